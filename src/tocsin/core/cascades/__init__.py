@@ -1,0 +1,1 @@
+"""Cascades: failures propagating over dependencies (IIM, asset graphs, network pairs)."""
