@@ -1,0 +1,338 @@
+"""Domain configuration from a directory of YAML files, validated into a frozen Catalog.
+
+Files (all optional except where a section is referenced): `regions.yaml`, `domains.yaml` (the
+packaged taxonomy is used when absent), `indicators.yaml`, `assets.yaml`, `units.yaml`. Every
+problem in every file is collected, each with its file, its path inside the file and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tocsin.core.assets import Asset, AssetCode
+from tocsin.core.catalog import Catalog, catalog_problems
+from tocsin.core.domains import CAP_CATEGORIES, Domain, DomainCode
+from tocsin.core.errors import InvalidConfig, Problem
+from tocsin.core.indicators import Direction, Indicator, IndicatorCode, Thresholds
+from tocsin.core.regions import Region, RegionCode, RegionTree
+from tocsin.core.units import ResponsibleUnit, UnitCode
+
+SECTIONS = ("regions", "domains", "indicators", "assets", "units")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegionSpec(_Strict):
+    """A region as written in regions.yaml."""
+
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    level: str
+    parent: str | None = None
+    geometry: dict[str, Any] | None = None
+    population: float | None = Field(default=None, ge=0)
+
+
+class RegionsFile(_Strict):
+    """regions.yaml: the hierarchy's levels, regions, and GeoJSON files that define more."""
+
+    levels: list[str] = Field(min_length=1)
+    regions: list[RegionSpec] = []
+    geojson: list[str] = []
+
+
+class DomainSpec(_Strict):
+    """A domain as written in domains.yaml."""
+
+    code: str = Field(min_length=1)
+    name: str
+    cap_category: str
+    parent: str | None = None
+
+
+class DomainsFile(_Strict):
+    """domains.yaml."""
+
+    domains: list[DomainSpec]
+
+
+class ThresholdSpec(_Strict):
+    """Per-level thresholds."""
+
+    blue: float | None = None
+    yellow: float | None = None
+    orange: float | None = None
+    red: float | None = None
+
+
+class IndicatorSpec(_Strict):
+    """An indicator as written in indicators.yaml."""
+
+    code: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
+    name: str
+    region: str
+    domain: str
+    unit: str = ""
+    cadence_s: int | None = Field(default=None, gt=0)
+    direction: Direction = Direction.HIGHER_IS_WORSE
+    thresholds: ThresholdSpec = ThresholdSpec()
+    raise_after_s: int = Field(default=0, ge=0)
+    clear_after_s: int = Field(default=0, ge=0)
+    hysteresis: float = Field(default=0.0, ge=0)
+    asset: str | None = None
+
+
+class IndicatorsFile(_Strict):
+    """indicators.yaml."""
+
+    indicators: list[IndicatorSpec]
+
+
+class AssetSpec(_Strict):
+    """An asset as written in assets.yaml."""
+
+    code: str = Field(min_length=1)
+    name: str
+    kind: str
+    region: str
+    domain: str
+    depends_on: list[str] = []
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class AssetsFile(_Strict):
+    """assets.yaml."""
+
+    assets: list[AssetSpec]
+
+
+class UnitSpec(_Strict):
+    """A responsible unit as written in units.yaml."""
+
+    code: str = Field(min_length=1)
+    name: str
+    region: str
+    domains: list[str] = []
+    email: str | None = None
+    webhook_url: str | None = None
+
+
+class UnitsFile(_Strict):
+    """units.yaml."""
+
+    units: list[UnitSpec]
+
+
+_MODELS: dict[str, type[BaseModel]] = {
+    "regions": RegionsFile,
+    "domains": DomainsFile,
+    "indicators": IndicatorsFile,
+    "assets": AssetsFile,
+    "units": UnitsFile,
+}
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _read(path: Path, problems: list[Problem]) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problems.append(Problem(where, "", f"not valid YAML: {getattr(err, 'problem', err)}"))
+    except OSError as err:
+        problems.append(Problem(str(path), "", f"cannot read: {err.strerror}"))
+    return None
+
+
+def _parse(name: str, path: Path, problems: list[Problem]) -> BaseModel | None:
+    raw = _read(path, problems)
+    if raw is None and not problems:
+        problems.append(Problem(str(path), "", "file is empty"))
+    if raw is None:
+        return None
+    try:
+        return _MODELS[name].model_validate(raw)
+    except ValidationError as err:
+        for e in err.errors():
+            problems.append(Problem(str(path), _path(tuple(e["loc"])), e["msg"]))
+    return None
+
+
+def _geojson_regions(base: Path, files: list[str], problems: list[Problem]) -> list[RegionSpec]:
+    out: list[RegionSpec] = []
+    for name in files:
+        path = base / name
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            problems.append(Problem(str(path), "", f"cannot read GeoJSON: {err}"))
+            continue
+        for i, feature in enumerate(doc.get("features", [])):
+            props = dict(feature.get("properties") or {})
+            try:
+                out.append(
+                    RegionSpec.model_validate({**props, "geometry": feature.get("geometry")})
+                )
+            except ValidationError as err:
+                for e in err.errors():
+                    loc = _path(("features", i, "properties", *e["loc"]))
+                    problems.append(Problem(str(path), loc, e["msg"]))
+    return out
+
+
+def _domains_file(directory: Path, problems: list[Problem]) -> tuple[DomainsFile | None, str]:
+    path = directory / "domains.yaml"
+    if path.exists():
+        return _parse("domains", path, problems), str(path)  # type: ignore[return-value]
+    packaged = resources.files("tocsin.config") / "domains.yaml"
+    data = yaml.safe_load(packaged.read_text(encoding="utf-8"))
+    return DomainsFile.model_validate(data), "tocsin/config/domains.yaml"
+
+
+def load_catalog(directory: Path) -> Catalog:
+    """Read and validate a configuration directory; raise InvalidConfig listing every problem."""
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        raise InvalidConfig([Problem(str(directory), "", "not a directory")])
+    parsed: dict[str, Any] = {}
+    where: dict[str, str] = {}
+    for name in SECTIONS:
+        if name == "domains":
+            parsed[name], where[name] = _domains_file(directory, problems)
+            continue
+        path = directory / f"{name}.yaml"
+        where[name] = str(path)
+        parsed[name] = _parse(name, path, problems) if path.exists() else None
+    if parsed["regions"] is None and not (directory / "regions.yaml").exists():
+        problems.append(
+            Problem(str(directory / "regions.yaml"), "", "missing: regions are required")
+        )
+    catalog = _build(directory, parsed, problems)
+    if catalog is not None:
+        problems.extend(catalog_problems(catalog, where=where))
+    problems.extend(_domain_category_problems(parsed.get("domains"), where["domains"]))
+    if problems:
+        raise InvalidConfig(problems)
+    if catalog is None:  # only when a section failed, which added problems above
+        raise InvalidConfig([Problem(str(directory), "", "configuration incomplete")])
+    return catalog
+
+
+def _domain_category_problems(domains: DomainsFile | None, where: str) -> list[Problem]:
+    if domains is None:
+        return []
+    return [
+        Problem(where, f"domains[{i}].cap_category", f"not a CAP 1.2 category: {d.cap_category!r}")
+        for i, d in enumerate(domains.domains)
+        if d.cap_category not in CAP_CATEGORIES
+    ]
+
+
+def _build(directory: Path, parsed: dict[str, Any], problems: list[Problem]) -> Catalog | None:
+    regions_file: RegionsFile | None = parsed["regions"]
+    domains_file: DomainsFile | None = parsed["domains"]
+    if regions_file is None or domains_file is None:
+        return None
+    specs = [*regions_file.regions, *_geojson_regions(directory, regions_file.geojson, problems)]
+    regions = [
+        Region(
+            RegionCode(r.code),
+            r.name,
+            r.level,
+            RegionCode(r.parent) if r.parent else None,
+            r.geometry,
+            r.population,
+        )
+        for r in specs
+    ]
+    seen: set[str] = set()
+    for r in regions:
+        if r.code in seen:
+            problems.append(
+                Problem(
+                    str(directory / "regions.yaml"), f"regions[{r.code}]", "duplicate region code"
+                )
+            )
+        seen.add(r.code)
+    tree = RegionTree.build(tuple(regions_file.levels), regions)
+    domains = {
+        DomainCode(d.code): Domain(
+            DomainCode(d.code), d.name, d.cap_category, DomainCode(d.parent) if d.parent else None
+        )
+        for d in domains_file.domains
+    }
+    indicators_file: IndicatorsFile | None = parsed["indicators"]
+    assets_file: AssetsFile | None = parsed["assets"]
+    units_file: UnitsFile | None = parsed["units"]
+    return Catalog(
+        regions=tree,
+        domains=domains,
+        indicators=tuple(
+            _indicator(s) for s in (indicators_file.indicators if indicators_file else [])
+        ),
+        assets={AssetCode(a.code): _asset(a) for a in (assets_file.assets if assets_file else [])},
+        units={UnitCode(u.code): _unit(u) for u in (units_file.units if units_file else [])},
+    )
+
+
+def _indicator(s: IndicatorSpec) -> Indicator:
+    return Indicator(
+        code=IndicatorCode(s.code),
+        name=s.name,
+        region=RegionCode(s.region),
+        domain=DomainCode(s.domain),
+        unit=s.unit,
+        cadence=timedelta(seconds=s.cadence_s) if s.cadence_s else None,
+        direction=s.direction,
+        thresholds=Thresholds(**s.thresholds.model_dump()),
+        raise_after=timedelta(seconds=s.raise_after_s),
+        clear_after=timedelta(seconds=s.clear_after_s),
+        hysteresis=s.hysteresis,
+        asset=s.asset,
+    )
+
+
+def _asset(a: AssetSpec) -> Asset:
+    return Asset(
+        AssetCode(a.code),
+        a.name,
+        a.kind,
+        RegionCode(a.region),
+        DomainCode(a.domain),
+        tuple(AssetCode(d) for d in a.depends_on),
+        a.latitude,
+        a.longitude,
+    )
+
+
+def _unit(u: UnitSpec) -> ResponsibleUnit:
+    return ResponsibleUnit(
+        UnitCode(u.code),
+        u.name,
+        RegionCode(u.region),
+        tuple(DomainCode(d) for d in u.domains),
+        u.email,
+        u.webhook_url,
+    )
+
+
+def dump_yaml(data: Any) -> str:
+    """Write configuration YAML the way load_catalog reads it."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

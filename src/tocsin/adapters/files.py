@@ -1,0 +1,229 @@
+"""Bulk observation files (CSV, Parquet) read column-wise with pyarrow.
+
+A file has the columns `indicator`, `time` (ISO 8601 with or without offset, naive meaning UTC,
+or integer epoch seconds; `timestamp` is accepted as the column name too) and `value`. Any
+problem is reported with file, line (the header is line 1) and field, and nothing of the file is
+returned for storing.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from tocsin.core.errors import InvalidInput, Problem
+
+REQUIRED = ("indicator", "time", "value")
+MAX_PROBLEMS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class FileColumns:
+    """One file's observations as columns, with codes still as text."""
+
+    path: Path
+    codes: npt.NDArray[np.object_]
+    code_index: npt.NDArray[np.int64]  # row -> index into `codes` (dictionary encoded)
+    times: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+
+    def __len__(self) -> int:
+        """Number of rows."""
+        return len(self.times)
+
+    def line_of(self, row: int) -> int:
+        """The 1-based file line of a data row (CSV: the header is line 1)."""
+        return row + 2 if self.path.suffix.lower() != ".parquet" else row + 1
+
+
+def read_observation_file(path: Path) -> FileColumns:
+    """Read and validate a CSV or Parquet file; raise InvalidInput listing its problems."""
+    if not path.is_file():
+        raise InvalidInput([Problem(str(path), "", "no such file")])
+    table = _read_table(path)
+    _check_columns(path, table)
+    return _columns(path, table)
+
+
+def _read_table(path: Path) -> pa.Table:
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pq.read_table(path)
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            convert_options=pacsv.ConvertOptions(
+                column_types={
+                    "indicator": pa.string(),
+                    "time": pa.string(),
+                    "timestamp": pa.string(),
+                    "value": pa.float64(),
+                },
+                strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, OSError) as err:
+        problems = _scan_csv(path) if path.suffix.lower() != ".parquet" else []
+        raise InvalidInput(problems or [Problem(str(path), "", f"unreadable: {err}")]) from err
+
+
+def _check_columns(path: Path, table: pa.Table) -> None:
+    names = set(table.column_names)
+    if "timestamp" in names and "time" not in names:
+        names.add("time")
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        where = f"{path}:1" if path.suffix.lower() != ".parquet" else str(path)
+        raise InvalidInput([Problem(where, c, "missing column") for c in missing])
+
+
+def _columns(path: Path, table: pa.Table) -> FileColumns:
+    time_col = table.column("time" if "time" in table.column_names else "timestamp")
+    codes = table.column("indicator")
+    values = table.column("value")
+    problems: list[Problem] = []
+    line = 2 if path.suffix.lower() != ".parquet" else 1
+    if codes.null_count or pc.any(pc.equal(pc.utf8_length(codes), 0)).as_py():
+        bad = np.flatnonzero(
+            pc.or_kleene(pc.is_null(codes), pc.equal(pc.utf8_length(codes), 0)).to_numpy(
+                zero_copy_only=False
+            )
+        )
+        problems += [
+            Problem(f"{path}:{i + line}", "indicator", "empty") for i in bad[:MAX_PROBLEMS]
+        ]
+    value_np = values.to_numpy(zero_copy_only=False).astype(np.float64)
+    bad_values = np.flatnonzero(~np.isfinite(value_np))
+    problems += [
+        Problem(f"{path}:{i + line}", "value", "not a finite number")
+        for i in bad_values[:MAX_PROBLEMS]
+    ]
+    times = _times(time_col)
+    if times is None:
+        problems += _time_problems(path, time_col, line)
+    if problems:
+        raise InvalidInput(problems[:MAX_PROBLEMS])
+    encoded = pc.dictionary_encode(codes).combine_chunks()
+    return FileColumns(
+        path=path,
+        codes=np.asarray(encoded.dictionary.to_pylist(), dtype=object),
+        code_index=encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+        times=times if times is not None else np.empty(0, dtype=np.int64),
+        values=value_np,
+    )
+
+
+def _times(column: pa.ChunkedArray) -> npt.NDArray[np.int64] | None:
+    if pa.types.is_timestamp(column.type):
+        ts = pc.cast(column, pa.timestamp("s", tz=column.type.tz or "UTC"))
+        return _int64(ts.to_numpy().astype("datetime64[s]"))
+    if pa.types.is_integer(column.type):
+        return _int64(column.to_numpy())
+    for target, localize in (
+        (pa.timestamp("s", tz="UTC"), False),
+        (pa.timestamp("s"), True),
+        (pa.int64(), False),
+    ):
+        try:
+            converted = pc.cast(column, target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        if converted.null_count:
+            return None
+        out = converted.to_numpy()
+        if localize or pa.types.is_timestamp(target):
+            return _int64(out.astype("datetime64[s]"))
+        return _int64(out)
+    return None
+
+
+def _int64(values: Any) -> npt.NDArray[np.int64]:
+    out: npt.NDArray[np.int64] = np.asarray(values).astype(np.int64)
+    return out
+
+
+def parse_time(text: str) -> int:
+    """Epoch seconds of an ISO 8601 time (naive means UTC) or an integer; ValueError if neither."""
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def _time_problems(path: Path, column: pa.ChunkedArray, line: int) -> list[Problem]:
+    out: list[Problem] = []
+    for i, value in enumerate(column.to_pylist()):
+        try:
+            if value is None:
+                raise ValueError("empty")
+            parse_time(str(value))
+        except ValueError:
+            out.append(
+                Problem(
+                    f"{path}:{i + line}",
+                    "time",
+                    f"not an ISO 8601 time or epoch seconds: {value!r}",
+                )
+            )
+            if len(out) >= MAX_PROBLEMS:
+                break
+    if not out:
+        out.append(Problem(str(path), "time", "mixed time formats in one file"))
+    return out
+
+
+def _scan_csv(path: Path) -> list[Problem]:
+    """Find row-level problems in a CSV that pyarrow refused, with line numbers."""
+    problems: list[Problem] = []
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if not header:
+            return [Problem(f"{path}:1", "", "empty file: expected a header")]
+        columns = {name.strip(): i for i, name in enumerate(header)}
+        if "time" not in columns and "timestamp" in columns:
+            columns["time"] = columns["timestamp"]
+        missing = [c for c in REQUIRED if c not in columns]
+        if missing:
+            return [Problem(f"{path}:1", c, "missing column") for c in missing]
+        for lineno, row in enumerate(reader, start=2):
+            problems.extend(_row_problems(path, lineno, row, columns, len(header)))
+            if len(problems) >= MAX_PROBLEMS:
+                break
+    return problems
+
+
+def _row_problems(
+    path: Path, lineno: int, row: list[str], columns: dict[str, int], width: int
+) -> Iterator[Problem]:
+    where = f"{path}:{lineno}"
+    if len(row) != width:
+        yield Problem(where, "", f"expected {width} fields, found {len(row)}")
+        return
+    if not row[columns["indicator"]].strip():
+        yield Problem(where, "indicator", "empty")
+    try:
+        parse_time(row[columns["time"]])
+    except ValueError:
+        yield Problem(
+            where, "time", f"not an ISO 8601 time or epoch seconds: {row[columns['time']]!r}"
+        )
+    try:
+        if not np.isfinite(float(row[columns["value"]])):
+            raise ValueError
+    except ValueError:
+        yield Problem(where, "value", f"not a finite number: {row[columns['value']]!r}")

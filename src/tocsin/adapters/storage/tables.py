@@ -1,0 +1,184 @@
+"""Database tables (SQLAlchemy Core). Times of observations are epoch seconds (BIGINT)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData()
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("level", String(64), nullable=False),
+    Column("parent", String(64), nullable=True, index=True),
+    Column("population", Float, nullable=True),
+    Column("geometry", JSON, nullable=True),
+)
+
+domains = Table(
+    "domains",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("cap_category", String(16), nullable=False),
+    Column("parent", String(64), nullable=True),
+)
+
+indicators = Table(
+    "indicators",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("code", String(128), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("region", String(64), nullable=False, index=True),
+    Column("domain", String(64), nullable=False),
+    Column("unit", String(32), nullable=False, default=""),
+    Column("direction", String(24), nullable=False),
+    Column("thresholds", JSON, nullable=False),
+    Column("cadence_s", Integer, nullable=True),
+    Column("raise_after_s", Integer, nullable=False, default=0),
+    Column("clear_after_s", Integer, nullable=False, default=0),
+    Column("hysteresis", Float, nullable=False, default=0.0),
+    Column("asset", String(64), nullable=True),
+)
+
+observations = Table(
+    "observations",
+    metadata,
+    Column("indicator_id", Integer, primary_key=True),
+    Column("ts", BigInteger, primary_key=True),
+    Column("value", Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+threshold_state = Table(
+    "threshold_state",
+    metadata,
+    Column("indicator_id", Integer, primary_key=True, autoincrement=False),
+    Column("level", Integer, nullable=False),
+    Column("last_ts", BigInteger, nullable=False),
+    Column("above", LargeBinary, nullable=False),
+    Column("below", LargeBinary, nullable=False),
+)
+
+assets = Table(
+    "assets",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("domain", String(64), nullable=False),
+    Column("depends_on", JSON, nullable=False),
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("domains", JSON, nullable=False),
+    Column("email", Text, nullable=True),
+    Column("webhook_url", Text, nullable=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("external_id", String(256), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("region", String(64), nullable=False, index=True),
+    Column("domain", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("asset", String(64), nullable=True),
+    Column("attributes", JSON, nullable=False),
+    UniqueConstraint("source", "external_id", name="uq_events_source_external_id"),
+)
+
+warnings = Table(
+    "warnings",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("fingerprint", String(32), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("subject", String(256), nullable=False),
+    Column("region", String(64), nullable=False, index=True),
+    Column("domain", String(64), nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("cause", JSON, nullable=False),
+    Column("explanation", JSON, nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("acknowledged_by", String(64), nullable=True),
+    Column("lifted_at", DateTime(timezone=True), nullable=True),
+)
+# at most one open warning per fingerprint
+Index(
+    "uq_warnings_open_fingerprint",
+    warnings.c.fingerprint,
+    unique=True,
+    sqlite_where=text("state != 'lifted'"),
+    postgresql_where=text("state != 'lifted'"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("details", JSON, nullable=False),
+    Index("ix_audit_subject", "subject_type", "subject_id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(24), nullable=False),
+    Column("unit", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name"), nullable=False),
+    Column("label", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)

@@ -1,0 +1,22 @@
+"""Process settings (environment variables prefixed TOCSIN_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the database is, which configuration to load, how to serve."""
+
+    model_config = SettingsConfigDict(env_prefix="TOCSIN_", extra="ignore")
+
+    database_url: str = "sqlite:///var/tocsin.db"
+    config_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    require_token_for_reads: bool = False
+    webhook_secret: SecretStr | None = None
+    benchdata: Path = Path("../shared/benchdata")

@@ -1,0 +1,87 @@
+"""The catalogue: validated domain configuration (regions, domains, indicators, assets, units)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tocsin.core.assets import Asset, AssetCode, dependency_cycles
+from tocsin.core.domains import Domain, DomainCode
+from tocsin.core.errors import Problem
+from tocsin.core.indicators import Indicator, IndicatorCode
+from tocsin.core.regions import RegionTree
+from tocsin.core.units import ResponsibleUnit, UnitCode
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything configured; indicators keep their order, which gives each its series index."""
+
+    regions: RegionTree
+    domains: Mapping[DomainCode, Domain]
+    indicators: tuple[Indicator, ...] = ()
+    assets: Mapping[AssetCode, Asset] = field(default_factory=dict)
+    units: Mapping[UnitCode, ResponsibleUnit] = field(default_factory=dict)
+
+    def indicator_index(self) -> dict[IndicatorCode, int]:
+        """Series index of every indicator code."""
+        return {ind.code: i for i, ind in enumerate(self.indicators)}
+
+    def domain_ancestors(self, code: DomainCode) -> tuple[DomainCode, ...]:
+        """The domain's parents up to the taxonomy root."""
+        out: list[DomainCode] = []
+        parent = self.domains[code].parent if code in self.domains else None
+        while parent is not None and parent not in out:
+            out.append(parent)
+            parent = self.domains[parent].parent if parent in self.domains else None
+        return tuple(out)
+
+
+def catalog_problems(catalog: Catalog, *, where: Mapping[str, str]) -> list[Problem]:
+    """Cross-reference problems; `where` maps a section name to the file it came from."""
+    problems: list[Problem] = []
+    tree = catalog.regions
+
+    def add(section: str, path: str, reason: str) -> None:
+        problems.append(Problem(where.get(section, section), path, reason))
+
+    for region in tree.regions.values():
+        if region.parent is not None and region.parent not in tree:
+            add("regions", f"regions[{region.code}].parent", f"unknown region {region.parent!r}")
+        if region.level not in tree.levels:
+            add("regions", f"regions[{region.code}].level", f"unknown level {region.level!r}")
+    for domain in catalog.domains.values():
+        if domain.parent is not None and domain.parent not in catalog.domains:
+            add("domains", f"domains[{domain.code}].parent", f"unknown domain {domain.parent!r}")
+    seen: set[str] = set()
+    for i, ind in enumerate(catalog.indicators):
+        path = f"indicators[{i}]"
+        if ind.code in seen:
+            add("indicators", f"{path}.code", f"duplicate indicator code {ind.code!r}")
+        seen.add(ind.code)
+        if ind.region not in tree:
+            add("indicators", f"{path}.region", f"unknown region {ind.region!r}")
+        if ind.domain not in catalog.domains:
+            add("indicators", f"{path}.domain", f"unknown domain {ind.domain!r}")
+        if ind.asset is not None and ind.asset not in catalog.assets:
+            add("indicators", f"{path}.asset", f"unknown asset {ind.asset!r}")
+        for reason in ind.thresholds.problems(ind.direction):
+            add("indicators", f"{path}.thresholds", reason)
+    for asset in catalog.assets.values():
+        code = asset.code
+        if asset.region not in tree:
+            add("assets", f"assets[{code}].region", f"unknown region {asset.region!r}")
+        if asset.domain not in catalog.domains:
+            add("assets", f"assets[{code}].domain", f"unknown domain {asset.domain!r}")
+        for dep in asset.depends_on:
+            if dep not in catalog.assets:
+                add("assets", f"assets[{code}].depends_on", f"unknown asset {dep!r}")
+    for cycle in dependency_cycles(dict(catalog.assets)):
+        add("assets", f"assets[{cycle[0]}].depends_on", "dependency cycle " + " -> ".join(cycle))
+    for unit in catalog.units.values():
+        if unit.region not in tree:
+            add("units", f"units[{unit.code}].region", f"unknown region {unit.region!r}")
+        for d in unit.domains:
+            if d not in catalog.domains:
+                add("units", f"units[{unit.code}].domains", f"unknown domain {d!r}")
+    return problems

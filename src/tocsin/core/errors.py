@@ -1,0 +1,53 @@
+"""The Tocsin error tree: services raise these, delivery layers map them (HTTP, exit codes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class TocsinError(Exception):
+    """Base of every error Tocsin raises on purpose."""
+
+
+class NotFound(TocsinError):
+    """A named thing does not exist."""
+
+
+class Conflict(TocsinError):
+    """The request contradicts the current state."""
+
+
+class IllegalTransition(TocsinError):
+    """A lifecycle command is not allowed in the record's current state."""
+
+
+class Forbidden(TocsinError):
+    """The actor's role does not allow the action."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input: where (file, line or path), which field, and why."""
+
+    where: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        """Render as `where: field: reason`."""
+        parts = [p for p in (self.where, self.field) if p]
+        return ": ".join([*parts, self.reason])
+
+
+class InvalidInput(TocsinError):
+    """An input (file, batch, request) was rejected; nothing of it was stored."""
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+        self.problems = tuple(problems)
+        shown = "; ".join(str(p) for p in self.problems[:20])
+        more = len(self.problems) - 20
+        super().__init__(shown + (f"; … and {more} more" if more > 0 else ""))
+
+
+class InvalidConfig(InvalidInput):
+    """Domain configuration (YAML) failed validation; every problem is listed."""

@@ -1,0 +1,44 @@
+"""Observation batches: columnar arrays of (series index, epoch seconds, value)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationBatch:
+    """A batch of observations; `series` indexes the indicator catalogue densely."""
+
+    series: npt.NDArray[np.int64]
+    times: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+
+    def __post_init__(self) -> None:
+        """Check the three columns agree in length."""
+        n = len(self.series)
+        if len(self.times) != n or len(self.values) != n:
+            raise ValueError("series, times and values must have the same length")
+
+    def __len__(self) -> int:
+        """Number of observations."""
+        return len(self.series)
+
+    def in_time_order(self) -> ObservationBatch:
+        """The same observations sorted by (time, series), stable."""
+        order = np.lexsort((self.series, self.times))
+        return ObservationBatch(self.series[order], self.times[order], self.values[order])
+
+    def deduplicated(self) -> ObservationBatch:
+        """Keep the last observation for each (series, time) key, in time order."""
+        ordered = self.in_time_order()
+        if len(ordered) < 2:
+            return ordered
+        same_as_next = (ordered.series[1:] == ordered.series[:-1]) & (
+            ordered.times[1:] == ordered.times[:-1]
+        )
+        keep = np.ones(len(ordered), dtype=bool)
+        keep[:-1] = ~same_as_next
+        return ObservationBatch(ordered.series[keep], ordered.times[keep], ordered.values[keep])

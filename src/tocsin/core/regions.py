@@ -1,0 +1,69 @@
+"""Regions: nodes of the administrative hierarchy, whose levels are configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NewType
+
+RegionCode = NewType("RegionCode", str)
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """One region: code, name, level (e.g. 'province'), parent, GeoJSON geometry, population."""
+
+    code: RegionCode
+    name: str
+    level: str
+    parent: RegionCode | None = None
+    geometry: Mapping[str, Any] | None = None
+    population: float | None = None
+
+
+@dataclass(frozen=True)
+class RegionTree:
+    """The region hierarchy with parent/children look-ups and subtree queries."""
+
+    levels: tuple[str, ...]
+    regions: Mapping[RegionCode, Region]
+    children: Mapping[RegionCode, tuple[RegionCode, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, levels: tuple[str, ...], regions: list[Region]) -> RegionTree:
+        """Index regions by code and compute children lists (input order kept)."""
+        by_code = {r.code: r for r in regions}
+        kids: dict[RegionCode, list[RegionCode]] = {r.code: [] for r in regions}
+        for r in regions:
+            if r.parent is not None and r.parent in kids:
+                kids[r.parent].append(r.code)
+        return cls(levels, by_code, {k: tuple(v) for k, v in kids.items()})
+
+    def __contains__(self, code: object) -> bool:
+        """True when the code names a region."""
+        return code in self.regions
+
+    def roots(self) -> list[Region]:
+        """Regions without a parent."""
+        return [r for r in self.regions.values() if r.parent is None]
+
+    def ancestors(self, code: RegionCode) -> list[RegionCode]:
+        """The chain from the region's parent up to its root."""
+        out: list[RegionCode] = []
+        parent = self.regions[code].parent
+        while parent is not None and parent not in out:
+            out.append(parent)
+            parent = self.regions[parent].parent
+        return out
+
+    def subtree(self, code: RegionCode) -> Iterator[RegionCode]:
+        """The region and all its descendants (depth first)."""
+        stack = [code]
+        while stack:
+            current = stack.pop()
+            yield current
+            stack.extend(reversed(self.children.get(current, ())))
+
+    def is_within(self, code: RegionCode, ancestor: RegionCode) -> bool:
+        """True when `code` is `ancestor` or lies below it."""
+        return code == ancestor or ancestor in self.ancestors(code)

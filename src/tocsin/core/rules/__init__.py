@@ -1,0 +1,1 @@
+"""Rules: declarative conditions over indicators that emit level changes."""

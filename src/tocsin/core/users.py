@@ -1,0 +1,60 @@
+"""Users, roles and what each role may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NewType
+
+UserName = NewType("UserName", str)
+
+
+class Role(StrEnum):
+    """A user's role."""
+
+    ADMIN = "admin"
+    ANALYST = "analyst"
+    DUTY_OFFICER = "duty_officer"
+    UNIT_MEMBER = "unit_member"
+
+
+class Permission(StrEnum):
+    """An action guarded by role."""
+
+    READ = "read"
+    INGEST = "ingest"
+    ACKNOWLEDGE = "acknowledge"
+    SILENCE = "silence"
+    CONFIGURE = "configure"
+    MANAGE_USERS = "manage_users"
+
+
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.ANALYST: frozenset(
+        {
+            Permission.READ,
+            Permission.INGEST,
+            Permission.ACKNOWLEDGE,
+            Permission.SILENCE,
+            Permission.CONFIGURE,
+        }
+    ),
+    Role.DUTY_OFFICER: frozenset(
+        {Permission.READ, Permission.INGEST, Permission.ACKNOWLEDGE, Permission.SILENCE}
+    ),
+    Role.UNIT_MEMBER: frozenset({Permission.READ, Permission.ACKNOWLEDGE}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person who operates Tocsin (never a person Tocsin watches)."""
+
+    name: UserName
+    role: Role
+    unit: str | None = None
+
+    def may(self, permission: Permission) -> bool:
+        """True when the user's role grants the permission."""
+        return permission in PERMISSIONS[self.role]

@@ -1,0 +1,1 @@
+"""Warnings: graded statements that a risk exists, and their lifecycle."""

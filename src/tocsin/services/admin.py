@@ -1,0 +1,85 @@
+"""Administration: load configuration into the store, manage users and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from tocsin.core.audit import AuditRecord
+from tocsin.core.catalog import Catalog
+from tocsin.core.errors import Forbidden
+from tocsin.core.users import Permission, Role, User, UserName
+from tocsin.ports import Clock, Store
+
+
+def hash_token(token: str) -> str:
+    """The stored form of an API token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AdminService:
+    """Configuration and access management."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def apply_catalog(self, catalog: Catalog, *, actor: str) -> dict[str, int]:
+        """Store a validated catalogue; returns indicator code -> id."""
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            ids = tx.sync_catalog(catalog)
+            tx.append_audit(
+                [
+                    AuditRecord(
+                        now,
+                        actor,
+                        "config.applied",
+                        "config",
+                        "catalog",
+                        "configuration loaded",
+                        {
+                            "regions": len(catalog.regions.regions),
+                            "indicators": len(catalog.indicators),
+                            "assets": len(catalog.assets),
+                            "units": len(catalog.units),
+                        },
+                    )
+                ]
+            )
+        return ids
+
+    def add_user(self, name: str, role: Role, *, unit: str | None, actor: str) -> User:
+        """Create or update a user."""
+        user = User(UserName(name), role, unit)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            tx.save_user(user, now=now)
+            tx.append_audit(
+                [
+                    AuditRecord(
+                        now, actor, "user.saved", "user", name, f"role {role.value}", {"unit": unit}
+                    )
+                ]
+            )
+        return user
+
+    def issue_token(self, name: str, *, label: str, actor: str) -> str:
+        """A new API token for a user; only its hash is stored, the token is shown once."""
+        token = "tcs_" + secrets.token_urlsafe(32)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            tx.add_token(hash_token(token), user=name, label=label, now=now)
+            tx.append_audit([AuditRecord(now, actor, "token.issued", "user", name, label, {})])
+        return token
+
+    def authenticate(self, token: str) -> User | None:
+        """The user of a token, or None."""
+        with self.store.transaction() as tx:
+            return tx.user_for_token(hash_token(token))
+
+    @staticmethod
+    def require(user: User, permission: Permission) -> None:
+        """Raise Forbidden unless the user may do this."""
+        if not user.may(permission):
+            raise Forbidden(f"role {user.role.value} may not {permission.value}")
