@@ -1,4 +1,8 @@
-"""Online anomaly detectors, picked by ``kind`` from one explicit registry."""
+"""Online anomaly detectors, picked by ``kind`` from one explicit registry.
+
+Univariate detectors score ``values`` of shape (n,); multivariate ones (``MULTIVARIATE``) score
+groups, ``values`` of shape (n, d). Both share the same protocol otherwise.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,22 @@ from typing import Any
 
 from tocsin.core.detectors.auto import AutoDetector
 from tocsin.core.detectors.base import ArrayDetector, Detector, GroupDetector
+from tocsin.core.detectors.cusum import CusumDetector
 from tocsin.core.detectors.ewma import EwmaDetector
+from tocsin.core.detectors.mahalanobis import MahalanobisDetector
+from tocsin.core.detectors.robust import RobustZDetector
+from tocsin.core.detectors.seasonal import SeasonalDetector
 
 DETECTORS: dict[str, type[ArrayDetector]] = {
     AutoDetector.kind: AutoDetector,
+    CusumDetector.kind: CusumDetector,
     EwmaDetector.kind: EwmaDetector,
+    MahalanobisDetector.kind: MahalanobisDetector,
+    RobustZDetector.kind: RobustZDetector,
+    SeasonalDetector.kind: SeasonalDetector,
 }
+
+MULTIVARIATE: frozenset[str] = frozenset({MahalanobisDetector.kind})
 
 
 def make_detector(kind: str, **params: Any) -> ArrayDetector:
@@ -24,4 +38,17 @@ def make_detector(kind: str, **params: Any) -> ArrayDetector:
     return cls(**params)
 
 
-__all__ = ["DETECTORS", "ArrayDetector", "Detector", "GroupDetector", "make_detector"]
+def is_multivariate(kind: str) -> bool:
+    """Whether ``kind`` scores groups of indicators (2-d values)."""
+    return kind in MULTIVARIATE
+
+
+__all__ = [
+    "DETECTORS",
+    "MULTIVARIATE",
+    "ArrayDetector",
+    "Detector",
+    "GroupDetector",
+    "is_multivariate",
+    "make_detector",
+]

@@ -38,7 +38,7 @@ from tocsin.core.detectors.base import (
 from tocsin.core.detectors.kernels import scale_floor
 
 LOG_FLOOR = 1e-12
-N_COMP = 2
+N_COMP = 4
 
 
 @njit(cache=True, inline="always")
@@ -52,10 +52,26 @@ def _tail_score(z: float) -> float:  # pragma: no cover - compiled
 
 @njit(cache=True)
 def _auto_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    s, v, st_n, st_m, st_v, st_f, st_lo, st_hi, st_sm, st_mu, st_var, st_quiet, prm
+    s,
+    v,
+    st_n,
+    st_m,
+    st_v,
+    st_f,
+    st_lo,
+    st_hi,
+    st_rec,
+    st_quiet,
+    st_buf,
+    st_hist,
+    st_cnt,
+    st_bmax,
+    st_bmin,
+    prm,
+    wts,
 ):
     """Score then learn each observation; ``prm`` holds the float hyperparameters."""
-    alpha, fast, huber, short, longa, warmup, quiet, thr, tol = (
+    alpha, fast, huber, decay, burn, warmup, quiet, thr, tol = (
         prm[0],
         prm[1],
         prm[2],
@@ -66,8 +82,15 @@ def _auto_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
         prm[7],
         prm[8],
     )
+    stride = int(prm[9])
+    block = int(prm[10])
+    hold = int(prm[11])
+    nblocks = st_bmax.shape[2]
+    dim = st_buf.shape[1]
+    cap = st_hist.shape[1]
     out = np.zeros(v.shape[0])
     raw = np.zeros(N_COMP)
+    feat = np.zeros(dim)
     for i in range(v.shape[0]):
         k = s[i]
         x = v[i]
@@ -80,34 +103,77 @@ def _auto_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
             st_f[k] = x
             st_lo[k] = x
             st_hi[k] = x
-            st_n[k] = 1
-            continue
         sd = scale_floor(st_v[k], st_m[k])
         z = (x - st_m[k]) / sd
         f_new = st_f[k] + fast * (x - st_f[k])
-        raw[0] = min(abs(z), 50.0)
-        raw[1] = min(abs(f_new - st_m[k]) / sd, 50.0)
+        span = st_hi[k] - st_lo[k]
+        span = span if span > 1e-12 else 1e-12
+        # recent range (block extremes over the last nblocks * block rows)
+        slot_b = (n // block) % nblocks
+        if n % block == 0:
+            st_bmin[k, slot_b] = np.inf
+            for c in range(N_COMP):
+                st_bmax[k, c, slot_b] = -np.inf
+        rhi = -np.inf
+        rlo = np.inf
+        for b in range(nblocks):
+            rhi = max(rhi, st_bmax[k, 0, b])
+            rlo = min(rlo, st_bmin[k, b])
+        if rhi >= rlo:
+            rspan = rhi - rlo if rhi - rlo > 1e-12 else 1e-12
+            raw[0] = max(x - rhi, rlo - x) / rspan
+        else:
+            raw[0] = 0.0
+        raw[1] = abs(z)
+        raw[2] = abs(f_new - st_m[k]) / sd
+        # window novelty: nearest neighbour of the newest window among past windows
+        for j in range(dim - 1):
+            st_buf[k, j] = st_buf[k, j + 1]
+        st_buf[k, dim - 1] = x
+        for j in range(dim):
+            feat[j] = (st_buf[k, j] - st_lo[k]) / span
+        filled = min(st_cnt[k], cap)
+        best = 1e300
+        for h in range(filled):
+            d2 = 0.0
+            for j in range(dim):
+                e = feat[j] - st_hist[k, h, j]
+                d2 += e * e
+            best = min(best, d2)
+        raw[3] = math.sqrt(best / dim) if filled > 0 else 0.0
         score = 0.0
         for c in range(N_COMP):
-            sm = st_sm[k, c] + short * (raw[c] - st_sm[k, c])
-            lz = (sm - st_mu[k, c]) / scale_floor(st_var[k, c], st_mu[k, c])
-            if n >= warmup:
-                score = max(score, _tail_score(lz))
-            d = sm - st_mu[k, c]
-            st_mu[k, c] += longa * d
-            st_var[k, c] = (1.0 - longa) * (st_var[k, c] + longa * d * d)
-            st_sm[k, c] = sm
-        span = st_hi[k] - st_lo[k]
-        if n >= warmup and (x > st_hi[k] + tol * span or x < st_lo[k] - tol * span):
-            score = 1.0
+            if c == 0:
+                q = 1.0 + raw[0] - tol if raw[0] > 0 else 0.0
+            else:
+                rec = -np.inf
+                for b in range(nblocks):
+                    rec = max(rec, st_bmax[k, c, b])
+                q = raw[c] / rec if rec > 0 else 0.0
+            score = max(score, wts[c] * 0.5 * q)
+        score = min(score, 1.0)
+        holding = False
         if st_quiet[k] > 0:
             st_quiet[k] -= 1
+            holding = quiet - st_quiet[k] <= hold
             score = 0.0
-        elif score >= thr:
+        elif score >= thr and n >= warmup:
             st_quiet[k] = quiet
+            holding = hold > 0
         if n >= warmup:
             out[i] = score
         # learn
+        if not holding:
+            st_bmax[k, 0, slot_b] = max(st_bmax[k, 0, slot_b], x)
+            st_bmin[k, slot_b] = min(st_bmin[k, slot_b], x)
+        if n >= burn and not holding:
+            for c in range(1, N_COMP):
+                st_bmax[k, c, slot_b] = max(st_bmax[k, c, slot_b], raw[c])
+        if n >= dim and n % stride == 0:
+            slot = st_cnt[k] % cap
+            for j in range(dim):
+                st_hist[k, slot, j] = feat[j]
+            st_cnt[k] += 1
         r = max(-huber, min(huber, z))
         st_m[k] += alpha * r * sd
         st_v[k] = (1.0 - alpha) * (st_v[k] + alpha * (r * sd) ** 2)
@@ -123,41 +189,52 @@ class AutoDetector(ArrayDetector):
 
     kind: ClassVar[str] = "auto"
     params: ClassVar[tuple[str, ...]] = (
-        "alpha",
-        "fast",
-        "huber",
-        "short",
-        "long",
-        "warmup",
-        "quiet",
-        "threshold",
-        "range_tol",
-    )
+        "alpha", "fast", "huber", "decay", "burn", "warmup", "quiet", "threshold", "range_tol",
+        "stride", "window", "history", "weights", "block", "nblocks", "hold",
+    )  # fmt: skip
 
     def __init__(
         self,
         alpha: float = 0.02,
         fast: float = 0.2,
         huber: float = 3.0,
-        short: float = 0.3,
-        long: float = 0.002,
+        decay: float = 0.0,
+        burn: int = 50,
         warmup: int = 300,
         quiet: int = 200,
         threshold: float = 0.5,
-        range_tol: float = 0.1,
+        range_tol: float = 0.0,
+        stride: int = 1,
+        window: int = 8,
+        history: int = 256,
+        weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0),
+        block: int = 256,
+        nblocks: int = 32,
+        hold: int = 0,
     ) -> None:
         """Validate and store the hyperparameters."""
-        for name, val in (("alpha", alpha), ("fast", fast), ("short", short), ("long", long)):
-            check_unit(name, val, closed=name in ("fast", "short"))
+        for name, val in (("alpha", alpha), ("fast", fast)):
+            check_unit(name, val, closed=name == "fast")
         check_positive("huber", huber)
-        check_positive("warmup", warmup)
+        for name, ival in (
+            ("warmup", warmup),
+            ("stride", stride),
+            ("window", window),
+            ("history", history),
+        ):
+            check_positive(name, ival)
         check_unit("threshold", threshold, closed=True)
-        if quiet < 0 or range_tol < 0:
-            raise ValueError("quiet and range_tol must be >= 0")
+        if quiet < 0 or range_tol < 0 or burn < 0 or not 0 <= decay < 1:
+            raise ValueError("quiet, burn, range_tol must be >= 0 and 0 <= decay < 1")
+        if len(weights) != N_COMP:
+            raise ValueError(f"weights needs {N_COMP} entries")
         self.alpha, self.fast, self.huber = float(alpha), float(fast), float(huber)
-        self.short, self.long = float(short), float(long)
+        self.decay, self.burn = float(decay), int(burn)
         self.warmup, self.quiet = int(warmup), int(quiet)
         self.threshold, self.range_tol = float(threshold), float(range_tol)
+        self.stride, self.window, self.history = int(stride), int(window), int(history)
+        self.weights = tuple(float(w) for w in weights)
+        self.block, self.nblocks, self.hold = int(block), int(nblocks), int(hold)
 
     def _fields(self) -> dict[str, StateField]:
         f8, i8 = np.float64, np.int64
@@ -168,10 +245,13 @@ class AutoDetector(ArrayDetector):
             "f": StateField(f8),
             "lo": StateField(f8),
             "hi": StateField(f8),
-            "sm": StateField(f8, (N_COMP,)),
-            "mu": StateField(f8, (N_COMP,)),
-            "var": StateField(f8, (N_COMP,)),
+            "rec": StateField(f8, (N_COMP,)),
             "quiet": StateField(i8),
+            "buf": StateField(f8, (self.window,)),
+            "hist": StateField(f8, (self.history, self.window)),
+            "cnt": StateField(i8),
+            "bmax": StateField(f8, (N_COMP, self.nblocks), -np.inf),
+            "bmin": StateField(f8, (self.nblocks,), np.inf),
         }
 
     def _run(
@@ -182,13 +262,17 @@ class AutoDetector(ArrayDetector):
                 self.alpha,
                 self.fast,
                 self.huber,
-                self.short,
-                self.long,
+                self.decay,
+                self.burn,
                 self.warmup,
                 self.quiet,
                 self.threshold,
                 self.range_tol,
-            ]
+                self.stride,
+                self.block,
+                self.hold,
+            ],
+            dtype=np.float64,
         )
         st = state
         out: FloatArray = _auto_kernel(
@@ -200,11 +284,15 @@ class AutoDetector(ArrayDetector):
             st["f"],
             st["lo"],
             st["hi"],
-            st["sm"],
-            st["mu"],
-            st["var"],
+            st["rec"],
             st["quiet"],
+            st["buf"],
+            st["hist"],
+            st["cnt"],
+            st["bmax"],
+            st["bmin"],
             prm,
+            np.array(self.weights, dtype=np.float64),
         )
         return out
 

@@ -1,0 +1,167 @@
+"""The conformance suite every detector passes (STYLE.md §4): ``check_detector(factory)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tocsin.core.detectors.base import ArrayDetector
+
+Factory = Callable[[], ArrayDetector]
+
+
+def _stream(
+    n: int, n_series: int, dim: int | None, seed: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Interleaved series: daily-ish cycle, noise, a few spikes and a level shift."""
+    rng = np.random.default_rng(seed)
+    series = np.tile(np.arange(n_series, dtype=np.int64), n)
+    step = np.repeat(np.arange(n, dtype=np.int64), n_series)
+    times = 1_700_000_000 + 300 * step
+    width = 1 if dim is None else dim
+    base = 10.0 + 3.0 * np.sin(2 * np.pi * step / 288.0)
+    values = base[:, None] + rng.normal(scale=1.0, size=(series.size, width))
+    values[rng.random(series.size) < 0.01] += 15.0
+    values[step > 0.7 * n] += 5.0
+    return series, times, values[:, 0] if dim is None else values
+
+
+def _width(factory: Factory) -> int | None:
+    """None for a univariate detector, else a group width to test with."""
+    return None if factory().dim is None else 3
+
+
+def _states_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two checkpoints hold the same keys and equal (NaN-aware) values."""
+    if a.keys() != b.keys():
+        return False
+    return all(_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
+
+
+def _equal(x: npt.NDArray[Any], y: npt.NDArray[Any]) -> bool:
+    """Array equality, NaN equal to NaN for float arrays."""
+    if x.dtype.kind == "f" and y.dtype.kind == "f":
+        return bool(np.array_equal(x, y, equal_nan=True))
+    return bool(np.array_equal(x, y))
+
+
+def check_checkpoint_round_trip(factory: Factory) -> None:
+    """A detector restored mid-stream scores the rest exactly as the original does."""
+    s, t, v = _stream(600, 3, _width(factory), seed=1)
+    cut = s.size // 2
+    original = factory()
+    original.score_batch(s[:cut], t[:cut], v[:cut])
+    restored = factory()
+    restored.restore(original.checkpoint())
+    a = original.score_batch(s[cut:], t[cut:], v[cut:])
+    b = restored.score_batch(s[cut:], t[cut:], v[cut:])
+    assert np.array_equal(a, b), "checkpoint/restore changed the scores"
+    assert _states_equal(original.checkpoint(), restored.checkpoint())
+
+
+def check_dry_run_does_not_learn(factory: Factory) -> None:
+    """``score_batch(..., learn=False)`` leaves the state as it was and scores as learning would."""
+    s, t, v = _stream(400, 2, _width(factory), seed=2)
+    det = factory()
+    det.score_batch(s[:400], t[:400], v[:400])
+    before = det.checkpoint()
+    dry = det.score_batch(s[400:], t[400:], v[400:], learn=False)
+    assert _states_equal(before, det.checkpoint()), "scoring without learning mutated the state"
+    wet = det.score_batch(s[400:], t[400:], v[400:])
+    assert np.array_equal(dry, wet)
+
+
+def check_constant_series(factory: Factory) -> None:
+    """A constant series gives finite scores in [0, 1] (no division by zero), also for zero."""
+    dim = _width(factory)
+    for level in (0.0, 7.0):
+        det = factory()
+        n = 800
+        shape = (n,) if dim is None else (n, dim)
+        scores = det.score_batch(
+            np.zeros(n, dtype=np.int64), np.arange(n) * 60, np.full(shape, level)
+        )
+        assert np.isfinite(scores).all()
+        assert ((scores >= 0) & (scores <= 1)).all()
+        assert (scores < det.threshold).all(), "a constant series raised an alarm"
+        lo, hi = det.expected_range(np.array([0]))
+        assert np.isfinite(lo).all() and np.isfinite(hi).all()
+
+
+def check_nan_policy(factory: Factory) -> None:
+    """A NaN scores 0 and leaves the state unchanged."""
+    s, t, v = _stream(300, 1, _width(factory), seed=3)
+    det = factory()
+    det.score_batch(s, t, v)
+    before = det.checkpoint()
+    nan_value = np.full((1, *v.shape[1:]), np.nan)
+    score = det.score_batch(np.array([0]), np.array([t[-1] + 300]), nan_value)
+    assert score[0] == 0.0
+    assert _states_equal(before, det.checkpoint())
+
+
+def check_bounded_memory(factory: Factory) -> None:
+    """The state size depends on the number of series, not on the length of the stream."""
+    dim = _width(factory)
+    sizes = []
+    for n in (300, 3000):
+        det = factory()
+        s, t, v = _stream(n, 2, dim, seed=4)
+        det.score_batch(s, t, v)
+        sizes.append(sum(np.asarray(x).nbytes for x in det.checkpoint().values()))
+    assert sizes[0] == sizes[1], f"state grew with the stream: {sizes}"
+
+
+def check_batch_equals_one_by_one(factory: Factory) -> None:
+    """Scoring a batch equals scoring the same observations one at a time, in order."""
+    s, t, v = _stream(250, 2, _width(factory), seed=5)
+    batch = factory().score_batch(s, t, v)
+    det = factory()
+    single = np.array([det.score_one(int(s[i]), int(t[i]), v[i]) for i in range(s.size)])
+    assert np.array_equal(batch, single)
+
+
+def check_series_independent(factory: Factory) -> None:
+    """Interleaving series gives each the scores it gets alone; scores lie in [0, 1]."""
+    s, t, v = _stream(500, 3, _width(factory), seed=6)
+    together = factory().score_batch(s, t, v)
+    assert ((together >= 0) & (together <= 1)).all()
+    for k in range(3):
+        mask = s == k
+        alone = factory().score_batch(np.zeros(mask.sum(), dtype=np.int64), t[mask], v[mask])
+        assert np.array_equal(alone, together[mask])
+
+
+def check_ready_and_range(factory: Factory) -> None:
+    """``ready`` is False before warm-up and for unseen series; ranges have the right shape."""
+    det = factory()
+    assert not det.ready(np.array([0, 5])).any()
+    s, t, v = _stream(1000, 2, _width(factory), seed=7)
+    det.score_batch(s, t, v)
+    assert det.ready(np.array([0, 1])).all()
+    assert not det.ready(np.array([9])).any()
+    lo, hi = det.expected_range(np.array([0, 1]))
+    assert lo.shape == hi.shape
+    assert (lo <= hi).all()
+    assert 0.0 < det.threshold <= 1.0
+
+
+CHECKS: tuple[Callable[[Factory], None], ...] = (
+    check_checkpoint_round_trip,
+    check_dry_run_does_not_learn,
+    check_constant_series,
+    check_nan_policy,
+    check_bounded_memory,
+    check_batch_equals_one_by_one,
+    check_series_independent,
+    check_ready_and_range,
+)
+
+
+def check_detector(factory: Factory) -> None:
+    """Run every conformance check against detectors built by ``factory``."""
+    for check in CHECKS:
+        check(factory)
