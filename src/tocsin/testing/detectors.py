@@ -29,6 +29,12 @@ def _stream(
     return series, times, values[:, 0] if dim is None else values
 
 
+def _expect(condition: bool, message: str) -> None:
+    """Fail a conformance check with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise AssertionError(message)
+
+
 def _width(factory: Factory) -> int | None:
     """None for a univariate detector, else a group width to test with."""
     return None if factory().dim is None else 3
@@ -58,8 +64,11 @@ def check_checkpoint_round_trip(factory: Factory) -> None:
     restored.restore(original.checkpoint())
     a = original.score_batch(s[cut:], t[cut:], v[cut:])
     b = restored.score_batch(s[cut:], t[cut:], v[cut:])
-    assert np.array_equal(a, b), "checkpoint/restore changed the scores"
-    assert _states_equal(original.checkpoint(), restored.checkpoint())
+    _expect(bool(np.array_equal(a, b)), "checkpoint/restore changed the scores")
+    _expect(
+        bool(_states_equal(original.checkpoint(), restored.checkpoint())),
+        "_states_equal(original.checkpoint(), restored.checkpoint())",
+    )
 
 
 def check_dry_run_does_not_learn(factory: Factory) -> None:
@@ -69,9 +78,11 @@ def check_dry_run_does_not_learn(factory: Factory) -> None:
     det.score_batch(s[:400], t[:400], v[:400])
     before = det.checkpoint()
     dry = det.score_batch(s[400:], t[400:], v[400:], learn=False)
-    assert _states_equal(before, det.checkpoint()), "scoring without learning mutated the state"
+    _expect(
+        bool(_states_equal(before, det.checkpoint())), "scoring without learning mutated the state"
+    )
     wet = det.score_batch(s[400:], t[400:], v[400:])
-    assert np.array_equal(dry, wet)
+    _expect(bool(np.array_equal(dry, wet)), "np.array_equal(dry, wet)")
 
 
 def check_constant_series(factory: Factory) -> None:
@@ -84,11 +95,14 @@ def check_constant_series(factory: Factory) -> None:
         scores = det.score_batch(
             np.zeros(n, dtype=np.int64), np.arange(n) * 60, np.full(shape, level)
         )
-        assert np.isfinite(scores).all()
-        assert ((scores >= 0) & (scores <= 1)).all()
-        assert (scores < det.threshold).all(), "a constant series raised an alarm"
+        _expect(bool(np.isfinite(scores).all()), "np.isfinite(scores).all()")
+        _expect(
+            bool(((scores >= 0) & (scores <= 1)).all()), "((scores >= 0) & (scores <= 1)).all()"
+        )
+        _expect(bool((scores < det.threshold).all()), "a constant series raised an alarm")
         lo, hi = det.expected_range(np.array([0]))
-        assert np.isfinite(lo).all() and np.isfinite(hi).all()
+        _expect(np.isfinite(lo).all(), "expected_range lo not finite")
+        _expect(np.isfinite(hi).all(), "expected_range hi not finite")
 
 
 def check_nan_policy(factory: Factory) -> None:
@@ -99,8 +113,10 @@ def check_nan_policy(factory: Factory) -> None:
     before = det.checkpoint()
     nan_value = np.full((1, *v.shape[1:]), np.nan)
     score = det.score_batch(np.array([0]), np.array([t[-1] + 300]), nan_value)
-    assert score[0] == 0.0
-    assert _states_equal(before, det.checkpoint())
+    _expect(bool(score[0] == 0.0), "score[0] == 0.0")
+    _expect(
+        bool(_states_equal(before, det.checkpoint())), "_states_equal(before, det.checkpoint())"
+    )
 
 
 def check_bounded_memory(factory: Factory) -> None:
@@ -112,7 +128,7 @@ def check_bounded_memory(factory: Factory) -> None:
         s, t, v = _stream(n, 2, dim, seed=4)
         det.score_batch(s, t, v)
         sizes.append(sum(np.asarray(x).nbytes for x in det.checkpoint().values()))
-    assert sizes[0] == sizes[1], f"state grew with the stream: {sizes}"
+    _expect(bool(sizes[0] == sizes[1]), f"state grew with the stream: {sizes}")
 
 
 def check_batch_equals_one_by_one(factory: Factory) -> None:
@@ -121,32 +137,36 @@ def check_batch_equals_one_by_one(factory: Factory) -> None:
     batch = factory().score_batch(s, t, v)
     det = factory()
     single = np.array([det.score_one(int(s[i]), int(t[i]), v[i]) for i in range(s.size)])
-    assert np.array_equal(batch, single)
+    _expect(bool(np.array_equal(batch, single)), "np.array_equal(batch, single)")
 
 
 def check_series_independent(factory: Factory) -> None:
     """Interleaving series gives each the scores it gets alone; scores lie in [0, 1]."""
     s, t, v = _stream(500, 3, _width(factory), seed=6)
     together = factory().score_batch(s, t, v)
-    assert ((together >= 0) & (together <= 1)).all()
+    _expect(
+        bool(((together >= 0) & (together <= 1)).all()), "((together >= 0) & (together <= 1)).all()"
+    )
     for k in range(3):
         mask = s == k
         alone = factory().score_batch(np.zeros(mask.sum(), dtype=np.int64), t[mask], v[mask])
-        assert np.array_equal(alone, together[mask])
+        _expect(
+            bool(np.array_equal(alone, together[mask])), "np.array_equal(alone, together[mask])"
+        )
 
 
 def check_ready_and_range(factory: Factory) -> None:
     """``ready`` is False before warm-up and for unseen series; ranges have the right shape."""
     det = factory()
-    assert not det.ready(np.array([0, 5])).any()
+    _expect(bool(not det.ready(np.array([0, 5])).any()), "not det.ready(np.array([0, 5])).any()")
     s, t, v = _stream(1000, 2, _width(factory), seed=7)
     det.score_batch(s, t, v)
-    assert det.ready(np.array([0, 1])).all()
-    assert not det.ready(np.array([9])).any()
+    _expect(bool(det.ready(np.array([0, 1])).all()), "det.ready(np.array([0, 1])).all()")
+    _expect(bool(not det.ready(np.array([9])).any()), "not det.ready(np.array([9])).any()")
     lo, hi = det.expected_range(np.array([0, 1]))
-    assert lo.shape == hi.shape
-    assert (lo <= hi).all()
-    assert 0.0 < det.threshold <= 1.0
+    _expect(bool(lo.shape == hi.shape), "lo.shape == hi.shape")
+    _expect(bool((lo <= hi).all()), "(lo <= hi).all()")
+    _expect(bool(0.0 < det.threshold <= 1.0), "0.0 < det.threshold <= 1.0")
 
 
 CHECKS: tuple[Callable[[Factory], None], ...] = (

@@ -71,7 +71,7 @@ def _auto_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     wts,
 ):
     """Score then learn each observation; ``prm`` holds the float hyperparameters."""
-    alpha, fast, huber, decay, burn, warmup, quiet, thr, tol = (
+    alpha, fast, huber, _decay, burn, warmup, quiet, thr, tol = (
         prm[0],
         prm[1],
         prm[2],
