@@ -201,9 +201,9 @@ def _domains_file(directory: Path, problems: list[Problem]) -> tuple[DomainsFile
     path = directory / "domains.yaml"
     if path.exists():
         return _parse("domains", path, problems), str(path)  # type: ignore[return-value]
-    packaged = resources.files("tocsin.config") / "domains.yaml"
+    packaged = resources.files("tocsin.defaults") / "domains.yaml"
     data = yaml.safe_load(packaged.read_text(encoding="utf-8"))
-    return DomainsFile.model_validate(data), "tocsin/config/domains.yaml"
+    return DomainsFile.model_validate(data), "tocsin/defaults/domains.yaml"
 
 
 def load_catalog(directory: Path) -> Catalog:

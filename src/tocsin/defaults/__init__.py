@@ -1,1 +1,1 @@
-"""Packaged default configuration (the hazard taxonomy)."""
+"""Packaged defaults (the hazard taxonomy)."""

@@ -1,0 +1,1 @@
+"""The demonstration scenario: real geometry, real series, replayed faster than real time."""
