@@ -8,7 +8,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from tocsin.adapters.config_yaml import load_catalog
@@ -77,9 +77,11 @@ def ingest(
             batch = ObservationBatch(series, columns.times, columns.values)
             with _progress() as bar:
                 task = bar.add_task(path.name, total=len(batch))
-                result = container.ingest.ingest_chunks(
-                    _chunks(batch), progress=lambda n, t=task: bar.advance(t, n)
-                )
+
+                def advance(n: int, task_id: TaskID = task) -> None:
+                    bar.advance(task_id, n)
+
+                result = container.ingest.ingest_chunks(_chunks(batch), progress=advance)
             total_warnings += len(result.warning_events)
             console.print(
                 f"{path}: {result.received} observations stored, "

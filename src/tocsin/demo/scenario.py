@@ -11,6 +11,7 @@ calibration period), as an analyst would from history.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -426,6 +427,6 @@ def replay_chunks(
     cuts = np.searchsorted(times, edges)
     return [
         (int(edges[k]), ids[a:b], times[a:b], values[a:b])
-        for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True))
+        for k, (a, b) in enumerate(itertools.pairwise(cuts))
         if b > a
     ]
