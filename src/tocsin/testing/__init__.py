@@ -1,1 +1,1 @@
-"""testing layer."""
+"""Test support shipped with the package: fake clock, small scenarios, conformance checks."""

@@ -1,0 +1,168 @@
+"""A small, complete configuration for tests: a nation, two provinces, three districts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tocsin.demo.geometry import cell, multipolygon
+
+# Nation N (two provinces P1, P2); P1 has districts D11, D12; P2 has D21.
+DISTRICT_CELLS = {"D11": (10.0, 45.0), "D12": (11.0, 45.0), "D21": (12.0, 45.0)}
+
+
+def small_config() -> dict[str, Any]:
+    """The YAML documents of the small scenario, by file name."""
+    cells = {code: cell(x, y, 1.0) for code, (x, y) in DISTRICT_CELLS.items()}
+    regions = [
+        {
+            "code": "N",
+            "name": "Nation",
+            "level": "nation",
+            "geometry": multipolygon(list(cells.values())),
+        },
+        {
+            "code": "P1",
+            "name": "Province One",
+            "level": "province",
+            "parent": "N",
+            "geometry": multipolygon([cells["D11"], cells["D12"]]),
+        },
+        {
+            "code": "P2",
+            "name": "Province Two",
+            "level": "province",
+            "parent": "N",
+            "geometry": multipolygon([cells["D21"]]),
+        },
+        *(
+            {
+                "code": code,
+                "name": f"District {code}",
+                "level": "district",
+                "parent": f"P{code[1]}",
+                "geometry": geometry,
+                "population": 100_000.0,
+            }
+            for code, geometry in cells.items()
+        ),
+    ]
+    indicators = [
+        {
+            "code": "D11.river_level",
+            "name": "River level at D11 gauge",
+            "region": "D11",
+            "domain": "natural.flood",
+            "unit": "m",
+            "cadence_s": 600,
+            "thresholds": {"blue": 2.0, "yellow": 3.0, "orange": 4.0, "red": 5.0},
+        },
+        {
+            "code": "D12.river_level",
+            "name": "River level at D12 gauge",
+            "region": "D12",
+            "domain": "natural.flood",
+            "unit": "m",
+            "cadence_s": 600,
+            "raise_after_s": 1200,
+            "clear_after_s": 1200,
+            "hysteresis": 0.2,
+            "thresholds": {"blue": 2.0, "yellow": 3.0, "orange": 4.0, "red": 5.0},
+        },
+        {
+            "code": "D21.reservoir",
+            "name": "Reservoir fill at D21",
+            "region": "D21",
+            "domain": "supply.water",
+            "unit": "%",
+            "direction": "lower_is_worse",
+            "thresholds": {"blue": 40.0, "yellow": 30.0, "orange": 20.0, "red": 10.0},
+        },
+        {
+            "code": "P1.substation_load",
+            "name": "Substation load",
+            "region": "D11",
+            "domain": "infrastructure.power",
+            "unit": "%",
+            "asset": "SUB",
+            "thresholds": {"yellow": 90.0, "red": 105.0},
+        },
+        {
+            "code": "P1.rainfall",
+            "name": "Province rainfall",
+            "region": "P1",
+            "domain": "natural.flood",
+            "unit": "mm/h",
+            "thresholds": {"blue": 10.0, "yellow": 20.0, "orange": 40.0, "red": 60.0},
+        },
+    ]
+    assets = [
+        {
+            "code": "SUB",
+            "name": "Substation",
+            "kind": "substation",
+            "region": "D11",
+            "domain": "infrastructure.power",
+        },
+        {
+            "code": "WTR",
+            "name": "Water works",
+            "kind": "water_works",
+            "region": "D11",
+            "domain": "supply.water",
+            "depends_on": ["SUB"],
+        },
+        {
+            "code": "HSP",
+            "name": "Hospital",
+            "kind": "hospital",
+            "region": "D12",
+            "domain": "health",
+            "depends_on": ["SUB", "WTR"],
+        },
+    ]
+    units = [
+        {
+            "code": "NAT",
+            "name": "National civil protection",
+            "region": "N",
+            "email": "nat@example.test",
+        },
+        {
+            "code": "P1-CP",
+            "name": "P1 civil protection",
+            "region": "P1",
+            "email": "p1@example.test",
+        },
+        {"code": "P2-CP", "name": "P2 civil protection", "region": "P2"},
+        {
+            "code": "D11-FLOOD",
+            "name": "D11 flood service",
+            "region": "D11",
+            "domains": ["natural.flood"],
+            "email": "d11@example.test",
+        },
+        {
+            "code": "GRID",
+            "name": "Grid operator",
+            "region": "N",
+            "domains": ["infrastructure.power"],
+        },
+    ]
+    return {
+        "regions.yaml": {"levels": ["nation", "province", "district"], "regions": regions},
+        "indicators.yaml": {"indicators": indicators},
+        "assets.yaml": {"assets": assets},
+        "units.yaml": {"units": units},
+    }
+
+
+def write_small_config(directory: Path, **overrides: Any) -> Path:
+    """Write the small scenario (documents replaced by `overrides`, by file name) and return it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    docs = {**small_config(), **overrides}
+    for name, content in docs.items():
+        (directory / name).write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+    return directory
