@@ -14,6 +14,7 @@ app = typer.Typer(
 # Sub-command modules register themselves below, one line each (keep this list sorted).
 from tocsin.cli import core_commands as _core  # noqa: E402
 from tocsin.cli import demo as _demo  # noqa: E402
+from tocsin.cli import detect as _detect  # noqa: E402
 
 app.command("check-config")(_core.check_config)
 app.command("demo")(_demo.demo)
@@ -23,3 +24,5 @@ app.command("serve")(_core.serve)
 app.command("warnings")(_core.warnings)
 app.command("acknowledge")(_core.acknowledge)
 app.add_typer(_core.users_app, name="users")
+app.command("detect")(_detect.detect)
+app.add_typer(_detect.bench_app, name="bench")

@@ -24,6 +24,7 @@ class NabFile:
 
     relative: str
     stamps: list[str]
+    raw_values: list[str]
     times: IntArray
     values: FloatArray
     windows: tuple[tuple[int, int], ...]
@@ -66,9 +67,10 @@ def _epoch_seconds(stamps: list[str]) -> IntArray:
     return arr.astype(np.int64)
 
 
-def _read_data(path: Path) -> tuple[list[str], FloatArray]:
-    """The timestamp strings and values of one NAB data file."""
+def _read_data(path: Path) -> tuple[list[str], list[str], FloatArray]:
+    """The timestamp strings, value strings and values of one NAB data file."""
     stamps: list[str] = []
+    texts: list[str] = []
     values: list[float] = []
     with path.open() as fh:
         header = fh.readline().strip().split(",")
@@ -79,8 +81,9 @@ def _read_data(path: Path) -> tuple[list[str], FloatArray]:
                 continue
             stamp, value = line.rstrip("\n").split(",")[:2]
             stamps.append(stamp)
+            texts.append(value)
             values.append(float(value))
-    return stamps, np.asarray(values, dtype=np.float64)
+    return stamps, texts, np.asarray(values, dtype=np.float64)
 
 
 def load_corpus(nab_root: Path | None = None) -> list[NabFile]:
@@ -89,7 +92,7 @@ def load_corpus(nab_root: Path | None = None) -> list[NabFile]:
     windows_json = json.loads((root / "labels" / "combined_windows.json").read_text())
     files: list[NabFile] = []
     for relative in sorted(windows_json):
-        stamps, values = _read_data(root / "data" / relative)
+        stamps, texts, values = _read_data(root / "data" / relative)
         times = _epoch_seconds(stamps)
         rows: list[tuple[int, int]] = []
         for left_s, right_s in windows_json[relative]:
@@ -97,7 +100,7 @@ def load_corpus(nab_root: Path | None = None) -> list[NabFile]:
             left = int(np.searchsorted(times, left_t, side="left"))
             right = int(np.searchsorted(times, right_t, side="right")) - 1
             rows.append((left, right))
-        files.append(NabFile(relative, stamps, times, values, tuple(rows)))
+        files.append(NabFile(relative, stamps, texts, times, values, tuple(rows)))
     return files
 
 
@@ -143,11 +146,10 @@ def write_results(
             label[left : right + 1] = 1
         target = out_dir / name / f.category / f"{name}_{f.file_name}"
         target.parent.mkdir(parents=True, exist_ok=True)
-        raw_values = [repr(float(v)) for v in f.values]
         lines = ["timestamp,value,anomaly_score,label"]
         lines.extend(
             f"{t},{v},{float(a)!r},{lab}"
-            for t, v, a, lab in zip(f.stamps, raw_values, clipped, label, strict=True)
+            for t, v, a, lab in zip(f.stamps, f.raw_values, clipped, label, strict=True)
         )
         target.write_text("\n".join(lines) + "\n")
         written.append(clipped)

@@ -1,0 +1,78 @@
+"""``tocsin detect`` and ``tocsin bench nab`` through the Typer app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from tocsin.cli.main import app
+
+runner = CliRunner()
+
+
+def test_detect_writes_scores(tmp_path: Path) -> None:
+    values = np.sin(np.arange(400) / 10.0)
+    values[350] = 9.0
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "timestamp,value\n"
+        + "".join(f"{1_700_000_000 + 60 * i},{v}\n" for i, v in enumerate(values))
+    )
+    out = tmp_path / "out.csv"
+    result = runner.invoke(
+        app, ["detect", "--detector", "robust_z", "--input", str(src), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == "timestamp,anomaly_score,is_anomaly"
+    assert len(lines) == 401
+    assert lines[351].endswith(",1")
+
+
+def test_detect_reports_a_malformed_file(tmp_path: Path) -> None:
+    src = tmp_path / "bad.csv"
+    src.write_text("timestamp,value\n2024-01-01,oops\n")
+    result = runner.invoke(app, ["detect", "--input", str(src), "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2
+    assert "not a number" in result.output
+
+
+def test_detect_rejects_unknown_detector(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["detect", "--detector", "nope", "--input", "x.csv", "--out", str(tmp_path / "o.csv")]
+    )
+    assert result.exit_code != 0
+
+
+def _tiny_nab(root: Path) -> None:
+    (root / "data" / "cat").mkdir(parents=True)
+    (root / "labels").mkdir()
+    rows = ["timestamp,value"]
+    rows += [
+        f"2014-01-01 {i // 60:02d}:{i % 60:02d}:00,{100 if i == 150 else i % 7}" for i in range(200)
+    ]
+    (root / "data" / "cat" / "f.csv").write_text("\n".join(rows) + "\n")
+    windows = {"cat/f.csv": [["2014-01-01 02:25:00.000000", "2014-01-01 02:35:00.000000"]]}
+    (root / "labels" / "combined_windows.json").write_text(json.dumps(windows))
+
+
+def test_bench_nab_writes_layout_and_json(tmp_path: Path) -> None:
+    nab_root = tmp_path / "nab"
+    _tiny_nab(nab_root)
+    out = tmp_path / "results"
+    result = runner.invoke(
+        app,
+        ["bench", "nab", "--detector", "robust_z", "--out", str(out), "--nab-root", str(nab_root)],
+    )
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output.strip().splitlines()[-1])
+    assert set(scores) == {"standard", "reward_low_FP_rate", "reward_low_FN_rate"}
+    written = (out / "robust_z" / "cat" / "robust_z_f.csv").read_text().splitlines()
+    assert written[0] == "timestamp,value,anomaly_score,label"
+    assert len(written) == 201
+    assert written[1].startswith("2014-01-01 00:00:00,0,")
+    labels = [int(line.rsplit(",", 1)[1]) for line in written[1:]]
+    assert sum(labels) == 11
