@@ -46,7 +46,8 @@ class DynamicRun:
     @property
     def final(self) -> FloatArray:
         """The last state of the trajectory."""
-        return self.q[-1]
+        last: FloatArray = self.q[-1]
+        return last
 
 
 def dynamic_inoperability(
