@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tocsin.core.errors import InvalidConfig, InvalidInput, Problem
+from tocsin.core.risk.evaluate import AdjustOp
 from tocsin.core.risk.expressions import Expression, ExpressionError, compile_expression
 from tocsin.core.risk.model import (
     LOCAL_NAMES,
@@ -35,6 +37,13 @@ from tocsin.core.risk.model import (
     Scale,
     TableSpec,
     build_model,
+)
+from tocsin.core.risk.scenarios import (
+    DemandChange,
+    Perturbation,
+    RegionSelector,
+    Scenario,
+    SectorSystem,
 )
 from tocsin.core.risk.table import IndicatorTable
 
@@ -390,7 +399,7 @@ def format_value(v: float) -> str:
     if math.isnan(v):
         return ""
     if v == int(v) and abs(v) < 1e15:
-        return str(int(v)) if not math.copysign(1.0, v) < 0 or v != 0 else "0"
+        return str(int(v))
     return repr(float(v))
 
 
@@ -400,3 +409,127 @@ def write_table_csv(path: str | Path, header: Sequence[str], rows: Sequence[Sequ
         writer = csv.writer(fh)
         writer.writerow(header)
         writer.writerows(rows)
+
+
+def write_rows_csv(
+    path: str | Path, header: Sequence[str], rows: Sequence[Sequence[str | float]]
+) -> None:
+    """Write rows to CSV, floats as their shortest exact text, missing as empty."""
+    write_table_csv(
+        path,
+        header,
+        [[format_value(c) if isinstance(c, float) else str(c) for c in row] for row in rows],
+    )
+
+
+class PerturbYaml(_Strict):
+    """One perturbation of a scenario file."""
+
+    target: str
+    op: AdjustOp = AdjustOp.ADD
+    amount: float
+    regions: list[str] = []
+    within: list[str] = []
+    clip: tuple[float, float] | None = None
+
+
+class DemandYaml(_Strict):
+    """A change of a sector's demand-side perturbation."""
+
+    sector: str
+    amount: float
+
+
+class AssetYaml(_Strict):
+    """An asset and what it needs: `depends_on` (all needed) and/or `requires` (groups of
+    alternatives, one of each group needed)."""
+
+    code: str
+    region: str = ""
+    depends_on: list[str] = []
+    requires: list[list[str]] = []
+
+
+class SectorsYaml(_Strict):
+    """Interdependent sectors for the IIM."""
+
+    names: list[str] = Field(min_length=1)
+    a_star: list[list[float]]
+    c_star: list[float] | None = None
+
+
+class ScenarioYaml(_Strict):
+    """A scenario file."""
+
+    name: str = "scenario"
+    perturb: list[PerturbYaml] = []
+    fail_assets: list[str] = []
+    demand: list[DemandYaml] = []
+    assets: list[AssetYaml] = []
+    sectors: SectorsYaml | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioFile:
+    """A validated scenario with the asset graph and sectors it brings."""
+
+    scenario: Scenario
+    requirements: dict[str, tuple[tuple[str, ...], ...]]
+    asset_regions: dict[str, str]
+    sectors: SectorSystem | None
+
+
+def load_scenario(path: str | Path) -> ScenarioFile:
+    """Read and validate a scenario YAML file (errors name file, path and reason)."""
+    where = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InvalidConfig([Problem(where, "", f"cannot read: {err.strerror}")]) from err
+    except yaml.YAMLError as err:
+        raise InvalidConfig([Problem(where, "", f"invalid YAML: {err}")]) from err
+    return scenario_from_mapping(data, where=where)
+
+
+def scenario_from_mapping(data: Any, *, where: str = "<scenario>") -> ScenarioFile:
+    """Validate a scenario given as parsed data."""
+    try:
+        spec = ScenarioYaml.model_validate(data)
+    except ValidationError as err:
+        raise InvalidConfig(
+            [Problem(where, _loc(e["loc"], data), e["msg"]) for e in err.errors(include_url=False)]
+        ) from err
+    problems: list[Problem] = []
+    requirements = {
+        a.code: tuple((d,) for d in a.depends_on) + tuple(tuple(g) for g in a.requires)
+        for a in spec.assets
+    }
+    known = set(requirements) | {s for gs in requirements.values() for g in gs for s in g}
+    for name in spec.fail_assets:
+        if spec.assets and name not in known:
+            problems.append(Problem(where, "fail_assets", f"unknown asset {name!r}"))
+    sectors = None
+    if spec.sectors is not None:
+        n = len(spec.sectors.names)
+        a = np.array(spec.sectors.a_star, dtype=np.float64)
+        c = np.zeros(n) if spec.sectors.c_star is None else np.array(spec.sectors.c_star)
+        if a.shape != (n, n) or c.shape != (n,):
+            problems.append(Problem(where, "sectors", f"a_star must be {n}×{n}, c_star {n} long"))
+        else:
+            sectors = SectorSystem(tuple(spec.sectors.names), a, c)
+    if problems:
+        raise InvalidConfig(problems)
+    scenario = Scenario(
+        name=spec.name,
+        perturbations=tuple(
+            Perturbation(
+                p.target, p.op, p.amount, RegionSelector(tuple(p.regions), tuple(p.within)), p.clip
+            )
+            for p in spec.perturb
+        ),
+        failed_assets=tuple(spec.fail_assets),
+        demand_changes=tuple(DemandChange(d.sector, d.amount) for d in spec.demand),
+    )
+    return ScenarioFile(
+        scenario, requirements, {a.code: a.region for a in spec.assets if a.region}, sectors
+    )

@@ -15,6 +15,7 @@ app = typer.Typer(
 from tocsin.cli import core_commands as _core  # noqa: E402
 from tocsin.cli import demo as _demo  # noqa: E402
 from tocsin.cli import detect as _detect  # noqa: E402
+from tocsin.cli import risk as _risk  # noqa: E402
 
 app.command("check-config")(_core.check_config)
 app.command("demo")(_demo.demo)
@@ -26,3 +27,4 @@ app.command("acknowledge")(_core.acknowledge)
 app.add_typer(_core.users_app, name="users")
 app.command("detect")(_detect.detect)
 app.add_typer(_detect.bench_app, name="bench")
+app.add_typer(_risk.app, name="risk")
