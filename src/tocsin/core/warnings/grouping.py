@@ -1,0 +1,133 @@
+"""Aggregation groups and the flush decider (Alertmanager's group_wait / interval / repeat).
+
+A group collects the warnings that share a route, a receiver and the route's `group_by` labels.
+Timing:
+
+- a new group waits `group_wait` before its first notification, so that warnings raised together
+  arrive together;
+- afterwards the group is evaluated every `group_interval`, and a change (a warning new to the
+  receiver, a level change, a lift) is notified at the next evaluation;
+- when nothing changed, the firing warnings are notified again after `repeat_interval`.
+
+Silenced, inhibited and muted warnings stay members but are left out of notifications; when the
+suppression ends they count as new. The decider is pure: it takes the stored group state, the
+members as they are now and `now`, and returns what to send (with a reason) and the next state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from tocsin.core.levels import Level
+from tocsin.core.warnings.routing import Timing
+
+
+class NotifyReason(StrEnum):
+    """Why a group notification is sent."""
+
+    NEW = "new"  # a warning the receiver has not been told about (or no longer suppressed)
+    CHANGED = "changed"  # a notified warning changed level
+    RESOLVED = "resolved"  # a notified warning was lifted
+    REPEAT = "repeat"  # nothing changed for repeat_interval
+
+
+@dataclass(frozen=True, slots=True)
+class GroupState:
+    """What is stored per group between evaluations."""
+
+    created_at: datetime
+    next_flush_at: datetime | None = None
+    last_flush_at: datetime | None = None
+    last_notified_at: datetime | None = None
+    notified: Mapping[str, str] = field(default_factory=dict)  # warning id -> level told
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A group member as it is now."""
+
+    warning_id: str
+    level: Level
+    is_open: bool
+    suppressed_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FlushDecision:
+    """The outcome of evaluating a group at `now`."""
+
+    reason: NotifyReason | None
+    firing: Mapping[str, str]  # warning id -> level, to be sent
+    resolved: tuple[str, ...]  # notified before, lifted now
+    state: GroupState
+    drop: tuple[str, ...]  # members to forget (lifted)
+    muted_by: tuple[str, ...] = ()
+
+    @property
+    def notify(self) -> bool:
+        """True when a notification goes out."""
+        return self.reason is not None
+
+
+def schedule_on_change(state: GroupState, now: datetime, timing: Timing) -> datetime:
+    """When a group must be evaluated after one of its members changed at `now`."""
+    if state.last_flush_at is None:
+        due = state.created_at + timing.group_wait
+    else:
+        due = max(now, state.last_flush_at + timing.group_interval)
+    if state.next_flush_at is not None:
+        due = min(due, state.next_flush_at)
+    return due
+
+
+def notify_reason(
+    state: GroupState,
+    firing: Mapping[str, str],
+    resolved: Sequence[str],
+    now: datetime,
+    timing: Timing,
+) -> NotifyReason | None:
+    """Alertmanager's needsUpdate, with the reason: what makes this evaluation worth sending."""
+    if any(w not in state.notified for w in firing):
+        return NotifyReason.NEW
+    if any(state.notified[w] != lv for w, lv in firing.items()):
+        return NotifyReason.CHANGED
+    if resolved:
+        return NotifyReason.RESOLVED
+    last = state.last_notified_at
+    if firing and last is not None and now - last >= timing.repeat_interval:
+        return NotifyReason.REPEAT
+    return None
+
+
+def evaluate_group(
+    state: GroupState,
+    members: Sequence[Member],
+    now: datetime,
+    *,
+    timing: Timing,
+    muted_by: tuple[str, ...] = (),
+) -> FlushDecision:
+    """Decide what a due group sends now and when it is evaluated next (None: group is done)."""
+    firing = {m.warning_id: m.level.value for m in members if m.is_open and not m.suppressed_by}
+    open_ids = {m.warning_id for m in members if m.is_open}
+    resolved = tuple(sorted(w for w in state.notified if w not in open_ids))
+    # a warning silenced after it was notified is forgotten quietly; it counts as new later
+    kept = {w: lv for w, lv in state.notified.items() if w in firing}
+    drop = tuple(sorted(m.warning_id for m in members if not m.is_open))
+    next_at = now + timing.group_interval if open_ids else None
+    if muted_by:
+        held = replace(state, next_flush_at=now + timing.group_interval, last_flush_at=now)
+        return FlushDecision(None, {}, (), held, (), muted_by)
+    reason = notify_reason(state, firing, resolved, now, timing)
+    new_state = replace(
+        state,
+        next_flush_at=next_at,
+        last_flush_at=now,
+        notified=dict(firing) if reason is not None else kept,
+        last_notified_at=now if reason is not None else state.last_notified_at,
+    )
+    return FlushDecision(reason, firing, resolved, new_state, drop)

@@ -1,0 +1,98 @@
+"""Silences: owned, reasoned, time-boxed suppressions of matching warnings.
+
+A silence suppresses notifications (not the warning itself) of every target its selector matches,
+between `starts_at` and `ends_at`. It must name who owns it, why it exists and when it ends;
+expiring it early sets `ends_at` to now. Its state (pending, active, expired) is derived from the
+times, never stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Final, NewType
+
+from tocsin.core.errors import Conflict, InvalidInput, Problem
+from tocsin.core.warnings.selectors import Selector, Target
+
+SilenceId = NewType("SilenceId", str)
+
+MAX_SILENCE_FOR: Final = timedelta(days=30)
+
+
+class SilenceState(StrEnum):
+    """A silence's state at a moment (derived)."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """A suppression with an owner, a reason and an expiry."""
+
+    id: SilenceId
+    selector: Selector
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    reason: str
+    created_at: datetime
+    expired_by: str | None = None
+
+    def state(self, now: datetime) -> SilenceState:
+        """Pending before it starts, active until it ends, then expired."""
+        if now < self.starts_at:
+            return SilenceState.PENDING
+        if now < self.ends_at:
+            return SilenceState.ACTIVE
+        return SilenceState.EXPIRED
+
+    def is_active(self, now: datetime) -> bool:
+        """True while it suppresses."""
+        return self.state(now) is SilenceState.ACTIVE
+
+
+def silence_problems(silence: Silence, now: datetime) -> list[Problem]:
+    """Why a new silence is not acceptable (empty when it is)."""
+    problems: list[Problem] = []
+    if not silence.created_by.strip():
+        problems.append(Problem("silence", "created_by", "a silence must have an owner"))
+    if not silence.reason.strip():
+        problems.append(Problem("silence", "reason", "a silence must have a reason"))
+    if silence.ends_at <= silence.starts_at:
+        problems.append(Problem("silence", "ends_at", "must be after starts_at"))
+    if silence.ends_at <= now:
+        problems.append(Problem("silence", "ends_at", "must be in the future"))
+    if silence.ends_at - max(silence.starts_at, now) > MAX_SILENCE_FOR:
+        problems.append(
+            Problem("silence", "ends_at", f"a silence may last at most {MAX_SILENCE_FOR.days} days")
+        )
+    sel = silence.selector
+    if sel.region is None and sel.domain is None and not sel.levels and not sel.matchers:
+        problems.append(Problem("silence", "matchers", "a silence must match something"))
+    return problems
+
+
+def validate_silence(silence: Silence, now: datetime) -> Silence:
+    """Return the silence or raise InvalidInput listing every problem."""
+    problems = silence_problems(silence, now)
+    if problems:
+        raise InvalidInput(problems)
+    return silence
+
+
+def expire(silence: Silence, *, actor: str, now: datetime) -> Silence:
+    """End a silence now; an already expired silence cannot be expired again."""
+    if silence.state(now) is SilenceState.EXPIRED:
+        raise Conflict(f"silence {silence.id} has already expired")
+    starts_at = min(silence.starts_at, now)
+    return replace(silence, starts_at=starts_at, ends_at=now, expired_by=actor)
+
+
+def silenced_by(target: Target, silences: Iterable[Silence], now: datetime) -> tuple[str, ...]:
+    """Ids of the active silences that match the target (sorted; empty = not silenced)."""
+    return tuple(sorted(s.id for s in silences if s.is_active(now) and s.selector.matches(target)))
