@@ -35,6 +35,10 @@ class Container:
     warnings: WarningService
     admin: AdminService
 
+    def close(self) -> None:
+        """Release the database connections."""
+        self.store.close()
+
 
 def _ensure_sqlite_dir(url: str) -> None:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):

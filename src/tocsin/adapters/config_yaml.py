@@ -172,7 +172,28 @@ def _parse(name: str, path: Path, problems: list[Problem]) -> BaseModel | None:
     except ValidationError as err:
         for e in err.errors():
             problems.append(Problem(str(path), _path(tuple(e["loc"])), e["msg"]))
-    return None
+    return _salvage(name, raw)
+
+
+def _salvage(name: str, raw: Any) -> BaseModel | None:
+    """The file without its invalid items, so cross-references of the rest are checked too."""
+    key = "regions" if name == "regions" else name
+    if not isinstance(raw, dict) or not isinstance(raw.get(key), list):
+        return None
+    item_model = _MODELS[name].model_fields[key].annotation
+    item_type = getattr(item_model, "__args__", (None,))[0]
+    if item_type is None:
+        return None
+    kept = []
+    for item in raw[key]:
+        try:
+            kept.append(item_type.model_validate(item))
+        except ValidationError:
+            continue
+    try:
+        return _MODELS[name].model_validate({**raw, key: [k.model_dump() for k in kept]})
+    except ValidationError:
+        return None
 
 
 def _geojson_regions(base: Path, files: list[str], problems: list[Problem]) -> list[RegionSpec]:

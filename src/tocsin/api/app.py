@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from tocsin import __version__
+from tocsin.api.auth import Acknowledger, Ingester, Reader, UnauthorizedError
 from tocsin.api.schemas import (
     AcknowledgeIn,
     AuditOut,
@@ -35,7 +35,6 @@ from tocsin.core.errors import (
 )
 from tocsin.core.events import Event
 from tocsin.core.regions import RegionCode
-from tocsin.core.users import Permission, User
 from tocsin.core.warnings.model import Warning
 from tocsin.services.ingest import RawObservations
 
@@ -92,26 +91,6 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     _errors(app)
-
-    def actor(permission: Permission) -> Callable[..., User]:
-        def dependency(authorization: Annotated[str | None, Header()] = None) -> User:
-            if authorization is None or not authorization.startswith("Bearer "):
-                raise _Unauthorized
-            user = container.admin.authenticate(authorization.removeprefix("Bearer ").strip())
-            if user is None:
-                raise _Unauthorized
-            container.admin.require(user, permission)
-            return user
-
-        return dependency
-
-    def reader(authorization: Annotated[str | None, Header()] = None) -> None:
-        if container.settings.require_token_for_reads:
-            actor(Permission.READ)(authorization)
-
-    Ingester = Annotated[User, Depends(actor(Permission.INGEST))]
-    Acknowledger = Annotated[User, Depends(actor(Permission.ACKNOWLEDGE))]
-    Reader = Annotated[None, Depends(reader)]
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -343,13 +322,6 @@ def create_app(container: Container) -> FastAPI:
     return app
 
 
-class _UnauthorizedError(Exception):
-    pass
-
-
-_Unauthorized = _UnauthorizedError()
-
-
 def _epoch(value: datetime | int) -> int:
     return value if isinstance(value, int) else int(value.timestamp())
 
@@ -360,7 +332,7 @@ def _errors(app: FastAPI) -> None:
         problems = [_problem_json(p) for p in getattr(err, "problems", ())]
         return JSONResponse({"detail": str(err), "problems": problems}, status_code=_status(err))
 
-    @app.exception_handler(_UnauthorizedError)
+    @app.exception_handler(UnauthorizedError)
     def unauthorized(_: Request, __: Exception) -> JSONResponse:
         return JSONResponse(
             {"detail": "a valid bearer token is required", "problems": []},

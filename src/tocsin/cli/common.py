@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from tocsin.config import Settings
-from tocsin.core.errors import InvalidInput, TocsinError
+from tocsin.core.errors import InvalidInput, Problem, TocsinError
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -41,6 +41,14 @@ def settings(db: str | None = None, config: Path | None = None) -> Settings:
     return base.model_copy(update=changes)
 
 
+def print_problems(problems: tuple[Problem, ...], limit: int = 50) -> None:
+    """One problem per line, never wrapped, so that each stays grep-able."""
+    for problem in problems[:limit]:
+        errors.print(f"  {problem}", markup=False, soft_wrap=True)
+    if len(problems) > limit:
+        errors.print(f"  … and {len(problems) - limit} more", soft_wrap=True)
+
+
 @contextmanager
 def reported() -> Iterator[None]:
     """Turn Tocsin errors into a readable message and exit code 1 (2 for bad input)."""
@@ -50,9 +58,8 @@ def reported() -> Iterator[None]:
         errors.print(
             f"[bold red]error:[/] rejected, nothing was stored ({len(err.problems)} problem(s))"
         )
-        for problem in err.problems[:50]:
-            errors.print(f"  {problem}", markup=False)
+        print_problems(err.problems)
         raise typer.Exit(2) from err
     except TocsinError as err:
-        errors.print(f"[bold red]error:[/] {err}")
+        errors.print(f"[bold red]error:[/] {err}", soft_wrap=True)
         raise typer.Exit(1) from err

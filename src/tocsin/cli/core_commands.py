@@ -15,7 +15,15 @@ from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.files import read_observation_file
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.bootstrap import Container, build
-from tocsin.cli.common import ConfigOption, DbOption, console, errors, reported, settings
+from tocsin.cli.common import (
+    ConfigOption,
+    DbOption,
+    console,
+    errors,
+    print_problems,
+    reported,
+    settings,
+)
 from tocsin.core.errors import InvalidConfig, InvalidInput, Problem
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
@@ -30,9 +38,8 @@ def check_config(
     try:
         catalog = load_catalog(directory)
     except InvalidConfig as err:
-        errors.print(f"[bold red]{len(err.problems)} problem(s)[/] in {directory}:")
-        for problem in err.problems:
-            errors.print(f"  {problem}", markup=False)
+        errors.print(f"[bold red]{len(err.problems)} problem(s)[/] in {directory}:", soft_wrap=True)
+        print_problems(err.problems, limit=1000)
         raise typer.Exit(1) from err
     console.print(
         f"ok: {len(catalog.regions.regions)} regions, {len(catalog.domains)} domains, "

@@ -54,8 +54,8 @@ def catalog_problems(catalog: Catalog, *, where: Mapping[str, str]) -> list[Prob
         if domain.parent is not None and domain.parent not in catalog.domains:
             add("domains", f"domains[{domain.code}].parent", f"unknown domain {domain.parent!r}")
     seen: set[str] = set()
-    for i, ind in enumerate(catalog.indicators):
-        path = f"indicators[{i}]"
+    for ind in catalog.indicators:
+        path = f"indicators[{ind.code}]"
         if ind.code in seen:
             add("indicators", f"{path}.code", f"duplicate indicator code {ind.code!r}")
         seen.add(ind.code)

@@ -1,20 +1,96 @@
-"""The web application: the REST API plus the operations dashboard."""
+"""The web application: the REST API plus the operations dashboard, served with no internet.
+
+Third-party browser code is served from the installed Python packages at run time, never copied
+into the repository: Leaflet from `xstatic-leaflet` (under /vendor/leaflet/) and plotly.js from
+the `plotly` wheel's `package_data` (at /vendor/plotly.min.js).
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from tocsin.api.app import create_app
 from tocsin.bootstrap import Container
+from tocsin.core.errors import Forbidden
+from tocsin.core.users import Permission
+from tocsin.web import live, views
+
+STATIC = Path(__file__).parent / "static"
+VENDOR_CACHE = "public, max-age=86400"
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-eval'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 
 
-def create_web_app(container: Container) -> FastAPI:
-    """The API with the dashboard mounted at /."""
+def leaflet_dir() -> Path:
+    """Where the installed xstatic-leaflet package keeps leaflet.js, leaflet.css and images/."""
+    import xstatic.pkg.leaflet as leaflet
+
+    return Path(leaflet.BASE_DIR)
+
+
+def plotly_js() -> Path:
+    """The plotly.min.js bundled in the installed plotly wheel."""
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def create_web_app(container: Container, *, live_max_stream_for: float = 60.0) -> FastAPI:
+    """The API with the dashboard at / and its live event stream."""
     app = create_app(container)
+    feed = live.LiveFeed(container.bus, max_stream_for=live_max_stream_for)
+    app.state.live = feed
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        feed.attach()
+        try:
+            yield
+        finally:
+            feed.detach()
+
+    app.router.lifespan_context = lifespan
+
+    def authorize_stream(token: str | None) -> None:
+        if not container.settings.require_token_for_reads:
+            return
+        user = container.admin.authenticate(token) if token else None
+        if user is None:
+            raise Forbidden("a valid token is required to read (pass ?token=)")
+        container.admin.require(user, Permission.READ)
+
+    app.include_router(views.make_router(container))
+    app.include_router(live.make_router(feed, authorize_stream))
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/vendor/leaflet", StaticFiles(directory=leaflet_dir()), name="leaflet")
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_bundle() -> FileResponse:
+        return FileResponse(
+            plotly_js(), media_type="text/javascript", headers={"Cache-Control": VENDOR_CACHE}
+        )
 
     @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    def dashboard() -> FileResponse:
+        return FileResponse(
+            STATIC / "index.html",
+            media_type="text/html",
+            headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"},
+        )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     return app

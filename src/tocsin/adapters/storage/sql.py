@@ -53,6 +53,10 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
     @property
     def dialect(self) -> str:
         """'sqlite' or 'postgresql'."""

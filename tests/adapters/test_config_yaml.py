@@ -1,0 +1,63 @@
+"""Configuration loading: every problem reported at once, with file, path and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tocsin.adapters.config_yaml import load_catalog
+from tocsin.core.errors import InvalidConfig
+from tocsin.testing.scenario import small_config, write_small_config
+
+
+def test_the_small_scenario_loads(tmp_path: Path) -> None:
+    catalog = load_catalog(write_small_config(tmp_path))
+    assert [i.code for i in catalog.indicators][:2] == ["D11.river_level", "D12.river_level"]
+    assert list(catalog.regions.subtree("P1")) == ["P1", "D11", "D12"]  # type: ignore[arg-type]
+    assert catalog.domains["natural.flood"].cap_category == "Met"  # type: ignore[index]
+
+
+def test_all_problems_are_listed_with_file_and_path(tmp_path: Path) -> None:
+    docs = small_config()
+    indicators = docs["indicators.yaml"]["indicators"]
+    indicators[0]["region"] = "NOWHERE"
+    indicators[1]["thresholds"] = {"blue": 5.0, "yellow": 3.0}
+    indicators[2]["unit"] = 3.5
+    indicators.append(dict(indicators[3]))
+    docs["assets.yaml"]["assets"][0]["depends_on"] = ["HSP"]
+    write_small_config(tmp_path, **docs)
+    with pytest.raises(InvalidConfig) as caught:
+        load_catalog(tmp_path)
+    text = [str(p) for p in caught.value.problems]
+    ind_file = str(tmp_path / "indicators.yaml")
+    assert f"{ind_file}: indicators[D11.river_level].region: unknown region 'NOWHERE'" in text
+    assert any(
+        t.startswith(f"{ind_file}: indicators[D12.river_level].thresholds: yellow threshold 3.0")
+        for t in text
+    )
+    assert any(t.startswith(f"{ind_file}: indicators[2].unit:") for t in text)
+    assert any("duplicate indicator code 'P1.substation_load'" in t for t in text)
+    assert any("dependency cycle" in t and "assets.yaml" in t for t in text)
+    assert len(text) >= 5
+
+
+def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
+    write_small_config(tmp_path)
+    (tmp_path / "units.yaml").write_text("units:\n  - code: A\n    name: [unclosed\n")
+    with pytest.raises(InvalidConfig) as caught:
+        load_catalog(tmp_path)
+    assert any(str(tmp_path / "units.yaml") + ":" in p.where for p in caught.value.problems)
+
+
+def test_missing_regions_file_is_a_problem(tmp_path: Path) -> None:
+    with pytest.raises(InvalidConfig, match="regions are required"):
+        load_catalog(tmp_path)
+
+
+def test_unknown_cap_category_is_rejected(tmp_path: Path) -> None:
+    domains = {"domains": [{"code": "x", "name": "X", "cap_category": "Weather"}]}
+    write_small_config(tmp_path, **{"domains.yaml": domains})
+    with pytest.raises(InvalidConfig) as caught:
+        load_catalog(tmp_path)
+    assert any("not a CAP 1.2 category: 'Weather'" in str(p) for p in caught.value.problems)
