@@ -59,9 +59,13 @@ def test_observations_upsert_by_indicator_and_time(store: SqlStore) -> None:
 
 
 def test_a_failed_transaction_stores_nothing(store: SqlStore) -> None:
-    with pytest.raises(RuntimeError), store.transaction() as tx:
-        tx.write_observations(batch([0], [100], [1.0]))
-        raise RuntimeError("boom")
+    def fail_midway() -> None:
+        with store.transaction() as tx:
+            tx.write_observations(batch([0], [100], [1.0]))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail_midway()
     with store.transaction() as tx:
         assert tx.count_observations() == 0
 
@@ -142,8 +146,13 @@ def test_warnings_are_listed_by_severity_then_age(store: SqlStore) -> None:
 def test_only_one_open_warning_per_fingerprint(store: SqlStore) -> None:
     with store.transaction() as tx:
         tx.save_warning(make_warning("a", fp="same"), new=True)
-    with pytest.raises(Conflict), store.transaction() as tx:
-        tx.save_warning(make_warning("b", fp="same"), new=True)
+
+    def save_twin() -> None:
+        with store.transaction() as tx:
+            tx.save_warning(make_warning("b", fp="same"), new=True)
+
+    with pytest.raises(Conflict):
+        save_twin()
 
 
 def test_events_are_idempotent(store: SqlStore) -> None:
