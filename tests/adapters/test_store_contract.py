@@ -13,10 +13,12 @@ from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.sql import SqlStore
 from tocsin.core.audit import AuditRecord
+from tocsin.core.domains import DomainCode
 from tocsin.core.errors import Conflict
 from tocsin.core.events import Event
 from tocsin.core.levels import Level
 from tocsin.core.observations import ObservationBatch
+from tocsin.core.regions import RegionCode
 from tocsin.core.rules.thresholds import ThresholdState
 from tocsin.core.users import Role, User, UserName
 from tocsin.core.warnings.model import Warning, WarningId, WarningState
@@ -114,8 +116,8 @@ def make_warning(
         fingerprint=fp or f"fp-{ident}",
         source="threshold",
         subject="D11.river_level",
-        region=region,
-        domain="natural.flood",  # type: ignore[arg-type]
+        region=RegionCode(region),
+        domain=DomainCode("natural.flood"),
         level=level,
         state=WarningState.ACTIVE,
         first_seen_at=at,

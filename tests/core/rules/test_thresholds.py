@@ -144,13 +144,13 @@ def reference(
             cleared = math.isnan(th) or v < th - hyst
             below[k] = (below[k] if below[k] is not None else t) if cleared else None
         candidates = [
-            k + 1 for k in range(4) if above[k] is not None and t - above[k] >= raise_after
-        ]  # type: ignore[operator]
+            k + 1 for k in range(4) if (a := above[k]) is not None and t - a >= raise_after
+        ]
         new = level
         if candidates and max(candidates) > level:
             new = max(candidates)
         else:
-            while new > 0 and below[new - 1] is not None and t - below[new - 1] >= clear_after:  # type: ignore[operator]
+            while new > 0 and (b := below[new - 1]) is not None and t - b >= clear_after:
                 new -= 1
         if new != level:
             out.append((i, level, new))
