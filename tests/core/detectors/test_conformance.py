@@ -12,7 +12,7 @@ from tocsin.testing.detectors import CHECKS
 
 # small warm-ups so the suite's short streams exercise the scoring path
 FAST: dict[str, dict[str, object]] = {
-    "auto": {"warmup": 100, "block": 32, "nblocks": 8},
+    "auto": {"warmup": 100, "block": 32, "nblocks": 8, "burn": 20},
     "seasonal": {"period": 86400, "bins": 24, "warmup": 2},
 }
 

@@ -1,20 +1,38 @@
-"""The default detector (``kind: auto``): a robust multi-scale ensemble with likelihood scoring.
+"""The default detector (``kind: auto``): record-breaking evidence from a small robust ensemble.
 
-No per-series tuning: one configuration for every series. Each observation feeds three raw
-surprise measures, each turned into a tail probability against its own recent history (the
-"anomaly likelihood" idea of Ahmad et al. 2017, Neurocomputing 262), and the most surprising one
-wins:
+One configuration for every series, no per-series tuning. Each observation feeds four surprise
+measures; each is compared with the largest value that measure took over the recent history
+(``block * nblocks`` observations), so the score is scale-free and comparable across series:
 
-* **spike** — |z| of the value against a Huber-clipped EWMA location/scale (robust to the outliers
-  it is looking for; Huber 1964 M-estimation applied online);
-* **shift** — a fast EWMA against the slow baseline, in baseline standard deviations (a level-shift
-  test in the spirit of CUSUM, Page 1954);
-* **range** — a value outside everything seen so far by a margin (the "spatial anomaly" rule that
-  Numenta's NAB detector adds to HTM).
+* **range** — how far the value falls outside the recent [min, max] range, in units of that range
+  (Numenta's NAB detector adds the same "spatial anomaly" rule to HTM; Ahmad et al. 2017);
+* **shift** — a fast EWMA against a slow Huber-clipped baseline, in baseline standard deviations
+  (a level-shift statistic in the spirit of CUSUM, Page 1954; Huber 1964 for the clipped update);
+* **shape** — distance from the newest short window (``window`` points, each the mean of ``agg``
+  values, scaled to the series' range) to its nearest neighbour among the last ``history``
+  windows: a pattern never seen before (nearest-neighbour novelty as in KNN-CAD, Burnaev &
+  Ishimtsev 2016, and ARTime's window categories, Hampton 2021);
+* **season** — |z| of the value against a robust mean and scale of its time-of-day bin (a
+  per-phase baseline as in Holt-Winters, Winters 1960; time comes from the timestamps).
 
-Deciding: a score at or above ``threshold`` is a detection; after one, the detector stays quiet for
-``quiet`` observations (alarms re-arm afterwards), because repeated alarms on the same episode only
-add noise to a duty desk. Scores are in [0, 1]; 0 during the first ``warmup`` observations.
+A measure scores ``weight * value / record`` (0.5 at the record), the range measure
+``0.5 * (1 + excess)``; the observation's score is the largest, clipped to [0, 1]. A score at or
+above ``threshold`` (0.5: a record) is a detection; after one, the series stays quiet for
+``quiet_fraction`` of the observations it has seen (at least ``min_quiet``), because repeated
+alarms on one episode add only noise (NAB, and a duty desk, reward the first alarm). Scores are 0
+during the first ``warmup`` observations; nothing is scored from the future.
+
+NaN policy: a NaN scores 0 and is not learned.
+
+Example:
+    >>> import numpy as np
+    >>> t = np.arange(2000) * 300
+    >>> v = np.sin(2 * np.pi * t / 86400) + 0.05 * np.random.default_rng(0).normal(size=2000)
+    >>> v[1800] = 5.0
+    >>> det = AutoDetector()
+    >>> s = det.score_batch(np.zeros(2000, dtype=np.int64), t, v)
+    >>> bool(s[1800] >= det.threshold)
+    True
 """
 
 from __future__ import annotations
@@ -37,60 +55,91 @@ from tocsin.core.detectors.base import (
 )
 from tocsin.core.detectors.kernels import scale_floor
 
-LOG_FLOOR = 1e-12
-N_COMP = 4
+N_COMP = 4  # range, shift, shape, season
+DAY = 86400
 
 
 @njit(cache=True, inline="always")
-def _tail_score(z: float) -> float:  # pragma: no cover - compiled
-    """Upper-tail probability of z mapped to [0, 1] on a log scale (1 = p <= 1e-12)."""
-    p = 0.5 * math.erfc(z / math.sqrt(2.0))
-    if p < LOG_FLOOR:
-        return 1.0
-    return math.log(p) / math.log(LOG_FLOOR)
+def _robust_update(m, var, x, sd, z, alpha, huber, n):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """One Huber-clipped EWMA step (a running mean while 1/n > alpha); returns (m, var)."""
+    a = max(alpha, 1.0 / (n + 1.0))
+    r = max(-huber, min(huber, z)) * sd if n > 30 else x - m
+    return m + a * r, (1.0 - a) * (var + a * r * r)
+
+
+@njit(cache=True)
+def _features(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    k, t, x, n, st_m, st_v, st_f, st_lo, st_hi, st_buf, st_hist, st_cnt, st_sm, st_sv, st_sc,
+    raw, alpha, fast, huber, agg, seasonal_alpha,
+):  # fmt: skip
+    """Compute the shift, shape and season measures of ``x`` into ``raw``, then learn them."""
+    dim = st_hist.shape[2]
+    cap = st_hist.shape[1]
+    span_len = dim * agg
+    sd = scale_floor(st_v[k], st_m[k])
+    z = (x - st_m[k]) / sd
+    f = st_f[k] + fast * (x - st_f[k])
+    raw[1] = abs(f - st_m[k]) / sd
+    # shape: nearest past window
+    for j in range(span_len - 1):
+        st_buf[k, j] = st_buf[k, j + 1]
+    st_buf[k, span_len - 1] = x
+    span = st_hi[k] - st_lo[k]
+    span = span if span > 1e-12 else 1e-12
+    feat = np.empty(dim)
+    for j in range(dim):
+        acc = 0.0
+        for a in range(agg):
+            acc += st_buf[k, j * agg + a]
+        feat[j] = (acc / agg - st_lo[k]) / span
+    raw[2] = 0.0
+    if n >= span_len:
+        filled = min(st_cnt[k], cap)
+        best = np.inf
+        for h in range(filled):
+            d2 = 0.0
+            for j in range(dim):
+                e = feat[j] - st_hist[k, h, j]
+                d2 += e * e
+            best = min(best, d2)
+        if filled > 0:
+            raw[2] = math.sqrt(best / dim)
+        slot = st_cnt[k] % cap
+        st_hist[k, slot, :] = feat
+        st_cnt[k] += 1
+    # season: time-of-day bin
+    bins = st_sm.shape[1]
+    b = ((t % DAY) * bins) // DAY
+    raw[3] = 0.0
+    if st_sc[k, b] == 0:
+        st_sm[k, b] = x
+    else:
+        ssd = max(scale_floor(st_sv[k, b], st_sm[k, b]), 0.1 * sd)
+        zz = (x - st_sm[k, b]) / ssd
+        warm = st_sc[k, b] >= 3
+        if warm:
+            raw[3] = abs(zz)
+        r = max(-huber, min(huber, zz)) * ssd if warm else x - st_sm[k, b]
+        st_sm[k, b] += seasonal_alpha * r
+        st_sv[k, b] = (1.0 - seasonal_alpha) * (st_sv[k, b] + seasonal_alpha * r * r)
+    st_sc[k, b] += 1
+    # learn the baseline and the all-time range
+    st_m[k], st_v[k] = _robust_update(st_m[k], st_v[k], x, sd, z, alpha, huber, n)
+    st_f[k] = f
+    st_lo[k] = min(st_lo[k], x)
+    st_hi[k] = max(st_hi[k], x)
 
 
 @njit(cache=True)
 def _auto_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    s,
-    v,
-    st_n,
-    st_m,
-    st_v,
-    st_f,
-    st_lo,
-    st_hi,
-    st_rec,
-    st_quiet,
-    st_buf,
-    st_hist,
-    st_cnt,
-    st_bmax,
-    st_bmin,
-    prm,
-    wts,
-):
-    """Score then learn each observation; ``prm`` holds the float hyperparameters."""
-    alpha, fast, huber, _decay, burn, warmup, quiet, thr, tol = (
-        prm[0],
-        prm[1],
-        prm[2],
-        prm[3],
-        prm[4],
-        prm[5],
-        prm[6],
-        prm[7],
-        prm[8],
-    )
-    stride = int(prm[9])
-    block = int(prm[10])
-    hold = int(prm[11])
-    nblocks = st_bmax.shape[2]
-    dim = st_buf.shape[1]
-    cap = st_hist.shape[1]
+    s, t, v, st_n, st_m, st_v, st_f, st_lo, st_hi, st_buf, st_hist, st_cnt, st_sm, st_sv, st_sc,
+    st_bmax, st_bmin, st_quiet, wts, alpha, fast, huber, agg, seasonal_alpha, block, burn,
+    warmup, quiet_fraction, min_quiet, thr,
+):  # fmt: skip
+    """Score then learn each observation of a batch."""
+    nblocks = st_bmin.shape[1]
     out = np.zeros(v.shape[0])
     raw = np.zeros(N_COMP)
-    feat = np.zeros(dim)
     for i in range(v.shape[0]):
         k = s[i]
         x = v[i]
@@ -99,98 +148,52 @@ def _auto_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
         n = st_n[k]
         if n == 0:
             st_m[k] = x
-            st_v[k] = 0.0
             st_f[k] = x
             st_lo[k] = x
             st_hi[k] = x
-        sd = scale_floor(st_v[k], st_m[k])
-        z = (x - st_m[k]) / sd
-        f_new = st_f[k] + fast * (x - st_f[k])
-        span = st_hi[k] - st_lo[k]
-        span = span if span > 1e-12 else 1e-12
-        # recent range (block extremes over the last nblocks * block rows)
-        slot_b = (n // block) % nblocks
+        _features(
+            k, t[i], x, n, st_m, st_v, st_f, st_lo, st_hi, st_buf, st_hist, st_cnt, st_sm, st_sv,
+            st_sc, raw, alpha, fast, huber, agg, seasonal_alpha,
+        )  # fmt: skip
+        slot = (n // block) % nblocks
         if n % block == 0:
-            st_bmin[k, slot_b] = np.inf
-            for c in range(N_COMP):
-                st_bmax[k, c, slot_b] = -np.inf
-        rhi = -np.inf
-        rlo = np.inf
-        for b in range(nblocks):
-            rhi = max(rhi, st_bmax[k, 0, b])
-            rlo = min(rlo, st_bmin[k, b])
-        if rhi >= rlo:
-            rspan = rhi - rlo if rhi - rlo > 1e-12 else 1e-12
-            raw[0] = max(x - rhi, rlo - x) / rspan
-        else:
-            raw[0] = 0.0
-        raw[1] = abs(z)
-        raw[2] = abs(f_new - st_m[k]) / sd
-        # window novelty: nearest neighbour of the newest window among past windows
-        for j in range(dim - 1):
-            st_buf[k, j] = st_buf[k, j + 1]
-        st_buf[k, dim - 1] = x
-        for j in range(dim):
-            feat[j] = (st_buf[k, j] - st_lo[k]) / span
-        filled = min(st_cnt[k], cap)
-        best = 1e300
-        for h in range(filled):
-            d2 = 0.0
-            for j in range(dim):
-                e = feat[j] - st_hist[k, h, j]
-                d2 += e * e
-            best = min(best, d2)
-        raw[3] = math.sqrt(best / dim) if filled > 0 else 0.0
+            st_bmin[k, slot] = np.inf
+            st_bmax[k, :, slot] = -np.inf
         score = 0.0
-        for c in range(N_COMP):
-            if c == 0:
-                q = 1.0 + raw[0] - tol if raw[0] > 0 else 0.0
-            else:
-                rec = -np.inf
-                for b in range(nblocks):
-                    rec = max(rec, st_bmax[k, c, b])
-                q = raw[c] / rec if rec > 0 else 0.0
-            score = max(score, wts[c] * 0.5 * q)
+        rhi = st_bmax[k, 0].max()
+        rlo = st_bmin[k].min()
+        if rhi >= rlo:
+            excess = max(x - rhi, rlo - x) / max(rhi - rlo, 1e-12)
+            if excess > 0:
+                score = wts[0] * 0.5 * (1.0 + excess)
+        for c in range(1, N_COMP):
+            record = st_bmax[k, c].max()
+            if wts[c] > 0 and record > 0:
+                score = max(score, wts[c] * 0.5 * raw[c] / record)
         score = min(score, 1.0)
-        holding = False
         if st_quiet[k] > 0:
             st_quiet[k] -= 1
-            holding = quiet - st_quiet[k] <= hold
             score = 0.0
         elif score >= thr and n >= warmup:
-            st_quiet[k] = quiet
-            holding = hold > 0
+            st_quiet[k] = max(min_quiet, int(quiet_fraction * n))
         if n >= warmup:
             out[i] = score
-        # learn
-        if not holding:
-            st_bmax[k, 0, slot_b] = max(st_bmax[k, 0, slot_b], x)
-            st_bmin[k, slot_b] = min(st_bmin[k, slot_b], x)
-        if n >= burn and not holding:
+        st_bmax[k, 0, slot] = max(st_bmax[k, 0, slot], x)
+        st_bmin[k, slot] = min(st_bmin[k, slot], x)
+        if n >= burn:
             for c in range(1, N_COMP):
-                st_bmax[k, c, slot_b] = max(st_bmax[k, c, slot_b], raw[c])
-        if n >= dim and n % stride == 0:
-            slot = st_cnt[k] % cap
-            for j in range(dim):
-                st_hist[k, slot, j] = feat[j]
-            st_cnt[k] += 1
-        r = max(-huber, min(huber, z))
-        st_m[k] += alpha * r * sd
-        st_v[k] = (1.0 - alpha) * (st_v[k] + alpha * (r * sd) ** 2)
-        st_f[k] = f_new
-        st_lo[k] = min(st_lo[k], x)
-        st_hi[k] = max(st_hi[k], x)
+                st_bmax[k, c, slot] = max(st_bmax[k, c, slot], raw[c])
         st_n[k] = n + 1
     return out
 
 
 class AutoDetector(ArrayDetector):
-    """Robust multi-scale ensemble with likelihood scoring and post-alarm quiet period."""
+    """Record-breaking ensemble (range, shift, shape, season) with a post-alarm quiet period."""
 
     kind: ClassVar[str] = "auto"
     params: ClassVar[tuple[str, ...]] = (
-        "alpha", "fast", "huber", "decay", "burn", "warmup", "quiet", "threshold", "range_tol",
-        "stride", "window", "history", "weights", "block", "nblocks", "hold",
+        "alpha", "fast", "huber", "window", "agg", "history", "bins", "seasonal_alpha", "block",
+        "nblocks", "burn", "warmup", "quiet_fraction", "min_quiet", "threshold", "weights",
     )  # fmt: skip
 
     def __init__(
@@ -198,43 +201,42 @@ class AutoDetector(ArrayDetector):
         alpha: float = 0.02,
         fast: float = 0.2,
         huber: float = 3.0,
-        decay: float = 0.0,
-        burn: int = 50,
-        warmup: int = 300,
-        quiet: int = 200,
-        threshold: float = 0.5,
-        range_tol: float = 0.0,
-        stride: int = 1,
-        window: int = 8,
+        window: int = 6,
+        agg: int = 2,
         history: int = 256,
-        weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0),
+        bins: int = 48,
+        seasonal_alpha: float = 0.1,
         block: int = 256,
         nblocks: int = 32,
-        hold: int = 0,
+        burn: int = 100,
+        warmup: int = 300,
+        quiet_fraction: float = 0.03,
+        min_quiet: int = 0,
+        threshold: float = 0.5,
+        weights: tuple[float, ...] = (1.0, 0.9, 1.0, 1.0),
     ) -> None:
         """Validate and store the hyperparameters."""
-        for name, val in (("alpha", alpha), ("fast", fast)):
-            check_unit(name, val, closed=name == "fast")
-        check_positive("huber", huber)
-        for name, ival in (
-            ("warmup", warmup),
-            ("stride", stride),
-            ("window", window),
-            ("history", history),
-        ):
-            check_positive(name, ival)
+        for name, unit in (("alpha", alpha), ("seasonal_alpha", seasonal_alpha)):
+            check_unit(name, unit)
+        check_unit("fast", fast, closed=True)
         check_unit("threshold", threshold, closed=True)
-        if quiet < 0 or range_tol < 0 or burn < 0 or not 0 <= decay < 1:
-            raise ValueError("quiet, burn, range_tol must be >= 0 and 0 <= decay < 1")
-        if len(weights) != N_COMP:
-            raise ValueError(f"weights needs {N_COMP} entries")
+        check_positive("huber", huber)
+        for name, count in (
+            ("window", window), ("agg", agg), ("history", history), ("bins", bins),
+            ("block", block), ("nblocks", nblocks), ("warmup", warmup),
+        ):  # fmt: skip
+            check_positive(name, count)
+        if burn < 0 or min_quiet < 0 or not 0.0 <= quiet_fraction < 1.0:
+            raise ValueError("burn and min_quiet must be >= 0, 0 <= quiet_fraction < 1")
+        if len(weights) != N_COMP or any(w < 0 for w in weights):
+            raise ValueError(f"weights needs {N_COMP} non-negative entries")
         self.alpha, self.fast, self.huber = float(alpha), float(fast), float(huber)
-        self.decay, self.burn = float(decay), int(burn)
-        self.warmup, self.quiet = int(warmup), int(quiet)
-        self.threshold, self.range_tol = float(threshold), float(range_tol)
-        self.stride, self.window, self.history = int(stride), int(window), int(history)
+        self.window, self.agg, self.history = int(window), int(agg), int(history)
+        self.bins, self.seasonal_alpha = int(bins), float(seasonal_alpha)
+        self.block, self.nblocks, self.burn = int(block), int(nblocks), int(burn)
+        self.warmup, self.min_quiet = int(warmup), int(min_quiet)
+        self.quiet_fraction, self.threshold = float(quiet_fraction), float(threshold)
         self.weights = tuple(float(w) for w in weights)
-        self.block, self.nblocks, self.hold = int(block), int(nblocks), int(hold)
 
     def _fields(self) -> dict[str, StateField]:
         f8, i8 = np.float64, np.int64
@@ -245,55 +247,28 @@ class AutoDetector(ArrayDetector):
             "f": StateField(f8),
             "lo": StateField(f8),
             "hi": StateField(f8),
-            "rec": StateField(f8, (N_COMP,)),
-            "quiet": StateField(i8),
-            "buf": StateField(f8, (self.window,)),
+            "buf": StateField(f8, (self.window * self.agg,)),
             "hist": StateField(f8, (self.history, self.window)),
             "cnt": StateField(i8),
+            "sm": StateField(f8, (self.bins,)),
+            "sv": StateField(f8, (self.bins,)),
+            "sc": StateField(i8, (self.bins,)),
             "bmax": StateField(f8, (N_COMP, self.nblocks), -np.inf),
             "bmin": StateField(f8, (self.nblocks,), np.inf),
+            "quiet": StateField(i8),
         }
 
     def _run(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
     ) -> FloatArray:
-        prm = np.array(
-            [
-                self.alpha,
-                self.fast,
-                self.huber,
-                self.decay,
-                self.burn,
-                self.warmup,
-                self.quiet,
-                self.threshold,
-                self.range_tol,
-                self.stride,
-                self.block,
-                self.hold,
-            ],
-            dtype=np.float64,
-        )
         st = state
         out: FloatArray = _auto_kernel(
-            s,
-            v,
-            st["n"],
-            st["m"],
-            st["v"],
-            st["f"],
-            st["lo"],
-            st["hi"],
-            st["rec"],
-            st["quiet"],
-            st["buf"],
-            st["hist"],
-            st["cnt"],
-            st["bmax"],
-            st["bmin"],
-            prm,
-            np.array(self.weights, dtype=np.float64),
-        )
+            s, t, v, st["n"], st["m"], st["v"], st["f"], st["lo"], st["hi"], st["buf"],
+            st["hist"], st["cnt"], st["sm"], st["sv"], st["sc"], st["bmax"], st["bmin"],
+            st["quiet"], np.array(self.weights, dtype=np.float64), self.alpha, self.fast,
+            self.huber, self.agg, self.seasonal_alpha, self.block, self.burn, self.warmup,
+            self.quiet_fraction, self.min_quiet, self.threshold,
+        )  # fmt: skip
         return out
 
     def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
@@ -302,5 +277,10 @@ class AutoDetector(ArrayDetector):
     def _band(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray
     ) -> tuple[FloatArray, FloatArray]:
-        sd = np.sqrt(np.maximum(state["v"][s], 0.0))
-        return state["m"][s] - 4.0 * sd, state["m"][s] + 4.0 * sd
+        """The recent [min, max] range: a value outside it breaks a record."""
+        hi = state["bmax"][s, 0].max(axis=1)
+        lo = state["bmin"][s].min(axis=1)
+        empty = ~np.isfinite(hi)
+        hi[empty] = np.nan
+        lo[empty] = np.nan
+        return lo, hi
