@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from tocsin.core.assets import Asset
+from tocsin.core.assets import Asset, AssetCode
 
 Requirements = Mapping[str, Sequence[Sequence[str]]]
 
 
-def requirements_of(assets: Mapping[str, Asset]) -> dict[str, tuple[tuple[str, ...], ...]]:
+def requirements_of(assets: Mapping[AssetCode, Asset] | Mapping[str, Asset]) -> dict[str, tuple[tuple[str, ...], ...]]:
     """Requirements from `Asset.depends_on`: every dependency is needed (one group each)."""
-    return {code: tuple((dep,) for dep in a.depends_on) for code, a in assets.items()}
+    return {str(code): tuple((str(d),) for d in a.depends_on) for code, a in assets.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ def contributions(node: Node, result: RiskResult) -> dict[str, FloatArray]:
         if agg.method is Method.INFORM_GEOMETRIC:
             u = (agg.scale - x) / agg.scale * (agg.scale - agg.offset) + agg.offset
             terms = w * -np.log(u / agg.scale)
-        else:
+        else:  # geometric mean and product: shares of w·ln x
             terms = w * np.log(np.where(x > 0, x, np.nan))
         terms = np.nan_to_num(terms)
         total = terms.sum(axis=0)

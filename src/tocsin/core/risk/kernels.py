@@ -102,7 +102,8 @@ def aggregate(  # pragma: no cover - compiled
     """Aggregate children per region; returns (value, coverage).
 
     Methods (codes of `Method`): 0 weighted mean, 1 weighted geometric mean, 2 INFORM's reversed
-    geometric mean `(S/(S−o))·(S − GM((S − x)/S·(S−o) + o))`, 3 max, 4 min, 5 weighted sum.
+    geometric mean `(S/(S−o))·(S − GM((S − x)/S·(S−o) + o))`, 3 max, 4 min, 5 weighted sum,
+    6 product `Π x^w`.
     Missing children are skipped (weights renormalised over those present) unless `propagate`;
     fewer than `min_present` present children give a missing value. Coverage is the weighted
     mean of the children's coverage, counting missing children as 0.
@@ -119,6 +120,7 @@ def aggregate(  # pragma: no cover - compiled
         wsum = 0.0
         count = 0
         best = math.nan
+        prod = 1.0
         cacc = 0.0
         for j in range(k):
             v = values[j][i]
@@ -134,6 +136,8 @@ def aggregate(  # pragma: no cover - compiled
                 acc += w * math.log(v) if v > 0.0 else (-math.inf if v == 0.0 else math.nan)
             elif method == 2:
                 acc += w * math.log((scale - v) / scale * (scale - offset) + offset)
+            elif method == 6:
+                prod *= v**w
             elif method == 3:
                 if best != best or v > best:
                     best = v
@@ -150,6 +154,8 @@ def aggregate(  # pragma: no cover - compiled
             out[i] = (scale - math.exp(acc / wsum)) / (scale - offset) * scale
         elif method == 5:
             out[i] = acc
+        elif method == 6:
+            out[i] = prod
         else:
             out[i] = best
     return out, cov

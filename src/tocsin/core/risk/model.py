@@ -30,6 +30,7 @@ class Method(StrEnum):
     MAX = "max"
     MIN = "min"
     SUM = "sum"
+    PRODUCT = "product"
 
 
 METHOD_CODES: Mapping[Method, int] = {m: i for i, m in enumerate(Method)}
