@@ -1,0 +1,128 @@
+"""Live updates: warning transitions from the bus, streamed to browsers as server-sent events.
+
+The bus calls listeners synchronously in whatever thread committed the change (a request's worker
+thread, an ingest loop); each open stream owns an asyncio queue that is fed with
+`call_soon_threadsafe`, so no thread ever touches another loop's objects. A stream that falls
+behind by more than `QUEUE_SIZE` messages is told to `resync` (reload what it shows) instead of
+growing without bound. A stream ends after `max_stream_for` seconds; the browser's EventSource
+reconnects by itself (after `retry` ms) and reloads on reconnecting, so no server shutdown waits
+for long on an open browser tab.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from tocsin.adapters.bus.memory import MemoryBus
+
+QUEUE_SIZE = 256
+TOPICS = frozenset({"warnings", "silences"})
+
+
+class _Subscriber:
+    """One open stream: its loop and queue, and whether it overflowed."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[tuple[str, Mapping[str, Any]]] = asyncio.Queue(QUEUE_SIZE)
+
+    def offer(self, item: tuple[str, Mapping[str, Any]]) -> None:
+        """Called in the subscriber's loop: enqueue, or replace the backlog with one resync."""
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(("resync", {}))
+
+
+class LiveFeed:
+    """Fans bus messages out to the open event streams."""
+
+    def __init__(
+        self, bus: MemoryBus, *, heartbeat_interval: float = 15.0, max_stream_for: float = 60.0
+    ) -> None:
+        self.bus = bus
+        self.heartbeat_interval = heartbeat_interval
+        self.max_stream_for = max_stream_for
+        self._subscribers: set[_Subscriber] = set()
+        self._lock = threading.Lock()
+        self._detach: Callable[[], None] | None = None
+
+    def attach(self) -> None:
+        """Start listening to the bus (idempotent)."""
+        if self._detach is None:
+            self._detach = self.bus.listen(self._on_message)
+
+    def detach(self) -> None:
+        """Stop listening to the bus."""
+        if self._detach is not None:
+            self._detach()
+            self._detach = None
+
+    @property
+    def streams(self) -> int:
+        """How many streams are open."""
+        with self._lock:
+            return len(self._subscribers)
+
+    def _on_message(self, topic: str, payload: Mapping[str, Any]) -> None:
+        if topic not in TOPICS:
+            return
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for sub in subscribers:
+            with contextlib.suppress(RuntimeError):  # its loop has closed meanwhile
+                sub.loop.call_soon_threadsafe(sub.offer, (topic, dict(payload)))
+
+    async def events(self, request: Request) -> AsyncIterator[str]:
+        """The text/event-stream of one client."""
+        loop = asyncio.get_running_loop()
+        sub = _Subscriber(loop)
+        with self._lock:
+            self._subscribers.add(sub)
+        started = loop.time()
+        try:
+            yield "retry: 1000\nevent: hello\ndata: {}\n\n"
+            while loop.time() - started < self.max_stream_for:
+                if await request.is_disconnected():
+                    break
+                try:
+                    topic, payload = await asyncio.wait_for(
+                        sub.queue.get(), timeout=self.heartbeat_interval
+                    )
+                except TimeoutError:
+                    yield ": heartbeat\n\n"
+                    continue
+                yield f"event: {topic}\ndata: {json.dumps(payload, default=str)}\n\n"
+        finally:
+            with self._lock:
+                self._subscribers.discard(sub)
+
+
+def make_router(feed: LiveFeed, authorize: Callable[[str | None], None]) -> APIRouter:
+    """GET /api/v1/web/live: the event stream (`authorize` checks the optional ?token=)."""
+    router = APIRouter(prefix="/api/v1/web", tags=["dashboard"])
+
+    @router.get("/live", response_class=StreamingResponse)
+    async def live(request: Request, token: str | None = None) -> StreamingResponse:
+        """Server-sent events: `warnings` (a transition), `silences`, `resync`, `hello`.
+
+        EventSource cannot send headers, so where reads need a token it comes as `?token=`.
+        """
+        authorize(token)
+        return StreamingResponse(
+            feed.events(request),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    return router

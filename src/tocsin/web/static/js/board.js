@@ -1,0 +1,219 @@
+// The warning board: open warnings by level and age, filters, and one warning's detail with
+// its explanation, history, acknowledgement and silence.
+
+import { HttpError, get, post } from "./api.js";
+import { ago, badge, h, number, sortWarnings, toast, when } from "./format.js";
+
+let rows = [];
+let known = new Set();
+let current = null; // the id of the warning shown in detail
+let onNavigate = () => {};
+let regionNames = {};
+
+export function init({ navigate }) {
+  onNavigate = navigate;
+  const form = document.getElementById("filters");
+  form.addEventListener("change", () => refresh());
+  form.addEventListener("input", (e) => { if (e.target.id === "f-region") refreshSoon(); });
+  form.addEventListener("reset", () => setTimeout(() => refresh(), 0));
+  form.addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
+  const body = document.querySelector("#board tbody");
+  body.addEventListener("click", (e) => {
+    const tr = e.target.closest("tr[data-id]");
+    if (tr && !e.target.closest("button")) onNavigate(`#/board/${tr.dataset.id}`);
+  });
+  body.addEventListener("keydown", (e) => {
+    const tr = e.target.closest("tr[data-id]");
+    if (tr && e.key === "Enter" && e.target === tr) onNavigate(`#/board/${tr.dataset.id}`);
+  });
+}
+
+export function setCatalog({ domains, regions }) {
+  const select = document.getElementById("f-domain");
+  for (const d of domains) select.append(h("option", { value: d.code }, `${d.name} (${d.code})`));
+  regionNames = Object.fromEntries(regions.map((r) => [r.code, r.name]));
+}
+
+let timer = null;
+function refreshSoon() {
+  clearTimeout(timer);
+  timer = setTimeout(() => refresh(), 250);
+}
+
+function filters() {
+  const form = document.getElementById("filters");
+  const levels = [...form.querySelectorAll('input[name="level"]:checked')].map((i) => i.value);
+  let region = document.getElementById("f-region").value.trim();
+  const byName = Object.entries(regionNames).find(([, n]) => n.toLowerCase() === region.toLowerCase());
+  if (byName) region = byName[0];
+  if (region && !(region in regionNames)) region = "";
+  return {
+    level: levels, domain: document.getElementById("f-domain").value || undefined,
+    region: region || undefined, state: document.getElementById("f-state").value, limit: 1000,
+  };
+}
+
+export async function refresh({ highlight = false } = {}) {
+  const found = sortWarnings(await get("/api/v1/warnings", filters()));
+  const fresh = highlight ? new Set(found.filter((w) => !known.has(`${w.id}:${w.level}:${w.state}`)).map((w) => w.id)) : new Set();
+  rows = found;
+  known = new Set(found.map((w) => `${w.id}:${w.level}:${w.state}`));
+  render(fresh);
+  if (current) await showDetail(current, { quiet: true });
+}
+
+function render(fresh) {
+  const body = document.querySelector("#board tbody");
+  const focused = document.activeElement?.closest?.("tr[data-id]")?.dataset.id;
+  body.replaceChildren(...rows.map((w) => row(w, fresh.has(w.id))));
+  document.getElementById("board-empty").hidden = rows.length > 0;
+  document.getElementById("board-count").textContent = `${rows.length} warning${rows.length === 1 ? "" : "s"}`;
+  if (focused) body.querySelector(`tr[data-id="${focused}"]`)?.focus();
+}
+
+function row(w, isFresh) {
+  const name = w.explanation?.name || w.subject;
+  return h("tr", {
+    tabindex: "0", class: isFresh ? "fresh" : null,
+    dataset: { id: w.id, level: w.level, state: w.state },
+    "aria-selected": w.id === current ? "true" : "false",
+  },
+  h("td", {}, badge(w.level)),
+  h("td", {}, regionNames[w.region] || w.region, h("div", { class: "sub" }, w.region)),
+  h("td", { class: "hide-narrow" }, w.domain),
+  h("td", {}, name, h("div", { class: "sub" }, w.subject)),
+  h("td", { class: `state-${w.state}` }, w.state),
+  h("td", { title: when(w.first_seen_at) }, ago(w.first_seen_at)),
+  h("td", {}, w.state === "active"
+    ? h("button", { type: "button", class: "ghost ack", onclick: () => acknowledge(w.id) }, "Acknowledge")
+    : null));
+}
+
+export function move(step) {
+  const trs = [...document.querySelectorAll("#board tbody tr[data-id]")];
+  if (!trs.length) return;
+  const at = trs.findIndex((tr) => tr === document.activeElement || tr.dataset.id === current);
+  const next = trs[Math.max(0, Math.min(trs.length - 1, at + step))] || trs[0];
+  next.focus();
+}
+
+export function close() {
+  current = null;
+  document.getElementById("detail").hidden = true;
+  for (const tr of document.querySelectorAll("#board tbody tr")) tr.setAttribute("aria-selected", "false");
+}
+
+export async function acknowledge(id = current, reason = "") {
+  if (!id) return;
+  try {
+    const w = await post(`/api/v1/warnings/${id}/acknowledge`, { reason });
+    toast(`Acknowledged: ${w.explanation?.name || w.subject} (${w.level.toUpperCase()})`);
+    await refresh();
+  } catch (err) {
+    toast(`Not acknowledged: ${err.message}`);
+  }
+}
+
+export async function showDetail(id, { quiet = false } = {}) {
+  current = id;
+  for (const tr of document.querySelectorAll("#board tbody tr")) {
+    tr.setAttribute("aria-selected", tr.dataset.id === id ? "true" : "false");
+  }
+  const box = document.getElementById("detail");
+  let w, history;
+  try {
+    [w, history] = await Promise.all([get(`/api/v1/warnings/${id}`), get(`/api/v1/warnings/${id}/history`)]);
+  } catch (err) {
+    box.hidden = false;
+    box.replaceChildren(h("p", { class: "error" }, `Cannot load warning ${id}: ${err.message}`));
+    return;
+  }
+  if (current !== id) return;
+  box.hidden = false;
+  box.replaceChildren(...detail(w, history));
+  if (!quiet) box.querySelector("h3")?.focus();
+}
+
+function detail(w, history) {
+  const ex = w.explanation || {};
+  const thresholds = ex.thresholds ? Object.entries(ex.thresholds).map(([k, v]) => `${k} ${number(v)}`).join(" · ") : null;
+  const facts = [
+    ["Region", `${regionNames[w.region] || w.region} (${w.region})`],
+    ["Domain", w.domain],
+    ["Source", `${w.source}: ${w.subject}`],
+    ["State", w.acknowledged_by ? `${w.state} by ${w.acknowledged_by}` : w.state],
+    ["CAP severity", w.cap_severity],
+    ["Raised", `${when(w.first_seen_at)} (${ago(w.first_seen_at)})`],
+    ["Last seen", when(w.last_seen_at)],
+    ex.value !== undefined ? ["Value", `${number(ex.value)} ${ex.unit || ""}`] : null,
+    thresholds ? ["Thresholds", thresholds] : null,
+    ex.direction ? ["Direction", ex.direction.replaceAll("_", " ")] : null,
+    ex.rule ? ["Rule", ex.rule] : null,
+  ].filter(Boolean);
+  const cause = Object.entries(w.cause || {});
+  const indicator = ex.indicator || w.cause?.indicator;
+  return [
+    h("div", { class: "row" }, h("h3", { tabindex: "-1" }, badge(w.level), " ", ex.name || w.subject),
+      h("button", { type: "button", class: "ghost", "aria-label": "Close detail", onclick: () => onNavigate("#/board") }, "×")),
+    history.length ? h("p", {}, history[history.length - 1].reason) : null,
+    h("dl", {}, facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    indicator ? h("p", {}, h("a", { href: `#/indicator/${encodeURIComponent(indicator)}` }, "Open the indicator's chart")) : null,
+    actions(w),
+    h("section", {}, h("h4", {}, "History"), h("ol", { class: "history" }, history.map((r) =>
+      h("li", {}, h("time", { datetime: r.at }, `${when(r.at)} · ${r.actor}`), h("strong", {}, r.kind.replace("warning.", "")), " ", r.reason)))),
+    cause.length ? h("section", {}, h("h4", {}, "Cause"), h("dl", {}, cause.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, typeof v === "object" ? JSON.stringify(v) : String(v))]))) : null,
+  ];
+}
+
+function actions(w) {
+  const out = h("section", { "aria-label": "Actions" });
+  if (w.state === "active") {
+    const reason = h("input", { name: "reason", placeholder: "Note (optional)", "aria-label": "Acknowledgement note" });
+    out.append(h("form", { class: "ack-form", onsubmit: (e) => { e.preventDefault(); acknowledge(w.id, reason.value); } },
+      h("h4", {}, "Acknowledge"), h("div", { class: "row" }, reason, h("button", { type: "submit" }, "Acknowledge"))));
+  } else if (w.state === "acknowledged") {
+    out.append(h("p", { class: "ok" }, `Acknowledged by ${w.acknowledged_by}.`));
+  }
+  if (w.state !== "lifted") out.append(silenceForm(w));
+  return out;
+}
+
+const EXPIRIES = [["1 hour", 1], ["4 hours", 4], ["12 hours", 12], ["1 day", 24], ["3 days", 72], ["1 week", 168]];
+
+function silenceForm(w) {
+  const owner = h("input", { name: "owner", required: true, autocomplete: "name" });
+  owner.value = localStorage.getItem("tocsin.owner") || "";
+  const reason = h("input", { name: "reason", required: true, minlength: "3" });
+  const hours = h("select", { name: "hours" }, EXPIRIES.map(([t, v]) => h("option", { value: String(v), selected: v === 4 }, t)));
+  const note = h("p", { class: "note", role: "status" });
+  const form = h("form", { class: "silence-form", id: "silence-form" },
+    h("h4", {}, "Silence"),
+    h("p", { class: "note" }, "Mutes notifications for this warning's fingerprint; the warning stays on the board."),
+    h("label", {}, "Owner ", owner), h("label", {}, "Reason ", reason), h("label", {}, "Expires after ", hours),
+    h("div", { class: "row" }, h("button", { type: "submit" }, "Silence")), note);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    localStorage.setItem("tocsin.owner", owner.value.trim());
+    const endsAt = new Date(Date.now() + Number(hours.value) * 3600_000).toISOString();
+    try {
+      await post("/api/v1/silences", silenceBody(w, owner.value.trim(), reason.value.trim(), endsAt));
+      note.className = "ok";
+      note.textContent = `Silenced until ${when(endsAt)}.`;
+      toast(`Silenced until ${when(endsAt)}`);
+    } catch (err) {
+      note.className = "error";
+      note.textContent = err instanceof HttpError && (err.status === 404 || err.status === 405)
+        ? "Silences are not available on this server yet."
+        : `Not silenced: ${err.message}`;
+    }
+  });
+  return form;
+}
+
+// The body of POST /api/v1/silences: matchers on the warning's fingerprint, owner, reason, expiry.
+export function silenceBody(w, owner, reason, endsAt) {
+  return {
+    matchers: [{ name: "fingerprint", value: w.fingerprint, is_regex: false }],
+    owner, reason, ends_at: endsAt,
+  };
+}

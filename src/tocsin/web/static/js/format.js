@@ -1,0 +1,67 @@
+// Shared presentation: level names and colours, dates, small DOM helpers.
+
+export const LEVELS = ["red", "orange", "yellow", "blue"];
+export const RANK = { blue: 1, yellow: 2, orange: 3, red: 4 };
+export const COLOURS = { red: "#c8102e", orange: "#e86a00", yellow: "#f2c200", blue: "#1f62c4" };
+export const NONE_COLOUR = "#e4e7ea";
+export const RISK_COLOURS = {
+  "Very High": "#a8201a", High: "#e0603f", Medium: "#f7a35c", Low: "#fdd189", "Very Low": "#fff1c7",
+};
+
+// An element: h("td", {class: "x", dataset: {id: 1}}, "text", child, ...)
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function badge(level, text) {
+  const lv = level || "none";
+  return h("span", { class: `badge lvl-${lv}` }, text ?? (level ? level.toUpperCase() : "none"));
+}
+
+export function ago(iso, now = Date.now()) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "";
+  let s = Math.round((now - t) / 1000);
+  const future = s < 0;
+  s = Math.abs(s);
+  const units = [["d", 86400], ["h", 3600], ["min", 60]];
+  for (const [u, n] of units) if (s >= n) return `${future ? "in " : ""}${Math.floor(s / n)} ${u}${future ? "" : " ago"}`;
+  return future ? "in a moment" : "just now";
+}
+
+export function when(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+
+export function number(v, digits = 4) {
+  if (v === null || v === undefined || Number.isNaN(v)) return "–";
+  return Number(v).toLocaleString("en", { maximumSignificantDigits: digits });
+}
+
+export function toast(text) {
+  const box = document.getElementById("toasts");
+  const el = h("div", { class: "toast" }, text);
+  box.append(el);
+  setTimeout(() => el.remove(), 6000);
+}
+
+export function sortWarnings(list) {
+  return [...list].sort(
+    (a, b) => (RANK[b.level] - RANK[a.level]) || (Date.parse(a.first_seen_at) - Date.parse(b.first_seen_at)),
+  );
+}

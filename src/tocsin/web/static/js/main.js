@@ -1,0 +1,170 @@
+// The dashboard shell: hash routes, the open-warnings summary, live updates, keyboard.
+
+import { get, askToken, token } from "./api.js";
+import * as board from "./board.js";
+import { badge, h, toast } from "./format.js";
+import * as indicator from "./indicator.js";
+import * as mapView from "./map.js";
+import * as risk from "./risk.js";
+
+const VIEWS = ["map", "board", "indicator", "risk"];
+let view = null;
+let catalog = null;
+
+function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function parseHash() {
+  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const name = VIEWS.includes(parts[0]) ? parts[0] : "map";
+  return { name, args: parts.slice(1).filter((p) => p !== "") };
+}
+
+function loadCatalog() {
+  catalog ||= Promise.all([get("/api/v1/domains"), get("/api/v1/regions"), get("/api/v1/indicators")])
+    .then(([domains, regions, indicators]) => {
+      board.setCatalog({ domains, regions });
+      indicator.setIndicators(indicators);
+      const options = document.getElementById("region-options");
+      options.replaceChildren(...regions.map((r) => h("option", { value: r.code }, `${r.name} (${r.level})`)));
+      return { domains, regions, indicators };
+    });
+  return catalog;
+}
+
+async function route() {
+  const { name, args } = parseHash();
+  if (name !== view) {
+    view = name;
+    for (const v of VIEWS) document.getElementById(`view-${v}`).hidden = v !== name;
+    for (const a of document.querySelectorAll(".views a")) {
+      if (a.dataset.view === name) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    }
+    document.title = `Tocsin — ${{ map: "map", board: "warnings", indicator: "indicators", risk: "risk" }[name]}`;
+  }
+  document.body.dataset.view = name;
+  try {
+    if (name === "map") {
+      mapView.invalidate();
+      await mapView.show(args[0] || null, { select: args[1] || null });
+    } else if (name === "board") {
+      await loadCatalog();
+      await board.refresh();
+      if (args[0]) await board.showDetail(args[0]);
+      else board.close();
+    } else if (name === "indicator") {
+      await loadCatalog();
+      await indicator.show(args[0]);
+    } else if (name === "risk") {
+      const { regions } = await loadCatalog();
+      const fallback = regions.find((r) => !r.parent)?.code;
+      await risk.show(args[0] || fallback);
+    }
+    document.body.dataset.ready = name;
+  } catch (err) {
+    toast(`Could not load: ${err.message}`);
+  }
+}
+
+async function refreshSummary() {
+  const s = await get("/api/v1/web/summary");
+  const box = document.getElementById("summary");
+  box.replaceChildren(...["red", "orange", "yellow", "blue"].map((lv) =>
+    h("a", { href: "#/board", title: `${s.by_level[lv]} ${lv} warnings open` }, badge(lv, `${lv} ${s.by_level[lv]}`))));
+  box.dataset.open = String(s.open);
+}
+
+let pending = null;
+function refreshSoon() {
+  clearTimeout(pending);
+  pending = setTimeout(async () => {
+    await refreshSummary();
+    if (view === "board") await board.refresh({ highlight: true });
+    if (view === "map") await mapView.refresh();
+  }, 150);
+}
+
+function connectLive() {
+  const status = document.getElementById("live-status");
+  const url = token() ? `/api/v1/web/live?token=${encodeURIComponent(token())}` : "/api/v1/web/live";
+  const source = new EventSource(url);
+  let opened = false;
+  source.addEventListener("hello", () => {
+    status.dataset.state = "open";
+    status.textContent = "live";
+    document.body.dataset.live = "open";
+    if (opened) refreshSoon(); // reconnected: catch up on anything missed
+    opened = true;
+  });
+  source.addEventListener("warnings", (e) => {
+    const m = JSON.parse(e.data);
+    if (m.kind === "warning.raised" || m.kind === "warning.upgraded") {
+      toast(`${m.to_level.toUpperCase()} ${m.kind.replace("warning.", "")}: ${m.reason}`);
+    }
+    refreshSoon();
+  });
+  source.addEventListener("silences", refreshSoon);
+  source.addEventListener("resync", refreshSoon);
+  source.onerror = () => {
+    status.dataset.state = "connecting";
+    status.textContent = "reconnecting";
+    document.body.dataset.live = "closed";
+  };
+}
+
+function focusFilter() {
+  const target = { board: "f-region", indicator: "indicator-filter", risk: "risk-region", map: null }[view];
+  if (target) document.getElementById(target).focus();
+  else document.querySelector("#region-list button")?.focus();
+}
+
+function onKey(e) {
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  const typing = e.target.closest("input, select, textarea, [contenteditable]");
+  if (document.querySelector("dialog[open]")) return;
+  if (e.key === "Escape") {
+    if (typing) e.target.blur();
+    else if (view === "board") navigate("#/board");
+    return;
+  }
+  if (typing) return;
+  const keys = {
+    1: () => navigate("#/map"), 2: () => navigate("#/board"), 3: () => navigate("#/indicator"), 4: () => navigate("#/risk"),
+    "/": focusFilter, "?": () => document.getElementById("help-dialog").showModal(),
+    j: () => view === "board" && board.move(1), k: () => view === "board" && board.move(-1),
+    a: () => view === "board" && board.acknowledge(),
+    s: () => view === "board" && document.querySelector("#silence-form input")?.focus(),
+    u: () => view === "map" && mapView.up(), Backspace: () => view === "map" && mapView.up(),
+    c: () => view === "map" && mapView.toggleMode(),
+  };
+  const act = keys[e.key];
+  if (act) {
+    e.preventDefault();
+    act();
+  }
+}
+
+function start() {
+  mapView.init({ navigate });
+  board.init({ navigate });
+  indicator.init();
+  document.getElementById("risk-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    navigate(`#/risk/${encodeURIComponent(document.getElementById("risk-region").value.trim())}`);
+  });
+  document.getElementById("token-button").addEventListener("click", () => askToken());
+  document.getElementById("help-button").addEventListener("click", () => document.getElementById("help-dialog").showModal());
+  document.addEventListener("keydown", onKey);
+  window.addEventListener("hashchange", route);
+  window.addEventListener("resize", () => { mapView.invalidate(); indicator.resize(); });
+  route().then(() => {
+    refreshSummary();
+    connectLive();
+    loadCatalog();
+  });
+}
+
+start();

@@ -1,0 +1,177 @@
+// The map: a region's children drawn from their geometry, coloured by the highest active
+// warning level in each subtree (or by risk class), with the level also written as text.
+// No tiles: only the regions' own shapes, so nothing is fetched from outside.
+
+import { get } from "./api.js";
+import { COLOURS, NONE_COLOUR, RANK, RISK_COLOURS, badge, h, sortWarnings } from "./format.js";
+
+let map = null;
+let layer = null;
+let data = null;
+let mode = "warning";
+let focus = null; // region code whose children are shown; null = the default root
+let selected = null; // a leaf region chosen on the map
+let onNavigate = () => {};
+
+export function init({ navigate }) {
+  onNavigate = navigate;
+  map = L.map("map", {
+    zoomSnap: 0.25, attributionControl: false, worldCopyJump: false, minZoom: 1, keyboard: true,
+  });
+  map.setView([30, 10], 2);
+  for (const radio of document.querySelectorAll('input[name="mode"]')) {
+    radio.addEventListener("change", () => setMode(radio.value));
+  }
+}
+
+export function setMode(value) {
+  mode = value;
+  for (const radio of document.querySelectorAll('input[name="mode"]')) radio.checked = radio.value === value;
+  if (data) draw(false);
+}
+
+export function toggleMode() {
+  setMode(mode === "warning" ? "risk" : "warning");
+}
+
+export function invalidate() {
+  if (map) map.invalidateSize();
+}
+
+// Show the children of `code` (null: the top). Re-fetches counts; refits only when moving.
+export async function show(code, { refit = true, select = null } = {}) {
+  const moved = code !== focus || !data;
+  focus = code;
+  selected = select;
+  data = await get("/api/v1/web/map", { parent: code || undefined });
+  draw(refit && moved);
+  renderSide();
+}
+
+export function refresh() {
+  if (data) return show(focus, { refit: false, select: selected });
+  return Promise.resolve();
+}
+
+export function up() {
+  const path = data?.path || [];
+  if (path.length > 1) onNavigate(`#/map/${encodeURIComponent(path[path.length - 2].code)}`);
+}
+
+function colour(props) {
+  if (mode === "risk") return RISK_COLOURS[props.risk_class] || NONE_COLOUR;
+  return COLOURS[props.warning_level] || NONE_COLOUR;
+}
+
+function label(props) {
+  if (mode === "risk") return props.risk_class ? `${props.risk_class} risk` : "no risk data";
+  if (!props.warning_level) return "no active warning";
+  const n = props.warning_count;
+  return `${props.warning_level.toUpperCase()} — ${n} active warning${n === 1 ? "" : "s"}`;
+}
+
+function draw(refit) {
+  if (layer) layer.remove();
+  const container = document.getElementById("map");
+  layer = L.geoJSON(data, {
+    style: (f) => ({
+      color: f.id === selected ? "#7b2ff7" : "#3d4650",
+      weight: f.id === selected ? 3 : 0.8,
+      fillColor: colour(f.properties),
+      fillOpacity: 0.85,
+      className: `region region-${f.id} lvl-${f.properties.warning_level || "none"}`,
+    }),
+    onEachFeature: (f, lyr) => {
+      const p = f.properties;
+      lyr.bindTooltip(`${p.name} (${p.code}): ${label(p)}`, { sticky: true });
+      lyr.on("click", () => open(p));
+      lyr.on("mouseover", () => lyr.setStyle({ weight: 2.5 }));
+      lyr.on("mouseout", () => layer && layer.resetStyle(lyr));
+    },
+  }).addTo(map);
+  // the level, written on the map, for every region that has one
+  layer.eachLayer((lyr) => {
+    const p = lyr.feature.properties;
+    const text = mode === "risk" ? p.risk_class : p.warning_level && p.warning_level.toUpperCase();
+    if (text && lyr.getBounds) {
+      L.tooltip({ permanent: true, direction: "center", className: "lvl-tip", interactive: false })
+        .setLatLng(lyr.getBounds().getCenter()).setContent(text).addTo(layer);
+    }
+  });
+  container.dataset.focus = data.focus ? data.focus.code : "";
+  container.dataset.regions = String(data.features.length);
+  container.dataset.mode = mode;
+  if (refit) {
+    const bounds = layer.getBounds();
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [12, 12] });
+  }
+  renderLegend();
+}
+
+function open(props) {
+  if (props.has_children) onNavigate(`#/map/${encodeURIComponent(props.code)}`);
+  else onNavigate(`#/map/${encodeURIComponent(focus || "")}/${encodeURIComponent(props.code)}`);
+}
+
+function renderLegend() {
+  const box = document.getElementById("map-legend");
+  box.replaceChildren();
+  if (mode === "risk") {
+    if (!data.risk_available) {
+      box.append(h("strong", {}, "No risk model loaded: "), "regions are not coloured by risk.");
+      return;
+    }
+    box.append(h("ul", {}, Object.entries(RISK_COLOURS).map(([k, c]) =>
+      h("li", {}, h("span", { class: "sw", style: `background:${c}` }), k)),
+      h("li", {}, h("span", { class: "sw", style: `background:${NONE_COLOUR}` }), "no data")));
+    return;
+  }
+  box.append(h("ul", {}, ["red", "orange", "yellow", "blue"].map((lv) =>
+    h("li", {}, h("span", { class: "sw", style: `background:${COLOURS[lv]}` }), lv.toUpperCase())),
+    h("li", {}, h("span", { class: "sw", style: `background:${NONE_COLOUR}` }), "none")));
+}
+
+function renderSide() {
+  const crumbs = document.getElementById("crumbs");
+  crumbs.replaceChildren();
+  const path = data.path || [];
+  path.forEach((r, i) => {
+    if (i) crumbs.append(h("span", { class: "sep", "aria-hidden": "true" }, "›"));
+    crumbs.append(i === path.length - 1
+      ? h("strong", { "aria-current": "location" }, r.name)
+      : h("button", { type: "button", onclick: () => onNavigate(`#/map/${encodeURIComponent(r.code)}`) }, r.name));
+  });
+  const here = data.features.find((f) => f.id === selected)?.properties;
+  const title = document.getElementById("focus-title");
+  const shown = here || data.focus;
+  title.replaceChildren(shown ? shown.name : "All regions", " ",
+    badge(shown?.warning_level, shown?.warning_level ? shown.warning_level.toUpperCase() : "no warning"));
+  document.getElementById("focus-note").textContent = shown
+    ? `${shown.level} ${shown.code} · ${shown.warning_count || 0} active warning(s) in it and below`
+    : "";
+  const list = document.getElementById("region-list");
+  const feats = [...data.features].sort((a, b) =>
+    (RANK[b.properties.warning_level] || 0) - (RANK[a.properties.warning_level] || 0) ||
+    a.properties.name.localeCompare(b.properties.name));
+  list.replaceChildren(...feats.map((f) => {
+    const p = f.properties;
+    return h("li", {}, h("button", {
+      type: "button", dataset: { code: p.code },
+      "aria-label": `${p.name}, ${label(p)}${p.has_children ? ", open" : ""}`,
+      onclick: () => open(p),
+    }, badge(mode === "risk" ? null : p.warning_level,
+      mode === "risk" ? (p.risk_class || "no data") : undefined),
+    h("span", { class: "name" }, p.name), p.warning_count ? h("span", { class: "n" }, `${p.warning_count}`) : null,
+    p.has_children ? h("span", { "aria-hidden": "true" }, "›") : null));
+  }));
+  loadWarnings(shown?.code);
+}
+
+async function loadWarnings(code) {
+  const list = document.getElementById("focus-warnings");
+  const found = await get("/api/v1/warnings", { region: code || undefined, limit: 50 });
+  list.replaceChildren(...sortWarnings(found).map((w) => h("li", {},
+    badge(w.level), h("a", { href: `#/board/${w.id}` }, w.explanation?.name || w.subject),
+    h("span", { class: "note" }, ` ${w.region}`))));
+  if (!found.length) list.append(h("li", { class: "note" }, "None."));
+}

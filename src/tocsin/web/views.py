@@ -1,0 +1,281 @@
+"""Read-only endpoints shaped for the dashboard (map layers, indicator charts, risk trees).
+
+They only read through the container's services and store; every write goes through the REST
+API (`tocsin.api.app`), so the dashboard has no powers the API does not give.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+import numpy as np
+import numpy.typing as npt
+from fastapi import APIRouter, Depends, Header, Query
+
+from tocsin.bootstrap import Container
+from tocsin.core.errors import Forbidden, NotFound
+from tocsin.core.levels import LEVELS
+from tocsin.core.regions import RegionCode, RegionTree
+from tocsin.core.users import Permission
+from tocsin.core.warnings.model import Warning
+from tocsin.web.geometry import extent_digits, simplify
+
+CHART_POINTS = 4000
+WARNING_KINDS = ("warning.raised", "warning.upgraded", "warning.downgraded", "warning.lifted")
+
+
+def active_levels(tree: RegionTree, warnings: Sequence[Warning]) -> dict[str, dict[str, Any]]:
+    """For each region with open warnings in its subtree: the highest level and the count."""
+    out: dict[str, dict[str, Any]] = {}
+    for w in warnings:
+        if w.region not in tree:
+            continue
+        for code in (w.region, *tree.ancestors(w.region)):
+            entry = out.setdefault(code, {"level": w.level.value, "rank": 0, "count": 0})
+            entry["count"] += 1
+            if w.level.rank > entry["rank"]:
+                entry["rank"] = w.level.rank
+                entry["level"] = w.level.value
+    return out
+
+
+def decimate(
+    times: npt.NDArray[np.int64], values: npt.NDArray[np.float64], points: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """At most about `points` samples, keeping each bucket's minimum and maximum (peaks survive)."""
+    n = len(times)
+    if n <= points:
+        return times, values
+    buckets = max(1, points // 2)
+    edges = np.linspace(0, n, buckets + 1).astype(np.int64)
+    keep: list[int] = []
+    for a, b in itertools.pairwise(edges.tolist()):
+        if b <= a:
+            continue
+        chunk = values[a:b]
+        finite = np.isfinite(chunk)
+        if not finite.any():
+            keep.append(a)
+            continue
+        masked_lo = np.where(finite, chunk, np.inf)
+        masked_hi = np.where(finite, chunk, -np.inf)
+        lo, hi = int(a + np.argmin(masked_lo)), int(a + np.argmax(masked_hi))
+        keep.extend(sorted({lo, hi}))
+    index = np.array(keep, dtype=np.int64)
+    return times[index], values[index]
+
+
+def _thresholds(values: tuple[float, float, float, float]) -> dict[str, float]:
+    return {lv.value: v for lv, v in zip(LEVELS, values, strict=True) if v == v}
+
+
+class MapLayers:
+    """GeoJSON of a region's children, simplified once and kept (the catalogue is immutable)."""
+
+    def __init__(self, tree: RegionTree) -> None:
+        self.tree = tree
+        self._cache: dict[str | None, list[dict[str, Any]]] = {}
+
+    def focus(self, parent: str | None) -> RegionCode | None:
+        """The region whose children are shown: `parent`, or the single root when not given."""
+        if parent is not None:
+            if parent not in self.tree:
+                raise NotFound(f"unknown region {parent!r}")
+            return RegionCode(parent)
+        roots = self.tree.roots()
+        return roots[0].code if len(roots) == 1 else None
+
+    def features(self, focus: RegionCode | None) -> list[dict[str, Any]]:
+        """The simplified child features of `focus` (the roots when None)."""
+        if focus in self._cache:
+            return self._cache[focus]
+        tree = self.tree
+        if focus is None:
+            codes = [r.code for r in tree.roots()]
+            digits = 2
+        else:
+            codes = list(tree.children.get(focus, ()))
+            digits = extent_digits(tree.regions[focus].geometry)
+        out = []
+        for code in codes:
+            region = tree.regions[code]
+            out.append(
+                {
+                    "type": "Feature",
+                    "id": code,
+                    "geometry": simplify(region.geometry, digits),
+                    "properties": {
+                        "code": code,
+                        "name": region.name,
+                        "level": region.level,
+                        "has_children": bool(tree.children.get(code)),
+                    },
+                }
+            )
+        self._cache[focus] = out
+        return out
+
+
+def _risk_service(container: Container) -> Any | None:
+    """The risk service when one is wired into the container (None until it lands)."""
+    service = getattr(container, "risk", None)
+    if service is not None:
+        return service
+    try:
+        importlib.import_module("tocsin.services.risk")
+    except ImportError:
+        return None
+    return None
+
+
+def make_router(container: Container) -> APIRouter:
+    """The dashboard's read-only endpoints under /api/v1/web."""
+    tree = container.catalog.regions
+    layers = MapLayers(tree)
+
+    def reader(authorization: Annotated[str | None, Header()] = None) -> None:
+        if not container.settings.require_token_for_reads:
+            return
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        user = container.admin.authenticate(token) if token else None
+        if user is None:
+            raise Forbidden("a valid bearer token is required to read")
+        container.admin.require(user, Permission.READ)
+
+    router = APIRouter(prefix="/api/v1/web", tags=["dashboard"], dependencies=[Depends(reader)])
+
+    @router.get("/map")
+    def map_view(parent: str | None = None) -> dict[str, Any]:
+        """A region's children as GeoJSON with their highest active warning level (subtree)."""
+        focus = layers.focus(parent)
+        levels = active_levels(tree, container.warnings.find(open_only=True, limit=1_000_000))
+        risk = _risk_classes(container)
+        features = []
+        for feature in layers.features(focus):
+            code = feature["id"]
+            active = levels.get(code)
+            props = {
+                **feature["properties"],
+                "warning_level": active["level"] if active else None,
+                "warning_count": active["count"] if active else 0,
+                "risk_class": risk.get(code, {}).get("class"),
+                "risk_value": risk.get(code, {}).get("value"),
+            }
+            features.append({**feature, "properties": props})
+        return {
+            "type": "FeatureCollection",
+            "focus": _region_card(tree, focus, levels),
+            "path": [_region_card(tree, c, levels) for c in _path(tree, focus)],
+            "risk_available": bool(risk),
+            "features": features,
+        }
+
+    @router.get("/summary")
+    def summary() -> dict[str, Any]:
+        """Open warnings counted by level and by state."""
+        found = container.warnings.find(open_only=True, limit=1_000_000)
+        by_level = {lv.value: 0 for lv in LEVELS}
+        by_state: dict[str, int] = {}
+        for w in found:
+            by_level[w.level.value] += 1
+            by_state[w.state.value] = by_state.get(w.state.value, 0) + 1
+        return {"open": len(found), "by_level": by_level, "by_state": by_state}
+
+    @router.get("/indicators/{code}/chart", responses={404: {"description": "unknown"}})
+    def chart(
+        code: str,
+        points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
+    ) -> dict[str, Any]:
+        """An indicator's series (decimated, extremes kept), thresholds and warning moments."""
+        indicator = next((i for i in container.catalog.indicators if i.code == code), None)
+        ident = container.rules.ids.get(code)
+        if indicator is None or ident is None:
+            raise NotFound(f"unknown indicator {code!r}")
+        with container.store.transaction() as tx:
+            batch = tx.read_observations(ident, limit=10_000_000)
+        times, values = decimate(batch.times, batch.values, points)
+        return {
+            "indicator": code,
+            "name": indicator.name,
+            "region": indicator.region,
+            "domain": indicator.domain,
+            "unit": indicator.unit,
+            "direction": indicator.direction.value,
+            "thresholds": _thresholds(indicator.thresholds.as_tuple()),
+            "observations": len(batch.times),
+            "times": times.tolist(),
+            "values": [v if v == v else None for v in values.tolist()],
+            "moments": _moments(container, code),
+            "scores": None,
+            "scores_note": "no detector-score endpoint is available yet",
+        }
+
+    @router.get("/risk/{region}")
+    def risk_tree(region: str) -> dict[str, Any]:
+        """A region's composite risk index as a tree (or why there is none)."""
+        if region not in tree:
+            raise NotFound(f"unknown region {region!r}")
+        service = _risk_service(container)
+        if service is None:
+            return {"available": False, "region": region, "reason": "no risk model loaded"}
+        return {"available": True, "region": region, **service.tree(region)}
+
+    return router
+
+
+def _risk_classes(container: Container) -> dict[str, dict[str, Any]]:
+    service = _risk_service(container)
+    if service is None:
+        return {}
+    classes: Callable[[], dict[str, dict[str, Any]]] = service.classes
+    return classes()
+
+
+def _moments(container: Container, code: str) -> list[dict[str, Any]]:
+    """Raised/upgraded/downgraded/lifted transitions of the warnings this indicator caused."""
+    found = [
+        w
+        for w in container.warnings.find(open_only=False, limit=1_000_000)
+        if w.subject == code or w.cause.get("indicator") == code
+    ]
+    out: list[dict[str, Any]] = []
+    for w in found:
+        for record in container.warnings.history(w.id):
+            if record.kind not in WARNING_KINDS:
+                continue
+            out.append(
+                {
+                    "at": record.at.isoformat(),
+                    "kind": record.kind.removeprefix("warning."),
+                    "level": record.details.get("to_level", w.level.value),
+                    "warning_id": w.id,
+                    "reason": record.reason,
+                }
+            )
+    out.sort(key=lambda m: str(m["at"]))
+    return out
+
+
+def _path(tree: RegionTree, focus: RegionCode | None) -> list[RegionCode]:
+    if focus is None:
+        return []
+    return [*reversed(tree.ancestors(focus)), focus]
+
+
+def _region_card(
+    tree: RegionTree, code: RegionCode | None, levels: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    if code is None:
+        return None
+    region = tree.regions[code]
+    active = levels.get(code)
+    return {
+        "code": code,
+        "name": region.name,
+        "level": region.level,
+        "warning_level": active["level"] if active else None,
+        "warning_count": active["count"] if active else 0,
+    }
