@@ -55,8 +55,9 @@ from tocsin.core.detectors.base import (
 )
 from tocsin.core.detectors.kernels import scale_floor
 
-N_COMP = 4  # range, shift, shape, season
+N_COMP = 5  # range, shift, shape, day season, week season
 DAY = 86400
+WEEK = 7 * DAY
 
 
 @njit(cache=True, inline="always")
@@ -67,10 +68,31 @@ def _robust_update(m, var, x, sd, z, alpha, huber, n):  # type: ignore[no-untype
     return m + a * r, (1.0 - a) * (var + a * r * r)
 
 
+@njit(cache=True, inline="always")
+def _season(k, t, x, sd, st_sm, st_sv, st_sc, period, huber, seasonal_alpha):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """|z| of ``x`` against its phase bin of ``period`` seconds; then learn the bin."""
+    bins = st_sm.shape[1]
+    b = ((t % period) * bins) // period
+    out = 0.0
+    if st_sc[k, b] == 0:
+        st_sm[k, b] = x
+    else:
+        ssd = max(scale_floor(st_sv[k, b], st_sm[k, b]), 0.1 * sd)
+        zz = (x - st_sm[k, b]) / ssd
+        warm = st_sc[k, b] >= 3
+        if warm:
+            out = abs(zz)
+        r = max(-huber, min(huber, zz)) * ssd if warm else x - st_sm[k, b]
+        st_sm[k, b] += seasonal_alpha * r
+        st_sv[k, b] = (1.0 - seasonal_alpha) * (st_sv[k, b] + seasonal_alpha * r * r)
+    st_sc[k, b] += 1
+    return out
+
+
 @njit(cache=True)
 def _features(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     k, t, x, n, st_m, st_v, st_f, st_lo, st_hi, st_buf, st_hist, st_cnt, st_sm, st_sv, st_sc,
-    raw, alpha, fast, huber, agg, seasonal_alpha,
+    st_wm, st_wv, st_wc, raw, alpha, fast, huber, agg, seasonal_alpha,
 ):  # fmt: skip
     """Compute the shift, shape and season measures of ``x`` into ``raw``, then learn them."""
     dim = st_hist.shape[2]
@@ -107,22 +129,8 @@ def _features(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
         slot = st_cnt[k] % cap
         st_hist[k, slot, :] = feat
         st_cnt[k] += 1
-    # season: time-of-day bin
-    bins = st_sm.shape[1]
-    b = ((t % DAY) * bins) // DAY
-    raw[3] = 0.0
-    if st_sc[k, b] == 0:
-        st_sm[k, b] = x
-    else:
-        ssd = max(scale_floor(st_sv[k, b], st_sm[k, b]), 0.1 * sd)
-        zz = (x - st_sm[k, b]) / ssd
-        warm = st_sc[k, b] >= 3
-        if warm:
-            raw[3] = abs(zz)
-        r = max(-huber, min(huber, zz)) * ssd if warm else x - st_sm[k, b]
-        st_sm[k, b] += seasonal_alpha * r
-        st_sv[k, b] = (1.0 - seasonal_alpha) * (st_sv[k, b] + seasonal_alpha * r * r)
-    st_sc[k, b] += 1
+    raw[3] = _season(k, t, x, sd, st_sm, st_sv, st_sc, DAY, huber, seasonal_alpha)
+    raw[4] = _season(k, t, x, sd, st_wm, st_wv, st_wc, WEEK, huber, seasonal_alpha)
     # learn the baseline and the all-time range
     st_m[k], st_v[k] = _robust_update(st_m[k], st_v[k], x, sd, z, alpha, huber, n)
     st_f[k] = f
@@ -133,7 +141,7 @@ def _features(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
 @njit(cache=True)
 def _auto_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     s, t, v, st_n, st_m, st_v, st_f, st_lo, st_hi, st_buf, st_hist, st_cnt, st_sm, st_sv, st_sc,
-    st_bmax, st_bmin, st_quiet, wts, alpha, fast, huber, agg, seasonal_alpha, block, burn,
+    st_wm, st_wv, st_wc, st_bmax, st_bmin, st_quiet, wts, alpha, fast, huber, agg, seasonal_alpha, block, burn,
     warmup, quiet_fraction, min_quiet, thr,
 ):  # fmt: skip
     """Score then learn each observation of a batch."""
@@ -153,7 +161,7 @@ def _auto_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
             st_hi[k] = x
         _features(
             k, t[i], x, n, st_m, st_v, st_f, st_lo, st_hi, st_buf, st_hist, st_cnt, st_sm, st_sv,
-            st_sc, raw, alpha, fast, huber, agg, seasonal_alpha,
+            st_sc, st_wm, st_wv, st_wc, raw, alpha, fast, huber, agg, seasonal_alpha,
         )  # fmt: skip
         slot = (n // block) % nblocks
         if n % block == 0:
@@ -192,20 +200,21 @@ class AutoDetector(ArrayDetector):
 
     kind: ClassVar[str] = "auto"
     params: ClassVar[tuple[str, ...]] = (
-        "alpha", "fast", "huber", "window", "agg", "history", "bins", "seasonal_alpha", "block",
+        "alpha", "fast", "huber", "window", "agg", "history", "bins", "week_bins", "seasonal_alpha", "block",
         "nblocks", "burn", "warmup", "quiet_fraction", "min_quiet", "threshold", "weights",
     )  # fmt: skip
 
     def __init__(
         self,
         alpha: float = 0.02,
-        fast: float = 0.2,
+        fast: float = 0.1,
         huber: float = 3.0,
         window: int = 6,
         agg: int = 2,
         history: int = 256,
-        bins: int = 48,
-        seasonal_alpha: float = 0.1,
+        bins: int = 96,
+        week_bins: int = 168,
+        seasonal_alpha: float = 0.2,
         block: int = 256,
         nblocks: int = 32,
         burn: int = 100,
@@ -213,7 +222,7 @@ class AutoDetector(ArrayDetector):
         quiet_fraction: float = 0.03,
         min_quiet: int = 0,
         threshold: float = 0.5,
-        weights: tuple[float, ...] = (1.0, 0.9, 1.0, 1.0),
+        weights: tuple[float, ...] = (1.0, 0.9, 1.0, 1.0, 0.0),
     ) -> None:
         """Validate and store the hyperparameters."""
         for name, unit in (("alpha", alpha), ("seasonal_alpha", seasonal_alpha)):
@@ -222,7 +231,7 @@ class AutoDetector(ArrayDetector):
         check_unit("threshold", threshold, closed=True)
         check_positive("huber", huber)
         for name, count in (
-            ("window", window), ("agg", agg), ("history", history), ("bins", bins),
+            ("window", window), ("agg", agg), ("history", history), ("bins", bins), ("week_bins", week_bins),
             ("block", block), ("nblocks", nblocks), ("warmup", warmup),
         ):  # fmt: skip
             check_positive(name, count)
@@ -233,6 +242,7 @@ class AutoDetector(ArrayDetector):
         self.alpha, self.fast, self.huber = float(alpha), float(fast), float(huber)
         self.window, self.agg, self.history = int(window), int(agg), int(history)
         self.bins, self.seasonal_alpha = int(bins), float(seasonal_alpha)
+        self.week_bins = int(week_bins)
         self.block, self.nblocks, self.burn = int(block), int(nblocks), int(burn)
         self.warmup, self.min_quiet = int(warmup), int(min_quiet)
         self.quiet_fraction, self.threshold = float(quiet_fraction), float(threshold)
@@ -253,6 +263,9 @@ class AutoDetector(ArrayDetector):
             "sm": StateField(f8, (self.bins,)),
             "sv": StateField(f8, (self.bins,)),
             "sc": StateField(i8, (self.bins,)),
+            "wm": StateField(f8, (self.week_bins,)),
+            "wv": StateField(f8, (self.week_bins,)),
+            "wc": StateField(i8, (self.week_bins,)),
             "bmax": StateField(f8, (N_COMP, self.nblocks), -np.inf),
             "bmin": StateField(f8, (self.nblocks,), np.inf),
             "quiet": StateField(i8),
@@ -264,7 +277,7 @@ class AutoDetector(ArrayDetector):
         st = state
         out: FloatArray = _auto_kernel(
             s, t, v, st["n"], st["m"], st["v"], st["f"], st["lo"], st["hi"], st["buf"],
-            st["hist"], st["cnt"], st["sm"], st["sv"], st["sc"], st["bmax"], st["bmin"],
+            st["hist"], st["cnt"], st["sm"], st["sv"], st["sc"], st["wm"], st["wv"], st["wc"], st["bmax"], st["bmin"],
             st["quiet"], np.array(self.weights, dtype=np.float64), self.alpha, self.fast,
             self.huber, self.agg, self.seasonal_alpha, self.block, self.burn, self.warmup,
             self.quiet_fraction, self.min_quiet, self.threshold,
