@@ -65,10 +65,13 @@ function draw(Plotly, data) {
     line: { color: "#24425f", width: 1 }, hovertemplate: "%{x|%Y-%m-%d %H:%M}<br>%{y}<extra></extra>",
   }];
   const shapes = [];
-  const annotations = [];
-  for (const [level, v] of Object.entries(data.thresholds)) {
-    shapes.push({ type: "line", xref: "paper", x0: 0, x1: 1, y0: v, y1: v, line: { color: COLOURS[level], width: 1.5, dash: "dash" } });
-    annotations.push({ xref: "paper", x: 1, xanchor: "right", y: v, yanchor: "bottom", text: `${level} ${v}`, showarrow: false, font: { size: 10, color: COLOURS[level] } });
+  const x0 = x[0];
+  const x1 = x[x.length - 1];
+  for (const [level, v] of Object.entries(data.thresholds).reverse()) {
+    traces.push({
+      x: [x0, x1], y: [v, v], type: "scatter", mode: "lines", name: `${level} threshold ${v}`,
+      line: { color: COLOURS[level], width: 1.5, dash: "dash" }, hoverinfo: "name",
+    });
   }
   const byKind = { raised: "triangle-up", upgraded: "triangle-up", downgraded: "triangle-down", lifted: "circle-open" };
   const lo = Math.min(...data.values.filter((v) => v !== null));
@@ -85,7 +88,7 @@ function draw(Plotly, data) {
     shapes.push({ type: "line", yref: "paper", y0: 0, y1: 1, x0: new Date(m.at), x1: new Date(m.at), line: { color: COLOURS[m.level], width: 1 }, opacity: 0.5 });
   }
   const layout = {
-    margin: { l: 56, r: 16, t: 16, b: 40 }, shapes, annotations, showlegend: true,
+    margin: { l: 56, r: 16, t: 16, b: 40 }, shapes, showlegend: true,
     legend: { orientation: "h", y: -0.15 }, xaxis: { type: "date" }, yaxis: { title: { text: data.unit } },
     paper_bgcolor: "#fff", plot_bgcolor: "#fff",
   };

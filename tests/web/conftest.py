@@ -1,0 +1,192 @@
+"""Browser tests: the dashboard served by uvicorn on 127.0.0.1, driven by Debian's Chromium.
+
+Every request the page makes goes through `page.route`; any whose host is not 127.0.0.1 is
+aborted and recorded, and the test fails at teardown. Screenshots go to a temporary directory,
+and also to `$TOCSIN_SCREENSHOTS` when it is set (the README's pictures are made that way).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import pytest
+import uvicorn
+
+from tocsin.bootstrap import Container, build
+from tocsin.config import Settings
+from tocsin.core.observations import ObservationBatch
+from tocsin.core.users import Role
+from tocsin.testing.clock import FakeClock
+from tocsin.testing.scenario import write_small_config
+from tocsin.web.app import create_web_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+T = 1_767_225_600  # 2026-01-01T00:00:00Z
+LOCAL_SCHEMES = frozenset({"data", "blob", "about"})
+
+
+@dataclass
+class Served:
+    """A running dashboard: its base URL, the container behind it and a duty officer's token."""
+
+    url: str
+    container: Container
+    token: str
+
+    def ingest(self, rows: list[tuple[str, int, float]]) -> None:
+        """Store observations (indicator code, epoch seconds, value) and evaluate the rules."""
+        ids = self.container.rules.ids
+        self.container.ingest.ingest_batch(
+            ObservationBatch(
+                np.array([ids[c] for c, _, _ in rows], dtype=np.int64),
+                np.array([t for _, t, _ in rows], dtype=np.int64),
+                np.array([v for _, _, v in rows], dtype=np.float64),
+            )
+        )
+
+
+@contextmanager
+def serve(container: Container) -> Iterator[str]:
+    """Run the web app with uvicorn in a thread on a free loopback port; yield its base URL.
+
+    The socket is bound and listening before the thread starts, so the first request queues in
+    the backlog until uvicorn accepts it: no waiting for start-up is needed.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    app = create_web_app(container, live_max_stream_for=30.0)
+    config = uvicorn.Config(
+        app, log_level="warning", timeout_graceful_shutdown=1, lifespan="on", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def small_container(tmp_path: Path) -> tuple[Container, str]:
+    """The small scenario on a fresh SQLite file, with a duty officer and their token."""
+    config = write_small_config(tmp_path / "config")
+    container = build(
+        Settings(database_url=f"sqlite:///{tmp_path / 'tocsin.db'}", config_dir=config),
+        clock=FakeClock(),
+    )
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
+    token = container.admin.issue_token("duty", label="test", actor="test")
+    return container, token
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """The small scenario served, with warnings raised: red in D11, yellow in D21, orange in P1."""
+    container, token = small_container(tmp_path)
+    result = Served("", container, token)
+    result.ingest(
+        [("D11.river_level", T, 5.5), ("D21.reservoir", T, 25.0), ("P1.rainfall", T, 45.0)]
+    )
+    with serve(container) as url:
+        result.url = url
+        yield result
+    container.close()
+
+
+@dataclass
+class Guard:
+    """Requests the page tried to send off the loopback address."""
+
+    blocked: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless (Playwright cannot download browsers here)."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _guarded(context: Any, guard: Guard) -> None:
+    def route(route: Any) -> None:
+        url = route.request.url
+        parts = urlsplit(url)
+        if parts.scheme in LOCAL_SCHEMES or parts.hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            guard.blocked.append(url)
+            route.abort()
+
+    context.route("**/*", route)
+
+
+@contextmanager
+def guarded_page(browser: Any, **context_args: Any) -> Iterator[tuple[Any, Guard]]:
+    """A fresh browser context and page whose every non-local request fails the test."""
+    context = browser.new_context(service_workers="block", **context_args)
+    guard = Guard()
+    _guarded(context, guard)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        yield page, guard
+    finally:
+        context.close()
+    assert guard.blocked == [], f"requests left 127.0.0.1: {guard.blocked}"
+    assert errors == [], f"the page raised: {errors}"
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A guarded page at 1366×768 (the duty desk's smallest screen)."""
+    with guarded_page(browser, viewport={"width": 1366, "height": 768}) as (page, _):
+        yield page
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Save a screenshot of the page under a name (tmp dir, and $TOCSIN_SCREENSHOTS if set)."""
+    tmp = tmp_path_factory.mktemp("screenshots")
+    extra = os.environ.get("TOCSIN_SCREENSHOTS")
+
+    def save(page: Any, name: str) -> Path:
+        path = tmp / f"{name}.png"
+        page.screenshot(path=str(path))
+        if extra:
+            Path(extra).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, Path(extra) / path.name)
+        return path
+
+    return save

@@ -1,0 +1,246 @@
+"""The operations dashboard in a real browser (Debian's Chromium via Playwright), offline."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
+
+from tests.web.conftest import Served, T, guarded_page
+from tocsin.testing.scenario import small_config
+
+pytestmark = pytest.mark.browser
+
+
+def _regions() -> list[dict[str, Any]]:
+    regions: list[dict[str, Any]] = small_config()["regions.yaml"]["regions"]
+    return regions
+
+
+def _children(parent: str) -> list[str]:
+    return [r["code"] for r in _regions() if r.get("parent") == parent]
+
+
+def test_the_map_draws_every_region_with_its_level_in_colour_and_text(
+    served: Served, page: Any, shots: Any
+) -> None:
+    page.goto(served.url + "/")
+    top = _children("N")  # the single root's children are the first view
+    expect(page.locator("#map")).to_have_attribute("data-regions", str(len(top)))
+    for code in top:
+        expect(page.locator(f"path.region-{code}")).to_have_count(1)
+    # P1 holds the red river warning (D11) and the orange rainfall; P2 the yellow reservoir
+    expect(page.locator("path.region-P1")).to_have_class(
+        "region region-P1 lvl-red leaflet-interactive"
+    )
+    expect(page.locator("path.region-P2")).to_have_class(
+        "region region-P2 lvl-yellow leaflet-interactive"
+    )
+    expect(page.locator(".lvl-tip", has_text="RED")).to_have_count(1)
+    expect(page.locator(".lvl-tip", has_text="YELLOW")).to_have_count(1)
+    expect(page.locator("#region-list button[data-code='P1']")).to_contain_text("RED")
+    shots(page, "map")
+
+
+def test_clicking_a_region_drills_down_to_its_children_and_warnings(
+    served: Served, page: Any, shots: Any
+) -> None:
+    page.goto(served.url + "/")
+    page.locator("path.region-P1").click()
+    expect(page.locator("#map")).to_have_attribute("data-focus", "P1")
+    kids = _children("P1")
+    expect(page.locator("#map")).to_have_attribute("data-regions", str(len(kids)))
+    for code in kids:
+        expect(page.locator(f"path.region-{code}")).to_have_count(1)
+    expect(page.locator("path.region-P2")).to_have_count(0)
+    expect(page.locator("path.region-D11")).to_have_class(
+        "region region-D11 lvl-red leaflet-interactive"
+    )
+    expect(page.locator("#crumbs")).to_contain_text("Nation")
+    # the warnings of P1's subtree (river in D11, rainfall in P1), not P2's reservoir
+    warnings = page.locator("#focus-warnings li")
+    expect(warnings).to_have_count(2)
+    expect(page.locator("#focus-warnings")).not_to_contain_text("Reservoir")
+    shots(page, "map-drilldown")
+    page.keyboard.press("u")
+    expect(page.locator("#map")).to_have_attribute("data-focus", "N")
+
+
+def test_acknowledging_a_warning_asks_for_the_token_once_and_updates_the_board(
+    served: Served, page: Any, shots: Any
+) -> None:
+    page.goto(served.url + "/#/board")
+    rows = page.locator("#board tbody tr")
+    expect(rows).to_have_count(3)
+    # most severe first
+    expect(rows.nth(0)).to_have_attribute("data-level", "red")
+    expect(rows.nth(2)).to_have_attribute("data-level", "yellow")
+    red = page.locator("#board tbody tr[data-level='red']")
+    red.get_by_role("button", name="Acknowledge").click()
+    dialog = page.locator("#token-dialog")
+    expect(dialog).to_be_visible()
+    page.fill("#token-input", served.token)
+    page.get_by_role("button", name="Save").click()
+    expect(red).to_have_attribute("data-state", "acknowledged")
+    expect(red.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    stored = served.container.warnings.find(levels=("red",))
+    assert [w.state.value for w in stored] == ["acknowledged"]
+    assert stored[0].acknowledged_by == "duty"
+    # the token is kept: the next acknowledgement does not ask again
+    page.locator("#board tbody tr[data-level='yellow']").get_by_role(
+        "button", name="Acknowledge"
+    ).click()
+    expect(page.locator("#board tbody tr[data-level='yellow']")).to_have_attribute(
+        "data-state", "acknowledged"
+    )
+    expect(dialog).to_be_hidden()
+    shots(page, "board")
+
+
+def test_a_warning_detail_shows_explanation_and_history(
+    served: Served, page: Any, shots: Any
+) -> None:
+    page.goto(served.url + "/#/board")
+    page.locator("#board tbody tr[data-level='red']").click()
+    detail = page.locator("#detail")
+    expect(detail).to_be_visible()
+    expect(detail).to_contain_text("above the red threshold")
+    expect(detail.locator(".history li")).to_have_count(1)
+    expect(detail).to_contain_text("raised")
+    expect(detail.locator("#silence-form")).to_be_visible()
+    shots(page, "board-detail")
+
+
+def test_a_new_warning_appears_live_without_reloading(served: Served, page: Any) -> None:
+    page.goto(served.url + "/#/board")
+    expect(page.locator("#board tbody tr")).to_have_count(3)
+    expect(page.locator("body")).to_have_attribute("data-live", "open")
+    page.evaluate("window.__sameDocument = true")
+    body = {
+        "observations": [
+            {"indicator": "D12.river_level", "time": T + 600 * k, "value": 4.5} for k in range(4)
+        ]
+    }
+    response = httpx.post(
+        served.url + "/api/v1/observations",
+        json=body,
+        headers={"Authorization": f"Bearer {served.token}"},
+    )
+    assert response.status_code == 202
+    assert response.json()["warnings_changed"] >= 1
+    row = page.locator("#board tbody tr", has_text="D12.river_level")
+    expect(row).to_have_count(1)
+    expect(row).to_have_attribute("data-level", "orange")
+    expect(page.locator("#summary")).to_have_attribute("data-open", "4")
+    assert page.evaluate("window.__sameDocument") is True  # no reload happened
+
+
+def test_the_board_filters_by_level_domain_and_region(served: Served, page: Any) -> None:
+    page.goto(served.url + "/#/board")
+    rows = page.locator("#board tbody tr")
+    expect(rows).to_have_count(3)
+    page.locator("input[name='level'][value='red']").check()
+    expect(rows).to_have_count(1)
+    page.locator("input[name='level'][value='red']").uncheck()
+    expect(rows).to_have_count(3)
+    page.select_option("#f-domain", "supply.water")
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0)).to_have_attribute("data-level", "yellow")
+    page.select_option("#f-domain", "")
+    page.fill("#f-region", "P1")
+    expect(rows).to_have_count(2)
+
+
+def test_the_indicator_chart_shows_series_thresholds_and_warning_moments(
+    served: Served, page: Any, shots: Any
+) -> None:
+    later = [4.0, 3.0, 1.0]  # down through orange and yellow, then back to normal
+    served.ingest([("D11.river_level", T + 600 * (k + 1), v) for k, v in enumerate(later)])
+    found = served.container.warnings.find(open_only=False, limit=100)
+    (warning,) = [w for w in found if w.subject == "D11.river_level"]
+    history = served.container.warnings.history(warning.id)
+    page.goto(served.url + "/#/indicator/D11.river_level")
+    expect(page.locator("#chart")).to_have_attribute("data-indicator", "D11.river_level")
+    expect(page.locator("#chart .main-svg").first).to_be_visible()
+    # the value line, four thresholds, and raised/downgraded/lifted markers are legend entries
+    legend = page.locator("#chart .legend .traces")
+    expect(legend.filter(has_text="red threshold")).to_have_count(1)
+    expect(legend.filter(has_text="warning raised")).to_have_count(1)
+    expect(legend.filter(has_text="warning lifted")).to_have_count(1)
+    kinds = [r.kind for r in history]
+    assert (kinds[0], kinds[-1]) == ("warning.raised", "warning.lifted")
+    expect(page.locator("#moments li")).to_have_count(len(history))
+    shots(page, "indicator")
+
+
+def test_the_risk_view_shows_a_tree_or_says_no_model_is_loaded(
+    served: Served, page: Any, shots: Any
+) -> None:
+    page.goto(served.url + "/#/risk/N")
+    body = page.locator("#risk-body")
+    expect(body.locator(".risk-tree, #risk-empty")).to_have_count(1)
+    if body.locator("#risk-empty").count():
+        expect(body).to_contain_text("No risk model loaded")
+        expect(body.locator(".risk-node")).to_have_count(0)
+    shots(page, "risk")
+
+
+def test_the_keyboard_reaches_every_view_and_acts(served: Served, page: Any) -> None:
+    page.goto(served.url + "/")
+    expect(page.locator("#map")).to_have_attribute("data-regions", "2")
+    page.evaluate(f"localStorage.setItem('tocsin.token', {served.token!r})")
+    page.keyboard.press("2")
+    expect(page.locator("body")).to_have_attribute("data-ready", "board")
+    expect(page.locator("#board tbody tr")).to_have_count(3)
+    page.keyboard.press("j")
+    first = page.locator("#board tbody tr").nth(0)
+    expect(first).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#detail")).to_be_visible()
+    page.keyboard.press("a")
+    expect(first).to_have_attribute("data-state", "acknowledged")
+    page.keyboard.press("Escape")
+    expect(page.locator("#detail")).to_be_hidden()
+    page.keyboard.press("3")
+    expect(page.locator("body")).to_have_attribute("data-ready", "indicator")
+    page.keyboard.press("4")
+    expect(page.locator("body")).to_have_attribute("data-ready", "risk")
+    page.keyboard.press("1")
+    expect(page.locator("body")).to_have_attribute("data-ready", "map")
+    page.locator("#region-list button[data-code='P1']").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#map")).to_have_attribute("data-focus", "P1")
+
+
+def test_the_dashboard_is_usable_on_a_phone(served: Served, browser: Any, shots: Any) -> None:
+    with guarded_page(
+        browser,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    ) as (page, _):
+        page.goto(served.url + "/")
+        expect(page.locator("#map")).to_have_attribute("data-regions", "2")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, "the page scrolls sideways on a phone"
+        shots(page, "phone-map")
+        page.goto(served.url + "/#/board")
+        expect(page.locator("#board tbody tr")).to_have_count(3)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        shots(page, "phone-board")
+
+
+def test_a_request_to_another_host_fails_the_guard(served: Served, browser: Any) -> None:
+    with (  # noqa: PT012
+        pytest.raises(AssertionError, match=r"requests left 127\.0\.0\.1"),
+        guarded_page(browser) as (page, _),
+    ):
+        page.goto(served.url + "/")
+        expect(page.locator("#map")).to_have_attribute("data-regions", "2")
+        with contextlib.suppress(PlaywrightError):
+            page.goto("http://192.0.2.1/probe")
