@@ -66,18 +66,19 @@ class Served:
 
 
 @contextmanager
-def serve(container: Container) -> Iterator[str]:
+def serve(container: Container, *, risk: Any = None) -> Iterator[str]:
     """Run the web app with uvicorn in a thread on a free loopback port; yield its base URL.
 
     The socket is bound and listening before the thread starts, so the first request queues in
-    the backlog until uvicorn accepts it: no waiting for start-up is needed.
+    the backlog until uvicorn accepts it: no waiting for start-up is needed. `risk` is passed
+    to `create_web_app` (None: no risk model, the small scenario's regions are not in INFORM).
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     port = sock.getsockname()[1]
-    app = create_web_app(container, live_max_stream_for=30.0)
+    app = create_web_app(container, risk=risk, live_max_stream_for=30.0)
     config = uvicorn.Config(
         app, log_level="warning", timeout_graceful_shutdown=1, lifespan="on", access_log=False
     )

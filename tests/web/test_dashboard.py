@@ -177,16 +177,18 @@ def test_the_indicator_chart_shows_series_thresholds_and_warning_moments(
     shots(page, "indicator")
 
 
-def test_the_risk_view_shows_a_tree_or_says_no_model_is_loaded(
+def test_without_a_risk_model_the_risk_view_says_so_and_shows_no_numbers(
     served: Served, page: Any, shots: Any
 ) -> None:
     page.goto(served.url + "/#/risk/N")
-    body = page.locator("#risk-body")
-    expect(body.locator(".risk-tree, #risk-empty")).to_have_count(1)
-    if body.locator("#risk-empty").count():
-        expect(body).to_contain_text("No risk model loaded")
-        expect(body.locator(".risk-node")).to_have_count(0)
-    shots(page, "risk")
+    empty = page.locator("#risk-body #risk-empty")
+    expect(empty).to_contain_text("No risk model loaded")
+    expect(page.locator("#risk-body .risk-node")).to_have_count(0)
+    page.goto(served.url + "/#/map")
+    page.get_by_label("Risk class").check()
+    expect(page.locator("#map-legend")).to_contain_text("no risk model loaded")
+    expect(page.locator("path.region")).to_have_count(2)
+    shots(page, "risk-none")
 
 
 def test_the_keyboard_reaches_every_view_and_acts(served: Served, page: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Literal
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
@@ -21,6 +22,7 @@ from tocsin.bootstrap import Container
 from tocsin.core.errors import Forbidden
 from tocsin.core.users import Permission
 from tocsin.web import live, views
+from tocsin.web.risk import RiskLoader, RiskSources, default_sources
 
 STATIC = Path(__file__).parent / "static"
 VENDOR_CACHE = "public, max-age=86400"
@@ -45,15 +47,28 @@ def plotly_js() -> Path:
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def create_web_app(container: Container, *, live_max_stream_for: float = 60.0) -> FastAPI:
-    """The API with the dashboard at / and its live event stream."""
+def create_web_app(
+    container: Container,
+    *,
+    risk: RiskSources | Literal["default"] | None = "default",
+    live_max_stream_for: float = 60.0,
+) -> FastAPI:
+    """The API with the dashboard at / and its live event stream.
+
+    `risk` names the composite risk model shown in the risk view and on the map ("default":
+    INFORM Risk 2023 from models/ and the shared benchmark data when both are present; None:
+    no risk model, and the dashboard says so).
+    """
     app = create_app(container)
     feed = live.LiveFeed(container.bus, max_stream_for=live_max_stream_for)
+    loader = RiskLoader(default_sources(container.settings) if risk == "default" else risk)
     app.state.live = feed
+    app.state.risk = loader
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         feed.attach()
+        loader.start()
         try:
             yield
         finally:
@@ -69,7 +84,7 @@ def create_web_app(container: Container, *, live_max_stream_for: float = 60.0) -
             raise Forbidden("a valid token is required to read (pass ?token=)")
         container.admin.require(user, Permission.READ)
 
-    app.include_router(views.make_router(container))
+    app.include_router(views.make_router(container, loader))
     app.include_router(live.make_router(feed, authorize_stream))
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -6,9 +6,8 @@ API (`tocsin.api.app`), so the dashboard has no powers the API does not give.
 
 from __future__ import annotations
 
-import importlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import numpy as np
@@ -22,6 +21,7 @@ from tocsin.core.regions import RegionCode, RegionTree
 from tocsin.core.users import Permission
 from tocsin.core.warnings.model import Warning
 from tocsin.web.geometry import extent_digits, simplify
+from tocsin.web.risk import RiskLoader
 
 CHART_POINTS = 4000
 WARNING_KINDS = ("warning.raised", "warning.upgraded", "warning.downgraded", "warning.lifted")
@@ -119,19 +119,7 @@ class MapLayers:
         return out
 
 
-def _risk_service(container: Container) -> Any | None:
-    """The risk service when one is wired into the container (None until it lands)."""
-    service = getattr(container, "risk", None)
-    if service is not None:
-        return service
-    try:
-        importlib.import_module("tocsin.services.risk")
-    except ImportError:
-        return None
-    return None
-
-
-def make_router(container: Container) -> APIRouter:
+def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     """The dashboard's read-only endpoints under /api/v1/web."""
     tree = container.catalog.regions
     layers = MapLayers(tree)
@@ -152,7 +140,8 @@ def make_router(container: Container) -> APIRouter:
         """A region's children as GeoJSON with their highest active warning level (subtree)."""
         focus = layers.focus(parent)
         levels = active_levels(tree, container.warnings.find(open_only=True, limit=1_000_000))
-        risk = _risk_classes(container)
+        index = risk.ready()
+        classes = index.classes() if index is not None else {}
         features = []
         for feature in layers.features(focus):
             code = feature["id"]
@@ -161,15 +150,17 @@ def make_router(container: Container) -> APIRouter:
                 **feature["properties"],
                 "warning_level": active["level"] if active else None,
                 "warning_count": active["count"] if active else 0,
-                "risk_class": risk.get(code, {}).get("class"),
-                "risk_value": risk.get(code, {}).get("value"),
+                "risk_class": classes.get(code, {}).get("class"),
+                "risk_value": classes.get(code, {}).get("value"),
             }
             features.append({**feature, "properties": props})
         return {
             "type": "FeatureCollection",
             "focus": _region_card(tree, focus, levels),
             "path": [_region_card(tree, c, levels) for c in _path(tree, focus)],
-            "risk_available": bool(risk),
+            "risk_available": index is not None,
+            "risk_model": index.model.name if index is not None else None,
+            "risk_note": None if index is not None else risk.reason(),
             "features": features,
         }
 
@@ -213,25 +204,37 @@ def make_router(container: Container) -> APIRouter:
             "scores_note": "no detector-score endpoint is available yet",
         }
 
+    @router.get("/risk")
+    def risk_ranking() -> dict[str, Any]:
+        """Every region the risk model scores, highest index first (or why there is none)."""
+        index = risk.wait()
+        if index is None:
+            return {"available": False, "reason": risk.reason(), "regions": []}
+        rows = [
+            {"code": code, **card, "known": code in tree}
+            for code, card in index.classes().items()
+            if card["value"] is not None
+        ]
+        rows.sort(key=lambda r: (-r["value"], r["code"]))
+        return {"available": True, "model": index.model.name, "regions": rows}
+
     @router.get("/risk/{region}")
     def risk_tree(region: str) -> dict[str, Any]:
         """A region's composite risk index as a tree (or why there is none)."""
         if region not in tree:
             raise NotFound(f"unknown region {region!r}")
-        service = _risk_service(container)
-        if service is None:
-            return {"available": False, "region": region, "reason": "no risk model loaded"}
-        return {"available": True, "region": region, **service.tree(region)}
+        index = risk.wait()
+        if index is None:
+            return {"available": False, "region": region, "reason": risk.reason()}
+        if region not in index.classes():
+            return {
+                "available": False,
+                "region": region,
+                "reason": f"the model {index.model.name} holds no data for this region",
+            }
+        return {"available": True, "region": region, **index.tree(region)}
 
     return router
-
-
-def _risk_classes(container: Container) -> dict[str, dict[str, Any]]:
-    service = _risk_service(container)
-    if service is None:
-        return {}
-    classes: Callable[[], dict[str, dict[str, Any]]] = service.classes
-    return classes()
 
 
 def _moments(container: Container, code: str) -> list[dict[str, Any]]:

@@ -59,9 +59,8 @@ async function route() {
       await loadCatalog();
       await indicator.show(args[0]);
     } else if (name === "risk") {
-      const { regions } = await loadCatalog();
-      const fallback = regions.find((r) => !r.parent)?.code;
-      await risk.show(args[0] || fallback);
+      await loadCatalog();
+      await risk.show(args[0] || null);
     }
     document.body.dataset.ready = name;
   } catch (err) {

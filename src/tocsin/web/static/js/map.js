@@ -27,7 +27,8 @@ export function init({ navigate }) {
 export function setMode(value) {
   mode = value;
   for (const radio of document.querySelectorAll('input[name="mode"]')) radio.checked = radio.value === value;
-  if (data) draw(false);
+  if (data && value === "risk" && !data.risk_available) refresh();
+  else if (data) draw(false);
 }
 
 export function toggleMode() {
@@ -118,10 +119,10 @@ function renderLegend() {
   box.replaceChildren();
   if (mode === "risk") {
     if (!data.risk_available) {
-      box.append(h("strong", {}, "No risk model loaded: "), "regions are not coloured by risk.");
+      box.append(h("strong", {}, `${data.risk_note || "no risk model loaded"}: `), "regions are not coloured by risk.");
       return;
     }
-    box.append(h("ul", {}, Object.entries(RISK_COLOURS).map(([k, c]) =>
+    box.append(h("div", {}, data.risk_model), h("ul", {}, Object.entries(RISK_COLOURS).map(([k, c]) =>
       h("li", {}, h("span", { class: "sw", style: `background:${c}` }), k)),
       h("li", {}, h("span", { class: "sw", style: `background:${NONE_COLOUR}` }), "no data")));
     return;
@@ -155,12 +156,13 @@ function renderSide() {
     a.properties.name.localeCompare(b.properties.name));
   list.replaceChildren(...feats.map((f) => {
     const p = f.properties;
+    const b = badge(mode === "risk" ? null : p.warning_level, mode === "risk" ? (p.risk_class || "no data") : undefined);
+    if (mode === "risk" && p.risk_class) b.style.cssText = `background:${RISK_COLOURS[p.risk_class]};color:${["Very High", "High"].includes(p.risk_class) ? "#fff" : "#1b1f24"}`;
     return h("li", {}, h("button", {
       type: "button", dataset: { code: p.code },
       "aria-label": `${p.name}, ${label(p)}${p.has_children ? ", open" : ""}`,
       onclick: () => open(p),
-    }, badge(mode === "risk" ? null : p.warning_level,
-      mode === "risk" ? (p.risk_class || "no data") : undefined),
+    }, b,
     h("span", { class: "name" }, p.name), p.warning_count ? h("span", { class: "n" }, `${p.warning_count}`) : null,
     p.has_children ? h("span", { "aria-hidden": "true" }, "›") : null));
   }));

@@ -2,13 +2,13 @@
 // contribution to its parent. Without a risk model it says so, and shows no numbers.
 
 import { get } from "./api.js";
-import { h, number } from "./format.js";
+import { RISK_COLOURS, h, number } from "./format.js";
 
 export async function show(region) {
   const body = document.getElementById("risk-body");
   const input = document.getElementById("risk-region");
   if (!region) {
-    body.replaceChildren(h("p", { class: "note" }, "Choose a region to see its composite risk index."));
+    await ranking(body);
     return;
   }
   input.value = region;
@@ -22,7 +22,8 @@ export async function show(region) {
   if (!data.available) {
     body.replaceChildren(h("div", { class: "risk-empty", id: "risk-empty" },
       h("h3", {}, "No risk model loaded"),
-      h("p", {}, `There is no composite risk index for ${region}: ${data.reason}.`)));
+      h("p", {}, `There is no composite risk index for ${region}: ${data.reason}.`),
+      h("p", { class: "note" }, "No numbers are shown where none were computed.")));
     return;
   }
   const nodes = data.nodes;
@@ -30,24 +31,46 @@ export async function show(region) {
   for (const n of nodes) (kids[n.parent ?? ""] ||= []).push(n);
   const root = (kids[""] || [])[0];
   const head = h("div", {}, h("h3", {}, `${data.model || "Risk index"} — ${data.name || region}`),
-    data.class ? h("p", {}, `Class: `, h("strong", {}, data.class), data.rank ? ` · rank ${data.rank}` : "") : null,
-    h("p", { class: "note" }, "Value on the index scale; contribution is the node's share of its parent's value."),
-    h("div", { class: "risk-node", "aria-hidden": "true" }, h("strong", {}, "Node"), h("strong", { class: "v" }, "Value"), h("strong", {}, "Contribution")));
+    h("p", {}, "Index ", h("strong", {}, number(data.value, 3)), data.class ? [" · class ", h("strong", {}, data.class)] : null,
+      data.rank ? ` · rank ${data.rank} of the model's regions` : ""),
+    h("p", { class: "note" }, "Each node: its value (0–10 for scores; raw inputs in their units) and its share of its parent's value. Expand a node to see what it is made of."),
+    h("div", { class: "risk-head", "aria-hidden": "true" }, h("strong", {}, "Node"), h("strong", { class: "v" }, "Value"), h("strong", {}, "Share of parent")));
   const tree = h("ul", { class: "risk-tree", role: "tree" }, root ? item(root, kids, 0) : null);
   body.replaceChildren(head, tree);
 }
 
 function item(n, kids, depth) {
   const children = kids[n.node] || [];
-  const share = n.contribution;
+  const share = n.share;
   const line = h("div", { class: "risk-node" },
     h("span", {}, n.name, h("span", { class: "note" }, ` ${n.node}`)),
-    h("span", { class: "v" }, number(n.value, 3)),
+    h("span", { class: "v" }, n.value === null ? "missing" : number(n.value, 4)),
     share === null || share === undefined ? h("span", {}) :
-      h("span", { title: `${number(share * 100, 3)} %` }, h("div", { class: "bar" }, h("span", { style: `width:${Math.max(0, Math.min(100, share * 100))}%` })),
-        h("span", { class: "sr-only" }, `${number(share * 100, 3)} percent`)));
+      h("span", { class: "share" }, h("span", { class: "bar", "aria-hidden": "true" }, h("span", { style: `width:${Math.max(0, Math.min(100, share * 100))}%` })),
+        h("span", {}, `${number(share * 100, 2)} %`)));
   if (!children.length) return h("li", { role: "treeitem" }, line);
   return h("li", { role: "treeitem", "aria-expanded": depth < 2 ? "true" : "false" },
     h("details", { open: depth < 2 }, h("summary", {}, line),
       h("ul", { role: "group" }, children.map((c) => item(c, kids, depth + 1)))));
+}
+
+// Without a region: every region the model scores, highest first, each opening its tree.
+async function ranking(body) {
+  document.getElementById("risk-region").value = "";
+  const data = await get("/api/v1/web/risk");
+  if (!data.available) {
+    body.replaceChildren(h("div", { class: "risk-empty", id: "risk-empty" },
+      h("h3", {}, "No risk model loaded"), h("p", {}, `${data.reason}.`),
+      h("p", { class: "note" }, "No numbers are shown where none were computed.")));
+    return;
+  }
+  const rows = data.regions.map((r) => h("tr", {},
+    h("td", {}, r.rank ?? ""),
+    h("td", {}, h("a", { href: `#/risk/${encodeURIComponent(r.code)}` }, r.name), h("span", { class: "note" }, ` ${r.code}`)),
+    h("td", { class: "v" }, number(r.value, 3)),
+    h("td", {}, h("span", { class: "badge", style: `background:${RISK_COLOURS[r.class] || "#eee"};color:${["Very High", "High"].includes(r.class) ? "#fff" : "#1b1f24"}` }, r.class || "–"))));
+  body.replaceChildren(h("h3", {}, data.model),
+    h("p", { class: "note" }, "Regions by composite risk index, highest first. Open one to see how its index is made up."),
+    h("table", { class: "board risk-ranking" }, h("thead", {}, h("tr", {}, h("th", {}, "Rank"), h("th", {}, "Region"), h("th", {}, "Index"), h("th", {}, "Class"))),
+      h("tbody", {}, rows)));
 }

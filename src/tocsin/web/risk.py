@@ -1,0 +1,175 @@
+"""The composite risk index behind the dashboard's risk view and the map's risk colouring.
+
+A model (YAML, `tocsin.adapters.risk_model_yaml`) is evaluated once over its indicator table by
+the risk service (`tocsin.services.risk`), in a background thread so that the first view of the
+dashboard never waits for it. Regions are matched by the model's id column (for INFORM, ISO 3166
+alpha-3 codes, which are the codes of the demo's nations); a region the table does not hold has
+no risk data, and the view says so rather than showing numbers that were never computed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tocsin.adapters.risk_model_yaml import load_model, read_indicator_csv
+from tocsin.config import Settings
+from tocsin.core.errors import NotFound
+from tocsin.core.risk.classes import class_labels, rank_descending
+from tocsin.core.risk.evaluate import RiskResult
+from tocsin.core.risk.model import RiskModel
+from tocsin.core.risk.table import IndicatorTable
+from tocsin.services import risk as service
+
+log = logging.getLogger(__name__)
+
+INFORM_MODEL = Path("models") / "inform_2023.yaml"
+INFORM_INPUT = Path("inform") / "inform_risk_2023_v065_indicator_data.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSources:
+    """Where a risk model and its indicator table (one row per region) are read from."""
+
+    model: Path
+    table: Path
+
+
+def default_sources(settings: Settings) -> RiskSources | None:
+    """INFORM Risk 2023 from the repository's models/ and the shared benchmark data, if present."""
+    repo = Path(__file__).resolve().parents[3]
+    for base in (Path.cwd(), repo):
+        model = base / INFORM_MODEL
+        table = settings.benchdata / INFORM_INPUT
+        if not table.is_absolute():
+            table = base / table
+        if model.is_file() and table.is_file():
+            return RiskSources(model, table)
+    return None
+
+
+def _number(v: float) -> float | None:
+    return None if math.isnan(v) else v
+
+
+class RiskIndex:
+    """A model's scores for every region of its table: classes for the map, trees to explain."""
+
+    def __init__(self, model: RiskModel, table: IndicatorTable, result: RiskResult) -> None:
+        self.model = model
+        self.table = table
+        self.result = result
+        root = result.values[model.root]
+        scheme = model.scheme_for(model.root)
+        labels = class_labels(root, scheme) if scheme is not None else [""] * len(root)
+        ranks = rank_descending(root)
+        self._classes = {
+            region: {
+                "class": labels[i] or None,
+                "value": _number(float(root[i])),
+                "rank": _number(float(ranks[i])),
+                "name": self.table.names[i],
+            }
+            for i, region in enumerate(table.ids)
+        }
+
+    @classmethod
+    def load(cls, sources: RiskSources) -> RiskIndex:
+        """Read the model and table and evaluate every region."""
+        model = load_model(sources.model)
+        table = read_indicator_csv(sources.table, model.table, required=model.input_ids)
+        return cls(model, table, service.compute(model, table))
+
+    def classes(self) -> dict[str, dict[str, Any]]:
+        """Region id -> the root's class label, value, rank and name."""
+        return self._classes
+
+    def tree(self, region: str) -> dict[str, Any]:
+        """The region's index as a flat list of nodes (parent links), each with its share."""
+        if region not in self._classes:
+            raise NotFound(f"the risk model has no data for {region!r}")
+        nodes = service.explain(self.model, self.table, self.result, region)
+        values = {n.node: n.value for n in nodes}
+        out = []
+        for n in nodes:
+            parent_value = values.get(n.parent) if n.parent is not None else None
+            share = None
+            if n.contribution is not None and parent_value and not math.isnan(parent_value):
+                share = n.contribution / parent_value
+            out.append(
+                {
+                    "node": n.node,
+                    "name": n.name,
+                    "depth": n.depth,
+                    "value": _number(n.value),
+                    "coverage": n.coverage,
+                    "parent": n.parent,
+                    "contribution": None if n.contribution is None else _number(n.contribution),
+                    "share": None if share is None else _number(share),
+                }
+            )
+        card = self._classes[region]
+        return {
+            "model": self.model.name,
+            "name": card["name"],
+            "class": card["class"],
+            "rank": card["rank"],
+            "value": card["value"],
+            "nodes": out,
+        }
+
+
+class RiskLoader:
+    """Loads a RiskIndex once, in a background thread; readers may wait for it or not."""
+
+    def __init__(self, sources: RiskSources | None) -> None:
+        self.sources = sources
+        self._index: RiskIndex | None = None
+        self._error: str | None = None
+        self._done = threading.Event()
+        self._started = False
+        self._lock = threading.Lock()
+        if sources is None:
+            self._done.set()
+
+    def start(self) -> None:
+        """Begin loading (idempotent)."""
+        with self._lock:
+            if self._started or self.sources is None:
+                return
+            self._started = True
+        threading.Thread(target=self._load, name="tocsin-risk-load", daemon=True).start()
+
+    def _load(self) -> None:
+        assert self.sources is not None  # noqa: S101 - start() checked it
+        try:
+            self._index = RiskIndex.load(self.sources)
+        except Exception as err:  # the dashboard must run without a risk model
+            log.exception("risk model could not be loaded", extra={"model": str(self.sources)})
+            self._error = f"the risk model could not be loaded: {err}"
+        finally:
+            self._done.set()
+
+    def ready(self) -> RiskIndex | None:
+        """The index if it has loaded, without waiting."""
+        return self._index if self._done.is_set() else None
+
+    def wait(self, timeout: float = 30.0) -> RiskIndex | None:
+        """The index, waiting for the load to finish (None if there is none)."""
+        self.start()
+        self._done.wait(timeout)
+        return self._index
+
+    def reason(self) -> str:
+        """Why there is no index."""
+        if self.sources is None:
+            return "no risk model loaded"
+        if self._error:
+            return self._error
+        if not self._done.is_set():
+            return "the risk model is still loading"
+        return "no risk model loaded"
