@@ -20,3 +20,13 @@ class Settings(BaseSettings):
     require_token_for_reads: bool = False
     webhook_secret: SecretStr | None = None
     benchdata: Path = Path("../shared/benchdata")
+    # warning pipeline (docs/warnings.md)
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "tocsin@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    notify_lease_s: float = 30.0
+    dispatch_interval_s: float = 0.5
+    background_workers: bool = True

@@ -77,6 +77,9 @@ class StoreSession(Protocol):
     def save_warning(self, warning: Warning, *, new: bool) -> None:
         """Insert or update a warning."""
 
+    def save_warnings(self, warnings: Sequence[Warning], *, new: bool) -> None:
+        """Insert or update many warnings at once."""
+
     def touch_warnings(self, last_seen: Mapping[WarningId, datetime]) -> None:
         """Move last_seen_at of open warnings forward."""
 
@@ -125,3 +128,136 @@ class Clock(Protocol):
 
     def now(self) -> datetime:
         """The current time, aware UTC."""
+
+
+# -- the warning pipeline (grouping, silences, escalation, outbox) ---------------------------
+from tocsin.core.warnings.escalation import Escalation  # noqa: E402
+from tocsin.core.warnings.grouping import AggregationGroup  # noqa: E402
+from tocsin.core.warnings.outbox import DeliveryStatus, Notification  # noqa: E402
+from tocsin.core.warnings.silences import Silence  # noqa: E402
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    """One committed audit record of a warning transition, in commit-safe order."""
+
+    id: int
+    warning_id: str
+    kind: str
+    at: datetime
+    actor: str
+    reason: str
+
+
+class AlertingSession(Protocol):
+    """One transaction over the warning tables and the pipeline's own tables."""
+
+    @property
+    def base(self) -> StoreSession:
+        """The foundation store session on the same transaction."""
+
+    def read_feed(self, limit: int) -> list[FeedRow]:
+        """Warning transitions committed since the last `advance_feed`, oldest first."""
+
+    def advance_feed(self, processed: Sequence[int]) -> None:
+        """Record audit ids as processed (together with what processing them wrote)."""
+
+    def warnings_by_ids(self, ids: Sequence[str]) -> dict[str, Warning]:
+        """Warnings by id (missing ids are left out)."""
+
+    def open_warnings_in_regions(self, regions: Sequence[str]) -> list[Warning]:
+        """Open warnings whose region is one of `regions`."""
+
+    def get_group(self, group_id: str) -> AggregationGroup | None:
+        """One aggregation group."""
+
+    def save_group(self, group: AggregationGroup) -> None:
+        """Insert or update a group."""
+
+    def delete_group(self, group_id: str) -> None:
+        """Forget a finished group and its members."""
+
+    def add_members(self, group_id: str, warning_ids: Sequence[str]) -> None:
+        """Add warnings to a group (already present ones are ignored)."""
+
+    def remove_members(self, group_id: str, warning_ids: Sequence[str]) -> None:
+        """Remove warnings from a group."""
+
+    def members(self, group_id: str) -> list[str]:
+        """Warning ids of a group."""
+
+    def groups_of(self, warning_id: str) -> list[str]:
+        """Ids of the groups a warning belongs to."""
+
+    def due_groups(self, now: datetime, limit: int) -> list[AggregationGroup]:
+        """Groups whose next evaluation is due."""
+
+    def next_group_due(self) -> datetime | None:
+        """The earliest next evaluation of any group."""
+
+    def get_escalation(self, warning_id: str) -> Escalation | None:
+        """The escalation of a warning."""
+
+    def save_escalation(self, escalation: Escalation) -> None:
+        """Insert or update an escalation."""
+
+    def due_escalations(self, now: datetime, limit: int) -> list[Escalation]:
+        """Running escalations with a due step."""
+
+    def save_silence(self, silence: Silence, *, new: bool) -> None:
+        """Insert or update a silence."""
+
+    def get_silence(self, silence_id: str) -> Silence | None:
+        """One silence."""
+
+    def list_silences(self, *, now: datetime, include_expired: bool) -> list[Silence]:
+        """Silences (not yet expired ones unless `include_expired`), newest first."""
+
+    def silences_to_notice_expiry(self, now: datetime) -> list[Silence]:
+        """Silences that have ended and whose expiry has not been notified."""
+
+    def mark_expiry_noticed(self, silence_id: str) -> None:
+        """Remember that a silence's expiry was notified."""
+
+    def add_notifications(self, notifications: Sequence[Notification]) -> int:
+        """Write notifications to the outbox (existing keys are kept); return how many are new."""
+
+    def due_notifications(self, now: datetime, limit: int) -> list[Notification]:
+        """Pending notifications whose next attempt is due, oldest first."""
+
+    def claim_notifications(
+        self, now: datetime, *, until: datetime, limit: int
+    ) -> list[Notification]:
+        """Take due pending notifications for this worker: their next attempt moves to `until`
+        and their attempt count goes up by one (returned as claimed)."""
+
+    def mark_notification(
+        self,
+        key: str,
+        *,
+        status: DeliveryStatus,
+        attempts: int,
+        next_attempt_at: datetime | None,
+        delivered_at: datetime | None,
+        error: str | None,
+    ) -> None:
+        """Record the outcome of a delivery attempt."""
+
+    def list_notifications(
+        self, *, warning_id: str | None = None, status: str | None = None, limit: int = 200
+    ) -> list[Notification]:
+        """The notification log, newest first."""
+
+
+class AlertingStore(Protocol):
+    """Transactional storage of the warning pipeline."""
+
+    def transaction(self) -> AbstractContextManager[AlertingSession]:
+        """A session whose writes commit together or not at all."""
+
+
+class Notifier(Protocol):
+    """Hands one notification to its channel; raises DeliveryError when it did not arrive."""
+
+    def send(self, notification: Notification) -> None:
+        """Deliver (webhook POST, SMTP message) with the notification's idempotency key."""

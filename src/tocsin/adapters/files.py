@@ -60,16 +60,11 @@ def _read_table(path: Path) -> pa.Table:
     try:
         if path.suffix.lower() == ".parquet":
             return pq.read_table(path)
+        # the time column's type is inferred (epoch integers, ISO 8601 with or without offset)
         return pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=1 << 24),
             convert_options=pacsv.ConvertOptions(
-                column_types={
-                    "indicator": pa.string(),
-                    "time": pa.string(),
-                    "timestamp": pa.string(),
-                    "value": pa.float64(),
-                },
+                column_types={"indicator": pa.string(), "value": pa.float64()},
                 strings_can_be_null=False,
             ),
         )
@@ -126,7 +121,7 @@ def _columns(path: Path, table: pa.Table) -> FileColumns:
 
 def _times(column: pa.ChunkedArray) -> npt.NDArray[np.int64] | None:
     if pa.types.is_timestamp(column.type):
-        ts = pc.cast(column, pa.timestamp("s", tz=column.type.tz or "UTC"))
+        ts = pc.cast(column, pa.timestamp("s", tz=column.type.tz or "UTC"), safe=False)
         return _int64(ts.to_numpy().astype("datetime64[s]"))
     if pa.types.is_integer(column.type):
         return _int64(column.to_numpy())

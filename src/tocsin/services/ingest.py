@@ -109,6 +109,7 @@ class IngestService:
         snapshot = self.state.copy()
         events: list[WarningEvent] = []
         received = evaluated = 0
+        touched = np.zeros(self.rules.size, dtype=np.bool_)
         try:
             with self.store.transaction() as tx:
                 for chunk in chunks:
@@ -117,13 +118,14 @@ class IngestService:
                     changes = evaluate_thresholds(self.rules.params, self.state, batch)
                     chunk_events = self._apply_changes(tx, changes, batch)
                     self._touch_open(tx, batch, changes)
-                    tx.save_threshold_state(np.unique(batch.series[changes.accepted]), self.state)
+                    touched[batch.series[changes.accepted]] = True
                     tx.append_audit([from_warning_event(e) for e in chunk_events])
                     events.extend(chunk_events)
                     received += len(chunk)
                     evaluated += int(changes.accepted.sum())
                     if progress is not None:
                         progress(len(chunk))
+                tx.save_threshold_state(np.flatnonzero(touched).astype(np.int64), self.state)
         except BaseException:
             self.state = snapshot
             raise
@@ -139,6 +141,8 @@ class IngestService:
         fps = {int(s): self._fingerprint(int(s)) for s in np.unique(changes.series)}
         open_by_fp = tx.open_warnings(list(fps.values()))
         events: list[WarningEvent] = []
+        created: dict[str, Warning] = {}
+        updated: dict[str, Warning] = {}
         for k in range(len(changes)):
             i = int(changes.obs_index[k])
             s = int(changes.series[k])
@@ -160,7 +164,7 @@ class IngestService:
                 if command.level is None:
                     continue
                 warning, event = lifecycle.raise_warning(self._template(s, fp), command, at)
-                tx.save_warning(warning, new=True)
+                created[warning.id] = warning
             else:
                 if command.kind is CommandKind.RAISE:
                     kind = (
@@ -175,12 +179,17 @@ class IngestService:
                         command.explanation,
                     )
                 warning, event = lifecycle.apply(current, command, at)
-                tx.save_warning(warning, new=False)
+                if warning.id in created:
+                    created[warning.id] = warning
+                else:
+                    updated[warning.id] = warning
             if warning.is_open:
                 open_by_fp[fp] = warning
             else:
                 open_by_fp.pop(fp, None)
             events.append(event)
+        tx.save_warnings(list(updated.values()), new=False)
+        tx.save_warnings(list(created.values()), new=True)
         return events
 
     def _touch_open(self, tx: StoreSession, batch: ObservationBatch, changes: LevelChanges) -> None:

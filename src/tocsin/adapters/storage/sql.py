@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tocsin.adapters.storage import tables as t
@@ -317,12 +317,29 @@ class SqlSession:
         except IntegrityError as err:
             raise Conflict(f"warning {warning.fingerprint} is already open") from err
 
+    def save_warnings(self, warnings: Sequence[Warning], *, new: bool) -> None:
+        """Insert (new=True) or update many warnings with one executemany."""
+        if not warnings:
+            return
+        rows = [_warning_row(w) for w in warnings]
+        try:
+            if new:
+                self.conn.execute(insert(t.warnings), rows)
+            else:
+                columns = {k: bindparam(f"v_{k}") for k in rows[0] if k != "id"}
+                stmt = update(t.warnings).where(t.warnings.c.id == bindparam("v_id"))
+                self.conn.execute(
+                    stmt.values(**columns), [{f"v_{k}": v for k, v in r.items()} for r in rows]
+                )
+        except IntegrityError as err:
+            raise Conflict("a warning with the same fingerprint is already open") from err
+
     def touch_warnings(self, last_seen: Mapping[WarningId, datetime]) -> None:
         """Move last_seen_at forward for open warnings."""
         if not last_seen:
             return
         w = t.warnings
-        stmt = update(w).where(w.c.id == _bind("wid")).values(last_seen_at=_bind("seen"))
+        stmt = update(w).where(w.c.id == bindparam("wid")).values(last_seen_at=bindparam("seen"))
         self.conn.execute(stmt, [{"wid": k, "seen": v} for k, v in last_seen.items()])
 
     def get_warning(self, warning_id: str) -> Warning | None:
@@ -419,12 +436,6 @@ class SqlSession:
             .where(k.c.token_hash == token_hash, k.c.revoked_at.is_(None))
         ).first()
         return User(UserName(row.name), Role(row.role), row.unit) if row else None
-
-
-def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
 
 
 def _region_row(r: Region) -> dict[str, Any]:

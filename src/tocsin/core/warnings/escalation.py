@@ -112,3 +112,15 @@ def next_step(snap: EscalationSnapshot, progress: int, now: datetime) -> DueStep
     after_s, unit = snap.steps[progress]
     due_at = snap.started_at + timedelta(seconds=after_s)
     return DueStep(progress, unit, due_at, due_at <= now)
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """A running (or stopped) escalation of one warning."""
+
+    warning_id: str
+    snapshot: EscalationSnapshot
+    progress: int = 0
+    next_due_at: datetime | None = None
+    stopped_at: datetime | None = None
+    stop_reason: str | None = None

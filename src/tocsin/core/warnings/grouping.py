@@ -131,3 +131,15 @@ def evaluate_group(
         last_notified_at=now if reason is not None else state.last_notified_at,
     )
     return FlushDecision(reason, firing, resolved, new_state, drop)
+
+
+@dataclass(frozen=True, slots=True)
+class AggregationGroup:
+    """A stored group: its identity (route, receiver, common labels) and its state."""
+
+    id: str
+    route_id: str
+    receiver: str
+    labels: Mapping[str, str]
+    state: GroupState
+    flushes: int = 0

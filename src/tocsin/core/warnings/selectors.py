@@ -131,3 +131,26 @@ class Selector:
         if self.levels:
             parts.append("level in " + ",".join(sorted(lv.value for lv in self.levels)))
         return " and ".join(parts) or "everything"
+
+
+def selector_to_json(selector: Selector) -> dict[str, object]:
+    """A JSON-able form of a selector (for storage and the API)."""
+    return {
+        "region": selector.region,
+        "domain": selector.domain,
+        "levels": sorted(lv.value for lv in selector.levels),
+        "matchers": [str(m) for m in selector.matchers],
+    }
+
+
+def selector_from_json(data: Mapping[str, object]) -> Selector:
+    """Rebuild a selector from `selector_to_json` output."""
+    levels = data.get("levels") or []
+    matchers = data.get("matchers") or []
+    region, domain = data.get("region"), data.get("domain")
+    return Selector(
+        region=str(region) if region else None,
+        domain=str(domain) if domain else None,
+        levels=frozenset(Level(str(v)) for v in levels),  # type: ignore[attr-defined]
+        matchers=tuple(parse_matcher(str(m)) for m in matchers),  # type: ignore[attr-defined]
+    )

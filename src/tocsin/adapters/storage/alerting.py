@@ -1,0 +1,542 @@
+"""SqlAlertingStore: the AlertingStore port on SQLAlchemy Core (SQLite and PostgreSQL).
+
+The dispatcher reads warning transitions from the audit log, which every warning transition is
+appended to in the transaction that made it. Reading a log by increasing id is only safe if ids
+become visible in order. On SQLite they do (one writer at a time, ids assigned under the write
+lock). On PostgreSQL a sequence value can become visible after a higher one, so the feed keeps
+the ids above its position it has already processed, and treats a missing id (a gap) as final
+only once every transaction that was running when the gap was first seen has ended (the
+snapshot's xmin has passed the xmax recorded then): the gap was a rollback, or its row is
+visible by then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from tocsin.adapters.storage import alerting_tables as at
+from tocsin.adapters.storage import tables as t
+from tocsin.adapters.storage.sql import SqlSession, _warning_from_row
+from tocsin.core.warnings.escalation import Escalation, EscalationSnapshot
+from tocsin.core.warnings.grouping import AggregationGroup, GroupState
+from tocsin.core.warnings.model import Warning, WarningState
+from tocsin.core.warnings.outbox import (
+    Channel,
+    DeliveryStatus,
+    Notification,
+    NotificationKind,
+    PayloadFormat,
+)
+from tocsin.core.warnings.selectors import selector_from_json, selector_to_json
+from tocsin.core.warnings.silences import Silence, SilenceId
+from tocsin.ports import FeedRow
+
+FEED = "warnings"
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _must(value: datetime | None) -> datetime:
+    out = _aware(value)
+    if out is None:
+        raise ValueError("timestamp unexpectedly NULL")
+    return out
+
+
+@dataclass
+class _Gaps:
+    """Gaps seen in the audit ids (PostgreSQL): id -> snapshot xmax when first seen."""
+
+    seen: dict[int, int] = field(default_factory=dict)
+
+
+class SqlAlertingStore:
+    """Transactional storage of the warning pipeline over one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._gaps = _Gaps()
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlAlertingSession]:
+        """A session; commits on success, rolls back on any exception."""
+        with self.engine.begin() as conn:
+            yield SqlAlertingSession(conn, self._gaps)
+
+
+@dataclass
+class SqlAlertingSession:
+    """Pipeline operations inside one transaction."""
+
+    conn: Connection
+    gaps: _Gaps
+
+    @property
+    def base(self) -> SqlSession:
+        """The foundation session on the same connection."""
+        return SqlSession(self.conn)
+
+    @property
+    def _pg(self) -> bool:
+        return self.conn.dialect.name == "postgresql"
+
+    # -- feed --------------------------------------------------------------------------------
+    def _feed_state(self) -> tuple[int, set[int]]:
+        row = self.conn.execute(
+            select(at.alert_feed.c.position, at.alert_feed.c.done_above).where(
+                at.alert_feed.c.name == FEED
+            )
+        ).first()
+        if row is None:
+            return 0, set()
+        return int(row.position), {int(x) for x in row.done_above}
+
+    def read_feed(self, limit: int) -> list[FeedRow]:
+        """Warning transitions not yet processed, by id."""
+        position, done = self._feed_state()
+        a = t.audit_log
+        rows = self.conn.execute(
+            select(a.c.id, a.c.subject_id, a.c.kind, a.c.at, a.c.actor, a.c.reason)
+            .where(a.c.id > position, a.c.subject_type == "warning")
+            .order_by(a.c.id)
+            .limit(limit + len(done))
+        ).all()
+        return [
+            FeedRow(int(r.id), r.subject_id, r.kind, _must(r.at), r.actor, r.reason)
+            for r in rows
+            if int(r.id) not in done
+        ][:limit]
+
+    def advance_feed(self, processed: Sequence[int]) -> None:
+        """Mark ids processed and move the position over every id that can no longer appear."""
+        position, done = self._feed_state()
+        done |= {int(i) for i in processed}
+        if not done:
+            return
+        top = max(done)
+        a = t.audit_log
+        present = {
+            int(r[0]): r[1]
+            for r in self.conn.execute(
+                select(a.c.id, a.c.subject_type).where(a.c.id > position, a.c.id <= top)
+            ).all()
+        }
+        horizon = self._horizon()
+        while position < top:
+            nxt = position + 1
+            if nxt in done:
+                done.discard(nxt)
+            elif nxt in present:
+                if present[nxt] == "warning":
+                    break  # committed but not processed yet
+            elif not self._gap_is_final(nxt, horizon):
+                break
+            position = nxt
+        self._save_feed(position, done)
+
+    def _horizon(self) -> tuple[int, int] | None:
+        if not self._pg:
+            return None
+        row = self.conn.execute(
+            select(
+                func.pg_snapshot_xmin(func.pg_current_snapshot()).cast(Text),
+                func.pg_snapshot_xmax(func.pg_current_snapshot()).cast(Text),
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    def _gap_is_final(self, ident: int, horizon: tuple[int, int] | None) -> bool:
+        if horizon is None:
+            return True  # SQLite: ids become visible in order, a gap is a rollback
+        xmin, xmax = horizon
+        first_seen = self.gaps.seen.setdefault(ident, xmax)
+        if xmin >= first_seen:
+            self.gaps.seen.pop(ident, None)
+            return True
+        return False
+
+    def _save_feed(self, position: int, done: set[int]) -> None:
+        values = {"position": position, "done_above": sorted(x for x in done if x > position)}
+        exists = self.conn.execute(
+            select(at.alert_feed.c.name).where(at.alert_feed.c.name == FEED)
+        ).first()
+        if exists:
+            self.conn.execute(
+                update(at.alert_feed).where(at.alert_feed.c.name == FEED).values(**values)
+            )
+        else:
+            self.conn.execute(insert(at.alert_feed), [{"name": FEED, **values}])
+
+    # -- warnings ----------------------------------------------------------------------------
+    def warnings_by_ids(self, ids: Sequence[str]) -> dict[str, Warning]:
+        """Warnings by id."""
+        if not ids:
+            return {}
+        out: dict[str, Warning] = {}
+        unique = list(dict.fromkeys(ids))
+        for i in range(0, len(unique), 500):
+            rows = self.conn.execute(
+                select(t.warnings).where(t.warnings.c.id.in_(unique[i : i + 500]))
+            ).mappings()
+            out.update({r["id"]: _warning_from_row(r) for r in rows})
+        return out
+
+    def open_warnings_in_regions(self, regions: Sequence[str]) -> list[Warning]:
+        """Open warnings in any of the regions."""
+        if not regions:
+            return []
+        w = t.warnings
+        rows = self.conn.execute(
+            select(w).where(
+                w.c.region.in_(list(dict.fromkeys(regions))),
+                w.c.state != WarningState.LIFTED.value,
+            )
+        ).mappings()
+        return [_warning_from_row(r) for r in rows]
+
+    # -- groups ------------------------------------------------------------------------------
+    def get_group(self, group_id: str) -> AggregationGroup | None:
+        """One group."""
+        row = (
+            self.conn.execute(select(at.alert_groups).where(at.alert_groups.c.id == group_id))
+            .mappings()
+            .first()
+        )
+        return _group(row) if row else None
+
+    def save_group(self, group: AggregationGroup) -> None:
+        """Insert or update a group."""
+        s = group.state
+        values = {
+            "route_id": group.route_id,
+            "receiver": group.receiver,
+            "labels": dict(group.labels),
+            "created_at": s.created_at,
+            "next_flush_at": s.next_flush_at,
+            "last_flush_at": s.last_flush_at,
+            "last_notified_at": s.last_notified_at,
+            "notified": dict(s.notified),
+            "flushes": group.flushes,
+        }
+        done = self.conn.execute(
+            update(at.alert_groups).where(at.alert_groups.c.id == group.id).values(**values)
+        )
+        if done.rowcount == 0:
+            self.conn.execute(insert(at.alert_groups), [{"id": group.id, **values}])
+
+    def delete_group(self, group_id: str) -> None:
+        """Forget a group."""
+        m = at.alert_group_members
+        self.conn.execute(delete(m).where(m.c.group_id == group_id))
+        self.conn.execute(delete(at.alert_groups).where(at.alert_groups.c.id == group_id))
+
+    def add_members(self, group_id: str, warning_ids: Sequence[str]) -> None:
+        """Add members, ignoring those present."""
+        if not warning_ids:
+            return
+        rows = [{"group_id": group_id, "warning_id": w} for w in dict.fromkeys(warning_ids)]
+        stmt: Any = (pg_insert if self._pg else sqlite_insert)(at.alert_group_members)
+        self.conn.execute(stmt.on_conflict_do_nothing(), rows)
+
+    def remove_members(self, group_id: str, warning_ids: Sequence[str]) -> None:
+        """Remove members."""
+        if not warning_ids:
+            return
+        m = at.alert_group_members
+        self.conn.execute(
+            delete(m).where(m.c.group_id == group_id, m.c.warning_id.in_(list(warning_ids)))
+        )
+
+    def members(self, group_id: str) -> list[str]:
+        """Member warning ids."""
+        m = at.alert_group_members
+        return [
+            r[0]
+            for r in self.conn.execute(
+                select(m.c.warning_id).where(m.c.group_id == group_id).order_by(m.c.warning_id)
+            )
+        ]
+
+    def groups_of(self, warning_id: str) -> list[str]:
+        """Groups holding a warning."""
+        m = at.alert_group_members
+        return [
+            r[0]
+            for r in self.conn.execute(select(m.c.group_id).where(m.c.warning_id == warning_id))
+        ]
+
+    def due_groups(self, now: datetime, limit: int) -> list[AggregationGroup]:
+        """Groups due for evaluation, earliest first."""
+        g = at.alert_groups
+        rows = self.conn.execute(
+            select(g)
+            .where(g.c.next_flush_at.is_not(None), g.c.next_flush_at <= now)
+            .order_by(g.c.next_flush_at)
+            .limit(limit)
+        ).mappings()
+        return [_group(r) for r in rows]
+
+    def next_group_due(self) -> datetime | None:
+        """Earliest next evaluation."""
+        return _aware(self.conn.execute(select(func.min(at.alert_groups.c.next_flush_at))).scalar())
+
+    # -- escalations -------------------------------------------------------------------------
+    def get_escalation(self, warning_id: str) -> Escalation | None:
+        """One escalation."""
+        e = at.escalations
+        row = self.conn.execute(select(e).where(e.c.warning_id == warning_id)).mappings().first()
+        return _escalation(row) if row else None
+
+    def save_escalation(self, escalation: Escalation) -> None:
+        """Insert or update an escalation."""
+        e = at.escalations
+        values = {
+            "snapshot": escalation.snapshot.as_json(),
+            "progress": escalation.progress,
+            "next_due_at": escalation.next_due_at,
+            "stopped_at": escalation.stopped_at,
+            "stop_reason": escalation.stop_reason,
+        }
+        done = self.conn.execute(
+            update(e).where(e.c.warning_id == escalation.warning_id).values(**values)
+        )
+        if done.rowcount == 0:
+            self.conn.execute(insert(e), [{"warning_id": escalation.warning_id, **values}])
+
+    def due_escalations(self, now: datetime, limit: int) -> list[Escalation]:
+        """Running escalations with a due step."""
+        e = at.escalations
+        rows = self.conn.execute(
+            select(e)
+            .where(e.c.stopped_at.is_(None), e.c.next_due_at.is_not(None), e.c.next_due_at <= now)
+            .order_by(e.c.next_due_at)
+            .limit(limit)
+        ).mappings()
+        return [_escalation(r) for r in rows]
+
+    # -- silences ----------------------------------------------------------------------------
+    def save_silence(self, silence: Silence, *, new: bool) -> None:
+        """Insert or update a silence."""
+        s = at.silences
+        values = {
+            "selector": selector_to_json(silence.selector),
+            "starts_at": silence.starts_at,
+            "ends_at": silence.ends_at,
+            "created_by": silence.created_by,
+            "reason": silence.reason,
+            "created_at": silence.created_at,
+            "expired_by": silence.expired_by,
+        }
+        if new:
+            self.conn.execute(insert(s), [{"id": silence.id, "expiry_noticed": False, **values}])
+        else:
+            self.conn.execute(update(s).where(s.c.id == silence.id).values(**values))
+
+    def get_silence(self, silence_id: str) -> Silence | None:
+        """One silence."""
+        s = at.silences
+        row = self.conn.execute(select(s).where(s.c.id == silence_id)).mappings().first()
+        return _silence(row) if row else None
+
+    def list_silences(self, *, now: datetime, include_expired: bool) -> list[Silence]:
+        """Silences, newest first."""
+        s = at.silences
+        stmt = select(s).order_by(s.c.created_at.desc(), s.c.id)
+        if not include_expired:
+            stmt = stmt.where(s.c.ends_at > now)
+        return [_silence(r) for r in self.conn.execute(stmt).mappings()]
+
+    def silences_to_notice_expiry(self, now: datetime) -> list[Silence]:
+        """Ended silences whose expiry was not yet notified."""
+        s = at.silences
+        rows = self.conn.execute(
+            select(s).where(s.c.ends_at <= now, s.c.expiry_noticed.is_(False))
+        ).mappings()
+        return [_silence(r) for r in rows]
+
+    def mark_expiry_noticed(self, silence_id: str) -> None:
+        """Remember the expiry notice."""
+        s = at.silences
+        self.conn.execute(update(s).where(s.c.id == silence_id).values(expiry_noticed=True))
+
+    # -- outbox ------------------------------------------------------------------------------
+    def add_notifications(self, notifications: Sequence[Notification]) -> int:
+        """Insert notifications whose key is new."""
+        if not notifications:
+            return 0
+        rows = [_notification_row(n) for n in notifications]
+        stmt: Any = (pg_insert if self._pg else sqlite_insert)(at.notifications)
+        result = self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]), rows)
+        return int(result.rowcount or 0)
+
+    def due_notifications(self, now: datetime, limit: int) -> list[Notification]:
+        """Pending notifications due now."""
+        n = at.notifications
+        rows = self.conn.execute(
+            select(n)
+            .where(n.c.status == DeliveryStatus.PENDING.value, n.c.next_attempt_at <= now)
+            .order_by(n.c.next_attempt_at, n.c.created_at)
+            .limit(limit)
+        ).mappings()
+        return [_notification(r) for r in rows]
+
+    def claim_notifications(
+        self, now: datetime, *, until: datetime, limit: int
+    ) -> list[Notification]:
+        """Claim due notifications (row locks skip ones another worker holds on PostgreSQL)."""
+        n = at.notifications
+        stmt = (
+            select(n)
+            .where(n.c.status == DeliveryStatus.PENDING.value, n.c.next_attempt_at <= now)
+            .order_by(n.c.next_attempt_at, n.c.created_at)
+            .limit(limit)
+        )
+        if self._pg:
+            stmt = stmt.with_for_update(skip_locked=True)
+        claimed = [_notification(r) for r in self.conn.execute(stmt).mappings()]
+        if claimed:
+            self.conn.execute(
+                update(n)
+                .where(n.c.key == bindparam("k"))
+                .values(next_attempt_at=until, attempts=bindparam("a")),
+                [{"k": c.key, "a": c.attempts + 1} for c in claimed],
+            )
+        return [replace(c, attempts=c.attempts + 1, next_attempt_at=until) for c in claimed]
+
+    def mark_notification(
+        self,
+        key: str,
+        *,
+        status: DeliveryStatus,
+        attempts: int,
+        next_attempt_at: datetime | None,
+        delivered_at: datetime | None,
+        error: str | None,
+    ) -> None:
+        """Record a delivery attempt."""
+        n = at.notifications
+        self.conn.execute(
+            update(n)
+            .where(n.c.key == key)
+            .values(
+                status=status.value,
+                attempts=attempts,
+                next_attempt_at=next_attempt_at,
+                delivered_at=delivered_at,
+                last_error=error,
+            )
+        )
+
+    def list_notifications(
+        self, *, warning_id: str | None = None, status: str | None = None, limit: int = 200
+    ) -> list[Notification]:
+        """The log, newest first."""
+        n = at.notifications
+        stmt = select(n).order_by(n.c.created_at.desc(), n.c.key).limit(limit)
+        if warning_id is not None:
+            stmt = stmt.where(cast(n.c.warning_ids, Text).like(f'%"{warning_id}"%'))
+        if status is not None:
+            stmt = stmt.where(n.c.status == status)
+        return [_notification(r) for r in self.conn.execute(stmt).mappings()]
+
+
+def _group(r: Mapping[Any, Any]) -> AggregationGroup:
+    state = GroupState(
+        created_at=_must(r["created_at"]),
+        next_flush_at=_aware(r["next_flush_at"]),
+        last_flush_at=_aware(r["last_flush_at"]),
+        last_notified_at=_aware(r["last_notified_at"]),
+        notified=dict(r["notified"]),
+    )
+    return AggregationGroup(
+        r["id"], r["route_id"], r["receiver"], dict(r["labels"]), state, int(r["flushes"])
+    )
+
+
+def _escalation(r: Mapping[Any, Any]) -> Escalation:
+    return Escalation(
+        r["warning_id"],
+        EscalationSnapshot.from_json(dict(r["snapshot"])),
+        int(r["progress"]),
+        _aware(r["next_due_at"]),
+        _aware(r["stopped_at"]),
+        r["stop_reason"],
+    )
+
+
+def _silence(r: Mapping[Any, Any]) -> Silence:
+    return Silence(
+        id=SilenceId(r["id"]),
+        selector=selector_from_json(r["selector"]),
+        starts_at=_must(r["starts_at"]),
+        ends_at=_must(r["ends_at"]),
+        created_by=r["created_by"],
+        reason=r["reason"],
+        created_at=_must(r["created_at"]),
+        expired_by=r["expired_by"],
+    )
+
+
+def _notification_row(n: Notification) -> dict[str, Any]:
+    return {
+        "key": n.key,
+        "kind": n.kind.value,
+        "receiver": n.receiver,
+        "channel": n.channel.value,
+        "address": n.address,
+        "format": n.format.value,
+        "subject": n.subject,
+        "payload": dict(n.payload),
+        "warning_ids": list(n.warning_ids),
+        "reason": n.reason,
+        "created_at": n.created_at,
+        "status": n.status.value,
+        "attempts": n.attempts,
+        "next_attempt_at": n.next_attempt_at,
+        "delivered_at": n.delivered_at,
+        "last_error": n.last_error,
+    }
+
+
+def _notification(r: Mapping[Any, Any]) -> Notification:
+    return Notification(
+        key=r["key"],
+        kind=NotificationKind(r["kind"]),
+        receiver=r["receiver"],
+        channel=Channel(r["channel"]),
+        address=r["address"],
+        format=PayloadFormat(r["format"]),
+        subject=r["subject"],
+        payload=r["payload"],
+        created_at=_must(r["created_at"]),
+        warning_ids=tuple(r["warning_ids"]),
+        status=DeliveryStatus(r["status"]),
+        attempts=int(r["attempts"]),
+        next_attempt_at=_aware(r["next_attempt_at"]),
+        delivered_at=_aware(r["delivered_at"]),
+        last_error=r["last_error"],
+        reason=r["reason"],
+    )

@@ -1,0 +1,139 @@
+"""Notification bodies: Tocsin's own JSON and Alertmanager's webhook format (version 4).
+
+The Alertmanager format follows the documented webhook payload of Prometheus Alertmanager
+(`version`, `groupKey`, `status`, `receiver`, `groupLabels`, `commonLabels`,
+`commonAnnotations`, `externalURL`, `alerts[]` with `status`, `labels`, `annotations`,
+`startsAt`, `endsAt`, `generatorURL`, `fingerprint`), so an existing receiver works unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from tocsin.core.warnings.model import Warning
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def warning_json(warning: Warning, *, reason: str = "") -> dict[str, Any]:
+    """A warning as it appears in a notification: what, where, how bad, why."""
+    return {
+        "id": warning.id,
+        "fingerprint": warning.fingerprint,
+        "source": warning.source,
+        "subject": warning.subject,
+        "region": warning.region,
+        "domain": warning.domain,
+        "level": warning.level.value,
+        "cap_severity": warning.level.cap_severity,
+        "state": warning.state.value,
+        "first_seen_at": _iso(warning.first_seen_at),
+        "lifted_at": _iso(warning.lifted_at) if warning.lifted_at else None,
+        "acknowledged_by": warning.acknowledged_by,
+        "labels": dict(warning.labels),
+        "cause": dict(warning.cause),
+        "explanation": dict(warning.explanation),
+        "reason": reason,
+    }
+
+
+def summary(firing: Sequence[Warning], resolved: Sequence[Warning]) -> str:
+    """A one-line subject: counts by level and where."""
+    if firing:
+        top = max(firing, key=lambda w: w.level.rank)
+        where = top.region if len({w.region for w in firing}) == 1 else "several regions"
+        more = f" (+{len(firing) - 1} more)" if len(firing) > 1 else ""
+        return f"[{top.level.value.upper()}] {top.domain} in {where}: {top.subject}{more}"
+    return f"[RESOLVED] {len(resolved)} warning(s) lifted"
+
+
+def tocsin_payload(
+    *,
+    key: str,
+    kind: str,
+    reason: str,
+    receiver: str,
+    group_labels: Mapping[str, str],
+    firing: Sequence[Warning],
+    resolved: Sequence[Warning],
+    now: datetime,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Tocsin's JSON body."""
+    return {
+        "version": "1",
+        "idempotency_key": key,
+        "kind": kind,
+        "reason": reason,
+        "receiver": receiver,
+        "group_labels": dict(group_labels),
+        "decided_at": _iso(now),
+        "summary": summary(firing, resolved),
+        "firing": [warning_json(w) for w in firing],
+        "resolved": [warning_json(w) for w in resolved],
+        **(dict(extra) if extra else {}),
+    }
+
+
+def _am_alert(warning: Warning, status: str, external_url: str) -> dict[str, Any]:
+    labels = {
+        **{k: str(v) for k, v in warning.labels.items()},
+        "alertname": warning.subject,
+        "region": warning.region,
+        "domain": warning.domain,
+        "level": warning.level.value,
+        "severity": warning.level.cap_severity.lower(),
+        "source": warning.source,
+    }
+    cause = warning.cause
+    annotations = {
+        "summary": f"{warning.level.value} warning: {warning.subject} in {warning.region}",
+        "description": str(cause.get("reason", "")) or str(dict(cause)),
+    }
+    return {
+        "status": status,
+        "labels": labels,
+        "annotations": annotations,
+        "startsAt": _iso(warning.first_seen_at),
+        "endsAt": _iso(warning.lifted_at) if warning.lifted_at else ZERO_TIME,
+        "generatorURL": f"{external_url}/api/v1/warnings/{warning.id}",
+        "fingerprint": warning.fingerprint,
+    }
+
+
+def alertmanager_payload(
+    *,
+    group_key: str,
+    receiver: str,
+    group_labels: Mapping[str, str],
+    firing: Sequence[Warning],
+    resolved: Sequence[Warning],
+    external_url: str = "http://tocsin",
+) -> dict[str, Any]:
+    """Alertmanager's webhook body (version 4)."""
+    alerts = [_am_alert(w, "firing", external_url) for w in firing]
+    alerts += [_am_alert(w, "resolved", external_url) for w in resolved]
+    common: dict[str, str] = {}
+    if alerts:
+        first = alerts[0]["labels"]
+        common = {
+            k: v for k, v in first.items() if all(a["labels"].get(k) == v for a in alerts[1:])
+        }
+    return {
+        "version": "4",
+        "groupKey": group_key,
+        "truncatedAlerts": 0,
+        "status": "firing" if firing else "resolved",
+        "receiver": receiver,
+        "groupLabels": dict(group_labels),
+        "commonLabels": common,
+        "commonAnnotations": {},
+        "externalURL": external_url,
+        "alerts": alerts,
+    }
