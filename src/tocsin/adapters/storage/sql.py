@@ -326,7 +326,7 @@ class SqlSession:
             if new:
                 self.conn.execute(insert(t.warnings), rows)
             else:
-                columns = {k: bindparam(f"v_{k}") for k in rows[0] if k != "id"}
+                columns: dict[str, Any] = {k: bindparam(f"v_{k}") for k in rows[0] if k != "id"}
                 stmt = update(t.warnings).where(t.warnings.c.id == bindparam("v_id"))
                 self.conn.execute(
                     stmt.values(**columns), [{f"v_{k}": v for k, v in r.items()} for r in rows]
