@@ -1,0 +1,83 @@
+"""Webhook notifier: JSON over HTTP POST, HMAC-SHA256 signed, with the idempotency key.
+
+Headers sent with every request:
+
+- `Idempotency-Key`: the notification's key; the same key arrives again only if Tocsin crashed
+  (or the request timed out) after sending and before recording the delivery;
+- `X-Tocsin-Timestamp`: seconds since the epoch when the request was signed;
+- `X-Tocsin-Signature`: `sha256=` + hex HMAC-SHA256 over `timestamp + "." + body` with the shared
+  secret (only when a secret is configured); receivers recompute it and compare in constant time.
+
+A 2xx answer is a delivery. Connection errors, timeouts, 408, 429 and 5xx are retryable; any
+other answer is not (the receiver rejected the request: retrying will not help).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+import httpx
+
+from tocsin.core.warnings.outbox import DeliveryError, Notification
+
+RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
+def signature(secret: bytes, timestamp: str, body: bytes) -> str:
+    """The `X-Tocsin-Signature` value for a body signed at `timestamp`."""
+    mac = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return "sha256=" + mac
+
+
+def verify(secret: bytes, timestamp: str, body: bytes, header: str) -> bool:
+    """Receiver side: True when the signature header matches the body."""
+    return hmac.compare_digest(signature(secret, timestamp, body), header)
+
+
+class WebhookNotifier:
+    """Posts each notification's payload as JSON to its address."""
+
+    def __init__(
+        self,
+        *,
+        secret: bytes | None = None,
+        timeout_s: float = 10.0,
+        client: httpx.Client | None = None,
+        user_agent: str = "tocsin",
+    ) -> None:
+        self.secret = secret
+        self.client = client or httpx.Client(timeout=timeout_s)
+        self.user_agent = user_agent
+
+    def send(self, notification: Notification) -> None:
+        """POST the payload; raise DeliveryError (retryable or not) unless the answer is 2xx."""
+        body = json.dumps(notification.payload, sort_keys=True, separators=(",", ":")).encode()
+        stamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": self.user_agent,
+            "Idempotency-Key": notification.key,
+            "X-Tocsin-Timestamp": stamp,
+            "X-Tocsin-Kind": notification.kind.value,
+        }
+        if self.secret:
+            headers["X-Tocsin-Signature"] = signature(self.secret, stamp, body)
+        try:
+            response = self.client.post(notification.address, content=body, headers=headers)
+        except httpx.HTTPError as err:
+            raise DeliveryError(f"webhook {notification.address}: {err}") from err
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        retryable = status >= 500 or status in RETRYABLE_STATUS
+        raise DeliveryError(
+            f"webhook {notification.address} answered {status}: {response.text[:200]}",
+            retryable=retryable,
+        )
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self.client.close()

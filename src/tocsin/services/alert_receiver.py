@@ -1,0 +1,200 @@
+"""Prometheus ingest: alerts posted as to Alertmanager (`POST /api/v2/alerts`) become warnings.
+
+Each Prometheus alert needs the labels `region` and `domain` (a region and a domain of the
+catalogue) and a level: the label `level` (blue, yellow, orange, red) or else `severity`
+(critical -> red, error/high/major -> orange, warning/medium/minor -> yellow, info/low/none ->
+blue; anything else -> yellow). Its identity (fingerprint) is its full label set, as in
+Alertmanager. An alert whose `endsAt` is in the past lifts the warning; otherwise the warning is
+raised, upgraded or downgraded to the alert's level, through the same lifecycle as every other
+source (`source="prometheus"`). Invalid alerts are skipped and reported; valid ones are stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tocsin.core.audit import from_warning_event
+from tocsin.core.catalog import Catalog
+from tocsin.core.domains import DomainCode
+from tocsin.core.errors import Problem
+from tocsin.core.levels import Level
+from tocsin.core.regions import RegionCode
+from tocsin.core.warnings import lifecycle
+from tocsin.core.warnings.model import (
+    Command,
+    CommandKind,
+    Warning,
+    WarningEvent,
+    WarningId,
+    WarningState,
+    fingerprint,
+)
+from tocsin.ports import Bus, Clock, Store, StoreSession
+from tocsin.services.publishing import warning_message
+
+SEVERITY_LEVEL: dict[str, Level] = {
+    "critical": Level.RED,
+    "page": Level.RED,
+    "error": Level.ORANGE,
+    "high": Level.ORANGE,
+    "major": Level.ORANGE,
+    "warning": Level.YELLOW,
+    "medium": Level.YELLOW,
+    "minor": Level.YELLOW,
+    "info": Level.BLUE,
+    "low": Level.BLUE,
+    "none": Level.BLUE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PrometheusAlert:
+    """One alert as Prometheus posts it."""
+
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    generator_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveResult:
+    """What a post did."""
+
+    accepted: int
+    rejected: tuple[Problem, ...]
+    events: tuple[WarningEvent, ...]
+
+
+def level_of(labels: Mapping[str, str]) -> Level:
+    """The warning level an alert's labels ask for."""
+    explicit = labels.get("level", "").lower()
+    if explicit in {lv.value for lv in Level}:
+        return Level(explicit)
+    return SEVERITY_LEVEL.get(labels.get("severity", "").lower(), Level.YELLOW)
+
+
+def alert_fingerprint(labels: Mapping[str, str]) -> str:
+    """The warning fingerprint of an alert: its whole label set."""
+    canonical = ",".join(f"{k}={labels[k]}" for k in sorted(labels))
+    return fingerprint("prometheus", canonical, labels.get("region", ""), labels.get("domain", ""))
+
+
+class AlertReceiverService:
+    """Applies Prometheus alerts to warnings."""
+
+    def __init__(self, store: Store, bus: Bus, clock: Clock, catalog: Catalog) -> None:
+        self.store = store
+        self.bus = bus
+        self.clock = clock
+        self.catalog = catalog
+
+    def problems(self, i: int, alert: PrometheusAlert) -> list[Problem]:
+        """Why an alert cannot become a warning."""
+        where = f"alerts[{i}]"
+        out: list[Problem] = []
+        region, domain = alert.labels.get("region"), alert.labels.get("domain")
+        if not region:
+            out.append(Problem(where, "labels.region", "required"))
+        elif region not in self.catalog.regions:
+            out.append(Problem(where, "labels.region", f"unknown region {region!r}"))
+        if not domain:
+            out.append(Problem(where, "labels.domain", "required"))
+        elif DomainCode(domain) not in self.catalog.domains:
+            out.append(Problem(where, "labels.domain", f"unknown domain {domain!r}"))
+        return out
+
+    def receive(self, alerts: Sequence[PrometheusAlert], *, actor: str) -> ReceiveResult:
+        """Store the valid alerts' effect on warnings in one transaction; publish after commit."""
+        now = self.clock.now()
+        rejected: list[Problem] = []
+        valid: list[PrometheusAlert] = []
+        for i, alert in enumerate(alerts):
+            found = self.problems(i, alert)
+            rejected += found
+            if not found:
+                valid.append(alert)
+        events: list[WarningEvent] = []
+        with self.store.transaction() as tx:
+            fps = [alert_fingerprint(a.labels) for a in valid]
+            open_by_fp = tx.open_warnings(fps)
+            for alert, fp in zip(valid, fps, strict=True):
+                event = self._apply(tx, alert, fp, open_by_fp, actor=actor, now=now)
+                if event is not None:
+                    events.append(event)
+            tx.append_audit([from_warning_event(e) for e in events])
+        for event in events:
+            self.bus.publish("warnings", warning_message(event))
+        return ReceiveResult(len(valid), tuple(rejected), tuple(events))
+
+    def _apply(
+        self,
+        session: StoreSession,
+        alert: PrometheusAlert,
+        fp: str,
+        open_by_fp: dict[str, Warning],
+        *,
+        actor: str,
+        now: datetime,
+    ) -> WarningEvent | None:
+        current = open_by_fp.get(fp)
+        resolved = alert.ends_at is not None and alert.ends_at <= now
+        level = level_of(alert.labels)
+        name = alert.labels.get("alertname", "prometheus alert")
+        summary = alert.annotations.get("summary") or alert.annotations.get("description") or name
+        cause = {
+            "alertname": name,
+            "starts_at": (alert.starts_at or now).isoformat(),
+            "reason": summary,
+        }
+        explanation = {
+            "rule": "prometheus",
+            "labels": dict(alert.labels),
+            "annotations": dict(alert.annotations),
+            "generator_url": alert.generator_url,
+            "level": level.value,
+            "level_from": "level" if "level" in alert.labels else "severity",
+        }
+        if current is None:
+            if resolved:
+                return None
+            command = Command(CommandKind.RAISE, actor, summary, level, cause, explanation)
+            warning, event = lifecycle.raise_warning(self._template(alert, fp), command, now)
+            session.save_warning(warning, new=True)
+        elif resolved:
+            command = Command(CommandKind.LIFT, actor, f"{name} resolved", None, cause, None)
+            warning, event = lifecycle.apply(current, command, now)
+            session.save_warning(warning, new=False)
+        elif level != current.level:
+            kind = CommandKind.UPGRADE if level.rank > current.level.rank else CommandKind.DOWNGRADE
+            command = Command(kind, actor, summary, level, cause, explanation)
+            warning, event = lifecycle.apply(current, command, now)
+            session.save_warning(warning, new=False)
+        else:
+            session.touch_warnings({current.id: now})
+            return None
+        open_by_fp[fp] = warning
+        return event
+
+    @staticmethod
+    def _template(alert: PrometheusAlert, fp: str) -> Warning:
+        epoch = datetime.fromtimestamp(0, UTC)
+        labels = alert.labels
+        return Warning(
+            id=WarningId(uuid.uuid4().hex),
+            fingerprint=fp,
+            source="prometheus",
+            subject=labels.get("alertname", "prometheus alert")[:256],
+            region=RegionCode(labels["region"]),
+            domain=DomainCode(labels["domain"]),
+            level=Level.BLUE,
+            state=WarningState.ACTIVE,
+            first_seen_at=epoch,
+            last_seen_at=epoch,
+            updated_at=epoch,
+            labels={k: str(v) for k, v in labels.items()},
+        )

@@ -1,0 +1,86 @@
+"""How the pipeline sees a warning: labels, region and domain chains, responsible units, assets."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from tocsin.core.assets import AssetCode, dependants
+from tocsin.core.catalog import Catalog
+from tocsin.core.domains import DomainCode
+from tocsin.core.regions import RegionCode
+from tocsin.core.units import responsible_chain
+from tocsin.core.warnings.model import Warning
+from tocsin.core.warnings.selectors import Target
+
+
+class TargetBuilder:
+    """Turns warnings into targets using the catalogue (cached per region and domain)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._asset_of_subject: dict[str, str] = {i.code: i.asset for i in catalog.indicators if i.asset}
+        # asset -> every asset it depends on, directly or not (inverse of `dependants`)
+        self._depends: dict[str, set[str]] = {}
+        for code in catalog.assets:
+            for dependant in dependants(dict(catalog.assets), AssetCode(code)):
+                self._depends.setdefault(dependant, set()).add(code)
+        self.region_chain = lru_cache(maxsize=65536)(self._region_chain)
+        self.domain_chain = lru_cache(maxsize=4096)(self._domain_chain)
+        self.chain = lru_cache(maxsize=65536)(self._units)
+
+    def _region_chain(self, region: str) -> tuple[str, ...]:
+        tree = self.catalog.regions
+        if region not in tree:
+            return (region,)
+        return (region, *tree.ancestors(RegionCode(region)))
+
+    def _domain_chain(self, domain: str) -> tuple[str, ...]:
+        return (domain, *self.catalog.domain_ancestors(DomainCode(domain)))
+
+    def _units(self, region: str, domain: str) -> tuple[str, ...]:
+        """Responsible unit codes for (region, domain), own region first."""
+        if region not in self.catalog.regions:
+            return ()
+        chain = responsible_chain(
+            self.catalog.units,
+            self.catalog.regions,
+            region=RegionCode(region),
+            domain=DomainCode(domain),
+            domain_ancestors=self.catalog.domain_ancestors(DomainCode(domain)),
+        )
+        return tuple(u.code for u in chain)
+
+    def asset_of(self, warning: Warning) -> str:
+        """The asset a warning is about ('' if none)."""
+        return str(warning.labels.get("asset") or self._asset_of_subject.get(warning.subject) or "")
+
+    def asset_regions(self, assets: set[str]) -> set[str]:
+        """Regions of the given assets."""
+        return {
+            self.catalog.assets[AssetCode(a)].region for a in assets if a in self.catalog.assets
+        }
+
+    def target(self, warning: Warning) -> Target:
+        """The target view of a warning."""
+        units = self.chain(warning.region, warning.domain)
+        asset = self.asset_of(warning)
+        labels = {
+            **{k: str(v) for k, v in warning.labels.items()},
+            "source": warning.source,
+            "subject": warning.subject,
+            "region": warning.region,
+            "domain": warning.domain,
+            "level": warning.level.value,
+            "unit": units[0] if units else "",
+        }
+        if asset:
+            labels["asset"] = asset
+        return Target(
+            warning_id=warning.id,
+            fingerprint=warning.fingerprint,
+            level=warning.level,
+            labels=labels,
+            regions=self.region_chain(warning.region),
+            domains=self.domain_chain(warning.domain),
+            depends_on=frozenset(self._depends.get(asset, ())),
+        )
