@@ -101,8 +101,8 @@ def check_constant_series(factory: Factory) -> None:
         )
         _expect(bool((scores < det.threshold).all()), "a constant series raised an alarm")
         lo, hi = det.expected_range(np.array([0]))
-        _expect(np.isfinite(lo).all(), "expected_range lo not finite")
-        _expect(np.isfinite(hi).all(), "expected_range hi not finite")
+        _expect(bool(np.isfinite(lo).all()), "expected_range lo not finite")
+        _expect(bool(np.isfinite(hi).all()), "expected_range hi not finite")
 
 
 def check_nan_policy(factory: Factory) -> None:

@@ -145,7 +145,7 @@ class ArrayState:
         if n_series > capacity:
             new_cap = max(n_series, 2 * capacity, 8)
             for name, f in self.fields.items():
-                grown = np.full((new_cap, *f.shape), f.fill, dtype=f.dtype)
+                grown: npt.NDArray[Any] = np.full((new_cap, *f.shape), f.fill, dtype=f.dtype)
                 grown[:capacity] = self.arrays[name]
                 self.arrays[name] = grown
         self.n_series = n_series
@@ -168,7 +168,7 @@ class ArrayState:
         for name, f in self.fields.items():
             if name not in arrays:
                 raise ValueError(f"checkpoint lacks state array {name!r}")
-            arr = np.array(arrays[name], dtype=f.dtype)
+            arr: npt.NDArray[Any] = np.array(arrays[name], dtype=f.dtype)
             if arr.shape[1:] != f.shape:
                 raise ValueError(f"state array {name!r} has shape {arr.shape}")
             if n is None:

@@ -106,7 +106,7 @@ class MahalanobisDetector(ArrayDetector):
 
     def _check_dim(self, v: FloatArray) -> None:
         """Fix the group width on the first batch; later batches must match."""
-        if self.dim == 0:
+        if not self.dim:
             if v.shape[1] < 1:
                 raise ValueError("a group needs at least one indicator")
             self.dim = int(v.shape[1])
@@ -118,10 +118,10 @@ class MahalanobisDetector(ArrayDetector):
             )
 
     def _width(self) -> int:
-        return max(self.dim, 1)
+        return self.dim or 1
 
     def _fields(self) -> dict[str, StateField]:
-        d = max(self.dim, 1)
+        d = self.dim or 1
         return {
             "n": StateField(np.int64),
             "mean": StateField(np.float64, (d,)),
