@@ -125,7 +125,7 @@ def test_nobody_acknowledges_so_it_climbs_to_the_parent_units(
     tl.run_until(1)
     first = {n.receiver for _, n in tl.new()}
     assert first == {"D11-FLOOD"}  # P2-CP has no address: D21's yellow reaches nobody
-    d21 = [w for w in tl.container.warnings.find() if w.region == "D21"][0]
+    d21 = next(w for w in tl.container.warnings.find() if w.region == "D21")
     tl.container.warnings.acknowledge(d21.id, actor="bob", reason="on it")
     tl.run_until(40)
     sent = [(when, n) for when, n in tl.new() if n.kind is NotificationKind.ESCALATION]
@@ -155,7 +155,7 @@ def test_a_receiver_that_is_down_gets_it_later_once(
     tl.run_until(5)
     sent = tl.new()
     assert len(sent) == 1
-    when, note = sent[0]
+    when, _note = sent[0]
     assert when > tl.at(0.5)  # three failed attempts with backoff first
     log = tl.container.alerting_store
     with log.transaction() as tx:

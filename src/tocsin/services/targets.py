@@ -18,7 +18,9 @@ class TargetBuilder:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._asset_of_subject: dict[str, str] = {i.code: i.asset for i in catalog.indicators if i.asset}
+        self._asset_of_subject: dict[str, str] = {
+            i.code: i.asset for i in catalog.indicators if i.asset
+        }
         # asset -> every asset it depends on, directly or not (inverse of `dependants`)
         self._depends: dict[str, set[str]] = {}
         for code in catalog.assets:
