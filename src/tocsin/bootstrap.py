@@ -26,6 +26,7 @@ from tocsin.services.alert_receiver import AlertReceiverService
 from tocsin.services.ingest import EventService, IngestService
 from tocsin.services.notifications import DeliveryWorker, Dispatcher
 from tocsin.services.rules import RuleBook
+from tocsin.services.scoring import CHECKPOINT, ScoreRules
 from tocsin.services.silences import SilenceService
 from tocsin.services.warnings import WarningService
 
@@ -82,8 +83,12 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
             )
         catalog = stored
     rules = RuleBook.build(catalog, ids)
+    scoring = ScoreRules(rules)
     with store.transaction() as tx:
         state = tx.load_threshold_state(rules.size)
+        saved = tx.load_checkpoint(CHECKPOINT)
+    if saved is not None and len(scoring):
+        scoring.load(saved)
     bus = MemoryBus()
     config, alerting_store, dispatcher, delivery = _alerting(settings, store, catalog, clock)
     return Container(
@@ -93,7 +98,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         clock=clock,
         catalog=catalog,
         rules=rules,
-        ingest=IngestService(store, bus, clock, rules, state),
+        ingest=IngestService(store, bus, clock, rules, state, scoring if len(scoring) else None),
         events=EventService(store, bus, clock, set(catalog.regions.regions), set(catalog.domains)),
         warnings=WarningService(store, bus, clock, catalog.regions),
         admin=admin,

@@ -65,6 +65,12 @@ class StoreSession(Protocol):
     def save_threshold_state(self, series: npt.NDArray[np.int64], state: ThresholdState) -> None:
         """Persist the state rows of the given series."""
 
+    def load_checkpoint(self, name: str) -> bytes | None:
+        """A named checkpoint blob, if any."""
+
+    def save_checkpoint(self, name: str, data: bytes) -> None:
+        """Replace a named checkpoint blob."""
+
     def insert_events(self, events: Sequence[Event], *, received_at: datetime) -> int:
         """Insert events, ignoring ones already stored (source, external_id); return new count."""
 

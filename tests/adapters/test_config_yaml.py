@@ -61,3 +61,18 @@ def test_unknown_cap_category_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(InvalidConfig) as caught:
         load_catalog(tmp_path)
     assert any("not a CAP 1.2 category: 'Weather'" in str(p) for p in caught.value.problems)
+
+
+def test_detector_rules_are_validated(tmp_path: Path) -> None:
+    docs = small_config()
+    indicators = docs["indicators.yaml"]["indicators"]
+    indicators[0]["detector"] = {"kind": "crystal_ball"}
+    indicators[1]["detector"] = {"kind": "robust_z", "params": {"alpha": 7}}
+    indicators[2]["detector"] = {"kind": "auto", "thresholds": {"yellow": 0.9, "red": 0.5}}
+    write_small_config(tmp_path, **docs)
+    with pytest.raises(InvalidConfig) as caught:
+        load_catalog(tmp_path)
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert "indicators[D11.river_level].detector.kind: unknown detector 'crystal_ball'" in text
+    assert "indicators[D12.river_level].detector.params: alpha" in text
+    assert "indicators[D21.reservoir].detector.thresholds: red threshold 0.5" in text

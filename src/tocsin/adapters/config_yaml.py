@@ -18,9 +18,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tocsin.core.assets import Asset, AssetCode
 from tocsin.core.catalog import Catalog, catalog_problems
+from tocsin.core.detectors import DETECTORS, make_detector
 from tocsin.core.domains import CAP_CATEGORIES, Domain, DomainCode
 from tocsin.core.errors import InvalidConfig, Problem
-from tocsin.core.indicators import Direction, Indicator, IndicatorCode, Thresholds
+from tocsin.core.indicators import (
+    DetectorRule,
+    Direction,
+    Indicator,
+    IndicatorCode,
+    Thresholds,
+)
 from tocsin.core.regions import Region, RegionCode, RegionTree
 from tocsin.core.units import ResponsibleUnit, UnitCode
 
@@ -77,6 +84,16 @@ class ThresholdSpec(_Strict):
     red: float | None = None
 
 
+class DetectorSpec(_Strict):
+    """A detector rule on an indicator: which detector, and score thresholds per level."""
+
+    kind: str = "auto"
+    params: dict[str, Any] = {}
+    thresholds: ThresholdSpec = ThresholdSpec(yellow=0.5)
+    raise_after_s: int = Field(default=0, ge=0)
+    clear_after_s: int = Field(default=0, ge=0)
+
+
 class IndicatorSpec(_Strict):
     """An indicator as written in indicators.yaml."""
 
@@ -92,6 +109,7 @@ class IndicatorSpec(_Strict):
     clear_after_s: int = Field(default=0, ge=0)
     hysteresis: float = Field(default=0.0, ge=0)
     asset: str | None = None
+    detector: DetectorSpec | None = None
 
 
 class IndicatorsFile(_Strict):
@@ -250,13 +268,26 @@ def load_catalog(directory: Path) -> Catalog:
         )
     catalog = _build(directory, parsed, problems)
     if catalog is not None:
-        problems.extend(catalog_problems(catalog, where=where))
+        problems.extend(catalog_problems(catalog, where=where, detector_kinds=frozenset(DETECTORS)))
+        problems.extend(_detector_param_problems(catalog, where["indicators"]))
     problems.extend(_domain_category_problems(parsed.get("domains"), where["domains"]))
     if problems:
         raise InvalidConfig(problems)
     if catalog is None:  # only when a section failed, which added problems above
         raise InvalidConfig([Problem(str(directory), "", "configuration incomplete")])
     return catalog
+
+
+def _detector_param_problems(catalog: Catalog, where: str) -> list[Problem]:
+    out = []
+    for ind in catalog.indicators:
+        if ind.detector is None or ind.detector.kind not in DETECTORS:
+            continue
+        try:
+            make_detector(ind.detector.kind, **ind.detector.params)
+        except (TypeError, ValueError) as err:
+            out.append(Problem(where, f"indicators[{ind.code}].detector.params", str(err)))
+    return out
 
 
 def _domain_category_problems(domains: DomainsFile | None, where: str) -> list[Problem]:
@@ -330,6 +361,17 @@ def _indicator(s: IndicatorSpec) -> Indicator:
         clear_after=timedelta(seconds=s.clear_after_s),
         hysteresis=s.hysteresis,
         asset=s.asset,
+        detector=_detector_rule(s.detector) if s.detector else None,
+    )
+
+
+def _detector_rule(d: DetectorSpec) -> DetectorRule:
+    return DetectorRule(
+        kind=d.kind,
+        params=dict(d.params),
+        thresholds=Thresholds(**d.thresholds.model_dump()),
+        raise_after=timedelta(seconds=d.raise_after_s),
+        clear_after=timedelta(seconds=d.clear_after_s),
     )
 
 

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from tocsin import __version__
+from tocsin.api.alerting import alerting_router
 from tocsin.api.auth import Acknowledger, Ingester, Reader, UnauthorizedError
 from tocsin.api.schemas import (
     AcknowledgeIn,
@@ -37,6 +38,7 @@ from tocsin.core.events import Event
 from tocsin.core.regions import RegionCode
 from tocsin.core.warnings.model import Warning
 from tocsin.services.ingest import RawObservations
+from tocsin.services.scoring import replay_scores
 
 STATUS: dict[type[TocsinError], int] = {
     NotFound: 404,
@@ -91,6 +93,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     _errors(app)
+    app.include_router(alerting_router())  # warning pipeline (silences, notifications, v2)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -299,6 +302,11 @@ def create_app(container: Container) -> FastAPI:
         with container.store.transaction() as tx:
             batch = tx.read_observations(ident, since=since, until=until, limit=limit)
         return {"indicator": code, "times": batch.times.tolist(), "values": batch.values.tolist()}
+
+    @app.get("/api/v1/indicators/{code}/scores", tags=["model"], responses=ERRORS)
+    def scores(code: str, _: Reader, detector: str | None = None) -> dict[str, Any]:
+        """Anomaly scores of an indicator's stored history, computed online (past only)."""
+        return replay_scores(container.store, container.rules, code, kind=detector)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["ops"])
     def metrics() -> str:

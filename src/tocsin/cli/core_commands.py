@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from tocsin.adapters.alerting_yaml import load_alerting
 from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.files import read_observation_file
 from tocsin.adapters.storage.engine import make_engine, migrate
@@ -37,6 +38,7 @@ def check_config(
     """Validate a configuration directory; list every problem with file, path and reason."""
     try:
         catalog = load_catalog(directory)
+        load_alerting(directory, catalog)  # routes.yaml, escalation.yaml (warning pipeline)
     except InvalidConfig as err:
         errors.print(f"[bold red]{len(err.problems)} problem(s)[/] in {directory}:", soft_wrap=True)
         print_problems(err.problems, limit=1000)

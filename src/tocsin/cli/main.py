@@ -12,6 +12,7 @@ app = typer.Typer(
 )
 
 # Sub-command modules register themselves below, one line each (keep this list sorted).
+from tocsin.cli import alerting as _alerting  # noqa: E402
 from tocsin.cli import core_commands as _core  # noqa: E402
 from tocsin.cli import demo as _demo  # noqa: E402
 from tocsin.cli import detect as _detect  # noqa: E402
@@ -28,3 +29,6 @@ app.add_typer(_core.users_app, name="users")
 app.command("detect")(_detect.detect)
 app.add_typer(_detect.bench_app, name="bench")
 app.add_typer(_risk.app, name="risk")
+app.add_typer(_alerting.silences_app, name="silences")
+app.add_typer(_alerting.notify_app, name="notify")
+app.command("history")(_alerting.history)

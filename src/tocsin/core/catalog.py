@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from tocsin.core.assets import Asset, AssetCode, dependency_cycles
 from tocsin.core.domains import Domain, DomainCode
 from tocsin.core.errors import Problem
-from tocsin.core.indicators import Indicator, IndicatorCode
+from tocsin.core.indicators import Direction, Indicator, IndicatorCode
 from tocsin.core.regions import RegionTree
 from tocsin.core.units import ResponsibleUnit, UnitCode
 
@@ -37,7 +37,9 @@ class Catalog:
         return tuple(out)
 
 
-def catalog_problems(catalog: Catalog, *, where: Mapping[str, str]) -> list[Problem]:
+def catalog_problems(
+    catalog: Catalog, *, where: Mapping[str, str], detector_kinds: frozenset[str] = frozenset()
+) -> list[Problem]:
     """Cross-reference problems; `where` maps a section name to the file it came from."""
     problems: list[Problem] = []
     tree = catalog.regions
@@ -67,6 +69,16 @@ def catalog_problems(catalog: Catalog, *, where: Mapping[str, str]) -> list[Prob
             add("indicators", f"{path}.asset", f"unknown asset {ind.asset!r}")
         for reason in ind.thresholds.problems(ind.direction):
             add("indicators", f"{path}.thresholds", reason)
+        if ind.detector is not None:
+            if ind.detector.kind not in detector_kinds:
+                known = ", ".join(sorted(detector_kinds))
+                add(
+                    "indicators",
+                    f"{path}.detector.kind",
+                    f"unknown detector {ind.detector.kind!r} (known: {known})",
+                )
+            for reason in ind.detector.thresholds.problems(Direction.HIGHER_IS_WORSE):
+                add("indicators", f"{path}.detector.thresholds", reason)
     for asset in catalog.assets.values():
         code = asset.code
         if asset.region not in tree:

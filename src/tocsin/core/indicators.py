@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from itertools import pairwise
-from typing import NewType
+from typing import Any, NewType
 
 from tocsin.core.domains import DomainCode
 from tocsin.core.levels import LEVELS, Level
@@ -58,6 +59,21 @@ class Thresholds:
 
 
 @dataclass(frozen=True, slots=True)
+class DetectorRule:
+    """Fire on a detector's anomaly score: per-level score thresholds and durations."""
+
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    thresholds: Thresholds = Thresholds(yellow=0.5)
+    raise_after: timedelta = timedelta(0)
+    clear_after: timedelta = timedelta(0)
+
+    def key(self) -> str:
+        """Indicators whose rules share this key share one detector instance."""
+        return self.kind + repr(sorted(self.params.items()))
+
+
+@dataclass(frozen=True, slots=True)
 class Indicator:
     """A measured quantity: where, what domain, its unit, cadence, direction and thresholds."""
 
@@ -73,3 +89,4 @@ class Indicator:
     clear_after: timedelta = timedelta(0)
     hysteresis: float = 0.0
     asset: str | None = None
+    detector: DetectorRule | None = None

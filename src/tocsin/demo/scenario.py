@@ -310,6 +310,11 @@ def write_config(directory: Path, *, benchdata: Path) -> list[Series]:
             "raise_after_s": 2 * _cadence(s),
             "clear_after_s": 3 * _cadence(s),
             "asset": s.feed.asset,
+            "detector": {
+                "kind": "auto",
+                "thresholds": {"yellow": 0.5, "orange": 0.75, "red": 0.95},
+                "clear_after_s": 12 * _cadence(s),
+            },
             "hysteresis": round(
                 0.05 * float(np.ptp(s.values[: int(len(s.values) * CALIBRATION)])), 4
             ),

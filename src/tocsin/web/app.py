@@ -21,6 +21,7 @@ from tocsin.api.app import create_app
 from tocsin.bootstrap import Container
 from tocsin.core.errors import Forbidden
 from tocsin.core.users import Permission
+from tocsin.services.background import start_background
 from tocsin.web import live, views
 from tocsin.web.risk import RiskLoader, RiskSources, default_sources
 
@@ -69,9 +70,11 @@ def create_web_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         feed.attach()
         loader.start()
+        stop_pipeline = start_background(container)  # warning pipeline: dispatch + delivery
         try:
             yield
         finally:
+            stop_pipeline()
             feed.detach()
 
     app.router.lifespan_context = lifespan

@@ -21,7 +21,13 @@ from tocsin.core.catalog import Catalog
 from tocsin.core.domains import Domain, DomainCode
 from tocsin.core.errors import Conflict
 from tocsin.core.events import Event
-from tocsin.core.indicators import Direction, Indicator, IndicatorCode, Thresholds
+from tocsin.core.indicators import (
+    DetectorRule,
+    Direction,
+    Indicator,
+    IndicatorCode,
+    Thresholds,
+)
 from tocsin.core.levels import LEVELS, Level
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.regions import Region, RegionCode, RegionTree
@@ -256,6 +262,18 @@ class SqlSession:
         else:
             raw.executemany(sql.format(p="?"), rows)
 
+    def load_checkpoint(self, name: str) -> bytes | None:
+        """A named checkpoint blob (detector and score-rule state), if any."""
+        row = self.conn.execute(
+            select(t.rule_checkpoints.c.data).where(t.rule_checkpoints.c.name == name)
+        ).first()
+        return bytes(row[0]) if row else None
+
+    def save_checkpoint(self, name: str, data: bytes) -> None:
+        """Replace a named checkpoint blob."""
+        self.conn.execute(t.rule_checkpoints.delete().where(t.rule_checkpoints.c.name == name))
+        self.conn.execute(insert(t.rule_checkpoints), [{"name": name, "data": data}])
+
     # -- events ------------------------------------------------------------------------------
     def insert_events(self, events: Sequence[Event], *, received_at: datetime) -> int:
         """Insert events not yet stored; return how many were new."""
@@ -464,7 +482,32 @@ def _indicator_row(ident: int, i: Indicator) -> dict[str, Any]:
         "clear_after_s": int(i.clear_after.total_seconds()),
         "hysteresis": i.hysteresis,
         "asset": i.asset,
+        "detector": _detector_json(i.detector),
     }
+
+
+def _detector_json(rule: DetectorRule | None) -> dict[str, Any] | None:
+    if rule is None:
+        return None
+    return {
+        "kind": rule.kind,
+        "params": dict(rule.params),
+        "thresholds": {lv.value: rule.thresholds.for_level(lv) for lv in LEVELS},
+        "raise_after_s": int(rule.raise_after.total_seconds()),
+        "clear_after_s": int(rule.clear_after.total_seconds()),
+    }
+
+
+def _detector_from_json(data: Mapping[str, Any] | None) -> DetectorRule | None:
+    if not data:
+        return None
+    return DetectorRule(
+        kind=data["kind"],
+        params=dict(data["params"]),
+        thresholds=Thresholds(**data["thresholds"]),
+        raise_after=timedelta(seconds=data["raise_after_s"]),
+        clear_after=timedelta(seconds=data["clear_after_s"]),
+    )
 
 
 def _indicator_from_row(r: Mapping[Any, Any]) -> Indicator:
@@ -481,6 +524,7 @@ def _indicator_from_row(r: Mapping[Any, Any]) -> Indicator:
         clear_after=timedelta(seconds=r["clear_after_s"]),
         hysteresis=r["hysteresis"],
         asset=r["asset"],
+        detector=_detector_from_json(r["detector"]),
     )
 
 

@@ -58,6 +58,7 @@ indicators = Table(
     Column("clear_after_s", Integer, nullable=False, default=0),
     Column("hysteresis", Float, nullable=False, default=0.0),
     Column("asset", String(64), nullable=True),
+    Column("detector", JSON, nullable=True),
 )
 
 observations = Table(
@@ -77,6 +78,13 @@ threshold_state = Table(
     Column("last_ts", BigInteger, nullable=False),
     Column("above", LargeBinary, nullable=False),
     Column("below", LargeBinary, nullable=False),
+)
+
+rule_checkpoints = Table(
+    "rule_checkpoints",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
 )
 
 assets = Table(

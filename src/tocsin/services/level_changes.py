@@ -1,0 +1,147 @@
+"""Turn level changes found by a rule kernel into warning transitions (one per change)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from tocsin.core.indicators import Indicator
+from tocsin.core.levels import Level
+from tocsin.core.rules.thresholds import LevelChanges
+from tocsin.core.warnings import lifecycle
+from tocsin.core.warnings.model import (
+    Command,
+    CommandKind,
+    Warning,
+    WarningEvent,
+    WarningId,
+    WarningState,
+    fingerprint,
+)
+from tocsin.ports import StoreSession
+
+
+class LevelRule(Protocol):
+    """What a rule tells the writer about the series it watches."""
+
+    @property
+    def source(self) -> str:
+        """The warning source this rule raises ("threshold", "detector", …)."""
+
+    def indicator(self, series: int) -> Indicator:
+        """The indicator a (rule-local) series index belongs to."""
+
+    def command(self, series: int, old: int, new: int, index: int, at: datetime) -> Command:
+        """The command for one level change, caused by observation `index` of the batch."""
+
+
+def rule_fingerprint(rule: LevelRule, series: int) -> str:
+    """One open warning per (rule source, indicator, region, domain)."""
+    ind = rule.indicator(series)
+    return fingerprint(rule.source, ind.code, ind.region, ind.domain)
+
+
+def _template(rule: LevelRule, series: int, fp: str) -> Warning:
+    ind = rule.indicator(series)
+    epoch = datetime.fromtimestamp(0, UTC)
+    return Warning(
+        id=WarningId(uuid.uuid4().hex),
+        fingerprint=fp,
+        source=rule.source,
+        subject=ind.code,
+        region=ind.region,
+        domain=ind.domain,
+        level=Level.BLUE,
+        state=WarningState.ACTIVE,
+        first_seen_at=epoch,
+        last_seen_at=epoch,
+        updated_at=epoch,
+        labels={
+            "indicator": ind.code,
+            "region": ind.region,
+            "domain": ind.domain,
+            "source": rule.source,
+            **({"asset": ind.asset} if ind.asset else {}),
+        },
+    )
+
+
+def apply_level_changes(
+    tx: StoreSession, rule: LevelRule, changes: LevelChanges, times: npt.NDArray[np.int64]
+) -> list[WarningEvent]:
+    """Raise, upgrade, downgrade or lift warnings for each change; save them in bulk."""
+    if len(changes) == 0:
+        return []
+    fps = {int(s): rule_fingerprint(rule, int(s)) for s in np.unique(changes.series)}
+    open_by_fp = tx.open_warnings(list(fps.values()))
+    events: list[WarningEvent] = []
+    created: dict[str, Warning] = {}
+    updated: dict[str, Warning] = {}
+    for k in range(len(changes)):
+        i, s = int(changes.obs_index[k]), int(changes.series[k])
+        old, new = int(changes.old_level[k]), int(changes.new_level[k])
+        at = datetime.fromtimestamp(int(times[i]), UTC)
+        fp = fps[s]
+        current = open_by_fp.get(fp)
+        command = rule.command(s, old, new, i, at)
+        if current is None:
+            if command.level is None:
+                continue  # lifting a warning that is not open: nothing to do
+            command = replace(command, kind=CommandKind.RAISE)
+            warning, event = lifecycle.raise_warning(_template(rule, s, fp), command, at)
+            created[warning.id] = warning
+        else:
+            if command.kind is CommandKind.RAISE and command.level is not None:
+                up = command.level.rank > current.level.rank
+                kind = CommandKind.UPGRADE if up else CommandKind.DOWNGRADE
+                command = replace(command, kind=kind)
+            warning, event = lifecycle.apply(current, command, at)
+            (created if warning.id in created else updated)[warning.id] = warning
+        if warning.is_open:
+            open_by_fp[fp] = warning
+        else:
+            open_by_fp.pop(fp, None)
+        events.append(event)
+    tx.save_warnings(list(updated.values()), new=False)
+    tx.save_warnings(list(created.values()), new=True)
+    return events
+
+
+def touch_open_warnings(
+    tx: StoreSession,
+    rule: LevelRule,
+    series: npt.NDArray[np.int64],
+    times: npt.NDArray[np.int64],
+) -> None:
+    """Move `last_seen_at` of the open warnings of these series to their latest observation."""
+    if len(series) == 0:
+        return
+    last: dict[int, int] = dict(zip(series.tolist(), times.tolist(), strict=True))
+    seen = {rule_fingerprint(rule, s): datetime.fromtimestamp(t, UTC) for s, t in last.items()}
+    open_by_fp = tx.open_warnings(list(seen))
+    tx.touch_warnings({w.id: seen[fp] for fp, w in open_by_fp.items() if seen[fp] > w.last_seen_at})
+
+
+def level_command(
+    *,
+    kind_old: int,
+    new: int,
+    actor: str,
+    reason: str,
+    cause: dict[str, object],
+    explanation: dict[str, object] | None,
+) -> Command:
+    """The command for a change from level rank `kind_old` to `new` (0 = no warning)."""
+    if new == 0:
+        return Command(CommandKind.LIFT, actor, reason, None, cause, None)
+    kind = (
+        CommandKind.RAISE
+        if kind_old == 0
+        else (CommandKind.UPGRADE if new > kind_old else CommandKind.DOWNGRADE)
+    )
+    return Command(kind, actor, reason, Level.from_rank(new), cause, explanation)

@@ -1,0 +1,124 @@
+"""Rules on detector scores: warnings that name the detector, score and expected band;
+detector state survives a restart (checkpoint in the same transaction)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tocsin.bootstrap import Container, build
+from tocsin.config import Settings
+from tocsin.core.observations import ObservationBatch
+from tocsin.testing.scenario import small_config, write_small_config
+
+T0 = 1_767_225_600
+DETECTOR = {
+    "kind": "robust_z",
+    "params": {"warmup": 20, "z_threshold": 5.0},
+    "thresholds": {"yellow": 0.999, "red": 0.9999999},
+}
+
+
+def config(tmp_path: Path) -> Path:
+    docs = small_config()
+    gauge: dict[str, Any] = docs["indicators.yaml"]["indicators"][0]
+    gauge["detector"] = DETECTOR
+    gauge["thresholds"] = {"red": 1000.0}  # keep the plain threshold rule out of the way
+    return write_small_config(tmp_path / "config", **docs)
+
+
+def series(n: int, spike_at: int | None = None, seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    values = 2.0 + 0.05 * rng.standard_normal(n)
+    if spike_at is not None:
+        values[spike_at] = 4.0
+    return values
+
+
+def feed(container: Container, values: np.ndarray, start: int = 0) -> list[Any]:
+    ident = container.rules.ids["D11.river_level"]
+    n = len(values)
+    batch = ObservationBatch(
+        np.full(n, ident, dtype=np.int64),
+        T0 + 600 * np.arange(start, start + n, dtype=np.int64),
+        values,
+    )
+    return list(container.ingest.ingest_batch(batch).warning_events)
+
+
+def test_a_spike_raises_a_detector_warning_that_explains_itself(
+    db_url: str, tmp_path: Path
+) -> None:
+    container = build(Settings(database_url=db_url, config_dir=config(tmp_path)))
+    try:
+        events = feed(container, series(300, spike_at=250))
+        kinds = [(e.kind.value, e.to_level.value) for e in events]
+        assert kinds[0] == ("warning.raised", "red")
+        (warning,) = container.warnings.find(open_only=False)
+        assert warning.source == "detector"
+        explanation = dict(warning.explanation)
+        assert explanation["detector"] == "robust_z"
+        assert explanation["score"] >= 0.9999999
+        lo, hi = explanation["expected_range"]
+        assert lo < 2.0 < hi < 4.0
+        assert warning.cause["value"] == 4.0
+        assert "robust_z score" in events[0].reason
+    finally:
+        container.close()
+
+
+def test_no_warning_during_warm_up_or_on_normal_data(sqlite_url: str, tmp_path: Path) -> None:
+    container = build(Settings(database_url=sqlite_url, config_dir=config(tmp_path)))
+    try:
+        assert feed(container, series(300)) == []
+    finally:
+        container.close()
+
+
+def test_detector_state_survives_a_restart(sqlite_url: str, tmp_path: Path) -> None:
+    values = series(400, spike_at=350)
+    straight = build(
+        Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", config_dir=config(tmp_path / "a"))
+    )
+    whole = [(e.kind, e.at, e.reason) for e in feed(straight, values)]
+    straight.close()
+    first = build(Settings(database_url=sqlite_url, config_dir=config(tmp_path / "b")))
+    part = feed(first, values[:200])
+    first.close()
+    second = build(Settings(database_url=sqlite_url))  # a restart: state from the database
+    part += feed(second, values[200:], start=200)
+    second.close()
+    assert [(e.kind, e.at, e.reason) for e in part] == whole
+    assert whole
+
+
+def test_a_failed_batch_leaves_the_detector_as_it_was(sqlite_url: str, tmp_path: Path) -> None:
+    container = build(Settings(database_url=sqlite_url, config_dir=config(tmp_path)))
+    try:
+        feed(container, series(100))
+        scoring = container.ingest.scoring
+        assert scoring is not None
+        before = scoring.to_bytes()
+        bad = ObservationBatch(np.array([10_000]), np.array([T0 + 10**7]), np.array([1.0]))
+        with pytest.raises(Exception):  # noqa: B017 - any storage error will do
+            container.ingest.ingest_batch(bad)
+        assert scoring.to_bytes() == before
+    finally:
+        container.close()
+
+
+def test_scores_endpoint_replays_history(sqlite_url: str, tmp_path: Path) -> None:
+    from tocsin.services.scoring import replay_scores
+
+    container = build(Settings(database_url=sqlite_url, config_dir=config(tmp_path)))
+    try:
+        feed(container, series(300, spike_at=250))
+        out = replay_scores(container.store, container.rules, "D11.river_level")
+        assert out["detector"] == "robust_z"
+        assert len(out["scores"]) == 300
+        assert int(np.argmax(out["scores"])) == 250
+    finally:
+        container.close()
