@@ -10,7 +10,8 @@ reliability/missingness figure reported at every level.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
@@ -87,9 +88,64 @@ def evaluate(
     inputs: Mapping[str, FloatArray],
     *,
     adjustments: Sequence[NodeAdjustment] = (),
+    keep: Sequence[str] | None = None,
+    block: int = 1 << 16,
+    workers: int = 1,
 ) -> RiskResult:
-    """Compute every node for every region; `inputs` maps input id → float array (NaN = missing)."""
+    """Compute every node for every region; `inputs` maps input id → float array (NaN = missing).
+
+    Regions are processed in blocks of `block` rows (so intermediate arrays stay in cache),
+    by `workers` threads (the compiled kernels release the GIL); `keep` limits the ids whose
+    values and coverage are returned (default: every input and node). Models with data-driven
+    normalisation (percentile rank, z-score, min–max over the regions) are evaluated in one block.
+    """
     n = _length(model, inputs)
+    ids = list(keep) if keep is not None else [*model.input_ids, *model.node_ids]
+    unknown = [i for i in ids if i not in model.input_ids and i not in model.node_ids]
+    if unknown:
+        raise KeyError(f"unknown ids to keep: {', '.join(unknown)}")
+    if n <= block or _is_data_driven(model):
+        values, coverage = _evaluate_block(model, inputs, adjustments, n)
+        return RiskResult(
+            n=n, values={i: values[i] for i in ids}, coverage={i: coverage[i] for i in ids}
+        )
+    out_values = {i: np.empty(n) for i in ids}
+    out_coverage = {i: np.empty(n) for i in ids}
+
+    def run(start: int) -> None:
+        stop = min(start + block, n)
+        part = {k: np.asarray(v)[start:stop] for k, v in inputs.items()}
+        adjs = [
+            replace(a, mask=None if a.mask is None else a.mask[start:stop]) for a in adjustments
+        ]
+        values, coverage = _evaluate_block(model, part, adjs, stop - start)
+        for i in ids:
+            out_values[i][start:stop] = values[i]
+            out_coverage[i][start:stop] = coverage[i]
+
+    starts = range(0, n, block)
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(run, starts))
+    else:
+        for start in starts:
+            run(start)
+    return RiskResult(n=n, values=out_values, coverage=out_coverage)
+
+
+def _is_data_driven(model: RiskModel) -> bool:
+    return any(
+        n.normalise is not None and n.normalise.method is not NormaliseMethod.BOUNDS
+        for n in model.nodes
+    )
+
+
+def _evaluate_block(
+    model: RiskModel,
+    inputs: Mapping[str, FloatArray],
+    adjustments: Sequence[NodeAdjustment],
+    n: int,
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
     values: dict[str, FloatArray] = {}
     coverage: dict[str, FloatArray] = {}
     ones = np.ones(n)
@@ -112,7 +168,7 @@ def evaluate(
                 value = apply_adjustment(value, adj)
             values[node.id] = value
             coverage[node.id] = cov
-    return RiskResult(n=n, values=values, coverage=coverage)
+    return values, coverage
 
 
 def _length(model: RiskModel, inputs: Mapping[str, FloatArray]) -> int:
@@ -133,6 +189,8 @@ def _evaluate_node(
 ) -> tuple[FloatArray, FloatArray]:
     if node.aggregate is not None:
         agg = node.aggregate
+        # round inside the aggregation pass when nothing else comes between
+        rounded = node.round is not None and not node.cases and node.normalise is None
         kids = []
         for child in agg.children:
             v = values[child.id]
@@ -148,6 +206,7 @@ def _evaluate_node(
             agg.min_present,
             agg.scale,
             agg.offset,
+            node.round if rounded and node.round is not None else -1,
         )
     else:
         expr = node.expr
@@ -155,16 +214,25 @@ def _evaluate_node(
             raise ValueError(f"node {node.id!r} has no source")
         raw = evaluate_expression(expr, values, n)
         refs = expr.names
-        if refs:
-            cov = (
-                np.mean([coverage[r] for r in refs], axis=0) if len(refs) > 1 else coverage[refs[0]]
-            )
+        if len(refs) == 1:
+            cov = coverage[refs[0]]
+        elif refs:
+            cov = coverage[refs[0]] + coverage[refs[1]]
+            for r in refs[2:]:
+                cov += coverage[r]
+            cov /= len(refs)
         else:
             cov = ones
-    value = raw if node.normalise is None else normalise(raw, node.normalise)
+        rounded = False
+    if node.normalise is not None:
+        fuse = node.round is not None and not node.cases
+        value = normalise(raw, node.normalise, decimals=node.round if fuse else None)
+        rounded = rounded or fuse
+    else:
+        value = raw
     if node.cases:
         value = _apply_cases(node, raw, value, values, n)
-    if node.round is not None:
+    if node.round is not None and not rounded:
         value = kernels.round_half_up(np.ascontiguousarray(value), node.round)
     if node.floor is not None or node.cap is not None:
         value = np.clip(value, node.floor, node.cap)
@@ -185,21 +253,27 @@ def _apply_cases(
     return out
 
 
-def normalise(x: FloatArray, norm: Normalisation) -> FloatArray:
-    """Normalise raw values to the score scale (see `Normalisation`)."""
+def normalise(x: FloatArray, norm: Normalisation, *, decimals: int | None = None) -> FloatArray:
+    """Normalise raw values to the score scale (see `Normalisation`), rounding if `decimals`."""
     x = np.ascontiguousarray(x, dtype=np.float64)
+    if norm.method is NormaliseMethod.BOUNDS and norm.formula is None:
+        return kernels.normalise_bounds(
+            x,
+            norm.lower,
+            norm.upper,
+            norm.higher_is_worse,
+            norm.clip,
+            norm.scale is Scale.LOG10,
+            norm.out_lower,
+            norm.out_upper,
+            -1 if decimals is None else decimals,
+        )
+    out = _normalise_unrounded(x, norm)
+    return out if decimals is None else kernels.round_half_up(out, decimals)
+
+
+def _normalise_unrounded(x: FloatArray, norm: Normalisation) -> FloatArray:
     if norm.method is NormaliseMethod.BOUNDS:
-        if norm.formula is None:
-            return kernels.normalise_bounds(
-                x,
-                norm.lower,
-                norm.upper,
-                norm.higher_is_worse,
-                norm.clip,
-                norm.scale is Scale.LOG10,
-                norm.out_lower,
-                norm.out_upper,
-            )
         return _normalise_formula(x, norm)
     if norm.method is NormaliseMethod.PERCENTILE:
         return _rescale(percentile_rank(x), norm)
@@ -220,6 +294,7 @@ def normalise(x: FloatArray, norm: Normalisation) -> FloatArray:
         False,
         norm.out_lower,
         norm.out_upper,
+        -1,
     )
 
 

@@ -1,6 +1,7 @@
 """Explain a score: each node's value, coverage and contribution to its parent, per region.
 
-Contributions split a parent's (unrounded) value among its children so that they add up to it:
+Contributions split a parent's value (as reported, after any rounding) among its children so that
+they add up to it:
 exactly for the arithmetic mean and sum (`w·x / Σw`); for the geometric operators by each child's
 share of the weighted log-terms (`w·ln u`), which is exact in log space; all to the largest child
 for max/min. Expression nodes pass their value to no child (their formulas are arbitrary).

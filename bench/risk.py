@@ -1,0 +1,122 @@
+"""Benchmark: the INFORM Risk 2023 model (177 nodes, 78 inputs) over 1,000,000 grid cells.
+
+Inputs are synthetic: each input column is drawn by resampling the 191 countries' published raw
+values (so the distributions, zeros and missing values are INFORM's), independently per column.
+Also times the Buldyrev et al. cascade simulation (two ER networks, N = 100,000, k = 4, p = 0.7).
+
+Run: python bench/risk.py [--cells N] [--repeat R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tocsin.adapters.risk_model_yaml import load_model, read_indicator_csv
+from tocsin.core.cascades.interdependent import erdos_renyi_edges, simulate_mutual_giant
+from tocsin.core.risk.classes import class_index, rank_descending
+from tocsin.core.risk.evaluate import evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(os.environ.get("TOCSIN_BENCHDATA", ROOT.parent / "shared" / "benchdata"))
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> None:
+    """Run the benchmark and print the figures (last line: JSON)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cells", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    print(f"machine: {platform.platform()}, CPU {_cpu()}, {os.cpu_count()} cores")
+
+    model = load_model(ROOT / "models" / "inform_2023.yaml")
+    source = BENCH / "inform" / "inform_risk_2023_v065_indicator_data.csv"
+    table = read_indicator_csv(source, model.table, required=model.input_ids)
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, len(table.ids), size=(len(model.input_ids), args.cells))
+    inputs = {
+        col: np.ascontiguousarray(table.columns[col][rows[j]])
+        for j, col in enumerate(model.input_ids)
+    }
+    scheme = model.classes[0]
+
+    scores = [n.id for n in model.nodes if n.meta.get("score")]
+
+    def run(keep: list[str] | None, workers: int) -> float:
+        t0 = time.perf_counter()
+        result = evaluate(model, inputs, keep=keep, workers=workers)
+        class_index(result.values[model.root], scheme.thresholds)
+        rank_descending(result.values[model.root])
+        return time.perf_counter() - t0
+
+    first = run(None, 1)  # includes loading numba's cached kernels
+    figures: dict[str, float] = {}
+    print(
+        f"INFORM model: {len(model.nodes)} nodes, {len(model.inputs)} inputs, {args.cells:,} cells"
+    )
+    print(f"first run (all nodes kept, 1 thread, loads compiled kernels): {first:.3f} s")
+    for label, keep, workers in [
+        ("all_nodes_1thread", None, 1),
+        ("all_nodes_2threads", None, 2),
+        ("scores_1thread", scores, 1),
+        ("scores_2threads", scores, 2),
+    ]:
+        times = [run(keep, workers) for _ in range(args.repeat)]
+        figures[f"{label}_best_s"] = round(min(times), 4)
+        figures[f"{label}_median_s"] = round(float(np.median(times)), 4)
+        kept = (
+            f"all {len(model.inputs) + len(model.nodes)} ids"
+            if keep is None
+            else f"{len(keep)} published scores"
+        )
+        print(
+            f"{label}: keep {kept}, {workers} thread(s): best {min(times):.3f} s, "
+            f"median {np.median(times):.3f} s of {args.repeat}"
+        )
+
+    n = 100_000
+    rng = np.random.default_rng(1)
+    t0 = time.perf_counter()
+    a, b = erdos_renyi_edges(n, 4.0, rng), erdos_renyi_edges(n, 4.0, rng)
+    t_gen = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_ = simulate_mutual_giant(a, b, n, 0.7, rng)
+    t_sim = time.perf_counter() - t0
+    print(
+        f"Buldyrev N={n:,} k=4 p=0.7: P∞={run_.fraction:.4f} in {run_.rounds} rounds, "
+        f"{t_sim:.3f} s (+{t_gen:.3f} s to draw the networks)"
+    )
+    print(
+        json.dumps(
+            {
+                "cells": args.cells,
+                "nodes": len(model.nodes),
+                "inputs": len(model.inputs),
+                "first_run_s": round(first, 4),
+                **figures,
+                "buldyrev_n": n,
+                "buldyrev_sim_s": round(t_sim, 4),
+                "buldyrev_p_inf": run_.fraction,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
