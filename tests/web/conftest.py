@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +18,6 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-import uvicorn
 
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
@@ -29,6 +26,7 @@ from tocsin.core.users import Role
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import write_small_config
 from tocsin.web.app import create_web_app
+from tocsin.web.server import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -67,30 +65,13 @@ class Served:
 
 @contextmanager
 def serve(container: Container, *, risk: Any = None) -> Iterator[str]:
-    """Run the web app with uvicorn in a thread on a free loopback port; yield its base URL.
+    """Serve the dashboard over `container` on a free loopback port; yield its base URL.
 
-    The socket is bound and listening before the thread starts, so the first request queues in
-    the backlog until uvicorn accepts it: no waiting for start-up is needed. `risk` is passed
-    to `create_web_app` (None: no risk model, the small scenario's regions are not in INFORM).
+    `risk` goes to `create_web_app` (None: no risk model; the small scenario's regions are not
+    in INFORM anyway).
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    app = create_web_app(container, risk=risk, live_max_stream_for=30.0)
-    config = uvicorn.Config(
-        app, log_level="warning", timeout_graceful_shutdown=1, lifespan="on", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serving(create_web_app(container, risk=risk, live_max_stream_for=30.0)) as url:
+        yield url
 
 
 def small_container(tmp_path: Path) -> tuple[Container, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -246,3 +247,34 @@ def test_a_request_to_another_host_fails_the_guard(served: Served, browser: Any)
         expect(page.locator("#map")).to_have_attribute("data-regions", "2")
         with contextlib.suppress(PlaywrightError):
             page.goto("http://192.0.2.1/probe")
+
+
+def test_silencing_a_warning_records_owner_reason_and_expiry(
+    served: Served, page: Any, shots: Any
+) -> None:
+    probe = httpx.get(served.url + "/api/v1/silences")
+    if probe.status_code == 404:
+        pytest.skip("this build has no /api/v1/silences route")
+    page.goto(served.url + "/")
+    page.evaluate(f"localStorage.setItem('tocsin.token', {served.token!r})")
+    page.goto(served.url + "/#/board")
+    page.locator("#board tbody tr[data-level='orange']").click()
+    form = page.locator("#silence-form")
+    form.get_by_label("Reason").fill("rain gauge maintenance")
+    form.get_by_label("Expires after").select_option("24")
+    form.get_by_role("button", name="Silence").click()
+    expect(form.locator("[role=status]")).to_contain_text("Silenced by duty")
+    (silence,) = httpx.get(served.url + "/api/v1/silences").json()
+    assert silence["created_by"] == "duty"
+    assert silence["reason"] == "rain gauge maintenance"
+    assert silence["selector"]["region"] == "P1"
+    assert silence["selector"]["domain"] == "natural.flood"
+    starts, ends = (datetime.fromisoformat(silence[k]) for k in ("starts_at", "ends_at"))
+    assert timedelta(hours=23) < ends - starts <= timedelta(hours=24, minutes=1)
+    panel = page.locator("#silences")
+    expect(panel.locator("summary")).to_contain_text("Silences (1)")
+    panel.locator("summary").click()
+    shots(page, "board-silence")
+    panel.get_by_role("button", name="Expire").click()
+    expect(panel.locator("li[data-state='expired']")).to_have_count(0)
+    assert httpx.get(served.url + "/api/v1/silences").json() == []

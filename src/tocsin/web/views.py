@@ -166,14 +166,19 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
 
     @router.get("/summary")
     def summary() -> dict[str, Any]:
-        """Open warnings counted by level and by state."""
+        """Open warnings counted by level and by state, and the server's time (for the clock)."""
         found = container.warnings.find(open_only=True, limit=1_000_000)
         by_level = {lv.value: 0 for lv in LEVELS}
         by_state: dict[str, int] = {}
         for w in found:
             by_level[w.level.value] += 1
             by_state[w.state.value] = by_state.get(w.state.value, 0) + 1
-        return {"open": len(found), "by_level": by_level, "by_state": by_state}
+        return {
+            "open": len(found),
+            "by_level": by_level,
+            "by_state": by_state,
+            "now": container.clock.now().isoformat(),
+        }
 
     @router.get("/indicators/{code}/chart", responses={404: {"description": "unknown"}})
     def chart(

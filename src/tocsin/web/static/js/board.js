@@ -2,7 +2,7 @@
 // its explanation, history, acknowledgement and silence.
 
 import { HttpError, get, post } from "./api.js";
-import { ago, badge, h, number, sortWarnings, toast, when } from "./format.js";
+import { ago, badge, h, number, serverNow, sortWarnings, toast, when } from "./format.js";
 
 let rows = [];
 let known = new Set();
@@ -57,6 +57,7 @@ export async function refresh({ highlight = false } = {}) {
   const found = sortWarnings(await get("/api/v1/warnings", filters()));
   const fresh = highlight ? new Set(found.filter((w) => !known.has(`${w.id}:${w.level}:${w.state}`)).map((w) => w.id)) : new Set();
   rows = found;
+  refreshSilences();
   known = new Set(found.map((w) => `${w.id}:${w.level}:${w.state}`));
   render(fresh);
   if (current) await showDetail(current, { quiet: true });
@@ -180,40 +181,86 @@ function actions(w) {
 
 const EXPIRIES = [["1 hour", 1], ["4 hours", 4], ["12 hours", 12], ["1 day", 24], ["3 days", 72], ["1 week", 168]];
 
+// The silence form: it matches this warning's region, domain and labels; the owner is the user
+// of the token it is sent with (the server records it), the reason is required, and it expires.
 function silenceForm(w) {
-  const owner = h("input", { name: "owner", required: true, autocomplete: "name" });
-  owner.value = localStorage.getItem("tocsin.owner") || "";
-  const reason = h("input", { name: "reason", required: true, minlength: "3" });
+  const reason = h("input", { name: "reason", required: true, minlength: "3", "aria-describedby": "silence-owner" });
   const hours = h("select", { name: "hours" }, EXPIRIES.map(([t, v]) => h("option", { value: String(v), selected: v === 4 }, t)));
   const note = h("p", { class: "note", role: "status" });
+  const labels = Object.entries(w.labels || {}).map(([k, v]) => `${k}=${v}`);
   const form = h("form", { class: "silence-form", id: "silence-form" },
     h("h4", {}, "Silence"),
-    h("p", { class: "note" }, "Mutes notifications for this warning's fingerprint; the warning stays on the board."),
-    h("label", {}, "Owner ", owner), h("label", {}, "Reason ", reason), h("label", {}, "Expires after ", hours),
+    h("p", { class: "note" }, `Mutes notifications for warnings in ${w.region}, ${w.domain}`,
+      labels.length ? ` with ${labels.join(", ")}` : "", "; they stay on the board."),
+    h("p", { class: "note", id: "silence-owner" }, "Owner: the user of your token."),
+    h("label", {}, "Reason ", reason), h("label", {}, "Expires after ", hours),
     h("div", { class: "row" }, h("button", { type: "submit" }, "Silence")), note);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    localStorage.setItem("tocsin.owner", owner.value.trim());
-    const endsAt = new Date(Date.now() + Number(hours.value) * 3600_000).toISOString();
+    const endsAt = new Date(serverNow() + Number(hours.value) * 3600_000).toISOString();
     try {
-      await post("/api/v1/silences", silenceBody(w, owner.value.trim(), reason.value.trim(), endsAt));
+      const s = await post("/api/v1/silences", silenceBody(w, reason.value.trim(), endsAt));
       note.className = "ok";
-      note.textContent = `Silenced until ${when(endsAt)}.`;
-      toast(`Silenced until ${when(endsAt)}`);
+      note.textContent = `Silenced by ${s.created_by} until ${when(s.ends_at)}.`;
+      toast(`Silenced until ${when(s.ends_at)}`);
+      await refreshSilences();
     } catch (err) {
       note.className = "error";
       note.textContent = err instanceof HttpError && (err.status === 404 || err.status === 405)
-        ? "Silences are not available on this server yet."
+        ? "Silences are not available on this server."
         : `Not silenced: ${err.message}`;
     }
   });
   return form;
 }
 
-// The body of POST /api/v1/silences: matchers on the warning's fingerprint, owner, reason, expiry.
-export function silenceBody(w, owner, reason, endsAt) {
+// The body of POST /api/v1/silences for one warning (owner = the token's user, server-side).
+export function silenceBody(w, reason, endsAt) {
   return {
-    matchers: [{ name: "fingerprint", value: w.fingerprint, is_regex: false }],
-    owner, reason, ends_at: endsAt,
+    region: w.region,
+    domain: w.domain,
+    matchers: Object.entries(w.labels || {}).map(([k, v]) => `${k}=${v}`),
+    ends_at: endsAt,
+    reason,
   };
+}
+
+// Active and pending silences, each with its owner, reason, expiry and an Expire button.
+export async function refreshSilences() {
+  const box = document.getElementById("silences");
+  if (!box) return;
+  let found;
+  try {
+    found = await get("/api/v1/silences");
+  } catch (err) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  const list = box.querySelector("ul");
+  box.querySelector("summary").textContent = `Silences (${found.length})`;
+  list.replaceChildren(...found.map((s) => h("li", { dataset: { id: s.id, state: s.state } },
+    h("strong", {}, describe(s.selector)), ` · ${s.state} · by ${s.created_by} · until ${when(s.ends_at)} · ${s.reason} `,
+    s.state !== "expired" ? h("button", { type: "button", class: "ghost", onclick: () => expireSilence(s.id) }, "Expire") : null)));
+  if (!found.length) list.append(h("li", { class: "note" }, "None."));
+}
+
+function describe(selector) {
+  if (!selector || typeof selector !== "object") return String(selector ?? "");
+  const parts = [];
+  if (selector.region) parts.push(selector.region);
+  if (selector.domain) parts.push(selector.domain);
+  if (selector.levels && selector.levels.length) parts.push(selector.levels.join("/"));
+  for (const m of selector.matchers || []) parts.push(typeof m === "string" ? m : JSON.stringify(m));
+  return parts.join(" · ") || "everything";
+}
+
+async function expireSilence(id) {
+  try {
+    await post(`/api/v1/silences/${id}/expire`, { reason: "expired from the dashboard" });
+    toast("Silence expired");
+  } catch (err) {
+    toast(`Not expired: ${err.message}`);
+  }
+  await refreshSilences();
 }

@@ -31,7 +31,18 @@ export function badge(level, text) {
   return h("span", { class: `badge lvl-${lv}` }, text ?? (level ? level.toUpperCase() : "none"));
 }
 
-export function ago(iso, now = Date.now()) {
+// The server's clock, as learnt from /api/v1/web/summary: expiries and ages are computed on it,
+// so a browser whose clock is off does not shorten a silence or misstate an age.
+let offset = 0;
+export function setServerNow(iso) {
+  const t = Date.parse(iso);
+  if (!Number.isNaN(t)) offset = t - Date.now();
+}
+export function serverNow() {
+  return Date.now() + offset;
+}
+
+export function ago(iso, now = serverNow()) {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return "";
   let s = Math.round((now - t) / 1000);

@@ -7,6 +7,7 @@ import { COLOURS, NONE_COLOUR, RANK, RISK_COLOURS, badge, h, sortWarnings } from
 
 let map = null;
 let layer = null;
+let labels = null;
 let data = null;
 let mode = "warning";
 let focus = null; // region code whose children are shown; null = the default root
@@ -19,6 +20,7 @@ export function init({ navigate }) {
     zoomSnap: 0.25, attributionControl: false, worldCopyJump: false, minZoom: 1, keyboard: true,
   });
   map.setView([30, 10], 2);
+  map.on("zoomend", () => { if (mode === "risk") placeLabels(); });
   for (const radio of document.querySelectorAll('input[name="mode"]')) {
     radio.addEventListener("change", () => setMode(radio.value));
   }
@@ -28,7 +30,10 @@ export function setMode(value) {
   mode = value;
   for (const radio of document.querySelectorAll('input[name="mode"]')) radio.checked = radio.value === value;
   if (data && value === "risk" && !data.risk_available) refresh();
-  else if (data) draw(false);
+  else if (data) {
+    draw(false);
+    renderSide();
+  }
 }
 
 export function toggleMode() {
@@ -90,15 +95,7 @@ function draw(refit) {
       lyr.on("mouseout", () => layer && layer.resetStyle(lyr));
     },
   }).addTo(map);
-  // the level, written on the map, for every region that has one
-  layer.eachLayer((lyr) => {
-    const p = lyr.feature.properties;
-    const text = mode === "risk" ? p.risk_class : p.warning_level && p.warning_level.toUpperCase();
-    if (text && lyr.getBounds) {
-      L.tooltip({ permanent: true, direction: "center", className: "lvl-tip", interactive: false })
-        .setLatLng(lyr.getBounds().getCenter()).setContent(text).addTo(layer);
-    }
-  });
+  placeLabels();
   container.dataset.focus = data.focus ? data.focus.code : "";
   container.dataset.regions = String(data.features.length);
   container.dataset.mode = mode;
@@ -107,6 +104,26 @@ function draw(refit) {
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [12, 12] });
   }
   renderLegend();
+}
+
+// The level (or risk class) written on each region that has one, where the shape is large
+// enough on screen to hold the text; every region also says it in its tooltip and in the list.
+function placeLabels() {
+  if (labels) labels.remove();
+  labels = L.layerGroup().addTo(map);
+  if (!layer) return;
+  layer.eachLayer((lyr) => {
+    const p = lyr.feature.properties;
+    const text = mode === "risk" ? p.risk_class : p.warning_level && p.warning_level.toUpperCase();
+    if (!text || !lyr.getBounds) return;
+    const b = lyr.getBounds();
+    const ne = map.latLngToContainerPoint(b.getNorthEast());
+    const sw = map.latLngToContainerPoint(b.getSouthWest());
+    const fits = Math.abs(ne.x - sw.x) >= text.length * 7 + 8 && Math.abs(sw.y - ne.y) >= 16;
+    if (mode === "risk" ? !fits : false) return;
+    L.tooltip({ permanent: true, direction: "center", className: "lvl-tip", interactive: false })
+      .setLatLng(b.getCenter()).setContent(text).addTo(labels);
+  });
 }
 
 function open(props) {
