@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tocsin.adapters.storage.sql import SqlSession
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
+from tocsin.core.errors import InvalidInput
 from tocsin.core.observations import ObservationBatch
 from tocsin.testing.scenario import small_config, write_small_config
 
@@ -18,7 +20,7 @@ T0 = 1_767_225_600
 DETECTOR = {
     "kind": "robust_z",
     "params": {"warmup": 20, "z_threshold": 5.0},
-    "thresholds": {"yellow": 0.999, "red": 0.9999999},
+    "thresholds": {"yellow": 0.5, "red": 0.9},
 }
 
 
@@ -61,7 +63,7 @@ def test_a_spike_raises_a_detector_warning_that_explains_itself(
         assert warning.source == "detector"
         explanation = dict(warning.explanation)
         assert explanation["detector"] == "robust_z"
-        assert explanation["score"] >= 0.9999999
+        assert explanation["score"] >= 0.9
         lo, hi = explanation["expected_range"]
         assert lo < 2.0 < hi < 4.0
         assert warning.cause["value"] == 4.0
@@ -95,17 +97,36 @@ def test_detector_state_survives_a_restart(sqlite_url: str, tmp_path: Path) -> N
     assert whole
 
 
-def test_a_failed_batch_leaves_the_detector_as_it_was(sqlite_url: str, tmp_path: Path) -> None:
+def test_a_failed_batch_leaves_the_detector_as_it_was(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     container = build(Settings(database_url=sqlite_url, config_dir=config(tmp_path)))
     try:
         feed(container, series(100))
         scoring = container.ingest.scoring
         assert scoring is not None
         before = scoring.to_bytes()
-        bad = ObservationBatch(np.array([10_000]), np.array([T0 + 10**7]), np.array([1.0]))
-        with pytest.raises(Exception):  # noqa: B017 - any storage error will do
-            container.ingest.ingest_batch(bad)
+
+        def disk_full(*_: object) -> None:
+            raise OSError("disk full")
+
+        # fails after the detector has scored the batch, inside the transaction
+        monkeypatch.setattr(SqlSession, "save_threshold_state", disk_full)
+        with pytest.raises(OSError, match="disk full"):
+            feed(container, series(50, spike_at=10), start=100)
         assert scoring.to_bytes() == before
+        with container.store.transaction() as tx:
+            assert tx.count_observations() == 100
+    finally:
+        container.close()
+
+
+def test_unknown_series_ids_are_rejected(sqlite_url: str, tmp_path: Path) -> None:
+    container = build(Settings(database_url=sqlite_url, config_dir=config(tmp_path)))
+    try:
+        bad = ObservationBatch(np.array([10_000]), np.array([T0]), np.array([1.0]))
+        with pytest.raises(InvalidInput, match="unknown indicator id 10000"):
+            container.ingest.ingest_batch(bad)
     finally:
         container.close()
 

@@ -169,6 +169,7 @@ class IngestService:
         try:
             with self.store.transaction() as tx:
                 for chunk in chunks:
+                    self._check_series(chunk)
                     batch = chunk.deduplicated()
                     tx.write_observations(batch)
                     changes = evaluate_thresholds(self.rules.params, self.state, batch)
@@ -196,6 +197,14 @@ class IngestService:
         for event in events:
             self.bus.publish("warnings", warning_message(event))
         return IngestResult(received, received, evaluated, tuple(events))
+
+    def _check_series(self, batch: ObservationBatch) -> None:
+        """Series must be known indicator ids (the compiled kernels index arrays by them)."""
+        if len(batch) and (batch.series.min() < 0 or batch.series.max() >= self.rules.size):
+            bad = batch.series[(batch.series < 0) | (batch.series >= self.rules.size)]
+            raise InvalidInput(
+                [Problem("batch", "indicator", f"unknown indicator id {int(bad[0])}")]
+            )
 
 
 class EventService:
