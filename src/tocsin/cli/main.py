@@ -32,3 +32,6 @@ app.add_typer(_risk.app, name="risk")
 app.add_typer(_alerting.silences_app, name="silences")
 app.add_typer(_alerting.notify_app, name="notify")
 app.command("history")(_alerting.history)
+from tocsin.cli import risk_warnings as _risk_warnings  # noqa: E402
+
+_risk.app.command("warn")(_risk_warnings.risk_warn)

@@ -1,0 +1,133 @@
+"""Risk feeds warnings: a region's composite-index class drives a warning's level.
+
+Each classified (region, node) of a computed risk model is compared with the open warning of the
+same fingerprint (source "risk", subject "<model>:<node>", region, domain): a class mapped to a
+higher level raises or upgrades it, a lower one downgrades it, a class mapped to no level lifts
+it. Everything goes through the same lifecycle and audit trail as indicator warnings.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+
+from tocsin.core.audit import from_warning_event
+from tocsin.core.domains import DomainCode
+from tocsin.core.levels import Level
+from tocsin.core.regions import RegionCode
+from tocsin.core.warnings import lifecycle
+from tocsin.core.warnings.model import (
+    Command,
+    CommandKind,
+    Warning,
+    WarningEvent,
+    WarningId,
+    WarningState,
+    fingerprint,
+)
+from tocsin.ports import Bus, Clock, Store
+from tocsin.services.publishing import warning_message
+from tocsin.services.risk import RegionClass
+
+ACTOR = "rule:risk"
+
+
+def reconcile_risk_warnings(
+    store: Store,
+    bus: Bus,
+    clock: Clock,
+    *,
+    model: str,
+    domain: str,
+    levels: Sequence[RegionClass],
+    known_regions: Collection[str],
+) -> list[WarningEvent]:
+    """Bring risk warnings in line with the classes; return the transitions made."""
+    now = clock.now()
+    wanted = {
+        fingerprint("risk", f"{model}:{r.node}", r.region, domain): r
+        for r in levels
+        if r.region in known_regions
+    }
+    events: list[WarningEvent] = []
+    with store.transaction() as tx:
+        open_by_fp = tx.open_warnings(list(wanted))
+        created: list[Warning] = []
+        updated: list[Warning] = []
+        for fp, item in wanted.items():
+            target = Level(item.level) if item.level else None
+            current = open_by_fp.get(fp)
+            command = _command(item, model, current, target)
+            if command is None:
+                continue
+            if current is None:
+                template = _template(item, fp, model=model, domain=domain)
+                warning, event = lifecycle.raise_warning(template, command, now)
+                created.append(warning)
+            else:
+                warning, event = lifecycle.apply(current, command, now)
+                updated.append(warning)
+            events.append(event)
+        tx.save_warnings(updated, new=False)
+        tx.save_warnings(created, new=True)
+        tx.append_audit([from_warning_event(e) for e in events])
+    for event in events:
+        bus.publish("warnings", warning_message(event))
+    return events
+
+
+def _command(
+    item: RegionClass, model: str, current: Warning | None, target: Level | None
+) -> Command | None:
+    cause = {"model": model, "node": item.node, "value": item.value, "class": item.label}
+    if target is None:
+        if current is None:
+            return None
+        reason = f"{model} {item.node} = {item.value:g} is {item.label}: no warning level"
+        return Command(CommandKind.LIFT, ACTOR, reason, None, cause, None)
+    if current is not None and target is current.level:
+        return None
+    kind = (
+        CommandKind.RAISE
+        if current is None
+        else (CommandKind.UPGRADE if target.rank > current.level.rank else CommandKind.DOWNGRADE)
+    )
+    reason = (
+        f"{model} {item.node} = {item.value:g} is in class {item.label} "
+        f"[{item.lower:g}, {item.upper:g})"
+    )
+    explanation = {
+        "rule": "risk",
+        "model": model,
+        "node": item.node,
+        "value": item.value,
+        "class": item.label,
+        "class_bounds": [item.lower, item.upper],
+        "level": target.value,
+    }
+    return Command(kind, ACTOR, reason, target, cause, explanation)
+
+
+def _template(item: RegionClass, fp: str, *, model: str, domain: str) -> Warning:
+    epoch = datetime.fromtimestamp(0, UTC)
+    return Warning(
+        id=WarningId(uuid.uuid4().hex),
+        fingerprint=fp,
+        source="risk",
+        subject=f"{model}:{item.node}",
+        region=RegionCode(item.region),
+        domain=DomainCode(domain),
+        level=Level.BLUE,
+        state=WarningState.ACTIVE,
+        first_seen_at=epoch,
+        last_seen_at=epoch,
+        updated_at=epoch,
+        labels={
+            "model": model,
+            "node": item.node,
+            "region": item.region,
+            "domain": domain,
+            "source": "risk",
+        },
+    )
