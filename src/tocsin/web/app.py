@@ -89,7 +89,7 @@ def create_web_app(
 
     app.include_router(views.make_router(container, loader))
     app.include_router(live.make_router(feed, authorize_stream))
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/vendor/leaflet", StaticFiles(directory=leaflet_dir()), name="leaflet")
 

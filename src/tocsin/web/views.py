@@ -7,12 +7,13 @@ API (`tocsin.api.app`), so the dashboard has no powers the API does not give.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
 from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from tocsin.bootstrap import Container
 from tocsin.core.errors import Forbidden, NotFound
@@ -73,11 +74,16 @@ def _thresholds(values: tuple[float, float, float, float]) -> dict[str, float]:
 
 
 class MapLayers:
-    """GeoJSON of a region's children, simplified once and kept (the catalogue is immutable)."""
+    """GeoJSON of a region's children, simplified and serialised once (the catalogue is immutable).
+
+    Each feature is kept as (code, properties, geometry already as JSON text): the map response is
+    assembled from these strings, so the coordinates are never walked again per request (FastAPI's
+    generic encoder would spend most of the request on them).
+    """
 
     def __init__(self, tree: RegionTree) -> None:
         self.tree = tree
-        self._cache: dict[str | None, list[dict[str, Any]]] = {}
+        self._cache: dict[str | None, list[tuple[str, dict[str, Any], str]]] = {}
 
     def focus(self, parent: str | None) -> RegionCode | None:
         """The region whose children are shown: `parent`, or the single root when not given."""
@@ -88,8 +94,8 @@ class MapLayers:
         roots = self.tree.roots()
         return roots[0].code if len(roots) == 1 else None
 
-    def features(self, focus: RegionCode | None) -> list[dict[str, Any]]:
-        """The simplified child features of `focus` (the roots when None)."""
+    def features(self, focus: RegionCode | None) -> list[tuple[str, dict[str, Any], str]]:
+        """The child features of `focus` (the roots when None): code, properties, geometry JSON."""
         if focus in self._cache:
             return self._cache[focus]
         tree = self.tree
@@ -99,22 +105,17 @@ class MapLayers:
         else:
             codes = list(tree.children.get(focus, ()))
             digits = extent_digits(tree.regions[focus].geometry)
-        out = []
+        out: list[tuple[str, dict[str, Any], str]] = []
         for code in codes:
             region = tree.regions[code]
-            out.append(
-                {
-                    "type": "Feature",
-                    "id": code,
-                    "geometry": simplify(region.geometry, digits),
-                    "properties": {
-                        "code": code,
-                        "name": region.name,
-                        "level": region.level,
-                        "has_children": bool(tree.children.get(code)),
-                    },
-                }
-            )
+            props: dict[str, Any] = {
+                "code": code,
+                "name": region.name,
+                "level": region.level,
+                "has_children": bool(tree.children.get(code)),
+            }
+            geometry = json.dumps(simplify(region.geometry, digits), separators=(",", ":"))
+            out.append((str(code), props, geometry))
         self._cache[focus] = out
         return out
 
@@ -135,34 +136,37 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
 
     router = APIRouter(prefix="/api/v1/web", tags=["dashboard"], dependencies=[Depends(reader)])
 
-    @router.get("/map")
-    def map_view(parent: str | None = None) -> dict[str, Any]:
+    @router.get("/map", response_class=Response)
+    def map_view(parent: str | None = None) -> Response:
         """A region's children as GeoJSON with their highest active warning level (subtree)."""
         focus = layers.focus(parent)
         levels = active_levels(tree, container.warnings.find(open_only=True, limit=1_000_000))
         index = risk.ready()
         classes = index.classes() if index is not None else {}
         features = []
-        for feature in layers.features(focus):
-            code = feature["id"]
+        for code, base, geometry in layers.features(focus):
             active = levels.get(code)
             props = {
-                **feature["properties"],
+                **base,
                 "warning_level": active["level"] if active else None,
                 "warning_count": active["count"] if active else 0,
                 "risk_class": classes.get(code, {}).get("class"),
                 "risk_value": classes.get(code, {}).get("value"),
             }
-            features.append({**feature, "properties": props})
-        return {
+            features.append(
+                f'{{"type":"Feature","id":{json.dumps(code)},"geometry":{geometry},'
+                f'"properties":{json.dumps(props)}}}'
+            )
+        head = {
             "type": "FeatureCollection",
             "focus": _region_card(tree, focus, levels),
             "path": [_region_card(tree, c, levels) for c in _path(tree, focus)],
             "risk_available": index is not None,
             "risk_model": index.model.name if index is not None else None,
             "risk_note": None if index is not None else risk.reason(),
-            "features": features,
         }
+        body = json.dumps(head)[:-1] + ',"features":[' + ",".join(features) + "]}"
+        return Response(body, media_type="application/json")
 
     @router.get("/summary")
     def summary() -> dict[str, Any]:

@@ -160,7 +160,7 @@ function start() {
   document.addEventListener("keydown", onKey);
   window.addEventListener("hashchange", route);
   window.addEventListener("resize", () => { mapView.invalidate(); indicator.resize(); });
-  refreshSummary().catch(() => null).then(route).then(() => {
+  Promise.all([refreshSummary().catch(() => null), route()]).then(() => {
     connectLive();
     loadCatalog();
   });

@@ -49,9 +49,25 @@ export async function show(code, { refit = true, select = null } = {}) {
   const moved = code !== focus || !data;
   focus = code;
   selected = select;
-  data = await get("/api/v1/web/map", { parent: code || undefined });
+  data = await firstOr("/api/v1/web/map", { parent: code || undefined });
   draw(refit && moved);
   renderSide();
+}
+
+// The response boot.js already asked for, if it is the one wanted; otherwise a fresh request.
+async function firstOr(path, params) {
+  const early = window.__tocsinFirstMap;
+  window.__tocsinFirstMap = null;
+  const url = params.parent ? `${path}?parent=${encodeURIComponent(params.parent)}` : path;
+  if (early && early.url === url) {
+    try {
+      const response = await early.response;
+      if (response.ok) return await response.json();
+    } catch (err) {
+      // fall through to a normal request, which reports errors and asks for a token
+    }
+  }
+  return get(path, params);
 }
 
 export function refresh() {
@@ -94,15 +110,17 @@ function draw(refit) {
       lyr.on("mouseover", () => lyr.setStyle({ weight: 2.5 }));
       lyr.on("mouseout", () => layer && layer.resetStyle(lyr));
     },
-  }).addTo(map);
+  });
+  // fit first, then add: the paths are projected once, at the final zoom
+  if (refit) {
+    const bounds = layer.getBounds();
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [12, 12], animate: false });
+  }
+  layer.addTo(map);
   placeLabels();
   container.dataset.focus = data.focus ? data.focus.code : "";
   container.dataset.regions = String(data.features.length);
   container.dataset.mode = mode;
-  if (refit) {
-    const bounds = layer.getBounds();
-    if (bounds.isValid()) map.fitBounds(bounds, { padding: [12, 12] });
-  }
   renderLegend();
 }
 
