@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from tocsin.config import Settings
 from tocsin.ports import Clock
 from tocsin.services.notifications import DeliveryWorker, Dispatcher
 
@@ -42,6 +43,10 @@ class _Wired(Protocol):
     @property
     def clock(self) -> Clock:
         """The clock."""
+
+    @property
+    def settings(self) -> Settings:
+        """Process settings (background_workers, dispatch_interval_s)."""
 
     @property
     def bus(self) -> _Listenable:
@@ -79,8 +84,14 @@ class _Loop:
         self.thread.join(timeout=10)
 
 
-def start_background(container: _Wired, *, interval: float = 0.5) -> Callable[[], None]:
-    """Start the dispatcher and delivery loops; return a function that stops both."""
+def start_background(container: _Wired, *, interval: float | None = None) -> Callable[[], None]:
+    """Start the dispatcher and delivery loops; return a function that stops both.
+
+    Nothing starts when `settings.background_workers` is false (e.g. when a separate
+    `tocsin notify run` process does the work)."""
+    if not container.settings.background_workers:
+        return lambda: None
+    interval = interval or container.settings.dispatch_interval_s
     dispatcher, delivery, clock = container.dispatcher, container.delivery, container.clock
 
     def deliver() -> bool:

@@ -379,6 +379,56 @@ class Dispatcher:
             for a in addresses
         ]
 
+    def explain_delivery(self, warning: Warning, now: datetime) -> dict[str, Any]:
+        """Where a warning goes, what suppresses it now, its escalation and notifications."""
+        target = self.targets.target(warning)
+        with self.store.transaction() as tx:
+            ctx = _Context(tx.list_silences(now=now, include_expired=False))
+            suppressed = self.suppressed_by(tx, [target], now, ctx)[warning.id]
+            escalation = tx.get_escalation(warning.id)
+            notes = tx.list_notifications(warning_id=warning.id, limit=500)
+        routes = match_routes(self.config.root, target)
+        return {
+            "warning_id": warning.id,
+            "routes": [
+                {
+                    "route": r.id,
+                    "receiver": group_key(r, target).receiver,
+                    "group_by": list(r.group_by),
+                    "muted_by": list(muted_by(r.mute_windows, dict(self.config.mute_windows), now)),
+                }
+                for r in routes
+            ],
+            "suppressed_by": list(suppressed),
+            "responsible_chain": list(self.targets.chain(warning.region, warning.domain)),
+            "escalation": None
+            if escalation is None
+            else {
+                **escalation.snapshot.as_json(),
+                "progress": escalation.progress,
+                "next_due_at": escalation.next_due_at.isoformat()
+                if escalation.next_due_at
+                else None,
+                "stopped_at": escalation.stopped_at.isoformat() if escalation.stopped_at else None,
+                "stop_reason": escalation.stop_reason,
+            },
+            "notifications": [
+                {
+                    "key": n.key,
+                    "kind": n.kind.value,
+                    "reason": n.reason,
+                    "receiver": n.receiver,
+                    "channel": n.channel.value,
+                    "address": n.address,
+                    "status": n.status.value,
+                    "attempts": n.attempts,
+                    "created_at": n.created_at.isoformat(),
+                    "delivered_at": n.delivered_at.isoformat() if n.delivered_at else None,
+                }
+                for n in notes
+            ],
+        }
+
     # -- escalation ----------------------------------------------------------------------------
     def _escalate(self, now: datetime, report: TickReport) -> None:
         with self.store.transaction() as tx:
