@@ -187,7 +187,7 @@ function silenceForm(w) {
   const reason = h("input", { name: "reason", required: true, minlength: "3", "aria-describedby": "silence-owner" });
   const hours = h("select", { name: "hours" }, EXPIRIES.map(([t, v]) => h("option", { value: String(v), selected: v === 4 }, t)));
   const note = h("p", { class: "note", role: "status" });
-  const labels = Object.entries(w.labels || {}).map(([k, v]) => `${k}=${v}`);
+  const labels = labelMatchers(w);
   const form = h("form", { class: "silence-form", id: "silence-form" },
     h("h4", {}, "Silence"),
     h("p", { class: "note" }, `Mutes notifications for warnings in ${w.region}, ${w.domain}`,
@@ -219,10 +219,18 @@ export function silenceBody(w, reason, endsAt) {
   return {
     region: w.region,
     domain: w.domain,
-    matchers: Object.entries(w.labels || {}).map(([k, v]) => `${k}=${v}`),
+    matchers: labelMatchers(w),
     ends_at: endsAt,
     reason,
   };
+}
+
+// The warning's own labels as matchers; region and domain are matched by the selector itself
+// (with their subtrees), so they are not repeated.
+function labelMatchers(w) {
+  return Object.entries(w.labels || {})
+    .filter(([k]) => k !== "region" && k !== "domain")
+    .map(([k, v]) => `${k}=${v}`);
 }
 
 // Active and pending silences, each with its owner, reason, expiry and an Expire button.
