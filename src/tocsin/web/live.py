@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -83,7 +83,7 @@ class LiveFeed:
             with contextlib.suppress(RuntimeError):  # its loop has closed meanwhile
                 sub.loop.call_soon_threadsafe(sub.offer, (topic, dict(payload)))
 
-    async def events(self, request: Request) -> AsyncIterator[str]:
+    async def events(self, request: Request) -> AsyncGenerator[str, None]:
         """The text/event-stream of one client."""
         loop = asyncio.get_running_loop()
         sub = _Subscriber(loop)

@@ -1,0 +1,133 @@
+"""The dashboard's server side without a browser: geometry, decimation, roll-up, live stream."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.web.conftest import Served, T, small_container
+from tocsin.adapters.bus.memory import MemoryBus
+from tocsin.core.regions import Region, RegionCode, RegionTree
+from tocsin.web.app import create_web_app
+from tocsin.web.geometry import round_ring, simplify
+from tocsin.web.live import LiveFeed
+from tocsin.web.views import active_levels, decimate
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=3000), st.integers(100, 1000))
+def test_decimation_keeps_the_extremes_and_the_order(values: list[float], points: int) -> None:
+    v = np.array(values)
+    t = np.arange(len(v), dtype=np.int64)
+    times, kept = decimate(t, v, points)
+    assert len(times) <= max(points, len(v) if len(v) <= points else points)
+    assert np.all(np.diff(times) > 0)
+    assert kept.max() == v.max()
+    assert kept.min() == v.min()
+    assert np.array_equal(kept, v[times])
+
+
+def test_rounding_drops_collapsed_points_and_degenerate_rings() -> None:
+    ring = [[0.0, 0.0], [0.001, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]]
+    assert round_ring(ring, 2) == [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]]
+    sliver = [[0.0, 0.0], [0.001, 0.0], [0.001, 0.001], [0.0, 0.0]]
+    square = [[5.0, 5.0], [6.0, 5.0], [6.0, 6.0], [5.0, 5.0]]
+    multi = {"type": "MultiPolygon", "coordinates": [[sliver], [square]]}
+    assert simplify(multi, 2) == {"type": "MultiPolygon", "coordinates": [[square]]}
+    assert simplify({"type": "Polygon", "coordinates": [sliver]}, 2) is None
+
+
+def test_the_highest_level_rolls_up_to_every_ancestor(tmp_path: Path) -> None:
+    container, _ = small_container(tmp_path)
+    served = Served("", container, "")
+    served.ingest([("D11.river_level", T, 5.5), ("D21.reservoir", T, 25.0)])
+    levels = active_levels(container.catalog.regions, container.warnings.find())
+    assert {k: (v["level"], v["count"]) for k, v in levels.items()} == {
+        "D11": ("red", 1),
+        "P1": ("red", 1),
+        "D21": ("yellow", 1),
+        "P2": ("yellow", 1),
+        "N": ("red", 2),
+    }
+    container.close()
+
+
+def test_a_region_outside_the_tree_is_ignored() -> None:
+    tree = RegionTree.build(("n",), [Region(RegionCode("A"), "A", "n")])
+    assert active_levels(tree, []) == {}
+
+
+def test_the_map_endpoint_returns_the_children_with_their_levels(tmp_path: Path) -> None:
+    container, _ = small_container(tmp_path)
+    Served("", container, "").ingest([("D11.river_level", T, 5.5)])
+    with TestClient(create_web_app(container, risk=None)) as client:
+        top = client.get("/api/v1/web/map").json()
+        assert top["focus"]["code"] == "N"
+        assert {f["id"]: f["properties"]["warning_level"] for f in top["features"]} == {
+            "P1": "red",
+            "P2": None,
+        }
+        assert top["risk_available"] is False
+        down = client.get("/api/v1/web/map", params={"parent": "P1"}).json()
+        assert [c["code"] for c in down["path"]] == ["N", "P1"]
+        assert sorted(f["id"] for f in down["features"]) == ["D11", "D12"]
+        assert client.get("/api/v1/web/map", params={"parent": "nope"}).status_code == 404
+        chart = client.get("/api/v1/web/indicators/D11.river_level/chart").json()
+        assert chart["values"] == [5.5]
+        assert [m["kind"] for m in chart["moments"]] == ["raised"]
+        assert client.get("/api/v1/web/risk/N").json()["available"] is False
+        assert client.get("/vendor/plotly.min.js").status_code == 200
+        assert client.get("/vendor/leaflet/leaflet.js").status_code == 200
+        page = client.get("/")
+        assert "connect-src 'self'" in page.headers["content-security-policy"]
+    container.close()
+
+
+def test_the_live_feed_delivers_messages_published_from_another_thread() -> None:
+    bus = MemoryBus()
+    feed = LiveFeed(bus, heartbeat_interval=5.0, max_stream_for=5.0)
+    feed.attach()
+
+    class Request:
+        async def is_disconnected(self) -> bool:
+            return False
+
+    async def run() -> list[str]:
+        stream = feed.events(Request())  # type: ignore[arg-type]
+        chunks = [await stream.__anext__()]  # hello: the stream is registered
+        publisher = threading.Thread(
+            target=bus.publish, args=("warnings", {"kind": "warning.raised", "warning_id": "w1"})
+        )
+        publisher.start()
+        chunks.append(await stream.__anext__())
+        publisher.join()
+        await stream.aclose()
+        return chunks
+
+    hello, message = asyncio.run(run())
+    assert hello.startswith("retry: 1000\nevent: hello")
+    assert message == ('event: warnings\ndata: {"kind": "warning.raised", "warning_id": "w1"}\n\n')
+    assert feed.streams == 0
+    feed.detach()
+    bus.publish("warnings", {"kind": "x"})  # no listener left: nothing to deliver to
+
+
+def test_a_slow_stream_is_told_to_resync_instead_of_growing() -> None:
+    from tocsin.web import live
+
+    async def run() -> list[Any]:
+        sub = live._Subscriber(asyncio.get_running_loop())
+        for i in range(live.QUEUE_SIZE + 5):
+            sub.offer(("warnings", {"n": i}))
+        return [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
+
+    n = live.QUEUE_SIZE
+    # the backlog (and the message that overflowed it) became one resync; later ones follow
+    later = [("warnings", {"n": i}) for i in range(n + 1, n + 5)]
+    assert asyncio.run(run()) == [("resync", {}), *later]
