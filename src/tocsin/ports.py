@@ -162,6 +162,9 @@ class AlertingSession(Protocol):
     def base(self) -> StoreSession:
         """The foundation store session on the same transaction."""
 
+    def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        """Append audit records together with the session's other writes."""
+
     def read_feed(self, limit: int) -> list[FeedRow]:
         """Warning transitions committed since the last `advance_feed`, oldest first."""
 
@@ -194,6 +197,15 @@ class AlertingSession(Protocol):
 
     def groups_of(self, warning_id: str) -> list[str]:
         """Ids of the groups a warning belongs to."""
+
+    def get_groups(self, group_ids: Sequence[str]) -> dict[str, AggregationGroup]:
+        """Groups by id (missing ones left out)."""
+
+    def members_of(self, group_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Member warning ids of several groups."""
+
+    def groups_of_many(self, warning_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The groups each warning belongs to."""
 
     def due_groups(self, now: datetime, limit: int) -> list[AggregationGroup]:
         """Groups whose next evaluation is due."""
@@ -231,12 +243,6 @@ class AlertingSession(Protocol):
     def due_notifications(self, now: datetime, limit: int) -> list[Notification]:
         """Pending notifications whose next attempt is due, oldest first."""
 
-    def claim_notifications(
-        self, now: datetime, *, until: datetime, limit: int
-    ) -> list[Notification]:
-        """Take due pending notifications for this worker: their next attempt moves to `until`
-        and their attempt count goes up by one (returned as claimed)."""
-
     def mark_notification(
         self,
         key: str,
@@ -259,7 +265,13 @@ class AlertingStore(Protocol):
     """Transactional storage of the warning pipeline."""
 
     def transaction(self) -> AbstractContextManager[AlertingSession]:
-        """A session whose writes commit together or not at all."""
+        """A session: reads as it goes; its writes commit together at its end, or not at all."""
+
+    def claim_notifications(
+        self, now: datetime, *, until: datetime, limit: int
+    ) -> list[Notification]:
+        """Take due pending notifications for this worker: their next attempt moves to `until`
+        and their attempt count goes up by one (returned as claimed)."""
 
 
 class Notifier(Protocol):

@@ -54,7 +54,7 @@ from tocsin.core.warnings.outbox import (
     after_failure,
 )
 from tocsin.core.warnings.payloads import alertmanager_payload, summary, tocsin_payload
-from tocsin.core.warnings.routing import Route, group_key, match_routes
+from tocsin.core.warnings.routing import GroupKey, Route, group_key, match_routes
 from tocsin.core.warnings.selectors import Target, selector_to_json
 from tocsin.core.warnings.silences import Silence, silenced_by
 from tocsin.ports import AlertingSession, AlertingStore, Clock, FeedRow, Notifier
@@ -187,16 +187,23 @@ class Dispatcher:
             if not rows:
                 return 0
             warnings = tx.warnings_by_ids([r.warning_id for r in rows])
-            groups: dict[str, AggregationGroup] = {}
+            targets = {wid: self.targets.target(w) for wid, w in warnings.items()}
+            routed = {
+                wid: [(route, group_key(route, t)) for route in match_routes(self.config.root, t)]
+                for wid, t in targets.items()
+            }
+            wanted = [key.id for pairs in routed.values() for _, key in pairs]
+            current = tx.groups_of_many(list(warnings))
+            groups = tx.get_groups(wanted + [g for gs in current.values() for g in gs])
+            touched: dict[str, AggregationGroup] = {}
             for row in rows:
                 warning = warnings.get(row.warning_id)
                 if warning is None:
                     continue
-                target = self.targets.target(warning)
                 if row.kind != EventKind.ACKNOWLEDGED.value:
-                    self._route(tx, warning, target, groups, now)
-                self._track_escalation(tx, row, warning, target, now)
-            for group in groups.values():
+                    self._route(tx, warning, routed[warning.id], current, groups, touched, now)
+                self._track_escalation(tx, row, warning, targets[warning.id], now)
+            for group in touched.values():
                 tx.save_group(group)
             tx.advance_feed([r.id for r in rows])
         report.transitions += len(rows)
@@ -206,34 +213,36 @@ class Dispatcher:
         self,
         tx: AlertingSession,
         warning: Warning,
-        target: Target,
+        routed: Sequence[tuple[Route, GroupKey]],
+        current: dict[str, set[str]],
         groups: dict[str, AggregationGroup],
+        touched: dict[str, AggregationGroup],
         now: datetime,
     ) -> None:
         keys: set[str] = set()
-        for route in match_routes(self.config.root, target):
-            key = group_key(route, target)
+        for route, key in routed:
             if not key.receiver:
                 log.warning("no receiver for warning", extra={"warning": warning.id})
                 continue
             keys.add(key.id)
-            group = groups.get(key.id) or tx.get_group(key.id)
+            group = groups.get(key.id)
             if group is None:
                 group = AggregationGroup(
                     key.id, route.id, key.receiver, key.as_labels(), GroupState(created_at=now)
                 )
-            tx.add_members(key.id, [warning.id])
-            groups[key.id] = self._scheduled(group, route, now)
-        for old in tx.groups_of(warning.id):
-            if old in keys:
-                continue
+            if key.id not in current.setdefault(warning.id, set()):
+                tx.add_members(key.id, [warning.id])
+                current[warning.id].add(key.id)
+            groups[key.id] = touched[key.id] = self._scheduled(group, route, now)
+        for old in sorted(current.get(warning.id, set()) - keys):
             # the warning no longer belongs there (its labels changed): the old group reports it
             # resolved at its next evaluation
             tx.remove_members(old, [warning.id])
-            group = groups.get(old) or tx.get_group(old)
+            current[warning.id].discard(old)
+            group = groups.get(old)
             if group is not None:
                 route = self.routes.get(group.route_id, self.config.root)
-                groups[old] = self._scheduled(group, route, now)
+                groups[old] = touched[old] = self._scheduled(group, route, now)
 
     @staticmethod
     def _scheduled(group: AggregationGroup, route: Route, now: datetime) -> AggregationGroup:
@@ -286,8 +295,13 @@ class Dispatcher:
             if not due:
                 return 0
             ctx = _Context(tx.list_silences(now=now, include_expired=False))
+            members = tx.members_of([g.id for g in due])
+            wanted = [w for g in due for w in [*members[g.id], *g.state.notified]]
+            warnings = tx.warnings_by_ids(wanted)
+            targets = [self.targets.target(w) for w in warnings.values() if w.is_open]
+            suppressed = self.suppressed_by(tx, targets, now, ctx)
             for group in due:
-                self._flush(tx, group, now, ctx, report)
+                self._flush(tx, group, members[group.id], warnings, suppressed, now, report)
         report.groups_evaluated += len(due)
         return len(due)
 
@@ -295,16 +309,14 @@ class Dispatcher:
         self,
         tx: AlertingSession,
         group: AggregationGroup,
+        member_ids: list[str],
+        warnings: Mapping[str, Warning],
+        suppressed: Mapping[str, tuple[str, ...]],
         now: datetime,
-        ctx: _Context,
         report: TickReport,
     ) -> None:
         route = self.routes.get(group.route_id, self.config.root)
-        member_ids = tx.members(group.id)
-        warnings = tx.warnings_by_ids(member_ids + list(group.state.notified))
         members_w = [warnings[i] for i in member_ids if i in warnings]
-        targets = [self.targets.target(w) for w in members_w if w.is_open]
-        suppressed = self.suppressed_by(tx, targets, now, ctx)
         members = [Member(w.id, w.level, w.is_open, suppressed.get(w.id, ())) for w in members_w]
         muted = muted_by(route.mute_windows, dict(self.config.mute_windows), now)
         decision = evaluate_group(group.state, members, now, timing=route.timing, muted_by=muted)
@@ -323,9 +335,10 @@ class Dispatcher:
                 resolved=resolved,
                 now=now,
             )
-            report.notifications += tx.add_notifications(notes)
+            tx.add_notifications(notes)
+            report.notifications += len(notes)
             flushes += 1
-        gone = set(decision.drop) | (set(member_ids) - set(warnings))
+        gone = set(decision.drop) | {i for i in member_ids if i not in warnings}
         tx.remove_members(group.id, sorted(gone))
         if decision.state.next_flush_at is None and not (set(member_ids) - gone):
             tx.delete_group(group.id)
@@ -477,7 +490,8 @@ class Dispatcher:
             extra={"escalation": {"policy": esc.snapshot.policy, "step": step.index + 1}},
             subject=f"[ESCALATION {step.index + 1}] " + summary([warning], []),
         )
-        report.notifications += tx.add_notifications(notes)
+        tx.add_notifications(notes)
+        report.notifications += len(notes)
         report.escalation_steps += 1
         following = next_step(esc.snapshot, esc.progress + 1, now)
         tx.save_escalation(
@@ -517,12 +531,12 @@ class Dispatcher:
     def _silence_notices(self, now: datetime, report: TickReport) -> None:
         with self.store.transaction() as tx:
             for silence in tx.silences_to_notice_expiry(now):
-                report.notifications += tx.add_notifications(
-                    self.silence_notice(silence, "expired", now)
-                )
+                notes = self.silence_notice(silence, "expired", now)
+                tx.add_notifications(notes)
+                report.notifications += len(notes)
                 tx.mark_expiry_noticed(silence.id)
                 if silence.expired_by is None:
-                    tx.base.append_audit(
+                    tx.append_audit(
                         [
                             AuditRecord(
                                 silence.ends_at,
@@ -571,25 +585,37 @@ class DeliveryWorker:
         notifiers: Mapping[Channel, Notifier],
         *,
         lease: timedelta = timedelta(seconds=30),
-        batch: int = 100,
+        batch: int = 50,
         clock: Clock | None = None,
+        record_each: bool = False,
     ) -> None:
         self.store = store
         self.notifiers = notifiers
         self.lease = lease
         self.batch = batch
         self.clock = clock
+        self.record_each = record_each
 
     def run_once(self, now: datetime) -> DeliveryReport:
-        """Claim due notifications (for `lease`), send each, record each outcome."""
+        """Claim due notifications (for `lease`), send each, record the outcomes.
+
+        Outcomes are recorded together after the round (one short write), or after each send
+        when `record_each` is set: a crash re-sends, under the same keys, what was handed to
+        a channel but not yet recorded (one round at most, or one notification)."""
         report = DeliveryReport()
-        with self.store.transaction() as tx:
-            claimed = tx.claim_notifications(now, until=now + self.lease, limit=self.batch)
+        claimed = self.store.claim_notifications(now, until=now + self.lease, limit=self.batch)
+        outcomes: list[tuple[Notification, str | None, bool, datetime]] = []
         for note in claimed:
-            self._deliver(note, now, report)
+            outcomes.append(self._send(note, now))
+            if self.record_each:
+                self._record(outcomes, now, report)
+                outcomes = []
+        self._record(outcomes, now, report)
         return report
 
-    def _deliver(self, note: Notification, now: datetime, report: DeliveryReport) -> None:
+    def _send(
+        self, note: Notification, now: datetime
+    ) -> tuple[Notification, str | None, bool, datetime]:
         notifier = self.notifiers.get(note.channel)
         error: str | None = None
         retryable = True
@@ -605,30 +631,41 @@ class DeliveryWorker:
             log.exception("notifier crashed", extra={"key": note.key})
             error = f"{type(err).__name__}: {err}"
         done_at = self.clock.now() if self.clock is not None else now
+        return note, error, retryable, done_at
+
+    def _record(
+        self,
+        outcomes: Sequence[tuple[Notification, str | None, bool, datetime]],
+        now: datetime,
+        report: DeliveryReport,
+    ) -> None:
+        if not outcomes:
+            return
         with self.store.transaction() as tx:
-            if error is None:
+            for note, error, retryable, done_at in outcomes:
+                if error is None:
+                    tx.mark_notification(
+                        note.key,
+                        status=DeliveryStatus.DELIVERED,
+                        attempts=note.attempts,
+                        next_attempt_at=None,
+                        delivered_at=done_at,
+                        error=None,
+                    )
+                    report.delivered += 1
+                    continue
+                status, next_at = after_failure(note.attempts, note.key, now)
+                if not retryable:
+                    status, next_at = DeliveryStatus.FAILED, None
                 tx.mark_notification(
                     note.key,
-                    status=DeliveryStatus.DELIVERED,
+                    status=status,
                     attempts=note.attempts,
-                    next_attempt_at=None,
-                    delivered_at=done_at,
-                    error=None,
+                    next_attempt_at=next_at,
+                    delivered_at=None,
+                    error=error,
                 )
-                report.delivered += 1
-                return
-            status, next_at = after_failure(note.attempts, note.key, now)
-            if not retryable:
-                status, next_at = DeliveryStatus.FAILED, None
-            tx.mark_notification(
-                note.key,
-                status=status,
-                attempts=note.attempts,
-                next_attempt_at=next_at,
-                delivered_at=None,
-                error=error,
-            )
-        if status is DeliveryStatus.FAILED:
-            report.failed += 1
-        else:
-            report.retried += 1
+                if status is DeliveryStatus.FAILED:
+                    report.failed += 1
+                else:
+                    report.retried += 1

@@ -51,7 +51,7 @@ class SilenceService:
         )
         with self.store.transaction() as tx:
             tx.save_silence(silence, new=True)
-            tx.base.append_audit(
+            tx.append_audit(
                 [
                     AuditRecord(
                         now,
@@ -95,7 +95,7 @@ class SilenceService:
                 raise NotFound(f"no silence {silence_id!r}")
             done = expire(current, actor=actor, now=now)
             tx.save_silence(done, new=False)
-            tx.base.append_audit(
+            tx.append_audit(
                 [
                     AuditRecord(
                         now,

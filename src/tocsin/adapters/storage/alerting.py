@@ -8,11 +8,20 @@ the ids above its position it has already processed, and treats a missing id (a 
 only once every transaction that was running when the gap was first seen has ended (the
 snapshot's xmin has passed the xmax recorded then): the gap was a rollback, or its row is
 visible by then.
+
+Writes are buffered: a session reads as it goes and performs all its writes together when it
+ends, in one transaction. On SQLite, where one writer at a time holds the database lock and the
+ingest path holds it for most of each batch, the session takes the lock with `BEGIN IMMEDIATE`
+only for that final burst, polling for it every half millisecond (SQLite's own busy handler
+sleeps up to 100 ms between tries, which starves a second writer). The pipeline's SQLite engine
+is its own (same file, no connection pool, a short busy timeout). Reads inside a session do not
+see the session's own pending writes, except group membership, which is overlaid in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -22,9 +31,10 @@ from sqlalchemy import (
     Connection,
     Engine,
     Text,
-    bindparam,
     cast,
+    create_engine,
     delete,
+    event,
     func,
     insert,
     select,
@@ -32,10 +42,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from tocsin.adapters.storage import alerting_tables as at
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.sql import SqlSession, _warning_from_row
+from tocsin.core.audit import AuditRecord
 from tocsin.core.warnings.escalation import Escalation, EscalationSnapshot
 from tocsin.core.warnings.grouping import AggregationGroup, GroupState
 from tocsin.core.warnings.model import Warning, WarningState
@@ -73,35 +86,154 @@ class _Gaps:
     seen: dict[int, int] = field(default_factory=dict)
 
 
+LOCK_POLL_S = 0.0005
+LOCK_WAIT_S = 60.0
+
+
+def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_immediate(conn: Connection) -> None:
+    """Take SQLite's write lock, polling briefly instead of SQLite's coarse busy sleeps."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as err:
+            locked = "locked" in str(err) or "busy" in str(err)
+            if not locked or time.monotonic() > deadline:
+                raise
+            time.sleep(LOCK_POLL_S)
+
+
 class SqlAlertingStore:
     """Transactional storage of the warning pipeline over one engine."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
         self._gaps = _Gaps()
+        self.sqlite = engine.dialect.name == "sqlite"
+        if self.sqlite:
+            self.engine = create_engine(
+                engine.url,
+                connect_args={"timeout": 0.001, "check_same_thread": False},
+                poolclass=NullPool,
+            )
+            event.listen(self.engine, "connect", _pragmas)
+        else:
+            self.engine = engine
 
     @contextmanager
     def transaction(self) -> Iterator[SqlAlertingSession]:
-        """A session; commits on success, rolls back on any exception."""
-        with self.engine.begin() as conn:
-            yield SqlAlertingSession(conn, self._gaps)
+        """A session: reads as it goes, then all its writes in one short transaction."""
+        with self.engine.connect() as conn:
+            session = SqlAlertingSession(conn, self._gaps)
+            try:
+                yield session
+                if self.sqlite:
+                    conn.rollback()  # end the reads' implicit transaction, if any
+                    if session.pending:
+                        _begin_immediate(conn)
+                session.flush()
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+
+    def claim_notifications(
+        self, now: datetime, *, until: datetime, limit: int
+    ) -> list[Notification]:
+        """Claim due notifications for one worker (atomically; safe with several workers)."""
+        n = at.notifications
+        stmt = (
+            select(n)
+            .where(n.c.status == DeliveryStatus.PENDING.value, n.c.next_attempt_at <= now)
+            .order_by(n.c.next_attempt_at, n.c.created_at)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            if self.sqlite:
+                due = [_notification(r) for r in conn.execute(stmt).mappings()]
+                conn.rollback()
+                if not due:
+                    return []
+                _begin_immediate(conn)
+            else:
+                due = [
+                    _notification(r)
+                    for r in conn.execute(stmt.with_for_update(skip_locked=True)).mappings()
+                ]
+            claimed = []
+            for c in due:
+                done = conn.execute(
+                    update(n)
+                    .where(
+                        n.c.key == c.key,
+                        n.c.status == DeliveryStatus.PENDING.value,
+                        n.c.next_attempt_at <= now,
+                    )
+                    .values(next_attempt_at=until, attempts=c.attempts + 1)
+                )
+                if done.rowcount == 1:
+                    claimed.append(replace(c, attempts=c.attempts + 1, next_attempt_at=until))
+            conn.commit()
+        return claimed
+
+
+def _buffered(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Queue a write until the session ends (runs at once while the session flushes)."""
+
+    def wrapper(self: SqlAlertingSession, *args: Any, **kwargs: Any) -> Any:
+        if self.flushing:
+            return method(self, *args, **kwargs)
+        self.pending.append((method, args, kwargs))
+        return None
+
+    wrapper.__doc__ = method.__doc__
+    wrapper.__name__ = method.__name__
+    return wrapper
 
 
 @dataclass
 class SqlAlertingSession:
-    """Pipeline operations inside one transaction."""
+    """Pipeline operations inside one session (reads now, writes buffered)."""
 
     conn: Connection
     gaps: _Gaps
+    pending: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = field(
+        default_factory=list
+    )
+    flushing: bool = False
+    added: dict[str, set[str]] = field(default_factory=dict)  # group -> warnings (pending)
+    removed: dict[str, set[str]] = field(default_factory=dict)
+
+    def flush(self) -> None:
+        """Perform the buffered writes, in order."""
+        self.flushing = True
+        try:
+            for method, args, kwargs in self.pending:
+                method(self, *args, **kwargs)
+        finally:
+            self.pending.clear()
+            self.flushing = False
 
     @property
     def base(self) -> SqlSession:
-        """The foundation session on the same connection."""
+        """The foundation session on the same connection (use it for reads)."""
         return SqlSession(self.conn)
 
     @property
     def _pg(self) -> bool:
         return self.conn.dialect.name == "postgresql"
+
+    @_buffered
+    def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        """Append audit records (with the session's other writes)."""
+        SqlSession(self.conn).append_audit(records)
 
     # -- feed --------------------------------------------------------------------------------
     def _feed_state(self) -> tuple[int, set[int]]:
@@ -130,6 +262,7 @@ class SqlAlertingSession:
             if int(r.id) not in done
         ][:limit]
 
+    @_buffered
     def advance_feed(self, processed: Sequence[int]) -> None:
         """Mark ids processed and move the position over every id that can no longer appear."""
         position, done = self._feed_state()
@@ -227,6 +360,7 @@ class SqlAlertingSession:
         )
         return _group(row) if row else None
 
+    @_buffered
     def save_group(self, group: AggregationGroup) -> None:
         """Insert or update a group."""
         s = group.state
@@ -247,6 +381,7 @@ class SqlAlertingSession:
         if done.rowcount == 0:
             self.conn.execute(insert(at.alert_groups), [{"id": group.id, **values}])
 
+    @_buffered
     def delete_group(self, group_id: str) -> None:
         """Forget a group."""
         m = at.alert_group_members
@@ -254,39 +389,99 @@ class SqlAlertingSession:
         self.conn.execute(delete(at.alert_groups).where(at.alert_groups.c.id == group_id))
 
     def add_members(self, group_id: str, warning_ids: Sequence[str]) -> None:
-        """Add members, ignoring those present."""
+        """Add members (pending until the session ends; visible to members/groups_of)."""
         if not warning_ids:
             return
+        self.added.setdefault(group_id, set()).update(warning_ids)
+        self.removed.get(group_id, set()).difference_update(warning_ids)
+        self._add_members(group_id, list(warning_ids))
+
+    @_buffered
+    def _add_members(self, group_id: str, warning_ids: list[str]) -> None:
         rows = [{"group_id": group_id, "warning_id": w} for w in dict.fromkeys(warning_ids)]
         stmt: Any = (pg_insert if self._pg else sqlite_insert)(at.alert_group_members)
         self.conn.execute(stmt.on_conflict_do_nothing(), rows)
 
     def remove_members(self, group_id: str, warning_ids: Sequence[str]) -> None:
-        """Remove members."""
+        """Remove members (pending until the session ends; visible to members/groups_of)."""
         if not warning_ids:
             return
+        self.removed.setdefault(group_id, set()).update(warning_ids)
+        self.added.get(group_id, set()).difference_update(warning_ids)
+        self._remove_members(group_id, list(warning_ids))
+
+    @_buffered
+    def _remove_members(self, group_id: str, warning_ids: list[str]) -> None:
         m = at.alert_group_members
         self.conn.execute(
-            delete(m).where(m.c.group_id == group_id, m.c.warning_id.in_(list(warning_ids)))
+            delete(m).where(m.c.group_id == group_id, m.c.warning_id.in_(warning_ids))
         )
 
     def members(self, group_id: str) -> list[str]:
         """Member warning ids."""
         m = at.alert_group_members
-        return [
-            r[0]
-            for r in self.conn.execute(
-                select(m.c.warning_id).where(m.c.group_id == group_id).order_by(m.c.warning_id)
-            )
-        ]
+        stored = {
+            r[0] for r in self.conn.execute(select(m.c.warning_id).where(m.c.group_id == group_id))
+        }
+        stored |= self.added.get(group_id, set())
+        stored -= self.removed.get(group_id, set())
+        return sorted(stored)
 
     def groups_of(self, warning_id: str) -> list[str]:
         """Groups holding a warning."""
         m = at.alert_group_members
-        return [
+        stored = {
             r[0]
             for r in self.conn.execute(select(m.c.group_id).where(m.c.warning_id == warning_id))
-        ]
+        }
+        stored |= {g for g, ws in self.added.items() if warning_id in ws}
+        stored -= {g for g, ws in self.removed.items() if warning_id in ws}
+        return sorted(stored)
+
+    def get_groups(self, group_ids: Sequence[str]) -> dict[str, AggregationGroup]:
+        """Groups by id (missing ones left out)."""
+        out: dict[str, AggregationGroup] = {}
+        ids = list(dict.fromkeys(group_ids))
+        g = at.alert_groups
+        for i in range(0, len(ids), 500):
+            rows = self.conn.execute(select(g).where(g.c.id.in_(ids[i : i + 500]))).mappings()
+            out.update({r["id"]: _group(r) for r in rows})
+        return out
+
+    def members_of(self, group_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Member warning ids of several groups."""
+        m = at.alert_group_members
+        found: dict[str, set[str]] = {gid: set() for gid in group_ids}
+        ids = list(dict.fromkeys(group_ids))
+        for i in range(0, len(ids), 500):
+            rows = self.conn.execute(
+                select(m.c.group_id, m.c.warning_id).where(m.c.group_id.in_(ids[i : i + 500]))
+            )
+            for gid, wid in rows:
+                found[gid].add(wid)
+        for gid in found:
+            found[gid] |= self.added.get(gid, set())
+            found[gid] -= self.removed.get(gid, set())
+        return {gid: sorted(ws) for gid, ws in found.items()}
+
+    def groups_of_many(self, warning_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The groups each warning belongs to."""
+        m = at.alert_group_members
+        found: dict[str, set[str]] = {w: set() for w in warning_ids}
+        ids = list(dict.fromkeys(warning_ids))
+        for i in range(0, len(ids), 500):
+            rows = self.conn.execute(
+                select(m.c.group_id, m.c.warning_id).where(m.c.warning_id.in_(ids[i : i + 500]))
+            )
+            for gid, wid in rows:
+                found[wid].add(gid)
+        for gid, ws in self.added.items():
+            for w in ws & found.keys():
+                found[w].add(gid)
+        for gid, ws in self.removed.items():
+            for w in ws & found.keys():
+                found[w].discard(gid)
+        return found
 
     def due_groups(self, now: datetime, limit: int) -> list[AggregationGroup]:
         """Groups due for evaluation, earliest first."""
@@ -310,6 +505,7 @@ class SqlAlertingSession:
         row = self.conn.execute(select(e).where(e.c.warning_id == warning_id)).mappings().first()
         return _escalation(row) if row else None
 
+    @_buffered
     def save_escalation(self, escalation: Escalation) -> None:
         """Insert or update an escalation."""
         e = at.escalations
@@ -338,6 +534,7 @@ class SqlAlertingSession:
         return [_escalation(r) for r in rows]
 
     # -- silences ----------------------------------------------------------------------------
+    @_buffered
     def save_silence(self, silence: Silence, *, new: bool) -> None:
         """Insert or update a silence."""
         s = at.silences
@@ -377,12 +574,14 @@ class SqlAlertingSession:
         ).mappings()
         return [_silence(r) for r in rows]
 
+    @_buffered
     def mark_expiry_noticed(self, silence_id: str) -> None:
         """Remember the expiry notice."""
         s = at.silences
         self.conn.execute(update(s).where(s.c.id == silence_id).values(expiry_noticed=True))
 
     # -- outbox ------------------------------------------------------------------------------
+    @_buffered
     def add_notifications(self, notifications: Sequence[Notification]) -> int:
         """Insert notifications whose key is new."""
         if not notifications:
@@ -390,7 +589,7 @@ class SqlAlertingSession:
         rows = [_notification_row(n) for n in notifications]
         stmt: Any = (pg_insert if self._pg else sqlite_insert)(at.notifications)
         result = self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]), rows)
-        return int(result.rowcount or 0)
+        return int(result.rowcount or 0)  # when the session flushes; len() while buffered
 
     def due_notifications(self, now: datetime, limit: int) -> list[Notification]:
         """Pending notifications due now."""
@@ -403,29 +602,7 @@ class SqlAlertingSession:
         ).mappings()
         return [_notification(r) for r in rows]
 
-    def claim_notifications(
-        self, now: datetime, *, until: datetime, limit: int
-    ) -> list[Notification]:
-        """Claim due notifications (row locks skip ones another worker holds on PostgreSQL)."""
-        n = at.notifications
-        stmt = (
-            select(n)
-            .where(n.c.status == DeliveryStatus.PENDING.value, n.c.next_attempt_at <= now)
-            .order_by(n.c.next_attempt_at, n.c.created_at)
-            .limit(limit)
-        )
-        if self._pg:
-            stmt = stmt.with_for_update(skip_locked=True)
-        claimed = [_notification(r) for r in self.conn.execute(stmt).mappings()]
-        if claimed:
-            self.conn.execute(
-                update(n)
-                .where(n.c.key == bindparam("k"))
-                .values(next_attempt_at=until, attempts=bindparam("a")),
-                [{"k": c.key, "a": c.attempts + 1} for c in claimed],
-            )
-        return [replace(c, attempts=c.attempts + 1, next_attempt_at=until) for c in claimed]
-
+    @_buffered
     def mark_notification(
         self,
         key: str,
