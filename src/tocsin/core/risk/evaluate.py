@@ -109,8 +109,21 @@ def evaluate(
         return RiskResult(
             n=n, values={i: values[i] for i in ids}, coverage={i: coverage[i] for i in ids}
         )
-    out_values = {i: np.empty(n) for i in ids}
-    out_coverage = {i: np.empty(n) for i in ids}
+    node_ids = set(model.node_ids)
+    out_values: dict[str, FloatArray] = {}
+    out_coverage: dict[str, FloatArray] = {}
+    for i in ids:
+        if i in node_ids:
+            out_values[i] = np.empty(n)
+            out_coverage[i] = np.empty(n)
+        else:  # an input: returned as given (adjusted if a scenario changes it)
+            arr = np.asarray(inputs[i], dtype=np.float64) if i in inputs else np.full(n, np.nan)
+            for adj in adjustments:
+                if adj.node == i:
+                    arr = apply_adjustment(arr, adj)
+            out_values[i] = arr
+            out_coverage[i] = np.where(np.isnan(arr), 0.0, 1.0)
+    kept_nodes = [i for i in ids if i in node_ids]
 
     def run(start: int) -> None:
         stop = min(start + block, n)
@@ -119,7 +132,7 @@ def evaluate(
             replace(a, mask=None if a.mask is None else a.mask[start:stop]) for a in adjustments
         ]
         values, coverage = _evaluate_block(model, part, adjs, stop - start)
-        for i in ids:
+        for i in kept_nodes:
             out_values[i][start:stop] = values[i]
             out_coverage[i][start:stop] = coverage[i]
 

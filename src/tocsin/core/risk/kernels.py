@@ -1,15 +1,16 @@
 """Compiled element-wise kernels of the index engine: rounding, normalisation, aggregation.
 
-Every kernel works on 1-D float64 arrays (one value per region), NaN meaning missing, in one pass
-(numba), and rounds in the same pass when asked (`decimals` ≥ 0), so an INFORM-sized tree
-evaluates over a million grid cells in well under a second.
+Every kernel works on 1-D float64 arrays (one value per region), NaN meaning missing. The inner
+loops are written with selects rather than branches so that the compiler vectorises them; the
+rounding pass runs once per node, fused into the normalisation and aggregation kernels.
 
 Rounding is Excel's ROUND: half away from zero, on the value first rounded to 15 significant
 digits. A value within half a unit of the 15th significant digit of a rounding boundary *is* on
 the boundary (that is how a binary value such as 1.15 = 1.149999999999999911… rounds up to 1.2).
 The kernel rounds with `k = floor(|x|·10^d + 0.5)` and, only for values less than 1e-9 below a
 half (in units of the last kept decimal), decides with
-`k = floor(|x|·10^d + 0.5 + ½·10^(e−14)·10^d)`, `e = floor(log10 |x|)`.
+`k = floor(|x|·10^d + 0.5 + ½·10^(e−14)·10^d)`, `e = floor(log10 |x|)` (found in a table of
+powers of ten).
 """
 
 from __future__ import annotations
@@ -23,39 +24,76 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 
 _NEAR_HALF = 1e-9
+_EXACT = 4.0e15  # at or above this, a float has no fractional digits left to round
 _POW10_OFFSET = 340
 _POW10 = np.array([10.0**i for i in range(-_POW10_OFFSET, 309)], dtype=np.float64)
 
 
-@njit(cache=True, inline="always")
-def _round(v: float, decimals: int, p: float) -> float:  # pragma: no cover - compiled
-    if decimals < 0 or v != v or v == 0.0 or math.isinf(v):
-        return v
-    a = abs(v)
-    s = a * p
-    k = math.floor(s + 0.5)
-    below = 0.5 - (s - math.floor(s))
-    if 0.0 < below < _NEAR_HALF:
-        # just below a half: decide as Excel does, on 15 significant digits
-        e10 = math.floor(math.log10(a))
-        k = math.floor(s + 0.5 + 0.5 * _POW10[e10 - 14 + _POW10_OFFSET] * p)
-    r = k / p
-    if r == 0.0:
-        return 0.0
-    return r if v > 0 else -r
+@njit(cache=True, error_model="numpy")
+def _excel_boundary(a: float, s: float, p: float) -> float:  # pragma: no cover - compiled
+    """k for a value `a` (scaled `s`) just below a half: round on 15 significant digits."""
+    e10 = 0
+    while e10 < 308 and a >= _POW10[e10 + 1 + _POW10_OFFSET]:
+        e10 += 1
+    while e10 > -_POW10_OFFSET + 14 and a < _POW10[e10 + _POW10_OFFSET]:
+        e10 -= 1
+    return float(int(s + 0.5 + 0.5 * _POW10[e10 - 14 + _POW10_OFFSET] * p))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
+def _round_into(out: FloatArray, decimals: int) -> None:  # pragma: no cover - compiled
+    """Round in place. Three simple passes (the compiler vectorises the first and the last):
+    count the values just below a half, remember them, round everything half-up, then redo the
+    remembered ones on 15 significant digits."""
+    if decimals < 0:
+        return
+    p = 10.0**decimals
+    n = out.size
+    near = 0
+    for i in range(n):
+        s = abs(out[i]) * p
+        ok = s < _EXACT
+        t = float(int(s if ok else 0.0))
+        below = 0.5 - (s - t)
+        near += 1 if ok and below > 0.0 and below < _NEAR_HALF else 0
+    idx = np.empty(near, dtype=np.int64)
+    saved = np.empty(near)
+    q = 0
+    if near > 0:
+        for i in range(n):
+            s = abs(out[i]) * p
+            if s < _EXACT:
+                below = 0.5 - (s - float(int(s)))
+                if below > 0.0 and below < _NEAR_HALF:
+                    idx[q] = i
+                    saved[q] = out[i]
+                    q += 1
+    for i in range(n):
+        v = out[i]
+        s = abs(v) * p
+        ok = s < _EXACT and v != 0.0
+        t = float(int(s if ok else 0.0))
+        k = t + 1.0 if s - t >= 0.5 else t
+        r = k / p
+        r = r if v > 0.0 else -r
+        r = r if r != 0.0 else 0.0
+        out[i] = r if ok else v
+    for j in range(near):
+        v = saved[j]
+        a = abs(v)
+        r = _excel_boundary(a, a * p, p) / p
+        out[idx[j]] = r if v > 0.0 else -r
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def round_half_up(x: FloatArray, decimals: int) -> FloatArray:  # pragma: no cover - compiled
     """Round half away from zero to `decimals`, as Excel's ROUND (15 significant digits first)."""
-    out = np.empty_like(x)
-    p = 10.0**decimals
-    for i in range(x.size):
-        out[i] = _round(x[i], decimals, p)
+    out = x.copy()
+    _round_into(out, decimals)
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def normalise_bounds(  # pragma: no cover - compiled
     x: FloatArray,
     lower: float,
@@ -70,36 +108,33 @@ def normalise_bounds(  # pragma: no cover - compiled
     """Min–max normalisation against fixed bounds (optionally on log10), as INFORM writes it:
     `out_upper − (upper − v)/(upper − lower)·span` (higher is worse) or
     `out_lower + (upper − v)/(upper − lower)·span` (higher is better); then rounded to
-    `decimals` (none if < 0)."""
-    out = np.empty_like(x)
-    p = 10.0**decimals
+    `decimals` (none if < 0). On log10, 0 is below any bound and negative values are missing."""
+    n = x.size
+    out = np.empty(n)
     width = upper - lower
     span = out_upper - out_lower
     top = out_upper if higher_is_worse else out_lower
     bottom = out_lower if higher_is_worse else out_upper
-    for i in range(x.size):
-        v = x[i]
-        if log10:
-            if v > 0.0:
-                v = math.log10(v)
-            elif v == 0.0:
-                v = -math.inf
-            else:
-                v = math.nan
-        if v != v:
-            out[i] = math.nan
-        elif clip and v > upper:
-            out[i] = top
-        elif clip and v < lower:
-            out[i] = bottom
-        elif higher_is_worse:
-            out[i] = _round(out_upper - (upper - v) / width * span, decimals, p)
+    if log10:
+        for i in range(n):
+            v = x[i]
+            out[i] = math.log10(v) if v > 0.0 else (-math.inf if v == 0.0 else math.nan)
+    else:
+        out[:] = x
+    for i in range(n):
+        v = out[i]
+        if higher_is_worse:
+            s = out_upper - (upper - v) / width * span
         else:
-            out[i] = _round(out_lower + (upper - v) / width * span, decimals, p)
+            s = out_lower + (upper - v) / width * span
+        if clip:
+            s = top if v > upper else (bottom if v < lower else s)
+        out[i] = s
+    _round_into(out, decimals)
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def aggregate(  # pragma: no cover - compiled
     values: tuple[FloatArray, ...],
     coverage: tuple[FloatArray, ...],
@@ -119,70 +154,110 @@ def aggregate(  # pragma: no cover - compiled
     unless `propagate`; fewer than `min_present` present children give a missing value. Coverage
     is the weighted mean of the children's coverage, counting missing children as 0. With equal
     weights the geometric means are computed as (Π u)^(1/n) (a square root for two values).
+    Children are combined in their order, so results do not depend on the number of regions.
     """
     k = len(values)
     n = values[0].size
-    out = np.empty(n)
-    cov = np.empty(n)
-    p = 10.0**decimals
     wtotal = 0.0
     equal = True
     for j in range(k):
         wtotal += weights[j]
         equal = equal and weights[j] == weights[0]
+    inv_total = 1.0 / wtotal if wtotal > 0.0 else 0.0
+    # one output per loop: the compiler vectorises these, not a loop with several outputs
+    wsum = np.empty(n)
     for i in range(n):
-        acc = 0.0
-        prod = 1.0
-        wsum = 0.0
-        count = 0
-        best = math.nan
-        cacc = 0.0
+        ws = 0.0
         for j in range(k):
             v = values[j][i]
-            if v != v:
-                continue
-            w = weights[j]
-            cacc += w * coverage[j][i]
-            count += 1
-            wsum += w
-            if method == 0 or method == 5:
-                acc += w * v
-            elif method == 1 or method == 2:
-                u = v if method == 1 else (scale - v) / scale * (scale - offset) + offset
-                if equal:
-                    prod *= u
-                elif u > 0.0:
-                    acc += w * math.log(u)
-                else:
-                    acc += -math.inf if u == 0.0 else math.nan
-            elif method == 6:
-                prod *= v**w
-            elif method == 3:
-                if best != best or v > best:
-                    best = v
-            elif best != best or v < best:
-                best = v
-        cov[i] = cacc / wtotal if wtotal > 0.0 else 0.0
-        if count < min_present or count == 0 or (propagate and count < k):
-            out[i] = math.nan
-            continue
-        if method == 0:
-            r = acc / wsum
-        elif method == 1 or method == 2:
-            if not equal:
-                gm = math.exp(acc / wsum)
-            elif count == 1:
-                gm = prod
-            elif count == 2:
-                gm = math.sqrt(prod)
-            else:
-                gm = prod ** (1.0 / count)
-            r = gm if method == 1 else (scale - gm) / (scale - offset) * scale
-        elif method == 5:
-            r = acc
-        elif method == 6:
-            r = prod
-        else:
-            r = best
-        out[i] = _round(r, decimals, p)
+            ws += weights[j] if v == v else 0.0
+        wsum[i] = ws
+    count = np.empty(n)
+    for i in range(n):
+        c = 0.0
+        for j in range(k):
+            v = values[j][i]
+            c += 1.0 if v == v else 0.0
+        count[i] = c
+    cov = np.empty(n)
+    for i in range(n):
+        ca = 0.0
+        for j in range(k):
+            v = values[j][i]
+            cv = coverage[j][i]
+            ca += weights[j] * cv if v == v else 0.0
+        cov[i] = ca * inv_total
+    acc = np.empty(n)
+    if method == 0 or method == 5:
+        for i in range(n):
+            a = 0.0
+            for j in range(k):
+                v = values[j][i]
+                a += weights[j] * v if v == v else 0.0
+            acc[i] = a
+    elif method == 2 and equal:
+        for i in range(n):
+            a = 1.0
+            for j in range(k):
+                v = values[j][i]
+                a *= (scale - v) / scale * (scale - offset) + offset if v == v else 1.0
+            acc[i] = a
+    elif method == 1 and equal:
+        for i in range(n):
+            a = 1.0
+            for j in range(k):
+                v = values[j][i]
+                a *= v if v == v else 1.0
+            acc[i] = a
+    elif method == 1 or method == 2:
+        for i in range(n):
+            a = 0.0
+            for j in range(k):
+                v = values[j][i]
+                if v == v:
+                    u = v if method == 1 else (scale - v) / scale * (scale - offset) + offset
+                    a += weights[j] * (
+                        math.log(u) if u > 0.0 else (-math.inf if u == 0.0 else math.nan)
+                    )
+            acc[i] = a
+    elif method == 6:
+        for i in range(n):
+            a = 1.0
+            for j in range(k):
+                v = values[j][i]
+                a *= v ** weights[j] if v == v else 1.0
+            acc[i] = a
+    else:
+        for i in range(n):
+            b = math.nan
+            for j in range(k):
+                v = values[j][i]
+                better = v > b if method == 3 else v < b
+                b = v if v == v and (b != b or better) else b
+            acc[i] = b
+    out = acc  # finished in place; one simple loop per case (calls kept out of hot loops)
+    if method == 0:
+        for i in range(n):
+            out[i] = acc[i] / wsum[i]
+    elif (method == 1 or method == 2) and not equal:
+        for i in range(n):
+            out[i] = math.exp(acc[i] / wsum[i])
+    elif method == 1 or method == 2:
+        for i in range(n):
+            c = count[i]
+            a = acc[i]
+            out[i] = math.sqrt(a) if c == 2.0 else a
+        if k > 2:
+            for i in range(n):
+                c = count[i]
+                if c > 2.0:
+                    out[i] = acc[i] ** (1.0 / c)
+    if method == 2:
+        for i in range(n):
+            out[i] = (scale - out[i]) / (scale - offset) * scale
+    for i in range(n):
+        c = count[i]
+        missing = c < min_present or c == 0.0 or (propagate and c < k)
+        out[i] = math.nan if missing else out[i]
+    _round_into(out, decimals)
     return out, cov
