@@ -19,6 +19,7 @@ from tocsin.core.risk.scenarios import (
     Scenario,
     SectorSystem,
     run_scenario,
+    run_scenario_hierarchy,
 )
 
 
@@ -142,3 +143,25 @@ def test_scenario_rejects_unknown_targets() -> None:
     bad = Scenario("x", perturbations=(Perturbation("nope", AdjustOp.SET, 1.0),))
     with pytest.raises(KeyError, match="nope"):
         run_scenario(_model(), ["c1", "c2", "c3"], INPUTS, bad)
+
+
+def test_scenario_through_the_hierarchy_province_and_nation() -> None:
+    tree = _tree()
+    scenario = Scenario(
+        "more exposed in P2, flood +1 in P1",
+        perturbations=(
+            Perturbation("exposed", AdjustOp.ADD, 80.0, RegionSelector(within=("P2",))),
+            Perturbation("FL", AdjustOp.ADD, 1.0, RegionSelector(within=("P1",)), (0.0, 10.0)),
+        ),
+    )
+    levels = run_scenario_hierarchy(_model(), ["c1", "c2", "c3"], INPUTS, scenario, tree)
+    assert [lv.level for lv in levels] == ["cell", "province", "nation"]
+    cells, provinces, nation = (lv.outcome for lv in levels)
+    # cells: c3 exposure 100/200 → FL 10 (was 2); c1 already 10 (clipped), c2 0 → 1
+    assert cells.delta("FL").tolist() == [0.0, 1.0, 8.0]
+    # provinces: P1 gets +1 on its node; P2's summed exposure 100/200 → 10
+    assert provinces.delta("FL").tolist() == [1.0, 8.0]
+    # nation: exposure rolled up (150/600 → 5.0, was 70/600 → 2.33); the node change is not
+    # applied to the nation (not within P1)
+    assert nation.baseline["FL"][0] == pytest.approx(2.33)
+    assert nation.scenario["FL"][0] == pytest.approx(5.0)

@@ -67,6 +67,34 @@ class LevelResult:
     result: RiskResult
 
 
+def roll_up_levels(
+    model: RiskModel,
+    codes: Sequence[str],
+    inputs: Mapping[str, FloatArray],
+    tree: RegionTree,
+) -> list[tuple[str, tuple[RegionCode, ...], dict[str, FloatArray]]]:
+    """Inputs at every level, leaves (`codes`) first, up to the roots: (level, codes, inputs)."""
+    rules = {spec.id: spec.rollup for spec in model.inputs}
+    current = tuple(RegionCode(c) for c in codes)
+    unknown = [c for c in current if c not in tree]
+    if unknown:
+        raise KeyError(f"regions not in the hierarchy: {', '.join(unknown[:5])}")
+    data = {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}
+    out: list[tuple[str, tuple[RegionCode, ...], dict[str, FloatArray]]] = []
+    while True:
+        level = "/".join(sorted({tree.regions[c].level for c in current}))
+        out.append((level, current, data))
+        parents = [tree.regions[c].parent for c in current]
+        if any(p is None for p in parents):
+            return out
+        order = tuple(dict.fromkeys(p for p in parents if p is not None))
+        index = {p: i for i, p in enumerate(order)}
+        parent_idx = np.array([index[p] for p in parents if p is not None], dtype=np.int64)
+        weight = data.get(model.rollup_weight) if model.rollup_weight else None
+        data = roll_up(data, parent_idx, len(order), rules, weight)
+        current = order
+
+
 def evaluate_hierarchy(
     model: RiskModel,
     codes: Sequence[str],
@@ -76,25 +104,7 @@ def evaluate_hierarchy(
     """Evaluate at the leaves (`codes` are regions of `tree`), then at each parent level up to the
     roots, on inputs rolled up with the model's rules. Returns one entry per level, leaves first.
     """
-    rules = {spec.id: spec.rollup for spec in model.inputs}
-    current = tuple(RegionCode(c) for c in codes)
-    unknown = [c for c in current if c not in tree]
-    if unknown:
-        raise KeyError(f"regions not in the hierarchy: {', '.join(unknown[:5])}")
-    level_of = {c: tree.regions[c].level for c in current}
-    levels: list[LevelResult] = []
-    data = dict(inputs)
-    while True:
-        name = "/".join(sorted(set(level_of.values())))
-        levels.append(LevelResult(name, current, data, evaluate(model, data)))
-        parents = [tree.regions[c].parent for c in current]
-        if any(p is None for p in parents):
-            break
-        order = tuple(dict.fromkeys(p for p in parents if p is not None))
-        index = {p: i for i, p in enumerate(order)}
-        parent_idx = np.array([index[p] for p in parents if p is not None], dtype=np.int64)
-        weight = data.get(model.rollup_weight) if model.rollup_weight else None
-        data = roll_up(data, parent_idx, len(order), rules, weight)
-        current = order
-        level_of = {c: tree.regions[c].level for c in current}
-    return levels
+    return [
+        LevelResult(level, level_codes, data, evaluate(model, data))
+        for level, level_codes, data in roll_up_levels(model, codes, inputs, tree)
+    ]

@@ -18,8 +18,15 @@ from tocsin.core.cascades.assets import CascadeResult, Requirements, cascade
 from tocsin.core.cascades.iim import static_inoperability
 from tocsin.core.regions import RegionCode, RegionTree
 from tocsin.core.risk.classes import class_index
-from tocsin.core.risk.evaluate import AdjustOp, NodeAdjustment, RiskResult, evaluate
+from tocsin.core.risk.evaluate import (
+    AdjustOp,
+    NodeAdjustment,
+    RiskResult,
+    apply_adjustment,
+    evaluate,
+)
 from tocsin.core.risk.model import RiskModel
+from tocsin.core.risk.rollup import roll_up_levels
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -201,3 +208,80 @@ def _inoperability(
     before = static_inoperability(sectors.a_star, sectors.c_star)
     after = static_inoperability(sectors.a_star, c)
     return {s: (float(before[i]), float(after[i])) for s, i in index.items()}
+
+
+@dataclass(frozen=True)
+class LevelOutcome:
+    """A scenario's outcome at one level of the region hierarchy."""
+
+    level: str
+    outcome: ScenarioOutcome
+
+
+def run_scenario_hierarchy(
+    model: RiskModel,
+    codes: Sequence[str],
+    inputs: Mapping[str, FloatArray],
+    scenario: Scenario,
+    tree: RegionTree,
+    *,
+    requirements: Requirements | None = None,
+    asset_regions: Mapping[str, str] | None = None,
+    sectors: SectorSystem | None = None,
+) -> list[LevelOutcome]:
+    """Run a scenario at the leaves and at every level above them (leaves first).
+
+    Perturbations of *inputs* are applied at the leaves and reach the upper levels through the
+    roll-up (an exposure changed in some cells changes the province's summed exposure); those of
+    *nodes* are applied at every level to the regions their selector picks there (a province
+    selected by `within` is itself selected at the province level).
+    """
+    input_ids = set(model.input_ids)
+    leaf_changes = [p for p in scenario.perturbations if p.target in input_ids]
+    node_changes = tuple(p for p in scenario.perturbations if p.target not in input_ids)
+    leaf_codes = list(codes)
+    baseline_levels = roll_up_levels(model, leaf_codes, inputs, tree)
+    perturbed = dict(inputs)
+    for p in leaf_changes:
+        adj = NodeAdjustment(p.target, p.op, p.amount, p.where.mask(leaf_codes, tree), p.clip)
+        perturbed[p.target] = apply_adjustment(np.asarray(perturbed[p.target], dtype=float), adj)
+    scenario_levels = roll_up_levels(model, leaf_codes, perturbed, tree)
+    out: list[LevelOutcome] = []
+    for depth, ((level, level_codes, base_in), (_, _, scen_in)) in enumerate(
+        zip(baseline_levels, scenario_levels, strict=True)
+    ):
+        adjustments = [
+            NodeAdjustment(p.target, p.op, p.amount, p.where.mask(level_codes, tree), p.clip)
+            for p in node_changes
+        ]
+        baseline = evaluate(model, base_in)
+        after = evaluate(model, scen_in, adjustments=adjustments)
+        outcome = ScenarioOutcome(
+            codes=tuple(level_codes),
+            baseline=baseline,
+            scenario=after,
+            changes=tuple(_changes(model, level_codes, baseline, after)),
+        )
+        if depth == 0 and (scenario.failed_assets or scenario.demand_changes):
+            extra = run_scenario(
+                model,
+                level_codes,
+                base_in,
+                Scenario(scenario.name, (), scenario.failed_assets, scenario.demand_changes),
+                tree=tree,
+                requirements=requirements,
+                asset_regions=asset_regions,
+                sectors=sectors,
+            )
+            outcome = ScenarioOutcome(
+                codes=outcome.codes,
+                baseline=baseline,
+                scenario=after,
+                changes=outcome.changes,
+                cascade=extra.cascade,
+                failed_by_region=extra.failed_by_region,
+                degraded_by_region=extra.degraded_by_region,
+                inoperability=extra.inoperability,
+            )
+        out.append(LevelOutcome(level, outcome))
+    return out
