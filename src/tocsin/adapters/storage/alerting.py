@@ -31,6 +31,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Text,
+    bindparam,
     cast,
     create_engine,
     delete,
@@ -136,7 +137,7 @@ class SqlAlertingStore:
                 yield session
                 if self.sqlite:
                     conn.rollback()  # end the reads' implicit transaction, if any
-                    if session.pending:
+                    if session.has_writes:
                         _begin_immediate(conn)
                 session.flush()
                 conn.commit()
@@ -210,13 +211,32 @@ class SqlAlertingSession:
     flushing: bool = False
     added: dict[str, set[str]] = field(default_factory=dict)  # group -> warnings (pending)
     removed: dict[str, set[str]] = field(default_factory=dict)
+    group_saves: dict[str, AggregationGroup] = field(default_factory=dict)
+    new_notifications: list[Notification] = field(default_factory=list)
+    marks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def has_writes(self) -> bool:
+        """True when the session has anything to write."""
+        return bool(
+            self.pending
+            or any(self.added.values())
+            or any(self.removed.values())
+            or self.group_saves
+            or self.new_notifications
+            or self.marks
+        )
 
     def flush(self) -> None:
-        """Perform the buffered writes, in order."""
+        """Perform the buffered writes: queued ones in order, then the coalesced batches."""
         self.flushing = True
         try:
             for method, args, kwargs in self.pending:
                 method(self, *args, **kwargs)
+            self._apply_members()
+            self._upsert_groups()
+            self._insert_notifications()
+            self._apply_marks()
         finally:
             self.pending.clear()
             self.flushing = False
@@ -360,30 +380,46 @@ class SqlAlertingSession:
         )
         return _group(row) if row else None
 
-    @_buffered
     def save_group(self, group: AggregationGroup) -> None:
-        """Insert or update a group."""
-        s = group.state
-        values = {
-            "route_id": group.route_id,
-            "receiver": group.receiver,
-            "labels": dict(group.labels),
-            "created_at": s.created_at,
-            "next_flush_at": s.next_flush_at,
-            "last_flush_at": s.last_flush_at,
-            "last_notified_at": s.last_notified_at,
-            "notified": dict(s.notified),
-            "flushes": group.flushes,
-        }
-        done = self.conn.execute(
-            update(at.alert_groups).where(at.alert_groups.c.id == group.id).values(**values)
+        """Insert or update a group (one upsert for all a session saves)."""
+        self.group_saves[group.id] = group
+
+    def _upsert_groups(self) -> None:
+        if not self.group_saves:
+            return
+        rows = []
+        for group in self.group_saves.values():
+            st = group.state
+            rows.append(
+                {
+                    "id": group.id,
+                    "route_id": group.route_id,
+                    "receiver": group.receiver,
+                    "labels": dict(group.labels),
+                    "created_at": st.created_at,
+                    "next_flush_at": st.next_flush_at,
+                    "last_flush_at": st.last_flush_at,
+                    "last_notified_at": st.last_notified_at,
+                    "notified": dict(st.notified),
+                    "flushes": group.flushes,
+                }
+            )
+        stmt: Any = (pg_insert if self._pg else sqlite_insert)(at.alert_groups)
+        columns = [c for c in rows[0] if c != "id"]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"], set_={c: getattr(stmt.excluded, c) for c in columns}
         )
-        if done.rowcount == 0:
-            self.conn.execute(insert(at.alert_groups), [{"id": group.id, **values}])
+        self.conn.execute(stmt, rows)
+
+    def delete_group(self, group_id: str) -> None:
+        """Forget a group and its members."""
+        self.group_saves.pop(group_id, None)
+        self.added.pop(group_id, None)
+        self.removed.pop(group_id, None)
+        self._delete_group(group_id)
 
     @_buffered
-    def delete_group(self, group_id: str) -> None:
-        """Forget a group."""
+    def _delete_group(self, group_id: str) -> None:
         m = at.alert_group_members
         self.conn.execute(delete(m).where(m.c.group_id == group_id))
         self.conn.execute(delete(at.alert_groups).where(at.alert_groups.c.id == group_id))
@@ -394,13 +430,6 @@ class SqlAlertingSession:
             return
         self.added.setdefault(group_id, set()).update(warning_ids)
         self.removed.get(group_id, set()).difference_update(warning_ids)
-        self._add_members(group_id, list(warning_ids))
-
-    @_buffered
-    def _add_members(self, group_id: str, warning_ids: list[str]) -> None:
-        rows = [{"group_id": group_id, "warning_id": w} for w in dict.fromkeys(warning_ids)]
-        stmt: Any = (pg_insert if self._pg else sqlite_insert)(at.alert_group_members)
-        self.conn.execute(stmt.on_conflict_do_nothing(), rows)
 
     def remove_members(self, group_id: str, warning_ids: Sequence[str]) -> None:
         """Remove members (pending until the session ends; visible to members/groups_of)."""
@@ -408,14 +437,19 @@ class SqlAlertingSession:
             return
         self.removed.setdefault(group_id, set()).update(warning_ids)
         self.added.get(group_id, set()).difference_update(warning_ids)
-        self._remove_members(group_id, list(warning_ids))
 
-    @_buffered
-    def _remove_members(self, group_id: str, warning_ids: list[str]) -> None:
+    def _apply_members(self) -> None:
         m = at.alert_group_members
-        self.conn.execute(
-            delete(m).where(m.c.group_id == group_id, m.c.warning_id.in_(warning_ids))
-        )
+        gone = [{"g": g, "w": w} for g, ws in self.removed.items() for w in sorted(ws)]
+        if gone:
+            self.conn.execute(
+                delete(m).where(m.c.group_id == bindparam("g"), m.c.warning_id == bindparam("w")),
+                gone,
+            )
+        new = [{"group_id": g, "warning_id": w} for g, ws in self.added.items() for w in sorted(ws)]
+        if new:
+            stmt: Any = (pg_insert if self._pg else sqlite_insert)(m)
+            self.conn.execute(stmt.on_conflict_do_nothing(), new)
 
     def members(self, group_id: str) -> list[str]:
         """Member warning ids."""
@@ -581,15 +615,18 @@ class SqlAlertingSession:
         self.conn.execute(update(s).where(s.c.id == silence_id).values(expiry_noticed=True))
 
     # -- outbox ------------------------------------------------------------------------------
-    @_buffered
     def add_notifications(self, notifications: Sequence[Notification]) -> int:
-        """Insert notifications whose key is new."""
-        if not notifications:
-            return 0
-        rows = [_notification_row(n) for n in notifications]
+        """Queue notifications for the outbox (keys already there are kept); returns the count
+        queued (how many were new is known only when the session ends)."""
+        self.new_notifications.extend(notifications)
+        return len(notifications)
+
+    def _insert_notifications(self) -> None:
+        if not self.new_notifications:
+            return
+        rows = [_notification_row(n) for n in self.new_notifications]
         stmt: Any = (pg_insert if self._pg else sqlite_insert)(at.notifications)
-        result = self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]), rows)
-        return int(result.rowcount or 0)  # when the session flushes; len() while buffered
+        self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]), rows)
 
     def due_notifications(self, now: datetime, limit: int) -> list[Notification]:
         """Pending notifications due now."""
@@ -602,7 +639,6 @@ class SqlAlertingSession:
         ).mappings()
         return [_notification(r) for r in rows]
 
-    @_buffered
     def mark_notification(
         self,
         key: str,
@@ -613,19 +649,34 @@ class SqlAlertingSession:
         delivered_at: datetime | None,
         error: str | None,
     ) -> None:
-        """Record a delivery attempt."""
+        """Record a delivery attempt (all of a session's in one statement)."""
+        self.marks.append(
+            {
+                "k": key,
+                "status": status.value,
+                "attempts": attempts,
+                "next_attempt_at": next_attempt_at,
+                "delivered_at": delivered_at,
+                "last_error": error,
+            }
+        )
+
+    def _apply_marks(self) -> None:
+        if not self.marks:
+            return
         n = at.notifications
-        self.conn.execute(
+        stmt = (
             update(n)
-            .where(n.c.key == key)
+            .where(n.c.key == bindparam("k"))
             .values(
-                status=status.value,
-                attempts=attempts,
-                next_attempt_at=next_attempt_at,
-                delivered_at=delivered_at,
-                last_error=error,
+                status=bindparam("status"),
+                attempts=bindparam("attempts"),
+                next_attempt_at=bindparam("next_attempt_at"),
+                delivered_at=bindparam("delivered_at"),
+                last_error=bindparam("last_error"),
             )
         )
+        self.conn.execute(stmt, self.marks)
 
     def list_notifications(
         self, *, warning_id: str | None = None, status: str | None = None, limit: int = 200
