@@ -122,7 +122,7 @@ def evaluate(
                 if adj.node == i:
                     arr = apply_adjustment(arr, adj)
             out_values[i] = arr
-            out_coverage[i] = np.where(np.isnan(arr), 0.0, 1.0)
+            out_coverage[i] = kernels.presence(np.ascontiguousarray(arr))
     kept_nodes = [i for i in ids if i in node_ids]
 
     def run(start: int) -> None:
@@ -167,7 +167,7 @@ def _evaluate_block(
         if arr is None:
             arr = np.full(n, np.nan)
         values[spec.id] = arr
-        coverage[spec.id] = np.where(np.isnan(arr), 0.0, 1.0)
+        coverage[spec.id] = kernels.presence(np.ascontiguousarray(arr))
     by_node: dict[str, list[NodeAdjustment]] = {}
     for adj in adjustments:
         if adj.node in values:  # an input: adjust before anything reads it

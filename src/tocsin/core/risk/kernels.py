@@ -94,6 +94,16 @@ def round_half_up(x: FloatArray, decimals: int) -> FloatArray:  # pragma: no cov
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def presence(x: FloatArray) -> FloatArray:  # pragma: no cover - compiled
+    """1.0 where a value is present, 0.0 where it is missing (NaN)."""
+    out = np.empty(x.size)
+    for i in range(x.size):
+        v = x[i]
+        out[i] = 1.0 if v == v else 0.0
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def normalise_bounds(  # pragma: no cover - compiled
     x: FloatArray,
     lower: float,
