@@ -99,7 +99,9 @@ class Channel_:
     """The bench's channel: records when it is handed each notification."""
 
     arrivals: dict[tuple[str, str], float]
+    committed: dict[tuple[str, str], float] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    after_commit: list[float] = field(default_factory=list)
     resolved: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -114,11 +116,14 @@ class Channel_:
             key = (cause["indicator"], cause["time"])
             with self.lock:
                 arrived = self.arrivals.get(key)
+                committed = self.committed.get(key)
             if arrived is not None:
                 self.latencies.append(handed - arrived)
+            if committed is not None:
+                self.after_commit.append(handed - committed)
 
 
-def run(url: str, seconds: float, n: int) -> dict[str, object]:
+def run(url: str, seconds: float, n: int, rate: int = RATE) -> dict[str, object]:
     """Drive the pipeline for `seconds` and return the figures."""
     engine = make_engine(url)
     migrate(engine)
@@ -141,22 +146,29 @@ def run(url: str, seconds: float, n: int) -> dict[str, object]:
     ids = np.array([container.rules.ids[f"S{i:06d}"] for i in range(n)], dtype=np.int64)
     stop = start_background(container, interval=0.05)
     rng = np.random.default_rng(7)
-    per_batch = int(RATE * TICK)
+    per_batch = int(rate * TICK)
     t0 = int(time.time()) - int(seconds) - 10
     raised: list[tuple[int, np.ndarray]] = []
     level = np.ones(n)
+    pending = np.zeros(n, dtype=bool)  # raised, its crossing observation not yet sent
+    expected = 0
     ingest_s: list[float] = []
+    backlog_s: list[float] = []
     batches = int(seconds / TICK)
     start = time.perf_counter()
     for b in range(batches):
         second, slot = divmod(b, int(1 / TICK))
-        series = np.arange(slot * per_batch, (slot + 1) * per_batch) % n
+        first = (second * int(1 / TICK) + slot) * per_batch
+        series = np.arange(first, first + per_batch) % n
         if slot == 0:
             fresh = rng.choice(n, RAISES_PER_S, replace=False)
             level[fresh] = 3.5
+            pending[fresh] = True
             raised.append((second, fresh))
             while raised and raised[0][0] <= second - LIFT_AFTER_S:
-                level[raised.pop(0)[1]] = 1.0
+                lifted = raised.pop(0)[1]
+                level[lifted] = 1.0
+                pending[lifted] = False
         obs_t = t0 + second
         values = level[series] + rng.normal(0, 0.01, series.size)
         batch = ObservationBatch(ids[series], np.full(series.size, obs_t, np.int64), values)
@@ -164,34 +176,51 @@ def run(url: str, seconds: float, n: int) -> dict[str, object]:
         # an observation "arrives" when its batch is due, so a backlog in ingest counts too
         arrived = start + b * TICK
         handed = time.perf_counter()
+        crossed = series[values >= 3.0]
+        expected += int(pending[crossed].sum())
+        pending[crossed] = False
+        crossing = [(f"S{s:06d}", iso) for s in crossed]
         with channel.lock:
-            for s in series[values >= 3.0]:
-                arrivals.setdefault((f"S{s:06d}", iso), arrived)
+            for key in crossing:
+                arrivals.setdefault(key, arrived)
+        backlog_s.append(handed - arrived)
         container.ingest.ingest_batch(batch)
-        ingest_s.append(time.perf_counter() - handed)
+        done = time.perf_counter()
+        ingest_s.append(done - handed)
+        with channel.lock:
+            for key in crossing:
+                channel.committed.setdefault(key, done)
         lag = start + (b + 1) * TICK - time.perf_counter()
         if lag > 0:
             time.sleep(lag)
     behind = time.perf_counter() - (start + batches * TICK)
     deadline = time.perf_counter() + 10
-    expected = RAISES_PER_S * int(seconds)
     while len(channel.latencies) < expected and time.perf_counter() < deadline:
         time.sleep(0.05)
     stop()
     container.close()
     lat = np.array(channel.latencies)
+    pipe = np.array(channel.after_commit)
+
+    def pct(values: np.ndarray | list[float], q: float) -> float | None:
+        return round(float(np.percentile(values, q)), 4) if len(values) else None
+
     return {
         "series": n,
         "observations": batches * per_batch,
-        "offered_obs_per_s": RATE,
+        "offered_obs_per_s": rate,
         "achieved_obs_per_s": round(batches * per_batch / (batches * TICK + max(behind, 0)), 1),
         "raises_expected": expected,
         "raises_notified": int(lat.size),
         "p50_s": round(float(np.percentile(lat, 50)), 4) if lat.size else None,
         "p99_s": round(float(np.percentile(lat, 99)), 4) if lat.size else None,
         "max_s": round(float(lat.max()), 4) if lat.size else None,
-        "ingest_batch_p50_s": round(float(np.percentile(ingest_s, 50)), 4),
-        "ingest_batch_p99_s": round(float(np.percentile(ingest_s, 99)), 4),
+        "pipeline_after_commit_p50_s": pct(pipe, 50),
+        "pipeline_after_commit_p99_s": pct(pipe, 99),
+        "ingest_backlog_p50_s": pct(backlog_s, 50),
+        "ingest_backlog_p99_s": pct(backlog_s, 99),
+        "ingest_batch_p50_s": pct(ingest_s, 50),
+        "ingest_batch_p99_s": pct(ingest_s, 99),
         "resolved_notifications": channel.resolved,
     }
 
@@ -241,20 +270,27 @@ def main() -> None:
     parser.add_argument("--dialect", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--series", type=int, default=SERIES)
+    parser.add_argument("--rate", type=int, default=RATE, help="observations per second")
     args = parser.parse_args()
     machine = describe()
     print("machine:", json.dumps(machine))
-    results: dict[str, object] = {"machine": machine, "seconds": args.seconds}
+    results: dict[str, object] = {
+        "machine": machine,
+        "seconds": args.seconds,
+        "load_average_at_start": os.getloadavg(),
+    }
     work = Path(tempfile.mkdtemp(prefix="tocsin-bench-warnings-"))
     try:
         if args.dialect in ("sqlite", "both"):
-            results["sqlite"] = run(f"sqlite:///{work / 'bench.db'}", args.seconds, args.series)
+            results["sqlite"] = run(
+                f"sqlite:///{work / 'bench.db'}", args.seconds, args.series, args.rate
+            )
             print("sqlite:", json.dumps(results["sqlite"]))
         if args.dialect in ("postgresql", "both"):
             pg_dir = Path(tempfile.mkdtemp(prefix="tocsin-bench-pg-"))
             url, stop = _postgres(pg_dir)
             try:
-                results["postgresql"] = run(url, args.seconds, args.series)
+                results["postgresql"] = run(url, args.seconds, args.series, args.rate)
                 print("postgresql:", json.dumps(results["postgresql"]))
             finally:
                 subprocess.run(stop, check=False, capture_output=True)

@@ -193,7 +193,7 @@ class _Checker:
         path = "route" + "".join(f".routes[{p}]" for p in rid.split(".")[1:])
         base = parent or Route(rid)
         receiver = spec.receiver or base.receiver
-        if receiver not in self.receivers:
+        if (spec.receiver is not None or parent is None) and receiver not in self.receivers:
             self.add(where, f"{path}.receiver", f"unknown receiver {receiver!r}")
         for name in spec.mute_windows or []:
             if name not in self.windows:

@@ -1,0 +1,114 @@
+"""Notification bodies: Tocsin JSON and Alertmanager's webhook format; backoff and keys."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tocsin.core.levels import Level
+from tocsin.core.warnings.dedup import channel_key, escalation_key, group_flush_key
+from tocsin.core.warnings.model import Warning, WarningId, WarningState
+from tocsin.core.warnings.outbox import (
+    BACKOFF_CAP,
+    MAX_ATTEMPTS,
+    DeliveryStatus,
+    after_failure,
+    backoff,
+)
+from tocsin.core.warnings.payloads import ZERO_TIME, alertmanager_payload, tocsin_payload
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def make_warning(**overrides: object) -> Warning:
+    """A red flood warning in D11."""
+    base = Warning(
+        id=WarningId("w1"),
+        fingerprint="fp1",
+        source="threshold",
+        subject="D11.river_level",
+        region="D11",  # type: ignore[arg-type]
+        domain="natural.flood",  # type: ignore[arg-type]
+        level=Level.RED,
+        state=WarningState.ACTIVE,
+        first_seen_at=T0,
+        last_seen_at=T0,
+        updated_at=T0,
+        cause={"value": 5.5},
+        labels={"indicator": "D11.river_level"},
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def test_alertmanager_payload_has_the_v4_shape() -> None:
+    firing = make_warning()
+    lifted = make_warning(
+        id=WarningId("w2"), fingerprint="fp2", state=WarningState.LIFTED, lifted_at=T0
+    )
+    body = alertmanager_payload(
+        group_key="k",
+        receiver="D11-FLOOD",
+        group_labels={"region": "D11"},
+        firing=[firing],
+        resolved=[lifted],
+    )
+    assert (body["version"], body["status"], body["receiver"]) == ("4", "firing", "D11-FLOOD")
+    first, second = body["alerts"]
+    assert first["status"] == "firing"
+    assert first["endsAt"] == ZERO_TIME
+    assert first["labels"]["severity"] == "extreme"
+    assert first["labels"]["alertname"] == "D11.river_level"
+    assert second["status"] == "resolved"
+    assert second["endsAt"] == "2026-01-01T00:00:00Z"
+    assert body["commonLabels"]["region"] == "D11"
+    assert set(first) == {
+        "status",
+        "labels",
+        "annotations",
+        "startsAt",
+        "endsAt",
+        "generatorURL",
+        "fingerprint",
+    }
+
+
+def test_tocsin_payload_explains_each_warning() -> None:
+    body = tocsin_payload(
+        key="k",
+        kind="group",
+        reason="new",
+        receiver="U",
+        group_labels={},
+        firing=[make_warning()],
+        resolved=[],
+        now=T0,
+    )
+    (w,) = body["firing"]
+    assert (w["level"], w["cap_severity"], w["cause"]) == ("red", "Extreme", {"value": 5.5})
+    assert body["summary"].startswith("[RED] natural.flood in D11")
+
+
+@given(st.integers(min_value=1, max_value=40))
+def test_backoff_grows_and_is_capped(attempts: int) -> None:
+    delay = backoff("key", attempts)
+    assert timedelta(seconds=1.5) <= delay <= BACKOFF_CAP * 1.25
+    assert backoff("key", attempts) == delay  # deterministic
+
+
+def test_give_up_after_max_attempts() -> None:
+    assert after_failure(MAX_ATTEMPTS, "k", T0) == (DeliveryStatus.FAILED, None)
+    status, at = after_failure(1, "k", T0)
+    assert status is DeliveryStatus.PENDING
+    assert at is not None
+    assert at > T0
+
+
+@given(st.text(max_size=8), st.integers(min_value=0, max_value=5))
+def test_keys_depend_only_on_what_they_identify(group: str, n: int) -> None:
+    assert group_flush_key(group, n) == group_flush_key(group, n)
+    assert group_flush_key(group, n) != group_flush_key(group, n + 1)
+    assert escalation_key("w", "t", n) != group_flush_key("w", n)
+    assert channel_key("k", "webhook", "a") != channel_key("k", "email", "a")
