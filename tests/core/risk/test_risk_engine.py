@@ -279,3 +279,13 @@ def test_invalid_models_list_every_problem_with_its_path() -> None:
     assert "unknown id 'nope'" in str(err2.value)
     with pytest.raises(InvalidConfig, match="cycle"):
         model([{"id": "a1", "expr": "{b1}"}, {"id": "b1", "expr": "{a1}"}], ["a"])
+
+
+@pytest.mark.parametrize(
+    "text", ["1.15", "2.675", "1.005", "0.285", "123456.15", "12345678901.05", "98765.4321005"]
+)
+def test_round_decimal_halves_up_at_any_magnitude(text: str) -> None:
+    value = float(text)
+    for decimals in range(6):
+        exact = Decimal(text).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        assert round_half_up(arr(value), decimals)[0] == float(exact), (text, decimals)

@@ -7,8 +7,8 @@ rounding pass runs once per node, fused into the normalisation and aggregation k
 Rounding is Excel's ROUND: half away from zero, on the value first rounded to 15 significant
 digits. A value within half a unit of the 15th significant digit of a rounding boundary *is* on
 the boundary (that is how a binary value such as 1.15 = 1.149999999999999911… rounds up to 1.2).
-The kernel rounds with `k = floor(|x|·10^d + 0.5)` and, only for values less than 1e-9 below a
-half (in units of the last kept decimal), decides with
+The kernel rounds with `k = floor(|x|·10^d + 0.5)` and, only for values just below a half (by
+less than 1e-9 + 1e-13·|x|·10^d, in units of the last kept decimal), decides with
 `k = floor(|x|·10^d + 0.5 + ½·10^(e−14)·10^d)`, `e = floor(log10 |x|)` (found in a table of
 powers of ten).
 """
@@ -24,20 +24,58 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 
 _NEAR_HALF = 1e-9
-_EXACT = 4.0e15  # at or above this, a float has no fractional digits left to round
+_EXACT = 9.0e18  # at or above this (scaled), values are returned unchanged (int64 limit)
 _POW10_OFFSET = 340
 _POW10 = np.array([10.0**i for i in range(-_POW10_OFFSET, 309)], dtype=np.float64)
 
 
 @njit(cache=True, error_model="numpy")
-def _excel_boundary(a: float, s: float, p: float) -> float:  # pragma: no cover - compiled
-    """k for a value `a` (scaled `s`) just below a half: round on 15 significant digits."""
+def _two_product(a: float, b: float) -> tuple[float, float]:  # pragma: no cover - compiled
+    """a·b as an unevaluated sum (p, e) with p + e exact (Dekker 1971, Veltkamp splitting)."""
+    prod = a * b
+    c = 134217729.0 * a
+    a_hi = c - (c - a)
+    a_lo = a - a_hi
+    c = 134217729.0 * b
+    b_hi = c - (c - b)
+    b_lo = b - b_hi
+    err = ((a_hi * b_hi - prod) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return prod, err
+
+
+@njit(cache=True, error_model="numpy")
+def _excel_boundary(a: float, decimals: int, p: float) -> float:  # pragma: no cover - compiled
+    """|ROUND(a, decimals)| for a value `a` > 0 near a half or with more than 15 significant
+    digits up to the rounding position, as Excel rounds: the
+    value is first rounded to 15 significant digits, so it rounds up if it lies within half a
+    unit of the 15th digit of the boundary. Distances are computed exactly (error-free product).
+    """
     e10 = 0
     while e10 < 308 and a >= _POW10[e10 + 1 + _POW10_OFFSET]:
         e10 += 1
     while e10 > -_POW10_OFFSET + 14 and a < _POW10[e10 + _POW10_OFFSET]:
         e10 -= 1
-    return float(int(s + 0.5 + 0.5 * _POW10[e10 - 14 + _POW10_OFFSET] * p))
+    j = e10 - 14 + decimals  # position of the 15th significant digit relative to the last kept
+    prod, err = _two_product(a, p)
+    ti = int(prod)
+    frac = (prod - float(ti)) + err  # the exact fraction of a·10^decimals (up to one rounding)
+    if frac < 0.0:
+        ti -= 1
+        frac += 1.0
+    t = float(ti)
+    if j > 0:  # the kept digits go beyond the 15th: rounding to 15 digits is the whole rounding
+        unit = 1
+        for _ in range(j):
+            unit *= 10
+        rest = float(ti % unit) + frac
+        k15 = float(ti // unit + (1 if rest >= 0.5 * unit else 0))  # 15 digits, exact
+        shift = decimals - j  # the result is k15 / 10^shift: one correctly rounded operation
+        scale = float(_POW10[abs(shift) + _POW10_OFFSET])
+        return k15 / scale if shift >= 0 else k15 * scale
+    if j == 0:  # the last kept digit is the 15th
+        return (t + 1.0 if frac >= 0.5 else t) / p
+    tol = 0.5 * _POW10[j + _POW10_OFFSET]  # half a unit of the 15th digit, in units of k
+    return (t + 1.0 if frac >= 0.5 or 0.5 - frac <= tol else t) / p
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -55,7 +93,7 @@ def _round_into(out: FloatArray, decimals: int) -> None:  # pragma: no cover - c
         ok = s < _EXACT
         t = float(int(s if ok else 0.0))
         below = 0.5 - (s - t)
-        near += 1 if ok and below > 0.0 and below < _NEAR_HALF else 0
+        near += 1 if ok and ((below > 0.0 and below < _NEAR_HALF + 1e-13 * s) or s >= 1e14) else 0
     idx = np.empty(near, dtype=np.int64)
     saved = np.empty(near)
     q = 0
@@ -64,7 +102,7 @@ def _round_into(out: FloatArray, decimals: int) -> None:  # pragma: no cover - c
             s = abs(out[i]) * p
             if s < _EXACT:
                 below = 0.5 - (s - float(int(s)))
-                if below > 0.0 and below < _NEAR_HALF:
+                if (below > 0.0 and below < _NEAR_HALF + 1e-13 * s) or s >= 1e14:
                     idx[q] = i
                     saved[q] = out[i]
                     q += 1
@@ -81,7 +119,7 @@ def _round_into(out: FloatArray, decimals: int) -> None:  # pragma: no cover - c
     for j in range(near):
         v = saved[j]
         a = abs(v)
-        r = _excel_boundary(a, a * p, p) / p
+        r = _excel_boundary(a, decimals, p)
         out[idx[j]] = r if v > 0.0 else -r
 
 
