@@ -172,6 +172,8 @@ def test_the_indicator_chart_shows_series_thresholds_and_warning_moments(
     expect(legend.filter(has_text="red threshold")).to_have_count(1)
     expect(legend.filter(has_text="warning raised")).to_have_count(1)
     expect(legend.filter(has_text="warning lifted")).to_have_count(1)
+    expect(legend.filter(has_text="detector score")).to_have_count(1)
+    expect(page.locator("#chart-note")).to_contain_text("anomaly score")
     kinds = [r.kind for r in history]
     assert (kinds[0], kinds[-1]) == ("warning.raised", "warning.lifted")
     expect(page.locator("#moments li")).to_have_count(len(history))

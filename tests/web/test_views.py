@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from fastapi.testclient import TestClient
@@ -19,6 +20,18 @@ from tocsin.web.app import create_web_app
 from tocsin.web.geometry import round_ring, simplify
 from tocsin.web.live import LiveFeed
 from tocsin.web.views import active_levels, decimate
+
+T_ = TypeVar("T_")
+
+
+def _run(factory: Callable[[], Coroutine[Any, Any, T_]]) -> T_:
+    """Run a coroutine on a fresh loop in its own thread (Playwright's sync API may hold a loop
+    in this one when the browser tests ran first)."""
+    out: list[T_] = []
+    worker = threading.Thread(target=lambda: out.append(asyncio.run(factory())))
+    worker.start()
+    worker.join()
+    return out[0]
 
 
 @given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=3000), st.integers(100, 1000))
@@ -81,6 +94,9 @@ def test_the_map_endpoint_returns_the_children_with_their_levels(tmp_path: Path)
         chart = client.get("/api/v1/web/indicators/D11.river_level/chart").json()
         assert chart["values"] == [5.5]
         assert [m["kind"] for m in chart["moments"]] == ["raised"]
+        scores = client.get("/api/v1/web/indicators/D11.river_level/scores").json()
+        assert scores["times"] == chart["times"]
+        assert len(scores["scores"]) == 1
         assert client.get("/api/v1/web/risk/N").json()["available"] is False
         assert client.get("/vendor/plotly.min.js").status_code == 200
         assert client.get("/vendor/leaflet/leaflet.js").status_code == 200
@@ -110,7 +126,7 @@ def test_the_live_feed_delivers_messages_published_from_another_thread() -> None
         await stream.aclose()
         return chunks
 
-    hello, message = asyncio.run(run())
+    hello, message = _run(run)
     assert hello.startswith("retry: 1000\nevent: hello")
     assert message == ('event: warnings\ndata: {"kind": "warning.raised", "warning_id": "w1"}\n\n')
     assert feed.streams == 0
@@ -130,4 +146,4 @@ def test_a_slow_stream_is_told_to_resync_instead_of_growing() -> None:
     n = live.QUEUE_SIZE
     # the backlog (and the message that overflowed it) became one resync; later ones follow
     later = [("warnings", {"n": i}) for i in range(n + 1, n + 5)]
-    assert asyncio.run(run()) == [("resync", {}), *later]
+    assert _run(run) == [("resync", {}), *later]

@@ -21,6 +21,7 @@ from tocsin.core.levels import LEVELS
 from tocsin.core.regions import RegionCode, RegionTree
 from tocsin.core.users import Permission
 from tocsin.core.warnings.model import Warning
+from tocsin.services.scoring import replay_scores
 from tocsin.web.geometry import extent_digits, simplify
 from tocsin.web.risk import RiskLoader
 
@@ -209,8 +210,31 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
             "times": times.tolist(),
             "values": [v if v == v else None for v in values.tolist()],
             "moments": _moments(container, code),
-            "scores": None,
-            "scores_note": "no detector-score endpoint is available yet",
+        }
+
+    @router.get("/indicators/{code}/scores", responses={404: {"description": "unknown"}})
+    def chart_scores(
+        code: str,
+        points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
+    ) -> dict[str, Any]:
+        """The indicator's detector scores over its history (decimated, peaks kept).
+
+        Computed by the scoring service's replay (`GET /api/v1/indicators/{code}/scores`): the
+        indicator's own detector rule, or the auto detector where it has none.
+        """
+        found = replay_scores(container.store, container.rules, code)
+        times, scores = decimate(
+            np.asarray(found["times"], dtype=np.int64),
+            np.asarray(found["scores"], dtype=np.float64),
+            points,
+        )
+        return {
+            "indicator": code,
+            "detector": found["detector"],
+            "times": times.tolist(),
+            "scores": [v if v == v else None for v in scores.tolist()],
+            "decision_threshold": found["decision_threshold"],
+            "score_thresholds": found["score_thresholds"],
         }
 
     @router.get("/risk")

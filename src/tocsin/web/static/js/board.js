@@ -82,7 +82,7 @@ function row(w, isFresh) {
   h("td", {}, badge(w.level)),
   h("td", {}, regionNames[w.region] || w.region, h("div", { class: "sub" }, w.region)),
   h("td", { class: "hide-narrow" }, w.domain),
-  h("td", {}, name, h("div", { class: "sub" }, w.subject)),
+  h("td", {}, name, h("div", { class: "sub" }, `${w.subject} · ${w.source}`)),
   h("td", { class: `state-${w.state}` }, w.state),
   h("td", { title: when(w.first_seen_at) }, ago(w.first_seen_at)),
   h("td", {}, w.state === "active"

@@ -50,15 +50,23 @@ export async function show(code) {
   document.getElementById("indicator-meta").textContent =
     `${data.indicator} · region ${data.region} · ${data.domain} · ${data.unit} · ${data.direction.replaceAll("_", " ")} · ` +
     `${data.observations.toLocaleString("en")} observations` + (data.times.length < data.observations ? ` (${data.times.length.toLocaleString("en")} plotted, peaks kept)` : "");
-  draw(Plotly, data);
-  document.getElementById("chart-note").textContent = data.scores
-    ? "" : `Detector scores are not plotted: ${data.scores_note || "none available"}.`;
+  const note = document.getElementById("chart-note");
+  note.textContent = "Detector scores: computing…";
+  draw(Plotly, data, null);
+  get(`/api/v1/web/indicators/${encodeURIComponent(code)}/scores`).then((scores) => {
+    if (shown !== code) return;
+    draw(Plotly, data, scores);
+    note.textContent = `Lower panel: anomaly score of the ${scores.detector} detector (0–1, higher is more anomalous), ` +
+      "replayed over the stored history, with its decision threshold" + (scores.score_thresholds ? " and the levels' score thresholds." : ".");
+  }).catch((err) => {
+    if (shown === code) note.textContent = `Detector scores are not plotted: ${err.message}.`;
+  });
   document.getElementById("moments").replaceChildren(...data.moments.map((m) => h("li", {},
     badge(m.level), ` ${when(m.at)} · ${m.kind} · `, h("a", { href: `#/board/${m.warning_id}` }, m.reason))));
   if (!data.moments.length) document.getElementById("moments").append(h("li", { class: "note" }, "No warning from this indicator."));
 }
 
-function draw(Plotly, data) {
+function draw(Plotly, data, scores) {
   const x = data.times.map((t) => new Date(t * 1000));
   const traces = [{
     x, y: data.values, type: "scatter", mode: "lines", name: `value (${data.unit})`,
@@ -92,10 +100,32 @@ function draw(Plotly, data) {
     legend: { orientation: "h", y: -0.15 }, xaxis: { type: "date" }, yaxis: { title: { text: data.unit } },
     paper_bgcolor: "#fff", plot_bgcolor: "#fff",
   };
+  if (scores) addScores(traces, layout, scores);
   const el = document.getElementById("chart");
   el.setAttribute("aria-label", `${data.name}: ${data.observations} observations, ${data.moments.length} warning moments`);
   Plotly.react(el, traces, layout, { responsive: true, displaylogo: false });
   el.dataset.indicator = data.indicator;
+}
+
+// A lower panel with the detector's scores, its decision threshold and per-level thresholds.
+function addScores(traces, layout, scores) {
+  layout.yaxis.domain = [0.34, 1];
+  layout.yaxis2 = { domain: [0, 0.26], range: [0, 1.02], title: { text: "score" } };
+  const x = scores.times.map((t) => new Date(t * 1000));
+  traces.push({
+    x, y: scores.scores, type: "scatter", mode: "lines", name: `detector score (${scores.detector})`,
+    yaxis: "y2", line: { color: "#7b2ff7", width: 1 }, hovertemplate: "%{x|%Y-%m-%d %H:%M}<br>score %{y:.3f}<extra></extra>",
+  });
+  const lines = Object.entries(scores.score_thresholds || {}).filter(([, v]) => v !== null && v !== undefined);
+  if (!lines.length && scores.decision_threshold !== null && scores.decision_threshold !== undefined) {
+    lines.push(["decision", scores.decision_threshold]);
+  }
+  for (const [level, v] of lines) {
+    traces.push({
+      x: [x[0], x[x.length - 1]], y: [v, v], type: "scatter", mode: "lines", yaxis: "y2",
+      name: `${level} score ${v}`, line: { color: COLOURS[level] || "#666", width: 1, dash: "dot" }, hoverinfo: "name",
+    });
+  }
 }
 
 export function resize() {

@@ -8,6 +8,7 @@ import { COLOURS, NONE_COLOUR, RANK, RISK_COLOURS, badge, h, sortWarnings } from
 let map = null;
 let layer = null;
 let labels = null;
+let riskRetry = null;
 let data = null;
 let mode = "warning";
 let focus = null; // region code whose children are shown; null = the default root
@@ -52,6 +53,11 @@ export async function show(code, { refit = true, select = null } = {}) {
   data = await firstOr("/api/v1/web/map", { parent: code || undefined });
   draw(refit && moved);
   renderSide();
+  // the risk model loads in the background at start-up: look again shortly while it does
+  if (mode === "risk" && !data.risk_available && /loading/.test(data.risk_note || "")) {
+    clearTimeout(riskRetry);
+    riskRetry = setTimeout(() => refresh(), 1000);
+  }
 }
 
 // The response boot.js already asked for, if it is the one wanted; otherwise a fresh request.
