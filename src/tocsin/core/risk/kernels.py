@@ -1,8 +1,9 @@
 """Compiled element-wise kernels of the index engine: rounding, normalisation, aggregation.
 
 Every kernel works on 1-D float64 arrays (one value per region), NaN meaning missing. The inner
-loops are written with selects rather than branches so that the compiler vectorises them; the
-rounding pass runs once per node, fused into the normalisation and aggregation kernels.
+loops are written with selects rather than branches, one output per loop and no calls in hot
+loops, so that the compiler vectorises them; rounding runs in the normalisation and aggregation
+kernels themselves.
 
 Rounding is Excel's ROUND: half away from zero, on the value first rounded to 15 significant
 digits. A value within half a unit of the 15th significant digit of a rounding boundary *is* on
@@ -79,56 +80,45 @@ def _excel_boundary(a: float, decimals: int, p: float) -> float:  # pragma: no c
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _round_into(out: FloatArray, decimals: int) -> None:  # pragma: no cover - compiled
-    """Round in place. Three simple passes (the compiler vectorises the first and the last):
-    count the values just below a half, remember them, round everything half-up, then redo the
-    remembered ones on 15 significant digits."""
+def _rounded(x: FloatArray, decimals: int) -> FloatArray:  # pragma: no cover - compiled
+    """A rounded copy of `x` (x itself if decimals < 0). One pass rounds half up and counts the
+    values that need Excel's 15-digit rule (just below a half, or huge); a rare second pass
+    redoes those from the originals."""
     if decimals < 0:
-        return
+        return x
     p = 10.0**decimals
-    n = out.size
+    n = x.size
+    out = np.empty(n)
     near = 0
     for i in range(n):
-        s = abs(out[i]) * p
-        ok = s < _EXACT
-        t = float(int(s if ok else 0.0))
-        below = 0.5 - (s - t)
-        near += 1 if ok and ((below > 0.0 and below < _NEAR_HALF + 1e-13 * s) or s >= 1e14) else 0
-    idx = np.empty(near, dtype=np.int64)
-    saved = np.empty(near)
-    q = 0
-    if near > 0:
-        for i in range(n):
-            s = abs(out[i]) * p
-            if s < _EXACT:
-                below = 0.5 - (s - float(int(s)))
-                if (below > 0.0 and below < _NEAR_HALF + 1e-13 * s) or s >= 1e14:
-                    idx[q] = i
-                    saved[q] = out[i]
-                    q += 1
-    for i in range(n):
-        v = out[i]
+        v = x[i]
         s = abs(v) * p
         ok = s < _EXACT and v != 0.0
         t = float(int(s if ok else 0.0))
-        k = t + 1.0 if s - t >= 0.5 else t
+        frac = s - t
+        below = 0.5 - frac
+        near += 1 if ok and ((below > 0.0 and below < _NEAR_HALF + 1e-13 * s) or s >= 1e14) else 0
+        k = t + 1.0 if frac >= 0.5 else t
         r = k / p
         r = r if v > 0.0 else -r
         r = r if r != 0.0 else 0.0
         out[i] = r if ok else v
-    for j in range(near):
-        v = saved[j]
-        a = abs(v)
-        r = _excel_boundary(a, decimals, p)
-        out[idx[j]] = r if v > 0.0 else -r
+    if near > 0:
+        for i in range(n):
+            v = x[i]
+            s = abs(v) * p
+            if s < _EXACT and v != 0.0:
+                below = 0.5 - (s - float(int(s)))
+                if (below > 0.0 and below < _NEAR_HALF + 1e-13 * s) or s >= 1e14:
+                    r = _excel_boundary(abs(v), decimals, p)
+                    out[i] = r if v > 0.0 else -r
+    return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def round_half_up(x: FloatArray, decimals: int) -> FloatArray:  # pragma: no cover - compiled
     """Round half away from zero to `decimals`, as Excel's ROUND (15 significant digits first)."""
-    out = x.copy()
-    _round_into(out, decimals)
-    return out
+    return _rounded(x, decimals).copy() if decimals < 0 else _rounded(x, decimals)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -163,23 +153,22 @@ def normalise_bounds(  # pragma: no cover - compiled
     span = out_upper - out_lower
     top = out_upper if higher_is_worse else out_lower
     bottom = out_lower if higher_is_worse else out_upper
+    src = x
     if log10:
         for i in range(n):
             v = x[i]
             out[i] = math.log10(v) if v > 0.0 else (-math.inf if v == 0.0 else math.nan)
-    else:
-        out[:] = x
+        src = out
+    sign = -1.0 if higher_is_worse else 1.0
+    base = out_upper if higher_is_worse else out_lower
+    lo_clip = lower if clip else -math.inf
+    hi_clip = upper if clip else math.inf
     for i in range(n):
-        v = out[i]
-        if higher_is_worse:
-            s = out_upper - (upper - v) / width * span
-        else:
-            s = out_lower + (upper - v) / width * span
-        if clip:
-            s = top if v > upper else (bottom if v < lower else s)
-        out[i] = s
-    _round_into(out, decimals)
-    return out
+        v = src[i]
+        # base ∓ (upper − v)/width·span, in the order of operations INFORM's workbook uses
+        s = base + sign * ((upper - v) / width * span)
+        out[i] = top if v > hi_clip else (bottom if v < lo_clip else s)
+    return _rounded(out, decimals)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -307,5 +296,4 @@ def aggregate(  # pragma: no cover - compiled
         c = count[i]
         missing = c < min_present or c == 0.0 or (propagate and c < k)
         out[i] = math.nan if missing else out[i]
-    _round_into(out, decimals)
-    return out, cov
+    return _rounded(out, decimals), cov
