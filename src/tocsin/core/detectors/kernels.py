@@ -16,6 +16,20 @@ def z_score_to_unit(z: float) -> float:  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
+def z_ratio_score(z: float, z_threshold: float) -> float:  # pragma: no cover - compiled
+    """|z| / (|z| + z_threshold): 0.5 at the threshold, strictly increasing, never exactly 1.
+
+    Unlike erf(|z|/√2), which rounds to 1.0 beyond |z| ≈ 8.3, large deviations keep distinct
+    scores (a threshold sweep such as NAB's can rank them); the inverse is
+    ``|z| = z_threshold * s / (1 - s)``. An infinite |z| scores 1.
+    """
+    a = abs(z)
+    if a == math.inf:
+        return 1.0
+    return a / (a + z_threshold)
+
+
+@njit(cache=True, inline="always")
 def scale_floor(var: float, mean: float) -> float:  # pragma: no cover - compiled
     """A standard deviation that is never zero (relative floor for near-constant series)."""
     sd = math.sqrt(var) if var > 0.0 else 0.0

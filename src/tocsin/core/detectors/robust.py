@@ -7,7 +7,9 @@ parameter", Ann. Math. Statist. 35(1); online clipped updates as in robust filte
 Martin & Yohai 2006, "Robust Statistics", ch. 8).
 
 Parameters: ``alpha`` (smoothing), ``huber`` (clip of the standardised residual in the update),
-``z_threshold`` (decision threshold), ``warmup``.
+``z_threshold`` (decision threshold), ``warmup``. Score: ``|z| / (|z| + z_threshold)``, 0.5 at
+``|z| = z_threshold`` (the decision threshold), strictly increasing and below 1 for any finite z,
+so large deviations stay ranked; ``|z| = z_threshold * s / (1 - s)`` recovers z from a score.
 
 Example:
     >>> import numpy as np
@@ -36,11 +38,11 @@ from tocsin.core.detectors.base import (
     check_positive,
     check_unit,
 )
-from tocsin.core.detectors.kernels import scale_floor, z_score_to_unit
+from tocsin.core.detectors.kernels import scale_floor, z_ratio_score
 
 
 @njit(cache=True)
-def _robust_kernel(s, v, n, loc, var, alpha, huber, warmup):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _robust_kernel(s, v, n, loc, var, alpha, huber, warmup, z_thr):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Score then learn each observation."""
     out = np.zeros(v.shape[0])
     for i in range(v.shape[0]):
@@ -56,7 +58,7 @@ def _robust_kernel(s, v, n, loc, var, alpha, huber, warmup):  # type: ignore[no-
         sd = scale_floor(var[k], loc[k])
         z = (x - loc[k]) / sd
         if n[k] >= warmup:
-            out[i] = z_score_to_unit(z)
+            out[i] = z_ratio_score(z, z_thr)
         # during warm-up learn with a wide clip so the scale can grow from zero
         c = huber if n[k] >= warmup else 1e6
         r = max(-c, min(c, z)) * sd
@@ -67,7 +69,7 @@ def _robust_kernel(s, v, n, loc, var, alpha, huber, warmup):  # type: ignore[no-
 
 
 class RobustZDetector(ArrayDetector):
-    """Huber-clipped EWMA z-score per series; score = erf(|z|/sqrt 2)."""
+    """Huber-clipped EWMA z-score per series; score = |z| / (|z| + z_threshold)."""
 
     kind: ClassVar[str] = "robust_z"
     params: ClassVar[tuple[str, ...]] = ("alpha", "huber", "z_threshold", "warmup")
@@ -82,7 +84,7 @@ class RobustZDetector(ArrayDetector):
         check_positive("warmup", warmup)
         self.alpha, self.huber = float(alpha), float(huber)
         self.z_threshold, self.warmup = float(z_threshold), int(warmup)
-        self.threshold = float(math.erf(self.z_threshold / math.sqrt(2.0)))
+        self.threshold = 0.5  # |z| = z_threshold on the score scale |z| / (|z| + z_threshold)
 
     def _fields(self) -> dict[str, StateField]:
         return {
@@ -95,8 +97,9 @@ class RobustZDetector(ArrayDetector):
         self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
     ) -> FloatArray:
         out: FloatArray = _robust_kernel(
-            s, v, state["n"], state["loc"], state["var"], self.alpha, self.huber, self.warmup
-        )
+            s, v, state["n"], state["loc"], state["var"], self.alpha, self.huber, self.warmup,
+            self.z_threshold,
+        )  # fmt: skip
         return out
 
     def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:

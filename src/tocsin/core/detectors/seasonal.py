@@ -9,7 +9,8 @@ Holt-Winters seasonal smoothing (Winters 1960, Management Science 6(3)); robust 
 ``robust_z``.
 
 Parameters: ``period`` (seconds; 86400 daily, 604800 weekly), ``bins``, ``alpha``, ``huber``,
-``z_threshold``, ``warmup`` (observations per bin before it scores).
+``z_threshold``, ``warmup`` (observations per bin before it scores). Score: ``|z| / (|z| +
+z_threshold)``, 0.5 at the decision threshold ``|z| = z_threshold``, as in ``robust_z``.
 
 Example:
     >>> import numpy as np
@@ -40,12 +41,12 @@ from tocsin.core.detectors.base import (
     check_positive,
     check_unit,
 )
-from tocsin.core.detectors.kernels import scale_floor, z_score_to_unit
+from tocsin.core.detectors.kernels import scale_floor, z_ratio_score
 
 
 @njit(cache=True)
 def _seasonal_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    s, t, v, n, mean, var, gvar, period, alpha, huber, warmup
+    s, t, v, n, mean, var, gvar, period, alpha, huber, warmup, z_thr
 ):
     """Score then learn each observation against its phase bin."""
     bins = mean.shape[1]
@@ -65,7 +66,7 @@ def _seasonal_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - comp
         sd = max(scale_floor(var[k, b], mean[k, b]), 0.1 * math.sqrt(max(gvar[k], 0.0)))
         z = (x - mean[k, b]) / sd
         if c >= warmup:
-            out[i] = z_score_to_unit(z)
+            out[i] = z_ratio_score(z, z_thr)
         clip = huber if c >= warmup else 1e6
         r = max(-clip, min(clip, z)) * sd
         mean[k, b] += alpha * r
@@ -106,7 +107,7 @@ class SeasonalDetector(ArrayDetector):
         self.period, self.bins = int(period), int(bins)
         self.alpha, self.huber = float(alpha), float(huber)
         self.z_threshold, self.warmup = float(z_threshold), int(warmup)
-        self.threshold = float(math.erf(self.z_threshold / math.sqrt(2.0)))
+        self.threshold = 0.5  # |z| = z_threshold on the score scale |z| / (|z| + z_threshold)
 
     def _fields(self) -> dict[str, StateField]:
         return {
@@ -121,7 +122,7 @@ class SeasonalDetector(ArrayDetector):
     ) -> FloatArray:
         out: FloatArray = _seasonal_kernel(
             s, t, v, state["n"], state["mean"], state["var"], state["gvar"],
-            self.period, self.alpha, self.huber, self.warmup,
+            self.period, self.alpha, self.huber, self.warmup, self.z_threshold,
         )  # fmt: skip
         return out
 
