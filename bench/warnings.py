@@ -123,7 +123,9 @@ class Channel_:
                 self.after_commit.append(handed - committed)
 
 
-def run(url: str, seconds: float, n: int, rate: int = RATE) -> dict[str, object]:
+def run(
+    url: str, seconds: float, n: int, rate: int = RATE, *, pipeline: bool = True
+) -> dict[str, object]:
     """Drive the pipeline for `seconds` and return the figures."""
     engine = make_engine(url)
     migrate(engine)
@@ -144,7 +146,7 @@ def run(url: str, seconds: float, n: int, rate: int = RATE) -> dict[str, object]
         container.alerting_store, {Channel.WEBHOOK: channel}, clock=container.clock
     )
     ids = np.array([container.rules.ids[f"S{i:06d}"] for i in range(n)], dtype=np.int64)
-    stop = start_background(container, interval=0.05)
+    stop = start_background(container, interval=0.05) if pipeline else (lambda: None)
     rng = np.random.default_rng(7)
     per_batch = int(rate * TICK)
     t0 = int(time.time()) - int(seconds) - 10
@@ -195,7 +197,7 @@ def run(url: str, seconds: float, n: int, rate: int = RATE) -> dict[str, object]
             time.sleep(lag)
     behind = time.perf_counter() - (start + batches * TICK)
     deadline = time.perf_counter() + 10
-    while len(channel.latencies) < expected and time.perf_counter() < deadline:
+    while pipeline and len(channel.latencies) < expected and time.perf_counter() < deadline:
         time.sleep(0.05)
     stop()
     container.close()
@@ -271,26 +273,36 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--series", type=int, default=SERIES)
     parser.add_argument("--rate", type=int, default=RATE, help="observations per second")
+    parser.add_argument(
+        "--no-pipeline", action="store_true", help="ingest only (no dispatcher, no delivery)"
+    )
     args = parser.parse_args()
     machine = describe()
     print("machine:", json.dumps(machine))
     results: dict[str, object] = {
         "machine": machine,
         "seconds": args.seconds,
+        "pipeline": not args.no_pipeline,
         "load_average_at_start": os.getloadavg(),
     }
     work = Path(tempfile.mkdtemp(prefix="tocsin-bench-warnings-"))
     try:
         if args.dialect in ("sqlite", "both"):
             results["sqlite"] = run(
-                f"sqlite:///{work / 'bench.db'}", args.seconds, args.series, args.rate
+                f"sqlite:///{work / 'bench.db'}",
+                args.seconds,
+                args.series,
+                args.rate,
+                pipeline=not args.no_pipeline,
             )
             print("sqlite:", json.dumps(results["sqlite"]))
         if args.dialect in ("postgresql", "both"):
             pg_dir = Path(tempfile.mkdtemp(prefix="tocsin-bench-pg-"))
             url, stop = _postgres(pg_dir)
             try:
-                results["postgresql"] = run(url, args.seconds, args.series, args.rate)
+                results["postgresql"] = run(
+                    url, args.seconds, args.series, args.rate, pipeline=not args.no_pipeline
+                )
                 print("postgresql:", json.dumps(results["postgresql"]))
             finally:
                 subprocess.run(stop, check=False, capture_output=True)

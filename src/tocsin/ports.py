@@ -268,7 +268,12 @@ class AlertingStore(Protocol):
         """A session: reads as it goes; its writes commit together at its end, or not at all."""
 
     def claim_notifications(
-        self, now: datetime, *, until: datetime, limit: int
+        self,
+        now: datetime,
+        *,
+        until: datetime,
+        limit: int,
+        channels: Sequence[str] | None = None,
     ) -> list[Notification]:
         """Take due pending notifications for this worker: their next attempt moves to `until`
         and their attempt count goes up by one (returned as claimed)."""

@@ -603,7 +603,12 @@ class DeliveryWorker:
         when `record_each` is set: a crash re-sends, under the same keys, what was handed to
         a channel but not yet recorded (one round at most, or one notification)."""
         report = DeliveryReport()
-        claimed = self.store.claim_notifications(now, until=now + self.lease, limit=self.batch)
+        claimed = self.store.claim_notifications(
+            now,
+            until=now + self.lease,
+            limit=self.batch,
+            channels=[c.value for c in self.notifiers],  # others wait for a worker that has them
+        )
         outcomes: list[tuple[Notification, str | None, bool, datetime]] = []
         for note in claimed:
             outcomes.append(self._send(note, now))

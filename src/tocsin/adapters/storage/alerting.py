@@ -146,7 +146,12 @@ class SqlAlertingStore:
                 raise
 
     def claim_notifications(
-        self, now: datetime, *, until: datetime, limit: int
+        self,
+        now: datetime,
+        *,
+        until: datetime,
+        limit: int,
+        channels: Sequence[str] | None = None,
     ) -> list[Notification]:
         """Claim due notifications for one worker (atomically; safe with several workers)."""
         n = at.notifications
@@ -156,6 +161,8 @@ class SqlAlertingStore:
             .order_by(n.c.next_attempt_at, n.c.created_at)
             .limit(limit)
         )
+        if channels is not None:
+            stmt = stmt.where(n.c.channel.in_(list(channels)))
         with self.engine.connect() as conn:
             if self.sqlite:
                 due = [_notification(r) for r in conn.execute(stmt).mappings()]
