@@ -81,6 +81,7 @@ def test_the_demo_map_draws_every_country_and_drills_into_italy(
         page.goto(url + "/#/indicator/hospital.db_cpu")
         expect(page.locator("#chart")).to_have_attribute("data-indicator", "hospital.db_cpu")
         expect(page.locator("#moments li").first).to_be_visible()
+        expect(page.locator("#chart-note")).to_contain_text("anomaly score", timeout=20_000)
         shots(page, "demo-indicator")
 
 
