@@ -270,13 +270,16 @@ def normalise(x: FloatArray, norm: Normalisation, *, decimals: int | None = None
     """Normalise raw values to the score scale (see `Normalisation`), rounding if `decimals`."""
     x = np.ascontiguousarray(x, dtype=np.float64)
     if norm.method is NormaliseMethod.BOUNDS and norm.formula is None:
+        if norm.scale is Scale.LOG10:  # numpy's log10 is vectorised; 0 → −inf, negative → NaN
+            with np.errstate(all="ignore"):
+                x = np.log10(x)
         return kernels.normalise_bounds(
             x,
             norm.lower,
             norm.upper,
             norm.higher_is_worse,
             norm.clip,
-            norm.scale is Scale.LOG10,
+            False,
             norm.out_lower,
             norm.out_upper,
             -1 if decimals is None else decimals,

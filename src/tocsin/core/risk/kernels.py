@@ -202,13 +202,6 @@ def aggregate(  # pragma: no cover - compiled
         equal = equal and weights[j] == weights[0]
     inv_total = 1.0 / wtotal if wtotal > 0.0 else 0.0
     # one output per loop: the compiler vectorises these, not a loop with several outputs
-    wsum = np.empty(n)
-    for i in range(n):
-        ws = 0.0
-        for j in range(k):
-            v = values[j][i]
-            ws += weights[j] if v == v else 0.0
-        wsum[i] = ws
     count = np.empty(n)
     for i in range(n):
         c = 0.0
@@ -216,6 +209,16 @@ def aggregate(  # pragma: no cover - compiled
             v = values[j][i]
             c += 1.0 if v == v else 0.0
         count[i] = c
+    if equal and weights[0] == 1.0:
+        wsum = count  # the sum of unit weights present is the count, exactly
+    else:
+        wsum = np.empty(n)
+        for i in range(n):
+            ws = 0.0
+            for j in range(k):
+                v = values[j][i]
+                ws += weights[j] if v == v else 0.0
+            wsum[i] = ws
     cov = np.empty(n)
     for i in range(n):
         ca = 0.0
@@ -283,17 +286,19 @@ def aggregate(  # pragma: no cover - compiled
         for i in range(n):
             c = count[i]
             a = acc[i]
-            out[i] = math.sqrt(a) if c == 2.0 else a
+            r2 = math.sqrt(a)
+            out[i] = r2 if c == 2.0 else (math.sqrt(r2) if c == 4.0 else a)
         if k > 2:
             for i in range(n):
                 c = count[i]
-                if c > 2.0:
+                if c > 2.0 and c != 4.0:
                     out[i] = acc[i] ** (1.0 / c)
     if method == 2:
         for i in range(n):
             out[i] = (scale - out[i]) / (scale - offset) * scale
-    for i in range(n):
-        c = count[i]
-        missing = c < min_present or c == 0.0 or (propagate and c < k)
-        out[i] = math.nan if missing else out[i]
+    if method != 0 or min_present > 1 or propagate:  # a mean of nothing is already 0/0 = NaN
+        for i in range(n):
+            c = count[i]
+            missing = c < min_present or c == 0.0 or (propagate and c < k)
+            out[i] = math.nan if missing else out[i]
     return _rounded(out, decimals), cov
