@@ -17,7 +17,9 @@ from tocsin.core.assets import Asset, AssetCode
 Requirements = Mapping[str, Sequence[Sequence[str]]]
 
 
-def requirements_of(assets: Mapping[AssetCode, Asset] | Mapping[str, Asset]) -> dict[str, tuple[tuple[str, ...], ...]]:
+def requirements_of(
+    assets: Mapping[AssetCode, Asset] | Mapping[str, Asset],
+) -> dict[str, tuple[tuple[str, ...], ...]]:
     """Requirements from `Asset.depends_on`: every dependency is needed (one group each)."""
     return {str(code): tuple((str(d),) for d in a.depends_on) for code, a in assets.items()}
 
