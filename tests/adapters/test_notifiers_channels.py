@@ -137,7 +137,9 @@ def test_email_over_smtp_carries_key_reason_and_explanation(smtp: tuple[_Inbox, 
     assert message["Subject"] == note.subject
     assert message["X-Tocsin-Idempotency-Key"] == "group-abc-123"
     assert message["Message-ID"] == "<group-abc-123@tocsin>"
-    text = message.get_payload(decode=True).decode()
+    raw_body = message.get_payload(decode=True)
+    assert isinstance(raw_body, bytes)
+    text = raw_body.decode()
     assert "why: new" in text
     assert "thresholds: {'yellow': 3.0}" in text
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from tests.api.conftest import Api
 
@@ -67,7 +68,7 @@ def test_silence_needs_reason_future_end_scope_and_permission(api: Api) -> None:
 
 
 def test_prometheus_alerts_raise_upgrade_and_resolve_warnings(api: Api) -> None:
-    alert = {
+    alert: dict[str, Any] = {
         "labels": {
             "alertname": "SubstationHot",
             "region": "D11",

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from warning_timeline import T0, Timeline
-from warning_timeline import start as start_timeline
 
+from tests.scenarios.warning_timeline import T0, Timeline
+from tests.scenarios.warning_timeline import start as start_timeline
 from tocsin.core.warnings.outbox import DeliveryStatus, NotificationKind
 from tocsin.core.warnings.selectors import Selector
 
