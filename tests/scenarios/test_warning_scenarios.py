@@ -178,3 +178,48 @@ def test_restart_midway_neither_repeats_nor_loses(
     assert receivers == ["D11-FLOOD", "P1-CP"]
     tl2.container.dispatcher.tick(tl2.clock.now())
     assert len(tl2.sent()) == 2
+
+
+def test_substation_red_inhibits_the_water_works_that_depend_on_it(
+    tmp_path: Path, db_url: str, start: Start
+) -> None:
+    from tocsin.services.alert_receiver import PrometheusAlert
+
+    tl = start(tmp_path, db_url)
+    tl.observe(0, P1__substation_load=110.0)  # red on asset SUB (region D11, power)
+    water = PrometheusAlert(
+        {
+            "alertname": "PumpPressureLow",
+            "region": "D11",
+            "domain": "supply.water",
+            "asset": "WTR",  # the water works depend on SUB
+            "severity": "warning",
+        }
+    )
+    tl.container.alert_receiver.receive([water], actor="prometheus")
+    tl.run_until(20)
+    sent = tl.new()
+    assert [n.payload["firing"][0]["subject"] for _, n in sent] == ["P1.substation_load"]
+    pump = next(w for w in tl.container.warnings.find() if w.subject == "PumpPressureLow")
+    status = tl.container.dispatcher.explain_delivery(pump, tl.clock.now())
+    substation = next(w for w in tl.container.warnings.find() if w.subject.endswith("load"))
+    assert status["suppressed_by"] == [f"warning:{substation.id}"]
+
+
+def test_mute_window_holds_notifications_until_it_closes(
+    tmp_path: Path, db_url: str, start: Start
+) -> None:
+    routes = {
+        "route": {"mute_windows": ["morning"]},
+        "mute_windows": [
+            {"name": "morning", "weekdays": ["mon"], "times": [{"start": "08:00", "end": "08:30"}]}
+        ],
+    }
+    tl = start(tmp_path, db_url, routes=routes)  # T0 is Monday 08:00 UTC
+    tl.observe(0, D11__river_level=3.5)
+    tl.run_until(29)
+    assert tl.new() == []
+    tl.run_until(40)
+    ((when, note),) = tl.new()
+    assert tl.at(30) <= when <= tl.at(30) + GROUP_INTERVAL + timedelta(seconds=10)
+    assert note.reason == "new"
