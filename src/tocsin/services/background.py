@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from tocsin.config import Settings
+from tocsin.core.warnings.outbox import Notification
 from tocsin.ports import Clock
 from tocsin.services.notifications import DeliveryWorker, Dispatcher
 
@@ -94,7 +95,15 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
     interval = interval or container.settings.dispatch_interval_s
     dispatcher, delivery, clock = container.dispatcher, container.delivery, container.clock
 
+    handed: list[Notification] = []
+    handed_lock = threading.Lock()
+
     def deliver() -> bool:
+        with handed_lock:
+            batch = list(handed)
+            handed.clear()
+        if batch:
+            delivery.deliver_claimed(batch, clock.now())
         report = delivery.run_once(clock.now())
         return report.delivered + report.retried + report.failed >= delivery.batch
 
@@ -107,6 +116,15 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
     dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval)
     previous = dispatcher.on_notify
     dispatcher.on_notify = delivery_loop.wake.set
+
+    def hand_off(notes: list[Notification]) -> None:
+        with handed_lock:
+            handed.extend(notes)
+        delivery_loop.wake.set()
+
+    dispatcher.handoff = hand_off
+    dispatcher.handoff_channels = frozenset(delivery.notifiers)
+    dispatcher.handoff_lease = delivery.lease
 
     def on_message(topic: str, _payload: Mapping[str, Any]) -> None:
         if topic == "warnings":
@@ -123,5 +141,6 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
         dispatch_loop.stop()
         delivery_loop.stop()
         dispatcher.on_notify = previous
+        dispatcher.handoff = None
 
     return stop

@@ -159,21 +159,51 @@ class Dispatcher:
         self.routes = {r.id: r for r in config.root.walk()}
         self.batch = batch
         self.on_notify = on_notify
+        # in-process hand-off: notifications for these channels are written already claimed
+        # (for `handoff_lease`) and handed to the delivery worker right after commit
+        self.handoff: Callable[[list[Notification]], None] | None = None
+        self.handoff_channels: frozenset[Channel] = frozenset()
+        self.handoff_lease = timedelta(seconds=30)
+        self._outgoing: list[Notification] = []
 
     # -- the tick ----------------------------------------------------------------------------
     def tick(self, now: datetime) -> TickReport:
         """Do all work due at `now`: consume the feed, evaluate groups, escalate, notice."""
         report = TickReport()
-        while self._consume(now, report) >= self.batch:
+        while self._staged(self._consume, now, report) >= self.batch:
             pass
         for _ in range(100):
-            if self._flush_groups(now, report) < 200:
+            if self._staged(self._flush_groups, now, report) < 200:
                 break
-        self._escalate(now, report)
+        self._staged(self._escalate, now, report)
         self._silence_notices(now, report)
         if report.notifications and self.on_notify is not None:
             self.on_notify()
         return report
+
+    def _staged(
+        self, stage: Callable[[datetime, TickReport], int | None], now: datetime, report: TickReport
+    ) -> int:
+        """Run one stage (one transaction); after it commits, hand off what it claimed."""
+        self._outgoing = []
+        done = stage(now, report) or 0
+        outgoing, self._outgoing = self._outgoing, []
+        if outgoing and self.handoff is not None:
+            self.handoff(outgoing)
+        return done
+
+    def _add(self, tx: AlertingSession, notes: list[Notification], now: datetime) -> None:
+        """Write notifications to the outbox; pre-claim those handed off after commit."""
+        if self.handoff is not None:
+            lease_end = now + self.handoff_lease
+            notes = [
+                replace(n, attempts=1, next_attempt_at=lease_end)
+                if n.channel in self.handoff_channels
+                else n
+                for n in notes
+            ]
+            self._outgoing += [n for n in notes if n.channel in self.handoff_channels]
+        tx.add_notifications(notes)
 
     def next_due(self) -> datetime | None:
         """When the next group evaluation is due (for schedulers that sleep until then)."""
@@ -203,8 +233,15 @@ class Dispatcher:
                 if row.kind != EventKind.ACKNOWLEDGED.value:
                     self._route(tx, warning, routed[warning.id], current, groups, touched, now)
                 self._track_escalation(tx, row, warning, targets[warning.id], now)
+            due_now = [
+                g
+                for g in touched.values()
+                if g.state.next_flush_at is not None and g.state.next_flush_at <= now
+            ]
             for group in touched.values():
                 tx.save_group(group)
+            if due_now:  # group_wait 0 (or overdue): evaluate now, in this same transaction
+                self._evaluate(tx, due_now, now, report)
             tx.advance_feed([r.id for r in rows])
         report.transitions += len(rows)
         return len(rows)
@@ -294,16 +331,25 @@ class Dispatcher:
             due = tx.due_groups(now, 200)
             if not due:
                 return 0
-            ctx = _Context(tx.list_silences(now=now, include_expired=False))
-            members = tx.members_of([g.id for g in due])
-            wanted = [w for g in due for w in [*members[g.id], *g.state.notified]]
-            warnings = tx.warnings_by_ids(wanted)
-            targets = [self.targets.target(w) for w in warnings.values() if w.is_open]
-            suppressed = self.suppressed_by(tx, targets, now, ctx)
-            for group in due:
-                self._flush(tx, group, members[group.id], warnings, suppressed, now, report)
-        report.groups_evaluated += len(due)
+            self._evaluate(tx, due, now, report)
         return len(due)
+
+    def _evaluate(
+        self,
+        tx: AlertingSession,
+        due: Sequence[AggregationGroup],
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        ctx = _Context(tx.list_silences(now=now, include_expired=False))
+        members = tx.members_of([g.id for g in due])
+        wanted = [w for g in due for w in [*members[g.id], *g.state.notified]]
+        warnings = tx.warnings_by_ids(wanted)
+        targets = [self.targets.target(w) for w in warnings.values() if w.is_open]
+        suppressed = self.suppressed_by(tx, targets, now, ctx)
+        for group in due:
+            self._flush(tx, group, members[group.id], warnings, suppressed, now, report)
+        report.groups_evaluated += len(due)
 
     def _flush(
         self,
@@ -335,7 +381,7 @@ class Dispatcher:
                 resolved=resolved,
                 now=now,
             )
-            tx.add_notifications(notes)
+            self._add(tx, notes, now)
             report.notifications += len(notes)
             flushes += 1
         gone = set(decision.drop) | {i for i in member_ids if i not in warnings}
@@ -443,15 +489,16 @@ class Dispatcher:
         }
 
     # -- escalation ----------------------------------------------------------------------------
-    def _escalate(self, now: datetime, report: TickReport) -> None:
+    def _escalate(self, now: datetime, report: TickReport) -> int:
         with self.store.transaction() as tx:
             due = tx.due_escalations(now, 500)
             if not due:
-                return
+                return 0
             ctx = _Context(tx.list_silences(now=now, include_expired=False))
             warnings = tx.warnings_by_ids([e.warning_id for e in due])
             for esc in due:
                 self._escalate_one(tx, esc, warnings.get(esc.warning_id), now, ctx, report)
+        return len(due)
 
     def _escalate_one(
         self,
@@ -490,7 +537,7 @@ class Dispatcher:
             extra={"escalation": {"policy": esc.snapshot.policy, "step": step.index + 1}},
             subject=f"[ESCALATION {step.index + 1}] " + summary([warning], []),
         )
-        tx.add_notifications(notes)
+        self._add(tx, notes, now)
         report.notifications += len(notes)
         report.escalation_steps += 1
         following = next_step(esc.snapshot, esc.progress + 1, now)
@@ -602,13 +649,17 @@ class DeliveryWorker:
         Outcomes are recorded together after the round (one short write), or after each send
         when `record_each` is set: a crash re-sends, under the same keys, what was handed to
         a channel but not yet recorded (one round at most, or one notification)."""
-        report = DeliveryReport()
         claimed = self.store.claim_notifications(
             now,
             until=now + self.lease,
             limit=self.batch,
             channels=[c.value for c in self.notifiers],  # others wait for a worker that has them
         )
+        return self.deliver_claimed(claimed, now)
+
+    def deliver_claimed(self, claimed: Sequence[Notification], now: datetime) -> DeliveryReport:
+        """Send notifications already claimed for this worker (the dispatcher's hand-off)."""
+        report = DeliveryReport()
         outcomes: list[tuple[Notification, str | None, bool, datetime]] = []
         for note in claimed:
             outcomes.append(self._send(note, now))
