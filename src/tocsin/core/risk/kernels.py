@@ -93,25 +93,35 @@ def _rounded(x: FloatArray, decimals: int) -> FloatArray:  # pragma: no cover - 
     for i in range(n):
         v = x[i]
         s = abs(v) * p
-        ok = s < _EXACT and v != 0.0
+        ok = (s < _EXACT) & (v != 0.0)  # bitwise: no branches in hot loops
         t = float(int(s if ok else 0.0))
         frac = s - t
         below = 0.5 - frac
-        near += 1 if ok and ((below > 0.0 and below < _NEAR_HALF + 1e-13 * s) or s >= 1e14) else 0
+        lim = _NEAR_HALF + 1e-13 * s
+        near += 1 if ok & (((below > 0.0) & (below < lim)) | (s >= 1e14)) else 0
         k = t + 1.0 if frac >= 0.5 else t
         r = k / p
         r = r if v > 0.0 else -r
         r = r if r != 0.0 else 0.0
         out[i] = r if ok else v
     if near > 0:
+        # find them without calling anything in the loop (a call makes the whole loop slow),
+        # then redo each
+        idx = np.empty(near, dtype=np.int64)
+        q = 0
         for i in range(n):
             v = x[i]
             s = abs(v) * p
-            if s < _EXACT and v != 0.0:
-                below = 0.5 - (s - float(int(s)))
-                if (below > 0.0 and below < _NEAR_HALF + 1e-13 * s) or s >= 1e14:
-                    r = _excel_boundary(abs(v), decimals, p)
-                    out[i] = r if v > 0.0 else -r
+            ok = (s < _EXACT) & (v != 0.0)
+            below = 0.5 - (s - float(int(s if ok else 0.0)))
+            lim = _NEAR_HALF + 1e-13 * s
+            if ok & (((below > 0.0) & (below < lim)) | (s >= 1e14)):
+                idx[q] = i
+                q += 1
+        for j in range(q):
+            v = x[idx[j]]
+            r = _excel_boundary(abs(v), decimals, p)
+            out[idx[j]] = r if v > 0.0 else -r
     return out
 
 
@@ -299,6 +309,6 @@ def aggregate(  # pragma: no cover - compiled
     if method != 0 or min_present > 1 or propagate:  # a mean of nothing is already 0/0 = NaN
         for i in range(n):
             c = count[i]
-            missing = c < min_present or c == 0.0 or (propagate and c < k)
+            missing = (c < min_present) | (c == 0.0) | (propagate & (c < k))
             out[i] = math.nan if missing else out[i]
     return _rounded(out, decimals), cov
