@@ -162,6 +162,7 @@ def _evaluate_block(
     values: dict[str, FloatArray] = {}
     coverage: dict[str, FloatArray] = {}
     ones = np.ones(n)
+    work = np.empty((2, n))  # scratch space for the aggregation kernels, reused by every node
     for spec in model.inputs:
         arr = np.asarray(inputs[spec.id], dtype=np.float64) if spec.id in inputs else None
         if arr is None:
@@ -176,7 +177,7 @@ def _evaluate_block(
             by_node.setdefault(adj.node, []).append(adj)
     with np.errstate(all="ignore"):
         for node in model.nodes:
-            value, cov = _evaluate_node(node, values, coverage, n, ones)
+            value, cov = _evaluate_node(node, values, coverage, n, ones, work)
             for adj in by_node.get(node.id, ()):
                 value = apply_adjustment(value, adj)
             values[node.id] = value
@@ -199,6 +200,7 @@ def _evaluate_node(
     coverage: Mapping[str, FloatArray],
     n: int,
     ones: FloatArray,
+    work: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     if node.aggregate is not None:
         agg = node.aggregate
@@ -220,6 +222,7 @@ def _evaluate_node(
             agg.scale,
             agg.offset,
             node.round if rounded and node.round is not None else -1,
+            work,
         )
     else:
         expr = node.expr

@@ -80,36 +80,28 @@ def _excel_boundary(a: float, decimals: int, p: float) -> float:  # pragma: no c
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _rounded(x: FloatArray, decimals: int) -> FloatArray:  # pragma: no cover - compiled
-    """A rounded copy of `x` (x itself if decimals < 0). One pass rounds half up and counts the
-    values that need Excel's 15-digit rule (just below a half, or huge); a rare second pass
-    redoes those from the originals."""
+def _round_inplace(x: FloatArray, decimals: int) -> FloatArray:  # pragma: no cover - compiled
+    """Round `x` in place (nothing if decimals < 0) and return it. A first pass counts the
+    values that need Excel's 15-digit rule (just below a half, or huge), a rare second pass
+    remembers them, a third rounds everything half up, a last one redoes the remembered ones.
+    No arrays of the full length are allocated (allocation is what costs most here)."""
     if decimals < 0:
         return x
     p = 10.0**decimals
     n = x.size
-    out = np.empty(n)
     near = 0
     for i in range(n):
         v = x[i]
         s = abs(v) * p
         ok = (s < _EXACT) & (v != 0.0)  # bitwise: no branches in hot loops
-        t = float(int(s if ok else 0.0))
-        frac = s - t
-        below = 0.5 - frac
+        below = 0.5 - (s - float(int(s if ok else 0.0)))
         lim = _NEAR_HALF + 1e-13 * s
         near += 1 if ok & (((below > 0.0) & (below < lim)) | (s >= 1e14)) else 0
-        k = t + 1.0 if frac >= 0.5 else t
-        r = k / p
-        r = r if v > 0.0 else -r
-        r = r if r != 0.0 else 0.0
-        out[i] = r if ok else v
+    idx = np.empty(near, dtype=np.int64)
+    saved = np.empty(near)
     if near > 0:
-        # find them without calling anything in the loop (a call makes the whole loop slow),
-        # then redo each
-        idx = np.empty(near, dtype=np.int64)
         q = 0
-        for i in range(n):
+        for i in range(n):  # no calls in this loop: a call makes the whole loop slow
             v = x[i]
             s = abs(v) * p
             ok = (s < _EXACT) & (v != 0.0)
@@ -117,18 +109,29 @@ def _rounded(x: FloatArray, decimals: int) -> FloatArray:  # pragma: no cover - 
             lim = _NEAR_HALF + 1e-13 * s
             if ok & (((below > 0.0) & (below < lim)) | (s >= 1e14)):
                 idx[q] = i
+                saved[q] = v
                 q += 1
-        for j in range(q):
-            v = x[idx[j]]
-            r = _excel_boundary(abs(v), decimals, p)
-            out[idx[j]] = r if v > 0.0 else -r
-    return out
+    for i in range(n):
+        v = x[i]
+        s = abs(v) * p
+        ok = (s < _EXACT) & (v != 0.0)
+        t = float(int(s if ok else 0.0))
+        k = t + 1.0 if s - t >= 0.5 else t
+        r = k / p
+        r = r if v > 0.0 else -r
+        r = r if r != 0.0 else 0.0
+        x[i] = r if ok else v
+    for j in range(near):
+        v = saved[j]
+        r = _excel_boundary(abs(v), decimals, p)
+        x[idx[j]] = r if v > 0.0 else -r
+    return x
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def round_half_up(x: FloatArray, decimals: int) -> FloatArray:  # pragma: no cover - compiled
     """Round half away from zero to `decimals`, as Excel's ROUND (15 significant digits first)."""
-    return _rounded(x, decimals).copy() if decimals < 0 else _rounded(x, decimals)
+    return _round_inplace(x.copy(), decimals)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -178,7 +181,7 @@ def normalise_bounds(  # pragma: no cover - compiled
         # base ∓ (upper − v)/width·span, in the order of operations INFORM's workbook uses
         s = base + sign * ((upper - v) / width * span)
         out[i] = top if v > hi_clip else (bottom if v < lo_clip else s)
-    return _rounded(out, decimals)
+    return _round_inplace(out, decimals)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -192,8 +195,11 @@ def aggregate(  # pragma: no cover - compiled
     scale: float,
     offset: float,
     decimals: int,
+    work: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """Aggregate children per region, rounding to `decimals` (none if < 0); (value, coverage).
+
+    `work` is scratch space of shape (2, ≥ n), reused between calls.
 
     Methods (codes of `Method`): 0 weighted mean, 1 weighted geometric mean, 2 INFORM's reversed
     geometric mean `(S/(S−o))·(S − GM((S − x)/S·(S−o) + o))`, 3 max, 4 min, 5 weighted sum,
@@ -212,7 +218,7 @@ def aggregate(  # pragma: no cover - compiled
         equal = equal and weights[j] == weights[0]
     inv_total = 1.0 / wtotal if wtotal > 0.0 else 0.0
     # one output per loop: the compiler vectorises these, not a loop with several outputs
-    count = np.empty(n)
+    count = work[0, :n]
     for i in range(n):
         c = 0.0
         for j in range(k):
@@ -222,7 +228,7 @@ def aggregate(  # pragma: no cover - compiled
     if equal and weights[0] == 1.0:
         wsum = count  # the sum of unit weights present is the count, exactly
     else:
-        wsum = np.empty(n)
+        wsum = work[1, :n]
         for i in range(n):
             ws = 0.0
             for j in range(k):
@@ -311,4 +317,4 @@ def aggregate(  # pragma: no cover - compiled
             c = count[i]
             missing = (c < min_present) | (c == 0.0) | (propagate & (c < k))
             out[i] = math.nan if missing else out[i]
-    return _rounded(out, decimals), cov
+    return _round_inplace(out, decimals), cov
