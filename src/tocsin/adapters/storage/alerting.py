@@ -14,7 +14,7 @@ ends, in one transaction. On SQLite, where one writer at a time holds the databa
 ingest path holds it for most of each batch, the session takes the lock with `BEGIN IMMEDIATE`
 only for that final burst, polling for it every half millisecond (SQLite's own busy handler
 sleeps up to 100 ms between tries, which starves a second writer). The pipeline's SQLite engine
-is its own (same file, no connection pool, a short busy timeout). Reads inside a session do not
+is its own (same file, no connection pool). Reads inside a session do not
 see the session's own pending writes, except group membership, which is overlaid in memory.
 """
 
@@ -89,27 +89,32 @@ class _Gaps:
 
 LOCK_POLL_S = 0.0005
 LOCK_WAIT_S = 60.0
+READ_BUSY_MS = 5000  # reads (and statements inside the held lock) wait with SQLite's handler
 
 
 def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor = dbapi_connection.cursor()  # journal_mode=WAL is set (persistently) by the main engine
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout = {READ_BUSY_MS}")
     cursor.close()
 
 
 def _begin_immediate(conn: Connection) -> None:
     """Take SQLite's write lock, polling briefly instead of SQLite's coarse busy sleeps."""
     deadline = time.monotonic() + LOCK_WAIT_S
-    while True:
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        except OperationalError as err:
-            locked = "locked" in str(err) or "busy" in str(err)
-            if not locked or time.monotonic() > deadline:
-                raise
-            time.sleep(LOCK_POLL_S)
+    conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as err:
+                locked = "locked" in str(err) or "busy" in str(err)
+                if not locked or time.monotonic() > deadline:
+                    raise
+                time.sleep(LOCK_POLL_S)
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {READ_BUSY_MS}")
 
 
 class SqlAlertingStore:
@@ -121,7 +126,7 @@ class SqlAlertingStore:
         if self.sqlite:
             self.engine = create_engine(
                 engine.url,
-                connect_args={"timeout": 0.001, "check_same_thread": False},
+                connect_args={"timeout": READ_BUSY_MS / 1000, "check_same_thread": False},
                 poolclass=NullPool,
             )
             event.listen(self.engine, "connect", _pragmas)
