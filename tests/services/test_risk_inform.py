@@ -153,3 +153,20 @@ def test_coverage_reports_missing_inequality_data(
     cov = result.coverage["VU.SEV.INQ"]
     assert np.all(cov[np.isnan(gini) & ~np.isnan(table.columns["GII"])] == 0.5)
     assert np.all((result.coverage["INFORM"] > 0.5) & (result.coverage["INFORM"] <= 1.0))
+
+
+@pytest.mark.parametrize(("keep", "workers"), [(None, 1), (["INFORM", "HA"], 2)])
+def test_blocked_threaded_evaluation_equals_one_block(
+    inform: tuple[RiskModel, IndicatorTable, RiskResult], keep: list[str] | None, workers: int
+) -> None:
+    """191 countries × 50 = 9,550 regions in blocks of 1,000 (partly on 2 threads)."""
+    model, table, result = inform
+    big = {k: np.tile(v, 50) for k, v in table.columns.items()}
+    blocked = evaluate(model, big, keep=keep, block=1000, workers=workers)
+    for node in keep or model.node_ids:
+        assert np.array_equal(
+            blocked.values[node], np.tile(result.values[node], 50), equal_nan=True
+        )
+        assert np.array_equal(blocked.coverage[node], np.tile(result.coverage[node], 50))
+    if keep is not None:
+        assert set(blocked.values) == set(keep)

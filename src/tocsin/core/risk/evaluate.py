@@ -124,6 +124,7 @@ def evaluate(
             out_values[i] = arr
             out_coverage[i] = kernels.presence(np.ascontiguousarray(arr))
     kept_nodes = [i for i in ids if i in node_ids]
+    plan = _plan(model, set(ids))
 
     def run(start: int) -> None:
         stop = min(start + block, n)
@@ -131,7 +132,7 @@ def evaluate(
         adjs = [
             replace(a, mask=None if a.mask is None else a.mask[start:stop]) for a in adjustments
         ]
-        values, coverage = _evaluate_block(model, part, adjs, stop - start)
+        values, coverage = _evaluate_block(model, part, adjs, stop - start, plan)
         for i in kept_nodes:
             out_values[i][start:stop] = values[i]
             out_coverage[i][start:stop] = coverage[i]
@@ -153,11 +154,42 @@ def _is_data_driven(model: RiskModel) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """Which nodes to evaluate for the ids kept, and what can be dropped after each node."""
+
+    nodes: tuple[Node, ...]
+    release: Mapping[str, tuple[str, ...]]
+
+
+def _plan(model: RiskModel, keep: set[str]) -> _Plan:
+    by_id = {n.id: n for n in model.nodes}
+    needed: set[str] = set()
+    stack = [k for k in keep if k in by_id]
+    while stack:  # everything the kept nodes read, directly or not
+        current = stack.pop()
+        if current in needed:
+            continue
+        needed.add(current)
+        stack.extend(r for r in by_id[current].references() if r in by_id)
+    nodes = tuple(n for n in model.nodes if n.id in needed)
+    last: dict[str, str] = {}
+    for node in nodes:
+        for ref in node.references():
+            last[ref] = node.id
+    release: dict[str, list[str]] = {}
+    for ref, at in last.items():
+        if ref not in keep and ref in by_id:
+            release.setdefault(at, []).append(ref)
+    return _Plan(nodes, {k: tuple(v) for k, v in release.items()})
+
+
 def _evaluate_block(
     model: RiskModel,
     inputs: Mapping[str, FloatArray],
     adjustments: Sequence[NodeAdjustment],
     n: int,
+    plan: _Plan | None = None,
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
     values: dict[str, FloatArray] = {}
     coverage: dict[str, FloatArray] = {}
@@ -175,13 +207,17 @@ def _evaluate_block(
             values[adj.node] = apply_adjustment(values[adj.node], adj)
         else:
             by_node.setdefault(adj.node, []).append(adj)
+    nodes = model.nodes if plan is None else plan.nodes
+    release = {} if plan is None else plan.release
     with np.errstate(all="ignore"):
-        for node in model.nodes:
+        for node in nodes:
             value, cov = _evaluate_node(node, values, coverage, n, ones, work)
             for adj in by_node.get(node.id, ()):
                 value = apply_adjustment(value, adj)
             values[node.id] = value
             coverage[node.id] = cov
+            for done in release.get(node.id, ()):  # free memory as soon as nothing reads it
+                del values[done], coverage[done]
     return values, coverage
 
 
