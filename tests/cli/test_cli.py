@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import BENCHDATA
+from tests.conftest import BENCHDATA, REPO
 from tocsin.cli.main import app
 from tocsin.testing.scenario import small_config, write_small_config
 
@@ -160,3 +160,17 @@ def test_demo_runs_real_series_and_ends_with_a_json_summary(tmp_path: Path) -> N
     assert summary["observations"] > 100_000
     assert summary["warnings"] > 0
     assert summary["transitions"]["warning.raised"] == summary["warnings"]
+    # the what-if the demo writes: INFORM over the nations, the demo's assets
+    code, out = invoke(
+        "risk",
+        "scenario",
+        "--model",
+        str(REPO / "models" / "inform_2023.yaml"),
+        "--input",
+        str(BENCHDATA / "inform" / "inform_risk_2023_v065_indicator_data.csv"),
+        "--scenario",
+        str(tmp_path / "demo" / "what-if.yaml"),
+    )
+    assert code == 0, out
+    assert "ITA: 2.6 → 2.7" in out
+    assert "assets failed: DC-1, HOSP-1, PLANT-1, SUB-1, WATER-1" in out

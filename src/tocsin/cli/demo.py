@@ -16,7 +16,7 @@ from tocsin.cli.core_commands import run_server
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
 from tocsin.core.warnings.model import EventKind
-from tocsin.demo.scenario import replay_chunks, write_config
+from tocsin.demo.scenario import WHAT_IF, replay_chunks, write_config
 
 SHOWN = {EventKind.RAISED, EventKind.UPGRADED}
 
@@ -69,6 +69,13 @@ def demo(
         f"({', '.join(f'{n} {lv}' for lv, n in sorted(levels.items()))})"
     )
     console.print(f"database: {db_file}   duty officer's API token: {token}", markup=False)
+    console.print(
+        "what-if: tocsin risk scenario --model models/inform_2023.yaml --input "
+        f"{data / 'inform' / 'inform_risk_2023_v065_indicator_data.csv'} "
+        f"--scenario {workdir / WHAT_IF}",
+        markup=False,
+        soft_wrap=True,
+    )
     summary = {
         "observations": observations,
         "warnings": total,

@@ -31,6 +31,7 @@ PROVINCE_BLOCK = 4  # districts per province side
 END_AT = datetime(2026, 11, 1, tzinfo=UTC)
 WEEK = 7 * 24 * 3600
 CALIBRATION = 0.15
+WHAT_IF = "what-if.yaml"  # a what-if on the demo (INFORM over the nations, the demo's assets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +372,20 @@ def write_config(directory: Path, *, benchdata: Path) -> list[Series]:
     }
     for name, content in files.items():
         (directory / name).write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+    what_if = {
+        "name": "Flood hazard +2 in Italy, metro substation SUB-1 down",
+        "perturb": [
+            {"target": "HA.NAT.FL", "op": "add", "amount": 2, "regions": [COUNTRY], "clip": [0, 10]}
+        ],
+        "fail_assets": ["SUB-1"],
+        "assets": [
+            {"code": a["code"], "region": a["region"], "depends_on": a.get("depends_on", [])}
+            for a in assets
+        ],
+    }
+    (directory.parent / WHAT_IF).write_text(
+        yaml.safe_dump(what_if, sort_keys=False), encoding="utf-8"
+    )
     return series
 
 
