@@ -322,7 +322,7 @@ def write_config(directory: Path, *, benchdata: Path) -> list[Series]:
         }
         for s in series
     ]
-    assets = [
+    assets: list[dict[str, Any]] = [
         {
             "code": "SUB-1",
             "name": "Metro 380/132 kV substation",
