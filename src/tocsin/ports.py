@@ -43,8 +43,10 @@ class StoreSession(Protocol):
     def stored_catalog(self) -> Catalog | None:
         """The catalogue as last stored, with indicators placed at their ids (None if empty)."""
 
-    def write_observations(self, batch: ObservationBatch) -> None:
-        """Upsert observations keyed by (indicator, time)."""
+    def write_observations(
+        self, batch: ObservationBatch, *, new: npt.NDArray[np.bool_] | None = None
+    ) -> None:
+        """Upsert observations keyed by (indicator, time); `new` marks rows known to be new."""
 
     def read_observations(
         self,

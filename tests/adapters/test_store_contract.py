@@ -186,3 +186,15 @@ def test_audit_and_tokens(store: SqlStore) -> None:
     ]
     assert user == User(UserName("alice"), Role.DUTY_OFFICER)
     assert nobody is None
+
+
+def test_rows_marked_new_that_are_stored_already_fall_back_to_the_upsert(store: SqlStore) -> None:
+    with store.transaction() as tx:
+        tx.write_observations(batch([0, 1], [100, 100], [1.0, 2.0]), new=np.array([True, True]))
+    # a wrong hint (row 0 is stored already) must not fail the batch nor duplicate the row
+    with store.transaction() as tx:
+        tx.write_observations(batch([0, 1], [100, 200], [1.5, 3.0]), new=np.array([True, True]))
+        tx.write_observations(batch([2], [100], [4.0]), new=np.array([True]))
+    with store.transaction() as tx:
+        assert tx.count_observations() == 4
+        assert tx.read_observations(0).values.tolist() == [1.5]

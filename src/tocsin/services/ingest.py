@@ -171,7 +171,11 @@ class IngestService:
                 for chunk in chunks:
                     self._check_series(chunk)
                     batch = chunk.deduplicated()
-                    tx.write_observations(batch)
+                    # newer than the last processed time of its indicator: not stored yet
+                    # (observations and rule state commit together)
+                    tx.write_observations(
+                        batch, new=batch.times > self.state.last_time[batch.series]
+                    )
                     changes = evaluate_thresholds(self.rules.params, self.state, batch)
                     rule = ThresholdRule(self.rules, batch)
                     chunk_events = apply_level_changes(tx, rule, changes, batch.times)

@@ -23,6 +23,8 @@ PG_MERGE = (
     "ON CONFLICT (indicator_id, ts) DO UPDATE SET value = EXCLUDED.value"
 )
 
+PG_COPY_DIRECT = "COPY observations (indicator_id, ts, value) FROM STDIN (FORMAT BINARY)"
+
 _PG_ROW = np.dtype(
     [
         ("n", ">i2"),
@@ -57,13 +59,35 @@ def pg_copy_payload(batch: ObservationBatch) -> bytes:
     return _PG_HEADER + rows.tobytes() + _PG_TRAILER
 
 
-def pg_write(dbapi_connection: Any, batch: ObservationBatch) -> None:
-    """COPY a batch into a staging table, then merge it with ON CONFLICT."""
+def pg_write(dbapi_connection: Any, batch: ObservationBatch, *, new: Any = None) -> None:
+    """Write a batch: rows known to be new are COPYed straight into the table; the rest (or all,
+    when nothing is known) are COPYed into a staging table and merged with ON CONFLICT.
+
+    If a row believed new is in fact stored already (another writer), the direct COPY fails
+    inside a savepoint and the whole batch takes the merge path instead.
+    """
+    import psycopg
+
     with dbapi_connection.cursor() as cur:
+        rest = batch
+        if new is not None and new.any():
+            fresh = _subset(batch, new)
+            try:
+                with dbapi_connection.transaction(), cur.copy(PG_COPY_DIRECT) as copy:
+                    copy.write(pg_copy_payload(fresh))
+                rest = _subset(batch, ~new)
+            except psycopg.errors.UniqueViolation:
+                rest = batch
+        if len(rest) == 0:
+            return
         cur.execute(PG_STAGE)
         with cur.copy(
             "COPY observations_stage (indicator_id, ts, value) FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            copy.write(pg_copy_payload(batch))
+            copy.write(pg_copy_payload(rest))
         cur.execute(PG_MERGE)
         cur.execute("TRUNCATE observations_stage")
+
+
+def _subset(batch: ObservationBatch, mask: Any) -> ObservationBatch:
+    return ObservationBatch(batch.series[mask], batch.times[mask], batch.values[mask])

@@ -183,13 +183,19 @@ class SqlSession:
         return Catalog(tree, domains, indicators, assets, units)
 
     # -- observations ------------------------------------------------------------------------
-    def write_observations(self, batch: ObservationBatch) -> None:
-        """Upsert a deduplicated batch (executemany on SQLite, binary COPY on PostgreSQL)."""
+    def write_observations(
+        self, batch: ObservationBatch, *, new: npt.NDArray[np.bool_] | None = None
+    ) -> None:
+        """Upsert a deduplicated batch (executemany on SQLite, binary COPY on PostgreSQL).
+
+        `new` marks rows the caller knows are not stored yet (newer than anything stored for
+        their indicator); PostgreSQL COPYs those straight into the table.
+        """
         if len(batch) == 0:
             return
         raw = self._raw()
         if self.conn.dialect.name == "postgresql":
-            pg_write(raw, batch)
+            pg_write(raw, batch, new=new)
         else:
             sqlite_write(raw, batch)
 
