@@ -190,7 +190,7 @@ class IngestService:
                     evaluated += int(changes.accepted.sum())
                     if progress is not None:
                         progress(len(chunk))
-                tx.save_threshold_state(np.flatnonzero(touched).astype(np.int64), self.state)
+                tx.save_threshold_state(self._changed_rows(touched, snapshot), self.state)
                 if self.scoring is not None:
                     self.scoring.save(tx)
         except BaseException:
@@ -201,6 +201,20 @@ class IngestService:
         for event in events:
             self.bus.publish("warnings", warning_message(event))
         return IngestResult(received, received, evaluated, tuple(events))
+
+    def _changed_rows(
+        self, touched: npt.NDArray[np.bool_], before: ThresholdState
+    ) -> npt.NDArray[np.int64]:
+        """Series whose level or since-moments changed (last times are derived on load)."""
+        rows = np.flatnonzero(touched)
+        now = self.state
+        changed = (
+            (now.level[rows] != before.level[rows])
+            | (now.above_since[rows] != before.above_since[rows]).any(axis=1)
+            | (now.below_since[rows] != before.below_since[rows]).any(axis=1)
+        )
+        out: npt.NDArray[np.int64] = rows[changed].astype(np.int64)
+        return out
 
     def _check_series(self, batch: ObservationBatch) -> None:
         """Series must be known indicator ids (the compiled kernels index arrays by them)."""

@@ -91,3 +91,27 @@ def pg_write(dbapi_connection: Any, batch: ObservationBatch, *, new: Any = None)
 
 def _subset(batch: ObservationBatch, mask: Any) -> ObservationBatch:
     return ObservationBatch(batch.series[mask], batch.times[mask], batch.values[mask])
+
+
+def pg_copy_merge(
+    dbapi_connection: Any,
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    *,
+    key: str,
+) -> None:
+    """Upsert many rows through COPY into a temporary twin of `table` and one merge."""
+    stage = f"{table}_stage"
+    cols = ", ".join(columns)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
+    with dbapi_connection.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS")
+        with cur.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} "  # noqa: S608 - fixed names
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+        )
+        cur.execute(f"TRUNCATE {stage}")

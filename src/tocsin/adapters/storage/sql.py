@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, s
 from sqlalchemy.exc import IntegrityError
 
 from tocsin.adapters.storage import tables as t
-from tocsin.adapters.storage.observations_io import pg_write, sqlite_write
+from tocsin.adapters.storage.observations_io import pg_copy_merge, pg_write, sqlite_write
 from tocsin.core.assets import Asset, AssetCode
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
@@ -37,6 +37,7 @@ from tocsin.core.users import Role, User, UserName
 from tocsin.core.warnings.model import Warning, WarningId, WarningState
 from tocsin.ports import WarningFilter
 
+STATE_COLUMNS = ("indicator_id", "level", "last_ts", "above", "below")
 _LEVEL_ORDER = {lv.value: lv.rank for lv in LEVELS}
 
 
@@ -225,7 +226,12 @@ class SqlSession:
 
     # -- rule state --------------------------------------------------------------------------
     def load_threshold_state(self, n: int) -> ThresholdState:
-        """State rows for series 0..n-1 (missing rows are fresh)."""
+        """State rows for series 0..n-1 (missing rows are fresh).
+
+        The last processed time of a series is the newest observation stored for it: every
+        stored observation was evaluated in the transaction that stored it, so the rule state
+        only needs saving when a level or a since-moment changes.
+        """
         state = ThresholdState.empty(n)
         for r in self.conn.execute(select(t.threshold_state)):
             if r.indicator_id < n:
@@ -233,6 +239,11 @@ class SqlSession:
                 state.last_time[r.indicator_id] = r.last_ts
                 state.above_since[r.indicator_id] = np.frombuffer(r.above, dtype="<i8")
                 state.below_since[r.indicator_id] = np.frombuffer(r.below, dtype="<i8")
+        o = t.observations
+        newest = select(o.c.indicator_id, func.max(o.c.ts)).group_by(o.c.indicator_id)
+        for ident, ts in self.conn.execute(newest):
+            if ident < n:
+                state.last_time[ident] = max(int(state.last_time[ident]), int(ts))
         return state
 
     def save_threshold_state(self, series: npt.NDArray[np.int64], state: ThresholdState) -> None:
@@ -263,8 +274,7 @@ class SqlSession:
         )
         raw = self._raw()
         if self.conn.dialect.name == "postgresql":
-            with raw.cursor() as cur:
-                cur.executemany(sql.format(p="%s"), rows)
+            pg_copy_merge(raw, "threshold_state", STATE_COLUMNS, rows, key="indicator_id")
         else:
             raw.executemany(sql.format(p="?"), rows)
 
