@@ -634,7 +634,7 @@ class DeliveryWorker:
         lease: timedelta = timedelta(seconds=30),
         batch: int = 50,
         clock: Clock | None = None,
-        record_each: bool = False,
+        record_each: bool = True,
     ) -> None:
         self.store = store
         self.notifiers = notifiers
@@ -646,9 +646,10 @@ class DeliveryWorker:
     def run_once(self, now: datetime) -> DeliveryReport:
         """Claim due notifications (for `lease`), send each, record the outcomes.
 
-        Outcomes are recorded together after the round (one short write), or after each send
-        when `record_each` is set: a crash re-sends, under the same keys, what was handed to
-        a channel but not yet recorded (one round at most, or one notification)."""
+        Outcomes are recorded after each send (`record_each`, the default), so a crash can
+        re-send, under the same idempotency key, at most the one notification that was being
+        handed to a channel; with `record_each=False` they are recorded together after the
+        round (one short write, faster), and a crash can re-send the whole round."""
         claimed = self.store.claim_notifications(
             now,
             until=now + self.lease,
