@@ -31,8 +31,17 @@ class ObservationBatch:
         order = np.lexsort((self.series, self.times))
         return ObservationBatch(self.series[order], self.times[order], self.values[order])
 
+    def is_strictly_ordered(self) -> bool:
+        """True when rows are already in (time, series) order with no key twice."""
+        if len(self) < 2:
+            return True
+        dt = np.diff(self.times)
+        return bool(np.all((dt > 0) | ((dt == 0) & (np.diff(self.series) > 0))))
+
     def deduplicated(self) -> ObservationBatch:
         """Keep the last observation for each (series, time) key, in time order."""
+        if self.is_strictly_ordered():  # the common case of a time-ordered feed: no sort needed
+            return self
         ordered = self.in_time_order()
         if len(ordered) < 2:
             return ordered
