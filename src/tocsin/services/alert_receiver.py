@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tocsin.core.audit import from_warning_event
 from tocsin.core.catalog import Catalog
@@ -29,7 +29,7 @@ from tocsin.core.warnings.model import (
     Warning,
     WarningEvent,
     WarningId,
-    WarningState,
+    blank_warning,
     fingerprint,
 )
 from tocsin.ports import Bus, Clock, Store, StoreSession
@@ -182,19 +182,13 @@ class AlertReceiverService:
 
     @staticmethod
     def _template(alert: PrometheusAlert, fp: str) -> Warning:
-        epoch = datetime.fromtimestamp(0, UTC)
         labels = alert.labels
-        return Warning(
-            id=WarningId(uuid.uuid4().hex),
+        return blank_warning(
+            WarningId(uuid.uuid4().hex),
             fingerprint=fp,
             source="prometheus",
             subject=labels.get("alertname", "prometheus alert")[:256],
             region=RegionCode(labels["region"]),
             domain=DomainCode(labels["domain"]),
-            level=Level.BLUE,
-            state=WarningState.ACTIVE,
-            first_seen_at=epoch,
-            last_seen_at=epoch,
-            updated_at=epoch,
             labels={k: str(v) for k, v in labels.items()},
         )

@@ -20,7 +20,7 @@ from tocsin.core.warnings.model import (
     Warning,
     WarningEvent,
     WarningId,
-    WarningState,
+    blank_warning,
     fingerprint,
 )
 from tocsin.ports import StoreSession
@@ -48,26 +48,21 @@ def rule_fingerprint(rule: LevelRule, series: int) -> str:
 
 def _template(rule: LevelRule, series: int, fp: str) -> Warning:
     ind = rule.indicator(series)
-    epoch = datetime.fromtimestamp(0, UTC)
-    return Warning(
-        id=WarningId(uuid.uuid4().hex),
+    labels = {
+        "indicator": ind.code,
+        "region": ind.region,
+        "domain": ind.domain,
+        "source": rule.source,
+        **({"asset": ind.asset} if ind.asset else {}),
+    }
+    return blank_warning(
+        WarningId(uuid.uuid4().hex),
         fingerprint=fp,
         source=rule.source,
         subject=ind.code,
         region=ind.region,
         domain=ind.domain,
-        level=Level.BLUE,
-        state=WarningState.ACTIVE,
-        first_seen_at=epoch,
-        last_seen_at=epoch,
-        updated_at=epoch,
-        labels={
-            "indicator": ind.code,
-            "region": ind.region,
-            "domain": ind.domain,
-            "source": rule.source,
-            **({"asset": ind.asset} if ind.asset else {}),
-        },
+        labels=labels,
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
 
 from tocsin.core.audit import from_warning_event
 from tocsin.core.domains import DomainCode
@@ -23,7 +22,7 @@ from tocsin.core.warnings.model import (
     Warning,
     WarningEvent,
     WarningId,
-    WarningState,
+    blank_warning,
     fingerprint,
 )
 from tocsin.ports import Bus, Clock, Store
@@ -110,24 +109,19 @@ def _command(
 
 
 def _template(item: RegionClass, fp: str, *, model: str, domain: str) -> Warning:
-    epoch = datetime.fromtimestamp(0, UTC)
-    return Warning(
-        id=WarningId(uuid.uuid4().hex),
+    labels = {
+        "model": model,
+        "node": item.node,
+        "region": item.region,
+        "domain": domain,
+        "source": "risk",
+    }
+    return blank_warning(
+        WarningId(uuid.uuid4().hex),
         fingerprint=fp,
         source="risk",
         subject=f"{model}:{item.node}",
         region=RegionCode(item.region),
         domain=DomainCode(domain),
-        level=Level.BLUE,
-        state=WarningState.ACTIVE,
-        first_seen_at=epoch,
-        last_seen_at=epoch,
-        updated_at=epoch,
-        labels={
-            "model": model,
-            "node": item.node,
-            "region": item.region,
-            "domain": domain,
-            "source": "risk",
-        },
+        labels=labels,
     )

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -49,6 +49,7 @@ from sqlalchemy.pool import NullPool
 from tocsin.adapters.storage import alerting_tables as at
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.sql import SqlSession, _warning_from_row
+from tocsin.adapters.storage.times import aware, must
 from tocsin.core.audit import AuditRecord
 from tocsin.core.warnings.escalation import Escalation, EscalationSnapshot
 from tocsin.core.warnings.grouping import AggregationGroup, GroupState
@@ -65,19 +66,6 @@ from tocsin.core.warnings.silences import Silence, SilenceId
 from tocsin.ports import FeedRow
 
 FEED = "warnings"
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _must(value: datetime | None) -> datetime:
-    out = _aware(value)
-    if out is None:
-        raise ValueError("timestamp unexpectedly NULL")
-    return out
 
 
 @dataclass
@@ -289,7 +277,7 @@ class SqlAlertingSession:
             .limit(limit + len(done))
         ).all()
         return [
-            FeedRow(int(r.id), r.subject_id, r.kind, _must(r.at), r.actor, r.reason)
+            FeedRow(int(r.id), r.subject_id, r.kind, must(r.at), r.actor, r.reason)
             for r in rows
             if int(r.id) not in done
         ][:limit]
@@ -542,7 +530,7 @@ class SqlAlertingSession:
 
     def next_group_due(self) -> datetime | None:
         """Earliest next evaluation."""
-        return _aware(self.conn.execute(select(func.min(at.alert_groups.c.next_flush_at))).scalar())
+        return aware(self.conn.execute(select(func.min(at.alert_groups.c.next_flush_at))).scalar())
 
     # -- escalations -------------------------------------------------------------------------
     def get_escalation(self, warning_id: str) -> Escalation | None:
@@ -705,10 +693,10 @@ class SqlAlertingSession:
 
 def _group(r: Mapping[Any, Any]) -> AggregationGroup:
     state = GroupState(
-        created_at=_must(r["created_at"]),
-        next_flush_at=_aware(r["next_flush_at"]),
-        last_flush_at=_aware(r["last_flush_at"]),
-        last_notified_at=_aware(r["last_notified_at"]),
+        created_at=must(r["created_at"]),
+        next_flush_at=aware(r["next_flush_at"]),
+        last_flush_at=aware(r["last_flush_at"]),
+        last_notified_at=aware(r["last_notified_at"]),
         notified=dict(r["notified"]),
     )
     return AggregationGroup(
@@ -721,8 +709,8 @@ def _escalation(r: Mapping[Any, Any]) -> Escalation:
         r["warning_id"],
         EscalationSnapshot.from_json(dict(r["snapshot"])),
         int(r["progress"]),
-        _aware(r["next_due_at"]),
-        _aware(r["stopped_at"]),
+        aware(r["next_due_at"]),
+        aware(r["stopped_at"]),
         r["stop_reason"],
     )
 
@@ -731,11 +719,11 @@ def _silence(r: Mapping[Any, Any]) -> Silence:
     return Silence(
         id=SilenceId(r["id"]),
         selector=selector_from_json(r["selector"]),
-        starts_at=_must(r["starts_at"]),
-        ends_at=_must(r["ends_at"]),
+        starts_at=must(r["starts_at"]),
+        ends_at=must(r["ends_at"]),
         created_by=r["created_by"],
         reason=r["reason"],
-        created_at=_must(r["created_at"]),
+        created_at=must(r["created_at"]),
         expired_by=r["expired_by"],
     )
 
@@ -771,12 +759,12 @@ def _notification(r: Mapping[Any, Any]) -> Notification:
         format=PayloadFormat(r["format"]),
         subject=r["subject"],
         payload=r["payload"],
-        created_at=_must(r["created_at"]),
+        created_at=must(r["created_at"]),
         warning_ids=tuple(r["warning_ids"]),
         status=DeliveryStatus(r["status"]),
         attempts=int(r["attempts"]),
-        next_attempt_at=_aware(r["next_attempt_at"]),
-        delivered_at=_aware(r["delivered_at"]),
+        next_attempt_at=aware(r["next_attempt_at"]),
+        delivered_at=aware(r["delivered_at"]),
         last_error=r["last_error"],
         reason=r["reason"],
     )

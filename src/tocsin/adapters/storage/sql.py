@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.observations_io import pg_copy_merge, pg_write, sqlite_write
+from tocsin.adapters.storage.times import aware, must
 from tocsin.core.assets import Asset, AssetCode
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
@@ -39,19 +40,6 @@ from tocsin.ports import WarningFilter
 
 STATE_COLUMNS = ("indicator_id", "level", "last_ts", "above", "below")
 _LEVEL_ORDER = {lv.value: lv.rank for lv in LEVELS}
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _must(value: datetime | None) -> datetime:
-    out = _aware(value)
-    if out is None:
-        raise ValueError("timestamp column unexpectedly NULL")
-    return out
 
 
 class SqlStore:
@@ -322,8 +310,8 @@ class SqlSession:
         out = []
         for r in self.conn.execute(query).mappings():
             row = dict(r)
-            row["occurred_at"] = _aware(row["occurred_at"])
-            row["received_at"] = _aware(row["received_at"])
+            row["occurred_at"] = aware(row["occurred_at"])
+            row["received_at"] = aware(row["received_at"])
             out.append(row)
         return out
 
@@ -432,7 +420,7 @@ class SqlSession:
         )
         return [
             AuditRecord(
-                _must(r["at"]),
+                must(r["at"]),
                 r["actor"],
                 r["kind"],
                 r["subject_type"],
@@ -615,12 +603,12 @@ def _warning_from_row(r: Mapping[Any, Any]) -> Warning:
         domain=DomainCode(r["domain"]),
         level=Level(r["level"]),
         state=WarningState(r["state"]),
-        first_seen_at=_must(r["first_seen_at"]),
-        last_seen_at=_must(r["last_seen_at"]),
-        updated_at=_must(r["updated_at"]),
+        first_seen_at=must(r["first_seen_at"]),
+        last_seen_at=must(r["last_seen_at"]),
+        updated_at=must(r["updated_at"]),
         cause=r["cause"],
         explanation=r["explanation"],
         labels=r["labels"],
         acknowledged_by=r["acknowledged_by"],
-        lifted_at=_aware(r["lifted_at"]),
+        lifted_at=aware(r["lifted_at"]),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NewType
 
@@ -103,3 +103,31 @@ class WarningEvent:
     from_level: Level | None
     to_level: Level
     details: Mapping[str, Any] = field(default_factory=dict)
+
+
+def blank_warning(
+    warning_id: WarningId,
+    *,
+    fingerprint: str,
+    source: str,
+    subject: str,
+    region: RegionCode,
+    domain: DomainCode,
+    labels: Mapping[str, str],
+) -> Warning:
+    """A warning's identity and place, before RAISE gives it a level, times and a cause."""
+    epoch = datetime.fromtimestamp(0, UTC)
+    return Warning(
+        id=warning_id,
+        fingerprint=fingerprint,
+        source=source,
+        subject=subject,
+        region=region,
+        domain=domain,
+        level=Level.BLUE,
+        state=WarningState.ACTIVE,
+        first_seen_at=epoch,
+        last_seen_at=epoch,
+        updated_at=epoch,
+        labels=dict(labels),
+    )
