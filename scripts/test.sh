@@ -21,6 +21,6 @@ python3 -m pip install -q --disable-pip-version-check --no-deps -e .
 
 echo "== ruff";          python3 -m ruff check src tests bench
 echo "== ruff format";   python3 -m ruff format --check src tests bench
-echo "== mypy";          python3 -m mypy src
+echo "== mypy";          python3 -m mypy src tests
 echo "== import-linter"; lint-imports
 echo "== pytest";        python3 -m pytest -q -p no:cacheprovider "$@"
