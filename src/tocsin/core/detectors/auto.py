@@ -53,7 +53,6 @@ from numba import njit
 
 from tocsin.core.detectors.base import (
     ArrayDetector,
-    BoolArray,
     FloatArray,
     IntArray,
     StateField,
@@ -315,9 +314,6 @@ class AutoDetector(ArrayDetector):
             self.quiet_fraction, self.min_quiet, self.threshold,
         )  # fmt: skip
         return out
-
-    def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
-        return np.asarray(state["n"][s] >= self.warmup)
 
     def _band(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray

@@ -195,6 +195,7 @@ class ArrayDetector:
     params: ClassVar[tuple[str, ...]] = ()
     threshold: float = 1.0
     dim: int | None = None
+    warmup: int  # observations before a series is ready (set by each detector)
 
     def _fields(self) -> dict[str, StateField]:
         """The per-series state arrays this detector keeps."""
@@ -207,8 +208,9 @@ class ArrayDetector:
         raise NotImplementedError
 
     def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
-        """Warm-up flags for existing series ``s``."""
-        raise NotImplementedError
+        """Warm-up flags for existing series ``s``: by default, ``n`` observations seen of
+        ``warmup`` (detectors with other warm-up rules override this)."""
+        return np.asarray(state["n"][s] >= self.warmup)
 
     def _band(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray

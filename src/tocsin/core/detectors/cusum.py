@@ -30,7 +30,6 @@ from numba import njit
 
 from tocsin.core.detectors.base import (
     ArrayDetector,
-    BoolArray,
     FloatArray,
     IntArray,
     StateField,
@@ -115,9 +114,6 @@ class CusumDetector(ArrayDetector):
             self.alpha, self.k, self.h, self.clip, self.warmup,
         )  # fmt: skip
         return out
-
-    def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
-        return np.asarray(state["n"][s] >= self.warmup)
 
     def _band(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray

@@ -27,7 +27,6 @@ from numba import njit
 
 from tocsin.core.detectors.base import (
     ArrayDetector,
-    BoolArray,
     FloatArray,
     IntArray,
     StateField,
@@ -89,9 +88,6 @@ class EwmaDetector(ArrayDetector):
             s, v, state["n"], state["mean"], state["var"], self.alpha, self.warmup
         )
         return out
-
-    def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
-        return np.asarray(state["n"][s] >= self.warmup)
 
     def _band(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray

@@ -38,7 +38,6 @@ from numba import njit
 
 from tocsin.core.detectors.base import (
     ArrayDetector,
-    BoolArray,
     FloatArray,
     IntArray,
     StateField,
@@ -144,9 +143,6 @@ class MahalanobisDetector(ArrayDetector):
             s, v, state["n"], state["mean"], state["cov"], self.alpha, self.shrinkage, self.warmup
         )
         return out
-
-    def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
-        return np.asarray(state["n"][s] >= self.warmup)
 
     def _band(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray

@@ -31,7 +31,6 @@ from numba import njit
 
 from tocsin.core.detectors.base import (
     ArrayDetector,
-    BoolArray,
     FloatArray,
     IntArray,
     StateField,
@@ -101,9 +100,6 @@ class RobustZDetector(ArrayDetector):
             self.z_threshold,
         )  # fmt: skip
         return out
-
-    def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
-        return np.asarray(state["n"][s] >= self.warmup)
 
     def _band(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray
