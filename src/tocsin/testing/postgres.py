@@ -34,11 +34,13 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres_cluster(*, durable: bool = False) -> Iterator[str]:
+def postgres_cluster(
+    *, durable: bool = False, settings: dict[str, str] | None = None
+) -> Iterator[str]:
     """Start a cluster on a free loopback port; yield its base URL; stop and delete it after.
 
     With durable=False fsync and synchronous commit are off (fine for tests, stated in
-    benchmarks that use it).
+    benchmarks that use it). `settings` are further server settings (name: value).
     """
     bindir = pg_bindir()
     if bindir is None:
@@ -69,6 +71,8 @@ def postgres_cluster(*, durable: bool = False) -> Iterator[str]:
     options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c max_wal_size=4GB"
     if not durable:
         options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    for name, value in (settings or {}).items():
+        options += f" -c {name}={value}"
     subprocess.run(
         _as_postgres(
             [
