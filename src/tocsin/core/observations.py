@@ -26,10 +26,13 @@ class ObservationBatch:
         """Number of observations."""
         return len(self.series)
 
+    def take(self, rows: npt.NDArray[np.bool_] | npt.NDArray[np.int64] | slice) -> ObservationBatch:
+        """The rows selected by a mask, an index array or a slice, as a batch."""
+        return ObservationBatch(self.series[rows], self.times[rows], self.values[rows])
+
     def in_time_order(self) -> ObservationBatch:
         """The same observations sorted by (time, series), stable."""
-        order = np.lexsort((self.series, self.times))
-        return ObservationBatch(self.series[order], self.times[order], self.values[order])
+        return self.take(np.lexsort((self.series, self.times)))
 
     def is_strictly_ordered(self) -> bool:
         """True when rows are already in (time, series) order with no key twice."""
@@ -50,4 +53,4 @@ class ObservationBatch:
         )
         keep = np.ones(len(ordered), dtype=bool)
         keep[:-1] = ~same_as_next
-        return ObservationBatch(ordered.series[keep], ordered.times[keep], ordered.values[keep])
+        return ordered.take(keep)

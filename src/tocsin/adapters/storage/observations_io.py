@@ -71,11 +71,11 @@ def pg_write(dbapi_connection: Any, batch: ObservationBatch, *, new: Any = None)
     with dbapi_connection.cursor() as cur:
         rest = batch
         if new is not None and new.any():
-            fresh = _subset(batch, new)
+            fresh = batch.take(new)
             try:
                 with dbapi_connection.transaction(), cur.copy(PG_COPY_DIRECT) as copy:
                     copy.write(pg_copy_payload(fresh))
-                rest = _subset(batch, ~new)
+                rest = batch.take(~new)
             except psycopg.errors.UniqueViolation:
                 rest = batch
         if len(rest) == 0:
@@ -87,10 +87,6 @@ def pg_write(dbapi_connection: Any, batch: ObservationBatch, *, new: Any = None)
             copy.write(pg_copy_payload(rest))
         cur.execute(PG_MERGE)
         cur.execute("TRUNCATE observations_stage")
-
-
-def _subset(batch: ObservationBatch, mask: Any) -> ObservationBatch:
-    return ObservationBatch(batch.series[mask], batch.times[mask], batch.values[mask])
 
 
 def pg_copy_merge(

@@ -14,7 +14,8 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, s
 from sqlalchemy.exc import IntegrityError
 
 from tocsin.adapters.storage import tables as t
-from tocsin.adapters.storage.observations_io import pg_copy_merge, pg_write, sqlite_write
+from tocsin.adapters.storage.observations_io import pg_copy_merge, sqlite_write
+from tocsin.adapters.storage.partitions import PgObservationWriter
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.assets import Asset, AssetCode
 from tocsin.core.audit import AuditRecord
@@ -61,7 +62,9 @@ class SqlStore:
     def transaction(self) -> Iterator[SqlSession]:
         """A session; commits on success, rolls back on any exception."""
         with self.engine.begin() as conn:
-            yield SqlSession(conn)
+            session = SqlSession(conn)
+            yield session
+            session.finish()
 
 
 @dataclass
@@ -69,6 +72,12 @@ class SqlSession:
     """Store operations inside one transaction."""
 
     conn: Connection
+    pg_writer: PgObservationWriter | None = None  # PostgreSQL: the week partitions being loaded
+
+    def finish(self) -> None:
+        """Complete what waits for the end of the transaction (bulk-loaded partitions)."""
+        if self.pg_writer is not None:
+            self.pg_writer.finish()
 
     def _raw(self) -> Any:
         """The DB-API connection under this session (for executemany and COPY)."""
@@ -184,11 +193,13 @@ class SqlSession:
             return
         # in key order, consecutive rows land in the same B-tree leaf (about a third faster)
         order = np.lexsort((batch.times, batch.series))
-        batch = ObservationBatch(batch.series[order], batch.times[order], batch.values[order])
+        batch = batch.take(order)
         new = new[order] if new is not None else None
         raw = self._raw()
         if self.conn.dialect.name == "postgresql":
-            pg_write(raw, batch, new=new)
+            if self.pg_writer is None:
+                self.pg_writer = PgObservationWriter(raw)
+            self.pg_writer.write(batch, new=new)
         else:
             sqlite_write(raw, batch)
 
@@ -201,6 +212,7 @@ class SqlSession:
         limit: int = 100_000,
     ) -> ObservationBatch:
         """Observations of one indicator in time order."""
+        self.finish()
         o = t.observations
         query = select(o.c.ts, o.c.value).where(o.c.indicator_id == indicator_id)
         if since is not None:
@@ -214,6 +226,7 @@ class SqlSession:
 
     def count_observations(self) -> int:
         """Number of stored observations."""
+        self.finish()
         return int(self.conn.execute(select(func.count()).select_from(t.observations)).scalar_one())
 
     # -- rule state --------------------------------------------------------------------------
@@ -231,6 +244,7 @@ class SqlSession:
                 state.last_time[r.indicator_id] = r.last_ts
                 state.above_since[r.indicator_id] = np.frombuffer(r.above, dtype="<i8")
                 state.below_since[r.indicator_id] = np.frombuffer(r.below, dtype="<i8")
+        self.finish()
         o = t.observations
         newest = select(o.c.indicator_id, func.max(o.c.ts)).group_by(o.c.indicator_id)
         for ident, ts in self.conn.execute(newest):

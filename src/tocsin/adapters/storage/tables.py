@@ -68,6 +68,7 @@ observations = Table(
     Column("ts", BigInteger, primary_key=True),
     Column("value", Float, nullable=False),
     sqlite_with_rowid=False,
+    postgresql_partition_by="RANGE (ts)",  # weekly partitions, see partitions.py
 )
 
 threshold_state = Table(
