@@ -198,3 +198,39 @@ def test_rows_marked_new_that_are_stored_already_fall_back_to_the_upsert(store: 
     with store.transaction() as tx:
         assert tx.count_observations() == 4
         assert tx.read_observations(0).values.tolist() == [1.5]
+
+
+WEEK = 7 * 86_400
+
+
+def test_a_key_written_twice_in_one_transaction_keeps_the_later_value(store: SqlStore) -> None:
+    # on PostgreSQL both writes go into a week being bulk-loaded, deduplicated at commit
+    with store.transaction() as tx:
+        tx.write_observations(batch([0, 1], [100, 100], [1.0, 2.0]))
+        tx.write_observations(batch([0, 0], [100, 160], [1.5, 1.7]))
+    with store.transaction() as tx:
+        assert tx.count_observations() == 3
+        got = tx.read_observations(0)
+    assert got.times.tolist() == [100, 160]
+    assert got.values.tolist() == [1.5, 1.7]
+
+
+def test_a_transaction_reads_what_it_wrote(store: SqlStore) -> None:
+    with store.transaction() as tx:
+        tx.write_observations(batch([0, 0], [100, 200], [1.0, 2.0]))
+        assert tx.read_observations(0).values.tolist() == [1.0, 2.0]
+        tx.write_observations(batch([0], [300], [3.0]))  # after the read: same week again
+        assert tx.count_observations() == 3
+
+
+def test_one_batch_over_weeks_old_and_new(store: SqlStore) -> None:
+    with store.transaction() as tx:
+        tx.write_observations(batch([0], [WEEK + 10], [1.0]))
+    spread = batch([0, 0, 1, 1], [WEEK + 10, 3 * WEEK, -5, WEEK + 20], [9.0, 2.0, 3.0, 4.0])
+    with store.transaction() as tx:
+        tx.write_observations(spread, new=np.array([False, True, True, True]))
+    with store.transaction() as tx:
+        assert tx.count_observations() == 4
+        assert tx.read_observations(0).times.tolist() == [WEEK + 10, 3 * WEEK]
+        assert tx.read_observations(0).values.tolist() == [9.0, 2.0]
+        assert tx.read_observations(1).times.tolist() == [-5, WEEK + 20]

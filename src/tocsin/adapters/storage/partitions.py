@@ -125,6 +125,12 @@ class PgObservationWriter:
 
 
 def _exists(cur: Any, name: str) -> bool:
-    cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
+    # read pg_class itself: a name lookup (to_regclass) may answer from a cache that has not yet
+    # heard of a table committed while this session waited for the advisory lock
+    cur.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = %s "
+        "AND relnamespace = current_schema()::regnamespace)",
+        (name,),
+    )
     row = cur.fetchone()
     return bool(row and row[0])
