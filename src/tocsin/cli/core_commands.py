@@ -100,12 +100,7 @@ def ingest(
 
 
 def _chunks(batch: ObservationBatch) -> list[ObservationBatch]:
-    return [
-        ObservationBatch(
-            batch.series[i : i + CHUNK], batch.times[i : i + CHUNK], batch.values[i : i + CHUNK]
-        )
-        for i in range(0, len(batch), CHUNK)
-    ]
+    return [batch.take(slice(i, i + CHUNK)) for i in range(0, len(batch), CHUNK)]
 
 
 def _progress() -> Progress:
