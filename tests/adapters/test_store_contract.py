@@ -234,3 +234,16 @@ def test_one_batch_over_weeks_old_and_new(store: SqlStore) -> None:
         assert tx.read_observations(0).times.tolist() == [WEEK + 10, 3 * WEEK]
         assert tx.read_observations(0).values.tolist() == [9.0, 2.0]
         assert tx.read_observations(1).times.tolist() == [-5, WEEK + 20]
+
+
+def test_last_processed_times_are_the_newest_stored_per_indicator(store: SqlStore) -> None:
+    # indicator 0 in weeks 1 and 3, indicator 1 in week 1 only (older weeks are probed only for
+    # the indicators missing from newer ones), indicator 2 never observed
+    with store.transaction() as tx:
+        tx.write_observations(batch([0, 1, 1], [WEEK + 5, WEEK + 60, WEEK + 7], [1.0, 1.0, 1.0]))
+    with store.transaction() as tx:
+        tx.write_observations(batch([0, 0], [3 * WEEK + 1, 3 * WEEK + 9], [2.0, 2.0]))
+    with store.transaction() as tx:
+        state = tx.load_threshold_state(3)
+    fresh = ThresholdState.empty(3).last_time[2]
+    assert state.last_time.tolist() == [3 * WEEK + 9, WEEK + 60, fresh]

@@ -18,11 +18,13 @@ server's time; COPY into the bare table, the index build and the attach take abo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy import TableClause, column, table
 
 from tocsin.adapters.storage.observations_io import pg_copy_payload, pg_write
 from tocsin.core.observations import ObservationBatch
@@ -39,6 +41,30 @@ def partition_name(week: int) -> str:
 def partition_bounds(week: int) -> tuple[int, int]:
     """The week's range of epoch seconds, lower bound included, upper excluded."""
     return week * WEEK_S, (week + 1) * WEEK_S
+
+
+def partition_table(week: int) -> TableClause:
+    """A week's partition as a table clause for queries (indicator_id, ts, value)."""
+    return table(partition_name(week), column("indicator_id"), column("ts"), column("value"))
+
+
+def attached_weeks(connection: Any) -> list[int]:
+    """The weeks that have an attached partition, newest first (psycopg connection)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'observations'::regclass AND c.relkind = 'r'"
+        )
+        names = [row[0] for row in cur.fetchall()]
+    weeks = []
+    for name in names:
+        match = _NAME.fullmatch(name)
+        if match:
+            weeks.append(-int(match[2]) if match[1] else int(match[2]))
+    return sorted(weeks, reverse=True)
+
+
+_NAME = re.compile(r"observations_w(m?)(\d+)")
 
 
 def create_partition_sql(week: int) -> str:

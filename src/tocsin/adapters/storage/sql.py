@@ -15,7 +15,11 @@ from sqlalchemy.exc import IntegrityError
 
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.observations_io import pg_copy_merge, sqlite_write
-from tocsin.adapters.storage.partitions import PgObservationWriter
+from tocsin.adapters.storage.partitions import (
+    PgObservationWriter,
+    attached_weeks,
+    partition_table,
+)
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.assets import Asset, AssetCode
 from tocsin.core.audit import AuditRecord
@@ -245,12 +249,33 @@ class SqlSession:
                 state.above_since[r.indicator_id] = np.frombuffer(r.above, dtype="<i8")
                 state.below_since[r.indicator_id] = np.frombuffer(r.below, dtype="<i8")
         self.finish()
-        o = t.observations
-        newest = select(o.c.indicator_id, func.max(o.c.ts)).group_by(o.c.indicator_id)
-        for ident, ts in self.conn.execute(newest):
+        for ident, ts in self._newest_times().items():
             if ident < n:
-                state.last_time[ident] = max(int(state.last_time[ident]), int(ts))
+                state.last_time[ident] = max(int(state.last_time[ident]), ts)
         return state
+
+    def _newest_times(self) -> dict[int, int]:
+        """Indicator id -> time of its newest stored observation, one index probe per indicator
+        (a GROUP BY would read every stored row, making start-up grow with the history).
+
+        On PostgreSQL the weeks are probed newest first, and only for the indicators that have
+        no observation in the newer weeks.
+        """
+        if self.conn.dialect.name != "postgresql":
+            found = self.conn.execute(newest_per_indicator(t.observations))
+            return {ident: ts for ident, ts in found if ts is not None}
+        newest: dict[int, int] = {}
+        left: list[int] | None = None
+        for week in attached_weeks(self._raw()):
+            query = newest_per_indicator(partition_table(week))
+            if left is not None:
+                query = query.where(t.indicators.c.id.in_(left))
+            rows = list(self.conn.execute(query))
+            newest.update({ident: ts for ident, ts in rows if ts is not None})
+            left = [ident for ident, ts in rows if ts is None]
+            if not left:
+                break
+        return newest
 
     def save_threshold_state(self, series: npt.NDArray[np.int64], state: ThresholdState) -> None:
         """Upsert the state rows of the given series."""
@@ -630,3 +655,13 @@ def _warning_from_row(r: Mapping[Any, Any]) -> Warning:
         acknowledged_by=r["acknowledged_by"],
         lifted_at=aware(r["lifted_at"]),
     )
+
+
+def newest_per_indicator(observations: Any) -> Any:
+    """SELECT id, (newest ts of that indicator in `observations`) FROM indicators."""
+    newest = (
+        select(func.max(observations.c.ts))
+        .where(observations.c.indicator_id == t.indicators.c.id)
+        .scalar_subquery()
+    )
+    return select(t.indicators.c.id, newest)
