@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,33 @@ def test_detector_rules_are_validated(tmp_path: Path) -> None:
     assert "indicators[D11.river_level].detector.kind: unknown detector 'crystal_ball'" in text
     assert "indicators[D12.river_level].detector.params: alpha" in text
     assert "indicators[D21.reservoir].detector.thresholds: red threshold 0.5" in text
+
+
+def test_files_written_as_json_load_like_their_yaml(tmp_path: Path) -> None:
+    as_yaml = load_catalog(write_small_config(tmp_path / "yaml"))
+    json_dir = write_small_config(tmp_path / "json")
+    for name, content in small_config().items():
+        (json_dir / name).write_text(json.dumps(content, indent=1), encoding="utf-8")
+    assert (json_dir / "indicators.yaml").read_text(encoding="utf-8").startswith("{")
+    assert load_catalog(json_dir) == as_yaml
+
+
+def test_broken_json_is_reported_as_yaml_with_its_line(tmp_path: Path) -> None:
+    write_small_config(tmp_path)
+    (tmp_path / "units.yaml").write_text('{"units": [\n  {"code": "U1",,}\n]}\n', encoding="utf-8")
+    with pytest.raises(InvalidConfig) as caught:
+        load_catalog(tmp_path)
+    assert any(str(p).startswith(f"{tmp_path / 'units.yaml'}:2:") for p in caught.value.problems)
+
+
+def test_json_nan_is_not_a_number_here(tmp_path: Path) -> None:
+    docs = small_config()
+    docs["indicators.yaml"]["indicators"][0]["thresholds"] = {"blue": "NAN_HERE"}
+    write_small_config(tmp_path, **docs)
+    path = tmp_path / "indicators.yaml"
+    path.write_text(
+        json.dumps(docs["indicators.yaml"]).replace('"NAN_HERE"', "NaN"), encoding="utf-8"
+    )
+    with pytest.raises(InvalidConfig) as caught:
+        load_catalog(tmp_path)
+    assert any("thresholds" in str(p) for p in caught.value.problems)
