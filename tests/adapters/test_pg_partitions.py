@@ -28,7 +28,7 @@ pytestmark = pytest.mark.postgres
 def store(pg_url: str, tmp_path: Path) -> Iterator[SqlStore]:
     engine = make_engine(pg_url)
     migrate(engine)
-    s = SqlStore(engine)
+    s = SqlStore(engine, write_buffer_rows=1)  # every write reaches the server at once
     with s.transaction() as tx:
         tx.sync_catalog(load_catalog(write_small_config(tmp_path / "cfg")))
     yield s
@@ -65,6 +65,17 @@ def test_each_week_is_a_partition_with_its_primary_key(store: SqlStore) -> None:
         assert [d.split(" USING ")[1] for d in indexes] == ["btree (indicator_id, ts)"]
         with pytest.raises(Exception, match="duplicate key"):
             conn.execute(text(f"INSERT INTO {partition_name(2)} VALUES (1, {2 * WEEK_S}, 0)"))
+
+
+def test_a_key_loaded_twice_into_a_new_week_keeps_the_later_value(store: SqlStore) -> None:
+    # two COPYs into the bare table: the primary key cannot be built until the earlier row goes
+    with store.transaction() as tx:
+        tx.write_observations(batch([0, 1], [100, 100], [1.0, 2.0]))
+        tx.write_observations(batch([0, 0], [100, 160], [1.5, 1.7]))
+    with store.transaction() as tx:
+        assert tx.read_observations(0).values.tolist() == [1.5, 1.7]
+        assert tx.count_observations() == 3
+    assert partitions(store) == [partition_name(0)]
 
 
 def test_a_rolled_back_bulk_load_leaves_no_table(store: SqlStore) -> None:

