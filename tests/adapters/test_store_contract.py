@@ -204,7 +204,7 @@ WEEK = 7 * 86_400
 
 
 def test_a_key_written_twice_in_one_transaction_keeps_the_later_value(store: SqlStore) -> None:
-    # on PostgreSQL both writes go into a week being bulk-loaded, deduplicated at commit
+    # both writes are held back and written together; the later value of a key is kept
     with store.transaction() as tx:
         tx.write_observations(batch([0, 1], [100, 100], [1.0, 2.0]))
         tx.write_observations(batch([0, 0], [100, 160], [1.5, 1.7]))

@@ -45,12 +45,13 @@ class ObservationBatch:
         """Keep the last observation for each (series, time) key, in time order."""
         if self.is_strictly_ordered():  # the common case of a time-ordered feed: no sort needed
             return self
-        ordered = self.in_time_order()
-        if len(ordered) < 2:
-            return ordered
-        same_as_next = (ordered.series[1:] == ordered.series[:-1]) & (
-            ordered.times[1:] == ordered.times[:-1]
-        )
-        keep = np.ones(len(ordered), dtype=bool)
-        keep[:-1] = ~same_as_next
-        return ordered.take(keep)
+        return self.take(self.last_per_key(np.lexsort((self.series, self.times))))
+
+    def last_per_key(self, order: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Row indices of `order` (a stable sort that brings equal keys together), keeping of
+        each (series, time) key only the row that came last."""
+        series, times = self.series[order], self.times[order]
+        keep = np.ones(len(order), dtype=np.bool_)
+        keep[:-1] = (series[1:] != series[:-1]) | (times[1:] != times[:-1])
+        kept: npt.NDArray[np.int64] = order[keep]
+        return kept

@@ -155,10 +155,6 @@ class WriteBuffer:
                     for b, h in zip(batches, hints, strict=True)
                 ]
             )
-        order = np.lexsort((merged.times, merged.series))  # stable: equal keys in arrival order
-        ordered = merged.take(order)
-        keep = np.ones(len(ordered), dtype=np.bool_)
-        keep[:-1] = (ordered.series[1:] != ordered.series[:-1]) | (
-            ordered.times[1:] != ordered.times[:-1]
-        )
-        return ordered.take(keep), (new[order][keep] if new is not None else None)
+        # lexsort is stable: equal keys stay in arrival order, and the last one is kept
+        rows = merged.last_per_key(np.lexsort((merged.times, merged.series)))
+        return merged.take(rows), (new[rows] if new is not None else None)

@@ -31,6 +31,7 @@ from tocsin.core.observations import ObservationBatch
 
 WEEK_S = 7 * 86_400
 LOCK_CLASS = 0x7C51  # pg_advisory_xact_lock(LOCK_CLASS, week): one creator per week
+_NAME = re.compile(r"observations_w(m?)(\d+)")  # partition_name's pattern
 
 
 def partition_name(week: int) -> str:
@@ -62,9 +63,6 @@ def attached_weeks(connection: Any) -> list[int]:
         if match:
             weeks.append(-int(match[2]) if match[1] else int(match[2]))
     return sorted(weeks, reverse=True)
-
-
-_NAME = re.compile(r"observations_w(m?)(\d+)")
 
 
 def create_partition_sql(week: int) -> str:
