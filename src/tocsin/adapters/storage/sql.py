@@ -10,7 +10,20 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from tocsin.adapters.storage import tables as t
@@ -279,8 +292,9 @@ class SqlSession:
         left: list[int] | None = None
         for week in attached_weeks(self._raw()):
             query = newest_per_indicator(partition_table(week))
-            if left is not None:
-                query = query.where(t.indicators.c.id.in_(left))
+            if left is not None:  # one array parameter: the protocol allows 65,535 in all
+                ids = bindparam("left", left, ARRAY(Integer))
+                query = query.where(t.indicators.c.id == any_(ids))
             rows = list(self.conn.execute(query))
             newest.update({ident: ts for ident, ts in rows if ts is not None})
             left = [ident for ident, ts in rows if ts is None]
