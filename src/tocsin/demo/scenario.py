@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 
+from tocsin.adapters.config_yaml import dump_yaml
 from tocsin.demo.geometry import grid_cells, multipolygon
 
 COUNTRY = "ITA"
@@ -371,7 +371,7 @@ def write_config(directory: Path, *, benchdata: Path) -> list[Series]:
         "units.yaml": {"units": units},
     }
     for name, content in files.items():
-        (directory / name).write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+        (directory / name).write_text(dump_yaml(content), encoding="utf-8")
     what_if = {
         "name": "Flood hazard +2 in Italy, metro substation SUB-1 down",
         "perturb": [
@@ -384,7 +384,7 @@ def write_config(directory: Path, *, benchdata: Path) -> list[Series]:
         ],
     }
     (directory.parent / WHAT_IF).write_text(
-        yaml.safe_dump(what_if, sort_keys=False), encoding="utf-8"
+        dump_yaml(what_if), encoding="utf-8"
     )
     return series
 
