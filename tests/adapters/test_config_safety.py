@@ -196,12 +196,9 @@ def test_every_problem_at_once(tmp_path: Path) -> None:
     assert any(p.startswith(f"{at}.direction: Input should be") for p in found)
     assert f"{at}.cadence: unknown key 'cadence' (did you mean 'cadence_s'?)" in found
     unit, asset = units[0]["code"], assets[0]["code"]
+    assert f"{tmp_path / 'units.yaml'}: units[{unit}].code: duplicate unit code {unit!r}" in found
     assert (
-        f"{tmp_path / 'units.yaml'}: units[{unit}].code: duplicate unit code {unit!r}" in found
-    )
-    assert (
-        f"{tmp_path / 'assets.yaml'}: assets[{asset}].code: duplicate asset code {asset!r}"
-        in found
+        f"{tmp_path / 'assets.yaml'}: assets[{asset}].code: duplicate asset code {asset!r}" in found
     )
 
 

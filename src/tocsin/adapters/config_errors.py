@@ -42,7 +42,7 @@ MAX_DEPTH = 64
 ITEM_NAMES = {"code": "[{name}]", "id": "[{index}] ({name})"}
 
 try:  # libyaml's event parser when present; the composer below is Python, to bound it
-    from yaml.cyaml import CParser as _Parser
+    from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml.parser import Parser as _PyParser
     from yaml.reader import Reader
@@ -65,6 +65,8 @@ class _BoundedComposer(Composer):
     """Builds the node tree, refusing aliases and nesting deeper than MAX_DEPTH."""
 
     _depth = 0
+    check_event: Any  # from the parser it is mixed with
+    peek_event: Any
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         """A node, or a ConfigSyntaxError for an alias or excessive depth."""
@@ -107,7 +109,7 @@ class _StrictConstructor(SafeConstructor):
         return super().construct_mapping(node, deep=deep)
 
 
-class BoundedLoader(_Parser, _BoundedComposer, _StrictConstructor, Resolver):  # type: ignore[misc]
+class BoundedLoader(_Parser, _BoundedComposer, _StrictConstructor, Resolver):
     """A safe YAML loader without aliases, repeated keys or unbounded nesting."""
 
     def __init__(self, stream: str) -> None:
@@ -128,8 +130,9 @@ def parse_text(text: str, where: str, problems: list[Problem]) -> Any:
             return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
         except (ValueError, RecursionError):
             pass  # not strict JSON: the YAML parser says where and why
+    loader = BoundedLoader(text)
     try:
-        return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a safe loader
+        return loader.get_single_data()
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         at = f"{where}:{mark.line + 1}" if mark is not None else where
@@ -137,6 +140,8 @@ def parse_text(text: str, where: str, problems: list[Problem]) -> Any:
         problems.append(Problem(at, "", f"not valid YAML: {reason}"))
     except RecursionError:
         problems.append(Problem(where, "", f"not valid YAML: nested deeper than {MAX_DEPTH}"))
+    finally:
+        loader.dispose()
     return None
 
 

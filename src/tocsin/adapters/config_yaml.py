@@ -7,7 +7,6 @@ problem in every file is collected, each with its file, its path inside the file
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path

@@ -9,7 +9,7 @@ returned for storing.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,16 +47,20 @@ class FileColumns:
         return row + 2 if self.path.suffix.lower() != ".parquet" else row + 1
 
 
-def read_observation_file(path: Path) -> FileColumns:
-    """Read and validate a CSV or Parquet file; raise InvalidInput listing its problems."""
+def read_observation_file(path: Path, *, known: Collection[str] | None = None) -> FileColumns:
+    """Read and validate a CSV or Parquet file; raise InvalidInput listing its problems.
+
+    With `known` (the indicator codes), a row naming another indicator is a problem too,
+    reported together with the file's format problems.
+    """
     if not path.is_file():
         raise InvalidInput([Problem(str(path), "", "no such file")])
-    table = _read_table(path)
+    table = _read_table(path, known)
     _check_columns(path, table)
-    return _columns(path, table)
+    return _columns(path, table, known)
 
 
-def _read_table(path: Path) -> pa.Table:
+def _read_table(path: Path, known: Collection[str] | None) -> pa.Table:
     try:
         if path.suffix.lower() == ".parquet":
             return pq.read_table(path)
@@ -69,7 +73,7 @@ def _read_table(path: Path) -> pa.Table:
             ),
         )
     except (pa.ArrowInvalid, OSError) as err:
-        problems = _scan_csv(path) if path.suffix.lower() != ".parquet" else []
+        problems = _scan_csv(path, known) if path.suffix.lower() != ".parquet" else []
         raise InvalidInput(problems or [Problem(str(path), "", f"unreadable: {err}")]) from err
 
 
@@ -83,7 +87,7 @@ def _check_columns(path: Path, table: pa.Table) -> None:
         raise InvalidInput([Problem(where, c, "missing column") for c in missing])
 
 
-def _columns(path: Path, table: pa.Table) -> FileColumns:
+def _columns(path: Path, table: pa.Table, known: Collection[str] | None) -> FileColumns:
     time_col = table.column("time" if "time" in table.column_names else "timestamp")
     codes = table.column("indicator")
     values = table.column("value")
@@ -107,6 +111,8 @@ def _columns(path: Path, table: pa.Table) -> FileColumns:
     times = _times(time_col)
     if times is None:
         problems += _time_problems(path, time_col, line)
+    if known is not None:
+        problems += _unknown_problems(path, codes, known, line)
     if problems:
         raise InvalidInput(problems[:MAX_PROBLEMS])
     encoded = pc.dictionary_encode(codes).combine_chunks()
@@ -141,6 +147,18 @@ def _times(column: pa.ChunkedArray) -> npt.NDArray[np.int64] | None:
             return _int64(out.astype("datetime64[s]"))
         return _int64(out)
     return None
+
+
+def _unknown_problems(
+    path: Path, codes: pa.ChunkedArray, known: Collection[str], line: int
+) -> list[Problem]:
+    listed = pc.is_in(codes, value_set=pa.array(list(known), type=pa.string()))
+    absent = pc.invert(pc.fill_null(listed, True)).to_numpy(zero_copy_only=False)
+    return [
+        Problem(f"{path}:{i + line}", "indicator", f"unknown indicator {codes[int(i)].as_py()!r}")
+        for i in np.flatnonzero(absent)[:MAX_PROBLEMS]
+        if codes[int(i)].as_py()
+    ]
 
 
 def _int64(values: Any) -> npt.NDArray[np.int64]:
@@ -181,7 +199,7 @@ def _time_problems(path: Path, column: pa.ChunkedArray, line: int) -> list[Probl
     return out
 
 
-def _scan_csv(path: Path) -> list[Problem]:
+def _scan_csv(path: Path, known: Collection[str] | None) -> list[Problem]:
     """Find row-level problems in a CSV that pyarrow refused, with line numbers."""
     problems: list[Problem] = []
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
@@ -196,21 +214,34 @@ def _scan_csv(path: Path) -> list[Problem]:
         if missing:
             return [Problem(f"{path}:1", c, "missing column") for c in missing]
         for lineno, row in enumerate(reader, start=2):
-            problems.extend(_row_problems(path, lineno, row, columns, len(header)))
+            problems.extend(
+                _row_problems(
+                    path, lineno, row=row, columns=columns, width=len(header), known=known
+                )
+            )
             if len(problems) >= MAX_PROBLEMS:
                 break
     return problems
 
 
 def _row_problems(
-    path: Path, lineno: int, row: list[str], columns: dict[str, int], width: int
+    path: Path,
+    lineno: int,
+    *,
+    row: list[str],
+    columns: dict[str, int],
+    width: int,
+    known: Collection[str] | None,
 ) -> Iterator[Problem]:
     where = f"{path}:{lineno}"
     if len(row) != width:
         yield Problem(where, "", f"expected {width} fields, found {len(row)}")
         return
-    if not row[columns["indicator"]].strip():
+    code = row[columns["indicator"]].strip()
+    if not code:
         yield Problem(where, "indicator", "empty")
+    elif known is not None and code not in known:
+        yield Problem(where, "indicator", f"unknown indicator {code!r}")
     try:
         parse_time(row[columns["time"]])
     except ValueError:

@@ -10,15 +10,10 @@ from typing import Annotated
 
 import typer
 
-from tocsin.bootstrap import build
 from tocsin.cli.common import console, reported, settings
 from tocsin.cli.core_commands import run_server
-from tocsin.core.observations import ObservationBatch
-from tocsin.core.users import Role
-from tocsin.core.warnings.model import EventKind
-from tocsin.demo.scenario import WHAT_IF, replay_chunks, write_config
 
-SHOWN = {EventKind.RAISED, EventKind.UPGRADED}
+SHOWN = {"warning.raised", "warning.upgraded"}
 
 
 def demo(
@@ -33,6 +28,11 @@ def demo(
     quiet: Annotated[bool, typer.Option(help="Do not print each warning")] = False,
 ) -> None:
     """Build a realistic scenario (real geometry, real series), replay it, then serve it."""
+    from tocsin.bootstrap import build
+    from tocsin.core.observations import ObservationBatch
+    from tocsin.core.users import Role
+    from tocsin.demo.scenario import WHAT_IF, replay_chunks, write_config
+
     base = settings()
     data = benchdata or base.benchdata
     workdir.mkdir(parents=True, exist_ok=True)

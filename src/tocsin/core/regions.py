@@ -73,6 +73,10 @@ class RegionTree:
         """Parent chains that come back to where they started (a valid hierarchy has none)."""
         return parent_cycles({code: r.parent for code, r in self.regions.items()})
 
+    def is_within(self, code: RegionCode, ancestor: RegionCode) -> bool:
+        """True when `code` is `ancestor` or lies below it."""
+        return code == ancestor or ancestor in self.ancestors(code)
+
 
 def parent_cycles(parents: Mapping[K, K | None]) -> list[list[K]]:
     """Each cycle of a child -> parent map once, as `[a, b, …, a]`."""
@@ -91,7 +95,3 @@ def parent_cycles(parents: Mapping[K, K | None]) -> list[list[K]]:
             out.append([*loop, node])
         done |= on_path
     return out
-
-    def is_within(self, code: RegionCode, ancestor: RegionCode) -> bool:
-        """True when `code` is `ancestor` or lies below it."""
-        return code == ancestor or ancestor in self.ancestors(code)

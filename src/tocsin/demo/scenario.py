@@ -383,9 +383,7 @@ def write_config(directory: Path, *, benchdata: Path) -> list[Series]:
             for a in assets
         ],
     }
-    (directory.parent / WHAT_IF).write_text(
-        dump_yaml(what_if), encoding="utf-8"
-    )
+    (directory.parent / WHAT_IF).write_text(dump_yaml(what_if), encoding="utf-8")
     return series
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-
 from tocsin.adapters.config_yaml import dump_yaml
 from tocsin.demo.geometry import cell, multipolygon
 
