@@ -15,6 +15,7 @@ from tocsin.adapters.bus.memory import MemoryBus
 from tocsin.adapters.clock import SystemClock
 from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.notifiers.email import EmailNotifier
+from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
 from tocsin.adapters.storage.alerting import SqlAlertingStore
 from tocsin.adapters.storage.engine import make_engine, migrate
@@ -149,12 +150,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
 
 
 def notifiers(settings: Settings) -> dict[Channel, Notifier]:
-    """The delivery channels the settings enable (webhooks always; e-mail with an SMTP host)."""
+    """The delivery channels the settings enable (webhooks and files always; e-mail with an
+    SMTP host)."""
     secret = settings.webhook_secret
     out: dict[Channel, Notifier] = {
         Channel.WEBHOOK: WebhookNotifier(
             secret=secret.get_secret_value().encode() if secret else None
-        )
+        ),
+        Channel.FILE: JsonLinesNotifier(),
     }
     if settings.smtp_host:
         password = settings.smtp_password

@@ -78,6 +78,7 @@ class ReceiverSpec(_Strict):
     name: str = Field(min_length=1)
     webhooks: list[WebhookSpec] = []
     emails: list[str] = []
+    files: list[str] = []  # JSON lines files; a relative path is relative to routes.yaml
 
 
 class InhibitSpec(_Strict):
@@ -263,8 +264,9 @@ def _routes(doc: RoutesFile, check: _Checker, where: Path) -> dict[str, Any]:
             check.add(where, f"receivers[{i}].name", f"receiver name {r.name!r} is taken")
         addresses = [Address(Channel.WEBHOOK, w.url, w.format) for w in r.webhooks]
         addresses += [Address(Channel.EMAIL, e) for e in r.emails]
+        addresses += [Address(Channel.FILE, str((where.parent / f).resolve())) for f in r.files]
         if not addresses:
-            check.add(where, f"receivers[{i}]", "a receiver needs a webhook or an e-mail")
+            check.add(where, f"receivers[{i}]", "a receiver needs a webhook, an e-mail or a file")
         receivers[r.name] = tuple(addresses)
     check.receivers |= set(receivers)
     windows = {}

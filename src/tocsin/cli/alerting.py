@@ -24,9 +24,9 @@ from tocsin.cli.common import (
     errors,
     group,
     parse_levels,
+    print_table,
     reported,
     settings,
-    table,
 )
 from tocsin.core.errors import InvalidInput, NotFound, Problem
 
@@ -124,17 +124,21 @@ def silences_list(
         for s in found:
             console.print(json.dumps(silence_json(s, now)), markup=False, soft_wrap=True)
         return
-    out = table("id", "state", "matches", "until", "owner", "reason", keys={"id"})
-    for s in found:
-        out.add_row(
-            s.id[:12],
-            s.state(now).value,
-            s.selector.describe(),
-            s.ends_at.strftime("%Y-%m-%d %H:%M"),
-            s.created_by,
-            s.reason,
-        )
-    console.print(out)
+    print_table(
+        ("id", "state", "matches", "until", "owner", "reason"),
+        (
+            (
+                s.id[:12],
+                s.state(now).value,
+                s.selector.describe(),
+                s.ends_at.strftime("%Y-%m-%d %H:%M"),
+                s.created_by,
+                s.reason,
+            )
+            for s in found
+        ),
+        keys={"id"},
+    )
     console.print(f"{len(found)} silence(s)")
 
 
@@ -182,22 +186,27 @@ def history(
         f"{warning.id} {warning.level.value.upper()} {warning.state.value} "
         f"{warning.region} {warning.domain} {warning.subject}"
     )
-    out = table("at", "what", "by", "why")
-    for r in records:
-        out.add_row(r.at.isoformat(timespec="seconds"), r.kind, r.actor, r.reason)
-    console.print(out)
-    notes = table("created", "kind", "reason", "receiver", "channel", "status", "attempts")
-    for n in delivery["notifications"]:
-        notes.add_row(
-            n["created_at"],
-            n["kind"],
-            n["reason"],
-            n["receiver"],
-            n["channel"],
-            n["status"],
-            str(n["attempts"]),
+    for r in records:  # a timeline: when, what, who; then why, on its own line
+        console.print(
+            f"{r.at:%Y-%m-%d %H:%M:%S}  {r.kind:<20} {r.actor}\n    {r.reason}",
+            markup=False,
+            soft_wrap=True,
         )
-    console.print(notes)
+    print_table(
+        ("created", "kind", "reason", "receiver", "channel", "status", "attempts"),
+        (
+            (
+                n["created_at"][:19],
+                n["kind"],
+                n["reason"],
+                n["receiver"],
+                n["channel"],
+                n["status"],
+                str(n["attempts"]),
+            )
+            for n in delivery["notifications"]
+        ),
+    )
     if delivery["suppressed_by"]:
         console.print("suppressed now by: " + ", ".join(delivery["suppressed_by"]))
 
@@ -264,20 +273,22 @@ def notify_log(
         container = build(settings(db))
         with container.alerting_store.transaction() as tx:
             rows = tx.list_notifications(warning_id=warning, status=status, limit=limit)
-    out = table(
-        "created", "kind", "reason", "receiver", "address", "status", "tries", "key", keys={"key"}
+    print_table(
+        ("created", "kind", "reason", "receiver", "address", "status", "tries", "key"),
+        (
+            (
+                n.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                n.kind.value,
+                n.reason,
+                n.receiver,
+                n.address,
+                n.status.value,
+                str(n.attempts),
+                n.key,
+            )
+            for n in rows
+        ),
+        keys={"key"},
     )
-    for n in rows:
-        out.add_row(
-            n.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            n.kind.value,
-            n.reason,
-            n.receiver,
-            n.address,
-            n.status.value,
-            str(n.attempts),
-            n.key,
-        )
-    console.print(out)
     if not rows:
         errors.print("no notifications")

@@ -6,8 +6,9 @@ database are imported when a command runs.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,7 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from tocsin.core.errors import InvalidInput, Problem, TocsinError
 from tocsin.core.levels import LEVELS, Level
@@ -53,6 +53,35 @@ LevelOption = Annotated[
         help="Only these levels: blue, yellow, orange, red (repeat, or separate with commas)",
     ),
 ]
+
+
+class LogFormatter(logging.Formatter):
+    """`WARNING tocsin.x: message (warning=4f2a…, receiver=duty-desk)`: a record's structured
+    extras (ids and the like) are printed after its message, so every line names what it is
+    about."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The message, then the extras the caller attached."""
+        text = super().format(record)
+        extras = {k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS}
+        if extras:
+            text += " (" + ", ".join(f"{k}={v}" for k, v in extras.items()) + ")"
+        return text
+
+
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def log_to_stderr(level: int = logging.WARNING) -> None:
+    """Tocsin's log records on stderr, one line each, with their extras."""
+    logger = logging.getLogger("tocsin")
+    if any(isinstance(h.formatter, LogFormatter) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(LogFormatter("%(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
 
 
 def group(help: str) -> typer.Typer:
@@ -130,15 +159,31 @@ def number(value: Any) -> str:
     return f"{value:.6g}"
 
 
-def table(*columns: str, keys: Collection[str] = ()) -> Table:
-    """A table whose `keys` columns (ids) are never shortened, however narrow the terminal."""
-    out = Table()
-    for name in columns:
-        if name in keys:
-            out.add_column(name, no_wrap=True, overflow="fold", min_width=8)
-        else:
-            out.add_column(name, overflow="fold")
-    return out
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[str]], *, keys: Collection[str] = ()
+) -> None:
+    """Plain columns, one line per row, fitted to the terminal: `keys` columns (ids) are always
+    shown whole; when the line is too long the widest other columns are shortened with `…`."""
+    cells = [list(columns), *([str(c) for c in r] for r in rows)]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    fixed = {i for i, name in enumerate(columns) if name in keys}
+    room = console.width - 2 * (len(columns) - 1)
+    while sum(widths) > room:
+        shrinkable = [i for i in range(len(widths)) if i not in fixed and widths[i] > MIN_COLUMN]
+        if not shrinkable:
+            break  # ids stay whole: the line is longer than the terminal
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+    for n, row in enumerate(cells):
+        line = "  ".join(_fit(text, w).ljust(w) for text, w in zip(row, widths, strict=True))
+        console.print(line.rstrip(), markup=False, soft_wrap=True, style="bold" if n == 0 else None)
+
+
+MIN_COLUMN = 5
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def print_problems(problems: tuple[Problem, ...], limit: int = 50) -> None:

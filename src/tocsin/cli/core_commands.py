@@ -23,9 +23,9 @@ from tocsin.cli.common import (
     number,
     parse_levels,
     print_problems,
+    print_table,
     reported,
     settings,
-    table,
 )
 from tocsin.core.errors import InvalidConfig
 from tocsin.core.users import Role
@@ -170,23 +170,23 @@ def warnings(
                 soft_wrap=True,
             )
         return
-    out = table(
-        "id", "level", "state", "region", "domain", "subject", "since", "cause", keys={"id"}
+    print_table(
+        ("id", "level", "state", "region", "domain", "subject", "since", "value"),
+        (
+            (
+                w.id[:8],
+                w.level.value.upper(),
+                w.state.value,
+                w.region,
+                w.domain,
+                w.subject,
+                w.first_seen_at.strftime("%Y-%m-%d %H:%M"),
+                number(w.cause.get("value")),
+            )
+            for w in found
+        ),
+        keys={"id"},
     )
-    for w in found:
-        cause = w.cause
-        at = str(cause.get("time", ""))[:16].replace("T", " ")
-        out.add_row(
-            w.id[:8],
-            w.level.value.upper(),
-            w.state.value,
-            w.region,
-            w.domain,
-            w.subject,
-            w.first_seen_at.strftime("%Y-%m-%d %H:%M"),
-            f"{number(cause.get('value'))} at {at}" if at else number(cause.get("value")),
-        )
-    console.print(out)
     console.print(f"{len(found)} warning(s)")
 
 
@@ -240,10 +240,11 @@ def users_list(db: DbOption = None) -> None:
     with reported():
         container = build(settings(db))
         users = container.admin.users()
-    out = table("name", "role", "unit", "tokens", keys={"name"})
-    for user, tokens in users:
-        out.add_row(user.name, user.role.value, user.unit or "", str(tokens))
-    console.print(out)
+    print_table(
+        ("name", "role", "unit", "tokens"),
+        ((u.name, u.role.value, u.unit or "", str(tokens)) for u, tokens in users),
+        keys={"name"},
+    )
     console.print(f"{len(users)} user(s)")
 
 

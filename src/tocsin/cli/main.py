@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tocsin.cli.common import errors, exit_code_of, version
+from tocsin.cli.common import errors, exit_code_of, log_to_stderr, version
 
 # exit codes: 1 refused or failed, 2 bad input, 70 a bug (EX_SOFTWARE), 130 interrupted
 BUG, INTERRUPTED = 70, 130
@@ -25,6 +25,7 @@ class Cli(typer.Typer):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the command line; turn any exception that escaped a command into a sentence."""
+        log_to_stderr()
         try:
             return super().__call__(*args, **kwargs)
         except KeyboardInterrupt:
