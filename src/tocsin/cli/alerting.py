@@ -144,7 +144,9 @@ def silences_list(
 
 @silences_app.command("expire")
 def silences_expire(
-    silence_id: Annotated[str, typer.Argument(help="Silence id (or a unique prefix)")],
+    silence_id: Annotated[
+        str, typer.Argument(metavar="SILENCE_ID", help="Silence id (or a unique prefix)")
+    ],
     by: Annotated[str, typer.Option(metavar="NAME", help="Who ends it")],
     reason: Annotated[str, typer.Option(metavar="TEXT", help="Why")] = "",
     db: DbOption = None,
@@ -164,7 +166,9 @@ def silences_expire(
 
 
 def history(
-    warning_id: Annotated[str, typer.Argument(help="Warning id (or a unique prefix)")],
+    warning_id: Annotated[
+        str, typer.Argument(metavar="WARNING_ID", help="Warning id (or a unique prefix)")
+    ],
     db: DbOption = None,
 ) -> None:
     """A warning's transitions (who, when, why) and the notifications sent about it."""

@@ -40,7 +40,7 @@ CHUNK = 1_000_000
 
 
 def check_config(
-    directory: Annotated[Path, typer.Argument(help="Configuration directory")],
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Configuration directory")],
 ) -> None:
     """Validate a configuration directory; list every problem with file, path and reason."""
     from tocsin.adapters.alerting_yaml import load_alerting
@@ -74,7 +74,10 @@ def migrate_command(db: DbOption = None) -> None:
 
 
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="CSV or Parquet files: indicator,time,value")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILE...", help="CSV or Parquet files: indicator,time,value"),
+    ],
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -191,7 +194,9 @@ def warnings(
 
 
 def acknowledge(
-    warning_id: Annotated[str, typer.Argument(help="Warning id (or a unique prefix)")],
+    warning_id: Annotated[
+        str, typer.Argument(metavar="WARNING_ID", help="Warning id (or a unique prefix)")
+    ],
     by: Annotated[str, typer.Option(metavar="NAME", help="Who acknowledges")],
     reason: Annotated[str, typer.Option(metavar="TEXT", help="Why")] = "",
     db: DbOption = None,
@@ -214,7 +219,7 @@ users_app = group("Users and API tokens.")
 
 @users_app.command("add")
 def users_add(
-    name: Annotated[str, typer.Argument(help="User name")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name")],
     role: Annotated[Role, typer.Option(help="admin, analyst, duty_officer or unit_member")],
     unit: Annotated[str | None, typer.Option(metavar="UNIT", help="Responsible unit code")] = None,
     db: DbOption = None,

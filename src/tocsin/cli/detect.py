@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from tocsin.cli.common import group
+from tocsin.cli.common import group, reported
 
 bench_app = group("Benchmarks.")
 PROGRESS_MIN_BYTES = 2_000_000
@@ -151,11 +151,16 @@ def nab(
     ] = None,
 ) -> None:
     """Run a detector online over the NAB corpus, write NAB's layout, print the three scores."""
+    from tocsin.core.errors import Unavailable
     from tocsin.services.nab_benchmark import run_nab
 
     params = parse_params(param)
     check_detector(detector, params)
-    run = run_nab(detector, out, params=params, nab_root=nab_root, progress=print)
+    with reported():
+        try:
+            run = run_nab(detector, out, params=params, nab_root=nab_root, progress=print)
+        except OSError as err:
+            raise Unavailable(f"cannot run NAB: {err.strerror}: {err.filename}") from err
     for name, result in run.results.items():
         print(
             f"{name:20s} {result.normalised:7.2f}  (raw {result.raw:.3f}, "

@@ -1,0 +1,236 @@
+"""Every user mistake ends in one clear sentence and a non-zero exit code, never a traceback;
+read commands create nothing. Each case runs `python -m tocsin` as a user would."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tocsin.bootstrap import build
+from tocsin.config import Settings
+from tocsin.testing.scenario import write_small_config
+
+UNREACHABLE_PG = "postgresql://tocsin@127.0.0.1:1/tocsin"
+FORMS = "(use sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE)"
+
+
+def tocsin(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run the command line in `cwd`; exit code, stdout, stderr."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
+    environ.update(env or {})
+    done = subprocess.run(
+        [sys.executable, "-m", "tocsin", *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """The small configuration and a database made from it."""
+    config = write_small_config(tmp_path / "config")
+    db = f"sqlite:///{tmp_path / 'small.db'}"
+    build(Settings(database_url=db, config_dir=config)).close()
+    yield config, db
+
+
+CASES = {
+    "unreachable PostgreSQL (migrate)": (
+        ["migrate", "--db", UNREACHABLE_PG],
+        "cannot open the database postgresql://tocsin@127.0.0.1:1/tocsin: connection failed",
+    ),
+    "unreachable PostgreSQL (warnings)": (
+        ["warnings", "--db", UNREACHABLE_PG],
+        "cannot open the database postgresql://tocsin@127.0.0.1:1/tocsin",
+    ),
+    "unreachable PostgreSQL (serve)": (
+        ["serve", "--db", UNREACHABLE_PG],
+        "cannot open the database postgresql://tocsin@127.0.0.1:1/tocsin",
+    ),
+    "a password is never repeated": (
+        ["warnings", "--db", "postgresql://u:s3cret@127.0.0.1:1/d"],
+        "cannot open the database postgresql://u:***@127.0.0.1:1/d",
+    ),
+    "malformed database URL": (
+        ["warnings", "--db", "postgresql://u:s3cret@host:notaport/d"],
+        f"--db (or TOCSIN_DATABASE_URL): not a database URL {FORMS}",
+    ),
+    "not a URL at all": (["migrate", "--db", "var/tocsin.db"], "not a database URL"),
+    "mysql": (
+        ["warnings", "--db", "mysql://a@b/c"],
+        f"--db (or TOCSIN_DATABASE_URL): unsupported database 'mysql' {FORMS}",
+    ),
+    "missing database (warnings)": (
+        ["warnings"],
+        "no database at var/tocsin.db (create one with --config DIR, or tocsin demo)",
+    ),
+    "missing database (serve)": (["serve"], "no database at var/tocsin.db"),
+    "missing database (history)": (["history", "abc"], "no database at var/tocsin.db"),
+    "missing database (notify log)": (["notify", "log"], "no database at var/tocsin.db"),
+    "missing database (silences list)": (["silences", "list"], "no database at var/tocsin.db"),
+    "missing database (users list)": (["users", "list"], "no database at var/tocsin.db"),
+    "unknown detector parameter": (
+        ["detect", "--input", "{series}", "--out", "out.csv", "--param", "nonsense=3"],
+        "auto has no parameter 'nonsense' (its parameters: alpha,",
+    ),
+    "bad detector parameter value": (
+        ["detect", "--input", "{series}", "--out", "out.csv", "--param", "alpha=7"],
+        "Invalid value for --param: auto:",
+    ),
+    "not key=value": (
+        ["detect", "--input", "{series}", "--out", "out.csv", "--param", "alpha"],
+        "expected key=value, got 'alpha'",
+    ),
+    "unknown detector": (
+        ["detect", "--input", "{series}", "--out", "out.csv", "--detector", "crystal_ball"],
+        "unknown detector 'crystal_ball' (known: auto,",
+    ),
+    "a setting from the environment": (
+        ["warnings", "--env", "TOCSIN_PORT=eighty"],
+        "TOCSIN_PORT: Input should be a valid integer",
+    ),
+    "the demo cannot write its folder": (
+        ["demo", "--no-serve", "--workdir", "{file}/demo"],
+        "cannot write the demo into",
+    ),
+    "NAB data missing": (
+        ["bench", "nab", "--out", "results", "--nab-root", "."],
+        "cannot run NAB: No such file or directory:",
+    ),
+    "unknown level": (
+        ["warnings", "--db", "{small_db}", "--level", "purple"],
+        "unknown level 'purple' (known: blue, yellow, orange, red)",
+    ),
+    "unknown domain": (
+        ["warnings", "--db", "{small_db}", "--domain", "bogus"],
+        "unknown domain 'bogus' (known: composite, cyber,",
+    ),
+    "unknown region": (
+        ["warnings", "--db", "{small_db}", "--region", "ATLANTIS"],
+        "unknown region 'ATLANTIS' (known: D11, D12, D21, N, P1, P2)",
+    ),
+    "unknown silence level": (
+        [
+            "silences",
+            "create",
+            "--db",
+            "{small_db}",
+            "--by",
+            "a",
+            "--reason",
+            "r",
+            "--for",
+            "1h",
+            "--level",
+            "red,purple",
+        ],
+        "unknown level 'purple'",
+    ),  # fmt: skip
+    "bad --until": (
+        [
+            "silences",
+            "create",
+            "--db",
+            "{small_db}",
+            "--by",
+            "a",
+            "--reason",
+            "r",
+            "--until",
+            "soon",
+        ],
+        "--until: time: not an ISO 8601 time: 'soon'",
+    ),  # fmt: skip
+    "no such warning": (
+        ["acknowledge", "nope", "--by", "ann", "--db", "{small_db}"],
+        "0 open warnings match 'nope'",
+    ),
+    "unknown unit": (
+        ["users", "add", "bob", "--role", "analyst", "--unit", "NOPE", "--db", "{small_db}"],
+        "unknown unit 'NOPE' (known: D11-FLOOD, GRID, NAT, P1-CP, P2-CP)",
+    ),
+    "unknown notification status": (
+        ["notify", "log", "--db", "{small_db}", "--status", "lost"],
+        "unknown status 'lost' (known: delivered, failed, pending)",
+    ),
+    "a file that is not there": (
+        ["ingest", "missing.csv", "--db", "{small_db}"],
+        "missing.csv: no such file",
+    ),
+    "a configuration that is not valid UTF-8": (
+        ["serve", "--db", "sqlite:///new.db", "--config", "{bad_config}"],
+        "units.yaml:1: not UTF-8 text (byte 0xff)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_mistake_is_one_sentence_and_an_exit_code(
+    case: str, tmp_path: Path, small: tuple[Path, str]
+) -> None:
+    args, expected = CASES[case]
+    config, db = small
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "series.csv").write_text("timestamp,value\n2024-01-01T00:00:00,1\n")
+    (work / "a-file").write_text("")
+    bad = write_small_config(tmp_path / "bad")
+    (bad / "units.yaml").write_bytes(b"\xff")
+    values = {
+        "series": str(work / "series.csv"),
+        "small_db": db,
+        "file": str(work / "a-file"),
+        "bad_config": str(bad),
+    }
+    env = {}
+    if "--env" in args:
+        key, _, value = args[args.index("--env") + 1].partition("=")
+        env[key] = value
+        args = args[: args.index("--env")]
+    code, out, err = tocsin(*(a.format(**values) for a in args), cwd=work, env=env)
+    assert code != 0, out
+    assert "Traceback" not in out + err
+    assert expected in " ".join(err.split()), err
+    assert sorted(p.name for p in work.iterdir()) == ["a-file", "series.csv"]  # nothing created
+
+
+def test_serve_says_where_it_listens_only_once_it_can(
+    tmp_path: Path, small: tuple[Path, str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        code, out, err = tocsin("serve", "--db", small[1], "--port", str(port), cwd=tmp_path)
+    assert code == 1
+    assert "Tocsin on" not in out
+    assert f"cannot listen on 127.0.0.1:{port}: the address is in use" in err
+    assert "Traceback" not in err
+
+
+def test_a_bug_is_one_sentence_too(tmp_path: Path) -> None:
+    """An exception no command expected still ends as a sentence (exit 70, EX_SOFTWARE)."""
+    script = (
+        "import sys; from tocsin.cli import main, core_commands\n"
+        "def broken(*a, **k): raise KeyError('surprise')\n"
+        "core_commands.parse_levels = broken\n"
+        "sys.argv = ['tocsin', 'warnings', '--db', 'sqlite:///x.db']\n"
+        "main.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 70
+    assert "Traceback" not in done.stderr
+    assert "error: unexpected KeyError: 'surprise' — this is a bug in Tocsin" in done.stderr
