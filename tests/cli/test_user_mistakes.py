@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,12 +36,11 @@ def tocsin(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[in
 
 
 @pytest.fixture
-def small(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    """The small configuration and a database made from it."""
-    config = write_small_config(tmp_path / "config")
+def small_db(tmp_path: Path) -> str:
+    """A database made from the small configuration."""
     db = f"sqlite:///{tmp_path / 'small.db'}"
-    build(Settings(database_url=db, config_dir=config)).close()
-    yield config, db
+    build(Settings(database_url=db, config_dir=write_small_config(tmp_path / "config"))).close()
+    return db
 
 
 CASES = {
@@ -177,10 +175,9 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES)
 def test_a_mistake_is_one_sentence_and_an_exit_code(
-    case: str, tmp_path: Path, small: tuple[Path, str]
+    case: str, tmp_path: Path, small_db: str
 ) -> None:
     args, expected = CASES[case]
-    config, db = small
     work = tmp_path / "work"
     work.mkdir()
     (work / "series.csv").write_text("timestamp,value\n2024-01-01T00:00:00,1\n")
@@ -189,7 +186,7 @@ def test_a_mistake_is_one_sentence_and_an_exit_code(
     (bad / "units.yaml").write_bytes(b"\xff")
     values = {
         "series": str(work / "series.csv"),
-        "small_db": db,
+        "small_db": small_db,
         "file": str(work / "a-file"),
         "bad_config": str(bad),
     }
@@ -205,14 +202,12 @@ def test_a_mistake_is_one_sentence_and_an_exit_code(
     assert sorted(p.name for p in work.iterdir()) == ["a-file", "series.csv"]  # nothing created
 
 
-def test_serve_says_where_it_listens_only_once_it_can(
-    tmp_path: Path, small: tuple[Path, str]
-) -> None:
+def test_serve_says_where_it_listens_only_once_it_can(tmp_path: Path, small_db: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        code, out, err = tocsin("serve", "--db", small[1], "--port", str(port), cwd=tmp_path)
+        code, out, err = tocsin("serve", "--db", small_db, "--port", str(port), cwd=tmp_path)
     assert code == 1
     assert "Tocsin on" not in out
     assert f"cannot listen on 127.0.0.1:{port}: the address is in use" in err
