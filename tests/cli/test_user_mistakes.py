@@ -134,7 +134,7 @@ CASES = {
             "red,purple",
         ],
         "unknown level 'purple'",
-    ),  # fmt: skip
+    ),
     "bad --until": (
         [
             "silences",
@@ -149,7 +149,7 @@ CASES = {
             "soon",
         ],
         "--until: time: not an ISO 8601 time: 'soon'",
-    ),  # fmt: skip
+    ),
     "no such warning": (
         ["acknowledge", "nope", "--by", "ann", "--db", "{small_db}"],
         "0 open warnings match 'nope'",
