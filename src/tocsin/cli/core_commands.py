@@ -253,6 +253,13 @@ def users_list(db: DbOption = None) -> None:
     console.print(f"{len(users)} user(s)")
 
 
+HostOption = Annotated[
+    str | None,
+    typer.Option(metavar="ADDRESS", help="Address to bind (default: TOCSIN_HOST or 127.0.0.1)"),
+]
+PortOption = Annotated[
+    int | None, typer.Option(metavar="PORT", help="Port (default: TOCSIN_PORT or 8080)")
+]
 RiskModelOption = Annotated[
     Path | None,
     typer.Option(
@@ -276,8 +283,8 @@ RiskTableOption = Annotated[
 def serve(
     db: DbOption = None,
     config: ConfigOption = None,
-    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(metavar="PORT", help="Port")] = 8080,
+    host: HostOption = None,
+    port: PortOption = None,
     risk_model: RiskModelOption = None,
     risk_table: RiskTableOption = None,
 ) -> None:
@@ -285,10 +292,9 @@ def serve(
     from tocsin.bootstrap import build
 
     with reported():
-        container = build(
-            settings(db, config, risk_model=risk_model, risk_table=risk_table, host=host, port=port)
-        )
-        run_server(container, host=host, port=port)
+        s = settings(db, config, risk_model=risk_model, risk_table=risk_table, host=host, port=port)
+        container = build(s)
+        run_server(container, host=s.host, port=s.port)
 
 
 def run_server(container: Container, *, host: str, port: int) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tocsin.cli.common import console, reported, settings
-from tocsin.cli.core_commands import run_server
+from tocsin.cli.core_commands import PortOption, run_server
 
 if TYPE_CHECKING:
     from tocsin.bootstrap import Container
@@ -29,7 +29,7 @@ DELIVERY_ROUNDS = 20  # dispatch and delivery rounds run before the demo exits o
 
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Run the scenario and exit")] = False,
-    port: Annotated[int, typer.Option(metavar="PORT", help="Port to serve on (127.0.0.1)")] = 8080,
+    port: PortOption = None,
     workdir: Annotated[
         Path, typer.Option(metavar="DIR", help="Where the demo's database and files go")
     ] = Path("var/demo"),
@@ -54,6 +54,7 @@ def demo(
             workdir / "config",
             risk_model=workdir / RISK_MODEL,
             risk_table=workdir / RISK_TABLE,
+            port=port,
         )
         container, token = _open(base)
         replayed = _replay(container, series, quiet=quiet)
@@ -71,7 +72,7 @@ def demo(
     console.print(json.dumps(replayed | {"notifications": delivered}), markup=False, soft_wrap=True)
     if not no_serve:
         with reported():
-            run_server(container, host="127.0.0.1", port=port)
+            run_server(container, host="127.0.0.1", port=base.port)
 
 
 def _open(base: Any) -> tuple[Container, str]:
