@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,32 +10,10 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
-from tests.web.conftest import guarded_page, serve
-from tocsin.bootstrap import build
-from tocsin.config import Settings
-from tocsin.core.observations import ObservationBatch
-from tocsin.demo.scenario import RISK_MODEL, RISK_TABLE, replay_chunks, write_config
+from tests.web.conftest import Demo, guarded_page
 from tocsin.demo.sources import countries
-from tocsin.web.risk import RiskSources
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The demo scenario (packaged data, ending now) replayed into SQLite and served, with
-    INFORM risk as the demo serves it."""
-    work = tmp_path_factory.mktemp("demo")
-    series = write_config(work / "config", end_at=int(time.time()) // 60 * 60)
-    container = build(
-        Settings(database_url=f"sqlite:///{work / 'tocsin.db'}", config_dir=work / "config")
-    )
-    chunks = replay_chunks(series, container.rules.ids, chunk_seconds=6 * 3600)
-    container.ingest.ingest_chunks(ObservationBatch(ids, t, v) for _, ids, t, v in chunks)
-    risk = RiskSources(work / RISK_MODEL, work / RISK_TABLE)
-    with serve(container, risk=risk) as url:
-        yield url, work / "config"
-    container.close()
 
 
 def _regions(config: Path) -> list[dict[str, Any]]:
@@ -46,9 +22,9 @@ def _regions(config: Path) -> list[dict[str, Any]]:
 
 
 def test_the_demo_map_draws_every_country_and_drills_into_italy(
-    demo: tuple[str, Path], browser: Any, shots: Any
+    demo: Demo, browser: Any, shots: Any
 ) -> None:
-    url, config = demo
+    url, config = demo.url, demo.config
     regions = _regions(config)
     nations = [r["code"] for r in regions if r.get("parent") == "WORLD"]
     geo = countries()
@@ -77,9 +53,9 @@ def test_the_demo_map_draws_every_country_and_drills_into_italy(
 
 
 def test_the_demo_risk_view_explains_a_country_and_colours_the_map(
-    demo: tuple[str, Path], browser: Any, shots: Any
+    demo: Demo, browser: Any, shots: Any
 ) -> None:
-    url, _ = demo
+    url = demo.url
     with guarded_page(browser, viewport={"width": 1366, "height": 768}) as (page, _):
         page.goto(url + "/#/risk/ITA")
         tree = page.locator("#risk-body .risk-tree")
@@ -99,8 +75,8 @@ def test_the_demo_risk_view_explains_a_country_and_colours_the_map(
         shots(page, "demo-map-risk")
 
 
-def test_the_demo_on_a_phone(demo: tuple[str, Path], browser: Any, shots: Any) -> None:
-    url, _ = demo
+def test_the_demo_on_a_phone(demo: Demo, browser: Any, shots: Any) -> None:
+    url = demo.url
     with guarded_page(
         browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
     ) as (page, _):
