@@ -26,10 +26,12 @@ def test_the_demo_writes_a_valid_configuration_with_names_for_people(tmp_path: P
     regions = catalog.regions.regions.values()
     districts = [r.name for r in regions if r.level == "district"]
     provinces = [r.name for r in regions if r.level == "province"]
-    assert len(districts) > 50 and len(provinces) > 10
+    assert len(districts) > 50
+    assert len(provinces) > 10
     assert all(n in CITIES or NEAR.match(n) for n in districts), districts
     assert all(n.endswith(" area") for n in provinces), provinces
-    assert len(set(districts)) == len(districts) and len(set(provinces)) == len(provinces)
+    assert len(set(districts)) == len(districts)
+    assert len(set(provinces)) == len(provinces)
     assert {"Roma", "Milano", "Napoli", "Torino"} <= set(districts)
     # every series ends at the moment given, and keeps its own spacing and values
     assert len(series) == len(FEEDS)

@@ -31,7 +31,8 @@ COLUMNS_JS = """() => {
 }"""
 BOXES_JS = """(selector) => [...document.querySelectorAll(selector)]
   .filter((e) => e.offsetParent !== null)
-  .map((e) => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; })"""
+  .map((e) => e.getBoundingClientRect())
+  .map((b) => [b.left, b.top, b.right, b.bottom])"""
 
 
 def _overlap(a: list[float], b: list[float]) -> bool:
@@ -50,7 +51,8 @@ def test_the_phone_board_keeps_every_header_over_its_cells(
             assert [c[0] for c in row] == ["Level", "Region", "What", "Actions"]
             for _, head_left, head_right, cell_left, cell_right in row:
                 assert cell_left is not None
-                assert abs(head_left - cell_left) < 1 and abs(head_right - cell_right) < 1
+                assert abs(head_left - cell_left) < 1
+                assert abs(head_right - cell_right) < 1
         # nothing wider than the screen: neither the page nor the table's own scroller
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         assert page.evaluate("document.querySelector('.table-scroll').scrollWidth") <= 390
@@ -114,7 +116,8 @@ def test_toasts_never_cover_an_acknowledge_button(
         )
         toasts = page.evaluate(BOXES_JS, "#toasts .toast")
         acks = page.evaluate(BOXES_JS, "#board button.ack")
-        assert toasts and acks
+        assert toasts
+        assert acks
         assert not [(t, a) for t in toasts for a in acks if _overlap(t, a)]
 
 
