@@ -122,6 +122,71 @@ def test_a_malformed_csv_is_rejected_whole(
     assert count(db) == 0
 
 
+def test_format_problems_do_not_hide_an_unknown_indicator(
+    setup: tuple[Path, str], tmp_path: Path
+) -> None:
+    config, db = setup
+    bad = tmp_path / "both.csv"
+    bad.write_text(
+        "indicator,time,value\n"
+        "D11.river_level,2026-01-01T00:00:00Z,abc\n"
+        "nope,2026-01-01T00:10:00Z,1\n"
+    )
+    code, out = invoke("ingest", str(bad), "--db", db, "--config", str(config))
+    assert code == 2
+    assert f"{bad}:2: value: not a finite number" in out
+    assert f"{bad}:3: indicator: unknown indicator 'nope'" in out
+    assert count(db) == 0
+
+
+def test_log_lines_name_what_they_are_about(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from tocsin.cli.common import LogFormatter
+
+    record = logging.makeLogRecord(
+        {"name": "tocsin.x", "levelname": "WARNING", "msg": "no receiver for warning",
+         "warning": "4f2a9c"}
+    )  # fmt: skip
+    line = LogFormatter("%(levelname)s %(name)s: %(message)s").format(record)
+    assert line == "WARNING tocsin.x: no receiver for warning (warning=4f2a9c)"
+
+
+def test_help_is_plain_and_lists_what_a_new_user_looks_for() -> None:
+    code, out = invoke("--help")
+    assert code == 0
+    assert "<bool>" not in out
+    assert "<list" not in out
+    code, out = invoke("--version")
+    assert code == 0
+    assert out.startswith("tocsin ")
+    code, out = invoke("detect", "--help")
+    from tocsin.core.detectors import DETECTORS
+
+    assert all(kind in out for kind in DETECTORS)
+    code, out = invoke("warnings", "--help")
+    assert "--level LEVEL" in out
+    assert "<" not in out
+
+
+def test_help_does_not_import_the_heavy_parts() -> None:
+    """`tocsin --help` imports no numba, numpy, SQLAlchemy or web server (it stays fast)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from tocsin.cli.main import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = {'numba', 'numpy', 'sqlalchemy', 'uvicorn', 'fastapi', 'pydantic_settings'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_parquet_and_epoch_seconds(setup: tuple[Path, str], tmp_path: Path) -> None:
     config, db = setup
     path = tmp_path / "obs.parquet"
