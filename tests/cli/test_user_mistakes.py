@@ -16,6 +16,7 @@ from tocsin.config import Settings
 from tocsin.testing.scenario import write_small_config
 
 UNREACHABLE_PG = "postgresql://tocsin@127.0.0.1:1/tocsin"
+DETECT = ["detect", "--input", "{series}", "--out", "out.csv"]
 FORMS = "(use sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE)"
 
 
@@ -79,19 +80,19 @@ CASES = {
     "missing database (silences list)": (["silences", "list"], "no database at var/tocsin.db"),
     "missing database (users list)": (["users", "list"], "no database at var/tocsin.db"),
     "unknown detector parameter": (
-        ["detect", "--input", "{series}", "--out", "out.csv", "--param", "nonsense=3"],
+        [*DETECT, "--param", "nonsense=3"],
         "auto has no parameter 'nonsense' (its parameters: alpha,",
     ),
     "bad detector parameter value": (
-        ["detect", "--input", "{series}", "--out", "out.csv", "--param", "alpha=7"],
+        [*DETECT, "--param", "alpha=7"],
         "Invalid value for --param: auto:",
     ),
     "not key=value": (
-        ["detect", "--input", "{series}", "--out", "out.csv", "--param", "alpha"],
+        [*DETECT, "--param", "alpha"],
         "expected key=value, got 'alpha'",
     ),
     "unknown detector": (
-        ["detect", "--input", "{series}", "--out", "out.csv", "--detector", "crystal_ball"],
+        [*DETECT, "--detector", "crystal_ball"],
         "unknown detector 'crystal_ball' (known: auto,",
     ),
     "a setting from the environment": (

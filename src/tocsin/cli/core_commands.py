@@ -263,19 +263,13 @@ PortOption = Annotated[
 RiskModelOption = Annotated[
     Path | None,
     typer.Option(
-        metavar="FILE",
-        help="Risk model (YAML) for the dashboard's risk view (or TOCSIN_RISK_MODEL)",
-        exists=True,
-        dir_okay=False,
+        metavar="FILE", exists=True, dir_okay=False, help="Risk model (YAML) for the risk view"
     ),
 ]
 RiskTableOption = Annotated[
     Path | None,
     typer.Option(
-        metavar="CSV",
-        help="The risk model's indicator table, one row per region (or TOCSIN_RISK_TABLE)",
-        exists=True,
-        dir_okay=False,
+        metavar="CSV", exists=True, dir_okay=False, help="The risk model's indicator table"
     ),
 ]
 
