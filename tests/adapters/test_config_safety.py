@@ -205,3 +205,15 @@ def test_every_problem_at_once(tmp_path: Path) -> None:
 def test_shared_objects_are_written_without_aliases() -> None:
     shared = [1, 2]
     assert "*" not in dump_yaml({"a": shared, "b": shared})
+
+
+def test_detector_parameters_are_flat_values(tmp_path: Path) -> None:
+    docs = small_config()
+    nested: object = 1.0
+    for _ in range(50):
+        nested = [nested]
+    docs["indicators.yaml"]["indicators"][0]["detector"] = {"params": {"alpha": nested}}
+    write_small_config(tmp_path, **docs)
+    assert any(
+        "indicators[D11.river_level].detector.params.alpha" in p for p in problems_of(tmp_path)
+    )

@@ -230,3 +230,20 @@ def test_a_bug_is_one_sentence_too(tmp_path: Path) -> None:
     assert done.returncode == 70
     assert "Traceback" not in done.stderr
     assert "error: unexpected KeyError: 'surprise' — this is a bug in Tocsin" in done.stderr
+
+
+@pytest.mark.postgres
+def test_reading_an_empty_postgresql_database_creates_no_schema(
+    tmp_path: Path, pg_url: str
+) -> None:
+    from sqlalchemy import create_engine, inspect
+
+    code, _, err = tocsin("warnings", "--db", pg_url, cwd=tmp_path)
+    assert code == 1
+    assert "holds no Tocsin database (run tocsin migrate first)" in " ".join(err.split())
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    assert inspect(engine).get_table_names() == []
+    engine.dispose()
+    code, out, err = tocsin("migrate", "--db", pg_url, cwd=tmp_path)
+    assert code == 0, err
+    assert "schema is up to date" in out

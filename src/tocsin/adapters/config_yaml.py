@@ -107,11 +107,15 @@ class ThresholdSpec(_Strict):
     red: float | None = None
 
 
+# a hyperparameter: a number, a word or a flat list of numbers (nothing nested, nothing large)
+ParamValue = bool | int | float | str | Annotated[list[float], Field(max_length=1000)]
+
+
 class DetectorSpec(_Strict):
     """A detector rule on an indicator: which detector, and score thresholds per level."""
 
     kind: str = "auto"
-    params: dict[str, Any] = {}
+    params: dict[str, ParamValue] = {}
     thresholds: ThresholdSpec = ThresholdSpec(yellow=0.5)
     raise_after_s: int = Field(default=0, ge=0)
     clear_after_s: int = Field(default=0, ge=0)
