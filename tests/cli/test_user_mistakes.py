@@ -203,16 +203,21 @@ def test_a_mistake_is_one_sentence_and_an_exit_code(
     assert sorted(p.name for p in work.iterdir()) == ["a-file", "series.csv"]  # nothing created
 
 
-def test_serve_says_where_it_listens_only_once_it_can(tmp_path: Path, small_db: str) -> None:
+def test_serve_and_demo_say_where_they_listen_only_once_they_can(
+    tmp_path: Path, small_db: str
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        code, out, err = tocsin("serve", "--db", small_db, "--port", str(port), cwd=tmp_path)
-    assert code == 1
-    assert "Tocsin on" not in out
-    assert f"cannot listen on 127.0.0.1:{port}: the address is in use" in err
-    assert "Traceback" not in err
+        served = tocsin("serve", "--db", small_db, "--port", str(port), cwd=tmp_path)
+        demo = tocsin("demo", "--port", str(port), "--workdir", "demo", cwd=tmp_path)
+    for code, out, err in (served, demo):
+        assert code == 1
+        assert "Tocsin on" not in out
+        assert f"cannot listen on 127.0.0.1:{port}: the address is in use" in err
+        assert "Traceback" not in err
+    assert not (tmp_path / "demo").exists()  # said at once, before the replay
 
 
 def test_a_bug_is_one_sentence_too(tmp_path: Path) -> None:

@@ -31,6 +31,8 @@ from tocsin.core.errors import InvalidConfig
 from tocsin.core.users import Role
 
 if TYPE_CHECKING:
+    import socket
+
     from rich.progress import Progress
 
     from tocsin.bootstrap import Container
@@ -291,7 +293,9 @@ def serve(
         run_server(container, host=s.host, port=s.port)
 
 
-def run_server(container: Container, *, host: str, port: int) -> None:
+def run_server(
+    container: Container, *, host: str, port: int, sock: socket.socket | None = None
+) -> None:
     """Run uvicorn over the wired container; the address is printed once it is bound."""
     from tocsin.web.app import create_web_app
     from tocsin.web.server import serve_forever
@@ -299,4 +303,4 @@ def run_server(container: Container, *, host: str, port: int) -> None:
     def ready(url: str) -> None:
         console.print(f"Tocsin on {url}/  (API docs: /docs, OpenAPI: /openapi.json)")
 
-    serve_forever(create_web_app(container), host=host, port=port, on_ready=ready)
+    serve_forever(create_web_app(container), host=host, port=port, on_ready=ready, sock=sock)

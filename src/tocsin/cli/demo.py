@@ -38,10 +38,13 @@ def demo(
     """Build a realistic scenario (real geometry, real series), replay it, then serve it."""
     from tocsin.core.errors import Unavailable
     from tocsin.demo.scenario import NOTIFICATIONS, RISK_MODEL, RISK_TABLE, write_config
+    from tocsin.web.server import bind
 
     started = time.perf_counter()
     db_file = workdir / "tocsin.db"
     with reported():
+        # the port first: a port in use is said at once, not after the replay
+        sock = None if no_serve else bind("127.0.0.1", settings(port=port).port)
         try:
             workdir.mkdir(parents=True, exist_ok=True)
             for leftover in ("tocsin.db", "tocsin.db-wal", "tocsin.db-shm", NOTIFICATIONS):
@@ -72,7 +75,7 @@ def demo(
     console.print(json.dumps(replayed | {"notifications": delivered}), markup=False, soft_wrap=True)
     if not no_serve:
         with reported():
-            run_server(container, host="127.0.0.1", port=base.port)
+            run_server(container, host="127.0.0.1", port=base.port, sock=sock)
 
 
 def _open(base: Any) -> tuple[Container, str]:

@@ -41,10 +41,16 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve_forever(
-    app: FastAPI, *, host: str, port: int, on_ready: Callable[[str], None] | None = None
+    app: FastAPI,
+    *,
+    host: str,
+    port: int,
+    on_ready: Callable[[str], None] | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
-    """Bind host:port, call `on_ready(base URL)`, then serve until interrupted."""
-    sock = bind(host, port)
+    """Bind host:port (unless `sock` is already bound), call `on_ready(base URL)`, then serve
+    until interrupted."""
+    sock = sock or bind(host, port)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     if on_ready is not None:
         on_ready(f"http://{host}:{port}")
