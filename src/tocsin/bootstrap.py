@@ -6,18 +6,23 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
 from tocsin.adapters.alerting_yaml import load_alerting
 from tocsin.adapters.bus.memory import MemoryBus
 from tocsin.adapters.clock import SystemClock
 from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.notifiers.email import EmailNotifier
+from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
 from tocsin.adapters.storage.alerting import SqlAlertingStore
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.sql import SqlStore
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
-from tocsin.core.errors import NotFound
+from tocsin.core.errors import NotFound, Unavailable
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
 from tocsin.ports import Clock, Notifier
@@ -58,26 +63,59 @@ class Container:
         self.store.close()
 
 
-def _ensure_sqlite_dir(url: str) -> None:
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for an in-memory database or another dialect)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def open_store(url: str, *, create: bool) -> SqlStore:
+    """The database at `url`, migrated to the current schema.
+
+    With `create` False (every command that only reads), a database that does not exist yet is
+    an error and nothing is created: no file, no folder, no schema. A database that cannot be
+    reached is `Unavailable`, in one sentence.
+    """
+    shown = make_url(url).render_as_string(hide_password=True)
+    file = _sqlite_file(url)
+    if file is not None and not file.is_file():
+        if not create:
+            raise NotFound(f"no database at {file} (create one with --config DIR, or tocsin demo)")
+        file.parent.mkdir(parents=True, exist_ok=True)
+    store = SqlStore(make_engine(url))
+    try:
+        if not create and not inspect(store.engine).has_table("alembic_version"):
+            raise NotFound(f"{shown} holds no Tocsin database (run tocsin migrate first)")
+        migrate(store.engine)
+    except DBAPIError as err:
+        store.close()
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+        raise Unavailable(f"cannot open the database {shown}: {reason}") from err
+    except NotFound:
+        store.close()
+        raise
+    return store
 
 
 def build(settings: Settings, *, clock: Clock | None = None) -> Container:
-    """Open (and migrate) the database, load configuration, wire the services."""
-    _ensure_sqlite_dir(settings.database_url)
-    store = SqlStore(make_engine(settings.database_url))
-    migrate(store.engine)
+    """Open (and migrate) the database, load configuration, wire the services.
+
+    The database is created only when configuration is given to load into it.
+    """
+    catalog = load_catalog(settings.config_dir) if settings.config_dir is not None else None
+    store = open_store(settings.database_url, create=catalog is not None)
     clock = clock or SystemClock()
     admin = AdminService(store, clock)
-    if settings.config_dir is not None:
-        catalog = load_catalog(settings.config_dir)
+    if catalog is not None:
         ids = admin.apply_catalog(catalog, actor="system:config")
     else:
         with store.transaction() as tx:
             stored = tx.stored_catalog()
             ids = tx.indicator_ids()
         if stored is None:
+            store.close()
             raise NotFound(
                 "the database holds no configuration: pass --config DIR (or TOCSIN_CONFIG_DIR)"
             )
@@ -112,12 +150,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
 
 
 def notifiers(settings: Settings) -> dict[Channel, Notifier]:
-    """The delivery channels the settings enable (webhooks always; e-mail with an SMTP host)."""
+    """The delivery channels the settings enable (webhooks and files always; e-mail with an
+    SMTP host)."""
     secret = settings.webhook_secret
     out: dict[Channel, Notifier] = {
         Channel.WEBHOOK: WebhookNotifier(
             secret=secret.get_secret_value().encode() if secret else None
-        )
+        ),
+        Channel.FILE: JsonLinesNotifier(),
     }
     if settings.smtp_host:
         password = settings.smtp_password

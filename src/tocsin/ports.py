@@ -112,6 +112,9 @@ class StoreSession(Protocol):
     def user_for_token(self, token_hash: str) -> User | None:
         """The user owning a valid token."""
 
+    def list_users(self) -> list[tuple[User, int]]:
+        """Every user by name, with the number of tokens not revoked."""
+
 
 class Store(Protocol):
     """Transactional storage."""

@@ -147,3 +147,17 @@ def test_a_slow_stream_is_told_to_resync_instead_of_growing() -> None:
     # the backlog (and the message that overflowed it) became one resync; later ones follow
     later = [("warnings", {"n": i}) for i in range(n + 1, n + 5)]
     assert _run(run) == [("resync", {}), *later]
+
+
+def test_a_deployment_shows_only_the_risk_model_its_settings_name(tmp_path: Path) -> None:
+    """Run from a checkout that holds models/inform_2023.yaml, a deployment that names no risk
+    model shows none (no other deployment's world ranking); one that names a model shows it."""
+    container, _ = small_container(tmp_path)
+    unnamed = create_web_app(container)
+    assert unnamed.state.risk.sources is None
+    assert "no risk model configured" in unnamed.state.risk.reason()
+    model, table = tmp_path / "model.yaml", tmp_path / "table.csv"
+    named = container.settings.model_copy(update={"risk_model": model, "risk_table": table})
+    container.settings = named
+    assert create_web_app(container).state.risk.sources.model == model
+    container.close()

@@ -9,7 +9,7 @@ returned for storing.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,16 +49,20 @@ class FileColumns:
         return row + 2 if self.path.suffix.lower() != ".parquet" else row + 1
 
 
-def read_observation_file(path: Path) -> FileColumns:
-    """Read and validate a CSV or Parquet file; raise InvalidInput listing its problems."""
+def read_observation_file(path: Path, *, known: Collection[str] | None = None) -> FileColumns:
+    """Read and validate a CSV or Parquet file; raise InvalidInput listing its problems.
+
+    With `known` (the indicator codes), a row naming another indicator is a problem too,
+    reported together with the file's format problems.
+    """
     if not path.is_file():
         raise InvalidInput([Problem(str(path), "", "no such file")])
-    table = _read_table(path)
+    table = _read_table(path, known)
     _check_columns(path, table)
-    return _columns(path, table)
+    return _columns(path, table, known)
 
 
-def _read_table(path: Path) -> pa.Table:
+def _read_table(path: Path, known: Collection[str] | None) -> pa.Table:
     try:
         if path.suffix.lower() == ".parquet":
             return pq.read_table(path)
@@ -71,7 +75,7 @@ def _read_table(path: Path) -> pa.Table:
             ),
         )
     except (pa.ArrowInvalid, OSError) as err:
-        problems = _scan_csv(path) if path.suffix.lower() != ".parquet" else []
+        problems = _scan_csv(path, known) if path.suffix.lower() != ".parquet" else []
         raise InvalidInput(problems or [Problem(str(path), "", f"unreadable: {err}")]) from err
 
 
@@ -85,7 +89,7 @@ def _check_columns(path: Path, table: pa.Table) -> None:
         raise InvalidInput([Problem(where, c, "missing column") for c in missing])
 
 
-def _check_types(path: Path, table: pa.Table) -> None:
+def _check_types(path: Path, table: pa.Table, known: Collection[str] | None) -> None:
     """A column of the wrong type (Parquet, or a CSV column pyarrow typed) is refused whole."""
     where = f"{path}:1" if path.suffix.lower() != ".parquet" else str(path)
     time_name = "time" if "time" in table.column_names else "timestamp"
@@ -101,7 +105,7 @@ def _check_types(path: Path, table: pa.Table) -> None:
     ]
     if problems and path.suffix.lower() != ".parquet":
         # a CSV column typed as something else by inference: name the lines that made it so
-        problems = _scan_csv(path) or problems
+        problems = _scan_csv(path, known) or problems
     if problems:
         raise InvalidInput(problems)
 
@@ -120,8 +124,8 @@ def _is_time(kind: pa.DataType) -> bool:
     return bool(pa.types.is_timestamp(kind) or pa.types.is_integer(kind) or _is_text(kind))
 
 
-def _columns(path: Path, table: pa.Table) -> FileColumns:
-    _check_types(path, table)
+def _columns(path: Path, table: pa.Table, known: Collection[str] | None) -> FileColumns:
+    _check_types(path, table, known)
     time_col = table.column("time" if "time" in table.column_names else "timestamp")
     codes = table.column("indicator")
     if pa.types.is_dictionary(codes.type):
@@ -149,6 +153,8 @@ def _columns(path: Path, table: pa.Table) -> FileColumns:
         problems += _time_problems(path, time_col, line)
     else:
         problems += _range_problems(path, times, line)
+    if known is not None:
+        problems += _unknown_problems(path, codes, known, line)
     if problems:
         raise InvalidInput(problems[:MAX_PROBLEMS])
     encoded = pc.dictionary_encode(codes).combine_chunks()
@@ -189,6 +195,18 @@ def _times(column: pa.ChunkedArray) -> npt.NDArray[np.int64] | None:
             return _int64(out.astype("datetime64[s]"))
         return _int64(out)
     return None
+
+
+def _unknown_problems(
+    path: Path, codes: pa.ChunkedArray, known: Collection[str], line: int
+) -> list[Problem]:
+    listed = pc.is_in(codes, value_set=pa.array(list(known), type=pa.string()))
+    absent = pc.invert(pc.fill_null(listed, True)).to_numpy(zero_copy_only=False)
+    return [
+        Problem(f"{path}:{i + line}", "indicator", f"unknown indicator {codes[int(i)].as_py()!r}")
+        for i in np.flatnonzero(absent)[:MAX_PROBLEMS]
+        if codes[int(i)].as_py()
+    ]
 
 
 def _int64(values: Any) -> npt.NDArray[np.int64]:
@@ -242,7 +260,7 @@ def _time_reason(value: object) -> str | None:
     return None
 
 
-def _scan_csv(path: Path) -> list[Problem]:
+def _scan_csv(path: Path, known: Collection[str] | None) -> list[Problem]:
     """Find row-level problems in a CSV that pyarrow refused, with line numbers."""
     problems: list[Problem] = []
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
@@ -257,21 +275,34 @@ def _scan_csv(path: Path) -> list[Problem]:
         if missing:
             return [Problem(f"{path}:1", c, "missing column") for c in missing]
         for lineno, row in enumerate(reader, start=2):
-            problems.extend(_row_problems(path, lineno, row, columns, len(header)))
+            problems.extend(
+                _row_problems(
+                    path, lineno, row=row, columns=columns, width=len(header), known=known
+                )
+            )
             if len(problems) >= MAX_PROBLEMS:
                 break
     return problems
 
 
 def _row_problems(
-    path: Path, lineno: int, row: list[str], columns: dict[str, int], width: int
+    path: Path,
+    lineno: int,
+    *,
+    row: list[str],
+    columns: dict[str, int],
+    width: int,
+    known: Collection[str] | None,
 ) -> Iterator[Problem]:
     where = f"{path}:{lineno}"
     if len(row) != width:
         yield Problem(where, "", f"expected {width} fields, found {len(row)}")
         return
-    if not row[columns["indicator"]].strip():
+    code = row[columns["indicator"]].strip()
+    if not code:
         yield Problem(where, "indicator", "empty")
+    elif known is not None and code not in known:
+        yield Problem(where, "indicator", f"unknown indicator {code!r}")
     reason = _time_reason(row[columns["time"]].strip())
     if reason is not None:
         yield Problem(where, "time", reason)

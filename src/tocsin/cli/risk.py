@@ -9,24 +9,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tocsin.adapters.risk_model_yaml import (
-    format_value,
-    load_model,
-    load_scenario,
-    read_indicator_csv,
-    write_rows_csv,
-)
-from tocsin.cli.common import console, reported
-from tocsin.core.cascades.iim import static_inoperability
-from tocsin.services import risk as service
+from tocsin.cli.common import console, group, reported
 
-app = typer.Typer(
-    help="Composite risk indices, cascades and what-if scenarios.", no_args_is_help=True
-)
+app = group("Composite risk indices, cascades and what-if scenarios.")
 
-ModelOption = Annotated[Path, typer.Option("--model", help="Risk model (YAML).")]
+ModelOption = Annotated[Path, typer.Option("--model", metavar="FILE", help="Risk model (YAML).")]
 InputOption = Annotated[
-    Path, typer.Option("--input", help="Indicators CSV: one row per region, one column per id.")
+    Path,
+    typer.Option(
+        "--input", metavar="CSV", help="Indicators CSV: one row per region, one column per id."
+    ),
 ]
 
 
@@ -34,15 +26,19 @@ InputOption = Annotated[
 def compute(
     model: ModelOption,
     input: InputOption,
-    out: Annotated[Path, typer.Option("--out", help="Scores CSV to write.")],
+    out: Annotated[Path, typer.Option("--out", metavar="CSV", help="Scores CSV to write.")],
     node: Annotated[
-        list[str] | None, typer.Option("--node", help="Only these node columns (repeatable).")
+        list[str] | None,
+        typer.Option("--node", metavar="NODE", help="Only these node columns (repeatable)."),
     ] = None,
     coverage: Annotated[
         bool, typer.Option("--coverage", help="Add <node>:coverage columns (share present).")
     ] = False,
 ) -> None:
     """Score every region: one column per node id, plus class and rank."""
+    from tocsin.adapters.risk_model_yaml import load_model, read_indicator_csv, write_rows_csv
+    from tocsin.services import risk as service
+
     with reported():
         m = load_model(model)
         table = read_indicator_csv(input, m.table, required=m.input_ids)
@@ -56,11 +52,16 @@ def compute(
 def explain(
     model: ModelOption,
     input: InputOption,
-    region: Annotated[str, typer.Option("--region", help="Region id (the model's id column).")],
-    depth: Annotated[int, typer.Option("--depth", help="Deepest level to show.")] = 3,
+    region: Annotated[
+        str, typer.Option("--region", metavar="REGION", help="Region id (the model's id column).")
+    ],
+    depth: Annotated[int, typer.Option("--depth", metavar="N", help="Deepest level to show.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show each node's value, coverage and contribution to its parent for one region."""
+    from tocsin.adapters.risk_model_yaml import format_value, load_model, read_indicator_csv
+    from tocsin.services import risk as service
+
     with reported():
         m = load_model(model)
         table = read_indicator_csv(input, m.table, required=m.input_ids)
@@ -102,12 +103,23 @@ def explain(
 def scenario(
     model: ModelOption,
     input: InputOption,
-    scenario_file: Annotated[Path, typer.Option("--scenario", help="Scenario (YAML).")],
+    scenario_file: Annotated[
+        Path, typer.Option("--scenario", metavar="FILE", help="Scenario (YAML).")
+    ],
     out: Annotated[
-        Path | None, typer.Option("--out", help="CSV of every changed (node, region).")
+        Path | None,
+        typer.Option("--out", metavar="CSV", help="CSV of every changed (node, region)."),
     ] = None,
 ) -> None:
     """Run a what-if: perturbations, asset failures, sector demand; report the differences."""
+    from tocsin.adapters.risk_model_yaml import (
+        load_model,
+        load_scenario,
+        read_indicator_csv,
+        write_rows_csv,
+    )
+    from tocsin.services import risk as service
+
     with reported():
         m = load_model(model)
         table = read_indicator_csv(input, m.table, required=m.input_ids)
@@ -141,10 +153,16 @@ def scenario(
 
 @app.command("cascade")
 def cascade(
-    a_star: Annotated[str, typer.Option("--a-star", help="A* as JSON, e.g. [[0,0.8],[0.2,0]].")],
-    c_star: Annotated[str, typer.Option("--c-star", help="c* as JSON, e.g. [0,0.6].")],
+    a_star: Annotated[
+        str, typer.Option("--a-star", metavar="JSON", help="A* as JSON, e.g. [[0,0.8],[0.2,0]].")
+    ],
+    c_star: Annotated[
+        str, typer.Option("--c-star", metavar="JSON", help="c* as JSON, e.g. [0,0.6].")
+    ],
 ) -> None:
     """Static inoperability q = (I − A*)⁻¹ c* of interdependent sectors (IIM), clipped to [0, 1]."""
+    from tocsin.core.cascades.iim import static_inoperability
+
     try:
         q = static_inoperability(json.loads(a_star), json.loads(c_star))
     except (ValueError, json.JSONDecodeError) as err:

@@ -73,6 +73,11 @@ class AdminService:
             tx.append_audit([AuditRecord(now, actor, "token.issued", "user", name, label, {})])
         return token
 
+    def users(self) -> list[tuple[User, int]]:
+        """Every user by name, with the number of valid tokens each holds."""
+        with self.store.transaction() as tx:
+            return tx.list_users()
+
     def authenticate(self, token: str) -> User | None:
         """The user of a token, or None."""
         with self.store.transaction() as tx:

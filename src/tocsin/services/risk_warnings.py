@@ -9,7 +9,7 @@ it. Everything goes through the same lifecycle and audit trail as indicator warn
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from tocsin.core.audit import from_warning_event
 from tocsin.core.domains import DomainCode
@@ -41,8 +41,12 @@ def reconcile_risk_warnings(
     domain: str,
     levels: Sequence[RegionClass],
     known_regions: Collection[str],
+    names: Mapping[str, str] | None = None,
 ) -> list[WarningEvent]:
-    """Bring risk warnings in line with the classes; return the transitions made."""
+    """Bring risk warnings in line with the classes; return the transitions made.
+
+    `names` gives each node a name for people (shown instead of `<model>:<node>`).
+    """
     now = clock.now()
     wanted = {
         fingerprint("risk", f"{model}:{r.node}", r.region, domain): r
@@ -57,7 +61,7 @@ def reconcile_risk_warnings(
         for fp, item in wanted.items():
             target = Level(item.level) if item.level else None
             current = open_by_fp.get(fp)
-            command = _command(item, model, current, target)
+            command = _command(item, model, current, target, name=(names or {}).get(item.node))
             if command is None:
                 continue
             if current is None:
@@ -77,7 +81,12 @@ def reconcile_risk_warnings(
 
 
 def _command(
-    item: RegionClass, model: str, current: Warning | None, target: Level | None
+    item: RegionClass,
+    model: str,
+    current: Warning | None,
+    target: Level | None,
+    *,
+    name: str | None = None,
 ) -> Command | None:
     cause = {"model": model, "node": item.node, "value": item.value, "class": item.label}
     if target is None:
@@ -104,6 +113,7 @@ def _command(
         "class": item.label,
         "class_bounds": [item.lower, item.upper],
         "level": target.value,
+        "name": name or f"{model}:{item.node}",
     }
     return Command(kind, ACTOR, reason, target, cause, explanation)
 

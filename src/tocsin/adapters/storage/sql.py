@@ -527,6 +527,18 @@ class SqlSession:
         ).first()
         return User(UserName(row.name), Role(row.role), row.unit) if row else None
 
+    def list_users(self) -> list[tuple[User, int]]:
+        """Every user by name, with the number of tokens not revoked."""
+        u, k = t.users, t.api_tokens
+        tokens = func.count(k.c.token_hash)
+        rows = self.conn.execute(
+            select(u.c.name, u.c.role, u.c.unit, tokens)
+            .outerjoin(k, (k.c.user_name == u.c.name) & k.c.revoked_at.is_(None))
+            .group_by(u.c.name, u.c.role, u.c.unit)
+            .order_by(u.c.name)
+        ).all()
+        return [(User(UserName(r.name), Role(r.role), r.unit), int(r[3])) for r in rows]
+
 
 def _region_row(r: Region) -> dict[str, Any]:
     return {

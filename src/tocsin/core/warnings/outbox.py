@@ -29,6 +29,7 @@ class Channel(StrEnum):
 
     WEBHOOK = "webhook"
     EMAIL = "email"
+    FILE = "file"  # JSON lines appended to a local file (the demo's visible sink)
 
 
 class PayloadFormat(StrEnum):
@@ -59,7 +60,7 @@ class Address:
     """One place a receiver is reached."""
 
     channel: Channel
-    address: str  # URL or e-mail address
+    address: str  # URL, e-mail address or file path
     format: PayloadFormat = PayloadFormat.TOCSIN
 
 
