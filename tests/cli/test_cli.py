@@ -29,11 +29,11 @@ def invoke(*args: str) -> tuple[int, str]:
 
 def count(db: str) -> int:
     from tocsin.adapters.storage.engine import make_engine
-    from tocsin.adapters.storage.sql import SqlStore
+    from tocsin.adapters.storage.sql.store import SqlStore
 
     store = SqlStore(make_engine(db))
     with store.transaction() as tx:
-        n = tx.count_observations()
+        n = tx.observations.count()
     store.close()
     return n
 

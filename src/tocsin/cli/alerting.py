@@ -18,7 +18,7 @@ from tocsin.cli.common import ConfigOption, DbOption, console, errors, reported,
 from tocsin.core.errors import InvalidInput, NotFound, Problem
 from tocsin.core.levels import Level
 from tocsin.core.warnings.selectors import Selector, parse_matcher
-from tocsin.services.notifications import silence_json
+from tocsin.core.warnings.silences import silence_json
 
 silences_app = typer.Typer(help="Silences: owned, reasoned, time-boxed.", no_args_is_help=True)
 notify_app = typer.Typer(help="Notification delivery.", no_args_is_help=True)
@@ -131,14 +131,7 @@ def history(
     """A warning's transitions (who, when, why) and the notifications sent about it."""
     with reported():
         container = build(settings(db))
-        found = [
-            w
-            for w in container.warnings.find(open_only=False, limit=1_000_000)
-            if w.id.startswith(warning_id)
-        ]
-        if len(found) != 1:
-            raise NotFound(f"{len(found)} warnings match {warning_id!r}")
-        warning = found[0]
+        warning = container.warnings.resolve(warning_id)
         records = container.warnings.history(warning.id)
         delivery = container.dispatcher.explain_delivery(warning, container.clock.now())
     console.print(
@@ -215,8 +208,7 @@ def notify_log(
     """The notification log, newest first."""
     with reported():
         container = build(settings(db))
-        with container.alerting_store.transaction() as tx:
-            rows = tx.list_notifications(warning_id=warning, status=status, limit=limit)
+        rows = container.dispatcher.notification_log(warning_id=warning, status=status, limit=limit)
     table = Table("created", "kind", "reason", "receiver", "address", "status", "tries", "key")
     for n in rows:
         table.add_row(

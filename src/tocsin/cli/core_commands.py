@@ -174,11 +174,8 @@ def acknowledge(
     """Acknowledge an active warning."""
     with reported():
         container = build(settings(db))
-        matches = [w for w in container.warnings.find() if w.id.startswith(warning_id)]
-        if len(matches) != 1:
-            errors.print(f"error: {len(matches)} open warnings match {warning_id!r}")
-            raise typer.Exit(1)
-        w = container.warnings.acknowledge(matches[0].id, actor=by, reason=reason)
+        match = container.warnings.resolve(warning_id, open_only=True)
+        w = container.warnings.acknowledge(match.id, actor=by, reason=reason)
     console.print(f"acknowledged {w.id} ({w.level.value}) by {by}")
 
 

@@ -121,12 +121,12 @@ class AlertReceiverService:
         events: list[WarningEvent] = []
         with self.store.transaction() as tx:
             fps = [alert_fingerprint(a.labels) for a in valid]
-            open_by_fp = tx.open_warnings(fps)
+            open_by_fp = tx.warnings.open_by_fingerprint(fps)
             for alert, fp in zip(valid, fps, strict=True):
                 event = self._apply(tx, alert, fp, open_by_fp, actor=actor, now=now)
                 if event is not None:
                     events.append(event)
-            tx.append_audit([from_warning_event(e) for e in events])
+            tx.audit.append([from_warning_event(e) for e in events])
         for event in events:
             self.bus.publish("warnings", warning_message(event))
         return ReceiveResult(len(valid), tuple(rejected), tuple(events))
@@ -164,18 +164,18 @@ class AlertReceiverService:
                 return None
             command = Command(CommandKind.RAISE, actor, summary, level, cause, explanation)
             warning, event = lifecycle.raise_warning(self._template(alert, fp), command, now)
-            session.save_warning(warning, new=True)
+            session.warnings.save([warning], new=True)
         elif resolved:
             command = Command(CommandKind.LIFT, actor, f"{name} resolved", None, cause, None)
             warning, event = lifecycle.apply(current, command, now)
-            session.save_warning(warning, new=False)
+            session.warnings.save([warning], new=False)
         elif level != current.level:
             kind = CommandKind.UPGRADE if level.rank > current.level.rank else CommandKind.DOWNGRADE
             command = Command(kind, actor, summary, level, cause, explanation)
             warning, event = lifecycle.apply(current, command, now)
-            session.save_warning(warning, new=False)
+            session.warnings.save([warning], new=False)
         else:
-            session.touch_warnings({current.id: now})
+            session.warnings.touch({current.id: now})
             return None
         open_by_fp[fp] = warning
         return event

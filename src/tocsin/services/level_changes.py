@@ -73,7 +73,7 @@ def apply_level_changes(
     if len(changes) == 0:
         return []
     fps = {int(s): rule_fingerprint(rule, int(s)) for s in np.unique(changes.series)}
-    open_by_fp = tx.open_warnings(list(fps.values()))
+    open_by_fp = tx.warnings.open_by_fingerprint(list(fps.values()))
     events: list[WarningEvent] = []
     created: dict[str, Warning] = {}
     updated: dict[str, Warning] = {}
@@ -102,8 +102,8 @@ def apply_level_changes(
         else:
             open_by_fp.pop(fp, None)
         events.append(event)
-    tx.save_warnings(list(updated.values()), new=False)
-    tx.save_warnings(list(created.values()), new=True)
+    tx.warnings.save(list(updated.values()), new=False)
+    tx.warnings.save(list(created.values()), new=True)
     return events
 
 
@@ -118,8 +118,8 @@ def touch_open_warnings(
         return
     last: dict[int, int] = dict(zip(series.tolist(), times.tolist(), strict=True))
     seen = {rule_fingerprint(rule, s): datetime.fromtimestamp(t, UTC) for s, t in last.items()}
-    open_by_fp = tx.open_warnings(list(seen))
-    tx.touch_warnings({w.id: seen[fp] for fp, w in open_by_fp.items() if seen[fp] > w.last_seen_at})
+    open_by_fp = tx.warnings.open_by_fingerprint(list(seen))
+    tx.warnings.touch({w.id: seen[fp] for fp, w in open_by_fp.items() if seen[fp] > w.last_seen_at})
 
 
 def level_command(

@@ -51,7 +51,7 @@ def reconcile_risk_warnings(
     }
     events: list[WarningEvent] = []
     with store.transaction() as tx:
-        open_by_fp = tx.open_warnings(list(wanted))
+        open_by_fp = tx.warnings.open_by_fingerprint(list(wanted))
         created: list[Warning] = []
         updated: list[Warning] = []
         for fp, item in wanted.items():
@@ -68,9 +68,9 @@ def reconcile_risk_warnings(
                 warning, event = lifecycle.apply(current, command, now)
                 updated.append(warning)
             events.append(event)
-        tx.save_warnings(updated, new=False)
-        tx.save_warnings(created, new=True)
-        tx.append_audit([from_warning_event(e) for e in events])
+        tx.warnings.save(updated, new=False)
+        tx.warnings.save(created, new=True)
+        tx.audit.append([from_warning_event(e) for e in events])
     for event in events:
         bus.publish("warnings", warning_message(event))
     return events

@@ -106,9 +106,10 @@ def test_give_up_after_max_attempts() -> None:
     assert at > T0
 
 
-@given(st.text(max_size=8), st.integers(min_value=0, max_value=5))
-def test_keys_depend_only_on_what_they_identify(group: str, n: int) -> None:
-    assert group_flush_key(group, n) == group_flush_key(group, n)
-    assert group_flush_key(group, n) != group_flush_key(group, n + 1)
-    assert escalation_key("w", "t", n) != group_flush_key("w", n)
+@given(st.text(max_size=8), st.text(max_size=8), st.integers(min_value=0, max_value=5))
+def test_keys_depend_only_on_what_they_identify(group: str, content: str, n: int) -> None:
+    assert group_flush_key(group, content) == group_flush_key(group, content)
+    assert group_flush_key(group, content) != group_flush_key(group, content + "x")
+    assert group_flush_key(group, content) != group_flush_key(group + "x", content)
+    assert escalation_key("w", "t", n) != group_flush_key("w", str(n))
     assert channel_key("k", "webhook", "a") != channel_key("k", "email", "a")

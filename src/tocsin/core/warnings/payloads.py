@@ -1,4 +1,5 @@
-"""Notification bodies: Tocsin's own JSON and Alertmanager's webhook format (version 4).
+"""Notification bodies: Tocsin's own JSON and Alertmanager's webhook format (version 4), and
+`compose`, which turns one message into one notification per address of its receiver.
 
 The Alertmanager format follows the documented webhook payload of Prometheus Alertmanager
 (`version`, `groupKey`, `status`, `receiver`, `groupLabels`, `commonLabels`,
@@ -12,7 +13,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from tocsin.core.warnings.dedup import channel_key
 from tocsin.core.warnings.model import Warning
+from tocsin.core.warnings.outbox import Address, Message, Notification, PayloadFormat
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -137,3 +140,49 @@ def alertmanager_payload(
         "externalURL": external_url,
         "alerts": alerts,
     }
+
+
+def render(address: Address, message: Message, *, now: datetime) -> dict[str, Any]:
+    """The body one address receives: Alertmanager's format or Tocsin's own."""
+    if address.format is PayloadFormat.ALERTMANAGER:
+        return alertmanager_payload(
+            group_key=f"{message.kind.value}:{message.receiver}:{sorted(message.labels.items())}",
+            receiver=message.receiver,
+            group_labels=message.labels,
+            firing=message.firing,
+            resolved=message.resolved,
+        )
+    return tocsin_payload(
+        key=message.key,
+        kind=message.kind.value,
+        reason=message.reason,
+        receiver=message.receiver,
+        group_labels=message.labels,
+        firing=message.firing,
+        resolved=message.resolved,
+        now=now,
+        extra=message.extra,
+    )
+
+
+def compose(message: Message, addresses: Sequence[Address], *, now: datetime) -> list[Notification]:
+    """One notification per address, each with its own key derived from the message's key."""
+    subject = message.subject or summary(message.firing, message.resolved)
+    ids = tuple(w.id for w in (*message.firing, *message.resolved))
+    return [
+        Notification(
+            key=channel_key(message.key, a.channel.value, a.address),
+            kind=message.kind,
+            receiver=message.receiver,
+            channel=a.channel,
+            address=a.address,
+            format=a.format,
+            subject=subject,
+            payload=render(a, message, now=now),
+            created_at=now,
+            warning_ids=ids,
+            next_attempt_at=now,
+            reason=message.reason,
+        )
+        for a in addresses
+    ]

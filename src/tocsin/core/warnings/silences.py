@@ -8,14 +8,16 @@ times, never stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final, NewType
+from typing import Any, Final, NewType
 
 from tocsin.core.errors import Conflict, InvalidInput, Problem
-from tocsin.core.warnings.selectors import Selector, Target
+from tocsin.core.warnings.dedup import silence_notice_key
+from tocsin.core.warnings.outbox import Message, NotificationKind
+from tocsin.core.warnings.selectors import Selector, Target, selector_to_json
 
 SilenceId = NewType("SilenceId", str)
 
@@ -96,3 +98,40 @@ def expire(silence: Silence, *, actor: str, now: datetime) -> Silence:
 def silenced_by(target: Target, silences: Iterable[Silence], now: datetime) -> tuple[str, ...]:
     """Ids of the active silences that match the target (sorted; empty = not silenced)."""
     return tuple(sorted(s.id for s in silences if s.is_active(now) and s.selector.matches(target)))
+
+
+def silence_json(silence: Silence, now: datetime) -> dict[str, Any]:
+    """A silence as JSON, with its state at `now` (API and notices)."""
+    return {
+        "id": silence.id,
+        "selector": selector_to_json(silence.selector),
+        "starts_at": silence.starts_at.isoformat(),
+        "ends_at": silence.ends_at.isoformat(),
+        "created_by": silence.created_by,
+        "reason": silence.reason,
+        "created_at": silence.created_at.isoformat(),
+        "expired_by": silence.expired_by,
+        "state": silence.state(now).value,
+    }
+
+
+def notice_messages(
+    silence: Silence, what: str, *, receivers: Sequence[str], now: datetime
+) -> list[Message]:
+    """Tell each receiver (once) that a silence was `created` or has `expired`."""
+    sel = silence.selector
+    subject = (
+        f"[SILENCE {what.upper()}] {sel.describe()} until {silence.ends_at.isoformat()} "
+        f"by {silence.created_by}: {silence.reason}"
+    )
+    return [
+        Message(
+            key=silence_notice_key(silence.id, what),
+            kind=NotificationKind.SILENCE,
+            reason=f"silence {what}",
+            receiver=receiver,
+            subject=subject,
+            extra={"silence": silence_json(silence, now)},
+        )
+        for receiver in dict.fromkeys(receivers)
+    ]

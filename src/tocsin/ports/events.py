@@ -1,0 +1,19 @@
+"""Port: discrete events (operator reports, CAP alerts, cyber alerts), stored idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from tocsin.core.events import Event
+
+
+class EventStore(Protocol):
+    """Events keyed by (source, external_id)."""
+
+    def insert(self, events: Sequence[Event], *, received_at: datetime) -> int:
+        """Insert events, ignoring ones already stored; return how many were new."""
+
+    def newest(self, *, limit: int = 200) -> list[dict[str, Any]]:
+        """Newest events first."""

@@ -1,0 +1,191 @@
+"""Delivery: the outbox's notifications handed to their channels, at least once.
+
+`DeliveryWorker.run_once(now)` claims due outbox rows, hands each to its channel's notifier and
+marks it delivered or schedules a retry with backoff. Semantics: at least once, with an
+idempotency key per notification that the receiver sees (webhook header `Idempotency-Key`,
+e-mail header `X-Tocsin-Idempotency-Key`); see docs/warnings.md.
+
+`Handoff` is the in-process short cut from the dispatcher to this process's worker: while a
+worker listens, notifications for its channels are written to the outbox already claimed (for
+the worker's lease) and handed over right after the dispatcher's transaction commits. If the
+process dies first, the lease runs out and any worker sends them from the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from tocsin.core.warnings.outbox import (
+    Channel,
+    DeliveryError,
+    DeliveryStatus,
+    Notification,
+    after_failure,
+)
+from tocsin.ports import AlertingStore, Clock, Notifier
+
+log = logging.getLogger(__name__)
+
+Outcome = tuple[Notification, str | None, bool, datetime]  # note, error, retryable, done at
+
+
+class Handoff:
+    """Notifications passed from the dispatcher to this process's delivery worker."""
+
+    def __init__(
+        self, channels: Collection[Channel] = (), *, lease: timedelta = timedelta(seconds=30)
+    ) -> None:
+        self.channels = frozenset(channels)
+        self.lease = lease
+        self.ready = threading.Event()  # set when there is work for the worker
+        self._lock = threading.Lock()
+        self._queue: list[Notification] = []
+        self._listening = False
+
+    def listen(self) -> Callable[[], None]:
+        """Start taking hand-offs (a worker of this process runs); return a function that stops."""
+        with self._lock:
+            self._listening = True
+
+        def stop() -> None:
+            with self._lock:
+                self._listening = False
+
+        return stop
+
+    def prepare(
+        self, notes: Sequence[Notification], now: datetime
+    ) -> tuple[list[Notification], list[Notification]]:
+        """The notifications to write (those to hand off pre-claimed until now + lease) and
+        those to hand off once the transaction that writes them has committed."""
+        with self._lock:
+            listening = self._listening
+        if not listening:
+            return list(notes), []
+        until = now + self.lease
+        written = [
+            replace(n, attempts=1, next_attempt_at=until) if n.channel in self.channels else n
+            for n in notes
+        ]
+        return written, [n for n in written if n.channel in self.channels]
+
+    def put(self, notes: Sequence[Notification]) -> None:
+        """Queue committed, claimed notifications for the worker and wake it."""
+        if notes:
+            with self._lock:
+                self._queue.extend(notes)
+        self.wake()
+
+    def take(self) -> list[Notification]:
+        """Everything queued (emptying the queue)."""
+        with self._lock:
+            taken, self._queue = self._queue, []
+        return taken
+
+    def wake(self) -> None:
+        """Tell the worker the outbox has new rows."""
+        self.ready.set()
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery round did."""
+
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class DeliveryWorker:
+    """Sends due outbox notifications through their channel's notifier."""
+
+    def __init__(
+        self,
+        store: AlertingStore,
+        notifiers: Mapping[Channel, Notifier],
+        *,
+        lease: timedelta = timedelta(seconds=30),
+        batch: int = 50,
+        clock: Clock | None = None,
+        record_each: bool = True,
+    ) -> None:
+        self.store = store
+        self.notifiers = notifiers
+        self.lease = lease
+        self.batch = batch
+        self.clock = clock
+        self.record_each = record_each
+
+    def run_once(self, now: datetime) -> DeliveryReport:
+        """Claim due notifications (for `lease`), send each, record the outcomes.
+
+        Outcomes are recorded after each send (`record_each`, the default), so a crash can
+        re-send, under the same idempotency key, at most the one notification that was being
+        handed to a channel; with `record_each=False` they are recorded together after the
+        round (one short write, faster), and a crash can re-send the whole round."""
+        claimed = self.store.claim_notifications(
+            now,
+            until=now + self.lease,
+            limit=self.batch,
+            channels=[c.value for c in self.notifiers],  # others wait for a worker that has them
+        )
+        return self.deliver_claimed(claimed, now)
+
+    def deliver_claimed(self, claimed: Sequence[Notification], now: datetime) -> DeliveryReport:
+        """Send notifications already claimed for this worker (the dispatcher's hand-off)."""
+        report = DeliveryReport()
+        outcomes: list[Outcome] = []
+        for note in claimed:
+            outcomes.append(self._send(note, now))
+            if self.record_each:
+                self._record(outcomes, now, report)
+                outcomes = []
+        self._record(outcomes, now, report)
+        return report
+
+    def _send(self, note: Notification, now: datetime) -> Outcome:
+        notifier = self.notifiers.get(note.channel)
+        error: str | None = None
+        retryable = True
+        try:
+            if notifier is None:
+                raise DeliveryError(
+                    f"no notifier for channel {note.channel.value}", retryable=False
+                )
+            notifier.send(note)
+        except DeliveryError as err:
+            error, retryable = str(err), err.retryable
+        except Exception as err:  # the outermost worker boundary: log, count, back off
+            log.exception("notifier crashed", extra={"key": note.key})
+            error = f"{type(err).__name__}: {err}"
+        done_at = self.clock.now() if self.clock is not None else now
+        return note, error, retryable, done_at
+
+    def _record(self, outcomes: Sequence[Outcome], now: datetime, report: DeliveryReport) -> None:
+        if not outcomes:
+            return
+        with self.store.transaction() as tx:
+            for note, error, retryable, done_at in outcomes:
+                status, next_at = DeliveryStatus.DELIVERED, None
+                if error is not None:
+                    status, next_at = after_failure(note.attempts, note.key, now)
+                    if not retryable:
+                        status, next_at = DeliveryStatus.FAILED, None
+                tx.outbox.mark(
+                    note.key,
+                    status=status,
+                    attempts=note.attempts,
+                    next_attempt_at=next_at,
+                    delivered_at=done_at if error is None else None,
+                    error=error,
+                )
+                if status is DeliveryStatus.DELIVERED:
+                    report.delivered += 1
+                elif status is DeliveryStatus.FAILED:
+                    report.failed += 1
+                else:
+                    report.retried += 1
