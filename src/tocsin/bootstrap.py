@@ -102,20 +102,16 @@ def build(
     stores = stores or open_stores(settings.database_url)
     clock = clock or SystemClock()
     admin = AdminService(stores.store, clock)
-    catalog, ids = _catalog(settings, stores.store, admin)
+    catalog, ids = _catalog(settings, store=stores.store, admin=admin)
     rules = RuleBook.build(catalog, ids)
-    scoring = ScoreRules(rules)
-    with stores.store.transaction() as tx:
-        state = tx.checkpoints.load_thresholds(rules.size)
-        saved = tx.checkpoints.load(CHECKPOINT)
-    if saved is not None and len(scoring):
-        scoring.load(saved)
     bus = MemoryBus()
     config = alerting or _alerting_config(settings, catalog)
     notifiers = channels if channels is not None else default_channels(settings)
     lease = timedelta(seconds=settings.notify_lease_s)
     handoff = Handoff(notifiers, lease=lease)
-    dispatcher = Dispatcher(stores.alerting, catalog, config, handoff=handoff)
+    dispatcher = Dispatcher(stores.alerting, catalog, config=config, handoff=handoff)
+    regions: set[str] = set(catalog.regions.regions)
+    domains: set[str] = set(catalog.domains)
     return Container(
         settings=settings,
         stores=stores,
@@ -124,12 +120,8 @@ def build(
         clock=clock,
         catalog=catalog,
         rules=rules,
-        ingest=IngestService(
-            stores.store, bus, clock, rules, state, scoring if len(scoring) else None
-        ),
-        events=EventService(
-            stores.store, bus, clock, set(catalog.regions.regions), set(catalog.domains)
-        ),
+        ingest=_ingest(stores.store, rules, bus=bus, clock=clock),
+        events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,
         alerting_config=config,
@@ -142,8 +134,19 @@ def build(
     )
 
 
+def _ingest(store: Store, rules: RuleBook, *, bus: MemoryBus, clock: Clock) -> IngestService:
+    """The ingest service, with the rule state and the detectors' checkpoint as stored."""
+    scoring = ScoreRules(rules)
+    with store.transaction() as tx:
+        state = tx.checkpoints.load_thresholds(rules.size)
+        saved = tx.checkpoints.load(CHECKPOINT)
+    if saved is not None and len(scoring):
+        scoring.load(saved)
+    return IngestService(store, bus, clock, rules, state, scoring if len(scoring) else None)
+
+
 def _catalog(
-    settings: Settings, store: Store, admin: AdminService
+    settings: Settings, *, store: Store, admin: AdminService
 ) -> tuple[Catalog, dict[str, int]]:
     """The configured catalogue (applied to the store), else the one the store holds."""
     if settings.config_dir is not None:

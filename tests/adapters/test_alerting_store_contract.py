@@ -3,15 +3,13 @@ the in-memory reference store, SQLite and PostgreSQL; and PostgreSQL's commit-or
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
 
-from tests.adapters.factories import (
+from tests.factories import (
     T0,
     make_escalation,
     make_group,
@@ -20,26 +18,15 @@ from tests.adapters.factories import (
     make_warning,
     transition,
 )
-from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
-from tocsin.bootstrap import Stores, open_stores
+from tocsin.bootstrap import Stores
 from tocsin.core.audit import AuditRecord
 from tocsin.core.warnings.escalation import EscalationReason
-from tocsin.core.warnings.outbox import Channel, DeliveryStatus
-from tocsin.testing.scenario import write_small_config
+from tocsin.core.warnings.outbox import Attempt, Channel, DeliveryStatus
 
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-def stores(store_url: str, tmp_path: Path) -> Iterator[Stores]:
-    opened = open_stores(store_url)
-    with opened.store.transaction() as tx:
-        tx.catalog.sync(load_catalog(write_small_config(tmp_path / "cfg")))
-    yield opened
-    opened.close()
 
 
 def record(subject_type: str, subject_id: str) -> AuditRecord:
@@ -191,14 +178,7 @@ def test_the_outbox_keeps_a_key_once_and_records_outcomes(stores: Stores) -> Non
     with stores.alerting.transaction() as tx:
         (k1,) = tx.outbox.find(warning_id="w1")
         assert k1 == make_notification("k1")
-        tx.outbox.mark(
-            "k1",
-            status=DeliveryStatus.DELIVERED,
-            attempts=1,
-            next_attempt_at=None,
-            delivered_at=T0 + MINUTE,
-            error=None,
-        )
+        tx.outbox.mark("k1", Attempt(DeliveryStatus.DELIVERED, 1, delivered_at=T0 + MINUTE))
     with stores.alerting.transaction() as tx:
         assert [n.key for n in tx.outbox.find(status="delivered")] == ["k1"]
         assert [n.key for n in tx.outbox.find(status="pending")] == ["k2"]

@@ -31,7 +31,13 @@ from hypothesis import strategies as st
 from tocsin.bootstrap import Container, Stores, build, open_stores
 from tocsin.config import Settings
 from tocsin.core.warnings.model import WarningState
-from tocsin.core.warnings.outbox import Channel, DeliveryError, DeliveryStatus, Notification
+from tocsin.core.warnings.outbox import (
+    Attempt,
+    Channel,
+    DeliveryError,
+    DeliveryStatus,
+    Notification,
+)
 from tocsin.ports import AlertingSession, AlertingStore, Outbox
 from tocsin.services.ingest import RawObservations
 from tocsin.testing.clock import FakeClock
@@ -113,9 +119,9 @@ class SpyOutbox:
             self.written.setdefault(n.key, set()).add(content(n))
         self.inner.add(notifications)
 
-    def mark(self, key: str, **outcome: Any) -> None:
+    def mark(self, key: str, attempt: Attempt) -> None:
         """As the inner outbox."""
-        self.inner.mark(key, **outcome)
+        self.inner.mark(key, attempt)
 
     def find(self, **query: Any) -> list[Notification]:
         """As the inner outbox."""
@@ -141,7 +147,7 @@ class SpyStore:
                 tx.groups,
                 tx.escalations,
                 tx.silences,
-                SpyOutbox(tx.outbox, self.written),  # type: ignore[arg-type]
+                SpyOutbox(tx.outbox, self.written),
             )
             if self.fail_next:
                 self.fail_next -= 1
@@ -186,7 +192,7 @@ class Stream:
         if self.spy is None:
             self.spy = SpyStore(self.stores.alerting)
         self.spy.inner = self.stores.alerting
-        wrapped = Stores(self.stores.store, self.spy, self.stores.close)  # type: ignore[arg-type]
+        wrapped = Stores(self.stores.store, self.spy, self.stores.close)
         channels = {Channel.WEBHOOK: self.receiver, Channel.EMAIL: self.receiver}
         self.container = build(
             Settings(database_url=self.url, config_dir=self.config),

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from tocsin.core.events import Event
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as stored: when it reached Tocsin."""
+
+    event: Event
+    received_at: datetime
 
 
 class EventStore(Protocol):
@@ -15,5 +24,5 @@ class EventStore(Protocol):
     def insert(self, events: Sequence[Event], *, received_at: datetime) -> int:
         """Insert events, ignoring ones already stored; return how many were new."""
 
-    def newest(self, *, limit: int = 200) -> list[dict[str, Any]]:
-        """Newest events first."""
+    def newest(self, *, limit: int = 200) -> list[StoredEvent]:
+        """Newest events first (by when they occurred)."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from tocsin.core.warnings.outbox import DeliveryStatus, Notification
+from tocsin.core.warnings.outbox import Attempt, Notification
 
 
 class Outbox(Protocol):
@@ -15,16 +15,7 @@ class Outbox(Protocol):
     def add(self, notifications: Sequence[Notification]) -> None:
         """Write notifications (a key already stored is kept as it is)."""
 
-    def mark(
-        self,
-        key: str,
-        *,
-        status: DeliveryStatus,
-        attempts: int,
-        next_attempt_at: datetime | None,
-        delivered_at: datetime | None,
-        error: str | None,
-    ) -> None:
+    def mark(self, key: str, attempt: Attempt) -> None:
         """Record the outcome of a delivery attempt."""
 
     def find(
@@ -37,12 +28,7 @@ class OutboxClaims(Protocol):
     """Claims due notifications for one delivery worker, in a transaction of its own."""
 
     def claim_notifications(
-        self,
-        now: datetime,
-        *,
-        until: datetime,
-        limit: int,
-        channels: Sequence[str] | None = None,
+        self, now: datetime, *, until: datetime, limit: int, channels: Sequence[str] | None = None
     ) -> list[Notification]:
         """Take due pending notifications: their next attempt moves to `until` and their
         attempt count goes up by one (returned as claimed); safe with several workers."""

@@ -20,17 +20,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from tocsin.core.warnings.outbox import (
+    Attempt,
     Channel,
     DeliveryError,
     DeliveryStatus,
     Notification,
-    after_failure,
+    attempt_outcome,
 )
 from tocsin.ports import AlertingStore, Clock, Notifier
 
 log = logging.getLogger(__name__)
 
-Outcome = tuple[Notification, str | None, bool, datetime]  # note, error, retryable, done at
+Sent = tuple[str, Attempt]  # a notification's key and the outcome of sending it
 
 
 class Handoff:
@@ -99,6 +100,15 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
 
+    def count(self, status: DeliveryStatus) -> None:
+        """Count one outcome (pending again means it will be retried)."""
+        if status is DeliveryStatus.DELIVERED:
+            self.delivered += 1
+        elif status is DeliveryStatus.FAILED:
+            self.failed += 1
+        else:
+            self.retried += 1
+
 
 class DeliveryWorker:
     """Sends due outbox notifications through their channel's notifier."""
@@ -138,16 +148,17 @@ class DeliveryWorker:
     def deliver_claimed(self, claimed: Sequence[Notification], now: datetime) -> DeliveryReport:
         """Send notifications already claimed for this worker (the dispatcher's hand-off)."""
         report = DeliveryReport()
-        outcomes: list[Outcome] = []
+        sent: list[Sent] = []
         for note in claimed:
-            outcomes.append(self._send(note, now))
+            sent.append(self._send(note, now))
             if self.record_each:
-                self._record(outcomes, now, report)
-                outcomes = []
-        self._record(outcomes, now, report)
+                self._record(sent, report)
+                sent = []
+        self._record(sent, report)
         return report
 
-    def _send(self, note: Notification, now: datetime) -> Outcome:
+    def _send(self, note: Notification, now: datetime) -> Sent:
+        """Hand one notification to its channel; the outcome to record."""
         notifier = self.notifiers.get(note.channel)
         error: str | None = None
         retryable = True
@@ -163,29 +174,13 @@ class DeliveryWorker:
             log.exception("notifier crashed", extra={"key": note.key})
             error = f"{type(err).__name__}: {err}"
         done_at = self.clock.now() if self.clock is not None else now
-        return note, error, retryable, done_at
+        outcome = attempt_outcome(note, error=error, retryable=retryable, now=now, done_at=done_at)
+        return note.key, outcome
 
-    def _record(self, outcomes: Sequence[Outcome], now: datetime, report: DeliveryReport) -> None:
-        if not outcomes:
+    def _record(self, sent: Sequence[Sent], report: DeliveryReport) -> None:
+        if not sent:
             return
         with self.store.transaction() as tx:
-            for note, error, retryable, done_at in outcomes:
-                status, next_at = DeliveryStatus.DELIVERED, None
-                if error is not None:
-                    status, next_at = after_failure(note.attempts, note.key, now)
-                    if not retryable:
-                        status, next_at = DeliveryStatus.FAILED, None
-                tx.outbox.mark(
-                    note.key,
-                    status=status,
-                    attempts=note.attempts,
-                    next_attempt_at=next_at,
-                    delivered_at=done_at if error is None else None,
-                    error=error,
-                )
-                if status is DeliveryStatus.DELIVERED:
-                    report.delivered += 1
-                elif status is DeliveryStatus.FAILED:
-                    report.failed += 1
-                else:
-                    report.retried += 1
+            for key, attempt in sent:
+                tx.outbox.mark(key, attempt)
+                report.count(attempt.status)

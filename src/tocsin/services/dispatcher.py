@@ -1,22 +1,21 @@
 """The warning pipeline, top to bottom: committed warning transitions in, notifications out.
 
-Composed like Alertmanager's notify pipeline, one pure decider per stage in core/warnings/:
+Composed like Alertmanager's notify pipeline, one pure decider per stage (core/warnings/…):
 
-    stage (core/warnings/…)      what a pass does
-    1 route (routing, grouping)  feed rows -> join / stay in / leave groups, groups rescheduled
-    5 escalate (escalation)      feed rows -> start or stop escalations
-    2 inhibit, 3 silence (suppression, mute_windows)
-                                 due groups and escalations -> who is suppressed now
-    4 group and flush (grouping) due groups -> what each sends now, with a reason
-    5 escalate (escalation)      due escalations -> step, postpone, close or finish
-    6 outbox (outbox, payloads)  messages -> one notification per address of the receiver
+    stage                          decider (module)                 reason it returns
+    1 route                        routing.route                    RouteReason
+    2 inhibit, 3 silence and mute  suppression.suppress, muted_by   SuppressReason
+    4 group and flush              grouping.evaluate_group          NotifyReason
+    5 escalate                     escalation.start / stop / on_due EscalationReason
+    6 outbox                       payloads.compose (+ dedup keys)
 
-`Dispatcher.tick(now)` runs passes until no work is left. One pass runs every stage once, in ONE
-transaction: the feed rows it read, the groups and escalations it changed, the notifications it
-wrote to the outbox and the feed's new position commit together. A crash repeats a pass, never
-half of it, and repeating it writes the same idempotency keys, which the outbox keeps once.
-After the commit, notifications for this process's channels go to the delivery worker through
-the hand-off given at construction (delivery.py).
+`Dispatcher.tick(now)` runs passes until no work is left. One pass (`_pass`, below) reads the
+next committed warning transitions and runs every stage once, in ONE transaction: the feed rows
+it read, the groups and escalations it changed, the notifications it wrote and the feed's new
+position commit together. A crash repeats a pass, never half of it, and repeating it writes the
+same idempotency keys (derived from content), which the outbox keeps once. After the commit,
+notifications for this process's channels go to its delivery worker through the hand-off given
+at construction (delivery.py).
 """
 
 from __future__ import annotations
@@ -42,11 +41,12 @@ from tocsin.core.warnings.escalation import (
 )
 from tocsin.core.warnings.grouping import (
     AggregationGroup,
-    Member,
     evaluate_group,
     flush_message,
+    member_of,
     new_group,
     on_member_change,
+    version_of,
 )
 from tocsin.core.warnings.model import EventKind, Warning, WarningState
 from tocsin.core.warnings.mute_windows import muted_by
@@ -77,33 +77,22 @@ class TickReport:
 
 
 @dataclass
-class Outgoing:
-    """The notifications one pass writes, and those it hands off after its commit."""
+class Pass:
+    """One transaction of the dispatcher: its session, its moment, the notifications it writes
+    and those it hands off after its commit."""
 
-    handoff: Handoff
+    tx: AlertingSession
     now: datetime
+    handoff: Handoff
     written: int = 0
     handed: list[Notification] = field(default_factory=list)
 
-    def write(self, tx: AlertingSession, notes: Sequence[Notification]) -> None:
+    def write(self, notes: Sequence[Notification]) -> None:
         """Stage 6: into the outbox (pre-claimed when handed off)."""
         rows, handed = self.handoff.prepare(notes, self.now)
-        tx.outbox.add(rows)
+        self.tx.outbox.add(rows)
         self.handed += handed
         self.written += len(notes)
-
-
-@dataclass(frozen=True)
-class Known:
-    """What a pass has read about the warnings it evaluates."""
-
-    warnings: Mapping[str, Warning]
-    suppressed: Mapping[str, tuple[str, ...]]  # warning id -> `silence:…` / `warning:…`
-
-
-def version(warning: Warning) -> str:
-    """A warning's version: the moment of its last transition."""
-    return warning.updated_at.isoformat()
 
 
 class Dispatcher:
@@ -113,8 +102,8 @@ class Dispatcher:
         self,
         store: AlertingStore,
         catalog: Catalog,
-        config: AlertingConfig,
         *,
+        config: AlertingConfig,
         handoff: Handoff | None = None,
         batch: int = 2000,
     ) -> None:
@@ -137,38 +126,29 @@ class Dispatcher:
 
     def _pass(self, now: datetime, report: TickReport) -> bool:
         """Every stage once, in one transaction; True when a stage may have more work."""
-        out = Outgoing(self.handoff, now)
         with self.store.transaction() as tx:
+            work = Pass(tx, now, self.handoff)
             rows = tx.feed.read(self.batch)
-            warnings = tx.warnings.by_ids([r.warning_id for r in rows])
-            touched = self._route(tx, rows, warnings, now)
-            self._start_or_stop_escalations(tx, rows, warnings, now)
-            due = self._due_groups(tx, touched, now)
-            self._flush(tx, due, out)
+            changed = tx.warnings.by_ids([r.warning_id for r in rows])
+            touched = self._route(work, rows, warnings=changed)  # 1
+            self._start_or_stop_escalations(work, rows, warnings=changed)  # 5
+            due = self._due_groups(work, touched)
+            self._flush(work, due)  # 2, 3, 4, 6
             escalations = tx.escalations.due(now, ESCALATION_BATCH)
-            steps = self._escalate(tx, escalations, out)
-            notices = self._notice_ended_silences(tx, out)
+            report.escalation_steps += self._escalate(work, escalations)  # 2, 3, 5, 6
+            report.silence_notices += self._notice_ended_silences(work)  # 6
             if rows:
                 tx.feed.advance([r.id for r in rows])
-        self.handoff.put(out.handed)
+        self.handoff.put(work.handed)
         report.transitions += len(rows)
         report.groups_evaluated += len(due)
-        report.notifications += out.written
-        report.escalation_steps += steps
-        report.silence_notices += notices
-        return (
-            len(rows) >= self.batch
-            or len(due) >= FLUSH_BATCH
-            or len(escalations) >= ESCALATION_BATCH
-        )
+        report.notifications += work.written
+        more = len(rows) >= self.batch or len(due) >= FLUSH_BATCH
+        return more or len(escalations) >= ESCALATION_BATCH
 
     # -- 1 route -------------------------------------------------------------------------------
     def _route(
-        self,
-        tx: AlertingSession,
-        rows: Sequence[FeedRow],
-        warnings: Mapping[str, Warning],
-        now: datetime,
+        self, work: Pass, rows: Sequence[FeedRow], *, warnings: Mapping[str, Warning]
     ) -> dict[str, AggregationGroup]:
         """Put each changed warning into the groups of the routes it matches (acknowledgements
         change no group); return the groups changed, rescheduled."""
@@ -177,33 +157,26 @@ class Dispatcher:
             for r in rows
             if r.kind != EventKind.ACKNOWLEDGED.value and r.warning_id in warnings
         }
-        current = tx.groups.groups_of(list(moved))
+        current = work.tx.groups.groups_of(list(moved))
         decisions = {
             wid: route(self.targets.target(w), self.config.root, current=current[wid])
             for wid, w in moved.items()
         }
-        wanted = {m.group_id for d in decisions.values() for m in d.moves}
-        groups = tx.groups.get_many(sorted(wanted))
+        groups = work.tx.groups.get_many(
+            sorted({m.group_id for d in decisions.values() for m in d.moves})
+        )
         touched: dict[str, AggregationGroup] = {}
         for wid, decision in decisions.items():
             for move in decision.moves:
-                group = self._move(
-                    tx, move, warning_id=wid, group=groups.get(move.group_id), now=now
-                )
+                group = self._move(work, move, warning_id=wid, group=groups.get(move.group_id))
                 if group is not None:
                     groups[group.id] = touched[group.id] = group
         for group in touched.values():
-            tx.groups.save(group)
+            work.tx.groups.save(group)
         return touched
 
     def _move(
-        self,
-        tx: AlertingSession,
-        move: GroupMove,
-        *,
-        warning_id: str,
-        group: AggregationGroup | None,
-        now: datetime,
+        self, work: Pass, move: GroupMove, *, warning_id: str, group: AggregationGroup | None
     ) -> AggregationGroup | None:
         """Apply one routing move to the membership; return the group rescheduled (or None)."""
         if move.reason is RouteReason.NO_RECEIVER:
@@ -211,26 +184,21 @@ class Dispatcher:
             return None
         if move.reason is RouteReason.LEFT:
             # it no longer belongs there: the group reports it resolved at its next evaluation
-            tx.groups.remove_members(move.group_id, [warning_id])
+            work.tx.groups.remove_members(move.group_id, [warning_id])
             if group is None:
                 return None
-            return on_member_change(
-                group, self.routes.get(group.route_id, self.config.root), now=now
-            )
+            left = self.routes.get(group.route_id, self.config.root)
+            return on_member_change(group, left, now=work.now)
         if move.reason is RouteReason.JOINED:
-            tx.groups.add_members(move.group_id, [warning_id])
+            work.tx.groups.add_members(move.group_id, [warning_id])
         matched = self.routes[move.route_id]
-        if group is None and move.key is not None:
-            return new_group(move.key, matched, now=now)
-        return None if group is None else on_member_change(group, matched, now=now)
+        if group is not None:
+            return on_member_change(group, matched, now=work.now)
+        return None if move.key is None else new_group(move.key, matched, now=work.now)
 
-    # -- 5 escalation start and stop -----------------------------------------------------------
+    # -- 5 escalate: start and stop ------------------------------------------------------------
     def _start_or_stop_escalations(
-        self,
-        tx: AlertingSession,
-        rows: Sequence[FeedRow],
-        warnings: Mapping[str, Warning],
-        now: datetime,
+        self, work: Pass, rows: Sequence[FeedRow], *, warnings: Mapping[str, Warning]
     ) -> None:
         """Start an escalation when a warning is raised or upgraded (and still active), stop
         it when the warning is acknowledged or lifted; in feed order."""
@@ -240,146 +208,139 @@ class Dispatcher:
             if warning is None:
                 continue
             if warning.id not in running:
-                running[warning.id] = tx.escalations.get(warning.id)
+                running[warning.id] = work.tx.escalations.get(warning.id)
+            kind = EventKind(row.kind)
             decision = self._escalation_change(
-                EventKind(row.kind), warning, running[warning.id], now
+                work, kind, warning=warning, current=running[warning.id]
             )
             if decision is not None:
                 running[warning.id] = decision.escalation
-                tx.escalations.save(decision.escalation)
+                work.tx.escalations.save(decision.escalation)
 
     def _escalation_change(
-        self, kind: EventKind, warning: Warning, current: Escalation | None, now: datetime
+        self, work: Pass, kind: EventKind, *, warning: Warning, current: Escalation | None
     ) -> EscalationDecision | None:
         if kind not in STARTED_BY:
-            return stop(current, kind, now=now)
+            return stop(current, kind, now=work.now)
         if warning.state is not WarningState.ACTIVE:
             return None
         policy = policy_for(self.targets.target(warning), self.config.escalation)
         if policy is None:
             return None
         chain = self.targets.chain(warning.region, warning.domain)
-        return start(warning.id, policy, chain=chain, now=now)
+        return start(warning.id, policy, chain=chain, now=work.now)
 
     # -- 2 inhibit, 3 silence and mute, 4 group and flush --------------------------------------
-    def _due_groups(
-        self, tx: AlertingSession, touched: Mapping[str, AggregationGroup], now: datetime
-    ) -> list[AggregationGroup]:
+    @staticmethod
+    def _due_groups(work: Pass, touched: Mapping[str, AggregationGroup]) -> list[AggregationGroup]:
         """Groups due now: stored ones and those this pass rescheduled (group_wait 0)."""
-        due = {g.id: g for g in tx.groups.due(now, FLUSH_BATCH)}
+        due = {g.id: g for g in work.tx.groups.due(work.now, FLUSH_BATCH)}
         due.update(touched)  # this pass's versions replace the stored ones
-        return [g for g in due.values() if g.state.next_flush_at and g.state.next_flush_at <= now]
+        return [
+            g for g in due.values() if g.state.next_flush_at and g.state.next_flush_at <= work.now
+        ]
 
-    def _flush(self, tx: AlertingSession, due: Sequence[AggregationGroup], out: Outgoing) -> None:
+    def _flush(self, work: Pass, due: Sequence[AggregationGroup]) -> None:
         """Evaluate each due group: who is suppressed, what the flush decides, the outbox."""
         if not due:
             return
-        members = tx.groups.members_of([g.id for g in due])
-        wanted = [w for g in due for w in [*members[g.id], *g.state.notified]]
-        warnings = tx.warnings.by_ids(wanted)
-        open_ = [w for w in warnings.values() if w.is_open]
-        known = Known(warnings, self._suppressed(tx, open_, out.now))
+        members = work.tx.groups.members_of([g.id for g in due])
+        warnings = work.tx.warnings.by_ids(
+            [w for g in due for w in [*members[g.id], *g.state.notified]]
+        )
+        suppressed = self._suppressed(work, [w for w in warnings.values() if w.is_open])
         for group in due:
-            self._flush_one(tx, group, members=members[group.id], known=known, out=out)
+            self._flush_one(
+                work, group, members=members[group.id], warnings=warnings, suppressed=suppressed
+            )
 
     def _flush_one(
         self,
-        tx: AlertingSession,
+        work: Pass,
         group: AggregationGroup,
         *,
         members: Sequence[str],
-        known: Known,
-        out: Outgoing,
+        warnings: Mapping[str, Warning],
+        suppressed: Mapping[str, tuple[str, ...]],
     ) -> None:
         """One group: decide, notify, drop lifted (and vanished) members, keep or forget it."""
-        route_ = self.routes.get(group.route_id, self.config.root)
-        present = [known.warnings[i] for i in members if i in known.warnings]
+        on = self.routes.get(group.route_id, self.config.root)
+        present = [warnings[i] for i in members if i in warnings]
         decision = evaluate_group(
             group.state,
-            [
-                Member(w.id, w.level, w.is_open, known.suppressed.get(w.id, ()), version(w))
-                for w in present
-            ],
-            out.now,
-            timing=route_.timing,
-            muted_by=muted_by(route_.mute_windows, dict(self.config.mute_windows), out.now),
-            versions={
-                i: version(known.warnings[i]) for i in group.state.notified if i in known.warnings
-            },
+            [member_of(w, suppressed_by=suppressed.get(w.id, ())) for w in present],
+            work.now,
+            timing=on.timing,
+            muted_by=muted_by(on.mute_windows, dict(self.config.mute_windows), work.now),
+            versions={i: version_of(warnings[i]) for i in group.state.notified if i in warnings},
         )
         if decision.notify:
-            out.write(tx, self._compose(flush_message(group, decision, known.warnings), out.now))
-        vanished = {i for i in members if i not in known.warnings}
-        tx.groups.remove_members(group.id, sorted(set(decision.drop) | vanished))
+            work.write(self._compose(flush_message(group, decision, warnings=warnings), work.now))
+        vanished = {i for i in members if i not in warnings}
+        work.tx.groups.remove_members(group.id, sorted(set(decision.drop) | vanished))
         if decision.finished:
-            tx.groups.delete(group.id)
+            work.tx.groups.delete(group.id)
         else:
-            tx.groups.save(replace(group, state=decision.state))
+            work.tx.groups.save(replace(group, state=decision.state))
 
-    def _suppressed(
-        self, tx: AlertingSession, warnings: Sequence[Warning], now: datetime
-    ) -> dict[str, tuple[str, ...]]:
+    def _suppressed(self, work: Pass, warnings: Sequence[Warning]) -> dict[str, tuple[str, ...]]:
         """Stages 2 and 3 for each warning: the silences and inhibiting warnings (computed,
         never stored)."""
         targets = [self.targets.target(w) for w in warnings]
         if not targets:
             return {}
-        silences = tx.silences.find(now=now, include_expired=False)
+        silences = work.tx.silences.find(now=work.now, include_expired=False)
         regions = source_regions(targets, self.targets.asset_regions)
-        sources = [self.targets.target(w) for w in tx.warnings.open_in_regions(regions)]
+        sources = [self.targets.target(w) for w in work.tx.warnings.open_in_regions(regions)]
         rules = self.config.inhibit_rules
         return {
-            t.warning_id: suppress(t, silences=silences, sources=sources, rules=rules, now=now).by
+            t.warning_id: suppress(
+                t, silences=silences, sources=sources, rules=rules, now=work.now
+            ).by
             for t in targets
         }
 
-    # -- 5 escalation steps --------------------------------------------------------------------
-    def _escalate(self, tx: AlertingSession, due: Sequence[Escalation], out: Outgoing) -> int:
-        """Take, postpone or close each due escalation; return how many steps were taken."""
+    # -- 5 escalate: steps ---------------------------------------------------------------------
+    def _escalate(self, work: Pass, due: Sequence[Escalation]) -> int:
+        """Take, postpone, close or finish each due escalation; return the steps taken."""
         if not due:
             return 0
-        warnings = tx.warnings.by_ids([e.warning_id for e in due])
+        warnings = work.tx.warnings.by_ids([e.warning_id for e in due])
         active = {i: w for i, w in warnings.items() if w.state is WarningState.ACTIVE}
-        suppressed = self._suppressed(tx, list(active.values()), out.now)
+        suppressed = self._suppressed(work, list(active.values()))
         steps = 0
         for esc in due:
             warning = active.get(esc.warning_id)
-            decision = on_due(
-                esc,
-                active=warning is not None,
-                suppressed=bool(suppressed.get(esc.warning_id)),
-                now=out.now,
-            )
-            tx.escalations.save(decision.escalation)
+            held = bool(suppressed.get(esc.warning_id))
+            decision = on_due(esc, active=warning is not None, suppressed=held, now=work.now)
+            work.tx.escalations.save(decision.escalation)
             if warning is not None and decision.step is not None:
-                out.write(
-                    tx,
-                    self._compose(step_message(warning, esc, decision.step, out.now), out.now),
-                )
+                message = step_message(warning, esc, step=decision.step, now=work.now)
+                work.write(self._compose(message, work.now))
                 steps += 1
         return steps
 
     # -- silences ------------------------------------------------------------------------------
-    def _notice_ended_silences(self, tx: AlertingSession, out: Outgoing) -> int:
+    def _notice_ended_silences(self, work: Pass) -> int:
         """Tell each ended silence's scope that it ended (and audit a silence that ran out)."""
-        ended = tx.silences.ended_unnoticed(out.now)
+        ended = work.tx.silences.ended_unnoticed(work.now)
         for silence in ended:
-            out.write(tx, self.silence_notice(silence, "expired", out.now))
-            tx.silences.mark_noticed(silence.id)
+            work.write(self.silence_notice(silence, "expired", now=work.now))
+            work.tx.silences.mark_noticed(silence.id)
             if silence.expired_by is None:
+                ran_out = "reached its end time"
                 record = AuditRecord(
                     silence.ends_at,
                     "system:silences",
                     "silence.expired",
                     "silence",
                     silence.id,
-                    "reached its end time",
-                    {},
+                    ran_out,
                 )
-                tx.audit.append([record])
+                work.tx.audit.append([record])
         return len(ended)
 
-    def silence_notice(self, silence: Silence, what: str, now: datetime) -> list[Notification]:
+    def silence_notice(self, silence: Silence, what: str, *, now: datetime) -> list[Notification]:
         """Notifications telling the silence's scope that it was `created` or has `expired`:
         the receivers configured for all notices and the unit responsible for its region."""
         receivers = list(self.config.silence_notices_to)
@@ -414,21 +375,22 @@ class Dispatcher:
         """Where a warning goes, what suppresses it now, its escalation and notifications."""
         target = self.targets.target(warning)
         with self.store.transaction() as tx:
-            suppressed = self._suppressed(tx, [warning], now)[warning.id]
+            suppressed = self._suppressed(Pass(tx, now, self.handoff), [warning])[warning.id]
             escalation = tx.escalations.get(warning.id)
             notes = tx.outbox.find(warning_id=warning.id, limit=500)
         windows = dict(self.config.mute_windows)
+        routes = [
+            {
+                "route": r.id,
+                "receiver": group_key(r, target).receiver,
+                "group_by": list(r.group_by),
+                "muted_by": list(muted_by(r.mute_windows, windows, now)),
+            }
+            for r in match_routes(self.config.root, target)
+        ]
         return {
             "warning_id": warning.id,
-            "routes": [
-                {
-                    "route": r.id,
-                    "receiver": group_key(r, target).receiver,
-                    "group_by": list(r.group_by),
-                    "muted_by": list(muted_by(r.mute_windows, windows, now)),
-                }
-                for r in match_routes(self.config.root, target)
-            ],
+            "routes": routes,
             "suppressed_by": list(suppressed),
             "responsible_chain": list(self.targets.chain(warning.region, warning.domain)),
             "escalation": None if escalation is None else escalation.as_json(),

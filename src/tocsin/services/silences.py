@@ -62,7 +62,7 @@ class SilenceService:
                     )
                 ]
             )
-            tx.outbox.add(self.notices.silence_notice(silence, "created", now))
+            tx.outbox.add(self.notices.silence_notice(silence, "created", now=now))
         self.handoff.wake()
         return silence
 
@@ -92,7 +92,7 @@ class SilenceService:
             tx.audit.append(
                 [AuditRecord(now, actor, "silence.expired", "silence", done.id, why, {})]
             )
-            tx.outbox.add(self.notices.silence_notice(done, "expired", now))
+            tx.outbox.add(self.notices.silence_notice(done, "expired", now=now))
             tx.silences.mark_noticed(done.id)
         self.handoff.wake()
         return done

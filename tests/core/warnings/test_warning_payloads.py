@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.factories import make_warning as factory_warning
 
 from tocsin.core.levels import Level
 from tocsin.core.warnings.dedup import channel_key, escalation_key, group_flush_key
@@ -25,22 +25,14 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 def make_warning(**overrides: object) -> Warning:
     """A red flood warning in D11."""
-    base = Warning(
-        id=WarningId("w1"),
-        fingerprint="fp1",
-        source="threshold",
-        subject="D11.river_level",
-        region="D11",  # type: ignore[arg-type]
-        domain="natural.flood",  # type: ignore[arg-type]
-        level=Level.RED,
-        state=WarningState.ACTIVE,
-        first_seen_at=T0,
-        last_seen_at=T0,
-        updated_at=T0,
-        cause={"value": 5.5},
-        labels={"indicator": "D11.river_level"},
-    )
-    return replace(base, **overrides)  # type: ignore[arg-type]
+    base: dict[str, object] = {
+        "fingerprint": "fp1",
+        "level": Level.RED,
+        "cause": {"value": 5.5},
+        "explanation": {},
+        "labels": {"indicator": "D11.river_level"},
+    }
+    return factory_warning("w1", at=T0, **{**base, **overrides})
 
 
 def test_alertmanager_payload_has_the_v4_shape() -> None:

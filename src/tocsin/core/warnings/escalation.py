@@ -221,7 +221,9 @@ def on_due(
     return EscalationDecision(EscalationReason.STEPPED, taken, step)
 
 
-def step_message(warning: Warning, escalation: Escalation, step: DueStep, now: datetime) -> Message:
+def step_message(
+    warning: Warning, escalation: Escalation, *, step: DueStep, now: datetime
+) -> Message:
     """The notification of an escalation step to the step's unit."""
     started = escalation.snapshot.started_at
     minutes = int((now - started).total_seconds() // 60)

@@ -65,6 +65,16 @@ class Member:
     version: str = ""  # the moment of the warning's last transition
 
 
+def version_of(warning: Warning) -> str:
+    """A warning's version: the moment of its last transition."""
+    return warning.updated_at.isoformat()
+
+
+def member_of(warning: Warning, *, suppressed_by: tuple[str, ...] = ()) -> Member:
+    """A warning as a group member now."""
+    return Member(warning.id, warning.level, warning.is_open, suppressed_by, version_of(warning))
+
+
 @dataclass(frozen=True, slots=True)
 class FlushDecision:
     """The outcome of evaluating a group at `now`."""
@@ -199,7 +209,7 @@ def new_group(key: GroupKey, route: Route, *, now: datetime) -> AggregationGroup
 
 
 def flush_message(
-    group: AggregationGroup, decision: FlushDecision, warnings: Mapping[str, Warning]
+    group: AggregationGroup, decision: FlushDecision, *, warnings: Mapping[str, Warning]
 ) -> Message:
     """A group's notification: keyed by the group and the content it notifies."""
     return Message(

@@ -138,6 +138,30 @@ def after_failure(attempts: int, key: str, now: datetime) -> tuple[DeliveryStatu
     return DeliveryStatus.PENDING, now + backoff(key, attempts)
 
 
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The recorded outcome of a delivery attempt (how many so far, what next)."""
+
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    error: str | None = None
+
+
+def attempt_outcome(
+    note: Notification, *, error: str | None, retryable: bool, now: datetime, done_at: datetime
+) -> Attempt:
+    """After a send: delivered, tried again after a backoff, or given up (not retryable, or
+    MAX_ATTEMPTS reached)."""
+    if error is None:
+        return Attempt(DeliveryStatus.DELIVERED, note.attempts, delivered_at=done_at)
+    status, next_at = after_failure(note.attempts, note.key, now)
+    if not retryable:
+        status, next_at = DeliveryStatus.FAILED, None
+    return Attempt(status, note.attempts, next_at, error=error)
+
+
 def log_entry(n: Notification) -> dict[str, Any]:
     """A notification as a line of a warning's delivery log (JSON)."""
     return {

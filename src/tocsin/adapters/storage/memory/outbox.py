@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from tocsin.adapters.storage.memory.state import MemoryState
-from tocsin.core.warnings.outbox import DeliveryStatus, Notification
+from tocsin.core.warnings.outbox import Attempt, DeliveryStatus, Notification
 
 
 class MemoryOutbox:
@@ -21,27 +21,18 @@ class MemoryOutbox:
         for n in notifications:
             self.state.notifications.setdefault(n.key, n)
 
-    def mark(
-        self,
-        key: str,
-        *,
-        status: DeliveryStatus,
-        attempts: int,
-        next_attempt_at: datetime | None,
-        delivered_at: datetime | None,
-        error: str | None,
-    ) -> None:
+    def mark(self, key: str, attempt: Attempt) -> None:
         """Record a delivery attempt."""
         current = self.state.notifications.get(key)
         if current is None:
             return
         self.state.notifications[key] = replace(
             current,
-            status=status,
-            attempts=attempts,
-            next_attempt_at=next_attempt_at,
-            delivered_at=delivered_at,
-            last_error=error,
+            status=attempt.status,
+            attempts=attempt.attempts,
+            next_attempt_at=attempt.next_attempt_at,
+            delivered_at=attempt.delivered_at,
+            last_error=attempt.error,
         )
 
     def find(

@@ -28,7 +28,7 @@ from tocsin.adapters.storage.memory.state import MemoryState
 from tocsin.adapters.storage.memory.users import MemoryUsers
 from tocsin.adapters.storage.memory.warning_search import MemoryWarningSearch
 from tocsin.adapters.storage.memory.warnings import MemoryWarnings
-from tocsin.core.warnings.outbox import Notification
+from tocsin.core.warnings.outbox import Attempt, Notification
 
 
 @dataclass(frozen=True)
@@ -89,24 +89,12 @@ class MemoryStore:
             self.state = draft
 
     def claim_notifications(
-        self,
-        now: datetime,
-        *,
-        until: datetime,
-        limit: int,
-        channels: Sequence[str] | None = None,
+        self, now: datetime, *, until: datetime, limit: int, channels: Sequence[str] | None = None
     ) -> list[Notification]:
         """Take due pending notifications: next attempt moves to `until`, attempts + 1."""
         with self.transaction() as tx:
             due = tx.outbox.due(now, channels=channels)[:limit]
             claimed = [replace(n, attempts=n.attempts + 1, next_attempt_at=until) for n in due]
             for n in claimed:
-                tx.outbox.mark(
-                    n.key,
-                    status=n.status,
-                    attempts=n.attempts,
-                    next_attempt_at=until,
-                    delivered_at=None,
-                    error=n.last_error,
-                )
+                tx.outbox.mark(n.key, Attempt(n.status, n.attempts, until, error=n.last_error))
         return claimed

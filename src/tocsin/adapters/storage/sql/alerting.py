@@ -82,12 +82,7 @@ class SqlAlertingStore:
                 raise
 
     def claim_notifications(
-        self,
-        now: datetime,
-        *,
-        until: datetime,
-        limit: int,
-        channels: Sequence[str] | None = None,
+        self, now: datetime, *, until: datetime, limit: int, channels: Sequence[str] | None = None
     ) -> list[Notification]:
         """Claim due notifications for one worker (atomically; safe with several workers)."""
         query = due_query(now, limit=limit, channels=channels)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select
 
 from tocsin.adapters.storage import tables as t
-from tocsin.adapters.storage.times import aware
+from tocsin.adapters.storage.times import must
+from tocsin.core.domains import DomainCode
 from tocsin.core.events import Event
+from tocsin.core.levels import Level
+from tocsin.core.regions import RegionCode
+from tocsin.ports.events import StoredEvent
 
 
 class SqlEvents:
@@ -39,16 +43,10 @@ class SqlEvents:
             self.conn.execute(insert(e), [_event_row(ev, received_at) for ev in fresh.values()])
         return len(fresh)
 
-    def newest(self, *, limit: int = 200) -> list[dict[str, Any]]:
+    def newest(self, *, limit: int = 200) -> list[StoredEvent]:
         """Newest events first."""
         query = select(t.events).order_by(t.events.c.occurred_at.desc()).limit(limit)
-        out = []
-        for r in self.conn.execute(query).mappings():
-            row = dict(r)
-            row["occurred_at"] = aware(row["occurred_at"])
-            row["received_at"] = aware(row["received_at"])
-            out.append(row)
-        return out
+        return [_stored(r) for r in self.conn.execute(query).mappings()]
 
 
 def _event_row(e: Event, received_at: datetime) -> dict[str, Any]:
@@ -65,3 +63,19 @@ def _event_row(e: Event, received_at: datetime) -> dict[str, Any]:
         "asset": e.asset,
         "attributes": dict(e.attributes),
     }
+
+
+def _stored(r: Mapping[Any, Any]) -> StoredEvent:
+    event = Event(
+        source=r["source"],
+        external_id=r["external_id"],
+        occurred_at=must(r["occurred_at"]),
+        region=RegionCode(r["region"]),
+        domain=DomainCode(r["domain"]),
+        severity=Level(r["severity"]),
+        title=r["title"],
+        description=r["description"],
+        asset=r["asset"],
+        attributes=r["attributes"],
+    )
+    return StoredEvent(event, must(r["received_at"]))

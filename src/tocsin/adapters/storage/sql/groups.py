@@ -16,10 +16,9 @@ from sqlalchemy import Connection, bindparam, delete, func, select
 from tocsin.adapters.storage import alerting_tables as at
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.sql.deferred import WriteQueue
+from tocsin.adapters.storage.sql.lookups import rows_in
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.warnings.grouping import AggregationGroup, GroupState
-
-CHUNK = 500  # ids per IN list
 
 
 class SqlGroups:
@@ -42,12 +41,8 @@ class SqlGroups:
     def get_many(self, group_ids: Sequence[str]) -> dict[str, AggregationGroup]:
         """Groups by id (missing ones left out)."""
         g = at.alert_groups
-        ids = list(dict.fromkeys(group_ids))
-        out: dict[str, AggregationGroup] = {}
-        for i in range(0, len(ids), CHUNK):
-            rows = self.conn.execute(select(g).where(g.c.id.in_(ids[i : i + CHUNK])))
-            out.update({r["id"]: _group(r) for r in rows.mappings()})
-        return out
+        rows = rows_in(self.conn, select(g), column=g.c.id, keys=group_ids)
+        return {r["id"]: _group(r) for r in rows}
 
     def save(self, group: AggregationGroup) -> None:
         """Insert or update a group (one upsert for all a session saves)."""
@@ -79,13 +74,8 @@ class SqlGroups:
         """Member warning ids of several groups."""
         m = at.alert_group_members
         found: dict[str, set[str]] = {gid: set() for gid in group_ids}
-        ids = list(found)
-        for i in range(0, len(ids), CHUNK):
-            chunk = ids[i : i + CHUNK]
-            for gid, wid in self.conn.execute(
-                select(m.c.group_id, m.c.warning_id).where(m.c.group_id.in_(chunk))
-            ):
-                found[gid].add(wid)
+        for r in rows_in(self.conn, select(m), column=m.c.group_id, keys=group_ids):
+            found[r["group_id"]].add(r["warning_id"])
         for gid, members in found.items():
             members |= self.added.get(gid, set())
             members -= self.removed.get(gid, set())
@@ -95,13 +85,8 @@ class SqlGroups:
         """The groups each warning belongs to."""
         m = at.alert_group_members
         found: dict[str, set[str]] = {w: set() for w in warning_ids}
-        ids = list(found)
-        for i in range(0, len(ids), CHUNK):
-            chunk = ids[i : i + CHUNK]
-            for gid, wid in self.conn.execute(
-                select(m.c.group_id, m.c.warning_id).where(m.c.warning_id.in_(chunk))
-            ):
-                found[wid].add(gid)
+        for r in rows_in(self.conn, select(m), column=m.c.warning_id, keys=warning_ids):
+            found[r["warning_id"]].add(r["group_id"])
         for gid, ws in self.added.items():
             for w in ws & found.keys():
                 found[w].add(gid)

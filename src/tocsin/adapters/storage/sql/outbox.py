@@ -14,6 +14,7 @@ from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.warnings.outbox import (
+    Attempt,
     Channel,
     DeliveryStatus,
     Notification,
@@ -53,25 +54,16 @@ class SqlOutbox:
         """Queue notifications (a key already stored is kept)."""
         self.new.extend(notifications)
 
-    def mark(
-        self,
-        key: str,
-        *,
-        status: DeliveryStatus,
-        attempts: int,
-        next_attempt_at: datetime | None,
-        delivered_at: datetime | None,
-        error: str | None,
-    ) -> None:
+    def mark(self, key: str, attempt: Attempt) -> None:
         """Record a delivery attempt (all of a session's in one statement)."""
         self.marks.append(
             {
                 "k": key,
-                "status": status.value,
-                "attempts": attempts,
-                "next_attempt_at": next_attempt_at,
-                "delivered_at": delivered_at,
-                "last_error": error,
+                "status": attempt.status.value,
+                "attempts": attempt.attempts,
+                "next_attempt_at": attempt.next_attempt_at,
+                "delivered_at": attempt.delivered_at,
+                "last_error": attempt.error,
             }
         )
 

@@ -10,14 +10,13 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tocsin.adapters.storage import tables as t
+from tocsin.adapters.storage.sql.lookups import rows_in
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.domains import DomainCode
 from tocsin.core.errors import Conflict
 from tocsin.core.levels import Level
 from tocsin.core.regions import RegionCode
 from tocsin.core.warnings.model import Warning, WarningId, WarningState
-
-CHUNK = 500  # ids per IN list
 
 
 class SqlWarnings:
@@ -35,12 +34,8 @@ class SqlWarnings:
     def by_ids(self, ids: Sequence[str]) -> dict[str, Warning]:
         """Warnings by id."""
         w = t.warnings
-        unique = list(dict.fromkeys(ids))
-        out: dict[str, Warning] = {}
-        for i in range(0, len(unique), CHUNK):
-            rows = self.conn.execute(select(w).where(w.c.id.in_(unique[i : i + CHUNK])))
-            out.update({r["id"]: warning_from_row(r) for r in rows.mappings()})
-        return out
+        rows = rows_in(self.conn, select(w), column=w.c.id, keys=ids)
+        return {r["id"]: warning_from_row(r) for r in rows}
 
     def open_by_fingerprint(self, fingerprints: Sequence[str]) -> dict[str, Warning]:
         """Open warnings keyed by fingerprint."""

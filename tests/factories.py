@@ -1,4 +1,4 @@
-"""Records for the store contract suites, each with overridable fields."""
+"""Test records (warnings, groups, escalations, silences, notifications), fields overridable."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ def make_batch(ids: list[int], times: list[int], values: list[float]) -> Observa
     )
 
 
-def make_warning(ident: str, **overrides: object) -> Warning:
-    """An active yellow flood warning in D11, first seen at T0."""
+def make_warning(ident: str, *, at: datetime = T0, **overrides: object) -> Warning:
+    """An active yellow flood warning in D11, raised `at` (T0)."""
     base = Warning(
         id=WarningId(ident),
         fingerprint=f"fp-{ident}",
@@ -42,9 +42,9 @@ def make_warning(ident: str, **overrides: object) -> Warning:
         domain=DomainCode("natural.flood"),
         level=Level.YELLOW,
         state=WarningState.ACTIVE,
-        first_seen_at=T0,
-        last_seen_at=T0,
-        updated_at=T0,
+        first_seen_at=at,
+        last_seen_at=at,
+        updated_at=at,
         cause={"value": 3.1},
         explanation={"rule": "threshold"},
     )
