@@ -23,7 +23,8 @@ from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.sql.escalations import SqlEscalations
 from tocsin.adapters.storage.sql.feed import Gaps, SqlWarningFeed
 from tocsin.adapters.storage.sql.groups import SqlGroups
-from tocsin.adapters.storage.sql.outbox import SqlOutbox, claim, due_query, notification
+from tocsin.adapters.storage.sql.outbox import SqlOutbox, claim, due_query
+from tocsin.adapters.storage.sql.records import from_row
 from tocsin.adapters.storage.sql.silences import SqlSilences
 from tocsin.adapters.storage.sql.warnings import SqlWarnings
 from tocsin.core.warnings.outbox import Notification
@@ -87,7 +88,7 @@ class SqlAlertingStore:
         """Claim due notifications for one worker (atomically; safe with several workers)."""
         query = due_query(now, limit=limit, channels=channels)
         with self.engine.connect() as conn:
-            due = [notification(r) for r in self.writer.lock_due(conn, query)]
+            due = [from_row(Notification, r) for r in self.writer.lock_due(conn, query)]
             claimed = claim(conn, due, now=now, until=until)
             conn.commit()
         return claimed

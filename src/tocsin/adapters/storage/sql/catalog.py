@@ -9,13 +9,14 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert, select
 
 from tocsin.adapters.storage import tables as t
-from tocsin.core.assets import Asset, AssetCode
+from tocsin.adapters.storage.sql.records import from_row, to_row
+from tocsin.core.assets import Asset
 from tocsin.core.catalog import Catalog
 from tocsin.core.domains import Domain, DomainCode
 from tocsin.core.indicators import DetectorRule, Direction, Indicator, IndicatorCode, Thresholds
 from tocsin.core.levels import LEVELS
 from tocsin.core.regions import Region, RegionCode, RegionTree
-from tocsin.core.units import ResponsibleUnit, UnitCode
+from tocsin.core.units import ResponsibleUnit
 
 
 class SqlCatalog:
@@ -39,11 +40,11 @@ class SqlCatalog:
                 next_id += 1
         for table in (t.regions, t.domains, t.assets, t.units, t.indicators):
             self.conn.execute(table.delete())
-        self._insert(t.regions, [_region_row(r) for r in catalog.regions.regions.values()])
-        self._insert(t.domains, [_domain_row(d) for d in catalog.domains.values()])
+        self._insert(t.regions, [to_row(r) for r in catalog.regions.regions.values()])
+        self._insert(t.domains, [to_row(d) for d in catalog.domains.values()])
         self._insert(t.indicators, [_indicator_row(ids[i.code], i) for i in catalog.indicators])
-        self._insert(t.assets, [_asset_row(a) for a in catalog.assets.values()])
-        self._insert(t.units, [_unit_row(u) for u in catalog.units.values()])
+        self._insert(t.assets, [to_row(a) for a in catalog.assets.values()])
+        self._insert(t.units, [to_row(u) for u in catalog.units.values()])
         return {i.code: ids[i.code] for i in catalog.indicators}
 
     def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -59,40 +60,13 @@ class SqlCatalog:
         if not region_rows:
             return None
         levels = list(dict.fromkeys(r["level"] for r in region_rows))
-        tree = RegionTree.build(tuple(levels), [_region(r) for r in region_rows])
-        domains = {d.code: d for d in map(_domain, self._rows(t.domains))}
+        tree = RegionTree.build(tuple(levels), [from_row(Region, r) for r in region_rows])
+        domains = {d.code: d for d in (from_row(Domain, r) for r in self._rows(t.domains))}
         ordered = select(t.indicators).order_by(t.indicators.c.id)
         indicators = tuple(_indicator(r) for r in self.conn.execute(ordered).mappings())
-        assets = {a.code: a for a in map(_asset, self._rows(t.assets))}
-        units = {u.code: u for u in map(_unit, self._rows(t.units))}
+        assets = {a.code: a for a in (from_row(Asset, r) for r in self._rows(t.assets))}
+        units = {u.code: u for u in (from_row(ResponsibleUnit, r) for r in self._rows(t.units))}
         return Catalog(tree, domains, indicators, assets, units)
-
-
-def _region_row(r: Region) -> dict[str, Any]:
-    return {
-        "code": r.code,
-        "name": r.name,
-        "level": r.level,
-        "parent": r.parent,
-        "population": r.population,
-        "geometry": dict(r.geometry) if r.geometry else None,
-    }
-
-
-def _region(r: Mapping[Any, Any]) -> Region:
-    parent = RegionCode(r["parent"]) if r["parent"] else None
-    return Region(
-        RegionCode(r["code"]), r["name"], r["level"], parent, r["geometry"], r["population"]
-    )
-
-
-def _domain_row(d: Domain) -> dict[str, Any]:
-    return {"code": d.code, "name": d.name, "cap_category": d.cap_category, "parent": d.parent}
-
-
-def _domain(r: Mapping[Any, Any]) -> Domain:
-    parent = DomainCode(r["parent"]) if r["parent"] else None
-    return Domain(DomainCode(r["code"]), r["name"], r["cap_category"], parent)
 
 
 def _indicator_row(ident: int, i: Indicator) -> dict[str, Any]:
@@ -153,52 +127,4 @@ def _detector(data: Mapping[Any, Any] | None) -> DetectorRule | None:
         thresholds=Thresholds(**data["thresholds"]),
         raise_after=timedelta(seconds=data["raise_after_s"]),
         clear_after=timedelta(seconds=data["clear_after_s"]),
-    )
-
-
-def _asset_row(a: Asset) -> dict[str, Any]:
-    return {
-        "code": a.code,
-        "name": a.name,
-        "kind": a.kind,
-        "region": a.region,
-        "domain": a.domain,
-        "depends_on": list(a.depends_on),
-        "latitude": a.latitude,
-        "longitude": a.longitude,
-    }
-
-
-def _asset(r: Mapping[Any, Any]) -> Asset:
-    return Asset(
-        AssetCode(r["code"]),
-        r["name"],
-        r["kind"],
-        RegionCode(r["region"]),
-        DomainCode(r["domain"]),
-        tuple(AssetCode(d) for d in r["depends_on"]),
-        r["latitude"],
-        r["longitude"],
-    )
-
-
-def _unit_row(u: ResponsibleUnit) -> dict[str, Any]:
-    return {
-        "code": u.code,
-        "name": u.name,
-        "region": u.region,
-        "domains": list(u.domains),
-        "email": u.email,
-        "webhook_url": u.webhook_url,
-    }
-
-
-def _unit(r: Mapping[Any, Any]) -> ResponsibleUnit:
-    return ResponsibleUnit(
-        UnitCode(r["code"]),
-        r["name"],
-        RegionCode(r["region"]),
-        tuple(DomainCode(d) for d in r["domains"]),
-        r["email"],
-        r["webhook_url"],
     )

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select
 
 from tocsin.adapters.storage import tables as t
+from tocsin.adapters.storage.sql.records import from_row, to_row
 from tocsin.adapters.storage.times import must
-from tocsin.core.domains import DomainCode
 from tocsin.core.events import Event
-from tocsin.core.levels import Level
-from tocsin.core.regions import RegionCode
 from tocsin.ports.events import StoredEvent
 
 
@@ -40,42 +37,13 @@ class SqlEvents:
             if (ev.source, ev.external_id) not in existing
         }
         if fresh:
-            self.conn.execute(insert(e), [_event_row(ev, received_at) for ev in fresh.values()])
+            self.conn.execute(
+                insert(e), [to_row(ev, received_at=received_at) for ev in fresh.values()]
+            )
         return len(fresh)
 
     def newest(self, *, limit: int = 200) -> list[StoredEvent]:
         """Newest events first."""
         query = select(t.events).order_by(t.events.c.occurred_at.desc()).limit(limit)
-        return [_stored(r) for r in self.conn.execute(query).mappings()]
-
-
-def _event_row(e: Event, received_at: datetime) -> dict[str, Any]:
-    return {
-        "source": e.source,
-        "external_id": e.external_id,
-        "occurred_at": e.occurred_at,
-        "received_at": received_at,
-        "region": e.region,
-        "domain": e.domain,
-        "severity": e.severity.value,
-        "title": e.title,
-        "description": e.description,
-        "asset": e.asset,
-        "attributes": dict(e.attributes),
-    }
-
-
-def _stored(r: Mapping[Any, Any]) -> StoredEvent:
-    event = Event(
-        source=r["source"],
-        external_id=r["external_id"],
-        occurred_at=must(r["occurred_at"]),
-        region=RegionCode(r["region"]),
-        domain=DomainCode(r["domain"]),
-        severity=Level(r["severity"]),
-        title=r["title"],
-        description=r["description"],
-        asset=r["asset"],
-        attributes=r["attributes"],
-    )
-    return StoredEvent(event, must(r["received_at"]))
+        rows = self.conn.execute(query).mappings()
+        return [StoredEvent(from_row(Event, r), must(r["received_at"])) for r in rows]

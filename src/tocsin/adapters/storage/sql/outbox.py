@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -12,14 +12,11 @@ from sqlalchemy import Connection, Select, Text, bindparam, cast, select, update
 from tocsin.adapters.storage import alerting_tables as at
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.sql.deferred import WriteQueue
-from tocsin.adapters.storage.times import aware, must
+from tocsin.adapters.storage.sql.records import from_row, to_row
 from tocsin.core.warnings.outbox import (
     Attempt,
-    Channel,
     DeliveryStatus,
     Notification,
-    NotificationKind,
-    PayloadFormat,
 )
 
 MARK = (
@@ -77,12 +74,12 @@ class SqlOutbox:
             stmt = stmt.where(cast(n.c.warning_ids, Text).like(f'%"{warning_id}"%'))
         if status is not None:
             stmt = stmt.where(n.c.status == status)
-        return [notification(r) for r in self.conn.execute(stmt).mappings()]
+        return [from_row(Notification, r) for r in self.conn.execute(stmt).mappings()]
 
     def flush(self) -> None:
         """Insert the new notifications, then record the outcomes."""
         if self.new:
-            rows = [_row(n) for n in self.new]
+            rows = [to_row(n) for n in self.new]
             stmt = self.writer.insert(at.notifications)
             self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]), rows)
         if self.marks:
@@ -121,46 +118,3 @@ def claim(
         if done.rowcount == 1:
             claimed.append(replace(c, attempts=c.attempts + 1, next_attempt_at=until))
     return claimed
-
-
-def _row(n: Notification) -> dict[str, Any]:
-    return {
-        "key": n.key,
-        "kind": n.kind.value,
-        "receiver": n.receiver,
-        "channel": n.channel.value,
-        "address": n.address,
-        "format": n.format.value,
-        "subject": n.subject,
-        "payload": dict(n.payload),
-        "warning_ids": list(n.warning_ids),
-        "reason": n.reason,
-        "created_at": n.created_at,
-        "status": n.status.value,
-        "attempts": n.attempts,
-        "next_attempt_at": n.next_attempt_at,
-        "delivered_at": n.delivered_at,
-        "last_error": n.last_error,
-    }
-
-
-def notification(r: Mapping[Any, Any]) -> Notification:
-    """A notification from its row."""
-    return Notification(
-        key=r["key"],
-        kind=NotificationKind(r["kind"]),
-        receiver=r["receiver"],
-        channel=Channel(r["channel"]),
-        address=r["address"],
-        format=PayloadFormat(r["format"]),
-        subject=r["subject"],
-        payload=r["payload"],
-        created_at=must(r["created_at"]),
-        warning_ids=tuple(r["warning_ids"]),
-        status=DeliveryStatus(r["status"]),
-        attempts=int(r["attempts"]),
-        next_attempt_at=aware(r["next_attempt_at"]),
-        delivered_at=aware(r["delivered_at"]),
-        last_error=r["last_error"],
-        reason=r["reason"],
-    )

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, case, func, or_, select
 
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.sql.audit import audit_record
-from tocsin.adapters.storage.sql.warnings import warning_from_row
+from tocsin.adapters.storage.sql.records import from_row
 from tocsin.core.audit import AuditRecord
 from tocsin.core.levels import LEVELS
 from tocsin.core.warnings.model import Warning, WarningState
@@ -46,7 +46,7 @@ class SqlWarningSearch:
         if query.regions is not None:
             stmt = stmt.where(w.c.region.in_(list(query.regions)))
         stmt = stmt.order_by(RANK.desc(), w.c.first_seen_at, w.c.id).limit(query.limit)
-        return [warning_from_row(r) for r in self.conn.execute(stmt).mappings()]
+        return [from_row(Warning, r) for r in self.conn.execute(stmt).mappings()]
 
     def with_prefix(self, prefix: str, *, open_only: bool, limit: int) -> list[Warning]:
         """Warnings whose id starts with `prefix`: a range over the primary key."""
@@ -56,7 +56,7 @@ class SqlWarningSearch:
             stmt = stmt.where(w.c.id >= prefix, w.c.id < prefix_bound(prefix))
         if open_only:
             stmt = stmt.where(w.c.state.in_(OPEN_STATES))
-        found = [warning_from_row(r) for r in self.conn.execute(stmt).mappings()]
+        found = [from_row(Warning, r) for r in self.conn.execute(stmt).mappings()]
         return [x for x in found if x.id.startswith(prefix)]
 
     def counts(self, *, open_only: bool) -> dict[tuple[str, str], int]:

@@ -11,11 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.sql.lookups import rows_in
-from tocsin.adapters.storage.times import aware, must
-from tocsin.core.domains import DomainCode
+from tocsin.adapters.storage.sql.records import from_row, to_row
 from tocsin.core.errors import Conflict
-from tocsin.core.levels import Level
-from tocsin.core.regions import RegionCode
 from tocsin.core.warnings.model import Warning, WarningId, WarningState
 
 
@@ -29,13 +26,13 @@ class SqlWarnings:
         """One warning by id."""
         w = t.warnings
         row = self.conn.execute(select(w).where(w.c.id == warning_id)).mappings().first()
-        return warning_from_row(row) if row else None
+        return from_row(Warning, row) if row else None
 
     def by_ids(self, ids: Sequence[str]) -> dict[str, Warning]:
         """Warnings by id."""
         w = t.warnings
         rows = rows_in(self.conn, select(w), column=w.c.id, keys=ids)
-        return {r["id"]: warning_from_row(r) for r in rows}
+        return {r["id"]: from_row(Warning, r) for r in rows}
 
     def open_by_fingerprint(self, fingerprints: Sequence[str]) -> dict[str, Warning]:
         """Open warnings keyed by fingerprint."""
@@ -45,7 +42,7 @@ class SqlWarnings:
         query = select(w).where(
             w.c.state != WarningState.LIFTED.value, w.c.fingerprint.in_(list(fingerprints))
         )
-        return {r["fingerprint"]: warning_from_row(r) for r in self.conn.execute(query).mappings()}
+        return {r["fingerprint"]: from_row(Warning, r) for r in self.conn.execute(query).mappings()}
 
     def open_in_regions(self, regions: Sequence[str]) -> list[Warning]:
         """Open warnings in any of the regions."""
@@ -55,13 +52,13 @@ class SqlWarnings:
         query = select(w).where(
             w.c.region.in_(list(dict.fromkeys(regions))), w.c.state != WarningState.LIFTED.value
         )
-        return [warning_from_row(r) for r in self.conn.execute(query).mappings()]
+        return [from_row(Warning, r) for r in self.conn.execute(query).mappings()]
 
     def save(self, warnings: Sequence[Warning], *, new: bool) -> None:
         """Insert (new=True) or update warnings with one executemany."""
         if not warnings:
             return
-        rows = [_warning_row(w) for w in warnings]
+        rows = [to_row(w) for w in warnings]
         try:
             if new:
                 self.conn.execute(insert(t.warnings), rows)
@@ -86,46 +83,3 @@ class SqlWarnings:
         w = t.warnings
         stmt = update(w).where(w.c.id == bindparam("wid")).values(last_seen_at=bindparam("seen"))
         self.conn.execute(stmt, [{"wid": k, "seen": v} for k, v in last_seen.items()])
-
-
-def _warning_row(w: Warning) -> dict[str, Any]:
-    return {
-        "id": w.id,
-        "fingerprint": w.fingerprint,
-        "source": w.source,
-        "subject": w.subject,
-        "region": w.region,
-        "domain": w.domain,
-        "level": w.level.value,
-        "state": w.state.value,
-        "first_seen_at": w.first_seen_at,
-        "last_seen_at": w.last_seen_at,
-        "updated_at": w.updated_at,
-        "cause": dict(w.cause),
-        "explanation": dict(w.explanation),
-        "labels": dict(w.labels),
-        "acknowledged_by": w.acknowledged_by,
-        "lifted_at": w.lifted_at,
-    }
-
-
-def warning_from_row(r: Mapping[Any, Any]) -> Warning:
-    """A warning from its row (datetimes as aware UTC)."""
-    return Warning(
-        id=WarningId(r["id"]),
-        fingerprint=r["fingerprint"],
-        source=r["source"],
-        subject=r["subject"],
-        region=RegionCode(r["region"]),
-        domain=DomainCode(r["domain"]),
-        level=Level(r["level"]),
-        state=WarningState(r["state"]),
-        first_seen_at=must(r["first_seen_at"]),
-        last_seen_at=must(r["last_seen_at"]),
-        updated_at=must(r["updated_at"]),
-        cause=r["cause"],
-        explanation=r["explanation"],
-        labels=r["labels"],
-        acknowledged_by=r["acknowledged_by"],
-        lifted_at=aware(r["lifted_at"]),
-    )
