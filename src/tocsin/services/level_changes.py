@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -13,7 +13,6 @@ import numpy.typing as npt
 from tocsin.core.indicators import Indicator
 from tocsin.core.levels import Level
 from tocsin.core.rules.thresholds import LevelChanges
-from tocsin.core.warnings import lifecycle
 from tocsin.core.warnings.model import (
     Command,
     CommandKind,
@@ -24,6 +23,7 @@ from tocsin.core.warnings.model import (
     fingerprint,
 )
 from tocsin.ports import StoreSession
+from tocsin.services.warning_changes import WarningChanges
 
 
 class LevelRule(Protocol):
@@ -73,38 +73,13 @@ def apply_level_changes(
     if len(changes) == 0:
         return []
     fps = {int(s): rule_fingerprint(rule, int(s)) for s in np.unique(changes.series)}
-    open_by_fp = tx.warnings.open_by_fingerprint(list(fps.values()))
-    events: list[WarningEvent] = []
-    created: dict[str, Warning] = {}
-    updated: dict[str, Warning] = {}
+    found = WarningChanges.load(tx, list(fps.values()))
     for k in range(len(changes)):
         i, s = int(changes.obs_index[k]), int(changes.series[k])
-        old, new = int(changes.old_level[k]), int(changes.new_level[k])
         at = datetime.fromtimestamp(int(times[i]), UTC)
-        fp = fps[s]
-        current = open_by_fp.get(fp)
-        command = rule.command(s, old, new, i, at)
-        if current is None:
-            if command.level is None:
-                continue  # lifting a warning that is not open: nothing to do
-            command = replace(command, kind=CommandKind.RAISE)
-            warning, event = lifecycle.raise_warning(_template(rule, s, fp), command, at)
-            created[warning.id] = warning
-        else:
-            if command.kind is CommandKind.RAISE and command.level is not None:
-                up = command.level.rank > current.level.rank
-                kind = CommandKind.UPGRADE if up else CommandKind.DOWNGRADE
-                command = replace(command, kind=kind)
-            warning, event = lifecycle.apply(current, command, at)
-            (created if warning.id in created else updated)[warning.id] = warning
-        if warning.is_open:
-            open_by_fp[fp] = warning
-        else:
-            open_by_fp.pop(fp, None)
-        events.append(event)
-    tx.warnings.save(list(updated.values()), new=False)
-    tx.warnings.save(list(created.values()), new=True)
-    return events
+        command = rule.command(s, int(changes.old_level[k]), int(changes.new_level[k]), i, at)
+        found.apply(fps[s], command, at=at, template=partial(_template, rule, s, fps[s]))
+    return found.save(tx)
 
 
 def touch_open_warnings(

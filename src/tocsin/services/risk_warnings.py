@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from functools import partial
 
 from tocsin.core.audit import from_warning_event
 from tocsin.core.domains import DomainCode
 from tocsin.core.levels import Level
 from tocsin.core.regions import RegionCode
-from tocsin.core.warnings import lifecycle
 from tocsin.core.warnings.model import (
     Command,
     CommandKind,
@@ -28,6 +28,7 @@ from tocsin.core.warnings.model import (
 from tocsin.ports import Bus, Clock, Store
 from tocsin.services.publishing import warning_message
 from tocsin.services.risk import RegionClass
+from tocsin.services.warning_changes import WarningChanges
 
 ACTOR = "rule:risk"
 
@@ -49,27 +50,15 @@ def reconcile_risk_warnings(
         for r in levels
         if r.region in known_regions
     }
-    events: list[WarningEvent] = []
     with store.transaction() as tx:
-        open_by_fp = tx.warnings.open_by_fingerprint(list(wanted))
-        created: list[Warning] = []
-        updated: list[Warning] = []
+        found = WarningChanges.load(tx, list(wanted))
         for fp, item in wanted.items():
             target = Level(item.level) if item.level else None
-            current = open_by_fp.get(fp)
-            command = _command(item, model, current, target)
-            if command is None:
-                continue
-            if current is None:
-                template = _template(item, fp, model=model, domain=domain)
-                warning, event = lifecycle.raise_warning(template, command, now)
-                created.append(warning)
-            else:
-                warning, event = lifecycle.apply(current, command, now)
-                updated.append(warning)
-            events.append(event)
-        tx.warnings.save(updated, new=False)
-        tx.warnings.save(created, new=True)
+            command = _command(item, model, found.current(fp), target)
+            if command is not None:
+                template = partial(_template, item, fp, model=model, domain=domain)
+                found.apply(fp, command, at=now, template=template)
+        events = found.save(tx)
         tx.audit.append([from_warning_event(e) for e in events])
     for event in events:
         bus.publish("warnings", warning_message(event))
@@ -87,11 +76,6 @@ def _command(
         return Command(CommandKind.LIFT, ACTOR, reason, None, cause, None)
     if current is not None and target is current.level:
         return None
-    kind = (
-        CommandKind.RAISE
-        if current is None
-        else (CommandKind.UPGRADE if target.rank > current.level.rank else CommandKind.DOWNGRADE)
-    )
     reason = (
         f"{model} {item.node} = {item.value:g} is in class {item.label} "
         f"[{item.lower:g}, {item.upper:g})"
@@ -105,7 +89,7 @@ def _command(
         "class_bounds": [item.lower, item.upper],
         "level": target.value,
     }
-    return Command(kind, ACTOR, reason, target, cause, explanation)
+    return Command(CommandKind.RAISE, ACTOR, reason, target, cause, explanation)
 
 
 def _template(item: RegionClass, fp: str, *, model: str, domain: str) -> Warning:
