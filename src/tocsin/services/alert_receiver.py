@@ -11,7 +11,6 @@ source (`source="prometheus"`). Invalid alerts are skipped and reported; valid o
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,15 +22,7 @@ from tocsin.core.domains import DomainCode
 from tocsin.core.errors import Problem
 from tocsin.core.levels import Level
 from tocsin.core.regions import RegionCode
-from tocsin.core.warnings.model import (
-    Command,
-    CommandKind,
-    Warning,
-    WarningEvent,
-    WarningId,
-    blank_warning,
-    fingerprint,
-)
+from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
 from tocsin.ports import Bus, Clock, Store, StoreSession
 from tocsin.services.publishing import warning_message
 from tocsin.services.warning_changes import WarningChanges
@@ -146,21 +137,19 @@ class AlertReceiverService:
         if current is not None and level == current.level and not _resolved(alert, now):
             found.touch(session, fp, at=now)
             return
-        template = partial(self._template, alert, fp)
-        found.apply(fp, _command(alert, level, actor=actor, now=now), at=now, template=template)
+        command = _command(alert, level, actor=actor, now=now)
+        found.apply(fp, command, at=now, place=partial(_place, alert))
 
-    @staticmethod
-    def _template(alert: PrometheusAlert, fp: str) -> Warning:
-        labels = alert.labels
-        return blank_warning(
-            WarningId(uuid.uuid4().hex),
-            fingerprint=fp,
-            source="prometheus",
-            subject=labels.get("alertname", "prometheus alert")[:256],
-            region=RegionCode(labels["region"]),
-            domain=DomainCode(labels["domain"]),
-            labels={k: str(v) for k, v in labels.items()},
-        )
+
+def _place(alert: PrometheusAlert) -> Place:
+    labels = alert.labels
+    return Place(
+        "prometheus",
+        labels.get("alertname", "prometheus alert")[:256],
+        RegionCode(labels["region"]),
+        DomainCode(labels["domain"]),
+        {k: str(v) for k, v in labels.items()},
+    )
 
 
 def _resolved(alert: PrometheusAlert, now: datetime) -> bool:

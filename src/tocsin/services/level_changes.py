@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from functools import partial
 from typing import Protocol
@@ -13,15 +12,7 @@ import numpy.typing as npt
 from tocsin.core.indicators import Indicator
 from tocsin.core.levels import Level
 from tocsin.core.rules.thresholds import LevelChanges
-from tocsin.core.warnings.model import (
-    Command,
-    CommandKind,
-    Warning,
-    WarningEvent,
-    WarningId,
-    blank_warning,
-    fingerprint,
-)
+from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
 from tocsin.ports import StoreSession
 from tocsin.services.warning_changes import WarningChanges
 
@@ -46,7 +37,7 @@ def rule_fingerprint(rule: LevelRule, series: int) -> str:
     return fingerprint(rule.source, ind.code, ind.region, ind.domain)
 
 
-def _template(rule: LevelRule, series: int, fp: str) -> Warning:
+def _place(rule: LevelRule, series: int) -> Place:
     ind = rule.indicator(series)
     labels = {
         "indicator": ind.code,
@@ -55,15 +46,7 @@ def _template(rule: LevelRule, series: int, fp: str) -> Warning:
         "source": rule.source,
         **({"asset": ind.asset} if ind.asset else {}),
     }
-    return blank_warning(
-        WarningId(uuid.uuid4().hex),
-        fingerprint=fp,
-        source=rule.source,
-        subject=ind.code,
-        region=ind.region,
-        domain=ind.domain,
-        labels=labels,
-    )
+    return Place(rule.source, ind.code, ind.region, ind.domain, labels)
 
 
 def apply_level_changes(
@@ -78,7 +61,7 @@ def apply_level_changes(
         i, s = int(changes.obs_index[k]), int(changes.series[k])
         at = datetime.fromtimestamp(int(times[i]), UTC)
         command = rule.command(s, int(changes.old_level[k]), int(changes.new_level[k]), i, at)
-        found.apply(fps[s], command, at=at, template=partial(_template, rule, s, fps[s]))
+        found.apply(fps[s], command, at=at, place=partial(_place, rule, s))
     return found.save(tx)
 
 

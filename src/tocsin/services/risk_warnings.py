@@ -8,7 +8,6 @@ it. Everything goes through the same lifecycle and audit trail as indicator warn
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection, Sequence
 from functools import partial
 
@@ -19,10 +18,9 @@ from tocsin.core.regions import RegionCode
 from tocsin.core.warnings.model import (
     Command,
     CommandKind,
+    Place,
     Warning,
     WarningEvent,
-    WarningId,
-    blank_warning,
     fingerprint,
 )
 from tocsin.ports import Bus, Clock, Store
@@ -56,8 +54,8 @@ def reconcile_risk_warnings(
             target = Level(item.level) if item.level else None
             command = _command(item, model, found.current(fp), target)
             if command is not None:
-                template = partial(_template, item, fp, model=model, domain=domain)
-                found.apply(fp, command, at=now, template=template)
+                place = partial(_place, item, model=model, domain=domain)
+                found.apply(fp, command, at=now, place=place)
         events = found.save(tx)
         tx.audit.append([from_warning_event(e) for e in events])
     for event in events:
@@ -92,7 +90,7 @@ def _command(
     return Command(CommandKind.RAISE, ACTOR, reason, target, cause, explanation)
 
 
-def _template(item: RegionClass, fp: str, *, model: str, domain: str) -> Warning:
+def _place(item: RegionClass, *, model: str, domain: str) -> Place:
     labels = {
         "model": model,
         "node": item.node,
@@ -100,12 +98,5 @@ def _template(item: RegionClass, fp: str, *, model: str, domain: str) -> Warning
         "domain": domain,
         "source": "risk",
     }
-    return blank_warning(
-        WarningId(uuid.uuid4().hex),
-        fingerprint=fp,
-        source="risk",
-        subject=f"{model}:{item.node}",
-        region=RegionCode(item.region),
-        domain=DomainCode(domain),
-        labels=labels,
-    )
+    subject = f"{model}:{item.node}"
+    return Place("risk", subject, RegionCode(item.region), DomainCode(domain), labels)

@@ -10,12 +10,21 @@ appends the audit records of the events with its other writes.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from tocsin.core.warnings import lifecycle
-from tocsin.core.warnings.model import Command, CommandKind, Warning, WarningEvent
+from tocsin.core.warnings.model import (
+    Command,
+    CommandKind,
+    Place,
+    Warning,
+    WarningEvent,
+    WarningId,
+    blank_warning,
+)
 from tocsin.ports import StoreSession
 
 
@@ -46,16 +55,17 @@ class WarningChanges:
         return self.open_by_fp.get(fp)
 
     def apply(
-        self, fp: str, command: Command, *, at: datetime, template: Callable[[], Warning]
+        self, fp: str, command: Command, *, at: datetime, place: Callable[[], Place]
     ) -> WarningEvent | None:
-        """Apply one command to the fingerprint's warning (raising it from `template()` when
+        """Apply one command to the fingerprint's warning (raising a new one at `place()` when
         none is open); None when there was nothing to do."""
         current = self.open_by_fp.get(fp)
         if current is None:
             if command.level is None:
                 return None  # lifting a warning that is not open
             raised = replace(command, kind=CommandKind.RAISE)
-            warning, event = lifecycle.raise_warning(template(), raised, at)
+            blank = blank_warning(WarningId(uuid.uuid4().hex), place(), fingerprint=fp)
+            warning, event = lifecycle.raise_warning(blank, raised, at)
             self.created[warning.id] = warning
         else:
             warning, event = lifecycle.apply(current, level_change(command, current), at)
