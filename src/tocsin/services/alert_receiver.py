@@ -76,14 +76,14 @@ def alert_fingerprint(labels: Mapping[str, str]) -> str:
     return fingerprint("prometheus", canonical, labels.get("region", ""), labels.get("domain", ""))
 
 
+@dataclass(frozen=True)
 class AlertReceiverService:
     """Applies Prometheus alerts to warnings."""
 
-    def __init__(self, store: Store, bus: Bus, clock: Clock, catalog: Catalog) -> None:
-        self.store = store
-        self.bus = bus
-        self.clock = clock
-        self.catalog = catalog
+    store: Store
+    bus: Bus
+    clock: Clock
+    catalog: Catalog
 
     def problems(self, i: int, alert: PrometheusAlert) -> list[Problem]:
         """Why an alert cannot become a warning."""

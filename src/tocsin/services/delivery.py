@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 from datetime import datetime, timedelta
 
 from tocsin.core.warnings.outbox import (
@@ -110,25 +110,17 @@ class DeliveryReport:
             self.retried += 1
 
 
+@dataclass(frozen=True)
 class DeliveryWorker:
     """Sends due outbox notifications through their channel's notifier."""
 
-    def __init__(
-        self,
-        store: AlertingStore,
-        notifiers: Mapping[Channel, Notifier],
-        *,
-        lease: timedelta = timedelta(seconds=30),
-        batch: int = 50,
-        clock: Clock | None = None,
-        record_each: bool = True,
-    ) -> None:
-        self.store = store
-        self.notifiers = notifiers
-        self.lease = lease
-        self.batch = batch
-        self.clock = clock
-        self.record_each = record_each
+    store: AlertingStore
+    notifiers: Mapping[Channel, Notifier]
+    _: KW_ONLY
+    lease: timedelta = timedelta(seconds=30)
+    batch: int = 50
+    clock: Clock | None = None
+    record_each: bool = True
 
     def run_once(self, now: datetime) -> DeliveryReport:
         """Claim due notifications (for `lease`), send each, record the outcomes.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 
 from tocsin.core.audit import AuditRecord
@@ -14,16 +15,15 @@ from tocsin.services.delivery import Handoff
 from tocsin.services.dispatcher import Dispatcher
 
 
+@dataclass(frozen=True)
 class SilenceService:
-    """Owned, reasoned, time-boxed silences."""
+    """Owned, reasoned, time-boxed silences (their notices composed by the dispatcher)."""
 
-    def __init__(
-        self, store: AlertingStore, clock: Clock, *, notices: Dispatcher, handoff: Handoff
-    ) -> None:
-        self.store = store
-        self.clock = clock
-        self.notices = notices
-        self.handoff = handoff
+    store: AlertingStore
+    clock: Clock
+    _: KW_ONLY
+    notices: Dispatcher
+    handoff: Handoff
 
     def create(
         self,

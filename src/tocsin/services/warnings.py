@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tocsin.core.audit import AuditRecord, from_warning_event
@@ -14,14 +15,14 @@ from tocsin.ports import Bus, Clock, Store, WarningFilter
 from tocsin.services.publishing import warning_message
 
 
+@dataclass(frozen=True)
 class WarningService:
     """Reads and acts on stored warnings."""
 
-    def __init__(self, store: Store, bus: Bus, clock: Clock, regions: RegionTree) -> None:
-        self.store = store
-        self.bus = bus
-        self.clock = clock
-        self.regions = regions
+    store: Store
+    bus: Bus
+    clock: Clock
+    regions: RegionTree
 
     def find(
         self,

@@ -15,6 +15,8 @@ from tocsin.core.warnings.outbox import (
     BACKOFF_CAP,
     MAX_ATTEMPTS,
     DeliveryStatus,
+    Message,
+    NotificationKind,
     after_failure,
     backoff,
 )
@@ -40,13 +42,10 @@ def test_alertmanager_payload_has_the_v4_shape() -> None:
     lifted = make_warning(
         id=WarningId("w2"), fingerprint="fp2", state=WarningState.LIFTED, lifted_at=T0
     )
-    body = alertmanager_payload(
-        group_key="k",
-        receiver="D11-FLOOD",
-        group_labels={"region": "D11"},
-        firing=[firing],
-        resolved=[lifted],
+    message = Message(
+        "k", NotificationKind.GROUP, "new", "D11-FLOOD", {"region": "D11"}, (firing,), (lifted,)
     )
+    body = alertmanager_payload(message)
     assert (body["version"], body["status"], body["receiver"]) == ("4", "firing", "D11-FLOOD")
     first, second = body["alerts"]
     assert first["status"] == "firing"
@@ -68,16 +67,8 @@ def test_alertmanager_payload_has_the_v4_shape() -> None:
 
 
 def test_tocsin_payload_explains_each_warning() -> None:
-    body = tocsin_payload(
-        key="k",
-        kind="group",
-        reason="new",
-        receiver="U",
-        group_labels={},
-        firing=[make_warning()],
-        resolved=[],
-        now=T0,
-    )
+    message = Message("k", NotificationKind.GROUP, "new", "U", firing=(make_warning(),))
+    body = tocsin_payload(message, now=T0)
     (w,) = body["firing"]
     assert (w["level"], w["cap_severity"], w["cause"]) == ("red", "Extreme", {"value": 5.5})
     assert body["summary"].startswith("[RED] natural.flood in D11")
