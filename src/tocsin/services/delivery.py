@@ -76,9 +76,10 @@ class Handoff:
 
     def put(self, notes: Sequence[Notification]) -> None:
         """Queue committed, claimed notifications for the worker and wake it."""
-        if notes:
-            with self._lock:
-                self._queue.extend(notes)
+        if not notes:
+            return
+        with self._lock:
+            self._queue.extend(notes)
         self.wake()
 
     def take(self) -> list[Notification]:

@@ -135,14 +135,16 @@ class Dispatcher:
             due = self._due_groups(work, touched)
             self._flush(work, due)  # 2, 3, 4, 6
             escalations = tx.escalations.due(now, ESCALATION_BATCH)
-            report.escalation_steps += self._escalate(work, escalations)  # 2, 3, 5, 6
-            report.silence_notices += self._notice_ended_silences(work)  # 6
+            steps = self._escalate(work, escalations)  # 2, 3, 5, 6
+            notices = self._notice_ended_silences(work)  # 6
             if rows:
                 tx.feed.advance([r.id for r in rows])
         self.handoff.put(work.handed)
         report.transitions += len(rows)
         report.groups_evaluated += len(due)
         report.notifications += work.written
+        report.escalation_steps += steps
+        report.silence_notices += notices
         more = len(rows) >= self.batch or len(due) >= FLUSH_BATCH
         return more or len(escalations) >= ESCALATION_BATCH
 
