@@ -26,7 +26,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
 from tocsin.core.warnings.config import AlertingConfig
 from tocsin.core.warnings.escalation import (
@@ -53,7 +52,7 @@ from tocsin.core.warnings.mute_windows import muted_by
 from tocsin.core.warnings.outbox import Message, Notification, addresses_of, log_entry
 from tocsin.core.warnings.payloads import compose
 from tocsin.core.warnings.routing import GroupMove, RouteReason, group_key, match_routes, route
-from tocsin.core.warnings.silences import Silence, notice_messages
+from tocsin.core.warnings.silences import Silence, SilenceNotice, notice_messages, ran_out
 from tocsin.core.warnings.suppression import source_regions, suppress
 from tocsin.ports import AlertingSession, AlertingStore, FeedRow
 from tocsin.services.delivery import Handoff
@@ -327,23 +326,16 @@ class Dispatcher:
         """Tell each ended silence's scope that it ended (and audit a silence that ran out)."""
         ended = work.tx.silences.ended_unnoticed(work.now)
         for silence in ended:
-            work.write(self.silence_notice(silence, "expired", now=work.now))
+            work.write(self.silence_notice(silence, SilenceNotice.EXPIRED, now=work.now))
             work.tx.silences.mark_noticed(silence.id)
-            if silence.expired_by is None:
-                ran_out = "reached its end time"
-                record = AuditRecord(
-                    silence.ends_at,
-                    "system:silences",
-                    "silence.expired",
-                    "silence",
-                    silence.id,
-                    ran_out,
-                )
-                work.tx.audit.append([record])
+            if silence.expired_by is None:  # nobody ended it: it ran out
+                work.tx.audit.append([ran_out(silence)])
         return len(ended)
 
-    def silence_notice(self, silence: Silence, what: str, *, now: datetime) -> list[Notification]:
-        """Notifications telling the silence's scope that it was `created` or has `expired`:
+    def silence_notice(
+        self, silence: Silence, what: SilenceNotice, *, now: datetime
+    ) -> list[Notification]:
+        """Notifications telling the silence's scope that it was created or has expired:
         the receivers configured for all notices and the unit responsible for its region."""
         receivers = list(self.config.silence_notices_to)
         sel = silence.selector

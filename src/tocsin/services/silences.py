@@ -9,7 +9,13 @@ from datetime import datetime
 from tocsin.core.audit import AuditRecord
 from tocsin.core.errors import NotFound
 from tocsin.core.warnings.selectors import Selector, selector_to_json
-from tocsin.core.warnings.silences import Silence, SilenceId, expire, validate_silence
+from tocsin.core.warnings.silences import (
+    Silence,
+    SilenceId,
+    SilenceNotice,
+    expire,
+    validate_silence,
+)
 from tocsin.ports import AlertingStore, Clock
 from tocsin.services.delivery import Handoff
 from tocsin.services.dispatcher import Dispatcher
@@ -62,7 +68,7 @@ class SilenceService:
                     )
                 ]
             )
-            tx.outbox.add(self.notices.silence_notice(silence, "created", now=now))
+            tx.outbox.add(self.notices.silence_notice(silence, SilenceNotice.CREATED, now=now))
         self.handoff.wake()
         return silence
 
@@ -92,7 +98,7 @@ class SilenceService:
             tx.audit.append(
                 [AuditRecord(now, actor, "silence.expired", "silence", done.id, why, {})]
             )
-            tx.outbox.add(self.notices.silence_notice(done, "expired", now=now))
+            tx.outbox.add(self.notices.silence_notice(done, SilenceNotice.EXPIRED, now=now))
             tx.silences.mark_noticed(done.id)
         self.handoff.wake()
         return done

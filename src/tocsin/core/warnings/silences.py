@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, NewType
 
+from tocsin.core.audit import AuditRecord
 from tocsin.core.errors import Conflict, InvalidInput, Problem
 from tocsin.core.warnings.dedup import silence_notice_key
 from tocsin.core.warnings.outbox import Message, NotificationKind
@@ -115,23 +116,42 @@ def silence_json(silence: Silence, now: datetime) -> dict[str, Any]:
     }
 
 
+class SilenceNotice(StrEnum):
+    """What a silence notice tells."""
+
+    CREATED = "created"
+    EXPIRED = "expired"
+
+
 def notice_messages(
-    silence: Silence, what: str, *, receivers: Sequence[str], now: datetime
+    silence: Silence, what: SilenceNotice, *, receivers: Sequence[str], now: datetime
 ) -> list[Message]:
-    """Tell each receiver (once) that a silence was `created` or has `expired`."""
+    """Tell each receiver (once) that a silence was created or has expired."""
     sel = silence.selector
     subject = (
-        f"[SILENCE {what.upper()}] {sel.describe()} until {silence.ends_at.isoformat()} "
+        f"[SILENCE {what.value.upper()}] {sel.describe()} until {silence.ends_at.isoformat()} "
         f"by {silence.created_by}: {silence.reason}"
     )
     return [
         Message(
-            key=silence_notice_key(silence.id, what),
+            key=silence_notice_key(silence.id, what.value),
             kind=NotificationKind.SILENCE,
-            reason=f"silence {what}",
+            reason=f"silence {what.value}",
             receiver=receiver,
             subject=subject,
             extra={"silence": silence_json(silence, now)},
         )
         for receiver in dict.fromkeys(receivers)
     ]
+
+
+def ran_out(silence: Silence) -> AuditRecord:
+    """The audit record of a silence that reached its end time without anybody ending it."""
+    return AuditRecord(
+        silence.ends_at,
+        "system:silences",
+        "silence.expired",
+        "silence",
+        silence.id,
+        "reached its end time",
+    )
