@@ -30,11 +30,11 @@ def invoke(*args: str) -> tuple[int, str]:
 
 def count(db: str) -> int:
     from tocsin.adapters.storage.engine import make_engine
-    from tocsin.adapters.storage.sql import SqlStore
+    from tocsin.adapters.storage.sql.store import SqlStore
 
     store = SqlStore(make_engine(db))
     with store.transaction() as tx:
-        n = tx.count_observations()
+        n = tx.observations.count()
     store.close()
     return n
 
@@ -254,5 +254,5 @@ def test_demo_runs_real_series_ending_now_and_notifies_its_duty_desk(tmp_path: P
 
 def _last_time(container: Any, indicator_id: int) -> int:
     with container.store.transaction() as tx:
-        batch = tx.read_observations(indicator_id, limit=10_000_000)
+        batch = tx.observations.read(indicator_id, limit=10_000_000)
     return int(batch.times[-1])

@@ -114,7 +114,7 @@ def silences_list(
 ) -> None:
     """List silences, newest first."""
     from tocsin.bootstrap import build
-    from tocsin.services.notifications import silence_json
+    from tocsin.core.warnings.silences import silence_json
 
     with reported():
         container = build(settings(db))
@@ -176,14 +176,7 @@ def history(
 
     with reported():
         container = build(settings(db))
-        found = [
-            w
-            for w in container.warnings.find(open_only=False, limit=1_000_000)
-            if w.id.startswith(warning_id)
-        ]
-        if len(found) != 1:
-            raise NotFound(f"{len(found)} warnings match {warning_id!r}")
-        warning = found[0]
+        warning = container.warnings.resolve(warning_id)
         records = container.warnings.history(warning.id)
         delivery = container.dispatcher.explain_delivery(warning, container.clock.now())
     console.print(
@@ -275,8 +268,7 @@ def notify_log(
     check_known("--status", status, [s.value for s in DeliveryStatus])
     with reported():
         container = build(settings(db))
-        with container.alerting_store.transaction() as tx:
-            rows = tx.list_notifications(warning_id=warning, status=status, limit=limit)
+        rows = container.dispatcher.notification_log(warning_id=warning, status=status, limit=limit)
     print_table(
         ("created", "kind", "reason", "receiver", "address", "status", "tries", "key"),
         (

@@ -66,11 +66,11 @@ def migrate_command(db: DbOption = None) -> None:
     """Create or upgrade the database schema (creates the database if needed)."""
     from sqlalchemy.engine import make_url
 
-    from tocsin.bootstrap import open_store
+    from tocsin.bootstrap import open_stores
 
     with reported():
         url = settings(db).database_url
-        open_store(url, create=True).close()
+        open_stores(url, create=True).close()
     shown = make_url(url).render_as_string(hide_password=True)
     console.print(f"schema is up to date: {shown}", markup=False)
 
@@ -205,14 +205,11 @@ def acknowledge(
 ) -> None:
     """Acknowledge an active warning."""
     from tocsin.bootstrap import build
-    from tocsin.core.errors import NotFound
 
     with reported():
         container = build(settings(db))
-        matches = [w for w in container.warnings.find() if w.id.startswith(warning_id)]
-        if len(matches) != 1:
-            raise NotFound(f"{len(matches)} open warnings match {warning_id!r}")
-        w = container.warnings.acknowledge(matches[0].id, actor=by, reason=reason)
+        match = container.warnings.resolve(warning_id, open_only=True)
+        w = container.warnings.acknowledge(match.id, actor=by, reason=reason)
     console.print(f"acknowledged {w.id} ({w.level.value}) by {by}", markup=False)
 
 
