@@ -8,8 +8,8 @@ from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # the database URLs Tocsin can open (the scheme before "://"), and how to write one
-DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
-DATABASE_FORMS = "sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE"
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "memory")
+DATABASE_FORMS = "sqlite:///FILE, postgresql://USER@HOST:PORT/DATABASE or memory:// (nothing kept)"
 
 
 class Settings(BaseSettings):

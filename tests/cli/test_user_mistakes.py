@@ -17,7 +17,7 @@ from tocsin.testing.scenario import write_small_config
 
 UNREACHABLE_PG = "postgresql://tocsin@127.0.0.1:1/tocsin"
 DETECT = ["detect", "--input", "{series}", "--out", "out.csv"]
-FORMS = "(use sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE)"
+FORMS = "(use sqlite:///FILE, postgresql://USER@HOST:PORT/DATABASE or memory:// (nothing kept))"
 
 
 def tocsin(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
