@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     require_token_for_reads: bool = False
+    # the largest request body the API reads (bytes); larger ones are answered 413 unread
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     webhook_secret: SecretStr | None = None
     benchdata: Path = Path("../shared/benchdata")
     # warning pipeline (docs/warnings.md)

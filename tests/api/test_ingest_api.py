@@ -66,7 +66,9 @@ def test_a_naive_time_is_rejected(api: Api) -> None:
     }
     response = api.client.post("/api/v1/observations", json=body, headers=api.headers)
     assert response.status_code == 422
-    assert response.json()["problems"][0]["where"] == "observations[0].time"
+    (problem,) = response.json()["problems"]
+    assert (problem["where"], problem["field"]) == ("observations[0]", "time")
+    assert "RFC 3339 date-time with an offset" in problem["reason"]
 
 
 def test_a_batch_sent_twice_is_stored_once_and_raises_once(api: Api) -> None:
@@ -143,7 +145,7 @@ def test_warnings_filter_by_region_subtree_level_and_domain(api: Api) -> None:
     assert sorted(subjects(region="P1")) == ["D11.river_level", "P1.substation_load"]
     assert subjects(level="red") == ["D21.reservoir"]
     assert subjects(domain="natural") == ["D11.river_level"]
-    assert api.client.get("/api/v1/warnings", params={"region": "X"}).status_code == 404
+    assert api.client.get("/api/v1/warnings", params={"region": "X"}).status_code == 422
 
 
 def test_events_are_stored_once(api: Api) -> None:

@@ -13,10 +13,12 @@ from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
+from tocsin.api.auth import Requires
+from tocsin.api.problems import responses
 from tocsin.bootstrap import Container
-from tocsin.core.errors import Forbidden, NotFound
+from tocsin.core.errors import NotFound
 from tocsin.core.levels import LEVELS
 from tocsin.core.regions import RegionCode, RegionTree
 from tocsin.core.users import Permission
@@ -126,16 +128,12 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     tree = container.catalog.regions
     layers = MapLayers(tree)
 
-    def reader(authorization: Annotated[str | None, Header()] = None) -> None:
-        if not container.settings.require_token_for_reads:
-            return
-        token = (authorization or "").removeprefix("Bearer ").strip()
-        user = container.admin.authenticate(token) if token else None
-        if user is None:
-            raise Forbidden("a valid bearer token is required to read")
-        container.admin.require(user, Permission.READ)
-
-    router = APIRouter(prefix="/api/v1/web", tags=["dashboard"], dependencies=[Depends(reader)])
+    router = APIRouter(
+        prefix="/api/v1/web",
+        tags=["dashboard"],
+        dependencies=[Depends(Requires(Permission.READ))],
+        responses=responses(401, 403, 422),
+    )
 
     @router.get("/map", response_class=Response)
     def map_view(parent: str | None = None) -> Response:
