@@ -3,8 +3,8 @@
 No token, a token that is not `Bearer …`, or a token no user holds: 401 with
 `WWW-Authenticate: Bearer`. A valid token whose role lacks the permission: 403. Reads need a
 token only when the settings say so (`TOCSIN_REQUIRE_TOKEN_FOR_READS`); writes always do.
-Requests with a body are authenticated before the body is read (`tocsin.api.limits`), and the
-user found there is reused here.
+Requests with a body are authenticated before the body is read (`tocsin.api.limits`); the user
+found there is reused here, where the route's permission is checked.
 """
 
 from __future__ import annotations
@@ -41,13 +41,19 @@ def token_of(authorization: str | None) -> str | None:
     return token.strip() or None
 
 
-def authorize(container: Container, token: str | None, permission: Permission) -> User:
-    """The token's user if its role grants `permission`; Unauthenticated or Forbidden if not."""
+def authenticate(container: Container, token: str | None) -> User:
+    """The token's user; Unauthenticated when there is no token or nobody holds it."""
     if not token:
         raise Unauthenticated("a bearer token is required (Authorization: Bearer TOKEN)")
     user = container.admin.authenticate(token)
     if user is None:
         raise Unauthenticated("the bearer token is not valid")
+    return user
+
+
+def authorize(container: Container, token: str | None, permission: Permission) -> User:
+    """The token's user if its role grants `permission`; Unauthenticated or Forbidden if not."""
+    user = authenticate(container, token)
     container.admin.require(user, permission)  # Forbidden when the role may not
     return user
 
@@ -59,7 +65,7 @@ def needs_token(container: Container, permission: Permission) -> bool:
 
 class Requires:
     """The dependency that guards a route with a permission; returns the user (None for an
-    open read). Its `permission` is also read by the body guard, before the body."""
+    open read)."""
 
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
@@ -73,11 +79,11 @@ class Requires:
         container = container_of(request)
         if not needs_token(container, self.permission):
             return None
-        known: User | None = request.scope.get(USER_KEY)
-        if known is not None and known.may(self.permission):
-            return known
-        token = credentials.credentials if credentials is not None else None
-        return authorize(container, token, self.permission)
+        user: User | None = request.scope.get(USER_KEY)  # found by the body guard
+        if user is None:
+            user = authenticate(container, credentials.credentials if credentials else None)
+        container.admin.require(user, self.permission)  # Forbidden when the role may not
+        return user
 
 
 Reader = Annotated[User | None, Depends(Requires(Permission.READ))]

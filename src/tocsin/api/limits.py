@@ -1,12 +1,12 @@
 """The body guard: authenticate before a body is read, and never read more than the limit.
 
-A pure ASGI middleware in front of the application. For a request that carries a body (POST,
-PUT, PATCH, DELETE) it finds the route, and when the route needs a permission it checks the
-bearer token first: a request without a valid token is answered 401 (or 403) without a byte of
-its body being read. Then the body is read up to `max_body_bytes`: a declared `Content-Length`
-over the limit is refused at once, and a body streamed without one (chunked) is counted as it
-arrives and refused as soon as it passes the limit — 413 either way. Only then does the
-application see the (buffered) body.
+A pure ASGI middleware in front of the application. Every request that carries a body (POST,
+PUT, PATCH, DELETE) writes, and every write needs a token: the bearer token is checked first,
+and a request without a valid one is answered 401 without a byte of its body being read. Then
+the body is read up to `max_body_bytes`: a declared `Content-Length` over the limit is refused at
+once, and a body streamed without one (chunked) is counted as it arrives and refused as soon as
+it passes the limit — 413 either way. Only then does the application see the (buffered) body;
+the route's own dependency checks the role's permission (403) with the user found here.
 """
 
 from __future__ import annotations
@@ -14,15 +14,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from fastapi.dependencies.models import Dependant
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import Match
 
-from tocsin.api.auth import USER_KEY, Requires, authorize, needs_token, token_of
-from tocsin.api.problems import CHALLENGES, problem_response, status_of
+from tocsin.api.auth import USER_KEY, authenticate, token_of
+from tocsin.api.problems import CHALLENGES, problem_response
 from tocsin.bootstrap import Container
-from tocsin.core.errors import Forbidden, Problem, Unauthenticated
-from tocsin.core.users import Permission
+from tocsin.core.errors import Problem, Unauthenticated
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -36,17 +33,6 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 
 class BodyTooLarge(Exception):
     """The body passed the limit."""
-
-
-def route_permission(dependant: Dependant) -> Permission | None:
-    """The permission a route's dependencies require (searched depth first), if any."""
-    for dep in dependant.dependencies:
-        if isinstance(dep.call, Requires):
-            return dep.call.permission
-        found = route_permission(dep)
-        if found is not None:
-            return found
-    return None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -83,26 +69,12 @@ class BodyGuard:
         await self.app(scope, _replay(body, receive), send)
 
     async def _authenticate(self, scope: Scope) -> Any:
-        permission = self._permission(scope)
-        if permission is None or not needs_token(self.container, permission):
-            return None
         token = token_of(_header(scope, b"authorization"))
         try:
-            user = await run_in_threadpool(authorize, self.container, token, permission)
-        except (Unauthenticated, Forbidden) as err:
-            status = status_of(err)
-            return problem_response(status, str(err), headers=CHALLENGES.get(status))
+            user = await run_in_threadpool(authenticate, self.container, token)
+        except Unauthenticated as err:
+            return problem_response(401, str(err), headers=CHALLENGES[401])
         scope[USER_KEY] = user
-        return None
-
-    @staticmethod
-    def _permission(scope: Scope) -> Permission | None:
-        app = scope.get("app")
-        for route in getattr(getattr(app, "router", None), "routes", ()):
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                dependant = getattr(route, "dependant", None)
-                return route_permission(dependant) if dependant is not None else None
         return None
 
     def _declared_too_large(self, scope: Scope) -> Any:

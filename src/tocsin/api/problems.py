@@ -89,18 +89,32 @@ def status_of(err: errors.TocsinError) -> int:
 
 def location(loc: Iterable[int | str]) -> errors.Problem:
     """A pydantic error location as where/field: ('body', 'observations', 1, 'value') ->
-    where `observations[1]`, field `value`; query and path parameters keep their kind."""
+    where `observations[1]`, field `value`; a list body's items are `body[i]`; query and path
+    parameters keep their kind (`query`, `path`)."""
     parts = [str(x) for x in loc]
-    if parts and parts[0] == "body":
+    if parts[-1:] == ["[key]"]:  # a map's key was wrong: name the key
+        parts = parts[:-1]
+    if parts and parts[0] == "body" and not (len(parts) > 1 and parts[1].isdigit()):
         parts = parts[1:]
-    head = parts[:-1]
-    where = "".join(f"[{p}]" if p.isdigit() else (f".{p}" if i else p) for i, p in enumerate(head))
-    return errors.Problem(where or "body", parts[-1] if parts else "", "")
+    if parts and parts[-1].isdigit():  # an item of a list of values: the list is the field
+        names = [p for p in parts if not p.isdigit()]
+        return errors.Problem(_path(parts), names[-1] if names else "", "")
+    return errors.Problem(_path(parts[:-1]) or "body", parts[-1] if parts else "", "")
+
+
+def _path(parts: list[str]) -> str:
+    return "".join(f"[{p}]" if p.isdigit() else (f".{p}" if i else p) for i, p in enumerate(parts))
 
 
 def _validation_problem(error: Mapping[str, Any]) -> errors.Problem:
-    at = location(error.get("loc", ()))
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":
+        why = (error.get("ctx") or {}).get("error", "invalid")
+        return errors.Problem("body", "", f"not JSON at character {loc[-1]}: {why}")
+    at = location(loc)
     reason = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if loc[-1:] == ("[key]",):
+        reason = f"name: {reason}"
     return errors.Problem(at.where, at.field, reason)
 
 

@@ -16,12 +16,13 @@ import contextlib
 import json
 import threading
 from collections.abc import AsyncGenerator, Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from tocsin.adapters.bus.memory import MemoryBus
+from tocsin.api.problems import responses
 
 QUEUE_SIZE = 256
 TOPICS = frozenset({"warnings", "silences"})
@@ -112,8 +113,17 @@ def make_router(feed: LiveFeed, authorize: Callable[[str | None], None]) -> APIR
     """GET /api/v1/web/live: the event stream (`authorize` checks the optional ?token=)."""
     router = APIRouter(prefix="/api/v1/web", tags=["dashboard"])
 
-    @router.get("/live", response_class=StreamingResponse)
-    async def live(request: Request, token: str | None = None) -> StreamingResponse:
+    @router.get(
+        "/live",
+        response_class=StreamingResponse,
+        responses={
+            200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            **responses(401, 403),
+        },
+    )
+    async def live(
+        request: Request, token: Annotated[str | None, Query(max_length=512)] = None
+    ) -> StreamingResponse:
         """Server-sent events: `warnings` (a transition), `silences`, `resync`, `hello`.
 
         EventSource cannot send headers, so where reads need a token it comes as `?token=`.

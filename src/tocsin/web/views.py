@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -25,6 +26,15 @@ from tocsin.core.users import Permission
 from tocsin.core.warnings.model import Warning
 from tocsin.services.scoring import replay_scores
 from tocsin.web.geometry import extent_digits, simplify
+from tocsin.web.payloads import (
+    ChartOut,
+    ChartScoresOut,
+    MapOut,
+    MomentOut,
+    RiskRankingOut,
+    RiskTreeOut,
+    SummaryOut,
+)
 from tocsin.web.risk import RiskLoader
 
 CHART_POINTS = 4000
@@ -70,6 +80,10 @@ def decimate(
         keep.extend(sorted({lo, hi}))
     index = np.array(keep, dtype=np.int64)
     return times[index], values[index]
+
+
+def _finite(v: float | None) -> float | None:
+    return v if v is not None and math.isfinite(v) else None
 
 
 def _thresholds(values: tuple[float, float, float, float]) -> dict[str, float]:
@@ -135,8 +149,12 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         responses=responses(401, 403, 422),
     )
 
-    @router.get("/map", response_class=Response)
-    def map_view(parent: str | None = None) -> Response:
+    @router.get(
+        "/map",
+        response_class=Response,
+        responses={200: {"model": MapOut, "description": "GeoJSON"}, **responses(404)},
+    )
+    def map_view(parent: Annotated[str | None, Query(max_length=256)] = None) -> Response:
         """A region's children as GeoJSON with their highest active warning level (subtree)."""
         focus = layers.focus(parent)
         levels = active_levels(tree, container.warnings.find(open_only=True, limit=1_000_000))
@@ -168,7 +186,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         return Response(body, media_type="application/json")
 
     @router.get("/summary")
-    def summary() -> dict[str, Any]:
+    def summary() -> SummaryOut:
         """Open warnings counted by level and by state, and the server's time (for the clock)."""
         found = container.warnings.find(open_only=True, limit=1_000_000)
         by_level = {lv.value: 0 for lv in LEVELS}
@@ -176,18 +194,15 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         for w in found:
             by_level[w.level.value] += 1
             by_state[w.state.value] = by_state.get(w.state.value, 0) + 1
-        return {
-            "open": len(found),
-            "by_level": by_level,
-            "by_state": by_state,
-            "now": container.clock.now().isoformat(),
-        }
+        return SummaryOut(
+            open=len(found), by_level=by_level, by_state=by_state, now=container.clock.now()
+        )
 
-    @router.get("/indicators/{code}/chart", responses={404: {"description": "unknown"}})
+    @router.get("/indicators/{code}/chart", responses=responses(404))
     def chart(
         code: str,
         points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
-    ) -> dict[str, Any]:
+    ) -> ChartOut:
         """An indicator's series (decimated, extremes kept), thresholds and warning moments."""
         indicator = next((i for i in container.catalog.indicators if i.code == code), None)
         ident = container.rules.ids.get(code)
@@ -196,25 +211,25 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         with container.store.transaction() as tx:
             batch = tx.read_observations(ident, limit=10_000_000)
         times, values = decimate(batch.times, batch.values, points)
-        return {
-            "indicator": code,
-            "name": indicator.name,
-            "region": indicator.region,
-            "domain": indicator.domain,
-            "unit": indicator.unit,
-            "direction": indicator.direction.value,
-            "thresholds": _thresholds(indicator.thresholds.as_tuple()),
-            "observations": len(batch.times),
-            "times": times.tolist(),
-            "values": [v if v == v else None for v in values.tolist()],
-            "moments": _moments(container, code),
-        }
+        return ChartOut(
+            indicator=code,
+            name=indicator.name,
+            region=indicator.region,
+            domain=indicator.domain,
+            unit=indicator.unit,
+            direction=indicator.direction.value,
+            thresholds=_thresholds(indicator.thresholds.as_tuple()),
+            observations=len(batch.times),
+            times=times.tolist(),
+            values=[_finite(v) for v in values.tolist()],
+            moments=[MomentOut.model_validate(m) for m in _moments(container, code)],
+        )
 
-    @router.get("/indicators/{code}/scores", responses={404: {"description": "unknown"}})
+    @router.get("/indicators/{code}/scores", responses=responses(404))
     def chart_scores(
         code: str,
         points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
-    ) -> dict[str, Any]:
+    ) -> ChartScoresOut:
         """The indicator's detector scores over its history (decimated, peaks kept).
 
         Computed by the scoring service's replay (`GET /api/v1/indicators/{code}/scores`): the
@@ -226,44 +241,43 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
             np.asarray(found["scores"], dtype=np.float64),
             points,
         )
-        return {
-            "indicator": code,
-            "detector": found["detector"],
-            "times": times.tolist(),
-            "scores": [v if v == v else None for v in scores.tolist()],
-            "decision_threshold": found["decision_threshold"],
-            "score_thresholds": found["score_thresholds"],
-        }
+        return ChartScoresOut(
+            indicator=code,
+            detector=found["detector"],
+            times=times.tolist(),
+            scores=[_finite(v) for v in scores.tolist()],
+            decision_threshold=_finite(found["decision_threshold"]),
+            score_thresholds=found["score_thresholds"],
+        )
 
     @router.get("/risk")
-    def risk_ranking() -> dict[str, Any]:
+    def risk_ranking() -> RiskRankingOut:
         """Every region the risk model scores, highest index first (or why there is none)."""
         index = risk.wait()
         if index is None:
-            return {"available": False, "reason": risk.reason(), "regions": []}
+            return RiskRankingOut(available=False, reason=risk.reason(), regions=[])
         rows = [
             {"code": code, **card, "known": code in tree}
             for code, card in index.classes().items()
             if card["value"] is not None
         ]
         rows.sort(key=lambda r: (-r["value"], r["code"]))
-        return {"available": True, "model": index.model.name, "regions": rows}
+        return RiskRankingOut(available=True, model=index.model.name, regions=rows)
 
-    @router.get("/risk/{region}")
-    def risk_tree(region: str) -> dict[str, Any]:
+    @router.get("/risk/{region}", responses=responses(404))
+    def risk_tree(region: str) -> RiskTreeOut:
         """A region's composite risk index as a tree (or why there is none)."""
         if region not in tree:
             raise NotFound(f"unknown region {region!r}")
         index = risk.wait()
         if index is None:
-            return {"available": False, "region": region, "reason": risk.reason()}
+            return RiskTreeOut(available=False, region=region, reason=risk.reason())
         if region not in index.classes():
-            return {
-                "available": False,
-                "region": region,
-                "reason": f"the model {index.model.name} holds no data for this region",
-            }
-        return {"available": True, "region": region, **index.tree(region)}
+            reason = f"the model {index.model.name} holds no data for this region"
+            return RiskTreeOut(available=False, region=region, reason=reason)
+        return RiskTreeOut.model_validate(
+            {"available": True, "region": region, **index.tree(region)}
+        )
 
     return router
 

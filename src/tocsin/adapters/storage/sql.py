@@ -14,7 +14,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
-    and_,
     any_,
     bindparam,
     func,
@@ -57,6 +56,7 @@ from tocsin.core.warnings.model import Warning, WarningId, WarningState
 from tocsin.ports import WarningFilter
 
 STATE_COLUMNS = ("indicator_id", "level", "last_ts", "above", "below")
+EVENT_KEY_CHUNK = 500  # external ids per look-up query
 _LEVEL_ORDER = {lv.value: lv.rank for lv in LEVELS}
 
 
@@ -351,26 +351,30 @@ class SqlSession:
         """Insert events not yet stored; return how many were new."""
         if not events:
             return 0
-        keys = {(e.source, e.external_id) for e in events}
-        existing = {
-            (r.source, r.external_id)
-            for r in self.conn.execute(
-                select(t.events.c.source, t.events.c.external_id).where(
-                    or_(
-                        *[
-                            and_(t.events.c.source == s, t.events.c.external_id == x)
-                            for s, x in keys
-                        ]
-                    )
-                )
-            )
-        }
+        existing = self._stored_event_keys({(e.source, e.external_id) for e in events})
         fresh: dict[tuple[str, str], Event] = {}
         for e in events:
             if (e.source, e.external_id) not in existing:
                 fresh[(e.source, e.external_id)] = e
         self._insert(t.events, [_event_row(e, received_at) for e in fresh.values()])
         return len(fresh)
+
+    def _stored_event_keys(self, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (source, external_id) keys are stored: one `source = ? AND external_id IN (…)`
+        query per source and chunk of ids (an OR of pairs per key overflows SQLite's
+        expression depth past 1,000 keys, and parameters are bounded on both databases)."""
+        ids_by_source: dict[str, list[str]] = {}
+        for source, external_id in keys:
+            ids_by_source.setdefault(source, []).append(external_id)
+        c = t.events.c
+        found: set[tuple[str, str]] = set()
+        for source, ids in ids_by_source.items():
+            for start in range(0, len(ids), EVENT_KEY_CHUNK):
+                query = select(c.external_id).where(
+                    c.source == source, c.external_id.in_(ids[start : start + EVENT_KEY_CHUNK])
+                )
+                found.update((source, x) for x in self.conn.execute(query).scalars())
+        return found
 
     def list_events(self, *, limit: int = 200) -> list[dict[str, Any]]:
         """Newest events first."""
