@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,9 @@ from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
+from tocsin.core.warnings.selectors import Selector
 from tocsin.testing.clock import FakeClock
-from tocsin.testing.scenario import write_small_config
+from tocsin.testing.scenario import small_config, write_small_config
 from tocsin.web.app import create_web_app
 
 CHECKS = [
@@ -59,58 +61,107 @@ class FuzzReport:
     by_status: dict[int, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Target:
+    """The app under test, an admin's token, and path parameters that name things that exist."""
+
+    app: Any
+    token: str
+    known: dict[str, str]
+
+
 @contextmanager
-def fuzz_target(tmp: Path | None = None) -> Iterator[tuple[Any, str]]:
-    """The web app over the small scenario with a few warnings, and an admin's token."""
+def fuzz_target(tmp: Path | None = None) -> Iterator[Target]:
+    """The web app over the small scenario with a few warnings and a silence, an admin's
+    token, and the names of things that exist (for path parameters)."""
     with tempfile.TemporaryDirectory() as scratch:
         base = tmp or Path(scratch)
         settings = Settings(
             database_url=f"sqlite:///{base / 'fuzz.db'}",
-            config_dir=write_small_config(base / "config"),
+            config_dir=_config(base / "config"),
             background_workers=False,
         )
         container = build(settings, clock=FakeClock())
         try:
-            _seed_warnings(container)
+            known = _seed(container)
             container.admin.add_user("fuzz", Role.ADMIN, unit=None, actor="test")
             token = container.admin.issue_token("fuzz", label="fuzz", actor="test")
-            yield create_web_app(container, risk=None, live_max_stream_for=0.05), token
+            app = create_web_app(container, risk=None, live_max_stream_for=0.05)
+            yield Target(app, token, known)
         finally:
             container.close()
 
 
-def _seed_warnings(container: Container) -> None:
+def _config(folder: Path) -> Path:
+    """The small scenario, one indicator also watched by a detector (levels without a score
+    threshold included)."""
+    docs = small_config()
+    gauge: dict[str, Any] = docs["indicators.yaml"]["indicators"][0]
+    gauge["detector"] = {"kind": "robust_z", "params": {"warmup": 5}, "thresholds": {"red": 0.5}}
+    return write_small_config(folder, **docs)
+
+
+def _seed(container: Container) -> dict[str, str]:
     ids = container.rules.ids
     rows = [("D11.river_level", 5.5), ("D21.reservoir", 25.0), ("P1.rainfall", 45.0)]
     container.ingest.ingest_batch(
         ObservationBatch(
             np.array([ids[c] for c, _ in rows], dtype=np.int64),
-            np.full(len(rows), T, dtype=np.int64),
+            np.arange(T, T + len(rows), dtype=np.int64),
             np.array([v for _, v in rows], dtype=np.float64),
         )
     )
+    warning = container.warnings.find(limit=1)[0]
+    now = container.clock.now()
+    silence = container.silences.create(
+        Selector("D11", None, frozenset(), ()),
+        created_by="fuzz",
+        reason="fuzzing",
+        ends_at=now + timedelta(days=1),
+    )
+    return {
+        "code": "D11.river_level",
+        "region": "P1",
+        "warning_id": warning.id,
+        "silence_id": silence.id,
+    }
 
 
 def fuzz(
-    app: Any,
-    token: str,
+    target: Target,
     *,
     examples: int,
     seed_value: int,
     progress: Callable[[str], None] | None = None,
 ) -> FuzzReport:
-    """Run `examples` valid and `examples` invalid cases against every operation."""
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    headers = {"Authorization": f"Bearer {token}"}
+    """Run `examples` valid and `examples` invalid cases against every operation, and as many
+    valid ones again with path parameters that name things that exist."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", target.app)
+    headers = {"Authorization": f"Bearer {target.token}"}
     report = FuzzReport()
     for result in schema.get_all_operations():
         if isinstance(result, Err):  # the document itself is wrong: stop at once
             raise result.err()
         operation = result.ok()
         report.operations += 1
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        names = {p.name for p in operation.path_parameters}
+        rounds: list[tuple[GenerationMode, dict[str, str] | None]] = [
+            (GenerationMode.POSITIVE, None),
+            (GenerationMode.NEGATIVE, None),
+        ]
+        if names and names <= set(target.known):
+            rounds.append((GenerationMode.POSITIVE, {n: target.known[n] for n in names}))
+        for mode, path in rounds:
             started = time.perf_counter()
-            _run(operation, mode, headers, report, examples=examples, seed_value=seed_value)
+            strategy = operation.as_strategy(generation_mode=mode, path_parameters=path)
+            _run(
+                strategy,
+                f"{operation.label} [{mode.value}{' known' if path else ''}]",
+                headers,
+                report,
+                examples=examples,
+                seed_value=seed_value,
+            )
             if progress is not None:
                 took = time.perf_counter() - started
                 progress(f"{operation.label} {mode.value}: {took:.1f} s")
@@ -118,8 +169,8 @@ def fuzz(
 
 
 def _run(
-    operation: Any,
-    mode: GenerationMode,
+    strategy: Any,
+    where: str,
     headers: dict[str, str],
     report: FuzzReport,
     *,
@@ -134,10 +185,9 @@ def _run(
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(operation.as_strategy(generation_mode=mode))
+    @given(strategy)
     def one(case: Any) -> None:
         report.cases += 1
-        where = f"{operation.label} [{mode.value}]"
         try:
             response = case.call(headers=headers)
         except Exception as err:  # the app raised instead of answering: a server error
@@ -154,5 +204,5 @@ def _run(
     try:
         one()
     except Unsatisfiable:  # no invalid request exists (an operation without any input)
-        if mode is GenerationMode.POSITIVE:
+        if "negative" not in where:
             raise

@@ -17,8 +17,8 @@ SEED = 20_260_101
 def test_fuzzing_every_operation_finds_no_server_error_and_no_schema_violation(
     tmp_path: Path,
 ) -> None:
-    with fuzz_target(tmp_path) as (app, token):
-        report = fuzz(app, token, examples=EXAMPLES, seed_value=SEED)
+    with fuzz_target(tmp_path) as target:
+        report = fuzz(target, examples=EXAMPLES, seed_value=SEED)
     assert report.server_errors == []
     assert report.violations == []
     assert report.operations == 29

@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -85,6 +86,9 @@ EpochOrMoment = Annotated[
             "description": f"{MOMENT_HELP}; or {EPOCH_HELP}",
         }
     ),
+]
+IndicatorPath = Annotated[
+    str, Path(min_length=1, max_length=256, examples=["D11.river_level"], description="its code")
 ]
 Number = Annotated[StrictFloat, Field(description="a JSON number (not a string or a boolean)")]
 Code = Annotated[StrictStr, Field(min_length=1, max_length=256)]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.auth import Ingester, Reader, container_of
-from tocsin.api.fields import EPOCH_MAX, EPOCH_MIN, Code, EpochOrMoment, Number
+from tocsin.api.fields import EPOCH_MAX, EPOCH_MIN, Code, EpochOrMoment, IndicatorPath, Number
 from tocsin.api.problems import responses
 from tocsin.core.errors import NotFound
 from tocsin.services.ingest import RawObservations
@@ -60,7 +60,7 @@ class ScoresOut(BaseModel):
     times: list[int]
     scores: list[float | None]
     decision_threshold: float | None
-    score_thresholds: dict[str, float] | None
+    score_thresholds: dict[str, float | None] | None
 
 
 def _finite(v: float | None) -> float | None:
@@ -94,7 +94,7 @@ def router() -> APIRouter:
 
     @api.get("/api/v1/indicators/{code}/observations", responses=responses(401, 403, 404, 422))
     def observations(
-        code: str,
+        code: IndicatorPath,
         _: Reader,
         request: Request,
         since: Annotated[int | None, Query(ge=EPOCH_MIN, le=EPOCH_MAX)] = None,
@@ -112,7 +112,7 @@ def router() -> APIRouter:
 
     @api.get("/api/v1/indicators/{code}/scores", responses=responses(401, 403, 404, 422))
     def scores(
-        code: str,
+        code: IndicatorPath,
         _: Reader,
         request: Request,
         detector: Annotated[str | None, Query(max_length=64)] = None,

@@ -100,7 +100,7 @@ class ChartScoresOut(BaseModel):
     times: list[int]
     scores: list[float | None]
     decision_threshold: float | None
-    score_thresholds: dict[str, float] | None
+    score_thresholds: dict[str, float | None] | None
 
 
 class RiskRankingOut(BaseModel):

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from fastapi import APIRouter, Depends, Query, Response
 
 from tocsin.api.auth import Requires
+from tocsin.api.fields import IndicatorPath
 from tocsin.api.problems import responses
 from tocsin.bootstrap import Container
 from tocsin.core.errors import NotFound
@@ -200,7 +201,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
 
     @router.get("/indicators/{code}/chart", responses=responses(404))
     def chart(
-        code: str,
+        code: IndicatorPath,
         points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
     ) -> ChartOut:
         """An indicator's series (decimated, extremes kept), thresholds and warning moments."""
@@ -227,7 +228,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
 
     @router.get("/indicators/{code}/scores", responses=responses(404))
     def chart_scores(
-        code: str,
+        code: IndicatorPath,
         points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
     ) -> ChartScoresOut:
         """The indicator's detector scores over its history (decimated, peaks kept).
