@@ -63,7 +63,8 @@ class ScoresOut(BaseModel):
     score_thresholds: dict[str, float | None] | None
 
 
-def _finite(v: float | None) -> float | None:
+def finite(v: float | None) -> float | None:
+    """The number, or None for NaN and infinities (JSON has neither)."""
     return v if v is not None and math.isfinite(v) else None
 
 
@@ -124,8 +125,8 @@ def router() -> APIRouter:
             indicator=code,
             detector=found["detector"],
             times=found["times"],
-            scores=[_finite(v) for v in found["scores"]],
-            decision_threshold=_finite(found["decision_threshold"]),
+            scores=[finite(v) for v in found["scores"]],
+            decision_threshold=finite(found["decision_threshold"]),
             score_thresholds=found["score_thresholds"],
         )
 

@@ -92,17 +92,6 @@ class ChartOut(BaseModel):
     moments: list[MomentOut]
 
 
-class ChartScoresOut(BaseModel):
-    """An indicator's detector scores over its history (decimated, peaks kept)."""
-
-    indicator: str
-    detector: str
-    times: list[int]
-    scores: list[float | None]
-    decision_threshold: float | None
-    score_thresholds: dict[str, float | None] | None
-
-
 class RiskRankingOut(BaseModel):
     """Every region the risk model scores, highest index first (or why there is none)."""
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from tocsin.api.auth import Requires
 from tocsin.api.fields import IndicatorPath
+from tocsin.api.observations import ScoresOut, finite
 from tocsin.api.problems import responses
 from tocsin.bootstrap import Container
 from tocsin.core.errors import NotFound
@@ -29,7 +29,6 @@ from tocsin.services.scoring import replay_scores
 from tocsin.web.geometry import extent_digits, simplify
 from tocsin.web.payloads import (
     ChartOut,
-    ChartScoresOut,
     MapOut,
     MomentOut,
     RiskRankingOut,
@@ -71,20 +70,16 @@ def decimate(
         if b <= a:
             continue
         chunk = values[a:b]
-        finite = np.isfinite(chunk)
-        if not finite.any():
+        usable = np.isfinite(chunk)
+        if not usable.any():
             keep.append(a)
             continue
-        masked_lo = np.where(finite, chunk, np.inf)
-        masked_hi = np.where(finite, chunk, -np.inf)
+        masked_lo = np.where(usable, chunk, np.inf)
+        masked_hi = np.where(usable, chunk, -np.inf)
         lo, hi = int(a + np.argmin(masked_lo)), int(a + np.argmax(masked_hi))
         keep.extend(sorted({lo, hi}))
     index = np.array(keep, dtype=np.int64)
     return times[index], values[index]
-
-
-def _finite(v: float | None) -> float | None:
-    return v if v is not None and math.isfinite(v) else None
 
 
 def _thresholds(values: tuple[float, float, float, float]) -> dict[str, float]:
@@ -222,7 +217,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
             thresholds=_thresholds(indicator.thresholds.as_tuple()),
             observations=len(batch.times),
             times=times.tolist(),
-            values=[_finite(v) for v in values.tolist()],
+            values=[finite(v) for v in values.tolist()],
             moments=[MomentOut.model_validate(m) for m in _moments(container, code)],
         )
 
@@ -230,7 +225,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     def chart_scores(
         code: IndicatorPath,
         points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
-    ) -> ChartScoresOut:
+    ) -> ScoresOut:
         """The indicator's detector scores over its history (decimated, peaks kept).
 
         Computed by the scoring service's replay (`GET /api/v1/indicators/{code}/scores`): the
@@ -242,12 +237,12 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
             np.asarray(found["scores"], dtype=np.float64),
             points,
         )
-        return ChartScoresOut(
+        return ScoresOut(
             indicator=code,
             detector=found["detector"],
             times=times.tolist(),
-            scores=[_finite(v) for v in scores.tolist()],
-            decision_threshold=_finite(found["decision_threshold"]),
+            scores=[finite(v) for v in scores.tolist()],
+            decision_threshold=finite(found["decision_threshold"]),
             score_thresholds=found["score_thresholds"],
         )
 
