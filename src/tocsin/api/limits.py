@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.auth import USER_KEY, authenticate, token_of
@@ -28,7 +29,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 class BodyTooLarge(Exception):
@@ -55,20 +55,18 @@ class BodyGuard:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        refused = await self._authenticate(scope)
-        if refused is None:
-            refused = self._declared_too_large(scope)
+        refused = await self._authenticate(scope) or self._declared_too_large(scope)
         if refused is None:
             try:
                 body = await self._read(receive)
             except BodyTooLarge:
                 refused = self._too_large()
-        if refused is not None:
-            await refused(scope, receive, send)
-            return
-        await self.app(scope, _replay(body, receive), send)
+            else:
+                await self.app(scope, _replay(body, receive), send)
+                return
+        await refused(scope, receive, send)
 
-    async def _authenticate(self, scope: Scope) -> Any:
+    async def _authenticate(self, scope: Scope) -> JSONResponse | None:
         token = token_of(_header(scope, b"authorization"))
         try:
             user = await run_in_threadpool(authenticate, self.container, token)
@@ -77,7 +75,7 @@ class BodyGuard:
         scope[USER_KEY] = user
         return None
 
-    def _declared_too_large(self, scope: Scope) -> Any:
+    def _declared_too_large(self, scope: Scope) -> JSONResponse | None:
         declared = _header(scope, b"content-length")
         if declared is None:
             return None
@@ -86,7 +84,7 @@ class BodyGuard:
             return problem_response(400, "invalid Content-Length header", [problem])
         return self._too_large() if int(declared) > self.max_body_bytes else None
 
-    def _too_large(self) -> Any:
+    def _too_large(self) -> JSONResponse:
         limit = self.max_body_bytes
         reason = f"larger than the limit of {limit:,} bytes (TOCSIN_MAX_BODY_BYTES)"
         return problem_response(
