@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # the database URLs Tocsin can open (the scheme before "://"), and how to write one
@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     require_token_for_reads: bool = False
+    # the largest request body the API reads (bytes); larger ones are answered 413 unread
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     webhook_secret: SecretStr | None = None
     benchdata: Path = Path("../shared/benchdata")
     # warning pipeline (docs/warnings.md)

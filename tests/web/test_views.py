@@ -15,6 +15,11 @@ from hypothesis import strategies as st
 
 from tests.web.conftest import Served, T, small_container
 from tocsin.adapters.bus.memory import MemoryBus
+from tocsin.bootstrap import build
+from tocsin.config import Settings
+from tocsin.core.users import Role
+from tocsin.testing.clock import FakeClock
+from tocsin.testing.scenario import write_small_config
 from tocsin.web.app import create_web_app
 from tocsin.web.geometry import round_ring, simplify
 from tocsin.web.live import LiveFeed
@@ -160,4 +165,34 @@ def test_a_deployment_shows_only_the_risk_model_its_settings_name(tmp_path: Path
     named = container.settings.model_copy(update={"risk_model": model, "risk_table": table})
     container.settings = named
     assert create_web_app(container).state.risk.sources.model == model
+
+
+def test_where_reads_need_a_token_the_dashboard_endpoints_say_401_like_the_api(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'tocsin.db'}",
+        config_dir=write_small_config(tmp_path / "config"),
+        require_token_for_reads=True,
+    )
+    container = build(settings, clock=FakeClock())
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
+    token = container.admin.issue_token("duty", label="test", actor="test")
+    app = create_web_app(container, risk=None, live_max_stream_for=0.05)
+    client = TestClient(app)
+    for url in ("/api/v1/web/summary", "/api/v1/web/map", "/api/v1/web/live"):
+        refused = client.get(url)
+        assert refused.status_code == 401, url
+        assert refused.headers["WWW-Authenticate"] == "Bearer"
+        assert refused.json()["detail"].startswith("a bearer token is required")
+    assert client.get("/api/v1/web/live?token=forged").status_code == 401
+    good = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/web/summary", headers=good).status_code == 200
+    with client.stream("GET", f"/api/v1/web/live?token={token}") as stream:
+        assert stream.status_code == 200
+        assert "event: hello" in stream.read().decode()
+    # the page itself carries the level table for its scripts and styles
+    page = client.get("/").text
+    assert '<script id="tocsin-levels" type="application/json">' in page
+    assert ".lvl-red{--lvl:" in page
     container.close()

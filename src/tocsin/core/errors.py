@@ -21,6 +21,10 @@ class IllegalTransition(TocsinError):
     """A lifecycle command is not allowed in the record's current state."""
 
 
+class Unauthenticated(TocsinError):
+    """No valid credentials were presented (no token, or one nobody holds)."""
+
+
 class Forbidden(TocsinError):
     """The actor's role does not allow the action."""
 

@@ -12,15 +12,27 @@ from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
+from tocsin.api.auth import Requires
+from tocsin.api.fields import IndicatorPath
+from tocsin.api.observations import ScoresOut, finite
+from tocsin.api.problems import responses
 from tocsin.bootstrap import Container
-from tocsin.core.errors import Forbidden, NotFound
+from tocsin.core.errors import NotFound
 from tocsin.core.levels import LEVELS
 from tocsin.core.regions import RegionCode, RegionTree
 from tocsin.core.users import Permission
 from tocsin.services.scoring import replay_scores
 from tocsin.web.geometry import extent_digits, simplify
+from tocsin.web.payloads import (
+    ChartOut,
+    MapOut,
+    MomentOut,
+    RiskRankingOut,
+    RiskTreeOut,
+    SummaryOut,
+)
 from tocsin.web.risk import RiskLoader
 
 CHART_POINTS = 4000
@@ -41,12 +53,12 @@ def decimate(
         if b <= a:
             continue
         chunk = values[a:b]
-        finite = np.isfinite(chunk)
-        if not finite.any():
+        usable = np.isfinite(chunk)
+        if not usable.any():
             keep.append(a)
             continue
-        masked_lo = np.where(finite, chunk, np.inf)
-        masked_hi = np.where(finite, chunk, -np.inf)
+        masked_lo = np.where(usable, chunk, np.inf)
+        masked_hi = np.where(usable, chunk, -np.inf)
         lo, hi = int(a + np.argmin(masked_lo)), int(a + np.argmax(masked_hi))
         keep.extend(sorted({lo, hi}))
     index = np.array(keep, dtype=np.int64)
@@ -109,19 +121,19 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     tree = container.catalog.regions
     layers = MapLayers(tree)
 
-    def reader(authorization: Annotated[str | None, Header()] = None) -> None:
-        if not container.settings.require_token_for_reads:
-            return
-        token = (authorization or "").removeprefix("Bearer ").strip()
-        user = container.admin.authenticate(token) if token else None
-        if user is None:
-            raise Forbidden("a valid bearer token is required to read")
-        container.admin.require(user, Permission.READ)
+    router = APIRouter(
+        prefix="/api/v1/web",
+        tags=["dashboard"],
+        dependencies=[Depends(Requires(Permission.READ))],
+        responses=responses(401, 403, 422),
+    )
 
-    router = APIRouter(prefix="/api/v1/web", tags=["dashboard"], dependencies=[Depends(reader)])
-
-    @router.get("/map", response_class=Response)
-    def map_view(parent: str | None = None) -> Response:
+    @router.get(
+        "/map",
+        response_class=Response,
+        responses={200: {"model": MapOut, "description": "GeoJSON"}, **responses(404)},
+    )
+    def map_view(parent: Annotated[str | None, Query(max_length=256)] = None) -> Response:
         """A region's children as GeoJSON with their highest active warning level (subtree)."""
         focus = layers.focus(parent)
         levels = container.warnings.worst_levels()
@@ -153,7 +165,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         return Response(body, media_type="application/json")
 
     @router.get("/summary")
-    def summary() -> dict[str, Any]:
+    def summary() -> SummaryOut:
         """Open warnings counted by level and by state, and the server's time (for the clock)."""
         counts = container.warnings.counts(open_only=True)
         by_level = {lv.value: 0 for lv in LEVELS}
@@ -161,18 +173,18 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         for (level, state), n in counts.items():
             by_level[level] += n
             by_state[state] = by_state.get(state, 0) + n
-        return {
-            "open": sum(counts.values()),
-            "by_level": by_level,
-            "by_state": by_state,
-            "now": container.clock.now().isoformat(),
-        }
+        return SummaryOut(
+            open=sum(counts.values()),
+            by_level=by_level,
+            by_state=by_state,
+            now=container.clock.now(),
+        )
 
-    @router.get("/indicators/{code}/chart", responses={404: {"description": "unknown"}})
+    @router.get("/indicators/{code}/chart", responses=responses(404))
     def chart(
-        code: str,
+        code: IndicatorPath,
         points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
-    ) -> dict[str, Any]:
+    ) -> ChartOut:
         """An indicator's series (decimated, extremes kept), thresholds and warning moments."""
         indicator = next((i for i in container.catalog.indicators if i.code == code), None)
         ident = container.rules.ids.get(code)
@@ -181,25 +193,25 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         with container.store.transaction() as tx:
             batch = tx.observations.read(ident, limit=10_000_000)
         times, values = decimate(batch.times, batch.values, points)
-        return {
-            "indicator": code,
-            "name": indicator.name,
-            "region": indicator.region,
-            "domain": indicator.domain,
-            "unit": indicator.unit,
-            "direction": indicator.direction.value,
-            "thresholds": _thresholds(indicator.thresholds.as_tuple()),
-            "observations": len(batch.times),
-            "times": times.tolist(),
-            "values": [v if v == v else None for v in values.tolist()],
-            "moments": _moments(container, code),
-        }
+        return ChartOut(
+            indicator=code,
+            name=indicator.name,
+            region=indicator.region,
+            domain=indicator.domain,
+            unit=indicator.unit,
+            direction=indicator.direction.value,
+            thresholds=_thresholds(indicator.thresholds.as_tuple()),
+            observations=len(batch.times),
+            times=times.tolist(),
+            values=[finite(v) for v in values.tolist()],
+            moments=[MomentOut.model_validate(m) for m in _moments(container, code)],
+        )
 
-    @router.get("/indicators/{code}/scores", responses={404: {"description": "unknown"}})
+    @router.get("/indicators/{code}/scores", responses=responses(404))
     def chart_scores(
-        code: str,
+        code: IndicatorPath,
         points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
-    ) -> dict[str, Any]:
+    ) -> ScoresOut:
         """The indicator's detector scores over its history (decimated, peaks kept).
 
         Computed by the scoring service's replay (`GET /api/v1/indicators/{code}/scores`): the
@@ -211,44 +223,43 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
             np.asarray(found["scores"], dtype=np.float64),
             points,
         )
-        return {
-            "indicator": code,
-            "detector": found["detector"],
-            "times": times.tolist(),
-            "scores": [v if v == v else None for v in scores.tolist()],
-            "decision_threshold": found["decision_threshold"],
-            "score_thresholds": found["score_thresholds"],
-        }
+        return ScoresOut(
+            indicator=code,
+            detector=found["detector"],
+            times=times.tolist(),
+            scores=[finite(v) for v in scores.tolist()],
+            decision_threshold=finite(found["decision_threshold"]),
+            score_thresholds=found["score_thresholds"],
+        )
 
     @router.get("/risk")
-    def risk_ranking() -> dict[str, Any]:
+    def risk_ranking() -> RiskRankingOut:
         """Every region the risk model scores, highest index first (or why there is none)."""
         index = risk.wait()
         if index is None:
-            return {"available": False, "reason": risk.reason(), "regions": []}
+            return RiskRankingOut(available=False, reason=risk.reason(), regions=[])
         rows = [
             {"code": code, **card, "known": code in tree}
             for code, card in index.classes().items()
             if card["value"] is not None
         ]
         rows.sort(key=lambda r: (-r["value"], r["code"]))
-        return {"available": True, "model": index.model.name, "regions": rows}
+        return RiskRankingOut(available=True, model=index.model.name, regions=rows)
 
-    @router.get("/risk/{region}")
-    def risk_tree(region: str) -> dict[str, Any]:
+    @router.get("/risk/{region}", responses=responses(404))
+    def risk_tree(region: str) -> RiskTreeOut:
         """A region's composite risk index as a tree (or why there is none)."""
         if region not in tree:
             raise NotFound(f"unknown region {region!r}")
         index = risk.wait()
         if index is None:
-            return {"available": False, "region": region, "reason": risk.reason()}
+            return RiskTreeOut(available=False, region=region, reason=risk.reason())
         if region not in index.classes():
-            return {
-                "available": False,
-                "region": region,
-                "reason": f"the model {index.model.name} holds no data for this region",
-            }
-        return {"available": True, "region": region, **index.tree(region)}
+            reason = f"the model {index.model.name} holds no data for this region"
+            return RiskTreeOut(available=False, region=region, reason=reason)
+        return RiskTreeOut.model_validate(
+            {"available": True, "region": region, **index.tree(region)}
+        )
 
     return router
 

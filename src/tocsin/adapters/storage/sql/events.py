@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, insert, or_, select
+from sqlalchemy import Connection, insert, select
 
 from tocsin.adapters.storage import tables as t
+from tocsin.adapters.storage.sql.lookups import rows_in
 from tocsin.adapters.storage.sql.records import from_row, to_row
 from tocsin.adapters.storage.times import must
 from tocsin.core.events import Event
@@ -25,12 +26,7 @@ class SqlEvents:
         if not events:
             return 0
         e = t.events
-        keys = {(ev.source, ev.external_id) for ev in events}
-        known = or_(*[and_(e.c.source == s, e.c.external_id == x) for s, x in keys])
-        existing = {
-            (r.source, r.external_id)
-            for r in self.conn.execute(select(e.c.source, e.c.external_id).where(known))
-        }
+        existing = self._stored_keys(events)
         fresh = {
             (ev.source, ev.external_id): ev
             for ev in events
@@ -41,6 +37,24 @@ class SqlEvents:
                 insert(e), [to_row(ev, received_at=received_at) for ev in fresh.values()]
             )
         return len(fresh)
+
+    def _stored_keys(self, events: Sequence[Event]) -> set[tuple[str, str]]:
+        """Which (source, external_id) keys are stored: per source, bounded IN lists of ids (an
+        OR of pairs per key overflowed SQLite's expression depth past 1,000 keys)."""
+        ids_by_source: dict[str, list[str]] = {}
+        for ev in events:
+            ids_by_source.setdefault(ev.source, []).append(ev.external_id)
+        c = t.events.c
+        return {
+            (source, row["external_id"])
+            for source, ids in ids_by_source.items()
+            for row in rows_in(
+                self.conn,
+                select(c.external_id).where(c.source == source),
+                column=c.external_id,
+                keys=ids,
+            )
+        }
 
     def newest(self, *, limit: int = 200) -> list[StoredEvent]:
         """Newest events first."""

@@ -3,7 +3,7 @@
 // No tiles: only the regions' own shapes, so nothing is fetched from outside.
 
 import { get } from "./api.js";
-import { COLOURS, NONE_COLOUR, RANK, RISK_COLOURS, badge, h, sortWarnings } from "./format.js";
+import { COLOURS, LEVELS, NONE_COLOUR, RANK, RISK_COLOURS, badge, h, riskStyle, sortWarnings } from "./format.js";
 
 let map = null;
 let layer = null;
@@ -190,7 +190,7 @@ function renderLegend() {
       h("li", {}, h("span", { class: "sw", style: `background:${NONE_COLOUR}` }), "no data")));
     return;
   }
-  box.append(h("ul", {}, ["red", "orange", "yellow", "blue"].map((lv) =>
+  box.append(h("ul", {}, LEVELS.map((lv) =>
     h("li", {}, h("span", { class: "sw", style: `background:${COLOURS[lv]}` }), lv.toUpperCase())),
     h("li", {}, h("span", { class: "sw", style: `background:${NONE_COLOUR}` }), "none")));
 }
@@ -219,7 +219,7 @@ function renderSide() {
   list.replaceChildren(...feats.map((f) => {
     const p = f.properties;
     const b = badge(mode === "risk" ? null : p.warning_level, mode === "risk" ? (p.risk_class || "no data") : undefined);
-    if (mode === "risk" && p.risk_class) b.style.cssText = `background:${RISK_COLOURS[p.risk_class]};color:${["Very High", "High"].includes(p.risk_class) ? "#fff" : "#1b1f24"}`;
+    if (mode === "risk" && p.risk_class) b.style.cssText = riskStyle(p.risk_class);
     return h("li", {}, h("button", {
       type: "button", dataset: { code: p.code },
       "aria-label": `${p.name}, ${label(p)}${p.has_children ? ", open" : ""}`,

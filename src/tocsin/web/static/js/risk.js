@@ -2,7 +2,7 @@
 // contribution to its parent. Without a risk model it says so, and shows no numbers.
 
 import { get } from "./api.js";
-import { RISK_COLOURS, h, number } from "./format.js";
+import { h, number, riskStyle } from "./format.js";
 
 export async function show(region) {
   const body = document.getElementById("risk-body");
@@ -68,7 +68,7 @@ async function ranking(body) {
     h("td", {}, r.rank ?? ""),
     h("td", {}, h("a", { href: `#/risk/${encodeURIComponent(r.code)}` }, r.name), h("span", { class: "note" }, ` ${r.code}`)),
     h("td", { class: "v" }, number(r.value, 3)),
-    h("td", {}, h("span", { class: "badge", style: `background:${RISK_COLOURS[r.class] || "#eee"};color:${["Very High", "High"].includes(r.class) ? "#fff" : "#1b1f24"}` }, r.class || "–"))));
+    h("td", {}, h("span", { class: "badge", style: riskStyle(r.class) }, r.class || "–"))));
   body.replaceChildren(h("h3", {}, data.model),
     h("p", { class: "note" }, "Regions by composite risk index, highest first. Open one to see how its index is made up."),
     h("table", { class: "board risk-ranking" }, h("thead", {}, h("tr", {}, h("th", {}, "Rank"), h("th", {}, "Region"), h("th", {}, "Index"), h("th", {}, "Class"))),

@@ -1,0 +1,110 @@
+"""Strict, bounded field types of request bodies, stated in the OpenAPI schema.
+
+Numbers are JSON numbers (a string "1.5" or a boolean is refused), moments are RFC 3339
+date-times with an offset or integer epoch seconds, between 1900 and 9999, and every string, map
+and list has a size limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Path
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictFloat,
+    StrictStr,
+    WithJsonSchema,
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+EPOCH_MIN = int((EARLIEST - EPOCH).total_seconds())
+EPOCH_MAX = int((LATEST - EPOCH).total_seconds())
+RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+MOMENT_HELP = "an RFC 3339 date-time with an offset (2026-01-01T00:00:00Z), 1900 to 9999"
+EPOCH_HELP = f"integer epoch seconds ({EPOCH_MIN} to {EPOCH_MAX})"
+ATTRIBUTES_MAX_CHARS = 16_384
+
+
+def _parse(value: object, expected: str) -> datetime:
+    """An aware UTC datetime from RFC 3339 text within the range; ValueError saying `expected`."""
+    if not isinstance(value, str) or RFC3339.fullmatch(value) is None:
+        raise ValueError(f"expected {expected}")
+    text = value.upper().replace("Z", "+00:00")
+    try:
+        utc = datetime.fromisoformat(text).astimezone(UTC)
+    except (ValueError, OverflowError) as err:
+        raise ValueError(f"expected {expected}: {err}") from err
+    if not EARLIEST <= utc <= LATEST:
+        raise ValueError(f"expected {expected}")
+    return utc
+
+
+def _moment(value: object) -> datetime:
+    return _parse(value, MOMENT_HELP)
+
+
+def _epoch_seconds(value: object) -> int:
+    if type(value) is int:
+        if not EPOCH_MIN <= value <= EPOCH_MAX:
+            raise ValueError(f"expected {EPOCH_HELP}")
+        return value
+    moment = _parse(value, f"{MOMENT_HELP}, or {EPOCH_HELP}")
+    return (moment - EPOCH) // timedelta(seconds=1)
+
+
+def _json_size(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value, default=str))
+    if size > ATTRIBUTES_MAX_CHARS:
+        raise ValueError(f"{size} characters of JSON; at most {ATTRIBUTES_MAX_CHARS}")
+    return value
+
+
+Moment = Annotated[
+    datetime,
+    BeforeValidator(_moment),
+    WithJsonSchema({"type": "string", "format": "date-time", "description": MOMENT_HELP}),
+]
+EpochOrMoment = Annotated[
+    int,
+    BeforeValidator(_epoch_seconds),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "integer", "minimum": EPOCH_MIN, "maximum": EPOCH_MAX},
+            ],
+            "description": f"{MOMENT_HELP}; or {EPOCH_HELP}",
+        }
+    ),
+]
+IndicatorPath = Annotated[
+    str, Path(min_length=1, max_length=256, examples=["D11.river_level"], description="its code")
+]
+Number = Annotated[StrictFloat, Field(description="a JSON number (not a string or a boolean)")]
+Code = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=1_000)]
+Text = Annotated[StrictStr, Field(max_length=10_000)]
+Reason = Annotated[StrictStr, Field(max_length=2_000)]
+Matcher = Annotated[StrictStr, Field(min_length=1, max_length=1_000)]
+LabelName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+LabelValue = Annotated[StrictStr, Field(max_length=2_048)]
+Labels = Annotated[dict[LabelName, LabelValue], Field(max_length=64)]
+Annotations = Annotated[dict[LabelName, Text], Field(max_length=64)]
+Attributes = Annotated[
+    dict[Annotated[StrictStr, Field(min_length=1, max_length=128)], Any],
+    Field(
+        max_length=64,
+        description=f"free JSON, at most 64 keys and {ATTRIBUTES_MAX_CHARS} characters",
+    ),
+    AfterValidator(_json_size),
+]
