@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tocsin.core.errors import InvalidConfig, InvalidInput, Problem
-from tocsin.core.risk.evaluate import AdjustOp
+from tocsin.core.risk.adjustments import AdjustOp
 from tocsin.core.risk.expressions import Expression, ExpressionError, compile_expression
 from tocsin.core.risk.model import (
     LOCAL_NAMES,

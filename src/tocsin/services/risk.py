@@ -16,7 +16,8 @@ from tocsin.core.cascades.assets import Requirements
 from tocsin.core.errors import NotFound
 from tocsin.core.regions import RegionTree
 from tocsin.core.risk.classes import class_labels, class_views, rank_descending
-from tocsin.core.risk.evaluate import NodeAdjustment, RiskResult, evaluate
+from tocsin.core.risk.adjustments import NodeAdjustment
+from tocsin.core.risk.evaluate import RiskResult, evaluate
 from tocsin.core.risk.explain import NodeExplanation, explain_region
 from tocsin.core.risk.model import RiskModel
 from tocsin.core.risk.scenarios import (

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from tocsin.adapters.risk_model_yaml import model_from_mapping
 from tocsin.core.errors import InvalidConfig
 from tocsin.core.risk.classes import class_index, class_view, rank_descending
-from tocsin.core.risk.evaluate import AdjustOp, NodeAdjustment, evaluate, percentile_rank
+from tocsin.core.risk.adjustments import AdjustOp, NodeAdjustment
+from tocsin.core.risk.evaluate import evaluate
+from tocsin.core.risk.normalisation import percentile_rank
 from tocsin.core.risk.explain import explain_region
 from tocsin.core.risk.expressions import ExpressionError, compile_expression, evaluate_expression
 from tocsin.core.risk.kernels import round_half_up

@@ -9,7 +9,7 @@ import pytest
 
 from tocsin.adapters.risk_model_yaml import model_from_mapping
 from tocsin.core.regions import Region, RegionCode, RegionTree
-from tocsin.core.risk.evaluate import AdjustOp
+from tocsin.core.risk.adjustments import AdjustOp
 from tocsin.core.risk.model import RiskModel
 from tocsin.core.risk.rollup import evaluate_hierarchy, roll_up
 from tocsin.core.risk.scenarios import (

@@ -18,13 +18,8 @@ from tocsin.core.cascades.assets import CascadeResult, Requirements, cascade
 from tocsin.core.cascades.iim import static_inoperability
 from tocsin.core.regions import RegionCode, RegionTree
 from tocsin.core.risk.classes import class_index
-from tocsin.core.risk.evaluate import (
-    AdjustOp,
-    NodeAdjustment,
-    RiskResult,
-    apply_adjustment,
-    evaluate,
-)
+from tocsin.core.risk.adjustments import AdjustOp, NodeAdjustment, apply_adjustment
+from tocsin.core.risk.evaluate import RiskResult, evaluate
 from tocsin.core.risk.model import RiskModel
 from tocsin.core.risk.rollup import roll_up_levels
 
