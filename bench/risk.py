@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tocsin.adapters.risk_model_yaml import load_model, read_indicator_csv
+from tocsin.adapters.risk_model_yaml import load_model
+from tocsin.adapters.risk_tables_csv import read_indicator_csv
 from tocsin.core.cascades.interdependent import erdos_renyi_edges, simulate_mutual_giant
 from tocsin.core.risk.classes import class_index, rank_descending
 from tocsin.core.risk.evaluate import evaluate

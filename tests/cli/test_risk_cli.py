@@ -80,8 +80,10 @@ def test_explain_shows_contributions(tmp_path: Path) -> None:
     by_node = {r["node"]: r for r in rows}
     assert by_node["INFORM"]["value"] == 8.1
     parts = {r["node"]: r["contribution"] for r in rows if r["parent"] == "INFORM"}
-    assert sum(parts.values()) == pytest.approx(8.1)
-    assert parts["HA"] > parts["CC"]  # HA 8.9 > CC 7.1: the larger score takes the larger share
+    # against the average country: INFORM = its value at the average + the three parts
+    assert by_node["INFORM"]["base"] + sum(parts.values()) == pytest.approx(8.1, abs=1e-12)
+    assert all(p > 0 for p in parts.values())  # Afghanistan is above average in all three
+    assert parts["HA"] > parts["CC"]  # HA 8.9 is further above its average than CC 7.1
 
 
 @needs_inform

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tocsin.adapters.risk_model_yaml import load_model, read_indicator_csv
+from tocsin.adapters.risk_model_yaml import load_model
+from tocsin.adapters.risk_tables_csv import read_indicator_csv
 from tocsin.core.risk.classes import class_labels, rank_descending
 from tocsin.core.risk.evaluate import RiskResult, evaluate
 from tocsin.core.risk.model import RiskModel

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from tocsin.adapters.risk_model_yaml import load_model, read_indicator_csv
+from tocsin.adapters.risk_model_yaml import load_model
+from tocsin.adapters.risk_tables_csv import read_indicator_csv
 from tocsin.bootstrap import build
 from tocsin.cli.common import DbOption, console, reported, settings
 from tocsin.services import risk as risk_service

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tocsin.adapters.risk_model_yaml import load_model, read_indicator_csv
+from tocsin.adapters.risk_model_yaml import load_model
+from tocsin.adapters.risk_tables_csv import read_indicator_csv
 from tocsin.config import Settings
 from tocsin.core.errors import NotFound
 from tocsin.core.risk.classes import class_labels, rank_descending
@@ -93,13 +94,15 @@ class RiskIndex:
         if region not in self._classes:
             raise NotFound(f"the risk model has no data for {region!r}")
         nodes = service.explain(self.model, self.table, self.result, region)
-        values = {n.node: n.value for n in nodes}
+        # a parent = its value at the reference (the average region) + its children's parts;
+        # a child's share is its part of that difference
+        spread = {n.node: n.value - n.base for n in nodes if n.base is not None}
         out = []
         for n in nodes:
-            parent_value = values.get(n.parent) if n.parent is not None else None
+            gap = spread.get(n.parent) if n.parent is not None else None
             share = None
-            if n.contribution is not None and parent_value and not math.isnan(parent_value):
-                share = n.contribution / parent_value
+            if n.contribution is not None and gap and not math.isnan(gap):
+                share = n.contribution / gap
             out.append(
                 {
                     "node": n.node,
@@ -109,6 +112,7 @@ class RiskIndex:
                     "coverage": n.coverage,
                     "parent": n.parent,
                     "contribution": None if n.contribution is None else _number(n.contribution),
+                    "base": None if n.base is None else _number(n.base),
                     "share": None if share is None else _number(share),
                 }
             )

@@ -10,6 +10,7 @@ import pytest
 from tocsin.adapters.risk_model_yaml import model_from_mapping
 from tocsin.core.regions import Region, RegionCode, RegionTree
 from tocsin.core.risk.adjustments import AdjustOp
+from tocsin.core.risk.infrastructure import AssetSite
 from tocsin.core.risk.model import RiskModel
 from tocsin.core.risk.rollup import evaluate_hierarchy, roll_up
 from tocsin.core.risk.scenarios import (
@@ -127,7 +128,12 @@ def test_scenario_fails_assets_and_changes_sector_demand() -> None:
             demand_changes=(DemandChange("water", 0.6),),
         ),
         requirements=requirements,
-        asset_regions={"substation": "c1", "water": "c1", "hospital": "c2", "school": "c3"},
+        sites={
+            "substation": AssetSite("c1"),
+            "water": AssetSite("c1"),
+            "hospital": AssetSite("c2"),
+            "school": AssetSite("c3"),
+        },
         sectors=sectors,
     )
     assert out.cascade is not None

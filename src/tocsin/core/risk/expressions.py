@@ -76,7 +76,8 @@ def truth(value: Any) -> NDArray[np.bool_]:
         flags: NDArray[np.bool_] = arr
         return flags
     num = arr.astype(np.float64, copy=False)
-    return (num == num) & (num != 0.0)
+    out: NDArray[np.bool_] = (num == num) & (num != 0.0)
+    return out
 
 
 def _number(value: Any) -> Any:

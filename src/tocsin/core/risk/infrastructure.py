@@ -17,13 +17,15 @@ halve a supply leave a quarter of it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
 
+from tocsin.core.assets import Asset
+from tocsin.core.levels import Level
 from tocsin.core.regions import RegionCode, RegionTree
 from tocsin.core.risk.adjustments import AdjustOp, NodeAdjustment
 
@@ -77,6 +79,23 @@ class AssetSite:
 
     region: str
     kind: str = ""
+
+
+def states_from_levels(
+    levels: Mapping[str, Level], *, failed_at: Level, degraded_at: Level
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Assets failed and degraded at the start, from the worst open warning level on each:
+    at or above `failed_at` an asset has failed, at or above `degraded_at` it is degraded."""
+    failed = tuple(sorted(a for a, lv in levels.items() if lv.rank >= failed_at.rank))
+    degraded = tuple(
+        sorted(a for a, lv in levels.items() if degraded_at.rank <= lv.rank < failed_at.rank)
+    )
+    return failed, degraded
+
+
+def asset_sites(assets: Iterable[Asset]) -> dict[str, AssetSite]:
+    """Where each asset (of a configuration catalog, say) is, and its kind."""
+    return {str(a.code): AssetSite(str(a.region), a.kind) for a in assets}
 
 
 @dataclass(frozen=True, slots=True)

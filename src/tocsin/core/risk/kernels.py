@@ -220,14 +220,14 @@ def _accumulate(  # pragma: no cover - compiled
 ) -> None:
     """The running sum, product, log-sum or extreme of the children, per region."""
     m = acc.size
-    logs = (method == GEOMETRIC or method == INFORM_GEOMETRIC) and not equal
-    start = 0.0 if method == MEAN or method == SUM or logs else 1.0
-    acc[:] = math.nan if method == MAX or method == MIN else start
+    logs = (method in (GEOMETRIC, INFORM_GEOMETRIC)) and not equal
+    start = 0.0 if method in (MEAN, SUM) or logs else 1.0
+    acc[:] = math.nan if method in (MAX, MIN) else start
     for j in range(rows.size):
         x = frame[rows[j], lo : lo + m]
         s = sub[j]
         w = weights[j]
-        if method == MEAN or method == SUM:
+        if method in (MEAN, SUM):
             for i in range(m):
                 v = x[i]
                 v = v if v == v else s
@@ -285,10 +285,10 @@ def _finish(  # pragma: no cover - compiled
     if method == MEAN:
         for i in range(n):
             out[i] = out[i] / wsum[i]
-    elif (method == GEOMETRIC or method == INFORM_GEOMETRIC) and not equal:
+    elif (method in (GEOMETRIC, INFORM_GEOMETRIC)) and not equal:
         for i in range(n):
             out[i] = math.exp(out[i] / wsum[i])
-    elif method == GEOMETRIC or method == INFORM_GEOMETRIC:
+    elif method in (GEOMETRIC, INFORM_GEOMETRIC):
         for i in range(n):
             c = count[i]
             a = out[i]

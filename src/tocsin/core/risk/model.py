@@ -159,15 +159,17 @@ class Node:
             refs.extend(c.id for c in self.aggregate.children)
         for expr in self.expressions():
             refs.extend(expr.names)
-        return tuple(dict.fromkeys(r for r in refs if r not in LOCAL_NAMES))
+        return tuple(dict.fromkeys(refs))
 
     def count_groups(self) -> tuple[tuple[str, ...], ...]:
         """The id groups the node's counting functions count the inputs of."""
         return tuple(dict.fromkeys(g for e in self.expressions() for g in e.counts))
 
 
-LOCAL_NAMES = frozenset({"raw", "value", "x"})
-"""Names bound by the engine inside cases (`raw`, `value`) and normalisation formulas (`x`)."""
+CASE_NAMES = frozenset({"raw", "value"})
+"""Names bound by the engine inside cases and publication rules (so no id may take them)."""
+FORMULA_NAMES = frozenset({"x"})
+"""The name bound inside a normalisation formula (the transformed raw value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,10 +278,15 @@ def build_model(
     for i, node in enumerate(nodes):
         if node.id in node_by_id or node.id in input_ids:
             problems.append(Problem(where, f"nodes[{i}].id", f"duplicate id {node.id!r}"))
+        if node.id in CASE_NAMES:
+            problems.append(Problem(where, f"nodes[{i}].id", f"{node.id!r} is a reserved name"))
         node_by_id[node.id] = node
         problems.extend(_check_node(node, f"nodes[{i}]", where))
     if len(set(input_ids)) != len(input_ids):
         problems.append(Problem(where, "inputs", "duplicate input ids"))
+    problems.extend(
+        Problem(where, "inputs", f"{i!r} is a reserved name") for i in input_ids if i in CASE_NAMES
+    )
     known = set(input_ids) | set(node_by_id)
     problems.extend(_check_references(nodes, known, where))
     if root not in node_by_id:

@@ -41,7 +41,7 @@ def kit(compiled: bool) -> Kit:
     """The compiled kernels (imported, so numba loaded, only when asked for) or numpy's."""
     module: ModuleType = kernels_numpy
     if compiled:
-        from tocsin.core.risk import kernels  # noqa: PLC0415 - numba only when it pays
+        from tocsin.core.risk import kernels
 
         module = kernels
     return Kit(module.aggregate_rows, module.normalise_bounds, module.round_into, module.presence)
