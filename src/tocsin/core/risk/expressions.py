@@ -204,7 +204,7 @@ def compile_expression(source: str, *, local_names: frozenset[str] = frozenset()
                 counted_args.update(id(a) for a in node.args)
         elif isinstance(node, ast.Name) and id(node) not in counted_args:
             name = aliases.get(node.id, node.id)
-            if node.id in FUNCTIONS and name == node.id:
+            if (node.id in FUNCTIONS or node.id in COUNTING) and name == node.id:
                 continue
             if name in _CONSTANTS or name in local_names or name in names:
                 continue
