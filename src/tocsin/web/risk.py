@@ -67,7 +67,8 @@ class RiskIndex:
         root = result.values[model.root]
         scheme = model.scheme_for(model.root)
         labels = class_labels(root, scheme) if scheme is not None else [""] * len(root)
-        ranks = rank_descending(root)
+        ranks = rank_descending(root, table.periods)
+        latest = table.latest_period()  # a table over periods: the map shows the latest one
         self._classes = {
             region: {
                 "class": labels[i] or None,
@@ -76,6 +77,7 @@ class RiskIndex:
                 "name": self.table.names[i],
             }
             for i, region in enumerate(table.ids)
+            if latest is None or table.periods[i] == latest
         }
 
     @classmethod
