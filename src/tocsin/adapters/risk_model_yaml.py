@@ -40,6 +40,9 @@ from tocsin.core.risk.model import (
     build_model,
 )
 
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML was built with it (ten times faster), else PyYAML's."""
+
 Direction = Literal["higher_is_worse", "higher_is_better", "ascending", "descending"]
 RISING: Mapping[str, bool] = {
     "higher_is_worse": True,
@@ -249,7 +252,7 @@ def load_model(path: str | Path) -> RiskModel:
 def parse_model(text: str, *, where: str = "<model>", base: Path | None = None) -> RiskModel:
     """Validate a model given as YAML text."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=FAST_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         at = f"line {mark.line + 1}" if mark is not None else ""

@@ -14,7 +14,6 @@ import typer
 from tocsin.adapters.risk_model_yaml import load_model
 from tocsin.adapters.risk_scenario_yaml import ScenarioFile, load_scenario
 from tocsin.adapters.risk_tables_csv import read_indicator_csv, write_rows_csv
-from tocsin.bootstrap import build
 from tocsin.cli.common import (
     ConfigOption,
     DbOption,
@@ -189,6 +188,8 @@ def _live(
     degraded_at: Level,
 ) -> ScenarioFile:
     """The scenario file's what-if plus the assets open warnings say are down."""
+    from tocsin.bootstrap import build  # the database only with --live
+
     container = build(settings(db, config))
     try:
         warnings = container.warnings.find(open_only=True, limit=100_000)
