@@ -311,9 +311,9 @@ def run_scenario_hierarchy(
     inoperability = _inoperability(sectors, scenario.demand_changes)
     failed, degraded = _by_region(states, sites or {})
     out: list[LevelOutcome] = []
-    for (level, level_codes, base_in), (_, _, scen_in) in zip(
-        baseline_levels, scenario_levels, strict=True
-    ):
+    for base_level, scen_level in zip(baseline_levels, scenario_levels, strict=True):
+        level, level_codes = base_level.level, base_level.codes
+        base_in, scen_in = base_level.inputs, scen_level.inputs
         adjustments = [p.adjustment(level_codes, tree) for p in node_changes]
         node_adjs, applied = effect_adjustments(
             [e for e in effects if e.target not in input_ids],
