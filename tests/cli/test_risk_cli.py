@@ -205,7 +205,8 @@ def test_compute_over_periods_ranks_each_period(tmp_path: Path) -> None:
     rows = _read(out)
     assert list(rows[0]) == ["iso3", "country", "year", "H", "V", "R", "rank"]
     ranks = {(r["iso3"], r["year"]): r["rank"] for r in rows}
-    assert ranks[("BBB", "2021")] == "1" and ranks[("AAA", "2022")] == "1"
+    assert ranks[("BBB", "2021")] == "1"
+    assert ranks[("AAA", "2022")] == "1"
 
 
 def test_explain_a_period_adds_up_as_printed(tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from tocsin.adapters.risk_model_yaml import load_model
 from tocsin.adapters.risk_scenario_yaml import ScenarioFile, load_scenario
 from tocsin.adapters.risk_tables_csv import read_indicator_csv, write_rows_csv
 from tocsin.cli.common import (
-    ConfigOption,
     DbOption,
     console,
     errors,
@@ -27,6 +26,7 @@ from tocsin.cli.risk_display import explanation_rows, explanation_table
 from tocsin.core.cascades.iim import static_inoperability
 from tocsin.core.errors import InvalidInput
 from tocsin.core.levels import Level
+from tocsin.core.regions import RegionTree
 from tocsin.core.risk.model import RiskModel
 from tocsin.core.risk.scenarios import ScenarioOutcome
 from tocsin.core.risk.table import IndicatorTable
@@ -152,23 +152,25 @@ def scenario(
         Level, typer.Option("--degraded-at", help="With --live: level of a degraded asset.")
     ] = Level.ORANGE,
     db: DbOption = None,
-    config: ConfigOption = None,
     period_column: PeriodColumnOption = None,
 ) -> None:
     """Run a what-if: perturbations, asset failures (what-if or live) and their effect on the
-    index, sector demand; report the differences."""
+    index, sector demand; report the differences. With --live, the database's open warnings on
+    assets fail or degrade them, over the stored configuration's assets and regions."""
     if scenario_file is None and not live:
         raise typer.BadParameter("give --scenario FILE, or --live", param_hint="--scenario")
     with read_only():
         m, table = _load(model, input, period_column)
         spec = load_scenario(scenario_file) if scenario_file is not None else None
+        tree = None
         if live:
-            spec = _live(spec, db=db, config=config, failed_at=failed_at, degraded_at=degraded_at)
+            spec, tree = _live(spec, db=db, failed_at=failed_at, degraded_at=degraded_at)
         assert spec is not None  # noqa: S101 - one of the two was given
         outcome = service.scenario(
             m,
             table,
             spec.scenario,
+            tree=tree,
             requirements=spec.requirements,
             sites=spec.sites,
             sectors=spec.sectors,
@@ -183,34 +185,35 @@ def _live(
     spec: ScenarioFile | None,
     *,
     db: str | None,
-    config: Path | None,
     failed_at: Level,
     degraded_at: Level,
-) -> ScenarioFile:
-    """The scenario file's what-if plus the assets open warnings say are down."""
+) -> tuple[ScenarioFile, RegionTree]:
+    """The scenario file's what-if plus the assets open warnings say are down; the regions."""
     from tocsin.bootstrap import build  # the database only with --live
 
-    container = build(settings(db, config))
+    container = build(settings(db))
     try:
         warnings = container.warnings.find(open_only=True, limit=100_000)
         live = service.live_assets(
             warnings, container.catalog, failed_at=failed_at, degraded_at=degraded_at
         )
+        tree = container.catalog.regions
     finally:
         container.close()
     if spec is None:
-        return ScenarioFile(live.scenario, live.requirements, live.sites, None)
+        return ScenarioFile(live.scenario, live.requirements, live.sites, None), tree
     what_if = replace(
         spec.scenario,
         failed_assets=(*spec.scenario.failed_assets, *live.scenario.failed_assets),
         degraded_assets=(*spec.scenario.degraded_assets, *live.scenario.degraded_assets),
     )
-    return ScenarioFile(
+    merged = ScenarioFile(
         what_if,
         {**live.requirements, **spec.requirements},
         {**live.sites, **spec.sites},
         spec.sectors,
     )
+    return merged, tree
 
 
 def _report(spec: ScenarioFile, outcome: ScenarioOutcome, m: RiskModel) -> None:

@@ -109,6 +109,7 @@ def test_equal_children_share_equally_and_a_missing_child_contributes_nothing() 
     split = split_node(m, m.node("P"), r, 0, reference="zero")
     assert split.contributions["A"] == pytest.approx(split.contributions["B"])
     assert split.contributions["C"] == 0.0
+    assert split.base is not None
     assert split.base + split.contributions["A"] * 2 == pytest.approx(r["P"][0])
 
 
@@ -130,7 +131,8 @@ nodes:
     )
     rows = explain_region(m, r, 0)
     assert math.isnan(rows[0].value)
-    assert rows[0].base is None and "withheld" in rows[0].note
+    assert rows[0].base is None
+    assert "withheld" in rows[0].note
     kids = [e for e in rows if e.parent == "P"]
     assert [k.contribution for k in kids] == [None, None, None]
     names = {e.node: e.name for e in rows}
@@ -148,6 +150,7 @@ def test_against_another_region_the_base_is_that_region() -> None:
         m, {"a": np.array([9.0, 2.0]), "b": np.array([1.0, 5.0]), "c": np.array([3.0, 4.0])}
     )
     split = split_node(m, m.node("P"), r, 0, reference="R2", codes=("R1", "R2"))
+    assert split.base is not None
     assert split.base == r["P"][1]
     assert split.base + sum(split.contributions.values()) == pytest.approx(r["P"][0])
 

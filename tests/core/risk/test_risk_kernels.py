@@ -35,7 +35,7 @@ def test_every_operator_has_its_own_explicit_code() -> None:
 
 
 def _run(
-    module: object, frame: np.ndarray, rows: np.ndarray, **kw: object
+    module: object, frame: np.ndarray, children: np.ndarray, operator: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     n = frame.shape[1]
     out, out_cover = np.empty(n), np.empty(n)
@@ -43,15 +43,8 @@ def _run(
     module.aggregate_rows(  # type: ignore[attr-defined]
         np.ascontiguousarray(frame),
         np.ascontiguousarray(cover),
-        rows,
-        kw["weights"],
-        kw["sub"],
-        kw["method"],
-        kw["propagate"],
-        kw["min_present"],
-        10.0,
-        1.0,
-        kw["decimals"],
+        children,
+        operator,
         out,
         out_cover,
         np.empty((2, n)),
@@ -79,19 +72,17 @@ def test_compiled_and_numpy_aggregates_are_bit_identical(
     substitute: bool,
 ) -> None:
     k = frame.shape[0] - 1
-    rows = np.arange(1, k + 1, dtype=np.int64)[::-1].copy()  # children in any row order
-    weights = np.ones(k) if weights_equal else np.linspace(0.5, 2.0, k)
-    sub = np.array([0.1 if substitute and j == 0 else math.nan for j in range(k)])
-    kw = {
-        "weights": weights,
-        "sub": sub,
-        "method": METHOD_CODES[method],
-        "propagate": propagate,
-        "min_present": min_present,
-        "decimals": decimals,
-    }
-    a, ca = _run(kernels, frame, rows, **kw)
-    b, cb = _run(kernels_numpy, frame, rows, **kw)
+    children = np.array(
+        [
+            np.arange(k, 0, -1),  # children in any row order
+            np.ones(k) if weights_equal else np.linspace(0.5, 2.0, k),
+            [0.1 if substitute and j == 0 else math.nan for j in range(k)],
+        ],
+        dtype=np.float64,
+    )
+    operator = np.array([METHOD_CODES[method], propagate, min_present, 10.0, 1.0, decimals])
+    a, ca = _run(kernels, frame, children, operator)
+    b, cb = _run(kernels_numpy, frame, children, operator)
     assert np.array_equal(a, b, equal_nan=True), (method, a, b)
     assert np.array_equal(ca, cb)
 

@@ -23,7 +23,8 @@ def arr(*values: float) -> np.ndarray:
 
 def run(source: str, **columns: np.ndarray) -> list[float]:
     n = len(next(iter(columns.values())))
-    return evaluate_expression(compile_expression(source), columns, n).tolist()
+    values: list[float] = evaluate_expression(compile_expression(source), columns, n).tolist()
+    return values
 
 
 # ---------------------------------------------------------------- booleans count
@@ -62,7 +63,8 @@ nodes:
     )
     r = evaluate(m, {"a": arr(1, 2, NAN), "b": arr(3, NAN, 4)})
     assert r["R"][0] == 2.0
-    assert math.isnan(r["R"][1]) and math.isnan(r["R"][2])
+    assert math.isnan(r["R"][1])
+    assert math.isnan(r["R"][2])
 
 
 # ---------------------------------------------------------------- counting over a subtree
@@ -152,7 +154,9 @@ nodes:
 """
     )
     a, b, r_node = m.node("A"), m.node("B"), m.node("R")
-    assert a.normalise is not None and b.normalise is not None and r_node.aggregate is not None
+    assert a.normalise is not None
+    assert b.normalise is not None
+    assert r_node.aggregate is not None
     assert (a.normalise.out_upper, a.normalise.higher_is_worse, a.normalise.clip) == (
         1,
         False,

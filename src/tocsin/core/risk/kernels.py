@@ -141,21 +141,6 @@ def normalise_bounds(  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _counts(  # pragma: no cover - compiled
-    frame: FloatArray, rows: IntArray, sub: FloatArray, count: FloatArray, lo: int
-) -> None:
-    m = count.size
-    count[:] = 0.0
-    for j in range(rows.size):
-        x = frame[rows[j], lo : lo + m]
-        s = sub[j]
-        for i in range(m):
-            v = x[i]
-            v = v if v == v else s
-            count[i] += 1.0 if v == v else 0.0
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def _weight_sums(  # pragma: no cover - compiled
     frame: FloatArray,
     rows: IntArray,
@@ -308,41 +293,45 @@ def _finish(  # pragma: no cover - compiled
 def aggregate_rows(  # pragma: no cover - compiled
     frame: FloatArray,
     cover: FloatArray,
-    rows: IntArray,
-    weights: FloatArray,
-    sub: FloatArray,
-    method: int,
-    propagate: bool,
-    min_present: int,
-    scale: float,
-    offset: float,
-    decimals: int,
+    children: FloatArray,
+    operator: FloatArray,
     out: FloatArray,
     out_cover: FloatArray,
     work: FloatArray,
 ) -> None:
-    """Aggregate the children `frame[rows[j]]` per region into `out` (rounded to `decimals`,
-    none if < 0) and their coverage (`cover[rows[j]]`) into `out_cover`.
+    """Aggregate the children per region into `out` and their coverage into `out_cover`.
 
-    `sub[j]` replaces a missing child j (NaN: no substitute); `work` is scratch space of shape
-    (2, ≥ n). Methods: see `METHOD_CODES`. Missing children are skipped (weights renormalised
-    over those present) unless `propagate`; fewer than `min_present` present children give a
-    missing value. Coverage is the weighted mean of the children's coverage, counting missing
-    children as 0. With equal weights the geometric means are (Π u)^(1/n) (a square root for two
-    values, two for four). Children are combined in their order, so results do not depend on
-    the number of regions.
+    `children` (3 × k): each child's frame row, weight and substitute for a missing value (NaN:
+    none); `operator`: method code (`METHOD_CODES`), propagate (0/1), min_present, scale,
+    offset, decimals (< 0: no rounding), as built by `operator_row`. The children are the rows
+    `frame[children[0, j]]` (coverage: `cover[…]`); `work` is scratch space of shape (2, ≥ n).
+    Missing children are skipped (weights renormalised over those present) unless propagate;
+    fewer than min_present present children give a missing value. Coverage is the weighted mean
+    of the children's coverage, counting missing children as 0. With equal weights the geometric
+    means are (Π u)^(1/n) (a square root for two values, two for four). Children are combined
+    in their order, so results do not depend on the number of regions.
     """
-    k = rows.size
+    k = children.shape[1]
     n = out.size
+    rows = np.empty(k, dtype=np.int64)
+    for j in range(k):
+        rows[j] = int(children[0, j])
+    weights = children[1].copy()
+    sub = children[2].copy()
+    method = int(operator[0])
+    propagate = operator[1] != 0.0
+    min_present = operator[2]
+    scale, offset = operator[3], operator[4]
     equal = True
     for j in range(k):
         equal = equal and weights[j] == weights[0]
     count = work[0, :n]
     unit = equal and weights[0] == 1.0
     wsum = count if unit else work[1, :n]  # the sum of unit weights present is the count
+    ones = np.ones(k)
     for lo in range(0, n, CHUNK):  # a chunk's running values stay in the first-level cache
         hi = min(lo + CHUNK, n)
-        _counts(frame, rows, sub, count[lo:hi], lo)
+        _weight_sums(frame, rows, sub, ones, count[lo:hi], lo)
         if not unit:
             _weight_sums(frame, rows, sub, weights, wsum[lo:hi], lo)
         _coverage(frame, cover, rows, sub, weights, out_cover[lo:hi], lo)
@@ -353,7 +342,7 @@ def aggregate_rows(  # pragma: no cover - compiled
             c = count[i]
             missing = (c < min_present) | (c == 0.0) | (propagate & (c < k))
             out[i] = math.nan if missing else out[i]
-    round_into(out, decimals)
+    round_into(out, int(operator[5]))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -201,43 +201,31 @@ def _finish(
 def aggregate_rows(
     frame: FloatArray,
     cover: FloatArray,
-    rows: IntArray,
-    weights: FloatArray,
-    sub: FloatArray,
-    method: int,
-    propagate: bool,
-    min_present: int,
-    scale: float,
-    offset: float,
-    decimals: int,
+    children: FloatArray,
+    operator: FloatArray,
     out: FloatArray,
     out_cover: FloatArray,
     work: FloatArray,
 ) -> None:
-    """Aggregate `frame[rows[j]]` into `out` and their coverage into `out_cover` (see
+    """Aggregate the children into `out` and their coverage into `out_cover` (see
     `kernels.aggregate_rows`; `work` is unused here)."""
-    k = rows.size
-    n = out.size
-    kids = _children(frame, rows, sub)
+    rows = children[0].astype(np.int64)
+    weights = children[1]
+    method, k, n = int(operator[0]), rows.size, out.size
+    kids = _children(frame, rows, children[2])
     present = [~np.isnan(v) for v in kids]
     wlist = weights.tolist()
     equal = all(w == wlist[0] for w in wlist)
+    count = _weight_sum(present, [1.0] * k, n)
+    wsum = count if equal and wlist[0] == 1.0 else _weight_sum(present, wlist, n)
     wtotal = 0.0
     for w in wlist:
         wtotal += w
-    inv_total = 1.0 / wtotal if wtotal > 0.0 else 0.0
-    count = np.zeros(n)
-    for p in present:
-        count = count + np.where(p, 1.0, 0.0)
-    wsum = count
-    if not (equal and wlist[0] == 1.0):
-        wsum = np.zeros(n)
-        for p, w in zip(present, wlist, strict=True):
-            wsum = wsum + np.where(p, w, 0.0)
     ca = np.zeros(n)
     for p, w, r in zip(present, wlist, rows.tolist(), strict=True):
         ca = ca + np.where(p, w * cover[r], 0.0)
-    out_cover[:] = ca * inv_total
+    out_cover[:] = ca * (1.0 / wtotal if wtotal > 0.0 else 0.0)
+    scale, offset = float(operator[3]), float(operator[4])
     with np.errstate(all="ignore"):
         acc = _accumulate(
             kids, present, weights, method=method, equal=equal, scale=scale, offset=offset
@@ -245,8 +233,16 @@ def aggregate_rows(
         result = _finish(
             acc, count, wsum, method=method, equal=equal, k=k, scale=scale, offset=offset
         )
+    propagate, min_present = bool(operator[1]), float(operator[2])
     if method != MEAN or min_present > 1 or propagate:
         missing = (count < min_present) | (count == 0.0) | (propagate & (count < k))
         result = np.where(missing, np.nan, result)
     out[:] = result
-    round_into(out, decimals)
+    round_into(out, int(operator[5]))
+
+
+def _weight_sum(present: list[BoolArray], weights: list[float], n: int) -> FloatArray:
+    total = np.zeros(n)
+    for p, w in zip(present, weights, strict=True):
+        total = total + np.where(p, w, 0.0)
+    return total

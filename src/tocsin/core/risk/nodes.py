@@ -19,7 +19,14 @@ from numpy.typing import NDArray
 
 from tocsin.core.risk import kernels_numpy
 from tocsin.core.risk.expressions import Counted, evaluate_condition, evaluate_expression
-from tocsin.core.risk.model import METHOD_CODES, MissingPolicy, Node, NormaliseMethod, RiskModel
+from tocsin.core.risk.model import (
+    METHOD_CODES,
+    Aggregation,
+    MissingPolicy,
+    Node,
+    NormaliseMethod,
+    RiskModel,
+)
 from tocsin.core.risk.normalisation import by_formula, by_period, transformed
 
 FloatArray = NDArray[np.float64]
@@ -149,23 +156,35 @@ def _plain(node: Node) -> bool:
     )
 
 
+def operator_row(agg: Aggregation, decimals: int) -> FloatArray:
+    """An aggregate's operator for the kernels: method code, propagate, min_present, scale,
+    offset, decimals (< 0: no rounding)."""
+    propagate = 1.0 if agg.missing is MissingPolicy.PROPAGATE else 0.0
+    code = float(METHOD_CODES[agg.method])
+    return np.array([code, propagate, agg.min_present, agg.scale, agg.offset, decimals])
+
+
+def children_rows(agg: Aggregation, rows: Mapping[str, int]) -> FloatArray:
+    """An aggregate's children for the kernels: frame row, weight, substitute if missing."""
+    return np.array(
+        [
+            [rows[c.id] for c in agg.children],
+            [c.weight for c in agg.children],
+            [math.nan if c.if_missing is None else c.if_missing for c in agg.children],
+        ],
+        dtype=np.float64,
+    )
+
+
 def _aggregate(node: Node, blk: Block, out: FloatArray, out_cov: FloatArray, decimals: int) -> None:
     agg = node.aggregate
     if agg is None:  # pragma: no cover - only called for aggregates
         raise ValueError(f"node {node.id!r} is not an aggregate")
-    nan = math.nan
     blk.kit.aggregate_rows(
         blk.frame,
         blk.cover,
-        np.array([blk.rows[c.id] for c in agg.children], dtype=np.int64),
-        np.array([c.weight for c in agg.children], dtype=np.float64),
-        np.array([nan if c.if_missing is None else c.if_missing for c in agg.children]),
-        METHOD_CODES[agg.method],
-        agg.missing is MissingPolicy.PROPAGATE,
-        agg.min_present,
-        agg.scale,
-        agg.offset,
-        decimals,
+        children_rows(agg, blk.rows),
+        operator_row(agg, decimals),
         out,
         out_cov,
         blk.work,
