@@ -109,6 +109,7 @@ def test_compiled_and_numpy_normalisation_are_bit_identical(
     x = np.random.default_rng(3).uniform(-20, 120, 5000)
     x[::7] = np.nan
     a, b = np.empty_like(x), np.empty_like(x)
+    bounds = np.array([0.0, 100.0, higher_is_worse, clip, 0.0, 10.0, 1])
     for module, out in ((kernels, a), (kernels_numpy, b)):
-        module.normalise_bounds(x, 0.0, 100.0, higher_is_worse, clip, 0.0, 10.0, 1, out)
+        module.normalise_bounds(x, bounds, out)
     assert np.array_equal(a, b, equal_nan=True)

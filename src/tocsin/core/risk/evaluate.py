@@ -108,6 +108,7 @@ def evaluate(
         out_values[i] = np.empty(n)
         out_coverage[i] = np.empty(n)
 
+    arguments: dict[tuple[str, str, int], FloatArray] = {}  # kernel arguments, built once
     buffers: SimpleQueue[FloatArray] = SimpleQueue()  # one per thread, reused block to block
     for _ in range(max(1, workers)):
         buffers.put(np.empty((2 * plan.size + 3) * block))
@@ -119,7 +120,7 @@ def evaluate(
             replace(a, mask=None if a.mask is None else a.mask[start:stop]) for a in adjustments
         ]
         buffer = buffers.get()
-        blk = _run_block(model, plan, part, adjs, stop - start, None, compiled, buffer)
+        blk = _run_block(model, plan, part, adjs, stop - start, None, compiled, buffer, arguments)
         for i in kept_nodes:
             out_values[i][start:stop] = blk.values[i]
             out_coverage[i][start:stop] = blk.coverage[i]
@@ -197,6 +198,7 @@ def _run_block(
     groups: Sequence[IntArray] | None,
     compiled: bool | None,
     buffer: FloatArray | None = None,
+    arguments: dict[tuple[str, str, int], FloatArray] | None = None,
 ) -> Block:
     """Evaluate the plan's nodes for one block; `buffer` (≥ (2·rows + 3)·n floats) is reused
     memory for the frames and scratch space (fresh memory costs page faults on every block)."""
@@ -209,6 +211,8 @@ def _run_block(
     blk = Block(
         model, n, kit(use_compiled), frame, cover, plan.rows, values, groups=groups, space=scratch
     )
+    if arguments is not None:
+        blk.arguments = arguments
     for name in plan.frame_inputs:
         frame[plan.rows[name]] = values[name]
         cover[plan.rows[name]] = blk.coverage_of(name)

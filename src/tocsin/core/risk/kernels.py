@@ -104,20 +104,15 @@ def presence(x: FloatArray) -> FloatArray:  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def normalise_bounds(  # pragma: no cover - compiled
-    x: FloatArray,
-    lower: float,
-    upper: float,
-    higher_is_worse: bool,
-    clip: bool,
-    out_lower: float,
-    out_upper: float,
-    decimals: int,
-    out: FloatArray,
+    x: FloatArray, bounds: FloatArray, out: FloatArray
 ) -> None:
     """Min–max normalisation against fixed bounds into `out`, as INFORM writes it:
     `out_upper − (upper − v)/(upper − lower)·span` (higher is worse) or
     `out_lower + (upper − v)/(upper − lower)·span` (higher is better); then rounded to
-    `decimals` (none if < 0). `out` may be `x` itself."""
+    `decimals` (none if < 0). `bounds`: lower, upper, higher_is_worse, clip, out_lower,
+    out_upper, decimals (`nodes.bounds_row`). `out` may be `x` itself."""
+    lower, upper, out_lower, out_upper = bounds[0], bounds[1], bounds[4], bounds[5]
+    higher_is_worse, clip, decimals = bounds[2] != 0.0, bounds[3] != 0.0, int(bounds[6])
     n = x.size
     width = upper - lower
     span = out_upper - out_lower
@@ -141,53 +136,29 @@ def normalise_bounds(  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _weight_sums(  # pragma: no cover - compiled
+def _present_sums(  # pragma: no cover - compiled
     frame: FloatArray,
+    factors: FloatArray,
     rows: IntArray,
     sub: FloatArray,
     weights: FloatArray,
-    wsum: FloatArray,
+    out: FloatArray,
     lo: int,
 ) -> None:
-    m = wsum.size
-    wsum[:] = 0.0
+    """out = Σ_j weights[j]·factors[rows[j]] over the children present (factors: the frame of
+    coverage, or an empty frame for 1): counts, weight sums and coverage sums alike."""
+    m = out.size
+    out[:] = 0.0
+    use = factors.shape[0] > 0
     for j in range(rows.size):
         x = frame[rows[j], lo : lo + m]
+        f = factors[rows[j], lo : lo + m] if use else x  # x: never read (the loop is unswitched)
         s = sub[j]
         w = weights[j]
         for i in range(m):
             v = x[i]
             v = v if v == v else s
-            wsum[i] += w if v == v else 0.0
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _coverage(  # pragma: no cover - compiled
-    frame: FloatArray,
-    cover: FloatArray,
-    rows: IntArray,
-    sub: FloatArray,
-    weights: FloatArray,
-    out_cover: FloatArray,
-    lo: int,
-) -> None:
-    m = out_cover.size
-    wtotal = 0.0
-    for j in range(rows.size):
-        wtotal += weights[j]
-    inv_total = 1.0 / wtotal if wtotal > 0.0 else 0.0
-    out_cover[:] = 0.0
-    for j in range(rows.size):
-        x = frame[rows[j], lo : lo + m]
-        c = cover[rows[j], lo : lo + m]
-        s = sub[j]
-        w = weights[j]
-        for i in range(m):
-            v = x[i]
-            v = v if v == v else s
-            out_cover[i] += w * c[i] if v == v else 0.0
-    for i in range(m):
-        out_cover[i] = out_cover[i] * inv_total
+            out[i] += (w * f[i] if use else w) if v == v else 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -329,13 +300,20 @@ def aggregate_rows(  # pragma: no cover - compiled
     unit = equal and weights[0] == 1.0
     wsum = count if unit else work[1, :n]  # the sum of unit weights present is the count
     ones = np.ones(k)
+    none = np.empty((0, n))
     for lo in range(0, n, CHUNK):  # a chunk's running values stay in the first-level cache
         hi = min(lo + CHUNK, n)
-        _weight_sums(frame, rows, sub, ones, count[lo:hi], lo)
+        _present_sums(frame, none, rows, sub, ones, count[lo:hi], lo)
         if not unit:
-            _weight_sums(frame, rows, sub, weights, wsum[lo:hi], lo)
-        _coverage(frame, cover, rows, sub, weights, out_cover[lo:hi], lo)
+            _present_sums(frame, none, rows, sub, weights, wsum[lo:hi], lo)
+        _present_sums(frame, cover, rows, sub, weights, out_cover[lo:hi], lo)
         _accumulate(frame, rows, sub, weights, method, equal, scale, offset, out[lo:hi], lo)
+    wtotal = 0.0
+    for j in range(k):
+        wtotal += weights[j]
+    inv_total = 1.0 / wtotal if wtotal > 0.0 else 0.0
+    for i in range(n):
+        out_cover[i] = out_cover[i] * inv_total
     _finish(method, equal, k, count, wsum, scale, offset, out)
     if method != MEAN or min_present > 1 or propagate:  # a mean of nothing is already 0/0 = NaN
         for i in range(n):

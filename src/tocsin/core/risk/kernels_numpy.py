@@ -94,18 +94,10 @@ def presence(x: FloatArray) -> FloatArray:
     return (~np.isnan(x)).astype(np.float64)
 
 
-def normalise_bounds(
-    x: FloatArray,
-    lower: float,
-    upper: float,
-    higher_is_worse: bool,
-    clip: bool,
-    out_lower: float,
-    out_upper: float,
-    decimals: int,
-    out: FloatArray,
-) -> None:
+def normalise_bounds(x: FloatArray, bounds: FloatArray, out: FloatArray) -> None:
     """Min–max normalisation against fixed bounds into `out` (see `kernels.normalise_bounds`)."""
+    lower, upper, out_lower, out_upper = (float(b) for b in bounds[[0, 1, 4, 5]])
+    higher_is_worse, clip, decimals = bool(bounds[2]), bool(bounds[3]), int(bounds[6])
     width = upper - lower
     span = out_upper - out_lower
     top = out_upper if higher_is_worse else out_lower

@@ -24,6 +24,7 @@ from tocsin.core.risk.model import (
     Aggregation,
     MissingPolicy,
     Node,
+    Normalisation,
     NormaliseMethod,
     RiskModel,
 )
@@ -73,6 +74,8 @@ class Block:
     groups: Sequence[IntArray] | None = None
     reference_raw: Mapping[str, FloatArray] = field(default_factory=dict)
     counted: dict[tuple[str, ...], tuple[FloatArray, int]] = field(default_factory=dict)
+    arguments: dict[tuple[str, str, int], FloatArray] = field(default_factory=dict)
+    """Kernel arguments built once per node (shared by the blocks of one evaluation)."""
     space: FloatArray | None = None
     """Scratch space of shape (3, n), if given (else allocated)."""
     scratch: FloatArray = field(init=False)
@@ -164,6 +167,15 @@ def operator_row(agg: Aggregation, decimals: int) -> FloatArray:
     return np.array([code, propagate, agg.min_present, agg.scale, agg.offset, decimals])
 
 
+def bounds_row(norm: Normalisation, decimals: int) -> FloatArray:
+    """A fixed-bound normalisation for the kernels: lower, upper, higher_is_worse, clip,
+    out_lower, out_upper, decimals (< 0: no rounding)."""
+    rising, clip = float(norm.higher_is_worse), float(norm.clip)
+    return np.array(
+        [norm.lower, norm.upper, rising, clip, norm.out_lower, norm.out_upper, decimals]
+    )
+
+
 def children_rows(agg: Aggregation, rows: Mapping[str, int]) -> FloatArray:
     """An aggregate's children for the kernels: frame row, weight, substitute if missing."""
     return np.array(
@@ -180,15 +192,13 @@ def _aggregate(node: Node, blk: Block, out: FloatArray, out_cov: FloatArray, dec
     agg = node.aggregate
     if agg is None:  # pragma: no cover - only called for aggregates
         raise ValueError(f"node {node.id!r} is not an aggregate")
-    blk.kit.aggregate_rows(
-        blk.frame,
-        blk.cover,
-        children_rows(agg, blk.rows),
-        operator_row(agg, decimals),
-        out,
-        out_cov,
-        blk.work,
-    )
+    children = blk.arguments.get((node.id, "children", 0))
+    if children is None:
+        children = blk.arguments[(node.id, "children", 0)] = children_rows(agg, blk.rows)
+    operator = blk.arguments.get((node.id, "operator", decimals))
+    if operator is None:
+        operator = blk.arguments[(node.id, "operator", decimals)] = operator_row(agg, decimals)
+    blk.kit.aggregate_rows(blk.frame, blk.cover, children, operator, out, out_cov, blk.work)
 
 
 def _expression(node: Node, blk: Block, counted: Counted | None) -> tuple[FloatArray, FloatArray]:
@@ -213,17 +223,10 @@ def _normalise(node: Node, blk: Block, raw: FloatArray, out: FloatArray, decimal
         return
     if norm.method is NormaliseMethod.BOUNDS and norm.formula is None:
         x = np.ascontiguousarray(transformed(raw, norm), dtype=np.float64)
-        blk.kit.normalise_bounds(
-            x,
-            norm.lower,
-            norm.upper,
-            norm.higher_is_worse,
-            norm.clip,
-            norm.out_lower,
-            norm.out_upper,
-            decimals,
-            out,
-        )
+        bounds = blk.arguments.get((node.id, "bounds", decimals))
+        if bounds is None:
+            bounds = blk.arguments[(node.id, "bounds", decimals)] = bounds_row(norm, decimals)
+        blk.kit.normalise_bounds(x, bounds, out)
         return
     if norm.method is NormaliseMethod.BOUNDS:
         out[:] = by_formula(raw, norm)
