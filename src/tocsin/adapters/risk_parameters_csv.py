@@ -26,6 +26,8 @@ from tocsin.core.errors import InvalidInput, Problem
 NODE_FIELDS = frozenset(
     {"name", "expr", "aggregate", "normalise", "cases", "round", "floor", "cap", "publish", "meta"}
 )
+WEIGHT = "weight"
+"""The field that sets the row's id's weight in every aggregate that lists it as a child."""
 
 
 class ParameterTableYaml(BaseModel):
@@ -50,7 +52,8 @@ class Provenance:
         """The source of the value at a validation error's location, if a table gave it."""
         if len(loc) < 3 or loc[0] != "nodes" or not isinstance(loc[1], int):
             return None
-        return self.cells.get((loc[1], tuple(str(p) for p in loc[2:])))
+        path = tuple(str(p) for p in loc[2:] if p not in ("str", "ChildYaml"))
+        return self.cells.get((loc[1], path))
 
 
 def apply_tables(
@@ -89,7 +92,7 @@ def _columns(spec: ParameterTableYaml, header: list[str], file: str) -> list[Pro
     problems.extend(
         Problem(file, f"fields.{f}", f"{f.split('.')[0]!r} is not a node field")
         for f in spec.fields
-        if f.split(".")[0] not in NODE_FIELDS
+        if f.split(".")[0] not in NODE_FIELDS and f != WEIGHT
     )
     return problems
 
@@ -107,7 +110,6 @@ def _apply_one(
     if problems:
         return problems
     key_col = header.index(spec.key)
-    recode = {f: {str(k): v for k, v in m.items()} for f, m in spec.values.items()}
     seen: set[str] = set()
     for line, row in enumerate(rows[1:], start=2):
         key = row[key_col].strip() if key_col < len(row) else ""
@@ -116,24 +118,77 @@ def _apply_one(
         if key in seen:
             problems.append(Problem(file, f"line {line}", f"second row for {key!r}"))
         seen.add(key)
+        weights = {f: c for f, c in spec.fields.items() if f == WEIGHT}
+        problems.extend(_apply_row(spec, weights, header, row, key, nodes, file, line, provenance))
         if key not in index:
-            if spec.unmatched == "error":
+            if spec.unmatched == "error" and not weights:
                 problems.append(Problem(file, f"line {line}", f"no node {key!r} in the model"))
             continue
-        node = nodes[index[key]]
-        for dotted, column in spec.fields.items():
-            j = header.index(column)
-            cell = row[j].strip() if j < len(row) else ""
-            if not cell:
-                continue
-            value = recode.get(dotted, {}).get(cell, cell)
-            at = f"line {line}, column {column!r}"
-            problem = _put(node, dotted.split("."), value)
-            if problem:
-                problems.append(Problem(file, at, problem))
-            else:
-                provenance.cells[(index[key], tuple(dotted.split(".")))] = f"{file} {at}"
+        fields = {f: c for f, c in spec.fields.items() if f != WEIGHT}
+        problems.extend(
+            _apply_row(spec, fields, header, row, key, nodes, file, line, provenance, index[key])
+        )
     return problems
+
+
+def _apply_row(
+    spec: ParameterTableYaml,
+    fields: Mapping[str, str],
+    header: list[str],
+    row: list[str],
+    key: str,
+    nodes: list[Any],
+    file: str,
+    line: int,
+    provenance: Provenance,
+    at_node: int | None = None,
+) -> list[Problem]:
+    """One row's cells into the node `at_node` (or, for `weight`, its parents' child lists)."""
+    problems: list[Problem] = []
+    recode = {f: {str(k): v for k, v in m.items()} for f, m in spec.values.items()}
+    for dotted, column in fields.items():
+        j = header.index(column)
+        cell = row[j].strip() if j < len(row) else ""
+        if not cell:
+            continue
+        value = recode.get(dotted, {}).get(cell, cell)
+        at = f"line {line}, column {column!r}"
+        if dotted == WEIGHT:
+            problem, places = _put_weight(nodes, key, value)
+        else:
+            assert at_node is not None  # noqa: S101 - node fields need the row's node
+            problem = _put(nodes[at_node], dotted.split("."), value)
+            places = [(at_node, tuple(dotted.split(".")))]
+        if problem:
+            problems.append(Problem(file, at, problem))
+        for place in places:
+            provenance.cells[place] = f"{file} {at}"
+    return problems
+
+
+def _put_weight(nodes: list[Any], key: str, value: Any) -> tuple[str | None, list[Any]]:
+    """Set `key`'s weight in every aggregate listing it; a problem's text and the places set."""
+    places: list[Any] = []
+    for p, node in enumerate(nodes):
+        agg = node.get("aggregate") if isinstance(node, Mapping) else None
+        if not isinstance(agg, MutableMapping) or not isinstance(agg.get("children"), list):
+            continue
+        kids = agg["children"]
+        for c, kid in enumerate(kids):
+            kid_id = kid.get("id") if isinstance(kid, Mapping) else kid
+            if kid_id != key:
+                continue
+            if "weights" in agg or (isinstance(kid, Mapping) and "weight" in kid):
+                return f"{node.get('id')!r} gives the weight of {key!r} itself", places
+            kids[c] = (
+                {**kid, "weight": value}
+                if isinstance(kid, Mapping)
+                else {"id": key, "weight": value}
+            )
+            places.append((p, ("aggregate", "children", str(c), "weight")))
+    if not places:
+        return f"no aggregate reads {key!r}: its weight applies nowhere", places
+    return None, places
 
 
 def _put(node: Any, parts: list[str], value: Any) -> str | None:

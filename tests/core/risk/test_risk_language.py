@@ -295,3 +295,23 @@ def test_reserved_names_and_a_node_called_x() -> None:
     )
     assert m.node_ids == ("x", "R")  # x is read (it was once dropped as a local name)
     assert evaluate(m, {"a": arr(1.0)})["R"].tolist() == [3.0]
+
+
+def test_weights_of_children_from_a_table(tmp_path: Path) -> None:
+    model = PARAMETERS.replace("    unmatched: error\n", "").replace(
+        "parameters:\n",
+        "parameters:\n  - {file: weights.csv, key: child, fields: {weight: w}}\n",
+    )
+    (tmp_path / "weights.csv").write_text("child,w\nI1,2\nI2,1\nI3,0.5\n", encoding="utf-8")
+    m = load_model(_write(tmp_path, model, BOUNDS))
+    agg = m.node("R").aggregate
+    assert agg is not None
+    assert [c.weight for c in agg.children] == [2.0, 1.0, 0.5]
+    r = evaluate(m, {"x1": arr(5.0), "x2": arr(1000.0), "x3": arr(25.0)})
+    assert r["R"][0] == pytest.approx((2 * 0.5 + 2 / 3 + 0.5 * 0.75) / 3.5)
+    (tmp_path / "weights.csv").write_text("child,w\nI1,heavy\n", encoding="utf-8")
+    with pytest.raises(InvalidConfig, match=r"weights.csv line 2, column 'w'"):
+        load_model(tmp_path / "model.yaml")
+    (tmp_path / "weights.csv").write_text("child,w\nx1,2\n", encoding="utf-8")
+    with pytest.raises(InvalidConfig, match="no aggregate reads 'x1'"):
+        load_model(tmp_path / "model.yaml")
