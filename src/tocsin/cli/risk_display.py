@@ -1,8 +1,8 @@
 """How `tocsin risk explain` shows an explanation: each value at the precision the model gives
 it, inputs by name, and contributions printed so that they add up as printed.
 
-Under a node whose children are shown, a "reference" line gives the node's value at the reference
-point (the base of its split); the base and the children's contributions are printed with one
+Under a node whose children are shown, a line "· value at average" (or zero, or a region) gives
+the node's value at the reference point (the base of its split); the base and the children's contributions are printed with one
 decimal more than the node and rounded together (largest remainders), so base + contributions
 equals the node's value on the page as well as in the numbers.
 """
@@ -17,7 +17,7 @@ from rich.table import Table
 
 from tocsin.core.risk.explain import NodeExplanation
 
-REFERENCES = {"average": "the period's average", "zero": "zero"}
+REFERENCES = {"average": "average", "zero": "zero"}
 
 
 def number(v: float, decimals: int | None = None) -> str:
@@ -96,7 +96,7 @@ def explanation_table(
         table.add_column(
             col, justify="right" if col in ("value", "coverage", "contribution") else "left"
         )
-    at = REFERENCES.get(reference, f"region {reference}")
+    at = REFERENCES.get(reference, reference)
     for i, r in enumerate(rows):
         if r.depth > depth:
             continue
@@ -114,7 +114,7 @@ def explanation_table(
         if -1 - i in shown:
             table.add_row(
                 "  " * (r.depth + 1) + "·",
-                f"reference: all at {at}",
+                f"value at {at}",
                 "",
                 "",
                 f"{shown[-1 - i]:.{split_decimals(r)}f}",
