@@ -79,7 +79,9 @@ def apply_tables(
         except InvalidInput as err:
             problems.extend(Problem(where, f"parameters[{t}].file", str(p)) for p in err.problems)
             continue
-        problems.extend(_apply_one(spec, rows, nodes, index, str(path), provenance))
+        problems.extend(
+            _apply_one(spec, rows, nodes=nodes, index=index, file=str(path), provenance=provenance)
+        )
     return problems, provenance
 
 
@@ -100,6 +102,7 @@ def _columns(spec: ParameterTableYaml, header: list[str], file: str) -> list[Pro
 def _apply_one(
     spec: ParameterTableYaml,
     rows: list[list[str]],
+    *,
     nodes: list[Any],
     index: Mapping[Any, int],
     file: str,
@@ -119,27 +122,34 @@ def _apply_one(
             problems.append(Problem(file, f"line {line}", f"second row for {key!r}"))
         seen.add(key)
         weights = {f: c for f, c in spec.fields.items() if f == WEIGHT}
-        problems.extend(_apply_row(spec, weights, header, row, key, nodes, file, line, provenance))
+        at = _Row(header, row, key, nodes, file, line)
+        problems.extend(_apply_row(spec, weights, at, provenance=provenance))
         if key not in index:
             if spec.unmatched == "error" and not weights:
                 problems.append(Problem(file, f"line {line}", f"no node {key!r} in the model"))
             continue
         fields = {f: c for f, c in spec.fields.items() if f != WEIGHT}
-        problems.extend(
-            _apply_row(spec, fields, header, row, key, nodes, file, line, provenance, index[key])
-        )
+        problems.extend(_apply_row(spec, fields, at, provenance=provenance, at_node=index[key]))
     return problems
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One row of a parameter table, where it is, and the model's nodes it fills."""
+
+    header: list[str]
+    row: list[str]
+    key: str
+    nodes: list[Any]
+    file: str
+    line: int
 
 
 def _apply_row(
     spec: ParameterTableYaml,
     fields: Mapping[str, str],
-    header: list[str],
-    row: list[str],
-    key: str,
-    nodes: list[Any],
-    file: str,
-    line: int,
+    at: _Row,
+    *,
     provenance: Provenance,
     at_node: int | None = None,
 ) -> list[Problem]:
@@ -147,22 +157,22 @@ def _apply_row(
     problems: list[Problem] = []
     recode = {f: {str(k): v for k, v in m.items()} for f, m in spec.values.items()}
     for dotted, column in fields.items():
-        j = header.index(column)
-        cell = row[j].strip() if j < len(row) else ""
+        j = at.header.index(column)
+        cell = at.row[j].strip() if j < len(at.row) else ""
         if not cell:
             continue
         value = recode.get(dotted, {}).get(cell, cell)
-        at = f"line {line}, column {column!r}"
+        where = f"line {at.line}, column {column!r}"
         if dotted == WEIGHT:
-            problem, places = _put_weight(nodes, key, value)
+            problem, places = _put_weight(at.nodes, at.key, value)
         else:
             assert at_node is not None  # noqa: S101 - node fields need the row's node
-            problem = _put(nodes[at_node], dotted.split("."), value)
+            problem = _put(at.nodes[at_node], dotted.split("."), value)
             places = [(at_node, tuple(dotted.split(".")))]
         if problem:
-            problems.append(Problem(file, at, problem))
+            problems.append(Problem(at.file, where, problem))
         for place in places:
-            provenance.cells[place] = f"{file} {at}"
+            provenance.cells[place] = f"{at.file} {where}"
     return problems
 
 

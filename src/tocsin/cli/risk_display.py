@@ -2,9 +2,10 @@
 it, inputs by name, and contributions printed so that they add up as printed.
 
 Under a node whose children are shown, a line "· value at average" (or zero, or a region) gives
-the node's value at the reference point (the base of its split); the base and the children's contributions are printed with one
-decimal more than the node and rounded together (largest remainders), so base + contributions
-equals the node's value on the page as well as in the numbers.
+the node's value at the reference point (the base of its split); the base and the children's
+contributions are printed with one decimal more than the node and rounded together (largest
+remainders), so base + contributions equals the node's value on the page as well as in the
+numbers.
 """
 
 from __future__ import annotations

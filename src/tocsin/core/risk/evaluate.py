@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from queue import SimpleQueue
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -91,15 +92,24 @@ def evaluate(
     node_ids = set(model.node_ids)
     out_values: dict[str, FloatArray] = {}
     out_coverage: dict[str, FloatArray] = {}
+    presence = kit(n >= COMPILED_FROM if compiled is None else compiled).presence
     for i in ids:
         if i not in node_ids:  # an input: returned as given (adjusted if a scenario changes it)
-            arr = _input(inputs, i, n, adjustments)
+            arr = _input(inputs, i, n=n, adjustments=adjustments)
             out_values[i] = arr
-            out_coverage[i] = (~np.isnan(arr)).astype(np.float64)
+            out_coverage[i] = presence(np.ascontiguousarray(arr))
     kept_nodes = [i for i in ids if i in node_ids]
     if n <= block or any(is_data_driven(nd.normalise) for nd in model.nodes):
         groups = period_groups(periods) if periods else None
-        blk = _run_block(model, plan, inputs, adjustments, n, groups, compiled)
+        blk = _run_block(
+            model,
+            plan,
+            inputs=inputs,
+            adjustments=adjustments,
+            n=n,
+            groups=groups,
+            compiled=compiled,
+        )
         for i in kept_nodes:
             out_values[i] = blk.values[i]
             out_coverage[i] = blk.coverage[i]
@@ -108,7 +118,7 @@ def evaluate(
         out_values[i] = np.empty(n)
         out_coverage[i] = np.empty(n)
 
-    arguments: dict[tuple[str, str, int], FloatArray] = {}  # kernel arguments, built once
+    arguments: dict[tuple[str, str, int], Any] = {}  # worked out once per node
     buffers: SimpleQueue[FloatArray] = SimpleQueue()  # one per thread, reused block to block
     for _ in range(max(1, workers)):
         buffers.put(np.empty((2 * plan.size + 3) * block))
@@ -120,7 +130,16 @@ def evaluate(
             replace(a, mask=None if a.mask is None else a.mask[start:stop]) for a in adjustments
         ]
         buffer = buffers.get()
-        blk = _run_block(model, plan, part, adjs, stop - start, None, compiled, buffer, arguments)
+        blk = _run_block(
+            model,
+            plan,
+            inputs=part,
+            adjustments=adjs,
+            n=stop - start,
+            compiled=compiled,
+            buffer=buffer,
+            arguments=arguments,
+        )
         for i in kept_nodes:
             out_values[i][start:stop] = blk.values[i]
             out_coverage[i][start:stop] = blk.coverage[i]
@@ -137,7 +156,7 @@ def evaluate(
 
 
 def _input(
-    inputs: Mapping[str, FloatArray], name: str, n: int, adjustments: Sequence[NodeAdjustment]
+    inputs: Mapping[str, FloatArray], name: str, *, n: int, adjustments: Sequence[NodeAdjustment]
 ) -> FloatArray:
     arr = np.asarray(inputs[name], dtype=np.float64) if name in inputs else np.full(n, np.nan)
     for adj in adjustments:
@@ -192,13 +211,14 @@ def _plan(model: RiskModel, keep: set[str]) -> _Plan:
 def _run_block(
     model: RiskModel,
     plan: _Plan,
+    *,
     inputs: Mapping[str, FloatArray],
     adjustments: Sequence[NodeAdjustment],
     n: int,
-    groups: Sequence[IntArray] | None,
     compiled: bool | None,
+    groups: Sequence[IntArray] | None = None,
     buffer: FloatArray | None = None,
-    arguments: dict[tuple[str, str, int], FloatArray] | None = None,
+    arguments: dict[tuple[str, str, int], Any] | None = None,
 ) -> Block:
     """Evaluate the plan's nodes for one block; `buffer` (≥ (2·rows + 3)·n floats) is reused
     memory for the frames and scratch space (fresh memory costs page faults on every block)."""
@@ -207,10 +227,9 @@ def _run_block(
     frame = flat[: plan.size * n].reshape(plan.size, n)
     cover = flat[plan.size * n : 2 * plan.size * n].reshape(plan.size, n)
     scratch = flat[2 * plan.size * n : (2 * plan.size + 3) * n].reshape(3, n)
-    values = {spec.id: _input(inputs, spec.id, n, adjustments) for spec in model.inputs}
-    blk = Block(
-        model, n, kit(use_compiled), frame, cover, plan.rows, values, groups=groups, space=scratch
-    )
+    values = {s.id: _input(inputs, s.id, n=n, adjustments=adjustments) for s in model.inputs}
+    blk = Block(model, n, kit(use_compiled), frame, cover, plan.rows, values, space=scratch)
+    blk.period_rows = groups
     if arguments is not None:
         blk.arguments = arguments
     for name in plan.frame_inputs:

@@ -83,7 +83,12 @@ class NodeExplanation:
 
 
 def reference_values(
-    result: RiskResult, ids: list[str], row: int, reference: str, codes: tuple[str, ...] = ()
+    result: RiskResult,
+    ids: list[str],
+    *,
+    row: int,
+    reference: str,
+    codes: tuple[str, ...] = (),
 ) -> dict[str, float]:
     """Each id's value at the reference point for `row` (see the module docstring)."""
     if reference == "zero":
@@ -146,12 +151,12 @@ def split_node(
     if len(players) > MAX_PLAYERS:
         return Split(value, None, {}, f"reads {len(players)} ids: more than {MAX_PLAYERS}")
     actual = {p: float(result.values[p][row]) for p in players}
-    ref = reference_values(result, players, row, reference, codes)
+    ref = reference_values(result, players, row=row, reference=reference, codes=codes)
     ref = {p: (math.nan if math.isnan(actual[p]) else ref[p]) for p in players}
     k = len(players)
     masks = np.arange(1 << k)
     env = {p: np.where((masks >> j) & 1 == 1, actual[p], ref[p]) for j, p in enumerate(players)}
-    game = _game(model, node, result, row, env)
+    game = _game(model, node, result=result, row=row, env=env)
     if np.isnan(game).any():
         return Split(value, None, {}, "some combinations are missing: not attributed")
     phi = shapley(game, k)
@@ -159,15 +164,20 @@ def split_node(
 
 
 def _game(
-    model: RiskModel, node: Node, result: RiskResult, row: int, env: Mapping[str, FloatArray]
+    model: RiskModel,
+    node: Node,
+    *,
+    result: RiskResult,
+    row: int,
+    env: Mapping[str, FloatArray],
 ) -> FloatArray:
     """The node's value for every coalition (one row each), by the engine itself."""
     fixed = {}
     if is_data_driven(node.normalise):  # hold the period's distribution fixed
         rows = _period_rows(result, row)
         period_env = {p: result.values[p][rows] for p in node.references()}
-        fixed[node.id] = raw_source(node, block_for(model, period_env, node))
-    blk = block_for(model, env, node, reference_raw=fixed)
+        fixed[node.id] = raw_source(node, block_for(model, period_env, node=node))
+    blk = block_for(model, env, node=node, reference_raw=fixed)
     n = blk.n
     for group in node.count_groups():  # counts are the region's own, in every coalition
         leaves = model.inputs_under(group)

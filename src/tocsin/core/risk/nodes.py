@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -59,7 +60,7 @@ def kit(compiled: bool) -> Kit:
 class Block:
     """The working state of one block of `n` regions (see the module docstring).
 
-    `groups` are the rows of each period (data-driven normalisations rank within a period);
+    `period_rows` are the rows of each period (data-driven normalisations rank within a period);
     `reference_raw` holds, per node, a fixed distribution to normalise against (`explain`).
     """
 
@@ -71,11 +72,12 @@ class Block:
     rows: Mapping[str, int]
     values: dict[str, FloatArray]
     coverage: dict[str, FloatArray] = field(default_factory=dict)
-    groups: Sequence[IntArray] | None = None
+    period_rows: Sequence[IntArray] | None = None
     reference_raw: Mapping[str, FloatArray] = field(default_factory=dict)
     counted: dict[tuple[str, ...], tuple[FloatArray, int]] = field(default_factory=dict)
-    arguments: dict[tuple[str, str, int], FloatArray] = field(default_factory=dict)
-    """Kernel arguments built once per node (shared by the blocks of one evaluation)."""
+    arguments: dict[tuple[str, str, int], Any] = field(default_factory=dict)
+    """What is worked out once per node: kernel arguments, count groups (shared by the blocks
+    of one evaluation)."""
     space: FloatArray | None = None
     """Scratch space of shape (3, n), if given (else allocated)."""
     scratch: FloatArray = field(init=False)
@@ -92,9 +94,17 @@ class Block:
             self.coverage[name] = self.kit.presence(np.ascontiguousarray(self.values[name]))
         return self.coverage[name]
 
+    def count_groups(self, node: Node) -> tuple[tuple[str, ...], ...]:
+        """The node's counting groups (worked out once)."""
+        key = (node.id, "groups", 0)
+        if key not in self.arguments:
+            self.arguments[key] = node.count_groups()
+        groups: tuple[tuple[str, ...], ...] = self.arguments[key]
+        return groups
+
     def counts(self, node: Node) -> Counted:
         """Present-input counts for the node's counting functions."""
-        for group in node.count_groups():
+        for group in self.count_groups(node):
             if group not in self.counted:
                 leaves = self.model.inputs_under(group)
                 present = np.zeros(self.n)
@@ -110,16 +120,18 @@ def evaluate_node(node: Node, blk: Block) -> None:
     row = blk.rows.get(node.id)
     out = np.empty(blk.n) if row is None else blk.frame[row]
     out_cov = np.empty(blk.n) if row is None else blk.cover[row]
-    counted = blk.counts(node) if node.count_groups() else None
+    counted = blk.counts(node) if blk.count_groups(node) else None
     decimals = -1 if node.round is None else node.round
     # round inside the last kernel when nothing else comes after it
     fuse = node.round is not None and not node.cases
     if node.aggregate is not None:
         raw = out if node.normalise is None else blk.scratch
-        _aggregate(node, blk, raw, out_cov, decimals if fuse and raw is out else -1)
+        _aggregate(
+            node, blk, out=raw, out_cov=out_cov, decimals=decimals if fuse and raw is out else -1
+        )
         rounded = fuse and raw is out
     else:
-        raw, cov = _expression(node, blk, counted)
+        raw, cov = _expression(node, blk, counted=counted)
         if row is None and _plain(node):
             blk.values[node.id], blk.coverage[node.id] = raw, cov
             return
@@ -129,12 +141,12 @@ def evaluate_node(node: Node, blk: Block) -> None:
             out_cov[:] = cov
         rounded = False
     if node.normalise is not None:
-        _normalise(node, blk, raw, out, decimals if fuse else -1)
+        _normalise(node, blk, raw=raw, out=out, decimals=decimals if fuse else -1)
         rounded = fuse
     elif raw is not out:
         out[:] = raw
     if node.cases:
-        out[:] = _cases(node, blk, raw, out, counted)
+        out[:] = _cases(node, blk, raw=raw, value=out, counted=counted)
     if node.round is not None and not rounded:
         blk.kit.round_into(out, node.round)
     if node.floor is not None or node.cap is not None:
@@ -188,7 +200,9 @@ def children_rows(agg: Aggregation, rows: Mapping[str, int]) -> FloatArray:
     )
 
 
-def _aggregate(node: Node, blk: Block, out: FloatArray, out_cov: FloatArray, decimals: int) -> None:
+def _aggregate(
+    node: Node, blk: Block, *, out: FloatArray, out_cov: FloatArray, decimals: int
+) -> None:
     agg = node.aggregate
     if agg is None:  # pragma: no cover - only called for aggregates
         raise ValueError(f"node {node.id!r} is not an aggregate")
@@ -217,7 +231,7 @@ def _expression(node: Node, blk: Block, counted: Counted | None) -> tuple[FloatA
     return raw, np.ones(blk.n)
 
 
-def _normalise(node: Node, blk: Block, raw: FloatArray, out: FloatArray, decimals: int) -> None:
+def _normalise(node: Node, blk: Block, *, raw: FloatArray, out: FloatArray, decimals: int) -> None:
     norm = node.normalise
     if norm is None:  # pragma: no cover - only called with a normalisation
         return
@@ -231,12 +245,12 @@ def _normalise(node: Node, blk: Block, raw: FloatArray, out: FloatArray, decimal
     if norm.method is NormaliseMethod.BOUNDS:
         out[:] = by_formula(raw, norm)
     else:
-        out[:] = by_period(raw, norm, blk.groups, blk.reference_raw.get(node.id))
+        out[:] = by_period(raw, norm, blk.period_rows, blk.reference_raw.get(node.id))
     blk.kit.round_into(out, decimals)
 
 
 def _cases(
-    node: Node, blk: Block, raw: FloatArray, value: FloatArray, counted: Counted | None
+    node: Node, blk: Block, *, raw: FloatArray, value: FloatArray, counted: Counted | None
 ) -> FloatArray:
     env = {**blk.values, "raw": raw, "value": value}
     decided = np.zeros(blk.n, dtype=bool)
@@ -253,10 +267,10 @@ def raw_source(node: Node, blk: Block) -> FloatArray:
     """The node's source value before normalisation (for fixing a distribution in `explain`)."""
     out = np.empty(blk.n)
     if node.aggregate is not None:
-        _aggregate(node, blk, out, np.empty(blk.n), -1)
+        _aggregate(node, blk, out=out, out_cov=np.empty(blk.n), decimals=-1)
         return out
-    counted = blk.counts(node) if node.count_groups() else None
-    return np.array(_expression(node, blk, counted)[0], dtype=np.float64)
+    counted = blk.counts(node) if blk.count_groups(node) else None
+    return np.array(_expression(node, blk, counted=counted)[0], dtype=np.float64)
 
 
 def frame_rows(ids: Sequence[str]) -> dict[str, int]:
@@ -267,8 +281,8 @@ def frame_rows(ids: Sequence[str]) -> dict[str, int]:
 def block_for(
     model: RiskModel,
     env: Mapping[str, FloatArray],
-    node: Node,
     *,
+    node: Node,
     reference_raw: Mapping[str, FloatArray] | None = None,
 ) -> Block:
     """A numpy block to evaluate one node on its own, its inputs given in `env` (`explain`)."""
