@@ -173,3 +173,30 @@ nodes:
         split = split_node(m, m.node("P"), r, row)
         assert split.base is not None
         assert split.base + sum(split.contributions.values()) == pytest.approx(r["P"][row])
+
+
+def test_a_mean_of_many_children_is_split_in_closed_form() -> None:
+    n = 20
+    m = model_from_mapping(
+        {
+            "id": "t",
+            "root": "P",
+            "inputs": [f"x{i}" for i in range(n)],
+            "nodes": [
+                {
+                    "id": "P",
+                    "aggregate": {"method": "mean", "children": [f"x{i}" for i in range(n)]},
+                }
+            ],
+        }
+    )
+    rng = np.random.default_rng(2)
+    data = {f"x{i}": rng.uniform(0, 10, 4) for i in range(n)}
+    data["x3"][0] = NAN
+    r = evaluate(m, data)
+    split = split_node(m, m.node("P"), r, 0)
+    assert split.base is not None
+    assert split.contributions["x3"] == 0.0
+    assert split.base + sum(split.contributions.values()) == pytest.approx(r["P"][0])
+    mean_x0 = float(np.mean(data["x0"]))
+    assert split.contributions["x0"] == pytest.approx((data["x0"][0] - mean_x0) / (n - 1))

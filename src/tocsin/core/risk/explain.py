@@ -10,7 +10,8 @@ the others the reference values ("baseline Shapley", Sundararajan & Najmi 2020):
 
     φ_j = Σ_{S ⊆ N∖{j}} |S|!·(k − |S| − 1)!/k! · (v(S ∪ {j}) − v(S))
 
-computed exactly over all 2^k coalitions (k ≤ `MAX_PLAYERS`; indices have a handful of children).
+computed exactly over all 2^k coalitions (k ≤ `MAX_PLAYERS`; indices have a handful of children;
+a mean or sum of more children is a linear game, split exactly in closed form).
 The contributions add up: `f(r) + Σ φ_j = f(x)`, the value as reported. `f(r)` is the node's
 *base*, its value at the reference point. Every operator gets the same treatment, so a geometric
 mean near 1 or a product is split as sensibly as a mean: the parts are bounded by what each child
@@ -43,7 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tocsin.core.risk.evaluate import RiskResult, period_groups
-from tocsin.core.risk.model import Node, RiskModel
+from tocsin.core.risk.model import Method, Node, RiskModel
 from tocsin.core.risk.nodes import block_for, evaluate_node, raw_source
 from tocsin.core.risk.normalisation import is_data_driven
 
@@ -148,11 +149,11 @@ def split_node(
     players = list(node.references())
     if math.isnan(value):
         return Split(value, None, {}, "missing or withheld: nothing to attribute")
-    if len(players) > MAX_PLAYERS:
-        return Split(value, None, {}, f"reads {len(players)} ids: more than {MAX_PLAYERS}")
     actual = {p: float(result.values[p][row]) for p in players}
     ref = reference_values(result, players, row=row, reference=reference, codes=codes)
     ref = {p: (math.nan if math.isnan(actual[p]) else ref[p]) for p in players}
+    if len(players) > MAX_PLAYERS:
+        return _linear_split(node, value, actual, ref)
     k = len(players)
     masks = np.arange(1 << k)
     env = {p: np.where((masks >> j) & 1 == 1, actual[p], ref[p]) for j, p in enumerate(players)}
@@ -161,6 +162,25 @@ def split_node(
         return Split(value, None, {}, "some combinations are missing: not attributed")
     phi = shapley(game, k)
     return Split(value, float(game[0]), {p: float(phi[j]) for j, p in enumerate(players)})
+
+
+def _linear_split(
+    node: Node, value: float, actual: Mapping[str, float], ref: Mapping[str, float]
+) -> Split:
+    """A mean or sum of more than `MAX_PLAYERS` children: the game is linear, so each Shapley
+    value is w·(x − r)/Σw (sum: w·(x − r)), over the children present; the base takes up what
+    rounding, a floor or a cap changed. Other nodes that large are not attributed."""
+    agg = node.aggregate
+    linear = (Method.MEAN, Method.SUM)
+    if agg is None or agg.method not in linear or node.normalise or node.cases or node.publish:
+        return Split(value, None, {}, f"reads {len(actual)} ids: more than {MAX_PLAYERS}")
+    present = [c for c in agg.children if not math.isnan(actual[c.id])]
+    total = sum(c.weight for c in present) if agg.method is Method.MEAN else 1.0
+    parts = {c.id: 0.0 for c in agg.children}
+    for c in present:
+        parts[c.id] = c.weight * (actual[c.id] - ref[c.id]) / (total or 1.0)
+    note = "linear split; the base includes rounding" if node.round is not None else ""
+    return Split(value, value - sum(parts.values()), parts, note)
 
 
 def _game(
