@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# the database URLs Tocsin can open (the scheme before "://"), and how to write one
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "memory")
+DATABASE_FORMS = "sqlite:///FILE, postgresql://USER@HOST:PORT/DATABASE or memory:// (nothing kept)"
 
 
 class Settings(BaseSettings):
@@ -30,3 +34,21 @@ class Settings(BaseSettings):
     notify_lease_s: float = 30.0
     dispatch_interval_s: float = 0.5
     background_workers: bool = True
+    # the composite risk model shown in the dashboard's risk view (none unless both are set)
+    risk_model: Path | None = None
+    risk_table: Path | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        """Refuse, with the forms that work, a URL Tocsin cannot open."""
+        from sqlalchemy.engine import make_url  # here: importing SQLAlchemy takes 0.1 s
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            scheme = make_url(url).drivername
+        except (ArgumentError, ValueError):  # the URL may hold a password: it is not repeated
+            raise ValueError(f"not a database URL (use {DATABASE_FORMS})") from None
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(f"unsupported database {scheme!r} (use {DATABASE_FORMS})")
+        return url

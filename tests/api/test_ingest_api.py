@@ -15,7 +15,7 @@ def obs(indicator: str, minute: int, value: float) -> dict[str, Any]:
 
 def stored(api: Api) -> int:
     with api.container.store.transaction() as tx:
-        return tx.count_observations()
+        return tx.observations.count()
 
 
 def test_openapi_is_3_1_and_lists_the_ingest_routes(api: Api) -> None:

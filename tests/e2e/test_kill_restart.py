@@ -270,8 +270,7 @@ def test_sigkill_at_any_moment_loses_nothing_and_duplicates_only_by_key(
     kill_rounds = sum(1 for _ in receiver.kills) + 1  # + the kill right after a post
     assert len(keys) - len(set(keys)) <= kill_rounds * BATCH
     container = build(Settings(database_url=db))
-    with container.alerting_store.transaction() as tx:
-        log = tx.list_notifications(limit=10_000)
+    log = container.dispatcher.notification_log(limit=10_000)
     container.close()
     assert len(log) == 3 * N_INDICATORS
     assert {n.status.value for n in log} == {"delivered"}

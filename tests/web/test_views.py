@@ -15,11 +15,10 @@ from hypothesis import strategies as st
 
 from tests.web.conftest import Served, T, small_container
 from tocsin.adapters.bus.memory import MemoryBus
-from tocsin.core.regions import Region, RegionCode, RegionTree
 from tocsin.web.app import create_web_app
 from tocsin.web.geometry import round_ring, simplify
 from tocsin.web.live import LiveFeed
-from tocsin.web.views import active_levels, decimate
+from tocsin.web.views import decimate
 
 T_ = TypeVar("T_")
 
@@ -60,7 +59,7 @@ def test_the_highest_level_rolls_up_to_every_ancestor(tmp_path: Path) -> None:
     container, _ = small_container(tmp_path)
     served = Served("", container, "")
     served.ingest([("D11.river_level", T, 5.5), ("D21.reservoir", T, 25.0)])
-    levels = active_levels(container.catalog.regions, container.warnings.find())
+    levels = container.warnings.worst_levels()
     assert {k: (v["level"], v["count"]) for k, v in levels.items()} == {
         "D11": ("red", 1),
         "P1": ("red", 1),
@@ -71,9 +70,10 @@ def test_the_highest_level_rolls_up_to_every_ancestor(tmp_path: Path) -> None:
     container.close()
 
 
-def test_a_region_outside_the_tree_is_ignored() -> None:
-    tree = RegionTree.build(("n",), [Region(RegionCode("A"), "A", "n")])
-    assert active_levels(tree, []) == {}
+def test_no_open_warning_gives_no_level(tmp_path: Path) -> None:
+    container, _ = small_container(tmp_path)
+    assert container.warnings.worst_levels() == {}
+    container.close()
 
 
 def test_the_map_endpoint_returns_the_children_with_their_levels(tmp_path: Path) -> None:
@@ -147,3 +147,17 @@ def test_a_slow_stream_is_told_to_resync_instead_of_growing() -> None:
     # the backlog (and the message that overflowed it) became one resync; later ones follow
     later = [("warnings", {"n": i}) for i in range(n + 1, n + 5)]
     assert _run(run) == [("resync", {}), *later]
+
+
+def test_a_deployment_shows_only_the_risk_model_its_settings_name(tmp_path: Path) -> None:
+    """Run from a checkout that holds models/inform_2023.yaml, a deployment that names no risk
+    model shows none (no other deployment's world ranking); one that names a model shows it."""
+    container, _ = small_container(tmp_path)
+    unnamed = create_web_app(container)
+    assert unnamed.state.risk.sources is None
+    assert "no risk model configured" in unnamed.state.risk.reason()
+    model, table = tmp_path / "model.yaml", tmp_path / "table.csv"
+    named = container.settings.model_copy(update={"risk_model": model, "risk_table": table})
+    container.settings = named
+    assert create_web_app(container).state.risk.sources.model == model
+    container.close()

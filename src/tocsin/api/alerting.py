@@ -14,9 +14,8 @@ from tocsin.core.errors import InvalidInput, Problem
 from tocsin.core.levels import Level
 from tocsin.core.warnings.outbox import Notification
 from tocsin.core.warnings.selectors import Selector, parse_matcher
-from tocsin.core.warnings.silences import Silence
+from tocsin.core.warnings.silences import Silence, silence_json
 from tocsin.services.alert_receiver import PrometheusAlert
-from tocsin.services.notifications import silence_json
 
 
 class SilenceIn(BaseModel):
@@ -153,8 +152,7 @@ def alerting_router() -> APIRouter:
     ) -> list[dict[str, Any]]:
         """The notification log, newest first."""
         c = container_of(request)
-        with c.alerting_store.transaction() as tx:
-            rows = tx.list_notifications(warning_id=warning, status=status, limit=limit)
+        rows = c.dispatcher.notification_log(warning_id=warning, status=status, limit=limit)
         return [notification_json(n) for n in rows]
 
     @router.get("/api/v1/warnings/{warning_id}/delivery", tags=["notifications"])

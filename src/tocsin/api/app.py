@@ -300,7 +300,7 @@ def create_app(container: Container) -> FastAPI:
         if ident is None:
             raise NotFound(f"unknown indicator {code!r}")
         with container.store.transaction() as tx:
-            batch = tx.read_observations(ident, since=since, until=until, limit=limit)
+            batch = tx.observations.read(ident, since=since, until=until, limit=limit)
         return {"indicator": code, "times": batch.times.tolist(), "values": batch.values.tolist()}
 
     @app.get("/api/v1/indicators/{code}/scores", tags=["model"], responses=ERRORS)
@@ -311,12 +311,7 @@ def create_app(container: Container) -> FastAPI:
     @app.get("/metrics", response_class=PlainTextResponse, tags=["ops"])
     def metrics() -> str:
         """Prometheus exposition of warning counts."""
-        found = container.warnings.find(open_only=True, limit=1_000_000)
-        counts: dict[tuple[str, str], int] = {}
-        for w in found:
-            counts[(w.level.value, w.state.value)] = (
-                counts.get((w.level.value, w.state.value), 0) + 1
-            )
+        counts = container.warnings.counts(open_only=True)
         lines = [
             "# HELP tocsin_open_warnings Open warnings by level and state.",
             "# TYPE tocsin_open_warnings gauge",

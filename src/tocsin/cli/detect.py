@@ -1,21 +1,47 @@
-"""``tocsin detect`` (score a CSV online) and ``tocsin bench nab`` (run NAB)."""
+"""``tocsin detect`` (score a CSV online) and ``tocsin bench nab`` (run NAB).
+
+The detectors (numba) are imported when a command runs or its help is shown, not before.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from typer.core import TyperCommand
 
-from tocsin.core.detectors import DETECTORS
-from tocsin.services.detection import MalformedInput, score_csv
-from tocsin.services.nab_benchmark import run_nab
+from tocsin.cli.common import group, reported
 
-bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
+bench_app = group("Benchmarks.")
 PROGRESS_MIN_BYTES = 2_000_000
+KindOption = Annotated[
+    str, typer.Option("--detector", metavar="KIND", help="Detector kind (listed below).")
+]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option("--param", metavar="KEY=VALUE", help="Hyperparameter (repeatable)."),
+]
+
+
+class DetectorHelp(TyperCommand):
+    """A command whose help ends with the detector kinds and what each is for."""
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        """List the registered detectors (imported only now, for this help)."""
+        from tocsin.core.detectors import DETECTORS
+
+        rows = [(kind, _summary(cls)) for kind, cls in sorted(DETECTORS.items())]
+        with formatter.section("Detector kinds"):
+            formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+def _summary(cls: type) -> str:
+    return (inspect.getdoc(cls) or "").split("\n", 1)[0]
 
 
 def parse_params(items: list[str] | None) -> dict[str, Any]:
@@ -23,8 +49,8 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"expected key=value, got {item!r}")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected key=value, got {item!r}", param_hint="--param")
         try:
             parsed = json.loads(value)
         except json.JSONDecodeError:
@@ -33,12 +59,26 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     return params
 
 
-def _check_kind(kind: str) -> None:
-    """Exit with a clear message for an unknown detector kind."""
+def check_detector(kind: str, params: dict[str, Any]) -> None:
+    """A usage error for an unknown kind, an unknown parameter or a value the detector refuses."""
+    from tocsin.core.detectors import DETECTORS, make_detector
+
     if kind not in DETECTORS:
         raise typer.BadParameter(
-            f"unknown detector {kind!r}; known: {', '.join(sorted(DETECTORS))}"
+            f"unknown detector {kind!r} (known: {', '.join(sorted(DETECTORS))})",
+            param_hint="--detector",
         )
+    accepted = [p for p in inspect.signature(DETECTORS[kind]).parameters if p != "self"]
+    for key in params:
+        if key not in accepted:
+            raise typer.BadParameter(
+                f"{kind} has no parameter {key!r} (its parameters: {', '.join(accepted)})",
+                param_hint="--param",
+            )
+    try:
+        make_detector(kind, **params)
+    except (TypeError, ValueError) as err:
+        raise typer.BadParameter(f"{kind}: {err}", param_hint="--param") from None
 
 
 def _count_lines(path: Path) -> int:
@@ -48,33 +88,30 @@ def _count_lines(path: Path) -> int:
 
 
 def detect(
-    input: Annotated[Path, typer.Option("--input", help="CSV: timestamp, value column(s).")],
-    out: Annotated[Path, typer.Option("--out", help="Scores CSV to write.")],
-    detector: Annotated[str, typer.Option("--detector", help="Detector kind.")] = "auto",
-    param: Annotated[
-        list[str] | None, typer.Option("--param", help="Hyperparameter key=value (repeatable).")
-    ] = None,
+    input: Annotated[
+        Path, typer.Option("--input", metavar="CSV", help="CSV: timestamp, value column(s).")
+    ],
+    out: Annotated[Path, typer.Option("--out", metavar="CSV", help="Scores CSV to write.")],
+    detector: KindOption = "auto",
+    param: ParamOption = None,
 ) -> None:
     """Score every row of a CSV online; write timestamp,anomaly_score,is_anomaly."""
-    _check_kind(detector)
+    from rich.console import Console
+
+    params = parse_params(param)
+    check_detector(detector, params)
     console = Console(stderr=True)
     if not input.is_file():
         console.print(f"[red]error:[/red] no such file: {input}")
         raise typer.Exit(2)
-    params = parse_params(param)
+    partial = out.with_name(f".{out.name}.partial")
     try:
-        if input.stat().st_size >= PROGRESS_MIN_BYTES:
-            columns = (TextColumn("scoring"), BarColumn(), TextColumn("{task.completed} rows"))
-            with Progress(*columns, TimeRemainingColumn(), console=console) as bar:
-                task = bar.add_task("scoring", total=_count_lines(input))
-                summary = score_csv(
-                    input, out, kind=detector, params=params,
-                    on_progress=lambda n: bar.advance(task, n),
-                )  # fmt: skip
-        else:
-            summary = score_csv(input, out, kind=detector, params=params)
-    except (MalformedInput, ValueError) as err:
-        console.print(f"[red]error:[/red] {err}")
+        summary = _score(input, partial, kind=detector, params=params, console=console)
+        os.replace(partial, out)
+    except (ValueError, OSError) as err:  # MalformedInput is a ValueError
+        partial.unlink(missing_ok=True)
+        message = str(err) if str(err).startswith(str(input)) else f"{input}: {err}"
+        console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
         raise typer.Exit(2) from None
     console.print(
         f"{summary.rows} rows scored with {summary.kind} "
@@ -82,21 +119,48 @@ def detect(
     )
 
 
-@bench_app.command("nab")
+def _score(source: Path, target: Path, *, kind: str, params: dict[str, Any], console: Any) -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from tocsin.services.detection import score_csv
+
+    if source.stat().st_size < PROGRESS_MIN_BYTES:
+        return score_csv(source, target, kind=kind, params=params)
+    columns = (TextColumn("scoring"), BarColumn(), TextColumn("{task.completed} rows"))
+    with Progress(*columns, TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task("scoring", total=_count_lines(source))
+        return score_csv(
+            source, target, kind=kind, params=params, on_progress=lambda n: bar.advance(task, n)
+        )
+
+
+@bench_app.command("nab", cls=DetectorHelp)
 def nab(
-    out: Annotated[Path, typer.Option("--out", help="Results folder (NAB layout).")],
-    detector: Annotated[str, typer.Option("--detector", help="Detector kind.")] = "auto",
-    param: Annotated[
-        list[str] | None, typer.Option("--param", help="Hyperparameter key=value (repeatable).")
-    ] = None,
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Results folder (NAB layout).")],
+    detector: KindOption = "auto",
+    param: ParamOption = None,
     nab_root: Annotated[
         Path | None,
-        typer.Option("--nab-root", help="NAB folder (default ../shared/benchdata/nab)."),
+        typer.Option(
+            "--nab-root",
+            metavar="DIR",
+            help="NAB folder (default: TOCSIN_BENCHDATA/nab).",
+            exists=True,
+            file_okay=False,
+        ),
     ] = None,
 ) -> None:
     """Run a detector online over the NAB corpus, write NAB's layout, print the three scores."""
-    _check_kind(detector)
-    run = run_nab(detector, out, params=parse_params(param), nab_root=nab_root, progress=print)
+    from tocsin.core.errors import Unavailable
+    from tocsin.services.nab_benchmark import run_nab
+
+    params = parse_params(param)
+    check_detector(detector, params)
+    with reported():
+        try:
+            run = run_nab(detector, out, params=params, nab_root=nab_root, progress=print)
+        except OSError as err:
+            raise Unavailable(f"cannot run NAB: {err.strerror}: {err.filename}") from err
     for name, result in run.results.items():
         print(
             f"{name:20s} {result.normalised:7.2f}  (raw {result.raw:.3f}, "

@@ -1,4 +1,8 @@
-"""``tocsin risk``: compute composite risk indices, explain a region, run what-if scenarios."""
+"""``tocsin risk``: compute composite risk indices, explain a region, run what-if scenarios.
+
+The engine, adapters and services are imported inside the commands, so `tocsin --help` and the
+other commands never load them.
+"""
 
 from __future__ import annotations
 
@@ -7,46 +11,37 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tocsin.adapters.risk_model_yaml import load_model
-from tocsin.adapters.risk_scenario_yaml import ScenarioFile, load_scenario
-from tocsin.adapters.risk_tables_csv import read_indicator_csv, write_rows_csv
-from tocsin.cli.common import (
-    DbOption,
-    console,
-    errors,
-    print_problems,
-    reported,
-    settings,
-)
-from tocsin.cli.risk_display import explanation_rows, explanation_table
-from tocsin.core.cascades.iim import static_inoperability
+from tocsin.cli.common import DbOption, console, errors, group, print_problems, reported, settings
 from tocsin.core.errors import InvalidInput
 from tocsin.core.levels import Level
-from tocsin.core.regions import RegionTree
-from tocsin.core.risk.model import RiskModel
-from tocsin.core.risk.scenarios import ScenarioOutcome
-from tocsin.core.risk.table import IndicatorTable
-from tocsin.services import risk as service
 
-app = typer.Typer(
-    help="Composite risk indices, cascades and what-if scenarios.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    from tocsin.adapters.risk_scenario_yaml import ScenarioFile
+    from tocsin.core.regions import RegionTree
+    from tocsin.core.risk.model import RiskModel
+    from tocsin.core.risk.scenarios import ScenarioOutcome
+    from tocsin.core.risk.table import IndicatorTable
 
-ModelOption = Annotated[Path, typer.Option("--model", help="Risk model (YAML).")]
+app = group("Composite risk indices, cascades and what-if scenarios.")
+
+ModelOption = Annotated[Path, typer.Option("--model", metavar="FILE", help="Risk model (YAML).")]
 InputOption = Annotated[
     Path,
     typer.Option(
-        "--input", help="Indicators CSV: one row per region (and period), one column per id."
+        "--input",
+        metavar="CSV",
+        help="Indicators CSV: one row per region (and period), one column per id.",
     ),
 ]
 PeriodColumnOption = Annotated[
     str | None,
     typer.Option(
         "--period-column",
+        metavar="COLUMN",
         help="Column of the input holding the period (overrides the model's table.period_column).",
     ),
 ]
@@ -65,7 +60,12 @@ def read_only() -> Iterator[None]:
             raise typer.Exit(2) from err
 
 
-def _load(model: Path, input: Path, period_column: str | None) -> tuple[RiskModel, IndicatorTable]:
+def _load(
+    model: Path, input: Path, *, period_column: str | None
+) -> tuple[RiskModel, IndicatorTable]:
+    from tocsin.adapters.risk_model_yaml import load_model
+    from tocsin.adapters.risk_tables_csv import read_indicator_csv
+
     m = load_model(model)
     if period_column is not None:
         m = replace(m, table=replace(m.table, period_column=period_column))
@@ -76,9 +76,10 @@ def _load(model: Path, input: Path, period_column: str | None) -> tuple[RiskMode
 def compute(
     model: ModelOption,
     input: InputOption,
-    out: Annotated[Path, typer.Option("--out", help="Scores CSV to write.")],
+    out: Annotated[Path, typer.Option("--out", metavar="CSV", help="Scores CSV to write.")],
     node: Annotated[
-        list[str] | None, typer.Option("--node", help="Only these node columns (repeatable).")
+        list[str] | None,
+        typer.Option("--node", metavar="NODE", help="Only these node columns (repeatable)."),
     ] = None,
     coverage: Annotated[
         bool, typer.Option("--coverage", help="Add <node>:coverage columns (share present).")
@@ -86,8 +87,11 @@ def compute(
     period_column: PeriodColumnOption = None,
 ) -> None:
     """Score every region (and period): one column per node id, plus class and rank."""
+    from tocsin.adapters.risk_tables_csv import write_rows_csv
+    from tocsin.services import risk as service
+
     with read_only():
-        m, table = _load(model, input, period_column)
+        m, table = _load(model, input, period_column=period_column)
         result = service.compute(m, table)
         header, rows = service.score_rows(m, table, result, nodes=node, coverage=coverage)
         write_rows_csv(out, header, rows)
@@ -99,34 +103,40 @@ def compute(
 def explain(
     model: ModelOption,
     input: InputOption,
-    region: Annotated[str, typer.Option("--region", help="Region id (the model's id column).")],
+    region: Annotated[
+        str, typer.Option("--region", metavar="REGION", help="Region id (the model's id column).")
+    ],
     period: Annotated[
-        str | None, typer.Option("--period", help="Period to explain (default: the latest).")
+        str | None,
+        typer.Option("--period", metavar="PERIOD", help="Period to explain (default: the latest)."),
     ] = None,
     reference: Annotated[
         str,
         typer.Option(
             "--reference",
+            metavar="REFERENCE",
             help="Split against: average (of the regions in the period), zero, or a region id.",
         ),
     ] = "average",
-    depth: Annotated[int, typer.Option("--depth", help="Deepest level to show.")] = 3,
+    depth: Annotated[int, typer.Option("--depth", metavar="N", help="Deepest level to show.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     period_column: PeriodColumnOption = None,
 ) -> None:
     """Each node's value and coverage, and its Shapley contribution to its parent: a parent's
     value is its value at the reference plus its children's contributions."""
+    from tocsin.cli.risk_display import explanation_rows, explanation_table
+    from tocsin.services import risk as service
+
     with read_only():
-        m, table = _load(model, input, period_column)
+        m, table = _load(model, input, period_column=period_column)
         result = service.compute(m, table)
         rows = service.explain(m, table, result, region, period=period, reference=reference)
     if as_json:
         console.print_json(json.dumps([r for r in explanation_rows(rows) if r["depth"] <= depth]))
         return
     shown = f"{region} ({period or table.latest_period()})" if table.periods else region
-    console.print(
-        explanation_table(rows, title=f"{m.name}: {shown}", depth=depth, reference=reference)
-    )
+    title = f"{m.name}: {shown}"
+    console.print(explanation_table(rows, title=title, depth=depth, reference=reference))
 
 
 @app.command("scenario")
@@ -134,10 +144,11 @@ def scenario(
     model: ModelOption,
     input: InputOption,
     scenario_file: Annotated[
-        Path | None, typer.Option("--scenario", help="Scenario (YAML).")
+        Path | None, typer.Option("--scenario", metavar="FILE", help="Scenario (YAML).")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="CSV of every changed (node, region).")
+        Path | None,
+        typer.Option("--out", metavar="CSV", help="CSV of every changed (node, region)."),
     ] = None,
     live: Annotated[
         bool,
@@ -157,10 +168,14 @@ def scenario(
     """Run a what-if: perturbations, asset failures (what-if or live) and their effect on the
     index, sector demand; report the differences. With --live, the database's open warnings on
     assets fail or degrade them, over the stored configuration's assets and regions."""
+    from tocsin.adapters.risk_scenario_yaml import load_scenario
+    from tocsin.adapters.risk_tables_csv import write_rows_csv
+    from tocsin.services import risk as service
+
     if scenario_file is None and not live:
         raise typer.BadParameter("give --scenario FILE, or --live", param_hint="--scenario")
     with read_only():
-        m, table = _load(model, input, period_column)
+        m, table = _load(model, input, period_column=period_column)
         spec = load_scenario(scenario_file) if scenario_file is not None else None
         tree = None
         if live:
@@ -189,7 +204,9 @@ def _live(
     degraded_at: Level,
 ) -> tuple[ScenarioFile, RegionTree]:
     """The scenario file's what-if plus the assets open warnings say are down; the regions."""
-    from tocsin.bootstrap import build  # the database only with --live
+    from tocsin.adapters.risk_scenario_yaml import ScenarioFile
+    from tocsin.bootstrap import build
+    from tocsin.services import risk as service
 
     container = build(settings(db))
     try:
@@ -241,10 +258,16 @@ def _report(spec: ScenarioFile, outcome: ScenarioOutcome, m: RiskModel) -> None:
 
 @app.command("cascade")
 def cascade(
-    a_star: Annotated[str, typer.Option("--a-star", help="A* as JSON, e.g. [[0,0.8],[0.2,0]].")],
-    c_star: Annotated[str, typer.Option("--c-star", help="c* as JSON, e.g. [0,0.6].")],
+    a_star: Annotated[
+        str, typer.Option("--a-star", metavar="JSON", help="A* as JSON, e.g. [[0,0.8],[0.2,0]].")
+    ],
+    c_star: Annotated[
+        str, typer.Option("--c-star", metavar="JSON", help="c* as JSON, e.g. [0,0.6].")
+    ],
 ) -> None:
     """Static inoperability q = (I − A*)⁻¹ c* of interdependent sectors (IIM), clipped to [0, 1]."""
+    from tocsin.core.cascades.iim import static_inoperability
+
     try:
         q = static_inoperability(json.loads(a_star), json.loads(c_star))
     except (ValueError, json.JSONDecodeError) as err:

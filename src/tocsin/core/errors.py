@@ -25,6 +25,10 @@ class Forbidden(TocsinError):
     """The actor's role does not allow the action."""
 
 
+class Unavailable(TocsinError):
+    """Something Tocsin needs (the database, a port) cannot be reached or used now."""
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong with an input: where (file, line or path), which field, and why."""

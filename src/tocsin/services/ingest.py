@@ -173,7 +173,7 @@ class IngestService:
                     batch = chunk.deduplicated()
                     # newer than the last processed time of its indicator: not stored yet
                     # (observations and rule state commit together)
-                    tx.write_observations(
+                    tx.observations.write(
                         batch, new=batch.times > self.state.last_time[batch.series]
                     )
                     changes = evaluate_thresholds(self.rules.params, self.state, batch)
@@ -184,13 +184,13 @@ class IngestService:
                     if self.scoring is not None:
                         chunk_events += self.scoring.process(tx, batch, changes.accepted)
                     touched[batch.series[changes.accepted]] = True
-                    tx.append_audit([from_warning_event(e) for e in chunk_events])
+                    tx.audit.append([from_warning_event(e) for e in chunk_events])
                     events.extend(chunk_events)
                     received += len(chunk)
                     evaluated += int(changes.accepted.sum())
                     if progress is not None:
                         progress(len(chunk))
-                tx.save_threshold_state(self._changed_rows(touched, snapshot), self.state)
+                tx.checkpoints.save_thresholds(self._changed_rows(touched, snapshot), self.state)
                 if self.scoring is not None:
                     self.scoring.save(tx)
         except BaseException:
@@ -252,8 +252,8 @@ class EventService:
             raise InvalidInput(problems)
         now = self.clock.now()
         with self.store.transaction() as tx:
-            count = tx.insert_events(events, received_at=now)
-            tx.append_audit(
+            count = tx.events.insert(events, received_at=now)
+            tx.audit.append(
                 [
                     AuditRecord(
                         now,

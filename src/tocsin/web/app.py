@@ -57,8 +57,7 @@ def create_web_app(
     """The API with the dashboard at / and its live event stream.
 
     `risk` names the composite risk model shown in the risk view and on the map ("default":
-    INFORM Risk 2023 from models/ and the shared benchmark data when both are present; None:
-    no risk model, and the dashboard says so).
+    the one the settings name, if any; None: no risk model, and the dashboard says so).
     """
     app = create_app(container)
     feed = live.LiveFeed(container.bus, max_stream_for=live_max_stream_for)

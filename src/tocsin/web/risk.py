@@ -2,9 +2,12 @@
 
 A model (YAML, `tocsin.adapters.risk_model_yaml`) is evaluated once over its indicator table by
 the risk service (`tocsin.services.risk`), in a background thread so that the first view of the
-dashboard never waits for it. Regions are matched by the model's id column (for INFORM, ISO 3166
-alpha-3 codes, which are the codes of the demo's nations); a region the table does not hold has
-no risk data, and the view says so rather than showing numbers that were never computed.
+dashboard never waits for it. Which model is shown is a setting (`TOCSIN_RISK_MODEL` and
+`TOCSIN_RISK_TABLE`, or `tocsin serve --risk-model/--risk-table`; the demo sets INFORM Risk
+2023): a deployment that names none shows none, never another deployment's ranking. Regions are
+matched by the model's id column (for INFORM, ISO 3166 alpha-3 codes, which are the codes of the
+demo's nations); a region the table does not hold has no risk data, and the view says so rather
+than showing numbers that were never computed.
 """
 
 from __future__ import annotations
@@ -28,9 +31,6 @@ from tocsin.services import risk as service
 
 log = logging.getLogger(__name__)
 
-INFORM_MODEL = Path("models") / "inform_2023.yaml"
-INFORM_INPUT = Path("inform") / "inform_risk_2023_v065_indicator_data.csv"
-
 
 @dataclass(frozen=True, slots=True)
 class RiskSources:
@@ -41,16 +41,10 @@ class RiskSources:
 
 
 def default_sources(settings: Settings) -> RiskSources | None:
-    """INFORM Risk 2023 from the repository's models/ and the shared benchmark data, if present."""
-    repo = Path(__file__).resolve().parents[3]
-    for base in (Path.cwd(), repo):
-        model = base / INFORM_MODEL
-        table = settings.benchdata / INFORM_INPUT
-        if not table.is_absolute():
-            table = base / table
-        if model.is_file() and table.is_file():
-            return RiskSources(model, table)
-    return None
+    """The risk model the settings name (both the model and its table), or None."""
+    if settings.risk_model is None or settings.risk_table is None:
+        return None
+    return RiskSources(settings.risk_model, settings.risk_table)
 
 
 def _number(v: float) -> float | None:
@@ -173,7 +167,7 @@ class RiskLoader:
     def reason(self) -> str:
         """Why there is no index."""
         if self.sources is None:
-            return "no risk model loaded"
+            return "no risk model configured (TOCSIN_RISK_MODEL, TOCSIN_RISK_TABLE)"
         if self._error:
             return self._error
         if not self._done.is_set():

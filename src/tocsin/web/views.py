@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 import numpy as np
@@ -20,28 +19,12 @@ from tocsin.core.errors import Forbidden, NotFound
 from tocsin.core.levels import LEVELS
 from tocsin.core.regions import RegionCode, RegionTree
 from tocsin.core.users import Permission
-from tocsin.core.warnings.model import Warning
 from tocsin.services.scoring import replay_scores
 from tocsin.web.geometry import extent_digits, simplify
 from tocsin.web.risk import RiskLoader
 
 CHART_POINTS = 4000
 WARNING_KINDS = ("warning.raised", "warning.upgraded", "warning.downgraded", "warning.lifted")
-
-
-def active_levels(tree: RegionTree, warnings: Sequence[Warning]) -> dict[str, dict[str, Any]]:
-    """For each region with open warnings in its subtree: the highest level and the count."""
-    out: dict[str, dict[str, Any]] = {}
-    for w in warnings:
-        if w.region not in tree:
-            continue
-        for code in (w.region, *tree.ancestors(w.region)):
-            entry = out.setdefault(code, {"level": w.level.value, "rank": 0, "count": 0})
-            entry["count"] += 1
-            if w.level.rank > entry["rank"]:
-                entry["rank"] = w.level.rank
-                entry["level"] = w.level.value
-    return out
 
 
 def decimate(
@@ -141,7 +124,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     def map_view(parent: str | None = None) -> Response:
         """A region's children as GeoJSON with their highest active warning level (subtree)."""
         focus = layers.focus(parent)
-        levels = active_levels(tree, container.warnings.find(open_only=True, limit=1_000_000))
+        levels = container.warnings.worst_levels()
         index = risk.ready()
         classes = index.classes() if index is not None else {}
         features = []
@@ -172,14 +155,14 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     @router.get("/summary")
     def summary() -> dict[str, Any]:
         """Open warnings counted by level and by state, and the server's time (for the clock)."""
-        found = container.warnings.find(open_only=True, limit=1_000_000)
+        counts = container.warnings.counts(open_only=True)
         by_level = {lv.value: 0 for lv in LEVELS}
         by_state: dict[str, int] = {}
-        for w in found:
-            by_level[w.level.value] += 1
-            by_state[w.state.value] = by_state.get(w.state.value, 0) + 1
+        for (level, state), n in counts.items():
+            by_level[level] += n
+            by_state[state] = by_state.get(state, 0) + n
         return {
-            "open": len(found),
+            "open": sum(counts.values()),
             "by_level": by_level,
             "by_state": by_state,
             "now": container.clock.now().isoformat(),
@@ -196,7 +179,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         if indicator is None or ident is None:
             raise NotFound(f"unknown indicator {code!r}")
         with container.store.transaction() as tx:
-            batch = tx.read_observations(ident, limit=10_000_000)
+            batch = tx.observations.read(ident, limit=10_000_000)
         times, values = decimate(batch.times, batch.values, points)
         return {
             "indicator": code,
@@ -272,25 +255,17 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
 
 def _moments(container: Container, code: str) -> list[dict[str, Any]]:
     """Raised/upgraded/downgraded/lifted transitions of the warnings this indicator caused."""
-    found = [
-        w
-        for w in container.warnings.find(open_only=False, limit=1_000_000)
-        if w.subject == code or w.cause.get("indicator") == code
+    out = [
+        {
+            "at": record.at.isoformat(),
+            "kind": record.kind.removeprefix("warning."),
+            "level": record.details.get("to_level"),
+            "warning_id": record.subject_id,
+            "reason": record.reason,
+        }
+        for record in container.warnings.transitions(code)
+        if record.kind in WARNING_KINDS
     ]
-    out: list[dict[str, Any]] = []
-    for w in found:
-        for record in container.warnings.history(w.id):
-            if record.kind not in WARNING_KINDS:
-                continue
-            out.append(
-                {
-                    "at": record.at.isoformat(),
-                    "kind": record.kind.removeprefix("warning."),
-                    "level": record.details.get("to_level", w.level.value),
-                    "warning_id": w.id,
-                    "reason": record.reason,
-                }
-            )
     out.sort(key=lambda m: str(m["at"]))
     return out
 

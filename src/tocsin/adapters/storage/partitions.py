@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import TableClause, column, table
 
-from tocsin.adapters.storage.observations_io import pg_copy_payload, pg_write
+from tocsin.adapters.storage.postgres_copy import pg_copy_payload, pg_write
 from tocsin.core.observations import ObservationBatch
 
 WEEK_S = 7 * 86_400

@@ -1,19 +1,12 @@
-"""Fast bulk writes of observations: SQLite executemany, PostgreSQL binary COPY."""
+"""PostgreSQL bulk writes: binary COPY of observations, COPY-and-merge upserts of other rows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from tocsin.core.observations import ObservationBatch
-
-SQLITE_UPSERT = (
-    "INSERT INTO observations (indicator_id, ts, value) VALUES (?, ?, ?) "
-    "ON CONFLICT (indicator_id, ts) DO UPDATE SET value = excluded.value"
-)
 
 PG_STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS observations_stage "
@@ -40,12 +33,6 @@ _PG_ROW = np.dtype(
 )
 _PG_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _PG_TRAILER = b"\xff\xff"
-
-
-def sqlite_write(dbapi_connection: Any, batch: ObservationBatch) -> None:
-    """Upsert a batch with one executemany on the raw sqlite3 connection."""
-    rows = zip(batch.series.tolist(), batch.times.tolist(), batch.values.tolist(), strict=True)
-    dbapi_connection.executemany(SQLITE_UPSERT, rows)
 
 
 def pg_copy_payload(batch: ObservationBatch) -> bytes:
@@ -113,48 +100,3 @@ def pg_copy_merge(
             f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
         )
         cur.execute(f"TRUNCATE {stage}")
-
-
-@dataclass
-class WriteBuffer:
-    """Observation batches of one transaction held back to be written together in key order.
-
-    Written together, each indicator's rows of several batches are consecutive, so one B-tree
-    leaf takes them in a row (5 M rows at once against 1 M: about a tenth less time on
-    PostgreSQL). A key given more than once keeps its latest value, as the upsert would.
-    """
-
-    limit: int = 5_000_000
-    batches: list[ObservationBatch] = field(default_factory=list)
-    hints: list[npt.NDArray[np.bool_] | None] = field(default_factory=list)
-    rows: int = 0
-
-    def add(self, batch: ObservationBatch, new: npt.NDArray[np.bool_] | None) -> bool:
-        """Hold a batch back; True when the buffer is full and should be written."""
-        self.batches.append(batch)
-        self.hints.append(new)
-        self.rows += len(batch)
-        return self.rows >= self.limit
-
-    def take(self) -> tuple[ObservationBatch, npt.NDArray[np.bool_] | None] | None:
-        """Everything held, in (indicator, time) order, each key once; empties the buffer."""
-        if not self.batches:
-            return None
-        batches, hints = self.batches, self.hints
-        self.batches, self.hints, self.rows = [], [], 0
-        merged = ObservationBatch(
-            np.concatenate([b.series for b in batches]),
-            np.concatenate([b.times for b in batches]),
-            np.concatenate([b.values for b in batches]),
-        )
-        new = None
-        if any(h is not None for h in hints):  # unknown counts as not new: it takes the merge
-            new = np.concatenate(
-                [
-                    h if h is not None else np.zeros(len(b), np.bool_)
-                    for b, h in zip(batches, hints, strict=True)
-                ]
-            )
-        # lexsort is stable: equal keys stay in arrival order, and the last one is kept
-        rows = merged.last_per_key(np.lexsort((merged.times, merged.series)))
-        return merged.take(rows), (new[rows] if new is not None else None)
