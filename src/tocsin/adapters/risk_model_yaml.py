@@ -9,13 +9,13 @@ mappings: a node's own value wins over `defaults`, and may not also come from a 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tocsin.adapters.config_errors import loc_path, parse_text, read_text
 from tocsin.adapters.risk_parameters_csv import ParameterTableYaml, Provenance, apply_tables
 from tocsin.core.errors import InvalidConfig, Problem
 from tocsin.core.risk.adjustments import AdjustOp
@@ -40,8 +40,7 @@ from tocsin.core.risk.model import (
     build_model,
 )
 
-FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's safe loader when PyYAML was built with it (ten times faster), else PyYAML's."""
+UNION_TAGS = frozenset({"str", "ChildYaml", "InputYaml"})  # pydantic union branches in error paths
 
 Direction = Literal["higher_is_worse", "higher_is_better", "ascending", "descending"]
 RISING: Mapping[str, bool] = {
@@ -241,22 +240,20 @@ class _Prelude(BaseModel):
 def load_model(path: str | Path) -> RiskModel:
     """Read and validate a model file; InvalidConfig lists every problem (file, path, reason).
     Parameter tables are found relative to the model file."""
-    where = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise InvalidConfig([Problem(where, "", f"cannot read: {err.strerror}")]) from err
-    return parse_model(text, where=where, base=Path(path).parent)
+    problems: list[Problem] = []
+    text = read_text(Path(path), problems)
+    if text is None:
+        raise InvalidConfig(problems)
+    return parse_model(text, where=str(path), base=Path(path).parent)
 
 
 def parse_model(text: str, *, where: str = "<model>", base: Path | None = None) -> RiskModel:
-    """Validate a model given as YAML text."""
-    try:
-        data = yaml.load(text, Loader=FAST_LOADER)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f"line {mark.line + 1}" if mark is not None else ""
-        raise InvalidConfig([Problem(where, at, f"invalid YAML: {err}")]) from err
+    """Validate a model given as YAML text (read by the bounded reader every configuration
+    file goes through: no aliases, no repeated keys, bounded nesting)."""
+    problems: list[Problem] = []
+    data = parse_text(text, where, problems)
+    if problems:
+        raise InvalidConfig(problems)
     return model_from_mapping(data, where=where, base=base)
 
 
@@ -280,7 +277,8 @@ def validation_problems(
         source = provenance.of(tuple(e["loc"])) if provenance is not None else None
         if source:
             reason += f" (the value comes from {source})"
-        problems.append(Problem(where, _loc(e["loc"], data), reason))
+        loc = [p for p in e["loc"] if p not in UNION_TAGS]
+        problems.append(Problem(where, loc_path(loc, data), reason))
     return problems
 
 
@@ -343,23 +341,6 @@ def model_from_mapping(data: Any, *, where: str = "<model>", base: Path | None =
         asset_effects=[e.build() for e in spec.asset_effects],
         where=where,
     )
-
-
-def _loc(loc: Sequence[int | str], data: Any) -> str:
-    out = ""
-    cursor = data
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-            cursor = cursor[part] if isinstance(cursor, list) and part < len(cursor) else None
-            if isinstance(cursor, Mapping) and "id" in cursor and out.endswith("]"):
-                out += f" ({cursor['id']})"
-        elif part in {"str", "ChildYaml", "InputYaml"}:
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-            cursor = cursor.get(part) if isinstance(cursor, Mapping) else None
-    return out
 
 
 def _expr(

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tocsin.adapters.config_errors import read_document
 from tocsin.adapters.risk_model_yaml import AssetEffectYaml, validation_problems
 from tocsin.core.errors import InvalidConfig, Problem
 from tocsin.core.risk.adjustments import AdjustOp
@@ -91,14 +91,11 @@ class ScenarioFile:
 
 def load_scenario(path: str | Path) -> ScenarioFile:
     """Read and validate a scenario YAML file (errors name file, path and reason)."""
-    where = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InvalidConfig([Problem(where, "", f"cannot read: {err.strerror}")]) from err
-    except yaml.YAMLError as err:
-        raise InvalidConfig([Problem(where, "", f"invalid YAML: {err}")]) from err
-    return scenario_from_mapping(data, where=where)
+    problems: list[Problem] = []
+    data = read_document(Path(path), problems)
+    if problems:
+        raise InvalidConfig(problems)
+    return scenario_from_mapping(data, where=str(path))
 
 
 def _sectors(spec: SectorsYaml, where: str, problems: list[Problem]) -> SectorSystem | None:
