@@ -32,6 +32,7 @@ from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
+from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.ingest import EventService, IngestService
 from tocsin.services.rules import RuleBook
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
@@ -107,6 +108,7 @@ class Container:
     catalog: Catalog
     rules: RuleBook
     ingest: IngestService
+    committer: GroupCommitter
     events: EventService
     warnings: WarningService
     admin: AdminService
@@ -120,7 +122,8 @@ class Container:
     alert_receiver: AlertReceiverService
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Commit what is queued, then release the database connections."""
+        self.committer.close()
         self.stores.close()
 
 
@@ -155,6 +158,12 @@ def build(
     dispatcher = Dispatcher(stores.alerting, catalog, config=config, handoff=handoff)
     regions: set[str] = set(catalog.regions.regions)
     domains: set[str] = set(catalog.domains)
+    ingest = _ingest(stores.store, rules, bus=bus, clock=clock)
+    committer = GroupCommitter(
+        ingest,
+        max_group_rows=settings.ingest_group_rows,
+        max_queued_rows=settings.ingest_queue_rows,
+    )
     return Container(
         settings=settings,
         stores=stores,
@@ -163,7 +172,8 @@ def build(
         clock=clock,
         catalog=catalog,
         rules=rules,
-        ingest=_ingest(stores.store, rules, bus=bus, clock=clock),
+        ingest=ingest,
+        committer=committer,
         events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,

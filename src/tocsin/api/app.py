@@ -23,8 +23,11 @@ from tocsin.api import (
     warnings,
 )
 from tocsin.api.docs import install_docs
+from tocsin.api.ingest_gate import BodyFormat, IngestGate, Route
+from tocsin.api.json_rows import JsonRows, NdjsonRows
 from tocsin.api.limits import BodyGuard
 from tocsin.api.problems import install_handlers
+from tocsin.api.table_rows import ArrowRows, CsvRows
 from tocsin.bootstrap import Container
 
 TITLE = "Tocsin"
@@ -34,6 +37,13 @@ DESCRIPTION = (
     "token: 401; a role that may not: 403. Bodies over `TOCSIN_MAX_BODY_BYTES`: 413. Every "
     "error has the same body: `{detail, problems: [{where, field, reason}]}`."
 )
+# the body formats of POST /api/v1/observations, by Content-Type, and how each names its rows
+OBSERVATION_FORMATS = {
+    "application/json": BodyFormat("observations[{}]", JsonRows),
+    "application/x-ndjson": BodyFormat("line {}", NdjsonRows),
+    "text/csv": BodyFormat("line {}", CsvRows),
+    "application/vnd.apache.arrow.stream": BodyFormat("row {}", ArrowRows),
+}
 ROUTERS = (
     observations,
     events,
@@ -61,14 +71,23 @@ def create_app(container: Container) -> FastAPI:
     for module in ROUTERS:
         app.include_router(module.router())
     install_docs(app, title=TITLE)
+    settings = container.settings
+    app.add_middleware(BodyGuard, container=container, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
-        BodyGuard,
+        IngestGate,
         container=container,
-        max_body_bytes=container.settings.max_body_bytes,
+        routes=write_routes(),
+        max_body_bytes=settings.max_body_bytes,
+        max_inflight=settings.ingest_max_inflight,
     )
     reads_open = not container.settings.require_token_for_reads
     app.openapi = lambda: _openapi(app, reads_open=reads_open)  # type: ignore[method-assign]
     return app
+
+
+def write_routes() -> dict[str, Route]:
+    """The write endpoints the ingest gate serves."""
+    return {observations.OBSERVATIONS_PATH: Route(OBSERVATION_FORMATS, default="application/json")}
 
 
 def _openapi(app: FastAPI, *, reads_open: bool) -> dict[str, Any]:

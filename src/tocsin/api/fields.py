@@ -53,7 +53,8 @@ def _moment(value: object) -> datetime:
     return _parse(value, MOMENT_HELP)
 
 
-def _epoch_seconds(value: object) -> int:
+def epoch_seconds(value: object) -> int:
+    """Epoch seconds of an integer in range or RFC 3339 text; ValueError saying what is expected."""
     if type(value) is int:
         if not EPOCH_MIN <= value <= EPOCH_MAX:
             raise ValueError(f"expected {EPOCH_HELP}")
@@ -76,7 +77,7 @@ Moment = Annotated[
 ]
 EpochOrMoment = Annotated[
     int,
-    BeforeValidator(_epoch_seconds),
+    BeforeValidator(epoch_seconds),
     WithJsonSchema(
         {
             "anyOf": [
