@@ -63,6 +63,14 @@ class PostgresWriter:
                 break
         return newest
 
+    def held(self, conn: Connection, query: Select[Any]) -> list[Any]:
+        """Nothing: observations are written in place."""
+        return []
+
+    def held_new_keys(self, conn: Connection) -> int:
+        """Nothing is held."""
+        return 0
+
     def save_threshold_rows(self, raw: Any, rows: list[tuple[Any, ...]]) -> None:
         """COPY into a temporary twin, one merge."""
         pg_copy_merge(raw, "threshold_state", STATE_COLUMNS, rows, key="indicator_id")
