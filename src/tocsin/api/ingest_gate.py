@@ -9,7 +9,9 @@ cut at the limit (413). A body with any problem is answered 422 naming each row 
 nothing of it is stored. A valid one is handed to the group committer and answered 202 only
 after the transaction that stores it has committed; when the committer's queue is full, 503 with
 `Retry-After`. The event loop never waits on the database: the token check runs in the thread
-pool, and commits on the committer's thread.
+pool, and commits on the committer's thread. A token found valid is trusted for
+`TOKEN_TRUST_S` seconds without asking the database again (so a revoked token may still write
+for that long); a token found invalid is asked about every time.
 
 Everything that is not such a write goes on to the application unchanged.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ from typing import Protocol
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api.auth import USER_KEY
+from tocsin.api.auth import USER_KEY, token_of
 from tocsin.api.limits import (
     ASGIApp,
     Receive,
@@ -42,12 +45,14 @@ from tocsin.api.problems import error_response, problem_response
 from tocsin.api.rows import RowSink
 from tocsin.bootstrap import Container
 from tocsin.core.errors import Problem, TocsinError
-from tocsin.core.users import Permission
+from tocsin.core.users import Permission, User
 from tocsin.services.ingest import RawObservations
 
 log = logging.getLogger(__name__)
 
 OFF_LOOP_ROWS = 50_000  # larger batches are mapped to indicator ids in a worker thread
+TOKEN_TRUST_S = 1.0
+TOKENS_KEPT = 1_024
 
 
 class BodyDecoder(Protocol):
@@ -100,6 +105,7 @@ class IngestGate:
         self.max_body_bytes = max_body_bytes
         self.max_inflight = max_inflight
         self.inflight = 0
+        self.tokens: dict[str, tuple[User, float]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
@@ -122,8 +128,23 @@ class IngestGate:
         response.headers["Retry-After"] = "1"
         await response(scope, receive, send)
 
-    async def _write(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _authenticate(self, scope: Scope) -> JSONResponse | None:
+        """The token's user (trusted for TOKEN_TRUST_S once found), or the 401 response."""
+        token = token_of(header(scope, b"authorization"))
+        now = time.monotonic()
+        known = self.tokens.get(token) if token else None
+        if known is not None and known[1] > now:
+            scope[USER_KEY] = known[0]
+            return None
         refused = await authenticate_scope(self.container, scope)
+        if refused is None and token:
+            if len(self.tokens) >= TOKENS_KEPT:
+                self.tokens.clear()
+            self.tokens[token] = (scope[USER_KEY], now + TOKEN_TRUST_S)
+        return refused
+
+    async def _write(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+        refused = await self._authenticate(scope)
         if refused is None:
             refused = self._forbidden(scope) or declared_too_large(scope, self.max_body_bytes)
         chosen = None
