@@ -126,9 +126,9 @@ def token(url: str) -> str:
 def wrk(base: str, *, batch: int, connections: int, seconds: int, env: dict[str, str]) -> dict:
     """One wrk run; its JSON line (acknowledged requests, latency percentiles)."""
     path = "/healthz" if batch == 0 else "/api/v1/observations"
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA)]
-        + [f"{base}{path}"],
+        [*command, "-s", str(LUA), f"{base}{path}"],
         env={**os.environ, **env, "BATCH": str(batch), "WRK_THREADS": "2"},
         capture_output=True,
         text=True,
