@@ -248,12 +248,11 @@ class NdjsonRows:
         )
 
     def _checked(self, kept: list[tuple[int, bytes]]) -> None:
-        items: list[Any] = []
-        numbers: list[int] = []
+        """Line by line, so that problems come in line order."""
         for number, line in kept:
             try:
-                items.append(json.loads(line))
-                numbers.append(number)
+                item = json.loads(line)
             except (ValueError, RecursionError) as err:
                 self.sink.problem(number, "", f"not JSON: {getattr(err, 'msg', err)}")
-        _add_checked(self.sink, items, numbers)
+                continue
+            _add_checked(self.sink, [item], [number])

@@ -102,9 +102,8 @@ class RowSink:
                 out = np.fromiter(times, dtype=np.int64, count=len(times))
             except OverflowError:
                 return self._slow_times(times, numbers)
-        bad = (out < EPOCH_MIN) | (out > EPOCH_MAX)
-        if bad.any():
-            return self._slow_times(list(times), numbers)
+        if ((out < EPOCH_MIN) | (out > EPOCH_MAX)).any():
+            return self._slow_times(out.tolist(), numbers)
         return out
 
     def _slow_times(
