@@ -18,6 +18,7 @@ from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
+from tocsin.adapters.sources_yaml import load_sources
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.memory.store import MemoryStore
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
@@ -25,6 +26,7 @@ from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import NotFound, Unavailable
+from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
 from tocsin.ports import AlertingStore, Clock, Notifier, Store
@@ -34,6 +36,7 @@ from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
 from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.ingest import EventService, IngestService
+from tocsin.services.intake import SourceIntake
 from tocsin.services.rules import RuleBook
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
 from tocsin.services.silences import SilenceService
@@ -109,6 +112,8 @@ class Container:
     rules: RuleBook
     ingest: IngestService
     committer: GroupCommitter
+    sources: SourcesConfig
+    intake: SourceIntake
     events: EventService
     warnings: WarningService
     admin: AdminService
@@ -174,6 +179,10 @@ def build(
         rules=rules,
         ingest=ingest,
         committer=committer,
+        sources=load_sources(settings.config_dir, catalog)
+        if settings.config_dir
+        else SourcesConfig(),
+        intake=SourceIntake(ingest, committer),
         events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,

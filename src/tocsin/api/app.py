@@ -20,14 +20,14 @@ from tocsin.api import (
     observations,
     operations,
     silences,
+    sources,
     warnings,
 )
 from tocsin.api.docs import install_docs
-from tocsin.api.ingest_gate import BodyFormat, IngestGate, Route
-from tocsin.api.json_rows import JsonRows, NdjsonRows
+from tocsin.api.ingest_gate import IngestGate
 from tocsin.api.limits import BodyGuard
 from tocsin.api.problems import install_handlers
-from tocsin.api.table_rows import ArrowRows, CsvRows
+from tocsin.api.write_routes import write_routes
 from tocsin.bootstrap import Container
 
 TITLE = "Tocsin"
@@ -37,13 +37,6 @@ DESCRIPTION = (
     "token: 401; a role that may not: 403. Bodies over `TOCSIN_MAX_BODY_BYTES`: 413. Every "
     "error has the same body: `{detail, problems: [{where, field, reason}]}`."
 )
-# the body formats of POST /api/v1/observations, by Content-Type, and how each names its rows
-OBSERVATION_FORMATS = {
-    "application/json": BodyFormat("observations[{}]", JsonRows),
-    "application/x-ndjson": BodyFormat("line {}", NdjsonRows),
-    "text/csv": BodyFormat("line {}", CsvRows),
-    "application/vnd.apache.arrow.stream": BodyFormat("row {}", ArrowRows),
-}
 ROUTERS = (
     observations,
     events,
@@ -53,6 +46,7 @@ ROUTERS = (
     notifications,
     alert_receiver,
     operations,
+    sources,
 )
 
 
@@ -76,18 +70,13 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(
         IngestGate,
         container=container,
-        routes=write_routes(),
+        routes=write_routes(container),
         max_body_bytes=settings.max_body_bytes,
         max_inflight=settings.ingest_max_inflight,
     )
     reads_open = not container.settings.require_token_for_reads
     app.openapi = lambda: _openapi(app, reads_open=reads_open)  # type: ignore[method-assign]
     return app
-
-
-def write_routes() -> dict[str, Route]:
-    """The write endpoints the ingest gate serves."""
-    return {observations.OBSERVATIONS_PATH: Route(OBSERVATION_FORMATS, default="application/json")}
 
 
 def _openapi(app: FastAPI, *, reads_open: bool) -> dict[str, Any]:

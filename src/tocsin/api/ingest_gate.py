@@ -23,14 +23,16 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
 
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api.auth import USER_KEY, token_of
+from tocsin.api.auth import USER_KEY
 from tocsin.api.limits import (
     ASGIApp,
     Receive,
@@ -44,9 +46,10 @@ from tocsin.api.limits import (
 from tocsin.api.problems import error_response, problem_response
 from tocsin.api.rows import RowSink
 from tocsin.bootstrap import Container
-from tocsin.core.errors import Problem, TocsinError
+from tocsin.core.errors import InvalidInput, Problem, TocsinError
+from tocsin.core.sources import SourceKind
 from tocsin.core.users import Permission, User
-from tocsin.services.ingest import RawObservations
+from tocsin.services.ingest import IngestResult
 
 log = logging.getLogger(__name__)
 
@@ -66,25 +69,46 @@ class BodyDecoder(Protocol):
 
 
 @dataclass(frozen=True)
+class WriteContext:
+    """What a decoder may need of the request: its query parameters and when it arrived."""
+
+    query: Mapping[str, str]
+    now_s: int
+    max_body_bytes: int
+
+
+@dataclass(frozen=True)
 class BodyFormat:
-    """How one Content-Type is decoded: rows named by `form`, decoded by `decoder(sink)`."""
+    """How one Content-Type is decoded: rows named by `form`, decoded by `decoder`."""
 
     form: str
-    decoder: Callable[[RowSink], BodyDecoder]
+    decoder: Callable[[RowSink, WriteContext], BodyDecoder]
 
 
 @dataclass(frozen=True)
 class Route:
-    """A write endpoint: its body formats by media type, and how a decoded body is stored."""
+    """A write endpoint: its body formats by media type, and how a stored body is answered.
+
+    `encodings` are Content-Encodings the decoder undoes itself (gzip is undone here);
+    `schemes` the Authorization schemes taken for the API token; with `quiet` (collectors) a
+    write is answered 204 without a body, also when none of its series was mapped."""
 
     formats: dict[str, BodyFormat]
+    kind: SourceKind = SourceKind.API
     default: str | None = None  # the media type assumed when none is given
-    answer: Callable[[int, int, int], dict[str, object]] | None = None
-    ok_status: int = 202
+    encodings: frozenset[str] = frozenset()
+    schemes: tuple[str, ...] = ("bearer",)
+    quiet: bool = False
 
 
-def _ingest_answer(received: int, evaluated: int, changed: int) -> dict[str, object]:
-    return {"received": received, "evaluated": evaluated, "warnings_changed": changed}
+def _answer(route: Route, result: IngestResult | None) -> tuple[int, dict[str, object] | None]:
+    if route.quiet or result is None:
+        return 204, None
+    return 202, {
+        "received": result.received,
+        "evaluated": result.evaluated,
+        "warnings_changed": len(result.warning_events),
+    }
 
 
 class IngestGate:
@@ -128,15 +152,15 @@ class IngestGate:
         response.headers["Retry-After"] = "1"
         await response(scope, receive, send)
 
-    async def _authenticate(self, scope: Scope) -> JSONResponse | None:
+    async def _authenticate(self, route: Route, scope: Scope) -> JSONResponse | None:
         """The token's user (trusted for TOKEN_TRUST_S once found), or the 401 response."""
-        token = token_of(header(scope, b"authorization"))
+        token = _token(header(scope, b"authorization"), route.schemes)
         now = time.monotonic()
         known = self.tokens.get(token) if token else None
         if known is not None and known[1] > now:
             scope[USER_KEY] = known[0]
             return None
-        refused = await authenticate_scope(self.container, scope)
+        refused = await authenticate_scope(self.container, scope, token=token)
         if refused is None and token:
             if len(self.tokens) >= TOKENS_KEPT:
                 self.tokens.clear()
@@ -144,9 +168,11 @@ class IngestGate:
         return refused
 
     async def _write(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
-        refused = await self._authenticate(scope)
+        refused = await self._authenticate(route, scope)
         if refused is None:
             refused = self._forbidden(scope) or declared_too_large(scope, self.max_body_bytes)
+        if refused is None:
+            refused = _encoding_refused(route, scope)
         chosen = None
         if refused is None:
             chosen = self._format(route, scope)
@@ -155,7 +181,7 @@ class IngestGate:
             await (refused or too_large(self.max_body_bytes))(scope, receive, send)
             return
         try:
-            status, body = await self._store(route, chosen, receive)
+            status, body = await self._store(route, chosen, scope, receive)
         except _Disconnected:
             return  # nobody to answer; nothing was stored
         except _TooLarge:
@@ -191,34 +217,44 @@ class IngestGate:
         return problem_response(415, f"unsupported Content-Type {given!r}", [problem])
 
     async def _store(
-        self, route: Route, chosen: BodyFormat, receive: Receive
-    ) -> tuple[int, dict[str, object]]:
+        self, route: Route, chosen: BodyFormat, scope: Scope, receive: Receive
+    ) -> tuple[int, dict[str, object] | None]:
         sink = RowSink(chosen.form)
-        decoder = chosen.decoder(sink)
-        await self._read(receive, decoder, sink)
-        raw = sink.raw()
-        return await self.store(raw, route)
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        now_s = int(self.container.clock.now().timestamp())
+        decoder = chosen.decoder(sink, WriteContext(query, now_s, self.max_body_bytes))
+        gzipped = (header(scope, b"content-encoding") or "").strip().lower() == "gzip"
+        await self._read(receive, decoder, sink, gzipped=gzipped)
+        if route.quiet and not sink.rows and not sink.problems:
+            return _answer(route, None)  # nothing mapped: counted, nothing to store
+        intake = self.container.intake
+        try:
+            raw = sink.raw()
+            ingest = self.container.ingest
+            if len(raw.times) > OFF_LOOP_ROWS:
+                batch = await run_in_threadpool(ingest.validate, raw)
+            else:
+                batch = ingest.validate(raw)
+            future = self.container.committer.submit(batch)
+        except TocsinError:
+            intake.refused(route.kind, sink.rows)
+            raise
+        future.add_done_callback(lambda done: intake.settled(route.kind, sink.rows, done))
+        result: IngestResult = await asyncio.wrap_future(future)
+        return _answer(route, result)
 
-    async def store(self, raw: RawObservations, route: Route) -> tuple[int, dict[str, object]]:
-        """Validate, queue for the group commit and wait for it; the answer's status and body."""
-        ingest = self.container.ingest
-        if len(raw.times) > OFF_LOOP_ROWS:
-            batch = await run_in_threadpool(ingest.validate, raw)
-        else:
-            batch = ingest.validate(raw)
-        result = await asyncio.wrap_future(self.container.committer.submit(batch))
-        answer = route.answer or _ingest_answer
-        return route.ok_status, answer(
-            result.received, result.evaluated, len(result.warning_events)
-        )
-
-    async def _read(self, receive: Receive, decoder: BodyDecoder, sink: RowSink) -> None:
+    async def _read(
+        self, receive: Receive, decoder: BodyDecoder, sink: RowSink, *, gzipped: bool
+    ) -> None:
         size = 0
+        unzip = zlib.decompressobj(wbits=47) if gzipped else None
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 raise _Disconnected
             chunk = message.get("body", b"")
+            if unzip is not None and chunk:
+                chunk = _inflate(unzip, chunk, self.max_body_bytes - size)
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise _TooLarge
@@ -238,16 +274,36 @@ class _TooLarge(TocsinError):
     """The body passed the limit while it was read."""
 
 
-async def _send_json(send: Send, status: int, body: object) -> None:
-    data = json.dumps(body, separators=(",", ":")).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(data)).encode()),
-            ],
-        }
-    )
+def _token(authorization: str | None, schemes: tuple[str, ...]) -> str | None:
+    """The token of `Bearer TOKEN` (or another scheme the route takes, as `Token TOKEN`)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() not in schemes:
+        return None
+    return token.strip() or None
+
+
+def _encoding_refused(route: Route, scope: Scope) -> JSONResponse | None:
+    encoding = (header(scope, b"content-encoding") or "identity").strip().lower()
+    if encoding in ("identity", "gzip") or encoding in route.encodings:
+        return None
+    taken = ", ".join(["identity", "gzip", *sorted(route.encodings)])
+    problem = Problem("headers", "content-encoding", f"{encoding!r} is not one of: {taken}")
+    return problem_response(415, f"unsupported Content-Encoding {encoding!r}", [problem])
+
+
+def _inflate(unzip: Any, chunk: bytes, room: int) -> bytes:
+    """Decompress a gzip chunk, at most `room` + 1 bytes (more means the limit is passed)."""
+    try:
+        out: bytes = unzip.decompress(chunk, max(room, 0) + 1)
+    except zlib.error as err:
+        raise InvalidInput([Problem("body", "", f"not gzip: {err}")]) from err
+    return out
+
+
+async def _send_json(send: Send, status: int, body: object | None) -> None:
+    data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+    headers = [(b"content-length", str(len(data)).encode())]
+    if body is not None:
+        headers.append((b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})

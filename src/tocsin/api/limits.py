@@ -93,9 +93,12 @@ class BodyGuard:
         return b"".join(chunks)
 
 
-async def authenticate_scope(container: Container, scope: Scope) -> JSONResponse | None:
-    """Find the bearer token's user (kept in the scope), or the 401 response."""
-    token = token_of(header(scope, b"authorization"))
+async def authenticate_scope(
+    container: Container, scope: Scope, *, token: str | None = None
+) -> JSONResponse | None:
+    """Find the bearer token's user (kept in the scope), or the 401 response (`token`: one
+    already taken from the headers)."""
+    token = token or token_of(header(scope, b"authorization"))
     try:
         user = await run_in_threadpool(authenticate, container, token)
     except Unauthenticated as err:
