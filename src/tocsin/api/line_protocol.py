@@ -20,6 +20,7 @@ import re
 
 import numpy as np
 
+from tocsin.api.fields import EPOCH_HELP, EPOCH_MAX, EPOCH_MIN
 from tocsin.api.rows import RowSink
 from tocsin.core.sources import SeriesMap, SourceCounts, series_name
 
@@ -31,7 +32,8 @@ LINE = re.compile(
     rf"((?:[^,\s\\]|\\.)+)((?:,{_KEY}=(?:[^,=\s\\]|\\.)*)*)"
     rf"\s+({_KEY}={_FIELD_VALUE}(?:,{_KEY}={_FIELD_VALUE})*)(?:\s+(-?\d+))?\s*"
 )
-PAIR = re.compile(rf"({_KEY})=({_FIELD_VALUE}|(?:[^,=\s\\]|\\.)*)")
+TAG = re.compile(rf"({_KEY})=((?:[^,=\s\\]|\\.)*)")
+FIELD = re.compile(rf"({_KEY})=({_FIELD_VALUE})")
 ESCAPED = re.compile(r"\\([,= \\\"])")
 NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 BOOLEANS = frozenset({"t", "T", "true", "True", "TRUE", "f", "F", "false", "False", "FALSE"})
@@ -131,10 +133,13 @@ class LineProtocolRows:
             return []
         measurement, tags, fields, stamp = match.groups()
         labels = {"_measurement": _unescape(measurement)}
-        labels.update((_unescape(k), _unescape(v)) for k, v in PAIR.findall(tags))
+        labels.update((_unescape(k), _unescape(v)) for k, v in TAG.findall(tags))
         time_s = int(stamp) // self.factor if stamp is not None and self.factor else self.now_s
+        if not EPOCH_MIN <= time_s <= EPOCH_MAX:
+            self.sink.problem(number, "time", f"{stamp} is not {EPOCH_HELP} in this precision")
+            return []
         out = []
-        for key, text_value in PAIR.findall(fields):
+        for key, text_value in FIELD.findall(fields):
             series = {**labels, "_field": _unescape(key)}
             try:
                 value = field_number(text_value)
