@@ -26,6 +26,7 @@ from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import NotFound, Unavailable
+from tocsin.core.levels import Level
 from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
@@ -40,6 +41,7 @@ from tocsin.services.intake import SourceIntake
 from tocsin.services.rules import RuleBook
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
 from tocsin.services.silences import SilenceService
+from tocsin.services.staleness import SilenceCheck
 from tocsin.services.warnings import WarningService
 
 MEMORY_URL = "memory://"
@@ -114,6 +116,7 @@ class Container:
     committer: GroupCommitter
     sources: SourcesConfig
     intake: SourceIntake
+    silence: SilenceCheck
     events: EventService
     warnings: WarningService
     admin: AdminService
@@ -169,6 +172,15 @@ def build(
         max_group_rows=settings.ingest_group_rows,
         max_queued_rows=settings.ingest_queue_rows,
     )
+    sources = load_sources(settings.config_dir, catalog) if settings.config_dir else SourcesConfig()
+    silence = SilenceCheck(
+        stores.store,
+        bus,
+        rules=rules,
+        ingest=ingest,
+        after_cadences=sources.silent_after_cadences,
+        level=Level(sources.silent_level),
+    )
     return Container(
         settings=settings,
         stores=stores,
@@ -179,10 +191,9 @@ def build(
         rules=rules,
         ingest=ingest,
         committer=committer,
-        sources=load_sources(settings.config_dir, catalog)
-        if settings.config_dir
-        else SourcesConfig(),
+        sources=sources,
         intake=SourceIntake(ingest, committer),
+        silence=silence,
         events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     ingest_max_inflight: int = Field(default=512, ge=1)
     ingest_queue_rows: int = Field(default=4_000_000, ge=1)
     ingest_group_rows: int = Field(default=1_000_000, ge=1)
+    # how often the "source silent" check runs (indicators with a cadence; sources.yaml)
+    silence_check_interval_s: float = Field(default=30.0, gt=0)
     webhook_secret: SecretStr | None = None
     benchdata: Path = Path("../shared/benchdata")
     # warning pipeline (docs/warnings.md)

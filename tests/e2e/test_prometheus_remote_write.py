@@ -118,7 +118,7 @@ def test_prometheus_remote_writes_mapped_series_and_unmapped_ones_are_counted(
         assert prom["stored"] >= 3
         assert prom["unmapped"] > 0
         unmapped = prom["unmapped_series"]
-        assert any(s.startswith('river_level_metres{') and 'station="D99"' in s for s in unmapped)
+        assert any(s.startswith("river_level_metres{") and 'station="D99"' in s for s in unmapped)
         assert any(s.startswith("pump_runs{") for s in unmapped)
         assert any(s.startswith("up{") for s in unmapped)  # Prometheus's own series too
         metrics = httpx.get(f"{tocsin.url}/metrics", timeout=10).text

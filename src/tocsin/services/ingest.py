@@ -168,6 +168,12 @@ class IngestService:
         self.scoring = scoring
         self._lock = threading.Lock()  # one transaction at a time changes the rule state
 
+    def last_times(self) -> npt.NDArray[np.int64]:
+        """Each indicator's newest processed observation time (NEVER if none), a copy."""
+        with self._lock:
+            out: npt.NDArray[np.int64] = self.state.last_time.copy()
+        return out
+
     def validate(self, raw: RawObservations, *, source: str = "observations") -> ObservationBatch:
         """The batch of ids a request's rows name; InvalidInput naming every bad row."""
         return to_batch(raw, self.rules.ids, source=source)
