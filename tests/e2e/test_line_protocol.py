@@ -8,8 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client.client.influxdb_client import InfluxDBClient
+from influxdb_client.client.write.point import Point
 from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.domain.write_precision import WritePrecision
 
 from tests.e2e.collector_harness import served_with_sources
 
