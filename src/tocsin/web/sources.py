@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
+from tocsin.adapters.sources.mqtt import MqttSubscriber
 from tocsin.bootstrap import Container
+from tocsin.core.sources import SourceKind
 from tocsin.services.staleness import start_silence_checks
 
 
@@ -19,6 +22,17 @@ def start_sources(container: Container) -> Callable[[], None]:
     if container.silence.watched:
         interval = timedelta(seconds=container.settings.silence_check_interval_s)
         stops.append(start_silence_checks(container.silence, container.clock, interval=interval))
+    sources, intake = container.sources, container.intake
+    if sources.mqtt_broker is not None:
+        subscriber = MqttSubscriber(
+            sources.mqtt_broker,
+            sources.mqtt_topics,
+            deliver=partial(intake.deliver, SourceKind.MQTT),
+            counts=intake.counts[SourceKind.MQTT],
+            now=container.clock.now,
+        )
+        subscriber.start()
+        stops.append(subscriber.stop)
 
     def stop() -> None:
         for each in reversed(stops):
