@@ -9,6 +9,7 @@ from datetime import timedelta
 from functools import partial
 
 from tocsin.adapters.sources.mqtt import MqttSubscriber
+from tocsin.adapters.sources.pull import FeedPuller
 from tocsin.bootstrap import Container
 from tocsin.core.sources import SourceKind
 from tocsin.services.staleness import start_silence_checks
@@ -33,6 +34,14 @@ def start_sources(container: Container) -> Callable[[], None]:
         )
         subscriber.start()
         stops.append(subscriber.stop)
+    for feed in sources.pull:
+        puller = FeedPuller(
+            feed,
+            deliver=partial(intake.deliver, SourceKind.PULL),
+            counts=intake.counts[SourceKind.PULL],
+        )
+        puller.start()
+        stops.append(puller.stop)
 
     def stop() -> None:
         for each in reversed(stops):
