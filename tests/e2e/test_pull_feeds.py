@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.e2e.collector_harness import eventually, served_with_sources
 from tocsin.adapters.sources.pull import FeedPuller
 from tocsin.bootstrap import Container, build
+from tocsin.cli.main import app
 from tocsin.config import Settings
 from tocsin.core.sources import PullSource, SourceCounts, SourceKind, TimeUnit
 from tocsin.testing.scenario import write_small_config
@@ -174,4 +176,7 @@ def test_a_csv_gauge_feed_runs_on_the_servers_schedule(tmp_path: Path) -> None:
             pulled = tocsin.sources()["pull"]
             assert pulled["stored"] == 1
             assert "gauges: station=4712" in pulled["unmapped_series"]
+            shown = CliRunner().invoke(app, ["sources", "--server", tocsin.url])
+            assert shown.exit_code == 0, shown.output
+            assert "unmapped pull: gauges: station=4712 (" in shown.output
     assert feed.seen[1][1] == '"g1"'
