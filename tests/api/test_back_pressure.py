@@ -10,27 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from tests.api.conftest import Api, obs, serve_api
+from tests.api.test_limits_api import _scope
 from tocsin.api.app import create_app
 
 URL = "/api/v1/observations"
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-
-
-def _scope(headers: dict[str, str]) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": URL,
-        "raw_path": URL.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 80),
-    }
 
 
 def _body(minute: int) -> bytes:

@@ -20,7 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from tocsin.api.observations import ObservationBatchIn, ObservationIn
 from tocsin.api.problems import location, validation_problem
-from tocsin.api.rows import RowSink
+from tocsin.api.rows import LineBody, RowSink
 
 STREAM_FROM = 256 * 1024
 STEP = 64 * 1024
@@ -200,37 +200,12 @@ class JsonRows:
         )
 
 
-class NdjsonRows:
+class NdjsonRows(LineBody):
     """One observation object per line (blank lines are skipped), fed chunk by chunk."""
 
-    def __init__(self, sink: RowSink) -> None:
-        self.sink = sink
-        self.pending = bytearray()
-        self.line = 1  # the number of the first line pending
-
-    def feed(self, data: bytes) -> None:
-        """Take the next chunk of the body."""
-        self.pending += data
-        if len(self.pending) >= STEP and not self.sink.full:
-            cut = self.pending.rfind(b"\n") + 1
-            if cut:
-                self._lines(bytes(self.pending[:cut]))
-                del self.pending[:cut]
-
-    def finish(self) -> None:
-        """The body is complete: decode the last lines."""
-        self._lines(bytes(self.pending))
-        self.pending.clear()
-
-    def _lines(self, block: bytes) -> None:
-        lines = block.split(b"\n")
-        if block.endswith(b"\n"):
-            lines.pop()
-        first = self.line
-        self.line += len(lines)
-        if self.sink.full:
-            return
-        kept = [(first + i, line) for i, line in enumerate(lines) if line.strip()]
+    def take(self, lines: list[tuple[int, bytes]]) -> None:
+        """Decode a run of lines: all at once when they are valid, else line by line."""
+        kept = [(number, line) for number, line in lines if line.strip()]
         if not kept:
             return
         try:

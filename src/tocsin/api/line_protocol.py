@@ -21,10 +21,9 @@ import re
 import numpy as np
 
 from tocsin.api.fields import EPOCH_HELP, EPOCH_MAX, EPOCH_MIN
-from tocsin.api.rows import RowSink
+from tocsin.api.rows import LineBody, RowSink
 from tocsin.core.sources import SeriesMap, SourceCounts, series_name
 
-STEP = 64 * 1024
 PRECISION = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000, "s": 1}
 _KEY = r"(?:[^,=\s\\]|\\.)+"
 _FIELD_VALUE = r'(?:"(?:[^"\\]|\\.)*"|[^,\s"]+)'
@@ -56,7 +55,7 @@ def field_number(text: str) -> float | None:
     raise ValueError(f"not a field value: {text}")
 
 
-class LineProtocolRows:
+class LineProtocolRows(LineBody):
     """A line-protocol body, fed chunk by chunk."""
 
     def __init__(
@@ -68,41 +67,21 @@ class LineProtocolRows:
         precision: str,
         now_s: int,
     ) -> None:
-        self.sink = sink
+        super().__init__(sink)
         self.series = series
         self.counts = counts
         self.now_s = now_s
-        self.pending = bytearray()
-        self.line = 1
         self.factor = PRECISION.get(precision, 0)
         if not self.factor:
             sink.problem(-1, "precision", f"{precision!r} is not one of ns, us, ms, s")
 
-    def feed(self, data: bytes) -> None:
-        """Take the next chunk of the body."""
-        self.pending += data
-        if len(self.pending) >= STEP and not self.sink.full:
-            cut = self.pending.rfind(b"\n") + 1
-            if cut:
-                self._lines(bytes(self.pending[:cut]))
-                del self.pending[:cut]
-
-    def finish(self) -> None:
-        """The body is complete."""
-        self._lines(bytes(self.pending))
-        self.pending.clear()
-
-    def _lines(self, block: bytes) -> None:
-        lines = block.split(b"\n")
-        if block.endswith(b"\n"):
-            lines.pop()
-        first = self.line
-        self.line += len(lines)
+    def take(self, lines: list[tuple[int, bytes]]) -> None:
+        """Decode a run of lines; the mapped fields of each are rows."""
         codes: list[str] = []
         times: list[int] = []
         values: list[float] = []
         numbers: list[int] = []
-        for number, raw in enumerate(lines, start=first):
+        for number, raw in lines:
             if self.sink.full:
                 return
             for code, time, value in self._line(number, raw):

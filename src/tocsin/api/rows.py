@@ -130,3 +130,42 @@ class RowSink:
             np.concatenate(self.values),
             where=RowNames(self.form, np.concatenate(self.numbers)),
         )
+
+
+class LineBody:
+    """A body of lines fed chunk by chunk: runs of complete lines go to `take`, numbered from 1
+    (a line may not hold a line break of its own)."""
+
+    step = 64 * 1024
+
+    def __init__(self, sink: RowSink) -> None:
+        self.sink = sink
+        self.pending = bytearray()
+        self.line = 1  # the number of the first line pending
+
+    def feed(self, data: bytes) -> None:
+        """Take the next chunk of the body."""
+        self.pending += data
+        if len(self.pending) >= self.step and not self.sink.full:
+            cut = self.pending.rfind(b"\n") + 1
+            if cut:
+                self._lines(bytes(self.pending[:cut]))
+                del self.pending[:cut]
+
+    def finish(self) -> None:
+        """The body is complete: the last lines."""
+        self._lines(bytes(self.pending))
+        self.pending.clear()
+
+    def _lines(self, block: bytes) -> None:
+        lines = block.split(b"\n")
+        if block.endswith(b"\n"):
+            lines.pop()
+        first = self.line
+        self.line += len(lines)
+        if not self.sink.full:
+            self.take([(first + i, line) for i, line in enumerate(lines)])
+
+    def take(self, lines: list[tuple[int, bytes]]) -> None:
+        """Decode numbered lines into the sink (each body format its own way)."""
+        raise NotImplementedError
