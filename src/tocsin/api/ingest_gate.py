@@ -228,6 +228,8 @@ class IngestGate:
         if route.quiet and not sink.rows and not sink.problems:
             return _answer(route, None)  # nothing mapped: counted, nothing to store
         intake = self.container.intake
+        if route.kind is SourceKind.API:  # collectors count what they decode themselves
+            intake.counts[route.kind].received += sink.rows
         try:
             raw = sink.raw()
             ingest = self.container.ingest

@@ -38,6 +38,15 @@ _NAME = re.compile(r"observations_w(m?)(\d+)")  # partition_name's pattern
 _ADD_KEY = "ALTER TABLE {name} ADD PRIMARY KEY (indicator_id, ts) WITH (fillfactor = 70)"
 
 
+# a small write (a group commit of a few API requests) is one INSERT of three arrays
+SMALL_ROWS = 1_000
+_UPSERT_ARRAYS = (
+    "INSERT INTO observations (indicator_id, ts, value) "
+    "SELECT * FROM unnest(%s::int4[], %s::int8[], %s::float8[]) "
+    "ON CONFLICT (indicator_id, ts) DO UPDATE SET value = EXCLUDED.value"
+)
+
+
 def partition_name(week: int) -> str:
     """The partition table of a week (week = ts // WEEK_S)."""
     return f"observations_w{week}" if week >= 0 else f"observations_wm{-week}"
@@ -84,6 +93,8 @@ class PgObservationWriter:
 
     connection: Any  # the psycopg connection under the session
     loading: set[int] = field(default_factory=set)  # weeks bulk-loaded by this transaction
+    # weeks seen attached (shared by the writers of one database: a partition stays attached)
+    attached: set[int] = field(default_factory=set)
 
     def write(self, batch: ObservationBatch, *, new: npt.NDArray[np.bool_] | None) -> None:
         """Route each week's rows: bulk tables for weeks new to the database, else `pg_write`."""
@@ -99,6 +110,9 @@ class PgObservationWriter:
         if bulk.all():
             return
         ordinary = ~bulk
+        if len(batch) <= SMALL_ROWS:  # one statement: for a few rows the round trips are the cost
+            self._upsert(batch.take(ordinary))
+            return
         pg_write(
             self.connection,
             batch.take(ordinary),
@@ -129,13 +143,22 @@ class PgObservationWriter:
                 )
         self.loading.clear()
 
+    def _upsert(self, batch: ObservationBatch) -> None:
+        with self.connection.cursor() as cur:
+            cur.execute(
+                _UPSERT_ARRAYS, (batch.series.tolist(), batch.times.tolist(), batch.values.tolist())
+            )
+
     def _is_loading(self, week: int) -> bool:
         """True when this transaction bulk-loads the week (creating its table if need be)."""
         if week in self.loading:
             return True
+        if week in self.attached:
+            return False
         name = partition_name(week)
         with self.connection.cursor() as cur:
             if _exists(cur, name):
+                self.attached.add(week)
                 return False
             cur.execute("SELECT pg_advisory_xact_lock(%s::int4, %s::int4)", (LOCK_CLASS, week))
             if _exists(cur, name):  # another writer attached it while we waited

@@ -43,9 +43,12 @@ STATE_COLUMNS = ("indicator_id", "level", "last_ts", "above", "below")
 class PostgresWriter:
     """The PostgreSQL side of `DialectWriter`."""
 
+    def __init__(self) -> None:
+        self.attached_weeks: set[int] = set()  # partitions seen attached: none is ever detached
+
     def observation_writer(self, raw: Any) -> PgObservationWriter:
         """Week partitions, bulk-loaded when new."""
-        return PgObservationWriter(raw)
+        return PgObservationWriter(raw, attached=self.attached_weeks)
 
     def newest_times(self, conn: Connection) -> dict[int, int]:
         """The weeks probed newest first, each only for the indicators still missing."""

@@ -57,7 +57,7 @@ INBOX_NEW_KEYS = (
     "WHERE o.indicator_id = i.indicator_id AND o.ts = i.ts)"
 )
 APPEND_BELOW = 100_000
-MERGE_AT = 250_000
+MERGE_AT = 500_000
 STATE_UPSERT = (
     "INSERT INTO threshold_state (indicator_id, level, last_ts, above, below) "
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (indicator_id) DO UPDATE SET "
