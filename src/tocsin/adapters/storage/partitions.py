@@ -38,15 +38,6 @@ _NAME = re.compile(r"observations_w(m?)(\d+)")  # partition_name's pattern
 _ADD_KEY = "ALTER TABLE {name} ADD PRIMARY KEY (indicator_id, ts) WITH (fillfactor = 70)"
 
 
-# a small write (a group commit of a few API requests) is one INSERT of three arrays
-SMALL_ROWS = 1_000
-_UPSERT_ARRAYS = (
-    "INSERT INTO observations (indicator_id, ts, value) "
-    "SELECT * FROM unnest(%s::int4[], %s::int8[], %s::float8[]) "
-    "ON CONFLICT (indicator_id, ts) DO UPDATE SET value = EXCLUDED.value"
-)
-
-
 def partition_name(week: int) -> str:
     """The partition table of a week (week = ts // WEEK_S)."""
     return f"observations_w{week}" if week >= 0 else f"observations_wm{-week}"
@@ -110,9 +101,6 @@ class PgObservationWriter:
         if bulk.all():
             return
         ordinary = ~bulk
-        if len(batch) <= SMALL_ROWS:  # one statement: for a few rows the round trips are the cost
-            self._upsert(batch.take(ordinary))
-            return
         pg_write(
             self.connection,
             batch.take(ordinary),
@@ -142,12 +130,6 @@ class PgObservationWriter:
                     f"FOR VALUES FROM ({low}) TO ({high})"
                 )
         self.loading.clear()
-
-    def _upsert(self, batch: ObservationBatch) -> None:
-        with self.connection.cursor() as cur:
-            cur.execute(
-                _UPSERT_ARRAYS, (batch.series.tolist(), batch.times.tolist(), batch.values.tolist())
-            )
 
     def _is_loading(self, week: int) -> bool:
         """True when this transaction bulk-loads the week (creating its table if need be)."""
