@@ -140,7 +140,7 @@ def _topic_problem(topic: str) -> str | None:
     return None
 
 
-def _cross_problems(doc: SourcesFile, catalog: Catalog, where: str) -> list[Problem]:
+def _cross_problems(doc: SourcesFile, catalog: Catalog, *, where: str) -> list[Problem]:
     known = {i.code for i in catalog.indicators}
     named: list[tuple[str, str]] = [
         *((f"prometheus[{i}].indicator", s.indicator) for i, s in enumerate(doc.prometheus)),
@@ -161,7 +161,7 @@ def _cross_problems(doc: SourcesFile, catalog: Catalog, where: str) -> list[Prob
         if (reason := _topic_problem(t.topic)) is not None:
             out.append(Problem(where, f"mqtt.topics[{i}].topic", reason))
     for i, p in enumerate(doc.pull):
-        out += _pull_problems(p, f"pull[{i}]", where)
+        out += _pull_problems(p, f"pull[{i}]", where=where)
     names = [p.name for p in doc.pull]
     out += [
         Problem(where, f"pull[{i}].name", f"duplicate name {n!r}")
@@ -171,7 +171,7 @@ def _cross_problems(doc: SourcesFile, catalog: Catalog, where: str) -> list[Prob
     return out
 
 
-def _pull_problems(p: PullSpec, at: str, where: str) -> list[Problem]:
+def _pull_problems(p: PullSpec, at: str, *, where: str) -> list[Problem]:
     out = []
     if urlparse(p.url).scheme not in ("http", "https") or not urlparse(p.url).netloc:
         out.append(Problem(where, f"{at}.url", f"not an http(s) URL: {p.url!r}"))
@@ -198,7 +198,7 @@ def load_sources(directory: Path, catalog: Catalog) -> SourcesConfig:
         except ValidationError as err:
             problems += validation_problems(err, str(path), data=raw, model=SourcesFile)
     if doc is not None:
-        problems += _cross_problems(doc, catalog, str(path))
+        problems += _cross_problems(doc, catalog, where=str(path))
     if problems or doc is None:
         raise InvalidConfig(problems)
     return _config(doc)

@@ -181,7 +181,7 @@ class IngestGate:
             await (refused or too_large(self.max_body_bytes))(scope, receive, send)
             return
         try:
-            status, body = await self._store(route, chosen, scope, receive)
+            status, body = await self._store(route, chosen, scope=scope, receive=receive)
         except _Disconnected:
             return  # nobody to answer; nothing was stored
         except _TooLarge:
@@ -197,7 +197,7 @@ class IngestGate:
                 scope, receive, send
             )
             return
-        await _send_json(send, status, body)
+        await _send_json(send, status, body=body)
 
     def _forbidden(self, scope: Scope) -> JSONResponse | None:
         try:
@@ -217,7 +217,7 @@ class IngestGate:
         return problem_response(415, f"unsupported Content-Type {given!r}", [problem])
 
     async def _store(
-        self, route: Route, chosen: BodyFormat, scope: Scope, receive: Receive
+        self, route: Route, chosen: BodyFormat, *, scope: Scope, receive: Receive
     ) -> tuple[int, dict[str, object] | None]:
         sink = RowSink(chosen.form)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
@@ -241,7 +241,7 @@ class IngestGate:
         except TocsinError:
             intake.refused(route.kind, sink.rows)
             raise
-        future.add_done_callback(lambda done: intake.settled(route.kind, sink.rows, done))
+        future.add_done_callback(lambda done: intake.settled(route.kind, done, rows=sink.rows))
         result: IngestResult = await asyncio.wrap_future(future)
         return _answer(route, result)
 
@@ -256,7 +256,7 @@ class IngestGate:
                 raise _Disconnected
             chunk = message.get("body", b"")
             if unzip is not None and chunk:
-                chunk = _inflate(unzip, chunk, self.max_body_bytes - size)
+                chunk = _inflate(unzip, chunk, room=self.max_body_bytes - size)
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise _TooLarge
@@ -293,7 +293,7 @@ def _encoding_refused(route: Route, scope: Scope) -> JSONResponse | None:
     return problem_response(415, f"unsupported Content-Encoding {encoding!r}", [problem])
 
 
-def _inflate(unzip: Any, chunk: bytes, room: int) -> bytes:
+def _inflate(unzip: Any, chunk: bytes, *, room: int) -> bytes:
     """Decompress a gzip chunk, at most `room` + 1 bytes (more means the limit is passed)."""
     try:
         out: bytes = unzip.decompress(chunk, max(room, 0) + 1)
@@ -302,7 +302,7 @@ def _inflate(unzip: Any, chunk: bytes, room: int) -> bytes:
     return out
 
 
-async def _send_json(send: Send, status: int, body: object | None) -> None:
+async def _send_json(send: Send, status: int, *, body: object | None) -> None:
     data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
     headers = [(b"content-length", str(len(data)).encode())]
     if body is not None:

@@ -45,7 +45,7 @@ _MODELS = TypeAdapter(list[ObservationIn])
 _FAST_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
 
 
-def _add_fast(sink: RowSink, rows: list[_Row], first: int) -> None:
+def _add_fast(sink: RowSink, rows: list[_Row], *, first: int) -> None:
     sink.add(
         [r.indicator for r in rows],
         [r.time for r in rows],
@@ -54,7 +54,7 @@ def _add_fast(sink: RowSink, rows: list[_Row], first: int) -> None:
     )
 
 
-def _add_checked(sink: RowSink, items: list[Any], numbers: list[int]) -> None:
+def _add_checked(sink: RowSink, items: list[Any], *, numbers: list[int]) -> None:
     """Validate items with the API model; add the valid ones, name the problems of the rest."""
     good: list[tuple[int, ObservationIn]] = []
     for item, number in zip(items, numbers, strict=True):
@@ -147,7 +147,7 @@ class JsonRows:
             rows = _ROWS.decode(b"[" + text + b"]")
         except _FAST_ERRORS:
             return self._decode_checked(text, final=final)
-        _add_fast(self.sink, rows, self.count)
+        _add_fast(self.sink, rows, first=self.count)
         self.count += len(rows)
         return True
 
@@ -163,7 +163,7 @@ class JsonRows:
             return True
         if not isinstance(items, list):  # pragma: no cover - a bracketed run is a list
             return False
-        _add_checked(self.sink, items, list(range(self.count, self.count + len(items))))
+        _add_checked(self.sink, items, numbers=list(range(self.count, self.count + len(items))))
         self.count += len(items)
         return True
 
@@ -174,7 +174,7 @@ class JsonRows:
         except _FAST_ERRORS:
             self._whole_checked(body)
             return
-        _add_fast(self.sink, batch.observations, 0)
+        _add_fast(self.sink, batch.observations, first=0)
 
     def _whole_checked(self, body: bytes) -> None:
         """Decode and validate as the schema says, naming each problem as FastAPI would."""
@@ -230,4 +230,4 @@ class NdjsonRows(LineBody):
             except (ValueError, RecursionError) as err:
                 self.sink.problem(number, "", f"not JSON: {getattr(err, 'msg', err)}")
                 continue
-            _add_checked(self.sink, [item], [number])
+            _add_checked(self.sink, [item], numbers=[number])

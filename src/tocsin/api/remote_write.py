@@ -44,7 +44,7 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def _fields(buf: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+def _fields(buf: bytes, *, start: int, end: int) -> list[tuple[int, int, int, int]]:
     """(field number, wire type, value or start, end) of each field in buf[start:end]."""
     out = []
     pos = start
@@ -71,20 +71,20 @@ def _fields(buf: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]
     return out
 
 
-def _series(buf: bytes, start: int, end: int) -> tuple[dict[str, str], list[tuple[float, int]]]:
+def _series(buf: bytes, *, start: int, end: int) -> tuple[dict[str, str], list[tuple[float, int]]]:
     labels: dict[str, str] = {}
     samples: list[tuple[float, int]] = []
-    for number, wire, a, b in _fields(buf, start, end):
+    for number, wire, a, b in _fields(buf, start=start, end=end):
         if number == 1 and wire == 2:
             name = value = ""
-            for n, w, x, y in _fields(buf, a, b):
+            for n, w, x, y in _fields(buf, start=a, end=b):
                 if w == 2 and n in (1, 2):
                     text = buf[x:y].decode("utf-8")
                     name, value = (text, value) if n == 1 else (name, text)
             labels[name] = value
         elif number == 2 and wire == 2:
             value_f, stamp = float("nan"), 0
-            for n, w, x, _ in _fields(buf, a, b):
+            for n, w, x, _ in _fields(buf, start=a, end=b):
                 if n == 1 and w == 1:
                     value_f = _DOUBLE.unpack_from(buf, x)[0]
                 elif n == 2 and w == 0:
@@ -96,8 +96,8 @@ def _series(buf: bytes, start: int, end: int) -> tuple[dict[str, str], list[tupl
 def decode_write_request(buf: bytes) -> list[tuple[dict[str, str], list[tuple[float, int]]]]:
     """The series of a WriteRequest: labels and (value, timestamp in ms) samples."""
     return [
-        _series(buf, a, b)
-        for number, wire, a, b in _fields(buf, 0, len(buf))
+        _series(buf, start=a, end=b)
+        for number, wire, a, b in _fields(buf, start=0, end=len(buf))
         if number == 1 and wire == 2
     ]
 
@@ -132,9 +132,9 @@ class RemoteWriteRows:
             return
         self.pending = bytearray()
         for index, (labels, samples) in enumerate(decoded):
-            self._add(index, labels, samples)
+            self._add(index, labels=labels, samples=samples)
 
-    def _add(self, index: int, labels: dict[str, str], samples: list[tuple[float, int]]) -> None:
+    def _add(self, index: int, *, labels: dict[str, str], samples: list[tuple[float, int]]) -> None:
         self.counts.received += len(samples)
         indicator = self.series.indicator_for(labels)
         if indicator is None:

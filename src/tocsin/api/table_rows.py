@@ -29,7 +29,7 @@ COLUMNS = ("indicator", "time", "value")
 INTEGER = r"^-?[0-9]+$"
 
 
-def _add_table(sink: RowSink, table: pa.Table | pa.RecordBatch, first: int) -> None:
+def _add_table(sink: RowSink, table: pa.Table | pa.RecordBatch, *, first: int) -> None:
     """Check one block's columns (nulls, types) and add its rows, numbered from `first`."""
     numbers = np.arange(first, first + table.num_rows, dtype=np.int64)
     codes, times, values = (table.column(name) for name in COLUMNS)
@@ -43,7 +43,7 @@ def _add_table(sink: RowSink, table: pa.Table | pa.RecordBatch, first: int) -> N
     if sink.problems:
         return
     time_values = _times(times)
-    value_array = _values(sink, values, numbers)
+    value_array = _values(sink, values, numbers=numbers)
     if value_array is not None:
         sink.add(codes.to_pylist(), time_values, value_array, numbers=numbers)
 
@@ -79,7 +79,7 @@ def _epoch_text(text: object) -> object:
 
 
 def _values(
-    sink: RowSink, column: pa.Array, numbers: npt.NDArray[np.int64]
+    sink: RowSink, column: pa.Array, *, numbers: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.float64] | None:
     try:
         floats: npt.NDArray[np.float64] = (
@@ -158,7 +158,7 @@ class CsvRows:
             self._scan(block, first)
             return
         if table.num_rows:
-            _add_table(self.sink, table.combine_chunks().to_batches()[0], first)
+            _add_table(self.sink, table.combine_chunks().to_batches()[0], first=first)
 
     def _scan(self, block: bytes, first: int) -> None:
         """Name the lines pyarrow refused (field counts, text that is not UTF-8)."""
@@ -234,7 +234,7 @@ class ArrowRows:
         elif message.type == "record batch" and self.schema is not None:
             batch = pa.ipc.read_record_batch(message, self.schema)
             if not self.sink.problems:
-                _add_table(self.sink, batch, self.row)
+                _add_table(self.sink, batch, first=self.row)
             self.row += batch.num_rows
         else:
             self.sink.problem(-1, "", f"unsupported Arrow message: {message.type}")

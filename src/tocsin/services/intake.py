@@ -45,10 +45,10 @@ class SourceIntake:
             self.refused(kind, len(codes))
             raise
         future = self.committer.submit(batch)
-        future.add_done_callback(lambda done: self.settled(kind, len(codes), done))
+        future.add_done_callback(lambda done: self.settled(kind, done, rows=len(codes)))
         return future
 
-    def settled(self, kind: SourceKind, rows: int, done: Future[IngestResult]) -> None:
+    def settled(self, kind: SourceKind, done: Future[IngestResult], *, rows: int) -> None:
         """Count a write once its commit is done (stored) or failed (refused)."""
         with self.lock:
             counts = self.counts[kind]

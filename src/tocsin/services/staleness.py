@@ -129,7 +129,7 @@ class SilenceCheck:
             open_fps = tx.warnings.open_by_fingerprint(list(fps.values()))
             raising = [i for i in silent if fps[i] not in open_fps]
             lifting = [i for i in last if i not in silent and fps[i] in open_fps]
-            changes = _changes(raising, lifting, self.level)
+            changes = _changes(raising, lifting, level=self.level)
             times = np.full(len(changes), int(now_s), dtype=np.int64)
             events = apply_level_changes(tx, rule, changes, times)
             tx.audit.append([from_warning_event(e) for e in events])
@@ -138,7 +138,7 @@ class SilenceCheck:
         return events
 
 
-def _changes(raising: list[int], lifting: list[int], level: Level) -> LevelChanges:
+def _changes(raising: list[int], lifting: list[int], *, level: Level) -> LevelChanges:
     ids = np.array([*raising, *lifting], dtype=np.int64)
     rank = level.rank
     return LevelChanges(

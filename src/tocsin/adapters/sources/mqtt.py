@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[Sequence[str], npt.NDArray[np.int64], npt.NDArray[np.float64]], Future[Any]]
 
 
-def observation_of(topic: MqttTopic, payload: bytes, received_at: datetime) -> tuple[int, float]:
+def observation_of(topic: MqttTopic, payload: bytes, *, received_at: datetime) -> tuple[int, float]:
     """(epoch seconds, value) of a message; RecordError saying why it is none."""
     try:
         text = payload.decode("utf-8")
@@ -53,7 +53,7 @@ def observation_of(topic: MqttTopic, payload: bytes, received_at: datetime) -> t
     value = record_number(document, topic.value)
     if topic.time is None:
         return int(received_at.timestamp()), value
-    return record_time(document, topic.time, topic.time_unit), value
+    return record_time(document, topic.time, unit=topic.time_unit), value
 
 
 def _plain_number(text: str) -> Any:
@@ -134,14 +134,14 @@ class MqttSubscriber:
             client.ack(message.mid, message.qos)
             return
         try:
-            at, value = observation_of(topic, bytes(message.payload), self.now())
+            at, value = observation_of(topic, bytes(message.payload), received_at=self.now())
         except RecordError as err:
-            self._refuse(client, message, str(err))
+            self._refuse(client, message, reason=str(err))
             return
-        self._deliver(client, message, topic.indicator, at, value)
+        self._deliver(client, message, code=topic.indicator, at=at, value=value)
 
     def _deliver(
-        self, client: mqtt.Client, message: mqtt.MQTTMessage, code: str, at: int, value: float
+        self, client: mqtt.Client, message: mqtt.MQTTMessage, *, code: str, at: int, value: float
     ) -> None:
         while not self.stopping.is_set():
             try:
@@ -150,18 +150,20 @@ class MqttSubscriber:
                 self.stopping.wait(err.retry_after_s)
                 continue
             except InvalidInput as err:
-                self._refuse(client, message, str(err))
+                self._refuse(client, message, reason=str(err))
                 return
-            future.add_done_callback(lambda done: self._settled(client, message, done))
+            future.add_done_callback(lambda done: self._settled(client, message, done=done))
             return
 
-    def _settled(self, client: mqtt.Client, message: mqtt.MQTTMessage, done: Future[Any]) -> None:
+    def _settled(
+        self, client: mqtt.Client, message: mqtt.MQTTMessage, *, done: Future[Any]
+    ) -> None:
         if done.exception() is None:
             client.ack(message.mid, message.qos)  # committed: the broker may forget it
         else:
             log.warning("MQTT message on %s not stored: %s", message.topic, done.exception())
 
-    def _refuse(self, client: mqtt.Client, message: mqtt.MQTTMessage, reason: str) -> None:
+    def _refuse(self, client: mqtt.Client, message: mqtt.MQTTMessage, *, reason: str) -> None:
         self.counts.refused += 1
         log.warning("MQTT message on %s refused: %s", message.topic, reason)
         client.ack(message.mid, message.qos)

@@ -60,7 +60,7 @@ def records_of(source: PullSource, body: bytes) -> list[Any]:
 
 
 def observations_of(
-    source: PullSource, records: list[Any], counts: SourceCounts
+    source: PullSource, records: list[Any], *, counts: SourceCounts
 ) -> tuple[list[str], list[int], list[float]]:
     """The mapped records' (indicators, times, values); RecordError naming the first bad one."""
     text = source.format == "csv"
@@ -75,7 +75,7 @@ def observations_of(
                 counts.unmapped_series(f"{source.name}: {source.indicator_field}={key}")
                 continue
             values.append(record_number(record, source.value, text=text))
-            times.append(record_time(record, source.time, source.time_unit, text=text))
+            times.append(record_time(record, source.time, unit=source.time_unit, text=text))
         except RecordError as err:
             raise RecordError(f"record {i}: {err}") from err
         codes.append(code)
@@ -113,7 +113,7 @@ class FeedPuller:
         before = self.counts.unmapped
         try:
             records = records_of(self.source, response.content)
-            codes, times, values = observations_of(self.source, records, self.counts)
+            codes, times, values = observations_of(self.source, records, counts=self.counts)
         except (RecordError, ValueError) as err:
             return self._refused(len(response.content), str(err))
         self.counts.received += len(records)

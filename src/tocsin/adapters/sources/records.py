@@ -48,7 +48,7 @@ def record_number(record: Any, path: str, *, text: bool = False) -> float:
     return float(value)
 
 
-def record_time(record: Any, path: str, unit: TimeUnit, *, text: bool = False) -> int:
+def record_time(record: Any, path: str, *, unit: TimeUnit, text: bool = False) -> int:
     """Epoch seconds of the time at `path`, in the configured unit, 1900 to 9999."""
     value = lookup(record, path)
     if unit is TimeUnit.RFC3339:
