@@ -10,10 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_kill_restart import Server, _free_port
+from tests.e2e.test_kill_restart import Server, _free_port, feeder_token
 from tocsin.bootstrap import build
 from tocsin.config import Settings
-from tocsin.core.users import Role
 from tocsin.testing.scenario import write_small_config
 
 CLIENTS = 8
@@ -54,10 +53,7 @@ def _client(
 def test_a_kill_under_concurrent_writes_loses_no_acknowledged_observation(tmp_path: Path) -> None:
     config = write_small_config(tmp_path / "config")
     db = f"sqlite:///{tmp_path / 'tocsin.db'}"
-    container = build(Settings(database_url=db, config_dir=config))
-    container.admin.add_user("feeder", Role.DUTY_OFFICER, unit=None, actor="test")
-    token = container.admin.issue_token("feeder", label="e2e", actor="test")
-    container.close()
+    token = feeder_token(db, config)
     server = Server(db, config, _free_port(), tmp_path / "serve.log")
     server.start()
     acked: list[tuple[str, int]] = []
