@@ -12,11 +12,14 @@ import yaml
 
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.levels import Level
 from tocsin.core.warnings.model import EventKind, WarningState
 from tocsin.services.ingest import RawObservations
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import write_small_config
+
+SYSTEM = system_principal("test")
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 CADENCE = timedelta(seconds=600)  # D11 and D12 river levels in the small configuration
@@ -36,11 +39,11 @@ def _container(db_url: str, config: Path, clock: FakeClock) -> Container:
 
 def _observe(container: Container, code: str, at: datetime) -> None:
     raw = RawObservations([code], np.array([int(at.timestamp())]), np.array([1.0]))
-    container.ingest.ingest(raw)
+    container.ingest.ingest(raw, principal=SYSTEM)
 
 
 def _open_silent(container: Container) -> dict[str, tuple[Level, str]]:
-    warnings = container.warnings.find(open_only=True)
+    warnings = container.warnings.find(open_only=True, principal=SYSTEM)
     return {w.subject: (w.level, w.region) for w in warnings if w.source == "staleness"}
 
 

@@ -19,6 +19,7 @@ Everything that is not such a write goes on to the application unchanged.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -32,7 +33,7 @@ from urllib.parse import parse_qsl
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api.auth import USER_KEY
+from tocsin.api.auth import PRINCIPAL_KEY
 from tocsin.api.limits import (
     ASGIApp,
     Receive,
@@ -46,9 +47,10 @@ from tocsin.api.limits import (
 from tocsin.api.problems import error_response, problem_response
 from tocsin.api.rows import RowSink
 from tocsin.bootstrap import Container
+from tocsin.core.access import Principal, require
 from tocsin.core.errors import InvalidInput, Problem, TocsinError
 from tocsin.core.sources import SourceKind
-from tocsin.core.users import Permission, User
+from tocsin.core.users import Permission
 from tocsin.services.ingest import IngestResult
 
 log = logging.getLogger(__name__)
@@ -129,7 +131,7 @@ class IngestGate:
         self.max_body_bytes = max_body_bytes
         self.max_inflight = max_inflight
         self.inflight = 0
-        self.tokens: dict[str, tuple[User, float]] = {}
+        self.tokens: dict[str, tuple[Principal, float]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
@@ -153,18 +155,18 @@ class IngestGate:
         await response(scope, receive, send)
 
     async def _authenticate(self, route: Route, scope: Scope) -> JSONResponse | None:
-        """The token's user (trusted for TOKEN_TRUST_S once found), or the 401 response."""
+        """The token's principal (trusted for TOKEN_TRUST_S once found), or the 401 response."""
         token = _token(header(scope, b"authorization"), route.schemes)
         now = time.monotonic()
         known = self.tokens.get(token) if token else None
         if known is not None and known[1] > now:
-            scope[USER_KEY] = known[0]
+            scope[PRINCIPAL_KEY] = known[0]
             return None
         refused = await authenticate_scope(self.container, scope, token=token)
         if refused is None and token:
             if len(self.tokens) >= TOKENS_KEPT:
                 self.tokens.clear()
-            self.tokens[token] = (scope[USER_KEY], now + TOKEN_TRUST_S)
+            self.tokens[token] = (scope[PRINCIPAL_KEY], now + TOKEN_TRUST_S)
         return refused
 
     async def _write(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
@@ -201,7 +203,7 @@ class IngestGate:
 
     def _forbidden(self, scope: Scope) -> JSONResponse | None:
         try:
-            self.container.admin.require(scope[USER_KEY], Permission.INGEST)
+            require(scope[PRINCIPAL_KEY], Permission.INGEST)
         except TocsinError as err:
             return error_response(err)
         return None
@@ -233,10 +235,13 @@ class IngestGate:
         try:
             raw = sink.raw()
             ingest = self.container.ingest
+            principal = scope[PRINCIPAL_KEY]
             if len(raw.times) > OFF_LOOP_ROWS:
-                batch = await run_in_threadpool(ingest.validate, raw)
+                batch = await run_in_threadpool(
+                    functools.partial(ingest.validate, raw, principal=principal)
+                )
             else:
-                batch = ingest.validate(raw)
+                batch = ingest.validate(raw, principal=principal)
             future = self.container.committer.submit(batch)
         except TocsinError:
             intake.refused(route.kind, sink.rows)

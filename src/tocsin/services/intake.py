@@ -16,10 +16,14 @@ from concurrent.futures import Future
 import numpy as np
 import numpy.typing as npt
 
+from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidInput
 from tocsin.core.sources import SourceCounts, SourceKind
 from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.ingest import IngestResult, IngestService, RawObservations
+
+# collectors the server runs itself (MQTT, pulled feeds) ingest as the system
+COLLECTOR = system_principal("collector")
 
 
 class SourceIntake:
@@ -40,7 +44,8 @@ class SourceIntake:
     ) -> Future[IngestResult]:
         """Validate and queue rows for the group commit; InvalidInput (counted) if refused."""
         try:
-            batch = self.ingest.validate(RawObservations(codes, times, values), source=kind.value)
+            raw = RawObservations(codes, times, values)
+            batch = self.ingest.validate(raw, principal=COLLECTOR, source=kind.value)
         except InvalidInput:
             self.refused(kind, len(codes))
             raise
