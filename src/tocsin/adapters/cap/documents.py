@@ -11,7 +11,7 @@ problem saying where.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - only for writing; reading is defusedxml's
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from tocsin.core.cap.config import CapConfig, InfoTexts
 from tocsin.core.cap.message import (
@@ -208,3 +208,21 @@ def ending(
         references=(previous.reference(),),
         infos=infos,
     )
+
+
+def edited(
+    message: Alert, *, choices: Mapping[str, object], texts: Mapping[str, Mapping[str, str]]
+) -> Alert:
+    """The message with the issuer's changes: `choices` (urgency, certainty, onset, expires)
+    for every info block, `texts` (language -> field -> words) for the blocks of a language;
+    what is not named stays as it was."""
+    common: dict[str, Any] = {k: v for k, v in choices.items() if v is not None}
+    infos = []
+    for info in message.infos:
+        words: dict[str, Any] = {
+            k: v for k, v in texts.get(info.language, {}).items() if k in TEXT_FIELDS
+        }
+        if "headline" in words:
+            words["headline"] = _clip(words["headline"], HEADLINE_MAX)
+        infos.append(replace(info, **common, **words))
+    return replace(message, infos=tuple(infos))

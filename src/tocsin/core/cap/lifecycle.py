@@ -1,9 +1,9 @@
 """The public alert record and its approval lifecycle: one transition table, one pure function.
 
-    draft ──submit──► submitted ──approve──► approved ──publish──► published ──supersede──► superseded
-      ▲  ╲                 │ reject                                  (an Update or Cancel of it
-      │   ╲withdraw        ▼                                          was published)
-      └─edit── rejected ──withdraw──► withdrawn ◄──withdraw── submitted, approved
+    draft ─submit─► submitted ─approve─► approved ─publish─► published ─supersede─► superseded
+      ▲                  │ reject                                (an Update or Cancel of it
+      └──edit── rejected ◄┘                                       was published)
+    withdraw: draft, submitted, approved or rejected ─► withdrawn
 
 Approval needs a second person: whoever drafted or edited an alert may not approve or reject
 it (`is_second_person`). Published, superseded and withdrawn are final for people; expired is

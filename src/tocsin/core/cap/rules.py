@@ -2,15 +2,17 @@
 
 Run on every message before it leaves Tocsin (after the schema), and by `tocsin cap validate`:
 
-| rule | what it checks (CAP 1.2 section) |
-| --- | --- |
-| `identifiers` | identifier and sender without spaces, commas, `<` or `&` (§3.2.1) |
-| `references` | each reference is `sender,identifier,sent`, sent a CAP date-time; an Update or Cancel names at least one (§3.2.1) |
-| `scope` | Restricted needs `restriction`, Private needs `addresses` (§3.2.1) |
-| `expires` | every `expires` later than `sent`, and than `effective` and `onset` (§3.2.2) |
-| `languages` | language tags are RFC 3066; every language has as many info blocks, and the blocks that translate one another agree on category, urgency, severity, certainty, onset and expires (§3.2.2) |
-| `polygon` | at least 4 points, `lat,lon` in range, closed (first = last), not crossing itself (§3.2.4) |
-| `circle` | `lat,lon radius` with a radius of 0 km or more (§3.2.4) |
+- `identifiers`: identifier and sender without spaces, commas, `<` or `&` (§3.2.1);
+- `references`: each reference is `sender,identifier,sent` with sent a CAP date-time, and an
+  Update or Cancel names at least one (§3.2.1);
+- `scope`: Restricted needs `restriction`, Private needs `addresses` (§3.2.1);
+- `expires`: every `expires` later than `sent` and `effective`, and not before `onset` (§3.2.2);
+- `languages`: language tags are RFC 3066; every language has as many info blocks, and the
+  blocks that translate one another agree on category, urgency, severity, certainty, onset and
+  expires (§3.2.2);
+- `polygon`: at least 4 points, `lat,lon` in range, closed (first = last), not crossing itself
+  (§3.2.4);
+- `circle`: `lat,lon radius` with a radius of 0 km or more (§3.2.4).
 
 A problem reads `where` (a path into the message, e.g. `alert.info[1].area[0].polygon[0]`),
 `field` (the rule) and `reason`.
