@@ -106,3 +106,6 @@ class Fetcher(Protocol):
         last_modified: str | None = None,
     ) -> Fetched:
         """The document at url (304: `not_modified`); Unavailable when it cannot be had."""
+
+    def resolve(self, base: str, href: str) -> str:
+        """A feed's link resolved against the feed's own location."""

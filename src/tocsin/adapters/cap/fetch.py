@@ -77,6 +77,11 @@ class HttpFetcher:
         """Close the connection pool."""
         self.client.close()
 
+    @staticmethod
+    def resolve(base: str, href: str) -> str:
+        """A feed's link resolved against the feed's own URL (or folder, for a file)."""
+        return resolve(base, href)
+
 
 def _bounded(response: httpx.Response, url: str, max_bytes: int) -> bytes:
     chunks: list[bytes] = []
