@@ -68,6 +68,7 @@ class TextsSpec(_Strict):
     instruction: str = Field(default="", max_length=10_000)
     response_types: list[ResponseType] = []
     audience: str | None = None
+    levels: dict[Level, str] = {}  # the level's word in this language, for {level}
 
 
 class AutoPublishSpec(_Strict):
@@ -237,6 +238,7 @@ class _Builder:
             instruction=Template(spec.instruction),
             response_types=tuple(spec.response_types),
             audience=spec.audience,
+            level_words=dict(spec.levels),
         )
 
     def languages(self, config: CapConfig) -> None:

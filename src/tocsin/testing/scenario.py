@@ -176,6 +176,7 @@ def small_cap_config() -> dict[str, Any]:
             "{region} du {onset} au {expires} (UTC). {reason}",
             "instruction": "Suivez les consignes des autorités locales.",
             "response_types": ["Monitor"],
+            "levels": {"red": "rouge", "orange": "orange", "yellow": "jaune", "blue": "bleue"},
         },
     }
     return {

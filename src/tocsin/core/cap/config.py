@@ -41,6 +41,7 @@ class InfoTexts:
     instruction: Template
     response_types: tuple[ResponseType, ...] = ()
     audience: str | None = None
+    level_words: Mapping[Level, str] = field(default_factory=dict)  # `{level}` in this language
 
 
 DEFAULT_TEXTS: Final = InfoTexts(

@@ -83,11 +83,30 @@ def template_values(
         "onset": onset.strftime("%Y-%m-%d %H:%M"),
         "expires": expires.strftime("%Y-%m-%d %H:%M"),
         "sender_name": config.sender_name,
-        "reason": str(warning.cause.get("reason", "")) if warning else "",
+        "reason": reason_of(warning) if warning else "",
     }
     if warning is not None:
         values |= flatten("explanation", warning.explanation) | flatten("cause", warning.cause)
     return values
+
+
+def reason_of(warning: Warning) -> str:
+    """Why the warning stands, in a sentence: its cause's reason, else the measurement that
+    crossed a threshold (`River level at D11 gauge: 5.5 m (threshold 5 m)`)."""
+    cause, explanation = warning.cause, warning.explanation
+    if cause.get("reason"):
+        return str(cause["reason"])
+    if "value" not in cause:
+        return ""
+    unit = f" {explanation['unit']}" if explanation.get("unit") else ""
+    name = explanation.get("name") or warning.subject
+    limit = f" (threshold {cause['threshold']:g}{unit})" if _number(cause.get("threshold")) else ""
+    value = f"{cause['value']:g}" if _number(cause["value"]) else str(cause["value"])
+    return f"{name}: {value}{unit}{limit}."
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def draft_alert(
@@ -132,7 +151,8 @@ def _info(
     if texts is None:
         reason = f"no texts for language {language} (domain {request.domain.code} or default)"
         raise InvalidInput([Problem("cap.yaml", "templates", reason)])
-    chosen = _texts(texts, values, request.texts.get(language, {}))
+    words = {**values, "level": texts.level_words.get(request.level, request.level.value)}
+    chosen = _texts(texts, words, request.texts.get(language, {}))
     source = request.warning.source if request.warning else ""
     return Info(
         language=language,
