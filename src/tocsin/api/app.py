@@ -14,11 +14,13 @@ from fastapi import FastAPI
 from tocsin import __version__
 from tocsin.api import (
     alert_receiver,
+    cap_public,
     catalog,
     events,
     notifications,
     observations,
     operations,
+    public_alerts,
     silences,
     warnings,
 )
@@ -46,6 +48,8 @@ ROUTERS = (
     silences,
     notifications,
     alert_receiver,
+    public_alerts,
+    cap_public,
     operations,
 )
 
