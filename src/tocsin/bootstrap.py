@@ -261,6 +261,17 @@ def cap_schema_path(settings: Settings) -> Path:
     return settings.cap_schema or settings.benchdata / "cap" / "schema" / "CAP-v1.2.xsd"
 
 
+def cap_codec(settings: Settings, config: CapConfig | None = None) -> XmlCap:
+    """CAP XML writing, reading and checking against the schema the settings name."""
+    config = config or CapConfig()
+    return XmlCap(
+        CapSchema(cap_schema_path(settings)),
+        base_url=config.base_url,
+        title=f"{config.sender_name}: public alerts",
+        author=config.sender_name,
+    )
+
+
 def _cap(
     settings: Settings,
     config: CapConfig,
@@ -272,12 +283,7 @@ def _cap(
     bus: MemoryBus,
 ) -> CapServices:
     """The public alert services over one codec (the schema is read on first use)."""
-    codec = XmlCap(
-        CapSchema(cap_schema_path(settings)),
-        base_url=config.base_url,
-        title=f"{config.sender_name}: public alerts",
-        author=config.sender_name,
-    )
+    codec = cap_codec(settings, config)
     drafter = Drafter(catalog, config)
     publisher = Publisher(codec, config, handoff)
     alerts = PublicAlertService(

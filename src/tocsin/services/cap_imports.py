@@ -76,6 +76,20 @@ class Checked:
     problems: tuple[Problem, ...]
 
 
+def check_document(reader: CapReader, data: bytes, *, where: str, max_bytes: int) -> Checked:
+    """Read and check a document (schema, then the rules beyond it); nothing is stored."""
+    try:
+        document = reader.read(data, where=where, max_bytes=max_bytes)
+    except InvalidInput as err:
+        return Checked((), err.problems)
+    problems = [
+        replace(p, where=f"{found.where}: {p.where}")
+        for found in document.alerts
+        for p in rules.check(found.alert)
+    ]
+    return Checked(document.alerts, tuple(problems))
+
+
 @dataclass
 class CapImportService:
     """Imports CAP documents into events and warnings."""
@@ -100,16 +114,7 @@ class CapImportService:
 
     def check(self, data: bytes, *, where: str) -> Checked:
         """Read and check a document (schema, then the rules beyond it) without storing it."""
-        try:
-            document = self.reader.read(data, where=where, max_bytes=self.config.max_feed_bytes)
-        except InvalidInput as err:
-            return Checked((), err.problems)
-        problems = [
-            replace(p, where=f"{found.where}: {p.where}")
-            for found in document.alerts
-            for p in rules.check(found.alert)
-        ]
-        return Checked(document.alerts, tuple(problems))
+        return check_document(self.reader, data, where=where, max_bytes=self.config.max_feed_bytes)
 
     # -- importing -----------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ class CapSchema:
         for error in schema.iter_errors(element):
             path = str(getattr(error, "path", None) or "").replace(CAP_TAG, "")
             reason = getattr(error, "reason", None) or getattr(error, "message", str(error))
-            out.append(Problem(f"{where}{path}", "schema", str(reason)))
+            out.append(Problem(f"{where}{path}", "schema", str(reason).replace(CAP_TAG, "")))
             if len(out) >= MAX_ERRORS:
                 break
         return out
