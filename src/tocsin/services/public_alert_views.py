@@ -176,7 +176,7 @@ class PublicAlertViews:
         if chosen.domains:
             domains = tuple(sorted(domain_subtrees(self.catalog.domains, chosen.domains)))
         return FeedQuery(
-            language=chosen.language or FIRST_LANGUAGE,
+            language=(chosen.language or FIRST_LANGUAGE).lower(),
             levels=tuple(sorted(chosen.levels)),
             domains=domains,
             regions=regions,

@@ -221,10 +221,13 @@ class Publisher:
         return published, out
 
     def entries(self, alert: PublicAlert) -> dict[str, str]:
-        """The alert's feed entries: its first info block's, and one per language."""
+        """The alert's feed entries: its first info block's, and one per language, under its
+        tag and its primary tag (`fr-fr` and `fr`), lower-cased."""
         out = {FIRST_LANGUAGE: self.codec.entry(alert, language=None)}
         for language in alert.languages:
-            out[language] = self.codec.entry(alert, language=language)
+            entry = self.codec.entry(alert, language=language)
+            out.setdefault(language.lower(), entry)
+            out.setdefault(language.split("-")[0].lower(), entry)
         return out
 
     def url(self, identifier: str) -> str:
