@@ -43,6 +43,7 @@ PEOPLE = {
     "alice": (Role.DUTY_OFFICER, "NAT"),
     "bob": (Role.DUTY_OFFICER, "NAT"),
     "carol": (Role.DUTY_OFFICER, "P2-CP"),
+    "frank": (Role.DUTY_OFFICER, "P2-CP"),
     "dave": (Role.UNIT_MEMBER, "NAT"),
     "eve": (Role.ANALYST, "NAT"),
 }

@@ -23,7 +23,9 @@ SUBSCRIBER = {"name": "radio", "webhooks": [{"url": "http://radio.example/cap"}]
 
 def _publish(world: World, warning_id: str) -> PublicAlert:
     alerts = world.container.cap.alerts
-    draft = alerts.draft_from_warning(warning_id, principal=world.person("alice"), choices=Choices())
+    draft = alerts.draft_from_warning(
+        warning_id, principal=world.person("alice"), choices=Choices()
+    )
     alerts.submit(draft.identifier, principal=world.person("alice"))
     return alerts.approve(draft.identifier, principal=world.person("bob"), reason="checked")
 
@@ -48,7 +50,11 @@ def test_a_warning_is_drafted_in_two_languages_approved_by_a_second_person_and_p
         draft = alerts.draft_from_warning(
             warning.id, principal=world.person("alice"), choices=Choices()
         )
-        assert (draft.state, draft.authors, draft.level) == (AlertState.DRAFT, ("alice",), Level.RED)
+        assert (draft.state, draft.authors, draft.level) == (
+            AlertState.DRAFT,
+            ("alice",),
+            Level.RED,
+        )
         infos = draft.message.infos
         assert [i.language for i in infos] == ["en-GB", "fr-FR"]
         assert {i.severity.value for i in infos} == {"Extreme"}

@@ -23,8 +23,8 @@ USER_AGENT: Final = "tocsin-cap-import"
 class HttpFetcher:
     """Gets documents over HTTP(S) (conditional GET) or from local files."""
 
-    def __init__(self, *, timeout_s: float = 20.0, client: httpx.Client | None = None) -> None:
-        self.client = client or httpx.Client(timeout=timeout_s, follow_redirects=True)
+    def __init__(self, *, timeout_s: float = 20.0) -> None:
+        self.timeout_s = timeout_s
 
     def fetch(
         self,
@@ -47,7 +47,10 @@ class HttpFetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         try:
-            with self.client.stream("GET", url, headers=headers) as response:
+            with (
+                httpx.Client(timeout=self.timeout_s, follow_redirects=True) as client,
+                client.stream("GET", url, headers=headers) as response,
+            ):
                 if response.status_code == 304:
                     return Fetched(url, None, etag, last_modified, not_modified=True)
                 if response.status_code >= 400:
@@ -72,10 +75,6 @@ class HttpFetcher:
             return Fetched(str(path), path.read_bytes(), None, None)
         except OSError as err:
             raise InvalidInput([Problem(str(path), "source", err.strerror or str(err))]) from err
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self.client.close()
 
     @staticmethod
     def resolve(base: str, href: str) -> str:
