@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import xmlschema
-from cap_tools import Alert as ToolsAlert
+from cap_tools.models import Alert as ToolsAlert
 from xsdata.formats.dataclass.parsers import XmlParser
 
 from tests.conftest import BENCHDATA

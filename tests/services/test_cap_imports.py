@@ -92,7 +92,8 @@ def test_every_valid_alert_and_oasis_example_is_accepted(tmp_path: Path, path: P
         result = world.container.cap.imports.push(path.read_bytes(), principal=SYSTEM)
         assert (result.read, result.new) == (1, 1)
         (stored,) = world.container.cap.imports.find(principal=SYSTEM)
-        assert stored.identifier and stored.xml
+        assert stored.identifier
+        assert stored.xml
         again = world.container.cap.imports.push(path.read_bytes(), principal=SYSTEM)
         assert again.new == 0  # the same message twice is read once
 
