@@ -49,7 +49,7 @@ def info(language: str = "en-GB", **overrides: object) -> Info:
         expires=T + timedelta(hours=6),
         areas=(Area("D11", polygons=(POLYGON,), circles=("45.5,10.5 10",)),),
     )
-    return replace(base, **overrides)
+    return replace(base, **overrides)  # type: ignore[arg-type]
 
 
 def alert(**overrides: object) -> Alert:
@@ -62,7 +62,7 @@ def alert(**overrides: object) -> Alert:
         Scope.PUBLIC,
         infos=(info(), info("fr-FR")),
     )
-    return replace(base, **overrides)
+    return replace(base, **overrides)  # type: ignore[arg-type]
 
 
 def found(a: Alert) -> set[tuple[str, str]]:
