@@ -95,7 +95,7 @@ def test_validate_reads_the_schema_and_the_rules_and_says_what_and_where() -> No
 
 
 def test_import_reads_a_file_and_refuses_an_invalid_one_whole(db: tuple[str, Path]) -> None:
-    url, config = db
+    url, _ = db
     code, out = invoke("cap", "import", str(CAP / "valid-1.2" / "canada.cap"), "--db", url)
     assert code == 0, out
     assert "imported 1 new of 1" in out

@@ -9,17 +9,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
 from tests.cap_support import read_independently
 from tests.conftest import BENCHDATA
-from tests.web.conftest import T, Guard, _guarded, guarded_page, serve
+from tests.web.conftest import Guard, T, _guarded, guarded_page, serve
 from tocsin.adapters.config_yaml import dump_yaml
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
-from tocsin.core.access import system_principal
+from tocsin.core.access import Principal, system_principal
+from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
+from tocsin.services.publication import Choices
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import small_cap_config, write_small_config
 
@@ -49,10 +52,6 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
     for name in ("duty", "supervisor"):
         container.admin.add_user(name, Role.DUTY_OFFICER, unit="NAT", actor="test")
         tokens.append(container.admin.issue_token(name, label="test", actor="test"))
-    import numpy as np
-
-    from tocsin.core.observations import ObservationBatch
-
     ids = container.rules.ids
     container.ingest.ingest_batch(
         ObservationBatch(
@@ -111,11 +110,11 @@ def test_a_duty_officer_drafts_and_a_supervisor_approves_in_the_dashboard(
 def test_the_public_page_reads_on_a_phone_with_a_map_and_offline(
     desk: Desk, browser: Any, shots: Any
 ) -> None:
-    from tocsin.services.publication import Choices
-
     alerts = desk.container.cap.alerts
     access = desk.container.access
-    people = {u.name: access.principal(u) for u, _ in desk.container.admin.users()}
+    people: dict[str, Principal] = {
+        u.name: access.principal(u) for u, _ in desk.container.admin.users()
+    }
     (warning,) = desk.container.warnings.find(principal=SYSTEM)
     draft = alerts.draft_from_warning(warning.id, principal=people["duty"], choices=Choices())
     alerts.submit(draft.identifier, principal=people["duty"])
