@@ -27,6 +27,15 @@ FEED_CACHE = "public, max-age=60, must-revalidate"
 DOCUMENT_CACHE = "public, max-age=300"
 
 
+def _accepts_gzip(header: str | None) -> bool:
+    """True when Accept-Encoding names gzip without refusing it (q=0)."""
+    for part in (header or "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
 def router() -> APIRouter:
     """The public CAP routes."""
     api = APIRouter(tags=["public alerts (public)"])
@@ -61,9 +70,12 @@ def router() -> APIRouter:
         answer = container.cap.views.feed(
             chosen, self_url=str(request.url), if_none_match=if_none_match
         )
-        headers = {"ETag": answer.etag, "Cache-Control": FEED_CACHE}
+        headers = {"ETag": answer.etag, "Cache-Control": FEED_CACHE, "Vary": "Accept-Encoding"}
         if answer.body is None:
             return Response(status_code=304, headers=headers)
+        if answer.gzipped is not None and _accepts_gzip(request.headers.get("accept-encoding")):
+            headers["Content-Encoding"] = "gzip"  # compressed once per version of the feed
+            return Response(answer.gzipped, media_type=ATOM_TYPE, headers=headers)
         return Response(answer.body, media_type=ATOM_TYPE, headers=headers)
 
     @api.get(

@@ -71,8 +71,12 @@ class PublicAlertStore(Protocol):
     def active(self, now: datetime, *, limit: int) -> list[PublicAlert]:
         """Published alerts in force at `now`, most severe and newest first."""
 
-    def feed_entries(self, query: FeedQuery, now: datetime) -> list[str]:
-        """The stored feed entries of the active alerts matching the query, newest first."""
+    def feed_page(self, query: FeedQuery, now: datetime) -> list[str]:
+        """The identifiers of the active alerts matching the query that have an entry in its
+        language, newest publication first (answered from an index)."""
+
+    def entries_of(self, identifiers: Sequence[str], language: str) -> dict[str, str]:
+        """The stored feed entries of these alerts in a language (they never change)."""
 
     def feed_version(self, now: datetime) -> FeedVersion:
         """The active count and last change (a cached feed is current while these are)."""
@@ -90,5 +94,5 @@ class CapCodec(Protocol):
     def entry(self, alert: PublicAlert, *, language: str | None) -> str:
         """The alert's Atom feed entry in a language (None: its first info block's)."""
 
-    def feed(self, entries: Sequence[str], *, self_url: str, updated: datetime) -> bytes:
-        """An Atom feed of entries."""
+    def feed(self, entries: Sequence[bytes], *, self_url: str, updated: datetime) -> bytes:
+        """An Atom feed of entries (UTF-8)."""

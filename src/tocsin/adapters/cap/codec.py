@@ -45,7 +45,7 @@ class XmlCap:
         page = f"{self.base_url}/cap/#{alert.identifier}"
         return atom_entry(alert, language=language, url=self.url(alert.identifier), page=page)
 
-    def feed(self, entries: Sequence[str], *, self_url: str, updated: datetime) -> bytes:
+    def feed(self, entries: Sequence[bytes], *, self_url: str, updated: datetime) -> bytes:
         """An Atom feed of entries."""
         return atom_feed(
             entries,

@@ -2,8 +2,8 @@
 (a single CAP 1.2 alert, an Atom feed, an RSS 2.0 feed).
 
 Our feed is an Atom index (RFC 4287): one entry per active alert, linking to its CAP document
-(`application/cap+xml`) and carrying the essentials in the CAP namespace (identifier, sender,
-sent, msgType, event, urgency, severity, certainty, expires, areaDesc), as public CAP feeds do.
+(`application/cap+xml`) and carrying the essentials in the CAP namespace (msgType, event,
+urgency, severity, expires, areaDesc), as public CAP feeds do.
 Entries are rendered once, when an alert is published, and stored; a feed is their
 concatenation.
 
@@ -31,7 +31,7 @@ from tocsin.core.errors import InvalidInput, Problem
 ATOM_NAMESPACE: Final = "http://www.w3.org/2005/Atom"
 ATOM: Final = f"{{{ATOM_NAMESPACE}}}"
 CAP_TYPE: Final = "application/cap+xml"
-SUMMARY_MAX: Final = 600
+SUMMARY_MAX: Final = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,34 +87,24 @@ def _rfc3339(moment: datetime) -> str:
 
 
 def atom_entry(alert: PublicAlert, *, language: str | None, url: str, page: str) -> str:
-    """One feed entry for a published alert, in a language (its info block in that language)."""
+    """One feed entry for a published alert, in a language (its info block in that language):
+    one line, the essentials only (the CAP document behind the link has the rest)."""
     info = info_in(alert, language)
     message = alert.message
-    published = alert.published_at or message.sent
+    published = _rfc3339(alert.published_at or message.sent)
     title = (info.headline or info.event) if info else alert.identifier
     summary = ((info.description or "") if info else "")[:SUMMARY_MAX]
-    area = "; ".join(a.description for a in info.areas) if info else ""
     cap = [
-        ("identifier", message.identifier),
-        ("sender", message.sender),
-        ("sent", format_time(message.sent)),
         ("msgType", message.msg_type.value),
         ("event", info.event if info else ""),
         ("urgency", info.urgency.value if info else ""),
         ("severity", info.severity.value if info else ""),
-        ("certainty", info.certainty.value if info else ""),
         ("expires", format_time(info.expires) if info and info.expires else ""),
-        ("areaDesc", area),
+        ("areaDesc", "; ".join(a.description for a in info.areas) if info else ""),
     ]
-    lines = [
-        "<entry>",
-        f"<id>{escape(url)}</id>",
-        f"<title>{escape(title)}</title>",
-        f"<updated>{_rfc3339(published)}</updated>",
-        f"<published>{_rfc3339(published)}</published>",
-        f"<author><name>{escape(info.sender_name or message.sender) if info else ''}</name>"
-        "</author>",
-        f"<summary>{escape(summary)}</summary>",
+    parts = [
+        f"<entry><id>{escape(url)}</id><title>{escape(title)}</title>",
+        f"<updated>{published}</updated><summary>{escape(summary)}</summary>",
         f"<category term={quoteattr(alert.domain)}/>",
         f'<category term={quoteattr(alert.level.value)} scheme="urn:tocsin:level"/>',
         f'<link rel="alternate" type="{CAP_TYPE}" href={quoteattr(url)}/>',
@@ -122,11 +112,11 @@ def atom_entry(alert: PublicAlert, *, language: str | None, url: str, page: str)
         *(f"<cap:{name}>{escape(value)}</cap:{name}>" for name, value in cap if value),
         "</entry>",
     ]
-    return "\n".join(lines)
+    return "".join(parts)
 
 
 def atom_feed(
-    entries: Iterable[str],
+    entries: Iterable[bytes],
     *,
     feed_id: str,
     title: str,
@@ -134,7 +124,7 @@ def atom_feed(
     updated: datetime,
     author: str,
 ) -> bytes:
-    """An Atom feed document of pre-rendered entries."""
+    """An Atom feed document of pre-rendered entries (UTF-8 bytes, joined as they are)."""
     head = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<feed xmlns="{ATOM_NAMESPACE}" xmlns:cap="{CAP_NAMESPACE}">\n'
@@ -144,7 +134,7 @@ def atom_feed(
         f'<link rel="self" type="application/atom+xml" href={quoteattr(self_url)}/>\n'
         "<generator>Tocsin</generator>\n"
     )
-    return (head + "\n".join(entries) + "\n</feed>\n").encode()
+    return head.encode() + b"\n".join(entries) + b"\n</feed>\n"
 
 
 # -- reading -------------------------------------------------------------------------------

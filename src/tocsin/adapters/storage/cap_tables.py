@@ -2,7 +2,8 @@
 their own MetaData. Created by migration 0006.
 
 - `public_alerts`: one row per message (draft to published), its CAP content as JSON and, once
-  published, the document as it left; `(state, expires_at)` serves the feed's active set.
+  published, the document as it left; an index on (state, published_at, expires_at, level,
+  domain, identifier) answers the feed's active set without reading the rows.
 - `public_alert_regions`: the regions of each message, for the feed's region filter.
 - `public_alert_entries`: each published message's Atom entry per language (`*`: its first
   info block), rendered once at publication; a feed is their concatenation.
@@ -31,22 +32,32 @@ public_alerts = Table(
     cap_metadata,
     Column("identifier", String(256), primary_key=True),
     Column("state", String(16), nullable=False),
-    Column("message", JSON, nullable=False),
     Column("thread", String(256), nullable=False, index=True),
     Column("regions", JSON, nullable=False),
     Column("domain", String(64), nullable=False),
     Column("level", String(8), nullable=False),
-    Column("authors", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
     Column("warning_id", String(40), nullable=True, index=True),
     Column("approved_by", String(128), nullable=True),
     Column("published_at", DateTime(timezone=True), nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=True),
-    Column("reason", Text, nullable=False),
-    Column("xml", Text, nullable=True),
     Column("auto", Boolean, nullable=False),
-    Index("ix_public_alerts_state_expires", "state", "expires_at"),
+    Column("reason", Text, nullable=False),
+    Column("authors", JSON, nullable=False),
+    # the large values last: SQLite reads a row's columns in order
+    Column("message", JSON, nullable=False),
+    Column("xml", Text, nullable=True),
+    # the feed's active set, newest first, answered from the index alone
+    Index(
+        "ix_public_alerts_feed",
+        "state",
+        "published_at",
+        "expires_at",
+        "level",
+        "domain",
+        "identifier",
+    ),
 )
 
 public_alert_regions = Table(
@@ -63,6 +74,13 @@ public_alert_entries = Table(
     Column("identifier", String(256), primary_key=True),
     Column("language", String(35), primary_key=True),
     Column("entry", Text, nullable=False),
+    sqlite_with_rowid=False,  # one b-tree, clustered by alert: a lookup is one search
+)
+# which alerts have an entry in a language, from the index alone (the feed's language filter)
+Index(
+    "ix_public_alert_entries_language",
+    public_alert_entries.c.language,
+    public_alert_entries.c.identifier,
 )
 
 cap_imports = Table(

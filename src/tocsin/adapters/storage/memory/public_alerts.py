@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from tocsin.adapters.storage.memory.state import MemoryState
@@ -66,8 +66,8 @@ class MemoryPublicAlerts:
         found = _newest([a for a in self.state.public_alerts.values() if a.is_active(now)])
         return sorted(found, key=lambda a: a.level.rank, reverse=True)[:limit]
 
-    def feed_entries(self, query: FeedQuery, now: datetime) -> list[str]:
-        """The stored entries of the active alerts matching the query, newest first."""
+    def feed_page(self, query: FeedQuery, now: datetime) -> list[str]:
+        """The identifiers of the active alerts matching the query, newest first."""
         regions = set(query.regions) if query.regions is not None else None
         domains = set(query.domains) if query.domains is not None else None
         out: list[str] = []
@@ -79,8 +79,14 @@ class MemoryPublicAlerts:
                 continue
             if regions is not None and not regions & set(alert.regions):
                 continue
-            out.append(entry)
+            out.append(alert.identifier)
         return out[: query.limit]
+
+    def entries_of(self, identifiers: Sequence[str], language: str) -> dict[str, str]:
+        """The stored entries of these alerts in a language."""
+        stored = self.state.public_alert_entries
+        found = ((i, stored.get(i, {}).get(language)) for i in identifiers)
+        return {i: entry for i, entry in found if entry is not None}
 
     def feed_version(self, now: datetime) -> FeedVersion:
         """The active count and the last change of any alert."""

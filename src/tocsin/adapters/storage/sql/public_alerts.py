@@ -3,7 +3,7 @@ end of the pipeline session, like the outbox it is published with)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -13,12 +13,13 @@ from sqlalchemy.exc import IntegrityError
 
 from tocsin.adapters.storage import cap_tables as ct
 from tocsin.adapters.storage.sql.deferred import WriteQueue
+from tocsin.adapters.storage.sql.lookups import rows_in
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.cap.lifecycle import AlertState, PublicAlert
 from tocsin.core.cap.message import alert_from_json, alert_json
 from tocsin.core.errors import Conflict
 from tocsin.core.levels import LEVEL_STYLES, Level
-from tocsin.ports.public_alerts import AlertQuery, FeedQuery, FeedVersion
+from tocsin.ports.public_alerts import FIRST_LANGUAGE, AlertQuery, FeedQuery, FeedVersion
 
 P = ct.public_alerts
 PUBLISHED = AlertState.PUBLISHED.value
@@ -150,16 +151,19 @@ class SqlPublicAlerts:
         )
         return [alert_of(r) for r in self.conn.execute(q).mappings()]
 
-    def feed_entries(self, query: FeedQuery, now: datetime) -> list[str]:
-        """The stored entries of the active alerts matching the query, newest first."""
-        e = ct.public_alert_entries
+    def feed_page(self, query: FeedQuery, now: datetime) -> list[str]:
+        """The identifiers of the active alerts matching the query, newest first."""
         q = (
-            select(e.c.entry)
-            .select_from(P.join(e, e.c.identifier == P.c.identifier))
-            .where(_in_force(now), e.c.language == query.language)
+            select(P.c.identifier)
+            .where(_in_force(now))
             .order_by(P.c.published_at.desc(), P.c.identifier)
             .limit(query.limit)
         )
+        if query.language != FIRST_LANGUAGE:  # every published alert has its first language's
+            e = ct.public_alert_entries
+            q = q.where(
+                P.c.identifier.in_(select(e.c.identifier).where(e.c.language == query.language))
+            )
         if query.levels:
             q = q.where(P.c.level.in_(list(query.levels)))
         if query.domains is not None:
@@ -169,6 +173,13 @@ class SqlPublicAlerts:
             inside = select(r.c.identifier).where(r.c.region.in_(list(query.regions)))
             q = q.where(P.c.identifier.in_(inside))
         return [str(x) for x in self.conn.execute(q).scalars()]
+
+    def entries_of(self, identifiers: Sequence[str], language: str) -> dict[str, str]:
+        """The stored entries of these alerts in a language."""
+        e = ct.public_alert_entries
+        query = select(e.c.identifier, e.c.entry).where(e.c.language == language)
+        rows = rows_in(self.conn, query, column=e.c.identifier, keys=identifiers)
+        return {r["identifier"]: r["entry"] for r in rows}
 
     def feed_version(self, now: datetime) -> FeedVersion:
         """The active count and the last change of any alert."""
