@@ -141,6 +141,25 @@ def seed(container: Container, count: int) -> float:
     return time.perf_counter() - started
 
 
+def publish_one(
+    container: Container, i: int, writer: Principal, approver: Principal
+) -> tuple[str, float]:
+    """Draft by hand, submit, approve (publication follows); the alert's identifier and the
+    moment approval was asked for."""
+    alerts = container.cap.alerts
+    draft = alerts.draft(
+        regions=[DISTRICTS[i % 3]],
+        domain=DOMAINS[i % 4],
+        level=LEVELS[i % 4],
+        principal=writer,
+        choices=Choices(),
+    )
+    alerts.submit(draft.identifier, principal=writer)
+    started = time.perf_counter()
+    alerts.approve(draft.identifier, principal=approver)
+    return draft.identifier, started
+
+
 def timed_get(client: httpx.Client, path: str, **headers: str) -> tuple[float, httpx.Response]:
     started = time.perf_counter()
     response = client.get(path, headers=headers)
@@ -152,24 +171,14 @@ def publications(
 ) -> dict[str, Any]:
     """Approval to feed and subscriber, `runs` times: milliseconds."""
     writer, approver = person(container, "writer"), person(container, "approver")
-    alerts = container.cap.alerts
     latencies, feed_ms, hook_ms = [], [], []
     for i in range(runs):
-        draft = alerts.draft(
-            regions=[DISTRICTS[i % 3]],
-            domain=DOMAINS[i % 4],
-            level=LEVELS[i % 4],
-            principal=writer,
-            choices=Choices(),
-        )
-        alerts.submit(draft.identifier, principal=writer)
-        started = time.perf_counter()
-        alerts.approve(draft.identifier, principal=approver)
+        identifier, started = publish_one(container, i, writer, approver)
         response = client.get("/cap/feed.atom")
         in_feed = time.perf_counter()
-        if draft.identifier not in response.text:
-            raise RuntimeError(f"{draft.identifier} is not in the feed")
-        handed = receiver.wait(draft.identifier)
+        if identifier not in response.text:
+            raise RuntimeError(f"{identifier} is not in the feed")
+        handed = receiver.wait(identifier)
         latencies.append((max(in_feed, handed) - started) * 1000)
         feed_ms.append((in_feed - started) * 1000)
         hook_ms.append((handed - started) * 1000)
@@ -191,18 +200,9 @@ def quantile(values: list[float], q: float) -> float:
 def feed(container: Container, client: httpx.Client, requests: int) -> dict[str, Any]:
     """The feed served cold, warm and conditionally, against /healthz: milliseconds."""
     writer, approver = person(container, "writer2"), person(container, "approver2")
-    alerts = container.cap.alerts
     cold, warm, conditional, healthz, sizes = [], [], [], [], []
     for i in range(requests):
-        draft = alerts.draft(
-            regions=[DISTRICTS[i % 3]],
-            domain=DOMAINS[i % 4],
-            level=LEVELS[i % 4],
-            principal=writer,
-            choices=Choices(),
-        )
-        alerts.submit(draft.identifier, principal=writer)
-        alerts.approve(draft.identifier, principal=approver)  # the feed changed: a cold render
+        publish_one(container, i, writer, approver)  # the feed changed: a cold render follows
         ms, response = timed_get(client, "/cap/feed.atom")
         cold.append(ms)
         sizes.append(len(response.content))

@@ -102,6 +102,10 @@ def test_refusals_are_problems_and_drafts_are_not_public(api: Api) -> None:
     ident = api.client.post("/api/v1/cap/alerts", json={"warning_id": warning_id}).json()[
         "identifier"
     ]
+    for command in ("approve", "publish", "submit"):  # a member may neither approve nor draft
+        assert_problem(
+            api.client.post(f"/api/v1/cap/alerts/{ident}/{command}", json={}, headers=member), 403
+        )
     assert_problem(api.anonymous.get(f"/cap/{ident}.xml"), 404)
     assert_problem(api.anonymous.get(f"/api/v1/cap/alerts/{ident}"), 401)
     assert_problem(api.client.post(f"/api/v1/cap/alerts/{ident}/reject", json={"reason": ""}), 422)

@@ -397,24 +397,8 @@ def _commands(api: APIRouter, one: str) -> None:
         )
         return alert_out(alert, base_url=cap.config.base_url)
 
-    @api.post(one + "/submit", responses=errors)
-    def submit(
-        identifier: Identifier, body: ReasonIn, principal: CanDraft, request: Request
-    ) -> PublicAlertOut:
-        """Submit a draft for approval (422 listing each problem when it would not pass)."""
-        cap = container_of(request).cap
-        alert = cap.alerts.submit(identifier, principal=principal, reason=body.reason)
-        return alert_out(alert, base_url=cap.config.base_url)
-
-    @api.post(one + "/approve", responses=errors)
-    def approve(
-        identifier: Identifier, body: ReasonIn, principal: CanPublish, request: Request
-    ) -> PublicAlertOut:
-        """Approve a submitted alert (not its author); it is published at once unless the
-        configuration says otherwise."""
-        cap = container_of(request).cap
-        alert = cap.alerts.approve(identifier, principal=principal, reason=body.reason)
-        return alert_out(alert, base_url=cap.config.base_url)
+    for command, permission, summary in COMMANDS:
+        _command(api, one, command=command, permission=permission, summary=summary)
 
     @api.post(one + "/reject", responses=errors)
     def reject(
@@ -425,23 +409,47 @@ def _commands(api: APIRouter, one: str) -> None:
         alert = cap.alerts.reject(identifier, principal=principal, reason=body.reason)
         return alert_out(alert, base_url=cap.config.base_url)
 
-    @api.post(one + "/publish", responses=errors)
-    def publish(
-        identifier: Identifier, body: ReasonIn, principal: CanPublish, request: Request
+
+COMMANDS = (
+    (
+        "submit",
+        Permission.DRAFT,
+        "Submit a draft for approval (422 listing each problem when it would not pass).",
+    ),
+    (
+        "approve",
+        Permission.PUBLISH,
+        "Approve a submitted alert (not its author); it is "
+        "published at once unless the configuration says otherwise.",
+    ),
+    ("publish", Permission.PUBLISH, "Publish an approved alert."),
+    ("withdraw", Permission.DRAFT, "Give up an alert that is not published."),
+)
+
+
+def _command(
+    api: APIRouter, one: str, *, command: str, permission: Permission, summary: str
+) -> None:
+    """One lifecycle command taking only a reason, guarded by its permission."""
+
+    def run(
+        identifier: Identifier, body: ReasonIn, principal: Principal, request: Request
     ) -> PublicAlertOut:
-        """Publish an approved alert."""
         cap = container_of(request).cap
-        alert = cap.alerts.publish(identifier, principal=principal, reason=body.reason)
+        act = getattr(cap.alerts, command)
+        alert = act(identifier, principal=principal, reason=body.reason)
         return alert_out(alert, base_url=cap.config.base_url)
 
-    @api.post(one + "/withdraw", responses=errors)
-    def withdraw(
-        identifier: Identifier, body: ReasonIn, principal: CanDraft, request: Request
-    ) -> PublicAlertOut:
-        """Give up an alert that is not published."""
-        cap = container_of(request).cap
-        alert = cap.alerts.withdraw(identifier, principal=principal, reason=body.reason)
-        return alert_out(alert, base_url=cap.config.base_url)
+    # the permission is this command's: the dependency is given as an object, not a name
+    run.__annotations__["principal"] = Annotated[Principal, Depends(Requires(permission))]
+
+    api.post(
+        f"{one}/{command}",
+        responses=responses(400, 401, 403, 404, 409, 413, 422),
+        summary=command.capitalize(),
+        description=summary,
+        operation_id=f"{command}_public_alert",
+    )(run)
 
 
 def _imports(api: APIRouter) -> None:
