@@ -162,6 +162,7 @@ def test_the_feed_holds_active_alerts_by_language_region_domain_and_level(
         french = tx.public_alerts.entries_of(["red", "old", "nope"], "fr-fr")
         assert french == {"red": "<entry>fr red</entry>", "old": "<entry>fr old</entry>"}
         assert tx.public_alerts.entries_of(["red"], "*") == {"red": "<entry>red</entry>"}
+        assert tx.public_alerts.documents_of(["red", "nope"]) == {"red": "<alert/>"}
         version = tx.public_alerts.feed_version(now)
         assert version.active == 3
         assert version.changed_at == T

@@ -68,6 +68,8 @@ def test_a_draft_is_approved_by_a_second_person_and_served_to_anyone(api: Api) -
     assert feed.status_code == 200
     assert feed.headers["content-type"] == "application/atom+xml"
     assert ident in feed.text
+    full = api.anonymous.get("/cap/feed.atom?full=true")
+    assert '<content type="application/cap+xml"><alert' in full.text
     assert api.anonymous.get("/cap/feed.atom?region=P2").text.count("<entry>") == 0
     again = api.anonymous.get(
         "/cap/feed.atom?region=P1&level=red&lang=fr-FR",

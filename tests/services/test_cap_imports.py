@@ -218,6 +218,16 @@ def test_our_own_feed_read_back_over_http_gives_the_same_alerts(tmp_path: Path) 
                 (p.identifier, p.message.sender, p.regions, p.level, "Alert") for p in published
             }
             assert got == want
+            # the full feed embeds the alerts: read by a third Tocsin, the same alerts
+            with cap_world(tmp_path / "third", "memory://") as third:
+                full = third.container.cap.imports.from_source(
+                    f"{url}/cap/feed.atom?full=true", principal=SYSTEM
+                )
+                assert (full.read, full.new) == (2, 2)
+                again = third.container.cap.imports.find(principal=SYSTEM)
+                assert {(r.identifier, r.level) for r in again} == {
+                    (p.identifier, p.level) for p in published
+                }
             # polled: the feed's entries are read again (nothing new); polled once more, the
             # server answers 304 Not Modified to the conditional GET
             source = CapSource("ours", f"{url}/cap/feed.atom")

@@ -57,6 +57,9 @@ def router() -> APIRouter:
         lang: Annotated[
             str | None, Query(max_length=35, pattern=r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
         ] = None,
+        full: Annotated[
+            bool, Query(description="each entry embeds its CAP alert (content)")
+        ] = False,
         if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
     ) -> Response:
         """The Atom feed of active public alerts, with filters; ETag and conditional GET."""
@@ -66,6 +69,7 @@ def router() -> APIRouter:
             domains=parse_domains(domain or (), container.catalog.domains),
             levels=tuple(lv.value for lv in parse_levels(level or ())),
             language=lang,
+            full=full,
         )
         answer = container.cap.views.feed(
             chosen, self_url=str(request.url), if_none_match=if_none_match

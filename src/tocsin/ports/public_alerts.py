@@ -78,6 +78,9 @@ class PublicAlertStore(Protocol):
     def entries_of(self, identifiers: Sequence[str], language: str) -> dict[str, str]:
         """The stored feed entries of these alerts in a language (they never change)."""
 
+    def documents_of(self, identifiers: Sequence[str]) -> dict[str, str]:
+        """The published CAP documents of these alerts (they never change)."""
+
     def feed_version(self, now: datetime) -> FeedVersion:
         """The active count and last change (a cached feed is current while these are)."""
 
@@ -93,6 +96,9 @@ class CapCodec(Protocol):
 
     def entry(self, alert: PublicAlert, *, language: str | None) -> str:
         """The alert's Atom feed entry in a language (None: its first info block's)."""
+
+    def embedded(self, entry: bytes, document: str) -> bytes:
+        """The entry with its CAP document in its content."""
 
     def feed(self, entries: Sequence[bytes], *, self_url: str, updated: datetime) -> bytes:
         """An Atom feed of entries (UTF-8)."""

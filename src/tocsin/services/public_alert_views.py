@@ -49,6 +49,7 @@ class FeedFilter:
     domains: tuple[str, ...] = ()
     levels: tuple[str, ...] = ()
     language: str | None = None
+    full: bool = False  # each entry embeds its CAP alert
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,7 @@ class PublicAlertViews:
         now = self.clock.now()
         with self.store.transaction() as tx:
             version = tx.public_alerts.feed_version(now)
-            key = repr((query, self_url))
+            key = repr((query, chosen.full, self_url))
             etag = '"' + hashlib.sha256(f"{key}|{version}".encode()).hexdigest()[:32] + '"'
             if if_none_match is not None and _etags(if_none_match) & {etag, "*"}:
                 return FeedAnswer(None, etag)
@@ -158,7 +159,10 @@ class PublicAlertViews:
                 cached = self._cache.get(key)
             if cached is not None and cached.etag == etag:
                 return cached
-            entries = self._entries(tx, tx.public_alerts.feed_page(query, now), query.language)
+            page = tx.public_alerts.feed_page(query, now)
+            entries = self._entries(tx, page, query.language)
+            if chosen.full:
+                entries = self._embedded(tx, page, entries)
         body = self.codec.feed(entries, self_url=self_url, updated=version.changed_at or now)
         answer = FeedAnswer(body, etag, gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0))
         self._remember(key, answer)
@@ -184,6 +188,26 @@ class PublicAlertViews:
                 while len(self._entry_cache) > ENTRY_CACHE:
                     self._entry_cache.popitem(last=False)
         return [known[i] for i in identifiers if i in known]
+
+    def _embedded(
+        self, tx: AlertingSession, identifiers: list[str], entries: list[bytes]
+    ) -> list[bytes]:
+        """Entries with their CAP documents in them (documents kept like entries)."""
+        key = "document"
+        with self._lock:
+            known = {
+                i: self._entry_cache[(i, key)] for i in identifiers if (i, key) in self._entry_cache
+            }
+        missing = [i for i in identifiers if i not in known]
+        if missing:
+            read = {i: x.encode() for i, x in tx.public_alerts.documents_of(missing).items()}
+            known |= read
+            with self._lock:
+                self._entry_cache.update(((i, key), x) for i, x in read.items())
+        return [
+            self.codec.embedded(entry, known[i].decode()) if i in known else entry
+            for i, entry in zip(identifiers, entries, strict=False)
+        ]
 
     def _remember(self, key: str, answer: FeedAnswer) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import datetime
 
+from tocsin.adapters.cap import feeds
 from tocsin.adapters.cap.documents import parse_untrusted, read_alert, write_alert
 from tocsin.adapters.cap.feeds import atom_entry, atom_feed, read_document
 from tocsin.adapters.cap.schema import CapSchema
@@ -44,6 +45,10 @@ class XmlCap:
         """The alert's Atom entry in a language."""
         page = f"{self.base_url}/cap/#{alert.identifier}"
         return atom_entry(alert, language=language, url=self.url(alert.identifier), page=page)
+
+    def embedded(self, entry: bytes, document: str) -> bytes:
+        """The entry with its CAP document in its content."""
+        return feeds.embedded(entry, document)
 
     def feed(self, entries: Sequence[bytes], *, self_url: str, updated: datetime) -> bytes:
         """An Atom feed of entries."""

@@ -1,11 +1,12 @@
 """Feeds of CAP alerts: the Atom feed Tocsin publishes, and the documents it reads from others
 (a single CAP 1.2 alert, an Atom feed, an RSS 2.0 feed).
 
-Our feed is an Atom index (RFC 4287): one entry per active alert, linking to its CAP document
-(`application/cap+xml`) and carrying the essentials in the CAP namespace (msgType, event,
-urgency, severity, expires, areaDesc), as public CAP feeds do.
-Entries are rendered once, when an alert is published, and stored; a feed is their
-concatenation.
+Our feed is an Atom index (RFC 4287): one entry per active alert with its headline, the start
+of its description, its domain, level and msgType as categories, and a link to its CAP document
+(`application/cap+xml`); with `full`, each entry also embeds the alert in its `content`, for
+readers that take the alerts from the feed itself. Entries are rendered once, when an alert is
+published, and stored; a feed is their concatenation. (No CAP elements are put in the entries
+themselves: only `alert` is declared by the CAP schema, so strict Atom readers refuse them.)
 
 Reading, a feed's entries either embed a CAP alert in their `content` or link to one (a link
 typed `application/cap+xml`, else the entry's alternate link); an entry with neither, a feed
@@ -25,7 +26,6 @@ from tocsin.adapters.cap.documents import NS as CAP
 from tocsin.adapters.cap.documents import parse_untrusted
 from tocsin.core.cap.lifecycle import PublicAlert
 from tocsin.core.cap.message import CAP_NAMESPACE, Info
-from tocsin.core.cap.times import format_time
 from tocsin.core.errors import InvalidInput, Problem
 
 ATOM_NAMESPACE: Final = "http://www.w3.org/2005/Atom"
@@ -94,14 +94,6 @@ def atom_entry(alert: PublicAlert, *, language: str | None, url: str, page: str)
     published = _rfc3339(alert.published_at or message.sent)
     title = (info.headline or info.event) if info else alert.identifier
     summary = ((info.description or "") if info else "")[:SUMMARY_MAX]
-    cap = [
-        ("msgType", message.msg_type.value),
-        ("event", info.event if info else ""),
-        ("urgency", info.urgency.value if info else ""),
-        ("severity", info.severity.value if info else ""),
-        ("expires", format_time(info.expires) if info and info.expires else ""),
-        ("areaDesc", "; ".join(a.description for a in info.areas) if info else ""),
-    ]
     parts = [
         f"<entry><id>{escape(url)}</id><title>{escape(title)}</title>",
         f"<updated>{published}</updated><summary>{escape(summary)}</summary>",
@@ -109,10 +101,18 @@ def atom_entry(alert: PublicAlert, *, language: str | None, url: str, page: str)
         f'<category term={quoteattr(alert.level.value)} scheme="urn:tocsin:level"/>',
         f'<link rel="alternate" type="{CAP_TYPE}" href={quoteattr(url)}/>',
         f'<link rel="related" type="text/html" href={quoteattr(page)}/>',
-        *(f"<cap:{name}>{escape(value)}</cap:{name}>" for name, value in cap if value),
+        f'<category term={quoteattr(message.msg_type.value)} scheme="urn:tocsin:msgType"/>',
         "</entry>",
     ]
     return "".join(parts)
+
+
+def embedded(entry: bytes, document: str) -> bytes:
+    """An entry that carries its CAP alert in its `content` (the document without its XML
+    declaration), for readers that take the alerts from the feed itself."""
+    body = document.split("?>", 1)[1].lstrip() if document.startswith("<?xml") else document
+    opening = f'<content type="{CAP_TYPE}">'.encode()
+    return entry.removesuffix(b"</entry>") + opening + body.encode() + b"</content></entry>"
 
 
 def atom_feed(

@@ -88,6 +88,11 @@ class MemoryPublicAlerts:
         found = ((i, stored.get(i, {}).get(language)) for i in identifiers)
         return {i: entry for i, entry in found if entry is not None}
 
+    def documents_of(self, identifiers: Sequence[str]) -> dict[str, str]:
+        """The published CAP documents of these alerts."""
+        found = (self.state.public_alerts.get(i) for i in identifiers)
+        return {a.identifier: a.xml for a in found if a is not None and a.xml is not None}
+
     def feed_version(self, now: datetime) -> FeedVersion:
         """The active count and the last change of any alert."""
         alerts = self.state.public_alerts.values()

@@ -181,6 +181,12 @@ class SqlPublicAlerts:
         rows = rows_in(self.conn, query, column=e.c.identifier, keys=identifiers)
         return {r["identifier"]: r["entry"] for r in rows}
 
+    def documents_of(self, identifiers: Sequence[str]) -> dict[str, str]:
+        """The published CAP documents of these alerts."""
+        query = select(P.c.identifier, P.c.xml).where(P.c.xml.is_not(None))
+        rows = rows_in(self.conn, query, column=P.c.identifier, keys=identifiers)
+        return {r["identifier"]: r["xml"] for r in rows}
+
     def feed_version(self, now: datetime) -> FeedVersion:
         """The active count and the last change of any alert."""
         active = self.conn.execute(select(func.count()).where(_in_force(now))).scalar_one()
