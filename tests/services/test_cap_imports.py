@@ -243,3 +243,18 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def test_an_rss_feed_of_links_is_read_with_its_linked_documents(tmp_path: Path) -> None:
+    (tmp_path / "nb-rss.xml").write_bytes(neighbour("nb-rss"))
+    rss = """<?xml version="1.0"?><rss version="2.0"><channel><title>Neighbour</title>
+<link>https://neighbour.example/</link>
+<item><title>Flood</title><link>nb-rss.xml</link><guid>nb-rss</guid></item>
+</channel></rss>"""
+    (tmp_path / "feed.rss").write_text(rss, encoding="utf-8")
+    with cap_world(tmp_path / "w", "memory://", **{"import": RULES}) as world:
+        result = world.container.cap.imports.from_source(
+            str(tmp_path / "feed.rss"), principal=SYSTEM
+        )
+        assert (result.read, result.new, result.events) == (1, 1, 1)
+        assert _flood_warnings(world) == [("D21", Level.RED)]

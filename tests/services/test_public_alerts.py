@@ -279,3 +279,22 @@ def test_drafting_needs_the_draft_permission_and_the_warning_in_scope(
         else:
             with pytest.raises(Forbidden):
                 draft(world.warning().id, principal=world.person(who), choices=Choices())
+
+
+def test_several_regions_drafted_by_hand_are_several_areas_with_their_geocodes(
+    tmp_path: Path,
+) -> None:
+    with cap_world(tmp_path, "memory://") as world:
+        draft = world.container.cap.alerts.draft(
+            regions=["D11", "D12"],
+            domain="natural.storm",
+            level=Level.ORANGE,
+            principal=world.person("alice"),
+            choices=Choices(),
+        )
+        for info in draft.message.infos:
+            assert [a.description for a in info.areas] == ["District D11", "District D12"]
+            assert [a.geocodes[0].value for a in info.areas] == ["D11", "D12"]
+            assert all(len(a.polygons) == 1 for a in info.areas)
+        assert draft.warning_id is None
+        assert draft.message.infos[0].severity.value == "Severe"
