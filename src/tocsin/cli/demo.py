@@ -146,13 +146,14 @@ def _public_alert(container: Container) -> str | None:
         user.name: container.access.principal(user) for user, _ in container.admin.users()
     }
     alerts = container.cap.alerts
+    draft = alerts.draft_from_warning(
+        found[0].id, principal=people["duty"], choices=Choices(), reason="demo"
+    )
     try:
-        draft = alerts.draft_from_warning(
-            found[0].id, principal=people["duty"], choices=Choices(), reason="demo"
-        )
         alerts.submit(draft.identifier, principal=people["duty"])
         alerts.approve(draft.identifier, principal=people["supervisor"], reason="demo")
     except TocsinError as err:  # e.g. no CAP schema on this machine: the demo goes on
+        alerts.withdraw(draft.identifier, principal=people["duty"], reason=str(err)[:500])
         console.print(f"no public alert: {err}", markup=False, soft_wrap=True)
         return None
     return draft.identifier
