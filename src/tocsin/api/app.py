@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from tocsin import __version__
 from tocsin.api import (
     alert_receiver,
+    cap_imports,
     cap_public,
     catalog,
     events,
@@ -49,6 +50,7 @@ ROUTERS = (
     notifications,
     alert_receiver,
     public_alerts,
+    cap_imports,
     cap_public,
     operations,
 )

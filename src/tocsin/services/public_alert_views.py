@@ -160,15 +160,17 @@ class PublicAlertViews:
             if cached is not None and cached.etag == etag:
                 return cached
             page = tx.public_alerts.feed_page(query, now)
-            entries = self._entries(tx, page, query.language)
+            entries = self._entries(tx, page, language=query.language)
             if chosen.full:
-                entries = self._embedded(tx, page, entries)
+                entries = self._embedded(tx, page, entries=entries)
         body = self.codec.feed(entries, self_url=self_url, updated=version.changed_at or now)
         answer = FeedAnswer(body, etag, gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0))
         self._remember(key, answer)
         return answer
 
-    def _entries(self, tx: AlertingSession, identifiers: list[str], language: str) -> list[bytes]:
+    def _entries(
+        self, tx: AlertingSession, identifiers: list[str], *, language: str
+    ) -> list[bytes]:
         """The entries of these alerts in a language: kept from earlier renders (an entry
         never changes once published), the others read from the store."""
         with self._lock:
@@ -190,7 +192,7 @@ class PublicAlertViews:
         return [known[i] for i in identifiers if i in known]
 
     def _embedded(
-        self, tx: AlertingSession, identifiers: list[str], entries: list[bytes]
+        self, tx: AlertingSession, identifiers: list[str], *, entries: list[bytes]
     ) -> list[bytes]:
         """Entries with their CAP documents in them (documents kept like entries)."""
         key = "document"

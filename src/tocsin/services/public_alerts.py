@@ -230,7 +230,15 @@ class PublicAlertService:
         now = self.clock.now()
         try:
             with self.store.transaction() as tx:
-                alert, out = self._apply(tx, identifier, command, principal, reason, changes, now)
+                alert, out = self._apply(
+                    tx,
+                    identifier,
+                    command=command,
+                    principal=principal,
+                    reason=reason,
+                    changes=changes,
+                    now=now,
+                )
         except InvalidInput as err:
             self._refused(identifier, command, principal=principal, err=err, now=now)
             raise
@@ -241,6 +249,7 @@ class PublicAlertService:
         self,
         tx: AlertingSession,
         identifier: str,
+        *,
         command: AlertCommand,
         principal: Principal,
         reason: str,

@@ -79,21 +79,25 @@ class RegionIndex:
             return []
         out: list[RegionCode] = []
         for root in self.tree.roots():
-            self._descend(root.code, rings, circles, out)
+            self._descend(root.code, rings=rings, circles=circles, out=out)
         return out
 
     def _descend(
         self,
         code: RegionCode,
+        *,
         rings: Sequence[geo.Ring],
         circles: Sequence[tuple[geo.Point, float]],
         out: list[RegionCode],
     ) -> bool:
         """Add the most specific overlapped regions at or below `code`; True when any."""
         shapes = self.shapes.get(code)
-        if shapes is not None and not self._meets(shapes, rings, circles):
+        if shapes is not None and not self._meets(shapes, rings=rings, circles=circles):
             return False
-        below = [self._descend(k, rings, circles, out) for k in self.tree.children.get(code, ())]
+        below = [
+            self._descend(k, rings=rings, circles=circles, out=out)
+            for k in self.tree.children.get(code, ())
+        ]
         if any(below):
             return True
         if shapes is not None:
@@ -104,6 +108,7 @@ class RegionIndex:
     @staticmethod
     def _meets(
         shapes: Sequence[Shape],
+        *,
         rings: Sequence[geo.Ring],
         circles: Sequence[tuple[geo.Point, float]],
     ) -> bool:
