@@ -13,6 +13,10 @@ from sqlalchemy.exc import DBAPIError
 
 from tocsin.adapters.alerting_yaml import load_alerting
 from tocsin.adapters.bus.memory import MemoryBus
+from tocsin.adapters.cap.codec import XmlCap
+from tocsin.adapters.cap.fetch import HttpFetcher
+from tocsin.adapters.cap.schema import CapSchema
+from tocsin.adapters.cap_yaml import load_cap
 from tocsin.adapters.clock import SystemClock
 from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.notifiers.email import EmailNotifier
@@ -24,6 +28,7 @@ from tocsin.adapters.storage.memory.store import MemoryStore
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
 from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.config import Settings
+from tocsin.core.cap.config import CapConfig
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import NotFound, Unavailable
 from tocsin.core.levels import Level
@@ -34,12 +39,17 @@ from tocsin.ports import AlertingStore, Clock, Notifier, Store
 from tocsin.services.access import AccessService
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
+from tocsin.services.cap_imports import CapImportService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
 from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.indicators import IndicatorService
 from tocsin.services.ingest import EventService, IngestService
 from tocsin.services.intake import SourceIntake
+from tocsin.services.public_alert_follower import PublicAlertFollower
+from tocsin.services.public_alert_views import PublicAlertViews
+from tocsin.services.public_alerts import PublicAlertService
+from tocsin.services.publication import Drafter, Publisher
 from tocsin.services.rules import RuleBook
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
 from tocsin.services.silences import SilenceService
@@ -103,6 +113,17 @@ def _open_sql(url: str, *, create: bool) -> SqlStore:
     return store
 
 
+@dataclass(frozen=True)
+class CapServices:
+    """Public alerts: configuration, people's use cases, reads, the follower, imports."""
+
+    config: CapConfig
+    alerts: PublicAlertService
+    views: PublicAlertViews
+    follower: PublicAlertFollower
+    imports: CapImportService
+
+
 @dataclass
 class Container:
     """Everything a delivery layer needs, wired."""
@@ -132,6 +153,7 @@ class Container:
     delivery: DeliveryWorker
     silences: SilenceService
     alert_receiver: AlertReceiverService
+    cap: CapServices
 
     def close(self) -> None:
         """Commit what is queued, then release the database connections."""
@@ -146,11 +168,12 @@ def build(
     stores: Stores | None = None,
     channels: Mapping[Channel, Notifier] | None = None,
     alerting: AlertingConfig | None = None,
+    cap: CapConfig | None = None,
 ) -> Container:
     """Open (and migrate) the database, load configuration, wire the services.
 
-    `stores`, `channels` and `alerting` replace what the settings would choose (tests and
-    benchmarks: a store shared across restarts, recording channels, a routing tree). The
+    `stores`, `channels`, `alerting` and `cap` replace what the settings would choose (tests
+    and benchmarks: a store shared across restarts, recording channels, a routing tree). The
     database is created only when configuration is given to load into it."""
     configured = load_catalog(settings.config_dir) if settings.config_dir is not None else None
     stores = stores or open_stores(settings.database_url, create=configured is not None)
@@ -211,6 +234,15 @@ def build(
         delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
         silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
         alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog),
+        cap=_cap(
+            settings,
+            cap or _cap_config(settings, catalog),
+            stores=stores,
+            catalog=catalog,
+            handoff=handoff,
+            clock=clock,
+            bus=bus,
+        ),
     )
 
 
@@ -246,6 +278,54 @@ def _alerting_config(settings: Settings, catalog: Catalog) -> AlertingConfig:
     if settings.config_dir is None:
         return default_config()
     return load_alerting(settings.config_dir, catalog)
+
+
+def _cap_config(settings: Settings, catalog: Catalog) -> CapConfig:
+    """cap.yaml from the configuration directory, else the defaults (served at host:port)."""
+    base_url = f"http://{settings.host}:{settings.port}"
+    return load_cap(settings.config_dir, catalog, base_url=base_url)
+
+
+def cap_schema_path(settings: Settings) -> Path:
+    """Where the OASIS CAP 1.2 schema is read from."""
+    return settings.cap_schema or settings.benchdata / "cap" / "schema" / "CAP-v1.2.xsd"
+
+
+def cap_codec(settings: Settings, config: CapConfig | None = None) -> XmlCap:
+    """CAP XML writing, reading and checking against the schema the settings name."""
+    config = config or CapConfig()
+    return XmlCap(
+        CapSchema(cap_schema_path(settings)),
+        base_url=config.base_url,
+        title=f"{config.sender_name}: public alerts",
+        author=config.sender_name,
+    )
+
+
+def _cap(
+    settings: Settings,
+    config: CapConfig,
+    *,
+    stores: Stores,
+    catalog: Catalog,
+    handoff: Handoff,
+    clock: Clock,
+    bus: MemoryBus,
+) -> CapServices:
+    """The public alert services over one codec (the schema is read on first use)."""
+    codec = cap_codec(settings, config)
+    drafter = Drafter(catalog, config)
+    publisher = Publisher(codec, config, handoff)
+    alerts = PublicAlertService(
+        stores.alerting, clock, drafter, publisher, publish_on_approval=config.publish_on_approval
+    )
+    return CapServices(
+        config=config,
+        alerts=alerts,
+        views=PublicAlertViews(stores.alerting, clock, catalog, publisher, codec),
+        follower=PublicAlertFollower(stores.alerting, alerts, config),
+        imports=CapImportService(stores.store, bus, clock, catalog, config, codec, HttpFetcher()),
+    )
 
 
 def default_channels(settings: Settings) -> dict[Channel, Notifier]:

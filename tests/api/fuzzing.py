@@ -32,10 +32,11 @@ from schemathesis.specs.openapi.checks import (
 
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
-from tocsin.core.access import system_principal
+from tocsin.core.access import Principal, system_principal
 from tocsin.core.observations import ObservationBatch
-from tocsin.core.users import Role
+from tocsin.core.users import Role, User, UserName
 from tocsin.core.warnings.selectors import Selector
+from tocsin.services.publication import Choices
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import small_config, write_small_config
 from tocsin.web.app import create_web_app
@@ -122,12 +123,24 @@ def _seed(container: Container) -> dict[str, str]:
         reason="fuzzing",
         ends_at=now + timedelta(days=1),
     )
+    alerts = container.cap.alerts
+    draft = alerts.draft_from_warning(
+        warning.id, principal=_person(container, "writer"), choices=Choices()
+    )
+    alerts.submit(draft.identifier, principal=_person(container, "writer"))
+    alerts.approve(draft.identifier, principal=_person(container, "approver"))
     return {
         "code": "D11.river_level",
         "region": "P1",
         "warning_id": warning.id,
         "silence_id": silence.id,
+        "identifier": draft.identifier,  # a published public alert
     }
+
+
+def _person(container: Container, name: str) -> Principal:
+    """A national duty officer (drafts, approves)."""
+    return container.access.principal(User(UserName(name), Role.DUTY_OFFICER, "NAT"))
 
 
 def fuzz(

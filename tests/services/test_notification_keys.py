@@ -151,6 +151,8 @@ class SpyStore:
                 tx.escalations,
                 tx.silences,
                 SpyOutbox(tx.outbox, self.written),
+                tx.public_alerts,
+                tx.cap_feed,
             )
             if self.fail_next:
                 self.fail_next -= 1
@@ -172,6 +174,8 @@ class Session:
     escalations: Any
     silences: Any
     outbox: Outbox
+    public_alerts: Any
+    cap_feed: Any
 
 
 @dataclass

@@ -257,14 +257,20 @@ def _hhmm(text: str) -> time:
     return time(int(hours), int(minutes))
 
 
+def receiver_addresses(spec: ReceiverSpec, where: Path) -> list[Address]:
+    """A receiver's webhooks, e-mails and files (relative to the file that names them)."""
+    addresses = [Address(Channel.WEBHOOK, w.url, w.format) for w in spec.webhooks]
+    addresses += [Address(Channel.EMAIL, e) for e in spec.emails]
+    addresses += [Address(Channel.FILE, str((where.parent / f).resolve())) for f in spec.files]
+    return addresses
+
+
 def _routes(doc: RoutesFile, check: _Checker, where: Path) -> dict[str, Any]:
     receivers: dict[str, tuple[Address, ...]] = {}
     for i, r in enumerate(doc.receivers):
         if r.name in receivers or r.name in check.catalog.units or r.name == RESPONSIBLE:
             check.add(where, f"receivers[{i}].name", f"receiver name {r.name!r} is taken")
-        addresses = [Address(Channel.WEBHOOK, w.url, w.format) for w in r.webhooks]
-        addresses += [Address(Channel.EMAIL, e) for e in r.emails]
-        addresses += [Address(Channel.FILE, str((where.parent / f).resolve())) for f in r.files]
+        addresses = receiver_addresses(r, where)
         if not addresses:
             check.add(where, f"receivers[{i}]", "a receiver needs a webhook, an e-mail or a file")
         receivers[r.name] = tuple(addresses)

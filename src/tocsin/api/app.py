@@ -14,11 +14,14 @@ from fastapi import FastAPI
 from tocsin import __version__
 from tocsin.api import (
     alert_receiver,
+    cap_imports,
+    cap_public,
     catalog,
     events,
     notifications,
     observations,
     operations,
+    public_alerts,
     silences,
     sources,
     warnings,
@@ -49,6 +52,9 @@ ROUTERS = (
     silences,
     notifications,
     alert_receiver,
+    public_alerts,
+    cap_imports,
+    cap_public,
     operations,
     sources,
 )

@@ -47,6 +47,7 @@ def check_config(
 ) -> None:
     """Validate a configuration directory; list every problem with file, path and reason."""
     from tocsin.adapters.alerting_yaml import load_alerting
+    from tocsin.adapters.cap_yaml import load_cap
     from tocsin.adapters.config_yaml import load_catalog
     from tocsin.adapters.sources_yaml import load_sources
 
@@ -54,6 +55,7 @@ def check_config(
         catalog = load_catalog(directory)
         load_alerting(directory, catalog)  # routes.yaml, escalation.yaml (warning pipeline)
         load_sources(directory, catalog)  # sources.yaml (collectors, stale sources)
+        load_cap(directory, catalog, base_url="http://127.0.0.1:8080")  # cap.yaml
     except InvalidConfig as err:
         errors.print(f"[bold red]{len(err.problems)} problem(s)[/] in {directory}:", soft_wrap=True)
         print_problems(err.problems, limit=1000)

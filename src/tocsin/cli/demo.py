@@ -37,6 +37,7 @@ def demo(
 ) -> None:
     """Build a realistic scenario (real geometry, real series), replay it, then serve it."""
     from tocsin.core.errors import Unavailable
+    from tocsin.demo.public_alerts import PUBLIC_ALERTS
     from tocsin.demo.scenario import NOTIFICATIONS, RISK_MODEL, RISK_TABLE, write_config
     from tocsin.web.server import bind
 
@@ -47,9 +48,18 @@ def demo(
         sock = None if no_serve else bind("127.0.0.1", settings(port=port).port)
         try:
             workdir.mkdir(parents=True, exist_ok=True)
-            for leftover in ("tocsin.db", "tocsin.db-wal", "tocsin.db-shm", NOTIFICATIONS):
+            for leftover in (
+                "tocsin.db",
+                "tocsin.db-wal",
+                "tocsin.db-shm",
+                NOTIFICATIONS,
+                PUBLIC_ALERTS,
+            ):
                 (workdir / leftover).unlink(missing_ok=True)
-            series = write_config(workdir / "config", end_at=int(time.time()) // 60 * 60)
+            base_url = f"http://127.0.0.1:{settings(port=port).port}"
+            series = write_config(
+                workdir / "config", end_at=int(time.time()) // 60 * 60, base_url=base_url
+            )
         except OSError as err:
             raise Unavailable(f"cannot write the demo into {workdir}: {err.strerror}") from err
         base = settings(
@@ -61,6 +71,7 @@ def demo(
         )
         container, token = _open(base)
         replayed = _replay(container, series, quiet=quiet)
+        public = _public_alert(container)
         delivered = _deliver(container)
     _summary(container, replayed, delivered=delivered, seconds=time.perf_counter() - started)
     console.print(
@@ -72,7 +83,16 @@ def demo(
         markup=False,
         soft_wrap=True,
     )
-    console.print(json.dumps(replayed | {"notifications": delivered}), markup=False, soft_wrap=True)
+    if public is not None:
+        console.print(
+            f"public alert {public} drafted by duty, approved by supervisor and published: "
+            f"{base_url}/cap/ (page), {base_url}/cap/feed.atom (Atom), "
+            f"{base_url}/cap/{public}.xml (CAP); its subscriber's copy: {workdir / PUBLIC_ALERTS}",
+            markup=False,
+            soft_wrap=True,
+        )
+    summary = replayed | {"notifications": delivered, "public_alert": public}
+    console.print(json.dumps(summary), markup=False, soft_wrap=True)
     if not no_serve:
         with reported():
             run_server(container, host="127.0.0.1", port=base.port, sock=sock)
@@ -108,6 +128,35 @@ def _replay(container: Container, series: list[Series], *, quiet: bool) -> dict[
         "transitions": dict(changes),
         "series": len(series),
     }
+
+
+def _public_alert(container: Container) -> str | None:
+    """Draft a public alert from the most severe open warning (as `duty`), have `supervisor`
+    approve it (publication follows); its identifier, or None when it could not be."""
+    from tocsin.core.access import Principal, system_principal
+    from tocsin.core.errors import TocsinError
+    from tocsin.core.users import Role
+    from tocsin.services.publication import Choices
+
+    found = container.warnings.find(principal=system_principal("demo"), limit=1)
+    if not found:
+        return None
+    container.admin.add_user("supervisor", Role.DUTY_OFFICER, unit="DPC", actor="demo")
+    people: dict[str, Principal] = {
+        user.name: container.access.principal(user) for user, _ in container.admin.users()
+    }
+    alerts = container.cap.alerts
+    draft = alerts.draft_from_warning(
+        found[0].id, principal=people["duty"], choices=Choices(), reason="demo"
+    )
+    try:
+        alerts.submit(draft.identifier, principal=people["duty"])
+        alerts.approve(draft.identifier, principal=people["supervisor"], reason="demo")
+    except TocsinError as err:  # e.g. no CAP schema on this machine: the demo goes on
+        alerts.withdraw(draft.identifier, principal=people["duty"], reason=str(err)[:500])
+        console.print(f"no public alert: {err}", markup=False, soft_wrap=True)
+        return None
+    return draft.identifier
 
 
 def _deliver(container: Container) -> int:

@@ -77,6 +77,7 @@ def _root(
 
 # Sub-command modules register themselves below, one line each (keep this list sorted).
 from tocsin.cli import alerting as _alerting  # noqa: E402
+from tocsin.cli import cap as _cap  # noqa: E402
 from tocsin.cli import core_commands as _core  # noqa: E402
 from tocsin.cli import demo as _demo  # noqa: E402
 from tocsin.cli import detect as _detect  # noqa: E402
@@ -97,6 +98,7 @@ app.add_typer(_detect.bench_app, name="bench")
 app.add_typer(_risk.app, name="risk")
 app.add_typer(_alerting.silences_app, name="silences")
 app.add_typer(_alerting.notify_app, name="notify")
+app.add_typer(_cap.cap_app, name="cap")
 app.command("history")(_alerting.history)
 app.command("sources")(_sources.sources)
 _risk.app.command("warn")(_risk_warnings.risk_warn)

@@ -211,9 +211,8 @@ def _live(
 
     container = build(settings(db))
     try:
-        warnings = container.warnings.find(
-            open_only=True, limit=100_000, principal=system_principal("cli")
-        )
+        everything = system_principal("cli")  # an operator at the command line
+        warnings = container.warnings.find(open_only=True, limit=100_000, principal=everything)
         live = service.live_assets(
             warnings, container.catalog, failed_at=failed_at, degraded_at=degraded_at
         )

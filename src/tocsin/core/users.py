@@ -27,6 +27,8 @@ class Permission(StrEnum):
     SILENCE = "silence"
     CONFIGURE = "configure"
     MANAGE_USERS = "manage_users"
+    DRAFT = "draft"  # draft public alerts (CAP) and submit them for approval
+    PUBLISH = "publish"  # approve, reject and publish public alerts drafted by someone else
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -38,10 +40,18 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ACKNOWLEDGE,
             Permission.SILENCE,
             Permission.CONFIGURE,
+            Permission.DRAFT,
         }
     ),
     Role.DUTY_OFFICER: frozenset(
-        {Permission.READ, Permission.INGEST, Permission.ACKNOWLEDGE, Permission.SILENCE}
+        {
+            Permission.READ,
+            Permission.INGEST,
+            Permission.ACKNOWLEDGE,
+            Permission.SILENCE,
+            Permission.DRAFT,
+            Permission.PUBLISH,
+        }
     ),
     Role.UNIT_MEMBER: frozenset({Permission.READ, Permission.ACKNOWLEDGE}),
 }

@@ -14,6 +14,8 @@
 | `escalations` | EscalationStore | escalations |
 | `silences` | SilenceStore | silences |
 | `outbox` | Outbox, OutboxClaims | notifications to deliver |
+| `public_alerts` | PublicAlertStore, CapCodec | public alerts (CAP out): drafts to published |
+| `cap_imports` | CapImportStore, CapReader, Fetcher | CAP messages read from others |
 | `sessions` | StoreSession, Store, AlertingSession, AlertingStore | transactions |
 | `bus`, `clock`, `notifiers` | Bus, Clock, Notifier | side effects and time |
 

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from tocsin.ports.audit import AuditLog
+from tocsin.ports.cap_imports import CapImportStore
 from tocsin.ports.catalog import CatalogStore
 from tocsin.ports.checkpoints import CheckpointStore
 from tocsin.ports.escalations import EscalationStore
@@ -21,6 +22,7 @@ from tocsin.ports.feed import WarningFeed
 from tocsin.ports.groups import GroupStore
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
+from tocsin.ports.public_alerts import PublicAlertStore
 from tocsin.ports.silences import SilenceStore
 from tocsin.ports.users import UserStore
 from tocsin.ports.warnings import WarningReader, WarningSearch, WarningStore
@@ -61,6 +63,10 @@ class StoreSession(Protocol):
     def users(self) -> UserStore:
         """Users and tokens."""
 
+    @property
+    def cap_imports(self) -> CapImportStore:
+        """CAP messages read from other agencies, and the sources polled."""
+
 
 class Store(Protocol):
     """Transactional storage of the foundation."""
@@ -99,6 +105,14 @@ class AlertingSession(Protocol):
     @property
     def outbox(self) -> Outbox:
         """The notification outbox."""
+
+    @property
+    def public_alerts(self) -> PublicAlertStore:
+        """Public alerts (CAP messages drafted, approved, published)."""
+
+    @property
+    def cap_feed(self) -> WarningFeed:
+        """The warning transitions as public alerts follow them (a position of their own)."""
 
 
 class AlertingStore(OutboxClaims, Protocol):

@@ -1,12 +1,17 @@
-"""The pipeline's background loops in a serving process: dispatcher and delivery worker.
+"""The pipeline's background loops in a serving process: dispatcher, delivery worker, and the
+public alerts' follower and importer.
 
-`start_background(container)` starts two daemon threads and returns a function that stops them:
+`start_background(container)` starts daemon threads and returns a function that stops them:
 
 - the dispatcher ticks when a warning transition is published on the bus (after commit), and at
   least every `dispatch_interval_s` for the timers (group waits, escalations, silence expiry);
 - the delivery worker listens on the container's hand-off: it sends what the dispatcher handed
   over right after its commit, and runs a round when woken (new outbox rows) and at least every
-  `dispatch_interval_s` for retries.
+  `dispatch_interval_s` for retries;
+- public alerts follow their warnings (updates, cancels, auto-publication) when a warning
+  transition is published and at least every `dispatch_interval_s`; CAP sources are polled
+  (each at its own interval) and imported messages past their expiry end, every
+  `cap_poll_interval_s`.
 
 Only these outermost loops catch every exception: they log it and back off, then carry on.
 """
@@ -16,12 +21,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.ports import Clock
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
+from tocsin.services.public_alert_follower import PublicAlertFollower
+
+if TYPE_CHECKING:
+    from tocsin.services.cap_imports import CapImportService
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +39,16 @@ log = logging.getLogger(__name__)
 class _Listenable(Protocol):
     def listen(self, listener: Callable[[str, Mapping[str, Any]], None]) -> Callable[[], None]:
         """Register a bus listener."""
+
+
+class _Cap(Protocol):
+    @property
+    def follower(self) -> PublicAlertFollower:
+        """Public alerts following warnings."""
+
+    @property
+    def imports(self) -> CapImportService:
+        """CAP imports."""
 
 
 class _Wired(Protocol):
@@ -57,6 +77,10 @@ class _Wired(Protocol):
     @property
     def bus(self) -> _Listenable:
         """The in-process bus."""
+
+    @property
+    def cap(self) -> _Cap:
+        """Public alerts."""
 
 
 class _Loop:
@@ -119,24 +143,41 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
         dispatcher.tick(clock.now())
         return False
 
+    cap = container.cap
+    importer = system_principal("cap-import")
+
+    def follow() -> bool:
+        cap.follower.tick(clock.now())
+        return False
+
+    def read_sources() -> bool:
+        cap.imports.poll_due(principal=importer)
+        cap.imports.expire()
+        return False
+
     delivery_loop = _Loop("tocsin-delivery", deliver, interval=interval, wake=handoff.ready)
     dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval=interval)
+    follow_loop = _Loop("tocsin-public-alerts", follow, interval=interval)
+    import_loop = _Loop(
+        "tocsin-cap-import", read_sources, interval=container.settings.cap_poll_interval_s
+    )
+    loops = (delivery_loop, dispatch_loop, follow_loop, import_loop)
 
     def on_message(topic: str, _payload: Mapping[str, Any]) -> None:
         if topic == "warnings":
             dispatch_loop.wake.set()
+            follow_loop.wake.set()
 
     stop_listening = handoff.listen()
     unlisten = container.bus.listen(on_message)
-    delivery_loop.thread.start()
-    dispatch_loop.thread.start()
-    dispatch_loop.wake.set()
-    delivery_loop.wake.set()
+    for loop in loops:
+        loop.thread.start()
+        loop.wake.set()
 
     def stop() -> None:
         unlisten()
         stop_listening()
-        dispatch_loop.stop()
-        delivery_loop.stop()
+        for loop in (import_loop, follow_loop, dispatch_loop, delivery_loop):
+            loop.stop()
 
     return stop

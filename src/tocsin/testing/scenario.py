@@ -158,6 +158,37 @@ def small_config() -> dict[str, Any]:
     }
 
 
+def small_cap_config() -> dict[str, Any]:
+    """A cap.yaml (as data) in two languages, English and French, for the small scenario."""
+    texts = {
+        "en": {
+            "event": "{domain_name}",
+            "headline": "{level_label} warning: {domain_name} in {region}",
+            "description": "A {level} warning for {domain_name} is in force in {region} from "
+            "{onset} until {expires} (UTC). {reason}",
+            "instruction": "Follow the advice of the local authorities.",
+            "response_types": ["Monitor"],
+        },
+        "fr": {
+            "event": "{domain_name}",
+            "headline": "Vigilance {level} : {domain_name}, {region}",
+            "description": "Une vigilance {level} pour {domain_name} est en vigueur sur "
+            "{region} du {onset} au {expires} (UTC). {reason}",
+            "instruction": "Suivez les consignes des autorités locales.",
+            "response_types": ["Monitor"],
+            "levels": {"red": "rouge", "orange": "orange", "yellow": "jaune", "blue": "bleue"},
+        },
+    }
+    return {
+        "sender": "cap@tocsin.example",
+        "sender_name": "Tocsin Civil Protection",
+        "identifier_prefix": "tocsin.example",
+        "base_url": "http://tocsin.example",
+        "languages": ["en-GB", "fr-FR"],
+        "templates": {"default": texts},
+    }
+
+
 def write_small_config(directory: Path, **overrides: Any) -> Path:
     """Write the small scenario (documents replaced by `overrides`, by file name) and return it."""
     directory.mkdir(parents=True, exist_ok=True)

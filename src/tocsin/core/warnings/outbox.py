@@ -54,6 +54,7 @@ class NotificationKind(StrEnum):
     GROUP = "group"
     ESCALATION = "escalation"
     SILENCE = "silence"
+    PUBLIC_ALERT = "public_alert"  # a published CAP alert, to its subscribers (core/cap)
 
 
 @dataclass(frozen=True, slots=True)

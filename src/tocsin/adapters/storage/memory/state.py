@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from tocsin.core.audit import AuditRecord
+from tocsin.core.cap.imports import ImportedAlert, Key
+from tocsin.core.cap.lifecycle import PublicAlert
 from tocsin.core.catalog import Catalog
 from tocsin.core.events import Event
 from tocsin.core.users import User
@@ -20,6 +22,7 @@ from tocsin.core.warnings.grouping import AggregationGroup
 from tocsin.core.warnings.model import Warning
 from tocsin.core.warnings.outbox import Notification
 from tocsin.core.warnings.silences import Silence
+from tocsin.ports.cap_imports import SourceState
 
 ThresholdRow = tuple[int, int, bytes, bytes]  # level, last time, above since, below since
 Token = tuple[str, str, datetime | None]  # user name, label, revoked at
@@ -47,6 +50,11 @@ class MemoryState:
     silences: dict[str, Silence] = field(default_factory=dict)
     noticed: set[str] = field(default_factory=set)
     notifications: dict[str, Notification] = field(default_factory=dict)
+    feed_cursors: dict[str, tuple[int, frozenset[int]]] = field(default_factory=dict)
+    public_alerts: dict[str, PublicAlert] = field(default_factory=dict)
+    public_alert_entries: dict[str, dict[str, str]] = field(default_factory=dict)
+    cap_imports: dict[Key, ImportedAlert] = field(default_factory=dict)
+    cap_sources: dict[str, SourceState] = field(default_factory=dict)
 
     def fork(self) -> MemoryState:
         """A copy whose containers can change without touching this state."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from tocsin.adapters.storage.memory.audit import MemoryAuditLog
+from tocsin.adapters.storage.memory.cap_imports import MemoryCapImports
 from tocsin.adapters.storage.memory.catalog import MemoryCatalog
 from tocsin.adapters.storage.memory.checkpoints import MemoryCheckpoints
 from tocsin.adapters.storage.memory.escalations import MemoryEscalations
@@ -23,12 +24,15 @@ from tocsin.adapters.storage.memory.feed import MemoryWarningFeed
 from tocsin.adapters.storage.memory.groups import MemoryGroups
 from tocsin.adapters.storage.memory.observations import MemoryObservations
 from tocsin.adapters.storage.memory.outbox import MemoryOutbox
+from tocsin.adapters.storage.memory.public_alerts import MemoryPublicAlerts
 from tocsin.adapters.storage.memory.silences import MemorySilences
 from tocsin.adapters.storage.memory.state import MemoryState
 from tocsin.adapters.storage.memory.users import MemoryUsers
 from tocsin.adapters.storage.memory.warning_search import MemoryWarningSearch
 from tocsin.adapters.storage.memory.warnings import MemoryWarnings
 from tocsin.core.warnings.outbox import Attempt, Notification
+
+CAP_FEED = "public_alerts"  # the feed position of public alerts following warnings
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,9 @@ class MemorySession:
     escalations: MemoryEscalations
     silences: MemorySilences
     outbox: MemoryOutbox
+    public_alerts: MemoryPublicAlerts
+    cap_feed: MemoryWarningFeed
+    cap_imports: MemoryCapImports
 
     @classmethod
     def open(cls, state: MemoryState) -> MemorySession:
@@ -67,6 +74,9 @@ class MemorySession:
             escalations=MemoryEscalations(state),
             silences=MemorySilences(state),
             outbox=MemoryOutbox(state),
+            public_alerts=MemoryPublicAlerts(state),
+            cap_feed=MemoryWarningFeed(state, CAP_FEED),
+            cap_imports=MemoryCapImports(state),
         )
 
 

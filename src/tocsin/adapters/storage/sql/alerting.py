@@ -24,10 +24,13 @@ from tocsin.adapters.storage.sql.escalations import SqlEscalations
 from tocsin.adapters.storage.sql.feed import Gaps, SqlWarningFeed
 from tocsin.adapters.storage.sql.groups import SqlGroups
 from tocsin.adapters.storage.sql.outbox import SqlOutbox, claim, due_query
+from tocsin.adapters.storage.sql.public_alerts import SqlPublicAlerts
 from tocsin.adapters.storage.sql.records import from_row
 from tocsin.adapters.storage.sql.silences import SqlSilences
 from tocsin.adapters.storage.sql.warnings import SqlWarnings
 from tocsin.core.warnings.outbox import Notification
+
+CAP_FEED = "public_alerts"  # the feed position of public alerts following warnings
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,13 @@ class SqlAlertingSession:
     escalations: SqlEscalations
     silences: SqlSilences
     outbox: SqlOutbox = field(repr=False)
+    public_alerts: SqlPublicAlerts = field(repr=False)
+    cap_feed: SqlWarningFeed = field(repr=False)
 
     @classmethod
-    def open(cls, conn: Connection, writer: DialectWriter, *, gaps: Gaps) -> SqlAlertingSession:
+    def open(
+        cls, conn: Connection, writer: DialectWriter, *, gaps: Gaps, cap_gaps: Gaps
+    ) -> SqlAlertingSession:
         """The repositories of one session on `conn`."""
         queue = WriteQueue()
         return cls(
@@ -56,6 +63,8 @@ class SqlAlertingSession:
             escalations=SqlEscalations(conn, queue=queue),
             silences=SqlSilences(conn, queue=queue),
             outbox=SqlOutbox(conn, writer, queue=queue),
+            public_alerts=SqlPublicAlerts(conn, queue=queue),
+            cap_feed=SqlWarningFeed(conn, writer, gaps=cap_gaps, queue=queue, name=CAP_FEED),
         )
 
 
@@ -66,12 +75,15 @@ class SqlAlertingStore:
         self.writer = writer_for(engine)
         self.engine = self.writer.pipeline_engine(engine)
         self.gaps = Gaps()
+        self.cap_gaps = Gaps()  # the public alerts' own position in the feed
 
     @contextmanager
     def transaction(self) -> Iterator[SqlAlertingSession]:
         """A session: reads as it goes, then all its writes in one short transaction."""
         with self.engine.connect() as conn:
-            session = SqlAlertingSession.open(conn, self.writer, gaps=self.gaps)
+            session = SqlAlertingSession.open(
+                conn, self.writer, gaps=self.gaps, cap_gaps=self.cap_gaps
+            )
             try:
                 yield session
                 if session.queue.has_writes:

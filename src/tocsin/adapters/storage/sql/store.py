@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.engine import writer_for
 from tocsin.adapters.storage.sql.audit import SqlAuditLog
+from tocsin.adapters.storage.sql.cap_imports import SqlCapImports
 from tocsin.adapters.storage.sql.catalog import SqlCatalog
 from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
 from tocsin.adapters.storage.sql.events import SqlEvents
@@ -37,6 +38,7 @@ class SqlSession:
     warning_search: SqlWarningSearch
     audit: SqlAuditLog
     users: SqlUsers
+    cap_imports: SqlCapImports
 
     @classmethod
     def open(cls, conn: Connection, writer: DialectWriter, *, buffer_rows: int) -> SqlSession:
@@ -51,6 +53,7 @@ class SqlSession:
             warning_search=SqlWarningSearch(conn),
             audit=SqlAuditLog(conn),
             users=SqlUsers(conn),
+            cap_imports=SqlCapImports(conn),
         )
 
 

@@ -2,12 +2,13 @@
 
 import { get, askToken, token } from "./api.js";
 import * as board from "./board.js";
+import * as cap from "./cap.js";
 import { LEVELS, badge, h, setServerNow, toast } from "./format.js";
 import * as indicator from "./indicator.js";
 import * as mapView from "./map.js";
 import * as risk from "./risk.js";
 
-const VIEWS = ["map", "board", "indicator", "risk"];
+const VIEWS = ["map", "board", "indicator", "risk", "cap"];
 let view = null;
 let catalog = null;
 
@@ -43,7 +44,7 @@ async function route() {
       if (a.dataset.view === name) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
-    document.title = `Tocsin — ${{ map: "map", board: "warnings", indicator: "indicators", risk: "risk" }[name]}`;
+    document.title = `Tocsin — ${{ map: "map", board: "warnings", indicator: "indicators", risk: "risk", cap: "public alerts" }[name]}`;
   }
   document.body.dataset.view = name;
   try {
@@ -61,6 +62,9 @@ async function route() {
     } else if (name === "risk") {
       await loadCatalog();
       await risk.show(args[0] || null);
+    } else if (name === "cap") {
+      await loadCatalog();
+      await cap.show(args[0] || null);
     }
     document.body.dataset.ready = name;
   } catch (err) {
@@ -133,6 +137,7 @@ function onKey(e) {
   if (typing) return;
   const keys = {
     1: () => navigate("#/map"), 2: () => navigate("#/board"), 3: () => navigate("#/indicator"), 4: () => navigate("#/risk"),
+    5: () => navigate("#/cap"),
     "/": focusFilter, "?": () => document.getElementById("help-dialog").showModal(),
     j: () => view === "board" && board.move(1), k: () => view === "board" && board.move(-1),
     a: () => view === "board" && board.acknowledge(),
@@ -151,6 +156,7 @@ function start() {
   mapView.init({ navigate });
   board.init({ navigate });
   indicator.init();
+  cap.init({ navigate });
   document.getElementById("risk-form").addEventListener("submit", (e) => {
     e.preventDefault();
     navigate(`#/risk/${encodeURIComponent(document.getElementById("risk-region").value.trim())}`);
