@@ -107,11 +107,16 @@ def iter_chunks(
         yield stamps, np.array(times, dtype=np.int64), np.array(rows, dtype=np.float64)
 
 
+def group_kind(kind: str) -> str:
+    """The detector kind that scores groups for ``kind`` (``auto`` has a group form)."""
+    return "auto_group" if kind == "auto" else kind
+
+
 def choose_kind(kind: str, n_columns: int) -> str:
-    """The detector kind to use: with several value columns ``auto`` means ``mahalanobis``."""
+    """The detector kind to use: with several value columns ``auto`` means ``auto_group``."""
     if n_columns > 1 and not is_multivariate(kind):
         if kind == "auto":
-            return "mahalanobis"
+            return group_kind(kind)
         raise MalformedInput(
             f"{n_columns} value columns need a multivariate detector (e.g. mahalanobis), "
             f"not {kind!r}"

@@ -1,0 +1,174 @@
+"""Compiled pieces of ``auto`` that look at the shape of the series: windows, discords, periods.
+
+* **Windowed discords.** A window of recent piecewise means (PAA, Keogh et al. 2001) is compared
+  with every earlier window of a bounded history; its distance to the nearest one is a *left
+  discord* score: large when the newest stretch of the series looks like nothing seen before
+  (Yeh et al. 2016, matrix profile I; Lu, Wu, Mueen, Zuluaga & Keogh 2022, DAMP, which scores each
+  subsequence only against the past). The history is a fixed ring of piecewise means — a bounded
+  sketch of the past, not the whole past as in the matrix profile — so the state stays small.
+  Windows that overlap the query are excluded (the trivial matches of the matrix profile).
+* **Seasonal deviation.** Against the same ring: the newest mean compared with the means exactly
+  one, two, … periods earlier (their median, and their median absolute deviation as the scale) —
+  a robust seasonal-naive baseline (Hyndman & Athanasopoulos, *Forecasting: Principles and
+  Practice*, §5.2; median and MAD after Hampel 1974).
+* **Period from autocorrelation.** A pyramid of pairwise means (Burt & Adelson 1983) keeps, at
+  each level, the autocorrelation of its means at lags ``LAG0 .. 2 LAG0 - 1``; together the levels
+  cover lags from ``LAG0`` to thousands of observations on a logarithmic grid. The period is the
+  first autocorrelation peak, after a trough, that comes close to the highest peak (the classic
+  autocorrelation periodicity test, e.g. Vlachos, Yu & Castelli 2005, SDM); a series without one
+  has no period. The period is learnt from the data, never assumed from timestamps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from tocsin.core.detectors.auto_state import PYRAMID_LAG0, PYRAMID_LEVELS, PYRAMID_RING
+
+PYRAMID_RATE = 1.0 / 512.0  # the autocorrelation forgets over about 512 means of a level
+MIN_CYCLES = 4  # a period must have been seen this many times in the pyramid
+TROUGH = 0.3  # a peak must rise this much above the lowest autocorrelation at shorter lags
+NEAR_BEST = 0.8  # the first peak within this fraction of the best one is the period
+
+
+@njit(cache=True, inline="always")
+def shift_in(ring, x):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Append ``x`` to a chronological ring (oldest first), dropping the oldest value."""
+    for j in range(ring.shape[0] - 1):
+        ring[j] = ring[j + 1]
+    ring[ring.shape[0] - 1] = x
+
+
+@njit(cache=True, inline="always")
+def nearest_window(hist, fill, w, demean):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """RMS distance from the newest ``w`` values of ``hist`` to the nearest earlier window.
+
+    Only the last ``fill`` values are valid; windows overlapping the query are excluded. With
+    ``demean`` each window is compared after removing its mean (shape only). Returns -1.0 when no
+    earlier window exists.
+    """
+    size = hist.shape[0]
+    q0 = size - w
+    first = size - min(fill, size)
+    last = q0 - w
+    if last < first:
+        return -1.0
+    qmean = 0.0
+    if demean:
+        for j in range(w):
+            qmean += hist[q0 + j]
+        qmean /= w
+    best = np.inf
+    for p in range(first, last + 1):
+        hmean = 0.0
+        if demean:
+            for j in range(w):
+                hmean += hist[p + j]
+            hmean /= w
+        d2 = 0.0
+        for j in range(w):
+            diff = (hist[q0 + j] - qmean) - (hist[p + j] - hmean)
+            d2 += diff * diff
+            if d2 >= best:
+                break
+        best = min(best, d2)
+    return math.sqrt(best / w)
+
+
+@njit(cache=True, inline="always")
+def seasonal_deviation(hist, fill, lag, floor):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """|newest - median of the values 1, 2, … lags back| / (1.4826 MAD of those, >= floor).
+
+    Needs at least three earlier cycles in the valid part of ``hist``; returns -1.0 otherwise.
+    """
+    size = hist.shape[0]
+    k = (min(fill, size) - 1) // lag
+    if k < 3 or lag < 1:
+        return -1.0
+    vals = np.empty(k)
+    for i in range(k):
+        vals[i] = hist[size - 1 - (i + 1) * lag]
+    vals.sort()
+    med = 0.5 * (vals[(k - 1) // 2] + vals[k // 2])
+    for i in range(k):
+        vals[i] = abs(vals[i] - med)
+    vals.sort()
+    mad = 0.5 * (vals[(k - 1) // 2] + vals[k // 2])
+    return abs(hist[size - 1] - med) / max(1.4826 * mad, floor)
+
+
+@njit(cache=True, inline="always")
+def _pyramid_push(st, level, y):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Add one mean to a pyramid level: its moments, its autocorrelations, its ring."""
+    cnt = st.y_cnt[level]
+    rate = max(PYRAMID_RATE, 1.0 / (cnt + 1.0))
+    d = y - st.y_mu[level]
+    st.y_mu[level] += rate * d
+    st.y_var[level] = (1.0 - rate) * (st.y_var[level] + rate * d * d)
+    mu = st.y_mu[level]
+    for k in range(PYRAMID_LAG0):
+        lag = PYRAMID_LAG0 + k
+        if cnt >= lag:
+            prod = (y - mu) * (st.y_ring[level, PYRAMID_RING - lag] - mu)
+            st.y_cov[level, k] += max(PYRAMID_RATE, 1.0 / (cnt - lag + 1.0)) * (
+                prod - st.y_cov[level, k]
+            )
+    for j in range(PYRAMID_RING - 1):
+        st.y_ring[level, j] = st.y_ring[level, j + 1]
+    st.y_ring[level, PYRAMID_RING - 1] = y
+    st.y_cnt[level] = cnt + 1
+
+
+@njit(cache=True, inline="always")
+def pyramid_step(st, y):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Feed one observation (relative to ``ref``) into the autocorrelation pyramid."""
+    for level in range(PYRAMID_LEVELS):
+        _pyramid_push(st, level, y)
+        if st.y_half[level] == 0:
+            st.y_acc[level] = y
+            st.y_half[level] = 1
+            return
+        y = 0.5 * (st.y_acc[level] + y)
+        st.y_half[level] = 0
+
+
+@njit(cache=True, inline="always")
+def detected_period(st, min_acf):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The period (observations) from the pyramid's autocorrelations, or 0.0 if there is none."""
+    n = PYRAMID_LEVELS * PYRAMID_LAG0
+    r = np.full(n, np.nan)
+    for level in range(PYRAMID_LEVELS):
+        var = st.y_var[level]
+        for k in range(PYRAMID_LAG0):
+            if var > 0.0 and st.y_cnt[level] >= MIN_CYCLES * (PYRAMID_LAG0 + k):
+                r[level * PYRAMID_LAG0 + k] = st.y_cov[level, k] / var
+    low = np.inf
+    best = -np.inf
+    for i in range(1, n - 1):
+        if not math.isnan(r[i - 1]):
+            low = min(low, r[i - 1])
+        if _is_peak(r, i, low, min_acf):
+            best = max(best, r[i])
+    if best == -np.inf:
+        return 0.0
+    low = np.inf
+    for i in range(1, n - 1):
+        if not math.isnan(r[i - 1]):
+            low = min(low, r[i - 1])
+        if _is_peak(r, i, low, min_acf) and r[i] >= NEAR_BEST * best:
+            return float((PYRAMID_LAG0 + i % PYRAMID_LAG0) * 2 ** (i // PYRAMID_LAG0))
+    return 0.0
+
+
+@njit(cache=True, inline="always")
+def _is_peak(r, i, low, min_acf):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """A local maximum of the autocorrelation, high enough and above a trough before it."""
+    x = r[i]
+    left = r[i - 1]
+    right = r[i + 1]
+    if math.isnan(x) or math.isnan(left) or math.isnan(right):
+        return False
+    return x >= min_acf and x - low >= TROUGH and x >= left and x >= right
