@@ -135,15 +135,14 @@ def _nab_series(root: Path) -> list[LabelledSeries]:
     return out
 
 
-def score_series(
+def detector_scores(
     files: list[LabelledSeries], kind: str, params: dict[str, Any] | None = None
-) -> list[tuple[FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]]:
-    """Scores, alarm flags and fresh detections of every file (each file its own series)."""
-    out: list[tuple[FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]] = []
+) -> list[FloatArray]:
+    """Every file's scores (each file its own series; one detector per value width)."""
     by_width: dict[int, list[int]] = {}
     for i, f in enumerate(files):
         by_width.setdefault(f.width, []).append(i)
-    results: dict[int, tuple[FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]] = {}
+    results: dict[int, FloatArray] = {}
     for width, members in sorted(by_width.items()):
         used = kind if width == 1 else group_kind(kind)
         det = make_detector(used, **(params or {}))
@@ -151,14 +150,35 @@ def score_series(
         times = np.concatenate([files[i].times for i in members])
         values = np.concatenate([files[i].values for i in members])
         scores = det.score_batch(series, times, values)
-        flags, fresh = decide(AlarmRule(), AlarmState.empty(), series, scores)
         start = 0
         for i in members:
             n = files[i].times.size
-            results[i] = (scores[start : start + n], flags[start : start + n], fresh[start : start + n])
+            results[i] = scores[start : start + n]
             start += n
-    out = [results[i] for i in range(len(files))]
-    return out
+    return [results[i] for i in range(len(files))]
+
+
+def evaluate(
+    name: str,
+    files: list[LabelledSeries],
+    scores: list[FloatArray],
+    *,
+    rule: AlarmRule | None = None,
+    cp_window: int = 60,
+) -> CorpusResult:
+    """Decide alarms with the alarm rule and compute the corpus's figures."""
+    outcomes: list[FileOutcome] = []
+    nab_files: list[LabelledFile] = []
+    for f, sc in zip(files, scores, strict=True):
+        zeros = np.zeros(sc.size, dtype=np.int64)
+        flags, fresh = decide(rule or AlarmRule(), AlarmState.empty(), zeros, sc)
+        a = f.scored_from
+        lab = f.labels[a:]
+        outcomes.append(file_outcome(f.name, lab, sc[a:], flags[a:], cp_window=cp_window))
+        nab_scores = first_alarm_scores(sc[a:], flags[a:], fresh[a:])
+        nab_files.append(LabelledFile(f.name, nab_scores, tuple(runs(lab))))
+    nab = {k: round(r.normalised, 2) for k, r in score_corpus(nab_files).items()}
+    return CorpusResult(name, corpus_figures(outcomes), nab, outcomes)
 
 
 def run_corpus(
@@ -166,6 +186,7 @@ def run_corpus(
     kind: str,
     *,
     params: dict[str, Any] | None = None,
+    rule: AlarmRule | None = None,
     name: str | None = None,
     cp_window: int = 60,
     progress: Callable[[str], None] | None = None,
@@ -174,21 +195,8 @@ def run_corpus(
     files = load_corpus(root)
     if progress:
         progress(f"{root}: {len(files)} files, {sum(f.times.size for f in files):,} rows")
-    scored = score_series(files, kind, params)
-    outcomes: list[FileOutcome] = []
-    nab_files: list[LabelledFile] = []
-    for f, (scores, flags, fresh) in zip(files, scored, strict=True):
-        a = f.scored_from
-        lab = f.labels[a:]
-        outcomes.append(
-            file_outcome(f.name, lab, scores[a:], flags[a:], cp_window=cp_window)
-        )
-        nab_files.append(
-            LabelledFile(f.name, first_alarm_scores(scores[a:], flags[a:], fresh[a:]), tuple(runs(lab)))
-        )
-    nab = {k: round(r.normalised, 2) for k, r in score_corpus(nab_files).items()}
-    label = name or root.name
-    return CorpusResult(label, corpus_figures(outcomes), nab, outcomes)
+    scores = detector_scores(files, kind, params)
+    return evaluate(name or root.name, files, scores, rule=rule, cp_window=cp_window)
 
 
 def format_row(result: CorpusResult) -> str:

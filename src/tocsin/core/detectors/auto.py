@@ -134,7 +134,6 @@ class AutoDetector(ArrayDetector):
         self.weights = tuple(float(w) for w in weights)
         self.scales = tuple(float(a) for a in scales)
         self.min_acf = float(min_acf)
-        self.threshold = 0.5
 
     def layout(self) -> AutoLayout:
         """The sizes of the per-series record."""

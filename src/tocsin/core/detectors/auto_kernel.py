@@ -39,6 +39,7 @@ from tocsin.core.detectors.shapes import (
 )
 
 PERIOD_CHECK = 64  # observations between two looks for a period
+MERGE_CAP = 2.0  # an alarm raises a record by at most this factor (a bigger repeat is news)
 
 
 @njit(cache=True, inline="always")
@@ -69,6 +70,7 @@ def _start(st, x):  # type: ignore[no-untyped-def]  # pragma: no cover - compile
     st.y_var[:] = 0.0
     st.y_ring[:, :] = 0.0
     st.y_cov[:, :] = 0.0
+    st.p_cand = 0.0
     _set_period(st, 0.0)
 
 
@@ -105,12 +107,13 @@ def _set_period(st, period):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 
 @njit(cache=True, inline="always")
-def _range_ratio(x, lo, hi, weight):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """``weight * (1 + |x - mid| / half) / 2`` against the range [lo, hi]; 0 if it is empty."""
+def _range_ratio(x, lo, hi, floor, weight):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """``weight * (1 + |x - mid| / half) / 2`` against the range [lo, hi] (half-width at least
+    ``floor``); 0 if the range is empty."""
     if hi < lo:
         return 0.0
     mid = 0.5 * (hi + lo)
-    half = max(0.5 * (hi - lo), 1e-9 + 1e-9 * abs(mid))
+    half = max(0.5 * (hi - lo), floor, 1e-9 + 1e-9 * abs(mid))
     return weight * 0.5 * (1.0 + abs(x - mid) / half)
 
 
@@ -141,12 +144,18 @@ def _windows(st, y, c):  # type: ignore[no-untyped-def]  # pragma: no cover - co
 def _evidence(st, x, y, c, scales, ev):  # type: ignore[no-untyped-def]  # pragma: no cover
     """The largest ratio of evidence to record, the largest of the level measures (range, shift,
     season: these protect the baseline) and which measure gave the first; fills ``ev``."""
-    st.f += c.fast * (x - st.f)
-    best = _range_ratio(x, st.lo, st.hi, c.w_range)
+    # the fast EWMA and the smoothed copies see the value clipped to the remembered range: a value
+    # beyond it is the raw range rule's news, and must not linger in the slower measures
+    xc = min(max(x, st.lo), st.hi) if st.hi >= st.lo else x
+    st.f += c.fast * (xc - st.f)
+    best = _range_ratio(x, st.lo, st.hi, 0.0, c.w_range)
+    width = st.hi - st.lo if st.hi >= st.lo else 0.0
     for j in range(scales.shape[0]):
-        st.e[j] += scales[j] * (x - st.e[j])
+        st.e[j] += scales[j] * (xc - st.e[j])
         if st.learned >= c.burn:
-            best = max(best, _range_ratio(st.e[j], st.elo[j], st.ehi[j], c.w_range))
+            # one value inside the raw range moves a copy by up to scale * width: no news
+            floor = scales[j] * width
+            best = max(best, _range_ratio(st.e[j], st.elo[j], st.ehi[j], floor, c.w_range))
     sd = scale_floor(st.v, st.m)
     _windows(st, y, c)
     ev[REC_SHIFT] = abs(st.f - st.m) / sd
@@ -200,11 +209,11 @@ def _learn_phase(st, y, sd, c):  # type: ignore[no-untyped-def]  # pragma: no co
 @njit(cache=True, inline="always")
 def _refresh_tops(st):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """Recompute the maxima over the memory blocks (after a block expired)."""
-    st.hi = st.bmax.max()
-    st.lo = st.bmin.min()
+    st.hi = st.bmax.max() + st.ref
+    st.lo = st.bmin.min() + st.ref
     for j in range(st.e.shape[0]):
-        st.ehi[j] = st.emax[j].max()
-        st.elo[j] = st.emin[j].min()
+        st.ehi[j] = st.emax[j].max() + st.ref
+        st.elo[j] = st.emin[j].min() + st.ref
     for k in range(N_REC):
         st.top[k] = st.rec[k].max()
 
@@ -221,14 +230,14 @@ def _remember(st, x, c, ev):  # type: ignore[no-untyped-def]  # pragma: no cover
         st.emin[:, slot] = np.inf
         st.rec[:, slot] = -np.inf
         _refresh_tops(st)
-    st.bmax[slot] = max(st.bmax[slot], x)
-    st.bmin[slot] = min(st.bmin[slot], x)
+    st.bmax[slot] = max(st.bmax[slot], x - st.ref)
+    st.bmin[slot] = min(st.bmin[slot], x - st.ref)
     st.hi = max(st.hi, x)
     st.lo = min(st.lo, x)
     for j in range(st.e.shape[0]):
         e = st.e[j]
-        st.emax[j, slot] = max(st.emax[j, slot], e)
-        st.emin[j, slot] = min(st.emin[j, slot], e)
+        st.emax[j, slot] = max(st.emax[j, slot], e - st.ref)
+        st.emin[j, slot] = min(st.emin[j, slot], e - st.ref)
         st.ehi[j] = max(st.ehi[j], e)
         st.elo[j] = min(st.elo[j], e)
     if st.learned >= c.burn:
@@ -273,22 +282,24 @@ def _track_alarm(st, x, ev):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 @njit(cache=True, inline="always")
 def _merge_alarm(st, c):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """An alarm is over: what it reached joins the memory (a repeat is news only if it is worse)."""
+    """An alarm is over: what it reached joins the memory (a repeat is news only if it is worse);
+    a record is raised by at most ``MERGE_CAP`` times, so one huge event does not deafen it."""
     slot = (st.learned // c.block) % st.bmax.shape[0]
-    st.bmax[slot] = max(st.bmax[slot], st.a_hi)
-    st.bmin[slot] = min(st.bmin[slot], st.a_lo)
+    st.bmax[slot] = max(st.bmax[slot], st.a_hi - st.ref)
+    st.bmin[slot] = min(st.bmin[slot], st.a_lo - st.ref)
     st.hi = max(st.hi, st.a_hi)
     st.lo = min(st.lo, st.a_lo)
     for j in range(st.e.shape[0]):
-        st.emax[j, slot] = max(st.emax[j, slot], st.a_ehi[j])
-        st.emin[j, slot] = min(st.emin[j, slot], st.a_elo[j])
+        st.emax[j, slot] = max(st.emax[j, slot], st.a_ehi[j] - st.ref)
+        st.emin[j, slot] = min(st.emin[j, slot], st.a_elo[j] - st.ref)
         st.ehi[j] = max(st.ehi[j], st.a_ehi[j])
         st.elo[j] = min(st.elo[j], st.a_elo[j])
     if st.learned >= c.burn:
         for k in range(N_REC):
             if st.a_top[k] >= 0.0:
-                st.rec[k, slot] = max(st.rec[k, slot], st.a_top[k])
-                st.top[k] = max(st.top[k], st.a_top[k])
+                raised = min(st.a_top[k], MERGE_CAP * st.top[k]) if st.top[k] > 0 else st.a_top[k]
+                st.rec[k, slot] = max(st.rec[k, slot], raised)
+                st.top[k] = max(st.top[k], raised)
 
 
 @njit(cache=True, inline="always")
@@ -298,10 +309,11 @@ def _adopt(st, c):  # type: ignore[no-untyped-def]  # pragma: no cover - compile
     st.m = st.f
     _forget_ranges(st)
     slot = (st.learned // c.block) % st.bmax.shape[0]
-    st.bmax[slot] = st.a_hi
-    st.bmin[slot] = st.a_lo
-    st.emax[:, slot] = st.a_ehi
-    st.emin[:, slot] = st.a_elo
+    st.bmax[slot] = st.a_hi - st.ref
+    st.bmin[slot] = st.a_lo - st.ref
+    for j in range(st.e.shape[0]):
+        st.emax[j, slot] = st.a_ehi[j] - st.ref
+        st.emin[j, slot] = st.a_elo[j] - st.ref
     _refresh_tops(st)
     st.alarm = 0
     st.calm = 0
@@ -320,9 +332,11 @@ def observe(st, x, c, scales, ev):  # type: ignore[no-untyped-def]  # pragma: no
     r, level, comp = _evidence(st, x, y, c, scales, ev)
     pyramid_step(st, y)
     if st.n % PERIOD_CHECK == 0 and st.n > 0:
+        # a new period (or none) is taken when two looks in a row agree
         period = detected_period(st, c.min_acf)
-        if period > 0 and abs(period - st.period) > 0.1 * st.period:
+        if abs(period - st.period) > 0.1 * st.period and period == st.p_cand:
             _set_period(st, period)
+        st.p_cand = period
     return r, level, comp
 
 
@@ -343,8 +357,11 @@ def alarm_step(st, level, c):  # type: ignore[no-untyped-def]  # pragma: no cove
 
 @njit(cache=True, inline="always")
 def due_for_adoption(st, c):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """Whether the current alarm has lasted long enough to be a new normal."""
-    return st.alarm > 0 and st.alarm >= max(c.warmup, c.adopt * st.learned)
+    """Whether the current alarm has lasted long enough to be a new normal: ``adopt`` times the
+    normal history it is judged against (the rows learnt, at most the memory), at least the
+    warm-up."""
+    memory = min(st.learned, c.block * st.rec.shape[1])
+    return st.alarm > 0 and st.alarm >= max(c.warmup, c.adopt * memory)
 
 
 @njit(cache=True, inline="always")

@@ -55,9 +55,10 @@ def state_dtype(layout: AutoLayout) -> np.dtype:
             ("m", F8), ("v", F8), ("f", F8), ("ref", F8),
             # EWMA-smoothed copies of the stream, one per scale
             ("e", F8, (s,)),
-            # memory blocks: value ranges of the raw and smoothed streams, and records; their
-            # maxima over the blocks are kept up to date (recomputed when a block expires)
-            ("bmax", F8, (b,)), ("bmin", F8, (b,)), ("emax", F8, (s, b)), ("emin", F8, (s, b)),
+            # memory blocks: value ranges of the raw and smoothed streams (relative to ref), and
+            # records; their maxima over the blocks are kept up to date (recomputed when a block
+            # expires)
+            ("bmax", F4, (b,)), ("bmin", F4, (b,)), ("emax", F4, (s, b)), ("emin", F4, (s, b)),
             ("rec", F4, (N_REC, b)),
             ("hi", F8), ("lo", F8), ("ehi", F8, (s,)), ("elo", F8, (s,)), ("top", F8, (N_REC,)),
             # the ranges and records seen during the current alarm: remembered once it is over, or
@@ -68,7 +69,7 @@ def state_dtype(layout: AutoLayout) -> np.dtype:
             ("s_acc", F8), ("s_cnt", I8), ("s_fill", I8), ("s_d", F8),
             ("s_hist", F4, (layout.history,)),
             # period-matched shape: means over p_dec observations, the last discord
-            ("period", F8), ("p_since", I8), ("p_dec", I8), ("p_acc", F8), ("p_cnt", I8), ("p_fill", I8),
+            ("period", F8), ("p_cand", F8), ("p_since", I8), ("p_dec", I8), ("p_acc", F8), ("p_cnt", I8), ("p_fill", I8),
             ("p_d", F8), ("p_hist", F4, (layout.period_history,)),
             # phase baselines of the detected period (mean, variance, count per phase bin)
             ("sm", F4, (layout.bins,)), ("sv", F4, (layout.bins,)), ("sc", F4, (layout.bins,)),

@@ -24,9 +24,18 @@ BoolArray = npt.NDArray[np.bool_]
 State = dict[str, Any]
 
 
+SCORE_THRESHOLD = 0.5  # every detector's own decision threshold on its score scale
+
+
 @runtime_checkable
 class Detector(Protocol):
-    """A univariate online detector over many series (scores in [0, 1], higher = more anomalous)."""
+    """An online detector over many series; one protocol for single series and groups.
+
+    A univariate detector scores ``values`` of shape (n,); a multivariate one scores groups,
+    ``values`` of shape (n, d), one row per observation of a group. Scores lie in [0, 1], higher
+    is more anomalous, and 0.5 is the detector's own decision threshold (``threshold``) for every
+    detector; deciding (episodes, quiet periods, warning levels) belongs to the rules.
+    """
 
     kind: ClassVar[str]
     threshold: float
@@ -34,7 +43,7 @@ class Detector(Protocol):
     def score_batch(
         self, series: IntArray, times: IntArray, values: FloatArray, *, learn: bool = True
     ) -> FloatArray:
-        """Score each observation before learning from it; returns scores in [0, 1]."""
+        """Score each observation (or group row) before learning from it; scores in [0, 1]."""
         ...
 
     def ready(self, series: IntArray) -> BoolArray:
@@ -42,37 +51,11 @@ class Detector(Protocol):
         ...
 
     def expected_range(self, series: IntArray) -> tuple[FloatArray, FloatArray]:
-        """The current expected band (lo, hi) of each series."""
+        """The current expected band (lo, hi) of each series ((n, d) each for a group)."""
         ...
 
-    def checkpoint(self) -> State:
-        """The detector's learned state and hyperparameters as arrays and scalars."""
-        ...
-
-    def restore(self, state: Mapping[str, Any]) -> None:
-        """Replace the learned state with one from :meth:`checkpoint`."""
-        ...
-
-
-@runtime_checkable
-class GroupDetector(Protocol):
-    """A multivariate online detector: each series index is a group of ``d`` indicators."""
-
-    kind: ClassVar[str]
-    threshold: float
-
-    def score_batch(
-        self, series: IntArray, times: IntArray, values: FloatArray, *, learn: bool = True
-    ) -> FloatArray:
-        """Score each (n, d) row before learning from it; returns scores in [0, 1]."""
-        ...
-
-    def ready(self, series: IntArray) -> BoolArray:
-        """Whether each group has finished its warm-up."""
-        ...
-
-    def expected_range(self, series: IntArray) -> tuple[FloatArray, FloatArray]:
-        """The current expected band (lo, hi) of each group, shape (n, d) each."""
+    def get_params(self) -> dict[str, Any]:
+        """The hyperparameters, by name (``make_detector(kind, **params)`` rebuilds it)."""
         ...
 
     def checkpoint(self) -> State:
@@ -193,7 +176,7 @@ class ArrayDetector:
 
     kind: ClassVar[str] = ""
     params: ClassVar[tuple[str, ...]] = ()
-    threshold: float = 1.0
+    threshold: float = SCORE_THRESHOLD
     dim: int | None = None
     warmup: int  # observations before a series is ready (set by each detector)
 

@@ -43,7 +43,8 @@ def joint_dtype(d: int, nblocks: int) -> np.dtype:
         [
             ("n", I8), ("learned", I8), ("alarm", I8), ("calm", I8), ("k", I8), ("since", I8),
             ("zs", F8, (d,)), ("cov", F8, (d, d)), ("vec", F8, (d, d)), ("lam", F8, (d,)),
-            ("rec", F4, (N_JOINT, nblocks)), ("top", F8, (N_JOINT,)), ("contrib", F4, (d,)),
+            ("rec", F4, (N_JOINT, nblocks)), ("top", F8, (N_JOINT,)), ("a_top", F8, (N_JOINT,)),
+            ("contrib", F4, (d,)),
         ]  # fmt: skip
     )
 
@@ -60,7 +61,6 @@ class AutoGroupDetector(ArrayDetector):
         for name in self.params:
             setattr(self, name, getattr(self.base, name))
         self.warmup = self.base.warmup
-        self.threshold = 0.5
         self.dim = 0
 
     def _check_dim(self, v: FloatArray) -> None:

@@ -26,7 +26,13 @@ import math
 import numpy as np
 from numba import njit
 
-from tocsin.core.detectors.auto_kernel import alarm_step, due_for_adoption, observe, settle
+from tocsin.core.detectors.auto_kernel import (
+    MERGE_CAP,
+    alarm_step,
+    due_for_adoption,
+    observe,
+    settle,
+)
 from tocsin.core.detectors.auto_state import N_REC
 from tocsin.core.detectors.kernels import scale_floor
 
@@ -35,6 +41,8 @@ N_JOINT = 6
 EIG_EVERY = 64  # learnt rows between two eigendecompositions
 VARIANCE = 0.9  # share of the variance the T² components hold
 SMOOTH = 1.0 / 8.0  # EWMA factor of the smoothed standardised vector
+Z_MAX = 20.0  # |z| and channel ratios are capped here: a near-constant channel that moves must
+# not set records so high that the group goes deaf for the whole memory
 
 
 @njit(cache=True, inline="always")
@@ -46,7 +54,7 @@ def _standardise(chan, g, row, z):  # type: ignore[no-untyped-def]  # pragma: no
         if math.isnan(x) or st.n == 0:
             z[j] = 0.0
         else:
-            z[j] = (x - st.m) / scale_floor(st.v, st.m)
+            z[j] = max(-Z_MAX, min(Z_MAX, (x - st.m) / scale_floor(st.v, st.m)))
 
 
 @njit(cache=True, inline="always")
@@ -133,6 +141,24 @@ def _group_learn(gs, z, jev, c):  # type: ignore[no-untyped-def]  # pragma: no c
 
 
 @njit(cache=True, inline="always")
+def _group_alarm(gs, jev, ended, c):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Keep the records reached during an alarm; merge them (capped) once it is over."""
+    if ended:
+        slot = (gs.learned // c.block) % gs.rec.shape[1]
+        for k in range(N_JOINT):
+            if gs.a_top[k] >= 0.0:
+                cap = MERGE_CAP * gs.top[k] if gs.top[k] > 0 else gs.a_top[k]
+                raised = min(gs.a_top[k], cap)
+                gs.rec[k, slot] = max(gs.rec[k, slot], raised)
+                gs.top[k] = max(gs.top[k], raised)
+    if gs.alarm == 1:
+        gs.a_top[:] = -1.0
+    if gs.alarm > 0:
+        for k in range(N_JOINT):
+            gs.a_top[k] = max(gs.a_top[k], jev[k])
+
+
+@njit(cache=True, inline="always")
 def _explain(gs, z, ratios, t2q):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """Per-channel share of the evidence: own ratio, or its part of Q scaled to Q's ratio."""
     d = z.shape[0]
@@ -175,8 +201,8 @@ def group_kernel(chan, joint, series, values, cfg, scales):  # type: ignore[no-u
             if not math.isnan(row[j]):
                 r, lv, _ = observe(chan[g, j], row[j], c, scales, ev[j])
                 ratios[j] = r
-                jev[J_ANY] = max(jev[J_ANY], r)
-                jev[J_LEVEL] = max(jev[J_LEVEL], lv)
+                jev[J_ANY] = max(jev[J_ANY], min(r, Z_MAX))
+                jev[J_LEVEL] = max(jev[J_LEVEL], min(lv, Z_MAX))
         for j in range(d):
             gs.zs[j] += SMOOTH * (z[j] - gs.zs[j])
         ready = gs.k > 0
@@ -192,6 +218,8 @@ def group_kernel(chan, joint, series, values, cfg, scales):  # type: ignore[no-u
                 st.alarm = gs.alarm
                 st.calm = gs.calm
                 settle(st, row[j], c, ev[j], ended, adopt)
+        if gs.learned >= c.burn + EIG_EVERY:
+            _group_alarm(gs, jev, ended, c)
         if gs.alarm == 0:
             _group_learn(gs, z, jev, c)
         elif adopt:

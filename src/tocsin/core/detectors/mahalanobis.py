@@ -5,8 +5,9 @@ Each group (series index) keeps an exponentially weighted mean vector and covari
 (Ledoit & Wolf 2004, "A well-conditioned estimator for large-dimensional covariance matrices",
 J. Multivariate Anal. 88(2)), so it stays invertible with few observations or collinear sensors.
 The squared distance ``D² = (x - m)ᵀ S⁻¹ (x - m)`` is chi-square with ``d`` degrees of freedom
-under normality; the score is its cdf, computed with the Wilson-Hilferty cube-root approximation
-(1931). Good at: a pump whose sensors each look normal but whose combination is not (broken
+under normality; the Wilson-Hilferty cube-root approximation (1931) turns it into a normal z, and
+the score is ``z / (z + z_threshold)`` for z > 0 (0 otherwise): 0.5 at the decision threshold, as
+every Tocsin detector. Good at: a pump whose sensors each look normal but whose combination is not (broken
 correlation). Weak at: seasonal groups (use per-phase groups) and single-sensor spikes that a
 univariate detector sees sooner.
 
@@ -47,7 +48,7 @@ from tocsin.core.detectors.base import (
 
 
 @njit(cache=True)
-def _maha_kernel(s, v, n, mean, cov, alpha, lam, warmup):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _maha_kernel(s, v, n, mean, cov, alpha, lam, warmup, z_thr):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Score then learn each row of ``v`` (n, d)."""
     d = v.shape[1]
     out = np.zeros(v.shape[0])
@@ -73,7 +74,7 @@ def _maha_kernel(s, v, n, mean, cov, alpha, lam, warmup):  # type: ignore[no-unt
             # Wilson-Hilferty: (D²/d)^(1/3) is ~normal(1 - 2/(9d), 2/(9d))
             a = 2.0 / (9.0 * d)
             z = ((d2 / d) ** (1.0 / 3.0) - (1.0 - a)) / math.sqrt(a)
-            out[i] = 0.5 * math.erfc(-z / math.sqrt(2.0))
+            out[i] = z / (z + z_thr) if z > 0.0 else 0.0
         mean[k] += alpha * diff
         cov[k] = (1.0 - alpha) * (cov[k] + alpha * np.outer(diff, diff))
         n[k] += 1
@@ -81,7 +82,7 @@ def _maha_kernel(s, v, n, mean, cov, alpha, lam, warmup):  # type: ignore[no-unt
 
 
 class MahalanobisDetector(ArrayDetector):
-    """EWMA mean/covariance per group with diagonal shrinkage; score = chi-square cdf of D²."""
+    """EWMA mean/covariance per group with diagonal shrinkage; score from the Wilson-Hilferty z."""
 
     kind: ClassVar[str] = "mahalanobis"
     params: ClassVar[tuple[str, ...]] = ("alpha", "shrinkage", "z_threshold", "warmup")
@@ -100,7 +101,6 @@ class MahalanobisDetector(ArrayDetector):
         check_positive("warmup", warmup)
         self.alpha, self.shrinkage = float(alpha), float(shrinkage)
         self.z_threshold, self.warmup = float(z_threshold), int(warmup)
-        self.threshold = float(0.5 * math.erfc(-self.z_threshold / math.sqrt(2.0)))
         self.dim = 0
 
     def _check_dim(self, v: FloatArray) -> None:
@@ -140,8 +140,9 @@ class MahalanobisDetector(ArrayDetector):
         self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
     ) -> FloatArray:
         out: FloatArray = _maha_kernel(
-            s, v, state["n"], state["mean"], state["cov"], self.alpha, self.shrinkage, self.warmup
-        )
+            s, v, state["n"], state["mean"], state["cov"], self.alpha, self.shrinkage, self.warmup,
+            self.z_threshold,
+        )  # fmt: skip
         return out
 
     def _band(

@@ -30,6 +30,7 @@ from tocsin.core.detectors.auto_state import PYRAMID_LAG0, PYRAMID_LEVELS, PYRAM
 
 PYRAMID_RATE = 1.0 / 512.0  # the autocorrelation forgets over about 512 means of a level
 MIN_CYCLES = 4  # a period must have been seen this many times in the pyramid
+SIGNIFICANCE = 3.0  # an autocorrelation counts above SIGNIFICANCE / sqrt(number of products)
 TROUGH = 0.3  # a peak must rise this much above the lowest autocorrelation at shorter lags
 NEAR_BEST = 0.8  # the first peak within this fraction of the best one is the period
 
@@ -140,17 +141,21 @@ def detected_period(st, min_acf):  # type: ignore[no-untyped-def]  # pragma: no 
     """The period (observations) from the pyramid's autocorrelations, or 0.0 if there is none."""
     n = PYRAMID_LEVELS * PYRAMID_LAG0
     r = np.full(n, np.nan)
+    bar = np.full(n, np.inf)
     for level in range(PYRAMID_LEVELS):
         var = st.y_var[level]
         for k in range(PYRAMID_LAG0):
-            if var > 0.0 and st.y_cnt[level] >= MIN_CYCLES * (PYRAMID_LAG0 + k):
+            lag = PYRAMID_LAG0 + k
+            if var > 0.0 and st.y_cnt[level] >= MIN_CYCLES * lag:
                 r[level * PYRAMID_LAG0 + k] = st.y_cov[level, k] / var
+                products = min(st.y_cnt[level] - lag, 1.0 / PYRAMID_RATE)
+                bar[level * PYRAMID_LAG0 + k] = max(min_acf, SIGNIFICANCE / math.sqrt(products))
     low = np.inf
     best = -np.inf
     for i in range(1, n - 1):
         if not math.isnan(r[i - 1]):
             low = min(low, r[i - 1])
-        if _is_peak(r, i, low, min_acf):
+        if _is_peak(r, i, low, bar[i]):
             best = max(best, r[i])
     if best == -np.inf:
         return 0.0
@@ -158,7 +163,7 @@ def detected_period(st, min_acf):  # type: ignore[no-untyped-def]  # pragma: no 
     for i in range(1, n - 1):
         if not math.isnan(r[i - 1]):
             low = min(low, r[i - 1])
-        if _is_peak(r, i, low, min_acf) and r[i] >= NEAR_BEST * best:
+        if _is_peak(r, i, low, bar[i]) and r[i] >= NEAR_BEST * best:
             return float((PYRAMID_LAG0 + i % PYRAMID_LAG0) * 2 ** (i // PYRAMID_LAG0))
     return 0.0
 
