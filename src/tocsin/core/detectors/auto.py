@@ -188,12 +188,13 @@ class AutoDetector(ArrayDetector):
         return lo, hi
 
     def measure(self, series: npt.ArrayLike) -> list[str]:
-        """The measure that gave each series' last score (range, shift, shape, period, season)."""
+        """The measure that gave each series' last score (range, shift, shape, period, season;
+        empty for a series never seen)."""
         s = np.asarray(series, dtype=np.int64)
         known = (s >= 0) & (s < self._state.n_series)
-        comps = np.zeros(s.shape, dtype=np.int64)
+        comps = np.full(s.shape, -1, dtype=np.int64)
         comps[known] = self._state.arrays["rec"]["comp"][s[known]]
-        return [COMPONENTS[int(c)] for c in comps]
+        return [COMPONENTS[int(c)] if c >= 0 else "" for c in comps]
 
     def periods(self, series: npt.ArrayLike) -> FloatArray:
         """The period detected for each series, in observations (0: none found)."""

@@ -6,9 +6,9 @@ One observation goes through four steps (see :mod:`tocsin.core.detectors.auto` f
    it took on learnt rows), times its weight; ``r`` is the largest ratio (1 = a record broken);
 2. **alarm state** — once warm, ``r >= 1`` starts or continues an alarm; it ends after ``hold``
    consecutive calm rows;
-3. **learning** — only outside an alarm: the baseline and the memory of ranges and records never
-   absorb an anomaly (the window histories and the period detection follow the series always: a
-   new shape is news once);
+3. **learning** — only outside an alarm: the baseline, the memory of ranges and records, the
+   window histories and the phase baselines never absorb an anomaly (the autocorrelation
+   pyramid that detects the period follows the series always);
 4. **a new normal** — an alarm that has lasted ``adopt`` times as long as the rows learnt so far
    (and at least the warm-up) is a permanent change: the baseline moves to the current level and
    the remembered range restarts from the range seen during the alarm.
@@ -61,7 +61,9 @@ def _start(st, x):  # type: ignore[no-untyped-def]  # pragma: no cover - compile
     st.s_acc = 0.0
     st.s_cnt = 0
     st.s_fill = 0
+    st.s_new = 0
     st.s_d = -1.0
+    st.s_query[:] = 0.0
     st.s_hist[:] = 0.0
     st.y_acc[:] = 0.0
     st.y_half[:] = 0
@@ -92,11 +94,13 @@ def _set_period(st, period):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Adopt a detected period: the period-matched means start over."""
     st.period = period
     st.p_since = 0
-    st.p_dec = max(1, round(period / (st.p_hist.shape[0] // 8))) if period > 0 else 0
+    st.p_dec = max(1, round(period / st.p_query.shape[0])) if period > 0 else 0
     st.p_acc = 0.0
     st.p_cnt = 0
     st.p_fill = 0
+    st.p_new = 0
     st.p_d = -1.0
+    st.p_query[:] = 0.0
     st.p_hist[:] = 0.0
     st.sm[:] = 0.0
     st.sv[:] = 0.0
@@ -119,25 +123,24 @@ def _range_ratio(x, lo, hi, floor, weight):  # type: ignore[no-untyped-def]  # p
 
 @njit(cache=True, inline="always")
 def _windows(st, y, c):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """Feed the piecewise means; recompute discords and seasonal deviation when one completes."""
+    """Feed the piecewise means; recompute a discord when a new mean completes its window."""
     st.s_acc += y
     st.s_cnt += 1
     if st.s_cnt == c.agg:
-        shift_in(st.s_hist, st.s_acc / c.agg)
+        shift_in(st.s_query, st.s_acc / c.agg)
         st.s_acc = 0.0
         st.s_cnt = 0
-        st.s_fill += 1
-        st.s_d = nearest_window(st.s_hist, st.s_fill, c.window, False)
+        st.s_new = 1
+        st.s_d = nearest_window(st.s_query, st.s_hist, st.s_fill, False)
     if st.p_dec > 0:
         st.p_acc += y
         st.p_cnt += 1
         if st.p_cnt == st.p_dec:
-            shift_in(st.p_hist, st.p_acc / st.p_dec)
+            shift_in(st.p_query, st.p_acc / st.p_dec)
             st.p_acc = 0.0
             st.p_cnt = 0
-            st.p_fill += 1
-            lag = max(1, round(st.period / st.p_dec))
-            st.p_d = nearest_window(st.p_hist, st.p_fill, lag, True)
+            st.p_new = 1
+            st.p_d = nearest_window(st.p_query, st.p_hist, st.p_fill, True)
 
 
 @njit(cache=True, inline="always")
@@ -248,14 +251,32 @@ def _remember(st, x, c, ev):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 
 @njit(cache=True, inline="always")
+def _learn_windows(st, in_alarm):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Append a completed mean to its window history; during an alarm only a mean inside the
+    remembered range (a pattern of normal values, not the anomalous level)."""
+    if st.s_new == 1:
+        mean = st.s_query[st.s_query.shape[0] - 1] + st.ref
+        if not in_alarm or st.lo <= mean <= st.hi:
+            shift_in(st.s_hist, st.s_query[st.s_query.shape[0] - 1])
+            st.s_fill += 1
+    if st.p_new == 1:
+        mean = st.p_query[st.p_query.shape[0] - 1] + st.ref
+        if not in_alarm or st.lo <= mean <= st.hi:
+            shift_in(st.p_hist, st.p_query[st.p_query.shape[0] - 1])
+            st.p_fill += 1
+
+
+@njit(cache=True, inline="always")
 def _learn(st, x, c, ev):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """Learn a normal row: the robust baseline and the memory of ranges and records."""
+    """Learn a normal row: the robust baseline, the memory of ranges and records, the window
+    histories, the phase baselines."""
     sd = scale_floor(st.v, st.m)
     a = max(c.alpha, 1.0 / (st.learned + 1.0))
     r = max(-c.huber, min(c.huber, (x - st.m) / sd)) * sd if st.learned > 30 else x - st.m
     st.m += a * r
     st.v = (1.0 - a) * (st.v + a * r * r)
     _remember(st, x, c, ev)
+    _learn_windows(st, False)
     if st.p_dec > 0:
         _learn_phase(st, x - st.ref, sd, c)
         st.p_since += 1
@@ -264,13 +285,15 @@ def _learn(st, x, c, ev):  # type: ignore[no-untyped-def]  # pragma: no cover - 
 
 @njit(cache=True, inline="always")
 def _track_alarm(st, x, ev):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """Widen the ranges and records seen during the current alarm (restarted with each alarm)."""
+    """Widen the raw range and records seen during the current alarm, follow its level."""
     if st.alarm == 1:
         st.a_hi = x
         st.a_lo = x
         st.a_ehi[:] = st.e
         st.a_elo[:] = st.e
         st.a_top[:] = -np.inf
+        st.a_m = x
+    st.a_m += max(1.0 / st.alarm, 1.0 / 64.0) * (x - st.a_m)
     st.a_hi = max(st.a_hi, x)
     st.a_lo = min(st.a_lo, x)
     for j in range(st.e.shape[0]):
@@ -282,8 +305,9 @@ def _track_alarm(st, x, ev):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 @njit(cache=True, inline="always")
 def _merge_alarm(st, c):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """An alarm is over: what it reached joins the memory (a repeat is news only if it is worse);
-    a record is raised by at most ``MERGE_CAP`` times, so one huge event does not deafen it."""
+    """An alarm is over: the raw range and records it reached join the memory (a repeat is news
+    only if it is worse); a record is raised by at most ``MERGE_CAP`` times, so one huge event
+    does not deafen it. The smoothed ranges learn only outside alarms."""
     slot = (st.learned // c.block) % st.bmax.shape[0]
     st.bmax[slot] = max(st.bmax[slot], st.a_hi - st.ref)
     st.bmin[slot] = min(st.bmin[slot], st.a_lo - st.ref)
@@ -304,17 +328,23 @@ def _merge_alarm(st, c):  # type: ignore[no-untyped-def]  # pragma: no cover - c
 
 @njit(cache=True, inline="always")
 def _adopt(st, c):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """A new normal: the baseline moves to the current level, the range memory restarts from the
-    range seen during the alarm; the records and the shape histories are kept."""
-    st.m = st.f
+    """A new normal: the baseline moves to the level of the alarm (an EWMA over its last 64 rows),
+    the range memory restarts from the range seen during it, the phase baselines start over; the
+    records and the shape histories are kept."""
+    st.m = st.a_m
+    st.f = st.a_m
+    st.e[:] = st.a_m
     _forget_ranges(st)
     slot = (st.learned // c.block) % st.bmax.shape[0]
     st.bmax[slot] = st.a_hi - st.ref
     st.bmin[slot] = st.a_lo - st.ref
-    for j in range(st.e.shape[0]):
-        st.emax[j, slot] = st.a_ehi[j] - st.ref
-        st.emin[j, slot] = st.a_elo[j] - st.ref
+    for j in range(st.e.shape[0]):  # the smoothed copies saw clipped values: take the raw range
+        st.emax[j, slot] = st.a_hi - st.ref
+        st.emin[j, slot] = st.a_lo - st.ref
     _refresh_tops(st)
+    st.sm[:] = 0.0  # the phase baselines start over at the new level
+    st.sv[:] = 0.0
+    st.sc[:] = 0.0
     st.alarm = 0
     st.calm = 0
 
@@ -373,8 +403,11 @@ def settle(st, x, c, ev, ended, adopt):  # type: ignore[no-untyped-def]  # pragm
         _learn(st, x, c, ev)
     else:
         _track_alarm(st, x, ev)
+        _learn_windows(st, True)
         if adopt:
             _adopt(st, c)
+    st.s_new = 0
+    st.p_new = 0
     st.n += 1
 
 

@@ -30,6 +30,9 @@ PYRAMID_LEVELS = 10
 PYRAMID_LAG0 = 8
 PYRAMID_RING = 2 * PYRAMID_LAG0
 
+# the period-matched window holds one detected period as this many means
+PERIOD_WINDOW = 16
+
 
 @dataclass(frozen=True)
 class AutoLayout:
@@ -61,16 +64,19 @@ def state_dtype(layout: AutoLayout) -> np.dtype:
             ("bmax", F4, (b,)), ("bmin", F4, (b,)), ("emax", F4, (s, b)), ("emin", F4, (s, b)),
             ("rec", F4, (N_REC, b)),
             ("hi", F8), ("lo", F8), ("ehi", F8, (s,)), ("elo", F8, (s,)), ("top", F8, (N_REC,)),
-            # the ranges and records seen during the current alarm: remembered once it is over, or
-            # the start of a new normal
+            # the raw range, records and level seen during the current alarm: remembered once it
+            # is over, or the start of a new normal
             ("a_hi", F8), ("a_lo", F8), ("a_ehi", F8, (s,)), ("a_elo", F8, (s,)),
-            ("a_top", F8, (N_REC,)),
-            # short-window shape: partial sum, the window means (newest last), the last discord
-            ("s_acc", F8), ("s_cnt", I8), ("s_fill", I8), ("s_d", F8),
-            ("s_hist", F4, (layout.history,)),
-            # period-matched shape: means over p_dec observations, the last discord
-            ("period", F8), ("p_cand", F8), ("p_since", I8), ("p_dec", I8), ("p_acc", F8), ("p_cnt", I8), ("p_fill", I8),
-            ("p_d", F8), ("p_hist", F4, (layout.period_history,)),
+            ("a_top", F8, (N_REC,)), ("a_m", F8),
+            # short-window shape: partial sum, the newest window of means (always), the history of
+            # means (learnt outside alarms only), a new mean waiting to be learnt, the last discord
+            ("s_acc", F8), ("s_cnt", I8), ("s_fill", I8), ("s_new", I8), ("s_d", F8),
+            ("s_query", F4, (layout.window,)), ("s_hist", F4, (layout.history,)),
+            # period-matched shape: the same with means over p_dec observations, a query window
+            # of one period (PERIOD_WINDOW means)
+            ("period", F8), ("p_cand", F8), ("p_since", I8), ("p_dec", I8), ("p_acc", F8),
+            ("p_cnt", I8), ("p_fill", I8), ("p_new", I8), ("p_d", F8),
+            ("p_query", F4, (PERIOD_WINDOW,)), ("p_hist", F4, (layout.period_history,)),
             # phase baselines of the detected period (mean, variance, count per phase bin)
             ("sm", F4, (layout.bins,)), ("sv", F4, (layout.bins,)), ("sc", F4, (layout.bins,)),
             # autocorrelation pyramid (period detection)

@@ -7,10 +7,6 @@
   subsequence only against the past). The history is a fixed ring of piecewise means — a bounded
   sketch of the past, not the whole past as in the matrix profile — so the state stays small.
   Windows that overlap the query are excluded (the trivial matches of the matrix profile).
-* **Seasonal deviation.** Against the same ring: the newest mean compared with the means exactly
-  one, two, … periods earlier (their median, and their median absolute deviation as the scale) —
-  a robust seasonal-naive baseline (Hyndman & Athanasopoulos, *Forecasting: Principles and
-  Practice*, §5.2; median and MAD after Hampel 1974).
 * **Period from autocorrelation.** A pyramid of pairwise means (Burt & Adelson 1983) keeps, at
   each level, the autocorrelation of its means at lags ``LAG0 .. 2 LAG0 - 1``; together the levels
   cover lags from ``LAG0`` to thousands of observations on a logarithmic grid. The period is the
@@ -44,23 +40,24 @@ def shift_in(ring, x):  # type: ignore[no-untyped-def]  # pragma: no cover - com
 
 
 @njit(cache=True, inline="always")
-def nearest_window(hist, fill, w, demean):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """RMS distance from the newest ``w`` values of ``hist`` to the nearest earlier window.
+def nearest_window(query, hist, fill, demean):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """RMS distance from ``query`` to its nearest window among the last ``fill`` values of ``hist``.
 
-    Only the last ``fill`` values are valid; windows overlapping the query are excluded. With
-    ``demean`` each window is compared after removing its mean (shape only). Returns -1.0 when no
-    earlier window exists.
+    Windows ending in the last ``len(query) - 1`` values of the history are excluded (when the
+    history is learnt continuously they overlap the query: the trivial matches). With ``demean``
+    each window is compared after removing its mean (shape only). Returns -1.0 when no window
+    qualifies.
     """
+    w = query.shape[0]
     size = hist.shape[0]
-    q0 = size - w
     first = size - min(fill, size)
-    last = q0 - w
+    last = size - 2 * w + 1
     if last < first:
         return -1.0
     qmean = 0.0
     if demean:
         for j in range(w):
-            qmean += hist[q0 + j]
+            qmean += query[j]
         qmean /= w
     best = np.inf
     for p in range(first, last + 1):
@@ -71,34 +68,12 @@ def nearest_window(hist, fill, w, demean):  # type: ignore[no-untyped-def]  # pr
             hmean /= w
         d2 = 0.0
         for j in range(w):
-            diff = (hist[q0 + j] - qmean) - (hist[p + j] - hmean)
+            diff = (query[j] - qmean) - (hist[p + j] - hmean)
             d2 += diff * diff
             if d2 >= best:
                 break
         best = min(best, d2)
     return math.sqrt(best / w)
-
-
-@njit(cache=True, inline="always")
-def seasonal_deviation(hist, fill, lag, floor):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """|newest - median of the values 1, 2, … lags back| / (1.4826 MAD of those, >= floor).
-
-    Needs at least three earlier cycles in the valid part of ``hist``; returns -1.0 otherwise.
-    """
-    size = hist.shape[0]
-    k = (min(fill, size) - 1) // lag
-    if k < 3 or lag < 1:
-        return -1.0
-    vals = np.empty(k)
-    for i in range(k):
-        vals[i] = hist[size - 1 - (i + 1) * lag]
-    vals.sort()
-    med = 0.5 * (vals[(k - 1) // 2] + vals[k // 2])
-    for i in range(k):
-        vals[i] = abs(vals[i] - med)
-    vals.sort()
-    mad = 0.5 * (vals[(k - 1) // 2] + vals[k // 2])
-    return abs(hist[size - 1] - med) / max(1.4826 * mad, floor)
 
 
 @njit(cache=True, inline="always")

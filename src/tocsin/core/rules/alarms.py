@@ -51,6 +51,8 @@ class AlarmRule:
             raise ValueError(f"hold must be an integer >= 1, got {self.hold!r}")
         if not 0.0 <= self.quiet_fraction < 1.0:
             raise ValueError(f"quiet_fraction must be in [0, 1), got {self.quiet_fraction!r}")
+        if not 0.0 <= self.upgrade:
+            raise ValueError(f"upgrade must be >= 0, got {self.upgrade!r}")
 
 
 @dataclass(slots=True)
