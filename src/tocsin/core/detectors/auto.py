@@ -83,6 +83,7 @@ class AutoDetector(ArrayDetector):
         "alpha", "fast", "huber", "window", "agg", "history", "period_history", "bins",
         "seasonal_alpha", "block",
         "nblocks", "burn", "warmup", "hold", "adopt", "weights", "scales", "min_acf",
+        "w_channels",
     )  # fmt: skip
 
     def __init__(
@@ -105,6 +106,7 @@ class AutoDetector(ArrayDetector):
         weights: tuple[float, ...] = (0.97, 0.9, 1.0, 1.0, 1.0),
         scales: tuple[float, ...] = (0.25, 0.0625, 0.015625),
         min_acf: float = 0.3,
+        w_channels: float = 1.0,
     ) -> None:
         """Validate and store the hyperparameters."""
         check_unit("alpha", alpha)
@@ -134,6 +136,9 @@ class AutoDetector(ArrayDetector):
         self.weights = tuple(float(w) for w in weights)
         self.scales = tuple(float(a) for a in scales)
         self.min_acf = float(min_acf)
+        if not 0.0 <= w_channels <= 1.0:
+            raise ValueError(f"w_channels must be in [0, 1], got {w_channels!r}")
+        self.w_channels = float(w_channels)
 
     def layout(self) -> AutoLayout:
         """The sizes of the per-series record."""
@@ -156,7 +161,7 @@ class AutoDetector(ArrayDetector):
             "agg": self.agg, "block": self.block, "burn": self.burn, "warmup": self.warmup,
             "hold": self.hold, "adopt": self.adopt, "w_range": w_range, "w_shift": w_shift,
             "w_shape": w_shape, "w_period": w_period, "w_season": w_season,
-            "min_acf": self.min_acf,
+            "min_acf": self.min_acf, "w_channels": self.w_channels,
         }  # fmt: skip
         for name, value in values.items():
             cfg[name] = value

@@ -39,7 +39,6 @@ from tocsin.core.detectors.shapes import (
 )
 
 PERIOD_CHECK = 64  # observations between two looks for a period
-MERGE_CAP = 2.0  # an alarm raises a record by at most this factor (a bigger repeat is news)
 
 
 @njit(cache=True, inline="always")
@@ -305,9 +304,8 @@ def _track_alarm(st, x, ev):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 @njit(cache=True, inline="always")
 def _merge_alarm(st, c):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """An alarm is over: the raw range and records it reached join the memory (a repeat is news
-    only if it is worse); a record is raised by at most ``MERGE_CAP`` times, so one huge event
-    does not deafen it. The smoothed ranges learn only outside alarms."""
+    """An alarm is over: the ranges and records it reached join the memory (a repeat is news only
+    if it is worse)."""
     slot = (st.learned // c.block) % st.bmax.shape[0]
     st.bmax[slot] = max(st.bmax[slot], st.a_hi - st.ref)
     st.bmin[slot] = min(st.bmin[slot], st.a_lo - st.ref)
@@ -321,9 +319,8 @@ def _merge_alarm(st, c):  # type: ignore[no-untyped-def]  # pragma: no cover - c
     if st.learned >= c.burn:
         for k in range(N_REC):
             if st.a_top[k] >= 0.0:
-                raised = min(st.a_top[k], MERGE_CAP * st.top[k]) if st.top[k] > 0 else st.a_top[k]
-                st.rec[k, slot] = max(st.rec[k, slot], raised)
-                st.top[k] = max(st.top[k], raised)
+                st.rec[k, slot] = max(st.rec[k, slot], st.a_top[k])
+                st.top[k] = max(st.top[k], st.a_top[k])
 
 
 @njit(cache=True, inline="always")

@@ -93,6 +93,6 @@ CONFIG_DTYPE = np.dtype(
         ("window", I8), ("agg", I8), ("block", I8), ("burn", I8), ("warmup", I8), ("hold", I8),
         ("adopt", F8),
         ("w_range", F8), ("w_shift", F8), ("w_shape", F8), ("w_period", F8), ("w_season", F8),
-        ("min_acf", F8),
+        ("min_acf", F8), ("w_channels", F8),
     ]  # fmt: skip
 )

@@ -26,13 +26,7 @@ import math
 import numpy as np
 from numba import njit
 
-from tocsin.core.detectors.auto_kernel import (
-    MERGE_CAP,
-    alarm_step,
-    due_for_adoption,
-    observe,
-    settle,
-)
+from tocsin.core.detectors.auto_kernel import alarm_step, due_for_adoption, observe, settle
 from tocsin.core.detectors.auto_state import N_REC
 from tocsin.core.detectors.kernels import scale_floor
 
@@ -103,7 +97,7 @@ def _group_evidence(gs, jev, c):  # type: ignore[no-untyped-def]  # pragma: no c
         return best, level
     for k in range(N_JOINT):
         if jev[k] >= 0.0 and gs.top[k] > 0.0:
-            ratio = jev[k] / gs.top[k]
+            ratio = jev[k] * c.w_channels / gs.top[k] if k >= J_ANY else jev[k] / gs.top[k]
             best = max(best, ratio)
             if k != J_ANY:
                 level = max(level, ratio)
@@ -142,15 +136,13 @@ def _group_learn(gs, z, jev, c):  # type: ignore[no-untyped-def]  # pragma: no c
 
 @njit(cache=True, inline="always")
 def _group_alarm(gs, jev, ended, c):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """Keep the records reached during an alarm; merge them (capped) once it is over."""
+    """Keep the records reached during an alarm; merge them once it is over."""
     if ended:
         slot = (gs.learned // c.block) % gs.rec.shape[1]
         for k in range(N_JOINT):
             if gs.a_top[k] >= 0.0:
-                cap = MERGE_CAP * gs.top[k] if gs.top[k] > 0 else gs.a_top[k]
-                raised = min(gs.a_top[k], cap)
-                gs.rec[k, slot] = max(gs.rec[k, slot], raised)
-                gs.top[k] = max(gs.top[k], raised)
+                gs.rec[k, slot] = max(gs.rec[k, slot], gs.a_top[k])
+                gs.top[k] = max(gs.top[k], gs.a_top[k])
     if gs.alarm == 1:
         gs.a_top[:] = -1.0
     if gs.alarm > 0:
