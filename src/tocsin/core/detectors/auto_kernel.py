@@ -110,13 +110,27 @@ def _set_period(st, period):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 
 @njit(cache=True, inline="always")
-def _range_ratio(x, lo, hi, floor, weight):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """``weight * (1 + |x - mid| / half) / 2`` against the range [lo, hi] (half-width at least
-    ``floor``); 0 if the range is empty."""
+def young(k, memory):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """How much a record of ``k`` values understates one of ``memory`` values.
+
+    The largest of k draws of a light-tailed (Gaussian-like) variable grows as sqrt(2 ln k)
+    (extreme-value theory, e.g. Embrechts, Klüppelberg & Mikosch 1997, §3.3), so a record from a
+    short history is scaled by sqrt(ln memory / ln k): a young series is not alarmed by every
+    new record of its first few hundred values. 1 once the memory is full.
+    """
+    if k >= memory:
+        return 1.0
+    return math.sqrt(math.log(memory) / math.log(max(k, 3.0)))
+
+
+@njit(cache=True, inline="always")
+def _range_ratio(x, lo, hi, floor, grow, weight):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """``weight * (1 + |x - mid| / half) / 2`` against the range [lo, hi], its half-width grown by
+    ``grow`` (and at least ``floor``); 0 if the range is empty."""
     if hi < lo:
         return 0.0
     mid = 0.5 * (hi + lo)
-    half = max(0.5 * (hi - lo), floor, 1e-9 + 1e-9 * abs(mid))
+    half = max(0.5 * (hi - lo) * grow, floor, 1e-9 + 1e-9 * abs(mid))
     return weight * 0.5 * (1.0 + abs(x - mid) / half)
 
 
@@ -150,14 +164,18 @@ def _evidence(st, x, y, c, scales, ev):  # type: ignore[no-untyped-def]  # pragm
     # beyond it is the raw range rule's news, and must not linger in the slower measures
     xc = min(max(x, st.lo), st.hi) if st.hi >= st.lo else x
     st.f += c.fast * (xc - st.f)
-    best = _range_ratio(x, st.lo, st.hi, 0.0, c.w_range)
+    memory = c.block * st.bmax.shape[0]
+    grow = young(st.learned, memory)
+    best = _range_ratio(x, st.lo, st.hi, 0.0, grow, c.w_range)
     width = st.hi - st.lo if st.hi >= st.lo else 0.0
+    grow_e = young(st.learned - c.burn, memory)
     for j in range(scales.shape[0]):
         st.e[j] += scales[j] * (xc - st.e[j])
         if st.learned >= c.burn:
             # one value inside the raw range moves a copy by up to scale * width: no news
             floor = scales[j] * width
-            best = max(best, _range_ratio(st.e[j], st.elo[j], st.ehi[j], floor, c.w_range))
+            ratio = _range_ratio(st.e[j], st.elo[j], st.ehi[j], floor, grow_e, c.w_range)
+            best = max(best, ratio)
     sd = scale_floor(st.v, st.m)
     _windows(st, y, c)
     ev[REC_SHIFT] = abs(st.f - st.m) / sd
@@ -177,7 +195,8 @@ def _evidence(st, x, y, c, scales, ev):  # type: ignore[no-untyped-def]  # pragm
         if k >= REC_PERIOD and not seasoned:
             continue
         if ev[k] >= 0.0 and st.top[k] > 0.0:
-            ratio = weights[k] * ev[k] / st.top[k]
+            history = st.learned - c.burn if k < REC_PERIOD else st.p_since
+            ratio = weights[k] * ev[k] / (st.top[k] * young(history, memory))
             if k == REC_SHIFT:
                 level = max(level, ratio)
             if ratio > best:

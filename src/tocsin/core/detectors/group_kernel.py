@@ -26,7 +26,7 @@ import math
 import numpy as np
 from numba import njit
 
-from tocsin.core.detectors.auto_kernel import alarm_step, due_for_adoption, observe, settle
+from tocsin.core.detectors.auto_kernel import alarm_step, due_for_adoption, observe, settle, young
 from tocsin.core.detectors.auto_state import N_REC
 from tocsin.core.detectors.kernels import scale_floor
 
@@ -95,9 +95,11 @@ def _group_evidence(gs, jev, c):  # type: ignore[no-untyped-def]  # pragma: no c
     level = 0.0
     if gs.learned < c.burn + EIG_EVERY:
         return best, level
+    grow = young(gs.learned - c.burn - EIG_EVERY, c.block * gs.rec.shape[1])
     for k in range(N_JOINT):
         if jev[k] >= 0.0 and gs.top[k] > 0.0:
-            ratio = jev[k] * c.w_channels / gs.top[k] if k >= J_ANY else jev[k] / gs.top[k]
+            weight = c.w_channels if k >= J_ANY else 1.0
+            ratio = weight * jev[k] / (gs.top[k] * grow)
             best = max(best, ratio)
             if k != J_ANY:
                 level = max(level, ratio)
