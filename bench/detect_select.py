@@ -67,12 +67,12 @@ def cached_scores(
     cache: Path, name: str, files: list[LabelledSeries], params: dict[str, Any]
 ) -> list[Any]:
     """The corpus's scores under ``params`` (computed once per code version)."""
-    key = hashlib.sha256(
-        (name + json.dumps(params, sort_keys=True) + CODE).encode()
-    ).hexdigest()[:20]
+    key = hashlib.sha256((name + json.dumps(params, sort_keys=True) + CODE).encode()).hexdigest()[
+        :20
+    ]
     path = cache / f"{name}-{key}.pkl"
     if path.is_file():
-        return list(pickle.loads(path.read_bytes()))  # noqa: S301 - our own cache
+        return list(pickle.loads(path.read_bytes()))
     scores = detector_scores(files, "auto", params)
     path.write_bytes(pickle.dumps(scores))
     return scores

@@ -1,6 +1,6 @@
-"""``tocsin detect`` (score a CSV online), ``tocsin bench nab`` (run NAB) and ``tocsin bench detect``
-(run a detector over labelled corpora and report event-wise, point-wise, NAB-style, change-point
-and top-1 figures)."""
+"""``tocsin detect`` (score a CSV online), ``tocsin bench nab`` (run NAB) and
+``tocsin bench detect`` (run a detector over labelled corpora and report event-wise, point-wise,
+NAB-style, change-point and top-1 figures)."""
 
 from __future__ import annotations
 
@@ -121,7 +121,9 @@ def nab(
 def bench_detect(
     corpus: Annotated[
         list[Path],
-        typer.Option("--corpus", help="Corpus folder (repeatable): CSVs of timestamp,values,label."),
+        typer.Option(
+            "--corpus", help="Corpus folder (repeatable): CSVs of timestamp,values,label."
+        ),
     ],
     detector: Annotated[str, typer.Option("--detector", help="Detector kind.")] = "auto",
     param: Annotated[

@@ -105,7 +105,9 @@ def _tanh_reward(position: float, tp: float, fp: float) -> float:
     return half * -math.tanh(x) / math.tanh(math.pi / 2) + half + fp
 
 
-def changepoint_raw(labels: BoolArray, flags: BoolArray, *, window: int) -> tuple[dict[str, float], int]:
+def changepoint_raw(
+    labels: BoolArray, flags: BoolArray, *, window: int
+) -> tuple[dict[str, float], int]:
     """Raw change-point score per profile for one file, and its number of windows."""
     n = labels.size
     truth: list[int] = []

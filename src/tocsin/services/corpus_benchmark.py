@@ -207,7 +207,8 @@ def format_row(result: CorpusResult) -> str:
         return "  n/a" if math.isnan(x) else f"{x:5.3f}"
 
     return (
-        f"{result.name:24s} files {f.files:4d} ranges {f.ranges:4d} | event P {fmt(f.event_precision)}"
+        f"{result.name:24s} files {f.files:4d} ranges {f.ranges:4d} | "
+        f"event P {fmt(f.event_precision)}"
         f" R {fmt(f.event_recall)} F1 {fmt(f.event_f1)} FA {f.false_alarms:5d} delay50 "
         f"{f.delay_median:7.1f} | point F1 {fmt(f.point_f1)} | top1 {fmt(f.top1)} | "
         f"cp {f.changepoint['standard']:6.2f} | nab {result.nab['standard']:6.2f}"

@@ -156,7 +156,9 @@ def score_csv(
     total = anomalies = 0
     try:
         with partial.open("w", newline="") as out:
-            out.write("timestamp,anomaly_score,is_anomaly" + (",explanation\n" if explain else "\n"))
+            out.write(
+                "timestamp,anomaly_score,is_anomaly" + (",explanation\n" if explain else "\n")
+            )
             last_time: int | None = None
             for stamps, times, values in iter_chunks(source):
                 if (last_time is not None and times[0] < last_time) or (np.diff(times) < 0).any():

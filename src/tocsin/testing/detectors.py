@@ -193,7 +193,9 @@ def check_ranks_injected_anomalies(factory: Factory) -> None:
     normal = scores[(np.arange(s.size) >= spike - (spike // 3)) & (np.arange(s.size) < spike)]
     bar = float(np.quantile(normal, 0.99))
     _expect(bool(scores[spike : spike + 3].max() > bar), f"spike not above normal ({bar:.3f})")
-    _expect(bool(scores[shift : shift + 30].max() > bar), f"level shift not above normal ({bar:.3f})")
+    _expect(
+        bool(scores[shift : shift + 30].max() > bar), f"level shift not above normal ({bar:.3f})"
+    )
 
 
 def check_params_round_trip(factory: Factory) -> None:

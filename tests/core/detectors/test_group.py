@@ -16,9 +16,7 @@ def _sensors(n: int, seed: int = 0) -> F:
     """Three sensors: two follow one driver closely, the third is independent."""
     rng = np.random.default_rng(seed)
     driver = np.sin(np.arange(n) / 30.0)[:, None] + 0.3 * rng.normal(size=(n, 1))
-    return np.hstack(
-        [driver, driver + 0.05 * rng.normal(size=(n, 1)), rng.normal(size=(n, 1))]
-    )
+    return np.hstack([driver, driver + 0.05 * rng.normal(size=(n, 1)), rng.normal(size=(n, 1))])
 
 
 def _score(det: AutoGroupDetector, x: F) -> F:
@@ -57,7 +55,7 @@ def test_missing_values_leave_a_channel_out_and_an_empty_row_scores_zero() -> No
 
 
 def test_the_width_is_fixed_by_the_first_batch() -> None:
-    det = make_detector("auto_group")
+    det = AutoGroupDetector()
     det.score_batch(np.zeros(3, dtype=np.int64), np.arange(3), np.ones((3, 4)))
     with pytest.raises(ValueError, match="groups of 4"):
         det.score_batch(np.zeros(1, dtype=np.int64), np.arange(1), np.ones((1, 3)))
@@ -68,5 +66,5 @@ def test_the_width_is_fixed_by_the_first_batch() -> None:
 def test_hyperparameters_are_those_of_auto() -> None:
     det = make_detector("auto_group", warmup=120, adopt=2.0)
     assert det.get_params()["warmup"] == 120
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="w_channels"):
         make_detector("auto_group", w_channels=2.0)

@@ -67,5 +67,5 @@ def test_first_alarm_scores_keep_fresh_and_calm_rows() -> None:
     [{"threshold": 0.0}, {"threshold": 1.5}, {"hold": 0}, {"quiet_fraction": 1.0}, {"upgrade": -1}],
 )
 def test_invalid_rules_are_refused(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be"):
         AlarmRule(**kwargs)  # type: ignore[arg-type]

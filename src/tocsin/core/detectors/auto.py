@@ -115,7 +115,8 @@ class AutoDetector(ArrayDetector):
         check_unit("min_acf", min_acf)
         for name, value in (
             ("huber", huber), ("window", window), ("agg", agg), ("history", history),
-            ("period_history", period_history), ("bins", bins), ("block", block), ("nblocks", nblocks),
+            ("period_history", period_history), ("bins", bins), ("block", block),
+            ("nblocks", nblocks),
             ("warmup", warmup), ("hold", hold), ("adopt", adopt),
         ):  # fmt: skip
             check_positive(name, value)

@@ -53,46 +53,96 @@ def state_dtype(layout: AutoLayout) -> np.dtype:
         [
             # counters: observations seen, learned (outside alarms), rows in the current alarm,
             # consecutive calm rows within it, the measure that gave the last score
-            ("n", I8), ("learned", I8), ("alarm", I8), ("calm", I8), ("comp", I8),
+            ("n", I8),
+            ("learned", I8),
+            ("alarm", I8),
+            ("calm", I8),
+            ("comp", I8),
             # robust baseline (Huber-clipped EWMA mean and variance), fast EWMA, reference level
-            ("m", F8), ("v", F8), ("f", F8), ("ref", F8),
+            ("m", F8),
+            ("v", F8),
+            ("f", F8),
+            ("ref", F8),
             # EWMA-smoothed copies of the stream, one per scale
             ("e", F8, (s,)),
             # memory blocks: value ranges of the raw and smoothed streams (relative to ref), and
             # records; their maxima over the blocks are kept up to date (recomputed when a block
             # expires)
-            ("bmax", F4, (b,)), ("bmin", F4, (b,)), ("emax", F4, (s, b)), ("emin", F4, (s, b)),
+            ("bmax", F4, (b,)),
+            ("bmin", F4, (b,)),
+            ("emax", F4, (s, b)),
+            ("emin", F4, (s, b)),
             ("rec", F4, (N_REC, b)),
-            ("hi", F8), ("lo", F8), ("ehi", F8, (s,)), ("elo", F8, (s,)), ("top", F8, (N_REC,)),
+            ("hi", F8),
+            ("lo", F8),
+            ("ehi", F8, (s,)),
+            ("elo", F8, (s,)),
+            ("top", F8, (N_REC,)),
             # the raw range, records and level seen during the current alarm: remembered once it
             # is over, or the start of a new normal
-            ("a_hi", F8), ("a_lo", F8), ("a_ehi", F8, (s,)), ("a_elo", F8, (s,)),
-            ("a_top", F8, (N_REC,)), ("a_m", F8),
+            ("a_hi", F8),
+            ("a_lo", F8),
+            ("a_ehi", F8, (s,)),
+            ("a_elo", F8, (s,)),
+            ("a_top", F8, (N_REC,)),
+            ("a_m", F8),
             # short-window shape: partial sum, the newest window of means (always), the history of
             # means (learnt outside alarms only), a new mean waiting to be learnt, the last discord
-            ("s_acc", F8), ("s_cnt", I8), ("s_fill", I8), ("s_new", I8), ("s_d", F8),
-            ("s_query", F4, (layout.window,)), ("s_hist", F4, (layout.history,)),
+            ("s_acc", F8),
+            ("s_cnt", I8),
+            ("s_fill", I8),
+            ("s_new", I8),
+            ("s_d", F8),
+            ("s_query", F4, (layout.window,)),
+            ("s_hist", F4, (layout.history,)),
             # period-matched shape: the same with means over p_dec observations, a query window
             # of one period (PERIOD_WINDOW means)
-            ("period", F8), ("p_cand", F8), ("p_since", I8), ("p_dec", I8), ("p_acc", F8),
-            ("p_cnt", I8), ("p_fill", I8), ("p_new", I8), ("p_d", F8),
-            ("p_query", F4, (PERIOD_WINDOW,)), ("p_hist", F4, (layout.period_history,)),
+            ("period", F8),
+            ("p_cand", F8),
+            ("p_since", I8),
+            ("p_dec", I8),
+            ("p_acc", F8),
+            ("p_cnt", I8),
+            ("p_fill", I8),
+            ("p_new", I8),
+            ("p_d", F8),
+            ("p_query", F4, (PERIOD_WINDOW,)),
+            ("p_hist", F4, (layout.period_history,)),
             # phase baselines of the detected period (mean, variance, count per phase bin)
-            ("sm", F4, (layout.bins,)), ("sv", F4, (layout.bins,)), ("sc", F4, (layout.bins,)),
+            ("sm", F4, (layout.bins,)),
+            ("sv", F4, (layout.bins,)),
+            ("sc", F4, (layout.bins,)),
             # autocorrelation pyramid (period detection)
-            ("y_acc", F8, (lv,)), ("y_half", I4, (lv,)), ("y_cnt", I4, (lv,)),
-            ("y_mu", F8, (lv,)), ("y_var", F8, (lv,)),
-            ("y_ring", F4, (lv, PYRAMID_RING)), ("y_cov", F4, (lv, PYRAMID_LAG0)),
-        ]  # fmt: skip
+            ("y_acc", F8, (lv,)),
+            ("y_half", I4, (lv,)),
+            ("y_cnt", I4, (lv,)),
+            ("y_mu", F8, (lv,)),
+            ("y_var", F8, (lv,)),
+            ("y_ring", F4, (lv, PYRAMID_RING)),
+            ("y_cov", F4, (lv, PYRAMID_LAG0)),
+        ]
     )
 
 
 CONFIG_DTYPE = np.dtype(
     [
-        ("alpha", F8), ("fast", F8), ("huber", F8), ("seasonal_alpha", F8),
-        ("window", I8), ("agg", I8), ("block", I8), ("burn", I8), ("warmup", I8), ("hold", I8),
+        ("alpha", F8),
+        ("fast", F8),
+        ("huber", F8),
+        ("seasonal_alpha", F8),
+        ("window", I8),
+        ("agg", I8),
+        ("block", I8),
+        ("burn", I8),
+        ("warmup", I8),
+        ("hold", I8),
         ("adopt", F8),
-        ("w_range", F8), ("w_shift", F8), ("w_shape", F8), ("w_period", F8), ("w_season", F8),
-        ("min_acf", F8), ("w_channels", F8),
-    ]  # fmt: skip
+        ("w_range", F8),
+        ("w_shift", F8),
+        ("w_shape", F8),
+        ("w_period", F8),
+        ("w_season", F8),
+        ("min_acf", F8),
+        ("w_channels", F8),
+    ]
 )

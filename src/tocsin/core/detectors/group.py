@@ -1,4 +1,4 @@
-"""The default detector for a group of sensors (``kind: auto_group``): per-channel and joint evidence.
+"""The default detector for a group of sensors (``kind: auto_group``): channel and joint evidence.
 
 A group is one series index whose observations are rows of ``d`` values (one pump's sensors, one
 substation's feeds). Every channel is watched by ``auto``'s measures on its own; the channels
@@ -41,11 +41,21 @@ def joint_dtype(d: int, nblocks: int) -> np.dtype:
     """The record of one group's joint model."""
     return np.dtype(
         [
-            ("n", I8), ("learned", I8), ("alarm", I8), ("calm", I8), ("k", I8), ("since", I8),
-            ("zs", F8, (d,)), ("cov", F8, (d, d)), ("vec", F8, (d, d)), ("lam", F8, (d,)),
-            ("rec", F4, (N_JOINT, nblocks)), ("top", F8, (N_JOINT,)), ("a_top", F8, (N_JOINT,)),
+            ("n", I8),
+            ("learned", I8),
+            ("alarm", I8),
+            ("calm", I8),
+            ("k", I8),
+            ("since", I8),
+            ("zs", F8, (d,)),
+            ("cov", F8, (d, d)),
+            ("vec", F8, (d, d)),
+            ("lam", F8, (d,)),
+            ("rec", F4, (N_JOINT, nblocks)),
+            ("top", F8, (N_JOINT,)),
+            ("a_top", F8, (N_JOINT,)),
             ("contrib", F4, (d,)),
-        ]  # fmt: skip
+        ]
     )
 
 
@@ -84,7 +94,7 @@ class AutoGroupDetector(ArrayDetector):
         chan = state_dtype(self.base.layout())
         return {
             "chan": StateField(chan, (d,)),  # type: ignore[arg-type]
-            "joint": StateField(joint_dtype(d, self.nblocks)),  # type: ignore[arg-type]
+            "joint": StateField(joint_dtype(d, self.base.nblocks)),  # type: ignore[arg-type]
         }
 
     def checkpoint(self) -> dict[str, Any]:

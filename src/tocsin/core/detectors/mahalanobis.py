@@ -7,9 +7,9 @@ J. Multivariate Anal. 88(2)), so it stays invertible with few observations or co
 The squared distance ``D² = (x - m)ᵀ S⁻¹ (x - m)`` is chi-square with ``d`` degrees of freedom
 under normality; the Wilson-Hilferty cube-root approximation (1931) turns it into a normal z, and
 the score is ``z / (z + z_threshold)`` for z > 0 (0 otherwise): 0.5 at the decision threshold, as
-every Tocsin detector. Good at: a pump whose sensors each look normal but whose combination is not (broken
-correlation). Weak at: seasonal groups (use per-phase groups) and single-sensor spikes that a
-univariate detector sees sooner.
+every Tocsin detector. Good at: a pump whose sensors each look normal but whose combination is
+not (broken correlation). Weak at: seasonal groups (use per-phase groups), single-sensor spikes
+that a univariate detector sees sooner, and persistent faults (it adapts; see ``auto_group``).
 
 NaN policy: a row with any NaN scores 0 and is not learned.
 
@@ -48,7 +48,9 @@ from tocsin.core.detectors.base import (
 
 
 @njit(cache=True)
-def _maha_kernel(s, v, n, mean, cov, alpha, lam, warmup, z_thr):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _maha_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    s, v, n, mean, cov, alpha, lam, warmup, z_thr
+):
     """Score then learn each row of ``v`` (n, d)."""
     d = v.shape[1]
     out = np.zeros(v.shape[0])

@@ -51,7 +51,7 @@ class AlarmRule:
             raise ValueError(f"hold must be an integer >= 1, got {self.hold!r}")
         if not 0.0 <= self.quiet_fraction < 1.0:
             raise ValueError(f"quiet_fraction must be in [0, 1), got {self.quiet_fraction!r}")
-        if not 0.0 <= self.upgrade:
+        if not self.upgrade >= 0.0:
             raise ValueError(f"upgrade must be >= 0, got {self.upgrade!r}")
 
 
@@ -68,7 +68,8 @@ class AlarmState:
     @classmethod
     def empty(cls, n: int = 0) -> AlarmState:
         """State for ``n`` series that have seen nothing."""
-        return cls(*(np.zeros(n, np.int64) for _ in range(4)), np.zeros(n))
+        z = np.zeros(n, np.int64)
+        return cls(z, z.copy(), z.copy(), z.copy(), np.zeros(n))
 
     def ensure(self, n: int) -> None:
         """Grow to hold at least ``n`` series."""
@@ -114,9 +115,7 @@ def _decide(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
         seen[k] += 1
 
 
-def decide(
-    rule: AlarmRule, state: AlarmState, series: I64, scores: F64
-) -> tuple[Flags, Flags]:
+def decide(rule: AlarmRule, state: AlarmState, series: I64, scores: F64) -> tuple[Flags, Flags]:
     """Per-row alarm flags and fresh detections; advances ``state`` in place."""
     s = np.ascontiguousarray(series, dtype=np.int64)
     v = np.ascontiguousarray(scores, dtype=np.float64)
