@@ -44,9 +44,11 @@ def test_a_persistent_shift_stays_anomalous_and_lifts_when_it_ends() -> None:
 def test_a_permanent_change_becomes_the_new_normal_after_the_history_length() -> None:
     v = _cycle(5000, 50)
     v[1000:] += 4.0
-    scores = _score(AutoDetector(), v)
+    scores = _score(AutoDetector(adopt=1.0), v)
     assert (scores[1000:1900] >= 0.5).all()  # 900 rows later still raised: not silently learnt
     assert (scores[2300:] < 0.5).mean() > 0.98  # adopted after about 1000 rows in alarm
+    default = _score(AutoDetector(), v)  # adopt = 4: four times the history
+    assert (default[1000:4900] >= 0.5).all()
 
 
 def test_the_period_is_found_from_the_data_and_timestamps_do_not_matter() -> None:

@@ -203,7 +203,9 @@ def group_kernel(chan, joint, series, values, cfg, scales):  # type: ignore[no-u
         jev[J_T2], jev[J_Q] = _t2_q(gs, z) if ready else (-1.0, -1.0)
         jev[J_T2S], jev[J_QS] = _t2_q(gs, gs.zs) if ready else (-1.0, -1.0)
         r, level = _group_evidence(gs, jev, c)
-        scoring = gs.n >= c.warmup
+        # the joint records start after burn + EIG_EVERY rows: give them the head start the
+        # channel records get (warmup - burn rows) before the group scores
+        scoring = gs.n >= max(c.warmup, c.burn + EIG_EVERY + max(c.warmup - c.burn, 0))
         ended = alarm_step(gs, level, c) if scoring else False
         adopt = due_for_adoption(gs, c)
         for j in range(d):

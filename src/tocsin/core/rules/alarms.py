@@ -39,7 +39,7 @@ class AlarmRule:
     """Episode and quiet-period parameters (scores on the common scale: 0.5 = decision)."""
 
     threshold: float = 0.5
-    hold: int = 8
+    hold: int = 60
     quiet_fraction: float = 0.03
     upgrade: float = 0.1
 
