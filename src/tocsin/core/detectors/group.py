@@ -34,7 +34,7 @@ import numpy.typing as npt
 from tocsin.core.detectors.auto import AutoDetector
 from tocsin.core.detectors.auto_state import F4, F8, I8, state_dtype
 from tocsin.core.detectors.base import ArrayDetector, BoolArray, FloatArray, IntArray, StateField
-from tocsin.core.detectors.group_kernel import EIG_EVERY, N_JOINT, group_kernel
+from tocsin.core.detectors.group_kernel import EIG_FIRST, N_JOINT, group_kernel
 
 
 def joint_dtype(d: int, nblocks: int) -> np.dtype:
@@ -116,7 +116,8 @@ class AutoGroupDetector(ArrayDetector):
         return out
 
     def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
-        start = max(self.warmup, self.burn + EIG_EVERY + max(self.warmup - self.burn, 0))
+        joint = self.burn // 2 + EIG_FIRST  # as group_kernel.group_warmup
+        start = max(self.warmup, joint + max(self.warmup - self.burn, 0))
         return np.asarray(state["joint"]["n"][s] >= start)
 
     def _band(

@@ -33,6 +33,23 @@ from tocsin.core.detectors.kernels import scale_floor
 J_T2, J_Q, J_T2S, J_QS, J_ANY, J_LEVEL = 0, 1, 2, 3, 4, 5
 N_JOINT = 6
 EIG_EVERY = 64  # learnt rows between two eigendecompositions
+EIG_FIRST = 16  # learnt rows of covariance before the first one
+
+
+@njit(cache=True, inline="always")
+def joint_start(c):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Learnt rows before the joint model exists: the channel baselines settle for burn / 2 rows,
+    the covariance gathers EIG_FIRST rows before the first eigendecomposition."""
+    return c.burn // 2 + EIG_FIRST
+
+
+@njit(cache=True, inline="always")
+def group_warmup(c):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Observations before a group scores: the warm-up, and at least the head start the channel
+    records get (warmup - burn rows) after the joint records begin."""
+    return max(c.warmup, joint_start(c) + max(c.warmup - c.burn, 0))
+
+
 VARIANCE = 0.9  # share of the variance the T² components hold
 SMOOTH = 1.0 / 8.0  # EWMA factor of the smoothed standardised vector
 Z_MAX = 20.0  # |z| and channel ratios are capped here: a near-constant channel that moves must
@@ -93,9 +110,9 @@ def _group_evidence(gs, jev, c):  # type: ignore[no-untyped-def]  # pragma: no c
     """(ratio, level ratio) of the group measures against their records."""
     best = 0.0
     level = 0.0
-    if gs.learned < c.burn + EIG_EVERY:
+    if gs.learned < joint_start(c):
         return best, level
-    grow = young(gs.learned - c.burn - EIG_EVERY, c.block * gs.rec.shape[1])
+    grow = young(gs.learned - joint_start(c), c.block * gs.rec.shape[1])
     for k in range(N_JOINT):
         if jev[k] >= 0.0 and gs.top[k] > 0.0:
             weight = c.w_channels if k >= J_ANY else 1.0
@@ -109,9 +126,10 @@ def _group_evidence(gs, jev, c):  # type: ignore[no-untyped-def]  # pragma: no c
 @njit(cache=True, inline="always")
 def _group_learn(gs, z, jev, c):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """Learn a normal row: the covariance of z (once the channel baselines have settled, after
-    ``burn`` rows; each z clipped at ``2 * huber``), the records (blocks of ``block`` rows)."""
-    if gs.learned >= c.burn:
-        a = max(c.alpha, 1.0 / (gs.learned - c.burn + 1.0))
+    ``burn / 2`` rows; each z clipped at ``2 * huber``), the records (blocks of ``block`` rows)."""
+    settled = c.burn // 2
+    if gs.learned >= settled:
+        a = max(c.alpha, 1.0 / (gs.learned - settled + 1.0))
         lim = 2.0 * c.huber
         for i in range(z.shape[0]):
             zi = max(-lim, min(lim, z[i]))
@@ -124,14 +142,14 @@ def _group_learn(gs, z, jev, c):  # type: ignore[no-untyped-def]  # pragma: no c
         gs.rec[:, slot] = -np.inf
         for k in range(N_JOINT):
             gs.top[k] = gs.rec[k].max()
-    if gs.learned >= c.burn + EIG_EVERY:
+    if gs.learned >= joint_start(c):
         for k in range(N_JOINT):
             gs.rec[k, slot] = max(gs.rec[k, slot], jev[k])
             gs.top[k] = max(gs.top[k], jev[k])
     gs.learned += 1
-    if gs.learned > c.burn:
+    if gs.learned > settled:
         gs.since += 1
-    if gs.since >= EIG_EVERY:
+    if gs.since >= (EIG_FIRST if gs.k == 0 else EIG_EVERY):
         _refresh_components(gs)
         gs.since = 0
 
@@ -203,9 +221,7 @@ def group_kernel(chan, joint, series, values, cfg, scales):  # type: ignore[no-u
         jev[J_T2], jev[J_Q] = _t2_q(gs, z) if ready else (-1.0, -1.0)
         jev[J_T2S], jev[J_QS] = _t2_q(gs, gs.zs) if ready else (-1.0, -1.0)
         r, level = _group_evidence(gs, jev, c)
-        # the joint records start after burn + EIG_EVERY rows: give them the head start the
-        # channel records get (warmup - burn rows) before the group scores
-        scoring = gs.n >= max(c.warmup, c.burn + EIG_EVERY + max(c.warmup - c.burn, 0))
+        scoring = gs.n >= group_warmup(c)
         ended = alarm_step(gs, level, c) if scoring else False
         adopt = due_for_adoption(gs, c)
         for j in range(d):
@@ -214,7 +230,7 @@ def group_kernel(chan, joint, series, values, cfg, scales):  # type: ignore[no-u
                 st.alarm = gs.alarm
                 st.calm = gs.calm
                 settle(st, row[j], c, ev[j], ended, adopt)
-        if gs.learned >= c.burn + EIG_EVERY:
+        if gs.learned >= joint_start(c):
             _group_alarm(gs, jev, ended, c)
         if gs.alarm == 0:
             _group_learn(gs, z, jev, c)
