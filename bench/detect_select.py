@@ -159,7 +159,11 @@ def select(
         }
         print(f"{name:20s} chosen without it: {chosen:22s} J {scores_j[chosen][name]:.3f}")
     print(f"default (best mean over all corpora): {default}")
-    return {"default": default, "held_out": held_out}
+    at_default = {
+        name: {**table[default][name].figures.as_dict(), "nab": table[default][name].nab}
+        for name in CORPORA
+    }
+    return {"default": default, "held_out": held_out, "at_default": at_default}
 
 
 if __name__ == "__main__":

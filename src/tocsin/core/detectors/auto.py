@@ -70,6 +70,7 @@ from tocsin.core.detectors.base import (
     StateField,
     check_positive,
     check_unit,
+    finite_band,
 )
 
 N_WEIGHTS = len(COMPONENTS)
@@ -186,12 +187,7 @@ class AutoDetector(ArrayDetector):
     ) -> tuple[FloatArray, FloatArray]:
         """The remembered [min, max] range: a value outside it breaks the range record."""
         rec = state["rec"][s]
-        lo = np.asarray(rec["lo"], dtype=np.float64)
-        hi = np.asarray(rec["hi"], dtype=np.float64)
-        empty = ~(np.isfinite(lo) & np.isfinite(hi))
-        lo[empty] = np.nan
-        hi[empty] = np.nan
-        return lo, hi
+        return finite_band(rec["lo"], rec["hi"])
 
     def measure(self, series: npt.ArrayLike) -> list[str]:
         """The measure that gave each series' last score (range, shift, shape, period, season;

@@ -82,6 +82,16 @@ def check_positive(name: str, value: float) -> None:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
 
 
+def finite_band(lo: npt.ArrayLike, hi: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """A band as float arrays, NaN where it is empty (nothing learnt yet)."""
+    low = np.array(lo, dtype=np.float64)
+    high = np.array(hi, dtype=np.float64)
+    empty = ~(np.isfinite(low) & np.isfinite(high))
+    low[empty] = np.nan
+    high[empty] = np.nan
+    return low, high
+
+
 def check_unit(name: str, value: float, *, closed: bool = False) -> None:
     """Raise ValueError unless 0 < value < 1 (or <= 1 when ``closed``)."""
     ok = (
@@ -237,7 +247,20 @@ class ArrayDetector:
         return self._run(target.arrays, s, t, v)
 
     def _check_dim(self, v: FloatArray) -> None:
-        """Multivariate detectors check the width of the values here."""
+        """A group detector (``dim`` not None) fixes its width on the first batch; later batches
+        must match."""
+        if self.dim is None:
+            return
+        if not self.dim:
+            if v.shape[1] < 1:
+                raise ValueError("a group needs at least one indicator")
+            self.dim = int(v.shape[1])
+            self.__dict__.pop("_array_state", None)
+            self._state.ensure(0)
+        elif v.shape[1] != self.dim:
+            raise ValueError(
+                f"this detector scores groups of {self.dim} indicators, got {v.shape[1]}"
+            )
 
     def score_one(self, series: int, time: int, value: float, *, learn: bool = True) -> float:
         """Score (then learn) one observation; a thin wrapper over :meth:`score_batch`."""
@@ -271,12 +294,14 @@ class ArrayDetector:
         return lo, hi
 
     def _width(self) -> int:
-        """The group width of a multivariate detector."""
-        return 1
+        """The group width of a multivariate detector (1 until learnt)."""
+        return self.dim or 1
 
     def checkpoint(self) -> State:
         """Hyperparameters, kind and state arrays; feed to :meth:`restore` of a new detector."""
         out: State = {"kind": self.kind, "n_series": self._state.n_series}
+        if self.dim is not None:
+            out["dim"] = self.dim
         out.update({f"param.{k}": v for k, v in self.get_params().items()})
         out.update({f"state.{k}": v for k, v in self._state.export().items()})
         return out
@@ -295,7 +320,9 @@ class ArrayDetector:
         self.__dict__["_array_state"] = fresh
 
     def _restore_extra(self, state: Mapping[str, Any]) -> None:
-        """Hook for detectors with non-array state (multivariate width)."""
+        """A group detector takes its learnt width from the checkpoint."""
+        if self.dim is not None:
+            self.dim = int(state.get("dim", 0))
 
     def __repr__(self) -> str:
         """The kind and hyperparameters."""

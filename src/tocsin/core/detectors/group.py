@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,7 +32,14 @@ import numpy.typing as npt
 
 from tocsin.core.detectors.auto import AutoDetector
 from tocsin.core.detectors.auto_state import F4, F8, I8, state_dtype
-from tocsin.core.detectors.base import ArrayDetector, BoolArray, FloatArray, IntArray, StateField
+from tocsin.core.detectors.base import (
+    ArrayDetector,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    StateField,
+    finite_band,
+)
 from tocsin.core.detectors.group_kernel import EIG_FIRST, N_JOINT, group_kernel
 
 
@@ -73,22 +79,6 @@ class AutoGroupDetector(ArrayDetector):
         self.warmup = self.base.warmup
         self.dim = 0
 
-    def _check_dim(self, v: FloatArray) -> None:
-        """Fix the group width on the first batch; later batches must match."""
-        if not self.dim:
-            if v.shape[1] < 1:
-                raise ValueError("a group needs at least one indicator")
-            self.dim = int(v.shape[1])
-            self.__dict__.pop("_array_state", None)
-            self._state.ensure(0)
-        elif v.shape[1] != self.dim:
-            raise ValueError(
-                f"this detector scores groups of {self.dim} indicators, got {v.shape[1]}"
-            )
-
-    def _width(self) -> int:
-        return self.dim or 1
-
     def _fields(self) -> dict[str, StateField]:
         d = self.dim or 1
         chan = state_dtype(self.base.layout())
@@ -96,15 +86,6 @@ class AutoGroupDetector(ArrayDetector):
             "chan": StateField(chan, (d,)),  # type: ignore[arg-type]
             "joint": StateField(joint_dtype(d, self.base.nblocks)),  # type: ignore[arg-type]
         }
-
-    def checkpoint(self) -> dict[str, Any]:
-        """As :meth:`ArrayDetector.checkpoint`, plus the learnt group width."""
-        out = super().checkpoint()
-        out["dim"] = self.dim
-        return out
-
-    def _restore_extra(self, state: Mapping[str, Any]) -> None:
-        self.dim = int(state.get("dim", 0))
 
     def _run(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
@@ -125,12 +106,7 @@ class AutoGroupDetector(ArrayDetector):
     ) -> tuple[FloatArray, FloatArray]:
         """Each channel's remembered [min, max] range, shape (n, d)."""
         chan = state["chan"][s]
-        lo = np.asarray(chan["lo"], dtype=np.float64)
-        hi = np.asarray(chan["hi"], dtype=np.float64)
-        empty = ~(np.isfinite(lo) & np.isfinite(hi))
-        lo[empty] = np.nan
-        hi[empty] = np.nan
-        return lo, hi
+        return finite_band(chan["lo"], chan["hi"])
 
     def contributions(self, series: npt.ArrayLike) -> FloatArray:
         """Each channel's share of the group's last score, shape (n, d) (NaN: never seen)."""

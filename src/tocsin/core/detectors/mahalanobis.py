@@ -30,7 +30,6 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -105,22 +104,6 @@ class MahalanobisDetector(ArrayDetector):
         self.z_threshold, self.warmup = float(z_threshold), int(warmup)
         self.dim = 0
 
-    def _check_dim(self, v: FloatArray) -> None:
-        """Fix the group width on the first batch; later batches must match."""
-        if not self.dim:
-            if v.shape[1] < 1:
-                raise ValueError("a group needs at least one indicator")
-            self.dim = int(v.shape[1])
-            self.__dict__.pop("_array_state", None)
-            self._state.ensure(0)
-        elif v.shape[1] != self.dim:
-            raise ValueError(
-                f"this detector scores groups of {self.dim} indicators, got {v.shape[1]}"
-            )
-
-    def _width(self) -> int:
-        return self.dim or 1
-
     def _fields(self) -> dict[str, StateField]:
         d = self.dim or 1
         return {
@@ -128,15 +111,6 @@ class MahalanobisDetector(ArrayDetector):
             "mean": StateField(np.float64, (d,)),
             "cov": StateField(np.float64, (d, d)),
         }
-
-    def checkpoint(self) -> dict[str, Any]:
-        """As :meth:`ArrayDetector.checkpoint`, plus the learnt group width."""
-        out = super().checkpoint()
-        out["dim"] = self.dim
-        return out
-
-    def _restore_extra(self, state: Mapping[str, Any]) -> None:
-        self.dim = int(state.get("dim", 0))
 
     def _run(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
