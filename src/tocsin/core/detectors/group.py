@@ -97,8 +97,8 @@ class AutoGroupDetector(ArrayDetector):
         return out
 
     def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
-        joint = self.burn // 2 + EIG_FIRST  # as group_kernel.group_warmup
-        start = max(self.warmup, joint + max(self.warmup - self.burn, 0))
+        joint = self.base.burn // 2 + EIG_FIRST  # as group_kernel.group_warmup
+        start = max(self.warmup, joint + max(self.warmup - self.base.burn, 0))
         return np.asarray(state["joint"]["n"][s] >= start)
 
     def _band(
