@@ -109,6 +109,7 @@ def main() -> None:
     n_obs = 1_000_000 if quick else N_OBS
     n_series = 10_000 if quick else N_SERIES
     print(f"machine: {platform.platform()} | {cpu_model()} | {os.cpu_count()} cores")
+    print(f"load average at the start: {os.getloadavg()[0]:.1f}")
     print(f"python {platform.python_version()}, numpy {np.__version__}")
     files = load_corpus()
     nab_s = np.concatenate([np.full(f.values.size, i, dtype=np.int64) for i, f in enumerate(files)])
@@ -162,6 +163,8 @@ def main() -> None:
             figures[f"{kind}_vs_river_generated"] = round(
                 figures[f"{kind}_generated_obs_per_s"] / figures["river_hst_generated_obs_per_s"], 1
             )
+    figures["load_average_end"] = round(os.getloadavg()[0], 1)
+    print(f"load average at the end: {figures['load_average_end']}")
     print(json.dumps(figures))
 
 
