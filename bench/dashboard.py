@@ -35,7 +35,7 @@ from machine import describe
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.observations import ObservationBatch
-from tocsin.demo.scenario import replay_chunks, write_config
+from tocsin.demo.scenario import RISK_MODEL, RISK_TABLE, replay_chunks, write_config
 from tocsin.web.app import create_web_app
 from tocsin.web.server import serving
 
@@ -92,17 +92,17 @@ def main() -> None:
     """Build, serve, measure, print."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--benchdata", type=Path, default=Path("../shared/benchdata"))
     args = parser.parse_args()
     print(json.dumps(describe()))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        series = write_config(work / "config", benchdata=args.benchdata)
+        series = write_config(work / "config", end_at=int(time.time()))
         container = build(
             Settings(
                 database_url=f"sqlite:///{work / 'tocsin.db'}",
                 config_dir=work / "config",
-                benchdata=args.benchdata,
+                risk_model=work / RISK_MODEL,
+                risk_table=work / RISK_TABLE,
             )
         )
         chunks = replay_chunks(series, container.rules.ids, chunk_seconds=6 * 3600)

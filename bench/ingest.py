@@ -133,7 +133,7 @@ def run_once(db_url: str, config: Path, files: list[Path]) -> dict[str, dict[str
     first = ingest_file(container, files[0])
     second = ingest_file(container, files[1])
     with container.store.transaction() as tx:
-        stored = tx.count_observations()
+        stored = tx.observations.count()
     container.close()
     second["stored_in_all"] = float(stored)
     return {"empty": first, "populated": second}

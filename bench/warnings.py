@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import describe
 from tocsin.adapters.storage.engine import make_engine, migrate
-from tocsin.adapters.storage.sql import SqlStore
+from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
@@ -50,7 +50,6 @@ from tocsin.core.warnings.outbox import Channel, Notification
 from tocsin.core.warnings.routing import Route, Timing
 from tocsin.services.admin import AdminService
 from tocsin.services.background import start_background
-from tocsin.services.notifications import DeliveryWorker, Dispatcher
 
 SERIES = 100_000
 RATE = 100_000  # observations per second
@@ -131,7 +130,6 @@ def run(
     migrate(engine)
     AdminService(SqlStore(engine), _Clock()).apply_catalog(catalog(n), actor="bench")
     engine.dispose()
-    container = build(Settings(database_url=url, background_workers=True))
     config = AlertingConfig(
         root=Route(
             "0",
@@ -141,9 +139,10 @@ def run(
     )
     arrivals: dict[tuple[str, str], float] = {}
     channel = Channel_(arrivals)
-    container.dispatcher = Dispatcher(container.alerting_store, container.catalog, config)
-    container.delivery = DeliveryWorker(
-        container.alerting_store, {Channel.WEBHOOK: channel}, clock=container.clock
+    container = build(
+        Settings(database_url=url, background_workers=True),
+        channels={Channel.WEBHOOK: channel},
+        alerting=config,
     )
     ids = np.array([container.rules.ids[f"S{i:06d}"] for i in range(n)], dtype=np.int64)
     stop = start_background(container, interval=0.05) if pipeline else (lambda: None)

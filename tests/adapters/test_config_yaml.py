@@ -37,7 +37,7 @@ def test_all_problems_are_listed_with_file_and_path(tmp_path: Path) -> None:
         t.startswith(f"{ind_file}: indicators[D12.river_level].thresholds: yellow threshold 3.0")
         for t in text
     )
-    assert any(t.startswith(f"{ind_file}: indicators[2].unit:") for t in text)
+    assert any(t.startswith(f"{ind_file}: indicators[D21.reservoir].unit:") for t in text)
     assert any("duplicate indicator code 'P1.substation_load'" in t for t in text)
     assert any("dependency cycle" in t and "assets.yaml" in t for t in text)
     assert len(text) >= 5

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.storage.engine import MIGRATIONS, make_engine, migrate
 from tocsin.adapters.storage.partitions import WEEK_S, partition_name
-from tocsin.adapters.storage.sql import SqlStore
+from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.core.observations import ObservationBatch
 from tocsin.testing.scenario import write_small_config
 
@@ -30,7 +30,7 @@ def store(pg_url: str, tmp_path: Path) -> Iterator[SqlStore]:
     migrate(engine)
     s = SqlStore(engine, write_buffer_rows=1)  # every write reaches the server at once
     with s.transaction() as tx:
-        tx.sync_catalog(load_catalog(write_small_config(tmp_path / "cfg")))
+        tx.catalog.sync(load_catalog(write_small_config(tmp_path / "cfg")))
     yield s
     s.close()
 
@@ -54,7 +54,7 @@ def partitions(store: SqlStore) -> list[str]:
 
 def test_each_week_is_a_partition_with_its_primary_key(store: SqlStore) -> None:
     with store.transaction() as tx:
-        tx.write_observations(batch([0, 0, 1], [-1, 2 * WEEK_S + 5, 2 * WEEK_S], [1.0, 2.0, 3.0]))
+        tx.observations.write(batch([0, 0, 1], [-1, 2 * WEEK_S + 5, 2 * WEEK_S], [1.0, 2.0, 3.0]))
     assert partitions(store) == sorted([partition_name(-1), partition_name(2)])
     assert partition_name(-1) == "observations_wm1"
     with store.engine.connect() as conn:
@@ -72,18 +72,18 @@ def test_each_week_is_a_partition_with_its_primary_key(store: SqlStore) -> None:
 def test_a_key_loaded_twice_into_a_new_week_keeps_the_later_value(store: SqlStore) -> None:
     # two COPYs into the bare table: the primary key cannot be built until the earlier row goes
     with store.transaction() as tx:
-        tx.write_observations(batch([0, 1], [100, 100], [1.0, 2.0]))
-        tx.write_observations(batch([0, 0], [100, 160], [1.5, 1.7]))
+        tx.observations.write(batch([0, 1], [100, 100], [1.0, 2.0]))
+        tx.observations.write(batch([0, 0], [100, 160], [1.5, 1.7]))
     with store.transaction() as tx:
-        assert tx.read_observations(0).values.tolist() == [1.5, 1.7]
-        assert tx.count_observations() == 3
+        assert tx.observations.read(0).values.tolist() == [1.5, 1.7]
+        assert tx.observations.count() == 3
     assert partitions(store) == [partition_name(0)]
 
 
 def test_a_rolled_back_bulk_load_leaves_no_table(store: SqlStore) -> None:
     def fail_midway() -> None:
         with store.transaction() as tx:
-            tx.write_observations(batch([0], [5 * WEEK_S], [1.0]))
+            tx.observations.write(batch([0], [5 * WEEK_S], [1.0]))
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
@@ -103,7 +103,7 @@ def test_a_second_writer_of_a_new_week_waits_and_merges(store: SqlStore, pg_url:
     def first() -> None:
         try:
             with store.transaction() as tx:
-                tx.write_observations(batch([0, 1], [week, week], [1.0, 1.0]))
+                tx.observations.write(batch([0, 1], [week, week], [1.0, 1.0]))
                 first_wrote.set()
                 release_first.wait(30)
         except BaseException as err:  # reported by the test below
@@ -112,7 +112,7 @@ def test_a_second_writer_of_a_new_week_waits_and_merges(store: SqlStore, pg_url:
     def second() -> None:
         try:
             with store.transaction() as tx:
-                tx.write_observations(batch([0, 2], [week, week], [2.0, 2.0]))
+                tx.observations.write(batch([0, 2], [week, week], [2.0, 2.0]))
         except BaseException as err:  # reported by the test below
             errors.append(err)
 
@@ -136,8 +136,8 @@ def test_a_second_writer_of_a_new_week_waits_and_merges(store: SqlStore, pg_url:
     t2.join(30)
     assert errors == []
     with store.transaction() as tx:
-        assert tx.count_observations() == 3
-        assert tx.read_observations(0).values.tolist() == [2.0]  # the later commit wins
+        assert tx.observations.count() == 3
+        assert tx.observations.read(0).values.tolist() == [2.0]  # the later commit wins
     assert partitions(store) == [partition_name(3)]
 
 
@@ -162,9 +162,9 @@ def test_migration_partitions_an_older_plain_table(pg_url: str) -> None:
     store = SqlStore(engine)
     assert partitions(store) == sorted(partition_name(w) for w in (-1, 0, 4))
     with store.transaction() as tx:
-        assert tx.read_observations(1).times.tolist() == [-3, 10]
-        assert tx.count_observations() == 3
-        tx.write_observations(batch([1], [10], [2.5]))  # an attached week: the upsert path
+        assert tx.observations.read(1).times.tolist() == [-3, 10]
+        assert tx.observations.count() == 3
+        tx.observations.write(batch([1], [10], [2.5]))  # an attached week: the upsert path
     with store.transaction() as tx:
-        assert tx.read_observations(1).values.tolist() == [1.0, 2.5]
+        assert tx.observations.read(1).values.tolist() == [1.0, 2.5]
     store.close()

@@ -1,254 +1,320 @@
-"""The Store contract, run on SQLite and on PostgreSQL alike."""
+"""The foundation store's contract, run on the in-memory reference store, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.factories import T0, make_batch, make_warning, transition
 from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.storage.engine import make_engine, migrate
-from tocsin.adapters.storage.sql import SqlSession, SqlStore
+from tocsin.bootstrap import Stores
 from tocsin.core.audit import AuditRecord
-from tocsin.core.domains import DomainCode
 from tocsin.core.errors import Conflict
 from tocsin.core.events import Event
 from tocsin.core.levels import Level
-from tocsin.core.observations import ObservationBatch
-from tocsin.core.regions import RegionCode
 from tocsin.core.rules.thresholds import ThresholdState
 from tocsin.core.users import Role, User, UserName
-from tocsin.core.warnings.model import Warning, WarningId, WarningState
-from tocsin.ports import WarningFilter
+from tocsin.core.warnings.model import EventKind, WarningState
+from tocsin.ports import Store, WarningFilter
 from tocsin.testing.scenario import small_config, write_small_config
 
-T0 = datetime(2026, 3, 1, tzinfo=UTC)
+WEEK = 7 * 86_400
 
 
 @pytest.fixture
-def store(db_url: str, tmp_path: Path) -> Iterator[SqlStore]:
+def store(stores: Stores) -> Store:
+    return stores.store
+
+
+def test_migrations_are_idempotent(db_url: str) -> None:
     engine = make_engine(db_url)
     migrate(engine)
-    migrate(engine)  # idempotent
-    s = SqlStore(engine)
-    with s.transaction() as tx:
-        tx.sync_catalog(load_catalog(write_small_config(tmp_path / "cfg")))
-    yield s
-    s.close()
+    migrate(engine)
+    engine.dispose()
 
 
-def batch(ids: list[int], times: list[int], values: list[float]) -> ObservationBatch:
-    return ObservationBatch(
-        np.array(ids, dtype=np.int64),
-        np.array(times, dtype=np.int64),
-        np.array(values, dtype=np.float64),
-    )
-
-
-def test_observations_upsert_by_indicator_and_time(store: SqlStore) -> None:
+def test_observations_upsert_by_indicator_and_time(store: Store) -> None:
     with store.transaction() as tx:
-        tx.write_observations(batch([0, 0, 1], [100, 200, 100], [1.0, 2.0, 3.0]))
+        tx.observations.write(make_batch([0, 0, 1], [100, 200, 100], [1.0, 2.0, 3.0]))
     with store.transaction() as tx:
-        tx.write_observations(batch([0, 0, 1], [100, 200, 100], [1.0, 2.5, 3.0]))
+        tx.observations.write(make_batch([0, 0, 1], [100, 200, 100], [1.0, 2.5, 3.0]))
     with store.transaction() as tx:
-        assert tx.count_observations() == 3
-        got = tx.read_observations(0)
+        assert tx.observations.count() == 3
+        got = tx.observations.read(0)
+        since = tx.observations.read(0, since=150)
     assert got.times.tolist() == [100, 200]
     assert got.values.tolist() == [1.0, 2.5]
+    assert since.times.tolist() == [200]
 
 
-def test_a_failed_transaction_stores_nothing(store: SqlStore) -> None:
+def test_a_failed_transaction_stores_nothing(store: Store) -> None:
     def fail_midway() -> None:
         with store.transaction() as tx:
-            tx.write_observations(batch([0], [100], [1.0]))
+            tx.observations.write(make_batch([0], [100], [1.0]))
+            tx.warnings.save([make_warning("a")], new=True)
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
         fail_midway()
     with store.transaction() as tx:
-        assert tx.count_observations() == 0
+        assert tx.observations.count() == 0
+        assert tx.warnings.get("a") is None
 
 
-def test_catalog_ids_are_stable_across_reloads(store: SqlStore, tmp_path: Path) -> None:
+def test_catalog_ids_are_stable_across_reloads(store: Store, tmp_path: Path) -> None:
     docs = small_config()
     docs["indicators.yaml"]["indicators"].reverse()
     docs["indicators.yaml"]["indicators"].append(
         {"code": "NEW.one", "name": "new", "region": "D21", "domain": "fire"}
     )
     with store.transaction() as tx:
-        before = tx.indicator_ids()
-        after = tx.sync_catalog(load_catalog(write_small_config(tmp_path / "c2", **docs)))
-        stored = tx.stored_catalog()
+        before = tx.catalog.indicator_ids()
+        after = tx.catalog.sync(load_catalog(write_small_config(tmp_path / "c2", **docs)))
+        stored = tx.catalog.stored()
     assert all(after[code] == ident for code, ident in before.items())
     assert after["NEW.one"] == max(before.values()) + 1
     assert stored is not None
-    assert {i.code for i in stored.indicators} == set(after)
+    assert [i.code for i in stored.indicators] == sorted(after, key=after.__getitem__)
     assert stored.regions.regions["D11"].geometry is not None  # type: ignore[index]
 
 
-def test_threshold_state_round_trips(store: SqlStore) -> None:
+def test_threshold_state_round_trips(store: Store) -> None:
     state = ThresholdState.empty(5)
     state.level[2] = 3
     state.last_time[2] = 12345
     state.above_since[2] = [1, 2, 3, ThresholdState.empty(1).above_since[0, 0]]
     state.below_since[2, 0] = 99
     with store.transaction() as tx:
-        tx.save_threshold_state(np.array([2], dtype=np.int64), state)
+        tx.checkpoints.save_thresholds(np.array([2], dtype=np.int64), state)
+        tx.checkpoints.save("rules", b"one")
+        tx.checkpoints.save("rules", b"two")
     with store.transaction() as tx:
-        loaded = tx.load_threshold_state(5)
+        loaded = tx.checkpoints.load_thresholds(5)
+        blob, missing = tx.checkpoints.load("rules"), tx.checkpoints.load("other")
     for name in ("level", "last_time", "above_since", "below_since"):
         assert np.array_equal(getattr(loaded, name), getattr(state, name)), name
+    assert (blob, missing) == (b"two", None)
 
 
-def make_warning(
-    ident: str,
-    *,
-    level: Level = Level.YELLOW,
-    region: str = "D11",
-    fp: str | None = None,
-    at: datetime = T0,
-) -> Warning:
-    return Warning(
-        id=WarningId(ident),
-        fingerprint=fp or f"fp-{ident}",
-        source="threshold",
-        subject="D11.river_level",
-        region=RegionCode(region),
-        domain=DomainCode("natural.flood"),
-        level=level,
-        state=WarningState.ACTIVE,
-        first_seen_at=at,
-        last_seen_at=at,
-        updated_at=at,
-        cause={"value": 3.1},
-        explanation={"rule": "threshold"},
-    )
-
-
-def test_warnings_are_listed_by_severity_then_age(store: SqlStore) -> None:
+def test_warnings_are_listed_by_severity_then_age(store: Store) -> None:
     with store.transaction() as tx:
-        tx.save_warning(make_warning("a", level=Level.YELLOW), new=True)
-        tx.save_warning(make_warning("b", level=Level.RED, at=T0 + timedelta(hours=1)), new=True)
-        tx.save_warning(make_warning("c", level=Level.RED, region="D21"), new=True)
+        tx.warnings.save([make_warning("a", level=Level.YELLOW)], new=True)
+        later = T0 + timedelta(hours=1)
+        tx.warnings.save([make_warning("b", level=Level.RED, first_seen_at=later)], new=True)
+        tx.warnings.save([make_warning("c", level=Level.RED, region="D21")], new=True)
     with store.transaction() as tx:
-        everything = tx.list_warnings(WarningFilter())
-        reds = tx.list_warnings(WarningFilter(levels=("red",)))
-        p1 = tx.list_warnings(WarningFilter(regions=("P1", "D11", "D12")))
-        flood = tx.list_warnings(WarningFilter(domain_prefix="natural"))
+        everything = tx.warning_search.find(WarningFilter())
+        first = tx.warning_search.find(WarningFilter(limit=1))
+        reds = tx.warning_search.find(WarningFilter(levels=("red",)))
+        p1 = tx.warning_search.find(WarningFilter(regions=("P1", "D11", "D12")))
+        flood = tx.warning_search.find(WarningFilter(domain_prefix="natural"))
     assert [w.id for w in everything] == ["c", "b", "a"]
+    assert [w.id for w in first] == ["c"]
     assert [w.id for w in reds] == ["c", "b"]
     assert sorted(w.id for w in p1) == ["a", "b"]
     assert len(flood) == 3
     assert everything[0].first_seen_at.tzinfo is not None
 
 
-def test_only_one_open_warning_per_fingerprint(store: SqlStore) -> None:
+def test_only_one_open_warning_per_fingerprint(store: Store) -> None:
     with store.transaction() as tx:
-        tx.save_warning(make_warning("a", fp="same"), new=True)
+        tx.warnings.save([make_warning("a", fingerprint="same")], new=True)
 
     def save_twin() -> None:
         with store.transaction() as tx:
-            tx.save_warning(make_warning("b", fp="same"), new=True)
+            tx.warnings.save([make_warning("b", fingerprint="same")], new=True)
 
     with pytest.raises(Conflict):
         save_twin()
+    lifted = make_warning("a", fingerprint="same", state=WarningState.LIFTED)
+    with store.transaction() as tx:
+        tx.warnings.save([lifted], new=False)
+        tx.warnings.save([make_warning("b", fingerprint="same")], new=True)
+        assert {w.id for w in tx.warnings.open_by_fingerprint(["same"]).values()} == {"b"}
 
 
-def test_events_are_idempotent(store: SqlStore) -> None:
+def test_warnings_by_id_region_and_last_seen(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.warnings.save([make_warning("a"), make_warning("b", region="D21")], new=True)
+        tx.warnings.touch({make_warning("a").id: T0 + timedelta(minutes=5)})
+    with store.transaction() as tx:
+        found = tx.warnings.by_ids(["a", "missing", "b"])
+        in_d21 = tx.warnings.open_in_regions(["D21", "P2"])
+    assert sorted(found) == ["a", "b"]
+    assert found["a"].last_seen_at == T0 + timedelta(minutes=5)
+    assert [w.id for w in in_d21] == ["b"]
+
+
+def test_a_warning_id_prefix_is_resolved(store: Store) -> None:
+    ids = ["ab12", "ab34", "ac00", "b000"]
+    with store.transaction() as tx:
+        tx.warnings.save([make_warning(i) for i in ids], new=True)
+        tx.warnings.save([make_warning("ab34", state=WarningState.LIFTED)], new=False)
+    with store.transaction() as tx:
+        search = tx.warning_search
+        assert [w.id for w in search.with_prefix("ab", open_only=False, limit=5)] == ids[:2]
+        assert [w.id for w in search.with_prefix("ab", open_only=True, limit=5)] == ["ab12"]
+        assert [w.id for w in search.with_prefix("ab3", open_only=False, limit=5)] == ["ab34"]
+        assert search.with_prefix("abz", open_only=False, limit=5) == []
+        assert len(search.with_prefix("", open_only=False, limit=3)) == 3
+
+
+def test_warnings_are_counted_by_level_state_and_region(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.warnings.save(
+            [
+                make_warning("a", level=Level.RED),
+                make_warning("b", level=Level.RED, state=WarningState.ACKNOWLEDGED),
+                make_warning("c", level=Level.RED, region="D21"),
+                make_warning("d", state=WarningState.LIFTED),
+                make_warning("e", region="D21"),
+            ],
+            new=True,
+        )
+    with store.transaction() as tx:
+        open_ = tx.warning_search.counts(open_only=True)
+        every = tx.warning_search.counts(open_only=False)
+        regions = tx.warning_search.open_counts_by_region()
+    assert open_ == {("red", "active"): 2, ("red", "acknowledged"): 1, ("yellow", "active"): 1}
+    assert every == {**open_, ("yellow", "lifted"): 1}
+    assert regions == {("D11", "red"): 2, ("D21", "red"): 1, ("D21", "yellow"): 1}
+
+
+def test_an_indicators_transitions_come_from_its_warnings(store: Store) -> None:
+    raised = make_warning("a")
+    other = make_warning("b", subject="D21.reservoir", fingerprint="other")
+    upgraded = make_warning("a", level=Level.RED, updated_at=T0 + timedelta(minutes=1))
+    with store.transaction() as tx:
+        tx.warnings.save([raised, other], new=True)
+        tx.audit.append([transition(raised), transition(other)])
+        tx.warnings.save([upgraded], new=False)
+        tx.audit.append([transition(upgraded, EventKind.UPGRADED)])
+    with store.transaction() as tx:
+        found = tx.warning_search.transitions_of("D11.river_level")
+        none = tx.warning_search.transitions_of("nothing")
+    assert [(r.subject_id, r.kind, r.details["to_level"]) for r in found] == [
+        ("a", "warning.raised", "yellow"),
+        ("a", "warning.upgraded", "red"),
+    ]
+    assert none == []
+
+
+def test_events_are_idempotent(store: Store) -> None:
     e = Event("ops", "X-1", T0, "D11", "fire", Level.ORANGE, "Warehouse fire")  # type: ignore[arg-type]
     with store.transaction() as tx:
-        assert tx.insert_events([e, e], received_at=T0) == 1
+        assert tx.events.insert([e, e], received_at=T0) == 1
     with store.transaction() as tx:
-        assert tx.insert_events([e], received_at=T0) == 0
-        assert [r["external_id"] for r in tx.list_events()] == ["X-1"]
+        assert tx.events.insert([e], received_at=T0) == 0
+        (stored,) = tx.events.newest()
+    assert stored.event == e
+    assert stored.received_at == T0
 
 
-def test_audit_and_tokens(store: SqlStore) -> None:
+def test_audit_and_tokens(store: Store) -> None:
+    record = AuditRecord(
+        T0, "alice", "warning.acknowledged", "warning", "w1", "seen", {"level": "red"}
+    )
     with store.transaction() as tx:
-        tx.append_audit(
-            [
-                AuditRecord(
-                    T0, "alice", "warning.acknowledged", "warning", "w1", "seen", {"level": "red"}
-                )
-            ]
-        )
-        tx.save_user(User(UserName("alice"), Role.DUTY_OFFICER), now=T0)
-        tx.add_token("h1", user="alice", label="t", now=T0)
+        tx.audit.append([record])
+        tx.users.save(User(UserName("alice"), Role.DUTY_OFFICER), now=T0)
+        tx.users.save(User(UserName("alice"), Role.ANALYST), now=T0)
+        tx.users.add_token("h1", user="alice", label="t", now=T0)
     with store.transaction() as tx:
-        trail = tx.audit_for("warning", "w1")
-        user = tx.user_for_token("h1")
-        nobody = tx.user_for_token("h2")
+        trail = tx.audit.trail("warning", "w1")
+        user = tx.users.by_token("h1")
+        nobody = tx.users.by_token("h2")
     assert [(r.actor, r.reason, dict(r.details)) for r in trail] == [
         ("alice", "seen", {"level": "red"})
     ]
-    assert user == User(UserName("alice"), Role.DUTY_OFFICER)
+    assert user == User(UserName("alice"), Role.ANALYST)
     assert nobody is None
 
 
-def test_rows_marked_new_that_are_stored_already_fall_back_to_the_upsert(store: SqlStore) -> None:
+def test_rows_marked_new_that_are_stored_already_fall_back_to_the_upsert(store: Store) -> None:
     with store.transaction() as tx:
-        tx.write_observations(batch([0, 1], [100, 100], [1.0, 2.0]), new=np.array([True, True]))
+        tx.observations.write(
+            make_batch([0, 1], [100, 100], [1.0, 2.0]), new=np.array([1, 1], bool)
+        )
     # a wrong hint (row 0 is stored already) must not fail the batch nor duplicate the row
     with store.transaction() as tx:
-        tx.write_observations(batch([0, 1], [100, 200], [1.5, 3.0]), new=np.array([True, True]))
-        tx.write_observations(batch([2], [100], [4.0]), new=np.array([True]))
+        tx.observations.write(
+            make_batch([0, 1], [100, 200], [1.5, 3.0]), new=np.array([1, 1], bool)
+        )
+        tx.observations.write(make_batch([2], [100], [4.0]), new=np.array([True]))
     with store.transaction() as tx:
-        assert tx.count_observations() == 4
-        assert tx.read_observations(0).values.tolist() == [1.5]
+        assert tx.observations.count() == 4
+        assert tx.observations.read(0).values.tolist() == [1.5]
 
 
-WEEK = 7 * 86_400
-
-
-def test_a_key_written_twice_in_one_transaction_keeps_the_later_value(store: SqlStore) -> None:
-    # both writes are held back and written together; the later value of a key is kept
+def test_a_key_written_twice_in_one_transaction_keeps_the_later_value(store: Store) -> None:
+    # both writes may be held back and written together; the later value of a key is kept
     with store.transaction() as tx:
-        tx.write_observations(batch([0, 1], [100, 100], [1.0, 2.0]))
-        tx.write_observations(batch([0, 0], [100, 160], [1.5, 1.7]))
+        tx.observations.write(make_batch([0, 1], [100, 100], [1.0, 2.0]))
+        tx.observations.write(make_batch([0, 0], [100, 160], [1.5, 1.7]))
     with store.transaction() as tx:
-        assert tx.count_observations() == 3
-        got = tx.read_observations(0)
+        assert tx.observations.count() == 3
+        got = tx.observations.read(0)
     assert got.times.tolist() == [100, 160]
     assert got.values.tolist() == [1.5, 1.7]
 
 
-def test_a_transaction_reads_what_it_wrote(store: SqlStore) -> None:
+def test_a_transaction_reads_what_it_wrote(store: Store) -> None:
     with store.transaction() as tx:
-        tx.write_observations(batch([0, 0], [100, 200], [1.0, 2.0]))
-        assert tx.read_observations(0).values.tolist() == [1.0, 2.0]
-        tx.write_observations(batch([0], [300], [3.0]))  # after the read: same week again
-        assert tx.count_observations() == 3
+        tx.observations.write(make_batch([0, 0], [100, 200], [1.0, 2.0]))
+        assert tx.observations.read(0).values.tolist() == [1.0, 2.0]
+        tx.observations.write(make_batch([0], [300], [3.0]))  # after the read: same week again
+        assert tx.observations.count() == 3
 
 
-def test_one_batch_over_weeks_old_and_new(store: SqlStore) -> None:
+def test_one_batch_over_weeks_old_and_new(store: Store) -> None:
     with store.transaction() as tx:
-        tx.write_observations(batch([0], [WEEK + 10], [1.0]))
-    spread = batch([0, 0, 1, 1], [WEEK + 10, 3 * WEEK, -5, WEEK + 20], [9.0, 2.0, 3.0, 4.0])
+        tx.observations.write(make_batch([0], [WEEK + 10], [1.0]))
+    spread = make_batch([0, 0, 1, 1], [WEEK + 10, 3 * WEEK, -5, WEEK + 20], [9.0, 2.0, 3.0, 4.0])
     with store.transaction() as tx:
-        tx.write_observations(spread, new=np.array([False, True, True, True]))
+        tx.observations.write(spread, new=np.array([False, True, True, True]))
     with store.transaction() as tx:
-        assert tx.count_observations() == 4
-        assert tx.read_observations(0).times.tolist() == [WEEK + 10, 3 * WEEK]
-        assert tx.read_observations(0).values.tolist() == [9.0, 2.0]
-        assert tx.read_observations(1).times.tolist() == [-5, WEEK + 20]
+        assert tx.observations.count() == 4
+        assert tx.observations.read(0).times.tolist() == [WEEK + 10, 3 * WEEK]
+        assert tx.observations.read(0).values.tolist() == [9.0, 2.0]
+        assert tx.observations.read(1).times.tolist() == [-5, WEEK + 20]
 
 
-def test_last_processed_times_are_the_newest_stored_per_indicator(store: SqlStore) -> None:
+def test_last_processed_times_are_the_newest_stored_per_indicator(store: Store) -> None:
     # indicator 0 in weeks 1 and 3, indicator 1 in week 1 only (older weeks are probed only for
     # the indicators missing from newer ones), indicator 2 never observed
     with store.transaction() as tx:
-        tx.write_observations(batch([0, 1, 1], [WEEK + 5, WEEK + 60, WEEK + 7], [1.0, 1.0, 1.0]))
+        tx.observations.write(make_batch([0, 1, 1], [WEEK + 5, WEEK + 60, WEEK + 7], [1.0] * 3))
     with store.transaction() as tx:
-        tx.write_observations(batch([0, 0], [3 * WEEK + 1, 3 * WEEK + 9], [2.0, 2.0]))
+        tx.observations.write(make_batch([0, 0], [3 * WEEK + 1, 3 * WEEK + 9], [2.0, 2.0]))
     with store.transaction() as tx:
-        state = tx.load_threshold_state(3)
+        state = tx.checkpoints.load_thresholds(3)
     fresh = ThresholdState.empty(3).last_time[2]
     assert state.last_time.tolist() == [3 * WEEK + 9, WEEK + 60, fresh]
 
 
-def test_observations_are_written_only_in_a_store_transaction(store: SqlStore) -> None:
-    with store.engine.begin() as conn, pytest.raises(RuntimeError, match="only in"):
-        SqlSession(conn).write_observations(batch([0], [100], [1.0]))
+def test_small_and_bulk_writes_keep_the_newest_value_of_each_key(store: Store) -> None:
+    # on SQLite small writes are appended to the inbox and bulk ones merge it first: whichever
+    # way a key went, the value written last is the one read, counted once
+    bulk = 120_000
+    with store.transaction() as tx:
+        tx.observations.write(make_batch([0, 0], [100, 200], [1.0, 2.0]))
+    with store.transaction() as tx:
+        tx.observations.write(make_batch([0], [100], [1.5]))
+    times = np.arange(bulk, dtype=np.int64) + 150
+    with store.transaction() as tx:
+        assert tx.observations.count() == 2
+        tx.observations.write(make_batch([1] * bulk, times.tolist(), [7.0] * bulk))
+        tx.observations.write(make_batch([0], [200], [2.5]))
+    with store.transaction() as tx:
+        tx.observations.write(make_batch([1], [150], [8.0]))
+    with store.transaction() as tx:
+        assert tx.observations.count() == 2 + bulk
+        assert tx.observations.read(0).values.tolist() == [1.5, 2.5]
+        first = tx.observations.read(1, until=151)
+        state = tx.checkpoints.load_thresholds(2)
+    assert first.values.tolist() == [8.0, 7.0]
+    assert state.last_time.tolist() == [200, 150 + bulk - 1]

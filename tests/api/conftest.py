@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from tocsin.adapters.storage.alerting_tables import alerting_metadata
+from tocsin.adapters.storage.sql.store import SqlStore
+from tocsin.adapters.storage.tables import metadata
 from tocsin.api.app import create_app
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
 from tocsin.core.users import Role
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import write_small_config
+
+T = 1_767_225_600  # 2026-01-01T00:00:00Z
 
 
 @dataclass
@@ -26,14 +34,71 @@ class Api:
     headers: dict[str, str]
     clock: FakeClock
 
+    def token_for(self, name: str, role: Role) -> dict[str, str]:
+        """Headers with a new user's token."""
+        self.container.admin.add_user(name, role, unit=None, actor="test")
+        token = self.container.admin.issue_token(name, label="test", actor="test")
+        return {"Authorization": f"Bearer {token}"}
+
+
+def table_counts(container: Container) -> dict[str, int]:
+    """Rows in every table: a request that stores nothing leaves these unchanged."""
+    tables = [*metadata.sorted_tables, *alerting_metadata.sorted_tables]
+    store = container.store
+    assert isinstance(store, SqlStore)  # the API tests run on SQLite
+    with store.engine.connect() as conn:
+        return {
+            t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+            for t in tables
+        }
+
+
+def obs(indicator: str, minute: int, value: Any) -> dict[str, Any]:
+    """An observation `minute` minutes after T."""
+    return {"indicator": indicator, "time": T + 60 * minute, "value": value}
+
+
+def build_container(db_url: str, tmp_path: Path, **settings: Any) -> tuple[Container, FakeClock]:
+    """The small scenario on `db_url`, with extra settings."""
+    config = write_small_config(tmp_path / "config")
+    clock = FakeClock()
+    container = build(Settings(database_url=db_url, config_dir=config, **settings), clock=clock)
+    return container, clock
+
+
+@contextmanager
+def serve_api(db_url: str, tmp_path: Path, **settings: Any) -> Iterator[Api]:
+    """The API over the small scenario, with a duty officer's token."""
+    container, clock = build_container(db_url, tmp_path, **settings)
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
+    token = container.admin.issue_token("duty", label="test", actor="test")
+    try:
+        with TestClient(create_app(container)) as client:
+            yield Api(client, container, {"Authorization": f"Bearer {token}"}, clock)
+    finally:
+        container.close()
+
 
 @pytest.fixture
 def api(db_url: str, tmp_path: Path) -> Iterator[Api]:
-    config = write_small_config(tmp_path / "config")
-    clock = FakeClock()
-    container = build(Settings(database_url=db_url, config_dir=config), clock=clock)
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
-    token = container.admin.issue_token("duty", label="test", actor="test")
-    with TestClient(create_app(container)) as client:
-        yield Api(client, container, {"Authorization": f"Bearer {token}"}, clock)
-    container.close()
+    with serve_api(db_url, tmp_path) as served:
+        yield served
+
+
+def assert_problem(
+    response: Any, status: int, problems: list[tuple[str, str, str]] | None = None
+) -> dict[str, Any]:
+    """The response is a Problem body with this status (and exactly these problems, if given:
+    (where, field, reason substring) each)."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"detail", "problems"}
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    if problems is not None:
+        got = [(p["where"], p["field"], p["reason"]) for p in body["problems"]]
+        assert len(got) == len(problems), got
+        for (where, field, reason), (gw, gf, gr) in zip(problems, got, strict=True):
+            assert (gw, gf) == (where, field), got
+            assert reason in gr, (reason, gr)
+    return body

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import BENCHDATA, REPO
 from tocsin.cli.main import app
 from tocsin.testing.scenario import small_config, write_small_config
 
@@ -29,11 +30,11 @@ def invoke(*args: str) -> tuple[int, str]:
 
 def count(db: str) -> int:
     from tocsin.adapters.storage.engine import make_engine
-    from tocsin.adapters.storage.sql import SqlStore
+    from tocsin.adapters.storage.sql.store import SqlStore
 
     store = SqlStore(make_engine(db))
     with store.transaction() as tx:
-        n = tx.count_observations()
+        n = tx.observations.count()
     store.close()
     return n
 
@@ -121,6 +122,71 @@ def test_a_malformed_csv_is_rejected_whole(
     assert count(db) == 0
 
 
+def test_format_problems_do_not_hide_an_unknown_indicator(
+    setup: tuple[Path, str], tmp_path: Path
+) -> None:
+    config, db = setup
+    bad = tmp_path / "both.csv"
+    bad.write_text(
+        "indicator,time,value\n"
+        "D11.river_level,2026-01-01T00:00:00Z,abc\n"
+        "nope,2026-01-01T00:10:00Z,1\n"
+    )
+    code, out = invoke("ingest", str(bad), "--db", db, "--config", str(config))
+    assert code == 2
+    assert f"{bad}:2: value: not a finite number" in out
+    assert f"{bad}:3: indicator: unknown indicator 'nope'" in out
+    assert count(db) == 0
+
+
+def test_log_lines_name_what_they_are_about(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from tocsin.cli.common import LogFormatter
+
+    record = logging.makeLogRecord(
+        {"name": "tocsin.x", "levelname": "WARNING", "msg": "no receiver for warning",
+         "warning": "4f2a9c"}
+    )  # fmt: skip
+    line = LogFormatter("%(levelname)s %(name)s: %(message)s").format(record)
+    assert line == "WARNING tocsin.x: no receiver for warning (warning=4f2a9c)"
+
+
+def test_help_is_plain_and_lists_what_a_new_user_looks_for() -> None:
+    code, out = invoke("--help")
+    assert code == 0
+    assert "<bool>" not in out
+    assert "<list" not in out
+    code, out = invoke("--version")
+    assert code == 0
+    assert out.startswith("tocsin ")
+    code, out = invoke("detect", "--help")
+    from tocsin.core.detectors import DETECTORS
+
+    assert all(kind in out for kind in DETECTORS)
+    code, out = invoke("warnings", "--help")
+    assert "--level LEVEL" in out
+    assert "<" not in out
+
+
+def test_help_does_not_import_the_heavy_parts() -> None:
+    """`tocsin --help` imports no numba, numpy, SQLAlchemy or web server (it stays fast)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from tocsin.cli.main import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = {'numba', 'numpy', 'sqlalchemy', 'uvicorn', 'fastapi', 'pydantic_settings'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_parquet_and_epoch_seconds(setup: tuple[Path, str], tmp_path: Path) -> None:
     config, db = setup
     path = tmp_path / "obs.parquet"
@@ -144,33 +210,49 @@ def test_parquet_and_epoch_seconds(setup: tuple[Path, str], tmp_path: Path) -> N
     assert json.loads(out.strip())["level"] == "red"
 
 
-def test_demo_runs_real_series_and_ends_with_a_json_summary(tmp_path: Path) -> None:
-    code, out = invoke(
-        "demo",
-        "--no-serve",
-        "--quiet",
-        "--workdir",
-        str(tmp_path / "demo"),
-        "--benchdata",
-        str(BENCHDATA),
-    )
+def test_demo_runs_real_series_ending_now_and_notifies_its_duty_desk(tmp_path: Path) -> None:
+    from tocsin.bootstrap import build
+    from tocsin.config import Settings
+
+    work = tmp_path / "demo"
+    started = time.time()
+    code, out = invoke("demo", "--no-serve", "--quiet", "--workdir", str(work))
     assert code == 0, out
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["series"] == 20
     assert summary["observations"] > 100_000
     assert summary["warnings"] > 0
     assert summary["transitions"]["warning.raised"] == summary["warnings"]
-    # the what-if the demo writes: INFORM over the nations, the demo's assets
-    code, out = invoke(
-        "risk",
-        "scenario",
-        "--model",
-        str(REPO / "models" / "inform_2023.yaml"),
-        "--input",
-        str(BENCHDATA / "inform" / "inform_risk_2023_v065_indicator_data.csv"),
-        "--scenario",
-        str(tmp_path / "demo" / "what-if.yaml"),
-    )
+    # the replayed series end at the moment the demo ran, not at a fixed date
+    container = build(Settings(database_url=f"sqlite:///{work / 'tocsin.db'}"))
+    ends = [_last_time(container, i) for i in container.rules.ids.values()]
+    assert all(started - 120 <= t <= time.time() for t in ends), ends
+    now = container.clock.now()
+    unsuppressed = {
+        w.id
+        for w in container.warnings.find()
+        if not container.dispatcher.explain_delivery(w, now)["suppressed_by"]
+    }
+    container.close()
+    # notifications reached the duty desk's file (every active warning not inhibited or
+    # silenced), and the notification log shows them
+    lines = (work / "notifications.jsonl").read_text().splitlines()
+    assert summary["notifications"] == len(lines) > 0
+    notified = {w["id"] for line in lines for w in json.loads(line)["payload"]["firing"]}
+    assert unsuppressed
+    assert unsuppressed <= notified
+    code, log = invoke("notify", "log", "--db", f"sqlite:///{work / 'tocsin.db'}")
+    assert code == 0
+    assert all(json.loads(line)["key"] in log for line in lines)  # keys whole, at 80 columns
+    # the what-if the demo writes runs with the files it printed (INFORM over the nations)
+    what_if = next(line for line in out.splitlines() if line.startswith("what-if: "))
+    code, out = invoke(*what_if.removeprefix("what-if: tocsin ").split())
     assert code == 0, out
     assert "ITA: 2.6 → 2.7" in out
     assert "assets failed: DC-1, HOSP-1, PLANT-1, SUB-1, WATER-1" in out
+
+
+def _last_time(container: Any, indicator_id: int) -> int:
+    with container.store.transaction() as tx:
+        batch = tx.observations.read(indicator_id, limit=10_000_000)
+    return int(batch.times[-1])

@@ -32,12 +32,15 @@ def test_detect_writes_scores(tmp_path: Path) -> None:
     assert lines[351].endswith(",1")
 
 
-def test_detect_reports_a_malformed_file(tmp_path: Path) -> None:
+def test_detect_reports_a_malformed_file_by_name_and_writes_nothing(tmp_path: Path) -> None:
     src = tmp_path / "bad.csv"
-    src.write_text("timestamp,value\n2024-01-01,oops\n")
+    src.write_text("timestamp,value\n2024-01-01T00:00:00,1\n2024-01-01T00:01:00,oops\n")
     result = runner.invoke(app, ["detect", "--input", str(src), "--out", str(tmp_path / "o.csv")])
     assert result.exit_code == 2
-    assert "not a number" in result.output
+    assert f"{src}: line 3: column 'value': 'oops' is not a number" in " ".join(
+        result.output.split()
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]  # no header-only o.csv
 
 
 def test_detect_rejects_unknown_detector(tmp_path: Path) -> None:

@@ -157,9 +157,7 @@ def test_a_receiver_that_is_down_gets_it_later_once(
     assert len(sent) == 1
     when, _note = sent[0]
     assert when > tl.at(0.5)  # three failed attempts with backoff first
-    log = tl.container.alerting_store
-    with log.transaction() as tx:
-        rows = tx.list_notifications()
+    rows = tl.container.dispatcher.notification_log()
     assert [(r.status, r.attempts) for r in rows] == [(DeliveryStatus.DELIVERED, 4)]
 
 

@@ -101,10 +101,13 @@ def start(
     for name, doc in files.items():
         (config / f"{name}.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
     clock = FakeClock(T0)
-    container = build(Settings(database_url=db_url, config_dir=config), clock=clock)
     channel = RecordingNotifier()
     channel.clock = clock
-    container.delivery.notifiers = {Channel.WEBHOOK: channel, Channel.EMAIL: channel}
+    container = build(
+        Settings(database_url=db_url, config_dir=config),
+        clock=clock,
+        channels={Channel.WEBHOOK: channel, Channel.EMAIL: channel},
+    )
     return Timeline(container, clock, channel)
 
 

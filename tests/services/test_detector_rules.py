@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tocsin.adapters.storage.sql import SqlSession
+from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
 from tocsin.core.errors import InvalidInput
@@ -112,12 +112,12 @@ def test_a_failed_batch_leaves_the_detector_as_it_was(
             raise OSError("disk full")
 
         # fails after the detector has scored the batch, inside the transaction
-        monkeypatch.setattr(SqlSession, "save_threshold_state", disk_full)
+        monkeypatch.setattr(SqlCheckpoints, "save_thresholds", disk_full)
         with pytest.raises(OSError, match="disk full"):
             feed(container, series(50, spike_at=10), start=100)
         assert scoring.to_bytes() == before
         with container.store.transaction() as tx:
-            assert tx.count_observations() == 100
+            assert tx.observations.count() == 100
     finally:
         container.close()
 

@@ -3,23 +3,21 @@ the process dies before sending them, another worker sends them once the lease h
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from tests.scenarios.warning_timeline import start
-from tocsin.core.warnings.outbox import Channel, DeliveryStatus, Notification
+from tocsin.core.warnings.outbox import DeliveryStatus
 
 
 def test_handed_off_notifications_are_claimed_then_recovered(tmp_path: Path, db_url: str) -> None:
     routes = {"route": {"group_wait_s": 0}}
     tl = start(tmp_path, db_url, routes=routes)
     try:
-        handed: list[Notification] = []
-        dispatcher = tl.container.dispatcher
-        dispatcher.handoff = handed.extend
-        dispatcher.handoff_channels = frozenset({Channel.EMAIL, Channel.WEBHOOK})
-        dispatcher.handoff_lease = timedelta(seconds=30)
-        tl.observe(0, D11__river_level=3.5)  # ticks the dispatcher and the worker once
+        handoff = tl.container.handoff
+        stop = handoff.listen()  # as a worker of this process would (services/background.py)
+        tl.observe(0, D11__river_level=3.5)  # ticks the dispatcher and the polling worker once
+        stop()
+        handed = handoff.take()
         assert [n.receiver for n in handed] == ["D11-FLOOD"]
         assert handed[0].attempts == 1
         assert tl.sent() == []  # claimed for the hand-off: the polling worker leaves it alone
@@ -28,8 +26,7 @@ def test_handed_off_notifications_are_claimed_then_recovered(tmp_path: Path, db_
         ((_, note),) = tl.sent()
         assert note.key == handed[0].key
         assert note.attempts == 2
-        with tl.container.alerting_store.transaction() as tx:
-            (row,) = tx.list_notifications()
+        (row,) = tl.container.dispatcher.notification_log()
         assert row.status is DeliveryStatus.DELIVERED
     finally:
         tl.container.close()

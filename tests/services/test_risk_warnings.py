@@ -115,6 +115,15 @@ def test_inform_classes_warn_for_configured_nations(tmp_path: Path) -> None:
         "--db",
         db,
     ]
+    # INFORM's overall classes mix conflict with natural hazards: not filed as "natural"
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "rate the overall risk of INFORM Risk 2023" in result.output
+    assert "--domain composite" in result.output
+    c = build(Settings(database_url=db))
+    assert c.warnings.find(open_only=False) == []
+    c.close()
+    args[args.index("natural")] = "composite"
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
@@ -124,3 +133,4 @@ def test_inform_classes_warn_for_configured_nations(tmp_path: Path) -> None:
     c.close()
     # INFORM 2023 rates Afghanistan "Very High" (red); Norway "Very Low" gets no warning
     assert (w.region, w.level.value, w.explanation["class"]) == ("AFG", "red", "Very High")
+    assert (w.domain, w.explanation["name"]) == ("composite", "INFORM Risk")

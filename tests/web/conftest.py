@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,9 +24,11 @@ from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
+from tocsin.demo.scenario import RISK_MODEL, RISK_TABLE, replay_chunks, write_config
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import write_small_config
 from tocsin.web.app import create_web_app
+from tocsin.web.risk import RiskSources
 from tocsin.web.server import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -97,6 +100,34 @@ def served(tmp_path: Path) -> Iterator[Served]:
     with serve(container) as url:
         result.url = url
         yield result
+    container.close()
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The demo scenario served: its base URL, configuration folder and a duty officer's token."""
+
+    url: str
+    config: Path
+    token: str
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The demo scenario (packaged data, ending now) replayed into SQLite and served once for
+    the session, with INFORM risk as `tocsin demo` serves it."""
+    work = tmp_path_factory.mktemp("demo")
+    series = write_config(work / "config", end_at=int(time.time()) // 60 * 60)
+    container = build(
+        Settings(database_url=f"sqlite:///{work / 'tocsin.db'}", config_dir=work / "config")
+    )
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
+    token = container.admin.issue_token("duty", label="test", actor="test")
+    chunks = replay_chunks(series, container.rules.ids, chunk_seconds=6 * 3600)
+    container.ingest.ingest_chunks(ObservationBatch(ids, t, v) for _, ids, t, v in chunks)
+    risk = RiskSources(work / RISK_MODEL, work / RISK_TABLE)
+    with serve(container, risk=risk) as url:
+        yield Demo(url, work / "config", token)
     container.close()
 
 

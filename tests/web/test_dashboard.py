@@ -189,7 +189,7 @@ def test_without_a_risk_model_the_risk_view_says_so_and_shows_no_numbers(
     expect(page.locator("#risk-body .risk-node")).to_have_count(0)
     page.goto(served.url + "/#/map")
     page.get_by_label("Risk class").check()
-    expect(page.locator("#map-legend")).to_contain_text("no risk model loaded")
+    expect(page.locator("#map-legend")).to_contain_text("no risk model configured")
     expect(page.locator("path.region")).to_have_count(2)
     shots(page, "risk-none")
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,41 +10,10 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
-from tests.conftest import BENCHDATA
-from tests.web.conftest import guarded_page, serve
-from tocsin.bootstrap import build
-from tocsin.config import Settings
-from tocsin.core.observations import ObservationBatch
-from tocsin.demo.scenario import replay_chunks, write_config
-from tocsin.web.risk import RiskSources
+from tests.web.conftest import Demo, guarded_page
+from tocsin.demo.sources import countries
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not (BENCHDATA / "nab").is_dir(), reason="NAB data not present"),
-]
-INFORM_MODEL = Path(__file__).resolve().parents[2] / "models" / "inform_2023.yaml"
-INFORM_TABLE = BENCHDATA / "inform" / "inform_risk_2023_v065_indicator_data.csv"
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The demo scenario replayed into SQLite and served, with INFORM risk when present."""
-    work = tmp_path_factory.mktemp("demo")
-    series = write_config(work / "config", benchdata=BENCHDATA)
-    container = build(
-        Settings(database_url=f"sqlite:///{work / 'tocsin.db'}", config_dir=work / "config")
-    )
-    chunks = replay_chunks(series, container.rules.ids, chunk_seconds=6 * 3600)
-    container.ingest.ingest_chunks(ObservationBatch(ids, t, v) for _, ids, t, v in chunks)
-    risk = (
-        RiskSources(INFORM_MODEL, INFORM_TABLE)
-        if INFORM_MODEL.is_file() and INFORM_TABLE.is_file()
-        else None
-    )
-    with serve(container, risk=risk) as url:
-        yield url, work / "config"
-    container.close()
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _regions(config: Path) -> list[dict[str, Any]]:
@@ -55,12 +22,12 @@ def _regions(config: Path) -> list[dict[str, Any]]:
 
 
 def test_the_demo_map_draws_every_country_and_drills_into_italy(
-    demo: tuple[str, Path], browser: Any, shots: Any
+    demo: Demo, browser: Any, shots: Any
 ) -> None:
-    url, config = demo
+    url, config = demo.url, demo.config
     regions = _regions(config)
     nations = [r["code"] for r in regions if r.get("parent") == "WORLD"]
-    geo = json.loads((BENCHDATA / "geo" / "countries.geo.json").read_text())
+    geo = countries()
     assert len(nations) == sum(1 for f in geo["features"] if str(f["id"]).isalpha())
     with guarded_page(browser, viewport={"width": 1366, "height": 768}) as (page, _):
         page.goto(url + "/")
@@ -85,11 +52,10 @@ def test_the_demo_map_draws_every_country_and_drills_into_italy(
         shots(page, "demo-indicator")
 
 
-@pytest.mark.skipif(not INFORM_TABLE.is_file(), reason="INFORM data not present")
 def test_the_demo_risk_view_explains_a_country_and_colours_the_map(
-    demo: tuple[str, Path], browser: Any, shots: Any
+    demo: Demo, browser: Any, shots: Any
 ) -> None:
-    url, _ = demo
+    url = demo.url
     with guarded_page(browser, viewport={"width": 1366, "height": 768}) as (page, _):
         page.goto(url + "/#/risk/ITA")
         tree = page.locator("#risk-body .risk-tree")
@@ -109,8 +75,8 @@ def test_the_demo_risk_view_explains_a_country_and_colours_the_map(
         shots(page, "demo-map-risk")
 
 
-def test_the_demo_on_a_phone(demo: tuple[str, Path], browser: Any, shots: Any) -> None:
-    url, _ = demo
+def test_the_demo_on_a_phone(demo: Demo, browser: Any, shots: Any) -> None:
+    url = demo.url
     with guarded_page(
         browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
     ) as (page, _):

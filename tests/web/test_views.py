@@ -15,11 +15,15 @@ from hypothesis import strategies as st
 
 from tests.web.conftest import Served, T, small_container
 from tocsin.adapters.bus.memory import MemoryBus
-from tocsin.core.regions import Region, RegionCode, RegionTree
+from tocsin.bootstrap import build
+from tocsin.config import Settings
+from tocsin.core.users import Role
+from tocsin.testing.clock import FakeClock
+from tocsin.testing.scenario import write_small_config
 from tocsin.web.app import create_web_app
 from tocsin.web.geometry import round_ring, simplify
 from tocsin.web.live import LiveFeed
-from tocsin.web.views import active_levels, decimate
+from tocsin.web.views import decimate
 
 T_ = TypeVar("T_")
 
@@ -60,7 +64,7 @@ def test_the_highest_level_rolls_up_to_every_ancestor(tmp_path: Path) -> None:
     container, _ = small_container(tmp_path)
     served = Served("", container, "")
     served.ingest([("D11.river_level", T, 5.5), ("D21.reservoir", T, 25.0)])
-    levels = active_levels(container.catalog.regions, container.warnings.find())
+    levels = container.warnings.worst_levels()
     assert {k: (v["level"], v["count"]) for k, v in levels.items()} == {
         "D11": ("red", 1),
         "P1": ("red", 1),
@@ -71,9 +75,10 @@ def test_the_highest_level_rolls_up_to_every_ancestor(tmp_path: Path) -> None:
     container.close()
 
 
-def test_a_region_outside_the_tree_is_ignored() -> None:
-    tree = RegionTree.build(("n",), [Region(RegionCode("A"), "A", "n")])
-    assert active_levels(tree, []) == {}
+def test_no_open_warning_gives_no_level(tmp_path: Path) -> None:
+    container, _ = small_container(tmp_path)
+    assert container.warnings.worst_levels() == {}
+    container.close()
 
 
 def test_the_map_endpoint_returns_the_children_with_their_levels(tmp_path: Path) -> None:
@@ -147,3 +152,47 @@ def test_a_slow_stream_is_told_to_resync_instead_of_growing() -> None:
     # the backlog (and the message that overflowed it) became one resync; later ones follow
     later = [("warnings", {"n": i}) for i in range(n + 1, n + 5)]
     assert _run(run) == [("resync", {}), *later]
+
+
+def test_a_deployment_shows_only_the_risk_model_its_settings_name(tmp_path: Path) -> None:
+    """Run from a checkout that holds models/inform_2023.yaml, a deployment that names no risk
+    model shows none (no other deployment's world ranking); one that names a model shows it."""
+    container, _ = small_container(tmp_path)
+    unnamed = create_web_app(container)
+    assert unnamed.state.risk.sources is None
+    assert "no risk model configured" in unnamed.state.risk.reason()
+    model, table = tmp_path / "model.yaml", tmp_path / "table.csv"
+    named = container.settings.model_copy(update={"risk_model": model, "risk_table": table})
+    container.settings = named
+    assert create_web_app(container).state.risk.sources.model == model
+
+
+def test_where_reads_need_a_token_the_dashboard_endpoints_say_401_like_the_api(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'tocsin.db'}",
+        config_dir=write_small_config(tmp_path / "config"),
+        require_token_for_reads=True,
+    )
+    container = build(settings, clock=FakeClock())
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
+    token = container.admin.issue_token("duty", label="test", actor="test")
+    app = create_web_app(container, risk=None, live_max_stream_for=0.05)
+    client = TestClient(app)
+    for url in ("/api/v1/web/summary", "/api/v1/web/map", "/api/v1/web/live"):
+        refused = client.get(url)
+        assert refused.status_code == 401, url
+        assert refused.headers["WWW-Authenticate"] == "Bearer"
+        assert refused.json()["detail"].startswith("a bearer token is required")
+    assert client.get("/api/v1/web/live?token=forged").status_code == 401
+    good = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/web/summary", headers=good).status_code == 200
+    with client.stream("GET", f"/api/v1/web/live?token={token}") as stream:
+        assert stream.status_code == 200
+        assert "event: hello" in stream.read().decode()
+    # the page itself carries the level table for its scripts and styles
+    page = client.get("/").text
+    assert '<script id="tocsin-levels" type="application/json">' in page
+    assert ".lvl-red{--lvl:" in page
+    container.close()

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tocsin.adapters.config_errors import read_document, validation_problems
 from tocsin.core.catalog import Catalog
 from tocsin.core.domains import DomainCode
 from tocsin.core.errors import InvalidConfig, Problem
@@ -78,6 +78,7 @@ class ReceiverSpec(_Strict):
     name: str = Field(min_length=1)
     webhooks: list[WebhookSpec] = []
     emails: list[str] = []
+    files: list[str] = []  # JSON lines files; a relative path is relative to routes.yaml
 
 
 class InhibitSpec(_Strict):
@@ -138,29 +139,15 @@ class EscalationFile(_Strict):
     policies: list[PolicySpec] = []
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _parse(path: Path, model: type[BaseModel], problems: list[Problem]) -> Any:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problems.append(Problem(where, "", f"not valid YAML: {getattr(err, 'problem', err)}"))
-        return None
-    except OSError as err:
-        problems.append(Problem(str(path), "", f"cannot read: {err.strerror}"))
+    before = len(problems)
+    raw = read_document(path, problems)
+    if len(problems) > before:
         return None
     try:
         return model.model_validate(raw or {})
     except ValidationError as err:
-        for e in err.errors():
-            problems.append(Problem(str(path), _path(tuple(e["loc"])), e["msg"]))
+        problems.extend(validation_problems(err, str(path), data=raw, model=model))
     return None
 
 
@@ -277,8 +264,9 @@ def _routes(doc: RoutesFile, check: _Checker, where: Path) -> dict[str, Any]:
             check.add(where, f"receivers[{i}].name", f"receiver name {r.name!r} is taken")
         addresses = [Address(Channel.WEBHOOK, w.url, w.format) for w in r.webhooks]
         addresses += [Address(Channel.EMAIL, e) for e in r.emails]
+        addresses += [Address(Channel.FILE, str((where.parent / f).resolve())) for f in r.files]
         if not addresses:
-            check.add(where, f"receivers[{i}]", "a receiver needs a webhook or an e-mail")
+            check.add(where, f"receivers[{i}]", "a receiver needs a webhook, an e-mail or a file")
         receivers[r.name] = tuple(addresses)
     check.receivers |= set(receivers)
     windows = {}

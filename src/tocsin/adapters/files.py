@@ -9,7 +9,7 @@ returned for storing.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +23,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tocsin.core.errors import InvalidInput, Problem
+from tocsin.core.observations import EARLIEST_TIME, LATEST_TIME, times_out_of_range
 
 REQUIRED = ("indicator", "time", "value")
 MAX_PROBLEMS = 50
+OUT_OF_RANGE = "outside the supported range 1900-01-01 to 9999-12-31"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +49,20 @@ class FileColumns:
         return row + 2 if self.path.suffix.lower() != ".parquet" else row + 1
 
 
-def read_observation_file(path: Path) -> FileColumns:
-    """Read and validate a CSV or Parquet file; raise InvalidInput listing its problems."""
+def read_observation_file(path: Path, *, known: Collection[str] | None = None) -> FileColumns:
+    """Read and validate a CSV or Parquet file; raise InvalidInput listing its problems.
+
+    With `known` (the indicator codes), a row naming another indicator is a problem too,
+    reported together with the file's format problems.
+    """
     if not path.is_file():
         raise InvalidInput([Problem(str(path), "", "no such file")])
-    table = _read_table(path)
+    table = _read_table(path, known)
     _check_columns(path, table)
-    return _columns(path, table)
+    return _columns(path, table, known)
 
 
-def _read_table(path: Path) -> pa.Table:
+def _read_table(path: Path, known: Collection[str] | None) -> pa.Table:
     try:
         if path.suffix.lower() == ".parquet":
             return pq.read_table(path)
@@ -69,7 +75,7 @@ def _read_table(path: Path) -> pa.Table:
             ),
         )
     except (pa.ArrowInvalid, OSError) as err:
-        problems = _scan_csv(path) if path.suffix.lower() != ".parquet" else []
+        problems = _scan_csv(path, known) if path.suffix.lower() != ".parquet" else []
         raise InvalidInput(problems or [Problem(str(path), "", f"unreadable: {err}")]) from err
 
 
@@ -83,9 +89,47 @@ def _check_columns(path: Path, table: pa.Table) -> None:
         raise InvalidInput([Problem(where, c, "missing column") for c in missing])
 
 
-def _columns(path: Path, table: pa.Table) -> FileColumns:
+def _check_types(path: Path, table: pa.Table, known: Collection[str] | None) -> None:
+    """A column of the wrong type (Parquet, or a CSV column pyarrow typed) is refused whole."""
+    where = f"{path}:1" if path.suffix.lower() != ".parquet" else str(path)
+    time_name = "time" if "time" in table.column_names else "timestamp"
+    checks = (
+        ("indicator", _is_text, "text"),
+        ("value", _is_number, "numbers (integer or floating point)"),
+        (time_name, _is_time, "times (timestamps, integer epoch seconds or ISO 8601 text)"),
+    )
+    problems = [
+        Problem(where, name, f"column of type {table.column(name).type}; expected {expected}")
+        for name, accepts, expected in checks
+        if not accepts(table.column(name).type)
+    ]
+    if problems and path.suffix.lower() != ".parquet":
+        # a CSV column typed as something else by inference: name the lines that made it so
+        problems = _scan_csv(path, known) or problems
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        return _is_text(kind.value_type)
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _is_number(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+
+
+def _is_time(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_timestamp(kind) or pa.types.is_integer(kind) or _is_text(kind))
+
+
+def _columns(path: Path, table: pa.Table, known: Collection[str] | None) -> FileColumns:
+    _check_types(path, table, known)
     time_col = table.column("time" if "time" in table.column_names else "timestamp")
     codes = table.column("indicator")
+    if pa.types.is_dictionary(codes.type):
+        codes = pc.cast(codes, pa.string())
     values = table.column("value")
     problems: list[Problem] = []
     line = 2 if path.suffix.lower() != ".parquet" else 1
@@ -107,6 +151,10 @@ def _columns(path: Path, table: pa.Table) -> FileColumns:
     times = _times(time_col)
     if times is None:
         problems += _time_problems(path, time_col, line)
+    else:
+        problems += _range_problems(path, times, line)
+    if known is not None:
+        problems += _unknown_problems(path, codes, known, line)
     if problems:
         raise InvalidInput(problems[:MAX_PROBLEMS])
     encoded = pc.dictionary_encode(codes).combine_chunks()
@@ -120,10 +168,16 @@ def _columns(path: Path, table: pa.Table) -> FileColumns:
 
 
 def _times(column: pa.ChunkedArray) -> npt.NDArray[np.int64] | None:
+    """Epoch seconds of a time column, or None when a cell is empty or not a time."""
+    if column.null_count:
+        return None
     if pa.types.is_timestamp(column.type):
         ts = pc.cast(column, pa.timestamp("s", tz=column.type.tz or "UTC"), safe=False)
         return _int64(ts.to_numpy().astype("datetime64[s]"))
     if pa.types.is_integer(column.type):
+        too_large = pa.types.is_unsigned_integer(column.type) and len(column) > 0
+        if too_large and pc.max(column).as_py() > np.iinfo(np.int64).max:
+            return None
         return _int64(column.to_numpy())
     for target, localize in (
         (pa.timestamp("s", tz="UTC"), False),
@@ -143,9 +197,28 @@ def _times(column: pa.ChunkedArray) -> npt.NDArray[np.int64] | None:
     return None
 
 
+def _unknown_problems(
+    path: Path, codes: pa.ChunkedArray, known: Collection[str], line: int
+) -> list[Problem]:
+    listed = pc.is_in(codes, value_set=pa.array(list(known), type=pa.string()))
+    absent = pc.invert(pc.fill_null(listed, True)).to_numpy(zero_copy_only=False)
+    return [
+        Problem(f"{path}:{i + line}", "indicator", f"unknown indicator {codes[int(i)].as_py()!r}")
+        for i in np.flatnonzero(absent)[:MAX_PROBLEMS]
+        if codes[int(i)].as_py()
+    ]
+
+
 def _int64(values: Any) -> npt.NDArray[np.int64]:
     out: npt.NDArray[np.int64] = np.asarray(values).astype(np.int64)
     return out
+
+
+def _range_problems(path: Path, times: npt.NDArray[np.int64], line: int) -> list[Problem]:
+    return [
+        Problem(f"{path}:{i + line}", "time", f"{OUT_OF_RANGE}: {int(times[i])}")
+        for i in np.flatnonzero(times_out_of_range(times))[:MAX_PROBLEMS]
+    ]
 
 
 def parse_time(text: str) -> int:
@@ -162,18 +235,9 @@ def parse_time(text: str) -> int:
 def _time_problems(path: Path, column: pa.ChunkedArray, line: int) -> list[Problem]:
     out: list[Problem] = []
     for i, value in enumerate(column.to_pylist()):
-        try:
-            if value is None:
-                raise ValueError("empty")
-            parse_time(str(value))
-        except ValueError:
-            out.append(
-                Problem(
-                    f"{path}:{i + line}",
-                    "time",
-                    f"not an ISO 8601 time or epoch seconds: {value!r}",
-                )
-            )
+        reason = _time_reason(value)
+        if reason is not None:
+            out.append(Problem(f"{path}:{i + line}", "time", reason))
             if len(out) >= MAX_PROBLEMS:
                 break
     if not out:
@@ -181,7 +245,22 @@ def _time_problems(path: Path, column: pa.ChunkedArray, line: int) -> list[Probl
     return out
 
 
-def _scan_csv(path: Path) -> list[Problem]:
+def _time_reason(value: object) -> str | None:
+    """Why one cell is not an acceptable time, or None when it is."""
+    if value is None or value == "":
+        return "empty"
+    if isinstance(value, datetime):
+        return None
+    try:
+        seconds = value if isinstance(value, int) else parse_time(str(value))
+    except (ValueError, OverflowError):
+        return f"not an ISO 8601 time or epoch seconds: {value!r}"
+    if not EARLIEST_TIME <= seconds <= LATEST_TIME:
+        return f"{OUT_OF_RANGE}: {value}"
+    return None
+
+
+def _scan_csv(path: Path, known: Collection[str] | None) -> list[Problem]:
     """Find row-level problems in a CSV that pyarrow refused, with line numbers."""
     problems: list[Problem] = []
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
@@ -196,27 +275,37 @@ def _scan_csv(path: Path) -> list[Problem]:
         if missing:
             return [Problem(f"{path}:1", c, "missing column") for c in missing]
         for lineno, row in enumerate(reader, start=2):
-            problems.extend(_row_problems(path, lineno, row, columns, len(header)))
+            problems.extend(
+                _row_problems(
+                    path, lineno, row=row, columns=columns, width=len(header), known=known
+                )
+            )
             if len(problems) >= MAX_PROBLEMS:
                 break
     return problems
 
 
 def _row_problems(
-    path: Path, lineno: int, row: list[str], columns: dict[str, int], width: int
+    path: Path,
+    lineno: int,
+    *,
+    row: list[str],
+    columns: dict[str, int],
+    width: int,
+    known: Collection[str] | None,
 ) -> Iterator[Problem]:
     where = f"{path}:{lineno}"
     if len(row) != width:
         yield Problem(where, "", f"expected {width} fields, found {len(row)}")
         return
-    if not row[columns["indicator"]].strip():
+    code = row[columns["indicator"]].strip()
+    if not code:
         yield Problem(where, "indicator", "empty")
-    try:
-        parse_time(row[columns["time"]])
-    except ValueError:
-        yield Problem(
-            where, "time", f"not an ISO 8601 time or epoch seconds: {row[columns['time']]!r}"
-        )
+    elif known is not None and code not in known:
+        yield Problem(where, "indicator", f"unknown indicator {code!r}")
+    reason = _time_reason(row[columns["time"]].strip())
+    if reason is not None:
+        yield Problem(where, "time", reason)
     try:
         if not np.isfinite(float(row[columns["value"]])):
             raise ValueError

@@ -1,4 +1,7 @@
-"""Warning pipeline commands: silences (create, list, expire), history, notify (run, log)."""
+"""Warning pipeline commands: silences (create, list, expire), history, notify (run, log).
+
+The database and the services are imported inside the commands (see `tocsin.cli.main`).
+"""
 
 from __future__ import annotations
 
@@ -11,17 +14,24 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from tocsin.bootstrap import build
-from tocsin.cli.common import ConfigOption, DbOption, console, errors, reported, settings
+from tocsin.cli.common import (
+    ConfigOption,
+    DbOption,
+    LevelOption,
+    check_known,
+    console,
+    errors,
+    group,
+    parse_levels,
+    print_table,
+    reported,
+    settings,
+)
 from tocsin.core.errors import InvalidInput, NotFound, Problem
-from tocsin.core.levels import Level
-from tocsin.core.warnings.selectors import Selector, parse_matcher
-from tocsin.services.notifications import silence_json
 
-silences_app = typer.Typer(help="Silences: owned, reasoned, time-boxed.", no_args_is_help=True)
-notify_app = typer.Typer(help="Notification delivery.", no_args_is_help=True)
+silences_app = group("Silences: owned, reasoned, time-boxed.")
+notify_app = group("Notification delivery.")
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -35,44 +45,64 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
 
+def parse_until(text: str) -> datetime:
+    """An ISO 8601 moment (UTC when it has no offset)."""
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            [Problem("--until", "time", f"not an ISO 8601 time: {text!r} (e.g. 2026-05-01T18:00)")]
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 @silences_app.command("create")
 def silences_create(
-    by: Annotated[str, typer.Option(help="Owner of the silence")],
-    reason: Annotated[str, typer.Option(help="Why")],
-    for_: Annotated[str | None, typer.Option("--for", help="Duration, e.g. 2h")] = None,
-    until: Annotated[str | None, typer.Option(help="End, ISO 8601 (UTC if no offset)")] = None,
-    region: Annotated[str | None, typer.Option(help="Region (and its subtree)")] = None,
-    domain: Annotated[str | None, typer.Option(help="Domain (and sub-domains)")] = None,
-    level: Annotated[list[Level] | None, typer.Option(help="Only these levels")] = None,
-    match: Annotated[list[str] | None, typer.Option(help='Label matcher, e.g. source="x"')] = None,
+    by: Annotated[str, typer.Option(metavar="NAME", help="Owner of the silence")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why")],
+    for_: Annotated[
+        str | None, typer.Option("--for", metavar="DURATION", help="Duration, e.g. 2h")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(metavar="TIME", help="End, ISO 8601 (UTC if no offset)")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(metavar="REGION", help="Region (and its subtree)")
+    ] = None,
+    domain: Annotated[
+        str | None, typer.Option(metavar="DOMAIN", help="Domain (and sub-domains)")
+    ] = None,
+    level: LevelOption = None,
+    match: Annotated[
+        list[str] | None,
+        typer.Option(metavar="MATCHER", help='Label matcher, e.g. source="x" (repeatable)'),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Create a silence (needs an owner, a reason and an end)."""
+    from tocsin.bootstrap import build
+    from tocsin.core.warnings.selectors import Selector, parse_matcher
+
+    levels = parse_levels(level)
     with reported():
-        container = build(settings(db, config))
-        now = container.clock.now()
         if (for_ is None) == (until is None):
             raise InvalidInput([Problem("options", "--for/--until", "give exactly one")])
-        if until is not None:
-            parsed = datetime.fromisoformat(until)
-            ends_at = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        else:
-            ends_at = now + parse_duration(for_ or "")
         try:
             matchers = tuple(parse_matcher(m) for m in match or [])
         except ValueError as err:
             raise InvalidInput([Problem("--match", "matcher", str(err))]) from err
-        for name, value, known in (
-            ("region", region, container.catalog.regions),
-            ("domain", domain, container.catalog.domains),
-        ):
-            if value is not None and value not in known:
-                raise NotFound(f"unknown {name} {value!r}")
-        selector = Selector(region, domain, frozenset(level or ()), matchers)
+        ends_at = parse_until(until) if until is not None else None
+        container = build(settings(db, config))
+        if ends_at is None:
+            ends_at = container.clock.now() + parse_duration(for_ or "")
+        check_known("--region", region, container.catalog.regions.regions)
+        check_known("--domain", domain, container.catalog.domains)
+        selector = Selector(region, domain, frozenset(levels), matchers)
         silence = container.silences.create(selector, created_by=by, reason=reason, ends_at=ends_at)
     console.print(
-        f"silence {silence.id} until {silence.ends_at.isoformat()}: {selector.describe()}"
+        f"silence {silence.id} until {silence.ends_at.isoformat()}: {selector.describe()}",
+        markup=False,
     )
 
 
@@ -83,6 +113,9 @@ def silences_list(
     db: DbOption = None,
 ) -> None:
     """List silences, newest first."""
+    from tocsin.bootstrap import build
+    from tocsin.core.warnings.silences import silence_json
+
     with reported():
         container = build(settings(db))
         found = container.silences.find(include_expired=all_)
@@ -91,28 +124,36 @@ def silences_list(
         for s in found:
             console.print(json.dumps(silence_json(s, now)), markup=False, soft_wrap=True)
         return
-    table = Table("id", "state", "matches", "until", "owner", "reason")
-    for s in found:
-        table.add_row(
-            s.id[:12],
-            s.state(now).value,
-            s.selector.describe(),
-            s.ends_at.strftime("%Y-%m-%d %H:%M"),
-            s.created_by,
-            s.reason,
-        )
-    console.print(table)
+    print_table(
+        ("id", "state", "matches", "until", "owner", "reason"),
+        (
+            (
+                s.id[:12],
+                s.state(now).value,
+                s.selector.describe(),
+                s.ends_at.strftime("%Y-%m-%d %H:%M"),
+                s.created_by,
+                s.reason,
+            )
+            for s in found
+        ),
+        keys={"id"},
+    )
     console.print(f"{len(found)} silence(s)")
 
 
 @silences_app.command("expire")
 def silences_expire(
-    silence_id: Annotated[str, typer.Argument(help="Silence id (or a unique prefix)")],
-    by: Annotated[str, typer.Option(help="Who ends it")],
-    reason: Annotated[str, typer.Option(help="Why")] = "",
+    silence_id: Annotated[
+        str, typer.Argument(metavar="SILENCE_ID", help="Silence id (or a unique prefix)")
+    ],
+    by: Annotated[str, typer.Option(metavar="NAME", help="Who ends it")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why")] = "",
     db: DbOption = None,
 ) -> None:
     """End a silence now."""
+    from tocsin.bootstrap import build
+
     with reported():
         container = build(settings(db))
         matches = [
@@ -125,42 +166,44 @@ def silences_expire(
 
 
 def history(
-    warning_id: Annotated[str, typer.Argument(help="Warning id (or a unique prefix)")],
+    warning_id: Annotated[
+        str, typer.Argument(metavar="WARNING_ID", help="Warning id (or a unique prefix)")
+    ],
     db: DbOption = None,
 ) -> None:
     """A warning's transitions (who, when, why) and the notifications sent about it."""
+    from tocsin.bootstrap import build
+
     with reported():
         container = build(settings(db))
-        found = [
-            w
-            for w in container.warnings.find(open_only=False, limit=1_000_000)
-            if w.id.startswith(warning_id)
-        ]
-        if len(found) != 1:
-            raise NotFound(f"{len(found)} warnings match {warning_id!r}")
-        warning = found[0]
+        warning = container.warnings.resolve(warning_id)
         records = container.warnings.history(warning.id)
         delivery = container.dispatcher.explain_delivery(warning, container.clock.now())
     console.print(
         f"{warning.id} {warning.level.value.upper()} {warning.state.value} "
         f"{warning.region} {warning.domain} {warning.subject}"
     )
-    table = Table("at", "what", "by", "why")
-    for r in records:
-        table.add_row(r.at.isoformat(), r.kind, r.actor, r.reason)
-    console.print(table)
-    notes = Table("created", "kind", "reason", "receiver", "channel", "status", "attempts")
-    for n in delivery["notifications"]:
-        notes.add_row(
-            n["created_at"],
-            n["kind"],
-            n["reason"],
-            n["receiver"],
-            n["channel"],
-            n["status"],
-            str(n["attempts"]),
+    for r in records:  # a timeline: when, what, who; then why, on its own line
+        console.print(
+            f"{r.at:%Y-%m-%d %H:%M:%S}  {r.kind:<20} {r.actor}\n    {r.reason}",
+            markup=False,
+            soft_wrap=True,
         )
-    console.print(notes)
+    print_table(
+        ("created", "kind", "reason", "receiver", "channel", "status", "attempts"),
+        (
+            (
+                n["created_at"][:19],
+                n["kind"],
+                n["reason"],
+                n["receiver"],
+                n["channel"],
+                n["status"],
+                str(n["attempts"]),
+            )
+            for n in delivery["notifications"]
+        ),
+    )
     if delivery["suppressed_by"]:
         console.print("suppressed now by: " + ", ".join(delivery["suppressed_by"]))
 
@@ -168,11 +211,15 @@ def history(
 @notify_app.command("run")
 def notify_run(
     once: Annotated[bool, typer.Option(help="One dispatch and delivery round, then exit")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between rounds")] = 0.5,
+    interval: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Seconds between rounds", min=0.01)
+    ] = 0.5,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Dispatch and deliver notifications in the foreground (alongside or instead of serve)."""
+    from tocsin.bootstrap import build
+
     with reported():
         container = build(settings(db, config))
     stop = threading.Event()
@@ -206,29 +253,38 @@ def notify_run(
 @notify_app.command("log")
 def notify_log(
     warning: Annotated[
-        str | None, typer.Option(help="Only notifications about this warning")
+        str | None, typer.Option(metavar="ID", help="Only notifications about this warning")
     ] = None,
-    status: Annotated[str | None, typer.Option(help="pending, delivered or failed")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many")] = 50,
+    status: Annotated[
+        str | None, typer.Option(metavar="STATUS", help="pending, delivered or failed")
+    ] = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="At most this many", min=1)] = 50,
     db: DbOption = None,
 ) -> None:
     """The notification log, newest first."""
+    from tocsin.bootstrap import build
+    from tocsin.core.warnings.outbox import DeliveryStatus
+
+    check_known("--status", status, [s.value for s in DeliveryStatus])
     with reported():
         container = build(settings(db))
-        with container.alerting_store.transaction() as tx:
-            rows = tx.list_notifications(warning_id=warning, status=status, limit=limit)
-    table = Table("created", "kind", "reason", "receiver", "address", "status", "tries", "key")
-    for n in rows:
-        table.add_row(
-            n.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            n.kind.value,
-            n.reason,
-            n.receiver,
-            n.address,
-            n.status.value,
-            str(n.attempts),
-            n.key,
-        )
-    console.print(table)
+        rows = container.dispatcher.notification_log(warning_id=warning, status=status, limit=limit)
+    print_table(
+        ("created", "kind", "reason", "receiver", "address", "status", "tries", "key"),
+        (
+            (
+                n.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                n.kind.value,
+                n.reason,
+                n.receiver,
+                n.address,
+                n.status.value,
+                str(n.attempts),
+                n.key,
+            )
+            for n in rows
+        ),
+        keys={"key"},
+    )
     if not rows:
         errors.print("no notifications")

@@ -1,44 +1,58 @@
-"""Core commands: check-config, migrate, ingest, warnings, acknowledge, users, serve."""
+"""Core commands: check-config, migrate, ingest, warnings, acknowledge, users, serve.
+
+Heavy modules (the database, numpy, file readers, the web server) are imported inside the
+commands, so that `tocsin --help` stays fast (see `tocsin.cli.main`).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from tocsin.adapters.alerting_yaml import load_alerting
-from tocsin.adapters.config_yaml import load_catalog
-from tocsin.adapters.files import read_observation_file
-from tocsin.adapters.storage.engine import make_engine, migrate
-from tocsin.bootstrap import Container, build
 from tocsin.cli.common import (
     ConfigOption,
     DbOption,
+    LevelOption,
+    check_known,
     console,
     errors,
+    group,
+    number,
+    parse_levels,
     print_problems,
+    print_table,
     reported,
     settings,
 )
-from tocsin.core.errors import InvalidConfig, InvalidInput, Problem
-from tocsin.core.observations import ObservationBatch
+from tocsin.core.errors import InvalidConfig
 from tocsin.core.users import Role
+
+if TYPE_CHECKING:
+    import socket
+
+    from rich.progress import Progress
+
+    from tocsin.bootstrap import Container
+    from tocsin.core.observations import ObservationBatch
 
 CHUNK = 1_000_000
 
 
 def check_config(
-    directory: Annotated[Path, typer.Argument(help="Configuration directory")],
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Configuration directory")],
 ) -> None:
     """Validate a configuration directory; list every problem with file, path and reason."""
+    from tocsin.adapters.alerting_yaml import load_alerting
+    from tocsin.adapters.config_yaml import load_catalog
+    from tocsin.adapters.sources_yaml import load_sources
+
     try:
         catalog = load_catalog(directory)
         load_alerting(directory, catalog)  # routes.yaml, escalation.yaml (warning pipeline)
+        load_sources(directory, catalog)  # sources.yaml (collectors, stale sources)
     except InvalidConfig as err:
         errors.print(f"[bold red]{len(err.problems)} problem(s)[/] in {directory}:", soft_wrap=True)
         print_problems(err.problems, limit=1000)
@@ -51,39 +65,42 @@ def check_config(
 
 
 def migrate_command(db: DbOption = None) -> None:
-    """Create or upgrade the database schema."""
-    s = settings(db)
-    migrate(make_engine(s.database_url))
-    console.print(f"schema is up to date: {s.database_url}")
+    """Create or upgrade the database schema (creates the database if needed)."""
+    from sqlalchemy.engine import make_url
+
+    from tocsin.bootstrap import open_stores
+
+    with reported():
+        url = settings(db).database_url
+        open_stores(url, create=True).close()
+    shown = make_url(url).render_as_string(hide_password=True)
+    console.print(f"schema is up to date: {shown}", markup=False)
 
 
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="CSV or Parquet files: indicator,time,value")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILE...", help="CSV or Parquet files: indicator,time,value"),
+    ],
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Store observation files and evaluate the rules; each file is all or nothing."""
+    import numpy as np
+    from rich.progress import TaskID
+
+    from tocsin.adapters.files import read_observation_file
+    from tocsin.bootstrap import build
+    from tocsin.core.observations import ObservationBatch
+
     with reported():
         container = build(settings(db, config))
         ids = container.rules.ids
         total_warnings = 0
         for path in files:
-            columns = read_observation_file(path)
-            lookup = np.array([ids.get(str(c), -1) for c in columns.codes], dtype=np.int64)
-            series = lookup[columns.code_index]
-            unknown = np.flatnonzero(series < 0)
-            if len(unknown):
-                raise InvalidInput(
-                    [
-                        Problem(
-                            f"{path}:{columns.line_of(int(i))}",
-                            "indicator",
-                            f"unknown indicator {columns.codes[columns.code_index[i]]!r}",
-                        )
-                        for i in unknown[:50]
-                    ]
-                )
-            batch = ObservationBatch(series, columns.times, columns.values)
+            columns = read_observation_file(path, known=ids)
+            lookup = np.array([ids[str(c)] for c in columns.codes], dtype=np.int64)
+            batch = ObservationBatch(lookup[columns.code_index], columns.times, columns.values)
             with _progress() as bar:
                 task = bar.add_task(path.name, total=len(batch))
 
@@ -94,7 +111,8 @@ def ingest(
             total_warnings += len(result.warning_events)
             console.print(
                 f"{path}: {result.received} observations stored, "
-                f"{len(result.warning_events)} warning changes"
+                f"{len(result.warning_events)} warning changes",
+                markup=False,
             )
         console.print(json.dumps({"files": len(files), "warning_changes": total_warnings}))
 
@@ -104,6 +122,8 @@ def _chunks(batch: ObservationBatch) -> list[ObservationBatch]:
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -117,16 +137,25 @@ def _progress() -> Progress:
 def warnings(
     db: DbOption = None,
     all_: Annotated[bool, typer.Option("--all", help="Include lifted warnings")] = False,
-    level: Annotated[list[str] | None, typer.Option(help="Only these levels")] = None,
-    domain: Annotated[str | None, typer.Option(help="Domain (and its sub-domains)")] = None,
-    region: Annotated[str | None, typer.Option(help="Region (and its subtree)")] = None,
+    level: LevelOption = None,
+    domain: Annotated[
+        str | None, typer.Option(metavar="DOMAIN", help="Domain (and its sub-domains)")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(metavar="REGION", help="Region (and its subtree)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """List warnings, most severe and oldest first."""
+    from tocsin.bootstrap import build
+
+    levels = parse_levels(level)
     with reported():
         container = build(settings(db))
+        check_known("--domain", domain, container.catalog.domains)
+        check_known("--region", region, container.catalog.regions.regions)
         found = container.warnings.find(
-            open_only=not all_, levels=tuple(level or ()), domain=domain, region=region
+            open_only=not all_, levels=levels, domain=domain, region=region
         )
     if as_json:
         for w in found:
@@ -148,77 +177,129 @@ def warnings(
                 soft_wrap=True,
             )
         return
-    table = Table("id", "level", "state", "region", "domain", "subject", "since", "cause")
-    for w in found:
-        cause = w.cause
-        table.add_row(
-            w.id[:8],
-            w.level.value.upper(),
-            w.state.value,
-            w.region,
-            w.domain,
-            w.subject,
-            w.first_seen_at.strftime("%Y-%m-%d %H:%M"),
-            f"{cause.get('value', '')} @ {cause.get('time', '')}",
-        )
-    console.print(table)
+    print_table(
+        ("id", "level", "state", "region", "domain", "subject", "since", "value"),
+        (
+            (
+                w.id[:8],
+                w.level.value.upper(),
+                w.state.value,
+                w.region,
+                w.domain,
+                w.subject,
+                w.first_seen_at.strftime("%Y-%m-%d %H:%M"),
+                number(w.cause.get("value")),
+            )
+            for w in found
+        ),
+        keys={"id"},
+    )
     console.print(f"{len(found)} warning(s)")
 
 
 def acknowledge(
-    warning_id: Annotated[str, typer.Argument(help="Warning id (or a unique prefix)")],
-    by: Annotated[str, typer.Option(help="Who acknowledges")],
-    reason: Annotated[str, typer.Option(help="Why")] = "",
+    warning_id: Annotated[
+        str, typer.Argument(metavar="WARNING_ID", help="Warning id (or a unique prefix)")
+    ],
+    by: Annotated[str, typer.Option(metavar="NAME", help="Who acknowledges")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why")] = "",
     db: DbOption = None,
 ) -> None:
     """Acknowledge an active warning."""
+    from tocsin.bootstrap import build
+
     with reported():
         container = build(settings(db))
-        matches = [w for w in container.warnings.find() if w.id.startswith(warning_id)]
-        if len(matches) != 1:
-            errors.print(f"error: {len(matches)} open warnings match {warning_id!r}")
-            raise typer.Exit(1)
-        w = container.warnings.acknowledge(matches[0].id, actor=by, reason=reason)
-    console.print(f"acknowledged {w.id} ({w.level.value}) by {by}")
+        match = container.warnings.resolve(warning_id, open_only=True)
+        w = container.warnings.acknowledge(match.id, actor=by, reason=reason)
+    console.print(f"acknowledged {w.id} ({w.level.value}) by {by}", markup=False)
 
 
-users_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
+users_app = group("Users and API tokens.")
 
 
 @users_app.command("add")
 def users_add(
-    name: str,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name")],
     role: Annotated[Role, typer.Option(help="admin, analyst, duty_officer or unit_member")],
-    unit: Annotated[str | None, typer.Option(help="Responsible unit code")] = None,
+    unit: Annotated[str | None, typer.Option(metavar="UNIT", help="Responsible unit code")] = None,
     db: DbOption = None,
     token: Annotated[bool, typer.Option(help="Also issue an API token")] = True,
 ) -> None:
     """Create (or update) a user and print a new API token."""
+    from tocsin.bootstrap import build
+
     with reported():
         container = build(settings(db))
+        check_known("--unit", unit, container.catalog.units)
         container.admin.add_user(name, role, unit=unit, actor="cli")
-        console.print(f"user {name} ({role.value})")
+        console.print(f"user {name} ({role.value})", markup=False)
         if token:
             console.print(container.admin.issue_token(name, label="cli", actor="cli"), markup=False)
+
+
+@users_app.command("list")
+def users_list(db: DbOption = None) -> None:
+    """List users: name, role, unit and how many valid API tokens each holds."""
+    from tocsin.bootstrap import build
+
+    with reported():
+        container = build(settings(db))
+        users = container.admin.users()
+    print_table(
+        ("name", "role", "unit", "tokens"),
+        ((u.name, u.role.value, u.unit or "", str(tokens)) for u, tokens in users),
+        keys={"name"},
+    )
+    console.print(f"{len(users)} user(s)")
+
+
+HostOption = Annotated[
+    str | None,
+    typer.Option(metavar="ADDRESS", help="Address to bind (default: TOCSIN_HOST or 127.0.0.1)"),
+]
+PortOption = Annotated[
+    int | None, typer.Option(metavar="PORT", help="Port (default: TOCSIN_PORT or 8080)")
+]
+RiskModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE", exists=True, dir_okay=False, help="Risk model (YAML) for the risk view"
+    ),
+]
+RiskTableOption = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="CSV", exists=True, dir_okay=False, help="The risk model's indicator table"
+    ),
+]
 
 
 def serve(
     db: DbOption = None,
     config: ConfigOption = None,
-    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8080,
+    host: HostOption = None,
+    port: PortOption = None,
+    risk_model: RiskModelOption = None,
+    risk_table: RiskTableOption = None,
 ) -> None:
-    """Serve the API and dashboard over an existing database."""
+    """Serve the API and dashboard over an existing database (or one made from --config)."""
+    from tocsin.bootstrap import build
+
     with reported():
-        container = build(settings(db, config))
-    run_server(container, host=host, port=port)
+        s = settings(db, config, risk_model=risk_model, risk_table=risk_table, host=host, port=port)
+        container = build(s)
+        run_server(container, host=s.host, port=s.port)
 
 
-def run_server(container: Container, *, host: str, port: int) -> None:
-    """Run uvicorn over the wired container."""
-    import uvicorn
-
+def run_server(
+    container: Container, *, host: str, port: int, sock: socket.socket | None = None
+) -> None:
+    """Run uvicorn over the wired container; the address is printed once it is bound."""
     from tocsin.web.app import create_web_app
+    from tocsin.web.server import serve_forever
 
-    console.print(f"Tocsin on http://{host}:{port}/  (API docs: /docs, OpenAPI: /openapi.json)")
-    uvicorn.run(create_web_app(container), host=host, port=port, log_level="warning")
+    def ready(url: str) -> None:
+        console.print(f"Tocsin on {url}/  (API docs: /docs, OpenAPI: /openapi.json)")
+
+    serve_forever(create_web_app(container), host=host, port=port, on_ready=ready, sock=sock)

@@ -1,4 +1,9 @@
-"""`tocsin demo`: build the demo scenario on SQLite, replay it, print what it raised, serve."""
+"""`tocsin demo`: build the demo scenario on SQLite, replay it, print what it raised, serve.
+
+Everything the demo needs ships inside the package, and everything it writes goes to one
+folder (`var/demo/` by default): the database, the configuration, the duty desk's
+notifications (JSON lines), the INFORM model and table, and a what-if scenario.
+"""
 
 from __future__ import annotations
 
@@ -6,89 +11,133 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tocsin.bootstrap import build
 from tocsin.cli.common import console, reported, settings
-from tocsin.cli.core_commands import run_server
-from tocsin.core.observations import ObservationBatch
-from tocsin.core.users import Role
-from tocsin.core.warnings.model import EventKind
-from tocsin.demo.scenario import WHAT_IF, replay_chunks, write_config
+from tocsin.cli.core_commands import PortOption, run_server
 
-SHOWN = {EventKind.RAISED, EventKind.UPGRADED}
+if TYPE_CHECKING:
+    from tocsin.bootstrap import Container
+    from tocsin.demo.scenario import Series
+
+SHOWN = {"warning.raised", "warning.upgraded"}
+COLOURS = {"blue": "blue", "yellow": "yellow", "orange": "dark_orange", "red": "red"}
+DELIVERY_ROUNDS = 20  # dispatch and delivery rounds run before the demo exits or serves
 
 
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Run the scenario and exit")] = False,
-    port: Annotated[int, typer.Option(help="Port to serve on (127.0.0.1)")] = 8080,
-    workdir: Annotated[Path, typer.Option(help="Where the demo's database and config go")] = Path(
-        "var/demo"
-    ),
-    benchdata: Annotated[
-        Path | None, typer.Option(help="The shared benchmark data (default ../shared/benchdata)")
-    ] = None,
+    port: PortOption = None,
+    workdir: Annotated[
+        Path, typer.Option(metavar="DIR", help="Where the demo's database and files go")
+    ] = Path("var/demo"),
     quiet: Annotated[bool, typer.Option(help="Do not print each warning")] = False,
 ) -> None:
     """Build a realistic scenario (real geometry, real series), replay it, then serve it."""
-    base = settings()
-    data = benchdata or base.benchdata
-    workdir.mkdir(parents=True, exist_ok=True)
-    db_file = workdir / "tocsin.db"
-    for leftover in (db_file, Path(f"{db_file}-wal"), Path(f"{db_file}-shm")):
-        leftover.unlink(missing_ok=True)
+    from tocsin.core.errors import Unavailable
+    from tocsin.demo.scenario import NOTIFICATIONS, RISK_MODEL, RISK_TABLE, write_config
+    from tocsin.web.server import bind
+
     started = time.perf_counter()
+    db_file = workdir / "tocsin.db"
     with reported():
-        series = write_config(workdir / "config", benchdata=data)
-        container = build(
-            base.model_copy(
-                update={"database_url": f"sqlite:///{db_file}", "config_dir": workdir / "config"}
-            )
+        # the port first: a port in use is said at once, not after the replay
+        sock = None if no_serve else bind("127.0.0.1", settings(port=port).port)
+        try:
+            workdir.mkdir(parents=True, exist_ok=True)
+            for leftover in ("tocsin.db", "tocsin.db-wal", "tocsin.db-shm", NOTIFICATIONS):
+                (workdir / leftover).unlink(missing_ok=True)
+            series = write_config(workdir / "config", end_at=int(time.time()) // 60 * 60)
+        except OSError as err:
+            raise Unavailable(f"cannot write the demo into {workdir}: {err.strerror}") from err
+        base = settings(
+            f"sqlite:///{db_file}",
+            workdir / "config",
+            risk_model=workdir / RISK_MODEL,
+            risk_table=workdir / RISK_TABLE,
+            port=port,
         )
-        container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DPC", actor="demo")
-        token = container.admin.issue_token("duty", label="demo", actor="demo")
-        chunks = replay_chunks(series, container.rules.ids, chunk_seconds=6 * 3600)
-        observations = 0
-        changes: Counter[str] = Counter()
-        for _, ids, times, values in chunks:
-            result = container.ingest.ingest_batch(ObservationBatch(ids, times, values))
-            observations += result.received
-            for event in result.warning_events:
-                changes[event.kind.value] += 1
-                if event.kind in SHOWN and not quiet:
-                    _show(event.to_level.value, event.reason, event.at.isoformat())
-        active = container.warnings.find()
-        total = len(container.warnings.find(open_only=False, limit=1_000_000))
-    elapsed = time.perf_counter() - started
-    levels = Counter(w.level.value for w in active)
+        container, token = _open(base)
+        replayed = _replay(container, series, quiet=quiet)
+        delivered = _deliver(container)
+    _summary(container, replayed, delivered=delivered, seconds=time.perf_counter() - started)
     console.print(
-        f"\nreplayed {observations:,} observations from {len(series)} real series in "
-        f"{elapsed:.1f} s; {total} warnings raised, {len(active)} still active "
-        f"({', '.join(f'{n} {lv}' for lv, n in sorted(levels.items()))})"
-    )
-    console.print(f"database: {db_file}   duty officer's API token: {token}", markup=False)
-    console.print(
-        "what-if: tocsin risk scenario --model models/inform_2023.yaml --input "
-        f"{data / 'inform' / 'inform_risk_2023_v065_indicator_data.csv'} "
-        f"--scenario {workdir / WHAT_IF}",
+        f"\ndatabase: {db_file}   duty officer's API token: {token}\n"
+        f"notifications: {workdir / NOTIFICATIONS} ({delivered} delivered; also "
+        f"`tocsin notify log --db sqlite:///{db_file}`)\n"
+        f"what-if: tocsin risk scenario --model {workdir / RISK_MODEL} "
+        f"--input {workdir / RISK_TABLE} --scenario {workdir / 'what-if.yaml'}",
         markup=False,
         soft_wrap=True,
     )
-    summary = {
+    console.print(json.dumps(replayed | {"notifications": delivered}), markup=False, soft_wrap=True)
+    if not no_serve:
+        with reported():
+            run_server(container, host="127.0.0.1", port=base.port, sock=sock)
+
+
+def _open(base: Any) -> tuple[Container, str]:
+    from tocsin.bootstrap import build
+    from tocsin.core.users import Role
+
+    container = build(base)
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DPC", actor="demo")
+    return container, container.admin.issue_token("duty", label="demo", actor="demo")
+
+
+def _replay(container: Container, series: list[Series], *, quiet: bool) -> dict[str, Any]:
+    """Feed every series through the production ingest path, in chunks of 6 simulated hours."""
+    from tocsin.core.observations import ObservationBatch
+    from tocsin.demo.scenario import replay_chunks
+
+    chunks = replay_chunks(series, container.rules.ids, chunk_seconds=6 * 3600)
+    observations = 0
+    changes: Counter[str] = Counter()
+    for _, ids, times, values in chunks:
+        result = container.ingest.ingest_batch(ObservationBatch(ids, times, values))
+        observations += result.received
+        for event in result.warning_events:
+            changes[event.kind.value] += 1
+            if event.kind.value in SHOWN and not quiet:
+                _show(event.to_level.value, event.reason, event.at.isoformat())
+    return {
         "observations": observations,
-        "warnings": total,
-        "active_warnings": len(active),
+        "warnings": changes["warning.raised"],
         "transitions": dict(changes),
         "series": len(series),
-        "seconds": round(elapsed, 2),
     }
-    console.print(json.dumps(summary), markup=False, soft_wrap=True)
-    if not no_serve:
-        run_server(container, host="127.0.0.1", port=port)
+
+
+def _deliver(container: Container) -> int:
+    """Run the warning pipeline until it has nothing left to send; the number delivered."""
+    delivered = 0
+    for _ in range(DELIVERY_ROUNDS):
+        now = container.clock.now()
+        report = container.dispatcher.tick(now)
+        done = container.delivery.run_once(now)
+        delivered += done.delivered
+        if not report.notifications and not done.delivered and not done.retried:
+            break
+    return delivered
+
+
+def _summary(
+    container: Container, replayed: dict[str, Any], *, delivered: int, seconds: float
+) -> None:
+    active = container.warnings.find()
+    levels = Counter(w.level.value for w in active)
+    replayed["active_warnings"] = len(active)
+    replayed["seconds"] = round(seconds, 2)
+    console.print(
+        f"\nreplayed {replayed['observations']:,} observations from {replayed['series']} real "
+        f"series in {seconds:.1f} s, ending now; {replayed['warnings']} warnings raised, "
+        f"{len(active)} still active ({', '.join(f'{n} {lv}' for lv, n in sorted(levels.items()))}"
+        f"); {delivered} notifications delivered to the duty desk",
+        markup=False,
+    )
 
 
 def _show(level: str, reason: str, at: str) -> None:
-    colour = {"blue": "blue", "yellow": "yellow", "orange": "dark_orange", "red": "red"}[level]
-    console.print(f"[{colour}]{level.upper():7}[/] {at[:16]}  {reason}", soft_wrap=True)
+    console.print(f"[{COLOURS[level]}]{level.upper():7}[/] {at[:16]}  {reason}", soft_wrap=True)

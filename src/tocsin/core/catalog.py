@@ -9,7 +9,7 @@ from tocsin.core.assets import Asset, AssetCode, dependency_cycles
 from tocsin.core.domains import Domain, DomainCode
 from tocsin.core.errors import Problem
 from tocsin.core.indicators import Direction, Indicator, IndicatorCode
-from tocsin.core.regions import RegionTree
+from tocsin.core.regions import RegionTree, parent_cycles
 from tocsin.core.units import ResponsibleUnit, UnitCode
 
 
@@ -52,9 +52,13 @@ def catalog_problems(
             add("regions", f"regions[{region.code}].parent", f"unknown region {region.parent!r}")
         if region.level not in tree.levels:
             add("regions", f"regions[{region.code}].level", f"unknown level {region.level!r}")
+    for loop in tree.cycles():
+        add("regions", f"regions[{loop[0]}].parent", "parent cycle " + " -> ".join(loop))
     for domain in catalog.domains.values():
         if domain.parent is not None and domain.parent not in catalog.domains:
             add("domains", f"domains[{domain.code}].parent", f"unknown domain {domain.parent!r}")
+    for chain in parent_cycles({c: d.parent for c, d in catalog.domains.items()}):
+        add("domains", f"domains[{chain[0]}].parent", "parent cycle " + " -> ".join(chain))
     seen: set[str] = set()
     for ind in catalog.indicators:
         path = f"indicators[{ind.code}]"

@@ -21,8 +21,24 @@ class IllegalTransition(TocsinError):
     """A lifecycle command is not allowed in the record's current state."""
 
 
+class Unauthenticated(TocsinError):
+    """No valid credentials were presented (no token, or one nobody holds)."""
+
+
 class Forbidden(TocsinError):
     """The actor's role does not allow the action."""
+
+
+class Unavailable(TocsinError):
+    """Something Tocsin needs (the database, a port) cannot be reached or used now."""
+
+
+class Overloaded(Unavailable):
+    """Too much work is waiting: try again after `retry_after_s` seconds (nothing was stored)."""
+
+    def __init__(self, reason: str, *, retry_after_s: int = 1) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(f"overloaded: {reason}; try again in {retry_after_s} s")
 
 
 @dataclass(frozen=True, slots=True)

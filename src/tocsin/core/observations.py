@@ -7,6 +7,17 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+# The times an observation may carry, in epoch seconds: 1900-01-01 to 9999-12-31 (UTC), the range
+# every store, the ISO 8601 form and Python's datetime all represent. Anything outside is refused.
+EARLIEST_TIME = -2_208_988_800
+LATEST_TIME = 253_402_300_799
+
+
+def times_out_of_range(times: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Mask of the times outside [EARLIEST_TIME, LATEST_TIME]."""
+    out: npt.NDArray[np.bool_] = (times < EARLIEST_TIME) | (times > LATEST_TIME)
+    return out
+
 
 @dataclass(frozen=True, slots=True)
 class ObservationBatch:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NewType
+from typing import Any, NewType, TypeVar
 
 RegionCode = NewType("RegionCode", str)
+K = TypeVar("K", bound=str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +58,40 @@ class RegionTree:
         return out
 
     def subtree(self, code: RegionCode) -> Iterator[RegionCode]:
-        """The region and all its descendants (depth first)."""
+        """The region and all its descendants (depth first; each once, even under a cycle)."""
         stack = [code]
+        seen: set[RegionCode] = set()
         while stack:
             current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
             yield current
             stack.extend(reversed(self.children.get(current, ())))
+
+    def cycles(self) -> list[list[RegionCode]]:
+        """Parent chains that come back to where they started (a valid hierarchy has none)."""
+        return parent_cycles({code: r.parent for code, r in self.regions.items()})
 
     def is_within(self, code: RegionCode, ancestor: RegionCode) -> bool:
         """True when `code` is `ancestor` or lies below it."""
         return code == ancestor or ancestor in self.ancestors(code)
+
+
+def parent_cycles(parents: Mapping[K, K | None]) -> list[list[K]]:
+    """Each cycle of a child -> parent map once, as `[a, b, …, a]`."""
+    done: set[K] = set()
+    out: list[list[K]] = []
+    for start in parents:
+        path: list[K] = []
+        on_path: set[K] = set()
+        node: K | None = start
+        while node is not None and node in parents and node not in done and node not in on_path:
+            path.append(node)
+            on_path.add(node)
+            node = parents[node]
+        if node is not None and node in on_path:
+            loop = path[path.index(node) :]
+            out.append([*loop, node])
+        done |= on_path
+    return out

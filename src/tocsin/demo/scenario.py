@@ -1,227 +1,66 @@
 """Build the demo scenario: a region hierarchy over real country shapes, and real NAB series.
 
-The world's countries (`benchdata/geo/countries.geo.json`) are the nations; Italy is divided into
-a generated grid of districts (0.75° cells whose centre lies in Italy) grouped into provinces
-(3° blocks). Indicators in Italian districts are fed by real NAB series (machine temperatures,
-road traffic, cloud services); series that record people's behaviour (tweet volumes, a person's
-key strokes) are left out on purpose. Thresholds are set from each series' first 15 % (its
-calibration period), as an analyst would from history.
+The world's countries are the nations; Italy is divided into a generated grid of districts
+(0.75° cells whose centre lies in Italy) grouped into provinces (3° blocks), each named after
+the city it holds or the nearest one (`tocsin.demo.names`). Indicators in Italian districts are
+fed by real NAB series (machine temperatures, road traffic, cloud services; `tocsin.demo.feeds`)
+moved in time so that every series ends at the moment the demo runs: what the demo raised was
+raised minutes, hours or days ago, as on a real duty desk. Thresholds are set from each
+series' first 15 % (its calibration period), as an analyst would from history. Every warning
+is routed to the demo's duty desk, a file of JSON lines beside the database.
+
+All the data comes from inside the package (`tocsin.demo.sources`), so the demo runs anywhere.
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 
-from tocsin.demo.geometry import grid_cells, multipolygon
+from tocsin.adapters.config_yaml import dump_yaml
+from tocsin.demo import names, sources
+from tocsin.demo.feeds import FEEDS, Feed
+from tocsin.demo.geometry import bounds, grid_cells, multipolygon
 
 COUNTRY = "ITA"
+METRO_CITY = "Roma"  # the district holding this city holds the demo's assets
 DISTRICT_DEG = 0.75
 PROVINCE_BLOCK = 4  # districts per province side
-END_AT = datetime(2026, 11, 1, tzinfo=UTC)
-WEEK = 7 * 24 * 3600
 CALIBRATION = 0.15
 WHAT_IF = "what-if.yaml"  # a what-if on the demo (INFORM over the nations, the demo's assets)
-
-
-@dataclass(frozen=True, slots=True)
-class Feed:
-    """One NAB series feeding one demo indicator."""
-
-    file: str
-    code: str
-    name: str
-    domain: str
-    unit: str
-    lower_is_worse: bool = False
-    asset: str | None = None
-
-
-FEEDS: tuple[Feed, ...] = (
-    Feed(
-        "realKnownCause/machine_temperature_system_failure.csv",
-        "plant.compressor_temp",
-        "Chemical plant compressor temperature",
-        "production.chemicals",
-        "°F",
-        asset="PLANT-1",
-    ),
-    Feed(
-        "realKnownCause/ambient_temperature_system_failure.csv",
-        "dc.ambient_temp",
-        "Data centre ambient temperature",
-        "infrastructure.it",
-        "°F",
-        asset="DC-1",
-    ),
-    Feed(
-        "realKnownCause/cpu_utilization_asg_misconfiguration.csv",
-        "egov.cpu",
-        "E-government cluster CPU",
-        "infrastructure.it",
-        "%",
-    ),
-    Feed(
-        "realKnownCause/ec2_request_latency_system_failure.csv",
-        "egov.latency",
-        "E-government portal latency",
-        "infrastructure.it",
-        "ms",
-    ),
-    Feed(
-        "realKnownCause/nyc_taxi.csv",
-        "metro.taxi_trips",
-        "Metropolitan taxi trips",
-        "transport.road",
-        "trips/30 min",
-        lower_is_worse=True,
-    ),
-    Feed(
-        "realTraffic/speed_6005.csv",
-        "ring.speed_6005",
-        "Ring road speed (sensor 6005)",
-        "transport.road",
-        "km/h",
-        lower_is_worse=True,
-    ),
-    Feed(
-        "realTraffic/speed_7578.csv",
-        "ring.speed_7578",
-        "Ring road speed (sensor 7578)",
-        "transport.road",
-        "km/h",
-        lower_is_worse=True,
-    ),
-    Feed(
-        "realTraffic/speed_t4013.csv",
-        "bypass.speed_t4013",
-        "Bypass speed (sensor t4013)",
-        "transport.road",
-        "km/h",
-        lower_is_worse=True,
-    ),
-    Feed(
-        "realTraffic/occupancy_6005.csv",
-        "ring.occupancy_6005",
-        "Ring road occupancy (6005)",
-        "transport.road",
-        "%",
-    ),
-    Feed(
-        "realTraffic/occupancy_t4013.csv",
-        "bypass.occupancy_t4013",
-        "Bypass occupancy (t4013)",
-        "transport.road",
-        "%",
-    ),
-    Feed(
-        "realTraffic/TravelTime_387.csv",
-        "corridor.travel_387",
-        "Corridor travel time (387)",
-        "transport.road",
-        "s",
-    ),
-    Feed(
-        "realTraffic/TravelTime_451.csv",
-        "corridor.travel_451",
-        "Corridor travel time (451)",
-        "transport.road",
-        "s",
-    ),
-    Feed(
-        "realAWSCloudwatch/rds_cpu_utilization_cc0c53.csv",
-        "hospital.db_cpu",
-        "Hospital records database CPU",
-        "health",
-        "%",
-        asset="HOSP-1",
-    ),
-    Feed(
-        "realAWSCloudwatch/rds_cpu_utilization_e47b3b.csv",
-        "water.scada_db_cpu",
-        "Water works SCADA database CPU",
-        "supply.water",
-        "%",
-        asset="WATER-1",
-    ),
-    Feed(
-        "realAWSCloudwatch/ec2_network_in_257a54.csv",
-        "grid.scada_net_in",
-        "Grid SCADA network intake",
-        "cyber",
-        "bytes",
-        asset="SUB-1",
-    ),
-    Feed(
-        "realAWSCloudwatch/elb_request_count_8c0756.csv",
-        "portal.requests",
-        "Citizen portal request count",
-        "cyber",
-        "requests",
-    ),
-    Feed(
-        "realAWSCloudwatch/ec2_cpu_utilization_5f5533.csv",
-        "grid.ems_cpu_a",
-        "Grid energy-management server A CPU",
-        "infrastructure.power",
-        "%",
-        asset="SUB-1",
-    ),
-    Feed(
-        "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv",
-        "grid.ems_cpu_b",
-        "Grid energy-management server B CPU",
-        "infrastructure.power",
-        "%",
-        asset="SUB-1",
-    ),
-    Feed(
-        "realAWSCloudwatch/ec2_cpu_utilization_ac20cd.csv",
-        "telecom.core_cpu",
-        "Telecom core router CPU",
-        "infrastructure.telecom",
-        "%",
-    ),
-    Feed(
-        "realAWSCloudwatch/grok_asg_anomaly.csv",
-        "telecom.asg",
-        "Telecom service group load",
-        "infrastructure.telecom",
-        "units",
-    ),
-)
+NOTIFICATIONS = "notifications.jsonl"  # the duty desk's inbox, beside the database
+RISK_MODEL = "inform_2023.yaml"  # INFORM Risk 2023, for the risk view and the what-if
+RISK_TABLE = "inform_indicators.csv"
+ROUTES = {  # every warning to the duty desk, at once, then at most every minute per group
+    "route": {
+        "receiver": "duty-desk",
+        "group_by": ["region", "domain"],
+        "group_wait_s": 0,
+        "group_interval_s": 60,
+    },
+    "receivers": [{"name": "duty-desk", "files": [f"../{NOTIFICATIONS}"]}],
+}
 
 
 @dataclass(frozen=True)
 class Series:
-    """A feed's data, shifted in whole weeks so that every series ends just before END_AT."""
+    """A feed's data, moved in time so that its last observation is at the demo's `end_at`."""
 
     feed: Feed
     times: npt.NDArray[np.int64]
     values: npt.NDArray[np.float64]
 
 
-def read_series(nab_data: Path, feed: Feed) -> Series:
-    """Read a NAB file and shift it by whole weeks to end at the demo's reference time."""
-    with (nab_data / feed.file).open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    times = np.array(
-        [int(datetime.fromisoformat(r["timestamp"]).replace(tzinfo=UTC).timestamp()) for r in rows],
-        dtype=np.int64,
-    )
-    values = np.array([float(r["value"]) for r in rows], dtype=np.float64)
-    shift = ((int(END_AT.timestamp()) - int(times[-1])) // WEEK) * WEEK
-    return Series(feed, times + shift, values)
+def read_series(feed: Feed, *, end_at: int) -> Series:
+    """Read a packaged NAB series and move it to end at `end_at` (epoch seconds)."""
+    times, values = sources.nab_series(feed.file)
+    return Series(feed, times + (end_at - int(times[-1])), values)
 
 
 def thresholds(series: Series) -> dict[str, float]:
@@ -239,9 +78,8 @@ def _cadence(series: Series) -> int:
     return int(np.median(np.diff(series.times)))
 
 
-def build_regions(geo_file: Path) -> tuple[dict[str, Any], list[str]]:
+def build_regions(world: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """regions.yaml content (inline geometry) and the codes of Italy's districts."""
-    world = json.loads(geo_file.read_text(encoding="utf-8"))
     regions: list[dict[str, Any]] = [{"code": "WORLD", "name": "World", "level": "world"}]
     country_geometry: dict[str, Any] | None = None
     for feature in world["features"]:
@@ -259,69 +97,53 @@ def build_regions(geo_file: Path) -> tuple[dict[str, Any], list[str]]:
         if feature["id"] == COUNTRY:
             country_geometry = feature["geometry"]
     if country_geometry is None:
-        raise ValueError(f"{geo_file} has no {COUNTRY}")
-    provinces: dict[tuple[int, int], list[dict[str, Any]]] = {}
-    districts: list[str] = []
-    for col, row, polygon in grid_cells(country_geometry, DISTRICT_DEG):
-        key = (col // PROVINCE_BLOCK, row // PROVINCE_BLOCK)
-        code = f"{COUNTRY}-D{col:02d}{row:02d}"
-        provinces.setdefault(key, []).append(polygon)
-        districts.append(code)
-        regions.append(
-            {
-                "code": code,
-                "name": f"District {col:02d}-{row:02d}",
-                "level": "district",
-                "parent": f"{COUNTRY}-P{key[0]}{key[1]}",
-                "geometry": polygon,
-                "population": float(50_000 + (col * 7919 + row * 104729) % 450_000),
-            }
-        )
-    for (pc, pr), polygons in provinces.items():
-        regions.append(
-            {
-                "code": f"{COUNTRY}-P{pc}{pr}",
-                "name": f"Province {pc}-{pr}",
-                "level": "province",
-                "parent": COUNTRY,
-                "geometry": multipolygon(polygons),
-            }
-        )
-    return {"levels": ["world", "nation", "province", "district"], "regions": regions}, districts
-
-
-def write_config(directory: Path, *, benchdata: Path) -> list[Series]:
-    """Write the scenario's configuration directory; return the series that feed it."""
-    directory.mkdir(parents=True, exist_ok=True)
-    regions, districts = build_regions(benchdata / "geo" / "countries.geo.json")
-    series = [read_series(benchdata / "nab" / "data", f) for f in FEEDS]
-    # a metropolitan district holds the assets; the other feeds spread over the country
-    metro = districts[len(districts) // 2]
-    placed = _place(series, districts, metro)
-    indicators = [
+        raise ValueError(f"the packaged boundaries have no {COUNTRY}")
+    districts = _districts(country_geometry)
+    provinces: dict[str, list[dict[str, Any]]] = {}
+    for d in districts:
+        provinces.setdefault(d["parent"], []).append(d["geometry"])
+    titles = names.unique([names.area_name([bounds(g) for g in p]) for p in provinces.values()])
+    regions += districts
+    regions += [
         {
-            "code": s.feed.code,
-            "name": s.feed.name,
-            "region": placed[s.feed.code],
-            "domain": s.feed.domain,
-            "unit": s.feed.unit,
-            "cadence_s": _cadence(s),
-            "direction": "lower_is_worse" if s.feed.lower_is_worse else "higher_is_worse",
-            "thresholds": thresholds(s),
-            "raise_after_s": 2 * _cadence(s),
-            "clear_after_s": 3 * _cadence(s),
-            "asset": s.feed.asset,
-            "detector": {
-                "kind": "auto",
-                "thresholds": {"yellow": 0.5, "orange": 0.75, "red": 0.95},
-                "clear_after_s": 12 * _cadence(s),
-            },
-            "hysteresis": round(
-                0.05 * float(np.ptp(s.values[: int(len(s.values) * CALIBRATION)])), 4
-            ),
+            "code": code,
+            "name": title,
+            "level": "province",
+            "parent": COUNTRY,
+            "geometry": multipolygon(polygons),
         }
-        for s in series
+        for (code, polygons), title in zip(provinces.items(), titles, strict=True)
     ]
+    levels = ["world", "nation", "province", "district"]
+    return {"levels": levels, "regions": regions}, [d["code"] for d in districts]
+
+
+def _districts(country: dict[str, Any]) -> list[dict[str, Any]]:
+    cells = grid_cells(country, DISTRICT_DEG)
+    titles = names.unique([names.district_name(bounds(polygon)) for _, _, polygon in cells])
+    return [
+        {
+            "code": f"{COUNTRY}-D{col:02d}{row:02d}",
+            "name": title,
+            "level": "district",
+            "parent": f"{COUNTRY}-P{col // PROVINCE_BLOCK}{row // PROVINCE_BLOCK}",
+            "geometry": polygon,
+            "population": float(50_000 + (col * 7919 + row * 104729) % 450_000),
+        }
+        for (col, row, polygon), title in zip(cells, titles, strict=True)
+    ]
+
+
+def write_config(directory: Path, *, end_at: int) -> list[Series]:
+    """Write the scenario's configuration directory, and beside it the what-if and the INFORM
+    model and table; return the series that feed it, ending at `end_at` (epoch seconds)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    regions, districts = build_regions(sources.countries())
+    series = [read_series(f, end_at=end_at) for f in FEEDS]
+    by_name = {r["name"]: r["code"] for r in regions["regions"] if r["level"] == "district"}
+    metro = by_name.get(METRO_CITY, districts[len(districts) // 2])
+    placed = _place(series, districts, metro)
+    indicators = [_indicator(s, placed[s.feed.code]) for s in series]
     assets: list[dict[str, Any]] = [
         {
             "code": "SUB-1",
@@ -369,9 +191,41 @@ def write_config(directory: Path, *, benchdata: Path) -> list[Series]:
         "indicators.yaml": {"indicators": indicators},
         "assets.yaml": {"assets": assets},
         "units.yaml": {"units": units},
+        "routes.yaml": ROUTES,
     }
     for name, content in files.items():
-        (directory / name).write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+        (directory / name).write_text(dump_yaml(content), encoding="utf-8")
+    _write_risk(directory.parent, assets)
+    return series
+
+
+def _indicator(s: Series, region: str) -> dict[str, Any]:
+    cadence = _cadence(s)
+    return {
+        "code": s.feed.code,
+        "name": s.feed.name,
+        "region": region,
+        "domain": s.feed.domain,
+        "unit": s.feed.unit,
+        "cadence_s": cadence,
+        "direction": "lower_is_worse" if s.feed.lower_is_worse else "higher_is_worse",
+        "thresholds": thresholds(s),
+        "raise_after_s": 2 * cadence,
+        "clear_after_s": 3 * cadence,
+        "asset": s.feed.asset,
+        "detector": {
+            "kind": "auto",
+            "thresholds": {"yellow": 0.5, "orange": 0.75, "red": 0.95},
+            "clear_after_s": 12 * cadence,
+        },
+        "hysteresis": round(0.05 * float(np.ptp(s.values[: int(len(s.values) * CALIBRATION)])), 4),
+    }
+
+
+def _write_risk(workdir: Path, assets: list[dict[str, Any]]) -> None:
+    """INFORM's model and indicator table, and a what-if over them and the demo's assets."""
+    (workdir / RISK_MODEL).write_text(sources.read_text(sources.INFORM_MODEL), encoding="utf-8")
+    (workdir / RISK_TABLE).write_text(sources.read_text(sources.INFORM_TABLE), encoding="utf-8")
     what_if = {
         "name": "Flood hazard +2 in Italy, metro substation SUB-1 down",
         "perturb": [
@@ -383,10 +237,7 @@ def write_config(directory: Path, *, benchdata: Path) -> list[Series]:
             for a in assets
         ],
     }
-    (directory.parent / WHAT_IF).write_text(
-        yaml.safe_dump(what_if, sort_keys=False), encoding="utf-8"
-    )
-    return series
+    (workdir / WHAT_IF).write_text(dump_yaml(what_if), encoding="utf-8")
 
 
 def _place(series: Sequence[Series], districts: list[str], metro: str) -> dict[str, str]:

@@ -28,8 +28,8 @@ class AdminService:
         """Store a validated catalogue; returns indicator code -> id."""
         now = self.clock.now()
         with self.store.transaction() as tx:
-            ids = tx.sync_catalog(catalog)
-            tx.append_audit(
+            ids = tx.catalog.sync(catalog)
+            tx.audit.append(
                 [
                     AuditRecord(
                         now,
@@ -54,8 +54,8 @@ class AdminService:
         user = User(UserName(name), role, unit)
         now = self.clock.now()
         with self.store.transaction() as tx:
-            tx.save_user(user, now=now)
-            tx.append_audit(
+            tx.users.save(user, now=now)
+            tx.audit.append(
                 [
                     AuditRecord(
                         now, actor, "user.saved", "user", name, f"role {role.value}", {"unit": unit}
@@ -69,14 +69,19 @@ class AdminService:
         token = "tcs_" + secrets.token_urlsafe(32)
         now = self.clock.now()
         with self.store.transaction() as tx:
-            tx.add_token(hash_token(token), user=name, label=label, now=now)
-            tx.append_audit([AuditRecord(now, actor, "token.issued", "user", name, label, {})])
+            tx.users.add_token(hash_token(token), user=name, label=label, now=now)
+            tx.audit.append([AuditRecord(now, actor, "token.issued", "user", name, label, {})])
         return token
+
+    def users(self) -> list[tuple[User, int]]:
+        """Every user by name, with the number of valid tokens each holds."""
+        with self.store.transaction() as tx:
+            return tx.users.listing()
 
     def authenticate(self, token: str) -> User | None:
         """The user of a token, or None."""
         with self.store.transaction() as tx:
-            return tx.user_for_token(hash_token(token))
+            return tx.users.by_token(hash_token(token))
 
     @staticmethod
     def require(user: User, permission: Permission) -> None:

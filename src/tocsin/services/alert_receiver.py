@@ -11,10 +11,10 @@ source (`source="prometheus"`). Invalid alerts are skipped and reported; valid o
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from tocsin.core.audit import from_warning_event
 from tocsin.core.catalog import Catalog
@@ -22,18 +22,10 @@ from tocsin.core.domains import DomainCode
 from tocsin.core.errors import Problem
 from tocsin.core.levels import Level
 from tocsin.core.regions import RegionCode
-from tocsin.core.warnings import lifecycle
-from tocsin.core.warnings.model import (
-    Command,
-    CommandKind,
-    Warning,
-    WarningEvent,
-    WarningId,
-    blank_warning,
-    fingerprint,
-)
+from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
 from tocsin.ports import Bus, Clock, Store, StoreSession
 from tocsin.services.publishing import warning_message
+from tocsin.services.warning_changes import WarningChanges
 
 SEVERITY_LEVEL: dict[str, Level] = {
     "critical": Level.RED,
@@ -84,14 +76,14 @@ def alert_fingerprint(labels: Mapping[str, str]) -> str:
     return fingerprint("prometheus", canonical, labels.get("region", ""), labels.get("domain", ""))
 
 
+@dataclass(frozen=True)
 class AlertReceiverService:
     """Applies Prometheus alerts to warnings."""
 
-    def __init__(self, store: Store, bus: Bus, clock: Clock, catalog: Catalog) -> None:
-        self.store = store
-        self.bus = bus
-        self.clock = clock
-        self.catalog = catalog
+    store: Store
+    bus: Bus
+    clock: Clock
+    catalog: Catalog
 
     def problems(self, i: int, alert: PrometheusAlert) -> list[Problem]:
         """Why an alert cannot become a warning."""
@@ -114,19 +106,17 @@ class AlertReceiverService:
         rejected: list[Problem] = []
         valid: list[PrometheusAlert] = []
         for i, alert in enumerate(alerts):
-            found = self.problems(i, alert)
-            rejected += found
-            if not found:
+            problems = self.problems(i, alert)
+            rejected += problems
+            if not problems:
                 valid.append(alert)
-        events: list[WarningEvent] = []
         with self.store.transaction() as tx:
             fps = [alert_fingerprint(a.labels) for a in valid]
-            open_by_fp = tx.open_warnings(fps)
+            found = WarningChanges.load(tx, fps)
             for alert, fp in zip(valid, fps, strict=True):
-                event = self._apply(tx, alert, fp, open_by_fp, actor=actor, now=now)
-                if event is not None:
-                    events.append(event)
-            tx.append_audit([from_warning_event(e) for e in events])
+                self._apply(tx, alert, fp=fp, found=found, actor=actor, now=now)
+            events = found.save(tx)
+            tx.audit.append([from_warning_event(e) for e in events])
         for event in events:
             self.bus.publish("warnings", warning_message(event))
         return ReceiveResult(len(valid), tuple(rejected), tuple(events))
@@ -135,60 +125,54 @@ class AlertReceiverService:
         self,
         session: StoreSession,
         alert: PrometheusAlert,
-        fp: str,
-        open_by_fp: dict[str, Warning],
         *,
+        fp: str,
+        found: WarningChanges,
         actor: str,
         now: datetime,
-    ) -> WarningEvent | None:
-        current = open_by_fp.get(fp)
-        resolved = alert.ends_at is not None and alert.ends_at <= now
+    ) -> None:
+        """Raise, change or lift the alert's warning (or only touch it: nothing changed)."""
+        current = found.current(fp)
         level = level_of(alert.labels)
-        name = alert.labels.get("alertname", "prometheus alert")
-        summary = alert.annotations.get("summary") or alert.annotations.get("description") or name
-        cause = {
-            "alertname": name,
-            "starts_at": (alert.starts_at or now).isoformat(),
-            "reason": summary,
-        }
-        explanation = {
-            "rule": "prometheus",
-            "labels": dict(alert.labels),
-            "annotations": dict(alert.annotations),
-            "generator_url": alert.generator_url,
-            "level": level.value,
-            "level_from": "level" if "level" in alert.labels else "severity",
-        }
-        if current is None:
-            if resolved:
-                return None
-            command = Command(CommandKind.RAISE, actor, summary, level, cause, explanation)
-            warning, event = lifecycle.raise_warning(self._template(alert, fp), command, now)
-            session.save_warning(warning, new=True)
-        elif resolved:
-            command = Command(CommandKind.LIFT, actor, f"{name} resolved", None, cause, None)
-            warning, event = lifecycle.apply(current, command, now)
-            session.save_warning(warning, new=False)
-        elif level != current.level:
-            kind = CommandKind.UPGRADE if level.rank > current.level.rank else CommandKind.DOWNGRADE
-            command = Command(kind, actor, summary, level, cause, explanation)
-            warning, event = lifecycle.apply(current, command, now)
-            session.save_warning(warning, new=False)
-        else:
-            session.touch_warnings({current.id: now})
-            return None
-        open_by_fp[fp] = warning
-        return event
+        if current is not None and level == current.level and not _resolved(alert, now):
+            found.touch(session, fp, at=now)
+            return
+        command = _command(alert, level, actor=actor, now=now)
+        found.apply(fp, command, at=now, place=partial(_place, alert))
 
-    @staticmethod
-    def _template(alert: PrometheusAlert, fp: str) -> Warning:
-        labels = alert.labels
-        return blank_warning(
-            WarningId(uuid.uuid4().hex),
-            fingerprint=fp,
-            source="prometheus",
-            subject=labels.get("alertname", "prometheus alert")[:256],
-            region=RegionCode(labels["region"]),
-            domain=DomainCode(labels["domain"]),
-            labels={k: str(v) for k, v in labels.items()},
-        )
+
+def _place(alert: PrometheusAlert) -> Place:
+    labels = alert.labels
+    return Place(
+        "prometheus",
+        labels.get("alertname", "prometheus alert")[:256],
+        RegionCode(labels["region"]),
+        DomainCode(labels["domain"]),
+        {k: str(v) for k, v in labels.items()},
+    )
+
+
+def _resolved(alert: PrometheusAlert, now: datetime) -> bool:
+    return alert.ends_at is not None and alert.ends_at <= now
+
+
+def _command(alert: PrometheusAlert, level: Level, *, actor: str, now: datetime) -> Command:
+    """The command an alert asks for: lift when it has ended, else (raise to) its level."""
+    name = alert.labels.get("alertname", "prometheus alert")
+    summary = alert.annotations.get("summary") or alert.annotations.get("description") or name
+    cause = {
+        "alertname": name,
+        "starts_at": (alert.starts_at or now).isoformat(),
+        "reason": summary,
+    }
+    if _resolved(alert, now):
+        return Command(CommandKind.LIFT, actor, f"{name} resolved", None, cause, None)
+    explanation = {
+        "rule": "prometheus",
+        "labels": dict(alert.labels),
+        "annotations": dict(alert.annotations),
+        "generator_url": alert.generator_url,
+        "level": level.value,
+        "level_from": "level" if "level" in alert.labels else "severity",
+    }
+    return Command(CommandKind.RAISE, actor, summary, level, cause, explanation)

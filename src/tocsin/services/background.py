@@ -4,7 +4,8 @@
 
 - the dispatcher ticks when a warning transition is published on the bus (after commit), and at
   least every `dispatch_interval_s` for the timers (group waits, escalations, silence expiry);
-- the delivery worker runs when the dispatcher wrote notifications, and at least every
+- the delivery worker listens on the container's hand-off: it sends what the dispatcher handed
+  over right after its commit, and runs a round when woken (new outbox rows) and at least every
   `dispatch_interval_s` for retries.
 
 Only these outermost loops catch every exception: they log it and back off, then carry on.
@@ -18,9 +19,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from tocsin.config import Settings
-from tocsin.core.warnings.outbox import Notification
 from tocsin.ports import Clock
-from tocsin.services.notifications import DeliveryWorker, Dispatcher
+from tocsin.services.delivery import DeliveryWorker, Handoff
+from tocsin.services.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,10 @@ class _Wired(Protocol):
         """The delivery worker."""
 
     @property
+    def handoff(self) -> Handoff:
+        """The dispatcher's hand-off to this process's delivery worker."""
+
+    @property
     def clock(self) -> Clock:
         """The clock."""
 
@@ -57,8 +62,15 @@ class _Wired(Protocol):
 class _Loop:
     """A thread that runs `work` when woken and at least every `interval` seconds."""
 
-    def __init__(self, name: str, work: Callable[[], bool], interval: float) -> None:
-        self.wake = threading.Event()
+    def __init__(
+        self,
+        name: str,
+        work: Callable[[], bool],
+        *,
+        interval: float,
+        wake: threading.Event | None = None,
+    ) -> None:
+        self.wake = wake or threading.Event()
         self.stopping = threading.Event()
         self.work = work
         self.interval = interval
@@ -94,42 +106,27 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
         return lambda: None
     interval = interval or container.settings.dispatch_interval_s
     dispatcher, delivery, clock = container.dispatcher, container.delivery, container.clock
-
-    handed: list[Notification] = []
-    handed_lock = threading.Lock()
+    handoff = container.handoff
 
     def deliver() -> bool:
-        with handed_lock:
-            batch = list(handed)
-            handed.clear()
-        if batch:
-            delivery.deliver_claimed(batch, clock.now())
+        handed = handoff.take()
+        if handed:
+            delivery.deliver_claimed(handed, clock.now())
         report = delivery.run_once(clock.now())
         return report.delivered + report.retried + report.failed >= delivery.batch
-
-    delivery_loop = _Loop("tocsin-delivery", deliver, interval)
 
     def dispatch() -> bool:
         dispatcher.tick(clock.now())
         return False
 
-    dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval)
-    previous = dispatcher.on_notify
-    dispatcher.on_notify = delivery_loop.wake.set
-
-    def hand_off(notes: list[Notification]) -> None:
-        with handed_lock:
-            handed.extend(notes)
-        delivery_loop.wake.set()
-
-    dispatcher.handoff = hand_off
-    dispatcher.handoff_channels = frozenset(delivery.notifiers)
-    dispatcher.handoff_lease = delivery.lease
+    delivery_loop = _Loop("tocsin-delivery", deliver, interval=interval, wake=handoff.ready)
+    dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval=interval)
 
     def on_message(topic: str, _payload: Mapping[str, Any]) -> None:
         if topic == "warnings":
             dispatch_loop.wake.set()
 
+    stop_listening = handoff.listen()
     unlisten = container.bus.listen(on_message)
     delivery_loop.thread.start()
     dispatch_loop.thread.start()
@@ -138,9 +135,8 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
 
     def stop() -> None:
         unlisten()
+        stop_listening()
         dispatch_loop.stop()
         delivery_loop.stop()
-        dispatcher.on_notify = previous
-        dispatcher.handoff = None
 
     return stop

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -13,17 +12,9 @@ import numpy.typing as npt
 from tocsin.core.indicators import Indicator
 from tocsin.core.levels import Level
 from tocsin.core.rules.thresholds import LevelChanges
-from tocsin.core.warnings import lifecycle
-from tocsin.core.warnings.model import (
-    Command,
-    CommandKind,
-    Warning,
-    WarningEvent,
-    WarningId,
-    blank_warning,
-    fingerprint,
-)
+from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
 from tocsin.ports import StoreSession
+from tocsin.services.warning_changes import WarningChanges
 
 
 class LevelRule(Protocol):
@@ -46,7 +37,7 @@ def rule_fingerprint(rule: LevelRule, series: int) -> str:
     return fingerprint(rule.source, ind.code, ind.region, ind.domain)
 
 
-def _template(rule: LevelRule, series: int, fp: str) -> Warning:
+def _place(rule: LevelRule, series: int) -> Place:
     ind = rule.indicator(series)
     labels = {
         "indicator": ind.code,
@@ -55,15 +46,7 @@ def _template(rule: LevelRule, series: int, fp: str) -> Warning:
         "source": rule.source,
         **({"asset": ind.asset} if ind.asset else {}),
     }
-    return blank_warning(
-        WarningId(uuid.uuid4().hex),
-        fingerprint=fp,
-        source=rule.source,
-        subject=ind.code,
-        region=ind.region,
-        domain=ind.domain,
-        labels=labels,
-    )
+    return Place(rule.source, ind.code, ind.region, ind.domain, labels)
 
 
 def apply_level_changes(
@@ -73,38 +56,13 @@ def apply_level_changes(
     if len(changes) == 0:
         return []
     fps = {int(s): rule_fingerprint(rule, int(s)) for s in np.unique(changes.series)}
-    open_by_fp = tx.open_warnings(list(fps.values()))
-    events: list[WarningEvent] = []
-    created: dict[str, Warning] = {}
-    updated: dict[str, Warning] = {}
+    found = WarningChanges.load(tx, list(fps.values()))
     for k in range(len(changes)):
         i, s = int(changes.obs_index[k]), int(changes.series[k])
-        old, new = int(changes.old_level[k]), int(changes.new_level[k])
         at = datetime.fromtimestamp(int(times[i]), UTC)
-        fp = fps[s]
-        current = open_by_fp.get(fp)
-        command = rule.command(s, old, new, i, at)
-        if current is None:
-            if command.level is None:
-                continue  # lifting a warning that is not open: nothing to do
-            command = replace(command, kind=CommandKind.RAISE)
-            warning, event = lifecycle.raise_warning(_template(rule, s, fp), command, at)
-            created[warning.id] = warning
-        else:
-            if command.kind is CommandKind.RAISE and command.level is not None:
-                up = command.level.rank > current.level.rank
-                kind = CommandKind.UPGRADE if up else CommandKind.DOWNGRADE
-                command = replace(command, kind=kind)
-            warning, event = lifecycle.apply(current, command, at)
-            (created if warning.id in created else updated)[warning.id] = warning
-        if warning.is_open:
-            open_by_fp[fp] = warning
-        else:
-            open_by_fp.pop(fp, None)
-        events.append(event)
-    tx.save_warnings(list(updated.values()), new=False)
-    tx.save_warnings(list(created.values()), new=True)
-    return events
+        command = rule.command(s, int(changes.old_level[k]), int(changes.new_level[k]), i, at)
+        found.apply(fps[s], command, at=at, place=partial(_place, rule, s))
+    return found.save(tx)
 
 
 def touch_open_warnings(
@@ -118,8 +76,8 @@ def touch_open_warnings(
         return
     last: dict[int, int] = dict(zip(series.tolist(), times.tolist(), strict=True))
     seen = {rule_fingerprint(rule, s): datetime.fromtimestamp(t, UTC) for s, t in last.items()}
-    open_by_fp = tx.open_warnings(list(seen))
-    tx.touch_warnings({w.id: seen[fp] for fp, w in open_by_fp.items() if seen[fp] > w.last_seen_at})
+    open_by_fp = tx.warnings.open_by_fingerprint(list(seen))
+    tx.warnings.touch({w.id: seen[fp] for fp, w in open_by_fp.items() if seen[fp] > w.last_seen_at})
 
 
 def level_command(

@@ -8,26 +8,25 @@ it. Everything goes through the same lifecycle and audit trail as indicator warn
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from functools import partial
 
 from tocsin.core.audit import from_warning_event
 from tocsin.core.domains import DomainCode
 from tocsin.core.levels import Level
 from tocsin.core.regions import RegionCode
-from tocsin.core.warnings import lifecycle
 from tocsin.core.warnings.model import (
     Command,
     CommandKind,
+    Place,
     Warning,
     WarningEvent,
-    WarningId,
-    blank_warning,
     fingerprint,
 )
 from tocsin.ports import Bus, Clock, Store
 from tocsin.services.publishing import warning_message
 from tocsin.services.risk import RegionClass
+from tocsin.services.warning_changes import WarningChanges
 
 ACTOR = "rule:risk"
 
@@ -41,43 +40,42 @@ def reconcile_risk_warnings(
     domain: str,
     levels: Sequence[RegionClass],
     known_regions: Collection[str],
+    names: Mapping[str, str] | None = None,
 ) -> list[WarningEvent]:
-    """Bring risk warnings in line with the classes; return the transitions made."""
+    """Bring risk warnings in line with the classes; return the transitions made.
+
+    `names` gives each node a name for people (shown instead of `<model>:<node>`).
+    """
     now = clock.now()
     wanted = {
         fingerprint("risk", f"{model}:{r.node}", r.region, domain): r
         for r in levels
         if r.region in known_regions
     }
-    events: list[WarningEvent] = []
     with store.transaction() as tx:
-        open_by_fp = tx.open_warnings(list(wanted))
-        created: list[Warning] = []
-        updated: list[Warning] = []
+        found = WarningChanges.load(tx, list(wanted))
         for fp, item in wanted.items():
             target = Level(item.level) if item.level else None
-            current = open_by_fp.get(fp)
-            command = _command(item, model, current, target)
-            if command is None:
-                continue
-            if current is None:
-                template = _template(item, fp, model=model, domain=domain)
-                warning, event = lifecycle.raise_warning(template, command, now)
-                created.append(warning)
-            else:
-                warning, event = lifecycle.apply(current, command, now)
-                updated.append(warning)
-            events.append(event)
-        tx.save_warnings(updated, new=False)
-        tx.save_warnings(created, new=True)
-        tx.append_audit([from_warning_event(e) for e in events])
+            command = _command(
+                item, model, found.current(fp), target, name=(names or {}).get(item.node)
+            )
+            if command is not None:
+                place = partial(_place, item, model=model, domain=domain)
+                found.apply(fp, command, at=now, place=place)
+        events = found.save(tx)
+        tx.audit.append([from_warning_event(e) for e in events])
     for event in events:
         bus.publish("warnings", warning_message(event))
     return events
 
 
 def _command(
-    item: RegionClass, model: str, current: Warning | None, target: Level | None
+    item: RegionClass,
+    model: str,
+    current: Warning | None,
+    target: Level | None,
+    *,
+    name: str | None = None,
 ) -> Command | None:
     cause = {"model": model, "node": item.node, "value": item.value, "class": item.label}
     if target is None:
@@ -87,11 +85,6 @@ def _command(
         return Command(CommandKind.LIFT, ACTOR, reason, None, cause, None)
     if current is not None and target is current.level:
         return None
-    kind = (
-        CommandKind.RAISE
-        if current is None
-        else (CommandKind.UPGRADE if target.rank > current.level.rank else CommandKind.DOWNGRADE)
-    )
     reason = (
         f"{model} {item.node} = {item.value:g} is in class {item.label} "
         f"[{item.lower:g}, {item.upper:g})"
@@ -104,11 +97,12 @@ def _command(
         "class": item.label,
         "class_bounds": [item.lower, item.upper],
         "level": target.value,
+        "name": name or f"{model}:{item.node}",
     }
-    return Command(kind, ACTOR, reason, target, cause, explanation)
+    return Command(CommandKind.RAISE, ACTOR, reason, target, cause, explanation)
 
 
-def _template(item: RegionClass, fp: str, *, model: str, domain: str) -> Warning:
+def _place(item: RegionClass, *, model: str, domain: str) -> Place:
     labels = {
         "model": model,
         "node": item.node,
@@ -116,12 +110,5 @@ def _template(item: RegionClass, fp: str, *, model: str, domain: str) -> Warning
         "domain": domain,
         "source": "risk",
     }
-    return blank_warning(
-        WarningId(uuid.uuid4().hex),
-        fingerprint=fp,
-        source="risk",
-        subject=f"{model}:{item.node}",
-        region=RegionCode(item.region),
-        domain=DomainCode(domain),
-        labels=labels,
-    )
+    subject = f"{model}:{item.node}"
+    return Place("risk", subject, RegionCode(item.region), DomainCode(domain), labels)

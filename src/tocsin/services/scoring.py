@@ -156,7 +156,7 @@ class ScoreRules:
     def save(self, tx: StoreSession) -> None:
         """Write the checkpoint (detectors and score-rule state) in the current transaction."""
         if len(self):
-            tx.save_checkpoint(CHECKPOINT, self.to_bytes())
+            tx.checkpoints.save(CHECKPOINT, self.to_bytes())
 
     def to_bytes(self) -> bytes:
         """All state as one .npz blob."""
@@ -285,7 +285,7 @@ def replay_scores(
     if is_multivariate(chosen):
         raise InvalidInput([Problem("query", "detector", f"{chosen!r} is multivariate")])
     with store.transaction() as tx:
-        history = tx.read_observations(ident, limit=limit)
+        history = tx.observations.read(ident, limit=limit)
     zeros = np.zeros(len(history), dtype=np.int64)
     scores = detector.score_batch(zeros, history.times, history.values)
     thresholds = rule.thresholds if rule is not None and rule.kind == chosen else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 
 from tocsin.core.audit import AuditRecord
@@ -11,20 +12,24 @@ from tocsin.core.warnings.selectors import Selector, selector_to_json
 from tocsin.core.warnings.silences import (
     Silence,
     SilenceId,
+    SilenceNotice,
     expire,
     validate_silence,
 )
 from tocsin.ports import AlertingStore, Clock
-from tocsin.services.notifications import Dispatcher
+from tocsin.services.delivery import Handoff
+from tocsin.services.dispatcher import Dispatcher
 
 
+@dataclass(frozen=True)
 class SilenceService:
-    """Owned, reasoned, time-boxed silences."""
+    """Owned, reasoned, time-boxed silences (their notices composed by the dispatcher)."""
 
-    def __init__(self, store: AlertingStore, clock: Clock, dispatcher: Dispatcher) -> None:
-        self.store = store
-        self.clock = clock
-        self.dispatcher = dispatcher
+    store: AlertingStore
+    clock: Clock
+    _: KW_ONLY
+    notices: Dispatcher
+    handoff: Handoff
 
     def create(
         self,
@@ -49,34 +54,28 @@ class SilenceService:
             ),
             now,
         )
+        details = {
+            "selector": selector_to_json(selector),
+            "starts_at": silence.starts_at.isoformat(),
+            "ends_at": silence.ends_at.isoformat(),
+        }
         with self.store.transaction() as tx:
-            tx.save_silence(silence, new=True)
-            tx.append_audit(
+            tx.silences.save(silence, new=True)
+            tx.audit.append(
                 [
                     AuditRecord(
-                        now,
-                        created_by,
-                        "silence.created",
-                        "silence",
-                        silence.id,
-                        reason,
-                        {
-                            "selector": selector_to_json(selector),
-                            "starts_at": silence.starts_at.isoformat(),
-                            "ends_at": silence.ends_at.isoformat(),
-                        },
+                        now, created_by, "silence.created", "silence", silence.id, reason, details
                     )
                 ]
             )
-            tx.add_notifications(self.dispatcher.silence_notice(silence, "created", now))
-        if self.dispatcher.on_notify is not None:
-            self.dispatcher.on_notify()
+            tx.outbox.add(self.notices.silence_notice(silence, SilenceNotice.CREATED, now=now))
+        self.handoff.wake()
         return silence
 
     def get(self, silence_id: str) -> Silence:
         """One silence."""
         with self.store.transaction() as tx:
-            silence = tx.get_silence(silence_id)
+            silence = tx.silences.get(silence_id)
         if silence is None:
             raise NotFound(f"no silence {silence_id!r}")
         return silence
@@ -84,38 +83,28 @@ class SilenceService:
     def find(self, *, include_expired: bool = False) -> list[Silence]:
         """Silences, newest first."""
         with self.store.transaction() as tx:
-            return tx.list_silences(now=self.clock.now(), include_expired=include_expired)
+            return tx.silences.find(now=self.clock.now(), include_expired=include_expired)
 
     def expire(self, silence_id: str, *, actor: str, reason: str = "") -> Silence:
         """End a silence now; audit it and notify its expiry in one transaction."""
         now = self.clock.now()
         with self.store.transaction() as tx:
-            current = tx.get_silence(silence_id)
+            current = tx.silences.get(silence_id)
             if current is None:
                 raise NotFound(f"no silence {silence_id!r}")
             done = expire(current, actor=actor, now=now)
-            tx.save_silence(done, new=False)
-            tx.append_audit(
-                [
-                    AuditRecord(
-                        now,
-                        actor,
-                        "silence.expired",
-                        "silence",
-                        done.id,
-                        reason or "expired by hand",
-                        {},
-                    )
-                ]
+            tx.silences.save(done, new=False)
+            why = reason or "expired by hand"
+            tx.audit.append(
+                [AuditRecord(now, actor, "silence.expired", "silence", done.id, why, {})]
             )
-            tx.add_notifications(self.dispatcher.silence_notice(done, "expired", now))
-            tx.mark_expiry_noticed(done.id)
-        if self.dispatcher.on_notify is not None:
-            self.dispatcher.on_notify()
+            tx.outbox.add(self.notices.silence_notice(done, SilenceNotice.EXPIRED, now=now))
+            tx.silences.mark_noticed(done.id)
+        self.handoff.wake()
         return done
 
     def history(self, silence_id: str) -> list[AuditRecord]:
         """The audit trail of a silence."""
         self.get(silence_id)
         with self.store.transaction() as tx:
-            return tx.base.audit_for("silence", silence_id)
+            return tx.audit.trail("silence", silence_id)

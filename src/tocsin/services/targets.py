@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import lru_cache
 
 from tocsin.core.assets import AssetCode, dependants
@@ -56,7 +57,7 @@ class TargetBuilder:
         """The asset a warning is about ('' if none)."""
         return str(warning.labels.get("asset") or self._asset_of_subject.get(warning.subject) or "")
 
-    def asset_regions(self, assets: set[str]) -> set[str]:
+    def asset_regions(self, assets: Collection[str]) -> set[str]:
         """Regions of the given assets."""
         return {
             self.catalog.assets[AssetCode(a)].region for a in assets if a in self.catalog.assets

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from tocsin.adapters.config_yaml import dump_yaml
 from tocsin.demo.geometry import cell, multipolygon
 
 # Nation N (two provinces P1, P2); P1 has districts D11, D12; P2 has D21.
@@ -164,5 +163,5 @@ def write_small_config(directory: Path, **overrides: Any) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     docs = {**small_config(), **overrides}
     for name, content in docs.items():
-        (directory / name).write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+        (directory / name).write_text(dump_yaml(content), encoding="utf-8")
     return directory

@@ -14,18 +14,21 @@ from typing import Literal
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from tocsin.api.app import create_app
+from tocsin.api.auth import authorize, needs_token
+from tocsin.api.catalog import levels_out
 from tocsin.bootstrap import Container
-from tocsin.core.errors import Forbidden
 from tocsin.core.users import Permission
 from tocsin.services.background import start_background
 from tocsin.web import live, views
 from tocsin.web.risk import RiskLoader, RiskSources, default_sources
+from tocsin.web.sources import start_sources
 
 STATIC = Path(__file__).parent / "static"
+LEVELS_MARK = "<!-- levels -->"
 VENDOR_CACHE = "public, max-age=86400"
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -48,6 +51,33 @@ def plotly_js() -> Path:
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
+def level_styles() -> str:
+    """The level table for the page: JSON for the scripts, CSS custom properties for the styles.
+
+    `.lvl-<level>` sets `--lvl` (its colour) and `--lvl-ink` (text on it); the style sheet uses
+    only those, so `tocsin.core.levels` is the one place a level's colour is written.
+    """
+    table = levels_out()
+    none = table.none_colour
+    rules = [f":root{{--lvl-none:{none}}}.lvl-none{{--lvl:{none};--lvl-ink:var(--muted)}}"]
+    rules += [
+        f".lvl-{s.level.value}{{--lvl:{s.colour};--lvl-ink:{s.text_colour}}}" for s in table.levels
+    ]
+    data = table.model_dump_json().replace("</", "<\\/")
+    return (
+        f'<script id="tocsin-levels" type="application/json">{data}</script>\n'
+        f"<style>{''.join(rules)}</style>"
+    )
+
+
+def dashboard_page() -> str:
+    """index.html with the level table put in (read once per app)."""
+    text = (STATIC / "index.html").read_text(encoding="utf-8")
+    if LEVELS_MARK not in text:
+        raise RuntimeError(f"index.html lacks the {LEVELS_MARK} mark")
+    return text.replace(LEVELS_MARK, level_styles())
+
+
 def create_web_app(
     container: Container,
     *,
@@ -57,8 +87,7 @@ def create_web_app(
     """The API with the dashboard at / and its live event stream.
 
     `risk` names the composite risk model shown in the risk view and on the map ("default":
-    INFORM Risk 2023 from models/ and the shared benchmark data when both are present; None:
-    no risk model, and the dashboard says so).
+    the one the settings name, if any; None: no risk model, and the dashboard says so).
     """
     app = create_app(container)
     feed = live.LiveFeed(container.bus, max_stream_for=live_max_stream_for)
@@ -71,21 +100,21 @@ def create_web_app(
         feed.attach()
         loader.start()
         stop_pipeline = start_background(container)  # warning pipeline: dispatch + delivery
+        stop_sources = start_sources(container)  # collectors, the source-silent check
         try:
             yield
         finally:
+            stop_sources()
             stop_pipeline()
             feed.detach()
 
     app.router.lifespan_context = lifespan
 
     def authorize_stream(token: str | None) -> None:
-        if not container.settings.require_token_for_reads:
-            return
-        user = container.admin.authenticate(token) if token else None
-        if user is None:
-            raise Forbidden("a valid token is required to read (pass ?token=)")
-        container.admin.require(user, Permission.READ)
+        if needs_token(container, Permission.READ):
+            authorize(container, token, Permission.READ)
+
+    page = dashboard_page()
 
     app.include_router(views.make_router(container, loader))
     app.include_router(live.make_router(feed, authorize_stream))
@@ -100,11 +129,9 @@ def create_web_app(
         )
 
     @app.get("/", include_in_schema=False)
-    def dashboard() -> FileResponse:
-        return FileResponse(
-            STATIC / "index.html",
-            media_type="text/html",
-            headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"},
+    def dashboard() -> HTMLResponse:
+        return HTMLResponse(
+            page, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"}
         )
 
     @app.get("/favicon.ico", include_in_schema=False)

@@ -16,14 +16,31 @@ import contextlib
 import json
 import threading
 from collections.abc import AsyncGenerator, Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
+from fastapi.security import APIKeyQuery
 
 from tocsin.adapters.bus.memory import MemoryBus
+from tocsin.api.problems import responses
 
 QUEUE_SIZE = 256
+EVENT_SCHEMA = {  # one server-sent event; `data` is JSON text
+    "type": "object",
+    "properties": {
+        "event": {"enum": ["hello", "warnings", "silences", "resync"]},
+        "data": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
+}
+# EventSource cannot send headers: where reads need a token, it comes as `?token=`.
+QUERY_TOKEN = APIKeyQuery(
+    name="token",
+    scheme_name="query_token",
+    auto_error=False,
+    description="An API token as the `token` query parameter (the live stream only).",
+)
 TOPICS = frozenset({"warnings", "silences"})
 
 
@@ -92,12 +109,12 @@ class LiveFeed:
         started = loop.time()
         try:
             yield "retry: 1000\nevent: hello\ndata: {}\n\n"
-            while loop.time() - started < self.max_stream_for:
+            while (left := self.max_stream_for - (loop.time() - started)) > 0:
                 if await request.is_disconnected():
                     break
                 try:
                     topic, payload = await asyncio.wait_for(
-                        sub.queue.get(), timeout=self.heartbeat_interval
+                        sub.queue.get(), timeout=min(self.heartbeat_interval, left)
                     )
                 except TimeoutError:
                     yield ": heartbeat\n\n"
@@ -112,8 +129,17 @@ def make_router(feed: LiveFeed, authorize: Callable[[str | None], None]) -> APIR
     """GET /api/v1/web/live: the event stream (`authorize` checks the optional ?token=)."""
     router = APIRouter(prefix="/api/v1/web", tags=["dashboard"])
 
-    @router.get("/live", response_class=StreamingResponse)
-    async def live(request: Request, token: str | None = None) -> StreamingResponse:
+    @router.get(
+        "/live",
+        response_class=StreamingResponse,
+        responses={
+            200: {"content": {"text/event-stream": {"schema": EVENT_SCHEMA}}},
+            **responses(401, 403, 422),
+        },
+    )
+    async def live(
+        request: Request, token: Annotated[str | None, Depends(QUERY_TOKEN)]
+    ) -> StreamingResponse:
         """Server-sent events: `warnings` (a transition), `silences`, `resync`, `hello`.
 
         EventSource cannot send headers, so where reads need a token it comes as `?token=`.

@@ -2,9 +2,12 @@
 
 A model (YAML, `tocsin.adapters.risk_model_yaml`) is evaluated once over its indicator table by
 the risk service (`tocsin.services.risk`), in a background thread so that the first view of the
-dashboard never waits for it. Regions are matched by the model's id column (for INFORM, ISO 3166
-alpha-3 codes, which are the codes of the demo's nations); a region the table does not hold has
-no risk data, and the view says so rather than showing numbers that were never computed.
+dashboard never waits for it. Which model is shown is a setting (`TOCSIN_RISK_MODEL` and
+`TOCSIN_RISK_TABLE`, or `tocsin serve --risk-model/--risk-table`; the demo sets INFORM Risk
+2023): a deployment that names none shows none, never another deployment's ranking. Regions are
+matched by the model's id column (for INFORM, ISO 3166 alpha-3 codes, which are the codes of the
+demo's nations); a region the table does not hold has no risk data, and the view says so rather
+than showing numbers that were never computed.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tocsin.adapters.risk_model_yaml import load_model, read_indicator_csv
+from tocsin.adapters.risk_model_yaml import load_model
+from tocsin.adapters.risk_tables_csv import read_indicator_csv
 from tocsin.config import Settings
 from tocsin.core.errors import NotFound
 from tocsin.core.risk.classes import class_labels, rank_descending
@@ -26,9 +30,6 @@ from tocsin.core.risk.table import IndicatorTable
 from tocsin.services import risk as service
 
 log = logging.getLogger(__name__)
-
-INFORM_MODEL = Path("models") / "inform_2023.yaml"
-INFORM_INPUT = Path("inform") / "inform_risk_2023_v065_indicator_data.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,16 +41,10 @@ class RiskSources:
 
 
 def default_sources(settings: Settings) -> RiskSources | None:
-    """INFORM Risk 2023 from the repository's models/ and the shared benchmark data, if present."""
-    repo = Path(__file__).resolve().parents[3]
-    for base in (Path.cwd(), repo):
-        model = base / INFORM_MODEL
-        table = settings.benchdata / INFORM_INPUT
-        if not table.is_absolute():
-            table = base / table
-        if model.is_file() and table.is_file():
-            return RiskSources(model, table)
-    return None
+    """The risk model the settings name (both the model and its table), or None."""
+    if settings.risk_model is None or settings.risk_table is None:
+        return None
+    return RiskSources(settings.risk_model, settings.risk_table)
 
 
 def _number(v: float) -> float | None:
@@ -66,7 +61,8 @@ class RiskIndex:
         root = result.values[model.root]
         scheme = model.scheme_for(model.root)
         labels = class_labels(root, scheme) if scheme is not None else [""] * len(root)
-        ranks = rank_descending(root)
+        ranks = rank_descending(root, table.periods)
+        latest = table.latest_period()  # a table over periods: the map shows the latest one
         self._classes = {
             region: {
                 "class": labels[i] or None,
@@ -75,6 +71,7 @@ class RiskIndex:
                 "name": self.table.names[i],
             }
             for i, region in enumerate(table.ids)
+            if latest is None or table.periods[i] == latest
         }
 
     @classmethod
@@ -93,13 +90,15 @@ class RiskIndex:
         if region not in self._classes:
             raise NotFound(f"the risk model has no data for {region!r}")
         nodes = service.explain(self.model, self.table, self.result, region)
-        values = {n.node: n.value for n in nodes}
+        # a parent = its value at the reference (the average region) + its children's parts;
+        # a child's share is its part of that difference
+        spread = {n.node: n.value - n.base for n in nodes if n.base is not None}
         out = []
         for n in nodes:
-            parent_value = values.get(n.parent) if n.parent is not None else None
+            gap = spread.get(n.parent) if n.parent is not None else None
             share = None
-            if n.contribution is not None and parent_value and not math.isnan(parent_value):
-                share = n.contribution / parent_value
+            if n.contribution is not None and gap and not math.isnan(gap):
+                share = n.contribution / gap
             out.append(
                 {
                     "node": n.node,
@@ -109,6 +108,7 @@ class RiskIndex:
                     "coverage": n.coverage,
                     "parent": n.parent,
                     "contribution": None if n.contribution is None else _number(n.contribution),
+                    "base": None if n.base is None else _number(n.base),
                     "share": None if share is None else _number(share),
                 }
             )
@@ -167,7 +167,7 @@ class RiskLoader:
     def reason(self) -> str:
         """Why there is no index."""
         if self.sources is None:
-            return "no risk model loaded"
+            return "no risk model configured (TOCSIN_RISK_MODEL, TOCSIN_RISK_TABLE)"
         if self._error:
             return self._error
         if not self._done.is_set():

@@ -8,40 +8,35 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
+from tocsin.api.auth import Requires
+from tocsin.api.fields import IndicatorPath
+from tocsin.api.observations import ScoresOut, finite
+from tocsin.api.problems import responses
 from tocsin.bootstrap import Container
-from tocsin.core.errors import Forbidden, NotFound
+from tocsin.core.errors import NotFound
 from tocsin.core.levels import LEVELS
 from tocsin.core.regions import RegionCode, RegionTree
 from tocsin.core.users import Permission
-from tocsin.core.warnings.model import Warning
 from tocsin.services.scoring import replay_scores
 from tocsin.web.geometry import extent_digits, simplify
+from tocsin.web.payloads import (
+    ChartOut,
+    MapOut,
+    MomentOut,
+    RiskRankingOut,
+    RiskTreeOut,
+    SummaryOut,
+)
 from tocsin.web.risk import RiskLoader
 
 CHART_POINTS = 4000
 WARNING_KINDS = ("warning.raised", "warning.upgraded", "warning.downgraded", "warning.lifted")
-
-
-def active_levels(tree: RegionTree, warnings: Sequence[Warning]) -> dict[str, dict[str, Any]]:
-    """For each region with open warnings in its subtree: the highest level and the count."""
-    out: dict[str, dict[str, Any]] = {}
-    for w in warnings:
-        if w.region not in tree:
-            continue
-        for code in (w.region, *tree.ancestors(w.region)):
-            entry = out.setdefault(code, {"level": w.level.value, "rank": 0, "count": 0})
-            entry["count"] += 1
-            if w.level.rank > entry["rank"]:
-                entry["rank"] = w.level.rank
-                entry["level"] = w.level.value
-    return out
 
 
 def decimate(
@@ -58,12 +53,12 @@ def decimate(
         if b <= a:
             continue
         chunk = values[a:b]
-        finite = np.isfinite(chunk)
-        if not finite.any():
+        usable = np.isfinite(chunk)
+        if not usable.any():
             keep.append(a)
             continue
-        masked_lo = np.where(finite, chunk, np.inf)
-        masked_hi = np.where(finite, chunk, -np.inf)
+        masked_lo = np.where(usable, chunk, np.inf)
+        masked_hi = np.where(usable, chunk, -np.inf)
         lo, hi = int(a + np.argmin(masked_lo)), int(a + np.argmax(masked_hi))
         keep.extend(sorted({lo, hi}))
     index = np.array(keep, dtype=np.int64)
@@ -126,22 +121,22 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     tree = container.catalog.regions
     layers = MapLayers(tree)
 
-    def reader(authorization: Annotated[str | None, Header()] = None) -> None:
-        if not container.settings.require_token_for_reads:
-            return
-        token = (authorization or "").removeprefix("Bearer ").strip()
-        user = container.admin.authenticate(token) if token else None
-        if user is None:
-            raise Forbidden("a valid bearer token is required to read")
-        container.admin.require(user, Permission.READ)
+    router = APIRouter(
+        prefix="/api/v1/web",
+        tags=["dashboard"],
+        dependencies=[Depends(Requires(Permission.READ))],
+        responses=responses(401, 403, 422),
+    )
 
-    router = APIRouter(prefix="/api/v1/web", tags=["dashboard"], dependencies=[Depends(reader)])
-
-    @router.get("/map", response_class=Response)
-    def map_view(parent: str | None = None) -> Response:
+    @router.get(
+        "/map",
+        response_class=Response,
+        responses={200: {"model": MapOut, "description": "GeoJSON"}, **responses(404)},
+    )
+    def map_view(parent: Annotated[str | None, Query(max_length=256)] = None) -> Response:
         """A region's children as GeoJSON with their highest active warning level (subtree)."""
         focus = layers.focus(parent)
-        levels = active_levels(tree, container.warnings.find(open_only=True, limit=1_000_000))
+        levels = container.warnings.worst_levels()
         index = risk.ready()
         classes = index.classes() if index is not None else {}
         features = []
@@ -170,53 +165,53 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         return Response(body, media_type="application/json")
 
     @router.get("/summary")
-    def summary() -> dict[str, Any]:
+    def summary() -> SummaryOut:
         """Open warnings counted by level and by state, and the server's time (for the clock)."""
-        found = container.warnings.find(open_only=True, limit=1_000_000)
+        counts = container.warnings.counts(open_only=True)
         by_level = {lv.value: 0 for lv in LEVELS}
         by_state: dict[str, int] = {}
-        for w in found:
-            by_level[w.level.value] += 1
-            by_state[w.state.value] = by_state.get(w.state.value, 0) + 1
-        return {
-            "open": len(found),
-            "by_level": by_level,
-            "by_state": by_state,
-            "now": container.clock.now().isoformat(),
-        }
+        for (level, state), n in counts.items():
+            by_level[level] += n
+            by_state[state] = by_state.get(state, 0) + n
+        return SummaryOut(
+            open=sum(counts.values()),
+            by_level=by_level,
+            by_state=by_state,
+            now=container.clock.now(),
+        )
 
-    @router.get("/indicators/{code}/chart", responses={404: {"description": "unknown"}})
+    @router.get("/indicators/{code}/chart", responses=responses(404))
     def chart(
-        code: str,
+        code: IndicatorPath,
         points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
-    ) -> dict[str, Any]:
+    ) -> ChartOut:
         """An indicator's series (decimated, extremes kept), thresholds and warning moments."""
         indicator = next((i for i in container.catalog.indicators if i.code == code), None)
         ident = container.rules.ids.get(code)
         if indicator is None or ident is None:
             raise NotFound(f"unknown indicator {code!r}")
         with container.store.transaction() as tx:
-            batch = tx.read_observations(ident, limit=10_000_000)
+            batch = tx.observations.read(ident, limit=10_000_000)
         times, values = decimate(batch.times, batch.values, points)
-        return {
-            "indicator": code,
-            "name": indicator.name,
-            "region": indicator.region,
-            "domain": indicator.domain,
-            "unit": indicator.unit,
-            "direction": indicator.direction.value,
-            "thresholds": _thresholds(indicator.thresholds.as_tuple()),
-            "observations": len(batch.times),
-            "times": times.tolist(),
-            "values": [v if v == v else None for v in values.tolist()],
-            "moments": _moments(container, code),
-        }
+        return ChartOut(
+            indicator=code,
+            name=indicator.name,
+            region=indicator.region,
+            domain=indicator.domain,
+            unit=indicator.unit,
+            direction=indicator.direction.value,
+            thresholds=_thresholds(indicator.thresholds.as_tuple()),
+            observations=len(batch.times),
+            times=times.tolist(),
+            values=[finite(v) for v in values.tolist()],
+            moments=[MomentOut.model_validate(m) for m in _moments(container, code)],
+        )
 
-    @router.get("/indicators/{code}/scores", responses={404: {"description": "unknown"}})
+    @router.get("/indicators/{code}/scores", responses=responses(404))
     def chart_scores(
-        code: str,
+        code: IndicatorPath,
         points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
-    ) -> dict[str, Any]:
+    ) -> ScoresOut:
         """The indicator's detector scores over its history (decimated, peaks kept).
 
         Computed by the scoring service's replay (`GET /api/v1/indicators/{code}/scores`): the
@@ -228,69 +223,60 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
             np.asarray(found["scores"], dtype=np.float64),
             points,
         )
-        return {
-            "indicator": code,
-            "detector": found["detector"],
-            "times": times.tolist(),
-            "scores": [v if v == v else None for v in scores.tolist()],
-            "decision_threshold": found["decision_threshold"],
-            "score_thresholds": found["score_thresholds"],
-        }
+        return ScoresOut(
+            indicator=code,
+            detector=found["detector"],
+            times=times.tolist(),
+            scores=[finite(v) for v in scores.tolist()],
+            decision_threshold=finite(found["decision_threshold"]),
+            score_thresholds=found["score_thresholds"],
+        )
 
     @router.get("/risk")
-    def risk_ranking() -> dict[str, Any]:
+    def risk_ranking() -> RiskRankingOut:
         """Every region the risk model scores, highest index first (or why there is none)."""
         index = risk.wait()
         if index is None:
-            return {"available": False, "reason": risk.reason(), "regions": []}
+            return RiskRankingOut(available=False, reason=risk.reason(), regions=[])
         rows = [
             {"code": code, **card, "known": code in tree}
             for code, card in index.classes().items()
             if card["value"] is not None
         ]
         rows.sort(key=lambda r: (-r["value"], r["code"]))
-        return {"available": True, "model": index.model.name, "regions": rows}
+        return RiskRankingOut(available=True, model=index.model.name, regions=rows)
 
-    @router.get("/risk/{region}")
-    def risk_tree(region: str) -> dict[str, Any]:
+    @router.get("/risk/{region}", responses=responses(404))
+    def risk_tree(region: str) -> RiskTreeOut:
         """A region's composite risk index as a tree (or why there is none)."""
         if region not in tree:
             raise NotFound(f"unknown region {region!r}")
         index = risk.wait()
         if index is None:
-            return {"available": False, "region": region, "reason": risk.reason()}
+            return RiskTreeOut(available=False, region=region, reason=risk.reason())
         if region not in index.classes():
-            return {
-                "available": False,
-                "region": region,
-                "reason": f"the model {index.model.name} holds no data for this region",
-            }
-        return {"available": True, "region": region, **index.tree(region)}
+            reason = f"the model {index.model.name} holds no data for this region"
+            return RiskTreeOut(available=False, region=region, reason=reason)
+        return RiskTreeOut.model_validate(
+            {"available": True, "region": region, **index.tree(region)}
+        )
 
     return router
 
 
 def _moments(container: Container, code: str) -> list[dict[str, Any]]:
     """Raised/upgraded/downgraded/lifted transitions of the warnings this indicator caused."""
-    found = [
-        w
-        for w in container.warnings.find(open_only=False, limit=1_000_000)
-        if w.subject == code or w.cause.get("indicator") == code
+    out = [
+        {
+            "at": record.at.isoformat(),
+            "kind": record.kind.removeprefix("warning."),
+            "level": record.details.get("to_level"),
+            "warning_id": record.subject_id,
+            "reason": record.reason,
+        }
+        for record in container.warnings.transitions(code)
+        if record.kind in WARNING_KINDS
     ]
-    out: list[dict[str, Any]] = []
-    for w in found:
-        for record in container.warnings.history(w.id):
-            if record.kind not in WARNING_KINDS:
-                continue
-            out.append(
-                {
-                    "at": record.at.isoformat(),
-                    "kind": record.kind.removeprefix("warning."),
-                    "level": record.details.get("to_level", w.level.value),
-                    "warning_id": w.id,
-                    "reason": record.reason,
-                }
-            )
     out.sort(key=lambda m: str(m["at"]))
     return out
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from tests.factories import make_warning as factory_warning
 
 from tocsin.core.errors import IllegalTransition
 from tocsin.core.levels import LEVELS, Level
@@ -17,7 +17,6 @@ from tocsin.core.warnings.model import (
     CommandKind,
     EventKind,
     Warning,
-    WarningId,
     WarningState,
 )
 
@@ -26,20 +25,9 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 def make_warning(**overrides: object) -> Warning:
     """An active yellow warning raised at T0."""
-    base = Warning(
-        id=WarningId("w1"),
-        fingerprint="fp",
-        source="threshold",
-        subject="D11.river_level",
-        region="D11",  # type: ignore[arg-type]
-        domain="natural.flood",  # type: ignore[arg-type]
-        level=Level.YELLOW,
-        state=WarningState.ACTIVE,
-        first_seen_at=T0,
-        last_seen_at=T0,
-        updated_at=T0,
+    return factory_warning(
+        "w1", at=T0, **{"fingerprint": "fp", "cause": {}, "explanation": {}, **overrides}
     )
-    return replace(base, **overrides)  # type: ignore[arg-type]
 
 
 LEGAL = {

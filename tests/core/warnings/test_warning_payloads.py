@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.factories import make_warning as factory_warning
 
 from tocsin.core.levels import Level
 from tocsin.core.warnings.dedup import channel_key, escalation_key, group_flush_key
@@ -15,6 +15,8 @@ from tocsin.core.warnings.outbox import (
     BACKOFF_CAP,
     MAX_ATTEMPTS,
     DeliveryStatus,
+    Message,
+    NotificationKind,
     after_failure,
     backoff,
 )
@@ -25,22 +27,14 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 def make_warning(**overrides: object) -> Warning:
     """A red flood warning in D11."""
-    base = Warning(
-        id=WarningId("w1"),
-        fingerprint="fp1",
-        source="threshold",
-        subject="D11.river_level",
-        region="D11",  # type: ignore[arg-type]
-        domain="natural.flood",  # type: ignore[arg-type]
-        level=Level.RED,
-        state=WarningState.ACTIVE,
-        first_seen_at=T0,
-        last_seen_at=T0,
-        updated_at=T0,
-        cause={"value": 5.5},
-        labels={"indicator": "D11.river_level"},
-    )
-    return replace(base, **overrides)  # type: ignore[arg-type]
+    base: dict[str, object] = {
+        "fingerprint": "fp1",
+        "level": Level.RED,
+        "cause": {"value": 5.5},
+        "explanation": {},
+        "labels": {"indicator": "D11.river_level"},
+    }
+    return factory_warning("w1", at=T0, **{**base, **overrides})
 
 
 def test_alertmanager_payload_has_the_v4_shape() -> None:
@@ -48,13 +42,10 @@ def test_alertmanager_payload_has_the_v4_shape() -> None:
     lifted = make_warning(
         id=WarningId("w2"), fingerprint="fp2", state=WarningState.LIFTED, lifted_at=T0
     )
-    body = alertmanager_payload(
-        group_key="k",
-        receiver="D11-FLOOD",
-        group_labels={"region": "D11"},
-        firing=[firing],
-        resolved=[lifted],
+    message = Message(
+        "k", NotificationKind.GROUP, "new", "D11-FLOOD", {"region": "D11"}, (firing,), (lifted,)
     )
+    body = alertmanager_payload(message)
     assert (body["version"], body["status"], body["receiver"]) == ("4", "firing", "D11-FLOOD")
     first, second = body["alerts"]
     assert first["status"] == "firing"
@@ -76,16 +67,8 @@ def test_alertmanager_payload_has_the_v4_shape() -> None:
 
 
 def test_tocsin_payload_explains_each_warning() -> None:
-    body = tocsin_payload(
-        key="k",
-        kind="group",
-        reason="new",
-        receiver="U",
-        group_labels={},
-        firing=[make_warning()],
-        resolved=[],
-        now=T0,
-    )
+    message = Message("k", NotificationKind.GROUP, "new", "U", firing=(make_warning(),))
+    body = tocsin_payload(message, now=T0)
     (w,) = body["firing"]
     assert (w["level"], w["cap_severity"], w["cause"]) == ("red", "Extreme", {"value": 5.5})
     assert body["summary"].startswith("[RED] natural.flood in D11")
@@ -106,9 +89,10 @@ def test_give_up_after_max_attempts() -> None:
     assert at > T0
 
 
-@given(st.text(max_size=8), st.integers(min_value=0, max_value=5))
-def test_keys_depend_only_on_what_they_identify(group: str, n: int) -> None:
-    assert group_flush_key(group, n) == group_flush_key(group, n)
-    assert group_flush_key(group, n) != group_flush_key(group, n + 1)
-    assert escalation_key("w", "t", n) != group_flush_key("w", n)
+@given(st.text(max_size=8), st.text(max_size=8), st.integers(min_value=0, max_value=5))
+def test_keys_depend_only_on_what_they_identify(group: str, content: str, n: int) -> None:
+    assert group_flush_key(group, content) == group_flush_key(group, content)
+    assert group_flush_key(group, content) != group_flush_key(group, content + "x")
+    assert group_flush_key(group, content) != group_flush_key(group + "x", content)
+    assert escalation_key("w", "t", n) != group_flush_key("w", str(n))
     assert channel_key("k", "webhook", "a") != channel_key("k", "email", "a")

@@ -42,7 +42,6 @@ alert_groups = Table(
     Column("last_flush_at", DateTime(timezone=True), nullable=True),
     Column("last_notified_at", DateTime(timezone=True), nullable=True),
     Column("notified", JSON, nullable=False),
-    Column("flushes", Integer, nullable=False, default=0),
 )
 
 alert_group_members = Table(

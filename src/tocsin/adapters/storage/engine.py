@@ -1,4 +1,5 @@
-"""Engines and migrations for SQLite (WAL) and PostgreSQL."""
+"""Engines, migrations and the one choice of database-specific writer, for SQLite (WAL) and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
+from tocsin.adapters.storage.dialects import DialectWriter
+from tocsin.adapters.storage.postgres_writer import PostgresWriter
+from tocsin.adapters.storage.sqlite_writer import SqliteWriter
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+WRITERS: dict[str, type[SqliteWriter] | type[PostgresWriter]] = {
+    "sqlite": SqliteWriter,
+    "postgresql": PostgresWriter,
+}
 
 
 def make_engine(url: str) -> Engine:
@@ -40,3 +49,8 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def writer_for(engine: Engine) -> DialectWriter:
+    """The database-specific writer of an engine, chosen once (see dialects.py)."""
+    return WRITERS[engine.dialect.name]()

@@ -71,6 +71,17 @@ observations = Table(
     postgresql_partition_by="RANGE (ts)",  # weekly partitions, see partitions.py
 )
 
+# SQLite's inbox: observations committed in arrival order (appends touch a few pages), merged
+# into `observations` in key order in bulk (see sqlite_writer.py). PostgreSQL leaves it empty.
+observation_inbox = Table(
+    "observation_inbox",
+    metadata,
+    Column("seq", Integer, primary_key=True),
+    Column("indicator_id", Integer, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", Float, nullable=False),
+)
+
 threshold_state = Table(
     "threshold_state",
     metadata,
@@ -136,11 +147,11 @@ warnings = Table(
     Column("id", String(40), primary_key=True),
     Column("fingerprint", String(32), nullable=False),
     Column("source", String(32), nullable=False),
-    Column("subject", String(256), nullable=False),
+    Column("subject", String(256), nullable=False, index=True),
     Column("region", String(64), nullable=False, index=True),
     Column("domain", String(64), nullable=False),
     Column("level", String(8), nullable=False),
-    Column("state", String(16), nullable=False, index=True),
+    Column("state", String(16), nullable=False),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -149,6 +160,8 @@ warnings = Table(
     Column("labels", JSON, nullable=False),
     Column("acknowledged_by", String(64), nullable=True),
     Column("lifted_at", DateTime(timezone=True), nullable=True),
+    # counts by level and open warnings by region are index-only scans of this (migration 0005)
+    Index("ix_warnings_state_level_region", "state", "level", "region"),
 )
 # at most one open warning per fingerprint
 Index(

@@ -1,4 +1,4 @@
-"""Escalation policies: if nobody acknowledges, tell the next unit up the chain.
+"""Stage 5, escalate: if nobody acknowledges, tell the next unit up the chain.
 
 A policy has a selector and steps; step k fires `after` its delay from the moment the warning
 started escalating (it was raised, or upgraded: an upgrade needs a fresh acknowledgement) and
@@ -6,20 +6,41 @@ notifies `to`: `responsible` (the unit responsible for the warning's region and 
 `parent` (the unit one step further up the responsible chain than the previous step), or a unit
 code. The policy and the resolved chain of units are frozen onto the warning when escalation
 starts (a snapshot), so a configuration change never alters an escalation already running.
-Acknowledging or lifting the warning stops it. `next_step` is pure; a scheduler polls due work.
+Acknowledging or lifting the warning stops it. The deciders are pure and return a reason:
+`on_transition` starts or stops an escalation when its warning changes, `on_due` decides what
+happens when its next step falls due (take it, postpone it while the warning is suppressed,
+close it, or finish); a scheduler polls for due work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Final
 
+from tocsin.core.warnings.dedup import escalation_key
+from tocsin.core.warnings.model import EventKind, Warning
+from tocsin.core.warnings.outbox import Message, NotificationKind
+from tocsin.core.warnings.payloads import summary
 from tocsin.core.warnings.selectors import Selector, Target
 
 TO_RESPONSIBLE: Final = "responsible"
 TO_PARENT: Final = "parent"
+SUPPRESSED_RECHECK: Final = timedelta(minutes=1)
+
+
+class EscalationReason(StrEnum):
+    """Why an escalation changed (stored as `stop_reason` when it stops)."""
+
+    STARTED = "started"  # raised, or upgraded (needs a fresh acknowledgement), with a policy
+    ACKNOWLEDGED = "acknowledged"  # stopped: somebody acknowledged the warning
+    LIFTED = "lifted"  # stopped: the warning was lifted
+    CLOSED = "closed"  # stopped: the warning was gone or not active when a step fell due
+    POSTPONED = "postponed"  # the warning is silenced or inhibited: look again shortly
+    STEPPED = "stepped"  # a step was taken: its unit is notified
+    FINISHED = "finished"  # no steps left (nobody further up the chain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,4 +144,100 @@ class Escalation:
     progress: int = 0
     next_due_at: datetime | None = None
     stopped_at: datetime | None = None
-    stop_reason: str | None = None
+    stop_reason: EscalationReason | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The snapshot with the progress and whether (why) it stopped."""
+        return {
+            **self.snapshot.as_json(),
+            "progress": self.progress,
+            "next_due_at": self.next_due_at.isoformat() if self.next_due_at else None,
+            "stopped_at": self.stopped_at.isoformat() if self.stopped_at else None,
+            "stop_reason": self.stop_reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationDecision:
+    """What happens to an escalation, why, and the step to notify (STEPPED only)."""
+
+    reason: EscalationReason
+    escalation: Escalation
+    step: DueStep | None = None
+
+
+# the warning transitions that stop a running escalation, and the reason they give
+STOPPED_BY: Final[dict[EventKind, EscalationReason]] = {
+    EventKind.ACKNOWLEDGED: EscalationReason.ACKNOWLEDGED,
+    EventKind.LIFTED: EscalationReason.LIFTED,
+}
+STARTED_BY: Final = frozenset({EventKind.RAISED, EventKind.UPGRADED})
+
+
+def start(
+    warning_id: str, policy: EscalationPolicy, *, chain: Sequence[str], now: datetime
+) -> EscalationDecision:
+    """A new escalation run of a warning under a policy, started at `now`."""
+    snap = snapshot(policy, chain=chain, started_at=now)
+    step = next_step(snap, 0, now)
+    fresh = Escalation(warning_id, snap, 0, step.due_at if step else None)
+    return EscalationDecision(EscalationReason.STARTED, fresh)
+
+
+def stop(
+    current: Escalation | None, kind: EventKind, *, now: datetime
+) -> EscalationDecision | None:
+    """Stop a running escalation when its warning is acknowledged or lifted (else None)."""
+    reason = STOPPED_BY.get(kind)
+    if reason is None or current is None or current.stopped_at is not None:
+        return None
+    done = replace(current, next_due_at=None, stopped_at=now, stop_reason=reason)
+    return EscalationDecision(reason, done)
+
+
+def on_due(
+    escalation: Escalation, *, active: bool, suppressed: bool, now: datetime
+) -> EscalationDecision:
+    """What a due escalation does at `now`: close (its warning is no longer active), postpone
+    (suppressed), finish (no steps left) or take its next step."""
+    if not active:
+        closed = replace(
+            escalation, next_due_at=None, stopped_at=now, stop_reason=EscalationReason.CLOSED
+        )
+        return EscalationDecision(EscalationReason.CLOSED, closed)
+    if suppressed:
+        later = replace(escalation, next_due_at=now + SUPPRESSED_RECHECK)
+        return EscalationDecision(EscalationReason.POSTPONED, later)
+    step = next_step(escalation.snapshot, escalation.progress, now)
+    if step is None:
+        done = replace(escalation, next_due_at=None, stop_reason=EscalationReason.FINISHED)
+        return EscalationDecision(EscalationReason.FINISHED, done)
+    following = next_step(escalation.snapshot, escalation.progress + 1, now)
+    taken = replace(
+        escalation,
+        progress=escalation.progress + 1,
+        next_due_at=following.due_at if following else None,
+    )
+    return EscalationDecision(EscalationReason.STEPPED, taken, step)
+
+
+def step_message(
+    warning: Warning, escalation: Escalation, *, step: DueStep, now: datetime
+) -> Message:
+    """The notification of an escalation step to the step's unit."""
+    started = escalation.snapshot.started_at
+    minutes = int((now - started).total_seconds() // 60)
+    policy = escalation.snapshot.policy
+    return Message(
+        key=escalation_key(warning.id, started.isoformat(), step.index),
+        kind=NotificationKind.ESCALATION,
+        reason=(
+            f"not acknowledged {minutes} min after it started; "
+            f"escalation step {step.index + 1} ({policy})"
+        ),
+        receiver=step.unit,
+        labels={"region": warning.region, "domain": warning.domain},
+        firing=(warning,),
+        subject=f"[ESCALATION {step.index + 1}] " + summary([warning], []),
+        extra={"escalation": {"policy": policy, "step": step.index + 1}},
+    )

@@ -1,4 +1,5 @@
-"""Aggregation groups and the flush decider (Alertmanager's group_wait / interval / repeat).
+"""Stage 4, group and flush: aggregation groups and the flush decider (Alertmanager's
+group_wait / group_interval / repeat_interval).
 
 A group collects the warnings that share a route, a receiver and the route's `group_by` labels.
 Timing:
@@ -12,6 +13,11 @@ Timing:
 Silenced, inhibited and muted warnings stay members but are left out of notifications; when the
 suppression ends they count as new. The decider is pure: it takes the stored group state, the
 members as they are now and `now`, and returns what to send (with a reason) and the next state.
+
+What a flush sends is identified by its *content*: the reason, the previous notification's
+moment, and each firing or resolved warning with its level and version (the moment of its last
+transition). The idempotency key is derived from the group and that content (see dedup.py), so a
+group that is emptied, forgotten and created again later never reuses a key for other content.
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from tocsin.core.levels import Level
-from tocsin.core.warnings.routing import Timing
+from tocsin.core.warnings.dedup import group_flush_key
+from tocsin.core.warnings.model import Warning
+from tocsin.core.warnings.outbox import Message, NotificationKind
+from tocsin.core.warnings.routing import GroupKey, Route, Timing
 
 
 class NotifyReason(StrEnum):
@@ -53,6 +62,17 @@ class Member:
     level: Level
     is_open: bool
     suppressed_by: tuple[str, ...] = ()
+    version: str = ""  # the moment of the warning's last transition
+
+
+def version_of(warning: Warning) -> str:
+    """A warning's version: the moment of its last transition."""
+    return warning.updated_at.isoformat()
+
+
+def member_of(warning: Warning, *, suppressed_by: tuple[str, ...] = ()) -> Member:
+    """A warning as a group member now."""
+    return Member(warning.id, warning.level, warning.is_open, suppressed_by, version_of(warning))
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +85,17 @@ class FlushDecision:
     state: GroupState
     drop: tuple[str, ...]  # members to forget (lifted)
     muted_by: tuple[str, ...] = ()
+    content: str = ""  # what is notified, canonically (empty when nothing is)
 
     @property
     def notify(self) -> bool:
         """True when a notification goes out."""
         return self.reason is not None
+
+    @property
+    def finished(self) -> bool:
+        """True when the group has nothing left to watch and can be forgotten."""
+        return self.state.next_flush_at is None
 
 
 def schedule_on_change(state: GroupState, now: datetime, timing: Timing) -> datetime:
@@ -103,6 +129,21 @@ def notify_reason(
     return None
 
 
+def flush_content(
+    state: GroupState,
+    reason: NotifyReason,
+    *,
+    firing: Mapping[str, str],
+    resolved: Sequence[str],
+    versions: Mapping[str, str],
+) -> str:
+    """The canonical text of what a flush notifies (the idempotency key is derived from it)."""
+    previous = state.last_notified_at.isoformat() if state.last_notified_at else "-"
+    told = [f"F {w} {lv} {versions.get(w, '')}" for w, lv in sorted(firing.items())]
+    gone = [f"R {w} {versions.get(w, '')}" for w in sorted(resolved)]
+    return "\n".join([reason.value, previous, *told, *gone])
+
+
 def evaluate_group(
     state: GroupState,
     members: Sequence[Member],
@@ -110,8 +151,12 @@ def evaluate_group(
     *,
     timing: Timing,
     muted_by: tuple[str, ...] = (),
+    versions: Mapping[str, str] | None = None,
 ) -> FlushDecision:
-    """Decide what a due group sends now and when it is evaluated next (None: group is done)."""
+    """Decide what a due group sends now and when it is evaluated next (None: group is done).
+
+    `versions` gives the version of warnings that are no longer members (a resolved warning
+    that left the group); members carry their own."""
     firing = {m.warning_id: m.level.value for m in members if m.is_open and not m.suppressed_by}
     open_ids = {m.warning_id for m in members if m.is_open}
     resolved = tuple(sorted(w for w in state.notified if w not in open_ids))
@@ -130,7 +175,11 @@ def evaluate_group(
         notified=dict(firing) if reason is not None else kept,
         last_notified_at=now if reason is not None else state.last_notified_at,
     )
-    return FlushDecision(reason, firing, resolved, new_state, drop)
+    if reason is None:
+        return FlushDecision(None, firing, resolved, new_state, drop)
+    known = {**(versions or {}), **{m.warning_id: m.version for m in members}}
+    content = flush_content(state, reason, firing=firing, resolved=resolved, versions=known)
+    return FlushDecision(reason, firing, resolved, new_state, drop, content=content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,4 +191,33 @@ class AggregationGroup:
     receiver: str
     labels: Mapping[str, str]
     state: GroupState
-    flushes: int = 0
+
+
+def on_member_change(group: AggregationGroup, route: Route, *, now: datetime) -> AggregationGroup:
+    """A group after a member joined or left at `now`, scheduled for its next evaluation
+    (group_wait after it was created, else group_interval after its last flush)."""
+    due = schedule_on_change(group.state, now, route.timing)
+    return replace(group, state=replace(group.state, next_flush_at=due))
+
+
+def new_group(key: GroupKey, route: Route, *, now: datetime) -> AggregationGroup:
+    """The group of a route key, created at `now` with its first member, waiting group_wait."""
+    group = AggregationGroup(
+        key.id, route.id, key.receiver, key.as_labels(), GroupState(created_at=now)
+    )
+    return on_member_change(group, route, now=now)
+
+
+def flush_message(
+    group: AggregationGroup, decision: FlushDecision, *, warnings: Mapping[str, Warning]
+) -> Message:
+    """A group's notification: keyed by the group and the content it notifies."""
+    return Message(
+        key=group_flush_key(group.id, decision.content),
+        kind=NotificationKind.GROUP,
+        reason=decision.reason.value if decision.reason else "",
+        receiver=group.receiver,
+        labels=group.labels,
+        firing=tuple(warnings[i] for i in decision.firing),
+        resolved=tuple(warnings[i] for i in decision.resolved if i in warnings),
+    )

@@ -105,29 +105,31 @@ class WarningEvent:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-def blank_warning(
-    warning_id: WarningId,
-    *,
-    fingerprint: str,
-    source: str,
-    subject: str,
-    region: RegionCode,
-    domain: DomainCode,
-    labels: Mapping[str, str],
-) -> Warning:
+@dataclass(frozen=True, slots=True)
+class Place:
+    """What a new warning is about and where, before RAISE gives it a level."""
+
+    source: str
+    subject: str
+    region: RegionCode
+    domain: DomainCode
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def blank_warning(warning_id: WarningId, place: Place, *, fingerprint: str) -> Warning:
     """A warning's identity and place, before RAISE gives it a level, times and a cause."""
     epoch = datetime.fromtimestamp(0, UTC)
     return Warning(
         id=warning_id,
         fingerprint=fingerprint,
-        source=source,
-        subject=subject,
-        region=region,
-        domain=domain,
+        source=place.source,
+        subject=place.subject,
+        region=place.region,
+        domain=place.domain,
         level=Level.BLUE,
         state=WarningState.ACTIVE,
         first_seen_at=epoch,
         last_seen_at=epoch,
         updated_at=epoch,
-        labels=dict(labels),
+        labels=dict(place.labels),
     )

@@ -1,4 +1,4 @@
-"""The notification outbox: what must be delivered, to which channel address, with which key.
+"""Stage 6, outbox: what must be delivered, to which channel address, with which key.
 
 A notification is decided and written in one transaction with the state that caused it (a group
 evaluation, an escalation step, a silence notice). A delivery worker sends it and then marks it
@@ -10,14 +10,15 @@ Retries back off exponentially with jitter derived from the key (deterministic, 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
 from tocsin.core.errors import TocsinError
-from tocsin.core.warnings.dedup import channel_key
+from tocsin.core.units import ResponsibleUnit, UnitCode
+from tocsin.core.warnings.model import Warning
 
 BACKOFF_BASE: Final = timedelta(seconds=2)
 BACKOFF_CAP: Final = timedelta(minutes=10)
@@ -29,6 +30,7 @@ class Channel(StrEnum):
 
     WEBHOOK = "webhook"
     EMAIL = "email"
+    FILE = "file"  # JSON lines appended to a local file (the demo's visible sink)
 
 
 class PayloadFormat(StrEnum):
@@ -59,7 +61,7 @@ class Address:
     """One place a receiver is reached."""
 
     channel: Channel
-    address: str  # URL or e-mail address
+    address: str  # URL, e-mail address or file path
     format: PayloadFormat = PayloadFormat.TOCSIN
 
 
@@ -83,7 +85,42 @@ class Notification:
     delivered_at: datetime | None = None
     last_error: str | None = None
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One logical notification to one receiver, before it fans out to the receiver's
+    addresses (each delivery gets its own key, derived from `key`)."""
+
+    key: str
+    kind: NotificationKind
+    reason: str
+    receiver: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    firing: tuple[Warning, ...] = ()
+    resolved: tuple[Warning, ...] = ()
+    subject: str = ""  # empty: a summary of firing and resolved
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def addresses_of(
+    receiver: str,
+    *,
+    named: Mapping[str, tuple[Address, ...]],
+    units: Mapping[UnitCode, ResponsibleUnit],
+) -> tuple[Address, ...]:
+    """Where a receiver is reached: a named receiver of routes.yaml, else a unit's webhook and
+    e-mail (empty when nowhere)."""
+    if receiver in named:
+        return named[receiver]
+    unit = units.get(UnitCode(receiver))
+    if unit is None:
+        return ()
+    found = [
+        Address(Channel.WEBHOOK, unit.webhook_url) if unit.webhook_url else None,
+        Address(Channel.EMAIL, unit.email) if unit.email else None,
+    ]
+    return tuple(a for a in found if a is not None)
 
 
 def backoff(key: str, attempts: int) -> timedelta:
@@ -102,36 +139,44 @@ def after_failure(attempts: int, key: str, now: datetime) -> tuple[DeliveryStatu
     return DeliveryStatus.PENDING, now + backoff(key, attempts)
 
 
-def fan_out(
-    *,
-    key: str,
-    kind: NotificationKind,
-    receiver: str,
-    addresses: Sequence[Address],
-    subject: str,
-    payload: Mapping[str, Any],
-    now: datetime,
-    warning_ids: Sequence[str],
-    reason: str,
-) -> list[Notification]:
-    """One notification per address, each with its own key derived from the logical key."""
-    return [
-        Notification(
-            key=channel_key(key, a.channel.value, a.address),
-            kind=kind,
-            receiver=receiver,
-            channel=a.channel,
-            address=a.address,
-            format=a.format,
-            subject=subject,
-            payload=payload,
-            created_at=now,
-            warning_ids=tuple(warning_ids),
-            next_attempt_at=now,
-            reason=reason,
-        )
-        for a in addresses
-    ]
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The recorded outcome of a delivery attempt (how many so far, what next)."""
+
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    error: str | None = None
+
+
+def attempt_outcome(
+    note: Notification, *, error: str | None, retryable: bool, now: datetime, done_at: datetime
+) -> Attempt:
+    """After a send: delivered, tried again after a backoff, or given up (not retryable, or
+    MAX_ATTEMPTS reached)."""
+    if error is None:
+        return Attempt(DeliveryStatus.DELIVERED, note.attempts, delivered_at=done_at)
+    status, next_at = after_failure(note.attempts, note.key, now)
+    if not retryable:
+        status, next_at = DeliveryStatus.FAILED, None
+    return Attempt(status, note.attempts, next_at, error=error)
+
+
+def log_entry(n: Notification) -> dict[str, Any]:
+    """A notification as a line of a warning's delivery log (JSON)."""
+    return {
+        "key": n.key,
+        "kind": n.kind.value,
+        "reason": n.reason,
+        "receiver": n.receiver,
+        "channel": n.channel.value,
+        "address": n.address,
+        "status": n.status.value,
+        "attempts": n.attempts,
+        "created_at": n.created_at.isoformat(),
+        "delivered_at": n.delivered_at.isoformat() if n.delivered_at else None,
+    }
 
 
 class DeliveryError(TocsinError):

@@ -1,4 +1,5 @@
-"""Notification bodies: Tocsin's own JSON and Alertmanager's webhook format (version 4).
+"""Notification bodies: Tocsin's own JSON and Alertmanager's webhook format (version 4), and
+`compose`, which turns one message into one notification per address of its receiver.
 
 The Alertmanager format follows the documented webhook payload of Prometheus Alertmanager
 (`version`, `groupKey`, `status`, `receiver`, `groupLabels`, `commonLabels`,
@@ -8,11 +9,13 @@ The Alertmanager format follows the documented webhook payload of Prometheus Ale
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from tocsin.core.warnings.dedup import channel_key
 from tocsin.core.warnings.model import Warning
+from tocsin.core.warnings.outbox import Address, Message, Notification, PayloadFormat
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -53,31 +56,20 @@ def summary(firing: Sequence[Warning], resolved: Sequence[Warning]) -> str:
     return f"[RESOLVED] {len(resolved)} warning(s) lifted"
 
 
-def tocsin_payload(
-    *,
-    key: str,
-    kind: str,
-    reason: str,
-    receiver: str,
-    group_labels: Mapping[str, str],
-    firing: Sequence[Warning],
-    resolved: Sequence[Warning],
-    now: datetime,
-    extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+def tocsin_payload(message: Message, *, now: datetime) -> dict[str, Any]:
     """Tocsin's JSON body."""
     return {
         "version": "1",
-        "idempotency_key": key,
-        "kind": kind,
-        "reason": reason,
-        "receiver": receiver,
-        "group_labels": dict(group_labels),
+        "idempotency_key": message.key,
+        "kind": message.kind.value,
+        "reason": message.reason,
+        "receiver": message.receiver,
+        "group_labels": dict(message.labels),
         "decided_at": _iso(now),
-        "summary": summary(firing, resolved),
-        "firing": [warning_json(w) for w in firing],
-        "resolved": [warning_json(w) for w in resolved],
-        **(dict(extra) if extra else {}),
+        "summary": summary(message.firing, message.resolved),
+        "firing": [warning_json(w) for w in message.firing],
+        "resolved": [warning_json(w) for w in message.resolved],
+        **message.extra,
     }
 
 
@@ -108,17 +100,11 @@ def _am_alert(warning: Warning, status: str, external_url: str) -> dict[str, Any
 
 
 def alertmanager_payload(
-    *,
-    group_key: str,
-    receiver: str,
-    group_labels: Mapping[str, str],
-    firing: Sequence[Warning],
-    resolved: Sequence[Warning],
-    external_url: str = "http://tocsin",
+    message: Message, *, external_url: str = "http://tocsin"
 ) -> dict[str, Any]:
-    """Alertmanager's webhook body (version 4)."""
-    alerts = [_am_alert(w, "firing", external_url) for w in firing]
-    alerts += [_am_alert(w, "resolved", external_url) for w in resolved]
+    """Alertmanager's webhook body (version 4); the group key names kind, receiver, labels."""
+    alerts = [_am_alert(w, "firing", external_url) for w in message.firing]
+    alerts += [_am_alert(w, "resolved", external_url) for w in message.resolved]
     common: dict[str, str] = {}
     if alerts:
         first = alerts[0]["labels"]
@@ -127,13 +113,43 @@ def alertmanager_payload(
         }
     return {
         "version": "4",
-        "groupKey": group_key,
+        "groupKey": f"{message.kind.value}:{message.receiver}:{sorted(message.labels.items())}",
         "truncatedAlerts": 0,
-        "status": "firing" if firing else "resolved",
-        "receiver": receiver,
-        "groupLabels": dict(group_labels),
+        "status": "firing" if message.firing else "resolved",
+        "receiver": message.receiver,
+        "groupLabels": dict(message.labels),
         "commonLabels": common,
         "commonAnnotations": {},
         "externalURL": external_url,
         "alerts": alerts,
     }
+
+
+def render(address: Address, message: Message, *, now: datetime) -> dict[str, Any]:
+    """The body one address receives: Alertmanager's format or Tocsin's own."""
+    if address.format is PayloadFormat.ALERTMANAGER:
+        return alertmanager_payload(message)
+    return tocsin_payload(message, now=now)
+
+
+def compose(message: Message, addresses: Sequence[Address], *, now: datetime) -> list[Notification]:
+    """One notification per address, each with its own key derived from the message's key."""
+    subject = message.subject or summary(message.firing, message.resolved)
+    ids = tuple(w.id for w in (*message.firing, *message.resolved))
+    return [
+        Notification(
+            key=channel_key(message.key, a.channel.value, a.address),
+            kind=message.kind,
+            receiver=message.receiver,
+            channel=a.channel,
+            address=a.address,
+            format=a.format,
+            subject=subject,
+            payload=render(a, message, now=now),
+            created_at=now,
+            warning_ids=ids,
+            next_attempt_at=now,
+            reason=message.reason,
+        )
+        for a in addresses
+    ]

@@ -1,4 +1,4 @@
-"""The routing tree: which responsible unit (receiver) hears of a warning, grouped how.
+"""Stage 1, route: which responsible unit (receiver) hears of a warning, grouped how.
 
 As in Alertmanager, every warning enters at the root; it descends into the first child whose
 selector matches (and further children too when that child says `continue`); the deepest matching
@@ -10,9 +10,10 @@ responsible for the warning's (region, domain), i.e. the first unit of its respo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from typing import Final
 
 from tocsin.core.warnings.selectors import Selector, Target
@@ -99,3 +100,45 @@ def group_key(route: Route, target: Target) -> GroupKey:
     return GroupKey(
         route.id, receiver_for(route, target), tuple((n, labels.get(n, "")) for n in route.group_by)
     )
+
+
+class RouteReason(StrEnum):
+    """Why a warning joins, stays in, or leaves a group."""
+
+    JOINED = "joined"  # a matching route names a receiver: the warning enters its group
+    STAYED = "stayed"  # it is in that group already (its level changed: the group looks again)
+    LEFT = "left"  # it no longer belongs to a group it was in (its labels changed)
+    NO_RECEIVER = "no_receiver"  # a route matches but nobody receives it (no responsible unit)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMove:
+    """One outcome of routing a warning: the group (by id) and why."""
+
+    reason: RouteReason
+    group_id: str
+    route_id: str
+    key: GroupKey | None = None  # set for JOINED and STAYED
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDecision:
+    """Where a warning belongs after a transition, as moves with reasons."""
+
+    moves: tuple[GroupMove, ...]
+
+
+def route(target: Target, root: Route, *, current: Collection[str]) -> RouteDecision:
+    """The groups a target belongs to now, given the groups (`current`) it was in."""
+    moves: list[GroupMove] = []
+    kept: set[str] = set()
+    for matched in match_routes(root, target):
+        key = group_key(matched, target)
+        if not key.receiver:
+            moves.append(GroupMove(RouteReason.NO_RECEIVER, key.id, matched.id))
+            continue
+        kept.add(key.id)
+        reason = RouteReason.STAYED if key.id in current else RouteReason.JOINED
+        moves.append(GroupMove(reason, key.id, matched.id, key))
+    moves += [GroupMove(RouteReason.LEFT, g, "") for g in sorted(set(current) - kept)]
+    return RouteDecision(tuple(moves))

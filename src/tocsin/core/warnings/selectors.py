@@ -4,7 +4,8 @@ A *target* is the read-only view of a warning that every decider works on: its l
 warning's own labels plus `source`, `subject`, `region`, `domain`, `level`, `asset` and `unit`),
 the chain of regions from its own up to the root and the chain of its domain's ancestors. A
 *selector* matches a target: a region subtree, a domain subtree, a set of levels, and label
-matchers with Alertmanager's four operators (`=`, `!=`, `=~`, `!~`; regexes fully anchored).
+matchers with Alertmanager's four operators (`=`, `!=`, `=~`, `!~`; regexes fully anchored and
+matched in linear time by `regexes.py`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
 
 from tocsin.core.levels import Level
+from tocsin.core.warnings.regexes import RegexError, compile_regex
 
 
 class MatchOp(StrEnum):
@@ -25,11 +26,6 @@ class MatchOp(StrEnum):
     NE = "!="
     RE = "=~"
     NRE = "!~"
-
-
-@lru_cache(maxsize=1024)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(f"(?:{pattern})\\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +43,7 @@ class Matcher:
             return have == self.value
         if self.op is MatchOp.NE:
             return have != self.value
-        hit = _compiled(self.value).match(have) is not None
+        hit = compile_regex(self.value).fullmatch(have)
         return hit if self.op is MatchOp.RE else not hit
 
     def __str__(self) -> str:
@@ -55,20 +51,23 @@ class Matcher:
         return f'{self.name}{self.op.value}"{self.value}"'
 
 
+MAX_MATCHER = 2_000  # characters; regexes themselves are limited in regexes.py
 _MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$')
 
 
 def parse_matcher(text: str) -> Matcher:
     """Parse `name=value`, `name!=value`, `name=~regex` or `name!~regex` (value may be quoted)."""
+    if len(text) > MAX_MATCHER:
+        raise ValueError(f"matcher longer than {MAX_MATCHER} characters")
     m = _MATCHER.match(text)
     if m is None:
         raise ValueError(f"not a matcher: {text!r} (expected name=value, !=, =~ or !~)")
     name, op, value = m.groups()
     if op in ("=~", "!~"):
         try:
-            _compiled(value)
-        except re.error as err:
-            raise ValueError(f"bad regular expression {value!r}: {err}") from err
+            compile_regex(value)
+        except RegexError as err:
+            raise ValueError(f"bad regular expression: {err}") from err
     return Matcher(name, MatchOp(op), value)
 
 

@@ -8,14 +8,17 @@ times, never stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final, NewType
+from typing import Any, Final, NewType
 
+from tocsin.core.audit import AuditRecord
 from tocsin.core.errors import Conflict, InvalidInput, Problem
-from tocsin.core.warnings.selectors import Selector, Target
+from tocsin.core.warnings.dedup import silence_notice_key
+from tocsin.core.warnings.outbox import Message, NotificationKind
+from tocsin.core.warnings.selectors import Selector, Target, selector_to_json
 
 SilenceId = NewType("SilenceId", str)
 
@@ -96,3 +99,59 @@ def expire(silence: Silence, *, actor: str, now: datetime) -> Silence:
 def silenced_by(target: Target, silences: Iterable[Silence], now: datetime) -> tuple[str, ...]:
     """Ids of the active silences that match the target (sorted; empty = not silenced)."""
     return tuple(sorted(s.id for s in silences if s.is_active(now) and s.selector.matches(target)))
+
+
+def silence_json(silence: Silence, now: datetime) -> dict[str, Any]:
+    """A silence as JSON, with its state at `now` (API and notices)."""
+    return {
+        "id": silence.id,
+        "selector": selector_to_json(silence.selector),
+        "starts_at": silence.starts_at.isoformat(),
+        "ends_at": silence.ends_at.isoformat(),
+        "created_by": silence.created_by,
+        "reason": silence.reason,
+        "created_at": silence.created_at.isoformat(),
+        "expired_by": silence.expired_by,
+        "state": silence.state(now).value,
+    }
+
+
+class SilenceNotice(StrEnum):
+    """What a silence notice tells."""
+
+    CREATED = "created"
+    EXPIRED = "expired"
+
+
+def notice_messages(
+    silence: Silence, what: SilenceNotice, *, receivers: Sequence[str], now: datetime
+) -> list[Message]:
+    """Tell each receiver (once) that a silence was created or has expired."""
+    sel = silence.selector
+    subject = (
+        f"[SILENCE {what.value.upper()}] {sel.describe()} until {silence.ends_at.isoformat()} "
+        f"by {silence.created_by}: {silence.reason}"
+    )
+    return [
+        Message(
+            key=silence_notice_key(silence.id, what.value),
+            kind=NotificationKind.SILENCE,
+            reason=f"silence {what.value}",
+            receiver=receiver,
+            subject=subject,
+            extra={"silence": silence_json(silence, now)},
+        )
+        for receiver in dict.fromkeys(receivers)
+    ]
+
+
+def ran_out(silence: Silence) -> AuditRecord:
+    """The audit record of a silence that reached its end time without anybody ending it."""
+    return AuditRecord(
+        silence.ends_at,
+        "system:silences",
+        "silence.expired",
+        "silence",
+        silence.id,
+        "reached its end time",
+    )

@@ -79,12 +79,15 @@ function row(w, isFresh) {
     dataset: { id: w.id, level: w.level, state: w.state },
     "aria-selected": w.id === current ? "true" : "false",
   },
-  h("td", {}, badge(w.level)),
+  // on a phone the Domain, State and Raised columns give way; state and age move under the
+  // level and the name (.show-narrow), so every header stays over its own cells
+  h("td", {}, badge(w.level), h("div", { class: `sub show-narrow state-${w.state}` }, w.state)),
   h("td", {}, regionNames[w.region] || w.region, h("div", { class: "sub" }, w.region)),
   h("td", { class: "hide-narrow" }, w.domain),
-  h("td", {}, name, h("div", { class: "sub" }, `${w.subject} · ${w.source}`)),
-  h("td", { class: `state-${w.state}` }, w.state),
-  h("td", { title: when(w.first_seen_at) }, ago(w.first_seen_at)),
+  h("td", {}, name, h("div", { class: "sub" }, `${w.subject} · ${w.source}`),
+    h("div", { class: "sub show-narrow", title: when(w.first_seen_at) }, `raised ${ago(w.first_seen_at)}`)),
+  h("td", { class: `hide-narrow state-${w.state}` }, w.state),
+  h("td", { class: "hide-narrow", title: when(w.first_seen_at) }, ago(w.first_seen_at)),
   h("td", {}, w.state === "active"
     ? h("button", { type: "button", class: "ghost ack", onclick: () => acknowledge(w.id) }, "Acknowledge")
     : null));

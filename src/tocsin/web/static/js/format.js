@@ -1,12 +1,23 @@
 // Shared presentation: level names and colours, dates, small DOM helpers.
 
-export const LEVELS = ["red", "orange", "yellow", "blue"];
-export const RANK = { blue: 1, yellow: 2, orange: 3, red: 4 };
-export const COLOURS = { red: "#c8102e", orange: "#e86a00", yellow: "#f2c200", blue: "#1f62c4" };
-export const NONE_COLOUR = "#e4e7ea";
+// The level table comes with the page from the server (tocsin.core.levels, also served at
+// GET /api/v1/levels): ranks, colours and labels are written there and nowhere else.
+const TABLE = JSON.parse(document.getElementById("tocsin-levels").textContent);
+export const LEVELS = [...TABLE.levels].sort((a, b) => b.rank - a.rank).map((l) => l.level); // red first
+export const RANK = Object.fromEntries(TABLE.levels.map((l) => [l.level, l.rank]));
+export const COLOURS = Object.fromEntries(TABLE.levels.map((l) => [l.level, l.colour]));
+export const LABELS = Object.fromEntries(TABLE.levels.map((l) => [l.level, l.label]));
+export const NONE_COLOUR = TABLE.none_colour;
+
+// Risk classes of the composite index (INFORM's five), lightest to darkest; white text on the
+// two darkest.
 export const RISK_COLOURS = {
   "Very High": "#a8201a", High: "#e0603f", Medium: "#f7a35c", Low: "#fdd189", "Very Low": "#fff1c7",
 };
+export function riskStyle(cls) {
+  const ink = cls === "Very High" || cls === "High" ? "#fff" : "#1b1f24";
+  return `background:${RISK_COLOURS[cls] || "#eee"};color:${ink}`;
+}
 
 // An element: h("td", {class: "x", dataset: {id: 1}}, "text", child, ...)
 export function h(tag, attrs = {}, ...children) {

@@ -82,12 +82,12 @@ function draw(Plotly, data, scores) {
     });
   }
   const byKind = { raised: "triangle-up", upgraded: "triangle-up", downgraded: "triangle-down", lifted: "circle-open" };
-  const lo = Math.min(...data.values.filter((v) => v !== null));
   for (const kind of Object.keys(byKind)) {
     const ms = data.moments.filter((m) => m.kind === kind);
     if (!ms.length) continue;
     traces.push({
-      x: ms.map((m) => new Date(m.at)), y: ms.map(() => lo), type: "scatter", mode: "markers", name: `warning ${kind}`,
+      x: ms.map((m) => new Date(m.at)), y: ms.map((m) => valueAt(data, Date.parse(m.at) / 1000)),
+      type: "scatter", mode: "markers", name: `warning ${kind}`,
       marker: { symbol: byKind[kind], size: 11, color: ms.map((m) => COLOURS[m.level]), line: { color: "#222", width: 1 } },
       text: ms.map((m) => `${m.level.toUpperCase()} ${kind}: ${m.reason}`), hovertemplate: "%{x|%Y-%m-%d %H:%M}<br>%{text}<extra></extra>",
     });
@@ -105,6 +105,21 @@ function draw(Plotly, data, scores) {
   el.setAttribute("aria-label", `${data.name}: ${data.observations} observations, ${data.moments.length} warning moments`);
   Plotly.react(el, traces, layout, { responsive: true, displaylogo: false });
   el.dataset.indicator = data.indicator;
+}
+
+// The plotted value nearest in time to `t` (epoch seconds): a warning's marker sits on the
+// series where it changed, not on the axis.
+function valueAt(data, t) {
+  let lo = 0;
+  let hi = data.times.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (data.times[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  const before = Math.max(lo - 1, 0);
+  const i = Math.abs(data.times[before] - t) < Math.abs(data.times[lo] - t) ? before : lo;
+  return data.values[i];
 }
 
 // A lower panel with the detector's scores, its decision threshold and per-level thresholds.

@@ -2,7 +2,7 @@
 
 import { get, askToken, token } from "./api.js";
 import * as board from "./board.js";
-import { badge, h, setServerNow, toast } from "./format.js";
+import { LEVELS, badge, h, setServerNow, toast } from "./format.js";
 import * as indicator from "./indicator.js";
 import * as mapView from "./map.js";
 import * as risk from "./risk.js";
@@ -72,7 +72,7 @@ async function refreshSummary() {
   const s = await get("/api/v1/web/summary");
   setServerNow(s.now);
   const box = document.getElementById("summary");
-  box.replaceChildren(...["red", "orange", "yellow", "blue"].map((lv) =>
+  box.replaceChildren(...LEVELS.map((lv) =>
     h("a", { href: "#/board", title: `${s.by_level[lv]} ${lv} warnings open` }, badge(lv, `${lv} ${s.by_level[lv]}`))));
   box.dataset.open = String(s.open);
 }

@@ -3,7 +3,7 @@
 // No tiles: only the regions' own shapes, so nothing is fetched from outside.
 
 import { get } from "./api.js";
-import { COLOURS, NONE_COLOUR, RANK, RISK_COLOURS, badge, h, sortWarnings } from "./format.js";
+import { COLOURS, LEVELS, NONE_COLOUR, RANK, RISK_COLOURS, badge, h, riskStyle, sortWarnings } from "./format.js";
 
 let map = null;
 let layer = null;
@@ -21,7 +21,7 @@ export function init({ navigate }) {
     zoomSnap: 0.25, attributionControl: false, worldCopyJump: false, minZoom: 1, keyboard: true,
   });
   map.setView([30, 10], 2);
-  map.on("zoomend", () => { if (mode === "risk") placeLabels(); });
+  map.on("zoomend", () => placeLabels());
   for (const radio of document.querySelectorAll('input[name="mode"]')) {
     radio.addEventListener("change", () => setMode(radio.value));
   }
@@ -130,12 +130,25 @@ function draw(refit) {
   renderLegend();
 }
 
-// The level (or risk class) written on each region that has one, where the shape is large
-// enough on screen to hold the text; every region also says it in its tooltip and in the list.
+// The level (or risk class) written on regions, most severe first (largest first within a level),
+// each only where its shape holds the text and no label already placed overlaps it: at world
+// zoom they do not pile up. Every region also says it by colour, in its tooltip and in the list.
 function placeLabels() {
   if (labels) labels.remove();
   labels = L.layerGroup().addTo(map);
   if (!layer) return;
+  const taken = [];
+  for (const c of labelCandidates()) {
+    if (taken.some((t) => overlaps(t, c.box))) continue;
+    taken.push(c.box);
+    L.tooltip({ permanent: true, direction: "center", className: "lvl-tip", interactive: false })
+      .setLatLng(c.at).setContent(c.text).addTo(labels);
+  }
+  document.getElementById("map").dataset.labels = String(taken.length);
+}
+
+function labelCandidates() {
+  const out = [];
   layer.eachLayer((lyr) => {
     const p = lyr.feature.properties;
     const text = mode === "risk" ? p.risk_class : p.warning_level && p.warning_level.toUpperCase();
@@ -143,11 +156,20 @@ function placeLabels() {
     const b = lyr.getBounds();
     const ne = map.latLngToContainerPoint(b.getNorthEast());
     const sw = map.latLngToContainerPoint(b.getSouthWest());
-    const fits = Math.abs(ne.x - sw.x) >= text.length * 7 + 8 && Math.abs(sw.y - ne.y) >= 16;
-    if (mode === "risk" ? !fits : false) return;
-    L.tooltip({ permanent: true, direction: "center", className: "lvl-tip", interactive: false })
-      .setLatLng(b.getCenter()).setContent(text).addTo(labels);
+    const width = text.length * 7 + 8;
+    const fits = Math.abs(ne.x - sw.x) >= width && Math.abs(sw.y - ne.y) >= 16;
+    if (mode === "risk" && !fits) return;  // a warning level is written even on a small shape
+    const at = b.getCenter();
+    const c = map.latLngToContainerPoint(at);
+    const rank = mode === "risk" ? 0 : RANK[p.warning_level] || 0;
+    const area = Math.abs(ne.x - sw.x) * Math.abs(sw.y - ne.y);
+    out.push({ text, at, rank, area, box: [c.x - width / 2 - 2, c.y - 10, c.x + width / 2 + 2, c.y + 10] });
   });
+  return out.sort((a, b) => b.rank - a.rank || b.area - a.area);
+}
+
+function overlaps(a, b) {
+  return a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
 }
 
 function open(props) {
@@ -168,7 +190,7 @@ function renderLegend() {
       h("li", {}, h("span", { class: "sw", style: `background:${NONE_COLOUR}` }), "no data")));
     return;
   }
-  box.append(h("ul", {}, ["red", "orange", "yellow", "blue"].map((lv) =>
+  box.append(h("ul", {}, LEVELS.map((lv) =>
     h("li", {}, h("span", { class: "sw", style: `background:${COLOURS[lv]}` }), lv.toUpperCase())),
     h("li", {}, h("span", { class: "sw", style: `background:${NONE_COLOUR}` }), "none")));
 }
@@ -188,9 +210,8 @@ function renderSide() {
   const shown = here || data.focus;
   title.replaceChildren(shown ? shown.name : "All regions", " ",
     badge(shown?.warning_level, shown?.warning_level ? shown.warning_level.toUpperCase() : "no warning"));
-  document.getElementById("focus-note").textContent = shown
-    ? `${shown.level} ${shown.code} · ${shown.warning_count || 0} active warning(s) in it and below`
-    : "";
+  const above = here ? Boolean(here.has_children) : data.features.length > 0;
+  document.getElementById("focus-note").textContent = shown ? describe(shown, above) : "";
   const list = document.getElementById("region-list");
   const feats = [...data.features].sort((a, b) =>
     (RANK[b.properties.warning_level] || 0) - (RANK[a.properties.warning_level] || 0) ||
@@ -198,7 +219,7 @@ function renderSide() {
   list.replaceChildren(...feats.map((f) => {
     const p = f.properties;
     const b = badge(mode === "risk" ? null : p.warning_level, mode === "risk" ? (p.risk_class || "no data") : undefined);
-    if (mode === "risk" && p.risk_class) b.style.cssText = `background:${RISK_COLOURS[p.risk_class]};color:${["Very High", "High"].includes(p.risk_class) ? "#fff" : "#1b1f24"}`;
+    if (mode === "risk" && p.risk_class) b.style.cssText = riskStyle(p.risk_class);
     return h("li", {}, h("button", {
       type: "button", dataset: { code: p.code },
       "aria-label": `${p.name}, ${label(p)}${p.has_children ? ", open" : ""}`,
@@ -208,6 +229,17 @@ function renderSide() {
     p.has_children ? h("span", { "aria-hidden": "true" }, "›") : null));
   }));
   loadWarnings(shown?.code);
+}
+
+// "Nation ITA · 5 active warnings, here and in the regions below" (the code only when it adds
+// something to the name: not "World WORLD").
+function describe(card, hasChildren) {
+  const kind = card.level ? card.level[0].toUpperCase() + card.level.slice(1) : "";
+  const named = card.code.toLowerCase() === String(card.name).toLowerCase();
+  const n = card.warning_count || 0;
+  const count = n === 0 ? "no active warning" : `${n} active warning${n === 1 ? "" : "s"}`;
+  const where = hasChildren && n ? ", here and in the regions below" : "";
+  return `${[kind, named ? "" : card.code].filter(Boolean).join(" ")} · ${count}${where}`;
 }
 
 async function loadWarnings(code) {

@@ -2,7 +2,7 @@
 // contribution to its parent. Without a risk model it says so, and shows no numbers.
 
 import { get } from "./api.js";
-import { RISK_COLOURS, h, number } from "./format.js";
+import { h, number, riskStyle } from "./format.js";
 
 export async function show(region) {
   const body = document.getElementById("risk-body");
@@ -33,8 +33,8 @@ export async function show(region) {
   const head = h("div", {}, h("h3", {}, `${data.model || "Risk index"} — ${data.name || region}`),
     h("p", {}, "Index ", h("strong", {}, number(data.value, 3)), data.class ? [" · class ", h("strong", {}, data.class)] : null,
       data.rank ? ` · rank ${data.rank} of the model's regions` : ""),
-    h("p", { class: "note" }, "Each node: its value (0–10 for scores; raw inputs in their units) and its share of its parent's value. Expand a node to see what it is made of."),
-    h("div", { class: "risk-head", "aria-hidden": "true" }, h("strong", {}, "Node"), h("strong", { class: "v" }, "Value"), h("strong", {}, "Share of parent")));
+    h("p", { class: "note" }, "Each node: its value (0–10 for scores; raw inputs in their units) and its part in how far its parent stands from the average region (the parts add up to that difference; a negative part pulls the parent below average). Expand a node to see what it is made of."),
+    h("div", { class: "risk-head", "aria-hidden": "true" }, h("strong", {}, "Node"), h("strong", { class: "v" }, "Value"), h("strong", {}, "Part of parent's difference from average")));
   const tree = h("ul", { class: "risk-tree", role: "tree" }, root ? item(root, kids, 0) : null);
   body.replaceChildren(head, tree);
 }
@@ -68,7 +68,7 @@ async function ranking(body) {
     h("td", {}, r.rank ?? ""),
     h("td", {}, h("a", { href: `#/risk/${encodeURIComponent(r.code)}` }, r.name), h("span", { class: "note" }, ` ${r.code}`)),
     h("td", { class: "v" }, number(r.value, 3)),
-    h("td", {}, h("span", { class: "badge", style: `background:${RISK_COLOURS[r.class] || "#eee"};color:${["Very High", "High"].includes(r.class) ? "#fff" : "#1b1f24"}` }, r.class || "–"))));
+    h("td", {}, h("span", { class: "badge", style: riskStyle(r.class) }, r.class || "–"))));
   body.replaceChildren(h("h3", {}, data.model),
     h("p", { class: "note" }, "Regions by composite risk index, highest first. Open one to see how its index is made up."),
     h("table", { class: "board risk-ranking" }, h("thead", {}, h("tr", {}, h("th", {}, "Rank"), h("th", {}, "Region"), h("th", {}, "Index"), h("th", {}, "Class"))),

@@ -1,0 +1,81 @@
+"""What differs between SQLite and PostgreSQL, as one interface with one module per database.
+
+The stores never ask which database they are on: `engine.writer_for(engine)` picks the writer
+once, from a table, and the stores call it where the databases differ: bulk writes of
+observations and rule state, the newest stored time per indicator at start-up, upserts, the
+warning pipeline's short write transactions, the change feed's visibility horizon and the
+claiming of due notifications. `sqlite_writer.py` and `postgres_writer.py` implement it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, Engine, Select, Table, func, select
+
+from tocsin.adapters.storage import tables as t
+from tocsin.core.observations import ObservationBatch
+
+
+class ObservationWriter(Protocol):
+    """Writes one transaction's observation batches (in key order, each key once)."""
+
+    def write(self, batch: ObservationBatch, *, new: npt.NDArray[np.bool_] | None) -> None:
+        """Upsert a batch; `new` marks rows known not to be stored yet."""
+
+    def finish(self) -> None:
+        """Complete what the writes left open (before a read and before commit)."""
+
+
+class DialectWriter(Protocol):
+    """The database-specific part of the stores."""
+
+    def observation_writer(self, raw: Any) -> ObservationWriter:
+        """A writer of observations on a DB-API connection, for one transaction."""
+
+    def newest_times(self, conn: Connection) -> dict[int, int]:
+        """Indicator id -> time of its newest stored observation (index probes only)."""
+
+    def held(self, conn: Connection, query: Select[Any]) -> list[Any]:
+        """Rows of a query on `observation_inbox`, in arrival order (none where unused)."""
+
+    def held_new_keys(self, conn: Connection) -> int:
+        """How many keys the inbox holds that `observations` does not."""
+
+    def save_threshold_rows(self, raw: Any, rows: list[tuple[Any, ...]]) -> None:
+        """Upsert rule-state rows (indicator_id, level, last_ts, above, below)."""
+
+    def insert(self, table: Table) -> Any:
+        """An INSERT that can take ON CONFLICT clauses."""
+
+    def pipeline_engine(self, engine: Engine) -> Engine:
+        """The engine the warning pipeline's store uses."""
+
+    def begin_writes(self, conn: Connection) -> None:
+        """Take what a pipeline session needs before it performs its buffered writes."""
+
+    def feed_horizon(self, conn: Connection) -> tuple[int, int] | None:
+        """(xmin, xmax) of the current snapshot, when ids can become visible out of order."""
+
+    def lock_due(self, conn: Connection, query: Select[Any]) -> list[Any]:
+        """Rows of a due-notifications query, locked for this worker until it commits."""
+
+
+def raw_connection(conn: Connection) -> Any:
+    """The DB-API connection under a SQLAlchemy connection (for executemany and COPY)."""
+    raw = conn.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("connection is closed")
+    return raw
+
+
+def newest_per_indicator(observations: Any) -> Select[Any]:
+    """SELECT id, (newest ts of that indicator in `observations`) FROM indicators."""
+    newest = (
+        select(func.max(observations.c.ts))
+        .where(observations.c.indicator_id == t.indicators.c.id)
+        .scalar_subquery()
+    )
+    return select(t.indicators.c.id, newest)

@@ -1,0 +1,32 @@
+"""Escalations in memory."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tocsin.adapters.storage.memory.state import MemoryState
+from tocsin.core.warnings.escalation import Escalation
+
+
+class MemoryEscalations:
+    """The EscalationStore port in one transaction."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self.state = state
+
+    def get(self, warning_id: str) -> Escalation | None:
+        """One escalation."""
+        return self.state.escalations.get(warning_id)
+
+    def save(self, escalation: Escalation) -> None:
+        """Insert or update an escalation."""
+        self.state.escalations[escalation.warning_id] = escalation
+
+    def due(self, now: datetime, limit: int) -> list[Escalation]:
+        """Running escalations with a due step, earliest first."""
+        due = [
+            e
+            for e in self.state.escalations.values()
+            if e.stopped_at is None and e.next_due_at is not None and e.next_due_at <= now
+        ]
+        return sorted(due, key=lambda e: (e.next_due_at, e.warning_id))[:limit]

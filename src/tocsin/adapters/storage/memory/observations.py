@@ -1,0 +1,57 @@
+"""Observations in memory: per indicator, time -> value."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from tocsin.adapters.storage.memory.state import MemoryState
+from tocsin.core.observations import ObservationBatch
+
+
+class MemoryObservations:
+    """The ObservationStore port in one transaction."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self.state = state
+        self._copied: set[int] = set()
+
+    def _series(self, indicator_id: int) -> dict[int, float]:
+        if indicator_id not in self._copied:
+            self._copied.add(indicator_id)
+            found = self.state.observations.get(indicator_id, {})
+            self.state.observations[indicator_id] = dict(found)
+        return self.state.observations[indicator_id]
+
+    def write(self, batch: ObservationBatch, *, new: npt.NDArray[np.bool_] | None = None) -> None:
+        """Upsert by (indicator, time); a later row of the same key wins."""
+        rows = zip(batch.series.tolist(), batch.times.tolist(), batch.values.tolist(), strict=True)
+        for ident, ts, value in rows:
+            self._series(ident)[ts] = value
+
+    def read(
+        self,
+        indicator_id: int,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        limit: int = 100_000,
+    ) -> ObservationBatch:
+        """Observations of one indicator in time order."""
+        series = self.state.observations.get(indicator_id, {})
+        low = since if since is not None else -(2**63)
+        high = until if until is not None else 2**63 - 1
+        times = sorted(ts for ts in series if low <= ts <= high)[:limit]
+        return ObservationBatch(
+            np.full(len(times), indicator_id, dtype=np.int64),
+            np.array(times, dtype=np.int64),
+            np.array([series[ts] for ts in times], dtype=np.float64),
+        )
+
+    def count(self) -> int:
+        """Number of stored observations."""
+        return sum(len(s) for s in self.state.observations.values())
+
+    def newest_times(self) -> dict[int, int]:
+        """Indicator id -> time of its newest observation."""
+        return {i: max(s) for i, s in self.state.observations.items() if s}

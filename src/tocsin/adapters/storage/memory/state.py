@@ -1,0 +1,58 @@
+"""Everything the in-memory store holds, as plain containers of immutable values.
+
+A transaction works on a copy (`fork`) and replaces the state with it when it commits, so a
+failed transaction leaves nothing behind. Containers that a repository changes in place (the
+observations of one indicator, the members of one group) are copied by that repository before
+its first change in the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+
+from tocsin.core.audit import AuditRecord
+from tocsin.core.catalog import Catalog
+from tocsin.core.events import Event
+from tocsin.core.users import User
+from tocsin.core.warnings.escalation import Escalation
+from tocsin.core.warnings.grouping import AggregationGroup
+from tocsin.core.warnings.model import Warning
+from tocsin.core.warnings.outbox import Notification
+from tocsin.core.warnings.silences import Silence
+
+ThresholdRow = tuple[int, int, bytes, bytes]  # level, last time, above since, below since
+Token = tuple[str, str, datetime | None]  # user name, label, revoked at
+
+
+@dataclass
+class MemoryState:
+    """The stored data, one container per table."""
+
+    observations: dict[int, dict[int, float]] = field(default_factory=dict)
+    catalog: Catalog | None = None
+    indicator_ids: dict[str, int] = field(default_factory=dict)
+    thresholds: dict[int, ThresholdRow] = field(default_factory=dict)
+    checkpoints: dict[str, bytes] = field(default_factory=dict)
+    events: dict[tuple[str, str], tuple[Event, datetime]] = field(default_factory=dict)
+    warnings: dict[str, Warning] = field(default_factory=dict)
+    audit: list[AuditRecord] = field(default_factory=list)  # id = position + 1
+    users: dict[str, User] = field(default_factory=dict)
+    tokens: dict[str, Token] = field(default_factory=dict)
+    feed_position: int = 0
+    feed_done: frozenset[int] = frozenset()
+    groups: dict[str, AggregationGroup] = field(default_factory=dict)
+    members: dict[str, set[str]] = field(default_factory=dict)
+    escalations: dict[str, Escalation] = field(default_factory=dict)
+    silences: dict[str, Silence] = field(default_factory=dict)
+    noticed: set[str] = field(default_factory=set)
+    notifications: dict[str, Notification] = field(default_factory=dict)
+
+    def fork(self) -> MemoryState:
+        """A copy whose containers can change without touching this state."""
+        copied = {
+            f.name: (value.copy() if hasattr(value, "copy") else value)
+            for f in fields(self)
+            for value in [getattr(self, f.name)]
+        }
+        return MemoryState(**copied)

@@ -1,0 +1,64 @@
+"""Queries over warnings in memory (a scan: the reference answers, not the fast ones)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tocsin.adapters.storage.memory.state import MemoryState
+from tocsin.core.audit import AuditRecord
+from tocsin.core.warnings.model import Warning
+from tocsin.ports.warnings import WarningFilter
+
+
+def _matches(w: Warning, query: WarningFilter) -> bool:
+    domain = query.domain_prefix
+    return (
+        (w.is_open or not query.open_only)
+        and (not query.levels or w.level.value in query.levels)
+        and (domain is None or w.domain == domain or w.domain.startswith(domain + "."))
+        and (query.regions is None or w.region in query.regions)
+    )
+
+
+class MemoryWarningSearch:
+    """The WarningSearch port in one transaction."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self.state = state
+
+    def find(self, query: WarningFilter) -> list[Warning]:
+        """Warnings by filter; most severe first, then oldest first."""
+        found = [w for w in self.state.warnings.values() if _matches(w, query)]
+        found.sort(key=lambda w: (-w.level.rank, w.first_seen_at, w.id))
+        return found[: query.limit]
+
+    def with_prefix(self, prefix: str, *, open_only: bool, limit: int) -> list[Warning]:
+        """Warnings whose id starts with `prefix`, by id."""
+        found = sorted(
+            (w for w in self.state.warnings.values() if w.id.startswith(prefix)),
+            key=lambda w: w.id,
+        )
+        return [w for w in found if w.is_open or not open_only][:limit]
+
+    def counts(self, *, open_only: bool) -> dict[tuple[str, str], int]:
+        """(level, state) -> number of warnings."""
+        return dict(
+            Counter(
+                (w.level.value, w.state.value)
+                for w in self.state.warnings.values()
+                if w.is_open or not open_only
+            )
+        )
+
+    def open_counts_by_region(self) -> dict[tuple[str, str], int]:
+        """(region, level) -> number of open warnings."""
+        return dict(
+            Counter((w.region, w.level.value) for w in self.state.warnings.values() if w.is_open)
+        )
+
+    def transitions_of(self, subject: str) -> list[AuditRecord]:
+        """Audit records of the warnings about `subject`, oldest first."""
+        about = {w.id for w in self.state.warnings.values() if w.subject == subject}
+        return [
+            r for r in self.state.audit if r.subject_type == "warning" and r.subject_id in about
+        ]

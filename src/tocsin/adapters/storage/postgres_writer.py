@@ -1,0 +1,105 @@
+"""PostgreSQL: COPY writes into weekly partitions, and the visibility rules of its sequences.
+
+Observations go through `partitions.PgObservationWriter` (a week new to the database is bulk
+loaded and indexed at commit; other weeks take COPY and a staging merge). Rule state is upserted
+through COPY into a temporary twin and one merge. The warning pipeline shares the main engine.
+
+A sequence value can become visible after a higher one, so the change feed needs the snapshot's
+horizon (see sql/feed.py). Due notifications are claimed with FOR UPDATE SKIP LOCKED, so several
+delivery workers never take the same row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    Select,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from tocsin.adapters.storage import tables as t
+from tocsin.adapters.storage.dialects import newest_per_indicator, raw_connection
+from tocsin.adapters.storage.partitions import (
+    PgObservationWriter,
+    attached_weeks,
+    partition_table,
+)
+from tocsin.adapters.storage.postgres_copy import pg_copy_merge
+
+STATE_COLUMNS = ("indicator_id", "level", "last_ts", "above", "below")
+
+
+class PostgresWriter:
+    """The PostgreSQL side of `DialectWriter`."""
+
+    def __init__(self) -> None:
+        self.attached_weeks: set[int] = set()  # partitions seen attached: none is ever detached
+
+    def observation_writer(self, raw: Any) -> PgObservationWriter:
+        """Week partitions, bulk-loaded when new."""
+        return PgObservationWriter(raw, attached=self.attached_weeks)
+
+    def newest_times(self, conn: Connection) -> dict[int, int]:
+        """The weeks probed newest first, each only for the indicators still missing."""
+        newest: dict[int, int] = {}
+        left: list[int] | None = None
+        for week in attached_weeks(raw_connection(conn)):
+            query = newest_per_indicator(partition_table(week))
+            if left is not None:  # one array parameter: the protocol allows 65,535 in all
+                ids = bindparam("left", left, ARRAY(Integer))
+                query = query.where(t.indicators.c.id == any_(ids))
+            rows = list(conn.execute(query))
+            newest.update({ident: ts for ident, ts in rows if ts is not None})
+            left = [ident for ident, ts in rows if ts is None]
+            if not left:
+                break
+        return newest
+
+    def held(self, conn: Connection, query: Select[Any]) -> list[Any]:
+        """Nothing: observations are written in place."""
+        return []
+
+    def held_new_keys(self, conn: Connection) -> int:
+        """Nothing is held."""
+        return 0
+
+    def save_threshold_rows(self, raw: Any, rows: list[tuple[Any, ...]]) -> None:
+        """COPY into a temporary twin, one merge."""
+        pg_copy_merge(raw, "threshold_state", STATE_COLUMNS, rows, key="indicator_id")
+
+    def insert(self, table: Table) -> Any:
+        """PostgreSQL's INSERT … ON CONFLICT."""
+        return pg_insert(table)
+
+    def pipeline_engine(self, engine: Engine) -> Engine:
+        """The main engine (its pool serves both)."""
+        return engine
+
+    def begin_writes(self, conn: Connection) -> None:
+        """Nothing: the session's transaction is already open and MVCC needs no lock."""
+
+    def feed_horizon(self, conn: Connection) -> tuple[int, int] | None:
+        """The current snapshot's xmin and xmax."""
+        snapshot = func.pg_current_snapshot()
+        row = conn.execute(
+            select(
+                func.pg_snapshot_xmin(snapshot).cast(Text),
+                func.pg_snapshot_xmax(snapshot).cast(Text),
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    def lock_due(self, conn: Connection, query: Select[Any]) -> list[Any]:
+        """Lock the due rows, skipping those another worker holds."""
+        return list(conn.execute(query.with_for_update(skip_locked=True)).mappings())

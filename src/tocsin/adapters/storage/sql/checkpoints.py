@@ -1,0 +1,73 @@
+"""Rule state and named checkpoints on SQL."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, insert, select
+
+from tocsin.adapters.storage import tables as t
+from tocsin.adapters.storage.dialects import DialectWriter, raw_connection
+from tocsin.adapters.storage.sql.observations import SqlObservations
+from tocsin.core.rules.thresholds import N_LEVELS, ThresholdState
+
+
+class SqlCheckpoints:
+    """The CheckpointStore port in one transaction."""
+
+    def __init__(
+        self, conn: Connection, writer: DialectWriter, *, observations: SqlObservations
+    ) -> None:
+        self.conn = conn
+        self.writer = writer
+        self.observations = observations
+
+    def load_thresholds(self, n: int) -> ThresholdState:
+        """State rows for series 0..n-1 (missing rows are fresh).
+
+        The last processed time of a series is the newest observation stored for it: every
+        stored observation was evaluated in the transaction that stored it, so the rule state
+        only needs saving when a level or a since-moment changes.
+        """
+        state = ThresholdState.empty(n)
+        for r in self.conn.execute(select(t.threshold_state)):
+            if r.indicator_id < n:
+                state.level[r.indicator_id] = r.level
+                state.last_time[r.indicator_id] = r.last_ts
+                state.above_since[r.indicator_id] = np.frombuffer(r.above, dtype="<i8")
+                state.below_since[r.indicator_id] = np.frombuffer(r.below, dtype="<i8")
+        for ident, ts in self.observations.newest_times().items():
+            if ident < n:
+                state.last_time[ident] = max(int(state.last_time[ident]), ts)
+        return state
+
+    def save_thresholds(self, series: npt.NDArray[np.int64], state: ThresholdState) -> None:
+        """Upsert the state rows of the given series."""
+        if len(series) == 0:
+            return
+        width = f"V{8 * N_LEVELS}"
+        above = np.ascontiguousarray(state.above_since[series], dtype="<i8").view(width)
+        below = np.ascontiguousarray(state.below_since[series], dtype="<i8").view(width)
+        rows = list(
+            zip(
+                series.tolist(),
+                state.level[series].tolist(),
+                state.last_time[series].tolist(),
+                [bytes(b) for b in above.ravel()],
+                [bytes(b) for b in below.ravel()],
+                strict=True,
+            )
+        )
+        self.writer.save_threshold_rows(raw_connection(self.conn), rows)
+
+    def load(self, name: str) -> bytes | None:
+        """A named checkpoint blob (detector and score-rule state), if any."""
+        c = t.rule_checkpoints
+        row = self.conn.execute(select(c.c.data).where(c.c.name == name)).first()
+        return bytes(row[0]) if row else None
+
+    def save(self, name: str, data: bytes) -> None:
+        """Replace a named checkpoint blob."""
+        c = t.rule_checkpoints
+        self.conn.execute(c.delete().where(c.c.name == name))
+        self.conn.execute(insert(c), [{"name": name, "data": data}])

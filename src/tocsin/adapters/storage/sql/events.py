@@ -1,0 +1,63 @@
+"""Events on SQL, idempotent by (source, external_id)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select
+
+from tocsin.adapters.storage import tables as t
+from tocsin.adapters.storage.sql.lookups import rows_in
+from tocsin.adapters.storage.sql.records import from_row, to_row
+from tocsin.adapters.storage.times import must
+from tocsin.core.events import Event
+from tocsin.ports.events import StoredEvent
+
+
+class SqlEvents:
+    """The EventStore port in one transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def insert(self, events: Sequence[Event], *, received_at: datetime) -> int:
+        """Insert events not yet stored; return how many were new."""
+        if not events:
+            return 0
+        e = t.events
+        existing = self._stored_keys(events)
+        fresh = {
+            (ev.source, ev.external_id): ev
+            for ev in events
+            if (ev.source, ev.external_id) not in existing
+        }
+        if fresh:
+            self.conn.execute(
+                insert(e), [to_row(ev, received_at=received_at) for ev in fresh.values()]
+            )
+        return len(fresh)
+
+    def _stored_keys(self, events: Sequence[Event]) -> set[tuple[str, str]]:
+        """Which (source, external_id) keys are stored: per source, bounded IN lists of ids (an
+        OR of pairs per key overflowed SQLite's expression depth past 1,000 keys)."""
+        ids_by_source: dict[str, list[str]] = {}
+        for ev in events:
+            ids_by_source.setdefault(ev.source, []).append(ev.external_id)
+        c = t.events.c
+        return {
+            (source, row["external_id"])
+            for source, ids in ids_by_source.items()
+            for row in rows_in(
+                self.conn,
+                select(c.external_id).where(c.source == source),
+                column=c.external_id,
+                keys=ids,
+            )
+        }
+
+    def newest(self, *, limit: int = 200) -> list[StoredEvent]:
+        """Newest events first."""
+        query = select(t.events).order_by(t.events.c.occurred_at.desc()).limit(limit)
+        rows = self.conn.execute(query).mappings()
+        return [StoredEvent(from_row(Event, r), must(r["received_at"])) for r in rows]

@@ -1,0 +1,157 @@
+"""Aggregation groups and their members on SQL, coalesced into a few statements per session.
+
+Membership changes are visible to the session at once (overlaid on what is stored); group
+upserts and membership changes are written together when the session ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, func, select
+
+from tocsin.adapters.storage import alerting_tables as at
+from tocsin.adapters.storage.dialects import DialectWriter
+from tocsin.adapters.storage.sql.deferred import WriteQueue
+from tocsin.adapters.storage.sql.lookups import rows_in
+from tocsin.adapters.storage.times import aware, must
+from tocsin.core.warnings.grouping import AggregationGroup, GroupState
+
+
+class SqlGroups:
+    """The GroupStore port in one pipeline session."""
+
+    def __init__(self, conn: Connection, writer: DialectWriter, *, queue: WriteQueue) -> None:
+        self.conn = conn
+        self.writer = writer
+        self.queue = queue
+        self.added: dict[str, set[str]] = {}  # group -> warnings (pending)
+        self.removed: dict[str, set[str]] = {}
+        self.saves: dict[str, AggregationGroup] = {}
+        queue.batched.append(self)
+
+    @property
+    def has_writes(self) -> bool:
+        """True when membership changes or group saves are held."""
+        return bool(self.saves or any(self.added.values()) or any(self.removed.values()))
+
+    def get_many(self, group_ids: Sequence[str]) -> dict[str, AggregationGroup]:
+        """Groups by id (missing ones left out)."""
+        g = at.alert_groups
+        rows = rows_in(self.conn, select(g), column=g.c.id, keys=group_ids)
+        return {r["id"]: _group(r) for r in rows}
+
+    def save(self, group: AggregationGroup) -> None:
+        """Insert or update a group (one upsert for all a session saves)."""
+        self.saves[group.id] = group
+
+    def delete(self, group_id: str) -> None:
+        """Forget a group and its members."""
+        self.saves.pop(group_id, None)
+        self.added.pop(group_id, None)
+        self.removed.pop(group_id, None)
+        self.queue.defer(partial(self._delete, group_id))
+
+    def _delete(self, group_id: str) -> None:
+        m = at.alert_group_members
+        self.conn.execute(delete(m).where(m.c.group_id == group_id))
+        self.conn.execute(delete(at.alert_groups).where(at.alert_groups.c.id == group_id))
+
+    def add_members(self, group_id: str, warning_ids: Sequence[str]) -> None:
+        """Add members (written when the session ends; visible at once)."""
+        self.added.setdefault(group_id, set()).update(warning_ids)
+        self.removed.get(group_id, set()).difference_update(warning_ids)
+
+    def remove_members(self, group_id: str, warning_ids: Sequence[str]) -> None:
+        """Remove members (written when the session ends; visible at once)."""
+        self.removed.setdefault(group_id, set()).update(warning_ids)
+        self.added.get(group_id, set()).difference_update(warning_ids)
+
+    def members_of(self, group_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Member warning ids of several groups."""
+        m = at.alert_group_members
+        found: dict[str, set[str]] = {gid: set() for gid in group_ids}
+        for r in rows_in(self.conn, select(m), column=m.c.group_id, keys=group_ids):
+            found[r["group_id"]].add(r["warning_id"])
+        for gid, members in found.items():
+            members |= self.added.get(gid, set())
+            members -= self.removed.get(gid, set())
+        return {gid: sorted(ws) for gid, ws in found.items()}
+
+    def groups_of(self, warning_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The groups each warning belongs to."""
+        m = at.alert_group_members
+        found: dict[str, set[str]] = {w: set() for w in warning_ids}
+        for r in rows_in(self.conn, select(m), column=m.c.warning_id, keys=warning_ids):
+            found[r["warning_id"]].add(r["group_id"])
+        for gid, ws in self.added.items():
+            for w in ws & found.keys():
+                found[w].add(gid)
+        for gid, ws in self.removed.items():
+            for w in ws & found.keys():
+                found[w].discard(gid)
+        return found
+
+    def due(self, now: datetime, limit: int) -> list[AggregationGroup]:
+        """Groups due for evaluation, earliest first."""
+        g = at.alert_groups
+        rows = self.conn.execute(
+            select(g)
+            .where(g.c.next_flush_at.is_not(None), g.c.next_flush_at <= now)
+            .order_by(g.c.next_flush_at)
+            .limit(limit)
+        ).mappings()
+        return [_group(r) for r in rows]
+
+    def next_due(self) -> datetime | None:
+        """Earliest next evaluation."""
+        return aware(self.conn.execute(select(func.min(at.alert_groups.c.next_flush_at))).scalar())
+
+    def flush(self) -> None:
+        """Write the membership changes and the group upserts."""
+        m = at.alert_group_members
+        gone = [{"g": g, "w": w} for g, ws in self.removed.items() for w in sorted(ws)]
+        if gone:
+            match = (m.c.group_id == bindparam("g")) & (m.c.warning_id == bindparam("w"))
+            self.conn.execute(delete(m).where(match), gone)
+        new = [{"group_id": g, "warning_id": w} for g, ws in self.added.items() for w in sorted(ws)]
+        if new:
+            self.conn.execute(self.writer.insert(m).on_conflict_do_nothing(), new)
+        if self.saves:
+            rows = [_group_row(g) for g in self.saves.values()]
+            stmt = self.writer.insert(at.alert_groups)
+            columns = [c for c in rows[0] if c != "id"]
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["id"], set_={c: getattr(stmt.excluded, c) for c in columns}
+            )
+            self.conn.execute(stmt, rows)
+        self.added, self.removed, self.saves = {}, {}, {}
+
+
+def _group_row(group: AggregationGroup) -> dict[str, Any]:
+    st = group.state
+    return {
+        "id": group.id,
+        "route_id": group.route_id,
+        "receiver": group.receiver,
+        "labels": dict(group.labels),
+        "created_at": st.created_at,
+        "next_flush_at": st.next_flush_at,
+        "last_flush_at": st.last_flush_at,
+        "last_notified_at": st.last_notified_at,
+        "notified": dict(st.notified),
+    }
+
+
+def _group(r: Mapping[Any, Any]) -> AggregationGroup:
+    state = GroupState(
+        created_at=must(r["created_at"]),
+        next_flush_at=aware(r["next_flush_at"]),
+        last_flush_at=aware(r["last_flush_at"]),
+        last_notified_at=aware(r["last_notified_at"]),
+        notified=dict(r["notified"]),
+    )
+    return AggregationGroup(r["id"], r["route_id"], r["receiver"], dict(r["labels"]), state)

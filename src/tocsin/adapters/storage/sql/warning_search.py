@@ -1,0 +1,89 @@
+"""Queries over many warnings on SQL, each answered from an index.
+
+`warnings (state, level, region)` serves the counts by level and the open counts by region as
+index-only scans over the open warnings; the primary key serves an id prefix as a range; and
+`warnings (subject)` with `audit_log (subject_type, subject_id)` serve an indicator's transitions.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, case, func, or_, select
+
+from tocsin.adapters.storage import tables as t
+from tocsin.adapters.storage.sql.audit import audit_record
+from tocsin.adapters.storage.sql.records import from_row
+from tocsin.core.audit import AuditRecord
+from tocsin.core.levels import LEVELS
+from tocsin.core.warnings.model import Warning, WarningState
+from tocsin.ports.warnings import WarningFilter
+
+OPEN_STATES = (WarningState.ACTIVE.value, WarningState.ACKNOWLEDGED.value)
+RANK = case({lv.value: lv.rank for lv in LEVELS}, value=t.warnings.c.level, else_=0)
+
+
+def prefix_bound(prefix: str) -> str:
+    """The smallest string above every string that starts with `prefix` (prefix not empty)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class SqlWarningSearch:
+    """The WarningSearch port in one transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def find(self, query: WarningFilter) -> list[Warning]:
+        """Warnings by filter; most severe first, then oldest first."""
+        w = t.warnings
+        stmt = select(w)
+        if query.open_only:
+            stmt = stmt.where(w.c.state.in_(OPEN_STATES))
+        if query.levels:
+            stmt = stmt.where(w.c.level.in_(query.levels))
+        if query.domain_prefix:
+            below = w.c.domain.like(query.domain_prefix + ".%")
+            stmt = stmt.where(or_(w.c.domain == query.domain_prefix, below))
+        if query.regions is not None:
+            stmt = stmt.where(w.c.region.in_(list(query.regions)))
+        stmt = stmt.order_by(RANK.desc(), w.c.first_seen_at, w.c.id).limit(query.limit)
+        return [from_row(Warning, r) for r in self.conn.execute(stmt).mappings()]
+
+    def with_prefix(self, prefix: str, *, open_only: bool, limit: int) -> list[Warning]:
+        """Warnings whose id starts with `prefix`: a range over the primary key."""
+        w = t.warnings
+        stmt = select(w).order_by(w.c.id).limit(limit)
+        if prefix:
+            stmt = stmt.where(w.c.id >= prefix, w.c.id < prefix_bound(prefix))
+        if open_only:
+            stmt = stmt.where(w.c.state.in_(OPEN_STATES))
+        found = [from_row(Warning, r) for r in self.conn.execute(stmt).mappings()]
+        return [x for x in found if x.id.startswith(prefix)]
+
+    def counts(self, *, open_only: bool) -> dict[tuple[str, str], int]:
+        """(level, state) -> number of warnings (an index-only scan)."""
+        w = t.warnings
+        stmt = select(w.c.level, w.c.state, func.count()).group_by(w.c.state, w.c.level)
+        if open_only:
+            stmt = stmt.where(w.c.state.in_(OPEN_STATES))
+        return {(lv, st): int(n) for lv, st, n in self.conn.execute(stmt)}
+
+    def open_counts_by_region(self) -> dict[tuple[str, str], int]:
+        """(region, level) -> number of open warnings (an index-only scan)."""
+        w = t.warnings
+        stmt = (
+            select(w.c.region, w.c.level, func.count())
+            .where(w.c.state.in_(OPEN_STATES))
+            .group_by(w.c.region, w.c.level)
+        )
+        return {(region, lv): int(n) for region, lv, n in self.conn.execute(stmt)}
+
+    def transitions_of(self, subject: str) -> list[AuditRecord]:
+        """Audit records of the warnings about `subject`, oldest first."""
+        w, a = t.warnings, t.audit_log
+        about = select(w.c.id).where(w.c.subject == subject)
+        stmt = (
+            select(a)
+            .where(a.c.subject_type == "warning", a.c.subject_id.in_(about))
+            .order_by(a.c.id)
+        )
+        return [audit_record(r) for r in self.conn.execute(stmt).mappings()]

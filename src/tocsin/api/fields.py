@@ -1,0 +1,83 @@
+"""Strict, bounded field types of request bodies, stated in the OpenAPI schema.
+
+Numbers are JSON numbers (a string "1.5" or a boolean is refused), moments are RFC 3339
+date-times with an offset or integer epoch seconds, between 1900 and 9999, and every string, map
+and list has a size limit.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Path
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictFloat,
+    StrictStr,
+    WithJsonSchema,
+)
+
+from tocsin.core.moments import (
+    EPOCH_HELP,
+    EPOCH_MAX,
+    EPOCH_MIN,
+    MOMENT_HELP,
+    epoch_seconds,
+    moment,
+)
+
+__all__ = ["EPOCH_HELP", "EPOCH_MAX", "EPOCH_MIN", "MOMENT_HELP", "epoch_seconds"]
+
+ATTRIBUTES_MAX_CHARS = 16_384
+
+
+def _json_size(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value, default=str))
+    if size > ATTRIBUTES_MAX_CHARS:
+        raise ValueError(f"{size} characters of JSON; at most {ATTRIBUTES_MAX_CHARS}")
+    return value
+
+
+Moment = Annotated[
+    datetime,
+    BeforeValidator(moment),
+    WithJsonSchema({"type": "string", "format": "date-time", "description": MOMENT_HELP}),
+]
+EpochOrMoment = Annotated[
+    int,
+    BeforeValidator(epoch_seconds),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "integer", "minimum": EPOCH_MIN, "maximum": EPOCH_MAX},
+            ],
+            "description": f"{MOMENT_HELP}; or {EPOCH_HELP}",
+        }
+    ),
+]
+IndicatorPath = Annotated[
+    str, Path(min_length=1, max_length=256, examples=["D11.river_level"], description="its code")
+]
+Number = Annotated[StrictFloat, Field(description="a JSON number (not a string or a boolean)")]
+Code = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=1_000)]
+Text = Annotated[StrictStr, Field(max_length=10_000)]
+Reason = Annotated[StrictStr, Field(max_length=2_000)]
+Matcher = Annotated[StrictStr, Field(min_length=1, max_length=1_000)]
+LabelName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+LabelValue = Annotated[StrictStr, Field(max_length=2_048)]
+Labels = Annotated[dict[LabelName, LabelValue], Field(max_length=64)]
+Annotations = Annotated[dict[LabelName, Text], Field(max_length=64)]
+Attributes = Annotated[
+    dict[Annotated[StrictStr, Field(min_length=1, max_length=128)], Any],
+    Field(
+        max_length=64,
+        description=f"free JSON, at most 64 keys and {ATTRIBUTES_MAX_CHARS} characters",
+    ),
+    AfterValidator(_json_size),
+]

@@ -1,0 +1,153 @@
+"""Observations: `POST /api/v1/observations` (a batch, all or nothing) and an indicator's stored
+series and replayed detector scores."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from tocsin.api.auth import Ingester, Reader, container_of
+from tocsin.api.fields import EPOCH_MAX, EPOCH_MIN, Code, EpochOrMoment, IndicatorPath, Number
+from tocsin.api.problems import responses
+from tocsin.core.errors import NotFound
+from tocsin.services.ingest import RawObservations
+from tocsin.services.scoring import replay_scores
+
+MAX_BATCH = 1_000_000
+OBSERVATIONS_PATH = "/api/v1/observations"
+ROWS_SCHEMA = {"type": "string", "description": "rows with indicator, time and value"}
+# the other body formats the ingest gate reads on this path (tocsin.api.ingest_gate)
+BULK_FORMATS: dict[str, Any] = {
+    "application/x-ndjson": {"schema": ROWS_SCHEMA},
+    "text/csv": {"schema": ROWS_SCHEMA},
+    "application/vnd.apache.arrow.stream": {"schema": {"type": "string", "format": "binary"}},
+}
+
+
+class ObservationIn(BaseModel):
+    """One observation."""
+
+    model_config = ConfigDict(extra="forbid")
+    indicator: Code = Field(examples=["D11.river_level"])
+    time: EpochOrMoment
+    value: Number
+
+
+class ObservationBatchIn(BaseModel):
+    """A batch of observations: stored all together, or none."""
+
+    model_config = ConfigDict(extra="forbid")
+    observations: list[ObservationIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class IngestOut(BaseModel):
+    """What a batch did (answered after the commit that stored it)."""
+
+    received: int = Field(description="observations in the request")
+    evaluated: int = Field(description="of them, newer than their indicator's last (rules ran)")
+    warnings_changed: int = Field(
+        description="warning transitions of the commit that stored the request (requests that "
+        "arrive together are committed together)"
+    )
+
+
+class SeriesOut(BaseModel):
+    """An indicator's observations, oldest first."""
+
+    indicator: str
+    times: list[int] = Field(description="epoch seconds")
+    values: list[float]
+
+
+class ScoresOut(BaseModel):
+    """Anomaly scores of an indicator's history (null while the detector warms up)."""
+
+    indicator: str
+    detector: str
+    times: list[int]
+    scores: list[float | None]
+    decision_threshold: float | None
+    score_thresholds: dict[str, float | None] | None
+
+
+def finite(v: float | None) -> float | None:
+    """The number, or None for NaN and infinities (JSON has neither)."""
+    return v if v is not None and math.isfinite(v) else None
+
+
+def router() -> APIRouter:
+    """The observation routes."""
+    api = APIRouter(tags=["observations"])
+
+    @api.post(
+        OBSERVATIONS_PATH,
+        status_code=202,
+        responses=responses(400, 401, 403, 413, 415, 422, 429, 503),
+        openapi_extra={"requestBody": {"content": BULK_FORMATS}},
+    )
+    def post_observations(body: ObservationBatchIn, user: Ingester, request: Request) -> IngestOut:
+        """Store a batch of observations and evaluate the rules; all or nothing.
+
+        The body is JSON (below), NDJSON (one observation object per line), CSV (a header
+        naming indicator, time and value) or an Apache Arrow IPC stream, by Content-Type; it is
+        decoded as it arrives. Concurrent requests are committed together; each is answered
+        after its rows are committed. Served by the ingest gate (`tocsin.api.ingest_gate`);
+        this handler is its equivalent for an application without the gate.
+        """
+        rows = body.observations
+        raw = RawObservations(
+            [o.indicator for o in rows],
+            np.fromiter((o.time for o in rows), dtype=np.int64, count=len(rows)),
+            np.fromiter((o.value for o in rows), dtype=np.float64, count=len(rows)),
+            where=[f"observations[{i}]" for i in range(len(rows))],
+        )
+        container = container_of(request)
+        result = container.committer.submit(container.ingest.validate(raw)).result()
+        return IngestOut(
+            received=result.received,
+            evaluated=result.evaluated,
+            warnings_changed=len(result.warning_events),
+        )
+
+    @api.get("/api/v1/indicators/{code}/observations", responses=responses(401, 403, 404, 422))
+    def observations(
+        code: IndicatorPath,
+        _: Reader,
+        request: Request,
+        since: Annotated[int | None, Query(ge=EPOCH_MIN, le=EPOCH_MAX)] = None,
+        until: Annotated[int | None, Query(ge=EPOCH_MIN, le=EPOCH_MAX)] = None,
+        limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000,
+    ) -> SeriesOut:
+        """An indicator's observations (epoch seconds and values), oldest first."""
+        container = container_of(request)
+        ident = container.rules.ids.get(code)
+        if ident is None:
+            raise NotFound(f"unknown indicator {code!r}")
+        with container.store.transaction() as tx:
+            batch = tx.observations.read(ident, since=since, until=until, limit=limit)
+        return SeriesOut(indicator=code, times=batch.times.tolist(), values=batch.values.tolist())
+
+    @api.get("/api/v1/indicators/{code}/scores", responses=responses(401, 403, 404, 422))
+    def scores(
+        code: IndicatorPath,
+        _: Reader,
+        request: Request,
+        detector: Annotated[str | None, Query(max_length=64)] = None,
+    ) -> ScoresOut:
+        """Anomaly scores of an indicator's stored history, computed online (past only)."""
+        container = container_of(request)
+        found = replay_scores(container.store, container.rules, code, kind=detector)
+        return ScoresOut(
+            indicator=code,
+            detector=found["detector"],
+            times=found["times"],
+            scores=[finite(v) for v in found["scores"]],
+            decision_threshold=finite(found["decision_threshold"]),
+            score_thresholds=found["score_thresholds"],
+        )
+
+    return api

@@ -1,0 +1,156 @@
+"""Silences: create (owned, reasoned, time-boxed), list, look at one with its trail, expire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from tocsin.api.auth import Reader, Silencer, container_of
+from tocsin.api.fields import Code, Matcher, Moment, Reason
+from tocsin.api.problems import responses
+from tocsin.bootstrap import Container
+from tocsin.core.errors import InvalidInput, Problem
+from tocsin.core.levels import Level
+from tocsin.core.warnings.selectors import Selector, parse_matcher
+from tocsin.core.warnings.silences import Silence, silence_json
+
+SilenceId = Annotated[str, Path(min_length=1, max_length=128)]
+
+
+class SilenceIn(BaseModel):
+    """A new silence: what it matches, until when, and why (the owner is the token's user)."""
+
+    model_config = ConfigDict(extra="forbid")
+    region: Code | None = Field(default=None, description="the region and its subtree")
+    domain: Code | None = Field(default=None, description="the domain and its sub-domains")
+    levels: list[Level] = Field(default=[], max_length=4)
+    matchers: list[Matcher] = Field(
+        default=[], max_length=32, description="label matchers: name=value, !=, =~, !~"
+    )
+    starts_at: Moment | None = None
+    ends_at: Moment
+    reason: Reason = Field(min_length=1)
+
+
+class ExpireIn(BaseModel):
+    """Why a silence is ended early."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Reason = ""
+
+
+class SelectorOut(BaseModel):
+    """What a silence matches."""
+
+    region: str | None
+    domain: str | None
+    levels: list[Level]
+    matchers: list[str]
+
+
+class SilenceOut(BaseModel):
+    """A silence and its state now (pending, active or expired)."""
+
+    id: str
+    selector: SelectorOut
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    reason: str
+    created_at: datetime
+    expired_by: str | None
+    state: Literal["pending", "active", "expired"]
+
+
+class SilenceEntryOut(BaseModel):
+    """One record of a silence's trail."""
+
+    at: datetime
+    actor: str
+    kind: str
+    reason: str
+
+
+class SilenceDetailOut(SilenceOut):
+    """A silence with its audit trail."""
+
+    history: list[SilenceEntryOut]
+
+
+def _out(silence: Silence, container: Container) -> SilenceOut:
+    return SilenceOut.model_validate(silence_json(silence, container.clock.now()))
+
+
+def _selector(body: SilenceIn, container: Container) -> Selector:
+    problems: list[Problem] = []
+    matchers = []
+    for i, text in enumerate(body.matchers):
+        try:
+            matchers.append(parse_matcher(text))
+        except ValueError as err:
+            problems.append(Problem(f"matchers[{i}]", "matchers", str(err)))
+    for name, value, known in (
+        ("region", body.region, container.catalog.regions),
+        ("domain", body.domain, container.catalog.domains),
+    ):
+        if value is not None and value not in known:
+            problems.append(Problem("body", name, f"unknown {name} {value!r}"))
+    if problems:
+        raise InvalidInput(problems)
+    return Selector(body.region, body.domain, frozenset(body.levels), tuple(matchers))
+
+
+def router() -> APIRouter:
+    """The silence routes."""
+    api = APIRouter(tags=["silences"])
+    writes = responses(400, 401, 403, 413, 422)
+
+    @api.post("/api/v1/silences", status_code=201, responses=writes)
+    def create_silence(body: SilenceIn, user: Silencer, request: Request) -> SilenceOut:
+        """Create a silence; it needs a reason and an end; its creation is notified."""
+        container = container_of(request)
+        silence = container.silences.create(
+            _selector(body, container),
+            created_by=user.name,
+            reason=body.reason,
+            ends_at=body.ends_at,
+            starts_at=body.starts_at,
+        )
+        return _out(silence, container)
+
+    @api.get("/api/v1/silences", responses=responses(401, 403, 422))
+    def list_silences(
+        _: Reader, request: Request, state: Literal["current", "all"] = "current"
+    ) -> list[SilenceOut]:
+        """Silences (pending and active; `state=all` adds expired ones), newest first."""
+        container = container_of(request)
+        found = container.silences.find(include_expired=state == "all")
+        return [_out(s, container) for s in found]
+
+    @api.get("/api/v1/silences/{silence_id}", responses=responses(401, 403, 404, 422))
+    def get_silence(silence_id: SilenceId, _: Reader, request: Request) -> SilenceDetailOut:
+        """One silence with its audit trail."""
+        container = container_of(request)
+        silence = _out(container.silences.get(silence_id), container)
+        history = [
+            SilenceEntryOut(at=r.at, actor=r.actor, kind=r.kind, reason=r.reason)
+            for r in container.silences.history(silence_id)
+        ]
+        return SilenceDetailOut(**silence.model_dump(), history=history)
+
+    @api.post(
+        "/api/v1/silences/{silence_id}/expire",
+        responses=responses(400, 401, 403, 404, 409, 413, 422),
+    )
+    def expire_silence(
+        silence_id: SilenceId, body: ExpireIn, user: Silencer, request: Request
+    ) -> SilenceOut:
+        """End a silence now; its expiry is notified."""
+        container = container_of(request)
+        done = container.silences.expire(silence_id, actor=user.name, reason=body.reason)
+        return _out(done, container)
+
+    return api

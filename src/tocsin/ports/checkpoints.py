@@ -1,0 +1,26 @@
+"""Port: rule state and named checkpoints, saved with the observations that changed them."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from tocsin.core.rules.thresholds import ThresholdState
+
+
+class CheckpointStore(Protocol):
+    """The threshold rules' state per series and named blobs (detector and score-rule state)."""
+
+    def load_thresholds(self, n: int) -> ThresholdState:
+        """The state of series 0..n-1; a series' last time is its newest stored observation."""
+
+    def save_thresholds(self, series: npt.NDArray[np.int64], state: ThresholdState) -> None:
+        """Persist the state rows of the given series."""
+
+    def load(self, name: str) -> bytes | None:
+        """A named checkpoint blob, if any."""
+
+    def save(self, name: str, data: bytes) -> None:
+        """Replace a named checkpoint blob."""

@@ -1,0 +1,30 @@
+"""Port: observations `(indicator, time, value)`, stored once per (indicator, time)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from tocsin.core.observations import ObservationBatch
+
+
+class ObservationStore(Protocol):
+    """The observation history of every indicator."""
+
+    def write(self, batch: ObservationBatch, *, new: npt.NDArray[np.bool_] | None = None) -> None:
+        """Upsert observations keyed by (indicator, time); `new` marks rows known to be new."""
+
+    def read(
+        self,
+        indicator_id: int,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        limit: int = 100_000,
+    ) -> ObservationBatch:
+        """Observations of one indicator in time order (a transaction reads what it wrote)."""
+
+    def count(self) -> int:
+        """Number of stored observations."""

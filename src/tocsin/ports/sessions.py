@@ -1,0 +1,108 @@
+"""Ports: the two kinds of transaction, each a bundle of the per-concept ports above.
+
+A `StoreSession` is one transaction of the foundation store (ingest, rules, people's actions):
+its writes happen as they are made and commit together. An `AlertingSession` is one transaction
+of the warning pipeline (the dispatcher, silences, delivery): it reads as it goes and performs
+its writes together when it ends, so that the pipeline holds a write lock only briefly.
+Services reach each concept by its name (`tx.observations`, `tx.warnings`, `tx.outbox`, …).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from tocsin.ports.audit import AuditLog
+from tocsin.ports.catalog import CatalogStore
+from tocsin.ports.checkpoints import CheckpointStore
+from tocsin.ports.escalations import EscalationStore
+from tocsin.ports.events import EventStore
+from tocsin.ports.feed import WarningFeed
+from tocsin.ports.groups import GroupStore
+from tocsin.ports.observations import ObservationStore
+from tocsin.ports.outbox import Outbox, OutboxClaims
+from tocsin.ports.silences import SilenceStore
+from tocsin.ports.users import UserStore
+from tocsin.ports.warnings import WarningReader, WarningSearch, WarningStore
+
+
+class StoreSession(Protocol):
+    """One transaction of the foundation store, one port per concept."""
+
+    @property
+    def observations(self) -> ObservationStore:
+        """Observations."""
+
+    @property
+    def catalog(self) -> CatalogStore:
+        """The stored catalogue."""
+
+    @property
+    def checkpoints(self) -> CheckpointStore:
+        """Rule state and checkpoints."""
+
+    @property
+    def events(self) -> EventStore:
+        """Discrete events."""
+
+    @property
+    def warnings(self) -> WarningStore:
+        """Warnings."""
+
+    @property
+    def warning_search(self) -> WarningSearch:
+        """Queries over many warnings."""
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log."""
+
+    @property
+    def users(self) -> UserStore:
+        """Users and tokens."""
+
+
+class Store(Protocol):
+    """Transactional storage of the foundation."""
+
+    def transaction(self) -> AbstractContextManager[StoreSession]:
+        """A session whose writes commit together or not at all."""
+
+
+class AlertingSession(Protocol):
+    """One transaction of the warning pipeline, one port per concept."""
+
+    @property
+    def feed(self) -> WarningFeed:
+        """The change feed of warning transitions."""
+
+    @property
+    def warnings(self) -> WarningReader:
+        """Warnings (read only: the pipeline never changes a warning)."""
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log."""
+
+    @property
+    def groups(self) -> GroupStore:
+        """Aggregation groups."""
+
+    @property
+    def escalations(self) -> EscalationStore:
+        """Escalations."""
+
+    @property
+    def silences(self) -> SilenceStore:
+        """Silences."""
+
+    @property
+    def outbox(self) -> Outbox:
+        """The notification outbox."""
+
+
+class AlertingStore(OutboxClaims, Protocol):
+    """Transactional storage of the warning pipeline (and the delivery workers' claims)."""
+
+    def transaction(self) -> AbstractContextManager[AlertingSession]:
+        """A session: reads as it goes; its writes commit together at its end, or not at all."""

@@ -1,0 +1,93 @@
+"""One authentication dependency: 401 (with `WWW-Authenticate: Bearer`) for no or a bad token,
+403 for a role that may not; reads open or closed by the settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.api.conftest import Api, assert_problem, obs, serve_api, table_counts
+from tocsin.core.users import Role
+
+WRITES = [
+    ("/api/v1/observations", {"observations": [obs("D11.river_level", 0, 1.0)]}),
+    ("/api/v1/events", {"events": []}),
+    ("/api/v1/silences", {}),
+    ("/api/v1/silences/abc/expire", {}),
+    ("/api/v1/warnings/abc/acknowledge", {}),
+    ("/api/v2/alerts", []),
+]
+BAD_HEADERS = [
+    ({}, "a bearer token is required"),
+    ({"Authorization": "Bearer nope"}, "the bearer token is not valid"),
+    ({"Authorization": "Bearer "}, "a bearer token is required"),
+    ({"Authorization": "Basic ZHV0eTpkdXR5"}, "a bearer token is required"),
+    ({"Authorization": "nope"}, "a bearer token is required"),
+]
+
+
+@pytest.mark.parametrize(("url", "body"), WRITES)
+@pytest.mark.parametrize(("headers", "detail"), BAD_HEADERS)
+def test_every_write_without_a_valid_token_is_401_with_a_bearer_challenge(
+    api: Api, url: str, body: object, headers: dict[str, str], detail: str
+) -> None:
+    before = table_counts(api.container)
+    response = api.client.post(url, json=body, headers=headers)
+    assert_problem(response, 401, [])
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert detail in response.json()["detail"]
+    assert table_counts(api.container) == before
+
+
+def test_the_scheme_name_is_case_insensitive(api: Api) -> None:
+    token = api.headers["Authorization"].removeprefix("Bearer ")
+    body = {"observations": [obs("D11.river_level", 0, 1.0)]}
+    headers = {"Authorization": f"bearer {token}"}
+    assert api.client.post("/api/v1/observations", json=body, headers=headers).status_code == 202
+
+
+def test_a_role_that_may_not_write_is_403_and_nothing_is_stored(api: Api) -> None:
+    member = api.token_for("uma", Role.UNIT_MEMBER)
+    before = table_counts(api.container)
+    body = {"observations": [obs("D11.river_level", 0, 9.0)]}
+    response = api.client.post("/api/v1/observations", json=body, headers=member)
+    assert_problem(response, 403, [])
+    assert response.json()["detail"] == "role unit_member may not ingest"
+    assert "WWW-Authenticate" not in response.headers
+    assert table_counts(api.container) == before
+
+
+def test_reads_are_open_by_default_and_ignore_the_header(api: Api) -> None:
+    assert api.client.get("/api/v1/warnings").status_code == 200
+    stale = {"Authorization": "Bearer revoked"}
+    assert api.client.get("/api/v1/regions", headers=stale).status_code == 200
+
+
+READS = [
+    "/api/v1/warnings",
+    "/api/v1/warnings/abc",
+    "/api/v1/regions",
+    "/api/v1/levels",
+    "/api/v1/silences",
+    "/api/v1/notifications",
+    "/api/v1/indicators/D11.river_level/observations",
+]
+
+
+def test_where_reads_need_a_token_every_read_says_401_and_accepts_a_token(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    with serve_api(sqlite_url, tmp_path, require_token_for_reads=True) as api:
+        for url in READS:
+            for headers, detail in BAD_HEADERS:
+                response = api.client.get(url, headers=headers)
+                assert_problem(response, 401, [])
+                assert response.headers["WWW-Authenticate"] == "Bearer"
+                assert detail in response.json()["detail"]
+        assert api.client.get("/api/v1/warnings", headers=api.headers).status_code == 200
+        member = api.token_for("uma", Role.UNIT_MEMBER)
+        assert api.client.get("/api/v1/regions", headers=member).status_code == 200
+        # operations stay public: liveness and the Prometheus scrape
+        assert api.client.get("/healthz").status_code == 200
+        assert api.client.get("/metrics").status_code == 200
