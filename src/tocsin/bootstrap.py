@@ -28,10 +28,12 @@ from tocsin.core.errors import NotFound, Unavailable
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
 from tocsin.ports import AlertingStore, Clock, Notifier, Store
+from tocsin.services.access import AccessService
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
+from tocsin.services.indicators import IndicatorService
 from tocsin.services.ingest import EventService, IngestService
 from tocsin.services.rules import RuleBook
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
@@ -110,6 +112,8 @@ class Container:
     events: EventService
     warnings: WarningService
     admin: AdminService
+    access: AccessService
+    indicators: IndicatorService
     # warning pipeline
     alerting_config: AlertingConfig
     alerting_store: AlertingStore
@@ -146,6 +150,7 @@ def build(
     except NotFound:
         stores.close()
         raise
+    admin.use_catalog(catalog)
     rules = RuleBook.build(catalog, ids)
     bus = MemoryBus()
     config = alerting or _alerting_config(settings, catalog)
@@ -167,6 +172,8 @@ def build(
         events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,
+        access=AccessService(stores.store, clock, catalog),
+        indicators=IndicatorService(stores.store, catalog, rules),
         alerting_config=config,
         alerting_store=stores.alerting,
         handoff=handoff,

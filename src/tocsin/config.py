@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     config_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8080
-    require_token_for_reads: bool = False
+    # reads need a token or a session unless a deployment opens them on purpose (anonymous
+    # readers then see everything that is not a secret)
+    open_reads: bool = False
     # the largest request body the API reads (bytes); larger ones are answered 413 unread
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     webhook_secret: SecretStr | None = None

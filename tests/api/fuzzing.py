@@ -32,12 +32,15 @@ from schemathesis.specs.openapi.checks import (
 
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
 from tocsin.core.warnings.selectors import Selector
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import small_config, write_small_config
 from tocsin.web.app import create_web_app
+
+SYSTEM = system_principal("test")
 
 CHECKS = [
     not_a_server_error,
@@ -111,11 +114,11 @@ def _seed(container: Container) -> dict[str, str]:
             np.array([v for _, v in rows], dtype=np.float64),
         )
     )
-    warning = container.warnings.find(limit=1)[0]
+    warning = container.warnings.find(principal=SYSTEM, limit=1)[0]
     now = container.clock.now()
     silence = container.silences.create(
         Selector("D11", None, frozenset(), ()),
-        created_by="fuzz",
+        principal=system_principal("fuzz"),
         reason="fuzzing",
         ends_at=now + timedelta(days=1),
     )

@@ -26,8 +26,11 @@ import pytest
 
 from tocsin.bootstrap import build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.users import Role
 from tocsin.testing.scenario import small_config, write_small_config
+
+SYSTEM = system_principal("test")
 
 N_INDICATORS = 12
 BATCH = 50  # DeliveryWorker's default round size
@@ -218,7 +221,7 @@ def test_sigkill_at_any_moment_loses_nothing_and_duplicates_only_by_key(
     config = _config(tmp_path, url)
     db = f"sqlite:///{tmp_path / 'tocsin.db'}"
     container = build(Settings(database_url=db, config_dir=config))
-    container.admin.add_user("feeder", Role.DUTY_OFFICER, unit=None, actor="test")
+    container.admin.add_user("feeder", Role.DUTY_OFFICER, unit="NAT", actor="test")
     token = container.admin.issue_token("feeder", label="e2e", actor="test")
     container.close()
     server = Server(db, config, _free_port(), tmp_path / "serve.log")
@@ -270,7 +273,7 @@ def test_sigkill_at_any_moment_loses_nothing_and_duplicates_only_by_key(
     kill_rounds = sum(1 for _ in receiver.kills) + 1  # + the kill right after a post
     assert len(keys) - len(set(keys)) <= kill_rounds * BATCH
     container = build(Settings(database_url=db))
-    log = container.dispatcher.notification_log(limit=10_000)
+    log = container.dispatcher.notification_log(principal=SYSTEM, limit=10_000)
     container.close()
     assert len(log) == 3 * N_INDICATORS
     assert {n.status.value for n in log} == {"delivered"}

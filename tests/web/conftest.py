@@ -84,7 +84,7 @@ def small_container(tmp_path: Path) -> tuple[Container, str]:
         Settings(database_url=f"sqlite:///{tmp_path / 'tocsin.db'}", config_dir=config),
         clock=FakeClock(),
     )
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
     token = container.admin.issue_token("duty", label="test", actor="test")
     return container, token
 
@@ -121,7 +121,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     container = build(
         Settings(database_url=f"sqlite:///{work / 'tocsin.db'}", config_dir=work / "config")
     )
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
     token = container.admin.issue_token("duty", label="test", actor="test")
     chunks = replay_chunks(series, container.rules.ids, chunk_seconds=6 * 3600)
     container.ingest.ingest_chunks(ObservationBatch(ids, t, v) for _, ids, t, v in chunks)

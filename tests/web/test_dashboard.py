@@ -12,7 +12,10 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.web.conftest import Served, T, guarded_page
+from tocsin.core.access import system_principal
 from tocsin.testing.scenario import small_config
+
+SYSTEM = system_principal("test")
 
 pytestmark = pytest.mark.browser
 
@@ -88,7 +91,7 @@ def test_acknowledging_a_warning_asks_for_the_token_once_and_updates_the_board(
     page.get_by_role("button", name="Save").click()
     expect(red).to_have_attribute("data-state", "acknowledged")
     expect(red.get_by_role("button", name="Acknowledge")).to_have_count(0)
-    stored = served.container.warnings.find(levels=("red",))
+    stored = served.container.warnings.find(principal=SYSTEM, levels=("red",))
     assert [w.state.value for w in stored] == ["acknowledged"]
     assert stored[0].acknowledged_by == "duty"
     # the token is kept: the next acknowledgement does not ask again
@@ -161,9 +164,9 @@ def test_the_indicator_chart_shows_series_thresholds_and_warning_moments(
 ) -> None:
     later = [4.0, 3.0, 1.0]  # down through orange and yellow, then back to normal
     served.ingest([("D11.river_level", T + 600 * (k + 1), v) for k, v in enumerate(later)])
-    found = served.container.warnings.find(open_only=False, limit=100)
+    found = served.container.warnings.find(principal=SYSTEM, open_only=False, limit=100)
     (warning,) = [w for w in found if w.subject == "D11.river_level"]
-    history = served.container.warnings.history(warning.id)
+    history = served.container.warnings.history(warning.id, principal=SYSTEM)
     page.goto(served.url + "/#/indicator/D11.river_level")
     expect(page.locator("#chart")).to_have_attribute("data-indicator", "D11.river_level")
     expect(page.locator("#chart .main-svg").first).to_be_visible()

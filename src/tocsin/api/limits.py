@@ -1,12 +1,14 @@
-"""The body guard: authenticate before a body is read, and never read more than the limit.
+"""The request guard: authenticate every request before routing, and never read more of a body
+than the limit.
 
-A pure ASGI middleware in front of the application. Every request that carries a body (POST,
-PUT, PATCH, DELETE) writes, and every write needs a token: the bearer token is checked first,
-and a request without a valid one is answered 401 without a byte of its body being read. Then
-the body is read up to `max_body_bytes`: a declared `Content-Length` over the limit is refused at
-once, and a body streamed without one (chunked) is counted as it arrives and refused as soon as
-it passes the limit — 413 either way. Only then does the application see the (buffered) body;
-the route's own dependency checks the role's permission (403) with the user found here.
+A pure ASGI middleware in front of the application. Every request but the public ones
+(`tocsin.api.public`) needs a principal: the bearer token is checked first, and a request
+without a valid one is answered 401 without a byte of its body being read (a deployment that
+opened its reads, `TOCSIN_OPEN_READS`, reads anonymously). Then a body (POST, PUT, PATCH, DELETE)
+is read up to `max_body_bytes`: a declared `Content-Length` over the limit is refused at once,
+and a body streamed without one (chunked) is counted as it arrives and refused as soon as it
+passes the limit — 413 either way. Only then does the application see the (buffered) body; the
+route's own dependency checks the permission (403) of the principal found here.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api.auth import USER_KEY, authenticate, token_of
+from tocsin.api.auth import PRINCIPAL_KEY, authenticate, token_of
 from tocsin.api.problems import CHALLENGES, problem_response
+from tocsin.api.public import is_public
 from tocsin.bootstrap import Container
+from tocsin.core.access import anonymous_reader
 from tocsin.core.errors import Problem, Unauthenticated
 
 Scope = MutableMapping[str, Any]
@@ -42,7 +46,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class BodyGuard:
+class RequestGuard:
     """Authenticate first, then read at most `max_body_bytes` of the body."""
 
     def __init__(self, app: ASGIApp, *, container: Container, max_body_bytes: int) -> None:
@@ -52,10 +56,14 @@ class BodyGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
-        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refused = await self._authenticate(scope) or self._declared_too_large(scope)
+        refused = await self._authenticate(scope)
+        if refused is None and scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        refused = refused or self._declared_too_large(scope)
         if refused is None:
             try:
                 body = await self._read(receive)
@@ -67,13 +75,25 @@ class BodyGuard:
         await refused(scope, receive, send)
 
     async def _authenticate(self, scope: Scope) -> JSONResponse | None:
+        """Find the principal (or refuse with 401); public requests pass without one."""
+        method, path = scope["method"], scope["path"]
+        public = is_public(method, path)
         token = token_of(_header(scope, b"authorization"))
+        if token is None and (public or self._opens(method)):
+            if not public:
+                scope[PRINCIPAL_KEY] = anonymous_reader()
+            return None
         try:
-            user = await run_in_threadpool(authenticate, self.container, token)
+            scope[PRINCIPAL_KEY] = await run_in_threadpool(authenticate, self.container, token)
         except Unauthenticated as err:
+            if public:
+                return None
             return problem_response(401, str(err), headers=CHALLENGES[401])
-        scope[USER_KEY] = user
         return None
+
+    def _opens(self, method: str) -> bool:
+        """Whether this deployment reads anonymously (it opted out of private reads)."""
+        return method in {"GET", "HEAD"} and self.container.settings.open_reads
 
     def _declared_too_large(self, scope: Scope) -> JSONResponse | None:
         declared = _header(scope, b"content-length")

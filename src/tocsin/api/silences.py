@@ -109,12 +109,13 @@ def router() -> APIRouter:
     writes = responses(400, 401, 403, 413, 422)
 
     @api.post("/api/v1/silences", status_code=201, responses=writes)
-    def create_silence(body: SilenceIn, user: Silencer, request: Request) -> SilenceOut:
-        """Create a silence; it needs a reason and an end; its creation is notified."""
+    def create_silence(body: SilenceIn, principal: Silencer, request: Request) -> SilenceOut:
+        """Create a silence in the user's scope; it needs a reason and an end; its creation is
+        notified."""
         container = container_of(request)
         silence = container.silences.create(
             _selector(body, container),
-            created_by=user.name,
+            principal=principal,
             reason=body.reason,
             ends_at=body.ends_at,
             starts_at=body.starts_at,
@@ -123,21 +124,21 @@ def router() -> APIRouter:
 
     @api.get("/api/v1/silences", responses=responses(401, 403, 422))
     def list_silences(
-        _: Reader, request: Request, state: Literal["current", "all"] = "current"
+        principal: Reader, request: Request, state: Literal["current", "all"] = "current"
     ) -> list[SilenceOut]:
         """Silences (pending and active; `state=all` adds expired ones), newest first."""
         container = container_of(request)
-        found = container.silences.find(include_expired=state == "all")
+        found = container.silences.find(include_expired=state == "all", principal=principal)
         return [_out(s, container) for s in found]
 
     @api.get("/api/v1/silences/{silence_id}", responses=responses(401, 403, 404, 422))
-    def get_silence(silence_id: SilenceId, _: Reader, request: Request) -> SilenceDetailOut:
+    def get_silence(silence_id: SilenceId, principal: Reader, request: Request) -> SilenceDetailOut:
         """One silence with its audit trail."""
         container = container_of(request)
-        silence = _out(container.silences.get(silence_id), container)
+        silence = _out(container.silences.get(silence_id, principal=principal), container)
         history = [
             SilenceEntryOut(at=r.at, actor=r.actor, kind=r.kind, reason=r.reason)
-            for r in container.silences.history(silence_id)
+            for r in container.silences.history(silence_id, principal=principal)
         ]
         return SilenceDetailOut(**silence.model_dump(), history=history)
 
@@ -146,11 +147,11 @@ def router() -> APIRouter:
         responses=responses(400, 401, 403, 404, 409, 413, 422),
     )
     def expire_silence(
-        silence_id: SilenceId, body: ExpireIn, user: Silencer, request: Request
+        silence_id: SilenceId, body: ExpireIn, principal: Silencer, request: Request
     ) -> SilenceOut:
-        """End a silence now; its expiry is notified."""
+        """End a silence now (in the user's scope); its expiry is notified."""
         container = container_of(request)
-        done = container.silences.expire(silence_id, actor=user.name, reason=body.reason)
+        done = container.silences.expire(silence_id, principal=principal, reason=body.reason)
         return _out(done, container)
 
     return api

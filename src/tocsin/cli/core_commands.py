@@ -27,6 +27,7 @@ from tocsin.cli.common import (
     reported,
     settings,
 )
+from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidConfig
 from tocsin.core.users import Role
 
@@ -153,7 +154,11 @@ def warnings(
         check_known("--domain", domain, container.catalog.domains)
         check_known("--region", region, container.catalog.regions.regions)
         found = container.warnings.find(
-            open_only=not all_, levels=levels, domain=domain, region=region
+            open_only=not all_,
+            levels=levels,
+            domain=domain,
+            region=region,
+            principal=system_principal("cli"),
         )
     if as_json:
         for w in found:
@@ -208,8 +213,9 @@ def acknowledge(
 
     with reported():
         container = build(settings(db))
-        match = container.warnings.resolve(warning_id, open_only=True)
-        w = container.warnings.acknowledge(match.id, actor=by, reason=reason)
+        person = system_principal(by)
+        match = container.warnings.resolve(warning_id, open_only=True, principal=person)
+        w = container.warnings.acknowledge(match.id, principal=person, reason=reason)
     console.print(f"acknowledged {w.id} ({w.level.value}) by {by}", markup=False)
 
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
-from tocsin.core.errors import Forbidden
-from tocsin.core.users import Permission, Role, User, UserName
+from tocsin.core.errors import InvalidInput, Problem
+from tocsin.core.regions import RegionTree
+from tocsin.core.units import UnitCode
+from tocsin.core.users import Role, User, UserName
 from tocsin.ports import Clock, Store
-
-
-def hash_token(token: str) -> str:
-    """The stored form of an API token."""
-    return hashlib.sha256(token.encode()).hexdigest()
+from tocsin.services.access import hash_token
 
 
 class AdminService:
@@ -23,6 +20,11 @@ class AdminService:
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        self.catalog = Catalog(RegionTree((), {}), {})  # the applied or stored one, once known
+
+    def use_catalog(self, catalog: Catalog) -> None:
+        """The catalogue whose units users belong to."""
+        self.catalog = catalog
 
     def apply_catalog(self, catalog: Catalog, *, actor: str) -> dict[str, int]:
         """Store a validated catalogue; returns indicator code -> id."""
@@ -50,7 +52,13 @@ class AdminService:
         return ids
 
     def add_user(self, name: str, role: Role, *, unit: str | None, actor: str) -> User:
-        """Create or update a user."""
+        """Create or update a user: every user but an administrator belongs to a unit of the
+        catalogue (its scope)."""
+        if role is not Role.ADMIN and unit is None:
+            reason = f"a {role.value} must belong to a unit (its regions and domains are the scope)"
+            raise InvalidInput([Problem("user", "unit", reason)])
+        if unit is not None and UnitCode(unit) not in self.catalog.units:
+            raise InvalidInput([Problem("user", "unit", f"unknown unit {unit!r}")])
         user = User(UserName(name), role, unit)
         now = self.clock.now()
         with self.store.transaction() as tx:
@@ -77,14 +85,3 @@ class AdminService:
         """Every user by name, with the number of valid tokens each holds."""
         with self.store.transaction() as tx:
             return tx.users.listing()
-
-    def authenticate(self, token: str) -> User | None:
-        """The user of a token, or None."""
-        with self.store.transaction() as tx:
-            return tx.users.by_token(hash_token(token))
-
-    @staticmethod
-    def require(user: User, permission: Permission) -> None:
-        """Raise Forbidden unless the user may do this."""
-        if not user.may(permission):
-            raise Forbidden(f"role {user.role.value} may not {permission.value}")

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tocsin.core.access import Placement, Principal, require, require_places
 from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.errors import InvalidInput, Problem
 from tocsin.core.events import Event
@@ -18,6 +19,7 @@ from tocsin.core.indicators import Direction, Indicator
 from tocsin.core.levels import Level
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.rules.thresholds import ThresholdState, evaluate_thresholds
+from tocsin.core.users import Permission
 from tocsin.core.warnings.model import (
     Command,
     WarningEvent,
@@ -148,9 +150,19 @@ class IngestService:
         self.state = state
         self.scoring = scoring
 
-    def ingest(self, raw: RawObservations, *, source: str = "observations") -> IngestResult:
-        """Validate, store and evaluate one batch; nothing is stored if anything is wrong."""
+    def ingest(
+        self, raw: RawObservations, *, principal: Principal, source: str = "observations"
+    ) -> IngestResult:
+        """Validate, store and evaluate one batch; nothing is stored if anything is wrong, or
+        if an indicator lies outside the principal's scope (Forbidden)."""
+        require(principal, Permission.INGEST)
         batch = to_batch(raw, self.rules.ids, source=source)
+        if not principal.scope.national:
+            placed = []
+            for series in np.unique(batch.series).tolist():
+                ind = self.rules.by_id[series]
+                placed.append((ind.code, Placement(ind.region, ind.domain)))
+            require_places(principal, placed, action="storing observations of")
         return self.ingest_batch(batch)
 
     def ingest_batch(self, batch: ObservationBatch) -> IngestResult:
@@ -237,8 +249,11 @@ class EventService:
         self.known_regions = known_regions
         self.known_domains = known_domains
 
-    def ingest(self, events: Sequence[Event], *, actor: str) -> int:
-        """Validate every event, then store all (duplicates ignored); return the new count."""
+    def ingest(self, events: Sequence[Event], *, principal: Principal) -> int:
+        """Validate every event, then store all (duplicates ignored); return the new count.
+        Every event must lie in the principal's scope (Forbidden otherwise, nothing stored)."""
+        require(principal, Permission.INGEST)
+        actor = principal.name
         problems = [
             Problem(f"events[{i}]", fieldname, f"unknown {fieldname} {value!r}")
             for i, e in enumerate(events)
@@ -250,6 +265,8 @@ class EventService:
         ]
         if problems:
             raise InvalidInput(problems)
+        placed = [(f"events[{i}]", Placement(e.region, e.domain)) for i, e in enumerate(events)]
+        require_places(principal, placed, action="storing events")
         now = self.clock.now()
         with self.store.transaction() as tx:
             count = tx.events.insert(events, received_at=now)

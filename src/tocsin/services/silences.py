@@ -6,8 +6,10 @@ import uuid
 from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 
+from tocsin.core.access import Placement, Principal, require, require_place, visible
 from tocsin.core.audit import AuditRecord
 from tocsin.core.errors import NotFound
+from tocsin.core.users import Permission
 from tocsin.core.warnings.selectors import Selector, selector_to_json
 from tocsin.core.warnings.silences import (
     Silence,
@@ -19,6 +21,12 @@ from tocsin.core.warnings.silences import (
 from tocsin.ports import AlertingStore, Clock
 from tocsin.services.delivery import Handoff
 from tocsin.services.dispatcher import Dispatcher
+
+
+def silence_place(silence: Silence) -> Placement:
+    """Where a silence sits, for the access policy: its selector's region and domain (None:
+    every region, every domain)."""
+    return Placement(silence.selector.region, silence.selector.domain)
 
 
 @dataclass(frozen=True)
@@ -35,12 +43,17 @@ class SilenceService:
         self,
         selector: Selector,
         *,
-        created_by: str,
+        principal: Principal,
         reason: str,
         ends_at: datetime,
         starts_at: datetime | None = None,
     ) -> Silence:
-        """Validate and store a silence; audit it and notify its creation in one transaction."""
+        """Validate and store a silence within the principal's scope; audit it and notify its
+        creation in one transaction."""
+        require(principal, Permission.SILENCE)
+        where = Placement(selector.region, selector.domain)
+        require_place(principal, where, action=f"silencing {selector.describe()}")
+        created_by = principal.name
         now = self.clock.now()
         silence = validate_silence(
             Silence(
@@ -72,26 +85,35 @@ class SilenceService:
         self.handoff.wake()
         return silence
 
-    def get(self, silence_id: str) -> Silence:
-        """One silence."""
+    def get(self, silence_id: str, *, principal: Principal) -> Silence:
+        """One silence (Forbidden outside the principal's scope)."""
+        require(principal, Permission.READ)
         with self.store.transaction() as tx:
             silence = tx.silences.get(silence_id)
         if silence is None:
             raise NotFound(f"no silence {silence_id!r}")
+        require_place(principal, silence_place(silence), action=f"reading silence {silence_id}")
         return silence
 
-    def find(self, *, include_expired: bool = False) -> list[Silence]:
-        """Silences, newest first."""
+    def find(self, *, include_expired: bool = False, principal: Principal) -> list[Silence]:
+        """Silences the principal may see, newest first."""
+        require(principal, Permission.READ)
         with self.store.transaction() as tx:
-            return tx.silences.find(now=self.clock.now(), include_expired=include_expired)
+            found = tx.silences.find(now=self.clock.now(), include_expired=include_expired)
+        return visible(principal, found, silence_place)
 
-    def expire(self, silence_id: str, *, actor: str, reason: str = "") -> Silence:
-        """End a silence now; audit it and notify its expiry in one transaction."""
+    def expire(self, silence_id: str, *, principal: Principal, reason: str = "") -> Silence:
+        """End a silence now (within the principal's scope); audit it and notify its expiry in
+        one transaction."""
+        require(principal, Permission.SILENCE)
+        actor = principal.name
         now = self.clock.now()
         with self.store.transaction() as tx:
             current = tx.silences.get(silence_id)
             if current is None:
                 raise NotFound(f"no silence {silence_id!r}")
+            where = silence_place(current)
+            require_place(principal, where, action=f"expiring silence {silence_id}")
             done = expire(current, actor=actor, now=now)
             tx.silences.save(done, new=False)
             why = reason or "expired by hand"
@@ -103,8 +125,8 @@ class SilenceService:
         self.handoff.wake()
         return done
 
-    def history(self, silence_id: str) -> list[AuditRecord]:
+    def history(self, silence_id: str, *, principal: Principal) -> list[AuditRecord]:
         """The audit trail of a silence."""
-        self.get(silence_id)
+        self.get(silence_id, principal=principal)
         with self.store.transaction() as tx:
             return tx.audit.trail("silence", silence_id)
