@@ -18,6 +18,7 @@ from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
+from tocsin.adapters.plans_yaml import load_plans
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.memory.store import MemoryStore
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
@@ -25,19 +26,26 @@ from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import NotFound, Unavailable
+from tocsin.core.incidents.plans import PlanBook
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
-from tocsin.ports import AlertingStore, Clock, Notifier, Store
+from tocsin.ports import AlertingStore, Clock, Notifier, ResponseStore, Store
 from tocsin.services.access import AccessService
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
+from tocsin.services.incidents import IncidentService
 from tocsin.services.indicators import IndicatorService
 from tocsin.services.ingest import EventService, IngestService
+from tocsin.services.responder import Responder
+from tocsin.services.response_pass import ResponseContext
 from tocsin.services.rules import RuleBook
+from tocsin.services.scorecard import ScorecardService
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
 from tocsin.services.silences import SilenceService
+from tocsin.services.situation import SituationService
+from tocsin.services.tasks import TaskService
 from tocsin.services.warnings import WarningService
 
 MEMORY_URL = "memory://"
@@ -50,6 +58,7 @@ class Stores:
     store: Store
     alerting: AlertingStore
     close: Callable[[], None]
+    response: ResponseStore | None = None  # incidents and tasks (the pipeline's store)
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -70,9 +79,10 @@ def open_stores(url: str, *, create: bool = True) -> Stores:
     """
     if url.startswith(MEMORY_URL):
         memory = MemoryStore()
-        return Stores(memory, memory, memory.close)
+        return Stores(memory, memory, memory.close, memory)
     store = _open_sql(url, create=create)
-    return Stores(store, SqlAlertingStore(store.engine), store.close)
+    alerting = SqlAlertingStore(store.engine)
+    return Stores(store, alerting, store.close, alerting)
 
 
 def _open_sql(url: str, *, create: bool) -> SqlStore:
@@ -95,6 +105,44 @@ def _open_sql(url: str, *, create: bool) -> SqlStore:
         store.close()
         raise
     return store
+
+
+@dataclass(frozen=True)
+class Response:
+    """The response (incidents, plans, tasks, scorecards, situation reports), wired."""
+
+    plans: PlanBook
+    responder: Responder
+    incidents: IncidentService
+    tasks: TaskService
+    scorecards: ScorecardService
+    situation: SituationService
+
+
+def _response(
+    stores: Stores,
+    *,
+    catalog: Catalog,
+    plans: PlanBook,
+    clock: Clock,
+    handoff: Handoff,
+    indicators: IndicatorService,
+) -> Response:
+    """The response's services over the pipeline's store (incidents, tasks, reports)."""
+    store = stores.response
+    if store is None:
+        raise Unavailable("these stores keep no incidents (Stores.response is not set)")
+    context = ResponseContext(catalog, plans)
+    incidents = IncidentService(store, clock, context, handoff)
+    situation = SituationService(store, stores.store, context, incidents, indicators, handoff)
+    return Response(
+        plans=plans,
+        responder=Responder(store, context, handoff=handoff, reports=situation),
+        incidents=incidents,
+        tasks=TaskService(store, clock, context, handoff),
+        scorecards=ScorecardService(store, context),
+        situation=situation,
+    )
 
 
 @dataclass
@@ -122,6 +170,7 @@ class Container:
     delivery: DeliveryWorker
     silences: SilenceService
     alert_receiver: AlertReceiverService
+    response: Response
 
     def close(self) -> None:
         """Release the database connections."""
@@ -160,6 +209,8 @@ def build(
     dispatcher = Dispatcher(stores.alerting, catalog, config=config, handoff=handoff)
     regions: set[str] = set(catalog.regions.regions)
     domains: set[str] = set(catalog.domains)
+    indicators = IndicatorService(stores.store, catalog, rules)
+    plans = load_plans(settings.config_dir, catalog) if settings.config_dir else PlanBook()
     return Container(
         settings=settings,
         stores=stores,
@@ -173,7 +224,7 @@ def build(
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,
         access=AccessService(stores.store, clock, catalog),
-        indicators=IndicatorService(stores.store, catalog, rules),
+        indicators=indicators,
         alerting_config=config,
         alerting_store=stores.alerting,
         handoff=handoff,
@@ -181,6 +232,14 @@ def build(
         delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
         silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
         alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog),
+        response=_response(
+            stores,
+            catalog=catalog,
+            plans=plans,
+            clock=clock,
+            handoff=handoff,
+            indicators=indicators,
+        ),
     )
 
 

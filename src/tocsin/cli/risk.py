@@ -206,11 +206,14 @@ def _live(
     """The scenario file's what-if plus the assets open warnings say are down; the regions."""
     from tocsin.adapters.risk_scenario_yaml import ScenarioFile
     from tocsin.bootstrap import build
+    from tocsin.core.access import system_principal
     from tocsin.services import risk as service
 
     container = build(settings(db))
     try:
-        warnings = container.warnings.find(open_only=True, limit=100_000)
+        warnings = container.warnings.find(
+            open_only=True, limit=100_000, principal=system_principal("cli")
+        )
         live = service.live_assets(
             warnings, container.catalog, failed_at=failed_at, degraded_at=degraded_at
         )

@@ -27,6 +27,8 @@ class Permission(StrEnum):
     SILENCE = "silence"
     CONFIGURE = "configure"
     MANAGE_USERS = "manage_users"
+    RESPOND = "respond"  # work on a unit's tasks: accept, note progress, complete, block
+    COMMAND = "command"  # run incidents: open, activate, stand down, close, merge, split, reassign
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -38,12 +40,20 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ACKNOWLEDGE,
             Permission.SILENCE,
             Permission.CONFIGURE,
+            Permission.RESPOND,
         }
     ),
     Role.DUTY_OFFICER: frozenset(
-        {Permission.READ, Permission.INGEST, Permission.ACKNOWLEDGE, Permission.SILENCE}
+        {
+            Permission.READ,
+            Permission.INGEST,
+            Permission.ACKNOWLEDGE,
+            Permission.SILENCE,
+            Permission.RESPOND,
+            Permission.COMMAND,
+        }
     ),
-    Role.UNIT_MEMBER: frozenset({Permission.READ, Permission.ACKNOWLEDGE}),
+    Role.UNIT_MEMBER: frozenset({Permission.READ, Permission.ACKNOWLEDGE, Permission.RESPOND}),
 }
 
 

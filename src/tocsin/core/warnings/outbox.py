@@ -54,6 +54,8 @@ class NotificationKind(StrEnum):
     GROUP = "group"
     ESCALATION = "escalation"
     SILENCE = "silence"
+    TASK = "task"  # a task given to a unit, a reminder, an escalation (core/incidents)
+    REPORT = "report"  # a scheduled situation report was issued
 
 
 @dataclass(frozen=True, slots=True)

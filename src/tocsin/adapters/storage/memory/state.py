@@ -14,12 +14,15 @@ from datetime import datetime
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
 from tocsin.core.events import Event
+from tocsin.core.incidents.model import Incident
+from tocsin.core.incidents.tasks import Task
 from tocsin.core.users import User
 from tocsin.core.warnings.escalation import Escalation
 from tocsin.core.warnings.grouping import AggregationGroup
 from tocsin.core.warnings.model import Warning
 from tocsin.core.warnings.outbox import Notification
 from tocsin.core.warnings.silences import Silence
+from tocsin.ports.incidents import StoredReport
 
 ThresholdRow = tuple[int, int, bytes, bytes]  # level, last time, above since, below since
 Token = tuple[str, str, datetime | None]  # user name, label, revoked at
@@ -39,14 +42,16 @@ class MemoryState:
     audit: list[AuditRecord] = field(default_factory=list)  # id = position + 1
     users: dict[str, User] = field(default_factory=dict)
     tokens: dict[str, Token] = field(default_factory=dict)
-    feed_position: int = 0
-    feed_done: frozenset[int] = frozenset()
+    feeds: dict[str, tuple[int, frozenset[int]]] = field(default_factory=dict)  # position, done
     groups: dict[str, AggregationGroup] = field(default_factory=dict)
     members: dict[str, set[str]] = field(default_factory=dict)
     escalations: dict[str, Escalation] = field(default_factory=dict)
     silences: dict[str, Silence] = field(default_factory=dict)
     noticed: set[str] = field(default_factory=set)
     notifications: dict[str, Notification] = field(default_factory=dict)
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    situation_reports: dict[str, StoredReport] = field(default_factory=dict)
 
     def fork(self) -> MemoryState:
         """A copy whose containers can change without touching this state."""

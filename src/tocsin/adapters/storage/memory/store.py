@@ -21,10 +21,14 @@ from tocsin.adapters.storage.memory.escalations import MemoryEscalations
 from tocsin.adapters.storage.memory.events import MemoryEvents
 from tocsin.adapters.storage.memory.feed import MemoryWarningFeed
 from tocsin.adapters.storage.memory.groups import MemoryGroups
+from tocsin.adapters.storage.memory.incidents import MemoryIncidents
 from tocsin.adapters.storage.memory.observations import MemoryObservations
 from tocsin.adapters.storage.memory.outbox import MemoryOutbox
+from tocsin.adapters.storage.memory.response_trail import MemoryResponseTrail
 from tocsin.adapters.storage.memory.silences import MemorySilences
+from tocsin.adapters.storage.memory.situation_reports import MemorySituationReports
 from tocsin.adapters.storage.memory.state import MemoryState
+from tocsin.adapters.storage.memory.tasks import MemoryTasks
 from tocsin.adapters.storage.memory.users import MemoryUsers
 from tocsin.adapters.storage.memory.warning_search import MemoryWarningSearch
 from tocsin.adapters.storage.memory.warnings import MemoryWarnings
@@ -48,6 +52,11 @@ class MemorySession:
     escalations: MemoryEscalations
     silences: MemorySilences
     outbox: MemoryOutbox
+    response_feed: MemoryWarningFeed
+    incidents: MemoryIncidents
+    tasks: MemoryTasks
+    response_trail: MemoryResponseTrail
+    situation_reports: MemorySituationReports
 
     @classmethod
     def open(cls, state: MemoryState) -> MemorySession:
@@ -67,6 +76,11 @@ class MemorySession:
             escalations=MemoryEscalations(state),
             silences=MemorySilences(state),
             outbox=MemoryOutbox(state),
+            response_feed=MemoryWarningFeed(state, name="response"),
+            incidents=MemoryIncidents(state),
+            tasks=MemoryTasks(state),
+            response_trail=MemoryResponseTrail(state),
+            situation_reports=MemorySituationReports(state),
         )
 
 
