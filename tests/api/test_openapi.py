@@ -116,7 +116,8 @@ def test_security_is_declared_on_every_operation_but_the_public_ones(tmp_path: P
         # private by default: every operation takes a token or the session cookie
         assert op["security"] == [{"bearer": []}, {"session": []}], name
         reads_open = name.startswith("GET ")
-        expected = [{"bearer": []}, {"session": []}, *([{}] if reads_open else [])]
+        expected: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
+        expected += [{}] if reads_open else []
         assert loose["security"] == expected, name
 
 

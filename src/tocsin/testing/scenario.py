@@ -165,3 +165,91 @@ def write_small_config(directory: Path, **overrides: Any) -> Path:
     for name, content in docs.items():
         (directory / name).write_text(dump_yaml(content), encoding="utf-8")
     return directory
+
+
+def small_plans() -> dict[str, Any]:
+    """plans.yaml for the small scenario: a flood plan for province P1 (orange: inspect the
+    levees, the district's flood unit; prepare shelters, the province's unit; red: evacuate,
+    then secure the substation, the grid operator; stand-down: restore, then debrief), with
+    overdue tasks reminded at their deadline and escalated 15 minutes later."""
+    flood_unit = {"level": "district", "domain": "natural.flood"}
+    return {
+        "overdue": {
+            "steps": [{"after_s": 0, "to": "responsible"}, {"after_s": 900, "to": "parent"}]
+        },
+        "plans": [
+            {
+                "id": "flood",
+                "name": "Flood response",
+                "domain": "natural.flood",
+                "region": "P1",
+                "lead": {"level": "province"},
+                "levels": [
+                    {
+                        "level": "orange",
+                        "response": "III",
+                        "tasks": [
+                            _task(
+                                "levees",
+                                "Inspect the levees",
+                                flood_unit,
+                                600,
+                                7200,
+                                checklist=["north bank", "south bank"],
+                            ),
+                            _task(
+                                "shelters", "Prepare shelters", {"level": "province"}, 900, 10800
+                            ),
+                        ],
+                    },
+                    {
+                        "level": "red",
+                        "response": "I",
+                        "tasks": [
+                            _task("evacuate", "Evacuate the riverside", flood_unit, 300, 3600),
+                            _task(
+                                "power",
+                                "Secure the substation",
+                                {"unit": "GRID"},
+                                600,
+                                3600,
+                                after=["evacuate"],
+                            ),
+                        ],
+                    },
+                ],
+                "stand_down": [
+                    _task("restore", "Restore the riverside", flood_unit, 3600, 86400),
+                    _task(
+                        "debrief",
+                        "Debrief and report",
+                        {"level": "province"},
+                        3600,
+                        86400,
+                        after=["restore"],
+                    ),
+                ],
+            }
+        ],
+    }
+
+
+def _task(
+    ident: str,
+    title: str,
+    unit: dict[str, str],
+    accept_s: int,
+    complete_s: int,
+    *,
+    checklist: list[str] | None = None,
+    after: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": ident,
+        "title": title,
+        "unit": unit,
+        "acknowledge_within_s": accept_s,
+        "complete_within_s": complete_s,
+        "checklist": checklist or [],
+        "after": after or [],
+    }

@@ -280,7 +280,7 @@ CHANGES: Final[dict[K, Callable[[Task, TaskCommand, datetime], dict[str, Any]]]]
     K.ACCEPT: lambda _t, _c, now: {"accepted_at": now},
     K.COMPLETE: lambda _t, c, now: {"completed_at": now, "outcome": c.outcome},
     K.BLOCK: lambda _t, c, _now: {"blocked_reason": c.reason},
-    K.RESUME: lambda _t, _c, _now: {"blocked_reason": None},
+    K.RESUME: lambda t, _c, now: {"blocked_reason": None, "accepted_at": t.accepted_at or now},
     K.REMIND: _stepped,
     K.ESCALATE: _stepped,
     K.MOVE: lambda _t, c, _now: {"incident_id": c.incident},
