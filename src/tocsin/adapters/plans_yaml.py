@@ -239,29 +239,30 @@ class _Checker:
             return
         regions = list(tree.subtree(RegionCode(plan.region))) if plan.region else list(tree.regions)
         ancestors = self.catalog.domain_ancestors(DomainCode(plan.domain))
-        stages = [(f"levels[{p.level.value}]", p.tasks) for p in plan.levels]
+        stages = [(f"levels ({p.level.value})", p.tasks) for p in plan.levels]
         for stage, templates in [*stages, ("stand_down", plan.stand_down)]:
-            for t in templates:
-                missing = [
-                    r
-                    for r in regions
-                    if resolve_unit(
-                        t.unit,
-                        region=r,
-                        domain=plan.domain,
-                        units=self.catalog.units,
-                        tree=tree,
-                        domain_ancestors=ancestors,
-                    )
-                    is None
-                ]
+            for k, t in enumerate(templates):
+                missing = [r for r in regions if self._unresolved(t, r, plan, ancestors)]
                 if missing:
                     shown = ", ".join(missing[:SHOWN_REGIONS])
                     more = f" and {len(missing) - SHOWN_REGIONS} more" if len(missing) > 5 else ""
                     self.add(
-                        f"{path}.{stage}.tasks ({t.id}).unit",
+                        f"{path}.{stage}.tasks[{k}] ({t.id}).unit",
                         f"no unit answers for {t.unit.describe()} in {shown}{more}",
                     )
+
+    def _unresolved(
+        self, t: TaskTemplate, region: str, plan: EmergencyPlan, ancestors: tuple[DomainCode, ...]
+    ) -> bool:
+        found = resolve_unit(
+            t.unit,
+            region=region,
+            domain=plan.domain,
+            units=self.catalog.units,
+            tree=self.catalog.regions,
+            domain_ancestors=ancestors,
+        )
+        return found is None
 
 
 def load_plans(directory: Path, catalog: Catalog) -> PlanBook:
@@ -278,7 +279,7 @@ def load_plans(directory: Path, catalog: Catalog) -> PlanBook:
     plans = []
     ids = [p.id for p in doc.plans]
     for i, spec in enumerate(doc.plans):
-        at = f"plans[{spec.id}]"
+        at = f"plans[{i}] ({spec.id})"
         if ids.index(spec.id) != i:
             check.add(f"{at}.id", f"plan id {spec.id!r} appears twice")
         plan = check.plan(spec, at, default)

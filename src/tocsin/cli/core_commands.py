@@ -28,7 +28,7 @@ from tocsin.cli.common import (
     settings,
 )
 from tocsin.core.access import system_principal
-from tocsin.core.errors import InvalidConfig
+from tocsin.core.errors import InvalidConfig, Problem
 from tocsin.core.users import Role
 
 if TYPE_CHECKING:
@@ -48,10 +48,22 @@ def check_config(
     """Validate a configuration directory; list every problem with file, path and reason."""
     from tocsin.adapters.alerting_yaml import load_alerting
     from tocsin.adapters.config_yaml import load_catalog
+    from tocsin.adapters.plans_yaml import load_plans
 
     try:
         catalog = load_catalog(directory)
-        load_alerting(directory, catalog)  # routes.yaml, escalation.yaml (warning pipeline)
+        problems: list[Problem] = []
+        plans = 0
+        try:
+            load_alerting(directory, catalog)  # routes.yaml, escalation.yaml
+        except InvalidConfig as err:
+            problems += err.problems
+        try:
+            plans = len(load_plans(directory, catalog).plans)  # plans.yaml
+        except InvalidConfig as err:
+            problems += err.problems
+        if problems:
+            raise InvalidConfig(problems)
     except InvalidConfig as err:
         errors.print(f"[bold red]{len(err.problems)} problem(s)[/] in {directory}:", soft_wrap=True)
         print_problems(err.problems, limit=1000)
@@ -59,7 +71,7 @@ def check_config(
     console.print(
         f"ok: {len(catalog.regions.regions)} regions, {len(catalog.domains)} domains, "
         f"{len(catalog.indicators)} indicators, {len(catalog.assets)} assets, "
-        f"{len(catalog.units)} units"
+        f"{len(catalog.units)} units, {plans} emergency plans"
     )
 
 

@@ -247,7 +247,7 @@ def _task(
     return {
         "id": ident,
         "title": title,
-        "unit": unit,
+        "unit": dict(unit),  # a copy each: YAML writers would share one with an alias
         "acknowledge_within_s": accept_s,
         "complete_within_s": complete_s,
         "checklist": checklist or [],
