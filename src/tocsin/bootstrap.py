@@ -19,6 +19,7 @@ from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
 from tocsin.adapters.plans_yaml import load_plans
+from tocsin.adapters.reports.renderer import SituationRenderer
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.memory.store import MemoryStore
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
@@ -29,7 +30,7 @@ from tocsin.core.errors import NotFound, Unavailable
 from tocsin.core.incidents.plans import PlanBook
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
-from tocsin.ports import AlertingStore, Clock, Notifier, ResponseStore, Store
+from tocsin.ports import AlertingStore, Clock, Notifier, ReportRenderer, ResponseStore, Store
 from tocsin.services.access import AccessService
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
@@ -117,6 +118,7 @@ class Response:
     tasks: TaskService
     scorecards: ScorecardService
     situation: SituationService
+    renderer: ReportRenderer
 
 
 def _response(
@@ -142,6 +144,7 @@ def _response(
         tasks=TaskService(store, clock, context, handoff),
         scorecards=ScorecardService(store, context),
         situation=situation,
+        renderer=SituationRenderer(catalog.regions),
     )
 
 

@@ -78,9 +78,15 @@ GRID = ("grid", Role.UNIT_MEMBER, "GRID")
 
 OPERATIONS: dict[str, tuple[Op, tuple[str, Role, str], tuple[str, Role, str]]] = {
     "incident get": (lambda w, p: w.c.response.incidents.get(w.incident.id, principal=p), D11, P2),
-    "incident tasks": (lambda w, p: w.c.response.incidents.tasks(w.incident.id, principal=p), P1, P2),
+    "incident tasks": (
+        lambda w, p: w.c.response.incidents.tasks(w.incident.id, principal=p),
+        P1,
+        P2,
+    ),
     "incident timeline": (
-        lambda w, p: w.c.response.incidents.timeline(w.incident.id, principal=p), D11, P2
+        lambda w, p: w.c.response.incidents.timeline(w.incident.id, principal=p),
+        D11,
+        P2,
     ),
     "incident open": (
         lambda w, p: w.c.response.incidents.open(
@@ -117,15 +123,21 @@ OPERATIONS: dict[str, tuple[Op, tuple[str, Role, str], tuple[str, Role, str]]] =
     ),
     "incident split": (
         lambda w, p: w.c.response.incidents.split(
-            w.incident.id, principal=p, title="Shelters", links=[],
-            task_ids=[w.tasks["shelters"].id], reason="its own incident",
+            w.incident.id,
+            principal=p,
+            title="Shelters",
+            links=[],
+            task_ids=[w.tasks["shelters"].id],
+            reason="its own incident",
         ),
         P1,
         P2,
     ),
     "task get": (lambda w, p: w.c.response.tasks.get(w.tasks["levees"].id, principal=p), D11, P2),
     "task history": (
-        lambda w, p: w.c.response.tasks.history(w.tasks["levees"].id, principal=p), D11, GRID
+        lambda w, p: w.c.response.tasks.history(w.tasks["levees"].id, principal=p),
+        D11,
+        GRID,
     ),
     "task accept": (
         lambda w, p: w.c.response.tasks.act(
@@ -156,13 +168,19 @@ OPERATIONS: dict[str, tuple[Op, tuple[str, Role, str], tuple[str, Role, str]]] =
         P2,
     ),
     "situation of the incident": (
-        lambda w, p: w.c.response.situation.incident_facts(w.incident.id, principal=p), D11, P2
+        lambda w, p: w.c.response.situation.incident_facts(w.incident.id, principal=p),
+        D11,
+        P2,
     ),
     "situation of a region": (
-        lambda w, p: w.c.response.situation.region_facts("P1", principal=p), P1, P2
+        lambda w, p: w.c.response.situation.region_facts("P1", principal=p),
+        P1,
+        P2,
     ),
     "situation report issued": (
-        lambda w, p: w.c.response.situation.issue("incident", w.incident.id, principal=p), P1, P2
+        lambda w, p: w.c.response.situation.issue("incident", w.incident.id, principal=p),
+        P1,
+        P2,
     ),
 }
 
@@ -203,9 +221,12 @@ def test_lists_show_only_what_is_in_scope(world: World) -> None:
         world.incident.id
     ]
     assert c.response.incidents.find(principal=world.who(*P2)) == []
-    assert c.response.incidents.linked_to(
-        LinkKind.WARNING, world.incident.linked(LinkKind.WARNING)[0], principal=world.who(*P2)
-    ) == []
+    assert (
+        c.response.incidents.linked_to(
+            LinkKind.WARNING, world.incident.linked(LinkKind.WARNING)[0], principal=world.who(*P2)
+        )
+        == []
+    )
     mine = c.response.tasks.find(principal=world.who(*D11), mine=True)
     assert [t.title for t in mine] == ["Inspect the levees"]
     assert [t.unit for t in c.response.tasks.find(principal=world.who(*P1))] == [

@@ -16,10 +16,13 @@ from tocsin.api import (
     alert_receiver,
     catalog,
     events,
+    incidents,
     notifications,
     observations,
     operations,
     silences,
+    situation,
+    tasks,
     warnings,
 )
 from tocsin.api.docs import install_docs
@@ -46,6 +49,9 @@ ROUTERS = (
     silences,
     notifications,
     alert_receiver,
+    incidents,
+    tasks,
+    situation,
     operations,
 )
 

@@ -10,9 +10,7 @@ from pydantic import BaseModel
 
 from tocsin import __version__
 from tocsin.api.auth import Reader, container_of
-from tocsin.api.problems import responses
-
-PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+from tocsin.api.problems import json_problems
 
 
 class HealthOut(BaseModel):
@@ -36,13 +34,7 @@ def router() -> APIRouter:
         response_class=PlainTextResponse,
         responses={
             200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
-            **{  # a text route: its Problem bodies are JSON, said explicitly
-                s: {
-                    "description": r["description"],
-                    "content": {"application/json": {"schema": PROBLEM_REF}},
-                }
-                for s, r in responses(401, 403).items()
-            },
+            **json_problems(401, 403),  # a text route: its Problem bodies are JSON
         },
     )
     def metrics(principal: Reader, request: Request) -> str:

@@ -80,6 +80,7 @@ from tocsin.cli import alerting as _alerting  # noqa: E402
 from tocsin.cli import core_commands as _core  # noqa: E402
 from tocsin.cli import demo as _demo  # noqa: E402
 from tocsin.cli import detect as _detect  # noqa: E402
+from tocsin.cli import incidents as _incidents  # noqa: E402
 from tocsin.cli import risk as _risk  # noqa: E402
 from tocsin.cli import risk_warnings as _risk_warnings  # noqa: E402
 
@@ -98,6 +99,10 @@ app.add_typer(_alerting.silences_app, name="silences")
 app.add_typer(_alerting.notify_app, name="notify")
 app.command("history")(_alerting.history)
 _risk.app.command("warn")(_risk_warnings.risk_warn)
+app.add_typer(_incidents.incidents_app, name="incidents")
+app.add_typer(_incidents.tasks_app, name="tasks")
+app.command("scorecard")(_incidents.scorecard)
+app.command("report")(_incidents.report)
 
 
 def main() -> None:

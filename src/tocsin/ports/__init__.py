@@ -15,6 +15,7 @@
 | `silences` | SilenceStore | silences |
 | `outbox` | Outbox, OutboxClaims | notifications to deliver |
 | `incidents` | IncidentStore, TaskStore, ResponseTrail, SituationReports | the response |
+| `reports` | ReportRenderer | situation reports as HTML and PDF |
 | `sessions` | StoreSession, Store, AlertingSession, AlertingStore, Response… | transactions |
 | `bus`, `clock`, `notifiers` | Bus, Clock, Notifier | side effects and time |
 
@@ -47,6 +48,7 @@ from tocsin.ports.incidents import (
 from tocsin.ports.notifiers import Notifier
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
+from tocsin.ports.reports import ReportRenderer
 from tocsin.ports.sessions import (
     AlertingSession,
     AlertingStore,
@@ -77,6 +79,7 @@ __all__ = [
     "ObservationStore",
     "Outbox",
     "OutboxClaims",
+    "ReportRenderer",
     "ResponseSession",
     "ResponseStore",
     "ResponseTrail",

@@ -1,12 +1,17 @@
-"""The pipeline's background loops in a serving process: dispatcher and delivery worker.
+"""The pipeline's background loops in a serving process: dispatcher, delivery worker, responder.
 
-`start_background(container)` starts two daemon threads and returns a function that stops them:
+`start_background(container)` starts three daemon threads and returns a function that stops
+them:
 
 - the dispatcher ticks when a warning transition is published on the bus (after commit), and at
   least every `dispatch_interval_s` for the timers (group waits, escalations, silence expiry);
 - the delivery worker listens on the container's hand-off: it sends what the dispatcher handed
   over right after its commit, and runs a round when woken (new outbox rows) and at least every
-  `dispatch_interval_s` for retries.
+  `dispatch_interval_s` for retries;
+- the responder (`Responder.tick`: emergency plans on warning transitions, overdue tasks'
+  reminders and escalations, scheduled situation reports) ticks with the dispatcher's wake-ups
+  and interval. Where several processes serve one database only the elected owner should run
+  it (issue 11's leases); every step of it is idempotent meanwhile.
 
 Only these outermost loops catch every exception: they log it and back off, then carry on.
 """
@@ -22,6 +27,7 @@ from tocsin.config import Settings
 from tocsin.ports import Clock
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
+from tocsin.services.responder import Responder
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +35,12 @@ log = logging.getLogger(__name__)
 class _Listenable(Protocol):
     def listen(self, listener: Callable[[str, Mapping[str, Any]], None]) -> Callable[[], None]:
         """Register a bus listener."""
+
+
+class _Responding(Protocol):
+    @property
+    def responder(self) -> Responder:
+        """The responder."""
 
 
 class _Wired(Protocol):
@@ -41,6 +53,10 @@ class _Wired(Protocol):
     @property
     def delivery(self) -> DeliveryWorker:
         """The delivery worker."""
+
+    @property
+    def response(self) -> _Responding:
+        """The response (its responder)."""
 
     @property
     def handoff(self) -> Handoff:
@@ -98,7 +114,7 @@ class _Loop:
 
 
 def start_background(container: _Wired, *, interval: float | None = None) -> Callable[[], None]:
-    """Start the dispatcher and delivery loops; return a function that stops both.
+    """Start the dispatcher, delivery and responder loops; return a function that stops them.
 
     Nothing starts when `settings.background_workers` is false (e.g. when a separate
     `tocsin notify run` process does the work)."""
@@ -119,24 +135,35 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
         dispatcher.tick(clock.now())
         return False
 
+    responder = container.response.responder
+
+    def respond() -> bool:
+        responder.tick(clock.now())
+        return False
+
     delivery_loop = _Loop("tocsin-delivery", deliver, interval=interval, wake=handoff.ready)
     dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval=interval)
+    respond_loop = _Loop("tocsin-respond", respond, interval=interval)
 
     def on_message(topic: str, _payload: Mapping[str, Any]) -> None:
         if topic == "warnings":
             dispatch_loop.wake.set()
+            respond_loop.wake.set()
 
     stop_listening = handoff.listen()
     unlisten = container.bus.listen(on_message)
     delivery_loop.thread.start()
     dispatch_loop.thread.start()
+    respond_loop.thread.start()
     dispatch_loop.wake.set()
     delivery_loop.wake.set()
+    respond_loop.wake.set()
 
     def stop() -> None:
         unlisten()
         stop_listening()
         dispatch_loop.stop()
+        respond_loop.stop()
         delivery_loop.stop()
 
     return stop

@@ -25,7 +25,7 @@ from tocsin.core.incidents.model import (
     LinkKind,
     blank_incident,
 )
-from tocsin.core.incidents.plans import STAND_DOWN, applies
+from tocsin.core.incidents.plans import STAND_DOWN, EmergencyPlan, applies
 from tocsin.core.incidents.tasks import Task, TaskCommand, TaskCommandKind, TaskState
 from tocsin.core.levels import Level
 from tocsin.core.regions import RegionCode
@@ -115,6 +115,11 @@ class IncidentService:
         with self.store.transaction() as tx:
             found = tx.incidents.linked_to(kind.value, [ref], open_only=open_only)
         return visible(principal, found.get(ref, []), incident_place)
+
+    def plans(self, *, principal: Principal) -> list[EmergencyPlan]:
+        """The emergency plans whose region and domain the principal's scope holds."""
+        require(principal, Permission.READ)
+        return visible(principal, self.context.plans.plans, lambda p: Placement(p.region, p.domain))
 
     # -- commands ------------------------------------------------------------------------------
     def _command(self, principal: Principal, incident: Incident, action: str) -> None:
