@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Request
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -21,6 +21,8 @@ from pydantic import (
     StrictStr,
     WithJsonSchema,
 )
+
+from tocsin.core.errors import InvalidInput, Problem
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -108,3 +110,18 @@ Attributes = Annotated[
     ),
     AfterValidator(_json_size),
 ]
+
+
+def single_values(request: Request) -> None:
+    """A dependency for routes whose query parameters are all single values: one given twice
+    (`?unit=a&unit=b`) is refused (422) instead of the last one silently winning."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for name, _ in request.query_params.multi_items():
+        if name in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    if repeated:
+        raise InvalidInput(
+            [Problem("query", name, "given more than once; give it once") for name in repeated]
+        )

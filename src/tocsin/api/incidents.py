@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.auth import Commander, Reader, container_of
-from tocsin.api.fields import Code, Name, Reason
+from tocsin.api.fields import Code, Name, Reason, single_values
 from tocsin.api.problems import responses
 from tocsin.api.tasks import TaskOut, audit_out, task_out
 from tocsin.api.warnings import AuditOut, check_region
@@ -194,7 +194,7 @@ def _links(items: list[LinkIO]) -> list[Link]:
 
 def router() -> APIRouter:
     """The incident routes."""
-    api = APIRouter(tags=["incidents"])
+    api = APIRouter(tags=["incidents"], dependencies=[Depends(single_values)])
     reads = responses(401, 403, 404, 422)
     writes = responses(400, 401, 403, 404, 409, 413, 422)
 

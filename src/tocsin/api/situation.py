@@ -7,12 +7,12 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from tocsin.api.auth import Commander, Reader, container_of
-from tocsin.api.fields import Moment, Reason
+from tocsin.api.fields import Moment, Reason, single_values
 from tocsin.api.problems import json_problems, responses
 from tocsin.bootstrap import Container
 from tocsin.core.incidents.scorecard import ScoreRow, to_csv
@@ -111,7 +111,7 @@ def rendered(container: Container, facts: dict[str, Any], fmt: Format, *, name: 
 
 def router() -> APIRouter:
     """The situation report and scorecard routes."""
-    api = APIRouter(tags=["situation"])
+    api = APIRouter(tags=["situation"], dependencies=[Depends(single_values)])
 
     @api.get(
         "/api/v1/incidents/{incident_id}/situation",

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.auth import Commander, Reader, Responder, container_of
-from tocsin.api.fields import Code, Reason, Text
+from tocsin.api.fields import Code, Reason, Text, single_values
 from tocsin.api.problems import responses
 from tocsin.api.warnings import AuditOut
 from tocsin.core.audit import AuditRecord
@@ -108,7 +108,7 @@ def audit_out(records: Sequence[AuditRecord]) -> list[AuditOut]:
 
 def router() -> APIRouter:
     """The task routes."""
-    api = APIRouter(tags=["tasks"])
+    api = APIRouter(tags=["tasks"], dependencies=[Depends(single_values)])
     writes = responses(400, 401, 403, 404, 409, 413, 422)
 
     @api.get("/api/v1/tasks", responses=responses(401, 403, 422))

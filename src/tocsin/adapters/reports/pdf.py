@@ -8,6 +8,7 @@ always renders to the same bytes.
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,11 @@ from tocsin.adapters.reports.sections import (
 
 FONT: Final = "DejaVu"
 PAGE_WIDTH: Final = 180.0  # mm inside the margins of A4 (15 mm each side)
+
+
+def printable(text: str) -> str:
+    """The text without control characters (a PDF line has no use for them)."""
+    return "".join(c for c in text if c == "\n" or not unicodedata.category(c).startswith("C"))
 
 
 def _fonts() -> tuple[Path, Path]:
@@ -45,7 +51,7 @@ class _Writer:
         pdf.add_font(FONT, "B", str(bold))
         pdf.set_margins(15, 15, 15)
         pdf.set_auto_page_break(auto=True, margin=15)
-        pdf.set_title(title)
+        pdf.set_title(printable(title))
         pdf.set_author("Tocsin")
         pdf.set_creation_date(at)
         pdf.add_page()
@@ -55,14 +61,16 @@ class _Writer:
         from fpdf.enums import XPos, YPos
 
         self.pdf.set_font(FONT, "B", size)
-        self.pdf.multi_cell(PAGE_WIDTH, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.multi_cell(
+            PAGE_WIDTH, size * 0.5, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
         self.pdf.ln(1)
 
     def line(self, text: str, *, size: int = 9) -> None:
         from fpdf.enums import XPos, YPos
 
         self.pdf.set_font(FONT, "", size)
-        self.pdf.multi_cell(PAGE_WIDTH, 4.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.multi_cell(PAGE_WIDTH, 4.5, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def picture(self, png: bytes | None, *, width: float) -> None:
         if png is None:
@@ -79,7 +87,7 @@ class _Writer:
             for row in [head, *rows]:
                 cells = t.row()
                 for value in row:
-                    cells.cell(str(value))
+                    cells.cell(printable(str(value)))
         self.pdf.ln(2)
 
     def bytes(self) -> bytes:
