@@ -47,7 +47,8 @@ def test_the_small_plans_load(tmp_path: Path) -> None:
     assert levees.checklist == ("north bank", "south bank")
     assert flood.levels[1].tasks[1].after == ("evacuate",)
     assert [s.after.total_seconds() for s in flood.overdue.steps] == [0, 900]
-    assert book.get("flood") is flood and book.get("nope") is None
+    assert book.get("flood") is flood
+    assert book.get("nope") is None
 
 
 def test_no_file_means_no_plans(tmp_path: Path) -> None:

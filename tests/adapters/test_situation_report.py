@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -39,7 +38,7 @@ class Report:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Report]:
+def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
     """An orange flood incident in D11 an hour old: the river series, a task overdue, a
     public alert linked."""
     work = tmp_path_factory.mktemp("sitrep")
@@ -69,7 +68,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Report]:
     pdf.write_bytes(c.response.renderer.pdf(facts))
     html = c.response.renderer.html(facts)
     c.close()
-    yield Report(facts, pdf, html)
+    return Report(facts, pdf, html)
 
 
 def text_of(pdf: Path) -> str:
@@ -82,7 +81,8 @@ def text_of(pdf: Path) -> str:
 def test_the_text_says_what_happened(report: Report) -> None:
     text = text_of(report.pdf)
     assert "Situation report: Flood response: District D11" in text
-    assert "Response level III" in text and "Lead unit P1-CP" in text
+    assert "Response level III" in text
+    assert "Lead unit P1-CP" in text
     assert "Plan flood (at orange)" in text
     for heading in (
         "Affected regions",
@@ -94,12 +94,14 @@ def test_the_text_says_what_happened(report: Report) -> None:
         "Latest on the timeline",
     ):
         assert heading in text, heading
-    assert re.search(r"ORANGE D11 natural\.flood active", text) and "River level at D11" in text
+    assert re.search(r"ORANGE D11 natural\.flood active", text)
+    assert "River level at D11" in text
     # orange at 00:30: the levees were due for acceptance at 00:40; at 01:10 they are overdue
     assert "D11-FLOOD Inspect the levees assigned 2026-01-01 00:40 UTC overdue" in text
     assert "P1-CP Prepare shelters assigned 2026-01-01 00:45 UTC overdue" in text
     assert "cap-2026-0042" in text
-    assert "incident.linked" in text and "task.escalated" in text
+    assert "incident.linked" in text
+    assert "task.escalated" in text
 
 
 def test_the_pictures_are_there_and_drawn_in_the_level_colours(
@@ -137,7 +139,9 @@ def colour_counts(image: Image.Image) -> dict[tuple[int, int, int], int]:
     """How many pixels of each colour."""
     out: dict[tuple[int, int, int], int] = {}
     for count, colour in image.getcolors(maxcolors=1 << 24) or []:
-        out[colour] = out.get(colour, 0) + count
+        assert isinstance(colour, tuple)
+        rgb = (int(colour[0]), int(colour[1]), int(colour[2]))
+        out[rgb] = out.get(rgb, 0) + count
     return out
 
 
@@ -160,7 +164,8 @@ def test_the_html_page_says_the_same_and_runs_no_script(report: Report) -> None:
     assert "<script" not in page
     for name in ("map", "levels", "indicator-0", "tasks"):
         assert f'id="fig-{name}"' in page
-    assert "cap-2026-0042" in page and "Prepare shelters" in page
+    assert "cap-2026-0042" in page
+    assert "Prepare shelters" in page
     assert page.count('class="overdue"') == 2
 
 
@@ -168,6 +173,7 @@ def test_facts_hold_the_series_and_the_counts(report: Report) -> None:
     facts = report.facts
     assert facts["by_level"]["orange"] == 1
     (series,) = facts["indicators"]
-    assert series["values"][-1] == 4.7 and len(series["values"]) == 7
+    assert series["values"][-1] == 4.7
+    assert len(series["values"]) == 7
     assert series["thresholds"] == {"blue": 2.0, "yellow": 3.0, "orange": 4.0, "red": 5.0}
     assert facts["by_unit"]["P1-CP"] == {"assigned": 1, "overdue": 1}

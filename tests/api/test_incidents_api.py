@@ -101,7 +101,8 @@ def test_a_unit_works_its_tasks_and_the_next_one_follows(desk: Desk) -> None:
     done = desk.client.post(
         f"/api/v1/tasks/{levees}/accept", json={"reason": "crew out"}, headers=d11
     )
-    assert done.status_code == 200 and done.json()["state"] == "accepted"
+    assert done.status_code == 200
+    assert done.json()["state"] == "accepted"
     note = desk.client.post(
         f"/api/v1/tasks/{levees}/note", json={"reason": "north bank ok"}, headers=d11
     )
@@ -113,7 +114,8 @@ def test_a_unit_works_its_tasks_and_the_next_one_follows(desk: Desk) -> None:
     finished = desk.client.post(
         f"/api/v1/tasks/{levees}/complete", json={"outcome": "levees hold"}, headers=d11
     )
-    assert finished.json()["state"] == "done" and finished.json()["outcome"] == "levees hold"
+    assert finished.json()["state"] == "done"
+    assert finished.json()["outcome"] == "levees hold"
     history = desk.client.get(f"/api/v1/tasks/{levees}", headers=d11).json()["history"]
     assert [r["kind"] for r in history] == [
         "task.assigned",
@@ -163,7 +165,8 @@ def test_commands_of_the_duty_officer(desk: Desk) -> None:
             "reason": "run apart",
         },
     )
-    assert split.status_code == 201 and split.json()["state"] == "active"
+    assert split.status_code == 201
+    assert split.json()["state"] == "active"
     merged = desk.client.post(
         f"/api/v1/incidents/{split.json()['id']}/merge",
         json={"into": incident, "reason": "back together"},
@@ -189,9 +192,11 @@ def test_situation_reports_as_json_html_and_pdf(desk: Desk) -> None:
     assert [i["code"] for i in facts["indicators"]] == ["D11.river_level"]
     page = desk.client.get(f"/api/v1/incidents/{incident}/situation", params={"format": "html"})
     assert page.headers["content-type"].startswith("text/html")
-    assert 'id="fig-map"' in page.text and "Prepare shelters" in page.text
+    assert 'id="fig-map"' in page.text
+    assert "Prepare shelters" in page.text
     pdf = desk.client.get(f"/api/v1/incidents/{incident}/situation", params={"format": "pdf"})
-    assert pdf.headers["content-type"] == "application/pdf" and pdf.content[:5] == b"%PDF-"
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content[:5] == b"%PDF-"
     issued = desk.client.post(f"/api/v1/incidents/{incident}/situation-reports", json={})
     assert issued.status_code == 201
     stored = desk.client.get(f"/api/v1/situation-reports/{issued.json()['id']}").json()
@@ -210,7 +215,8 @@ def test_the_scorecard_as_json_and_csv(desk: Desk) -> None:
     got = desk.client.get("/api/v1/scorecard", params={"start": start, "end": end}).json()
     assert got["region"] is None
     units = {(r["unit"], r["tasks_received"]) for r in got["rows"]}
-    assert ("D11-FLOOD", 1) in units and ("P1-CP", 1) in units
+    assert ("D11-FLOOD", 1) in units
+    assert ("P1-CP", 1) in units
     csv = desk.client.get(
         "/api/v1/scorecard", params={"start": start, "end": end, "region": "P1", "format": "csv"}
     )

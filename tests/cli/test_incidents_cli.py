@@ -3,7 +3,6 @@ scorecard as CSV, a situation report written to a file; mistakes end in one sent
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ run = CliRunner().invoke
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def db(tmp_path: Path) -> tuple[str, Path]:
     """A database with an orange flood incident in D11 (and its configuration folder)."""
     url = f"sqlite:///{tmp_path / 'tocsin.db'}"
     config = write_small_config(tmp_path / "cfg", **{"plans.yaml": small_plans()})
@@ -37,24 +36,28 @@ def db(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     )
     container.response.responder.tick(clock.now())
     container.close()
-    yield url, config
+    return url, config
 
 
 def test_the_board_an_incident_and_its_tasks(db: tuple[str, Path]) -> None:
     url, config = db
     board = run(app, ["incidents", "list", "--db", url])
     assert board.exit_code == 0, board.output
-    assert "Flood response" in board.output and "1 incident(s)" in board.output
+    assert "Flood response" in board.output
+    assert "1 incident(s)" in board.output
     ident = board.output.splitlines()[1].split()[0]
     shown = run(app, ["incidents", "show", ident, "--db", url])
     assert shown.exit_code == 0, shown.output
-    assert "Inspect the levees" in shown.output and "incident.activated" in shown.output
+    assert "Inspect the levees" in shown.output
+    assert "incident.activated" in shown.output
     tasks = run(app, ["tasks", "list", "--unit", "D11-FLOOD", "--db", url])
     task = tasks.output.splitlines()[1].split()[0]
     accepted = run(app, ["tasks", "act", "accept", task, "--by", "crew", "--db", url])
-    assert accepted.exit_code == 0 and "accepted: Inspect the levees" in accepted.output
+    assert accepted.exit_code == 0
+    assert "accepted: Inspect the levees" in accepted.output
     no_outcome = run(app, ["tasks", "act", "complete", task, "--by", "crew", "--db", url])
-    assert no_outcome.exit_code == 1 and "an outcome is needed" in no_outcome.output
+    assert no_outcome.exit_code == 1
+    assert "an outcome is needed" in no_outcome.output
     assert "Traceback" not in no_outcome.output
     done = run(
         app,
@@ -78,7 +81,8 @@ def test_the_board_an_incident_and_its_tasks(db: tuple[str, Path]) -> None:
             str(config),
         ],
     )
-    assert stood.exit_code == 0 and "stabilised" in stood.output, stood.output
+    assert stood.exit_code == 0, stood.output
+    assert "stabilised" in stood.output
 
 
 def test_scorecard_and_situation_report(db: tuple[str, Path], tmp_path: Path) -> None:
@@ -112,13 +116,15 @@ def test_scorecard_and_situation_report(db: tuple[str, Path], tmp_path: Path) ->
     region = run(
         app, ["report", "--region", "P1", "--format", "html", "--output", str(html), "--db", url]
     )
-    assert region.exit_code == 0 and "<h1>Situation report: Province One</h1>" in html.read_text()
+    assert region.exit_code == 0
+    assert "<h1>Situation report: Province One</h1>" in html.read_text()
 
 
 def test_mistakes_end_in_one_sentence(db: tuple[str, Path]) -> None:
     url, _ = db
     missing = run(app, ["incidents", "show", "zzz", "--db", url])
-    assert missing.exit_code == 1 and "no incidents match 'zzz'" in missing.output
+    assert missing.exit_code == 1
+    assert "no incidents match 'zzz'" in missing.output
     bad_link = run(
         app,
         [
@@ -140,10 +146,13 @@ def test_mistakes_end_in_one_sentence(db: tuple[str, Path]) -> None:
             url,
         ],
     )
-    assert bad_link.exit_code == 2 and "not KIND:ID" in bad_link.output
+    assert bad_link.exit_code == 2
+    assert "not KIND:ID" in bad_link.output
     both = run(app, ["report", "--db", url])
-    assert both.exit_code == 2 and "exactly one of --incident and --region" in both.output
+    assert both.exit_code == 2
+    assert "exactly one of --incident and --region" in both.output
     bad_time = run(app, ["scorecard", "--from", "soon", "--to", "later", "--db", url])
-    assert bad_time.exit_code == 2 and "not an ISO 8601 time" in bad_time.output
+    assert bad_time.exit_code == 2
+    assert "not an ISO 8601 time" in bad_time.output
     for result in (missing, bad_link, both, bad_time):
         assert "Traceback" not in result.output

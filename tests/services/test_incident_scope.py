@@ -191,7 +191,7 @@ def test_in_scope_it_works_out_of_scope_it_is_refused_and_stores_nothing(
 ) -> None:
     op, allowed, refused = OPERATIONS[name]
     before = world.counts()
-    with pytest.raises(Forbidden, match="outside the scope|may not"):
+    with pytest.raises(Forbidden, match=r"outside the scope|may not"):
         op(world, world.who(*refused))
     assert world.counts() == before
     op(world, world.who(*allowed))

@@ -27,6 +27,7 @@ from tocsin.adapters.config_yaml import dump_yaml
 from tocsin.demo import names, sources
 from tocsin.demo.feeds import FEEDS, Feed
 from tocsin.demo.geometry import bounds, grid_cells, multipolygon
+from tocsin.demo.plans import demo_plans
 
 COUNTRY = "ITA"
 METRO_CITY = "Roma"  # the district holding this city holds the demo's assets
@@ -192,6 +193,7 @@ def write_config(directory: Path, *, end_at: int) -> list[Series]:
         "assets.yaml": {"assets": assets},
         "units.yaml": {"units": units},
         "routes.yaml": ROUTES,
+        "plans.yaml": demo_plans(COUNTRY),
     }
     for name, content in files.items():
         (directory / name).write_text(dump_yaml(content), encoding="utf-8")

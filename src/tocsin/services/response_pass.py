@@ -348,8 +348,8 @@ class ResponsePass:
         out: list[Notification] = []
         for message in self.messages:
             addresses = addresses_of(message.receiver, named={}, units=self.ctx.catalog.units)
-            if not addresses:
-                log.warning("unit has no address", extra={"receiver": message.receiver})
+            if not addresses:  # the task is on its board; nothing to send it to
+                log.info("unit has no address", extra={"receiver": message.receiver})
             out += compose(message, addresses, now=self.now)
         return out
 

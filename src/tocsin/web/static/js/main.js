@@ -3,11 +3,16 @@
 import { get, askToken, token } from "./api.js";
 import * as board from "./board.js";
 import { LEVELS, badge, h, setServerNow, toast } from "./format.js";
+import * as incidents from "./incidents.js";
 import * as indicator from "./indicator.js";
 import * as mapView from "./map.js";
 import * as risk from "./risk.js";
 
-const VIEWS = ["map", "board", "indicator", "risk"];
+const VIEWS = ["map", "board", "indicator", "risk", "incidents", "tasks", "scorecard"];
+const TITLES = {
+  map: "map", board: "warnings", indicator: "indicators", risk: "risk",
+  incidents: "incidents", tasks: "my tasks", scorecard: "scorecard",
+};
 let view = null;
 let catalog = null;
 
@@ -43,7 +48,7 @@ async function route() {
       if (a.dataset.view === name) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
-    document.title = `Tocsin — ${{ map: "map", board: "warnings", indicator: "indicators", risk: "risk" }[name]}`;
+    document.title = `Tocsin — ${TITLES[name]}`;
   }
   document.body.dataset.view = name;
   try {
@@ -61,6 +66,14 @@ async function route() {
     } else if (name === "risk") {
       await loadCatalog();
       await risk.show(args[0] || null);
+    } else if (name === "incidents") {
+      if (args[0]) await incidents.showDetail(args[0]);
+      else await incidents.showBoard();
+    } else if (name === "tasks") {
+      await incidents.showTasks();
+    } else if (name === "scorecard") {
+      await loadCatalog();
+      await incidents.showScorecard();
     }
     document.body.dataset.ready = name;
   } catch (err) {
@@ -84,6 +97,7 @@ function refreshSoon() {
     await refreshSummary();
     if (view === "board") await board.refresh({ highlight: true });
     if (view === "map") await mapView.refresh();
+    if (view === "incidents" && !location.hash.split("/")[2]) await incidents.showBoard();
   }, 150);
 }
 
@@ -133,6 +147,7 @@ function onKey(e) {
   if (typing) return;
   const keys = {
     1: () => navigate("#/map"), 2: () => navigate("#/board"), 3: () => navigate("#/indicator"), 4: () => navigate("#/risk"),
+    5: () => navigate("#/incidents"), 6: () => navigate("#/tasks"), 7: () => navigate("#/scorecard"),
     "/": focusFilter, "?": () => document.getElementById("help-dialog").showModal(),
     j: () => view === "board" && board.move(1), k: () => view === "board" && board.move(-1),
     a: () => view === "board" && board.acknowledge(),
@@ -151,6 +166,8 @@ function start() {
   mapView.init({ navigate });
   board.init({ navigate });
   indicator.init();
+  incidents.init({ navigate });
+  document.getElementById("inc-state").addEventListener("change", () => incidents.showBoard());
   document.getElementById("risk-form").addEventListener("submit", (e) => {
     e.preventDefault();
     navigate(`#/risk/${encodeURIComponent(document.getElementById("risk-region").value.trim())}`);
