@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import REPO
 from tocsin.adapters.config_yaml import dump_yaml, load_catalog
 from tocsin.adapters.plans_yaml import load_plans
 from tocsin.cli.main import app
@@ -136,3 +137,13 @@ def test_check_config_reports_plans_with_the_rest(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "unknown domain 'nope'" in result.output
     assert "unknown receiver 'nobody'" in result.output  # both files' problems, at once
+
+
+def test_the_example_in_the_docs_is_valid(tmp_path: Path) -> None:
+    text = (REPO / "docs" / "incidents.md").read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    folder = config(tmp_path, example)
+    (flood,) = load_plans(folder, load_catalog(folder)).plans
+    assert [len(p.tasks) for p in flood.levels] == [2, 2]
+    assert flood.report_every is not None
+    assert flood.report_every.total_seconds() == 21600

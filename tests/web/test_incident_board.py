@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import T, Served, serve
+from tests.web.conftest import Served, T, serve
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
