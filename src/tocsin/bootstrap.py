@@ -40,7 +40,7 @@ from tocsin.services.incidents import IncidentService
 from tocsin.services.indicators import IndicatorService
 from tocsin.services.ingest import EventService, IngestService
 from tocsin.services.responder import Responder
-from tocsin.services.response_pass import ResponseContext
+from tocsin.services.response_pass import ResponseContext, ResponseRuntime
 from tocsin.services.rules import RuleBook
 from tocsin.services.scorecard import ScorecardService
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
@@ -135,13 +135,14 @@ def _response(
     if store is None:
         raise Unavailable("these stores keep no incidents (Stores.response is not set)")
     context = ResponseContext(catalog, plans)
-    incidents = IncidentService(store, clock, context, handoff)
+    runtime = ResponseRuntime(store, clock, context, handoff)
+    incidents = IncidentService(runtime)
     situation = SituationService(store, stores.store, context, incidents, indicators, handoff)
     return Response(
         plans=plans,
         responder=Responder(store, context, handoff=handoff, reports=situation),
         incidents=incidents,
-        tasks=TaskService(store, clock, context, handoff),
+        tasks=TaskService(runtime),
         scorecards=ScorecardService(store, context),
         situation=situation,
         renderer=SituationRenderer(catalog.regions),

@@ -29,8 +29,11 @@ from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidInput, Problem
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from tocsin.bootstrap import Container
     from tocsin.core.incidents.model import Link
+    from tocsin.core.incidents.tasks import Task
 
 SYSTEM = system_principal("cli")
 incidents_app = group("Incidents: the response to a situation, under an emergency plan.")
@@ -112,8 +115,6 @@ def incidents_list(
 @incidents_app.command("show")
 def incidents_show(incident: IncidentArg, db: DbOption = None) -> None:
     """One incident: its facts, its tasks by unit, its timeline."""
-    from tocsin.core.incidents.tasks import is_overdue
-
     with reported():
         container = _open(db)
         service = container.response.incidents
@@ -130,8 +131,21 @@ def incidents_show(incident: IncidentArg, db: DbOption = None) -> None:
         markup=False,
         soft_wrap=True,
     )
+    _print_tasks(sorted(tasks, key=lambda t: (t.unit, t.created_at)), now)
+    for r in timeline:
+        console.print(
+            f"{r.at:%Y-%m-%d %H:%M:%S}  {r.kind:<28} {r.actor}\n    {r.reason}",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+def _print_tasks(tasks: list[Task], now: datetime) -> None:
+    """Tasks as a table: id, unit, state, running deadline, overdue, title."""
+    from tocsin.core.incidents.tasks import is_overdue
+
     print_table(
-        ("task", "unit", "state", "deadline", "overdue", "title"),
+        ("id", "unit", "state", "deadline", "overdue", "title"),
         (
             (
                 t.id[:12],
@@ -141,16 +155,10 @@ def incidents_show(incident: IncidentArg, db: DbOption = None) -> None:
                 "OVERDUE" if is_overdue(t, now) else "",
                 t.title,
             )
-            for t in sorted(tasks, key=lambda t: (t.unit, t.created_at))
+            for t in tasks
         ),
-        keys={"task"},
+        keys={"id"},
     )
-    for r in timeline:
-        console.print(
-            f"{r.at:%Y-%m-%d %H:%M:%S}  {r.kind:<28} {r.actor}\n    {r.reason}",
-            markup=False,
-            soft_wrap=True,
-        )
 
 
 @incidents_app.command("open")
@@ -306,27 +314,11 @@ def tasks_list(
     db: DbOption = None,
 ) -> None:
     """Tasks, the most urgent first."""
-    from tocsin.core.incidents.tasks import is_overdue
-
     with reported():
         container = _open(db)
         found = container.response.tasks.find(principal=SYSTEM, unit=unit, open_only=not all_)
         now = container.clock.now()
-    print_table(
-        ("id", "unit", "state", "deadline", "overdue", "title"),
-        (
-            (
-                t.id[:12],
-                t.unit,
-                t.state.value,
-                t.deadline.strftime("%Y-%m-%d %H:%M") if t.deadline else "–",
-                "OVERDUE" if is_overdue(t, now) else "",
-                t.title,
-            )
-            for t in found
-        ),
-        keys={"id"},
-    )
+    _print_tasks(found, now)
     console.print(f"{len(found)} task(s)")
 
 

@@ -28,6 +28,12 @@ def _task(
     }
 
 
+SUPPORT = _task(
+    "support", "Coordinate national support", {"unit": "DPC"}, accept_s=1800, done_s=12 * HOUR
+)
+DEBRIEF = _task("debrief", "Debrief and report", PROVINCE, accept_s=HOUR, done_s=72 * HOUR)
+
+
 def demo_plans(country: str) -> dict[str, Any]:
     """plans.yaml for the demo (its country's code)."""
     return {
@@ -87,13 +93,7 @@ def demo_plans(country: str) -> dict[str, Any]:
                                 accept_s=900,
                                 done_s=6 * HOUR,
                             ),
-                            _task(
-                                "support",
-                                "Coordinate national support",
-                                {"unit": "DPC"},
-                                accept_s=1800,
-                                done_s=12 * HOUR,
-                            ),
+                            SUPPORT,
                         ],
                     },
                 ],
@@ -105,14 +105,7 @@ def demo_plans(country: str) -> dict[str, Any]:
                         accept_s=HOUR,
                         done_s=24 * HOUR,
                     ),
-                    _task(
-                        "debrief",
-                        "Debrief and report",
-                        PROVINCE,
-                        accept_s=HOUR,
-                        done_s=72 * HOUR,
-                        after=["restore"],
-                    ),
+                    {**DEBRIEF, "after": ["restore"]},
                 ],
             },
             {
@@ -146,20 +139,12 @@ def demo_plans(country: str) -> dict[str, Any]:
                                 accept_s=600,
                                 done_s=HOUR,
                             ),
-                            _task(
-                                "support",
-                                "Coordinate national support",
-                                {"unit": "DPC"},
-                                accept_s=1800,
-                                done_s=12 * HOUR,
-                            ),
+                            SUPPORT,
                         ],
                     },
                 ],
                 "stand_down": [
-                    _task(
-                        "debrief", "Debrief and report", PROVINCE, accept_s=HOUR, done_s=72 * HOUR
-                    ),
+                    DEBRIEF,
                 ],
             },
         ],

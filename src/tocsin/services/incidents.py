@@ -10,7 +10,6 @@ transitions, its tasks' and their audit records are written together, then the n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from tocsin.core.access import Placement, Principal, require, require_place, visible
@@ -31,10 +30,9 @@ from tocsin.core.levels import Level
 from tocsin.core.regions import RegionCode
 from tocsin.core.units import UnitCode
 from tocsin.core.users import Permission
-from tocsin.ports import Clock, IncidentFilter, ResponseStore
-from tocsin.services.delivery import Handoff
-from tocsin.services.responder import activate, new_incident_id, upgrade
-from tocsin.services.response_pass import ResponseContext, ResponsePass, response_pass
+from tocsin.ports import IncidentFilter
+from tocsin.services.responder import apply_plan, new_incident_id
+from tocsin.services.response_pass import ResponsePass, ResponseRuntime
 
 
 def incident_place(incident: Incident) -> Placement:
@@ -46,10 +44,7 @@ def incident_place(incident: Incident) -> Placement:
 class IncidentService:
     """Reads and runs incidents."""
 
-    store: ResponseStore
-    clock: Clock
-    context: ResponseContext
-    handoff: Handoff
+    runtime: ResponseRuntime
 
     # -- reading -------------------------------------------------------------------------------
     def find(
@@ -64,20 +59,20 @@ class IncidentService:
     ) -> list[Incident]:
         """Incidents the principal may see, newest first; `region` selects its subtree."""
         require(principal, Permission.READ)
-        tree = self.context.catalog.regions
+        tree = self.runtime.context.catalog.regions
         regions = None
         if region is not None:
             if region not in tree:
                 raise NotFound(f"unknown region {region!r}")
             regions = tuple(tree.subtree(RegionCode(region)))
         query = IncidentFilter(open_only, states, regions, domain, principal.scope, limit)
-        with self.store.transaction() as tx:
+        with self.runtime.store.transaction() as tx:
             return tx.incidents.find(query)
 
     def get(self, incident_id: str, *, principal: Principal) -> Incident:
         """One incident (Forbidden outside the principal's scope)."""
         require(principal, Permission.READ)
-        with self.store.transaction() as tx:
+        with self.runtime.store.transaction() as tx:
             found = tx.incidents.get(incident_id)
         if found is None:
             raise NotFound(f"no incident {incident_id!r}")
@@ -87,7 +82,7 @@ class IncidentService:
     def resolve(self, prefix: str, *, principal: Principal) -> Incident:
         """The one incident the principal sees whose id starts with `prefix`."""
         require(principal, Permission.READ)
-        with self.store.transaction() as tx:
+        with self.runtime.store.transaction() as tx:
             found = tx.incidents.with_prefix(prefix, limit=2)
         found = visible(principal, found, incident_place)
         if len(found) != 1:
@@ -97,13 +92,13 @@ class IncidentService:
     def tasks(self, incident_id: str, *, principal: Principal) -> list[Task]:
         """The incident's tasks, in creation order."""
         self.get(incident_id, principal=principal)
-        with self.store.transaction() as tx:
+        with self.runtime.store.transaction() as tx:
             return tx.tasks.of_incidents([incident_id])[incident_id]
 
     def timeline(self, incident_id: str, *, principal: Principal) -> list[AuditRecord]:
         """The incident's timeline: its audit trail and its tasks', oldest first."""
         self.get(incident_id, principal=principal)
-        with self.store.transaction() as tx:
+        with self.runtime.store.transaction() as tx:
             return tx.response_trail.timeline(incident_id)
 
     def linked_to(
@@ -112,14 +107,16 @@ class IncidentService:
         """The incidents that link a warning, event, public alert or report (oldest first):
         how the public-alert side finds the incidents of a warning."""
         require(principal, Permission.READ)
-        with self.store.transaction() as tx:
+        with self.runtime.store.transaction() as tx:
             found = tx.incidents.linked_to(kind.value, [ref], open_only=open_only)
         return visible(principal, found.get(ref, []), incident_place)
 
     def plans(self, *, principal: Principal) -> list[EmergencyPlan]:
         """The emergency plans whose region and domain the principal's scope holds."""
         require(principal, Permission.READ)
-        return visible(principal, self.context.plans.plans, lambda p: Placement(p.region, p.domain))
+        return visible(
+            principal, self.runtime.context.plans.plans, lambda p: Placement(p.region, p.domain)
+        )
 
     # -- commands ------------------------------------------------------------------------------
     def _command(self, principal: Principal, incident: Incident, action: str) -> None:
@@ -145,11 +142,11 @@ class IncidentService:
         command = IncidentCommand(
             IncidentCommandKind.OPEN, principal.name, reason, links=tuple(links), lead=lead
         )
-        with self._pass() as work:
+        with self.runtime.transaction() as work:
             return work.open(template, command)
 
     def _check_place(self, region: str, domain: str, lead: str | None) -> None:
-        catalog = self.context.catalog
+        catalog = self.runtime.context.catalog
         problems = []
         if region not in catalog.regions:
             problems.append(Problem("body", "region", f"unknown region {region!r}"))
@@ -159,9 +156,6 @@ class IncidentService:
             problems.append(Problem("body", "lead", f"unknown unit {lead!r}"))
         if problems:
             raise InvalidInput(problems)
-
-    def _pass(self) -> AbstractContextManager[ResponsePass]:
-        return response_pass(self.store, self.clock.now(), self.context, handoff=self.handoff)
 
     def activate(
         self,
@@ -173,10 +167,10 @@ class IncidentService:
         reason: str,
     ) -> Incident:
         """Activate a plan at a level by hand (or raise it to that level): its tasks go out."""
-        plan = self.context.plans.get(plan_id)
+        plan = self.runtime.context.plans.get(plan_id)
         if plan is None:
             raise NotFound(f"no plan {plan_id!r}")
-        with self._pass() as work:
+        with self.runtime.transaction() as work:
             incident = work.must_incident(incident_id)
             self._command(principal, incident, "activating a plan on incident")
             self._fits(plan_id, incident)
@@ -187,22 +181,22 @@ class IncidentService:
                     raise Conflict(f"incident {incident.id} runs plan {incident.plan!r}")
                 if not levels:
                     raise IllegalTransition(f"the plan is already at {reached} or above {level}")
-                return upgrade(work, incident, plan, levels, actor=principal.name, reason=reason)
+                return apply_plan(work, incident, plan, levels, actor=principal.name, reason=reason)
             if level.rank < plan.activation_level.rank:
                 raise InvalidInput(
                     [Problem("body", "level", f"{plan.id} starts at {plan.activation_level}")]
                 )
-            return activate(work, incident, plan, levels, actor=principal.name, reason=reason)
+            return apply_plan(work, incident, plan, levels, actor=principal.name, reason=reason)
 
     def _fits(self, plan_id: str, incident: Incident) -> None:
-        plan = self.context.plans.get(plan_id)
-        catalog = self.context.catalog
+        plan = self.runtime.context.plans.get(plan_id)
+        catalog = self.runtime.context.catalog
         if plan is not None and not applies(
             plan,
             region=incident.region,
             domain=incident.domain,
             tree=catalog.regions,
-            domain_ancestors=self.context.ancestors(incident.domain),
+            domain_ancestors=self.runtime.context.ancestors(incident.domain),
         ):
             raise Conflict(f"plan {plan_id} does not cover {incident.region} / {incident.domain}")
 
@@ -217,7 +211,7 @@ class IncidentService:
     ) -> Incident:
         """Link (or unlink) warnings, events, public alerts or reports."""
         kind = IncidentCommandKind.UNLINK if unlink else IncidentCommandKind.LINK
-        with self._pass() as work:
+        with self.runtime.transaction() as work:
             incident = work.must_incident(incident_id)
             self._command(principal, incident, "linking to incident")
             command = IncidentCommand(kind, principal.name, reason, links=tuple(links))
@@ -227,9 +221,9 @@ class IncidentService:
         self, incident_id: str, *, principal: Principal, unit: str, reason: str
     ) -> Incident:
         """Name the incident's lead unit."""
-        if UnitCode(unit) not in self.context.catalog.units:
+        if UnitCode(unit) not in self.runtime.context.catalog.units:
             raise InvalidInput([Problem("body", "unit", f"unknown unit {unit!r}")])
-        with self._pass() as work:
+        with self.runtime.transaction() as work:
             incident = work.must_incident(incident_id)
             self._command(principal, incident, "naming the lead of incident")
             command = IncidentCommand(IncidentCommandKind.LEAD, principal.name, reason, lead=unit)
@@ -241,7 +235,7 @@ class IncidentService:
         """Confirm the stand-down of an active incident: its stand-down tasks go out (those
         proposed, or the plan's), and with `cancel_open` its unfinished tasks are cancelled;
         it closes by itself once every task is finished."""
-        with self._pass() as work:
+        with self.runtime.transaction() as work:
             incident = work.must_incident(incident_id)
             self._command(principal, incident, "standing down incident")
             command = IncidentCommand(IncidentCommandKind.STAND_DOWN, principal.name, reason)
@@ -258,7 +252,7 @@ class IncidentService:
         for task in proposed:
             confirm = TaskCommand(TaskCommandKind.CONFIRM, principal.name, "stand-down confirmed")
             work.change_task(task, confirm, incident)
-        plan = self.context.plans.get(incident.plan) if incident.plan else None
+        plan = self.runtime.context.plans.get(incident.plan) if incident.plan else None
         if plan is not None and not any(t.stage == STAND_DOWN for t in tasks):
             work.issue(incident, plan, plan.stand_down, stage=STAND_DOWN)
         if cancel_open:
@@ -270,7 +264,7 @@ class IncidentService:
 
     def close(self, incident_id: str, *, principal: Principal, reason: str) -> Incident:
         """Close an incident whose tasks are all finished (open or stabilised)."""
-        with self._pass() as work:
+        with self.runtime.transaction() as work:
             incident = work.must_incident(incident_id)
             self._command(principal, incident, "closing incident")
             command = IncidentCommand(
@@ -284,7 +278,7 @@ class IncidentService:
     def merge(self, source_id: str, *, into: str, principal: Principal, reason: str) -> Incident:
         """Merge one incident into another: its links and unfinished tasks move over, and it
         closes (merged); return the incident merged into."""
-        with self._pass() as work:
+        with self.runtime.transaction() as work:
             source, target = work.must_incident(source_id), work.must_incident(into)
             self._command(principal, source, "merging incident")
             self._command(principal, target, "merging into incident")
@@ -314,7 +308,7 @@ class IncidentService:
     ) -> Incident:
         """Split part of an incident (links and tasks) into a new incident in the same place and
         state; return the new incident."""
-        with self._pass() as work:
+        with self.runtime.transaction() as work:
             source = work.must_incident(incident_id)
             self._command(principal, source, "splitting incident")
             mine = {t.id for t in work.tasks_of(source.id)}

@@ -39,6 +39,7 @@ from tocsin.core.incidents.model import (
     IncidentCommand,
     IncidentCommandKind,
     IncidentId,
+    IncidentState,
     LinkKind,
     blank_incident,
 )
@@ -83,7 +84,7 @@ def new_incident_id() -> IncidentId:
     return IncidentId(uuid.uuid4().hex[:24])
 
 
-def activate(
+def apply_plan(
     work: ResponsePass,
     incident: Incident,
     plan: EmergencyPlan,
@@ -92,49 +93,25 @@ def activate(
     actor: str,
     reason: str,
 ) -> Incident:
-    """Activate a plan on an incident (open or stabilised) up to the highest of `levels`, and
-    issue those levels' tasks; proposed stand-down tasks are withdrawn."""
+    """Run a plan on an incident up to the highest of `levels` and issue those levels' tasks:
+    an active incident is upgraded; an open or stabilised one is activated (again), and its
+    proposed stand-down tasks are withdrawn."""
+    active = incident.state is IncidentState.ACTIVE
     level = levels[-1].level if levels else incident.plan_level or plan.activation_level
-    lead = incident.lead_unit or _lead(work, plan, incident)
     command = IncidentCommand(
-        IncidentCommandKind.ACTIVATE,
+        IncidentCommandKind.UPGRADE if active else IncidentCommandKind.ACTIVATE,
         actor,
         reason,
         plan=plan.id,
         level=level,
         response=plan.response_at(level),
-        lead=lead,
+        lead=None if active else incident.lead_unit or _lead(work, plan, incident),
     )
     incident = work.change(incident, command)
     for task in work.tasks_of(incident.id):
-        if task.state is TaskState.PROPOSED:
+        if task.state is TaskState.PROPOSED and not active:
             why = "the plan was activated again: stand-down withdrawn"
             work.change_task(task, TaskCommand(TaskCommandKind.CANCEL, actor, why), incident)
-    for entry in levels:
-        work.issue(incident, plan, entry.tasks, stage=entry.level.value)
-    return incident
-
-
-def upgrade(
-    work: ResponsePass,
-    incident: Incident,
-    plan: EmergencyPlan,
-    levels: Sequence[PlanLevel],
-    *,
-    actor: str,
-    reason: str,
-) -> Incident:
-    """Raise an active incident's plan to the highest of `levels` and issue their tasks."""
-    level = levels[-1].level
-    command = IncidentCommand(
-        IncidentCommandKind.UPGRADE,
-        actor,
-        reason,
-        plan=plan.id,
-        level=level,
-        response=plan.response_at(level),
-    )
-    incident = work.change(incident, command)
     for entry in levels:
         work.issue(incident, plan, entry.tasks, stage=entry.level.value)
     return incident
@@ -241,7 +218,7 @@ class Responder:
         plan = decision.plan
         if decision.reason is ActivationReason.OPENED and plan is not None:
             incident = self._open(work, warning, plan, key=key, reason=reason)
-            activate(work, incident, plan, decision.levels, actor=SYSTEM, reason=reason)
+            apply_plan(work, incident, plan, decision.levels, actor=SYSTEM, reason=reason)
             return
         if incident is None:
             return
@@ -250,10 +227,9 @@ class Responder:
                 IncidentCommandKind.LINK, SYSTEM, reason, links=(warning_link(warning),)
             )
             incident = work.change(incident, link)
-        if decision.reason is ActivationReason.ACTIVATED and plan is not None:
-            activate(work, incident, plan, decision.levels, actor=SYSTEM, reason=reason)
-        elif decision.reason is ActivationReason.UPGRADED and plan is not None:
-            upgrade(work, incident, plan, decision.levels, actor=SYSTEM, reason=reason)
+        planned = decision.reason in (ActivationReason.ACTIVATED, ActivationReason.UPGRADED)
+        if planned and plan is not None:
+            apply_plan(work, incident, plan, decision.levels, actor=SYSTEM, reason=reason)
         elif decision.reason is ActivationReason.STAND_DOWN_PROPOSED:
             self._propose_stand_down(work, incident, reason=reason)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,7 +49,7 @@ from tocsin.core.units import UnitCode, responsible_chain
 from tocsin.core.warnings.model import Warning
 from tocsin.core.warnings.outbox import Message, Notification, addresses_of
 from tocsin.core.warnings.payloads import compose
-from tocsin.ports import ResponseSession, ResponseStore
+from tocsin.ports import Clock, ResponseSession, ResponseStore
 from tocsin.services.delivery import Handoff
 
 log = logging.getLogger(__name__)
@@ -381,3 +381,18 @@ def response_pass(
         written = work.finish()
     if written:
         handoff.wake()
+
+
+@dataclass(frozen=True)
+class ResponseRuntime:
+    """What the response's services share: its store, the clock, the plans and catalogue, and
+    the hand-off to wake the delivery worker."""
+
+    store: ResponseStore
+    clock: Clock
+    context: ResponseContext
+    handoff: Handoff
+
+    def transaction(self) -> AbstractContextManager[ResponsePass]:
+        """One pass of the response at the clock's now."""
+        return response_pass(self.store, self.clock.now(), self.context, handoff=self.handoff)

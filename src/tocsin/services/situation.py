@@ -29,7 +29,7 @@ from tocsin.core.access import (
 )
 from tocsin.core.audit import AuditRecord
 from tocsin.core.errors import Forbidden, NotFound
-from tocsin.core.incidents.model import Incident, IncidentState, LinkKind
+from tocsin.core.incidents.model import Incident, IncidentState, LinkKind, incident_fields
 from tocsin.core.incidents.reminders import SYSTEM_ACTOR, task_json
 from tocsin.core.incidents.tasks import Task, is_overdue
 from tocsin.core.incidents.trail import INCIDENT
@@ -107,7 +107,7 @@ class SituationService:
     def incident_facts(self, incident_id: str, *, principal: Principal) -> dict[str, Any]:
         """The situation of an incident now, as the principal may see it."""
         incident = self.incidents.get(incident_id, principal=principal)
-        now = self.incidents.clock.now()
+        now = self.incidents.runtime.clock.now()
         with self.store.transaction() as tx:
             linked = tx.warnings.by_ids(incident.linked(LinkKind.WARNING))
             tasks = tx.tasks.of_incidents([incident.id])[incident.id]
@@ -136,7 +136,7 @@ class SituationService:
         """The situation of a region's subtree now: its open warnings and incidents in scope."""
         self._require_region(principal, region)
         tree = self.context.catalog.regions
-        now = self.incidents.clock.now()
+        now = self.incidents.runtime.clock.now()
         subtree = tuple(tree.subtree(RegionCode(region)))
         query = WarningFilter(regions=subtree, scope=principal.scope, limit=2000)
         with self.foundation.transaction() as tx:
@@ -244,7 +244,7 @@ class SituationService:
             if kind == INCIDENT
             else self.region_facts(subject, principal=principal)
         )
-        now = self.incidents.clock.now()
+        now = self.incidents.runtime.clock.now()
         report = StoredReport(
             report_id(kind, subject, now), kind, subject, now, principal.name, facts["title"], facts
         )
@@ -347,16 +347,5 @@ def _report_message(report: StoredReport, incident: Incident, *, to: str) -> Mes
 
 def _incident_json(x: Incident) -> dict[str, Any]:
     return {
-        "id": x.id,
-        "title": x.title,
-        "region": x.region,
-        "domain": x.domain,
-        "state": x.state.value,
-        "plan": x.plan,
-        "plan_level": x.plan_level.value if x.plan_level else None,
-        "response_level": x.response_level.value if x.response_level else None,
-        "lead_unit": x.lead_unit,
-        "opened_at": x.opened_at.isoformat(),
-        "activated_at": x.activated_at.isoformat() if x.activated_at else None,
-        "closed_at": x.closed_at.isoformat() if x.closed_at else None,
+        k: v.isoformat() if isinstance(v, datetime) else v for k, v in incident_fields(x).items()
     }

@@ -12,7 +12,6 @@ tasks are all finished.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from tocsin.core.access import Placement, Principal, require, require_place, visible
@@ -24,9 +23,8 @@ from tocsin.core.incidents.tasks import Task, TaskCommand, TaskCommandKind
 from tocsin.core.incidents.trail import TASK
 from tocsin.core.units import UnitCode
 from tocsin.core.users import Permission
-from tocsin.ports import Clock, ResponseStore, TaskFilter
-from tocsin.services.delivery import Handoff
-from tocsin.services.response_pass import ResponseContext, ResponsePass, response_pass
+from tocsin.ports import TaskFilter
+from tocsin.services.response_pass import ResponsePass, ResponseRuntime
 
 WORK = {  # what a unit does to its task, and the permission it needs
     TaskCommandKind.ACCEPT: Permission.RESPOND,
@@ -47,10 +45,7 @@ def task_place(task: Task) -> Placement:
 class TaskService:
     """Reads and works on tasks."""
 
-    store: ResponseStore
-    clock: Clock
-    context: ResponseContext
-    handoff: Handoff
+    runtime: ResponseRuntime
 
     def find(
         self,
@@ -68,13 +63,13 @@ class TaskService:
                 raise InvalidInput([Problem("query", "mine", f"{principal.name} has no unit")])
             unit = principal.unit
         query = TaskFilter(unit=unit, open_only=open_only, scope=principal.scope, limit=limit)
-        with self.store.transaction() as tx:
+        with self.runtime.store.transaction() as tx:
             return tx.tasks.find(query)
 
     def get(self, task_id: str, *, principal: Principal) -> Task:
         """One task (Forbidden outside the principal's scope)."""
         require(principal, Permission.READ)
-        with self.store.transaction() as tx:
+        with self.runtime.store.transaction() as tx:
             found = tx.tasks.get(task_id)
         if found is None:
             raise NotFound(f"no task {task_id!r}")
@@ -84,7 +79,7 @@ class TaskService:
     def resolve(self, prefix: str, *, principal: Principal) -> Task:
         """The one task the principal sees whose id starts with `prefix`."""
         require(principal, Permission.READ)
-        with self.store.transaction() as tx:
+        with self.runtime.store.transaction() as tx:
             found = visible(principal, tx.tasks.with_prefix(prefix, limit=2), task_place)
         if len(found) != 1:
             raise NotFound(f"{'no' if not found else 'several'} tasks match {prefix!r}")
@@ -93,11 +88,8 @@ class TaskService:
     def history(self, task_id: str, *, principal: Principal) -> list[AuditRecord]:
         """A task's audit trail, oldest first."""
         self.get(task_id, principal=principal)
-        with self.store.transaction() as tx:
+        with self.runtime.store.transaction() as tx:
             return tx.audit.trail(TASK, task_id)
-
-    def _pass(self) -> AbstractContextManager[ResponsePass]:
-        return response_pass(self.store, self.clock.now(), self.context, handoff=self.handoff)
 
     def act(
         self,
@@ -113,7 +105,7 @@ class TaskService:
         if permission is None:
             raise InvalidInput([Problem("body", "action", f"{kind.value} is not done by hand")])
         require(principal, permission)
-        with self._pass() as work:
+        with self.runtime.transaction() as work:
             task = self._task(work, task_id, principal, action=f"{kind.value} task")
             incident = work.must_incident(task.incident_id)
             command = TaskCommand(kind, principal.name, reason, outcome=outcome)
@@ -126,18 +118,18 @@ class TaskService:
     def reassign(self, task_id: str, *, principal: Principal, unit: str, reason: str) -> Task:
         """Give a task to another unit: fresh deadlines from now, the new unit notified."""
         require(principal, Permission.COMMAND)
-        target = self.context.catalog.units.get(UnitCode(unit))
+        target = self.runtime.context.catalog.units.get(UnitCode(unit))
         if target is None:
             raise InvalidInput([Problem("body", "unit", f"unknown unit {unit!r}")])
-        with self._pass() as work:
+        with self.runtime.transaction() as work:
             task = self._task(work, task_id, principal, action="reassigning task")
             require_place(
                 principal, Placement(target.region, task.domain), action=f"giving a task to {unit}"
             )
             incident = work.must_incident(task.incident_id)
-            plan = self.context.plans.get(incident.plan) if incident.plan else None
+            plan = self.runtime.context.plans.get(incident.plan) if incident.plan else None
             policy = plan.overdue if plan is not None else DEFAULT_OVERDUE
-            steps = steps_for(policy, self.context.chain(unit, task.domain))
+            steps = steps_for(policy, self.runtime.context.chain(unit, task.domain))
             command = TaskCommand(
                 TaskCommandKind.REASSIGN,
                 principal.name,

@@ -8,15 +8,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any, Final
 
-from tocsin.adapters.reports.sections import (
-    FACT_LABELS,
-    facts_of,
-    links_of,
-    moment,
-    task_rows,
-    warning_rows,
-)
+from tocsin.adapters.reports import sections
+from tocsin.adapters.reports.sections import moment
 
+WARNING_HEAD: Final = ("Level", "Region", "Domain", "What", "State", "Since")
 STYLE: Final = """
 body{font:14px/1.45 system-ui,sans-serif;color:#1b1f24;max-width:60rem;margin:1.5rem auto;
 padding:0 1rem}
@@ -56,7 +51,7 @@ def render_html(facts: Mapping[str, Any], pictures: Mapping[str, bytes]) -> str:
         f"<h1>{escape(facts['title'])}</h1>",
         f"<p class='note'>As of {escape(moment(facts['as_of']))}</p>",
         "<dl>"
-        + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts_of(facts))
+        + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in sections.facts_of(facts))
         + "</dl>",
         "<h2>Affected regions</h2>",
         _img("map", pictures.get("map"), "Map of the affected regions by warning level")
@@ -64,7 +59,9 @@ def render_html(facts: Mapping[str, Any], pictures: Mapping[str, bytes]) -> str:
         "<h2>Warnings by level</h2><div class='figs'>",
         _img("levels", pictures.get("levels"), "Open warnings by level"),
         "</div>",
-        _table(("Level", "Region", "Domain", "What", "State", "Since"), warning_rows(facts)),
+        _table(
+            ("Level", "Region", "Domain", "What", "State", "Since"), sections.warning_rows(facts)
+        ),
         "<h2>Key indicators</h2><div class='figs'>",
         "".join(
             _img(name, png, "Indicator chart")
@@ -75,7 +72,7 @@ def render_html(facts: Mapping[str, Any], pictures: Mapping[str, bytes]) -> str:
         "</div><h2>Tasks by unit</h2>",
         _img("tasks", pictures.get("tasks"), "Task status by unit"),
     ]
-    rows, overdue = task_rows(facts)
+    rows, overdue = sections.task_rows(facts)
     parts.append(
         _table(
             ("Unit", "Task", "State", "Deadline", "Overdue"),
@@ -83,7 +80,7 @@ def render_html(facts: Mapping[str, Any], pictures: Mapping[str, bytes]) -> str:
             css=["overdue" if late else "" for late in overdue],
         )
     )
-    for title, items in links_of(facts):
+    for title, items in sections.links_of(facts):
         parts.append(f"<h2>{escape(title)}</h2>")
         parts.append(_table(("Id",), ([i] for i in items)))
     if facts.get("incidents"):
@@ -111,5 +108,5 @@ def render_html(facts: Mapping[str, Any], pictures: Mapping[str, bytes]) -> str:
                 ((moment(r["at"]), r["kind"], r["actor"], r["reason"]) for r in facts["timeline"]),
             )
         )
-    parts.append(f"<p class='note'>{escape(FACT_LABELS['footer'])}</p></body></html>")
+    parts.append(f"<p class='note'>{escape(sections.FACT_LABELS['footer'])}</p></body></html>")
     return "".join(parts)

@@ -14,14 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from tocsin.adapters.reports.sections import (
-    FACT_LABELS,
-    facts_of,
-    links_of,
-    moment,
-    task_rows,
-    warning_rows,
-)
+from tocsin.adapters.reports import sections
+from tocsin.adapters.reports.sections import moment
 
 FONT: Final = "DejaVu"
 PAGE_WIDTH: Final = 180.0  # mm inside the margins of A4 (15 mm each side)
@@ -99,12 +93,12 @@ def render_pdf(facts: Mapping[str, Any], pictures: Mapping[str, bytes]) -> bytes
     doc = _Writer(facts["title"], datetime.fromisoformat(facts["as_of"]))
     doc.heading(facts["title"], size=15)
     doc.line(f"As of {moment(facts['as_of'])}")
-    doc.table(("Fact", "Value"), facts_of(facts))
+    doc.table(("Fact", "Value"), sections.facts_of(facts))
     doc.heading("Affected regions")
     doc.picture(pictures.get("map"), width=150)
     doc.heading("Warnings by level")
     doc.picture(pictures.get("levels"), width=95)
-    doc.table(("Level", "Region", "Domain", "What", "State", "Since"), warning_rows(facts))
+    doc.table(("Level", "Region", "Domain", "What", "State", "Since"), sections.warning_rows(facts))
     doc.heading("Key indicators")
     charts = [png for name, png in pictures.items() if name.startswith("indicator-")]
     for png in charts:
@@ -113,9 +107,9 @@ def render_pdf(facts: Mapping[str, Any], pictures: Mapping[str, bytes]) -> bytes
         doc.line("No indicator series.")
     doc.heading("Tasks by unit")
     doc.picture(pictures.get("tasks"), width=130)
-    rows, _late = task_rows(facts)
+    rows, _late = sections.task_rows(facts)
     doc.table(("Unit", "Task", "State", "Deadline", "Overdue"), rows)
-    for title, items in links_of(facts):
+    for title, items in sections.links_of(facts):
         doc.heading(title)
         doc.table(("Id",), [(i,) for i in items])
     if facts.get("incidents"):
@@ -133,5 +127,5 @@ def render_pdf(facts: Mapping[str, Any], pictures: Mapping[str, bytes]) -> bytes
             ("When", "What", "Who", "Why"),
             [(moment(r["at"]), r["kind"], r["actor"], r["reason"]) for r in facts["timeline"]],
         )
-    doc.line(FACT_LABELS["footer"], size=7)
+    doc.line(sections.FACT_LABELS["footer"], size=7)
     return doc.bytes()

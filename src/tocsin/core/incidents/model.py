@@ -187,3 +187,27 @@ def blank_incident(
         updated_at=epoch,
         key=key,
     )
+
+
+def incident_fields(x: Incident) -> dict[str, Any]:
+    """An incident's fields but its links, enums as their text (the row of a store, the facts
+    of a report)."""
+    return {
+        "id": x.id,
+        "key": x.key,
+        "title": x.title,
+        "region": x.region,
+        "domain": x.domain,
+        "state": x.state.value,
+        "plan": x.plan,
+        "plan_level": x.plan_level.value if x.plan_level else None,
+        "response_level": x.response_level.value if x.response_level else None,
+        "lead_unit": x.lead_unit,
+        "opened_at": x.opened_at,
+        "updated_at": x.updated_at,
+        "activated_at": x.activated_at,
+        "stand_down_proposed_at": x.stand_down_proposed_at,
+        "stood_down_at": x.stood_down_at,
+        "closed_at": x.closed_at,
+        "merged_into": x.merged_into,
+    }

@@ -25,6 +25,7 @@ from tocsin.core.incidents.model import (
     Link,
     LinkKind,
     ResponseLevel,
+    incident_fields,
 )
 from tocsin.core.levels import Level
 from tocsin.ports.incidents import IncidentFilter
@@ -150,25 +151,7 @@ class SqlIncidents:
 
 def incident_row(x: Incident) -> dict[str, Any]:
     """The columns of an incident (links go to their own table)."""
-    return {
-        "id": x.id,
-        "key": x.key,
-        "title": x.title,
-        "region": x.region,
-        "domain": x.domain,
-        "state": x.state.value,
-        "plan": x.plan,
-        "plan_level": x.plan_level.value if x.plan_level else None,
-        "response_level": x.response_level.value if x.response_level else None,
-        "lead_unit": x.lead_unit,
-        "opened_at": x.opened_at,
-        "updated_at": x.updated_at,
-        "activated_at": x.activated_at,
-        "stand_down_proposed_at": x.stand_down_proposed_at,
-        "stood_down_at": x.stood_down_at,
-        "closed_at": x.closed_at,
-        "merged_into": x.merged_into,
-    }
+    return incident_fields(x)
 
 
 def incident_of(r: Mapping[Any, Any], links: frozenset[Link]) -> Incident:
