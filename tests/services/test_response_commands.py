@@ -84,11 +84,13 @@ def test_merge_and_split_move_links_and_tasks(response: Response) -> None:
     service = response.c.response.incidents
     d11, p1 = sorted(service.find(principal=SYSTEM), key=lambda x: x.region)
     merged = service.merge(p1.id, into=d11.id, principal=SYSTEM, reason="one flood")
-    assert merged.id == d11.id and len(merged.linked(LinkKind.WARNING)) == 2
+    assert merged.id == d11.id
+    assert len(merged.linked(LinkKind.WARNING)) == 2
     gone = service.get(p1.id, principal=SYSTEM)
     assert (gone.state, gone.merged_into) == (IncidentState.CLOSED, d11.id)
     tasks = service.tasks(d11.id, principal=SYSTEM)
-    assert len(tasks) == 4 and service.tasks(p1.id, principal=SYSTEM) == []
+    assert len(tasks) == 4
+    assert service.tasks(p1.id, principal=SYSTEM) == []
     rainfall = next(
         w for w in merged.linked(LinkKind.WARNING) if w not in d11.linked(LinkKind.WARNING)
     )
@@ -101,10 +103,12 @@ def test_merge_and_split_move_links_and_tasks(response: Response) -> None:
         task_ids=shelters,
         reason="separate",
     )
-    assert child.state is IncidentState.ACTIVE and child.linked(LinkKind.WARNING) == [rainfall]
+    assert child.state is IncidentState.ACTIVE
+    assert child.linked(LinkKind.WARNING) == [rainfall]
     assert {t.id for t in service.tasks(child.id, principal=SYSTEM)} == set(shelters)
     kinds = [r.kind for r in service.timeline(d11.id, principal=SYSTEM)]
-    assert "incident.absorbed" in kinds and "incident.split" in kinds
+    assert "incident.absorbed" in kinds
+    assert "incident.split" in kinds
 
 
 def test_closing_needs_every_task_finished_and_a_new_warning_activates_again(
@@ -125,7 +129,8 @@ def test_closing_needs_every_task_finished_and_a_new_warning_activates_again(
     response.observe(D11__river_level=5.5)  # a new warning, red: the same incident again
     again = service.get(incident.id, principal=SYSTEM)
     assert (again.state, again.plan_level) == (IncidentState.ACTIVE, Level.RED)
-    assert again.stood_down_at is None and len(again.linked(LinkKind.WARNING)) == 2
+    assert again.stood_down_at is None
+    assert len(again.linked(LinkKind.WARNING)) == 2
 
 
 def test_a_plan_by_hand_on_an_incident_opened_by_hand(response: Response) -> None:
@@ -160,7 +165,8 @@ def test_a_plan_by_hand_on_an_incident_opened_by_hand(response: Response) -> Non
     tasks = service.tasks(opened.id, principal=SYSTEM)
     # D12 has no flood unit: the province's takes the district's task, and says so
     levees = next(t for t in tasks if t.title == "Inspect the levees")
-    assert levees.unit == "P1-CP" and "none in D12" in levees.assignment
+    assert levees.unit == "P1-CP"
+    assert "none in D12" in levees.assignment
 
 
 def test_reports_are_issued_on_the_plans_schedule_once(response: Response) -> None:
@@ -195,5 +201,6 @@ def test_a_finished_task_releases_the_one_waiting_for_it(response: Response) -> 
     work.act(evacuate, TaskCommandKind.ACCEPT, principal=SYSTEM, reason="go")
     work.act(evacuate, TaskCommandKind.COMPLETE, principal=SYSTEM, reason="", outcome="cleared")
     power = work.get(tasks["Secure the substation"].id, principal=SYSTEM)
-    assert power.state is TaskState.ASSIGNED and power.unit == "GRID"
+    assert power.state is TaskState.ASSIGNED
+    assert power.unit == "GRID"
     assert power.accept_due_at == response.clock.now() + 10 * MIN
