@@ -144,12 +144,12 @@ def test_a_plan_by_hand_on_an_incident_opened_by_hand(response: Response) -> Non
         lead="P1-CP",
     )
     assert (opened.state, opened.plan) == (IncidentState.OPEN, None)
+    elsewhere = service.open(
+        principal=SYSTEM, title="x", region="D21", domain="natural.flood", reason="elsewhere"
+    )
     with pytest.raises(Conflict, match="does not cover"):
-        moved = service.open(
-            principal=SYSTEM, title="x", region="D21", domain="natural.flood", reason="elsewhere"
-        )
         service.activate(
-            moved.id, principal=SYSTEM, plan_id="flood", level=Level.ORANGE, reason="x"
+            elsewhere.id, principal=SYSTEM, plan_id="flood", level=Level.ORANGE, reason="x"
         )
     active = service.activate(
         opened.id, principal=SYSTEM, plan_id="flood", level=Level.ORANGE, reason="by hand"
