@@ -120,7 +120,7 @@ class PlansFile(_Strict):
 class _Checker:
     """Builds core types from specs, adding cross-reference problems as it goes."""
 
-    def __init__(self, catalog: Catalog, where: Path, problems: list[Problem]) -> None:
+    def __init__(self, catalog: Catalog, where: Path, *, problems: list[Problem]) -> None:
         self.catalog = catalog
         self.where = str(where)
         self.problems = problems
@@ -214,7 +214,7 @@ class _Checker:
                 )
         return tuple(out)
 
-    def plan(self, spec: PlanSpec, path: str, default: EscalationPolicy) -> EmergencyPlan:
+    def plan(self, spec: PlanSpec, path: str, *, default: EscalationPolicy) -> EmergencyPlan:
         self.domain(spec.domain, f"{path}.domain")
         if spec.region is not None and spec.region not in self.catalog.regions:
             self.add(f"{path}.region", f"unknown region {spec.region!r}")
@@ -242,7 +242,9 @@ class _Checker:
         stages = [(f"levels ({p.level.value})", p.tasks) for p in plan.levels]
         for stage, templates in [*stages, ("stand_down", plan.stand_down)]:
             for k, t in enumerate(templates):
-                missing = [r for r in regions if self._unresolved(t, r, plan, ancestors)]
+                missing = [
+                    r for r in regions if self._unresolved(t, r, plan=plan, ancestors=ancestors)
+                ]
                 if missing:
                     shown = ", ".join(missing[:SHOWN_REGIONS])
                     more = f" and {len(missing) - SHOWN_REGIONS} more" if len(missing) > 5 else ""
@@ -252,7 +254,12 @@ class _Checker:
                     )
 
     def _unresolved(
-        self, t: TaskTemplate, region: str, plan: EmergencyPlan, ancestors: tuple[DomainCode, ...]
+        self,
+        t: TaskTemplate,
+        region: str,
+        *,
+        plan: EmergencyPlan,
+        ancestors: tuple[DomainCode, ...],
     ) -> bool:
         found = resolve_unit(
             t.unit,
@@ -274,7 +281,7 @@ def load_plans(directory: Path, catalog: Catalog) -> PlanBook:
     doc = read_model(path, PlansFile, problems)
     if doc is None:
         raise InvalidConfig(problems)
-    check = _Checker(catalog, path, problems)
+    check = _Checker(catalog, path, problems=problems)
     default = check.policy(doc.overdue, "overdue") or DEFAULT_OVERDUE
     plans = []
     ids = [p.id for p in doc.plans]
@@ -282,7 +289,7 @@ def load_plans(directory: Path, catalog: Catalog) -> PlanBook:
         at = f"plans[{i}] ({spec.id})"
         if ids.index(spec.id) != i:
             check.add(f"{at}.id", f"plan id {spec.id!r} appears twice")
-        plan = check.plan(spec, at, default)
+        plan = check.plan(spec, at, default=default)
         check.resolvable(plan, at)
         plans.append(plan)
     if problems:

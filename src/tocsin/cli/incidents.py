@@ -1,5 +1,5 @@
-"""The response at the command line: incidents (list, show, open, activate, link, stand down,
-close, merge, split), tasks (list, work on them, reassign), the scorecard and situation reports.
+"""Incidents at the command line: list, show, open, activate, link, stand down, close, merge,
+split (tasks: `cli/tasks.py`; the scorecard and situation reports: `cli/reports.py`).
 
 Commands that apply a plan (activate, stand-down) read the plans from `--config DIR`; an
 operator at the command line holds the database, and `--by NAME` says who acts (audited).
@@ -8,18 +8,15 @@ The database and the services are imported inside the commands (see `tocsin.cli.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tocsin.cli.alerting import parse_until
 from tocsin.cli.common import (
     ConfigOption,
     DbOption,
     console,
-    errors,
     group,
     print_table,
     reported,
@@ -29,20 +26,15 @@ from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidInput, Problem
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from tocsin.bootstrap import Container
     from tocsin.core.incidents.model import Link
-    from tocsin.core.incidents.tasks import Task
 
 SYSTEM = system_principal("cli")
 incidents_app = group("Incidents: the response to a situation, under an emergency plan.")
-tasks_app = group("Tasks: what each responsible unit must do, by when.")
 
 By = Annotated[str, typer.Option(metavar="NAME", help="Who acts (recorded on the timeline)")]
 Reason = Annotated[str, typer.Option(metavar="TEXT", help="Why")]
 IncidentArg = Annotated[str, typer.Argument(metavar="INCIDENT", help="Incident id (or prefix)")]
-TaskArg = Annotated[str, typer.Argument(metavar="TASK", help="Task id (or prefix)")]
 LinkOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -51,7 +43,8 @@ LinkOption = Annotated[
 ]
 
 
-def _open(db: str | None, config: Path | None = None) -> Container:
+def open_container(db: str | None, config: Path | None = None) -> Container:
+    """The container over the database (and the configuration, for plans)."""
     from tocsin.bootstrap import build
 
     return build(settings(db, config))
@@ -83,7 +76,7 @@ def incidents_list(
 ) -> None:
     """The incident board, newest first."""
     with reported():
-        container = _open(db)
+        container = open_container(db)
         found = container.response.incidents.find(
             principal=SYSTEM, open_only=not all_, region=region
         )
@@ -116,7 +109,7 @@ def incidents_list(
 def incidents_show(incident: IncidentArg, db: DbOption = None) -> None:
     """One incident: its facts, its tasks by unit, its timeline."""
     with reported():
-        container = _open(db)
+        container = open_container(db)
         service = container.response.incidents
         x = service.resolve(incident, principal=SYSTEM)
         tasks = service.tasks(x.id, principal=SYSTEM)
@@ -131,34 +124,15 @@ def incidents_show(incident: IncidentArg, db: DbOption = None) -> None:
         markup=False,
         soft_wrap=True,
     )
-    _print_tasks(sorted(tasks, key=lambda t: (t.unit, t.created_at)), now)
+    from tocsin.cli.tasks import print_tasks
+
+    print_tasks(sorted(tasks, key=lambda t: (t.unit, t.created_at)), now)
     for r in timeline:
         console.print(
             f"{r.at:%Y-%m-%d %H:%M:%S}  {r.kind:<28} {r.actor}\n    {r.reason}",
             markup=False,
             soft_wrap=True,
         )
-
-
-def _print_tasks(tasks: list[Task], now: datetime) -> None:
-    """Tasks as a table: id, unit, state, running deadline, overdue, title."""
-    from tocsin.core.incidents.tasks import is_overdue
-
-    print_table(
-        ("id", "unit", "state", "deadline", "overdue", "title"),
-        (
-            (
-                t.id[:12],
-                t.unit,
-                t.state.value,
-                t.deadline.strftime("%Y-%m-%d %H:%M") if t.deadline else "–",
-                "OVERDUE" if is_overdue(t, now) else "",
-                t.title,
-            )
-            for t in tasks
-        ),
-        keys={"id"},
-    )
 
 
 @incidents_app.command("open")
@@ -175,7 +149,7 @@ def incidents_open(
     """Open an incident by hand (activate a plan on it next)."""
     with reported():
         links = parse_links(link)
-        opened = _open(db).response.incidents.open(
+        opened = open_container(db).response.incidents.open(
             principal=system_principal(by),
             title=title,
             region=region,
@@ -202,7 +176,7 @@ def incidents_activate(
 
     levels = parse_levels([level])
     with reported():
-        container = _open(db, config)
+        container = open_container(db, config)
         x = container.response.incidents.resolve(incident, principal=SYSTEM)
         done = container.response.incidents.activate(
             x.id, principal=system_principal(by), plan_id=plan, level=levels[0], reason=reason
@@ -222,7 +196,7 @@ def incidents_link(
     """Link (or unlink) warnings, events, public alerts or reports."""
     with reported():
         links = parse_links(link)
-        container = _open(db)
+        container = open_container(db)
         x = container.response.incidents.resolve(incident, principal=SYSTEM)
         done = container.response.incidents.link(
             x.id, principal=system_principal(by), links=links, reason=reason, unlink=unlink
@@ -241,7 +215,7 @@ def incidents_stand_down(
 ) -> None:
     """Confirm the stand-down: its tasks go out; it closes when every task is finished."""
     with reported():
-        container = _open(db, config)
+        container = open_container(db, config)
         x = container.response.incidents.resolve(incident, principal=SYSTEM)
         done = container.response.incidents.stand_down(
             x.id, principal=system_principal(by), reason=reason, cancel_open=cancel_open
@@ -253,7 +227,7 @@ def incidents_stand_down(
 def incidents_close(incident: IncidentArg, by: By, reason: Reason, db: DbOption = None) -> None:
     """Close an incident whose tasks are all finished."""
     with reported():
-        container = _open(db)
+        container = open_container(db)
         x = container.response.incidents.resolve(incident, principal=SYSTEM)
         done = container.response.incidents.close(
             x.id, principal=system_principal(by), reason=reason
@@ -271,7 +245,7 @@ def incidents_merge(
 ) -> None:
     """Merge an incident into another (links and unfinished tasks move over)."""
     with reported():
-        container = _open(db)
+        container = open_container(db)
         source = container.response.incidents.resolve(incident, principal=SYSTEM)
         target = container.response.incidents.resolve(into, principal=SYSTEM)
         done = container.response.incidents.merge(
@@ -293,7 +267,7 @@ def incidents_split(
     """Split links and tasks off into a new incident."""
     with reported():
         links = parse_links(link)
-        container = _open(db)
+        container = open_container(db)
         x = container.response.incidents.resolve(incident, principal=SYSTEM)
         ids = [container.response.tasks.resolve(t, principal=SYSTEM).id for t in task or []]
         child = container.response.incidents.split(
@@ -305,172 +279,3 @@ def incidents_split(
             reason=reason,
         )
     console.print(f"split {child.id} off {x.id}", markup=False)
-
-
-@tasks_app.command("list")
-def tasks_list(
-    unit: Annotated[str | None, typer.Option(metavar="UNIT", help="Only this unit's")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Include finished tasks")] = False,
-    db: DbOption = None,
-) -> None:
-    """Tasks, the most urgent first."""
-    with reported():
-        container = _open(db)
-        found = container.response.tasks.find(principal=SYSTEM, unit=unit, open_only=not all_)
-        now = container.clock.now()
-    _print_tasks(found, now)
-    console.print(f"{len(found)} task(s)")
-
-
-def _act(
-    task: str, action: str, *, by: str, reason: str, outcome: str | None, db: str | None
-) -> None:
-    from tocsin.core.incidents.tasks import TaskCommandKind
-
-    with reported():
-        container = _open(db)
-        found = container.response.tasks.resolve(task, principal=SYSTEM)
-        done = container.response.tasks.act(
-            found.id,
-            TaskCommandKind(action),
-            principal=system_principal(by),
-            reason=reason,
-            outcome=outcome,
-        )
-    console.print(f"{done.id} {done.state.value}: {done.title}", markup=False)
-
-
-@tasks_app.command("act")
-def tasks_act(
-    action: Annotated[
-        str,
-        typer.Argument(metavar="ACTION", help="accept, note, complete, block, resume or cancel"),
-    ],
-    task: TaskArg,
-    by: By,
-    reason: Reason = "",
-    outcome: Annotated[str | None, typer.Option(metavar="TEXT", help="What was done")] = None,
-    db: DbOption = None,
-) -> None:
-    """Work on a task: accept, note progress, complete (--outcome), block, resume, cancel."""
-    actions = ("accept", "note", "complete", "block", "resume", "cancel")
-    if action not in actions:
-        raise typer.BadParameter(f"one of {', '.join(actions)}", param_hint="ACTION")
-    _act(task, action, by=by, reason=reason, outcome=outcome, db=db)
-
-
-@tasks_app.command("reassign")
-def tasks_reassign(
-    task: TaskArg,
-    unit: Annotated[str, typer.Option(metavar="UNIT", help="The unit that takes it over")],
-    by: By,
-    reason: Reason,
-    db: DbOption = None,
-    config: ConfigOption = None,
-) -> None:
-    """Give a task to another unit (fresh deadlines; the unit is notified)."""
-    with reported():
-        container = _open(db, config)
-        found = container.response.tasks.resolve(task, principal=SYSTEM)
-        done = container.response.tasks.reassign(
-            found.id, principal=system_principal(by), unit=unit, reason=reason
-        )
-    console.print(f"{done.id} to {done.unit}: {done.title}", markup=False)
-
-
-def scorecard(
-    start: Annotated[str, typer.Option("--from", metavar="TIME", help="Start, ISO 8601 (UTC)")],
-    end: Annotated[str, typer.Option("--to", metavar="TIME", help="End, ISO 8601 (excluded)")],
-    region: Annotated[str | None, typer.Option(metavar="REGION", help="Region subtree")] = None,
-    csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output")] = False,
-    db: DbOption = None,
-) -> None:
-    """Each unit's record per domain: warnings acknowledged and how fast, tasks on time, late
-    and overdue, reminders and escalations suffered (from the audit trail)."""
-    from tocsin.core.incidents.scorecard import to_csv
-
-    with reported():
-        since, until = parse_until(start), parse_until(end)
-        container = _open(db)
-        rows = container.response.scorecards.scorecard(
-            principal=SYSTEM, start=since, end=until, region=region
-        )
-    if csv:
-        console.print(to_csv(rows), markup=False, soft_wrap=True, end="")
-        return
-
-    def secs(value: float | None) -> str:
-        return "–" if value is None else f"{value / 60:.1f}m"
-
-    print_table(
-        (
-            "unit",
-            "domain",
-            "warned",
-            "acked",
-            "median",
-            "p90",
-            "tasks",
-            "on time",
-            "late",
-            "overdue",
-            "escal.",
-        ),
-        (
-            (
-                r.unit,
-                r.domain,
-                str(r.warnings_received),
-                str(r.warnings_acknowledged),
-                secs(r.ack_median_s),
-                secs(r.ack_p90_s),
-                str(r.tasks_received),
-                str(r.tasks_on_time),
-                str(r.tasks_late),
-                str(r.tasks_overdue),
-                str(r.escalations_suffered),
-            )
-            for r in rows
-        ),
-        keys={"unit", "domain"},
-    )
-    if not rows:
-        errors.print("nothing happened in that period and region")
-
-
-def report(
-    incident: Annotated[str | None, typer.Option(metavar="INCIDENT", help="Incident id")] = None,
-    region: Annotated[str | None, typer.Option(metavar="REGION", help="Region code")] = None,
-    format_: Annotated[
-        str, typer.Option("--format", metavar="FORMAT", help="pdf, html or json")
-    ] = "pdf",
-    output: Annotated[Path | None, typer.Option(metavar="FILE", help="Where to write it")] = None,
-    db: DbOption = None,
-) -> None:
-    """A situation report of an incident or a region, now: PDF, HTML page or JSON facts."""
-    if (incident is None) == (region is None):
-        raise typer.BadParameter("give exactly one of --incident and --region")
-    if format_ not in ("pdf", "html", "json"):
-        raise typer.BadParameter("pdf, html or json", param_hint="--format")
-    with reported():
-        container = _open(db)
-        situation = container.response.situation
-        if incident is not None:
-            found = container.response.incidents.resolve(incident, principal=SYSTEM)
-            facts = situation.incident_facts(found.id, principal=SYSTEM)
-        else:
-            facts = situation.region_facts(region or "", principal=SYSTEM)
-        renderer = container.response.renderer
-        body: bytes = (
-            renderer.pdf(facts)
-            if format_ == "pdf"
-            else (renderer.html(facts) if format_ == "html" else json.dumps(facts)).encode()
-        )
-        target = output or Path(f"situation-report.{format_}")
-        try:
-            target.write_bytes(body)
-        except OSError as err:
-            from tocsin.core.errors import Unavailable
-
-            raise Unavailable(f"cannot write {target}: {err.strerror}") from err
-    console.print(f"{target}: {facts['title']} ({len(body):,} bytes)", markup=False)

@@ -81,8 +81,10 @@ from tocsin.cli import core_commands as _core  # noqa: E402
 from tocsin.cli import demo as _demo  # noqa: E402
 from tocsin.cli import detect as _detect  # noqa: E402
 from tocsin.cli import incidents as _incidents  # noqa: E402
+from tocsin.cli import reports as _reports  # noqa: E402
 from tocsin.cli import risk as _risk  # noqa: E402
 from tocsin.cli import risk_warnings as _risk_warnings  # noqa: E402
+from tocsin.cli import tasks as _tasks  # noqa: E402
 
 app.command("check-config")(_core.check_config)
 app.command("demo")(_demo.demo)
@@ -100,9 +102,9 @@ app.add_typer(_alerting.notify_app, name="notify")
 app.command("history")(_alerting.history)
 _risk.app.command("warn")(_risk_warnings.risk_warn)
 app.add_typer(_incidents.incidents_app, name="incidents")
-app.add_typer(_incidents.tasks_app, name="tasks")
-app.command("scorecard")(_incidents.scorecard)
-app.command("report")(_incidents.report)
+app.add_typer(_tasks.tasks_app, name="tasks")
+app.command("scorecard")(_reports.scorecard)
+app.command("report")(_reports.report)
 
 
 def main() -> None:

@@ -136,7 +136,7 @@ class IncidentService:
     ) -> Incident:
         """Open an incident by hand (no plan yet) within the principal's scope."""
         require(principal, Permission.COMMAND)
-        self._check_place(region, domain, lead)
+        self._check_place(region, domain=domain, lead=lead)
         require_place(principal, Placement(region, domain), action="opening an incident")
         template = blank_incident(new_incident_id(), title=title, region=region, domain=domain)
         command = IncidentCommand(
@@ -145,7 +145,7 @@ class IncidentService:
         with self.runtime.transaction() as work:
             return work.open(template, command)
 
-    def _check_place(self, region: str, domain: str, lead: str | None) -> None:
+    def _check_place(self, region: str, *, domain: str, lead: str | None) -> None:
         catalog = self.runtime.context.catalog
         problems = []
         if region not in catalog.regions:
@@ -291,7 +291,7 @@ class IncidentService:
                 other=source.id,
             )
             target = work.change(target, absorb)
-            self._move_tasks(work, [t.id for t in work.tasks_of(source.id)], target, actor)
+            self._move_tasks(work, [t.id for t in work.tasks_of(source.id)], to=target, actor=actor)
             merge = IncidentCommand(IncidentCommandKind.MERGE, actor, reason, other=target.id)
             work.change(source, merge)
             return target
@@ -318,41 +318,53 @@ class IncidentService:
                     [Problem("body", "tasks", f"not tasks of {source.id}: {', '.join(strangers)}")]
                 )
             actor = principal.name
-            template = blank_incident(
-                new_incident_id(), title=title, region=source.region, domain=source.domain
+            child = self._split_off(
+                work, source, title=title, links=links, actor=actor, reason=reason
             )
-            opened = IncidentCommand(
-                IncidentCommandKind.OPEN,
-                actor,
-                reason,
-                links=tuple(links),
-                lead=source.lead_unit,
-                other=source.id,
-            )
-            child = work.open(template, opened)
-            work.change(
-                source,
-                IncidentCommand(
-                    IncidentCommandKind.SPLIT, actor, reason, links=tuple(links), other=child.id
-                ),
-            )
-            if source.state is IncidentState.ACTIVE:
-                child = work.change(
-                    child,
-                    IncidentCommand(
-                        IncidentCommandKind.ACTIVATE,
-                        actor,
-                        f"split from {source.id}",
-                        plan=source.plan,
-                        level=source.plan_level,
-                        response=source.response_level,
-                    ),
-                )
-            self._move_tasks(work, list(task_ids), child, actor)
+            self._move_tasks(work, list(task_ids), to=child, actor=actor)
             return child
 
     @staticmethod
-    def _move_tasks(work: ResponsePass, ids: Sequence[str], to: Incident, actor: str) -> None:
+    def _split_off(
+        work: ResponsePass,
+        source: Incident,
+        *,
+        title: str,
+        links: Sequence[Link],
+        actor: str,
+        reason: str,
+    ) -> Incident:
+        """The new incident of a split: opened with the links, in the source's state and plan."""
+        template = blank_incident(
+            new_incident_id(), title=title, region=source.region, domain=source.domain
+        )
+        opened = IncidentCommand(
+            IncidentCommandKind.OPEN,
+            actor,
+            reason,
+            links=tuple(links),
+            lead=source.lead_unit,
+            other=source.id,
+        )
+        child = work.open(template, opened)
+        split = IncidentCommand(
+            IncidentCommandKind.SPLIT, actor, reason, links=tuple(links), other=child.id
+        )
+        work.change(source, split)
+        if source.state is not IncidentState.ACTIVE:
+            return child
+        same = IncidentCommand(
+            IncidentCommandKind.ACTIVATE,
+            actor,
+            f"split from {source.id}",
+            plan=source.plan,
+            level=source.plan_level,
+            response=source.response_level,
+        )
+        return work.change(child, same)
+
+    @staticmethod
+    def _move_tasks(work: ResponsePass, ids: Sequence[str], *, to: Incident, actor: str) -> None:
         for ident in ids:
             task = work.task(ident)
             if task is not None and task.is_open:

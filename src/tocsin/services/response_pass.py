@@ -57,7 +57,7 @@ SYSTEM = "system:response"
 FINISHED = frozenset({TaskState.DONE, TaskState.CANCELLED})
 
 
-def task_id(incident_id: str, stage: str, template: str) -> TaskId:
+def task_id(incident_id: str, *, stage: str, template: str) -> TaskId:
     """A plan task's id, derived from what it is: issuing it again finds it already there."""
     raw = "\x1f".join((incident_id, stage, template)).encode()
     return TaskId(hashlib.sha256(raw).hexdigest()[:24])
@@ -257,7 +257,7 @@ class ResponsePass:
         dependencies, or assigned at once), each to the unit its template names."""
         made: list[Task] = []
         for template in templates:
-            ident = task_id(incident.id, stage, template.id)
+            ident = task_id(incident.id, stage=stage, template=template.id)
             if self.task(ident) is not None:
                 continue  # issued before: activation is idempotent
             task = self._new_task(incident, plan, template, ident=ident, stage=stage)
@@ -311,7 +311,7 @@ class ResponsePass:
             accept_within=template.accept_within,
             complete_within=template.complete_within,
             checklist=template.checklist,
-            depends_on=tuple(task_id(incident.id, stage, a) for a in template.after),
+            depends_on=tuple(task_id(incident.id, stage=stage, template=a) for a in template.after),
             reminders=task_lifecycle.Reminders(steps),
         )
 
@@ -371,7 +371,7 @@ class ResponsePass:
 
 @contextmanager
 def response_pass(
-    store: ResponseStore, now: datetime, context: ResponseContext, *, handoff: Handoff
+    store: ResponseStore, now: datetime, *, context: ResponseContext, handoff: Handoff
 ) -> Iterator[ResponsePass]:
     """One transaction of the response: yield a pass, write what it changed, and wake the
     delivery worker after the commit when it wrote notices."""
@@ -395,4 +395,6 @@ class ResponseRuntime:
 
     def transaction(self) -> AbstractContextManager[ResponsePass]:
         """One pass of the response at the clock's now."""
-        return response_pass(self.store, self.clock.now(), self.context, handoff=self.handoff)
+        return response_pass(
+            self.store, self.clock.now(), context=self.context, handoff=self.handoff
+        )

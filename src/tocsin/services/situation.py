@@ -54,7 +54,7 @@ TIMELINE: Final = 40
 REGION = "region"
 
 
-def report_id(kind: str, subject: str, at: datetime) -> str:
+def report_id(kind: str, subject: str, *, at: datetime) -> str:
     """A report's id, derived from its subject and moment (issuing it again finds it)."""
     raw = "\x1f".join((kind, subject, at.isoformat())).encode()
     return hashlib.sha256(raw).hexdigest()[:24]
@@ -246,9 +246,15 @@ class SituationService:
         )
         now = self.incidents.runtime.clock.now()
         report = StoredReport(
-            report_id(kind, subject, now), kind, subject, now, principal.name, facts["title"], facts
+            report_id(kind, subject, at=now),
+            kind,
+            subject,
+            now,
+            principal.name,
+            facts["title"],
+            facts,
         )
-        with response_pass(self.store, now, self.context, handoff=self.handoff) as work:
+        with response_pass(self.store, now, context=self.context, handoff=self.handoff) as work:
             work.tx.situation_reports.add(report)
             if kind == INCIDENT:
                 work.records.append(_issued(report, reason or "issued on demand"))
@@ -299,7 +305,7 @@ class SituationService:
     def _scheduled(self, incident: Incident, *, system: Principal, now: datetime) -> None:
         facts = self.incident_facts(incident.id, principal=system)
         report = StoredReport(
-            report_id(INCIDENT, incident.id, now),
+            report_id(INCIDENT, incident.id, at=now),
             INCIDENT,
             incident.id,
             now,
@@ -307,7 +313,7 @@ class SituationService:
             facts["title"],
             facts,
         )
-        with response_pass(self.store, now, self.context, handoff=self.handoff) as work:
+        with response_pass(self.store, now, context=self.context, handoff=self.handoff) as work:
             work.tx.situation_reports.add(report)
             work.records.append(_issued(report, "issued on the plan's schedule"))
             if incident.lead_unit:

@@ -11,7 +11,6 @@ from typing import Any, Final
 from tocsin.adapters.reports import sections
 from tocsin.adapters.reports.sections import moment
 
-WARNING_HEAD: Final = ("Level", "Region", "Domain", "What", "State", "Since")
 STYLE: Final = """
 body{font:14px/1.45 system-ui,sans-serif;color:#1b1f24;max-width:60rem;margin:1.5rem auto;
 padding:0 1rem}
@@ -25,7 +24,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem}dt{color:#
 """
 
 
-def _img(name: str, png: bytes | None, alt: str) -> str:
+def _img(name: str, png: bytes | None, *, alt: str) -> str:
     if png is None:
         return ""
     data = base64.b64encode(png).decode()
@@ -43,70 +42,65 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]], *, css: Sequence[
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _summary(facts: Mapping[str, Any]) -> str:
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in sections.facts_of(facts))
+    return (
+        f"<h1>{escape(facts['title'])}</h1>"
+        f"<p class='note'>As of {escape(moment(facts['as_of']))}</p><dl>{rows}</dl>"
+    )
+
+
+def _map_and_levels(pictures: Mapping[str, bytes]) -> str:
+    return "".join(
+        [
+            "<h2>Affected regions</h2>",
+            _img("map", pictures.get("map"), alt="Map of the affected regions by warning level")
+            or '<p class="note">No geometry for these regions.</p>',
+            "<h2>Warnings by level</h2><div class='figs'>",
+            _img("levels", pictures.get("levels"), alt="Open warnings by level"),
+            "</div>",
+        ]
+    )
+
+
+def _indicators(pictures: Mapping[str, bytes]) -> str:
+    charts = "".join(
+        _img(name, png, alt="Indicator chart")
+        for name, png in pictures.items()
+        if name.startswith("indicator-")
+    )
+    return (
+        "<h2>Key indicators</h2><div class='figs'>"
+        + (charts or "<p class='note'>No indicator series.</p>")
+        + "</div>"
+    )
+
+
 def render_html(facts: Mapping[str, Any], pictures: Mapping[str, bytes]) -> str:
     """The report's page."""
+    rows, overdue = sections.task_rows(facts)
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{escape(facts['title'])}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{escape(facts['title'])}</h1>",
-        f"<p class='note'>As of {escape(moment(facts['as_of']))}</p>",
-        "<dl>"
-        + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in sections.facts_of(facts))
-        + "</dl>",
-        "<h2>Affected regions</h2>",
-        _img("map", pictures.get("map"), "Map of the affected regions by warning level")
-        or '<p class="note">No geometry for these regions.</p>',
-        "<h2>Warnings by level</h2><div class='figs'>",
-        _img("levels", pictures.get("levels"), "Open warnings by level"),
-        "</div>",
-        _table(
-            ("Level", "Region", "Domain", "What", "State", "Since"), sections.warning_rows(facts)
-        ),
-        "<h2>Key indicators</h2><div class='figs'>",
-        "".join(
-            _img(name, png, "Indicator chart")
-            for name, png in pictures.items()
-            if name.startswith("indicator-")
-        )
-        or "<p class='note'>No indicator series.</p>",
-        "</div><h2>Tasks by unit</h2>",
-        _img("tasks", pictures.get("tasks"), "Task status by unit"),
+        _summary(facts),
+        _map_and_levels(pictures),
+        _table(sections.WARNING_HEAD, sections.warning_rows(facts)),
+        _indicators(pictures),
+        "<h2>Tasks by unit</h2>",
+        _img("tasks", pictures.get("tasks"), alt="Task status by unit"),
+        _table(sections.TASK_HEAD, rows, css=["overdue" if late else "" for late in overdue]),
     ]
-    rows, overdue = sections.task_rows(facts)
-    parts.append(
-        _table(
-            ("Unit", "Task", "State", "Deadline", "Overdue"),
-            rows,
-            css=["overdue" if late else "" for late in overdue],
-        )
-    )
     for title, items in sections.links_of(facts):
-        parts.append(f"<h2>{escape(title)}</h2>")
-        parts.append(_table(("Id",), ([i] for i in items)))
+        parts += [f"<h2>{escape(title)}</h2>", _table(("Id",), ([i] for i in items))]
     if facts.get("incidents"):
-        parts.append("<h2>Incidents</h2>")
-        parts.append(
-            _table(
-                ("Incident", "State", "Response", "Lead", "Opened"),
-                (
-                    (
-                        i["title"],
-                        i["state"],
-                        i["response_level"] or "–",
-                        i["lead_unit"] or "–",
-                        moment(i["opened_at"]),
-                    )
-                    for i in facts["incidents"]
-                ),
-            )
-        )
+        parts += [
+            "<h2>Incidents</h2>",
+            _table(sections.INCIDENT_HEAD, sections.incident_rows(facts)),
+        ]
     if facts.get("timeline"):
-        parts.append("<h2>Latest on the timeline</h2>")
-        parts.append(
-            _table(
-                ("When", "What", "Who", "Why"),
-                ((moment(r["at"]), r["kind"], r["actor"], r["reason"]) for r in facts["timeline"]),
-            )
-        )
+        parts += [
+            "<h2>Latest on the timeline</h2>",
+            _table(sections.TIMELINE_HEAD, sections.timeline_rows(facts)),
+        ]
     parts.append(f"<p class='note'>{escape(sections.FACT_LABELS['footer'])}</p></body></html>")
     return "".join(parts)

@@ -98,7 +98,7 @@ def render_pdf(facts: Mapping[str, Any], pictures: Mapping[str, bytes]) -> bytes
     doc.picture(pictures.get("map"), width=150)
     doc.heading("Warnings by level")
     doc.picture(pictures.get("levels"), width=95)
-    doc.table(("Level", "Region", "Domain", "What", "State", "Since"), sections.warning_rows(facts))
+    doc.table(sections.WARNING_HEAD, sections.warning_rows(facts))
     doc.heading("Key indicators")
     charts = [png for name, png in pictures.items() if name.startswith("indicator-")]
     for png in charts:
@@ -108,24 +108,15 @@ def render_pdf(facts: Mapping[str, Any], pictures: Mapping[str, bytes]) -> bytes
     doc.heading("Tasks by unit")
     doc.picture(pictures.get("tasks"), width=130)
     rows, _late = sections.task_rows(facts)
-    doc.table(("Unit", "Task", "State", "Deadline", "Overdue"), rows)
+    doc.table(sections.TASK_HEAD, rows)
     for title, items in sections.links_of(facts):
         doc.heading(title)
         doc.table(("Id",), [(i,) for i in items])
     if facts.get("incidents"):
         doc.heading("Incidents")
-        doc.table(
-            ("Incident", "State", "Response", "Lead"),
-            [
-                (i["title"], i["state"], i["response_level"] or "–", i["lead_unit"] or "–")
-                for i in facts["incidents"]
-            ],
-        )
+        doc.table(sections.INCIDENT_HEAD, sections.incident_rows(facts))
     if facts.get("timeline"):
         doc.heading("Latest on the timeline")
-        doc.table(
-            ("When", "What", "Who", "Why"),
-            [(moment(r["at"]), r["kind"], r["actor"], r["reason"]) for r in facts["timeline"]],
-        )
+        doc.table(sections.TIMELINE_HEAD, sections.timeline_rows(facts))
     doc.line(sections.FACT_LABELS["footer"], size=7)
     return doc.bytes()

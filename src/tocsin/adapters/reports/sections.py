@@ -10,6 +10,10 @@ from typing import Any, Final
 FACT_LABELS: Final = {
     "footer": "Issued by Tocsin from its records; times are UTC.",
 }
+WARNING_HEAD: Final = ("Level", "Region", "Domain", "What", "State", "Since")
+TASK_HEAD: Final = ("Unit", "Task", "State", "Deadline", "Overdue")
+INCIDENT_HEAD: Final = ("Incident", "State", "Response", "Lead", "Opened")
+TIMELINE_HEAD: Final = ("When", "What", "Who", "Why")
 
 
 def moment(iso: str | None) -> str:
@@ -87,3 +91,24 @@ def links_of(facts: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     if facts.get("events"):
         out.append(("Events", list(facts["events"])))
     return out
+
+
+def incident_rows(facts: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """One row per incident of a region's report."""
+    return [
+        (
+            i["title"],
+            i["state"],
+            i["response_level"] or "–",
+            i["lead_unit"] or "–",
+            moment(i["opened_at"]),
+        )
+        for i in facts.get("incidents", [])
+    ]
+
+
+def timeline_rows(facts: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """The latest records of the timeline: when, what, who, why."""
+    return [
+        (moment(r["at"]), r["kind"], r["actor"], r["reason"]) for r in facts.get("timeline", [])
+    ]

@@ -183,7 +183,7 @@ def open_incident(
         links=frozenset(command.links),
         lead_unit=command.lead,
     )
-    return incident, _event(command, incident, now, None)
+    return incident, _event(command, incident, now=now, from_state=None)
 
 
 def apply(
@@ -202,11 +202,11 @@ def apply(
     change = CHANGES.get(command.kind)
     changes = change(incident, command, now) if change is not None else {}
     new = replace(incident, state=target, updated_at=now, **changes)
-    return new, _event(command, new, now, incident.state)
+    return new, _event(command, new, now=now, from_state=incident.state)
 
 
 def _event(
-    command: IncidentCommand, new: Incident, now: datetime, from_state: IncidentState | None
+    command: IncidentCommand, new: Incident, *, now: datetime, from_state: IncidentState | None
 ) -> IncidentEvent:
     details: dict[str, Any] = {
         "from_state": from_state.value if from_state else None,

@@ -158,7 +158,7 @@ class Resolved:
     why: str
 
 
-def level_region(tree: RegionTree, region: str, level: str | None) -> str | None:
+def level_region(tree: RegionTree, region: str, *, level: str | None) -> str | None:
     """The region itself or its ancestor at a hierarchy level (None: none at that level)."""
     if region not in tree:
         return None
@@ -183,7 +183,7 @@ def resolve_unit(
     if ref.code is not None:
         unit = units.get(UnitCode(ref.code))
         return Resolved(unit, ref.describe()) if unit is not None else None
-    start = level_region(tree, region, ref.level) or (region if region in tree else None)
+    start = level_region(tree, region, level=ref.level) or (region if region in tree else None)
     if start is None:
         return None
     wanted = DomainCode(ref.domain or domain)

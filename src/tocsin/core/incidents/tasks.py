@@ -298,7 +298,7 @@ def create(template: Task, command: TaskCommand, now: datetime) -> tuple[Task, T
     change = CHANGES.get(command.kind)
     new = replace(base, **(change(base, command, now) if change else {}))
     new = _schedule(new)
-    return new, _event(command, new, now, None, template)
+    return new, _event(command, new, now=now, from_state=None, old=template)
 
 
 def apply(task: Task, command: TaskCommand, now: datetime) -> tuple[Task, TaskEvent]:
@@ -316,7 +316,7 @@ def apply(task: Task, command: TaskCommand, now: datetime) -> tuple[Task, TaskEv
         new = _schedule(replace(new, reminders=Reminders(new.reminders.steps)))
     else:
         new = _schedule(new)
-    return new, _event(command, new, now, task.state, task)
+    return new, _event(command, new, now=now, from_state=task.state, old=task)
 
 
 def _schedule(task: Task) -> Task:
@@ -331,7 +331,7 @@ def _schedule(task: Task) -> Task:
 
 
 def _event(
-    command: TaskCommand, new: Task, now: datetime, from_state: TaskState | None, old: Task
+    command: TaskCommand, new: Task, *, now: datetime, from_state: TaskState | None, old: Task
 ) -> TaskEvent:
     details: dict[str, Any] = {
         "from_state": from_state.value if from_state else None,

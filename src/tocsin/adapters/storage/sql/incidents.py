@@ -33,7 +33,7 @@ from tocsin.ports.incidents import IncidentFilter
 CLOSED = IncidentState.CLOSED.value
 
 
-def scoped(stmt: Select[Any], table: Any, scope: Scope) -> Select[Any]:
+def scoped(stmt: Select[Any], table: Any, *, scope: Scope) -> Select[Any]:
     """The statement limited to rows whose region and domain the scope holds."""
     if scope.regions is not None:
         stmt = stmt.where(table.c.region.in_(sorted(scope.regions)))
@@ -132,7 +132,7 @@ class SqlIncidents:
             stmt = stmt.where(or_(i.c.domain == query.domain_prefix, below))
         if query.regions is not None:
             stmt = stmt.where(i.c.region.in_(list(query.regions)))
-        stmt = scoped(stmt, i, query.scope)
+        stmt = scoped(stmt, i, scope=query.scope)
         stmt = stmt.order_by(i.c.opened_at.desc(), i.c.id).limit(query.limit)
         rows = list(self.conn.execute(stmt).mappings())
         found = self._with_links(rows)

@@ -73,7 +73,7 @@ class SqlTasks:
             stmt = stmt.where(_t.c.unit == query.unit)
         if query.open_only:
             stmt = stmt.where(_t.c.state.in_(OPEN))
-        stmt = scoped(stmt, _t, query.scope)
+        stmt = scoped(stmt, _t, scope=query.scope)
         stmt = stmt.order_by(DEADLINE.is_(None), DEADLINE, _t.c.created_at, _t.c.id)
         return [task_of(r) for r in self.conn.execute(stmt.limit(query.limit)).mappings()]
 
