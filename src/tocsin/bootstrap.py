@@ -22,6 +22,8 @@ from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
+from tocsin.adapters.plans_yaml import load_plans
+from tocsin.adapters.reports.renderer import SituationRenderer
 from tocsin.adapters.sources_yaml import load_sources
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.memory.store import MemoryStore
@@ -31,11 +33,12 @@ from tocsin.config import Settings
 from tocsin.core.cap.config import CapConfig
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import NotFound, Unavailable
+from tocsin.core.incidents.plans import PlanBook
 from tocsin.core.levels import Level
 from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
-from tocsin.ports import AlertingStore, Clock, Notifier, Store
+from tocsin.ports import AlertingStore, Clock, Notifier, ReportRenderer, ResponseStore, Store
 from tocsin.services.access import AccessService
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
@@ -43,6 +46,7 @@ from tocsin.services.cap_imports import CapImportService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
 from tocsin.services.group_commit import GroupCommitter
+from tocsin.services.incidents import IncidentService
 from tocsin.services.indicators import IndicatorService
 from tocsin.services.ingest import EventService, IngestService
 from tocsin.services.intake import SourceIntake
@@ -50,10 +54,15 @@ from tocsin.services.public_alert_follower import PublicAlertFollower
 from tocsin.services.public_alert_views import PublicAlertViews
 from tocsin.services.public_alerts import PublicAlertService
 from tocsin.services.publication import Drafter, Publisher
+from tocsin.services.responder import Responder
+from tocsin.services.response_pass import ResponseContext, ResponseRuntime
 from tocsin.services.rules import RuleBook
+from tocsin.services.scorecard import ScorecardService
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
 from tocsin.services.silences import SilenceService
+from tocsin.services.situation import SituationService
 from tocsin.services.staleness import SilenceCheck
+from tocsin.services.tasks import TaskService
 from tocsin.services.warnings import WarningService
 
 MEMORY_URL = "memory://"
@@ -66,6 +75,7 @@ class Stores:
     store: Store
     alerting: AlertingStore
     close: Callable[[], None]
+    response: ResponseStore | None = None  # incidents and tasks (the pipeline's store)
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -86,9 +96,10 @@ def open_stores(url: str, *, create: bool = True) -> Stores:
     """
     if url.startswith(MEMORY_URL):
         memory = MemoryStore()
-        return Stores(memory, memory, memory.close)
+        return Stores(memory, memory, memory.close, memory)
     store = _open_sql(url, create=create)
-    return Stores(store, SqlAlertingStore(store.engine), store.close)
+    alerting = SqlAlertingStore(store.engine)
+    return Stores(store, alerting, store.close, alerting)
 
 
 def _open_sql(url: str, *, create: bool) -> SqlStore:
@@ -124,6 +135,47 @@ class CapServices:
     imports: CapImportService
 
 
+@dataclass(frozen=True)
+class Response:
+    """The response (incidents, plans, tasks, scorecards, situation reports), wired."""
+
+    plans: PlanBook
+    responder: Responder
+    incidents: IncidentService
+    tasks: TaskService
+    scorecards: ScorecardService
+    situation: SituationService
+    renderer: ReportRenderer
+
+
+def _response(
+    stores: Stores,
+    *,
+    catalog: Catalog,
+    plans: PlanBook,
+    clock: Clock,
+    handoff: Handoff,
+    indicators: IndicatorService,
+) -> Response:
+    """The response's services over the pipeline's store (incidents, tasks, reports)."""
+    store = stores.response
+    if store is None:
+        raise Unavailable("these stores keep no incidents (Stores.response is not set)")
+    context = ResponseContext(catalog, plans)
+    runtime = ResponseRuntime(store, clock, context, handoff)
+    incidents = IncidentService(runtime)
+    situation = SituationService(store, stores.store, context, incidents, indicators, handoff)
+    return Response(
+        plans=plans,
+        responder=Responder(store, context, handoff=handoff, reports=situation),
+        incidents=incidents,
+        tasks=TaskService(runtime),
+        scorecards=ScorecardService(store, context),
+        situation=situation,
+        renderer=SituationRenderer(catalog.regions),
+    )
+
+
 @dataclass
 class Container:
     """Everything a delivery layer needs, wired."""
@@ -154,6 +206,7 @@ class Container:
     silences: SilenceService
     alert_receiver: AlertReceiverService
     cap: CapServices
+    response: Response
 
     def close(self) -> None:
         """Commit what is queued, then release the database connections."""
@@ -209,6 +262,8 @@ def build(
         after_cadences=sources.silent_after_cadences,
         level=Level(sources.silent_level),
     )
+    indicators = IndicatorService(stores.store, catalog, rules)
+    plans = load_plans(settings.config_dir, catalog) if settings.config_dir else PlanBook()
     return Container(
         settings=settings,
         stores=stores,
@@ -226,7 +281,7 @@ def build(
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,
         access=AccessService(stores.store, clock, catalog),
-        indicators=IndicatorService(stores.store, catalog, rules),
+        indicators=indicators,
         alerting_config=config,
         alerting_store=stores.alerting,
         handoff=handoff,
@@ -242,6 +297,14 @@ def build(
             handoff=handoff,
             clock=clock,
             bus=bus,
+        ),
+        response=_response(
+            stores,
+            catalog=catalog,
+            plans=plans,
+            clock=clock,
+            handoff=handoff,
+            indicators=indicators,
         ),
     )
 

@@ -199,7 +199,7 @@ class Stream:
         if self.spy is None:
             self.spy = SpyStore(self.stores.alerting)
         self.spy.inner = self.stores.alerting
-        wrapped = Stores(self.stores.store, self.spy, self.stores.close)
+        wrapped = Stores(self.stores.store, self.spy, self.stores.close, self.stores.response)
         channels = {Channel.WEBHOOK: self.receiver, Channel.EMAIL: self.receiver}
         self.container = build(
             Settings(database_url=self.url, config_dir=self.config),

@@ -121,7 +121,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     container = build(
         Settings(database_url=f"sqlite:///{work / 'tocsin.db'}", config_dir=work / "config")
     )
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DPC", actor="test")
     token = container.admin.issue_token("duty", label="test", actor="test")
     chunks = replay_chunks(series, container.rules.ids, chunk_seconds=6 * 3600)
     container.ingest.ingest_chunks(ObservationBatch(ids, t, v) for _, ids, t, v in chunks)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from tocsin.adapters.config_errors import read_document, validation_problems
+from tocsin.adapters.config_errors import read_model
 from tocsin.core.catalog import Catalog
 from tocsin.core.domains import DomainCode
 from tocsin.core.errors import InvalidConfig, Problem
@@ -140,15 +140,7 @@ class EscalationFile(_Strict):
 
 
 def _parse(path: Path, model: type[BaseModel], problems: list[Problem]) -> Any:
-    before = len(problems)
-    raw = read_document(path, problems)
-    if len(problems) > before:
-        return None
-    try:
-        return model.model_validate(raw or {})
-    except ValidationError as err:
-        problems.extend(validation_problems(err, str(path), data=raw, model=model))
-    return None
+    return read_model(path, model, problems)
 
 
 class _Checker:

@@ -18,12 +18,15 @@ from tocsin.api import (
     cap_public,
     catalog,
     events,
+    incidents,
     notifications,
     observations,
     operations,
     public_alerts,
     silences,
+    situation,
     sources,
+    tasks,
     warnings,
 )
 from tocsin.api.docs import install_docs
@@ -55,6 +58,9 @@ ROUTERS = (
     public_alerts,
     cap_imports,
     cap_public,
+    incidents,
+    tasks,
+    situation,
     operations,
     sources,
 )

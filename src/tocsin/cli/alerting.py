@@ -223,7 +223,8 @@ def notify_run(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Dispatch and deliver notifications in the foreground (alongside or instead of serve)."""
+    """Dispatch and deliver notifications, and run the response (plans, task reminders), in
+    the foreground (alongside or instead of serve)."""
     from tocsin.bootstrap import build
 
     with reported():
@@ -238,6 +239,7 @@ def notify_run(
     while True:
         now = container.clock.now()
         report = container.dispatcher.tick(now)
+        container.response.responder.tick(now)  # incidents, tasks, reminders, reports
         delivered = container.delivery.run_once(now)
         if once:
             console.print(

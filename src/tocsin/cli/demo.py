@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 SHOWN = {"warning.raised", "warning.upgraded"}
 COLOURS = {"blue": "blue", "yellow": "yellow", "orange": "dark_orange", "red": "red"}
 DELIVERY_ROUNDS = 20  # dispatch and delivery rounds run before the demo exits or serves
+SITUATION_REPORT = "situation-report.pdf"  # the most severe incident's, beside the database
 
 
 def demo(
@@ -56,6 +57,7 @@ def demo(
                 PUBLIC_ALERTS,
             ):
                 (workdir / leftover).unlink(missing_ok=True)
+            (workdir / SITUATION_REPORT).unlink(missing_ok=True)
             base_url = f"http://127.0.0.1:{settings(port=port).port}"
             series = write_config(
                 workdir / "config", end_at=int(time.time()) // 60 * 60, base_url=base_url
@@ -74,12 +76,19 @@ def demo(
         public = _public_alert(container)
         delivered = _deliver(container)
     _summary(container, replayed, delivered=delivered, seconds=time.perf_counter() - started)
+    with reported():
+        sitrep = _respond(container, workdir)
     console.print(
         f"\ndatabase: {db_file}   duty officer's API token: {token}\n"
         f"notifications: {workdir / NOTIFICATIONS} ({delivered} delivered; also "
         f"`tocsin notify log --db sqlite:///{db_file}`)\n"
         f"what-if: tocsin risk scenario --model {workdir / RISK_MODEL} "
-        f"--input {workdir / RISK_TABLE} --scenario {workdir / 'what-if.yaml'}",
+        f"--input {workdir / RISK_TABLE} --scenario {workdir / 'what-if.yaml'}"
+        + (
+            f"\nsituation report: {sitrep} (incidents: #/incidents on the dashboard)"
+            if sitrep
+            else ""
+        ),
         markup=False,
         soft_wrap=True,
     )
@@ -165,11 +174,40 @@ def _deliver(container: Container) -> int:
     for _ in range(DELIVERY_ROUNDS):
         now = container.clock.now()
         report = container.dispatcher.tick(now)
+        responded = container.response.responder.tick(now)  # plans activated by the warnings
         done = container.delivery.run_once(now)
         delivered += done.delivered
-        if not report.notifications and not done.delivered and not done.retried:
+        quiet = not report.notifications and not responded.notices
+        if quiet and not done.delivered and not done.retried:
             break
     return delivered
+
+
+def _respond(container: Container, workdir: Path) -> Path | None:
+    """Say which incidents the warnings opened; write the most severe one's situation report."""
+    from tocsin.core.access import system_principal
+    from tocsin.core.incidents.model import RESPONSE_RANKS
+
+    system = system_principal("demo")
+    incidents = container.response.incidents.find(principal=system)
+    for x in incidents:
+        tasks = container.response.incidents.tasks(x.id, principal=system)
+        level = x.response_level.value if x.response_level else "–"
+        console.print(
+            f"incident {x.id[:12]} response level {level}: {x.title}; lead {x.lead_unit}; "
+            f"{len(tasks)} task(s) to {', '.join(sorted({t.unit for t in tasks}))}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if not incidents:
+        return None
+    top = max(
+        incidents, key=lambda x: RESPONSE_RANKS.get(x.response_level, 0) if x.response_level else 0
+    )
+    facts = container.response.situation.incident_facts(top.id, principal=system)
+    path = workdir / SITUATION_REPORT
+    path.write_bytes(container.response.renderer.pdf(facts))
+    return path
 
 
 def _summary(

@@ -29,6 +29,8 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     DRAFT = "draft"  # draft public alerts (CAP) and submit them for approval
     PUBLISH = "publish"  # approve, reject and publish public alerts drafted by someone else
+    RESPOND = "respond"  # work on a unit's tasks: accept, note progress, complete, block
+    COMMAND = "command"  # run incidents: open, activate, stand down, close, merge, split, reassign
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -41,6 +43,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SILENCE,
             Permission.CONFIGURE,
             Permission.DRAFT,
+            Permission.RESPOND,
         }
     ),
     Role.DUTY_OFFICER: frozenset(
@@ -51,9 +54,11 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SILENCE,
             Permission.DRAFT,
             Permission.PUBLISH,
+            Permission.RESPOND,
+            Permission.COMMAND,
         }
     ),
-    Role.UNIT_MEMBER: frozenset({Permission.READ, Permission.ACKNOWLEDGE}),
+    Role.UNIT_MEMBER: frozenset({Permission.READ, Permission.ACKNOWLEDGE, Permission.RESPOND}),
 }
 
 

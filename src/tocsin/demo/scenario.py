@@ -27,6 +27,7 @@ from tocsin.adapters.config_yaml import dump_yaml
 from tocsin.demo import names, sources
 from tocsin.demo.feeds import FEEDS, Feed
 from tocsin.demo.geometry import bounds, grid_cells, multipolygon
+from tocsin.demo.plans import demo_plans
 from tocsin.demo.public_alerts import cap_config
 
 COUNTRY = "ITA"
@@ -197,6 +198,7 @@ def write_config(
         "units.yaml": {"units": units},
         "routes.yaml": ROUTES,
         "cap.yaml": cap_config(base_url),
+        "plans.yaml": demo_plans(COUNTRY),
     }
     for name, content in files.items():
         (directory / name).write_text(dump_yaml(content), encoding="utf-8")

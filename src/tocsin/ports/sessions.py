@@ -20,6 +20,7 @@ from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
 from tocsin.ports.feed import WarningFeed
 from tocsin.ports.groups import GroupStore
+from tocsin.ports.incidents import IncidentStore, ResponseTrail, SituationReports, TaskStore
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
 from tocsin.ports.public_alerts import PublicAlertStore
@@ -119,4 +120,48 @@ class AlertingStore(OutboxClaims, Protocol):
     """Transactional storage of the warning pipeline (and the delivery workers' claims)."""
 
     def transaction(self) -> AbstractContextManager[AlertingSession]:
+        """A session: reads as it goes; its writes commit together at its end, or not at all."""
+
+
+class ResponseSession(Protocol):
+    """One transaction of the response (incidents and tasks): the warning pipeline's kind of
+    session (reads as it goes, writes together at its end), with the response's own ports."""
+
+    @property
+    def response_feed(self) -> WarningFeed:
+        """The change feed of warning transitions, read by the response at its own pace."""
+
+    @property
+    def warnings(self) -> WarningReader:
+        """Warnings (read only)."""
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log."""
+
+    @property
+    def outbox(self) -> Outbox:
+        """The notification outbox (tasks to units, reminders, escalations)."""
+
+    @property
+    def incidents(self) -> IncidentStore:
+        """Incidents."""
+
+    @property
+    def tasks(self) -> TaskStore:
+        """Tasks."""
+
+    @property
+    def response_trail(self) -> ResponseTrail:
+        """The audit trail read as timelines and scorecards."""
+
+    @property
+    def situation_reports(self) -> SituationReports:
+        """Situation reports."""
+
+
+class ResponseStore(Protocol):
+    """Transactional storage of the response (the warning pipeline's store serves it)."""
+
+    def transaction(self) -> AbstractContextManager[ResponseSession]:
         """A session: reads as it goes; its writes commit together at its end, or not at all."""

@@ -1,5 +1,5 @@
-"""The pipeline's background loops in a serving process: dispatcher, delivery worker, and the
-public alerts' follower and importer.
+"""The pipeline's background loops in a serving process: dispatcher, delivery worker, the
+public alerts' follower and importer, and the responder.
 
 `start_background(container)` starts daemon threads and returns a function that stops them:
 
@@ -12,6 +12,10 @@ public alerts' follower and importer.
   transition is published and at least every `dispatch_interval_s`; CAP sources are polled
   (each at its own interval) and imported messages past their expiry end, every
   `cap_poll_interval_s`.
+- the responder (`Responder.tick`: emergency plans on warning transitions, overdue tasks'
+  reminders and escalations, scheduled situation reports) ticks with the dispatcher's wake-ups
+  and interval. Where several processes serve one database only the elected owner should run
+  it (issue 11's leases); every step of it is idempotent meanwhile.
 
 Only these outermost loops catch every exception: they log it and back off, then carry on.
 """
@@ -32,6 +36,7 @@ from tocsin.services.public_alert_follower import PublicAlertFollower
 
 if TYPE_CHECKING:
     from tocsin.services.cap_imports import CapImportService
+from tocsin.services.responder import Responder
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,12 @@ class _Cap(Protocol):
         """CAP imports."""
 
 
+class _Responding(Protocol):
+    @property
+    def responder(self) -> Responder:
+        """The responder."""
+
+
 class _Wired(Protocol):
     """The part of the container the loops need."""
 
@@ -61,6 +72,10 @@ class _Wired(Protocol):
     @property
     def delivery(self) -> DeliveryWorker:
         """The delivery worker."""
+
+    @property
+    def response(self) -> _Responding:
+        """The response (its responder)."""
 
     @property
     def handoff(self) -> Handoff:
@@ -122,7 +137,7 @@ class _Loop:
 
 
 def start_background(container: _Wired, *, interval: float | None = None) -> Callable[[], None]:
-    """Start the dispatcher and delivery loops; return a function that stops both.
+    """Start the dispatcher, delivery and responder loops; return a function that stops them.
 
     Nothing starts when `settings.background_workers` is false (e.g. when a separate
     `tocsin notify run` process does the work)."""
@@ -155,18 +170,26 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
         cap.imports.expire()
         return False
 
+    responder = container.response.responder
+
+    def respond() -> bool:
+        responder.tick(clock.now())
+        return False
+
     delivery_loop = _Loop("tocsin-delivery", deliver, interval=interval, wake=handoff.ready)
     dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval=interval)
     follow_loop = _Loop("tocsin-public-alerts", follow, interval=interval)
     import_loop = _Loop(
         "tocsin-cap-import", read_sources, interval=container.settings.cap_poll_interval_s
     )
-    loops = (delivery_loop, dispatch_loop, follow_loop, import_loop)
+    respond_loop = _Loop("tocsin-respond", respond, interval=interval)
+    loops = (delivery_loop, dispatch_loop, follow_loop, import_loop, respond_loop)
 
     def on_message(topic: str, _payload: Mapping[str, Any]) -> None:
         if topic == "warnings":
             dispatch_loop.wake.set()
             follow_loop.wake.set()
+            respond_loop.wake.set()
 
     stop_listening = handoff.listen()
     unlisten = container.bus.listen(on_message)
@@ -177,7 +200,7 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
     def stop() -> None:
         unlisten()
         stop_listening()
-        for loop in (import_loop, follow_loop, dispatch_loop, delivery_loop):
+        for loop in (import_loop, follow_loop, respond_loop, dispatch_loop, delivery_loop):
             loop.stop()
 
     return stop

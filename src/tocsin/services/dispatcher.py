@@ -39,6 +39,7 @@ from tocsin.core.warnings.escalation import (
     policy_for,
     start,
     step_message,
+    step_record,
     stop,
 )
 from tocsin.core.warnings.grouping import (
@@ -321,6 +322,15 @@ class Dispatcher:
             if warning is not None and decision.step is not None:
                 message = step_message(warning, esc, step=decision.step, now=work.now)
                 work.write(self._compose(message, work.now))
+                chain = self.targets.chain(warning.region, warning.domain)
+                responsible = chain[0] if chain else None
+                work.tx.audit.append(
+                    [
+                        step_record(
+                            warning, esc, step=decision.step, responsible=responsible, now=work.now
+                        )
+                    ]
+                )
                 steps += 1
         return steps
 
@@ -430,9 +440,12 @@ def _sees_notification(
     principal: Principal, note: Notification, places: Mapping[str, Placement]
 ) -> bool:
     """Whether the principal sees every warning the notification names (a silence notice:
-    the silence's region and domain)."""
+    the silence's region and domain; a task notice: the task's)."""
     if note.warning_ids:
         return all(i in places and sees(principal.scope, places[i]) for i in note.warning_ids)
+    task = note.payload.get("task") if note.payload else None
+    if isinstance(task, Mapping):  # a task notice: where the task sits (its unit's region)
+        return sees(principal.scope, Placement(task.get("region"), task.get("domain")))
     selector = note.payload.get("silence", {}).get("selector") if note.payload else None
     if not isinstance(selector, Mapping):
         return False

@@ -55,6 +55,8 @@ class NotificationKind(StrEnum):
     ESCALATION = "escalation"
     SILENCE = "silence"
     PUBLIC_ALERT = "public_alert"  # a published CAP alert, to its subscribers (core/cap)
+    TASK = "task"  # a task given to a unit, a reminder, an escalation (core/incidents)
+    REPORT = "report"  # a scheduled situation report was issued
 
 
 @dataclass(frozen=True, slots=True)

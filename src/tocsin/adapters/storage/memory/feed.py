@@ -1,4 +1,5 @@
-"""The change feed in memory: audit ids become visible in order (transactions are serial)."""
+"""The change feed in memory: audit ids become visible in order (transactions are serial).
+Each reader (the dispatcher's "warnings", the response's "response") keeps its own position."""
 
 from __future__ import annotations
 
@@ -7,33 +8,21 @@ from collections.abc import Sequence
 from tocsin.adapters.storage.memory.state import MemoryState
 from tocsin.ports.feed import FeedRow
 
-FEED = "warnings"  # the dispatcher's feed
+FEED = "warnings"  # the dispatcher's feed; others (public alerts, the response) have their own
 
 
 class MemoryWarningFeed:
-    """The WarningFeed port in one transaction; a named feed (another consumer of the same
-    transitions, such as public alerts) keeps its own position."""
+    """The WarningFeed port in one transaction, for the reader `name`."""
 
-    def __init__(self, state: MemoryState, name: str = FEED) -> None:
+    def __init__(self, state: MemoryState, *, name: str = FEED) -> None:
         self.state = state
         self.name = name
 
-    def _cursor(self) -> tuple[int, frozenset[int]]:
-        if self.name == FEED:
-            return self.state.feed_position, self.state.feed_done
-        return self.state.feed_cursors.get(self.name, (0, frozenset()))
-
-    def _move(self, position: int, done: frozenset[int]) -> None:
-        if self.name == FEED:
-            self.state.feed_position, self.state.feed_done = position, done
-        else:
-            self.state.feed_cursors[self.name] = (position, done)
-
     def read(self, limit: int) -> list[FeedRow]:
         """Warning transitions after the position and not yet processed, oldest first."""
-        start, done = self._cursor()
+        position, done = self.state.feeds.get(self.name, (0, frozenset()))
         out: list[FeedRow] = []
-        for index in range(start, len(self.state.audit)):
+        for index in range(position, len(self.state.audit)):
             r, ident = self.state.audit[index], index + 1
             if r.subject_type == "warning" and ident not in done:
                 out.append(FeedRow(ident, r.subject_id, r.kind, r.at, r.actor, r.reason))
@@ -43,8 +32,8 @@ class MemoryWarningFeed:
 
     def advance(self, processed: Sequence[int]) -> None:
         """Mark ids processed; move the position over processed and non-warning records."""
-        position, seen = self._cursor()
-        done = set(seen) | set(processed)
+        position, before = self.state.feeds.get(self.name, (0, frozenset()))
+        done = set(before) | set(processed)
         while position < len(self.state.audit):
             nxt = position + 1
             if nxt in done:
@@ -52,4 +41,4 @@ class MemoryWarningFeed:
             elif self.state.audit[position].subject_type == "warning":
                 break
             position = nxt
-        self._move(position, frozenset(done))
+        self.state.feeds[self.name] = (position, frozenset(done))

@@ -22,11 +22,15 @@ from tocsin.adapters.storage.memory.escalations import MemoryEscalations
 from tocsin.adapters.storage.memory.events import MemoryEvents
 from tocsin.adapters.storage.memory.feed import MemoryWarningFeed
 from tocsin.adapters.storage.memory.groups import MemoryGroups
+from tocsin.adapters.storage.memory.incidents import MemoryIncidents
 from tocsin.adapters.storage.memory.observations import MemoryObservations
 from tocsin.adapters.storage.memory.outbox import MemoryOutbox
 from tocsin.adapters.storage.memory.public_alerts import MemoryPublicAlerts
+from tocsin.adapters.storage.memory.response_trail import MemoryResponseTrail
 from tocsin.adapters.storage.memory.silences import MemorySilences
+from tocsin.adapters.storage.memory.situation_reports import MemorySituationReports
 from tocsin.adapters.storage.memory.state import MemoryState
+from tocsin.adapters.storage.memory.tasks import MemoryTasks
 from tocsin.adapters.storage.memory.users import MemoryUsers
 from tocsin.adapters.storage.memory.warning_search import MemoryWarningSearch
 from tocsin.adapters.storage.memory.warnings import MemoryWarnings
@@ -55,6 +59,11 @@ class MemorySession:
     public_alerts: MemoryPublicAlerts
     cap_feed: MemoryWarningFeed
     cap_imports: MemoryCapImports
+    response_feed: MemoryWarningFeed
+    incidents: MemoryIncidents
+    tasks: MemoryTasks
+    response_trail: MemoryResponseTrail
+    situation_reports: MemorySituationReports
 
     @classmethod
     def open(cls, state: MemoryState) -> MemorySession:
@@ -75,8 +84,13 @@ class MemorySession:
             silences=MemorySilences(state),
             outbox=MemoryOutbox(state),
             public_alerts=MemoryPublicAlerts(state),
-            cap_feed=MemoryWarningFeed(state, CAP_FEED),
+            cap_feed=MemoryWarningFeed(state, name=CAP_FEED),
             cap_imports=MemoryCapImports(state),
+            response_feed=MemoryWarningFeed(state, name="response"),
+            incidents=MemoryIncidents(state),
+            tasks=MemoryTasks(state),
+            response_trail=MemoryResponseTrail(state),
+            situation_reports=MemorySituationReports(state),
         )
 
 

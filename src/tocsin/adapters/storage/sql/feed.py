@@ -24,7 +24,7 @@ from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.times import must
 from tocsin.ports.feed import FeedRow
 
-FEED = "warnings"
+FEED = "warnings"  # the dispatcher's feed; the response reads its own ("response")
 
 
 @dataclass
@@ -57,11 +57,11 @@ class SqlWarningFeed:
         queue: WriteQueue,
         name: str = FEED,
     ) -> None:
-        self.name = name  # each consumer of the transitions keeps its own position
         self.conn = conn
         self.writer = writer
         self.gaps = gaps
         self.queue = queue
+        self.name = name
 
     def _state(self) -> tuple[int, set[int]]:
         f = at.alert_feed

@@ -37,13 +37,18 @@ async function parse(response) {
   return body;
 }
 
-export async function get(path, params = {}) {
+function urlOf(path, params) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined || v === null || v === "") continue;
     if (Array.isArray(v)) v.forEach((x) => url.searchParams.append(k, x));
     else url.searchParams.set(k, v);
   }
+  return url;
+}
+
+export async function get(path, params = {}) {
+  const url = urlOf(path, params);
   const response = await fetch(url, { headers: headers() });
   if (response.status === 401 || response.status === 403) {
     if (await askToken("Reading needs a token on this server.")) return get(path, params);
@@ -106,4 +111,21 @@ export function askToken(message = "") {
     input.focus();
   });
   return pending;
+}
+
+// A file from the API (a PDF, a page, a CSV), fetched with the token and saved under `filename`.
+export async function download(path, params, filename) {
+  const response = await fetch(urlOf(path, params), { headers: headers({ Accept: "*/*" }) });
+  if (!response.ok) {
+    await parse(response); // throws with the server's reason
+    return;
+  }
+  const blob = await response.blob();
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
 }
