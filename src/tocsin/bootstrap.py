@@ -163,7 +163,13 @@ def build(
         clock=clock,
         catalog=catalog,
         rules=rules,
-        ingest=_ingest(stores.store, rules, bus=bus, clock=clock),
+        ingest=_ingest(
+            stores.store,
+            rules,
+            bus=bus,
+            clock=clock,
+            max_ahead=timedelta(seconds=settings.max_clock_skew_s),
+        ),
         events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,
@@ -173,11 +179,19 @@ def build(
         dispatcher=dispatcher,
         delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
         silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
-        alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog),
+        alert_receiver=AlertReceiverService(
+            stores.store,
+            bus,
+            clock,
+            catalog,
+            max_ahead=timedelta(seconds=settings.max_clock_skew_s),
+        ),
     )
 
 
-def _ingest(store: Store, rules: RuleBook, *, bus: MemoryBus, clock: Clock) -> IngestService:
+def _ingest(
+    store: Store, rules: RuleBook, *, bus: MemoryBus, clock: Clock, max_ahead: timedelta
+) -> IngestService:
     """The ingest service, with the rule state and the detectors' checkpoint as stored."""
     scoring = ScoreRules(rules)
     with store.transaction() as tx:
@@ -185,7 +199,9 @@ def _ingest(store: Store, rules: RuleBook, *, bus: MemoryBus, clock: Clock) -> I
         saved = tx.checkpoints.load(CHECKPOINT)
     if saved is not None and len(scoring):
         scoring.load(saved)
-    return IngestService(store, bus, clock, rules, state, scoring if len(scoring) else None)
+    return IngestService(
+        store, bus, clock, rules, state, scoring if len(scoring) else None, max_ahead=max_ahead
+    )
 
 
 def _catalog(

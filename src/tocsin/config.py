@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     require_token_for_reads: bool = False
     # the largest request body the API reads (bytes); larger ones are answered 413 unread
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # how far past the server's clock an observation's time may lie; later ones are refused
+    max_clock_skew_s: float = Field(default=300.0, ge=0, le=86_400)
     webhook_secret: SecretStr | None = None
     benchdata: Path = Path("../shared/benchdata")
     # warning pipeline (docs/warnings.md)

@@ -7,6 +7,7 @@ commands, so that `tocsin --help` stays fast (see `tocsin.cli.main`).
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
     from rich.progress import Progress
 
+    from tocsin.adapters.files import FileColumns
     from tocsin.bootstrap import Container
     from tocsin.core.observations import ObservationBatch
 
@@ -105,7 +107,9 @@ def ingest(
                 def advance(n: int, task_id: TaskID = task) -> None:
                     bar.advance(task_id, n)
 
-                result = container.ingest.ingest_chunks(_chunks(batch), progress=advance)
+                result = container.ingest.ingest_chunks(
+                    _chunks(batch), progress=advance, where=partial(_line, columns)
+                )
             total_warnings += len(result.warning_events)
             console.print(
                 f"{path}: {result.received} observations stored, "
@@ -113,6 +117,11 @@ def ingest(
                 markup=False,
             )
         console.print(json.dumps({"files": len(files), "warning_changes": total_warnings}))
+
+
+def _line(columns: FileColumns, row: int) -> str:
+    """A file's row as `path:line` (the header is line 1 of a CSV file)."""
+    return f"{columns.path}:{columns.line_of(row)}"
 
 
 def _chunks(batch: ObservationBatch) -> list[ObservationBatch]:

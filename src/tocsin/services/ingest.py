@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ from tocsin.core.errors import InvalidInput, Problem
 from tocsin.core.events import Event
 from tocsin.core.indicators import Direction, Indicator
 from tocsin.core.levels import Level
-from tocsin.core.observations import ObservationBatch
+from tocsin.core.observations import ObservationBatch, ahead_reason, later_than
 from tocsin.core.rules.thresholds import ThresholdState, evaluate_thresholds
 from tocsin.core.warnings.model import (
     Command,
@@ -31,6 +31,8 @@ from tocsin.services.scoring import ScoreRules
 log = logging.getLogger(__name__)
 
 RULE_ACTOR = "rule:threshold"
+# how far past the server's clock an observation's time may lie (TOCSIN_MAX_CLOCK_SKEW_S)
+MAX_AHEAD = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,35 @@ def to_batch(raw: RawObservations, ids: dict[str, int], *, source: str) -> Obser
     return ObservationBatch(
         series.astype(np.int64), raw.times.astype(np.int64), raw.values.astype(np.float64)
     )
+
+
+def reject_future(
+    batch: ObservationBatch,
+    *,
+    now: datetime,
+    max_ahead: timedelta,
+    where: Callable[[int], str],
+    first: int = 0,
+) -> None:
+    """Refuse a batch with observations later than `now + max_ahead`, naming each such row
+    (`where(first + i)` names row i).
+
+    A time from the future would become the rules' newest time of its indicator, and every
+    later (current) observation would then be too old to evaluate: one bad row would mute the
+    indicator. So it is refused, with the batch it came in."""
+    latest, ahead = int(now.timestamp()), int(max_ahead.total_seconds())
+    rows = later_than(batch.times, latest + ahead)
+    if len(rows):
+        raise InvalidInput(
+            [
+                Problem(
+                    where(first + int(i)),
+                    "time",
+                    ahead_reason(int(batch.times[i]), now=latest, max_ahead=ahead),
+                )
+                for i in rows[:50]
+            ]
+        )
 
 
 @dataclass(frozen=True)
@@ -140,6 +171,8 @@ class IngestService:
         rules: RuleBook,
         state: ThresholdState,
         scoring: ScoreRules | None = None,
+        *,
+        max_ahead: timedelta = MAX_AHEAD,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -147,20 +180,32 @@ class IngestService:
         self.rules = rules
         self.state = state
         self.scoring = scoring
+        self.max_ahead = max_ahead
 
     def ingest(self, raw: RawObservations, *, source: str = "observations") -> IngestResult:
         """Validate, store and evaluate one batch; nothing is stored if anything is wrong."""
         batch = to_batch(raw, self.rules.ids, source=source)
-        return self.ingest_batch(batch)
+        names = raw.where
+        return self.ingest_chunks(
+            [batch], where=(lambda i: names[i]) if names is not None else _named(source)
+        )
 
     def ingest_batch(self, batch: ObservationBatch) -> IngestResult:
         """Store and evaluate a batch whose series are valid ids, in one transaction."""
         return self.ingest_chunks([batch])
 
     def ingest_chunks(
-        self, chunks: Iterable[ObservationBatch], *, progress: Callable[[int], None] | None = None
+        self,
+        chunks: Iterable[ObservationBatch],
+        *,
+        progress: Callable[[int], None] | None = None,
+        where: Callable[[int], str] = lambda i: f"batch[{i}]",
     ) -> IngestResult:
-        """Store and evaluate several chunks in ONE transaction: all of them or none."""
+        """Store and evaluate several chunks in ONE transaction: all of them or none.
+
+        `where(i)` names row i of the chunks taken together (a file's line, a request's path)
+        in the problems of a refused batch."""
+        now = self.clock.now()
         snapshot = self.state.copy()
         scoring_snapshot = self.scoring.snapshot() if self.scoring else None
         events: list[WarningEvent] = []
@@ -170,6 +215,9 @@ class IngestService:
             with self.store.transaction() as tx:
                 for chunk in chunks:
                     self._check_series(chunk)
+                    reject_future(
+                        chunk, now=now, max_ahead=self.max_ahead, where=where, first=received
+                    )
                     batch = chunk.deduplicated()
                     # newer than the last processed time of its indicator: not stored yet
                     # (observations and rule state commit together)
@@ -223,6 +271,10 @@ class IngestService:
             raise InvalidInput(
                 [Problem("batch", "indicator", f"unknown indicator id {int(bad[0])}")]
             )
+
+
+def _named(source: str) -> Callable[[int], str]:
+    return lambda i: f"{source}[{i}]"
 
 
 class EventService:
