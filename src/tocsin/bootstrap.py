@@ -32,9 +32,9 @@ from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
-from tocsin.services.ingest import EventService, IngestService
+from tocsin.services.ingest import EventService, IngestService, load_rule_state
+from tocsin.services.leadership import FencedAlertingStore, ProcessLeases, process_holder
 from tocsin.services.rules import RuleBook
-from tocsin.services.scoring import CHECKPOINT, ScoreRules
 from tocsin.services.silences import SilenceService
 from tocsin.services.warnings import WarningService
 
@@ -118,9 +118,11 @@ class Container:
     delivery: DeliveryWorker
     silences: SilenceService
     alert_receiver: AlertReceiverService
+    leases: ProcessLeases
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Give up the leases this process holds and release the database connections."""
+        self.leases.release()
         self.stores.close()
 
 
@@ -131,12 +133,14 @@ def build(
     stores: Stores | None = None,
     channels: Mapping[Channel, Notifier] | None = None,
     alerting: AlertingConfig | None = None,
+    address: str = "",
 ) -> Container:
     """Open (and migrate) the database, load configuration, wire the services.
 
     `stores`, `channels` and `alerting` replace what the settings would choose (tests and
     benchmarks: a store shared across restarts, recording channels, a routing tree). The
-    database is created only when configuration is given to load into it."""
+    database is created only when configuration is given to load into it. `address` is where
+    this process serves (named to clients when another process is the owner)."""
     configured = load_catalog(settings.config_dir) if settings.config_dir is not None else None
     stores = stores or open_stores(settings.database_url, create=configured is not None)
     clock = clock or SystemClock()
@@ -152,9 +156,22 @@ def build(
     notifiers = channels if channels is not None else default_channels(settings)
     lease = timedelta(seconds=settings.notify_lease_s)
     handoff = Handoff(notifiers, lease=lease)
-    dispatcher = Dispatcher(stores.alerting, catalog, config=config, handoff=handoff)
+    leases = ProcessLeases(
+        stores.store,
+        clock,
+        holder=process_holder(address),
+        ttl=timedelta(seconds=settings.lease_s),
+    )
+    dispatcher = Dispatcher(
+        FencedAlertingStore(stores.alerting, leases.dispatch),
+        catalog,
+        config=config,
+        handoff=handoff,
+    )
     regions: set[str] = set(catalog.regions.regions)
     domains: set[str] = set(catalog.domains)
+    skew = timedelta(seconds=settings.max_clock_skew_s)
+    ingest = _ingest(stores.store, rules, bus=bus, clock=clock, max_ahead=skew, leases=leases)
     return Container(
         settings=settings,
         stores=stores,
@@ -163,13 +180,7 @@ def build(
         clock=clock,
         catalog=catalog,
         rules=rules,
-        ingest=_ingest(
-            stores.store,
-            rules,
-            bus=bus,
-            clock=clock,
-            max_ahead=timedelta(seconds=settings.max_clock_skew_s),
-        ),
+        ingest=ingest,
         events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,
@@ -179,29 +190,28 @@ def build(
         dispatcher=dispatcher,
         delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
         silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
-        alert_receiver=AlertReceiverService(
-            stores.store,
-            bus,
-            clock,
-            catalog,
-            max_ahead=timedelta(seconds=settings.max_clock_skew_s),
-        ),
+        alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog, max_ahead=skew),
+        leases=leases,
     )
 
 
 def _ingest(
-    store: Store, rules: RuleBook, *, bus: MemoryBus, clock: Clock, max_ahead: timedelta
+    store: Store,
+    rules: RuleBook,
+    *,
+    bus: MemoryBus,
+    clock: Clock,
+    max_ahead: timedelta,
+    leases: ProcessLeases,
 ) -> IngestService:
-    """The ingest service, with the rule state and the detectors' checkpoint as stored."""
-    scoring = ScoreRules(rules)
-    with store.transaction() as tx:
-        state = tx.checkpoints.load_thresholds(rules.size)
-        saved = tx.checkpoints.load(CHECKPOINT)
-    if saved is not None and len(scoring):
-        scoring.load(saved)
-    return IngestService(
-        store, bus, clock, rules, state, scoring if len(scoring) else None, max_ahead=max_ahead
+    """The ingest service, with the rule state and the detectors' checkpoint as stored, owned
+    through the rules lease (reloaded when this process takes the lease over)."""
+    state, scoring = load_rule_state(store, rules)
+    service = IngestService(
+        store, bus, clock, rules, state, scoring, max_ahead=max_ahead, owner=leases.rules
     )
+    leases.rules.on_gain = service.adopt
+    return service
 
 
 def _catalog(

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     notify_lease_s: float = 30.0
+    # several processes on one database: the owner of the rules' state and of the dispatcher
+    # holds a lease for this long, renewed every third of it; a standby takes over once it
+    # runs out (docs/operations: several servers on one database)
+    lease_s: float = Field(default=6.0, ge=0.5, le=600)
     dispatch_interval_s: float = 0.5
     background_workers: bool = True
     # the composite risk model shown in the dashboard's risk view (none unless both are set)

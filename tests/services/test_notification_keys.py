@@ -148,6 +148,7 @@ class SpyStore:
                 tx.escalations,
                 tx.silences,
                 SpyOutbox(tx.outbox, self.written),
+                tx.leases,
             )
             if self.fail_next:
                 self.fail_next -= 1
@@ -169,6 +170,7 @@ class Session:
     escalations: Any
     silences: Any
     outbox: Outbox
+    leases: Any
 
 
 @dataclass
@@ -236,6 +238,7 @@ class Stream:
         assert self.container is not None
         for _ in range(rounds):
             self.clock.advance(timedelta(seconds=61))
+            self.container.leases.dispatch.require()  # only the owner dispatches
             try:
                 self.container.dispatcher.tick(self.clock.now())
             except RuntimeError:

@@ -24,16 +24,23 @@ from tocsin.api import (
 )
 from tocsin.api.docs import install_docs
 from tocsin.api.limits import BodyGuard
-from tocsin.api.problems import install_handlers
+from tocsin.api.problems import DESCRIPTIONS, install_handlers
 from tocsin.bootstrap import Container
 
 TITLE = "Tocsin"
 DESCRIPTION = (
     "All-hazards risk monitoring and early warning. Writes need `Authorization: Bearer TOKEN`; "
     "reads need it too where the server sets `TOCSIN_REQUIRE_TOKEN_FOR_READS`. No or a bad "
-    "token: 401; a role that may not: 403. Bodies over `TOCSIN_MAX_BODY_BYTES`: 413. Every "
-    "error has the same body: `{detail, problems: [{where, field, reason}]}`."
+    "token: 401; a role that may not: 403. Bodies over `TOCSIN_MAX_BODY_BYTES`: 413. A "
+    "database that cannot be used, or a standby server asked to ingest: 503 with "
+    "`Retry-After`. Every error has the same body: `{detail, problems: [{where, field, "
+    "reason}]}`."
 )
+UNAVAILABLE: dict[str, Any] = {
+    "description": DESCRIPTIONS[503],
+    "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 ROUTERS = (
     observations,
     events,
@@ -77,6 +84,9 @@ def _openapi(app: FastAPI, *, reads_open: bool) -> dict[str, Any]:
         return app.openapi_schema
     app.openapi_schema = None
     doc = FastAPI.openapi(app)
+    for item in doc.get("paths", {}).values():  # any operation may meet a database fault
+        for operation in item.values():
+            operation.setdefault("responses", {}).setdefault("503", UNAVAILABLE)
     if reads_open:
         for item in doc.get("paths", {}).values():
             get = item.get("get")

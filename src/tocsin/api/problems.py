@@ -30,6 +30,7 @@ STATUS: dict[type[errors.TocsinError], int] = {
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.InvalidInput: 422,
+    errors.Unavailable: 503,
 }
 MAX_LISTED = 50
 CHALLENGES: dict[int, dict[str, str]] = {401: {"WWW-Authenticate": "Bearer"}}
@@ -42,6 +43,11 @@ DESCRIPTIONS: dict[int, str] = {
     413: "The request body is larger than the server's limit (`TOCSIN_MAX_BODY_BYTES`).",
     422: "The request is invalid; every problem is listed, and nothing of it was stored.",
     500: "A fault on the server (logged with the id in `detail`); nothing was stored.",
+    503: (
+        "Not now, and nothing was stored: the database cannot be used (full disk, read-only, "
+        "unreachable), or this server is a standby and another one owns the rules' state "
+        "(named in `detail` and `problems`). Retry after `Retry-After` seconds."
+    ),
 }
 
 
@@ -80,6 +86,13 @@ def problem_response(
     """A JSON response with a Problem body."""
     body = Problem(detail=detail, problems=[item(p) for p in list(problems)[:MAX_LISTED]])
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def unavailable(err: errors.Unavailable) -> JSONResponse:
+    """503 with `Retry-After`; a standby names the owner of what the request needs."""
+    owner = getattr(err, "owner", "")
+    found = [errors.Problem("server", "owner", owner)] if owner else []
+    return problem_response(503, str(err), found, headers={"Retry-After": str(err.retry_after_s)})
 
 
 def status_of(err: errors.TocsinError) -> int:
@@ -124,6 +137,8 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.TocsinError)
     def tocsin_error(_: Request, err: errors.TocsinError) -> JSONResponse:
         status = status_of(err)
+        if isinstance(err, errors.Unavailable):
+            return unavailable(err)
         return problem_response(
             status, str(err), getattr(err, "problems", ()), headers=CHALLENGES.get(status)
         )

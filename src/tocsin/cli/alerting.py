@@ -217,7 +217,10 @@ def notify_run(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Dispatch and deliver notifications in the foreground (alongside or instead of serve)."""
+    """Dispatch and deliver notifications in the foreground (alongside or instead of serve):
+    the process that holds the dispatch lease works, others stand by."""
+    from datetime import timedelta
+
     from tocsin.bootstrap import build
 
     with reported():
@@ -229,7 +232,15 @@ def notify_run(
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
+    owner = container.leases.dispatch
     while True:
+        if once:  # the lease of a server that just stopped runs out first
+            with reported():
+                owner.require(wait=owner.ttl + timedelta(seconds=1))
+        elif owner.lease_for_writes() is None:  # another process dispatches: stand by
+            if stop.wait(interval):
+                break
+            continue
         now = container.clock.now()
         report = container.dispatcher.tick(now)
         delivered = container.delivery.run_once(now)
@@ -245,9 +256,10 @@ def notify_run(
                     }
                 )
             )
-            return
+            break
         if stop.wait(interval):
-            return
+            break
+    container.close()
 
 
 @notify_app.command("log")

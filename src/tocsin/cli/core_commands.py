@@ -86,37 +86,51 @@ def ingest(
     config: ConfigOption = None,
 ) -> None:
     """Store observation files and evaluate the rules; each file is all or nothing."""
+    from datetime import timedelta
+
+    from tocsin.bootstrap import build
+    from tocsin.services.background import keep_leases
+
+    with reported():
+        container = build(settings(db, config))
+        rules = container.leases.rules  # a server's lease runs out first, if it just stopped
+        stop_keeping = keep_leases([rules], interval=rules.ttl.total_seconds() / 3)
+        try:
+            rules.require(wait=rules.ttl + timedelta(seconds=1))
+            total_warnings = sum(_ingest_file(container, path) for path in files)
+        finally:
+            stop_keeping()
+            container.close()
+        console.print(json.dumps({"files": len(files), "warning_changes": total_warnings}))
+
+
+def _ingest_file(container: Container, path: Path) -> int:
+    """Store one file in one transaction; the number of warning changes it made."""
     import numpy as np
     from rich.progress import TaskID
 
     from tocsin.adapters.files import read_observation_file
-    from tocsin.bootstrap import build
     from tocsin.core.observations import ObservationBatch
 
-    with reported():
-        container = build(settings(db, config))
-        ids = container.rules.ids
-        total_warnings = 0
-        for path in files:
-            columns = read_observation_file(path, known=ids)
-            lookup = np.array([ids[str(c)] for c in columns.codes], dtype=np.int64)
-            batch = ObservationBatch(lookup[columns.code_index], columns.times, columns.values)
-            with _progress() as bar:
-                task = bar.add_task(path.name, total=len(batch))
+    ids = container.rules.ids
+    columns = read_observation_file(path, known=ids)
+    lookup = np.array([ids[str(c)] for c in columns.codes], dtype=np.int64)
+    batch = ObservationBatch(lookup[columns.code_index], columns.times, columns.values)
+    with _progress() as bar:
+        task = bar.add_task(path.name, total=len(batch))
 
-                def advance(n: int, task_id: TaskID = task) -> None:
-                    bar.advance(task_id, n)
+        def advance(n: int, task_id: TaskID = task) -> None:
+            bar.advance(task_id, n)
 
-                result = container.ingest.ingest_chunks(
-                    _chunks(batch), progress=advance, where=partial(_line, columns)
-                )
-            total_warnings += len(result.warning_events)
-            console.print(
-                f"{path}: {result.received} observations stored, "
-                f"{len(result.warning_events)} warning changes",
-                markup=False,
-            )
-        console.print(json.dumps({"files": len(files), "warning_changes": total_warnings}))
+        result = container.ingest.ingest_chunks(
+            _chunks(batch), progress=advance, where=partial(_line, columns)
+        )
+    console.print(
+        f"{path}: {result.received} observations stored, "
+        f"{len(result.warning_events)} warning changes",
+        markup=False,
+    )
+    return len(result.warning_events)
 
 
 def _line(columns: FileColumns, row: int) -> str:
@@ -295,7 +309,7 @@ def serve(
 
     with reported():
         s = settings(db, config, risk_model=risk_model, risk_table=risk_table, host=host, port=port)
-        container = build(s)
+        container = build(s, address=f"http://{s.host}:{s.port}")
         run_server(container, host=s.host, port=s.port)
 
 

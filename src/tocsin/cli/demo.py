@@ -73,7 +73,9 @@ def demo(
         soft_wrap=True,
     )
     console.print(json.dumps(replayed | {"notifications": delivered}), markup=False, soft_wrap=True)
-    if not no_serve:
+    if no_serve:
+        container.close()
+    else:
         with reported():
             run_server(container, host="127.0.0.1", port=base.port, sock=sock)
 
@@ -82,7 +84,7 @@ def _open(base: Any) -> tuple[Container, str]:
     from tocsin.bootstrap import build
     from tocsin.core.users import Role
 
-    container = build(base)
+    container = build(base, address=f"http://127.0.0.1:{base.port}")
     container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DPC", actor="demo")
     return container, container.admin.issue_token("duty", label="demo", actor="demo")
 
@@ -114,6 +116,7 @@ def _deliver(container: Container) -> int:
     """Run the warning pipeline until it has nothing left to send; the number delivered."""
     delivered = 0
     for _ in range(DELIVERY_ROUNDS):
+        container.leases.dispatch.require()  # a new database: nobody else holds it
         now = container.clock.now()
         report = container.dispatcher.tick(now)
         done = container.delivery.run_once(now)

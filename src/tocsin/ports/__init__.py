@@ -14,6 +14,7 @@
 | `escalations` | EscalationStore | escalations |
 | `silences` | SilenceStore | silences |
 | `outbox` | Outbox, OutboxClaims | notifications to deliver |
+| `leases` | LeaseStore, LeaseFence, Ownership | one owner per shared state; fenced writes |
 | `sessions` | StoreSession, Store, AlertingSession, AlertingStore | transactions |
 | `bus`, `clock`, `notifiers` | Bus, Clock, Notifier | side effects and time |
 
@@ -34,6 +35,7 @@ from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
 from tocsin.ports.feed import FeedRow, WarningFeed
 from tocsin.ports.groups import GroupStore
+from tocsin.ports.leases import LeaseFence, LeaseStore, Ownership
 from tocsin.ports.notifiers import Notifier
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
@@ -54,10 +56,13 @@ __all__ = [
     "EventStore",
     "FeedRow",
     "GroupStore",
+    "LeaseFence",
+    "LeaseStore",
     "Notifier",
     "ObservationStore",
     "Outbox",
     "OutboxClaims",
+    "Ownership",
     "SilenceStore",
     "Store",
     "StoreSession",

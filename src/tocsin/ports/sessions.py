@@ -19,6 +19,7 @@ from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
 from tocsin.ports.feed import WarningFeed
 from tocsin.ports.groups import GroupStore
+from tocsin.ports.leases import LeaseFence, LeaseStore
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
 from tocsin.ports.silences import SilenceStore
@@ -61,6 +62,10 @@ class StoreSession(Protocol):
     def users(self) -> UserStore:
         """Users and tokens."""
 
+    @property
+    def leases(self) -> LeaseStore:
+        """Leases and the fence on this transaction's writes."""
+
 
 class Store(Protocol):
     """Transactional storage of the foundation."""
@@ -99,6 +104,10 @@ class AlertingSession(Protocol):
     @property
     def outbox(self) -> Outbox:
         """The notification outbox."""
+
+    @property
+    def leases(self) -> LeaseFence:
+        """The fence on this session's writes."""
 
 
 class AlertingStore(OutboxClaims, Protocol):

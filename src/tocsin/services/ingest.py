@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -12,9 +13,10 @@ import numpy as np
 import numpy.typing as npt
 
 from tocsin.core.audit import AuditRecord, from_warning_event
-from tocsin.core.errors import InvalidInput, Problem
+from tocsin.core.errors import InvalidInput, NotOwner, Problem
 from tocsin.core.events import Event
 from tocsin.core.indicators import Direction, Indicator
+from tocsin.core.leases import Lease
 from tocsin.core.levels import Level
 from tocsin.core.observations import ObservationBatch, ahead_reason, later_than
 from tocsin.core.rules.thresholds import ThresholdState, evaluate_thresholds
@@ -22,11 +24,11 @@ from tocsin.core.warnings.model import (
     Command,
     WarningEvent,
 )
-from tocsin.ports import Bus, Clock, Store
+from tocsin.ports import Bus, Clock, Ownership, Store
 from tocsin.services.level_changes import apply_level_changes, level_command, touch_open_warnings
 from tocsin.services.publishing import warning_message
 from tocsin.services.rules import RuleBook
-from tocsin.services.scoring import ScoreRules
+from tocsin.services.scoring import CHECKPOINT, ScoreRules
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +162,24 @@ class ThresholdRule:
         )
 
 
+def load_rule_state(store: Store, rules: RuleBook) -> tuple[ThresholdState, ScoreRules | None]:
+    """The threshold rules' state and the detector rules (with their checkpoint) as stored."""
+    scoring = ScoreRules(rules)
+    with store.transaction() as tx:
+        state = tx.checkpoints.load_thresholds(rules.size)
+        saved = tx.checkpoints.load(CHECKPOINT)
+    if saved is not None and len(scoring):
+        scoring.load(saved)
+    return state, scoring if len(scoring) else None
+
+
 class IngestService:
-    """Stores observation batches and runs the rules over them, all or nothing."""
+    """Stores observation batches and runs the rules over them, all or nothing.
+
+    The rules' state lives in memory. With an `owner` (the rules lease, services/leadership.py)
+    only the process holding the lease ingests: every batch's transaction is fenced by the
+    lease, and the state is reloaded from the database whenever the lease's token changes (a
+    takeover) or a transaction failed in a way that leaves its outcome unknown."""
 
     def __init__(
         self,
@@ -173,6 +191,7 @@ class IngestService:
         scoring: ScoreRules | None = None,
         *,
         max_ahead: timedelta = MAX_AHEAD,
+        owner: Ownership | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -181,6 +200,33 @@ class IngestService:
         self.state = state
         self.scoring = scoring
         self.max_ahead = max_ahead
+        self.owner = owner
+        self._token: int | None = None  # the lease token the state in memory belongs to
+        self._stale = owner is not None
+        self._lock = threading.RLock()  # one batch at a time through the state in memory
+
+    def adopt(self, lease: Lease) -> None:
+        """Make the state in memory that of `lease`: reload it unless it already is."""
+        with self._lock:
+            if self._stale or lease.token != self._token:
+                self.reload()
+                self._token = lease.token
+
+    def reload(self) -> None:
+        """Read the rules' state and the detectors' checkpoint from the database."""
+        with self._lock:
+            self.state, self.scoring = load_rule_state(self.store, self.rules)
+            self._stale = False
+
+    def _own(self) -> Lease | None:
+        """The lease batches are fenced by (None without an owner), the state made its own."""
+        if self.owner is None:
+            if self._stale:
+                self.reload()
+            return None
+        lease = self.owner.require()
+        self.adopt(lease)
+        return lease
 
     def ingest(self, raw: RawObservations, *, source: str = "observations") -> IngestResult:
         """Validate, store and evaluate one batch; nothing is stored if anything is wrong."""
@@ -205,6 +251,18 @@ class IngestService:
 
         `where(i)` names row i of the chunks taken together (a file's line, a request's path)
         in the problems of a refused batch."""
+        with self._lock:
+            lease = self._own()
+            return self._ingest_chunks(chunks, lease=lease, progress=progress, where=where)
+
+    def _ingest_chunks(
+        self,
+        chunks: Iterable[ObservationBatch],
+        *,
+        lease: Lease | None,
+        progress: Callable[[int], None] | None,
+        where: Callable[[int], str],
+    ) -> IngestResult:
         now = self.clock.now()
         snapshot = self.state.copy()
         scoring_snapshot = self.scoring.snapshot() if self.scoring else None
@@ -241,10 +299,17 @@ class IngestService:
                 tx.checkpoints.save_thresholds(self._changed_rows(touched, snapshot), self.state)
                 if self.scoring is not None:
                     self.scoring.save(tx)
-        except BaseException:
+                if self.owner is not None:
+                    tx.leases.fence(self.owner.name, lease)
+        except BaseException as err:
             self.state = snapshot
             if self.scoring is not None and scoring_snapshot is not None:
                 self.scoring.rollback(scoring_snapshot)
+            # a refused batch changed nothing; after any other failure the database may hold
+            # more than the snapshot (a commit whose answer was lost): read it again
+            self._stale = self._stale or not isinstance(err, InvalidInput)
+            if isinstance(err, NotOwner) and self.owner is not None and lease is not None:
+                self.owner.lost(lease)
             raise
         for event in events:
             self.bus.publish("warnings", warning_message(event))

@@ -21,6 +21,7 @@ from tocsin.adapters.storage.memory.escalations import MemoryEscalations
 from tocsin.adapters.storage.memory.events import MemoryEvents
 from tocsin.adapters.storage.memory.feed import MemoryWarningFeed
 from tocsin.adapters.storage.memory.groups import MemoryGroups
+from tocsin.adapters.storage.memory.leases import MemoryLeases
 from tocsin.adapters.storage.memory.observations import MemoryObservations
 from tocsin.adapters.storage.memory.outbox import MemoryOutbox
 from tocsin.adapters.storage.memory.silences import MemorySilences
@@ -48,6 +49,7 @@ class MemorySession:
     escalations: MemoryEscalations
     silences: MemorySilences
     outbox: MemoryOutbox
+    leases: MemoryLeases
 
     @classmethod
     def open(cls, state: MemoryState) -> MemorySession:
@@ -67,6 +69,7 @@ class MemorySession:
             escalations=MemoryEscalations(state),
             silences=MemorySilences(state),
             outbox=MemoryOutbox(state),
+            leases=MemoryLeases(state),
         )
 
 
@@ -85,7 +88,9 @@ class MemoryStore:
         """A serial transaction on a fork of the state, kept only if it succeeds."""
         with self.lock:
             draft = self.state.fork()
-            yield MemorySession.open(draft)
+            session = MemorySession.open(draft)
+            yield session
+            session.leases.enforce(wrote=lambda: draft != self.state)
             self.state = draft
 
     def claim_notifications(
