@@ -19,6 +19,7 @@ from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
 from tocsin.adapters.storage.engine import make_engine, migrate
+from tocsin.adapters.storage.faults import fault_sentence, is_fault
 from tocsin.adapters.storage.memory.store import MemoryStore
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
 from tocsin.adapters.storage.sql.store import SqlStore
@@ -88,6 +89,8 @@ def _open_sql(url: str, *, create: bool) -> SqlStore:
     except DBAPIError as err:
         store.close()
         reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+        if _sqlite_file(url) is not None and is_fault(err):  # say what to check
+            reason = f"{reason}: {fault_sentence(err)}"
         raise Unavailable(f"cannot open the database {shown}: {reason}") from err
     except NotFound:
         store.close()

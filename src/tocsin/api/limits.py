@@ -18,9 +18,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.auth import USER_KEY, authenticate, token_of
-from tocsin.api.problems import CHALLENGES, problem_response
+from tocsin.api.problems import CHALLENGES, problem_response, unavailable
 from tocsin.bootstrap import Container
-from tocsin.core.errors import Problem, Unauthenticated
+from tocsin.core.errors import Problem, Unauthenticated, Unavailable
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -72,6 +72,8 @@ class BodyGuard:
             user = await run_in_threadpool(authenticate, self.container, token)
         except Unauthenticated as err:
             return problem_response(401, str(err), headers=CHALLENGES[401])
+        except Unavailable as err:  # the database cannot tell who it is: 503, not 500
+            return unavailable(err)
         scope[USER_KEY] = user
         return None
 

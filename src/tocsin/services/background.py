@@ -77,10 +77,10 @@ class _Loop:
     """A thread that runs `work` when woken and at least every `interval` seconds.
 
     A failing round is retried after a doubling wait (up to `MAX_BACKOFF_S`). The log says so
-    once when the loop starts failing, again only when the reason changes, and once when it
-    recovers: a fault that lasts an hour is three lines, not thousands. A fault of the
-    environment (`Unavailable`: full disk, read-only database, unreachable server) is one
-    sentence; anything else is a bug and keeps its traceback."""
+    once when the loop starts failing and once when it recovers: a fault that lasts an hour is
+    two lines, not thousands. A fault of the environment (`Unavailable`: full disk, read-only
+    database, unreachable server) is one sentence; anything else is a bug and keeps its
+    traceback (once per distinct error)."""
 
     def __init__(
         self,
@@ -118,12 +118,13 @@ class _Loop:
 
     def _failed(self, err: Exception) -> None:
         self.failures += 1
-        reason = f"{type(err).__name__}: {err}"
-        if reason == self.failing:
-            return
+        fault = isinstance(err, Unavailable)
+        reason = "unavailable" if fault else f"{type(err).__name__}: {err}"
+        if reason == self.failing or (fault and self.failing is not None):
+            return  # a fault is said once until it is gone; a bug once per distinct error
         self.failing = reason
         extra = {"loop": self.thread.name, "retry_in_s": round(self._wait(), 1)}
-        if isinstance(err, Unavailable):
+        if fault:
             log.warning("background loop paused: %s", err, extra=extra)
         else:
             log.error("background loop failed", exc_info=err, extra=extra)

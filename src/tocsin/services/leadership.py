@@ -199,7 +199,7 @@ class Leadership:
         return False
 
     def _fault(self, err: Unavailable) -> None:
-        if self.fault is None or str(self.fault) != str(err):
+        if self.fault is None:  # said once, until the database answers again
             log.warning("cannot keep the %s lease: %s", self.name, err)
         self.fault = err
 

@@ -38,7 +38,11 @@ SENTENCES: tuple[tuple[str, str], ...] = (
         "the database file cannot be opened or written (check that its folder exists and can "
         "be written, and that the file is not immutable)",
     ),
-    ("disk i/o error", "the disk holding the database reported an I/O error"),
+    (
+        "disk i/o error",
+        "the database files cannot be read or written (an I/O error: a failing disk, or files "
+        "made immutable or read-only)",
+    ),
     ("database is locked", "the database stayed locked by another writer; retry"),
     ("connection refused", "the database server refuses connections (is it running?)"),
     ("connection", "the connection to the database server failed or was lost"),
