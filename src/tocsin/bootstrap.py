@@ -18,6 +18,7 @@ from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
+from tocsin.adapters.sources_yaml import load_sources
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.faults import fault_sentence, is_fault
 from tocsin.adapters.storage.memory.store import MemoryStore
@@ -26,6 +27,8 @@ from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import NotFound, Unavailable
+from tocsin.core.levels import Level
+from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
 from tocsin.ports import AlertingStore, Clock, Notifier, Store
@@ -33,10 +36,13 @@ from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
+from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.ingest import EventService, IngestService, load_rule_state
+from tocsin.services.intake import SourceIntake
 from tocsin.services.leadership import FencedAlertingStore, ProcessLeases, process_holder
 from tocsin.services.rules import RuleBook
 from tocsin.services.silences import SilenceService
+from tocsin.services.staleness import SilenceCheck
 from tocsin.services.warnings import WarningService
 
 MEMORY_URL = "memory://"
@@ -110,6 +116,10 @@ class Container:
     catalog: Catalog
     rules: RuleBook
     ingest: IngestService
+    committer: GroupCommitter
+    sources: SourcesConfig
+    intake: SourceIntake
+    silence: SilenceCheck
     events: EventService
     warnings: WarningService
     admin: AdminService
@@ -124,7 +134,9 @@ class Container:
     leases: ProcessLeases
 
     def close(self) -> None:
-        """Give up the leases this process holds and release the database connections."""
+        """Commit what is queued, give up the leases this process holds, and release the
+        database connections."""
+        self.committer.close()
         self.leases.release()
         self.stores.close()
 
@@ -175,6 +187,20 @@ def build(
     domains: set[str] = set(catalog.domains)
     skew = timedelta(seconds=settings.max_clock_skew_s)
     ingest = _ingest(stores.store, rules, bus=bus, clock=clock, max_ahead=skew, leases=leases)
+    committer = GroupCommitter(
+        ingest,
+        max_group_rows=settings.ingest_group_rows,
+        max_queued_rows=settings.ingest_queue_rows,
+    )
+    sources = load_sources(settings.config_dir, catalog) if settings.config_dir else SourcesConfig()
+    silence = SilenceCheck(
+        stores.store,
+        bus,
+        rules=rules,
+        ingest=ingest,
+        after_cadences=sources.silent_after_cadences,
+        level=Level(sources.silent_level),
+    )
     return Container(
         settings=settings,
         stores=stores,
@@ -184,6 +210,10 @@ def build(
         catalog=catalog,
         rules=rules,
         ingest=ingest,
+        committer=committer,
+        sources=sources,
+        intake=SourceIntake(ingest, committer),
+        silence=silence,
         events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,

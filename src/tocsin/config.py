@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # how far past the server's clock an observation's time may lie; later ones are refused
     max_clock_skew_s: float = Field(default=300.0, ge=0, le=86_400)
+    # writes served at once (more: 429), and observations waiting for the group commit (more: 503)
+    ingest_max_inflight: int = Field(default=512, ge=1)
+    ingest_queue_rows: int = Field(default=4_000_000, ge=1)
+    ingest_group_rows: int = Field(default=1_000_000, ge=1)
+    # how often the "source silent" check runs (indicators with a cadence; sources.yaml)
+    silence_check_interval_s: float = Field(default=30.0, gt=0)
     webhook_secret: SecretStr | None = None
     benchdata: Path = Path("../shared/benchdata")
     # warning pipeline (docs/warnings.md)

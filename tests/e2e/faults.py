@@ -397,8 +397,8 @@ def check_invariants(run: Run, acked: dict[str, dict[int, float]]) -> None:
         for code, rows in acked.items():
             times, values = stored.get(code, ([], []))
             pairs = list(zip(times, values, strict=True))  # a row stored twice shows here
-            want = sorted(rows.items())
-            out.check(pairs == want, f"{code}: stored {pairs} != acknowledged {want}")
+            sent = sorted(rows.items())
+            out.check(pairs == sent, f"{code}: stored {pairs} != acknowledged {sent}")
         transitions = stored_transitions(container)
         out.check(transitions == clean_replay(container), "stored transitions != clean replay")
         model = run.model.transitions()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from tocsin.core.warnings.model import (
     Command,
     WarningEvent,
 )
-from tocsin.ports import Bus, Clock, Ownership, Store
+from tocsin.ports import Bus, Clock, Ownership, Store, StoreSession
 from tocsin.services.level_changes import apply_level_changes, level_command, touch_open_warnings
 from tocsin.services.publishing import warning_message
 from tocsin.services.rules import RuleBook
@@ -39,12 +40,16 @@ MAX_AHEAD = timedelta(minutes=5)
 
 @dataclass(frozen=True, slots=True)
 class RawObservations:
-    """Observations as received: indicator codes, epoch seconds, values; `where` names each row."""
+    """Observations as received: indicator codes, epoch seconds, values; `where` names each row.
+
+    With `code_index`, `codes` holds each distinct code once and `code_index` gives every row's
+    position in it (dictionary encoding, as columnar formats deliver it)."""
 
     codes: Sequence[str] | npt.NDArray[Any]
     times: npt.NDArray[np.int64]
     values: npt.NDArray[np.float64]
     where: Sequence[str] | None = None
+    code_index: npt.NDArray[np.int64] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +64,22 @@ class IngestResult:
 
 def to_batch(raw: RawObservations, ids: dict[str, int], *, source: str) -> ObservationBatch:
     """Map codes to ids and check values; raise InvalidInput naming every bad row (up to 50)."""
-    codes = np.asarray(raw.codes, dtype=object)
-    uniques, inverse = np.unique(codes, return_inverse=True)
-    lookup = np.array([ids.get(str(u), -1) for u in uniques], dtype=np.int64)
-    series = lookup[inverse] if len(codes) else np.empty(0, dtype=np.int64)
+    codes = raw.codes
+    if raw.code_index is not None:  # dictionary encoded: look up each distinct code once
+        lookup = np.array([ids.get(str(c), -1) for c in codes], dtype=np.int64)
+        series = lookup[raw.code_index] if len(raw.code_index) else np.empty(0, np.int64)
+    else:
+        series = np.fromiter((ids.get(c, -1) for c in codes), dtype=np.int64, count=len(codes))
     problems: list[Problem] = []
 
     def where(i: int) -> str:
         return raw.where[i] if raw.where is not None else f"{source}[{i}]"
 
+    def code(i: int) -> object:
+        return codes[int(raw.code_index[i])] if raw.code_index is not None else codes[i]
+
     for i in np.flatnonzero(series < 0)[:50]:
-        problems.append(Problem(where(int(i)), "indicator", f"unknown indicator {codes[i]!r}"))
+        problems.append(Problem(where(int(i)), "indicator", f"unknown indicator {code(i)!r}"))
     bad_values = ~np.isfinite(raw.values)
     for i in np.flatnonzero(bad_values)[:50]:
         problems.append(Problem(where(int(i)), "value", "not a finite number"))
@@ -107,6 +117,15 @@ def reject_future(
                 for i in rows[:50]
             ]
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkPass:
+    """What one chunk's pass did: rows received, which rows were evaluated, warning events."""
+
+    received: int
+    accepted: npt.NDArray[np.bool_]  # per row of the chunk, deduplicated
+    events: list[WarningEvent]
 
 
 @dataclass(frozen=True)
@@ -228,13 +247,34 @@ class IngestService:
         self.adopt(lease)
         return lease
 
+    @contextmanager
+    def owned_transaction(self) -> Iterator[tuple[StoreSession, npt.NDArray[np.int64]]]:
+        """A transaction of the rules' owner, with each indicator's newest processed time:
+        NotOwner on a standby (whose times in memory are stale), fenced by the rules lease."""
+        with self._lock:
+            lease = self._own()
+            try:
+                with self.store.transaction() as tx:
+                    yield tx, self.state.last_time.copy()
+                    if self.owner is not None:
+                        tx.leases.fence(self.owner.name, lease)
+            except NotOwner:
+                if self.owner is not None and lease is not None:
+                    self.owner.lost(lease)
+                raise
+
+    def validate(self, raw: RawObservations, *, source: str = "observations") -> ObservationBatch:
+        """The batch of ids a request's rows name; InvalidInput naming every bad row, and every
+        row later than the server's clock allows (TOCSIN_MAX_CLOCK_SKEW_S)."""
+        batch = to_batch(raw, self.rules.ids, source=source)
+        where = _row_names(raw, source)
+        reject_future(batch, now=self.clock.now(), max_ahead=self.max_ahead, where=where)
+        return batch
+
     def ingest(self, raw: RawObservations, *, source: str = "observations") -> IngestResult:
         """Validate, store and evaluate one batch; nothing is stored if anything is wrong."""
         batch = to_batch(raw, self.rules.ids, source=source)
-        names = raw.where
-        return self.ingest_chunks(
-            [batch], where=(lambda i: names[i]) if names is not None else _named(source)
-        )
+        return self.ingest_chunks([batch], where=_row_names(raw, source))
 
     def ingest_batch(self, batch: ObservationBatch) -> IngestResult:
         """Store and evaluate a batch whose series are valid ids, in one transaction."""
@@ -251,69 +291,116 @@ class IngestService:
 
         `where(i)` names row i of the chunks taken together (a file's line, a request's path)
         in the problems of a refused batch."""
-        with self._lock:
-            lease = self._own()
-            return self._ingest_chunks(chunks, lease=lease, progress=progress, where=where)
+        passes = self._transaction(chunks, progress=progress, where=where)
+        return IngestResult(
+            sum(p.received for p in passes),
+            sum(p.received for p in passes),
+            sum(int(p.accepted.sum()) for p in passes),
+            tuple(e for p in passes for e in p.events),
+        )
 
-    def _ingest_chunks(
+    def ingest_group(self, batches: Sequence[ObservationBatch]) -> list[IngestResult]:
+        """Store and evaluate the batches of several requests in ONE transaction and ONE rule
+        pass (group commit); one result per batch, all of them or none.
+
+        The batches are merged in (time, indicator) order, a key sent twice keeping the later
+        batch's value. Each result counts its own rows and how many were evaluated; the
+        warning changes are those of the whole group."""
+        sizes = np.array([len(b) for b in batches], dtype=np.int64)
+        merged = ObservationBatch(
+            np.concatenate([b.series for b in batches]),
+            np.concatenate([b.times for b in batches]),
+            np.concatenate([b.values for b in batches]),
+        )
+        rows = merged.last_per_key(np.lexsort((merged.series, merged.times)))
+        (done,) = self._transaction([merged.take(rows)])
+        owner = np.searchsorted(np.cumsum(sizes), rows, side="right")
+        evaluated = np.bincount(owner[done.accepted], minlength=len(batches))
+        events = tuple(done.events)
+        return [
+            IngestResult(int(n), int(n), int(e), events)
+            for n, e in zip(sizes, evaluated, strict=True)
+        ]
+
+    def _transaction(
         self,
         chunks: Iterable[ObservationBatch],
         *,
-        lease: Lease | None,
-        progress: Callable[[int], None] | None,
-        where: Callable[[int], str],
-    ) -> IngestResult:
-        now = self.clock.now()
-        snapshot = self.state.copy()
-        scoring_snapshot = self.scoring.snapshot() if self.scoring else None
-        events: list[WarningEvent] = []
-        received = evaluated = 0
-        touched = np.zeros(self.rules.size, dtype=np.bool_)
-        try:
-            with self.store.transaction() as tx:
-                for chunk in chunks:
-                    self._check_series(chunk)
-                    reject_future(
-                        chunk, now=now, max_ahead=self.max_ahead, where=where, first=received
-                    )
-                    batch = chunk.deduplicated()
-                    # newer than the last processed time of its indicator: not stored yet
-                    # (observations and rule state commit together)
-                    tx.observations.write(
-                        batch, new=batch.times > self.state.last_time[batch.series]
-                    )
-                    changes = evaluate_thresholds(self.rules.params, self.state, batch)
-                    rule = ThresholdRule(self.rules, batch)
-                    chunk_events = apply_level_changes(tx, rule, changes, batch.times)
-                    raised = changes.accepted & (self.state.level[batch.series] > 0)
-                    touch_open_warnings(tx, rule, batch.series[raised], batch.times[raised])
+        progress: Callable[[int], None] | None = None,
+        where: Callable[[int], str] = lambda i: f"batch[{i}]",
+    ) -> list[ChunkPass]:
+        """Run chunks through storage and the rules in one transaction fenced by the rules'
+        lease; roll the in-memory state back if anything fails."""
+        with self._lock:
+            lease = self._own()
+            now = self.clock.now()
+            snapshot = self.state.copy()
+            scoring_snapshot = self.scoring.snapshot() if self.scoring else None
+            passes: list[ChunkPass] = []
+            touched = np.zeros(self.rules.size, dtype=np.bool_)
+            try:
+                with self.store.transaction() as tx:
+                    for chunk in chunks:
+                        self._check_series(chunk)
+                        first = sum(p.received for p in passes)
+                        reject_future(
+                            chunk, now=now, max_ahead=self.max_ahead, where=where, first=first
+                        )
+                        passes.append(self._pass(tx, chunk, touched))
+                        if progress is not None:
+                            progress(len(chunk))
+                    rows = self._changed_rows(touched, snapshot)
+                    tx.checkpoints.save_thresholds(rows, self.state)
                     if self.scoring is not None:
-                        chunk_events += self.scoring.process(tx, batch, changes.accepted)
-                    touched[batch.series[changes.accepted]] = True
-                    tx.audit.append([from_warning_event(e) for e in chunk_events])
-                    events.extend(chunk_events)
-                    received += len(chunk)
-                    evaluated += int(changes.accepted.sum())
-                    if progress is not None:
-                        progress(len(chunk))
-                tx.checkpoints.save_thresholds(self._changed_rows(touched, snapshot), self.state)
-                if self.scoring is not None:
-                    self.scoring.save(tx)
-                if self.owner is not None:
-                    tx.leases.fence(self.owner.name, lease)
-        except BaseException as err:
-            self.state = snapshot
-            if self.scoring is not None and scoring_snapshot is not None:
-                self.scoring.rollback(scoring_snapshot)
-            # a refused batch changed nothing; after any other failure the database may hold
-            # more than the snapshot (a commit whose answer was lost): read it again
-            self._stale = self._stale or not isinstance(err, InvalidInput)
-            if isinstance(err, NotOwner) and self.owner is not None and lease is not None:
-                self.owner.lost(lease)
-            raise
-        for event in events:
-            self.bus.publish("warnings", warning_message(event))
-        return IngestResult(received, received, evaluated, tuple(events))
+                        self.scoring.save(tx)
+                    if self.owner is not None:
+                        tx.leases.fence(self.owner.name, lease)
+            except BaseException as err:
+                self._undo(err, snapshot, scoring_snapshot, lease)
+                raise
+        for done in passes:
+            for event in done.events:
+                self.bus.publish("warnings", warning_message(event))
+        return passes
+
+    def _undo(
+        self,
+        err: BaseException,
+        snapshot: ThresholdState,
+        scoring_snapshot: Any,
+        lease: Lease | None,
+    ) -> None:
+        """Roll the state in memory back after a failed transaction."""
+        self.state = snapshot
+        if self.scoring is not None and scoring_snapshot is not None:
+            self.scoring.rollback(scoring_snapshot)
+        # a refused batch changed nothing; after any other failure the database may hold
+        # more than the snapshot (a commit whose answer was lost): read it again
+        self._stale = self._stale or not isinstance(err, InvalidInput)
+        if isinstance(err, NotOwner) and self.owner is not None and lease is not None:
+            self.owner.lost(lease)
+
+    def _pass(
+        self,
+        tx: StoreSession,
+        chunk: ObservationBatch,
+        touched: npt.NDArray[np.bool_],
+    ) -> ChunkPass:
+        """Store one chunk and run the threshold and detector rules over it."""
+        batch = chunk.deduplicated()
+        # newer than the last processed time of its indicator: not stored yet
+        # (observations and rule state commit together)
+        tx.observations.write(batch, new=batch.times > self.state.last_time[batch.series])
+        changes = evaluate_thresholds(self.rules.params, self.state, batch)
+        rule = ThresholdRule(self.rules, batch)
+        events = apply_level_changes(tx, rule, changes, batch.times)
+        raised = changes.accepted & (self.state.level[batch.series] > 0)
+        touch_open_warnings(tx, rule, batch.series[raised], batch.times[raised])
+        if self.scoring is not None:
+            events += self.scoring.process(tx, batch, changes.accepted)
+        touched[batch.series[changes.accepted]] = True
+        tx.audit.append([from_warning_event(e) for e in events])
+        return ChunkPass(len(chunk), changes.accepted, events)
 
     def _changed_rows(
         self, touched: npt.NDArray[np.bool_], before: ThresholdState
@@ -338,8 +425,10 @@ class IngestService:
             )
 
 
-def _named(source: str) -> Callable[[int], str]:
-    return lambda i: f"{source}[{i}]"
+def _row_names(raw: RawObservations, source: str) -> Callable[[int], str]:
+    """Names of the rows of `raw`: its own, else `source[i]`."""
+    names = raw.where
+    return (lambda i: names[i]) if names is not None else (lambda i: f"{source}[{i}]")
 
 
 class EventService:
