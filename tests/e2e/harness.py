@@ -29,7 +29,8 @@ from tocsin.config import Settings
 from tocsin.core.users import Role
 
 DEADLINE_S = 60.0
-SERVE = [sys.executable, "-c", "from tocsin.cli.main import app; app()", "serve"]
+CLI = [sys.executable, "-c", "from tocsin.cli.main import app; app()"]
+SERVE = [*CLI, "serve"]
 
 
 def free_port() -> int:
