@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,18 +20,10 @@ import cramjam
 import numpy as np
 import pyarrow as pa
 import pytest
-import yaml
-from fastapi.testclient import TestClient
 
-from tests.api.conftest import Api, T, assert_problem, table_counts
-from tocsin.api.app import create_app
-from tocsin.bootstrap import build
-from tocsin.config import Settings
+from tests.api.conftest import Api, T, assert_problem, serve_api, table_counts
 from tocsin.core.errors import InvalidInput
 from tocsin.core.sources import SourceKind
-from tocsin.core.users import Role
-from tocsin.testing.clock import FakeClock
-from tocsin.testing.scenario import write_small_config
 
 CODE = "D11.river_level"
 NOW = T + 3_600  # the server's clock in these tests
@@ -44,25 +35,10 @@ SOURCES = {
 }
 
 
-@contextmanager
-def _served(tmp_path: Path) -> Iterator[Api]:
-    config = write_small_config(tmp_path / "config")
-    (config / "sources.yaml").write_text(yaml.safe_dump(SOURCES), encoding="utf-8")
-    clock = FakeClock(datetime.fromtimestamp(NOW, UTC))
-    url = f"sqlite:///{tmp_path / 'tocsin.db'}"
-    container = build(Settings(database_url=url, config_dir=config), clock=clock)
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
-    token = container.admin.issue_token("duty", label="test", actor="test")
-    try:
-        with TestClient(create_app(container)) as client:
-            yield Api(client, container, {"Authorization": f"Bearer {token}"}, clock)
-    finally:
-        container.close()
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Api]:
-    with _served(tmp_path) as api:
+    url = f"sqlite:///{tmp_path / 'tocsin.db'}"
+    with serve_api(url, tmp_path, sources=SOURCES, now=datetime.fromtimestamp(NOW, UTC)) as api:
         yield api
 
 
