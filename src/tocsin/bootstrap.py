@@ -37,6 +37,7 @@ from tocsin.services.indicators import IndicatorService
 from tocsin.services.ingest import EventService, IngestService
 from tocsin.services.rules import RuleBook
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
+from tocsin.services.sign_in import SignInService
 from tocsin.services.silences import SilenceService
 from tocsin.services.warnings import WarningService
 
@@ -113,6 +114,7 @@ class Container:
     warnings: WarningService
     admin: AdminService
     access: AccessService
+    sign_in: SignInService
     indicators: IndicatorService
     # warning pipeline
     alerting_config: AlertingConfig
@@ -158,6 +160,7 @@ def build(
     lease = timedelta(seconds=settings.notify_lease_s)
     handoff = Handoff(notifiers, lease=lease)
     dispatcher = Dispatcher(stores.alerting, catalog, config=config, handoff=handoff)
+    access = AccessService(stores.store, clock, catalog)
     regions: set[str] = set(catalog.regions.regions)
     domains: set[str] = set(catalog.domains)
     return Container(
@@ -172,7 +175,10 @@ def build(
         events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,
-        access=AccessService(stores.store, clock, catalog),
+        access=access,
+        sign_in=SignInService(
+            stores.store, clock, access, session_for=timedelta(hours=settings.session_hours)
+        ),
         indicators=IndicatorService(stores.store, catalog, rules),
         alerting_config=config,
         alerting_store=stores.alerting,

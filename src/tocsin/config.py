@@ -24,6 +24,15 @@ class Settings(BaseSettings):
     # reads need a token or a session unless a deployment opens them on purpose (anonymous
     # readers then see everything that is not a secret)
     open_reads: bool = False
+    # people's sessions: how long one lasts, and whether the cookie is only sent over TLS
+    # ("auto": when the request came over https, directly or as X-Forwarded-Proto from a proxy
+    # the deployment trusts)
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    cookie_secure: bool | None = None
+    # rate limits (per minute; 0 turns one off): sign-in attempts per client address, writes
+    # per user or token
+    sign_in_per_minute: float = Field(default=10.0, ge=0)
+    writes_per_minute: float = Field(default=600.0, ge=0)
     # the largest request body the API reads (bytes); larger ones are answered 413 unread
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     webhook_secret: SecretStr | None = None

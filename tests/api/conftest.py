@@ -19,6 +19,7 @@ from tocsin.api.app import create_app
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
 from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import write_small_config
 
@@ -39,7 +40,7 @@ class Api:
     def token_for(self, name: str, role: Role, unit: str | None = "NAT") -> dict[str, str]:
         """Headers with a new user's token (a member of `unit`; NAT is national)."""
         self.container.admin.add_user(name, role, unit=unit, actor="test")
-        token = self.container.admin.issue_token(name, label="test", actor="test")
+        token = self.container.access.issue(name, TokenRequest("test"), actor="test")[1]
         return {"Authorization": f"Bearer {token}"}
 
 
@@ -73,7 +74,7 @@ def serve_api(db_url: str, tmp_path: Path, **settings: Any) -> Iterator[Api]:
     """The API over the small scenario, with a duty officer's token."""
     container, clock = build_container(db_url, tmp_path, **settings)
     container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
-    token = container.admin.issue_token("duty", label="test", actor="test")
+    token = container.access.issue("duty", TokenRequest("test"), actor="test")[1]
     headers = {"Authorization": f"Bearer {token}"}
     app = create_app(container)
     try:

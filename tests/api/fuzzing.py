@@ -36,6 +36,7 @@ from tocsin.core.access import system_principal
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
 from tocsin.core.warnings.selectors import Selector
+from tocsin.services.access import TokenRequest
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import small_config, write_small_config
 from tocsin.web.app import create_web_app
@@ -88,7 +89,7 @@ def fuzz_target(tmp: Path | None = None) -> Iterator[Target]:
         try:
             known = _seed(container)
             container.admin.add_user("fuzz", Role.ADMIN, unit=None, actor="test")
-            token = container.admin.issue_token("fuzz", label="fuzz", actor="test")
+            token = container.access.issue("fuzz", TokenRequest("fuzz"), actor="test")[1]
             app = create_web_app(container, risk=None, live_max_stream_for=0.05)
             yield Target(app, token, known)
         finally:

@@ -28,6 +28,7 @@ from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
 from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
 from tocsin.testing.scenario import small_config, write_small_config
 
 SYSTEM = system_principal("test")
@@ -222,7 +223,7 @@ def test_sigkill_at_any_moment_loses_nothing_and_duplicates_only_by_key(
     db = f"sqlite:///{tmp_path / 'tocsin.db'}"
     container = build(Settings(database_url=db, config_dir=config))
     container.admin.add_user("feeder", Role.DUTY_OFFICER, unit="NAT", actor="test")
-    token = container.admin.issue_token("feeder", label="e2e", actor="test")
+    token = container.access.issue("feeder", TokenRequest("e2e"), actor="test")[1]
     container.close()
     server = Server(db, config, _free_port(), tmp_path / "serve.log")
     codes = [f"G{i:02d}.level" for i in range(N_INDICATORS)]

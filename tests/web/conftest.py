@@ -25,6 +25,7 @@ from tocsin.config import Settings
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
 from tocsin.demo.scenario import RISK_MODEL, RISK_TABLE, replay_chunks, write_config
+from tocsin.services.access import TokenRequest
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import write_small_config
 from tocsin.web.app import create_web_app
@@ -85,7 +86,7 @@ def small_container(tmp_path: Path) -> tuple[Container, str]:
         clock=FakeClock(),
     )
     container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
-    token = container.admin.issue_token("duty", label="test", actor="test")
+    token = container.access.issue("duty", TokenRequest("test"), actor="test")[1]
     return container, token
 
 
@@ -122,7 +123,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         Settings(database_url=f"sqlite:///{work / 'tocsin.db'}", config_dir=work / "config")
     )
     container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
-    token = container.admin.issue_token("duty", label="test", actor="test")
+    token = container.access.issue("duty", TokenRequest("test"), actor="test")[1]
     chunks = replay_chunks(series, container.rules.ids, chunk_seconds=6 * 3600)
     container.ingest.ingest_chunks(ObservationBatch(ids, t, v) for _, ids, t, v in chunks)
     risk = RiskSources(work / RISK_MODEL, work / RISK_TABLE)

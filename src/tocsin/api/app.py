@@ -19,7 +19,9 @@ from tocsin.api import (
     notifications,
     observations,
     operations,
+    session,
     silences,
+    tokens,
     warnings,
 )
 from tocsin.api.docs import install_docs
@@ -46,6 +48,8 @@ ROUTERS = (
     silences,
     notifications,
     alert_receiver,
+    session,
+    tokens,
     operations,
 )
 

@@ -34,6 +34,7 @@ session_cookie = APIKeyCookie(
     "`X-CSRF-Token` header the sign-in returned.",
 )
 PRINCIPAL_KEY = "tocsin.principal"
+SESSION_KEY = "tocsin.session"  # the signed-in session behind the request, if any
 
 
 def container_of(request: Request) -> Container:

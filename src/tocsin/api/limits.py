@@ -9,19 +9,26 @@ is read up to `max_body_bytes`: a declared `Content-Length` over the limit is re
 and a body streamed without one (chunked) is counted as it arrives and refused as soon as it
 passes the limit — 413 either way. Only then does the application see the (buffered) body; the
 route's own dependency checks the permission (403) of the principal found here.
+
+A signed-in person's session cookie is a credential too; a write made with it must carry the
+session's CSRF token in `X-CSRF-Token` (403 otherwise). Sign-in attempts are limited per client
+address, writes per principal (429 with `Retry-After`, `tocsin.api.rates`).
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api.auth import PRINCIPAL_KEY, authenticate, token_of
+from tocsin.api.auth import PRINCIPAL_KEY, SESSION_COOKIE, SESSION_KEY, authenticate, token_of
 from tocsin.api.problems import CHALLENGES, problem_response
 from tocsin.api.public import is_public
+from tocsin.api.rates import TokenBucket
 from tocsin.bootstrap import Container
 from tocsin.core.access import anonymous_reader
 from tocsin.core.errors import Problem, Unauthenticated
@@ -33,6 +40,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SIGN_IN = ("POST", "/api/v1/session")
+CSRF_HEADER = b"x-csrf-token"
+SESSION_ENDED = "the session has ended or is not valid: sign in again"
 
 
 class BodyTooLarge(Exception):
@@ -53,13 +63,17 @@ class RequestGuard:
         self.app = app
         self.container = container
         self.max_body_bytes = max_body_bytes
+        settings = container.settings
+        self.sign_ins = TokenBucket(settings.sign_in_per_minute, burst=5)
+        self.writes = TokenBucket(settings.writes_per_minute, burst=60)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refused = await self._authenticate(scope)
+        refused = self._limit_sign_in(scope) or await self._authenticate(scope)
+        refused = refused or self._limit_writes(scope)
         if refused is None and scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
@@ -79,6 +93,9 @@ class RequestGuard:
         method, path = scope["method"], scope["path"]
         public = is_public(method, path)
         token = token_of(_header(scope, b"authorization"))
+        cookie = _cookie(scope, SESSION_COOKIE) if token is None else None
+        if cookie is not None:
+            return await self._with_session(scope, cookie, public=public)
         if token is None and (public or self._opens(method)):
             if not public:
                 scope[PRINCIPAL_KEY] = anonymous_reader()
@@ -90,6 +107,38 @@ class RequestGuard:
                 return None
             return problem_response(401, str(err), headers=CHALLENGES[401])
         return None
+
+    async def _with_session(
+        self, scope: Scope, secret: str, *, public: bool
+    ) -> JSONResponse | None:
+        """The session's principal; a write also needs the session's CSRF token."""
+        session = await run_in_threadpool(self.container.sign_in.session, secret)
+        if session is None:
+            if public:
+                return None
+            return problem_response(401, SESSION_ENDED, headers=CHALLENGES[401])
+        sent = _header(scope, CSRF_HEADER) or ""
+        writes = scope["method"] in BODY_METHODS and (scope["method"], scope["path"]) != SIGN_IN
+        if writes and not hmac.compare_digest(sent.encode(), session.csrf.encode()):
+            reason = "a write with the session cookie needs its X-CSRF-Token header"
+            return problem_response(403, reason, [Problem("headers", "x-csrf-token", reason)])
+        scope[PRINCIPAL_KEY] = session.principal
+        scope[SESSION_KEY] = session
+        return None
+
+    def _limit_sign_in(self, scope: Scope) -> JSONResponse | None:
+        """Sign-in attempts per client address."""
+        if (scope["method"], scope["path"]) != SIGN_IN:
+            return None
+        client = scope.get("client") or ("?", 0)
+        return _too_many(self.sign_ins.allow(str(client[0])), "sign-in attempts")
+
+    def _limit_writes(self, scope: Scope) -> JSONResponse | None:
+        """Writes per principal."""
+        principal = scope.get(PRINCIPAL_KEY)
+        if scope["method"] not in BODY_METHODS or principal is None:
+            return None
+        return _too_many(self.writes.allow(principal.name), "writes")
 
     def _opens(self, method: str) -> bool:
         """Whether this deployment reads anonymously (it opted out of private reads)."""
@@ -126,6 +175,27 @@ class RequestGuard:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def _too_many(wait: int | None, what: str) -> JSONResponse | None:
+    if wait is None:
+        return None
+    detail = f"too many {what}: try again in {wait} s"
+    return problem_response(429, detail, headers={"Retry-After": str(wait)})
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    """A cookie's value from the request (None: absent or unreadable)."""
+    raw = _header(scope, b"cookie")
+    if not raw:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw)
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None and morsel.value else None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -41,6 +41,7 @@ DESCRIPTIONS: dict[int, str] = {
     409: "The request contradicts the current state.",
     413: "The request body is larger than the server's limit (`TOCSIN_MAX_BODY_BYTES`).",
     422: "The request is invalid; every problem is listed, and nothing of it was stored.",
+    429: "Too many requests (sign-in attempts or writes): wait `Retry-After` seconds.",
     500: "A fault on the server (logged with the id in `detail`); nothing was stored.",
 }
 

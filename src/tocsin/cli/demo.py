@@ -81,10 +81,11 @@ def demo(
 def _open(base: Any) -> tuple[Container, str]:
     from tocsin.bootstrap import build
     from tocsin.core.users import Role
+    from tocsin.services.access import TokenRequest
 
     container = build(base)
     container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DPC", actor="demo")
-    return container, container.admin.issue_token("duty", label="demo", actor="demo")
+    return container, container.access.issue("duty", TokenRequest("demo"), actor="demo")[1]
 
 
 def _replay(container: Container, series: list[Series], *, quiet: bool) -> dict[str, Any]:

@@ -8,7 +8,8 @@
 | `events` | EventStore | discrete events |
 | `warnings` | WarningReader, WarningStore, WarningSearch | warnings and queries over them |
 | `audit` | AuditLog | the audit trail |
-| `users` | UserStore | users and API tokens |
+| `users` | UserStore | users and their password hashes |
+| `credentials` | CredentialStore | API tokens and sign-ins |
 | `feed` | WarningFeed | committed warning transitions, for the dispatcher |
 | `groups` | GroupStore | aggregation groups |
 | `escalations` | EscalationStore | escalations |
@@ -30,6 +31,7 @@ from tocsin.ports.bus import Bus
 from tocsin.ports.catalog import CatalogStore
 from tocsin.ports.checkpoints import CheckpointStore
 from tocsin.ports.clock import Clock
+from tocsin.ports.credentials import CredentialStore
 from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
 from tocsin.ports.feed import FeedRow, WarningFeed
@@ -50,6 +52,7 @@ __all__ = [
     "CatalogStore",
     "CheckpointStore",
     "Clock",
+    "CredentialStore",
     "EscalationStore",
     "EventStore",
     "FeedRow",

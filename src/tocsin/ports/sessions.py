@@ -15,6 +15,7 @@ from typing import Protocol
 from tocsin.ports.audit import AuditLog
 from tocsin.ports.catalog import CatalogStore
 from tocsin.ports.checkpoints import CheckpointStore
+from tocsin.ports.credentials import CredentialStore
 from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
 from tocsin.ports.feed import WarningFeed
@@ -59,7 +60,11 @@ class StoreSession(Protocol):
 
     @property
     def users(self) -> UserStore:
-        """Users and tokens."""
+        """Users and their password hashes."""
+
+    @property
+    def credentials(self) -> CredentialStore:
+        """API tokens and sign-ins."""
 
 
 class Store(Protocol):

@@ -17,6 +17,7 @@ from datetime import datetime
 from tocsin.adapters.storage.memory.audit import MemoryAuditLog
 from tocsin.adapters.storage.memory.catalog import MemoryCatalog
 from tocsin.adapters.storage.memory.checkpoints import MemoryCheckpoints
+from tocsin.adapters.storage.memory.credentials import MemoryCredentials
 from tocsin.adapters.storage.memory.escalations import MemoryEscalations
 from tocsin.adapters.storage.memory.events import MemoryEvents
 from tocsin.adapters.storage.memory.feed import MemoryWarningFeed
@@ -43,6 +44,7 @@ class MemorySession:
     warning_search: MemoryWarningSearch
     audit: MemoryAuditLog
     users: MemoryUsers
+    credentials: MemoryCredentials
     feed: MemoryWarningFeed
     groups: MemoryGroups
     escalations: MemoryEscalations
@@ -62,6 +64,7 @@ class MemorySession:
             warning_search=MemoryWarningSearch(state),
             audit=MemoryAuditLog(state),
             users=MemoryUsers(state),
+            credentials=MemoryCredentials(state),
             feed=MemoryWarningFeed(state),
             groups=MemoryGroups(state),
             escalations=MemoryEscalations(state),

@@ -18,6 +18,7 @@ from tocsin.adapters.storage.engine import writer_for
 from tocsin.adapters.storage.sql.audit import SqlAuditLog
 from tocsin.adapters.storage.sql.catalog import SqlCatalog
 from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
+from tocsin.adapters.storage.sql.credentials import SqlCredentials
 from tocsin.adapters.storage.sql.events import SqlEvents
 from tocsin.adapters.storage.sql.observations import SqlObservations
 from tocsin.adapters.storage.sql.users import SqlUsers
@@ -37,6 +38,7 @@ class SqlSession:
     warning_search: SqlWarningSearch
     audit: SqlAuditLog
     users: SqlUsers
+    credentials: SqlCredentials
 
     @classmethod
     def open(cls, conn: Connection, writer: DialectWriter, *, buffer_rows: int) -> SqlSession:
@@ -51,6 +53,7 @@ class SqlSession:
             warning_search=SqlWarningSearch(conn),
             audit=SqlAuditLog(conn),
             users=SqlUsers(conn),
+            credentials=SqlCredentials(conn),
         )
 
 
