@@ -31,6 +31,7 @@ from tocsin.ports import AlertingStore, Clock, Notifier, Store
 from tocsin.services.access import AccessService
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
+from tocsin.services.audit import AuditService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
 from tocsin.services.indicators import IndicatorService
@@ -114,6 +115,7 @@ class Container:
     warnings: WarningService
     admin: AdminService
     access: AccessService
+    audit: AuditService
     sign_in: SignInService
     indicators: IndicatorService
     # warning pipeline
@@ -176,6 +178,7 @@ def build(
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,
         access=access,
+        audit=AuditService(stores.store),
         sign_in=SignInService(
             stores.store, clock, access, session_for=timedelta(hours=settings.session_hours)
         ),

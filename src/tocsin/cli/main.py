@@ -77,6 +77,7 @@ def _root(
 
 # Sub-command modules register themselves below, one line each (keep this list sorted).
 from tocsin.cli import alerting as _alerting  # noqa: E402
+from tocsin.cli import audit as _audit  # noqa: E402
 from tocsin.cli import core_commands as _core  # noqa: E402
 from tocsin.cli import demo as _demo  # noqa: E402
 from tocsin.cli import detect as _detect  # noqa: E402
@@ -91,6 +92,7 @@ app.command("serve")(_core.serve)
 app.command("warnings")(_core.warnings)
 app.command("acknowledge")(_core.acknowledge)
 app.add_typer(_core.users_app, name="users")
+app.add_typer(_audit.audit_app, name="audit")
 app.command("detect", cls=_detect.DetectorHelp)(_detect.detect)
 app.add_typer(_detect.bench_app, name="bench")
 app.add_typer(_risk.app, name="risk")

@@ -111,6 +111,9 @@ def verify(rows: Sequence[Stored], head: Head) -> Finding | None:
         return Finding(Tamper.UNCHAINED, 0, unchained.id, "a record outside the chain")
     chained = sorted(rows, key=lambda r: r.seq or 0)
     moved = _first_moved(rows)
+    if moved is not None:  # the trail is read in row-id order: rows were renumbered
+        seq = next(r.seq or 0 for r in rows if r.id == moved)
+        return Finding(Tamper.REORDERED, seq, moved, f"record {moved} is out of its place")
     previous, last_id = GENESIS, None
     for i, row in enumerate(chained):
         expected_seq = i + 1
@@ -118,7 +121,7 @@ def verify(rows: Sequence[Stored], head: Head) -> Finding | None:
             gone = f"position {expected_seq}, after record {last_id}" if last_id else "position 1"
             return Finding(Tamper.DELETED, expected_seq, None, f"the record at {gone} is missing")
         if link(previous, expected_seq, row.record) != row.hash:
-            return _mismatch(chained, i, previous, moved)
+            return _mismatch(chained, i, previous)
         previous, last_id = row.hash or "", row.id
     return _check_head(chained, head, last_id)
 
@@ -129,14 +132,13 @@ def _first_moved(rows: Sequence[Stored]) -> int | None:
     return next((rows[i].id for i in range(1, len(rows)) if seqs[i] < seqs[i - 1]), None)
 
 
-def _mismatch(chained: Sequence[Stored], i: int, previous: str, moved: int | None) -> Finding:
+def _mismatch(chained: Sequence[Stored], i: int, previous: str) -> Finding:
     """Why the record at index i does not link: moved, or altered."""
     row = chained[i]
     seq = i + 1
     later = chained[i + 1 :]
-    if moved is not None or any(link(previous, seq, r.record) == r.hash for r in later):
-        which = moved if moved is not None else row.id
-        return Finding(Tamper.REORDERED, seq, which, f"record {which} is out of its place")
+    if any(link(previous, seq, r.record) == r.hash for r in later):
+        return Finding(Tamper.REORDERED, seq, row.id, f"record {row.id} is out of its place")
     return Finding(Tamper.ALTERED, seq, row.id, f"record {row.id} does not match its hash")
 
 
