@@ -397,6 +397,7 @@ class Dispatcher:
         target = self.targets.target(warning)
         with self.store.transaction() as tx:
             suppressed = self._suppressed(Pass(tx, now, self.handoff), [warning])[warning.id]
+            suppressed = _shown_suppressors(tx, principal, suppressed)
             escalation = tx.escalations.get(warning.id)
             notes = tx.outbox.find(warning_id=warning.id, limit=500)
         windows = dict(self.config.mute_windows)
@@ -424,6 +425,29 @@ def redacted(note: Notification) -> Notification:
     address) and its last error with any secret removed."""
     error = redact_text(note.last_error, [note.address]) if note.last_error else None
     return replace(note, address=redact_address(note.channel.value, note.address), last_error=error)
+
+
+HIDDEN = "(outside your scope)"
+
+
+def _shown_suppressors(
+    tx: AlertingSession, principal: Principal, named: Sequence[str]
+) -> tuple[str, ...]:
+    """The suppressors (`silence:<id>`, `warning:<id>`) of a warning, those outside the
+    principal's scope shown as `silence:(outside your scope)` without their id."""
+    if principal.scope.national:
+        return tuple(named)
+    out = []
+    for entry in named:
+        kind, _, ident = entry.partition(":")
+        place = None
+        if kind == "silence" and (silence := tx.silences.get(ident)) is not None:
+            place = Placement(silence.selector.region, silence.selector.domain)
+        elif kind == "warning" and (found := tx.warnings.by_ids([ident]).get(ident)):
+            place = Placement(found.region, found.domain)
+        seen = place is not None and sees(principal.scope, place)
+        out.append(entry if seen else f"{kind}:{HIDDEN}")
+    return tuple(out)
 
 
 def _sees_notification(
