@@ -84,7 +84,7 @@ def _open(base: Any) -> tuple[Container, str]:
     from tocsin.services.access import TokenRequest
 
     container = build(base)
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DPC", actor="demo")
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DESK", actor="demo")
     return container, container.access.issue("duty", TokenRequest("demo"), actor="demo")[1]
 
 

@@ -185,7 +185,7 @@ function actions(w) {
 const EXPIRIES = [["1 hour", 1], ["4 hours", 4], ["12 hours", 12], ["1 day", 24], ["3 days", 72], ["1 week", 168]];
 
 // The silence form: it matches this warning's region, domain and labels; the owner is the user
-// of the token it is sent with (the server records it), the reason is required, and it expires.
+// of the signed-in user (the server records it), the reason is required, and it expires.
 function silenceForm(w) {
   const reason = h("input", { name: "reason", required: true, minlength: "3", "aria-describedby": "silence-owner" });
   const hours = h("select", { name: "hours" }, EXPIRIES.map(([t, v]) => h("option", { value: String(v), selected: v === 4 }, t)));
@@ -195,7 +195,7 @@ function silenceForm(w) {
     h("h4", {}, "Silence"),
     h("p", { class: "note" }, `Mutes notifications for warnings in ${w.region}, ${w.domain}`,
       labels.length ? ` with ${labels.join(", ")}` : "", "; they stay on the board."),
-    h("p", { class: "note", id: "silence-owner" }, "Owner: the user of your token."),
+    h("p", { class: "note", id: "silence-owner" }, "Owner: you (the signed-in user)."),
     h("label", {}, "Reason ", reason), h("label", {}, "Expires after ", hours),
     h("div", { class: "row" }, h("button", { type: "submit" }, "Silence")), note);
   form.addEventListener("submit", async (e) => {
@@ -217,7 +217,7 @@ function silenceForm(w) {
   return form;
 }
 
-// The body of POST /api/v1/silences for one warning (owner = the token's user, server-side).
+// The body of POST /api/v1/silences for one warning (owner = the signed-in user, server-side).
 export function silenceBody(w, reason, endsAt) {
   return {
     region: w.region,
