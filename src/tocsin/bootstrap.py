@@ -20,11 +20,12 @@ from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.memory.store import MemoryStore
+from tocsin.adapters.storage.sealing import DEV_KEY, use_key
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
 from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
-from tocsin.core.errors import NotFound, Unavailable
+from tocsin.core.errors import NotFound, TocsinError, Unavailable
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
 from tocsin.ports import AlertingStore, Clock, Notifier, Store
@@ -36,6 +37,7 @@ from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
 from tocsin.services.indicators import IndicatorService
 from tocsin.services.ingest import EventService, IngestService
+from tocsin.services.retention import Periods, RetentionService
 from tocsin.services.rules import RuleBook
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
 from tocsin.services.sign_in import SignInService
@@ -116,6 +118,7 @@ class Container:
     admin: AdminService
     access: AccessService
     audit: AuditService
+    retention: RetentionService
     sign_in: SignInService
     indicators: IndicatorService
     # warning pipeline
@@ -145,6 +148,7 @@ def build(
     `stores`, `channels` and `alerting` replace what the settings would choose (tests and
     benchmarks: a store shared across restarts, recording channels, a routing tree). The
     database is created only when configuration is given to load into it."""
+    use_secret_key(settings)
     configured = load_catalog(settings.config_dir) if settings.config_dir is not None else None
     stores = stores or open_stores(settings.database_url, create=configured is not None)
     clock = clock or SystemClock()
@@ -179,6 +183,7 @@ def build(
         admin=admin,
         access=access,
         audit=AuditService(stores.store),
+        retention=RetentionService(stores.store, clock, _periods(settings)),
         sign_in=SignInService(
             stores.store, clock, access, session_for=timedelta(hours=settings.session_hours)
         ),
@@ -191,6 +196,29 @@ def build(
         silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
         alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog),
     )
+
+
+def _periods(settings: Settings) -> Periods:
+    return Periods(
+        notifications=timedelta(days=settings.retain_notifications_days),
+        sign_ins=timedelta(days=settings.retain_sign_ins_days),
+        events=timedelta(days=settings.retain_events_days),
+    )
+
+
+def use_secret_key(settings: Settings) -> None:
+    """Seal with the configured key; without one, only in dev (or with nothing stored)."""
+    key = settings.secret_key
+    if key is not None:
+        use_key(key.get_secret_value().strip().encode())
+    elif settings.env == "dev" or settings.database_url.startswith(MEMORY_URL):
+        use_key(DEV_KEY)
+    else:
+        raise TocsinError(
+            "TOCSIN_SECRET_KEY is required (it encrypts receiver credentials and e-mail "
+            "addresses): set it to the output of `tocsin keys new`, or TOCSIN_ENV=dev to "
+            "develop with a published key"
+        )
 
 
 def _ingest(store: Store, rules: RuleBook, *, bus: MemoryBus, clock: Clock) -> IngestService:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TOCSIN_", extra="ignore")
 
     database_url: str = "sqlite:///var/tocsin.db"
+    # "dev" allows what production refuses: no TOCSIN_SECRET_KEY (a published development key
+    # seals receiver credentials and e-mail addresses)
+    env: Literal["dev", "production"] = "production"
+    # the key that encrypts receiver credentials and personal data at rest (Fernet: 32
+    # url-safe base64-encoded bytes; `tocsin keys new` prints one)
+    secret_key: SecretStr | None = None
     config_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8080
@@ -33,6 +40,12 @@ class Settings(BaseSettings):
     # per user or token
     sign_in_per_minute: float = Field(default=10.0, ge=0)
     writes_per_minute: float = Field(default=600.0, ge=0)
+    # retention (docs/data.md): days each kind of personal data is kept, and how often the
+    # server's retention job runs
+    retain_notifications_days: float = Field(default=90.0, gt=0)
+    retain_sign_ins_days: float = Field(default=90.0, gt=0)
+    retain_events_days: float = Field(default=365.0, gt=0)
+    retention_interval_h: float = Field(default=24.0, gt=0)
     # the largest request body the API reads (bytes); larger ones are answered 413 unread
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     webhook_secret: SecretStr | None = None

@@ -26,7 +26,7 @@ from tests.access.matrix import (
     Stream,
     Write,
 )
-from tests.access.world import INDICATORS, SYSTEM, WHO, Thing, Who, World, served_world
+from tests.access.world import INDICATORS, SECRETS, SYSTEM, WHO, Thing, Who, World, served_world
 from tocsin.api.public import is_public
 from tocsin.core.access import Placement
 from tocsin.web.app import create_web_app
@@ -122,6 +122,8 @@ class Probe:
         than the one the request named itself)."""
         response = self.client.request(method, url, json=json, **kw)
         text = response.text
+        for secret in SECRETS:
+            assert secret not in text, f"{self.who.name} {method} {url} shows a secret"
         for thing in self.unseen:
             if thing is about:
                 continue

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tocsin.adapters.storage.sealing import new_key
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
@@ -21,7 +22,7 @@ from tocsin.core.users import Role, User, UserName
 from tocsin.core.warnings.selectors import Selector
 from tocsin.services.access import TokenRequest
 from tocsin.testing.clock import FakeClock
-from tocsin.testing.scenario import write_small_config
+from tocsin.testing.scenario import small_config, write_small_config
 from tocsin.web.app import create_web_app
 from tocsin.web.server import serving
 
@@ -154,6 +155,19 @@ RAISE = [
     ("P1.rainfall", 45.0),
     ("P1.substation_load", 110.0),
 ]
+# credentials and personal data in the configuration: no response of anybody may carry them
+HOOK = "https://relay:Hunter2Secret@hooks.example.test/hook/T0K3N?token=abc123"
+SECRETS = ("Hunter2Secret", "T0K3N", "abc123", "p1@", "nat@", "d11@")
+
+
+def _config(folder: Path) -> Path:
+    docs = small_config()
+    for unit in docs["units.yaml"]["units"]:
+        if unit["code"] in {"P1-CP", "GRID"}:
+            unit["webhook_url"] = HOOK
+    return write_small_config(folder, **docs)
+
+
 SILENCES = [  # region, domain
     ("D11", "natural.flood"),
     ("D21", "supply.water"),
@@ -215,9 +229,10 @@ def served_world(tmp_path: Path) -> Iterator[World]:
     """The world on a fresh SQLite file, served by uvicorn on a loopback port."""
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'matrix.db'}",
-        config_dir=write_small_config(tmp_path / "config"),
+        config_dir=_config(tmp_path / "config"),
         background_workers=False,
         writes_per_minute=0,
+        secret_key=new_key(),  # as in production: secrets sealed with the deployment's key
     )
     container = build(settings, clock=FakeClock())
     try:

@@ -103,7 +103,12 @@ def test_no_view_runs_a_payload_with_the_csp_switched_off(poisoned: Served, brow
         bypass_csp=True,
         viewport={"width": 1366, "height": 768},
     ) as (page, _):
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+        def dialog(d: Any) -> None:
+            dialogs.append(d.message)
+            d.dismiss()
+
+        page.on("dialog", dialog)
         page.goto(poisoned.url + "/")
         expect(page.locator("#map")).to_have_attribute("data-regions", "2")
         page.locator("path.region-P1").hover()  # the tooltip

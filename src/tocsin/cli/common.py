@@ -61,12 +61,15 @@ class LogFormatter(logging.Formatter):
     about."""
 
     def format(self, record: logging.LogRecord) -> str:
-        """The message, then the extras the caller attached."""
+        """The message, then the extras the caller attached; credentials in URLs, secret
+        parameters and e-mail addresses are written as `***` (tocsin.core.redaction)."""
+        from tocsin.core.redaction import redact_text
+
         text = super().format(record)
         extras = {k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS}
         if extras:
             text += " (" + ", ".join(f"{k}={v}" for k, v in extras.items()) + ")"
-        return text
+        return redact_text(text)
 
 
 _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}

@@ -58,6 +58,7 @@ def demo(
             risk_model=workdir / RISK_MODEL,
             risk_table=workdir / RISK_TABLE,
             port=port,
+            env="dev",  # the demo's database is throw-away: its secrets are sealed with the dev key
         )
         container, token = _open(base)
         replayed = _replay(container, series, quiet=quiet)

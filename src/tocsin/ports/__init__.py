@@ -10,6 +10,7 @@
 | `audit` | AuditLog | the audit trail |
 | `users` | UserStore | users and their password hashes |
 | `credentials` | CredentialStore | API tokens and sign-ins |
+| `retention` | RetentionStore | personal data past its period |
 | `feed` | WarningFeed | committed warning transitions, for the dispatcher |
 | `groups` | GroupStore | aggregation groups |
 | `escalations` | EscalationStore | escalations |
@@ -39,6 +40,7 @@ from tocsin.ports.groups import GroupStore
 from tocsin.ports.notifiers import Notifier
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
+from tocsin.ports.retention import RetentionStore
 from tocsin.ports.sessions import AlertingSession, AlertingStore, Store, StoreSession
 from tocsin.ports.silences import SilenceStore
 from tocsin.ports.users import UserStore
@@ -61,6 +63,7 @@ __all__ = [
     "ObservationStore",
     "Outbox",
     "OutboxClaims",
+    "RetentionStore",
     "SilenceStore",
     "Store",
     "StoreSession",

@@ -22,6 +22,7 @@ from tocsin.ports.feed import WarningFeed
 from tocsin.ports.groups import GroupStore
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
+from tocsin.ports.retention import RetentionStore
 from tocsin.ports.silences import SilenceStore
 from tocsin.ports.users import UserStore
 from tocsin.ports.warnings import WarningReader, WarningSearch, WarningStore
@@ -65,6 +66,10 @@ class StoreSession(Protocol):
     @property
     def credentials(self) -> CredentialStore:
         """API tokens and sign-ins."""
+
+    @property
+    def retention(self) -> RetentionStore:
+        """Rows past their retention period."""
 
 
 class Store(Protocol):

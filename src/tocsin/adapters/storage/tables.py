@@ -20,6 +20,8 @@ from sqlalchemy import (
     text,
 )
 
+from tocsin.adapters.storage.sealing import SealedText
+
 metadata = MetaData()
 
 regions = Table(
@@ -108,8 +110,8 @@ units = Table(
     Column("name", Text, nullable=False),
     Column("region", String(64), nullable=False),
     Column("domains", JSON, nullable=False),
-    Column("email", Text, nullable=True),
-    Column("webhook_url", Text, nullable=True),
+    Column("email", SealedText, nullable=True),  # personal data: encrypted at rest
+    Column("webhook_url", SealedText, nullable=True),  # may hold credentials: encrypted
 )
 
 events = Table(

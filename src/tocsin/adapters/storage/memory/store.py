@@ -24,6 +24,7 @@ from tocsin.adapters.storage.memory.feed import MemoryWarningFeed
 from tocsin.adapters.storage.memory.groups import MemoryGroups
 from tocsin.adapters.storage.memory.observations import MemoryObservations
 from tocsin.adapters.storage.memory.outbox import MemoryOutbox
+from tocsin.adapters.storage.memory.retention import MemoryRetention
 from tocsin.adapters.storage.memory.silences import MemorySilences
 from tocsin.adapters.storage.memory.state import MemoryState
 from tocsin.adapters.storage.memory.users import MemoryUsers
@@ -45,6 +46,7 @@ class MemorySession:
     audit: MemoryAuditLog
     users: MemoryUsers
     credentials: MemoryCredentials
+    retention: MemoryRetention
     feed: MemoryWarningFeed
     groups: MemoryGroups
     escalations: MemoryEscalations
@@ -65,6 +67,7 @@ class MemorySession:
             audit=MemoryAuditLog(state),
             users=MemoryUsers(state),
             credentials=MemoryCredentials(state),
+            retention=MemoryRetention(state),
             feed=MemoryWarningFeed(state),
             groups=MemoryGroups(state),
             escalations=MemoryEscalations(state),

@@ -21,6 +21,7 @@ from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
 from tocsin.adapters.storage.sql.credentials import SqlCredentials
 from tocsin.adapters.storage.sql.events import SqlEvents
 from tocsin.adapters.storage.sql.observations import SqlObservations
+from tocsin.adapters.storage.sql.retention import SqlRetention
 from tocsin.adapters.storage.sql.users import SqlUsers
 from tocsin.adapters.storage.sql.warning_search import SqlWarningSearch
 from tocsin.adapters.storage.sql.warnings import SqlWarnings
@@ -39,6 +40,7 @@ class SqlSession:
     audit: SqlAuditLog
     users: SqlUsers
     credentials: SqlCredentials
+    retention: SqlRetention
 
     @classmethod
     def open(cls, conn: Connection, writer: DialectWriter, *, buffer_rows: int) -> SqlSession:
@@ -54,6 +56,7 @@ class SqlSession:
             audit=SqlAuditLog(conn),
             users=SqlUsers(conn),
             credentials=SqlCredentials(conn),
+            retention=SqlRetention(conn),
         )
 
 
