@@ -28,6 +28,7 @@ from tocsin.core.catalog import Catalog
 from tocsin.core.errors import NotFound, TocsinError, Unavailable
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
+from tocsin.core.warnings.silences import BreadthPolicy
 from tocsin.ports import AlertingStore, Clock, Notifier, Store
 from tocsin.services.access import AccessService
 from tocsin.services.admin import AdminService
@@ -193,9 +194,24 @@ def build(
         handoff=handoff,
         dispatcher=dispatcher,
         delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
-        silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
+        silences=SilenceService(
+            stores.alerting,
+            clock,
+            notices=dispatcher,
+            handoff=handoff,
+            regions=catalog.regions,
+            policy=_breadth(settings, catalog),
+        ),
         alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog),
     )
+
+
+def _breadth(settings: Settings, catalog: Catalog) -> BreadthPolicy:
+    """What one person may silence alone (the hierarchy's top level needs two, by default)."""
+    wide = settings.silence_approval_levels
+    if wide is None:
+        wide = list(catalog.regions.levels[:1])
+    return BreadthPolicy(frozenset(wide), timedelta(hours=settings.silence_approval_after_h))
 
 
 def _periods(settings: Settings) -> Periods:

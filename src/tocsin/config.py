@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # per user or token
     sign_in_per_minute: float = Field(default=10.0, ge=0)
     writes_per_minute: float = Field(default=600.0, ge=0)
+    # silences one person may not make alone (a second user approves them): a region at one of
+    # these levels (default: the hierarchy's top level, a whole nation) or none, or every level
+    # for longer than this many hours
+    silence_approval_levels: list[str] | None = None
+    silence_approval_after_h: float = Field(default=24.0, gt=0)
     # retention (docs/data.md): days each kind of personal data is kept, and how often the
     # server's retention job runs
     retain_notifications_days: float = Field(default=90.0, gt=0)

@@ -146,6 +146,10 @@ def _expire(thing: Thing) -> tuple[str, Body]:
     return f"/api/v1/silences/{thing.key}/expire", {"reason": "matrix"}
 
 
+def _approve(thing: Thing) -> tuple[str, Body]:
+    return f"/api/v1/silences/{thing.key}/approve", None
+
+
 def _open_count(body: Any) -> int:
     return int(body["open"])
 
@@ -194,6 +198,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/silences"): Listing("silence", {"state": "all"}),
     ("GET", "/api/v1/silences/{silence_id}"): Item("silence", "/api/v1/silences/"),
     ("POST", "/api/v1/silences"): Write(PLACES, "silence", _silence, frozenset({201})),
+    # a broad silence (the world's N / power one) waits for a second user; others are 409
+    ("POST", "/api/v1/silences/{silence_id}/approve"): Write(
+        "silence", "silence", _approve, frozenset({200, 409})
+    ),
     ("POST", "/api/v1/silences/{silence_id}/expire"): Write(
         "silence", "silence", _expire, frozenset({200, 409})
     ),

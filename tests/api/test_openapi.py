@@ -56,6 +56,7 @@ ADDED = {
     "POST /api/v1/tokens/{token_id}/revoke",
     "POST /api/v1/tokens/{token_id}/rotate",
     "GET /api/v1/users",
+    "POST /api/v1/silences/{silence_id}/approve",
 }
 PUBLIC = {"GET /healthz", "POST /api/v1/session"}
 PROBLEM = {"$ref": "#/components/schemas/Problem"}

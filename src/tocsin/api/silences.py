@@ -62,7 +62,12 @@ class SilenceOut(BaseModel):
     reason: str
     created_at: datetime
     expired_by: str | None
-    state: Literal["pending", "active", "expired"]
+    needs_approval: list[str] = Field(
+        description="why a second user must approve it (no_region, wide_region, "
+        "all_levels_long); empty: nobody needs to"
+    )
+    approved_by: str | None
+    state: Literal["awaiting_approval", "pending", "active", "expired"]
 
 
 class SilenceEntryOut(BaseModel):
@@ -141,6 +146,15 @@ def router() -> APIRouter:
             for r in container.silences.history(silence_id, principal=principal)
         ]
         return SilenceDetailOut(**silence.model_dump(), history=history)
+
+    @api.post(
+        "/api/v1/silences/{silence_id}/approve",
+        responses=responses(400, 401, 403, 404, 409, 413, 422),
+    )
+    def approve_silence(silence_id: SilenceId, principal: Silencer, request: Request) -> SilenceOut:
+        """Approve a broad silence (another user than its creator, within its scope)."""
+        container = container_of(request)
+        return _out(container.silences.approve(silence_id, principal=principal), container)
 
     @api.post(
         "/api/v1/silences/{silence_id}/expire",

@@ -104,9 +104,15 @@ def silences_create(
         silence = container.silences.create(
             selector, principal=system_principal(by), reason=reason, ends_at=ends_at
         )
+    waits = (
+        f" (awaiting a second user's approval: {', '.join(silence.needs_approval)})"
+        if silence.needs_approval
+        else ""
+    )
     console.print(
-        f"silence {silence.id} until {silence.ends_at.isoformat()}: {selector.describe()}",
+        f"silence {silence.id} until {silence.ends_at.isoformat()}: {selector.describe()}{waits}",
         markup=False,
+        soft_wrap=True,
     )
 
 
@@ -168,6 +174,28 @@ def silences_expire(
             matches[0].id, principal=system_principal(by), reason=reason
         )
     console.print(f"expired {done.id}")
+
+
+@silences_app.command("approve")
+def silences_approve(
+    silence_id: Annotated[
+        str, typer.Argument(metavar="SILENCE_ID", help="Silence id (or a unique prefix)")
+    ],
+    by: Annotated[str, typer.Option(metavar="NAME", help="Who approves (not its creator)")],
+    db: DbOption = None,
+) -> None:
+    """Approve a broad silence (a whole nation, every region, every level for long): a second
+    person's word, after which it suppresses."""
+    from tocsin.bootstrap import build
+
+    with reported():
+        container = build(settings(db))
+        every = container.silences.find(include_expired=True, principal=SYSTEM)
+        matches = [s for s in every if s.id.startswith(silence_id)]
+        if len(matches) != 1:
+            raise NotFound(f"{len(matches)} silences match {silence_id!r}")
+        done = container.silences.approve(matches[0].id, principal=system_principal(by))
+    console.print(f"approved {done.id} by {by}", markup=False)
 
 
 def history(

@@ -9,12 +9,16 @@ from datetime import datetime
 from tocsin.core.access import Placement, Principal, require, require_place, visible
 from tocsin.core.audit import AuditRecord
 from tocsin.core.errors import NotFound
+from tocsin.core.regions import RegionCode, RegionTree
 from tocsin.core.users import Permission
 from tocsin.core.warnings.selectors import Selector, selector_to_json
 from tocsin.core.warnings.silences import (
+    BreadthPolicy,
     Silence,
     SilenceId,
     SilenceNotice,
+    approve,
+    breadth,
     expire,
     validate_silence,
 )
@@ -38,6 +42,8 @@ class SilenceService:
     _: KW_ONLY
     notices: Dispatcher
     handoff: Handoff
+    regions: RegionTree
+    policy: BreadthPolicy
 
     def create(
         self,
@@ -55,15 +61,24 @@ class SilenceService:
         require_place(principal, where, action=f"silencing {selector.describe()}")
         created_by = principal.name
         now = self.clock.now()
+        start = starts_at or now
+        region = self.regions.regions.get(RegionCode(selector.region or ""))
+        broad = breadth(
+            selector,
+            region_level=region.level if region else None,
+            lasts=ends_at - max(start, now),
+            policy=self.policy,
+        )
         silence = validate_silence(
             Silence(
                 id=SilenceId(uuid.uuid4().hex),
                 selector=selector,
-                starts_at=starts_at or now,
+                starts_at=start,
                 ends_at=ends_at,
                 created_by=created_by,
                 reason=reason,
                 created_at=now,
+                needs_approval=tuple(broad),
             ),
             now,
         )
@@ -71,6 +86,7 @@ class SilenceService:
             "selector": selector_to_json(selector),
             "starts_at": silence.starts_at.isoformat(),
             "ends_at": silence.ends_at.isoformat(),
+            "needs_approval": list(broad),
         }
         with self.store.transaction() as tx:
             tx.silences.save(silence, new=True)
@@ -122,6 +138,25 @@ class SilenceService:
             )
             tx.outbox.add(self.notices.silence_notice(done, SilenceNotice.EXPIRED, now=now))
             tx.silences.mark_noticed(done.id)
+        self.handoff.wake()
+        return done
+
+    def approve(self, silence_id: str, *, principal: Principal) -> Silence:
+        """A second user (within the silence's scope) approves a broad silence; it suppresses
+        from then on."""
+        require(principal, Permission.SILENCE)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            current = tx.silences.get(silence_id)
+            if current is None:
+                raise NotFound(f"no silence {silence_id!r}")
+            where = silence_place(current)
+            require_place(principal, where, action=f"approving silence {silence_id}")
+            done = approve(current, actor=principal.name, now=now)
+            tx.silences.save(done, new=False)
+            why = "approved: " + ", ".join(done.needs_approval)
+            record = AuditRecord(now, principal.name, "silence.approved", "silence", done.id, why)
+            tx.audit.append([record])
         self.handoff.wake()
         return done
 

@@ -4,6 +4,10 @@ A silence suppresses notifications (not the warning itself) of every target its 
 between `starts_at` and `ends_at`. It must name who owns it, why it exists and when it ends;
 expiring it early sets `ends_at` to now. Its state (pending, active, expired) is derived from the
 times, never stored.
+
+A silence broader than the deployment allows on one person's word (`BreadthPolicy`: no region,
+a region at a wide level such as a whole nation, or every level for longer than a day) waits for
+a second user's approval: until then it is `awaiting_approval` and suppresses nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from enum import StrEnum
 from typing import Any, Final, NewType
 
 from tocsin.core.audit import AuditRecord
-from tocsin.core.errors import Conflict, InvalidInput, Problem
+from tocsin.core.errors import Conflict, Forbidden, InvalidInput, Problem
 from tocsin.core.warnings.dedup import silence_notice_key
 from tocsin.core.warnings.outbox import Message, NotificationKind
 from tocsin.core.warnings.selectors import Selector, Target, selector_to_json
@@ -28,9 +32,41 @@ MAX_SILENCE_FOR: Final = timedelta(days=30)
 class SilenceState(StrEnum):
     """A silence's state at a moment (derived)."""
 
+    AWAITING_APPROVAL = "awaiting_approval"
     PENDING = "pending"
     ACTIVE = "active"
     EXPIRED = "expired"
+
+
+class Breadth(StrEnum):
+    """Why a silence needs a second user's approval."""
+
+    NO_REGION = "no_region"  # it matches every region
+    WIDE_REGION = "wide_region"  # its region is at a wide level (a whole nation)
+    ALL_LEVELS_LONG = "all_levels_long"  # every level, red included, for long
+
+
+@dataclass(frozen=True, slots=True)
+class BreadthPolicy:
+    """What one person may silence alone: regions below `wide_levels`, and every level only for
+    up to `all_levels_for`."""
+
+    wide_levels: frozenset[str]
+    all_levels_for: timedelta = timedelta(hours=24)
+
+
+def breadth(
+    selector: Selector, *, region_level: str | None, lasts: timedelta, policy: BreadthPolicy
+) -> tuple[Breadth, ...]:
+    """The reasons a silence is too broad for one person (empty: it is not)."""
+    found = []
+    if selector.region is None:
+        found.append(Breadth.NO_REGION)
+    elif region_level in policy.wide_levels:
+        found.append(Breadth.WIDE_REGION)
+    if not selector.levels and lasts > policy.all_levels_for:
+        found.append(Breadth.ALL_LEVELS_LONG)
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +81,17 @@ class Silence:
     reason: str
     created_at: datetime
     expired_by: str | None = None
+    needs_approval: tuple[str, ...] = ()  # Breadth values: why a second user must approve
+    approved_by: str | None = None
+    approved_at: datetime | None = None
 
     def state(self, now: datetime) -> SilenceState:
-        """Pending before it starts, active until it ends, then expired."""
+        """Awaiting approval (when it needs one), pending before it starts, active until it
+        ends, then expired."""
+        if now >= self.ends_at:
+            return SilenceState.EXPIRED
+        if self.needs_approval and self.approved_by is None:
+            return SilenceState.AWAITING_APPROVAL
         if now < self.starts_at:
             return SilenceState.PENDING
         if now < self.ends_at:
@@ -96,6 +140,15 @@ def expire(silence: Silence, *, actor: str, now: datetime) -> Silence:
     return replace(silence, starts_at=starts_at, ends_at=now, expired_by=actor)
 
 
+def approve(silence: Silence, *, actor: str, now: datetime) -> Silence:
+    """A second user's approval of a broad silence (never its creator's)."""
+    if silence.state(now) is not SilenceState.AWAITING_APPROVAL:
+        raise Conflict(f"silence {silence.id} is not awaiting approval")
+    if actor == silence.created_by:
+        raise Forbidden(f"silence {silence.id} needs another user's approval than its creator's")
+    return replace(silence, approved_by=actor, approved_at=now)
+
+
 def silenced_by(target: Target, silences: Iterable[Silence], now: datetime) -> tuple[str, ...]:
     """Ids of the active silences that match the target (sorted; empty = not silenced)."""
     return tuple(sorted(s.id for s in silences if s.is_active(now) and s.selector.matches(target)))
@@ -112,6 +165,8 @@ def silence_json(silence: Silence, now: datetime) -> dict[str, Any]:
         "reason": silence.reason,
         "created_at": silence.created_at.isoformat(),
         "expired_by": silence.expired_by,
+        "needs_approval": list(silence.needs_approval),
+        "approved_by": silence.approved_by,
         "state": silence.state(now).value,
     }
 
