@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     # the deployment trusts)
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     cookie_secure: bool | None = None
+    # sign-in with the agency's identity provider (OpenID Connect; off unless issuer and client
+    # id are set); the user is the Tocsin user named by `oidc_user_claim` of the ID token
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_redirect_url: str | None = None  # default: this server's callback as requested
+    oidc_user_claim: str = "preferred_username"
     # rate limits (per minute; 0 turns one off): sign-in attempts per client address, writes
     # per user or token
     sign_in_per_minute: float = Field(default=10.0, ge=0)

@@ -176,6 +176,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("MOUNT", "/vendor/leaflet"): Public(),
     ("MOUNT", "/docs/assets"): Public(),
     ("POST", "/api/v1/session"): Public(),
+    ("GET", "/api/v1/session/oidc"): Public(),
+    ("GET", "/api/v1/session/oidc/callback"): Public(),
     # the catalogue
     ("GET", "/api/v1/regions"): Reference(),
     ("GET", "/api/v1/regions.geojson"): Reference(),

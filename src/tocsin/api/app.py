@@ -18,6 +18,7 @@ from tocsin.api import (
     events,
     notifications,
     observations,
+    oidc,
     operations,
     session,
     silences,
@@ -49,6 +50,7 @@ ROUTERS = (
     notifications,
     alert_receiver,
     session,
+    oidc,
     tokens,
     operations,
 )

@@ -72,6 +72,12 @@ def use_key(key: bytes) -> None:
         _current = sealer
 
 
+def current_sealer() -> Sealer:
+    """The process's sealer (for values kept outside the database, such as a sign-in's
+    state carried by the browser)."""
+    return _current
+
+
 def new_key() -> str:
     """A fresh key for TOCSIN_SECRET_KEY."""
     return Fernet.generate_key().decode("ascii")
