@@ -84,6 +84,8 @@ def fuzz_target(tmp: Path | None = None) -> Iterator[Target]:
             database_url=f"sqlite:///{base / 'fuzz.db'}",
             config_dir=_config(base / "config"),
             background_workers=False,
+            writes_per_minute=0,  # thousands of writes in seconds: not what the limit is about
+            sign_in_per_minute=0,
         )
         container = build(settings, clock=FakeClock())
         try:
