@@ -11,7 +11,7 @@ import signal
 import threading
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -29,6 +29,9 @@ from tocsin.cli.common import (
     settings,
 )
 from tocsin.core.access import system_principal
+
+if TYPE_CHECKING:
+    from tocsin.bootstrap import Container
 from tocsin.core.errors import InvalidInput, NotFound, Problem
 
 SYSTEM = system_principal("cli")  # an operator at the command line holds the database
@@ -166,14 +169,18 @@ def silences_expire(
 
     with reported():
         container = build(settings(db))
-        every = container.silences.find(include_expired=True, principal=SYSTEM)
-        matches = [s for s in every if s.id.startswith(silence_id)]
-        if len(matches) != 1:
-            raise NotFound(f"{len(matches)} silences match {silence_id!r}")
-        done = container.silences.expire(
-            matches[0].id, principal=system_principal(by), reason=reason
-        )
+        found = _one_silence(container, silence_id)
+        done = container.silences.expire(found, principal=system_principal(by), reason=reason)
     console.print(f"expired {done.id}")
+
+
+def _one_silence(container: Container, prefix: str) -> str:
+    """The id of the one silence whose id starts with `prefix` (NotFound otherwise)."""
+    every = container.silences.find(include_expired=True, principal=SYSTEM)
+    matches = [s for s in every if s.id.startswith(prefix)]
+    if len(matches) != 1:
+        raise NotFound(f"{len(matches)} silences match {prefix!r}")
+    return matches[0].id
 
 
 @silences_app.command("approve")
@@ -190,11 +197,8 @@ def silences_approve(
 
     with reported():
         container = build(settings(db))
-        every = container.silences.find(include_expired=True, principal=SYSTEM)
-        matches = [s for s in every if s.id.startswith(silence_id)]
-        if len(matches) != 1:
-            raise NotFound(f"{len(matches)} silences match {silence_id!r}")
-        done = container.silences.approve(matches[0].id, principal=system_principal(by))
+        found = _one_silence(container, silence_id)
+        done = container.silences.approve(found, principal=system_principal(by))
     console.print(f"approved {done.id} by {by}", markup=False)
 
 

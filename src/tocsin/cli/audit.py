@@ -6,10 +6,30 @@ The database and the services are imported inside the commands (see `tocsin.cli.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 
 from tocsin.cli.common import DbOption, console, errors, group, reported, settings
+
+if TYPE_CHECKING:
+    from tocsin.services.audit import AuditService
+
+
+@contextmanager
+def _audit(db: str | None) -> Iterator[AuditService]:
+    """The audit service over the database (which must exist), closed afterwards."""
+    from tocsin.bootstrap import open_stores
+    from tocsin.services.audit import AuditService
+
+    stores = open_stores(settings(db).database_url, create=False)
+    try:
+        yield AuditService(stores.store)
+    finally:
+        stores.close()
+
 
 audit_app = group("The audit trail: verify its hash chain, export its head.")
 
@@ -18,15 +38,8 @@ audit_app = group("The audit trail: verify its hash chain, export its head.")
 def audit_verify(db: DbOption = None) -> None:
     """Check every audit record against the hash chain; name the first one altered, deleted
     or reordered (exit 1), or print the verified head (exit 0)."""
-    from tocsin.bootstrap import open_stores
-    from tocsin.services.audit import AuditService
-
-    with reported():
-        stores = open_stores(settings(db).database_url, create=False)
-        try:
-            done = AuditService(stores.store).verify()
-        finally:
-            stores.close()
+    with reported(), _audit(db) as service:
+        done = service.verify()
     found = done.finding
     if found is not None:
         where = f"record {found.record_id}" if found.record_id is not None else "a record"
@@ -47,13 +60,6 @@ def audit_verify(db: DbOption = None) -> None:
 @audit_app.command("head")
 def audit_head(db: DbOption = None) -> None:
     """Print the chain's head as JSON (position and hash) to anchor it elsewhere."""
-    from tocsin.bootstrap import open_stores
-    from tocsin.services.audit import AuditService
-
-    with reported():
-        stores = open_stores(settings(db).database_url, create=False)
-        try:
-            head = AuditService(stores.store).head()
-        finally:
-            stores.close()
+    with reported(), _audit(db) as service:
+        head = service.head()
     console.print(json.dumps({"seq": head.seq, "hash": head.hash}), markup=False)

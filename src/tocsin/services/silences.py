@@ -22,7 +22,7 @@ from tocsin.core.warnings.silences import (
     expire,
     validate_silence,
 )
-from tocsin.ports import AlertingStore, Clock
+from tocsin.ports import AlertingSession, AlertingStore, Clock
 from tocsin.services.delivery import Handoff
 from tocsin.services.dispatcher import Dispatcher
 
@@ -125,11 +125,7 @@ class SilenceService:
         actor = principal.name
         now = self.clock.now()
         with self.store.transaction() as tx:
-            current = tx.silences.get(silence_id)
-            if current is None:
-                raise NotFound(f"no silence {silence_id!r}")
-            where = silence_place(current)
-            require_place(principal, where, action=f"expiring silence {silence_id}")
+            current = _to_act_on(tx, silence_id, principal, action="expiring")
             done = expire(current, actor=actor, now=now)
             tx.silences.save(done, new=False)
             why = reason or "expired by hand"
@@ -147,11 +143,7 @@ class SilenceService:
         require(principal, Permission.SILENCE)
         now = self.clock.now()
         with self.store.transaction() as tx:
-            current = tx.silences.get(silence_id)
-            if current is None:
-                raise NotFound(f"no silence {silence_id!r}")
-            where = silence_place(current)
-            require_place(principal, where, action=f"approving silence {silence_id}")
+            current = _to_act_on(tx, silence_id, principal, action="approving")
             done = approve(current, actor=principal.name, now=now)
             tx.silences.save(done, new=False)
             why = "approved: " + ", ".join(done.needs_approval)
@@ -165,3 +157,15 @@ class SilenceService:
         self.get(silence_id, principal=principal)
         with self.store.transaction() as tx:
             return tx.audit.trail("silence", silence_id)
+
+
+def _to_act_on(
+    tx: AlertingSession, silence_id: str, principal: Principal, *, action: str
+) -> Silence:
+    """The silence a principal acts on (NotFound; Forbidden outside its scope)."""
+    current = tx.silences.get(silence_id)
+    if current is None:
+        raise NotFound(f"no silence {silence_id!r}")
+    where = silence_place(current)
+    require_place(principal, where, action=f"{action} silence {silence_id}")
+    return current
