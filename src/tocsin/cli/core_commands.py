@@ -258,7 +258,7 @@ def users_add(
         if token:
             wanted = TokenRequest("cli", expires_in=_duration(expires))
             issued, secret = container.access.issue(name, wanted, actor="cli")
-            console.print(f"token {issued.id}: {secret}", markup=False)
+            console.print(f"token {issued.id}: {secret}", markup=False, soft_wrap=True)
 
 
 def _duration(text: str | None) -> timedelta | None:
@@ -341,7 +341,7 @@ def users_token(
     with reported():
         container = build(settings(db))
         issued, secret = container.access.issue(name, wanted, actor="cli")
-    console.print(f"token {issued.id}: {secret}", markup=False)
+    console.print(f"token {issued.id}: {secret}", markup=False, soft_wrap=True)
 
 
 @users_app.command("revoke")
@@ -369,7 +369,7 @@ def users_rotate(
     with reported():
         container = build(settings(db))
         token, secret = container.access.rotate(token_id, actor="cli")
-    console.print(f"token {token.id} replaces {token_id}: {secret}", markup=False)
+    console.print(f"token {token.id} replaces {token_id}: {secret}", markup=False, soft_wrap=True)
 
 
 @users_app.command("password")
