@@ -112,6 +112,8 @@ def create_web_app(
     app.router.lifespan_context = lifespan
 
     page = dashboard_page()
+    if container.settings.oidc_issuer and container.settings.oidc_client_id:
+        page = page.replace('<p id="sign-in-oidc" hidden>', '<p id="sign-in-oidc">')
 
     app.include_router(views.make_router(container, loader))
     app.include_router(live.make_router(feed))
