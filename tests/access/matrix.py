@@ -242,4 +242,5 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/tokens/{token_id}/revoke"): Own(),
     ("POST", "/api/v1/tokens/{token_id}/rotate"): Own(),
     ("GET", "/api/v1/users"): Admin(),
+    ("GET", "/api/v1/users/{name}/tokens"): Own(),
 }

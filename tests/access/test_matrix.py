@@ -96,6 +96,7 @@ def _concrete(path: str) -> str:
         .replace("{code}", "D11.river_level")
         .replace("{region}", "N")
         .replace("{token_id}", "t")
+        .replace("{name}", "root")
     )
 
 
@@ -222,6 +223,10 @@ def _check_own(probe: Probe, path: str) -> None:
         users = {k["user"] for k in got.json()}
         assert users == {owner} if "manage_users" not in probe.who.may else users >= {owner}
         assert "secret" not in got.text
+    elif path == "/api/v1/users/{name}/tokens":
+        assert probe.send("GET", f"/api/v1/users/{owner}/tokens").status_code == 200
+        others = probe.send("GET", "/api/v1/users/root/tokens").status_code
+        assert others == (200 if "manage_users" in probe.who.may else 403)
 
 
 @pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])

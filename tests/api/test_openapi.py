@@ -56,6 +56,7 @@ ADDED = {
     "POST /api/v1/tokens/{token_id}/revoke",
     "POST /api/v1/tokens/{token_id}/rotate",
     "GET /api/v1/users",
+    "GET /api/v1/users/{name}/tokens",
     "POST /api/v1/silences/{silence_id}/approve",
     "GET /api/v1/session/oidc",
     "GET /api/v1/session/oidc/callback",

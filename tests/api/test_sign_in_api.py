@@ -123,7 +123,7 @@ def test_tokens_are_named_limited_expiring_listed_rotated_and_revoked(api: Api) 
     assert states == {made["id"]: "revoked", rotated["id"]: "valid"}
     api.clock.advance(timedelta(days=1, seconds=1))
     assert api.anonymous.post("/api/v1/observations", json=inside, headers=fresh).status_code == 401
-    assert "secret" not in api.client.get("/api/v1/tokens", params={"user": "pia"}).text
+    assert "secret" not in api.client.get("/api/v1/users/pia/tokens").text
 
 
 def test_adding_a_user_again_revokes_its_old_tokens_unless_kept(api: Api) -> None:

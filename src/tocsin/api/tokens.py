@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.auth import Reader, container_of
@@ -19,6 +19,7 @@ from tocsin.core.users import Permission
 from tocsin.services.access import TokenRequest
 
 TokenId = Annotated[str, Path(min_length=1, max_length=64)]
+UserName = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class TokenIn(BaseModel):
@@ -97,17 +98,23 @@ def router() -> APIRouter:
     api = APIRouter(tags=["tokens"])
     writes = responses(400, 401, 403, 404, 413, 422, 429)
 
-    @api.get("/api/v1/tokens", responses=responses(401, 403, 422))
-    def list_tokens(
-        principal: Reader,
-        request: Request,
-        user: Annotated[str | None, Query(max_length=64)] = None,
-    ) -> list[TokenOut]:
-        """Tokens: your own; every user's (or `user`'s) with manage_users."""
+    @api.get("/api/v1/tokens", responses=responses(401, 403))
+    def list_tokens(principal: Reader, request: Request) -> list[TokenOut]:
+        """Tokens: your own; every user's with manage_users."""
         container = container_of(request)
-        whose = user if principal.may(Permission.MANAGE_USERS) else principal.name
+        whose = None if principal.may(Permission.MANAGE_USERS) else principal.name
         now = container.clock.now()
         return [token_out(k, now) for k in container.access.tokens(user=whose)]
+
+    @api.get("/api/v1/users/{name}/tokens", responses=responses(401, 403, 404, 422))
+    def user_tokens(name: UserName, principal: Reader, request: Request) -> list[TokenOut]:
+        """One user's tokens (your own, or anyone's with manage_users)."""
+        _may_manage(principal, name)
+        container = container_of(request)
+        if name not in {u.name for u, _ in container.admin.users()}:
+            raise NotFound(f"no user {name!r}")
+        now = container.clock.now()
+        return [token_out(k, now) for k in container.access.tokens(user=name)]
 
     @api.post("/api/v1/tokens", status_code=201, responses=writes)
     def issue(body: TokenIn, principal: Reader, request: Request) -> IssuedOut:
