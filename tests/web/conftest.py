@@ -124,6 +124,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             database_url=f"sqlite:///{work / 'tocsin.db'}",
             config_dir=work / "config",
             sign_in_per_minute=0,
+            env="dev",  # built before each test's environment: a development deployment
         )
     )
     container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DESK", actor="test")

@@ -62,7 +62,7 @@ async function route() {
       await loadCatalog();
       await risk.show(args[0] || null);
     }
-    document.body.dataset.ready = name;
+    if (view === name) document.body.dataset.ready = name; // a later route may have moved on
   } catch (err) {
     toast(`Could not load: ${err.message}`);
   }
