@@ -28,7 +28,7 @@ from tocsin.core.catalog import Catalog
 from tocsin.core.errors import NotFound, TocsinError, Unavailable
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
-from tocsin.core.warnings.silences import BreadthPolicy
+from tocsin.core.warnings.silence_approval import BreadthPolicy
 from tocsin.ports import AlertingStore, Clock, Notifier, Store
 from tocsin.services.access import AccessService
 from tocsin.services.admin import AdminService

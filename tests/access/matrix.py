@@ -150,6 +150,10 @@ def _approve(thing: Thing) -> tuple[str, Body]:
     return f"/api/v1/silences/{thing.key}/approve", None
 
 
+def _refuse(thing: Thing) -> tuple[str, Body]:
+    return f"/api/v1/silences/{thing.key}/refuse", {"reason": "matrix"}
+
+
 def _open_count(body: Any) -> int:
     return int(body["open"])
 
@@ -203,6 +207,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     # a broad silence (the world's N / power one) waits for a second user; others are 409
     ("POST", "/api/v1/silences/{silence_id}/approve"): Write(
         "silence", "silence", _approve, frozenset({200, 409})
+    ),
+    ("POST", "/api/v1/silences/{silence_id}/refuse"): Write(
+        "silence", "silence", _refuse, frozenset({200, 409})
     ),
     ("POST", "/api/v1/silences/{silence_id}/expire"): Write(
         "silence", "silence", _expire, frozenset({200, 409})

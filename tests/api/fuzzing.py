@@ -123,7 +123,7 @@ def _seed(container: Container) -> dict[str, str]:
         Selector("D11", None, frozenset(), ()),
         principal=system_principal("fuzz"),
         reason="fuzzing",
-        ends_at=now + timedelta(days=1),
+        ends_at=now + timedelta(days=2),  # every level for two days: it awaits approval
     )
     return {
         "code": "D11.river_level",

@@ -58,6 +58,7 @@ ADDED = {
     "GET /api/v1/users",
     "GET /api/v1/users/{name}/tokens",
     "POST /api/v1/silences/{silence_id}/approve",
+    "POST /api/v1/silences/{silence_id}/refuse",
     "GET /api/v1/session/oidc",
     "GET /api/v1/session/oidc/callback",
 }

@@ -107,11 +107,8 @@ def silences_create(
         silence = container.silences.create(
             selector, principal=system_principal(by), reason=reason, ends_at=ends_at
         )
-    waits = (
-        f" (awaiting a second user's approval: {', '.join(silence.needs_approval)})"
-        if silence.needs_approval
-        else ""
-    )
+    needs = silence.approval.needs if silence.approval else ()
+    waits = f" (awaiting a second user's approval: {', '.join(needs)})" if needs else ""
     console.print(
         f"silence {silence.id} until {silence.ends_at.isoformat()}: {selector.describe()}{waits}",
         markup=False,
@@ -121,17 +118,21 @@ def silences_create(
 
 @silences_app.command("list")
 def silences_list(
-    all_: Annotated[bool, typer.Option("--all", help="Include expired silences")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Include ended silences")] = False,
+    awaiting: Annotated[
+        bool, typer.Option("--awaiting", help="Only those awaiting a second user's approval")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
     db: DbOption = None,
 ) -> None:
     """List silences, newest first."""
     from tocsin.bootstrap import build
-    from tocsin.core.warnings.silences import silence_json
+    from tocsin.core.warnings.silences import SilenceState, silence_json
 
     with reported():
         container = build(settings(db))
-        found = container.silences.find(include_expired=all_, principal=SYSTEM)
+        state = SilenceState.AWAITING_APPROVAL if awaiting else None
+        found = container.silences.find(include_expired=all_, state=state, principal=SYSTEM)
         now = container.clock.now()
     if as_json:
         for s in found:
@@ -200,6 +201,26 @@ def silences_approve(
         found = _one_silence(container, silence_id)
         done = container.silences.approve(found, principal=system_principal(by))
     console.print(f"approved {done.id} by {by}", markup=False)
+
+
+@silences_app.command("refuse")
+def silences_refuse(
+    silence_id: Annotated[
+        str, typer.Argument(metavar="SILENCE_ID", help="Silence id (or a unique prefix)")
+    ],
+    by: Annotated[str, typer.Option(metavar="NAME", help="Who refuses (not its creator)")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why")],
+    db: DbOption = None,
+) -> None:
+    """Refuse a broad silence awaiting approval, saying why: it ends without ever
+    suppressing."""
+    from tocsin.bootstrap import build
+
+    with reported():
+        container = build(settings(db))
+        found = _one_silence(container, silence_id)
+        done = container.silences.refuse(found, principal=system_principal(by), reason=reason)
+    console.print(f"refused {done.id} by {by}", markup=False)
 
 
 def history(

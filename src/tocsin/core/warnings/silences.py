@@ -5,9 +5,9 @@ between `starts_at` and `ends_at`. It must name who owns it, why it exists and w
 expiring it early sets `ends_at` to now. Its state (pending, active, expired) is derived from the
 times, never stored.
 
-A silence broader than the deployment allows on one person's word (`BreadthPolicy`: no region,
-a region at a wide level such as a whole nation, or every level for longer than a day) waits for
-a second user's approval: until then it is `awaiting_approval` and suppresses nothing.
+A silence broader than the deployment allows on one person's word carries an open `Approval`
+(`silence_approval`): until a second user approves it, it is `awaiting_approval` and suppresses
+nothing; refused, it never does.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from enum import StrEnum
 from typing import Any, Final, NewType
 
 from tocsin.core.audit import AuditRecord
-from tocsin.core.errors import Conflict, Forbidden, InvalidInput, Problem
+from tocsin.core.errors import Conflict, InvalidInput, Problem
 from tocsin.core.warnings.dedup import silence_notice_key
 from tocsin.core.warnings.outbox import Message, NotificationKind
 from tocsin.core.warnings.selectors import Selector, Target, selector_to_json
+from tocsin.core.warnings.silence_approval import Approval, Decision, approval_json, decide
 
 SilenceId = NewType("SilenceId", str)
 
@@ -33,40 +34,10 @@ class SilenceState(StrEnum):
     """A silence's state at a moment (derived)."""
 
     AWAITING_APPROVAL = "awaiting_approval"
+    REFUSED = "refused"
     PENDING = "pending"
     ACTIVE = "active"
     EXPIRED = "expired"
-
-
-class Breadth(StrEnum):
-    """Why a silence needs a second user's approval."""
-
-    NO_REGION = "no_region"  # it matches every region
-    WIDE_REGION = "wide_region"  # its region is at a wide level (a whole nation)
-    ALL_LEVELS_LONG = "all_levels_long"  # every level, red included, for long
-
-
-@dataclass(frozen=True, slots=True)
-class BreadthPolicy:
-    """What one person may silence alone: regions below `wide_levels`, and every level only for
-    up to `all_levels_for`."""
-
-    wide_levels: frozenset[str]
-    all_levels_for: timedelta = timedelta(hours=24)
-
-
-def breadth(
-    selector: Selector, *, region_level: str | None, lasts: timedelta, policy: BreadthPolicy
-) -> tuple[Breadth, ...]:
-    """The reasons a silence is too broad for one person (empty: it is not)."""
-    found = []
-    if selector.region is None:
-        found.append(Breadth.NO_REGION)
-    elif region_level in policy.wide_levels:
-        found.append(Breadth.WIDE_REGION)
-    if not selector.levels and lasts > policy.all_levels_for:
-        found.append(Breadth.ALL_LEVELS_LONG)
-    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +52,17 @@ class Silence:
     reason: str
     created_at: datetime
     expired_by: str | None = None
-    needs_approval: tuple[str, ...] = ()  # Breadth values: why a second user must approve
-    approved_by: str | None = None
-    approved_at: datetime | None = None
+    approval: Approval | None = None  # None: one person's word is enough
 
     def state(self, now: datetime) -> SilenceState:
-        """Awaiting approval (when it needs one), pending before it starts, active until it
-        ends, then expired."""
+        """Refused (for good), expired once it ends, awaiting approval while it needs one,
+        pending before it starts, then active."""
+        decision = self.approval.decision if self.approval else None
+        if decision is Decision.REFUSED:
+            return SilenceState.REFUSED
         if now >= self.ends_at:
             return SilenceState.EXPIRED
-        if self.needs_approval and self.approved_by is None:
+        if self.approval is not None and decision is None:
             return SilenceState.AWAITING_APPROVAL
         if now < self.starts_at:
             return SilenceState.PENDING
@@ -134,19 +106,33 @@ def validate_silence(silence: Silence, now: datetime) -> Silence:
 
 def expire(silence: Silence, *, actor: str, now: datetime) -> Silence:
     """End a silence now; an already expired silence cannot be expired again."""
-    if silence.state(now) is SilenceState.EXPIRED:
-        raise Conflict(f"silence {silence.id} has already expired")
+    if silence.state(now) in (SilenceState.EXPIRED, SilenceState.REFUSED):
+        raise Conflict(f"silence {silence.id} has already ended")
     starts_at = min(silence.starts_at, now)
     return replace(silence, starts_at=starts_at, ends_at=now, expired_by=actor)
 
 
-def approve(silence: Silence, *, actor: str, now: datetime) -> Silence:
-    """A second user's approval of a broad silence (never its creator's)."""
-    if silence.state(now) is not SilenceState.AWAITING_APPROVAL:
+def approve(silence: Silence, *, actor: str, now: datetime, note: str = "") -> Silence:
+    """A second user's approval of a broad silence: it suppresses from then on."""
+    return _decide(silence, Decision.APPROVED, actor=actor, now=now, note=note)
+
+
+def refuse(silence: Silence, *, actor: str, now: datetime, note: str) -> Silence:
+    """A second user's refusal of a broad silence (with a reason): it ends now, never having
+    suppressed anything."""
+    done = _decide(silence, Decision.REFUSED, actor=actor, now=now, note=note)
+    return replace(done, starts_at=min(silence.starts_at, now), ends_at=now)
+
+
+def _decide(
+    silence: Silence, decision: Decision, *, actor: str, now: datetime, note: str
+) -> Silence:
+    if silence.approval is None or silence.state(now) is not SilenceState.AWAITING_APPROVAL:
         raise Conflict(f"silence {silence.id} is not awaiting approval")
-    if actor == silence.created_by:
-        raise Forbidden(f"silence {silence.id} needs another user's approval than its creator's")
-    return replace(silence, approved_by=actor, approved_at=now)
+    approval = decide(
+        silence.approval, decision, actor=actor, creator=silence.created_by, now=now, note=note
+    )
+    return replace(silence, approval=approval)
 
 
 def silenced_by(target: Target, silences: Iterable[Silence], now: datetime) -> tuple[str, ...]:
@@ -165,8 +151,7 @@ def silence_json(silence: Silence, now: datetime) -> dict[str, Any]:
         "reason": silence.reason,
         "created_at": silence.created_at.isoformat(),
         "expired_by": silence.expired_by,
-        "needs_approval": list(silence.needs_approval),
-        "approved_by": silence.approved_by,
+        "approval": approval_json(silence.approval),
         "state": silence.state(now).value,
     }
 
@@ -175,17 +160,22 @@ class SilenceNotice(StrEnum):
     """What a silence notice tells."""
 
     CREATED = "created"
+    APPROVED = "approved"
+    REFUSED = "refused"
     EXPIRED = "expired"
 
 
 def notice_messages(
     silence: Silence, what: SilenceNotice, *, receivers: Sequence[str], now: datetime
 ) -> list[Message]:
-    """Tell each receiver (once) that a silence was created or has expired."""
+    """Tell each receiver (once) that a silence was created, approved, refused or has
+    expired."""
     sel = silence.selector
+    waiting = silence.state(now) is SilenceState.AWAITING_APPROVAL
+    waits = " (awaiting a second user's approval)" if waiting else ""
     subject = (
         f"[SILENCE {what.value.upper()}] {sel.describe()} until {silence.ends_at.isoformat()} "
-        f"by {silence.created_by}: {silence.reason}"
+        f"by {silence.created_by}{waits}: {silence.reason}"
     )
     return [
         Message(

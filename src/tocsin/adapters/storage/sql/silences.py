@@ -13,6 +13,7 @@ from tocsin.adapters.storage import alerting_tables as at
 from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.times import must
 from tocsin.core.warnings.selectors import selector_from_json, selector_to_json
+from tocsin.core.warnings.silence_approval import approval_from_json, approval_json
 from tocsin.core.warnings.silences import Silence, SilenceId
 
 
@@ -37,7 +38,7 @@ class SqlSilences:
             "reason": silence.reason,
             "created_at": silence.created_at,
             "expired_by": silence.expired_by,
-            "approval": _approval(silence),
+            "approval": approval_json(silence.approval),
         }
         if new:
             self.conn.execute(insert(s), [{"id": silence.id, "expiry_noticed": False, **values}])
@@ -75,20 +76,7 @@ class SqlSilences:
         self.conn.execute(update(s).where(s.c.id == silence_id).values(expiry_noticed=True))
 
 
-def _approval(silence: Silence) -> dict[str, Any] | None:
-    if not silence.needs_approval:
-        return None
-    at = silence.approved_at
-    return {
-        "needs": list(silence.needs_approval),
-        "approved_by": silence.approved_by,
-        "approved_at": at.isoformat() if at else None,
-    }
-
-
 def _silence(r: Mapping[Any, Any]) -> Silence:
-    approval = r.get("approval") or {}
-    at = approval.get("approved_at")
     return Silence(
         id=SilenceId(r["id"]),
         selector=selector_from_json(r["selector"]),
@@ -98,7 +86,5 @@ def _silence(r: Mapping[Any, Any]) -> Silence:
         reason=r["reason"],
         created_at=must(r["created_at"]),
         expired_by=r["expired_by"],
-        needs_approval=tuple(approval.get("needs", ())),
-        approved_by=approval.get("approved_by"),
-        approved_at=datetime.fromisoformat(at) if at else None,
+        approval=approval_from_json(r.get("approval")),
     )
