@@ -47,6 +47,20 @@ def test_a_password_opens_a_session_whose_cookie_reads_and_whose_csrf_token_writ
     assert api.anonymous.get("/api/v1/warnings").status_code == 401
 
 
+def test_the_cookie_is_secure_over_tls_directly_or_behind_a_proxy(api: Api) -> None:
+    _person(api)
+    person = {"user": "pia", "password": PASSWORD}
+    direct = api.anonymous.post("https://testserver/api/v1/session", json=person)
+    assert direct.status_code == 200, direct.text
+    proxied = api.anonymous.post(
+        "/api/v1/session", json=person, headers={"X-Forwarded-Proto": "https"}
+    )
+    for signed in (direct, proxied):
+        flags = [f.strip().lower() for f in signed.headers["set-cookie"].split(";")]
+        assert "secure" in flags
+        assert "httponly" in flags
+
+
 def test_a_wrong_password_or_user_says_the_same_and_signs_nobody_in(api: Api) -> None:
     _person(api)
     for body in (
