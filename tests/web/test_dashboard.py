@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from tests.web.conftest import Served, T, guarded_page
 from tocsin.core.access import system_principal
+from tocsin.core.warnings.selectors import Selector
 from tocsin.testing.scenario import small_config
 
 SYSTEM = system_principal("test")
@@ -262,6 +263,44 @@ def test_a_request_to_another_host_fails_the_guard(served: Served, browser: Any)
         expect(page.locator("#map")).to_have_attribute("data-regions", "2")
         with contextlib.suppress(PlaywrightError):
             page.goto("http://192.0.2.1/probe")
+
+
+def test_a_second_user_approves_or_refuses_a_broad_silence_from_the_strip(
+    served: Served, page: Any
+) -> None:
+    auth = {"Authorization": f"Bearer {served.token}"}
+    now = served.container.clock.now()
+    made = [
+        served.container.silences.create(
+            Selector("N", None, frozenset(), ()),
+            principal=system_principal("ana"),
+            reason=reason,
+            ends_at=now + timedelta(days=2),
+        )
+        for reason in ("national drill", "quiet month")
+    ]
+    page.goto(served.url + "/#/board")
+    panel = page.locator("#silences")
+    expect(panel.locator("summary")).to_contain_text("Silences (2)")
+    panel.locator("summary").click()
+    drill = panel.locator(f"li[data-id='{made[0].id}']")
+    expect(drill).to_contain_text("needs a second user (wide_region, all_levels_long)")
+    drill.get_by_role("button", name="Approve").click()
+    expect(panel.locator(f"li[data-id='{made[0].id}']")).to_have_attribute("data-state", "active")
+    month = panel.locator(f"li[data-id='{made[1].id}']")
+    month.get_by_label("Why refuse").fill("a month is too long")
+    month.get_by_role("button", name="Refuse").click()
+    expect(panel.locator(f"li[data-id='{made[1].id}']")).to_have_count(0)
+    states = {
+        s["id"]: (s["state"], s["approval"]["decided_by"], s["approval"]["note"])
+        for s in httpx.get(
+            served.url + "/api/v1/silences", params={"state": "all"}, headers=auth
+        ).json()
+    }
+    assert states == {
+        made[0].id: ("active", "duty", ""),
+        made[1].id: ("refused", "duty", "a month is too long"),
+    }
 
 
 def test_silencing_a_warning_records_owner_reason_and_expiry(

@@ -252,7 +252,8 @@ export async function refreshSilences() {
   box.querySelector("summary").textContent = `Silences (${found.length})`;
   list.replaceChildren(...found.map((s) => h("li", { dataset: { id: s.id, state: s.state } },
     h("strong", {}, describe(s.selector)), ` · ${s.state} · by ${s.created_by} · until ${when(s.ends_at)} · ${s.reason} `,
-    s.state !== "expired" ? h("button", { type: "button", class: "ghost", onclick: () => expireSilence(s.id) }, "Expire") : null)));
+    s.state !== "expired" ? h("button", { type: "button", class: "ghost", onclick: () => expireSilence(s.id) }, "Expire") : null,
+    s.state === "awaiting_approval" ? decisionControls(s) : null)));
   if (!found.length) list.append(h("li", { class: "note" }, "None."));
 }
 
@@ -264,6 +265,30 @@ function describe(selector) {
   if (selector.levels && selector.levels.length) parts.push(selector.levels.join("/"));
   for (const m of selector.matchers || []) parts.push(typeof m === "string" ? m : JSON.stringify(m));
   return parts.join(" · ") || "everything";
+}
+
+// A silence too broad for one person waits for a second user: approve it, or refuse it saying why
+// (the server refuses its creator and anyone whose scope does not hold it, and says so).
+function decisionControls(silence) {
+  const reason = h("input", { name: "reason", required: true, maxlength: 2000, "aria-label": "Why refuse" });
+  const refuse = async (event) => {
+    event.preventDefault();
+    await decideSilence(silence.id, "refuse", { reason: reason.value });
+  };
+  return h("span", { class: "decision" },
+    ` needs a second user (${silence.approval.needs.join(", ")}) `,
+    h("button", { type: "button", class: "ghost", onclick: () => decideSilence(silence.id, "approve", {}) }, "Approve"),
+    h("form", { class: "inline", onsubmit: refuse }, reason, h("button", { type: "submit", class: "ghost" }, "Refuse")));
+}
+
+async function decideSilence(id, decision, body) {
+  try {
+    await post(`/api/v1/silences/${id}/${decision}`, body);
+    toast(decision === "approve" ? "Silence approved" : "Silence refused");
+  } catch (err) {
+    toast(`Not done: ${err.message}`);
+  }
+  await refreshSilences();
 }
 
 async function expireSilence(id) {
