@@ -6,7 +6,8 @@ chain, silence approvals.
 - `sign_ins`: people's sessions (the cookie's secret stored as a hash).
 - `audit_log.chain_seq` and `chain_hash`, and the chain's head `audit_chain`: existing records are
   chained here, in id order, with the same function every later append uses.
-- `silences.approval`: why a broad silence waits for a second user, and who approved it.
+- `silences.approval`: why a broad silence waits for a second user, and what that user decided
+  (approved or refused, by whom, when, why).
 
 A database created from the baseline after these were added to the table definitions already
 has them, so each step only does what is missing.
