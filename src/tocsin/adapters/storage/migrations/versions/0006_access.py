@@ -104,7 +104,19 @@ def downgrade() -> None:
     """Drop what this revision added."""
     op.drop_table("sign_ins")
     op.drop_table("audit_chain")
+    # `users` is referenced by api_tokens: SQLite could not copy it in a batch without dropping
+    # the original under the foreign key, and its new column is a plain one any ALTER drops
+    op.drop_column("users", "password_hash")
+    inspector = sa.inspect(op.get_bind())
+    for table, index in (
+        ("api_tokens", "ix_api_tokens_id"),
+        ("audit_log", "ix_audit_log_chain_seq"),
+    ):
+        if index in {i["name"] for i in inspector.get_indexes(table)}:
+            op.drop_index(index, table_name=table)
     for table, columns in NEW_COLUMNS.items():
+        if table == "users":
+            continue
         with op.batch_alter_table(table) as batch:
             for name in columns:
                 batch.drop_column(name)
