@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from tocsin.core.access import Placement, Principal, sees
-from tocsin.core.redaction import redact_address, redact_text
+from tocsin.core.redaction import redact_address, redact_text, url_secrets
 from tocsin.core.warnings.outbox import Notification
 from tocsin.ports import AlertingSession
 
@@ -15,7 +15,7 @@ from tocsin.ports import AlertingSession
 def redacted(note: Notification) -> Notification:
     """A notification as it may be shown: its address redacted (no credentials, no e-mail
     address) and its last error with any secret removed."""
-    error = redact_text(note.last_error, [note.address]) if note.last_error else None
+    error = redact_text(note.last_error, url_secrets(note.address)) if note.last_error else None
     return replace(note, address=redact_address(note.channel.value, note.address), last_error=error)
 
 

@@ -21,7 +21,7 @@ import time
 
 import httpx
 
-from tocsin.core.redaction import redact_address, redact_text
+from tocsin.core.redaction import redact_address, redact_text, url_secrets
 from tocsin.core.warnings.outbox import DeliveryError, Notification
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
@@ -69,7 +69,7 @@ class WebhookNotifier:
         try:
             response = self.client.post(notification.address, content=body, headers=headers)
         except httpx.HTTPError as err:  # the URL may hold credentials: never repeated whole
-            shown = redact_text(str(err), [notification.address])
+            shown = redact_text(str(err), url_secrets(notification.address))
             raise DeliveryError(f"webhook {_shown(notification)}: {shown}") from err
         status = response.status_code
         if 200 <= status < 300:
@@ -77,7 +77,7 @@ class WebhookNotifier:
         retryable = status >= 500 or status in RETRYABLE_STATUS
         raise DeliveryError(
             f"webhook {_shown(notification)} answered {status}: "
-            + redact_text(response.text[:200], [notification.address]),
+            + redact_text(response.text[:200], url_secrets(notification.address)),
             retryable=retryable,
         )
 
