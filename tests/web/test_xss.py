@@ -69,6 +69,8 @@ def _people_write_payloads(url: str, token: str) -> None:
         ends = "2026-01-02T00:00:00Z"
         silence = {"region": "D21", "ends_at": ends, "reason": PAYLOAD}
         assert client.post("/api/v1/silences", json=silence).status_code == 201
+        broad = {"region": "N", "ends_at": ends, "reason": PAYLOAD}  # awaits a second user
+        assert client.post("/api/v1/silences", json=broad).json()["state"] == "awaiting_approval"
         first = warnings[0]["id"]
         ack = client.post(f"/api/v1/warnings/{first}/acknowledge", json={"reason": PAYLOAD})
         assert ack.status_code == 200
@@ -124,6 +126,7 @@ def test_no_view_runs_a_payload_with_the_csp_switched_off(poisoned: Served, brow
         expect(page.locator("#detail")).to_contain_text(PAYLOAD)
         page.locator("#silences summary").click()
         expect(page.locator("#silences")).to_contain_text(PAYLOAD)
+        expect(page.locator("#silences").get_by_role("button", name="Approve")).to_be_visible()
         page.goto(poisoned.url + "/#/indicator/D11.river_level")
         expect(page.locator("#chart")).to_have_attribute("data-indicator", "D11.river_level")
         expect(page.locator("#indicator-title")).to_have_text(f"{PAYLOAD} D11.river_level")
