@@ -18,6 +18,7 @@ from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
+from tocsin.adapters.sources_yaml import load_sources
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.memory.store import MemoryStore
 from tocsin.adapters.storage.sealing import DEV_KEY, use_key
@@ -26,23 +27,28 @@ from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import NotFound, TocsinError, Unavailable
+from tocsin.core.levels import Level
+from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
 from tocsin.core.warnings.silence_approval import BreadthPolicy
 from tocsin.ports import AlertingStore, Clock, Notifier, Store
-from tocsin.services.access import AccessService
+from tocsin.services.access import AccessService, CredentialChanges
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
 from tocsin.services.audit import AuditService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
+from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.indicators import IndicatorService
 from tocsin.services.ingest import EventService, IngestService
+from tocsin.services.intake import SourceIntake
 from tocsin.services.retention import Periods, RetentionService
 from tocsin.services.rules import RuleBook
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
 from tocsin.services.sign_in import SignInService
 from tocsin.services.silences import SilenceService
+from tocsin.services.staleness import SilenceCheck
 from tocsin.services.warnings import WarningService
 
 MEMORY_URL = "memory://"
@@ -114,6 +120,10 @@ class Container:
     catalog: Catalog
     rules: RuleBook
     ingest: IngestService
+    committer: GroupCommitter
+    sources: SourcesConfig
+    intake: SourceIntake
+    silence: SilenceCheck
     events: EventService
     warnings: WarningService
     admin: AdminService
@@ -132,7 +142,8 @@ class Container:
     alert_receiver: AlertReceiverService
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Commit what is queued, then release the database connections."""
+        self.committer.close()
         self.stores.close()
 
 
@@ -153,7 +164,8 @@ def build(
     configured = load_catalog(settings.config_dir) if settings.config_dir is not None else None
     stores = stores or open_stores(settings.database_url, create=configured is not None)
     clock = clock or SystemClock()
-    admin = AdminService(stores.store, clock)
+    changes = CredentialChanges()  # one count for the process: a kept principal is still good
+    admin = AdminService(stores.store, clock, changes=changes)
     try:
         catalog, ids = _catalog(configured, store=stores.store, admin=admin)
     except NotFound:
@@ -167,9 +179,24 @@ def build(
     lease = timedelta(seconds=settings.notify_lease_s)
     handoff = Handoff(notifiers, lease=lease)
     dispatcher = Dispatcher(stores.alerting, catalog, config=config, handoff=handoff)
-    access = AccessService(stores.store, clock, catalog)
+    access = AccessService(stores.store, clock, catalog, changes)
     regions: set[str] = set(catalog.regions.regions)
     domains: set[str] = set(catalog.domains)
+    ingest = _ingest(stores.store, rules, bus=bus, clock=clock)
+    committer = GroupCommitter(
+        ingest,
+        max_group_rows=settings.ingest_group_rows,
+        max_queued_rows=settings.ingest_queue_rows,
+    )
+    sources = load_sources(settings.config_dir, catalog) if settings.config_dir else SourcesConfig()
+    silence = SilenceCheck(
+        stores.store,
+        bus,
+        rules=rules,
+        ingest=ingest,
+        after_cadences=sources.silent_after_cadences,
+        level=Level(sources.silent_level),
+    )
     return Container(
         settings=settings,
         stores=stores,
@@ -178,7 +205,11 @@ def build(
         clock=clock,
         catalog=catalog,
         rules=rules,
-        ingest=_ingest(stores.store, rules, bus=bus, clock=clock),
+        ingest=ingest,
+        committer=committer,
+        sources=sources,
+        intake=SourceIntake(ingest, committer),
+        silence=silence,
         events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,

@@ -25,7 +25,7 @@ from typing import Any
 
 from tests.access.world import INDICATORS, Thing
 
-Body = Mapping[str, Any] | list[Any] | None
+Body = Mapping[str, Any] | list[Any] | str | bytes | None
 Builder = Callable[[Thing], tuple[str, Body]]
 _serial = itertools.count()
 
@@ -76,6 +76,14 @@ class Write:
     permission: str
     build: Builder
     ok: frozenset[int]
+    media: str = "application/json"  # another: the body is sent as it is, with this type
+    placed: bool = True  # False: the body names nothing placed; the permission alone decides
+
+
+@dataclass(frozen=True)
+class National:
+    """The whole deployment's figures (not placed anywhere): readers whose scope is
+    everything."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,7 @@ class Stream:
     """The live event stream."""
 
 
-Entry = Public | Reference | Listing | Item | Count | Write | Own | Admin | Stream
+Entry = Public | Reference | Listing | Item | Count | Write | Own | Admin | Stream | National
 
 
 def _observations(thing: Thing) -> tuple[str, Body]:
@@ -152,6 +160,16 @@ def _approve(thing: Thing) -> tuple[str, Body]:
 
 def _refuse(thing: Thing) -> tuple[str, Body]:
     return f"/api/v1/silences/{thing.key}/refuse", {"reason": "matrix"}
+
+
+def _line_protocol(thing: Thing) -> tuple[str, Body]:
+    value = INDICATORS[thing.key][2]
+    time = 1_767_225_600 + 60 * (next(_serial) + 1)
+    return "/api/v2/write?precision=s", f"matrix,indicator={thing.key} value={value} {time}\n"
+
+
+def _remote_write(_: Thing) -> tuple[str, Body]:
+    return "/api/v1/write", b"\x00"  # snappy of nothing: no series, the permission decides
 
 
 def _open_count(body: Any) -> int:
@@ -230,6 +248,19 @@ MATRIX: dict[tuple[str, str], Entry] = {
         "indicator", "/api/v1/web/indicators/", "/scores"
     ),
     ("POST", "/api/v1/observations"): Write("indicator", "ingest", _observations, frozenset({202})),
+    # the collectors' writes (served by the ingest gate, no route of the application)
+    ("POST", "/api/v2/write"): Write(
+        "indicator", "ingest", _line_protocol, frozenset({204}), media="text/plain"
+    ),
+    ("POST", "/api/v1/write"): Write(
+        "indicator",
+        "ingest",
+        _remote_write,
+        frozenset({204}),
+        media="application/x-protobuf",
+        placed=False,
+    ),
+    ("GET", "/api/v1/sources"): National(),
     ("POST", "/api/v1/events"): Write(PLACES, "ingest", _event, frozenset({202})),
     ("POST", "/api/v2/alerts"): Write(PLACES, "ingest", _alert, frozenset({200})),
     # aggregates

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from tocsin.adapters.storage.sealing import new_key
 from tocsin.bootstrap import Container, build
@@ -165,7 +166,16 @@ def _config(folder: Path) -> Path:
     for unit in docs["units.yaml"]["units"]:
         if unit["code"] in {"P1-CP", "GRID"}:
             unit["webhook_url"] = HOOK
-    return write_small_config(folder, **docs)
+    folder = write_small_config(folder, **docs)
+    influx = [  # each indicator as line protocol `matrix,indicator=CODE value=…`
+        {
+            "indicator": code,
+            "match": {"_measurement": "matrix", "_field": "value", "indicator": code},
+        }
+        for code in INDICATORS
+    ]
+    (folder / "sources.yaml").write_text(yaml.safe_dump({"influx": influx}), encoding="utf-8")
+    return folder
 
 
 SILENCES = [  # region, domain

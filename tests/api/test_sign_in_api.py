@@ -168,11 +168,28 @@ def test_sign_in_attempts_are_rate_limited_with_retry_after(
         assert int(limited.headers["Retry-After"]) >= 1
 
 
+def _event(n: int) -> dict[str, object]:
+    event = {
+        "source": "desk",
+        "external_id": f"e{n}",
+        "occurred_at": "2026-01-01T00:00:00Z",
+        "region": "D11",
+        "domain": "natural.flood",
+        "severity": "blue",
+        "title": f"report {n}",
+    }
+    return {"events": [event]}
+
+
 def test_writes_are_rate_limited_per_principal(sqlite_url: str, tmp_path: Path) -> None:
     with serve_api(sqlite_url, tmp_path, writes_per_minute=1.0) as api:
-        body = {"observations": [obs("D11.river_level", 0, 1.0)]}
-        codes = [api.client.post("/api/v1/observations", json=body).status_code for _ in range(61)]
+        codes = [api.client.post("/api/v1/events", json=_event(n)).status_code for n in range(61)]
         assert codes[:60] == [202] * 60
-        assert codes[60] == 429
+        limited = api.client.post("/api/v1/events", json=_event(61))
+        assert_problem(limited, 429, [])
+        assert int(limited.headers["Retry-After"]) >= 1
         other = api.token_for("ana", Role.ANALYST)
-        assert api.client.post("/api/v1/observations", json=body, headers=other).status_code == 202
+        assert api.client.post("/api/v1/events", json=_event(62), headers=other).status_code == 202
+        # observation writes are paced by the ingest gate (writes at once, the commit queue)
+        body = {"observations": [obs("D11.river_level", 0, 1.0)]}
+        assert api.client.post("/api/v1/observations", json=body).status_code == 202

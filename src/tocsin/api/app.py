@@ -22,13 +22,16 @@ from tocsin.api import (
     operations,
     session,
     silences,
+    sources,
     tokens,
     warnings,
 )
 from tocsin.api.docs import install_docs
 from tocsin.api.headers import SecurityHeaders
+from tocsin.api.ingest_gate import IngestGate
 from tocsin.api.limits import RequestGuard
 from tocsin.api.problems import install_handlers
+from tocsin.api.write_routes import write_routes
 from tocsin.bootstrap import Container
 
 TITLE = "Tocsin"
@@ -53,6 +56,7 @@ ROUTERS = (
     oidc,
     tokens,
     operations,
+    sources,
 )
 
 
@@ -71,10 +75,20 @@ def create_app(container: Container) -> FastAPI:
     for module in ROUTERS:
         app.include_router(module.router())
     install_docs(app, title=TITLE)
-    app.add_middleware(
+    settings = container.settings
+    routes = write_routes(container)
+    app.add_middleware(  # innermost: the observation writes, their bodies streamed
+        IngestGate,
+        container=container,
+        routes=routes,
+        max_body_bytes=settings.max_body_bytes,
+        max_inflight=settings.ingest_max_inflight,
+    )
+    app.add_middleware(  # every request authenticated before routing or a byte of body
         RequestGuard,
         container=container,
-        max_body_bytes=container.settings.max_body_bytes,
+        max_body_bytes=settings.max_body_bytes,
+        streamed={path: route.schemes for path, route in routes.items()},
     )
     app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
     reads_open = container.settings.open_reads

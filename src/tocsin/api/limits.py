@@ -13,24 +13,42 @@ route's own dependency checks the permission (403) of the principal found here.
 A signed-in person's session cookie is a credential too; a write made with it must carry the
 session's CSRF token in `X-CSRF-Token` (403 otherwise). Sign-in attempts are limited per client
 address, writes per principal (429 with `Retry-After`, `tocsin.api.rates`).
+
+The observation writes the ingest gate serves (`streamed`: their paths and the Authorization
+schemes they take) are authenticated here like every request, but their body is left to the
+gate, which decodes it as it arrives, cuts it at the limit and paces writes by how many it
+serves at once and how full the commit queue is (429/503 with `Retry-After`) instead of a count
+per minute. For these writes alone a token found valid is trusted for `TOKEN_TRUST` seconds
+without asking the database again, unless this process has since revoked or rotated a token or
+saved a user (`AccessService.changes`): a token revoked from another process (the command line)
+may still write observations for that long. Every other request, and a token found invalid, is
+asked about every time.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from datetime import datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api.auth import PRINCIPAL_KEY, SESSION_COOKIE, SESSION_KEY, authenticate, token_of
+from tocsin.api.auth import (
+    PRINCIPAL_KEY,
+    SCHEME,
+    SESSION_COOKIE,
+    SESSION_KEY,
+    authenticate,
+    token_of,
+)
 from tocsin.api.problems import CHALLENGES, problem_response
 from tocsin.api.public import is_public
 from tocsin.api.rates import TokenBucket
 from tocsin.bootstrap import Container
-from tocsin.core.access import anonymous_reader
+from tocsin.core.access import Principal, anonymous_reader
 from tocsin.core.errors import Problem, Unauthenticated
 
 Scope = MutableMapping[str, Any]
@@ -43,13 +61,16 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SIGN_IN = ("POST", "/api/v1/session")
 CSRF_HEADER = b"x-csrf-token"
 SESSION_ENDED = "the session has ended or is not valid: sign in again"
+TOKEN_TRUST = timedelta(seconds=1)
+TOKENS_KEPT = 1_024
 
 
 class BodyTooLarge(Exception):
     """The body passed the limit."""
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
+    """A request header's value (the first, if repeated), or None."""
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
             return bytes(value).decode("latin-1")
@@ -57,15 +78,25 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class RequestGuard:
-    """Authenticate first, then read at most `max_body_bytes` of the body."""
+    """Authenticate first, then read at most `max_body_bytes` of the body (or leave a streamed
+    write's body to the ingest gate behind)."""
 
-    def __init__(self, app: ASGIApp, *, container: Container, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        container: Container,
+        max_body_bytes: int,
+        streamed: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.app = app
         self.container = container
         self.max_body_bytes = max_body_bytes
+        self.streamed = dict(streamed or {})
         settings = container.settings
         self.sign_ins = TokenBucket(settings.sign_in_per_minute, burst=5)
         self.writes = TokenBucket(settings.writes_per_minute, burst=60)
+        self.tokens: dict[str, tuple[Principal, datetime, int]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
@@ -73,6 +104,10 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         refused = self._limit_sign_in(scope) or await self._authenticate(scope)
+        streams = scope["method"] == "POST" and scope["path"] in self.streamed
+        if refused is None and streams:
+            await self.app(scope, receive, send)  # the gate reads, limits and paces the body
+            return
         refused = refused or self._limit_writes(scope)
         if refused is None and scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
@@ -92,7 +127,8 @@ class RequestGuard:
         """Find the principal (or refuse with 401); public requests pass without one."""
         method, path = scope["method"], scope["path"]
         public = is_public(method, path)
-        token = token_of(_header(scope, b"authorization"))
+        schemes = self.streamed.get(path, (SCHEME,)) if method == "POST" else (SCHEME,)
+        token = token_of(header(scope, b"authorization"), schemes=schemes)
         cookie = _cookie(scope, SESSION_COOKIE) if token is None else None
         if cookie is not None:
             return await self._with_session(scope, cookie, public=public)
@@ -100,13 +136,29 @@ class RequestGuard:
             if not public:
                 scope[PRINCIPAL_KEY] = anonymous_reader()
             return None
+        streams = method == "POST" and path in self.streamed
         try:
-            scope[PRINCIPAL_KEY] = await run_in_threadpool(authenticate, self.container, token)
+            scope[PRINCIPAL_KEY] = await self._token_principal(token, trusted=streams)
         except Unauthenticated as err:
             if public:
                 return None
             return problem_response(401, str(err), headers=CHALLENGES[401])
         return None
+
+    async def _token_principal(self, token: str | None, *, trusted: bool) -> Principal:
+        """The token's principal, asked of the database; for a streamed write, one found valid
+        is trusted for TOKEN_TRUST without asking again."""
+        now = self.container.clock.now()  # the clock tokens expire by
+        changes = self.container.access.changes.count
+        known = self.tokens.get(token) if token and trusted else None
+        if known is not None and known[1] > now and known[2] == changes:
+            return known[0]
+        principal = await run_in_threadpool(authenticate, self.container, token)
+        if token and trusted:
+            if len(self.tokens) >= TOKENS_KEPT:
+                self.tokens.clear()
+            self.tokens[token] = (principal, now + TOKEN_TRUST, changes)
+        return principal
 
     async def _with_session(
         self, scope: Scope, secret: str, *, public: bool
@@ -117,7 +169,7 @@ class RequestGuard:
             if public:
                 return None
             return problem_response(401, SESSION_ENDED, headers=CHALLENGES[401])
-        sent = _header(scope, CSRF_HEADER) or ""
+        sent = header(scope, CSRF_HEADER) or ""
         writes = scope["method"] in BODY_METHODS and (scope["method"], scope["path"]) != SIGN_IN
         if writes and not hmac.compare_digest(sent.encode(), session.csrf.encode()):
             reason = "a write with the session cookie needs its X-CSRF-Token header"
@@ -145,20 +197,10 @@ class RequestGuard:
         return method in {"GET", "HEAD"} and self.container.settings.open_reads
 
     def _declared_too_large(self, scope: Scope) -> JSONResponse | None:
-        declared = _header(scope, b"content-length")
-        if declared is None:
-            return None
-        if not declared.strip().isdigit():
-            problem = Problem("headers", "content-length", f"not a length: {declared!r}")
-            return problem_response(400, "invalid Content-Length header", [problem])
-        return self._too_large() if int(declared) > self.max_body_bytes else None
+        return declared_too_large(scope, self.max_body_bytes)
 
     def _too_large(self) -> JSONResponse:
-        limit = self.max_body_bytes
-        reason = f"larger than the limit of {limit:,} bytes (TOCSIN_MAX_BODY_BYTES)"
-        return problem_response(
-            413, f"request body too large: {reason}", [Problem("body", "", reason)]
-        )
+        return too_large(self.max_body_bytes)
 
     async def _read(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -186,7 +228,7 @@ def _too_many(wait: int | None, what: str) -> JSONResponse | None:
 
 def _cookie(scope: Scope, name: str) -> str | None:
     """A cookie's value from the request (None: absent or unreadable)."""
-    raw = _header(scope, b"cookie")
+    raw = header(scope, b"cookie")
     if not raw:
         return None
     jar: SimpleCookie = SimpleCookie()
@@ -196,6 +238,23 @@ def _cookie(scope: Scope, name: str) -> str | None:
         return None
     morsel = jar.get(name)
     return morsel.value if morsel is not None and morsel.value else None
+
+
+def declared_too_large(scope: Scope, limit: int) -> JSONResponse | None:
+    """A 413 when the declared Content-Length passes `limit`, a 400 when it is not a length."""
+    declared = header(scope, b"content-length")
+    if declared is None:
+        return None
+    if not declared.strip().isdigit():
+        problem = Problem("headers", "content-length", f"not a length: {declared!r}")
+        return problem_response(400, "invalid Content-Length header", [problem])
+    return too_large(limit) if int(declared) > limit else None
+
+
+def too_large(limit: int) -> JSONResponse:
+    """The 413 response."""
+    reason = f"larger than the limit of {limit:,} bytes (TOCSIN_MAX_BODY_BYTES)"
+    return problem_response(413, f"request body too large: {reason}", [Problem("body", "", reason)])
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -84,6 +84,7 @@ from tocsin.cli import detect as _detect  # noqa: E402
 from tocsin.cli import privacy as _privacy  # noqa: E402
 from tocsin.cli import risk as _risk  # noqa: E402
 from tocsin.cli import risk_warnings as _risk_warnings  # noqa: E402
+from tocsin.cli import sources as _sources  # noqa: E402
 from tocsin.cli import users as _users  # noqa: E402
 
 app.command("check-config")(_core.check_config)
@@ -103,6 +104,7 @@ app.add_typer(_risk.app, name="risk")
 app.add_typer(_alerting.silences_app, name="silences")
 app.add_typer(_alerting.notify_app, name="notify")
 app.command("history")(_alerting.history)
+app.command("sources")(_sources.sources)
 _risk.app.command("warn")(_risk_warnings.risk_warn)
 
 

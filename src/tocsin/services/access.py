@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,6 +58,25 @@ class TokenRequest:
     domains: Collection[str] | None = None
 
 
+class CredentialChanges:
+    """How many times this process changed who holds what (a token revoked or rotated, a user
+    saved again): a principal kept for a token is good only while the count is unchanged."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def bump(self) -> None:
+        """Count one change."""
+        with self._lock:
+            self._count += 1
+
+    @property
+    def count(self) -> int:
+        """Changes so far."""
+        return self._count
+
+
 @dataclass(frozen=True)
 class AccessService:
     """Principals from credentials, over the catalogue that gives units their scope."""
@@ -64,6 +84,7 @@ class AccessService:
     store: Store
     clock: Clock
     catalog: Catalog
+    changes: CredentialChanges = field(default_factory=CredentialChanges)
 
     def principal(self, user: User, *, via: Via = Via.TOKEN) -> Principal:
         """The user's principal: the role's permissions, the unit's scope."""
@@ -175,6 +196,7 @@ class AccessService:
             token = _by_id(tx, token_id)
             tx.credentials.revoke_tokens([token.id], now=now)
             tx.audit.append([_record(now, actor, "token.revoked", token, {})])
+        self.changes.bump()
         return token
 
     def rotate(self, token_id: str, *, actor: str) -> tuple[ApiToken, str]:
@@ -201,6 +223,7 @@ class AccessService:
             tx.credentials.add_token(token, secret_hash=hash_token(secret))
             details = {"replaces": old.id, **_scope_json(token)}
             tx.audit.append([_record(now, actor, "token.rotated", token, details)])
+        self.changes.bump()
         return token, secret
 
 

@@ -10,15 +10,18 @@ from tocsin.core.regions import RegionTree
 from tocsin.core.units import UnitCode
 from tocsin.core.users import Role, User, UserName
 from tocsin.ports import Clock, Store
-from tocsin.services.access import revoke_all
+from tocsin.services.access import CredentialChanges, revoke_all
 
 
 class AdminService:
     """Configuration and access management."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, *, changes: CredentialChanges | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.changes = changes or CredentialChanges()  # bumped when a user is saved again
         self.catalog = Catalog(RegionTree((), {}), {})  # the applied or stored one, once known
 
     def use_catalog(self, catalog: Catalog) -> None:
@@ -74,6 +77,7 @@ class AdminService:
             tx.audit.append([record])
             if existed and not keep_tokens:
                 revoke_all(tx, name, actor=actor, now=now)
+        self.changes.bump()  # its role or unit may have changed, or its tokens ended
         return user
 
     def users(self) -> list[tuple[User, int]]:

@@ -28,6 +28,7 @@ from tocsin.services.retention import RetentionWorker
 from tocsin.services.warnings import warning_place
 from tocsin.web import live, views
 from tocsin.web.risk import RiskLoader, RiskSources, default_sources
+from tocsin.web.sources import start_sources
 
 STATIC = Path(__file__).parent / "static"
 LEVELS_MARK = "<!-- levels -->"
@@ -102,9 +103,11 @@ def create_web_app(
         retention = RetentionWorker(container.retention, interval=_retention_every(container))
         if container.settings.background_workers:
             retention.start()
+        stop_sources = start_sources(container)  # collectors, the source-silent check
         try:
             yield
         finally:
+            stop_sources()
             retention.stop()
             stop_pipeline()
             feed.detach()

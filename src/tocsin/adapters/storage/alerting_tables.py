@@ -77,7 +77,7 @@ silences = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expired_by", String(64), nullable=True),
     Column("expiry_noticed", Boolean, nullable=False, default=False),
-    # migration 0006: why a broad silence needs a second user, and their decision (approval_json)
+    # migration 0009: why a broad silence needs a second user, and their decision (approval_json)
     Column("approval", JSON, nullable=True),
 )
 

@@ -73,6 +73,17 @@ observations = Table(
     postgresql_partition_by="RANGE (ts)",  # weekly partitions, see partitions.py
 )
 
+# SQLite's inbox: observations committed in arrival order (appends touch a few pages), merged
+# into `observations` in key order in bulk (see sqlite_writer.py). PostgreSQL leaves it empty.
+observation_inbox = Table(
+    "observation_inbox",
+    metadata,
+    Column("seq", Integer, primary_key=True),
+    Column("indicator_id", Integer, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", Float, nullable=False),
+)
+
 threshold_state = Table(
     "threshold_state",
     metadata,
@@ -174,7 +185,7 @@ audit_log = Table(
     Column("subject_id", String(128), nullable=False),
     Column("reason", Text, nullable=False),
     Column("details", JSON, nullable=False),
-    # the hash chain (migration 0006): position in the chain and hash over the previous record's
+    # the hash chain (migration 0009): position in the chain and hash over the previous record's
     # hash, the position and the record's canonical form (tocsin.core.audit_chain)
     Column("chain_seq", BigInteger, nullable=True, unique=True),
     Column("chain_hash", String(64), nullable=True),
@@ -197,7 +208,7 @@ users = Table(
     Column("role", String(24), nullable=False),
     Column("unit", String(64), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("password_hash", Text, nullable=True),  # argon2id (migration 0006)
+    Column("password_hash", Text, nullable=True),  # argon2id (migration 0009)
 )
 
 api_tokens = Table(
@@ -208,7 +219,7 @@ api_tokens = Table(
     Column("label", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
-    # migration 0006: an id to list, revoke and rotate by; expiry; what the token may do
+    # migration 0009: an id to list, revoke and rotate by; expiry; what the token may do
     Column("id", String(40), nullable=True, unique=True),
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("permissions", JSON, nullable=True),
@@ -216,7 +227,7 @@ api_tokens = Table(
     Column("domains", JSON, nullable=True),
 )
 
-# people's sessions (migration 0006); the cookie's secret is stored as a hash
+# people's sessions (migration 0009); the cookie's secret is stored as a hash
 sign_ins = Table(
     "sign_ins",
     metadata,

@@ -12,8 +12,8 @@ chain, silence approvals.
 A database created from the baseline after these were added to the table definitions already
 has them, so each step only does what is missing.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0009
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.sql.audit import CHAIN, audit_record
 from tocsin.core.audit_chain import GENESIS, Head, extend
 
-revision = "0006"
-down_revision = "0005"
+revision = "0009"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
