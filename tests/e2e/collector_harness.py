@@ -40,12 +40,13 @@ class Served:
 
     def series(self, code: str) -> tuple[list[int], list[float]]:
         """An indicator's stored times and values."""
-        got = httpx.get(f"{self.url}/api/v1/indicators/{code}/observations", timeout=10).json()
+        url = f"{self.url}/api/v1/indicators/{code}/observations"
+        got = httpx.get(url, headers=self.headers, timeout=10).json()
         return got["times"], got["values"]
 
     def sources(self) -> dict[str, dict[str, Any]]:
         """GET /api/v1/sources by kind."""
-        found = httpx.get(f"{self.url}/api/v1/sources", timeout=10).json()
+        found = httpx.get(f"{self.url}/api/v1/sources", headers=self.headers, timeout=10).json()
         return {s["kind"]: s for s in found}
 
 
