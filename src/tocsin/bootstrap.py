@@ -22,25 +22,32 @@ from tocsin.adapters.sources_yaml import load_sources
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.faults import fault_sentence, is_fault
 from tocsin.adapters.storage.memory.store import MemoryStore
+from tocsin.adapters.storage.sealing import DEV_KEY, use_key
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
 from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
-from tocsin.core.errors import NotFound, Unavailable
+from tocsin.core.errors import NotFound, TocsinError, Unavailable
 from tocsin.core.levels import Level
 from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
+from tocsin.core.warnings.silence_approval import BreadthPolicy
 from tocsin.ports import AlertingStore, Clock, Notifier, Store
+from tocsin.services.access import AccessService, CredentialChanges
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
+from tocsin.services.audit import AuditService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
 from tocsin.services.group_commit import GroupCommitter
+from tocsin.services.indicators import IndicatorService
 from tocsin.services.ingest import EventService, IngestService, load_rule_state
 from tocsin.services.intake import SourceIntake
 from tocsin.services.leadership import FencedAlertingStore, ProcessLeases, process_holder
+from tocsin.services.retention import Periods, RetentionService
 from tocsin.services.rules import RuleBook
+from tocsin.services.sign_in import SignInService
 from tocsin.services.silences import SilenceService
 from tocsin.services.staleness import SilenceCheck
 from tocsin.services.warnings import WarningService
@@ -123,6 +130,11 @@ class Container:
     events: EventService
     warnings: WarningService
     admin: AdminService
+    access: AccessService
+    audit: AuditService
+    retention: RetentionService
+    sign_in: SignInService
+    indicators: IndicatorService
     # warning pipeline
     alerting_config: AlertingConfig
     alerting_store: AlertingStore
@@ -156,15 +168,18 @@ def build(
     benchmarks: a store shared across restarts, recording channels, a routing tree). The
     database is created only when configuration is given to load into it. `address` is where
     this process serves (named to clients when another process is the owner)."""
+    use_secret_key(settings)
     configured = load_catalog(settings.config_dir) if settings.config_dir is not None else None
     stores = stores or open_stores(settings.database_url, create=configured is not None)
     clock = clock or SystemClock()
-    admin = AdminService(stores.store, clock)
+    changes = CredentialChanges()  # one count for the process: a kept principal is still good
+    admin = AdminService(stores.store, clock, changes=changes)
     try:
         catalog, ids = _catalog(configured, store=stores.store, admin=admin)
     except NotFound:
         stores.close()
         raise
+    admin.use_catalog(catalog)
     rules = RuleBook.build(catalog, ids)
     bus = MemoryBus()
     config = alerting or _alerting_config(settings, catalog)
@@ -183,6 +198,7 @@ def build(
         config=config,
         handoff=handoff,
     )
+    access = AccessService(stores.store, clock, catalog, changes)
     regions: set[str] = set(catalog.regions.regions)
     domains: set[str] = set(catalog.domains)
     skew = timedelta(seconds=settings.max_clock_skew_s)
@@ -217,15 +233,60 @@ def build(
         events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,
+        access=access,
+        audit=AuditService(stores.store),
+        retention=RetentionService(stores.store, clock, _periods(settings)),
+        sign_in=SignInService(
+            stores.store, clock, access, session_for=timedelta(hours=settings.session_hours)
+        ),
+        indicators=IndicatorService(stores.store, catalog, rules),
         alerting_config=config,
         alerting_store=stores.alerting,
         handoff=handoff,
         dispatcher=dispatcher,
         delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
-        silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
+        silences=SilenceService(
+            stores.alerting,
+            clock,
+            notices=dispatcher,
+            handoff=handoff,
+            regions=catalog.regions,
+            policy=_breadth(settings, catalog),
+        ),
         alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog, max_ahead=skew),
         leases=leases,
     )
+
+
+def _breadth(settings: Settings, catalog: Catalog) -> BreadthPolicy:
+    """What one person may silence alone (the hierarchy's top level needs two, by default)."""
+    wide = settings.silence_approval_levels
+    if wide is None:
+        wide = list(catalog.regions.levels[:1])
+    return BreadthPolicy(frozenset(wide), timedelta(hours=settings.silence_approval_after_h))
+
+
+def _periods(settings: Settings) -> Periods:
+    return Periods(
+        notifications=timedelta(days=settings.retain_notifications_days),
+        sign_ins=timedelta(days=settings.retain_sign_ins_days),
+        events=timedelta(days=settings.retain_events_days),
+    )
+
+
+def use_secret_key(settings: Settings) -> None:
+    """Seal with the configured key; without one, only in dev (or with nothing stored)."""
+    key = settings.secret_key
+    if key is not None:
+        use_key(key.get_secret_value().strip().encode())
+    elif settings.env == "dev" or settings.database_url.startswith(MEMORY_URL):
+        use_key(DEV_KEY)
+    else:
+        raise TocsinError(
+            "TOCSIN_SECRET_KEY is required (it encrypts receiver credentials and e-mail "
+            "addresses): set it to the output of `tocsin keys new`, or TOCSIN_ENV=dev to "
+            "develop with a published key"
+        )
 
 
 def _ingest(

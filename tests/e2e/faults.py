@@ -49,6 +49,7 @@ from tocsin.adapters.storage.lease_tables import leases
 from tocsin.adapters.storage.memory.store import MemoryStore
 from tocsin.bootstrap import Stores, build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.observations import ObservationBatch
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.replay import (
@@ -58,6 +59,8 @@ from tocsin.testing.replay import (
     stored_transitions,
 )
 from tocsin.testing.scenario import small_config, write_small_config
+
+SYSTEM = system_principal("test")
 
 ENV = {
     "TOCSIN_DISPATCH_INTERVAL_S": "0.05",
@@ -413,7 +416,7 @@ def check_invariants(run: Run, acked: dict[str, dict[int, float]]) -> None:
             out.check(item in told, f"transition never notified: {item}")
         for item in sorted(told - want):
             out.check(False, f"notified but no transition: {item}")
-        log = container.dispatcher.notification_log(limit=100_000)
+        log = container.dispatcher.notification_log(limit=100_000, principal=SYSTEM)
         for n in log:
             out.check(n.status.value == "delivered", f"{n.key} is {n.status.value}")
             out.check(n.key in bodies, f"{n.key} delivered but never received")

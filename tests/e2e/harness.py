@@ -27,6 +27,7 @@ import httpx
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
 
 DEADLINE_S = 60.0
 CLI = [sys.executable, "-c", "from tocsin.cli.main import app; app()"]
@@ -44,8 +45,8 @@ def issue_token(db: str) -> str:
     """A duty officer's API token in the database `db`."""
     container = build(Settings(database_url=db))
     try:
-        container.admin.add_user("feeder", Role.DUTY_OFFICER, unit=None, actor="test")
-        return container.admin.issue_token("feeder", label="e2e", actor="test")
+        container.admin.add_user("feeder", Role.DUTY_OFFICER, unit="NAT", actor="test")
+        return container.access.issue("feeder", TokenRequest("e2e"), actor="test")[1]
     finally:
         container.close()
 

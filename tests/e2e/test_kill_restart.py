@@ -20,7 +20,10 @@ import pytest
 from tests.e2e.harness import Received, Server, issue_token, running_sink
 from tocsin.bootstrap import build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.testing.scenario import small_config, write_small_config
+
+SYSTEM = system_principal("test")
 
 N_INDICATORS = 12
 BATCH = 50  # DeliveryWorker's default round size
@@ -163,7 +166,7 @@ def test_sigkill_at_any_moment_loses_nothing_and_duplicates_only_by_key(tmp_path
     kill_rounds = len(killer.kills) + 1  # + the kill right after a post
     assert len(keys) - len(set(keys)) <= kill_rounds * BATCH
     container = build(Settings(database_url=db))
-    log = container.dispatcher.notification_log(limit=10_000)
+    log = container.dispatcher.notification_log(principal=SYSTEM, limit=10_000)
     container.close()
     assert len(log) == 3 * N_INDICATORS
     assert {n.status.value for n in log} == {"delivered"}

@@ -17,8 +17,11 @@ import numpy as np
 import pytest
 
 from tests.api.conftest import Api, T, assert_problem, obs, serve_api, table_counts
+from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidInput
 from tocsin.services.ingest import RawObservations
+
+SYSTEM = system_principal("test")
 
 URL = "/api/v1/observations"
 IND = "D11.river_level"  # red at 5.0
@@ -99,7 +102,7 @@ def test_the_largest_epoch_is_refused_by_the_service_itself(
             np.array([1.0, 1.0]),
         )
         with pytest.raises(InvalidInput) as caught:
-            api.container.ingest.ingest(raw, source="feed")
+            api.container.ingest.ingest(raw, principal=SYSTEM, source="feed")
         (problem,) = caught.value.problems
         assert (problem.where, problem.field) == ("feed[1]", "time")
         assert LATER in problem.reason

@@ -27,12 +27,16 @@ from tests.services.test_detector_rules import series
 from tocsin.api.app import create_app
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.errors import NotOwner
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.replay import clean_replay, stored_transitions
 from tocsin.testing.scenario import write_small_config
+
+SYSTEM = system_principal("test")
 
 T = 1_767_225_600  # 2026-01-01T00:00:00Z
 NOW = datetime.fromtimestamp(T, UTC) + timedelta(hours=6)
@@ -64,8 +68,8 @@ def process(db: str, name: str, config: Path | None = None) -> Iterator[Process]
     clock = FakeClock(NOW)
     settings = Settings(database_url=db, config_dir=config, lease_s=LEASE_S)
     container = build(settings, clock=clock, address=f"http://{name}:8080")
-    container.admin.add_user(name, Role.DUTY_OFFICER, unit=None, actor="test")
-    token = container.admin.issue_token(name, label="test", actor="test")
+    container.admin.add_user(name, Role.DUTY_OFFICER, unit="NAT", actor="test")
+    token = container.access.issue(name, TokenRequest("test"), actor="test")[1]
     try:
         with TestClient(create_app(container)) as client:
             yield Process(container, clock, client, {"Authorization": f"Bearer {token}"})
@@ -158,10 +162,12 @@ def test_only_the_dispatch_owner_writes_notifications(db_url: str, tmp_path: Pat
         with pytest.raises(NotOwner):  # a still dispatches by its clock: fenced off
             a.container.dispatcher.tick(a.clock.now())
         assert not a.container.leases.dispatch.holds()  # it knows now
-        assert a.container.dispatcher.notification_log(limit=9)  # reads need no lease
+        assert a.container.dispatcher.notification_log(
+            limit=9, principal=SYSTEM
+        )  # reads need no lease
         report = b.container.dispatcher.tick(b.clock.now())
         assert report.transitions == 1
-        log = b.container.dispatcher.notification_log(limit=100)
+        log = b.container.dispatcher.notification_log(limit=100, principal=SYSTEM)
         assert sorted(n.reason for n in log) == ["new", "resolved"]
         assert len({n.key for n in log}) == 2
 

@@ -12,6 +12,7 @@ import yaml
 
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.errors import NotOwner
 from tocsin.core.levels import Level
 from tocsin.core.warnings.model import EventKind, WarningState
@@ -21,6 +22,8 @@ from tocsin.testing.scenario import write_small_config
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 CADENCE = timedelta(seconds=600)  # D11 and D12 river levels in the small configuration
+
+SYSTEM = system_principal("test")
 
 
 @pytest.fixture
@@ -42,11 +45,11 @@ def _observe(container: Container, code: str, at: datetime) -> None:
     assert isinstance(clock, FakeClock)
     clock.set(max(clock.now(), at))
     raw = RawObservations([code], np.array([int(at.timestamp())]), np.array([1.0]))
-    container.ingest.ingest(raw)
+    container.ingest.ingest(raw, principal=SYSTEM)
 
 
 def _open_silent(container: Container) -> dict[str, tuple[Level, str]]:
-    warnings = container.warnings.find(open_only=True)
+    warnings = container.warnings.find(open_only=True, principal=SYSTEM)
     return {w.subject: (w.level, w.region) for w in warnings if w.source == "staleness"}
 
 

@@ -43,7 +43,8 @@ DESCRIPTIONS: dict[int, str] = {
     413: "The request body is larger than the server's limit (`TOCSIN_MAX_BODY_BYTES`).",
     422: "The request is invalid; every problem is listed, and nothing of it was stored.",
     415: "The body's Content-Type is not one this operation reads.",
-    429: "Too many requests at once: try again after `Retry-After` seconds.",
+    429: "Too many requests (sign-in attempts, writes, or writes at once): wait `Retry-After` "
+    "seconds.",
     500: "A fault on the server (logged with the id in `detail`); nothing was stored.",
     503: (
         "Not now, and nothing was stored: the server is overloaded, the database cannot be "

@@ -1,4 +1,4 @@
-"""Core commands: check-config, migrate, ingest, warnings, acknowledge, users, serve.
+"""Core commands: check-config, migrate, ingest, warnings, acknowledge, serve.
 
 Heavy modules (the database, numpy, file readers, the web server) are imported inside the
 commands, so that `tocsin --help` stays fast (see `tocsin.cli.main`).
@@ -20,7 +20,6 @@ from tocsin.cli.common import (
     check_known,
     console,
     errors,
-    group,
     number,
     parse_levels,
     print_problems,
@@ -28,8 +27,8 @@ from tocsin.cli.common import (
     reported,
     settings,
 )
+from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidConfig
-from tocsin.core.users import Role
 
 if TYPE_CHECKING:
     import socket
@@ -178,7 +177,11 @@ def warnings(
         check_known("--domain", domain, container.catalog.domains)
         check_known("--region", region, container.catalog.regions.regions)
         found = container.warnings.find(
-            open_only=not all_, levels=levels, domain=domain, region=region
+            open_only=not all_,
+            levels=levels,
+            domain=domain,
+            region=region,
+            principal=system_principal("cli"),
         )
     if as_json:
         for w in found:
@@ -233,48 +236,10 @@ def acknowledge(
 
     with reported():
         container = build(settings(db))
-        match = container.warnings.resolve(warning_id, open_only=True)
-        w = container.warnings.acknowledge(match.id, actor=by, reason=reason)
+        person = system_principal(by)
+        match = container.warnings.resolve(warning_id, open_only=True, principal=person)
+        w = container.warnings.acknowledge(match.id, principal=person, reason=reason)
     console.print(f"acknowledged {w.id} ({w.level.value}) by {by}", markup=False)
-
-
-users_app = group("Users and API tokens.")
-
-
-@users_app.command("add")
-def users_add(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="User name")],
-    role: Annotated[Role, typer.Option(help="admin, analyst, duty_officer or unit_member")],
-    unit: Annotated[str | None, typer.Option(metavar="UNIT", help="Responsible unit code")] = None,
-    db: DbOption = None,
-    token: Annotated[bool, typer.Option(help="Also issue an API token")] = True,
-) -> None:
-    """Create (or update) a user and print a new API token."""
-    from tocsin.bootstrap import build
-
-    with reported():
-        container = build(settings(db))
-        check_known("--unit", unit, container.catalog.units)
-        container.admin.add_user(name, role, unit=unit, actor="cli")
-        console.print(f"user {name} ({role.value})", markup=False)
-        if token:
-            console.print(container.admin.issue_token(name, label="cli", actor="cli"), markup=False)
-
-
-@users_app.command("list")
-def users_list(db: DbOption = None) -> None:
-    """List users: name, role, unit and how many valid API tokens each holds."""
-    from tocsin.bootstrap import build
-
-    with reported():
-        container = build(settings(db))
-        users = container.admin.users()
-    print_table(
-        ("name", "role", "unit", "tokens"),
-        ((u.name, u.role.value, u.unit or "", str(tokens)) for u, tokens in users),
-        keys={"name"},
-    )
-    console.print(f"{len(users)} user(s)")
 
 
 HostOption = Annotated[

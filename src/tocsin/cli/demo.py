@@ -58,6 +58,7 @@ def demo(
             risk_model=workdir / RISK_MODEL,
             risk_table=workdir / RISK_TABLE,
             port=port,
+            env="dev",  # the demo's database is throw-away: its secrets are sealed with the dev key
         )
         container, token = _open(base)
         replayed = _replay(container, series, quiet=quiet)
@@ -83,10 +84,11 @@ def demo(
 def _open(base: Any) -> tuple[Container, str]:
     from tocsin.bootstrap import build
     from tocsin.core.users import Role
+    from tocsin.services.access import TokenRequest
 
     container = build(base, address=f"http://127.0.0.1:{base.port}")
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DPC", actor="demo")
-    return container, container.admin.issue_token("duty", label="demo", actor="demo")
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DESK", actor="demo")
+    return container, container.access.issue("duty", TokenRequest("demo"), actor="demo")[1]
 
 
 def _replay(container: Container, series: list[Series], *, quiet: bool) -> dict[str, Any]:
@@ -129,7 +131,9 @@ def _deliver(container: Container) -> int:
 def _summary(
     container: Container, replayed: dict[str, Any], *, delivered: int, seconds: float
 ) -> None:
-    active = container.warnings.find()
+    from tocsin.core.access import system_principal
+
+    active = container.warnings.find(principal=system_principal("demo"))
     levels = Counter(w.level.value for w in active)
     replayed["active_warnings"] = len(active)
     replayed["seconds"] = round(seconds, 2)

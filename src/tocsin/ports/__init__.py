@@ -8,7 +8,9 @@
 | `events` | EventStore | discrete events |
 | `warnings` | WarningReader, WarningStore, WarningSearch | warnings and queries over them |
 | `audit` | AuditLog | the audit trail |
-| `users` | UserStore | users and API tokens |
+| `users` | UserStore | users and their password hashes |
+| `credentials` | CredentialStore | API tokens and sign-ins |
+| `retention` | RetentionStore | personal data past its period |
 | `feed` | WarningFeed | committed warning transitions, for the dispatcher |
 | `groups` | GroupStore | aggregation groups |
 | `escalations` | EscalationStore | escalations |
@@ -31,6 +33,7 @@ from tocsin.ports.bus import Bus
 from tocsin.ports.catalog import CatalogStore
 from tocsin.ports.checkpoints import CheckpointStore
 from tocsin.ports.clock import Clock
+from tocsin.ports.credentials import CredentialStore
 from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
 from tocsin.ports.feed import FeedRow, WarningFeed
@@ -39,6 +42,7 @@ from tocsin.ports.leases import LeaseFence, LeaseStore, Ownership
 from tocsin.ports.notifiers import Notifier
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
+from tocsin.ports.retention import RetentionStore
 from tocsin.ports.sessions import AlertingSession, AlertingStore, Store, StoreSession
 from tocsin.ports.silences import SilenceStore
 from tocsin.ports.users import UserStore
@@ -52,6 +56,7 @@ __all__ = [
     "CatalogStore",
     "CheckpointStore",
     "Clock",
+    "CredentialStore",
     "EscalationStore",
     "EventStore",
     "FeedRow",
@@ -63,6 +68,7 @@ __all__ = [
     "Outbox",
     "OutboxClaims",
     "Ownership",
+    "RetentionStore",
     "SilenceStore",
     "Store",
     "StoreSession",

@@ -15,6 +15,7 @@ from typing import Protocol
 from tocsin.ports.audit import AuditLog
 from tocsin.ports.catalog import CatalogStore
 from tocsin.ports.checkpoints import CheckpointStore
+from tocsin.ports.credentials import CredentialStore
 from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
 from tocsin.ports.feed import WarningFeed
@@ -22,6 +23,7 @@ from tocsin.ports.groups import GroupStore
 from tocsin.ports.leases import LeaseFence, LeaseStore
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
+from tocsin.ports.retention import RetentionStore
 from tocsin.ports.silences import SilenceStore
 from tocsin.ports.users import UserStore
 from tocsin.ports.warnings import WarningReader, WarningSearch, WarningStore
@@ -60,7 +62,15 @@ class StoreSession(Protocol):
 
     @property
     def users(self) -> UserStore:
-        """Users and tokens."""
+        """Users and their password hashes."""
+
+    @property
+    def credentials(self) -> CredentialStore:
+        """API tokens and sign-ins."""
+
+    @property
+    def retention(self) -> RetentionStore:
+        """Rows past their retention period."""
 
     @property
     def leases(self) -> LeaseStore:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
+from tocsin.core.access import Placement, Principal, require, require_places
 from tocsin.core.audit import from_warning_event
 from tocsin.core.catalog import Catalog
 from tocsin.core.domains import DomainCode
@@ -25,6 +26,7 @@ from tocsin.core.errors import Problem
 from tocsin.core.levels import Level
 from tocsin.core.observations import ahead_reason
 from tocsin.core.regions import RegionCode
+from tocsin.core.users import Permission
 from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
 from tocsin.ports import Bus, Clock, Store, StoreSession
 from tocsin.services.ingest import MAX_AHEAD
@@ -109,16 +111,23 @@ class AlertReceiverService:
             out.append(Problem(where, "labels.domain", f"unknown domain {domain!r}"))
         return out
 
-    def receive(self, alerts: Sequence[PrometheusAlert], *, actor: str) -> ReceiveResult:
-        """Store the valid alerts' effect on warnings in one transaction; publish after commit."""
+    def receive(self, alerts: Sequence[PrometheusAlert], *, principal: Principal) -> ReceiveResult:
+        """Store the valid alerts' effect on warnings in one transaction; publish after commit.
+        Every valid alert must lie in the principal's scope (Forbidden otherwise, nothing
+        stored)."""
+        require(principal, Permission.INGEST)
+        actor = principal.name
         now = self.clock.now()
         rejected: list[Problem] = []
         valid: list[PrometheusAlert] = []
+        placed: list[tuple[str, Placement]] = []
         for i, alert in enumerate(alerts):
             problems = self.problems(i, alert, now=now)
             rejected += problems
             if not problems:
                 valid.append(alert)
+                placed.append((f"alerts[{i}]", _placement(alert)))
+        require_places(principal, placed, action="receiving alerts")
         with self.store.transaction() as tx:
             fps = [alert_fingerprint(a.labels) for a in valid]
             found = WarningChanges.load(tx, fps)
@@ -148,6 +157,10 @@ class AlertReceiverService:
             return
         command = _command(alert, level, actor=actor, now=now)
         found.apply(fp, command, at=now, place=partial(_place, alert))
+
+
+def _placement(alert: PrometheusAlert) -> Placement:
+    return Placement(alert.labels["region"], alert.labels["domain"])
 
 
 def _place(alert: PrometheusAlert) -> Place:

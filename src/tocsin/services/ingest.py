@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tocsin.core.access import Placement, Principal, require, require_places
 from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.errors import InvalidInput, NotOwner, Problem
 from tocsin.core.events import Event
@@ -21,6 +22,7 @@ from tocsin.core.leases import Lease
 from tocsin.core.levels import Level
 from tocsin.core.observations import ObservationBatch, ahead_reason, later_than
 from tocsin.core.rules.thresholds import ThresholdState, evaluate_thresholds
+from tocsin.core.users import Permission
 from tocsin.core.warnings.model import (
     Command,
     WarningEvent,
@@ -263,17 +265,30 @@ class IngestService:
                     self.owner.lost(lease)
                 raise
 
-    def validate(self, raw: RawObservations, *, source: str = "observations") -> ObservationBatch:
-        """The batch of ids a request's rows name; InvalidInput naming every bad row, and every
-        row later than the server's clock allows (TOCSIN_MAX_CLOCK_SKEW_S)."""
+    def validate(
+        self, raw: RawObservations, *, principal: Principal, source: str = "observations"
+    ) -> ObservationBatch:
+        """The batch of ids a request's rows name: InvalidInput naming every bad row and every
+        row later than the server's clock allows (TOCSIN_MAX_CLOCK_SKEW_S), Forbidden if the
+        principal may not ingest or an indicator lies outside its scope."""
+        require(principal, Permission.INGEST)
         batch = to_batch(raw, self.rules.ids, source=source)
         where = _row_names(raw, source)
         reject_future(batch, now=self.clock.now(), max_ahead=self.max_ahead, where=where)
+        if not principal.scope.national:
+            placed = []
+            for series in np.unique(batch.series).tolist():
+                ind = self.rules.by_id[series]
+                placed.append((ind.code, Placement(ind.region, ind.domain)))
+            require_places(principal, placed, action="storing observations of")
         return batch
 
-    def ingest(self, raw: RawObservations, *, source: str = "observations") -> IngestResult:
-        """Validate, store and evaluate one batch; nothing is stored if anything is wrong."""
-        batch = to_batch(raw, self.rules.ids, source=source)
+    def ingest(
+        self, raw: RawObservations, *, principal: Principal, source: str = "observations"
+    ) -> IngestResult:
+        """Validate, store and evaluate one batch; nothing is stored if anything is wrong, or
+        if an indicator lies outside the principal's scope (Forbidden)."""
+        batch = self.validate(raw, principal=principal, source=source)
         return self.ingest_chunks([batch], where=_row_names(raw, source))
 
     def ingest_batch(self, batch: ObservationBatch) -> IngestResult:
@@ -443,8 +458,11 @@ class EventService:
         self.known_regions = known_regions
         self.known_domains = known_domains
 
-    def ingest(self, events: Sequence[Event], *, actor: str) -> int:
-        """Validate every event, then store all (duplicates ignored); return the new count."""
+    def ingest(self, events: Sequence[Event], *, principal: Principal) -> int:
+        """Validate every event, then store all (duplicates ignored); return the new count.
+        Every event must lie in the principal's scope (Forbidden otherwise, nothing stored)."""
+        require(principal, Permission.INGEST)
+        actor = principal.name
         problems = [
             Problem(f"events[{i}]", fieldname, f"unknown {fieldname} {value!r}")
             for i, e in enumerate(events)
@@ -456,6 +474,8 @@ class EventService:
         ]
         if problems:
             raise InvalidInput(problems)
+        placed = [(f"events[{i}]", Placement(e.region, e.domain)) for i, e in enumerate(events)]
+        require_places(principal, placed, action="storing events")
         now = self.clock.now()
         with self.store.transaction() as tx:
             count = tx.events.insert(events, received_at=now)

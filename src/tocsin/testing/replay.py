@@ -15,8 +15,11 @@ import numpy as np
 from tocsin.adapters.storage.memory.store import MemoryStore
 from tocsin.bootstrap import Container, Stores, build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.observations import ObservationBatch
 from tocsin.testing.clock import FakeClock
+
+SYSTEM = system_principal("replay")
 
 # one warning transition: indicator, kind, level, moment (ISO 8601)
 Transition = tuple[str, str, str, str]
@@ -26,7 +29,7 @@ def stored_transitions(container: Container) -> list[Transition]:
     """Every warning transition the rules made, per indicator, oldest first."""
     out: list[Transition] = []
     for code in sorted(container.rules.ids):
-        for record in container.warnings.transitions(code):
+        for record in container.warnings.transitions(code, principal=SYSTEM):
             level = str(record.details.get("to_level") or "")
             out.append((code, record.kind, level, record.at.isoformat()))
     return out

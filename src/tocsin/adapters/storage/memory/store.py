@@ -17,6 +17,7 @@ from datetime import datetime
 from tocsin.adapters.storage.memory.audit import MemoryAuditLog
 from tocsin.adapters.storage.memory.catalog import MemoryCatalog
 from tocsin.adapters.storage.memory.checkpoints import MemoryCheckpoints
+from tocsin.adapters.storage.memory.credentials import MemoryCredentials
 from tocsin.adapters.storage.memory.escalations import MemoryEscalations
 from tocsin.adapters.storage.memory.events import MemoryEvents
 from tocsin.adapters.storage.memory.feed import MemoryWarningFeed
@@ -24,6 +25,7 @@ from tocsin.adapters.storage.memory.groups import MemoryGroups
 from tocsin.adapters.storage.memory.leases import MemoryLeases
 from tocsin.adapters.storage.memory.observations import MemoryObservations
 from tocsin.adapters.storage.memory.outbox import MemoryOutbox
+from tocsin.adapters.storage.memory.retention import MemoryRetention
 from tocsin.adapters.storage.memory.silences import MemorySilences
 from tocsin.adapters.storage.memory.state import MemoryState
 from tocsin.adapters.storage.memory.users import MemoryUsers
@@ -44,6 +46,8 @@ class MemorySession:
     warning_search: MemoryWarningSearch
     audit: MemoryAuditLog
     users: MemoryUsers
+    credentials: MemoryCredentials
+    retention: MemoryRetention
     feed: MemoryWarningFeed
     groups: MemoryGroups
     escalations: MemoryEscalations
@@ -64,6 +68,8 @@ class MemorySession:
             warning_search=MemoryWarningSearch(state),
             audit=MemoryAuditLog(state),
             users=MemoryUsers(state),
+            credentials=MemoryCredentials(state),
+            retention=MemoryRetention(state),
             feed=MemoryWarningFeed(state),
             groups=MemoryGroups(state),
             escalations=MemoryEscalations(state),

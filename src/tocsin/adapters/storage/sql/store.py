@@ -19,9 +19,11 @@ from tocsin.adapters.storage.faults import faults_as_unavailable
 from tocsin.adapters.storage.sql.audit import SqlAuditLog
 from tocsin.adapters.storage.sql.catalog import SqlCatalog
 from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
+from tocsin.adapters.storage.sql.credentials import SqlCredentials
 from tocsin.adapters.storage.sql.events import SqlEvents
 from tocsin.adapters.storage.sql.leases import SqlLeases
 from tocsin.adapters.storage.sql.observations import SqlObservations
+from tocsin.adapters.storage.sql.retention import SqlRetention
 from tocsin.adapters.storage.sql.users import SqlUsers
 from tocsin.adapters.storage.sql.warning_search import SqlWarningSearch
 from tocsin.adapters.storage.sql.warnings import SqlWarnings
@@ -40,6 +42,8 @@ class SqlSession:
     audit: SqlAuditLog
     users: SqlUsers
     leases: SqlLeases
+    credentials: SqlCredentials
+    retention: SqlRetention
 
     @classmethod
     def open(cls, conn: Connection, writer: DialectWriter, *, buffer_rows: int) -> SqlSession:
@@ -55,6 +59,8 @@ class SqlSession:
             audit=SqlAuditLog(conn),
             users=SqlUsers(conn),
             leases=SqlLeases(conn, writer),
+            credentials=SqlCredentials(conn),
+            retention=SqlRetention(conn),
         )
 
 

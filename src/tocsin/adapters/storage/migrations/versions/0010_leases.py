@@ -1,7 +1,7 @@
 """Leases: one owner per piece of shared state (rule state, dispatcher), fenced writes.
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 from tocsin.adapters.storage.lease_tables import lease_metadata
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
