@@ -36,6 +36,7 @@ from tocsin.core.access import Principal, system_principal
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role, User, UserName
 from tocsin.core.warnings.selectors import Selector
+from tocsin.services.access import TokenRequest
 from tocsin.services.publication import Choices
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import small_config, small_plans, write_small_config
@@ -84,12 +85,14 @@ def fuzz_target(tmp: Path | None = None) -> Iterator[Target]:
             database_url=f"sqlite:///{base / 'fuzz.db'}",
             config_dir=_config(base / "config"),
             background_workers=False,
+            writes_per_minute=0,  # thousands of writes in seconds: not what the limit is about
+            sign_in_per_minute=0,
         )
         container = build(settings, clock=FakeClock())
         try:
             known = _seed(container)
             container.admin.add_user("fuzz", Role.ADMIN, unit=None, actor="test")
-            token = container.admin.issue_token("fuzz", label="fuzz", actor="test")
+            token = container.access.issue("fuzz", TokenRequest("fuzz"), actor="test")[1]
             app = create_web_app(container, risk=None, live_max_stream_for=0.05)
             yield Target(app, token, known)
         finally:
@@ -121,7 +124,7 @@ def _seed(container: Container) -> dict[str, str]:
         Selector("D11", None, frozenset(), ()),
         principal=system_principal("fuzz"),
         reason="fuzzing",
-        ends_at=now + timedelta(days=1),
+        ends_at=now + timedelta(days=2),  # every level for two days: it awaits approval
     )
     alerts = container.cap.alerts
     draft = alerts.draft_from_warning(

@@ -95,3 +95,16 @@ def test_a_deployment_that_opens_its_reads_reads_anonymously_but_never_writes(
         assert_problem(api.anonymous.get("/api/v1/regions", headers=stale), 401, [])
         body = {"observations": [obs("D11.river_level", 0, 1.0)]}
         assert_problem(api.anonymous.post("/api/v1/observations", json=body), 401, [])
+
+
+def test_the_whole_deployments_source_counts_are_for_national_principals(api: Api) -> None:
+    province = api.token_for("pia", Role.DUTY_OFFICER, unit="P1-CP")
+    assert "tocsin_source_samples_total" in api.client.get("/metrics").text
+    scoped = api.client.get("/metrics", headers=province)
+    assert scoped.status_code == 200
+    assert "tocsin_open_warnings" in scoped.text or scoped.text.startswith("# HELP")
+    assert "tocsin_source_samples_total" not in scoped.text
+    assert api.client.get("/api/v1/sources").status_code == 200
+    refused = api.client.get("/api/v1/sources", headers=province)
+    assert refused.status_code == 403
+    assert "outside the scope of pia" in refused.json()["detail"]

@@ -18,6 +18,7 @@ from tocsin.api.app import create_app
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
 from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import small_plans, write_small_config
 
@@ -34,7 +35,7 @@ class Desk:
 
     def token(self, name: str, role: Role, unit: str) -> dict[str, str]:
         self.container.admin.add_user(name, role, unit=unit, actor="test")
-        token = self.container.admin.issue_token(name, label="test", actor="test")
+        token = self.container.access.issue(name, TokenRequest("test"), actor="test")[1]
         return {"Authorization": f"Bearer {token}"}
 
     def respond(self) -> None:
@@ -57,7 +58,7 @@ def desk(db_url: str, tmp_path: Path) -> Iterator[Desk]:
     container = build(Settings(database_url=db_url, config_dir=config), clock=clock)
     container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
     headers = {
-        "Authorization": f"Bearer {container.admin.issue_token('duty', label='t', actor='t')}"
+        "Authorization": f"Bearer {container.access.issue('duty', TokenRequest('t'), actor='t')[1]}"
     }
     try:
         with TestClient(create_app(container), headers=headers) as client:

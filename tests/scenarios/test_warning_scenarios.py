@@ -179,6 +179,7 @@ def test_restart_midway_neither_repeats_nor_loses(
     tl2.run_until(12)
     receivers = sorted(n.receiver for _, n in tl2.sent())
     assert receivers == ["D11-FLOOD", "P1-CP"]
+    tl2.container.leases.dispatch.require()
     tl2.container.dispatcher.tick(tl2.clock.now())
     assert len(tl2.sent()) == 2
 

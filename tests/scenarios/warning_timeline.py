@@ -72,6 +72,7 @@ class Timeline:
         self._step()
 
     def _step(self) -> None:
+        self.container.leases.dispatch.require()  # only the owner dispatches
         self.container.dispatcher.tick(self.clock.now())
         self.container.delivery.run_once(self.clock.now())
 

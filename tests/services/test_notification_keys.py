@@ -153,6 +153,7 @@ class SpyStore:
                 SpyOutbox(tx.outbox, self.written),
                 tx.public_alerts,
                 tx.cap_feed,
+                tx.leases,
             )
             if self.fail_next:
                 self.fail_next -= 1
@@ -176,6 +177,7 @@ class Session:
     outbox: Outbox
     public_alerts: Any
     cap_feed: Any
+    leases: Any
 
 
 @dataclass
@@ -246,6 +248,7 @@ class Stream:
         assert self.container is not None
         for _ in range(rounds):
             self.clock.advance(timedelta(seconds=61))
+            self.container.leases.dispatch.require()  # only the owner dispatches
             try:
                 self.container.dispatcher.tick(self.clock.now())
             except RuntimeError:

@@ -144,11 +144,11 @@ def test_live_warnings_on_assets_fail_them(sqlite_url: str, tmp_path: Path) -> N
                     }
                 )
             ],
-            principal=system_principal("test"),
+            principal=SYSTEM,
         )
         assert result.rejected == ()
         live = service.live_assets(
-            container.warnings.find(open_only=True, principal=system_principal("test")),
+            container.warnings.find(open_only=True, principal=SYSTEM),
             container.catalog,
             failed_at=Level.RED,
         )
@@ -188,7 +188,7 @@ def test_cli_scenario_from_live_warnings(sqlite_url: str, tmp_path: Path) -> Non
                     }
                 ),
             ],
-            principal=system_principal("test"),
+            principal=SYSTEM,
         )
     finally:
         container.close()

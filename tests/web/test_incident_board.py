@@ -18,6 +18,7 @@ from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
 from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import small_plans, write_small_config
 
@@ -47,7 +48,7 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
         ("crew", Role.UNIT_MEMBER, "D11-FLOOD"),
     ):
         container.admin.add_user(name, role, unit=unit, actor="test")
-        tokens[name] = container.admin.issue_token(name, label="test", actor="test")
+        tokens[name] = container.access.issue(name, TokenRequest("test"), actor="test")[1]
     served = Served("", container, tokens["duty"])
     served.ingest([("D11.river_level", T, 4.5)])
     container.response.responder.tick(clock.now())
@@ -57,8 +58,10 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
     container.close()
 
 
-def signed_in(page: Any, token: str) -> None:
-    page.add_init_script(f"localStorage.setItem('tocsin.token', {token!r})")
+def signed_in(page: Any, url: str, token: str) -> None:
+    """Open a session for the page's browser context with the token (the sign-in cookie)."""
+    opened = page.context.request.post(url + "/api/v1/session", data={"token": token})
+    assert opened.ok, opened.text()
 
 
 def incident_id(desk: Desk) -> str:
@@ -69,7 +72,7 @@ def incident_id(desk: Desk) -> str:
 def test_the_wall_and_an_incident_with_its_tasks_and_timeline(
     desk: Desk, page: Any, shots: Any
 ) -> None:
-    signed_in(page, desk.served.token)
+    signed_in(page, desk.served.url, desk.served.token)
     page.goto(desk.served.url + "/#/incidents")
     cards = page.locator("#incident-wall li.card")
     expect(cards).to_have_count(1)
@@ -95,7 +98,7 @@ def test_the_wall_and_an_incident_with_its_tasks_and_timeline(
 
 
 def test_upgrade_and_stand_down_are_confirmed_with_a_reason(desk: Desk, page: Any) -> None:
-    signed_in(page, desk.served.token)
+    signed_in(page, desk.served.url, desk.served.token)
     ident = incident_id(desk)
     page.goto(desk.served.url + f"/#/incidents/{ident}")
     form = page.locator("#activate-form")
@@ -127,7 +130,7 @@ def test_upgrade_and_stand_down_are_confirmed_with_a_reason(desk: Desk, page: An
 
 
 def test_a_unit_works_its_own_tasks(desk: Desk, page: Any, shots: Any) -> None:
-    signed_in(page, desk.crew)
+    signed_in(page, desk.served.url, desk.crew)
     page.goto(desk.served.url + "/#/tasks")
     tasks = page.locator("#my-tasks li.task")
     expect(tasks).to_have_count(1)  # the crew's unit has one task; the province's is not shown
@@ -148,7 +151,7 @@ def test_a_unit_works_its_own_tasks(desk: Desk, page: Any, shots: Any) -> None:
 
 
 def test_the_scorecard_and_its_csv(desk: Desk, page: Any) -> None:
-    signed_in(page, desk.served.token)
+    signed_in(page, desk.served.url, desk.served.token)
     page.goto(desk.served.url + "/#/scorecard")
     page.fill("#sc-start", "2025-12-31")
     page.fill("#sc-end", "2026-01-02")

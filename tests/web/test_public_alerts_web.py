@@ -22,6 +22,7 @@ from tocsin.config import Settings
 from tocsin.core.access import Principal, system_principal
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
 from tocsin.services.publication import Choices
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import small_cap_config, write_small_config
@@ -51,7 +52,7 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
     tokens = []
     for name in ("duty", "supervisor"):
         container.admin.add_user(name, Role.DUTY_OFFICER, unit="NAT", actor="test")
-        tokens.append(container.admin.issue_token(name, label="test", actor="test"))
+        tokens.append(container.access.issue(name, TokenRequest("test"), actor="test")[1])
     ids = container.rules.ids
     container.ingest.ingest_batch(
         ObservationBatch(
@@ -65,15 +66,11 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
     container.close()
 
 
-def _as(page: Any, token: str) -> None:
-    page.add_init_script(f"localStorage.setItem('tocsin.token', {token!r})")
-
-
 def test_a_duty_officer_drafts_and_a_supervisor_approves_in_the_dashboard(
     desk: Desk, browser: Any, shots: Any
 ) -> None:
-    with guarded_page(browser, viewport={"width": 1366, "height": 900}) as (page, _):
-        _as(page, desk.duty)
+    desk_view = {"width": 1366, "height": 900}
+    with guarded_page(browser, sign_in=(desk.url, desk.duty), viewport=desk_view) as (page, _):
         page.goto(desk.url + "/#/cap")
         expect(page.locator("#cap-warning option")).to_have_count(2)  # by hand, and the warning
         page.locator("#cap-warning").select_option(index=1)
@@ -92,8 +89,10 @@ def test_a_duty_officer_drafts_and_a_supervisor_approves_in_the_dashboard(
         expect(page.locator("#toasts")).to_contain_text("second person")
         expect(detail).to_have_attribute("data-state", "submitted")
         identifier = page.evaluate("location.hash").split("/")[-1]
-    with guarded_page(browser, viewport={"width": 1366, "height": 900}) as (page, _):
-        _as(page, desk.supervisor)
+    with guarded_page(browser, sign_in=(desk.url, desk.supervisor), viewport=desk_view) as (
+        page,
+        _,
+    ):
         page.goto(f"{desk.url}/#/cap/{identifier}")
         detail = page.locator("#cap-detail")
         expect(detail).to_have_attribute("data-state", "submitted")
@@ -119,7 +118,7 @@ def test_the_public_page_reads_on_a_phone_with_a_map_and_offline(
     draft = alerts.draft_from_warning(warning.id, principal=people["duty"], choices=Choices())
     alerts.submit(draft.identifier, principal=people["duty"])
     alerts.approve(draft.identifier, principal=people["supervisor"])
-    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True}
+    phone: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile": True}
     with guarded_page(browser, **phone) as (page, _):
         page.goto(desk.url + "/cap/")
         card = page.locator("article.alert")

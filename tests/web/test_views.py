@@ -188,4 +188,5 @@ def test_the_dashboard_endpoints_are_private_and_the_live_stream_takes_no_token_
     page = client.get("/").text
     assert '<script id="tocsin-levels" type="application/json">' in page
     assert ".lvl-red{--lvl:" in page
+    assert '<p id="sign-in-oidc" hidden>' in page  # no identity provider configured
     container.close()

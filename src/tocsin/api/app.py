@@ -21,19 +21,22 @@ from tocsin.api import (
     incidents,
     notifications,
     observations,
+    oidc,
     operations,
     public_alerts,
+    session,
     silences,
     situation,
     sources,
     tasks,
+    tokens,
     warnings,
 )
 from tocsin.api.docs import install_docs
 from tocsin.api.headers import SecurityHeaders
 from tocsin.api.ingest_gate import IngestGate
 from tocsin.api.limits import RequestGuard
-from tocsin.api.problems import install_handlers
+from tocsin.api.problems import DESCRIPTIONS, install_handlers
 from tocsin.api.write_routes import write_routes
 from tocsin.bootstrap import Container
 
@@ -44,9 +47,15 @@ DESCRIPTION = (
     "public ones (liveness, sign-in, this description). No or a bad credential: 401; a "
     "permission the token or role lacks, or a resource outside the user's unit's regions and "
     "domains: 403 with the reason; lists show only what is in scope. Bodies over "
-    "`TOCSIN_MAX_BODY_BYTES`: 413. Every error has the same body: "
+    "`TOCSIN_MAX_BODY_BYTES`: 413. A database that cannot be used, or a standby server asked "
+    "to ingest: 503 with `Retry-After`. Every error has the same body: "
     "`{detail, problems: [{where, field, reason}]}`."
 )
+UNAVAILABLE: dict[str, Any] = {
+    "description": DESCRIPTIONS[503],
+    "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 ROUTERS = (
     observations,
     events,
@@ -61,6 +70,9 @@ ROUTERS = (
     incidents,
     tasks,
     situation,
+    session,
+    oidc,
+    tokens,
     operations,
     sources,
 )
@@ -82,13 +94,19 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(module.router())
     install_docs(app, title=TITLE)
     settings = container.settings
-    app.add_middleware(RequestGuard, container=container, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(
+    routes = write_routes(container)
+    app.add_middleware(  # innermost: the observation writes, their bodies streamed
         IngestGate,
         container=container,
-        routes=write_routes(container),
+        routes=routes,
         max_body_bytes=settings.max_body_bytes,
         max_inflight=settings.ingest_max_inflight,
+    )
+    app.add_middleware(  # every request authenticated before routing or a byte of body
+        RequestGuard,
+        container=container,
+        max_body_bytes=settings.max_body_bytes,
+        streamed={path: route.schemes for path, route in routes.items()},
     )
     app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
     reads_open = container.settings.open_reads
@@ -103,6 +121,9 @@ def _openapi(app: FastAPI, *, reads_open: bool) -> dict[str, Any]:
         return app.openapi_schema
     app.openapi_schema = None
     doc = FastAPI.openapi(app)
+    for item in doc.get("paths", {}).values():  # any operation may meet a database fault
+        for operation in item.values():
+            operation.setdefault("responses", {}).setdefault("503", UNAVAILABLE)
     if reads_open:
         for item in doc.get("paths", {}).values():
             get = item.get("get")

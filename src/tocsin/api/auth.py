@@ -34,6 +34,7 @@ session_cookie = APIKeyCookie(
     "`X-CSRF-Token` header the sign-in returned.",
 )
 PRINCIPAL_KEY = "tocsin.principal"
+SESSION_KEY = "tocsin.session"  # the signed-in session behind the request, if any
 
 
 def container_of(request: Request) -> Container:
@@ -42,10 +43,11 @@ def container_of(request: Request) -> Container:
     return container
 
 
-def token_of(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer TOKEN` header (scheme case-insensitive)."""
+def token_of(authorization: str | None, *, schemes: tuple[str, ...] = (SCHEME,)) -> str | None:
+    """The token of an `Authorization: Bearer TOKEN` header (scheme case-insensitive; a route
+    may take other schemes, as InfluxDB clients send `Token TOKEN`)."""
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != SCHEME:
+    if scheme.lower() not in schemes:
         return None
     return token.strip() or None
 

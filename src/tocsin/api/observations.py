@@ -90,7 +90,8 @@ def router() -> APIRouter:
     def post_observations(
         body: ObservationBatchIn, principal: Ingester, request: Request
     ) -> IngestOut:
-        """Store a batch of observations and evaluate the rules; all or nothing.
+        """Store a batch of observations and evaluate the rules; all or nothing; every
+        indicator within the user's scope.
 
         The body is JSON (below), NDJSON (one observation object per line), CSV (a header
         naming indicator, time and value) or an Apache Arrow IPC stream, by Content-Type; it is

@@ -1,6 +1,7 @@
 """Operations: liveness (`/healthz`, public) and the Prometheus exposition (`/metrics`, for a
 token that may read: Prometheus sends it with `authorization: {credentials: TOKEN}`; the counts
-are those of the token's scope)."""
+are those of the token's scope, and the whole deployment's source counts only for a national
+one)."""
 
 from __future__ import annotations
 
@@ -70,7 +71,8 @@ def router() -> APIRouter:
         },
     )
     def metrics(principal: Reader, request: Request) -> str:
-        """Prometheus exposition of open warnings (in the token's scope) by level and state."""
+        """Prometheus exposition of open warnings (in the token's scope) by level and state;
+        for a national token, also what each kind of source delivered."""
         container = container_of(request)
         counts = container.warnings.counts(open_only=True, principal=principal)
         lines = [
@@ -81,6 +83,7 @@ def router() -> APIRouter:
             f'tocsin_open_warnings{{level="{lv}",state="{st}"}} {n}'
             for (lv, st), n in sorted(counts.items())
         ]
-        return "\n".join([*lines, *source_lines(container)]) + "\n"
+        sources = source_lines(container) if principal.scope.national else []
+        return "\n".join([*lines, *sources]) + "\n"
 
     return api

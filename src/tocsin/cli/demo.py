@@ -70,6 +70,7 @@ def demo(
             risk_model=workdir / RISK_MODEL,
             risk_table=workdir / RISK_TABLE,
             port=port,
+            env="dev",  # the demo's database is throw-away: its secrets are sealed with the dev key
         )
         container, token = _open(base)
         replayed = _replay(container, series, quiet=quiet)
@@ -102,7 +103,9 @@ def demo(
         )
     summary = replayed | {"notifications": delivered, "public_alert": public}
     console.print(json.dumps(summary), markup=False, soft_wrap=True)
-    if not no_serve:
+    if no_serve:
+        container.close()
+    else:
         with reported():
             run_server(container, host="127.0.0.1", port=base.port, sock=sock)
 
@@ -110,10 +113,11 @@ def demo(
 def _open(base: Any) -> tuple[Container, str]:
     from tocsin.bootstrap import build
     from tocsin.core.users import Role
+    from tocsin.services.access import TokenRequest
 
-    container = build(base)
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DPC", actor="demo")
-    return container, container.admin.issue_token("duty", label="demo", actor="demo")
+    container = build(base, address=f"http://127.0.0.1:{base.port}")
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DESK", actor="demo")
+    return container, container.access.issue("duty", TokenRequest("demo"), actor="demo")[1]
 
 
 def _replay(container: Container, series: list[Series], *, quiet: bool) -> dict[str, Any]:
@@ -172,6 +176,7 @@ def _deliver(container: Container) -> int:
     """Run the warning pipeline until it has nothing left to send; the number delivered."""
     delivered = 0
     for _ in range(DELIVERY_ROUNDS):
+        container.leases.dispatch.require()  # a new database: nobody else holds it
         now = container.clock.now()
         report = container.dispatcher.tick(now)
         responded = container.response.responder.tick(now)  # plans activated by the warnings

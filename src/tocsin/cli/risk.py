@@ -211,8 +211,8 @@ def _live(
 
     container = build(settings(db))
     try:
-        everything = system_principal("cli")  # an operator at the command line
-        warnings = container.warnings.find(open_only=True, limit=100_000, principal=everything)
+        operator = system_principal("cli")  # an operator at the command line holds the database
+        warnings = container.warnings.find(open_only=True, limit=100_000, principal=operator)
         live = service.live_assets(
             warnings, container.catalog, failed_at=failed_at, degraded_at=degraded_at
         )

@@ -7,10 +7,11 @@ is shown by its scheme and host, an e-mail address by its domain, a file by its 
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 REDACTED: Final = "***"
 # user:password@ in any URL, and key=value pairs whose key names a secret
@@ -51,10 +52,32 @@ def redact_address(channel: str, address: str) -> str:
     return address.replace("\\", "/").rsplit("/", 1)[-1] or REDACTED
 
 
+MIN_SECRET_PART: Final = 4  # shorter path segments and values are too common to hunt for
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """Every piece of a URL that may be a secret, as a receiver or a proxy could repeat it back:
+    the URL, its user and password (also as the Basic credentials sent from them), its path and
+    query, each path segment and query value; longest first."""
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username or "", parts.password or ""
+    except ValueError:
+        return (url,)
+    pieces = {url, parts.path, parts.query, password, parts.netloc.rpartition("@")[0]}
+    if user or password:
+        basic = f"{unquote(user)}:{unquote(password)}".encode()
+        pieces.add(base64.b64encode(basic).decode())
+    pieces.update(parts.path.split("/"))
+    pieces.update(v for _, v in parse_qsl(parts.query))
+    found = (p for p in pieces if len(p) >= MIN_SECRET_PART)
+    return tuple(sorted(found, key=len, reverse=True))
+
+
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Free text (a log line, an error) with credentials in URLs, secret-named parameters,
     e-mail addresses and the given `secrets` replaced by `***`."""
-    for secret in secrets:
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret:
             text = text.replace(secret, REDACTED)
     text = _USERINFO.sub(lambda m: f"{m['scheme']}{REDACTED}@", text)

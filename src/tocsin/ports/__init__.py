@@ -8,7 +8,9 @@
 | `events` | EventStore | discrete events |
 | `warnings` | WarningReader, WarningStore, WarningSearch | warnings and queries over them |
 | `audit` | AuditLog | the audit trail |
-| `users` | UserStore | users and API tokens |
+| `users` | UserStore | users and their password hashes |
+| `credentials` | CredentialStore | API tokens and sign-ins |
+| `retention` | RetentionStore | personal data past its period |
 | `feed` | WarningFeed | committed warning transitions, for the dispatcher |
 | `groups` | GroupStore | aggregation groups |
 | `escalations` | EscalationStore | escalations |
@@ -18,6 +20,7 @@
 | `cap_imports` | CapImportStore, CapReader, Fetcher | CAP messages read from others |
 | `incidents` | IncidentStore, TaskStore, ResponseTrail, SituationReports | the response |
 | `reports` | ReportRenderer | situation reports as HTML and PDF |
+| `leases` | LeaseStore, LeaseFence, Ownership | one owner per shared state; fenced writes |
 | `sessions` | StoreSession, Store, AlertingSession, AlertingStore, Response… | transactions |
 | `bus`, `clock`, `notifiers` | Bus, Clock, Notifier | side effects and time |
 
@@ -34,6 +37,7 @@ from tocsin.ports.bus import Bus
 from tocsin.ports.catalog import CatalogStore
 from tocsin.ports.checkpoints import CheckpointStore
 from tocsin.ports.clock import Clock
+from tocsin.ports.credentials import CredentialStore
 from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
 from tocsin.ports.feed import FeedRow, WarningFeed
@@ -47,10 +51,12 @@ from tocsin.ports.incidents import (
     TaskFilter,
     TaskStore,
 )
+from tocsin.ports.leases import LeaseFence, LeaseStore, Ownership
 from tocsin.ports.notifiers import Notifier
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
 from tocsin.ports.reports import ReportRenderer
+from tocsin.ports.retention import RetentionStore
 from tocsin.ports.sessions import (
     AlertingSession,
     AlertingStore,
@@ -71,20 +77,25 @@ __all__ = [
     "CatalogStore",
     "CheckpointStore",
     "Clock",
+    "CredentialStore",
     "EscalationStore",
     "EventStore",
     "FeedRow",
     "GroupStore",
     "IncidentFilter",
     "IncidentStore",
+    "LeaseFence",
+    "LeaseStore",
     "Notifier",
     "ObservationStore",
     "Outbox",
     "OutboxClaims",
+    "Ownership",
     "ReportRenderer",
     "ResponseSession",
     "ResponseStore",
     "ResponseTrail",
+    "RetentionStore",
     "SilenceStore",
     "SituationReports",
     "Store",

@@ -16,14 +16,17 @@ from tocsin.ports.audit import AuditLog
 from tocsin.ports.cap_imports import CapImportStore
 from tocsin.ports.catalog import CatalogStore
 from tocsin.ports.checkpoints import CheckpointStore
+from tocsin.ports.credentials import CredentialStore
 from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
 from tocsin.ports.feed import WarningFeed
 from tocsin.ports.groups import GroupStore
 from tocsin.ports.incidents import IncidentStore, ResponseTrail, SituationReports, TaskStore
+from tocsin.ports.leases import LeaseFence, LeaseStore
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
 from tocsin.ports.public_alerts import PublicAlertStore
+from tocsin.ports.retention import RetentionStore
 from tocsin.ports.silences import SilenceStore
 from tocsin.ports.users import UserStore
 from tocsin.ports.warnings import WarningReader, WarningSearch, WarningStore
@@ -62,7 +65,19 @@ class StoreSession(Protocol):
 
     @property
     def users(self) -> UserStore:
-        """Users and tokens."""
+        """Users and their password hashes."""
+
+    @property
+    def credentials(self) -> CredentialStore:
+        """API tokens and sign-ins."""
+
+    @property
+    def retention(self) -> RetentionStore:
+        """Rows past their retention period."""
+
+    @property
+    def leases(self) -> LeaseStore:
+        """Leases and the fence on this transaction's writes."""
 
     @property
     def cap_imports(self) -> CapImportStore:
@@ -114,6 +129,10 @@ class AlertingSession(Protocol):
     @property
     def cap_feed(self) -> WarningFeed:
         """The warning transitions as public alerts follow them (a position of their own)."""
+
+    @property
+    def leases(self) -> LeaseFence:
+        """The fence on this session's writes."""
 
 
 class AlertingStore(OutboxClaims, Protocol):

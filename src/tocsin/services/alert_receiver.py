@@ -7,13 +7,15 @@ blue; anything else -> yellow). Its identity (fingerprint) is its full label set
 Alertmanager. An alert whose `endsAt` is in the past lifts the warning; otherwise the warning is
 raised, upgraded or downgraded to the alert's level, through the same lifecycle as every other
 source (`source="prometheus"`). Invalid alerts are skipped and reported; valid ones are stored.
+A `startsAt` later than the server's clock plus the allowed skew is invalid (as an observation
+from the future is).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from tocsin.core.access import Placement, Principal, require, require_places
@@ -22,10 +24,12 @@ from tocsin.core.catalog import Catalog
 from tocsin.core.domains import DomainCode
 from tocsin.core.errors import Problem
 from tocsin.core.levels import Level
+from tocsin.core.observations import ahead_reason
 from tocsin.core.regions import RegionCode
 from tocsin.core.users import Permission
 from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
 from tocsin.ports import Bus, Clock, Store, StoreSession
+from tocsin.services.ingest import MAX_AHEAD
 from tocsin.services.publishing import warning_message
 from tocsin.services.warning_changes import WarningChanges
 
@@ -86,11 +90,16 @@ class AlertReceiverService:
     bus: Bus
     clock: Clock
     catalog: Catalog
+    max_ahead: timedelta = MAX_AHEAD  # how far past the clock `startsAt` may lie
 
-    def problems(self, i: int, alert: PrometheusAlert) -> list[Problem]:
+    def problems(self, i: int, alert: PrometheusAlert, *, now: datetime) -> list[Problem]:
         """Why an alert cannot become a warning."""
         where = f"alerts[{i}]"
         out: list[Problem] = []
+        if alert.starts_at is not None and alert.starts_at > now + self.max_ahead:
+            at, ahead = int(alert.starts_at.timestamp()), int(self.max_ahead.total_seconds())
+            reason = ahead_reason(at, now=int(now.timestamp()), max_ahead=ahead)
+            out.append(Problem(where, "startsAt", reason))
         region, domain = alert.labels.get("region"), alert.labels.get("domain")
         if not region:
             out.append(Problem(where, "labels.region", "required"))
@@ -113,7 +122,7 @@ class AlertReceiverService:
         valid: list[PrometheusAlert] = []
         placed: list[tuple[str, Placement]] = []
         for i, alert in enumerate(alerts):
-            problems = self.problems(i, alert)
+            problems = self.problems(i, alert, now=now)
             rejected += problems
             if not problems:
                 valid.append(alert)

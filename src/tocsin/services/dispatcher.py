@@ -26,9 +26,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from tocsin.core.access import Placement, Principal, require, require_place, sees
+from tocsin.core.access import Placement, Principal, require, require_place
 from tocsin.core.catalog import Catalog
-from tocsin.core.redaction import redact_address, redact_text
 from tocsin.core.users import Permission
 from tocsin.core.warnings.config import AlertingConfig
 from tocsin.core.warnings.escalation import (
@@ -60,6 +59,7 @@ from tocsin.core.warnings.silences import Silence, SilenceNotice, notice_message
 from tocsin.core.warnings.suppression import source_regions, suppress
 from tocsin.ports import AlertingSession, AlertingStore, FeedRow
 from tocsin.services.delivery import Handoff
+from tocsin.services.notification_scope import redacted, sees_notification, shown_suppressors
 from tocsin.services.targets import TargetBuilder
 
 log = logging.getLogger(__name__)
@@ -393,7 +393,7 @@ class Dispatcher:
                 places = {
                     i: Placement(w.region, w.domain) for i, w in tx.warnings.by_ids(ids).items()
                 }
-                found = [n for n in found if _sees_notification(principal, n, places)]
+                found = [n for n in found if sees_notification(principal, n, places)]
         return [redacted(n) for n in found[:limit]]
 
     def explain_delivery(
@@ -407,6 +407,7 @@ class Dispatcher:
         target = self.targets.target(warning)
         with self.store.transaction() as tx:
             suppressed = self._suppressed(Pass(tx, now, self.handoff), [warning])[warning.id]
+            suppressed = shown_suppressors(tx, principal, suppressed)
             escalation = tx.escalations.get(warning.id)
             notes = tx.outbox.find(warning_id=warning.id, limit=500)
         windows = dict(self.config.mute_windows)
@@ -427,26 +428,3 @@ class Dispatcher:
             "escalation": None if escalation is None else escalation.as_json(),
             "notifications": [log_entry(redacted(n)) for n in notes],
         }
-
-
-def redacted(note: Notification) -> Notification:
-    """A notification as it may be shown: its address redacted (no credentials, no e-mail
-    address) and its last error with any secret removed."""
-    error = redact_text(note.last_error, [note.address]) if note.last_error else None
-    return replace(note, address=redact_address(note.channel.value, note.address), last_error=error)
-
-
-def _sees_notification(
-    principal: Principal, note: Notification, places: Mapping[str, Placement]
-) -> bool:
-    """Whether the principal sees every warning the notification names (a silence notice:
-    the silence's region and domain; a task notice: the task's)."""
-    if note.warning_ids:
-        return all(i in places and sees(principal.scope, places[i]) for i in note.warning_ids)
-    task = note.payload.get("task") if note.payload else None
-    if isinstance(task, Mapping):  # a task notice: where the task sits (its unit's region)
-        return sees(principal.scope, Placement(task.get("region"), task.get("domain")))
-    selector = note.payload.get("silence", {}).get("selector") if note.payload else None
-    if not isinstance(selector, Mapping):
-        return False
-    return sees(principal.scope, Placement(selector.get("region"), selector.get("domain")))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +24,7 @@ from tocsin.bootstrap import Container
 from tocsin.core.access import Placement, system_principal
 from tocsin.core.errors import NotFound
 from tocsin.services.background import start_background
+from tocsin.services.retention import RetentionWorker
 from tocsin.services.warnings import warning_place
 from tocsin.web import live, public_page, views
 from tocsin.web.risk import RiskLoader, RiskSources, default_sources
@@ -98,17 +100,23 @@ def create_web_app(
         feed.attach()
         loader.start()
         stop_pipeline = start_background(container)  # warning pipeline: dispatch + delivery
+        retention = RetentionWorker(container.retention, interval=_retention_every(container))
+        if container.settings.background_workers:
+            retention.start()
         stop_sources = start_sources(container)  # collectors, the source-silent check
         try:
             yield
         finally:
             stop_sources()
+            retention.stop()
             stop_pipeline()
             feed.detach()
 
     app.router.lifespan_context = lifespan
 
     page = dashboard_page()
+    if container.settings.oidc_issuer and container.settings.oidc_client_id:
+        page = page.replace('<p id="sign-in-oidc" hidden>', '<p id="sign-in-oidc">')
 
     app.include_router(views.make_router(container, loader))
     app.include_router(live.make_router(feed))
@@ -132,6 +140,10 @@ def create_web_app(
         return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     return app
+
+
+def _retention_every(container: Container) -> timedelta:
+    return timedelta(hours=container.settings.retention_interval_h)
 
 
 def _locator(container: Container) -> live.Locate:

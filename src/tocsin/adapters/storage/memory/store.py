@@ -18,15 +18,18 @@ from tocsin.adapters.storage.memory.audit import MemoryAuditLog
 from tocsin.adapters.storage.memory.cap_imports import MemoryCapImports
 from tocsin.adapters.storage.memory.catalog import MemoryCatalog
 from tocsin.adapters.storage.memory.checkpoints import MemoryCheckpoints
+from tocsin.adapters.storage.memory.credentials import MemoryCredentials
 from tocsin.adapters.storage.memory.escalations import MemoryEscalations
 from tocsin.adapters.storage.memory.events import MemoryEvents
 from tocsin.adapters.storage.memory.feed import MemoryWarningFeed
 from tocsin.adapters.storage.memory.groups import MemoryGroups
 from tocsin.adapters.storage.memory.incidents import MemoryIncidents
+from tocsin.adapters.storage.memory.leases import MemoryLeases
 from tocsin.adapters.storage.memory.observations import MemoryObservations
 from tocsin.adapters.storage.memory.outbox import MemoryOutbox
 from tocsin.adapters.storage.memory.public_alerts import MemoryPublicAlerts
 from tocsin.adapters.storage.memory.response_trail import MemoryResponseTrail
+from tocsin.adapters.storage.memory.retention import MemoryRetention
 from tocsin.adapters.storage.memory.silences import MemorySilences
 from tocsin.adapters.storage.memory.situation_reports import MemorySituationReports
 from tocsin.adapters.storage.memory.state import MemoryState
@@ -51,6 +54,8 @@ class MemorySession:
     warning_search: MemoryWarningSearch
     audit: MemoryAuditLog
     users: MemoryUsers
+    credentials: MemoryCredentials
+    retention: MemoryRetention
     feed: MemoryWarningFeed
     groups: MemoryGroups
     escalations: MemoryEscalations
@@ -64,6 +69,7 @@ class MemorySession:
     tasks: MemoryTasks
     response_trail: MemoryResponseTrail
     situation_reports: MemorySituationReports
+    leases: MemoryLeases
 
     @classmethod
     def open(cls, state: MemoryState) -> MemorySession:
@@ -78,6 +84,8 @@ class MemorySession:
             warning_search=MemoryWarningSearch(state),
             audit=MemoryAuditLog(state),
             users=MemoryUsers(state),
+            credentials=MemoryCredentials(state),
+            retention=MemoryRetention(state),
             feed=MemoryWarningFeed(state),
             groups=MemoryGroups(state),
             escalations=MemoryEscalations(state),
@@ -91,6 +99,7 @@ class MemorySession:
             tasks=MemoryTasks(state),
             response_trail=MemoryResponseTrail(state),
             situation_reports=MemorySituationReports(state),
+            leases=MemoryLeases(state),
         )
 
 
@@ -109,7 +118,9 @@ class MemoryStore:
         """A serial transaction on a fork of the state, kept only if it succeeds."""
         with self.lock:
             draft = self.state.fork()
-            yield MemorySession.open(draft)
+            session = MemorySession.open(draft)
+            yield session
+            session.leases.enforce(wrote=lambda: draft != self.state)
             self.state = draft
 
     def claim_notifications(
