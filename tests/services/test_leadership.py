@@ -110,7 +110,7 @@ def test_a_standby_answers_503_naming_the_owner_and_takes_over_when_it_stops(
         again = a.post([1.0], 2)  # and from then on it names the new owner
         assert str(b.container.leases.holder) in again.json()["detail"]
         assert _observations(a.container) == [T, T + 60]
-        warnings = b.client.get("/api/v1/warnings").json()
+        warnings = b.client.get("/api/v1/warnings", headers=b.headers).json()
         assert [(w["subject"], w["level"]) for w in warnings] == [(IND, "red")]
         assert [k for _, k, _, _ in stored_transitions(b.container)] == [
             "warning.raised",
