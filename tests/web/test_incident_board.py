@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import Served, T, serve
+from tests.web.conftest import Served, T, guarded_page, serve
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
@@ -56,6 +56,13 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
         served.url = url
         yield Desk(served, tokens["crew"])
     container.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A guarded page at 1366×768 signed in to nothing yet (each test signs in to the desk)."""
+    with guarded_page(browser, viewport={"width": 1366, "height": 768}) as (opened, _):
+        yield opened
 
 
 def signed_in(page: Any, url: str, token: str) -> None:
