@@ -23,6 +23,7 @@ from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.memory.store import MemoryStore
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
 from tocsin.adapters.storage.sql.store import SqlStore
+from tocsin.adapters.versions import UniversOrder
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import NotFound, Unavailable
@@ -35,11 +36,13 @@ from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
+from tocsin.services.exposure import ExposureService
 from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.ingest import EventService, IngestService
 from tocsin.services.intake import SourceIntake
 from tocsin.services.rules import RuleBook
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
+from tocsin.services.security_alerts import SecurityAlertService
 from tocsin.services.silences import SilenceService
 from tocsin.services.staleness import SilenceCheck
 from tocsin.services.warnings import WarningService
@@ -128,6 +131,8 @@ class Container:
     delivery: DeliveryWorker
     silences: SilenceService
     alert_receiver: AlertReceiverService
+    exposure: ExposureService
+    security_alerts: SecurityAlertService
 
     def close(self) -> None:
         """Commit what is queued, then release the database connections."""
@@ -204,6 +209,8 @@ def build(
         delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
         silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
         alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog),
+        exposure=ExposureService(stores.store, bus, clock, catalog, order=UniversOrder()),
+        security_alerts=SecurityAlertService(stores.store, clock, catalog, ingest=ingest),
     )
 
 

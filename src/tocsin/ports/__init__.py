@@ -6,6 +6,7 @@
 | `catalog` | CatalogStore | regions, domains, indicators, assets, units |
 | `checkpoints` | CheckpointStore | rule state, detector checkpoints |
 | `events` | EventStore | discrete events |
+| `exposure` | ExposureStore | advisories, imported software inventories, patches |
 | `warnings` | WarningReader, WarningStore, WarningSearch | warnings and queries over them |
 | `audit` | AuditLog | the audit trail |
 | `users` | UserStore | users and API tokens |
@@ -32,6 +33,7 @@ from tocsin.ports.checkpoints import CheckpointStore
 from tocsin.ports.clock import Clock
 from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
+from tocsin.ports.exposure import ExposureStore
 from tocsin.ports.feed import FeedRow, WarningFeed
 from tocsin.ports.groups import GroupStore
 from tocsin.ports.notifiers import Notifier
@@ -52,6 +54,7 @@ __all__ = [
     "Clock",
     "EscalationStore",
     "EventStore",
+    "ExposureStore",
     "FeedRow",
     "GroupStore",
     "Notifier",

@@ -17,6 +17,7 @@ from tocsin.ports.catalog import CatalogStore
 from tocsin.ports.checkpoints import CheckpointStore
 from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
+from tocsin.ports.exposure import ExposureStore
 from tocsin.ports.feed import WarningFeed
 from tocsin.ports.groups import GroupStore
 from tocsin.ports.observations import ObservationStore
@@ -44,6 +45,10 @@ class StoreSession(Protocol):
     @property
     def events(self) -> EventStore:
         """Discrete events."""
+
+    @property
+    def exposure(self) -> ExposureStore:
+        """Advisories, imported software, patches."""
 
     @property
     def warnings(self) -> WarningStore:

@@ -14,6 +14,8 @@ from datetime import datetime
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
 from tocsin.core.events import Event
+from tocsin.core.exposure.advisories import Advisory
+from tocsin.core.exposure.exposures import Patch
 from tocsin.core.users import User
 from tocsin.core.warnings.escalation import Escalation
 from tocsin.core.warnings.grouping import AggregationGroup
@@ -47,6 +49,9 @@ class MemoryState:
     silences: dict[str, Silence] = field(default_factory=dict)
     noticed: set[str] = field(default_factory=set)
     notifications: dict[str, Notification] = field(default_factory=dict)
+    advisories: dict[tuple[str, str], Advisory] = field(default_factory=dict)
+    software: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    patches: dict[tuple[str, str], Patch] = field(default_factory=dict)
 
     def fork(self) -> MemoryState:
         """A copy whose containers can change without touching this state."""

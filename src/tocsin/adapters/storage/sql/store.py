@@ -19,6 +19,7 @@ from tocsin.adapters.storage.sql.audit import SqlAuditLog
 from tocsin.adapters.storage.sql.catalog import SqlCatalog
 from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
 from tocsin.adapters.storage.sql.events import SqlEvents
+from tocsin.adapters.storage.sql.exposure import SqlExposure
 from tocsin.adapters.storage.sql.observations import SqlObservations
 from tocsin.adapters.storage.sql.users import SqlUsers
 from tocsin.adapters.storage.sql.warning_search import SqlWarningSearch
@@ -33,6 +34,7 @@ class SqlSession:
     catalog: SqlCatalog
     checkpoints: SqlCheckpoints
     events: SqlEvents
+    exposure: SqlExposure
     warnings: SqlWarnings
     warning_search: SqlWarningSearch
     audit: SqlAuditLog
@@ -47,6 +49,7 @@ class SqlSession:
             catalog=SqlCatalog(conn),
             checkpoints=SqlCheckpoints(conn, writer, observations=observations),
             events=SqlEvents(conn),
+            exposure=SqlExposure(conn),
             warnings=SqlWarnings(conn),
             warning_search=SqlWarningSearch(conn),
             audit=SqlAuditLog(conn),
