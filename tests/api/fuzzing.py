@@ -36,7 +36,7 @@ from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
 from tocsin.core.warnings.selectors import Selector
 from tocsin.testing.clock import FakeClock
-from tocsin.testing.scenario import small_config, write_small_config
+from tocsin.testing.scenario import exposure_config, write_small_config
 from tocsin.web.app import create_web_app
 
 CHECKS = [
@@ -94,8 +94,8 @@ def fuzz_target(tmp: Path | None = None) -> Iterator[Target]:
 
 def _config(folder: Path) -> Path:
     """The small scenario, one indicator also watched by a detector (levels without a score
-    threshold included)."""
-    docs = small_config()
+    threshold included), with the exposure scenario's software, addresses and alert counts."""
+    docs = exposure_config()
     gauge: dict[str, Any] = docs["indicators.yaml"]["indicators"][0]
     gauge["detector"] = {"kind": "robust_z", "params": {"warmup": 5}, "thresholds": {"red": 0.5}}
     return write_small_config(folder, **docs)

@@ -16,6 +16,7 @@ from tocsin.api import (
     alert_receiver,
     catalog,
     events,
+    exposure,
     notifications,
     observations,
     operations,
@@ -47,6 +48,7 @@ ROUTERS = (
     alert_receiver,
     operations,
     sources,
+    exposure,
 )
 
 
