@@ -4,8 +4,9 @@ An alert names hosts by name or address; the first one that is an address of a c
 places it there (its region and domain come from the asset). An alert naming no asset is not
 ours to keep. The fields kept are the tool's rule, its severity and a title: nothing about the
 people who may appear in an alert (user names, e-mail addresses, payloads) is kept, since Tocsin
-watches infrastructure, not people. Counts per asset and minute become observations of the
-asset's `alerts_indicator`, so the same rules and detectors watch them.
+watches infrastructure, not people. An asset's alerts in the minute up to its newest alert
+become an observation of its `alerts_indicator` at that alert's second, so the same rules and
+detectors watch them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tocsin.core.events import Event
 from tocsin.core.exposure.inventory import address_key
 from tocsin.core.levels import Level
 
-BUCKET_S = 60  # alerts are counted per asset and minute
+WINDOW_S = 60  # an asset's alert count covers the minute up to its newest alert
 
 
 class AlertFormat(StrEnum):
@@ -101,21 +102,19 @@ def as_events(
     return events, unplaced
 
 
-def bucket_of(moment: datetime) -> int:
-    """The epoch second at which the moment's counting bucket starts."""
-    seconds = int(moment.timestamp())
-    return seconds - seconds % BUCKET_S
-
-
-def buckets(events: Sequence[Event]) -> set[tuple[str, int]]:
-    """The (asset, bucket start) pairs these events fall in."""
-    return {(e.asset, bucket_of(e.occurred_at)) for e in events if e.asset is not None}
-
-
-def counts(occurrences: Iterable[tuple[str, datetime]]) -> dict[tuple[str, int], int]:
-    """Alerts per (asset, bucket start) from (asset, occurred at) pairs."""
-    out: dict[tuple[str, int], int] = {}
-    for asset, at in occurrences:
-        key = (asset, bucket_of(at.astimezone(UTC)))
-        out[key] = out.get(key, 0) + 1
+def newest_seconds(events: Sequence[Event]) -> dict[str, int]:
+    """Per asset, the epoch second of its newest alert among these events."""
+    out: dict[str, int] = {}
+    for e in events:
+        if e.asset is not None:
+            second = int(e.occurred_at.timestamp())
+            out[e.asset] = max(out.get(e.asset, second), second)
     return out
+
+
+def window_of(second: int) -> tuple[datetime, datetime]:
+    """[since, until) of the counting window ending with `second` (WINDOW_S seconds long)."""
+    return (
+        datetime.fromtimestamp(second - WINDOW_S + 1, UTC),
+        datetime.fromtimestamp(second + 1, UTC),
+    )

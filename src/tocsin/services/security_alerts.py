@@ -2,30 +2,30 @@
 
 A delivery's alerts are placed on assets by the hosts they name; the placed ones are stored as
 events (source `security:<format>`, deduplicated by the tool's id or a content id), in one
-transaction with an audit record. Then, for every (asset, minute) the delivery touched, the
-asset's `alerts_indicator` receives the number of stored alerts of that minute as an
-observation, through the same ingest as every other observation, so threshold rules and
-detectors watch alert counts like any other indicator. Counting from the store makes a repeated
-delivery idempotent: the count of a minute is recomputed, not added to.
+transaction with an audit record. Then every asset with an `alerts_indicator` that the delivery
+touched gets one observation: at the second of its newest alert in the delivery, the number of
+its stored alerts in the minute up to it, through the same ingest as every other observation,
+so threshold rules and detectors watch alert counts like any other indicator. Counting from the
+store makes a repeated delivery idempotent (the same count at the same second). A delivery whose
+newest alert is older than a count already graded is stored but not graded again: rules read an
+indicator in time order, as they do every late observation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import numpy as np
 
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
 from tocsin.core.security_alerts import (
-    BUCKET_S,
     SecurityAlert,
     address_index,
     as_events,
-    buckets,
-    counts,
+    newest_seconds,
+    window_of,
 )
 from tocsin.ports import Clock, Store, StoreSession
 from tocsin.services.exposure import CYBER
@@ -71,24 +71,19 @@ class SecurityAlertService:
             tx.audit.append(
                 [AuditRecord(now, actor, "security_alerts.received", "batch", str(stored), reason)]
             )
-            touched = sorted(b for b in buckets(events) if b[0] in self.indicators)
-            found = self._counts(tx, touched)
+            newest = newest_seconds(events)
+            found = {
+                (a, t): self._count(tx, a, t) for a, t in newest.items() if a in self.indicators
+            }
         observed = self._observe(found)
         return AlertsReceived(len(alerts), len(events), stored, unplaced, observed)
 
-    def _counts(self, tx: StoreSession, touched: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        if not touched:
-            return {}
-        start = min(t for _, t in touched)
-        end = max(t for _, t in touched) + BUCKET_S
-        occurred = tx.events.occurrences(
-            sorted({a for a, _ in touched}),
-            source_prefix=SOURCE_PREFIX,
-            since=datetime.fromtimestamp(start, UTC),
-            until=datetime.fromtimestamp(end, UTC),
+    def _count(self, tx: StoreSession, asset: str, second: int) -> int:
+        since, until = window_of(second)
+        found = tx.events.occurrences(
+            [asset], source_prefix=SOURCE_PREFIX, since=since, until=until
         )
-        all_counts = counts(occurred)
-        return {key: all_counts.get(key, 0) for key in touched}
+        return len(found)
 
     def _observe(self, found: dict[tuple[str, int], int]) -> int:
         if not found:
