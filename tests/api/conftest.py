@@ -63,18 +63,22 @@ def obs(indicator: str, minute: int, value: Any) -> dict[str, Any]:
     return {"indicator": indicator, "time": T + 60 * minute, "value": value}
 
 
-def build_container(db_url: str, tmp_path: Path, **settings: Any) -> tuple[Container, FakeClock]:
-    """The small scenario on `db_url`, with extra settings."""
-    config = write_small_config(tmp_path / "config")
+def build_container(
+    db_url: str, tmp_path: Path, *, docs: dict[str, Any] | None = None, **settings: Any
+) -> tuple[Container, FakeClock]:
+    """The small scenario (or these configuration documents) on `db_url`, with extra settings."""
+    config = write_small_config(tmp_path / "config", **(docs or {}))
     clock = FakeClock()
     container = build(Settings(database_url=db_url, config_dir=config, **settings), clock=clock)
     return container, clock
 
 
 @contextmanager
-def serve_api(db_url: str, tmp_path: Path, **settings: Any) -> Iterator[Api]:
-    """The API over the small scenario, with a duty officer's token."""
-    container, clock = build_container(db_url, tmp_path, **settings)
+def serve_api(
+    db_url: str, tmp_path: Path, *, docs: dict[str, Any] | None = None, **settings: Any
+) -> Iterator[Api]:
+    """The API over the small scenario (or `docs`), with a duty officer's token."""
+    container, clock = build_container(db_url, tmp_path, docs=docs, **settings)
     container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
     token = container.admin.issue_token("duty", label="test", actor="test")
     try:
