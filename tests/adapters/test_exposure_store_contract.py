@@ -12,7 +12,7 @@ from tests.factories import T0
 from tocsin.adapters.vulnerability_feeds import parse_feed
 from tocsin.bootstrap import Stores
 from tocsin.core.events import Event
-from tocsin.core.exposure.advisories import Feed
+from tocsin.core.exposure.advisories import Advisory, Feed
 from tocsin.core.exposure.exposures import Patch
 from tocsin.core.levels import Level
 from tocsin.ports import Store
@@ -25,7 +25,11 @@ def store(stores: Stores) -> Store:
     return stores.store
 
 
-def fixture_advisories(feed: Feed) -> list:  # type: ignore[type-arg]
+def key(a: Advisory) -> tuple[str, str]:
+    return (a.feed.value, a.id)
+
+
+def fixture_advisories(feed: Feed) -> list[Advisory]:
     return parse_feed(feed, (FIXTURES / f"{feed.value}.json").read_text(), where=feed.value)
 
 
@@ -35,7 +39,6 @@ def test_advisories_round_trip_whole_and_replace_by_feed_and_id(store: Store) ->
         assert tx.exposure.put_advisories(every, imported_at=T0) == len(every)
     with store.transaction() as tx:
         stored = tx.exposure.advisories()
-    key = lambda a: (a.feed.value, a.id)  # noqa: E731
     assert sorted(stored, key=key) == sorted(every, key=key)  # nested ranges and dates intact
     changed = replace(every[0], title="amended", due_on=date(2030, 1, 2))
     with store.transaction() as tx:
@@ -48,10 +51,15 @@ def test_advisories_round_trip_whole_and_replace_by_feed_and_id(store: Store) ->
 
 def test_imported_software_is_replaced_per_asset(store: Store) -> None:
     with store.transaction() as tx:
-        tx.exposure.set_software({"SUB": ["pkg:pypi/a@1", "pkg:pypi/b@2"], "WTR": ["pkg:npm/c@3"]}, imported_at=T0)
+        tx.exposure.set_software(
+            {"SUB": ["pkg:pypi/a@1", "pkg:pypi/b@2"], "WTR": ["pkg:npm/c@3"]}, imported_at=T0
+        )
         tx.exposure.set_software({"SUB": ["pkg:pypi/a@1.1"]}, imported_at=T0)
     with store.transaction() as tx:
-        assert tx.exposure.imported_software() == {"SUB": ("pkg:pypi/a@1.1",), "WTR": ("pkg:npm/c@3",)}
+        assert tx.exposure.imported_software() == {
+            "SUB": ("pkg:pypi/a@1.1",),
+            "WTR": ("pkg:npm/c@3",),
+        }
         tx.exposure.set_software({"WTR": []}, imported_at=T0)
     with store.transaction() as tx:
         assert tx.exposure.imported_software() == {"SUB": ("pkg:pypi/a@1.1",)}
@@ -65,15 +73,22 @@ def test_patches_are_kept_one_per_asset_and_advisory(store: Store) -> None:
         tx.exposure.record_patch(replace(first, note="2.4.52", patched_at=T0 + timedelta(hours=1)))
     with store.transaction() as tx:
         got = tx.exposure.patches()
-    assert [(p.asset, p.advisory, p.note) for p in got] == [("HSP", "CVE-1", ""), ("SUB", "CVE-1", "2.4.52")]
+    assert [(p.asset, p.advisory, p.note) for p in got] == [
+        ("HSP", "CVE-1", ""),
+        ("SUB", "CVE-1", "2.4.52"),
+    ]
     assert got[1].patched_at == T0 + timedelta(hours=1)
 
 
 def test_a_failed_transaction_keeps_no_exposure_record(store: Store) -> None:
-    with pytest.raises(RuntimeError), store.transaction() as tx:
-        tx.exposure.put_advisories(fixture_advisories(Feed.KEV), imported_at=T0)
-        tx.exposure.record_patch(Patch("SUB", "CVE-1", T0, "alice"))
-        raise RuntimeError("boom")
+    def fail_midway() -> None:
+        with store.transaction() as tx:
+            tx.exposure.put_advisories(fixture_advisories(Feed.KEV), imported_at=T0)
+            tx.exposure.record_patch(Patch("SUB", "CVE-1", T0, "alice"))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail_midway()
     with store.transaction() as tx:
         assert tx.exposure.advisories() == []
         assert tx.exposure.patches() == []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,10 @@ from tocsin.core.users import Role
 from tocsin.testing.scenario import exposure_config
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "exposure"
+OLD_MATCH = {"vulnerable": True, "criteria": "cpe:/a:x:y"}  # CPE 2.2 URI, not 2.3
+OLD_CPE = {"cve": {"id": "CVE-1", "configurations": [{"nodes": [{"cpeMatch": [OLD_MATCH]}]}]}}
+PYPI_A = {"ecosystem": "PyPI", "name": "a"}
+WEIRD = {"type": "WEIRD", "events": [{"introduced": "0"}]}
 
 
 @pytest.fixture
@@ -20,7 +26,7 @@ def api(db_url: str, tmp_path: Path) -> Iterator[Api]:
         yield served
 
 
-def post_feed(api: Api, feed: str, body: bytes | None = None) -> object:
+def post_feed(api: Api, feed: str, body: bytes | str | None = None) -> Any:
     data = body if body is not None else (FIXTURES / f"{feed}.json").read_bytes()
     return api.client.post(
         f"/api/v1/exposure/advisories?feed={feed}",
@@ -32,7 +38,7 @@ def post_feed(api: Api, feed: str, body: bytes | None = None) -> object:
 def test_feeds_in_known_exploited_out_sorted_by_due_date(api: Api) -> None:
     for feed in ("nvd", "kev", "osv"):
         response = post_feed(api, feed)
-        assert response.status_code == 200, response.text  # type: ignore[attr-defined]
+        assert response.status_code == 200, response.text
     listed = api.client.get("/api/v1/exposure/known-exploited", headers=api.headers).json()
     assert [(e["advisory"], e["asset"], e["due_on"]) for e in listed] == [
         ("CVE-2021-41773", "SUB", "2021-11-17"),
@@ -71,19 +77,35 @@ def test_a_patch_lifts_and_leaves_the_known_exploited_list(api: Api) -> None:
     ("feed", "body", "expected"),
     [
         ("nvd", b"{not json", ("nvd feed", "", "not JSON")),
-        ("nvd", b'{"format": "NVD_CVE", "version": "1.0", "vulnerabilities": []}', ("nvd feed", "version", "2.0")),
         (
             "nvd",
-            b'{"format": "NVD_CVE", "version": "2.0", "vulnerabilities": [{"cve": {"id": "CVE-1", "configurations": [{"nodes": [{"cpeMatch": [{"vulnerable": true, "criteria": "cpe:/a:x:y"}]}]}]}}]}',
-            ("nvd feed", "vulnerabilities[0].cve.configurations[0].nodes[0].cpeMatch[0].criteria", "cpe:2.3:"),
+            b'{"format": "NVD_CVE", "version": "1.0", "vulnerabilities": []}',
+            ("nvd feed", "version", "2.0"),
         ),
-        ("kev", b'{"catalogVersion": "1", "vulnerabilities": [{"cveID": "CVE-1", "dueDate": "soon"}]}', ("kev feed", "vulnerabilities[0].dueDate", "date")),
-        ("osv", b'[{"id": "X", "affected": [{"package": {"ecosystem": "PyPI", "name": "a"}, "ranges": [{"type": "WEIRD", "events": [{"introduced": "0"}]}]}]}]', ("osv feed", "[0] (X).affected[0].ranges[0].type", "SEMVER")),
+        (
+            "nvd",
+            json.dumps({"format": "NVD_CVE", "version": "2.0", "vulnerabilities": [OLD_CPE]}),
+            (
+                "nvd feed",
+                "vulnerabilities[0].cve.configurations[0].nodes[0].cpeMatch[0].criteria",
+                "cpe:2.3:",
+            ),
+        ),
+        (
+            "kev",
+            b'{"catalogVersion": "1", "vulnerabilities": [{"cveID": "CVE-1", "dueDate": "soon"}]}',
+            ("kev feed", "vulnerabilities[0].dueDate", "date"),
+        ),
+        (
+            "osv",
+            json.dumps([{"id": "X", "affected": [{"package": PYPI_A, "ranges": [WEIRD]}]}]),
+            ("osv feed", "[0] (X).affected[0].ranges[0].type", "SEMVER"),
+        ),
         ("kev", b'{"catalogVersion": "1", "vulnerabilities": []}', ("kev", "", "no advisory")),
     ],
 )
 def test_a_bad_feed_is_rejected_whole_saying_where(
-    api: Api, feed: str, body: bytes, expected: tuple[str, str, str]
+    api: Api, feed: str, body: bytes | str, expected: tuple[str, str, str]
 ) -> None:
     before = table_counts(api.container)
     assert_problem(post_feed(api, feed, body), 422, [expected])
@@ -125,9 +147,16 @@ def test_security_alerts_in_each_format(api: Api) -> None:
         )
         assert response.status_code == 202, response.text
         got[fmt] = response.json()
-    assert got["wazuh"] == {"received": 3, "placed": 2, "stored": 2, "unplaced": 1, "observations": 1}
+    assert got["wazuh"] == {
+        "received": 3,
+        "placed": 2,
+        "stored": 2,
+        "unplaced": 1,
+        "observations": 1,
+    }
     before = table_counts(api.container)
-    bad = b'{"timestamp": "2026-03-01T10:00:00Z", "rule": {"level": 99, "id": "1", "description": "x"}, "id": "1"}\n'
+    rule = {"level": 99, "id": "1", "description": "x"}
+    bad = json.dumps({"timestamp": "2026-03-01T10:00:00Z", "rule": rule, "id": "1"}).encode()
     assert_problem(
         api.client.post(f"{url}?format=wazuh", content=bad, headers=api.headers),
         422,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +34,9 @@ def container(tmp_path: Path) -> Container:
 def load(container: Container, feed: Feed) -> int:
     text = (FIXTURES / f"{feed.value}.json").read_text()
     advisories = parse_feed(feed, text, where=feed.value)
-    return len(container.exposure.import_advisories(advisories, actor="t", where=feed.value).transitions)
+    return len(
+        container.exposure.import_advisories(advisories, actor="t", where=feed.value).transitions
+    )
 
 
 def open_exposure_warnings(container: Container) -> dict[str, Warning]:
@@ -80,10 +83,13 @@ def test_kev_upgrades_what_nvd_raised_and_a_patch_lifts_it(container: Container)
 def test_an_imported_inventory_adds_software_and_an_upgrade_lifts(container: Container) -> None:
     load(container, Feed.OSV)
     assert "WTR:GHSA-test-0002" not in open_exposure_warnings(container)
-    rows = inventory_rows("asset,software\nHSP,pkg:maven/org.example/historian-client@1.9.0\n", where="inv.csv")
+    rows = inventory_rows(
+        "asset,software\nHSP,pkg:maven/org.example/historian-client@1.9.0\n", where="inv.csv"
+    )
     container.exposure.import_inventory(rows, actor="t", where="inv.csv")
     assert open_exposure_warnings(container)["HSP:GHSA-test-0002"].level.value == "yellow"
-    upgrade = inventory_rows('{"inventory": [{"asset": "HSP", "software": ["pkg:maven/org.example/historian-client@1.10.0"]}]}', where="inv.json")
+    newer = {"asset": "HSP", "software": ["pkg:maven/org.example/historian-client@1.10.0"]}
+    upgrade = inventory_rows(json.dumps({"inventory": [newer]}), where="inv.json")
     change = container.exposure.import_inventory(upgrade, actor="t", where="inv.json")
     assert [e.reason for e in change.transitions] == ["no installed software matches any more"]
 

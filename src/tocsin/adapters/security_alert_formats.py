@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from tocsin.core.errors import InvalidInput, Problem
@@ -135,7 +136,9 @@ def _cef_time(ext: dict[str, str], received_at: datetime) -> datetime:
     try:
         return datetime.strptime(raw, "%b %d %Y %H:%M:%S").replace(tzinfo=UTC)
     except ValueError:
-        raise BadAlert("rt", f"{raw[:60]!r} is neither epoch milliseconds nor MMM dd yyyy HH:mm:ss") from None
+        raise BadAlert(
+            "rt", f"{raw[:60]!r} is neither epoch milliseconds nor MMM dd yyyy HH:mm:ss"
+        ) from None
 
 
 def cef(line: str, *, received_at: datetime) -> SecurityAlert:
@@ -187,11 +190,11 @@ def _items(
     if kind is AlertFormat.CEF:
         for n, line in enumerate(text.splitlines(), 1):
             if line.strip():
-                yield f"line {n}", lambda line=line: cef(line, received_at=received_at)
+                yield f"line {n}", partial(cef, line, received_at=received_at)
         return
     parse = JSON_FORMATS[kind]
     for where, item in _json_items(text):
-        yield where, lambda item=item: parse(item)
+        yield where, partial(parse, item)
 
 
 def parse_alerts(kind: AlertFormat, text: str, *, received_at: datetime) -> list[SecurityAlert]:

@@ -24,7 +24,7 @@ def _version(scheme: str, text: str) -> Version:
     version_class = range_class.version_class if range_class and scheme != CPE_SCHEME else None
     if version_class is not None:
         try:
-            return version_class(text)  # type: ignore[no-any-return]
+            return version_class(text)
         except (InvalidVersion, ValueError, TypeError):
             pass
     return RpmVersion(text)

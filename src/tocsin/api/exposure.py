@@ -9,7 +9,7 @@ and the known-exploited exposures by due date.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -30,8 +30,8 @@ from tocsin.core.users import Permission, User
 from tocsin.services.exposure import AssetExposure, Change
 
 Configurer = Annotated[User, Depends(Requires(Permission.CONFIGURE))]
-JSON_BODY = {"application/json": {"schema": {}}}
-TEXT_BODY = {
+JSON_BODY: dict[str, Any] = {"application/json": {"schema": {}}}
+TEXT_BODY: dict[str, Any] = {
     "text/plain": {"schema": {"type": "string"}},
     "text/csv": {"schema": {"type": "string"}},
     "application/x-ndjson": {"schema": {"type": "string"}},
@@ -234,4 +234,3 @@ def router() -> APIRouter:
         return await run_in_threadpool(_alerts, container, format, text, actor=user.name)
 
     return api
-

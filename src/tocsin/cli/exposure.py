@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tocsin.cli.common import ConfigOption, DbOption, console, group, print_table, reported, settings
+from tocsin.cli.common import (
+    ConfigOption,
+    DbOption,
+    console,
+    group,
+    print_table,
+    reported,
+    settings,
+)
 
 if TYPE_CHECKING:
     from tocsin.services.exposure import Change
@@ -38,7 +46,9 @@ class AlertFormatName(StrEnum):
 
 
 def _report(change: Change, what: str) -> None:
-    moved = ", ".join(f"{e.kind.value.split('.')[-1]} {e.to_level.value}" for e in change.transitions)
+    moved = ", ".join(
+        f"{e.kind.value.split('.')[-1]} {e.to_level.value}" for e in change.transitions
+    )
     console.print(
         f"{what}: {change.stored} stored; {len(change.transitions)} warning change(s)"
         + (f" ({moved})" if moved else ""),

@@ -74,7 +74,9 @@ class ExposureService:
         self.order = order
         self.domain = CYBER if CYBER in catalog.domains else None
 
-    def import_advisories(self, advisories: Sequence[Advisory], *, actor: str, where: str) -> Change:
+    def import_advisories(
+        self, advisories: Sequence[Advisory], *, actor: str, where: str
+    ) -> Change:
         """Store a feed's advisories and bring the warnings in line."""
         if not advisories:
             raise InvalidInput([Problem(where, "", "the feed holds no advisory")])
@@ -107,7 +109,9 @@ class ExposureService:
             tx.exposure.record_patch(patch)
             return 1
 
-        return self._change(write, actor=actor, kind="exposure.patched", subject=f"{asset}:{advisory}")
+        return self._change(
+            write, actor=actor, kind="exposure.patched", subject=f"{asset}:{advisory}"
+        )
 
     def reconcile(self, *, actor: str = ACTOR) -> Change:
         """Bring the exposure warnings in line with what is stored (nothing else changes)."""
@@ -202,7 +206,9 @@ class ExposureService:
         exploited = " known exploited," if a.known_exploited else ""
         due = f" due {a.due_on.isoformat()}" if a.due_on else ""
         reason = f"{a.id} ({a.severity.value},{exploited} CVSS {a.cvss_score}) on {asset.name}{due}"
-        return Command(CommandKind.RAISE, ACTOR, reason, e.level, _cause(e), _explain(e, harm, chain))
+        return Command(
+            CommandKind.RAISE, ACTOR, reason, e.level, _cause(e), _explain(e, harm, chain)
+        )
 
 
 def _lift(reason: str) -> Command:

@@ -48,7 +48,9 @@ class AlertsReceived:
 class SecurityAlertService:
     """Receives security alerts for the configured assets."""
 
-    def __init__(self, store: Store, clock: Clock, catalog: Catalog, *, ingest: IngestService) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, catalog: Catalog, *, ingest: IngestService
+    ) -> None:
         self.store = store
         self.clock = clock
         self.catalog = catalog
@@ -90,7 +92,7 @@ class SecurityAlertService:
             return 0
         keys = sorted(found, key=lambda k: (k[1], k[0]))
         raw = RawObservations(
-            codes=[self.indicators[a] for a, _ in keys],  # type: ignore[misc]
+            codes=[self.indicators[a] for a, _ in keys],
             times=np.array([t for _, t in keys], dtype=np.int64),
             values=np.array([float(found[k]) for k in keys], dtype=np.float64),
         )

@@ -32,7 +32,7 @@ def cpe(product: str, version: str, *, part: str = "a", update: str = "*") -> st
 
 
 def criterion(text: str, **bounds: str) -> CpeCriterion:
-    return CpeCriterion(parse_cpe(text), True, **bounds)  # type: ignore[arg-type]
+    return CpeCriterion(parse_cpe(text), True, **bounds)
 
 
 @pytest.mark.parametrize(
@@ -115,14 +115,18 @@ def test_an_and_configuration_needs_the_platform_and_names_only_the_vulnerable_p
 
 def test_a_negated_node_excludes() -> None:
     app = CpeNode((criterion(cpe("app", "*"), end_excluding="5"),))
-    not_on = CpeNode((CpeCriterion(parse_cpe(cpe("os", "*", part="o")), vulnerable=False),), negate=True)
+    not_on = CpeNode(
+        (CpeCriterion(parse_cpe(cpe("os", "*", part="o")), vulnerable=False),), negate=True
+    )
     adv = advisory(Configuration((app, not_on), Operator.AND))
     assert match(adv, [parse_software(cpe("app", "4"))], order=ORDER) is not None
     both = [parse_software(cpe("app", "4")), parse_software(cpe("os", "1", part="o"))]
     assert match(adv, both, order=ORDER) is None
 
 
-def osv(events: list[tuple[str, str]], *, kind: str = "pypi", name: str = "jinja2") -> AffectedPackage:
+def osv(
+    events: list[tuple[str, str]], *, kind: str = "pypi", name: str = "jinja2"
+) -> AffectedPackage:
     return AffectedPackage(kind, "", name, (tuple(VersionEvent(k, v) for k, v in events),))
 
 
@@ -141,7 +145,10 @@ def osv(events: list[tuple[str, str]], *, kind: str = "pypi", name: str = "jinja
 )
 def test_osv_ranges_with_two_intervals(version: str, expected: bool) -> None:
     events = [("introduced", "0"), ("fixed", "2.11.3"), ("introduced", "3.0.0"), ("fixed", "3.1.4")]
-    assert package_matches(osv(events), parse_purl(f"pkg:pypi/Jinja2@{version}"), order=ORDER) is expected
+    assert (
+        package_matches(osv(events), parse_purl(f"pkg:pypi/Jinja2@{version}"), order=ORDER)
+        is expected
+    )
 
 
 def test_osv_last_affected_is_inclusive_and_names_compare_per_ecosystem() -> None:

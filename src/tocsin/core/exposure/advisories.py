@@ -164,7 +164,10 @@ def merged(advisories: Iterable[Advisory]) -> list[Advisory]:
         listed = next((kev[n] for n in names if n in kev), None)
         if listed is not None:
             a = replace(
-                a, known_exploited=True, due_on=listed.due_on, required_action=listed.required_action
+                a,
+                known_exploited=True,
+                due_on=listed.due_on,
+                required_action=listed.required_action,
             )
         if a.cvss_score is None:
             other = next((scored[n] for n in names if n in scored), None)

@@ -15,7 +15,7 @@ and including a `last_affected`. Versions are ordered by a `VersionOrder` given 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
@@ -33,6 +33,15 @@ from tocsin.core.exposure.software import ANY, ATTRIBUTES, NA, Cpe, Package, Sof
 
 VERSION = ATTRIBUTES.index("version")
 CPE_SCHEME = "cpe"  # the ordering used for CPE versions (the caller decides what it is)
+
+
+# how the installed version must compare with each bound: start incl./excl., end incl./excl.
+BOUND_CHECKS: tuple[Callable[[int], bool], ...] = (
+    lambda c: c >= 0,
+    lambda c: c > 0,
+    lambda c: c <= 0,
+    lambda c: c < 0,
+)
 
 
 class VersionOrder(Protocol):
@@ -64,7 +73,9 @@ def _pattern(value: str) -> re.Pattern[str]:
     def wild(part: str) -> str:
         return ".*" if part == "*" else "." * len(part)
 
-    return re.compile(f"^{wild(lead) if lead else ''}{re.escape(core)}{wild(trail) if trail else ''}$")
+    return re.compile(
+        f"^{wild(lead) if lead else ''}{re.escape(core)}{wild(trail) if trail else ''}$"
+    )
 
 
 def attribute_matches(criterion: str, installed: str) -> bool:
@@ -82,14 +93,16 @@ def in_range(criterion: CpeCriterion, version: str, *, order: VersionOrder) -> b
     """True when the installed version satisfies every bound of the criterion."""
     if version in (ANY, NA):
         return False
-    checks = (
-        (criterion.start_including, lambda c: c >= 0),
-        (criterion.start_excluding, lambda c: c > 0),
-        (criterion.end_including, lambda c: c <= 0),
-        (criterion.end_excluding, lambda c: c < 0),
+    bounds = (
+        criterion.start_including,
+        criterion.start_excluding,
+        criterion.end_including,
+        criterion.end_excluding,
     )
     return all(
-        ok(order.compare(CPE_SCHEME, version, bound)) for bound, ok in checks if bound is not None
+        ok(order.compare(CPE_SCHEME, version, bound))
+        for bound, ok in zip(bounds, BOUND_CHECKS, strict=True)
+        if bound is not None
     )
 
 
@@ -125,7 +138,9 @@ def _configuration(
     return through or None
 
 
-def _ordered(events: Sequence[VersionEvent], version: str, kind: str, *, order: VersionOrder) -> bool:
+def _ordered(
+    events: Sequence[VersionEvent], version: str, kind: str, *, order: VersionOrder
+) -> bool:
     """True when the version is affected by one OSV range (introduced/fixed/last_affected)."""
     starts = [e.version for e in events if e.kind == "introduced"]
     fixed = [e.version for e in events if e.kind == "fixed"]

@@ -37,7 +37,9 @@ PARTS = frozenset({"a", "o", "h", ANY, NA})
 _BODY = r"(?:[A-Za-z0-9._-]|\\[^A-Za-z0-9\s])"
 _VALUE = re.compile(rf"^(?:\*|-|(?:\*|\?+)?{_BODY}+(?:\*|\?+)?)$")
 _SPLIT = re.compile(r"(?<!\\):")
-_PURL = re.compile(r"^pkg:([A-Za-z.+-][A-Za-z0-9.+-]*)/([^?#@]+)(?:@([^?#]+))?(?:\?[^#]*)?(?:#.*)?$")
+_PURL = re.compile(
+    r"^pkg:([A-Za-z.+-][A-Za-z0-9.+-]*)/([^?#@]+)(?:@([^?#]+))?(?:\?[^#]*)?(?:#.*)?$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,9 @@ def cpe_problem(text: str) -> str | None:
         return "a CPE name starts with 'cpe:2.3:'"
     values = _SPLIT.split(text[len("cpe:2.3:") :])
     if len(values) != len(ATTRIBUTES):
-        return f"a CPE 2.3 name has {len(ATTRIBUTES)} attributes after 'cpe:2.3:', not {len(values)}"
+        return (
+            f"a CPE 2.3 name has {len(ATTRIBUTES)} attributes after 'cpe:2.3:', not {len(values)}"
+        )
     if values[0].lower() not in PARTS:
         return f"part {values[0]!r} is none of a, o, h, *, -"
     for name, value in zip(ATTRIBUTES, values, strict=True):

@@ -39,9 +39,7 @@ def _criterion(doc: Mapping[str, Any]) -> CpeCriterion:
 
 def _configuration(doc: Mapping[str, Any]) -> Configuration:
     nodes = tuple(
-        CpeNode(
-            tuple(_criterion(c) for c in n["criteria"]), Operator(n["operator"]), n["negate"]
-        )
+        CpeNode(tuple(_criterion(c) for c in n["criteria"]), Operator(n["operator"]), n["negate"])
         for n in doc["nodes"]
     )
     return Configuration(nodes, Operator(doc["operator"]))
