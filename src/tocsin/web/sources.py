@@ -1,6 +1,6 @@
-"""The source loops a serving process runs: the "source silent" check, the MQTT subscriber and
-the pulled feeds (each only when configured). `start_sources` starts them and returns the
-function that stops them all."""
+"""The source loops a serving process runs: the "source silent" check, the MQTT subscriber, the
+pulled feeds and the vulnerability feeds (each only when configured). `start_sources` starts
+them and returns the function that stops them all."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
+from tocsin.adapters.sources.advisory_feeds import AdvisoryFeedLoop
 from tocsin.adapters.sources.mqtt import MqttSubscriber
 from tocsin.adapters.sources.pull import FeedPuller
 from tocsin.bootstrap import Container
+from tocsin.core.exposure.advisories import Advisory
 from tocsin.core.sources import SourceKind
 from tocsin.services.staleness import start_silence_checks
 
@@ -34,6 +36,10 @@ def start_sources(container: Container) -> Callable[[], None]:
         )
         subscriber.start()
         stops.append(subscriber.stop)
+    for advisories in sources.advisories:
+        loop = AdvisoryFeedLoop(advisories, deliver=partial(_import, container))
+        loop.start()
+        stops.append(loop.stop)
     for feed in sources.pull:
         puller = FeedPuller(
             feed,
@@ -48,3 +54,8 @@ def start_sources(container: Container) -> Callable[[], None]:
             each()
 
     return stop
+
+
+def _import(container: Container, advisories: list[Advisory], name: str) -> object:
+    """Deliver a scheduled feed's advisories to the exposure service."""
+    return container.exposure.import_advisories(advisories, actor=f"feed:{name}", where=name)
