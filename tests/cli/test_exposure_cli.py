@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -86,3 +87,28 @@ def test_check_config_names_bad_software_addresses_and_alert_indicators(tmp_path
         "not about this asset",
     ):
         assert expected in out, expected
+
+
+def test_region_exposure_feeds_the_cyber_risk_model(tmp_path: Path) -> None:
+    config = write_small_config(tmp_path / "cfg", **exposure_config())
+    db = ["--db", f"sqlite:///{tmp_path / 't.db'}"]
+    for feed in ("nvd", "kev"):
+        path = str(FIXTURES / f"{feed}.json")
+        assert (
+            runner.invoke(
+                app, ["exposure", "import", feed, path, *db, "--config", str(config)]
+            ).exit_code
+            == 0
+        )
+    table = tmp_path / "cyber.csv"
+    assert runner.invoke(app, ["exposure", "regions", "--out", str(table), *db]).exit_code == 0
+    scores = tmp_path / "scores.csv"
+    model = Path(__file__).resolve().parents[2] / "models" / "cyber_exposure.yaml"
+    args = ["risk", "compute", "--model", str(model), "--input", str(table), "--out", str(scores)]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    with scores.open(newline="", encoding="utf-8") as fh:
+        got = {r["region"]: r for r in csv.DictReader(fh)}
+    assert set(got) == {"D11", "D12"}
+    assert float(got["D11"]["CYBER"]) > float(got["D12"]["CYBER"]) > 0
+    assert got["D11"]["rank"] == "1"

@@ -134,3 +134,16 @@ def test_security_alerts_are_placed_deduplicated_and_counted(container: Containe
     kept = repr([(e.event.title, e.event.attributes, e.event.description) for e in events])
     assert "operator" not in kept  # the user name in Wazuh's full_log is not kept
     assert "203.0.113.7" not in kept  # nor the other party's address
+
+
+def test_each_region_gets_cyber_inputs_for_the_risk_model(container: Container) -> None:
+    for feed in Feed:
+        load(container, feed)
+    container.exposure.record_patch("SUB", "CVE-2021-41773", actor="op")
+    rows = {r.region: r.values() for r in container.exposure.regions()}
+    # D11 holds SUB (HMI: critical, exploited, due 2026-03-13, not yet past at NOW) and WTR
+    # (PLC firmware, jinja2); both are lost with SUB, HSP in D12 with either
+    assert rows == {
+        "D11": (2.0, 2.0, 1.0, 0.0, 9.8, 1.0),  # WTR is lost with SUB
+        "D12": (0.0, 0.0, 0.0, 0.0, None, 1.0),  # HSP is lost with SUB or WTR
+    }

@@ -76,6 +76,18 @@ class AssetExposureOut(BaseModel):
     consequences: ConsequencesOut
 
 
+class RegionExposureOut(BaseModel):
+    """A region's cyber exposure: the inputs of `models/cyber_exposure.yaml`."""
+
+    region: str
+    CY_ASSETS: int = Field(description="assets with a software inventory")
+    CY_EXPOSED: int = Field(description="of them, with an unpatched exposure")
+    CY_KEV: int = Field(description="unpatched known-exploited exposures")
+    CY_KEV_OVERDUE: int = Field(description="of them, past the catalogue's due date")
+    CY_MAX_CVSS: float | None = Field(description="highest CVSS score of an open exposure")
+    CY_DEPENDENT: int = Field(description="assets here lost or degraded if an exposed one is")
+
+
 class ChangeOut(BaseModel):
     """What an import or a patch did."""
 
@@ -186,6 +198,22 @@ def router() -> APIRouter:
         """Unpatched known-exploited exposures on our assets, the earliest due date first."""
         found = [e for a in container_of(request).exposure.assets() for e in a.exposures]
         return [exposure_out(e) for e in by_due_date(found)]
+
+    @api.get("/api/v1/exposure/regions", responses=responses(401, 403))
+    def exposure_regions(_: Reader, request: Request) -> list[RegionExposureOut]:
+        """Each region's cyber exposure (regions with inventoried assets or assets at risk)."""
+        return [
+            RegionExposureOut(
+                region=r.region,
+                CY_ASSETS=r.assets,
+                CY_EXPOSED=r.exposed,
+                CY_KEV=r.known_exploited,
+                CY_KEV_OVERDUE=r.overdue,
+                CY_MAX_CVSS=r.max_cvss,
+                CY_DEPENDENT=r.dependent,
+            )
+            for r in container_of(request).exposure.regions()
+        ]
 
     @api.post(
         "/api/v1/exposure/advisories",

@@ -190,3 +190,33 @@ def alerts(
         markup=False,
         soft_wrap=True,
     )
+
+
+@app.command("regions")
+def regions(
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="Write CSV (a risk model table)")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Each region's cyber exposure: a table of inputs for a composite risk model."""
+    import csv
+
+    from tocsin.bootstrap import build
+    from tocsin.core.exposure.regions import COLUMNS
+
+    with reported():
+        container = build(settings(db))
+        found = container.exposure.regions()
+    names = container.catalog.regions.regions
+    rows = [
+        [r.region, names[r.region].name, *("" if v is None else f"{v:g}" for v in r.values())]  # type: ignore[index]
+        for r in found
+    ]
+    header = ["region", "name", *COLUMNS]
+    if out is None:
+        print_table(header, rows, keys=("region",))
+        return
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([header, *rows])
+    console.print(f"{out}: {len(rows)} region(s)", markup=False)

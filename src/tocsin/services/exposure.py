@@ -30,6 +30,7 @@ from tocsin.core.exposure.exposures import (
 )
 from tocsin.core.exposure.inventory import InventoryRow, imported_inventory
 from tocsin.core.exposure.matching import VersionOrder
+from tocsin.core.exposure.regions import RegionExposure, region_exposure
 from tocsin.core.units import responsible_chain
 from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
 from tocsin.ports import Bus, Clock, Store, StoreSession, WarningFilter
@@ -140,6 +141,17 @@ class ExposureService:
                 )
             )
         return out
+
+    def regions(self) -> list[RegionExposure]:
+        """The cyber exposure inputs of each region (see core/exposure/regions.py)."""
+        with self.store.transaction() as tx:
+            exposures, inventory = self._exposures(tx)
+        return region_exposure(
+            self.catalog.assets,
+            exposures,
+            inventoried=[code for code, software in inventory.items() if software],
+            today=self.clock.now().date(),
+        )
 
     def _exposures(self, tx: StoreSession) -> tuple[list[Exposure], dict[str, Any]]:
         inventory = inventory_of(self.catalog.assets, tx.exposure.imported_software())
