@@ -23,7 +23,7 @@ from tocsin.api.catalog import levels_out
 from tocsin.bootstrap import Container
 from tocsin.core.users import Permission
 from tocsin.services.background import start_background
-from tocsin.web import live, views
+from tocsin.web import exposure, live, views
 from tocsin.web.risk import RiskLoader, RiskSources, default_sources
 from tocsin.web.sources import start_sources
 
@@ -117,6 +117,7 @@ def create_web_app(
     page = dashboard_page()
 
     app.include_router(views.make_router(container, loader))
+    app.include_router(exposure.make_router(container))
     app.include_router(live.make_router(feed, authorize_stream))
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -101,3 +101,35 @@ def by_due_date(exposures: Iterable[Exposure]) -> list[Exposure]:
     """Open known-exploited exposures, the earliest due date first (then asset, advisory)."""
     listed = [e for e in exposures if e.advisory.known_exploited and e.patched is None]
     return sorted(listed, key=lambda e: (e.due_on or date.max, e.asset, e.advisory.id))
+
+
+@dataclass(frozen=True, slots=True)
+class CascadeStep:
+    """An asset in the cascade from a lost one: `exposed` (the start), `failed` or `degraded`,
+    with the step at which it fails (0 for the start; None when only degraded)."""
+
+    asset: str
+    state: str
+    step: int | None
+
+
+def cascade_from(
+    assets: Mapping[AssetCode, Asset], code: str
+) -> tuple[list[CascadeStep], list[tuple[str, str]]]:
+    """The assets a loss of `code` reaches, and the dependency edges (supplier, dependant)
+    between them, for drawing the cascade."""
+    result = cascade(requirements_of(assets), [code])
+    steps = [
+        CascadeStep(a, "exposed" if a == code else "failed", s)
+        for a, s in sorted(result.failed.items(), key=lambda item: (item[1], item[0]))
+    ]
+    steps += [CascadeStep(a, "degraded", None) for a in sorted(result.degraded)]
+    reached = {s.asset for s in steps}
+    edges = sorted(
+        (str(dep), str(a.code))
+        for a in assets.values()
+        if str(a.code) in reached
+        for dep in a.depends_on
+        if str(dep) in reached
+    )
+    return steps, edges

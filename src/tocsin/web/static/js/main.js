@@ -2,12 +2,13 @@
 
 import { get, askToken, token } from "./api.js";
 import * as board from "./board.js";
+import * as exposure from "./exposure.js";
 import { LEVELS, badge, h, setServerNow, toast } from "./format.js";
 import * as indicator from "./indicator.js";
 import * as mapView from "./map.js";
 import * as risk from "./risk.js";
 
-const VIEWS = ["map", "board", "indicator", "risk"];
+const VIEWS = ["map", "board", "indicator", "risk", "exposure"];
 let view = null;
 let catalog = null;
 
@@ -43,7 +44,7 @@ async function route() {
       if (a.dataset.view === name) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
-    document.title = `Tocsin — ${{ map: "map", board: "warnings", indicator: "indicators", risk: "risk" }[name]}`;
+    document.title = `Tocsin — ${{ map: "map", board: "warnings", indicator: "indicators", risk: "risk", exposure: "exposure" }[name]}`;
   }
   document.body.dataset.view = name;
   try {
@@ -61,6 +62,8 @@ async function route() {
     } else if (name === "risk") {
       await loadCatalog();
       await risk.show(args[0] || null);
+    } else if (name === "exposure") {
+      await exposure.show(args[0] || null);
     }
     document.body.dataset.ready = name;
   } catch (err) {
@@ -84,6 +87,7 @@ function refreshSoon() {
     await refreshSummary();
     if (view === "board") await board.refresh({ highlight: true });
     if (view === "map") await mapView.refresh();
+    if (view === "exposure") await route();
   }, 150);
 }
 
@@ -132,7 +136,7 @@ function onKey(e) {
   }
   if (typing) return;
   const keys = {
-    1: () => navigate("#/map"), 2: () => navigate("#/board"), 3: () => navigate("#/indicator"), 4: () => navigate("#/risk"),
+    1: () => navigate("#/map"), 2: () => navigate("#/board"), 3: () => navigate("#/indicator"), 4: () => navigate("#/risk"), 5: () => navigate("#/exposure"),
     "/": focusFilter, "?": () => document.getElementById("help-dialog").showModal(),
     j: () => view === "board" && board.move(1), k: () => view === "board" && board.move(-1),
     a: () => view === "board" && board.acknowledge(),
@@ -159,7 +163,7 @@ function start() {
   document.getElementById("help-button").addEventListener("click", () => document.getElementById("help-dialog").showModal());
   document.addEventListener("keydown", onKey);
   window.addEventListener("hashchange", route);
-  window.addEventListener("resize", () => { mapView.invalidate(); indicator.resize(); });
+  window.addEventListener("resize", () => { mapView.invalidate(); indicator.resize(); exposure.invalidate(); });
   Promise.all([refreshSummary().catch(() => null), route()]).then(() => {
     connectLive();
     loadCatalog();
