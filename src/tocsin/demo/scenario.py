@@ -151,6 +151,9 @@ def write_config(directory: Path, *, end_at: int) -> list[Series]:
             "kind": "substation",
             "region": metro,
             "domain": "infrastructure.power",
+            # the web front end of its control system: exposed in the demo's feeds
+            "software": ["cpe:2.3:a:apache:http_server:2.4.49:*:*:*:*:*:*:*"],
+            "addresses": ["scada-gw.metro.example"],
         },
         {
             "code": "WATER-1",
