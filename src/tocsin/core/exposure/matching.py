@@ -147,13 +147,16 @@ def _ordered(
     last = [e.version for e in events if e.kind == "last_affected"]
 
     def cmp(a: str, b: str) -> int:
-        return -1 if a == "0" and b != "0" else order.compare(kind, a, b)
+        return order.compare(kind, a, b)
+
+    def after_start(start: str, other: str) -> bool:
+        return start == "0" or cmp(start, other) <= 0  # "0": from the first version on
 
     for start in starts:
         if start != "0" and cmp(version, start) < 0:
             continue
-        closed_by_fix = any(cmp(start, f) <= 0 and cmp(f, version) <= 0 for f in fixed)
-        closed_by_last = any(cmp(start, la) <= 0 and cmp(la, version) < 0 for la in last)
+        closed_by_fix = any(after_start(start, f) and cmp(f, version) <= 0 for f in fixed)
+        closed_by_last = any(after_start(start, la) and cmp(la, version) < 0 for la in last)
         if not (closed_by_fix or closed_by_last):
             return True
     return False
