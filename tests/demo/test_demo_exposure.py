@@ -23,3 +23,9 @@ def test_the_demo_substation_is_exposed_and_its_loss_reaches_the_hospital(tmp_pa
     assert sorted(e.advisory.id for e in sub.exposures) == ["CVE-2021-41773", "CVE-2021-42013"]
     assert {e.level.value for e in sub.exposures} == {"red"}
     assert set(sub.consequences.failed) == {"WATER-1", "HOSP-1", "DC-1", "PLANT-1"}
+
+
+def test_the_packaged_cyber_model_is_the_one_in_models() -> None:
+    root = Path(__file__).resolve().parents[2]
+    packaged = root / "src" / "tocsin" / "demo" / "data" / "cyber_exposure.yaml"
+    assert packaged.read_bytes() == (root / "models" / "cyber_exposure.yaml").read_bytes()
