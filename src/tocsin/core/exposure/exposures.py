@@ -15,7 +15,13 @@ from datetime import date, datetime
 from tocsin.core.assets import Asset, AssetCode
 from tocsin.core.cascades.assets import cascade, requirements_of
 from tocsin.core.exposure.advisories import Advisory, level_of
-from tocsin.core.exposure.matching import VersionOrder, match
+from tocsin.core.exposure.matching import (
+    Key,
+    VersionOrder,
+    advisory_keys,
+    match,
+    software_keys,
+)
 from tocsin.core.exposure.software import Software, parse_software
 from tocsin.core.levels import Level
 
@@ -74,12 +80,25 @@ def find_exposures(
     patches: Iterable[Patch],
     order: VersionOrder,
 ) -> list[Exposure]:
-    """Every (asset, advisory) match, with the patch that settles it if one is recorded."""
+    """Every (asset, advisory) match, with the patch that settles it if one is recorded.
+
+    An advisory is tried on an asset only when one of the asset's names has a key the advisory
+    can match through (`advisory_keys`): the same result as trying every pair, without the
+    pairs that cannot match."""
     settled = {(p.asset, p.advisory): p for p in patches}
+    by_key: dict[Key, list[int]] = {}
+    always: list[int] = []
     items = list(advisories)
+    for i, advisory in enumerate(items):
+        keys = advisory_keys(advisory)
+        for key in keys if keys is not None else ():
+            by_key.setdefault(key, []).append(i)
+        if keys is None:
+            always.append(i)
     out: list[Exposure] = []
     for asset, software in sorted(inventory.items()):
-        for advisory in items:
+        candidates = {i for s in software for k in software_keys(s) for i in by_key.get(k, ())}
+        for advisory in (items[i] for i in sorted(candidates.union(always))):
             found = match(advisory, software, order=order)
             if found is not None:
                 patch = settled.get((asset, advisory.id))

@@ -162,16 +162,54 @@ def _ordered(
     return False
 
 
-def _same_package(affected: AffectedPackage, package: Package) -> bool:
-    def norm(text: str) -> str:
-        lowered = text.lower()
-        return re.sub(r"[-_.]+", "-", lowered) if package.type == "pypi" else lowered
+def _norm(kind: str, text: str) -> str:
+    """A package name as compared: lower case; PyPI runs of -_. as one - (PEP 503)."""
+    lowered = text.lower()
+    return re.sub(r"[-_.]+", "-", lowered) if kind == "pypi" else lowered
 
+
+def _same_package(affected: AffectedPackage, package: Package) -> bool:
     return (
         affected.type == package.type
-        and norm(affected.namespace) == norm(package.namespace)
-        and norm(affected.name) == norm(package.name)
+        and _norm(package.type, affected.namespace) == _norm(package.type, package.namespace)
+        and _norm(package.type, affected.name) == _norm(package.type, package.name)
     )
+
+
+Key = tuple[str, str, str]
+
+
+def software_keys(software: Software) -> tuple[Key, ...]:
+    """The keys an installed name can be matched through: (cpe, vendor, product) and
+    (cpe, vendor, "") for any product of the vendor; a package's type, namespace and name."""
+    if isinstance(software, Cpe):
+        vendor = software.values[1]
+        return (("cpe", vendor, software.values[2]), ("cpe", vendor, ""))
+    kind = software.type
+    return ((kind, _norm(kind, software.namespace), _norm(kind, software.name)),)
+
+
+def _wild(value: str) -> bool:
+    return value == ANY or value[0] in "*?" or value[-1] in "*?"
+
+
+def advisory_keys(advisory: Advisory) -> frozenset[Key] | None:
+    """The keys an installed name must have for the advisory to match it through a vulnerable
+    criterion or an affected package (a product that is ANY or has wildcards: the vendor's key);
+    None when a criterion's vendor is ANY or has wildcards (every name must then be tried)."""
+    keys: set[Key] = set()
+    for config in advisory.configurations:
+        for node in config.nodes:
+            for c in node.criteria:
+                vendor, product = c.criteria.values[1], c.criteria.values[2]
+                if not c.vulnerable:
+                    continue
+                if _wild(vendor):
+                    return None
+                keys.add(("cpe", vendor, "" if _wild(product) else product))
+    for p in advisory.packages:
+        keys.add((p.type, _norm(p.type, p.namespace), _norm(p.type, p.name)))
+    return frozenset(keys)
 
 
 def package_matches(affected: AffectedPackage, package: Package, *, order: VersionOrder) -> bool:
