@@ -8,8 +8,10 @@ and the known-exploited exposures by due date.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -29,6 +31,7 @@ from tocsin.core.security_alerts import AlertFormat
 from tocsin.core.users import Permission, User
 from tocsin.services.exposure import AssetExposure, Change
 
+T = TypeVar("T")
 Configurer = Annotated[User, Depends(Requires(Permission.CONFIGURE))]
 JSON_BODY: dict[str, Any] = {"application/json": {"schema": {}}}
 TEXT_BODY: dict[str, Any] = {
@@ -162,7 +165,13 @@ def _changed(change: Change) -> ChangeOut:
     return ChangeOut(stored=change.stored, warnings_changed=len(change.transitions))
 
 
-def _import_feed(container: Container, feed: Feed, text: str, *, actor: str) -> ChangeOut:
+async def _with_body(request: Request, work: Callable[[Container, str], T]) -> T:
+    """Read the body as text, then do the work on it off the event loop."""
+    text = await _text(request)
+    return await run_in_threadpool(work, container_of(request), text)
+
+
+def _import_feed(container: Container, text: str, *, feed: Feed, actor: str) -> ChangeOut:
     advisories = parse_feed(feed, text, where=f"{feed.value} feed")
     return _changed(container.exposure.import_advisories(advisories, actor=actor, where=feed.value))
 
@@ -172,7 +181,7 @@ def _import_inventory(container: Container, text: str, *, actor: str) -> ChangeO
     return _changed(container.exposure.import_inventory(rows, actor=actor, where="api"))
 
 
-def _alerts(container: Container, kind: AlertFormat, text: str, *, actor: str) -> AlertsOut:
+def _alerts(container: Container, text: str, *, kind: AlertFormat, actor: str) -> AlertsOut:
     alerts = parse_alerts(kind, text, received_at=container.clock.now())
     got = container.security_alerts.receive(alerts, actor=actor)
     return AlertsOut(
@@ -224,9 +233,7 @@ def router() -> APIRouter:
         user: Ingester, request: Request, feed: Annotated[Feed, Query()]
     ) -> ChangeOut:
         """Import a feed document (NVD CVE JSON 2.0, CISA KEV JSON or OSV JSON)."""
-        text = await _text(request)
-        container = container_of(request)
-        return await run_in_threadpool(_import_feed, container, feed, text, actor=user.name)
+        return await _with_body(request, partial(_import_feed, feed=feed, actor=user.name))
 
     @api.post(
         "/api/v1/exposure/inventory",
@@ -235,9 +242,7 @@ def router() -> APIRouter:
     )
     async def post_inventory(user: Configurer, request: Request) -> ChangeOut:
         """Import a software inventory (CSV with asset and software columns, or JSON)."""
-        text = await _text(request)
-        container = container_of(request)
-        return await run_in_threadpool(_import_inventory, container, text, actor=user.name)
+        return await _with_body(request, partial(_import_inventory, actor=user.name))
 
     @api.post("/api/v1/exposure/patches", responses=responses(400, 401, 403, 404, 413, 422))
     def post_patch(body: PatchIn, user: Configurer, request: Request) -> ChangeOut:
@@ -257,8 +262,6 @@ def router() -> APIRouter:
         user: Ingester, request: Request, format: Annotated[AlertFormat, Query()]
     ) -> AlertsOut:
         """Security alerts (Wazuh JSON, Suricata EVE JSON lines or CEF lines) on our assets."""
-        text = await _text(request)
-        container = container_of(request)
-        return await run_in_threadpool(_alerts, container, format, text, actor=user.name)
+        return await _with_body(request, partial(_alerts, kind=format, actor=user.name))
 
     return api

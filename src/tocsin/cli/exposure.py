@@ -5,7 +5,6 @@ The database and the services are imported inside the commands (see `tocsin.cli.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,6 +19,8 @@ from tocsin.cli.common import (
     reported,
     settings,
 )
+from tocsin.core.exposure.advisories import Feed
+from tocsin.core.security_alerts import AlertFormat
 
 if TYPE_CHECKING:
     from tocsin.services.exposure import Change
@@ -27,22 +28,6 @@ if TYPE_CHECKING:
 app = group("Cyber exposure: advisories on our assets, patches, security alerts.")
 
 ByOption = Annotated[str, typer.Option("--by", metavar="NAME", help="Who does it (audit trail)")]
-
-
-class FeedName(StrEnum):
-    """Feed formats (mirrors core.exposure.advisories.Feed, kept light for --help)."""
-
-    nvd = "nvd"
-    kev = "kev"
-    osv = "osv"
-
-
-class AlertFormatName(StrEnum):
-    """Alert formats (mirrors core.security_alerts.AlertFormat)."""
-
-    wazuh = "wazuh"
-    suricata = "suricata"
-    cef = "cef"
 
 
 def _report(change: Change, what: str) -> None:
@@ -59,7 +44,7 @@ def _report(change: Change, what: str) -> None:
 
 @app.command("import")
 def import_feed(
-    feed: Annotated[FeedName, typer.Argument(help="nvd (CVE JSON 2.0), kev (CISA KEV), osv")],
+    feed: Annotated[Feed, typer.Argument(help="nvd (CVE JSON 2.0), kev (CISA KEV), osv")],
     location: Annotated[str, typer.Argument(metavar="FILE|URL", help="A file or http(s) URL")],
     by: ByOption = "cli",
     db: DbOption = None,
@@ -68,10 +53,9 @@ def import_feed(
     """Import a vulnerability feed; matching advisories raise cyber warnings."""
     from tocsin.adapters.vulnerability_feeds import parse_feed, read_feed_text
     from tocsin.bootstrap import build
-    from tocsin.core.exposure.advisories import Feed
 
     with reported():
-        advisories = parse_feed(Feed(feed.value), read_feed_text(location), where=location)
+        advisories = parse_feed(feed, read_feed_text(location), where=location)
         container = build(settings(db, config))
         change = container.exposure.import_advisories(advisories, actor=by, where=location)
     _report(change, f"{feed.value} {location}")
@@ -167,7 +151,7 @@ def known_exploited(db: DbOption = None) -> None:
 
 @app.command("alerts")
 def alerts(
-    kind: Annotated[AlertFormatName, typer.Argument(metavar="FORMAT", help="wazuh, suricata, cef")],
+    kind: Annotated[AlertFormat, typer.Argument(metavar="FORMAT", help="wazuh, suricata, cef")],
     file: Annotated[Path, typer.Argument(metavar="FILE", help="Alerts as the tool writes them")],
     by: ByOption = "cli",
     db: DbOption = None,
@@ -177,12 +161,11 @@ def alerts(
     from tocsin.adapters.security_alert_formats import parse_alerts
     from tocsin.adapters.vulnerability_feeds import read_feed_text
     from tocsin.bootstrap import build
-    from tocsin.core.security_alerts import AlertFormat
 
     with reported():
         container = build(settings(db, config))
         text = read_feed_text(str(file))
-        found = parse_alerts(AlertFormat(kind.value), text, received_at=container.clock.now())
+        found = parse_alerts(kind, text, received_at=container.clock.now())
         got = container.security_alerts.receive(found, actor=by)
     console.print(
         f"{file}: {got.received} alerts, {got.stored} new on our assets, "
