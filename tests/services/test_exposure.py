@@ -147,3 +147,27 @@ def test_each_region_gets_cyber_inputs_for_the_risk_model(container: Container) 
         "D11": (2.0, 2.0, 1.0, 0.0, 9.8, 1.0),  # WTR is lost with SUB
         "D12": (0.0, 0.0, 0.0, 0.0, None, 1.0),  # HSP is lost with SUB or WTR
     }
+
+
+def test_a_serving_process_reconciles_changed_software_at_start(tmp_path: Path) -> None:
+    from tocsin.web.sources import start_sources
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    docs = exposure_config()
+    first = build(
+        Settings(database_url=url, config_dir=write_small_config(tmp_path / "a", **docs)),
+        clock=FakeClock(NOW),
+    )
+    load(first, Feed.NVD)
+    first.close()
+    assert docs["assets.yaml"]["assets"][0]["code"] == "SUB"
+    docs["assets.yaml"]["assets"][0]["software"] = [
+        "cpe:2.3:a:apache:http_server:2.4.51:*:*:*:*:*:*:*"  # upgraded; the HMI removed
+    ]
+    settings = Settings(database_url=url, config_dir=write_small_config(tmp_path / "b", **docs))
+    again = build(settings, clock=FakeClock(NOW))
+    assert "SUB:CVE-2021-41773" in open_exposure_warnings(again)
+    stop = start_sources(again)
+    stop()
+    assert sorted(open_exposure_warnings(again)) == ["WTR:CVE-2099-0002"]
+    again.close()

@@ -22,6 +22,8 @@ def start_sources(container: Container) -> Callable[[], None]:
     stops: list[Callable[[], None]] = []
     if not container.settings.background_workers:
         return lambda: None
+    # the configuration may have changed what assets run: bring exposure warnings in line
+    container.exposure.reconcile(actor="rule:exposure (start)")
     if container.silence.watched:
         interval = timedelta(seconds=container.settings.silence_check_interval_s)
         stops.append(start_silence_checks(container.silence, container.clock, interval=interval))
