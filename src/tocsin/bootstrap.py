@@ -209,8 +209,10 @@ def build(
         delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
         silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
         alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog),
-        exposure=ExposureService(stores.store, bus, clock, catalog, order=UniversOrder()),
-        security_alerts=SecurityAlertService(stores.store, clock, catalog, ingest=ingest),
+        exposure=ExposureService(
+            stores.store, bus, clock=clock, catalog=catalog, order=UniversOrder()
+        ),
+        security_alerts=SecurityAlertService(stores.store, clock, catalog=catalog, ingest=ingest),
     )
 
 

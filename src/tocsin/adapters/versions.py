@@ -33,7 +33,7 @@ def _version(scheme: str, text: str) -> Version:
 class UniversOrder:
     """The VersionOrder of the exposure matcher, by univers."""
 
-    def compare(self, scheme: str, left: str, right: str) -> int:
+    def compare(self, left: str, right: str, *, scheme: str) -> int:
         """Negative, zero or positive as left is before, equal to or after right."""
         a, b = _version(scheme, left), _version(scheme, right)
         if type(a) is not type(b):

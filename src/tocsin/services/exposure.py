@@ -66,7 +66,7 @@ class ExposureService:
     """Imports advisories and inventories, records patches, keeps exposure warnings in step."""
 
     def __init__(
-        self, store: Store, bus: Bus, clock: Clock, catalog: Catalog, *, order: VersionOrder
+        self, store: Store, bus: Bus, *, clock: Clock, catalog: Catalog, order: VersionOrder
     ) -> None:
         self.store = store
         self.bus = bus
@@ -219,7 +219,7 @@ class ExposureService:
         due = f" due {a.due_on.isoformat()}" if a.due_on else ""
         reason = f"{a.id} ({a.severity.value},{exploited} CVSS {a.cvss_score}) on {asset.name}{due}"
         return Command(
-            CommandKind.RAISE, ACTOR, reason, e.level, _cause(e), _explain(e, harm, chain)
+            CommandKind.RAISE, ACTOR, reason, e.level, _cause(e), _explain(e, harm, chain=chain)
         )
 
 
@@ -235,7 +235,7 @@ def _cause(e: Exposure) -> dict[str, Any]:
     return {"asset": e.asset, "advisory": e.advisory.id, "software": list(e.software)}
 
 
-def _explain(e: Exposure, harm: Consequences, chain: Sequence[Any]) -> Mapping[str, Any]:
+def _explain(e: Exposure, harm: Consequences, *, chain: Sequence[Any]) -> Mapping[str, Any]:
     a = e.advisory
     due: date | None = a.due_on
     return {

@@ -49,7 +49,7 @@ class SecurityAlertService:
     """Receives security alerts for the configured assets."""
 
     def __init__(
-        self, store: Store, clock: Clock, catalog: Catalog, *, ingest: IngestService
+        self, store: Store, clock: Clock, *, catalog: Catalog, ingest: IngestService
     ) -> None:
         self.store = store
         self.clock = clock
@@ -75,12 +75,14 @@ class SecurityAlertService:
             )
             newest = newest_seconds(events)
             found = {
-                (a, t): self._count(tx, a, t) for a, t in newest.items() if a in self.indicators
+                (a, t): self._count(tx, a, second=t)
+                for a, t in newest.items()
+                if a in self.indicators
             }
         observed = self._observe(found)
         return AlertsReceived(len(alerts), len(events), stored, unplaced, observed)
 
-    def _count(self, tx: StoreSession, asset: str, second: int) -> int:
+    def _count(self, tx: StoreSession, asset: str, *, second: int) -> int:
         since, until = window_of(second)
         found = tx.events.occurrences(
             [asset], source_prefix=SOURCE_PREFIX, since=since, until=until

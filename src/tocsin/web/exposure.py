@@ -18,7 +18,7 @@ from tocsin.api.auth import Requires
 from tocsin.api.problems import responses
 from tocsin.bootstrap import Container
 from tocsin.core.errors import NotFound
-from tocsin.core.exposure.exposures import cascade_from
+from tocsin.core.exposure.exposures import CascadeStep, cascade_from
 from tocsin.core.users import Permission
 from tocsin.web.geometry import bounds, extent_digits, simplify
 
@@ -66,6 +66,49 @@ def _place(
     return lat, lon, "region"
 
 
+def _steps_out(container: Container, steps: list[CascadeStep]) -> list[CascadeAssetOut]:
+    """The cascade's assets, placed; those without coordinates spread around their region."""
+    assets = container.catalog.assets
+    unplaced: dict[str, list[str]] = {}
+    for s in steps:
+        a = assets[s.asset]  # type: ignore[index]
+        if a.latitude is None or a.longitude is None:
+            unplaced.setdefault(str(a.region), []).append(s.asset)
+    out = []
+    for s in steps:
+        a = assets[s.asset]  # type: ignore[index]
+        peers = unplaced.get(str(a.region), [])
+        at = peers.index(s.asset) if s.asset in peers else 0
+        lat, lon, placed = _place(container, s.asset, index=at, of=len(peers))
+        out.append(
+            CascadeAssetOut(
+                asset=s.asset,
+                name=a.name,
+                kind=a.kind,
+                region=str(a.region),
+                latitude=lat,
+                longitude=lon,
+                placed=placed,
+                state=s.state,
+                step=s.step,
+            )
+        )
+    return out
+
+
+def _shapes(container: Container, codes: set[str]) -> list[dict[str, Any]]:
+    """The regions' shapes as GeoJSON features (rounded to what their size can show)."""
+    tree = container.catalog.regions.regions
+    shapes = []
+    for code in sorted(codes):
+        region = tree.get(code)  # type: ignore[call-overload]
+        if region is not None and region.geometry:
+            geometry = simplify(region.geometry, extent_digits(region.geometry))
+            props = {"code": code, "name": region.name}
+            shapes.append({"type": "Feature", "geometry": geometry, "properties": props})
+    return shapes
+
+
 def make_router(container: Container) -> APIRouter:
     """The exposure view's read endpoint under /api/v1/web."""
     router = APIRouter(
@@ -78,42 +121,11 @@ def make_router(container: Container) -> APIRouter:
     @router.get("/exposure/{asset}", responses=responses(404))
     def exposure_cascade(asset: str) -> CascadeOut:
         """The assets lost or degraded with `asset`, placed for the map, and their regions."""
-        assets = container.catalog.assets
-        if asset not in assets:
+        if asset not in container.catalog.assets:
             raise NotFound(f"no asset {asset!r}")
-        steps, edges = cascade_from(assets, asset)
-        unplaced: dict[str, list[str]] = {}
-        for s in steps:
-            a = assets[s.asset]  # type: ignore[index]
-            if a.latitude is None or a.longitude is None:
-                unplaced.setdefault(str(a.region), []).append(s.asset)
-        out = []
-        for s in steps:
-            a = assets[s.asset]  # type: ignore[index]
-            peers = unplaced.get(str(a.region), [])
-            at = peers.index(s.asset) if s.asset in peers else 0
-            lat, lon, placed = _place(container, s.asset, index=at, of=len(peers))
-            out.append(
-                CascadeAssetOut(
-                    asset=s.asset,
-                    name=a.name,
-                    kind=a.kind,
-                    region=str(a.region),
-                    latitude=lat,
-                    longitude=lon,
-                    placed=placed,
-                    state=s.state,
-                    step=s.step,
-                )
-            )
-        tree = container.catalog.regions.regions
-        shapes = []
-        for code in sorted({o.region for o in out}):
-            region = tree.get(code)  # type: ignore[call-overload]
-            if region is not None and region.geometry:
-                geometry = simplify(region.geometry, extent_digits(region.geometry))
-                props = {"code": code, "name": region.name}
-                shapes.append({"type": "Feature", "geometry": geometry, "properties": props})
+        steps, edges = cascade_from(container.catalog.assets, asset)
+        out = _steps_out(container, steps)
+        shapes = _shapes(container, {o.region for o in out})
         return CascadeOut(asset=asset, assets=out, edges=edges, regions=shapes)
 
     return router

@@ -39,7 +39,7 @@ def start_sources(container: Container) -> Callable[[], None]:
         subscriber.start()
         stops.append(subscriber.stop)
     for advisories in sources.advisories:
-        loop = AdvisoryFeedLoop(advisories, deliver=partial(_import, container))
+        loop = AdvisoryFeedLoop(advisories, deliver=partial(_import, container=container))
         loop.start()
         stops.append(loop.stop)
     for feed in sources.pull:
@@ -58,6 +58,6 @@ def start_sources(container: Container) -> Callable[[], None]:
     return stop
 
 
-def _import(container: Container, advisories: list[Advisory], name: str) -> object:
+def _import(advisories: list[Advisory], name: str, *, container: Container) -> object:
     """Deliver a scheduled feed's advisories to the exposure service."""
     return container.exposure.import_advisories(advisories, actor=f"feed:{name}", where=name)

@@ -47,7 +47,7 @@ BOUND_CHECKS: tuple[Callable[[int], bool], ...] = (
 class VersionOrder(Protocol):
     """Orders two versions of one scheme (a purl type, or "cpe"): <0, 0 or >0."""
 
-    def compare(self, scheme: str, left: str, right: str) -> int:
+    def compare(self, left: str, right: str, *, scheme: str) -> int:
         """Negative when left < right, zero when equal, positive when left > right."""
 
 
@@ -100,7 +100,7 @@ def in_range(criterion: CpeCriterion, version: str, *, order: VersionOrder) -> b
         criterion.end_excluding,
     )
     return all(
-        ok(order.compare(CPE_SCHEME, version, bound))
+        ok(order.compare(version, bound, scheme=CPE_SCHEME))
         for bound, ok in zip(bounds, BOUND_CHECKS, strict=True)
         if bound is not None
     )
@@ -139,7 +139,7 @@ def _configuration(
 
 
 def _ordered(
-    events: Sequence[VersionEvent], version: str, kind: str, *, order: VersionOrder
+    events: Sequence[VersionEvent], version: str, *, kind: str, order: VersionOrder
 ) -> bool:
     """True when the version is affected by one OSV range (introduced/fixed/last_affected)."""
     starts = [e.version for e in events if e.kind == "introduced"]
@@ -147,7 +147,7 @@ def _ordered(
     last = [e.version for e in events if e.kind == "last_affected"]
 
     def cmp(a: str, b: str) -> int:
-        return order.compare(kind, a, b)
+        return order.compare(a, b, scheme=kind)
 
     def after_start(start: str, other: str) -> bool:
         return start == "0" or cmp(start, other) <= 0  # "0": from the first version on
@@ -218,7 +218,9 @@ def package_matches(affected: AffectedPackage, package: Package, *, order: Versi
         return False
     if package.version in affected.versions:
         return True
-    return any(_ordered(r, package.version, package.type, order=order) for r in affected.ranges)
+    return any(
+        _ordered(r, package.version, kind=package.type, order=order) for r in affected.ranges
+    )
 
 
 def match(advisory: Advisory, software: Sequence[Software], *, order: VersionOrder) -> Match | None:
