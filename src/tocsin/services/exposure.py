@@ -179,7 +179,7 @@ class ExposureService:
     def _reconcile(self, tx: StoreSession, exposures: Sequence[Exposure]) -> list[WarningEvent]:
         now = self.clock.now()
         wanted = {self._fingerprint(e): e for e in exposures}
-        query = WarningFilter(open_only=True, limit=1_000_000)
+        query = WarningFilter(open_only=True, domain_prefix=self.domain, limit=1_000_000)
         open_fps = [w.fingerprint for w in tx.warning_search.find(query) if w.source == SOURCE]
         changes = WarningChanges.load(tx, [*wanted, *open_fps])
         for fp, exposure in wanted.items():
