@@ -45,7 +45,19 @@ BEFORE = {
     "POST /api/v1/warnings/{warning_id}/acknowledge",
     "POST /api/v2/alerts",
 }
-ADDED = {"GET /api/v1/levels", "GET /api/v1/sources"}  # the level table; what sources sent
+ADDED = {
+    "GET /api/v1/levels",  # the level table
+    "GET /api/v1/sources",  # what sources sent
+    # cyber exposure (issue 19)
+    "GET /api/v1/exposure/assets",
+    "GET /api/v1/exposure/known-exploited",
+    "GET /api/v1/exposure/regions",
+    "POST /api/v1/exposure/advisories",
+    "POST /api/v1/exposure/inventory",
+    "POST /api/v1/exposure/patches",
+    "POST /api/v1/security-alerts",
+    "GET /api/v1/web/exposure/{asset}",
+}
 PUBLIC = {"GET /healthz", "GET /metrics"}
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
