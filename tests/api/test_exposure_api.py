@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ WEIRD = {"type": "WEIRD", "events": [{"introduced": "0"}]}
 
 @pytest.fixture
 def api(db_url: str, tmp_path: Path) -> Iterator[Api]:
-    with serve_api(db_url, tmp_path, docs=exposure_config()) as served:
+    now = datetime(2026, 3, 1, 10, 5, tzinfo=UTC)  # the fixtures' alerts are of 10:00
+    with serve_api(db_url, tmp_path, docs=exposure_config(), now=now) as served:
         yield served
 
 

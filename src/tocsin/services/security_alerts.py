@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tocsin.core.access import system_principal
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
 from tocsin.core.security_alerts import (
@@ -98,5 +99,8 @@ class SecurityAlertService:
             times=np.array([t for _, t in keys], dtype=np.int64),
             values=np.array([float(found[k]) for k in keys], dtype=np.float64),
         )
-        self.ingest.ingest(raw, source="security alerts")
+        # the counts are the process's own observations of configured assets' indicators
+        self.ingest.ingest(
+            raw, principal=system_principal("security-alerts"), source="security alerts"
+        )
         return len(keys)
