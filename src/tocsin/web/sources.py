@@ -4,6 +4,7 @@ them and returns the function that stops them all."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
@@ -12,9 +13,12 @@ from tocsin.adapters.sources.advisory_feeds import AdvisoryFeedLoop
 from tocsin.adapters.sources.mqtt import MqttSubscriber
 from tocsin.adapters.sources.pull import FeedPuller
 from tocsin.bootstrap import Container
+from tocsin.core.errors import NotOwner
 from tocsin.core.exposure.advisories import Advisory
 from tocsin.core.sources import SourceKind
 from tocsin.services.staleness import start_silence_checks
+
+log = logging.getLogger(__name__)
 
 
 def start_sources(container: Container) -> Callable[[], None]:
@@ -23,7 +27,10 @@ def start_sources(container: Container) -> Callable[[], None]:
     if not container.settings.background_workers:
         return lambda: None
     # the configuration may have changed what assets run: bring exposure warnings in line
-    container.exposure.reconcile(actor="rule:exposure (start)")
+    try:
+        container.exposure.reconcile(actor="rule:exposure (start)")
+    except NotOwner as err:  # a standby: the process owning the rules writes warnings
+        log.info("exposure not reconciled at start: %s", err)
     if container.silence.watched:
         interval = timedelta(seconds=container.settings.silence_check_interval_s)
         stops.append(start_silence_checks(container.silence, container.clock, interval=interval))
