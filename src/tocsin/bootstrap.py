@@ -31,6 +31,7 @@ from tocsin.adapters.storage.memory.store import MemoryStore
 from tocsin.adapters.storage.sealing import DEV_KEY, use_key
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
 from tocsin.adapters.storage.sql.store import SqlStore
+from tocsin.adapters.versions import UniversOrder
 from tocsin.config import Settings
 from tocsin.core.cap.config import CapConfig
 from tocsin.core.catalog import Catalog
@@ -49,6 +50,7 @@ from tocsin.services.audit import AuditService
 from tocsin.services.cap_imports import CapImportService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
+from tocsin.services.exposure import ExposureService
 from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.incidents import IncidentService
 from tocsin.services.indicators import IndicatorService
@@ -64,6 +66,7 @@ from tocsin.services.response_pass import ResponseContext, ResponseRuntime
 from tocsin.services.retention import Periods, RetentionService
 from tocsin.services.rules import RuleBook
 from tocsin.services.scorecard import ScorecardService
+from tocsin.services.security_alerts import SecurityAlertService
 from tocsin.services.sign_in import SignInService
 from tocsin.services.silences import SilenceService
 from tocsin.services.situation import SituationService
@@ -218,6 +221,8 @@ class Container:
     alert_receiver: AlertReceiverService
     cap: CapServices
     response: Response
+    exposure: ExposureService
+    security_alerts: SecurityAlertService
     leases: ProcessLeases
 
     def close(self) -> None:
@@ -350,6 +355,9 @@ def build(
             handoff=handoff,
             indicators=indicators,
         ),
+        exposure=ExposureService(
+            stores.store, bus, clock=clock, catalog=catalog, order=UniversOrder()
+        security_alerts=SecurityAlertService(stores.store, clock, catalog=catalog, ingest=ingest),
     )
 
 

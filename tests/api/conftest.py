@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tocsin.adapters.storage.alerting_tables import alerting_metadata
+from tocsin.adapters.storage.exposure_tables import exposure_metadata
 from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.adapters.storage.tables import metadata
 from tocsin.api.app import create_app
@@ -48,7 +49,11 @@ class Api:
 
 def table_counts(container: Container) -> dict[str, int]:
     """Rows in every table: a request that stores nothing leaves these unchanged."""
-    tables = [*metadata.sorted_tables, *alerting_metadata.sorted_tables]
+    tables = [
+        *metadata.sorted_tables,
+        *alerting_metadata.sorted_tables,
+        *exposure_metadata.sorted_tables,
+    ]
     store = container.store
     assert isinstance(store, SqlStore)  # the API tests run on SQLite
     with store.engine.connect() as conn:
@@ -67,12 +72,13 @@ def build_container(
     db_url: str,
     tmp_path: Path,
     *,
+    docs: dict[str, Any] | None = None,
     sources: dict[str, Any] | None = None,
     now: datetime | None = None,
     **settings: Any,
 ) -> tuple[Container, FakeClock]:
     """The small scenario on `db_url` (with this sources.yaml, this clock), extra settings."""
-    config = write_small_config(tmp_path / "config")
+    config = write_small_config(tmp_path / "config", **(docs or {}))
     if sources is not None:
         (config / "sources.yaml").write_text(yaml.safe_dump(sources), encoding="utf-8")
     clock = FakeClock(now) if now is not None else FakeClock()

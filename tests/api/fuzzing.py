@@ -39,7 +39,7 @@ from tocsin.core.warnings.selectors import Selector
 from tocsin.services.access import TokenRequest
 from tocsin.services.publication import Choices
 from tocsin.testing.clock import FakeClock
-from tocsin.testing.scenario import small_config, small_plans, write_small_config
+from tocsin.testing.scenario import exposure_config, small_plans, write_small_config
 from tocsin.web.app import create_web_app
 
 SYSTEM = system_principal("test")
@@ -101,8 +101,8 @@ def fuzz_target(tmp: Path | None = None) -> Iterator[Target]:
 
 def _config(folder: Path) -> Path:
     """The small scenario, one indicator also watched by a detector (levels without a score
-    threshold included)."""
-    docs = {**small_config(), "plans.yaml": small_plans()}
+    threshold included), with the exposure scenario's software, addresses and alert counts."""
+    docs = {**exposure_config(), "plans.yaml": small_plans()}
     gauge: dict[str, Any] = docs["indicators.yaml"]["indicators"][0]
     gauge["detector"] = {"kind": "robust_z", "params": {"warmup": 5}, "thresholds": {"red": 0.5}}
     return write_small_config(folder, **docs)

@@ -106,6 +106,15 @@ ADDED = {
     "POST /api/v1/silences/{silence_id}/refuse",
     "GET /api/v1/session/oidc",
     "GET /api/v1/session/oidc/callback",
+    # cyber exposure (issue 19)
+    "GET /api/v1/exposure/assets",
+    "GET /api/v1/exposure/known-exploited",
+    "GET /api/v1/exposure/regions",
+    "POST /api/v1/exposure/advisories",
+    "POST /api/v1/exposure/inventory",
+    "POST /api/v1/exposure/patches",
+    "POST /api/v1/security-alerts",
+    "GET /api/v1/web/exposure/{asset}",
 }
 PUBLIC = {
     "GET /healthz",

@@ -19,6 +19,7 @@ from tocsin.api import (
     catalog,
     events,
     incidents,
+    exposure,
     notifications,
     observations,
     oidc,
@@ -75,6 +76,7 @@ ROUTERS = (
     tokens,
     operations,
     sources,
+    exposure,
 )
 
 

@@ -75,6 +75,7 @@ def demo(
         container, token = _open(base)
         replayed = _replay(container, series, quiet=quiet)
         public = _public_alert(container)
+        replayed["exposures"] = _exposure(container)
         delivered = _deliver(container)
     _summary(container, replayed, delivered=delivered, seconds=time.perf_counter() - started)
     with reported():
@@ -170,6 +171,29 @@ def _public_alert(container: Container) -> str | None:
         console.print(f"no public alert: {err}", markup=False, soft_wrap=True)
         return None
     return draft.identifier
+
+
+def _exposure(container: Container) -> int:
+    """Import the demo's vulnerability feeds; say what is exposed and what fails with it."""
+    from tocsin.demo.exposure import import_demo_feeds
+
+    import_demo_feeds(container)
+    exposed = [a for a in container.exposure.assets() if a.exposures]
+    for asset in exposed:
+        found = ", ".join(
+            f"{e.advisory.id} ({e.level.value}"
+            + (f", known exploited, due {e.due_on}" if e.advisory.known_exploited else "")
+            + ")"
+            for e in asset.exposures
+        )
+        lost = ", ".join(container.catalog.assets[c].name for c in asset.consequences.failed)  # type: ignore[index]
+        console.print(
+            f"exposed: {asset.name} ({asset.asset}) runs {', '.join(asset.software)}: {found}; "
+            f"if it is lost: {lost or 'nothing else'} (the Exposure view, key 5)",
+            markup=False,
+            soft_wrap=True,
+        )
+    return sum(len(a.exposures) for a in exposed)
 
 
 def _deliver(container: Container) -> int:

@@ -82,6 +82,7 @@ from tocsin.cli import cap as _cap  # noqa: E402
 from tocsin.cli import core_commands as _core  # noqa: E402
 from tocsin.cli import demo as _demo  # noqa: E402
 from tocsin.cli import detect as _detect  # noqa: E402
+from tocsin.cli import exposure as _exposure  # noqa: E402
 from tocsin.cli import incidents as _incidents  # noqa: E402
 from tocsin.cli import privacy as _privacy  # noqa: E402
 from tocsin.cli import reports as _reports  # noqa: E402
@@ -105,6 +106,7 @@ app.add_typer(_privacy.retention_app, name="retention")
 app.command("detect", cls=_detect.DetectorHelp)(_detect.detect)
 app.add_typer(_detect.bench_app, name="bench")
 app.add_typer(_risk.app, name="risk")
+app.add_typer(_exposure.app, name="exposure")
 app.add_typer(_alerting.silences_app, name="silences")
 app.add_typer(_alerting.notify_app, name="notify")
 app.add_typer(_cap.cap_app, name="cap")

@@ -39,6 +39,7 @@ WHAT_IF = "what-if.yaml"  # a what-if on the demo (INFORM over the nations, the 
 NOTIFICATIONS = "notifications.jsonl"  # the duty desk's inbox, beside the database
 RISK_MODEL = "inform_2023.yaml"  # INFORM Risk 2023, for the risk view and the what-if
 RISK_TABLE = "inform_indicators.csv"
+CYBER_MODEL = "cyber_exposure.yaml"  # the cyber domain of the index (`tocsin exposure regions`)
 ROUTES = {  # every warning to the duty desk, at once, then at most every minute per group
     "route": {
         "receiver": "duty-desk",
@@ -156,6 +157,9 @@ def write_config(
             "kind": "substation",
             "region": metro,
             "domain": "infrastructure.power",
+            # the web front end of its control system: exposed in the demo's feeds
+            "software": ["cpe:2.3:a:apache:http_server:2.4.49:*:*:*:*:*:*:*"],
+            "addresses": ["scada-gw.metro.example"],
         },
         {
             "code": "WATER-1",
@@ -230,9 +234,11 @@ def _indicator(s: Series, region: str) -> dict[str, Any]:
 
 
 def _write_risk(workdir: Path, assets: list[dict[str, Any]]) -> None:
-    """INFORM's model and indicator table, and a what-if over them and the demo's assets."""
+    """INFORM's model and indicator table, the cyber exposure model, and a what-if over them
+    and the demo's assets."""
     (workdir / RISK_MODEL).write_text(sources.read_text(sources.INFORM_MODEL), encoding="utf-8")
     (workdir / RISK_TABLE).write_text(sources.read_text(sources.INFORM_TABLE), encoding="utf-8")
+    (workdir / CYBER_MODEL).write_text(sources.read_text(CYBER_MODEL), encoding="utf-8")
     what_if = {
         "name": "Flood hazard +2 in Italy, metro substation SUB-1 down",
         "perturb": [

@@ -6,6 +6,7 @@
 | `catalog` | CatalogStore | regions, domains, indicators, assets, units |
 | `checkpoints` | CheckpointStore | rule state, detector checkpoints |
 | `events` | EventStore | discrete events |
+| `exposure` | ExposureStore | advisories, imported software inventories, patches |
 | `warnings` | WarningReader, WarningStore, WarningSearch | warnings and queries over them |
 | `audit` | AuditLog | the audit trail |
 | `users` | UserStore | users and their password hashes |
@@ -40,6 +41,7 @@ from tocsin.ports.clock import Clock
 from tocsin.ports.credentials import CredentialStore
 from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
+from tocsin.ports.exposure import ExposureStore
 from tocsin.ports.feed import FeedRow, WarningFeed
 from tocsin.ports.groups import GroupStore
 from tocsin.ports.incidents import (
@@ -80,6 +82,7 @@ __all__ = [
     "CredentialStore",
     "EscalationStore",
     "EventStore",
+    "ExposureStore",
     "FeedRow",
     "GroupStore",
     "IncidentFilter",

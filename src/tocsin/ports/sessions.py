@@ -19,6 +19,7 @@ from tocsin.ports.checkpoints import CheckpointStore
 from tocsin.ports.credentials import CredentialStore
 from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
+from tocsin.ports.exposure import ExposureStore
 from tocsin.ports.feed import WarningFeed
 from tocsin.ports.groups import GroupStore
 from tocsin.ports.incidents import IncidentStore, ResponseTrail, SituationReports, TaskStore
@@ -50,6 +51,10 @@ class StoreSession(Protocol):
     @property
     def events(self) -> EventStore:
         """Discrete events."""
+
+    @property
+    def exposure(self) -> ExposureStore:
+        """Advisories, imported software, patches."""
 
     @property
     def warnings(self) -> WarningStore:

@@ -300,3 +300,38 @@ def _task(
         "checklist": checklist or [],
         "after": after or [],
     }
+
+
+def exposure_config() -> dict[str, Any]:
+    """The small scenario with software, addresses and an alert-count indicator on its assets:
+    the substation runs a SCADA HMI and a web server, the water works a PLC firmware on a
+    PLC 100 and a Python package; the substation's security alerts are counted."""
+    docs = small_config()
+    software = {
+        "SUB": [
+            "cpe:2.3:a:example_vendor:scada_hmi:3.9:*:*:*:*:*:*:*",
+            "cpe:2.3:a:apache:http_server:2.4.49:*:*:*:*:*:*:*",
+        ],
+        "WTR": [
+            "cpe:2.3:o:example_vendor:plc_firmware:2.1.1j:*:*:*:*:*:*:*",
+            "cpe:2.3:h:example_vendor:plc_100:-:*:*:*:*:*:*:*",
+            "pkg:pypi/jinja2@2.11.2",
+        ],
+    }
+    addresses = {"SUB": ["hmi-01", "10.1.1.5"], "WTR": ["plc-gw.water.example", "10.2.0.1"]}
+    for asset in docs["assets.yaml"]["assets"]:
+        asset["software"] = software.get(asset["code"], [])
+        asset["addresses"] = addresses.get(asset["code"], [])
+    docs["assets.yaml"]["assets"][0]["alerts_indicator"] = "SUB.security_alerts"
+    docs["indicators.yaml"]["indicators"].append(
+        {
+            "code": "SUB.security_alerts",
+            "name": "Security alerts on the substation, per minute",
+            "region": "D11",
+            "domain": "cyber",
+            "unit": "alerts",
+            "asset": "SUB",
+            "thresholds": {"yellow": 2.0, "orange": 5.0},
+        }
+    )
+    return docs

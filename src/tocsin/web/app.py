@@ -26,7 +26,7 @@ from tocsin.core.errors import NotFound
 from tocsin.services.background import start_background
 from tocsin.services.retention import RetentionWorker
 from tocsin.services.warnings import warning_place
-from tocsin.web import live, public_page, views
+from tocsin.web import exposure, live, public_page, views
 from tocsin.web.risk import RiskLoader, RiskSources, default_sources
 from tocsin.web.sources import start_sources
 
@@ -119,6 +119,7 @@ def create_web_app(
         page = page.replace('<p id="sign-in-oidc" hidden>', '<p id="sign-in-oidc">')
 
     app.include_router(views.make_router(container, loader))
+    app.include_router(exposure.make_router(container))
     app.include_router(live.make_router(feed))
     app.include_router(public_page.make_router(container))
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)

@@ -112,6 +112,9 @@ assets = Table(
     Column("depends_on", JSON, nullable=False),
     Column("latitude", Float, nullable=True),
     Column("longitude", Float, nullable=True),
+    Column("software", JSON, nullable=False, server_default=text("'[]'")),
+    Column("addresses", JSON, nullable=False, server_default=text("'[]'")),
+    Column("alerts_indicator", String(128), nullable=True),
 )
 
 units = Table(
@@ -141,6 +144,7 @@ events = Table(
     Column("asset", String(64), nullable=True),
     Column("attributes", JSON, nullable=False),
     UniqueConstraint("source", "external_id", name="uq_events_source_external_id"),
+    Index("ix_events_asset_occurred", "asset", "occurred_at"),  # migration 0021
 )
 
 warnings = Table(

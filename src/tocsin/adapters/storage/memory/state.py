@@ -20,6 +20,8 @@ from tocsin.core.credentials import ApiToken, SignIn
 from tocsin.core.events import Event
 from tocsin.core.incidents.model import Incident
 from tocsin.core.incidents.tasks import Task
+from tocsin.core.exposure.advisories import Advisory
+from tocsin.core.exposure.exposures import Patch
 from tocsin.core.leases import Lease
 from tocsin.core.users import User
 from tocsin.core.warnings.escalation import Escalation
@@ -65,6 +67,9 @@ class MemoryState:
     incidents: dict[str, Incident] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)
     situation_reports: dict[str, StoredReport] = field(default_factory=dict)
+    advisories: dict[tuple[str, str], Advisory] = field(default_factory=dict)
+    software: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    patches: dict[tuple[str, str], Patch] = field(default_factory=dict)
     leases: dict[str, Lease] = field(default_factory=dict)
 
     def fork(self) -> MemoryState:

@@ -21,6 +21,7 @@ from tocsin.adapters.storage.memory.checkpoints import MemoryCheckpoints
 from tocsin.adapters.storage.memory.credentials import MemoryCredentials
 from tocsin.adapters.storage.memory.escalations import MemoryEscalations
 from tocsin.adapters.storage.memory.events import MemoryEvents
+from tocsin.adapters.storage.memory.exposure import MemoryExposure
 from tocsin.adapters.storage.memory.feed import MemoryWarningFeed
 from tocsin.adapters.storage.memory.groups import MemoryGroups
 from tocsin.adapters.storage.memory.incidents import MemoryIncidents
@@ -50,6 +51,7 @@ class MemorySession:
     catalog: MemoryCatalog
     checkpoints: MemoryCheckpoints
     events: MemoryEvents
+    exposure: MemoryExposure
     warnings: MemoryWarnings
     warning_search: MemoryWarningSearch
     audit: MemoryAuditLog
@@ -80,6 +82,7 @@ class MemorySession:
             catalog=MemoryCatalog(state),
             checkpoints=MemoryCheckpoints(state, observations=observations),
             events=MemoryEvents(state),
+            exposure=MemoryExposure(state),
             warnings=MemoryWarnings(state),
             warning_search=MemoryWarningSearch(state),
             audit=MemoryAuditLog(state),

@@ -22,6 +22,7 @@ from tocsin.adapters.storage.sql.catalog import SqlCatalog
 from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
 from tocsin.adapters.storage.sql.credentials import SqlCredentials
 from tocsin.adapters.storage.sql.events import SqlEvents
+from tocsin.adapters.storage.sql.exposure import SqlExposure
 from tocsin.adapters.storage.sql.leases import SqlLeases
 from tocsin.adapters.storage.sql.observations import SqlObservations
 from tocsin.adapters.storage.sql.retention import SqlRetention
@@ -38,6 +39,7 @@ class SqlSession:
     catalog: SqlCatalog
     checkpoints: SqlCheckpoints
     events: SqlEvents
+    exposure: SqlExposure
     warnings: SqlWarnings
     warning_search: SqlWarningSearch
     audit: SqlAuditLog
@@ -56,6 +58,7 @@ class SqlSession:
             catalog=SqlCatalog(conn),
             checkpoints=SqlCheckpoints(conn, writer, observations=observations),
             events=SqlEvents(conn),
+            exposure=SqlExposure(conn),
             warnings=SqlWarnings(conn),
             warning_search=SqlWarningSearch(conn),
             audit=SqlAuditLog(conn),

@@ -3,16 +3,17 @@
 import { get, loadSession, signIn, signOut, who } from "./api.js";
 import * as board from "./board.js";
 import * as cap from "./cap.js";
+import * as exposure from "./exposure.js";
 import { LEVELS, badge, h, setServerNow, toast } from "./format.js";
 import * as incidents from "./incidents.js";
 import * as indicator from "./indicator.js";
 import * as mapView from "./map.js";
 import * as risk from "./risk.js";
 
-const VIEWS = ["map", "board", "indicator", "risk", "incidents", "tasks", "scorecard", "cap"];
+const VIEWS = ["map", "board", "indicator", "risk", "incidents", "tasks", "scorecard", "cap", "exposure"];
 const TITLES = {
   map: "map", board: "warnings", indicator: "indicators", risk: "risk",
-  incidents: "incidents", tasks: "my tasks", scorecard: "scorecard", cap: "public alerts",
+  incidents: "incidents", tasks: "my tasks", scorecard: "scorecard", cap: "public alerts", exposure: "exposure",
 };
 let view = null;
 let catalog = null;
@@ -78,6 +79,8 @@ async function route() {
     } else if (name === "scorecard") {
       await loadCatalog();
       await incidents.showScorecard();
+    } else if (name === "exposure") {
+      await exposure.show(args[0] || null);
     }
     if (view === name) document.body.dataset.ready = name; // a later route may have moved on
   } catch (err) {
@@ -102,6 +105,7 @@ function refreshSoon() {
     if (view === "board") await board.refresh({ highlight: true });
     if (view === "map") await mapView.refresh();
     if (view === "incidents" && !location.hash.split("/")[2]) await incidents.showBoard();
+    if (view === "exposure") await route();
   }, 150);
 }
 
@@ -151,7 +155,7 @@ function onKey(e) {
   const keys = {
     1: () => navigate("#/map"), 2: () => navigate("#/board"), 3: () => navigate("#/indicator"), 4: () => navigate("#/risk"),
     5: () => navigate("#/incidents"), 6: () => navigate("#/tasks"), 7: () => navigate("#/scorecard"),
-    8: () => navigate("#/cap"),
+    8: () => navigate("#/cap"), 9: () => navigate("#/exposure"),
     "/": focusFilter, "?": () => document.getElementById("help-dialog").showModal(),
     j: () => view === "board" && board.move(1), k: () => view === "board" && board.move(-1),
     a: () => view === "board" && board.acknowledge(),
@@ -191,7 +195,7 @@ function start() {
   document.getElementById("help-button").addEventListener("click", () => document.getElementById("help-dialog").showModal());
   document.addEventListener("keydown", onKey);
   window.addEventListener("hashchange", route);
-  window.addEventListener("resize", () => { mapView.invalidate(); indicator.resize(); });
+  window.addEventListener("resize", () => { mapView.invalidate(); indicator.resize(); exposure.invalidate(); });
   Promise.all([loadSession().then(() => refreshSummary()).catch(() => null), route()]).then(() => {
     connectLive();
     loadCatalog();
