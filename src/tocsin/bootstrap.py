@@ -357,6 +357,7 @@ def build(
         ),
         exposure=ExposureService(
             stores.store, bus, clock=clock, catalog=catalog, order=UniversOrder()
+        ),
         security_alerts=SecurityAlertService(stores.store, clock, catalog=catalog, ingest=ingest),
     )
 

@@ -18,10 +18,10 @@ from tocsin.core.cap.lifecycle import PublicAlert
 from tocsin.core.catalog import Catalog
 from tocsin.core.credentials import ApiToken, SignIn
 from tocsin.core.events import Event
-from tocsin.core.incidents.model import Incident
-from tocsin.core.incidents.tasks import Task
 from tocsin.core.exposure.advisories import Advisory
 from tocsin.core.exposure.exposures import Patch
+from tocsin.core.incidents.model import Incident
+from tocsin.core.incidents.tasks import Task
 from tocsin.core.leases import Lease
 from tocsin.core.users import User
 from tocsin.core.warnings.escalation import Escalation
