@@ -14,6 +14,7 @@
 | `escalations` | EscalationStore | escalations |
 | `silences` | SilenceStore | silences |
 | `outbox` | Outbox, OutboxClaims | notifications to deliver |
+| `reports` | ReportStore | public hazard reports, their updates, photos, sealed contacts |
 | `sessions` | StoreSession, Store, AlertingSession, AlertingStore | transactions |
 | `bus`, `clock`, `notifiers` | Bus, Clock, Notifier | side effects and time |
 

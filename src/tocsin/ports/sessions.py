@@ -21,6 +21,7 @@ from tocsin.ports.feed import WarningFeed
 from tocsin.ports.groups import GroupStore
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
+from tocsin.ports.reports import ReportStore
 from tocsin.ports.silences import SilenceStore
 from tocsin.ports.users import UserStore
 from tocsin.ports.warnings import WarningReader, WarningSearch, WarningStore
@@ -60,6 +61,10 @@ class StoreSession(Protocol):
     @property
     def users(self) -> UserStore:
         """Users and tokens."""
+
+    @property
+    def reports(self) -> ReportStore:
+        """Public hazard reports."""
 
 
 class Store(Protocol):

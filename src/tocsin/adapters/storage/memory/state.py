@@ -14,12 +14,14 @@ from datetime import datetime
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
 from tocsin.core.events import Event
+from tocsin.core.reports import Photo, Report, ReportUpdate
 from tocsin.core.users import User
 from tocsin.core.warnings.escalation import Escalation
 from tocsin.core.warnings.grouping import AggregationGroup
 from tocsin.core.warnings.model import Warning
 from tocsin.core.warnings.outbox import Notification
 from tocsin.core.warnings.silences import Silence
+from tocsin.ports.reports import SealedContact
 
 ThresholdRow = tuple[int, int, bytes, bytes]  # level, last time, above since, below since
 Token = tuple[str, str, datetime | None]  # user name, label, revoked at
@@ -47,6 +49,10 @@ class MemoryState:
     silences: dict[str, Silence] = field(default_factory=dict)
     noticed: set[str] = field(default_factory=set)
     notifications: dict[str, Notification] = field(default_factory=dict)
+    reports: dict[str, Report] = field(default_factory=dict)
+    report_updates: dict[str, tuple[ReportUpdate, ...]] = field(default_factory=dict)
+    report_photos: dict[str, Photo] = field(default_factory=dict)
+    report_contacts: dict[str, SealedContact] = field(default_factory=dict)
 
     def fork(self) -> MemoryState:
         """A copy whose containers can change without touching this state."""

@@ -23,6 +23,7 @@ from tocsin.adapters.storage.memory.feed import MemoryWarningFeed
 from tocsin.adapters.storage.memory.groups import MemoryGroups
 from tocsin.adapters.storage.memory.observations import MemoryObservations
 from tocsin.adapters.storage.memory.outbox import MemoryOutbox
+from tocsin.adapters.storage.memory.reports import MemoryReports
 from tocsin.adapters.storage.memory.silences import MemorySilences
 from tocsin.adapters.storage.memory.state import MemoryState
 from tocsin.adapters.storage.memory.users import MemoryUsers
@@ -48,6 +49,7 @@ class MemorySession:
     escalations: MemoryEscalations
     silences: MemorySilences
     outbox: MemoryOutbox
+    reports: MemoryReports
 
     @classmethod
     def open(cls, state: MemoryState) -> MemorySession:
@@ -67,6 +69,7 @@ class MemorySession:
             escalations=MemoryEscalations(state),
             silences=MemorySilences(state),
             outbox=MemoryOutbox(state),
+            reports=MemoryReports(state),
         )
 
 

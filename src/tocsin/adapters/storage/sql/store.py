@@ -20,6 +20,7 @@ from tocsin.adapters.storage.sql.catalog import SqlCatalog
 from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
 from tocsin.adapters.storage.sql.events import SqlEvents
 from tocsin.adapters.storage.sql.observations import SqlObservations
+from tocsin.adapters.storage.sql.reports import SqlReports
 from tocsin.adapters.storage.sql.users import SqlUsers
 from tocsin.adapters.storage.sql.warning_search import SqlWarningSearch
 from tocsin.adapters.storage.sql.warnings import SqlWarnings
@@ -37,6 +38,7 @@ class SqlSession:
     warning_search: SqlWarningSearch
     audit: SqlAuditLog
     users: SqlUsers
+    reports: SqlReports
 
     @classmethod
     def open(cls, conn: Connection, writer: DialectWriter, *, buffer_rows: int) -> SqlSession:
@@ -51,6 +53,7 @@ class SqlSession:
             warning_search=SqlWarningSearch(conn),
             audit=SqlAuditLog(conn),
             users=SqlUsers(conn),
+            reports=SqlReports(conn),
         )
 
 
