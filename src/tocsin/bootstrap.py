@@ -15,9 +15,11 @@ from tocsin.adapters.alerting_yaml import load_alerting
 from tocsin.adapters.bus.memory import MemoryBus
 from tocsin.adapters.clock import SystemClock
 from tocsin.adapters.config_yaml import load_catalog
+from tocsin.adapters.contact_cipher import AesGcmContactCipher
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
+from tocsin.adapters.report_types_yaml import load_report_types
 from tocsin.adapters.sources_yaml import load_sources
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.memory.store import MemoryStore
@@ -25,7 +27,8 @@ from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
 from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
-from tocsin.core.errors import NotFound, Unavailable
+from tocsin.core.errors import InvalidConfig, NotFound, Problem, Unavailable
+from tocsin.core.report_abuse import RateLimit
 from tocsin.core.levels import Level
 from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
@@ -38,6 +41,7 @@ from tocsin.services.dispatcher import Dispatcher
 from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.ingest import EventService, IngestService
 from tocsin.services.intake import SourceIntake
+from tocsin.services.reports import ReportPolicy, ReportService
 from tocsin.services.rules import RuleBook
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
 from tocsin.services.silences import SilenceService
@@ -128,6 +132,8 @@ class Container:
     delivery: DeliveryWorker
     silences: SilenceService
     alert_receiver: AlertReceiverService
+    reports: ReportService
+    api_keys: Mapping[str, str]  # an app's Open311 API key -> its label
 
     def close(self) -> None:
         """Commit what is queued, then release the database connections."""
@@ -204,7 +210,45 @@ def build(
         delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
         silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
         alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog),
+        reports=_reports(settings, stores.store, clock=clock, catalog=catalog),
+        api_keys=api_keys(settings),
     )
+
+
+def _reports(settings: Settings, store: Store, *, clock: Clock, catalog: Catalog) -> ReportService:
+    """The report service: the report types, the contact cipher (if a key is set), the policy."""
+    key = settings.report_contact_key
+    policy = ReportPolicy(
+        coarsen_m=settings.report_coarsen_m,
+        contact_retention=timedelta(days=settings.report_contact_retention_days),
+        duplicate_window=timedelta(seconds=settings.report_duplicate_window_s),
+        photo_max_bytes=settings.report_photo_max_bytes,
+        per_client=RateLimit(settings.report_rate_per_client_per_minute, timedelta(minutes=1)),
+        per_range=RateLimit(settings.report_rate_per_range_per_10_minutes, timedelta(minutes=10)),
+    )
+    return ReportService(
+        store,
+        clock,
+        catalog=catalog,
+        types=load_report_types(settings.config_dir, catalog),
+        cipher=AesGcmContactCipher(key.get_secret_value()) if key is not None else None,
+        policy=policy,
+    )
+
+
+def api_keys(settings: Settings) -> dict[str, str]:
+    """The Open311 API keys (`label:key` pairs, and the public page's key as `web`) by key."""
+    out: dict[str, str] = {}
+    raw = settings.open311_api_keys.get_secret_value() if settings.open311_api_keys else ""
+    for i, pair in enumerate(p for p in raw.split(",") if p.strip()):
+        label, sep, key = pair.strip().partition(":")
+        if not sep or not label or len(key) < 16:
+            why = "not `label:key` with a key of at least 16 characters"
+            raise InvalidConfig([Problem("TOCSIN_OPEN311_API_KEYS", f"[{i}]", why)])
+        out[key] = label
+    if settings.open311_web_key is not None:
+        out[settings.open311_web_key.get_secret_value()] = "web"
+    return out
 
 
 def _ingest(store: Store, rules: RuleBook, *, bus: MemoryBus, clock: Clock) -> IngestService:

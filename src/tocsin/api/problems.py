@@ -31,6 +31,7 @@ STATUS: dict[type[errors.TocsinError], int] = {
     errors.Forbidden: 403,
     errors.InvalidInput: 422,
     errors.Overloaded: 503,
+    errors.RateLimited: 429,
 }
 MAX_LISTED = 50
 CHALLENGES: dict[int, dict[str, str]] = {401: {"WWW-Authenticate": "Bearer"}}
@@ -90,7 +91,7 @@ def error_response(err: errors.TocsinError) -> JSONResponse:
     """The Problem response of a Tocsin error (503s say when to come back)."""
     status = status_of(err)
     headers = dict(CHALLENGES.get(status, {}))
-    if isinstance(err, errors.Overloaded):
+    if isinstance(err, errors.Overloaded | errors.RateLimited):
         headers["Retry-After"] = str(err.retry_after_s)
     return problem_response(status, str(err), getattr(err, "problems", ()), headers=headers)
 

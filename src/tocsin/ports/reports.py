@@ -68,3 +68,13 @@ class ReportStore(Protocol):
 
     def delete_contacts(self, now: datetime) -> list[str]:
         """Delete every contact due by `now`; the reports keep `has_contact` False; their ids."""
+
+
+class ContactCipher(Protocol):
+    """Encrypts reporters' contacts at rest."""
+
+    def seal(self, text: str, *, report_id: str) -> bytes:
+        """The contact, encrypted and bound to the report."""
+
+    def open(self, sealed: bytes, *, report_id: str) -> str:
+        """The contact back."""

@@ -40,7 +40,7 @@ def report_row(report: Report) -> dict[str, Any]:
     }
 
 
-def report_of(row: Mapping[str, Any]) -> Report:
+def report_of(row: Mapping[Any, Any]) -> Report:
     """The report of a row."""
     dup = row["duplicate_of"]
     return Report(
