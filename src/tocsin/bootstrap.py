@@ -28,8 +28,8 @@ from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import InvalidConfig, NotFound, Problem, Unavailable
-from tocsin.core.report_abuse import RateLimit
 from tocsin.core.levels import Level
+from tocsin.core.report_abuse import RateLimit
 from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel

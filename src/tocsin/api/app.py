@@ -18,7 +18,9 @@ from tocsin.api import (
     events,
     notifications,
     observations,
+    open311,
     operations,
+    reports,
     silences,
     sources,
     warnings,
@@ -35,7 +37,9 @@ DESCRIPTION = (
     "All-hazards risk monitoring and early warning. Writes need `Authorization: Bearer TOKEN`; "
     "reads need it too where the server sets `TOCSIN_REQUIRE_TOKEN_FOR_READS`. No or a bad "
     "token: 401; a role that may not: 403. Bodies over `TOCSIN_MAX_BODY_BYTES`: 413. Every "
-    "error has the same body: `{detail, problems: [{where, field, reason}]}`."
+    "error has the same body: `{detail, problems: [{where, field, reason}]}`. Public hazard "
+    "reports come in by Open311 GeoReport v2 under `/open311/v2/` (an app's `api_key`, no token; "
+    "errors in the GeoReport v2 form)."
 )
 ROUTERS = (
     observations,
@@ -47,6 +51,8 @@ ROUTERS = (
     alert_receiver,
     operations,
     sources,
+    open311,
+    reports,
 )
 
 
@@ -66,7 +72,12 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(module.router())
     install_docs(app, title=TITLE)
     settings = container.settings
-    app.add_middleware(BodyGuard, container=container, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyGuard,
+        container=container,
+        max_body_bytes=settings.max_body_bytes,
+        public_prefixes=(open311.BASE + "/",),
+    )
     app.add_middleware(
         IngestGate,
         container=container,
