@@ -125,8 +125,10 @@ def test_since_and_fingerprint_look_back_from_a_moment(store: Store) -> None:
         none = tx.reports.with_fingerprint("fp-x", since=T0)
     assert [r.id for r in recent] == ["b", "c", "d"]  # oldest first
     assert other == []
-    assert same is not None and same.id == "b"
-    assert later is not None and later.id == "d"
+    assert same is not None
+    assert same.id == "b"
+    assert later is not None
+    assert later.id == "d"
     assert none is None
 
 
@@ -145,14 +147,21 @@ def test_contacts_are_deleted_when_due_and_the_report_stays(store: Store) -> Non
         kept = tx.reports.contact("b")
         gone = tx.reports.get("a")
     assert kept == SealedContact("b", b"sealed-b", T0 + timedelta(days=60))
-    assert gone is not None and gone.has_contact is False and gone.description == "report a"
+    assert gone is not None
+    assert gone.has_contact is False
+    assert gone.description == "report a"
 
 
 def test_a_failed_transaction_leaves_no_report(store: Store) -> None:
     r = report("a")
-    with pytest.raises(RuntimeError), store.transaction() as tx:
-        tx.reports.add(r, photo=None, update=received(r))
-        raise RuntimeError("boom")
+
+    def fail_midway() -> None:
+        with store.transaction() as tx:
+            tx.reports.add(r, photo=None, update=received(r))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail_midway()
     with store.transaction() as tx:
         assert tx.reports.get("a") is None
         assert tx.reports.updates("a") == []

@@ -279,7 +279,10 @@ def router() -> APIRouter:
                 fmt, errors.InvalidInput([errors.Problem("body", "", "not a form")])
             )
         client = request.client.host if request.client else "unknown"
-        return await run_in_threadpool(_post, container, fmt, form, client)
+        try:
+            return await run_in_threadpool(_post, container, fmt, form, client)
+        finally:
+            await form.close()  # an uploaded photo's spooled file
 
     @api.get(f"{BASE}/requests.{{fmt}}", response_model=None, responses=_formats(list[RequestOut]))
     def get_requests(
@@ -382,7 +385,7 @@ def _post(container: Container, fmt: str, form: FormData, client: str) -> Respon
         _check_jurisdiction(container, _str(form.get("jurisdiction_id")))
         sub = submission_of(form, client=label, address_range=address_range(client))
         report = container.reports.submit(sub)
-        body = [PostedOut(service_request_id=report.id, service_notice=None, account_id=None)]
+        body = [PostedOut(service_request_id=report.id)]
         return a.body(body, root="service_requests", item="request")
 
     return answered(fmt, make)

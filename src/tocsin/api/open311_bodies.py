@@ -84,8 +84,6 @@ class PostedOut(BaseModel):
     """The answer to a posted request: its id (services are `realtime`: no token)."""
 
     service_request_id: str
-    service_notice: str | None
-    account_id: str | None
 
 
 class TokenOut(BaseModel):

@@ -128,8 +128,8 @@ def attribute_problems(
     by_code = {a.code: a for a in report_type.attributes if a.variable}
     problems: list[Problem] = []
     out: dict[str, Any] = {}
-    for code in submitted:
-        if code not in by_code:
+    for code, given in submitted.items():
+        if code not in by_code and any(v != "" for v in given):  # empty counts as absent
             problems.append(Problem("form", f"attribute[{code}]", "no such attribute"))
     for code, attribute in by_code.items():
         values = [v for v in submitted.get(code, ()) if v != ""]

@@ -19,10 +19,13 @@ def test_a_point_goes_to_its_district_and_the_unit_for_the_domain(tmp_path) -> N
     flood = route(index, catalog, point=Point(45.5, 10.5), domain="natural.flood")
     gas = route(index, catalog, point=Point(45.5, 10.5), domain="supply.energy")
     power = route(index, catalog, point=Point(45.5, 12.5), domain="infrastructure.power")
-    assert flood is not None and (flood.region, flood.unit) == ("D11", "D11-FLOOD")
-    assert gas is not None and (gas.region, gas.unit) == ("D11", "P1-CP")  # up to the province
+    assert flood is not None
+    assert (flood.region, flood.unit) == ("D11", "D11-FLOOD")
+    assert gas is not None
+    assert (gas.region, gas.unit) == ("D11", "P1-CP")
     # the nearest unit up the hierarchy wins: P2-CP (all domains) before the national GRID
-    assert power is not None and (power.region, power.unit) == ("D21", "P2-CP")
+    assert power is not None
+    assert (power.region, power.unit) == ("D21", "P2-CP")
     assert route(index, catalog, point=Point(5.0, 10.5), domain="fire") is None
 
 
