@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tocsin.adapters.storage.alerting_tables import alerting_metadata
+from tocsin.adapters.storage.report_tables import report_metadata
 from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.adapters.storage.tables import metadata
 from tocsin.api.app import create_app
@@ -43,7 +44,11 @@ class Api:
 
 def table_counts(container: Container) -> dict[str, int]:
     """Rows in every table: a request that stores nothing leaves these unchanged."""
-    tables = [*metadata.sorted_tables, *alerting_metadata.sorted_tables]
+    tables = [
+        *metadata.sorted_tables,
+        *alerting_metadata.sorted_tables,
+        *report_metadata.sorted_tables,
+    ]
     store = container.store
     assert isinstance(store, SqlStore)  # the API tests run on SQLite
     with store.engine.connect() as conn:
