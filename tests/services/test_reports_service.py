@@ -86,7 +86,8 @@ def test_five_gas_reports_close_in_space_and_time_raise_yellow_then_orange(world
     far = world.service.submit(gas(45.9, 10.9))  # 50 km away: a cluster of its own
     world.clock.advance(timedelta(hours=2))
     late = world.service.submit(gas(45.5, 10.5, note="later"))  # past the hour's window
-    assert far.cluster == far.id and late.cluster == late.id
+    assert far.cluster == far.id
+    assert late.cluster == late.id
     assert len(cluster_events(world)) == 2
 
 
@@ -103,7 +104,8 @@ def test_a_contact_is_sealed_shown_to_the_handler_only_and_deleted_after_retenti
     world.clock.advance(timedelta(days=1))
     assert world.service.delete_due_contacts() == 1
     view = world.service.handler_view(report.id, user=HANDLER)
-    assert view.contact is None and view.report.has_contact is False
+    assert view.contact is None
+    assert view.report.has_contact is False
     assert view.report.description == report.description  # the report stays
     world.service.act(report.id, HandlingAction.CLOSE, user=HANDLER, note="done")
 
@@ -116,12 +118,16 @@ def test_no_personal_field_in_clear_in_any_table_log_or_public_view(
     world.service.act(report.id, HandlingAction.ACKNOWLEDGE, user=HANDLER)
     public, updates = world.service.public(report.id)
     listed = world.service.find(ReportQuery())
-    assert public.point != report.point and public.client == "" and public.fingerprint == ""
+    assert public.point != report.point
+    assert public.client == ""
+    assert public.fingerprint == ""
     shown = repr((public, updates, listed))
-    assert EMAIL not in shown and "45.51234" not in shown
+    assert EMAIL not in shown
+    assert "45.51234" not in shown
     assert EMAIL not in caplog.text
     for row in everything_stored(world.store):
-        assert EMAIL not in row and EMAIL.encode().hex() not in row
+        assert EMAIL not in row
+        assert EMAIL.encode().hex() not in row
 
 
 def everything_stored(store: Store) -> list[str]:
@@ -145,7 +151,8 @@ def everything_stored(store: Store) -> list[str]:
 def test_a_contact_cannot_be_opened_with_another_key_or_moved_to_another_report() -> None:
     cipher = AesGcmContactCipher(new_key())
     sealed = cipher.seal(EMAIL, report_id="r1")
-    assert EMAIL.encode() not in sealed and cipher.open(sealed, report_id="r1") == EMAIL
+    assert EMAIL.encode() not in sealed
+    assert cipher.open(sealed, report_id="r1") == EMAIL
     with pytest.raises(Unavailable):
         cipher.open(sealed, report_id="r2")
     with pytest.raises(Unavailable):
