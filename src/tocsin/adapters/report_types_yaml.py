@@ -1,5 +1,6 @@
 """Report types from YAML: `reports.yaml` in the configuration directory, else the packaged
-defaults (`tocsin/defaults/report_types.yaml`); every problem is listed (InvalidConfig)."""
+defaults (`tocsin/defaults/report_types.yaml`, those whose domain the catalogue has); every
+problem of a configured file is listed (InvalidConfig)."""
 
 from __future__ import annotations
 
@@ -133,6 +134,9 @@ def load_report_types(directory: Path | None, catalog: Catalog) -> dict[str, Rep
         raise InvalidConfig(
             validation_problems(err, where, data=data, model=ReportTypesFile)
         ) from None
+    if path is None or not path.exists():  # the defaults: those whose domain is configured
+        known = [s for s in parsed.report_types if s.domain in catalog.domains]
+        parsed = ReportTypesFile.model_construct(report_types=known)
     problems = _cross_problems(parsed, catalog, where)
     if problems:
         raise InvalidConfig(problems)

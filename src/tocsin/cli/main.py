@@ -80,6 +80,7 @@ from tocsin.cli import alerting as _alerting  # noqa: E402
 from tocsin.cli import core_commands as _core  # noqa: E402
 from tocsin.cli import demo as _demo  # noqa: E402
 from tocsin.cli import detect as _detect  # noqa: E402
+from tocsin.cli import reports as _reports  # noqa: E402
 from tocsin.cli import risk as _risk  # noqa: E402
 from tocsin.cli import risk_warnings as _risk_warnings  # noqa: E402
 from tocsin.cli import sources as _sources  # noqa: E402
@@ -94,6 +95,7 @@ app.command("acknowledge")(_core.acknowledge)
 app.add_typer(_core.users_app, name="users")
 app.command("detect", cls=_detect.DetectorHelp)(_detect.detect)
 app.add_typer(_detect.bench_app, name="bench")
+app.add_typer(_reports.reports_app, name="reports")
 app.add_typer(_risk.app, name="risk")
 app.add_typer(_alerting.silences_app, name="silences")
 app.add_typer(_alerting.notify_app, name="notify")

@@ -1,12 +1,13 @@
-"""The pipeline's background loops in a serving process: dispatcher and delivery worker.
+"""The background loops in a serving process: dispatcher, delivery worker, report retention.
 
-`start_background(container)` starts two daemon threads and returns a function that stops them:
+`start_background(container)` starts three daemon threads and returns a function that stops them:
 
 - the dispatcher ticks when a warning transition is published on the bus (after commit), and at
   least every `dispatch_interval_s` for the timers (group waits, escalations, silence expiry);
 - the delivery worker listens on the container's hand-off: it sends what the dispatcher handed
   over right after its commit, and runs a round when woken (new outbox rows) and at least every
-  `dispatch_interval_s` for retries.
+  `dispatch_interval_s` for retries;
+- the retention loop deletes reporters' contacts past their retention at start and hourly.
 
 Only these outermost loops catch every exception: they log it and back off, then carry on.
 """
@@ -22,8 +23,10 @@ from tocsin.config import Settings
 from tocsin.ports import Clock
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
+from tocsin.services.reports import ReportService
 
 log = logging.getLogger(__name__)
+RETENTION_INTERVAL_S = 3_600.0
 
 
 class _Listenable(Protocol):
@@ -57,6 +60,10 @@ class _Wired(Protocol):
     @property
     def bus(self) -> _Listenable:
         """The in-process bus."""
+
+    @property
+    def reports(self) -> ReportService:
+        """Public reports (their contacts are deleted on schedule)."""
 
 
 class _Loop:
@@ -119,8 +126,13 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
         dispatcher.tick(clock.now())
         return False
 
+    def delete_contacts() -> bool:
+        container.reports.delete_due_contacts()
+        return False
+
     delivery_loop = _Loop("tocsin-delivery", deliver, interval=interval, wake=handoff.ready)
     dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval=interval)
+    retention_loop = _Loop("tocsin-retention", delete_contacts, interval=RETENTION_INTERVAL_S)
 
     def on_message(topic: str, _payload: Mapping[str, Any]) -> None:
         if topic == "warnings":
@@ -130,6 +142,8 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
     unlisten = container.bus.listen(on_message)
     delivery_loop.thread.start()
     dispatch_loop.thread.start()
+    retention_loop.thread.start()
+    retention_loop.wake.set()
     dispatch_loop.wake.set()
     delivery_loop.wake.set()
 
@@ -138,5 +152,6 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
         stop_listening()
         dispatch_loop.stop()
         delivery_loop.stop()
+        retention_loop.stop()
 
     return stop
