@@ -1,4 +1,5 @@
-"""Handling public reports: the handling unit's view (exact point, contact) and its steps.
+"""Handling public reports: the handling unit's view (exact point, contact) and its steps, and
+the reporter's tracking view (public).
 
 Only members of the unit a report was routed to see it here (`services.reports.handles`); every
 listing and every look at a contact is audited. Each step is shown to the reporter as an Open311
@@ -60,6 +61,18 @@ class HandledDetailOut(HandledReportOut):
     updates: list[UpdateOut]
 
 
+class TrackOut(BaseModel):
+    """A report as its reporter follows it (public: no point, no personal field)."""
+
+    id: str
+    service_name: str
+    status: ReportStatus
+    open311_status: str
+    requested_at: datetime
+    updated_at: datetime
+    updates: list[UpdateOut]
+
+
 class ActionIn(BaseModel):
     """A handling step: the action, a public note (needed to reject or close), and the report
     it duplicates or the incident it belongs to."""
@@ -101,6 +114,23 @@ def _update(u: ReportUpdate) -> UpdateOut:
 def router() -> APIRouter:
     """The report-handling routes."""
     api = APIRouter(tags=["reports"])
+
+    @api.get("/api/v1/public/reports/{report_id}", responses=responses(404, 422))
+    def track_report(report_id: ReportPath, request: Request) -> TrackOut:
+        """Follow a report by its tracking number: its status and the unit's public answers
+        (no token: the reporter has no account)."""
+        service = container_of(request).reports
+        report, updates = service.public(report_id)
+        rtype = service.types.get(report.service)
+        return TrackOut(
+            id=report.id,
+            service_name=rtype.name if rtype else report.service,
+            status=report.status,
+            open311_status=report.open311_status,
+            requested_at=report.requested_at,
+            updated_at=report.updated_at,
+            updates=[_update(u) for u in updates],
+        )
 
     @api.get("/api/v1/reports", responses=responses(401, 403, 422))
     def list_reports(

@@ -7,6 +7,7 @@ the `plotly` wheel's `package_data` (at /vendor/plotly.min.js).
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from tocsin.web.sources import start_sources
 
 STATIC = Path(__file__).parent / "static"
 LEVELS_MARK = "<!-- levels -->"
+KEY_MARK = "<!-- open311-key -->"
 VENDOR_CACHE = "public, max-age=86400"
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -76,6 +78,17 @@ def dashboard_page() -> str:
     if LEVELS_MARK not in text:
         raise RuntimeError(f"index.html lacks the {LEVELS_MARK} mark")
     return text.replace(LEVELS_MARK, level_styles())
+
+
+def report_page(container: Container) -> str:
+    """report.html with the public page's Open311 key put in (none: the page says reporting is
+    not enabled). The key is public by nature; the per-address rate limit guards it."""
+    text = (STATIC / "report.html").read_text(encoding="utf-8")
+    key = container.settings.open311_web_key
+    meta = (
+        f'<meta name="open311-key" content="{html.escape(key.get_secret_value())}">' if key else ""
+    )
+    return text.replace(KEY_MARK, meta)
 
 
 def create_web_app(
@@ -132,6 +145,14 @@ def create_web_app(
     def dashboard() -> HTMLResponse:
         return HTMLResponse(
             page, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"}
+        )
+
+    public_page = report_page(container)
+
+    @app.get("/report", include_in_schema=False)
+    def report() -> HTMLResponse:
+        return HTMLResponse(
+            public_page, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"}
         )
 
     @app.get("/favicon.ico", include_in_schema=False)
