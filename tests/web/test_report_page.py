@@ -71,8 +71,11 @@ def test_a_citizen_reports_on_a_phone_and_follows_the_answer(
         with container.store.transaction() as tx:
             stored = tx.reports.get(rid)
             photo = tx.reports.photo(rid)
-        assert stored is not None and stored.region == "D12" and stored.has_contact
-        assert photo is not None and GPS_TEXT not in photo.data
+        assert stored is not None
+        assert stored.region == "D12"
+        assert stored.has_contact
+        assert photo is not None
+        assert GPS_TEXT not in photo.data
 
         handler = User(UserName("p1"), Role.UNIT_MEMBER, stored.unit)
         container.reports.act(rid, HandlingAction.ACKNOWLEDGE, user=handler)
