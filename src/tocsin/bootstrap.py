@@ -210,12 +210,14 @@ def build(
         delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
         silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
         alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog),
-        reports=_reports(settings, stores.store, clock=clock, catalog=catalog),
+        reports=_reports(settings, stores.store, clock=clock, bus=bus, catalog=catalog),
         api_keys=api_keys(settings),
     )
 
 
-def _reports(settings: Settings, store: Store, *, clock: Clock, catalog: Catalog) -> ReportService:
+def _reports(
+    settings: Settings, store: Store, *, clock: Clock, bus: MemoryBus, catalog: Catalog
+) -> ReportService:
     """The report service: the report types, the contact cipher (if a key is set), the policy."""
     key = settings.report_contact_key
     policy = ReportPolicy(
@@ -229,6 +231,7 @@ def _reports(settings: Settings, store: Store, *, clock: Clock, catalog: Catalog
     return ReportService(
         store,
         clock,
+        bus=bus,
         catalog=catalog,
         types=load_report_types(settings.config_dir, catalog),
         cipher=AesGcmContactCipher(key.get_secret_value()) if key is not None else None,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from tocsin.adapters.bus.memory import MemoryBus
 from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.contact_cipher import AesGcmContactCipher, new_key
 from tocsin.adapters.report_types_yaml import load_report_types
@@ -22,7 +23,7 @@ from tocsin.core.errors import Forbidden, InvalidConfig, Unavailable
 from tocsin.core.levels import Level
 from tocsin.core.reports import HandlingAction, Point
 from tocsin.core.users import Role, User, UserName
-from tocsin.ports import Store
+from tocsin.ports import Store, WarningFilter
 from tocsin.ports.reports import ReportQuery
 from tocsin.services.reports import ReportPolicy, ReportService, Submission
 from tocsin.testing.clock import FakeClock
@@ -49,6 +50,7 @@ def world(store_url: str, tmp_path: Path) -> Iterator[World]:
     service = ReportService(
         stores.store,
         clock,
+        bus=MemoryBus(),
         catalog=catalog,
         types=load_report_types(None, catalog),
         cipher=AesGcmContactCipher(new_key()),
@@ -83,6 +85,13 @@ def test_five_gas_reports_close_in_space_and_time_raise_yellow_then_orange(world
         reports.append(world.service.submit(gas(45.5 + i * 0.0005, 10.5)))  # 55 m apart
     assert len({r.cluster for r in reports}) == 1
     assert cluster_events(world) == [("D11", Level.ORANGE, 5), ("D11", Level.YELLOW, 3)]
+    with world.store.transaction() as tx:
+        raised = [w for w in tx.warning_search.find(WarningFilter()) if w.source == "reports"]
+        trail = [r.kind for r in tx.audit.trail("warning", raised[0].id)]
+    assert [(w.region, w.domain, w.level) for w in raised] == [
+        ("D11", "supply.energy", Level.ORANGE)
+    ]
+    assert trail == ["warning.raised", "warning.upgraded"]  # yellow at 3 reports, orange at 5
     far = world.service.submit(gas(45.9, 10.9))  # 50 km away: a cluster of its own
     world.clock.advance(timedelta(hours=2))
     late = world.service.submit(gas(45.5, 10.5, note="later"))  # past the hour's window

@@ -16,13 +16,9 @@ from typing import Protocol
 
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
-from tocsin.core.domains import DomainCode
 from tocsin.core.errors import Forbidden, InvalidInput, NotFound, Problem, RateLimited
-from tocsin.core.events import Event
-from tocsin.core.levels import Level
-from tocsin.core.regions import RegionCode
 from tocsin.core.report_abuse import RateLimit
-from tocsin.core.report_clusters import ClusterSignal, nearest_cluster, related, signal
+from tocsin.core.report_clusters import nearest_cluster, related, signal
 from tocsin.core.report_photos import clean_photo
 from tocsin.core.report_routing import RegionIndex, route
 from tocsin.core.report_types import ReportType, attribute_problems
@@ -37,12 +33,13 @@ from tocsin.core.reports import (
     handle,
 )
 from tocsin.core.users import User
-from tocsin.ports import Clock, Store
+from tocsin.ports import Bus, Clock, Store
 from tocsin.ports.reports import ContactCipher, ReportQuery, SealedContact
+from tocsin.services.publishing import warning_message
+from tocsin.services.report_signals import signal_cluster
 
 DESCRIPTION_MAX = 4_000  # GeoReport v2
 CONTACT_MAX = 254  # the longest e-mail address (RFC 5321 path limit)
-SOURCE = "reports"
 
 
 @dataclass(frozen=True)
@@ -101,6 +98,7 @@ class ReportService:
         store: Store,
         clock: Clock,
         *,
+        bus: Bus,
         catalog: Catalog,
         types: Mapping[str, ReportType],
         cipher: ContactCipher | None,
@@ -108,6 +106,7 @@ class ReportService:
     ) -> None:
         self.store = store
         self.clock = clock
+        self.bus = bus
         self.catalog = catalog
         self.types = dict(types)
         self.cipher = cipher
@@ -163,7 +162,12 @@ class ReportService:
                 due = now + self.policy.contact_retention
                 tx.reports.seal_contact(SealedContact(report.id, sealed, due))
             tx.audit.append([_received(report)])
-            self._signal(report, rtype, tx.reports.since, tx.events.insert)
+            start = report.requested_at - timedelta(seconds=rtype.cluster_window_s)
+            members = tx.reports.since(start, services=self._services_of(report))
+            found = signal(report, members, rtype=rtype, domain=rtype.domain)
+            raised = signal_cluster(tx, found, rtype=rtype, report=report) if found else []
+        for event in raised:
+            self.bus.publish("warnings", warning_message(event))
         return report
 
     def _check(self, sub: Submission, rtype: ReportType) -> dict[str, object]:
@@ -200,14 +204,6 @@ class ReportService:
     def _services_of(self, report: Report) -> list[str]:
         group = self._groups.get(report.service, report.service)
         return [code for code, g in self._groups.items() if g == group]
-
-    def _signal(self, report: Report, rtype: ReportType, since: _Since, insert: _Insert) -> None:
-        """Store the cluster's signal as an event at its rule's level (once per level)."""
-        start = report.requested_at - timedelta(seconds=rtype.cluster_window_s)
-        members = [*since(start, services=self._services_of(report))]
-        found = signal(report, members, rtype=rtype, domain=rtype.domain)
-        if found is not None:
-            insert([_cluster_event(found, rtype, at=report)], received_at=report.requested_at)
 
     def public(self, report_id: str) -> tuple[Report, list[ReportUpdate]]:
         """A report as the public sees it, and its public updates."""
@@ -303,13 +299,6 @@ class _Since(Protocol):
         """Reports of these services since the moment."""
 
 
-class _Insert(Protocol):
-    """`EventStore.insert`."""
-
-    def __call__(self, events: Sequence[Event], *, received_at: datetime) -> int:
-        """Insert events not yet stored."""
-
-
 def _received(report: Report) -> AuditRecord:
     details = {"service": report.service, "region": report.region, "unit": report.unit}
     actor = f"public:{report.client}"
@@ -319,16 +308,3 @@ def _received(report: Report) -> AuditRecord:
 
 def _looked(user: User, kind: str, subject: str, *, now: datetime) -> AuditRecord:
     return AuditRecord(now, user.name, kind, "report", subject, "")
-
-
-def _cluster_event(found: ClusterSignal, rtype: ReportType, *, at: Report) -> Event:
-    return Event(
-        source=SOURCE,
-        external_id=f"cluster:{found.cluster}:{found.level.value}",
-        occurred_at=at.requested_at,
-        region=RegionCode(found.region),
-        domain=DomainCode(rtype.domain),
-        severity=Level(found.level),
-        title=f"{found.reports} public reports: {rtype.name}",
-        attributes={"cluster": found.cluster, "reports": found.reports, "service": rtype.code},
-    )
