@@ -41,6 +41,7 @@ from tocsin.services.dispatcher import Dispatcher
 from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.ingest import EventService, IngestService
 from tocsin.services.intake import SourceIntake
+from tocsin.services.report_counts import ReportCounts
 from tocsin.services.reports import ReportPolicy, ReportService
 from tocsin.services.rules import RuleBook
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
@@ -210,13 +211,26 @@ def build(
         delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
         silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
         alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog),
-        reports=_reports(settings, stores.store, clock=clock, bus=bus, catalog=catalog),
+        reports=_reports(
+            settings,
+            stores.store,
+            clock=clock,
+            bus=bus,
+            catalog=catalog,
+            counts=ReportCounts(committer, rules.ids),
+        ),
         api_keys=api_keys(settings),
     )
 
 
 def _reports(
-    settings: Settings, store: Store, *, clock: Clock, bus: MemoryBus, catalog: Catalog
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Clock,
+    bus: MemoryBus,
+    catalog: Catalog,
+    counts: ReportCounts,
 ) -> ReportService:
     """The report service: the report types, the contact cipher (if a key is set), the policy."""
     key = settings.report_contact_key
@@ -236,6 +250,7 @@ def _reports(
         types=load_report_types(settings.config_dir, catalog),
         cipher=AesGcmContactCipher(key.get_secret_value()) if key is not None else None,
         policy=policy,
+        counts=counts,
     )
 
 

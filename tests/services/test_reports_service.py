@@ -18,7 +18,8 @@ from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.contact_cipher import AesGcmContactCipher, new_key
 from tocsin.adapters.report_types_yaml import load_report_types
 from tocsin.adapters.storage.sql.store import SqlStore
-from tocsin.bootstrap import open_stores
+from tocsin.bootstrap import build, open_stores
+from tocsin.config import Settings
 from tocsin.core.errors import Forbidden, InvalidConfig, Unavailable
 from tocsin.core.levels import Level
 from tocsin.core.reports import HandlingAction, Point
@@ -27,7 +28,7 @@ from tocsin.ports import Store, WarningFilter
 from tocsin.ports.reports import ReportQuery
 from tocsin.services.reports import ReportPolicy, ReportService, Submission
 from tocsin.testing.clock import FakeClock
-from tocsin.testing.scenario import write_small_config
+from tocsin.testing.scenario import small_config, write_small_config
 
 EMAIL = "someone.private@example.test"
 HANDLER = User(UserName("p1"), Role.UNIT_MEMBER, "P1-CP")
@@ -168,3 +169,33 @@ def test_a_contact_cannot_be_opened_with_another_key_or_moved_to_another_report(
         AesGcmContactCipher(new_key()).open(sealed, report_id="r1")
     with pytest.raises(InvalidConfig, match="32 bytes"):
         AesGcmContactCipher("too-short")
+
+
+def test_report_counts_feed_the_indicator_the_catalogue_declares(tmp_path: Path) -> None:
+    docs = small_config()
+    docs["indicators.yaml"]["indicators"].append(
+        {
+            "code": "D11.reports.gas_smell",
+            "name": "Gas smell reports in D11 (last hour)",
+            "region": "D11",
+            "domain": "supply.energy",
+            "unit": "reports",
+            "thresholds": {"yellow": 2.0, "red": 10.0},
+        }
+    )
+    config = write_small_config(tmp_path / "cfg", **docs)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", config_dir=config)
+    container = build(settings, clock=FakeClock())
+    try:
+        for i in range(3):
+            container.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
+            container.reports.submit(gas(45.1 + i * 0.2, 10.5))  # far apart: no cluster
+        container.reports.submit(gas(45.5, 11.5))  # D12: not counted
+        container.committer.close()  # commit what is queued
+        found = container.warnings.find(limit=10)
+        with container.store.transaction() as tx:
+            counted = tx.observations.read(container.rules.ids["D11.reports.gas_smell"])
+    finally:
+        container.close()
+    assert counted.values.tolist() == [1.0, 2.0, 3.0]
+    assert [(w.subject, w.level) for w in found] == [("D11.reports.gas_smell", Level.YELLOW)]

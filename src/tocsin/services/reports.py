@@ -36,6 +36,7 @@ from tocsin.core.users import User
 from tocsin.ports import Bus, Clock, Store
 from tocsin.ports.reports import ContactCipher, ReportQuery, SealedContact
 from tocsin.services.publishing import warning_message
+from tocsin.services.report_counts import COUNT_WINDOW, ReportCounts
 from tocsin.services.report_signals import signal_cluster
 
 DESCRIPTION_MAX = 4_000  # GeoReport v2
@@ -103,6 +104,7 @@ class ReportService:
         types: Mapping[str, ReportType],
         cipher: ContactCipher | None,
         policy: ReportPolicy,
+        counts: ReportCounts | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -111,6 +113,7 @@ class ReportService:
         self.types = dict(types)
         self.cipher = cipher
         self.policy = policy
+        self.counts = counts
         self.index = RegionIndex.build(catalog.regions)
         self._limits = Lock()
         self._groups = {code: t.cluster_group for code, t in self.types.items()}
@@ -166,6 +169,9 @@ class ReportService:
             members = tx.reports.since(start, services=self._services_of(report))
             found = signal(report, members, rtype=rtype, domain=rtype.domain)
             raised = signal_cluster(tx, found, rtype=rtype, report=report) if found else []
+            count = self._count(report, tx.reports.since)
+        if count is not None and self.counts is not None:
+            self.counts.observe(report, count)
         for event in raised:
             self.bus.publish("warnings", warning_message(event))
         return report
@@ -200,6 +206,14 @@ class ReportService:
             report, since(start, services=self._services_of(report)), groups=self._groups
         )
         return replace(report, cluster=nearest_cluster(report, recent, rtype=rtype))
+
+    def _count(self, report: Report, since: _Since) -> int | None:
+        """Reports of the service in the region over the last hour, when an indicator counts
+        them (None: none does)."""
+        if self.counts is None or not self.counts.watched(report):
+            return None
+        recent = since(report.requested_at - COUNT_WINDOW, services=[report.service])
+        return sum(1 for r in recent if r.region == report.region)
 
     def _services_of(self, report: Report) -> list[str]:
         group = self._groups.get(report.service, report.service)
