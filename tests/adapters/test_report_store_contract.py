@@ -111,20 +111,34 @@ def test_find_filters_by_ids_services_statuses_dates_and_unit(store: Store) -> N
     assert ids(ReportQuery(limit=2)) == ["d", "c"]
 
 
-def test_since_and_fingerprint_look_back_from_a_moment(store: Store) -> None:
-    rows = [report("a", minute=0), report("b", minute=10), report("c", minute=20)]
-    rows.append(report("d", minute=30, fingerprint="fp-b"))
+def test_find_by_region_cluster_and_box_and_fingerprint_look_back(store: Store) -> None:
+    rows = [
+        report("a", minute=0, cluster="k1"),
+        report("b", minute=10, cluster="k1", point=Point(45.6, 10.6)),
+        report("c", minute=20, cluster="c", region="D12", point=Point(45.5, 11.5)),
+        report("d", minute=30, fingerprint="fp-b", cluster="k1"),
+    ]
     with store.transaction() as tx:
         for r in rows:
             tx.reports.add(r, photo=None, update=received(r))
+
+    def ids(query: ReportQuery) -> list[str]:
+        with store.transaction() as tx:
+            return [r.id for r in tx.reports.find(query)]
+
+    assert ids(ReportQuery(cluster="k1", start_at=T0 + timedelta(minutes=5))) == ["d", "b"]
+    assert ids(ReportQuery(region="D12")) == ["c"]
+    assert ids(ReportQuery(box=(45.45, 10.45, 45.55, 10.55))) == ["d", "a"]
+    assert ids(ReportQuery(box=(45.45, 10.45, 45.65, 11.55), services=("gas_smell",))) == [
+        "d",
+        "c",
+        "b",
+        "a",
+    ]
     with store.transaction() as tx:
-        recent = tx.reports.since(T0 + timedelta(minutes=10), services=["gas_smell"])
-        other = tx.reports.since(T0, services=["landslide"])
         same = tx.reports.with_fingerprint("fp-b", since=T0)
         later = tx.reports.with_fingerprint("fp-b", since=T0 + timedelta(minutes=11))
         none = tx.reports.with_fingerprint("fp-x", since=T0)
-    assert [r.id for r in recent] == ["b", "c", "d"]  # oldest first
-    assert other == []
     assert same is not None
     assert same.id == "b"
     assert later is not None

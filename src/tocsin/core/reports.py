@@ -19,6 +19,7 @@ from typing import Any, NewType
 from tocsin.core.errors import IllegalTransition
 
 ReportId = NewType("ReportId", str)
+Box = tuple[float, float, float, float]  # south, west, north, east (degrees)
 METRES_PER_DEGREE = 111_320.0  # a degree of latitude (and of longitude at the equator)
 
 
@@ -210,6 +211,13 @@ def distance_m(a: Point, b: Point) -> float:
     dlam = math.radians(b.lon - a.lon)
     h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlam / 2) ** 2
     return 2 * 6_371_000.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def box_around(point: Point, metres: float) -> Box:
+    """The box (south, west, north, east) holding every point within `metres` of `point`."""
+    dlat = metres / METRES_PER_DEGREE
+    dlon = metres / (METRES_PER_DEGREE * max(math.cos(math.radians(point.lat)), 1e-6))
+    return (point.lat - dlat, point.lon - dlon, point.lat + dlat, point.lon + dlon)
 
 
 def fingerprint(service: str, point: Point, *, description: str) -> str:

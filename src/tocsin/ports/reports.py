@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from tocsin.core.reports import Photo, Report, ReportStatus, ReportUpdate
+from tocsin.core.reports import Box, Photo, Report, ReportStatus, ReportUpdate
 
 
 @dataclass(frozen=True, slots=True)
 class ReportQuery:
     """Which reports: by id (overrides the rest), services, statuses, a requested-at range,
-    the handling unit, newest first up to `limit`."""
+    the handling unit, the region, the cluster, a box of points; newest first up to `limit`."""
 
     ids: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
@@ -21,6 +20,9 @@ class ReportQuery:
     start_at: datetime | None = None
     end_at: datetime | None = None
     unit: str | None = None
+    region: str | None = None
+    cluster: str | None = None
+    box: Box | None = None
     limit: int = 1_000
 
 
@@ -47,9 +49,6 @@ class ReportStore(Protocol):
 
     def find(self, query: ReportQuery) -> list[Report]:
         """Reports matching the query, newest first."""
-
-    def since(self, moment: datetime, *, services: Sequence[str]) -> list[Report]:
-        """Reports of these services requested at or after `moment` (oldest first)."""
 
     def with_fingerprint(self, fingerprint: str, *, since: datetime) -> Report | None:
         """The earliest report with this fingerprint requested at or after `since`."""

@@ -18,7 +18,7 @@ from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import Forbidden, InvalidInput, NotFound, Problem, RateLimited
 from tocsin.core.report_abuse import RateLimit
-from tocsin.core.report_clusters import nearest_cluster, related, signal
+from tocsin.core.report_clusters import ClusterSignal, nearest_cluster, related, signal
 from tocsin.core.report_photos import clean_photo
 from tocsin.core.report_routing import RegionIndex, route
 from tocsin.core.report_types import ReportType, attribute_problems
@@ -28,6 +28,7 @@ from tocsin.core.reports import (
     Report,
     ReportId,
     ReportUpdate,
+    box_around,
     coarsen,
     fingerprint,
     handle,
@@ -41,6 +42,7 @@ from tocsin.services.report_signals import signal_cluster
 
 DESCRIPTION_MAX = 4_000  # GeoReport v2
 CONTACT_MAX = 254  # the longest e-mail address (RFC 5321 path limit)
+NEIGHBOURS_MAX = 100_000  # reports read to cluster one (far more than any real cluster)
 
 
 @dataclass(frozen=True)
@@ -158,18 +160,16 @@ class ReportService:
             earlier = tx.reports.with_fingerprint(key, since=now - self.policy.duplicate_window)
             if earlier is not None:
                 return earlier  # the same submission again: one report, the same tracking number
-            report = self._clustered(report, rtype, tx.reports.since)
+            report = self._clustered(report, rtype, tx.reports.find)
             tx.reports.add(report, photo=photo, update=ReportUpdate(now, report.status, "received"))
             if sub.contact and self.cipher is not None:
                 sealed = self.cipher.seal(sub.contact.strip(), report_id=report.id)
                 due = now + self.policy.contact_retention
                 tx.reports.seal_contact(SealedContact(report.id, sealed, due))
             tx.audit.append([_received(report)])
-            start = report.requested_at - timedelta(seconds=rtype.cluster_window_s)
-            members = tx.reports.since(start, services=self._services_of(report))
-            found = signal(report, members, rtype=rtype, domain=rtype.domain)
+            found = self._signal(report, rtype, tx.reports.find)
             raised = signal_cluster(tx, found, rtype=rtype, report=report) if found else []
-            count = self._count(report, tx.reports.since)
+            count = self._count(report, tx.reports.find)
         if count is not None and self.counts is not None:
             self.counts.observe(report, count)
         for event in raised:
@@ -200,20 +200,38 @@ class ReportService:
         if wait:
             raise RateLimited("too many reports from this sender", retry_after_s=int(wait) + 1)
 
-    def _clustered(self, report: Report, rtype: ReportType, since: _Since) -> Report:
-        start = report.requested_at - timedelta(seconds=rtype.cluster_window_s)
-        recent = related(
-            report, since(start, services=self._services_of(report)), groups=self._groups
+    def _clustered(self, report: Report, rtype: ReportType, find: _Find) -> Report:
+        """The report with the cluster it joins (its related neighbours within the window)."""
+        query = ReportQuery(
+            services=tuple(self._services_of(report)),
+            start_at=report.requested_at - timedelta(seconds=rtype.cluster_window_s),
+            box=box_around(report.point, rtype.cluster_distance_m),
+            limit=NEIGHBOURS_MAX,
         )
+        recent = related(report, find(query), groups=self._groups)
         return replace(report, cluster=nearest_cluster(report, recent, rtype=rtype))
 
-    def _count(self, report: Report, since: _Since) -> int | None:
+    def _signal(self, report: Report, rtype: ReportType, find: _Find) -> ClusterSignal | None:
+        """The signal of the report's cluster, counted over the window, if it meets a rule."""
+        query = ReportQuery(
+            cluster=report.cluster,
+            start_at=report.requested_at - timedelta(seconds=rtype.cluster_window_s),
+            limit=NEIGHBOURS_MAX,
+        )
+        return signal(report, find(query), rtype=rtype, domain=rtype.domain)
+
+    def _count(self, report: Report, find: _Find) -> int | None:
         """Reports of the service in the region over the last hour, when an indicator counts
         them (None: none does)."""
         if self.counts is None or not self.counts.watched(report):
             return None
-        recent = since(report.requested_at - COUNT_WINDOW, services=[report.service])
-        return sum(1 for r in recent if r.region == report.region)
+        query = ReportQuery(
+            services=(report.service,),
+            region=report.region,
+            start_at=report.requested_at - COUNT_WINDOW,
+            limit=NEIGHBOURS_MAX,
+        )
+        return len(find(query))
 
     def _services_of(self, report: Report) -> list[str]:
         group = self._groups.get(report.service, report.service)
@@ -306,11 +324,11 @@ class ReportService:
         return len(gone)
 
 
-class _Since(Protocol):
-    """`ReportStore.since`."""
+class _Find(Protocol):
+    """`ReportStore.find`."""
 
-    def __call__(self, moment: datetime, *, services: Sequence[str]) -> list[Report]:
-        """Reports of these services since the moment."""
+    def __call__(self, query: ReportQuery) -> list[Report]:
+        """Reports matching the query."""
 
 
 def _received(report: Report) -> AuditRecord:

@@ -43,7 +43,8 @@ reports = Table(
     Column("has_photo", Boolean, nullable=False),
     Column("has_contact", Boolean, nullable=False),
     Index("ix_reports_requested_at", "requested_at"),
-    Index("ix_reports_service_requested_at", "service", "requested_at"),
+    Index("ix_reports_service_lat", "service", "lat"),  # reports near a point (clustering)
+    Index("ix_reports_cluster", "cluster"),
     Index("ix_reports_fingerprint", "fingerprint", "requested_at"),
     Index("ix_reports_unit_status", "unit", "status"),
 )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from tocsin.adapters.storage.memory.state import MemoryState
-from tocsin.core.reports import Photo, Report, ReportUpdate
+from tocsin.core.reports import Box, Photo, Report, ReportUpdate
 from tocsin.ports.reports import ReportQuery, SealedContact
+
+
+def _inside(report: Report, box: Box) -> bool:
+    south, west, north, east = box
+    return south <= report.point.lat <= north and west <= report.point.lon <= east
 
 
 def _matches(report: Report, query: ReportQuery) -> bool:
@@ -20,6 +24,9 @@ def _matches(report: Report, query: ReportQuery) -> bool:
         query.start_at is None or report.requested_at >= query.start_at,
         query.end_at is None or report.requested_at <= query.end_at,
         query.unit is None or report.unit == query.unit,
+        query.region is None or report.region == query.region,
+        query.cluster is None or report.cluster == query.cluster,
+        query.box is None or _inside(report, query.box),
     )
     return all(checks)
 
@@ -53,16 +60,6 @@ class MemoryReports:
         found = [r for r in self.state.reports.values() if _matches(r, query)]
         found.sort(key=lambda r: (r.requested_at, r.id), reverse=True)
         return found[: query.limit]
-
-    def since(self, moment: datetime, *, services: Sequence[str]) -> list[Report]:
-        """Reports of these services requested at or after `moment` (oldest first)."""
-        wanted = set(services)
-        found = [
-            r
-            for r in self.state.reports.values()
-            if r.service in wanted and r.requested_at >= moment
-        ]
-        return sorted(found, key=lambda r: (r.requested_at, r.id))
 
     def with_fingerprint(self, fingerprint: str, *, since: datetime) -> Report | None:
         """The earliest report with this fingerprint requested at or after `since`."""

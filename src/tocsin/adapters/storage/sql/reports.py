@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +80,13 @@ def _filtered(query: ReportQuery) -> Select[Any]:
         sql = sql.where(c.requested_at <= query.end_at)
     if query.unit is not None:
         sql = sql.where(c.unit == query.unit)
+    if query.region is not None:
+        sql = sql.where(c.region == query.region)
+    if query.cluster is not None:
+        sql = sql.where(c.cluster == query.cluster)
+    if query.box is not None:
+        south, west, north, east = query.box
+        sql = sql.where(c.lat.between(south, north), c.lon.between(west, east))
     return sql
 
 
@@ -118,13 +125,6 @@ class SqlReports:
         c = t.reports.c
         sql = _filtered(query).order_by(c.requested_at.desc(), c.id.desc()).limit(query.limit)
         return [report_of(r) for r in self.conn.execute(sql).mappings()]
-
-    def since(self, moment: datetime, *, services: Sequence[str]) -> list[Report]:
-        """Reports of these services requested at or after `moment` (oldest first)."""
-        c = t.reports.c
-        sql = select(t.reports).where(c.service.in_(list(services)), c.requested_at >= moment)
-        rows = self.conn.execute(sql.order_by(c.requested_at, c.id)).mappings()
-        return [report_of(r) for r in rows]
 
     def with_fingerprint(self, fingerprint: str, *, since: datetime) -> Report | None:
         """The earliest report with this fingerprint requested at or after `since`."""
