@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,12 +41,12 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api_ingest import server
 from machine import describe
 from tocsin.adapters.config_yaml import load_catalog
 from tocsin.core.geometry import contains
 from tocsin.core.report_routing import RegionIndex
 from tocsin.core.reports import Point
-from tocsin.web.server import bind
 
 KEY = "bench-open311-key-0123456789"
 SIZE = 0.01  # degrees
@@ -144,39 +142,15 @@ def routing(config: Path, *, points: int, seed: int) -> dict[str, float]:
 
 
 @contextmanager
-def server(url: str, config: Path, work: Path) -> Iterator[str]:
-    """`tocsin serve` in its own process; yields its base URL."""
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {
-        **os.environ,
-        "TOCSIN_DATABASE_URL": url,
+def report_server(url: str, config: Path, work: Path) -> Iterator[str]:
+    """`tocsin serve` with an app key and no effective rate limit; yields its base URL."""
+    settings = {
         "TOCSIN_OPEN311_API_KEYS": f"bench:{KEY}",
         "TOCSIN_REPORT_RATE_PER_CLIENT_PER_MINUTE": "10000000",
         "TOCSIN_REPORT_RATE_PER_RANGE_PER_10_MINUTES": "10000000",
     }
-    log = (work / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tocsin", "serve", "--config", str(config), "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.5)
-    try:
+    with server(url, config, work, settings=settings) as (base, _):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=120)
-        log.close()
 
 
 def forms(n: int, *, grid: tuple[int, int], seed: int) -> list[dict[str, str]]:
@@ -287,7 +261,7 @@ def main() -> None:
         grid = write_config(work / "config", args.cells)
         route = routing(work / "config", points=args.points, seed=args.seed)
         print(f"routing among {args.cells:,} cells: {json.dumps(route)}")
-        with database(args.db, work) as url, server(url, work / "config", work) as base:
+        with database(args.db, work) as url, report_server(url, work / "config", work) as base:
             ceiling_s, ceiling_lat, _ = load(base, [None] * 3_000, clients=args.clients)
             jobs = forms(args.reports, grid=grid, seed=args.seed)
             took, latencies, bad = load(base, jobs, clients=args.clients)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
@@ -46,6 +47,11 @@ def report(rid: str, *, minute: int = 0, service: str = "gas_smell", **changes: 
         cluster=rid,
     )
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def found_ids(store: Store, query: ReportQuery) -> list[str]:
+    with store.transaction() as tx:
+        return [r.id for r in tx.reports.find(query)]
 
 
 def received(r: Report) -> ReportUpdate:
@@ -97,10 +103,7 @@ def test_find_filters_by_ids_services_statuses_dates_and_unit(store: Store) -> N
         for r in rows:
             tx.reports.add(r, photo=None, update=received(r))
 
-    def ids(query: ReportQuery) -> list[str]:
-        with store.transaction() as tx:
-            return [r.id for r in tx.reports.find(query)]
-
+    ids = partial(found_ids, store)
     assert ids(ReportQuery()) == ["d", "c", "b", "a"]  # newest first
     assert ids(ReportQuery(ids=("a", "c"), services=("none",))) == ["c", "a"]  # ids override
     assert ids(ReportQuery(services=("landslide",))) == ["b"]
@@ -122,10 +125,7 @@ def test_find_by_region_cluster_and_box_and_fingerprint_look_back(store: Store) 
         for r in rows:
             tx.reports.add(r, photo=None, update=received(r))
 
-    def ids(query: ReportQuery) -> list[str]:
-        with store.transaction() as tx:
-            return [r.id for r in tx.reports.find(query)]
-
+    ids = partial(found_ids, store)
     assert ids(ReportQuery(cluster="k1", start_at=T0 + timedelta(minutes=5))) == ["d", "b"]
     assert ids(ReportQuery(region="D12")) == ["c"]
     assert ids(ReportQuery(box=(45.45, 10.45, 45.55, 10.55))) == ["d", "a"]

@@ -9,7 +9,7 @@ for a missing or wrong key, 429 (with Retry-After) for a sender over its rate, 4
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -164,14 +164,28 @@ def request_query(
     return ReportQuery(services=_list(services), statuses=statuses, start_at=start, end_at=end)
 
 
-def public_request(container: Container, report: Report, updates: list[Any]) -> RequestOut:
+def requests_answer(
+    fmt: str,
+    container: Container,
+    jurisdiction: str | None,
+    produce: Callable[[], Sequence[BaseModel]],
+) -> Response:
+    """A `service_requests` answer (a list of requests or tokens), errors in the spec's form."""
+
+    def make(a: Answer) -> Response:
+        _check_jurisdiction(container, jurisdiction)
+        return a.body(list(produce()), root="service_requests", item="request")
+
+    return answered(fmt, make)
+
+
+def public_request(container: Container, report: Report) -> RequestOut:
     """A public report as an Open311 request."""
     unit = container.catalog.units.get(UnitCode(report.unit)) if report.unit else None
     media = f"{BASE}/media/{report.id}" if report.has_photo else None
     return request_out(
         report,
         rtype=container.reports.types.get(report.service),
-        updates=updates,
         unit_name=unit.name if unit else None,
         media_url=media,
     )
@@ -298,21 +312,16 @@ def router() -> APIRouter:
         """Reports (public view), newest first: at most 1,000 and 90 days."""
         container = container_of(request)
 
-        def make(a: Answer) -> Response:
-            _check_jurisdiction(container, jurisdiction_id)
+        def produce() -> list[RequestOut]:
             query = request_query(
                 container,
                 ids=service_request_id,
                 services=service_code,
                 dates=(start_date, end_date, status),
             )
-            found = container.reports.find(query)
-            bodies = [
-                public_request(container, r, container.reports.public(r.id)[1]) for r in found
-            ]
-            return a.body(bodies, root="service_requests", item="request")
+            return [public_request(container, r) for r in container.reports.find(query)]
 
-        return answered(fmt, make)
+        return requests_answer(fmt, container, jurisdiction_id, produce)
 
     @api.get(
         f"{BASE}/requests/{{service_request_id}}.{{fmt}}",
@@ -328,13 +337,11 @@ def router() -> APIRouter:
         """One report (public view), in the list wrapper."""
         container = container_of(request)
 
-        def make(a: Answer) -> Response:
-            _check_jurisdiction(container, jurisdiction_id)
-            report, updates = container.reports.public(service_request_id)
-            body = [public_request(container, report, updates)]
-            return a.body(body, root="service_requests", item="request")
+        def produce() -> list[RequestOut]:
+            report, _ = container.reports.public(service_request_id)
+            return [public_request(container, report)]
 
-        return answered(fmt, make)
+        return requests_answer(fmt, container, jurisdiction_id, produce)
 
     @api.get(
         f"{BASE}/tokens/{{token}}.{{fmt}}", response_model=None, responses=_formats(list[TokenOut])
@@ -348,13 +355,11 @@ def router() -> APIRouter:
         """The request id of a token (a report's id serves as its token)."""
         container = container_of(request)
 
-        def make(a: Answer) -> Response:
-            _check_jurisdiction(container, jurisdiction_id)
+        def produce() -> list[TokenOut]:
             report, _ = container.reports.public(token)
-            body = [TokenOut(service_request_id=report.id, token=token)]
-            return a.body(body, root="service_requests", item="request")
+            return [TokenOut(service_request_id=report.id, token=token)]
 
-        return answered(fmt, make)
+        return requests_answer(fmt, container, jurisdiction_id, produce)
 
     @api.get(
         f"{BASE}/media/{{service_request_id}}",

@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 from pydantic import BaseModel
 
 from tocsin.core.report_types import Datatype, ReportAttribute, ReportType
-from tocsin.core.reports import Report, ReportUpdate
+from tocsin.core.reports import Report
 
 
 class ServiceOut(BaseModel):
@@ -156,17 +156,16 @@ def request_out(
     report: Report,
     *,
     rtype: ReportType | None,
-    updates: Sequence[ReportUpdate],
     unit_name: str | None,
     media_url: str | None,
 ) -> RequestOut:
     """A (public view of a) report as an Open311 request; the status note is the latest
-    public update's."""
+    public update's note."""
     closed = report.open311_status == "closed"
     return RequestOut(
         service_request_id=report.id,
         status="closed" if closed else "open",
-        status_notes=updates[-1].note if updates else None,
+        status_notes=report.status_note or None,
         service_name=rtype.name if rtype else None,
         service_code=report.service,
         description=report.description or None,

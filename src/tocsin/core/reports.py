@@ -142,6 +142,7 @@ class Report:
     requested_at: datetime
     updated_at: datetime
     status: ReportStatus = ReportStatus.RECEIVED
+    status_note: str = STATUS_NOTES[ReportStatus.RECEIVED]  # the latest public update's note
     description: str = ""
     address: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
@@ -182,12 +183,12 @@ def handle(
         raise IllegalTransition(f"{action.value} needs a {step.needs.value}")
     if step.needs is Needs.REPORT and target == report.id:
         raise IllegalTransition("a report cannot duplicate itself")
-    changes: dict[str, Any] = {"status": step.to, "updated_at": now}
+    update = ReportUpdate(now, step.to, note.strip() or STATUS_NOTES[step.to])
+    changes: dict[str, Any] = {"status": step.to, "updated_at": now, "status_note": update.note}
     if step.needs is Needs.REPORT:
         changes["duplicate_of"] = ReportId(str(target))
     if step.needs is Needs.INCIDENT:
         changes["incident"] = target
-    update = ReportUpdate(now, step.to, note.strip() or STATUS_NOTES[step.to])
     return replace(report, **changes), update
 
 

@@ -161,7 +161,8 @@ class ReportService:
             if earlier is not None:
                 return earlier  # the same submission again: one report, the same tracking number
             report = self._clustered(report, rtype, tx.reports.find)
-            tx.reports.add(report, photo=photo, update=ReportUpdate(now, report.status, "received"))
+            first = ReportUpdate(now, report.status, report.status_note)
+            tx.reports.add(report, photo=photo, update=first)
             if sub.contact and self.cipher is not None:
                 sealed = self.cipher.seal(sub.contact.strip(), report_id=report.id)
                 due = now + self.policy.contact_retention

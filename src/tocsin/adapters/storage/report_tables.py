@@ -32,6 +32,7 @@ reports = Table(
     Column("requested_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("status", String(16), nullable=False),
+    Column("status_note", Text, nullable=False),
     Column("description", Text, nullable=False),
     Column("address", Text, nullable=True),
     Column("attributes", JSON, nullable=False),
