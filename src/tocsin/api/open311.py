@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from tocsin.api.auth import container_of
+from tocsin.api.problems import responses as problems_responses
 from tocsin.api.open311_bodies import (
     DiscoveryOut,
     EndpointOut,
@@ -46,6 +47,7 @@ from tocsin.ports.reports import ReportQuery
 BASE = "/open311/v2"
 CHANGESET = datetime(2026, 11, 29, tzinfo=UTC)
 MAX_RANGE = timedelta(days=90)
+PHOTO = {"schema": {"type": "string", "format": "binary"}}
 STATUSES: dict[str, tuple[ReportStatus, ...]] = {
     wanted: tuple(s for s, shown in OPEN311_STATUS.items() if shown == wanted)
     for wanted in ("open", "closed")
@@ -197,6 +199,7 @@ def _formats(model: type[BaseModel] | Any) -> dict[int | str, dict[str, Any]]:
         "content": {"text/xml": {"schema": {"type": "string"}}},
     }
     return {
+        **problems_responses(422),  # only what the framework itself refuses (never seen so far)
         200: {"model": model, "content": {"text/xml": {"schema": {"type": "string"}}}},
         400: {**errors_doc, "description": "Invalid request (GeoReport v2 error list)."},
         404: {**errors_doc, "description": "No such service, request, token or jurisdiction."},
@@ -263,6 +266,7 @@ def router() -> APIRouter:
 
     posting = {
         **_formats(list[PostedOut]),
+        **problems_responses(413),
         403: {
             "model": list[Open311Error],
             "content": {"text/xml": {"schema": {"type": "string"}}},
@@ -365,8 +369,12 @@ def router() -> APIRouter:
         f"{BASE}/media/{{service_request_id}}",
         response_class=Response,
         responses={
-            200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "The photo."},
+            200: {
+                "content": {"image/jpeg": PHOTO, "image/png": PHOTO},
+                "description": "The photo.",
+            },
             404: {"model": list[Open311Error], "description": "No such report or no photo."},
+            **problems_responses(422),
         },
     )
     def media(service_request_id: Annotated[str, Path()], request: Request) -> Response:
