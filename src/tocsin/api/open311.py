@@ -21,7 +21,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from tocsin.api.auth import container_of
-from tocsin.api.problems import responses as problems_responses
 from tocsin.api.open311_bodies import (
     DiscoveryOut,
     EndpointOut,
@@ -37,6 +36,7 @@ from tocsin.api.open311_bodies import (
     xml_document,
 )
 from tocsin.api.open311_forms import FORM_SCHEMA, submission_of
+from tocsin.api.problems import responses as problems_responses
 from tocsin.bootstrap import Container
 from tocsin.core import errors
 from tocsin.core.report_abuse import address_range
