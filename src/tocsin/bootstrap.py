@@ -19,10 +19,12 @@ from tocsin.adapters.cap.schema import CapSchema
 from tocsin.adapters.cap_yaml import load_cap
 from tocsin.adapters.clock import SystemClock
 from tocsin.adapters.config_yaml import load_catalog
+from tocsin.adapters.contact_cipher import AesGcmContactCipher
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
 from tocsin.adapters.plans_yaml import load_plans
+from tocsin.adapters.report_types_yaml import load_report_types
 from tocsin.adapters.reports.renderer import SituationRenderer
 from tocsin.adapters.sources_yaml import load_sources
 from tocsin.adapters.storage.engine import make_engine, migrate
@@ -35,9 +37,10 @@ from tocsin.adapters.versions import UniversOrder
 from tocsin.config import Settings
 from tocsin.core.cap.config import CapConfig
 from tocsin.core.catalog import Catalog
-from tocsin.core.errors import NotFound, TocsinError, Unavailable
+from tocsin.core.errors import InvalidConfig, NotFound, Problem, TocsinError, Unavailable
 from tocsin.core.incidents.plans import PlanBook
 from tocsin.core.levels import Level
+from tocsin.core.report_abuse import RateLimit
 from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
@@ -61,6 +64,8 @@ from tocsin.services.public_alert_follower import PublicAlertFollower
 from tocsin.services.public_alert_views import PublicAlertViews
 from tocsin.services.public_alerts import PublicAlertService
 from tocsin.services.publication import Drafter, Publisher
+from tocsin.services.report_counts import ReportCounts
+from tocsin.services.reports import ReportPolicy, ReportService
 from tocsin.services.responder import Responder
 from tocsin.services.response_pass import ResponseContext, ResponseRuntime
 from tocsin.services.retention import Periods, RetentionService
@@ -224,6 +229,8 @@ class Container:
     exposure: ExposureService
     security_alerts: SecurityAlertService
     leases: ProcessLeases
+    reports: ReportService
+    api_keys: Mapping[str, str]  # an app's Open311 API key -> its label
 
     def close(self) -> None:
         """Commit what is queued, give up the leases this process holds, and release the
@@ -359,6 +366,15 @@ def build(
             stores.store, bus, clock=clock, catalog=catalog, order=UniversOrder()
         ),
         security_alerts=SecurityAlertService(stores.store, clock, catalog=catalog, ingest=ingest),
+        reports=_reports(
+            settings,
+            stores.store,
+            clock=clock,
+            bus=bus,
+            catalog=catalog,
+            counts=ReportCounts(committer, rules.ids),
+        ),
+        api_keys=api_keys(settings),
     )
 
 
@@ -391,6 +407,52 @@ def use_secret_key(settings: Settings) -> None:
             "addresses): set it to the output of `tocsin keys new`, or TOCSIN_ENV=dev to "
             "develop with a published key"
         )
+
+
+def _reports(
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Clock,
+    bus: MemoryBus,
+    catalog: Catalog,
+    counts: ReportCounts,
+) -> ReportService:
+    """The report service: the report types, the contact cipher (if a key is set), the policy."""
+    key = settings.report_contact_key
+    policy = ReportPolicy(
+        coarsen_m=settings.report_coarsen_m,
+        contact_retention=timedelta(days=settings.report_contact_retention_days),
+        duplicate_window=timedelta(seconds=settings.report_duplicate_window_s),
+        photo_max_bytes=settings.report_photo_max_bytes,
+        per_client=RateLimit(settings.report_rate_per_client_per_minute, timedelta(minutes=1)),
+        per_range=RateLimit(settings.report_rate_per_range_per_10_minutes, timedelta(minutes=10)),
+    )
+    return ReportService(
+        store,
+        clock,
+        bus=bus,
+        catalog=catalog,
+        types=load_report_types(settings.config_dir, catalog),
+        cipher=AesGcmContactCipher(key.get_secret_value()) if key is not None else None,
+        policy=policy,
+        counts=counts,
+    )
+
+
+def api_keys(settings: Settings) -> dict[str, str]:
+    """The Open311 API keys (`label:key` pairs, and the public page's key as `web`) by key."""
+    out: dict[str, str] = {}
+    raw = settings.open311_api_keys.get_secret_value() if settings.open311_api_keys else ""
+    for i, pair in enumerate(p for p in raw.split(",") if p.strip()):
+        label, sep, key = pair.strip().partition(":")
+        if not sep or not label or len(key) < 16:
+            why = "not `label:key` with a key of at least 16 characters"
+            raise InvalidConfig([Problem("TOCSIN_OPEN311_API_KEYS", f"[{i}]", why)])
+        out[key] = label
+    if settings.open311_web_key is not None:
+        out[settings.open311_web_key.get_secret_value()] = "web"
+    return out
 
 
 def _ingest(

@@ -91,6 +91,19 @@ class Settings(BaseSettings):
     # the composite risk model shown in the dashboard's risk view (none unless both are set)
     risk_model: Path | None = None
     risk_table: Path | None = None
+    # public hazard reports (Open311 GeoReport v2; docs/reports.md)
+    open311_jurisdiction: str = "tocsin.local"
+    # API keys of apps that may post reports: comma-separated `label:key` pairs
+    open311_api_keys: SecretStr | None = None
+    # the key the public report page posts with (its label is `web`); none: no public page posts
+    open311_web_key: SecretStr | None = None
+    report_contact_key: SecretStr | None = None  # 32 bytes, URL-safe base64; none: no contacts
+    report_contact_retention_days: float = Field(default=30.0, gt=0)
+    report_coarsen_m: float = Field(default=100.0, ge=0, le=100_000)
+    report_duplicate_window_s: float = Field(default=600.0, ge=0)
+    report_photo_max_bytes: int = Field(default=2_000_000, ge=1_024, le=20_000_000)
+    report_rate_per_client_per_minute: int = Field(default=6_000, ge=1)
+    report_rate_per_range_per_10_minutes: int = Field(default=30, ge=1)
 
     @field_validator("database_url")
     @classmethod

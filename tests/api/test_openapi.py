@@ -45,6 +45,17 @@ BEFORE = {
     "POST /api/v1/warnings/{warning_id}/acknowledge",
     "POST /api/v2/alerts",
 }
+# Open311 GeoReport v2 (issue 18): public, in the spec's own error form (JSON or XML)
+OPEN311 = {
+    "GET /open311/v2/discovery.{fmt}",
+    "GET /open311/v2/services.{fmt}",
+    "GET /open311/v2/services/{service_code}.{fmt}",
+    "POST /open311/v2/requests.{fmt}",
+    "GET /open311/v2/requests.{fmt}",
+    "GET /open311/v2/requests/{service_request_id}.{fmt}",
+    "GET /open311/v2/tokens/{token}.{fmt}",
+    "GET /open311/v2/media/{service_request_id}",
+}
 CAP = {  # public alerts (issue 17)
     "GET /api/v1/cap/alerts",
     "POST /api/v1/cap/alerts",
@@ -115,6 +126,12 @@ ADDED = {
     "POST /api/v1/exposure/patches",
     "POST /api/v1/security-alerts",
     "GET /api/v1/web/exposure/{asset}",
+    # public hazard reports (issue 18)
+    "GET /api/v1/reports",
+    "GET /api/v1/reports/{report_id}",
+    "POST /api/v1/reports/{report_id}/actions",
+    "GET /api/v1/public/reports/{report_id}",
+    *OPEN311,
 }
 PUBLIC = {
     "GET /healthz",
@@ -123,7 +140,10 @@ PUBLIC = {
     "POST /api/v1/session",
     "GET /api/v1/session/oidc",
     "GET /api/v1/session/oidc/callback",
+    "GET /api/v1/public/reports/{report_id}",
+    *OPEN311,
 }
+OPEN311_ERROR = {"items": {"$ref": "#/components/schemas/Open311Error"}, "type": "array"}
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 
@@ -164,13 +184,22 @@ def test_every_response_has_a_schema_and_every_error_is_a_problem(doc: dict[str,
             assert content, f"{name} {status} has no body schema"
             for media, body in content.items():
                 assert body.get("schema"), f"{name} {status} {media} has no schema"
-            if not status.startswith("2"):
+            if status.startswith("2"):
+                continue
+            if name in OPEN311 and status not in ("413", "422"):  # these two: from the framework
+                schema = content["application/json"]["schema"]
+                assert {k: schema[k] for k in OPEN311_ERROR} == OPEN311_ERROR, (name, status)
+            else:
                 assert content == {"application/json": {"schema": PROBLEM}}, (name, status)
 
 
 def test_the_statuses_an_operation_can_answer_are_documented(doc: dict[str, Any]) -> None:
     for name, op in _operations(doc):
         statuses = set(op["responses"])
+        if name in OPEN311:  # parameters are read as text and checked here: a bad one is a 400
+            assert "404" in statuses, name
+            assert "400" in statuses or name.startswith("GET /open311/v2/media"), name
+            continue
         if op.get("parameters") or op.get("requestBody"):
             assert "422" in statuses, name
         if op.get("requestBody"):

@@ -267,3 +267,25 @@ def _last_time(container: Any, indicator_id: int) -> int:
     with container.store.transaction() as tx:
         batch = tx.observations.read(indicator_id, limit=10_000_000)
     return int(batch.times[-1])
+
+
+def test_reports_commands_make_a_key_list_types_and_delete_due_contacts(tmp_path: Path) -> None:
+    from tocsin.adapters.contact_cipher import AesGcmContactCipher
+
+    key = runner.invoke(app, ["reports", "new-key"])
+    assert key.exit_code == 0
+    AesGcmContactCipher(key.stdout.strip())  # a usable key
+    config = write_small_config(tmp_path / "cfg")
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    types = runner.invoke(app, ["reports", "types", "--db", db, "--config", str(config)])
+    assert types.exit_code == 0
+    assert "gas_smell" in types.stdout
+    gone = runner.invoke(app, ["reports", "delete-contacts", "--db", db])
+    assert gone.exit_code == 0
+    assert "0 contact(s) deleted" in gone.stdout
+    bad = runner.invoke(
+        app, ["reports", "delete-contacts", "--db", db], env={"TOCSIN_REPORT_CONTACT_KEY": "x"}
+    )
+    assert bad.exit_code != 0
+    assert "TOCSIN_REPORT_CONTACT_KEY" in bad.output
+    assert "Traceback" not in bad.output

@@ -23,8 +23,10 @@ from tocsin.api import (
     notifications,
     observations,
     oidc,
+    open311,
     operations,
     public_alerts,
+    reports,
     session,
     silences,
     situation,
@@ -77,6 +79,8 @@ ROUTERS = (
     operations,
     sources,
     exposure,
+    open311,
+    reports,
 )
 
 

@@ -31,6 +31,7 @@ STATUS: dict[type[errors.TocsinError], int] = {
     errors.Forbidden: 403,
     errors.InvalidInput: 422,
     errors.Unavailable: 503,  # Overloaded and NotOwner too
+    errors.RateLimited: 429,
 }
 MAX_LISTED = 50
 CHALLENGES: dict[int, dict[str, str]] = {401: {"WWW-Authenticate": "Bearer"}}
@@ -113,7 +114,7 @@ def error_response(err: errors.TocsinError) -> JSONResponse:
     status = status_of(err)
     headers = dict(CHALLENGES.get(status, {}))
     found = list(getattr(err, "problems", ()))
-    if isinstance(err, errors.Unavailable):
+    if isinstance(err, errors.Unavailable | errors.RateLimited):
         headers["Retry-After"] = str(err.retry_after_s)
         owner = getattr(err, "owner", "")
         found += [errors.Problem("server", "owner", owner)] if owner else []

@@ -49,6 +49,22 @@ PUBLIC_ROUTES: tuple[PublicRoute, ...] = (
         "served under /cap/)",
         prefix=True,
     ),
+    PublicRoute("GET", "/report", "public hazard reports: the page to send one and follow it"),
+    PublicRoute(
+        "GET", "/api/v1/public/reports/", "public hazard reports: one's public status", prefix=True
+    ),
+    PublicRoute(
+        "GET",
+        "/open311/v2/",
+        "Open311 GeoReport v2: services, definitions and requests as the public sees them",
+        prefix=True,
+    ),
+    PublicRoute(
+        "POST",
+        "/open311/v2/",
+        "Open311 GeoReport v2: a report sent by an app with its own api_key (rate limited)",
+        prefix=True,
+    ),
 )
 
 

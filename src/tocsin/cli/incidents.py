@@ -1,5 +1,5 @@
 """Incidents at the command line: list, show, open, activate, link, stand down, close, merge,
-split (tasks: `cli/tasks.py`; the scorecard and situation reports: `cli/reports.py`).
+split (tasks: `cli/tasks.py`; the scorecard and situation reports: `cli/response_reports.py`).
 
 Commands that apply a plan (activate, stand-down) read the plans from `--config DIR`; an
 operator at the command line holds the database, and `--by NAME` says who acts (audited).

@@ -86,6 +86,7 @@ from tocsin.cli import exposure as _exposure  # noqa: E402
 from tocsin.cli import incidents as _incidents  # noqa: E402
 from tocsin.cli import privacy as _privacy  # noqa: E402
 from tocsin.cli import reports as _reports  # noqa: E402
+from tocsin.cli import response_reports as _response_reports  # noqa: E402
 from tocsin.cli import risk as _risk  # noqa: E402
 from tocsin.cli import risk_warnings as _risk_warnings  # noqa: E402
 from tocsin.cli import sources as _sources  # noqa: E402
@@ -105,6 +106,7 @@ app.add_typer(_privacy.keys_app, name="keys")
 app.add_typer(_privacy.retention_app, name="retention")
 app.command("detect", cls=_detect.DetectorHelp)(_detect.detect)
 app.add_typer(_detect.bench_app, name="bench")
+app.add_typer(_reports.reports_app, name="reports")
 app.add_typer(_risk.app, name="risk")
 app.add_typer(_exposure.app, name="exposure")
 app.add_typer(_alerting.silences_app, name="silences")
@@ -115,8 +117,8 @@ app.command("sources")(_sources.sources)
 _risk.app.command("warn")(_risk_warnings.risk_warn)
 app.add_typer(_incidents.incidents_app, name="incidents")
 app.add_typer(_tasks.tasks_app, name="tasks")
-app.command("scorecard")(_reports.scorecard)
-app.command("report")(_reports.report)
+app.command("scorecard")(_response_reports.scorecard)
+app.command("report")(_response_reports.report)
 
 
 def main() -> None:

@@ -57,6 +57,14 @@ class Overloaded(Unavailable):
         )
 
 
+class RateLimited(TocsinError):
+    """One client sent too much too fast: try again after `retry_after_s` (nothing was stored)."""
+
+    def __init__(self, reason: str, *, retry_after_s: int = 1) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(f"too many requests: {reason}; try again in {retry_after_s} s")
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong with an input: where (file, line or path), which field, and why."""

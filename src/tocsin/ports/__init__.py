@@ -20,7 +20,8 @@
 | `public_alerts` | PublicAlertStore, CapCodec | public alerts (CAP out): drafts to published |
 | `cap_imports` | CapImportStore, CapReader, Fetcher | CAP messages read from others |
 | `incidents` | IncidentStore, TaskStore, ResponseTrail, SituationReports | the response |
-| `reports` | ReportRenderer | situation reports as HTML and PDF |
+| `report_rendering` | ReportRenderer | situation reports as HTML and PDF |
+| `reports` | ReportStore | public hazard reports, their updates, photos, sealed contacts |
 | `leases` | LeaseStore, LeaseFence, Ownership | one owner per shared state; fenced writes |
 | `sessions` | StoreSession, Store, AlertingSession, AlertingStore, Response… | transactions |
 | `bus`, `clock`, `notifiers` | Bus, Clock, Notifier | side effects and time |
@@ -57,7 +58,7 @@ from tocsin.ports.leases import LeaseFence, LeaseStore, Ownership
 from tocsin.ports.notifiers import Notifier
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
-from tocsin.ports.reports import ReportRenderer
+from tocsin.ports.report_rendering import ReportRenderer
 from tocsin.ports.retention import RetentionStore
 from tocsin.ports.sessions import (
     AlertingSession,

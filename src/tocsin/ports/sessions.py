@@ -27,6 +27,7 @@ from tocsin.ports.leases import LeaseFence, LeaseStore
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
 from tocsin.ports.public_alerts import PublicAlertStore
+from tocsin.ports.reports import ReportStore
 from tocsin.ports.retention import RetentionStore
 from tocsin.ports.silences import SilenceStore
 from tocsin.ports.users import UserStore
@@ -87,6 +88,10 @@ class StoreSession(Protocol):
     @property
     def cap_imports(self) -> CapImportStore:
         """CAP messages read from other agencies, and the sources polled."""
+
+    @property
+    def reports(self) -> ReportStore:
+        """Public hazard reports."""
 
 
 class Store(Protocol):

@@ -18,7 +18,8 @@ worker, the public alerts' follower and importer, and the responder.
   `cap_poll_interval_s`;
 - the responder (`Responder.tick`: emergency plans on warning transitions, overdue tasks'
   reminders and escalations, scheduled situation reports) ticks with the dispatcher's wake-ups
-  and interval.
+  and interval;
+- the retention loop deletes reporters' contacts past their retention at start and hourly.
 
 These three work only in the process that holds the dispatch lease, like the dispatcher.
 
@@ -45,8 +46,10 @@ from tocsin.services.responder import Responder
 
 if TYPE_CHECKING:
     from tocsin.services.cap_imports import CapImportService
+from tocsin.services.reports import ReportService
 
 log = logging.getLogger(__name__)
+RETENTION_INTERVAL_S = 3_600.0
 
 MAX_BACKOFF_S = 30.0
 
@@ -110,6 +113,10 @@ class _Wired(Protocol):
     @property
     def response(self) -> _Responding:
         """The response (its responder)."""
+
+    @property
+    def reports(self) -> ReportService:
+        """Public reports (their contacts are deleted on schedule)."""
 
 
 class _Loop:
@@ -240,14 +247,19 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
             dispatcher.tick(clock.now())
         return False
 
+    def delete_contacts() -> bool:
+        container.reports.delete_due_contacts()
+        return False
+
     delivery_loop = _Loop("tocsin-delivery", deliver, interval=interval, wake=handoff.ready)
     dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval=interval)
     followers = _followers(container, interval=interval)
-    loops = (delivery_loop, dispatch_loop, *followers)
+    retention_loop = _Loop("tocsin-retention", delete_contacts, interval=RETENTION_INTERVAL_S)
+    loops = (delivery_loop, dispatch_loop, *followers, retention_loop)
 
     def on_message(topic: str, _payload: Mapping[str, Any]) -> None:
         if topic == "warnings":
-            for loop in loops[1:]:
+            for loop in (dispatch_loop, *followers):
                 loop.wake.set()
 
     def resume(_lease: object) -> None:

@@ -7,6 +7,7 @@ the `plotly` wheel's `package_data` (at /vendor/plotly.min.js).
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -32,7 +33,13 @@ from tocsin.web.sources import start_sources
 
 STATIC = Path(__file__).parent / "static"
 LEVELS_MARK = "<!-- levels -->"
+KEY_MARK = "<!-- open311-key -->"
 VENDOR_CACHE = "public, max-age=86400"
+REPORT_CSP = (  # the public report page: its own scripts, the map drawn locally, no third party
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-eval'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def leaflet_dir() -> Path:
@@ -74,6 +81,17 @@ def dashboard_page() -> str:
     if LEVELS_MARK not in text:
         raise RuntimeError(f"index.html lacks the {LEVELS_MARK} mark")
     return text.replace(LEVELS_MARK, level_styles())
+
+
+def report_page(container: Container) -> str:
+    """report.html with the public page's Open311 key put in (none: the page says reporting is
+    not enabled). The key is public by nature; the per-address rate limit guards it."""
+    text = (STATIC / "report.html").read_text(encoding="utf-8")
+    key = container.settings.open311_web_key
+    meta = (
+        f'<meta name="open311-key" content="{html.escape(key.get_secret_value())}">' if key else ""
+    )
+    return text.replace(KEY_MARK, meta)
 
 
 def create_web_app(
@@ -135,6 +153,15 @@ def create_web_app(
     @app.get("/", include_in_schema=False)
     def dashboard() -> HTMLResponse:
         return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+    report_html = report_page(container)
+
+    @app.get("/report", include_in_schema=False)
+    def report() -> HTMLResponse:
+        return HTMLResponse(
+            report_html,
+            headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "no-cache"},
+        )
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:

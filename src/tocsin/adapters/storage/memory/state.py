@@ -23,6 +23,7 @@ from tocsin.core.exposure.exposures import Patch
 from tocsin.core.incidents.model import Incident
 from tocsin.core.incidents.tasks import Task
 from tocsin.core.leases import Lease
+from tocsin.core.reports import Photo, Report, ReportUpdate
 from tocsin.core.users import User
 from tocsin.core.warnings.escalation import Escalation
 from tocsin.core.warnings.grouping import AggregationGroup
@@ -31,6 +32,7 @@ from tocsin.core.warnings.outbox import Notification
 from tocsin.core.warnings.silences import Silence
 from tocsin.ports.cap_imports import SourceState
 from tocsin.ports.incidents import StoredReport
+from tocsin.ports.reports import SealedContact
 
 ThresholdRow = tuple[int, int, bytes, bytes]  # level, last time, above since, below since
 
@@ -71,6 +73,10 @@ class MemoryState:
     software: dict[str, tuple[str, ...]] = field(default_factory=dict)
     patches: dict[tuple[str, str], Patch] = field(default_factory=dict)
     leases: dict[str, Lease] = field(default_factory=dict)
+    reports: dict[str, Report] = field(default_factory=dict)
+    report_updates: dict[str, tuple[ReportUpdate, ...]] = field(default_factory=dict)
+    report_photos: dict[str, Photo] = field(default_factory=dict)
+    report_contacts: dict[str, SealedContact] = field(default_factory=dict)
 
     def fork(self) -> MemoryState:
         """A copy whose containers can change without touching this state."""

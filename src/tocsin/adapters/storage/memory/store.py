@@ -29,6 +29,7 @@ from tocsin.adapters.storage.memory.leases import MemoryLeases
 from tocsin.adapters.storage.memory.observations import MemoryObservations
 from tocsin.adapters.storage.memory.outbox import MemoryOutbox
 from tocsin.adapters.storage.memory.public_alerts import MemoryPublicAlerts
+from tocsin.adapters.storage.memory.reports import MemoryReports
 from tocsin.adapters.storage.memory.response_trail import MemoryResponseTrail
 from tocsin.adapters.storage.memory.retention import MemoryRetention
 from tocsin.adapters.storage.memory.silences import MemorySilences
@@ -72,6 +73,7 @@ class MemorySession:
     response_trail: MemoryResponseTrail
     situation_reports: MemorySituationReports
     leases: MemoryLeases
+    reports: MemoryReports
 
     @classmethod
     def open(cls, state: MemoryState) -> MemorySession:
@@ -103,6 +105,7 @@ class MemorySession:
             response_trail=MemoryResponseTrail(state),
             situation_reports=MemorySituationReports(state),
             leases=MemoryLeases(state),
+            reports=MemoryReports(state),
         )
 
 

@@ -25,6 +25,7 @@ from tocsin.adapters.storage.sql.events import SqlEvents
 from tocsin.adapters.storage.sql.exposure import SqlExposure
 from tocsin.adapters.storage.sql.leases import SqlLeases
 from tocsin.adapters.storage.sql.observations import SqlObservations
+from tocsin.adapters.storage.sql.reports import SqlReports
 from tocsin.adapters.storage.sql.retention import SqlRetention
 from tocsin.adapters.storage.sql.users import SqlUsers
 from tocsin.adapters.storage.sql.warning_search import SqlWarningSearch
@@ -48,6 +49,7 @@ class SqlSession:
     leases: SqlLeases
     credentials: SqlCredentials
     retention: SqlRetention
+    reports: SqlReports
 
     @classmethod
     def open(cls, conn: Connection, writer: DialectWriter, *, buffer_rows: int) -> SqlSession:
@@ -67,6 +69,7 @@ class SqlSession:
             leases=SqlLeases(conn, writer),
             credentials=SqlCredentials(conn),
             retention=SqlRetention(conn),
+            reports=SqlReports(conn),
         )
 
 

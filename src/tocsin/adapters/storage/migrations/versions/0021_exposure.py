@@ -3,7 +3,7 @@
 A database created from the baseline after the asset columns were added already has them.
 
 Revision ID: 0021
-Revises: 0010
+Revises: 0020
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 from tocsin.adapters.storage.exposure_tables import exposure_metadata
 
 revision = "0021"
-down_revision = "0010"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
