@@ -16,6 +16,15 @@ LISTED = {
     ("POST", "/api/v1/session", False),
     ("GET", "/api/v1/session/oidc", False),
     ("GET", "/api/v1/session/oidc/callback", False),
+    ("GET", "/cap/", False),
+    ("GET", "/cap/feed.atom", False),
+    ("GET", "/cap/offline.js", False),
+    ("GET", "/cap/", True),
+    ("GET", "/report", False),
+    ("GET", "/api/v1/public/reports/", True),
+    ("GET", "/api/v1/public/regions.geojson", False),
+    ("GET", "/open311/v2/", True),
+    ("POST", "/open311/v2/", True),
 }
 
 

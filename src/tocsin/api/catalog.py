@@ -111,7 +111,8 @@ def levels_out() -> LevelsOut:
     )
 
 
-def _feature(tree: RegionTree, code: RegionCode) -> RegionFeature:
+def region_feature(tree: RegionTree, code: RegionCode) -> RegionFeature:
+    """One region as a GeoJSON feature (its outline, name, level and parent)."""
     region = tree.regions[code]
     return RegionFeature(
         id=code,
@@ -157,7 +158,7 @@ def router() -> APIRouter:
         codes = (
             tree.children.get(RegionCode(parent), ()) if parent else [r.code for r in tree.roots()]
         )
-        return RegionCollection(features=[_feature(tree, c) for c in codes])
+        return RegionCollection(features=[region_feature(tree, c) for c in codes])
 
     @api.get("/api/v1/domains")
     def domains(_: Reader, request: Request) -> list[DomainOut]:

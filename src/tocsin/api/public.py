@@ -55,6 +55,11 @@ PUBLIC_ROUTES: tuple[PublicRoute, ...] = (
     ),
     PublicRoute(
         "GET",
+        "/api/v1/public/regions.geojson",
+        "public hazard reports: the smallest regions' outlines the report page draws",
+    ),
+    PublicRoute(
+        "GET",
         "/open311/v2/",
         "Open311 GeoReport v2: services, definitions and requests as the public sees them",
         prefix=True,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.auth import Acknowledger, container_of
+from tocsin.api.catalog import RegionCollection, region_feature
 from tocsin.api.fields import Reason
 from tocsin.api.problems import responses
 from tocsin.core.reports import HandlingAction, Report, ReportStatus, ReportUpdate
@@ -114,6 +115,14 @@ def _update(u: ReportUpdate) -> UpdateOut:
 def router() -> APIRouter:
     """The report-handling routes."""
     api = APIRouter(tags=["reports"])
+
+    @api.get("/api/v1/public/regions.geojson")
+    def public_regions(request: Request) -> RegionCollection:
+        """The outlines of the smallest regions, where a report can be placed (public: no
+        warning, no indicator, only the administrative geography the report page draws)."""
+        tree = container_of(request).catalog.regions
+        leaves = [c for c in tree.regions if not tree.children.get(c)]
+        return RegionCollection(features=[region_feature(tree, c) for c in leaves])
 
     @api.get("/api/v1/public/reports/{report_id}", responses=responses(404, 422))
     def track_report(report_id: ReportPath, request: Request) -> TrackOut:

@@ -273,14 +273,14 @@ class IngestService:
         principal may not ingest or an indicator lies outside its scope."""
         require(principal, Permission.INGEST)
         batch = to_batch(raw, self.rules.ids, source=source)
-        where = _row_names(raw, source)
-        reject_future(batch, now=self.clock.now(), max_ahead=self.max_ahead, where=where)
         if not principal.scope.national:
             placed = []
             for series in np.unique(batch.series).tolist():
                 ind = self.rules.by_id[series]
                 placed.append((ind.code, Placement(ind.region, ind.domain)))
             require_places(principal, placed, action="storing observations of")
+        where = _row_names(raw, source)
+        reject_future(batch, now=self.clock.now(), max_ahead=self.max_ahead, where=where)
         return batch
 
     def ingest(

@@ -84,7 +84,7 @@ async function initMap() {
   map = L.map("map", { attributionControl: false });
   map.setView([45, 10], 5);
   map.on("click", (e) => place(e.latlng.lat, e.latlng.lng));
-  const answer = await json("/api/v1/web/map");
+  const answer = await json("/api/v1/public/regions.geojson");
   if (answer.ok && answer.body.features.length) {
     const shapes = L.geoJSON(answer.body, { style: { className: "region-outline" }, interactive: false });
     shapes.addTo(map);
