@@ -22,7 +22,7 @@ class LevelRule(Protocol):
 
     @property
     def source(self) -> str:
-        """The warning source this rule raises ("threshold", "detector", …)."""
+        """The warning source this rule raises ("indicator", "staleness", …)."""
 
     def indicator(self, series: int) -> Indicator:
         """The indicator a (rule-local) series index belongs to."""
@@ -37,7 +37,8 @@ def rule_fingerprint(rule: LevelRule, series: int) -> str:
     return fingerprint(rule.source, ind.code, ind.region, ind.domain)
 
 
-def _place(rule: LevelRule, series: int) -> Place:
+def rule_place(rule: LevelRule, series: int) -> Place:
+    """Where a rule's warning about a series is: its indicator's code, region and domain."""
     ind = rule.indicator(series)
     labels = {
         "indicator": ind.code,
@@ -61,7 +62,7 @@ def apply_level_changes(
         i, s = int(changes.obs_index[k]), int(changes.series[k])
         at = datetime.fromtimestamp(int(times[i]), UTC)
         command = rule.command(s, int(changes.old_level[k]), int(changes.new_level[k]), i, at)
-        found.apply(fps[s], command, at=at, place=partial(_place, rule, s))
+        found.apply(fps[s], command, at=at, place=partial(rule_place, rule, s))
     return found.save(tx)
 
 
