@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -150,7 +149,8 @@ def test_a_rule_change_below_the_other_rule_is_no_transition(
         values[30] = 3.2  # yellow by threshold; red by the detector (|z| ~ 24)
         events = feed(container, values[:32])  # the threshold is back at 31: no transition
         assert [(e.kind, e.to_level) for e in events] == [(EventKind.RAISED, Level.RED)]
-        assert "robust_z score" in events[0].reason and "threshold: yellow" in events[0].reason
+        assert "robust_z score" in events[0].reason
+        assert "threshold: yellow" in events[0].reason
         (warning,) = container.warnings.find(open_only=True)
         assert warning.cause["rules"] == {"detector": "red"}  # but the record of causes is
         assert set(warning.explanation["causes"]) == {"detector"}
