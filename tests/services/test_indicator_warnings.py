@@ -9,6 +9,7 @@ the correlation (one per rule) are adopted.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,14 @@ from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
 from tocsin.core.levels import Level
 from tocsin.core.observations import ObservationBatch
-from tocsin.core.warnings.model import EventKind, Warning, WarningEvent, WarningState, fingerprint
+from tocsin.core.warnings.model import (
+    EventKind,
+    Warning,
+    WarningEvent,
+    WarningId,
+    WarningState,
+    fingerprint,
+)
 from tocsin.services.indicator_warnings import indicator_fingerprint
 from tocsin.testing.scenario import small_config, write_small_config
 
@@ -241,7 +249,7 @@ def _as_legacy(container: Container) -> tuple[Warning, Warning]:
     pair = tuple(
         replace(
             warning,
-            id=f"{warning.id}-{rule}",
+            id=WarningId(uuid.uuid4().hex),
             fingerprint=fingerprint(rule, ind.code, ind.region, ind.domain),
             source=rule,
             level=Level(causes[rule]["level"]),
