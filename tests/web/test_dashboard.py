@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from tests.web.conftest import Served, T, guarded_page
-from tocsin.testing.scenario import small_config
+from tests.web.conftest import Served, T, guarded_page, serve
+from tocsin.bootstrap import build
+from tocsin.config import Settings
+from tocsin.testing.clock import FakeClock
+from tocsin.testing.scenario import small_config, write_small_config
 
 pytestmark = pytest.mark.browser
 
@@ -114,6 +119,44 @@ def test_a_warning_detail_shows_explanation_and_history(
     expect(detail).to_contain_text("raised")
     expect(detail.locator("#silence-form")).to_be_visible()
     shots(page, "board-detail")
+
+
+def test_one_reading_over_threshold_and_detector_is_one_row_with_both_causes(
+    tmp_path: Path, page: Any, shots: Any
+) -> None:
+    docs = small_config()
+    gauge = docs["indicators.yaml"]["indicators"][0]
+    gauge["thresholds"] = {"yellow": 3.0, "orange": 3.5, "red": 6.0}
+    gauge["detector"] = {
+        "kind": "robust_z",
+        "params": {"warmup": 20, "z_threshold": 5.0},
+        "thresholds": {"yellow": 0.4},
+    }
+    config = write_small_config(tmp_path / "config", **docs)
+    container = build(
+        Settings(database_url=f"sqlite:///{tmp_path / 'tocsin.db'}", config_dir=config),
+        clock=FakeClock(),
+    )
+    values = 2.0 + 0.05 * np.random.default_rng(3).standard_normal(31)
+    values[30] = 4.0  # orange by its threshold, yellow by the detector
+    served = Served("", container, "")
+    served.ingest([("D11.river_level", T + 600 * i, float(v)) for i, v in enumerate(values)])
+    try:
+        with serve(container) as url:
+            page.goto(url + "/#/board")
+            rows = page.locator("#board tbody tr")
+            expect(rows).to_have_count(1)
+            expect(rows.nth(0)).to_have_attribute("data-level", "orange")
+            expect(rows.nth(0)).to_contain_text("threshold + detector")
+            rows.nth(0).click()
+            causes = page.locator("#detail ul.causes li")
+            expect(causes).to_have_count(2)
+            expect(causes.filter(has_text="above the orange threshold 3.5")).to_have_count(1)
+            expect(causes.filter(has_text="robust_z score")).to_have_count(1)
+            expect(page.locator("#detail .history li")).to_contain_text("detector: yellow")
+            shots(page, "board-detail-causes")
+    finally:
+        container.close()
 
 
 def test_a_new_warning_appears_live_without_reloading(served: Served, page: Any) -> None:
