@@ -275,7 +275,10 @@ def test_warnings_raised_before_the_correlation_are_adopted(store_url: str, tmp_
         feed(container, values)
         threshold, detector = _as_legacy(container)
         assert len(container.warnings.find(open_only=True)) == 2
-        events = feed(container, calm(1, seed=9), start=31)  # the threshold goes back
+        assert feed(container, np.array([4.0]), start=31) == []  # both hold: no change
+        seen = {w.id: w.last_seen_at for w in container.warnings.find(open_only=True)}
+        assert seen == {threshold.id: at(31), detector.id: at(31)}  # found under old keys
+        events = feed(container, calm(1, seed=9), start=32)  # the threshold goes back
         assert [(e.warning_id, e.kind, e.to_level) for e in events] == [
             (detector.id, EventKind.LIFTED, Level.YELLOW),  # merged into the higher one
             (threshold.id, EventKind.DOWNGRADED, Level.YELLOW),  # still held by the detector
@@ -288,7 +291,9 @@ def test_warnings_raised_before_the_correlation_are_adopted(store_url: str, tmp_
         assert kept.labels["source"] == "indicator"
         assert kept.cause["rules"] == {"detector": "yellow"}
         assert kept.explanation["causes"]["detector"]["detector"] == "robust_z"
-        events = feed(container, calm(3, seed=8), start=32)  # the detector goes back too
-        assert [(e.warning_id, e.kind) for e in events] == [(threshold.id, EventKind.LIFTED)]
+        events = feed(container, calm(3, seed=8), start=33)  # the detector goes back too
+        assert [(e.warning_id, e.kind, e.at) for e in events] == [
+            (threshold.id, EventKind.LIFTED, at(35))
+        ]
     finally:
         container.close()

@@ -31,12 +31,7 @@ from tocsin.core.rules.thresholds import LevelChanges
 from tocsin.core.warnings import lifecycle
 from tocsin.core.warnings.model import Command, CommandKind, Warning, WarningEvent, fingerprint
 from tocsin.ports import StoreSession
-from tocsin.services.level_changes import (
-    LevelRule,
-    level_command,
-    rule_place,
-    touch_open_warnings,
-)
+from tocsin.services.level_changes import LevelRule, level_command, rule_place
 from tocsin.services.warning_changes import WarningChanges
 
 SOURCE = "indicator"
@@ -98,9 +93,30 @@ def apply_indicator_changes(tx: StoreSession, found: Sequence[RuleChanges]) -> l
             held = {f.rule.name: lv for f, lv in zip(found, levels[ident], strict=True)}
             _settle(warnings, fps[ident], held=held, commands=commands, at=at, place=place)
         events = warnings.save(tx)
-    for f in found:
-        touch_open_warnings(tx, f.rule, *f.seen)
+    _touch(tx, found)
     return events
+
+
+def _touch(tx: StoreSession, found: Sequence[RuleChanges]) -> None:
+    """Move `last_seen_at` of the warnings still held to the latest row that holds them (also
+    of warnings raised before the correlation, until their indicator next changes)."""
+    last: dict[str, datetime] = {}
+    for f in found:
+        series, times = f.seen
+        for s, t in dict(zip(series.tolist(), times.tolist(), strict=True)).items():
+            at = datetime.fromtimestamp(t, UTC)
+            for fp in _fingerprints(f.rule.indicator(s)):
+                last[fp] = max(last.get(fp, at), at)
+    if last:
+        open_by_fp = tx.warnings.open_by_fingerprint(list(last))
+        seen = {w.id: last[fp] for fp, w in open_by_fp.items() if last[fp] > w.last_seen_at}
+        tx.warnings.touch(seen)
+
+
+def _fingerprints(ind: Indicator) -> list[str]:
+    """The indicator's fingerprint, then those its rules' warnings had before the correlation."""
+    keys = (ind.code, ind.region, ind.domain)
+    return [indicator_fingerprint(ind), *(fingerprint(src, *keys) for src in LEGACY_SOURCES)]
 
 
 def _before(
@@ -217,11 +233,7 @@ def _load(
 ) -> tuple[WarningChanges, dict[int, str]]:
     """The indicators' open warnings by fingerprint, adopting any raised before correlation."""
     fps = {i: indicator_fingerprint(ind) for i, ind in inds.items()}
-    legacy = {
-        fingerprint(source, ind.code, ind.region, ind.domain): i
-        for i, ind in inds.items()
-        for source in LEGACY_SOURCES
-    }
+    legacy = {fp: i for i, ind in inds.items() for fp in _fingerprints(ind)[1:]}
     found = tx.warnings.open_by_fingerprint([*fps.values(), *legacy])
     warnings = WarningChanges({fp: w for fp, w in found.items() if fp not in legacy})
     olds: dict[int, list[Warning]] = {}

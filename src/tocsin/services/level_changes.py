@@ -66,21 +66,6 @@ def apply_level_changes(
     return found.save(tx)
 
 
-def touch_open_warnings(
-    tx: StoreSession,
-    rule: LevelRule,
-    series: npt.NDArray[np.int64],
-    times: npt.NDArray[np.int64],
-) -> None:
-    """Move `last_seen_at` of the open warnings of these series to their latest observation."""
-    if len(series) == 0:
-        return
-    last: dict[int, int] = dict(zip(series.tolist(), times.tolist(), strict=True))
-    seen = {rule_fingerprint(rule, s): datetime.fromtimestamp(t, UTC) for s, t in last.items()}
-    open_by_fp = tx.warnings.open_by_fingerprint(list(seen))
-    tx.warnings.touch({w.id: seen[fp] for fp, w in open_by_fp.items() if seen[fp] > w.last_seen_at})
-
-
 def level_command(
     *,
     kind_old: int,
