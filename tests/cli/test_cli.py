@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tocsin.cli.main import app
-from tocsin.testing.scenario import small_config, write_small_config
+from tocsin.testing.scenario import gauges_with_detector, small_config, write_small_config
 
 runner = CliRunner()
 
@@ -80,14 +80,7 @@ def test_ingest_a_csv_then_list_the_warnings(setup: tuple[Path, str], tmp_path: 
 def test_a_reading_over_threshold_and_detector_is_one_warning_with_both_causes(
     tmp_path: Path,
 ) -> None:
-    docs = small_config()
-    gauge = docs["indicators.yaml"]["indicators"][0]
-    gauge["thresholds"] = {"yellow": 3.0, "orange": 3.5, "red": 6.0}
-    gauge["detector"] = {
-        "kind": "robust_z",
-        "params": {"warmup": 20, "z_threshold": 5.0},
-        "thresholds": {"yellow": 0.4},
-    }
+    docs = gauges_with_detector()
     config = write_small_config(tmp_path / "config", **docs)
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
     calm = [2.0, 2.05, 1.95, 2.02, 1.98, 2.04, 1.96, 2.01, 1.99, 2.03]

@@ -14,7 +14,7 @@ from tests.scenarios.warning_timeline import T0, Timeline
 from tests.scenarios.warning_timeline import start as start_timeline
 from tocsin.core.warnings.outbox import DeliveryStatus, NotificationKind
 from tocsin.core.warnings.selectors import Selector
-from tocsin.testing.scenario import small_config
+from tocsin.testing.scenario import GAUGE_DETECTOR, gauges_with_detector
 
 Start = Callable[..., Timeline]
 
@@ -227,15 +227,8 @@ def test_mute_window_holds_notifications_until_it_closes(
 def test_threshold_and_detector_on_one_reading_notify_as_one_warning(
     tmp_path: Path, db_url: str, start: Start
 ) -> None:
-    indicators = small_config()["indicators.yaml"]
-    gauge = indicators["indicators"][0]
-    gauge["thresholds"] = {"yellow": 3.0, "orange": 3.5, "red": 6.0}
-    gauge["detector"] = {
-        "kind": "robust_z",
-        "params": {"warmup": 20, "z_threshold": 5.0},
-        "thresholds": {"yellow": 0.4, "red": 0.6},
-        "clear_after_s": 120,
-    }
+    detector = {**GAUGE_DETECTOR, "thresholds": {"yellow": 0.4, "red": 0.6}, "clear_after_s": 120}
+    indicators = gauges_with_detector(detector=detector)["indicators.yaml"]
     tl = start(tmp_path, db_url, indicators=indicators)
     calm = [2.0, 2.05, 1.95, 2.02, 1.98, 2.04, 1.96, 2.01, 1.99, 2.03] * 3
     for k, value in enumerate([*calm, 3.2]):  # the spike: threshold yellow, detector red

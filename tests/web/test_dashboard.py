@@ -17,7 +17,7 @@ from tests.web.conftest import Served, T, guarded_page, serve
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.testing.clock import FakeClock
-from tocsin.testing.scenario import small_config, write_small_config
+from tocsin.testing.scenario import gauges_with_detector, small_config, write_small_config
 
 pytestmark = pytest.mark.browser
 
@@ -124,14 +124,7 @@ def test_a_warning_detail_shows_explanation_and_history(
 def test_one_reading_over_threshold_and_detector_is_one_row_with_both_causes(
     tmp_path: Path, page: Any, shots: Any
 ) -> None:
-    docs = small_config()
-    gauge = docs["indicators.yaml"]["indicators"][0]
-    gauge["thresholds"] = {"yellow": 3.0, "orange": 3.5, "red": 6.0}
-    gauge["detector"] = {
-        "kind": "robust_z",
-        "params": {"warmup": 20, "z_threshold": 5.0},
-        "thresholds": {"yellow": 0.4},
-    }
+    docs = gauges_with_detector()
     config = write_small_config(tmp_path / "config", **docs)
     container = build(
         Settings(database_url=f"sqlite:///{tmp_path / 'tocsin.db'}", config_dir=config),
