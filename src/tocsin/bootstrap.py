@@ -20,26 +20,34 @@ from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
 from tocsin.adapters.sources_yaml import load_sources
 from tocsin.adapters.storage.engine import make_engine, migrate
+from tocsin.adapters.storage.faults import fault_sentence, is_fault
 from tocsin.adapters.storage.memory.store import MemoryStore
+from tocsin.adapters.storage.sealing import DEV_KEY, use_key
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
 from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
-from tocsin.core.errors import NotFound, Unavailable
+from tocsin.core.errors import NotFound, TocsinError, Unavailable
 from tocsin.core.levels import Level
 from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
+from tocsin.core.warnings.silence_approval import BreadthPolicy
 from tocsin.ports import AlertingStore, Clock, Notifier, Store
+from tocsin.services.access import AccessService, CredentialChanges
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
+from tocsin.services.audit import AuditService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
 from tocsin.services.group_commit import GroupCommitter
-from tocsin.services.ingest import EventService, IngestService
+from tocsin.services.indicators import IndicatorService
+from tocsin.services.ingest import EventService, IngestService, load_rule_state
 from tocsin.services.intake import SourceIntake
+from tocsin.services.leadership import FencedAlertingStore, ProcessLeases, process_holder
+from tocsin.services.retention import Periods, RetentionService
 from tocsin.services.rules import RuleBook
-from tocsin.services.scoring import CHECKPOINT, ScoreRules
+from tocsin.services.sign_in import SignInService
 from tocsin.services.silences import SilenceService
 from tocsin.services.staleness import SilenceCheck
 from tocsin.services.warnings import WarningService
@@ -94,6 +102,8 @@ def _open_sql(url: str, *, create: bool) -> SqlStore:
     except DBAPIError as err:
         store.close()
         reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+        if _sqlite_file(url) is not None and is_fault(err):  # say what to check
+            reason = f"{reason}: {fault_sentence(err)}"
         raise Unavailable(f"cannot open the database {shown}: {reason}") from err
     except NotFound:
         store.close()
@@ -120,6 +130,11 @@ class Container:
     events: EventService
     warnings: WarningService
     admin: AdminService
+    access: AccessService
+    audit: AuditService
+    retention: RetentionService
+    sign_in: SignInService
+    indicators: IndicatorService
     # warning pipeline
     alerting_config: AlertingConfig
     alerting_store: AlertingStore
@@ -128,10 +143,13 @@ class Container:
     delivery: DeliveryWorker
     silences: SilenceService
     alert_receiver: AlertReceiverService
+    leases: ProcessLeases
 
     def close(self) -> None:
-        """Commit what is queued, then release the database connections."""
+        """Commit what is queued, give up the leases this process holds, and release the
+        database connections."""
         self.committer.close()
+        self.leases.release()
         self.stores.close()
 
 
@@ -142,31 +160,49 @@ def build(
     stores: Stores | None = None,
     channels: Mapping[Channel, Notifier] | None = None,
     alerting: AlertingConfig | None = None,
+    address: str = "",
 ) -> Container:
     """Open (and migrate) the database, load configuration, wire the services.
 
     `stores`, `channels` and `alerting` replace what the settings would choose (tests and
     benchmarks: a store shared across restarts, recording channels, a routing tree). The
-    database is created only when configuration is given to load into it."""
+    database is created only when configuration is given to load into it. `address` is where
+    this process serves (named to clients when another process is the owner)."""
+    use_secret_key(settings)
     configured = load_catalog(settings.config_dir) if settings.config_dir is not None else None
     stores = stores or open_stores(settings.database_url, create=configured is not None)
     clock = clock or SystemClock()
-    admin = AdminService(stores.store, clock)
+    changes = CredentialChanges()  # one count for the process: a kept principal is still good
+    admin = AdminService(stores.store, clock, changes=changes)
     try:
         catalog, ids = _catalog(configured, store=stores.store, admin=admin)
     except NotFound:
         stores.close()
         raise
+    admin.use_catalog(catalog)
     rules = RuleBook.build(catalog, ids)
     bus = MemoryBus()
     config = alerting or _alerting_config(settings, catalog)
     notifiers = channels if channels is not None else default_channels(settings)
     lease = timedelta(seconds=settings.notify_lease_s)
     handoff = Handoff(notifiers, lease=lease)
-    dispatcher = Dispatcher(stores.alerting, catalog, config=config, handoff=handoff)
+    leases = ProcessLeases(
+        stores.store,
+        clock,
+        holder=process_holder(address),
+        ttl=timedelta(seconds=settings.lease_s),
+    )
+    dispatcher = Dispatcher(
+        FencedAlertingStore(stores.alerting, leases.dispatch),
+        catalog,
+        config=config,
+        handoff=handoff,
+    )
+    access = AccessService(stores.store, clock, catalog, changes)
     regions: set[str] = set(catalog.regions.regions)
     domains: set[str] = set(catalog.domains)
-    ingest = _ingest(stores.store, rules, bus=bus, clock=clock)
+    skew = timedelta(seconds=settings.max_clock_skew_s)
+    ingest = _ingest(stores.store, rules, bus=bus, clock=clock, max_ahead=skew, leases=leases)
     committer = GroupCommitter(
         ingest,
         max_group_rows=settings.ingest_group_rows,
@@ -197,25 +233,79 @@ def build(
         events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,
+        access=access,
+        audit=AuditService(stores.store),
+        retention=RetentionService(stores.store, clock, _periods(settings)),
+        sign_in=SignInService(
+            stores.store, clock, access, session_for=timedelta(hours=settings.session_hours)
+        ),
+        indicators=IndicatorService(stores.store, catalog, rules),
         alerting_config=config,
         alerting_store=stores.alerting,
         handoff=handoff,
         dispatcher=dispatcher,
         delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
-        silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
-        alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog),
+        silences=SilenceService(
+            stores.alerting,
+            clock,
+            notices=dispatcher,
+            handoff=handoff,
+            regions=catalog.regions,
+            policy=_breadth(settings, catalog),
+        ),
+        alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog, max_ahead=skew),
+        leases=leases,
     )
 
 
-def _ingest(store: Store, rules: RuleBook, *, bus: MemoryBus, clock: Clock) -> IngestService:
-    """The ingest service, with the rule state and the detectors' checkpoint as stored."""
-    scoring = ScoreRules(rules)
-    with store.transaction() as tx:
-        state = tx.checkpoints.load_thresholds(rules.size)
-        saved = tx.checkpoints.load(CHECKPOINT)
-    if saved is not None and len(scoring):
-        scoring.load(saved)
-    return IngestService(store, bus, clock, rules, state, scoring if len(scoring) else None)
+def _breadth(settings: Settings, catalog: Catalog) -> BreadthPolicy:
+    """What one person may silence alone (the hierarchy's top level needs two, by default)."""
+    wide = settings.silence_approval_levels
+    if wide is None:
+        wide = list(catalog.regions.levels[:1])
+    return BreadthPolicy(frozenset(wide), timedelta(hours=settings.silence_approval_after_h))
+
+
+def _periods(settings: Settings) -> Periods:
+    return Periods(
+        notifications=timedelta(days=settings.retain_notifications_days),
+        sign_ins=timedelta(days=settings.retain_sign_ins_days),
+        events=timedelta(days=settings.retain_events_days),
+    )
+
+
+def use_secret_key(settings: Settings) -> None:
+    """Seal with the configured key; without one, only in dev (or with nothing stored)."""
+    key = settings.secret_key
+    if key is not None:
+        use_key(key.get_secret_value().strip().encode())
+    elif settings.env == "dev" or settings.database_url.startswith(MEMORY_URL):
+        use_key(DEV_KEY)
+    else:
+        raise TocsinError(
+            "TOCSIN_SECRET_KEY is required (it encrypts receiver credentials and e-mail "
+            "addresses): set it to the output of `tocsin keys new`, or TOCSIN_ENV=dev to "
+            "develop with a published key"
+        )
+
+
+def _ingest(
+    store: Store,
+    rules: RuleBook,
+    *,
+    bus: MemoryBus,
+    clock: Clock,
+    max_ahead: timedelta,
+    leases: ProcessLeases,
+) -> IngestService:
+    """The ingest service, with the rule state and the detectors' checkpoint as stored, owned
+    through the rules lease (reloaded when this process takes the lease over)."""
+    state, scoring = load_rule_state(store, rules)
+    service = IngestService(
+        store, bus, clock, rules, state, scoring, max_ahead=max_ahead, owner=leases.rules
+    )
+    leases.rules.on_gain = service.adopt
+    return service
 
 
 def _catalog(

@@ -32,12 +32,16 @@ from schemathesis.specs.openapi.checks import (
 
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
 from tocsin.core.warnings.selectors import Selector
+from tocsin.services.access import TokenRequest
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import small_config, write_small_config
 from tocsin.web.app import create_web_app
+
+SYSTEM = system_principal("test")
 
 CHECKS = [
     not_a_server_error,
@@ -80,12 +84,14 @@ def fuzz_target(tmp: Path | None = None) -> Iterator[Target]:
             database_url=f"sqlite:///{base / 'fuzz.db'}",
             config_dir=_config(base / "config"),
             background_workers=False,
+            writes_per_minute=0,  # thousands of writes in seconds: not what the limit is about
+            sign_in_per_minute=0,
         )
         container = build(settings, clock=FakeClock())
         try:
             known = _seed(container)
             container.admin.add_user("fuzz", Role.ADMIN, unit=None, actor="test")
-            token = container.admin.issue_token("fuzz", label="fuzz", actor="test")
+            token = container.access.issue("fuzz", TokenRequest("fuzz"), actor="test")[1]
             app = create_web_app(container, risk=None, live_max_stream_for=0.05)
             yield Target(app, token, known)
         finally:
@@ -111,13 +117,13 @@ def _seed(container: Container) -> dict[str, str]:
             np.array([v for _, v in rows], dtype=np.float64),
         )
     )
-    warning = container.warnings.find(limit=1)[0]
+    warning = container.warnings.find(principal=SYSTEM, limit=1)[0]
     now = container.clock.now()
     silence = container.silences.create(
         Selector("D11", None, frozenset(), ()),
-        created_by="fuzz",
+        principal=system_principal("fuzz"),
         reason="fuzzing",
-        ends_at=now + timedelta(days=1),
+        ends_at=now + timedelta(days=2),  # every level for two days: it awaits approval
     )
     return {
         "code": "D11.river_level",

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.levels import Level
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.warnings.model import (
@@ -34,6 +35,7 @@ from tocsin.core.warnings.model import (
 from tocsin.services.indicator_warnings import indicator_fingerprint
 from tocsin.testing.scenario import GAUGE_DETECTOR, gauges_with_detector, write_small_config
 
+SYSTEM = system_principal("test")
 T0 = 1_767_225_600
 STEP = 600
 GAUGES = ("D11.river_level", "D12.river_level")
@@ -86,7 +88,7 @@ def test_one_reading_over_both_rules_is_one_warning_downgraded_then_lifted(
         values = calm(40)
         values[30] = 4.0  # orange by threshold, yellow by the detector, at the same moment
         events = feed(container, values)
-        (warning,) = container.warnings.find(open_only=False)
+        (warning,) = container.warnings.find(principal=SYSTEM, open_only=False)
         assert warning.source == "indicator"
         assert warning.fingerprint == indicator_fingerprint(container.rules.by_id[0])
         assert "above the orange threshold 3.5; detector: yellow" in events[0].reason
@@ -100,7 +102,7 @@ def test_one_reading_over_both_rules_is_one_warning_downgraded_then_lifted(
         assert "back to normal; still yellow by the detector rule" in events[1].reason
         assert "robust_z score" in events[1].reason
         assert {e.warning_id for e in events} == {warning.id}
-        history = [r.kind for r in container.warnings.history(warning.id)]
+        history = [r.kind for r in container.warnings.history(warning.id, principal=SYSTEM)]
         assert history == ["warning.raised", "warning.downgraded", "warning.lifted"]
     finally:
         container.close()
@@ -110,7 +112,7 @@ def test_open_warning_carries_each_rule_while_it_holds(store_url: str, tmp_path:
     container = build(Settings(database_url=store_url, config_dir=config(tmp_path)))
     try:
         spike(container)
-        (warning,) = container.warnings.find(open_only=True)
+        (warning,) = container.warnings.find(principal=SYSTEM, open_only=True)
         assert warning.level is Level.ORANGE
         assert warning.cause["rules"] == {"threshold": "orange", "detector": "yellow"}
         assert warning.cause["value"] == 4.0
@@ -121,7 +123,7 @@ def test_open_warning_carries_each_rule_while_it_holds(store_url: str, tmp_path:
         assert causes["detector"]["cause"]["score"] >= 0.4
         # the threshold goes back: the detector's explanation moves to the top
         feed(container, calm(1, seed=9), start=31)
-        (warning,) = container.warnings.find(open_only=True)
+        (warning,) = container.warnings.find(principal=SYSTEM, open_only=True)
         assert warning.level is Level.YELLOW
         assert warning.cause["rules"] == {"detector": "yellow"}
         assert warning.explanation["rule"] == "detector"
@@ -144,7 +146,7 @@ def test_a_rule_change_below_the_other_rule_is_no_transition(
         assert [(e.kind, e.to_level) for e in events] == [(EventKind.RAISED, Level.RED)]
         assert "robust_z score" in events[0].reason
         assert "threshold: yellow" in events[0].reason
-        (warning,) = container.warnings.find(open_only=True)
+        (warning,) = container.warnings.find(principal=SYSTEM, open_only=True)
         assert warning.cause["rules"] == {"detector": "red"}  # but the record of causes is
         assert set(warning.explanation["causes"]) == {"detector"}
         assert warning.updated_at == at(30)  # the moment of the last transition
@@ -172,7 +174,7 @@ def test_a_restart_in_the_middle_keeps_one_warning(db_url: str, tmp_path: Path) 
     try:
         assert [(e.kind, e.at, e.to_level, e.details["cause"]) for e in part] == whole
         assert len({e.warning_id for e in part if e.at < at(40)}) == 1
-        assert len(second.warnings.find(open_only=False)) == 2  # one per episode
+        assert len(second.warnings.find(principal=SYSTEM, open_only=False)) == 2  # one per episode
     finally:
         second.close()
 
@@ -214,12 +216,16 @@ def test_a_bulk_file_gives_the_transitions_of_its_rows_one_by_one(
                 else [ObservationBatch(idents, times, values)]
             )
             events = [e for b in batches for e in container.ingest.ingest_batch(b).warning_events]
-            subjects = {w.id: w.subject for w in container.warnings.find(open_only=False)}
+            subjects = {
+                w.id: w.subject for w in container.warnings.find(principal=SYSTEM, open_only=False)
+            }
             runs.append(
                 [(subjects[e.warning_id], e.kind, e.at, e.to_level, e.details) for e in events]
             )
             # never two open warnings of one gauge
-            open_now = [w.subject for w in container.warnings.find(open_only=True)]
+            open_now = [
+                w.subject for w in container.warnings.find(principal=SYSTEM, open_only=True)
+            ]
             assert len(open_now) == len(set(open_now))
         finally:
             container.close()
@@ -228,7 +234,7 @@ def test_a_bulk_file_gives_the_transitions_of_its_rows_one_by_one(
 
 def _as_legacy(container: Container) -> tuple[Warning, Warning]:
     """Replace the gauge's open warning by the two per-rule warnings an older Tocsin kept."""
-    (warning,) = container.warnings.find(open_only=True)
+    (warning,) = container.warnings.find(principal=SYSTEM, open_only=True)
     ind = container.rules.by_id[0]
     causes = warning.explanation["causes"]
     pair = tuple(
@@ -257,9 +263,11 @@ def test_warnings_raised_before_the_correlation_are_adopted(store_url: str, tmp_
     try:
         spike(container)
         threshold, detector = _as_legacy(container)
-        assert len(container.warnings.find(open_only=True)) == 2
+        assert len(container.warnings.find(principal=SYSTEM, open_only=True)) == 2
         assert feed(container, np.array([4.0]), start=31) == []  # both hold: no change
-        seen = {w.id: w.last_seen_at for w in container.warnings.find(open_only=True)}
+        seen = {
+            w.id: w.last_seen_at for w in container.warnings.find(principal=SYSTEM, open_only=True)
+        }
         assert seen == {threshold.id: at(31), detector.id: at(31)}  # found under old keys
         events = feed(container, calm(1, seed=9), start=32)  # the threshold goes back
         assert [(e.warning_id, e.kind, e.to_level) for e in events] == [
@@ -267,7 +275,7 @@ def test_warnings_raised_before_the_correlation_are_adopted(store_url: str, tmp_
             (threshold.id, EventKind.DOWNGRADED, Level.YELLOW),  # still held by the detector
         ]
         assert f"merged into warning {threshold.id}" in events[0].reason
-        (kept,) = container.warnings.find(open_only=True)
+        (kept,) = container.warnings.find(principal=SYSTEM, open_only=True)
         assert kept.id == threshold.id
         assert kept.source == "indicator"
         assert kept.fingerprint == indicator_fingerprint(container.rules.by_id[0])

@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.scenarios.warning_timeline import start
+from tocsin.core.access import system_principal
 from tocsin.core.warnings.outbox import DeliveryStatus
+
+SYSTEM = system_principal("test")
 
 
 def test_handed_off_notifications_are_claimed_then_recovered(tmp_path: Path, db_url: str) -> None:
@@ -26,7 +29,7 @@ def test_handed_off_notifications_are_claimed_then_recovered(tmp_path: Path, db_
         ((_, note),) = tl.sent()
         assert note.key == handed[0].key
         assert note.attempts == 2
-        (row,) = tl.container.dispatcher.notification_log()
+        (row,) = tl.container.dispatcher.notification_log(principal=SYSTEM)
         assert row.status is DeliveryStatus.DELIVERED
     finally:
         tl.container.close()

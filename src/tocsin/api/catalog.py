@@ -168,11 +168,14 @@ def router() -> APIRouter:
         ]
 
     @api.get("/api/v1/indicators", responses=responses(422))
-    def indicators(_: Reader, request: Request, region: RegionFilter = None) -> list[IndicatorOut]:
-        """Indicators with their thresholds (those of `region` and its subtree, if given)."""
+    def indicators(
+        principal: Reader, request: Request, region: RegionFilter = None
+    ) -> list[IndicatorOut]:
+        """Indicators with their thresholds (those in the user's scope; of `region` and its
+        subtree, if given)."""
         container = container_of(request)
         check_region(container, region)
-        tree = container.catalog.regions
+        found = container.indicators.listing(principal=principal, region=region)
         return [
             IndicatorOut(
                 code=ind.code,
@@ -188,8 +191,7 @@ def router() -> APIRouter:
                     if v == v
                 },
             )
-            for ind in container.catalog.indicators
-            if region is None or tree.is_within(ind.region, RegionCode(region))
+            for ind in found
         ]
 
     @api.get("/api/v1/levels")

@@ -58,6 +58,7 @@ def demo(
             risk_model=workdir / RISK_MODEL,
             risk_table=workdir / RISK_TABLE,
             port=port,
+            env="dev",  # the demo's database is throw-away: its secrets are sealed with the dev key
         )
         container, token = _open(base)
         replayed = _replay(container, series, quiet=quiet)
@@ -73,7 +74,9 @@ def demo(
         soft_wrap=True,
     )
     console.print(json.dumps(replayed | {"notifications": delivered}), markup=False, soft_wrap=True)
-    if not no_serve:
+    if no_serve:
+        container.close()
+    else:
         with reported():
             run_server(container, host="127.0.0.1", port=base.port, sock=sock)
 
@@ -81,10 +84,11 @@ def demo(
 def _open(base: Any) -> tuple[Container, str]:
     from tocsin.bootstrap import build
     from tocsin.core.users import Role
+    from tocsin.services.access import TokenRequest
 
-    container = build(base)
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DPC", actor="demo")
-    return container, container.admin.issue_token("duty", label="demo", actor="demo")
+    container = build(base, address=f"http://127.0.0.1:{base.port}")
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DESK", actor="demo")
+    return container, container.access.issue("duty", TokenRequest("demo"), actor="demo")[1]
 
 
 def _replay(container: Container, series: list[Series], *, quiet: bool) -> dict[str, Any]:
@@ -114,6 +118,7 @@ def _deliver(container: Container) -> int:
     """Run the warning pipeline until it has nothing left to send; the number delivered."""
     delivered = 0
     for _ in range(DELIVERY_ROUNDS):
+        container.leases.dispatch.require()  # a new database: nobody else holds it
         now = container.clock.now()
         report = container.dispatcher.tick(now)
         done = container.delivery.run_once(now)
@@ -126,7 +131,9 @@ def _deliver(container: Container) -> int:
 def _summary(
     container: Container, replayed: dict[str, Any], *, delivered: int, seconds: float
 ) -> None:
-    active = container.warnings.find()
+    from tocsin.core.access import system_principal
+
+    active = container.warnings.find(principal=system_principal("demo"))
     levels = Counter(w.level.value for w in active)
     replayed["active_warnings"] = len(active)
     replayed["seconds"] = round(seconds, 2)

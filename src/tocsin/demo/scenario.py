@@ -251,6 +251,9 @@ def _place(series: Sequence[Series], districts: list[str], metro: str) -> dict[s
 
 def _units(regions: list[dict[str, Any]], metro: str) -> list[dict[str, Any]]:
     units: list[dict[str, Any]] = [
+        # the demo's duty desk watches the whole map (its users are national: every region
+        # and domain); it is nobody's first responder, so it receives no notifications
+        {"code": "DESK", "name": "Demo duty desk", "region": "WORLD"},
         {
             "code": "DPC",
             "name": "National Civil Protection Department",

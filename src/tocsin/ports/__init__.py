@@ -8,12 +8,15 @@
 | `events` | EventStore | discrete events |
 | `warnings` | WarningReader, WarningStore, WarningSearch | warnings and queries over them |
 | `audit` | AuditLog | the audit trail |
-| `users` | UserStore | users and API tokens |
+| `users` | UserStore | users and their password hashes |
+| `credentials` | CredentialStore | API tokens and sign-ins |
+| `retention` | RetentionStore | personal data past its period |
 | `feed` | WarningFeed | committed warning transitions, for the dispatcher |
 | `groups` | GroupStore | aggregation groups |
 | `escalations` | EscalationStore | escalations |
 | `silences` | SilenceStore | silences |
 | `outbox` | Outbox, OutboxClaims | notifications to deliver |
+| `leases` | LeaseStore, LeaseFence, Ownership | one owner per shared state; fenced writes |
 | `sessions` | StoreSession, Store, AlertingSession, AlertingStore | transactions |
 | `bus`, `clock`, `notifiers` | Bus, Clock, Notifier | side effects and time |
 
@@ -30,13 +33,16 @@ from tocsin.ports.bus import Bus
 from tocsin.ports.catalog import CatalogStore
 from tocsin.ports.checkpoints import CheckpointStore
 from tocsin.ports.clock import Clock
+from tocsin.ports.credentials import CredentialStore
 from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
 from tocsin.ports.feed import FeedRow, WarningFeed
 from tocsin.ports.groups import GroupStore
+from tocsin.ports.leases import LeaseFence, LeaseStore, Ownership
 from tocsin.ports.notifiers import Notifier
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
+from tocsin.ports.retention import RetentionStore
 from tocsin.ports.sessions import AlertingSession, AlertingStore, Store, StoreSession
 from tocsin.ports.silences import SilenceStore
 from tocsin.ports.users import UserStore
@@ -50,14 +56,19 @@ __all__ = [
     "CatalogStore",
     "CheckpointStore",
     "Clock",
+    "CredentialStore",
     "EscalationStore",
     "EventStore",
     "FeedRow",
     "GroupStore",
+    "LeaseFence",
+    "LeaseStore",
     "Notifier",
     "ObservationStore",
     "Outbox",
     "OutboxClaims",
+    "Ownership",
+    "RetentionStore",
     "SilenceStore",
     "Store",
     "StoreSession",

@@ -15,12 +15,15 @@ from typing import Protocol
 from tocsin.ports.audit import AuditLog
 from tocsin.ports.catalog import CatalogStore
 from tocsin.ports.checkpoints import CheckpointStore
+from tocsin.ports.credentials import CredentialStore
 from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
 from tocsin.ports.feed import WarningFeed
 from tocsin.ports.groups import GroupStore
+from tocsin.ports.leases import LeaseFence, LeaseStore
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
+from tocsin.ports.retention import RetentionStore
 from tocsin.ports.silences import SilenceStore
 from tocsin.ports.users import UserStore
 from tocsin.ports.warnings import WarningReader, WarningSearch, WarningStore
@@ -59,7 +62,19 @@ class StoreSession(Protocol):
 
     @property
     def users(self) -> UserStore:
-        """Users and tokens."""
+        """Users and their password hashes."""
+
+    @property
+    def credentials(self) -> CredentialStore:
+        """API tokens and sign-ins."""
+
+    @property
+    def retention(self) -> RetentionStore:
+        """Rows past their retention period."""
+
+    @property
+    def leases(self) -> LeaseStore:
+        """Leases and the fence on this transaction's writes."""
 
 
 class Store(Protocol):
@@ -99,6 +114,10 @@ class AlertingSession(Protocol):
     @property
     def outbox(self) -> Outbox:
         """The notification outbox."""
+
+    @property
+    def leases(self) -> LeaseFence:
+        """The fence on this session's writes."""
 
 
 class AlertingStore(OutboxClaims, Protocol):

@@ -7,23 +7,29 @@ blue; anything else -> yellow). Its identity (fingerprint) is its full label set
 Alertmanager. An alert whose `endsAt` is in the past lifts the warning; otherwise the warning is
 raised, upgraded or downgraded to the alert's level, through the same lifecycle as every other
 source (`source="prometheus"`). Invalid alerts are skipped and reported; valid ones are stored.
+A `startsAt` later than the server's clock plus the allowed skew is invalid (as an observation
+from the future is).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
+from tocsin.core.access import Placement, Principal, require, require_places
 from tocsin.core.audit import from_warning_event
 from tocsin.core.catalog import Catalog
 from tocsin.core.domains import DomainCode
 from tocsin.core.errors import Problem
 from tocsin.core.levels import Level
+from tocsin.core.observations import ahead_reason
 from tocsin.core.regions import RegionCode
+from tocsin.core.users import Permission
 from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
 from tocsin.ports import Bus, Clock, Store, StoreSession
+from tocsin.services.ingest import MAX_AHEAD
 from tocsin.services.publishing import warning_message
 from tocsin.services.warning_changes import WarningChanges
 
@@ -84,11 +90,16 @@ class AlertReceiverService:
     bus: Bus
     clock: Clock
     catalog: Catalog
+    max_ahead: timedelta = MAX_AHEAD  # how far past the clock `startsAt` may lie
 
-    def problems(self, i: int, alert: PrometheusAlert) -> list[Problem]:
+    def problems(self, i: int, alert: PrometheusAlert, *, now: datetime) -> list[Problem]:
         """Why an alert cannot become a warning."""
         where = f"alerts[{i}]"
         out: list[Problem] = []
+        if alert.starts_at is not None and alert.starts_at > now + self.max_ahead:
+            at, ahead = int(alert.starts_at.timestamp()), int(self.max_ahead.total_seconds())
+            reason = ahead_reason(at, now=int(now.timestamp()), max_ahead=ahead)
+            out.append(Problem(where, "startsAt", reason))
         region, domain = alert.labels.get("region"), alert.labels.get("domain")
         if not region:
             out.append(Problem(where, "labels.region", "required"))
@@ -100,16 +111,23 @@ class AlertReceiverService:
             out.append(Problem(where, "labels.domain", f"unknown domain {domain!r}"))
         return out
 
-    def receive(self, alerts: Sequence[PrometheusAlert], *, actor: str) -> ReceiveResult:
-        """Store the valid alerts' effect on warnings in one transaction; publish after commit."""
+    def receive(self, alerts: Sequence[PrometheusAlert], *, principal: Principal) -> ReceiveResult:
+        """Store the valid alerts' effect on warnings in one transaction; publish after commit.
+        Every valid alert must lie in the principal's scope (Forbidden otherwise, nothing
+        stored)."""
+        require(principal, Permission.INGEST)
+        actor = principal.name
         now = self.clock.now()
         rejected: list[Problem] = []
         valid: list[PrometheusAlert] = []
+        placed: list[tuple[str, Placement]] = []
         for i, alert in enumerate(alerts):
-            problems = self.problems(i, alert)
+            problems = self.problems(i, alert, now=now)
             rejected += problems
             if not problems:
                 valid.append(alert)
+                placed.append((f"alerts[{i}]", _placement(alert)))
+        require_places(principal, placed, action="receiving alerts")
         with self.store.transaction() as tx:
             fps = [alert_fingerprint(a.labels) for a in valid]
             found = WarningChanges.load(tx, fps)
@@ -139,6 +157,10 @@ class AlertReceiverService:
             return
         command = _command(alert, level, actor=actor, now=now)
         found.apply(fp, command, at=now, place=partial(_place, alert))
+
+
+def _placement(alert: PrometheusAlert) -> Placement:
+    return Placement(alert.labels["region"], alert.labels["domain"])
 
 
 def _place(alert: PrometheusAlert) -> Place:

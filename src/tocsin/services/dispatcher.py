@@ -26,7 +26,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from tocsin.core.access import Placement, Principal, require, require_place
 from tocsin.core.catalog import Catalog
+from tocsin.core.users import Permission
 from tocsin.core.warnings.config import AlertingConfig
 from tocsin.core.warnings.escalation import (
     STARTED_BY,
@@ -56,6 +58,7 @@ from tocsin.core.warnings.silences import Silence, SilenceNotice, notice_message
 from tocsin.core.warnings.suppression import source_regions, suppress
 from tocsin.ports import AlertingSession, AlertingStore, FeedRow
 from tocsin.services.delivery import Handoff
+from tocsin.services.notification_scope import redacted, sees_notification, shown_suppressors
 from tocsin.services.targets import TargetBuilder
 
 log = logging.getLogger(__name__)
@@ -359,17 +362,42 @@ class Dispatcher:
             return tx.groups.next_due()
 
     def notification_log(
-        self, *, warning_id: str | None = None, status: str | None = None, limit: int = 200
+        self,
+        *,
+        principal: Principal,
+        warning_id: str | None = None,
+        status: str | None = None,
+        limit: int = 200,
     ) -> list[Notification]:
-        """The notification log, newest first."""
-        with self.store.transaction() as tx:
-            return tx.outbox.find(warning_id=warning_id, status=status, limit=limit)
+        """The notifications the principal may see, newest first, their addresses redacted.
 
-    def explain_delivery(self, warning: Warning, now: datetime) -> dict[str, Any]:
-        """Where a warning goes, what suppresses it now, its escalation and notifications."""
+        A notification is seen when the principal sees every warning it names (a silence
+        notice: the silence's region and domain); a scoped principal's log is read from the
+        newest `limit` × 10 rows (at most 10,000) and then narrowed."""
+        require(principal, Permission.READ)
+        wide = limit if principal.scope.national else min(limit * 10, 10_000)
+        with self.store.transaction() as tx:
+            found = tx.outbox.find(warning_id=warning_id, status=status, limit=wide)
+            if not principal.scope.national:
+                ids = sorted({i for n in found for i in n.warning_ids})
+                places = {
+                    i: Placement(w.region, w.domain) for i, w in tx.warnings.by_ids(ids).items()
+                }
+                found = [n for n in found if sees_notification(principal, n, places)]
+        return [redacted(n) for n in found[:limit]]
+
+    def explain_delivery(
+        self, warning: Warning, now: datetime, *, principal: Principal
+    ) -> dict[str, Any]:
+        """Where a warning goes, what suppresses it now, its escalation and notifications
+        (addresses redacted)."""
+        require(principal, Permission.READ)
+        place = Placement(warning.region, warning.domain)
+        require_place(principal, place, action=f"reading the delivery of warning {warning.id}")
         target = self.targets.target(warning)
         with self.store.transaction() as tx:
             suppressed = self._suppressed(Pass(tx, now, self.handoff), [warning])[warning.id]
+            suppressed = shown_suppressors(tx, principal, suppressed)
             escalation = tx.escalations.get(warning.id)
             notes = tx.outbox.find(warning_id=warning.id, limit=500)
         windows = dict(self.config.mute_windows)
@@ -388,5 +416,5 @@ class Dispatcher:
             "suppressed_by": list(suppressed),
             "responsible_chain": list(self.targets.chain(warning.region, warning.domain)),
             "escalation": None if escalation is None else escalation.as_json(),
-            "notifications": [log_entry(n) for n in notes],
+            "notifications": [log_entry(redacted(n)) for n in notes],
         }

@@ -21,6 +21,7 @@ import time
 
 import httpx
 
+from tocsin.core.redaction import redact_address, redact_text, url_secrets
 from tocsin.core.warnings.outbox import DeliveryError, Notification
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
@@ -67,17 +68,24 @@ class WebhookNotifier:
             headers["X-Tocsin-Signature"] = signature(self.secret, stamp, body)
         try:
             response = self.client.post(notification.address, content=body, headers=headers)
-        except httpx.HTTPError as err:
-            raise DeliveryError(f"webhook {notification.address}: {err}") from err
+        except httpx.HTTPError as err:  # the URL may hold credentials: never repeated whole
+            shown = redact_text(str(err), url_secrets(notification.address))
+            raise DeliveryError(f"webhook {_shown(notification)}: {shown}") from err
         status = response.status_code
         if 200 <= status < 300:
             return
         retryable = status >= 500 or status in RETRYABLE_STATUS
         raise DeliveryError(
-            f"webhook {notification.address} answered {status}: {response.text[:200]}",
+            f"webhook {_shown(notification)} answered {status}: "
+            + redact_text(response.text[:200], url_secrets(notification.address)),
             retryable=retryable,
         )
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
         self.client.close()
+
+
+def _shown(notification: Notification) -> str:
+    """The webhook's address as it may be logged: scheme and host."""
+    return redact_address("webhook", notification.address)

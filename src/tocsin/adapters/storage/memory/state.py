@@ -12,8 +12,11 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from tocsin.core.audit import AuditRecord
+from tocsin.core.audit_chain import Head
 from tocsin.core.catalog import Catalog
+from tocsin.core.credentials import ApiToken, SignIn
 from tocsin.core.events import Event
+from tocsin.core.leases import Lease
 from tocsin.core.users import User
 from tocsin.core.warnings.escalation import Escalation
 from tocsin.core.warnings.grouping import AggregationGroup
@@ -22,7 +25,6 @@ from tocsin.core.warnings.outbox import Notification
 from tocsin.core.warnings.silences import Silence
 
 ThresholdRow = tuple[int, int, bytes, bytes]  # level, last time, above since, below since
-Token = tuple[str, str, datetime | None]  # user name, label, revoked at
 
 
 @dataclass
@@ -37,8 +39,12 @@ class MemoryState:
     events: dict[tuple[str, str], tuple[Event, datetime]] = field(default_factory=dict)
     warnings: dict[str, Warning] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)  # id = position + 1
+    audit_links: list[tuple[int, str]] = field(default_factory=list)  # chain position, hash
+    audit_head: Head = field(default_factory=Head)
     users: dict[str, User] = field(default_factory=dict)
-    tokens: dict[str, Token] = field(default_factory=dict)
+    passwords: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, ApiToken] = field(default_factory=dict)  # by secret hash
+    sign_ins: dict[str, SignIn] = field(default_factory=dict)  # by secret hash
     feed_position: int = 0
     feed_done: frozenset[int] = frozenset()
     groups: dict[str, AggregationGroup] = field(default_factory=dict)
@@ -47,6 +53,7 @@ class MemoryState:
     silences: dict[str, Silence] = field(default_factory=dict)
     noticed: set[str] = field(default_factory=set)
     notifications: dict[str, Notification] = field(default_factory=dict)
+    leases: dict[str, Lease] = field(default_factory=dict)
 
     def fork(self) -> MemoryState:
         """A copy whose containers can change without touching this state."""

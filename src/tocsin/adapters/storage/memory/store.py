@@ -17,12 +17,15 @@ from datetime import datetime
 from tocsin.adapters.storage.memory.audit import MemoryAuditLog
 from tocsin.adapters.storage.memory.catalog import MemoryCatalog
 from tocsin.adapters.storage.memory.checkpoints import MemoryCheckpoints
+from tocsin.adapters.storage.memory.credentials import MemoryCredentials
 from tocsin.adapters.storage.memory.escalations import MemoryEscalations
 from tocsin.adapters.storage.memory.events import MemoryEvents
 from tocsin.adapters.storage.memory.feed import MemoryWarningFeed
 from tocsin.adapters.storage.memory.groups import MemoryGroups
+from tocsin.adapters.storage.memory.leases import MemoryLeases
 from tocsin.adapters.storage.memory.observations import MemoryObservations
 from tocsin.adapters.storage.memory.outbox import MemoryOutbox
+from tocsin.adapters.storage.memory.retention import MemoryRetention
 from tocsin.adapters.storage.memory.silences import MemorySilences
 from tocsin.adapters.storage.memory.state import MemoryState
 from tocsin.adapters.storage.memory.users import MemoryUsers
@@ -43,11 +46,14 @@ class MemorySession:
     warning_search: MemoryWarningSearch
     audit: MemoryAuditLog
     users: MemoryUsers
+    credentials: MemoryCredentials
+    retention: MemoryRetention
     feed: MemoryWarningFeed
     groups: MemoryGroups
     escalations: MemoryEscalations
     silences: MemorySilences
     outbox: MemoryOutbox
+    leases: MemoryLeases
 
     @classmethod
     def open(cls, state: MemoryState) -> MemorySession:
@@ -62,11 +68,14 @@ class MemorySession:
             warning_search=MemoryWarningSearch(state),
             audit=MemoryAuditLog(state),
             users=MemoryUsers(state),
+            credentials=MemoryCredentials(state),
+            retention=MemoryRetention(state),
             feed=MemoryWarningFeed(state),
             groups=MemoryGroups(state),
             escalations=MemoryEscalations(state),
             silences=MemorySilences(state),
             outbox=MemoryOutbox(state),
+            leases=MemoryLeases(state),
         )
 
 
@@ -85,7 +94,9 @@ class MemoryStore:
         """A serial transaction on a fork of the state, kept only if it succeeds."""
         with self.lock:
             draft = self.state.fork()
-            yield MemorySession.open(draft)
+            session = MemorySession.open(draft)
+            yield session
+            session.leases.enforce(wrote=lambda: draft != self.state)
             self.state = draft
 
     def claim_notifications(

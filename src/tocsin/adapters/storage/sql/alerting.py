@@ -18,11 +18,13 @@ from sqlalchemy import Connection, Engine
 
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.engine import writer_for
+from tocsin.adapters.storage.faults import faults_as_unavailable
 from tocsin.adapters.storage.sql.audit import SqlAuditLog
 from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.sql.escalations import SqlEscalations
 from tocsin.adapters.storage.sql.feed import Gaps, SqlWarningFeed
 from tocsin.adapters.storage.sql.groups import SqlGroups
+from tocsin.adapters.storage.sql.leases import SqlLeaseFence
 from tocsin.adapters.storage.sql.outbox import SqlOutbox, claim, due_query
 from tocsin.adapters.storage.sql.records import from_row
 from tocsin.adapters.storage.sql.silences import SqlSilences
@@ -41,6 +43,7 @@ class SqlAlertingSession:
     groups: SqlGroups
     escalations: SqlEscalations
     silences: SqlSilences
+    leases: SqlLeaseFence
     outbox: SqlOutbox = field(repr=False)
 
     @classmethod
@@ -55,6 +58,7 @@ class SqlAlertingSession:
             groups=SqlGroups(conn, writer, queue=queue),
             escalations=SqlEscalations(conn, queue=queue),
             silences=SqlSilences(conn, queue=queue),
+            leases=SqlLeaseFence(conn, writer, queue=queue),
             outbox=SqlOutbox(conn, writer, queue=queue),
         )
 
@@ -70,7 +74,7 @@ class SqlAlertingStore:
     @contextmanager
     def transaction(self) -> Iterator[SqlAlertingSession]:
         """A session: reads as it goes, then all its writes in one short transaction."""
-        with self.engine.connect() as conn:
+        with faults_as_unavailable(), self.engine.connect() as conn:
             session = SqlAlertingSession.open(conn, self.writer, gaps=self.gaps)
             try:
                 yield session
@@ -87,7 +91,7 @@ class SqlAlertingStore:
     ) -> list[Notification]:
         """Claim due notifications for one worker (atomically; safe with several workers)."""
         query = due_query(now, limit=limit, channels=channels)
-        with self.engine.connect() as conn:
+        with faults_as_unavailable(), self.engine.connect() as conn:
             due = [from_row(Notification, r) for r in self.writer.lock_due(conn, query)]
             claimed = claim(conn, due, now=now, until=until)
             conn.commit()

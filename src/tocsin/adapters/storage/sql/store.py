@@ -15,11 +15,15 @@ from sqlalchemy import Connection, Engine
 
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.engine import writer_for
+from tocsin.adapters.storage.faults import faults_as_unavailable
 from tocsin.adapters.storage.sql.audit import SqlAuditLog
 from tocsin.adapters.storage.sql.catalog import SqlCatalog
 from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
+from tocsin.adapters.storage.sql.credentials import SqlCredentials
 from tocsin.adapters.storage.sql.events import SqlEvents
+from tocsin.adapters.storage.sql.leases import SqlLeases
 from tocsin.adapters.storage.sql.observations import SqlObservations
+from tocsin.adapters.storage.sql.retention import SqlRetention
 from tocsin.adapters.storage.sql.users import SqlUsers
 from tocsin.adapters.storage.sql.warning_search import SqlWarningSearch
 from tocsin.adapters.storage.sql.warnings import SqlWarnings
@@ -37,6 +41,9 @@ class SqlSession:
     warning_search: SqlWarningSearch
     audit: SqlAuditLog
     users: SqlUsers
+    leases: SqlLeases
+    credentials: SqlCredentials
+    retention: SqlRetention
 
     @classmethod
     def open(cls, conn: Connection, writer: DialectWriter, *, buffer_rows: int) -> SqlSession:
@@ -51,6 +58,9 @@ class SqlSession:
             warning_search=SqlWarningSearch(conn),
             audit=SqlAuditLog(conn),
             users=SqlUsers(conn),
+            leases=SqlLeases(conn, writer),
+            credentials=SqlCredentials(conn),
+            retention=SqlRetention(conn),
         )
 
 
@@ -68,8 +78,10 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlSession]:
-        """A session; commits on success, rolls back on any exception."""
-        with self.engine.begin() as conn:
+        """A session; commits on success, rolls back on any exception. A fault of the database
+        (full disk, read-only file, lost server) is raised as Unavailable."""
+        with faults_as_unavailable(), self.engine.begin() as conn:
             session = SqlSession.open(conn, self.writer, buffer_rows=self.write_buffer_rows)
             yield session
             session.observations.finish()
+            session.leases.enforce()  # last: the fence holds until the commit

@@ -200,7 +200,7 @@ function actions(w) {
 const EXPIRIES = [["1 hour", 1], ["4 hours", 4], ["12 hours", 12], ["1 day", 24], ["3 days", 72], ["1 week", 168]];
 
 // The silence form: it matches this warning's region, domain and labels; the owner is the user
-// of the token it is sent with (the server records it), the reason is required, and it expires.
+// of the signed-in user (the server records it), the reason is required, and it expires.
 function silenceForm(w) {
   const reason = h("input", { name: "reason", required: true, minlength: "3", "aria-describedby": "silence-owner" });
   const hours = h("select", { name: "hours" }, EXPIRIES.map(([t, v]) => h("option", { value: String(v), selected: v === 4 }, t)));
@@ -210,7 +210,7 @@ function silenceForm(w) {
     h("h4", {}, "Silence"),
     h("p", { class: "note" }, `Mutes notifications for warnings in ${w.region}, ${w.domain}`,
       labels.length ? ` with ${labels.join(", ")}` : "", "; they stay on the board."),
-    h("p", { class: "note", id: "silence-owner" }, "Owner: the user of your token."),
+    h("p", { class: "note", id: "silence-owner" }, "Owner: you (the signed-in user)."),
     h("label", {}, "Reason ", reason), h("label", {}, "Expires after ", hours),
     h("div", { class: "row" }, h("button", { type: "submit" }, "Silence")), note);
   form.addEventListener("submit", async (e) => {
@@ -232,7 +232,7 @@ function silenceForm(w) {
   return form;
 }
 
-// The body of POST /api/v1/silences for one warning (owner = the token's user, server-side).
+// The body of POST /api/v1/silences for one warning (owner = the signed-in user, server-side).
 export function silenceBody(w, reason, endsAt) {
   return {
     region: w.region,
@@ -267,7 +267,8 @@ export async function refreshSilences() {
   box.querySelector("summary").textContent = `Silences (${found.length})`;
   list.replaceChildren(...found.map((s) => h("li", { dataset: { id: s.id, state: s.state } },
     h("strong", {}, describe(s.selector)), ` · ${s.state} · by ${s.created_by} · until ${when(s.ends_at)} · ${s.reason} `,
-    s.state !== "expired" ? h("button", { type: "button", class: "ghost", onclick: () => expireSilence(s.id) }, "Expire") : null)));
+    s.state !== "expired" ? h("button", { type: "button", class: "ghost", onclick: () => expireSilence(s.id) }, "Expire") : null,
+    s.state === "awaiting_approval" ? decisionControls(s) : null)));
   if (!found.length) list.append(h("li", { class: "note" }, "None."));
 }
 
@@ -279,6 +280,30 @@ function describe(selector) {
   if (selector.levels && selector.levels.length) parts.push(selector.levels.join("/"));
   for (const m of selector.matchers || []) parts.push(typeof m === "string" ? m : JSON.stringify(m));
   return parts.join(" · ") || "everything";
+}
+
+// A silence too broad for one person waits for a second user: approve it, or refuse it saying why
+// (the server refuses its creator and anyone whose scope does not hold it, and says so).
+function decisionControls(silence) {
+  const reason = h("input", { name: "reason", required: true, maxlength: 2000, "aria-label": "Why refuse" });
+  const refuse = async (event) => {
+    event.preventDefault();
+    await decideSilence(silence.id, "refuse", { reason: reason.value });
+  };
+  return h("span", { class: "decision" },
+    ` needs a second user (${silence.approval.needs.join(", ")}) `,
+    h("button", { type: "button", class: "ghost", onclick: () => decideSilence(silence.id, "approve", {}) }, "Approve"),
+    h("form", { class: "inline", onsubmit: refuse }, reason, h("button", { type: "submit", class: "ghost" }, "Refuse")));
+}
+
+async function decideSilence(id, decision, body) {
+  try {
+    await post(`/api/v1/silences/${id}/${decision}`, body);
+    toast(decision === "approve" ? "Silence approved" : "Silence refused");
+  } catch (err) {
+    toast(`Not done: ${err.message}`);
+  }
+  await refreshSilences();
 }
 
 async function expireSilence(id) {

@@ -1,6 +1,6 @@
 // The dashboard shell: hash routes, the open-warnings summary, live updates, keyboard.
 
-import { get, askToken, token } from "./api.js";
+import { get, loadSession, signIn, signOut, who } from "./api.js";
 import * as board from "./board.js";
 import { LEVELS, badge, h, setServerNow, toast } from "./format.js";
 import * as indicator from "./indicator.js";
@@ -62,7 +62,7 @@ async function route() {
       await loadCatalog();
       await risk.show(args[0] || null);
     }
-    document.body.dataset.ready = name;
+    if (view === name) document.body.dataset.ready = name; // a later route may have moved on
   } catch (err) {
     toast(`Could not load: ${err.message}`);
   }
@@ -89,8 +89,7 @@ function refreshSoon() {
 
 function connectLive() {
   const status = document.getElementById("live-status");
-  const url = token() ? `/api/v1/web/live?token=${encodeURIComponent(token())}` : "/api/v1/web/live";
-  const source = new EventSource(url);
+  const source = new EventSource("/api/v1/web/live"); // the session cookie goes with it
   let opened = false;
   source.addEventListener("hello", () => {
     status.dataset.state = "open";
@@ -155,12 +154,22 @@ function start() {
     e.preventDefault();
     navigate(`#/risk/${encodeURIComponent(document.getElementById("risk-region").value.trim())}`);
   });
-  document.getElementById("token-button").addEventListener("click", () => askToken());
+  const account = document.getElementById("session-button");
+  account.addEventListener("click", async () => {
+    if (who()) {
+      await signOut();
+      location.reload();
+    } else if (await signIn()) route();
+  });
+  document.addEventListener("tocsin:session", (e) => {
+    account.textContent = e.detail ? `Sign out ${e.detail.user}` : "Sign in";
+    account.dataset.user = e.detail ? e.detail.user : "";
+  });
   document.getElementById("help-button").addEventListener("click", () => document.getElementById("help-dialog").showModal());
   document.addEventListener("keydown", onKey);
   window.addEventListener("hashchange", route);
   window.addEventListener("resize", () => { mapView.invalidate(); indicator.resize(); });
-  Promise.all([refreshSummary().catch(() => null), route()]).then(() => {
+  Promise.all([loadSession().then(() => refreshSummary()).catch(() => null), route()]).then(() => {
     connectLive();
     loadCatalog();
   });

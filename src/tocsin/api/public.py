@@ -1,0 +1,47 @@
+"""The endpoints anyone may call without signing in, declared one by one, each with its reason.
+
+Tocsin is private by default: every other request needs a principal (an API token or a signed-in
+session), checked before routing (`tocsin.api.limits`), unless a deployment opens its reads on
+purpose (`TOCSIN_OPEN_READS`). A new public endpoint (the public alert feed and pages, the report
+intake) is a new line here, and `tests/api/test_public_routes.py` lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PublicRoute:
+    """A method and path (or path prefix, for mounted files) served without credentials."""
+
+    method: str
+    path: str
+    why: str
+    prefix: bool = False
+
+    def matches(self, method: str, path: str) -> bool:
+        """True when the request is this route (HEAD counts as GET)."""
+        if (method if method != "HEAD" else "GET") != self.method:
+            return False
+        return path.startswith(self.path) if self.prefix else path == self.path
+
+
+PUBLIC_ROUTES: tuple[PublicRoute, ...] = (
+    PublicRoute("GET", "/healthz", "liveness for load balancers: only 'ok' and the version"),
+    PublicRoute("GET", "/", "the dashboard's page: a shell without data that signs in first"),
+    PublicRoute("GET", "/favicon.ico", "the dashboard's icon"),
+    PublicRoute("GET", "/static/", "the dashboard's own scripts and styles", prefix=True),
+    PublicRoute("GET", "/vendor/", "Leaflet and plotly.js from their packages", prefix=True),
+    PublicRoute("GET", "/openapi.json", "the API's description (no data)"),
+    PublicRoute("GET", "/docs", "the API's reference page (no data)"),
+    PublicRoute("GET", "/docs/assets/", "the reference page's Swagger UI files", prefix=True),
+    PublicRoute("POST", "/api/v1/session", "signing in (rate limited)"),
+    PublicRoute("GET", "/api/v1/session/oidc", "signing in with the identity provider"),
+    PublicRoute("GET", "/api/v1/session/oidc/callback", "the identity provider's answer"),
+)
+
+
+def is_public(method: str, path: str) -> bool:
+    """True when the request needs no credentials."""
+    return any(route.matches(method, path) for route in PUBLIC_ROUTES)
