@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from tests.web.conftest import Served, T, guarded_page, serve, small_container
 from tocsin.core.access import system_principal
 from tocsin.core.warnings.selectors import Selector
+from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import gauges_with_detector, small_config
 
 SYSTEM = system_principal("test")
@@ -136,6 +137,8 @@ def test_one_reading_over_threshold_and_detector_is_one_row_with_both_causes(
     tmp_path: Path, browser: Any, shots: Any
 ) -> None:
     container, token = small_container(tmp_path, gauges_with_detector())
+    assert isinstance(container.clock, FakeClock)
+    container.clock.set(datetime.fromtimestamp(T + 600 * 30, UTC))  # the last reading is now
     values = 2.0 + 0.05 * np.random.default_rng(3).standard_normal(31)
     values[30] = 4.0  # orange by its threshold, yellow by the detector
     served = Served("", container, token)
