@@ -170,6 +170,8 @@ def test_a_new_warning_appears_live_without_reloading(served: Served, page: Any)
     expect(page.locator("#board tbody tr")).to_have_count(3)
     expect(page.locator("body")).to_have_attribute("data-live", "open")
     page.evaluate("window.__sameDocument = true")
+    assert isinstance(served.container.clock, FakeClock)
+    served.container.clock.set(datetime.fromtimestamp(T + 600 * 3, UTC))  # admits the readings
     body = {
         "observations": [
             {"indicator": "D12.river_level", "time": T + 600 * k, "value": 4.5} for k in range(4)
@@ -209,6 +211,8 @@ def test_the_indicator_chart_shows_series_thresholds_and_warning_moments(
     served: Served, page: Any, shots: Any
 ) -> None:
     later = [4.0, 3.0, 1.0]  # down through orange and yellow, then back to normal
+    assert isinstance(served.container.clock, FakeClock)
+    served.container.clock.set(datetime.fromtimestamp(T + 600 * len(later), UTC))
     served.ingest([("D11.river_level", T + 600 * (k + 1), v) for k, v in enumerate(later)])
     found = served.container.warnings.find(principal=SYSTEM, open_only=False, limit=100)
     (warning,) = [w for w in found if w.subject == "D11.river_level"]
