@@ -13,11 +13,17 @@ from sqlalchemy.exc import DBAPIError
 
 from tocsin.adapters.alerting_yaml import load_alerting
 from tocsin.adapters.bus.memory import MemoryBus
+from tocsin.adapters.cap.codec import XmlCap
+from tocsin.adapters.cap.fetch import HttpFetcher
+from tocsin.adapters.cap.schema import CapSchema
+from tocsin.adapters.cap_yaml import load_cap
 from tocsin.adapters.clock import SystemClock
 from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
+from tocsin.adapters.plans_yaml import load_plans
+from tocsin.adapters.reports.renderer import SituationRenderer
 from tocsin.adapters.sources_yaml import load_sources
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.faults import fault_sentence, is_fault
@@ -26,30 +32,43 @@ from tocsin.adapters.storage.sealing import DEV_KEY, use_key
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
 from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.config import Settings
+from tocsin.core.cap.config import CapConfig
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import NotFound, TocsinError, Unavailable
+from tocsin.core.incidents.plans import PlanBook
 from tocsin.core.levels import Level
 from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
 from tocsin.core.warnings.silence_approval import BreadthPolicy
-from tocsin.ports import AlertingStore, Clock, Notifier, Store
+from tocsin.ports import AlertingStore, Clock, Notifier, ReportRenderer, ResponseStore, Store
 from tocsin.services.access import AccessService, CredentialChanges
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
 from tocsin.services.audit import AuditService
+from tocsin.services.cap_imports import CapImportService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
 from tocsin.services.group_commit import GroupCommitter
+from tocsin.services.incidents import IncidentService
 from tocsin.services.indicators import IndicatorService
 from tocsin.services.ingest import EventService, IngestService, load_rule_state
 from tocsin.services.intake import SourceIntake
 from tocsin.services.leadership import FencedAlertingStore, ProcessLeases, process_holder
+from tocsin.services.public_alert_follower import PublicAlertFollower
+from tocsin.services.public_alert_views import PublicAlertViews
+from tocsin.services.public_alerts import PublicAlertService
+from tocsin.services.publication import Drafter, Publisher
+from tocsin.services.responder import Responder
+from tocsin.services.response_pass import ResponseContext, ResponseRuntime
 from tocsin.services.retention import Periods, RetentionService
 from tocsin.services.rules import RuleBook
+from tocsin.services.scorecard import ScorecardService
 from tocsin.services.sign_in import SignInService
 from tocsin.services.silences import SilenceService
+from tocsin.services.situation import SituationService
 from tocsin.services.staleness import SilenceCheck
+from tocsin.services.tasks import TaskService
 from tocsin.services.warnings import WarningService
 
 MEMORY_URL = "memory://"
@@ -62,6 +81,7 @@ class Stores:
     store: Store
     alerting: AlertingStore
     close: Callable[[], None]
+    response: ResponseStore | None = None  # incidents and tasks (the pipeline's store)
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -82,9 +102,10 @@ def open_stores(url: str, *, create: bool = True) -> Stores:
     """
     if url.startswith(MEMORY_URL):
         memory = MemoryStore()
-        return Stores(memory, memory, memory.close)
+        return Stores(memory, memory, memory.close, memory)
     store = _open_sql(url, create=create)
-    return Stores(store, SqlAlertingStore(store.engine), store.close)
+    alerting = SqlAlertingStore(store.engine)
+    return Stores(store, alerting, store.close, alerting)
 
 
 def _open_sql(url: str, *, create: bool) -> SqlStore:
@@ -109,6 +130,58 @@ def _open_sql(url: str, *, create: bool) -> SqlStore:
         store.close()
         raise
     return store
+
+
+@dataclass(frozen=True)
+class CapServices:
+    """Public alerts: configuration, people's use cases, reads, the follower, imports."""
+
+    config: CapConfig
+    alerts: PublicAlertService
+    views: PublicAlertViews
+    follower: PublicAlertFollower
+    imports: CapImportService
+
+
+@dataclass(frozen=True)
+class Response:
+    """The response (incidents, plans, tasks, scorecards, situation reports), wired."""
+
+    plans: PlanBook
+    responder: Responder
+    incidents: IncidentService
+    tasks: TaskService
+    scorecards: ScorecardService
+    situation: SituationService
+    renderer: ReportRenderer
+
+
+def _response(
+    stores: Stores,
+    *,
+    catalog: Catalog,
+    plans: PlanBook,
+    clock: Clock,
+    handoff: Handoff,
+    indicators: IndicatorService,
+) -> Response:
+    """The response's services over the pipeline's store (incidents, tasks, reports)."""
+    store = stores.response
+    if store is None:
+        raise Unavailable("these stores keep no incidents (Stores.response is not set)")
+    context = ResponseContext(catalog, plans)
+    runtime = ResponseRuntime(store, clock, context, handoff)
+    incidents = IncidentService(runtime)
+    situation = SituationService(store, stores.store, context, incidents, indicators, handoff)
+    return Response(
+        plans=plans,
+        responder=Responder(store, context, handoff=handoff, reports=situation),
+        incidents=incidents,
+        tasks=TaskService(runtime),
+        scorecards=ScorecardService(store, context),
+        situation=situation,
+        renderer=SituationRenderer(catalog.regions),
+    )
 
 
 @dataclass
@@ -143,6 +216,8 @@ class Container:
     delivery: DeliveryWorker
     silences: SilenceService
     alert_receiver: AlertReceiverService
+    cap: CapServices
+    response: Response
     leases: ProcessLeases
 
     def close(self) -> None:
@@ -160,12 +235,13 @@ def build(
     stores: Stores | None = None,
     channels: Mapping[Channel, Notifier] | None = None,
     alerting: AlertingConfig | None = None,
+    cap: CapConfig | None = None,
     address: str = "",
 ) -> Container:
     """Open (and migrate) the database, load configuration, wire the services.
 
-    `stores`, `channels` and `alerting` replace what the settings would choose (tests and
-    benchmarks: a store shared across restarts, recording channels, a routing tree). The
+    `stores`, `channels`, `alerting` and `cap` replace what the settings would choose (tests
+    and benchmarks: a store shared across restarts, recording channels, a routing tree). The
     database is created only when configuration is given to load into it. `address` is where
     this process serves (named to clients when another process is the owner)."""
     use_secret_key(settings)
@@ -217,6 +293,8 @@ def build(
         after_cadences=sources.silent_after_cadences,
         level=Level(sources.silent_level),
     )
+    indicators = IndicatorService(stores.store, catalog, rules)
+    plans = load_plans(settings.config_dir, catalog) if settings.config_dir else PlanBook()
     return Container(
         settings=settings,
         stores=stores,
@@ -239,7 +317,7 @@ def build(
         sign_in=SignInService(
             stores.store, clock, access, session_for=timedelta(hours=settings.session_hours)
         ),
-        indicators=IndicatorService(stores.store, catalog, rules),
+        indicators=indicators,
         alerting_config=config,
         alerting_store=stores.alerting,
         handoff=handoff,
@@ -255,6 +333,23 @@ def build(
         ),
         alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog, max_ahead=skew),
         leases=leases,
+        cap=_cap(
+            settings,
+            cap or _cap_config(settings, catalog),
+            stores=stores,
+            catalog=catalog,
+            handoff=handoff,
+            clock=clock,
+            bus=bus,
+        ),
+        response=_response(
+            stores,
+            catalog=catalog,
+            plans=plans,
+            clock=clock,
+            handoff=handoff,
+            indicators=indicators,
+        ),
     )
 
 
@@ -329,6 +424,54 @@ def _alerting_config(settings: Settings, catalog: Catalog) -> AlertingConfig:
     if settings.config_dir is None:
         return default_config()
     return load_alerting(settings.config_dir, catalog)
+
+
+def _cap_config(settings: Settings, catalog: Catalog) -> CapConfig:
+    """cap.yaml from the configuration directory, else the defaults (served at host:port)."""
+    base_url = f"http://{settings.host}:{settings.port}"
+    return load_cap(settings.config_dir, catalog, base_url=base_url)
+
+
+def cap_schema_path(settings: Settings) -> Path:
+    """Where the OASIS CAP 1.2 schema is read from."""
+    return settings.cap_schema or settings.benchdata / "cap" / "schema" / "CAP-v1.2.xsd"
+
+
+def cap_codec(settings: Settings, config: CapConfig | None = None) -> XmlCap:
+    """CAP XML writing, reading and checking against the schema the settings name."""
+    config = config or CapConfig()
+    return XmlCap(
+        CapSchema(cap_schema_path(settings)),
+        base_url=config.base_url,
+        title=f"{config.sender_name}: public alerts",
+        author=config.sender_name,
+    )
+
+
+def _cap(
+    settings: Settings,
+    config: CapConfig,
+    *,
+    stores: Stores,
+    catalog: Catalog,
+    handoff: Handoff,
+    clock: Clock,
+    bus: MemoryBus,
+) -> CapServices:
+    """The public alert services over one codec (the schema is read on first use)."""
+    codec = cap_codec(settings, config)
+    drafter = Drafter(catalog, config)
+    publisher = Publisher(codec, config, handoff)
+    alerts = PublicAlertService(
+        stores.alerting, clock, drafter, publisher, publish_on_approval=config.publish_on_approval
+    )
+    return CapServices(
+        config=config,
+        alerts=alerts,
+        views=PublicAlertViews(stores.alerting, clock, catalog, publisher, codec),
+        follower=PublicAlertFollower(stores.alerting, alerts, config),
+        imports=CapImportService(stores.store, bus, clock, catalog, config, codec, HttpFetcher()),
+    )
 
 
 def default_channels(settings: Settings) -> dict[Channel, Notifier]:

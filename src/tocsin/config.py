@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     silence_check_interval_s: float = Field(default=30.0, gt=0)
     webhook_secret: SecretStr | None = None
     benchdata: Path = Path("../shared/benchdata")
+    # public alerts: the OASIS CAP 1.2 schema every message is checked against before it
+    # leaves (and every imported one); default: <benchdata>/cap/schema/CAP-v1.2.xsd
+    cap_schema: Path | None = None
+    cap_poll_interval_s: float = Field(default=10.0, gt=0)
     # warning pipeline (docs/warnings.md)
     smtp_host: str | None = None
     smtp_port: int = 25

@@ -32,13 +32,14 @@ from schemathesis.specs.openapi.checks import (
 
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
-from tocsin.core.access import system_principal
+from tocsin.core.access import Principal, system_principal
 from tocsin.core.observations import ObservationBatch
-from tocsin.core.users import Role
+from tocsin.core.users import Role, User, UserName
 from tocsin.core.warnings.selectors import Selector
 from tocsin.services.access import TokenRequest
+from tocsin.services.publication import Choices
 from tocsin.testing.clock import FakeClock
-from tocsin.testing.scenario import small_config, write_small_config
+from tocsin.testing.scenario import small_config, small_plans, write_small_config
 from tocsin.web.app import create_web_app
 
 SYSTEM = system_principal("test")
@@ -101,7 +102,7 @@ def fuzz_target(tmp: Path | None = None) -> Iterator[Target]:
 def _config(folder: Path) -> Path:
     """The small scenario, one indicator also watched by a detector (levels without a score
     threshold included)."""
-    docs = small_config()
+    docs = {**small_config(), "plans.yaml": small_plans()}
     gauge: dict[str, Any] = docs["indicators.yaml"]["indicators"][0]
     gauge["detector"] = {"kind": "robust_z", "params": {"warmup": 5}, "thresholds": {"red": 0.5}}
     return write_small_config(folder, **docs)
@@ -125,12 +126,31 @@ def _seed(container: Container) -> dict[str, str]:
         reason="fuzzing",
         ends_at=now + timedelta(days=2),  # every level for two days: it awaits approval
     )
+    alerts = container.cap.alerts
+    draft = alerts.draft_from_warning(
+        warning.id, principal=_person(container, "writer"), choices=Choices()
+    )
+    alerts.submit(draft.identifier, principal=_person(container, "writer"))
+    alerts.approve(draft.identifier, principal=_person(container, "approver"))
+    container.response.responder.tick(now)  # the orange rainfall in P1 opens an incident
+    incident = container.response.incidents.find(principal=SYSTEM)[0]
+    task = container.response.incidents.tasks(incident.id, principal=SYSTEM)[0]
+    report = container.response.situation.issue("incident", incident.id, principal=SYSTEM)
     return {
         "code": "D11.river_level",
         "region": "P1",
         "warning_id": warning.id,
         "silence_id": silence.id,
+        "identifier": draft.identifier,  # a published public alert
+        "incident_id": incident.id,
+        "task_id": task.id,
+        "report_id": report.id,
     }
+
+
+def _person(container: Container, name: str) -> Principal:
+    """A national duty officer (drafts, approves)."""
+    return container.access.principal(User(UserName(name), Role.DUTY_OFFICER, "NAT"))
 
 
 def fuzz(

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from tests.cap_support import read_independently
 from tocsin.cli.main import app
 from tocsin.core.access import system_principal
 from tocsin.testing.scenario import gauges_with_detector, small_config, write_small_config
@@ -266,7 +267,14 @@ def test_demo_runs_real_series_ending_now_and_notifies_its_duty_desk(tmp_path: P
     # notifications reached the duty desk's file (every active warning not inhibited or
     # silenced), and the notification log shows them
     lines = (work / "notifications.jsonl").read_text().splitlines()
-    assert summary["notifications"] == len(lines) > 0
+    # one public alert was drafted by duty, approved by supervisor, published and handed to
+    # the demo's subscriber (its own file)
+    (public,) = (work / "public-alerts.jsonl").read_text().splitlines()
+    handed = json.loads(public)["payload"]
+    assert handed["identifier"] == summary["public_alert"]
+    read_independently(handed["cap"])
+    assert summary["notifications"] == len(lines) + 1
+    assert lines
     notified = {w["id"] for line in lines for w in json.loads(line)["payload"]["firing"]}
     assert unsuppressed
     assert unsuppressed <= notified

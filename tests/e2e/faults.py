@@ -215,7 +215,7 @@ class Model:
         self.clock = FakeClock()
         self.container = build(
             Settings(database_url="memory://", config_dir=config),
-            stores=Stores(memory, memory, memory.close),
+            stores=Stores(memory, memory, memory.close, memory),
             clock=self.clock,
         )
         self.plan = plan

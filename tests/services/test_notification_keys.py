@@ -151,6 +151,8 @@ class SpyStore:
                 tx.escalations,
                 tx.silences,
                 SpyOutbox(tx.outbox, self.written),
+                tx.public_alerts,
+                tx.cap_feed,
                 tx.leases,
             )
             if self.fail_next:
@@ -173,6 +175,8 @@ class Session:
     escalations: Any
     silences: Any
     outbox: Outbox
+    public_alerts: Any
+    cap_feed: Any
     leases: Any
 
 
@@ -197,7 +201,7 @@ class Stream:
         if self.spy is None:
             self.spy = SpyStore(self.stores.alerting)
         self.spy.inner = self.stores.alerting
-        wrapped = Stores(self.stores.store, self.spy, self.stores.close)
+        wrapped = Stores(self.stores.store, self.spy, self.stores.close, self.stores.response)
         channels = {Channel.WEBHOOK: self.receiver, Channel.EMAIL: self.receiver}
         self.container = build(
             Settings(database_url=self.url, config_dir=self.config),

@@ -11,10 +11,8 @@ from pydantic import BaseModel
 
 from tocsin import __version__
 from tocsin.api.auth import Reader, container_of
-from tocsin.api.problems import responses
+from tocsin.api.problems import json_problems
 from tocsin.bootstrap import Container
-
-PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
 class HealthOut(BaseModel):
@@ -69,13 +67,7 @@ def router() -> APIRouter:
         response_class=PlainTextResponse,
         responses={
             200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
-            **{  # a text route: its Problem bodies are JSON, said explicitly
-                s: {
-                    "description": r["description"],
-                    "content": {"application/json": {"schema": PROBLEM_REF}},
-                }
-                for s, r in responses(401, 403).items()
-            },
+            **json_problems(401, 403),  # a text route: its Problem bodies are JSON
         },
     )
     def metrics(principal: Reader, request: Request) -> str:

@@ -75,6 +75,21 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": Problem, "description": DESCRIPTIONS[s]} for s in statuses}
 
 
+PROBLEM_REF: dict[str, str] = {"$ref": "#/components/schemas/Problem"}
+
+
+def json_problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Like `responses`, for a route whose success is not JSON (text, HTML, PDF, CSV): its
+    Problem bodies are JSON, said explicitly."""
+    return {
+        s: {
+            "description": DESCRIPTIONS[s],
+            "content": {"application/json": {"schema": PROBLEM_REF}},
+        }
+        for s in statuses
+    }
+
+
 def item(problem: errors.Problem) -> ProblemItem:
     """The API form of a core problem."""
     return ProblemItem(where=problem.where, field=problem.field, reason=problem.reason)

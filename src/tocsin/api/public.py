@@ -39,6 +39,16 @@ PUBLIC_ROUTES: tuple[PublicRoute, ...] = (
     PublicRoute("POST", "/api/v1/session", "signing in (rate limited)"),
     PublicRoute("GET", "/api/v1/session/oidc", "signing in with the identity provider"),
     PublicRoute("GET", "/api/v1/session/oidc/callback", "the identity provider's answer"),
+    PublicRoute("GET", "/cap/", "public alerts: the page listing those in force, with a map"),
+    PublicRoute("GET", "/cap/feed.atom", "public alerts: the Atom feed of those in force"),
+    PublicRoute("GET", "/cap/offline.js", "public alerts: the page's offline copy (its worker)"),
+    PublicRoute(
+        "GET",
+        "/cap/",
+        "public alerts: each published CAP document, /cap/{identifier}.xml (nothing else is "
+        "served under /cap/)",
+        prefix=True,
+    ),
 )
 
 

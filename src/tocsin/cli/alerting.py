@@ -281,8 +281,9 @@ def notify_run(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Dispatch and deliver notifications in the foreground (alongside or instead of serve):
-    the process that holds the dispatch lease works, others stand by."""
+    """Dispatch and deliver notifications, and run the response (plans, task reminders), in
+    the foreground (alongside or instead of serve): the process that holds the dispatch lease
+    works, others stand by."""
     from datetime import timedelta
 
     from tocsin.bootstrap import build
@@ -307,6 +308,7 @@ def notify_run(
             continue
         now = container.clock.now()
         report = container.dispatcher.tick(now)
+        container.response.responder.tick(now)  # incidents, tasks, reminders, reports
         delivered = container.delivery.run_once(now)
         if once:
             console.print(

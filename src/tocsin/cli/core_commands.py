@@ -7,6 +7,7 @@ commands, so that `tocsin --help` stays fast (see `tocsin.cli.main`).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -28,7 +29,7 @@ from tocsin.cli.common import (
     settings,
 )
 from tocsin.core.access import system_principal
-from tocsin.core.errors import InvalidConfig
+from tocsin.core.errors import InvalidConfig, Problem
 
 if TYPE_CHECKING:
     import socket
@@ -47,13 +48,31 @@ def check_config(
 ) -> None:
     """Validate a configuration directory; list every problem with file, path and reason."""
     from tocsin.adapters.alerting_yaml import load_alerting
+    from tocsin.adapters.cap_yaml import load_cap
     from tocsin.adapters.config_yaml import load_catalog
+    from tocsin.adapters.plans_yaml import load_plans
     from tocsin.adapters.sources_yaml import load_sources
 
     try:
         catalog = load_catalog(directory)
-        load_alerting(directory, catalog)  # routes.yaml, escalation.yaml (warning pipeline)
-        load_sources(directory, catalog)  # sources.yaml (collectors, stale sources)
+        problems: list[Problem] = []
+        plans = 0
+        loaders: list[Callable[[], object]] = [
+            lambda: load_alerting(directory, catalog),  # routes.yaml, escalation.yaml
+            lambda: load_sources(directory, catalog),  # sources.yaml (collectors, stale sources)
+            lambda: load_cap(directory, catalog, base_url="http://127.0.0.1:8080"),  # cap.yaml
+        ]
+        for load in loaders:
+            try:
+                load()
+            except InvalidConfig as err:
+                problems += err.problems
+        try:
+            plans = len(load_plans(directory, catalog).plans)  # plans.yaml
+        except InvalidConfig as err:
+            problems += err.problems
+        if problems:
+            raise InvalidConfig(problems)
     except InvalidConfig as err:
         errors.print(f"[bold red]{len(err.problems)} problem(s)[/] in {directory}:", soft_wrap=True)
         print_problems(err.problems, limit=1000)
@@ -61,7 +80,7 @@ def check_config(
     console.print(
         f"ok: {len(catalog.regions.regions)} regions, {len(catalog.domains)} domains, "
         f"{len(catalog.indicators)} indicators, {len(catalog.assets)} assets, "
-        f"{len(catalog.units)} units"
+        f"{len(catalog.units)} units, {plans} emergency plans"
     )
 
 

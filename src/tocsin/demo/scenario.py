@@ -27,6 +27,8 @@ from tocsin.adapters.config_yaml import dump_yaml
 from tocsin.demo import names, sources
 from tocsin.demo.feeds import FEEDS, Feed
 from tocsin.demo.geometry import bounds, grid_cells, multipolygon
+from tocsin.demo.plans import demo_plans
+from tocsin.demo.public_alerts import cap_config
 
 COUNTRY = "ITA"
 METRO_CITY = "Roma"  # the district holding this city holds the demo's assets
@@ -134,9 +136,12 @@ def _districts(country: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def write_config(directory: Path, *, end_at: int) -> list[Series]:
+def write_config(
+    directory: Path, *, end_at: int, base_url: str = "http://127.0.0.1:8080"
+) -> list[Series]:
     """Write the scenario's configuration directory, and beside it the what-if and the INFORM
-    model and table; return the series that feed it, ending at `end_at` (epoch seconds)."""
+    model and table; return the series that feed it, ending at `end_at` (epoch seconds).
+    Public alerts link to `base_url`."""
     directory.mkdir(parents=True, exist_ok=True)
     regions, districts = build_regions(sources.countries())
     series = [read_series(f, end_at=end_at) for f in FEEDS]
@@ -192,6 +197,8 @@ def write_config(directory: Path, *, end_at: int) -> list[Series]:
         "assets.yaml": {"assets": assets},
         "units.yaml": {"units": units},
         "routes.yaml": ROUTES,
+        "cap.yaml": cap_config(base_url),
+        "plans.yaml": demo_plans(COUNTRY),
     }
     for name, content in files.items():
         (directory / name).write_text(dump_yaml(content), encoding="utf-8")

@@ -16,11 +16,15 @@
 | `escalations` | EscalationStore | escalations |
 | `silences` | SilenceStore | silences |
 | `outbox` | Outbox, OutboxClaims | notifications to deliver |
+| `public_alerts` | PublicAlertStore, CapCodec | public alerts (CAP out): drafts to published |
+| `cap_imports` | CapImportStore, CapReader, Fetcher | CAP messages read from others |
+| `incidents` | IncidentStore, TaskStore, ResponseTrail, SituationReports | the response |
+| `reports` | ReportRenderer | situation reports as HTML and PDF |
 | `leases` | LeaseStore, LeaseFence, Ownership | one owner per shared state; fenced writes |
-| `sessions` | StoreSession, Store, AlertingSession, AlertingStore | transactions |
+| `sessions` | StoreSession, Store, AlertingSession, AlertingStore, Response… | transactions |
 | `bus`, `clock`, `notifiers` | Bus, Clock, Notifier | side effects and time |
 
-A new concept (public alerts, incidents, citizen reports) follows the same pattern: a module
+A new concept (public alerts, citizen reports) follows the same pattern: a module
 here with its Protocol (at most about ten methods), a property on the session that carries it,
 one module per store under `adapters/storage/sql/` and `adapters/storage/memory/`, and a
 contract test in `tests/adapters/` that runs on all three stores.
@@ -38,12 +42,29 @@ from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
 from tocsin.ports.feed import FeedRow, WarningFeed
 from tocsin.ports.groups import GroupStore
+from tocsin.ports.incidents import (
+    IncidentFilter,
+    IncidentStore,
+    ResponseTrail,
+    SituationReports,
+    StoredReport,
+    TaskFilter,
+    TaskStore,
+)
 from tocsin.ports.leases import LeaseFence, LeaseStore, Ownership
 from tocsin.ports.notifiers import Notifier
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
+from tocsin.ports.reports import ReportRenderer
 from tocsin.ports.retention import RetentionStore
-from tocsin.ports.sessions import AlertingSession, AlertingStore, Store, StoreSession
+from tocsin.ports.sessions import (
+    AlertingSession,
+    AlertingStore,
+    ResponseSession,
+    ResponseStore,
+    Store,
+    StoreSession,
+)
 from tocsin.ports.silences import SilenceStore
 from tocsin.ports.users import UserStore
 from tocsin.ports.warnings import WarningFilter, WarningReader, WarningSearch, WarningStore
@@ -61,6 +82,8 @@ __all__ = [
     "EventStore",
     "FeedRow",
     "GroupStore",
+    "IncidentFilter",
+    "IncidentStore",
     "LeaseFence",
     "LeaseStore",
     "Notifier",
@@ -68,10 +91,18 @@ __all__ = [
     "Outbox",
     "OutboxClaims",
     "Ownership",
+    "ReportRenderer",
+    "ResponseSession",
+    "ResponseStore",
+    "ResponseTrail",
     "RetentionStore",
     "SilenceStore",
+    "SituationReports",
     "Store",
     "StoreSession",
+    "StoredReport",
+    "TaskFilter",
+    "TaskStore",
     "UserStore",
     "WarningFeed",
     "WarningFilter",

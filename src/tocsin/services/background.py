@@ -1,8 +1,8 @@
-"""The background loops of a serving process: the lease keeper, the dispatcher and the
-delivery worker.
+"""The background loops of a serving process: the lease keeper, the dispatcher, the delivery
+worker, the public alerts' follower and importer, and the responder.
 
-`start_background(container)` starts three daemon threads and returns a function that stops
-them (and gives this process's leases up, so that a standby takes over at once):
+`start_background(container)` starts daemon threads and returns a function that stops them
+(and gives this process's leases up, so that a standby takes over at once):
 
 - the lease keeper claims the rules and dispatch leases every third of their time: it renews
   what this process holds, and takes a lease over once its holder stopped renewing
@@ -12,6 +12,15 @@ them (and gives this process's leases up, so that a standby takes over at once):
 - the delivery worker listens on the container's hand-off: it sends what the dispatcher handed
   over right after its commit, and runs a round when woken (new outbox rows) and at least every
   `dispatch_interval_s` for retries.
+- public alerts follow their warnings (updates, cancels, auto-publication) when a warning
+  transition is published and at least every `dispatch_interval_s`; CAP sources are polled
+  (each at its own interval) and imported messages past their expiry end, every
+  `cap_poll_interval_s`;
+- the responder (`Responder.tick`: emergency plans on warning transitions, overdue tasks'
+  reminders and escalations, scheduled situation reports) ticks with the dispatcher's wake-ups
+  and interval.
+
+These three work only in the process that holds the dispatch lease, like the dispatcher.
 
 Only these outermost loops catch every exception: they back off, log once per change of state
 (failing, failing for another reason, recovered), and carry on.
@@ -22,14 +31,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.errors import Unavailable
 from tocsin.ports import Clock
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
 from tocsin.services.leadership import Leadership, ProcessLeases
+from tocsin.services.public_alert_follower import PublicAlertFollower
+from tocsin.services.responder import Responder
+
+if TYPE_CHECKING:
+    from tocsin.services.cap_imports import CapImportService
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +54,22 @@ MAX_BACKOFF_S = 30.0
 class _Listenable(Protocol):
     def listen(self, listener: Callable[[str, Mapping[str, Any]], None]) -> Callable[[], None]:
         """Register a bus listener."""
+
+
+class _Cap(Protocol):
+    @property
+    def follower(self) -> PublicAlertFollower:
+        """Public alerts following warnings."""
+
+    @property
+    def imports(self) -> CapImportService:
+        """CAP imports."""
+
+
+class _Responding(Protocol):
+    @property
+    def responder(self) -> Responder:
+        """The responder."""
 
 
 class _Wired(Protocol):
@@ -71,6 +102,14 @@ class _Wired(Protocol):
     @property
     def leases(self) -> ProcessLeases:
         """The leases this process may hold."""
+
+    @property
+    def cap(self) -> _Cap:
+        """Public alerts."""
+
+    @property
+    def response(self) -> _Responding:
+        """The response (its responder)."""
 
 
 class _Loop:
@@ -203,28 +242,62 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
 
     delivery_loop = _Loop("tocsin-delivery", deliver, interval=interval, wake=handoff.ready)
     dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval=interval)
+    followers = _followers(container, interval=interval)
+    loops = (delivery_loop, dispatch_loop, *followers)
 
     def on_message(topic: str, _payload: Mapping[str, Any]) -> None:
         if topic == "warnings":
-            dispatch_loop.wake.set()
+            for loop in loops[1:]:
+                loop.wake.set()
 
     def resume(_lease: object) -> None:
-        dispatch_loop.wake.set()
-        delivery_loop.wake.set()
+        for loop in loops:
+            loop.wake.set()
 
     owner.on_gain = resume
     stop_listening = handoff.listen()
     unlisten = container.bus.listen(on_message)
-    delivery_loop.start()
-    dispatch_loop.start()
+    for loop in loops:
+        loop.start()
     stop_keeping = keep_leases(leases.all(), interval=keep_every)
 
     def stop() -> None:
         stop_keeping()
         unlisten()
         stop_listening()
-        dispatch_loop.stop()
-        delivery_loop.stop()
+        for loop in reversed(loops):
+            loop.stop()
         leases.release()
 
     return stop
+
+
+def _followers(container: _Wired, *, interval: float) -> tuple[_Loop, ...]:
+    """The loops that follow warning transitions in the dispatch owner: public alerts, CAP
+    imports, the response."""
+    cap, responder, clock = container.cap, container.response.responder, container.clock
+    owner = container.leases.dispatch
+    importer = system_principal("cap-import")
+
+    def follow() -> bool:
+        if owner.holds():
+            cap.follower.tick(clock.now())
+        return False
+
+    def read_sources() -> bool:
+        if owner.holds():
+            cap.imports.poll_due(principal=importer)
+            cap.imports.expire()
+        return False
+
+    def respond() -> bool:
+        if owner.holds():
+            responder.tick(clock.now())
+        return False
+
+    every = container.settings.cap_poll_interval_s
+    return (
+        _Loop("tocsin-public-alerts", follow, interval=interval),
+        _Loop("tocsin-cap-import", read_sources, interval=every),
+        _Loop("tocsin-respond", respond, interval=interval),
+    )

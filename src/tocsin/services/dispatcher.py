@@ -38,6 +38,7 @@ from tocsin.core.warnings.escalation import (
     policy_for,
     start,
     step_message,
+    step_record,
     stop,
 )
 from tocsin.core.warnings.grouping import (
@@ -321,6 +322,15 @@ class Dispatcher:
             if warning is not None and decision.step is not None:
                 message = step_message(warning, esc, step=decision.step, now=work.now)
                 work.write(self._compose(message, work.now))
+                chain = self.targets.chain(warning.region, warning.domain)
+                responsible = chain[0] if chain else None
+                work.tx.audit.append(
+                    [
+                        step_record(
+                            warning, esc, step=decision.step, responsible=responsible, now=work.now
+                        )
+                    ]
+                )
                 steps += 1
         return steps
 

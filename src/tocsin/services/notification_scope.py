@@ -46,9 +46,12 @@ def sees_notification(
     principal: Principal, note: Notification, places: Mapping[str, Placement]
 ) -> bool:
     """Whether the principal sees every warning the notification names (a silence notice:
-    the silence's region and domain)."""
+    the silence's region and domain; a task notice: the task's)."""
     if note.warning_ids:
         return all(i in places and sees(principal.scope, places[i]) for i in note.warning_ids)
+    task = note.payload.get("task") if note.payload else None
+    if isinstance(task, Mapping):  # a task notice: where the task sits (its unit's region)
+        return sees(principal.scope, Placement(task.get("region"), task.get("domain")))
     selector = note.payload.get("silence", {}).get("selector") if note.payload else None
     if not isinstance(selector, Mapping):
         return False

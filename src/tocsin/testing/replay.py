@@ -51,7 +51,9 @@ def clean_replay(container: Container) -> list[Transition]:
     newest = max((max(t) for t, _ in observed.values()), default=0)
     clock = FakeClock(datetime.fromtimestamp(newest, UTC) + timedelta(seconds=1))
     fresh = build(
-        Settings(database_url="memory://"), stores=Stores(memory, memory, memory.close), clock=clock
+        Settings(database_url="memory://"),
+        stores=Stores(memory, memory, memory.close, memory),
+        clock=clock,
     )
     ids = fresh.rules.ids
     series = [np.full(len(t), ids[code], dtype=np.int64) for code, (t, _) in observed.items()]

@@ -158,6 +158,37 @@ def small_config() -> dict[str, Any]:
     }
 
 
+def small_cap_config() -> dict[str, Any]:
+    """A cap.yaml (as data) in two languages, English and French, for the small scenario."""
+    texts = {
+        "en": {
+            "event": "{domain_name}",
+            "headline": "{level_label} warning: {domain_name} in {region}",
+            "description": "A {level} warning for {domain_name} is in force in {region} from "
+            "{onset} until {expires} (UTC). {reason}",
+            "instruction": "Follow the advice of the local authorities.",
+            "response_types": ["Monitor"],
+        },
+        "fr": {
+            "event": "{domain_name}",
+            "headline": "Vigilance {level} : {domain_name}, {region}",
+            "description": "Une vigilance {level} pour {domain_name} est en vigueur sur "
+            "{region} du {onset} au {expires} (UTC). {reason}",
+            "instruction": "Suivez les consignes des autorités locales.",
+            "response_types": ["Monitor"],
+            "levels": {"red": "rouge", "orange": "orange", "yellow": "jaune", "blue": "bleue"},
+        },
+    }
+    return {
+        "sender": "cap@tocsin.example",
+        "sender_name": "Tocsin Civil Protection",
+        "identifier_prefix": "tocsin.example",
+        "base_url": "http://tocsin.example",
+        "languages": ["en-GB", "fr-FR"],
+        "templates": {"default": texts},
+    }
+
+
 def write_small_config(directory: Path, **overrides: Any) -> Path:
     """Write the small scenario (documents replaced by `overrides`, by file name) and return it."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -165,6 +196,110 @@ def write_small_config(directory: Path, **overrides: Any) -> Path:
     for name, content in docs.items():
         (directory / name).write_text(dump_yaml(content), encoding="utf-8")
     return directory
+
+
+def small_plans() -> dict[str, Any]:
+    """plans.yaml for the small scenario: a flood plan for province P1 (orange: inspect the
+    levees, the district's flood unit; prepare shelters, the province's unit; red: evacuate,
+    then secure the substation, the grid operator; stand-down: restore, then debrief), with
+    overdue tasks reminded at their deadline and escalated 15 minutes later."""
+    flood_unit = {"level": "district", "domain": "natural.flood"}
+    return {
+        "overdue": {
+            "steps": [{"after_s": 0, "to": "responsible"}, {"after_s": 900, "to": "parent"}]
+        },
+        "plans": [
+            {
+                "id": "flood",
+                "name": "Flood response",
+                "domain": "natural.flood",
+                "region": "P1",
+                "lead": {"level": "province"},
+                "levels": [
+                    {
+                        "level": "orange",
+                        "response": "III",
+                        "tasks": [
+                            _task(
+                                "levees",
+                                "Inspect the levees",
+                                unit=flood_unit,
+                                accept_s=600,
+                                complete_s=7200,
+                                checklist=["north bank", "south bank"],
+                            ),
+                            _task(
+                                "shelters",
+                                "Prepare shelters",
+                                unit={"level": "province"},
+                                accept_s=900,
+                                complete_s=10800,
+                            ),
+                        ],
+                    },
+                    {
+                        "level": "red",
+                        "response": "I",
+                        "tasks": [
+                            _task(
+                                "evacuate",
+                                "Evacuate the riverside",
+                                unit=flood_unit,
+                                accept_s=300,
+                                complete_s=3600,
+                            ),
+                            _task(
+                                "power",
+                                "Secure the substation",
+                                unit={"unit": "GRID"},
+                                accept_s=600,
+                                complete_s=3600,
+                                after=["evacuate"],
+                            ),
+                        ],
+                    },
+                ],
+                "stand_down": [
+                    _task(
+                        "restore",
+                        "Restore the riverside",
+                        unit=flood_unit,
+                        accept_s=3600,
+                        complete_s=86400,
+                    ),
+                    _task(
+                        "debrief",
+                        "Debrief and report",
+                        unit={"level": "province"},
+                        accept_s=3600,
+                        complete_s=86400,
+                        after=["restore"],
+                    ),
+                ],
+            }
+        ],
+    }
+
+
+def _task(
+    ident: str,
+    title: str,
+    *,
+    unit: dict[str, str],
+    accept_s: int,
+    complete_s: int,
+    checklist: list[str] | None = None,
+    after: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": ident,
+        "title": title,
+        "unit": dict(unit),  # a copy each: YAML writers would share one with an alias
+        "acknowledge_within_s": accept_s,
+        "complete_within_s": complete_s,
+        "checklist": checklist or [],
+        "after": after or [],
+    }
 
 
 # robust_z scores |z| / (|z| + 5): 0.4 is |z| = 3.3; a 2 m spike over 5 cm of noise scores ~0.9

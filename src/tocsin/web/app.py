@@ -26,7 +26,7 @@ from tocsin.core.errors import NotFound
 from tocsin.services.background import start_background
 from tocsin.services.retention import RetentionWorker
 from tocsin.services.warnings import warning_place
-from tocsin.web import live, views
+from tocsin.web import live, public_page, views
 from tocsin.web.risk import RiskLoader, RiskSources, default_sources
 from tocsin.web.sources import start_sources
 
@@ -120,6 +120,7 @@ def create_web_app(
 
     app.include_router(views.make_router(container, loader))
     app.include_router(live.make_router(feed))
+    app.include_router(public_page.make_router(container))
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/vendor/leaflet", StaticFiles(directory=leaflet_dir()), name="leaflet")

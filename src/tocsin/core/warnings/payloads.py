@@ -66,7 +66,11 @@ def tocsin_payload(message: Message, *, now: datetime) -> dict[str, Any]:
         "receiver": message.receiver,
         "group_labels": dict(message.labels),
         "decided_at": _iso(now),
-        "summary": summary(message.firing, message.resolved),
+        "summary": (
+            summary(message.firing, message.resolved)
+            if message.firing or message.resolved or not message.subject
+            else message.subject  # a notice about no warning (a silence, a task) says itself
+        ),
         "firing": [warning_json(w) for w in message.firing],
         "resolved": [warning_json(w) for w in message.resolved],
         **message.extra,

@@ -13,9 +13,13 @@ from datetime import datetime
 
 from tocsin.core.audit import AuditRecord
 from tocsin.core.audit_chain import Head
+from tocsin.core.cap.imports import ImportedAlert, Key
+from tocsin.core.cap.lifecycle import PublicAlert
 from tocsin.core.catalog import Catalog
 from tocsin.core.credentials import ApiToken, SignIn
 from tocsin.core.events import Event
+from tocsin.core.incidents.model import Incident
+from tocsin.core.incidents.tasks import Task
 from tocsin.core.leases import Lease
 from tocsin.core.users import User
 from tocsin.core.warnings.escalation import Escalation
@@ -23,6 +27,8 @@ from tocsin.core.warnings.grouping import AggregationGroup
 from tocsin.core.warnings.model import Warning
 from tocsin.core.warnings.outbox import Notification
 from tocsin.core.warnings.silences import Silence
+from tocsin.ports.cap_imports import SourceState
+from tocsin.ports.incidents import StoredReport
 
 ThresholdRow = tuple[int, int, bytes, bytes]  # level, last time, above since, below since
 
@@ -45,14 +51,20 @@ class MemoryState:
     passwords: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, ApiToken] = field(default_factory=dict)  # by secret hash
     sign_ins: dict[str, SignIn] = field(default_factory=dict)  # by secret hash
-    feed_position: int = 0
-    feed_done: frozenset[int] = frozenset()
+    feeds: dict[str, tuple[int, frozenset[int]]] = field(default_factory=dict)  # position, done
     groups: dict[str, AggregationGroup] = field(default_factory=dict)
     members: dict[str, set[str]] = field(default_factory=dict)
     escalations: dict[str, Escalation] = field(default_factory=dict)
     silences: dict[str, Silence] = field(default_factory=dict)
     noticed: set[str] = field(default_factory=set)
     notifications: dict[str, Notification] = field(default_factory=dict)
+    public_alerts: dict[str, PublicAlert] = field(default_factory=dict)
+    public_alert_entries: dict[str, dict[str, str]] = field(default_factory=dict)
+    cap_imports: dict[Key, ImportedAlert] = field(default_factory=dict)
+    cap_sources: dict[str, SourceState] = field(default_factory=dict)
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    situation_reports: dict[str, StoredReport] = field(default_factory=dict)
     leases: dict[str, Lease] = field(default_factory=dict)
 
     def fork(self) -> MemoryState:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from tocsin.adapters.storage.memory.audit import MemoryAuditLog
+from tocsin.adapters.storage.memory.cap_imports import MemoryCapImports
 from tocsin.adapters.storage.memory.catalog import MemoryCatalog
 from tocsin.adapters.storage.memory.checkpoints import MemoryCheckpoints
 from tocsin.adapters.storage.memory.credentials import MemoryCredentials
@@ -22,16 +23,23 @@ from tocsin.adapters.storage.memory.escalations import MemoryEscalations
 from tocsin.adapters.storage.memory.events import MemoryEvents
 from tocsin.adapters.storage.memory.feed import MemoryWarningFeed
 from tocsin.adapters.storage.memory.groups import MemoryGroups
+from tocsin.adapters.storage.memory.incidents import MemoryIncidents
 from tocsin.adapters.storage.memory.leases import MemoryLeases
 from tocsin.adapters.storage.memory.observations import MemoryObservations
 from tocsin.adapters.storage.memory.outbox import MemoryOutbox
+from tocsin.adapters.storage.memory.public_alerts import MemoryPublicAlerts
+from tocsin.adapters.storage.memory.response_trail import MemoryResponseTrail
 from tocsin.adapters.storage.memory.retention import MemoryRetention
 from tocsin.adapters.storage.memory.silences import MemorySilences
+from tocsin.adapters.storage.memory.situation_reports import MemorySituationReports
 from tocsin.adapters.storage.memory.state import MemoryState
+from tocsin.adapters.storage.memory.tasks import MemoryTasks
 from tocsin.adapters.storage.memory.users import MemoryUsers
 from tocsin.adapters.storage.memory.warning_search import MemoryWarningSearch
 from tocsin.adapters.storage.memory.warnings import MemoryWarnings
 from tocsin.core.warnings.outbox import Attempt, Notification
+
+CAP_FEED = "public_alerts"  # the feed position of public alerts following warnings
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,14 @@ class MemorySession:
     escalations: MemoryEscalations
     silences: MemorySilences
     outbox: MemoryOutbox
+    public_alerts: MemoryPublicAlerts
+    cap_feed: MemoryWarningFeed
+    cap_imports: MemoryCapImports
+    response_feed: MemoryWarningFeed
+    incidents: MemoryIncidents
+    tasks: MemoryTasks
+    response_trail: MemoryResponseTrail
+    situation_reports: MemorySituationReports
     leases: MemoryLeases
 
     @classmethod
@@ -75,6 +91,14 @@ class MemorySession:
             escalations=MemoryEscalations(state),
             silences=MemorySilences(state),
             outbox=MemoryOutbox(state),
+            public_alerts=MemoryPublicAlerts(state),
+            cap_feed=MemoryWarningFeed(state, name=CAP_FEED),
+            cap_imports=MemoryCapImports(state),
+            response_feed=MemoryWarningFeed(state, name="response"),
+            incidents=MemoryIncidents(state),
+            tasks=MemoryTasks(state),
+            response_trail=MemoryResponseTrail(state),
+            situation_reports=MemorySituationReports(state),
             leases=MemoryLeases(state),
         )
 

@@ -24,12 +24,20 @@ from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.sql.escalations import SqlEscalations
 from tocsin.adapters.storage.sql.feed import Gaps, SqlWarningFeed
 from tocsin.adapters.storage.sql.groups import SqlGroups
+from tocsin.adapters.storage.sql.incidents import SqlIncidents
 from tocsin.adapters.storage.sql.leases import SqlLeaseFence
 from tocsin.adapters.storage.sql.outbox import SqlOutbox, claim, due_query
+from tocsin.adapters.storage.sql.public_alerts import SqlPublicAlerts
 from tocsin.adapters.storage.sql.records import from_row
+from tocsin.adapters.storage.sql.response_trail import SqlResponseTrail
 from tocsin.adapters.storage.sql.silences import SqlSilences
+from tocsin.adapters.storage.sql.situation_reports import SqlSituationReports
+from tocsin.adapters.storage.sql.tasks import SqlTasks
 from tocsin.adapters.storage.sql.warnings import SqlWarnings
 from tocsin.core.warnings.outbox import Notification
+
+CAP_FEED = "public_alerts"  # the feed position of public alerts following warnings
+RESPONSE_FEED = "response"  # the response's own position in the warning transitions
 
 
 @dataclass(frozen=True)
@@ -45,9 +53,25 @@ class SqlAlertingSession:
     silences: SqlSilences
     leases: SqlLeaseFence
     outbox: SqlOutbox = field(repr=False)
+    public_alerts: SqlPublicAlerts = field(repr=False)
+    cap_feed: SqlWarningFeed = field(repr=False)
+    # the response (incidents, tasks) reads and writes in the same kind of session
+    response_feed: SqlWarningFeed = field(repr=False)
+    incidents: SqlIncidents = field(repr=False)
+    tasks: SqlTasks = field(repr=False)
+    response_trail: SqlResponseTrail = field(repr=False)
+    situation_reports: SqlSituationReports = field(repr=False)
 
     @classmethod
-    def open(cls, conn: Connection, writer: DialectWriter, *, gaps: Gaps) -> SqlAlertingSession:
+    def open(
+        cls,
+        conn: Connection,
+        writer: DialectWriter,
+        *,
+        gaps: Gaps,
+        cap_gaps: Gaps,
+        response_gaps: Gaps,
+    ) -> SqlAlertingSession:
         """The repositories of one session on `conn`."""
         queue = WriteQueue()
         return cls(
@@ -60,6 +84,15 @@ class SqlAlertingSession:
             silences=SqlSilences(conn, queue=queue),
             leases=SqlLeaseFence(conn, writer, queue=queue),
             outbox=SqlOutbox(conn, writer, queue=queue),
+            public_alerts=SqlPublicAlerts(conn, queue=queue),
+            cap_feed=SqlWarningFeed(conn, writer, gaps=cap_gaps, queue=queue, name=CAP_FEED),
+            response_feed=SqlWarningFeed(
+                conn, writer, gaps=response_gaps, queue=queue, name=RESPONSE_FEED
+            ),
+            incidents=SqlIncidents(conn, queue=queue),
+            tasks=SqlTasks(conn, queue=queue),
+            response_trail=SqlResponseTrail(conn),
+            situation_reports=SqlSituationReports(conn, writer, queue=queue),
         )
 
 
@@ -70,12 +103,20 @@ class SqlAlertingStore:
         self.writer = writer_for(engine)
         self.engine = self.writer.pipeline_engine(engine)
         self.gaps = Gaps()
+        self.cap_gaps = Gaps()  # the public alerts' own position in the feed
+        self.response_gaps = Gaps()
 
     @contextmanager
     def transaction(self) -> Iterator[SqlAlertingSession]:
         """A session: reads as it goes, then all its writes in one short transaction."""
         with faults_as_unavailable(), self.engine.connect() as conn:
-            session = SqlAlertingSession.open(conn, self.writer, gaps=self.gaps)
+            session = SqlAlertingSession.open(
+                conn,
+                self.writer,
+                gaps=self.gaps,
+                cap_gaps=self.cap_gaps,
+                response_gaps=self.response_gaps,
+            )
             try:
                 yield session
                 if session.queue.has_writes:

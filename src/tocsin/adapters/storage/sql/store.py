@@ -17,6 +17,7 @@ from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.engine import writer_for
 from tocsin.adapters.storage.faults import faults_as_unavailable
 from tocsin.adapters.storage.sql.audit import SqlAuditLog
+from tocsin.adapters.storage.sql.cap_imports import SqlCapImports
 from tocsin.adapters.storage.sql.catalog import SqlCatalog
 from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
 from tocsin.adapters.storage.sql.credentials import SqlCredentials
@@ -41,6 +42,7 @@ class SqlSession:
     warning_search: SqlWarningSearch
     audit: SqlAuditLog
     users: SqlUsers
+    cap_imports: SqlCapImports
     leases: SqlLeases
     credentials: SqlCredentials
     retention: SqlRetention
@@ -58,6 +60,7 @@ class SqlSession:
             warning_search=SqlWarningSearch(conn),
             audit=SqlAuditLog(conn),
             users=SqlUsers(conn),
+            cap_imports=SqlCapImports(conn),
             leases=SqlLeases(conn, writer),
             credentials=SqlCredentials(conn),
             retention=SqlRetention(conn),

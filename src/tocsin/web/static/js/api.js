@@ -40,13 +40,18 @@ export async function loadSession() {
   return session;
 }
 
-export async function get(path, params = {}) {
+function urlOf(path, params) {
   const url = new URL(path, location.origin);
-  for (const [k, v] of Object.entries(params)) {
+  for (const [k, v] of Object.entries(params || {})) {
     if (v === undefined || v === null || v === "") continue;
     if (Array.isArray(v)) v.forEach((x) => url.searchParams.append(k, x));
     else url.searchParams.set(k, v);
   }
+  return url;
+}
+
+export async function get(path, params = {}) {
+  const url = urlOf(path, params);
   const response = await fetch(url, { headers: JSON_HEADERS, credentials: "same-origin" });
   if (response.status === 401 && (await signIn("Sign in to see this server's data."))) return get(path, params);
   return parse(response);
@@ -70,6 +75,26 @@ export async function post(path, body, method = "POST") {
     response = await send(method, path, body ?? {});
   }
   return parse(response);
+}
+
+// A file from the API (a PDF, a page, a CSV), fetched with the session and saved as `filename`.
+export async function download(path, params, filename) {
+  let response = await fetch(urlOf(path, params), { headers: { Accept: "*/*" }, credentials: "same-origin" });
+  if (response.status === 401 && (await signIn("Sign in to download this."))) {
+    response = await fetch(urlOf(path, params), { headers: { Accept: "*/*" }, credentials: "same-origin" });
+  }
+  if (!response.ok) {
+    await parse(response); // throws with the server's reason
+    return;
+  }
+  const blob = await response.blob();
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
 }
 
 export async function signOut() {

@@ -2,12 +2,18 @@
 
 import { get, loadSession, signIn, signOut, who } from "./api.js";
 import * as board from "./board.js";
+import * as cap from "./cap.js";
 import { LEVELS, badge, h, setServerNow, toast } from "./format.js";
+import * as incidents from "./incidents.js";
 import * as indicator from "./indicator.js";
 import * as mapView from "./map.js";
 import * as risk from "./risk.js";
 
-const VIEWS = ["map", "board", "indicator", "risk"];
+const VIEWS = ["map", "board", "indicator", "risk", "incidents", "tasks", "scorecard", "cap"];
+const TITLES = {
+  map: "map", board: "warnings", indicator: "indicators", risk: "risk",
+  incidents: "incidents", tasks: "my tasks", scorecard: "scorecard", cap: "public alerts",
+};
 let view = null;
 let catalog = null;
 
@@ -43,7 +49,7 @@ async function route() {
       if (a.dataset.view === name) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
-    document.title = `Tocsin — ${{ map: "map", board: "warnings", indicator: "indicators", risk: "risk" }[name]}`;
+    document.title = `Tocsin — ${TITLES[name]}`;
   }
   document.body.dataset.view = name;
   try {
@@ -61,6 +67,17 @@ async function route() {
     } else if (name === "risk") {
       await loadCatalog();
       await risk.show(args[0] || null);
+    } else if (name === "cap") {
+      await loadCatalog();
+      await cap.show(args[0] || null);
+    } else if (name === "incidents") {
+      if (args[0]) await incidents.showDetail(args[0]);
+      else await incidents.showBoard();
+    } else if (name === "tasks") {
+      await incidents.showTasks();
+    } else if (name === "scorecard") {
+      await loadCatalog();
+      await incidents.showScorecard();
     }
     if (view === name) document.body.dataset.ready = name; // a later route may have moved on
   } catch (err) {
@@ -84,6 +101,7 @@ function refreshSoon() {
     await refreshSummary();
     if (view === "board") await board.refresh({ highlight: true });
     if (view === "map") await mapView.refresh();
+    if (view === "incidents" && !location.hash.split("/")[2]) await incidents.showBoard();
   }, 150);
 }
 
@@ -132,6 +150,8 @@ function onKey(e) {
   if (typing) return;
   const keys = {
     1: () => navigate("#/map"), 2: () => navigate("#/board"), 3: () => navigate("#/indicator"), 4: () => navigate("#/risk"),
+    5: () => navigate("#/incidents"), 6: () => navigate("#/tasks"), 7: () => navigate("#/scorecard"),
+    8: () => navigate("#/cap"),
     "/": focusFilter, "?": () => document.getElementById("help-dialog").showModal(),
     j: () => view === "board" && board.move(1), k: () => view === "board" && board.move(-1),
     a: () => view === "board" && board.acknowledge(),
@@ -150,6 +170,9 @@ function start() {
   mapView.init({ navigate });
   board.init({ navigate });
   indicator.init();
+  cap.init({ navigate });
+  incidents.init({ navigate });
+  document.getElementById("inc-state").addEventListener("change", () => incidents.showBoard());
   document.getElementById("risk-form").addEventListener("submit", (e) => {
     e.preventDefault();
     navigate(`#/risk/${encodeURIComponent(document.getElementById("risk-region").value.trim())}`);

@@ -13,7 +13,7 @@ A database created from the baseline after these were added to the table definit
 has them, so each step only does what is missing.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tocsin.adapters.storage.sql.audit import CHAIN, audit_record
 from tocsin.core.audit_chain import GENESIS, Head, extend
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
