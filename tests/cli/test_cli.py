@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from tests.cap_support import read_independently
 from tocsin.cli.main import app
 from tocsin.core.access import system_principal
-from tocsin.testing.scenario import small_config, write_small_config
+from tocsin.testing.scenario import gauges_with_detector, small_config, write_small_config
 
 SYSTEM = system_principal("test")
 
@@ -79,6 +79,32 @@ def test_ingest_a_csv_then_list_the_warnings(setup: tuple[Path, str], tmp_path: 
     assert code == 0, out
     code, out = invoke("warnings", "--db", db, "--json")
     assert json.loads(out.strip())["state"] == "acknowledged"
+
+
+def test_a_reading_over_threshold_and_detector_is_one_warning_with_both_causes(
+    tmp_path: Path,
+) -> None:
+    docs = gauges_with_detector()
+    config = write_small_config(tmp_path / "config", **docs)
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    calm = [2.0, 2.05, 1.95, 2.02, 1.98, 2.04, 1.96, 2.01, 1.99, 2.03]
+    values = [*calm, *calm, *calm, 4.0]  # orange by the threshold, yellow by the detector
+    rows = [f"D11.river_level,{1_767_225_600 + 600 * i},{v}" for i, v in enumerate(values)]
+    csv = tmp_path / "obs.csv"
+    csv.write_text("indicator,time,value\n" + "\n".join(rows) + "\n")
+    code, out = invoke("ingest", str(csv), "--db", db, "--config", str(config))
+    assert code == 0, out
+    code, out = invoke("warnings", "--db", db, "--json")
+    (w,) = [json.loads(line) for line in out.strip().splitlines()]
+    assert (w["level"], w["cause"]["rules"]) == (
+        "orange",
+        {"threshold": "orange", "detector": "yellow"},
+    )
+    code, out = invoke("history", w["id"], "--db", db)
+    assert code == 0, out
+    assert "threshold  ORANGE  D11.river_level = 4 m is above the orange threshold 3.5" in out
+    assert "detector   YELLOW  D11.river_level = 4 m is anomalous: robust_z score" in out
+    assert "3.5; detector: yellow" in out  # the raise names the other rule
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from tests.scenarios.warning_timeline import start as start_timeline
 from tocsin.core.access import system_principal
 from tocsin.core.warnings.outbox import DeliveryStatus, NotificationKind
 from tocsin.core.warnings.selectors import Selector
+from tocsin.testing.scenario import GAUGE_DETECTOR, gauges_with_detector
 
 SYSTEM = system_principal("test")
 
@@ -231,3 +232,30 @@ def test_mute_window_holds_notifications_until_it_closes(
     ((when, note),) = tl.new()
     assert tl.at(30) <= when <= tl.at(30) + GROUP_INTERVAL + timedelta(seconds=10)
     assert note.reason == "new"
+
+
+def test_threshold_and_detector_on_one_reading_notify_as_one_warning(
+    tmp_path: Path, db_url: str, start: Start
+) -> None:
+    detector = {**GAUGE_DETECTOR, "thresholds": {"yellow": 0.4, "red": 0.6}, "clear_after_s": 120}
+    indicators = gauges_with_detector(detector=detector)["indicators.yaml"]
+    tl = start(tmp_path, db_url, indicators=indicators)
+    calm = [2.0, 2.05, 1.95, 2.02, 1.98, 2.04, 1.96, 2.01, 1.99, 2.03] * 3
+    for k, value in enumerate([*calm, 3.2]):  # the spike: threshold yellow, detector red
+        tl.observe(k, D11__river_level=value)
+    tl.run_until(31 + 1)
+    (raised,) = tl.new()
+    (firing,) = raised[1].payload["firing"]
+    assert (raised[1].reason, firing["level"]) == ("new", "red")
+    assert firing["cause"]["rules"] == {"threshold": "yellow", "detector": "red"}
+    tl.observe(32, D11__river_level=2.0)  # the threshold is back below the detector: no change
+    tl.run_until(40)
+    assert tl.new() == []
+    for k in range(41, 45):  # the detector goes back too: the one warning is resolved
+        tl.observe(k, D11__river_level=2.0)
+    tl.run_until(55)
+    (resolved,) = tl.new()
+    assert resolved[1].reason == "resolved"
+    assert [w["id"] for w in resolved[1].payload["resolved"]] == [firing["id"]]
+    keys = [n.key for _, n in tl.sent()]
+    assert len(keys) == len(set(keys)) == 2

@@ -64,8 +64,11 @@ def test_a_spike_raises_a_detector_warning_that_explains_itself(
         kinds = [(e.kind.value, e.to_level.value) for e in events]
         assert kinds[0] == ("warning.raised", "red")
         (warning,) = container.warnings.find(principal=SYSTEM, open_only=False)
-        assert warning.source == "detector"
+        assert warning.source == "indicator"
+        assert warning.cause["rules"] == {"detector": "red"}
         explanation = dict(warning.explanation)
+        assert explanation["rule"] == "detector"
+        assert list(explanation["causes"]) == ["detector"]
         assert explanation["detector"] == "robust_z"
         assert explanation["score"] >= 0.5
         lo, hi = explanation["expected_range"]

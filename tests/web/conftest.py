@@ -78,9 +78,10 @@ def serve(container: Container, *, risk: Any = None) -> Iterator[str]:
         yield url
 
 
-def small_container(tmp_path: Path) -> tuple[Container, str]:
-    """The small scenario on a fresh SQLite file, with a duty officer and their token."""
-    config = write_small_config(tmp_path / "config")
+def small_container(tmp_path: Path, docs: dict[str, Any] | None = None) -> tuple[Container, str]:
+    """The small scenario (or these documents of it) on a fresh SQLite file, with a duty
+    officer and their token."""
+    config = write_small_config(tmp_path / "config", **(docs or {}))
     container = build(
         Settings(database_url=f"sqlite:///{tmp_path / 'tocsin.db'}", config_dir=config),
         clock=FakeClock(),

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from tests.web.conftest import Served, T, guarded_page
+from tests.web.conftest import Served, T, guarded_page, serve, small_container
 from tocsin.core.access import system_principal
 from tocsin.core.warnings.selectors import Selector
-from tocsin.testing.scenario import small_config
+from tocsin.testing.clock import FakeClock
+from tocsin.testing.scenario import gauges_with_detector, small_config
 
 SYSTEM = system_principal("test")
 
@@ -130,11 +133,45 @@ def test_a_warning_detail_shows_explanation_and_history(
     shots(page, "board-detail")
 
 
+def test_one_reading_over_threshold_and_detector_is_one_row_with_both_causes(
+    tmp_path: Path, browser: Any, shots: Any
+) -> None:
+    container, token = small_container(tmp_path, gauges_with_detector())
+    assert isinstance(container.clock, FakeClock)
+    container.clock.set(datetime.fromtimestamp(T + 600 * 30, UTC))  # the last reading is now
+    values = 2.0 + 0.05 * np.random.default_rng(3).standard_normal(31)
+    values[30] = 4.0  # orange by its threshold, yellow by the detector
+    served = Served("", container, token)
+    served.ingest([("D11.river_level", T + 600 * i, float(v)) for i, v in enumerate(values)])
+    viewport = {"width": 1366, "height": 768}
+    try:
+        with (
+            serve(container) as url,
+            guarded_page(browser, sign_in=(url, token), viewport=viewport) as (page, _),
+        ):
+            page.goto(url + "/#/board")
+            rows = page.locator("#board tbody tr")
+            expect(rows).to_have_count(1)
+            expect(rows.nth(0)).to_have_attribute("data-level", "orange")
+            expect(rows.nth(0)).to_contain_text("threshold + detector")
+            rows.nth(0).click()
+            causes = page.locator("#detail ul.causes li")
+            expect(causes).to_have_count(2)
+            expect(causes.filter(has_text="above the orange threshold 3.5")).to_have_count(1)
+            expect(causes.filter(has_text="robust_z score")).to_have_count(1)
+            expect(page.locator("#detail .history li")).to_contain_text("detector: yellow")
+            shots(page, "board-detail-causes")
+    finally:
+        container.close()
+
+
 def test_a_new_warning_appears_live_without_reloading(served: Served, page: Any) -> None:
     page.goto(served.url + "/#/board")
     expect(page.locator("#board tbody tr")).to_have_count(3)
     expect(page.locator("body")).to_have_attribute("data-live", "open")
     page.evaluate("window.__sameDocument = true")
+    assert isinstance(served.container.clock, FakeClock)
+    served.container.clock.set(datetime.fromtimestamp(T + 600 * 3, UTC))  # admits the readings
     body = {
         "observations": [
             {"indicator": "D12.river_level", "time": T + 600 * k, "value": 4.5} for k in range(4)
@@ -174,6 +211,8 @@ def test_the_indicator_chart_shows_series_thresholds_and_warning_moments(
     served: Served, page: Any, shots: Any
 ) -> None:
     later = [4.0, 3.0, 1.0]  # down through orange and yellow, then back to normal
+    assert isinstance(served.container.clock, FakeClock)
+    served.container.clock.set(datetime.fromtimestamp(T + 600 * len(later), UTC))
     served.ingest([("D11.river_level", T + 600 * (k + 1), v) for k, v in enumerate(later)])
     found = served.container.warnings.find(principal=SYSTEM, open_only=False, limit=100)
     (warning,) = [w for w in found if w.subject == "D11.river_level"]

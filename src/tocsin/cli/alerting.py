@@ -242,6 +242,11 @@ def history(
         f"{warning.id} {warning.level.value.upper()} {warning.state.value} "
         f"{warning.region} {warning.domain} {warning.subject}"
     )
+    for rule, held in dict(warning.explanation.get("causes", {})).items():  # the rules holding it
+        level = str(held.get("level", "")).upper()
+        console.print(
+            f"  {rule:<10} {level:<7} {held.get('reason', '')}", markup=False, soft_wrap=True
+        )
     for r in records:  # a timeline: when, what, who; then why, on its own line
         console.print(
             f"{r.at:%Y-%m-%d %H:%M:%S}  {r.kind:<20} {r.actor}\n    {r.reason}",

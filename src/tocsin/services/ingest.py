@@ -28,7 +28,8 @@ from tocsin.core.warnings.model import (
     WarningEvent,
 )
 from tocsin.ports import Bus, Clock, Ownership, Store, StoreSession
-from tocsin.services.level_changes import apply_level_changes, level_command, touch_open_warnings
+from tocsin.services.indicator_warnings import SOURCE, RuleChanges, apply_indicator_changes
+from tocsin.services.level_changes import level_command
 from tocsin.services.publishing import warning_message
 from tocsin.services.rules import RuleBook
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
@@ -136,7 +137,8 @@ class ThresholdRule:
 
     book: RuleBook
     batch: ObservationBatch
-    source: str = "threshold"
+    source: str = SOURCE
+    name: str = "threshold"
 
     def indicator(self, series: int) -> Indicator:
         """Series indices are indicator ids."""
@@ -407,12 +409,14 @@ class IngestService:
         # (observations and rule state commit together)
         tx.observations.write(batch, new=batch.times > self.state.last_time[batch.series])
         changes = evaluate_thresholds(self.rules.params, self.state, batch)
-        rule = ThresholdRule(self.rules, batch)
-        events = apply_level_changes(tx, rule, changes, batch.times)
         raised = changes.accepted & (self.state.level[batch.series] > 0)
-        touch_open_warnings(tx, rule, batch.series[raised], batch.times[raised])
-        if self.scoring is not None:
-            events += self.scoring.process(tx, batch, changes.accepted)
+        ids = np.arange(self.rules.size, dtype=np.int64)
+        seen = (batch.series[raised], batch.times[raised])
+        rule = ThresholdRule(self.rules, batch)
+        found = [RuleChanges(rule, changes, batch.times, ids, ids, self.state.level, seen)]
+        if self.scoring is not None:  # the detector rules: causes of the same warnings
+            found += self.scoring.evaluate(batch, changes.accepted)
+        events = apply_indicator_changes(tx, found)
         touched[batch.series[changes.accepted]] = True
         tx.audit.append([from_warning_event(e) for e in events])
         return ChunkPass(len(chunk), changes.accepted, events)

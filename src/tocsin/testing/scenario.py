@@ -335,3 +335,23 @@ def exposure_config() -> dict[str, Any]:
         }
     )
     return docs
+
+
+# robust_z scores |z| / (|z| + 5): 0.4 is |z| = 3.3; a 2 m spike over 5 cm of noise scores ~0.9
+GAUGE_DETECTOR: dict[str, Any] = {
+    "kind": "robust_z",
+    "params": {"warmup": 20, "z_threshold": 5.0},
+    "thresholds": {"yellow": 0.4},
+}
+
+
+def gauges_with_detector(
+    gauges: int = 1, *, detector: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The small scenario's documents with its first `gauges` river gauges watched by two
+    rules: thresholds (yellow 3, orange 3.5, red 6 m) and a detector (GAUGE_DETECTOR)."""
+    docs = small_config()
+    for gauge in docs["indicators.yaml"]["indicators"][:gauges]:
+        gauge["thresholds"] = {"yellow": 3.0, "orange": 3.5, "red": 6.0}
+        gauge["detector"] = detector or GAUGE_DETECTOR
+    return docs

@@ -72,6 +72,20 @@ function render(fresh) {
   if (focused) body.querySelector(`tr[data-id="${focused}"]`)?.focus();
 }
 
+// an indicator's warning names the rules that hold it ("threshold + detector"), others their source
+function sources(w) {
+  const rules = Object.keys(w.cause?.rules || {});
+  return rules.length ? rules.join(" + ") : w.source;
+}
+
+// each rule that holds the warning's level (threshold, detector), with its level and reason
+function causes(w) {
+  const all = Object.entries(w.explanation?.causes || {});
+  if (!all.length) return null;
+  return h("section", {}, h("h4", {}, all.length > 1 ? "Causes" : "Rule"), h("ul", { class: "causes" },
+    all.map(([rule, c]) => h("li", { dataset: { rule } }, badge(c.level), " ", h("strong", {}, rule), " ", c.reason || ""))));
+}
+
 function row(w, isFresh) {
   const name = w.explanation?.name || w.subject;
   return h("tr", {
@@ -84,7 +98,7 @@ function row(w, isFresh) {
   h("td", {}, badge(w.level), h("div", { class: `sub show-narrow state-${w.state}` }, w.state)),
   h("td", {}, regionNames[w.region] || w.region, h("div", { class: "sub" }, w.region)),
   h("td", { class: "hide-narrow" }, w.domain),
-  h("td", {}, name, h("div", { class: "sub" }, `${w.subject} · ${w.source}`),
+  h("td", {}, name, h("div", { class: "sub" }, `${w.subject} · ${sources(w)}`),
     h("div", { class: "sub show-narrow", title: when(w.first_seen_at) }, `raised ${ago(w.first_seen_at)}`)),
   h("td", { class: `hide-narrow state-${w.state}` }, w.state),
   h("td", { class: "hide-narrow", title: when(w.first_seen_at) }, ago(w.first_seen_at)),
@@ -144,7 +158,7 @@ function detail(w, history) {
   const facts = [
     ["Region", `${regionNames[w.region] || w.region} (${w.region})`],
     ["Domain", w.domain],
-    ["Source", `${w.source}: ${w.subject}`],
+    ["Source", `${sources(w)}: ${w.subject}`],
     ["State", w.acknowledged_by ? `${w.state} by ${w.acknowledged_by}` : w.state],
     ["CAP severity", w.cap_severity],
     ["Raised", `${when(w.first_seen_at)} (${ago(w.first_seen_at)})`],
@@ -152,7 +166,7 @@ function detail(w, history) {
     ex.value !== undefined ? ["Value", `${number(ex.value)} ${ex.unit || ""}`] : null,
     thresholds ? ["Thresholds", thresholds] : null,
     ex.direction ? ["Direction", ex.direction.replaceAll("_", " ")] : null,
-    ex.rule ? ["Rule", ex.rule] : null,
+    ex.rule && !ex.causes ? ["Rule", ex.rule] : null,
   ].filter(Boolean);
   const cause = Object.entries(w.cause || {});
   const indicator = ex.indicator || w.cause?.indicator;
@@ -161,6 +175,7 @@ function detail(w, history) {
       h("button", { type: "button", class: "ghost", "aria-label": "Close detail", onclick: () => onNavigate("#/board") }, "×")),
     history.length ? h("p", {}, history[history.length - 1].reason) : null,
     h("dl", {}, facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    causes(w),
     indicator ? h("p", {}, h("a", { href: `#/indicator/${encodeURIComponent(indicator)}` }, "Open the indicator's chart")) : null,
     actions(w),
     h("section", {}, h("h4", {}, "History"), h("ol", { class: "history" }, history.map((r) =>
