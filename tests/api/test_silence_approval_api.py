@@ -121,6 +121,7 @@ def test_a_refused_silence_never_suppresses_and_ends_with_the_reason(api: Api) -
     assert api.client.get("/api/v1/silences").json() == []  # it has ended
     (warning,) = api.client.get("/api/v1/warnings").json()
     api.clock.advance(timedelta(minutes=5))
+    api.container.leases.dispatch.require()  # only the owner dispatches
     api.container.dispatcher.tick(api.clock.now())
     delivery = api.client.get(f"/api/v1/warnings/{warning['id']}/delivery").json()
     assert delivery["suppressed_by"] == []
@@ -136,6 +137,7 @@ def test_a_silence_never_approved_expires_at_its_end(api: Api) -> None:
     silence = api.client.post("/api/v1/silences", json=wide).json()
     assert silence["state"] == "awaiting_approval"
     api.clock.advance(timedelta(hours=3))
+    api.container.leases.dispatch.require()  # only the owner dispatches
     api.container.dispatcher.tick(api.clock.now())
     ended = api.client.get(f"/api/v1/silences/{silence['id']}").json()
     assert (ended["state"], ended["approval"]["decision"]) == ("expired", None)
