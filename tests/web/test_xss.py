@@ -27,8 +27,8 @@ PAYLOAD = "<img src=x onerror=alert(1)>"
 DEFAULT_DOMAINS = Path(__file__).parents[2] / "src" / "tocsin" / "defaults" / "domains.yaml"
 
 
-def _poisoned(folder: Path) -> Path:
-    docs = small_config()
+def poison_names(docs: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's documents with every region, indicator, unit and domain name a payload."""
     for region in docs["regions.yaml"]["regions"]:
         region["name"] = f"{PAYLOAD} {region['code']}"
     for indicator in docs["indicators.yaml"]["indicators"]:
@@ -40,7 +40,11 @@ def _poisoned(folder: Path) -> Path:
     for domain in domains["domains"]:
         domain["name"] = f"{PAYLOAD} {domain['code']}"
     docs["domains.yaml"] = domains
-    return write_small_config(folder, **docs)
+    return docs
+
+
+def _poisoned(folder: Path) -> Path:
+    return write_small_config(folder, **poison_names(small_config()))
 
 
 @pytest.fixture

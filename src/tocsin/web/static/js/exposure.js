@@ -84,7 +84,7 @@ async function drawCascade(asset) {
       className: `cascade-asset cascade-${a.state} asset-${a.asset}`,
       radius: a.state === "exposed" ? 11 : 8, color: "#1b1f24", weight: 1,
       fillColor: COLOURS[STATE_LEVEL[a.state]], fillOpacity: 0.95,
-    }).bindTooltip(`${a.name}: ${STATE_TEXT[a.state]}`, { permanent: true, direction: a.state === "exposed" ? "bottom" : "top", className: "cascade-tip" }).addTo(layer);
+    }).bindTooltip(document.createTextNode(`${a.name}: ${STATE_TEXT[a.state]}`), { permanent: true, direction: a.state === "exposed" ? "bottom" : "top", className: "cascade-tip" }).addTo(layer);
   }
   if (layer.getLayers().length) map.fitBounds(layer.getBounds().pad(0.3));
   const start = data.assets.find((a) => a.state === "exposed");
