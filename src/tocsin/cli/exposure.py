@@ -15,6 +15,7 @@ from tocsin.cli.common import (
     DbOption,
     console,
     group,
+    owning_rules,
     print_table,
     reported,
     settings,
@@ -164,9 +165,10 @@ def alerts(
 
     with reported():
         container = build(settings(db, config))
-        text = read_feed_text(str(file))
-        found = parse_alerts(kind, text, received_at=container.clock.now())
-        got = container.security_alerts.receive(found, actor=by)
+        with owning_rules(container):  # the counts go through the rules
+            text = read_feed_text(str(file))
+            found = parse_alerts(kind, text, received_at=container.clock.now())
+            got = container.security_alerts.receive(found, actor=by)
     console.print(
         f"{file}: {got.received} alerts, {got.stored} new on our assets, "
         f"{got.unplaced} on no known asset (not kept), {got.observations} count(s) written",
