@@ -188,17 +188,13 @@ def regions(
     import csv
 
     from tocsin.bootstrap import build
-    from tocsin.core.exposure.regions import COLUMNS
+    from tocsin.core.exposure.regions import table_rows
 
     with reported():
         container = build(settings(db))
         found = container.exposure.regions()
-    names = container.catalog.regions.regions
-    rows = [
-        [r.region, names[r.region].name, *("" if v is None else f"{v:g}" for v in r.values())]  # type: ignore[index]
-        for r in found
-    ]
-    header = ["region", "name", *COLUMNS]
+    names = {str(c): r.name for c, r in container.catalog.regions.regions.items()}
+    header, *rows = table_rows(found, names)
     if out is None:
         print_table(header, rows, keys=("region",))
         return
