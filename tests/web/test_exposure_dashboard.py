@@ -76,3 +76,27 @@ def test_known_exploited_by_due_date_and_the_cascade_drawn(
     expect(page.locator("#view-map")).to_be_visible()
     page.keyboard.press("9")
     expect(page.locator("#view-exposure")).to_be_visible()
+
+
+def test_the_cyber_model_is_a_live_model_of_the_risk_view(
+    exposed: tuple[str, str], page: Any, shots: Any
+) -> None:
+    """The risk view offers the cyber exposure model beside the configured one (none here),
+    computed from the exposure now: the substation's district first, its tree explained."""
+    page.goto(exposed[0] + "/#/risk")
+    expect(page.locator("#risk-empty")).to_contain_text("no risk model configured")
+    page.locator("#risk-model").select_option("cyber_exposure")
+    expect(page.locator("#risk-model-name")).to_have_text(
+        "Cyber exposure of critical infrastructure"
+    )
+    rows = page.locator("#risk-body table.risk-ranking tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("D11")
+    expect(rows.nth(1)).to_contain_text("D12")
+    rows.nth(0).get_by_role("link").click()
+    expect(page.locator("#risk-body h3")).to_contain_text(
+        "Cyber exposure of critical infrastructure"
+    )
+    expect(page.locator("#risk-body .risk-tree")).to_contain_text("CY_EXPLOITED")
+    expect(page.locator("#risk-body .risk-tree")).to_contain_text("Dependent assets at risk")
+    shots(page, "risk-cyber")

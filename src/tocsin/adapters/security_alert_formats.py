@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -132,7 +133,10 @@ def _cef_time(ext: dict[str, str], received_at: datetime) -> datetime:
     if raw is None:
         return received_at
     if raw.isdigit():
-        return datetime.fromtimestamp(int(raw) / 1000, UTC)
+        try:
+            return datetime.fromtimestamp(int(raw) / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise BadAlert("rt", f"{raw[:60]!r} milliseconds is past the year 9999") from None
     try:
         return datetime.strptime(raw, "%b %d %Y %H:%M:%S").replace(tzinfo=UTC)
     except ValueError:
@@ -208,7 +212,7 @@ def parse_alerts(kind: AlertFormat, text: str, *, received_at: datetime) -> list
             problems.append(Problem(where, err.field, str(err)))
             continue
         if alert is not None:
-            alerts.append(alert)
+            alerts.append(replace(alert, where=where))
     if len(alerts) > MAX_ALERTS:
         problems.append(Problem("body", "", f"{len(alerts):,} alerts; at most {MAX_ALERTS:,}"))
     if problems:

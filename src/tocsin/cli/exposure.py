@@ -15,6 +15,7 @@ from tocsin.cli.common import (
     DbOption,
     console,
     group,
+    owning_rules,
     print_table,
     reported,
     settings,
@@ -164,9 +165,10 @@ def alerts(
 
     with reported():
         container = build(settings(db, config))
-        text = read_feed_text(str(file))
-        found = parse_alerts(kind, text, received_at=container.clock.now())
-        got = container.security_alerts.receive(found, actor=by)
+        with owning_rules(container):  # the counts go through the rules
+            text = read_feed_text(str(file))
+            found = parse_alerts(kind, text, received_at=container.clock.now())
+            got = container.security_alerts.receive(found, actor=by)
     console.print(
         f"{file}: {got.received} alerts, {got.stored} new on our assets, "
         f"{got.unplaced} on no known asset (not kept), {got.observations} count(s) written",
@@ -186,17 +188,13 @@ def regions(
     import csv
 
     from tocsin.bootstrap import build
-    from tocsin.core.exposure.regions import COLUMNS
+    from tocsin.core.exposure.regions import table_rows
 
     with reported():
         container = build(settings(db))
         found = container.exposure.regions()
-    names = container.catalog.regions.regions
-    rows = [
-        [r.region, names[r.region].name, *("" if v is None else f"{v:g}" for v in r.values())]  # type: ignore[index]
-        for r in found
-    ]
-    header = ["region", "name", *COLUMNS]
+    names = {str(c): r.name for c, r in container.catalog.regions.regions.items()}
+    header, *rows = table_rows(found, names)
     if out is None:
         print_table(header, rows, keys=("region",))
         return
