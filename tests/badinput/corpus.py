@@ -1,0 +1,81 @@
+"""The bad-input corpus: every case file under `cases/`, read into cases a driver runs.
+
+A case file names its `runner` (`api`, `cli`, `mqtt`, `pull`), the `defaults` its cases share
+and its `cases`, each a name, the bad input and the exact answer expected (see
+docs/testing.md, "The bad-input corpus"). Names are unique within a file; a case's id is
+`file/name`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+
+from tocsin.adapters.storage.alerting_tables import alerting_metadata
+from tocsin.adapters.storage.exposure_tables import exposure_metadata
+from tocsin.adapters.storage.report_tables import report_metadata
+from tocsin.adapters.storage.sql.store import SqlStore
+from tocsin.adapters.storage.tables import metadata
+from tocsin.bootstrap import Container
+
+CASES = Path(__file__).parent / "cases"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: its file, name, and its fields merged over the file's defaults."""
+
+    file: str
+    name: str
+    fields: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        """`file/name`, the test id."""
+        return f"{self.file}/{self.name}"
+
+
+def load(runner: str) -> list[Case]:
+    """Every case of the files whose runner is `runner`, in file and case order."""
+    found: list[Case] = []
+    for path in sorted(CASES.glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if doc["runner"] != runner:
+            continue
+        defaults = doc.get("defaults", {})
+        names = [c["name"] for c in doc["cases"]]
+        assert len(names) == len(set(names)), f"{path.name}: a case name is repeated"
+        for case in doc["cases"]:
+            fields = {**defaults, **case}
+            fields["headers"] = {**defaults.get("headers", {}), **case.get("headers", {})}
+            found.append(Case(path.stem, case["name"], fields))
+    return found
+
+
+def database_digest(container: Container) -> dict[str, str]:
+    """A digest of every table's rows (sorted), by table: equal before and after a refused
+    input when it stored, changed or deleted nothing."""
+    store = container.store
+    assert isinstance(store, SqlStore)
+    tables = [
+        *metadata.sorted_tables,
+        *alerting_metadata.sorted_tables,
+        *exposure_metadata.sorted_tables,
+        *report_metadata.sorted_tables,
+    ]
+    digests = {}
+    with store.engine.connect() as conn:
+        for table in tables:
+            rows = sorted(repr(tuple(row)) for row in conn.execute(select(table)))
+            digests[table.name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
+    return digests
+
+
+def changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The tables whose rows differ."""
+    return sorted(name for name in before if before[name] != after.get(name))
