@@ -9,6 +9,8 @@ docs/testing.md, "The bad-input corpus"). Names are unique within a file; a case
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,3 +81,12 @@ def database_digest(container: Container) -> dict[str, str]:
 def changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
     """The tables whose rows differ."""
     return sorted(name for name in before if before[name] != after.get(name))
+
+
+def record(case: Case, answer: dict[str, Any]) -> None:
+    """With BADINPUT_RECORD=FILE, append the answer a case got to FILE (one JSON line): how a
+    new case's expected answer is first seen; read it, judge it, then write it in the case."""
+    target = os.environ.get("BADINPUT_RECORD")
+    if target:
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"id": case.id, **answer}, ensure_ascii=False) + "\n")

@@ -20,9 +20,8 @@ import pytest
 
 from tests.api.conftest import Api, serve_api
 from tests.badinput.bodies import body_of
-from tests.badinput.corpus import Case, changed, database_digest, load
+from tests.badinput.corpus import Case, changed, database_digest, load, record
 from tests.conftest import BENCHDATA
-from tocsin.adapters.config_yaml import dump_yaml
 from tocsin.adapters.contact_cipher import new_key
 from tocsin.core.users import Role
 from tocsin.testing.postgres import create_database
@@ -109,10 +108,6 @@ def test_api_case(server: tuple[Api, dict[str, dict[str, str]]], case: Case) -> 
     assert response.status_code != 500, response.text
     assert "Traceback" not in response.text
     expected = {k: fields[k] for k in ("status", "problems", "errors") if k in fields}
-    import json, os
-
-    if os.environ.get("BADINPUT_SHOW"):
-        with open(os.environ["BADINPUT_SHOW"], "a") as f:
-            f.write(json.dumps({"id": case.id, **_answer(response)}) + "\n")
+    record(case, _answer(response))
     assert _answer(response) == expected
     assert changed(before, database_digest(api.container)) == []

@@ -251,7 +251,7 @@ class NdjsonRows(LineBody):
         """Line by line, so that problems come in line order."""
         for number, line in kept:
             try:
-                item = loads_once(line)
+                item = loads_once(line.decode("utf-8"))  # never guessed as UTF-16 or -32
             except DuplicateKey as err:
                 self.sink.problem(number, err.key, REPEATED)
                 continue

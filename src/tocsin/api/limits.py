@@ -44,8 +44,8 @@ from tocsin.api.auth import (
     authenticate,
     token_of,
 )
-from tocsin.api.problems import CHALLENGES, error_response, problem_response
 from tocsin.api.duplicate_keys import DuplicateKey, loads_once
+from tocsin.api.problems import CHALLENGES, error_response, problem_response
 from tocsin.api.public import is_public
 from tocsin.api.rates import TokenBucket
 from tocsin.bootstrap import Container
