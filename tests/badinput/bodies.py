@@ -111,7 +111,10 @@ def _nested(spec: Spec) -> bytes:
 
 def _repeat(spec: Spec) -> bytes:
     """`head` + `times` × `text` + `tail`."""
-    return (spec.get("head", "") + spec["text"] * spec["times"] + spec.get("tail", "")).encode()
+    head: str = spec.get("head", "")
+    tail: str = spec.get("tail", "")
+    text: str = spec["text"] * spec["times"]
+    return (head + text + tail).encode()
 
 
 BUILDERS: dict[str, Callable[[Spec], bytes]] = {

@@ -86,6 +86,10 @@ def _answer(response: Any) -> dict[str, Any]:
     if isinstance(body, list):  # Open311 GeoReport v2's error form
         got["errors"] = [[e["code"], e["description"]] for e in body]
         return got
+    if "rejected" in body:  # the alert receiver's per-alert answer: every alert refused
+        assert body["accepted"] == 0, body
+        got["rejected"] = [[p["where"], p["field"], p["reason"]] for p in body["rejected"]]
+        return got
     assert set(body) == {"detail", "problems"}, body
     assert body["detail"], body
     got["problems"] = [[p["where"], p["field"], p["reason"]] for p in body["problems"]]
@@ -107,7 +111,7 @@ def test_api_case(server: tuple[Api, dict[str, dict[str, str]]], case: Case) -> 
     )
     assert response.status_code != 500, response.text
     assert "Traceback" not in response.text
-    expected = {k: fields[k] for k in ("status", "problems", "errors") if k in fields}
+    expected = {k: fields[k] for k in ("status", "problems", "errors", "rejected") if k in fields}
     record(case, _answer(response))
     assert _answer(response) == expected
     assert changed(before, database_digest(api.container)) == []

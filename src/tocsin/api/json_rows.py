@@ -17,10 +17,10 @@ import msgspec
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
-from tocsin.api.duplicate_keys import DuplicateKey, loads_once, may_repeat
 from tocsin.api.observations import ObservationBatchIn, ObservationIn
 from tocsin.api.problems import location, validation_problem
 from tocsin.api.rows import LineBody, RowSink
+from tocsin.core.duplicate_keys import DuplicateKey, loads_once, may_repeat
 
 STREAM_FROM = 256 * 1024
 STEP = 64 * 1024

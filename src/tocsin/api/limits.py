@@ -44,12 +44,12 @@ from tocsin.api.auth import (
     authenticate,
     token_of,
 )
-from tocsin.api.duplicate_keys import DuplicateKey, loads_once
 from tocsin.api.problems import CHALLENGES, error_response, problem_response
 from tocsin.api.public import is_public
 from tocsin.api.rates import TokenBucket
 from tocsin.bootstrap import Container
 from tocsin.core.access import Principal, anonymous_reader
+from tocsin.core.duplicate_keys import DuplicateKey, loads_once
 from tocsin.core.errors import Problem, Unauthenticated, Unavailable
 
 Scope = MutableMapping[str, Any]
@@ -282,7 +282,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def _repeated_key(scope: Scope, body: bytes) -> JSONResponse | None:
-    """422 for a JSON body in which an object names a key twice (`tocsin.api.duplicate_keys`);
+    """422 for a JSON body in which an object names a key twice (`tocsin.core.duplicate_keys`);
     a body that is not JSON is left to the route, which says why."""
     media = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
     if not (media == "application/json" or media.endswith("+json")):
