@@ -97,7 +97,8 @@ def test_a_patch_lifts_and_leaves_the_known_exploited_list(api: Api) -> None:
         ),
         (
             "kev",
-            b'{"catalogVersion": "1", "vulnerabilities": [{"cveID": "CVE-2099-0101", "dueDate": "soon"}]}',
+            b'{"catalogVersion": "1", "vulnerabilities": '
+            b'[{"cveID": "CVE-2099-0101", "dueDate": "soon"}]}',
             ("kev feed", "vulnerabilities[0].dueDate", "date"),
         ),
         (

@@ -16,6 +16,7 @@ from typing import Any
 import cramjam
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 Spec = dict[str, Any]
 
@@ -29,13 +30,25 @@ def _json(spec: Spec) -> bytes:
     return json.dumps(spec["json"], allow_nan=True).encode()
 
 
+def _table(spec: Spec) -> pa.Table:
+    return pa.table(
+        {
+            name: pa.array(column["values"], type=_arrow_type(column["type"]))
+            for name, column in spec["columns"].items()
+        }
+    )
+
+
+def _parquet(spec: Spec) -> bytes:
+    """A Parquet file of `columns` (as for `arrow`)."""
+    sink = io.BytesIO()
+    pq.write_table(_table(spec), sink)
+    return sink.getvalue()
+
+
 def _arrow(spec: Spec) -> bytes:
     """An Arrow IPC stream of `columns` ({name: {type: ..., values: [...]}})."""
-    columns = {
-        name: pa.array(column["values"], type=_arrow_type(column["type"]))
-        for name, column in spec["columns"].items()
-    }
-    table = pa.table(columns)
+    table = _table(spec)
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
@@ -119,6 +132,7 @@ def _repeat(spec: Spec) -> bytes:
 
 BUILDERS: dict[str, Callable[[Spec], bytes]] = {
     "arrow": _arrow,
+    "parquet": _parquet,
     "remote_write": _remote_write,
     "nested": _nested,
     "repeat": _repeat,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,19 @@ def database_digest(container: Container) -> dict[str, str]:
         for table in tables:
             rows = sorted(repr(tuple(row)) for row in conn.execute(select(table)))
             digests[table.name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
+    return digests
+
+
+def sqlite_digest(path: Path) -> dict[str, str]:
+    """`database_digest` of a SQLite file read directly (the command line's database)."""
+    if not path.exists():
+        return {}
+    with closing(sqlite3.connect(path)) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        digests = {}
+        for name in names:
+            rows = sorted(repr(r) for r in conn.execute(f'SELECT * FROM "{name}"'))
+            digests[name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
     return digests
 
 
