@@ -57,7 +57,12 @@ from tocsin.services.exposure import ExposureService
 from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.incidents import IncidentService
 from tocsin.services.indicators import IndicatorService
-from tocsin.services.ingest import EventService, IngestService, load_rule_state
+from tocsin.services.ingest import (
+    EventService,
+    IngestService,
+    ObservationCommitter,
+    load_rule_state,
+)
 from tocsin.services.intake import SourceIntake
 from tocsin.services.leadership import FencedAlertingStore, ProcessLeases, process_holder
 from tocsin.services.public_alert_follower import PublicAlertFollower
@@ -204,7 +209,7 @@ class Container:
     catalog: Catalog
     rules: RuleBook
     ingest: IngestService
-    committer: GroupCommitter
+    committer: ObservationCommitter
     sources: SourcesConfig
     intake: SourceIntake
     silence: SilenceCheck
@@ -235,6 +240,7 @@ class Container:
     def close(self) -> None:
         """Commit what is queued, give up the leases this process holds, and release the
         database connections."""
+        self.reports.close()
         self.committer.close()
         self.leases.release()
         self.stores.close()
@@ -291,8 +297,9 @@ def build(
     domains: set[str] = set(catalog.domains)
     skew = timedelta(seconds=settings.max_clock_skew_s)
     ingest = _ingest(stores.store, rules, bus=bus, clock=clock, max_ahead=skew, leases=leases)
-    committer = GroupCommitter(
-        ingest,
+    committer: ObservationCommitter = GroupCommitter(
+        ingest.ingest_group,
+        size=len,
         max_group_rows=settings.ingest_group_rows,
         max_queued_rows=settings.ingest_queue_rows,
     )

@@ -57,6 +57,7 @@ ERROR_STATUS: dict[type[errors.TocsinError], int] = {
     errors.Forbidden: 403,
     errors.Unauthenticated: 403,
     errors.RateLimited: 429,
+    errors.Unavailable: 503,  # the reports' group commit is full, or the database is away
 }
 
 
@@ -109,7 +110,7 @@ def error_answer(fmt: str, err: errors.TocsinError) -> Response:
         items = [Open311Error(code=status, description=str(p)) for p in err.problems[:50]]
     chosen = Format(fmt) if fmt in Format.__members__.values() else Format.JSON
     response = Answer(chosen.value).body(items, root="errors", item="error", status=status)
-    if isinstance(err, errors.RateLimited):
+    if isinstance(err, errors.RateLimited | errors.Unavailable) and err.retry_after_s:
         response.headers["Retry-After"] = str(err.retry_after_s)
     return response
 
@@ -276,6 +277,12 @@ def router() -> APIRouter:
             "model": list[Open311Error],
             "content": {"text/xml": {"schema": {"type": "string"}}},
             "description": "Too many reports from this sender: try again after Retry-After.",
+            "headers": {"Retry-After": {"schema": {"type": "string"}}},
+        },
+        503: {
+            "model": list[Open311Error],
+            "content": {"text/xml": {"schema": {"type": "string"}}},
+            "description": "Too many reports wait to be stored: try again after Retry-After.",
             "headers": {"Retry-After": {"schema": {"type": "string"}}},
         },
     }

@@ -7,6 +7,7 @@ Who may see a report's exact point and contact, and act on it, is decided in one
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -14,9 +15,17 @@ from datetime import datetime, timedelta
 from threading import Lock
 from typing import Protocol
 
-from tocsin.core.audit import AuditRecord
+from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.catalog import Catalog
-from tocsin.core.errors import Forbidden, InvalidInput, NotFound, Problem, RateLimited
+from tocsin.core.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Overloaded,
+    Problem,
+    RateLimited,
+)
+from tocsin.core.levels import Level
 from tocsin.core.report_abuse import RateLimit
 from tocsin.core.report_clusters import ClusterSignal, nearest_cluster, related, signal
 from tocsin.core.report_photos import clean_photo
@@ -24,6 +33,7 @@ from tocsin.core.report_routing import RegionIndex, route
 from tocsin.core.report_types import ReportType, attribute_problems
 from tocsin.core.reports import (
     HandlingAction,
+    Photo,
     Point,
     Report,
     ReportId,
@@ -33,8 +43,10 @@ from tocsin.core.reports import (
     fingerprint,
     handle,
 )
-from tocsin.ports import Bus, Clock, Store
+from tocsin.core.warnings.model import WarningEvent
+from tocsin.ports import Bus, Clock, Store, StoreSession
 from tocsin.ports.reports import ContactCipher, ReportQuery, SealedContact
+from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.publishing import warning_message
 from tocsin.services.report_counts import COUNT_WINDOW, ReportCounts
 from tocsin.services.report_signals import signal_cluster
@@ -42,6 +54,8 @@ from tocsin.services.report_signals import signal_cluster
 DESCRIPTION_MAX = 4_000  # GeoReport v2
 CONTACT_MAX = 254  # the longest e-mail address (RFC 5321 path limit)
 NEIGHBOURS_MAX = 100_000  # reports read to cluster one (far more than any real cluster)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,7 @@ class ReportPolicy:
     photo_max_bytes: int = 2_000_000
     per_client: RateLimit = field(default_factory=lambda: RateLimit(6_000, timedelta(minutes=1)))
     per_range: RateLimit = field(default_factory=lambda: RateLimit(30, timedelta(minutes=10)))
+    max_queued: int = 10_000  # reports waiting for the group commit before 503
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,26 @@ class Submission:
     attributes: Mapping[str, Sequence[str]] = field(default_factory=dict)
     contact: str | None = None
     photo: bytes | None = None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A submission checked and routed, its contact sealed: what the group commit stores."""
+
+    report: Report
+    rtype: ReportType
+    photo: Photo | None
+    contact: SealedContact | None
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What storing a report gave: the report (or the earlier identical one), the warning
+    transitions its cluster raised, its service's count in its region (when watched)."""
+
+    report: Report
+    raised: list[WarningEvent] = field(default_factory=list)
+    count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +165,9 @@ class ReportService:
         self.index = RegionIndex.build(catalog.regions)
         self._limits = Lock()
         self._groups = {code: t.cluster_group for code, t in self.types.items()}
+        self.committer: GroupCommitter[_Checked, _Stored] = GroupCommitter(
+            self.store_group, what="reports", max_queued_rows=policy.max_queued
+        )
 
     def report_type(self, code: str) -> ReportType:
         """One report type; NotFound when there is none."""
@@ -140,7 +178,21 @@ class ReportService:
 
     def submit(self, sub: Submission) -> Report:
         """Check, route and store a report (or answer the earlier identical one); InvalidInput
-        listing every problem, RateLimited when the sender sends too much."""
+        listing every problem, RateLimited when the sender sends too much, Overloaded when too
+        many reports wait to be stored. Answers only after the commit that stores it."""
+        checked = self._checked(sub)
+        stored = self.committer.submit(checked).result()
+        if stored.count is not None and self.counts is not None:
+            try:
+                self.counts.observe(stored.report, stored.count)
+            except Overloaded:  # the next report counts the window again
+                log.warning("report count of %s not queued: ingest overloaded", stored.report.id)
+        for event in stored.raised:
+            self.bus.publish("warnings", warning_message(event))
+        return stored.report
+
+    def _checked(self, sub: Submission) -> _Checked:
+        """The submission checked, routed, rate-limited and its contact sealed (no I/O)."""
         rtype = self.report_type(sub.service)
         attributes = self._check(sub, rtype)
         photo = clean_photo(sub.photo, max_bytes=self.policy.photo_max_bytes) if sub.photo else None
@@ -150,7 +202,6 @@ class ReportService:
             raise InvalidInput([Problem("form", "lat/long", f"{at} lies outside every region")])
         self._rate_limit(sub)
         now = self.clock.now()
-        key = fingerprint(sub.service, sub.point, description=sub.description)
         report = Report(
             id=ReportId(secrets.token_hex(8)),
             service=sub.service,
@@ -163,30 +214,56 @@ class ReportService:
             address=sub.address,
             attributes=attributes,
             client=sub.client,
-            fingerprint=key,
+            fingerprint=fingerprint(sub.service, sub.point, description=sub.description),
             has_photo=photo is not None,
             has_contact=bool(sub.contact),
         )
+        sealed = None
+        if sub.contact and self.cipher is not None:
+            box = self.cipher.seal(sub.contact.strip(), report_id=report.id)
+            sealed = SealedContact(report.id, box, now + self.policy.contact_retention)
+        return _Checked(report, rtype, photo, sealed)
+
+    def store_group(self, group: list[_Checked]) -> list[_Stored]:
+        """Store checked reports in one transaction, in order (each one's duplicate check and
+        clustering see the ones before it); one answer each. Run by the group committer."""
+        records: list[AuditRecord] = []
+        signalled: set[tuple[str, Level]] = set()  # a cluster's signal repeated is a no-op
         with self.store.transaction() as tx:
-            earlier = tx.reports.with_fingerprint(key, since=now - self.policy.duplicate_window)
-            if earlier is not None:
-                return earlier  # the same submission again: one report, the same tracking number
-            report = self._clustered(report, rtype, tx.reports.find)
-            first = ReportUpdate(now, report.status, report.status_note)
-            tx.reports.add(report, photo=photo, update=first)
-            if sub.contact and self.cipher is not None:
-                sealed = self.cipher.seal(sub.contact.strip(), report_id=report.id)
-                due = now + self.policy.contact_retention
-                tx.reports.seal_contact(SealedContact(report.id, sealed, due))
-            tx.audit.append([_received(report)])
-            found = self._signal(report, rtype, tx.reports.find)
-            raised = signal_cluster(tx, found, rtype=rtype, report=report) if found else []
-            count = self._count(report, tx.reports.find)
-        if count is not None and self.counts is not None:
-            self.counts.observe(report, count)
-        for event in raised:
-            self.bus.publish("warnings", warning_message(event))
-        return report
+            stored = [self._store(tx, c, records=records, signalled=signalled) for c in group]
+            tx.audit.append(records)  # one append: the audit chain's head is locked once
+        return stored
+
+    def _store(
+        self,
+        tx: StoreSession,
+        checked: _Checked,
+        *,
+        records: list[AuditRecord],
+        signalled: set[tuple[str, Level]],
+    ) -> _Stored:
+        report, rtype = checked.report, checked.rtype
+        since = report.requested_at - self.policy.duplicate_window
+        earlier = tx.reports.with_fingerprint(report.fingerprint, since=since)
+        if earlier is not None:
+            return _Stored(earlier)  # the same submission again: one report, one tracking number
+        report = self._clustered(report, rtype, tx.reports.find)
+        first = ReportUpdate(report.requested_at, report.status, report.status_note)
+        tx.reports.add(report, photo=checked.photo, update=first)
+        if checked.contact is not None:
+            tx.reports.seal_contact(checked.contact)
+        records.append(_received(report))
+        found = self._signal(report, rtype, tx.reports.find)
+        raised: list[WarningEvent] = []
+        if found is not None and (found.cluster, found.level) not in signalled:
+            signalled.add((found.cluster, found.level))
+            raised = signal_cluster(tx, found, rtype=rtype, report=report)
+            records.extend(from_warning_event(e) for e in raised)
+        return _Stored(report, raised, self._count(report, tx.reports.find))
+
+    def close(self) -> None:
+        """Store the reports still queued, then stop the group committer's thread."""
+        self.committer.close()
 
     def _check(self, sub: Submission, rtype: ReportType) -> dict[str, object]:
         attributes, problems = attribute_problems(rtype, sub.attributes)
