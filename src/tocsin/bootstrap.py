@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -41,6 +41,7 @@ from tocsin.core.errors import InvalidConfig, NotFound, Problem, TocsinError, Un
 from tocsin.core.incidents.plans import PlanBook
 from tocsin.core.levels import Level
 from tocsin.core.report_abuse import RateLimit
+from tocsin.core.report_deadlines import ReportDeadlines
 from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
@@ -70,6 +71,7 @@ from tocsin.services.public_alert_views import PublicAlertViews
 from tocsin.services.public_alerts import PublicAlertService
 from tocsin.services.publication import Drafter, Publisher
 from tocsin.services.report_counts import ReportCounts
+from tocsin.services.report_deadlines import ReportOverdue
 from tocsin.services.reports import ReportPolicy, ReportService
 from tocsin.services.responder import Responder
 from tocsin.services.response_pass import ResponseContext, ResponseRuntime
@@ -169,6 +171,13 @@ class Response:
     renderer: ReportRenderer
 
 
+def response_store(stores: Stores) -> ResponseStore:
+    """The store of incidents and tasks (and of their notices' outbox)."""
+    if stores.response is None:
+        raise Unavailable("these stores keep no incidents (Stores.response is not set)")
+    return stores.response
+
+
 def _response(
     stores: Stores,
     *,
@@ -179,9 +188,7 @@ def _response(
     indicators: IndicatorService,
 ) -> Response:
     """The response's services over the pipeline's store (incidents, tasks, reports)."""
-    store = stores.response
-    if store is None:
-        raise Unavailable("these stores keep no incidents (Stores.response is not set)")
+    store = response_store(stores)
     context = ResponseContext(catalog, plans)
     runtime = ResponseRuntime(store, clock, context, handoff)
     incidents = IncidentService(runtime)
@@ -235,6 +242,7 @@ class Container:
     security_alerts: SecurityAlertService
     leases: ProcessLeases
     reports: ReportService
+    report_overdue: ReportOverdue
     api_keys: Mapping[str, str]  # an app's Open311 API key -> its label
 
     def close(self) -> None:
@@ -314,6 +322,15 @@ def build(
     )
     indicators = IndicatorService(stores.store, catalog, rules)
     plans = load_plans(settings.config_dir, catalog) if settings.config_dir else PlanBook()
+    reports = _reports(
+        settings,
+        stores.store,
+        clock=clock,
+        bus=bus,
+        catalog=catalog,
+        counts=ReportCounts(committer, rules.ids),
+        chain=ResponseContext(catalog, plans).chain,
+    )
     return Container(
         settings=settings,
         stores=stores,
@@ -373,13 +390,14 @@ def build(
             stores.store, bus, clock=clock, catalog=catalog, order=UniversOrder()
         ),
         security_alerts=SecurityAlertService(stores.store, clock, catalog=catalog, ingest=ingest),
-        reports=_reports(
-            settings,
+        reports=reports,
+        report_overdue=ReportOverdue(
             stores.store,
+            response_store(stores),
             clock=clock,
-            bus=bus,
-            catalog=catalog,
-            counts=ReportCounts(committer, rules.ids),
+            units=catalog.units,
+            deadlines=reports.policy.deadlines,
+            handoff=handoff,
         ),
         api_keys=api_keys(settings),
     )
@@ -424,6 +442,7 @@ def _reports(
     bus: MemoryBus,
     catalog: Catalog,
     counts: ReportCounts,
+    chain: Callable[[str, str], Sequence[str]],
 ) -> ReportService:
     """The report service: the report types, the contact cipher (if a key is set), the policy."""
     key = settings.report_contact_key
@@ -434,6 +453,10 @@ def _reports(
         photo_max_bytes=settings.report_photo_max_bytes,
         per_client=RateLimit(settings.report_rate_per_client_per_minute, timedelta(minutes=1)),
         per_range=RateLimit(settings.report_rate_per_range_per_10_minutes, timedelta(minutes=10)),
+        deadlines=ReportDeadlines(
+            acknowledge_within=timedelta(hours=settings.report_acknowledge_within_h),
+            close_within=timedelta(hours=settings.report_close_within_h),
+        ),
     )
     return ReportService(
         store,
@@ -444,6 +467,7 @@ def _reports(
         cipher=AesGcmContactCipher(key.get_secret_value()) if key is not None else None,
         policy=policy,
         counts=counts,
+        chain=chain,
     )
 
 

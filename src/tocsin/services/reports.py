@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from threading import Lock
@@ -28,6 +28,7 @@ from tocsin.core.errors import (
 from tocsin.core.levels import Level
 from tocsin.core.report_abuse import RateLimit
 from tocsin.core.report_clusters import ClusterSignal, nearest_cluster, related, signal
+from tocsin.core.report_deadlines import ReportDeadlines, first_reminders, scheduled
 from tocsin.core.report_photos import clean_photo
 from tocsin.core.report_routing import RegionIndex, route
 from tocsin.core.report_types import ReportType, attribute_problems
@@ -69,6 +70,7 @@ class ReportPolicy:
     per_client: RateLimit = field(default_factory=lambda: RateLimit(6_000, timedelta(minutes=1)))
     per_range: RateLimit = field(default_factory=lambda: RateLimit(30, timedelta(minutes=10)))
     max_queued: int = 10_000  # reports waiting for the group commit before 503
+    deadlines: ReportDeadlines = field(default_factory=ReportDeadlines)
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ class ReportService:
         cipher: ContactCipher | None,
         policy: ReportPolicy,
         counts: ReportCounts | None = None,
+        chain: Callable[[str, str], Sequence[str]] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -162,6 +165,7 @@ class ReportService:
         self.cipher = cipher
         self.policy = policy
         self.counts = counts
+        self.chain = chain or (lambda unit, _domain: [unit])  # a unit, then the units above it
         self.index = RegionIndex.build(catalog.regions)
         self._limits = Lock()
         self._groups = {code: t.cluster_group for code, t in self.types.items()}
@@ -218,6 +222,8 @@ class ReportService:
             has_photo=photo is not None,
             has_contact=bool(sub.contact),
         )
+        chain = self.chain(where.unit, rtype.domain) if where.unit else ()
+        report = first_reminders(report, self.policy.deadlines, chain=chain)
         sealed = None
         if sub.contact and self.cipher is not None:
             box = self.cipher.seal(sub.contact.strip(), report_id=report.id)
@@ -388,6 +394,7 @@ class ReportService:
             if action is HandlingAction.MARK_DUPLICATE and target and not tx.reports.get(target):
                 raise NotFound(f"no report {target!r} to be a duplicate of")
             changed, update = handle(report, action, now=now, note=note, target=target)
+            changed = scheduled(changed, self.policy.deadlines, since=report)
             tx.reports.save(changed, update=update)
             details = {"from": report.status.value, "to": changed.status.value, "target": target}
             kind = f"report.{action.value}"
