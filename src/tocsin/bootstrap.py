@@ -72,6 +72,7 @@ from tocsin.services.public_alerts import PublicAlertService
 from tocsin.services.publication import Drafter, Publisher
 from tocsin.services.report_counts import ReportCounts
 from tocsin.services.report_deadlines import ReportOverdue
+from tocsin.services.report_incidents import ReportIncidents
 from tocsin.services.reports import ReportPolicy, ReportService
 from tocsin.services.responder import Responder
 from tocsin.services.response_pass import ResponseContext, ResponseRuntime
@@ -322,6 +323,14 @@ def build(
     )
     indicators = IndicatorService(stores.store, catalog, rules)
     plans = load_plans(settings.config_dir, catalog) if settings.config_dir else PlanBook()
+    response = _response(
+        stores,
+        catalog=catalog,
+        plans=plans,
+        clock=clock,
+        handoff=handoff,
+        indicators=indicators,
+    )
     reports = _reports(
         settings,
         stores.store,
@@ -330,6 +339,7 @@ def build(
         catalog=catalog,
         counts=ReportCounts(committer, rules.ids),
         chain=ResponseContext(catalog, plans).chain,
+        incidents=ReportIncidents(response.incidents),
     )
     return Container(
         settings=settings,
@@ -378,14 +388,7 @@ def build(
             clock=clock,
             bus=bus,
         ),
-        response=_response(
-            stores,
-            catalog=catalog,
-            plans=plans,
-            clock=clock,
-            handoff=handoff,
-            indicators=indicators,
-        ),
+        response=response,
         exposure=ExposureService(
             stores.store, bus, clock=clock, catalog=catalog, order=UniversOrder()
         ),
@@ -443,6 +446,7 @@ def _reports(
     catalog: Catalog,
     counts: ReportCounts,
     chain: Callable[[str, str], Sequence[str]],
+    incidents: ReportIncidents,
 ) -> ReportService:
     """The report service: the report types, the contact cipher (if a key is set), the policy."""
     key = settings.report_contact_key
@@ -468,6 +472,7 @@ def _reports(
         policy=policy,
         counts=counts,
         chain=chain,
+        incidents=incidents,
     )
 
 
