@@ -11,11 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tocsin.adapters.bus.memory import MemoryBus
-from tocsin.adapters.config_yaml import load_catalog
-from tocsin.adapters.report_types_yaml import load_report_types
-from tocsin.bootstrap import open_stores, response_store
-from tocsin.core.incidents.plans import PlanBook
+from tests.services.report_world import report_world
+from tocsin.bootstrap import response_store
 from tocsin.core.report_deadlines import ReportDeadlines
 from tocsin.core.reports import HandlingAction, Point
 from tocsin.core.users import Role, User, UserName
@@ -24,9 +21,7 @@ from tocsin.ports import ResponseStore, Store
 from tocsin.services.delivery import Handoff
 from tocsin.services.report_deadlines import ReportOverdue
 from tocsin.services.reports import ReportPolicy, ReportService, Submission
-from tocsin.services.response_pass import ResponseContext
 from tocsin.testing.clock import FakeClock
-from tocsin.testing.scenario import write_small_config
 
 STRONG = {"strength": ["strong"]}
 HANDLER = User(UserName("p1"), Role.UNIT_MEMBER, "P1-CP")
@@ -44,33 +39,18 @@ class Desk:
 
 @pytest.fixture
 def desk(store_url: str, tmp_path: Path) -> Iterator[Desk]:
-    catalog = load_catalog(write_small_config(tmp_path / "cfg"))
-    stores = open_stores(store_url)
-    with stores.store.transaction() as tx:
-        tx.catalog.sync(catalog)
-    clock = FakeClock()
-    reports = ReportService(
-        stores.store,
-        clock,
-        bus=MemoryBus(),
-        catalog=catalog,
-        types=load_report_types(None, catalog),
-        cipher=None,
-        policy=ReportPolicy(deadlines=DEADLINES),
-        chain=ResponseContext(catalog, PlanBook()).chain,
-    )
-    response = response_store(stores)
-    overdue = ReportOverdue(
-        stores.store,
-        response,
-        clock=clock,
-        units=catalog.units,
-        deadlines=DEADLINES,
-        handoff=Handoff(),
-    )
-    yield Desk(reports, overdue, stores.store, response, clock)
-    reports.close()
-    stores.close()
+    policy = ReportPolicy(deadlines=DEADLINES)
+    with report_world(store_url, tmp_path / "cfg", policy=policy, cipher=None) as made:
+        response = response_store(made.stores)
+        overdue = ReportOverdue(
+            made.stores.store,
+            response,
+            clock=made.clock,
+            units=made.catalog.units,
+            deadlines=DEADLINES,
+            handoff=Handoff(),
+        )
+        yield Desk(made.service, overdue, made.stores.store, response, made.clock)
 
 
 def _sent(desk: Desk) -> list[tuple[str, str]]:

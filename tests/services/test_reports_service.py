@@ -17,12 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tocsin.adapters.bus.memory import MemoryBus
-from tocsin.adapters.config_yaml import load_catalog
+from tests.services.report_world import report_world
 from tocsin.adapters.contact_cipher import AesGcmContactCipher, new_key
-from tocsin.adapters.report_types_yaml import load_report_types
 from tocsin.adapters.storage.sql.store import SqlStore
-from tocsin.bootstrap import build, open_stores
+from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
 from tocsin.core.errors import Forbidden, InvalidConfig, Overloaded, Unavailable
@@ -48,23 +46,10 @@ class World:
 
 @pytest.fixture
 def world(store_url: str, tmp_path: Path) -> Iterator[World]:
-    catalog = load_catalog(write_small_config(tmp_path / "cfg"))
-    stores = open_stores(store_url)
-    with stores.store.transaction() as tx:
-        tx.catalog.sync(catalog)
-    clock = FakeClock()
-    service = ReportService(
-        stores.store,
-        clock,
-        bus=MemoryBus(),
-        catalog=catalog,
-        types=load_report_types(None, catalog),
-        cipher=AesGcmContactCipher(new_key()),
-        policy=ReportPolicy(coarsen_m=100.0, contact_retention=timedelta(days=30)),
-    )
-    yield World(service, stores.store, clock)
-    service.close()
-    stores.close()
+    policy = ReportPolicy(coarsen_m=100.0, contact_retention=timedelta(days=30))
+    cipher = AesGcmContactCipher(new_key())
+    with report_world(store_url, tmp_path / "cfg", policy=policy, cipher=cipher) as made:
+        yield World(made.service, made.stores.store, made.clock)
 
 
 def gas(lat: float, lon: float, *, note: str = "", contact: str | None = None) -> Submission:
