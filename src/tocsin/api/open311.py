@@ -36,6 +36,7 @@ from tocsin.api.open311_bodies import (
     xml_document,
 )
 from tocsin.api.open311_forms import FORM_SCHEMA, submission_of
+from tocsin.api.problems import error_response
 from tocsin.api.problems import responses as problems_responses
 from tocsin.bootstrap import Container
 from tocsin.core import errors
@@ -57,7 +58,6 @@ ERROR_STATUS: dict[type[errors.TocsinError], int] = {
     errors.Forbidden: 403,
     errors.Unauthenticated: 403,
     errors.RateLimited: 429,
-    errors.Unavailable: 503,  # the reports' group commit is full, or the database is away
 }
 
 
@@ -103,14 +103,18 @@ class Answer:
 
 
 def error_answer(fmt: str, err: errors.TocsinError) -> Response:
-    """The spec's error body for a Tocsin error, in the asked format (JSON if unknown)."""
+    """The spec's error body for a Tocsin error, in the asked format (JSON if unknown); a
+    server that cannot take the report now (the reports' queue is full, the database is away)
+    answers 503 as the body guard does, a Problem with Retry-After."""
+    if isinstance(err, errors.Unavailable):
+        return error_response(err)
     status = next((ERROR_STATUS[k] for k in type(err).__mro__ if k in ERROR_STATUS), 400)
     items = [Open311Error(code=status, description=str(err))]
     if isinstance(err, errors.InvalidInput):
         items = [Open311Error(code=status, description=str(p)) for p in err.problems[:50]]
     chosen = Format(fmt) if fmt in Format.__members__.values() else Format.JSON
     response = Answer(chosen.value).body(items, root="errors", item="error", status=status)
-    if isinstance(err, errors.RateLimited | errors.Unavailable) and err.retry_after_s:
+    if isinstance(err, errors.RateLimited):
         response.headers["Retry-After"] = str(err.retry_after_s)
     return response
 
@@ -277,12 +281,6 @@ def router() -> APIRouter:
             "model": list[Open311Error],
             "content": {"text/xml": {"schema": {"type": "string"}}},
             "description": "Too many reports from this sender: try again after Retry-After.",
-            "headers": {"Retry-After": {"schema": {"type": "string"}}},
-        },
-        503: {
-            "model": list[Open311Error],
-            "content": {"text/xml": {"schema": {"type": "string"}}},
-            "description": "Too many reports wait to be stored: try again after Retry-After.",
             "headers": {"Retry-After": {"schema": {"type": "string"}}},
         },
     }
