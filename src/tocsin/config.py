@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     report_photo_max_bytes: int = Field(default=2_000_000, ge=1_024, le=20_000_000)
     report_rate_per_client_per_minute: int = Field(default=6_000, ge=1)
     report_rate_per_range_per_10_minutes: int = Field(default=30, ge=1)
+    report_acknowledge_within_h: float = Field(default=4.0, gt=0)  # then reminders, escalation
+    report_close_within_h: float = Field(default=72.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

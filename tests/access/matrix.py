@@ -349,6 +349,7 @@ OUTSIDE_THE_MATRIX: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/incidents/{incident_id}/situation-reports"),
         ("POST", "/api/v1/incidents/{incident_id}/split"),
         ("POST", "/api/v1/incidents/{incident_id}/stand-down"),
+        ("POST", "/api/v1/reports/clusters/{cluster}/incident"),
         ("POST", "/api/v1/reports/{report_id}/actions"),
         ("POST", "/api/v1/security-alerts"),
         ("POST", "/api/v1/tasks/{task_id}/reassign"),

@@ -130,6 +130,7 @@ ADDED = {
     "GET /api/v1/reports",
     "GET /api/v1/reports/{report_id}",
     "POST /api/v1/reports/{report_id}/actions",
+    "POST /api/v1/reports/clusters/{cluster}/incident",
     "GET /api/v1/public/reports/{report_id}",
     "GET /api/v1/public/regions.geojson",
     *OPEN311,

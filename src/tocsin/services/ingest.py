@@ -29,6 +29,7 @@ from tocsin.core.warnings.model import (
     WarningEvent,
 )
 from tocsin.ports import Bus, Clock, Ownership, Store, StoreSession
+from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.indicator_warnings import SOURCE, RuleChanges, apply_indicator_changes
 from tocsin.services.level_changes import level_command
 from tocsin.services.publishing import warning_message
@@ -195,6 +196,10 @@ def load_rule_state(store: Store, rules: RuleBook) -> tuple[ThresholdState, Scor
     if saved is not None and len(scoring):
         scoring.load(saved)
     return state, scoring if len(scoring) else None
+
+
+# the group commit of observation batches (one rule and detector pass per group)
+ObservationCommitter = GroupCommitter[ObservationBatch, IngestResult]
 
 
 class IngestService:
