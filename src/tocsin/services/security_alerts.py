@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tocsin.core.access import system_principal
+from tocsin.core.access import Placement, Principal, require, require_places, system_principal
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
 from tocsin.core.security_alerts import (
@@ -28,6 +28,7 @@ from tocsin.core.security_alerts import (
     newest_seconds,
     window_of,
 )
+from tocsin.core.users import Permission
 from tocsin.ports import Clock, Store, StoreSession
 from tocsin.services.exposure import CYBER
 from tocsin.services.ingest import IngestService, RawObservations
@@ -63,11 +64,16 @@ class SecurityAlertService:
             if a.alerts_indicator is not None
         }
 
-    def receive(self, alerts: Sequence[SecurityAlert], *, actor: str) -> AlertsReceived:
-        """Store the placed alerts and count them into their assets' indicators."""
+    def receive(self, alerts: Sequence[SecurityAlert], *, principal: Principal) -> AlertsReceived:
+        """Store the placed alerts and count them into their assets' indicators (every placed
+        alert in the principal's scope, or none stored)."""
+        require(principal, Permission.INGEST)
         now = self.clock.now()
         domain = CYBER if CYBER in self.catalog.domains else None  # else each asset's own
         events, unplaced = as_events(alerts, self.index, domain=domain)
+        placed = [(f"alert on {e.asset}", Placement(e.region, e.domain)) for e in events]
+        require_places(principal, placed, action="receiving security alerts")
+        actor = principal.name
         with self.store.transaction() as tx:
             stored = tx.events.insert(events, received_at=now)
             reason = f"{stored} new of {len(alerts)} alerts ({unplaced} on no known asset)"
