@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from threading import Lock
 from typing import Protocol
 
+from tocsin.core.access import Placement, Principal, sees
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import Forbidden, InvalidInput, NotFound, Problem, RateLimited
@@ -92,11 +93,13 @@ class Handler(Protocol):
         """The unit the person belongs to."""
 
 
-def handles(user: Handler, report: Report) -> bool:
+def handles(user: Handler, report: Report, *, domain: str | None) -> bool:
     """Whether the user may see the report's exact point and contact and act on it: members
-    of the report's handling unit. (The one scope decision for reports; issue 12's access
-    policy replaces it here.)"""
-    return user.unit is not None and user.unit == report.unit
+    of the report's handling unit and, for a principal, within its scope (a token narrowed to
+    other regions or domains than the report's, `domain` its type's, does not handle it)."""
+    if user.unit is None or user.unit != report.unit:
+        return False
+    return not isinstance(user, Principal) or sees(user.scope, Placement(report.region, domain))
 
 
 def public_view(report: Report, *, coarsen_m: float) -> Report:
@@ -277,7 +280,9 @@ class ReportService:
         if user.unit is None:
             raise Forbidden("only members of a unit see the reports it handles")
         with self.store.transaction() as tx:
-            found = tx.reports.find(replace(query, unit=user.unit))
+            found = [
+                r for r in tx.reports.find(replace(query, unit=user.unit)) if self.handles(user, r)
+            ]
             looked = _looked(user, "report.listed", user.unit, now=self.clock.now())
             tx.audit.append([replace(looked, details={"reports": len(found)})])
         return found
@@ -318,11 +323,16 @@ class ReportService:
             tx.audit.append([record])
         return changed
 
+    def handles(self, user: Handler, report: Report) -> bool:
+        """Whether the user handles the report (`handles`, with the domain of its type)."""
+        rtype = self.types.get(report.service)
+        return handles(user, report, domain=str(rtype.domain) if rtype else None)
+
     def _handled(self, report: Report | None, report_id: str, *, user: Handler) -> Report:
         if report is None:
             raise NotFound(f"no report {report_id!r}")
-        if not handles(user, report):
-            raise Forbidden(f"report {report_id} is handled by another unit")
+        if not self.handles(user, report):
+            raise Forbidden(f"report {report_id} is handled by another unit, or outside your scope")
         return report
 
     def delete_due_contacts(self) -> int:
