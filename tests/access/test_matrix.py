@@ -1,10 +1,13 @@
 """The role × scope × endpoint × resource-inside/outside matrix, run against a running server
-(uvicorn on a loopback port) with a token of each principal, generated from the route table: a
-route without an entry in `matrix.MATRIX` fails, and every response of every principal is
-scanned for the markers of every resource it must not see (zero leaks)."""
+(uvicorn on a loopback port; one server per database, SQLite and PostgreSQL) with a token of
+each principal, generated from the route table: a route without an entry in `matrix.MATRIX`
+fails, and every response of every principal is scanned for the markers of every resource it
+must not see (zero leaks)."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,12 +16,10 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
-from tests.access.matrix import (
-    MATRIX,
-    OUTSIDE_THE_MATRIX,
-    PLACES,
+from tests.access.kinds import (
     Admin,
     Count,
+    Filtered,
     Item,
     Listing,
     National,
@@ -28,10 +29,12 @@ from tests.access.matrix import (
     Stream,
     Write,
 )
+from tests.access.matrix import MATRIX, PLACES
 from tests.access.world import INDICATORS, SECRETS, SYSTEM, WHO, Thing, Who, World, served_world
 from tocsin.api.public import is_public
 from tocsin.api.write_routes import write_routes
 from tocsin.core.access import Placement
+from tocsin.testing.postgres import create_database
 from tocsin.web.app import create_web_app
 
 MOUNT_FILES = {
@@ -55,24 +58,33 @@ def route_table(app: Any) -> set[tuple[str, str]]:
     return out | {("POST", path) for path in write_routes(app.state.container)}
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with served_world(tmp_path_factory.mktemp("matrix")) as served:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """One served world per database for the whole module (seeding and serving take a while)."""
+    folder = tmp_path_factory.mktemp(f"matrix-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 'matrix.db'}"
+    else:
+        url = create_database(request.getfixturevalue("pg_server"), "m_" + uuid.uuid4().hex[:12])
+    with served_world(folder, url) as served:
         served.things += [Thing("risk", r, r, None) for r in ("N", "P1", "P2", "D11", "D21")]
         served.things += [
             Thing(PLACES, f"{r}/{d}", r, d)
             for r, d in {(v[0], v[1]) for v in INDICATORS.values()} | {("D21", "supply.water")}
         ]
+        served.things.append(Thing("deployment", "all", None, None))
         yield served
 
 
 def test_every_route_has_an_entry_and_every_entry_a_route(world: World) -> None:
     app = create_web_app(world.container, risk=None)
     routes = route_table(app)
-    missing = routes - set(MATRIX) - OUTSIDE_THE_MATRIX
-    assert missing == set(), "routes without an entry in tests/access/matrix.py"
+    assert routes - set(MATRIX) == set(), "routes without an entry in tests/access/matrix.py"
     assert set(MATRIX) - routes == set(), "entries without a route"
-    assert routes >= OUTSIDE_THE_MATRIX, "entries of OUTSIDE_THE_MATRIX without a route"
 
 
 def test_public_entries_are_exactly_the_declared_public_routes(world: World) -> None:
@@ -96,14 +108,8 @@ def test_every_private_route_refuses_a_request_without_credentials(world: World)
 
 
 def _concrete(path: str) -> str:
-    return (
-        path.replace("{warning_id}", "w")
-        .replace("{silence_id}", "s")
-        .replace("{code}", "D11.river_level")
-        .replace("{region}", "N")
-        .replace("{token_id}", "t")
-        .replace("{name}", "root")
-    )
+    named = path.replace("{code}", "D11.river_level").replace("{region}", "N")
+    return re.sub(r"\{[a-z_]+\}", "x", named.replace("{name}", "root").replace("{fmt}", "json"))
 
 
 class Probe:
@@ -114,7 +120,7 @@ class Probe:
         self.who = who
         headers = {"Authorization": f"Bearer {world.tokens[who.name]}"}
         self.client = httpx.Client(base_url=world.url, headers=headers, timeout=60)
-        self.unseen = [t for t in world.things if not who.sees(t.region, t.domain)]
+        self.unseen = [t for t in world.things if not who.sees_thing(t)]
 
     def __enter__(self) -> Probe:
         return self
@@ -141,8 +147,8 @@ class Probe:
         return response
 
 
-def _expect(who: Who, thing: Thing) -> int:
-    return 200 if who.sees(thing.region, thing.domain) else 403
+def _expect(who: Who, thing: Thing, permission: str = "read") -> int:
+    return 200 if permission in who.may and who.sees_thing(thing) else 403
 
 
 @pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
@@ -164,7 +170,10 @@ def _reads(probe: Probe) -> None:
         elif isinstance(entry, Item):
             for thing in world.of(entry.kind):
                 got = probe.send("GET", f"{entry.prefix}{thing.key}{entry.suffix}", about=thing)
-                assert got.status_code == _expect(who, thing), (who.name, path, thing.key, got.text)
+                expected = _expect(who, thing, entry.permission)
+                assert got.status_code == expected, (who.name, path, thing.key, got.text[:300])
+        elif isinstance(entry, Filtered):
+            _check_filtered(probe, path, entry)
         elif isinstance(entry, Count):
             got = probe.send("GET", path)
             assert got.status_code == 200, path
@@ -184,10 +193,13 @@ def _reads(probe: Probe) -> None:
 
 
 def _check_listing(probe: Probe, path: str, entry: Listing, national: dict[str, list[Any]]) -> None:
-    got = probe.send("GET", path, params=dict(entry.params))
+    who, world = probe.who, probe.world
+    got = probe.send("GET", entry.url or path, params=dict(entry.params))
+    if entry.permission not in who.may or (entry.unit_only and who.unit is None):
+        assert got.status_code == 403, (who.name, path, got.status_code)
+        return
     assert got.status_code == 200, (path, got.text)
     body = got.json()
-    who, world = probe.who, probe.world
     if entry.kind == "notification":
         keys = {n["key"] for n in body}
         expected = {k for k, about in national.items() if _sees_all(world, who, about)}
@@ -198,18 +210,37 @@ def _check_listing(probe: Probe, path: str, entry: Listing, national: dict[str, 
         assert body["available"] is False  # no risk model in the small scenario
         return
     listed = body if isinstance(body, list) else body["features"]
-    shown = {x.get("id") or x.get("code") for x in listed}
-    expected = {t.key for t in world.of(entry.kind) if who.sees(t.region, t.domain)}
+    shown = {x.get(entry.key) or x.get("code") for x in listed}
+    expected = {t.key for t in world.of(entry.kind) if who.sees_thing(t)}
+    assert shown == expected, (who.name, path)
+
+
+def _check_filtered(probe: Probe, path: str, entry: Filtered) -> None:
+    """The rows the principal gets are those an administrator gets that lie in its scope; the
+    administrator's rows lie in more than one province, so a leak would show."""
+    params = dict(entry.params)
+    headers = {"Authorization": f"Bearer {probe.world.tokens['root']}"}
+    every = entry.rows(probe.client.get(path, params=params, headers=headers).json())
+    provinces = {region[:2].replace("D", "P") for _, (region, _) in every}
+    assert {"P1", "P2"} <= provinces, (path, every)
+    got = probe.send("GET", path, params=params)
+    assert got.status_code == 200, (path, got.text)
+    shown = sorted(str(key) for key, _ in entry.rows(got.json()))
+    who = probe.who
+    expected = sorted(str(key) for key, (r, d) in every if who.sees(r, d))
     assert shown == expected, (who.name, path)
 
 
 def _national_notifications(world: World) -> dict[str, list[Any]]:
-    """Every notification of the log, with what it is about (warning places, or the silence's
-    selector), read as the system."""
+    """Every notification of the log, with what it is about (warning places, the task's
+    place, or the silence's selector), read as the system."""
     out: dict[str, list[Any]] = {}
     for note in world.container.dispatcher.notification_log(principal=SYSTEM, limit=10_000):
         if note.warning_ids:
             out[note.key] = [t for t in world.of("warning") if t.key in note.warning_ids]
+        elif "task" in note.payload:  # a task's notice: where the task sits
+            task = note.payload["task"]
+            out[note.key] = [Placement(task["region"], task["domain"])]
         else:
             selector = note.payload["silence"]["selector"]
             out[note.key] = [Placement(selector["region"], selector["domain"])]
@@ -256,10 +287,12 @@ def _writes(probe: Probe) -> None:
                 got = probe.send(method, url, content=body, headers=media, about=thing)
             else:
                 got = probe.send(method, url, json=body, about=thing)
-            inside = who.sees(thing.region, thing.domain) or not entry.placed
+            inside = who.sees_thing(thing) or not entry.placed
+            if entry.national:
+                inside = who.everything
             allowed = entry.permission in who.may and inside
             if allowed:
-                assert got.status_code in entry.ok, (who.name, url, thing.key, got.text)
+                assert got.status_code in entry.ok, (who.name, url, thing.key, got.text[:300])
             else:
                 assert got.status_code == 403, (who.name, url, thing.key, got.status_code, got.text)
     # tokens cannot mint tokens; nobody but an administrator manages another's token

@@ -65,7 +65,7 @@ def test_writes_outside_the_scope_are_refused_and_store_nothing(container: Conta
     with pytest.raises(Forbidden, match="recording a patch on SUB: outside the scope of p2"):
         exposure.record_patch("SUB", "CVE-2021-41773", principal=P2)
     rows = inventory_rows("asset,software\nHSP,pkg:pypi/jinja2@2.11.2\n", where="inv.csv")
-    with pytest.raises(Forbidden, match="inv.csv: asset HSP outside the scope of p2"):
+    with pytest.raises(Forbidden, match=r"inv\.csv: asset HSP outside the scope of p2"):
         exposure.import_inventory(rows, principal=P2, where="inv.csv")
     text = (FIXTURES / "kev.json").read_text()
     with pytest.raises(Forbidden, match="importing a vulnerability feed"):
