@@ -16,10 +16,10 @@ from tocsin.core.exposure.advisories import Feed
 from tocsin.core.incidents.model import Link, LinkKind
 from tocsin.core.levels import Level
 from tocsin.core.reports import Point
+from tocsin.services.incident_scope import task_place
 from tocsin.services.incidents import incident_place
 from tocsin.services.publication import Choices
 from tocsin.services.reports import Submission
-from tocsin.services.tasks import task_place
 from tocsin.testing.scenario import small_cap_config, small_plans
 
 # asset: (region, the product it runs, the advisory matching it)

@@ -107,6 +107,42 @@ def test_every_private_route_refuses_a_request_without_credentials(world: World)
                 assert response.headers["www-authenticate"] == "Bearer"
 
 
+def test_public_routes_show_nothing_private(world: World) -> None:
+    """Without credentials: no reporter's contact, no credential of the configuration, and no
+    public alert that is not published (the world's are drafts until the writes run)."""
+    private = [m for t in world.of("report") + world.of("public_alert") for m in t.markers]
+    ids = {
+        "{identifier}": [t.key for t in world.of("public_alert")],
+        "{report_id}": [t.key for t in world.of("report")],
+        "{service_request_id}": [t.key for t in world.of("report")],
+        "{service_code}": ["gas_smell"],
+        "{token}": ["x"],
+    }
+    with httpx.Client(base_url=world.url, timeout=30) as client:
+        for (method, path), entry in MATRIX.items():
+            if method != "GET" or not isinstance(entry, Public) or not path.startswith(PUBLIC):
+                continue
+            for url in _every(path, ids):
+                got = client.get(url)
+                assert got.status_code in {200, 404}, (url, got.status_code)
+                if "{identifier}" in path:
+                    assert got.status_code == 404, url  # a draft is not public
+                for secret in (*private, *SECRETS):
+                    assert secret in url or secret not in got.text, (url, secret)  # not echoed
+
+
+PUBLIC = ("/cap/", "/report", "/api/v1/public/", "/open311/")
+
+
+def _every(path: str, ids: dict[str, list[str]]) -> list[str]:
+    urls = (
+        [path.replace("{fmt}", "json"), path.replace("{fmt}", "xml")] if "{fmt}" in path else [path]
+    )
+    for name, values in ids.items():
+        urls = [u.replace(name, v) for u in urls for v in values] if name in path else urls
+    return sorted(set(urls))
+
+
 def _concrete(path: str) -> str:
     named = path.replace("{code}", "D11.river_level").replace("{region}", "N")
     return re.sub(r"\{[a-z_]+\}", "x", named.replace("{name}", "root").replace("{fmt}", "json"))

@@ -9,10 +9,10 @@ transitions, its tasks' and their audit records are written together, then the n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from tocsin.core.access import Placement, Principal, require, require_place, sees, visible
+from tocsin.core.access import Placement, Principal, require, require_place, visible
 from tocsin.core.audit import AuditRecord
 from tocsin.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound, Problem
 from tocsin.core.incidents.model import (
@@ -31,7 +31,7 @@ from tocsin.core.regions import RegionCode
 from tocsin.core.units import UnitCode
 from tocsin.core.users import Permission
 from tocsin.ports import IncidentFilter
-from tocsin.ports.sessions import ResponseSession
+from tocsin.services.incident_scope import narrowed, shown_timeline, task_place
 from tocsin.services.responder import apply_plan, new_incident_id
 from tocsin.services.response_pass import ResponsePass, ResponseRuntime
 
@@ -39,53 +39,6 @@ from tocsin.services.response_pass import ResponsePass, ResponseRuntime
 def incident_place(incident: Incident) -> Placement:
     """Where an incident sits, for the access policy."""
     return Placement(incident.region, incident.domain)
-
-
-def _task_place(task: Task) -> Placement:
-    return Placement(task.region, task.domain)
-
-
-def hidden_warnings(tx: ResponseSession, principal: Principal, refs: Iterable[str]) -> set[str]:
-    """The warnings among `refs` outside the principal's scope (or unknown)."""
-    wanted = sorted(set(refs))
-    if principal.scope.national or not wanted:
-        return set()
-    found = tx.warnings.by_ids(wanted)
-    return {
-        ref
-        for ref in wanted
-        if ref not in found
-        or not sees(principal.scope, Placement(found[ref].region, found[ref].domain))
-    }
-
-
-def narrowed(
-    tx: ResponseSession, principal: Principal, incidents: list[Incident]
-) -> list[Incident]:
-    """The incidents with their links to warnings outside the principal's scope left out (an
-    incident in scope may link a warning that is not)."""
-    hidden = hidden_warnings(
-        tx, principal, (r for x in incidents for r in x.linked(LinkKind.WARNING))
-    )
-    if not hidden:
-        return incidents
-    return [
-        replace(x, links=frozenset(k for k in x.links if not _hides(k.kind.value, k.ref, hidden)))
-        for x in incidents
-    ]
-
-
-def _hides(kind: str, ref: str, hidden: set[str]) -> bool:
-    return kind == LinkKind.WARNING.value and ref in hidden
-
-
-def _narrowed_record(record: AuditRecord, hidden: set[str]) -> AuditRecord:
-    """An incident's audit record with the hidden warnings left out of the links it lists."""
-    links = record.details.get("links") if record.details else None
-    if not hidden or not isinstance(links, list):
-        return record
-    kept = [k for k in links if not _hides(str(k.get("kind")), str(k.get("ref")), hidden)]
-    return replace(record, details={**record.details, "links": kept})
 
 
 @dataclass(frozen=True)
@@ -145,7 +98,7 @@ class IncidentService:
         self.get(incident_id, principal=principal)
         with self.runtime.store.transaction() as tx:
             found = tx.tasks.of_incidents([incident_id])[incident_id]
-        return visible(principal, found, _task_place)
+        return visible(principal, found, task_place)
 
     def timeline(self, incident_id: str, *, principal: Principal) -> list[AuditRecord]:
         """The incident's timeline: its audit trail and its tasks', oldest first (the steps of
@@ -154,19 +107,7 @@ class IncidentService:
         with self.runtime.store.transaction() as tx:
             every = tx.tasks.of_incidents([incident_id])[incident_id]
             trail = tx.response_trail.timeline(incident_id)
-            named = (
-                str(k.get("ref"))
-                for r in trail
-                for k in (r.details or {}).get("links") or []
-                if isinstance(k, dict)
-            )
-            warnings = hidden_warnings(tx, principal, named)
-        tasks = {t.id for t in every} - {t.id for t in visible(principal, every, _task_place)}
-        return [
-            _narrowed_record(r, warnings)
-            for r in trail
-            if not (r.subject_type == "task" and r.subject_id in tasks)
-        ]
+            return shown_timeline(tx, principal, trail, every)
 
     def linked_to(
         self, kind: LinkKind, ref: str, *, principal: Principal, open_only: bool = False

@@ -2,7 +2,8 @@
 public (coarsened, no personal field), let the handling unit act on it, delete contacts on time.
 
 Who may see a report's exact point and contact, and act on it, is decided in one place:
-`handles(user, report)` below (the handling unit's members only). Every such look is audited.
+`handles(user, report)` below (the handling unit's members, within their principal's scope).
+Every such look is audited.
 """
 
 from __future__ import annotations
