@@ -122,6 +122,15 @@ ALERT = "/api/v1/cap/alerts/{identifier}"
 INCIDENT = "/api/v1/incidents/{incident_id}"
 CAP_XML = "application/cap+xml"
 
+# the steps of a public alert, in the order a principal tries them, and the permission of each
+STEPS = {
+    "submit": "draft",
+    "approve": "publish",
+    "publish": "publish",
+    "edit": "draft",
+    "reject": "publish",
+    "withdraw": "draft",
+}
 ROWS: dict[tuple[str, str], Entry] = {
     # public alerts: the public side
     ("GET", "/cap/"): Public(),
@@ -134,24 +143,12 @@ ROWS: dict[tuple[str, str], Entry] = {
     ("GET", ALERT + "/history"): Item("public_alert", "/api/v1/cap/alerts/", "/history"),
     ("GET", ALERT + "/preview"): Item("public_alert", "/api/v1/cap/alerts/", "/preview"),
     ("POST", "/api/v1/cap/alerts"): Write("warning", "draft", _draft, frozenset({201, 409})),
-    ("POST", ALERT + "/submit"): Write(
-        "public_alert", "draft", _reason("/api/v1/cap/alerts/{key}/submit"), OK
-    ),
-    ("POST", ALERT + "/approve"): Write(
-        "public_alert", "publish", _reason("/api/v1/cap/alerts/{key}/approve"), OK
-    ),
-    ("POST", ALERT + "/publish"): Write(
-        "public_alert", "publish", _reason("/api/v1/cap/alerts/{key}/publish"), OK
-    ),
-    ("POST", ALERT + "/edit"): Write(
-        "public_alert", "draft", _reason("/api/v1/cap/alerts/{key}/edit"), OK
-    ),
-    ("POST", ALERT + "/reject"): Write(
-        "public_alert", "publish", _reason("/api/v1/cap/alerts/{key}/reject"), OK
-    ),
-    ("POST", ALERT + "/withdraw"): Write(
-        "public_alert", "draft", _reason("/api/v1/cap/alerts/{key}/withdraw"), OK
-    ),
+    **{
+        ("POST", f"{ALERT}/{step}"): Write(
+            "public_alert", permission, _reason(f"/api/v1/cap/alerts/{{key}}/{step}"), OK
+        )
+        for step, permission in STEPS.items()
+    },
     # other agencies' alerts
     ("GET", "/api/v1/cap/imports"): Listing("cap_import", key="identifier"),
     ("POST", "/api/v1/cap/imports"): Write(

@@ -16,19 +16,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
-from tests.access.kinds import (
-    Admin,
-    Count,
-    Filtered,
-    Item,
-    Listing,
-    National,
-    Own,
-    Public,
-    Reference,
-    Stream,
-    Write,
-)
+from tests.access import kinds
 from tests.access.matrix import MATRIX, PLACES
 from tests.access.world import INDICATORS, SECRETS, SYSTEM, WHO, Thing, Who, World, served_world
 from tocsin.api.public import is_public
@@ -91,7 +79,7 @@ def test_public_entries_are_exactly_the_declared_public_routes(world: World) -> 
     for (method, path), entry in MATRIX.items():
         probe = MOUNT_FILES.get(path, path) if method == "MOUNT" else path
         verb = "GET" if method == "MOUNT" else method
-        assert is_public(verb, probe) == isinstance(entry, Public), (method, path)
+        assert is_public(verb, probe) == isinstance(entry, kinds.Public), (method, path)
 
 
 def test_every_private_route_refuses_a_request_without_credentials(world: World) -> None:
@@ -100,7 +88,7 @@ def test_every_private_route_refuses_a_request_without_credentials(world: World)
             url = MOUNT_FILES.get(path, path) if method == "MOUNT" else _concrete(path)
             verb = "GET" if method == "MOUNT" else method
             response = client.request(verb, url, json={} if verb in {"POST", "DELETE"} else None)
-            if isinstance(entry, Public):  # sign-in routes answer their own 401/404/422
+            if isinstance(entry, kinds.Public):  # sign-in routes answer their own 401/404/422
                 assert "bearer token is required" not in response.text, (verb, url)
             else:
                 assert response.status_code == 401, (verb, url, response.status_code)
@@ -120,7 +108,11 @@ def test_public_routes_show_nothing_private(world: World) -> None:
     }
     with httpx.Client(base_url=world.url, timeout=30) as client:
         for (method, path), entry in MATRIX.items():
-            if method != "GET" or not isinstance(entry, Public) or not path.startswith(PUBLIC):
+            if (
+                method != "GET"
+                or not isinstance(entry, kinds.Public)
+                or not path.startswith(PUBLIC)
+            ):
                 continue
             for url in _every(path, ids):
                 got = client.get(url)
@@ -199,36 +191,38 @@ def _reads(probe: Probe) -> None:
     for (method, path), entry in MATRIX.items():
         if method != "GET":
             continue
-        if isinstance(entry, Reference):
+        if isinstance(entry, kinds.Reference):
             assert probe.send("GET", _concrete(path)).status_code == 200, path
-        elif isinstance(entry, Listing):
+        elif isinstance(entry, kinds.Listing):
             _check_listing(probe, path, entry, national)
-        elif isinstance(entry, Item):
+        elif isinstance(entry, kinds.Item):
             for thing in world.of(entry.kind):
                 got = probe.send("GET", f"{entry.prefix}{thing.key}{entry.suffix}", about=thing)
                 expected = _expect(who, thing, entry.permission)
                 assert got.status_code == expected, (who.name, path, thing.key, got.text[:300])
-        elif isinstance(entry, Filtered):
+        elif isinstance(entry, kinds.Filtered):
             _check_filtered(probe, path, entry)
-        elif isinstance(entry, Count):
+        elif isinstance(entry, kinds.Count):
             got = probe.send("GET", path)
             assert got.status_code == 200, path
             count = entry.read(got.text if entry.text else got.json())
             assert count == world.open_warnings(who), (who.name, path)
-        elif isinstance(entry, Stream):
+        elif isinstance(entry, kinds.Stream):
             with probe.client.stream("GET", path) as stream:
                 assert stream.status_code == 200
-        elif isinstance(entry, Own):
+        elif isinstance(entry, kinds.Own):
             _check_own(probe, path)
-        elif isinstance(entry, Admin):
+        elif isinstance(entry, kinds.Admin):
             expected = 200 if "manage_users" in who.may else 403
             assert probe.send("GET", path).status_code == expected
-        elif isinstance(entry, National):
+        elif isinstance(entry, kinds.National):
             expected = 200 if who.everything and "read" in who.may else 403
             assert probe.send("GET", path).status_code == expected, (who.name, path)
 
 
-def _check_listing(probe: Probe, path: str, entry: Listing, national: dict[str, list[Any]]) -> None:
+def _check_listing(
+    probe: Probe, path: str, entry: kinds.Listing, national: dict[str, list[Any]]
+) -> None:
     who, world = probe.who, probe.world
     got = probe.send("GET", entry.url or path, params=dict(entry.params))
     if entry.permission not in who.may or (entry.unit_only and who.unit is None):
@@ -251,7 +245,7 @@ def _check_listing(probe: Probe, path: str, entry: Listing, national: dict[str, 
     assert shown == expected, (who.name, path)
 
 
-def _check_filtered(probe: Probe, path: str, entry: Filtered) -> None:
+def _check_filtered(probe: Probe, path: str, entry: kinds.Filtered) -> None:
     """The rows the principal gets are those an administrator gets that lie in its scope; the
     administrator's rows lie in more than one province, so a leak would show."""
     params = dict(entry.params)
@@ -314,7 +308,7 @@ def test_writes(world: World, who: Who) -> None:
 def _writes(probe: Probe) -> None:
     world, who = probe.world, probe.who
     for (method, _), entry in MATRIX.items():
-        if not isinstance(entry, Write):
+        if not isinstance(entry, kinds.Write):
             continue
         for thing in world.of(entry.kind):
             url, body = entry.build(thing)
