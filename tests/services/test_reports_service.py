@@ -22,11 +22,11 @@ from tocsin.adapters.contact_cipher import AesGcmContactCipher, new_key
 from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.bootstrap import build
 from tocsin.config import Settings
-from tocsin.core.access import system_principal
+from tocsin.core.access import Principal, Scope, restricted, system_principal
 from tocsin.core.errors import Forbidden, InvalidConfig, Overloaded, Unavailable
 from tocsin.core.levels import Level
 from tocsin.core.reports import HandlingAction, Point
-from tocsin.core.users import Role, User, UserName
+from tocsin.core.users import PERMISSIONS, Role, User, UserName
 from tocsin.ports import Store, WarningFilter
 from tocsin.ports.reports import ReportQuery
 from tocsin.services.reports import ReportPolicy, ReportService, Submission
@@ -172,6 +172,20 @@ def test_a_contact_is_sealed_shown_to_the_handler_only_and_deleted_after_retenti
     assert view.contact is None
     assert view.report.has_contact is False
     assert view.report.description == report.description  # the report stays
+
+
+def test_a_token_narrowed_away_from_the_report_does_not_handle_it(world: World) -> None:
+    report = world.service.submit(gas(45.5, 10.5, contact=EMAIL))  # D11, P1-CP's
+    scope = Scope(frozenset({"P1", "D11", "D12"}), None, "P1")
+    member = Principal("p1", Role.UNIT_MEMBER, PERMISSIONS[Role.UNIT_MEMBER], scope, "P1-CP")
+    assert [r.id for r in world.service.for_unit(member, ReportQuery())] == [report.id]
+    to_d12 = restricted(member, scope=Scope(frozenset({"D12"}), None, "D12"))
+    assert world.service.for_unit(to_d12, ReportQuery()) == []
+    with pytest.raises(Forbidden, match="handled by another unit"):
+        world.service.handler_view(report.id, user=to_d12)
+    to_water = restricted(member, scope=Scope(None, frozenset({"supply.water"}), "water"))
+    with pytest.raises(Forbidden):
+        world.service.act(report.id, HandlingAction.ACKNOWLEDGE, user=to_water)
     world.service.act(report.id, HandlingAction.CLOSE, user=HANDLER, note="done")
 
 

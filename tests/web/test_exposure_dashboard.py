@@ -13,6 +13,7 @@ from tests.web.conftest import guarded_page, serve
 from tocsin.adapters.vulnerability_feeds import parse_feed
 from tocsin.bootstrap import build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.exposure.advisories import Feed
 from tocsin.core.users import Role
 from tocsin.services.access import TokenRequest
@@ -35,7 +36,9 @@ def exposed(tmp_path: Path) -> Iterator[tuple[str, str]]:
     for feed in Feed:
         text = (FIXTURES / f"{feed.value}.json").read_text(encoding="utf-8")
         advisories = parse_feed(feed, text, where=feed.value)
-        container.exposure.import_advisories(advisories, actor="test", where=feed.value)
+        container.exposure.import_advisories(
+            advisories, principal=system_principal("test"), where=feed.value
+        )
     with serve(container) as url:
         yield url, token
     container.close()

@@ -219,7 +219,7 @@ def test_the_cyber_model_is_computed_live_from_the_exposure(tmp_path: Path) -> N
     for feed in ("nvd", "kev"):
         text = (EXPOSURE / f"{feed}.json").read_text(encoding="utf-8")
         found = parse_feed(Feed(feed), text, where=feed)
-        container.exposure.import_advisories(found, actor="test", where=feed)
+        container.exposure.import_advisories(found, principal=SYSTEM, where=feed)
     ranked = client.get("/api/v1/web/risk?model=cyber_exposure").json()
     assert ranked["model"] == "Cyber exposure of critical infrastructure"
     assert {"id": "cyber_exposure", "name": ranked["model"], "live": True} in ranked["models"]
@@ -229,7 +229,7 @@ def test_the_cyber_model_is_computed_live_from_the_exposure(tmp_path: Path) -> N
     tree = client.get("/api/v1/web/risk/D11?model=cyber_exposure").json()
     assert tree["available"] is True
     assert tree["value"] == before["D11"]
-    container.exposure.record_patch("SUB", "CVE-2021-41773", actor="test", note="upgraded")
+    container.exposure.record_patch("SUB", "CVE-2021-41773", principal=SYSTEM, note="upgraded")
     after = client.get("/api/v1/web/risk?model=cyber_exposure").json()
     assert {r["code"]: r["value"] for r in after["regions"]}["D11"] < before["D11"]
     missing = client.get("/api/v1/web/risk?model=nope")

@@ -2,7 +2,8 @@
 public (coarsened, no personal field), let the handling unit act on it, delete contacts on time.
 
 Who may see a report's exact point and contact, and act on it, is decided in one place:
-`handles(user, report)` below (the handling unit's members only). Every such look is audited.
+`handles(user, report)` below (the handling unit's members, within their principal's scope).
+Every such look is audited.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from threading import Lock
 from typing import Protocol
 
+from tocsin.core.access import Placement, Principal, sees
 from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import (
@@ -137,11 +139,13 @@ class Handler(Protocol):
         """The unit the person belongs to."""
 
 
-def handles(user: Handler, report: Report) -> bool:
+def handles(user: Handler, report: Report, *, domain: str | None) -> bool:
     """Whether the user may see the report's exact point and contact and act on it: members
-    of the report's handling unit. (The one scope decision for reports; issue 12's access
-    policy replaces it here.)"""
-    return user.unit is not None and user.unit == report.unit
+    of the report's handling unit and, for a principal, within its scope (a token narrowed to
+    other regions or domains than the report's, `domain` its type's, does not handle it)."""
+    if user.unit is None or user.unit != report.unit:
+        return False
+    return not isinstance(user, Principal) or sees(user.scope, Placement(report.region, domain))
 
 
 def public_view(report: Report, *, coarsen_m: float) -> Report:
@@ -379,7 +383,9 @@ class ReportService:
         if user.unit is None:
             raise Forbidden("only members of a unit see the reports it handles")
         with self.store.transaction() as tx:
-            found = tx.reports.find(replace(query, unit=user.unit))
+            found = [
+                r for r in tx.reports.find(replace(query, unit=user.unit)) if self.handles(user, r)
+            ]
             looked = _looked(user, "report.listed", user.unit, now=self.clock.now())
             tx.audit.append([replace(looked, details={"reports": len(found)})])
         return found
@@ -428,14 +434,19 @@ class ReportService:
     ) -> list[Report]:
         """Link every open report of a cluster that the user's unit handles to an open incident
         (each reporter reads it); the incident links them back; reports joining the cluster
-        later follow it (see `_follow`). NotFound when the unit handles none of it."""
+        later follow it (see `_follow`). NotFound when the cluster has no report, Forbidden when
+        the user's unit handles none of it (before the incident is looked at)."""
+        with self.store.transaction() as tx:
+            members = tx.reports.find(ReportQuery(cluster=cluster, limit=NEIGHBOURS_MAX))
+        if not members:
+            raise NotFound(f"no report in cluster {cluster[:64]!r}")
+        if not any(self.handles(user, r) for r in members):
+            raise Forbidden(f"the reports of cluster {cluster[:64]!r} are handled by another unit")
         if self.incidents is not None:
             self.incidents.require_open(incident_id)
         with self.store.transaction() as tx:
             members = tx.reports.find(ReportQuery(cluster=cluster, limit=NEIGHBOURS_MAX))
-            mine = [r for r in members if handles(user, r)]
-            if not mine:
-                raise NotFound(f"your unit handles no report of cluster {cluster!r}")
+            mine = [r for r in members if self.handles(user, r)]
             now = self.clock.now()
             steps = [
                 self._step(tx, r, LINK, actor=user.name, now=now, note=note, target=incident_id)
@@ -469,11 +480,16 @@ class ReportService:
         kind = f"report.{action.value}"
         return changed, AuditRecord(now, actor, kind, "report", report.id, update.note, details)
 
+    def handles(self, user: Handler, report: Report) -> bool:
+        """Whether the user handles the report (`handles`, with the domain of its type)."""
+        rtype = self.types.get(report.service)
+        return handles(user, report, domain=str(rtype.domain) if rtype else None)
+
     def _handled(self, report: Report | None, report_id: str, *, user: Handler) -> Report:
         if report is None:
             raise NotFound(f"no report {report_id!r}")
-        if not handles(user, report):
-            raise Forbidden(f"report {report_id} is handled by another unit")
+        if not self.handles(user, report):
+            raise Forbidden(f"report {report_id} is handled by another unit, or outside your scope")
         return report
 
     def delete_due_contacts(self) -> int:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tocsin.core.access import Placement, Principal, require, require_places
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import InvalidInput
@@ -33,6 +34,7 @@ from tocsin.core.security_alerts import (
     newest_seconds,
     window_of,
 )
+from tocsin.core.users import Permission
 from tocsin.ports import Clock, Store, StoreSession
 from tocsin.services.exposure import CYBER
 from tocsin.services.ingest import IngestService
@@ -68,15 +70,20 @@ class SecurityAlertService:
             if a.alerts_indicator is not None
         }
 
-    def receive(self, alerts: Sequence[SecurityAlert], *, actor: str) -> AlertsReceived:
+    def receive(self, alerts: Sequence[SecurityAlert], *, principal: Principal) -> AlertsReceived:
         """Store the placed alerts and count them into their assets' indicators, in one
-        transaction; InvalidInput naming every bad alert (nothing stored) first."""
+        transaction; InvalidInput naming every bad alert (nothing stored) first, Forbidden when
+        a placed alert lies outside the principal's scope (nothing stored)."""
+        require(principal, Permission.INGEST)
         now = self.clock.now()
         problems = alert_problems(alerts, now=now, max_ahead=self.ingest.max_ahead)
         if problems:
             raise InvalidInput(problems)
         domain = CYBER if CYBER in self.catalog.domains else None  # else each asset's own
         events, unplaced = as_events(alerts, self.index, domain=domain)
+        placed = [(f"alert on {e.asset}", Placement(e.region, e.domain)) for e in events]
+        require_places(principal, placed, action="receiving security alerts")
+        actor = principal.name
         newest = {a: t for a, t in newest_seconds(events).items() if a in self.indicators}
         stored: list[int] = []
 

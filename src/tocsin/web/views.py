@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from functools import partial
 from typing import Annotated, Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from tocsin.api.fields import IndicatorPath
 from tocsin.api.observations import ScoresOut, finite
 from tocsin.api.problems import responses
 from tocsin.bootstrap import Container
-from tocsin.core.access import Placement, Principal, require_place, sees
+from tocsin.core.access import Placement, Principal, require_place, sees, system_principal
 from tocsin.core.errors import NotFound
 from tocsin.core.levels import LEVELS
 from tocsin.core.regions import RegionCode, RegionTree
@@ -243,7 +244,8 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         )
 
     names = {str(c): r.name for c, r in tree.regions.items()}
-    live = {m.model.id: m for m in (cyber_risk(container.exposure.regions, names),)}
+    every = partial(container.exposure.regions, principal=system_principal("risk view"))
+    live = {m.model.id: m for m in (cyber_risk(every, names),)}  # filtered per reader below
 
     def chosen(model: str | None) -> tuple[RiskIndex | None, str]:
         """The index of `model` (the configured one when None) and why there is none."""
