@@ -40,6 +40,7 @@ from tocsin.core.catalog import Catalog
 from tocsin.core.errors import InvalidConfig, NotFound, Problem, TocsinError, Unavailable
 from tocsin.core.incidents.plans import PlanBook
 from tocsin.core.levels import Level
+from tocsin.core.observation_rollups import AfterRetention, RollupPolicy
 from tocsin.core.report_abuse import RateLimit
 from tocsin.core.report_deadlines import ReportDeadlines
 from tocsin.core.sources import SourcesConfig
@@ -359,7 +360,9 @@ def build(
         admin=admin,
         access=access,
         audit=AuditService(stores.store),
-        retention=RetentionService(stores.store, clock, _periods(settings)),
+        retention=RetentionService(
+            stores.store, clock, _periods(settings), observations=_rollups(settings)
+        ),
         sign_in=SignInService(
             stores.store, clock, access, session_for=timedelta(hours=settings.session_hours)
         ),
@@ -419,6 +422,17 @@ def _periods(settings: Settings) -> Periods:
         notifications=timedelta(days=settings.retain_notifications_days),
         sign_ins=timedelta(days=settings.retain_sign_ins_days),
         events=timedelta(days=settings.retain_events_days),
+    )
+
+
+def _rollups(settings: Settings) -> RollupPolicy | None:
+    """What becomes of raw observations past their retention (None: they are kept)."""
+    if settings.retain_observations_days is None:
+        return None
+    return RollupPolicy(
+        timedelta(days=settings.retain_observations_days),
+        interval_s=settings.observation_rollup_s,
+        after=AfterRetention(settings.observations_after_retention),
     )
 
 

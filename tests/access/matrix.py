@@ -167,6 +167,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/indicators/{code}/scores"): Item(
         "indicator", "/api/v1/indicators/", "/scores"
     ),
+    ("GET", "/api/v1/indicators/{code}/rollups"): Item(
+        "indicator", "/api/v1/indicators/", "/rollups"
+    ),
     ("GET", "/api/v1/web/indicators/{code}/chart"): Item(
         "indicator", "/api/v1/web/indicators/", "/chart"
     ),

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from tocsin.adapters.storage.alerting_tables import alerting_metadata
 from tocsin.adapters.storage.exposure_tables import exposure_metadata
 from tocsin.adapters.storage.report_tables import report_metadata
+from tocsin.adapters.storage.rollup_tables import rollup_metadata
 from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.adapters.storage.tables import metadata
 from tocsin.bootstrap import Container
@@ -71,6 +72,7 @@ def database_digest(container: Container) -> dict[str, str]:
         *alerting_metadata.sorted_tables,
         *exposure_metadata.sorted_tables,
         *report_metadata.sorted_tables,
+        *rollup_metadata.sorted_tables,
     ]
     digests = {}
     with store.engine.connect() as conn:
