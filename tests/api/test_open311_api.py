@@ -252,7 +252,11 @@ def test_a_cluster_attached_to_an_open_incident_links_its_reports_and_later_ones
     url = f"/api/v1/reports/clusters/{cluster}/incident"
     body = {"incident": incident.id, "note": "Crews are on site."}
     outsider = unit_member(api, "p2", "P2-CP")
-    assert api.client.post(url, headers=outsider, json=body).status_code == 404  # none of its
+    assert api.client.post(url, headers=outsider, json=body).status_code == 403  # none of its
+    assert (
+        api.client.post(url.replace(cluster, "nocluster"), headers=handler, json=body).status_code
+        == 404
+    )
     assert api.client.post(url, headers=handler, json={"incident": "nope"}).status_code == 404
     attached = api.client.post(url, headers=handler, json=body)
     assert attached.status_code == 200, attached.text
