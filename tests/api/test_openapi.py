@@ -134,6 +134,8 @@ ADDED = {
     "GET /api/v1/public/reports/{report_id}",
     "GET /api/v1/public/regions.geojson",
     *OPEN311,
+    # observation summaries left by retention (issue 21)
+    "GET /api/v1/indicators/{code}/rollups",
 }
 PUBLIC = {
     "GET /healthz",
