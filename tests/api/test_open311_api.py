@@ -258,6 +258,14 @@ def test_a_cluster_attached_to_an_open_incident_links_its_reports_and_later_ones
         == 404
     )
     assert api.client.post(url, headers=handler, json={"incident": "nope"}).status_code == 404
+    elsewhere = incidents.open(
+        principal=system, title="Gas in P2", region="D21", domain="supply.energy", reason="test"
+    )
+    away = {"incident": elsewhere.id, "note": "x"}
+    assert api.client.post(url, headers=handler, json=away).status_code == 403  # not its scope
+    one = f"/api/v1/reports/{ids[0]}/actions"
+    link = {"action": "link_incident", "target": elsewhere.id}
+    assert api.client.post(one, headers=handler, json=link).status_code == 403
     attached = api.client.post(url, headers=handler, json=body)
     assert attached.status_code == 200, attached.text
     assert sorted(r["id"] for r in attached.json()) == sorted(ids)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tocsin.core.access import system_principal
+from tocsin.core.access import Principal, system_principal
 from tocsin.core.errors import Conflict
 from tocsin.core.incidents.model import Link, LinkKind
 from tocsin.services.incidents import IncidentService
@@ -25,9 +25,11 @@ class ReportIncidents:
     def __init__(self, incidents: IncidentService) -> None:
         self.incidents = incidents
 
-    def require_open(self, incident_id: str) -> None:
-        """NotFound when there is no such incident, Conflict when it is closed."""
-        found = self.incidents.get(incident_id, principal=SYSTEM)
+    def require_open(self, incident_id: str, *, by: object = None) -> None:
+        """NotFound when there is no such incident, Forbidden when `by` (a principal) may not
+        see it, Conflict when it is closed."""
+        principal = by if isinstance(by, Principal) else SYSTEM  # a user of tests and the CLI
+        found = self.incidents.get(incident_id, principal=principal)
         if not found.is_open:
             raise Conflict(f"incident {incident_id} is {found.state.value}: reports join open ones")
 

@@ -416,7 +416,7 @@ class ReportService:
         to an incident needs an open one, and the incident links the report back."""
         linking = action is HandlingAction.LINK_INCIDENT and target is not None
         if linking and self.incidents is not None and target is not None:
-            self.incidents.require_open(target)
+            self.incidents.require_open(target, by=user)
         with self.store.transaction() as tx:
             report = self._handled(tx.reports.get(report_id), report_id, user=user)
             if action is HandlingAction.MARK_DUPLICATE and target and not tx.reports.get(target):
@@ -443,7 +443,7 @@ class ReportService:
         if not any(self.handles(user, r) for r in members):
             raise Forbidden(f"the reports of cluster {cluster[:64]!r} are handled by another unit")
         if self.incidents is not None:
-            self.incidents.require_open(incident_id)
+            self.incidents.require_open(incident_id, by=user)
         with self.store.transaction() as tx:
             members = tx.reports.find(ReportQuery(cluster=cluster, limit=NEIGHBOURS_MAX))
             mine = [r for r in members if self.handles(user, r)]

@@ -294,13 +294,15 @@ class SituationService:
         return found
 
     def find(self, kind: str, subject: str, *, principal: Principal) -> list[StoredReport]:
-        """A subject's stored reports, newest first."""
+        """A subject's stored reports the principal may open (`get`), newest first: one that
+        holds a warning or task outside the principal's scope is not listed."""
         if kind == INCIDENT:
             self.incidents.get(subject, principal=principal)
         else:
             self._require_region(principal, subject)
         with self.store.transaction() as tx:
-            return tx.situation_reports.find(kind, subject, limit=100)
+            found = tx.situation_reports.find(kind, subject, limit=100)
+        return [r for r in found if all(sees(principal.scope, place) for _, place in held(r.facts))]
 
     def issue_scheduled(self, now: datetime) -> int:
         """Issue the reports due at `now`: each active incident whose plan sets `report_every`
