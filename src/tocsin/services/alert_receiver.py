@@ -7,6 +7,10 @@ blue; anything else -> yellow). Its identity (fingerprint) is its full label set
 Alertmanager. An alert whose `endsAt` is in the past lifts the warning; otherwise the warning is
 raised, upgraded or downgraded to the alert's level, through the same lifecycle as every other
 source (`source="prometheus"`). Invalid alerts are skipped and reported; valid ones are stored.
+
+Posts that arrive together (a storm, posted on many connections) are stored together: each
+post's valid alerts are queued for a group commit (group_commit.py) and the post is answered once
+the transaction holding them has committed, so an accepted alert is a stored one.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from tocsin.core.errors import Problem
 from tocsin.core.levels import Level
 from tocsin.core.regions import RegionCode
 from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
-from tocsin.ports import Bus, Clock, Store, StoreSession
+from tocsin.ports import Bus, Clock, Store
+from tocsin.services.group_commit import GroupCommit
 from tocsin.services.publishing import warning_message
 from tocsin.services.warning_changes import WarningChanges
 
@@ -76,6 +81,14 @@ def alert_fingerprint(labels: Mapping[str, str]) -> str:
     return fingerprint("prometheus", canonical, labels.get("region", ""), labels.get("domain", ""))
 
 
+@dataclass(frozen=True, slots=True)
+class _Post:
+    """One post's valid alerts and who posted them."""
+
+    alerts: tuple[PrometheusAlert, ...]
+    actor: str
+
+
 @dataclass(frozen=True)
 class AlertReceiverService:
     """Applies Prometheus alerts to warnings."""
@@ -84,6 +97,10 @@ class AlertReceiverService:
     bus: Bus
     clock: Clock
     catalog: Catalog
+    commits: GroupCommit[_Post, list[WarningEvent]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "commits", GroupCommit(self._commit))
 
     def problems(self, i: int, alert: PrometheusAlert) -> list[Problem]:
         """Why an alert cannot become a warning."""
@@ -101,8 +118,8 @@ class AlertReceiverService:
         return out
 
     def receive(self, alerts: Sequence[PrometheusAlert], *, actor: str) -> ReceiveResult:
-        """Store the valid alerts' effect on warnings in one transaction; publish after commit."""
-        now = self.clock.now()
+        """Store the valid alerts' effect on warnings (with the posts arriving at the same
+        time, in one transaction); publish after commit."""
         rejected: list[Problem] = []
         valid: list[PrometheusAlert] = []
         for i, alert in enumerate(alerts):
@@ -110,35 +127,39 @@ class AlertReceiverService:
             rejected += problems
             if not problems:
                 valid.append(alert)
+        events = self.commits.submit(_Post(tuple(valid), actor)) if valid else []
+        return ReceiveResult(len(valid), tuple(rejected), tuple(events))
+
+    def _commit(self, posts: Sequence[_Post]) -> list[list[WarningEvent]]:
+        """Apply posts in the order they arrived, in one transaction; each post's events."""
+        now = self.clock.now()
+        per_post: list[list[WarningEvent]] = []
         with self.store.transaction() as tx:
-            fps = [alert_fingerprint(a.labels) for a in valid]
-            found = WarningChanges.load(tx, fps)
-            for alert, fp in zip(valid, fps, strict=True):
-                self._apply(tx, alert, fp=fp, found=found, actor=actor, now=now)
+            fps = [[alert_fingerprint(a.labels) for a in p.alerts] for p in posts]
+            found = WarningChanges.load(tx, [fp for post in fps for fp in post])
+            for post, post_fps in zip(posts, fps, strict=True):
+                first = len(found.events)
+                for alert, fp in zip(post.alerts, post_fps, strict=True):
+                    _apply(alert, fp=fp, found=found, actor=post.actor, now=now)
+                per_post.append(found.events[first:])
             events = found.save(tx)
             tx.audit.append([from_warning_event(e) for e in events])
         for event in events:
             self.bus.publish("warnings", warning_message(event))
-        return ReceiveResult(len(valid), tuple(rejected), tuple(events))
+        return per_post
 
-    def _apply(
-        self,
-        session: StoreSession,
-        alert: PrometheusAlert,
-        *,
-        fp: str,
-        found: WarningChanges,
-        actor: str,
-        now: datetime,
-    ) -> None:
-        """Raise, change or lift the alert's warning (or only touch it: nothing changed)."""
-        current = found.current(fp)
-        level = level_of(alert.labels)
-        if current is not None and level == current.level and not _resolved(alert, now):
-            found.touch(session, fp, at=now)
-            return
-        command = _command(alert, level, actor=actor, now=now)
-        found.apply(fp, command, at=now, place=partial(_place, alert))
+
+def _apply(
+    alert: PrometheusAlert, *, fp: str, found: WarningChanges, actor: str, now: datetime
+) -> None:
+    """Raise, change or lift the alert's warning (or only touch it: nothing changed)."""
+    current = found.current(fp)
+    level = level_of(alert.labels)
+    if current is not None and level == current.level and not _resolved(alert, now):
+        found.touch(fp, at=now)
+        return
+    command = _command(alert, level, actor=actor, now=now)
+    found.apply(fp, command, at=now, place=partial(_place, alert))
 
 
 def _place(alert: PrometheusAlert) -> Place:

@@ -113,7 +113,7 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
         if handed:
             delivery.deliver_claimed(handed, clock.now())
         report = delivery.run_once(clock.now())
-        return report.delivered + report.retried + report.failed >= delivery.batch
+        return report.handled >= delivery.batch
 
     def dispatch() -> bool:
         dispatcher.tick(clock.now())

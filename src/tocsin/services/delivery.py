@@ -1,9 +1,18 @@
 """Delivery: the outbox's notifications handed to their channels, at least once.
 
-`DeliveryWorker.run_once(now)` claims due outbox rows, hands each to its channel's notifier and
-marks it delivered or schedules a retry with backoff. Semantics: at least once, with an
-idempotency key per notification that the receiver sees (webhook header `Idempotency-Key`,
-e-mail header `X-Tocsin-Idempotency-Key`); see docs/warnings.md.
+`DeliveryWorker.run_once(now)` claims due outbox rows (one statement) and sends them: to many
+addresses at the same time (`concurrency` sends at once, on pooled keep-alive connections of
+the channels' notifiers), each address paced by its limits (`core/warnings/pacing.py`: requests
+at once, a rate, and a hold after a retryable failure, for the receiver's `Retry-After` or the
+back-off). A notification whose address is held or paced past the round is handed back to the
+outbox unsent (its attempt not counted), for a later round.
+
+Semantics: at least once, with an idempotency key per notification that the receiver sees
+(webhook header `Idempotency-Key`, e-mail header `X-Tocsin-Idempotency-Key`); see
+docs/warnings.md. Each outcome is recorded as soon as its send returns — the outcomes of sends
+that return together are group-committed (group_commit.py) — and the sending thread goes on only
+once its outcome is stored. So a crash can send again, under the same keys, only the
+notifications that were being sent at that moment (at most `concurrency`).
 
 `Handoff` is the in-process short cut from the dispatcher to this process's worker: while a
 worker listens, notifications for its channels are written to the outbox already claimed (for
@@ -14,10 +23,13 @@ process dies first, the lease runs out and any worker sends them from the outbox
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import KW_ONLY, dataclass, replace
-from datetime import datetime, timedelta
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 from tocsin.core.warnings.outbox import (
     Attempt,
@@ -26,12 +38,18 @@ from tocsin.core.warnings.outbox import (
     DeliveryStatus,
     Notification,
     attempt_outcome,
+    backoff,
+    not_attempted,
 )
+from tocsin.core.warnings.pacing import Admission, Lane, PaceLimits, admit, returned
 from tocsin.ports import AlertingStore, Clock, Notifier
+from tocsin.services.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
 Sent = tuple[str, Attempt]  # a notification's key and the outcome of sending it
+DEFAULT_PACE = PaceLimits()
+PACE_WAIT = timedelta(milliseconds=500)  # a round waits this long at most for a paced address
 
 
 class Handoff:
@@ -100,6 +118,7 @@ class DeliveryReport:
     delivered: int = 0
     retried: int = 0
     failed: int = 0
+    deferred: int = 0  # handed back unsent: the address was held or paced
 
     def count(self, status: DeliveryStatus) -> None:
         """Count one outcome (pending again means it will be retried)."""
@@ -110,26 +129,68 @@ class DeliveryReport:
         else:
             self.retried += 1
 
+    @property
+    def handled(self) -> int:
+        """Notifications this round took out of the outbox's due list."""
+        return self.delivered + self.retried + self.failed + self.deferred
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
+class _Returned:
+    """A send that came back: the notification, its outcome, and how long to hold its address."""
+
+    note: Notification
+    attempt: Attempt
+    hold_until: datetime | None
+
+
+@dataclass
+class _Round:
+    """One round's notifications queued per address (in the order given), and what is out."""
+
+    waiting: dict[str, deque[Notification]]
+    back: queue.SimpleQueue[_Returned] = field(default_factory=queue.SimpleQueue)
+    out: int = 0
+    report: DeliveryReport = field(default_factory=DeliveryReport)
+
+    @classmethod
+    def of(cls, notes: Sequence[Notification]) -> _Round:
+        waiting: dict[str, deque[Notification]] = {}
+        for note in notes:
+            waiting.setdefault(note.address, deque()).append(note)
+        return cls(waiting)
+
+
 class DeliveryWorker:
-    """Sends due outbox notifications through their channel's notifier."""
+    """Sends due outbox notifications through their channels' notifiers, many at once."""
 
-    store: AlertingStore
-    notifiers: Mapping[Channel, Notifier]
-    _: KW_ONLY
-    lease: timedelta = timedelta(seconds=30)
-    batch: int = 50
-    clock: Clock | None = None
-    record_each: bool = True
+    def __init__(
+        self,
+        store: AlertingStore,
+        notifiers: Mapping[Channel, Notifier],
+        *,
+        lease: timedelta = timedelta(seconds=30),
+        batch: int = 500,
+        clock: Clock | None = None,
+        concurrency: int = 8,
+        pacing: Mapping[str, PaceLimits] | None = None,
+        default_pace: PaceLimits = DEFAULT_PACE,
+    ) -> None:
+        self.store = store
+        self.notifiers = notifiers
+        self.lease = lease
+        self.batch = batch
+        self.clock = clock
+        self.concurrency = max(concurrency, 1)
+        self.pacing = dict(pacing or {})
+        self.default_pace = default_pace
+        self.lanes: dict[str, Lane] = {}  # per address, kept across rounds
+        self._recorder: GroupCommit[Sequence[Sent], None] = GroupCommit(self._record)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def run_once(self, now: datetime) -> DeliveryReport:
-        """Claim due notifications (for `lease`), send each, record the outcomes.
-
-        Outcomes are recorded after each send (`record_each`, the default), so a crash can
-        re-send, under the same idempotency key, at most the one notification that was being
-        handed to a channel; with `record_each=False` they are recorded together after the
-        round (one short write, faster), and a crash can re-send the whole round."""
+        """Claim due notifications (for `lease`), send them, record each outcome."""
         claimed = self.store.claim_notifications(
             now,
             until=now + self.lease,
@@ -139,22 +200,103 @@ class DeliveryWorker:
         return self.deliver_claimed(claimed, now)
 
     def deliver_claimed(self, claimed: Sequence[Notification], now: datetime) -> DeliveryReport:
-        """Send notifications already claimed for this worker (the dispatcher's hand-off)."""
-        report = DeliveryReport()
-        sent: list[Sent] = []
-        for note in claimed:
-            sent.append(self._send(note, now))
-            if self.record_each:
-                self._record(sent, report)
-                sent = []
-        self._record(sent, report)
-        return report
+        """Send notifications already claimed for this worker (also the dispatcher's hand-off):
+        as many at once as pacing allows; return when each is recorded or handed back."""
+        work = _Round.of(claimed)
+        while work.waiting or work.out:
+            retry_at = self._start_sends(work, now)
+            if work.out:
+                self._collect(work, timeout=self._wait_for(retry_at))
+            elif work.waiting:  # only paced addresses are left, nothing out
+                self._hand_back(work, list(work.waiting), until=retry_at or now)
+        return work.report
 
-    def _send(self, note: Notification, now: datetime) -> Sent:
-        """Hand one notification to its channel; the outcome to record."""
+    def close(self) -> None:
+        """Stop the sending threads."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    # -- one round -------------------------------------------------------------------------------
+    def _start_sends(self, work: _Round, now: datetime) -> datetime | None:
+        """Send what pacing admits now; hand back what is held (or paced too long); return the
+        earliest moment a paced address may take more."""
+        at = self._now(now)
+        earliest: datetime | None = None
+        for address in list(work.waiting):
+            notes = work.waiting[address]
+            limits = self.pacing.get(address, self.default_pace)
+            while notes and work.out < self.concurrency:
+                decision = admit(self.lanes.get(address, Lane()), limits, at)
+                self.lanes[address] = decision.lane
+                if decision.admission is Admission.SEND:
+                    self._submit(work, notes.popleft(), now)
+                    continue
+                retry_at = decision.retry_at
+                if retry_at is not None:  # held, or paced
+                    if decision.admission is Admission.HELD or retry_at - at > PACE_WAIT:
+                        self._hand_back(work, [address], until=retry_at)
+                    else:
+                        earliest = retry_at if earliest is None else min(earliest, retry_at)
+                break
+            if not notes:
+                work.waiting.pop(address, None)
+        return earliest
+
+    def _submit(self, work: _Round, note: Notification, now: datetime) -> None:
+        work.out += 1
+        self._threads().submit(self._send_and_record, note, now, work.back)
+
+    def _collect(self, work: _Round, *, timeout: float | None) -> None:
+        """Wait for one send to come back (or the timeout), then take all that have."""
+        try:
+            done = [work.back.get(timeout=timeout)]
+        except queue.Empty:
+            return
+        while not work.back.empty():
+            done.append(work.back.get_nowait())
+        for item in done:
+            work.out -= 1
+            work.report.count(item.attempt.status)
+            lane = self.lanes.get(item.note.address, Lane())
+            self.lanes[item.note.address] = returned(lane, hold_until=item.hold_until)
+
+    def _hand_back(self, work: _Round, addresses: Collection[str], *, until: datetime) -> None:
+        """Give the unsent notifications of these addresses back to the outbox, due `until`."""
+        notes = [n for a in addresses for n in work.waiting.pop(a, ())]
+        if notes:
+            self._recorder.submit([(n.key, not_attempted(n, until=until)) for n in notes])
+            work.report.deferred += len(notes)
+
+    def _wait_for(self, retry_at: datetime | None) -> float | None:
+        if retry_at is None:
+            return None
+        return max((retry_at - self._now(retry_at)).total_seconds(), 0.001)
+
+    # -- one send (in a sending thread) ----------------------------------------------------------
+    def _send_and_record(
+        self, note: Notification, now: datetime, back: queue.SimpleQueue[_Returned]
+    ) -> None:
+        hold_until: datetime | None = None
+        try:
+            attempt, retry_after = self._send(note, now)
+            if attempt.status is DeliveryStatus.PENDING:  # retryable: hold the address
+                done_at = self._now(now)
+                hold_until = done_at + (retry_after or backoff(note.key, note.attempts))
+            self._recorder.submit([(note.key, attempt)])
+        except Exception:  # the store failed: the lease runs out and the row is sent again
+            log.exception("recording a delivery failed", extra={"key": note.key})
+            attempt = Attempt(DeliveryStatus.PENDING, note.attempts, note.next_attempt_at)
+        back.put(_Returned(note, attempt, hold_until))
+
+    def _send(self, note: Notification, now: datetime) -> tuple[Attempt, timedelta | None]:
+        """Hand one notification to its channel; the outcome to record and the receiver's
+        `Retry-After`."""
         notifier = self.notifiers.get(note.channel)
         error: str | None = None
         retryable = True
+        retry_after: timedelta | None = None
         try:
             if notifier is None:
                 raise DeliveryError(
@@ -162,18 +304,34 @@ class DeliveryWorker:
                 )
             notifier.send(note)
         except DeliveryError as err:
-            error, retryable = str(err), err.retryable
-        except Exception as err:  # the outermost worker boundary: log, count, back off
+            error, retryable, retry_after = str(err), err.retryable, err.retry_after
+        except Exception as err:  # the outermost sending boundary: log, count, back off
             log.exception("notifier crashed", extra={"key": note.key})
             error = f"{type(err).__name__}: {err}"
-        done_at = self.clock.now() if self.clock is not None else now
-        outcome = attempt_outcome(note, error=error, retryable=retryable, now=now, done_at=done_at)
-        return note.key, outcome
+        done_at = self._now(now)
+        outcome = attempt_outcome(
+            note,
+            error=error,
+            retryable=retryable,
+            now=now,
+            done_at=done_at,
+            retry_after=retry_after,
+        )
+        return outcome, retry_after
 
-    def _record(self, sent: Sequence[Sent], report: DeliveryReport) -> None:
-        if not sent:
-            return
+    def _record(self, groups: Sequence[Sequence[Sent]]) -> list[None]:
+        """Store the outcomes of sends that came back together, in one transaction."""
         with self.store.transaction() as tx:
-            for key, attempt in sent:
-                tx.outbox.mark(key, attempt)
-                report.count(attempt.status)
+            for sent in groups:
+                for key, attempt in sent:
+                    tx.outbox.mark(key, attempt)
+        return [None] * len(groups)
+
+    def _now(self, fallback: datetime) -> datetime:
+        return self.clock.now() if self.clock is not None else max(fallback, datetime.now(UTC))
+
+    def _threads(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="tocsin-send")
+            return self._pool

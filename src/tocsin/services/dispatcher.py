@@ -52,6 +52,7 @@ from tocsin.core.warnings.mute_windows import muted_by
 from tocsin.core.warnings.outbox import Message, Notification, addresses_of, log_entry
 from tocsin.core.warnings.payloads import compose
 from tocsin.core.warnings.routing import GroupMove, RouteReason, group_key, match_routes, route
+from tocsin.core.warnings.selectors import Target
 from tocsin.core.warnings.silences import Silence, SilenceNotice, notice_messages, ran_out
 from tocsin.core.warnings.suppression import source_regions, suppress
 from tocsin.ports import AlertingSession, AlertingStore, FeedRow
@@ -83,8 +84,17 @@ class Pass:
     tx: AlertingSession
     now: datetime
     handoff: Handoff
+    builder: TargetBuilder
     written: int = 0
     handed: list[Notification] = field(default_factory=list)
+    targets: dict[str, Target] = field(default_factory=dict)  # the pass's view of each warning
+
+    def target(self, warning: Warning) -> Target:
+        """How the stages see a warning (built once per pass: warnings do not change in it)."""
+        found = self.targets.get(warning.id)
+        if found is None:
+            found = self.targets[warning.id] = self.builder.target(warning)
+        return found
 
     def write(self, notes: Sequence[Notification]) -> None:
         """Stage 6: into the outbox (pre-claimed when handed off)."""
@@ -126,13 +136,13 @@ class Dispatcher:
     def _pass(self, now: datetime, report: TickReport) -> bool:
         """Every stage once, in one transaction; True when a stage may have more work."""
         with self.store.transaction() as tx:
-            work = Pass(tx, now, self.handoff)
+            work = Pass(tx, now, self.handoff, self.targets)
             rows = tx.feed.read(self.batch)
             changed = tx.warnings.by_ids([r.warning_id for r in rows])
             touched = self._route(work, rows, warnings=changed)  # 1
             self._start_or_stop_escalations(work, rows, warnings=changed)  # 5
             due = self._due_groups(work, touched)
-            self._flush(work, due)  # 2, 3, 4, 6
+            self._flush(work, due, known=changed)  # 2, 3, 4, 6
             escalations = tx.escalations.due(now, ESCALATION_BATCH)
             steps = self._escalate(work, escalations)  # 2, 3, 5, 6
             notices = self._notice_ended_silences(work)  # 6
@@ -160,7 +170,7 @@ class Dispatcher:
         }
         current = work.tx.groups.groups_of(list(moved))
         decisions = {
-            wid: route(self.targets.target(w), self.config.root, current=current[wid])
+            wid: route(work.target(w), self.config.root, current=current[wid])
             for wid, w in moved.items()
         }
         groups = work.tx.groups.get_many(
@@ -203,13 +213,12 @@ class Dispatcher:
     ) -> None:
         """Start an escalation when a warning is raised or upgraded (and still active), stop
         it when the warning is acknowledged or lifted; in feed order."""
-        running: dict[str, Escalation | None] = {}
+        stored = work.tx.escalations.get_many(sorted(warnings))
+        running: dict[str, Escalation | None] = {w: stored.get(w) for w in warnings}
         for row in rows:
             warning = warnings.get(row.warning_id)
             if warning is None:
                 continue
-            if warning.id not in running:
-                running[warning.id] = work.tx.escalations.get(warning.id)
             kind = EventKind(row.kind)
             decision = self._escalation_change(
                 work, kind, warning=warning, current=running[warning.id]
@@ -225,7 +234,7 @@ class Dispatcher:
             return stop(current, kind, now=work.now)
         if warning.state is not WarningState.ACTIVE:
             return None
-        policy = policy_for(self.targets.target(warning), self.config.escalation)
+        policy = policy_for(work.target(warning), self.config.escalation)
         if policy is None:
             return None
         chain = self.targets.chain(warning.region, warning.domain)
@@ -241,14 +250,17 @@ class Dispatcher:
             g for g in due.values() if g.state.next_flush_at and g.state.next_flush_at <= work.now
         ]
 
-    def _flush(self, work: Pass, due: Sequence[AggregationGroup]) -> None:
-        """Evaluate each due group: who is suppressed, what the flush decides, the outbox."""
+    def _flush(
+        self, work: Pass, due: Sequence[AggregationGroup], *, known: Mapping[str, Warning]
+    ) -> None:
+        """Evaluate each due group: who is suppressed, what the flush decides, the outbox.
+        (`known`: warnings this pass has read already.)"""
         if not due:
             return
         members = work.tx.groups.members_of([g.id for g in due])
-        warnings = work.tx.warnings.by_ids(
-            [w for g in due for w in [*members[g.id], *g.state.notified]]
-        )
+        wanted = {w for g in due for w in [*members[g.id], *g.state.notified]}
+        warnings = {w: known[w] for w in wanted if w in known}
+        warnings.update(work.tx.warnings.by_ids(sorted(wanted - warnings.keys())))
         suppressed = self._suppressed(work, [w for w in warnings.values() if w.is_open])
         for group in due:
             self._flush_one(
@@ -287,12 +299,12 @@ class Dispatcher:
     def _suppressed(self, work: Pass, warnings: Sequence[Warning]) -> dict[str, tuple[str, ...]]:
         """Stages 2 and 3 for each warning: the silences and inhibiting warnings (computed,
         never stored)."""
-        targets = [self.targets.target(w) for w in warnings]
+        targets = [work.target(w) for w in warnings]
         if not targets:
             return {}
         silences = work.tx.silences.find(now=work.now, include_expired=False)
         regions = source_regions(targets, self.targets.asset_regions)
-        sources = [self.targets.target(w) for w in work.tx.warnings.open_in_regions(regions)]
+        sources = [work.target(w) for w in work.tx.warnings.open_in_regions(regions)]
         rules = self.config.inhibit_rules
         return {
             t.warning_id: suppress(
@@ -369,7 +381,8 @@ class Dispatcher:
         """Where a warning goes, what suppresses it now, its escalation and notifications."""
         target = self.targets.target(warning)
         with self.store.transaction() as tx:
-            suppressed = self._suppressed(Pass(tx, now, self.handoff), [warning])[warning.id]
+            work = Pass(tx, now, self.handoff, self.targets)
+            suppressed = self._suppressed(work, [warning])[warning.id]
             escalation = tx.escalations.get(warning.id)
             notes = tx.outbox.find(warning_id=warning.id, limit=500)
         windows = dict(self.config.mute_windows)

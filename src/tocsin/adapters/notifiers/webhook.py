@@ -9,7 +9,12 @@ Headers sent with every request:
   secret (only when a secret is configured); receivers recompute it and compare in constant time.
 
 A 2xx answer is a delivery. Connection errors, timeouts, 408, 429 and 5xx are retryable; any
-other answer is not (the receiver rejected the request: retrying will not help).
+other answer is not (the receiver rejected the request: retrying will not help). A `Retry-After`
+answer (seconds or an HTTP date) is passed on: the delivery worker leaves that address alone for
+as long (core/warnings/pacing.py).
+
+One client serves every send, from every sending thread: its pool keeps connections to each
+receiver alive between notifications (`max_connections` in all, as many kept idle).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -37,6 +44,23 @@ def verify(secret: bytes, timestamp: str, body: bytes, header: str) -> bool:
     return hmac.compare_digest(signature(secret, timestamp, body), header)
 
 
+def retry_after(header: str | None) -> timedelta | None:
+    """A `Retry-After` value (delay in seconds, or an HTTP date) as a delay; None if absent or
+    not understood. At most a day."""
+    if not header:
+        return None
+    text = header.strip()
+    if text.isdigit():
+        return min(timedelta(seconds=int(text)), timedelta(days=1))
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return min(max(moment - datetime.now(UTC), timedelta(0)), timedelta(days=1))
+
+
 class WebhookNotifier:
     """Posts each notification's payload as JSON to its address."""
 
@@ -47,9 +71,13 @@ class WebhookNotifier:
         timeout_s: float = 10.0,
         client: httpx.Client | None = None,
         user_agent: str = "tocsin",
+        max_connections: int = 64,
     ) -> None:
         self.secret = secret
-        self.client = client or httpx.Client(timeout=timeout_s)
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
+        self.client = client or httpx.Client(timeout=timeout_s, limits=limits)
         self.user_agent = user_agent
 
     def send(self, notification: Notification) -> None:
@@ -76,6 +104,7 @@ class WebhookNotifier:
         raise DeliveryError(
             f"webhook {notification.address} answered {status}: {response.text[:200]}",
             retryable=retryable,
+            retry_after=retry_after(response.headers.get("retry-after")),
         )
 
     def close(self) -> None:

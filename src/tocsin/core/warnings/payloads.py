@@ -105,12 +105,10 @@ def alertmanager_payload(
     """Alertmanager's webhook body (version 4); the group key names kind, receiver, labels."""
     alerts = [_am_alert(w, "firing", external_url) for w in message.firing]
     alerts += [_am_alert(w, "resolved", external_url) for w in message.resolved]
-    common: dict[str, str] = {}
-    if alerts:
-        first = alerts[0]["labels"]
-        common = {
-            k: v for k, v in first.items() if all(a["labels"].get(k) == v for a in alerts[1:])
-        }
+    common: dict[str, str] = dict(alerts[0]["labels"]) if alerts else {}
+    for a in alerts[1:]:
+        labels = a["labels"]
+        common = {k: v for k, v in common.items() if labels.get(k) == v}
     return {
         "version": "4",
         "groupKey": f"{message.kind.value}:{message.receiver}:{sorted(message.labels.items())}",
