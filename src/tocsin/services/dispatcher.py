@@ -46,7 +46,9 @@ from tocsin.core.warnings.grouping import (
     new_group,
     on_member_change,
     version_of,
+    wake,
 )
+from tocsin.core.warnings.inhibition import InhibitScope
 from tocsin.core.warnings.model import EventKind, Warning, WarningState
 from tocsin.core.warnings.mute_windows import muted_by
 from tocsin.core.warnings.outbox import Message, Notification, addresses_of, log_entry
@@ -141,11 +143,11 @@ class Dispatcher:
             changed = tx.warnings.by_ids([r.warning_id for r in rows])
             touched = self._route(work, rows, warnings=changed)  # 1
             self._start_or_stop_escalations(work, rows, warnings=changed)  # 5
+            notices = self._notice_ended_silences(work, touched=touched)  # 3, 6
             due = self._due_groups(work, touched)
             self._flush(work, due, known=changed)  # 2, 3, 4, 6
             escalations = tx.escalations.due(now, ESCALATION_BATCH)
             steps = self._escalate(work, escalations)  # 2, 3, 5, 6
-            notices = self._notice_ended_silences(work)  # 6
             if rows:
                 tx.feed.advance([r.id for r in rows])
         self.handoff.put(work.handed)
@@ -182,6 +184,7 @@ class Dispatcher:
                 group = self._move(work, move, warning_id=wid, group=groups.get(move.group_id))
                 if group is not None:
                     groups[group.id] = touched[group.id] = group
+        self._wake(work, self._inhibitable(work, list(moved.values())), touched=touched)
         for group in touched.values():
             work.tx.groups.save(group)
         return touched
@@ -206,6 +209,51 @@ class Dispatcher:
         if group is not None:
             return on_member_change(group, matched, now=work.now)
         return None if move.key is None else new_group(move.key, matched, now=work.now)
+
+    def _inhibitable(self, work: Pass, changed: Sequence[Warning]) -> list[str]:
+        """Open warnings a changed warning may have begun or ceased to inhibit: those in the
+        regions below it and on the assets that depend on its asset (per the rules' scopes)."""
+        scopes = {r.scope for r in self.config.inhibit_rules}
+        regions: set[str] = set()
+        assets: set[str] = set()
+        for w in changed:
+            if InhibitScope.REGION_SUBTREE in scopes:
+                regions.update(self.targets.regions_below(w.region))
+            asset = self.targets.asset_of(w)
+            if asset and InhibitScope.DEPENDENT_ASSET in scopes:
+                below = self.targets.dependants_of(asset)
+                assets |= below
+                regions |= self.targets.asset_regions(below)
+        if not regions:
+            return []
+        found = work.tx.warnings.open_in_regions(sorted(regions))
+        below_region = {r for w in changed for r in self.targets.regions_below(w.region)}
+        return [
+            w.id
+            for w in found
+            if w.region in below_region or work.target(w).labels.get("asset", "") in assets
+        ]
+
+    def _wake(
+        self,
+        work: Pass,
+        warning_ids: Sequence[str],
+        *,
+        touched: dict[str, AggregationGroup],
+        at: datetime | None = None,
+    ) -> None:
+        """Wake the groups of these warnings (a suppression over them may begin or end at `at`,
+        default now): each is evaluated then, as after a member change; added to `touched`."""
+        if not warning_ids:
+            return
+        ids = sorted({g for gs in work.tx.groups.groups_of(warning_ids).values() for g in gs})
+        stored = work.tx.groups.get_many([g for g in ids if g not in touched])
+        for gid in ids:
+            group = touched.get(gid) or stored.get(gid)
+            if group is not None:
+                on = self.routes.get(group.route_id, self.config.root)
+                touched[gid] = wake(group, on, at=at or work.now)
+                work.tx.groups.save(touched[gid])
 
     # -- 5 escalate: start and stop ------------------------------------------------------------
     def _start_or_stop_escalations(
@@ -286,6 +334,7 @@ class Dispatcher:
             timing=on.timing,
             muted_by=muted_by(on.mute_windows, dict(self.config.mute_windows), work.now),
             versions={i: version_of(warnings[i]) for i in group.state.notified if i in warnings},
+            polled=bool(on.mute_windows),
         )
         if decision.notify:
             work.write(self._compose(flush_message(group, decision, warnings=warnings), work.now))
@@ -334,15 +383,30 @@ class Dispatcher:
         return steps
 
     # -- silences ------------------------------------------------------------------------------
-    def _notice_ended_silences(self, work: Pass) -> int:
-        """Tell each ended silence's scope that it ended (and audit a silence that ran out)."""
+    def _notice_ended_silences(self, work: Pass, *, touched: dict[str, AggregationGroup]) -> int:
+        """Tell each ended silence's scope that it ended (and audit a silence that ran out);
+        wake the groups of the warnings it held back."""
         ended = work.tx.silences.ended_unnoticed(work.now)
         for silence in ended:
             work.write(self.silence_notice(silence, SilenceNotice.EXPIRED, now=work.now))
             work.tx.silences.mark_noticed(silence.id)
             if silence.expired_by is None:  # nobody ended it: it ran out
                 work.tx.audit.append([ran_out(silence)])
+            self._wake(work, self._silenced(work, silence), touched=touched)
         return len(ended)
+
+    def _silenced(self, work: Pass, silence: Silence) -> list[str]:
+        """The open warnings a silence matches (whatever its times)."""
+        sel = silence.selector
+        regions = self.targets.subtree(sel.region) if sel.region else self.targets.all_regions
+        found = work.tx.warnings.open_in_regions(regions)
+        return [w.id for w in found if sel.matches(work.target(w))]
+
+    def wake_for_silence(self, tx: AlertingSession, silence: Silence, *, now: datetime) -> None:
+        """A silence was created: wake the groups of the warnings it matches when it starts
+        (they leave their next notification; when it ends they are notified again)."""
+        work = Pass(tx, now, self.handoff, self.targets)
+        self._wake(work, self._silenced(work, silence), touched={}, at=silence.starts_at)
 
     def silence_notice(
         self, silence: Silence, what: SilenceNotice, *, now: datetime

@@ -30,6 +30,24 @@ class TargetBuilder:
         self.region_chain = lru_cache(maxsize=65536)(self._region_chain)
         self.domain_chain = lru_cache(maxsize=4096)(self._domain_chain)
         self.chain = lru_cache(maxsize=65536)(self._units)
+        self.subtree = lru_cache(maxsize=4096)(self._subtree)
+        self.all_regions = tuple(catalog.regions.regions)
+
+    def _subtree(self, region: str) -> tuple[str, ...]:
+        """The region and every region below it."""
+        if region not in self.catalog.regions:
+            return (region,)
+        return tuple(self.catalog.regions.subtree(RegionCode(region)))
+
+    def regions_below(self, region: str) -> tuple[str, ...]:
+        """Every region strictly below `region`."""
+        return self.subtree(region)[1:]
+
+    def dependants_of(self, asset: str) -> set[str]:
+        """The assets that depend on `asset`, directly or not."""
+        if asset not in self.catalog.assets:
+            return set()
+        return set(dependants(dict(self.catalog.assets), AssetCode(asset)))
 
     def _region_chain(self, region: str) -> tuple[str, ...]:
         tree = self.catalog.regions

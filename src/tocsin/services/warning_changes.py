@@ -92,7 +92,5 @@ class WarningChanges:
         again; return the events."""
         tx.warnings.save(list(self.updated.values()), new=False)
         tx.warnings.save(list(self.created.values()), new=True)
-        tx.warnings.touch(
-            {w: at for w, at in self.touched.items() if w not in self.updated}
-        )
+        tx.warnings.touch({w: at for w, at in self.touched.items() if w not in self.updated})
         return self.events

@@ -14,20 +14,20 @@ answer (seconds or an HTTP date) is passed on: the delivery worker leaves that a
 as long (core/warnings/pacing.py).
 
 One client serves every send, from every sending thread: its pool keeps connections to each
-receiver alive between notifications (`max_connections` in all, as many kept idle).
+receiver alive between notifications (http_pool.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-import httpx
-
+from tocsin.adapters.notifiers.http_pool import KeepAlivePool
 from tocsin.core.warnings.outbox import DeliveryError, Notification
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
@@ -69,15 +69,11 @@ class WebhookNotifier:
         *,
         secret: bytes | None = None,
         timeout_s: float = 10.0,
-        client: httpx.Client | None = None,
         user_agent: str = "tocsin",
-        max_connections: int = 64,
+        pool: KeepAlivePool | None = None,
     ) -> None:
         self.secret = secret
-        limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
-        self.client = client or httpx.Client(timeout=timeout_s, limits=limits)
+        self.pool = pool or KeepAlivePool(timeout_s=timeout_s)
         self.user_agent = user_agent
 
     def send(self, notification: Notification) -> None:
@@ -94,19 +90,23 @@ class WebhookNotifier:
         if self.secret:
             headers["X-Tocsin-Signature"] = signature(self.secret, stamp, body)
         try:
-            response = self.client.post(notification.address, content=body, headers=headers)
-        except httpx.HTTPError as err:
-            raise DeliveryError(f"webhook {notification.address}: {err}") from err
-        status = response.status_code
+            answer = self.pool.post(notification.address, body, headers)
+        except (OSError, http.client.HTTPException, ValueError) as err:
+            reason = str(err) or type(err).__name__
+            raise DeliveryError(
+                f"webhook {notification.address}: {reason}",
+                retryable=not isinstance(err, ValueError),
+            ) from err
+        status = answer.status
         if 200 <= status < 300:
             return
         retryable = status >= 500 or status in RETRYABLE_STATUS
         raise DeliveryError(
-            f"webhook {notification.address} answered {status}: {response.text[:200]}",
+            f"webhook {notification.address} answered {status}: {answer.text}",
             retryable=retryable,
-            retry_after=retry_after(response.headers.get("retry-after")),
+            retry_after=retry_after(answer.headers.get("retry-after")),
         )
 
     def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self.client.close()
+        """Close the kept connections."""
+        self.pool.close()

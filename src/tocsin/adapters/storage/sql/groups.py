@@ -40,10 +40,13 @@ class SqlGroups:
         return bool(self.saves or self.deleted or held)
 
     def get_many(self, group_ids: Sequence[str]) -> dict[str, AggregationGroup]:
-        """Groups by id (missing ones left out)."""
+        """Groups by id (missing ones left out), as this session has saved or deleted them."""
         g = at.alert_groups
-        rows = rows_in(self.conn, select(g), column=g.c.id, keys=group_ids)
-        return {r["id"]: _group(r) for r in rows}
+        wanted = [i for i in group_ids if i not in self.saves and i not in self.deleted]
+        rows = rows_in(self.conn, select(g), column=g.c.id, keys=wanted)
+        found = {r["id"]: _group(r) for r in rows}
+        found.update({i: self.saves[i] for i in group_ids if i in self.saves})
+        return found
 
     def save(self, group: AggregationGroup) -> None:
         """Insert or update a group (one upsert for all a session saves)."""
