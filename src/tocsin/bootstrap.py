@@ -120,7 +120,10 @@ class Container:
     alert_receiver: AlertReceiverService
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Stop the delivery worker's sending and the receiver's commits; release the
+        database connections."""
+        self.delivery.close()
+        self.alert_receiver.commits.close()
         self.stores.close()
 
 
@@ -171,7 +174,9 @@ def build(
         alerting_store=stores.alerting,
         handoff=handoff,
         dispatcher=dispatcher,
-        delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
+        delivery=DeliveryWorker(
+            stores.alerting, notifiers, lease=lease, clock=clock, pacing=config.pacing
+        ),
         silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
         alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog),
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -173,11 +176,24 @@ def test_webhook_refuses_an_address_that_is_not_http(notifier: WebhookNotifier) 
     assert not err.value.retryable
 
 
+def _send_on_one_loop(notifier: WebhookNotifier, notes: list[Notification]) -> None:
+    """Send one after the other on one event loop (as the delivery worker does)."""
+
+    async def run() -> None:
+        try:
+            for note in notes:
+                await notifier.send_async(note)
+        finally:
+            await notifier.aclose()
+
+    asyncio.run(run())
+
+
 def test_webhook_keeps_one_connection_alive_across_sends(
     receiver: Receiver, notifier: WebhookNotifier
 ) -> None:
-    for i in range(20):
-        notifier.send(make_notification(address=receiver.url, key=f"k{i}"))
+    notes = [make_notification(address=receiver.url, key=f"k{i}") for i in range(20)]
+    _send_on_one_loop(notifier, notes)
     assert len(receiver.requests) == 20
     assert receiver.connections == 1
 
@@ -186,10 +202,60 @@ def test_webhook_sends_again_on_a_fresh_connection_when_the_kept_one_was_closed(
     receiver: Receiver, notifier: WebhookNotifier
 ) -> None:
     receiver.drop_after_answer = True  # every connection is closed after one answer
-    for i in range(3):
-        notifier.send(make_notification(address=receiver.url, key=f"k{i}"))
+    notes = [make_notification(address=receiver.url, key=f"k{i}") for i in range(3)]
+    _send_on_one_loop(notifier, notes)
     assert [h["Idempotency-Key"] for h, _ in receiver.requests] == ["k0", "k1", "k2"]
     assert receiver.connections == 3
+
+
+@pytest.mark.parametrize("framing", ["chunked", "to-the-close", "no-body"])
+def test_webhook_reads_every_kind_of_answer(framing: str, notifier: WebhookNotifier) -> None:
+    """Answers framed by chunks, by the connection's end, or without a body (204)."""
+    answers = {
+        "chunked": b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbusy\r\n0\r\n\r\n",
+        "to-the-close": b"HTTP/1.0 503 Busy\r\n\r\nlater",
+        "no-body": b"HTTP/1.1 204 No Content\r\n\r\n",
+    }
+    with raw_receiver(answers[framing]) as url:
+        if framing == "no-body":
+            notifier.send(make_notification(address=url))
+            return
+        with pytest.raises(DeliveryError) as err:
+            notifier.send(make_notification(address=url))
+    assert err.value.retryable
+    assert str(err.value).endswith({"chunked": "busy", "to-the-close": "later"}[framing])
+
+
+@contextmanager
+def raw_receiver(answer: bytes) -> Iterator[str]:
+    """A receiver that reads one request and writes `answer` as it is, then closes."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = int(
+                next(
+                    line.split(b":")[1]
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                )
+            )
+            while len(body) < length:
+                body += conn.recv(65536)
+            conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    finally:
+        thread.join(timeout=10)
+        server.close()
 
 
 class _Inbox:

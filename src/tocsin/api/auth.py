@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from tocsin.bootstrap import Container
 from tocsin.core.errors import Unauthenticated
@@ -70,18 +71,22 @@ class Requires:
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> User | None:
-        """Check the request's token (or reuse the user the body guard found)."""
+        """Check the request's token (or reuse the user the body guard found); the store is
+        read in a worker thread, and only when the token's user is not known already."""
         container = container_of(request)
         if not needs_token(container, self.permission):
             return None
         user: User | None = request.scope.get(USER_KEY)  # found by the body guard
+        token = credentials.credentials if credentials else None
+        if user is None and token:
+            user = container.admin.known_user(token)
         if user is None:
-            user = authenticate(container, credentials.credentials if credentials else None)
+            user = await run_in_threadpool(authenticate, container, token)
         container.admin.require(user, self.permission)  # Forbidden when the role may not
         return user
 

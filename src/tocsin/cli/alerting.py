@@ -217,11 +217,35 @@ def notify_run(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Dispatch and deliver notifications in the foreground (alongside or instead of serve)."""
+    """Dispatch and deliver notifications in the foreground (alongside or instead of serve).
+
+    Runs the same dispatcher and delivery loops as `serve` (the dispatcher hands what it writes
+    straight to the delivery worker), in a process of its own: with `serve` started with
+    TOCSIN_BACKGROUND_WORKERS=false, the API and the pipeline each have a processor core. The
+    dispatcher looks for new warning transitions every `interval` seconds."""
     from tocsin.bootstrap import build
+    from tocsin.services.background import start_background
 
     with reported():
-        container = build(settings(db, config))
+        chosen = settings(db, config)
+        container = build(chosen.model_copy(update={"background_workers": True}))
+    if once:
+        now = container.clock.now()
+        report = container.dispatcher.tick(now)
+        delivered = container.delivery.run_once(now)
+        container.close()
+        console.print(
+            json.dumps(
+                {
+                    "transitions": report.transitions,
+                    "notifications": report.notifications,
+                    "delivered": delivered.delivered,
+                    "retried": delivered.retried,
+                    "failed": delivered.failed,
+                }
+            )
+        )
+        return
     stop = threading.Event()
 
     def handle(_sig: int, _frame: FrameType | None) -> None:
@@ -229,25 +253,12 @@ def notify_run(
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
-    while True:
-        now = container.clock.now()
-        report = container.dispatcher.tick(now)
-        delivered = container.delivery.run_once(now)
-        if once:
-            console.print(
-                json.dumps(
-                    {
-                        "transitions": report.transitions,
-                        "notifications": report.notifications,
-                        "delivered": delivered.delivered,
-                        "retried": delivered.retried,
-                        "failed": delivered.failed,
-                    }
-                )
-            )
-            return
-        if stop.wait(interval):
-            return
+    stop_loops = start_background(container, interval=interval)
+    try:
+        stop.wait()
+    finally:
+        stop_loops()
+        container.close()
 
 
 @notify_app.command("log")

@@ -15,7 +15,7 @@
 | `silences` | SilenceStore | silences |
 | `outbox` | Outbox, OutboxClaims | notifications to deliver |
 | `sessions` | StoreSession, Store, AlertingSession, AlertingStore | transactions |
-| `bus`, `clock`, `notifiers` | Bus, Clock, Notifier | side effects and time |
+| `bus`, `clock`, `notifiers` | Bus, Clock, Notifier, AsyncNotifier | side effects and time |
 
 A new concept (public alerts, incidents, citizen reports) follows the same pattern: a module
 here with its Protocol (at most about ten methods), a property on the session that carries it,
@@ -34,7 +34,7 @@ from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
 from tocsin.ports.feed import FeedRow, WarningFeed
 from tocsin.ports.groups import GroupStore
-from tocsin.ports.notifiers import Notifier
+from tocsin.ports.notifiers import AsyncNotifier, Notifier
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
 from tocsin.ports.sessions import AlertingSession, AlertingStore, Store, StoreSession
@@ -45,6 +45,7 @@ from tocsin.ports.warnings import WarningFilter, WarningReader, WarningSearch, W
 __all__ = [
     "AlertingSession",
     "AlertingStore",
+    "AsyncNotifier",
     "AuditLog",
     "Bus",
     "CatalogStore",

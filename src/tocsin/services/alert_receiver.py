@@ -120,6 +120,22 @@ class AlertReceiverService:
     def receive(self, alerts: Sequence[PrometheusAlert], *, actor: str) -> ReceiveResult:
         """Store the valid alerts' effect on warnings (with the posts arriving at the same
         time, in one transaction); publish after commit."""
+        post, rejected = self._checked(alerts, actor=actor)
+        events = self.commits.submit(post) if post.alerts else []
+        return ReceiveResult(len(post.alerts), rejected, tuple(events))
+
+    async def receive_async(
+        self, alerts: Sequence[PrometheusAlert], *, actor: str
+    ) -> ReceiveResult:
+        """`receive` for an event loop: it waits for the commit without blocking the loop."""
+        post, rejected = self._checked(alerts, actor=actor)
+        events = await self.commits.submit_async(post) if post.alerts else []
+        return ReceiveResult(len(post.alerts), rejected, tuple(events))
+
+    def _checked(
+        self, alerts: Sequence[PrometheusAlert], *, actor: str
+    ) -> tuple[_Post, tuple[Problem, ...]]:
+        """The valid alerts, as a post to commit, and the problems of the others."""
         rejected: list[Problem] = []
         valid: list[PrometheusAlert] = []
         for i, alert in enumerate(alerts):
@@ -127,8 +143,7 @@ class AlertReceiverService:
             rejected += problems
             if not problems:
                 valid.append(alert)
-        events = self.commits.submit(_Post(tuple(valid), actor)) if valid else []
-        return ReceiveResult(len(valid), tuple(rejected), tuple(events))
+        return _Post(tuple(valid), actor), tuple(rejected)
 
     def _commit(self, posts: Sequence[_Post]) -> list[list[WarningEvent]]:
         """Apply posts in the order they arrived, in one transaction; each post's events."""

@@ -13,21 +13,22 @@ other answer is not (the receiver rejected the request: retrying will not help).
 answer (seconds or an HTTP date) is passed on: the delivery worker leaves that address alone for
 as long (core/warnings/pacing.py).
 
-One client serves every send, from every sending thread: its pool keeps connections to each
-receiver alive between notifications (http_pool.py).
+The delivery worker sends with `send_async` on its event loop, where the pool keeps connections
+to each receiver alive between notifications (http_pool.py); `send` is the same for a caller
+without a loop (one request on a connection of its own).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
-import http.client
 import json
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from tocsin.adapters.notifiers.http_pool import KeepAlivePool
+from tocsin.adapters.notifiers.http_pool import Answer, KeepAlivePool
 from tocsin.core.warnings.outbox import DeliveryError, Notification
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
@@ -78,6 +79,36 @@ class WebhookNotifier:
 
     def send(self, notification: Notification) -> None:
         """POST the payload; raise DeliveryError (retryable or not) unless the answer is 2xx."""
+        asyncio.run(self._send_alone(notification))
+
+    async def send_async(self, notification: Notification) -> None:
+        """`send` on the running event loop, over the loop's kept-alive connections."""
+        body, headers = self._request(notification)
+        try:
+            answer = await self.pool.post(notification.address, body, headers)
+        except (OSError, ValueError) as err:
+            reason = str(err) or type(err).__name__
+            raise DeliveryError(
+                f"webhook {notification.address}: {reason}",
+                retryable=not isinstance(err, ValueError),
+            ) from err
+        _check(notification, answer)
+
+    async def aclose(self) -> None:
+        """Close the running loop's kept connections."""
+        self.pool.close()
+
+    def close(self) -> None:
+        """Close every kept connection (outside an event loop)."""
+        self.pool.close()
+
+    async def _send_alone(self, notification: Notification) -> None:
+        try:
+            await self.send_async(notification)
+        finally:
+            self.pool.close()
+
+    def _request(self, notification: Notification) -> tuple[bytes, dict[str, str]]:
         body = json.dumps(notification.payload, sort_keys=True, separators=(",", ":")).encode()
         stamp = str(int(time.time()))
         headers = {
@@ -89,24 +120,17 @@ class WebhookNotifier:
         }
         if self.secret:
             headers["X-Tocsin-Signature"] = signature(self.secret, stamp, body)
-        try:
-            answer = self.pool.post(notification.address, body, headers)
-        except (OSError, http.client.HTTPException, ValueError) as err:
-            reason = str(err) or type(err).__name__
-            raise DeliveryError(
-                f"webhook {notification.address}: {reason}",
-                retryable=not isinstance(err, ValueError),
-            ) from err
-        status = answer.status
-        if 200 <= status < 300:
-            return
-        retryable = status >= 500 or status in RETRYABLE_STATUS
-        raise DeliveryError(
-            f"webhook {notification.address} answered {status}: {answer.text}",
-            retryable=retryable,
-            retry_after=retry_after(answer.headers.get("retry-after")),
-        )
+        return body, headers
 
-    def close(self) -> None:
-        """Close the kept connections."""
-        self.pool.close()
+
+def _check(notification: Notification, answer: Answer) -> None:
+    """Raise DeliveryError unless the answer is 2xx (retryable: 408, 425, 429, 5xx)."""
+    status = answer.status
+    if 200 <= status < 300:
+        return
+    retryable = status >= 500 or status in RETRYABLE_STATUS
+    raise DeliveryError(
+        f"webhook {notification.address} answered {status}: {answer.text}",
+        retryable=retryable,
+        retry_after=retry_after(answer.headers.get("retry-after")),
+    )

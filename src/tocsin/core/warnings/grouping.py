@@ -187,14 +187,14 @@ def evaluate_group(
         held = replace(state, next_flush_at=now + timing.group_interval, last_flush_at=now)
         return FlushDecision(None, {}, (), held, (), muted_by)
     reason = notify_reason(state, firing, resolved, now, timing)
-    new_state = replace(
-        state,
-        last_flush_at=now,
-        notified=dict(firing) if reason is not None else kept,
-        last_notified_at=now if reason is not None else state.last_notified_at,
+    notified_at = now if reason is not None else state.last_notified_at
+    later = None
+    if open_ids:
+        told = GroupState(state.created_at, None, now, notified_at)
+        later = next_evaluation(told, now, timing=timing, firing=bool(firing), polled=polled)
+    new_state = GroupState(
+        state.created_at, later, now, notified_at, dict(firing) if reason is not None else kept
     )
-    later = next_evaluation(new_state, now, timing=timing, firing=bool(firing), polled=polled)
-    new_state = replace(new_state, next_flush_at=later if open_ids else None)
     finished = not open_ids
     if reason is None:
         return FlushDecision(None, firing, resolved, new_state, drop, finished=finished)
@@ -219,8 +219,10 @@ class AggregationGroup:
 def on_member_change(group: AggregationGroup, route: Route, *, now: datetime) -> AggregationGroup:
     """A group after a member joined, changed or left at `now`, scheduled for its next
     evaluation (group_wait after it was created, else group_interval after its last flush)."""
-    due = schedule_on_change(group.state, now, route.timing)
-    return replace(group, state=replace(group.state, next_flush_at=due))
+    st = group.state
+    due = schedule_on_change(st, now, route.timing)
+    state = GroupState(st.created_at, due, st.last_flush_at, st.last_notified_at, st.notified)
+    return AggregationGroup(group.id, group.route_id, group.receiver, group.labels, state)
 
 
 def wake(group: AggregationGroup, route: Route, *, at: datetime) -> AggregationGroup:

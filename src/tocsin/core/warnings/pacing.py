@@ -23,9 +23,12 @@ from enum import StrEnum
 class PaceLimits:
     """What one address accepts: requests at once, and a rate (None: no rate limit)."""
 
-    in_flight: int = 4
+    in_flight: int = 32
     rate_per_s: float | None = None
     burst: int = 10
+
+
+DEFAULT_PACE = PaceLimits()  # an address configured with no limits of its own
 
 
 @dataclass(frozen=True, slots=True)
