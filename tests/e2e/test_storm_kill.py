@@ -243,14 +243,14 @@ def test_sigkill_in_a_storm_loses_no_alert_and_never_changes_a_key(
         _post_all(server, token, _alerts(grid, resolved=False))
         if not server.running():
             receiver.victim = server.start()
-        assert receiver.wait_for("firing", ALERTS), "not every alert was notified"
+        assert receiver.wait_for("firing", ALERTS), _state(db, receiver, "firing")
         # all resolved: killed again after 300 more notifications
         receiver.kill_after = receiver.requests + 300
         receiver.victim = server.process
         _post_all(server, token, _alerts(grid, resolved=True))
         if not server.running():
             receiver.victim = server.start()
-        assert receiver.wait_for("resolved", ALERTS), "not every resolution was notified"
+        assert receiver.wait_for("resolved", ALERTS), _state(db, receiver, "resolved")
         threading.Event().wait(2)  # nothing more may come
     finally:
         server.kill()
@@ -267,3 +267,20 @@ def test_sigkill_in_a_storm_loses_no_alert_and_never_changes_a_key(
     repeated = {k for k in set(arrivals) if arrivals.count(k) > 1}
     assert set(receiver.killed) <= repeated  # the deliveries cut by a kill came again
     assert len(arrivals) - len(set(arrivals)) <= 2 * 128  # only what was out at a kill
+
+
+def _state(db: str, receiver: Sink, status: str) -> str:
+    """What the database holds, for a failure's message."""
+    container = build(Settings(database_url=db, background_workers=False))
+    try:
+        log = container.dispatcher.notification_log(limit=100_000)
+        counts = container.warnings.counts(open_only=False)
+    finally:
+        container.close()
+    statuses: dict[str, int] = {}
+    for n in log:
+        statuses[n.status.value] = statuses.get(n.status.value, 0) + 1
+    return (
+        f"{len(receiver.ids(status))} of {ALERTS} {status} at the sink; outbox {statuses}; "
+        f"warnings {counts}"
+    )
