@@ -32,15 +32,22 @@ class WarningService:
         domain: str | None = None,
         region: str | None = None,
         limit: int = 1000,
+        offset: int = 0,
     ) -> list[Warning]:
-        """Warnings, most severe and oldest first; `region` selects its whole subtree."""
+        """Warnings, most severe and oldest first; `region` selects its whole subtree; a page of
+        `limit` after skipping `offset`."""
         regions = None
         if region is not None:
             if region not in self.regions:
                 raise NotFound(f"unknown region {region!r}")
             regions = tuple(self.regions.subtree(RegionCode(region)))
         query = WarningFilter(
-            open_only=open_only, levels=levels, domain_prefix=domain, regions=regions, limit=limit
+            open_only=open_only,
+            levels=levels,
+            domain_prefix=domain,
+            regions=regions,
+            limit=limit,
+            offset=offset,
         )
         with self.store.transaction() as tx:
             return tx.warning_search.find(query)
