@@ -77,13 +77,27 @@ async function refreshSummary() {
   box.dataset.open = String(s.open);
 }
 
+// One reload of the aggregated views at a time: changes that come while one is waiting or
+// running are caught by it or by the single one that follows (a storm never queues reloads).
 let pending = null;
+let running = false;
+let again = false;
 function refreshSoon() {
-  clearTimeout(pending);
+  if (running) { again = true; return; }
+  if (pending) return;
   pending = setTimeout(async () => {
-    await refreshSummary();
-    if (view === "board") await board.refresh({ highlight: true });
-    if (view === "map") await mapView.refresh();
+    pending = null;
+    running = true;
+    try {
+      await refreshSummary();
+      if (view === "board") await board.refresh({ highlight: true });
+      if (view === "map") await mapView.refresh();
+    } catch (err) {
+      toast(`Could not reload: ${err.message}`);
+    } finally {
+      running = false;
+      if (again) { again = false; refreshSoon(); }
+    }
   }, 150);
 }
 
@@ -103,6 +117,8 @@ function connectLive() {
     const m = JSON.parse(e.data);
     if (m.kind === "warning.raised" || m.kind === "warning.upgraded") {
       toast(`${m.to_level.toUpperCase()} ${m.kind.replace("warning.", "")}: ${m.reason}`);
+    } else if (m.kind === "warning.burst") { // a storm: the server sends one summary, not thousands
+      toast(`${m.reason}${m.to_level ? `; the worst ${m.to_level.toUpperCase()}` : ""}`);
     }
     refreshSoon();
   });
