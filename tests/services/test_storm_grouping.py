@@ -55,7 +55,7 @@ def test_a_district_unit_gets_one_message_naming_its_300_cells(tmp_path: Path, d
         assert len(channel.sent) == GRID.districts  # one message per district, not 900
         assert sorted(by_receiver) == ["D001-FLOOD", "D002-FLOOD", "D003-FLOOD"]
         open_warnings = container.warnings.find(limit=GRID.cells)
-        district_of = {w.id: w.region for w in open_warnings}
+        district_of = {str(w.id): str(w.region) for w in open_warnings}
         for receiver, note in by_receiver.items():
             district = receiver.removesuffix("-FLOOD")
             assert len(note.warning_ids) == GRID.per_district
