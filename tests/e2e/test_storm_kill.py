@@ -51,6 +51,7 @@ class Sink:
     kill_after: int | None = None
     victim: subprocess.Popen[bytes] | None = None
     killed: list[str] = field(default_factory=list)  # keys of the requests that killed
+    kills_done: int = 0  # kills whose victim has exited
     cond: threading.Condition = field(default_factory=threading.Condition)
 
     def record(self, key: str, body: dict[str, Any]) -> bool:
@@ -71,6 +72,20 @@ class Sink:
         with self.cond:
             return {i for _, i, s in self.seen if s == status}
 
+    def wait_killed(self, count: int) -> bool:
+        """Block until the sink has killed the server `count` times (or the deadline)."""
+        with self.cond:
+            return self.cond.wait_for(lambda: self.kills_done >= count, DEADLINE_S)
+
+    def kill(self) -> None:
+        """SIGKILL the victim and wait until it is gone."""
+        if self.victim is not None:
+            self.victim.send_signal(signal.SIGKILL)
+            self.victim.wait()
+        with self.cond:
+            self.kills_done += 1
+            self.cond.notify_all()
+
     def wait_for(self, status: str, count: int) -> bool:
         """Block until `count` alerts were notified with `status` (or the deadline)."""
         with self.cond:
@@ -89,9 +104,8 @@ def sink() -> Iterator[tuple[Sink, str]]:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            if s.record(self.headers["Idempotency-Key"], body) and s.victim is not None:
-                s.victim.send_signal(signal.SIGKILL)
-                s.victim.wait()
+            if s.record(self.headers["Idempotency-Key"], body):
+                s.kill()
             try:
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
@@ -241,6 +255,8 @@ def test_sigkill_in_a_storm_loses_no_alert_and_never_changes_a_key(
         receiver.victim = server.start()
         receiver.kill_after = 500
         _post_all(server, token, _alerts(grid, resolved=False))
+        # every post may have been answered before the 500th notification: wait for the kill
+        assert receiver.wait_killed(1), _state(db, receiver, "firing")
         if not server.running():
             receiver.victim = server.start()
         assert receiver.wait_for("firing", ALERTS), _state(db, receiver, "firing")
@@ -248,6 +264,7 @@ def test_sigkill_in_a_storm_loses_no_alert_and_never_changes_a_key(
         receiver.kill_after = receiver.requests + 300
         receiver.victim = server.process
         _post_all(server, token, _alerts(grid, resolved=True))
+        assert receiver.wait_killed(2), _state(db, receiver, "resolved")
         if not server.running():
             receiver.victim = server.start()
         assert receiver.wait_for("resolved", ALERTS), _state(db, receiver, "resolved")
