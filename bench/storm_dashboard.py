@@ -43,7 +43,8 @@ from tocsin.testing.grid import Grid, write_grid_config
 from tocsin.web.app import create_web_app
 from tocsin.web.server import serving
 
-BOARD_READY = "document.body.dataset.ready === 'board'"
+# the board has drawn its first page (rows, or "no warnings"): its count is written
+BOARD_READY = "Boolean(document.getElementById('board-count')?.textContent)"
 
 
 def endpoints(grid: Grid) -> dict[str, str]:

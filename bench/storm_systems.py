@@ -130,9 +130,9 @@ def alertmanager_config(sink_url: str) -> dict[str, Any]:
 def start_alertmanager(sink_url: str) -> System:
     """Debian's prometheus-alertmanager, alone (no cluster), on a free port."""
     if shutil.which(ALERTMANAGER) is None:
-        raise RuntimeError(
-            "prometheus-alertmanager is not installed "
-            "(apt-get install -y --no-install-recommends prometheus-alertmanager)"
+        raise SystemExit(
+            "bench/storm.py compares Tocsin with Prometheus Alertmanager, which is not installed: "
+            "apt-get install -y --no-install-recommends prometheus-alertmanager"
         )
     work = Path(tempfile.mkdtemp(prefix="storm-am-"))
     (work / "alertmanager.yml").write_text(yaml.safe_dump(alertmanager_config(sink_url)))

@@ -109,7 +109,7 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
     handoff = container.handoff
 
     def deliver() -> bool:
-        handed = handoff.take()
+        handed = handoff.take(clock.now())
         if handed:
             delivery.deliver_claimed(handed, clock.now())
         report = delivery.run_once(clock.now())

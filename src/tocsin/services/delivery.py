@@ -101,11 +101,16 @@ class Handoff:
             self._queue.extend(notes)
         self.wake()
 
-    def take(self) -> list[Notification]:
-        """Everything queued (emptying the queue)."""
+    def take(self, now: datetime | None = None) -> list[Notification]:
+        """Everything queued (emptying the queue); given `now`, only what is still claimed for
+        this worker: a row whose lease ran out while it waited in the queue (a storm's backlog)
+        belongs to whichever worker claims it next, and sending it from here too would send it
+        twice."""
         with self._lock:
             taken, self._queue = self._queue, []
-        return taken
+        if now is None:
+            return taken
+        return [n for n in taken if n.next_attempt_at is None or n.next_attempt_at > now]
 
     def wake(self) -> None:
         """Tell the worker the outbox has new rows."""

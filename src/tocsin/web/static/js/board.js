@@ -87,6 +87,11 @@ export async function refresh({ highlight = false } = {}) {
   if (current) await showDetail(current, { quiet: true });
 }
 
+// Show the region names, once the catalogue has come (the rows show codes until then).
+export function rename() {
+  render(new Set());
+}
+
 function render(fresh) {
   const body = document.querySelector("#board tbody");
   const focused = document.activeElement?.closest?.("tr[data-id]")?.dataset.id;
