@@ -113,9 +113,7 @@ def test_the_map_shows_counts_by_province_and_drills_down_to_the_cells(
         "region region-P01 lvl-red leaflet-interactive"
     )
     per_province = GRID.per_district * GRID.districts_per_province
-    expect(page.locator("#region-list button[data-code='P01'] .n")).to_have_text(
-        str(per_province)
-    )
+    expect(page.locator("#region-list button[data-code='P01'] .n")).to_have_text(str(per_province))
     page.locator("#region-list button[data-code='P01']").click()
     expect(page.locator("#map")).to_have_attribute("data-focus", "P01")
     page.locator("#region-list button[data-code='D001']").click()

@@ -24,6 +24,7 @@ from tocsin.testing.scenario import write_small_config
 from tocsin.web.app import create_web_app
 from tocsin.web.geometry import round_ring, simplify
 from tocsin.web.live import LiveFeed
+from tocsin.web.region_levels import RegionLevels
 from tocsin.web.views import decimate
 
 T_ = TypeVar("T_")
@@ -242,3 +243,23 @@ def test_where_reads_need_a_token_the_dashboard_endpoints_say_401_like_the_api(
     assert '<script id="tocsin-levels" type="application/json">' in page
     assert ".lvl-red{--lvl:" in page
     container.close()
+
+
+def test_the_map_levels_are_read_once_per_change_of_the_warnings() -> None:
+    bus = MemoryBus()
+    state = {"D11": {"level": "red", "rank": 4, "count": 1}}
+    levels = RegionLevels(lambda: dict(state), bus)
+    assert levels.read() == state
+    assert levels.read() == state
+    assert levels.readings == 1  # one reading serves every request while nothing changes
+    bus.publish("silences", {"kind": "silence.created"})
+    assert levels.read() == state
+    assert levels.readings == 1
+    state["D12"] = {"level": "yellow", "rank": 2, "count": 3}
+    bus.publish("warnings", {"kind": "warning.raised"})  # after the change's commit
+    assert levels.read() == state  # never the state before a change it heard of
+    assert levels.readings == 2
+    aging = RegionLevels(lambda: dict(state), bus, max_age_for=0.0)
+    aging.read()
+    aging.read()
+    assert aging.readings == 2  # too old: changes of other processes are read again

@@ -33,6 +33,7 @@ from tocsin.web.payloads import (
     RiskTreeOut,
     SummaryOut,
 )
+from tocsin.web.region_levels import RegionLevels
 from tocsin.web.risk import RiskLoader
 
 CHART_POINTS = 4000
@@ -120,6 +121,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     """The dashboard's read-only endpoints under /api/v1/web."""
     tree = container.catalog.regions
     layers = MapLayers(tree)
+    region_levels = RegionLevels(container.warnings.worst_levels, container.bus)
 
     router = APIRouter(
         prefix="/api/v1/web",
@@ -136,7 +138,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     def map_view(parent: Annotated[str | None, Query(max_length=256)] = None) -> Response:
         """A region's children as GeoJSON with their highest active warning level (subtree)."""
         focus = layers.focus(parent)
-        levels = container.warnings.worst_levels()
+        levels = region_levels.read()
         index = risk.ready()
         classes = index.classes() if index is not None else {}
         features = []
