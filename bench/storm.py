@@ -396,6 +396,21 @@ def _storm_phase(
 # -- main -----------------------------------------------------------------------------------------
 
 
+def p99_ratios(steps: dict[str, dict[int, dict[str, Any]]]) -> dict[str, dict[int, Any]]:
+    """Each Tocsin deployment's p99 to the sink (new alerts) ÷ Alertmanager's, per rate."""
+    reference = steps.get("alertmanager", {})
+    out: dict[str, dict[int, Any]] = {}
+    for name, by_rate in steps.items():
+        if name == "alertmanager":
+            continue
+        for rate, step in by_rate.items():
+            ours, theirs = step["new"]["p99_ms"], reference.get(rate, {}).get("new", {})
+            theirs = theirs.get("p99_ms") if theirs else None
+            ratio = round(ours / theirs, 1) if ours is not None and theirs else None
+            out.setdefault(name, {})[rate] = ratio
+    return out
+
+
 def run_dialect(
     dialect: str, args: argparse.Namespace, grid: Grid, stack: ExitStack
 ) -> dict[str, Any]:
@@ -425,7 +440,9 @@ def run_dialect(
         for name, c in ceilings.items()
         if name != "alertmanager"
     }
+    result["p99_ratio_to_alertmanager"] = p99_ratios(runner.steps)
     print(f"{dialect}: ceilings {ceilings}, ratios {result['ceiling_ratio_to_alertmanager']}")
+    print(f"{dialect}: p99 ÷ Alertmanager's, by rate: {result['p99_ratio_to_alertmanager']}")
     if not args.no_threshold_storm:
         result["threshold_storm"] = threshold_storm(systems, sink, grid, args.connections)
     return result
