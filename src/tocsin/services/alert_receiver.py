@@ -9,7 +9,7 @@ raised, upgraded or downgraded to the alert's level, through the same lifecycle 
 source (`source="prometheus"`). Invalid alerts are skipped and reported; valid ones are stored.
 
 Posts that arrive together (a storm, posted on many connections) are stored together: each
-post's valid alerts are queued for a group commit (group_commit.py) and the post is answered once
+post's valid alerts are queued for a group commit (commit_queue.py) and the post is answered once
 the transaction holding them has committed, so an accepted alert is a stored one.
 """
 
@@ -28,7 +28,7 @@ from tocsin.core.levels import Level
 from tocsin.core.regions import RegionCode
 from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
 from tocsin.ports import Bus, Clock, Store
-from tocsin.services.group_commit import GroupCommit
+from tocsin.services.commit_queue import GroupCommit
 from tocsin.services.publishing import warning_message
 from tocsin.services.warning_changes import WarningChanges
 

@@ -10,7 +10,7 @@ past the round, is handed back to the outbox unsent (its attempt not counted) fo
 Semantics: at least once, with an idempotency key per notification that the receiver sees
 (webhook header `Idempotency-Key`, e-mail header `X-Tocsin-Idempotency-Key`); see
 docs/warnings.md. Each outcome is recorded as soon as its send returns — the outcomes of sends
-that return together are group-committed (group_commit.py) — and the send counts as finished
+that return together are group-committed (commit_queue.py) — and the send counts as finished
 only once its outcome is stored. So a crash can send again, under the same keys, only the
 notifications that were out at that moment (at most `concurrency`).
 
@@ -44,7 +44,7 @@ from tocsin.core.warnings.outbox import (
 )
 from tocsin.core.warnings.pacing import DEFAULT_PACE, Admission, Lane, PaceLimits, admit, returned
 from tocsin.ports import AlertingStore, AsyncNotifier, Clock, Notifier
-from tocsin.services.group_commit import GroupCommit
+from tocsin.services.commit_queue import GroupCommit
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Group commit: concurrent callers' work done together in one transaction, each answered alone.
+"""A commit queue: concurrent callers' work done together in one transaction, each answered alone
+(group commit for any kind of item: posted alerts, delivery outcomes).
 
 A transaction has a fixed cost (taking the write lock, the commit's sync) that dwarfs the cost
 of one more row. When many callers arrive together (a storm of alerts posted on many

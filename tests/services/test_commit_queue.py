@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from tocsin.services.group_commit import GroupCommit
+from tocsin.services.commit_queue import GroupCommit
 
 
 class Ledger:
