@@ -255,6 +255,7 @@ class Runner:
     def step(self, system: System, rate: int) -> dict[str, Any]:
         """New alerts at `rate` for `seconds`, then all resolved at the same rate."""
         n = max(int(rate * self.seconds), 1)
+        idle_after_s = system.wait_idle()  # the step before is digested (no backlog carried)
         starts = datetime.now(UTC)
         tag = f"{system.name[:2]}{rate}-"
         cells = [self.grid.cell_code(i % self.grid.cells) for i in range(n)]
@@ -262,6 +263,7 @@ class Runner:
         build = self._builder(system, rate)
         result = {
             "rate": rate,
+            "waited_idle_s": idle_after_s,
             "new": run_phase(
                 system, self.sink, build(new), status="firing", connections=self.connections
             ),

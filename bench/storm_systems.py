@@ -75,6 +75,17 @@ class System:
         """CPU time of all its processes so far."""
         return sum(cpu_seconds(pid) for pid in self.pids)
 
+    def wait_idle(self, *, busy_share: float = 0.05, cap_s: float = 120.0) -> float:
+        """Wait until the system uses under `busy_share` of a core over a second (the backlog
+        of the step before is digested) or `cap_s` passed; return the seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < cap_s:
+            before = self.cpu_seconds()
+            time.sleep(1.0)
+            if self.cpu_seconds() - before < busy_share:
+                break
+        return round(time.monotonic() - started, 1)
+
     def stop(self) -> None:
         """Stop the processes and remove their files."""
         for process in self.processes:
