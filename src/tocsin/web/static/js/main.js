@@ -51,10 +51,10 @@ async function route() {
       mapView.invalidate();
       await mapView.show(args[0] || null, { select: args[1] || null });
     } else if (name === "board") {
-      // the page of warnings first; the catalogue (region names, filter choices: 10,000 cells
-      // in a storm grid) comes beside it and names the regions when it arrives
-      const named = loadCatalog().then(() => board.rename());
+      // the page of warnings first; then the catalogue (region names, filter choices: 10,000
+      // cells in a storm grid), which names the regions when it arrives
       await board.refresh();
+      const named = loadCatalog().then(() => board.rename());
       if (args[0]) await board.showDetail(args[0]);
       else board.close();
       await named;
