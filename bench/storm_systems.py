@@ -75,7 +75,7 @@ class System:
         """CPU time of all its processes so far."""
         return sum(cpu_seconds(pid) for pid in self.pids)
 
-    def wait_idle(self, *, busy_share: float = 0.05, cap_s: float = 120.0) -> float:
+    def wait_idle(self, *, busy_share: float = 0.15, cap_s: float = 120.0) -> float:
         """Wait until the system uses under `busy_share` of a core over a second (the backlog
         of the step before is digested) or `cap_s` passed; return the seconds waited."""
         started = time.monotonic()

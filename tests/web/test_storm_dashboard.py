@@ -96,7 +96,9 @@ def test_the_board_pages_through_ten_thousand_open_warnings(storm: Served, page:
     expect(page.locator("#board-pager")).to_have_attribute("data-offset", "0")
     expect(rows.nth(0)).to_have_attribute("data-id", str(first))
     # a filter narrows to one district's 300 cells: two pages, the second holds 100
-    page.fill("#f-region", "D001")
+    expect(page.locator("body")).to_have_attribute("data-ready", "board")  # names known
+    with page.expect_response(lambda r: "region=D001" in r.url):
+        page.fill("#f-region", "D001")
     expect(page.locator("#board-count")).to_have_text("warnings 1–200 of more")
     page.get_by_role("button", name="Next →").click()
     expect(page.locator("#board-count")).to_have_text("warnings 201–300")
@@ -131,7 +133,9 @@ def test_a_storm_of_changes_reaches_the_browser_as_a_few_summaries(
             page.on("request", lambda r: reloads.append(r.url) if WARNINGS in r.url else None)
             page.goto(storm.url + "/#/board")
             expect(page.locator("#board tbody tr")).to_have_count(PAGE)
-            expect(page.locator("body")).to_have_attribute("data-live", "open")
+            # the stream opens once the first view and the catalogue (10,000 regions and
+            # indicators) are in: seconds on a loaded machine
+            expect(page.locator("body")).to_have_attribute("data-live", "open", timeout=60_000)
             before = len(reloads)
             lifted = 3_000
             answer = _post_levels(storm, range(lifted), 1.0, T + 600)

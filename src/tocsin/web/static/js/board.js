@@ -75,8 +75,12 @@ function filters() {
   };
 }
 
+let asked = 0; // refreshes started; only the latest one's answer is shown
+
 export async function refresh({ highlight = false } = {}) {
+  const ticket = ++asked;
   const page = await get("/api/v1/warnings", filters());
+  if (ticket !== asked) return; // a later refresh (another page, another filter) is on its way
   more = page.length > PAGE;
   const found = sortWarnings(page.slice(0, PAGE));
   const fresh = highlight ? new Set(found.filter((w) => !known.has(`${w.id}:${w.level}:${w.state}`)).map((w) => w.id)) : new Set();
@@ -87,9 +91,12 @@ export async function refresh({ highlight = false } = {}) {
   if (current) await showDetail(current, { quiet: true });
 }
 
-// Show the region names, once the catalogue has come (the rows show codes until then).
+// Show the region names, once the catalogue has come (the rows show codes until then); a region
+// typed into the filter before it came is applied now.
 export function rename() {
+  if (document.getElementById("f-region").value.trim()) return firstPage();
   render(new Set());
+  return Promise.resolve();
 }
 
 function render(fresh) {
