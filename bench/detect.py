@@ -1,12 +1,15 @@
-"""Detection speed: observations per second per core for every detector, and River's HST.
+"""Detection speed and memory: observations per second per core for every detector, River's HST.
 
-Two workloads: the whole NAB corpus (58 series, 365,558 rows, one batch, each file its own series)
-and 10 million generated observations over 100,000 series (time-major, interleaved). The compiled
-detectors run on one core (numba, no parallel loops); figures are after compilation, best of
-``REPEATS``. River's HalfSpaceTrees (one model per series, score_one then learn_one) runs on the
-whole NAB corpus, and on the first 200 generated series with all their observations (100,000 HST
-models would not fit in memory; with 100 observations per series, building the models dominates),
-in the same run; the ratio is ours / River's.
+Three workloads: the whole NAB corpus (58 series, 365,558 rows, one batch, each file its own
+series); 10 million generated observations over 100,000 series (time-major, interleaved: 100 per
+series, so mostly warm-up); and, for ``auto``, 10 million over 1,000 series (10,000 each: the
+steady state, every measure running). Groups (``mahalanobis``, ``auto_group``) score 2.5 million
+rows of 4 values. The compiled detectors run on one core (numba, no parallel loops); figures are
+after compilation, best of ``REPEATS``. The state size is the bytes of a checkpoint's arrays per
+series after the run. River's HalfSpaceTrees (one model per series, score_one then learn_one)
+runs on the whole NAB corpus, and on the first 200 generated series with all their observations
+(100,000 HST models would not fit in memory; with 100 observations per series, building the models
+dominates), in the same run; the ratio is ours / River's.
 
 Run: ``python bench/detect.py [--quick]``. The last line printed is one JSON object.
 """
@@ -66,10 +69,22 @@ def best_time(run: Callable[[], object]) -> float:
     return best
 
 
-def time_detector(kind: str, series: Any, times: Any, values: Any) -> float:
-    """Seconds to score the whole stream with a fresh detector (compiled beforehand)."""
+def time_detector(kind: str, series: Any, times: Any, values: Any) -> tuple[float, float]:
+    """Seconds to score the whole stream with a fresh detector (compiled beforehand), and the
+    bytes of state per series it then holds."""
     make_detector(kind).score_batch(series[:1000], times[:1000], values[:1000])  # compile
-    return best_time(lambda: make_detector(kind).score_batch(series, times, values))
+    held: list[Any] = []
+
+    def run() -> None:
+        det = make_detector(kind)
+        det.score_batch(series, times, values)
+        held[:] = [det]
+
+    seconds = best_time(run)
+    state = held[0].checkpoint()
+    arrays = [np.asarray(v) for k, v in state.items() if k.startswith("state.")]
+    per_series = sum(a.nbytes for a in arrays) / max(int(state["n_series"]), 1)
+    return seconds, per_series
 
 
 def time_river(series: Any, values: Any) -> float:
@@ -94,6 +109,7 @@ def main() -> None:
     n_obs = 1_000_000 if quick else N_OBS
     n_series = 10_000 if quick else N_SERIES
     print(f"machine: {platform.platform()} | {cpu_model()} | {os.cpu_count()} cores")
+    print(f"load average at the start: {os.getloadavg()[0]:.1f}")
     print(f"python {platform.python_version()}, numpy {np.__version__}")
     files = load_corpus()
     nab_s = np.concatenate([np.full(f.values.size, i, dtype=np.int64) for i, f in enumerate(files)])
@@ -105,22 +121,33 @@ def main() -> None:
         if is_multivariate(kind):
             rows = gen_v.size // GROUP_DIM
             vals = gen_v[: rows * GROUP_DIM].reshape(rows, GROUP_DIM)
-            sec = time_detector(kind, gen_s[:rows] % (n_series // GROUP_DIM), gen_t[:rows], vals)
+            groups = gen_s[:rows] % (n_series // GROUP_DIM)
+            sec, per = time_detector(kind, groups, gen_t[:rows], vals)
             figures[f"{kind}_generated_rows_per_s"] = round(rows / sec)
+            figures[f"{kind}_state_bytes_per_group"] = round(per)
             print(
                 f"{kind:12s} generated {rows:,} rows x {GROUP_DIM}: "
-                f"{sec:.3f} s, {rows / sec:,.0f} rows/s"
+                f"{sec:.3f} s, {rows / sec:,.0f} rows/s, {per:,.0f} bytes per group"
             )
             continue
-        nab_sec = time_detector(kind, nab_s, nab_t, nab_v)
-        gen_sec = time_detector(kind, gen_s, gen_t, gen_v)
+        nab_sec, _ = time_detector(kind, nab_s, nab_t, nab_v)
+        gen_sec, per = time_detector(kind, gen_s, gen_t, gen_v)
         figures[f"{kind}_nab_s"] = round(nab_sec, 4)
         figures[f"{kind}_nab_obs_per_s"] = round(nab_v.size / nab_sec)
         figures[f"{kind}_generated_obs_per_s"] = round(gen_v.size / gen_sec)
+        figures[f"{kind}_state_bytes_per_series"] = round(per)
         print(
             f"{kind:12s} NAB {nab_sec:.3f} s ({nab_v.size / nab_sec:,.0f} obs/s) | "
-            f"generated {gen_sec:.3f} s ({gen_v.size / gen_sec:,.0f} obs/s)"
+            f"generated {gen_sec:.3f} s ({gen_v.size / gen_sec:,.0f} obs/s) | "
+            f"{per:,.0f} bytes per series"
         )
+    long_s, long_t, long_v = generated(n_obs, n_series // 100)
+    long_sec, _ = time_detector("auto", long_s, long_t, long_v)
+    figures["auto_steady_obs_per_s"] = round(long_v.size / long_sec)
+    print(
+        f"auto         steady state {long_v.size:,} obs over {n_series // 100:,} series: "
+        f"{long_sec:.3f} s ({long_v.size / long_sec:,.0f} obs/s)"
+    )
     river_nab = time_river(nab_s, nab_v)
     take = np.flatnonzero(gen_s < 200)
     river_gen = time_river(gen_s[take], gen_v[take])
@@ -136,6 +163,8 @@ def main() -> None:
             figures[f"{kind}_vs_river_generated"] = round(
                 figures[f"{kind}_generated_obs_per_s"] / figures["river_hst_generated_obs_per_s"], 1
             )
+    figures["load_average_end"] = round(os.getloadavg()[0], 1)
+    print(f"load average at the end: {figures['load_average_end']}")
     print(json.dumps(figures))
 
 

@@ -9,6 +9,10 @@ need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+# the collectors' tests run the real programs; the REST benchmark uses wrk
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+[ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -18,6 +18,7 @@ from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
+from tocsin.adapters.sources_yaml import load_sources
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.adapters.storage.memory.store import MemoryStore
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
@@ -25,6 +26,8 @@ from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.config import Settings
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import NotFound, Unavailable
+from tocsin.core.levels import Level
+from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
 from tocsin.ports import AlertingStore, Clock, Notifier, Store
@@ -32,10 +35,13 @@ from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
+from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.ingest import EventService, IngestService
+from tocsin.services.intake import SourceIntake
 from tocsin.services.rules import RuleBook
 from tocsin.services.scoring import CHECKPOINT, ScoreRules
 from tocsin.services.silences import SilenceService
+from tocsin.services.staleness import SilenceCheck
 from tocsin.services.warnings import WarningService
 
 MEMORY_URL = "memory://"
@@ -107,6 +113,10 @@ class Container:
     catalog: Catalog
     rules: RuleBook
     ingest: IngestService
+    committer: GroupCommitter
+    sources: SourcesConfig
+    intake: SourceIntake
+    silence: SilenceCheck
     events: EventService
     warnings: WarningService
     admin: AdminService
@@ -120,10 +130,11 @@ class Container:
     alert_receiver: AlertReceiverService
 
     def close(self) -> None:
-        """Stop the delivery worker's sending and the receiver's commits; release the
-        database connections."""
-        self.delivery.close()
+        """Commit what is queued (observations, alert posts), stop the delivery worker's
+        sending, then release the database connections."""
+        self.committer.close()
         self.alert_receiver.commits.close()
+        self.delivery.close()
         self.stores.close()
 
 
@@ -158,6 +169,21 @@ def build(
     dispatcher = Dispatcher(stores.alerting, catalog, config=config, handoff=handoff)
     regions: set[str] = set(catalog.regions.regions)
     domains: set[str] = set(catalog.domains)
+    ingest = _ingest(stores.store, rules, bus=bus, clock=clock)
+    committer = GroupCommitter(
+        ingest,
+        max_group_rows=settings.ingest_group_rows,
+        max_queued_rows=settings.ingest_queue_rows,
+    )
+    sources = load_sources(settings.config_dir, catalog) if settings.config_dir else SourcesConfig()
+    silence = SilenceCheck(
+        stores.store,
+        bus,
+        rules=rules,
+        ingest=ingest,
+        after_cadences=sources.silent_after_cadences,
+        level=Level(sources.silent_level),
+    )
     return Container(
         settings=settings,
         stores=stores,
@@ -166,7 +192,11 @@ def build(
         clock=clock,
         catalog=catalog,
         rules=rules,
-        ingest=_ingest(stores.store, rules, bus=bus, clock=clock),
+        ingest=ingest,
+        committer=committer,
+        sources=sources,
+        intake=SourceIntake(ingest, committer),
+        silence=silence,
         events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     require_token_for_reads: bool = False
     # the largest request body the API reads (bytes); larger ones are answered 413 unread
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # writes served at once (more: 429), and observations waiting for the group commit (more: 503)
+    ingest_max_inflight: int = Field(default=512, ge=1)
+    ingest_queue_rows: int = Field(default=4_000_000, ge=1)
+    ingest_group_rows: int = Field(default=1_000_000, ge=1)
+    # how often the "source silent" check runs (indicators with a cadence; sources.yaml)
+    silence_check_interval_s: float = Field(default=30.0, gt=0)
     webhook_secret: SecretStr | None = None
     benchdata: Path = Path("../shared/benchdata")
     # warning pipeline (docs/warnings.md)

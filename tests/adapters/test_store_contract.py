@@ -298,3 +298,27 @@ def test_last_processed_times_are_the_newest_stored_per_indicator(store: Store) 
         state = tx.checkpoints.load_thresholds(3)
     fresh = ThresholdState.empty(3).last_time[2]
     assert state.last_time.tolist() == [3 * WEEK + 9, WEEK + 60, fresh]
+
+
+def test_small_and_bulk_writes_keep_the_newest_value_of_each_key(store: Store) -> None:
+    # on SQLite small writes are appended to the inbox and bulk ones merge it first: whichever
+    # way a key went, the value written last is the one read, counted once
+    bulk = 120_000
+    with store.transaction() as tx:
+        tx.observations.write(make_batch([0, 0], [100, 200], [1.0, 2.0]))
+    with store.transaction() as tx:
+        tx.observations.write(make_batch([0], [100], [1.5]))
+    times = np.arange(bulk, dtype=np.int64) + 150
+    with store.transaction() as tx:
+        assert tx.observations.count() == 2
+        tx.observations.write(make_batch([1] * bulk, times.tolist(), [7.0] * bulk))
+        tx.observations.write(make_batch([0], [200], [2.5]))
+    with store.transaction() as tx:
+        tx.observations.write(make_batch([1], [150], [8.0]))
+    with store.transaction() as tx:
+        assert tx.observations.count() == 2 + bulk
+        assert tx.observations.read(0).values.tolist() == [1.5, 2.5]
+        first = tx.observations.read(1, until=151)
+        state = tx.checkpoints.load_thresholds(2)
+    assert first.values.tolist() == [8.0, 7.0]
+    assert state.last_time.tolist() == [200, 150 + bulk - 1]

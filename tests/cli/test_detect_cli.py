@@ -79,3 +79,70 @@ def test_bench_nab_writes_layout_and_json(tmp_path: Path) -> None:
     assert written[1].startswith("2014-01-01 00:00:00,0,")
     labels = [int(line.rsplit(",", 1)[1]) for line in written[1:]]
     assert sum(labels) == 11
+
+
+def _tiny_corpus(root: Path) -> None:
+    rng = np.random.default_rng(0)
+    values = np.sin(np.arange(1200) / 10.0) + 0.1 * rng.normal(size=1200)
+    values[1000:1010] += 6.0
+    rows = ["timestamp,value,label"]
+    rows += [
+        f"{1_600_000_000 + 60 * i},{float(v)!r},{int(1000 <= i < 1010)}"
+        for i, v in enumerate(values)
+    ]
+    root.mkdir()
+    (root / "one.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_bench_detect_reports_each_corpus_and_json(tmp_path: Path) -> None:
+    _tiny_corpus(tmp_path / "corpus")
+    result = runner.invoke(app, ["bench", "detect", "--corpus", str(tmp_path / "corpus")])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    figures = report["corpora"]["corpus"]
+    assert figures["ranges"] == 1
+    assert figures["event_recall"] == 1.0
+    assert figures["top1"] == 1.0
+    assert set(figures["changepoint"]) == {"standard", "low_fp", "low_fn"}
+
+
+def test_bench_detect_refuses_a_missing_corpus(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["bench", "detect", "--corpus", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert "no such corpus folder" in result.output
+
+
+def test_detect_explains_which_channels_gave_an_alarm(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    base = np.sin(np.arange(1500) / 20.0)
+    rows = ["timestamp,pressure,flow,vibration"]
+    for i, b in enumerate(base):
+        p, f, v = b + 0.05 * rng.normal(), b + 0.05 * rng.normal(), 0.1 * rng.normal()
+        if i >= 1300:
+            v += 5.0
+        rows.append(f"{1_600_000_000 + i},{p},{f},{v}")
+    src = tmp_path / "group.csv"
+    src.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "scores.csv"
+    result = runner.invoke(
+        app, ["detect", "--input", str(src), "--out", str(out), "--explain", "--hold", "30"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == "timestamp,anomaly_score,is_anomaly,explanation"
+    alarmed = [ln.split(",") for ln in lines[1301:1400]]
+    assert all(cells[2] == "1" for cells in alarmed)
+    assert all(cells[3].split(";")[0] == "vibration" for cells in alarmed)
+
+
+def test_detect_leaves_no_output_behind_on_a_bad_line(tmp_path: Path) -> None:
+    rows = ["timestamp,value"] + [f"{1_600_000_000 + i},{i % 7}" for i in range(500)]
+    rows.append(f"{1_600_000_000 + 600},oops")
+    src = tmp_path / "bad.csv"
+    src.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "o.csv"
+    result = runner.invoke(app, ["detect", "--input", str(src), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "line 502" in result.output
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [src]

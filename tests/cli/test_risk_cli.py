@@ -80,8 +80,10 @@ def test_explain_shows_contributions(tmp_path: Path) -> None:
     by_node = {r["node"]: r for r in rows}
     assert by_node["INFORM"]["value"] == 8.1
     parts = {r["node"]: r["contribution"] for r in rows if r["parent"] == "INFORM"}
-    assert sum(parts.values()) == pytest.approx(8.1)
-    assert parts["HA"] > parts["CC"]  # HA 8.9 > CC 7.1: the larger score takes the larger share
+    # against the average country: INFORM = its value at the average + the three parts
+    assert by_node["INFORM"]["base"] + sum(parts.values()) == pytest.approx(8.1, abs=1e-12)
+    assert all(p > 0 for p in parts.values())  # Afghanistan is above average in all three
+    assert parts["HA"] > parts["CC"]  # HA 8.9 is further above its average than CC 7.1
 
 
 @needs_inform
@@ -163,3 +165,87 @@ def test_cascade_iim_command() -> None:
     )
     assert res.exit_code == 0, res.output
     assert [round(v, 3) for v in json.loads(res.output)] == [0.571, 0.714]
+
+
+PERIOD_MODEL = """
+id: yearly
+name: Yearly index
+root: R
+table: {id_column: iso3, name_column: country}
+defaults: {round: 1}
+inputs: [{id: hz, name: "Hazard, observed"}, vu]
+nodes:
+  - {id: H, name: Hazard, expr: "{hz}", normalise: {lower: 0, upper: 10}}
+  - {id: V, name: Vulnerability, expr: "{vu}", normalise: {lower: 0, upper: 1}}
+  - {id: R, name: Risk, aggregate: {method: geometric, children: [H, V]}}
+rank: [R]
+"""
+
+
+def _yearly(tmp_path: Path) -> tuple[Path, Path]:
+    model = tmp_path / "yearly.yaml"
+    model.write_text(PERIOD_MODEL, encoding="utf-8")
+    data = tmp_path / "yearly.csv"
+    data.write_text(
+        "iso3,country,year,hz,vu\n"
+        "AAA,Aland,2021,2,0.9\nBBB,Bel,2021,8,0.5\nCCC,Cor,2021,5,0.2\n"
+        "AAA,Aland,2022,9,0.9\nBBB,Bel,2022,1,0.5\nCCC,Cor,2022,5,0.2\n",
+        encoding="utf-8",
+    )
+    return model, data
+
+
+def test_compute_over_periods_ranks_each_period(tmp_path: Path) -> None:
+    model, data = _yearly(tmp_path)
+    out = tmp_path / "scores.csv"
+    args = ["risk", "compute", "--model", str(model), "--input", str(data), "--out", str(out)]
+    res = runner.invoke(app, [*args, "--period-column", "year"])
+    assert res.exit_code == 0, res.output
+    assert "6 rows in 2 periods" in res.output
+    rows = _read(out)
+    assert list(rows[0]) == ["iso3", "country", "year", "H", "V", "R", "rank"]
+    ranks = {(r["iso3"], r["year"]): r["rank"] for r in rows}
+    assert ranks[("BBB", "2021")] == "1"
+    assert ranks[("AAA", "2022")] == "1"
+
+
+def test_explain_a_period_adds_up_as_printed(tmp_path: Path) -> None:
+    model, data = _yearly(tmp_path)
+    base = ["risk", "explain", "--model", str(model), "--input", str(data), "--region", "BBB"]
+    args = [*base, "--period-column", "year", "--period", "2021"]
+    res = runner.invoke(app, [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    root = rows[0]
+    assert root["value"] == 6.3  # sqrt(8 · 5)
+    parts = [r["contribution"] for r in rows if r["parent"] == "R"]
+    assert root["base"] + sum(parts) == pytest.approx(6.3, abs=1e-12)
+    assert {r["name"] for r in rows if r["input"]} == {"Hazard, observed", "vu"}
+    table = runner.invoke(app, [*args, "--reference", "zero"])
+    assert table.exit_code == 0, table.output
+    assert "BBB (2021)" in table.output
+    assert "Hazard, observed" in table.output
+    assert "+3.15" in table.output  # two equal halves of 6.3 against zero, at 2 decimals
+    assert "0.3333333" not in table.output  # no full float precision on the page
+
+
+def test_a_read_only_command_does_not_speak_of_storing(tmp_path: Path) -> None:
+    model, data = _yearly(tmp_path)
+    out = tmp_path / "o.csv"
+    args = ["risk", "compute", "--model", str(model), "--input", str(data), "--out", str(out)]
+    res = runner.invoke(app, args)  # no period column given: the ids repeat
+    assert res.exit_code == 2
+    assert "duplicate region ids" in res.output
+    assert "stored" not in res.output
+
+
+def test_an_unknown_function_is_named_on_the_command_line(tmp_path: Path) -> None:
+    model = tmp_path / "m.yaml"
+    model.write_text("id: m\nroot: R\ninputs: [a]\nnodes:\n  - {id: R, expr: 'pow({a}, 2)'}\n")
+    data = tmp_path / "d.csv"
+    data.write_text("id,a\nr1,1\n", encoding="utf-8")
+    args = ["risk", "compute", "--model", str(model), "--input", str(data), "--out", "x.csv"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2
+    assert "unknown function 'pow'" in res.output
+    assert "allowed:" in res.output

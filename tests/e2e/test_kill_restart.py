@@ -188,6 +188,15 @@ class Server:
             self.process.wait()
 
 
+def feeder_token(db: str, config: Path) -> str:
+    """Create the database from `config` with a duty officer; that user's API token."""
+    container = build(Settings(database_url=db, config_dir=config))
+    container.admin.add_user("feeder", Role.DUTY_OFFICER, unit=None, actor="test")
+    token = container.admin.issue_token("feeder", label="e2e", actor="test")
+    container.close()
+    return token
+
+
 def _post(server: Server, token: str, values: dict[str, float], at: int) -> bool:
     """Post observations; False when the server died while answering."""
     body = {"observations": [{"indicator": k, "time": at, "value": v} for k, v in values.items()]}
@@ -217,10 +226,7 @@ def test_sigkill_at_any_moment_loses_nothing_and_duplicates_only_by_key(
     receiver, url = sink
     config = _config(tmp_path, url)
     db = f"sqlite:///{tmp_path / 'tocsin.db'}"
-    container = build(Settings(database_url=db, config_dir=config))
-    container.admin.add_user("feeder", Role.DUTY_OFFICER, unit=None, actor="test")
-    token = container.admin.issue_token("feeder", label="e2e", actor="test")
-    container.close()
+    token = feeder_token(db, config)
     server = Server(db, config, _free_port(), tmp_path / "serve.log")
     codes = [f"G{i:02d}.level" for i in range(N_INDICATORS)]
     t0 = 1_780_000_000

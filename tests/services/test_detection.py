@@ -46,7 +46,7 @@ def test_several_columns_use_a_multivariate_detector(tmp_path: Path) -> None:
     rows[450] = f"{1_700_000_000 + 60 * 450},2.0,-2.0"
     src = _write(tmp_path / "in.csv", "timestamp,a,b", rows)
     summary = score_csv(src, tmp_path / "out.csv", kind="auto")
-    assert summary.kind == "mahalanobis"
+    assert summary.kind == "auto_group"
     assert summary.anomalies >= 1
 
 

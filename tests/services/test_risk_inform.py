@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tocsin.adapters.risk_model_yaml import load_model, read_indicator_csv
+from tocsin.adapters.risk_model_yaml import load_model
+from tocsin.adapters.risk_tables_csv import read_indicator_csv
 from tocsin.core.risk.classes import class_labels, rank_descending
 from tocsin.core.risk.evaluate import RiskResult, evaluate
+from tocsin.core.risk.explain import explain_region
 from tocsin.core.risk.model import RiskModel
 from tocsin.core.risk.table import IndicatorTable
 
@@ -170,3 +172,38 @@ def test_blocked_threaded_evaluation_equals_one_block(
         assert np.array_equal(blocked.coverage[node], np.tile(result.coverage[node], 50))
     if keep is not None:
         assert set(blocked.values) == set(keep)
+
+
+def test_every_explanation_adds_up(inform: tuple[RiskModel, IndicatorTable, RiskResult]) -> None:
+    """For every 10th country, every node of the tree: its value at the average country plus
+    its children's Shapley contributions is its published value."""
+    model, table, result = inform
+    checked = 0
+    for row in range(0, len(table.ids), 10):
+        rows = explain_region(model, result, row)
+        for i, node in enumerate(rows):
+            if node.is_input or node.base is None:
+                continue
+            parts = []  # the rows right under this one (a node may appear under several parents)
+            for below in rows[i + 1 :]:
+                if below.depth <= node.depth:
+                    break
+                if below.depth == node.depth + 1:
+                    parts.append(below.contribution or 0.0)
+            assert node.base + sum(parts) == pytest.approx(node.value, abs=1e-9), (
+                table.ids[row],
+                node.node,
+            )
+            checked += 1
+    assert checked > 20 * 100
+
+
+def test_compiled_kernels_reproduce_the_same_values(
+    inform: tuple[RiskModel, IndicatorTable, RiskResult],
+) -> None:
+    """The fixture ran on the numpy kernels (191 rows); the compiled ones give the same bits."""
+    model, table, result = inform
+    compiled = evaluate(model, table.columns, compiled=True)
+    for node in model.node_ids:
+        assert np.array_equal(compiled.values[node], result.values[node], equal_nan=True), node
+        assert np.array_equal(compiled.coverage[node], result.coverage[node]), node

@@ -9,7 +9,7 @@ import pytest
 
 from tocsin.adapters.risk_model_yaml import model_from_mapping
 from tocsin.core.errors import NotFound
-from tocsin.core.risk.evaluate import AdjustOp
+from tocsin.core.risk.adjustments import AdjustOp
 from tocsin.core.risk.model import RiskModel
 from tocsin.core.risk.scenarios import Perturbation, RegionSelector, Scenario
 from tocsin.core.risk.table import IndicatorTable

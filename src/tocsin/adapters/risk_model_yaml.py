@@ -1,28 +1,29 @@
-"""Risk models from YAML (validated into frozen core types) and indicator tables from CSV.
+"""Risk models from YAML, validated into frozen core types (the language: `docs/risk.md`).
 
-Every problem is reported with the file, the path inside it (`nodes[12].normalise.lower`, or the
-node id) and the reason; CSV problems name the file, the line and the column.
+Every problem is reported with the file, the path inside it (`nodes[12] (HA.NAT).normalise.lower`)
+and the reason; a value that came from a parameter table names the table's file, line and column.
+Before validation, parameter tables (`risk_parameters_csv`) and then `defaults` fill the node
+mappings: a node's own value wins over `defaults`, and may not also come from a table.
 """
 
 from __future__ import annotations
 
-import csv
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import copy
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-import yaml
-from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tocsin.core.errors import InvalidConfig, InvalidInput, Problem
-from tocsin.core.risk.evaluate import AdjustOp
+from tocsin.adapters.config_errors import loc_path, parse_text, read_text
+from tocsin.adapters.risk_parameters_csv import ParameterTableYaml, Provenance, apply_tables
+from tocsin.core.errors import InvalidConfig, Problem
+from tocsin.core.risk.adjustments import AdjustOp
 from tocsin.core.risk.expressions import Expression, ExpressionError, compile_expression
+from tocsin.core.risk.infrastructure import AssetEffect, Effect
 from tocsin.core.risk.model import (
-    LOCAL_NAMES,
+    CASE_NAMES,
+    FORMULA_NAMES,
     Aggregation,
     Case,
     Child,
@@ -38,16 +39,18 @@ from tocsin.core.risk.model import (
     TableSpec,
     build_model,
 )
-from tocsin.core.risk.scenarios import (
-    DemandChange,
-    Perturbation,
-    RegionSelector,
-    Scenario,
-    SectorSystem,
-)
-from tocsin.core.risk.table import IndicatorTable
 
-FloatArray = NDArray[np.float64]
+UNION_TAGS = frozenset({"str", "ChildYaml", "InputYaml"})  # pydantic union branches in error paths
+
+Direction = Literal["higher_is_worse", "higher_is_better", "ascending", "descending"]
+RISING: Mapping[str, bool] = {
+    "higher_is_worse": True,
+    "ascending": True,
+    "higher_is_better": False,
+    "descending": False,
+}
+"""Whether the score rises with the raw value, per direction (`ascending` is the neutral name of
+`higher_is_worse`, `descending` of `higher_is_better`)."""
 
 
 class _Strict(BaseModel):
@@ -61,7 +64,7 @@ class NormaliseYaml(_Strict):
     scale: Scale = Scale.LINEAR
     lower: float | None = None
     upper: float | None = None
-    direction: Literal["higher_is_worse", "higher_is_better"] = "higher_is_worse"
+    direction: Direction = "ascending"
     clip: bool = True
     range: tuple[float, float] = (0.0, 10.0)
     formula: str | None = None
@@ -103,9 +106,10 @@ class NodeYaml(_Strict):
     aggregate: AggregateYaml | None = None
     normalise: NormaliseYaml | None = None
     cases: list[CaseYaml] = []
-    round: int | Literal["default"] | None = "default"
+    round: int | None = None
     floor: float | None = None
     cap: float | None = None
+    publish: str | None = None
     meta: dict[str, str] = {}
 
 
@@ -132,6 +136,7 @@ class TableYaml(_Strict):
 
     id_column: str = "id"
     name_column: str | None = None
+    period_column: str | None = None
     skip_rows: int = Field(default=0, ge=0)
     missing: list[str] = ["", "NA", "NaN", "nan"]
 
@@ -142,10 +147,67 @@ class RollupYaml(_Strict):
     weight: str | None = None
 
 
+class NormaliseDefaults(_Strict):
+    """Defaults for every `normalise:` block that does not set them."""
+
+    method: NormaliseMethod | None = None
+    scale: Scale | None = None
+    direction: Direction | None = None
+    clip: bool | None = None
+    range: tuple[float, float] | None = None
+    lower: float | None = None
+    upper: float | None = None
+
+
+class AggregateDefaults(_Strict):
+    """Defaults for every `aggregate:` block that does not set them."""
+
+    method: Method | None = None
+    missing: MissingPolicy | None = None
+    min_present: int | None = Field(default=None, ge=0)
+    scale: float | None = None
+    offset: float | None = None
+
+
 class DefaultsYaml(_Strict):
     """Defaults applied to every node that does not say otherwise."""
 
     round: int | None = None
+    normalise: NormaliseDefaults | None = None
+    aggregate: AggregateDefaults | None = None
+
+
+class EffectYaml(_Strict):
+    """A change of a value: add, multiply or set by an amount."""
+
+    op: AdjustOp
+    amount: float
+
+
+class AssetEffectYaml(_Strict):
+    """How failed or degraded assets change an input or node of their region."""
+
+    target: str
+    kinds: list[str] = []
+    assets: list[str] = []
+    failed: EffectYaml | None = None
+    degraded: EffectYaml | None = None
+    clip: tuple[float, float] | None = None
+
+    def build(self) -> AssetEffect:
+        """The core type."""
+
+        def effect(e: EffectYaml | None) -> Effect | None:
+            return None if e is None else Effect(e.op, e.amount)
+
+        return AssetEffect(
+            self.target,
+            tuple(self.kinds),
+            tuple(self.assets),
+            effect(self.failed),
+            effect(self.degraded),
+            self.clip,
+        )
 
 
 class ModelYaml(_Strict):
@@ -158,49 +220,110 @@ class ModelYaml(_Strict):
     table: TableYaml = TableYaml()
     rollup: RollupYaml = RollupYaml()
     defaults: DefaultsYaml = DefaultsYaml()
+    parameters: list[ParameterTableYaml] = []
     inputs: list[str | InputYaml] = Field(min_length=1)
     nodes: list[NodeYaml] = Field(min_length=1)
     classes: list[ClassesYaml] = []
     rank: list[str] = []
+    asset_effects: list[AssetEffectYaml] = []
+
+
+class _Prelude(BaseModel):
+    """The sections that change the nodes before they are validated."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    defaults: DefaultsYaml = DefaultsYaml()
+    parameters: list[ParameterTableYaml] = []
 
 
 def load_model(path: str | Path) -> RiskModel:
-    """Read and validate a model file; InvalidConfig lists every problem (file, path, reason)."""
-    where = str(path)
+    """Read and validate a model file; InvalidConfig lists every problem (file, path, reason).
+    Parameter tables are found relative to the model file."""
+    problems: list[Problem] = []
+    text = read_text(Path(path), problems)
+    if text is None:
+        raise InvalidConfig(problems)
+    return parse_model(text, where=str(path), base=Path(path).parent)
+
+
+def parse_model(text: str, *, where: str = "<model>", base: Path | None = None) -> RiskModel:
+    """Validate a model given as YAML text (read by the bounded reader every configuration
+    file goes through: no aliases, no repeated keys, bounded nesting)."""
+    problems: list[Problem] = []
+    data = parse_text(text, where, problems)
+    if problems:
+        raise InvalidConfig(problems)
+    return model_from_mapping(data, where=where, base=base)
+
+
+def validation_problems(
+    err: ValidationError, data: Any, where: str, provenance: Provenance | None = None
+) -> list[Problem]:
+    """Pydantic's errors as problems: a readable path, a reason, and the table cell if any."""
+    problems: list[Problem] = []
+    for e in err.errors(include_url=False):
+        if e["type"] == "string_type" and isinstance(e.get("input"), Mapping):
+            continue  # the mapping branch of `id | {id: …}` reports the real problem
+        reason = e["msg"]
+        if e["type"] == "extra_forbidden":
+            key = e["loc"][-1]
+            reason = f"unknown key {key!r}"
+            if e.get("input") is None:
+                reason += (
+                    " with no value: a comma inside an unquoted text in {…} starts a new key;"
+                    ' quote the text, e.g. name: "Population, total"'
+                )
+        source = provenance.of(tuple(e["loc"])) if provenance is not None else None
+        if source:
+            reason += f" (the value comes from {source})"
+        loc = [p for p in e["loc"] if p not in UNION_TAGS]
+        problems.append(Problem(where, loc_path(loc, data), reason))
+    return problems
+
+
+def _prepare(data: Any, where: str, base: Path | None) -> tuple[Any, Provenance]:
+    """Fill the node mappings from parameter tables, then from `defaults` (a copy of `data`)."""
+    if not isinstance(data, Mapping):
+        raise InvalidConfig([Problem(where, "", "a model is a mapping (id, root, inputs, nodes)")])
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise InvalidConfig([Problem(where, "", f"cannot read: {err.strerror}")]) from err
-    return parse_model(text, where=where)
-
-
-def parse_model(text: str, *, where: str = "<model>") -> RiskModel:
-    """Validate a model given as YAML text."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f"line {mark.line + 1}" if mark is not None else ""
-        raise InvalidConfig([Problem(where, at, f"invalid YAML: {err}")]) from err
-    return model_from_mapping(data, where=where)
-
-
-def model_from_mapping(data: Any, *, where: str = "<model>") -> RiskModel:
-    """Validate a model given as already-parsed data (mapping)."""
-    try:
-        spec = ModelYaml.model_validate(data)
+        prelude = _Prelude.model_validate(data)
     except ValidationError as err:
-        problems = [
-            Problem(where, _loc(e["loc"], data), e["msg"]) for e in err.errors(include_url=False)
-        ]
-        raise InvalidConfig(problems) from err
-    problems = []
-    nodes = [_node(n, i, spec.defaults, where, problems) for i, n in enumerate(spec.nodes)]
+        raise InvalidConfig(validation_problems(err, data, where)) from err
+    filled: MutableMapping[str, Any] = copy.deepcopy(dict(data))
+    problems, provenance = apply_tables(filled, prelude.parameters, base=base, where=where)
+    if problems:
+        raise InvalidConfig(problems)
+    raw_defaults = filled.get("defaults") or {}
+    for node in filled.get("nodes") or []:
+        if not isinstance(node, MutableMapping):
+            continue
+        if "round" in raw_defaults and "round" not in node:
+            node["round"] = raw_defaults["round"]
+        for section in ("normalise", "aggregate"):
+            given = raw_defaults.get(section)
+            if isinstance(given, Mapping) and isinstance(node.get(section), MutableMapping):
+                for key, value in given.items():
+                    node[section].setdefault(key, value)
+    return filled, provenance
+
+
+def model_from_mapping(data: Any, *, where: str = "<model>", base: Path | None = None) -> RiskModel:
+    """Validate a model given as already-parsed data (mapping); `base` is where parameter
+    tables are looked for (default: the working directory)."""
+    filled, provenance = _prepare(data, where, base)
+    try:
+        spec = ModelYaml.model_validate(filled)
+    except ValidationError as err:
+        raise InvalidConfig(validation_problems(err, filled, where, provenance)) from err
+    problems: list[Problem] = []
+    nodes = [_node(n, i, where, problems) for i, n in enumerate(spec.nodes)]
     if problems:
         raise InvalidConfig(problems)
     inputs = [
         InputSpec(i) if isinstance(i, str) else InputSpec(**i.model_dump()) for i in spec.inputs
     ]
+    t = spec.table
     return build_model(
         id=spec.id,
         name=spec.name,
@@ -213,75 +336,62 @@ def model_from_mapping(data: Any, *, where: str = "<model>") -> RiskModel:
         ],
         rank=spec.rank,
         rollup_weight=spec.rollup.weight,
-        table=TableSpec(
-            spec.table.id_column,
-            spec.table.name_column,
-            spec.table.skip_rows,
-            tuple(spec.table.missing),
-        ),
+        table=TableSpec(t.id_column, t.name_column, t.skip_rows, tuple(t.missing), t.period_column),
         description=spec.description,
+        asset_effects=[e.build() for e in spec.asset_effects],
         where=where,
     )
 
 
-def _loc(loc: Sequence[int | str], data: Any) -> str:
-    out = ""
-    cursor = data
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-            cursor = cursor[part] if isinstance(cursor, list) and part < len(cursor) else None
-            if isinstance(cursor, Mapping) and "id" in cursor and out.endswith("]"):
-                out += f" ({cursor['id']})"
-        elif part in {"str", "ChildYaml", "InputYaml"}:
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-            cursor = cursor.get(part) if isinstance(cursor, Mapping) else None
-    return out
-
-
 def _expr(
-    source: str | float, path: str, where: str, problems: list[Problem], local: bool = False
+    source: str | float,
+    path: str,
+    where: str,
+    problems: list[Problem],
+    local: frozenset[str] = frozenset(),
 ) -> Expression | None:
     try:
-        return compile_expression(str(source), local_names=LOCAL_NAMES if local else frozenset())
+        return compile_expression(str(source), local_names=local)
     except ExpressionError as err:
         problems.append(Problem(where, path, str(err)))
         return None
 
 
-def _node(
-    spec: NodeYaml, i: int, defaults: DefaultsYaml, where: str, problems: list[Problem]
-) -> Node | None:
+def _aggregation(
+    spec: AggregateYaml, path: str, where: str, problems: list[Problem]
+) -> Aggregation:
+    children = [Child(c) if isinstance(c, str) else Child(**c.model_dump()) for c in spec.children]
+    if spec.weights is not None:
+        if len(spec.weights) != len(children):
+            problems.append(Problem(where, f"{path}.aggregate.weights", "one weight per child"))
+        else:
+            children = [
+                Child(c.id, w, c.if_missing) for c, w in zip(children, spec.weights, strict=True)
+            ]
+    return Aggregation(
+        spec.method, tuple(children), spec.missing, spec.min_present, spec.scale, spec.offset
+    )
+
+
+def _node(spec: NodeYaml, i: int, where: str, problems: list[Problem]) -> Node | None:
     path = f"nodes[{i}] ({spec.id})"
     before = len(problems)
     expr = None if spec.expr is None else _expr(spec.expr, f"{path}.expr", where, problems)
     aggregate = None
     if spec.aggregate is not None:
-        agg = spec.aggregate
-        children = [
-            Child(c) if isinstance(c, str) else Child(**c.model_dump()) for c in agg.children
-        ]
-        if agg.weights is not None:
-            if len(agg.weights) != len(children):
-                problems.append(Problem(where, f"{path}.aggregate.weights", "one weight per child"))
-            else:
-                children = [
-                    Child(c.id, w, c.if_missing) for c, w in zip(children, agg.weights, strict=True)
-                ]
-        aggregate = Aggregation(
-            agg.method, tuple(children), agg.missing, agg.min_present, agg.scale, agg.offset
-        )
+        aggregate = _aggregation(spec.aggregate, path, where, problems)
     normalise = None
     if spec.normalise is not None:
         normalise = _normalisation(spec.normalise, f"{path}.normalise", where, problems)
     cases = []
     for j, c in enumerate(spec.cases):
-        when = _expr(c.when, f"{path}.cases[{j}].when", where, problems, local=True)
-        value = _expr(c.value, f"{path}.cases[{j}].value", where, problems, local=True)
+        when = _expr(c.when, f"{path}.cases[{j}].when", where, problems, CASE_NAMES)
+        value = _expr(c.value, f"{path}.cases[{j}].value", where, problems, CASE_NAMES)
         if when is not None and value is not None:
             cases.append(Case(when, value))
+    publish = None
+    if spec.publish is not None:
+        publish = _expr(spec.publish, f"{path}.publish", where, problems, CASE_NAMES)
     if len(problems) > before:
         return None
     return Node(
@@ -291,9 +401,10 @@ def _node(
         aggregate=aggregate,
         normalise=normalise,
         cases=tuple(cases),
-        round=defaults.round if spec.round == "default" else spec.round,
+        round=spec.round,
         floor=spec.floor,
         cap=spec.cap,
+        publish=publish,
         meta=dict(spec.meta),
     )
 
@@ -306,7 +417,7 @@ def _normalisation(
         return None
     formula = None
     if spec.formula is not None:
-        formula = _expr(spec.formula, f"{path}.formula", where, problems, local=True)
+        formula = _expr(spec.formula, f"{path}.formula", where, problems, FORMULA_NAMES)
         if formula is not None and formula.names:
             problems.append(Problem(where, f"{path}.formula", "may only read x"))
     return Normalisation(
@@ -314,222 +425,9 @@ def _normalisation(
         scale=spec.scale,
         lower=0.0 if spec.lower is None else spec.lower,
         upper=1.0 if spec.upper is None else spec.upper,
-        higher_is_worse=spec.direction == "higher_is_worse",
+        higher_is_worse=RISING[spec.direction],
         clip=spec.clip,
         out_lower=spec.range[0],
         out_upper=spec.range[1],
         formula=formula,
-    )
-
-
-def read_indicator_csv(
-    path: str | Path, table: TableSpec, *, required: Sequence[str] = ()
-) -> IndicatorTable:
-    """Read a CSV of one row per region, one column per indicator id (NaN for missing marks)."""
-    where = str(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as err:
-        raise InvalidInput([Problem(where, "", f"cannot read: {err.strerror}")]) from err
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise InvalidInput([Problem(where, "", f"not a CSV file: {err}")]) from err
-    return parse_indicator_rows(rows, table, required=required, where=where)
-
-
-def parse_indicator_rows(
-    rows: Sequence[Sequence[str]],
-    table: TableSpec,
-    *,
-    required: Sequence[str] = (),
-    where: str = "<table>",
-) -> IndicatorTable:
-    """Parse table rows (header first); see `read_indicator_csv`."""
-    if not rows:
-        raise InvalidInput([Problem(where, "line 1", "empty file, no header")])
-    header = [h.strip() for h in rows[0]]
-    problems: list[Problem] = []
-    if table.id_column not in header:
-        problems.append(Problem(where, "line 1", f"no id column {table.id_column!r}"))
-    missing_cols = [c for c in required if c not in header]
-    if missing_cols:
-        problems.append(Problem(where, "line 1", f"missing columns: {', '.join(missing_cols)}"))
-    if problems:
-        raise InvalidInput(problems)
-    id_col = header.index(table.id_column)
-    name_col = header.index(table.name_column) if table.name_column in header else None
-    wanted = {c: header.index(c) for c in (required or header) if c in header}
-    wanted.pop(table.id_column, None)
-    missing_marks = set(table.missing)
-    body = rows[1 + table.skip_rows :]
-    data = {c: np.full(len(body), math.nan) for c in wanted}
-    ids: list[str] = []
-    names: list[str] = []
-    for r, row in enumerate(body):
-        line = r + 2 + table.skip_rows
-        if len(row) < len(header):
-            problems.append(
-                Problem(where, f"line {line}", f"{len(row)} fields, header has {len(header)}")
-            )
-            continue
-        ids.append(row[id_col].strip())
-        names.append(row[name_col] if name_col is not None else "")
-        for col, j in wanted.items():
-            cell = row[j].strip()
-            if cell in missing_marks:
-                continue
-            try:
-                data[col][r] = float(cell)
-            except ValueError:
-                problems.append(
-                    Problem(where, f"line {line}", f"column {col}: not a number: {cell!r}")
-                )
-    if len(set(ids)) != len(ids):
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        problems.append(
-            Problem(where, table.id_column, f"duplicate region ids: {', '.join(dup[:5])}")
-        )
-    if problems:
-        raise InvalidInput(problems)
-    return IndicatorTable(tuple(ids), tuple(names), data)
-
-
-def format_value(v: float) -> str:
-    """A float as the shortest text that reads back to it; empty for missing."""
-    if math.isnan(v):
-        return ""
-    if v == int(v) and abs(v) < 1e15:
-        return str(int(v))
-    return repr(float(v))
-
-
-def write_table_csv(path: str | Path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Write a CSV file (header, then rows)."""
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
-def write_rows_csv(
-    path: str | Path, header: Sequence[str], rows: Sequence[Sequence[str | float]]
-) -> None:
-    """Write rows to CSV, floats as their shortest exact text, missing as empty."""
-    write_table_csv(
-        path,
-        header,
-        [[format_value(c) if isinstance(c, float) else str(c) for c in row] for row in rows],
-    )
-
-
-class PerturbYaml(_Strict):
-    """One perturbation of a scenario file."""
-
-    target: str
-    op: AdjustOp = AdjustOp.ADD
-    amount: float
-    regions: list[str] = []
-    within: list[str] = []
-    clip: tuple[float, float] | None = None
-
-
-class DemandYaml(_Strict):
-    """A change of a sector's demand-side perturbation."""
-
-    sector: str
-    amount: float
-
-
-class AssetYaml(_Strict):
-    """An asset and what it needs: `depends_on` (all needed) and/or `requires` (groups of
-    alternatives, one of each group needed)."""
-
-    code: str
-    region: str = ""
-    depends_on: list[str] = []
-    requires: list[list[str]] = []
-
-
-class SectorsYaml(_Strict):
-    """Interdependent sectors for the IIM."""
-
-    names: list[str] = Field(min_length=1)
-    a_star: list[list[float]]
-    c_star: list[float] | None = None
-
-
-class ScenarioYaml(_Strict):
-    """A scenario file."""
-
-    name: str = "scenario"
-    perturb: list[PerturbYaml] = []
-    fail_assets: list[str] = []
-    demand: list[DemandYaml] = []
-    assets: list[AssetYaml] = []
-    sectors: SectorsYaml | None = None
-
-
-@dataclass(frozen=True)
-class ScenarioFile:
-    """A validated scenario with the asset graph and sectors it brings."""
-
-    scenario: Scenario
-    requirements: dict[str, tuple[tuple[str, ...], ...]]
-    asset_regions: dict[str, str]
-    sectors: SectorSystem | None
-
-
-def load_scenario(path: str | Path) -> ScenarioFile:
-    """Read and validate a scenario YAML file (errors name file, path and reason)."""
-    where = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InvalidConfig([Problem(where, "", f"cannot read: {err.strerror}")]) from err
-    except yaml.YAMLError as err:
-        raise InvalidConfig([Problem(where, "", f"invalid YAML: {err}")]) from err
-    return scenario_from_mapping(data, where=where)
-
-
-def scenario_from_mapping(data: Any, *, where: str = "<scenario>") -> ScenarioFile:
-    """Validate a scenario given as parsed data."""
-    try:
-        spec = ScenarioYaml.model_validate(data)
-    except ValidationError as err:
-        raise InvalidConfig(
-            [Problem(where, _loc(e["loc"], data), e["msg"]) for e in err.errors(include_url=False)]
-        ) from err
-    problems: list[Problem] = []
-    requirements = {
-        a.code: tuple((d,) for d in a.depends_on) + tuple(tuple(g) for g in a.requires)
-        for a in spec.assets
-    }
-    known = set(requirements) | {s for gs in requirements.values() for g in gs for s in g}
-    for name in spec.fail_assets:
-        if spec.assets and name not in known:
-            problems.append(Problem(where, "fail_assets", f"unknown asset {name!r}"))
-    sectors = None
-    if spec.sectors is not None:
-        n = len(spec.sectors.names)
-        a = np.array(spec.sectors.a_star, dtype=np.float64)
-        c = np.zeros(n) if spec.sectors.c_star is None else np.array(spec.sectors.c_star)
-        if a.shape != (n, n) or c.shape != (n,):
-            problems.append(Problem(where, "sectors", f"a_star must be {n}×{n}, c_star {n} long"))
-        else:
-            sectors = SectorSystem(tuple(spec.sectors.names), a, c)
-    if problems:
-        raise InvalidConfig(problems)
-    scenario = Scenario(
-        name=spec.name,
-        perturbations=tuple(
-            Perturbation(
-                p.target, p.op, p.amount, RegionSelector(tuple(p.regions), tuple(p.within)), p.clip
-            )
-            for p in spec.perturb
-        ),
-        failed_assets=tuple(spec.fail_assets),
-        demand_changes=tuple(DemandChange(d.sector, d.amount) for d in spec.demand),
-    )
-    return ScenarioFile(
-        scenario, requirements, {a.code: a.region for a in spec.assets if a.region}, sectors
     )

@@ -20,11 +20,14 @@ from tocsin.api import (
     observations,
     operations,
     silences,
+    sources,
     warnings,
 )
 from tocsin.api.docs import install_docs
+from tocsin.api.ingest_gate import IngestGate
 from tocsin.api.limits import BodyGuard
 from tocsin.api.problems import install_handlers
+from tocsin.api.write_routes import write_routes
 from tocsin.bootstrap import Container
 
 TITLE = "Tocsin"
@@ -43,6 +46,7 @@ ROUTERS = (
     notifications,
     alert_receiver,
     operations,
+    sources,
 )
 
 
@@ -61,10 +65,14 @@ def create_app(container: Container) -> FastAPI:
     for module in ROUTERS:
         app.include_router(module.router())
     install_docs(app, title=TITLE)
+    settings = container.settings
+    app.add_middleware(BodyGuard, container=container, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
-        BodyGuard,
+        IngestGate,
         container=container,
-        max_body_bytes=container.settings.max_body_bytes,
+        routes=write_routes(container),
+        max_body_bytes=settings.max_body_bytes,
+        max_inflight=settings.ingest_max_inflight,
     )
     reads_open = not container.settings.require_token_for_reads
     app.openapi = lambda: _openapi(app, reads_open=reads_open)  # type: ignore[method-assign]

@@ -8,8 +8,7 @@ and list has a size limit.
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path
@@ -22,44 +21,18 @@ from pydantic import (
     WithJsonSchema,
 )
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
-EPOCH_MIN = int((EARLIEST - EPOCH).total_seconds())
-EPOCH_MAX = int((LATEST - EPOCH).total_seconds())
-RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
+from tocsin.core.moments import (
+    EPOCH_HELP,
+    EPOCH_MAX,
+    EPOCH_MIN,
+    MOMENT_HELP,
+    epoch_seconds,
+    moment,
 )
-MOMENT_HELP = "an RFC 3339 date-time with an offset (2026-01-01T00:00:00Z), 1900 to 9999"
-EPOCH_HELP = f"integer epoch seconds ({EPOCH_MIN} to {EPOCH_MAX})"
+
+__all__ = ["EPOCH_HELP", "EPOCH_MAX", "EPOCH_MIN", "MOMENT_HELP", "epoch_seconds"]
+
 ATTRIBUTES_MAX_CHARS = 16_384
-
-
-def _parse(value: object, expected: str) -> datetime:
-    """An aware UTC datetime from RFC 3339 text within the range; ValueError saying `expected`."""
-    if not isinstance(value, str) or RFC3339.fullmatch(value) is None:
-        raise ValueError(f"expected {expected}")
-    text = value.upper().replace("Z", "+00:00")
-    try:
-        utc = datetime.fromisoformat(text).astimezone(UTC)
-    except (ValueError, OverflowError) as err:
-        raise ValueError(f"expected {expected}: {err}") from err
-    if not EARLIEST <= utc <= LATEST:
-        raise ValueError(f"expected {expected}")
-    return utc
-
-
-def _moment(value: object) -> datetime:
-    return _parse(value, MOMENT_HELP)
-
-
-def _epoch_seconds(value: object) -> int:
-    if type(value) is int:
-        if not EPOCH_MIN <= value <= EPOCH_MAX:
-            raise ValueError(f"expected {EPOCH_HELP}")
-        return value
-    moment = _parse(value, f"{MOMENT_HELP}, or {EPOCH_HELP}")
-    return (moment - EPOCH) // timedelta(seconds=1)
 
 
 def _json_size(value: dict[str, Any]) -> dict[str, Any]:
@@ -71,12 +44,12 @@ def _json_size(value: dict[str, Any]) -> dict[str, Any]:
 
 Moment = Annotated[
     datetime,
-    BeforeValidator(_moment),
+    BeforeValidator(moment),
     WithJsonSchema({"type": "string", "format": "date-time", "description": MOMENT_HELP}),
 ]
 EpochOrMoment = Annotated[
     int,
-    BeforeValidator(_epoch_seconds),
+    BeforeValidator(epoch_seconds),
     WithJsonSchema(
         {
             "anyOf": [

@@ -35,7 +35,8 @@ class BodyTooLarge(Exception):
     """The body passed the limit."""
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
+    """A request header's value (the first, if repeated), or None."""
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
             return bytes(value).decode("latin-1")
@@ -67,30 +68,13 @@ class BodyGuard:
         await refused(scope, receive, send)
 
     async def _authenticate(self, scope: Scope) -> JSONResponse | None:
-        token = token_of(_header(scope, b"authorization"))
-        try:
-            user = self.container.admin.known_user(token) if token else None
-            user = user or await run_in_threadpool(authenticate, self.container, token)
-        except Unauthenticated as err:
-            return problem_response(401, str(err), headers=CHALLENGES[401])
-        scope[USER_KEY] = user
-        return None
+        return await authenticate_scope(self.container, scope)
 
     def _declared_too_large(self, scope: Scope) -> JSONResponse | None:
-        declared = _header(scope, b"content-length")
-        if declared is None:
-            return None
-        if not declared.strip().isdigit():
-            problem = Problem("headers", "content-length", f"not a length: {declared!r}")
-            return problem_response(400, "invalid Content-Length header", [problem])
-        return self._too_large() if int(declared) > self.max_body_bytes else None
+        return declared_too_large(scope, self.max_body_bytes)
 
     def _too_large(self) -> JSONResponse:
-        limit = self.max_body_bytes
-        reason = f"larger than the limit of {limit:,} bytes (TOCSIN_MAX_BODY_BYTES)"
-        return problem_response(
-            413, f"request body too large: {reason}", [Problem("body", "", reason)]
-        )
+        return too_large(self.max_body_bytes)
 
     async def _read(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -107,6 +91,38 @@ class BodyGuard:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+async def authenticate_scope(
+    container: Container, scope: Scope, *, token: str | None = None
+) -> JSONResponse | None:
+    """Find the bearer token's user (kept in the scope), or the 401 response (`token`: one
+    already taken from the headers)."""
+    token = token or token_of(header(scope, b"authorization"))
+    try:  # a user known from a recent request needs no thread (a storm of posts)
+        user = container.admin.known_user(token) if token else None
+        user = user or await run_in_threadpool(authenticate, container, token)
+    except Unauthenticated as err:
+        return problem_response(401, str(err), headers=CHALLENGES[401])
+    scope[USER_KEY] = user
+    return None
+
+
+def declared_too_large(scope: Scope, limit: int) -> JSONResponse | None:
+    """A 413 when the declared Content-Length passes `limit`, a 400 when it is not a length."""
+    declared = header(scope, b"content-length")
+    if declared is None:
+        return None
+    if not declared.strip().isdigit():
+        problem = Problem("headers", "content-length", f"not a length: {declared!r}")
+        return problem_response(400, "invalid Content-Length header", [problem])
+    return too_large(limit) if int(declared) > limit else None
+
+
+def too_large(limit: int) -> JSONResponse:
+    """The 413 response."""
+    reason = f"larger than the limit of {limit:,} bytes (TOCSIN_MAX_BODY_BYTES)"
+    return problem_response(413, f"request body too large: {reason}", [Problem("body", "", reason)])
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

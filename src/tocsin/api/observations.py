@@ -4,7 +4,7 @@ series and replayed detector scores."""
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
@@ -18,6 +18,14 @@ from tocsin.services.ingest import RawObservations
 from tocsin.services.scoring import replay_scores
 
 MAX_BATCH = 1_000_000
+OBSERVATIONS_PATH = "/api/v1/observations"
+ROWS_SCHEMA = {"type": "string", "description": "rows with indicator, time and value"}
+# the other body formats the ingest gate reads on this path (tocsin.api.ingest_gate)
+BULK_FORMATS: dict[str, Any] = {
+    "application/x-ndjson": {"schema": ROWS_SCHEMA},
+    "text/csv": {"schema": ROWS_SCHEMA},
+    "application/vnd.apache.arrow.stream": {"schema": {"type": "string", "format": "binary"}},
+}
 
 
 class ObservationIn(BaseModel):
@@ -37,11 +45,14 @@ class ObservationBatchIn(BaseModel):
 
 
 class IngestOut(BaseModel):
-    """What a batch did."""
+    """What a batch did (answered after the commit that stored it)."""
 
-    received: int
-    evaluated: int
-    warnings_changed: int
+    received: int = Field(description="observations in the request")
+    evaluated: int = Field(description="of them, newer than their indicator's last (rules ran)")
+    warnings_changed: int = Field(
+        description="warning transitions of the commit that stored the request (requests that "
+        "arrive together are committed together)"
+    )
 
 
 class SeriesOut(BaseModel):
@@ -73,12 +84,20 @@ def router() -> APIRouter:
     api = APIRouter(tags=["observations"])
 
     @api.post(
-        "/api/v1/observations",
+        OBSERVATIONS_PATH,
         status_code=202,
-        responses=responses(400, 401, 403, 413, 422),
+        responses=responses(400, 401, 403, 413, 415, 422, 429, 503),
+        openapi_extra={"requestBody": {"content": BULK_FORMATS}},
     )
     def post_observations(body: ObservationBatchIn, user: Ingester, request: Request) -> IngestOut:
-        """Store a batch of observations and evaluate the rules; all or nothing."""
+        """Store a batch of observations and evaluate the rules; all or nothing.
+
+        The body is JSON (below), NDJSON (one observation object per line), CSV (a header
+        naming indicator, time and value) or an Apache Arrow IPC stream, by Content-Type; it is
+        decoded as it arrives. Concurrent requests are committed together; each is answered
+        after its rows are committed. Served by the ingest gate (`tocsin.api.ingest_gate`);
+        this handler is its equivalent for an application without the gate.
+        """
         rows = body.observations
         raw = RawObservations(
             [o.indicator for o in rows],
@@ -86,7 +105,8 @@ def router() -> APIRouter:
             np.fromiter((o.value for o in rows), dtype=np.float64, count=len(rows)),
             where=[f"observations[{i}]" for i in range(len(rows))],
         )
-        result = container_of(request).ingest.ingest(raw)
+        container = container_of(request)
+        result = container.committer.submit(container.ingest.validate(raw)).result()
         return IngestOut(
             received=result.received,
             evaluated=result.evaluated,

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from tocsin import __version__
 from tocsin.api.auth import container_of
+from tocsin.bootstrap import Container
 
 PUBLIC_PATHS = frozenset({"/healthz", "/metrics"})
 
@@ -17,6 +18,37 @@ class HealthOut(BaseModel):
 
     status: str
     version: str
+
+
+SOURCE_OUTCOMES = ("received", "stored", "unmapped", "skipped", "refused")
+
+
+def source_lines(container: Container) -> list[str]:
+    """Samples by source kind and outcome, and the observations waiting for a commit."""
+    lines = [
+        "# HELP tocsin_source_samples_total Samples by source kind and outcome.",
+        "# TYPE tocsin_source_samples_total counter",
+    ]
+    with container.intake.lock:
+        for kind, counts in container.intake.counts.items():
+            lines += [
+                f'tocsin_source_samples_total{{kind="{kind.value}",outcome="{o}"}} '
+                f"{getattr(counts, o)}"
+                for o in SOURCE_OUTCOMES
+            ]
+    stats = container.committer.stats
+    return [
+        *lines,
+        "# HELP tocsin_ingest_queued_rows Observations waiting for the group commit.",
+        "# TYPE tocsin_ingest_queued_rows gauge",
+        f"tocsin_ingest_queued_rows {container.committer.queued_rows}",
+        "# HELP tocsin_ingest_commits_total Group commits of observations.",
+        "# TYPE tocsin_ingest_commits_total counter",
+        f"tocsin_ingest_commits_total {stats.commits}",
+        "# HELP tocsin_ingest_overloaded_total Writes refused because the queue was full.",
+        "# TYPE tocsin_ingest_overloaded_total counter",
+        f"tocsin_ingest_overloaded_total {stats.refused}",
+    ]
 
 
 def router() -> APIRouter:
@@ -35,7 +67,8 @@ def router() -> APIRouter:
     )
     def metrics(request: Request) -> str:
         """Prometheus exposition of open warnings by level and state."""
-        counts = container_of(request).warnings.counts(open_only=True)
+        container = container_of(request)
+        counts = container.warnings.counts(open_only=True)
         lines = [
             "# HELP tocsin_open_warnings Open warnings by level and state.",
             "# TYPE tocsin_open_warnings gauge",
@@ -44,6 +77,6 @@ def router() -> APIRouter:
             f'tocsin_open_warnings{{level="{lv}",state="{st}"}} {n}'
             for (lv, st), n in sorted(counts.items())
         ]
-        return "\n".join(lines) + "\n"
+        return "\n".join([*lines, *source_lines(container)]) + "\n"
 
     return api

@@ -30,6 +30,7 @@ STATUS: dict[type[errors.TocsinError], int] = {
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.InvalidInput: 422,
+    errors.Overloaded: 503,
 }
 MAX_LISTED = 50
 CHALLENGES: dict[int, dict[str, str]] = {401: {"WWW-Authenticate": "Bearer"}}
@@ -41,7 +42,10 @@ DESCRIPTIONS: dict[int, str] = {
     409: "The request contradicts the current state.",
     413: "The request body is larger than the server's limit (`TOCSIN_MAX_BODY_BYTES`).",
     422: "The request is invalid; every problem is listed, and nothing of it was stored.",
+    415: "The body's Content-Type is not one this operation reads.",
+    429: "Too many requests at once: try again after `Retry-After` seconds.",
     500: "A fault on the server (logged with the id in `detail`); nothing was stored.",
+    503: "The server is overloaded: try again after `Retry-After` seconds; nothing was stored.",
 }
 
 
@@ -82,6 +86,15 @@ def problem_response(
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+def error_response(err: errors.TocsinError) -> JSONResponse:
+    """The Problem response of a Tocsin error (503s say when to come back)."""
+    status = status_of(err)
+    headers = dict(CHALLENGES.get(status, {}))
+    if isinstance(err, errors.Overloaded):
+        headers["Retry-After"] = str(err.retry_after_s)
+    return problem_response(status, str(err), getattr(err, "problems", ()), headers=headers)
+
+
 def status_of(err: errors.TocsinError) -> int:
     """The HTTP status of a Tocsin error (its nearest mapped ancestor; 400 otherwise)."""
     return next((STATUS[k] for k in type(err).__mro__ if k in STATUS), 400)
@@ -106,7 +119,8 @@ def _path(parts: list[str]) -> str:
     return "".join(f"[{p}]" if p.isdigit() else (f".{p}" if i else p) for i, p in enumerate(parts))
 
 
-def _validation_problem(error: Mapping[str, Any]) -> errors.Problem:
+def validation_problem(error: Mapping[str, Any]) -> errors.Problem:
+    """A pydantic error (location starting with `body`, `query`, …) as a Problem."""
     loc = tuple(error.get("loc", ()))
     if error.get("type") == "json_invalid":
         why = (error.get("ctx") or {}).get("error", "invalid")
@@ -123,14 +137,11 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(errors.TocsinError)
     def tocsin_error(_: Request, err: errors.TocsinError) -> JSONResponse:
-        status = status_of(err)
-        return problem_response(
-            status, str(err), getattr(err, "problems", ()), headers=CHALLENGES.get(status)
-        )
+        return error_response(err)
 
     @app.exception_handler(RequestValidationError)
     def invalid(_: Request, err: RequestValidationError) -> JSONResponse:
-        problems = [_validation_problem(e) for e in err.errors()[:MAX_LISTED]]
+        problems = [validation_problem(e) for e in err.errors()[:MAX_LISTED]]
         shown = "; ".join(str(p) for p in problems[:10])
         return problem_response(422, f"invalid request: {shown}", problems)
 

@@ -47,10 +47,12 @@ def check_config(
     """Validate a configuration directory; list every problem with file, path and reason."""
     from tocsin.adapters.alerting_yaml import load_alerting
     from tocsin.adapters.config_yaml import load_catalog
+    from tocsin.adapters.sources_yaml import load_sources
 
     try:
         catalog = load_catalog(directory)
         load_alerting(directory, catalog)  # routes.yaml, escalation.yaml (warning pipeline)
+        load_sources(directory, catalog)  # sources.yaml (collectors, stale sources)
     except InvalidConfig as err:
         errors.print(f"[bold red]{len(err.problems)} problem(s)[/] in {directory}:", soft_wrap=True)
         print_problems(err.problems, limit=1000)

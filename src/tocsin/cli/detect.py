@@ -1,4 +1,6 @@
-"""``tocsin detect`` (score a CSV online) and ``tocsin bench nab`` (run NAB).
+"""``tocsin detect`` (score a CSV online), ``tocsin bench nab`` (run NAB) and ``tocsin bench
+detect`` (run a detector over labelled corpora: event-wise, point-wise, NAB-style, change-point
+and top-1 figures).
 
 The detectors (numba) are imported when a command runs or its help is shown, not before.
 """
@@ -24,6 +26,10 @@ KindOption = Annotated[
 ParamOption = Annotated[
     list[str] | None,
     typer.Option("--param", metavar="KEY=VALUE", help="Hyperparameter (repeatable)."),
+]
+HoldOption = Annotated[
+    int | None,
+    typer.Option("--hold", min=1, metavar="ROWS", help="Calm rows that end an alarm (default 60)."),
 ]
 
 
@@ -94,6 +100,10 @@ def detect(
     out: Annotated[Path, typer.Option("--out", metavar="CSV", help="Scores CSV to write.")],
     detector: KindOption = "auto",
     param: ParamOption = None,
+    hold: HoldOption = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Add a column naming the measure or channels.")
+    ] = False,
 ) -> None:
     """Score every row of a CSV online; write timestamp,anomaly_score,is_anomaly."""
     from rich.console import Console
@@ -106,7 +116,8 @@ def detect(
         raise typer.Exit(2)
     partial = out.with_name(f".{out.name}.partial")
     try:
-        summary = _score(input, partial, kind=detector, params=params, console=console)
+        options = {"kind": detector, "params": params, "rule": _rule(hold), "explain": explain}
+        summary = _score(input, partial, options=options, console=console)
         os.replace(partial, out)
     except (ValueError, OSError) as err:  # MalformedInput is a ValueError
         partial.unlink(missing_ok=True)
@@ -119,19 +130,24 @@ def detect(
     )
 
 
-def _score(source: Path, target: Path, *, kind: str, params: dict[str, Any], console: Any) -> Any:
+def _rule(hold: int | None) -> Any:
+    """The alarm rule, with ``--hold`` when given (numba is imported only now)."""
+    from tocsin.core.rules.alarms import AlarmRule
+
+    return AlarmRule() if hold is None else AlarmRule(hold=hold)
+
+
+def _score(source: Path, target: Path, *, options: dict[str, Any], console: Any) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from tocsin.services.detection import score_csv
 
     if source.stat().st_size < PROGRESS_MIN_BYTES:
-        return score_csv(source, target, kind=kind, params=params)
+        return score_csv(source, target, **options)
     columns = (TextColumn("scoring"), BarColumn(), TextColumn("{task.completed} rows"))
     with Progress(*columns, TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task("scoring", total=_count_lines(source))
-        return score_csv(
-            source, target, kind=kind, params=params, on_progress=lambda n: bar.advance(task, n)
-        )
+        return score_csv(source, target, **options, on_progress=lambda n: bar.advance(task, n))
 
 
 @bench_app.command("nab", cls=DetectorHelp)
@@ -167,3 +183,48 @@ def nab(
             f"threshold {result.threshold:.6g})"
         )
     print(json.dumps({name: round(r.normalised, 2) for name, r in run.results.items()}))
+
+
+@bench_app.command("detect", cls=DetectorHelp)
+def bench_detect(
+    corpus: Annotated[
+        list[Path],
+        typer.Option(
+            "--corpus",
+            metavar="DIR",
+            help="Corpus folder (repeatable): CSVs of timestamp,values,label.",
+        ),
+    ],
+    detector: KindOption = "auto",
+    param: ParamOption = None,
+    hold: HoldOption = None,
+    cp_window: Annotated[
+        int, typer.Option("--cp-window", min=1, help="Change-point window (rows after it).")
+    ] = 60,
+) -> None:
+    """Run a detector online over labelled corpora; print each corpus's figures and a JSON line."""
+    from tocsin.core.errors import Unavailable
+    from tocsin.services.corpus_benchmark import format_row, run_corpus
+
+    params = parse_params(param)
+    check_detector(detector, params)
+    missing = [str(c) for c in corpus if not c.is_dir()]
+    if missing:
+        raise typer.BadParameter(
+            f"no such corpus folder: {', '.join(missing)}", param_hint="--corpus"
+        )
+    rule = _rule(hold)
+    figures: dict[str, Any] = {}
+    for root in corpus:
+        with reported():
+            try:
+                result = run_corpus(
+                    root, detector, params=params, rule=rule, cp_window=cp_window, progress=print
+                )
+            except (ValueError, OSError) as err:
+                raise Unavailable(f"{root}: {err}") from err
+        print(format_row(result))
+        figures[result.name] = {**result.figures.as_dict(), "nab": result.nab}
+    print(
+        json.dumps({"detector": detector, "params": params, "hold": rule.hold, "corpora": figures})
+    )

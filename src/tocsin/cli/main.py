@@ -82,6 +82,7 @@ from tocsin.cli import demo as _demo  # noqa: E402
 from tocsin.cli import detect as _detect  # noqa: E402
 from tocsin.cli import risk as _risk  # noqa: E402
 from tocsin.cli import risk_warnings as _risk_warnings  # noqa: E402
+from tocsin.cli import sources as _sources  # noqa: E402
 
 app.command("check-config")(_core.check_config)
 app.command("demo")(_demo.demo)
@@ -97,6 +98,7 @@ app.add_typer(_risk.app, name="risk")
 app.add_typer(_alerting.silences_app, name="silences")
 app.add_typer(_alerting.notify_app, name="notify")
 app.command("history")(_alerting.history)
+app.command("sources")(_sources.sources)
 _risk.app.command("warn")(_risk_warnings.risk_warn)
 
 

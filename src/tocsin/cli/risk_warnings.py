@@ -41,7 +41,8 @@ def risk_warn(
     db: DbOption = None,
 ) -> None:
     """Compute the model and bring its regions' risk warnings in line with their classes."""
-    from tocsin.adapters.risk_model_yaml import load_model, read_indicator_csv
+    from tocsin.adapters.risk_model_yaml import load_model
+    from tocsin.adapters.risk_tables_csv import read_indicator_csv
     from tocsin.bootstrap import build
     from tocsin.services import risk as risk_service
     from tocsin.services.risk_warnings import reconcile_risk_warnings

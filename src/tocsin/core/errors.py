@@ -33,6 +33,14 @@ class Unavailable(TocsinError):
     """Something Tocsin needs (the database, a port) cannot be reached or used now."""
 
 
+class Overloaded(Unavailable):
+    """Too much work is waiting: try again after `retry_after_s` seconds (nothing was stored)."""
+
+    def __init__(self, reason: str, *, retry_after_s: int = 1) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(f"overloaded: {reason}; try again in {retry_after_s} s")
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong with an input: where (file, line or path), which field, and why."""

@@ -14,7 +14,10 @@ import numpy as np
 import numpy.typing as npt
 
 from tocsin.core.detectors import is_multivariate, make_detector
+from tocsin.core.detectors.auto import AutoDetector
 from tocsin.core.detectors.base import ArrayDetector
+from tocsin.core.detectors.group import AutoGroupDetector
+from tocsin.core.rules.alarms import AlarmRule, AlarmState, decide
 
 CHUNK_ROWS = 50_000
 
@@ -107,11 +110,16 @@ def iter_chunks(
         yield stamps, np.array(times, dtype=np.int64), np.array(rows, dtype=np.float64)
 
 
+def group_kind(kind: str) -> str:
+    """The detector kind that scores groups for ``kind`` (``auto`` has a group form)."""
+    return "auto_group" if kind == "auto" else kind
+
+
 def choose_kind(kind: str, n_columns: int) -> str:
-    """The detector kind to use: with several value columns ``auto`` means ``mahalanobis``."""
+    """The detector kind to use: with several value columns ``auto`` means ``auto_group``."""
     if n_columns > 1 and not is_multivariate(kind):
         if kind == "auto":
-            return "mahalanobis"
+            return group_kind(kind)
         raise MalformedInput(
             f"{n_columns} value columns need a multivariate detector (e.g. mahalanobis), "
             f"not {kind!r}"
@@ -127,43 +135,88 @@ def score_csv(
     *,
     kind: str,
     params: dict[str, Any] | None = None,
+    rule: AlarmRule | None = None,
+    explain: bool = False,
     on_progress: Callable[[int], None] | None = None,
 ) -> DetectionSummary:
-    """Score every row of ``source`` online; write ``timestamp,anomaly_score,is_anomaly``."""
+    """Score every row of ``source`` online; write ``timestamp,anomaly_score,is_anomaly``.
+
+    ``is_anomaly`` is the alarm rule's decision (an episode starts at a score of 0.5, the
+    detector's own threshold, and ends after ``hold`` calm rows). With ``explain`` a fourth
+    column names, on alarmed rows, the measure (one value column) or the channels (several) that
+    gave the score. The output is written to a temporary file and renamed only when the whole
+    input was read: a malformed file leaves nothing behind.
+    """
     header = read_header(source)
     used = choose_kind(kind, len(header) - 1)
     det: ArrayDetector = make_detector(used, **(params or {}))
-    multivariate = is_multivariate(used)
+    decision = rule or AlarmRule()
+    state = AlarmState.empty()
+    partial = target.with_name(target.name + ".partial")
     total = anomalies = 0
-    last_time: int | None = None
-    with target.open("w", newline="") as out:
-        out.write("timestamp,anomaly_score,is_anomaly\n")
-        for stamps, times, values in iter_chunks(source):
-            if (last_time is not None and times[0] < last_time) or (np.diff(times) < 0).any():
-                raise MalformedInput(
-                    f"{source}: timestamps must not go backwards (near row {total})"
-                )
-            last_time = int(times[-1])
-            series = np.zeros(times.shape[0], dtype=np.int64)
-            vals = values if multivariate else values[:, 0]
-            scores = _score_chunk(det, series, times, vals)
-            flags = scores >= det.threshold
-            anomalies += int(flags.sum())
-            out.writelines(
-                f"{s},{float(a)!r},{int(f)}\n"
-                for s, a, f in zip(stamps, scores, flags, strict=True)
+    try:
+        with partial.open("w", newline="") as out:
+            out.write(
+                "timestamp,anomaly_score,is_anomaly" + (",explanation\n" if explain else "\n")
             )
-            total += len(stamps)
-            if on_progress is not None:
-                on_progress(len(stamps))
+            last_time: int | None = None
+            for stamps, times, values in iter_chunks(source):
+                if (last_time is not None and times[0] < last_time) or (np.diff(times) < 0).any():
+                    raise MalformedInput(
+                        f"{source}: timestamps must not go backwards (near row {total + 1})"
+                    )
+                last_time = int(times[-1])
+                vals = values if is_multivariate(used) else values[:, 0]
+                scores, notes = _score_chunk(det, times, vals, header[1:] if explain else None)
+                flags, _ = decide(decision, state, np.zeros(scores.size, np.int64), scores)
+                anomalies += int(flags.sum())
+                out.writelines(_lines(stamps, scores, flags, notes))
+                total += len(stamps)
+                if on_progress is not None:
+                    on_progress(len(stamps))
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
     return DetectionSummary(total, header, used, det.threshold, anomalies)
+
+
+def _lines(
+    stamps: list[str],
+    scores: npt.NDArray[np.float64],
+    flags: npt.NDArray[np.bool_],
+    notes: list[str] | None,
+) -> Iterator[str]:
+    """Output lines of one chunk (the explanation only on alarmed rows)."""
+    for i, (s, a, f) in enumerate(zip(stamps, scores, flags, strict=True)):
+        tail = "" if notes is None else "," + (notes[i] if f else "")
+        yield f"{s},{float(a)!r},{int(f)}{tail}\n"
 
 
 def _score_chunk(
     det: ArrayDetector,
-    series: npt.NDArray[np.int64],
     times: npt.NDArray[np.int64],
     values: npt.NDArray[np.float64],
-) -> npt.NDArray[np.float64]:
-    """Scores of one chunk; nothing fires before the detector is ready (warm-up scores 0)."""
-    return det.score_batch(series, times, values)
+    columns: tuple[str, ...] | None,
+) -> tuple[npt.NDArray[np.float64], list[str] | None]:
+    """Scores of one chunk, and with ``columns`` what explains each row (scored one by one)."""
+    series = np.zeros(times.shape[0], dtype=np.int64)
+    if columns is None:
+        return det.score_batch(series, times, values), None
+    scores = np.zeros(times.shape[0])
+    notes: list[str] = []
+    for i in range(times.shape[0]):
+        scores[i] = det.score_batch(series[i : i + 1], times[i : i + 1], values[i : i + 1])[0]
+        notes.append(explain_last(det, columns))
+    return scores, notes
+
+
+def explain_last(det: ArrayDetector, columns: tuple[str, ...]) -> str:
+    """What gave series 0's last score: the channels at or above their record, strongest first
+    (a group; at most three), or the measure (``auto``); empty for other detectors."""
+    if isinstance(det, AutoGroupDetector):
+        share = det.contributions([0])[0]
+        order = [int(j) for j in np.argsort(-share) if share[j] >= 1.0][:3]
+        return ";".join(columns[j] for j in order)
+    if isinstance(det, AutoDetector):
+        return det.measure([0])[0]
+    return ""

@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from tocsin.core.detectors import make_detector
 from tocsin.core.nab import LabelledFile, SweepResult, score_corpus
+from tocsin.core.rules.alarms import AlarmRule, AlarmState, decide, first_alarm_scores
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -107,14 +108,18 @@ def load_corpus(nab_root: Path | None = None) -> list[NabFile]:
 def run_detector(
     files: list[NabFile], kind: str, params: dict[str, object] | None = None
 ) -> list[FloatArray]:
-    """Score every file online, each as its own series, in one batch (time order per series)."""
+    """NAB's scores of every file: each file its own series, scored online in one batch, then
+    passed through the alarm rule (a score counts where it is a fresh detection or below the
+    decision threshold; repeats within an episode or its quiet period count 0)."""
     det = make_detector(kind, **(params or {}))
     series = np.concatenate(
         [np.full(f.values.shape[0], i, dtype=np.int64) for i, f in enumerate(files)]
     )
     times = np.concatenate([f.times for f in files])
     values = np.concatenate([f.values for f in files])
-    scores = det.score_batch(series, times, values)
+    raw = det.score_batch(series, times, values)
+    flags, fresh = decide(AlarmRule(), AlarmState.empty(), series, raw)
+    scores = first_alarm_scores(raw, flags, fresh)
     out: list[FloatArray] = []
     start = 0
     for f in files:

@@ -169,6 +169,58 @@ def check_ready_and_range(factory: Factory) -> None:
     _expect(bool(0.0 < det.threshold <= 1.0), "0.0 < det.threshold <= 1.0")
 
 
+def _injected(dim: int | None, warmup: int) -> tuple[Any, ...]:
+    """One series: noise on a slow cycle, a spike, later a sustained level shift (8 sd)."""
+    n = max(4 * warmup, 1200)
+    rng = np.random.default_rng(11)
+    step = np.arange(n)
+    base = np.sin(2 * np.pi * step / 97.0) + rng.normal(scale=0.5, size=n)
+    width = 1 if dim is None else dim
+    values = np.repeat(base[:, None], width, axis=1) + rng.normal(scale=0.1, size=(n, width))
+    spike, shift = n - n // 3, n - n // 6
+    values[spike, 0] += 12.0
+    values[shift:, 0] += 8.0
+    times = 1_700_000_000 + 60 * step
+    return np.zeros(n, dtype=np.int64), times, values[:, 0] if dim is None else values, spike, shift
+
+
+def check_ranks_injected_anomalies(factory: Factory) -> None:
+    """A spike and a level shift score above the normal data before them (a detector that always
+    returns 0, or scores everything alike, fails)."""
+    det = factory()
+    s, t, v, spike, shift = _injected(_width(factory), int(getattr(det, "warmup", 100)))
+    scores = det.score_batch(s, t, v)
+    normal = scores[(np.arange(s.size) >= spike - (spike // 3)) & (np.arange(s.size) < spike)]
+    bar = float(np.quantile(normal, 0.99))
+    _expect(bool(scores[spike : spike + 3].max() > bar), f"spike not above normal ({bar:.3f})")
+    _expect(
+        bool(scores[shift : shift + 30].max() > bar), f"level shift not above normal ({bar:.3f})"
+    )
+
+
+def check_params_round_trip(factory: Factory) -> None:
+    """``get_params`` rebuilds an equal detector whose checkpoints are interchangeable; a
+    checkpoint from other hyperparameters is refused."""
+    det = factory()
+    twin = type(det)(**det.get_params())
+    _expect(twin.get_params() == det.get_params(), "get_params does not rebuild the detector")
+    _expect(repr(twin) == repr(det), "repr differs after a parameter round trip")
+    s, t, v = _stream(200, 2, _width(factory), seed=8)
+    same = bool(np.array_equal(det.score_batch(s, t, v), twin.score_batch(s, t, v)))
+    _expect(same, "a detector rebuilt from get_params scores differently")
+    twin.restore(det.checkpoint())
+    _expect(_states_equal(twin.checkpoint(), det.checkpoint()), "restored state differs")
+    params = det.get_params()
+    name = next(k for k, val in params.items() if isinstance(val, int | float))
+    changed = {**params, name: params[name] * 2 if params[name] else 1}
+    other = type(det)(**changed)
+    try:
+        other.restore(det.checkpoint())
+    except ValueError:
+        return
+    raise AssertionError(f"a checkpoint with {name}={params[name]!r} loaded into {changed[name]!r}")
+
+
 CHECKS: tuple[Callable[[Factory], None], ...] = (
     check_checkpoint_round_trip,
     check_dry_run_does_not_learn,
@@ -178,6 +230,8 @@ CHECKS: tuple[Callable[[Factory], None], ...] = (
     check_batch_equals_one_by_one,
     check_series_independent,
     check_ready_and_range,
+    check_ranks_injected_anomalies,
+    check_params_round_trip,
 )
 
 

@@ -25,6 +25,7 @@ from tocsin.core.users import Permission
 from tocsin.services.background import start_background
 from tocsin.web import live, views
 from tocsin.web.risk import RiskLoader, RiskSources, default_sources
+from tocsin.web.sources import start_sources
 
 STATIC = Path(__file__).parent / "static"
 LEVELS_MARK = "<!-- levels -->"
@@ -99,9 +100,11 @@ def create_web_app(
         feed.attach()
         loader.start()
         stop_pipeline = start_background(container)  # warning pipeline: dispatch + delivery
+        stop_sources = start_sources(container)  # collectors, the source-silent check
         try:
             yield
         finally:
+            stop_sources()
             stop_pipeline()
             feed.detach()
 

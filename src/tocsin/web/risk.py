@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tocsin.adapters.risk_model_yaml import load_model, read_indicator_csv
+from tocsin.adapters.risk_model_yaml import load_model
+from tocsin.adapters.risk_tables_csv import read_indicator_csv
 from tocsin.config import Settings
 from tocsin.core.errors import NotFound
 from tocsin.core.risk.classes import class_labels, rank_descending
@@ -60,7 +61,8 @@ class RiskIndex:
         root = result.values[model.root]
         scheme = model.scheme_for(model.root)
         labels = class_labels(root, scheme) if scheme is not None else [""] * len(root)
-        ranks = rank_descending(root)
+        ranks = rank_descending(root, table.periods)
+        latest = table.latest_period()  # a table over periods: the map shows the latest one
         self._classes = {
             region: {
                 "class": labels[i] or None,
@@ -69,6 +71,7 @@ class RiskIndex:
                 "name": self.table.names[i],
             }
             for i, region in enumerate(table.ids)
+            if latest is None or table.periods[i] == latest
         }
 
     @classmethod
@@ -87,13 +90,15 @@ class RiskIndex:
         if region not in self._classes:
             raise NotFound(f"the risk model has no data for {region!r}")
         nodes = service.explain(self.model, self.table, self.result, region)
-        values = {n.node: n.value for n in nodes}
+        # a parent = its value at the reference (the average region) + its children's parts;
+        # a child's share is its part of that difference
+        spread = {n.node: n.value - n.base for n in nodes if n.base is not None}
         out = []
         for n in nodes:
-            parent_value = values.get(n.parent) if n.parent is not None else None
+            gap = spread.get(n.parent) if n.parent is not None else None
             share = None
-            if n.contribution is not None and parent_value and not math.isnan(parent_value):
-                share = n.contribution / parent_value
+            if n.contribution is not None and gap and not math.isnan(gap):
+                share = n.contribution / gap
             out.append(
                 {
                     "node": n.node,
@@ -103,6 +108,7 @@ class RiskIndex:
                     "coverage": n.coverage,
                     "parent": n.parent,
                     "contribution": None if n.contribution is None else _number(n.contribution),
+                    "base": None if n.base is None else _number(n.base),
                     "share": None if share is None else _number(share),
                 }
             )

@@ -9,7 +9,8 @@ import pytest
 
 from tocsin.adapters.risk_model_yaml import model_from_mapping
 from tocsin.core.regions import Region, RegionCode, RegionTree
-from tocsin.core.risk.evaluate import AdjustOp
+from tocsin.core.risk.adjustments import AdjustOp
+from tocsin.core.risk.infrastructure import AssetSite
 from tocsin.core.risk.model import RiskModel
 from tocsin.core.risk.rollup import evaluate_hierarchy, roll_up
 from tocsin.core.risk.scenarios import (
@@ -127,7 +128,12 @@ def test_scenario_fails_assets_and_changes_sector_demand() -> None:
             demand_changes=(DemandChange("water", 0.6),),
         ),
         requirements=requirements,
-        asset_regions={"substation": "c1", "water": "c1", "hospital": "c2", "school": "c3"},
+        sites={
+            "substation": AssetSite("c1"),
+            "water": AssetSite("c1"),
+            "hospital": AssetSite("c2"),
+            "school": AssetSite("c3"),
+        },
         sectors=sectors,
     )
     assert out.cascade is not None
@@ -165,3 +171,18 @@ def test_scenario_through_the_hierarchy_province_and_nation() -> None:
     # applied to the nation (not within P1)
     assert nation.baseline["FL"][0] == pytest.approx(2.33)
     assert nation.scenario["FL"][0] == pytest.approx(5.0)
+
+
+def test_hierarchy_over_periods_rolls_up_each_period_on_its_own() -> None:
+    codes = ["c1", "c2", "c3", "c1", "c2", "c3"]
+    periods = ["2021"] * 3 + ["2022"] * 3
+    inputs = {k: np.concatenate([v, v * 2]) for k, v in INPUTS.items()}
+    levels = evaluate_hierarchy(_model(), codes, inputs, _tree(), periods=periods)
+    province = levels[1]
+    assert province.codes == ("P1", "P2", "P1", "P2")
+    assert province.periods == ("2021", "2021", "2022", "2022")
+    assert province.inputs["exposed"].tolist() == [50, 20, 100, 40]  # summed within the year
+    nation = levels[2]
+    assert nation.codes == ("N", "N")
+    assert nation.inputs["pop"].tolist() == [600, 1200]
+    assert nation.result.periods == ("2021", "2022")

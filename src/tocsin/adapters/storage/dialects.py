@@ -38,6 +38,12 @@ class DialectWriter(Protocol):
     def newest_times(self, conn: Connection) -> dict[int, int]:
         """Indicator id -> time of its newest stored observation (index probes only)."""
 
+    def held(self, conn: Connection, query: Select[Any]) -> list[Any]:
+        """Rows of a query on `observation_inbox`, in arrival order (none where unused)."""
+
+    def held_new_keys(self, conn: Connection) -> int:
+        """How many keys the inbox holds that `observations` does not."""
+
     def save_threshold_rows(self, raw: Any, rows: list[tuple[Any, ...]]) -> None:
         """Upsert rule-state rows (indicator_id, level, last_ts, above, below)."""
 

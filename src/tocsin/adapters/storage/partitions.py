@@ -84,6 +84,8 @@ class PgObservationWriter:
 
     connection: Any  # the psycopg connection under the session
     loading: set[int] = field(default_factory=set)  # weeks bulk-loaded by this transaction
+    # weeks seen attached (shared by the writers of one database: a partition stays attached)
+    attached: set[int] = field(default_factory=set)
 
     def write(self, batch: ObservationBatch, *, new: npt.NDArray[np.bool_] | None) -> None:
         """Route each week's rows: bulk tables for weeks new to the database, else `pg_write`."""
@@ -133,9 +135,12 @@ class PgObservationWriter:
         """True when this transaction bulk-loads the week (creating its table if need be)."""
         if week in self.loading:
             return True
+        if week in self.attached:
+            return False
         name = partition_name(week)
         with self.connection.cursor() as cur:
             if _exists(cur, name):
+                self.attached.add(week)
                 return False
             cur.execute("SELECT pg_advisory_xact_lock(%s::int4, %s::int4)", (LOCK_CLASS, week))
             if _exists(cur, name):  # another writer attached it while we waited

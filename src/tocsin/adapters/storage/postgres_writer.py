@@ -43,9 +43,12 @@ STATE_COLUMNS = ("indicator_id", "level", "last_ts", "above", "below")
 class PostgresWriter:
     """The PostgreSQL side of `DialectWriter`."""
 
+    def __init__(self) -> None:
+        self.attached_weeks: set[int] = set()  # partitions seen attached: none is ever detached
+
     def observation_writer(self, raw: Any) -> PgObservationWriter:
         """Week partitions, bulk-loaded when new."""
-        return PgObservationWriter(raw)
+        return PgObservationWriter(raw, attached=self.attached_weeks)
 
     def newest_times(self, conn: Connection) -> dict[int, int]:
         """The weeks probed newest first, each only for the indicators still missing."""
@@ -62,6 +65,14 @@ class PostgresWriter:
             if not left:
                 break
         return newest
+
+    def held(self, conn: Connection, query: Select[Any]) -> list[Any]:
+        """Nothing: observations are written in place."""
+        return []
+
+    def held_new_keys(self, conn: Connection) -> int:
+        """Nothing is held."""
+        return 0
 
     def save_threshold_rows(self, raw: Any, rows: list[tuple[Any, ...]]) -> None:
         """COPY into a temporary twin, one merge."""

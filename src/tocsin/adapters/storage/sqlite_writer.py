@@ -1,4 +1,13 @@
-"""SQLite: executemany writes, and short write transactions for the warning pipeline.
+"""SQLite: executemany writes, the observation inbox, and short write transactions for the
+warning pipeline.
+
+Observations are clustered by (indicator, time), so a write of one moment of many indicators
+dirties one B-tree page per indicator: committed every few milliseconds (the API's group
+commits), that is a page written per observation. Writes under `APPEND_BELOW` rows therefore go
+to `observation_inbox`, a table in arrival order (appends fill a page with about a hundred
+rows), and once it holds `MERGE_AT` rows it is merged into `observations` in key order, inside
+the transaction that filled it. A bulk write merges the inbox first, then writes directly. Reads
+see both (the inbox's rows are the newer ones).
 
 SQLite has one writer at a time. The ingest path holds the write lock for most of each batch, so
 the warning pipeline uses an engine of its own (same file, its own pool) and takes the lock with
@@ -31,6 +40,24 @@ OBSERVATION_UPSERT = (
     "INSERT INTO observations (indicator_id, ts, value) VALUES (?, ?, ?) "
     "ON CONFLICT (indicator_id, ts) DO UPDATE SET value = excluded.value"
 )
+INBOX_APPEND = "INSERT INTO observation_inbox (indicator_id, ts, value) VALUES (?, ?, ?)"
+INBOX_MERGE = (
+    "INSERT INTO observations (indicator_id, ts, value) "
+    "SELECT indicator_id, ts, value FROM observation_inbox ORDER BY indicator_id, ts, seq "
+    "ON CONFLICT (indicator_id, ts) DO UPDATE SET value = excluded.value"
+)
+INBOX_SIZE = (  # two index probes (one query's max and min together would scan)
+    "SELECT coalesce((SELECT max(seq) FROM observation_inbox) "
+    "- (SELECT min(seq) FROM observation_inbox) + 1, 0)"
+)
+INBOX_NEWEST = "SELECT indicator_id, max(ts) FROM observation_inbox GROUP BY indicator_id"
+INBOX_NEW_KEYS = (
+    "SELECT count(*) FROM (SELECT DISTINCT indicator_id, ts FROM observation_inbox) AS i "
+    "WHERE NOT EXISTS (SELECT 1 FROM observations AS o "
+    "WHERE o.indicator_id = i.indicator_id AND o.ts = i.ts)"
+)
+APPEND_BELOW = 100_000
+MERGE_AT = 500_000
 STATE_UPSERT = (
     "INSERT INTO threshold_state (indicator_id, level, last_ts, above, below) "
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (indicator_id) DO UPDATE SET "
@@ -39,19 +66,34 @@ STATE_UPSERT = (
 )
 
 
+def merge_inbox(raw: Any) -> None:
+    """Move the inbox into `observations` in key order (a key held twice: the later value)."""
+    raw.execute(INBOX_MERGE)
+    raw.execute("DELETE FROM observation_inbox")
+
+
 class SqliteObservationWriter:
-    """Upserts each batch with one executemany on the raw sqlite3 connection."""
+    """Appends small batches to the inbox and upserts large ones, one executemany each."""
 
     def __init__(self, raw: Any) -> None:
         self.raw = raw
+        self.appended = False
 
     def write(self, batch: ObservationBatch, *, new: npt.NDArray[np.bool_] | None) -> None:
-        """Upsert the rows (SQLite gains nothing from knowing which are new)."""
+        """Append or upsert the rows (SQLite gains nothing from knowing which are new)."""
         rows = zip(batch.series.tolist(), batch.times.tolist(), batch.values.tolist(), strict=True)
+        if len(batch) < APPEND_BELOW:
+            self.raw.executemany(INBOX_APPEND, rows)
+            self.appended = True
+            return
+        merge_inbox(self.raw)  # older rows first, so that the newer values win
         self.raw.executemany(OBSERVATION_UPSERT, rows)
 
     def finish(self) -> None:
-        """Nothing is left open."""
+        """Merge the inbox once it is large."""
+        if self.appended and self.raw.execute(INBOX_SIZE).fetchone()[0] >= MERGE_AT:
+            merge_inbox(self.raw)
+        self.appended = False
 
 
 def _pipeline_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -87,9 +129,20 @@ class SqliteWriter:
         return SqliteObservationWriter(raw)
 
     def newest_times(self, conn: Connection) -> dict[int, int]:
-        """One index probe per indicator."""
+        """One index probe per indicator, and the inbox's newest."""
         found = conn.execute(newest_per_indicator(t.observations))
-        return {ident: ts for ident, ts in found if ts is not None}
+        newest = {ident: ts for ident, ts in found if ts is not None}
+        for ident, ts in conn.exec_driver_sql(INBOX_NEWEST):
+            newest[ident] = max(ts, newest.get(ident, ts))
+        return newest
+
+    def held(self, conn: Connection, query: Select[Any]) -> list[Any]:
+        """Rows of an inbox query, in arrival order."""
+        return list(conn.execute(query.order_by(t.observation_inbox.c.seq)))
+
+    def held_new_keys(self, conn: Connection) -> int:
+        """Keys in the inbox not yet in `observations`."""
+        return int(conn.exec_driver_sql(INBOX_NEW_KEYS).scalar_one())
 
     def save_threshold_rows(self, raw: Any, rows: list[tuple[Any, ...]]) -> None:
         """One executemany."""

@@ -71,6 +71,17 @@ observations = Table(
     postgresql_partition_by="RANGE (ts)",  # weekly partitions, see partitions.py
 )
 
+# SQLite's inbox: observations committed in arrival order (appends touch a few pages), merged
+# into `observations` in key order in bulk (see sqlite_writer.py). PostgreSQL leaves it empty.
+observation_inbox = Table(
+    "observation_inbox",
+    metadata,
+    Column("seq", Integer, primary_key=True),
+    Column("indicator_id", Integer, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", Float, nullable=False),
+)
+
 threshold_state = Table(
     "threshold_state",
     metadata,

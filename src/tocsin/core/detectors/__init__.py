@@ -1,7 +1,8 @@
 """Online anomaly detectors, picked by ``kind`` from one explicit registry.
 
 Univariate detectors score ``values`` of shape (n,); multivariate ones (``MULTIVARIATE``) score
-groups, ``values`` of shape (n, d). Both share the same protocol otherwise.
+groups, ``values`` of shape (n, d). Both follow the one :class:`Detector` protocol and the one
+score scale: 0.5 is the detector's own decision threshold.
 """
 
 from __future__ import annotations
@@ -9,15 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from tocsin.core.detectors.auto import AutoDetector
-from tocsin.core.detectors.base import ArrayDetector, Detector, GroupDetector
+from tocsin.core.detectors.base import ArrayDetector, Detector
 from tocsin.core.detectors.cusum import CusumDetector
 from tocsin.core.detectors.ewma import EwmaDetector
+from tocsin.core.detectors.group import AutoGroupDetector
 from tocsin.core.detectors.mahalanobis import MahalanobisDetector
 from tocsin.core.detectors.robust import RobustZDetector
 from tocsin.core.detectors.seasonal import SeasonalDetector
 
 DETECTORS: dict[str, type[ArrayDetector]] = {
     AutoDetector.kind: AutoDetector,
+    AutoGroupDetector.kind: AutoGroupDetector,
     CusumDetector.kind: CusumDetector,
     EwmaDetector.kind: EwmaDetector,
     MahalanobisDetector.kind: MahalanobisDetector,
@@ -25,7 +28,7 @@ DETECTORS: dict[str, type[ArrayDetector]] = {
     SeasonalDetector.kind: SeasonalDetector,
 }
 
-MULTIVARIATE: frozenset[str] = frozenset({MahalanobisDetector.kind})
+MULTIVARIATE: frozenset[str] = frozenset({AutoGroupDetector.kind, MahalanobisDetector.kind})
 
 
 def make_detector(kind: str, **params: Any) -> ArrayDetector:
@@ -48,7 +51,6 @@ __all__ = [
     "MULTIVARIATE",
     "ArrayDetector",
     "Detector",
-    "GroupDetector",
     "is_multivariate",
     "make_detector",
 ]

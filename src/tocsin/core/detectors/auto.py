@@ -1,229 +1,90 @@
-"""The default detector (``kind: auto``): record-breaking evidence from a small robust ensemble.
+"""The default detector (``kind: auto``): record-breaking evidence over a protected baseline.
 
-One configuration for every series, no per-series tuning. Each observation feeds four surprise
-measures; each is compared with the largest value that measure took over the recent history
-(``block * nblocks`` observations), so the score is scale-free and comparable across series:
+One configuration for every series, no per-series tuning, nothing read from timestamps. Each
+observation feeds five measures of surprise; each is divided by its **record** — the largest value
+it took over the memory (``block * nblocks`` learnt observations) — so the evidence is scale-free
+and comparable across series and along a series:
 
-* **range** — how far the value falls outside the recent [min, max] range, in units of that range
-  (Numenta's NAB detector adds the same "spatial anomaly" rule to HTM; Ahmad et al. 2017); the
-  same rule is also applied to EWMA-smoothed copies of the stream (smoothing factors ``scales``,
-  by default 1/4, 1/16, 1/64: time scales of about 4, 16 and 64 observations), so a sustained rise
-  that never beats the spikes of the raw series still breaks the record of a coarser scale
-  (multi-scale analysis in the spirit of Burt & Adelson's pyramid, 1983);
+* **range** — how far the value lies from the middle of the remembered [min, max], in half-ranges:
+  ``(1 + |x - mid| / half) / 2`` is 1 at the edge. Numenta adds the same "spatial anomaly" rule to
+  HTM (Ahmad, Lavin, Purdy & Agha 2017, Neurocomputing 262). The same rule runs on EWMA-smoothed
+  copies of the stream (``scales``: time scales of about 4, 16 and 64 observations, a geometric
+  ladder as in a multi-resolution pyramid, Burt & Adelson 1983), so a sustained rise that never
+  beats the raw spikes still breaks the record of a coarser scale;
 * **shift** — a fast EWMA against a slow Huber-clipped baseline, in baseline standard deviations
   (a level-shift statistic in the spirit of CUSUM, Page 1954; Huber 1964 for the clipped update);
-* **shape** — distance from the newest short window (``window`` points, each the mean of ``agg``
-  values, scaled to the series' range) to its nearest neighbour among the last ``history``
-  windows: a pattern never seen before (nearest-neighbour novelty as in KNN-CAD, Burnaev &
-  Ishimtsev 2016, and ARTime's window categories, Hampton 2021);
-* **season** — |z| of the value against a robust mean and scale of its time-of-day bin (a
-  per-phase baseline as in Holt-Winters, Winters 1960; time comes from the timestamps); the same
-  over a weekly cycle is a fifth measure, off by default (weight 0: on NAB it raised more false
-  alarms than it found anomalies).
+* **shape** — the distance from the newest short window (``window`` piecewise means of ``agg``
+  values; PAA, Keogh et al. 2001) to its nearest neighbour in a bounded history of ``history``
+  means: nearest-neighbour novelty as in KNN-CAD (Burnaev & Ishimtsev 2016) and a left discord as
+  in the matrix profile (Yeh et al. 2016; DAMP, Lu et al. 2022);
+* **period** — the same discord for a window spanning one detected period (``period_window``
+  means, each over ``period / period_window`` values, demeaned), against ``period_history`` means;
+* **season** — |z| of the value against a robust mean and scale of its phase of the detected
+  period (``bins`` phases; Holt-Winters' per-phase baseline, Winters 1960).
 
-A measure scores ``weight * value / record`` (0.5 at the record), the range measures
-``weight * 0.5 * (1 + excess)`` (all scales share the range weight; 0.97 asks a record to be beaten
-by about 3 % of the range); the observation's score is the largest, clipped to [0, 1]. A score at or
-above ``threshold`` (0.5: a record) is a detection; after one, the series stays quiet for
-``quiet_fraction`` of the observations it has seen (at least ``min_quiet``), because repeated
-alarms on one episode add only noise (NAB, and a duty desk, reward the first alarm). Scores are 0
-during the first ``warmup`` observations; nothing is scored from the future.
+The period is detected from the data — from the intervals between mean crossings of the smoothed
+copies (see :mod:`tocsin.core.detectors.shapes`) — never assumed from timestamps; a series with no
+regular cycle has no period and no period or season measure.
 
-NaN policy: a NaN scores 0 and is not learned.
+A measure's ratio is ``weight * value / record`` (the range measures ``weight * (1 + e) / 2``);
+``r`` is the largest, the score ``r / (1 + r)``: 0.5 at a broken record (the decision threshold of
+every Tocsin detector), increasing without saturating, so the highest score stays the strongest
+evidence. **Learning is protected**: once warm (``warmup`` observations), ``r >= 1`` starts an
+alarm, which lasts until ``hold`` consecutive calm observations; nothing is learnt during it, so a
+persistent anomaly keeps breaking the pre-anomaly records and keeps its score. **A new normal** is
+adopted when an alarm has lasted ``adopt`` times as long as the normal history learnt so far (and
+at least ``warmup`` observations): the series then starts afresh, and its warning can lift.
+
+Deciding is not the detector's job: the alarm rule (:mod:`tocsin.core.rules.alarms`) turns scores
+into episodes and first alarms. NaN policy: a NaN scores 0 and is not learnt.
 
 Example:
     >>> import numpy as np
-    >>> t = np.arange(2000) * 300
-    >>> v = np.sin(2 * np.pi * t / 86400) + 0.05 * np.random.default_rng(0).normal(size=2000)
-    >>> v[1800] = 5.0
+    >>> v = np.sin(np.arange(3000) / 20.0) + 0.05 * np.random.default_rng(0).normal(size=3000)
+    >>> v[2800:2900] += 3.0  # a persistent shift
     >>> det = AutoDetector()
-    >>> s = det.score_batch(np.zeros(2000, dtype=np.int64), t, v)
-    >>> bool(s[1800] >= det.threshold)
-    True
+    >>> s = det.score_batch(np.zeros(3000, dtype=np.int64), np.arange(3000), v)
+    >>> bool((s[2800:2900] >= 0.5).all()), bool((s[2000:2800] < 0.5).mean() > 0.99)
+    (True, True)
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 
+from tocsin.core.detectors.auto_kernel import auto_kernel
+from tocsin.core.detectors.auto_state import (
+    COMPONENTS,
+    CONFIG_DTYPE,
+    AutoLayout,
+    state_dtype,
+)
 from tocsin.core.detectors.base import (
     ArrayDetector,
+    BoolArray,
     FloatArray,
     IntArray,
     StateField,
     check_positive,
     check_unit,
+    finite_band,
 )
-from tocsin.core.detectors.kernels import scale_floor
 
-N_COMP = 5  # range, shift, shape, day season, week season
-DAY = 86400
-WEEK = 7 * DAY
-
-
-@njit(cache=True, inline="always")
-def _robust_update(m, var, x, sd, z, alpha, huber, n):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """One Huber-clipped EWMA step (a running mean while 1/n > alpha); returns (m, var)."""
-    a = max(alpha, 1.0 / (n + 1.0))
-    r = max(-huber, min(huber, z)) * sd if n > 30 else x - m
-    return m + a * r, (1.0 - a) * (var + a * r * r)
-
-
-@njit(cache=True, inline="always")
-def _season(k, t, x, sd, st_sm, st_sv, st_sc, period, huber, seasonal_alpha):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """|z| of ``x`` against its phase bin of ``period`` seconds; then learn the bin."""
-    bins = st_sm.shape[1]
-    b = ((t % period) * bins) // period
-    out = 0.0
-    if st_sc[k, b] == 0:
-        st_sm[k, b] = x
-    else:
-        ssd = max(scale_floor(st_sv[k, b], st_sm[k, b]), 0.1 * sd)
-        zz = (x - st_sm[k, b]) / ssd
-        warm = st_sc[k, b] >= 3
-        if warm:
-            out = abs(zz)
-        r = max(-huber, min(huber, zz)) * ssd if warm else x - st_sm[k, b]
-        st_sm[k, b] += seasonal_alpha * r
-        st_sv[k, b] = (1.0 - seasonal_alpha) * (st_sv[k, b] + seasonal_alpha * r * r)
-    st_sc[k, b] += 1
-    return out
-
-
-@njit(cache=True)
-def _features(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    k, t, x, n, st_m, st_v, st_f, st_lo, st_hi, st_buf, st_hist, st_cnt, st_sm, st_sv, st_sc,
-    st_wm, st_wv, st_wc, raw, alpha, fast, huber, agg, seasonal_alpha,
-):  # fmt: skip
-    """Compute the shift, shape and season measures of ``x`` into ``raw``, then learn them."""
-    dim = st_hist.shape[2]
-    cap = st_hist.shape[1]
-    span_len = dim * agg
-    sd = scale_floor(st_v[k], st_m[k])
-    z = (x - st_m[k]) / sd
-    f = st_f[k] + fast * (x - st_f[k])
-    raw[1] = abs(f - st_m[k]) / sd
-    # shape: nearest past window
-    for j in range(span_len - 1):
-        st_buf[k, j] = st_buf[k, j + 1]
-    st_buf[k, span_len - 1] = x
-    span = st_hi[k] - st_lo[k]
-    span = span if span > 1e-12 else 1e-12
-    feat = np.empty(dim)
-    for j in range(dim):
-        acc = 0.0
-        for a in range(agg):
-            acc += st_buf[k, j * agg + a]
-        feat[j] = (acc / agg - st_lo[k]) / span
-    raw[2] = 0.0
-    if n >= span_len:
-        filled = min(st_cnt[k], cap)
-        best = np.inf
-        for h in range(filled):
-            d2 = 0.0
-            for j in range(dim):
-                e = feat[j] - st_hist[k, h, j]
-                d2 += e * e
-            best = min(best, d2)
-        if filled > 0:
-            raw[2] = math.sqrt(best / dim)
-        slot = st_cnt[k] % cap
-        st_hist[k, slot, :] = feat
-        st_cnt[k] += 1
-    raw[3] = _season(k, t, x, sd, st_sm, st_sv, st_sc, DAY, huber, seasonal_alpha)
-    raw[4] = _season(k, t, x, sd, st_wm, st_wv, st_wc, WEEK, huber, seasonal_alpha)
-    # learn the baseline and the all-time range
-    st_m[k], st_v[k] = _robust_update(st_m[k], st_v[k], x, sd, z, alpha, huber, n)
-    st_f[k] = f
-    st_lo[k] = min(st_lo[k], x)
-    st_hi[k] = max(st_hi[k], x)
-
-
-@njit(cache=True)
-def _auto_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    s, t, v, st_n, st_m, st_v, st_f, st_lo, st_hi, st_buf, st_hist, st_cnt, st_sm, st_sv, st_sc,
-    st_wm, st_wv, st_wc, st_bmax, st_bmin, st_e, st_emax, st_emin, st_quiet, wts, scales, alpha,
-    fast, huber, agg, seasonal_alpha, block, burn, warmup, quiet_fraction, min_quiet, thr,
-):  # fmt: skip
-    """Score then learn each observation of a batch."""
-    nblocks = st_bmin.shape[1]
-    out = np.zeros(v.shape[0])
-    raw = np.zeros(N_COMP)
-    for i in range(v.shape[0]):
-        k = s[i]
-        x = v[i]
-        if math.isnan(x):
-            continue
-        n = st_n[k]
-        if n == 0:
-            st_e[k, :] = x
-            st_m[k] = x
-            st_f[k] = x
-            st_lo[k] = x
-            st_hi[k] = x
-        _features(
-            k, t[i], x, n, st_m, st_v, st_f, st_lo, st_hi, st_buf, st_hist, st_cnt, st_sm, st_sv,
-            st_sc, st_wm, st_wv, st_wc, raw, alpha, fast, huber, agg, seasonal_alpha,
-        )  # fmt: skip
-        slot = (n // block) % nblocks
-        if n % block == 0:
-            st_bmin[k, slot] = np.inf
-            st_bmax[k, :, slot] = -np.inf
-            st_emax[k, :, slot] = -np.inf
-            st_emin[k, :, slot] = np.inf
-        score = 0.0
-        rhi = st_bmax[k, 0].max()
-        rlo = st_bmin[k].min()
-        if rhi >= rlo:
-            excess = max(x - rhi, rlo - x) / max(rhi - rlo, 1e-12)
-            if excess > 0:
-                score = wts[0] * 0.5 * (1.0 + excess)
-        # the same range rule on EWMA-smoothed copies of the stream (coarser time scales)
-        for j in range(scales.shape[0]):
-            e = st_e[k, j] + scales[j] * (x - st_e[k, j])
-            st_e[k, j] = e
-            ehi = st_emax[k, j].max()
-            elo = st_emin[k, j].min()
-            if n >= burn and ehi >= elo:
-                excess = max(e - ehi, elo - e) / max(ehi - elo, 1e-12)
-                if excess > 0:
-                    score = max(score, wts[0] * 0.5 * (1.0 + excess))
-            st_emax[k, j, slot] = max(st_emax[k, j, slot], e)
-            st_emin[k, j, slot] = min(st_emin[k, j, slot], e)
-        for c in range(1, N_COMP):
-            record = st_bmax[k, c].max()
-            if wts[c] > 0 and record > 0:
-                score = max(score, wts[c] * 0.5 * raw[c] / record)
-        score = min(score, 1.0)
-        if st_quiet[k] > 0:
-            st_quiet[k] -= 1
-            score = 0.0
-        elif score >= thr and n >= warmup:
-            st_quiet[k] = max(min_quiet, int(quiet_fraction * n))
-        if n >= warmup:
-            out[i] = score
-        st_bmax[k, 0, slot] = max(st_bmax[k, 0, slot], x)
-        st_bmin[k, slot] = min(st_bmin[k, slot], x)
-        if n >= burn:
-            for c in range(1, N_COMP):
-                st_bmax[k, c, slot] = max(st_bmax[k, c, slot], raw[c])
-        st_n[k] = n + 1
-    return out
+N_WEIGHTS = len(COMPONENTS)
 
 
 class AutoDetector(ArrayDetector):
-    """Record-breaking ensemble (multi-scale range, shift, shape, season), post-alarm quiet."""
+    """Record-breaking ensemble (range, shift, shape, period, season) on a protected baseline."""
 
     kind: ClassVar[str] = "auto"
     params: ClassVar[tuple[str, ...]] = (
-        "alpha", "fast", "huber", "window", "agg", "history", "bins", "week_bins",
-        "seasonal_alpha", "block", "nblocks", "burn", "warmup", "quiet_fraction", "min_quiet",
-        "threshold", "weights", "scales",
+        "alpha", "fast", "huber", "window", "agg", "history", "period_history", "bins",
+        "seasonal_alpha", "block",
+        "nblocks", "burn", "warmup", "hold", "adopt", "weights", "scales", "min_acf",
+        "w_channels",
     )  # fmt: skip
 
     def __init__(
@@ -233,95 +94,114 @@ class AutoDetector(ArrayDetector):
         huber: float = 3.0,
         window: int = 6,
         agg: int = 2,
-        history: int = 256,
-        bins: int = 96,
-        week_bins: int = 168,
+        history: int = 64,
+        period_history: int = 128,
+        bins: int = 32,
         seasonal_alpha: float = 0.2,
         block: int = 256,
         nblocks: int = 24,
         burn: int = 100,
-        warmup: int = 300,
-        quiet_fraction: float = 0.03,
-        min_quiet: int = 0,
-        threshold: float = 0.5,
-        weights: tuple[float, ...] = (0.97, 0.9, 1.0, 1.0, 0.0),
+        warmup: int = 150,
+        hold: int = 8,
+        adopt: float = 4.0,
+        weights: tuple[float, ...] = (0.97, 0.9, 1.0, 1.0, 1.0),
         scales: tuple[float, ...] = (0.25, 0.0625, 0.015625),
+        min_acf: float = 0.3,
+        w_channels: float = 1.0,
     ) -> None:
         """Validate and store the hyperparameters."""
-        for name, unit in (("alpha", alpha), ("seasonal_alpha", seasonal_alpha)):
-            check_unit(name, unit)
+        check_unit("alpha", alpha)
+        check_unit("seasonal_alpha", seasonal_alpha)
         check_unit("fast", fast, closed=True)
-        check_unit("threshold", threshold, closed=True)
-        check_positive("huber", huber)
-        for name, count in (
-            ("window", window), ("agg", agg), ("history", history), ("bins", bins),
-            ("week_bins", week_bins), ("block", block), ("nblocks", nblocks), ("warmup", warmup),
+        check_unit("min_acf", min_acf)
+        for name, value in (
+            ("huber", huber), ("window", window), ("agg", agg), ("history", history),
+            ("period_history", period_history), ("bins", bins), ("block", block),
+            ("nblocks", nblocks),
+            ("warmup", warmup), ("hold", hold), ("adopt", adopt),
         ):  # fmt: skip
-            check_positive(name, count)
-        if burn < 0 or min_quiet < 0 or not 0.0 <= quiet_fraction < 1.0:
-            raise ValueError("burn and min_quiet must be >= 0, 0 <= quiet_fraction < 1")
-        if len(weights) != N_COMP or any(w < 0 for w in weights):
-            raise ValueError(f"weights needs {N_COMP} non-negative entries")
+            check_positive(name, value)
+        if history < 2 * window or period_history < 32:
+            raise ValueError("history must hold two windows (history >= 2 * window, >= 32)")
+        if burn < 0:
+            raise ValueError(f"burn must be >= 0, got {burn!r}")
+        if len(weights) != N_WEIGHTS or any(w < 0 for w in weights):
+            raise ValueError(f"weights needs {N_WEIGHTS} non-negative entries {COMPONENTS}")
         for a in scales:
             check_unit("scales", a, closed=True)
         self.alpha, self.fast, self.huber = float(alpha), float(fast), float(huber)
         self.window, self.agg, self.history = int(window), int(agg), int(history)
-        self.bins, self.seasonal_alpha = int(bins), float(seasonal_alpha)
-        self.week_bins = int(week_bins)
+        self.period_history, self.bins = int(period_history), int(bins)
+        self.seasonal_alpha = float(seasonal_alpha)
         self.block, self.nblocks, self.burn = int(block), int(nblocks), int(burn)
-        self.warmup, self.min_quiet = int(warmup), int(min_quiet)
-        self.quiet_fraction, self.threshold = float(quiet_fraction), float(threshold)
+        self.warmup, self.hold, self.adopt = int(warmup), int(hold), float(adopt)
         self.weights = tuple(float(w) for w in weights)
         self.scales = tuple(float(a) for a in scales)
+        self.min_acf = float(min_acf)
+        if not 0.0 <= w_channels <= 1.0:
+            raise ValueError(f"w_channels must be in [0, 1], got {w_channels!r}")
+        self.w_channels = float(w_channels)
+
+    def layout(self) -> AutoLayout:
+        """The sizes of the per-series record."""
+        return AutoLayout(
+            scales=len(self.scales),
+            nblocks=self.nblocks,
+            window=self.window,
+            history=self.history,
+            period_history=self.period_history,
+            bins=self.bins,
+        )
+
+    def config(self) -> npt.NDArray[Any]:
+        """The hyperparameters as the one-element configuration record the kernel reads."""
+        cfg = np.zeros(1, dtype=CONFIG_DTYPE)
+        w_range, w_shift, w_shape, w_period, w_season = self.weights
+        values = {
+            "alpha": self.alpha, "fast": self.fast, "huber": self.huber,
+            "seasonal_alpha": self.seasonal_alpha, "window": self.window,
+            "agg": self.agg, "block": self.block, "burn": self.burn, "warmup": self.warmup,
+            "hold": self.hold, "adopt": self.adopt, "w_range": w_range, "w_shift": w_shift,
+            "w_shape": w_shape, "w_period": w_period, "w_season": w_season,
+            "min_acf": self.min_acf, "w_channels": self.w_channels,
+        }  # fmt: skip
+        for name, value in values.items():
+            cfg[name] = value
+        return cfg
 
     def _fields(self) -> dict[str, StateField]:
-        f8, i8 = np.float64, np.int64
-        return {
-            "n": StateField(i8),
-            "m": StateField(f8),
-            "v": StateField(f8),
-            "f": StateField(f8),
-            "lo": StateField(f8),
-            "hi": StateField(f8),
-            "buf": StateField(f8, (self.window * self.agg,)),
-            "hist": StateField(f8, (self.history, self.window)),
-            "cnt": StateField(i8),
-            "sm": StateField(f8, (self.bins,)),
-            "sv": StateField(f8, (self.bins,)),
-            "sc": StateField(i8, (self.bins,)),
-            "wm": StateField(f8, (self.week_bins,)),
-            "wv": StateField(f8, (self.week_bins,)),
-            "wc": StateField(i8, (self.week_bins,)),
-            "bmax": StateField(f8, (N_COMP, self.nblocks), -np.inf),
-            "bmin": StateField(f8, (self.nblocks,), np.inf),
-            "e": StateField(f8, (len(self.scales),)),
-            "emax": StateField(f8, (len(self.scales), self.nblocks), -np.inf),
-            "emin": StateField(f8, (len(self.scales), self.nblocks), np.inf),
-            "quiet": StateField(i8),
-        }
+        return {"rec": StateField(state_dtype(self.layout()))}  # type: ignore[arg-type]
 
     def _run(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
     ) -> FloatArray:
-        st = state
-        out: FloatArray = _auto_kernel(
-            s, t, v, st["n"], st["m"], st["v"], st["f"], st["lo"], st["hi"], st["buf"],
-            st["hist"], st["cnt"], st["sm"], st["sv"], st["sc"], st["wm"], st["wv"], st["wc"],
-            st["bmax"], st["bmin"], st["e"], st["emax"], st["emin"], st["quiet"],
-            np.array(self.weights, dtype=np.float64), np.array(self.scales, dtype=np.float64),
-            self.alpha, self.fast,
-            self.huber, self.agg, self.seasonal_alpha, self.block, self.burn, self.warmup,
-            self.quiet_fraction, self.min_quiet, self.threshold,
-        )  # fmt: skip
+        scales = np.array(self.scales, dtype=np.float64)
+        out: FloatArray = auto_kernel(state["rec"], s, v, self.config(), scales)
         return out
+
+    def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
+        return np.asarray(state["rec"]["n"][s] >= self.warmup)
 
     def _band(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray
     ) -> tuple[FloatArray, FloatArray]:
-        """The recent [min, max] range: a value outside it breaks a record."""
-        hi = state["bmax"][s, 0].max(axis=1)
-        lo = state["bmin"][s].min(axis=1)
-        empty = ~np.isfinite(hi)
-        hi[empty] = np.nan
-        lo[empty] = np.nan
-        return lo, hi
+        """The remembered [min, max] range: a value outside it breaks the range record."""
+        rec = state["rec"][s]
+        return finite_band(rec["lo"], rec["hi"])
+
+    def measure(self, series: npt.ArrayLike) -> list[str]:
+        """The measure that gave each series' last score (range, shift, shape, period, season;
+        empty for a series never seen)."""
+        s = np.asarray(series, dtype=np.int64)
+        known = (s >= 0) & (s < self._state.n_series)
+        comps = np.full(s.shape, -1, dtype=np.int64)
+        comps[known] = self._state.arrays["rec"]["comp"][s[known]]
+        return [COMPONENTS[int(c)] if c >= 0 else "" for c in comps]
+
+    def periods(self, series: npt.ArrayLike) -> FloatArray:
+        """The period detected for each series, in observations (0: none found)."""
+        s = np.asarray(series, dtype=np.int64)
+        out = np.zeros(s.shape, dtype=np.float64)
+        known = (s >= 0) & (s < self._state.n_series)
+        out[known] = self._state.arrays["rec"]["period"][s[known]]
+        return out

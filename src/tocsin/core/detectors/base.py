@@ -24,9 +24,18 @@ BoolArray = npt.NDArray[np.bool_]
 State = dict[str, Any]
 
 
+SCORE_THRESHOLD = 0.5  # every detector's own decision threshold on its score scale
+
+
 @runtime_checkable
 class Detector(Protocol):
-    """A univariate online detector over many series (scores in [0, 1], higher = more anomalous)."""
+    """An online detector over many series; one protocol for single series and groups.
+
+    A univariate detector scores ``values`` of shape (n,); a multivariate one scores groups,
+    ``values`` of shape (n, d), one row per observation of a group. Scores lie in [0, 1], higher
+    is more anomalous, and 0.5 is the detector's own decision threshold (``threshold``) for every
+    detector; deciding (episodes, quiet periods, warning levels) belongs to the rules.
+    """
 
     kind: ClassVar[str]
     threshold: float
@@ -34,7 +43,7 @@ class Detector(Protocol):
     def score_batch(
         self, series: IntArray, times: IntArray, values: FloatArray, *, learn: bool = True
     ) -> FloatArray:
-        """Score each observation before learning from it; returns scores in [0, 1]."""
+        """Score each observation (or group row) before learning from it; scores in [0, 1]."""
         ...
 
     def ready(self, series: IntArray) -> BoolArray:
@@ -42,37 +51,11 @@ class Detector(Protocol):
         ...
 
     def expected_range(self, series: IntArray) -> tuple[FloatArray, FloatArray]:
-        """The current expected band (lo, hi) of each series."""
+        """The current expected band (lo, hi) of each series ((n, d) each for a group)."""
         ...
 
-    def checkpoint(self) -> State:
-        """The detector's learned state and hyperparameters as arrays and scalars."""
-        ...
-
-    def restore(self, state: Mapping[str, Any]) -> None:
-        """Replace the learned state with one from :meth:`checkpoint`."""
-        ...
-
-
-@runtime_checkable
-class GroupDetector(Protocol):
-    """A multivariate online detector: each series index is a group of ``d`` indicators."""
-
-    kind: ClassVar[str]
-    threshold: float
-
-    def score_batch(
-        self, series: IntArray, times: IntArray, values: FloatArray, *, learn: bool = True
-    ) -> FloatArray:
-        """Score each (n, d) row before learning from it; returns scores in [0, 1]."""
-        ...
-
-    def ready(self, series: IntArray) -> BoolArray:
-        """Whether each group has finished its warm-up."""
-        ...
-
-    def expected_range(self, series: IntArray) -> tuple[FloatArray, FloatArray]:
-        """The current expected band (lo, hi) of each group, shape (n, d) each."""
+    def get_params(self) -> dict[str, Any]:
+        """The hyperparameters, by name (``make_detector(kind, **params)`` rebuilds it)."""
         ...
 
     def checkpoint(self) -> State:
@@ -97,6 +80,16 @@ def check_positive(name: str, value: float) -> None:
     """Raise ValueError unless ``value`` is a finite number > 0."""
     if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def finite_band(lo: npt.ArrayLike, hi: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """A band as float arrays, NaN where it is empty (nothing learnt yet)."""
+    low = np.array(lo, dtype=np.float64)
+    high = np.array(hi, dtype=np.float64)
+    empty = ~(np.isfinite(low) & np.isfinite(high))
+    low[empty] = np.nan
+    high[empty] = np.nan
+    return low, high
 
 
 def check_unit(name: str, value: float, *, closed: bool = False) -> None:
@@ -193,7 +186,7 @@ class ArrayDetector:
 
     kind: ClassVar[str] = ""
     params: ClassVar[tuple[str, ...]] = ()
-    threshold: float = 1.0
+    threshold: float = SCORE_THRESHOLD
     dim: int | None = None
     warmup: int  # observations before a series is ready (set by each detector)
 
@@ -254,7 +247,20 @@ class ArrayDetector:
         return self._run(target.arrays, s, t, v)
 
     def _check_dim(self, v: FloatArray) -> None:
-        """Multivariate detectors check the width of the values here."""
+        """A group detector (``dim`` not None) fixes its width on the first batch; later batches
+        must match."""
+        if self.dim is None:
+            return
+        if not self.dim:
+            if v.shape[1] < 1:
+                raise ValueError("a group needs at least one indicator")
+            self.dim = int(v.shape[1])
+            self.__dict__.pop("_array_state", None)
+            self._state.ensure(0)
+        elif v.shape[1] != self.dim:
+            raise ValueError(
+                f"this detector scores groups of {self.dim} indicators, got {v.shape[1]}"
+            )
 
     def score_one(self, series: int, time: int, value: float, *, learn: bool = True) -> float:
         """Score (then learn) one observation; a thin wrapper over :meth:`score_batch`."""
@@ -288,12 +294,14 @@ class ArrayDetector:
         return lo, hi
 
     def _width(self) -> int:
-        """The group width of a multivariate detector."""
-        return 1
+        """The group width of a multivariate detector (1 until learnt)."""
+        return self.dim or 1
 
     def checkpoint(self) -> State:
         """Hyperparameters, kind and state arrays; feed to :meth:`restore` of a new detector."""
         out: State = {"kind": self.kind, "n_series": self._state.n_series}
+        if self.dim is not None:
+            out["dim"] = self.dim
         out.update({f"param.{k}": v for k, v in self.get_params().items()})
         out.update({f"state.{k}": v for k, v in self._state.export().items()})
         return out
@@ -312,7 +320,9 @@ class ArrayDetector:
         self.__dict__["_array_state"] = fresh
 
     def _restore_extra(self, state: Mapping[str, Any]) -> None:
-        """Hook for detectors with non-array state (multivariate width)."""
+        """A group detector takes its learnt width from the checkpoint."""
+        if self.dim is not None:
+            self.dim = int(state.get("dim", 0))
 
     def __repr__(self) -> str:
         """The kind and hyperparameters."""

@@ -78,7 +78,6 @@ class CusumDetector(ArrayDetector):
 
     kind: ClassVar[str] = "cusum"
     params: ClassVar[tuple[str, ...]] = ("alpha", "k", "h", "clip", "warmup")
-    threshold = 0.5
 
     def __init__(
         self,

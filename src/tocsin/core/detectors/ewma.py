@@ -6,7 +6,8 @@ seasonal series (daily peaks look anomalous). Reference: Roberts (1959), "Contro
 on geometric moving averages", Technometrics 1(3).
 
 Parameters: ``alpha`` (smoothing, 0 < alpha < 1), ``z_threshold`` (decision threshold in standard
-deviations), ``warmup`` (observations before ``ready``).
+deviations), ``warmup`` (observations before ``ready``). Score: ``|z| / (|z| + z_threshold)``, 0.5
+at the decision threshold, as every Tocsin detector.
 
 Example:
     >>> import numpy as np
@@ -33,11 +34,11 @@ from tocsin.core.detectors.base import (
     check_positive,
     check_unit,
 )
-from tocsin.core.detectors.kernels import scale_floor, z_score_to_unit
+from tocsin.core.detectors.kernels import scale_floor, z_ratio_score
 
 
 @njit(cache=True)
-def _ewma_kernel(s, v, n, mean, var, alpha, warmup):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _ewma_kernel(s, v, n, mean, var, alpha, warmup, z_thr):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Score then learn each observation."""
     out = np.zeros(v.shape[0])
     for i in range(v.shape[0]):
@@ -46,7 +47,7 @@ def _ewma_kernel(s, v, n, mean, var, alpha, warmup):  # type: ignore[no-untyped-
         if math.isnan(x):
             continue
         if n[k] >= warmup:
-            out[i] = z_score_to_unit((x - mean[k]) / scale_floor(var[k], mean[k]))
+            out[i] = z_ratio_score((x - mean[k]) / scale_floor(var[k], mean[k]), z_thr)
         if n[k] == 0:
             mean[k] = x
             var[k] = 0.0
@@ -59,7 +60,7 @@ def _ewma_kernel(s, v, n, mean, var, alpha, warmup):  # type: ignore[no-untyped-
 
 
 class EwmaDetector(ArrayDetector):
-    """EWMA mean/variance z-score per series; score = erf(|z|/sqrt 2)."""
+    """EWMA mean/variance z-score per series; score = |z| / (|z| + z_threshold)."""
 
     kind: ClassVar[str] = "ewma"
     params: ClassVar[tuple[str, ...]] = ("alpha", "z_threshold", "warmup")
@@ -72,7 +73,6 @@ class EwmaDetector(ArrayDetector):
         self.alpha = float(alpha)
         self.z_threshold = float(z_threshold)
         self.warmup = int(warmup)
-        self.threshold = float(math.erf(self.z_threshold / math.sqrt(2.0)))
 
     def _fields(self) -> dict[str, StateField]:
         return {
@@ -85,7 +85,7 @@ class EwmaDetector(ArrayDetector):
         self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
     ) -> FloatArray:
         out: FloatArray = _ewma_kernel(
-            s, v, state["n"], state["mean"], state["var"], self.alpha, self.warmup
+            s, v, state["n"], state["mean"], state["var"], self.alpha, self.warmup, self.z_threshold
         )
         return out
 

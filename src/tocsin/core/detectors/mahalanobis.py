@@ -5,10 +5,11 @@ Each group (series index) keeps an exponentially weighted mean vector and covari
 (Ledoit & Wolf 2004, "A well-conditioned estimator for large-dimensional covariance matrices",
 J. Multivariate Anal. 88(2)), so it stays invertible with few observations or collinear sensors.
 The squared distance ``D² = (x - m)ᵀ S⁻¹ (x - m)`` is chi-square with ``d`` degrees of freedom
-under normality; the score is its cdf, computed with the Wilson-Hilferty cube-root approximation
-(1931). Good at: a pump whose sensors each look normal but whose combination is not (broken
-correlation). Weak at: seasonal groups (use per-phase groups) and single-sensor spikes that a
-univariate detector sees sooner.
+under normality; the Wilson-Hilferty cube-root approximation (1931) turns it into a normal z, and
+the score is ``z / (z + z_threshold)`` for z > 0 (0 otherwise): 0.5 at the decision threshold, as
+every Tocsin detector. Good at: a pump whose sensors each look normal but whose combination is
+not (broken correlation). Weak at: seasonal groups (use per-phase groups), single-sensor spikes
+that a univariate detector sees sooner, and persistent faults (it adapts; see ``auto_group``).
 
 NaN policy: a row with any NaN scores 0 and is not learned.
 
@@ -29,7 +30,6 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -47,7 +47,9 @@ from tocsin.core.detectors.base import (
 
 
 @njit(cache=True)
-def _maha_kernel(s, v, n, mean, cov, alpha, lam, warmup):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _maha_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    s, v, n, mean, cov, alpha, lam, warmup, z_thr
+):
     """Score then learn each row of ``v`` (n, d)."""
     d = v.shape[1]
     out = np.zeros(v.shape[0])
@@ -73,7 +75,7 @@ def _maha_kernel(s, v, n, mean, cov, alpha, lam, warmup):  # type: ignore[no-unt
             # Wilson-Hilferty: (D²/d)^(1/3) is ~normal(1 - 2/(9d), 2/(9d))
             a = 2.0 / (9.0 * d)
             z = ((d2 / d) ** (1.0 / 3.0) - (1.0 - a)) / math.sqrt(a)
-            out[i] = 0.5 * math.erfc(-z / math.sqrt(2.0))
+            out[i] = z / (z + z_thr) if z > 0.0 else 0.0
         mean[k] += alpha * diff
         cov[k] = (1.0 - alpha) * (cov[k] + alpha * np.outer(diff, diff))
         n[k] += 1
@@ -81,7 +83,7 @@ def _maha_kernel(s, v, n, mean, cov, alpha, lam, warmup):  # type: ignore[no-unt
 
 
 class MahalanobisDetector(ArrayDetector):
-    """EWMA mean/covariance per group with diagonal shrinkage; score = chi-square cdf of D²."""
+    """EWMA mean/covariance per group with diagonal shrinkage; score from the Wilson-Hilferty z."""
 
     kind: ClassVar[str] = "mahalanobis"
     params: ClassVar[tuple[str, ...]] = ("alpha", "shrinkage", "z_threshold", "warmup")
@@ -100,24 +102,7 @@ class MahalanobisDetector(ArrayDetector):
         check_positive("warmup", warmup)
         self.alpha, self.shrinkage = float(alpha), float(shrinkage)
         self.z_threshold, self.warmup = float(z_threshold), int(warmup)
-        self.threshold = float(0.5 * math.erfc(-self.z_threshold / math.sqrt(2.0)))
         self.dim = 0
-
-    def _check_dim(self, v: FloatArray) -> None:
-        """Fix the group width on the first batch; later batches must match."""
-        if not self.dim:
-            if v.shape[1] < 1:
-                raise ValueError("a group needs at least one indicator")
-            self.dim = int(v.shape[1])
-            self.__dict__.pop("_array_state", None)
-            self._state.ensure(0)
-        elif v.shape[1] != self.dim:
-            raise ValueError(
-                f"this detector scores groups of {self.dim} indicators, got {v.shape[1]}"
-            )
-
-    def _width(self) -> int:
-        return self.dim or 1
 
     def _fields(self) -> dict[str, StateField]:
         d = self.dim or 1
@@ -127,21 +112,13 @@ class MahalanobisDetector(ArrayDetector):
             "cov": StateField(np.float64, (d, d)),
         }
 
-    def checkpoint(self) -> dict[str, Any]:
-        """As :meth:`ArrayDetector.checkpoint`, plus the learnt group width."""
-        out = super().checkpoint()
-        out["dim"] = self.dim
-        return out
-
-    def _restore_extra(self, state: Mapping[str, Any]) -> None:
-        self.dim = int(state.get("dim", 0))
-
     def _run(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
     ) -> FloatArray:
         out: FloatArray = _maha_kernel(
-            s, v, state["n"], state["mean"], state["cov"], self.alpha, self.shrinkage, self.warmup
-        )
+            s, v, state["n"], state["mean"], state["cov"], self.alpha, self.shrinkage, self.warmup,
+            self.z_threshold,
+        )  # fmt: skip
         return out
 
     def _band(

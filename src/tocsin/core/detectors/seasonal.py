@@ -107,7 +107,6 @@ class SeasonalDetector(ArrayDetector):
         self.period, self.bins = int(period), int(bins)
         self.alpha, self.huber = float(alpha), float(huber)
         self.z_threshold, self.warmup = float(z_threshold), int(warmup)
-        self.threshold = 0.5  # |z| = z_threshold on the score scale |z| / (|z| + z_threshold)
 
     def _fields(self) -> dict[str, StateField]:
         return {

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from tocsin.core.risk.evaluate import RiskResult
+from tocsin.core.risk.evaluate import RiskResult, period_groups
 from tocsin.core.risk.model import ClassScheme, RiskModel
 
 FloatArray = NDArray[np.float64]
@@ -29,12 +30,20 @@ def class_labels(values: FloatArray, scheme: ClassScheme) -> list[str]:
     return [scheme.labels[i] if i >= 0 else "" for i in class_index(values, scheme.thresholds)]
 
 
-def rank_descending(values: FloatArray) -> FloatArray:
-    """Rank 1 = highest; ties share the best rank (Excel RANK.EQ); NaN where missing.
+def rank_descending(values: FloatArray, periods: Sequence[str] = ()) -> FloatArray:
+    """Rank 1 = highest; ties share the best rank (Excel RANK.EQ); NaN where missing. With
+    `periods` (one label per row), each period is ranked on its own.
 
     >>> rank_descending(np.array([8.1, 3.0, 8.1, np.nan, 5.0])).tolist()
     [1.0, 4.0, 1.0, nan, 3.0]
+    >>> rank_descending(np.array([8.0, 3.0, 1.0, 2.0]), ["2021", "2021", "2022", "2022"]).tolist()
+    [1.0, 2.0, 2.0, 1.0]
     """
+    if periods:
+        out = np.full(len(values), np.nan)
+        for rows in period_groups(periods):
+            out[rows] = rank_descending(values[rows])
+        return out
     ok = ~np.isnan(values)
     valid = np.sort(values[ok])
     out = np.full(len(values), np.nan)

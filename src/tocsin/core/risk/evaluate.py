@@ -1,10 +1,17 @@
 """Evaluate a model over all regions at once: inputs (regions × indicators) → every node's value.
 
-`evaluate` walks the nodes in topological order; each node is a handful of array operations
-(compiled kernels for normalisation, aggregation and rounding), so the cost is linear in
-regions × nodes. Alongside each value it carries a *coverage* figure in [0, 1]: the weighted
-share of the underlying raw indicators that were present (1 = nothing missing), which is the
-reliability/missingness figure reported at every level.
+`evaluate` walks the nodes in topological order (`nodes.evaluate_node`); each node is a handful
+of array operations, so the cost is linear in regions × nodes. Alongside each value it carries a
+*coverage* figure in [0, 1]: the weighted share of the underlying raw indicators that were present
+(1 = nothing missing), which is the reliability/missingness figure reported at every level.
+
+Rows may belong to periods (a model runs over (region, period)): data-driven normalisations then
+compare a region with the regions of its own period, and everything else is per row anyway.
+
+Node values live in the rows of one frame per block, assigned by liveness (a row is reused once
+nothing reads its node any more), so aggregates read their children without copying them. Blocks
+of `COMPILED_FROM` rows or more use the compiled kernels; smaller ones numpy's, which give the
+same results and never wait for a compiler.
 """
 
 from __future__ import annotations
@@ -12,75 +19,47 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from enum import StrEnum
+from queue import SimpleQueue
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from tocsin.core.risk import kernels
-from tocsin.core.risk.expressions import evaluate_expression
-from tocsin.core.risk.model import (
-    METHOD_CODES,
-    MissingPolicy,
-    Node,
-    Normalisation,
-    NormaliseMethod,
-    RiskModel,
-    Scale,
-)
+from tocsin.core.risk.adjustments import NodeAdjustment, apply_adjustment
+from tocsin.core.risk.model import Node, RiskModel
+from tocsin.core.risk.nodes import Block, evaluate_node, kit
+from tocsin.core.risk.normalisation import is_data_driven
 
 FloatArray = NDArray[np.float64]
-BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.int64]
 
-
-class AdjustOp(StrEnum):
-    """How a scenario changes a value."""
-
-    ADD = "add"
-    MULTIPLY = "multiply"
-    SET = "set"
-
-
-@dataclass(frozen=True, slots=True)
-class NodeAdjustment:
-    """Change a node's computed value where `mask` holds (all regions if None), then propagate.
-
-    `clip` (lower, upper) bounds the adjusted value, e.g. (0, 10) for a score.
-    """
-
-    node: str
-    op: AdjustOp
-    amount: float
-    mask: BoolArray | None = None
-    clip: tuple[float, float] | None = None
+COMPILED_FROM = 20_000
+"""Blocks of at least this many rows use the compiled kernels (numpy below: no compilation)."""
 
 
 @dataclass(frozen=True)
 class RiskResult:
-    """Every node's value and coverage per region (arrays of length `n`), inputs included."""
+    """Every node's value and coverage per row (arrays of length `n`), inputs included.
+
+    `periods` gives each row's period when the table has a period column (else empty).
+    """
 
     n: int
     values: Mapping[str, FloatArray]
     coverage: Mapping[str, FloatArray]
+    periods: tuple[str, ...] = ()
 
     def __getitem__(self, node_id: str) -> FloatArray:
         """The values of one node (or input)."""
         return self.values[node_id]
 
 
-def apply_adjustment(values: FloatArray, adj: NodeAdjustment) -> FloatArray:
-    """Apply one adjustment to an array of values (a new array)."""
-    if adj.op is AdjustOp.ADD:
-        changed = values + adj.amount
-    elif adj.op is AdjustOp.MULTIPLY:
-        changed = values * adj.amount
-    else:
-        changed = np.full_like(values, adj.amount)
-    if adj.clip is not None:
-        changed = np.clip(changed, adj.clip[0], adj.clip[1])
-    if adj.mask is None:
-        return changed
-    return np.where(adj.mask, changed, values)
+def period_groups(periods: Sequence[str]) -> list[IntArray]:
+    """The rows of each period, periods in order of first appearance."""
+    index: dict[str, list[int]] = {}
+    for i, p in enumerate(periods):
+        index.setdefault(p, []).append(i)
+    return [np.array(rows, dtype=np.int64) for rows in index.values()]
 
 
 def evaluate(
@@ -89,42 +68,60 @@ def evaluate(
     *,
     adjustments: Sequence[NodeAdjustment] = (),
     keep: Sequence[str] | None = None,
+    periods: Sequence[str] = (),
     block: int = 1 << 16,
     workers: int = 1,
+    compiled: bool | None = None,
 ) -> RiskResult:
-    """Compute every node for every region; `inputs` maps input id → float array (NaN = missing).
+    """Compute every node for every row; `inputs` maps input id → float array (NaN = missing).
 
-    Regions are processed in blocks of `block` rows (so intermediate arrays stay in cache),
-    by `workers` threads (the compiled kernels release the GIL); `keep` limits the ids whose
-    values and coverage are returned (default: every input and node). Models with data-driven
-    normalisation (percentile rank, z-score, min–max over the regions) are evaluated in one block.
+    `periods` (one label per row, optional) makes data-driven normalisations per period. Rows are
+    processed in blocks of `block` (so intermediate arrays stay in cache), by `workers` threads
+    (the compiled kernels release the GIL); `keep` limits the ids whose values and coverage are
+    returned (default: every input and node). Models with data-driven normalisation are
+    evaluated in one block. `compiled` forces one kernel set (default: by block size).
     """
     n = _length(model, inputs)
+    if periods and len(periods) != n:
+        raise ValueError(f"{len(periods)} period labels for {n} rows")
     ids = list(keep) if keep is not None else [*model.input_ids, *model.node_ids]
     unknown = [i for i in ids if i not in model.input_ids and i not in model.node_ids]
     if unknown:
         raise KeyError(f"unknown ids to keep: {', '.join(unknown)}")
-    if n <= block or _is_data_driven(model):
-        values, coverage = _evaluate_block(model, inputs, adjustments, n)
-        return RiskResult(
-            n=n, values={i: values[i] for i in ids}, coverage={i: coverage[i] for i in ids}
-        )
+    plan = _plan(model, set(ids))
     node_ids = set(model.node_ids)
     out_values: dict[str, FloatArray] = {}
     out_coverage: dict[str, FloatArray] = {}
+    presence = kit(n >= COMPILED_FROM if compiled is None else compiled).presence
     for i in ids:
-        if i in node_ids:
-            out_values[i] = np.empty(n)
-            out_coverage[i] = np.empty(n)
-        else:  # an input: returned as given (adjusted if a scenario changes it)
-            arr = np.asarray(inputs[i], dtype=np.float64) if i in inputs else np.full(n, np.nan)
-            for adj in adjustments:
-                if adj.node == i:
-                    arr = apply_adjustment(arr, adj)
+        if i not in node_ids:  # an input: returned as given (adjusted if a scenario changes it)
+            arr = _input(inputs, i, n=n, adjustments=adjustments)
             out_values[i] = arr
-            out_coverage[i] = kernels.presence(np.ascontiguousarray(arr))
+            out_coverage[i] = presence(np.ascontiguousarray(arr))
     kept_nodes = [i for i in ids if i in node_ids]
-    plan = _plan(model, set(ids))
+    if n <= block or any(is_data_driven(nd.normalise) for nd in model.nodes):
+        groups = period_groups(periods) if periods else None
+        blk = _run_block(
+            model,
+            plan,
+            inputs=inputs,
+            adjustments=adjustments,
+            n=n,
+            groups=groups,
+            compiled=compiled,
+        )
+        for i in kept_nodes:
+            out_values[i] = blk.values[i]
+            out_coverage[i] = blk.coverage[i]
+        return RiskResult(n, out_values, out_coverage, tuple(periods))
+    for i in kept_nodes:
+        out_values[i] = np.empty(n)
+        out_coverage[i] = np.empty(n)
+
+    arguments: dict[tuple[str, str, int], Any] = {}  # worked out once per node
+    buffers: SimpleQueue[FloatArray] = SimpleQueue()  # one per thread, reused block to block
+    for _ in range(max(1, workers)):
+        buffers.put(np.empty((2 * plan.size + 3) * block))
 
     def run(start: int) -> None:
         stop = min(start + block, n)
@@ -132,10 +129,21 @@ def evaluate(
         adjs = [
             replace(a, mask=None if a.mask is None else a.mask[start:stop]) for a in adjustments
         ]
-        values, coverage = _evaluate_block(model, part, adjs, stop - start, plan)
+        buffer = buffers.get()
+        blk = _run_block(
+            model,
+            plan,
+            inputs=part,
+            adjustments=adjs,
+            n=stop - start,
+            compiled=compiled,
+            buffer=buffer,
+            arguments=arguments,
+        )
         for i in kept_nodes:
-            out_values[i][start:stop] = values[i]
-            out_coverage[i][start:stop] = coverage[i]
+            out_values[i][start:stop] = blk.values[i]
+            out_coverage[i][start:stop] = blk.coverage[i]
+        buffers.put(buffer)
 
     starts = range(0, n, block)
     if workers > 1:
@@ -144,22 +152,27 @@ def evaluate(
     else:
         for start in starts:
             run(start)
-    return RiskResult(n=n, values=out_values, coverage=out_coverage)
+    return RiskResult(n, out_values, out_coverage, tuple(periods))
 
 
-def _is_data_driven(model: RiskModel) -> bool:
-    return any(
-        n.normalise is not None and n.normalise.method is not NormaliseMethod.BOUNDS
-        for n in model.nodes
-    )
+def _input(
+    inputs: Mapping[str, FloatArray], name: str, *, n: int, adjustments: Sequence[NodeAdjustment]
+) -> FloatArray:
+    arr = np.asarray(inputs[name], dtype=np.float64) if name in inputs else np.full(n, np.nan)
+    for adj in adjustments:
+        if adj.node == name:
+            arr = apply_adjustment(arr, adj)
+    return arr
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """Which nodes to evaluate for the ids kept, and what can be dropped after each node."""
+    """The nodes to evaluate for the ids kept, and a frame row for each (reused by liveness)."""
 
     nodes: tuple[Node, ...]
-    release: Mapping[str, tuple[str, ...]]
+    rows: Mapping[str, int]
+    frame_inputs: tuple[str, ...]
+    size: int
 
 
 def _plan(model: RiskModel, keep: set[str]) -> _Plan:
@@ -173,52 +186,65 @@ def _plan(model: RiskModel, keep: set[str]) -> _Plan:
         needed.add(current)
         stack.extend(r for r in by_id[current].references() if r in by_id)
     nodes = tuple(n for n in model.nodes if n.id in needed)
-    last: dict[str, str] = {}
-    for node in nodes:
+    # what aggregates read lives in frame rows; inputs among them are copied in at the start
+    in_frame = {c.id for nd in nodes if nd.aggregate is not None for c in nd.aggregate.children}
+    frame_inputs = tuple(i for i in model.input_ids if i in in_frame)
+    last: dict[str, int] = {}
+    for t, node in enumerate(nodes):
         for ref in node.references():
-            last[ref] = node.id
-    release: dict[str, list[str]] = {}
-    for ref, at in last.items():
-        if ref not in keep and ref in by_id:
-            release.setdefault(at, []).append(ref)
-    return _Plan(nodes, {k: tuple(v) for k, v in release.items()})
+            last[ref] = t
+    rows: dict[str, int] = {}
+    free: list[int] = []
+    for name in frame_inputs:
+        rows[name] = len(rows)
+    size = len(rows)
+    for t, node in enumerate(nodes):
+        if node.id in in_frame:  # taken before its children are released: it is written
+            rows[node.id] = free.pop() if free else size  # while they are read
+            size = max(size, rows[node.id] + 1)
+        for ref in node.references():
+            if last.get(ref) == t and ref in rows and ref not in keep:
+                free.append(rows[ref])
+    return _Plan(nodes, rows, frame_inputs, size)
 
 
-def _evaluate_block(
+def _run_block(
     model: RiskModel,
+    plan: _Plan,
+    *,
     inputs: Mapping[str, FloatArray],
     adjustments: Sequence[NodeAdjustment],
     n: int,
-    plan: _Plan | None = None,
-) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
-    values: dict[str, FloatArray] = {}
-    coverage: dict[str, FloatArray] = {}
-    ones = np.ones(n)
-    work = np.empty((2, n))  # scratch space for the aggregation kernels, reused by every node
-    for spec in model.inputs:
-        arr = np.asarray(inputs[spec.id], dtype=np.float64) if spec.id in inputs else None
-        if arr is None:
-            arr = np.full(n, np.nan)
-        values[spec.id] = arr
-        coverage[spec.id] = kernels.presence(np.ascontiguousarray(arr))
+    compiled: bool | None,
+    groups: Sequence[IntArray] | None = None,
+    buffer: FloatArray | None = None,
+    arguments: dict[tuple[str, str, int], Any] | None = None,
+) -> Block:
+    """Evaluate the plan's nodes for one block; `buffer` (≥ (2·rows + 3)·n floats) is reused
+    memory for the frames and scratch space (fresh memory costs page faults on every block)."""
+    use_compiled = n >= COMPILED_FROM if compiled is None else compiled
+    flat = np.empty((2 * plan.size + 3) * n) if buffer is None else buffer
+    frame = flat[: plan.size * n].reshape(plan.size, n)
+    cover = flat[plan.size * n : 2 * plan.size * n].reshape(plan.size, n)
+    scratch = flat[2 * plan.size * n : (2 * plan.size + 3) * n].reshape(3, n)
+    values = {s.id: _input(inputs, s.id, n=n, adjustments=adjustments) for s in model.inputs}
+    blk = Block(model, n, kit(use_compiled), frame, cover, plan.rows, values, space=scratch)
+    blk.period_rows = groups
+    if arguments is not None:
+        blk.arguments = arguments
+    for name in plan.frame_inputs:
+        frame[plan.rows[name]] = values[name]
+        cover[plan.rows[name]] = blk.coverage_of(name)
     by_node: dict[str, list[NodeAdjustment]] = {}
     for adj in adjustments:
-        if adj.node in values:  # an input: adjust before anything reads it
-            values[adj.node] = apply_adjustment(values[adj.node], adj)
-        else:
+        if adj.node not in values:
             by_node.setdefault(adj.node, []).append(adj)
-    nodes = model.nodes if plan is None else plan.nodes
-    release = {} if plan is None else plan.release
     with np.errstate(all="ignore"):
-        for node in nodes:
-            value, cov = _evaluate_node(node, values, coverage, n, ones, work)
+        for node in plan.nodes:
+            evaluate_node(node, blk)
             for adj in by_node.get(node.id, ()):
-                value = apply_adjustment(value, adj)
-            values[node.id] = value
-            coverage[node.id] = cov
-            for done in release.get(node.id, ()):  # free memory as soon as nothing reads it
-                del values[done], coverage[done]
-    return values, coverage
+                blk.values[node.id][:] = apply_adjustment(blk.values[node.id], adj)
+    return blk
 
 
 def _length(model: RiskModel, inputs: Mapping[str, FloatArray]) -> int:
@@ -228,161 +254,3 @@ def _length(model: RiskModel, inputs: Mapping[str, FloatArray]) -> int:
     if not lengths:
         raise ValueError("none of the model's inputs were given")
     return lengths.pop()
-
-
-def _evaluate_node(
-    node: Node,
-    values: Mapping[str, FloatArray],
-    coverage: Mapping[str, FloatArray],
-    n: int,
-    ones: FloatArray,
-    work: FloatArray,
-) -> tuple[FloatArray, FloatArray]:
-    if node.aggregate is not None:
-        agg = node.aggregate
-        # round inside the aggregation pass when nothing else comes between
-        rounded = node.round is not None and not node.cases and node.normalise is None
-        kids = []
-        for child in agg.children:
-            v = values[child.id]
-            if child.if_missing is not None:
-                v = np.where(np.isnan(v), child.if_missing, v)
-            kids.append(np.ascontiguousarray(v, dtype=np.float64))
-        raw, cov = kernels.aggregate(
-            tuple(kids),
-            tuple(np.ascontiguousarray(coverage[c.id]) for c in agg.children),
-            np.array([c.weight for c in agg.children], dtype=np.float64),
-            METHOD_CODES[agg.method],
-            agg.missing is MissingPolicy.PROPAGATE,
-            agg.min_present,
-            agg.scale,
-            agg.offset,
-            node.round if rounded and node.round is not None else -1,
-            work,
-        )
-    else:
-        expr = node.expr
-        if expr is None:  # pragma: no cover - build_model guarantees one source
-            raise ValueError(f"node {node.id!r} has no source")
-        raw = evaluate_expression(expr, values, n)
-        refs = expr.names
-        if len(refs) == 1:
-            cov = coverage[refs[0]]
-        elif refs:
-            cov = coverage[refs[0]] + coverage[refs[1]]
-            for r in refs[2:]:
-                cov += coverage[r]
-            cov /= len(refs)
-        else:
-            cov = ones
-        rounded = False
-    if node.normalise is not None:
-        fuse = node.round is not None and not node.cases
-        value = normalise(raw, node.normalise, decimals=node.round if fuse else None)
-        rounded = rounded or fuse
-    else:
-        value = raw
-    if node.cases:
-        value = _apply_cases(node, raw, value, values, n)
-    if node.round is not None and not rounded:
-        value = kernels.round_half_up(np.ascontiguousarray(value), node.round)
-    if node.floor is not None or node.cap is not None:
-        value = np.clip(value, node.floor, node.cap)
-    return value, cov
-
-
-def _apply_cases(
-    node: Node, raw: FloatArray, value: FloatArray, values: Mapping[str, FloatArray], n: int
-) -> FloatArray:
-    env = {**values, "raw": raw, "value": value}
-    decided = np.zeros(n, dtype=bool)
-    out = value.copy()
-    for case in node.cases:
-        hit = evaluate_expression(case.when, env, n).astype(bool) & ~decided
-        if hit.any():
-            out = np.where(hit, evaluate_expression(case.value, env, n), out)
-            decided |= hit
-    return out
-
-
-def normalise(x: FloatArray, norm: Normalisation, *, decimals: int | None = None) -> FloatArray:
-    """Normalise raw values to the score scale (see `Normalisation`), rounding if `decimals`."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    if norm.method is NormaliseMethod.BOUNDS and norm.formula is None:
-        if norm.scale is Scale.LOG10:  # numpy's log10 is vectorised; 0 → −inf, negative → NaN
-            with np.errstate(all="ignore"):
-                x = np.log10(x)
-        return kernels.normalise_bounds(
-            x,
-            norm.lower,
-            norm.upper,
-            norm.higher_is_worse,
-            norm.clip,
-            False,
-            norm.out_lower,
-            norm.out_upper,
-            -1 if decimals is None else decimals,
-        )
-    out = _normalise_unrounded(x, norm)
-    return out if decimals is None else kernels.round_half_up(out, decimals)
-
-
-def _normalise_unrounded(x: FloatArray, norm: Normalisation) -> FloatArray:
-    if norm.method is NormaliseMethod.BOUNDS:
-        return _normalise_formula(x, norm)
-    if norm.method is NormaliseMethod.PERCENTILE:
-        return _rescale(percentile_rank(x), norm)
-    ok = ~np.isnan(x)
-    if not ok.any():
-        return x.copy()
-    if norm.method is NormaliseMethod.ZSCORE:
-        sd = float(np.std(x[ok]))
-        z = (x - float(np.mean(x[ok]))) / (sd if sd > 0 else 1.0)
-        return z if norm.higher_is_worse else -z
-    lo, hi = float(np.min(x[ok])), float(np.max(x[ok]))
-    return kernels.normalise_bounds(
-        x,
-        lo,
-        hi if hi > lo else lo + 1.0,
-        norm.higher_is_worse,
-        True,
-        False,
-        norm.out_lower,
-        norm.out_upper,
-        -1,
-    )
-
-
-def _rescale(unit: FloatArray, norm: Normalisation) -> FloatArray:
-    share = unit if norm.higher_is_worse else 1.0 - unit
-    return norm.out_lower + share * (norm.out_upper - norm.out_lower)
-
-
-def _normalise_formula(x: FloatArray, norm: Normalisation) -> FloatArray:
-    formula = norm.formula
-    if formula is None:  # pragma: no cover - only called with a formula
-        raise ValueError("no formula")
-    t = np.log10(x) if norm.scale is Scale.LOG10 else x
-    inside = evaluate_expression(formula, {"x": t}, len(x))
-    top = norm.out_upper if norm.higher_is_worse else norm.out_lower
-    bottom = norm.out_lower if norm.higher_is_worse else norm.out_upper
-    if norm.clip:
-        inside = np.where(t > norm.upper, top, np.where(t < norm.lower, bottom, inside))
-    return np.where(np.isnan(t), np.nan, inside)
-
-
-def percentile_rank(x: FloatArray) -> FloatArray:
-    """Share of the other regions with a strictly lower value: (count below)/(n − 1), in [0, 1].
-
-    This is Excel's PERCENTRANK.INC as used by the CDC/ATSDR Social Vulnerability Index; missing
-    values stay missing and are not counted.
-    """
-    ok = ~np.isnan(x)
-    valid = np.sort(x[ok])
-    out = np.full(len(x), np.nan)
-    m = len(valid)
-    if m == 1:
-        out[ok] = 0.0
-    elif m > 1:
-        out[ok] = np.searchsorted(valid, x[ok], side="left") / (m - 1)
-    return out

@@ -8,7 +8,9 @@ particular index is written in Python. Every node computes its value in the same
    or a data-driven method (percentile rank, z-score, min-max over the regions);
 3. *cases* (optional): conditional rules, the first whose condition holds replaces the value;
 4. *round* (optional, half away from zero as Excel's ROUND, to 15 significant digits first);
-5. *floor* / *cap* (optional).
+5. *floor* / *cap* (optional);
+6. *publish* (optional): a condition; where it does not hold the value is withheld (missing),
+   e.g. "at least 22 of the 36 indicators present": `count_present(VULNERABILITY) >= 22`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from enum import StrEnum
 
 from tocsin.core.errors import InvalidConfig, Problem
 from tocsin.core.risk.expressions import Expression
+from tocsin.core.risk.infrastructure import AssetEffect
 
 
 class Method(StrEnum):
@@ -33,7 +36,16 @@ class Method(StrEnum):
     PRODUCT = "product"
 
 
-METHOD_CODES: Mapping[Method, int] = {m: i for i, m in enumerate(Method)}
+METHOD_CODES: Mapping[Method, int] = {
+    Method.MEAN: 0,
+    Method.GEOMETRIC: 1,
+    Method.INFORM_GEOMETRIC: 2,
+    Method.MAX: 3,
+    Method.MIN: 4,
+    Method.SUM: 5,
+    Method.PRODUCT: 6,
+}
+"""The compiled kernels' code of every operator: an explicit table, never the enum's order."""
 
 
 class Scale(StrEnum):
@@ -126,25 +138,38 @@ class Node:
     round: int | None = None
     floor: float | None = None
     cap: float | None = None
+    publish: Expression | None = None
     meta: Mapping[str, str] = field(default_factory=dict)
+
+    def expressions(self) -> tuple[Expression, ...]:
+        """Every expression of the node: source, cases, normalisation formula, publication."""
+        out: list[Expression] = [] if self.expr is None else [self.expr]
+        for case in self.cases:
+            out.extend((case.when, case.value))
+        if self.normalise is not None and self.normalise.formula is not None:
+            out.append(self.normalise.formula)
+        if self.publish is not None:
+            out.append(self.publish)
+        return tuple(out)
 
     def references(self) -> tuple[str, ...]:
         """The ids (inputs or nodes) this node reads."""
         refs: list[str] = []
-        if self.expr is not None:
-            refs.extend(self.expr.names)
         if self.aggregate is not None:
             refs.extend(c.id for c in self.aggregate.children)
-        for case in self.cases:
-            refs.extend(case.when.names)
-            refs.extend(case.value.names)
-        if self.normalise is not None and self.normalise.formula is not None:
-            refs.extend(self.normalise.formula.names)
-        return tuple(dict.fromkeys(r for r in refs if r not in LOCAL_NAMES))
+        for expr in self.expressions():
+            refs.extend(expr.names)
+        return tuple(dict.fromkeys(refs))
+
+    def count_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The id groups the node's counting functions count the inputs of."""
+        return tuple(dict.fromkeys(g for e in self.expressions() for g in e.counts))
 
 
-LOCAL_NAMES = frozenset({"raw", "value", "x"})
-"""Names bound by the engine inside cases (`raw`, `value`) and normalisation formulas (`x`)."""
+CASE_NAMES = frozenset({"raw", "value"})
+"""Names bound by the engine inside cases and publication rules (so no id may take them)."""
+FORMULA_NAMES = frozenset({"x"})
+"""The name bound inside a normalisation formula (the transformed raw value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +203,7 @@ class TableSpec:
     name_column: str | None = None
     skip_rows: int = 0
     missing: tuple[str, ...] = ("", "NA", "NaN", "nan")
+    period_column: str | None = None  # one row per (region, period) when set
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +220,13 @@ class RiskModel:
     rollup_weight: str | None = None
     table: TableSpec = TableSpec()
     description: str = ""
+    asset_effects: tuple[AssetEffect, ...] = ()
+    leaves: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """For every node and input: the raw inputs under it (what counting functions count)."""
+
+    def inputs_under(self, ids: Sequence[str]) -> tuple[str, ...]:
+        """The raw inputs under any of `ids` (each once, in the order first met)."""
+        return tuple(dict.fromkeys(leaf for i in ids for leaf in self.leaves.get(i, (i,))))
 
     def node(self, node_id: str) -> Node:
         """The node with this id (KeyError if none)."""
@@ -232,6 +265,7 @@ def build_model(
     rollup_weight: str | None = None,
     table: TableSpec = TableSpec(),
     description: str = "",
+    asset_effects: Sequence[AssetEffect] = (),
     where: str = "model",
 ) -> RiskModel:
     """Check a model (ids, references, cycles, classes) and order its nodes topologically.
@@ -244,24 +278,31 @@ def build_model(
     for i, node in enumerate(nodes):
         if node.id in node_by_id or node.id in input_ids:
             problems.append(Problem(where, f"nodes[{i}].id", f"duplicate id {node.id!r}"))
+        if node.id in CASE_NAMES:
+            problems.append(Problem(where, f"nodes[{i}].id", f"{node.id!r} is a reserved name"))
         node_by_id[node.id] = node
         problems.extend(_check_node(node, f"nodes[{i}]", where))
     if len(set(input_ids)) != len(input_ids):
         problems.append(Problem(where, "inputs", "duplicate input ids"))
+    problems.extend(
+        Problem(where, "inputs", f"{i!r} is a reserved name") for i in input_ids if i in CASE_NAMES
+    )
     known = set(input_ids) | set(node_by_id)
-    for i, node in enumerate(nodes):
-        for ref in node.references():
-            if ref not in known:
-                problems.append(Problem(where, f"nodes[{i}] ({node.id})", f"unknown id {ref!r}"))
+    problems.extend(_check_references(nodes, known, where))
     if root not in node_by_id:
         problems.append(Problem(where, "root", f"unknown node {root!r}"))
     for j, scheme in enumerate(classes):
         problems.extend(_check_scheme(scheme, f"classes[{j}]", where, node_by_id))
-    for r in rank:
-        if r not in node_by_id:
-            problems.append(Problem(where, "rank", f"unknown node {r!r}"))
+    problems.extend(
+        Problem(where, "rank", f"unknown node {r!r}") for r in rank if r not in node_by_id
+    )
     if rollup_weight is not None and rollup_weight not in input_ids:
         problems.append(Problem(where, "rollup.weight", f"unknown input {rollup_weight!r}"))
+    problems.extend(
+        Problem(where, f"asset_effects[{j}].target", f"unknown id {e.target!r}")
+        for j, e in enumerate(asset_effects)
+        if e.target not in known
+    )
     if problems:
         raise InvalidConfig(problems)
     ordered = _topological(node_by_id, where)
@@ -276,7 +317,35 @@ def build_model(
         rollup_weight=rollup_weight,
         table=table,
         description=description,
+        asset_effects=tuple(asset_effects),
+        leaves=_leaves(ordered, input_ids),
     )
+
+
+def _check_references(nodes: Sequence[Node], known: set[str], where: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for i, node in enumerate(nodes):
+        path = f"nodes[{i}] ({node.id})"
+        for ref in node.references():
+            if ref not in known:
+                problems.append(Problem(where, path, f"unknown id {ref!r}"))
+        for group in node.count_groups():
+            problems.extend(
+                Problem(where, path, f"counting over unknown id {ref!r}")
+                for ref in group
+                if ref not in known
+            )
+    return problems
+
+
+def _leaves(ordered: Sequence[Node], input_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The raw inputs under every node (nodes come in evaluation order, children first)."""
+    out: dict[str, tuple[str, ...]] = {i: (i,) for i in input_ids}
+    for node in ordered:
+        out[node.id] = tuple(
+            dict.fromkeys(leaf for ref in node.references() for leaf in out.get(ref, ()))
+        )
+    return out
 
 
 def _check_node(node: Node, path: str, where: str) -> list[Problem]:

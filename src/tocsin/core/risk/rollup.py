@@ -4,7 +4,8 @@ As INFORM Subnational does, raw indicators are aggregated before they are normal
 quantities (people exposed, road length) are summed, relative ones (rates, shares, indices) are
 averaged with population weights; the model is then evaluated at each level on the rolled-up
 inputs. Each input's rule is configuration (`InputSpec.rollup`), the weight input is the model's
-`rollup_weight`.
+`rollup_weight`. Rows may carry periods: then each (parent, period) gathers its children of the
+same period, and ranks and data-driven normalisations stay within the period at every level.
 """
 
 from __future__ import annotations
@@ -59,12 +60,23 @@ def roll_up(
 
 @dataclass(frozen=True)
 class LevelResult:
-    """The model evaluated at one level of the hierarchy."""
+    """The model evaluated at one level of the hierarchy (rows: `codes`, with `periods`)."""
 
     level: str
     codes: tuple[RegionCode, ...]
     inputs: Mapping[str, FloatArray]
     result: RiskResult
+    periods: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LevelInputs:
+    """The inputs of one level of the hierarchy: a row per region (and period)."""
+
+    level: str
+    codes: tuple[RegionCode, ...]
+    inputs: dict[str, FloatArray]
+    periods: tuple[str, ...] = ()
 
 
 def roll_up_levels(
@@ -72,27 +84,32 @@ def roll_up_levels(
     codes: Sequence[str],
     inputs: Mapping[str, FloatArray],
     tree: RegionTree,
-) -> list[tuple[str, tuple[RegionCode, ...], dict[str, FloatArray]]]:
-    """Inputs at every level, leaves (`codes`) first, up to the roots: (level, codes, inputs)."""
+    *,
+    periods: Sequence[str] = (),
+) -> list[LevelInputs]:
+    """Inputs at every level, leaves (`codes`, with `periods` if any) first, up to the roots."""
     rules = {spec.id: spec.rollup for spec in model.inputs}
     current = tuple(RegionCode(c) for c in codes)
     unknown = [c for c in current if c not in tree]
     if unknown:
         raise KeyError(f"regions not in the hierarchy: {', '.join(unknown[:5])}")
+    at = tuple(periods) if periods else ("",) * len(current)
     data = {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}
-    out: list[tuple[str, tuple[RegionCode, ...], dict[str, FloatArray]]] = []
+    out: list[LevelInputs] = []
     while True:
         level = "/".join(sorted({tree.regions[c].level for c in current}))
-        out.append((level, current, data))
+        out.append(LevelInputs(level, current, data, at if periods else ()))
         parents = [tree.regions[c].parent for c in current]
         if any(p is None for p in parents):
             return out
-        order = tuple(dict.fromkeys(p for p in parents if p is not None))
-        index = {p: i for i, p in enumerate(order)}
-        parent_idx = np.array([index[p] for p in parents if p is not None], dtype=np.int64)
+        keys = [(p, t) for p, t in zip(parents, at, strict=True) if p is not None]
+        order = tuple(dict.fromkeys(keys))
+        index = {k: i for i, k in enumerate(order)}
+        parent_idx = np.array([index[k] for k in keys], dtype=np.int64)
         weight = data.get(model.rollup_weight) if model.rollup_weight else None
         data = roll_up(data, parent_idx, len(order), rules, weight)
-        current = order
+        current = tuple(p for p, _ in order)
+        at = tuple(t for _, t in order)
 
 
 def evaluate_hierarchy(
@@ -100,11 +117,19 @@ def evaluate_hierarchy(
     codes: Sequence[str],
     inputs: Mapping[str, FloatArray],
     tree: RegionTree,
+    *,
+    periods: Sequence[str] = (),
 ) -> list[LevelResult]:
     """Evaluate at the leaves (`codes` are regions of `tree`), then at each parent level up to the
     roots, on inputs rolled up with the model's rules. Returns one entry per level, leaves first.
     """
     return [
-        LevelResult(level, level_codes, data, evaluate(model, data))
-        for level, level_codes, data in roll_up_levels(model, codes, inputs, tree)
+        LevelResult(
+            lv.level,
+            lv.codes,
+            lv.inputs,
+            evaluate(model, lv.inputs, periods=lv.periods),
+            lv.periods,
+        )
+        for lv in roll_up_levels(model, codes, inputs, tree, periods=periods)
     ]

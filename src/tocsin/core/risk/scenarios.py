@@ -3,7 +3,10 @@
 A scenario is data. `run_scenario` evaluates the baseline and the perturbed model on the same
 regions and reports, per node and region, both values, the difference and any class change; the
 asset cascade (failed and degraded assets, per region) and the sectors' inoperability (IIM)
-before and after the demand change.
+before and after the demand change. Failed and degraded assets change the inputs or nodes they
+support (`infrastructure`: the model's and the scenario's `asset_effects`), so the cascade moves
+the composite risk of the regions that depend on them. In a table with periods, perturbations
+apply to the periods they name (all by default) and asset effects to the latest period.
 """
 
 from __future__ import annotations
@@ -17,16 +20,19 @@ from numpy.typing import NDArray
 from tocsin.core.cascades.assets import CascadeResult, Requirements, cascade
 from tocsin.core.cascades.iim import static_inoperability
 from tocsin.core.regions import RegionCode, RegionTree
+from tocsin.core.risk.adjustments import AdjustOp, NodeAdjustment, apply_adjustment
 from tocsin.core.risk.classes import class_index
-from tocsin.core.risk.evaluate import (
-    AdjustOp,
-    NodeAdjustment,
-    RiskResult,
-    apply_adjustment,
-    evaluate,
+from tocsin.core.risk.evaluate import RiskResult, evaluate
+from tocsin.core.risk.infrastructure import (
+    AppliedEffect,
+    AssetEffect,
+    AssetSite,
+    AssetState,
+    effect_adjustments,
 )
 from tocsin.core.risk.model import RiskModel
 from tocsin.core.risk.rollup import roll_up_levels
+from tocsin.core.risk.table import sort_periods
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -56,13 +62,24 @@ class RegionSelector:
 
 @dataclass(frozen=True, slots=True)
 class Perturbation:
-    """Change an input or a node (`target`) by `op`/`amount` in the selected regions."""
+    """Change an input or a node (`target`) by `op`/`amount` in the selected regions (and,
+    in a table with periods, in the `periods` listed; empty = every period)."""
 
     target: str
     op: AdjustOp
     amount: float
     where: RegionSelector = RegionSelector()
     clip: tuple[float, float] | None = None
+    periods: tuple[str, ...] = ()
+
+    def adjustment(
+        self, codes: Sequence[str], tree: RegionTree | None, periods: Sequence[str] = ()
+    ) -> NodeAdjustment:
+        """The adjustment over rows with these region codes (and periods)."""
+        mask = self.where.mask(codes, tree)
+        if self.periods and periods:
+            mask = mask & np.isin(np.asarray(periods, dtype=object), list(self.periods))
+        return NodeAdjustment(self.target, self.op, self.amount, mask, self.clip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +101,15 @@ class SectorSystem:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A what-if: perturbations, assets failed at the start, sector demand changes."""
+    """A what-if: perturbations, assets failed (or degraded) at the start, sector demand
+    changes, and effects of assets on the index beyond the model's own `asset_effects`."""
 
     name: str
     perturbations: tuple[Perturbation, ...] = ()
     failed_assets: tuple[str, ...] = ()
     demand_changes: tuple[DemandChange, ...] = ()
+    degraded_assets: tuple[str, ...] = ()
+    asset_effects: tuple[AssetEffect, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +123,7 @@ class NodeChange:
     delta: float
     baseline_class: int | None
     scenario_class: int | None
+    period: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +138,7 @@ class ScenarioOutcome:
     failed_by_region: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     degraded_by_region: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     inoperability: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    effects: tuple[AppliedEffect, ...] = ()
 
     def delta(self, node: str) -> FloatArray:
         """Scenario minus baseline for one node, per region."""
@@ -131,40 +153,70 @@ def run_scenario(
     *,
     tree: RegionTree | None = None,
     requirements: Requirements | None = None,
-    asset_regions: Mapping[str, str] | None = None,
+    sites: Mapping[str, AssetSite] | None = None,
     sectors: SectorSystem | None = None,
+    periods: Sequence[str] = (),
 ) -> ScenarioOutcome:
-    """Evaluate baseline and scenario; see `ScenarioOutcome`."""
-    adjustments = [
-        NodeAdjustment(p.target, p.op, p.amount, p.where.mask(codes, tree), p.clip)
-        for p in scenario.perturbations
-    ]
+    """Evaluate baseline and scenario; see `ScenarioOutcome`. `sites` says where each asset is
+    and what kind it is; `periods` gives each row's period (optional)."""
+    adjustments = [p.adjustment(codes, tree, periods) for p in scenario.perturbations]
     known = set(model.node_ids) | set(model.input_ids)
     unknown = [a.node for a in adjustments if a.node not in known]
+    unknown += [e.target for e in scenario.asset_effects if e.target not in known]
     if unknown:
         raise KeyError(f"scenario targets unknown ids: {', '.join(unknown)}")
-    baseline = evaluate(model, inputs)
-    after = evaluate(model, inputs, adjustments=adjustments)
-    result_cascade = None
-    failed: dict[str, list[str]] = {}
-    degraded: dict[str, list[str]] = {}
-    if scenario.failed_assets:
-        result_cascade = cascade(requirements or {}, scenario.failed_assets)
-        regions = asset_regions or {}
-        for a in sorted(result_cascade.failed):
-            failed.setdefault(regions.get(a, ""), []).append(a)
-        for a in sorted(result_cascade.degraded):
-            degraded.setdefault(regions.get(a, ""), []).append(a)
+    states, result_cascade = _asset_states(scenario, requirements)
+    latest = None
+    if periods:
+        latest = np.asarray(periods, dtype=object) == sort_periods(list(periods))[-1]
+    effect_adjs, applied = effect_adjustments(
+        [*model.asset_effects, *scenario.asset_effects],
+        states,
+        sites=sites or {},
+        codes=codes,
+        tree=tree,
+        rows=latest,
+    )
+    baseline = evaluate(model, inputs, periods=periods)
+    after = evaluate(model, inputs, adjustments=[*adjustments, *effect_adjs], periods=periods)
+    failed, degraded = _by_region(states, sites or {})
     return ScenarioOutcome(
         codes=tuple(codes),
         baseline=baseline,
         scenario=after,
         changes=tuple(_changes(model, codes, baseline, after)),
         cascade=result_cascade,
-        failed_by_region={k: tuple(v) for k, v in failed.items()},
-        degraded_by_region={k: tuple(v) for k, v in degraded.items()},
+        failed_by_region=failed,
+        degraded_by_region=degraded,
         inoperability=_inoperability(sectors, scenario.demand_changes),
+        effects=tuple(applied),
     )
+
+
+def _by_region(
+    states: Mapping[str, AssetState], sites: Mapping[str, AssetSite]
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Failed and degraded assets per region ("" for assets of unknown region)."""
+    failed: dict[str, list[str]] = {}
+    degraded: dict[str, list[str]] = {}
+    for a in sorted(states):
+        target = failed if states[a] is AssetState.FAILED else degraded
+        site = sites.get(a)
+        target.setdefault(site.region if site else "", []).append(a)
+    return {k: tuple(v) for k, v in failed.items()}, {k: tuple(v) for k, v in degraded.items()}
+
+
+def _asset_states(
+    scenario: Scenario, requirements: Requirements | None
+) -> tuple[dict[str, AssetState], CascadeResult | None]:
+    """Failed assets after the cascade, and degraded ones (by it, or from the start)."""
+    if not scenario.failed_assets and not scenario.degraded_assets:
+        return {}, None
+    result = cascade(requirements or {}, scenario.failed_assets)
+    states = dict.fromkeys(result.failed, AssetState.FAILED)
+    for a in [*sorted(result.degraded), *scenario.degraded_assets]:
+        states.setdefault(a, AssetState.DEGRADED)
+    return states, result if scenario.failed_assets else None
 
 
 def _changes(
@@ -189,6 +241,7 @@ def _changes(
                     delta=float(a[i] - b[i]),
                     baseline_class=None if cb is None else int(cb[i]),
                     scenario_class=None if ca is None else int(ca[i]),
+                    period=before.periods[int(i)] if before.periods else "",
                 )
             )
     return out
@@ -226,7 +279,7 @@ def run_scenario_hierarchy(
     tree: RegionTree,
     *,
     requirements: Requirements | None = None,
-    asset_regions: Mapping[str, str] | None = None,
+    sites: Mapping[str, AssetSite] | None = None,
     sectors: SectorSystem | None = None,
 ) -> list[LevelOutcome]:
     """Run a scenario at the leaves and at every level above them (leaves first).
@@ -239,49 +292,48 @@ def run_scenario_hierarchy(
     input_ids = set(model.input_ids)
     leaf_changes = [p for p in scenario.perturbations if p.target in input_ids]
     node_changes = tuple(p for p in scenario.perturbations if p.target not in input_ids)
+    states, result_cascade = _asset_states(scenario, requirements)
+    effects = [*model.asset_effects, *scenario.asset_effects]
     leaf_codes = list(codes)
     baseline_levels = roll_up_levels(model, leaf_codes, inputs, tree)
-    perturbed = dict(inputs)
-    for p in leaf_changes:
-        adj = NodeAdjustment(p.target, p.op, p.amount, p.where.mask(leaf_codes, tree), p.clip)
-        perturbed[p.target] = apply_adjustment(np.asarray(perturbed[p.target], dtype=float), adj)
+    perturbed = {k: np.asarray(v, dtype=float) for k, v in inputs.items()}
+    leaf_adjs = [p.adjustment(leaf_codes, tree) for p in leaf_changes]
+    leaf_adjs += effect_adjustments(
+        [e for e in effects if e.target in input_ids],
+        states,
+        sites=sites or {},
+        codes=leaf_codes,
+        tree=tree,
+    )[0]
+    for adj in leaf_adjs:  # inputs change at the leaves and reach the levels above by roll-up
+        perturbed[adj.node] = apply_adjustment(perturbed[adj.node], adj)
     scenario_levels = roll_up_levels(model, leaf_codes, perturbed, tree)
+    inoperability = _inoperability(sectors, scenario.demand_changes)
+    failed, degraded = _by_region(states, sites or {})
     out: list[LevelOutcome] = []
-    for depth, ((level, level_codes, base_in), (_, _, scen_in)) in enumerate(
-        zip(baseline_levels, scenario_levels, strict=True)
-    ):
-        adjustments = [
-            NodeAdjustment(p.target, p.op, p.amount, p.where.mask(level_codes, tree), p.clip)
-            for p in node_changes
-        ]
+    for base_level, scen_level in zip(baseline_levels, scenario_levels, strict=True):
+        level, level_codes = base_level.level, base_level.codes
+        base_in, scen_in = base_level.inputs, scen_level.inputs
+        adjustments = [p.adjustment(level_codes, tree) for p in node_changes]
+        node_adjs, applied = effect_adjustments(
+            [e for e in effects if e.target not in input_ids],
+            states,
+            sites=sites or {},
+            codes=level_codes,
+            tree=tree,
+        )
         baseline = evaluate(model, base_in)
-        after = evaluate(model, scen_in, adjustments=adjustments)
+        after = evaluate(model, scen_in, adjustments=[*adjustments, *node_adjs])
         outcome = ScenarioOutcome(
             codes=tuple(level_codes),
             baseline=baseline,
             scenario=after,
             changes=tuple(_changes(model, level_codes, baseline, after)),
+            cascade=result_cascade,
+            failed_by_region=failed,
+            degraded_by_region=degraded,
+            inoperability=inoperability,
+            effects=tuple(applied),
         )
-        if depth == 0 and (scenario.failed_assets or scenario.demand_changes):
-            extra = run_scenario(
-                model,
-                level_codes,
-                base_in,
-                Scenario(scenario.name, (), scenario.failed_assets, scenario.demand_changes),
-                tree=tree,
-                requirements=requirements,
-                asset_regions=asset_regions,
-                sectors=sectors,
-            )
-            outcome = ScenarioOutcome(
-                codes=outcome.codes,
-                baseline=baseline,
-                scenario=after,
-                changes=outcome.changes,
-                cascade=extra.cascade,
-                failed_by_region=extra.failed_by_region,
-                degraded_by_region=extra.degraded_by_region,
-                inoperability=extra.inoperability,
-            )
         out.append(LevelOutcome(level, outcome))
     return out

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, Table, func, select
 
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.dialects import DialectWriter, ObservationWriter, raw_connection
@@ -102,24 +103,40 @@ class SqlObservations:
     ) -> ObservationBatch:
         """Observations of one indicator in time order."""
         self.finish()
-        o = t.observations
-        query = select(o.c.ts, o.c.value).where(o.c.indicator_id == indicator_id)
-        if since is not None:
-            query = query.where(o.c.ts >= since)
-        if until is not None:
-            query = query.where(o.c.ts <= until)
-        rows = self.conn.execute(query.order_by(o.c.ts).limit(limit)).all()
-        times = np.array([r[0] for r in rows], dtype=np.int64)
-        values = np.array([r[1] for r in rows], dtype=np.float64)
-        return ObservationBatch(np.full(len(rows), indicator_id, dtype=np.int64), times, values)
+        o, inbox = t.observations, t.observation_inbox
+        query = _between(select(o.c.ts, o.c.value), o, indicator_id, since, until)
+        rows = list(self.conn.execute(query.order_by(o.c.ts).limit(limit)))
+        held = self.writer.held(
+            self.conn,
+            _between(select(inbox.c.ts, inbox.c.value), inbox, indicator_id, since, until),
+        )
+        times = np.array([r[0] for r in rows + held], dtype=np.int64)
+        values = np.array([r[1] for r in rows + held], dtype=np.float64)
+        batch = ObservationBatch(np.full(len(times), indicator_id, dtype=np.int64), times, values)
+        if held:  # the inbox's rows are newer: a time held there replaces the stored one
+            batch = batch.take(batch.last_per_key(np.argsort(times, kind="stable"))[:limit])
+        return batch
 
     def count(self) -> int:
         """Number of stored observations."""
         self.finish()
-        return int(self.conn.execute(select(func.count()).select_from(t.observations)).scalar_one())
+        stored = self.conn.execute(select(func.count()).select_from(t.observations)).scalar_one()
+        return int(stored) + self.writer.held_new_keys(self.conn)
 
     def newest_times(self) -> dict[int, int]:
         """Indicator id -> time of its newest stored observation, one index probe per indicator
         (a GROUP BY would read every stored row, making start-up grow with the history)."""
         self.finish()
         return self.writer.newest_times(self.conn)
+
+
+def _between(
+    query: Select[Any], table: Table, indicator_id: int, since: int | None, until: int | None
+) -> Select[Any]:
+    """The query restricted to one indicator and a time range."""
+    query = query.where(table.c.indicator_id == indicator_id)
+    if since is not None:
+        query = query.where(table.c.ts >= since)
+    if until is not None:
+        query = query.where(table.c.ts <= until)
+    return query

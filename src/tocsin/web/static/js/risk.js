@@ -33,8 +33,8 @@ export async function show(region) {
   const head = h("div", {}, h("h3", {}, `${data.model || "Risk index"} — ${data.name || region}`),
     h("p", {}, "Index ", h("strong", {}, number(data.value, 3)), data.class ? [" · class ", h("strong", {}, data.class)] : null,
       data.rank ? ` · rank ${data.rank} of the model's regions` : ""),
-    h("p", { class: "note" }, "Each node: its value (0–10 for scores; raw inputs in their units) and its share of its parent's value. Expand a node to see what it is made of."),
-    h("div", { class: "risk-head", "aria-hidden": "true" }, h("strong", {}, "Node"), h("strong", { class: "v" }, "Value"), h("strong", {}, "Share of parent")));
+    h("p", { class: "note" }, "Each node: its value (0–10 for scores; raw inputs in their units) and its part in how far its parent stands from the average region (the parts add up to that difference; a negative part pulls the parent below average). Expand a node to see what it is made of."),
+    h("div", { class: "risk-head", "aria-hidden": "true" }, h("strong", {}, "Node"), h("strong", { class: "v" }, "Value"), h("strong", {}, "Part of parent's difference from average")));
   const tree = h("ul", { class: "risk-tree", role: "tree" }, root ? item(root, kids, 0) : null);
   body.replaceChildren(head, tree);
 }

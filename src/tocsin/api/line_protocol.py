@@ -1,0 +1,136 @@
+"""InfluxDB line protocol (`POST /api/v2/write`), so Telegraf and the gateways that speak it feed
+Tocsin unchanged; decoded line by line as the body arrives.
+
+`measurement[,tag=value...] field=value[,field=value...] [timestamp]` (InfluxDB v2 reference,
+"Line protocol"): commas, spaces and equals signs in names are escaped with a backslash; field
+values are floats (`1.5`, `-2e3`), integers (`12i`), unsigned integers (`12u`), strings
+(`"text"`) or booleans; the timestamp is an integer in the `precision` of the query string
+(`ns` by default, `us`, `ms`, `s`), or absent (the time of receipt). Lines starting with `#` are
+comments.
+
+Each field is a series `{_measurement, _field, tags...}` mapped to an indicator by the
+configured label matchers (`sources.yaml`, `influx:`); an unmapped one is counted, a mapped
+field that is not a number (string, boolean) is counted as skipped. A line that is not line
+protocol refuses the whole body, naming the line.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from tocsin.api.fields import EPOCH_HELP, EPOCH_MAX, EPOCH_MIN
+from tocsin.api.rows import LineBody, RowSink
+from tocsin.core.sources import SeriesMap, SourceCounts, series_name
+
+PRECISION = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000, "s": 1}
+_KEY = r"(?:[^,=\s\\]|\\.)+"
+_FIELD_VALUE = r'(?:"(?:[^"\\]|\\.)*"|[^,\s"]+)'
+LINE = re.compile(
+    rf"((?:[^,\s\\]|\\.)+)((?:,{_KEY}=(?:[^,=\s\\]|\\.)*)*)"
+    rf"\s+({_KEY}={_FIELD_VALUE}(?:,{_KEY}={_FIELD_VALUE})*)(?:\s+(-?\d+))?\s*"
+)
+TAG = re.compile(rf"({_KEY})=((?:[^,=\s\\]|\\.)*)")
+FIELD = re.compile(rf"({_KEY})=({_FIELD_VALUE})")
+ESCAPED = re.compile(r"\\([,= \\\"])")
+NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+BOOLEANS = frozenset({"t", "T", "true", "True", "TRUE", "f", "F", "false", "False", "FALSE"})
+
+
+def _unescape(text: str) -> str:
+    return ESCAPED.sub(r"\1", text)
+
+
+def field_number(text: str) -> float | None:
+    """The number a field value holds, None for a string or a boolean; ValueError otherwise."""
+    if text.startswith('"') or text in BOOLEANS:
+        return None
+    if text[-1:] in ("i", "u") and re.fullmatch(r"-?\d+", text[:-1]):
+        if text[-1] == "u" and text.startswith("-"):
+            raise ValueError(f"not an unsigned integer: {text}")
+        return float(int(text[:-1]))
+    if NUMBER.fullmatch(text):
+        return float(text)
+    raise ValueError(f"not a field value: {text}")
+
+
+class LineProtocolRows(LineBody):
+    """A line-protocol body, fed chunk by chunk."""
+
+    def __init__(
+        self,
+        sink: RowSink,
+        *,
+        series: SeriesMap,
+        counts: SourceCounts,
+        precision: str,
+        now_s: int,
+    ) -> None:
+        super().__init__(sink)
+        self.series = series
+        self.counts = counts
+        self.now_s = now_s
+        self.factor = PRECISION.get(precision, 0)
+        if not self.factor:
+            sink.problem(-1, "precision", f"{precision!r} is not one of ns, us, ms, s")
+
+    def take(self, lines: list[tuple[int, bytes]]) -> None:
+        """Decode a run of lines; the mapped fields of each are rows."""
+        codes: list[str] = []
+        times: list[int] = []
+        values: list[float] = []
+        numbers: list[int] = []
+        for number, raw in lines:
+            if self.sink.full:
+                return
+            for code, time, value in self._line(number, raw):
+                codes.append(code)
+                times.append(time)
+                values.append(value)
+                numbers.append(number)
+        if codes:
+            self.sink.add(
+                codes,
+                np.array(times, dtype=np.int64),
+                np.array(values, dtype=np.float64),
+                numbers=np.array(numbers, dtype=np.int64),
+            )
+
+    def _line(self, number: int, raw: bytes) -> list[tuple[str, int, float]]:
+        """The mapped (indicator, time, value) of one line; problems are noted in the sink."""
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            self.sink.problem(number, "", "not UTF-8 text")
+            return []
+        if not text or text.startswith("#"):
+            return []
+        match = LINE.fullmatch(text)
+        if match is None:
+            self.sink.problem(number, "", "not line protocol: measurement[,tags] fields [time]")
+            return []
+        measurement, tags, fields, stamp = match.groups()
+        labels = {"_measurement": _unescape(measurement)}
+        labels.update((_unescape(k), _unescape(v)) for k, v in TAG.findall(tags))
+        time_s = int(stamp) // self.factor if stamp is not None and self.factor else self.now_s
+        if not EPOCH_MIN <= time_s <= EPOCH_MAX:
+            self.sink.problem(number, "time", f"{stamp} is not {EPOCH_HELP} in this precision")
+            return []
+        out = []
+        for key, text_value in FIELD.findall(fields):
+            series = {**labels, "_field": _unescape(key)}
+            try:
+                value = field_number(text_value)
+            except ValueError as err:
+                self.sink.problem(number, _unescape(key), str(err))
+                continue
+            self.counts.received += 1
+            indicator = self.series.indicator_for(series)
+            if indicator is None:
+                self.counts.unmapped_series(series_name(series))
+            elif value is None or not np.isfinite(value):
+                self.counts.skipped += 1
+            else:
+                out.append((indicator, time_s, value))
+        return out

@@ -1,0 +1,48 @@
+"""`tocsin sources`: what each kind of source delivered to a running server, and the series no
+rule in sources.yaml maps (asked of the server's API, where the counts live)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from tocsin.cli.common import console, print_table, reported
+
+COLUMNS = ("kind", "received", "stored", "unmapped", "skipped", "refused")
+
+
+def _fetch(server: str, token: str | None) -> list[dict[str, Any]]:
+    import httpx
+
+    from tocsin.core.errors import Unauthenticated, Unavailable
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.get(f"{server.rstrip('/')}/api/v1/sources", headers=headers, timeout=10)
+    except httpx.HTTPError as err:
+        raise Unavailable(f"cannot reach the server at {server}: {err}") from err
+    if response.status_code in (401, 403):
+        raise Unauthenticated(f"the server refused the token (HTTP {response.status_code})")
+    if response.status_code != 200:
+        raise Unavailable(f"the server answered HTTP {response.status_code}")
+    found: list[dict[str, Any]] = response.json()
+    return found
+
+
+def sources(
+    server: Annotated[
+        str, typer.Option(metavar="URL", help="The server's base URL")
+    ] = "http://127.0.0.1:8080",
+    token: Annotated[
+        str | None,
+        typer.Option(metavar="TOKEN", envvar="TOCSIN_TOKEN", help="API token (if reads need one)"),
+    ] = None,
+) -> None:
+    """Samples each kind of source delivered since the server started, and unmapped series."""
+    with reported():
+        found = _fetch(server, token)
+    print_table(COLUMNS, ([str(s[c]) for c in COLUMNS] for s in found), keys={"kind"})
+    for source in found:
+        for name, count in source["unmapped_series"].items():
+            console.print(f"unmapped {source['kind']}: {name} ({count} samples)", markup=False)

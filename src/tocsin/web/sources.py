@@ -1,0 +1,50 @@
+"""The source loops a serving process runs: the "source silent" check, the MQTT subscriber and
+the pulled feeds (each only when configured). `start_sources` starts them and returns the
+function that stops them all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+
+from tocsin.adapters.sources.mqtt import MqttSubscriber
+from tocsin.adapters.sources.pull import FeedPuller
+from tocsin.bootstrap import Container
+from tocsin.core.sources import SourceKind
+from tocsin.services.staleness import start_silence_checks
+
+
+def start_sources(container: Container) -> Callable[[], None]:
+    """Start what the configuration asks for; return a function that stops it."""
+    stops: list[Callable[[], None]] = []
+    if not container.settings.background_workers:
+        return lambda: None
+    if container.silence.watched:
+        interval = timedelta(seconds=container.settings.silence_check_interval_s)
+        stops.append(start_silence_checks(container.silence, container.clock, interval=interval))
+    sources, intake = container.sources, container.intake
+    if sources.mqtt_broker is not None:
+        subscriber = MqttSubscriber(
+            sources.mqtt_broker,
+            sources.mqtt_topics,
+            deliver=partial(intake.deliver, SourceKind.MQTT),
+            counts=intake.counts[SourceKind.MQTT],
+            now=container.clock.now,
+        )
+        subscriber.start()
+        stops.append(subscriber.stop)
+    for feed in sources.pull:
+        puller = FeedPuller(
+            feed,
+            deliver=partial(intake.deliver, SourceKind.PULL),
+            counts=intake.counts[SourceKind.PULL],
+        )
+        puller.start()
+        stops.append(puller.stop)
+
+    def stop() -> None:
+        for each in reversed(stops):
+            each()
+
+    return stop

@@ -1,0 +1,182 @@
+"""Pulled feeds against a local HTTP server: a USGS-earthquake-shaped GeoJSON feed and a
+river-gauge CSV, conditional GET (ETag, Last-Modified), a bad record refusing the fetch."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.e2e.collector_harness import eventually, served_with_sources
+from tocsin.adapters.sources.pull import FeedPuller
+from tocsin.bootstrap import Container, build
+from tocsin.cli.main import app
+from tocsin.config import Settings
+from tocsin.core.sources import PullSource, SourceCounts, SourceKind, TimeUnit
+from tocsin.testing.scenario import write_small_config
+
+T = 1_767_225_600
+
+
+def quake(code: str, magnitude: Any, at_ms: int) -> dict[str, Any]:
+    """A feature shaped like the USGS earthquake GeoJSON feed's."""
+    return {
+        "type": "Feature",
+        "id": code,
+        "properties": {"mag": magnitude, "time": at_ms, "net": code[:2], "place": "somewhere"},
+        "geometry": {"type": "Point", "coordinates": [-117.6, 35.7, 8.2]},
+    }
+
+
+@dataclass
+class Feed:
+    """What the local server serves, and the conditional requests it saw."""
+
+    documents: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path: (body, etag)
+    seen: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+
+
+@contextmanager
+def feed_server(feed: Feed) -> Iterator[str]:
+    """Serve `feed` on a free port (ETag and Last-Modified; 304 when they match)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body, etag = feed.documents[self.path]
+            since = self.headers.get("If-Modified-Since")
+            match = self.headers.get("If-None-Match")
+            feed.seen.append((self.path, match, since))
+            if match == etag:
+                self.send_response(304)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def container(tmp_path: Path) -> Iterator[Container]:
+    config = write_small_config(tmp_path / "config")
+    built = build(Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", config_dir=config))
+    yield built
+    built.close()
+
+
+def _series(container: Container, code: str) -> tuple[list[int], list[float]]:
+    with container.store.transaction() as tx:
+        got = tx.observations.read(container.rules.ids[code])
+    return got.times.tolist(), got.values.tolist()
+
+
+def quakes_source(url: str) -> PullSource:
+    return PullSource(
+        name="quakes",
+        url=f"{url}/quakes.geojson",
+        format="geojson",
+        every_s=60,
+        value="properties.mag",
+        time="properties.time",
+        time_unit=TimeUnit.MILLISECONDS,
+        indicator_field="properties.net",
+        indicators={"ci": "D11.river_level"},  # stands for a seismic indicator of D11
+    )
+
+
+def test_a_geojson_feed_with_conditional_gets(container: Container) -> None:
+    feed = Feed()
+    features = [quake("ci40001", 2.5, T * 1000), quake("nc7001", 3.1, T * 1000 + 999)]
+    feed.documents["/quakes.geojson"] = (json.dumps({"features": features}).encode(), '"v1"')
+    counts = container.intake.counts[SourceKind.PULL]
+    with feed_server(feed) as url:
+        puller = FeedPuller(
+            quakes_source(url),
+            deliver=partial(container.intake.deliver, SourceKind.PULL),
+            counts=counts,
+        )
+        first = puller.fetch_once()
+        assert (first.status, first.stored, first.unmapped) == (200, 1, 1)
+        assert _series(container, "D11.river_level") == ([T], [2.5])
+        assert puller.fetch_once().status == 304  # nothing new
+        features.append(quake("ci40002", 4.0, (T + 60) * 1000))
+        feed.documents["/quakes.geojson"] = (json.dumps({"features": features}).encode(), '"v2"')
+        assert puller.fetch_once().stored == 2
+        puller.client.close()
+    assert _series(container, "D11.river_level") == ([T, T + 60], [2.5, 4.0])
+    assert feed.seen[1][1:] == ('"v1"', "Thu, 01 Jan 2026 00:00:00 GMT")
+    assert counts.examples == {"quakes: properties.net=nc": 2}
+
+
+def test_a_bad_record_refuses_the_fetch_and_it_is_fetched_again(container: Container) -> None:
+    feed = Feed()
+    bad = [quake("ci40001", 2.5, T * 1000), quake("ci40003", None, T * 1000)]
+    feed.documents["/quakes.geojson"] = (json.dumps({"features": bad}).encode(), '"v1"')
+    with feed_server(feed) as url:
+        puller = FeedPuller(
+            quakes_source(url),
+            deliver=partial(container.intake.deliver, SourceKind.PULL),
+            counts=SourceCounts(),
+        )
+        refused = puller.fetch_once()
+        assert refused.problem == "record 1: properties.mag: not a number: None"
+        assert _series(container, "D11.river_level") == ([], [])
+        assert puller.fetch_once().problem is not None
+        puller.client.close()
+    assert feed.seen[1][1] is None  # fetched whole again: no validator kept
+
+
+def test_a_csv_gauge_feed_runs_on_the_servers_schedule(tmp_path: Path) -> None:
+    feed = Feed()
+    rows = (
+        "station,observed_at,level_m\n4711,2026-01-01T00:00:00Z,1.25\n4712,2026-01-01T00:00:00Z,9\n"
+    )
+    feed.documents["/gauges.csv"] = (rows.encode(), '"g1"')
+    with feed_server(feed) as url:
+        sources = {
+            "pull": [
+                {
+                    "name": "gauges",
+                    "url": f"{url}/gauges.csv",
+                    "format": "csv",
+                    "every_s": 1,
+                    "indicator_field": "station",
+                    "indicators": {"4711": "D12.river_level"},
+                    "value": "level_m",
+                    "time": "observed_at",
+                    "time_unit": "rfc3339",
+                }
+            ]
+        }
+        with served_with_sources(tmp_path, sources) as tocsin:
+            assert eventually(lambda: tocsin.series("D12.river_level") == ([T], [1.25]))
+            assert eventually(lambda: len(feed.seen) >= 2)
+            pulled = tocsin.sources()["pull"]
+            assert pulled["stored"] == 1
+            assert "gauges: station=4712" in pulled["unmapped_series"]
+            shown = CliRunner().invoke(app, ["sources", "--server", tocsin.url])
+            assert shown.exit_code == 0, shown.output
+            assert "unmapped pull: gauges: station=4712 (" in shown.output
+    assert feed.seen[1][1] == '"g1"'
