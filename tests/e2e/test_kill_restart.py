@@ -154,6 +154,7 @@ class Server:
     config: Path
     port: int
     log: Path
+    lease_s: float = 1.0  # TOCSIN_NOTIFY_LEASE_S
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -164,7 +165,7 @@ class Server:
         env = {
             **os.environ,
             "TOCSIN_DISPATCH_INTERVAL_S": "0.05",
-            "TOCSIN_NOTIFY_LEASE_S": "1",
+            "TOCSIN_NOTIFY_LEASE_S": str(self.lease_s),
         }
         cmd = [sys.executable, "-c", "from tocsin.cli.main import app; app()", "serve"]
         cmd += ["--db", self.db]
@@ -182,8 +183,11 @@ class Server:
                 threading.Event().wait(0.05)
         raise AssertionError("serve did not start")
 
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is not None and self.running():
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
 

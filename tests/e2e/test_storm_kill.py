@@ -13,10 +13,8 @@ notification that was out when the server died (at least once, with an idempoten
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,9 +28,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.test_kill_restart import Server, feeder_token
 from tocsin.bootstrap import build
 from tocsin.config import Settings
-from tocsin.core.users import Role
 from tocsin.testing.grid import Grid, write_grid_config
 from tocsin.testing.postgres import create_database, free_port
 
@@ -124,47 +122,6 @@ def sink() -> Iterator[tuple[Sink, str]]:
     server.server_close()
 
 
-@dataclass
-class Server:
-    """`tocsin serve` as a subprocess that can be killed and restarted."""
-
-    db: str
-    config: Path
-    log: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "TOCSIN_DISPATCH_INTERVAL_S": "0.05", "TOCSIN_NOTIFY_LEASE_S": "2"}
-        cmd = [sys.executable, "-m", "tocsin", "serve", "--db", self.db]
-        cmd += ["--config", str(self.config), "--port", str(self.port)]
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(cmd, env=env, stdout=out, stderr=out)
-        deadline = time.monotonic() + DEADLINE_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError("serve exited: " + self.log.read_text()[-2000:])
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self.process
-            except httpx.HTTPError:
-                threading.Event().wait(0.1)
-        raise AssertionError("serve did not start")
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        if self.running():
-            assert self.process is not None
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-
-
 def _alerts(grid: Grid, *, resolved: bool) -> list[list[dict[str, Any]]]:
     """The storm's alerts in posts of BATCH (resolved: with an end in the past)."""
     start = "2026-03-02T08:00:00Z"
@@ -245,11 +202,8 @@ def test_sigkill_in_a_storm_loses_no_alert_and_never_changes_a_key(
         db = f"sqlite:///{tmp_path / 'tocsin.db'}"
     else:
         db = create_database(request.getfixturevalue("pg_server"), "storm_kill")
-    container = build(Settings(database_url=db, config_dir=config, background_workers=False))
-    container.admin.add_user("prometheus", Role.DUTY_OFFICER, unit=None, actor="test")
-    token = container.admin.issue_token("prometheus", label="e2e", actor="test")
-    container.close()
-    server = Server(db, config, tmp_path / "serve.log")
+    token = feeder_token(db, config)
+    server = Server(db, config, free_port(), tmp_path / "serve.log", lease_s=2.0)
     try:
         # the storm: the sink kills the server once 500 notifications have come
         receiver.victim = server.start()
