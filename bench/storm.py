@@ -80,16 +80,21 @@ def storm_alert(
     ident: str, cell: str, *, starts: datetime, ends: datetime | None
 ) -> dict[str, Any]:
     """One alert of the API storm (its own group everywhere)."""
-    alert: dict[str, Any] = {
-        "labels": {
-            "alertname": "Storm",
-            "id": ident,
-            "region": cell,
-            "domain": "natural.flood",
-            "severity": "warning",
-        },
-        "startsAt": _iso(starts),
+    labels = {
+        "alertname": "Storm",
+        "id": ident,
+        "region": cell,
+        "domain": "natural.flood",
+        "severity": "warning",
     }
+    return posted_alert(labels, starts=starts, ends=ends)
+
+
+def posted_alert(
+    labels: dict[str, str], *, starts: datetime, ends: datetime | None
+) -> dict[str, Any]:
+    """An alert as Prometheus posts it: firing, or resolved once `ends` is given."""
+    alert: dict[str, Any] = {"labels": labels, "startsAt": _iso(starts)}
     if ends is not None:
         alert["endsAt"] = _iso(ends)
     return alert
@@ -330,20 +335,15 @@ def _print_step(name: str, result: dict[str, Any]) -> None:
 
 def flood_alert(grid: Grid, i: int, *, starts: datetime, ends: datetime | None) -> dict[str, Any]:
     """Cell i's gauge alert: red, grouped per district."""
-    alert: dict[str, Any] = {
-        "labels": {
-            "alertname": "FloodGauge",
-            "id": grid.indicator(i),
-            "region": grid.cell_code(i),
-            "region_district": grid.district_of(i),
-            "domain": "natural.flood",
-            "level": "red",
-        },
-        "startsAt": _iso(starts),
+    labels = {
+        "alertname": "FloodGauge",
+        "id": grid.indicator(i),
+        "region": grid.cell_code(i),
+        "region_district": grid.district_of(i),
+        "domain": "natural.flood",
+        "level": "red",
     }
-    if ends is not None:
-        alert["endsAt"] = _iso(ends)
-    return alert
+    return posted_alert(labels, starts=starts, ends=ends)
 
 
 def observations_stream(grid: Grid, *, value: float, at: int, system: System) -> Stream:
