@@ -81,12 +81,15 @@ class RssSampler:
 
 
 @contextmanager
-def server(url: str, config: Path, work: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`tocsin serve` on a free port in its own process; yields its base URL and process."""
+def server(
+    url: str, config: Path, work: Path, *, settings: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`tocsin serve` on a free port in its own process (with more `TOCSIN_*` settings); yields
+    its base URL and process."""
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     sock.close()
-    env = {**os.environ, "TOCSIN_DATABASE_URL": url}
+    env = {**os.environ, "TOCSIN_DATABASE_URL": url, **(settings or {})}
     log = (work / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tocsin", "serve", "--config", str(config), "--port", str(port)],

@@ -99,6 +99,7 @@ def main() -> None:
         series = write_config(work / "config", end_at=int(time.time()))
         container = build(
             Settings(
+                env="dev",  # a throw-away database: secrets sealed with the development key
                 database_url=f"sqlite:///{work / 'tocsin.db'}",
                 config_dir=work / "config",
                 risk_model=work / RISK_MODEL,

@@ -129,7 +129,7 @@ def ingest_file(container: Container, csv_path: Path) -> dict[str, float]:
 def run_once(db_url: str, config: Path, files: list[Path]) -> dict[str, dict[str, float]]:
     """Build a container (untimed), then ingest the first file into the empty database and the
     second after it (the same week: on PostgreSQL a partition that exists and is indexed)."""
-    container = build(Settings(database_url=db_url, config_dir=config))
+    container = build(Settings(database_url=db_url, config_dir=config, env="dev"))
     first = ingest_file(container, files[0])
     second = ingest_file(container, files[1])
     with container.store.transaction() as tx:

@@ -22,6 +22,7 @@ import yaml
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
 from tocsin.testing.grid import Grid, write_grid_config
 from tocsin.testing.postgres import free_port
 
@@ -203,12 +204,12 @@ def start_tocsin(
     config = write_grid_config(work / "config", grid, routes=tocsin_routes(sink_url))
     url = database_url or f"sqlite:///{work / 'tocsin.db'}"
     container = build(Settings(database_url=url, config_dir=config, background_workers=False))
-    container.admin.add_user("storm", Role.DUTY_OFFICER, unit=None, actor="bench")
-    token = container.admin.issue_token("storm", label="storm", actor="bench")
+    container.admin.add_user("storm", Role.DUTY_OFFICER, unit="NAT", actor="bench")
+    token = container.access.issue("storm", TokenRequest("storm"), actor="bench")[1]
     container.close()
     port = free_port()
     log = work / "log"
-    env = {**os.environ, "TOCSIN_DISPATCH_INTERVAL_S": "0.05"}
+    env = {**os.environ, "TOCSIN_DISPATCH_INTERVAL_S": "0.05", "TOCSIN_ENV": "dev"}
     tocsin = [sys.executable, "-m", "tocsin"]
     serve = [*tocsin, "serve", "--db", url, "--config", str(config), "--port", str(port)]
     started = []

@@ -140,7 +140,7 @@ def run(
     arrivals: dict[tuple[str, str], float] = {}
     channel = Channel_(arrivals)
     container = build(
-        Settings(database_url=url, background_workers=True),
+        Settings(database_url=url, background_workers=True, env="dev"),
         channels={Channel.WEBHOOK: channel},
         alerting=config,
     )

@@ -13,6 +13,7 @@ command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)  # situation reports, read back
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -15,6 +15,13 @@ REPO = Path(__file__).resolve().parents[1]
 BENCHDATA = Path(os.environ.get("TOCSIN_BENCHDATA", REPO.parent / "shared" / "benchdata"))
 
 
+@pytest.fixture(autouse=True)
+def _dev_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run as a development deployment (a published key seals secrets) unless a test
+    sets TOCSIN_ENV or TOCSIN_SECRET_KEY itself; production refuses to start without a key."""
+    monkeypatch.setenv("TOCSIN_ENV", "dev")
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """A PostgreSQL cluster on a free loopback port for the whole session; yields a base URL."""

@@ -9,6 +9,8 @@ import numpy as np
 
 from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.domains import DomainCode
+from tocsin.core.incidents.model import Incident, IncidentId, IncidentState
+from tocsin.core.incidents.tasks import Reminders, Task, TaskId, TaskState
 from tocsin.core.levels import Level
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.regions import RegionCode
@@ -101,5 +103,44 @@ def make_notification(key: str, **overrides: object) -> Notification:
         warning_ids=("w1",),
         next_attempt_at=T0,
         reason="new",
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def make_incident(ident: str = "i1", *, at: datetime = T0, **overrides: object) -> Incident:
+    """An open flood incident in D11, opened `at` (T0)."""
+    base = Incident(
+        id=IncidentId(ident),
+        title="Flood in D11",
+        region="D11",
+        domain="natural.flood",
+        state=IncidentState.OPEN,
+        opened_at=at,
+        updated_at=at,
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def make_task(ident: str = "t1", *, at: datetime = T0, **overrides: object) -> Task:
+    """A task of incident i1 assigned to D11-FLOOD at `at`: accept within 10 min, done within
+    an hour; reminders at the deadline, then to P1-CP 15 minutes after it."""
+    base = Task(
+        id=TaskId(ident),
+        incident_id=IncidentId("i1"),
+        title="Inspect the levees",
+        unit="D11-FLOOD",
+        region="D11",
+        domain="natural.flood",
+        state=TaskState.ASSIGNED,
+        created_at=at,
+        updated_at=at,
+        stage="orange",
+        template="levees",
+        accept_within=timedelta(minutes=10),
+        complete_within=timedelta(hours=1),
+        assigned_at=at,
+        accept_due_at=at + timedelta(minutes=10),
+        complete_due_at=at + timedelta(hours=1),
+        reminders=Reminders(((0, "D11-FLOOD"), (900, "P1-CP")), 0, at + timedelta(minutes=10)),
     )
     return replace(base, **overrides)  # type: ignore[arg-type]

@@ -106,8 +106,22 @@ class Session:
         )
 
     def _export(self, command: str) -> None:
-        name, _, value = shlex.split(command.removeprefix("export "))[0].partition("=")
-        self.env[name] = value
+        """`export NAME=value`; a value with `$(…)` is what bash makes of it (a command's
+        output, run like the blocks' commands)."""
+        name, _, value = command.removeprefix("export ").split("#")[0].strip().partition("=")
+        if "$(" not in value:
+            self.env[name] = shlex.split(value)[0] if value else ""
+            return
+        done = subprocess.run(
+            ["bash", "-c", f'{PRELUDE}printf %s "{value}"'],
+            cwd=self.folder,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        self.env[name] = done.stdout
 
     def _serve(self, command: str) -> None:
         """Start a server, check that it answers where it says, stop it with SIGINT."""

@@ -13,35 +13,70 @@ from sqlalchemy.exc import DBAPIError
 
 from tocsin.adapters.alerting_yaml import load_alerting
 from tocsin.adapters.bus.memory import MemoryBus
+from tocsin.adapters.cap.codec import XmlCap
+from tocsin.adapters.cap.fetch import HttpFetcher
+from tocsin.adapters.cap.schema import CapSchema
+from tocsin.adapters.cap_yaml import load_cap
 from tocsin.adapters.clock import SystemClock
 from tocsin.adapters.config_yaml import load_catalog
+from tocsin.adapters.contact_cipher import AesGcmContactCipher
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
+from tocsin.adapters.plans_yaml import load_plans
+from tocsin.adapters.report_types_yaml import load_report_types
+from tocsin.adapters.reports.renderer import SituationRenderer
 from tocsin.adapters.sources_yaml import load_sources
 from tocsin.adapters.storage.engine import make_engine, migrate
+from tocsin.adapters.storage.faults import fault_sentence, is_fault
 from tocsin.adapters.storage.memory.store import MemoryStore
+from tocsin.adapters.storage.sealing import DEV_KEY, use_key
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
 from tocsin.adapters.storage.sql.store import SqlStore
+from tocsin.adapters.versions import UniversOrder
 from tocsin.config import Settings
+from tocsin.core.cap.config import CapConfig
 from tocsin.core.catalog import Catalog
-from tocsin.core.errors import NotFound, Unavailable
+from tocsin.core.errors import InvalidConfig, NotFound, Problem, TocsinError, Unavailable
+from tocsin.core.incidents.plans import PlanBook
 from tocsin.core.levels import Level
+from tocsin.core.report_abuse import RateLimit
 from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
-from tocsin.ports import AlertingStore, Clock, Notifier, Store
+from tocsin.core.warnings.silence_approval import BreadthPolicy
+from tocsin.ports import AlertingStore, Clock, Notifier, ReportRenderer, ResponseStore, Store
+from tocsin.services.access import AccessService, CredentialChanges
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
+from tocsin.services.audit import AuditService
+from tocsin.services.cap_imports import CapImportService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
+from tocsin.services.exposure import ExposureService
 from tocsin.services.group_commit import GroupCommitter
-from tocsin.services.ingest import EventService, IngestService
+from tocsin.services.incidents import IncidentService
+from tocsin.services.indicators import IndicatorService
+from tocsin.services.ingest import EventService, IngestService, load_rule_state
 from tocsin.services.intake import SourceIntake
+from tocsin.services.leadership import FencedAlertingStore, ProcessLeases, process_holder
+from tocsin.services.public_alert_follower import PublicAlertFollower
+from tocsin.services.public_alert_views import PublicAlertViews
+from tocsin.services.public_alerts import PublicAlertService
+from tocsin.services.publication import Drafter, Publisher
+from tocsin.services.report_counts import ReportCounts
+from tocsin.services.reports import ReportPolicy, ReportService
+from tocsin.services.responder import Responder
+from tocsin.services.response_pass import ResponseContext, ResponseRuntime
+from tocsin.services.retention import Periods, RetentionService
 from tocsin.services.rules import RuleBook
-from tocsin.services.scoring import CHECKPOINT, ScoreRules
+from tocsin.services.scorecard import ScorecardService
+from tocsin.services.security_alerts import SecurityAlertService
+from tocsin.services.sign_in import SignInService
 from tocsin.services.silences import SilenceService
+from tocsin.services.situation import SituationService
 from tocsin.services.staleness import SilenceCheck
+from tocsin.services.tasks import TaskService
 from tocsin.services.warnings import WarningService
 
 MEMORY_URL = "memory://"
@@ -54,6 +89,7 @@ class Stores:
     store: Store
     alerting: AlertingStore
     close: Callable[[], None]
+    response: ResponseStore | None = None  # incidents and tasks (the pipeline's store)
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -74,9 +110,10 @@ def open_stores(url: str, *, create: bool = True) -> Stores:
     """
     if url.startswith(MEMORY_URL):
         memory = MemoryStore()
-        return Stores(memory, memory, memory.close)
+        return Stores(memory, memory, memory.close, memory)
     store = _open_sql(url, create=create)
-    return Stores(store, SqlAlertingStore(store.engine), store.close)
+    alerting = SqlAlertingStore(store.engine)
+    return Stores(store, alerting, store.close, alerting)
 
 
 def _open_sql(url: str, *, create: bool) -> SqlStore:
@@ -94,11 +131,65 @@ def _open_sql(url: str, *, create: bool) -> SqlStore:
     except DBAPIError as err:
         store.close()
         reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+        if _sqlite_file(url) is not None and is_fault(err):  # say what to check
+            reason = f"{reason}: {fault_sentence(err)}"
         raise Unavailable(f"cannot open the database {shown}: {reason}") from err
     except NotFound:
         store.close()
         raise
     return store
+
+
+@dataclass(frozen=True)
+class CapServices:
+    """Public alerts: configuration, people's use cases, reads, the follower, imports."""
+
+    config: CapConfig
+    alerts: PublicAlertService
+    views: PublicAlertViews
+    follower: PublicAlertFollower
+    imports: CapImportService
+
+
+@dataclass(frozen=True)
+class Response:
+    """The response (incidents, plans, tasks, scorecards, situation reports), wired."""
+
+    plans: PlanBook
+    responder: Responder
+    incidents: IncidentService
+    tasks: TaskService
+    scorecards: ScorecardService
+    situation: SituationService
+    renderer: ReportRenderer
+
+
+def _response(
+    stores: Stores,
+    *,
+    catalog: Catalog,
+    plans: PlanBook,
+    clock: Clock,
+    handoff: Handoff,
+    indicators: IndicatorService,
+) -> Response:
+    """The response's services over the pipeline's store (incidents, tasks, reports)."""
+    store = stores.response
+    if store is None:
+        raise Unavailable("these stores keep no incidents (Stores.response is not set)")
+    context = ResponseContext(catalog, plans)
+    runtime = ResponseRuntime(store, clock, context, handoff)
+    incidents = IncidentService(runtime)
+    situation = SituationService(store, stores.store, context, incidents, indicators, handoff)
+    return Response(
+        plans=plans,
+        responder=Responder(store, context, handoff=handoff, reports=situation),
+        incidents=incidents,
+        tasks=TaskService(runtime),
+        scorecards=ScorecardService(store, context),
+        situation=situation,
+        renderer=SituationRenderer(catalog.regions),
+    )
 
 
 @dataclass
@@ -120,6 +211,11 @@ class Container:
     events: EventService
     warnings: WarningService
     admin: AdminService
+    access: AccessService
+    audit: AuditService
+    retention: RetentionService
+    sign_in: SignInService
+    indicators: IndicatorService
     # warning pipeline
     alerting_config: AlertingConfig
     alerting_store: AlertingStore
@@ -128,13 +224,22 @@ class Container:
     delivery: DeliveryWorker
     silences: SilenceService
     alert_receiver: AlertReceiverService
+    cap: CapServices
+    response: Response
+    exposure: ExposureService
+    security_alerts: SecurityAlertService
+    leases: ProcessLeases
+    reports: ReportService
+    api_keys: Mapping[str, str]  # an app's Open311 API key -> its label
 
     def close(self) -> None:
         """Commit what is queued (observations, alert posts), stop the delivery worker's
-        sending, then release the database connections."""
+        sending, give up the leases this process holds, and release the database
+        connections."""
         self.committer.close()
         self.alert_receiver.commits.close()
         self.delivery.close()
+        self.leases.release()
         self.stores.close()
 
 
@@ -145,31 +250,50 @@ def build(
     stores: Stores | None = None,
     channels: Mapping[Channel, Notifier] | None = None,
     alerting: AlertingConfig | None = None,
+    cap: CapConfig | None = None,
+    address: str = "",
 ) -> Container:
     """Open (and migrate) the database, load configuration, wire the services.
 
-    `stores`, `channels` and `alerting` replace what the settings would choose (tests and
-    benchmarks: a store shared across restarts, recording channels, a routing tree). The
-    database is created only when configuration is given to load into it."""
+    `stores`, `channels`, `alerting` and `cap` replace what the settings would choose (tests
+    and benchmarks: a store shared across restarts, recording channels, a routing tree). The
+    database is created only when configuration is given to load into it. `address` is where
+    this process serves (named to clients when another process is the owner)."""
+    use_secret_key(settings)
     configured = load_catalog(settings.config_dir) if settings.config_dir is not None else None
     stores = stores or open_stores(settings.database_url, create=configured is not None)
     clock = clock or SystemClock()
-    admin = AdminService(stores.store, clock)
+    changes = CredentialChanges()  # one count for the process: a kept principal is still good
+    admin = AdminService(stores.store, clock, changes=changes)
     try:
         catalog, ids = _catalog(configured, store=stores.store, admin=admin)
     except NotFound:
         stores.close()
         raise
+    admin.use_catalog(catalog)
     rules = RuleBook.build(catalog, ids)
     bus = MemoryBus()
     config = alerting or _alerting_config(settings, catalog)
     notifiers = channels if channels is not None else default_channels(settings)
     lease = timedelta(seconds=settings.notify_lease_s)
     handoff = Handoff(notifiers, lease=lease)
-    dispatcher = Dispatcher(stores.alerting, catalog, config=config, handoff=handoff)
+    leases = ProcessLeases(
+        stores.store,
+        clock,
+        holder=process_holder(address),
+        ttl=timedelta(seconds=settings.lease_s),
+    )
+    dispatcher = Dispatcher(
+        FencedAlertingStore(stores.alerting, leases.dispatch),
+        catalog,
+        config=config,
+        handoff=handoff,
+    )
+    access = AccessService(stores.store, clock, catalog, changes)
     regions: set[str] = set(catalog.regions.regions)
     domains: set[str] = set(catalog.domains)
-    ingest = _ingest(stores.store, rules, bus=bus, clock=clock)
+    skew = timedelta(seconds=settings.max_clock_skew_s)
+    ingest = _ingest(stores.store, rules, bus=bus, clock=clock, max_ahead=skew, leases=leases)
     committer = GroupCommitter(
         ingest,
         max_group_rows=settings.ingest_group_rows,
@@ -184,6 +308,8 @@ def build(
         after_cadences=sources.silent_after_cadences,
         level=Level(sources.silent_level),
     )
+    indicators = IndicatorService(stores.store, catalog, rules)
+    plans = load_plans(settings.config_dir, catalog) if settings.config_dir else PlanBook()
     return Container(
         settings=settings,
         stores=stores,
@@ -200,6 +326,13 @@ def build(
         events=EventService(stores.store, bus, clock, regions, domains),
         warnings=WarningService(stores.store, bus, clock, catalog.regions),
         admin=admin,
+        access=access,
+        audit=AuditService(stores.store),
+        retention=RetentionService(stores.store, clock, _periods(settings)),
+        sign_in=SignInService(
+            stores.store, clock, access, session_for=timedelta(hours=settings.session_hours)
+        ),
+        indicators=indicators,
         alerting_config=config,
         alerting_store=stores.alerting,
         handoff=handoff,
@@ -207,20 +340,143 @@ def build(
         delivery=DeliveryWorker(
             stores.alerting, notifiers, lease=lease, clock=clock, pacing=config.pacing
         ),
-        silences=SilenceService(stores.alerting, clock, notices=dispatcher, handoff=handoff),
-        alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog),
+        silences=SilenceService(
+            stores.alerting,
+            clock,
+            notices=dispatcher,
+            handoff=handoff,
+            regions=catalog.regions,
+            policy=_breadth(settings, catalog),
+        ),
+        alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog, max_ahead=skew),
+        leases=leases,
+        cap=_cap(
+            settings,
+            cap or _cap_config(settings, catalog),
+            stores=stores,
+            catalog=catalog,
+            handoff=handoff,
+            clock=clock,
+            bus=bus,
+        ),
+        response=_response(
+            stores,
+            catalog=catalog,
+            plans=plans,
+            clock=clock,
+            handoff=handoff,
+            indicators=indicators,
+        ),
+        exposure=ExposureService(
+            stores.store, bus, clock=clock, catalog=catalog, order=UniversOrder()
+        ),
+        security_alerts=SecurityAlertService(stores.store, clock, catalog=catalog, ingest=ingest),
+        reports=_reports(
+            settings,
+            stores.store,
+            clock=clock,
+            bus=bus,
+            catalog=catalog,
+            counts=ReportCounts(committer, rules.ids),
+        ),
+        api_keys=api_keys(settings),
     )
 
 
-def _ingest(store: Store, rules: RuleBook, *, bus: MemoryBus, clock: Clock) -> IngestService:
-    """The ingest service, with the rule state and the detectors' checkpoint as stored."""
-    scoring = ScoreRules(rules)
-    with store.transaction() as tx:
-        state = tx.checkpoints.load_thresholds(rules.size)
-        saved = tx.checkpoints.load(CHECKPOINT)
-    if saved is not None and len(scoring):
-        scoring.load(saved)
-    return IngestService(store, bus, clock, rules, state, scoring if len(scoring) else None)
+def _breadth(settings: Settings, catalog: Catalog) -> BreadthPolicy:
+    """What one person may silence alone (the hierarchy's top level needs two, by default)."""
+    wide = settings.silence_approval_levels
+    if wide is None:
+        wide = list(catalog.regions.levels[:1])
+    return BreadthPolicy(frozenset(wide), timedelta(hours=settings.silence_approval_after_h))
+
+
+def _periods(settings: Settings) -> Periods:
+    return Periods(
+        notifications=timedelta(days=settings.retain_notifications_days),
+        sign_ins=timedelta(days=settings.retain_sign_ins_days),
+        events=timedelta(days=settings.retain_events_days),
+    )
+
+
+def use_secret_key(settings: Settings) -> None:
+    """Seal with the configured key; without one, only in dev (or with nothing stored)."""
+    key = settings.secret_key
+    if key is not None:
+        use_key(key.get_secret_value().strip().encode())
+    elif settings.env == "dev" or settings.database_url.startswith(MEMORY_URL):
+        use_key(DEV_KEY)
+    else:
+        raise TocsinError(
+            "TOCSIN_SECRET_KEY is required (it encrypts receiver credentials and e-mail "
+            "addresses): set it to the output of `tocsin keys new`, or TOCSIN_ENV=dev to "
+            "develop with a published key"
+        )
+
+
+def _reports(
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Clock,
+    bus: MemoryBus,
+    catalog: Catalog,
+    counts: ReportCounts,
+) -> ReportService:
+    """The report service: the report types, the contact cipher (if a key is set), the policy."""
+    key = settings.report_contact_key
+    policy = ReportPolicy(
+        coarsen_m=settings.report_coarsen_m,
+        contact_retention=timedelta(days=settings.report_contact_retention_days),
+        duplicate_window=timedelta(seconds=settings.report_duplicate_window_s),
+        photo_max_bytes=settings.report_photo_max_bytes,
+        per_client=RateLimit(settings.report_rate_per_client_per_minute, timedelta(minutes=1)),
+        per_range=RateLimit(settings.report_rate_per_range_per_10_minutes, timedelta(minutes=10)),
+    )
+    return ReportService(
+        store,
+        clock,
+        bus=bus,
+        catalog=catalog,
+        types=load_report_types(settings.config_dir, catalog),
+        cipher=AesGcmContactCipher(key.get_secret_value()) if key is not None else None,
+        policy=policy,
+        counts=counts,
+    )
+
+
+def api_keys(settings: Settings) -> dict[str, str]:
+    """The Open311 API keys (`label:key` pairs, and the public page's key as `web`) by key."""
+    out: dict[str, str] = {}
+    raw = settings.open311_api_keys.get_secret_value() if settings.open311_api_keys else ""
+    for i, pair in enumerate(p for p in raw.split(",") if p.strip()):
+        label, sep, key = pair.strip().partition(":")
+        if not sep or not label or len(key) < 16:
+            why = "not `label:key` with a key of at least 16 characters"
+            raise InvalidConfig([Problem("TOCSIN_OPEN311_API_KEYS", f"[{i}]", why)])
+        out[key] = label
+    if settings.open311_web_key is not None:
+        out[settings.open311_web_key.get_secret_value()] = "web"
+    return out
+
+
+def _ingest(
+    store: Store,
+    rules: RuleBook,
+    *,
+    bus: MemoryBus,
+    clock: Clock,
+    max_ahead: timedelta,
+    leases: ProcessLeases,
+) -> IngestService:
+    """The ingest service, with the rule state and the detectors' checkpoint as stored, owned
+    through the rules lease (reloaded when this process takes the lease over)."""
+    state, scoring = load_rule_state(store, rules)
+    service = IngestService(
+        store, bus, clock, rules, state, scoring, max_ahead=max_ahead, owner=leases.rules
+    )
+    leases.rules.on_gain = service.adopt
+    return service
 
 
 def _catalog(
@@ -244,6 +500,54 @@ def _alerting_config(settings: Settings, catalog: Catalog) -> AlertingConfig:
     if settings.config_dir is None:
         return default_config()
     return load_alerting(settings.config_dir, catalog)
+
+
+def _cap_config(settings: Settings, catalog: Catalog) -> CapConfig:
+    """cap.yaml from the configuration directory, else the defaults (served at host:port)."""
+    base_url = f"http://{settings.host}:{settings.port}"
+    return load_cap(settings.config_dir, catalog, base_url=base_url)
+
+
+def cap_schema_path(settings: Settings) -> Path:
+    """Where the OASIS CAP 1.2 schema is read from."""
+    return settings.cap_schema or settings.benchdata / "cap" / "schema" / "CAP-v1.2.xsd"
+
+
+def cap_codec(settings: Settings, config: CapConfig | None = None) -> XmlCap:
+    """CAP XML writing, reading and checking against the schema the settings name."""
+    config = config or CapConfig()
+    return XmlCap(
+        CapSchema(cap_schema_path(settings)),
+        base_url=config.base_url,
+        title=f"{config.sender_name}: public alerts",
+        author=config.sender_name,
+    )
+
+
+def _cap(
+    settings: Settings,
+    config: CapConfig,
+    *,
+    stores: Stores,
+    catalog: Catalog,
+    handoff: Handoff,
+    clock: Clock,
+    bus: MemoryBus,
+) -> CapServices:
+    """The public alert services over one codec (the schema is read on first use)."""
+    codec = cap_codec(settings, config)
+    drafter = Drafter(catalog, config)
+    publisher = Publisher(codec, config, handoff)
+    alerts = PublicAlertService(
+        stores.alerting, clock, drafter, publisher, publish_on_approval=config.publish_on_approval
+    )
+    return CapServices(
+        config=config,
+        alerts=alerts,
+        views=PublicAlertViews(stores.alerting, clock, catalog, publisher, codec),
+        follower=PublicAlertFollower(stores.alerting, alerts, config),
+        imports=CapImportService(stores.store, bus, clock, catalog, config, codec, HttpFetcher()),
+    )
 
 
 def default_channels(settings: Settings) -> dict[Channel, Notifier]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,12 +19,49 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TOCSIN_", extra="ignore")
 
     database_url: str = "sqlite:///var/tocsin.db"
+    # "dev" allows what production refuses: no TOCSIN_SECRET_KEY (a published development key
+    # seals receiver credentials and e-mail addresses)
+    env: Literal["dev", "production"] = "production"
+    # the key that encrypts receiver credentials and personal data at rest (Fernet: 32
+    # url-safe base64-encoded bytes; `tocsin keys new` prints one)
+    secret_key: SecretStr | None = None
     config_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8080
-    require_token_for_reads: bool = False
+    # reads need a token or a session unless a deployment opens them on purpose (anonymous
+    # readers then see everything that is not a secret)
+    open_reads: bool = False
+    # people's sessions: how long one lasts, and whether the cookie is only sent over TLS
+    # ("auto": when the request came over https, directly or as X-Forwarded-Proto from a proxy
+    # the deployment trusts)
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    cookie_secure: bool | None = None
+    # sign-in with the agency's identity provider (OpenID Connect; off unless issuer and client
+    # id are set); the user is the Tocsin user named by `oidc_user_claim` of the ID token
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_redirect_url: str | None = None  # default: this server's callback as requested
+    oidc_user_claim: str = "preferred_username"
+    # rate limits (per minute; 0 turns one off): sign-in attempts per client address, writes
+    # per user or token
+    sign_in_per_minute: float = Field(default=10.0, ge=0)
+    writes_per_minute: float = Field(default=600.0, ge=0)
+    # silences one person may not make alone (a second user approves them): a region at one of
+    # these levels (default: the hierarchy's top level, a whole nation) or none, or every level
+    # for longer than this many hours
+    silence_approval_levels: list[str] | None = None
+    silence_approval_after_h: float = Field(default=24.0, gt=0)
+    # retention (docs/data.md): days each kind of personal data is kept, and how often the
+    # server's retention job runs
+    retain_notifications_days: float = Field(default=90.0, gt=0)
+    retain_sign_ins_days: float = Field(default=90.0, gt=0)
+    retain_events_days: float = Field(default=365.0, gt=0)
+    retention_interval_h: float = Field(default=24.0, gt=0)
     # the largest request body the API reads (bytes); larger ones are answered 413 unread
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # how far past the server's clock an observation's time may lie; later ones are refused
+    max_clock_skew_s: float = Field(default=300.0, ge=0, le=86_400)
     # writes served at once (more: 429), and observations waiting for the group commit (more: 503)
     ingest_max_inflight: int = Field(default=512, ge=1)
     ingest_queue_rows: int = Field(default=4_000_000, ge=1)
@@ -32,6 +70,10 @@ class Settings(BaseSettings):
     silence_check_interval_s: float = Field(default=30.0, gt=0)
     webhook_secret: SecretStr | None = None
     benchdata: Path = Path("../shared/benchdata")
+    # public alerts: the OASIS CAP 1.2 schema every message is checked against before it
+    # leaves (and every imported one); default: <benchdata>/cap/schema/CAP-v1.2.xsd
+    cap_schema: Path | None = None
+    cap_poll_interval_s: float = Field(default=10.0, gt=0)
     # warning pipeline (docs/warnings.md)
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -40,11 +82,28 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     notify_lease_s: float = 30.0
+    # several processes on one database: the owner of the rules' state and of the dispatcher
+    # holds a lease for this long, renewed every third of it; a standby takes over once it
+    # runs out (docs/operations: several servers on one database)
+    lease_s: float = Field(default=6.0, ge=0.5, le=600)
     dispatch_interval_s: float = 0.5
     background_workers: bool = True
     # the composite risk model shown in the dashboard's risk view (none unless both are set)
     risk_model: Path | None = None
     risk_table: Path | None = None
+    # public hazard reports (Open311 GeoReport v2; docs/reports.md)
+    open311_jurisdiction: str = "tocsin.local"
+    # API keys of apps that may post reports: comma-separated `label:key` pairs
+    open311_api_keys: SecretStr | None = None
+    # the key the public report page posts with (its label is `web`); none: no public page posts
+    open311_web_key: SecretStr | None = None
+    report_contact_key: SecretStr | None = None  # 32 bytes, URL-safe base64; none: no contacts
+    report_contact_retention_days: float = Field(default=30.0, gt=0)
+    report_coarsen_m: float = Field(default=100.0, ge=0, le=100_000)
+    report_duplicate_window_s: float = Field(default=600.0, ge=0)
+    report_photo_max_bytes: int = Field(default=2_000_000, ge=1_024, le=20_000_000)
+    report_rate_per_client_per_minute: int = Field(default=6_000, ge=1)
+    report_rate_per_range_per_10_minutes: int = Field(default=30, ge=1)
 
     @field_validator("database_url")
     @classmethod

@@ -25,6 +25,8 @@ from tocsin.bootstrap import Stores
 from tocsin.core.audit import AuditRecord
 from tocsin.core.warnings.escalation import EscalationReason
 from tocsin.core.warnings.outbox import Attempt, Channel, DeliveryStatus
+from tocsin.core.warnings.silence_approval import Approval, Breadth
+from tocsin.core.warnings.silences import SilenceId, SilenceState, approve, refuse
 
 MINUTE = timedelta(minutes=1)
 
@@ -168,6 +170,34 @@ def test_silences_are_found_and_their_end_noticed_once(stores: Stores) -> None:
         assert [s.id for s in tx.silences.ended_unnoticed(later)] == ["s2"]
         assert tx.silences.get("s2") == ended
         assert tx.silences.get("s9") is None
+
+
+def test_a_silence_keeps_its_approval_open_then_decided(stores: Stores) -> None:
+    needs = (Breadth.WIDE_REGION, Breadth.ALL_LEVELS_LONG)
+    waiting = replace(make_silence("s1", ends_in=60 * MINUTE), approval=Approval(needs))
+    plain = make_silence("s2", ends_in=60 * MINUTE)
+    with stores.alerting.transaction() as tx:
+        tx.silences.save(waiting, new=True)
+        tx.silences.save(plain, new=True)
+    with stores.alerting.transaction() as tx:
+        assert tx.silences.get("s1") == waiting
+        assert tx.silences.get("s2") == plain  # no approval: stored as none
+        found = tx.silences.find(now=T0, include_expired=False)
+        assert {s.id: s.approval for s in found} == {"s1": waiting.approval, "s2": None}
+    later = T0 + 5 * MINUTE
+    approved = approve(waiting, actor="bob", now=later)
+    refused = refuse(
+        replace(waiting, id=SilenceId("s3")), actor="carol", now=later, note="too wide"
+    )
+    with stores.alerting.transaction() as tx:
+        tx.silences.save(approved, new=False)
+        tx.silences.save(refused, new=True)
+    with stores.alerting.transaction() as tx:
+        assert tx.silences.get("s1") == approved
+        assert tx.silences.get("s3") == refused
+        assert [s.id for s in tx.silences.find(now=later, include_expired=False)] == ["s1", "s2"]
+        assert tx.silences.get("s1").state(later) is SilenceState.ACTIVE  # type: ignore[union-attr]
+        assert tx.silences.get("s3").state(later) is SilenceState.REFUSED  # type: ignore[union-attr]
 
 
 def test_the_outbox_keeps_a_key_once_and_records_outcomes(stores: Stores) -> None:

@@ -13,11 +13,13 @@ from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.bootstrap import Stores
 from tocsin.core.audit import AuditRecord
+from tocsin.core.audit_chain import GENESIS, Head, link, verify
+from tocsin.core.credentials import ApiToken, CredentialState, SignIn, SignInMethod
 from tocsin.core.errors import Conflict
 from tocsin.core.events import Event
 from tocsin.core.levels import Level
 from tocsin.core.rules.thresholds import ThresholdState
-from tocsin.core.users import Role, User, UserName
+from tocsin.core.users import Permission, Role, User, UserName
 from tocsin.core.warnings.model import EventKind, WarningState
 from tocsin.ports import Store, WarningFilter
 from tocsin.testing.scenario import small_config, write_small_config
@@ -218,24 +220,72 @@ def test_events_are_idempotent(store: Store) -> None:
     assert stored.received_at == T0
 
 
-def test_audit_and_tokens(store: Store) -> None:
+def test_audit_users_and_passwords(store: Store) -> None:
     record = AuditRecord(
         T0, "alice", "warning.acknowledged", "warning", "w1", "seen", {"level": "red"}
     )
     with store.transaction() as tx:
         tx.audit.append([record])
         tx.users.save(User(UserName("alice"), Role.DUTY_OFFICER), now=T0)
-        tx.users.save(User(UserName("alice"), Role.ANALYST), now=T0)
-        tx.users.add_token("h1", user="alice", label="t", now=T0)
+        tx.users.save(User(UserName("alice"), Role.ANALYST, "NAT"), now=T0)
+        tx.users.set_password("alice", "argon2-hash")
     with store.transaction() as tx:
         trail = tx.audit.trail("warning", "w1")
-        user = tx.users.by_token("h1")
-        nobody = tx.users.by_token("h2")
+        user = tx.users.get("alice")
+        listed = tx.users.listing()
+        password = tx.users.password_hash("alice")
+        nobody = tx.users.get("bob")
+        head = tx.audit.head()
+        stored = tx.audit.stored()
     assert [(r.actor, r.reason, dict(r.details)) for r in trail] == [
         ("alice", "seen", {"level": "red"})
     ]
-    assert user == User(UserName("alice"), Role.ANALYST)
+    assert user == User(UserName("alice"), Role.ANALYST, "NAT")
+    assert listed == [user]
+    assert password == "argon2-hash"
     assert nobody is None
+    # every append is chained: positions from 1, the head is the last record's hash
+    assert [(s.seq, s.record) for s in stored] == [(1, record)]
+    assert head == Head(1, link(GENESIS, 1, record))
+    assert verify(stored, head) is None
+
+
+def test_tokens_and_sign_ins_by_secret_hash(store: Store) -> None:
+    token = ApiToken(
+        "tk_1",
+        "alice",
+        "scraper",
+        T0,
+        T0 + timedelta(days=1),
+        frozenset({Permission.READ}),
+        ("P1",),
+        None,
+    )
+    other = ApiToken("tk_2", "alice", "cli", T0)
+    session = SignIn("alice", SignInMethod.TOKEN, T0, T0 + timedelta(hours=1), "tk_1")
+    with store.transaction() as tx:
+        tx.users.save(User(UserName("alice"), Role.ANALYST, "NAT"), now=T0)
+        tx.credentials.add_token(token, secret_hash="h1")
+        tx.credentials.add_token(other, secret_hash="h2")
+        tx.credentials.add_sign_in(session, secret_hash="s1")
+    with store.transaction() as tx:
+        assert tx.credentials.token("h1") == token
+        assert tx.credentials.token("nope") is None
+        assert [k.id for k in tx.credentials.tokens(user="alice")] == ["tk_1", "tk_2"]
+        assert tx.credentials.sign_in("s1") == session
+        tx.credentials.revoke_tokens(["tk_1"], now=T0 + timedelta(minutes=5))
+    later = T0 + timedelta(minutes=5)
+    with store.transaction() as tx:
+        revoked = tx.credentials.token("h1")
+        ended = tx.credentials.sign_in("s1")  # opened with the revoked token: ended with it
+        assert tx.credentials.end_sign_ins(now=later, user="alice") == 0
+        assert tx.credentials.forget(before=T0 + timedelta(minutes=6)) == 2
+        assert [k.id for k in tx.credentials.tokens()] == ["tk_2"]
+    assert revoked is not None
+    assert revoked.revoked_at == later
+    assert revoked.state(later) == CredentialState.REVOKED
+    assert ended is not None
+    assert ended.ended_at == later
 
 
 def test_rows_marked_new_that_are_stored_already_fall_back_to_the_upsert(store: Store) -> None:

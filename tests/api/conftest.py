@@ -5,20 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tocsin.adapters.storage.alerting_tables import alerting_metadata
+from tocsin.adapters.storage.exposure_tables import exposure_metadata
+from tocsin.adapters.storage.report_tables import report_metadata
 from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.adapters.storage.tables import metadata
 from tocsin.api.app import create_app
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
 from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import write_small_config
 
@@ -27,23 +32,30 @@ T = 1_767_225_600  # 2026-01-01T00:00:00Z
 
 @dataclass
 class Api:
-    """A test client plus the container behind it and a duty officer's token."""
+    """A test client (sending a national duty officer's token unless a request names other
+    headers), a client without credentials, the container behind them and the token's headers."""
 
     client: TestClient
     container: Container
     headers: dict[str, str]
     clock: FakeClock
+    anonymous: TestClient
 
-    def token_for(self, name: str, role: Role) -> dict[str, str]:
-        """Headers with a new user's token."""
-        self.container.admin.add_user(name, role, unit=None, actor="test")
-        token = self.container.admin.issue_token(name, label="test", actor="test")
+    def token_for(self, name: str, role: Role, unit: str | None = "NAT") -> dict[str, str]:
+        """Headers with a new user's token (a member of `unit`; NAT is national)."""
+        self.container.admin.add_user(name, role, unit=unit, actor="test")
+        token = self.container.access.issue(name, TokenRequest("test"), actor="test")[1]
         return {"Authorization": f"Bearer {token}"}
 
 
 def table_counts(container: Container) -> dict[str, int]:
     """Rows in every table: a request that stores nothing leaves these unchanged."""
-    tables = [*metadata.sorted_tables, *alerting_metadata.sorted_tables]
+    tables = [
+        *metadata.sorted_tables,
+        *alerting_metadata.sorted_tables,
+        *exposure_metadata.sorted_tables,
+        *report_metadata.sorted_tables,
+    ]
     store = container.store
     assert isinstance(store, SqlStore)  # the API tests run on SQLite
     with store.engine.connect() as conn:
@@ -58,23 +70,36 @@ def obs(indicator: str, minute: int, value: Any) -> dict[str, Any]:
     return {"indicator": indicator, "time": T + 60 * minute, "value": value}
 
 
-def build_container(db_url: str, tmp_path: Path, **settings: Any) -> tuple[Container, FakeClock]:
-    """The small scenario on `db_url`, with extra settings."""
-    config = write_small_config(tmp_path / "config")
-    clock = FakeClock()
+def build_container(
+    db_url: str,
+    tmp_path: Path,
+    *,
+    docs: dict[str, Any] | None = None,
+    sources: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    **settings: Any,
+) -> tuple[Container, FakeClock]:
+    """The small scenario on `db_url` (with this sources.yaml, this clock), extra settings."""
+    config = write_small_config(tmp_path / "config", **(docs or {}))
+    if sources is not None:
+        (config / "sources.yaml").write_text(yaml.safe_dump(sources), encoding="utf-8")
+    clock = FakeClock(now) if now is not None else FakeClock()
     container = build(Settings(database_url=db_url, config_dir=config, **settings), clock=clock)
     return container, clock
 
 
 @contextmanager
-def serve_api(db_url: str, tmp_path: Path, **settings: Any) -> Iterator[Api]:
-    """The API over the small scenario, with a duty officer's token."""
-    container, clock = build_container(db_url, tmp_path, **settings)
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
-    token = container.admin.issue_token("duty", label="test", actor="test")
+def serve_api(db_url: str, tmp_path: Path, **options: Any) -> Iterator[Api]:
+    """The API over the small scenario, with a duty officer's token (options: those of
+    `build_container`)."""
+    container, clock = build_container(db_url, tmp_path, **options)
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
+    token = container.access.issue("duty", TokenRequest("test"), actor="test")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    app = create_app(container)
     try:
-        with TestClient(create_app(container)) as client:
-            yield Api(client, container, {"Authorization": f"Bearer {token}"}, clock)
+        with TestClient(app, headers=headers) as client, TestClient(app) as anonymous:
+            yield Api(client, container, headers, clock, anonymous)
     finally:
         container.close()
 

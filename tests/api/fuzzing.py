@@ -30,14 +30,22 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tocsin.adapters.contact_cipher import new_key
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
+from tocsin.core.access import Principal, system_principal
 from tocsin.core.observations import ObservationBatch
-from tocsin.core.users import Role
+from tocsin.core.reports import Point
+from tocsin.core.users import Role, User, UserName
 from tocsin.core.warnings.selectors import Selector
+from tocsin.services.access import TokenRequest
+from tocsin.services.publication import Choices
+from tocsin.services.reports import Submission
 from tocsin.testing.clock import FakeClock
-from tocsin.testing.scenario import small_config, write_small_config
+from tocsin.testing.scenario import exposure_config, small_plans, write_small_config
 from tocsin.web.app import create_web_app
+
+SYSTEM = system_principal("test")
 
 CHECKS = [
     not_a_server_error,
@@ -48,6 +56,7 @@ CHECKS = [
     negative_data_rejection,
 ]
 T = 1_767_225_600  # 2026-01-01T00:00:00Z
+OPEN311_KEY = "fuzz-open311-key-0123456789"
 
 
 @dataclass
@@ -80,12 +89,16 @@ def fuzz_target(tmp: Path | None = None) -> Iterator[Target]:
             database_url=f"sqlite:///{base / 'fuzz.db'}",
             config_dir=_config(base / "config"),
             background_workers=False,
+            writes_per_minute=0,  # thousands of writes in seconds: not what the limit is about
+            sign_in_per_minute=0,
+            open311_api_keys=f"fuzz:{OPEN311_KEY}",
+            report_contact_key=new_key(),
         )
         container = build(settings, clock=FakeClock())
         try:
             known = _seed(container)
             container.admin.add_user("fuzz", Role.ADMIN, unit=None, actor="test")
-            token = container.admin.issue_token("fuzz", label="fuzz", actor="test")
+            token = container.access.issue("fuzz", TokenRequest("fuzz"), actor="test")[1]
             app = create_web_app(container, risk=None, live_max_stream_for=0.05)
             yield Target(app, token, known)
         finally:
@@ -94,8 +107,8 @@ def fuzz_target(tmp: Path | None = None) -> Iterator[Target]:
 
 def _config(folder: Path) -> Path:
     """The small scenario, one indicator also watched by a detector (levels without a score
-    threshold included)."""
-    docs = small_config()
+    threshold included), with the exposure scenario's software, addresses and alert counts."""
+    docs = {**exposure_config(), "plans.yaml": small_plans()}
     gauge: dict[str, Any] = docs["indicators.yaml"]["indicators"][0]
     gauge["detector"] = {"kind": "robust_z", "params": {"warmup": 5}, "thresholds": {"red": 0.5}}
     return write_small_config(folder, **docs)
@@ -111,20 +124,46 @@ def _seed(container: Container) -> dict[str, str]:
             np.array([v for _, v in rows], dtype=np.float64),
         )
     )
-    warning = container.warnings.find(limit=1)[0]
+    warning = container.warnings.find(principal=SYSTEM, limit=1)[0]
     now = container.clock.now()
     silence = container.silences.create(
         Selector("D11", None, frozenset(), ()),
-        created_by="fuzz",
+        principal=system_principal("fuzz"),
         reason="fuzzing",
-        ends_at=now + timedelta(days=1),
+        ends_at=now + timedelta(days=2),  # every level for two days: it awaits approval
+    )
+    alerts = container.cap.alerts
+    draft = alerts.draft_from_warning(
+        warning.id, principal=_person(container, "writer"), choices=Choices()
+    )
+    alerts.submit(draft.identifier, principal=_person(container, "writer"))
+    alerts.approve(draft.identifier, principal=_person(container, "approver"))
+    container.response.responder.tick(now)  # the orange rainfall in P1 opens an incident
+    incident = container.response.incidents.find(principal=SYSTEM)[0]
+    task = container.response.incidents.tasks(incident.id, principal=SYSTEM)[0]
+    report = container.response.situation.issue("incident", incident.id, principal=SYSTEM)
+    public_report = container.reports.submit(
+        Submission("power_line_down", Point(45.5, 10.5), client="fuzz", address_range="fuzz")
     )
     return {
         "code": "D11.river_level",
         "region": "P1",
         "warning_id": warning.id,
         "silence_id": silence.id,
+        "identifier": draft.identifier,  # a published public alert
+        "incident_id": incident.id,
+        "task_id": task.id,
+        "report_id": report.id,
+        "service_request_id": public_report.id,
+        "token": public_report.id,
+        "service_code": "gas_smell",
+        "fmt": "json",
     }
+
+
+def _person(container: Container, name: str) -> Principal:
+    """A national duty officer (drafts, approves)."""
+    return container.access.principal(User(UserName(name), Role.DUTY_OFFICER, "NAT"))
 
 
 def fuzz(
@@ -188,6 +227,8 @@ def _run(
     @given(strategy)
     def one(case: Any) -> None:
         report.cases += 1
+        if isinstance(case.body, dict) and "api_key" in case.body and "negative" not in where:
+            case.body["api_key"] = OPEN311_KEY  # valid reports get past the key to the checks
         try:
             response = case.call(headers=headers)
         except Exception as err:  # the app raised instead of answering: a server error

@@ -59,7 +59,7 @@ def test_prometheus_alerts_without_place_are_rejected_one_by_one(api: Api) -> No
         ("alerts[1]", "labels.region"),
         ("alerts[1]", "labels.domain"),
     }
-    assert api.client.post("/api/v2/alerts", json=[good]).status_code == 401
+    assert api.anonymous.post("/api/v2/alerts", json=[good]).status_code == 401
 
 
 LABELS = {"alertname": "A", "region": "D12", "domain": "natural.flood"}

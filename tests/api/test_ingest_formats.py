@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -42,6 +43,7 @@ def _arrow(columns: dict[str, pa.Array]) -> bytes:
 
 def test_a_large_json_body_is_decoded_as_it_arrives(api: Api) -> None:
     rows = [obs(CODE, m, m / 100) for m in range(6_000)]  # about 400 kB: streamed
+    api.clock.set(datetime.fromtimestamp(T + 60 * 6_000, UTC))  # the rows are not ahead of it
     text = json.dumps({"observations": rows}).encode()
     response = _post(api, _chunks(text, 10_000), "application/json")
     assert response.status_code == 202, response.text

@@ -28,7 +28,7 @@ def small(sqlite_url: str, tmp_path: Path) -> Iterator[Api]:
 
 
 def _batch(n: int) -> dict[str, Any]:
-    return {"observations": [obs("D11.river_level", m, 1.0) for m in range(n)]}
+    return {"observations": [obs("D11.river_level", -m, 1.0) for m in range(n)]}  # not ahead
 
 
 def test_a_body_within_the_limit_is_accepted(small: Api) -> None:

@@ -11,6 +11,7 @@ from tests.api.conftest import Api, assert_problem, table_counts
 
 
 def _dispatch(api: Api) -> None:
+    api.container.leases.dispatch.require()
     api.container.dispatcher.tick(api.clock.now())
 
 

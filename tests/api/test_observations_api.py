@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -128,7 +129,8 @@ def test_series_reads_are_bounded_and_name_unknown_indicators(api: Api) -> None:
 
 def test_scores_are_numbers_or_null_and_a_bad_detector_is_named(api: Api) -> None:
     body = {"observations": [obs("D11.river_level", m, 1.0 + (m % 3)) for m in range(40)]}
-    api.client.post(URL, json=body, headers=api.headers)
+    api.clock.advance(timedelta(hours=1))  # the observations are in the past
+    assert api.client.post(URL, json=body, headers=api.headers).status_code == 202
     scores = api.client.get("/api/v1/indicators/D11.river_level/scores").json()
     assert len(scores["scores"]) == 40
     assert all(s is None or isinstance(s, float) for s in scores["scores"])

@@ -62,7 +62,7 @@ def test_silence_needs_reason_future_end_scope_and_permission(api: Api) -> None:
         headers=api.headers,
     )
     assert unknown.status_code == 422
-    anonymous = api.client.post("/api/v1/silences", json={"region": "D11", "ends_at": past})
+    anonymous = api.anonymous.post("/api/v1/silences", json={"region": "D11", "ends_at": past})
     assert anonymous.status_code == 401
 
 

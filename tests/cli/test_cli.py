@@ -12,8 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from tests.cap_support import read_independently
 from tocsin.cli.main import app
-from tocsin.testing.scenario import small_config, write_small_config
+from tocsin.core.access import system_principal
+from tocsin.testing.scenario import gauges_with_detector, small_config, write_small_config
+
+SYSTEM = system_principal("test")
 
 runner = CliRunner()
 
@@ -75,6 +79,32 @@ def test_ingest_a_csv_then_list_the_warnings(setup: tuple[Path, str], tmp_path: 
     assert code == 0, out
     code, out = invoke("warnings", "--db", db, "--json")
     assert json.loads(out.strip())["state"] == "acknowledged"
+
+
+def test_a_reading_over_threshold_and_detector_is_one_warning_with_both_causes(
+    tmp_path: Path,
+) -> None:
+    docs = gauges_with_detector()
+    config = write_small_config(tmp_path / "config", **docs)
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    calm = [2.0, 2.05, 1.95, 2.02, 1.98, 2.04, 1.96, 2.01, 1.99, 2.03]
+    values = [*calm, *calm, *calm, 4.0]  # orange by the threshold, yellow by the detector
+    rows = [f"D11.river_level,{1_767_225_600 + 600 * i},{v}" for i, v in enumerate(values)]
+    csv = tmp_path / "obs.csv"
+    csv.write_text("indicator,time,value\n" + "\n".join(rows) + "\n")
+    code, out = invoke("ingest", str(csv), "--db", db, "--config", str(config))
+    assert code == 0, out
+    code, out = invoke("warnings", "--db", db, "--json")
+    (w,) = [json.loads(line) for line in out.strip().splitlines()]
+    assert (w["level"], w["cause"]["rules"]) == (
+        "orange",
+        {"threshold": "orange", "detector": "yellow"},
+    )
+    code, out = invoke("history", w["id"], "--db", db)
+    assert code == 0, out
+    assert "threshold  ORANGE  D11.river_level = 4 m is above the orange threshold 3.5" in out
+    assert "detector   YELLOW  D11.river_level = 4 m is anomalous: robust_z score" in out
+    assert "3.5; detector: yellow" in out  # the raise names the other rule
 
 
 @pytest.mark.parametrize(
@@ -230,14 +260,21 @@ def test_demo_runs_real_series_ending_now_and_notifies_its_duty_desk(tmp_path: P
     now = container.clock.now()
     unsuppressed = {
         w.id
-        for w in container.warnings.find()
-        if not container.dispatcher.explain_delivery(w, now)["suppressed_by"]
+        for w in container.warnings.find(principal=SYSTEM)
+        if not container.dispatcher.explain_delivery(w, now, principal=SYSTEM)["suppressed_by"]
     }
     container.close()
     # notifications reached the duty desk's file (every active warning not inhibited or
     # silenced), and the notification log shows them
     lines = (work / "notifications.jsonl").read_text().splitlines()
-    assert summary["notifications"] == len(lines) > 0
+    # one public alert was drafted by duty, approved by supervisor, published and handed to
+    # the demo's subscriber (its own file)
+    (public,) = (work / "public-alerts.jsonl").read_text().splitlines()
+    handed = json.loads(public)["payload"]
+    assert handed["identifier"] == summary["public_alert"]
+    read_independently(handed["cap"])
+    assert summary["notifications"] == len(lines) + 1
+    assert lines
     notified = {w["id"] for line in lines for w in json.loads(line)["payload"]["firing"]}
     assert unsuppressed
     assert unsuppressed <= notified
@@ -256,3 +293,25 @@ def _last_time(container: Any, indicator_id: int) -> int:
     with container.store.transaction() as tx:
         batch = tx.observations.read(indicator_id, limit=10_000_000)
     return int(batch.times[-1])
+
+
+def test_reports_commands_make_a_key_list_types_and_delete_due_contacts(tmp_path: Path) -> None:
+    from tocsin.adapters.contact_cipher import AesGcmContactCipher
+
+    key = runner.invoke(app, ["reports", "new-key"])
+    assert key.exit_code == 0
+    AesGcmContactCipher(key.stdout.strip())  # a usable key
+    config = write_small_config(tmp_path / "cfg")
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    types = runner.invoke(app, ["reports", "types", "--db", db, "--config", str(config)])
+    assert types.exit_code == 0
+    assert "gas_smell" in types.stdout
+    gone = runner.invoke(app, ["reports", "delete-contacts", "--db", db])
+    assert gone.exit_code == 0
+    assert "0 contact(s) deleted" in gone.stdout
+    bad = runner.invoke(
+        app, ["reports", "delete-contacts", "--db", db], env={"TOCSIN_REPORT_CONTACT_KEY": "x"}
+    )
+    assert bad.exit_code != 0
+    assert "TOCSIN_REPORT_CONTACT_KEY" in bad.output
+    assert "Traceback" not in bad.output

@@ -58,6 +58,22 @@ CASES: list[tuple[str, Maker, str]] = [
         "bad.csv:2: time: outside the supported range 1900-01-01 to 9999-12-31",
     ),
     (
+        "csv-time-in-the-future",
+        csv(
+            f"indicator,time,value\n{GOOD},2026-01-01T00:00:00Z,1\n{GOOD},2100-01-01T00:00:00Z,9\n"
+        ),
+        "bad.csv:3: time: 2100-01-01T00:00:00Z is later than the server's clock allows",
+    ),
+    (
+        "parquet-time-in-the-future",
+        parquet(
+            indicator=pa.array([GOOD]),
+            time=pa.array([4_102_444_800], pa.timestamp("s")),
+            value=pa.array([9.0]),
+        ),
+        "bad.parquet:1: time: 2100-01-01T00:00:00Z is later than the server's clock allows",
+    ),
+    (
         "parquet-null-timestamp",
         parquet(
             indicator=pa.array([GOOD, GOOD]),

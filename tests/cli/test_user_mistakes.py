@@ -23,6 +23,7 @@ FORMS = "(use sqlite:///FILE, postgresql://USER@HOST:PORT/DATABASE or memory:// 
 def tocsin(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Run the command line in `cwd`; exit code, stdout, stderr."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
+    environ["TOCSIN_ENV"] = "dev"  # a development deployment (production needs a secret key)
     environ.update(env or {})
     done = subprocess.run(
         [sys.executable, "-m", "tocsin", *args],

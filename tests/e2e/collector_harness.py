@@ -17,6 +17,7 @@ import yaml
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
 from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
 from tocsin.testing.scenario import write_small_config
 from tocsin.web.app import create_web_app
 from tocsin.web.server import serving
@@ -39,12 +40,13 @@ class Served:
 
     def series(self, code: str) -> tuple[list[int], list[float]]:
         """An indicator's stored times and values."""
-        got = httpx.get(f"{self.url}/api/v1/indicators/{code}/observations", timeout=10).json()
+        url = f"{self.url}/api/v1/indicators/{code}/observations"
+        got = httpx.get(url, headers=self.headers, timeout=10).json()
         return got["times"], got["values"]
 
     def sources(self) -> dict[str, dict[str, Any]]:
         """GET /api/v1/sources by kind."""
-        found = httpx.get(f"{self.url}/api/v1/sources", timeout=10).json()
+        found = httpx.get(f"{self.url}/api/v1/sources", headers=self.headers, timeout=10).json()
         return {s["kind"]: s for s in found}
 
 
@@ -75,8 +77,8 @@ def served_with_sources(
     (config / "sources.yaml").write_text(yaml.safe_dump(sources), encoding="utf-8")
     url = db_url or f"sqlite:///{tmp_path / 'tocsin.db'}"
     container = build(Settings(database_url=url, config_dir=config))
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
-    token = container.admin.issue_token("duty", label="test", actor="test")
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
+    token = container.access.issue("duty", TokenRequest("test"), actor="test")[1]
     try:
         with serving(create_web_app(container, risk=None)) as base:
             yield Served(base, container, token)

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_kill_restart import Server, _free_port, feeder_token
+from tests.e2e.harness import Server, issue_token
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.testing.scenario import write_small_config
@@ -53,8 +53,9 @@ def _client(
 def test_a_kill_under_concurrent_writes_loses_no_acknowledged_observation(tmp_path: Path) -> None:
     config = write_small_config(tmp_path / "config")
     db = f"sqlite:///{tmp_path / 'tocsin.db'}"
-    token = feeder_token(db, config)
-    server = Server(db, config, _free_port(), tmp_path / "serve.log")
+    build(Settings(database_url=db, config_dir=config)).close()
+    token = issue_token(db)
+    server = Server(db, config, tmp_path / "serve.log")
     server.start()
     acked: list[tuple[str, int]] = []
     stop = threading.Event()

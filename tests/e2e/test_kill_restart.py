@@ -2,112 +2,51 @@
 notification is delivered under two keys, and a key arrives twice only when the process died
 between handing it to the receiver and recording the delivery (at least once + idempotency key).
 
-A real subprocess, a real HTTP sink in this process, real time (bounded by deadlines only).
+A real subprocess, a real HTTP sink in this process, real time (bounded by deadlines only;
+tests/e2e/harness.py). The fault-injection suite (test_faults.py) does this at random moments,
+over seeds, on both databases and with two servers.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from tests.e2e.harness import Received, Server, issue_token, running_sink
 from tocsin.bootstrap import build
 from tocsin.config import Settings
-from tocsin.core.users import Role
+from tocsin.core.access import system_principal
 from tocsin.testing.scenario import small_config, write_small_config
+
+SYSTEM = system_principal("test")
 
 N_INDICATORS = 12
 BATCH = 50  # DeliveryWorker's default round size
 DEADLINE_S = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+ENV = {"TOCSIN_DISPATCH_INTERVAL_S": "0.05", "TOCSIN_NOTIFY_LEASE_S": "1", "TOCSIN_LEASE_S": "2"}
 
 
 @dataclass
-class Sink:
-    """A webhook receiver that records every request and can kill the server mid-request."""
+class Killer:
+    """Kills the server while it sends the notifications numbered in `kill_at`."""
 
-    received: list[dict[str, Any]] = field(default_factory=list)
-    kill_at: set[int] = field(default_factory=set)  # request ordinals that kill the server
-    victim: subprocess.Popen[bytes] | None = None
+    server: Server
+    kill_at: set[int] = field(default_factory=set)
     kills: list[str] = field(default_factory=list)  # keys whose delivery died mid-send
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    changed: threading.Condition = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.changed = threading.Condition(self.lock)
-
-    def record(self, key: str, body: dict[str, Any]) -> bool:
-        """Store a request; True when this request must kill the server before answering."""
-        with self.changed:
-            self.received.append({"key": key, **body})
-            self.changed.notify_all()
-            if len(self.received) in self.kill_at and self.victim is not None:
-                self.kills.append(key)
-                return True
-            return False
-
-    def wait_for(self, predicate: Any, timeout: float = DEADLINE_S) -> bool:
-        """Block until predicate(received) holds or the deadline passes."""
-        with self.changed:
-            return bool(self.changed.wait_for(lambda: predicate(self.received), timeout))
-
-    def keys_by_reason(self) -> dict[str, set[str]]:
-        """Distinct keys per (reason) seen."""
-        out: dict[str, set[str]] = {}
-        for r in self.received:
-            out.setdefault(r["reason"], set()).add(r["key"])
-        return out
+    def __call__(self, request: Received, ordinal: int) -> None:
+        if ordinal in self.kill_at and self.server.alive:
+            self.kills.append(request.key)
+            self.server.kill()
 
 
-def _handler(sink: Sink) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers["Content-Length"])
-            body = json.loads(self.rfile.read(length))
-            key = self.headers["Idempotency-Key"]
-            if sink.record(key, body) and sink.victim is not None:
-                sink.victim.send_signal(signal.SIGKILL)
-                sink.victim.wait()
-            try:
-                self.send_response(200)
-                self.end_headers()
-            except OSError:
-                pass
-
-        def log_message(self, *_: Any) -> None:
-            return
-
-    return Handler
-
-
-@pytest.fixture
-def sink() -> Iterator[tuple[Sink, str]]:
-    """A running sink and its URL."""
-    s = Sink()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(s))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield s, f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-    server.server_close()
+def _keys(received: list[Received]) -> set[str]:
+    return {r.key for r in received}
 
 
 def _config(tmp_path: Path, url: str) -> Path:
@@ -146,73 +85,16 @@ def _config(tmp_path: Path, url: str) -> Path:
     )
 
 
-@dataclass
-class Server:
-    """`tocsin serve` as a subprocess that can be killed and restarted."""
-
-    db: str
-    config: Path
-    port: int
-    log: Path
-    lease_s: float = 1.0  # TOCSIN_NOTIFY_LEASE_S
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            "TOCSIN_DISPATCH_INTERVAL_S": "0.05",
-            "TOCSIN_NOTIFY_LEASE_S": str(self.lease_s),
-        }
-        cmd = [sys.executable, "-c", "from tocsin.cli.main import app; app()", "serve"]
-        cmd += ["--db", self.db]
-        cmd += ["--config", str(self.config), "--port", str(self.port)]
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(cmd, env=env, stdout=out, stderr=out)
-        deadline = time.monotonic() + DEADLINE_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError("serve exited: " + self.log.read_text()[-2000:])
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self.process
-            except httpx.HTTPError:
-                threading.Event().wait(0.05)
-        raise AssertionError("serve did not start")
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        if self.process is not None and self.running():
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-
-
-def feeder_token(db: str, config: Path) -> str:
-    """Create the database from `config` with a duty officer; that user's API token."""
-    container = build(Settings(database_url=db, config_dir=config))
-    container.admin.add_user("feeder", Role.DUTY_OFFICER, unit=None, actor="test")
-    token = container.admin.issue_token("feeder", label="e2e", actor="test")
-    container.close()
-    return token
-
-
 def _post(server: Server, token: str, values: dict[str, float], at: int) -> bool:
-    """Post observations; False when the server died while answering."""
+    """Post observations; False when the server died while answering (or stands by, after a
+    restart, until the lease of the killed process runs out)."""
     body = {"observations": [{"indicator": k, "time": at, "value": v} for k, v in values.items()]}
     try:
-        r = httpx.post(
-            server.url + "/api/v1/observations",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
+        r = server.post("/api/v1/observations", body, token)
     except httpx.HTTPError:
         return False
+    if r.status_code == 503:
+        time.sleep(0.1)
     return r.status_code == 202
 
 
@@ -224,63 +106,67 @@ def _post_until_accepted(server: Server, token: str, values: dict[str, float], a
 
 
 @pytest.mark.slow
-def test_sigkill_at_any_moment_loses_nothing_and_duplicates_only_by_key(
-    tmp_path: Path, sink: tuple[Sink, str]
-) -> None:
-    receiver, url = sink
-    config = _config(tmp_path, url)
-    db = f"sqlite:///{tmp_path / 'tocsin.db'}"
-    token = feeder_token(db, config)
-    server = Server(db, config, _free_port(), tmp_path / "serve.log")
-    codes = [f"G{i:02d}.level" for i in range(N_INDICATORS)]
-    t0 = 1_780_000_000
-    try:
-        # cycle 1: the sink kills the server while it delivers the 3rd notification
-        receiver.victim = server.start()
-        receiver.kill_at = {3}
-        _post_until_accepted(server, token, dict.fromkeys(codes, 3.5), t0)
-        receiver.wait_for(lambda rs: len(rs) >= 3)
-        server.process and server.process.wait()
-        receiver.victim = server.start()
-        assert receiver.wait_for(lambda rs: len({r["key"] for r in rs}) >= N_INDICATORS)
-        # cycle 2: upgrade everything, kill right after the post returns, restart
-        _post_until_accepted(server, token, dict.fromkeys(codes, 5.5), t0 + 60)
-        server.kill()
-        receiver.victim = server.start()
-        assert receiver.wait_for(lambda rs: len({r["key"] for r in rs}) >= 2 * N_INDICATORS)
-        # cycle 3: lift everything; the sink kills the server on the 2nd lift notification
-        receiver.kill_at = {len(receiver.received) + 2}
-        _post_until_accepted(server, token, dict.fromkeys(codes, 1.0), t0 + 120)
-        receiver.wait_for(lambda rs: len(receiver.kills) >= 2)
-        server.process and server.process.wait()
-        receiver.victim = server.start()
-        assert receiver.wait_for(lambda rs: len({r["key"] for r in rs}) >= 3 * N_INDICATORS)
-        # let the restarted server run a while longer: nothing more may arrive
-        threading.Event().wait(1.5)
-    finally:
-        server.kill()
-    by_reason = receiver.keys_by_reason()
+def test_sigkill_at_any_moment_loses_nothing_and_duplicates_only_by_key(tmp_path: Path) -> None:
+    with running_sink() as receiver:
+        config = _config(tmp_path, receiver.url)
+        db = f"sqlite:///{tmp_path / 'tocsin.db'}"
+        build(Settings(database_url=db, config_dir=config)).close()
+        token = issue_token(db)
+        server = Server(db, config, tmp_path / "serve.log", env=ENV)
+        killer = Killer(server)
+        receiver.on_request = killer
+        codes = [f"G{i:02d}.level" for i in range(N_INDICATORS)]
+        t0 = 1_780_000_000
+        try:
+            # cycle 1: the sink kills the server while it delivers the 3rd notification
+            server.start()
+            killer.kill_at = {3}
+            _post_until_accepted(server, token, dict.fromkeys(codes, 3.5), t0)
+            receiver.wait_for(lambda rs: len(rs) >= 3, DEADLINE_S)
+            server.process and server.process.wait()
+            server.start()
+            assert receiver.wait_for(lambda rs: len(_keys(rs)) >= N_INDICATORS, DEADLINE_S)
+            # cycle 2: upgrade everything, kill right after the post returns, restart
+            _post_until_accepted(server, token, dict.fromkeys(codes, 5.5), t0 + 60)
+            server.kill()
+            server.start()
+            assert receiver.wait_for(lambda rs: len(_keys(rs)) >= 2 * N_INDICATORS, DEADLINE_S)
+            # cycle 3: lift everything; the sink kills the server on the 2nd lift notification
+            killer.kill_at = {len(receiver.received) + 2}
+            _post_until_accepted(server, token, dict.fromkeys(codes, 1.0), t0 + 120)
+            receiver.wait_for(lambda rs: len(killer.kills) >= 2, DEADLINE_S)
+            server.process and server.process.wait()
+            server.start()
+            assert receiver.wait_for(lambda rs: len(_keys(rs)) >= 3 * N_INDICATORS, DEADLINE_S)
+            # let the restarted server run a while longer: nothing more may arrive
+            threading.Event().wait(1.5)
+        finally:
+            server.kill()
+        received = receiver.snapshot()
+    by_reason: dict[str, set[str]] = {}
+    for r in received:
+        by_reason.setdefault(r.body["reason"], set()).add(r.key)
     assert {k: len(v) for k, v in by_reason.items()} == {
         "new": N_INDICATORS,
         "changed": N_INDICATORS,
         "resolved": N_INDICATORS,
     }
     subjects: dict[str, list[str]] = {}
-    for r in receiver.received:
-        for w in r["firing"] + r["resolved"]:
-            subjects.setdefault(w["subject"], []).append(r["reason"])
+    for r in received:
+        for w in r.body["firing"] + r.body["resolved"]:
+            subjects.setdefault(w["subject"], []).append(r.body["reason"])
     for code in codes:  # each indicator: raised, upgraded, lifted; each told once (per key)
         assert sorted(set(subjects[code])) == ["changed", "new", "resolved"]
-    keys = [r["key"] for r in receiver.received]
+    keys = [r.key for r in received]
     repeated = {k for k in keys if keys.count(k) > 1}
     # the deliveries cut by a kill came again, under the same key; besides them, only keys of
     # the round in flight at a kill (handed over, outcome not yet recorded) may repeat
-    assert len(receiver.kills) == 2
-    assert set(receiver.kills) <= repeated
-    kill_rounds = sum(1 for _ in receiver.kills) + 1  # + the kill right after a post
+    assert len(killer.kills) == 2
+    assert set(killer.kills) <= repeated
+    kill_rounds = len(killer.kills) + 1  # + the kill right after a post
     assert len(keys) - len(set(keys)) <= kill_rounds * BATCH
     container = build(Settings(database_url=db))
-    log = container.dispatcher.notification_log(limit=10_000)
+    log = container.dispatcher.notification_log(principal=SYSTEM, limit=10_000)
     container.close()
     assert len(log) == 3 * N_INDICATORS
     assert {n.status.value for n in log} == {"delivered"}

@@ -121,5 +121,5 @@ def test_prometheus_remote_writes_mapped_series_and_unmapped_ones_are_counted(
         assert any(s.startswith("river_level_metres{") and 'station="D99"' in s for s in unmapped)
         assert any(s.startswith("pump_runs{") for s in unmapped)
         assert any(s.startswith("up{") for s in unmapped)  # Prometheus's own series too
-        metrics = httpx.get(f"{tocsin.url}/metrics", timeout=10).text
+        metrics = httpx.get(f"{tocsin.url}/metrics", headers=tocsin.headers, timeout=10).text
         assert 'tocsin_source_samples_total{kind="prometheus",outcome="unmapped"}' in metrics

@@ -176,7 +176,9 @@ def test_a_csv_gauge_feed_runs_on_the_servers_schedule(tmp_path: Path) -> None:
             pulled = tocsin.sources()["pull"]
             assert pulled["stored"] == 1
             assert "gauges: station=4712" in pulled["unmapped_series"]
-            shown = CliRunner().invoke(app, ["sources", "--server", tocsin.url])
+            shown = CliRunner().invoke(
+                app, ["sources", "--server", tocsin.url, "--token", tocsin.token]
+            )
             assert shown.exit_code == 0, shown.output
             assert "unmapped pull: gauges: station=4712 (" in shown.output
     assert feed.seen[1][1] == '"g1"'

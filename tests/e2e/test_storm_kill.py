@@ -28,13 +28,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_kill_restart import Server, feeder_token
+from tests.e2e.harness import Server
 from tocsin.bootstrap import build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
+from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
 from tocsin.testing.grid import Grid, write_grid_config
 from tocsin.testing.postgres import create_database, free_port
 
 ALERTS = 2_000
+SYSTEM = system_principal("test")
 BATCH = 64
 DEADLINE_S = 120.0
 
@@ -170,7 +174,7 @@ def _post_all(server: Server, token: str, posts: list[list[dict[str, Any]]]) -> 
                     retried += 1
                 first = False
             with lock:
-                if not server.running():
+                if not server.alive:
                     server.start()
             time.sleep(0.1)
 
@@ -203,7 +207,12 @@ def test_sigkill_in_a_storm_loses_no_alert_and_never_changes_a_key(
     else:
         db = create_database(request.getfixturevalue("pg_server"), "storm_kill")
     token = feeder_token(db, config)
-    server = Server(db, config, free_port(), tmp_path / "serve.log", lease_s=2.0)
+    env = {
+        "TOCSIN_DISPATCH_INTERVAL_S": "0.05",
+        "TOCSIN_NOTIFY_LEASE_S": "2",
+        "TOCSIN_LEASE_S": "2",
+    }
+    server = Server(db, config, tmp_path / "serve.log", env=env, port=free_port())
     try:
         # the storm: the sink kills the server once 500 notifications have come
         receiver.victim = server.start()
@@ -211,7 +220,7 @@ def test_sigkill_in_a_storm_loses_no_alert_and_never_changes_a_key(
         _post_all(server, token, _alerts(grid, resolved=False))
         # every post may have been answered before the 500th notification: wait for the kill
         assert receiver.wait_killed(1), _state(db, receiver, "firing")
-        if not server.running():
+        if not server.alive:
             receiver.victim = server.start()
         assert receiver.wait_for("firing", ALERTS), _state(db, receiver, "firing")
         # all resolved: killed again after 300 more notifications
@@ -219,7 +228,7 @@ def test_sigkill_in_a_storm_loses_no_alert_and_never_changes_a_key(
         receiver.victim = server.process
         _post_all(server, token, _alerts(grid, resolved=True))
         assert receiver.wait_killed(2), _state(db, receiver, "resolved")
-        if not server.running():
+        if not server.alive:
             receiver.victim = server.start()
         assert receiver.wait_for("resolved", ALERTS), _state(db, receiver, "resolved")
         threading.Event().wait(2)  # nothing more may come
@@ -240,12 +249,22 @@ def test_sigkill_in_a_storm_loses_no_alert_and_never_changes_a_key(
     assert len(arrivals) - len(set(arrivals)) <= 2 * 128  # only what was out at a kill
 
 
+def feeder_token(db: str, config: Path) -> str:
+    """Create the database from `config` with a national duty officer; that user's token."""
+    container = build(Settings(database_url=db, config_dir=config))
+    try:
+        container.admin.add_user("feeder", Role.DUTY_OFFICER, unit="NAT", actor="test")
+        return container.access.issue("feeder", TokenRequest("e2e"), actor="test")[1]
+    finally:
+        container.close()
+
+
 def _state(db: str, receiver: Sink, status: str) -> str:
     """What the database holds, for a failure's message."""
     container = build(Settings(database_url=db, background_workers=False))
     try:
-        log = container.dispatcher.notification_log(limit=100_000)
-        counts = container.warnings.counts(open_only=False)
+        log = container.dispatcher.notification_log(limit=100_000, principal=SYSTEM)
+        counts = container.warnings.counts(open_only=False, principal=SYSTEM)
     finally:
         container.close()
     statuses: dict[str, int] = {}

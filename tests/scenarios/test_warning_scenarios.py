@@ -12,8 +12,12 @@ import pytest
 
 from tests.scenarios.warning_timeline import T0, Timeline
 from tests.scenarios.warning_timeline import start as start_timeline
+from tocsin.core.access import system_principal
 from tocsin.core.warnings.outbox import DeliveryStatus, NotificationKind
 from tocsin.core.warnings.selectors import Selector
+from tocsin.testing.scenario import GAUGE_DETECTOR, gauges_with_detector
+
+SYSTEM = system_principal("test")
 
 Start = Callable[..., Timeline]
 
@@ -54,7 +58,7 @@ def test_flapping_input_notifies_once(tmp_path: Path, db_url: str, start: Start)
     for k in range(18, 40):  # flapping again, never 20 minutes below 2.8: no lift, no message
         tl.observe(5 * k, D12__river_level=1.9 if k % 2 == 0 else 2.05)
     assert tl.new() == []
-    warnings = tl.container.warnings.find()
+    warnings = tl.container.warnings.find(principal=SYSTEM)
     assert [(w.subject, w.level.value) for w in warnings] == [("D12.river_level", "blue")]
 
 
@@ -84,7 +88,7 @@ def test_silence_holds_back_and_its_expiry_releases(
     tl = start(tmp_path, db_url)
     silence = tl.container.silences.create(
         Selector(region="D11", domain="natural.flood"),
-        created_by="alice",
+        principal=system_principal("alice"),
         reason="gauge maintenance",
         ends_at=tl.at(60),
     )
@@ -103,7 +107,7 @@ def test_silence_holds_back_and_its_expiry_releases(
     warning_notes = [(w, n) for w, n in sent if n.kind is NotificationKind.GROUP]
     assert len(warning_notes) == 1
     assert tl.at(60) <= warning_notes[0][0] <= tl.at(60) + GROUP_INTERVAL + timedelta(seconds=10)
-    history = [r.kind for r in tl.container.silences.history(silence.id)]
+    history = [r.kind for r in tl.container.silences.history(silence.id, principal=SYSTEM)]
     assert history == ["silence.created", "silence.expired"]
 
 
@@ -125,8 +129,8 @@ def test_nobody_acknowledges_so_it_climbs_to_the_parent_units(
     tl.run_until(1)
     first = {n.receiver for _, n in tl.new()}
     assert first == {"D11-FLOOD"}  # P2-CP has no address: D21's yellow reaches nobody
-    d21 = next(w for w in tl.container.warnings.find() if w.region == "D21")
-    tl.container.warnings.acknowledge(d21.id, actor="bob", reason="on it")
+    d21 = next(w for w in tl.container.warnings.find(principal=SYSTEM) if w.region == "D21")
+    tl.container.warnings.acknowledge(d21.id, principal=system_principal("bob"), reason="on it")
     tl.run_until(40)
     sent = [(when, n) for when, n in tl.new() if n.kind is NotificationKind.ESCALATION]
     steps = [(n.receiver, when) for when, n in sent]
@@ -140,8 +144,10 @@ def test_acknowledging_stops_escalation(tmp_path: Path, db_url: str, start: Star
     tl = start(tmp_path, db_url, escalation=ESCALATION)
     tl.observe(0, D11__river_level=5.5)
     tl.run_until(10)
-    warning = tl.container.warnings.find()[0]
-    tl.container.warnings.acknowledge(warning.id, actor="dora", reason="crew sent")
+    warning = tl.container.warnings.find(principal=SYSTEM)[0]
+    tl.container.warnings.acknowledge(
+        warning.id, principal=system_principal("dora"), reason="crew sent"
+    )
     tl.run_until(60)
     assert [n.kind for _, n in tl.sent()] == [NotificationKind.GROUP]
 
@@ -157,7 +163,7 @@ def test_a_receiver_that_is_down_gets_it_later_once(
     assert len(sent) == 1
     when, _note = sent[0]
     assert when > tl.at(0.5)  # three failed attempts with backoff first
-    rows = tl.container.dispatcher.notification_log()
+    rows = tl.container.dispatcher.notification_log(principal=SYSTEM)
     assert [(r.status, r.attempts) for r in rows] == [(DeliveryStatus.DELIVERED, 4)]
 
 
@@ -174,6 +180,7 @@ def test_restart_midway_neither_repeats_nor_loses(
     tl2.run_until(12)
     receivers = sorted(n.receiver for _, n in tl2.sent())
     assert receivers == ["D11-FLOOD", "P1-CP"]
+    tl2.container.leases.dispatch.require()
     tl2.container.dispatcher.tick(tl2.clock.now())
     assert len(tl2.sent()) == 2
 
@@ -194,13 +201,17 @@ def test_substation_red_inhibits_the_water_works_that_depend_on_it(
             "severity": "warning",
         }
     )
-    tl.container.alert_receiver.receive([water], actor="prometheus")
+    tl.container.alert_receiver.receive([water], principal=system_principal("prometheus"))
     tl.run_until(20)
     sent = tl.new()
     assert [n.payload["firing"][0]["subject"] for _, n in sent] == ["P1.substation_load"]
-    pump = next(w for w in tl.container.warnings.find() if w.subject == "PumpPressureLow")
-    status = tl.container.dispatcher.explain_delivery(pump, tl.clock.now())
-    substation = next(w for w in tl.container.warnings.find() if w.subject.endswith("load"))
+    pump = next(
+        w for w in tl.container.warnings.find(principal=SYSTEM) if w.subject == "PumpPressureLow"
+    )
+    status = tl.container.dispatcher.explain_delivery(pump, tl.clock.now(), principal=SYSTEM)
+    substation = next(
+        w for w in tl.container.warnings.find(principal=SYSTEM) if w.subject.endswith("load")
+    )
     assert status["suppressed_by"] == [f"warning:{substation.id}"]
 
 
@@ -221,3 +232,30 @@ def test_mute_window_holds_notifications_until_it_closes(
     ((when, note),) = tl.new()
     assert tl.at(30) <= when <= tl.at(30) + GROUP_INTERVAL + timedelta(seconds=10)
     assert note.reason == "new"
+
+
+def test_threshold_and_detector_on_one_reading_notify_as_one_warning(
+    tmp_path: Path, db_url: str, start: Start
+) -> None:
+    detector = {**GAUGE_DETECTOR, "thresholds": {"yellow": 0.4, "red": 0.6}, "clear_after_s": 120}
+    indicators = gauges_with_detector(detector=detector)["indicators.yaml"]
+    tl = start(tmp_path, db_url, indicators=indicators)
+    calm = [2.0, 2.05, 1.95, 2.02, 1.98, 2.04, 1.96, 2.01, 1.99, 2.03] * 3
+    for k, value in enumerate([*calm, 3.2]):  # the spike: threshold yellow, detector red
+        tl.observe(k, D11__river_level=value)
+    tl.run_until(31 + 1)
+    (raised,) = tl.new()
+    (firing,) = raised[1].payload["firing"]
+    assert (raised[1].reason, firing["level"]) == ("new", "red")
+    assert firing["cause"]["rules"] == {"threshold": "yellow", "detector": "red"}
+    tl.observe(32, D11__river_level=2.0)  # the threshold is back below the detector: no change
+    tl.run_until(40)
+    assert tl.new() == []
+    for k in range(41, 45):  # the detector goes back too: the one warning is resolved
+        tl.observe(k, D11__river_level=2.0)
+    tl.run_until(55)
+    (resolved,) = tl.new()
+    assert resolved[1].reason == "resolved"
+    assert [w["id"] for w in resolved[1].payload["resolved"]] == [firing["id"]]
+    keys = [n.key for _, n in tl.sent()]
+    assert len(keys) == len(set(keys)) == 2

@@ -12,10 +12,13 @@ import yaml
 
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.warnings.outbox import Channel, Notification
 from tocsin.services.ingest import RawObservations
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import write_small_config
+
+SYSTEM = system_principal("test")
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -63,11 +66,13 @@ class Timeline:
                 codes,
                 np.full(len(codes), int(now.timestamp()), dtype=np.int64),
                 np.array(list(values.values()), dtype=np.float64),
-            )
+            ),
+            principal=SYSTEM,
         )
         self._step()
 
     def _step(self) -> None:
+        self.container.leases.dispatch.require()  # only the owner dispatches
         self.container.dispatcher.tick(self.clock.now())
         self.container.delivery.run_once(self.clock.now())
 

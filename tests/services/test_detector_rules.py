@@ -12,9 +12,12 @@ import pytest
 from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidInput
 from tocsin.core.observations import ObservationBatch
 from tocsin.testing.scenario import small_config, write_small_config
+
+SYSTEM = system_principal("test")
 
 T0 = 1_767_225_600
 DETECTOR = {
@@ -60,9 +63,12 @@ def test_a_spike_raises_a_detector_warning_that_explains_itself(
         events = feed(container, series(300, spike_at=250))
         kinds = [(e.kind.value, e.to_level.value) for e in events]
         assert kinds[0] == ("warning.raised", "red")
-        (warning,) = container.warnings.find(open_only=False)
-        assert warning.source == "detector"
+        (warning,) = container.warnings.find(principal=SYSTEM, open_only=False)
+        assert warning.source == "indicator"
+        assert warning.cause["rules"] == {"detector": "red"}
         explanation = dict(warning.explanation)
+        assert explanation["rule"] == "detector"
+        assert list(explanation["causes"]) == ["detector"]
         assert explanation["detector"] == "robust_z"
         assert explanation["score"] >= 0.5
         lo, hi = explanation["expected_range"]

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from tocsin.bootstrap import Container, Stores, build, open_stores
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.warnings.model import WarningState
 from tocsin.core.warnings.outbox import (
     Attempt,
@@ -43,6 +44,8 @@ from tocsin.services.ingest import RawObservations
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.postgres import create_database
 from tocsin.testing.scenario import write_small_config
+
+SYSTEM = system_principal("test")
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 # code, region, domain: I0 and I1 share a group; I4 and I5 share one of P2's
@@ -148,6 +151,9 @@ class SpyStore:
                 tx.escalations,
                 tx.silences,
                 SpyOutbox(tx.outbox, self.written),
+                tx.public_alerts,
+                tx.cap_feed,
+                tx.leases,
             )
             if self.fail_next:
                 self.fail_next -= 1
@@ -169,6 +175,9 @@ class Session:
     escalations: Any
     silences: Any
     outbox: Outbox
+    public_alerts: Any
+    cap_feed: Any
+    leases: Any
 
 
 @dataclass
@@ -192,7 +201,7 @@ class Stream:
         if self.spy is None:
             self.spy = SpyStore(self.stores.alerting)
         self.spy.inner = self.stores.alerting
-        wrapped = Stores(self.stores.store, self.spy, self.stores.close)
+        wrapped = Stores(self.stores.store, self.spy, self.stores.close, self.stores.response)
         channels = {Channel.WEBHOOK: self.receiver, Channel.EMAIL: self.receiver}
         self.container = build(
             Settings(database_url=self.url, config_dir=self.config),
@@ -216,7 +225,8 @@ class Stream:
         moment = int(self.clock.now().timestamp())
         values = np.array([levels[c] + 0.5 for c in codes], dtype=np.float64)
         self.container.ingest.ingest(
-            RawObservations(codes, np.full(len(codes), moment, dtype=np.int64), values)
+            RawObservations(codes, np.full(len(codes), moment, dtype=np.int64), values),
+            principal=SYSTEM,
         )
         for code in codes:
             before, after = self.levels[code], levels[code]
@@ -227,15 +237,18 @@ class Stream:
     def acknowledge(self, code: str) -> None:
         """Acknowledge the indicator's warning if it is active."""
         assert self.container is not None
-        for w in self.container.warnings.find():
+        for w in self.container.warnings.find(principal=SYSTEM):
             if w.subject == code and w.state is WarningState.ACTIVE:
-                self.container.warnings.acknowledge(w.id, actor="duty", reason="seen")
+                self.container.warnings.acknowledge(
+                    w.id, principal=system_principal("duty"), reason="seen"
+                )
 
     def settle(self, rounds: int = 3) -> None:
         """Let the pipeline run past a group interval, `rounds` times (failed passes retried)."""
         assert self.container is not None
         for _ in range(rounds):
             self.clock.advance(timedelta(seconds=61))
+            self.container.leases.dispatch.require()  # only the owner dispatches
             try:
                 self.container.dispatcher.tick(self.clock.now())
             except RuntimeError:
@@ -338,7 +351,7 @@ def test_a_receiver_that_drops_repeated_keys_gets_five_separate_reds(
     try:
         run(stream, [s for _ in range(5) for s in (("set", {"I0": 4}), ("set", {"I0": 0}))])
         assert stream.container is not None
-        log = stream.container.dispatcher.notification_log(limit=100)
+        log = stream.container.dispatcher.notification_log(principal=SYSTEM, limit=100)
     finally:
         stream.close()
     reds = [

@@ -7,7 +7,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.scenarios.warning_timeline import start
+from tocsin.core.access import system_principal
 from tocsin.core.warnings.outbox import DeliveryStatus
+
+SYSTEM = system_principal("test")
 
 
 def test_handed_off_notifications_are_claimed_then_recovered(tmp_path: Path, db_url: str) -> None:
@@ -27,7 +30,7 @@ def test_handed_off_notifications_are_claimed_then_recovered(tmp_path: Path, db_
         ((_, note),) = tl.sent()
         assert note.key == handed[0].key
         assert note.attempts == 2
-        (row,) = tl.container.dispatcher.notification_log()
+        (row,) = tl.container.dispatcher.notification_log(principal=SYSTEM)
         assert row.status is DeliveryStatus.DELIVERED
     finally:
         tl.container.close()
@@ -48,7 +51,9 @@ def test_a_hand_off_whose_lease_ran_out_in_the_queue_is_left_to_the_outbox(
         lease_end = tl.clock.now() + handoff.lease
         handoff.put(handoff.take())  # still queued
         assert handoff.take(lease_end - timedelta(seconds=1)) != []  # claimed: sent from here
-        handoff.put(tl.container.dispatcher.notification_log())  # queued again, as written
+        handoff.put(
+            tl.container.dispatcher.notification_log(principal=SYSTEM)
+        )  # queued again, as written
         assert handoff.take(lease_end) == []  # ran out: the outbox poller sends it, once
         tl.run_until(0.6)
         ((_, note),) = tl.sent()

@@ -15,6 +15,7 @@ from tocsin.adapters.risk_scenario_yaml import scenario_from_mapping
 from tocsin.bootstrap import build
 from tocsin.cli.main import app
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.levels import Level
 from tocsin.core.risk.infrastructure import AssetState
 from tocsin.core.risk.model import RiskModel
@@ -23,6 +24,8 @@ from tocsin.services import risk as service
 from tocsin.services.alert_receiver import PrometheusAlert
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import write_small_config
+
+SYSTEM = system_principal("test")
 
 MODEL = """
 id: districts
@@ -141,11 +144,13 @@ def test_live_warnings_on_assets_fail_them(sqlite_url: str, tmp_path: Path) -> N
                     }
                 )
             ],
-            actor="test",
+            principal=SYSTEM,
         )
         assert result.rejected == ()
         live = service.live_assets(
-            container.warnings.find(open_only=True), container.catalog, failed_at=Level.RED
+            container.warnings.find(open_only=True, principal=SYSTEM),
+            container.catalog,
+            failed_at=Level.RED,
         )
     finally:
         container.close()
@@ -183,7 +188,7 @@ def test_cli_scenario_from_live_warnings(sqlite_url: str, tmp_path: Path) -> Non
                     }
                 ),
             ],
-            actor="test",
+            principal=SYSTEM,
         )
     finally:
         container.close()

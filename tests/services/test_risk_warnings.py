@@ -14,10 +14,13 @@ from tests.conftest import BENCHDATA, REPO
 from tocsin.bootstrap import Container, build
 from tocsin.cli.main import app
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.services.risk import RegionClass
 from tocsin.services.risk_warnings import reconcile_risk_warnings
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import write_small_config
+
+SYSTEM = system_principal("test")
 
 BOUNDS = {
     "": (0.0, 2.0),
@@ -73,9 +76,9 @@ def test_classes_raise_change_and_lift_warnings(container: Container) -> None:
     assert run(container, cls("D11", "red", 7.1)) == [("warning.upgraded", "red", "active")]
     assert run(container, cls("D11", "blue", 2.2)) == [("warning.downgraded", "blue", "active")]
     assert run(container, cls("D11", "", 1.2)) == [("warning.lifted", "blue", "lifted")]
-    (w,) = container.warnings.find(open_only=False)
+    (w,) = container.warnings.find(principal=SYSTEM, open_only=False)
     assert (w.source, w.subject, w.region, w.domain) == ("risk", "demo:RISK", "D11", "natural")
-    history = container.warnings.history(w.id)
+    history = container.warnings.history(w.id, principal=SYSTEM)
     assert [h.kind for h in history] == [
         "warning.raised",
         "warning.upgraded",
@@ -121,7 +124,7 @@ def test_inform_classes_warn_for_configured_nations(tmp_path: Path) -> None:
     assert "rate the overall risk of INFORM Risk 2023" in result.output
     assert "--domain composite" in result.output
     c = build(Settings(database_url=db))
-    assert c.warnings.find(open_only=False) == []
+    assert c.warnings.find(principal=SYSTEM, open_only=False) == []
     c.close()
     args[args.index("natural")] = "composite"
     result = CliRunner().invoke(app, args)
@@ -129,7 +132,7 @@ def test_inform_classes_warn_for_configured_nations(tmp_path: Path) -> None:
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert summary == {"classified": 191, "transitions": {"warning.raised": 1}}
     c = build(Settings(database_url=db))
-    (w,) = c.warnings.find()
+    (w,) = c.warnings.find(principal=SYSTEM)
     c.close()
     # INFORM 2023 rates Afghanistan "Very High" (red); Norway "Very Low" gets no warning
     assert (w.region, w.level.value, w.explanation["class"]) == ("AFG", "red", "Very High")

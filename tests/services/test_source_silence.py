@@ -12,6 +12,8 @@ import yaml
 
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
+from tocsin.core.errors import NotOwner
 from tocsin.core.levels import Level
 from tocsin.core.warnings.model import EventKind, WarningState
 from tocsin.services.ingest import RawObservations
@@ -20,6 +22,8 @@ from tocsin.testing.scenario import write_small_config
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 CADENCE = timedelta(seconds=600)  # D11 and D12 river levels in the small configuration
+
+SYSTEM = system_principal("test")
 
 
 @pytest.fixture
@@ -35,12 +39,17 @@ def _container(db_url: str, config: Path, clock: FakeClock) -> Container:
 
 
 def _observe(container: Container, code: str, at: datetime) -> None:
+    """An observation at `at`, the clock first brought up to it (times later than the clock
+    are refused)."""
+    clock = container.clock
+    assert isinstance(clock, FakeClock)
+    clock.set(max(clock.now(), at))
     raw = RawObservations([code], np.array([int(at.timestamp())]), np.array([1.0]))
-    container.ingest.ingest(raw)
+    container.ingest.ingest(raw, principal=SYSTEM)
 
 
 def _open_silent(container: Container) -> dict[str, tuple[Level, str]]:
-    warnings = container.warnings.find(open_only=True)
+    warnings = container.warnings.find(open_only=True, principal=SYSTEM)
     return {w.subject: (w.level, w.region) for w in warnings if w.source == "staleness"}
 
 
@@ -78,3 +87,23 @@ def test_a_restart_neither_repeats_nor_forgets_a_silent_source(db_url: str, conf
     _observe(again, "D11.river_level", T + 5 * CADENCE)
     assert [e.kind for e in again.silence.check(T + 5 * CADENCE)] == [EventKind.LIFTED]
     again.close()
+
+
+def test_only_the_owner_of_the_rules_checks_a_standby_writes_nothing(
+    db_url: str, config: Path
+) -> None:
+    """With two processes on one database, the standby's newest times in memory are stale:
+    its check must not raise "source silent" for indicators the owner is receiving."""
+    clock = FakeClock(T + 10 * CADENCE)
+    owner = _container(db_url, config, clock)
+    standby = _container(db_url, config, clock)
+    try:
+        _observe(owner, "D11.river_level", T + 9 * CADENCE)  # the owner takes the lease
+        with pytest.raises(NotOwner):
+            standby.silence.check(T + 10 * CADENCE)
+        assert _open_silent(owner) == {}
+        assert owner.silence.check(T + 10 * CADENCE) == []  # observed a cadence ago
+        assert [e.kind for e in owner.silence.check(T + 13 * CADENCE)] == [EventKind.RAISED]
+    finally:
+        standby.close()
+        owner.close()

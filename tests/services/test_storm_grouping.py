@@ -12,10 +12,13 @@ import numpy as np
 from tests.scenarios.warning_timeline import T0, RecordingNotifier
 from tocsin.bootstrap import build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.warnings.outbox import Channel
 from tocsin.services.ingest import RawObservations
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.grid import Grid, write_grid_config
+
+SYSTEM = system_principal("test")
 
 GRID = Grid(cells=900, per_district=300)
 ROUTES = {
@@ -42,9 +45,12 @@ def test_a_district_unit_gets_one_message_naming_its_300_cells(tmp_path: Path, d
     try:
         codes = [GRID.indicator(i) for i in range(GRID.cells)]
         moment = np.full(GRID.cells, int(T0.timestamp()), dtype=np.int64)
-        container.ingest.ingest(RawObservations(codes, moment, np.full(GRID.cells, 5.5)))
+        container.ingest.ingest(
+            RawObservations(codes, moment, np.full(GRID.cells, 5.5)), principal=SYSTEM
+        )
+        container.leases.dispatch.require()  # only the dispatch lease's owner dispatches
         # every warning is recorded and open at once, before any message goes out
-        assert container.warnings.counts() == {("red", "active"): GRID.cells}
+        assert container.warnings.counts(principal=SYSTEM) == {("red", "active"): GRID.cells}
         container.dispatcher.tick(clock.now())
         container.delivery.run_once(clock.now())
         assert channel.sent == []  # the district's cells are still being gathered
@@ -54,7 +60,7 @@ def test_a_district_unit_gets_one_message_naming_its_300_cells(tmp_path: Path, d
         by_receiver = {n.receiver: n for _, n in channel.sent}
         assert len(channel.sent) == GRID.districts  # one message per district, not 900
         assert sorted(by_receiver) == ["D001-FLOOD", "D002-FLOOD", "D003-FLOOD"]
-        open_warnings = container.warnings.find(limit=GRID.cells)
+        open_warnings = container.warnings.find(limit=GRID.cells, principal=SYSTEM)
         district_of = {str(w.id): str(w.region) for w in open_warnings}
         for receiver, note in by_receiver.items():
             district = receiver.removesuffix("-FLOOD")

@@ -26,6 +26,7 @@ from tocsin.config import Settings
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
 from tocsin.demo.scenario import RISK_MODEL, RISK_TABLE, replay_chunks, write_config
+from tocsin.services.access import TokenRequest
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import write_small_config
 from tocsin.web.app import create_web_app
@@ -81,15 +82,16 @@ def serve(container: Container, *, risk: Any = None) -> Iterator[str]:
         yield url
 
 
-def small_container(tmp_path: Path) -> tuple[Container, str]:
-    """The small scenario on a fresh SQLite file, with a duty officer and their token."""
-    config = write_small_config(tmp_path / "config")
+def small_container(tmp_path: Path, docs: dict[str, Any] | None = None) -> tuple[Container, str]:
+    """The small scenario (or these documents of it) on a fresh SQLite file, with a duty
+    officer and their token."""
+    config = write_small_config(tmp_path / "config", **(docs or {}))
     container = build(
         Settings(database_url=f"sqlite:///{tmp_path / 'tocsin.db'}", config_dir=config),
         clock=FakeClock(),
     )
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
-    token = container.admin.issue_token("duty", label="test", actor="test")
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
+    token = container.access.issue("duty", TokenRequest("test"), actor="test")[1]
     return container, token
 
 
@@ -122,11 +124,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     the session, with INFORM risk as `tocsin demo` serves it."""
     work = tmp_path_factory.mktemp("demo")
     series = write_config(work / "config", end_at=int(time.time()) // 60 * 60)
-    container = build(
-        Settings(database_url=f"sqlite:///{work / 'tocsin.db'}", config_dir=work / "config")
+    container = build(  # every browser context of the session signs in from 127.0.0.1
+        Settings(
+            database_url=f"sqlite:///{work / 'tocsin.db'}",
+            config_dir=work / "config",
+            sign_in_per_minute=0,
+            env="dev",  # built before each test's environment: a development deployment
+        )
     )
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
-    token = container.admin.issue_token("duty", label="test", actor="test")
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DESK", actor="test")
+    token = container.access.issue("duty", TokenRequest("test"), actor="test")[1]
     chunks = replay_chunks(series, container.rules.ids, chunk_seconds=6 * 3600)
     container.ingest.ingest_chunks(ObservationBatch(ids, t, v) for _, ids, t, v in chunks)
     risk = RiskSources(work / RISK_MODEL, work / RISK_TABLE)
@@ -169,11 +176,18 @@ def _guarded(context: Any, guard: Guard) -> None:
 
 
 @contextmanager
-def guarded_page(browser: Any, **context_args: Any) -> Iterator[tuple[Any, Guard]]:
-    """A fresh browser context and page whose every non-local request fails the test."""
+def guarded_page(
+    browser: Any, *, sign_in: tuple[str, str] | None = None, **context_args: Any
+) -> Iterator[tuple[Any, Guard]]:
+    """A fresh browser context and page whose every non-local request fails the test; with
+    `sign_in` (base URL, API token) the context holds a session cookie opened with the token."""
     context = browser.new_context(service_workers="block", **context_args)
     guard = Guard()
     _guarded(context, guard)
+    if sign_in is not None:
+        url, token = sign_in
+        opened = context.request.post(url + "/api/v1/session", data={"token": token})
+        assert opened.ok, opened.text()
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
@@ -186,9 +200,12 @@ def guarded_page(browser: Any, **context_args: Any) -> Iterator[tuple[Any, Guard
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A guarded page at 1366×768 (the duty desk's smallest screen)."""
-    with guarded_page(browser, viewport={"width": 1366, "height": 768}) as (page, _):
+def page(browser: Any, served: Served) -> Iterator[Any]:
+    """A guarded page at 1366×768 (the duty desk's smallest screen), signed in as the served
+    scenario's duty officer."""
+    with guarded_page(
+        browser, sign_in=(served.url, served.token), viewport={"width": 1366, "height": 768}
+    ) as (page, _):
         yield page
 
 

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from tests.web.conftest import Served, T, guarded_page
-from tocsin.testing.scenario import small_config
+from tests.web.conftest import Served, T, guarded_page, serve, small_container
+from tocsin.core.access import system_principal
+from tocsin.core.warnings.selectors import Selector
+from tocsin.testing.clock import FakeClock
+from tocsin.testing.scenario import gauges_with_detector, small_config
+
+SYSTEM = system_principal("test")
 
 pytestmark = pytest.mark.browser
 
@@ -71,35 +78,45 @@ def test_clicking_a_region_drills_down_to_its_children_and_warnings(
     expect(page.locator("#map")).to_have_attribute("data-focus", "N")
 
 
-def test_acknowledging_a_warning_asks_for_the_token_once_and_updates_the_board(
-    served: Served, page: Any, shots: Any
+def test_the_page_signs_in_once_and_acknowledging_updates_the_board(
+    served: Served, browser: Any, shots: Any
 ) -> None:
-    page.goto(served.url + "/#/board")
-    rows = page.locator("#board tbody tr")
-    expect(rows).to_have_count(3)
-    # most severe first
-    expect(rows.nth(0)).to_have_attribute("data-level", "red")
-    expect(rows.nth(2)).to_have_attribute("data-level", "yellow")
-    red = page.locator("#board tbody tr[data-level='red']")
-    red.get_by_role("button", name="Acknowledge").click()
-    dialog = page.locator("#token-dialog")
-    expect(dialog).to_be_visible()
-    page.fill("#token-input", served.token)
-    page.get_by_role("button", name="Save").click()
-    expect(red).to_have_attribute("data-state", "acknowledged")
-    expect(red.get_by_role("button", name="Acknowledge")).to_have_count(0)
-    stored = served.container.warnings.find(levels=("red",))
-    assert [w.state.value for w in stored] == ["acknowledged"]
-    assert stored[0].acknowledged_by == "duty"
-    # the token is kept: the next acknowledgement does not ask again
-    page.locator("#board tbody tr[data-level='yellow']").get_by_role(
-        "button", name="Acknowledge"
-    ).click()
-    expect(page.locator("#board tbody tr[data-level='yellow']")).to_have_attribute(
-        "data-state", "acknowledged"
-    )
-    expect(dialog).to_be_hidden()
-    shots(page, "board")
+    with guarded_page(browser, viewport={"width": 1366, "height": 768}) as (page, _):
+        page.goto(served.url + "/#/board")
+        dialog = page.locator("#sign-in-dialog")
+        expect(dialog).to_be_visible()  # reads are private: the page asks to sign in
+        page.fill("#sign-in-user", "duty")
+        page.fill("#sign-in-password", "not the password")
+        dialog.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.locator("#sign-in-error")).to_contain_text("not right")
+        page.fill("#sign-in-user", "")
+        page.fill("#sign-in-password", "")
+        page.fill("#sign-in-token", served.token)
+        dialog.get_by_role("button", name="Sign in", exact=True).click()
+        rows = page.locator("#board tbody tr")
+        expect(rows).to_have_count(3)
+        # the session is an HttpOnly cookie: the page's scripts cannot read it
+        assert "tocsin_session" not in page.evaluate("document.cookie")
+        assert page.evaluate("JSON.stringify(localStorage)") == "{}"
+        expect(rows.nth(0)).to_have_attribute("data-level", "red")  # most severe first
+        expect(rows.nth(2)).to_have_attribute("data-level", "yellow")
+        red = page.locator("#board tbody tr[data-level='red']")
+        red.get_by_role("button", name="Acknowledge").click()
+        expect(red).to_have_attribute("data-state", "acknowledged")
+        expect(red.get_by_role("button", name="Acknowledge")).to_have_count(0)
+        stored = served.container.warnings.find(principal=SYSTEM, levels=("red",))
+        assert [w.state.value for w in stored] == ["acknowledged"]
+        assert stored[0].acknowledged_by == "duty"
+        # signed in once: the next acknowledgement does not ask again
+        page.locator("#board tbody tr[data-level='yellow']").get_by_role(
+            "button", name="Acknowledge"
+        ).click()
+        expect(page.locator("#board tbody tr[data-level='yellow']")).to_have_attribute(
+            "data-state", "acknowledged"
+        )
+        expect(dialog).to_be_hidden()
+        expect(page.locator("#session-button")).to_have_text("Sign out duty")
+        shots(page, "board")
 
 
 def test_a_warning_detail_shows_explanation_and_history(
@@ -116,11 +133,45 @@ def test_a_warning_detail_shows_explanation_and_history(
     shots(page, "board-detail")
 
 
+def test_one_reading_over_threshold_and_detector_is_one_row_with_both_causes(
+    tmp_path: Path, browser: Any, shots: Any
+) -> None:
+    container, token = small_container(tmp_path, gauges_with_detector())
+    assert isinstance(container.clock, FakeClock)
+    container.clock.set(datetime.fromtimestamp(T + 600 * 30, UTC))  # the last reading is now
+    values = 2.0 + 0.05 * np.random.default_rng(3).standard_normal(31)
+    values[30] = 4.0  # orange by its threshold, yellow by the detector
+    served = Served("", container, token)
+    served.ingest([("D11.river_level", T + 600 * i, float(v)) for i, v in enumerate(values)])
+    viewport = {"width": 1366, "height": 768}
+    try:
+        with (
+            serve(container) as url,
+            guarded_page(browser, sign_in=(url, token), viewport=viewport) as (page, _),
+        ):
+            page.goto(url + "/#/board")
+            rows = page.locator("#board tbody tr")
+            expect(rows).to_have_count(1)
+            expect(rows.nth(0)).to_have_attribute("data-level", "orange")
+            expect(rows.nth(0)).to_contain_text("threshold + detector")
+            rows.nth(0).click()
+            causes = page.locator("#detail ul.causes li")
+            expect(causes).to_have_count(2)
+            expect(causes.filter(has_text="above the orange threshold 3.5")).to_have_count(1)
+            expect(causes.filter(has_text="robust_z score")).to_have_count(1)
+            expect(page.locator("#detail .history li")).to_contain_text("detector: yellow")
+            shots(page, "board-detail-causes")
+    finally:
+        container.close()
+
+
 def test_a_new_warning_appears_live_without_reloading(served: Served, page: Any) -> None:
     page.goto(served.url + "/#/board")
     expect(page.locator("#board tbody tr")).to_have_count(3)
     expect(page.locator("body")).to_have_attribute("data-live", "open")
     page.evaluate("window.__sameDocument = true")
+    assert isinstance(served.container.clock, FakeClock)
+    served.container.clock.set(datetime.fromtimestamp(T + 600 * 3, UTC))  # admits the readings
     body = {
         "observations": [
             {"indicator": "D12.river_level", "time": T + 600 * k, "value": 4.5} for k in range(4)
@@ -160,10 +211,12 @@ def test_the_indicator_chart_shows_series_thresholds_and_warning_moments(
     served: Served, page: Any, shots: Any
 ) -> None:
     later = [4.0, 3.0, 1.0]  # down through orange and yellow, then back to normal
+    assert isinstance(served.container.clock, FakeClock)
+    served.container.clock.set(datetime.fromtimestamp(T + 600 * len(later), UTC))
     served.ingest([("D11.river_level", T + 600 * (k + 1), v) for k, v in enumerate(later)])
-    found = served.container.warnings.find(open_only=False, limit=100)
+    found = served.container.warnings.find(principal=SYSTEM, open_only=False, limit=100)
     (warning,) = [w for w in found if w.subject == "D11.river_level"]
-    history = served.container.warnings.history(warning.id)
+    history = served.container.warnings.history(warning.id, principal=SYSTEM)
     page.goto(served.url + "/#/indicator/D11.river_level")
     # plotly.js (4.8 MB) loads with the first chart: seconds on a loaded machine
     chart = page.locator("#chart")
@@ -199,7 +252,6 @@ def test_without_a_risk_model_the_risk_view_says_so_and_shows_no_numbers(
 def test_the_keyboard_reaches_every_view_and_acts(served: Served, page: Any) -> None:
     page.goto(served.url + "/")
     expect(page.locator("#map")).to_have_attribute("data-regions", "2")
-    page.evaluate(f"localStorage.setItem('tocsin.token', {served.token!r})")
     page.keyboard.press("2")
     expect(page.locator("body")).to_have_attribute("data-ready", "board")
     expect(page.locator("#board tbody tr")).to_have_count(3)
@@ -226,6 +278,7 @@ def test_the_keyboard_reaches_every_view_and_acts(served: Served, page: Any) -> 
 def test_the_dashboard_is_usable_on_a_phone(served: Served, browser: Any, shots: Any) -> None:
     with guarded_page(
         browser,
+        sign_in=(served.url, served.token),
         viewport={"width": 390, "height": 844},
         device_scale_factor=2,
         is_mobile=True,
@@ -245,7 +298,7 @@ def test_the_dashboard_is_usable_on_a_phone(served: Served, browser: Any, shots:
 def test_a_request_to_another_host_fails_the_guard(served: Served, browser: Any) -> None:
     with (  # noqa: PT012
         pytest.raises(AssertionError, match=r"requests left 127\.0\.0\.1"),
-        guarded_page(browser) as (page, _),
+        guarded_page(browser, sign_in=(served.url, served.token)) as (page, _),
     ):
         page.goto(served.url + "/")
         expect(page.locator("#map")).to_have_attribute("data-regions", "2")
@@ -253,14 +306,48 @@ def test_a_request_to_another_host_fails_the_guard(served: Served, browser: Any)
             page.goto("http://192.0.2.1/probe")
 
 
+def test_a_second_user_approves_or_refuses_a_broad_silence_from_the_strip(
+    served: Served, page: Any
+) -> None:
+    auth = {"Authorization": f"Bearer {served.token}"}
+    now = served.container.clock.now()
+    made = [
+        served.container.silences.create(
+            Selector("N", None, frozenset(), ()),
+            principal=system_principal("ana"),
+            reason=reason,
+            ends_at=now + timedelta(days=2),
+        )
+        for reason in ("national drill", "quiet month")
+    ]
+    page.goto(served.url + "/#/board")
+    panel = page.locator("#silences")
+    expect(panel.locator("summary")).to_contain_text("Silences (2)")
+    panel.locator("summary").click()
+    drill = panel.locator(f"li[data-id='{made[0].id}']")
+    expect(drill).to_contain_text("needs a second user (wide_region, all_levels_long)")
+    drill.get_by_role("button", name="Approve").click()
+    expect(panel.locator(f"li[data-id='{made[0].id}']")).to_have_attribute("data-state", "active")
+    month = panel.locator(f"li[data-id='{made[1].id}']")
+    month.get_by_label("Why refuse").fill("a month is too long")
+    month.get_by_role("button", name="Refuse").click()
+    expect(panel.locator(f"li[data-id='{made[1].id}']")).to_have_count(0)
+    states = {
+        s["id"]: (s["state"], s["approval"]["decided_by"], s["approval"]["note"])
+        for s in httpx.get(
+            served.url + "/api/v1/silences", params={"state": "all"}, headers=auth
+        ).json()
+    }
+    assert states == {
+        made[0].id: ("active", "duty", ""),
+        made[1].id: ("refused", "duty", "a month is too long"),
+    }
+
+
 def test_silencing_a_warning_records_owner_reason_and_expiry(
     served: Served, page: Any, shots: Any
 ) -> None:
-    probe = httpx.get(served.url + "/api/v1/silences")
-    if probe.status_code == 404:
-        pytest.skip("this build has no /api/v1/silences route")
-    page.goto(served.url + "/")
-    page.evaluate(f"localStorage.setItem('tocsin.token', {served.token!r})")
+    auth = {"Authorization": f"Bearer {served.token}"}
     page.goto(served.url + "/#/board")
     page.locator("#board tbody tr[data-level='orange']").click()
     form = page.locator("#silence-form")
@@ -268,7 +355,7 @@ def test_silencing_a_warning_records_owner_reason_and_expiry(
     form.get_by_label("Expires after").select_option("24")
     form.get_by_role("button", name="Silence").click()
     expect(form.locator("[role=status]")).to_contain_text("Silenced by duty")
-    (silence,) = httpx.get(served.url + "/api/v1/silences").json()
+    (silence,) = httpx.get(served.url + "/api/v1/silences", headers=auth).json()
     assert silence["created_by"] == "duty"
     assert silence["reason"] == "rain gauge maintenance"
     assert silence["selector"]["region"] == "P1"
@@ -281,4 +368,4 @@ def test_silencing_a_warning_records_owner_reason_and_expiry(
     shots(page, "board-silence")
     panel.get_by_role("button", name="Expire").click()
     expect(panel.locator("li[data-state='expired']")).to_have_count(0)
-    assert httpx.get(served.url + "/api/v1/silences").json() == []
+    assert httpx.get(served.url + "/api/v1/silences", headers=auth).json() == []

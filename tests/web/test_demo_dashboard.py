@@ -29,7 +29,9 @@ def test_the_demo_map_draws_every_country_and_drills_into_italy(
     nations = [r["code"] for r in regions if r.get("parent") == "WORLD"]
     geo = countries()
     assert len(nations) == sum(1 for f in geo["features"] if str(f["id"]).isalpha())
-    with guarded_page(browser, viewport={"width": 1366, "height": 768}) as (page, _):
+    with guarded_page(
+        browser, sign_in=(demo.url, demo.token), viewport={"width": 1366, "height": 768}
+    ) as (page, _):
         page.goto(url + "/")
         expect(page.locator("#map")).to_have_attribute("data-regions", str(len(nations)))
         expect(page.locator("path.region")).to_have_count(len(nations))
@@ -56,7 +58,9 @@ def test_the_demo_risk_view_explains_a_country_and_colours_the_map(
     demo: Demo, browser: Any, shots: Any
 ) -> None:
     url = demo.url
-    with guarded_page(browser, viewport={"width": 1366, "height": 768}) as (page, _):
+    with guarded_page(
+        browser, sign_in=(demo.url, demo.token), viewport={"width": 1366, "height": 768}
+    ) as (page, _):
         page.goto(url + "/#/risk/ITA")
         tree = page.locator("#risk-body .risk-tree")
         expect(tree).to_contain_text("INFORM Risk")
@@ -78,7 +82,11 @@ def test_the_demo_risk_view_explains_a_country_and_colours_the_map(
 def test_the_demo_on_a_phone(demo: Demo, browser: Any, shots: Any) -> None:
     url = demo.url
     with guarded_page(
-        browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+        browser,
+        sign_in=(demo.url, demo.token),
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
     ) as (page, _):
         page.goto(url + "/#/map/ITA")
         expect(page.locator("#map")).to_have_attribute("data-focus", "ITA")

@@ -42,7 +42,7 @@ def _overlap(a: list[float], b: list[float]) -> bool:
 def test_the_phone_board_keeps_every_header_over_its_cells(
     demo: Demo, browser: Any, shots: Any
 ) -> None:
-    with guarded_page(browser, **PHONE) as (page, _):
+    with guarded_page(browser, sign_in=(demo.url, demo.token), **PHONE) as (page, _):
         page.goto(demo.url + "/#/board")
         expect(page.locator("#board tbody tr").first).to_be_visible()
         # the page of warnings is drawn before the catalogue; measure once the names are in
@@ -68,7 +68,7 @@ def test_the_phone_board_keeps_every_header_over_its_cells(
 def test_the_phone_map_shows_active_warnings_on_the_first_screen(
     demo: Demo, browser: Any, shots: Any
 ) -> None:
-    with guarded_page(browser, **PHONE) as (page, _):
+    with guarded_page(browser, sign_in=(demo.url, demo.token), **PHONE) as (page, _):
         page.goto(demo.url + "/#/map")
         expect(page.locator("#focus-warnings li a").first).to_be_visible()
         first = page.locator("#focus-warnings li").first.bounding_box()
@@ -84,7 +84,7 @@ def test_the_phone_map_shows_active_warnings_on_the_first_screen(
 
 
 def test_level_badges_in_the_map_panel_are_never_clipped(demo: Demo, browser: Any) -> None:
-    with guarded_page(browser, **DESK) as (page, _):
+    with guarded_page(browser, sign_in=(demo.url, demo.token), **DESK) as (page, _):
         page.goto(demo.url + "/#/map/ITA")
         badges = page.locator("#focus-warnings .badge")
         expect(badges.first).to_be_visible()
@@ -101,7 +101,7 @@ def test_level_badges_in_the_map_panel_are_never_clipped(demo: Demo, browser: An
 def test_toasts_never_cover_an_acknowledge_button(
     demo: Demo, browser: Any, screen: dict[str, Any]
 ) -> None:
-    with guarded_page(browser, **screen) as (page, _):
+    with guarded_page(browser, sign_in=(demo.url, demo.token), **screen) as (page, _):
         page.goto(demo.url + "/")
         page.evaluate(f"localStorage.setItem('tocsin.token', {demo.token!r})")
         page.goto(demo.url + "/#/board")
@@ -125,7 +125,7 @@ def test_toasts_never_cover_an_acknowledge_button(
 
 
 def test_map_labels_do_not_pile_up_at_world_zoom(demo: Demo, browser: Any, shots: Any) -> None:
-    with guarded_page(browser, **DESK) as (page, _):
+    with guarded_page(browser, sign_in=(demo.url, demo.token), **DESK) as (page, _):
         page.goto(demo.url + "/#/map")
         page.get_by_label("Risk class").check()
         expect(page.locator("#map-legend")).to_contain_text("Very High", timeout=20_000)
@@ -140,7 +140,7 @@ def test_map_labels_do_not_pile_up_at_world_zoom(demo: Demo, browser: Any, shots
 
 
 def test_warning_markers_sit_on_the_series_not_on_the_axis(demo: Demo, browser: Any) -> None:
-    with guarded_page(browser, **DESK) as (page, _):
+    with guarded_page(browser, sign_in=(demo.url, demo.token), **DESK) as (page, _):
         page.goto(demo.url + "/#/indicator/hospital.db_cpu")
         expect(page.locator("#chart")).to_have_attribute("data-indicator", "hospital.db_cpu")
         found = page.evaluate(

@@ -19,6 +19,7 @@ from tests.web.conftest import Served, T, guarded_page, serve
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
 from tocsin.testing.grid import Grid, write_grid_config
 
 pytestmark = pytest.mark.browser
@@ -70,8 +71,8 @@ def storm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             background_workers=False,
         )
     )
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
-    token = container.admin.issue_token("duty", label="test", actor="test")
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
+    token = container.access.issue("duty", TokenRequest("test"), actor="test")[1]
     with serve(container) as url:
         served = Served(url, container, token)
         answer = _post_levels(served, range(GRID.cells), 5.5, T)

@@ -16,16 +16,14 @@ from hypothesis import strategies as st
 
 from tests.web.conftest import Served, T, small_container
 from tocsin.adapters.bus.memory import MemoryBus
-from tocsin.bootstrap import build
-from tocsin.config import Settings
-from tocsin.core.users import Role
-from tocsin.testing.clock import FakeClock
-from tocsin.testing.scenario import write_small_config
+from tocsin.core.access import system_principal
 from tocsin.web.app import create_web_app
 from tocsin.web.geometry import round_ring, simplify
 from tocsin.web.live import LiveFeed
 from tocsin.web.region_levels import RegionLevels
 from tocsin.web.views import decimate
+
+SYSTEM = system_principal("test")
 
 T_ = TypeVar("T_")
 
@@ -66,7 +64,7 @@ def test_the_highest_level_rolls_up_to_every_ancestor(tmp_path: Path) -> None:
     container, _ = small_container(tmp_path)
     served = Served("", container, "")
     served.ingest([("D11.river_level", T, 5.5), ("D21.reservoir", T, 25.0)])
-    levels = container.warnings.worst_levels()
+    levels = container.warnings.worst_levels(principal=SYSTEM)
     assert {k: (v["level"], v["count"]) for k, v in levels.items()} == {
         "D11": ("red", 1),
         "P1": ("red", 1),
@@ -79,14 +77,15 @@ def test_the_highest_level_rolls_up_to_every_ancestor(tmp_path: Path) -> None:
 
 def test_no_open_warning_gives_no_level(tmp_path: Path) -> None:
     container, _ = small_container(tmp_path)
-    assert container.warnings.worst_levels() == {}
+    assert container.warnings.worst_levels(principal=SYSTEM) == {}
     container.close()
 
 
 def test_the_map_endpoint_returns_the_children_with_their_levels(tmp_path: Path) -> None:
-    container, _ = small_container(tmp_path)
+    container, token = small_container(tmp_path)
     Served("", container, "").ingest([("D11.river_level", T, 5.5)])
-    with TestClient(create_web_app(container, risk=None)) as client:
+    good = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_web_app(container, risk=None), headers=good) as client:
         top = client.get("/api/v1/web/map").json()
         assert top["focus"]["code"] == "N"
         assert {f["id"]: f["properties"]["warning_level"] for f in top["features"]} == {
@@ -121,11 +120,11 @@ class _Connected:
 
 def test_the_live_feed_delivers_messages_published_from_another_thread() -> None:
     bus = MemoryBus()
-    feed = LiveFeed(bus, heartbeat_interval=5.0, max_stream_for=5.0)
+    feed = LiveFeed(bus, locate=lambda _: None, heartbeat_interval=5.0, max_stream_for=5.0)
     feed.attach()
 
     async def run() -> list[str]:
-        stream = feed.events(_Connected())  # type: ignore[arg-type]
+        stream = feed.events(_Connected(), SYSTEM)  # type: ignore[arg-type]
         chunks = [await stream.__anext__()]  # hello: the stream is registered
         publisher = threading.Thread(
             target=bus.publish, args=("warnings", {"kind": "warning.raised", "warning_id": "w1"})
@@ -146,7 +145,13 @@ def test_the_live_feed_delivers_messages_published_from_another_thread() -> None
 
 def test_a_storm_reaches_the_browser_as_one_summary_not_one_event_per_warning() -> None:
     bus = MemoryBus()
-    feed = LiveFeed(bus, heartbeat_interval=5.0, max_stream_for=5.0, burst_pause_for=0.01)
+    feed = LiveFeed(
+        bus,
+        locate=lambda _: None,
+        heartbeat_interval=5.0,
+        max_stream_for=5.0,
+        burst_pause_for=0.01,
+    )
     feed.attach()
 
     def storm() -> None:
@@ -158,7 +163,7 @@ def test_a_storm_reaches_the_browser_as_one_summary_not_one_event_per_warning() 
         bus.publish("silences", {"kind": "silence.created"})
 
     async def run() -> list[str]:
-        stream = feed.events(_Connected())  # type: ignore[arg-type]
+        stream = feed.events(_Connected(), SYSTEM)  # type: ignore[arg-type]
         chunks = [await stream.__anext__()]
         publisher = threading.Thread(target=storm)
         publisher.start()
@@ -190,7 +195,7 @@ def test_a_slow_stream_is_told_to_resync_instead_of_growing() -> None:
     from tocsin.web import live
 
     async def run() -> list[Any]:
-        sub = live._Subscriber(asyncio.get_running_loop())
+        sub = live._Subscriber(asyncio.get_running_loop(), SYSTEM)
         for i in range(live.QUEUE_SIZE + 5):
             sub.offer(("warnings", {"n": i}))
         return [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
@@ -214,17 +219,10 @@ def test_a_deployment_shows_only_the_risk_model_its_settings_name(tmp_path: Path
     assert create_web_app(container).state.risk.sources.model == model
 
 
-def test_where_reads_need_a_token_the_dashboard_endpoints_say_401_like_the_api(
+def test_the_dashboard_endpoints_are_private_and_the_live_stream_takes_no_token_in_its_url(
     tmp_path: Path,
 ) -> None:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'tocsin.db'}",
-        config_dir=write_small_config(tmp_path / "config"),
-        require_token_for_reads=True,
-    )
-    container = build(settings, clock=FakeClock())
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit=None, actor="test")
-    token = container.admin.issue_token("duty", label="test", actor="test")
+    container, token = small_container(tmp_path)
     app = create_web_app(container, risk=None, live_max_stream_for=0.05)
     client = TestClient(app)
     for url in ("/api/v1/web/summary", "/api/v1/web/map", "/api/v1/web/live"):
@@ -232,16 +230,18 @@ def test_where_reads_need_a_token_the_dashboard_endpoints_say_401_like_the_api(
         assert refused.status_code == 401, url
         assert refused.headers["WWW-Authenticate"] == "Bearer"
         assert refused.json()["detail"].startswith("a bearer token is required")
-    assert client.get("/api/v1/web/live?token=forged").status_code == 401
+    # a token in the URL is never a credential (it would end up in logs and histories)
+    assert client.get(f"/api/v1/web/live?token={token}").status_code == 401
     good = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/web/summary", headers=good).status_code == 200
-    with client.stream("GET", f"/api/v1/web/live?token={token}") as stream:
+    with client.stream("GET", "/api/v1/web/live", headers=good) as stream:
         assert stream.status_code == 200
         assert "event: hello" in stream.read().decode()
-    # the page itself carries the level table for its scripts and styles
+    # the page itself (public, without data) carries the level table for its scripts and styles
     page = client.get("/").text
     assert '<script id="tocsin-levels" type="application/json">' in page
     assert ".lvl-red{--lvl:" in page
+    assert '<p id="sign-in-oidc" hidden>' in page  # no identity provider configured
     container.close()
 
 

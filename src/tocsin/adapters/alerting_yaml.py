@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from tocsin.adapters.config_errors import read_document, validation_problems
+from tocsin.adapters.config_errors import read_model
 from tocsin.core.catalog import Catalog
 from tocsin.core.domains import DomainCode
 from tocsin.core.errors import InvalidConfig, Problem
@@ -144,15 +144,7 @@ class EscalationFile(_Strict):
 
 
 def _parse(path: Path, model: type[BaseModel], problems: list[Problem]) -> Any:
-    before = len(problems)
-    raw = read_document(path, problems)
-    if len(problems) > before:
-        return None
-    try:
-        return model.model_validate(raw or {})
-    except ValidationError as err:
-        problems.extend(validation_problems(err, str(path), data=raw, model=model))
-    return None
+    return read_model(path, model, problems)
 
 
 class _Checker:
@@ -261,14 +253,20 @@ def _hhmm(text: str) -> time:
     return time(int(hours), int(minutes))
 
 
+def receiver_addresses(spec: ReceiverSpec, where: Path) -> list[Address]:
+    """A receiver's webhooks, e-mails and files (relative to the file that names them)."""
+    addresses = [Address(Channel.WEBHOOK, w.url, w.format) for w in spec.webhooks]
+    addresses += [Address(Channel.EMAIL, e) for e in spec.emails]
+    addresses += [Address(Channel.FILE, str((where.parent / f).resolve())) for f in spec.files]
+    return addresses
+
+
 def _routes(doc: RoutesFile, check: _Checker, where: Path) -> dict[str, Any]:
     receivers: dict[str, tuple[Address, ...]] = {}
     for i, r in enumerate(doc.receivers):
         if r.name in receivers or r.name in check.catalog.units or r.name == RESPONSIBLE:
             check.add(where, f"receivers[{i}].name", f"receiver name {r.name!r} is taken")
-        addresses = [Address(Channel.WEBHOOK, w.url, w.format) for w in r.webhooks]
-        addresses += [Address(Channel.EMAIL, e) for e in r.emails]
-        addresses += [Address(Channel.FILE, str((where.parent / f).resolve())) for f in r.files]
+        addresses = receiver_addresses(r, where)
         if not addresses:
             check.add(where, f"receivers[{i}]", "a receiver needs a webhook, an e-mail or a file")
         receivers[r.name] = tuple(addresses)

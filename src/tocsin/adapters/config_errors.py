@@ -23,7 +23,7 @@ import json
 import types
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -35,6 +35,7 @@ from yaml.resolver import Resolver
 
 from tocsin.core.errors import Problem
 
+M = TypeVar("M", bound=BaseModel)
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 64
 # a list item is named by the first of these keys it has; `code` names it in place of its index
@@ -149,6 +150,20 @@ def read_document(path: Path, problems: list[Problem]) -> Any:
     """A configuration file's data; None, with a problem added, when it cannot be read."""
     text = read_text(path, problems)
     return None if text is None else parse_text(text, str(path), problems)
+
+
+def read_model(path: Path, model: type[M], problems: list[Problem]) -> M | None:
+    """A configuration file validated into a model; None, with every problem added, otherwise
+    (an empty file is an empty mapping)."""
+    before = len(problems)
+    raw = read_document(path, problems)
+    if len(problems) > before:
+        return None
+    try:
+        return model.model_validate(raw or {})
+    except ValidationError as err:
+        problems.extend(validation_problems(err, str(path), data=raw, model=model))
+    return None
 
 
 def read_text(path: Path, problems: list[Problem]) -> str | None:

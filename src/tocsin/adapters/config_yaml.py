@@ -156,6 +156,9 @@ class AssetSpec(_Strict):
     depends_on: list[str] = []
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
+    software: list[str] = Field(default=[], max_length=1000)
+    addresses: list[str] = Field(default=[], max_length=100)
+    alerts_indicator: str | None = None
 
 
 class AssetsFile(_Strict):
@@ -423,6 +426,9 @@ def _asset(a: AssetSpec) -> Asset:
         tuple(AssetCode(d) for d in a.depends_on),
         a.latitude,
         a.longitude,
+        tuple(a.software),
+        tuple(a.addresses),
+        a.alerts_indicator,
     )
 
 

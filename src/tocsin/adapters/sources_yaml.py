@@ -26,6 +26,11 @@ pull:
     value: level_m
     time: observed_at
     time_unit: rfc3339                          # s, ms or rfc3339
+advisories:                                     # vulnerability feeds (docs/exposure.md)
+  - name: kev
+    feed: kev                                   # nvd, kev or osv
+    location: https://example.org/known_exploited_vulnerabilities.json   # or a file
+    every_s: 86400
 ```
 """
 
@@ -42,6 +47,7 @@ from tocsin.core.catalog import Catalog
 from tocsin.core.errors import InvalidConfig, Problem
 from tocsin.core.levels import Level
 from tocsin.core.sources import (
+    AdvisorySource,
     MqttBroker,
     MqttTopic,
     PullSource,
@@ -119,6 +125,15 @@ class PullSpec(_Strict):
     time_unit: TimeUnit = TimeUnit.SECONDS
 
 
+class AdvisorySpec(_Strict):
+    """A vulnerability feed imported on a schedule."""
+
+    name: str = Field(min_length=1, max_length=128)
+    feed: Literal["nvd", "kev", "osv"]
+    location: str = Field(min_length=1, max_length=4096)
+    every_s: float = Field(ge=60, le=7 * 86_400)
+
+
 class SourcesFile(_Strict):
     """sources.yaml."""
 
@@ -127,6 +142,7 @@ class SourcesFile(_Strict):
     influx: list[SeriesSpec] = []
     mqtt: MqttSpec | None = None
     pull: list[PullSpec] = []
+    advisories: list[AdvisorySpec] = []
 
 
 def _topic_problem(topic: str) -> str | None:
@@ -162,12 +178,15 @@ def _cross_problems(doc: SourcesFile, catalog: Catalog, *, where: str) -> list[P
             out.append(Problem(where, f"mqtt.topics[{i}].topic", reason))
     for i, p in enumerate(doc.pull):
         out += _pull_problems(p, f"pull[{i}]", where=where)
-    names = [p.name for p in doc.pull]
-    out += [
-        Problem(where, f"pull[{i}].name", f"duplicate name {n!r}")
-        for i, n in enumerate(names)
-        if n in names[:i]
-    ]
+    for section, names in (
+        ("pull", [p.name for p in doc.pull]),
+        ("advisories", [a.name for a in doc.advisories]),
+    ):
+        out += [
+            Problem(where, f"{section}[{i}].name", f"duplicate name {n!r}")
+            for i, n in enumerate(names)
+            if n in names[:i]
+        ]
     return out
 
 
@@ -201,10 +220,17 @@ def load_sources(directory: Path, catalog: Catalog) -> SourcesConfig:
         problems += _cross_problems(doc, catalog, where=str(path))
     if problems or doc is None:
         raise InvalidConfig(problems)
-    return _config(doc)
+    return _config(doc, directory=directory)
 
 
-def _config(doc: SourcesFile) -> SourcesConfig:
+def _advisory(a: AdvisorySpec, *, directory: Path) -> AdvisorySource:
+    """A file location is taken relative to the configuration directory."""
+    remote = a.location.startswith(("http://", "https://"))
+    location = a.location if remote else str(directory / a.location)
+    return AdvisorySource(a.name, a.feed, location, a.every_s)
+
+
+def _config(doc: SourcesFile, *, directory: Path) -> SourcesConfig:
     mqtt = doc.mqtt
     return SourcesConfig(
         prometheus=SeriesMap.build(
@@ -216,6 +242,7 @@ def _config(doc: SourcesFile) -> SourcesConfig:
         mqtt_broker=MqttBroker(**mqtt.broker.model_dump()) if mqtt else None,
         mqtt_topics=tuple(MqttTopic(**t.model_dump()) for t in (mqtt.topics if mqtt else [])),
         pull=tuple(PullSource(**p.model_dump()) for p in doc.pull),
+        advisories=tuple(_advisory(a, directory=directory) for a in doc.advisories),
         silent_after_cadences=doc.silence.after_cadences,
         silent_level=doc.silence.level.value,
     )

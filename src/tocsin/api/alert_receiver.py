@@ -47,7 +47,7 @@ def router() -> APIRouter:
     @api.post("/api/v2/alerts", responses=responses(400, 401, 403, 413, 422))
     async def prometheus_alerts(
         body: Annotated[list[PromAlertIn], Body(max_length=MAX_ALERTS)],
-        user: Ingester,
+        principal: Ingester,
         request: Request,
     ) -> ReceiveOut:
         """Alertmanager-compatible receiver: Prometheus alerts become warnings.
@@ -59,7 +59,7 @@ def router() -> APIRouter:
                 PrometheusAlert(a.labels, a.annotations, a.startsAt, a.endsAt, a.generatorURL)
                 for a in body
             ],
-            actor=user.name,
+            principal=principal,
         )
         return ReceiveOut(
             accepted=result.accepted,

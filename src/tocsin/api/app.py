@@ -14,29 +14,51 @@ from fastapi import FastAPI
 from tocsin import __version__
 from tocsin.api import (
     alert_receiver,
+    cap_imports,
+    cap_public,
     catalog,
     events,
+    exposure,
+    incidents,
     notifications,
     observations,
+    oidc,
+    open311,
     operations,
+    public_alerts,
+    reports,
+    session,
     silences,
+    situation,
     sources,
+    tasks,
+    tokens,
     warnings,
 )
 from tocsin.api.docs import install_docs
+from tocsin.api.headers import SecurityHeaders
 from tocsin.api.ingest_gate import IngestGate
-from tocsin.api.limits import BodyGuard
-from tocsin.api.problems import install_handlers
+from tocsin.api.limits import RequestGuard
+from tocsin.api.problems import DESCRIPTIONS, install_handlers
 from tocsin.api.write_routes import write_routes
 from tocsin.bootstrap import Container
 
 TITLE = "Tocsin"
 DESCRIPTION = (
-    "All-hazards risk monitoring and early warning. Writes need `Authorization: Bearer TOKEN`; "
-    "reads need it too where the server sets `TOCSIN_REQUIRE_TOKEN_FOR_READS`. No or a bad "
-    "token: 401; a role that may not: 403. Bodies over `TOCSIN_MAX_BODY_BYTES`: 413. Every "
-    "error has the same body: `{detail, problems: [{where, field, reason}]}`."
+    "All-hazards risk monitoring and early warning. Every request needs `Authorization: Bearer "
+    "TOKEN` or a signed-in session (cookie, with `X-CSRF-Token` on writes), except the few "
+    "public ones (liveness, sign-in, this description). No or a bad credential: 401; a "
+    "permission the token or role lacks, or a resource outside the user's unit's regions and "
+    "domains: 403 with the reason; lists show only what is in scope. Bodies over "
+    "`TOCSIN_MAX_BODY_BYTES`: 413. A database that cannot be used, or a standby server asked "
+    "to ingest: 503 with `Retry-After`. Every error has the same body: "
+    "`{detail, problems: [{where, field, reason}]}`."
 )
+UNAVAILABLE: dict[str, Any] = {
+    "description": DESCRIPTIONS[503],
+    "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 ROUTERS = (
     observations,
     events,
@@ -45,8 +67,20 @@ ROUTERS = (
     silences,
     notifications,
     alert_receiver,
+    public_alerts,
+    cap_imports,
+    cap_public,
+    incidents,
+    tasks,
+    situation,
+    session,
+    oidc,
+    tokens,
     operations,
     sources,
+    exposure,
+    open311,
+    reports,
 )
 
 
@@ -66,25 +100,36 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(module.router())
     install_docs(app, title=TITLE)
     settings = container.settings
-    app.add_middleware(BodyGuard, container=container, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(
+    routes = write_routes(container)
+    app.add_middleware(  # innermost: the observation writes, their bodies streamed
         IngestGate,
         container=container,
-        routes=write_routes(container),
+        routes=routes,
         max_body_bytes=settings.max_body_bytes,
         max_inflight=settings.ingest_max_inflight,
     )
-    reads_open = not container.settings.require_token_for_reads
+    app.add_middleware(  # every request authenticated before routing or a byte of body
+        RequestGuard,
+        container=container,
+        max_body_bytes=settings.max_body_bytes,
+        streamed={path: route.schemes for path, route in routes.items()},
+    )
+    app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
+    reads_open = container.settings.open_reads
     app.openapi = lambda: _openapi(app, reads_open=reads_open)  # type: ignore[method-assign]
     return app
 
 
 def _openapi(app: FastAPI, *, reads_open: bool) -> dict[str, Any]:
-    """FastAPI's document, with reads marked as open (security optional) where they are."""
+    """FastAPI's document, with reads marked as open (security optional) where a deployment
+    opened them."""
     if app.openapi_schema is not None:
         return app.openapi_schema
     app.openapi_schema = None
     doc = FastAPI.openapi(app)
+    for item in doc.get("paths", {}).values():  # any operation may meet a database fault
+        for operation in item.values():
+            operation.setdefault("responses", {}).setdefault("503", UNAVAILABLE)
     if reads_open:
         for item in doc.get("paths", {}).values():
             get = item.get("get")

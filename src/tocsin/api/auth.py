@@ -1,10 +1,10 @@
-"""Bearer-token authentication and role checks: one dependency, two status codes.
+"""Authentication and permission checks: the principal of every request, one dependency.
 
-No token, a token that is not `Bearer …`, or a token no user holds: 401 with
-`WWW-Authenticate: Bearer`. A valid token whose role lacks the permission: 403. Reads need a
-token only when the settings say so (`TOCSIN_REQUIRE_TOKEN_FOR_READS`); writes always do.
-Requests with a body are authenticated before the body is read (`tocsin.api.limits`); the user
-found there is reused here, where the route's permission is checked.
+Every request is authenticated before routing (`tocsin.api.limits`): an `Authorization: Bearer`
+API token, or the session cookie of a signed-in person. The principal found there (its
+permissions and scope, `tocsin.core.access`) is kept in the request; a route's dependency checks
+the route's permission and hands the principal to the service, which applies the scope. No or a
+bad credential: 401 with `WWW-Authenticate: Bearer`; a principal that may not: 403.
 """
 
 from __future__ import annotations
@@ -12,20 +12,29 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from tocsin.bootstrap import Container
+from tocsin.core.access import Principal, require
 from tocsin.core.errors import Unauthenticated
-from tocsin.core.users import Permission, User
+from tocsin.core.users import Permission
 
 SCHEME = "bearer"
 bearer = HTTPBearer(
     scheme_name=SCHEME,
     auto_error=False,
-    description="An API token (`tocsin users add NAME --role ROLE` prints one).",
+    description="An API token (`tocsin users add NAME --role ROLE --unit UNIT` prints one).",
 )
-USER_KEY = "tocsin.user"
+SESSION_COOKIE = "tocsin_session"
+session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    scheme_name="session",
+    auto_error=False,
+    description="A signed-in person's session (POST /api/v1/session); writes also need the "
+    "`X-CSRF-Token` header the sign-in returned.",
+)
+PRINCIPAL_KEY = "tocsin.principal"
+SESSION_KEY = "tocsin.session"  # the signed-in session behind the request, if any
 
 
 def container_of(request: Request) -> Container:
@@ -34,39 +43,35 @@ def container_of(request: Request) -> Container:
     return container
 
 
-def token_of(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer TOKEN` header (scheme case-insensitive)."""
+def token_of(authorization: str | None, *, schemes: tuple[str, ...] = (SCHEME,)) -> str | None:
+    """The token of an `Authorization: Bearer TOKEN` header (scheme case-insensitive; a route
+    may take other schemes, as InfluxDB clients send `Token TOKEN`)."""
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != SCHEME:
+    if scheme.lower() not in schemes:
         return None
     return token.strip() or None
 
 
-def authenticate(container: Container, token: str | None) -> User:
-    """The token's user; Unauthenticated when there is no token or nobody holds it."""
+def authenticate(container: Container, token: str | None) -> Principal:
+    """The token's principal; Unauthenticated when there is no token or nobody holds it."""
     if not token:
         raise Unauthenticated("a bearer token is required (Authorization: Bearer TOKEN)")
-    user = container.admin.authenticate(token)
-    if user is None:
+    principal = container.access.authenticate(token)
+    if principal is None:
         raise Unauthenticated("the bearer token is not valid")
-    return user
+    return principal
 
 
-def authorize(container: Container, token: str | None, permission: Permission) -> User:
-    """The token's user if its role grants `permission`; Unauthenticated or Forbidden if not."""
-    user = authenticate(container, token)
-    container.admin.require(user, permission)  # Forbidden when the role may not
-    return user
-
-
-def needs_token(container: Container, permission: Permission) -> bool:
-    """Whether this permission needs a token on this server (reads may be open)."""
-    return permission is not Permission.READ or container.settings.require_token_for_reads
+def principal_of(request: Request) -> Principal:
+    """The principal the guard found for this request (Unauthenticated if none)."""
+    principal: Principal | None = request.scope.get(PRINCIPAL_KEY)
+    if principal is None:
+        raise Unauthenticated("a bearer token is required (Authorization: Bearer TOKEN)")
+    return principal
 
 
 class Requires:
-    """The dependency that guards a route with a permission; returns the user (None for an
-    open read)."""
+    """The dependency that guards a route with a permission; returns the principal."""
 
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
@@ -74,25 +79,20 @@ class Requires:
     async def __call__(
         self,
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> User | None:
-        """Check the request's token (or reuse the user the body guard found); the store is
-        read in a worker thread, and only when the token's user is not known already."""
-        container = container_of(request)
-        if not needs_token(container, self.permission):
-            return None
-        user: User | None = request.scope.get(USER_KEY)  # found by the body guard
-        token = credentials.credentials if credentials else None
-        if user is None and token:
-            user = container.admin.known_user(token)
-        if user is None:
-            user = await run_in_threadpool(authenticate, container, token)
-        container.admin.require(user, self.permission)  # Forbidden when the role may not
-        return user
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        _session: Annotated[str | None, Depends(session_cookie)],
+    ) -> Principal:
+        """The request's principal, if it holds the permission (Forbidden if not)."""
+        principal = principal_of(request)
+        require(principal, self.permission)
+        return principal
 
 
-Reader = Annotated[User | None, Depends(Requires(Permission.READ))]
-# Writes always need a token (`needs_token`), so these dependencies never give None.
-Ingester = Annotated[User, Depends(Requires(Permission.INGEST))]
-Acknowledger = Annotated[User, Depends(Requires(Permission.ACKNOWLEDGE))]
-Silencer = Annotated[User, Depends(Requires(Permission.SILENCE))]
+Reader = Annotated[Principal, Depends(Requires(Permission.READ))]
+Ingester = Annotated[Principal, Depends(Requires(Permission.INGEST))]
+Acknowledger = Annotated[Principal, Depends(Requires(Permission.ACKNOWLEDGE))]
+Silencer = Annotated[Principal, Depends(Requires(Permission.SILENCE))]
+Configurer = Annotated[Principal, Depends(Requires(Permission.CONFIGURE))]
+UserManager = Annotated[Principal, Depends(Requires(Permission.MANAGE_USERS))]
+Responder = Annotated[Principal, Depends(Requires(Permission.RESPOND))]
+Commander = Annotated[Principal, Depends(Requires(Permission.COMMAND))]

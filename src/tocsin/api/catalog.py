@@ -111,7 +111,8 @@ def levels_out() -> LevelsOut:
     )
 
 
-def _feature(tree: RegionTree, code: RegionCode) -> RegionFeature:
+def region_feature(tree: RegionTree, code: RegionCode) -> RegionFeature:
+    """One region as a GeoJSON feature (its outline, name, level and parent)."""
     region = tree.regions[code]
     return RegionFeature(
         id=code,
@@ -157,7 +158,7 @@ def router() -> APIRouter:
         codes = (
             tree.children.get(RegionCode(parent), ()) if parent else [r.code for r in tree.roots()]
         )
-        return RegionCollection(features=[_feature(tree, c) for c in codes])
+        return RegionCollection(features=[region_feature(tree, c) for c in codes])
 
     @api.get("/api/v1/domains")
     def domains(_: Reader, request: Request) -> list[DomainOut]:
@@ -168,11 +169,14 @@ def router() -> APIRouter:
         ]
 
     @api.get("/api/v1/indicators", responses=responses(422))
-    def indicators(_: Reader, request: Request, region: RegionFilter = None) -> list[IndicatorOut]:
-        """Indicators with their thresholds (those of `region` and its subtree, if given)."""
+    def indicators(
+        principal: Reader, request: Request, region: RegionFilter = None
+    ) -> list[IndicatorOut]:
+        """Indicators with their thresholds (those in the user's scope; of `region` and its
+        subtree, if given)."""
         container = container_of(request)
         check_region(container, region)
-        tree = container.catalog.regions
+        found = container.indicators.listing(principal=principal, region=region)
         return [
             IndicatorOut(
                 code=ind.code,
@@ -188,8 +192,7 @@ def router() -> APIRouter:
                     if v == v
                 },
             )
-            for ind in container.catalog.indicators
-            if region is None or tree.is_within(ind.region, RegionCode(region))
+            for ind in found
         ]
 
     @api.get("/api/v1/levels")

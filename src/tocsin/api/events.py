@@ -51,7 +51,7 @@ def router() -> APIRouter:
     api = APIRouter(tags=["events"])
 
     @api.post("/api/v1/events", status_code=202, responses=responses(400, 401, 403, 413, 422))
-    def post_events(body: EventBatchIn, user: Ingester, request: Request) -> EventsOut:
+    def post_events(body: EventBatchIn, principal: Ingester, request: Request) -> EventsOut:
         """Store a batch of events (duplicates by source + external_id are ignored)."""
         events = [
             Event(
@@ -68,7 +68,7 @@ def router() -> APIRouter:
             )
             for e in body.events
         ]
-        stored = container_of(request).events.ingest(events, actor=user.name)
+        stored = container_of(request).events.ingest(events, principal=principal)
         return EventsOut(received=len(events), stored=stored)
 
     return api

@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Request
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -21,6 +21,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from tocsin.core.errors import InvalidInput, Problem
 from tocsin.core.moments import (
     EPOCH_HELP,
     EPOCH_MAX,
@@ -81,3 +82,18 @@ Attributes = Annotated[
     ),
     AfterValidator(_json_size),
 ]
+
+
+def single_values(request: Request) -> None:
+    """A dependency for routes whose query parameters are all single values: one given twice
+    (`?unit=a&unit=b`) is refused (422) instead of the last one silently winning."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for name, _ in request.query_params.multi_items():
+        if name in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    if repeated:
+        raise InvalidInput(
+            [Problem("query", name, "given more than once; give it once") for name in repeated]
+        )

@@ -1,17 +1,16 @@
 """The ingest gate: the lean ASGI path of every observation write (`POST /api/v1/observations`
 and the collectors' endpoints), in front of the FastAPI application.
 
-For each request, in this order: at most `max_inflight` writes at once (else 429 with
-`Retry-After`); the bearer token is checked before a byte of the body is read (401), then the
-role (403); a declared length over the limit is refused unread (413); the Content-Type chooses
+It stands behind the request guard (`tocsin.api.limits`), which has authenticated the request
+(401) before a byte of the body is read and left the body here. For each request, in this order:
+at most `max_inflight` writes at once (else 429 with `Retry-After`); the principal's permission
+(403); a declared length over the limit is refused unread (413); the Content-Type chooses
 the body format (415 for another). The body is then decoded as it arrives, chunk by chunk, and
 cut at the limit (413). A body with any problem is answered 422 naming each row and field, and
-nothing of it is stored. A valid one is handed to the group committer and answered 202 only
-after the transaction that stores it has committed; when the committer's queue is full, 503 with
-`Retry-After`. The event loop never waits on the database: the token check runs in the thread
-pool, and commits on the committer's thread. A token found valid is trusted for
-`TOKEN_TRUST_S` seconds without asking the database again (so a revoked token may still write
-for that long); a token found invalid is asked about every time.
+one naming an indicator outside the principal's scope 403; nothing of either is stored. A valid
+one is handed to the group committer and answered 202 only after the transaction that stores it
+has committed; when the committer's queue is full, 503 with `Retry-After`. The event loop never
+waits on the database: commits run on the committer's thread.
 
 Everything that is not such a write goes on to the application unchanged.
 """
@@ -21,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 import zlib
 from collections.abc import Callable, Mapping
@@ -32,13 +30,12 @@ from urllib.parse import parse_qsl
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api.auth import USER_KEY
+from tocsin.api.auth import PRINCIPAL_KEY
 from tocsin.api.limits import (
     ASGIApp,
     Receive,
     Scope,
     Send,
-    authenticate_scope,
     declared_too_large,
     header,
     too_large,
@@ -46,16 +43,15 @@ from tocsin.api.limits import (
 from tocsin.api.problems import error_response, problem_response
 from tocsin.api.rows import RowSink
 from tocsin.bootstrap import Container
-from tocsin.core.errors import InvalidInput, Problem, TocsinError
+from tocsin.core.access import Principal, require
+from tocsin.core.errors import InvalidInput, Problem, TocsinError, Unauthenticated
 from tocsin.core.sources import SourceKind
-from tocsin.core.users import Permission, User
+from tocsin.core.users import Permission
 from tocsin.services.ingest import IngestResult
 
 log = logging.getLogger(__name__)
 
 OFF_LOOP_ROWS = 50_000  # larger batches are mapped to indicator ids in a worker thread
-TOKEN_TRUST_S = 1.0
-TOKENS_KEPT = 1_024
 
 
 class BodyDecoder(Protocol):
@@ -90,8 +86,9 @@ class Route:
     """A write endpoint: its body formats by media type, and how a stored body is answered.
 
     `encodings` are Content-Encodings the decoder undoes itself (gzip is undone here);
-    `schemes` the Authorization schemes taken for the API token; with `quiet` (collectors) a
-    write is answered 204 without a body, also when none of its series was mapped."""
+    `schemes` the Authorization schemes taken for the API token (by the request guard); with
+    `quiet` (collectors) a write is answered 204 without a body, also when none of its series
+    was mapped."""
 
     formats: dict[str, BodyFormat]
     kind: SourceKind = SourceKind.API
@@ -129,7 +126,6 @@ class IngestGate:
         self.max_body_bytes = max_body_bytes
         self.max_inflight = max_inflight
         self.inflight = 0
-        self.tokens: dict[str, tuple[User, float]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
@@ -152,25 +148,8 @@ class IngestGate:
         response.headers["Retry-After"] = "1"
         await response(scope, receive, send)
 
-    async def _authenticate(self, route: Route, scope: Scope) -> JSONResponse | None:
-        """The token's user (trusted for TOKEN_TRUST_S once found), or the 401 response."""
-        token = _token(header(scope, b"authorization"), route.schemes)
-        now = time.monotonic()
-        known = self.tokens.get(token) if token else None
-        if known is not None and known[1] > now:
-            scope[USER_KEY] = known[0]
-            return None
-        refused = await authenticate_scope(self.container, scope, token=token)
-        if refused is None and token:
-            if len(self.tokens) >= TOKENS_KEPT:
-                self.tokens.clear()
-            self.tokens[token] = (scope[USER_KEY], now + TOKEN_TRUST_S)
-        return refused
-
     async def _write(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
-        refused = await self._authenticate(route, scope)
-        if refused is None:
-            refused = self._forbidden(scope) or declared_too_large(scope, self.max_body_bytes)
+        refused = self._forbidden(scope) or declared_too_large(scope, self.max_body_bytes)
         if refused is None:
             refused = _encoding_refused(route, scope)
         chosen = None
@@ -201,7 +180,7 @@ class IngestGate:
 
     def _forbidden(self, scope: Scope) -> JSONResponse | None:
         try:
-            self.container.admin.require(scope[USER_KEY], Permission.INGEST)
+            require(_principal(scope), Permission.INGEST)
         except TocsinError as err:
             return error_response(err)
         return None
@@ -233,10 +212,11 @@ class IngestGate:
         try:
             raw = sink.raw()
             ingest = self.container.ingest
+            principal = _principal(scope)
             if len(raw.times) > OFF_LOOP_ROWS:
-                batch = await run_in_threadpool(ingest.validate, raw)
+                batch = await run_in_threadpool(lambda: ingest.validate(raw, principal=principal))
             else:
-                batch = ingest.validate(raw)
+                batch = ingest.validate(raw, principal=principal)
             future = self.container.committer.submit(batch)
         except TocsinError:
             intake.refused(route.kind, sink.rows)
@@ -276,12 +256,12 @@ class _TooLarge(TocsinError):
     """The body passed the limit while it was read."""
 
 
-def _token(authorization: str | None, schemes: tuple[str, ...]) -> str | None:
-    """The token of `Bearer TOKEN` (or another scheme the route takes, as `Token TOKEN`)."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() not in schemes:
-        return None
-    return token.strip() or None
+def _principal(scope: Scope) -> Principal:
+    """Who the request guard found (Unauthenticated if the gate stands alone)."""
+    principal: Principal | None = scope.get(PRINCIPAL_KEY)
+    if principal is None:
+        raise Unauthenticated("a bearer token is required (Authorization: Bearer TOKEN)")
+    return principal
 
 
 def _encoding_refused(route: Route, scope: Scope) -> JSONResponse | None:

@@ -1,26 +1,55 @@
-"""The body guard: authenticate before a body is read, and never read more than the limit.
+"""The request guard: authenticate every request before routing, and never read more of a body
+than the limit.
 
-A pure ASGI middleware in front of the application. Every request that carries a body (POST,
-PUT, PATCH, DELETE) writes, and every write needs a token: the bearer token is checked first,
-and a request without a valid one is answered 401 without a byte of its body being read. Then
-the body is read up to `max_body_bytes`: a declared `Content-Length` over the limit is refused at
-once, and a body streamed without one (chunked) is counted as it arrives and refused as soon as
-it passes the limit — 413 either way. Only then does the application see the (buffered) body;
-the route's own dependency checks the role's permission (403) with the user found here.
+A pure ASGI middleware in front of the application. Every request but the public ones
+(`tocsin.api.public`) needs a principal: the bearer token is checked first, and a request
+without a valid one is answered 401 without a byte of its body being read (a deployment that
+opened its reads, `TOCSIN_OPEN_READS`, reads anonymously). Then a body (POST, PUT, PATCH, DELETE)
+is read up to `max_body_bytes`: a declared `Content-Length` over the limit is refused at once,
+and a body streamed without one (chunked) is counted as it arrives and refused as soon as it
+passes the limit — 413 either way. Only then does the application see the (buffered) body; the
+route's own dependency checks the permission (403) of the principal found here.
+
+A signed-in person's session cookie is a credential too; a write made with it must carry the
+session's CSRF token in `X-CSRF-Token` (403 otherwise). Sign-in attempts are limited per client
+address, writes per principal (429 with `Retry-After`, `tocsin.api.rates`).
+
+The observation writes the ingest gate serves (`streamed`: their paths and the Authorization
+schemes they take) are authenticated here like every request, but their body is left to the
+gate, which decodes it as it arrives, cuts it at the limit and paces writes by how many it
+serves at once and how full the commit queue is (429/503 with `Retry-After`) instead of a count
+per minute. For these writes alone a token found valid is trusted for `TOKEN_TRUST` seconds
+without asking the database again, unless this process has since revoked or rotated a token or
+saved a user (`AccessService.changes`): a token revoked from another process (the command line)
+may still write observations for that long. Every other request, and a token found invalid, is
+asked about every time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+import hmac
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from datetime import datetime, timedelta
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api.auth import USER_KEY, authenticate, token_of
-from tocsin.api.problems import CHALLENGES, problem_response
+from tocsin.api.auth import (
+    PRINCIPAL_KEY,
+    SCHEME,
+    SESSION_COOKIE,
+    SESSION_KEY,
+    authenticate,
+    token_of,
+)
+from tocsin.api.problems import CHALLENGES, error_response, problem_response
+from tocsin.api.public import is_public
+from tocsin.api.rates import TokenBucket
 from tocsin.bootstrap import Container
-from tocsin.core.errors import Problem, Unauthenticated
+from tocsin.core.access import Principal, anonymous_reader
+from tocsin.core.errors import Problem, Unauthenticated, Unavailable
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -29,6 +58,11 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SIGN_IN = ("POST", "/api/v1/session")
+CSRF_HEADER = b"x-csrf-token"
+SESSION_ENDED = "the session has ended or is not valid: sign in again"
+TOKEN_TRUST = timedelta(seconds=1)
+TOKENS_KEPT = 1_024
 
 
 class BodyTooLarge(Exception):
@@ -43,20 +77,42 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class BodyGuard:
-    """Authenticate first, then read at most `max_body_bytes` of the body."""
+class RequestGuard:
+    """Authenticate first, then read at most `max_body_bytes` of the body (or leave a streamed
+    write's body to the ingest gate behind)."""
 
-    def __init__(self, app: ASGIApp, *, container: Container, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        container: Container,
+        max_body_bytes: int,
+        streamed: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.app = app
         self.container = container
         self.max_body_bytes = max_body_bytes
+        self.streamed = dict(streamed or {})
+        settings = container.settings
+        self.sign_ins = TokenBucket(settings.sign_in_per_minute, burst=5)
+        self.writes = TokenBucket(settings.writes_per_minute, burst=60)
+        self.tokens: dict[str, tuple[Principal, datetime, int]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
-        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refused = await self._authenticate(scope) or self._declared_too_large(scope)
+        refused = self._limit_sign_in(scope) or await self._authenticate(scope)
+        streams = scope["method"] == "POST" and scope["path"] in self.streamed
+        if refused is None and streams:
+            await self.app(scope, receive, send)  # the gate reads, limits and paces the body
+            return
+        refused = refused or self._limit_writes(scope)
+        if refused is None and scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        refused = refused or self._declared_too_large(scope)
         if refused is None:
             try:
                 body = await self._read(receive)
@@ -68,7 +124,84 @@ class BodyGuard:
         await refused(scope, receive, send)
 
     async def _authenticate(self, scope: Scope) -> JSONResponse | None:
-        return await authenticate_scope(self.container, scope)
+        """Find the principal (or refuse with 401); public requests pass without one; a
+        database that cannot tell who it is: 503, not 500."""
+        try:
+            return await self._find_principal(scope)
+        except Unavailable as err:
+            return error_response(err)
+
+    async def _find_principal(self, scope: Scope) -> JSONResponse | None:
+        method, path = scope["method"], scope["path"]
+        public = is_public(method, path)
+        schemes = self.streamed.get(path, (SCHEME,)) if method == "POST" else (SCHEME,)
+        token = token_of(header(scope, b"authorization"), schemes=schemes)
+        cookie = _cookie(scope, SESSION_COOKIE) if token is None else None
+        if cookie is not None:
+            return await self._with_session(scope, cookie, public=public)
+        if token is None and (public or self._opens(method)):
+            if not public:
+                scope[PRINCIPAL_KEY] = anonymous_reader()
+            return None
+        streams = method == "POST" and path in self.streamed
+        try:
+            scope[PRINCIPAL_KEY] = await self._token_principal(token, trusted=streams)
+        except Unauthenticated as err:
+            if public:
+                return None
+            return problem_response(401, str(err), headers=CHALLENGES[401])
+        return None
+
+    async def _token_principal(self, token: str | None, *, trusted: bool) -> Principal:
+        """The token's principal, asked of the database; for a streamed write, one found valid
+        is trusted for TOKEN_TRUST without asking again."""
+        now = self.container.clock.now()  # the clock tokens expire by
+        changes = self.container.access.changes.count
+        known = self.tokens.get(token) if token and trusted else None
+        if known is not None and known[1] > now and known[2] == changes:
+            return known[0]
+        principal = await run_in_threadpool(authenticate, self.container, token)
+        if token and trusted:
+            if len(self.tokens) >= TOKENS_KEPT:
+                self.tokens.clear()
+            self.tokens[token] = (principal, now + TOKEN_TRUST, changes)
+        return principal
+
+    async def _with_session(
+        self, scope: Scope, secret: str, *, public: bool
+    ) -> JSONResponse | None:
+        """The session's principal; a write also needs the session's CSRF token."""
+        session = await run_in_threadpool(self.container.sign_in.session, secret)
+        if session is None:
+            if public:
+                return None
+            return problem_response(401, SESSION_ENDED, headers=CHALLENGES[401])
+        sent = header(scope, CSRF_HEADER) or ""
+        writes = scope["method"] in BODY_METHODS and (scope["method"], scope["path"]) != SIGN_IN
+        if writes and not hmac.compare_digest(sent.encode(), session.csrf.encode()):
+            reason = "a write with the session cookie needs its X-CSRF-Token header"
+            return problem_response(403, reason, [Problem("headers", "x-csrf-token", reason)])
+        scope[PRINCIPAL_KEY] = session.principal
+        scope[SESSION_KEY] = session
+        return None
+
+    def _limit_sign_in(self, scope: Scope) -> JSONResponse | None:
+        """Sign-in attempts per client address."""
+        if (scope["method"], scope["path"]) != SIGN_IN:
+            return None
+        client = scope.get("client") or ("?", 0)
+        return _too_many(self.sign_ins.allow(str(client[0])), "sign-in attempts")
+
+    def _limit_writes(self, scope: Scope) -> JSONResponse | None:
+        """Writes per principal."""
+        principal = scope.get(PRINCIPAL_KEY)
+        if scope["method"] not in BODY_METHODS or principal is None:
+            return None
+        return _too_many(self.writes.allow(principal.name), "writes")
+
+    def _opens(self, method: str) -> bool:
+        """Whether this deployment reads anonymously (it opted out of private reads)."""
+        return method in {"GET", "HEAD"} and self.container.settings.open_reads
 
     def _declared_too_large(self, scope: Scope) -> JSONResponse | None:
         return declared_too_large(scope, self.max_body_bytes)
@@ -93,19 +226,25 @@ class BodyGuard:
         return b"".join(chunks)
 
 
-async def authenticate_scope(
-    container: Container, scope: Scope, *, token: str | None = None
-) -> JSONResponse | None:
-    """Find the bearer token's user (kept in the scope), or the 401 response (`token`: one
-    already taken from the headers)."""
-    token = token or token_of(header(scope, b"authorization"))
-    try:  # a user known from a recent request needs no thread (a storm of posts)
-        user = container.admin.known_user(token) if token else None
-        user = user or await run_in_threadpool(authenticate, container, token)
-    except Unauthenticated as err:
-        return problem_response(401, str(err), headers=CHALLENGES[401])
-    scope[USER_KEY] = user
-    return None
+def _too_many(wait: int | None, what: str) -> JSONResponse | None:
+    if wait is None:
+        return None
+    detail = f"too many {what}: try again in {wait} s"
+    return problem_response(429, detail, headers={"Retry-After": str(wait)})
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    """A cookie's value from the request (None: absent or unreadable)."""
+    raw = header(scope, b"cookie")
+    if not raw:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw)
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None and morsel.value else None
 
 
 def declared_too_large(scope: Scope, limit: int) -> JSONResponse | None:

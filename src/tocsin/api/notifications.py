@@ -105,30 +105,35 @@ def router() -> APIRouter:
 
     @api.get("/api/v1/notifications", responses=responses(401, 403, 422))
     def notifications(
-        _: Reader,
+        principal: Reader,
         request: Request,
         warning: Annotated[str | None, Query(max_length=128)] = None,
         status: DeliveryStatus | None = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
     ) -> list[NotificationOut]:
-        """The notification log, newest first."""
+        """The notification log (what the user's scope holds), newest first; addresses are
+        redacted (`***`)."""
         container = container_of(request)
         if warning is not None:
             try:
-                container.warnings.get(warning)
+                container.warnings.get(warning, principal=principal)
             except NotFound as err:
                 raise InvalidInput([Problem("query", "warning", str(err))]) from err
         rows = container.dispatcher.notification_log(
-            warning_id=warning, status=status.value if status else None, limit=limit
+            principal=principal,
+            warning_id=warning,
+            status=status.value if status else None,
+            limit=limit,
         )
         return [notification_out(n) for n in rows]
 
     @api.get("/api/v1/warnings/{warning_id}/delivery", responses=responses(401, 403, 404, 422))
-    def delivery(warning_id: WarningId, _: Reader, request: Request) -> DeliveryOut:
+    def delivery(warning_id: WarningId, principal: Reader, request: Request) -> DeliveryOut:
         """Who was told about a warning, what suppresses it now, and its escalation."""
         container = container_of(request)
-        warning = container.warnings.get(warning_id)
-        explained = container.dispatcher.explain_delivery(warning, container.clock.now())
+        warning = container.warnings.get(warning_id, principal=principal)
+        now = container.clock.now()
+        explained = container.dispatcher.explain_delivery(warning, now, principal=principal)
         return DeliveryOut.model_validate(explained)
 
     return api

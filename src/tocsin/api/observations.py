@@ -13,9 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tocsin.api.auth import Ingester, Reader, container_of
 from tocsin.api.fields import EPOCH_MAX, EPOCH_MIN, Code, EpochOrMoment, IndicatorPath, Number
 from tocsin.api.problems import responses
-from tocsin.core.errors import NotFound
 from tocsin.services.ingest import RawObservations
-from tocsin.services.scoring import replay_scores
 
 MAX_BATCH = 1_000_000
 OBSERVATIONS_PATH = "/api/v1/observations"
@@ -89,8 +87,11 @@ def router() -> APIRouter:
         responses=responses(400, 401, 403, 413, 415, 422, 429, 503),
         openapi_extra={"requestBody": {"content": BULK_FORMATS}},
     )
-    def post_observations(body: ObservationBatchIn, user: Ingester, request: Request) -> IngestOut:
-        """Store a batch of observations and evaluate the rules; all or nothing.
+    def post_observations(
+        body: ObservationBatchIn, principal: Ingester, request: Request
+    ) -> IngestOut:
+        """Store a batch of observations and evaluate the rules; all or nothing; every
+        indicator within the user's scope.
 
         The body is JSON (below), NDJSON (one observation object per line), CSV (a header
         naming indicator, time and value) or an Apache Arrow IPC stream, by Content-Type; it is
@@ -106,7 +107,8 @@ def router() -> APIRouter:
             where=[f"observations[{i}]" for i in range(len(rows))],
         )
         container = container_of(request)
-        result = container.committer.submit(container.ingest.validate(raw)).result()
+        batch = container.ingest.validate(raw, principal=principal)
+        result = container.committer.submit(batch).result()
         return IngestOut(
             received=result.received,
             evaluated=result.evaluated,
@@ -116,31 +118,26 @@ def router() -> APIRouter:
     @api.get("/api/v1/indicators/{code}/observations", responses=responses(401, 403, 404, 422))
     def observations(
         code: IndicatorPath,
-        _: Reader,
+        principal: Reader,
         request: Request,
         since: Annotated[int | None, Query(ge=EPOCH_MIN, le=EPOCH_MAX)] = None,
         until: Annotated[int | None, Query(ge=EPOCH_MIN, le=EPOCH_MAX)] = None,
         limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000,
     ) -> SeriesOut:
         """An indicator's observations (epoch seconds and values), oldest first."""
-        container = container_of(request)
-        ident = container.rules.ids.get(code)
-        if ident is None:
-            raise NotFound(f"unknown indicator {code!r}")
-        with container.store.transaction() as tx:
-            batch = tx.observations.read(ident, since=since, until=until, limit=limit)
+        indicators = container_of(request).indicators
+        batch = indicators.series(code, principal=principal, since=since, until=until, limit=limit)
         return SeriesOut(indicator=code, times=batch.times.tolist(), values=batch.values.tolist())
 
     @api.get("/api/v1/indicators/{code}/scores", responses=responses(401, 403, 404, 422))
     def scores(
         code: IndicatorPath,
-        _: Reader,
+        principal: Reader,
         request: Request,
         detector: Annotated[str | None, Query(max_length=64)] = None,
     ) -> ScoresOut:
         """Anomaly scores of an indicator's stored history, computed online (past only)."""
-        container = container_of(request)
-        found = replay_scores(container.store, container.rules, code, kind=detector)
+        found = container_of(request).indicators.scores(code, principal=principal, kind=detector)
         return ScoresOut(
             indicator=code,
             detector=found["detector"],

@@ -1,4 +1,7 @@
-"""Operations: liveness (`/healthz`) and the Prometheus exposition (`/metrics`); both public."""
+"""Operations: liveness (`/healthz`, public) and the Prometheus exposition (`/metrics`, for a
+token that may read: Prometheus sends it with `authorization: {credentials: TOKEN}`; the counts
+are those of the token's scope, and the whole deployment's source counts only for a national
+one)."""
 
 from __future__ import annotations
 
@@ -7,10 +10,9 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from tocsin import __version__
-from tocsin.api.auth import container_of
+from tocsin.api.auth import Reader, container_of
+from tocsin.api.problems import json_problems
 from tocsin.bootstrap import Container
-
-PUBLIC_PATHS = frozenset({"/healthz", "/metrics"})
 
 
 class HealthOut(BaseModel):
@@ -63,12 +65,16 @@ def router() -> APIRouter:
     @api.get(
         "/metrics",
         response_class=PlainTextResponse,
-        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            **json_problems(401, 403),  # a text route: its Problem bodies are JSON
+        },
     )
-    def metrics(request: Request) -> str:
-        """Prometheus exposition of open warnings by level and state."""
+    def metrics(principal: Reader, request: Request) -> str:
+        """Prometheus exposition of open warnings (in the token's scope) by level and state;
+        for a national token, also what each kind of source delivered."""
         container = container_of(request)
-        counts = container.warnings.counts(open_only=True)
+        counts = container.warnings.counts(open_only=True, principal=principal)
         lines = [
             "# HELP tocsin_open_warnings Open warnings by level and state.",
             "# TYPE tocsin_open_warnings gauge",
@@ -77,6 +83,7 @@ def router() -> APIRouter:
             f'tocsin_open_warnings{{level="{lv}",state="{st}"}} {n}'
             for (lv, st), n in sorted(counts.items())
         ]
-        return "\n".join([*lines, *source_lines(container)]) + "\n"
+        sources = source_lines(container) if principal.scope.national else []
+        return "\n".join([*lines, *sources]) + "\n"
 
     return api

@@ -30,7 +30,8 @@ STATUS: dict[type[errors.TocsinError], int] = {
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.InvalidInput: 422,
-    errors.Overloaded: 503,
+    errors.Unavailable: 503,  # Overloaded and NotOwner too
+    errors.RateLimited: 429,
 }
 MAX_LISTED = 50
 CHALLENGES: dict[int, dict[str, str]] = {401: {"WWW-Authenticate": "Bearer"}}
@@ -43,9 +44,15 @@ DESCRIPTIONS: dict[int, str] = {
     413: "The request body is larger than the server's limit (`TOCSIN_MAX_BODY_BYTES`).",
     422: "The request is invalid; every problem is listed, and nothing of it was stored.",
     415: "The body's Content-Type is not one this operation reads.",
-    429: "Too many requests at once: try again after `Retry-After` seconds.",
+    429: "Too many requests (sign-in attempts, writes, or writes at once): wait `Retry-After` "
+    "seconds.",
     500: "A fault on the server (logged with the id in `detail`); nothing was stored.",
-    503: "The server is overloaded: try again after `Retry-After` seconds; nothing was stored.",
+    503: (
+        "Not now, and nothing was stored: the server is overloaded, the database cannot be "
+        "used (full disk, read-only, unreachable), or this server is a standby and another one "
+        "owns the rules' state (named in `detail` and `problems`). Retry after `Retry-After` "
+        "seconds."
+    ),
 }
 
 
@@ -69,6 +76,21 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": Problem, "description": DESCRIPTIONS[s]} for s in statuses}
 
 
+PROBLEM_REF: dict[str, str] = {"$ref": "#/components/schemas/Problem"}
+
+
+def json_problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Like `responses`, for a route whose success is not JSON (text, HTML, PDF, CSV): its
+    Problem bodies are JSON, said explicitly."""
+    return {
+        s: {
+            "description": DESCRIPTIONS[s],
+            "content": {"application/json": {"schema": PROBLEM_REF}},
+        }
+        for s in statuses
+    }
+
+
 def item(problem: errors.Problem) -> ProblemItem:
     """The API form of a core problem."""
     return ProblemItem(where=problem.where, field=problem.field, reason=problem.reason)
@@ -87,12 +109,16 @@ def problem_response(
 
 
 def error_response(err: errors.TocsinError) -> JSONResponse:
-    """The Problem response of a Tocsin error (503s say when to come back)."""
+    """The Problem response of a Tocsin error (503s say when to come back; a standby names
+    the owner of what the request needs)."""
     status = status_of(err)
     headers = dict(CHALLENGES.get(status, {}))
-    if isinstance(err, errors.Overloaded):
+    found = list(getattr(err, "problems", ()))
+    if isinstance(err, errors.Unavailable | errors.RateLimited):
         headers["Retry-After"] = str(err.retry_after_s)
-    return problem_response(status, str(err), getattr(err, "problems", ()), headers=headers)
+        owner = getattr(err, "owner", "")
+        found += [errors.Problem("server", "owner", owner)] if owner else []
+    return problem_response(status, str(err), found, headers=headers)
 
 
 def status_of(err: errors.TocsinError) -> int:

@@ -1,4 +1,5 @@
-"""Silences: create (owned, reasoned, time-boxed), list, look at one with its trail, expire."""
+"""Silences: create (owned, reasoned, time-boxed), list, look at one with its trail, expire;
+a second user approves or refuses a broad one."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tocsin.bootstrap import Container
 from tocsin.core.errors import InvalidInput, Problem
 from tocsin.core.levels import Level
 from tocsin.core.warnings.selectors import Selector, parse_matcher
-from tocsin.core.warnings.silences import Silence, silence_json
+from tocsin.core.warnings.silences import Silence, SilenceState, silence_json
 
 SilenceId = Annotated[str, Path(min_length=1, max_length=128)]
 
@@ -42,6 +43,13 @@ class ExpireIn(BaseModel):
     reason: Reason = ""
 
 
+class RefuseIn(BaseModel):
+    """Why a broad silence is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Reason = Field(min_length=1)
+
+
 class SelectorOut(BaseModel):
     """What a silence matches."""
 
@@ -51,8 +59,18 @@ class SelectorOut(BaseModel):
     matchers: list[str]
 
 
+class ApprovalOut(BaseModel):
+    """Why a broad silence needs a second user, and that user's decision (null: none yet)."""
+
+    needs: list[Literal["no_region", "wide_region", "all_levels_long"]]
+    decision: Literal["approved", "refused"] | None
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str
+
+
 class SilenceOut(BaseModel):
-    """A silence and its state now (pending, active or expired)."""
+    """A silence and its state now (awaiting approval, refused, pending, active or expired)."""
 
     id: str
     selector: SelectorOut
@@ -62,7 +80,11 @@ class SilenceOut(BaseModel):
     reason: str
     created_at: datetime
     expired_by: str | None
-    state: Literal["pending", "active", "expired"]
+    approval: ApprovalOut | None = Field(
+        description="a broad silence's second user: why one is needed and what they decided "
+        "(null: one person's word was enough)"
+    )
+    state: Literal["awaiting_approval", "refused", "pending", "active", "expired"]
 
 
 class SilenceEntryOut(BaseModel):
@@ -109,12 +131,13 @@ def router() -> APIRouter:
     writes = responses(400, 401, 403, 413, 422)
 
     @api.post("/api/v1/silences", status_code=201, responses=writes)
-    def create_silence(body: SilenceIn, user: Silencer, request: Request) -> SilenceOut:
-        """Create a silence; it needs a reason and an end; its creation is notified."""
+    def create_silence(body: SilenceIn, principal: Silencer, request: Request) -> SilenceOut:
+        """Create a silence in the user's scope; it needs a reason and an end; its creation is
+        notified."""
         container = container_of(request)
         silence = container.silences.create(
             _selector(body, container),
-            created_by=user.name,
+            principal=principal,
             reason=body.reason,
             ends_at=body.ends_at,
             starts_at=body.starts_at,
@@ -123,34 +146,63 @@ def router() -> APIRouter:
 
     @api.get("/api/v1/silences", responses=responses(401, 403, 422))
     def list_silences(
-        _: Reader, request: Request, state: Literal["current", "all"] = "current"
+        principal: Reader,
+        request: Request,
+        state: Literal["current", "all", "awaiting_approval"] = "current",
     ) -> list[SilenceOut]:
-        """Silences (pending and active; `state=all` adds expired ones), newest first."""
+        """Silences (awaiting approval, pending and active; `state=all` adds ended ones;
+        `state=awaiting_approval`: only those waiting for a second user), newest first."""
         container = container_of(request)
-        found = container.silences.find(include_expired=state == "all")
+        found = container.silences.find(
+            include_expired=state == "all",
+            state=SilenceState.AWAITING_APPROVAL if state == "awaiting_approval" else None,
+            principal=principal,
+        )
         return [_out(s, container) for s in found]
 
     @api.get("/api/v1/silences/{silence_id}", responses=responses(401, 403, 404, 422))
-    def get_silence(silence_id: SilenceId, _: Reader, request: Request) -> SilenceDetailOut:
+    def get_silence(silence_id: SilenceId, principal: Reader, request: Request) -> SilenceDetailOut:
         """One silence with its audit trail."""
         container = container_of(request)
-        silence = _out(container.silences.get(silence_id), container)
+        silence = _out(container.silences.get(silence_id, principal=principal), container)
         history = [
             SilenceEntryOut(at=r.at, actor=r.actor, kind=r.kind, reason=r.reason)
-            for r in container.silences.history(silence_id)
+            for r in container.silences.history(silence_id, principal=principal)
         ]
         return SilenceDetailOut(**silence.model_dump(), history=history)
+
+    @api.post(
+        "/api/v1/silences/{silence_id}/approve",
+        responses=responses(400, 401, 403, 404, 409, 413, 422),
+    )
+    def approve_silence(silence_id: SilenceId, principal: Silencer, request: Request) -> SilenceOut:
+        """Approve a broad silence (another user than its creator, within its scope)."""
+        container = container_of(request)
+        return _out(container.silences.approve(silence_id, principal=principal), container)
+
+    @api.post(
+        "/api/v1/silences/{silence_id}/refuse",
+        responses=responses(400, 401, 403, 404, 409, 413, 422),
+    )
+    def refuse_silence(
+        silence_id: SilenceId, body: RefuseIn, principal: Silencer, request: Request
+    ) -> SilenceOut:
+        """Refuse a broad silence, saying why (another user than its creator, within its
+        scope): it ends without ever suppressing; the refusal is notified."""
+        container = container_of(request)
+        done = container.silences.refuse(silence_id, principal=principal, reason=body.reason)
+        return _out(done, container)
 
     @api.post(
         "/api/v1/silences/{silence_id}/expire",
         responses=responses(400, 401, 403, 404, 409, 413, 422),
     )
     def expire_silence(
-        silence_id: SilenceId, body: ExpireIn, user: Silencer, request: Request
+        silence_id: SilenceId, body: ExpireIn, principal: Silencer, request: Request
     ) -> SilenceOut:
-        """End a silence now; its expiry is notified."""
+        """End a silence now (in the user's scope); its expiry is notified."""
         container = container_of(request)
-        done = container.silences.expire(silence_id, actor=user.name, reason=body.reason)
+        done = container.silences.expire(silence_id, principal=principal, reason=body.reason)
         return _out(done, container)
 
     return api

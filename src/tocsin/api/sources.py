@@ -1,5 +1,6 @@
 """Sources: what each kind of source delivered since the server started (`GET
-/api/v1/sources`), with the series no rule maps, so that nothing is dropped silently."""
+/api/v1/sources`), with the series no rule maps, so that nothing is dropped silently; the whole
+deployment's counts, so only a national principal reads them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pydantic import BaseModel, Field
 
 from tocsin.api.auth import Reader, container_of
 from tocsin.api.problems import responses
+from tocsin.core.access import Placement, require_place
 from tocsin.core.sources import SourceCounts
+
+WHOLE = Placement(None, None)  # every region and domain: what sources deliver is not placed
 
 
 class SourceOut(BaseModel):
@@ -43,8 +47,10 @@ def router() -> APIRouter:
     api = APIRouter(tags=["sources"])
 
     @api.get("/api/v1/sources", responses=responses(401, 403))
-    def sources(_: Reader, request: Request) -> list[SourceOut]:
-        """What each kind of source delivered since the server started."""
+    def sources(principal: Reader, request: Request) -> list[SourceOut]:
+        """What each kind of source delivered since the server started (the whole
+        deployment's: for a national user or token)."""
+        require_place(principal, WHOLE, action="reading every source's counts")
         intake = container_of(request).intake
         with intake.lock:
             return [source_out(kind.value, c) for kind, c in intake.counts.items()]

@@ -12,6 +12,7 @@ from tocsin.api.auth import Acknowledger, Reader, container_of
 from tocsin.api.fields import Reason
 from tocsin.api.problems import responses
 from tocsin.bootstrap import Container
+from tocsin.core.access import Principal
 from tocsin.core.domains import parse_domains
 from tocsin.core.errors import InvalidInput, Problem
 from tocsin.core.levels import Level, parse_levels
@@ -99,6 +100,7 @@ def find_warnings(
     region: str | None,
     limit: int,
     offset: int = 0,
+    principal: Principal,
 ) -> list[Warning]:
     """Warnings matching any of the domains (each with its subtree), most severe and oldest
     first, as the warning service orders them: `limit` of them after skipping `offset`."""
@@ -110,6 +112,7 @@ def find_warnings(
             region=region,
             limit=limit,
             offset=offset,
+            principal=principal,
         )
     found: dict[str, Warning] = {}
     for domain in domains:
@@ -119,6 +122,7 @@ def find_warnings(
             domain=domain,
             region=region,
             limit=offset + limit,
+            principal=principal,
         ):
             found[w.id] = w
     ordered = sorted(found.values(), key=lambda w: (-w.level.rank, w.first_seen_at, w.id))
@@ -131,7 +135,7 @@ def router() -> APIRouter:
 
     @api.get("/api/v1/warnings", responses=responses(401, 403, 422))
     def list_warnings(
-        _: Reader,
+        principal: Reader,
         request: Request,
         state: Literal["open", "all"] = "open",
         level: Annotated[list[str] | None, Query(description=f"blue…red; {FILTER_HELP}")] = None,
@@ -157,20 +161,23 @@ def router() -> APIRouter:
             region=region,
             limit=limit,
             offset=offset,
+            principal=principal,
         )
         return [warning_out(w) for w in found]
 
     @api.get("/api/v1/warnings/{warning_id}", responses=responses(401, 403, 404, 422))
-    def get_warning(warning_id: WarningId, _: Reader, request: Request) -> WarningOut:
+    def get_warning(warning_id: WarningId, principal: Reader, request: Request) -> WarningOut:
         """One warning with its cause and explanation."""
-        return warning_out(container_of(request).warnings.get(warning_id))
+        return warning_out(container_of(request).warnings.get(warning_id, principal=principal))
 
     @api.get("/api/v1/warnings/{warning_id}/history", responses=responses(401, 403, 404, 422))
-    def warning_history(warning_id: WarningId, _: Reader, request: Request) -> list[AuditOut]:
+    def warning_history(
+        warning_id: WarningId, principal: Reader, request: Request
+    ) -> list[AuditOut]:
         """Every transition of a warning: who, when, why."""
         return [
             AuditOut(at=r.at, actor=r.actor, kind=r.kind, reason=r.reason, details=dict(r.details))
-            for r in container_of(request).warnings.history(warning_id)
+            for r in container_of(request).warnings.history(warning_id, principal=principal)
         ]
 
     @api.post(
@@ -178,10 +185,11 @@ def router() -> APIRouter:
         responses=responses(400, 401, 403, 404, 409, 413, 422),
     )
     def acknowledge(
-        warning_id: WarningId, body: AcknowledgeIn, user: Acknowledger, request: Request
+        warning_id: WarningId, body: AcknowledgeIn, principal: Acknowledger, request: Request
     ) -> WarningOut:
-        """Acknowledge an active warning."""
+        """Acknowledge an active warning (in the user's scope)."""
         warnings = container_of(request).warnings
-        return warning_out(warnings.acknowledge(warning_id, actor=user.name, reason=body.reason))
+        done = warnings.acknowledge(warning_id, principal=principal, reason=body.reason)
+        return warning_out(done)
 
     return api

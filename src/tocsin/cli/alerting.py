@@ -11,7 +11,7 @@ import signal
 import threading
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -28,8 +28,13 @@ from tocsin.cli.common import (
     reported,
     settings,
 )
+from tocsin.core.access import system_principal
+
+if TYPE_CHECKING:
+    from tocsin.bootstrap import Container
 from tocsin.core.errors import InvalidInput, NotFound, Problem
 
+SYSTEM = system_principal("cli")  # an operator at the command line holds the database
 silences_app = group("Silences: owned, reasoned, time-boxed.")
 notify_app = group("Notification delivery.")
 
@@ -99,26 +104,35 @@ def silences_create(
         check_known("--region", region, container.catalog.regions.regions)
         check_known("--domain", domain, container.catalog.domains)
         selector = Selector(region, domain, frozenset(levels), matchers)
-        silence = container.silences.create(selector, created_by=by, reason=reason, ends_at=ends_at)
+        silence = container.silences.create(
+            selector, principal=system_principal(by), reason=reason, ends_at=ends_at
+        )
+    needs = silence.approval.needs if silence.approval else ()
+    waits = f" (awaiting a second user's approval: {', '.join(needs)})" if needs else ""
     console.print(
-        f"silence {silence.id} until {silence.ends_at.isoformat()}: {selector.describe()}",
+        f"silence {silence.id} until {silence.ends_at.isoformat()}: {selector.describe()}{waits}",
         markup=False,
+        soft_wrap=True,
     )
 
 
 @silences_app.command("list")
 def silences_list(
-    all_: Annotated[bool, typer.Option("--all", help="Include expired silences")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Include ended silences")] = False,
+    awaiting: Annotated[
+        bool, typer.Option("--awaiting", help="Only those awaiting a second user's approval")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
     db: DbOption = None,
 ) -> None:
     """List silences, newest first."""
     from tocsin.bootstrap import build
-    from tocsin.core.warnings.silences import silence_json
+    from tocsin.core.warnings.silences import SilenceState, silence_json
 
     with reported():
         container = build(settings(db))
-        found = container.silences.find(include_expired=all_)
+        state = SilenceState.AWAITING_APPROVAL if awaiting else None
+        found = container.silences.find(include_expired=all_, state=state, principal=SYSTEM)
         now = container.clock.now()
     if as_json:
         for s in found:
@@ -156,13 +170,57 @@ def silences_expire(
 
     with reported():
         container = build(settings(db))
-        matches = [
-            s for s in container.silences.find(include_expired=True) if s.id.startswith(silence_id)
-        ]
-        if len(matches) != 1:
-            raise NotFound(f"{len(matches)} silences match {silence_id!r}")
-        done = container.silences.expire(matches[0].id, actor=by, reason=reason)
+        found = _one_silence(container, silence_id)
+        done = container.silences.expire(found, principal=system_principal(by), reason=reason)
     console.print(f"expired {done.id}")
+
+
+def _one_silence(container: Container, prefix: str) -> str:
+    """The id of the one silence whose id starts with `prefix` (NotFound otherwise)."""
+    every = container.silences.find(include_expired=True, principal=SYSTEM)
+    matches = [s for s in every if s.id.startswith(prefix)]
+    if len(matches) != 1:
+        raise NotFound(f"{len(matches)} silences match {prefix!r}")
+    return matches[0].id
+
+
+@silences_app.command("approve")
+def silences_approve(
+    silence_id: Annotated[
+        str, typer.Argument(metavar="SILENCE_ID", help="Silence id (or a unique prefix)")
+    ],
+    by: Annotated[str, typer.Option(metavar="NAME", help="Who approves (not its creator)")],
+    db: DbOption = None,
+) -> None:
+    """Approve a broad silence (a whole nation, every region, every level for long): a second
+    person's word, after which it suppresses."""
+    from tocsin.bootstrap import build
+
+    with reported():
+        container = build(settings(db))
+        found = _one_silence(container, silence_id)
+        done = container.silences.approve(found, principal=system_principal(by))
+    console.print(f"approved {done.id} by {by}", markup=False)
+
+
+@silences_app.command("refuse")
+def silences_refuse(
+    silence_id: Annotated[
+        str, typer.Argument(metavar="SILENCE_ID", help="Silence id (or a unique prefix)")
+    ],
+    by: Annotated[str, typer.Option(metavar="NAME", help="Who refuses (not its creator)")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why")],
+    db: DbOption = None,
+) -> None:
+    """Refuse a broad silence awaiting approval, saying why: it ends without ever
+    suppressing."""
+    from tocsin.bootstrap import build
+
+    with reported():
+        container = build(settings(db))
+        found = _one_silence(container, silence_id)
+        done = container.silences.refuse(found, principal=system_principal(by), reason=reason)
+    console.print(f"refused {done.id} by {by}", markup=False)
 
 
 def history(
@@ -176,13 +234,19 @@ def history(
 
     with reported():
         container = build(settings(db))
-        warning = container.warnings.resolve(warning_id)
-        records = container.warnings.history(warning.id)
-        delivery = container.dispatcher.explain_delivery(warning, container.clock.now())
+        warning = container.warnings.resolve(warning_id, principal=SYSTEM)
+        records = container.warnings.history(warning.id, principal=SYSTEM)
+        now = container.clock.now()
+        delivery = container.dispatcher.explain_delivery(warning, now, principal=SYSTEM)
     console.print(
         f"{warning.id} {warning.level.value.upper()} {warning.state.value} "
         f"{warning.region} {warning.domain} {warning.subject}"
     )
+    for rule, held in dict(warning.explanation.get("causes", {})).items():  # the rules holding it
+        level = str(held.get("level", "")).upper()
+        console.print(
+            f"  {rule:<10} {level:<7} {held.get('reason', '')}", markup=False, soft_wrap=True
+        )
     for r in records:  # a timeline: when, what, who; then why, on its own line
         console.print(
             f"{r.at:%Y-%m-%d %H:%M:%S}  {r.kind:<20} {r.actor}\n    {r.reason}",
@@ -217,12 +281,16 @@ def notify_run(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Dispatch and deliver notifications in the foreground (alongside or instead of serve).
+    """Dispatch and deliver notifications, and run the response (plans, task reminders), in
+    the foreground (alongside or instead of serve): the process that holds the dispatch lease
+    works, others stand by.
 
     Runs the same dispatcher and delivery loops as `serve` (the dispatcher hands what it writes
     straight to the delivery worker), in a process of its own: with `serve` started with
     TOCSIN_BACKGROUND_WORKERS=false, the API and the pipeline each have a processor core. The
     dispatcher looks for new warning transitions every `interval` seconds."""
+    from datetime import timedelta
+
     from tocsin.bootstrap import build
     from tocsin.services.background import start_background
 
@@ -230,8 +298,12 @@ def notify_run(
         chosen = settings(db, config)
         container = build(chosen.model_copy(update={"background_workers": True}))
     if once:
+        owner = container.leases.dispatch
+        with reported():  # the lease of a server that just stopped runs out first
+            owner.require(wait=owner.ttl + timedelta(seconds=1))
         now = container.clock.now()
         report = container.dispatcher.tick(now)
+        container.response.responder.tick(now)  # incidents, tasks, reminders, reports
         delivered = container.delivery.run_once(now)
         container.close()
         console.print(
@@ -279,7 +351,9 @@ def notify_log(
     check_known("--status", status, [s.value for s in DeliveryStatus])
     with reported():
         container = build(settings(db))
-        rows = container.dispatcher.notification_log(warning_id=warning, status=status, limit=limit)
+        rows = container.dispatcher.notification_log(
+            principal=SYSTEM, warning_id=warning, status=status, limit=limit
+        )
     print_table(
         ("created", "kind", "reason", "receiver", "address", "status", "tries", "key"),
         (

@@ -11,7 +11,7 @@ import math
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 from rich.console import Console
@@ -61,19 +61,34 @@ class LogFormatter(logging.Formatter):
     about."""
 
     def format(self, record: logging.LogRecord) -> str:
-        """The message, then the extras the caller attached."""
+        """The message, then the extras the caller attached; credentials in URLs, secret
+        parameters and e-mail addresses are written as `***` (tocsin.core.redaction)."""
+        from tocsin.core.redaction import redact_text
+
         text = super().format(record)
         extras = {k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS}
         if extras:
             text += " (" + ", ".join(f"{k}={v}" for k, v in extras.items()) + ")"
-        return text
+        return redact_text(text)
 
 
 _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
+# libraries whose INFO and DEBUG lines repeat whole request URLs, which may carry a receiver's
+# token in their path: only their warnings are let through, whatever the root logger allows
+CHATTY: Final = ("httpx", "httpcore")
+
+
+def quiet_chatty_libraries() -> None:
+    """Let only warnings through from the libraries that would log receivers' URLs."""
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def log_to_stderr(level: int = logging.WARNING) -> None:
     """Tocsin's log records on stderr, one line each, with their extras."""
+    quiet_chatty_libraries()
     logger = logging.getLogger("tocsin")
     if any(isinstance(h.formatter, LogFormatter) for h in logger.handlers):
         return

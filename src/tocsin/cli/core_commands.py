@@ -1,4 +1,4 @@
-"""Core commands: check-config, migrate, ingest, warnings, acknowledge, users, serve.
+"""Core commands: check-config, migrate, ingest, warnings, acknowledge, serve.
 
 Heavy modules (the database, numpy, file readers, the web server) are imported inside the
 commands, so that `tocsin --help` stays fast (see `tocsin.cli.main`).
@@ -7,6 +7,8 @@ commands, so that `tocsin --help` stays fast (see `tocsin.cli.main`).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,7 +21,6 @@ from tocsin.cli.common import (
     check_known,
     console,
     errors,
-    group,
     number,
     parse_levels,
     print_problems,
@@ -27,14 +28,15 @@ from tocsin.cli.common import (
     reported,
     settings,
 )
-from tocsin.core.errors import InvalidConfig
-from tocsin.core.users import Role
+from tocsin.core.access import system_principal
+from tocsin.core.errors import InvalidConfig, Problem
 
 if TYPE_CHECKING:
     import socket
 
     from rich.progress import Progress
 
+    from tocsin.adapters.files import FileColumns
     from tocsin.bootstrap import Container
     from tocsin.core.observations import ObservationBatch
 
@@ -46,13 +48,31 @@ def check_config(
 ) -> None:
     """Validate a configuration directory; list every problem with file, path and reason."""
     from tocsin.adapters.alerting_yaml import load_alerting
+    from tocsin.adapters.cap_yaml import load_cap
     from tocsin.adapters.config_yaml import load_catalog
+    from tocsin.adapters.plans_yaml import load_plans
     from tocsin.adapters.sources_yaml import load_sources
 
     try:
         catalog = load_catalog(directory)
-        load_alerting(directory, catalog)  # routes.yaml, escalation.yaml (warning pipeline)
-        load_sources(directory, catalog)  # sources.yaml (collectors, stale sources)
+        problems: list[Problem] = []
+        plans = 0
+        loaders: list[Callable[[], object]] = [
+            lambda: load_alerting(directory, catalog),  # routes.yaml, escalation.yaml
+            lambda: load_sources(directory, catalog),  # sources.yaml (collectors, stale sources)
+            lambda: load_cap(directory, catalog, base_url="http://127.0.0.1:8080"),  # cap.yaml
+        ]
+        for load in loaders:
+            try:
+                load()
+            except InvalidConfig as err:
+                problems += err.problems
+        try:
+            plans = len(load_plans(directory, catalog).plans)  # plans.yaml
+        except InvalidConfig as err:
+            problems += err.problems
+        if problems:
+            raise InvalidConfig(problems)
     except InvalidConfig as err:
         errors.print(f"[bold red]{len(err.problems)} problem(s)[/] in {directory}:", soft_wrap=True)
         print_problems(err.problems, limit=1000)
@@ -60,7 +80,7 @@ def check_config(
     console.print(
         f"ok: {len(catalog.regions.regions)} regions, {len(catalog.domains)} domains, "
         f"{len(catalog.indicators)} indicators, {len(catalog.assets)} assets, "
-        f"{len(catalog.units)} units"
+        f"{len(catalog.units)} units, {plans} emergency plans"
     )
 
 
@@ -86,35 +106,56 @@ def ingest(
     config: ConfigOption = None,
 ) -> None:
     """Store observation files and evaluate the rules; each file is all or nothing."""
+    from datetime import timedelta
+
+    from tocsin.bootstrap import build
+    from tocsin.services.background import keep_leases
+
+    with reported():
+        container = build(settings(db, config))
+        rules = container.leases.rules  # a server's lease runs out first, if it just stopped
+        stop_keeping = keep_leases([rules], interval=rules.ttl.total_seconds() / 3)
+        try:
+            rules.require(wait=rules.ttl + timedelta(seconds=1))
+            total_warnings = sum(_ingest_file(container, path) for path in files)
+        finally:
+            stop_keeping()
+            container.close()
+        console.print(json.dumps({"files": len(files), "warning_changes": total_warnings}))
+
+
+def _ingest_file(container: Container, path: Path) -> int:
+    """Store one file in one transaction; the number of warning changes it made."""
     import numpy as np
     from rich.progress import TaskID
 
     from tocsin.adapters.files import read_observation_file
-    from tocsin.bootstrap import build
     from tocsin.core.observations import ObservationBatch
 
-    with reported():
-        container = build(settings(db, config))
-        ids = container.rules.ids
-        total_warnings = 0
-        for path in files:
-            columns = read_observation_file(path, known=ids)
-            lookup = np.array([ids[str(c)] for c in columns.codes], dtype=np.int64)
-            batch = ObservationBatch(lookup[columns.code_index], columns.times, columns.values)
-            with _progress() as bar:
-                task = bar.add_task(path.name, total=len(batch))
+    ids = container.rules.ids
+    columns = read_observation_file(path, known=ids)
+    lookup = np.array([ids[str(c)] for c in columns.codes], dtype=np.int64)
+    batch = ObservationBatch(lookup[columns.code_index], columns.times, columns.values)
+    with _progress() as bar:
+        task = bar.add_task(path.name, total=len(batch))
 
-                def advance(n: int, task_id: TaskID = task) -> None:
-                    bar.advance(task_id, n)
+        def advance(n: int, task_id: TaskID = task) -> None:
+            bar.advance(task_id, n)
 
-                result = container.ingest.ingest_chunks(_chunks(batch), progress=advance)
-            total_warnings += len(result.warning_events)
-            console.print(
-                f"{path}: {result.received} observations stored, "
-                f"{len(result.warning_events)} warning changes",
-                markup=False,
-            )
-        console.print(json.dumps({"files": len(files), "warning_changes": total_warnings}))
+        result = container.ingest.ingest_chunks(
+            _chunks(batch), progress=advance, where=partial(_line, columns)
+        )
+    console.print(
+        f"{path}: {result.received} observations stored, "
+        f"{len(result.warning_events)} warning changes",
+        markup=False,
+    )
+    return len(result.warning_events)
+
+
+def _line(columns: FileColumns, row: int) -> str:
+    """A file's row as `path:line` (the header is line 1 of a CSV file)."""
+    return f"{columns.path}:{columns.line_of(row)}"
 
 
 def _chunks(batch: ObservationBatch) -> list[ObservationBatch]:
@@ -155,7 +196,11 @@ def warnings(
         check_known("--domain", domain, container.catalog.domains)
         check_known("--region", region, container.catalog.regions.regions)
         found = container.warnings.find(
-            open_only=not all_, levels=levels, domain=domain, region=region
+            open_only=not all_,
+            levels=levels,
+            domain=domain,
+            region=region,
+            principal=system_principal("cli"),
         )
     if as_json:
         for w in found:
@@ -210,48 +255,10 @@ def acknowledge(
 
     with reported():
         container = build(settings(db))
-        match = container.warnings.resolve(warning_id, open_only=True)
-        w = container.warnings.acknowledge(match.id, actor=by, reason=reason)
+        person = system_principal(by)
+        match = container.warnings.resolve(warning_id, open_only=True, principal=person)
+        w = container.warnings.acknowledge(match.id, principal=person, reason=reason)
     console.print(f"acknowledged {w.id} ({w.level.value}) by {by}", markup=False)
-
-
-users_app = group("Users and API tokens.")
-
-
-@users_app.command("add")
-def users_add(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="User name")],
-    role: Annotated[Role, typer.Option(help="admin, analyst, duty_officer or unit_member")],
-    unit: Annotated[str | None, typer.Option(metavar="UNIT", help="Responsible unit code")] = None,
-    db: DbOption = None,
-    token: Annotated[bool, typer.Option(help="Also issue an API token")] = True,
-) -> None:
-    """Create (or update) a user and print a new API token."""
-    from tocsin.bootstrap import build
-
-    with reported():
-        container = build(settings(db))
-        check_known("--unit", unit, container.catalog.units)
-        container.admin.add_user(name, role, unit=unit, actor="cli")
-        console.print(f"user {name} ({role.value})", markup=False)
-        if token:
-            console.print(container.admin.issue_token(name, label="cli", actor="cli"), markup=False)
-
-
-@users_app.command("list")
-def users_list(db: DbOption = None) -> None:
-    """List users: name, role, unit and how many valid API tokens each holds."""
-    from tocsin.bootstrap import build
-
-    with reported():
-        container = build(settings(db))
-        users = container.admin.users()
-    print_table(
-        ("name", "role", "unit", "tokens"),
-        ((u.name, u.role.value, u.unit or "", str(tokens)) for u, tokens in users),
-        keys={"name"},
-    )
-    console.print(f"{len(users)} user(s)")
 
 
 HostOption = Annotated[
@@ -288,7 +295,7 @@ def serve(
 
     with reported():
         s = settings(db, config, risk_model=risk_model, risk_table=risk_table, host=host, port=port)
-        container = build(s)
+        container = build(s, address=f"http://{s.host}:{s.port}")
         run_server(container, host=s.host, port=s.port)
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 SHOWN = {"warning.raised", "warning.upgraded"}
 COLOURS = {"blue": "blue", "yellow": "yellow", "orange": "dark_orange", "red": "red"}
 DELIVERY_ROUNDS = 20  # dispatch and delivery rounds run before the demo exits or serves
+SITUATION_REPORT = "situation-report.pdf"  # the most severe incident's, beside the database
 
 
 def demo(
@@ -37,6 +38,7 @@ def demo(
 ) -> None:
     """Build a realistic scenario (real geometry, real series), replay it, then serve it."""
     from tocsin.core.errors import Unavailable
+    from tocsin.demo.public_alerts import PUBLIC_ALERTS
     from tocsin.demo.scenario import NOTIFICATIONS, RISK_MODEL, RISK_TABLE, write_config
     from tocsin.web.server import bind
 
@@ -47,9 +49,19 @@ def demo(
         sock = None if no_serve else bind("127.0.0.1", settings(port=port).port)
         try:
             workdir.mkdir(parents=True, exist_ok=True)
-            for leftover in ("tocsin.db", "tocsin.db-wal", "tocsin.db-shm", NOTIFICATIONS):
+            for leftover in (
+                "tocsin.db",
+                "tocsin.db-wal",
+                "tocsin.db-shm",
+                NOTIFICATIONS,
+                PUBLIC_ALERTS,
+            ):
                 (workdir / leftover).unlink(missing_ok=True)
-            series = write_config(workdir / "config", end_at=int(time.time()) // 60 * 60)
+            (workdir / SITUATION_REPORT).unlink(missing_ok=True)
+            base_url = f"http://127.0.0.1:{settings(port=port).port}"
+            series = write_config(
+                workdir / "config", end_at=int(time.time()) // 60 * 60, base_url=base_url
+            )
         except OSError as err:
             raise Unavailable(f"cannot write the demo into {workdir}: {err.strerror}") from err
         base = settings(
@@ -58,22 +70,43 @@ def demo(
             risk_model=workdir / RISK_MODEL,
             risk_table=workdir / RISK_TABLE,
             port=port,
+            env="dev",  # the demo's database is throw-away: its secrets are sealed with the dev key
         )
         container, token = _open(base)
         replayed = _replay(container, series, quiet=quiet)
+        public = _public_alert(container)
+        replayed["exposures"] = _exposure(container)
         delivered = _deliver(container)
     _summary(container, replayed, delivered=delivered, seconds=time.perf_counter() - started)
+    with reported():
+        sitrep = _respond(container, workdir)
     console.print(
         f"\ndatabase: {db_file}   duty officer's API token: {token}\n"
         f"notifications: {workdir / NOTIFICATIONS} ({delivered} delivered; also "
         f"`tocsin notify log --db sqlite:///{db_file}`)\n"
         f"what-if: tocsin risk scenario --model {workdir / RISK_MODEL} "
-        f"--input {workdir / RISK_TABLE} --scenario {workdir / 'what-if.yaml'}",
+        f"--input {workdir / RISK_TABLE} --scenario {workdir / 'what-if.yaml'}"
+        + (
+            f"\nsituation report: {sitrep} (incidents: #/incidents on the dashboard)"
+            if sitrep
+            else ""
+        ),
         markup=False,
         soft_wrap=True,
     )
-    console.print(json.dumps(replayed | {"notifications": delivered}), markup=False, soft_wrap=True)
-    if not no_serve:
+    if public is not None:
+        console.print(
+            f"public alert {public} drafted by duty, approved by supervisor and published: "
+            f"{base_url}/cap/ (page), {base_url}/cap/feed.atom (Atom), "
+            f"{base_url}/cap/{public}.xml (CAP); its subscriber's copy: {workdir / PUBLIC_ALERTS}",
+            markup=False,
+            soft_wrap=True,
+        )
+    summary = replayed | {"notifications": delivered, "public_alert": public}
+    console.print(json.dumps(summary), markup=False, soft_wrap=True)
+    if no_serve:
+        container.close()
+    else:
         with reported():
             run_server(container, host="127.0.0.1", port=base.port, sock=sock)
 
@@ -81,10 +114,11 @@ def demo(
 def _open(base: Any) -> tuple[Container, str]:
     from tocsin.bootstrap import build
     from tocsin.core.users import Role
+    from tocsin.services.access import TokenRequest
 
-    container = build(base)
-    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DPC", actor="demo")
-    return container, container.admin.issue_token("duty", label="demo", actor="demo")
+    container = build(base, address=f"http://127.0.0.1:{base.port}")
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="DESK", actor="demo")
+    return container, container.access.issue("duty", TokenRequest("demo"), actor="demo")[1]
 
 
 def _replay(container: Container, series: list[Series], *, quiet: bool) -> dict[str, Any]:
@@ -110,23 +144,107 @@ def _replay(container: Container, series: list[Series], *, quiet: bool) -> dict[
     }
 
 
+def _public_alert(container: Container) -> str | None:
+    """Draft a public alert from the most severe open warning (as `duty`), have `supervisor`
+    approve it (publication follows); its identifier, or None when it could not be."""
+    from tocsin.core.access import Principal, system_principal
+    from tocsin.core.errors import TocsinError
+    from tocsin.core.users import Role
+    from tocsin.services.publication import Choices
+
+    found = container.warnings.find(principal=system_principal("demo"), limit=1)
+    if not found:
+        return None
+    container.admin.add_user("supervisor", Role.DUTY_OFFICER, unit="DPC", actor="demo")
+    people: dict[str, Principal] = {
+        user.name: container.access.principal(user) for user, _ in container.admin.users()
+    }
+    alerts = container.cap.alerts
+    draft = alerts.draft_from_warning(
+        found[0].id, principal=people["duty"], choices=Choices(), reason="demo"
+    )
+    try:
+        alerts.submit(draft.identifier, principal=people["duty"])
+        alerts.approve(draft.identifier, principal=people["supervisor"], reason="demo")
+    except TocsinError as err:  # e.g. no CAP schema on this machine: the demo goes on
+        alerts.withdraw(draft.identifier, principal=people["duty"], reason=str(err)[:500])
+        console.print(f"no public alert: {err}", markup=False, soft_wrap=True)
+        return None
+    return draft.identifier
+
+
+def _exposure(container: Container) -> int:
+    """Import the demo's vulnerability feeds; say what is exposed and what fails with it."""
+    from tocsin.demo.exposure import import_demo_feeds
+
+    import_demo_feeds(container)
+    exposed = [a for a in container.exposure.assets() if a.exposures]
+    for asset in exposed:
+        found = ", ".join(
+            f"{e.advisory.id} ({e.level.value}"
+            + (f", known exploited, due {e.due_on}" if e.advisory.known_exploited else "")
+            + ")"
+            for e in asset.exposures
+        )
+        lost = ", ".join(container.catalog.assets[c].name for c in asset.consequences.failed)  # type: ignore[index]
+        console.print(
+            f"exposed: {asset.name} ({asset.asset}) runs {', '.join(asset.software)}: {found}; "
+            f"if it is lost: {lost or 'nothing else'} (the Exposure view, key 5)",
+            markup=False,
+            soft_wrap=True,
+        )
+    return sum(len(a.exposures) for a in exposed)
+
+
 def _deliver(container: Container) -> int:
     """Run the warning pipeline until it has nothing left to send; the number delivered."""
     delivered = 0
     for _ in range(DELIVERY_ROUNDS):
+        container.leases.dispatch.require()  # a new database: nobody else holds it
         now = container.clock.now()
         report = container.dispatcher.tick(now)
+        responded = container.response.responder.tick(now)  # plans activated by the warnings
         done = container.delivery.run_once(now)
         delivered += done.delivered
-        if not report.notifications and not done.delivered and not done.retried:
+        quiet = not report.notifications and not responded.notices
+        if quiet and not done.delivered and not done.retried:
             break
     return delivered
+
+
+def _respond(container: Container, workdir: Path) -> Path | None:
+    """Say which incidents the warnings opened; write the most severe one's situation report."""
+    from tocsin.core.access import system_principal
+    from tocsin.core.incidents.model import RESPONSE_RANKS
+
+    system = system_principal("demo")
+    incidents = container.response.incidents.find(principal=system)
+    for x in incidents:
+        tasks = container.response.incidents.tasks(x.id, principal=system)
+        level = x.response_level.value if x.response_level else "–"
+        console.print(
+            f"incident {x.id[:12]} response level {level}: {x.title}; lead {x.lead_unit}; "
+            f"{len(tasks)} task(s) to {', '.join(sorted({t.unit for t in tasks}))}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if not incidents:
+        return None
+    top = max(
+        incidents, key=lambda x: RESPONSE_RANKS.get(x.response_level, 0) if x.response_level else 0
+    )
+    facts = container.response.situation.incident_facts(top.id, principal=system)
+    path = workdir / SITUATION_REPORT
+    path.write_bytes(container.response.renderer.pdf(facts))
+    return path
 
 
 def _summary(
     container: Container, replayed: dict[str, Any], *, delivered: int, seconds: float
 ) -> None:
-    active = container.warnings.find()
+    from tocsin.core.access import system_principal
+
+    active = container.warnings.find(principal=system_principal("demo"))
     levels = Counter(w.level.value for w in active)
     replayed["active_warnings"] = len(active)
     replayed["seconds"] = round(seconds, 2)

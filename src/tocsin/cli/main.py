@@ -77,12 +77,21 @@ def _root(
 
 # Sub-command modules register themselves below, one line each (keep this list sorted).
 from tocsin.cli import alerting as _alerting  # noqa: E402
+from tocsin.cli import audit as _audit  # noqa: E402
+from tocsin.cli import cap as _cap  # noqa: E402
 from tocsin.cli import core_commands as _core  # noqa: E402
 from tocsin.cli import demo as _demo  # noqa: E402
 from tocsin.cli import detect as _detect  # noqa: E402
+from tocsin.cli import exposure as _exposure  # noqa: E402
+from tocsin.cli import incidents as _incidents  # noqa: E402
+from tocsin.cli import privacy as _privacy  # noqa: E402
+from tocsin.cli import reports as _reports  # noqa: E402
+from tocsin.cli import response_reports as _response_reports  # noqa: E402
 from tocsin.cli import risk as _risk  # noqa: E402
 from tocsin.cli import risk_warnings as _risk_warnings  # noqa: E402
 from tocsin.cli import sources as _sources  # noqa: E402
+from tocsin.cli import tasks as _tasks  # noqa: E402
+from tocsin.cli import users as _users  # noqa: E402
 
 app.command("check-config")(_core.check_config)
 app.command("demo")(_demo.demo)
@@ -91,15 +100,25 @@ app.command("migrate")(_core.migrate_command)
 app.command("serve")(_core.serve)
 app.command("warnings")(_core.warnings)
 app.command("acknowledge")(_core.acknowledge)
-app.add_typer(_core.users_app, name="users")
+app.add_typer(_users.users_app, name="users")
+app.add_typer(_audit.audit_app, name="audit")
+app.add_typer(_privacy.keys_app, name="keys")
+app.add_typer(_privacy.retention_app, name="retention")
 app.command("detect", cls=_detect.DetectorHelp)(_detect.detect)
 app.add_typer(_detect.bench_app, name="bench")
+app.add_typer(_reports.reports_app, name="reports")
 app.add_typer(_risk.app, name="risk")
+app.add_typer(_exposure.app, name="exposure")
 app.add_typer(_alerting.silences_app, name="silences")
 app.add_typer(_alerting.notify_app, name="notify")
+app.add_typer(_cap.cap_app, name="cap")
 app.command("history")(_alerting.history)
 app.command("sources")(_sources.sources)
 _risk.app.command("warn")(_risk_warnings.risk_warn)
+app.add_typer(_incidents.incidents_app, name="incidents")
+app.add_typer(_tasks.tasks_app, name="tasks")
+app.command("scorecard")(_response_reports.scorecard)
+app.command("report")(_response_reports.report)
 
 
 def main() -> None:

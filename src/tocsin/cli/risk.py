@@ -206,11 +206,13 @@ def _live(
     """The scenario file's what-if plus the assets open warnings say are down; the regions."""
     from tocsin.adapters.risk_scenario_yaml import ScenarioFile
     from tocsin.bootstrap import build
+    from tocsin.core.access import system_principal
     from tocsin.services import risk as service
 
     container = build(settings(db))
     try:
-        warnings = container.warnings.find(open_only=True, limit=100_000)
+        operator = system_principal("cli")  # an operator at the command line holds the database
+        warnings = container.warnings.find(open_only=True, limit=100_000, principal=operator)
         live = service.live_assets(
             warnings, container.catalog, failed_at=failed_at, degraded_at=degraded_at
         )

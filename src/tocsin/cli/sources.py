@@ -36,7 +36,7 @@ def sources(
     ] = "http://127.0.0.1:8080",
     token: Annotated[
         str | None,
-        typer.Option(metavar="TOKEN", envvar="TOCSIN_TOKEN", help="API token (if reads need one)"),
+        typer.Option(metavar="TOKEN", envvar="TOCSIN_TOKEN", help="API token of a national reader"),
     ] = None,
 ) -> None:
     """Samples each kind of source delivered since the server started, and unmapped series."""

@@ -23,6 +23,9 @@ class Asset:
     depends_on: tuple[AssetCode, ...] = ()
     latitude: float | None = None
     longitude: float | None = None
+    software: tuple[str, ...] = ()  # CPE 2.3 names or package URLs (core/exposure/software.py)
+    addresses: tuple[str, ...] = ()  # host names and IP addresses security alerts name it by
+    alerts_indicator: str | None = None  # the indicator counting its security alerts
 
 
 def dependants(assets: dict[AssetCode, Asset], code: AssetCode) -> set[AssetCode]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from tocsin.core.assets import Asset, AssetCode, dependency_cycles
 from tocsin.core.domains import Domain, DomainCode
 from tocsin.core.errors import Problem
+from tocsin.core.exposure.inventory import asset_exposure_problems
 from tocsin.core.indicators import Direction, Indicator, IndicatorCode
 from tocsin.core.regions import RegionTree, parent_cycles
 from tocsin.core.units import ResponsibleUnit, UnitCode
@@ -92,6 +93,10 @@ def catalog_problems(
         for dep in asset.depends_on:
             if dep not in catalog.assets:
                 add("assets", f"assets[{code}].depends_on", f"unknown asset {dep!r}")
+    for section, path, reason in asset_exposure_problems(
+        catalog.assets, indicators={i.code: i.asset for i in catalog.indicators}
+    ):
+        add(section, path, reason)
     for cycle in dependency_cycles(dict(catalog.assets)):
         add("assets", f"assets[{cycle[0]}].depends_on", "dependency cycle " + " -> ".join(cycle))
     for unit in catalog.units.values():

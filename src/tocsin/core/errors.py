@@ -30,15 +30,39 @@ class Forbidden(TocsinError):
 
 
 class Unavailable(TocsinError):
-    """Something Tocsin needs (the database, a port) cannot be reached or used now."""
+    """Something Tocsin needs (the database, a port) cannot be reached or used now; trying
+    again after `retry_after_s` seconds may succeed."""
+
+    def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+
+
+class NotOwner(Unavailable):
+    """The work needs a lease another process holds (this process is a standby for it), or
+    this process lost the lease while it worked; nothing was stored. `owner` names the holder
+    (empty when unknown)."""
+
+    def __init__(self, message: str, *, owner: str = "", retry_after_s: int = 1) -> None:
+        super().__init__(message, retry_after_s=retry_after_s)
+        self.owner = owner
 
 
 class Overloaded(Unavailable):
     """Too much work is waiting: try again after `retry_after_s` seconds (nothing was stored)."""
 
     def __init__(self, reason: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(
+            f"overloaded: {reason}; try again in {retry_after_s} s", retry_after_s=retry_after_s
+        )
+
+
+class RateLimited(TocsinError):
+    """One client sent too much too fast: try again after `retry_after_s` (nothing was stored)."""
+
+    def __init__(self, reason: str, *, retry_after_s: int = 1) -> None:
         self.retry_after_s = retry_after_s
-        super().__init__(f"overloaded: {reason}; try again in {retry_after_s} s")
+        super().__init__(f"too many requests: {reason}; try again in {retry_after_s} s")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +18,34 @@ def times_out_of_range(times: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     """Mask of the times outside [EARLIEST_TIME, LATEST_TIME]."""
     out: npt.NDArray[np.bool_] = (times < EARLIEST_TIME) | (times > LATEST_TIME)
     return out
+
+
+def later_than(times: npt.NDArray[np.int64], latest: int) -> npt.NDArray[np.int64]:
+    """Row indices of the times after `latest` (epoch seconds): observations from the future.
+
+    >>> later_than(np.array([10, 20, 31, 30]), 30).tolist()
+    [2]
+    """
+    rows: npt.NDArray[np.int64] = np.flatnonzero(times > latest).astype(np.int64)
+    return rows
+
+
+def ahead_reason(at: int, *, now: int, max_ahead: int) -> str:
+    """Why the time `at` is refused (all epoch seconds): later than `now + max_ahead`.
+
+    >>> ahead_reason(4_102_444_800, now=1_767_225_600, max_ahead=300).split(" (")[1]
+    'now 2026-01-01T00:00:00Z plus 300 s, TOCSIN_MAX_CLOCK_SKEW_S)'
+    """
+    return (
+        f"{_iso(at)} is later than the server's clock allows "
+        f"(now {_iso(now)} plus {max_ahead} s, TOCSIN_MAX_CLOCK_SKEW_S)"
+    )
+
+
+def _iso(epoch: int) -> str:
+    if not EARLIEST_TIME <= epoch <= LATEST_TIME:
+        return f"{epoch} s after 1970"
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)

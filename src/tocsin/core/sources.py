@@ -151,6 +151,17 @@ class PullSource:
         return self.indicator or self.indicators.get(str(key))
 
 
+@dataclass(frozen=True, slots=True)
+class AdvisorySource:
+    """A vulnerability feed (`nvd`, `kev` or `osv`) imported from `location` (an http(s) URL
+    or a file) every `every_s` seconds."""
+
+    name: str
+    feed: str
+    location: str
+    every_s: float
+
+
 @dataclass(frozen=True)
 class SourcesConfig:
     """Everything `sources.yaml` configures."""
@@ -160,5 +171,6 @@ class SourcesConfig:
     mqtt_broker: MqttBroker | None = None
     mqtt_topics: tuple[MqttTopic, ...] = ()
     pull: tuple[PullSource, ...] = ()
+    advisories: tuple[AdvisorySource, ...] = ()
     silent_after_cadences: float = 3.0
     silent_level: str = "yellow"

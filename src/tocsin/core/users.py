@@ -27,6 +27,10 @@ class Permission(StrEnum):
     SILENCE = "silence"
     CONFIGURE = "configure"
     MANAGE_USERS = "manage_users"
+    DRAFT = "draft"  # draft public alerts (CAP) and submit them for approval
+    PUBLISH = "publish"  # approve, reject and publish public alerts drafted by someone else
+    RESPOND = "respond"  # work on a unit's tasks: accept, note progress, complete, block
+    COMMAND = "command"  # run incidents: open, activate, stand down, close, merge, split, reassign
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -38,12 +42,23 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ACKNOWLEDGE,
             Permission.SILENCE,
             Permission.CONFIGURE,
+            Permission.DRAFT,
+            Permission.RESPOND,
         }
     ),
     Role.DUTY_OFFICER: frozenset(
-        {Permission.READ, Permission.INGEST, Permission.ACKNOWLEDGE, Permission.SILENCE}
+        {
+            Permission.READ,
+            Permission.INGEST,
+            Permission.ACKNOWLEDGE,
+            Permission.SILENCE,
+            Permission.DRAFT,
+            Permission.PUBLISH,
+            Permission.RESPOND,
+            Permission.COMMAND,
+        }
     ),
-    Role.UNIT_MEMBER: frozenset({Permission.READ, Permission.ACKNOWLEDGE}),
+    Role.UNIT_MEMBER: frozenset({Permission.READ, Permission.ACKNOWLEDGE, Permission.RESPOND}),
 }
 
 

@@ -27,6 +27,8 @@ from tocsin.adapters.config_yaml import dump_yaml
 from tocsin.demo import names, sources
 from tocsin.demo.feeds import FEEDS, Feed
 from tocsin.demo.geometry import bounds, grid_cells, multipolygon
+from tocsin.demo.plans import demo_plans
+from tocsin.demo.public_alerts import cap_config
 
 COUNTRY = "ITA"
 METRO_CITY = "Roma"  # the district holding this city holds the demo's assets
@@ -37,6 +39,7 @@ WHAT_IF = "what-if.yaml"  # a what-if on the demo (INFORM over the nations, the 
 NOTIFICATIONS = "notifications.jsonl"  # the duty desk's inbox, beside the database
 RISK_MODEL = "inform_2023.yaml"  # INFORM Risk 2023, for the risk view and the what-if
 RISK_TABLE = "inform_indicators.csv"
+CYBER_MODEL = "cyber_exposure.yaml"  # the cyber domain of the index (`tocsin exposure regions`)
 ROUTES = {  # every warning to the duty desk, at once, then at most every minute per group
     "route": {
         "receiver": "duty-desk",
@@ -134,9 +137,12 @@ def _districts(country: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def write_config(directory: Path, *, end_at: int) -> list[Series]:
+def write_config(
+    directory: Path, *, end_at: int, base_url: str = "http://127.0.0.1:8080"
+) -> list[Series]:
     """Write the scenario's configuration directory, and beside it the what-if and the INFORM
-    model and table; return the series that feed it, ending at `end_at` (epoch seconds)."""
+    model and table; return the series that feed it, ending at `end_at` (epoch seconds).
+    Public alerts link to `base_url`."""
     directory.mkdir(parents=True, exist_ok=True)
     regions, districts = build_regions(sources.countries())
     series = [read_series(f, end_at=end_at) for f in FEEDS]
@@ -151,6 +157,9 @@ def write_config(directory: Path, *, end_at: int) -> list[Series]:
             "kind": "substation",
             "region": metro,
             "domain": "infrastructure.power",
+            # the web front end of its control system: exposed in the demo's feeds
+            "software": ["cpe:2.3:a:apache:http_server:2.4.49:*:*:*:*:*:*:*"],
+            "addresses": ["scada-gw.metro.example"],
         },
         {
             "code": "WATER-1",
@@ -192,6 +201,8 @@ def write_config(directory: Path, *, end_at: int) -> list[Series]:
         "assets.yaml": {"assets": assets},
         "units.yaml": {"units": units},
         "routes.yaml": ROUTES,
+        "cap.yaml": cap_config(base_url),
+        "plans.yaml": demo_plans(COUNTRY),
     }
     for name, content in files.items():
         (directory / name).write_text(dump_yaml(content), encoding="utf-8")
@@ -223,9 +234,11 @@ def _indicator(s: Series, region: str) -> dict[str, Any]:
 
 
 def _write_risk(workdir: Path, assets: list[dict[str, Any]]) -> None:
-    """INFORM's model and indicator table, and a what-if over them and the demo's assets."""
+    """INFORM's model and indicator table, the cyber exposure model, and a what-if over them
+    and the demo's assets."""
     (workdir / RISK_MODEL).write_text(sources.read_text(sources.INFORM_MODEL), encoding="utf-8")
     (workdir / RISK_TABLE).write_text(sources.read_text(sources.INFORM_TABLE), encoding="utf-8")
+    (workdir / CYBER_MODEL).write_text(sources.read_text(CYBER_MODEL), encoding="utf-8")
     what_if = {
         "name": "Flood hazard +2 in Italy, metro substation SUB-1 down",
         "perturb": [
@@ -251,6 +264,9 @@ def _place(series: Sequence[Series], districts: list[str], metro: str) -> dict[s
 
 def _units(regions: list[dict[str, Any]], metro: str) -> list[dict[str, Any]]:
     units: list[dict[str, Any]] = [
+        # the demo's duty desk watches the whole map (its users are national: every region
+        # and domain); it is nobody's first responder, so it receives no notifications
+        {"code": "DESK", "name": "Demo duty desk", "region": "WORLD"},
         {
             "code": "DPC",
             "name": "National Civil Protection Department",

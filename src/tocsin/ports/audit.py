@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from tocsin.core.audit import AuditRecord
+from tocsin.core.audit_chain import Head, Stored
 
 
 class AuditLog(Protocol):
@@ -16,3 +17,9 @@ class AuditLog(Protocol):
 
     def trail(self, subject_type: str, subject_id: str) -> list[AuditRecord]:
         """The trail of one subject, oldest first."""
+
+    def head(self) -> Head:
+        """The hash chain's head: how many records it holds, the last one's hash."""
+
+    def stored(self, *, after_id: int = 0, limit: int = 10_000) -> list[Stored]:
+        """Stored records with their chain positions and hashes, by id (for verification)."""

@@ -26,3 +26,9 @@ class EventStore(Protocol):
 
     def newest(self, *, limit: int = 200) -> list[StoredEvent]:
         """Newest events first (by when they occurred)."""
+
+    def occurrences(
+        self, assets: Sequence[str], *, source_prefix: str, since: datetime, until: datetime
+    ) -> list[tuple[str, datetime]]:
+        """(asset, occurred at) of the events on these assets whose source starts with the
+        prefix and that occurred in [since, until)."""

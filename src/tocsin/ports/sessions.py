@@ -13,14 +13,22 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from tocsin.ports.audit import AuditLog
+from tocsin.ports.cap_imports import CapImportStore
 from tocsin.ports.catalog import CatalogStore
 from tocsin.ports.checkpoints import CheckpointStore
+from tocsin.ports.credentials import CredentialStore
 from tocsin.ports.escalations import EscalationStore
 from tocsin.ports.events import EventStore
+from tocsin.ports.exposure import ExposureStore
 from tocsin.ports.feed import WarningFeed
 from tocsin.ports.groups import GroupStore
+from tocsin.ports.incidents import IncidentStore, ResponseTrail, SituationReports, TaskStore
+from tocsin.ports.leases import LeaseFence, LeaseStore
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
+from tocsin.ports.public_alerts import PublicAlertStore
+from tocsin.ports.reports import ReportStore
+from tocsin.ports.retention import RetentionStore
 from tocsin.ports.silences import SilenceStore
 from tocsin.ports.users import UserStore
 from tocsin.ports.warnings import WarningReader, WarningSearch, WarningStore
@@ -46,6 +54,10 @@ class StoreSession(Protocol):
         """Discrete events."""
 
     @property
+    def exposure(self) -> ExposureStore:
+        """Advisories, imported software, patches."""
+
+    @property
     def warnings(self) -> WarningStore:
         """Warnings."""
 
@@ -59,7 +71,27 @@ class StoreSession(Protocol):
 
     @property
     def users(self) -> UserStore:
-        """Users and tokens."""
+        """Users and their password hashes."""
+
+    @property
+    def credentials(self) -> CredentialStore:
+        """API tokens and sign-ins."""
+
+    @property
+    def retention(self) -> RetentionStore:
+        """Rows past their retention period."""
+
+    @property
+    def leases(self) -> LeaseStore:
+        """Leases and the fence on this transaction's writes."""
+
+    @property
+    def cap_imports(self) -> CapImportStore:
+        """CAP messages read from other agencies, and the sources polled."""
+
+    @property
+    def reports(self) -> ReportStore:
+        """Public hazard reports."""
 
 
 class Store(Protocol):
@@ -100,9 +132,65 @@ class AlertingSession(Protocol):
     def outbox(self) -> Outbox:
         """The notification outbox."""
 
+    @property
+    def public_alerts(self) -> PublicAlertStore:
+        """Public alerts (CAP messages drafted, approved, published)."""
+
+    @property
+    def cap_feed(self) -> WarningFeed:
+        """The warning transitions as public alerts follow them (a position of their own)."""
+
+    @property
+    def leases(self) -> LeaseFence:
+        """The fence on this session's writes."""
+
 
 class AlertingStore(OutboxClaims, Protocol):
     """Transactional storage of the warning pipeline (and the delivery workers' claims)."""
 
     def transaction(self) -> AbstractContextManager[AlertingSession]:
+        """A session: reads as it goes; its writes commit together at its end, or not at all."""
+
+
+class ResponseSession(Protocol):
+    """One transaction of the response (incidents and tasks): the warning pipeline's kind of
+    session (reads as it goes, writes together at its end), with the response's own ports."""
+
+    @property
+    def response_feed(self) -> WarningFeed:
+        """The change feed of warning transitions, read by the response at its own pace."""
+
+    @property
+    def warnings(self) -> WarningReader:
+        """Warnings (read only)."""
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log."""
+
+    @property
+    def outbox(self) -> Outbox:
+        """The notification outbox (tasks to units, reminders, escalations)."""
+
+    @property
+    def incidents(self) -> IncidentStore:
+        """Incidents."""
+
+    @property
+    def tasks(self) -> TaskStore:
+        """Tasks."""
+
+    @property
+    def response_trail(self) -> ResponseTrail:
+        """The audit trail read as timelines and scorecards."""
+
+    @property
+    def situation_reports(self) -> SituationReports:
+        """Situation reports."""
+
+
+class ResponseStore(Protocol):
+    """Transactional storage of the response (the warning pipeline's store serves it)."""
+
+    def transaction(self) -> AbstractContextManager[ResponseSession]:
         """A session: reads as it goes; its writes commit together at its end, or not at all."""

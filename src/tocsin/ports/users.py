@@ -1,4 +1,4 @@
-"""Port: users and the hashes of their API tokens."""
+"""Port: users and their password hashes."""
 
 from __future__ import annotations
 
@@ -9,16 +9,19 @@ from tocsin.core.users import User
 
 
 class UserStore(Protocol):
-    """Users, their roles and their tokens (only hashes are stored)."""
+    """Users, their roles and units, and their password hashes (argon2)."""
 
     def save(self, user: User, *, now: datetime) -> None:
         """Create or update a user."""
 
-    def add_token(self, token_hash: str, *, user: str, label: str, now: datetime) -> None:
-        """Store a token's hash for a user."""
+    def get(self, name: str) -> User | None:
+        """One user by name."""
 
-    def by_token(self, token_hash: str) -> User | None:
-        """The user owning a valid (not revoked) token."""
+    def listing(self) -> list[User]:
+        """Every user by name."""
 
-    def listing(self) -> list[tuple[User, int]]:
-        """Every user by name, with the number of tokens not revoked."""
+    def set_password(self, name: str, password_hash: str | None) -> None:
+        """Store (or, with None, remove) a user's password hash."""
+
+    def password_hash(self, name: str) -> str | None:
+        """A user's password hash (None: the user signs in only with a token)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from tocsin.core.access import EVERYTHING, Scope
 from tocsin.core.audit import AuditRecord
 from tocsin.core.warnings.model import Warning, WarningId
 
@@ -26,6 +27,7 @@ class WarningFilter:
     regions: tuple[str, ...] | None = None
     limit: int = 1000
     offset: int = 0  # rows skipped first (paging, in the same order)
+    scope: Scope = EVERYTHING  # only warnings whose region and domain the scope holds
 
 
 class WarningReader(Protocol):
@@ -64,11 +66,11 @@ class WarningSearch(Protocol):
     def with_prefix(self, prefix: str, *, open_only: bool, limit: int) -> list[Warning]:
         """Warnings whose id starts with `prefix` (at most `limit`, by id)."""
 
-    def counts(self, *, open_only: bool) -> dict[tuple[str, str], int]:
-        """(level, state) -> number of warnings."""
+    def counts(self, *, open_only: bool, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
+        """(level, state) -> number of warnings (within the scope)."""
 
-    def open_counts_by_region(self) -> dict[tuple[str, str], int]:
-        """(region, level) -> number of open warnings."""
+    def open_counts_by_region(self, *, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
+        """(region, level) -> number of open warnings (within the scope)."""
 
     def transitions_of(self, subject: str) -> list[AuditRecord]:
         """The audit records of the warnings about `subject` (an indicator), oldest first."""

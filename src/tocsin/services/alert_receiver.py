@@ -11,24 +11,31 @@ source (`source="prometheus"`). Invalid alerts are skipped and reported; valid o
 Posts that arrive together (a storm, posted on many connections) are stored together: each
 post's valid alerts are queued for a group commit (commit_queue.py) and the post is answered once
 the transaction holding them has committed, so an accepted alert is a stored one.
+
+A `startsAt` later than the server's clock plus the allowed skew is invalid (as an observation
+from the future is).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
+from tocsin.core.access import Placement, Principal, require, require_places
 from tocsin.core.audit import from_warning_event
 from tocsin.core.catalog import Catalog
 from tocsin.core.domains import DomainCode
 from tocsin.core.errors import Problem
 from tocsin.core.levels import Level
+from tocsin.core.observations import ahead_reason
 from tocsin.core.regions import RegionCode
+from tocsin.core.users import Permission
 from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
 from tocsin.ports import Bus, Clock, Store
 from tocsin.services.commit_queue import GroupCommit
+from tocsin.services.ingest import MAX_AHEAD
 from tocsin.services.publishing import warning_message
 from tocsin.services.warning_changes import WarningChanges
 
@@ -97,15 +104,20 @@ class AlertReceiverService:
     bus: Bus
     clock: Clock
     catalog: Catalog
+    max_ahead: timedelta = MAX_AHEAD  # how far past the clock `startsAt` may lie
     commits: GroupCommit[_Post, list[WarningEvent]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "commits", GroupCommit(self._commit))
 
-    def problems(self, i: int, alert: PrometheusAlert) -> list[Problem]:
+    def problems(self, i: int, alert: PrometheusAlert, *, now: datetime) -> list[Problem]:
         """Why an alert cannot become a warning."""
         where = f"alerts[{i}]"
         out: list[Problem] = []
+        if alert.starts_at is not None and alert.starts_at > now + self.max_ahead:
+            at, ahead = int(alert.starts_at.timestamp()), int(self.max_ahead.total_seconds())
+            reason = ahead_reason(at, now=int(now.timestamp()), max_ahead=ahead)
+            out.append(Problem(where, "startsAt", reason))
         region, domain = alert.labels.get("region"), alert.labels.get("domain")
         if not region:
             out.append(Problem(where, "labels.region", "required"))
@@ -117,33 +129,40 @@ class AlertReceiverService:
             out.append(Problem(where, "labels.domain", f"unknown domain {domain!r}"))
         return out
 
-    def receive(self, alerts: Sequence[PrometheusAlert], *, actor: str) -> ReceiveResult:
+    def receive(self, alerts: Sequence[PrometheusAlert], *, principal: Principal) -> ReceiveResult:
         """Store the valid alerts' effect on warnings (with the posts arriving at the same
-        time, in one transaction); publish after commit."""
-        post, rejected = self._checked(alerts, actor=actor)
+        time, in one transaction); publish after commit. Every valid alert must lie in the
+        principal's scope (Forbidden otherwise, nothing stored)."""
+        post, rejected = self._checked(alerts, principal=principal)
         events = self.commits.submit(post) if post.alerts else []
         return ReceiveResult(len(post.alerts), rejected, tuple(events))
 
     async def receive_async(
-        self, alerts: Sequence[PrometheusAlert], *, actor: str
+        self, alerts: Sequence[PrometheusAlert], *, principal: Principal
     ) -> ReceiveResult:
         """`receive` for an event loop: it waits for the commit without blocking the loop."""
-        post, rejected = self._checked(alerts, actor=actor)
+        post, rejected = self._checked(alerts, principal=principal)
         events = await self.commits.submit_async(post) if post.alerts else []
         return ReceiveResult(len(post.alerts), rejected, tuple(events))
 
     def _checked(
-        self, alerts: Sequence[PrometheusAlert], *, actor: str
+        self, alerts: Sequence[PrometheusAlert], *, principal: Principal
     ) -> tuple[_Post, tuple[Problem, ...]]:
-        """The valid alerts, as a post to commit, and the problems of the others."""
+        """The valid alerts, as a post to commit, and the problems of the others (Forbidden
+        when a valid one lies outside the principal's scope)."""
+        require(principal, Permission.INGEST)
+        now = self.clock.now()
         rejected: list[Problem] = []
         valid: list[PrometheusAlert] = []
+        placed: list[tuple[str, Placement]] = []
         for i, alert in enumerate(alerts):
-            problems = self.problems(i, alert)
+            problems = self.problems(i, alert, now=now)
             rejected += problems
             if not problems:
                 valid.append(alert)
-        return _Post(tuple(valid), actor), tuple(rejected)
+                placed.append((f"alerts[{i}]", _placement(alert)))
+        require_places(principal, placed, action="receiving alerts")
+        return _Post(tuple(valid), principal.name), tuple(rejected)
 
     def _commit(self, posts: Sequence[_Post]) -> list[list[WarningEvent]]:
         """Apply posts in the order they arrived, in one transaction; each post's events."""
@@ -175,6 +194,10 @@ def _apply(
         return
     command = _command(alert, level, actor=actor, now=now)
     found.apply(fp, command, at=now, place=partial(_place, alert))
+
+
+def _placement(alert: PrometheusAlert) -> Placement:
+    return Placement(alert.labels["region"], alert.labels["domain"])
 
 
 def _place(alert: PrometheusAlert) -> Place:

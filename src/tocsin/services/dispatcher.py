@@ -26,7 +26,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from tocsin.core.access import Placement, Principal, require, require_place
 from tocsin.core.catalog import Catalog
+from tocsin.core.users import Permission
 from tocsin.core.warnings.config import AlertingConfig
 from tocsin.core.warnings.escalation import (
     STARTED_BY,
@@ -36,6 +38,7 @@ from tocsin.core.warnings.escalation import (
     policy_for,
     start,
     step_message,
+    step_record,
     stop,
 )
 from tocsin.core.warnings.grouping import (
@@ -59,6 +62,7 @@ from tocsin.core.warnings.silences import Silence, SilenceNotice, notice_message
 from tocsin.core.warnings.suppression import source_regions, suppress
 from tocsin.ports import AlertingSession, AlertingStore, FeedRow
 from tocsin.services.delivery import Handoff
+from tocsin.services.notification_scope import redacted, sees_notification, shown_suppressors
 from tocsin.services.targets import TargetBuilder
 
 log = logging.getLogger(__name__)
@@ -379,6 +383,15 @@ class Dispatcher:
             if warning is not None and decision.step is not None:
                 message = step_message(warning, esc, step=decision.step, now=work.now)
                 work.write(self._compose(message, work.now))
+                chain = self.targets.chain(warning.region, warning.domain)
+                responsible = chain[0] if chain else None
+                work.tx.audit.append(
+                    [
+                        step_record(
+                            warning, esc, step=decision.step, responsible=responsible, now=work.now
+                        )
+                    ]
+                )
                 steps += 1
         return steps
 
@@ -435,18 +448,43 @@ class Dispatcher:
             return tx.groups.next_due()
 
     def notification_log(
-        self, *, warning_id: str | None = None, status: str | None = None, limit: int = 200
+        self,
+        *,
+        principal: Principal,
+        warning_id: str | None = None,
+        status: str | None = None,
+        limit: int = 200,
     ) -> list[Notification]:
-        """The notification log, newest first."""
-        with self.store.transaction() as tx:
-            return tx.outbox.find(warning_id=warning_id, status=status, limit=limit)
+        """The notifications the principal may see, newest first, their addresses redacted.
 
-    def explain_delivery(self, warning: Warning, now: datetime) -> dict[str, Any]:
-        """Where a warning goes, what suppresses it now, its escalation and notifications."""
+        A notification is seen when the principal sees every warning it names (a silence
+        notice: the silence's region and domain); a scoped principal's log is read from the
+        newest `limit` × 10 rows (at most 10,000) and then narrowed."""
+        require(principal, Permission.READ)
+        wide = limit if principal.scope.national else min(limit * 10, 10_000)
+        with self.store.transaction() as tx:
+            found = tx.outbox.find(warning_id=warning_id, status=status, limit=wide)
+            if not principal.scope.national:
+                ids = sorted({i for n in found for i in n.warning_ids})
+                places = {
+                    i: Placement(w.region, w.domain) for i, w in tx.warnings.by_ids(ids).items()
+                }
+                found = [n for n in found if sees_notification(principal, n, places)]
+        return [redacted(n) for n in found[:limit]]
+
+    def explain_delivery(
+        self, warning: Warning, now: datetime, *, principal: Principal
+    ) -> dict[str, Any]:
+        """Where a warning goes, what suppresses it now, its escalation and notifications
+        (addresses redacted)."""
+        require(principal, Permission.READ)
+        place = Placement(warning.region, warning.domain)
+        require_place(principal, place, action=f"reading the delivery of warning {warning.id}")
         target = self.targets.target(warning)
         with self.store.transaction() as tx:
             work = Pass(tx, now, self.handoff, self.targets)
             suppressed = self._suppressed(work, [warning])[warning.id]
+            suppressed = shown_suppressors(tx, principal, suppressed)
             escalation = tx.escalations.get(warning.id)
             notes = tx.outbox.find(warning_id=warning.id, limit=500)
         windows = dict(self.config.mute_windows)
@@ -465,5 +503,5 @@ class Dispatcher:
             "suppressed_by": list(suppressed),
             "responsible_chain": list(self.targets.chain(warning.region, warning.domain)),
             "escalation": None if escalation is None else escalation.as_json(),
-            "notifications": [log_entry(n) for n in notes],
+            "notifications": [log_entry(redacted(n)) for n in notes],
         }

@@ -4,34 +4,41 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from tocsin.core.access import Placement, Principal, require, require_places
 from tocsin.core.audit import AuditRecord, from_warning_event
-from tocsin.core.errors import InvalidInput, Problem
+from tocsin.core.errors import InvalidInput, NotOwner, Problem
 from tocsin.core.events import Event
 from tocsin.core.indicators import Direction, Indicator
+from tocsin.core.leases import Lease
 from tocsin.core.levels import Level
-from tocsin.core.observations import ObservationBatch
+from tocsin.core.observations import ObservationBatch, ahead_reason, later_than
 from tocsin.core.rules.thresholds import ThresholdState, evaluate_thresholds
+from tocsin.core.users import Permission
 from tocsin.core.warnings.model import (
     Command,
     WarningEvent,
 )
-from tocsin.ports import Bus, Clock, Store, StoreSession
-from tocsin.services.level_changes import apply_level_changes, level_command, touch_open_warnings
+from tocsin.ports import Bus, Clock, Ownership, Store, StoreSession
+from tocsin.services.indicator_warnings import SOURCE, RuleChanges, apply_indicator_changes
+from tocsin.services.level_changes import level_command
 from tocsin.services.publishing import warning_message
 from tocsin.services.rules import RuleBook
-from tocsin.services.scoring import ScoreRules
+from tocsin.services.scoring import CHECKPOINT, ScoreRules
 
 log = logging.getLogger(__name__)
 
 RULE_ACTOR = "rule:threshold"
+# how far past the server's clock an observation's time may lie (TOCSIN_MAX_CLOCK_SKEW_S)
+MAX_AHEAD = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,35 @@ def to_batch(raw: RawObservations, ids: dict[str, int], *, source: str) -> Obser
     )
 
 
+def reject_future(
+    batch: ObservationBatch,
+    *,
+    now: datetime,
+    max_ahead: timedelta,
+    where: Callable[[int], str],
+    first: int = 0,
+) -> None:
+    """Refuse a batch with observations later than `now + max_ahead`, naming each such row
+    (`where(first + i)` names row i).
+
+    A time from the future would become the rules' newest time of its indicator, and every
+    later (current) observation would then be too old to evaluate: one bad row would mute the
+    indicator. So it is refused, with the batch it came in."""
+    latest, ahead = int(now.timestamp()), int(max_ahead.total_seconds())
+    rows = later_than(batch.times, latest + ahead)
+    if len(rows):
+        raise InvalidInput(
+            [
+                Problem(
+                    where(first + int(i)),
+                    "time",
+                    ahead_reason(int(batch.times[i]), now=latest, max_ahead=ahead),
+                )
+                for i in rows[:50]
+            ]
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ChunkPass:
     """What one chunk's pass did: rows received, which rows were evaluated, warning events."""
@@ -101,7 +137,8 @@ class ThresholdRule:
 
     book: RuleBook
     batch: ObservationBatch
-    source: str = "threshold"
+    source: str = SOURCE
+    name: str = "threshold"
 
     def indicator(self, series: int) -> Indicator:
         """Series indices are indicator ids."""
@@ -148,8 +185,24 @@ class ThresholdRule:
         )
 
 
+def load_rule_state(store: Store, rules: RuleBook) -> tuple[ThresholdState, ScoreRules | None]:
+    """The threshold rules' state and the detector rules (with their checkpoint) as stored."""
+    scoring = ScoreRules(rules)
+    with store.transaction() as tx:
+        state = tx.checkpoints.load_thresholds(rules.size)
+        saved = tx.checkpoints.load(CHECKPOINT)
+    if saved is not None and len(scoring):
+        scoring.load(saved)
+    return state, scoring if len(scoring) else None
+
+
 class IngestService:
-    """Stores observation batches and runs the rules over them, all or nothing."""
+    """Stores observation batches and runs the rules over them, all or nothing.
+
+    The rules' state lives in memory. With an `owner` (the rules lease, services/leadership.py)
+    only the process holding the lease ingests: every batch's transaction is fenced by the
+    lease, and the state is reloaded from the database whenever the lease's token changes (a
+    takeover) or a transaction failed in a way that leaves its outcome unknown."""
 
     def __init__(
         self,
@@ -159,6 +212,9 @@ class IngestService:
         rules: RuleBook,
         state: ThresholdState,
         scoring: ScoreRules | None = None,
+        *,
+        max_ahead: timedelta = MAX_AHEAD,
+        owner: Ownership | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -166,31 +222,93 @@ class IngestService:
         self.rules = rules
         self.state = state
         self.scoring = scoring
-        self._lock = threading.Lock()  # one transaction at a time changes the rule state
+        self.max_ahead = max_ahead
+        self.owner = owner
+        self._token: int | None = None  # the lease token the state in memory belongs to
+        self._stale = owner is not None
+        self._lock = threading.RLock()  # one batch at a time through the state in memory
 
-    def last_times(self) -> npt.NDArray[np.int64]:
-        """Each indicator's newest processed observation time (NEVER if none), a copy."""
+    def adopt(self, lease: Lease) -> None:
+        """Make the state in memory that of `lease`: reload it unless it already is."""
         with self._lock:
-            out: npt.NDArray[np.int64] = self.state.last_time.copy()
-        return out
+            if self._stale or lease.token != self._token:
+                self.reload()
+                self._token = lease.token
 
-    def validate(self, raw: RawObservations, *, source: str = "observations") -> ObservationBatch:
-        """The batch of ids a request's rows name; InvalidInput naming every bad row."""
-        return to_batch(raw, self.rules.ids, source=source)
+    def reload(self) -> None:
+        """Read the rules' state and the detectors' checkpoint from the database."""
+        with self._lock:
+            self.state, self.scoring = load_rule_state(self.store, self.rules)
+            self._stale = False
 
-    def ingest(self, raw: RawObservations, *, source: str = "observations") -> IngestResult:
-        """Validate, store and evaluate one batch; nothing is stored if anything is wrong."""
-        return self.ingest_batch(self.validate(raw, source=source))
+    def _own(self) -> Lease | None:
+        """The lease batches are fenced by (None without an owner), the state made its own."""
+        if self.owner is None:
+            if self._stale:
+                self.reload()
+            return None
+        lease = self.owner.require()
+        self.adopt(lease)
+        return lease
+
+    @contextmanager
+    def owned_transaction(self) -> Iterator[tuple[StoreSession, npt.NDArray[np.int64]]]:
+        """A transaction of the rules' owner, with each indicator's newest processed time:
+        NotOwner on a standby (whose times in memory are stale), fenced by the rules lease."""
+        with self._lock:
+            lease = self._own()
+            try:
+                with self.store.transaction() as tx:
+                    yield tx, self.state.last_time.copy()
+                    if self.owner is not None:
+                        tx.leases.fence(self.owner.name, lease)
+            except NotOwner:
+                if self.owner is not None and lease is not None:
+                    self.owner.lost(lease)
+                raise
+
+    def validate(
+        self, raw: RawObservations, *, principal: Principal, source: str = "observations"
+    ) -> ObservationBatch:
+        """The batch of ids a request's rows name: InvalidInput naming every bad row and every
+        row later than the server's clock allows (TOCSIN_MAX_CLOCK_SKEW_S), Forbidden if the
+        principal may not ingest or an indicator lies outside its scope."""
+        require(principal, Permission.INGEST)
+        batch = to_batch(raw, self.rules.ids, source=source)
+        if not principal.scope.national:
+            placed = []
+            for series in np.unique(batch.series).tolist():
+                ind = self.rules.by_id[series]
+                placed.append((ind.code, Placement(ind.region, ind.domain)))
+            require_places(principal, placed, action="storing observations of")
+        where = _row_names(raw, source)
+        reject_future(batch, now=self.clock.now(), max_ahead=self.max_ahead, where=where)
+        return batch
+
+    def ingest(
+        self, raw: RawObservations, *, principal: Principal, source: str = "observations"
+    ) -> IngestResult:
+        """Validate, store and evaluate one batch; nothing is stored if anything is wrong, or
+        if an indicator lies outside the principal's scope (Forbidden)."""
+        batch = self.validate(raw, principal=principal, source=source)
+        return self.ingest_chunks([batch], where=_row_names(raw, source))
 
     def ingest_batch(self, batch: ObservationBatch) -> IngestResult:
         """Store and evaluate a batch whose series are valid ids, in one transaction."""
         return self.ingest_chunks([batch])
 
     def ingest_chunks(
-        self, chunks: Iterable[ObservationBatch], *, progress: Callable[[int], None] | None = None
+        self,
+        chunks: Iterable[ObservationBatch],
+        *,
+        progress: Callable[[int], None] | None = None,
+        where: Callable[[int], str] = lambda i: f"batch[{i}]",
     ) -> IngestResult:
-        """Store and evaluate several chunks in ONE transaction: all of them or none."""
-        passes = self._transaction(chunks, progress=progress)
+        """Store and evaluate several chunks in ONE transaction: all of them or none.
+
+        `where(i)` names row i of the chunks taken together (a file's line, a request's path)
+        in the problems of a refused batch."""
+        passes = self._transaction(chunks, progress=progress, where=where)
         return IngestResult(
             sum(p.received for p in passes),
             sum(p.received for p in passes),
@@ -226,10 +344,13 @@ class IngestService:
         chunks: Iterable[ObservationBatch],
         *,
         progress: Callable[[int], None] | None = None,
+        where: Callable[[int], str] = lambda i: f"batch[{i}]",
     ) -> list[ChunkPass]:
-        """Run chunks through storage and the rules in one transaction; roll the in-memory
-        state back if anything fails."""
+        """Run chunks through storage and the rules in one transaction fenced by the rules'
+        lease; roll the in-memory state back if anything fails."""
         with self._lock:
+            lease = self._own()
+            now = self.clock.now()
             snapshot = self.state.copy()
             scoring_snapshot = self.scoring.snapshot() if self.scoring else None
             passes: list[ChunkPass] = []
@@ -238,6 +359,10 @@ class IngestService:
                 with self.store.transaction() as tx:
                     for chunk in chunks:
                         self._check_series(chunk)
+                        first = sum(p.received for p in passes)
+                        reject_future(
+                            chunk, now=now, max_ahead=self.max_ahead, where=where, first=first
+                        )
                         passes.append(self._pass(tx, chunk, touched))
                         if progress is not None:
                             progress(len(chunk))
@@ -245,15 +370,32 @@ class IngestService:
                     tx.checkpoints.save_thresholds(rows, self.state)
                     if self.scoring is not None:
                         self.scoring.save(tx)
-            except BaseException:
-                self.state = snapshot
-                if self.scoring is not None and scoring_snapshot is not None:
-                    self.scoring.rollback(scoring_snapshot)
+                    if self.owner is not None:
+                        tx.leases.fence(self.owner.name, lease)
+            except BaseException as err:
+                self._undo(err, snapshot, scoring_snapshot, lease)
                 raise
         for done in passes:
             for event in done.events:
                 self.bus.publish("warnings", warning_message(event))
         return passes
+
+    def _undo(
+        self,
+        err: BaseException,
+        snapshot: ThresholdState,
+        scoring_snapshot: Any,
+        lease: Lease | None,
+    ) -> None:
+        """Roll the state in memory back after a failed transaction."""
+        self.state = snapshot
+        if self.scoring is not None and scoring_snapshot is not None:
+            self.scoring.rollback(scoring_snapshot)
+        # a refused batch changed nothing; after any other failure the database may hold
+        # more than the snapshot (a commit whose answer was lost): read it again
+        self._stale = self._stale or not isinstance(err, InvalidInput)
+        if isinstance(err, NotOwner) and self.owner is not None and lease is not None:
+            self.owner.lost(lease)
 
     def _pass(
         self,
@@ -267,12 +409,14 @@ class IngestService:
         # (observations and rule state commit together)
         tx.observations.write(batch, new=batch.times > self.state.last_time[batch.series])
         changes = evaluate_thresholds(self.rules.params, self.state, batch)
-        rule = ThresholdRule(self.rules, batch)
-        events = apply_level_changes(tx, rule, changes, batch.times)
         raised = changes.accepted & (self.state.level[batch.series] > 0)
-        touch_open_warnings(tx, rule, batch.series[raised], batch.times[raised])
-        if self.scoring is not None:
-            events += self.scoring.process(tx, batch, changes.accepted)
+        ids = np.arange(self.rules.size, dtype=np.int64)
+        seen = (batch.series[raised], batch.times[raised])
+        rule = ThresholdRule(self.rules, batch)
+        found = [RuleChanges(rule, changes, batch.times, ids, ids, self.state.level, seen)]
+        if self.scoring is not None:  # the detector rules: causes of the same warnings
+            found += self.scoring.evaluate(batch, changes.accepted)
+        events = apply_indicator_changes(tx, found)
         touched[batch.series[changes.accepted]] = True
         tx.audit.append([from_warning_event(e) for e in events])
         return ChunkPass(len(chunk), changes.accepted, events)
@@ -300,6 +444,12 @@ class IngestService:
             )
 
 
+def _row_names(raw: RawObservations, source: str) -> Callable[[int], str]:
+    """Names of the rows of `raw`: its own, else `source[i]`."""
+    names = raw.where
+    return (lambda i: names[i]) if names is not None else (lambda i: f"{source}[{i}]")
+
+
 class EventService:
     """Stores discrete events (operator reports, CAP alerts, cyber alerts) idempotently."""
 
@@ -312,8 +462,11 @@ class EventService:
         self.known_regions = known_regions
         self.known_domains = known_domains
 
-    def ingest(self, events: Sequence[Event], *, actor: str) -> int:
-        """Validate every event, then store all (duplicates ignored); return the new count."""
+    def ingest(self, events: Sequence[Event], *, principal: Principal) -> int:
+        """Validate every event, then store all (duplicates ignored); return the new count.
+        Every event must lie in the principal's scope (Forbidden otherwise, nothing stored)."""
+        require(principal, Permission.INGEST)
+        actor = principal.name
         problems = [
             Problem(f"events[{i}]", fieldname, f"unknown {fieldname} {value!r}")
             for i, e in enumerate(events)
@@ -325,6 +478,8 @@ class EventService:
         ]
         if problems:
             raise InvalidInput(problems)
+        placed = [(f"events[{i}]", Placement(e.region, e.domain)) for i, e in enumerate(events)]
+        require_places(principal, placed, action="storing events")
         now = self.clock.now()
         with self.store.transaction() as tx:
             count = tx.events.insert(events, received_at=now)

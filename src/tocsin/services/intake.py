@@ -1,10 +1,10 @@
 """Intake: what every source delivered, and the one way a collector delivers observations.
 
 Collectors running in the server (MQTT subscriptions, pulled feeds) hand their rows to
-`SourceIntake.deliver`: validated by the ingest service like every other input, then queued for
-the group commit; the returned future resolves after the commit. Counts per source kind
-(received, stored, unmapped with examples, skipped, refused) are kept here for `/metrics` and
-`GET /api/v1/sources`.
+`SourceIntake.deliver`: validated by the ingest service like every other input (as the server
+itself, `source:KIND`: the deployment configured them), then queued for the group commit; the
+returned future resolves after the commit. Counts per source kind (received, stored, unmapped
+with examples, skipped, refused) are kept here for `/metrics` and `GET /api/v1/sources`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from concurrent.futures import Future
 import numpy as np
 import numpy.typing as npt
 
+from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidInput
 from tocsin.core.sources import SourceCounts, SourceKind
 from tocsin.services.group_commit import GroupCommitter
@@ -40,7 +41,9 @@ class SourceIntake:
     ) -> Future[IngestResult]:
         """Validate and queue rows for the group commit; InvalidInput (counted) if refused."""
         try:
-            batch = self.ingest.validate(RawObservations(codes, times, values), source=kind.value)
+            raw = RawObservations(codes, times, values)
+            collector = system_principal(f"source:{kind.value}")
+            batch = self.ingest.validate(raw, principal=collector, source=kind.value)
         except InvalidInput:
             self.refused(kind, len(codes))
             raise

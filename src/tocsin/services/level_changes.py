@@ -22,7 +22,7 @@ class LevelRule(Protocol):
 
     @property
     def source(self) -> str:
-        """The warning source this rule raises ("threshold", "detector", …)."""
+        """The warning source this rule raises ("indicator", "staleness", …)."""
 
     def indicator(self, series: int) -> Indicator:
         """The indicator a (rule-local) series index belongs to."""
@@ -37,7 +37,8 @@ def rule_fingerprint(rule: LevelRule, series: int) -> str:
     return fingerprint(rule.source, ind.code, ind.region, ind.domain)
 
 
-def _place(rule: LevelRule, series: int) -> Place:
+def rule_place(rule: LevelRule, series: int) -> Place:
+    """Where a rule's warning about a series is: its indicator's code, region and domain."""
     ind = rule.indicator(series)
     labels = {
         "indicator": ind.code,
@@ -61,23 +62,8 @@ def apply_level_changes(
         i, s = int(changes.obs_index[k]), int(changes.series[k])
         at = datetime.fromtimestamp(int(times[i]), UTC)
         command = rule.command(s, int(changes.old_level[k]), int(changes.new_level[k]), i, at)
-        found.apply(fps[s], command, at=at, place=partial(_place, rule, s))
+        found.apply(fps[s], command, at=at, place=partial(rule_place, rule, s))
     return found.save(tx)
-
-
-def touch_open_warnings(
-    tx: StoreSession,
-    rule: LevelRule,
-    series: npt.NDArray[np.int64],
-    times: npt.NDArray[np.int64],
-) -> None:
-    """Move `last_seen_at` of the open warnings of these series to their latest observation."""
-    if len(series) == 0:
-        return
-    last: dict[int, int] = dict(zip(series.tolist(), times.tolist(), strict=True))
-    seen = {rule_fingerprint(rule, s): datetime.fromtimestamp(t, UTC) for s, t in last.items()}
-    open_by_fp = tx.warnings.open_by_fingerprint(list(seen))
-    tx.warnings.touch({w.id: seen[fp] for fp, w in open_by_fp.items() if seen[fp] > w.last_seen_at})
 
 
 def level_command(

@@ -4,8 +4,9 @@ Indicators whose configuration names a `detector` get a score slot. Indicators w
 a detector kind and hyperparameters share one detector instance (state in arrays, one row per
 indicator). Each observation is scored before the detector learns from it; the scores then go
 through the same threshold kernel as raw values (per-level score thresholds, minimum durations),
-and level changes become warnings with source "detector" that say which detector, what score,
-and what band the detector expected. Detector state and score-rule state are checkpointed in the
+and level changes become causes of the indicator's warning (source "indicator", shared with its
+threshold rule: services/indicator_warnings.py) that say which detector, what score, and what
+band the detector expected. Detector state and score-rule state are checkpointed in the
 same transaction as the observations.
 """
 
@@ -26,9 +27,10 @@ from tocsin.core.indicators import Indicator
 from tocsin.core.levels import Level
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.rules.thresholds import ThresholdParams, ThresholdState, evaluate_thresholds
-from tocsin.core.warnings.model import Command, WarningEvent
+from tocsin.core.warnings.model import Command
 from tocsin.ports import Store, StoreSession
-from tocsin.services.level_changes import apply_level_changes, level_command, touch_open_warnings
+from tocsin.services.indicator_warnings import SOURCE, RuleChanges
+from tocsin.services.level_changes import level_command
 from tocsin.services.rules import RuleBook
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ class ScoreRules:
             if ind.detector is not None and not is_multivariate(ind.detector.kind)
         ]
         self.indicators: list[Indicator] = [ind for _, ind in members]
+        self.ident_of = np.array([ident for ident, _ in members], dtype=np.int64)
         self.slot_of = np.full(book.size, -1, dtype=np.int64)
         self.group_of = np.full(len(members), -1, dtype=np.int64)
         self.local_of = np.full(len(members), -1, dtype=np.int64)
@@ -117,10 +120,10 @@ class ScoreRules:
                 scores[mask] = group.detector.score_batch(local, times[mask], values[mask])
         return scores
 
-    def process(
-        self, tx: StoreSession, batch: ObservationBatch, accepted: npt.NDArray[np.bool_]
-    ) -> list[WarningEvent]:
-        """Score the accepted observations and turn score-level changes into warnings."""
+    def evaluate(
+        self, batch: ObservationBatch, accepted: npt.NDArray[np.bool_]
+    ) -> list[RuleChanges]:
+        """Score the accepted observations; their score-level changes (none or one rule's)."""
         if not len(self):
             return []
         slots = self.slot_of[batch.series]
@@ -130,11 +133,10 @@ class ScoreRules:
         s, t, v = slots[mask], batch.times[mask], batch.values[mask]
         scores = self.score(s, t, v)
         changes = evaluate_thresholds(self.params, self.state, ObservationBatch(s, t, scores))
-        rule = DetectorScoreRule(self, v, scores)
-        events = apply_level_changes(tx, rule, changes, t)
         raised = changes.accepted & (self.state.level[s] > 0)
-        touch_open_warnings(tx, rule, s[raised], t[raised])
-        return events
+        rule = DetectorScoreRule(self, v, scores)
+        seen = (s[raised], t[raised])
+        return [RuleChanges(rule, changes, t, self.ident_of, self.slot_of, self.state.level, seen)]
 
     def expected_range(self, slot: int) -> tuple[float, float]:
         """The band the slot's detector currently expects."""
@@ -211,7 +213,8 @@ class DetectorScoreRule:
     rules: ScoreRules
     values: npt.NDArray[np.float64]
     scores: npt.NDArray[np.float64]
-    source: str = "detector"
+    source: str = SOURCE
+    name: str = "detector"
 
     def indicator(self, series: int) -> Indicator:
         """The indicator of a score slot."""

@@ -5,20 +5,34 @@ from __future__ import annotations
 import uuid
 from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
+from typing import Final
 
+from tocsin.core.access import Placement, Principal, require, require_place, visible
 from tocsin.core.audit import AuditRecord
 from tocsin.core.errors import NotFound
+from tocsin.core.regions import RegionCode, RegionTree
+from tocsin.core.users import Permission
 from tocsin.core.warnings.selectors import Selector, selector_to_json
+from tocsin.core.warnings.silence_approval import Approval, BreadthPolicy, Decision, breadth
 from tocsin.core.warnings.silences import (
     Silence,
     SilenceId,
     SilenceNotice,
+    SilenceState,
+    approve,
     expire,
+    refuse,
     validate_silence,
 )
-from tocsin.ports import AlertingStore, Clock
+from tocsin.ports import AlertingSession, AlertingStore, Clock
 from tocsin.services.delivery import Handoff
 from tocsin.services.dispatcher import Dispatcher
+
+
+def silence_place(silence: Silence) -> Placement:
+    """Where a silence sits, for the access policy: its selector's region and domain (None:
+    every region, every domain)."""
+    return Placement(silence.selector.region, silence.selector.domain)
 
 
 @dataclass(frozen=True)
@@ -30,27 +44,43 @@ class SilenceService:
     _: KW_ONLY
     notices: Dispatcher
     handoff: Handoff
+    regions: RegionTree
+    policy: BreadthPolicy
 
     def create(
         self,
         selector: Selector,
         *,
-        created_by: str,
+        principal: Principal,
         reason: str,
         ends_at: datetime,
         starts_at: datetime | None = None,
     ) -> Silence:
-        """Validate and store a silence; audit it and notify its creation in one transaction."""
+        """Validate and store a silence within the principal's scope; audit it and notify its
+        creation in one transaction."""
+        require(principal, Permission.SILENCE)
+        where = Placement(selector.region, selector.domain)
+        require_place(principal, where, action=f"silencing {selector.describe()}")
+        created_by = principal.name
         now = self.clock.now()
+        start = starts_at or now
+        region = self.regions.regions.get(RegionCode(selector.region or ""))
+        broad = breadth(
+            selector,
+            region_level=region.level if region else None,
+            lasts=ends_at - max(start, now),
+            policy=self.policy,
+        )
         silence = validate_silence(
             Silence(
                 id=SilenceId(uuid.uuid4().hex),
                 selector=selector,
-                starts_at=starts_at or now,
+                starts_at=start,
                 ends_at=ends_at,
                 created_by=created_by,
                 reason=reason,
                 created_at=now,
+                approval=Approval(broad) if broad else None,
             ),
             now,
         )
@@ -58,6 +88,7 @@ class SilenceService:
             "selector": selector_to_json(selector),
             "starts_at": silence.starts_at.isoformat(),
             "ends_at": silence.ends_at.isoformat(),
+            "needs_approval": [b.value for b in broad],
         }
         with self.store.transaction() as tx:
             tx.silences.save(silence, new=True)
@@ -73,26 +104,40 @@ class SilenceService:
         self.handoff.wake()
         return silence
 
-    def get(self, silence_id: str) -> Silence:
-        """One silence."""
+    def get(self, silence_id: str, *, principal: Principal) -> Silence:
+        """One silence (Forbidden outside the principal's scope)."""
+        require(principal, Permission.READ)
         with self.store.transaction() as tx:
             silence = tx.silences.get(silence_id)
         if silence is None:
             raise NotFound(f"no silence {silence_id!r}")
+        require_place(principal, silence_place(silence), action=f"reading silence {silence_id}")
         return silence
 
-    def find(self, *, include_expired: bool = False) -> list[Silence]:
-        """Silences, newest first."""
-        with self.store.transaction() as tx:
-            return tx.silences.find(now=self.clock.now(), include_expired=include_expired)
-
-    def expire(self, silence_id: str, *, actor: str, reason: str = "") -> Silence:
-        """End a silence now; audit it and notify its expiry in one transaction."""
+    def find(
+        self,
+        *,
+        include_expired: bool = False,
+        state: SilenceState | None = None,
+        principal: Principal,
+    ) -> list[Silence]:
+        """Silences the principal may see (in one state, when given), newest first."""
+        require(principal, Permission.READ)
         now = self.clock.now()
         with self.store.transaction() as tx:
-            current = tx.silences.get(silence_id)
-            if current is None:
-                raise NotFound(f"no silence {silence_id!r}")
+            found = tx.silences.find(now=now, include_expired=include_expired)
+        if state is not None:
+            found = [s for s in found if s.state(now) is state]
+        return visible(principal, found, silence_place)
+
+    def expire(self, silence_id: str, *, principal: Principal, reason: str = "") -> Silence:
+        """End a silence now (within the principal's scope); audit it and notify its expiry in
+        one transaction."""
+        require(principal, Permission.SILENCE)
+        actor = principal.name
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            current = _to_act_on(tx, silence_id, principal, action="expiring")
             done = expire(current, actor=actor, now=now)
             tx.silences.save(done, new=False)
             why = reason or "expired by hand"
@@ -104,8 +149,55 @@ class SilenceService:
         self.handoff.wake()
         return done
 
-    def history(self, silence_id: str) -> list[AuditRecord]:
+    def approve(self, silence_id: str, *, principal: Principal) -> Silence:
+        """A second user (within the silence's scope) approves a broad silence: it suppresses
+        from then on; audited and notified in one transaction."""
+        return self._decide(silence_id, Decision.APPROVED, principal=principal, note="")
+
+    def refuse(self, silence_id: str, *, principal: Principal, reason: str) -> Silence:
+        """A second user (within the silence's scope) refuses a broad silence, saying why: it
+        ends without ever suppressing; audited and notified in one transaction."""
+        return self._decide(silence_id, Decision.REFUSED, principal=principal, note=reason)
+
+    def _decide(
+        self, silence_id: str, decision: Decision, *, principal: Principal, note: str
+    ) -> Silence:
+        require(principal, Permission.SILENCE)
+        actor = principal.name
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            current = _to_act_on(tx, silence_id, principal, action=_ACTING[decision])
+            done = _DECIDERS[decision](current, actor=actor, now=now, note=note)
+            tx.silences.save(done, new=False)
+            needs = ", ".join(done.approval.needs if done.approval else ())
+            why = f"{decision.value} ({needs})" + (f": {note}" if note else "")
+            record = AuditRecord(now, actor, f"silence.{decision.value}", "silence", done.id, why)
+            tx.audit.append([record])
+            notice = SilenceNotice(decision.value)
+            tx.outbox.add(self.notices.silence_notice(done, notice, now=now))
+            if decision is Decision.REFUSED:
+                tx.silences.mark_noticed(done.id)  # its end is the refusal, told just now
+        self.handoff.wake()
+        return done
+
+    def history(self, silence_id: str, *, principal: Principal) -> list[AuditRecord]:
         """The audit trail of a silence."""
-        self.get(silence_id)
+        self.get(silence_id, principal=principal)
         with self.store.transaction() as tx:
             return tx.audit.trail("silence", silence_id)
+
+
+_ACTING: Final = {Decision.APPROVED: "approving", Decision.REFUSED: "refusing"}
+_DECIDERS: Final = {Decision.APPROVED: approve, Decision.REFUSED: refuse}
+
+
+def _to_act_on(
+    tx: AlertingSession, silence_id: str, principal: Principal, *, action: str
+) -> Silence:
+    """The silence a principal acts on (NotFound; Forbidden outside its scope)."""
+    current = tx.silences.get(silence_id)
+    if current is None:
+        raise NotFound(f"no silence {silence_id!r}")
+    where = silence_place(current)
+    require_place(principal, where, action=f"{action} silence {silence_id}")
+    return current

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from tocsin.core.audit import from_warning_event
+from tocsin.core.errors import NotOwner, Unavailable
 from tocsin.core.indicators import Indicator
 from tocsin.core.levels import Level
 from tocsin.core.rules.thresholds import NEVER, LevelChanges
@@ -112,19 +113,19 @@ class SilenceCheck:
         ]
 
     def check(self, now: datetime) -> list[WarningEvent]:
-        """Raise a warning for each newly silent indicator, lift each observed again."""
+        """Raise a warning for each newly silent indicator, lift each observed again (only the
+        owner of the rules' state: NotOwner on a standby)."""
         if not self.watched:
             return []
-        last_times = self.ingest.last_times()
-        now_s = now.timestamp()
-        last = {i: int(last_times[i]) for i, _ in self.watched if last_times[i] != NEVER}
-        silent = {
-            i
-            for i, cadence in self.watched
-            if i in last and now_s - last[i] > self.after_cadences * cadence
-        }
-        rule = SilenceRule(self.rules, self.after_cadences, self.level, last)
-        with self.store.transaction() as tx:
+        with self.ingest.owned_transaction() as (tx, last_times):
+            now_s = now.timestamp()
+            last = {i: int(last_times[i]) for i, _ in self.watched if last_times[i] != NEVER}
+            silent = {
+                i
+                for i, cadence in self.watched
+                if i in last and now_s - last[i] > self.after_cadences * cadence
+            }
+            rule = SilenceRule(self.rules, self.after_cadences, self.level, last)
             fps = {i: rule_fingerprint(rule, i) for i in last}
             open_fps = tx.warnings.open_by_fingerprint(list(fps.values()))
             raising = [i for i in silent if fps[i] not in open_fps]
@@ -160,6 +161,10 @@ def start_silence_checks(
         while not stopping.wait(interval.total_seconds()):
             try:
                 check.check(clock.now())
+            except NotOwner:  # a standby: the owner of the rules' state checks
+                continue
+            except Unavailable as err:  # the database: one line, try again next time
+                log.warning("source silence check: %s", err)
             except Exception:  # the outermost loop: log, and try again next time
                 log.exception("source silence check failed")
 

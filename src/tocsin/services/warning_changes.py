@@ -70,13 +70,19 @@ class WarningChanges:
             self.created[warning.id] = warning
         else:
             warning, event = lifecycle.apply(current, level_change(command, current), at)
-            (self.created if warning.id in self.created else self.updated)[warning.id] = warning
+        self.keep(warning, fp=fp, event=event)
+        return event
+
+    def keep(self, warning: Warning, *, fp: str, event: WarningEvent | None = None) -> None:
+        """Record a changed warning (with its transition, if any) as the fingerprint's record:
+        open under `fp`, or freeing `fp` once lifted."""
+        (self.created if warning.id in self.created else self.updated)[warning.id] = warning
         if warning.is_open:
             self.open_by_fp[fp] = warning
-        else:
+        elif self.open_by_fp.get(fp, warning).id == warning.id:
             self.open_by_fp.pop(fp, None)
-        self.events.append(event)
-        return event
+        if event is not None:
+            self.events.append(event)
 
     def touch(self, fp: str, *, at: datetime) -> None:
         """Move the open warning's last_seen_at to `at` (no transition; written by `save`)."""

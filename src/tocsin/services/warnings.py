@@ -5,14 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tocsin.core.access import Placement, Principal, require, require_place, sees
 from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.errors import NotFound
 from tocsin.core.levels import Level
 from tocsin.core.regions import RegionCode, RegionTree
+from tocsin.core.users import Permission
 from tocsin.core.warnings import lifecycle
 from tocsin.core.warnings.model import Command, CommandKind, Warning
 from tocsin.ports import Bus, Clock, Store, WarningFilter
 from tocsin.services.publishing import warning_message
+
+
+def warning_place(warning: Warning) -> Placement:
+    """Where a warning sits, for the access policy."""
+    return Placement(warning.region, warning.domain)
 
 
 @dataclass(frozen=True)
@@ -33,9 +40,11 @@ class WarningService:
         region: str | None = None,
         limit: int = 1000,
         offset: int = 0,
+        principal: Principal,
     ) -> list[Warning]:
-        """Warnings, most severe and oldest first; `region` selects its whole subtree; a page of
-        `limit` after skipping `offset`."""
+        """Warnings the principal may see, most severe and oldest first; `region` selects its
+        whole subtree; a page of `limit` after skipping `offset`."""
+        require(principal, Permission.READ)
         regions = None
         if region is not None:
             if region not in self.regions:
@@ -48,38 +57,46 @@ class WarningService:
             regions=regions,
             limit=limit,
             offset=offset,
+            scope=principal.scope,
         )
         with self.store.transaction() as tx:
             return tx.warning_search.find(query)
 
-    def get(self, warning_id: str) -> Warning:
-        """One warning."""
+    def get(self, warning_id: str, *, principal: Principal) -> Warning:
+        """One warning (Forbidden outside the principal's scope)."""
+        require(principal, Permission.READ)
         with self.store.transaction() as tx:
             warning = tx.warnings.get(warning_id)
         if warning is None:
             raise NotFound(f"no warning {warning_id!r}")
+        require_place(principal, warning_place(warning), action=f"reading warning {warning_id}")
         return warning
 
-    def resolve(self, prefix: str, *, open_only: bool = False) -> Warning:
-        """The one warning whose id starts with `prefix` (NotFound when none or several do)."""
+    def resolve(self, prefix: str, *, principal: Principal, open_only: bool = False) -> Warning:
+        """The one warning the principal sees whose id starts with `prefix` (NotFound when none
+        or several do)."""
+        require(principal, Permission.READ)
         with self.store.transaction() as tx:
             found = tx.warning_search.with_prefix(prefix, open_only=open_only, limit=2)
+        found = [w for w in found if sees(principal.scope, warning_place(w))]
         if len(found) == 1:
             return found[0]
         what = "open warnings" if open_only else "warnings"
         how_many = "0" if not found else "several"
         raise NotFound(f"{how_many} {what} match {prefix!r}")
 
-    def counts(self, *, open_only: bool = True) -> dict[tuple[str, str], int]:
-        """(level, state) -> number of warnings."""
+    def counts(self, *, open_only: bool = True, principal: Principal) -> dict[tuple[str, str], int]:
+        """(level, state) -> number of warnings the principal may see."""
+        require(principal, Permission.READ)
         with self.store.transaction() as tx:
-            return tx.warning_search.counts(open_only=open_only)
+            return tx.warning_search.counts(open_only=open_only, scope=principal.scope)
 
-    def worst_levels(self) -> dict[str, dict[str, Any]]:
-        """For each region with open warnings in its subtree: the highest level, its rank and
-        the number of open warnings (`level`, `rank`, `count`)."""
+    def worst_levels(self, *, principal: Principal) -> dict[str, dict[str, Any]]:
+        """For each region with open warnings (that the principal may see) in its subtree: the
+        highest level, its rank and the number of open warnings (`level`, `rank`, `count`)."""
+        require(principal, Permission.READ)
         with self.store.transaction() as tx:
-            counts = tx.warning_search.open_counts_by_region()
+            counts = tx.warning_search.open_counts_by_region(scope=principal.scope)
         out: dict[str, dict[str, Any]] = {}
         for (region, name), n in sorted(counts.items()):
             if region not in self.regions:
@@ -92,27 +109,31 @@ class WarningService:
                     entry["rank"], entry["level"] = level.rank, level.value
         return out
 
-    def transitions(self, indicator: str) -> list[AuditRecord]:
-        """Every transition of the warnings about one indicator, oldest first."""
+    def transitions(self, indicator: str, *, principal: Principal) -> list[AuditRecord]:
+        """Every transition of the warnings about one indicator, oldest first (the caller has
+        checked that the principal sees the indicator)."""
+        require(principal, Permission.READ)
         with self.store.transaction() as tx:
             return tx.warning_search.transitions_of(indicator)
 
-    def history(self, warning_id: str) -> list[AuditRecord]:
+    def history(self, warning_id: str, *, principal: Principal) -> list[AuditRecord]:
         """Every transition of one warning, oldest first."""
-        self.get(warning_id)
+        self.get(warning_id, principal=principal)
         with self.store.transaction() as tx:
             return tx.audit.trail("warning", warning_id)
 
-    def acknowledge(self, warning_id: str, *, actor: str, reason: str) -> Warning:
-        """Acknowledge an active warning."""
+    def acknowledge(self, warning_id: str, *, principal: Principal, reason: str) -> Warning:
+        """Acknowledge an active warning within the principal's scope."""
+        require(principal, Permission.ACKNOWLEDGE)
         now = self.clock.now()
         with self.store.transaction() as tx:
             current = tx.warnings.get(warning_id)
             if current is None:
                 raise NotFound(f"no warning {warning_id!r}")
-            warning, event = lifecycle.apply(
-                current, Command(CommandKind.ACKNOWLEDGE, actor, reason or "acknowledged"), now
-            )
+            where = warning_place(current)
+            require_place(principal, where, action=f"acknowledging warning {warning_id}")
+            command = Command(CommandKind.ACKNOWLEDGE, principal.name, reason or "acknowledged")
+            warning, event = lifecycle.apply(current, command, now)
             tx.warnings.save([warning], new=False)
             tx.audit.append([from_warning_event(event)])
         self.bus.publish("warnings", warning_message(event))

@@ -33,6 +33,68 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
+class PgCluster:
+    """A throw-away cluster in a temporary folder, on a free loopback port; it can be stopped
+    and started again (tests of an unreachable database)."""
+
+    def __init__(self, *, durable: bool = False, settings: dict[str, str] | None = None) -> None:
+        bindir = pg_bindir()
+        if bindir is None:
+            raise RuntimeError("PostgreSQL is not installed (Debian package 'postgresql')")
+        self.bindir = bindir
+        self.base = Path(tempfile.mkdtemp(prefix="tocsin-pg-"))
+        self.data = self.base / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres", "postgres")
+        self.port = free_port()
+        self.options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1"
+        self.options += " -c max_wal_size=4GB"
+        if not durable:
+            self.options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        for name, value in (settings or {}).items():
+            self.options += f" -c {name}={value}"
+        initdb = [str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust"]
+        subprocess.run(
+            _as_postgres([*initdb, "--no-sync", "-E", "UTF8"]), check=True, capture_output=True
+        )
+
+    @property
+    def url(self) -> str:
+        """The server's base URL (append /DATABASE)."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        log = str(self.base / "log")
+        pg_ctl = [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", log, "-w"]
+        subprocess.run(
+            _as_postgres([*pg_ctl, "-o", self.options, "start"]), check=True, capture_output=True
+        )
+
+    def stop(self, *, mode: str = "immediate") -> None:
+        """Stop the server (immediate: as if it crashed; its clients lose their connections)."""
+        pg_ctl = [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "stop"]
+        subprocess.run(_as_postgres(pg_ctl), check=False, capture_output=True)
+
+    def remove(self) -> None:
+        """Stop the server and delete its folder."""
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@contextmanager
+def pg_cluster(
+    *, durable: bool = False, settings: dict[str, str] | None = None
+) -> Iterator[PgCluster]:
+    """A started cluster; stopped and deleted after."""
+    cluster = PgCluster(durable=durable, settings=settings)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
 @contextmanager
 def postgres_cluster(
     *, durable: bool = False, settings: dict[str, str] | None = None
@@ -42,63 +104,8 @@ def postgres_cluster(
     With durable=False fsync and synchronous commit are off (fine for tests, stated in
     benchmarks that use it). `settings` are further server settings (name: value).
     """
-    bindir = pg_bindir()
-    if bindir is None:
-        raise RuntimeError("PostgreSQL is not installed (Debian package 'postgresql')")
-    base = Path(tempfile.mkdtemp(prefix="tocsin-pg-"))
-    data = base / "data"
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-    port = free_port()
-    subprocess.run(
-        _as_postgres(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c max_wal_size=4GB"
-    if not durable:
-        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    for name, value in (settings or {}).items():
-        options += f" -c {name}={value}"
-    subprocess.run(
-        _as_postgres(
-            [
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(base / "log"),
-                "-w",
-                "-o",
-                options,
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(
-            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+    with pg_cluster(durable=durable, settings=settings) as cluster:
+        yield cluster.url
 
 
 def create_database(server: str, name: str) -> str:

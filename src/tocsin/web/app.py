@@ -7,8 +7,10 @@ the `plotly` wheel's `package_data` (at /vendor/plotly.min.js).
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -18,20 +20,23 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from tocsin.api.app import create_app
-from tocsin.api.auth import authorize, needs_token
 from tocsin.api.catalog import levels_out
 from tocsin.bootstrap import Container
-from tocsin.core.users import Permission
+from tocsin.core.access import Placement, system_principal
+from tocsin.core.errors import NotFound
 from tocsin.services.background import start_background
-from tocsin.web import live, views
+from tocsin.services.retention import RetentionWorker
+from tocsin.services.warnings import warning_place
+from tocsin.web import exposure, live, public_page, views
 from tocsin.web.risk import RiskLoader, RiskSources, default_sources
 from tocsin.web.sources import start_sources
 
 STATIC = Path(__file__).parent / "static"
 LEVELS_MARK = "<!-- levels -->"
+KEY_MARK = "<!-- open311-key -->"
 VENDOR_CACHE = "public, max-age=86400"
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+REPORT_CSP = (  # the public report page: its own scripts, the map drawn locally, no third party
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self' 'unsafe-eval'; connect-src 'self'; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
@@ -78,6 +83,17 @@ def dashboard_page() -> str:
     return text.replace(LEVELS_MARK, level_styles())
 
 
+def report_page(container: Container) -> str:
+    """report.html with the public page's Open311 key put in (none: the page says reporting is
+    not enabled). The key is public by nature; the per-address rate limit guards it."""
+    text = (STATIC / "report.html").read_text(encoding="utf-8")
+    key = container.settings.open311_web_key
+    meta = (
+        f'<meta name="open311-key" content="{html.escape(key.get_secret_value())}">' if key else ""
+    )
+    return text.replace(KEY_MARK, meta)
+
+
 def create_web_app(
     container: Container,
     *,
@@ -90,7 +106,9 @@ def create_web_app(
     the one the settings name, if any; None: no risk model, and the dashboard says so).
     """
     app = create_app(container)
-    feed = live.LiveFeed(container.bus, max_stream_for=live_max_stream_for)
+    feed = live.LiveFeed(
+        container.bus, locate=_locator(container), max_stream_for=live_max_stream_for
+    )
     loader = RiskLoader(default_sources(container.settings) if risk == "default" else risk)
     app.state.live = feed
     app.state.risk = loader
@@ -100,24 +118,28 @@ def create_web_app(
         feed.attach()
         loader.start()
         stop_pipeline = start_background(container)  # warning pipeline: dispatch + delivery
+        retention = RetentionWorker(container.retention, interval=_retention_every(container))
+        if container.settings.background_workers:
+            retention.start()
         stop_sources = start_sources(container)  # collectors, the source-silent check
         try:
             yield
         finally:
             stop_sources()
+            retention.stop()
             stop_pipeline()
             feed.detach()
 
     app.router.lifespan_context = lifespan
 
-    def authorize_stream(token: str | None) -> None:
-        if needs_token(container, Permission.READ):
-            authorize(container, token, Permission.READ)
-
     page = dashboard_page()
+    if container.settings.oidc_issuer and container.settings.oidc_client_id:
+        page = page.replace('<p id="sign-in-oidc" hidden>', '<p id="sign-in-oidc">')
 
     app.include_router(views.make_router(container, loader))
-    app.include_router(live.make_router(feed, authorize_stream))
+    app.include_router(exposure.make_router(container))
+    app.include_router(live.make_router(feed))
+    app.include_router(public_page.make_router(container))
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/vendor/leaflet", StaticFiles(directory=leaflet_dir()), name="leaflet")
@@ -130,8 +152,15 @@ def create_web_app(
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> HTMLResponse:
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+    report_html = report_page(container)
+
+    @app.get("/report", include_in_schema=False)
+    def report() -> HTMLResponse:
         return HTMLResponse(
-            page, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"}
+            report_html,
+            headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "no-cache"},
         )
 
     @app.get("/favicon.ico", include_in_schema=False)
@@ -139,3 +168,20 @@ def create_web_app(
         return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     return app
+
+
+def _retention_every(container: Container) -> timedelta:
+    return timedelta(hours=container.settings.retention_interval_h)
+
+
+def _locator(container: Container) -> live.Locate:
+    """Where a warning sits (for the live stream's scoped readers); None when it is gone."""
+    system = system_principal("live")
+
+    def locate(warning_id: str) -> Placement | None:
+        try:
+            return warning_place(container.warnings.get(warning_id, principal=system))
+        except NotFound:
+            return None
+
+    return locate

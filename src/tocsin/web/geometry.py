@@ -49,17 +49,24 @@ def simplify(geometry: Any, digits: int) -> dict[str, Any] | None:
 
 def extent_digits(geometry: Any) -> int:
     """Decimals worth keeping for the children of a shape this size (2 for a continent, up to 4)."""
-    xs: list[float] = []
-    ys: list[float] = []
-    _collect(geometry.get("coordinates", []) if geometry else [], xs, ys)
-    if not xs:
+    box = bounds(geometry)
+    if box is None:
         return 2
-    span = max(max(xs) - min(xs), max(ys) - min(ys))
+    west, south, east, north = box
+    span = max(east - west, north - south)
     if span > 30:
         return 2
     if span > 3:
         return 3
     return 4
+
+
+def bounds(geometry: Any) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) of a shape's coordinates, or None when it has none."""
+    xs: list[float] = []
+    ys: list[float] = []
+    _collect(geometry.get("coordinates", []) if geometry else [], xs, ys)
+    return (min(xs), min(ys), max(xs), max(ys)) if xs else None
 
 
 def _collect(node: Any, xs: list[float], ys: list[float]) -> None:

@@ -8,6 +8,12 @@ growing without bound. A stream ends after `max_stream_for` seconds; the browser
 reconnects by itself (after `retry` ms) and reloads on reconnecting, so no server shutdown waits
 for long on an open browser tab.
 
+Each stream carries only what its reader's scope holds: a warning transition goes to the streams
+whose principal sees the warning's region and domain (looked up once per message); other topics
+go to scoped streams without their content (a signal to reload, which the scoped reads answer).
+The browser's EventSource sends the session cookie (it cannot send headers), so no credential
+ever travels in the URL.
+
 In a storm the stream does not flood the browser: the messages that waited in a stream's queue
 are sent one by one only while they are few (at most `BURST`); more become one `warnings` message
 of kind `warning.burst` (how many changed, by kind, the worst level reached) and the stream then
@@ -23,14 +29,15 @@ import json
 import threading
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Mapping
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from fastapi.security import APIKeyQuery
 
 from tocsin.adapters.bus.memory import MemoryBus
+from tocsin.api.auth import Reader
 from tocsin.api.problems import responses
+from tocsin.core.access import Placement, Principal, sees
 from tocsin.core.levels import LEVELS
 
 QUEUE_SIZE = 256
@@ -43,21 +50,16 @@ EVENT_SCHEMA = {  # one server-sent event; `data` is JSON text
         "retry": {"type": "integer"},
     },
 }
-# EventSource cannot send headers: where reads need a token, it comes as `?token=`.
-QUERY_TOKEN = APIKeyQuery(
-    name="token",
-    scheme_name="query_token",
-    auto_error=False,
-    description="An API token as the `token` query parameter (the live stream only).",
-)
 TOPICS = frozenset({"warnings", "silences"})
+Locate = Callable[[str], Placement | None]  # a warning id -> where it sits (None: gone)
 
 
 class _Subscriber:
     """One open stream: its loop and queue, and whether it overflowed."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, principal: Principal) -> None:
         self.loop = loop
+        self.principal = principal
         self.queue: asyncio.Queue[tuple[str, Mapping[str, Any]]] = asyncio.Queue(QUEUE_SIZE)
 
     def offer(self, item: tuple[str, Mapping[str, Any]]) -> None:
@@ -113,11 +115,13 @@ class LiveFeed:
         self,
         bus: MemoryBus,
         *,
+        locate: Locate,
         heartbeat_interval: float = 15.0,
         max_stream_for: float = 60.0,
         burst_pause_for: float = 1.0,
     ) -> None:
         self.bus = bus
+        self.locate = locate
         self.heartbeat_interval = heartbeat_interval
         self.max_stream_for = max_stream_for
         self.burst_pause_for = burst_pause_for
@@ -147,14 +151,20 @@ class LiveFeed:
             return
         with self._lock:
             subscribers = list(self._subscribers)
+        place: Placement | None = None
+        if topic == "warnings" and any(not s.principal.scope.national for s in subscribers):
+            place = self.locate(str(payload.get("warning_id", "")))
         for sub in subscribers:
+            item = _shown(sub.principal, topic, payload, place)
+            if item is None:
+                continue
             with contextlib.suppress(RuntimeError):  # its loop has closed meanwhile
-                sub.loop.call_soon_threadsafe(sub.offer, (topic, dict(payload)))
+                sub.loop.call_soon_threadsafe(sub.offer, item)
 
-    async def events(self, request: Request) -> AsyncGenerator[str, None]:
-        """The text/event-stream of one client."""
+    async def events(self, request: Request, principal: Principal) -> AsyncGenerator[str, None]:
+        """The text/event-stream of one client (what its principal's scope holds)."""
         loop = asyncio.get_running_loop()
-        sub = _Subscriber(loop)
+        sub = _Subscriber(loop, principal)
         with self._lock:
             self._subscribers.add(sub)
         started = loop.time()
@@ -180,8 +190,19 @@ class LiveFeed:
                 self._subscribers.discard(sub)
 
 
-def make_router(feed: LiveFeed, authorize: Callable[[str | None], None]) -> APIRouter:
-    """GET /api/v1/web/live: the event stream (`authorize` checks the optional ?token=)."""
+def _shown(
+    principal: Principal, topic: str, payload: Mapping[str, Any], place: Placement | None
+) -> tuple[str, Mapping[str, Any]] | None:
+    """What a stream of this principal gets of a message (None: nothing)."""
+    if principal.scope.national:
+        return topic, dict(payload)
+    if topic == "warnings":
+        return (topic, dict(payload)) if place and sees(principal.scope, place) else None
+    return topic, {}
+
+
+def make_router(feed: LiveFeed) -> APIRouter:
+    """GET /api/v1/web/live: the event stream (the session cookie or a bearer token)."""
     router = APIRouter(prefix="/api/v1/web", tags=["dashboard"])
 
     @router.get(
@@ -192,16 +213,11 @@ def make_router(feed: LiveFeed, authorize: Callable[[str | None], None]) -> APIR
             **responses(401, 403, 422),
         },
     )
-    async def live(
-        request: Request, token: Annotated[str | None, Depends(QUERY_TOKEN)]
-    ) -> StreamingResponse:
-        """Server-sent events: `warnings` (a transition), `silences`, `resync`, `hello`.
-
-        EventSource cannot send headers, so where reads need a token it comes as `?token=`.
-        """
-        authorize(token)
+    async def live(request: Request, principal: Reader) -> StreamingResponse:
+        """Server-sent events: `warnings` (a transition in the user's scope), `silences`,
+        `resync`, `hello`. The browser's EventSource sends the session cookie."""
         return StreamingResponse(
-            feed.events(request),
+            feed.events(request, principal),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )

@@ -61,13 +61,14 @@ def serve_forever(
 
 
 @contextmanager
-def serving(app: FastAPI, *, host: str = "127.0.0.1") -> Iterator[str]:
-    """Run `app` on a free port of `host` in a thread; yield its base URL; stop it on exit.
+def serving(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run `app` on `port` (0: a free one) of `host` in a thread; yield its base URL; stop it
+    on exit.
 
     The socket is bound and listening before the thread starts, so a first request simply waits
     in the backlog until uvicorn accepts it: callers need no start-up polling.
     """
-    sock = bind(host, 0)
+    sock = bind(host, port)
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app, log_level="warning", timeout_graceful_shutdown=1, lifespan="on", access_log=False

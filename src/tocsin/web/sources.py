@@ -1,18 +1,24 @@
-"""The source loops a serving process runs: the "source silent" check, the MQTT subscriber and
-the pulled feeds (each only when configured). `start_sources` starts them and returns the
-function that stops them all."""
+"""The source loops a serving process runs: the "source silent" check, the MQTT subscriber, the
+pulled feeds and the vulnerability feeds (each only when configured). `start_sources` starts
+them and returns the function that stops them all."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
+from tocsin.adapters.sources.advisory_feeds import AdvisoryFeedLoop
 from tocsin.adapters.sources.mqtt import MqttSubscriber
 from tocsin.adapters.sources.pull import FeedPuller
 from tocsin.bootstrap import Container
+from tocsin.core.errors import NotOwner
+from tocsin.core.exposure.advisories import Advisory
 from tocsin.core.sources import SourceKind
 from tocsin.services.staleness import start_silence_checks
+
+log = logging.getLogger(__name__)
 
 
 def start_sources(container: Container) -> Callable[[], None]:
@@ -20,6 +26,11 @@ def start_sources(container: Container) -> Callable[[], None]:
     stops: list[Callable[[], None]] = []
     if not container.settings.background_workers:
         return lambda: None
+    # the configuration may have changed what assets run: bring exposure warnings in line
+    try:
+        container.exposure.reconcile(actor="rule:exposure (start)")
+    except NotOwner as err:  # a standby: the process owning the rules writes warnings
+        log.info("exposure not reconciled at start: %s", err)
     if container.silence.watched:
         interval = timedelta(seconds=container.settings.silence_check_interval_s)
         stops.append(start_silence_checks(container.silence, container.clock, interval=interval))
@@ -34,6 +45,10 @@ def start_sources(container: Container) -> Callable[[], None]:
         )
         subscriber.start()
         stops.append(subscriber.stop)
+    for advisories in sources.advisories:
+        loop = AdvisoryFeedLoop(advisories, deliver=partial(_import, container=container))
+        loop.start()
+        stops.append(loop.stop)
     for feed in sources.pull:
         puller = FeedPuller(
             feed,
@@ -48,3 +63,8 @@ def start_sources(container: Container) -> Callable[[], None]:
             each()
 
     return stop
+
+
+def _import(advisories: list[Advisory], name: str, *, container: Container) -> object:
+    """Deliver a scheduled feed's advisories to the exposure service."""
+    return container.exposure.import_advisories(advisories, actor=f"feed:{name}", where=name)

@@ -8,22 +8,29 @@ from __future__ import annotations
 
 import itertools
 import json
+from functools import partial
 from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from tocsin.api.auth import Requires
+from tocsin.api.auth import Reader
 from tocsin.api.fields import IndicatorPath
 from tocsin.api.observations import ScoresOut, finite
 from tocsin.api.problems import responses
 from tocsin.bootstrap import Container
+from tocsin.core.access import (
+    EVERYTHING,
+    Placement,
+    Principal,
+    require_place,
+    sees,
+    system_principal,
+)
 from tocsin.core.errors import NotFound
 from tocsin.core.levels import LEVELS
 from tocsin.core.regions import RegionCode, RegionTree
-from tocsin.core.users import Permission
-from tocsin.services.scoring import replay_scores
 from tocsin.web.geometry import extent_digits, simplify
 from tocsin.web.payloads import (
     ChartOut,
@@ -64,6 +71,11 @@ def decimate(
         keep.extend(sorted({lo, hi}))
     index = np.array(keep, dtype=np.int64)
     return times[index], values[index]
+
+
+def risk_place(region: str) -> Placement:
+    """Where a region's composite risk index sits: the region, every domain."""
+    return Placement(region, None)
 
 
 def _thresholds(values: tuple[float, float, float, float]) -> dict[str, float]:
@@ -121,12 +133,13 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     """The dashboard's read-only endpoints under /api/v1/web."""
     tree = container.catalog.regions
     layers = MapLayers(tree)
-    region_levels = RegionLevels(container.warnings.worst_levels, container.bus)
+    region_levels = RegionLevels(
+        partial(container.warnings.worst_levels, principal=system_principal("map")), container.bus
+    )
 
     router = APIRouter(
         prefix="/api/v1/web",
         tags=["dashboard"],
-        dependencies=[Depends(Requires(Permission.READ))],
         responses=responses(401, 403, 422),
     )
 
@@ -135,12 +148,19 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         response_class=Response,
         responses={200: {"model": MapOut, "description": "GeoJSON"}, **responses(404)},
     )
-    def map_view(parent: Annotated[str | None, Query(max_length=256)] = None) -> Response:
-        """A region's children as GeoJSON with their highest active warning level (subtree)."""
+    def map_view(
+        principal: Reader, parent: Annotated[str | None, Query(max_length=256)] = None
+    ) -> Response:
+        """A region's children as GeoJSON with their highest active warning level (subtree),
+        counting the warnings and showing the risk the user's scope holds."""
         focus = layers.focus(parent)
-        levels = region_levels.read()
+        levels = (  # the roll-up of everything is read once per change; a unit's is its own
+            region_levels.read()
+            if principal.scope == EVERYTHING
+            else container.warnings.worst_levels(principal=principal)
+        )
         index = risk.ready()
-        classes = index.classes() if index is not None else {}
+        classes = _risk_classes(principal, index.classes()) if index is not None else {}
         features = []
         for code, base, geometry in layers.features(focus):
             active = levels.get(code)
@@ -167,9 +187,10 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         return Response(body, media_type="application/json")
 
     @router.get("/summary")
-    def summary() -> SummaryOut:
-        """Open warnings counted by level and by state, and the server's time (for the clock)."""
-        counts = container.warnings.counts(open_only=True)
+    def summary(principal: Reader) -> SummaryOut:
+        """Open warnings (in the user's scope) counted by level and by state, and the server's
+        time (for the clock)."""
+        counts = container.warnings.counts(open_only=True, principal=principal)
         by_level = {lv.value: 0 for lv in LEVELS}
         by_state: dict[str, int] = {}
         for (level, state), n in counts.items():
@@ -185,15 +206,12 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     @router.get("/indicators/{code}/chart", responses=responses(404))
     def chart(
         code: IndicatorPath,
+        principal: Reader,
         points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
     ) -> ChartOut:
         """An indicator's series (decimated, extremes kept), thresholds and warning moments."""
-        indicator = next((i for i in container.catalog.indicators if i.code == code), None)
-        ident = container.rules.ids.get(code)
-        if indicator is None or ident is None:
-            raise NotFound(f"unknown indicator {code!r}")
-        with container.store.transaction() as tx:
-            batch = tx.observations.read(ident, limit=10_000_000)
+        indicator = container.indicators.indicator(code, principal=principal)
+        batch = container.indicators.series(code, principal=principal, limit=10_000_000)
         times, values = decimate(batch.times, batch.values, points)
         return ChartOut(
             indicator=code,
@@ -206,12 +224,13 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
             observations=len(batch.times),
             times=times.tolist(),
             values=[finite(v) for v in values.tolist()],
-            moments=[MomentOut.model_validate(m) for m in _moments(container, code)],
+            moments=[MomentOut.model_validate(m) for m in _moments(container, code, principal)],
         )
 
     @router.get("/indicators/{code}/scores", responses=responses(404))
     def chart_scores(
         code: IndicatorPath,
+        principal: Reader,
         points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
     ) -> ScoresOut:
         """The indicator's detector scores over its history (decimated, peaks kept).
@@ -219,7 +238,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         Computed by the scoring service's replay (`GET /api/v1/indicators/{code}/scores`): the
         indicator's own detector rule, or the auto detector where it has none.
         """
-        found = replay_scores(container.store, container.rules, code)
+        found = container.indicators.scores(code, principal=principal)
         times, scores = decimate(
             np.asarray(found["times"], dtype=np.int64),
             np.asarray(found["scores"], dtype=np.float64),
@@ -235,24 +254,26 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         )
 
     @router.get("/risk")
-    def risk_ranking() -> RiskRankingOut:
-        """Every region the risk model scores, highest index first (or why there is none)."""
+    def risk_ranking(principal: Reader) -> RiskRankingOut:
+        """Every region the risk model scores (in the user's scope), highest index first (or
+        why there is none)."""
         index = risk.wait()
         if index is None:
             return RiskRankingOut(available=False, reason=risk.reason(), regions=[])
         rows = [
             {"code": code, **card, "known": code in tree}
-            for code, card in index.classes().items()
+            for code, card in _risk_classes(principal, index.classes()).items()
             if card["value"] is not None
         ]
         rows.sort(key=lambda r: (-r["value"], r["code"]))
         return RiskRankingOut(available=True, model=index.model.name, regions=rows)
 
     @router.get("/risk/{region}", responses=responses(404))
-    def risk_tree(region: str) -> RiskTreeOut:
+    def risk_tree(region: str, principal: Reader) -> RiskTreeOut:
         """A region's composite risk index as a tree (or why there is none)."""
         if region not in tree:
             raise NotFound(f"unknown region {region!r}")
+        require_place(principal, risk_place(region), action=f"reading the risk of {region}")
         index = risk.wait()
         if index is None:
             return RiskTreeOut(available=False, region=region, reason=risk.reason())
@@ -266,7 +287,16 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     return router
 
 
-def _moments(container: Container, code: str) -> list[dict[str, Any]]:
+def _risk_classes(
+    principal: Principal, classes: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The risk classes of the regions the principal's scope holds."""
+    if principal.scope.national:
+        return classes
+    return {code: c for code, c in classes.items() if sees(principal.scope, risk_place(code))}
+
+
+def _moments(container: Container, code: str, principal: Principal) -> list[dict[str, Any]]:
     """Raised/upgraded/downgraded/lifted transitions of the warnings this indicator caused."""
     out = [
         {
@@ -276,7 +306,7 @@ def _moments(container: Container, code: str) -> list[dict[str, Any]]:
             "warning_id": record.subject_id,
             "reason": record.reason,
         }
-        for record in container.warnings.transitions(code)
+        for record in container.warnings.transitions(code, principal=principal)
         if record.kind in WARNING_KINDS
     ]
     out.sort(key=lambda m: str(m["at"]))

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
 
+from tocsin.core.redaction import redact_address, redact_text
 from tocsin.core.warnings.outbox import DeliveryError, Notification
 from tocsin.core.warnings.payloads import DIGEST_LINES
 
@@ -103,11 +104,11 @@ class EmailNotifier:
                     smtp.login(self.username, self.password)
                 smtp.send_message(self.message(notification))
         except smtplib.SMTPRecipientsRefused as err:
-            raise DeliveryError(f"smtp refused {notification.address}", retryable=False) from err
+            shown = redact_address("email", notification.address)
+            raise DeliveryError(f"smtp refused {shown}", retryable=False) from err
         except smtplib.SMTPResponseException as err:
             temporary = 400 <= err.smtp_code < 500
-            raise DeliveryError(
-                f"smtp {err.smtp_code}: {err.smtp_error!r}", retryable=temporary
-            ) from err
+            said = redact_text(repr(err.smtp_error), [notification.address])
+            raise DeliveryError(f"smtp {err.smtp_code}: {said}", retryable=temporary) from err
         except (TimeoutError, smtplib.SMTPException, OSError) as err:
             raise DeliveryError(f"smtp {self.host}:{self.port}: {err}") from err

@@ -13,6 +13,7 @@ connections kept alive per origin (scheme, host, port):
 - a kept connection the receiver has meanwhile closed fails on its next use before any answer
   arrives; the request is then sent once more on a fresh connection (the receiver may see it
   twice, which at-least-once delivery with an idempotency key allows);
+- a URL's user and password sent as Basic authorisation;
 - HTTPS with the system's certificate authorities; proxies from the environment as for other
   tools (`http_proxy`, `https_proxy`, `no_proxy`): plain HTTP through the proxy with the absolute
   URL, HTTPS through a CONNECT tunnel;
@@ -26,12 +27,13 @@ Connections belong to the event loop that opened them; each loop has its own idl
 from __future__ import annotations
 
 import asyncio
+import base64
 import ssl
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 Origin = tuple[str, str, int]
 HEAD_LIMIT = 64 * 1024
@@ -60,6 +62,7 @@ class Target:
     path: str  # the absolute URL when sent through an HTTP proxy
     proxy: tuple[str, int] | None
     host_header: str
+    authorization: str | None = None  # Basic, from the URL's user and password
 
 
 @lru_cache(maxsize=4096)
@@ -72,13 +75,24 @@ def target_of(url: str) -> Target:
     port = parts.port or (443 if scheme == "https" else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     host_header = parts.netloc.rpartition("@")[2]
+    basic = _basic(parts.username, parts.password)
     origin = (scheme, parts.hostname, port)
     proxy = urllib.request.getproxies_environment().get(scheme)
     if proxy and not urllib.request.proxy_bypass(parts.hostname):
         p = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
         via = (p.hostname or "", p.port or 80)
-        return Target(origin, url if scheme == "http" else path, via, host_header)
-    return Target(origin, path, None, host_header)
+        plain = urlunsplit(parts._replace(netloc=host_header))  # no credentials to the proxy
+        return Target(origin, plain if scheme == "http" else path, via, host_header, basic)
+    return Target(origin, path, None, host_header, basic)
+
+
+def _basic(user: str | None, password: str | None) -> str | None:
+    """The Basic `Authorization` value for a URL's credentials (None without them), as
+    general HTTP clients send it."""
+    if user is None:
+        return None
+    pair = f"{unquote(user)}:{unquote(password or '')}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 @dataclass
@@ -197,6 +211,8 @@ class KeepAlivePool:
 
 def _request(target: Target, body: bytes, headers: Mapping[str, str]) -> bytes:
     lines = [f"POST {target.path} HTTP/1.1", f"Host: {target.host_header}"]
+    if target.authorization:
+        lines.append(f"Authorization: {target.authorization}")
     lines += [f"{name}: {value}" for name, value in headers.items()]
     lines += [f"Content-Length: {len(body)}", "", ""]
     return "\r\n".join(lines).encode("latin-1") + body

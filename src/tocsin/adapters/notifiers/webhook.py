@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from tocsin.adapters.notifiers.http_pool import Answer, KeepAlivePool
+from tocsin.core.redaction import redact_address, redact_text, url_secrets
 from tocsin.core.warnings.outbox import DeliveryError, Notification
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
@@ -87,9 +88,9 @@ class WebhookNotifier:
         try:
             answer = await self.pool.post(notification.address, body, headers)
         except (OSError, ValueError) as err:
-            reason = str(err) or type(err).__name__
+            reason = redact_text(str(err), url_secrets(notification.address))
             raise DeliveryError(
-                f"webhook {notification.address}: {reason}",
+                f"webhook {_shown(notification)}: {reason or type(err).__name__}",
                 retryable=not isinstance(err, ValueError),
             ) from err
         _check(notification, answer)
@@ -130,7 +131,13 @@ def _check(notification: Notification, answer: Answer) -> None:
         return
     retryable = status >= 500 or status in RETRYABLE_STATUS
     raise DeliveryError(
-        f"webhook {notification.address} answered {status}: {answer.text}",
+        f"webhook {_shown(notification)} answered {status}: "
+        + redact_text(answer.text[:200], url_secrets(notification.address)),
         retryable=retryable,
         retry_after=retry_after(answer.headers.get("retry-after")),
     )
+
+
+def _shown(notification: Notification) -> str:
+    """The webhook's address as it may be logged: scheme and host."""
+    return redact_address("webhook", notification.address)

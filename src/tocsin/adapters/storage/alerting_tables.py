@@ -19,6 +19,8 @@ from sqlalchemy import (
     Text,
 )
 
+from tocsin.adapters.storage.sealing import SealedText
+
 alerting_metadata = MetaData()
 
 # how far the dispatcher has read the audit log (the committed change feed of warnings)
@@ -75,6 +77,8 @@ silences = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expired_by", String(64), nullable=True),
     Column("expiry_noticed", Boolean, nullable=False, default=False),
+    # migration 0009: why a broad silence needs a second user, and their decision (approval_json)
+    Column("approval", JSON, nullable=True),
 )
 
 notifications = Table(
@@ -84,7 +88,7 @@ notifications = Table(
     Column("kind", String(16), nullable=False),
     Column("receiver", String(64), nullable=False),
     Column("channel", String(16), nullable=False),
-    Column("address", Text, nullable=False),
+    Column("address", SealedText, nullable=False),  # URL or e-mail address: encrypted
     Column("format", String(16), nullable=False),
     Column("subject", Text, nullable=False),
     Column("payload", JSON, nullable=False),

@@ -13,8 +13,9 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, Select, Table, func, select
+from sqlalchemy import Connection, Engine, Select, Table, and_, func, select
 
+from tocsin.adapters.storage import lease_tables
 from tocsin.adapters.storage import tables as t
 from tocsin.core.observations import ObservationBatch
 
@@ -62,6 +63,10 @@ class DialectWriter(Protocol):
     def lock_due(self, conn: Connection, query: Select[Any]) -> list[Any]:
         """Rows of a due-notifications query, locked for this worker until it commits."""
 
+    def hold_lease(self, conn: Connection, *, name: str, holder: str, token: int) -> bool:
+        """True when lease `name` is stored with this holder and token; it then stays so until
+        this transaction ends (no takeover can commit in between)."""
+
 
 def raw_connection(conn: Connection) -> Any:
     """The DB-API connection under a SQLAlchemy connection (for executemany and COPY)."""
@@ -79,3 +84,9 @@ def newest_per_indicator(observations: Any) -> Select[Any]:
         .scalar_subquery()
     )
     return select(t.indicators.c.id, newest)
+
+
+def lease_is(name: str, holder: str, token: int) -> Any:
+    """The WHERE clause of a lease row with this holder and token."""
+    c = lease_tables.leases.c
+    return and_(c.name == name, c.holder == holder, c.token == token)

@@ -28,8 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from tocsin.adapters.storage import lease_tables
 from tocsin.adapters.storage import tables as t
-from tocsin.adapters.storage.dialects import newest_per_indicator, raw_connection
+from tocsin.adapters.storage.dialects import lease_is, newest_per_indicator, raw_connection
 from tocsin.adapters.storage.partitions import (
     PgObservationWriter,
     attached_weeks,
@@ -103,3 +104,8 @@ class PostgresWriter:
     def lock_due(self, conn: Connection, query: Select[Any]) -> list[Any]:
         """Lock the due rows, skipping those another worker holds."""
         return list(conn.execute(query.with_for_update(skip_locked=True)).mappings())
+
+    def hold_lease(self, conn: Connection, *, name: str, holder: str, token: int) -> bool:
+        """SELECT … FOR SHARE: a takeover's UPDATE waits for this transaction's end."""
+        query = select(lease_tables.leases.c.token).where(lease_is(name, holder, token))
+        return conn.execute(query.with_for_update(read=True)).first() is not None

@@ -23,13 +23,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, Select, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Select, Table, create_engine, event, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import QueuePool
 
+from tocsin.adapters.storage import lease_tables
 from tocsin.adapters.storage import tables as t
-from tocsin.adapters.storage.dialects import newest_per_indicator
+from tocsin.adapters.storage.dialects import lease_is, newest_per_indicator
 from tocsin.core.observations import ObservationBatch
 
 LOCK_POLL_S = 0.0005
@@ -182,3 +183,9 @@ class SqliteWriter:
         conn.rollback()
         _begin_immediate(conn)
         return list(conn.execute(query).mappings())
+
+    def hold_lease(self, conn: Connection, *, name: str, holder: str, token: int) -> bool:
+        """A no-op UPDATE of the row: it takes (or runs under) the one write lock."""
+        c = lease_tables.leases.c
+        stmt = update(lease_tables.leases).where(lease_is(name, holder, token))
+        return bool(conn.execute(stmt.values(token=c.token)).rowcount == 1)

@@ -20,6 +20,8 @@ from sqlalchemy import (
     text,
 )
 
+from tocsin.adapters.storage.sealing import SealedText
+
 metadata = MetaData()
 
 regions = Table(
@@ -110,6 +112,9 @@ assets = Table(
     Column("depends_on", JSON, nullable=False),
     Column("latitude", Float, nullable=True),
     Column("longitude", Float, nullable=True),
+    Column("software", JSON, nullable=False, server_default=text("'[]'")),
+    Column("addresses", JSON, nullable=False, server_default=text("'[]'")),
+    Column("alerts_indicator", String(128), nullable=True),
 )
 
 units = Table(
@@ -119,8 +124,8 @@ units = Table(
     Column("name", Text, nullable=False),
     Column("region", String(64), nullable=False),
     Column("domains", JSON, nullable=False),
-    Column("email", Text, nullable=True),
-    Column("webhook_url", Text, nullable=True),
+    Column("email", SealedText, nullable=True),  # personal data: encrypted at rest
+    Column("webhook_url", SealedText, nullable=True),  # may hold credentials: encrypted
 )
 
 events = Table(
@@ -139,6 +144,7 @@ events = Table(
     Column("asset", String(64), nullable=True),
     Column("attributes", JSON, nullable=False),
     UniqueConstraint("source", "external_id", name="uq_events_source_external_id"),
+    Index("ix_events_asset_occurred", "asset", "occurred_at"),  # migration 0021
 )
 
 warnings = Table(
@@ -183,7 +189,20 @@ audit_log = Table(
     Column("subject_id", String(128), nullable=False),
     Column("reason", Text, nullable=False),
     Column("details", JSON, nullable=False),
+    # the hash chain (migration 0009): position in the chain and hash over the previous record's
+    # hash, the position and the record's canonical form (tocsin.core.audit_chain)
+    Column("chain_seq", BigInteger, nullable=True, unique=True),
+    Column("chain_hash", String(64), nullable=True),
     Index("ix_audit_subject", "subject_type", "subject_id"),
+)
+
+# the head of the audit chain: locked and moved forward in every transaction that appends
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("head", String(64), nullable=False),
 )
 
 users = Table(
@@ -193,6 +212,7 @@ users = Table(
     Column("role", String(24), nullable=False),
     Column("unit", String(64), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("password_hash", Text, nullable=True),  # argon2id (migration 0009)
 )
 
 api_tokens = Table(
@@ -203,4 +223,23 @@ api_tokens = Table(
     Column("label", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    # migration 0009: an id to list, revoke and rotate by; expiry; what the token may do
+    Column("id", String(40), nullable=True, unique=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("permissions", JSON, nullable=True),
+    Column("regions", JSON, nullable=True),
+    Column("domains", JSON, nullable=True),
+)
+
+# people's sessions (migration 0009); the cookie's secret is stored as a hash
+sign_ins = Table(
+    "sign_ins",
+    metadata,
+    Column("secret_hash", String(64), primary_key=True),
+    Column("user_name", String(64), nullable=False, index=True),
+    Column("method", String(16), nullable=False),
+    Column("token_id", String(40), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
 )

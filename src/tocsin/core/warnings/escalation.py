@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
+from tocsin.core.audit import AuditRecord
 from tocsin.core.warnings.dedup import escalation_key
 from tocsin.core.warnings.model import EventKind, Warning
 from tocsin.core.warnings.outbox import Message, NotificationKind
@@ -240,4 +241,33 @@ def step_message(
         firing=(warning,),
         subject=f"[ESCALATION {step.index + 1}] " + summary([warning], []),
         extra={"escalation": {"policy": policy, "step": step.index + 1}},
+    )
+
+
+def step_record(
+    warning: Warning,
+    escalation: Escalation,
+    *,
+    step: DueStep,
+    responsible: str | None,
+    now: datetime,
+) -> AuditRecord:
+    """The audit record of a step taken (subject `escalation`, the warning's id): whom it told
+    and which unit, responsible for the warning, suffered it (the scorecard counts these)."""
+    return AuditRecord(
+        now,
+        "system:escalation",
+        "escalation.stepped",
+        "escalation",
+        warning.id,
+        f"not acknowledged; step {step.index + 1} of {escalation.snapshot.policy} to {step.unit}",
+        {
+            "step": step.index + 1,
+            "to": step.unit,
+            "responsible": responsible,
+            "region": warning.region,
+            "domain": warning.domain,
+            "level": warning.level.value,
+            "started_at": escalation.snapshot.started_at.isoformat(),
+        },
     )

@@ -54,6 +54,9 @@ class NotificationKind(StrEnum):
     GROUP = "group"
     ESCALATION = "escalation"
     SILENCE = "silence"
+    PUBLIC_ALERT = "public_alert"  # a published CAP alert, to its subscribers (core/cap)
+    TASK = "task"  # a task given to a unit, a reminder, an escalation (core/incidents)
+    REPORT = "report"  # a scheduled situation report was issued
 
 
 @dataclass(frozen=True, slots=True)

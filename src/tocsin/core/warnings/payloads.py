@@ -146,7 +146,11 @@ def tocsin_payload(message: Message, *, now: datetime) -> dict[str, Any]:
         "receiver": message.receiver,
         "group_labels": dict(message.labels),
         "decided_at": _iso(now),
-        "summary": summary(message.firing, message.resolved, labels=message.labels),
+        "summary": (
+            summary(message.firing, message.resolved, labels=message.labels)
+            if message.firing or message.resolved or not message.subject
+            else message.subject  # a notice about no warning (a silence, a task) says itself
+        ),
         "counts": {"firing": level_counts(message.firing), "resolved": len(message.resolved)},
         "digest": digest(message.firing, message.resolved),
         "firing": [warning_json(w) for w in message.firing],

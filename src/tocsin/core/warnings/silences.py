@@ -4,6 +4,10 @@ A silence suppresses notifications (not the warning itself) of every target its 
 between `starts_at` and `ends_at`. It must name who owns it, why it exists and when it ends;
 expiring it early sets `ends_at` to now. Its state (pending, active, expired) is derived from the
 times, never stored.
+
+A silence broader than the deployment allows on one person's word carries an open `Approval`
+(`silence_approval`): until a second user approves it, it is `awaiting_approval` and suppresses
+nothing; refused, it never does.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from tocsin.core.errors import Conflict, InvalidInput, Problem
 from tocsin.core.warnings.dedup import silence_notice_key
 from tocsin.core.warnings.outbox import Message, NotificationKind
 from tocsin.core.warnings.selectors import Selector, Target, selector_to_json
+from tocsin.core.warnings.silence_approval import Approval, Decision, approval_json, decide
 
 SilenceId = NewType("SilenceId", str)
 
@@ -28,6 +33,8 @@ MAX_SILENCE_FOR: Final = timedelta(days=30)
 class SilenceState(StrEnum):
     """A silence's state at a moment (derived)."""
 
+    AWAITING_APPROVAL = "awaiting_approval"
+    REFUSED = "refused"
     PENDING = "pending"
     ACTIVE = "active"
     EXPIRED = "expired"
@@ -45,9 +52,18 @@ class Silence:
     reason: str
     created_at: datetime
     expired_by: str | None = None
+    approval: Approval | None = None  # None: one person's word is enough
 
     def state(self, now: datetime) -> SilenceState:
-        """Pending before it starts, active until it ends, then expired."""
+        """Refused (for good), expired once it ends, awaiting approval while it needs one,
+        pending before it starts, then active."""
+        decision = self.approval.decision if self.approval else None
+        if decision is Decision.REFUSED:
+            return SilenceState.REFUSED
+        if now >= self.ends_at:
+            return SilenceState.EXPIRED
+        if self.approval is not None and decision is None:
+            return SilenceState.AWAITING_APPROVAL
         if now < self.starts_at:
             return SilenceState.PENDING
         if now < self.ends_at:
@@ -90,10 +106,33 @@ def validate_silence(silence: Silence, now: datetime) -> Silence:
 
 def expire(silence: Silence, *, actor: str, now: datetime) -> Silence:
     """End a silence now; an already expired silence cannot be expired again."""
-    if silence.state(now) is SilenceState.EXPIRED:
-        raise Conflict(f"silence {silence.id} has already expired")
+    if silence.state(now) in (SilenceState.EXPIRED, SilenceState.REFUSED):
+        raise Conflict(f"silence {silence.id} has already ended")
     starts_at = min(silence.starts_at, now)
     return replace(silence, starts_at=starts_at, ends_at=now, expired_by=actor)
+
+
+def approve(silence: Silence, *, actor: str, now: datetime, note: str = "") -> Silence:
+    """A second user's approval of a broad silence: it suppresses from then on."""
+    return _decide(silence, Decision.APPROVED, actor=actor, now=now, note=note)
+
+
+def refuse(silence: Silence, *, actor: str, now: datetime, note: str) -> Silence:
+    """A second user's refusal of a broad silence (with a reason): it ends now, never having
+    suppressed anything."""
+    done = _decide(silence, Decision.REFUSED, actor=actor, now=now, note=note)
+    return replace(done, starts_at=min(silence.starts_at, now), ends_at=now)
+
+
+def _decide(
+    silence: Silence, decision: Decision, *, actor: str, now: datetime, note: str
+) -> Silence:
+    if silence.approval is None or silence.state(now) is not SilenceState.AWAITING_APPROVAL:
+        raise Conflict(f"silence {silence.id} is not awaiting approval")
+    approval = decide(
+        silence.approval, decision, actor=actor, creator=silence.created_by, now=now, note=note
+    )
+    return replace(silence, approval=approval)
 
 
 def silenced_by(target: Target, silences: Iterable[Silence], now: datetime) -> tuple[str, ...]:
@@ -112,6 +151,7 @@ def silence_json(silence: Silence, now: datetime) -> dict[str, Any]:
         "reason": silence.reason,
         "created_at": silence.created_at.isoformat(),
         "expired_by": silence.expired_by,
+        "approval": approval_json(silence.approval),
         "state": silence.state(now).value,
     }
 
@@ -120,17 +160,22 @@ class SilenceNotice(StrEnum):
     """What a silence notice tells."""
 
     CREATED = "created"
+    APPROVED = "approved"
+    REFUSED = "refused"
     EXPIRED = "expired"
 
 
 def notice_messages(
     silence: Silence, what: SilenceNotice, *, receivers: Sequence[str], now: datetime
 ) -> list[Message]:
-    """Tell each receiver (once) that a silence was created or has expired."""
+    """Tell each receiver (once) that a silence was created, approved, refused or has
+    expired."""
     sel = silence.selector
+    waiting = silence.state(now) is SilenceState.AWAITING_APPROVAL
+    waits = " (awaiting a second user's approval)" if waiting else ""
     subject = (
         f"[SILENCE {what.value.upper()}] {sel.describe()} until {silence.ends_at.isoformat()} "
-        f"by {silence.created_by}: {silence.reason}"
+        f"by {silence.created_by}{waits}: {silence.reason}"
     )
     return [
         Message(

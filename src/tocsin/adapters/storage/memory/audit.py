@@ -1,4 +1,4 @@
-"""The audit log in memory (ids are positions, from 1)."""
+"""The audit log in memory (ids are positions, from 1), hash-chained like the SQL one."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from tocsin.adapters.storage.memory.state import MemoryState
 from tocsin.core.audit import AuditRecord
+from tocsin.core.audit_chain import Head, Stored, extend
 
 
 class MemoryAuditLog:
@@ -15,8 +16,12 @@ class MemoryAuditLog:
         self.state = state
 
     def append(self, records: Sequence[AuditRecord]) -> None:
-        """Append records."""
+        """Append records (chained)."""
+        links = extend(self.state.audit_head, records)
         self.state.audit.extend(records)
+        self.state.audit_links.extend(links)
+        if links:
+            self.state.audit_head = Head(*links[-1])
 
     def trail(self, subject_type: str, subject_id: str) -> list[AuditRecord]:
         """One subject's trail, oldest first."""
@@ -25,3 +30,13 @@ class MemoryAuditLog:
             for r in self.state.audit
             if r.subject_type == subject_type and r.subject_id == subject_id
         ]
+
+    def head(self) -> Head:
+        """The chain's head."""
+        return self.state.audit_head
+
+    def stored(self, *, after_id: int = 0, limit: int = 10_000) -> list[Stored]:
+        """Records with their positions and hashes, by id."""
+        pairs = zip(self.state.audit, self.state.audit_links, strict=True)
+        chosen = list(enumerate(pairs, start=1))[after_id : after_id + limit]
+        return [Stored(i, seq, digest, r) for i, (r, (seq, digest)) in chosen]

@@ -28,3 +28,16 @@ class MemoryEvents:
         stored = [StoredEvent(e, at) for e, at in self.state.events.values()]
         stored.sort(key=lambda s: s.event.occurred_at, reverse=True)
         return stored[:limit]
+
+    def occurrences(
+        self, assets: Sequence[str], *, source_prefix: str, since: datetime, until: datetime
+    ) -> list[tuple[str, datetime]]:
+        """(asset, occurred at) of matching events in [since, until)."""
+        wanted = set(assets)
+        return [
+            (e.asset, e.occurred_at)
+            for e, _ in self.state.events.values()
+            if e.asset in wanted
+            and e.source.startswith(source_prefix)
+            and since <= e.occurred_at < until
+        ]

@@ -1,4 +1,5 @@
-"""The change feed in memory: audit ids become visible in order (transactions are serial)."""
+"""The change feed in memory: audit ids become visible in order (transactions are serial).
+Each reader (the dispatcher's "warnings", the response's "response") keeps its own position."""
 
 from __future__ import annotations
 
@@ -7,18 +8,21 @@ from collections.abc import Sequence
 from tocsin.adapters.storage.memory.state import MemoryState
 from tocsin.ports.feed import FeedRow
 
+FEED = "warnings"  # the dispatcher's feed; others (public alerts, the response) have their own
+
 
 class MemoryWarningFeed:
-    """The WarningFeed port in one transaction."""
+    """The WarningFeed port in one transaction, for the reader `name`."""
 
-    def __init__(self, state: MemoryState) -> None:
+    def __init__(self, state: MemoryState, *, name: str = FEED) -> None:
         self.state = state
+        self.name = name
 
     def read(self, limit: int) -> list[FeedRow]:
         """Warning transitions after the position and not yet processed, oldest first."""
-        done = self.state.feed_done
+        position, done = self.state.feeds.get(self.name, (0, frozenset()))
         out: list[FeedRow] = []
-        for index in range(self.state.feed_position, len(self.state.audit)):
+        for index in range(position, len(self.state.audit)):
             r, ident = self.state.audit[index], index + 1
             if r.subject_type == "warning" and ident not in done:
                 out.append(FeedRow(ident, r.subject_id, r.kind, r.at, r.actor, r.reason))
@@ -28,8 +32,8 @@ class MemoryWarningFeed:
 
     def advance(self, processed: Sequence[int]) -> None:
         """Mark ids processed; move the position over processed and non-warning records."""
-        done = set(self.state.feed_done) | set(processed)
-        position = self.state.feed_position
+        position, before = self.state.feeds.get(self.name, (0, frozenset()))
+        done = set(before) | set(processed)
         while position < len(self.state.audit):
             nxt = position + 1
             if nxt in done:
@@ -37,5 +41,4 @@ class MemoryWarningFeed:
             elif self.state.audit[position].subject_type == "warning":
                 break
             position = nxt
-        self.state.feed_position = position
-        self.state.feed_done = frozenset(done)
+        self.state.feeds[self.name] = (position, frozenset(done))

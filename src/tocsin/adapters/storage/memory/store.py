@@ -15,20 +15,33 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from tocsin.adapters.storage.memory.audit import MemoryAuditLog
+from tocsin.adapters.storage.memory.cap_imports import MemoryCapImports
 from tocsin.adapters.storage.memory.catalog import MemoryCatalog
 from tocsin.adapters.storage.memory.checkpoints import MemoryCheckpoints
+from tocsin.adapters.storage.memory.credentials import MemoryCredentials
 from tocsin.adapters.storage.memory.escalations import MemoryEscalations
 from tocsin.adapters.storage.memory.events import MemoryEvents
+from tocsin.adapters.storage.memory.exposure import MemoryExposure
 from tocsin.adapters.storage.memory.feed import MemoryWarningFeed
 from tocsin.adapters.storage.memory.groups import MemoryGroups
+from tocsin.adapters.storage.memory.incidents import MemoryIncidents
+from tocsin.adapters.storage.memory.leases import MemoryLeases
 from tocsin.adapters.storage.memory.observations import MemoryObservations
 from tocsin.adapters.storage.memory.outbox import MemoryOutbox
+from tocsin.adapters.storage.memory.public_alerts import MemoryPublicAlerts
+from tocsin.adapters.storage.memory.reports import MemoryReports
+from tocsin.adapters.storage.memory.response_trail import MemoryResponseTrail
+from tocsin.adapters.storage.memory.retention import MemoryRetention
 from tocsin.adapters.storage.memory.silences import MemorySilences
+from tocsin.adapters.storage.memory.situation_reports import MemorySituationReports
 from tocsin.adapters.storage.memory.state import MemoryState
+from tocsin.adapters.storage.memory.tasks import MemoryTasks
 from tocsin.adapters.storage.memory.users import MemoryUsers
 from tocsin.adapters.storage.memory.warning_search import MemoryWarningSearch
 from tocsin.adapters.storage.memory.warnings import MemoryWarnings
 from tocsin.core.warnings.outbox import Attempt, Notification
+
+CAP_FEED = "public_alerts"  # the feed position of public alerts following warnings
 
 
 @dataclass(frozen=True)
@@ -39,15 +52,28 @@ class MemorySession:
     catalog: MemoryCatalog
     checkpoints: MemoryCheckpoints
     events: MemoryEvents
+    exposure: MemoryExposure
     warnings: MemoryWarnings
     warning_search: MemoryWarningSearch
     audit: MemoryAuditLog
     users: MemoryUsers
+    credentials: MemoryCredentials
+    retention: MemoryRetention
     feed: MemoryWarningFeed
     groups: MemoryGroups
     escalations: MemoryEscalations
     silences: MemorySilences
     outbox: MemoryOutbox
+    public_alerts: MemoryPublicAlerts
+    cap_feed: MemoryWarningFeed
+    cap_imports: MemoryCapImports
+    response_feed: MemoryWarningFeed
+    incidents: MemoryIncidents
+    tasks: MemoryTasks
+    response_trail: MemoryResponseTrail
+    situation_reports: MemorySituationReports
+    leases: MemoryLeases
+    reports: MemoryReports
 
     @classmethod
     def open(cls, state: MemoryState) -> MemorySession:
@@ -58,15 +84,28 @@ class MemorySession:
             catalog=MemoryCatalog(state),
             checkpoints=MemoryCheckpoints(state, observations=observations),
             events=MemoryEvents(state),
+            exposure=MemoryExposure(state),
             warnings=MemoryWarnings(state),
             warning_search=MemoryWarningSearch(state),
             audit=MemoryAuditLog(state),
             users=MemoryUsers(state),
+            credentials=MemoryCredentials(state),
+            retention=MemoryRetention(state),
             feed=MemoryWarningFeed(state),
             groups=MemoryGroups(state),
             escalations=MemoryEscalations(state),
             silences=MemorySilences(state),
             outbox=MemoryOutbox(state),
+            public_alerts=MemoryPublicAlerts(state),
+            cap_feed=MemoryWarningFeed(state, name=CAP_FEED),
+            cap_imports=MemoryCapImports(state),
+            response_feed=MemoryWarningFeed(state, name="response"),
+            incidents=MemoryIncidents(state),
+            tasks=MemoryTasks(state),
+            response_trail=MemoryResponseTrail(state),
+            situation_reports=MemorySituationReports(state),
+            leases=MemoryLeases(state),
+            reports=MemoryReports(state),
         )
 
 
@@ -85,7 +124,9 @@ class MemoryStore:
         """A serial transaction on a fork of the state, kept only if it succeeds."""
         with self.lock:
             draft = self.state.fork()
-            yield MemorySession.open(draft)
+            session = MemorySession.open(draft)
+            yield session
+            session.leases.enforce(wrote=lambda: draft != self.state)
             self.state = draft
 
     def claim_notifications(

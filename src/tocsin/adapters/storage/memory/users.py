@@ -1,4 +1,4 @@
-"""Users and token hashes in memory."""
+"""Users and password hashes in memory."""
 
 from __future__ import annotations
 
@@ -18,18 +18,21 @@ class MemoryUsers:
         """Create or update a user."""
         self.state.users[user.name] = user
 
-    def add_token(self, token_hash: str, *, user: str, label: str, now: datetime) -> None:
-        """Store a token hash."""
-        self.state.tokens[token_hash] = (user, label, None)
+    def get(self, name: str) -> User | None:
+        """One user by name."""
+        return self.state.users.get(name)
 
-    def by_token(self, token_hash: str) -> User | None:
-        """The user of a valid (not revoked) token."""
-        token = self.state.tokens.get(token_hash)
-        if token is None or token[2] is not None:
-            return None
-        return self.state.users.get(token[0])
+    def listing(self) -> list[User]:
+        """Every user by name."""
+        return [u for _, u in sorted(self.state.users.items())]
 
-    def listing(self) -> list[tuple[User, int]]:
-        """Every user by name, with the number of tokens not revoked."""
-        live = [name for name, _, revoked in self.state.tokens.values() if revoked is None]
-        return [(u, live.count(u.name)) for _, u in sorted(self.state.users.items())]
+    def set_password(self, name: str, password_hash: str | None) -> None:
+        """Store or remove a password hash."""
+        if password_hash is None:
+            self.state.passwords.pop(name, None)
+        elif name in self.state.users:
+            self.state.passwords[name] = password_hash
+
+    def password_hash(self, name: str) -> str | None:
+        """A user's password hash."""
+        return self.state.passwords.get(name)

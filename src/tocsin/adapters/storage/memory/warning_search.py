@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from tocsin.adapters.storage.memory.state import MemoryState
+from tocsin.core.access import EVERYTHING, Placement, Scope, sees
 from tocsin.core.audit import AuditRecord
 from tocsin.core.warnings.model import Warning
 from tocsin.ports.warnings import WarningFilter
@@ -17,7 +18,12 @@ def _matches(w: Warning, query: WarningFilter) -> bool:
         and (not query.levels or w.level.value in query.levels)
         and (domain is None or w.domain == domain or w.domain.startswith(domain + "."))
         and (query.regions is None or w.region in query.regions)
+        and _within(w, query.scope)
     )
+
+
+def _within(w: Warning, scope: Scope) -> bool:
+    return scope.national or sees(scope, Placement(w.region, w.domain))
 
 
 class MemoryWarningSearch:
@@ -40,20 +46,24 @@ class MemoryWarningSearch:
         )
         return [w for w in found if w.is_open or not open_only][:limit]
 
-    def counts(self, *, open_only: bool) -> dict[tuple[str, str], int]:
-        """(level, state) -> number of warnings."""
+    def counts(self, *, open_only: bool, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
+        """(level, state) -> number of warnings (within the scope)."""
         return dict(
             Counter(
                 (w.level.value, w.state.value)
                 for w in self.state.warnings.values()
-                if w.is_open or not open_only
+                if (w.is_open or not open_only) and _within(w, scope)
             )
         )
 
-    def open_counts_by_region(self) -> dict[tuple[str, str], int]:
-        """(region, level) -> number of open warnings."""
+    def open_counts_by_region(self, *, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
+        """(region, level) -> number of open warnings (within the scope)."""
         return dict(
-            Counter((w.region, w.level.value) for w in self.state.warnings.values() if w.is_open)
+            Counter(
+                (w.region, w.level.value)
+                for w in self.state.warnings.values()
+                if w.is_open and _within(w, scope)
+            )
         )
 
     def transitions_of(self, subject: str) -> list[AuditRecord]:

@@ -18,16 +18,26 @@ from sqlalchemy import Connection, Engine
 
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.engine import writer_for
+from tocsin.adapters.storage.faults import faults_as_unavailable
 from tocsin.adapters.storage.sql.audit import SqlAuditLog
 from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.sql.escalations import SqlEscalations
 from tocsin.adapters.storage.sql.feed import Gaps, SqlWarningFeed
 from tocsin.adapters.storage.sql.groups import SqlGroups
+from tocsin.adapters.storage.sql.incidents import SqlIncidents
+from tocsin.adapters.storage.sql.leases import SqlLeaseFence
 from tocsin.adapters.storage.sql.outbox import SqlOutbox, claim, due_query
+from tocsin.adapters.storage.sql.public_alerts import SqlPublicAlerts
 from tocsin.adapters.storage.sql.records import from_row
+from tocsin.adapters.storage.sql.response_trail import SqlResponseTrail
 from tocsin.adapters.storage.sql.silences import SqlSilences
+from tocsin.adapters.storage.sql.situation_reports import SqlSituationReports
+from tocsin.adapters.storage.sql.tasks import SqlTasks
 from tocsin.adapters.storage.sql.warnings import SqlWarnings
 from tocsin.core.warnings.outbox import Notification
+
+CAP_FEED = "public_alerts"  # the feed position of public alerts following warnings
+RESPONSE_FEED = "response"  # the response's own position in the warning transitions
 
 
 @dataclass(frozen=True)
@@ -41,10 +51,27 @@ class SqlAlertingSession:
     groups: SqlGroups
     escalations: SqlEscalations
     silences: SqlSilences
+    leases: SqlLeaseFence
     outbox: SqlOutbox = field(repr=False)
+    public_alerts: SqlPublicAlerts = field(repr=False)
+    cap_feed: SqlWarningFeed = field(repr=False)
+    # the response (incidents, tasks) reads and writes in the same kind of session
+    response_feed: SqlWarningFeed = field(repr=False)
+    incidents: SqlIncidents = field(repr=False)
+    tasks: SqlTasks = field(repr=False)
+    response_trail: SqlResponseTrail = field(repr=False)
+    situation_reports: SqlSituationReports = field(repr=False)
 
     @classmethod
-    def open(cls, conn: Connection, writer: DialectWriter, *, gaps: Gaps) -> SqlAlertingSession:
+    def open(
+        cls,
+        conn: Connection,
+        writer: DialectWriter,
+        *,
+        gaps: Gaps,
+        cap_gaps: Gaps,
+        response_gaps: Gaps,
+    ) -> SqlAlertingSession:
         """The repositories of one session on `conn`."""
         queue = WriteQueue()
         return cls(
@@ -55,7 +82,17 @@ class SqlAlertingSession:
             groups=SqlGroups(conn, writer, queue=queue),
             escalations=SqlEscalations(conn, writer, queue=queue),
             silences=SqlSilences(conn, queue=queue),
+            leases=SqlLeaseFence(conn, writer, queue=queue),
             outbox=SqlOutbox(conn, writer, queue=queue),
+            public_alerts=SqlPublicAlerts(conn, queue=queue),
+            cap_feed=SqlWarningFeed(conn, writer, gaps=cap_gaps, queue=queue, name=CAP_FEED),
+            response_feed=SqlWarningFeed(
+                conn, writer, gaps=response_gaps, queue=queue, name=RESPONSE_FEED
+            ),
+            incidents=SqlIncidents(conn, queue=queue),
+            tasks=SqlTasks(conn, queue=queue),
+            response_trail=SqlResponseTrail(conn),
+            situation_reports=SqlSituationReports(conn, writer, queue=queue),
         )
 
 
@@ -66,12 +103,20 @@ class SqlAlertingStore:
         self.writer = writer_for(engine)
         self.engine = self.writer.pipeline_engine(engine)
         self.gaps = Gaps()
+        self.cap_gaps = Gaps()  # the public alerts' own position in the feed
+        self.response_gaps = Gaps()
 
     @contextmanager
     def transaction(self) -> Iterator[SqlAlertingSession]:
         """A session: reads as it goes, then all its writes in one short transaction."""
-        with self.engine.connect() as conn:
-            session = SqlAlertingSession.open(conn, self.writer, gaps=self.gaps)
+        with faults_as_unavailable(), self.engine.connect() as conn:
+            session = SqlAlertingSession.open(
+                conn,
+                self.writer,
+                gaps=self.gaps,
+                cap_gaps=self.cap_gaps,
+                response_gaps=self.response_gaps,
+            )
             try:
                 yield session
                 if session.queue.has_writes:
@@ -87,7 +132,7 @@ class SqlAlertingStore:
     ) -> list[Notification]:
         """Claim due notifications for one worker (atomically; safe with several workers)."""
         query = due_query(now, limit=limit, channels=channels)
-        with self.engine.connect() as conn:
+        with faults_as_unavailable(), self.engine.connect() as conn:
             due = [from_row(Notification, r) for r in self.writer.lock_due(conn, query)]
             claimed = claim(conn, due, now=now, until=until)
             conn.commit()

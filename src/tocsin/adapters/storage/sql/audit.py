@@ -1,4 +1,10 @@
-"""The audit log on SQL (append-only)."""
+"""The audit log on SQL: append-only, hash-chained (tocsin.core.audit_chain).
+
+An append locks the chain's head row (an UPDATE: a row lock on PostgreSQL, the write lock on
+SQLite), reads it, inserts the records with their positions and hashes, and moves the head, all
+in the appending transaction: appends from concurrent transactions wait for each other and form
+one chain.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,15 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.times import must
 from tocsin.core.audit import AuditRecord
+from tocsin.core.audit_chain import GENESIS, Head, Stored, extend
+
+CHAIN = "audit"
 
 
 class SqlAuditLog:
@@ -22,15 +31,25 @@ class SqlAuditLog:
         self.queue = queue
 
     def append(self, records: Sequence[AuditRecord]) -> None:
-        """Append records to the audit log."""
+        """Append records to the audit log (chained)."""
         if self.queue is not None:
             self.queue.defer(partial(self._insert, list(records)))
         else:
             self._insert(records)
 
     def _insert(self, records: Sequence[AuditRecord]) -> None:
-        if records:
-            self.conn.execute(insert(t.audit_log), [_row(r) for r in records])
+        if not records:
+            return
+        head = lock_head(self.conn)
+        links = extend(head, records)
+        rows = [
+            {**_row(r), "chain_seq": seq, "chain_hash": digest}
+            for r, (seq, digest) in zip(records, links, strict=True)
+        ]
+        self.conn.execute(insert(t.audit_log), rows)
+        seq, digest = links[-1]
+        c = t.audit_chain
+        self.conn.execute(update(c).where(c.c.name == CHAIN).values(seq=seq, head=digest))
 
     def trail(self, subject_type: str, subject_id: str) -> list[AuditRecord]:
         """One subject's trail, oldest first."""
@@ -41,6 +60,32 @@ class SqlAuditLog:
             .order_by(a.c.id)
         )
         return [audit_record(r) for r in self.conn.execute(query).mappings()]
+
+    def head(self) -> Head:
+        """The chain's head as stored."""
+        c = t.audit_chain
+        row = self.conn.execute(select(c.c.seq, c.c.head).where(c.c.name == CHAIN)).first()
+        return Head(int(row.seq), row.head) if row else Head()
+
+    def stored(self, *, after_id: int = 0, limit: int = 10_000) -> list[Stored]:
+        """Stored records with their chain positions and hashes, by row id."""
+        a = t.audit_log
+        query = select(a).where(a.c.id > after_id).order_by(a.c.id).limit(limit)
+        return [
+            Stored(int(r["id"]), r["chain_seq"], r["chain_hash"], audit_record(r))
+            for r in self.conn.execute(query).mappings()
+        ]
+
+
+def lock_head(conn: Connection) -> Head:
+    """Lock the chain's head row for this transaction (creating it at the first append) and
+    read it."""
+    c = t.audit_chain
+    touched = conn.execute(update(c).where(c.c.name == CHAIN).values(seq=c.c.seq))
+    if touched.rowcount == 0:
+        conn.execute(insert(c), [{"name": CHAIN, "seq": 0, "head": GENESIS}])
+    row = conn.execute(select(c.c.seq, c.c.head).where(c.c.name == CHAIN)).one()
+    return Head(int(row.seq), row.head)
 
 
 def _row(r: AuditRecord) -> dict[str, Any]:

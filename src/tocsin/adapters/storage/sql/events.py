@@ -61,3 +61,16 @@ class SqlEvents:
         query = select(t.events).order_by(t.events.c.occurred_at.desc()).limit(limit)
         rows = self.conn.execute(query).mappings()
         return [StoredEvent(from_row(Event, r), must(r["received_at"])) for r in rows]
+
+    def occurrences(
+        self, assets: Sequence[str], *, source_prefix: str, since: datetime, until: datetime
+    ) -> list[tuple[str, datetime]]:
+        """(asset, occurred at) of matching events in [since, until)."""
+        c = t.events.c
+        query = select(c.asset, c.occurred_at).where(
+            c.source.startswith(source_prefix, autoescape=True),
+            c.occurred_at >= since,
+            c.occurred_at < until,
+        )
+        rows = rows_in(self.conn, query, column=c.asset, keys=list(assets))
+        return [(r["asset"], must(r["occurred_at"])) for r in rows]

@@ -24,7 +24,7 @@ from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.times import must
 from tocsin.ports.feed import FeedRow
 
-FEED = "warnings"
+FEED = "warnings"  # the dispatcher's feed; the response reads its own ("response")
 
 
 @dataclass
@@ -49,16 +49,23 @@ class SqlWarningFeed:
     """The WarningFeed port in one pipeline session (advancing is deferred to its end)."""
 
     def __init__(
-        self, conn: Connection, writer: DialectWriter, *, gaps: Gaps, queue: WriteQueue
+        self,
+        conn: Connection,
+        writer: DialectWriter,
+        *,
+        gaps: Gaps,
+        queue: WriteQueue,
+        name: str = FEED,
     ) -> None:
         self.conn = conn
         self.writer = writer
         self.gaps = gaps
         self.queue = queue
+        self.name = name
 
     def _state(self) -> tuple[int, set[int]]:
         f = at.alert_feed
-        row = self.conn.execute(select(f.c.position, f.c.done_above).where(f.c.name == FEED))
+        row = self.conn.execute(select(f.c.position, f.c.done_above).where(f.c.name == self.name))
         found = row.first()
         if found is None:
             return 0, set()
@@ -113,7 +120,7 @@ class SqlWarningFeed:
     def _save(self, position: int, done: set[int]) -> None:
         f = at.alert_feed
         values = {"position": position, "done_above": sorted(x for x in done if x > position)}
-        if self.conn.execute(select(f.c.name).where(f.c.name == FEED)).first():
-            self.conn.execute(update(f).where(f.c.name == FEED).values(**values))
+        if self.conn.execute(select(f.c.name).where(f.c.name == self.name)).first():
+            self.conn.execute(update(f).where(f.c.name == self.name).values(**values))
         else:
-            self.conn.execute(insert(f), [{"name": FEED, **values}])
+            self.conn.execute(insert(f), [{"name": self.name, **values}])

@@ -13,6 +13,7 @@ from tocsin.adapters.storage import alerting_tables as at
 from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.times import must
 from tocsin.core.warnings.selectors import selector_from_json, selector_to_json
+from tocsin.core.warnings.silence_approval import approval_from_json, approval_json
 from tocsin.core.warnings.silences import Silence, SilenceId
 
 
@@ -37,6 +38,7 @@ class SqlSilences:
             "reason": silence.reason,
             "created_at": silence.created_at,
             "expired_by": silence.expired_by,
+            "approval": approval_json(silence.approval),
         }
         if new:
             self.conn.execute(insert(s), [{"id": silence.id, "expiry_noticed": False, **values}])
@@ -84,4 +86,5 @@ def _silence(r: Mapping[Any, Any]) -> Silence:
         reason=r["reason"],
         created_at=must(r["created_at"]),
         expired_by=r["expired_by"],
+        approval=approval_from_json(r.get("approval")),
     )

@@ -15,11 +15,18 @@ from sqlalchemy import Connection, Engine
 
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.engine import writer_for
+from tocsin.adapters.storage.faults import faults_as_unavailable
 from tocsin.adapters.storage.sql.audit import SqlAuditLog
+from tocsin.adapters.storage.sql.cap_imports import SqlCapImports
 from tocsin.adapters.storage.sql.catalog import SqlCatalog
 from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
+from tocsin.adapters.storage.sql.credentials import SqlCredentials
 from tocsin.adapters.storage.sql.events import SqlEvents
+from tocsin.adapters.storage.sql.exposure import SqlExposure
+from tocsin.adapters.storage.sql.leases import SqlLeases
 from tocsin.adapters.storage.sql.observations import SqlObservations
+from tocsin.adapters.storage.sql.reports import SqlReports
+from tocsin.adapters.storage.sql.retention import SqlRetention
 from tocsin.adapters.storage.sql.users import SqlUsers
 from tocsin.adapters.storage.sql.warning_search import SqlWarningSearch
 from tocsin.adapters.storage.sql.warnings import SqlWarnings
@@ -33,10 +40,16 @@ class SqlSession:
     catalog: SqlCatalog
     checkpoints: SqlCheckpoints
     events: SqlEvents
+    exposure: SqlExposure
     warnings: SqlWarnings
     warning_search: SqlWarningSearch
     audit: SqlAuditLog
     users: SqlUsers
+    cap_imports: SqlCapImports
+    leases: SqlLeases
+    credentials: SqlCredentials
+    retention: SqlRetention
+    reports: SqlReports
 
     @classmethod
     def open(cls, conn: Connection, writer: DialectWriter, *, buffer_rows: int) -> SqlSession:
@@ -47,10 +60,16 @@ class SqlSession:
             catalog=SqlCatalog(conn),
             checkpoints=SqlCheckpoints(conn, writer, observations=observations),
             events=SqlEvents(conn),
+            exposure=SqlExposure(conn),
             warnings=SqlWarnings(conn),
             warning_search=SqlWarningSearch(conn),
             audit=SqlAuditLog(conn),
             users=SqlUsers(conn),
+            cap_imports=SqlCapImports(conn),
+            leases=SqlLeases(conn, writer),
+            credentials=SqlCredentials(conn),
+            retention=SqlRetention(conn),
+            reports=SqlReports(conn),
         )
 
 
@@ -68,8 +87,10 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlSession]:
-        """A session; commits on success, rolls back on any exception."""
-        with self.engine.begin() as conn:
+        """A session; commits on success, rolls back on any exception. A fault of the database
+        (full disk, read-only file, lost server) is raised as Unavailable."""
+        with faults_as_unavailable(), self.engine.begin() as conn:
             session = SqlSession.open(conn, self.writer, buffer_rows=self.write_buffer_rows)
             yield session
             session.observations.finish()
+            session.leases.enforce()  # last: the fence holds until the commit

@@ -7,11 +7,14 @@ index-only scans over the open warnings; the primary key serves an id prefix as 
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, case, func, or_, select
+from typing import Any
+
+from sqlalchemy import Connection, Select, case, func, or_, select
 
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.sql.audit import audit_record
 from tocsin.adapters.storage.sql.records import from_row
+from tocsin.core.access import EVERYTHING, Scope
 from tocsin.core.audit import AuditRecord
 from tocsin.core.levels import LEVELS
 from tocsin.core.warnings.model import Warning, WarningState
@@ -24,6 +27,16 @@ RANK = case({lv.value: lv.rank for lv in LEVELS}, value=t.warnings.c.level, else
 def prefix_bound(prefix: str) -> str:
     """The smallest string above every string that starts with `prefix` (prefix not empty)."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def within(stmt: Select[Any], scope: Scope) -> Select[Any]:
+    """The statement limited to the warnings whose region and domain the scope holds."""
+    w = t.warnings
+    if scope.regions is not None:
+        stmt = stmt.where(w.c.region.in_(sorted(scope.regions)))
+    if scope.domains is not None:
+        stmt = stmt.where(w.c.domain.in_(sorted(scope.domains)))
+    return stmt
 
 
 class SqlWarningSearch:
@@ -45,6 +58,7 @@ class SqlWarningSearch:
             stmt = stmt.where(or_(w.c.domain == query.domain_prefix, below))
         if query.regions is not None:
             stmt = stmt.where(w.c.region.in_(list(query.regions)))
+        stmt = within(stmt, query.scope)
         stmt = stmt.order_by(RANK.desc(), w.c.first_seen_at, w.c.id)
         stmt = stmt.limit(query.limit).offset(query.offset)
         return [from_row(Warning, r) for r in self.conn.execute(stmt).mappings()]
@@ -60,21 +74,23 @@ class SqlWarningSearch:
         found = [from_row(Warning, r) for r in self.conn.execute(stmt).mappings()]
         return [x for x in found if x.id.startswith(prefix)]
 
-    def counts(self, *, open_only: bool) -> dict[tuple[str, str], int]:
-        """(level, state) -> number of warnings (an index-only scan)."""
+    def counts(self, *, open_only: bool, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
+        """(level, state) -> number of warnings (an index-only scan without a scope)."""
         w = t.warnings
         stmt = select(w.c.level, w.c.state, func.count()).group_by(w.c.state, w.c.level)
+        stmt = within(stmt, scope)
         if open_only:
             stmt = stmt.where(w.c.state.in_(OPEN_STATES))
         return {(lv, st): int(n) for lv, st, n in self.conn.execute(stmt)}
 
-    def open_counts_by_region(self) -> dict[tuple[str, str], int]:
-        """(region, level) -> number of open warnings (an index-only scan)."""
+    def open_counts_by_region(self, *, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
+        """(region, level) -> number of open warnings (an index-only scan without a scope)."""
         w = t.warnings
-        stmt = (
+        stmt = within(
             select(w.c.region, w.c.level, func.count())
             .where(w.c.state.in_(OPEN_STATES))
-            .group_by(w.c.region, w.c.level)
+            .group_by(w.c.region, w.c.level),
+            scope,
         )
         return {(region, lv): int(n) for region, lv, n in self.conn.execute(stmt)}
 

@@ -39,10 +39,9 @@ class SqlWarnings:
         if not fingerprints:
             return {}
         w = t.warnings
-        query = select(w).where(
-            w.c.state != WarningState.LIFTED.value, w.c.fingerprint.in_(list(fingerprints))
-        )
-        return {r["fingerprint"]: from_row(Warning, r) for r in self.conn.execute(query).mappings()}
+        query = select(w).where(w.c.state != WarningState.LIFTED.value)
+        rows = rows_in(self.conn, query, column=w.c.fingerprint, keys=fingerprints)
+        return {r["fingerprint"]: from_row(Warning, r) for r in rows}
 
     def open_in_regions(self, regions: Sequence[str]) -> list[Warning]:
         """Open warnings in any of the regions."""

@@ -1,7 +1,7 @@
-// Talking to the Tocsin API: reads, and writes with the user's bearer token (asked for once,
-// kept in localStorage, asked for again if the server refuses it).
-
-const TOKEN_KEY = "tocsin.token";
+// Talking to the Tocsin API as a signed-in person: the session lives in an HttpOnly cookie the
+// browser sends by itself (no token is ever kept by this page or put in a URL); writes carry
+// the session's CSRF token. When the server says 401, the sign-in dialog asks for a user name
+// and password (or an API token) and the request is sent again.
 
 export class HttpError extends Error {
   constructor(status, detail) {
@@ -10,21 +10,15 @@ export class HttpError extends Error {
   }
 }
 
-export function token() {
-  return localStorage.getItem(TOKEN_KEY) || "";
+let session = null; // {user, csrf, ...} from GET /api/v1/session
+
+export function who() {
+  return session;
 }
 
-export function setToken(value) {
-  if (value) localStorage.setItem(TOKEN_KEY, value);
-  else localStorage.removeItem(TOKEN_KEY);
-  document.dispatchEvent(new CustomEvent("tocsin:token"));
-}
-
-function headers(extra = {}) {
-  const h = { Accept: "application/json", ...extra };
-  const t = token();
-  if (t) h.Authorization = `Bearer ${t}`;
-  return h;
+function setSession(value) {
+  session = value;
+  document.dispatchEvent(new CustomEvent("tocsin:session", { detail: value }));
 }
 
 async function parse(response) {
@@ -37,73 +31,124 @@ async function parse(response) {
   return body;
 }
 
-export async function get(path, params = {}) {
+const JSON_HEADERS = { Accept: "application/json" };
+
+// Who is signed in (null when nobody is).
+export async function loadSession() {
+  const response = await fetch("/api/v1/session", { headers: JSON_HEADERS, credentials: "same-origin" });
+  setSession(response.ok ? await response.json() : null);
+  return session;
+}
+
+function urlOf(path, params) {
   const url = new URL(path, location.origin);
-  for (const [k, v] of Object.entries(params)) {
+  for (const [k, v] of Object.entries(params || {})) {
     if (v === undefined || v === null || v === "") continue;
     if (Array.isArray(v)) v.forEach((x) => url.searchParams.append(k, x));
     else url.searchParams.set(k, v);
   }
-  const response = await fetch(url, { headers: headers() });
-  if (response.status === 401 || response.status === 403) {
-    if (await askToken("Reading needs a token on this server.")) return get(path, params);
+  return url;
+}
+
+export async function get(path, params = {}) {
+  const url = urlOf(path, params);
+  const response = await fetch(url, { headers: JSON_HEADERS, credentials: "same-origin" });
+  if (response.status === 401 && (await signIn("Sign in to see this server's data."))) return get(path, params);
+  return parse(response);
+}
+
+async function send(method, path, body) {
+  return fetch(new URL(path, location.origin), {
+    method,
+    credentials: "same-origin",
+    headers: { ...JSON_HEADERS, "Content-Type": "application/json", "X-CSRF-Token": session?.csrf || "" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+// A write: signs in first if needed, and once more if the session has ended.
+export async function post(path, body, method = "POST") {
+  if (!session?.csrf) await loadSession();
+  if (!session?.csrf && !(await signIn())) throw new HttpError(401, "not signed in");
+  let response = await send(method, path, body ?? {});
+  if (response.status === 401 && (await signIn("The session has ended: sign in again."))) {
+    response = await send(method, path, body ?? {});
   }
   return parse(response);
 }
 
-// A write: asks for the token first if there is none, and again if it is refused.
-export async function post(path, body) {
-  if (!token() && !(await askToken())) throw new HttpError(401, "no token given");
-  const send = () =>
-    fetch(new URL(path, location.origin), {
-      method: "POST",
-      headers: headers({ "Content-Type": "application/json" }),
-      body: JSON.stringify(body ?? {}),
-    });
-  let response = await send();
-  if (response.status === 401 || response.status === 403) {
-    const why = response.status === 401 ? "The token was refused." : "This token may not do that.";
-    if (response.status === 401 && (await askToken(why))) response = await send();
+// A file from the API (a PDF, a page, a CSV), fetched with the session and saved as `filename`.
+export async function download(path, params, filename) {
+  let response = await fetch(urlOf(path, params), { headers: { Accept: "*/*" }, credentials: "same-origin" });
+  if (response.status === 401 && (await signIn("Sign in to download this."))) {
+    response = await fetch(urlOf(path, params), { headers: { Accept: "*/*" }, credentials: "same-origin" });
   }
-  return parse(response);
+  if (!response.ok) {
+    await parse(response); // throws with the server's reason
+    return;
+  }
+  const blob = await response.blob();
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+}
+
+export async function signOut() {
+  if (session?.csrf) await send("DELETE", "/api/v1/session");
+  setSession(null);
 }
 
 let pending = null;
 
-// Shows the token dialog; resolves true when a token was saved.
-export function askToken(message = "") {
+// Shows the sign-in dialog; resolves true when a session was opened.
+export function signIn(message = "") {
   if (pending) return pending;
-  const dialog = document.getElementById("token-dialog");
-  const form = document.getElementById("token-form");
-  const input = document.getElementById("token-input");
-  const error = document.getElementById("token-error");
+  const dialog = document.getElementById("sign-in-dialog");
+  const form = document.getElementById("sign-in-form");
+  const error = document.getElementById("sign-in-error");
   error.textContent = message;
-  input.value = token();
   pending = new Promise((resolve) => {
     const done = (ok) => {
       form.removeEventListener("submit", onSubmit);
-      document.getElementById("token-cancel").removeEventListener("click", onCancel);
-      document.getElementById("token-forget").removeEventListener("click", onForget);
+      document.getElementById("sign-in-cancel").removeEventListener("click", onCancel);
       dialog.removeEventListener("cancel", onCancel);
       if (dialog.open) dialog.close();
       pending = null;
       resolve(ok);
     };
-    const onSubmit = (e) => {
+    const onSubmit = async (e) => {
       e.preventDefault();
-      const value = input.value.trim();
-      if (!value) return;
-      setToken(value);
+      const user = form.elements.user.value.trim();
+      const password = form.elements.password.value;
+      const token = form.elements.token.value.trim();
+      const body = token ? { token } : { user, password };
+      if (!token && !(user && password)) {
+        error.textContent = "Give a user name and password, or an API token.";
+        return;
+      }
+      const response = await fetch("/api/v1/session", {
+        method: "POST", credentials: "same-origin",
+        headers: { ...JSON_HEADERS, "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+      if (!response.ok) {
+        const problem = await response.json().catch(() => ({}));
+        error.textContent = problem.detail || `Not signed in (HTTP ${response.status}).`;
+        return;
+      }
+      form.reset();
+      setSession(await response.json());
       done(true);
     };
     const onCancel = (e) => { e.preventDefault(); done(false); };
-    const onForget = () => { setToken(""); done(false); };
     form.addEventListener("submit", onSubmit);
-    document.getElementById("token-cancel").addEventListener("click", onCancel);
-    document.getElementById("token-forget").addEventListener("click", onForget);
+    document.getElementById("sign-in-cancel").addEventListener("click", onCancel);
     dialog.addEventListener("cancel", onCancel);
     dialog.showModal();
-    input.focus();
+    form.elements.user.focus();
   });
   return pending;
 }

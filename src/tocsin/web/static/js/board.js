@@ -117,6 +117,20 @@ function render(fresh) {
   if (focused) body.querySelector(`tr[data-id="${focused}"]`)?.focus();
 }
 
+// an indicator's warning names the rules that hold it ("threshold + detector"), others their source
+function sources(w) {
+  const rules = Object.keys(w.cause?.rules || {});
+  return rules.length ? rules.join(" + ") : w.source;
+}
+
+// each rule that holds the warning's level (threshold, detector), with its level and reason
+function causes(w) {
+  const all = Object.entries(w.explanation?.causes || {});
+  if (!all.length) return null;
+  return h("section", {}, h("h4", {}, all.length > 1 ? "Causes" : "Rule"), h("ul", { class: "causes" },
+    all.map(([rule, c]) => h("li", { dataset: { rule } }, badge(c.level), " ", h("strong", {}, rule), " ", c.reason || ""))));
+}
+
 function row(w, isFresh) {
   const name = w.explanation?.name || w.subject;
   return h("tr", {
@@ -129,7 +143,7 @@ function row(w, isFresh) {
   h("td", {}, badge(w.level), h("div", { class: `sub show-narrow state-${w.state}` }, w.state)),
   h("td", {}, regionNames[w.region] || w.region, h("div", { class: "sub" }, w.region)),
   h("td", { class: "hide-narrow" }, w.domain),
-  h("td", {}, name, h("div", { class: "sub" }, `${w.subject} · ${w.source}`),
+  h("td", {}, name, h("div", { class: "sub" }, `${w.subject} · ${sources(w)}`),
     h("div", { class: "sub show-narrow", title: when(w.first_seen_at) }, `raised ${ago(w.first_seen_at)}`)),
   h("td", { class: `hide-narrow state-${w.state}` }, w.state),
   h("td", { class: "hide-narrow", title: when(w.first_seen_at) }, ago(w.first_seen_at)),
@@ -189,7 +203,7 @@ function detail(w, history) {
   const facts = [
     ["Region", `${regionNames[w.region] || w.region} (${w.region})`],
     ["Domain", w.domain],
-    ["Source", `${w.source}: ${w.subject}`],
+    ["Source", `${sources(w)}: ${w.subject}`],
     ["State", w.acknowledged_by ? `${w.state} by ${w.acknowledged_by}` : w.state],
     ["CAP severity", w.cap_severity],
     ["Raised", `${when(w.first_seen_at)} (${ago(w.first_seen_at)})`],
@@ -197,7 +211,7 @@ function detail(w, history) {
     ex.value !== undefined ? ["Value", `${number(ex.value)} ${ex.unit || ""}`] : null,
     thresholds ? ["Thresholds", thresholds] : null,
     ex.direction ? ["Direction", ex.direction.replaceAll("_", " ")] : null,
-    ex.rule ? ["Rule", ex.rule] : null,
+    ex.rule && !ex.causes ? ["Rule", ex.rule] : null,
   ].filter(Boolean);
   const cause = Object.entries(w.cause || {});
   const indicator = ex.indicator || w.cause?.indicator;
@@ -206,6 +220,7 @@ function detail(w, history) {
       h("button", { type: "button", class: "ghost", "aria-label": "Close detail", onclick: () => onNavigate("#/board") }, "×")),
     history.length ? h("p", {}, history[history.length - 1].reason) : null,
     h("dl", {}, facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    causes(w),
     indicator ? h("p", {}, h("a", { href: `#/indicator/${encodeURIComponent(indicator)}` }, "Open the indicator's chart")) : null,
     actions(w),
     h("section", {}, h("h4", {}, "History"), h("ol", { class: "history" }, history.map((r) =>
@@ -230,7 +245,7 @@ function actions(w) {
 const EXPIRIES = [["1 hour", 1], ["4 hours", 4], ["12 hours", 12], ["1 day", 24], ["3 days", 72], ["1 week", 168]];
 
 // The silence form: it matches this warning's region, domain and labels; the owner is the user
-// of the token it is sent with (the server records it), the reason is required, and it expires.
+// of the signed-in user (the server records it), the reason is required, and it expires.
 function silenceForm(w) {
   const reason = h("input", { name: "reason", required: true, minlength: "3", "aria-describedby": "silence-owner" });
   const hours = h("select", { name: "hours" }, EXPIRIES.map(([t, v]) => h("option", { value: String(v), selected: v === 4 }, t)));
@@ -240,7 +255,7 @@ function silenceForm(w) {
     h("h4", {}, "Silence"),
     h("p", { class: "note" }, `Mutes notifications for warnings in ${w.region}, ${w.domain}`,
       labels.length ? ` with ${labels.join(", ")}` : "", "; they stay on the board."),
-    h("p", { class: "note", id: "silence-owner" }, "Owner: the user of your token."),
+    h("p", { class: "note", id: "silence-owner" }, "Owner: you (the signed-in user)."),
     h("label", {}, "Reason ", reason), h("label", {}, "Expires after ", hours),
     h("div", { class: "row" }, h("button", { type: "submit" }, "Silence")), note);
   form.addEventListener("submit", async (e) => {
@@ -262,7 +277,7 @@ function silenceForm(w) {
   return form;
 }
 
-// The body of POST /api/v1/silences for one warning (owner = the token's user, server-side).
+// The body of POST /api/v1/silences for one warning (owner = the signed-in user, server-side).
 export function silenceBody(w, reason, endsAt) {
   return {
     region: w.region,
@@ -297,7 +312,8 @@ export async function refreshSilences() {
   box.querySelector("summary").textContent = `Silences (${found.length})`;
   list.replaceChildren(...found.map((s) => h("li", { dataset: { id: s.id, state: s.state } },
     h("strong", {}, describe(s.selector)), ` · ${s.state} · by ${s.created_by} · until ${when(s.ends_at)} · ${s.reason} `,
-    s.state !== "expired" ? h("button", { type: "button", class: "ghost", onclick: () => expireSilence(s.id) }, "Expire") : null)));
+    s.state !== "expired" ? h("button", { type: "button", class: "ghost", onclick: () => expireSilence(s.id) }, "Expire") : null,
+    s.state === "awaiting_approval" ? decisionControls(s) : null)));
   if (!found.length) list.append(h("li", { class: "note" }, "None."));
 }
 
@@ -309,6 +325,30 @@ function describe(selector) {
   if (selector.levels && selector.levels.length) parts.push(selector.levels.join("/"));
   for (const m of selector.matchers || []) parts.push(typeof m === "string" ? m : JSON.stringify(m));
   return parts.join(" · ") || "everything";
+}
+
+// A silence too broad for one person waits for a second user: approve it, or refuse it saying why
+// (the server refuses its creator and anyone whose scope does not hold it, and says so).
+function decisionControls(silence) {
+  const reason = h("input", { name: "reason", required: true, maxlength: 2000, "aria-label": "Why refuse" });
+  const refuse = async (event) => {
+    event.preventDefault();
+    await decideSilence(silence.id, "refuse", { reason: reason.value });
+  };
+  return h("span", { class: "decision" },
+    ` needs a second user (${silence.approval.needs.join(", ")}) `,
+    h("button", { type: "button", class: "ghost", onclick: () => decideSilence(silence.id, "approve", {}) }, "Approve"),
+    h("form", { class: "inline", onsubmit: refuse }, reason, h("button", { type: "submit", class: "ghost" }, "Refuse")));
+}
+
+async function decideSilence(id, decision, body) {
+  try {
+    await post(`/api/v1/silences/${id}/${decision}`, body);
+    toast(decision === "approve" ? "Silence approved" : "Silence refused");
+  } catch (err) {
+    toast(`Not done: ${err.message}`);
+  }
+  await refreshSilences();
 }
 
 async function expireSilence(id) {

@@ -66,10 +66,16 @@ export async function show(code) {
   if (!data.moments.length) document.getElementById("moments").append(h("li", { class: "note" }, "No warning from this indicator."));
 }
 
+// plotly.js reads a few HTML-like tags in its texts: text from configuration or people is given
+// with < > & escaped, so it is shown as written and never read as markup
+function plain(text) {
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 function draw(Plotly, data, scores) {
   const x = data.times.map((t) => new Date(t * 1000));
   const traces = [{
-    x, y: data.values, type: "scatter", mode: "lines", name: `value (${data.unit})`,
+    x, y: data.values, type: "scatter", mode: "lines", name: plain(`value (${data.unit})`),
     line: { color: "#24425f", width: 1 }, hovertemplate: "%{x|%Y-%m-%d %H:%M}<br>%{y}<extra></extra>",
   }];
   const shapes = [];
@@ -89,7 +95,7 @@ function draw(Plotly, data, scores) {
       x: ms.map((m) => new Date(m.at)), y: ms.map((m) => valueAt(data, Date.parse(m.at) / 1000)),
       type: "scatter", mode: "markers", name: `warning ${kind}`,
       marker: { symbol: byKind[kind], size: 11, color: ms.map((m) => COLOURS[m.level]), line: { color: "#222", width: 1 } },
-      text: ms.map((m) => `${m.level.toUpperCase()} ${kind}: ${m.reason}`), hovertemplate: "%{x|%Y-%m-%d %H:%M}<br>%{text}<extra></extra>",
+      text: ms.map((m) => plain(`${m.level.toUpperCase()} ${kind}: ${m.reason}`)), hovertemplate: "%{x|%Y-%m-%d %H:%M}<br>%{text}<extra></extra>",
     });
   }
   for (const m of data.moments.filter((m) => m.kind === "raised" || m.kind === "upgraded")) {
@@ -97,7 +103,7 @@ function draw(Plotly, data, scores) {
   }
   const layout = {
     margin: { l: 56, r: 16, t: 16, b: 40 }, shapes, showlegend: true,
-    legend: { orientation: "h", y: -0.15 }, xaxis: { type: "date" }, yaxis: { title: { text: data.unit } },
+    legend: { orientation: "h", y: -0.15 }, xaxis: { type: "date" }, yaxis: { title: { text: plain(data.unit) } },
     paper_bgcolor: "#fff", plot_bgcolor: "#fff",
   };
   if (scores) addScores(traces, layout, scores);

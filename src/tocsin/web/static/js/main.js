@@ -1,13 +1,20 @@
 // The dashboard shell: hash routes, the open-warnings summary, live updates, keyboard.
 
-import { get, askToken, token } from "./api.js";
+import { get, loadSession, signIn, signOut, who } from "./api.js";
 import * as board from "./board.js";
+import * as cap from "./cap.js";
+import * as exposure from "./exposure.js";
 import { LEVELS, badge, h, setServerNow, toast } from "./format.js";
+import * as incidents from "./incidents.js";
 import * as indicator from "./indicator.js";
 import * as mapView from "./map.js";
 import * as risk from "./risk.js";
 
-const VIEWS = ["map", "board", "indicator", "risk"];
+const VIEWS = ["map", "board", "indicator", "risk", "incidents", "tasks", "scorecard", "cap", "exposure"];
+const TITLES = {
+  map: "map", board: "warnings", indicator: "indicators", risk: "risk",
+  incidents: "incidents", tasks: "my tasks", scorecard: "scorecard", cap: "public alerts", exposure: "exposure",
+};
 let view = null;
 let catalog = null;
 
@@ -43,7 +50,7 @@ async function route() {
       if (a.dataset.view === name) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
-    document.title = `Tocsin — ${{ map: "map", board: "warnings", indicator: "indicators", risk: "risk" }[name]}`;
+    document.title = `Tocsin — ${TITLES[name]}`;
   }
   document.body.dataset.view = name;
   try {
@@ -64,8 +71,21 @@ async function route() {
     } else if (name === "risk") {
       await loadCatalog();
       await risk.show(args[0] || null);
+    } else if (name === "cap") {
+      await loadCatalog();
+      await cap.show(args[0] || null);
+    } else if (name === "incidents") {
+      if (args[0]) await incidents.showDetail(args[0]);
+      else await incidents.showBoard();
+    } else if (name === "tasks") {
+      await incidents.showTasks();
+    } else if (name === "scorecard") {
+      await loadCatalog();
+      await incidents.showScorecard();
+    } else if (name === "exposure") {
+      await exposure.show(args[0] || null);
     }
-    document.body.dataset.ready = name;
+    if (view === name) document.body.dataset.ready = name; // a later route may have moved on
   } catch (err) {
     toast(`Could not load: ${err.message}`);
   }
@@ -95,6 +115,8 @@ function refreshSoon() {
       await refreshSummary();
       if (view === "board") await board.refresh({ highlight: true });
       if (view === "map") await mapView.refresh();
+      if (view === "incidents" && !location.hash.split("/")[2]) await incidents.showBoard();
+      if (view === "exposure") await route();
     } catch (err) {
       toast(`Could not reload: ${err.message}`);
     } finally {
@@ -106,8 +128,7 @@ function refreshSoon() {
 
 function connectLive() {
   const status = document.getElementById("live-status");
-  const url = token() ? `/api/v1/web/live?token=${encodeURIComponent(token())}` : "/api/v1/web/live";
-  const source = new EventSource(url);
+  const source = new EventSource("/api/v1/web/live"); // the session cookie goes with it
   let opened = false;
   source.addEventListener("hello", () => {
     status.dataset.state = "open";
@@ -152,6 +173,8 @@ function onKey(e) {
   if (typing) return;
   const keys = {
     1: () => navigate("#/map"), 2: () => navigate("#/board"), 3: () => navigate("#/indicator"), 4: () => navigate("#/risk"),
+    5: () => navigate("#/incidents"), 6: () => navigate("#/tasks"), 7: () => navigate("#/scorecard"),
+    8: () => navigate("#/cap"), 9: () => navigate("#/exposure"),
     "/": focusFilter, "?": () => document.getElementById("help-dialog").showModal(),
     j: () => view === "board" && board.move(1), k: () => view === "board" && board.move(-1),
     a: () => view === "board" && board.acknowledge(),
@@ -170,16 +193,29 @@ function start() {
   mapView.init({ navigate });
   board.init({ navigate });
   indicator.init();
+  cap.init({ navigate });
+  incidents.init({ navigate });
+  document.getElementById("inc-state").addEventListener("change", () => incidents.showBoard());
   document.getElementById("risk-form").addEventListener("submit", (e) => {
     e.preventDefault();
     navigate(`#/risk/${encodeURIComponent(document.getElementById("risk-region").value.trim())}`);
   });
-  document.getElementById("token-button").addEventListener("click", () => askToken());
+  const account = document.getElementById("session-button");
+  account.addEventListener("click", async () => {
+    if (who()) {
+      await signOut();
+      location.reload();
+    } else if (await signIn()) route();
+  });
+  document.addEventListener("tocsin:session", (e) => {
+    account.textContent = e.detail ? `Sign out ${e.detail.user}` : "Sign in";
+    account.dataset.user = e.detail ? e.detail.user : "";
+  });
   document.getElementById("help-button").addEventListener("click", () => document.getElementById("help-dialog").showModal());
   document.addEventListener("keydown", onKey);
   window.addEventListener("hashchange", route);
-  window.addEventListener("resize", () => { mapView.invalidate(); indicator.resize(); });
-  Promise.all([refreshSummary().catch(() => null), route()]).then(() => {
+  window.addEventListener("resize", () => { mapView.invalidate(); indicator.resize(); exposure.invalidate(); });
+  Promise.all([loadSession().then(() => refreshSummary()).catch(() => null), route()]).then(() => {
     connectLive();
     loadCatalog();
   });

@@ -70,7 +70,7 @@ async function firstOr(path, params) {
       const response = await early.response;
       if (response.ok) return await response.json();
     } catch (err) {
-      // fall through to a normal request, which reports errors and asks for a token
+      // fall through to a normal request, which reports errors and signs in
     }
   }
   return get(path, params);
@@ -111,7 +111,8 @@ function draw(refit) {
     }),
     onEachFeature: (f, lyr) => {
       const p = f.properties;
-      lyr.bindTooltip(`${p.name} (${p.code}): ${label(p)}`, { sticky: true });
+      // names come from configuration: given to Leaflet as a text node, never as HTML
+      lyr.bindTooltip(() => document.createTextNode(`${p.name} (${p.code}): ${label(p)}`), { sticky: true });
       lyr.on("click", () => open(p));
       lyr.on("mouseover", () => lyr.setStyle({ weight: 2.5 }));
       lyr.on("mouseout", () => layer && layer.resetStyle(lyr));
@@ -142,7 +143,7 @@ function placeLabels() {
     if (taken.some((t) => overlaps(t, c.box))) continue;
     taken.push(c.box);
     L.tooltip({ permanent: true, direction: "center", className: "lvl-tip", interactive: false })
-      .setLatLng(c.at).setContent(c.text).addTo(labels);
+      .setLatLng(c.at).setContent(document.createTextNode(c.text)).addTo(labels);
   }
   document.getElementById("map").dataset.labels = String(taken.length);
 }

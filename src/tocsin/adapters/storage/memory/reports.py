@@ -1,0 +1,95 @@
+"""Public reports in memory: the reference for the SQL store's behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from tocsin.adapters.storage.memory.state import MemoryState
+from tocsin.core.reports import Box, Photo, Report, ReportUpdate
+from tocsin.ports.reports import ReportQuery, SealedContact
+
+
+def _inside(report: Report, box: Box) -> bool:
+    south, west, north, east = box
+    return south <= report.point.lat <= north and west <= report.point.lon <= east
+
+
+def _matches(report: Report, query: ReportQuery) -> bool:
+    if query.ids:
+        return report.id in query.ids
+    checks = (
+        not query.services or report.service in query.services,
+        not query.statuses or report.status in query.statuses,
+        query.start_at is None or report.requested_at >= query.start_at,
+        query.end_at is None or report.requested_at <= query.end_at,
+        query.unit is None or report.unit == query.unit,
+        query.region is None or report.region == query.region,
+        query.cluster is None or report.cluster == query.cluster,
+        query.box is None or _inside(report, query.box),
+    )
+    return all(checks)
+
+
+class MemoryReports:
+    """The ReportStore port in one transaction."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self.state = state
+
+    def add(self, report: Report, *, photo: Photo | None, update: ReportUpdate) -> None:
+        """Store a new report with its first public update (and its photo)."""
+        if report.id in self.state.reports:
+            raise ValueError(f"report {report.id} already stored")
+        self.state.reports[report.id] = report
+        self.state.report_updates[report.id] = (update,)
+        if photo is not None:
+            self.state.report_photos[report.id] = photo
+
+    def save(self, report: Report, *, update: ReportUpdate) -> None:
+        """Store a changed report and the public update that records the change."""
+        self.state.reports[report.id] = report
+        self.state.report_updates[report.id] = (*self.updates(report.id), update)
+
+    def get(self, report_id: str) -> Report | None:
+        """One report."""
+        return self.state.reports.get(report_id)
+
+    def find(self, query: ReportQuery) -> list[Report]:
+        """Reports matching the query, newest first."""
+        found = [r for r in self.state.reports.values() if _matches(r, query)]
+        found.sort(key=lambda r: (r.requested_at, r.id), reverse=True)
+        return found[: query.limit]
+
+    def with_fingerprint(self, fingerprint: str, *, since: datetime) -> Report | None:
+        """The earliest report with this fingerprint requested at or after `since`."""
+        found = [
+            r
+            for r in self.state.reports.values()
+            if r.fingerprint == fingerprint and r.requested_at >= since
+        ]
+        return min(found, key=lambda r: r.requested_at, default=None)
+
+    def updates(self, report_id: str) -> list[ReportUpdate]:
+        """A report's public updates, oldest first."""
+        return list(self.state.report_updates.get(report_id, ()))
+
+    def photo(self, report_id: str) -> Photo | None:
+        """A report's photo."""
+        return self.state.report_photos.get(report_id)
+
+    def seal_contact(self, contact: SealedContact) -> None:
+        """Store a reporter's sealed contact."""
+        self.state.report_contacts[contact.report_id] = contact
+
+    def contact(self, report_id: str) -> SealedContact | None:
+        """A report's sealed contact, if it has not been deleted."""
+        return self.state.report_contacts.get(report_id)
+
+    def delete_contacts(self, now: datetime) -> list[str]:
+        """Delete every contact due by `now`; the reports keep `has_contact` False; their ids."""
+        due = [k for k, c in self.state.report_contacts.items() if c.delete_at <= now]
+        for key in due:
+            del self.state.report_contacts[key]
+            self.state.reports[key] = replace(self.state.reports[key], has_contact=False)
+        return due

@@ -1,0 +1,77 @@
+"""Tables of public reports (migration 0020): reports, their public updates, photos, and the
+reporters' sealed contacts (kept apart so that deleting one leaves the report whole)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+report_metadata = MetaData()
+
+reports = Table(
+    "reports",
+    report_metadata,
+    Column("id", String(40), primary_key=True),
+    Column("service", String(64), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("unit", String(64), nullable=True),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_note", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("address", Text, nullable=True),
+    Column("attributes", JSON, nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("fingerprint", String(32), nullable=False),
+    Column("cluster", String(40), nullable=True),
+    Column("duplicate_of", String(40), nullable=True),
+    Column("incident", String(64), nullable=True),
+    Column("has_photo", Boolean, nullable=False),
+    Column("has_contact", Boolean, nullable=False),
+    Index("ix_reports_requested_at", "requested_at"),
+    Index("ix_reports_service_lat", "service", "lat"),  # reports near a point (clustering)
+    Index("ix_reports_cluster", "cluster"),
+    Index("ix_reports_fingerprint", "fingerprint", "requested_at"),
+    Index("ix_reports_unit_status", "unit", "status"),
+)
+
+report_updates = Table(
+    "report_updates",
+    report_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", String(40), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("note", Text, nullable=False),
+)
+
+report_photos = Table(
+    "report_photos",
+    report_metadata,
+    Column("report_id", String(40), primary_key=True),
+    Column("media_type", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+report_contacts = Table(
+    "report_contacts",
+    report_metadata,
+    Column("report_id", String(40), primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("delete_at", DateTime(timezone=True), nullable=False, index=True),
+)

@@ -1,0 +1,176 @@
+"""Public reports on SQL: one row per report, its public updates, photo and sealed contact."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, delete, insert, select
+from sqlalchemy import update as sql_update
+
+from tocsin.adapters.storage import report_tables as t
+from tocsin.adapters.storage.times import must
+from tocsin.core.reports import Photo, Point, Report, ReportId, ReportStatus, ReportUpdate
+from tocsin.ports.reports import ReportQuery, SealedContact
+
+
+def report_row(report: Report) -> dict[str, Any]:
+    """The row of a report."""
+    return {
+        "id": report.id,
+        "service": report.service,
+        "lat": report.point.lat,
+        "lon": report.point.lon,
+        "region": report.region,
+        "unit": report.unit,
+        "requested_at": report.requested_at,
+        "updated_at": report.updated_at,
+        "status": report.status.value,
+        "status_note": report.status_note,
+        "description": report.description,
+        "address": report.address,
+        "attributes": dict(report.attributes),
+        "client": report.client,
+        "fingerprint": report.fingerprint,
+        "cluster": report.cluster,
+        "duplicate_of": report.duplicate_of,
+        "incident": report.incident,
+        "has_photo": report.has_photo,
+        "has_contact": report.has_contact,
+    }
+
+
+def report_of(row: Mapping[Any, Any]) -> Report:
+    """The report of a row."""
+    dup = row["duplicate_of"]
+    return Report(
+        id=ReportId(row["id"]),
+        service=row["service"],
+        point=Point(float(row["lat"]), float(row["lon"])),
+        region=row["region"],
+        unit=row["unit"],
+        requested_at=must(row["requested_at"]),
+        updated_at=must(row["updated_at"]),
+        status=ReportStatus(row["status"]),
+        status_note=row["status_note"],
+        description=row["description"],
+        address=row["address"],
+        attributes=dict(row["attributes"] or {}),
+        client=row["client"],
+        fingerprint=row["fingerprint"],
+        cluster=row["cluster"],
+        duplicate_of=ReportId(dup) if dup is not None else None,
+        incident=row["incident"],
+        has_photo=bool(row["has_photo"]),
+        has_contact=bool(row["has_contact"]),
+    )
+
+
+def _filtered(query: ReportQuery) -> Select[Any]:
+    c = t.reports.c
+    sql = select(t.reports)
+    if query.ids:
+        return sql.where(c.id.in_(query.ids))
+    if query.services:
+        sql = sql.where(c.service.in_(query.services))
+    if query.statuses:
+        sql = sql.where(c.status.in_([s.value for s in query.statuses]))
+    if query.start_at is not None:
+        sql = sql.where(c.requested_at >= query.start_at)
+    if query.end_at is not None:
+        sql = sql.where(c.requested_at <= query.end_at)
+    if query.unit is not None:
+        sql = sql.where(c.unit == query.unit)
+    if query.region is not None:
+        sql = sql.where(c.region == query.region)
+    if query.cluster is not None:
+        sql = sql.where(c.cluster == query.cluster)
+    if query.box is not None:
+        south, west, north, east = query.box
+        sql = sql.where(c.lat.between(south, north), c.lon.between(west, east))
+    return sql
+
+
+class SqlReports:
+    """The ReportStore port in one transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, report: Report, *, photo: Photo | None, update: ReportUpdate) -> None:
+        """Store a new report with its first public update (and its photo)."""
+        self.conn.execute(insert(t.reports), [report_row(report)])
+        self._update(report.id, update)
+        if photo is not None:
+            row = {"report_id": report.id, "media_type": photo.media_type, "data": photo.data}
+            self.conn.execute(insert(t.report_photos), [row])
+
+    def save(self, report: Report, *, update: ReportUpdate) -> None:
+        """Store a changed report and the public update that records the change."""
+        row = report_row(report)
+        self.conn.execute(sql_update(t.reports).where(t.reports.c.id == report.id).values(**row))
+        self._update(report.id, update)
+
+    def _update(self, report_id: str, update: ReportUpdate) -> None:
+        row = {"report_id": report_id, "at": update.at, "status": update.status.value}
+        self.conn.execute(insert(t.report_updates), [{**row, "note": update.note}])
+
+    def get(self, report_id: str) -> Report | None:
+        """One report."""
+        row = self.conn.execute(select(t.reports).where(t.reports.c.id == report_id))
+        found = row.mappings().first()
+        return report_of(found) if found is not None else None
+
+    def find(self, query: ReportQuery) -> list[Report]:
+        """Reports matching the query, newest first."""
+        c = t.reports.c
+        sql = _filtered(query).order_by(c.requested_at.desc(), c.id.desc()).limit(query.limit)
+        return [report_of(r) for r in self.conn.execute(sql).mappings()]
+
+    def with_fingerprint(self, fingerprint: str, *, since: datetime) -> Report | None:
+        """The earliest report with this fingerprint requested at or after `since`."""
+        c = t.reports.c
+        sql = select(t.reports).where(c.fingerprint == fingerprint, c.requested_at >= since)
+        row = self.conn.execute(sql.order_by(c.requested_at).limit(1)).mappings().first()
+        return report_of(row) if row is not None else None
+
+    def updates(self, report_id: str) -> list[ReportUpdate]:
+        """A report's public updates, oldest first."""
+        c = t.report_updates.c
+        sql = select(t.report_updates).where(c.report_id == report_id).order_by(c.id)
+        return [
+            ReportUpdate(must(r["at"]), ReportStatus(r["status"]), r["note"])
+            for r in self.conn.execute(sql).mappings()
+        ]
+
+    def photo(self, report_id: str) -> Photo | None:
+        """A report's photo."""
+        c = t.report_photos.c
+        row = self.conn.execute(select(t.report_photos).where(c.report_id == report_id))
+        found = row.mappings().first()
+        return Photo(found["media_type"], bytes(found["data"])) if found is not None else None
+
+    def seal_contact(self, contact: SealedContact) -> None:
+        """Store a reporter's sealed contact."""
+        row = {"report_id": contact.report_id, "sealed": contact.sealed}
+        self.conn.execute(insert(t.report_contacts), [{**row, "delete_at": contact.delete_at}])
+
+    def contact(self, report_id: str) -> SealedContact | None:
+        """A report's sealed contact, if it has not been deleted."""
+        c = t.report_contacts.c
+        row = self.conn.execute(select(t.report_contacts).where(c.report_id == report_id))
+        found = row.mappings().first()
+        if found is None:
+            return None
+        return SealedContact(report_id, bytes(found["sealed"]), must(found["delete_at"]))
+
+    def delete_contacts(self, now: datetime) -> list[str]:
+        """Delete every contact due by `now`; the reports keep `has_contact` False; their ids."""
+        c = t.report_contacts.c
+        due = [r[0] for r in self.conn.execute(select(c.report_id).where(c.delete_at <= now))]
+        if due:
+            self.conn.execute(delete(t.report_contacts).where(c.report_id.in_(due)))
+            ids = t.reports.c.id
+            self.conn.execute(sql_update(t.reports).where(ids.in_(due)).values(has_contact=False))
+        return due

@@ -1,0 +1,138 @@
+"""The form of POST requests (GeoReport v2): its fields, their limits, and the submission they
+make. Names (`first_name`, `last_name`) and device or account ids are accepted as the spec
+allows and dropped unread: Tocsin needs no name. `email` or `phone` is kept, sealed, only to
+send updates."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from starlette.datastructures import FormData, UploadFile
+
+from tocsin.core.errors import InvalidInput, Problem
+from tocsin.core.reports import Point
+from tocsin.services.reports import Submission
+
+# field -> longest value; the spec's fields, and `media` (a photo, multipart only)
+FIELDS: dict[str, int] = {
+    "api_key": 256,
+    "jurisdiction_id": 256,
+    "service_code": 64,
+    "lat": 32,
+    "long": 32,
+    "address_string": 1_000,
+    "address_id": 256,
+    "email": 254,
+    "phone": 64,
+    "device_id": 256,
+    "account_id": 256,
+    "first_name": 256,
+    "last_name": 256,
+    "description": 4_000,
+    "media_url": 2_048,
+}
+DROPPED = frozenset({"first_name", "last_name", "device_id", "account_id", "media_url"})
+ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_]{1,64})\](\[\])?$")
+PHOTO_READ_LIMIT = 20_000_000
+_string = {"type": "string"}
+_props: dict[str, Any] = {name: {**_string, "maxLength": n} for name, n in FIELDS.items()}
+FORM_SCHEMA: dict[str, Any] = {
+    "required": True,
+    "content": {
+        content_type: {
+            "schema": {
+                "type": "object",
+                "required": ["api_key", "service_code", "lat", "long"],
+                "properties": {
+                    **_props,
+                    **({"media": {**_string, "format": "binary"}} if multipart else {}),
+                },
+                "patternProperties": {r"^attribute\[[A-Za-z0-9_]{1,64}\](\[\])?$": _string},
+                "additionalProperties": False,
+            }
+        }
+        for content_type, multipart in (
+            ("application/x-www-form-urlencoded", False),
+            ("multipart/form-data", True),
+        )
+    },
+}
+
+
+def _coordinate(raw: str | None, name: str, limit: float) -> tuple[float | None, str | None]:
+    if raw is None or raw.strip() == "":
+        return None, "required (a location by lat and long)"
+    try:
+        value = float(raw)
+    except ValueError:
+        return None, "not a number"
+    if not math.isfinite(value) or abs(value) > limit:
+        return None, f"not within ±{limit:g} degrees"
+    return value, None
+
+
+def _fields(form: FormData, problems: list[Problem]) -> dict[str, str]:
+    """The text fields, each checked against its limit; unknown fields are problems."""
+    out: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if name == "media" or ATTRIBUTE.match(name):
+            continue
+        if name not in FIELDS:
+            problems.append(Problem("form", name, "no such field"))
+        elif not isinstance(value, str):
+            problems.append(Problem("form", name, "a text field, not a file"))
+        elif len(value) > FIELDS[name]:
+            problems.append(Problem("form", name, f"longer than {FIELDS[name]} characters"))
+        elif name not in DROPPED:
+            out[name] = value
+    return out
+
+
+def _attributes(form: FormData) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for name, value in form.multi_items():
+        match = ATTRIBUTE.match(name)
+        if match and isinstance(value, str):
+            found.setdefault(match.group(1), []).append(value)
+    return found
+
+
+def _photo(form: FormData, problems: list[Problem]) -> bytes | None:
+    upload = form.get("media")
+    if upload is None or upload == "":
+        return None
+    if not isinstance(upload, UploadFile):
+        problems.append(Problem("form", "media", "a file (multipart/form-data) is expected"))
+        return None
+    data = upload.file.read(PHOTO_READ_LIMIT + 1)
+    return data or None
+
+
+def submission_of(form: FormData, *, client: str, address_range: str) -> Submission:
+    """The submission a form makes; InvalidInput listing every problem of it."""
+    problems: list[Problem] = []
+    fields = _fields(form, problems)
+    lat, lat_why = _coordinate(fields.get("lat"), "lat", 90.0)
+    lon, lon_why = _coordinate(fields.get("long"), "long", 180.0)
+    for name, why in (("lat", lat_why), ("long", lon_why)):
+        if why is not None:
+            problems.append(Problem("form", name, why))
+    if not fields.get("service_code"):
+        problems.append(Problem("form", "service_code", "required"))
+    photo = _photo(form, problems)
+    if problems or lat is None or lon is None:
+        raise InvalidInput(problems)
+    contact = (fields.get("email") or fields.get("phone") or "").strip() or None
+    return Submission(
+        service=fields["service_code"],
+        point=Point(lat, lon),
+        client=client,
+        address_range=address_range,
+        description=fields.get("description", ""),
+        address=fields.get("address_string") or None,
+        attributes=_attributes(form),
+        contact=contact,
+        photo=photo,
+    )

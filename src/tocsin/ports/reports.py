@@ -1,0 +1,79 @@
+"""Port: public hazard reports, their public updates, photos and sealed contacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from tocsin.core.reports import Box, Photo, Report, ReportStatus, ReportUpdate
+
+
+@dataclass(frozen=True, slots=True)
+class ReportQuery:
+    """Which reports: by id (overrides the rest), services, statuses, a requested-at range,
+    the handling unit, the region, the cluster, a box of points; newest first up to `limit`."""
+
+    ids: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    statuses: tuple[ReportStatus, ...] = ()
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    unit: str | None = None
+    region: str | None = None
+    cluster: str | None = None
+    box: Box | None = None
+    limit: int = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class SealedContact:
+    """A reporter's contact, encrypted, and when it must be deleted."""
+
+    report_id: str
+    sealed: bytes
+    delete_at: datetime
+
+
+class ReportStore(Protocol):
+    """Reports, their updates, photos and sealed contacts."""
+
+    def add(self, report: Report, *, photo: Photo | None, update: ReportUpdate) -> None:
+        """Store a new report with its first public update (and its photo)."""
+
+    def save(self, report: Report, *, update: ReportUpdate) -> None:
+        """Store a changed report and the public update that records the change."""
+
+    def get(self, report_id: str) -> Report | None:
+        """One report."""
+
+    def find(self, query: ReportQuery) -> list[Report]:
+        """Reports matching the query, newest first."""
+
+    def with_fingerprint(self, fingerprint: str, *, since: datetime) -> Report | None:
+        """The earliest report with this fingerprint requested at or after `since`."""
+
+    def updates(self, report_id: str) -> list[ReportUpdate]:
+        """A report's public updates, oldest first."""
+
+    def photo(self, report_id: str) -> Photo | None:
+        """A report's photo."""
+
+    def seal_contact(self, contact: SealedContact) -> None:
+        """Store a reporter's sealed contact."""
+
+    def contact(self, report_id: str) -> SealedContact | None:
+        """A report's sealed contact, if it has not been deleted."""
+
+    def delete_contacts(self, now: datetime) -> list[str]:
+        """Delete every contact due by `now`; the reports keep `has_contact` False; their ids."""
+
+
+class ContactCipher(Protocol):
+    """Encrypts reporters' contacts at rest."""
+
+    def seal(self, text: str, *, report_id: str) -> bytes:
+        """The contact, encrypted and bound to the report."""
+
+    def open(self, sealed: bytes, *, report_id: str) -> str:
+        """The contact back."""

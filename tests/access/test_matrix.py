@@ -1,0 +1,269 @@
+"""The role × scope × endpoint × resource-inside/outside matrix, run against a running server
+(uvicorn on a loopback port) with a token of each principal, generated from the route table: a
+route without an entry in `matrix.MATRIX` fails, and every response of every principal is
+scanned for the markers of every resource it must not see (zero leaks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount
+
+from tests.access.matrix import (
+    MATRIX,
+    OUTSIDE_THE_MATRIX,
+    PLACES,
+    Admin,
+    Count,
+    Item,
+    Listing,
+    National,
+    Own,
+    Public,
+    Reference,
+    Stream,
+    Write,
+)
+from tests.access.world import INDICATORS, SECRETS, SYSTEM, WHO, Thing, Who, World, served_world
+from tocsin.api.public import is_public
+from tocsin.api.write_routes import write_routes
+from tocsin.core.access import Placement
+from tocsin.web.app import create_web_app
+
+MOUNT_FILES = {
+    "/static": "/static/js/api.js",
+    "/vendor/leaflet": "/vendor/leaflet/leaflet.js",
+    "/docs/assets": "/docs/assets/swagger-ui.css",
+}
+
+
+def route_table(app: Any) -> set[tuple[str, str]]:
+    """Every (method, path) the app serves, included routers walked; mounts as ("MOUNT",
+    prefix)."""
+    out: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.routes):
+        path = str(context.path)
+        if isinstance(context.route, Mount):
+            out.add(("MOUNT", path))
+        else:
+            out |= {(m, path) for m in context.methods or () if m != "HEAD"}
+    # the ingest gate serves the collectors' writes in front of the application's routes
+    return out | {("POST", path) for path in write_routes(app.state.container)}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with served_world(tmp_path_factory.mktemp("matrix")) as served:
+        served.things += [Thing("risk", r, r, None) for r in ("N", "P1", "P2", "D11", "D21")]
+        served.things += [
+            Thing(PLACES, f"{r}/{d}", r, d)
+            for r, d in {(v[0], v[1]) for v in INDICATORS.values()} | {("D21", "supply.water")}
+        ]
+        yield served
+
+
+def test_every_route_has_an_entry_and_every_entry_a_route(world: World) -> None:
+    app = create_web_app(world.container, risk=None)
+    routes = route_table(app)
+    missing = routes - set(MATRIX) - OUTSIDE_THE_MATRIX
+    assert missing == set(), "routes without an entry in tests/access/matrix.py"
+    assert set(MATRIX) - routes == set(), "entries without a route"
+    assert routes >= OUTSIDE_THE_MATRIX, "entries of OUTSIDE_THE_MATRIX without a route"
+
+
+def test_public_entries_are_exactly_the_declared_public_routes(world: World) -> None:
+    for (method, path), entry in MATRIX.items():
+        probe = MOUNT_FILES.get(path, path) if method == "MOUNT" else path
+        verb = "GET" if method == "MOUNT" else method
+        assert is_public(verb, probe) == isinstance(entry, Public), (method, path)
+
+
+def test_every_private_route_refuses_a_request_without_credentials(world: World) -> None:
+    with httpx.Client(base_url=world.url, timeout=30) as client:
+        for (method, path), entry in MATRIX.items():
+            url = MOUNT_FILES.get(path, path) if method == "MOUNT" else _concrete(path)
+            verb = "GET" if method == "MOUNT" else method
+            response = client.request(verb, url, json={} if verb in {"POST", "DELETE"} else None)
+            if isinstance(entry, Public):  # sign-in routes answer their own 401/404/422
+                assert "bearer token is required" not in response.text, (verb, url)
+            else:
+                assert response.status_code == 401, (verb, url, response.status_code)
+                assert response.headers["www-authenticate"] == "Bearer"
+
+
+def _concrete(path: str) -> str:
+    return (
+        path.replace("{warning_id}", "w")
+        .replace("{silence_id}", "s")
+        .replace("{code}", "D11.river_level")
+        .replace("{region}", "N")
+        .replace("{token_id}", "t")
+        .replace("{name}", "root")
+    )
+
+
+class Probe:
+    """One principal's client; every body it receives is scanned for what it must not see."""
+
+    def __init__(self, world: World, who: Who) -> None:
+        self.world = world
+        self.who = who
+        headers = {"Authorization": f"Bearer {world.tokens[who.name]}"}
+        self.client = httpx.Client(base_url=world.url, headers=headers, timeout=60)
+        self.unseen = [t for t in world.things if not who.sees(t.region, t.domain)]
+
+    def __enter__(self) -> Probe:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.client.close()
+
+    def send(
+        self, method: str, url: str, *, json: Any = None, about: Thing | None = None, **kw: Any
+    ) -> httpx.Response:
+        """A request; fails the test if the body carries a marker of an unseen resource (other
+        than the one the request named itself)."""
+        response = self.client.request(method, url, json=json, **kw)
+        text = response.text
+        for secret in SECRETS:
+            assert secret not in text, f"{self.who.name} {method} {url} shows a secret"
+        for thing in self.unseen:
+            if thing is about:
+                continue
+            for marker in thing.markers:
+                assert marker not in text, (
+                    f"{self.who.name} {method} {url} leaks {thing.kind} {thing.key}"
+                )
+        return response
+
+
+def _expect(who: Who, thing: Thing) -> int:
+    return 200 if who.sees(thing.region, thing.domain) else 403
+
+
+@pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
+def test_reads(world: World, who: Who) -> None:
+    with Probe(world, who) as probe:
+        _reads(probe)
+
+
+def _reads(probe: Probe) -> None:
+    world, who = probe.world, probe.who
+    national = _national_notifications(world)
+    for (method, path), entry in MATRIX.items():
+        if method != "GET":
+            continue
+        if isinstance(entry, Reference):
+            assert probe.send("GET", _concrete(path)).status_code == 200, path
+        elif isinstance(entry, Listing):
+            _check_listing(probe, path, entry, national)
+        elif isinstance(entry, Item):
+            for thing in world.of(entry.kind):
+                got = probe.send("GET", f"{entry.prefix}{thing.key}{entry.suffix}", about=thing)
+                assert got.status_code == _expect(who, thing), (who.name, path, thing.key, got.text)
+        elif isinstance(entry, Count):
+            got = probe.send("GET", path)
+            assert got.status_code == 200, path
+            count = entry.read(got.text if entry.text else got.json())
+            assert count == world.open_warnings(who), (who.name, path)
+        elif isinstance(entry, Stream):
+            with probe.client.stream("GET", path) as stream:
+                assert stream.status_code == 200
+        elif isinstance(entry, Own):
+            _check_own(probe, path)
+        elif isinstance(entry, Admin):
+            expected = 200 if "manage_users" in who.may else 403
+            assert probe.send("GET", path).status_code == expected
+        elif isinstance(entry, National):
+            expected = 200 if who.everything and "read" in who.may else 403
+            assert probe.send("GET", path).status_code == expected, (who.name, path)
+
+
+def _check_listing(probe: Probe, path: str, entry: Listing, national: dict[str, list[Any]]) -> None:
+    got = probe.send("GET", path, params=dict(entry.params))
+    assert got.status_code == 200, (path, got.text)
+    body = got.json()
+    who, world = probe.who, probe.world
+    if entry.kind == "notification":
+        keys = {n["key"] for n in body}
+        expected = {k for k, about in national.items() if _sees_all(world, who, about)}
+        assert keys == expected, (who.name, len(keys), len(expected))
+        assert all("@" not in n["address"] or n["address"].startswith("***@") for n in body)
+        return
+    if entry.kind == "risk":
+        assert body["available"] is False  # no risk model in the small scenario
+        return
+    listed = body if isinstance(body, list) else body["features"]
+    shown = {x.get("id") or x.get("code") for x in listed}
+    expected = {t.key for t in world.of(entry.kind) if who.sees(t.region, t.domain)}
+    assert shown == expected, (who.name, path)
+
+
+def _national_notifications(world: World) -> dict[str, list[Any]]:
+    """Every notification of the log, with what it is about (warning places, or the silence's
+    selector), read as the system."""
+    out: dict[str, list[Any]] = {}
+    for note in world.container.dispatcher.notification_log(principal=SYSTEM, limit=10_000):
+        if note.warning_ids:
+            out[note.key] = [t for t in world.of("warning") if t.key in note.warning_ids]
+        else:
+            selector = note.payload["silence"]["selector"]
+            out[note.key] = [Placement(selector["region"], selector["domain"])]
+    return out
+
+
+def _sees_all(world: World, who: Who, about: list[Any]) -> bool:
+    return bool(about) and all(who.sees(a.region, a.domain) for a in about)
+
+
+def _check_own(probe: Probe, path: str) -> None:
+    owner = "desk" if probe.who.name == "narrow" else probe.who.name
+    if path == "/api/v1/session":
+        got = probe.send("GET", path)
+        assert got.status_code == 200
+        assert got.json()["user"] == owner
+    elif path == "/api/v1/tokens":
+        got = probe.send("GET", path)
+        assert got.status_code == 200
+        users = {k["user"] for k in got.json()}
+        assert users == {owner} if "manage_users" not in probe.who.may else users >= {owner}
+        assert "secret" not in got.text
+    elif path == "/api/v1/users/{name}/tokens":
+        assert probe.send("GET", f"/api/v1/users/{owner}/tokens").status_code == 200
+        others = probe.send("GET", "/api/v1/users/root/tokens").status_code
+        assert others == (200 if "manage_users" in probe.who.may else 403)
+
+
+@pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
+def test_writes(world: World, who: Who) -> None:
+    with Probe(world, who) as probe:
+        _writes(probe)
+
+
+def _writes(probe: Probe) -> None:
+    world, who = probe.world, probe.who
+    for (method, _), entry in MATRIX.items():
+        if not isinstance(entry, Write):
+            continue
+        for thing in world.of(entry.kind):
+            url, body = entry.build(thing)
+            if isinstance(body, str | bytes):
+                media = {"Content-Type": entry.media}
+                got = probe.send(method, url, content=body, headers=media, about=thing)
+            else:
+                got = probe.send(method, url, json=body, about=thing)
+            inside = who.sees(thing.region, thing.domain) or not entry.placed
+            allowed = entry.permission in who.may and inside
+            if allowed:
+                assert got.status_code in entry.ok, (who.name, url, thing.key, got.text)
+            else:
+                assert got.status_code == 403, (who.name, url, thing.key, got.status_code, got.text)
+    # tokens cannot mint tokens; nobody but an administrator manages another's token
+    assert probe.send("POST", "/api/v1/tokens", json={"name": "x"}).status_code == 403
+    others = [k for k in world.container.access.tokens() if k.user not in {who.name, "desk"}]
+    revoked = probe.send("POST", f"/api/v1/tokens/{others[0].id}/rotate")
+    assert revoked.status_code == 403

@@ -1,0 +1,81 @@
+"""The leases' contract (compare-and-set, the fence on writes), on memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.factories import make_batch
+from tocsin.bootstrap import Stores
+from tocsin.core.errors import NotOwner
+from tocsin.core.leases import Holder, Lease, LeaseName, claim
+from tocsin.services.leadership import FencedAlertingStore, Leadership
+from tocsin.testing.clock import FakeClock
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+TTL = timedelta(seconds=6)
+A, B = Holder("a", "http://a:8080"), Holder("b")
+
+
+def _take(stores: Stores, holder: Holder, now: datetime) -> Lease | None:
+    with stores.store.transaction() as tx:
+        current = tx.leases.current("rules")
+        decided = claim(current, name="rules", holder=holder, now=now, ttl=TTL)
+        if decided.lease is None or not tx.leases.replace(decided.lease, expected=current):
+            return None
+        return decided.lease
+
+
+def test_a_lease_changes_only_by_compare_and_set(stores: Stores) -> None:
+    with stores.store.transaction() as tx:
+        assert tx.leases.current("rules") is None
+    first = _take(stores, A, T0)
+    assert first == Lease("rules", A, 1, T0 + TTL)
+    with stores.store.transaction() as tx:
+        assert tx.leases.current("rules") == first
+        assert not tx.leases.replace(Lease("rules", B, 1, T0), expected=None)  # not free
+        stale = Lease("rules", A, 1, T0 + timedelta(seconds=1))  # not what is stored
+        assert not tx.leases.replace(Lease("rules", B, 2, T0), expected=stale)
+    assert _take(stores, B, T0 + timedelta(seconds=5)) is None  # still A's
+    taken = _take(stores, B, T0 + timedelta(seconds=7))
+    assert taken == Lease("rules", B, 2, T0 + timedelta(seconds=13))
+    with stores.store.transaction() as tx:
+        assert tx.leases.current("rules") == taken
+        assert tx.leases.current("dispatch") is None  # names are independent
+
+
+def test_a_fenced_transaction_commits_only_while_its_lease_is_current(stores: Stores) -> None:
+    old = _take(stores, A, T0)
+    assert old is not None
+    with stores.store.transaction() as tx:
+        tx.observations.write(make_batch([0], [100], [1.0]))
+        tx.leases.fence("rules", old)
+    assert _take(stores, B, T0 + timedelta(seconds=7)) is not None  # B took over
+
+    def write_under(lease: Lease | None, at: int) -> None:
+        with stores.store.transaction() as tx:
+            tx.observations.write(make_batch([0], [at], [2.0]))
+            tx.leases.fence("rules", lease)
+
+    with pytest.raises(NotOwner, match="lost the rules lease"):
+        write_under(old, 200)
+    with pytest.raises(NotOwner, match="does not hold the rules lease"):
+        write_under(None, 300)
+    with stores.store.transaction() as tx:
+        assert tx.observations.read(0).times.tolist() == [100]  # nothing of the fenced-out
+
+
+def test_the_pipeline_fences_writes_and_lets_a_standby_read(stores: Stores) -> None:
+    clock = FakeClock(T0)
+    owner = Leadership(stores.store, clock, name=LeaseName.DISPATCH, holder=A, ttl=TTL)
+    standby = Leadership(stores.store, clock, name=LeaseName.DISPATCH, holder=B, ttl=TTL)
+    assert owner.claim() is not None
+    assert standby.claim() is None
+    fenced = FencedAlertingStore(stores.alerting, standby)
+    with fenced.transaction() as tx:  # a standby may read
+        assert tx.outbox.find() == []
+    with pytest.raises(NotOwner), fenced.transaction() as tx:
+        tx.feed.advance([1])  # … but not write
+    with FencedAlertingStore(stores.alerting, owner).transaction() as tx:
+        tx.feed.advance([1])

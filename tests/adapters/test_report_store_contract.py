@@ -1,0 +1,181 @@
+"""The report store's contract, run on the in-memory reference store, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import pytest
+
+from tocsin.bootstrap import Stores
+from tocsin.core.reports import (
+    HandlingAction,
+    Photo,
+    Point,
+    Report,
+    ReportId,
+    ReportStatus,
+    ReportUpdate,
+    handle,
+)
+from tocsin.ports import Store
+from tocsin.ports.reports import ReportQuery, SealedContact
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(stores: Stores) -> Store:
+    return stores.store
+
+
+def report(rid: str, *, minute: int = 0, service: str = "gas_smell", **changes: object) -> Report:
+    at = T0 + timedelta(minutes=minute)
+    base = Report(
+        id=ReportId(rid),
+        service=service,
+        point=Point(45.5, 10.5),
+        region="D11",
+        unit="P1-CP",
+        requested_at=at,
+        updated_at=at,
+        description=f"report {rid}",
+        attributes={"strength": "strong", "kinds": ["a", "b"]},
+        client="app",
+        fingerprint=f"fp-{rid}",
+        cluster=rid,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def found_ids(store: Store, query: ReportQuery) -> list[str]:
+    with store.transaction() as tx:
+        return [r.id for r in tx.reports.find(query)]
+
+
+def received(r: Report) -> ReportUpdate:
+    return ReportUpdate(r.requested_at, ReportStatus.RECEIVED, "received")
+
+
+def test_a_report_round_trips_with_its_update_and_photo(store: Store) -> None:
+    r = report("a", address="Via Roma 1", has_photo=True)
+    photo = Photo("image/png", b"\x89PNG\r\n\x1a\nxyz")
+    with store.transaction() as tx:
+        tx.reports.add(r, photo=photo, update=received(r))
+    with store.transaction() as tx:
+        assert tx.reports.get("a") == r
+        assert tx.reports.updates("a") == [received(r)]
+        assert tx.reports.photo("a") == photo
+        assert tx.reports.get("missing") is None
+        assert tx.reports.photo("missing") is None
+
+
+def test_handling_steps_are_saved_and_listed_in_order(store: Store) -> None:
+    r = report("a")
+    with store.transaction() as tx:
+        tx.reports.add(r, photo=None, update=received(r))
+    acked, first = handle(r, HandlingAction.ACKNOWLEDGE, now=T0 + timedelta(minutes=5))
+    closed, second = handle(
+        acked, HandlingAction.CLOSE, now=T0 + timedelta(minutes=9), note="repaired"
+    )
+    with store.transaction() as tx:
+        tx.reports.save(acked, update=first)
+        tx.reports.save(closed, update=second)
+    with store.transaction() as tx:
+        assert tx.reports.get("a") == closed
+        notes = [(u.status, u.note) for u in tx.reports.updates("a")]
+    assert notes == [
+        (ReportStatus.RECEIVED, "received"),
+        (ReportStatus.ACKNOWLEDGED, "acknowledged by the responsible unit"),
+        (ReportStatus.CLOSED, "repaired"),
+    ]
+
+
+def test_find_filters_by_ids_services_statuses_dates_and_unit(store: Store) -> None:
+    rows = [
+        report("a", minute=0),
+        report("b", minute=10, service="landslide"),
+        report("c", minute=20, status=ReportStatus.CLOSED, unit="D11-FLOOD"),
+        report("d", minute=30),
+    ]
+    with store.transaction() as tx:
+        for r in rows:
+            tx.reports.add(r, photo=None, update=received(r))
+
+    ids = partial(found_ids, store)
+    assert ids(ReportQuery()) == ["d", "c", "b", "a"]  # newest first
+    assert ids(ReportQuery(ids=("a", "c"), services=("none",))) == ["c", "a"]  # ids override
+    assert ids(ReportQuery(services=("landslide",))) == ["b"]
+    assert ids(ReportQuery(statuses=(ReportStatus.CLOSED,))) == ["c"]
+    since, until = T0 + timedelta(minutes=10), T0 + timedelta(minutes=20)
+    assert ids(ReportQuery(start_at=since, end_at=until)) == ["c", "b"]
+    assert ids(ReportQuery(unit="D11-FLOOD")) == ["c"]
+    assert ids(ReportQuery(limit=2)) == ["d", "c"]
+
+
+def test_find_by_region_cluster_and_box_and_fingerprint_look_back(store: Store) -> None:
+    rows = [
+        report("a", minute=0, cluster="k1"),
+        report("b", minute=10, cluster="k1", point=Point(45.6, 10.6)),
+        report("c", minute=20, cluster="c", region="D12", point=Point(45.5, 11.5)),
+        report("d", minute=30, fingerprint="fp-b", cluster="k1"),
+    ]
+    with store.transaction() as tx:
+        for r in rows:
+            tx.reports.add(r, photo=None, update=received(r))
+
+    ids = partial(found_ids, store)
+    assert ids(ReportQuery(cluster="k1", start_at=T0 + timedelta(minutes=5))) == ["d", "b"]
+    assert ids(ReportQuery(region="D12")) == ["c"]
+    assert ids(ReportQuery(box=(45.45, 10.45, 45.55, 10.55))) == ["d", "a"]
+    assert ids(ReportQuery(box=(45.45, 10.45, 45.65, 11.55), services=("gas_smell",))) == [
+        "d",
+        "c",
+        "b",
+        "a",
+    ]
+    with store.transaction() as tx:
+        same = tx.reports.with_fingerprint("fp-b", since=T0)
+        later = tx.reports.with_fingerprint("fp-b", since=T0 + timedelta(minutes=11))
+        none = tx.reports.with_fingerprint("fp-x", since=T0)
+    assert same is not None
+    assert same.id == "b"
+    assert later is not None
+    assert later.id == "d"
+    assert none is None
+
+
+def test_contacts_are_deleted_when_due_and_the_report_stays(store: Store) -> None:
+    a, b = report("a", has_contact=True), report("b", has_contact=True)
+    with store.transaction() as tx:
+        for r in (a, b):
+            tx.reports.add(r, photo=None, update=received(r))
+        tx.reports.seal_contact(SealedContact("a", b"sealed-a", T0 + timedelta(days=30)))
+        tx.reports.seal_contact(SealedContact("b", b"sealed-b", T0 + timedelta(days=60)))
+    with store.transaction() as tx:
+        assert tx.reports.delete_contacts(T0 + timedelta(days=29)) == []
+        assert tx.reports.delete_contacts(T0 + timedelta(days=30)) == ["a"]
+    with store.transaction() as tx:
+        assert tx.reports.contact("a") is None
+        kept = tx.reports.contact("b")
+        gone = tx.reports.get("a")
+    assert kept == SealedContact("b", b"sealed-b", T0 + timedelta(days=60))
+    assert gone is not None
+    assert gone.has_contact is False
+    assert gone.description == "report a"
+
+
+def test_a_failed_transaction_leaves_no_report(store: Store) -> None:
+    r = report("a")
+
+    def fail_midway() -> None:
+        with store.transaction() as tx:
+            tx.reports.add(r, photo=None, update=received(r))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail_midway()
+    with store.transaction() as tx:
+        assert tx.reports.get("a") is None
+        assert tx.reports.updates("a") == []

@@ -1,0 +1,63 @@
+"""Report types from YAML: the packaged defaults, a configured file, and every problem listed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tocsin.adapters.config_yaml import dump_yaml, load_catalog
+from tocsin.adapters.report_types_yaml import load_report_types
+from tocsin.core.errors import InvalidConfig
+from tocsin.core.levels import Level
+from tocsin.core.report_types import Datatype
+from tocsin.testing.scenario import write_small_config
+
+
+def test_the_defaults_load_with_their_questions_and_rules(tmp_path: Path) -> None:
+    catalog = load_catalog(write_small_config(tmp_path))
+    types = load_report_types(None, catalog)
+    gas = types["gas_smell"]
+    assert gas.domain == "supply.energy"
+    assert gas.cluster_group == "gas"
+    assert gas.attributes[0].datatype is Datatype.SINGLEVALUELIST
+    assert gas.attributes[0].required
+    assert [a.order for a in gas.attributes] == [1, 2]
+    assert gas.level_for(5) is Level.ORANGE
+    assert types["blocked_drain"].cluster_group == types["dyke_damage"].cluster_group == "flood"
+
+
+def test_a_configured_file_replaces_the_defaults(tmp_path: Path) -> None:
+    folder = write_small_config(tmp_path)
+    doc = {"report_types": [{"code": "sinkhole", "name": "Sinkhole", "domain": "natural"}]}
+    (folder / "reports.yaml").write_text(dump_yaml(doc))
+    types = load_report_types(folder, load_catalog(folder))
+    assert list(types) == ["sinkhole"]
+
+
+def test_every_problem_of_a_configured_file_is_listed(tmp_path: Path) -> None:
+    folder = write_small_config(tmp_path)
+    doc = {
+        "report_types": [
+            {"code": "a", "name": "A", "domain": "nowhere"},
+            {"code": "a", "name": "A again", "domain": "fire"},
+            {
+                "code": "b",
+                "name": "B",
+                "domain": "fire",
+                "attributes": [{"code": "x", "datatype": "singlevaluelist", "description": "?"}],
+            },
+        ]
+    }
+    (folder / "reports.yaml").write_text(dump_yaml(doc))
+    with pytest.raises(InvalidConfig) as caught:
+        load_report_types(folder, load_catalog(folder))
+    reasons = sorted(f"{p.field}: {p.reason}" for p in caught.value.problems)
+    assert reasons == [
+        "report_types[a].code: duplicate code 'a'",
+        "report_types[a].domain: unknown domain 'nowhere'",
+        "report_types[b].attributes[x]: a list attribute needs values",
+    ]
+    (folder / "reports.yaml").write_text("report_types: [{code: c, name: C, domainn: fire}]")
+    with pytest.raises(InvalidConfig, match="domainn"):
+        load_report_types(folder, load_catalog(folder))

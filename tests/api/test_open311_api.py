@@ -1,0 +1,232 @@
+"""Open311 GeoReport v2 over HTTP: every answer validated against the GeoReport v2 schemas (JSON)
+or read back with defusedxml (XML); the handling unit's view; errors in the spec's form."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Api, serve_api, table_counts
+from tests.api.open311_schemas import check, xml, xml_records
+from tests.core.reports.photos import GPS_TEXT, jpeg_with_exif_gps
+from tocsin.adapters.contact_cipher import new_key
+from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
+
+KEY = "app-key-0123456789abcdef"
+BASE = "/open311/v2"
+EMAIL = "reporter.person@example.test"
+GAS = {"api_key": KEY, "service_code": "gas_smell", "lat": "45.5123", "long": "10.5123"}
+
+
+@pytest.fixture
+def api(sqlite_url: str, tmp_path: Path) -> Iterator[Api]:
+    with serve_api(
+        sqlite_url,
+        tmp_path,
+        open311_api_keys=f"city-app:{KEY}",
+        report_contact_key=new_key(),
+        report_rate_per_range_per_10_minutes=1_000,
+    ) as served:
+        yield served
+
+
+def post(api: Api, fmt: str = "json", **fields: Any) -> Any:
+    form = {**GAS, "attribute[strength]": "strong", **fields}
+    return api.client.post(f"{BASE}/requests.{fmt}", data=form)
+
+
+def unit_member(api: Api, name: str, unit: str) -> dict[str, str]:
+    api.container.admin.add_user(name, Role.UNIT_MEMBER, unit=unit, actor="test")
+    token = api.container.access.issue(name, TokenRequest("test"), actor="test")[1]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_services_and_definitions_validate_in_json_and_xml(api: Api) -> None:
+    listed = api.client.get(f"{BASE}/services.json")
+    assert listed.headers["content-type"] == "application/json; charset=utf-8"
+    check("services.json", listed.json())
+    codes = [s["service_code"] for s in listed.json()]
+    assert "gas_smell" in codes
+    assert "dyke_damage" in codes
+    as_xml = xml_records(api.client.get(f"{BASE}/services.xml").content, "service")
+    assert [s["service_code"] for s in as_xml] == codes
+    for code in codes:
+        definition = api.client.get(f"{BASE}/services/{code}.json")
+        check("service-definition.json", definition.json())
+    doc = xml(api.client.get(f"{BASE}/services/gas_smell.xml").content)
+    keys = [v.findtext("key") for v in doc.iter("value")]
+    assert doc.tag == "service_definition"
+    assert keys[:3] == ["faint", "strong", "overwhelming"]
+    found = api.client.get(f"{BASE}/discovery.json").json()
+    assert found["endpoints"][0]["formats"] == ["text/xml", "application/json"]
+
+
+def test_a_posted_report_is_routed_and_shown_coarsened_without_personal_fields(api: Api) -> None:
+    posted = post(api, email=EMAIL, first_name="Ada", description="strong smell by the school")
+    assert posted.status_code == 200
+    check("swagger.json#RequestResponse", posted.json())
+    rid = posted.json()[0]["service_request_id"]
+    one = api.client.get(f"{BASE}/requests/{rid}.json")
+    check("requests.json", one.json())
+    shown = one.json()[0]
+    assert shown["status"] == "open"
+    assert shown["agency_responsible"] == "P1 civil protection"
+    assert (shown["lat"], shown["long"]) != (45.5123, 10.5123)  # coarsened to 100 m
+    assert abs(shown["lat"] - 45.5123) < 0.001
+    assert abs(shown["long"] - 10.5123) < 0.002
+    listed = api.client.get(f"{BASE}/requests.json", params={"status": "open"})
+    check("requests.json", listed.json())
+    as_xml = api.client.get(f"{BASE}/requests.xml").content
+    token = api.client.get(f"{BASE}/tokens/{rid}.json").json()
+    check("swagger.json#TokenResponse", token)
+    for text in (posted.text, one.text, listed.text, as_xml.decode(), str(token)):
+        assert EMAIL not in text
+        assert "Ada" not in text
+        assert "45.5123" not in text
+    assert xml_records(as_xml, "request")[0]["service_request_id"] == rid
+
+
+def test_get_requests_filters_by_status_service_and_id(api: Api) -> None:
+    gas = post(api).json()[0]["service_request_id"]
+    slide = post(api, service_code="landslide", **{"attribute[strength]": ""}).json()[0][
+        "service_request_id"
+    ]
+    assert gas != slide
+
+    def ids(**params: str) -> list[str]:
+        answer = api.client.get(f"{BASE}/requests.json", params=params)
+        check("requests.json", answer.json())
+        return [r["service_request_id"] for r in answer.json()]
+
+    assert ids(service_code="landslide") == [slide]
+    assert sorted(ids(service_request_id=f"{gas},{slide}", status="closed")) == sorted([gas, slide])
+    assert ids(status="closed") == []
+    assert ids(start_date="2025-01-01T00:00:00Z", end_date="2025-02-01T00:00:00Z") == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "says"),
+    [
+        ({"api_key": "wrong"}, 403, "api_key"),
+        ({"api_key": ""}, 403, "api_key"),
+        ({"service_code": "nope"}, 404, "no service 'nope'"),
+        ({"lat": "5.0"}, 400, "outside every region"),
+        ({"lat": ""}, 400, "lat: required"),
+        ({"long": "east"}, 400, "long: not a number"),
+        ({"attribute[strength]": "mild"}, 400, "not one of"),
+        ({"nickname": "x"}, 400, "nickname: no such field"),
+        ({"description": "x" * 4_001}, 400, "longer than 4000"),
+        ({"jurisdiction_id": "elsewhere.org"}, 404, "jurisdiction"),
+    ],
+)
+def test_bad_posts_are_refused_in_the_spec_form_and_store_nothing(
+    api: Api, fields: dict[str, str], status: int, says: str
+) -> None:
+    before = table_counts(api.container)
+    for fmt in ("json", "xml"):
+        answer = post(api, fmt, **fields)
+        assert answer.status_code == status
+        if fmt == "json":
+            body = answer.json()
+            assert body[0]["code"] == status
+            assert says in " ".join(e["description"] for e in body)
+        else:
+            doc = xml(answer.content)
+            assert doc.tag == "errors"
+            assert doc.find("error/code").text == str(status)
+    assert table_counts(api.container) == before
+
+
+def test_unknown_things_are_404_in_the_spec_form(api: Api) -> None:
+    for path in ("requests/nope.json", "tokens/nope.xml", "services/nope.json", "services.txt"):
+        answer = api.client.get(f"{BASE}/{path}")
+        assert answer.status_code == 404, path
+    assert (
+        api.client.get(f"{BASE}/services.json", params={"jurisdiction_id": "x"}).status_code == 404
+    )
+    ok = api.client.get(f"{BASE}/services.json", params={"jurisdiction_id": "tocsin.local"})
+    assert ok.status_code == 200
+    bad = api.client.get(f"{BASE}/requests.json", params={"start_date": "yesterday"})
+    assert bad.status_code == 400
+    assert "start_date" in bad.json()[0]["description"]
+
+
+def test_the_same_submission_twice_is_one_report(api: Api) -> None:
+    first = post(api, description="Gas  smell").json()[0]["service_request_id"]
+    again = post(api, description="gas smell").json()[0]["service_request_id"]
+    other = post(api, description="another smell").json()[0]["service_request_id"]
+    assert first == again != other
+    assert len(api.client.get(f"{BASE}/requests.json").json()) == 2
+
+
+def test_a_photo_loses_its_gps_and_is_served_back(api: Api) -> None:
+    files = {"media": ("p.jpg", jpeg_with_exif_gps(), "image/jpeg")}
+    answer = api.client.post(
+        f"{BASE}/requests.json", data={**GAS, "attribute[strength]": "faint"}, files=files
+    )
+    rid = answer.json()[0]["service_request_id"]
+    shown = api.client.get(f"{BASE}/requests/{rid}.json").json()[0]
+    assert shown["media_url"] == f"{BASE}/media/{rid}"
+    photo = api.client.get(shown["media_url"])
+    assert photo.headers["content-type"] == "image/jpeg"
+    assert GPS_TEXT not in photo.content
+    assert b"Exif" not in photo.content
+    bad = {"media": ("p.gif", b"GIF89a" + b"\x00" * 20, "image/gif")}
+    refused = api.client.post(
+        f"{BASE}/requests.json", data={**GAS, "attribute[strength]": "faint"}, files=bad
+    )
+    assert refused.status_code == 400
+    assert "not a JPEG or PNG" in refused.text
+
+
+def test_only_the_handling_unit_sees_the_exact_point_and_contact_and_acts(api: Api) -> None:
+    rid = post(api, email=EMAIL).json()[0]["service_request_id"]
+    handler = unit_member(api, "p1", "P1-CP")
+    outsider = unit_member(api, "p2", "P2-CP")
+    seen = api.client.get(f"/api/v1/reports/{rid}", headers=handler)
+    assert seen.status_code == 200
+    assert seen.json()["contact"] == EMAIL
+    assert seen.json()["lat"] == 45.5123
+    assert api.client.get(f"/api/v1/reports/{rid}", headers=outsider).status_code == 403
+    assert api.client.get(f"/api/v1/reports/{rid}", headers=api.headers).status_code == 403
+    listed = api.client.get("/api/v1/reports", headers=outsider).json()
+    assert listed == []
+    steps = [("acknowledge", ""), ("close", "The gas main was repaired.")]
+    for action, note in steps:
+        done = api.client.post(
+            f"/api/v1/reports/{rid}/actions", headers=handler, json={"action": action, "note": note}
+        )
+        assert done.status_code == 200, done.text
+    again = api.client.post(
+        f"/api/v1/reports/{rid}/actions", headers=handler, json={"action": "verify"}
+    )
+    assert again.status_code == 409
+    public = api.client.get(f"{BASE}/requests/{rid}.json").json()[0]
+    assert public["status"] == "closed"
+    assert public["status_notes"] == "The gas main was repaired."
+    trail = api.client.get(f"/api/v1/reports/{rid}", headers=handler).json()["updates"]
+    assert [u["status"] for u in trail] == ["received", "acknowledged", "closed"]
+    with api.container.store.transaction() as tx:
+        kinds = [r.kind for r in tx.audit.trail("report", rid)]
+    assert kinds.count("report.contact_viewed") == 2
+    assert "report.acknowledge" in kinds
+    assert "report.close" in kinds
+
+
+def test_a_sender_over_its_rate_is_told_when_to_come_back(sqlite_url: str, tmp_path: Path) -> None:
+    with serve_api(
+        sqlite_url,
+        tmp_path,
+        open311_api_keys=f"city-app:{KEY}",
+        report_rate_per_range_per_10_minutes=2,
+    ) as api:
+        codes = [post(api, description=f"smell {i}").status_code for i in range(3)]
+        refused = post(api, "xml", description="smell 4")
+    assert codes == [200, 200, 429]
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert xml(refused.content).find("error/code").text == "429"

@@ -1,0 +1,202 @@
+"""The report service on the memory, SQLite and PostgreSQL stores: clusters become events at
+their rule's level, contacts are sealed and deleted on schedule, and no personal field reaches
+a table in clear, a log line or a public view."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tocsin.adapters.bus.memory import MemoryBus
+from tocsin.adapters.config_yaml import load_catalog
+from tocsin.adapters.contact_cipher import AesGcmContactCipher, new_key
+from tocsin.adapters.report_types_yaml import load_report_types
+from tocsin.adapters.storage.sql.store import SqlStore
+from tocsin.bootstrap import build, open_stores
+from tocsin.config import Settings
+from tocsin.core.access import system_principal
+from tocsin.core.errors import Forbidden, InvalidConfig, Unavailable
+from tocsin.core.levels import Level
+from tocsin.core.reports import HandlingAction, Point
+from tocsin.core.users import Role, User, UserName
+from tocsin.ports import Store, WarningFilter
+from tocsin.ports.reports import ReportQuery
+from tocsin.services.reports import ReportPolicy, ReportService, Submission
+from tocsin.testing.clock import FakeClock
+from tocsin.testing.scenario import small_config, write_small_config
+
+EMAIL = "someone.private@example.test"
+HANDLER = User(UserName("p1"), Role.UNIT_MEMBER, "P1-CP")
+
+
+@dataclass
+class World:
+    service: ReportService
+    store: Store
+    clock: FakeClock
+
+
+@pytest.fixture
+def world(store_url: str, tmp_path: Path) -> Iterator[World]:
+    catalog = load_catalog(write_small_config(tmp_path / "cfg"))
+    stores = open_stores(store_url)
+    with stores.store.transaction() as tx:
+        tx.catalog.sync(catalog)
+    clock = FakeClock()
+    service = ReportService(
+        stores.store,
+        clock,
+        bus=MemoryBus(),
+        catalog=catalog,
+        types=load_report_types(None, catalog),
+        cipher=AesGcmContactCipher(new_key()),
+        policy=ReportPolicy(coarsen_m=100.0, contact_retention=timedelta(days=30)),
+    )
+    yield World(service, stores.store, clock)
+    stores.close()
+
+
+def gas(lat: float, lon: float, *, note: str = "", contact: str | None = None) -> Submission:
+    return Submission(
+        service="gas_smell",
+        point=Point(lat, lon),
+        client="app",
+        address_range=f"198.51.100.{int(lat * 1000) % 250}/32",
+        description=note or f"smell at {lat:.5f} {lon:.5f}",
+        attributes={"strength": ["strong"]},
+        contact=contact,
+    )
+
+
+def cluster_events(world: World) -> list[tuple[str, Level, int]]:
+    with world.store.transaction() as tx:
+        events = [s.event for s in tx.events.newest() if s.event.source == "reports"]
+    return sorted(((e.region, e.severity, e.attributes["reports"]) for e in events), key=str)
+
+
+def test_five_gas_reports_close_in_space_and_time_raise_yellow_then_orange(world: World) -> None:
+    reports = []
+    for i in range(5):
+        world.clock.advance(timedelta(minutes=5))
+        reports.append(world.service.submit(gas(45.5 + i * 0.0005, 10.5)))  # 55 m apart
+    assert len({r.cluster for r in reports}) == 1
+    assert cluster_events(world) == [("D11", Level.ORANGE, 5), ("D11", Level.YELLOW, 3)]
+    with world.store.transaction() as tx:
+        raised = [w for w in tx.warning_search.find(WarningFilter()) if w.source == "reports"]
+        trail = [r.kind for r in tx.audit.trail("warning", raised[0].id)]
+    assert [(w.region, w.domain, w.level) for w in raised] == [
+        ("D11", "supply.energy", Level.ORANGE)
+    ]
+    assert trail == ["warning.raised", "warning.upgraded"]  # yellow at 3 reports, orange at 5
+    far = world.service.submit(gas(45.9, 10.9))  # 50 km away: a cluster of its own
+    world.clock.advance(timedelta(hours=2))
+    late = world.service.submit(gas(45.5, 10.5, note="later"))  # past the hour's window
+    assert far.cluster == far.id
+    assert late.cluster == late.id
+    assert len(cluster_events(world)) == 2
+
+
+def test_a_contact_is_sealed_shown_to_the_handler_only_and_deleted_after_retention(
+    world: World,
+) -> None:
+    report = world.service.submit(gas(45.5, 10.5, contact=EMAIL))
+    assert world.service.handler_view(report.id, user=HANDLER).contact == EMAIL
+    other = User(UserName("p2"), Role.UNIT_MEMBER, "P2-CP")
+    with pytest.raises(Forbidden):
+        world.service.handler_view(report.id, user=other)
+    world.clock.advance(timedelta(days=29))
+    assert world.service.delete_due_contacts() == 0
+    world.clock.advance(timedelta(days=1))
+    assert world.service.delete_due_contacts() == 1
+    view = world.service.handler_view(report.id, user=HANDLER)
+    assert view.contact is None
+    assert view.report.has_contact is False
+    assert view.report.description == report.description  # the report stays
+    world.service.act(report.id, HandlingAction.CLOSE, user=HANDLER, note="done")
+
+
+def test_no_personal_field_in_clear_in_any_table_log_or_public_view(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    report = world.service.submit(gas(45.51234, 10.51234, note="strong smell", contact=EMAIL))
+    world.service.act(report.id, HandlingAction.ACKNOWLEDGE, user=HANDLER)
+    public, updates = world.service.public(report.id)
+    listed = world.service.find(ReportQuery())
+    assert public.point != report.point
+    assert public.client == ""
+    assert public.fingerprint == ""
+    shown = repr((public, updates, listed))
+    assert EMAIL not in shown
+    assert "45.51234" not in shown
+    assert EMAIL not in caplog.text
+    for row in everything_stored(world.store):
+        assert EMAIL not in row
+        assert EMAIL.encode().hex() not in row
+
+
+def everything_stored(store: Store) -> list[str]:
+    """Every stored row as text (SQL: every table of the database; memory: its state)."""
+    if not isinstance(store, SqlStore):
+        return [repr(vars(store.state))]  # type: ignore[attr-defined]
+    with store.engine.connect() as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT name FROM sqlite_master WHERE type='table'")
+                if store.engine.dialect.name == "sqlite"
+                else text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            )
+        ]
+        return [
+            repr(tuple(row)) for n in names for row in conn.execute(text(f'SELECT * FROM "{n}"'))
+        ]
+
+
+def test_a_contact_cannot_be_opened_with_another_key_or_moved_to_another_report() -> None:
+    cipher = AesGcmContactCipher(new_key())
+    sealed = cipher.seal(EMAIL, report_id="r1")
+    assert EMAIL.encode() not in sealed
+    assert cipher.open(sealed, report_id="r1") == EMAIL
+    with pytest.raises(Unavailable):
+        cipher.open(sealed, report_id="r2")
+    with pytest.raises(Unavailable):
+        AesGcmContactCipher(new_key()).open(sealed, report_id="r1")
+    with pytest.raises(InvalidConfig, match="32 bytes"):
+        AesGcmContactCipher("too-short")
+
+
+def test_report_counts_feed_the_indicator_the_catalogue_declares(tmp_path: Path) -> None:
+    docs = small_config()
+    docs["indicators.yaml"]["indicators"].append(
+        {
+            "code": "D11.reports.gas_smell",
+            "name": "Gas smell reports in D11 (last hour)",
+            "region": "D11",
+            "domain": "supply.energy",
+            "unit": "reports",
+            "thresholds": {"yellow": 2.0, "red": 10.0},
+        }
+    )
+    config = write_small_config(tmp_path / "cfg", **docs)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", config_dir=config)
+    container = build(settings, clock=FakeClock())
+    try:
+        for i in range(3):
+            container.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
+            container.reports.submit(gas(45.1 + i * 0.2, 10.5))  # far apart: no cluster
+        container.reports.submit(gas(45.5, 11.5))  # D12: not counted
+        container.committer.close()  # commit what is queued
+        found = container.warnings.find(limit=10, principal=system_principal("test"))
+        with container.store.transaction() as tx:
+            counted = tx.observations.read(container.rules.ids["D11.reports.gas_smell"])
+    finally:
+        container.close()
+    assert counted.values.tolist() == [1.0, 2.0, 3.0]
+    assert [(w.subject, w.level) for w in found] == [("D11.reports.gas_smell", Level.YELLOW)]

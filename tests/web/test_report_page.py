@@ -1,0 +1,107 @@
+"""The public report page in a real browser on a phone-sized screen, offline: a citizen places
+the point on the map, answers the questions, attaches a photo, sends, and follows the report
+while the responsible unit handles it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.core.reports.photos import GPS_TEXT, jpeg_with_exif_gps
+from tests.web.conftest import guarded_page, serve
+from tocsin.adapters.contact_cipher import new_key
+from tocsin.bootstrap import Container, build
+from tocsin.config import Settings
+from tocsin.core.reports import HandlingAction
+from tocsin.core.users import Role, User, UserName
+from tocsin.testing.clock import FakeClock
+from tocsin.testing.scenario import write_small_config
+
+pytestmark = pytest.mark.browser
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+}
+EMAIL = "citizen@example.test"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[str, Container]]:
+    container = build(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'tocsin.db'}",
+            config_dir=write_small_config(tmp_path / "config"),
+            open311_web_key="web-page-key-0123456789",
+            report_contact_key=new_key(),
+        ),
+        clock=FakeClock(),
+    )
+    with serve(container) as url:
+        yield url, container
+    container.close()
+
+
+def test_a_citizen_reports_on_a_phone_and_follows_the_answer(
+    site: tuple[str, Container], browser: Any, shots: Any
+) -> None:
+    url, container = site
+    with guarded_page(browser, **PHONE) as (page, _):
+        page.goto(url + "/report")
+        page.select_option("#service", "gas_smell")
+        expect(page.locator("#attr-strength")).to_be_visible()
+        page.select_option("#attr-strength", "strong")
+        expect(page.locator("path.region-outline").first).to_be_attached()
+        page.locator("#map").tap()  # the middle of the regions: District D12
+        expect(page.locator("#lat")).not_to_have_value("")
+        page.fill("#description", "Strong smell of gas near the school gate")
+        page.set_input_files(
+            "#media", {"name": "gas.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_exif_gps()}
+        )
+        page.fill("#email", EMAIL)
+        shots(page, "report-form")
+        page.click("#submit")
+        number = page.locator("#tracking-number")
+        expect(number).to_have_text(
+            re.compile(r"^[0-9a-f]{16}$")
+        )  # a tracking number, shown at once
+        rid = number.inner_text()
+
+        with container.store.transaction() as tx:
+            stored = tx.reports.get(rid)
+            photo = tx.reports.photo(rid)
+        assert stored is not None
+        assert stored.region == "D12"
+        assert stored.has_contact
+        assert photo is not None
+        assert GPS_TEXT not in photo.data
+
+        handler = User(UserName("p1"), Role.UNIT_MEMBER, stored.unit)
+        container.reports.act(rid, HandlingAction.ACKNOWLEDGE, user=handler)
+        container.reports.act(rid, HandlingAction.CLOSE, user=handler, note="Leak sealed.")
+        page.click(f"a[href='#track={rid}']")
+        expect(page.locator("#track-status")).to_have_text("closed")
+        expect(page.locator("#track-updates li")).to_have_count(3)
+        expect(page.locator("#track-updates")).to_contain_text("Leak sealed.")
+        assert EMAIL not in page.content()
+        shots(page, "report-tracking")
+
+
+def test_a_bad_report_is_refused_on_the_page_with_the_reason(
+    site: tuple[str, Container], browser: Any
+) -> None:
+    url, _ = site
+    with guarded_page(browser, **PHONE) as (page, _):
+        page.goto(url + "/report")
+        page.select_option("#service", "landslide")
+        page.fill("#lat", "5.0")
+        page.fill("#long", "10.5")
+        page.click("#submit")
+        expect(page.locator("#send-result")).to_contain_text("outside every region")
+        page.goto(url + "/report#track=doesnotexist")
+        expect(page.locator("#track-result")).to_contain_text("no report")
