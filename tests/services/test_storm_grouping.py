@@ -55,6 +55,7 @@ def test_a_district_unit_gets_one_message_naming_its_300_cells(tmp_path: Path, d
         container.delivery.run_once(clock.now())
         assert channel.sent == []  # the district's cells are still being gathered
         clock.advance(timedelta(seconds=31))
+        container.leases.dispatch.require()  # renewed, as the lease keeper does
         container.dispatcher.tick(clock.now())
         container.delivery.run_once(clock.now())
         by_receiver = {n.receiver: n for _, n in channel.sent}
