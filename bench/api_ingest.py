@@ -100,6 +100,10 @@ def server(
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.close()
+            tail = (work / "serve.log").read_text(errors="replace")[-2_000:]
+            raise SystemExit(f"tocsin serve stopped at start:\n{tail}")
         try:
             if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                 break

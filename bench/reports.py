@@ -145,6 +145,7 @@ def routing(config: Path, *, points: int, seed: int) -> dict[str, float]:
 def report_server(url: str, config: Path, work: Path) -> Iterator[str]:
     """`tocsin serve` with an app key and no effective rate limit; yields its base URL."""
     settings = {
+        "TOCSIN_ENV": "dev",  # the published development keys: nothing here is kept
         "TOCSIN_OPEN311_API_KEYS": f"bench:{KEY}",
         "TOCSIN_REPORT_RATE_PER_CLIENT_PER_MINUTE": "10000000",
         "TOCSIN_REPORT_RATE_PER_RANGE_PER_10_MINUTES": "10000000",

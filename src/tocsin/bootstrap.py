@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -40,7 +40,9 @@ from tocsin.core.catalog import Catalog
 from tocsin.core.errors import InvalidConfig, NotFound, Problem, TocsinError, Unavailable
 from tocsin.core.incidents.plans import PlanBook
 from tocsin.core.levels import Level
+from tocsin.core.observation_rollups import AfterRetention, RollupPolicy
 from tocsin.core.report_abuse import RateLimit
+from tocsin.core.report_deadlines import ReportDeadlines
 from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
@@ -57,7 +59,12 @@ from tocsin.services.exposure import ExposureService
 from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.incidents import IncidentService
 from tocsin.services.indicators import IndicatorService
-from tocsin.services.ingest import EventService, IngestService, load_rule_state
+from tocsin.services.ingest import (
+    EventService,
+    IngestService,
+    ObservationCommitter,
+    load_rule_state,
+)
 from tocsin.services.intake import SourceIntake
 from tocsin.services.leadership import FencedAlertingStore, ProcessLeases, process_holder
 from tocsin.services.public_alert_follower import PublicAlertFollower
@@ -65,6 +72,8 @@ from tocsin.services.public_alert_views import PublicAlertViews
 from tocsin.services.public_alerts import PublicAlertService
 from tocsin.services.publication import Drafter, Publisher
 from tocsin.services.report_counts import ReportCounts
+from tocsin.services.report_deadlines import ReportOverdue
+from tocsin.services.report_incidents import ReportIncidents
 from tocsin.services.reports import ReportPolicy, ReportService
 from tocsin.services.responder import Responder
 from tocsin.services.response_pass import ResponseContext, ResponseRuntime
@@ -164,6 +173,13 @@ class Response:
     renderer: ReportRenderer
 
 
+def response_store(stores: Stores) -> ResponseStore:
+    """The store of incidents and tasks (and of their notices' outbox)."""
+    if stores.response is None:
+        raise Unavailable("these stores keep no incidents (Stores.response is not set)")
+    return stores.response
+
+
 def _response(
     stores: Stores,
     *,
@@ -174,9 +190,7 @@ def _response(
     indicators: IndicatorService,
 ) -> Response:
     """The response's services over the pipeline's store (incidents, tasks, reports)."""
-    store = stores.response
-    if store is None:
-        raise Unavailable("these stores keep no incidents (Stores.response is not set)")
+    store = response_store(stores)
     context = ResponseContext(catalog, plans)
     runtime = ResponseRuntime(store, clock, context, handoff)
     incidents = IncidentService(runtime)
@@ -204,7 +218,7 @@ class Container:
     catalog: Catalog
     rules: RuleBook
     ingest: IngestService
-    committer: GroupCommitter
+    committer: ObservationCommitter
     sources: SourcesConfig
     intake: SourceIntake
     silence: SilenceCheck
@@ -230,12 +244,14 @@ class Container:
     security_alerts: SecurityAlertService
     leases: ProcessLeases
     reports: ReportService
+    report_overdue: ReportOverdue
     api_keys: Mapping[str, str]  # an app's Open311 API key -> its label
 
     def close(self) -> None:
-        """Commit what is queued (observations, alert posts), stop the delivery worker's
-        sending, give up the leases this process holds, and release the database
+        """Commit what is queued (reports, observations, alert posts), stop the delivery
+        worker's sending, give up the leases this process holds, and release the database
         connections."""
+        self.reports.close()
         self.committer.close()
         self.alert_receiver.commits.close()
         self.delivery.close()
@@ -294,8 +310,9 @@ def build(
     domains: set[str] = set(catalog.domains)
     skew = timedelta(seconds=settings.max_clock_skew_s)
     ingest = _ingest(stores.store, rules, bus=bus, clock=clock, max_ahead=skew, leases=leases)
-    committer = GroupCommitter(
-        ingest,
+    committer: ObservationCommitter = GroupCommitter(
+        ingest.ingest_group,
+        size=len,
         max_group_rows=settings.ingest_group_rows,
         max_queued_rows=settings.ingest_queue_rows,
     )
@@ -310,6 +327,24 @@ def build(
     )
     indicators = IndicatorService(stores.store, catalog, rules)
     plans = load_plans(settings.config_dir, catalog) if settings.config_dir else PlanBook()
+    response = _response(
+        stores,
+        catalog=catalog,
+        plans=plans,
+        clock=clock,
+        handoff=handoff,
+        indicators=indicators,
+    )
+    reports = _reports(
+        settings,
+        stores.store,
+        clock=clock,
+        bus=bus,
+        catalog=catalog,
+        counts=ReportCounts(committer, rules.ids),
+        chain=ResponseContext(catalog, plans).chain,
+        incidents=ReportIncidents(response.incidents),
+    )
     return Container(
         settings=settings,
         stores=stores,
@@ -328,7 +363,9 @@ def build(
         admin=admin,
         access=access,
         audit=AuditService(stores.store),
-        retention=RetentionService(stores.store, clock, _periods(settings)),
+        retention=RetentionService(
+            stores.store, clock, _periods(settings), observations=_rollups(settings)
+        ),
         sign_in=SignInService(
             stores.store, clock, access, session_for=timedelta(hours=settings.session_hours)
         ),
@@ -359,25 +396,19 @@ def build(
             clock=clock,
             bus=bus,
         ),
-        response=_response(
-            stores,
-            catalog=catalog,
-            plans=plans,
-            clock=clock,
-            handoff=handoff,
-            indicators=indicators,
-        ),
+        response=response,
         exposure=ExposureService(
             stores.store, bus, clock=clock, catalog=catalog, order=UniversOrder()
         ),
         security_alerts=SecurityAlertService(stores.store, clock, catalog=catalog, ingest=ingest),
-        reports=_reports(
-            settings,
+        reports=reports,
+        report_overdue=ReportOverdue(
             stores.store,
+            response_store(stores),
             clock=clock,
-            bus=bus,
-            catalog=catalog,
-            counts=ReportCounts(committer, rules.ids),
+            units=catalog.units,
+            deadlines=reports.policy.deadlines,
+            handoff=handoff,
         ),
         api_keys=api_keys(settings),
     )
@@ -396,6 +427,17 @@ def _periods(settings: Settings) -> Periods:
         notifications=timedelta(days=settings.retain_notifications_days),
         sign_ins=timedelta(days=settings.retain_sign_ins_days),
         events=timedelta(days=settings.retain_events_days),
+    )
+
+
+def _rollups(settings: Settings) -> RollupPolicy | None:
+    """What becomes of raw observations past their retention (None: they are kept)."""
+    if settings.retain_observations_days is None:
+        return None
+    return RollupPolicy(
+        timedelta(days=settings.retain_observations_days),
+        interval_s=settings.observation_rollup_s,
+        after=AfterRetention(settings.observations_after_retention),
     )
 
 
@@ -422,6 +464,8 @@ def _reports(
     bus: MemoryBus,
     catalog: Catalog,
     counts: ReportCounts,
+    chain: Callable[[str, str], Sequence[str]],
+    incidents: ReportIncidents,
 ) -> ReportService:
     """The report service: the report types, the contact cipher (if a key is set), the policy."""
     key = settings.report_contact_key
@@ -432,6 +476,10 @@ def _reports(
         photo_max_bytes=settings.report_photo_max_bytes,
         per_client=RateLimit(settings.report_rate_per_client_per_minute, timedelta(minutes=1)),
         per_range=RateLimit(settings.report_rate_per_range_per_10_minutes, timedelta(minutes=10)),
+        deadlines=ReportDeadlines(
+            acknowledge_within=timedelta(hours=settings.report_acknowledge_within_h),
+            close_within=timedelta(hours=settings.report_close_within_h),
+        ),
     )
     return ReportService(
         store,
@@ -442,6 +490,8 @@ def _reports(
         cipher=AesGcmContactCipher(key.get_secret_value()) if key is not None else None,
         policy=policy,
         counts=counts,
+        chain=chain,
+        incidents=incidents,
     )
 
 

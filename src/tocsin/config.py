@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     retain_sign_ins_days: float = Field(default=90.0, gt=0)
     retain_events_days: float = Field(default=365.0, gt=0)
     retention_interval_h: float = Field(default=24.0, gt=0)
+    # raw observations older than this many days are summarised per `observation_rollup_s`
+    # (count, min, max, mean) and deleted, or only deleted (docs/retention.md); none: kept
+    retain_observations_days: float | None = Field(default=None, gt=0)
+    observation_rollup_s: int = Field(default=3_600, ge=60, le=7 * 86_400)
+    observations_after_retention: Literal["downsample", "drop"] = "downsample"
     # the largest request body the API reads (bytes); larger ones are answered 413 unread
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # how far past the server's clock an observation's time may lie; later ones are refused
@@ -104,6 +109,8 @@ class Settings(BaseSettings):
     report_photo_max_bytes: int = Field(default=2_000_000, ge=1_024, le=20_000_000)
     report_rate_per_client_per_minute: int = Field(default=6_000, ge=1)
     report_rate_per_range_per_10_minutes: int = Field(default=30, ge=1)
+    report_acknowledge_within_h: float = Field(default=4.0, gt=0)  # then reminders, escalation
+    report_close_within_h: float = Field(default=72.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

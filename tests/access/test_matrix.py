@@ -1,10 +1,13 @@
 """The role × scope × endpoint × resource-inside/outside matrix, run against a running server
-(uvicorn on a loopback port) with a token of each principal, generated from the route table: a
-route without an entry in `matrix.MATRIX` fails, and every response of every principal is
-scanned for the markers of every resource it must not see (zero leaks)."""
+(uvicorn on a loopback port; one server per database, SQLite and PostgreSQL) with a token of
+each principal, generated from the route table: a route without an entry in `matrix.MATRIX`
+fails, and every response of every principal is scanned for the markers of every resource it
+must not see (zero leaks)."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,25 +16,13 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
-from tests.access.matrix import (
-    MATRIX,
-    OUTSIDE_THE_MATRIX,
-    PLACES,
-    Admin,
-    Count,
-    Item,
-    Listing,
-    National,
-    Own,
-    Public,
-    Reference,
-    Stream,
-    Write,
-)
+from tests.access import kinds
+from tests.access.matrix import MATRIX, PLACES
 from tests.access.world import INDICATORS, SECRETS, SYSTEM, WHO, Thing, Who, World, served_world
 from tocsin.api.public import is_public
 from tocsin.api.write_routes import write_routes
 from tocsin.core.access import Placement
+from tocsin.testing.postgres import create_database
 from tocsin.web.app import create_web_app
 
 MOUNT_FILES = {
@@ -55,31 +46,40 @@ def route_table(app: Any) -> set[tuple[str, str]]:
     return out | {("POST", path) for path in write_routes(app.state.container)}
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with served_world(tmp_path_factory.mktemp("matrix")) as served:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """One served world per database for the whole module (seeding and serving take a while)."""
+    folder = tmp_path_factory.mktemp(f"matrix-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 'matrix.db'}"
+    else:
+        url = create_database(request.getfixturevalue("pg_server"), "m_" + uuid.uuid4().hex[:12])
+    with served_world(folder, url) as served:
         served.things += [Thing("risk", r, r, None) for r in ("N", "P1", "P2", "D11", "D21")]
         served.things += [
             Thing(PLACES, f"{r}/{d}", r, d)
             for r, d in {(v[0], v[1]) for v in INDICATORS.values()} | {("D21", "supply.water")}
         ]
+        served.things.append(Thing("deployment", "all", None, None))
         yield served
 
 
 def test_every_route_has_an_entry_and_every_entry_a_route(world: World) -> None:
     app = create_web_app(world.container, risk=None)
     routes = route_table(app)
-    missing = routes - set(MATRIX) - OUTSIDE_THE_MATRIX
-    assert missing == set(), "routes without an entry in tests/access/matrix.py"
+    assert routes - set(MATRIX) == set(), "routes without an entry in tests/access/matrix.py"
     assert set(MATRIX) - routes == set(), "entries without a route"
-    assert routes >= OUTSIDE_THE_MATRIX, "entries of OUTSIDE_THE_MATRIX without a route"
 
 
 def test_public_entries_are_exactly_the_declared_public_routes(world: World) -> None:
     for (method, path), entry in MATRIX.items():
         probe = MOUNT_FILES.get(path, path) if method == "MOUNT" else path
         verb = "GET" if method == "MOUNT" else method
-        assert is_public(verb, probe) == isinstance(entry, Public), (method, path)
+        assert is_public(verb, probe) == isinstance(entry, kinds.Public), (method, path)
 
 
 def test_every_private_route_refuses_a_request_without_credentials(world: World) -> None:
@@ -88,22 +88,56 @@ def test_every_private_route_refuses_a_request_without_credentials(world: World)
             url = MOUNT_FILES.get(path, path) if method == "MOUNT" else _concrete(path)
             verb = "GET" if method == "MOUNT" else method
             response = client.request(verb, url, json={} if verb in {"POST", "DELETE"} else None)
-            if isinstance(entry, Public):  # sign-in routes answer their own 401/404/422
+            if isinstance(entry, kinds.Public):  # sign-in routes answer their own 401/404/422
                 assert "bearer token is required" not in response.text, (verb, url)
             else:
                 assert response.status_code == 401, (verb, url, response.status_code)
                 assert response.headers["www-authenticate"] == "Bearer"
 
 
-def _concrete(path: str) -> str:
-    return (
-        path.replace("{warning_id}", "w")
-        .replace("{silence_id}", "s")
-        .replace("{code}", "D11.river_level")
-        .replace("{region}", "N")
-        .replace("{token_id}", "t")
-        .replace("{name}", "root")
+def test_public_routes_show_nothing_private(world: World) -> None:
+    """Without credentials: no reporter's contact, no credential of the configuration, and no
+    public alert that is not published (the world's are drafts until the writes run)."""
+    private = [m for t in world.of("report") + world.of("public_alert") for m in t.markers]
+    ids = {
+        "{identifier}": [t.key for t in world.of("public_alert")],
+        "{report_id}": [t.key for t in world.of("report")],
+        "{service_request_id}": [t.key for t in world.of("report")],
+        "{service_code}": ["gas_smell"],
+        "{token}": ["x"],
+    }
+    with httpx.Client(base_url=world.url, timeout=30) as client:
+        for (method, path), entry in MATRIX.items():
+            if (
+                method != "GET"
+                or not isinstance(entry, kinds.Public)
+                or not path.startswith(PUBLIC)
+            ):
+                continue
+            for url in _every(path, ids):
+                got = client.get(url)
+                assert got.status_code in {200, 404}, (url, got.status_code)
+                if "{identifier}" in path:
+                    assert got.status_code == 404, url  # a draft is not public
+                for secret in (*private, *SECRETS):
+                    assert secret in url or secret not in got.text, (url, secret)  # not echoed
+
+
+PUBLIC = ("/cap/", "/report", "/api/v1/public/", "/open311/")
+
+
+def _every(path: str, ids: dict[str, list[str]]) -> list[str]:
+    urls = (
+        [path.replace("{fmt}", "json"), path.replace("{fmt}", "xml")] if "{fmt}" in path else [path]
     )
+    for name, values in ids.items():
+        urls = [u.replace(name, v) for u in urls for v in values] if name in path else urls
+    return sorted(set(urls))
+
+
+def _concrete(path: str) -> str:
+    named = path.replace("{code}", "D11.river_level").replace("{region}", "N")
+    return re.sub(r"\{[a-z_]+\}", "x", named.replace("{name}", "root").replace("{fmt}", "json"))
 
 
 class Probe:
@@ -114,7 +148,7 @@ class Probe:
         self.who = who
         headers = {"Authorization": f"Bearer {world.tokens[who.name]}"}
         self.client = httpx.Client(base_url=world.url, headers=headers, timeout=60)
-        self.unseen = [t for t in world.things if not who.sees(t.region, t.domain)]
+        self.unseen = [t for t in world.things if not who.sees_thing(t)]
 
     def __enter__(self) -> Probe:
         return self
@@ -141,8 +175,8 @@ class Probe:
         return response
 
 
-def _expect(who: Who, thing: Thing) -> int:
-    return 200 if who.sees(thing.region, thing.domain) else 403
+def _expect(who: Who, thing: Thing, permission: str = "read") -> int:
+    return 200 if permission in who.may and who.sees_thing(thing) else 403
 
 
 @pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
@@ -157,37 +191,45 @@ def _reads(probe: Probe) -> None:
     for (method, path), entry in MATRIX.items():
         if method != "GET":
             continue
-        if isinstance(entry, Reference):
+        if isinstance(entry, kinds.Reference):
             assert probe.send("GET", _concrete(path)).status_code == 200, path
-        elif isinstance(entry, Listing):
+        elif isinstance(entry, kinds.Listing):
             _check_listing(probe, path, entry, national)
-        elif isinstance(entry, Item):
+        elif isinstance(entry, kinds.Item):
             for thing in world.of(entry.kind):
                 got = probe.send("GET", f"{entry.prefix}{thing.key}{entry.suffix}", about=thing)
-                assert got.status_code == _expect(who, thing), (who.name, path, thing.key, got.text)
-        elif isinstance(entry, Count):
+                expected = _expect(who, thing, entry.permission)
+                assert got.status_code == expected, (who.name, path, thing.key, got.text[:300])
+        elif isinstance(entry, kinds.Filtered):
+            _check_filtered(probe, path, entry)
+        elif isinstance(entry, kinds.Count):
             got = probe.send("GET", path)
             assert got.status_code == 200, path
             count = entry.read(got.text if entry.text else got.json())
             assert count == world.open_warnings(who), (who.name, path)
-        elif isinstance(entry, Stream):
+        elif isinstance(entry, kinds.Stream):
             with probe.client.stream("GET", path) as stream:
                 assert stream.status_code == 200
-        elif isinstance(entry, Own):
+        elif isinstance(entry, kinds.Own):
             _check_own(probe, path)
-        elif isinstance(entry, Admin):
+        elif isinstance(entry, kinds.Admin):
             expected = 200 if "manage_users" in who.may else 403
             assert probe.send("GET", path).status_code == expected
-        elif isinstance(entry, National):
+        elif isinstance(entry, kinds.National):
             expected = 200 if who.everything and "read" in who.may else 403
             assert probe.send("GET", path).status_code == expected, (who.name, path)
 
 
-def _check_listing(probe: Probe, path: str, entry: Listing, national: dict[str, list[Any]]) -> None:
-    got = probe.send("GET", path, params=dict(entry.params))
+def _check_listing(
+    probe: Probe, path: str, entry: kinds.Listing, national: dict[str, list[Any]]
+) -> None:
+    who, world = probe.who, probe.world
+    got = probe.send("GET", entry.url or path, params=dict(entry.params))
+    if entry.permission not in who.may or (entry.unit_only and who.unit is None):
+        assert got.status_code == 403, (who.name, path, got.status_code)
+        return
     assert got.status_code == 200, (path, got.text)
     body = got.json()
-    who, world = probe.who, probe.world
     if entry.kind == "notification":
         keys = {n["key"] for n in body}
         expected = {k for k, about in national.items() if _sees_all(world, who, about)}
@@ -198,18 +240,37 @@ def _check_listing(probe: Probe, path: str, entry: Listing, national: dict[str, 
         assert body["available"] is False  # no risk model in the small scenario
         return
     listed = body if isinstance(body, list) else body["features"]
-    shown = {x.get("id") or x.get("code") for x in listed}
-    expected = {t.key for t in world.of(entry.kind) if who.sees(t.region, t.domain)}
+    shown = {x.get(entry.key) or x.get("code") for x in listed}
+    expected = {t.key for t in world.of(entry.kind) if who.sees_thing(t)}
+    assert shown == expected, (who.name, path)
+
+
+def _check_filtered(probe: Probe, path: str, entry: kinds.Filtered) -> None:
+    """The rows the principal gets are those an administrator gets that lie in its scope; the
+    administrator's rows lie in more than one province, so a leak would show."""
+    params = dict(entry.params)
+    headers = {"Authorization": f"Bearer {probe.world.tokens['root']}"}
+    every = entry.rows(probe.client.get(path, params=params, headers=headers).json())
+    provinces = {region[:2].replace("D", "P") for _, (region, _) in every}
+    assert {"P1", "P2"} <= provinces, (path, every)
+    got = probe.send("GET", path, params=params)
+    assert got.status_code == 200, (path, got.text)
+    shown = sorted(str(key) for key, _ in entry.rows(got.json()))
+    who = probe.who
+    expected = sorted(str(key) for key, (r, d) in every if who.sees(r, d))
     assert shown == expected, (who.name, path)
 
 
 def _national_notifications(world: World) -> dict[str, list[Any]]:
-    """Every notification of the log, with what it is about (warning places, or the silence's
-    selector), read as the system."""
+    """Every notification of the log, with what it is about (warning places, the task's
+    place, or the silence's selector), read as the system."""
     out: dict[str, list[Any]] = {}
     for note in world.container.dispatcher.notification_log(principal=SYSTEM, limit=10_000):
         if note.warning_ids:
             out[note.key] = [t for t in world.of("warning") if t.key in note.warning_ids]
+        elif "task" in note.payload:  # a task's notice: where the task sits
+            task = note.payload["task"]
+            out[note.key] = [Placement(task["region"], task["domain"])]
         else:
             selector = note.payload["silence"]["selector"]
             out[note.key] = [Placement(selector["region"], selector["domain"])]
@@ -247,7 +308,7 @@ def test_writes(world: World, who: Who) -> None:
 def _writes(probe: Probe) -> None:
     world, who = probe.world, probe.who
     for (method, _), entry in MATRIX.items():
-        if not isinstance(entry, Write):
+        if not isinstance(entry, kinds.Write):
             continue
         for thing in world.of(entry.kind):
             url, body = entry.build(thing)
@@ -256,10 +317,12 @@ def _writes(probe: Probe) -> None:
                 got = probe.send(method, url, content=body, headers=media, about=thing)
             else:
                 got = probe.send(method, url, json=body, about=thing)
-            inside = who.sees(thing.region, thing.domain) or not entry.placed
+            inside = who.sees_thing(thing) or not entry.placed
+            if entry.national:
+                inside = who.everything
             allowed = entry.permission in who.may and inside
             if allowed:
-                assert got.status_code in entry.ok, (who.name, url, thing.key, got.text)
+                assert got.status_code in entry.ok, (who.name, url, thing.key, got.text[:300])
             else:
                 assert got.status_code == 403, (who.name, url, thing.key, got.status_code, got.text)
     # tokens cannot mint tokens; nobody but an administrator manages another's token

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from tests.access import concepts
 from tocsin.adapters.storage.sealing import new_key
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
@@ -33,13 +34,18 @@ ALL: frozenset[str] = frozenset({"*"})  # no limit
 REGIONS = frozenset({"N", "P1", "P2", "D11", "D12", "D21"})
 EVERY_PERMISSION = frozenset(
     {"read", "ingest", "acknowledge", "silence", "configure", "manage_users"}
+    | {"draft", "publish", "respond", "command"}
 )
 # what each role may do, written out (not read from tocsin.core.users)
 ROLE_MAY = {
     Role.ADMIN: EVERY_PERMISSION,
-    Role.ANALYST: frozenset({"read", "ingest", "acknowledge", "silence", "configure"}),
-    Role.DUTY_OFFICER: frozenset({"read", "ingest", "acknowledge", "silence"}),
-    Role.UNIT_MEMBER: frozenset({"read", "acknowledge"}),
+    Role.ANALYST: frozenset(
+        {"read", "ingest", "acknowledge", "silence", "configure", "draft", "respond"}
+    ),
+    Role.DUTY_OFFICER: frozenset(
+        {"read", "ingest", "acknowledge", "silence", "draft", "publish", "respond", "command"}
+    ),
+    Role.UNIT_MEMBER: frozenset({"read", "acknowledge", "respond"}),
 }
 
 
@@ -62,6 +68,15 @@ class Who:
         region_ok = self.regions == ALL or (region is not None and region in self.regions)
         domain_ok = self.domains == ALL or (domain is not None and domain in self.domains)
         return region_ok and domain_ok
+
+    def sees_thing(self, thing: Thing) -> bool:
+        """The oracle for a resource: its place (only its region for a region's own view)
+        and, for a report, the handling unit's members only."""
+        if thing.unit is not None and thing.unit != self.unit:
+            return False
+        if thing.any_domain:
+            return self.regions == ALL or thing.region in self.regions
+        return all(self.sees(r, d) for r, d in ((thing.region, thing.domain), *thing.holds))
 
     @property
     def everything(self) -> bool:
@@ -123,6 +138,9 @@ class Thing:
     region: str | None
     domain: str | None
     markers: tuple[str, ...] = ()
+    unit: str | None = None  # handled by this unit's members only (a public report)
+    any_domain: bool = False  # a region's own view: its region decides, in every domain
+    holds: tuple[tuple[str | None, str | None], ...] = ()  # places of what it holds, shown whole
 
 
 @dataclass
@@ -140,7 +158,7 @@ class World:
 
     def open_warnings(self, who: Who) -> int:
         """How many open warnings the principal should count."""
-        return sum(1 for t in self.of("warning") if who.sees(t.region, t.domain))
+        return sum(1 for t in self.of("warning") if who.sees_thing(t))
 
 
 INDICATORS = {  # code: (region, domain, a normal value)
@@ -163,6 +181,7 @@ SECRETS = ("Hunter2Secret", "T0K3N", "abc123", "p1@", "nat@", "d11@")
 
 def _config(folder: Path) -> Path:
     docs = small_config()
+    concepts.configure(docs)
     for unit in docs["units.yaml"]["units"]:
         if unit["code"] in {"P1-CP", "GRID"}:
             unit["webhook_url"] = HOOK
@@ -214,10 +233,6 @@ def _things(container: Container) -> list[Thing]:
         )
     )
     things = [Thing("indicator", code, r, d) for code, (r, d, _) in INDICATORS.items()]
-    things += [
-        Thing("warning", w.id, w.region, w.domain, (w.id,))
-        for w in container.warnings.find(principal=SYSTEM)
-    ]
     now = container.clock.now()
     container.leases.dispatch.require()  # only the owner dispatches
     for later in (40, 400):  # group_wait, then a repeat: notifications in the log
@@ -232,19 +247,27 @@ def _things(container: Container) -> list[Thing]:
         )
         things.append(Thing("silence", silence.id, region, domain, (silence.id, reason)))
     container.dispatcher.tick(now + timedelta(seconds=500))  # the silences' notices
+    things += concepts.seed(container, SYSTEM, Thing)
+    things += [  # those of the indicators, exposure and other agencies' alerts
+        Thing("warning", w.id, w.region, w.domain, (w.id,))
+        for w in container.warnings.find(principal=SYSTEM)
+    ]
+    things += [Thing("region", r, r, None, any_domain=True) for r in ("N", "P1", "D12", "D21")]
     return things
 
 
 @contextmanager
-def served_world(tmp_path: Path) -> Iterator[World]:
-    """The world on a fresh SQLite file, served by uvicorn on a loopback port."""
+def served_world(tmp_path: Path, database_url: str) -> Iterator[World]:
+    """The world on a fresh database (SQLite or PostgreSQL), served by uvicorn on a loopback
+    port."""
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'matrix.db'}",
+        database_url=database_url,
         config_dir=_config(tmp_path / "config"),
         background_workers=False,
         writes_per_minute=0,
         max_clock_skew_s=86_400,  # the matrix writes a minute apart from a clock that stands
         secret_key=new_key(),  # as in production: secrets sealed with the deployment's key
+        report_contact_key=new_key(),  # reporters' contacts sealed
     )
     container = build(settings, clock=FakeClock())
     try:

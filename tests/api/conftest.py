@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from tocsin.adapters.storage.alerting_tables import alerting_metadata
 from tocsin.adapters.storage.exposure_tables import exposure_metadata
 from tocsin.adapters.storage.report_tables import report_metadata
+from tocsin.adapters.storage.rollup_tables import rollup_metadata
 from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.adapters.storage.tables import metadata
 from tocsin.api.app import create_app
@@ -55,6 +56,7 @@ def table_counts(container: Container) -> dict[str, int]:
         *alerting_metadata.sorted_tables,
         *exposure_metadata.sorted_tables,
         *report_metadata.sorted_tables,
+        *rollup_metadata.sorted_tables,
     ]
     store = container.store
     assert isinstance(store, SqlStore)  # the API tests run on SQLite

@@ -32,8 +32,12 @@ async def _call(app: Any, headers: dict[str, str], receive: Receive) -> tuple[in
     return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}
 
 
-def _once(body: bytes, gate: asyncio.Event | None = None) -> Receive:
+def _once(
+    body: bytes, gate: asyncio.Event | None = None, asked: asyncio.Event | None = None
+) -> Receive:
     async def receive() -> dict[str, Any]:
+        if asked is not None:
+            asked.set()  # the write is in flight: the gate reads its body
         if gate is not None:
             await gate.wait()
         return {"type": "http.request", "body": body, "more_body": False}
@@ -51,9 +55,9 @@ def test_more_writes_at_once_than_allowed_are_429(sqlite_url: str, tmp_path: Pat
         app = create_app(api.container)
 
         async def scenario() -> list[tuple[int, dict[str, str]]]:
-            gate = asyncio.Event()
-            slow = asyncio.ensure_future(_call(app, api.headers, _once(_body(0), gate)))
-            await asyncio.sleep(0)  # the first write is in flight, its body not yet sent
+            gate, asked = asyncio.Event(), asyncio.Event()
+            slow = asyncio.ensure_future(_call(app, api.headers, _once(_body(0), gate, asked)))
+            await asked.wait()  # the first write is in flight (authenticated), its body not sent
             second = await _call(app, api.headers, _once(_body(1)))
             gate.set()
             return [await slow, second]

@@ -16,7 +16,9 @@ from tocsin.testing.scenario import exposure_config
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "exposure"
 OLD_MATCH = {"vulnerable": True, "criteria": "cpe:/a:x:y"}  # CPE 2.2 URI, not 2.3
-OLD_CPE = {"cve": {"id": "CVE-1", "configurations": [{"nodes": [{"cpeMatch": [OLD_MATCH]}]}]}}
+OLD_CPE = {
+    "cve": {"id": "CVE-2099-0100", "configurations": [{"nodes": [{"cpeMatch": [OLD_MATCH]}]}]}
+}
 PYPI_A = {"ecosystem": "PyPI", "name": "a"}
 WEIRD = {"type": "WEIRD", "events": [{"introduced": "0"}]}
 
@@ -95,7 +97,8 @@ def test_a_patch_lifts_and_leaves_the_known_exploited_list(api: Api) -> None:
         ),
         (
             "kev",
-            b'{"catalogVersion": "1", "vulnerabilities": [{"cveID": "CVE-1", "dueDate": "soon"}]}',
+            b'{"catalogVersion": "1", "vulnerabilities": '
+            b'[{"cveID": "CVE-2099-0101", "dueDate": "soon"}]}',
             ("kev feed", "vulnerabilities[0].dueDate", "date"),
         ),
         (

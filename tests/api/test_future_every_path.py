@@ -22,6 +22,7 @@ import pyarrow as pa
 import pytest
 
 from tests.api.conftest import Api, T, assert_problem, serve_api, table_counts
+from tests.badinput.bodies import write_request
 from tocsin.core.errors import InvalidInput
 from tocsin.core.sources import SourceKind
 
@@ -71,30 +72,11 @@ def _arrow() -> bytes:
     return sink.getvalue()
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def _remote_write() -> bytes:
     """A WriteRequest (prompb) with one series of two samples, snappy-compressed."""
-    labels = b"".join(
-        _field(1, _field(1, k.encode()) + _field(2, v.encode()))
-        for k, v in (("__name__", "level"), ("station", "D11"))
-    )
-    samples = b"".join(
-        _field(2, b"\x09" + np.float64(1.0).tobytes() + b"\x10" + _varint(t * 1000))
-        for t in (T, AHEAD)
-    )
-    return bytes(cramjam.snappy.compress_raw(_field(1, labels + samples)))
+    series = {"__name__": "level", "station": "D11"}
+    raw = write_request([(series, [(1.0, T * 1000), (1.0, AHEAD * 1000)])])
+    return bytes(cramjam.snappy.compress_raw(raw))
 
 
 def _line_protocol() -> bytes:

@@ -13,6 +13,8 @@ from tests.api.conftest import Api, serve_api, table_counts
 from tests.api.open311_schemas import check, xml, xml_records
 from tests.core.reports.photos import GPS_TEXT, jpeg_with_exif_gps
 from tocsin.adapters.contact_cipher import new_key
+from tocsin.core.access import system_principal
+from tocsin.core.incidents.model import LinkKind
 from tocsin.core.users import Role
 from tocsin.services.access import TokenRequest
 
@@ -230,3 +232,51 @@ def test_a_sender_over_its_rate_is_told_when_to_come_back(sqlite_url: str, tmp_p
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) > 0
     assert xml(refused.content).find("error/code").text == "429"
+
+
+def test_a_cluster_attached_to_an_open_incident_links_its_reports_and_later_ones(
+    api: Api,
+) -> None:
+    first = [
+        post(api, lat=f"{45.5123 + i * 0.0004:.4f}", description=f"gas {i}").json()[0]
+        for i in range(2)
+    ]
+    ids = [r["service_request_id"] for r in first]
+    handler = unit_member(api, "p1", "P1-CP")
+    cluster = api.client.get(f"/api/v1/reports/{ids[0]}", headers=handler).json()["cluster"]
+    incidents = api.container.response.incidents
+    system = system_principal("test")
+    incident = incidents.open(
+        principal=system, title="Gas leak", region="D11", domain="supply.energy", reason="test"
+    )
+    url = f"/api/v1/reports/clusters/{cluster}/incident"
+    body = {"incident": incident.id, "note": "Crews are on site."}
+    outsider = unit_member(api, "p2", "P2-CP")
+    assert api.client.post(url, headers=outsider, json=body).status_code == 403  # none of its
+    assert (
+        api.client.post(url.replace(cluster, "nocluster"), headers=handler, json=body).status_code
+        == 404
+    )
+    assert api.client.post(url, headers=handler, json={"incident": "nope"}).status_code == 404
+    elsewhere = incidents.open(
+        principal=system, title="Gas in P2", region="D21", domain="supply.energy", reason="test"
+    )
+    away = {"incident": elsewhere.id, "note": "x"}
+    assert api.client.post(url, headers=handler, json=away).status_code == 403  # not its scope
+    one = f"/api/v1/reports/{ids[0]}/actions"
+    link = {"action": "link_incident", "target": elsewhere.id}
+    assert api.client.post(one, headers=handler, json=link).status_code == 403
+    attached = api.client.post(url, headers=handler, json=body)
+    assert attached.status_code == 200, attached.text
+    assert sorted(r["id"] for r in attached.json()) == sorted(ids)
+    assert {r["incident"] for r in attached.json()} == {incident.id}
+    later = post(api, lat="45.5131", description="gas again").json()[0]["service_request_id"]
+    seen = api.client.get(f"/api/v1/reports/{later}", headers=handler).json()
+    assert (seen["cluster"], seen["status"], seen["incident"]) == (cluster, "linked", incident.id)
+    public = api.client.get(f"{BASE}/requests/{ids[0]}.json").json()[0]
+    assert public["status_notes"] == "Crews are on site."
+    linked = incidents.get(incident.id, principal=system).linked(LinkKind.REPORT)
+    assert sorted(linked) == sorted([*ids, later])
+    incidents.close(incident.id, principal=system, reason="over")
+    closed = api.client.post(url, headers=handler, json=body)
+    assert closed.status_code == 409

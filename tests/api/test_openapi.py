@@ -130,9 +130,12 @@ ADDED = {
     "GET /api/v1/reports",
     "GET /api/v1/reports/{report_id}",
     "POST /api/v1/reports/{report_id}/actions",
+    "POST /api/v1/reports/clusters/{cluster}/incident",
     "GET /api/v1/public/reports/{report_id}",
     "GET /api/v1/public/regions.geojson",
     *OPEN311,
+    # observation summaries left by retention (issue 21)
+    "GET /api/v1/indicators/{code}/rollups",
 }
 PUBLIC = {
     "GET /healthz",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tocsin.bootstrap import build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.demo.exposure import import_demo_feeds
 from tocsin.demo.scenario import write_config
 from tocsin.testing.clock import FakeClock
@@ -17,7 +18,7 @@ def test_the_demo_substation_is_exposed_and_its_loss_reaches_the_hospital(tmp_pa
     container = build(settings, clock=FakeClock())
     changes = import_demo_feeds(container)
     assert [len(c.transitions) for c in changes] == [2, 2]  # raised by NVD, upgraded by KEV
-    exposed = [a for a in container.exposure.assets() if a.exposures]
+    exposed = [a for a in container.exposure.assets(principal=system_principal()) if a.exposures]
     assert [a.asset for a in exposed] == ["SUB-1"]
     sub = exposed[0]
     assert sorted(e.advisory.id for e in sub.exposures) == ["CVE-2021-41773", "CVE-2021-42013"]

@@ -13,6 +13,7 @@ from tocsin.adapters.security_alert_formats import parse_alerts
 from tocsin.adapters.vulnerability_feeds import parse_feed
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidInput, NotFound
 from tocsin.core.exposure.advisories import Feed
 from tocsin.core.security_alerts import AlertFormat
@@ -35,7 +36,9 @@ def load(container: Container, feed: Feed) -> int:
     text = (FIXTURES / f"{feed.value}.json").read_text()
     advisories = parse_feed(feed, text, where=feed.value)
     return len(
-        container.exposure.import_advisories(advisories, actor="t", where=feed.value).transitions
+        container.exposure.import_advisories(
+            advisories, principal=system_principal("t"), where=feed.value
+        ).transitions
     )
 
 
@@ -70,14 +73,16 @@ def test_kev_upgrades_what_nvd_raised_and_a_patch_lifts_it(container: Container)
     assert open_exposure_warnings(container)["SUB:CVE-2021-41773"].level.value == "yellow"
     load(container, Feed.KEV)
     assert open_exposure_warnings(container)["SUB:CVE-2021-41773"].level.value == "red"
-    change = container.exposure.record_patch("SUB", "CVE-2021-41773", actor="op", note="2.4.51")
+    change = container.exposure.record_patch(
+        "SUB", "CVE-2021-41773", principal=system_principal("op"), note="2.4.51"
+    )
     assert [e.kind.value for e in change.transitions] == ["warning.lifted"]
     assert "SUB:CVE-2021-41773" not in open_exposure_warnings(container)
     assert load(container, Feed.KEV) == 0  # importing again does not raise a patched one
     with pytest.raises(NotFound):
-        container.exposure.record_patch("SUB", "CVE-1999-0000", actor="op")
+        container.exposure.record_patch("SUB", "CVE-1999-0000", principal=system_principal("op"))
     with pytest.raises(NotFound):
-        container.exposure.record_patch("NOPE", "CVE-2021-41773", actor="op")
+        container.exposure.record_patch("NOPE", "CVE-2021-41773", principal=system_principal("op"))
 
 
 def test_an_imported_inventory_adds_software_and_an_upgrade_lifts(container: Container) -> None:
@@ -86,11 +91,13 @@ def test_an_imported_inventory_adds_software_and_an_upgrade_lifts(container: Con
     rows = inventory_rows(
         "asset,software\nHSP,pkg:maven/org.example/historian-client@1.9.0\n", where="inv.csv"
     )
-    container.exposure.import_inventory(rows, actor="t", where="inv.csv")
+    container.exposure.import_inventory(rows, principal=system_principal("t"), where="inv.csv")
     assert open_exposure_warnings(container)["HSP:GHSA-test-0002"].level.value == "yellow"
     newer = {"asset": "HSP", "software": ["pkg:maven/org.example/historian-client@1.10.0"]}
     upgrade = inventory_rows(json.dumps({"inventory": [newer]}), where="inv.json")
-    change = container.exposure.import_inventory(upgrade, actor="t", where="inv.json")
+    change = container.exposure.import_inventory(
+        upgrade, principal=system_principal("t"), where="inv.json"
+    )
     assert [e.reason for e in change.transitions] == ["no installed software matches any more"]
 
 
@@ -99,7 +106,7 @@ def test_a_bad_inventory_is_rejected_whole(container: Container) -> None:
         "asset,software\nHSP,pkg:pypi/ok@1\nNOPE,pkg:pypi/x@1\nHSP,cpe:2.3:a:b\n", where="inv.csv"
     )
     with pytest.raises(InvalidInput) as err:
-        container.exposure.import_inventory(rows, actor="t", where="inv.csv")
+        container.exposure.import_inventory(rows, principal=system_principal("t"), where="inv.csv")
     assert [(p.where, p.field) for p in err.value.problems] == [
         ("inv.csv:3", "asset"),
         ("inv.csv:4", "software"),
@@ -111,7 +118,7 @@ def test_a_bad_inventory_is_rejected_whole(container: Container) -> None:
 def test_security_alerts_are_placed_deduplicated_and_counted(container: Container) -> None:
     def send(fmt: AlertFormat, name: str) -> tuple[int, int, int]:
         alerts = parse_alerts(fmt, (FIXTURES / name).read_text(), received_at=NOW)
-        got = container.security_alerts.receive(alerts, actor="t")
+        got = container.security_alerts.receive(alerts, principal=system_principal("t"))
         return got.stored, got.unplaced, got.observations
 
     assert send(AlertFormat.WAZUH, "wazuh.jsonl") == (2, 1, 1)  # laptop-77 is no asset of ours
@@ -139,8 +146,8 @@ def test_security_alerts_are_placed_deduplicated_and_counted(container: Containe
 def test_each_region_gets_cyber_inputs_for_the_risk_model(container: Container) -> None:
     for feed in Feed:
         load(container, feed)
-    container.exposure.record_patch("SUB", "CVE-2021-41773", actor="op")
-    rows = {r.region: r.values() for r in container.exposure.regions()}
+    container.exposure.record_patch("SUB", "CVE-2021-41773", principal=system_principal("op"))
+    rows = {r.region: r.values() for r in container.exposure.regions(principal=system_principal())}
     # D11 holds SUB (HMI: critical, exploited, due 2026-03-13, not yet past at NOW) and WTR
     # (PLC firmware, jinja2); both are lost with SUB, HSP in D12 with either
     assert rows == {

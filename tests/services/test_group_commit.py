@@ -16,6 +16,7 @@ from tocsin.config import Settings
 from tocsin.core.errors import InvalidInput, Overloaded
 from tocsin.core.observations import ObservationBatch
 from tocsin.services.group_commit import GroupCommitter
+from tocsin.services.ingest import ObservationCommitter
 from tocsin.testing.scenario import write_small_config
 
 T = 1_767_225_600
@@ -33,7 +34,7 @@ def _batch(container: Container, minutes: list[int], value: float = 1.0) -> Obse
     return make_batch([ident] * len(minutes), [T + 60 * m for m in minutes], [value] * len(minutes))
 
 
-def _taken(committer: GroupCommitter) -> None:
+def _taken(committer: ObservationCommitter) -> None:
     """Wait until the committer has taken everything queued (it then waits for the lock)."""
     deadline = time.monotonic() + 30
     while committer.queued_rows and time.monotonic() < deadline:
@@ -48,7 +49,7 @@ def _stored(container: Container) -> list[int]:
 
 
 def test_batches_waiting_together_are_committed_in_one_transaction(container: Container) -> None:
-    committer = GroupCommitter(container.ingest)
+    committer = GroupCommitter(container.ingest.ingest_group, size=len)
     with container.ingest._lock:  # the first group is being committed: the rest wait together
         first = committer.submit(_batch(container, [0]))
         _taken(committer)
@@ -63,7 +64,7 @@ def test_batches_waiting_together_are_committed_in_one_transaction(container: Co
 
 
 def test_a_batch_that_fails_in_the_group_is_refused_alone(container: Container) -> None:
-    committer = GroupCommitter(container.ingest)
+    committer = GroupCommitter(container.ingest.ingest_group, size=len)
     unknown = make_batch([container.rules.size + 5], [T], [1.0])  # passed no validation
     with container.ingest._lock:
         blocker = committer.submit(_batch(container, [0]))
@@ -84,7 +85,9 @@ def test_a_batch_that_fails_in_the_group_is_refused_alone(container: Container) 
 def test_a_full_queue_refuses_at_once_and_stores_nothing_of_the_refused(
     container: Container,
 ) -> None:
-    committer = GroupCommitter(container.ingest, max_queued_rows=3, retry_after_s=2)
+    committer = GroupCommitter(
+        container.ingest.ingest_group, size=len, max_queued_rows=3, retry_after_s=2
+    )
     with container.ingest._lock:
         taken = committer.submit(_batch(container, [0]))
         _taken(committer)
@@ -100,7 +103,7 @@ def test_a_full_queue_refuses_at_once_and_stores_nothing_of_the_refused(
 
 
 def test_rows_of_two_batches_with_one_key_keep_the_later_batch(container: Container) -> None:
-    committer = GroupCommitter(container.ingest)
+    committer = GroupCommitter(container.ingest.ingest_group, size=len)
     with container.ingest._lock:
         blocker = committer.submit(_batch(container, [0]))
         _taken(committer)

@@ -5,26 +5,28 @@ a table in clear, a log line or a public view."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from tocsin.adapters.bus.memory import MemoryBus
-from tocsin.adapters.config_yaml import load_catalog
+from tests.services.report_world import report_world
 from tocsin.adapters.contact_cipher import AesGcmContactCipher, new_key
-from tocsin.adapters.report_types_yaml import load_report_types
 from tocsin.adapters.storage.sql.store import SqlStore
-from tocsin.bootstrap import build, open_stores
+from tocsin.bootstrap import build
 from tocsin.config import Settings
-from tocsin.core.access import system_principal
-from tocsin.core.errors import Forbidden, InvalidConfig, Unavailable
+from tocsin.core.access import Principal, Scope, restricted, system_principal
+from tocsin.core.errors import Forbidden, InvalidConfig, Overloaded, Unavailable
 from tocsin.core.levels import Level
 from tocsin.core.reports import HandlingAction, Point
-from tocsin.core.users import Role, User, UserName
+from tocsin.core.users import PERMISSIONS, Role, User, UserName
 from tocsin.ports import Store, WarningFilter
 from tocsin.ports.reports import ReportQuery
 from tocsin.services.reports import ReportPolicy, ReportService, Submission
@@ -44,22 +46,10 @@ class World:
 
 @pytest.fixture
 def world(store_url: str, tmp_path: Path) -> Iterator[World]:
-    catalog = load_catalog(write_small_config(tmp_path / "cfg"))
-    stores = open_stores(store_url)
-    with stores.store.transaction() as tx:
-        tx.catalog.sync(catalog)
-    clock = FakeClock()
-    service = ReportService(
-        stores.store,
-        clock,
-        bus=MemoryBus(),
-        catalog=catalog,
-        types=load_report_types(None, catalog),
-        cipher=AesGcmContactCipher(new_key()),
-        policy=ReportPolicy(coarsen_m=100.0, contact_retention=timedelta(days=30)),
-    )
-    yield World(service, stores.store, clock)
-    stores.close()
+    policy = ReportPolicy(coarsen_m=100.0, contact_retention=timedelta(days=30))
+    cipher = AesGcmContactCipher(new_key())
+    with report_world(store_url, tmp_path / "cfg", policy=policy, cipher=cipher) as made:
+        yield World(made.service, made.stores.store, made.clock)
 
 
 def gas(lat: float, lon: float, *, note: str = "", contact: str | None = None) -> Submission:
@@ -102,6 +92,70 @@ def test_five_gas_reports_close_in_space_and_time_raise_yellow_then_orange(world
     assert len(cluster_events(world)) == 2
 
 
+def _gated(service: ReportService) -> tuple[threading.Event, threading.Event]:
+    """Hold the group committer at each commit until the first event is set; the second is
+    set when the committer has taken its first group."""
+    gate, taken = threading.Event(), threading.Event()
+    commit = service.committer.commit
+
+    def held(group: list[Any]) -> list[Any]:
+        taken.set()
+        gate.wait(timeout=60)
+        return commit(group)
+
+    service.committer.commit = held
+    return gate, taken
+
+
+def _queued(service: ReportService, rows: int) -> None:
+    deadline = time.monotonic() + 30
+    while service.committer.queued_rows != rows and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert service.committer.queued_rows == rows
+
+
+def test_reports_waiting_together_are_stored_in_one_transaction_in_order(world: World) -> None:
+    gate, taken = _gated(world.service)
+    same = gas(45.5, 10.5, note="smell by the school")
+    sent = [gas(45.9, 10.9), same, same, gas(45.5005, 10.5), gas(45.501, 10.5)]
+    with ThreadPoolExecutor(len(sent)) as pool:
+        first = pool.submit(world.service.submit, sent[0])
+        assert taken.wait(timeout=60)  # the committer took it and waits at the gate
+        rest = []
+        for i, sub in enumerate(sent[1:], start=1):
+            rest.append(pool.submit(world.service.submit, sub))
+            _queued(world.service, i)  # queued in this order
+        assert not any(f.done() for f in [first, *rest])  # nobody answered before the commit
+        gate.set()
+        answers = [f.result(timeout=60) for f in [first, *rest]]
+    stats = world.service.committer.stats
+    assert (stats.commits, stats.requests) == (2, 5)
+    assert answers[1].id == answers[2].id  # the same submission twice: one tracking number
+    assert answers[3].cluster == answers[4].cluster == answers[1].id  # clustered in the group
+    assert cluster_events(world) == [("D11", Level.YELLOW, 3)]  # the third raised yellow
+    with world.store.transaction() as tx:
+        stored = tx.reports.find(ReportQuery(limit=10))
+        kinds = [r.kind for r in tx.audit.trail("report", answers[4].id)]
+    assert len(stored) == 4
+    assert kinds == ["report.received"]
+
+
+def test_a_full_queue_refuses_a_report_at_once_and_stores_nothing_of_it(world: World) -> None:
+    world.service.committer.max_queued_rows = 1
+    gate, taken = _gated(world.service)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(world.service.submit, gas(45.5, 10.5))
+        assert taken.wait(timeout=60)
+        second = pool.submit(world.service.submit, gas(45.6, 10.6))
+        _queued(world.service, 1)
+        with pytest.raises(Overloaded, match="1 reports are waiting"):
+            world.service.submit(gas(45.7, 10.7))
+        gate.set()
+        stored = [first.result(timeout=60).id, second.result(timeout=60).id]
+    with world.store.transaction() as tx:
+        assert sorted(r.id for r in tx.reports.find(ReportQuery(limit=10))) == sorted(stored)
+
+
 def test_a_contact_is_sealed_shown_to_the_handler_only_and_deleted_after_retention(
     world: World,
 ) -> None:
@@ -118,6 +172,20 @@ def test_a_contact_is_sealed_shown_to_the_handler_only_and_deleted_after_retenti
     assert view.contact is None
     assert view.report.has_contact is False
     assert view.report.description == report.description  # the report stays
+
+
+def test_a_token_narrowed_away_from_the_report_does_not_handle_it(world: World) -> None:
+    report = world.service.submit(gas(45.5, 10.5, contact=EMAIL))  # D11, P1-CP's
+    scope = Scope(frozenset({"P1", "D11", "D12"}), None, "P1")
+    member = Principal("p1", Role.UNIT_MEMBER, PERMISSIONS[Role.UNIT_MEMBER], scope, "P1-CP")
+    assert [r.id for r in world.service.for_unit(member, ReportQuery())] == [report.id]
+    to_d12 = restricted(member, scope=Scope(frozenset({"D12"}), None, "D12"))
+    assert world.service.for_unit(to_d12, ReportQuery()) == []
+    with pytest.raises(Forbidden, match="handled by another unit"):
+        world.service.handler_view(report.id, user=to_d12)
+    to_water = restricted(member, scope=Scope(None, frozenset({"supply.water"}), "water"))
+    with pytest.raises(Forbidden):
+        world.service.act(report.id, HandlingAction.ACKNOWLEDGE, user=to_water)
     world.service.act(report.id, HandlingAction.CLOSE, user=HANDLER, note="done")
 
 

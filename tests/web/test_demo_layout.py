@@ -142,7 +142,9 @@ def test_map_labels_do_not_pile_up_at_world_zoom(demo: Demo, browser: Any, shots
 def test_warning_markers_sit_on_the_series_not_on_the_axis(demo: Demo, browser: Any) -> None:
     with guarded_page(browser, sign_in=(demo.url, demo.token), **DESK) as (page, _):
         page.goto(demo.url + "/#/indicator/hospital.db_cpu")
-        expect(page.locator("#chart")).to_have_attribute("data-indicator", "hospital.db_cpu")
+        expect(page.locator("#chart")).to_have_attribute(  # the first scores compile the detector
+            "data-indicator", "hospital.db_cpu", timeout=120_000
+        )
         found = page.evaluate(
             """() => {
               const el = document.getElementById('chart');

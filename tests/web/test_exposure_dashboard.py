@@ -13,6 +13,7 @@ from tests.web.conftest import guarded_page, serve
 from tocsin.adapters.vulnerability_feeds import parse_feed
 from tocsin.bootstrap import build
 from tocsin.config import Settings
+from tocsin.core.access import system_principal
 from tocsin.core.exposure.advisories import Feed
 from tocsin.core.users import Role
 from tocsin.services.access import TokenRequest
@@ -35,7 +36,9 @@ def exposed(tmp_path: Path) -> Iterator[tuple[str, str]]:
     for feed in Feed:
         text = (FIXTURES / f"{feed.value}.json").read_text(encoding="utf-8")
         advisories = parse_feed(feed, text, where=feed.value)
-        container.exposure.import_advisories(advisories, actor="test", where=feed.value)
+        container.exposure.import_advisories(
+            advisories, principal=system_principal("test"), where=feed.value
+        )
     with serve(container) as url:
         yield url, token
     container.close()
@@ -76,3 +79,27 @@ def test_known_exploited_by_due_date_and_the_cascade_drawn(
     expect(page.locator("#view-map")).to_be_visible()
     page.keyboard.press("9")
     expect(page.locator("#view-exposure")).to_be_visible()
+
+
+def test_the_cyber_model_is_a_live_model_of_the_risk_view(
+    exposed: tuple[str, str], page: Any, shots: Any
+) -> None:
+    """The risk view offers the cyber exposure model beside the configured one (none here),
+    computed from the exposure now: the substation's district first, its tree explained."""
+    page.goto(exposed[0] + "/#/risk")
+    expect(page.locator("#risk-empty")).to_contain_text("no risk model configured")
+    page.locator("#risk-model").select_option("cyber_exposure")
+    expect(page.locator("#risk-model-name")).to_have_text(
+        "Cyber exposure of critical infrastructure"
+    )
+    rows = page.locator("#risk-body table.risk-ranking tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("D11")
+    expect(rows.nth(1)).to_contain_text("D12")
+    rows.nth(0).get_by_role("link").click()
+    expect(page.locator("#risk-body h3")).to_contain_text(
+        "Cyber exposure of critical infrastructure"
+    )
+    expect(page.locator("#risk-body .risk-tree")).to_contain_text("CY_EXPLOITED")
+    expect(page.locator("#risk-body .risk-tree")).to_contain_text("Dependent assets at risk")
+    shots(page, "risk-cyber")

@@ -16,7 +16,15 @@ from hypothesis import strategies as st
 
 from tests.web.conftest import Served, T, small_container
 from tocsin.adapters.bus.memory import MemoryBus
+from tocsin.adapters.vulnerability_feeds import parse_feed
+from tocsin.bootstrap import build
+from tocsin.config import Settings
 from tocsin.core.access import system_principal
+from tocsin.core.exposure.advisories import Feed
+from tocsin.core.users import Role
+from tocsin.services.access import TokenRequest
+from tocsin.testing.clock import FakeClock
+from tocsin.testing.scenario import exposure_config, write_small_config
 from tocsin.web.app import create_web_app
 from tocsin.web.geometry import round_ring, simplify
 from tocsin.web.live import LiveFeed
@@ -263,3 +271,41 @@ def test_the_map_levels_are_read_once_per_change_of_the_warnings() -> None:
     aging.read()
     aging.read()
     assert aging.readings == 2  # too old: changes of other processes are read again
+
+
+EXPOSURE = Path(__file__).parent.parent / "fixtures" / "exposure"
+
+
+def test_the_cyber_model_is_computed_live_from_the_exposure(tmp_path: Path) -> None:
+    """`?model=cyber_exposure` ranks regions by their exposure now: an import raises and a
+    patch lowers the score at the next read; an unknown model is a 404 naming the models."""
+    config = write_small_config(tmp_path / "config", **exposure_config())
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", config_dir=config)
+    container = build(settings, clock=FakeClock())
+    container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
+    token = container.access.issue("duty", TokenRequest("test"), actor="test")[1]
+    client = TestClient(
+        create_web_app(container, risk=None), headers={"Authorization": f"Bearer {token}"}
+    )
+    quiet = client.get("/api/v1/web/risk?model=cyber_exposure").json()  # inventoried only
+    quiet_d11 = {r["code"]: r["value"] for r in quiet["regions"]}["D11"]
+    for feed in ("nvd", "kev"):
+        text = (EXPOSURE / f"{feed}.json").read_text(encoding="utf-8")
+        found = parse_feed(Feed(feed), text, where=feed)
+        container.exposure.import_advisories(found, principal=SYSTEM, where=feed)
+    ranked = client.get("/api/v1/web/risk?model=cyber_exposure").json()
+    assert ranked["model"] == "Cyber exposure of critical infrastructure"
+    assert {"id": "cyber_exposure", "name": ranked["model"], "live": True} in ranked["models"]
+    before = {r["code"]: r["value"] for r in ranked["regions"]}
+    assert list(before) == ["D11", "D12"]
+    assert before["D11"] > quiet_d11  # the imports show at the next read
+    tree = client.get("/api/v1/web/risk/D11?model=cyber_exposure").json()
+    assert tree["available"] is True
+    assert tree["value"] == before["D11"]
+    container.exposure.record_patch("SUB", "CVE-2021-41773", principal=SYSTEM, note="upgraded")
+    after = client.get("/api/v1/web/risk?model=cyber_exposure").json()
+    assert {r["code"]: r["value"] for r in after["regions"]}["D11"] < before["D11"]
+    missing = client.get("/api/v1/web/risk?model=nope")
+    assert missing.status_code == 404
+    assert "cyber_exposure" in missing.json()["detail"]
+    container.close()

@@ -92,7 +92,9 @@ def world(tmp_path: Path) -> Iterator[World]:
     for feed in Feed:
         text = (FEEDS / f"{feed.value}.json").read_text(encoding="utf-8")
         advisories = parse_feed(feed, text, where=feed.value)
-        container.exposure.import_advisories(advisories, actor="test", where=feed.value)
+        container.exposure.import_advisories(
+            advisories, principal=system_principal("test"), where=feed.value
+        )
     Served("", container, tokens[0]).ingest([("D11.river_level", T, 4.5)])  # orange: the plan
     container.response.responder.tick(clock.now())
     (incident,) = container.response.incidents.find(principal=system_principal("test"))

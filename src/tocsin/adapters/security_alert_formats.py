@@ -12,16 +12,17 @@ Every bad line rejects the whole delivery, naming the line and the field.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from tocsin.core.duplicate_keys import DuplicateKey, loads_once
 from tocsin.core.errors import InvalidInput, Problem
 from tocsin.core.levels import Level
-from tocsin.core.moments import moment
+from tocsin.core.moments import EARLIEST, EPOCH_MAX, LATEST, moment
 from tocsin.core.security_alerts import AlertFormat, SecurityAlert, content_id
 
 MAX_ALERTS = 100_000
@@ -66,9 +67,12 @@ def _time(obj: Any, path: str) -> datetime:
     except (ValueError, TypeError):
         pass
     try:  # Wazuh and Suricata write offsets without a colon: +0000
-        return datetime.strptime(str(raw), "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+        found = datetime.strptime(str(raw), "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
     except ValueError:
         raise BadAlert(path, f"{str(raw)[:60]!r} is not an RFC 3339 time") from None
+    if not EARLIEST <= found <= LATEST:
+        raise BadAlert(path, f"{str(raw)[:60]!r} is not an RFC 3339 time, 1900 to 9999")
+    return found
 
 
 def _banded(value: int, bands: tuple[tuple[int, Level], ...]) -> Level:
@@ -132,7 +136,12 @@ def _cef_time(ext: dict[str, str], received_at: datetime) -> datetime:
     if raw is None:
         return received_at
     if raw.isdigit():
-        return datetime.fromtimestamp(int(raw) / 1000, UTC)
+        if int(raw) > EPOCH_MAX * 1000:
+            raise BadAlert("rt", f"{raw[:60]!r} epoch milliseconds is past the year 9999")
+        try:
+            return datetime.fromtimestamp(int(raw) / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise BadAlert("rt", f"{raw[:60]!r} milliseconds is past the year 9999") from None
     try:
         return datetime.strptime(raw, "%b %d %Y %H:%M:%S").replace(tzinfo=UTC)
     except ValueError:
@@ -165,7 +174,9 @@ def cef(line: str, *, received_at: datetime) -> SecurityAlert:
 def _json_items(text: str) -> Iterator[tuple[str, Any]]:
     if text.lstrip().startswith("["):
         try:
-            items = json.loads(text)
+            items = loads_once(text)
+        except DuplicateKey as err:
+            raise InvalidInput([err.problem("")]) from None
         except (ValueError, RecursionError) as err:
             raise InvalidInput([Problem("body", "", f"not JSON: {err}")]) from None
         yield from ((f"alerts[{i}]", item) for i, item in enumerate(items))
@@ -173,7 +184,9 @@ def _json_items(text: str) -> Iterator[tuple[str, Any]]:
     for n, line in enumerate(text.splitlines(), 1):
         if line.strip():
             try:
-                yield f"line {n}", json.loads(line)
+                yield f"line {n}", loads_once(line)
+            except DuplicateKey as err:
+                raise InvalidInput([err.problem(f"line {n}")]) from None
             except (ValueError, RecursionError) as err:
                 raise InvalidInput([Problem(f"line {n}", "", f"not JSON: {err}")]) from None
 
@@ -199,6 +212,8 @@ def _items(
 
 def parse_alerts(kind: AlertFormat, text: str, *, received_at: datetime) -> list[SecurityAlert]:
     """Every alert of a delivery; InvalidInput naming every bad line (up to 50) and field."""
+    if not text.strip():
+        raise InvalidInput([Problem("body", "", "empty: no alerts")])
     alerts: list[SecurityAlert] = []
     problems: list[Problem] = []
     for where, read in _items(kind, text, received_at=received_at):
@@ -208,7 +223,7 @@ def parse_alerts(kind: AlertFormat, text: str, *, received_at: datetime) -> list
             problems.append(Problem(where, err.field, str(err)))
             continue
         if alert is not None:
-            alerts.append(alert)
+            alerts.append(replace(alert, where=where))
     if len(alerts) > MAX_ALERTS:
         problems.append(Problem("body", "", f"{len(alerts):,} alerts; at most {MAX_ALERTS:,}"))
     if problems:

@@ -13,26 +13,25 @@ from datetime import date, datetime
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.adapters.inventory_files import inventory_rows
 from tocsin.adapters.security_alert_formats import parse_alerts
 from tocsin.adapters.vulnerability_feeds import parse_feed
-from tocsin.api.auth import Ingester, Reader, Requires, container_of
+from tocsin.api.auth import Configurer, Ingester, Reader, container_of
 from tocsin.api.fields import Code, Reason
 from tocsin.api.problems import responses
 from tocsin.bootstrap import Container
+from tocsin.core.access import Principal
 from tocsin.core.errors import InvalidInput, Problem
 from tocsin.core.exposure.advisories import Feed
 from tocsin.core.exposure.exposures import Exposure, by_due_date
 from tocsin.core.security_alerts import AlertFormat
-from tocsin.core.users import Permission, User
 from tocsin.services.exposure import AssetExposure, Change
 
 T = TypeVar("T")
-Configurer = Annotated[User, Depends(Requires(Permission.CONFIGURE))]
 JSON_BODY: dict[str, Any] = {"application/json": {"schema": {}}}
 TEXT_BODY: dict[str, Any] = {
     "text/plain": {"schema": {"type": "string"}},
@@ -171,19 +170,22 @@ async def _with_body(request: Request, work: Callable[[Container, str], T]) -> T
     return await run_in_threadpool(work, container_of(request), text)
 
 
-def _import_feed(container: Container, text: str, *, feed: Feed, actor: str) -> ChangeOut:
+def _import_feed(container: Container, text: str, *, feed: Feed, principal: Principal) -> ChangeOut:
     advisories = parse_feed(feed, text, where=f"{feed.value} feed")
-    return _changed(container.exposure.import_advisories(advisories, actor=actor, where=feed.value))
+    exposure = container.exposure
+    return _changed(exposure.import_advisories(advisories, principal=principal, where=feed.value))
 
 
-def _import_inventory(container: Container, text: str, *, actor: str) -> ChangeOut:
+def _import_inventory(container: Container, text: str, *, principal: Principal) -> ChangeOut:
     rows = inventory_rows(text, where="inventory")
-    return _changed(container.exposure.import_inventory(rows, actor=actor, where="api"))
+    return _changed(container.exposure.import_inventory(rows, principal=principal, where="api"))
 
 
-def _alerts(container: Container, text: str, *, kind: AlertFormat, actor: str) -> AlertsOut:
+def _alerts(
+    container: Container, text: str, *, kind: AlertFormat, principal: Principal
+) -> AlertsOut:
     alerts = parse_alerts(kind, text, received_at=container.clock.now())
-    got = container.security_alerts.receive(alerts, actor=actor)
+    got = container.security_alerts.receive(alerts, principal=principal)
     return AlertsOut(
         received=got.received,
         placed=got.placed,
@@ -198,19 +200,23 @@ def router() -> APIRouter:
     api = APIRouter(tags=["exposure"])
 
     @api.get("/api/v1/exposure/assets", responses=responses(401, 403))
-    def exposure_assets(_: Reader, request: Request) -> list[AssetExposureOut]:
-        """Assets with software: what applies to each and what depends on it."""
-        return [asset_out(a) for a in container_of(request).exposure.assets()]
+    def exposure_assets(principal: Reader, request: Request) -> list[AssetExposureOut]:
+        """Assets with software in your scope: what applies to each and what depends on it."""
+        found = container_of(request).exposure.assets(principal=principal)
+        return [asset_out(a) for a in found]
 
     @api.get("/api/v1/exposure/known-exploited", responses=responses(401, 403))
-    def known_exploited(_: Reader, request: Request) -> list[ExposureOut]:
-        """Unpatched known-exploited exposures on our assets, the earliest due date first."""
-        found = [e for a in container_of(request).exposure.assets() for e in a.exposures]
+    def known_exploited(principal: Reader, request: Request) -> list[ExposureOut]:
+        """Unpatched known-exploited exposures on the assets in your scope, the earliest due
+        date first."""
+        assets = container_of(request).exposure.assets(principal=principal)
+        found = [e for a in assets for e in a.exposures]
         return [exposure_out(e) for e in by_due_date(found)]
 
     @api.get("/api/v1/exposure/regions", responses=responses(401, 403))
-    def exposure_regions(_: Reader, request: Request) -> list[RegionExposureOut]:
-        """Each region's cyber exposure (regions with inventoried assets or assets at risk)."""
+    def exposure_regions(principal: Reader, request: Request) -> list[RegionExposureOut]:
+        """Each region's cyber exposure (regions in your scope with inventoried assets or
+        assets at risk)."""
         return [
             RegionExposureOut(
                 region=r.region,
@@ -221,7 +227,7 @@ def router() -> APIRouter:
                 CY_MAX_CVSS=r.max_cvss,
                 CY_DEPENDENT=r.dependent,
             )
-            for r in container_of(request).exposure.regions()
+            for r in container_of(request).exposure.regions(principal=principal)
         ]
 
     @api.post(
@@ -233,7 +239,7 @@ def router() -> APIRouter:
         user: Ingester, request: Request, feed: Annotated[Feed, Query()]
     ) -> ChangeOut:
         """Import a feed document (NVD CVE JSON 2.0, CISA KEV JSON or OSV JSON)."""
-        return await _with_body(request, partial(_import_feed, feed=feed, actor=user.name))
+        return await _with_body(request, partial(_import_feed, feed=feed, principal=user))
 
     @api.post(
         "/api/v1/exposure/inventory",
@@ -242,13 +248,13 @@ def router() -> APIRouter:
     )
     async def post_inventory(user: Configurer, request: Request) -> ChangeOut:
         """Import a software inventory (CSV with asset and software columns, or JSON)."""
-        return await _with_body(request, partial(_import_inventory, actor=user.name))
+        return await _with_body(request, partial(_import_inventory, principal=user))
 
     @api.post("/api/v1/exposure/patches", responses=responses(400, 401, 403, 404, 413, 422))
     def post_patch(body: PatchIn, user: Configurer, request: Request) -> ChangeOut:
         """Record a patch on an asset for one advisory: its warning is lifted."""
         change = container_of(request).exposure.record_patch(
-            body.asset, body.advisory, actor=user.name, note=body.note
+            body.asset, body.advisory, principal=user, note=body.note
         )
         return _changed(change)
 
@@ -262,6 +268,6 @@ def router() -> APIRouter:
         user: Ingester, request: Request, format: Annotated[AlertFormat, Query()]
     ) -> AlertsOut:
         """Security alerts (Wazuh JSON, Suricata EVE JSON lines or CEF lines) on our assets."""
-        return await _with_body(request, partial(_alerts, kind=format, actor=user.name))
+        return await _with_body(request, partial(_alerts, kind=format, principal=user))
 
     return api

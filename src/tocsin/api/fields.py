@@ -8,6 +8,7 @@ and list has a size limit.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -34,9 +35,19 @@ from tocsin.core.moments import (
 __all__ = ["EPOCH_HELP", "EPOCH_MAX", "EPOCH_MIN", "MOMENT_HELP", "epoch_seconds"]
 
 ATTRIBUTES_MAX_CHARS = 16_384
+ATTRIBUTES_MAX_DEPTH = 16
+
+
+def _depth(value: Any) -> int:
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    )
+    return 1 + max((_depth(c) for c in children), default=0)
 
 
 def _json_size(value: dict[str, Any]) -> dict[str, Any]:
+    if _depth(value) > ATTRIBUTES_MAX_DEPTH:
+        raise ValueError(f"nested deeper than {ATTRIBUTES_MAX_DEPTH} levels")
     size = len(json.dumps(value, default=str))
     if size > ATTRIBUTES_MAX_CHARS:
         raise ValueError(f"{size} characters of JSON; at most {ATTRIBUTES_MAX_CHARS}")
@@ -64,11 +75,31 @@ EpochOrMoment = Annotated[
 IndicatorPath = Annotated[
     str, Path(min_length=1, max_length=256, examples=["D11.river_level"], description="its code")
 ]
+CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 but tab and line breaks, DEL
+PLAIN = {"pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"}
+
+
+def control_character(value: str) -> str | None:
+    """Which control character (not tab or a line break) a text holds and where, if any."""
+    found = CONTROLS.search(value)
+    if found is None:
+        return None
+    return f"control character U+{ord(found.group()):04X} at character {found.start()}"
+
+
+def _no_controls(value: str) -> str:
+    found = control_character(value)
+    if found:
+        raise ValueError(found)
+    return value
+
+
+Plain = AfterValidator(_no_controls)
 Number = Annotated[StrictFloat, Field(description="a JSON number (not a string or a boolean)")]
-Code = Annotated[StrictStr, Field(min_length=1, max_length=256)]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=1_000)]
-Text = Annotated[StrictStr, Field(max_length=10_000)]
-Reason = Annotated[StrictStr, Field(max_length=2_000)]
+Code = Annotated[StrictStr, Field(min_length=1, max_length=256, json_schema_extra=PLAIN), Plain]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=1_000, json_schema_extra=PLAIN), Plain]
+Text = Annotated[StrictStr, Field(max_length=10_000, json_schema_extra=PLAIN), Plain]
+Reason = Annotated[StrictStr, Field(max_length=2_000, json_schema_extra=PLAIN), Plain]
 Matcher = Annotated[StrictStr, Field(min_length=1, max_length=1_000)]
 LabelName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
 LabelValue = Annotated[StrictStr, Field(max_length=2_048)]
@@ -78,7 +109,8 @@ Attributes = Annotated[
     dict[Annotated[StrictStr, Field(min_length=1, max_length=128)], Any],
     Field(
         max_length=64,
-        description=f"free JSON, at most 64 keys and {ATTRIBUTES_MAX_CHARS} characters",
+        description=f"free JSON, at most 64 keys, {ATTRIBUTES_MAX_CHARS} characters and"
+        f" {ATTRIBUTES_MAX_DEPTH} levels",
     ),
     AfterValidator(_json_size),
 ]

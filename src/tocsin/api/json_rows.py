@@ -10,7 +10,6 @@ each decoded on its own, so the whole body is never held; a smaller one is decod
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any
 
@@ -21,6 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 from tocsin.api.observations import ObservationBatchIn, ObservationIn
 from tocsin.api.problems import location, validation_problem
 from tocsin.api.rows import LineBody, RowSink
+from tocsin.core.duplicate_keys import DuplicateKey, loads_once, may_repeat
 
 STREAM_FROM = 256 * 1024
 STEP = 64 * 1024
@@ -42,7 +42,18 @@ class _Batch(msgspec.Struct, forbid_unknown_fields=True):
 _ROWS = msgspec.json.Decoder(list[_Row])
 _BATCH = msgspec.json.Decoder(_Batch)
 _MODELS = TypeAdapter(list[ObservationIn])
-_FAST_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
+_FAST_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+KEYS = (b'"indicator"', b'"time"', b'"value"')  # each once per row, or decoded checked
+REPEATED = "given more than once"
+
+
+def _not_json(err: ValueError | RecursionError) -> tuple[int, str]:
+    """Where (a character) and why a body is not JSON."""
+    if isinstance(err, UnicodeDecodeError):
+        return err.start, f"not UTF-8 text (byte 0x{err.object[err.start]:02x})"
+    if isinstance(err, RecursionError):
+        return 0, "nested too deeply"
+    return getattr(err, "pos", 0), getattr(err, "msg", str(err))
 
 
 def _add_fast(sink: RowSink, rows: list[_Row], *, first: int) -> None:
@@ -147,19 +158,23 @@ class JsonRows:
             rows = _ROWS.decode(b"[" + text + b"]")
         except _FAST_ERRORS:
             return self._decode_checked(text, final=final)
+        if may_repeat(text, len(rows), KEYS):
+            return self._decode_checked(text, final=final)
         _add_fast(self.sink, rows, first=self.count)
         self.count += len(rows)
         return True
 
     def _decode_checked(self, text: bytes, *, final: bool) -> bool:
         try:
-            items = json.loads(b"[" + text + b"]")
+            items = loads_once(b"[" + text + b"]")
+        except DuplicateKey as err:
+            self.sink.problem(self.count + int(err.path[0]), err.key, REPEATED)
+            return True
         except (ValueError, RecursionError) as err:
             if not final:
                 return False
-            at = self.consumed + max(getattr(err, "pos", 1) - 1, 0)
-            why = getattr(err, "msg", str(err))
-            self.sink.problem(-1, "", f"not JSON at byte {at}: {why}")
+            pos, why = _not_json(err)
+            self.sink.problem(-1, "", f"not JSON at byte {self.consumed + max(pos - 1, 0)}: {why}")
             return True
         if not isinstance(items, list):  # pragma: no cover - a bracketed run is a list
             return False
@@ -174,15 +189,24 @@ class JsonRows:
         except _FAST_ERRORS:
             self._whole_checked(body)
             return
+        if body.count(b'"observations"') != 1 or may_repeat(body, len(batch.observations), KEYS):
+            self._whole_checked(body)
+            return
         _add_fast(self.sink, batch.observations, first=0)
 
     def _whole_checked(self, body: bytes) -> None:
         """Decode and validate as the schema says, naming each problem as FastAPI would."""
         try:
-            data = json.loads(body)
+            data = loads_once(body)
+        except DuplicateKey as err:
+            if err.path[:1] == ("observations",) and len(err.path) == 2:
+                self.sink.problem(int(err.path[1]), err.key, REPEATED)
+            else:
+                self.sink.problems.append(err.problem())
+            return
         except (ValueError, RecursionError) as err:
-            error = {"type": "json_invalid", "loc": ("body", getattr(err, "pos", 0))}
-            why = getattr(err, "msg", str(err))
+            pos, why = _not_json(err)
+            error = {"type": "json_invalid", "loc": ("body", pos)}
             self.sink.problems.append(validation_problem({**error, "ctx": {"error": why}}))
             return
         try:
@@ -212,8 +236,9 @@ class NdjsonRows(LineBody):
             rows = _ROWS.decode(b"[" + b",".join(line for _, line in kept) + b"]")
         except _FAST_ERRORS:
             rows = []
-        if len(rows) != len(kept):  # refused, or a line held more than one object
-            self._checked(kept)
+        joined = b"".join(line for _, line in kept)
+        if len(rows) != len(kept) or may_repeat(joined, len(rows), KEYS):
+            self._checked(kept)  # refused, a line held more than one object, or a key twice
             return
         self.sink.add(
             [r.indicator for r in rows],
@@ -226,8 +251,11 @@ class NdjsonRows(LineBody):
         """Line by line, so that problems come in line order."""
         for number, line in kept:
             try:
-                item = json.loads(line)
+                item = loads_once(line.decode("utf-8"))  # never guessed as UTF-16 or -32
+            except DuplicateKey as err:
+                self.sink.problem(number, err.key, REPEATED)
+                continue
             except (ValueError, RecursionError) as err:
-                self.sink.problem(number, "", f"not JSON: {getattr(err, 'msg', err)}")
+                self.sink.problem(number, "", f"not JSON: {_not_json(err)[1]}")
                 continue
             _add_checked(self.sink, [item], numbers=[number])

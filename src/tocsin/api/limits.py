@@ -49,6 +49,7 @@ from tocsin.api.public import is_public
 from tocsin.api.rates import TokenBucket
 from tocsin.bootstrap import Container
 from tocsin.core.access import Principal, anonymous_reader
+from tocsin.core.duplicate_keys import DuplicateKey, loads_once
 from tocsin.core.errors import Problem, Unauthenticated, Unavailable
 
 Scope = MutableMapping[str, Any]
@@ -119,8 +120,10 @@ class RequestGuard:
             except BodyTooLarge:
                 refused = self._too_large()
             else:
-                await self.app(scope, _replay(body, receive), send)
-                return
+                refused = _repeated_key(scope, body)
+                if refused is None:
+                    await self.app(scope, _replay(body, receive), send)
+                    return
         await refused(scope, receive, send)
 
     async def _authenticate(self, scope: Scope) -> JSONResponse | None:
@@ -276,3 +279,19 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+def _repeated_key(scope: Scope, body: bytes) -> JSONResponse | None:
+    """422 for a JSON body in which an object names a key twice (`tocsin.core.duplicate_keys`);
+    a body that is not JSON is left to the route, which says why."""
+    media = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
+    if not (media == "application/json" or media.endswith("+json")):
+        return None
+    try:
+        loads_once(body)
+    except DuplicateKey as err:
+        found = err.problem()
+        return problem_response(422, "a JSON object names a key twice", [found])
+    except (ValueError, RecursionError):
+        return None
+    return None

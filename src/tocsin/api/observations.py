@@ -61,6 +61,19 @@ class SeriesOut(BaseModel):
     values: list[float]
 
 
+class RollupsOut(BaseModel):
+    """An indicator's summaries of observations past their raw retention, oldest first: one
+    entry per interval in each list."""
+
+    indicator: str
+    starts: list[int] = Field(description="each interval's start, epoch seconds")
+    interval_s: list[int] = Field(description="each interval's length, seconds")
+    counts: list[int]
+    minimum: list[float]
+    maximum: list[float]
+    mean: list[float]
+
+
 class ScoresOut(BaseModel):
     """Anomaly scores of an indicator's history (null while the detector warms up)."""
 
@@ -128,6 +141,28 @@ def router() -> APIRouter:
         indicators = container_of(request).indicators
         batch = indicators.series(code, principal=principal, since=since, until=until, limit=limit)
         return SeriesOut(indicator=code, times=batch.times.tolist(), values=batch.values.tolist())
+
+    @api.get("/api/v1/indicators/{code}/rollups", responses=responses(401, 403, 404, 422))
+    def rollups(
+        code: IndicatorPath,
+        principal: Reader,
+        request: Request,
+        since: Annotated[int | None, Query(ge=EPOCH_MIN, le=EPOCH_MAX)] = None,
+        until: Annotated[int | None, Query(ge=EPOCH_MIN, le=EPOCH_MAX)] = None,
+    ) -> RollupsOut:
+        """Per-interval count, minimum, maximum and mean of an indicator's observations past
+        their raw retention (TOCSIN_RETAIN_OBSERVATIONS_DAYS), oldest first."""
+        indicators = container_of(request).indicators
+        found = indicators.rollups(code, principal=principal, since=since, until=until)
+        return RollupsOut(
+            indicator=code,
+            starts=[r.start for r in found],
+            interval_s=[r.interval_s for r in found],
+            counts=[r.count for r in found],
+            minimum=[r.minimum for r in found],
+            maximum=[r.maximum for r in found],
+            mean=[r.mean for r in found],
+        )
 
     @api.get("/api/v1/indicators/{code}/scores", responses=responses(401, 403, 404, 422))
     def scores(

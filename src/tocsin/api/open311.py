@@ -36,6 +36,7 @@ from tocsin.api.open311_bodies import (
     xml_document,
 )
 from tocsin.api.open311_forms import FORM_SCHEMA, submission_of
+from tocsin.api.problems import error_response
 from tocsin.api.problems import responses as problems_responses
 from tocsin.bootstrap import Container
 from tocsin.core import errors
@@ -102,7 +103,11 @@ class Answer:
 
 
 def error_answer(fmt: str, err: errors.TocsinError) -> Response:
-    """The spec's error body for a Tocsin error, in the asked format (JSON if unknown)."""
+    """The spec's error body for a Tocsin error, in the asked format (JSON if unknown); a
+    server that cannot take the report now (the reports' queue is full, the database is away)
+    answers 503 as the body guard does, a Problem with Retry-After."""
+    if isinstance(err, errors.Unavailable):
+        return error_response(err)
     status = next((ERROR_STATUS[k] for k in type(err).__mro__ if k in ERROR_STATUS), 400)
     items = [Open311Error(code=status, description=str(err))]
     if isinstance(err, errors.InvalidInput):

@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 
+from tocsin.api.fields import control_character
 from tocsin.core.errors import InvalidInput, Problem
 from tocsin.core.reports import Point
 from tocsin.services.reports import Submission
@@ -85,6 +86,8 @@ def _fields(form: FormData, problems: list[Problem]) -> dict[str, str]:
             problems.append(Problem("form", name, "a text field, not a file"))
         elif len(value) > FIELDS[name]:
             problems.append(Problem("form", name, f"longer than {FIELDS[name]} characters"))
+        elif control_character(value):
+            problems.append(Problem("form", name, str(control_character(value))))
         elif name not in DROPPED:
             out[name] = value
     return out

@@ -84,6 +84,14 @@ class ActionIn(BaseModel):
     target: str | None = Field(default=None, min_length=1, max_length=64)
 
 
+class AttachIn(BaseModel):
+    """An open incident to attach a cluster of reports to, and a public note."""
+
+    model_config = ConfigDict(extra="forbid")
+    incident: str = Field(min_length=1, max_length=64)
+    note: Reason = ""
+
+
 def handled_out(report: Report) -> HandledReportOut:
     """The handling unit's view of a report."""
     return HandledReportOut(
@@ -178,5 +186,20 @@ def router() -> APIRouter:
             report_id, body.action, user=user, note=body.note, target=body.target
         )
         return handled_out(done)
+
+    @api.post(
+        "/api/v1/reports/clusters/{cluster}/incident",
+        responses=responses(400, 401, 403, 404, 409, 413, 422),
+    )
+    def attach_cluster(
+        cluster: ReportPath, body: AttachIn, user: Acknowledger, request: Request
+    ) -> list[HandledReportOut]:
+        """Attach a cluster of reports to an open incident: every open report of it that your
+        unit handles is linked (each reporter reads it), the incident links them, and reports
+        joining the cluster later follow. Answers the reports linked now."""
+        linked = container_of(request).reports.attach_cluster(
+            cluster, body.incident, user=user, note=body.note
+        )
+        return [handled_out(r) for r in linked]
 
     return api

@@ -96,6 +96,9 @@ def _values(
     return None
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 class CsvRows:
     """A CSV body with a header line, fed chunk by chunk."""
 
@@ -129,7 +132,14 @@ class CsvRows:
 
     def _check_header(self) -> None:
         header = self.header or b""
-        names = [n.strip() for n in header.decode("utf-8", "replace").strip().split(",")]
+        if header.startswith(UTF8_BOM):  # as spreadsheets write it: not part of the first name
+            header = self.header = header[len(UTF8_BOM) :]
+        try:
+            text = header.decode("utf-8")
+        except UnicodeDecodeError:
+            self.sink.problem(1, "", "not UTF-8 text")
+            return
+        names = [n.strip() for n in text.strip().split(",")]
         for name in COLUMNS:
             if name not in names:
                 self.sink.problem(1, name, "missing column")
@@ -145,6 +155,7 @@ class CsvRows:
         options = pacsv.ConvertOptions(
             column_types={name: pa.string() for name in COLUMNS},
             include_columns=list(COLUMNS),
+            null_values=[""],  # only an empty cell is empty ("nan", "NULL" and "NA" are text)
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
         )
@@ -170,7 +181,9 @@ class CsvRows:
             except UnicodeDecodeError:
                 self.sink.problem(number, "", "not UTF-8 text")
                 continue
-            if len(fields) != width:
+            if raw.count(b'"') % 2:
+                self.sink.problem(number, "", "a quoted field is not closed on its line")
+            elif len(fields) != width:
                 self.sink.problem(number, "", f"expected {width} fields, found {len(fields)}")
         if not self.sink.problems:
             self.sink.problem(first, "", "not CSV")

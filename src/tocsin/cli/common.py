@@ -21,6 +21,7 @@ from tocsin.core.errors import InvalidInput, Problem, TocsinError
 from tocsin.core.levels import LEVELS, Level
 
 if TYPE_CHECKING:
+    from tocsin.bootstrap import Container
     from tocsin.config import Settings
 
 # where a setting comes from, for messages (the rest come from TOCSIN_ variables only)
@@ -232,3 +233,21 @@ def reported() -> Iterator[None]:
     except TocsinError as err:
         errors.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True)
         raise typer.Exit(exit_code_of(err) or 1) from err
+
+
+@contextmanager
+def owning_rules(container: Container) -> Iterator[None]:
+    """Hold the rules' lease while the block runs (waiting for a server's to run out, if one
+    just stopped), then give it up and close the container."""
+    from datetime import timedelta
+
+    from tocsin.services.background import keep_leases
+
+    rules = container.leases.rules
+    stop_keeping = keep_leases([rules], interval=rules.ttl.total_seconds() / 3)
+    try:
+        rules.require(wait=rules.ttl + timedelta(seconds=1))
+        yield
+    finally:
+        stop_keeping()
+        container.close()

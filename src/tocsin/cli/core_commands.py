@@ -22,6 +22,7 @@ from tocsin.cli.common import (
     console,
     errors,
     number,
+    owning_rules,
     parse_levels,
     print_problems,
     print_table,
@@ -106,21 +107,12 @@ def ingest(
     config: ConfigOption = None,
 ) -> None:
     """Store observation files and evaluate the rules; each file is all or nothing."""
-    from datetime import timedelta
-
     from tocsin.bootstrap import build
-    from tocsin.services.background import keep_leases
 
     with reported():
         container = build(settings(db, config))
-        rules = container.leases.rules  # a server's lease runs out first, if it just stopped
-        stop_keeping = keep_leases([rules], interval=rules.ttl.total_seconds() / 3)
-        try:
-            rules.require(wait=rules.ttl + timedelta(seconds=1))
+        with owning_rules(container):
             total_warnings = sum(_ingest_file(container, path) for path in files)
-        finally:
-            stop_keeping()
-            container.close()
         console.print(json.dumps({"files": len(files), "warning_changes": total_warnings}))
 
 

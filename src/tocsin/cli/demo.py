@@ -175,10 +175,13 @@ def _public_alert(container: Container) -> str | None:
 
 def _exposure(container: Container) -> int:
     """Import the demo's vulnerability feeds; say what is exposed and what fails with it."""
+    from tocsin.core.access import system_principal
     from tocsin.demo.exposure import import_demo_feeds
 
     import_demo_feeds(container)
-    exposed = [a for a in container.exposure.assets() if a.exposures]
+    exposed = [
+        a for a in container.exposure.assets(principal=system_principal("demo")) if a.exposures
+    ]
     for asset in exposed:
         found = ", ".join(
             f"{e.advisory.id} ({e.level.value}"

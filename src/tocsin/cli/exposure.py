@@ -15,16 +15,19 @@ from tocsin.cli.common import (
     DbOption,
     console,
     group,
+    owning_rules,
     print_table,
     reported,
     settings,
 )
+from tocsin.core.access import system_principal
 from tocsin.core.exposure.advisories import Feed
 from tocsin.core.security_alerts import AlertFormat
 
 if TYPE_CHECKING:
     from tocsin.services.exposure import Change
 
+SYSTEM = system_principal("cli")  # an operator at the command line holds the database
 app = group("Cyber exposure: advisories on our assets, patches, security alerts.")
 
 ByOption = Annotated[str, typer.Option("--by", metavar="NAME", help="Who does it (audit trail)")]
@@ -57,7 +60,9 @@ def import_feed(
     with reported():
         advisories = parse_feed(feed, read_feed_text(location), where=location)
         container = build(settings(db, config))
-        change = container.exposure.import_advisories(advisories, actor=by, where=location)
+        change = container.exposure.import_advisories(
+            advisories, principal=system_principal(by), where=location
+        )
     _report(change, f"{feed.value} {location}")
 
 
@@ -76,7 +81,9 @@ def import_inventory(
     with reported():
         rows = inventory_rows(read_feed_text(str(file)), where=str(file))
         container = build(settings(db, config))
-        change = container.exposure.import_inventory(rows, actor=by, where=str(file))
+        change = container.exposure.import_inventory(
+            rows, principal=system_principal(by), where=str(file)
+        )
     _report(change, str(file))
 
 
@@ -92,7 +99,9 @@ def patch(
     from tocsin.bootstrap import build
 
     with reported():
-        change = build(settings(db)).exposure.record_patch(asset, advisory, actor=by, note=note)
+        change = build(settings(db)).exposure.record_patch(
+            asset, advisory, principal=system_principal(by), note=note
+        )
     _report(change, f"patch {asset} {advisory}")
 
 
@@ -102,7 +111,7 @@ def assets(db: DbOption = None) -> None:
     from tocsin.bootstrap import build
 
     with reported():
-        found = build(settings(db)).exposure.assets()
+        found = build(settings(db)).exposure.assets(principal=SYSTEM)
     print_table(
         ("asset", "region", "software", "exposures", "fails with it", "regions at risk"),
         (
@@ -131,7 +140,9 @@ def known_exploited(db: DbOption = None) -> None:
     from tocsin.core.exposure.exposures import by_due_date
 
     with reported():
-        found = [e for a in build(settings(db)).exposure.assets() for e in a.exposures]
+        found = [
+            e for a in build(settings(db)).exposure.assets(principal=SYSTEM) for e in a.exposures
+        ]
     print_table(
         ("due", "advisory", "asset", "level", "cvss", "required action"),
         (
@@ -164,9 +175,10 @@ def alerts(
 
     with reported():
         container = build(settings(db, config))
-        text = read_feed_text(str(file))
-        found = parse_alerts(kind, text, received_at=container.clock.now())
-        got = container.security_alerts.receive(found, actor=by)
+        with owning_rules(container):  # the counts go through the rules
+            text = read_feed_text(str(file))
+            found = parse_alerts(kind, text, received_at=container.clock.now())
+            got = container.security_alerts.receive(found, principal=system_principal(by))
     console.print(
         f"{file}: {got.received} alerts, {got.stored} new on our assets, "
         f"{got.unplaced} on no known asset (not kept), {got.observations} count(s) written",
@@ -186,17 +198,13 @@ def regions(
     import csv
 
     from tocsin.bootstrap import build
-    from tocsin.core.exposure.regions import COLUMNS
+    from tocsin.core.exposure.regions import table_rows
 
     with reported():
         container = build(settings(db))
-        found = container.exposure.regions()
-    names = container.catalog.regions.regions
-    rows = [
-        [r.region, names[r.region].name, *("" if v is None else f"{v:g}" for v in r.values())]  # type: ignore[index]
-        for r in found
-    ]
-    header = ["region", "name", *COLUMNS]
+        found = container.exposure.regions(principal=SYSTEM)
+    names = {str(c): r.name for c, r in container.catalog.regions.regions.items()}
+    header, *rows = table_rows(found, names)
     if out is None:
         print_table(header, rows, keys=("region",))
         return

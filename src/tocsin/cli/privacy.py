@@ -31,8 +31,9 @@ def retention_run(
         bool, typer.Option("--dry-run", help="Count what is past its period; delete nothing")
     ] = False,
 ) -> None:
-    """Delete what is past its retention period (notifications, sign-ins and tokens, events);
-    print what was deleted as JSON."""
+    """Delete what is past its retention period (notifications, sign-ins and tokens, events),
+    and summarise or delete observations past theirs (docs/retention.md); print the counts as
+    JSON."""
     from tocsin.bootstrap import build
 
     with reported():

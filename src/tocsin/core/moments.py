@@ -45,3 +45,21 @@ def epoch_seconds(value: object) -> int:
         return value
     found = parse_moment(value, f"{MOMENT_HELP}, or {EPOCH_HELP}")
     return (found - EPOCH) // timedelta(seconds=1)
+
+
+def ahead_reason(at: int, *, now: int, max_ahead: int) -> str:
+    """Why the time `at` is refused (all epoch seconds): later than `now + max_ahead`.
+
+    >>> ahead_reason(4_102_444_800, now=1_767_225_600, max_ahead=300).split(" (")[1]
+    'now 2026-01-01T00:00:00Z plus 300 s, TOCSIN_MAX_CLOCK_SKEW_S)'
+    """
+    return (
+        f"{_iso(at)} is later than the server's clock allows "
+        f"(now {_iso(now)} plus {max_ahead} s, TOCSIN_MAX_CLOCK_SKEW_S)"
+    )
+
+
+def _iso(epoch: int) -> str:
+    if not EPOCH_MIN <= epoch <= EPOCH_MAX:
+        return f"{epoch} s after 1970"
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -28,24 +27,6 @@ def later_than(times: npt.NDArray[np.int64], latest: int) -> npt.NDArray[np.int6
     """
     rows: npt.NDArray[np.int64] = np.flatnonzero(times > latest).astype(np.int64)
     return rows
-
-
-def ahead_reason(at: int, *, now: int, max_ahead: int) -> str:
-    """Why the time `at` is refused (all epoch seconds): later than `now + max_ahead`.
-
-    >>> ahead_reason(4_102_444_800, now=1_767_225_600, max_ahead=300).split(" (")[1]
-    'now 2026-01-01T00:00:00Z plus 300 s, TOCSIN_MAX_CLOCK_SKEW_S)'
-    """
-    return (
-        f"{_iso(at)} is later than the server's clock allows "
-        f"(now {_iso(now)} plus {max_ahead} s, TOCSIN_MAX_CLOCK_SKEW_S)"
-    )
-
-
-def _iso(epoch: int) -> str:
-    if not EARLIEST_TIME <= epoch <= LATEST_TIME:
-        return f"{epoch} s after 1970"
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, NewType
 
 from tocsin.core.errors import IllegalTransition
+from tocsin.core.incidents.tasks import Reminders
 
 ReportId = NewType("ReportId", str)
 Box = tuple[float, float, float, float]  # south, west, north, east (degrees)
@@ -153,6 +154,7 @@ class Report:
     incident: str | None = None
     has_photo: bool = False
     has_contact: bool = False
+    reminders: Reminders = field(default_factory=Reminders)  # overdue steps (report_deadlines)
 
     @property
     def open311_status(self) -> str:

@@ -7,6 +7,10 @@ people who may appear in an alert (user names, e-mail addresses, payloads) is ke
 watches infrastructure, not people. An asset's alerts in the minute up to its newest alert
 become an observation of its `alerts_indicator` at that alert's second, so the same rules and
 detectors watch them.
+
+A delivery is checked whole before anything of it is stored (`alert_problems`): every alert's
+time within the server's clock plus the allowed skew, its id and texts within what the event
+store keeps; one bad alert refuses the delivery, naming where it stood and which field.
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from tocsin.core.assets import Asset, AssetCode
 from tocsin.core.domains import DomainCode
+from tocsin.core.errors import Problem
 from tocsin.core.events import Event
 from tocsin.core.exposure.inventory import address_key
 from tocsin.core.levels import Level
+from tocsin.core.moments import ahead_reason
 
 WINDOW_S = 60  # an asset's alert count covers the minute up to its newest alert
 
@@ -45,6 +51,52 @@ class SecurityAlert:
     rule: str
     title: str
     severity: Level
+    where: str = ""  # where the alert stood in its delivery ("line 3"), for problems
+
+
+# the field each format states an alert's time in
+TIME_FIELDS = {
+    AlertFormat.WAZUH: "timestamp",
+    AlertFormat.SURICATA: "timestamp",
+    AlertFormat.CEF: "rt",
+}
+MAX_ID_CHARS = 256  # the event store's external id
+MAX_TEXT_CHARS = 1_000
+
+
+def _text_problem(value: str, *, limit: int) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character"
+    if len(value) > limit:
+        return f"{len(value):,} characters; at most {limit:,}"
+    return None
+
+
+def alert_problems(
+    alerts: Sequence[SecurityAlert], *, now: datetime, max_ahead: timedelta
+) -> list[Problem]:
+    """What is wrong with a delivery (up to 50 problems, each naming the alert and field): a
+    time later than `now + max_ahead` (TOCSIN_MAX_CLOCK_SKEW_S), an empty or too long id, a
+    text the store cannot keep."""
+    latest, ahead = int(now.timestamp()), int(max_ahead.total_seconds())
+    problems: list[Problem] = []
+    for i, alert in enumerate(alerts):
+        where = alert.where or f"alerts[{i}]"
+        at = int(alert.occurred_at.timestamp())
+        if at > latest + ahead:
+            reason = ahead_reason(at, now=latest, max_ahead=ahead)
+            problems.append(Problem(where, TIME_FIELDS[alert.format], reason))
+        if not alert.external_id:
+            problems.append(Problem(where, "id", "empty"))
+        texts = (("id", alert.external_id, MAX_ID_CHARS), ("rule", alert.rule, MAX_TEXT_CHARS))
+        for name, value, limit in (*texts, ("title", alert.title, MAX_TEXT_CHARS)):
+            reason_text = _text_problem(value, limit=limit)
+            if reason_text is not None:
+                problems.append(Problem(where, name, reason_text))
+        problems += [
+            Problem(where, "host", "contains a NUL character") for h in alert.hosts if "\x00" in h
+        ]
+    return problems[:50]
 
 
 def content_id(*parts: object) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tocsin.adapters.vulnerability_feeds import parse_feed
 from tocsin.bootstrap import Container
+from tocsin.core.access import system_principal
 from tocsin.core.exposure.advisories import Feed
 from tocsin.demo import sources
 from tocsin.services.exposure import Change
@@ -23,6 +24,8 @@ def import_demo_feeds(container: Container) -> list[Change]:
         name = f"exposure/{feed.value}.json"
         advisories = parse_feed(feed, sources.read_text(name), where=f"demo {name}")
         changes.append(
-            container.exposure.import_advisories(advisories, actor="demo", where=f"demo {name}")
+            container.exposure.import_advisories(
+                advisories, principal=system_principal("demo"), where=f"demo {name}"
+            )
         )
     return changes

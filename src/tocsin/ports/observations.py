@@ -7,6 +7,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from tocsin.core.observation_rollups import Rollup
 from tocsin.core.observations import ObservationBatch
 
 
@@ -28,3 +29,15 @@ class ObservationStore(Protocol):
 
     def count(self) -> int:
         """Number of stored observations."""
+
+    def roll_up(self, *, before: int, interval_s: int) -> int:
+        """Summarise every observation older than `before` per indicator and interval, merged
+        into the summaries already there; the number of observations summarised."""
+
+    def drop_before(self, *, before: int) -> int:
+        """Delete every observation older than `before`; the number deleted."""
+
+    def rollups(
+        self, indicator_id: int, *, since: int | None = None, until: int | None = None
+    ) -> list[Rollup]:
+        """One indicator's summaries, oldest first (`since`/`until` bound interval starts)."""

@@ -12,7 +12,8 @@ from tocsin.core.reports import Box, Photo, Report, ReportStatus, ReportUpdate
 @dataclass(frozen=True, slots=True)
 class ReportQuery:
     """Which reports: by id (overrides the rest), services, statuses, a requested-at range,
-    the handling unit, the region, the cluster, a box of points; newest first up to `limit`."""
+    the handling unit, the region, the cluster, a box of points, a reminder step due by
+    `due_by`; newest first up to `limit`."""
 
     ids: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
@@ -23,6 +24,7 @@ class ReportQuery:
     region: str | None = None
     cluster: str | None = None
     box: Box | None = None
+    due_by: datetime | None = None
     limit: int = 1_000
 
 
@@ -41,8 +43,9 @@ class ReportStore(Protocol):
     def add(self, report: Report, *, photo: Photo | None, update: ReportUpdate) -> None:
         """Store a new report with its first public update (and its photo)."""
 
-    def save(self, report: Report, *, update: ReportUpdate) -> None:
-        """Store a changed report and the public update that records the change."""
+    def save(self, report: Report, *, update: ReportUpdate | None) -> None:
+        """Store a changed report and the public update that records the change (None: a
+        change the reporter does not see, such as a reminder step)."""
 
     def get(self, report_id: str) -> Report | None:
         """One report."""

@@ -29,7 +29,7 @@ from tocsin.core.catalog import Catalog
 from tocsin.core.domains import DomainCode
 from tocsin.core.errors import Problem
 from tocsin.core.levels import Level
-from tocsin.core.observations import ahead_reason
+from tocsin.core.moments import ahead_reason
 from tocsin.core.regions import RegionCode
 from tocsin.core.users import Permission
 from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint

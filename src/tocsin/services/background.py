@@ -46,6 +46,7 @@ from tocsin.services.responder import Responder
 
 if TYPE_CHECKING:
     from tocsin.services.cap_imports import CapImportService
+from tocsin.services.report_deadlines import ReportOverdue
 from tocsin.services.reports import ReportService
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,10 @@ class _Wired(Protocol):
     @property
     def response(self) -> _Responding:
         """The response (its responder)."""
+
+    @property
+    def report_overdue(self) -> ReportOverdue:
+        """Reminders and escalation of overdue reports."""
 
     @property
     def reports(self) -> ReportService:
@@ -288,6 +293,7 @@ def _followers(container: _Wired, *, interval: float) -> tuple[_Loop, ...]:
     """The loops that follow warning transitions in the dispatch owner: public alerts, CAP
     imports, the response."""
     cap, responder, clock = container.cap, container.response.responder, container.clock
+    overdue = container.report_overdue
     owner = container.leases.dispatch
     importer = system_principal("cap-import")
 
@@ -305,6 +311,7 @@ def _followers(container: _Wired, *, interval: float) -> tuple[_Loop, ...]:
     def respond() -> bool:
         if owner.holds():
             responder.tick(clock.now())
+            overdue.tick()  # public reports past their deadlines, as for tasks
         return False
 
     every = container.settings.cap_poll_interval_s

@@ -15,15 +15,25 @@ from datetime import date
 from functools import partial
 from typing import Any
 
+from tocsin.core.access import (
+    Placement,
+    Principal,
+    require,
+    require_place,
+    require_places,
+    visible,
+)
 from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.catalog import Catalog
 from tocsin.core.domains import DomainCode
 from tocsin.core.errors import InvalidInput, NotFound, Problem
 from tocsin.core.exposure.advisories import Advisory, merged
 from tocsin.core.exposure.exposures import (
+    CascadeStep,
     Consequences,
     Exposure,
     Patch,
+    cascade_from,
     consequences_of,
     find_exposures,
     inventory_of,
@@ -32,12 +42,14 @@ from tocsin.core.exposure.inventory import InventoryRow, imported_inventory
 from tocsin.core.exposure.matching import VersionOrder
 from tocsin.core.exposure.regions import RegionExposure, region_exposure
 from tocsin.core.units import responsible_chain
+from tocsin.core.users import Permission
 from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
 from tocsin.ports import Bus, Clock, Store, StoreSession, WarningFilter
 from tocsin.services.publishing import warning_message
 from tocsin.services.warning_changes import WarningChanges
 
 SOURCE = "exposure"
+EVERY_ASSET = Placement(None, None)  # a feed concerns every region's assets
 ACTOR = "rule:exposure"
 CYBER = DomainCode("cyber")
 
@@ -75,34 +87,59 @@ class ExposureService:
         self.order = order
         self.domain = CYBER if CYBER in catalog.domains else None
 
+    def place_of(self, asset: str) -> Placement:
+        """Where an asset's exposure sits, for the access policy: the asset's region and the
+        domain its exposure warnings are raised in (cyber, or the asset's own)."""
+        found = self.catalog.assets[asset]  # type: ignore[index]
+        return Placement(str(found.region), str(self.domain or found.domain))
+
+    def require_asset(self, asset: str, *, principal: Principal, action: str) -> None:
+        """NotFound for an unknown asset; Forbidden unless the principal's scope holds it."""
+        if asset not in self.catalog.assets:
+            raise NotFound(f"no asset {asset!r}")
+        require_place(principal, self.place_of(asset), action=f"{action} {asset}")
+
     def import_advisories(
-        self, advisories: Sequence[Advisory], *, actor: str, where: str
+        self, advisories: Sequence[Advisory], *, principal: Principal, where: str
     ) -> Change:
-        """Store a feed's advisories and bring the warnings in line."""
+        """Store a feed's advisories and bring the warnings in line (a feed changes every
+        region's exposure warnings: a principal whose scope is everything)."""
+        require(principal, Permission.INGEST)
+        require_place(principal, EVERY_ASSET, action="importing a vulnerability feed")
         if not advisories:
             raise InvalidInput([Problem(where, "", "the feed holds no advisory")])
         return self._change(
             lambda tx: tx.exposure.put_advisories(advisories, imported_at=self.clock.now()),
-            actor=actor,
+            actor=principal.name,
             kind="exposure.advisories_imported",
             subject=where,
         )
 
-    def import_inventory(self, rows: Sequence[InventoryRow], *, actor: str, where: str) -> Change:
-        """Replace the imported software of the assets the rows name (all rows valid, or none)."""
+    def import_inventory(
+        self, rows: Sequence[InventoryRow], *, principal: Principal, where: str
+    ) -> Change:
+        """Replace the imported software of the assets the rows name (all rows valid and in
+        the principal's scope, or none)."""
+        require(principal, Permission.CONFIGURE)
         software = imported_inventory(rows, assets=[str(a) for a in self.catalog.assets])
+        placed = [(f"{where}: asset {code}", self.place_of(code)) for code in software]
+        require_places(principal, placed, action="importing an inventory")
 
         def write(tx: StoreSession) -> int:
             tx.exposure.set_software(software, imported_at=self.clock.now())
             return sum(len(v) for v in software.values())
 
-        return self._change(write, actor=actor, kind="exposure.inventory_imported", subject=where)
+        return self._change(
+            write, actor=principal.name, kind="exposure.inventory_imported", subject=where
+        )
 
-    def record_patch(self, asset: str, advisory: str, *, actor: str, note: str = "") -> Change:
+    def record_patch(
+        self, asset: str, advisory: str, *, principal: Principal, note: str = ""
+    ) -> Change:
         """Record that the asset is patched against the advisory; its warning is lifted."""
-        if asset not in self.catalog.assets:
-            raise NotFound(f"no asset {asset!r}")
-        patch = Patch(asset, advisory, self.clock.now(), actor, note)
+        require(principal, Permission.CONFIGURE)
+        self.require_asset(asset, principal=principal, action="recording a patch on")
+        patch = Patch(asset, advisory, self.clock.now(), principal.name, note)
 
         def write(tx: StoreSession) -> int:
             if not any(a.id == advisory for a in tx.exposure.advisories()):
@@ -111,15 +148,17 @@ class ExposureService:
             return 1
 
         return self._change(
-            write, actor=actor, kind="exposure.patched", subject=f"{asset}:{advisory}"
+            write, actor=principal.name, kind="exposure.patched", subject=f"{asset}:{advisory}"
         )
 
     def reconcile(self, *, actor: str = ACTOR) -> Change:
         """Bring the exposure warnings in line with what is stored (nothing else changes)."""
         return self._change(lambda tx: 0, actor=actor, kind="", subject="")
 
-    def assets(self) -> list[AssetExposure]:
-        """Every asset with software, its exposures and consequences, by asset code."""
+    def assets(self, *, principal: Principal) -> list[AssetExposure]:
+        """Every asset with software in the principal's scope, its exposures and consequences,
+        by asset code."""
+        require(principal, Permission.READ)
         with self.store.transaction() as tx:
             exposures, inventory = self._exposures(tx)
         by_asset: dict[str, list[Exposure]] = {}
@@ -140,18 +179,30 @@ class ExposureService:
                     consequences_of(self.catalog.assets, code),
                 )
             )
-        return out
+        return visible(principal, out, lambda a: self.place_of(a.asset))
 
-    def regions(self) -> list[RegionExposure]:
-        """The cyber exposure inputs of each region (see core/exposure/regions.py)."""
+    def cascade(
+        self, asset: str, *, principal: Principal
+    ) -> tuple[list[CascadeStep], list[tuple[str, str]]]:
+        """What losing an asset in the principal's scope takes with it, step by step."""
+        require(principal, Permission.READ)
+        self.require_asset(asset, principal=principal, action="reading the cascade from")
+        return cascade_from(self.catalog.assets, asset)
+
+    def regions(self, *, principal: Principal) -> list[RegionExposure]:
+        """The cyber exposure inputs of each region in the principal's scope (see
+        core/exposure/regions.py)."""
+        require(principal, Permission.READ)
         with self.store.transaction() as tx:
             exposures, inventory = self._exposures(tx)
-        return region_exposure(
+        rows = region_exposure(
             self.catalog.assets,
             exposures,
             inventoried=[code for code, software in inventory.items() if software],
             today=self.clock.now().date(),
         )
+        domain = str(self.domain) if self.domain else None
+        return visible(principal, rows, lambda r: Placement(r.region, domain))
 
     def _exposures(self, tx: StoreSession) -> tuple[list[Exposure], dict[str, Any]]:
         inventory = inventory_of(self.catalog.assets, tx.exposure.imported_software())

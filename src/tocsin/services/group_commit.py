@@ -1,14 +1,17 @@
-"""Group commit: the observation batches of concurrent requests stored in one transaction.
+"""Group commit: the writes of concurrent requests stored in one transaction.
 
-Requests are validated on their own first (`IngestService.validate`); only valid batches are
-submitted. One committer thread takes everything submitted while the previous commit ran and
-stores it with `IngestService.ingest_group`: one transaction, one rule and detector pass. Each
-submitter gets a future that is resolved only after that commit, so a request is answered after
-its rows are durable. When a group's commit fails, its members are tried one by one, so only a
-batch that fails on its own is refused and the others are stored.
+Requests are validated on their own first; only valid items are submitted. One committer thread
+takes everything submitted while the previous commit ran and stores it with the `commit` function
+it was given: one transaction for the group, one answer per item, in order. Observations use
+`IngestService.ingest_group` (one rule and detector pass), public reports
+`ReportService.store_group`. Each submitter gets a future that is resolved only after that
+commit, so a request is answered after its rows are durable. When a group's commit fails, its
+members are tried one by one, so only an item that fails on its own is refused and the others
+are stored.
 
-The queue is bounded in rows: past `max_queued_rows` a submission is refused at once with
-`Overloaded` (the API answers 503 with `Retry-After`) instead of growing without bound.
+The queue is bounded in rows (`size` of each item: an observation batch's length, one per
+report): past `max_queued_rows` a submission is refused at once with `Overloaded` (the API
+answers 503 with `Retry-After`) instead of growing without bound.
 """
 
 from __future__ import annotations
@@ -16,22 +19,31 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from tocsin.core.errors import Overloaded
-from tocsin.core.observations import ObservationBatch
-from tocsin.services.ingest import IngestResult, IngestService
 
 log = logging.getLogger(__name__)
 
+ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
+
+
+def one_row(item: object) -> int:
+    """The size of an item that counts as one row (a report)."""
+    return 1
+
 
 @dataclass(frozen=True, slots=True)
-class Submission:
-    """One request's valid batch and the future its answer waits on."""
+class Submission(Generic[ItemT, ResultT]):
+    """One request's valid item and the future its answer waits on."""
 
-    batch: ObservationBatch
-    future: Future[IngestResult] = field(default_factory=Future)
+    item: ItemT
+    rows: int
+    future: Future[ResultT] = field(default_factory=Future)
 
 
 @dataclass
@@ -45,23 +57,27 @@ class GroupStats:
     retried_alone: int = 0
 
 
-class GroupCommitter:
-    """Gathers submitted batches and commits them together on one thread."""
+class GroupCommitter(Generic[ItemT, ResultT]):
+    """Gathers submitted items and commits them together on one thread."""
 
     def __init__(
         self,
-        ingest: IngestService,
+        commit: Callable[[list[ItemT]], list[ResultT]],
         *,
+        size: Callable[[ItemT], int] = one_row,
+        what: str = "observations",
         max_group_rows: int = 1_000_000,
         max_queued_rows: int = 4_000_000,
         retry_after_s: int = 1,
     ) -> None:
-        self.ingest = ingest
+        self.commit = commit
+        self.size = size
+        self.what = what
         self.max_group_rows = max_group_rows
         self.max_queued_rows = max_queued_rows
         self.retry_after_s = retry_after_s
         self.stats = GroupStats()
-        self._queue: deque[Submission] = deque()
+        self._queue: deque[Submission[ItemT, ResultT]] = deque()
         self._queued_rows = 0
         self._cond = threading.Condition()
         self._closed = False
@@ -72,24 +88,25 @@ class GroupCommitter:
         """Rows waiting for a commit."""
         return self._queued_rows
 
-    def submit(self, batch: ObservationBatch) -> Future[IngestResult]:
-        """Queue a valid batch; its future resolves after the commit that stores it.
+    def submit(self, value: ItemT) -> Future[ResultT]:
+        """Queue a valid item; its future resolves after the commit that stores it.
 
         Raises Overloaded when the queue holds `max_queued_rows` already."""
-        item = Submission(batch)
+        item: Submission[ItemT, ResultT] = Submission(value, self.size(value))
         with self._cond:
             if self._closed:
                 raise Overloaded("the server is shutting down", retry_after_s=self.retry_after_s)
-            if self._queued_rows and self._queued_rows + len(batch) > self.max_queued_rows:
+            if self._queued_rows and self._queued_rows + item.rows > self.max_queued_rows:
                 self.stats.refused += 1
                 raise Overloaded(
-                    f"{self._queued_rows:,} observations are waiting to be stored",
+                    f"{self._queued_rows:,} {self.what} are waiting to be stored",
                     retry_after_s=self.retry_after_s,
                 )
             self._queue.append(item)
-            self._queued_rows += len(batch)
+            self._queued_rows += item.rows
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="tocsin-ingest", daemon=True)
+                name = f"tocsin-{self.what}"
+                self._thread = threading.Thread(target=self._run, name=name, daemon=True)
                 self._thread.start()
             self._cond.notify()
         return item.future
@@ -103,18 +120,18 @@ class GroupCommitter:
         if thread is not None:
             thread.join(timeout=60)
 
-    def _take(self) -> list[Submission] | None:
-        """The next group: everything queued, up to `max_group_rows` (at least one batch)."""
+    def _take(self) -> list[Submission[ItemT, ResultT]] | None:
+        """The next group: everything queued, up to `max_group_rows` (at least one item)."""
         with self._cond:
             while not self._queue and not self._closed:
                 self._cond.wait()
             if not self._queue:
                 return None
             group = [self._queue.popleft()]
-            rows = len(group[0].batch)
-            while self._queue and rows + len(self._queue[0].batch) <= self.max_group_rows:
+            rows = group[0].rows
+            while self._queue and rows + self._queue[0].rows <= self.max_group_rows:
                 item = self._queue.popleft()
-                rows += len(item.batch)
+                rows += item.rows
                 group.append(item)
             self._queued_rows -= rows
             return group
@@ -129,20 +146,20 @@ class GroupCommitter:
                     if not item.future.done():
                         item.future.set_exception(err)
 
-    def _commit(self, group: list[Submission]) -> None:
+    def _commit(self, group: list[Submission[ItemT, ResultT]]) -> None:
         try:
-            results = self.ingest.ingest_group([s.batch for s in group])
+            results = self.commit([s.item for s in group])
         except Exception as err:
             if len(group) == 1:
                 group[0].future.set_exception(err)
                 return
-            log.warning("a group of %d batches failed; committing each alone", len(group))
+            log.warning("a group of %d %s failed; committing each alone", len(group), self.what)
             self.stats.retried_alone += len(group)
             for item in group:
                 self._commit([item])
             return
         self.stats.commits += 1
         self.stats.requests += len(group)
-        self.stats.rows += sum(len(s.batch) for s in group)
+        self.stats.rows += sum(s.rows for s in group)
         for item, result in zip(group, results, strict=True):
             item.future.set_result(result)

@@ -31,6 +31,7 @@ from tocsin.core.regions import RegionCode
 from tocsin.core.units import UnitCode
 from tocsin.core.users import Permission
 from tocsin.ports import IncidentFilter
+from tocsin.services.incident_scope import narrowed, shown_timeline, task_place
 from tocsin.services.responder import apply_plan, new_incident_id
 from tocsin.services.response_pass import ResponsePass, ResponseRuntime
 
@@ -67,17 +68,19 @@ class IncidentService:
             regions = tuple(tree.subtree(RegionCode(region)))
         query = IncidentFilter(open_only, states, regions, domain, principal.scope, limit)
         with self.runtime.store.transaction() as tx:
-            return tx.incidents.find(query)
+            return narrowed(tx, principal, tx.incidents.find(query))
 
     def get(self, incident_id: str, *, principal: Principal) -> Incident:
         """One incident (Forbidden outside the principal's scope)."""
         require(principal, Permission.READ)
         with self.runtime.store.transaction() as tx:
             found = tx.incidents.get(incident_id)
-        if found is None:
-            raise NotFound(f"no incident {incident_id!r}")
-        require_place(principal, incident_place(found), action=f"reading incident {incident_id}")
-        return found
+            if found is None:
+                raise NotFound(f"no incident {incident_id!r}")
+            require_place(
+                principal, incident_place(found), action=f"reading incident {incident_id}"
+            )
+            return narrowed(tx, principal, [found])[0]
 
     def resolve(self, prefix: str, *, principal: Principal) -> Incident:
         """The one incident the principal sees whose id starts with `prefix`."""
@@ -90,16 +93,21 @@ class IncidentService:
         return found[0]
 
     def tasks(self, incident_id: str, *, principal: Principal) -> list[Task]:
-        """The incident's tasks, in creation order."""
+        """The incident's tasks the principal sees (each sits at its unit's region), in
+        creation order."""
         self.get(incident_id, principal=principal)
         with self.runtime.store.transaction() as tx:
-            return tx.tasks.of_incidents([incident_id])[incident_id]
+            found = tx.tasks.of_incidents([incident_id])[incident_id]
+        return visible(principal, found, task_place)
 
     def timeline(self, incident_id: str, *, principal: Principal) -> list[AuditRecord]:
-        """The incident's timeline: its audit trail and its tasks', oldest first."""
+        """The incident's timeline: its audit trail and its tasks', oldest first (the steps of
+        tasks outside the principal's scope left out)."""
         self.get(incident_id, principal=principal)
         with self.runtime.store.transaction() as tx:
-            return tx.response_trail.timeline(incident_id)
+            every = tx.tasks.of_incidents([incident_id])[incident_id]
+            trail = tx.response_trail.timeline(incident_id)
+            return shown_timeline(tx, principal, trail, every)
 
     def linked_to(
         self, kind: LinkKind, ref: str, *, principal: Principal, open_only: bool = False
@@ -109,7 +117,7 @@ class IncidentService:
         require(principal, Permission.READ)
         with self.runtime.store.transaction() as tx:
             found = tx.incidents.linked_to(kind.value, [ref], open_only=open_only)
-        return visible(principal, found.get(ref, []), incident_place)
+            return narrowed(tx, principal, visible(principal, found.get(ref, []), incident_place))
 
     def plans(self, *, principal: Principal) -> list[EmergencyPlan]:
         """The emergency plans whose region and domain the principal's scope holds."""

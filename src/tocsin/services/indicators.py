@@ -10,6 +10,7 @@ from tocsin.core.access import Placement, Principal, require, require_place, vis
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import NotFound
 from tocsin.core.indicators import Indicator
+from tocsin.core.observation_rollups import Rollup
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.regions import RegionCode
 from tocsin.core.users import Permission
@@ -65,6 +66,19 @@ class IndicatorService:
         self.indicator(code, principal=principal)
         with self.store.transaction() as tx:
             return tx.observations.read(self.rules.ids[code], since=since, until=until, limit=limit)
+
+    def rollups(
+        self,
+        code: str,
+        *,
+        principal: Principal,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> list[Rollup]:
+        """An indicator's summaries of observations past their raw retention, oldest first."""
+        self.indicator(code, principal=principal)
+        with self.store.transaction() as tx:
+            return tx.observations.rollups(self.rules.ids[code], since=since, until=until)
 
     def scores(self, code: str, *, principal: Principal, kind: str | None = None) -> dict[str, Any]:
         """Anomaly scores of the indicator's stored history (see `replay_scores`)."""

@@ -20,7 +20,8 @@ from tocsin.core.events import Event
 from tocsin.core.indicators import Direction, Indicator
 from tocsin.core.leases import Lease
 from tocsin.core.levels import Level
-from tocsin.core.observations import ObservationBatch, ahead_reason, later_than
+from tocsin.core.moments import ahead_reason
+from tocsin.core.observations import ObservationBatch, later_than
 from tocsin.core.rules.thresholds import ThresholdState, evaluate_thresholds
 from tocsin.core.users import Permission
 from tocsin.core.warnings.model import (
@@ -28,6 +29,7 @@ from tocsin.core.warnings.model import (
     WarningEvent,
 )
 from tocsin.ports import Bus, Clock, Ownership, Store, StoreSession
+from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.indicator_warnings import SOURCE, RuleChanges, apply_indicator_changes
 from tocsin.services.level_changes import level_command
 from tocsin.services.publishing import warning_message
@@ -196,6 +198,10 @@ def load_rule_state(store: Store, rules: RuleBook) -> tuple[ThresholdState, Scor
     return state, scoring if len(scoring) else None
 
 
+# the group commit of observation batches (one rule and detector pass per group)
+ObservationCommitter = GroupCommitter[ObservationBatch, IngestResult]
+
+
 class IngestService:
     """Stores observation batches and runs the rules over them, all or nothing.
 
@@ -308,13 +314,22 @@ class IngestService:
 
         `where(i)` names row i of the chunks taken together (a file's line, a request's path)
         in the problems of a refused batch."""
-        passes = self._transaction(chunks, progress=progress, where=where)
+        return self._result(self._transaction(chunks, progress=progress, where=where))
+
+    @staticmethod
+    def _result(passes: list[ChunkPass]) -> IngestResult:
         return IngestResult(
             sum(p.received for p in passes),
             sum(p.received for p in passes),
             sum(int(p.accepted.sum()) for p in passes),
             tuple(e for p in passes for e in p.events),
         )
+
+    def ingest_along(self, work: Callable[[StoreSession], ObservationBatch]) -> IngestResult:
+        """Run `work` in the transaction that stores and evaluates the batch it returns (ids
+        known, times checked against the clock): its writes and the batch commit together or
+        not at all."""
+        return self._result(self._transaction(lambda tx: [work(tx)]))
 
     def ingest_group(self, batches: Sequence[ObservationBatch]) -> list[IngestResult]:
         """Store and evaluate the batches of several requests in ONE transaction and ONE rule
@@ -341,13 +356,14 @@ class IngestService:
 
     def _transaction(
         self,
-        chunks: Iterable[ObservationBatch],
+        chunks: Iterable[ObservationBatch] | Callable[[StoreSession], Iterable[ObservationBatch]],
         *,
         progress: Callable[[int], None] | None = None,
         where: Callable[[int], str] = lambda i: f"batch[{i}]",
     ) -> list[ChunkPass]:
         """Run chunks through storage and the rules in one transaction fenced by the rules'
-        lease; roll the in-memory state back if anything fails."""
+        lease (`chunks` may be work on that transaction that returns them); roll the
+        in-memory state back if anything fails."""
         with self._lock:
             lease = self._own()
             now = self.clock.now()
@@ -357,7 +373,7 @@ class IngestService:
             touched = np.zeros(self.rules.size, dtype=np.bool_)
             try:
                 with self.store.transaction() as tx:
-                    for chunk in chunks:
+                    for chunk in chunks(tx) if callable(chunks) else chunks:
                         self._check_series(chunk)
                         first = sum(p.received for p in passes)
                         reject_future(

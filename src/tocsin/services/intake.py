@@ -19,14 +19,18 @@ import numpy.typing as npt
 from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidInput
 from tocsin.core.sources import SourceCounts, SourceKind
-from tocsin.services.group_commit import GroupCommitter
-from tocsin.services.ingest import IngestResult, IngestService, RawObservations
+from tocsin.services.ingest import (
+    IngestResult,
+    IngestService,
+    ObservationCommitter,
+    RawObservations,
+)
 
 
 class SourceIntake:
     """Counts per source kind, and delivery for collectors."""
 
-    def __init__(self, ingest: IngestService, committer: GroupCommitter) -> None:
+    def __init__(self, ingest: IngestService, committer: ObservationCommitter) -> None:
         self.ingest = ingest
         self.committer = committer
         self.counts = {kind: SourceCounts() for kind in SourceKind}

@@ -12,7 +12,7 @@ import numpy as np
 
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.reports import Report
-from tocsin.services.group_commit import GroupCommitter
+from tocsin.services.ingest import ObservationCommitter
 
 COUNT_WINDOW = timedelta(hours=1)
 
@@ -25,7 +25,7 @@ def count_indicator(region: str, service: str) -> str:
 class ReportCounts:
     """Feeds report counts to the indicators the catalogue declares for them."""
 
-    def __init__(self, committer: GroupCommitter, ids: Mapping[str, int]) -> None:
+    def __init__(self, committer: ObservationCommitter, ids: Mapping[str, int]) -> None:
         self.committer = committer
         self.ids = {code: i for code, i in ids.items() if ".reports." in code}
 

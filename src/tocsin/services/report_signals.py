@@ -5,7 +5,6 @@ a warning for the cluster's region and domain through the same lifecycle as ever
 
 from __future__ import annotations
 
-from tocsin.core.audit import from_warning_event
 from tocsin.core.domains import DomainCode
 from tocsin.core.events import Event
 from tocsin.core.regions import RegionCode
@@ -53,7 +52,7 @@ def signal_cluster(
     tx: StoreSession, found: ClusterSignal, *, rtype: ReportType, report: Report
 ) -> list[WarningEvent]:
     """Store the cluster's event and raise (or upgrade) its warning; the warning transitions
-    (for the caller to publish after commit)."""
+    (for the caller to audit, and to publish after commit)."""
     tx.events.insert([cluster_event(found, rtype, at=report)], received_at=report.requested_at)
     subject = f"cluster:{found.cluster}"
     fp = fingerprint(SOURCE, subject, found.region, found.domain)
@@ -69,6 +68,4 @@ def signal_cluster(
         {"service": rtype.code, "cluster": found.cluster},
     )
     changes.apply(fp, _command(found, rtype), at=report.requested_at, place=lambda: place)
-    events = changes.save(tx)
-    tx.audit.append([from_warning_event(e) for e in events])
-    return events
+    return changes.save(tx)

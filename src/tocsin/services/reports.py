@@ -2,46 +2,70 @@
 public (coarsened, no personal field), let the handling unit act on it, delete contacts on time.
 
 Who may see a report's exact point and contact, and act on it, is decided in one place:
-`handles(user, report)` below (the handling unit's members only). Every such look is audited.
+`handles(user, report)` below (the handling unit's members, within their principal's scope).
+Every such look is audited.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from threading import Lock
 from typing import Protocol
 
-from tocsin.core.audit import AuditRecord
+from tocsin.core.access import Placement, Principal, sees
+from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.catalog import Catalog
-from tocsin.core.errors import Forbidden, InvalidInput, NotFound, Problem, RateLimited
+from tocsin.core.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Overloaded,
+    Problem,
+    RateLimited,
+)
+from tocsin.core.levels import Level
 from tocsin.core.report_abuse import RateLimit
-from tocsin.core.report_clusters import ClusterSignal, nearest_cluster, related, signal
+from tocsin.core.report_clusters import nearest_cluster, related, signal
+from tocsin.core.report_deadlines import ReportDeadlines, first_reminders, scheduled
 from tocsin.core.report_photos import clean_photo
 from tocsin.core.report_routing import RegionIndex, route
 from tocsin.core.report_types import ReportType, attribute_problems
 from tocsin.core.reports import (
+    TRANSITIONS,
     HandlingAction,
+    Photo,
     Point,
     Report,
     ReportId,
+    ReportStatus,
     ReportUpdate,
     box_around,
     coarsen,
     fingerprint,
     handle,
 )
-from tocsin.ports import Bus, Clock, Store
+from tocsin.core.warnings.model import WarningEvent
+from tocsin.ports import Bus, Clock, Store, StoreSession
 from tocsin.ports.reports import ContactCipher, ReportQuery, SealedContact
+from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.publishing import warning_message
 from tocsin.services.report_counts import COUNT_WINDOW, ReportCounts
+from tocsin.services.report_incidents import ReportIncidents
 from tocsin.services.report_signals import signal_cluster
 
 DESCRIPTION_MAX = 4_000  # GeoReport v2
 CONTACT_MAX = 254  # the longest e-mail address (RFC 5321 path limit)
 NEIGHBOURS_MAX = 100_000  # reports read to cluster one (far more than any real cluster)
+LINK = HandlingAction.LINK_INCIDENT
+LINKED = ReportStatus.LINKED
+LINKABLE = TRANSITIONS[LINK].allowed_from
+FOLLOWER = "system:reports"  # who links a report that joins a cluster attached to an incident
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,6 +78,8 @@ class ReportPolicy:
     photo_max_bytes: int = 2_000_000
     per_client: RateLimit = field(default_factory=lambda: RateLimit(6_000, timedelta(minutes=1)))
     per_range: RateLimit = field(default_factory=lambda: RateLimit(30, timedelta(minutes=10)))
+    max_queued: int = 10_000  # reports waiting for the group commit before 503
+    deadlines: ReportDeadlines = field(default_factory=ReportDeadlines)
 
 
 @dataclass(frozen=True)
@@ -70,6 +96,27 @@ class Submission:
     attributes: Mapping[str, Sequence[str]] = field(default_factory=dict)
     contact: str | None = None
     photo: bytes | None = None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A submission checked and routed, its contact sealed: what the group commit stores."""
+
+    report: Report
+    rtype: ReportType
+    photo: Photo | None
+    contact: SealedContact | None
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What storing a report gave: the report (or the earlier identical one), the warning
+    transitions its cluster raised, its service's count in its region (when watched)."""
+
+    report: Report
+    raised: list[WarningEvent] = field(default_factory=list)
+    count: int | None = None
+    incident: str | None = None  # it joined a cluster attached to this incident
 
 
 @dataclass(frozen=True)
@@ -92,11 +139,13 @@ class Handler(Protocol):
         """The unit the person belongs to."""
 
 
-def handles(user: Handler, report: Report) -> bool:
+def handles(user: Handler, report: Report, *, domain: str | None) -> bool:
     """Whether the user may see the report's exact point and contact and act on it: members
-    of the report's handling unit. (The one scope decision for reports; issue 12's access
-    policy replaces it here.)"""
-    return user.unit is not None and user.unit == report.unit
+    of the report's handling unit and, for a principal, within its scope (a token narrowed to
+    other regions or domains than the report's, `domain` its type's, does not handle it)."""
+    if user.unit is None or user.unit != report.unit:
+        return False
+    return not isinstance(user, Principal) or sees(user.scope, Placement(report.region, domain))
 
 
 def public_view(report: Report, *, coarsen_m: float) -> Report:
@@ -118,6 +167,8 @@ class ReportService:
         cipher: ContactCipher | None,
         policy: ReportPolicy,
         counts: ReportCounts | None = None,
+        chain: Callable[[str, str], Sequence[str]] | None = None,
+        incidents: ReportIncidents | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -127,9 +178,14 @@ class ReportService:
         self.cipher = cipher
         self.policy = policy
         self.counts = counts
+        self.incidents = incidents
+        self.chain = chain or (lambda unit, _domain: [unit])  # a unit, then the units above it
         self.index = RegionIndex.build(catalog.regions)
         self._limits = Lock()
         self._groups = {code: t.cluster_group for code, t in self.types.items()}
+        self.committer: GroupCommitter[_Checked, _Stored] = GroupCommitter(
+            self.store_group, what="reports", max_queued_rows=policy.max_queued
+        )
 
     def report_type(self, code: str) -> ReportType:
         """One report type; NotFound when there is none."""
@@ -140,7 +196,24 @@ class ReportService:
 
     def submit(self, sub: Submission) -> Report:
         """Check, route and store a report (or answer the earlier identical one); InvalidInput
-        listing every problem, RateLimited when the sender sends too much."""
+        listing every problem, RateLimited when the sender sends too much, Overloaded when too
+        many reports wait to be stored. Answers only after the commit that stores it."""
+        checked = self._checked(sub)
+        stored = self.committer.submit(checked).result()
+        if stored.count is not None and self.counts is not None:
+            try:
+                self.counts.observe(stored.report, stored.count)
+            except Overloaded:  # the next report counts the window again
+                log.warning("report count of %s not queued: ingest overloaded", stored.report.id)
+        for event in stored.raised:
+            self.bus.publish("warnings", warning_message(event))
+        if stored.incident is not None and self.incidents is not None:
+            why = f"report joined cluster {stored.report.cluster}"
+            self.incidents.link(stored.incident, [stored.report.id], reason=why)
+        return stored.report
+
+    def _checked(self, sub: Submission) -> _Checked:
+        """The submission checked, routed, rate-limited and its contact sealed (no I/O)."""
         rtype = self.report_type(sub.service)
         attributes = self._check(sub, rtype)
         photo = clean_photo(sub.photo, max_bytes=self.policy.photo_max_bytes) if sub.photo else None
@@ -150,7 +223,6 @@ class ReportService:
             raise InvalidInput([Problem("form", "lat/long", f"{at} lies outside every region")])
         self._rate_limit(sub)
         now = self.clock.now()
-        key = fingerprint(sub.service, sub.point, description=sub.description)
         report = Report(
             id=ReportId(secrets.token_hex(8)),
             service=sub.service,
@@ -163,30 +235,64 @@ class ReportService:
             address=sub.address,
             attributes=attributes,
             client=sub.client,
-            fingerprint=key,
+            fingerprint=fingerprint(sub.service, sub.point, description=sub.description),
             has_photo=photo is not None,
             has_contact=bool(sub.contact),
         )
+        chain = self.chain(where.unit, rtype.domain) if where.unit else ()
+        report = first_reminders(report, self.policy.deadlines, chain=chain)
+        sealed = None
+        if sub.contact and self.cipher is not None:
+            box = self.cipher.seal(sub.contact.strip(), report_id=report.id)
+            sealed = SealedContact(report.id, box, now + self.policy.contact_retention)
+        return _Checked(report, rtype, photo, sealed)
+
+    def store_group(self, group: list[_Checked]) -> list[_Stored]:
+        """Store checked reports in one transaction, in order (each one's duplicate check and
+        clustering see the ones before it); one answer each. Run by the group committer."""
+        records: list[AuditRecord] = []
+        signalled: set[tuple[str, Level]] = set()  # a cluster's signal repeated is a no-op
         with self.store.transaction() as tx:
-            earlier = tx.reports.with_fingerprint(key, since=now - self.policy.duplicate_window)
-            if earlier is not None:
-                return earlier  # the same submission again: one report, the same tracking number
-            report = self._clustered(report, rtype, tx.reports.find)
-            first = ReportUpdate(now, report.status, report.status_note)
-            tx.reports.add(report, photo=photo, update=first)
-            if sub.contact and self.cipher is not None:
-                sealed = self.cipher.seal(sub.contact.strip(), report_id=report.id)
-                due = now + self.policy.contact_retention
-                tx.reports.seal_contact(SealedContact(report.id, sealed, due))
-            tx.audit.append([_received(report)])
-            found = self._signal(report, rtype, tx.reports.find)
-            raised = signal_cluster(tx, found, rtype=rtype, report=report) if found else []
-            count = self._count(report, tx.reports.find)
-        if count is not None and self.counts is not None:
-            self.counts.observe(report, count)
-        for event in raised:
-            self.bus.publish("warnings", warning_message(event))
-        return report
+            stored = [self._store(tx, c, records=records, signalled=signalled) for c in group]
+            tx.audit.append(records)  # one append: the audit chain's head is locked once
+        return stored
+
+    def _store(
+        self,
+        tx: StoreSession,
+        checked: _Checked,
+        *,
+        records: list[AuditRecord],
+        signalled: set[tuple[str, Level]],
+    ) -> _Stored:
+        report, rtype = checked.report, checked.rtype
+        since = report.requested_at - self.policy.duplicate_window
+        earlier = tx.reports.with_fingerprint(report.fingerprint, since=since)
+        if earlier is not None:
+            return _Stored(earlier)  # the same submission again: one report, one tracking number
+        report = self._clustered(report, rtype, tx.reports.find)
+        first = ReportUpdate(report.requested_at, report.status, report.status_note)
+        tx.reports.add(report, photo=checked.photo, update=first)
+        if checked.contact is not None:
+            tx.reports.seal_contact(checked.contact)
+        records.append(_received(report))
+        members = self._members(report, rtype, tx.reports.find)
+        incident = next((m.incident for m in members if m.status is LINKED and m.incident), None)
+        if incident is not None:  # the cluster is attached to an incident: the report follows
+            when = report.requested_at
+            report, record = self._step(tx, report, LINK, actor=FOLLOWER, now=when, target=incident)
+            records.append(record)
+        found = signal(report, members, rtype=rtype, domain=rtype.domain)
+        raised: list[WarningEvent] = []
+        if found is not None and (found.cluster, found.level) not in signalled:
+            signalled.add((found.cluster, found.level))
+            raised = signal_cluster(tx, found, rtype=rtype, report=report)
+            records.extend(from_warning_event(e) for e in raised)
+        return _Stored(report, raised, self._count(report, tx.reports.find), incident)
+
+    def close(self) -> None:
+        """Store the reports still queued, then stop the group committer's thread."""
+        self.committer.close()
 
     def _check(self, sub: Submission, rtype: ReportType) -> dict[str, object]:
         attributes, problems = attribute_problems(rtype, sub.attributes)
@@ -223,14 +329,14 @@ class ReportService:
         recent = related(report, find(query), groups=self._groups)
         return replace(report, cluster=nearest_cluster(report, recent, rtype=rtype))
 
-    def _signal(self, report: Report, rtype: ReportType, find: _Find) -> ClusterSignal | None:
-        """The signal of the report's cluster, counted over the window, if it meets a rule."""
+    def _members(self, report: Report, rtype: ReportType, find: _Find) -> list[Report]:
+        """The reports of the report's cluster within the type's window (itself included)."""
         query = ReportQuery(
             cluster=report.cluster,
             start_at=report.requested_at - timedelta(seconds=rtype.cluster_window_s),
             limit=NEIGHBOURS_MAX,
         )
-        return signal(report, find(query), rtype=rtype, domain=rtype.domain)
+        return find(query)
 
     def _count(self, report: Report, find: _Find) -> int | None:
         """Reports of the service in the region over the last hour, when an indicator counts
@@ -277,7 +383,9 @@ class ReportService:
         if user.unit is None:
             raise Forbidden("only members of a unit see the reports it handles")
         with self.store.transaction() as tx:
-            found = tx.reports.find(replace(query, unit=user.unit))
+            found = [
+                r for r in tx.reports.find(replace(query, unit=user.unit)) if self.handles(user, r)
+            ]
             looked = _looked(user, "report.listed", user.unit, now=self.clock.now())
             tx.audit.append([replace(looked, details={"reports": len(found)})])
         return found
@@ -304,25 +412,84 @@ class ReportService:
         note: str = "",
         target: str | None = None,
     ) -> Report:
-        """One handling step by the report's unit; audited and shown to the reporter."""
-        now = self.clock.now()
+        """One handling step by the report's unit; audited and shown to the reporter. Linking
+        to an incident needs an open one, and the incident links the report back."""
+        linking = action is HandlingAction.LINK_INCIDENT and target is not None
+        if linking and self.incidents is not None and target is not None:
+            self.incidents.require_open(target, by=user)
         with self.store.transaction() as tx:
             report = self._handled(tx.reports.get(report_id), report_id, user=user)
             if action is HandlingAction.MARK_DUPLICATE and target and not tx.reports.get(target):
                 raise NotFound(f"no report {target!r} to be a duplicate of")
-            changed, update = handle(report, action, now=now, note=note, target=target)
-            tx.reports.save(changed, update=update)
-            details = {"from": report.status.value, "to": changed.status.value, "target": target}
-            kind = f"report.{action.value}"
-            record = AuditRecord(now, user.name, kind, "report", report_id, update.note, details)
+            changed, record = self._step(
+                tx, report, action, actor=user.name, now=self.clock.now(), note=note, target=target
+            )
             tx.audit.append([record])
+        if linking and self.incidents is not None and target is not None:
+            self.incidents.link(target, [report_id], reason=f"report linked by {user.name}")
         return changed
+
+    def attach_cluster(
+        self, cluster: str, incident_id: str, *, user: Handler, note: str = ""
+    ) -> list[Report]:
+        """Link every open report of a cluster that the user's unit handles to an open incident
+        (each reporter reads it); the incident links them back; reports joining the cluster
+        later follow it (see `_follow`). NotFound when the cluster has no report, Forbidden when
+        the user's unit handles none of it (before the incident is looked at)."""
+        with self.store.transaction() as tx:
+            members = tx.reports.find(ReportQuery(cluster=cluster, limit=NEIGHBOURS_MAX))
+        if not members:
+            raise NotFound(f"no report in cluster {cluster[:64]!r}")
+        if not any(self.handles(user, r) for r in members):
+            raise Forbidden(f"the reports of cluster {cluster[:64]!r} are handled by another unit")
+        if self.incidents is not None:
+            self.incidents.require_open(incident_id, by=user)
+        with self.store.transaction() as tx:
+            members = tx.reports.find(ReportQuery(cluster=cluster, limit=NEIGHBOURS_MAX))
+            mine = [r for r in members if self.handles(user, r)]
+            now = self.clock.now()
+            steps = [
+                self._step(tx, r, LINK, actor=user.name, now=now, note=note, target=incident_id)
+                for r in mine
+                if r.status in LINKABLE and r.incident != incident_id
+            ]
+            tx.audit.append([record for _, record in steps])
+        linked = [report for report, _ in steps]
+        if self.incidents is not None:
+            why = f"cluster {cluster} attached by {user.name}"
+            self.incidents.link(incident_id, [r.id for r in linked], reason=why)
+        return linked
+
+    def _step(
+        self,
+        tx: StoreSession,
+        report: Report,
+        action: HandlingAction,
+        *,
+        actor: str,
+        now: datetime,
+        note: str = "",
+        target: str | None = None,
+    ) -> tuple[Report, AuditRecord]:
+        """Apply one handling step in the transaction: the report, its public update and its
+        deadlines stored; the audit record for the caller to append."""
+        changed, update = handle(report, action, now=now, note=note, target=target)
+        changed = scheduled(changed, self.policy.deadlines, since=report)
+        tx.reports.save(changed, update=update)
+        details = {"from": report.status.value, "to": changed.status.value, "target": target}
+        kind = f"report.{action.value}"
+        return changed, AuditRecord(now, actor, kind, "report", report.id, update.note, details)
+
+    def handles(self, user: Handler, report: Report) -> bool:
+        """Whether the user handles the report (`handles`, with the domain of its type)."""
+        rtype = self.types.get(report.service)
+        return handles(user, report, domain=str(rtype.domain) if rtype else None)
 
     def _handled(self, report: Report | None, report_id: str, *, user: Handler) -> Report:
         if report is None:
             raise NotFound(f"no report {report_id!r}")
-        if not handles(user, report):
-            raise Forbidden(f"report {report_id} is handled by another unit")
+        if not self.handles(user, report):
+            raise Forbidden(f"report {report_id} is handled by another unit, or outside your scope")
         return report
 
     def delete_due_contacts(self) -> int:

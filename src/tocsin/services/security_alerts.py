@@ -1,11 +1,14 @@
 """Security alerts in: placed on assets, stored once as events, counted into indicators.
 
-A delivery's alerts are placed on assets by the hosts they name; the placed ones are stored as
-events (source `security:<format>`, deduplicated by the tool's id or a content id), in one
-transaction with an audit record. Then every asset with an `alerts_indicator` that the delivery
-touched gets one observation: at the second of its newest alert in the delivery, the number of
-its stored alerts in the minute up to it, through the same ingest as every other observation,
-so threshold rules and detectors watch alert counts like any other indicator. Counting from the
+A delivery is checked whole first (times within the clock's skew, ids and texts the store can
+keep): one bad alert refuses it and nothing is stored. Its alerts are placed on assets by the
+hosts they name; the placed ones are stored as events (source `security:<format>`, deduplicated
+by the tool's id or a content id) with an audit record, and every asset with an
+`alerts_indicator` that the delivery touched gets one observation: at the second of its newest
+alert in the delivery, the number of its stored alerts in the minute up to it, through the rules
+of the same ingest as every other observation and in the SAME transaction (fenced by the rules'
+lease), so threshold rules and detectors watch alert counts like any other indicator and the
+events never stand without their counts. Counting from the
 store makes a repeated delivery idempotent (the same count at the same second). A delivery whose
 newest alert is older than a count already graded is stored but not graded again: rules read an
 indicator in time order, as they do every late observation.
@@ -18,19 +21,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tocsin.core.access import system_principal
+from tocsin.core.access import Placement, Principal, require, require_places
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
+from tocsin.core.errors import InvalidInput
+from tocsin.core.observations import ObservationBatch
 from tocsin.core.security_alerts import (
     SecurityAlert,
     address_index,
+    alert_problems,
     as_events,
     newest_seconds,
     window_of,
 )
+from tocsin.core.users import Permission
 from tocsin.ports import Clock, Store, StoreSession
 from tocsin.services.exposure import CYBER
-from tocsin.services.ingest import IngestService, RawObservations
+from tocsin.services.ingest import IngestService
 
 SOURCE_PREFIX = "security:"
 
@@ -63,25 +70,49 @@ class SecurityAlertService:
             if a.alerts_indicator is not None
         }
 
-    def receive(self, alerts: Sequence[SecurityAlert], *, actor: str) -> AlertsReceived:
-        """Store the placed alerts and count them into their assets' indicators."""
+    def receive(self, alerts: Sequence[SecurityAlert], *, principal: Principal) -> AlertsReceived:
+        """Store the placed alerts and count them into their assets' indicators, in one
+        transaction; InvalidInput naming every bad alert (nothing stored) first, Forbidden when
+        a placed alert lies outside the principal's scope (nothing stored)."""
+        require(principal, Permission.INGEST)
         now = self.clock.now()
+        problems = alert_problems(alerts, now=now, max_ahead=self.ingest.max_ahead)
+        if problems:
+            raise InvalidInput(problems)
         domain = CYBER if CYBER in self.catalog.domains else None  # else each asset's own
         events, unplaced = as_events(alerts, self.index, domain=domain)
-        with self.store.transaction() as tx:
-            stored = tx.events.insert(events, received_at=now)
-            reason = f"{stored} new of {len(alerts)} alerts ({unplaced} on no known asset)"
-            tx.audit.append(
-                [AuditRecord(now, actor, "security_alerts.received", "batch", str(stored), reason)]
+        placed = [(f"alert on {e.asset}", Placement(e.region, e.domain)) for e in events]
+        require_places(principal, placed, action="receiving security alerts")
+        actor = principal.name
+        newest = {a: t for a, t in newest_seconds(events).items() if a in self.indicators}
+        stored: list[int] = []
+
+        def store(tx: StoreSession) -> ObservationBatch:
+            found = tx.events.insert(events, received_at=now)
+            reason = f"{found} new of {len(alerts)} alerts ({unplaced} on no known asset)"
+            record = AuditRecord(
+                now, actor, "security_alerts.received", "batch", str(found), reason
             )
-            newest = newest_seconds(events)
-            found = {
-                (a, t): self._count(tx, a, second=t)
-                for a, t in newest.items()
-                if a in self.indicators
-            }
-        observed = self._observe(found)
-        return AlertsReceived(len(alerts), len(events), stored, unplaced, observed)
+            tx.audit.append([record])
+            stored.append(found)
+            return self._counts(tx, newest)
+
+        if newest:  # the counts go through the rules, in the same transaction
+            self.ingest.ingest_along(store)
+        else:
+            with self.store.transaction() as tx:
+                store(tx)
+        return AlertsReceived(len(alerts), len(events), stored[0], unplaced, len(newest))
+
+    def _counts(self, tx: StoreSession, newest: dict[str, int]) -> ObservationBatch:
+        """Each counted asset's alerts in the minute up to its newest one, at that second."""
+        keys = sorted(newest.items(), key=lambda k: (k[1], k[0]))
+        ids = self.ingest.rules.ids
+        return ObservationBatch(
+            np.array([ids[self.indicators[a]] for a, _ in keys], dtype=np.int64),
+            np.array([t for _, t in keys], dtype=np.int64),
+            np.array([float(self._count(tx, a, second=t)) for a, t in keys], dtype=np.float64),
+        )
 
     def _count(self, tx: StoreSession, asset: str, *, second: int) -> int:
         since, until = window_of(second)
@@ -89,18 +120,3 @@ class SecurityAlertService:
             [asset], source_prefix=SOURCE_PREFIX, since=since, until=until
         )
         return len(found)
-
-    def _observe(self, found: dict[tuple[str, int], int]) -> int:
-        if not found:
-            return 0
-        keys = sorted(found, key=lambda k: (k[1], k[0]))
-        raw = RawObservations(
-            codes=[self.indicators[a] for a, _ in keys],
-            times=np.array([t for _, t in keys], dtype=np.int64),
-            values=np.array([float(found[k]) for k in keys], dtype=np.float64),
-        )
-        # the counts are the process's own observations of configured assets' indicators
-        self.ingest.ingest(
-            raw, principal=system_principal("security-alerts"), source="security alerts"
-        )
-        return len(keys)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -25,6 +25,7 @@ from tocsin.core.access import (
     Scope,
     require,
     require_place,
+    sees,
     system_principal,
 )
 from tocsin.core.audit import AuditRecord
@@ -41,7 +42,7 @@ from tocsin.core.warnings.model import Warning
 from tocsin.core.warnings.outbox import Message, NotificationKind
 from tocsin.ports import IncidentFilter, ResponseStore, Store, StoredReport, WarningFilter
 from tocsin.services.delivery import Handoff
-from tocsin.services.incidents import IncidentService
+from tocsin.services.incidents import IncidentService, incident_place
 from tocsin.services.indicators import IndicatorService
 from tocsin.services.response_pass import ResponseContext, response_pass
 
@@ -71,6 +72,16 @@ def _warning_json(w: Warning) -> dict[str, Any]:
         "name": str(w.explanation.get("name") or w.subject),
         "first_seen_at": w.first_seen_at.isoformat(),
     }
+
+
+def held(facts: Mapping[str, Any]) -> list[tuple[str, Placement]]:
+    """Where the warnings and tasks a report holds sit: a stored report is shown whole, to a
+    principal whose scope holds all of them (it was gathered for its issuer's scope)."""
+    return [
+        (f"{kind}[{i}]", Placement(x.get("region"), x.get("domain")))
+        for kind in ("warnings", "tasks")
+        for i, x in enumerate(facts.get(kind) or [])
+    ]
 
 
 def _by_level(warnings: Sequence[Warning]) -> dict[str, int]:
@@ -106,12 +117,12 @@ class SituationService:
     # -- facts ---------------------------------------------------------------------------------
     def incident_facts(self, incident_id: str, *, principal: Principal) -> dict[str, Any]:
         """The situation of an incident now, as the principal may see it."""
-        incident = self.incidents.get(incident_id, principal=principal)
+        incident = self.incidents.get(incident_id, principal=principal)  # links in scope
         now = self.incidents.runtime.clock.now()
         with self.store.transaction() as tx:
             linked = tx.warnings.by_ids(incident.linked(LinkKind.WARNING))
-            tasks = tx.tasks.of_incidents([incident.id])[incident.id]
-            timeline = tx.response_trail.timeline(incident.id)
+        tasks = self.incidents.tasks(incident_id, principal=principal)
+        timeline = self.incidents.timeline(incident_id, principal=principal)
         warnings = sorted(linked.values(), key=lambda w: (-w.level.rank, w.first_seen_at))
         affected = sorted({incident.region, *(w.region for w in warnings)})
         return {
@@ -267,20 +278,31 @@ class SituationService:
             found = tx.situation_reports.get(report_id_)
         if found is None:
             raise NotFound(f"no situation report {report_id_!r}")
-        if found.subject_kind == INCIDENT:
-            self.incidents.get(found.subject_id, principal=principal)
-        else:
+        action = f"reading situation report {report_id_}"
+        with self.store.transaction() as tx:
+            subject = tx.incidents.get(found.subject_id) if found.subject_kind == INCIDENT else None
+        if found.subject_kind != INCIDENT:
             self._require_region(principal, found.subject_id)
+        elif subject is not None:
+            require_place(principal, incident_place(subject), action=action)
+        outside = [w for w, place in held(found.facts) if not sees(principal.scope, place)]
+        if outside:
+            raise Forbidden(
+                f"{action}: it holds {', '.join(outside[:10])}, outside the scope of "
+                f"{principal.name} ({principal.scope.named}); refused"
+            )
         return found
 
     def find(self, kind: str, subject: str, *, principal: Principal) -> list[StoredReport]:
-        """A subject's stored reports, newest first."""
+        """A subject's stored reports the principal may open (`get`), newest first: one that
+        holds a warning or task outside the principal's scope is not listed."""
         if kind == INCIDENT:
             self.incidents.get(subject, principal=principal)
         else:
             self._require_region(principal, subject)
         with self.store.transaction() as tx:
-            return tx.situation_reports.find(kind, subject, limit=100)
+            found = tx.situation_reports.find(kind, subject, limit=100)
+        return [r for r in found if all(sees(principal.scope, place) for _, place in held(r.facts))]
 
     def issue_scheduled(self, now: datetime) -> int:
         """Issue the reports due at `now`: each active incident whose plan sets `report_every`

@@ -24,6 +24,7 @@ from tocsin.core.incidents.trail import TASK
 from tocsin.core.units import UnitCode
 from tocsin.core.users import Permission
 from tocsin.ports import TaskFilter
+from tocsin.services.incident_scope import task_place
 from tocsin.services.response_pass import ResponsePass, ResponseRuntime
 
 WORK = {  # what a unit does to its task, and the permission it needs
@@ -34,11 +35,6 @@ WORK = {  # what a unit does to its task, and the permission it needs
     TaskCommandKind.RESUME: Permission.RESPOND,
     TaskCommandKind.CANCEL: Permission.COMMAND,
 }
-
-
-def task_place(task: Task) -> Placement:
-    """Where a task sits, for the access policy: its unit's region, the domain it acts in."""
-    return Placement(task.region, task.domain)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,10 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from tocsin.api.auth import Requires
+from tocsin.api.auth import Reader, Requires
 from tocsin.api.problems import responses
 from tocsin.bootstrap import Container
-from tocsin.core.errors import NotFound
-from tocsin.core.exposure.exposures import CascadeStep, cascade_from
+from tocsin.core.exposure.exposures import CascadeStep
 from tocsin.core.users import Permission
 from tocsin.web.geometry import bounds, extent_digits, simplify
 
@@ -119,11 +118,10 @@ def make_router(container: Container) -> APIRouter:
     )
 
     @router.get("/exposure/{asset}", responses=responses(404))
-    def exposure_cascade(asset: str) -> CascadeOut:
-        """The assets lost or degraded with `asset`, placed for the map, and their regions."""
-        if asset not in container.catalog.assets:
-            raise NotFound(f"no asset {asset!r}")
-        steps, edges = cascade_from(container.catalog.assets, asset)
+    def exposure_cascade(asset: str, principal: Reader) -> CascadeOut:
+        """The assets lost or degraded with `asset` (in your scope), placed for the map, and
+        their regions."""
+        steps, edges = container.exposure.cascade(asset, principal=principal)
         out = _steps_out(container, steps)
         shapes = _shapes(container, {o.region for o in out})
         return CascadeOut(asset=asset, assets=out, edges=edges, regions=shapes)

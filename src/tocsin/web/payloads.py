@@ -100,6 +100,7 @@ class RiskRankingOut(BaseModel):
     model: str | None = None
     reason: str | None = None
     regions: list[dict[str, Any]]
+    models: list[dict[str, Any]] = []  # the models to choose from: id, name, live
 
 
 class RiskTreeOut(BaseModel):

@@ -8,6 +8,11 @@ dashboard never waits for it. Which model is shown is a setting (`TOCSIN_RISK_MO
 matched by the model's id column (for INFORM, ISO 3166 alpha-3 codes, which are the codes of the
 demo's nations); a region the table does not hold has no risk data, and the view says so rather
 than showing numbers that were never computed.
+
+Beside it, live models are computed from Tocsin's own state at every read: the cyber exposure
+model (`models/cyber_exposure.yaml`, packaged as `tocsin/demo/data/cyber_exposure.yaml`) over
+each region's exposure now (`ExposureService.regions`, the table `tocsin exposure regions`
+writes), so an import, a patch or a changed inventory shows in the risk view at once.
 """
 
 from __future__ import annotations
@@ -15,14 +20,17 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from tocsin.adapters.risk_model_yaml import load_model
-from tocsin.adapters.risk_tables_csv import read_indicator_csv
+from tocsin.adapters.risk_tables_csv import parse_indicator_rows, read_indicator_csv
 from tocsin.config import Settings
 from tocsin.core.errors import NotFound
+from tocsin.core.exposure.regions import RegionExposure, table_rows
 from tocsin.core.risk.classes import class_labels, rank_descending
 from tocsin.core.risk.evaluate import RiskResult
 from tocsin.core.risk.model import RiskModel
@@ -173,3 +181,41 @@ class RiskLoader:
         if not self._done.is_set():
             return "the risk model is still loading"
         return "no risk model loaded"
+
+
+CYBER_MODEL = resources.files("tocsin.demo") / "data" / "cyber_exposure.yaml"
+
+
+class LiveRisk:
+    """A model evaluated over a table read from Tocsin's state at every read (no file)."""
+
+    def __init__(
+        self,
+        model: RiskModel,
+        *,
+        rows: Callable[[], Sequence[Sequence[str]]],
+        empty: str,
+    ) -> None:
+        self.model = model
+        self.rows = rows
+        self.empty = empty  # why there is no index when the table holds no region
+
+    def index(self) -> RiskIndex | None:
+        """The model over the table as it is now (None when it holds no region)."""
+        rows = self.rows()
+        if len(rows) < 2:
+            return None
+        spec = self.model.table
+        table = parse_indicator_rows(rows, spec, required=self.model.input_ids, where="live")
+        return RiskIndex(self.model, table, service.compute(self.model, table))
+
+
+def cyber_risk(regions: Callable[[], list[RegionExposure]], names: Mapping[str, str]) -> LiveRisk:
+    """The cyber exposure model over each region's exposure now."""
+    with resources.as_file(CYBER_MODEL) as path:
+        model = load_model(path)
+    return LiveRisk(
+        model,
+        rows=lambda: table_rows(regions(), names),
+        empty="no asset has a software inventory or is at risk yet (tocsin exposure inventory)",
+    )

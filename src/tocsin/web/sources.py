@@ -13,6 +13,7 @@ from tocsin.adapters.sources.advisory_feeds import AdvisoryFeedLoop
 from tocsin.adapters.sources.mqtt import MqttSubscriber
 from tocsin.adapters.sources.pull import FeedPuller
 from tocsin.bootstrap import Container
+from tocsin.core.access import system_principal
 from tocsin.core.errors import NotOwner
 from tocsin.core.exposure.advisories import Advisory
 from tocsin.core.sources import SourceKind
@@ -67,4 +68,6 @@ def start_sources(container: Container) -> Callable[[], None]:
 
 def _import(advisories: list[Advisory], name: str, *, container: Container) -> object:
     """Deliver a scheduled feed's advisories to the exposure service."""
-    return container.exposure.import_advisories(advisories, actor=f"feed:{name}", where=name)
+    return container.exposure.import_advisories(
+        advisories, principal=system_principal(f"feed:{name}"), where=name
+    )

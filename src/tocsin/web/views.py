@@ -41,7 +41,12 @@ from tocsin.web.payloads import (
     SummaryOut,
 )
 from tocsin.web.region_levels import RegionLevels
-from tocsin.web.risk import RiskLoader
+from tocsin.web.risk import RiskIndex, RiskLoader, cyber_risk
+
+ModelQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="a risk model's id (default: the configured model)"),
+]
 
 CHART_POINTS = 4000
 WARNING_KINDS = ("warning.raised", "warning.upgraded", "warning.downgraded", "warning.lifted")
@@ -253,30 +258,52 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
             score_thresholds=found["score_thresholds"],
         )
 
-    @router.get("/risk")
-    def risk_ranking(principal: Reader) -> RiskRankingOut:
-        """Every region the risk model scores (in the user's scope), highest index first (or
-        why there is none)."""
-        index = risk.wait()
+    names = {str(c): r.name for c, r in tree.regions.items()}
+    every = partial(container.exposure.regions, principal=system_principal("risk view"))
+    live = {m.model.id: m for m in (cyber_risk(every, names),)}  # filtered per reader below
+
+    def chosen(model: str | None) -> tuple[RiskIndex | None, str]:
+        """The index of `model` (the configured one when None) and why there is none."""
+        if model is None or model not in live:
+            index = risk.wait()
+            if model is not None and (index is None or index.model.id != model):
+                raise NotFound(f"no risk model {model!r}; models: {', '.join(known())}")
+            return index, risk.reason()
+        return live[model].index(), live[model].empty
+
+    def known() -> list[str]:
+        ready = risk.ready()
+        return [*([ready.model.id] if ready is not None else []), *live]
+
+    def listed() -> list[dict[str, Any]]:
+        ready = risk.ready()
+        out = [{"id": ready.model.id, "name": ready.model.name, "live": False}] if ready else []
+        return out + [{"id": k, "name": m.model.name, "live": True} for k, m in live.items()]
+
+    @router.get("/risk", responses=responses(404))
+    def risk_ranking(principal: Reader, model: ModelQuery = None) -> RiskRankingOut:
+        """Every region a risk model scores (in the user's scope), highest index first (or
+        why there is none); the configured model, or the one named (`models` lists them)."""
+        index, reason = chosen(model)
         if index is None:
-            return RiskRankingOut(available=False, reason=risk.reason(), regions=[])
+            return RiskRankingOut(available=False, reason=reason, regions=[], models=listed())
         rows = [
             {"code": code, **card, "known": code in tree}
             for code, card in _risk_classes(principal, index.classes()).items()
             if card["value"] is not None
         ]
         rows.sort(key=lambda r: (-r["value"], r["code"]))
-        return RiskRankingOut(available=True, model=index.model.name, regions=rows)
+        return RiskRankingOut(available=True, model=index.model.name, regions=rows, models=listed())
 
     @router.get("/risk/{region}", responses=responses(404))
-    def risk_tree(region: str, principal: Reader) -> RiskTreeOut:
+    def risk_tree(region: str, principal: Reader, model: ModelQuery = None) -> RiskTreeOut:
         """A region's composite risk index as a tree (or why there is none)."""
         if region not in tree:
             raise NotFound(f"unknown region {region!r}")
         require_place(principal, risk_place(region), action=f"reading the risk of {region}")
-        index = risk.wait()
+        index, reason = chosen(model)
         if index is None:
-            return RiskTreeOut(available=False, region=region, reason=risk.reason())
+            return RiskTreeOut(available=False, region=region, reason=reason)
         if region not in index.classes():
             reason = f"the model {index.model.name} holds no data for this region"
             return RiskTreeOut(available=False, region=region, reason=reason)

@@ -45,6 +45,14 @@ class DialectWriter(Protocol):
     def held_new_keys(self, conn: Connection) -> int:
         """How many keys the inbox holds that `observations` does not."""
 
+    def begin_retention(self, conn: Connection) -> None:
+        """Prepare a retention run in this transaction: what is held elsewhere (SQLite's inbox)
+        moves into `observations`, and one run at a time holds the database (PostgreSQL: an
+        advisory lock, so a second server's run waits and then finds the rows gone)."""
+
+    def drop_observations(self, conn: Connection, before: int) -> int:
+        """Delete the observations older than `before`; how many."""
+
     def save_threshold_rows(self, raw: Any, rows: list[tuple[Any, ...]]) -> None:
         """Upsert rule-state rows (indicator_id, level, last_ts, above, below)."""
 

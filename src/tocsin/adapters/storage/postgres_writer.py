@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
+    delete,
     func,
     select,
 )
@@ -34,11 +35,14 @@ from tocsin.adapters.storage.dialects import lease_is, newest_per_indicator, raw
 from tocsin.adapters.storage.partitions import (
     PgObservationWriter,
     attached_weeks,
+    partition_bounds,
+    partition_name,
     partition_table,
 )
 from tocsin.adapters.storage.postgres_copy import pg_copy_merge
 
 STATE_COLUMNS = ("indicator_id", "level", "last_ts", "above", "below")
+RETENTION_LOCK = 0x7C52_0001  # pg_advisory_xact_lock key of the observation retention run
 
 
 class PostgresWriter:
@@ -74,6 +78,24 @@ class PostgresWriter:
     def held_new_keys(self, conn: Connection) -> int:
         """Nothing is held."""
         return 0
+
+    def begin_retention(self, conn: Connection) -> None:
+        """One run at a time: an advisory lock held until the transaction ends."""
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({RETENTION_LOCK})")
+
+    def drop_observations(self, conn: Connection, before: int) -> int:
+        """Weeks wholly older than `before` are emptied by TRUNCATE (their partitions stay
+        attached: every process may have seen them attached, and writes rely on it); the rest
+        by DELETE."""
+        gone = 0
+        for week in attached_weeks(raw_connection(conn)):
+            if partition_bounds(week)[1] > before:
+                continue
+            counted = select(func.count()).select_from(partition_table(week))
+            gone += int(conn.execute(counted).scalar_one())
+            conn.exec_driver_sql(f"TRUNCATE {partition_name(week)}")  # a name from a number
+        o = t.observations
+        return gone + int(conn.execute(delete(o).where(o.c.ts < before)).rowcount)
 
     def save_threshold_rows(self, raw: Any, rows: list[tuple[Any, ...]]) -> None:
         """COPY into a temporary twin, one merge."""

@@ -43,11 +43,16 @@ reports = Table(
     Column("incident", String(64), nullable=True),
     Column("has_photo", Boolean, nullable=False),
     Column("has_contact", Boolean, nullable=False),
+    # overdue steps, as a task's (migration 0022): frozen steps, steps taken, next one due
+    Column("reminder_steps", JSON, nullable=False, server_default="[]"),
+    Column("reminder_progress", Integer, nullable=False, server_default="0"),
+    Column("reminder_due_at", DateTime(timezone=True), nullable=True),
     Index("ix_reports_requested_at", "requested_at"),
     Index("ix_reports_service_lat", "service", "lat"),  # reports near a point (clustering)
     Index("ix_reports_cluster", "cluster"),
     Index("ix_reports_fingerprint", "fingerprint", "requested_at"),
     Index("ix_reports_unit_status", "unit", "status"),
+    Index("ix_reports_reminder_due_at", "reminder_due_at"),
 )
 
 report_updates = Table(

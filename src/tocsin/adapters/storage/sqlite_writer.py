@@ -23,14 +23,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, Select, Table, create_engine, event, update
+from sqlalchemy import Connection, Engine, Select, Table, create_engine, delete, event, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import QueuePool
 
 from tocsin.adapters.storage import lease_tables
 from tocsin.adapters.storage import tables as t
-from tocsin.adapters.storage.dialects import lease_is, newest_per_indicator
+from tocsin.adapters.storage.dialects import lease_is, newest_per_indicator, raw_connection
 from tocsin.core.observations import ObservationBatch
 
 LOCK_POLL_S = 0.0005
@@ -144,6 +144,15 @@ class SqliteWriter:
     def held_new_keys(self, conn: Connection) -> int:
         """Keys in the inbox not yet in `observations`."""
         return int(conn.exec_driver_sql(INBOX_NEW_KEYS).scalar_one())
+
+    def begin_retention(self, conn: Connection) -> None:
+        """Merge the inbox into `observations` (SQLite has one writer at a time already)."""
+        merge_inbox(raw_connection(conn))
+
+    def drop_observations(self, conn: Connection, before: int) -> int:
+        """One DELETE."""
+        o = t.observations
+        return int(conn.execute(delete(o).where(o.c.ts < before)).rowcount)
 
     def save_threshold_rows(self, raw: Any, rows: list[tuple[Any, ...]]) -> None:
         """One executemany."""

@@ -16,6 +16,7 @@ from datetime import date
 from tocsin.core.assets import Asset, AssetCode
 from tocsin.core.exposure.exposures import Exposure, consequences_of
 
+HEADER = ("region", "name")  # the model's id and name columns, before COLUMNS
 COLUMNS = ("CY_ASSETS", "CY_EXPOSED", "CY_KEV", "CY_KEV_OVERDUE", "CY_MAX_CVSS", "CY_DEPENDENT")
 
 
@@ -72,4 +73,14 @@ def region_exposure(
                 dependent=len(dependent.get(region, ())),
             )
         )
+    return rows
+
+
+def table_rows(found: Iterable[RegionExposure], names: Mapping[str, str]) -> list[list[str]]:
+    """The rows of the model's input table (header first: HEADER and COLUMNS; empty cells
+    where a value is missing), as `tocsin exposure regions --out` writes it."""
+    rows = [[*HEADER, *COLUMNS]]
+    for r in found:
+        cells = ("" if v is None else f"{v:g}" for v in r.values())
+        rows.append([r.region, names.get(r.region, r.region), *cells])
     return rows

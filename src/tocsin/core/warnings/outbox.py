@@ -57,6 +57,7 @@ class NotificationKind(StrEnum):
     PUBLIC_ALERT = "public_alert"  # a published CAP alert, to its subscribers (core/cap)
     TASK = "task"  # a task given to a unit, a reminder, an escalation (core/incidents)
     REPORT = "report"  # a scheduled situation report was issued
+    CITIZEN_REPORT = "citizen_report"  # a public report overdue with its unit (core/reports)
 
 
 @dataclass(frozen=True, slots=True)

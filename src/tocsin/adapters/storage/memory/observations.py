@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tocsin.adapters.storage.memory.state import MemoryState
+from tocsin.core.observation_rollups import Rollup, interval_start, merged
 from tocsin.core.observations import ObservationBatch
 
 
@@ -55,3 +56,42 @@ class MemoryObservations:
     def newest_times(self) -> dict[int, int]:
         """Indicator id -> time of its newest observation."""
         return {i: max(s) for i, s in self.state.observations.items() if s}
+
+    def roll_up(self, *, before: int, interval_s: int) -> int:
+        """Summarise the observations older than `before` into the state's rollups."""
+        rows = 0
+        for ident in list(self.state.observations):
+            for ts, value in self._series(ident).items():
+                if ts >= before:
+                    continue
+                start = interval_start(ts, interval_s)
+                one = Rollup(ident, start, interval_s, 1, value, value, value)
+                key = (ident, interval_s, start)
+                known = self.state.rollups.get(key)
+                self.state.rollups[key] = one if known is None else merged(known, one)
+                rows += 1
+        return rows
+
+    def drop_before(self, *, before: int) -> int:
+        """Delete the observations older than `before`."""
+        gone = 0
+        for ident in list(self.state.observations):
+            series = self._series(ident)
+            old = [ts for ts in series if ts < before]
+            for ts in old:
+                del series[ts]
+            gone += len(old)
+        return gone
+
+    def rollups(
+        self, indicator_id: int, *, since: int | None = None, until: int | None = None
+    ) -> list[Rollup]:
+        """One indicator's summaries, oldest first."""
+        low = since if since is not None else -(2**63)
+        high = until if until is not None else 2**63 - 1
+        found = [
+            r
+            for (ident, _, start), r in self.state.rollups.items()
+            if ident == indicator_id and low <= start <= high
+        ]
+        return sorted(found, key=lambda r: (r.start, r.interval_s))

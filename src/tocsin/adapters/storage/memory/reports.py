@@ -15,6 +15,10 @@ def _inside(report: Report, box: Box) -> bool:
     return south <= report.point.lat <= north and west <= report.point.lon <= east
 
 
+def _due(report: Report, by: datetime) -> bool:
+    return report.reminders.next_at is not None and report.reminders.next_at <= by
+
+
 def _matches(report: Report, query: ReportQuery) -> bool:
     if query.ids:
         return report.id in query.ids
@@ -27,6 +31,7 @@ def _matches(report: Report, query: ReportQuery) -> bool:
         query.region is None or report.region == query.region,
         query.cluster is None or report.cluster == query.cluster,
         query.box is None or _inside(report, query.box),
+        query.due_by is None or _due(report, query.due_by),
     )
     return all(checks)
 
@@ -46,10 +51,12 @@ class MemoryReports:
         if photo is not None:
             self.state.report_photos[report.id] = photo
 
-    def save(self, report: Report, *, update: ReportUpdate) -> None:
-        """Store a changed report and the public update that records the change."""
+    def save(self, report: Report, *, update: ReportUpdate | None) -> None:
+        """Store a changed report and the public update that records the change (None: a
+        change the reporter does not see, such as a reminder step)."""
         self.state.reports[report.id] = report
-        self.state.report_updates[report.id] = (*self.updates(report.id), update)
+        if update is not None:
+            self.state.report_updates[report.id] = (*self.updates(report.id), update)
 
     def get(self, report_id: str) -> Report | None:
         """One report."""

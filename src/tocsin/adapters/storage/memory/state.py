@@ -23,6 +23,7 @@ from tocsin.core.exposure.exposures import Patch
 from tocsin.core.incidents.model import Incident
 from tocsin.core.incidents.tasks import Task
 from tocsin.core.leases import Lease
+from tocsin.core.observation_rollups import Rollup
 from tocsin.core.reports import Photo, Report, ReportUpdate
 from tocsin.core.users import User
 from tocsin.core.warnings.escalation import Escalation
@@ -42,6 +43,7 @@ class MemoryState:
     """The stored data, one container per table."""
 
     observations: dict[int, dict[int, float]] = field(default_factory=dict)
+    rollups: dict[tuple[int, int, int], Rollup] = field(default_factory=dict)  # id, interval, ts
     catalog: Catalog | None = None
     indicator_ids: dict[str, int] = field(default_factory=dict)
     thresholds: dict[int, ThresholdRow] = field(default_factory=dict)

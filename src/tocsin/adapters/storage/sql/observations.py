@@ -7,10 +7,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Select, Table, func, select
+from sqlalchemy import Connection, Select, Table, case, func, literal, select
 
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.dialects import DialectWriter, ObservationWriter, raw_connection
+from tocsin.adapters.storage.rollup_tables import observation_rollups
+from tocsin.core.observation_rollups import Rollup
 from tocsin.core.observations import ObservationBatch
 
 
@@ -122,6 +124,64 @@ class SqlObservations:
         self.finish()
         stored = self.conn.execute(select(func.count()).select_from(t.observations)).scalar_one()
         return int(stored) + self.writer.held_new_keys(self.conn)
+
+    def roll_up(self, *, before: int, interval_s: int) -> int:
+        """One INSERT … SELECT … GROUP BY, merged into existing summaries on conflict."""
+        self.finish()
+        self.writer.begin_retention(self.conn)
+        o, r = t.observations, observation_rollups
+        # the floor, also before 1970: SQL's % keeps the dividend's sign, Python's does not
+        start = o.c.ts - ((o.c.ts % interval_s + interval_s) % interval_s)
+        summary = (
+            select(
+                o.c.indicator_id,
+                literal(interval_s).label("interval_s"),
+                start.label("ts"),
+                func.count().label("n"),
+                func.min(o.c.value).label("minimum"),
+                func.max(o.c.value).label("maximum"),
+                func.sum(o.c.value).label("total"),
+            )
+            .where(o.c.ts < before)
+            .group_by(o.c.indicator_id, start)
+        )
+        stmt = self.writer.insert(r).from_select(
+            ["indicator_id", "interval_s", "ts", "n", "minimum", "maximum", "total"], summary
+        )
+        new = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["indicator_id", "interval_s", "ts"],
+            set_={
+                "n": r.c.n + new.n,
+                "minimum": case((new.minimum < r.c.minimum, new.minimum), else_=r.c.minimum),
+                "maximum": case((new.maximum > r.c.maximum, new.maximum), else_=r.c.maximum),
+                "total": r.c.total + new.total,
+            },
+        )
+        counted = select(func.count()).select_from(o).where(o.c.ts < before)
+        rows = int(self.conn.execute(counted).scalar_one())
+        if rows:
+            self.conn.execute(stmt)
+        return rows
+
+    def drop_before(self, *, before: int) -> int:
+        """Delete the observations older than `before` (the database's fastest way)."""
+        self.finish()
+        self.writer.begin_retention(self.conn)
+        return self.writer.drop_observations(self.conn, before)
+
+    def rollups(
+        self, indicator_id: int, *, since: int | None = None, until: int | None = None
+    ) -> list[Rollup]:
+        """One indicator's summaries, oldest first."""
+        r = observation_rollups
+        query = _between(select(r), r, indicator_id, since, until).order_by(r.c.ts, r.c.interval_s)
+        return [
+            Rollup(
+                row.indicator_id, row.ts, row.interval_s, row.n, row.minimum, row.maximum, row.total
+            )
+            for row in self.conn.execute(query)
+        ]
 
     def newest_times(self) -> dict[int, int]:
         """Indicator id -> time of its newest stored observation, one index probe per indicator

@@ -10,7 +10,8 @@ from sqlalchemy import Connection, Select, delete, insert, select
 from sqlalchemy import update as sql_update
 
 from tocsin.adapters.storage import report_tables as t
-from tocsin.adapters.storage.times import must
+from tocsin.adapters.storage.times import aware, must
+from tocsin.core.incidents.tasks import Reminders
 from tocsin.core.reports import Photo, Point, Report, ReportId, ReportStatus, ReportUpdate
 from tocsin.ports.reports import ReportQuery, SealedContact
 
@@ -38,6 +39,9 @@ def report_row(report: Report) -> dict[str, Any]:
         "incident": report.incident,
         "has_photo": report.has_photo,
         "has_contact": report.has_contact,
+        "reminder_steps": [list(step) for step in report.reminders.steps],
+        "reminder_progress": report.reminders.progress,
+        "reminder_due_at": report.reminders.next_at,
     }
 
 
@@ -64,6 +68,11 @@ def report_of(row: Mapping[Any, Any]) -> Report:
         incident=row["incident"],
         has_photo=bool(row["has_photo"]),
         has_contact=bool(row["has_contact"]),
+        reminders=Reminders(
+            tuple((int(after), str(unit)) for after, unit in row["reminder_steps"] or []),
+            int(row["reminder_progress"] or 0),
+            aware(row["reminder_due_at"]),
+        ),
     )
 
 
@@ -86,6 +95,8 @@ def _filtered(query: ReportQuery) -> Select[Any]:
         sql = sql.where(c.region == query.region)
     if query.cluster is not None:
         sql = sql.where(c.cluster == query.cluster)
+    if query.due_by is not None:
+        sql = sql.where(c.reminder_due_at <= query.due_by)
     if query.box is not None:
         south, west, north, east = query.box
         sql = sql.where(c.lat.between(south, north), c.lon.between(west, east))
@@ -106,11 +117,13 @@ class SqlReports:
             row = {"report_id": report.id, "media_type": photo.media_type, "data": photo.data}
             self.conn.execute(insert(t.report_photos), [row])
 
-    def save(self, report: Report, *, update: ReportUpdate) -> None:
-        """Store a changed report and the public update that records the change."""
+    def save(self, report: Report, *, update: ReportUpdate | None) -> None:
+        """Store a changed report and the public update that records the change (None: a
+        change the reporter does not see, such as a reminder step)."""
         row = report_row(report)
         self.conn.execute(sql_update(t.reports).where(t.reports.c.id == report.id).values(**row))
-        self._update(report.id, update)
+        if update is not None:
+            self._update(report.id, update)
 
     def _update(self, report_id: str, update: ReportUpdate) -> None:
         row = {"report_id": report_id, "at": update.at, "status": update.status.value}

@@ -1,8 +1,25 @@
 // The risk view: a region's composite index as a tree, each node with its value and its
-// contribution to its parent. Without a risk model it says so, and shows no numbers.
+// contribution to its parent. Without a risk model it says so, and shows no numbers. The model
+// is chosen in #risk-model: the configured one, or a live one (cyber exposure, computed from
+// Tocsin's state at each read).
 
 import { get } from "./api.js";
 import { h, number, riskStyle } from "./format.js";
+
+function chosen() {
+  const value = document.getElementById("risk-model").value;
+  return value ? `?model=${encodeURIComponent(value)}` : "";
+}
+
+// The models to choose from (the ranking's answer lists them); the choice is kept.
+function offer(models) {
+  const select = document.getElementById("risk-model");
+  const keep = select.value;
+  const options = (models || []).map((m) => h("option", { value: m.id }, m.live ? `${m.name} (live)` : m.name));
+  select.replaceChildren(h("option", { value: "" }, "configured model"), ...options);
+  select.value = [...select.options].some((o) => o.value === keep) ? keep : "";
+  select.onchange = () => show(document.getElementById("risk-region").value.trim() || null);
+}
 
 export async function show(region) {
   const body = document.getElementById("risk-body");
@@ -14,7 +31,7 @@ export async function show(region) {
   input.value = region;
   let data;
   try {
-    data = await get(`/api/v1/web/risk/${encodeURIComponent(region)}`);
+    data = await get(`/api/v1/web/risk/${encodeURIComponent(region)}${chosen()}`);
   } catch (err) {
     body.replaceChildren(h("p", { class: "error" }, err.message));
     return;
@@ -57,7 +74,8 @@ function item(n, kids, depth) {
 // Without a region: every region the model scores, highest first, each opening its tree.
 async function ranking(body) {
   document.getElementById("risk-region").value = "";
-  const data = await get("/api/v1/web/risk");
+  const data = await get(`/api/v1/web/risk${chosen()}`);
+  offer(data.models);
   if (!data.available) {
     body.replaceChildren(h("div", { class: "risk-empty", id: "risk-empty" },
       h("h3", {}, "No risk model loaded"), h("p", {}, `${data.reason}.`),
@@ -69,7 +87,7 @@ async function ranking(body) {
     h("td", {}, h("a", { href: `#/risk/${encodeURIComponent(r.code)}` }, r.name), h("span", { class: "note" }, ` ${r.code}`)),
     h("td", { class: "v" }, number(r.value, 3)),
     h("td", {}, h("span", { class: "badge", style: riskStyle(r.class) }, r.class || "–"))));
-  body.replaceChildren(h("h3", {}, data.model),
+  body.replaceChildren(h("h3", { id: "risk-model-name" }, data.model),
     h("p", { class: "note" }, "Regions by composite risk index, highest first. Open one to see how its index is made up."),
     h("table", { class: "board risk-ranking" }, h("thead", {}, h("tr", {}, h("th", {}, "Rank"), h("th", {}, "Region"), h("th", {}, "Index"), h("th", {}, "Class"))),
       h("tbody", {}, rows)));

@@ -1,0 +1,41 @@
+"""Public reports and incidents: a report, or a whole cluster of them, attached to an open
+incident, and the incident's links to those reports (LinkKind.REPORT) so that its trail shows
+the citizens' reports beside its warnings.
+
+The report side (status `linked`, the public update the reporter reads, the audit record) is
+written by the report service in its own transaction; this module is the incident side, done
+through the response's incident service as the process itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tocsin.core.access import Principal, system_principal
+from tocsin.core.errors import Conflict
+from tocsin.core.incidents.model import Link, LinkKind
+from tocsin.services.incidents import IncidentService
+
+SYSTEM = system_principal("system:reports")
+
+
+class ReportIncidents:
+    """Checks that an incident is open, and links reports to it."""
+
+    def __init__(self, incidents: IncidentService) -> None:
+        self.incidents = incidents
+
+    def require_open(self, incident_id: str, *, by: object = None) -> None:
+        """NotFound when there is no such incident, Forbidden when `by` (a principal) may not
+        see it, Conflict when it is closed."""
+        principal = by if isinstance(by, Principal) else SYSTEM  # a user of tests and the CLI
+        found = self.incidents.get(incident_id, principal=principal)
+        if not found.is_open:
+            raise Conflict(f"incident {incident_id} is {found.state.value}: reports join open ones")
+
+    def link(self, incident_id: str, report_ids: Sequence[str], *, reason: str) -> None:
+        """Link the reports to the incident (those it links already are left as they are)."""
+        have = set(self.incidents.get(incident_id, principal=SYSTEM).linked(LinkKind.REPORT))
+        links = [Link(LinkKind.REPORT, r) for r in report_ids if r not in have]
+        if links:
+            self.incidents.link(incident_id, principal=SYSTEM, links=links, reason=reason)
