@@ -248,10 +248,13 @@ class Container:
     api_keys: Mapping[str, str]  # an app's Open311 API key -> its label
 
     def close(self) -> None:
-        """Commit what is queued, give up the leases this process holds, and release the
-        database connections."""
+        """Commit what is queued (reports, observations, alert posts), stop the delivery
+        worker's sending, give up the leases this process holds, and release the database
+        connections."""
         self.reports.close()
         self.committer.close()
+        self.alert_receiver.commits.close()
+        self.delivery.close()
         self.leases.release()
         self.stores.close()
 
@@ -371,7 +374,9 @@ def build(
         alerting_store=stores.alerting,
         handoff=handoff,
         dispatcher=dispatcher,
-        delivery=DeliveryWorker(stores.alerting, notifiers, lease=lease, clock=clock),
+        delivery=DeliveryWorker(
+            stores.alerting, notifiers, lease=lease, clock=clock, pacing=config.pacing
+        ),
         silences=SilenceService(
             stores.alerting,
             clock,

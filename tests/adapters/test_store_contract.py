@@ -111,11 +111,15 @@ def test_warnings_are_listed_by_severity_then_age(store: Store) -> None:
     with store.transaction() as tx:
         everything = tx.warning_search.find(WarningFilter())
         first = tx.warning_search.find(WarningFilter(limit=1))
+        second_page = tx.warning_search.find(WarningFilter(limit=2, offset=1))
+        past_the_end = tx.warning_search.find(WarningFilter(offset=3))
         reds = tx.warning_search.find(WarningFilter(levels=("red",)))
         p1 = tx.warning_search.find(WarningFilter(regions=("P1", "D11", "D12")))
         flood = tx.warning_search.find(WarningFilter(domain_prefix="natural"))
     assert [w.id for w in everything] == ["c", "b", "a"]
     assert [w.id for w in first] == ["c"]
+    assert [w.id for w in second_page] == ["b", "a"]
+    assert past_the_end == []
     assert [w.id for w in reds] == ["c", "b"]
     assert sorted(w.id for w in p1) == ["a", "b"]
     assert len(flood) == 3

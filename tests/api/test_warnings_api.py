@@ -51,6 +51,16 @@ def test_levels_and_domains_take_comma_separated_or_repeated_lists(api: Api) -> 
     assert _subjects(api, {"domain": "infrastructure", "limit": 1}) == ["P1.substation_load"]
 
 
+def test_pages_follow_one_another_in_the_same_order(api: Api) -> None:
+    _raise_three(api)
+    everything = _subjects(api, {})
+    pages = [_subjects(api, {"limit": 2, "offset": k}) for k in (0, 2, 4)]
+    assert pages[0] + pages[1] == everything
+    assert pages[2] == []
+    two = _subjects(api, {"domain": "natural,infrastructure"})
+    assert _subjects(api, {"domain": "natural,infrastructure", "limit": 1, "offset": 1}) == two[1:]
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
@@ -63,6 +73,7 @@ def test_levels_and_domains_take_comma_separated_or_repeated_lists(api: Api) -> 
         ({"state": "closed"}, ("query", "state", "Input should be 'open' or 'all'")),
         ({"limit": 0}, ("query", "limit", "greater than or equal to 1")),
         ({"limit": "ten"}, ("query", "limit", "valid integer")),
+        ({"offset": -1}, ("query", "offset", "greater than or equal to 0")),
     ],
 )
 def test_an_unknown_filter_value_is_a_422_naming_it_and_the_allowed_ones(

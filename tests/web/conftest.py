@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
@@ -45,6 +46,9 @@ CHROMIUM_ARGS = [
 ]
 T = 1_767_225_600  # 2026-01-01T00:00:00Z
 LOCAL_SCHEMES = frozenset({"data", "blob", "about"})
+# How long an expectation waits for the page (not a timing assertion): Playwright's 5 s is too
+# short for plotly.js or a 10,000-region catalogue on a 2-core machine shared by several jobs.
+expect.set_options(timeout=20_000)
 
 
 @dataclass

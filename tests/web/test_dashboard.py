@@ -218,7 +218,9 @@ def test_the_indicator_chart_shows_series_thresholds_and_warning_moments(
     (warning,) = [w for w in found if w.subject == "D11.river_level"]
     history = served.container.warnings.history(warning.id, principal=SYSTEM)
     page.goto(served.url + "/#/indicator/D11.river_level")
-    expect(page.locator("#chart")).to_have_attribute("data-indicator", "D11.river_level")
+    # plotly.js (4.8 MB) loads with the first chart: seconds on a loaded machine
+    chart = page.locator("#chart")
+    expect(chart).to_have_attribute("data-indicator", "D11.river_level", timeout=30_000)
     expect(page.locator("#chart .main-svg").first).to_be_visible()
     # the value line, four thresholds, and raised/downgraded/lifted markers are legend entries
     legend = page.locator("#chart .legend .traces")

@@ -45,6 +45,8 @@ def test_the_phone_board_keeps_every_header_over_its_cells(
     with guarded_page(browser, sign_in=(demo.url, demo.token), **PHONE) as (page, _):
         page.goto(demo.url + "/#/board")
         expect(page.locator("#board tbody tr").first).to_be_visible()
+        # the page of warnings is drawn before the catalogue; measure once the names are in
+        expect(page.locator("body")).to_have_attribute("data-ready", "board")
         rows = page.evaluate(COLUMNS_JS)
         assert rows
         for row in rows:
@@ -105,6 +107,7 @@ def test_toasts_never_cover_an_acknowledge_button(
         page.goto(demo.url + "/#/board")
         buttons = page.locator("#board button.ack")
         expect(buttons.first).to_be_visible()
+        expect(page.locator("body")).to_have_attribute("data-ready", "board")  # names in
         before = buttons.count()
         buttons.last.click()  # acknowledges the last row: a toast says so
         toast = page.locator("#toasts .toast").first

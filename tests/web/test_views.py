@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -27,6 +28,7 @@ from tocsin.testing.scenario import exposure_config, write_small_config
 from tocsin.web.app import create_web_app
 from tocsin.web.geometry import round_ring, simplify
 from tocsin.web.live import LiveFeed
+from tocsin.web.region_levels import RegionLevels
 from tocsin.web.views import decimate
 
 SYSTEM = system_principal("test")
@@ -117,17 +119,20 @@ def test_the_map_endpoint_returns_the_children_with_their_levels(tmp_path: Path)
     container.close()
 
 
+class _Connected:
+    """A request whose client never goes away."""
+
+    async def is_disconnected(self) -> bool:
+        return False
+
+
 def test_the_live_feed_delivers_messages_published_from_another_thread() -> None:
     bus = MemoryBus()
     feed = LiveFeed(bus, locate=lambda _: None, heartbeat_interval=5.0, max_stream_for=5.0)
     feed.attach()
 
-    class Request:
-        async def is_disconnected(self) -> bool:
-            return False
-
     async def run() -> list[str]:
-        stream = feed.events(Request(), SYSTEM)  # type: ignore[arg-type]
+        stream = feed.events(_Connected(), SYSTEM)  # type: ignore[arg-type]
         chunks = [await stream.__anext__()]  # hello: the stream is registered
         publisher = threading.Thread(
             target=bus.publish, args=("warnings", {"kind": "warning.raised", "warning_id": "w1"})
@@ -144,6 +149,54 @@ def test_the_live_feed_delivers_messages_published_from_another_thread() -> None
     assert feed.streams == 0
     feed.detach()
     bus.publish("warnings", {"kind": "x"})  # no listener left: nothing to deliver to
+
+
+def test_a_storm_reaches_the_browser_as_one_summary_not_one_event_per_warning() -> None:
+    bus = MemoryBus()
+    feed = LiveFeed(
+        bus,
+        locate=lambda _: None,
+        heartbeat_interval=5.0,
+        max_stream_for=5.0,
+        burst_pause_for=0.01,
+    )
+    feed.attach()
+
+    def storm() -> None:
+        for i in range(200):
+            level = "red" if i == 7 else "orange"
+            bus.publish(
+                "warnings", {"kind": "warning.raised", "warning_id": f"w{i}", "to_level": level}
+            )
+        bus.publish("silences", {"kind": "silence.created"})
+
+    async def run() -> list[str]:
+        stream = feed.events(_Connected(), SYSTEM)  # type: ignore[arg-type]
+        chunks = [await stream.__anext__()]
+        publisher = threading.Thread(target=storm)
+        publisher.start()
+        publisher.join()  # all 201 wait in the queue before the stream reads again
+        chunks += [await stream.__anext__() for _ in range(2)]
+        bus.publish(
+            "warnings", {"kind": "warning.lifted", "warning_id": "w1", "to_level": "orange"}
+        )
+        chunks.append(await stream.__anext__())
+        await stream.aclose()
+        return chunks
+
+    _, burst, silences, after = _run(run)
+    assert burst.startswith("event: warnings\ndata: ")
+    summary = json.loads(burst.split("data: ", 1)[1])
+    assert summary == {
+        "kind": "warning.burst",
+        "count": 200,
+        "by_kind": {"raised": 200},
+        "to_level": "red",
+        "reason": "200 warnings changed (200 raised)",
+    }
+    assert silences == "event: silences\ndata: {}\n\n"
+    assert json.loads(after.split("data: ", 1)[1])["kind"] == "warning.lifted"  # quiet: one by one
+    feed.detach()
 
 
 def test_a_slow_stream_is_told_to_resync_instead_of_growing() -> None:
@@ -198,6 +251,26 @@ def test_the_dashboard_endpoints_are_private_and_the_live_stream_takes_no_token_
     assert ".lvl-red{--lvl:" in page
     assert '<p id="sign-in-oidc" hidden>' in page  # no identity provider configured
     container.close()
+
+
+def test_the_map_levels_are_read_once_per_change_of_the_warnings() -> None:
+    bus = MemoryBus()
+    state = {"D11": {"level": "red", "rank": 4, "count": 1}}
+    levels = RegionLevels(lambda: dict(state), bus)
+    assert levels.read() == state
+    assert levels.read() == state
+    assert levels.readings == 1  # one reading serves every request while nothing changes
+    bus.publish("silences", {"kind": "silence.created"})
+    assert levels.read() == state
+    assert levels.readings == 1
+    state["D12"] = {"level": "yellow", "rank": 2, "count": 3}
+    bus.publish("warnings", {"kind": "warning.raised"})  # after the change's commit
+    assert levels.read() == state  # never the state before a change it heard of
+    assert levels.readings == 2
+    aging = RegionLevels(lambda: dict(state), bus, max_age_for=0.0)
+    aging.read()
+    aging.read()
+    assert aging.readings == 2  # too old: changes of other processes are read again
 
 
 EXPOSURE = Path(__file__).parent.parent / "fixtures" / "exposure"

@@ -31,6 +31,7 @@ from tocsin.core.warnings.escalation import (
 from tocsin.core.warnings.inhibition import InhibitRule, InhibitScope, default_inhibit_rules
 from tocsin.core.warnings.mute_windows import MuteWindow, TimeRange
 from tocsin.core.warnings.outbox import Address, Channel, PayloadFormat
+from tocsin.core.warnings.pacing import DEFAULT_PACE, PaceLimits
 from tocsin.core.warnings.routing import RESPONSIBLE, Route, Timing
 from tocsin.core.warnings.selectors import Selector, parse_matcher
 
@@ -66,10 +67,13 @@ class RouteSpec(_Strict):
 
 
 class WebhookSpec(_Strict):
-    """A webhook address of a named receiver."""
+    """A webhook address of a named receiver, and how fast it may be sent to (pacing.py)."""
 
     url: str = Field(pattern=r"^https?://")
     format: PayloadFormat = PayloadFormat.TOCSIN
+    max_in_flight: int | None = Field(default=None, ge=1, le=1000)  # requests at once
+    rate_per_s: float | None = Field(default=None, gt=0, le=100_000)  # on average
+    burst: int | None = Field(default=None, ge=1, le=100_000)  # above the rate, at once
 
 
 class ReceiverSpec(_Strict):
@@ -267,6 +271,9 @@ def _routes(doc: RoutesFile, check: _Checker, where: Path) -> dict[str, Any]:
             check.add(where, f"receivers[{i}]", "a receiver needs a webhook, an e-mail or a file")
         receivers[r.name] = tuple(addresses)
     check.receivers |= set(receivers)
+    pacing = {
+        w.url: _pace(w) for r in doc.receivers for w in r.webhooks if _pace(w) != DEFAULT_PACE
+    }
     windows = {}
     for i, w in enumerate(doc.mute_windows):
         windows[w.name] = check.window(w, where, f"mute_windows[{i}]")
@@ -293,7 +300,17 @@ def _routes(doc: RoutesFile, check: _Checker, where: Path) -> dict[str, Any]:
         "inhibit_rules": rules,
         "mute_windows": windows,
         "silence_notices_to": tuple(doc.silence_notices_to),
+        "pacing": pacing,
     }
+
+
+def _pace(spec: WebhookSpec) -> PaceLimits:
+    """A webhook's pacing: what it sets, the defaults for the rest."""
+    return PaceLimits(
+        in_flight=spec.max_in_flight or DEFAULT_PACE.in_flight,
+        rate_per_s=spec.rate_per_s,
+        burst=spec.burst or DEFAULT_PACE.burst,
+    )
 
 
 def _policies(doc: EscalationFile, check: _Checker, where: Path) -> tuple[EscalationPolicy, ...]:

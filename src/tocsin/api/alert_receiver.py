@@ -45,13 +45,16 @@ def router() -> APIRouter:
     api = APIRouter(tags=["prometheus"])
 
     @api.post("/api/v2/alerts", responses=responses(400, 401, 403, 413, 422))
-    def prometheus_alerts(
+    async def prometheus_alerts(
         body: Annotated[list[PromAlertIn], Body(max_length=MAX_ALERTS)],
         principal: Ingester,
         request: Request,
     ) -> ReceiveOut:
-        """Alertmanager-compatible receiver: Prometheus alerts become warnings."""
-        result = container_of(request).alert_receiver.receive(
+        """Alertmanager-compatible receiver: Prometheus alerts become warnings.
+
+        Posts arriving together are stored in one transaction; each is answered once it is
+        stored (the event loop waits for the commit without a thread per request)."""
+        result = await container_of(request).alert_receiver.receive_async(
             [
                 PrometheusAlert(a.labels, a.annotations, a.startsAt, a.endsAt, a.generatorURL)
                 for a in body

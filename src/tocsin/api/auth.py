@@ -76,7 +76,7 @@ class Requires:
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],

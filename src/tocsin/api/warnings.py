@@ -99,23 +99,34 @@ def find_warnings(
     domains: tuple[str, ...],
     region: str | None,
     limit: int,
+    offset: int = 0,
     principal: Principal,
 ) -> list[Warning]:
     """Warnings matching any of the domains (each with its subtree), most severe and oldest
-    first, as the warning service orders them."""
+    first, as the warning service orders them: `limit` of them after skipping `offset`."""
+    if len(domains) <= 1:  # the store pages by itself
+        return container.warnings.find(
+            open_only=open_only,
+            levels=tuple(lv.value for lv in levels),
+            domain=domains[0] if domains else None,
+            region=region,
+            limit=limit,
+            offset=offset,
+            principal=principal,
+        )
     found: dict[str, Warning] = {}
-    for domain in domains or (None,):
+    for domain in domains:
         for w in container.warnings.find(
             open_only=open_only,
             levels=tuple(lv.value for lv in levels),
             domain=domain,
             region=region,
-            limit=limit,
+            limit=offset + limit,
             principal=principal,
         ):
             found[w.id] = w
     ordered = sorted(found.values(), key=lambda w: (-w.level.rank, w.first_seen_at, w.id))
-    return ordered[:limit]
+    return ordered[offset : offset + limit]
 
 
 def router() -> APIRouter:
@@ -133,8 +144,11 @@ def router() -> APIRouter:
         ] = None,
         region: Annotated[str | None, Query(description="the region and its subtree")] = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+        offset: Annotated[
+            int, Query(ge=0, le=1_000_000, description="skip this many first (paging)")
+        ] = 0,
     ) -> list[WarningOut]:
-        """Warnings, most severe and oldest first."""
+        """Warnings, most severe and oldest first; page with `limit` and `offset`."""
         container = container_of(request)
         levels = parse_levels(level or ())
         domains = parse_domains(domain or (), container.catalog.domains)
@@ -146,6 +160,7 @@ def router() -> APIRouter:
             domains=domains,
             region=region,
             limit=limit,
+            offset=offset,
             principal=principal,
         )
         return [warning_out(w) for w in found]

@@ -283,13 +283,41 @@ def notify_run(
 ) -> None:
     """Dispatch and deliver notifications, and run the response (plans, task reminders), in
     the foreground (alongside or instead of serve): the process that holds the dispatch lease
-    works, others stand by."""
+    works, others stand by.
+
+    Runs the same dispatcher and delivery loops as `serve` (the dispatcher hands what it writes
+    straight to the delivery worker), in a process of its own: with `serve` started with
+    TOCSIN_BACKGROUND_WORKERS=false, the API and the pipeline each have a processor core. The
+    dispatcher looks for new warning transitions every `interval` seconds."""
     from datetime import timedelta
 
     from tocsin.bootstrap import build
+    from tocsin.services.background import start_background
 
     with reported():
-        container = build(settings(db, config))
+        chosen = settings(db, config)
+        container = build(chosen.model_copy(update={"background_workers": True}))
+    if once:
+        owner = container.leases.dispatch
+        with reported():  # the lease of a server that just stopped runs out first
+            owner.require(wait=owner.ttl + timedelta(seconds=1))
+        now = container.clock.now()
+        report = container.dispatcher.tick(now)
+        container.response.responder.tick(now)  # incidents, tasks, reminders, reports
+        delivered = container.delivery.run_once(now)
+        container.close()
+        console.print(
+            json.dumps(
+                {
+                    "transitions": report.transitions,
+                    "notifications": report.notifications,
+                    "delivered": delivered.delivered,
+                    "retried": delivered.retried,
+                    "failed": delivered.failed,
+                }
+            )
+        )
+        return
     stop = threading.Event()
 
     def handle(_sig: int, _frame: FrameType | None) -> None:
@@ -297,35 +325,12 @@ def notify_run(
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
-    owner = container.leases.dispatch
-    while True:
-        if once:  # the lease of a server that just stopped runs out first
-            with reported():
-                owner.require(wait=owner.ttl + timedelta(seconds=1))
-        elif owner.lease_for_writes() is None:  # another process dispatches: stand by
-            if stop.wait(interval):
-                break
-            continue
-        now = container.clock.now()
-        report = container.dispatcher.tick(now)
-        container.response.responder.tick(now)  # incidents, tasks, reminders, reports
-        delivered = container.delivery.run_once(now)
-        if once:
-            console.print(
-                json.dumps(
-                    {
-                        "transitions": report.transitions,
-                        "notifications": report.notifications,
-                        "delivered": delivered.delivered,
-                        "retried": delivered.retried,
-                        "failed": delivered.failed,
-                    }
-                )
-            )
-            break
-        if stop.wait(interval):
-            break
-    container.close()
+    stop_loops = start_background(container, interval=interval)
+    try:
+        stop.wait()
+    finally:
+        stop_loops()
+        container.close()
 
 
 @notify_app.command("log")

@@ -24,7 +24,7 @@
 | `reports` | ReportStore | public hazard reports, their updates, photos, sealed contacts |
 | `leases` | LeaseStore, LeaseFence, Ownership | one owner per shared state; fenced writes |
 | `sessions` | StoreSession, Store, AlertingSession, AlertingStore, Response… | transactions |
-| `bus`, `clock`, `notifiers` | Bus, Clock, Notifier | side effects and time |
+| `bus`, `clock`, `notifiers` | Bus, Clock, Notifier, AsyncNotifier | side effects and time |
 
 A new concept (public alerts, citizen reports) follows the same pattern: a module
 here with its Protocol (at most about ten methods), a property on the session that carries it,
@@ -55,7 +55,7 @@ from tocsin.ports.incidents import (
     TaskStore,
 )
 from tocsin.ports.leases import LeaseFence, LeaseStore, Ownership
-from tocsin.ports.notifiers import Notifier
+from tocsin.ports.notifiers import AsyncNotifier, Notifier
 from tocsin.ports.observations import ObservationStore
 from tocsin.ports.outbox import Outbox, OutboxClaims
 from tocsin.ports.report_rendering import ReportRenderer
@@ -75,6 +75,7 @@ from tocsin.ports.warnings import WarningFilter, WarningReader, WarningSearch, W
 __all__ = [
     "AlertingSession",
     "AlertingStore",
+    "AsyncNotifier",
     "AuditLog",
     "Bus",
     "CatalogStore",

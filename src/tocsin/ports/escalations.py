@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -13,6 +14,9 @@ class EscalationStore(Protocol):
 
     def get(self, warning_id: str) -> Escalation | None:
         """The escalation of a warning."""
+
+    def get_many(self, warning_ids: Sequence[str]) -> dict[str, Escalation]:
+        """The escalations of several warnings, by warning id (those without one left out)."""
 
     def save(self, escalation: Escalation) -> None:
         """Insert or update an escalation."""

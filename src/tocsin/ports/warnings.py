@@ -26,6 +26,7 @@ class WarningFilter:
     domain_prefix: str | None = None
     regions: tuple[str, ...] | None = None
     limit: int = 1000
+    offset: int = 0  # rows skipped first (paging, in the same order)
     scope: Scope = EVERYTHING  # only warnings whose region and domain the scope holds
 
 
@@ -59,7 +60,8 @@ class WarningSearch(Protocol):
     """Questions about many warnings, each answered from an index (never by loading all)."""
 
     def find(self, query: WarningFilter) -> list[Warning]:
-        """Warnings matching a filter, most severe and oldest first, at most `query.limit`."""
+        """Warnings matching a filter, most severe and oldest first: at most `query.limit`, after
+        skipping `query.offset`."""
 
     def with_prefix(self, prefix: str, *, open_only: bool, limit: int) -> list[Warning]:
         """Warnings whose id starts with `prefix` (at most `limit`, by id)."""

@@ -7,6 +7,11 @@ blue; anything else -> yellow). Its identity (fingerprint) is its full label set
 Alertmanager. An alert whose `endsAt` is in the past lifts the warning; otherwise the warning is
 raised, upgraded or downgraded to the alert's level, through the same lifecycle as every other
 source (`source="prometheus"`). Invalid alerts are skipped and reported; valid ones are stored.
+
+Posts that arrive together (a storm, posted on many connections) are stored together: each
+post's valid alerts are queued for a group commit (commit_queue.py) and the post is answered once
+the transaction holding them has committed, so an accepted alert is a stored one.
+
 A `startsAt` later than the server's clock plus the allowed skew is invalid (as an observation
 from the future is).
 """
@@ -28,7 +33,8 @@ from tocsin.core.moments import ahead_reason
 from tocsin.core.regions import RegionCode
 from tocsin.core.users import Permission
 from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
-from tocsin.ports import Bus, Clock, Store, StoreSession
+from tocsin.ports import Bus, Clock, Store
+from tocsin.services.commit_queue import GroupCommit
 from tocsin.services.ingest import MAX_AHEAD
 from tocsin.services.publishing import warning_message
 from tocsin.services.warning_changes import WarningChanges
@@ -82,6 +88,14 @@ def alert_fingerprint(labels: Mapping[str, str]) -> str:
     return fingerprint("prometheus", canonical, labels.get("region", ""), labels.get("domain", ""))
 
 
+@dataclass(frozen=True, slots=True)
+class _Post:
+    """One post's valid alerts and who posted them."""
+
+    alerts: tuple[PrometheusAlert, ...]
+    actor: str
+
+
 @dataclass(frozen=True)
 class AlertReceiverService:
     """Applies Prometheus alerts to warnings."""
@@ -91,6 +105,10 @@ class AlertReceiverService:
     clock: Clock
     catalog: Catalog
     max_ahead: timedelta = MAX_AHEAD  # how far past the clock `startsAt` may lie
+    commits: GroupCommit[_Post, list[WarningEvent]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "commits", GroupCommit(self._commit))
 
     def problems(self, i: int, alert: PrometheusAlert, *, now: datetime) -> list[Problem]:
         """Why an alert cannot become a warning."""
@@ -112,11 +130,27 @@ class AlertReceiverService:
         return out
 
     def receive(self, alerts: Sequence[PrometheusAlert], *, principal: Principal) -> ReceiveResult:
-        """Store the valid alerts' effect on warnings in one transaction; publish after commit.
-        Every valid alert must lie in the principal's scope (Forbidden otherwise, nothing
-        stored)."""
+        """Store the valid alerts' effect on warnings (with the posts arriving at the same
+        time, in one transaction); publish after commit. Every valid alert must lie in the
+        principal's scope (Forbidden otherwise, nothing stored)."""
+        post, rejected = self._checked(alerts, principal=principal)
+        events = self.commits.submit(post) if post.alerts else []
+        return ReceiveResult(len(post.alerts), rejected, tuple(events))
+
+    async def receive_async(
+        self, alerts: Sequence[PrometheusAlert], *, principal: Principal
+    ) -> ReceiveResult:
+        """`receive` for an event loop: it waits for the commit without blocking the loop."""
+        post, rejected = self._checked(alerts, principal=principal)
+        events = await self.commits.submit_async(post) if post.alerts else []
+        return ReceiveResult(len(post.alerts), rejected, tuple(events))
+
+    def _checked(
+        self, alerts: Sequence[PrometheusAlert], *, principal: Principal
+    ) -> tuple[_Post, tuple[Problem, ...]]:
+        """The valid alerts, as a post to commit, and the problems of the others (Forbidden
+        when a valid one lies outside the principal's scope)."""
         require(principal, Permission.INGEST)
-        actor = principal.name
         now = self.clock.now()
         rejected: list[Problem] = []
         valid: list[PrometheusAlert] = []
@@ -128,35 +162,38 @@ class AlertReceiverService:
                 valid.append(alert)
                 placed.append((f"alerts[{i}]", _placement(alert)))
         require_places(principal, placed, action="receiving alerts")
+        return _Post(tuple(valid), principal.name), tuple(rejected)
+
+    def _commit(self, posts: Sequence[_Post]) -> list[list[WarningEvent]]:
+        """Apply posts in the order they arrived, in one transaction; each post's events."""
+        now = self.clock.now()
+        per_post: list[list[WarningEvent]] = []
         with self.store.transaction() as tx:
-            fps = [alert_fingerprint(a.labels) for a in valid]
-            found = WarningChanges.load(tx, fps)
-            for alert, fp in zip(valid, fps, strict=True):
-                self._apply(tx, alert, fp=fp, found=found, actor=actor, now=now)
+            fps = [[alert_fingerprint(a.labels) for a in p.alerts] for p in posts]
+            found = WarningChanges.load(tx, [fp for post in fps for fp in post])
+            for post, post_fps in zip(posts, fps, strict=True):
+                first = len(found.events)
+                for alert, fp in zip(post.alerts, post_fps, strict=True):
+                    _apply(alert, fp=fp, found=found, actor=post.actor, now=now)
+                per_post.append(found.events[first:])
             events = found.save(tx)
             tx.audit.append([from_warning_event(e) for e in events])
         for event in events:
             self.bus.publish("warnings", warning_message(event))
-        return ReceiveResult(len(valid), tuple(rejected), tuple(events))
+        return per_post
 
-    def _apply(
-        self,
-        session: StoreSession,
-        alert: PrometheusAlert,
-        *,
-        fp: str,
-        found: WarningChanges,
-        actor: str,
-        now: datetime,
-    ) -> None:
-        """Raise, change or lift the alert's warning (or only touch it: nothing changed)."""
-        current = found.current(fp)
-        level = level_of(alert.labels)
-        if current is not None and level == current.level and not _resolved(alert, now):
-            found.touch(session, fp, at=now)
-            return
-        command = _command(alert, level, actor=actor, now=now)
-        found.apply(fp, command, at=now, place=partial(_place, alert))
+
+def _apply(
+    alert: PrometheusAlert, *, fp: str, found: WarningChanges, actor: str, now: datetime
+) -> None:
+    """Raise, change or lift the alert's warning (or only touch it: nothing changed)."""
+    current = found.current(fp)
+    level = level_of(alert.labels)
+    if current is not None and level == current.level and not _resolved(alert, now):
+        found.touch(fp, at=now)
+        return
+    command = _command(alert, level, actor=actor, now=now)
+    found.apply(fp, command, at=now, place=partial(_place, alert))
 
 
 def _placement(alert: PrometheusAlert) -> Placement:

@@ -241,11 +241,11 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
     def deliver() -> bool:
         if not owner.holds():
             return False
-        handed = handoff.take()
+        handed = handoff.take(clock.now())
         if handed:
             delivery.deliver_claimed(handed, clock.now())
         report = delivery.run_once(clock.now())
-        return report.delivered + report.retried + report.failed >= delivery.batch
+        return report.handled >= delivery.batch
 
     def dispatch() -> bool:
         if owner.holds():

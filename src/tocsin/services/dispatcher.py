@@ -49,12 +49,15 @@ from tocsin.core.warnings.grouping import (
     new_group,
     on_member_change,
     version_of,
+    wake,
 )
+from tocsin.core.warnings.inhibition import InhibitScope
 from tocsin.core.warnings.model import EventKind, Warning, WarningState
 from tocsin.core.warnings.mute_windows import muted_by
 from tocsin.core.warnings.outbox import Message, Notification, addresses_of, log_entry
 from tocsin.core.warnings.payloads import compose
 from tocsin.core.warnings.routing import GroupMove, RouteReason, group_key, match_routes, route
+from tocsin.core.warnings.selectors import Target
 from tocsin.core.warnings.silences import Silence, SilenceNotice, notice_messages, ran_out
 from tocsin.core.warnings.suppression import source_regions, suppress
 from tocsin.ports import AlertingSession, AlertingStore, FeedRow
@@ -87,8 +90,17 @@ class Pass:
     tx: AlertingSession
     now: datetime
     handoff: Handoff
+    builder: TargetBuilder
     written: int = 0
     handed: list[Notification] = field(default_factory=list)
+    targets: dict[str, Target] = field(default_factory=dict)  # the pass's view of each warning
+
+    def target(self, warning: Warning) -> Target:
+        """How the stages see a warning (built once per pass: warnings do not change in it)."""
+        found = self.targets.get(warning.id)
+        if found is None:
+            found = self.targets[warning.id] = self.builder.target(warning)
+        return found
 
     def write(self, notes: Sequence[Notification]) -> None:
         """Stage 6: into the outbox (pre-claimed when handed off)."""
@@ -130,16 +142,16 @@ class Dispatcher:
     def _pass(self, now: datetime, report: TickReport) -> bool:
         """Every stage once, in one transaction; True when a stage may have more work."""
         with self.store.transaction() as tx:
-            work = Pass(tx, now, self.handoff)
+            work = Pass(tx, now, self.handoff, self.targets)
             rows = tx.feed.read(self.batch)
             changed = tx.warnings.by_ids([r.warning_id for r in rows])
             touched = self._route(work, rows, warnings=changed)  # 1
             self._start_or_stop_escalations(work, rows, warnings=changed)  # 5
+            notices = self._notice_ended_silences(work, touched=touched)  # 3, 6
             due = self._due_groups(work, touched)
-            self._flush(work, due)  # 2, 3, 4, 6
+            self._flush(work, due, known=changed)  # 2, 3, 4, 6
             escalations = tx.escalations.due(now, ESCALATION_BATCH)
             steps = self._escalate(work, escalations)  # 2, 3, 5, 6
-            notices = self._notice_ended_silences(work)  # 6
             if rows:
                 tx.feed.advance([r.id for r in rows])
         self.handoff.put(work.handed)
@@ -164,7 +176,7 @@ class Dispatcher:
         }
         current = work.tx.groups.groups_of(list(moved))
         decisions = {
-            wid: route(self.targets.target(w), self.config.root, current=current[wid])
+            wid: route(work.target(w), self.config.root, current=current[wid])
             for wid, w in moved.items()
         }
         groups = work.tx.groups.get_many(
@@ -176,6 +188,7 @@ class Dispatcher:
                 group = self._move(work, move, warning_id=wid, group=groups.get(move.group_id))
                 if group is not None:
                     groups[group.id] = touched[group.id] = group
+        self._wake(work, self._inhibitable(work, list(moved.values())), touched=touched)
         for group in touched.values():
             work.tx.groups.save(group)
         return touched
@@ -201,19 +214,63 @@ class Dispatcher:
             return on_member_change(group, matched, now=work.now)
         return None if move.key is None else new_group(move.key, matched, now=work.now)
 
+    def _inhibitable(self, work: Pass, changed: Sequence[Warning]) -> list[str]:
+        """Open warnings a changed warning may have begun or ceased to inhibit: those in the
+        regions below it and on the assets that depend on its asset (per the rules' scopes)."""
+        scopes = {r.scope for r in self.config.inhibit_rules}
+        regions: set[str] = set()
+        assets: set[str] = set()
+        for w in changed:
+            if InhibitScope.REGION_SUBTREE in scopes:
+                regions.update(self.targets.regions_below(w.region))
+            asset = self.targets.asset_of(w)
+            if asset and InhibitScope.DEPENDENT_ASSET in scopes:
+                below = self.targets.dependants_of(asset)
+                assets |= below
+                regions |= self.targets.asset_regions(below)
+        if not regions:
+            return []
+        found = work.tx.warnings.open_in_regions(sorted(regions))
+        below_region = {r for w in changed for r in self.targets.regions_below(w.region)}
+        return [
+            w.id
+            for w in found
+            if w.region in below_region or work.target(w).labels.get("asset", "") in assets
+        ]
+
+    def _wake(
+        self,
+        work: Pass,
+        warning_ids: Sequence[str],
+        *,
+        touched: dict[str, AggregationGroup],
+        at: datetime | None = None,
+    ) -> None:
+        """Wake the groups of these warnings (a suppression over them may begin or end at `at`,
+        default now): each is evaluated then, as after a member change; added to `touched`."""
+        if not warning_ids:
+            return
+        ids = sorted({g for gs in work.tx.groups.groups_of(warning_ids).values() for g in gs})
+        stored = work.tx.groups.get_many([g for g in ids if g not in touched])
+        for gid in ids:
+            group = touched.get(gid) or stored.get(gid)
+            if group is not None:
+                on = self.routes.get(group.route_id, self.config.root)
+                touched[gid] = wake(group, on, at=at or work.now)
+                work.tx.groups.save(touched[gid])
+
     # -- 5 escalate: start and stop ------------------------------------------------------------
     def _start_or_stop_escalations(
         self, work: Pass, rows: Sequence[FeedRow], *, warnings: Mapping[str, Warning]
     ) -> None:
         """Start an escalation when a warning is raised or upgraded (and still active), stop
         it when the warning is acknowledged or lifted; in feed order."""
-        running: dict[str, Escalation | None] = {}
+        stored = work.tx.escalations.get_many(sorted(warnings))
+        running: dict[str, Escalation | None] = {w: stored.get(w) for w in warnings}
         for row in rows:
             warning = warnings.get(row.warning_id)
             if warning is None:
                 continue
-            if warning.id not in running:
-                running[warning.id] = work.tx.escalations.get(warning.id)
             kind = EventKind(row.kind)
             decision = self._escalation_change(
                 work, kind, warning=warning, current=running[warning.id]
@@ -229,7 +286,7 @@ class Dispatcher:
             return stop(current, kind, now=work.now)
         if warning.state is not WarningState.ACTIVE:
             return None
-        policy = policy_for(self.targets.target(warning), self.config.escalation)
+        policy = policy_for(work.target(warning), self.config.escalation)
         if policy is None:
             return None
         chain = self.targets.chain(warning.region, warning.domain)
@@ -245,14 +302,17 @@ class Dispatcher:
             g for g in due.values() if g.state.next_flush_at and g.state.next_flush_at <= work.now
         ]
 
-    def _flush(self, work: Pass, due: Sequence[AggregationGroup]) -> None:
-        """Evaluate each due group: who is suppressed, what the flush decides, the outbox."""
+    def _flush(
+        self, work: Pass, due: Sequence[AggregationGroup], *, known: Mapping[str, Warning]
+    ) -> None:
+        """Evaluate each due group: who is suppressed, what the flush decides, the outbox.
+        (`known`: warnings this pass has read already.)"""
         if not due:
             return
         members = work.tx.groups.members_of([g.id for g in due])
-        warnings = work.tx.warnings.by_ids(
-            [w for g in due for w in [*members[g.id], *g.state.notified]]
-        )
+        wanted = {w for g in due for w in [*members[g.id], *g.state.notified]}
+        warnings = {w: known[w] for w in wanted if w in known}
+        warnings.update(work.tx.warnings.by_ids(sorted(wanted - warnings.keys())))
         suppressed = self._suppressed(work, [w for w in warnings.values() if w.is_open])
         for group in due:
             self._flush_one(
@@ -278,6 +338,7 @@ class Dispatcher:
             timing=on.timing,
             muted_by=muted_by(on.mute_windows, dict(self.config.mute_windows), work.now),
             versions={i: version_of(warnings[i]) for i in group.state.notified if i in warnings},
+            polled=bool(on.mute_windows),
         )
         if decision.notify:
             work.write(self._compose(flush_message(group, decision, warnings=warnings), work.now))
@@ -291,12 +352,12 @@ class Dispatcher:
     def _suppressed(self, work: Pass, warnings: Sequence[Warning]) -> dict[str, tuple[str, ...]]:
         """Stages 2 and 3 for each warning: the silences and inhibiting warnings (computed,
         never stored)."""
-        targets = [self.targets.target(w) for w in warnings]
+        targets = [work.target(w) for w in warnings]
         if not targets:
             return {}
         silences = work.tx.silences.find(now=work.now, include_expired=False)
         regions = source_regions(targets, self.targets.asset_regions)
-        sources = [self.targets.target(w) for w in work.tx.warnings.open_in_regions(regions)]
+        sources = [work.target(w) for w in work.tx.warnings.open_in_regions(regions)]
         rules = self.config.inhibit_rules
         return {
             t.warning_id: suppress(
@@ -335,15 +396,30 @@ class Dispatcher:
         return steps
 
     # -- silences ------------------------------------------------------------------------------
-    def _notice_ended_silences(self, work: Pass) -> int:
-        """Tell each ended silence's scope that it ended (and audit a silence that ran out)."""
+    def _notice_ended_silences(self, work: Pass, *, touched: dict[str, AggregationGroup]) -> int:
+        """Tell each ended silence's scope that it ended (and audit a silence that ran out);
+        wake the groups of the warnings it held back."""
         ended = work.tx.silences.ended_unnoticed(work.now)
         for silence in ended:
             work.write(self.silence_notice(silence, SilenceNotice.EXPIRED, now=work.now))
             work.tx.silences.mark_noticed(silence.id)
             if silence.expired_by is None:  # nobody ended it: it ran out
                 work.tx.audit.append([ran_out(silence)])
+            self._wake(work, self._silenced(work, silence), touched=touched)
         return len(ended)
+
+    def _silenced(self, work: Pass, silence: Silence) -> list[str]:
+        """The open warnings a silence matches (whatever its times)."""
+        sel = silence.selector
+        regions = self.targets.subtree(sel.region) if sel.region else self.targets.all_regions
+        found = work.tx.warnings.open_in_regions(regions)
+        return [w.id for w in found if sel.matches(work.target(w))]
+
+    def wake_for_silence(self, tx: AlertingSession, silence: Silence, *, now: datetime) -> None:
+        """A silence was created: wake the groups of the warnings it matches when it starts
+        (they leave their next notification; when it ends they are notified again)."""
+        work = Pass(tx, now, self.handoff, self.targets)
+        self._wake(work, self._silenced(work, silence), touched={}, at=silence.starts_at)
 
     def silence_notice(
         self, silence: Silence, what: SilenceNotice, *, now: datetime
@@ -406,7 +482,8 @@ class Dispatcher:
         require_place(principal, place, action=f"reading the delivery of warning {warning.id}")
         target = self.targets.target(warning)
         with self.store.transaction() as tx:
-            suppressed = self._suppressed(Pass(tx, now, self.handoff), [warning])[warning.id]
+            work = Pass(tx, now, self.handoff, self.targets)
+            suppressed = self._suppressed(work, [warning])[warning.id]
             suppressed = shown_suppressors(tx, principal, suppressed)
             escalation = tx.escalations.get(warning.id)
             notes = tx.outbox.find(warning_id=warning.id, limit=500)

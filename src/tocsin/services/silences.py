@@ -100,6 +100,7 @@ class SilenceService:
                 ]
             )
             tx.outbox.add(self.notices.silence_notice(silence, SilenceNotice.CREATED, now=now))
+            self.notices.wake_for_silence(tx, silence, now=now)
         self.handoff.wake()
         return silence
 

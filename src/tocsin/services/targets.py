@@ -1,8 +1,16 @@
-"""How the pipeline sees a warning: labels, region and domain chains, responsible units, assets."""
+"""How the pipeline sees a warning: labels, region and domain chains, responsible units, assets.
+
+Besides its own labels, a warning is labelled with the region it lies in at every level of the
+hierarchy, `region_<level>` (`region_district: D11`, `region_province: P1` for a cell of D11 in
+P1; characters other than letters, digits and `_` in a level's name become `_`), so that a route
+can group a storm of grid-cell warnings by district (`group_by: [region_district, domain]`) or
+match a province's whole subtree by label.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 
 from tocsin.core.assets import AssetCode, dependants
@@ -30,6 +38,34 @@ class TargetBuilder:
         self.region_chain = lru_cache(maxsize=65536)(self._region_chain)
         self.domain_chain = lru_cache(maxsize=4096)(self._domain_chain)
         self.chain = lru_cache(maxsize=65536)(self._units)
+        self.subtree = lru_cache(maxsize=4096)(self._subtree)
+        self.all_regions = tuple(catalog.regions.regions)
+        self.region_labels = lru_cache(maxsize=65536)(self._region_labels)
+
+    def _region_labels(self, region: str) -> Mapping[str, str]:
+        """`region_<level>` for the region and each region above it."""
+        tree = self.catalog.regions
+        return {
+            level_label(tree.regions[RegionCode(code)].level): code
+            for code in self.region_chain(region)
+            if code in tree
+        }
+
+    def _subtree(self, region: str) -> tuple[str, ...]:
+        """The region and every region below it."""
+        if region not in self.catalog.regions:
+            return (region,)
+        return tuple(self.catalog.regions.subtree(RegionCode(region)))
+
+    def regions_below(self, region: str) -> tuple[str, ...]:
+        """Every region strictly below `region`."""
+        return self.subtree(region)[1:]
+
+    def dependants_of(self, asset: str) -> set[str]:
+        """The assets that depend on `asset`, directly or not."""
+        if asset not in self.catalog.assets:
+            return set()
+        return set(dependants(dict(self.catalog.assets), AssetCode(asset)))
 
     def _region_chain(self, region: str) -> tuple[str, ...]:
         tree = self.catalog.regions
@@ -68,6 +104,7 @@ class TargetBuilder:
         units = self.chain(warning.region, warning.domain)
         asset = self.asset_of(warning)
         labels = {
+            **self.region_labels(warning.region),
             **{k: str(v) for k, v in warning.labels.items()},
             "source": warning.source,
             "subject": warning.subject,
@@ -87,3 +124,8 @@ class TargetBuilder:
             domains=self.domain_chain(warning.domain),
             depends_on=frozenset(self._depends.get(asset, ())),
         )
+
+
+def level_label(level: str) -> str:
+    """The label naming a warning's region at one level of the hierarchy: `region_<level>`."""
+    return "region_" + re.sub(r"[^A-Za-z0-9_]", "_", level)

@@ -44,6 +44,7 @@ class WarningChanges:
     created: dict[str, Warning] = field(default_factory=dict)
     updated: dict[str, Warning] = field(default_factory=dict)
     events: list[WarningEvent] = field(default_factory=list)
+    touched: dict[WarningId, datetime] = field(default_factory=dict)  # stored, only seen again
 
     @classmethod
     def load(cls, tx: StoreSession, fingerprints: Sequence[str]) -> WarningChanges:
@@ -83,17 +84,19 @@ class WarningChanges:
         if event is not None:
             self.events.append(event)
 
-    def touch(self, tx: StoreSession, fp: str, *, at: datetime) -> None:
-        """Move the open warning's last_seen_at to `at` (no transition)."""
+    def touch(self, fp: str, *, at: datetime) -> None:
+        """Move the open warning's last_seen_at to `at` (no transition; written by `save`)."""
         current = self.open_by_fp[fp]
         for pending in (self.created, self.updated):
             if current.id in pending:  # changed in this transaction: not stored yet
                 pending[current.id] = self.open_by_fp[fp] = replace(current, last_seen_at=at)
                 return
-        tx.warnings.touch({current.id: at})
+        self.touched[current.id] = at
 
     def save(self, tx: StoreSession) -> list[WarningEvent]:
-        """Write the changed warnings (updates first, then new ones); return the events."""
+        """Write the changed warnings (updates first, then new ones) and the warnings only seen
+        again; return the events."""
         tx.warnings.save(list(self.updated.values()), new=False)
         tx.warnings.save(list(self.created.values()), new=True)
+        tx.warnings.touch({w: at for w, at in self.touched.items() if w not in self.updated})
         return self.events

@@ -39,10 +39,11 @@ class WarningService:
         domain: str | None = None,
         region: str | None = None,
         limit: int = 1000,
+        offset: int = 0,
         principal: Principal,
     ) -> list[Warning]:
         """Warnings the principal may see, most severe and oldest first; `region` selects its
-        whole subtree."""
+        whole subtree; a page of `limit` after skipping `offset`."""
         require(principal, Permission.READ)
         regions = None
         if region is not None:
@@ -55,6 +56,7 @@ class WarningService:
             domain_prefix=domain,
             regions=regions,
             limit=limit,
+            offset=offset,
             scope=principal.scope,
         )
         with self.store.transaction() as tx:

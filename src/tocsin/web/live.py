@@ -13,6 +13,12 @@ whose principal sees the warning's region and domain (looked up once per message
 go to scoped streams without their content (a signal to reload, which the scoped reads answer).
 The browser's EventSource sends the session cookie (it cannot send headers), so no credential
 ever travels in the URL.
+
+In a storm the stream does not flood the browser: the messages that waited in a stream's queue
+are sent one by one only while they are few (at most `BURST`); more become one `warnings` message
+of kind `warning.burst` (how many changed, by kind, the worst level reached) and the stream then
+pauses `burst_pause_for` seconds to let the next ones gather. So a browser gets at most a few
+events a second however many warnings change, and reloads its aggregated views once per event.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import threading
+from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
@@ -31,8 +38,10 @@ from tocsin.adapters.bus.memory import MemoryBus
 from tocsin.api.auth import Reader
 from tocsin.api.problems import responses
 from tocsin.core.access import Placement, Principal, sees
+from tocsin.core.levels import LEVELS
 
 QUEUE_SIZE = 256
+BURST = 5  # more messages than this waiting at once are summarised as one
 EVENT_SCHEMA = {  # one server-sent event; `data` is JSON text
     "type": "object",
     "properties": {
@@ -62,6 +71,42 @@ class _Subscriber:
                 self.queue.get_nowait()
             self.queue.put_nowait(("resync", {}))
 
+    def drain(self) -> list[tuple[str, Mapping[str, Any]]]:
+        """Everything waiting in the queue now."""
+        out = []
+        while not self.queue.empty():
+            out.append(self.queue.get_nowait())
+        return out
+
+
+def burst_message(messages: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """One message standing for many warning transitions: how many, by kind, the worst level."""
+    kinds = Counter(str(m.get("kind", "")).removeprefix("warning.") for m in messages)
+    reached = {str(m.get("to_level")) for m in messages}
+    worst = max((lv for lv in LEVELS if lv.value in reached), key=lambda lv: lv.rank, default=None)
+    told = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+    return {
+        "kind": "warning.burst",
+        "count": len(messages),
+        "by_kind": dict(kinds),
+        "to_level": worst.value if worst is not None else None,
+        "reason": f"{len(messages)} warnings changed ({told})",
+    }
+
+
+def coalesce(items: list[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, Mapping[str, Any]]]:
+    """What a stream sends for the messages that waited: each of them while they are few; else
+    one burst message for the warnings and each other topic once (the browser reloads on it)."""
+    if len(items) <= BURST:
+        return items
+    warnings = [payload for topic, payload in items if topic == "warnings"]
+    out: list[tuple[str, Mapping[str, Any]]] = []
+    if warnings:
+        out.append(("warnings", burst_message(warnings)))
+    others = dict.fromkeys(topic for topic, _ in items if topic != "warnings")
+    out.extend((topic, {}) for topic in others)
+    return out
+
 
 class LiveFeed:
     """Fans bus messages out to the open event streams."""
@@ -73,11 +118,13 @@ class LiveFeed:
         locate: Locate,
         heartbeat_interval: float = 15.0,
         max_stream_for: float = 60.0,
+        burst_pause_for: float = 1.0,
     ) -> None:
         self.bus = bus
         self.locate = locate
         self.heartbeat_interval = heartbeat_interval
         self.max_stream_for = max_stream_for
+        self.burst_pause_for = burst_pause_for
         self._subscribers: set[_Subscriber] = set()
         self._lock = threading.Lock()
         self._detach: Callable[[], None] | None = None
@@ -127,13 +174,17 @@ class LiveFeed:
                 if await request.is_disconnected():
                     break
                 try:
-                    topic, payload = await asyncio.wait_for(
+                    first = await asyncio.wait_for(
                         sub.queue.get(), timeout=min(self.heartbeat_interval, left)
                     )
                 except TimeoutError:
                     yield ": heartbeat\n\n"
                     continue
-                yield f"event: {topic}\ndata: {json.dumps(payload, default=str)}\n\n"
+                waiting = [first, *sub.drain()]
+                for topic, payload in coalesce(waiting):
+                    yield f"event: {topic}\ndata: {json.dumps(payload, default=str)}\n\n"
+                if len(waiting) > BURST:  # a storm: let the next ones gather
+                    await asyncio.sleep(min(self.burst_pause_for, left))
         finally:
             with self._lock:
                 self._subscribers.discard(sub)

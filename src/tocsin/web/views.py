@@ -20,7 +20,14 @@ from tocsin.api.fields import IndicatorPath
 from tocsin.api.observations import ScoresOut, finite
 from tocsin.api.problems import responses
 from tocsin.bootstrap import Container
-from tocsin.core.access import Placement, Principal, require_place, sees, system_principal
+from tocsin.core.access import (
+    EVERYTHING,
+    Placement,
+    Principal,
+    require_place,
+    sees,
+    system_principal,
+)
 from tocsin.core.errors import NotFound
 from tocsin.core.levels import LEVELS
 from tocsin.core.regions import RegionCode, RegionTree
@@ -33,6 +40,7 @@ from tocsin.web.payloads import (
     RiskTreeOut,
     SummaryOut,
 )
+from tocsin.web.region_levels import RegionLevels
 from tocsin.web.risk import RiskIndex, RiskLoader, cyber_risk
 
 ModelQuery = Annotated[
@@ -130,6 +138,9 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     """The dashboard's read-only endpoints under /api/v1/web."""
     tree = container.catalog.regions
     layers = MapLayers(tree)
+    region_levels = RegionLevels(
+        partial(container.warnings.worst_levels, principal=system_principal("map")), container.bus
+    )
 
     router = APIRouter(
         prefix="/api/v1/web",
@@ -148,7 +159,11 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
         """A region's children as GeoJSON with their highest active warning level (subtree),
         counting the warnings and showing the risk the user's scope holds."""
         focus = layers.focus(parent)
-        levels = container.warnings.worst_levels(principal=principal)
+        levels = (  # the roll-up of everything is read once per change; a unit's is its own
+            region_levels.read()
+            if principal.scope == EVERYTHING
+            else container.warnings.worst_levels(principal=principal)
+        )
         index = risk.ready()
         classes = _risk_classes(principal, index.classes()) if index is not None else {}
         features = []

@@ -50,9 +50,12 @@ def test_first_flush_then_quiet_then_resolved() -> None:
     first = evaluate_group(GroupState(created_at=at(0)), members, at(30), timing=TIMING)
     assert first.reason is NotifyReason.NEW
     assert dict(first.firing) == {"a": "yellow", "b": "orange"}
-    assert first.state.next_flush_at == at(330)
+    # nothing planned before the repeat: a change wakes the group (on_member_change)
+    assert first.state.next_flush_at == at(30) + TIMING.repeat_interval
+    assert not first.finished
     quiet = evaluate_group(first.state, members, at(330), timing=TIMING)
     assert quiet.reason is None
+    assert quiet.state.next_flush_at == at(30) + TIMING.repeat_interval
     upgraded = [Member("a", Level.RED, True), members[1]]
     changed = evaluate_group(quiet.state, upgraded, at(630), timing=TIMING)
     assert changed.reason is NotifyReason.CHANGED
@@ -66,6 +69,7 @@ def test_first_flush_then_quiet_then_resolved() -> None:
     )
     assert done.reason is NotifyReason.RESOLVED
     assert done.state.next_flush_at is None
+    assert done.finished
 
 
 def test_repeat_after_repeat_interval_only() -> None:
@@ -86,9 +90,25 @@ def test_silenced_member_is_held_back_and_notified_when_silence_ends() -> None:
     silenced = [Member("a", Level.YELLOW, True, ("s1",))]
     first = evaluate_group(GroupState(created_at=at(0)), silenced, at(30), timing=TIMING)
     assert first.reason is None
-    assert first.state.next_flush_at == at(330)
-    freed = evaluate_group(first.state, [Member("a", Level.YELLOW, True)], at(330), timing=TIMING)
+    # nothing to repeat: it waits, unplanned, until the silence's end wakes it
+    assert first.state.next_flush_at is None
+    assert not first.finished
+    woken = schedule_on_change(first.state, at(100), TIMING)
+    assert woken == at(330)  # a group_interval after the evaluation
+    freed = evaluate_group(first.state, [Member("a", Level.YELLOW, True)], woken, timing=TIMING)
     assert freed.reason is NotifyReason.NEW
+
+
+def test_a_route_with_mute_windows_is_looked_at_every_group_interval() -> None:
+    members = [Member("a", Level.YELLOW, True)]
+    first = evaluate_group(
+        GroupState(created_at=at(0)), members, at(30), timing=TIMING, polled=True
+    )
+    assert first.reason is NotifyReason.NEW
+    assert first.state.next_flush_at == at(330)
+    suppressed = [Member("a", Level.YELLOW, True, ("s1",))]
+    held = evaluate_group(first.state, suppressed, at(330), timing=TIMING, polled=True)
+    assert held.state.next_flush_at == at(630)
 
 
 def test_muted_group_sends_nothing_and_keeps_pending_changes() -> None:

@@ -96,3 +96,50 @@ def test_keys_depend_only_on_what_they_identify(group: str, content: str, n: int
     assert group_flush_key(group, content) != group_flush_key(group + "x", content)
     assert escalation_key("w", "t", n) != group_flush_key("w", str(n))
     assert channel_key("k", "webhook", "a") != channel_key("k", "email", "a")
+
+
+def test_a_storm_message_stays_readable() -> None:
+    """300 cells of one district: counts by level, the worst first, a bounded list."""
+    levels = [Level.YELLOW] * 180 + [Level.ORANGE] * 100 + [Level.RED] * 20
+    firing = tuple(
+        make_warning(
+            id=WarningId(f"w{i}"),
+            fingerprint=f"fp{i}",
+            level=lv,
+            region=f"C{i:05d}",
+            subject=f"C{i:05d}.level",
+        )
+        for i, lv in enumerate(levels)
+    )
+    lifted = tuple(
+        make_warning(
+            id=WarningId(f"g{i}"),
+            fingerprint=f"g{i}",
+            state=WarningState.LIFTED,
+            region=f"C{900 + i:05d}",
+            lifted_at=T0,
+        )
+        for i in range(3)
+    )
+    labels = {"region_district": "D001", "domain": "natural.flood"}
+    message = Message("k", NotificationKind.GROUP, "new", "D001-FLOOD", labels, firing, lifted)
+    body = tocsin_payload(message, now=T0)
+    assert body["summary"] == (
+        "[RED] natural.flood in D001: 300 warnings (20 red, 100 orange, 180 yellow); 3 lifted"
+    )
+    assert body["counts"] == {"firing": {"red": 20, "orange": 100, "yellow": 180}, "resolved": 3}
+    lines = body["digest"]
+    assert lines[0] == "Firing: 300 (20 red, 100 orange, 180 yellow)"
+    listed = [line for line in lines if line.startswith("- ")]
+    assert listed[:20] == [f"- RED C{i:05d} natural.flood: C{i:05d}.level" for i in range(280, 300)]
+    assert "- … and 280 more (all are listed in the JSON body)" in lines
+    assert lines.index("Lifted: 3") > 20
+    assert len(lines) <= 30
+    assert len(body["firing"]) == 300  # machines still get every warning
+
+
+def test_one_warning_keeps_its_short_subject() -> None:
+    message = Message("k", NotificationKind.GROUP, "resolved", "U", resolved=(make_warning(),))
+    assert tocsin_payload(message, now=T0)["summary"] == (
+        "[RESOLVED] natural.flood in D11: D11.river_level lifted"
+    )

@@ -14,6 +14,7 @@ from typing import Any
 
 from tocsin.core.redaction import redact_address, redact_text
 from tocsin.core.warnings.outbox import DeliveryError, Notification
+from tocsin.core.warnings.payloads import DIGEST_LINES
 
 
 def _lines(warning: Mapping[str, Any]) -> list[str]:
@@ -44,15 +45,18 @@ def render_text(notification: Notification) -> str:
         lines.append(f"owner: {silence.get('created_by')}; reason: {silence.get('reason')}")
         lines.append(f"from {silence.get('starts_at')} until {silence.get('ends_at')}")
     firing = payload.get("firing") or payload.get("alerts") or []
-    if firing:
-        lines += ["", "Firing:"]
-        for w in firing:
-            lines += _lines(w)
     resolved = payload.get("resolved") or []
-    if resolved:
-        lines += ["", "Lifted:"]
-        for w in resolved:
-            lines += _lines(w)
+    if len(firing) + len(resolved) > DIGEST_LINES and payload.get("digest"):
+        lines += ["", *payload["digest"]]  # a storm: counts and the worst, not hundreds
+    else:
+        if firing:
+            lines += ["", "Firing:"]
+            for w in firing:
+                lines += _lines(w)
+        if resolved:
+            lines += ["", "Lifted:"]
+            for w in resolved:
+                lines += _lines(w)
     lines += ["", f"idempotency key: {notification.key}"]
     return "\n".join(lines) + "\n"
 

@@ -9,13 +9,18 @@ reader drops the copy by its key.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 from tocsin.core.warnings.outbox import DeliveryError, Notification
 
 
 class JsonLinesNotifier:
-    """Appends `{"key", "kind", "receiver", "subject", "created_at", "payload"}` lines."""
+    """Appends `{"key", "kind", "receiver", "subject", "created_at", "payload"}` lines (one
+    writer at a time, so lines sent from several threads never interleave)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
 
     def send(self, notification: Notification) -> None:
         """Append one line (with its newline, in one write) to the file at the address."""
@@ -33,7 +38,7 @@ class JsonLinesNotifier:
             default=str,
         )
         try:
-            with Path(notification.address).open("a", encoding="utf-8") as out:
+            with self._lock, Path(notification.address).open("a", encoding="utf-8") as out:
                 out.write(line + "\n")
         except OSError as err:
             raise DeliveryError(f"file {notification.address}: {err.strerror or err}") from err

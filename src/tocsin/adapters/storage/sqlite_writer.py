@@ -10,7 +10,7 @@ the transaction that filled it. A bulk write merges the inbox first, then writes
 see both (the inbox's rows are the newer ones).
 
 SQLite has one writer at a time. The ingest path holds the write lock for most of each batch, so
-the warning pipeline uses an engine of its own (same file, no pool) and takes the lock with
+the warning pipeline uses an engine of its own (same file, its own pool) and takes the lock with
 `BEGIN IMMEDIATE` only for the final burst of a session's writes, polling for it every half
 millisecond (SQLite's own busy handler sleeps up to 100 ms between tries, which starves a second
 writer). Ids become visible in order (one writer), so the change feed needs no horizon.
@@ -26,7 +26,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Engine, Select, Table, create_engine, delete, event, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 from tocsin.adapters.storage import lease_tables
 from tocsin.adapters.storage import tables as t
@@ -163,11 +163,13 @@ class SqliteWriter:
         return sqlite_insert(table)
 
     def pipeline_engine(self, engine: Engine) -> Engine:
-        """Its own engine on the same file, without a pool."""
+        """Its own engine on the same file (its own small pool of connections)."""
         own = create_engine(
             engine.url,
             connect_args={"timeout": READ_BUSY_MS / 1000, "check_same_thread": False},
-            poolclass=NullPool,
+            poolclass=QueuePool,
+            pool_size=4,
+            max_overflow=12,
         )
         event.listen(own, "connect", _pipeline_pragmas)
         return own
@@ -182,12 +184,14 @@ class SqliteWriter:
         return None
 
     def lock_due(self, conn: Connection, query: Select[Any]) -> list[Any]:
-        """Read the due rows, then take the write lock (the claim re-checks each row)."""
-        rows = list(conn.execute(query).mappings())
+        """The due rows, read again under the write lock once there are any (so no other
+        worker claims them meanwhile; nothing is locked when none are due)."""
+        if conn.execute(query.limit(1)).first() is None:
+            conn.rollback()
+            return []
         conn.rollback()
-        if rows:
-            _begin_immediate(conn)
-        return rows
+        _begin_immediate(conn)
+        return list(conn.execute(query).mappings())
 
     def hold_lease(self, conn: Connection, *, name: str, holder: str, token: int) -> bool:
         """A no-op UPDATE of the row: it takes (or runs under) the one write lock."""

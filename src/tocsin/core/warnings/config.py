@@ -15,6 +15,7 @@ from tocsin.core.warnings.escalation import EscalationPolicy
 from tocsin.core.warnings.inhibition import InhibitRule, default_inhibit_rules
 from tocsin.core.warnings.mute_windows import MuteWindow
 from tocsin.core.warnings.outbox import Address
+from tocsin.core.warnings.pacing import PaceLimits
 from tocsin.core.warnings.routing import Route
 
 
@@ -28,6 +29,7 @@ class AlertingConfig:
     mute_windows: Mapping[str, MuteWindow] = field(default_factory=dict)
     escalation: tuple[EscalationPolicy, ...] = ()
     silence_notices_to: tuple[str, ...] = ()  # receivers told when silences start and end
+    pacing: Mapping[str, PaceLimits] = field(default_factory=dict)  # webhook URL -> its limits
 
 
 def default_config() -> AlertingConfig:

@@ -6,13 +6,22 @@ Timing:
 
 - a new group waits `group_wait` before its first notification, so that warnings raised together
   arrive together;
-- afterwards the group is evaluated every `group_interval`, and a change (a warning new to the
-  receiver, a level change, a lift) is notified at the next evaluation;
+- afterwards a change (a warning new to the receiver, a level change, a lift) is notified at most
+  every `group_interval`: the group is evaluated `group_interval` after its last evaluation, or
+  at once if that has passed;
 - when nothing changed, the firing warnings are notified again after `repeat_interval`.
 
 Silenced, inhibited and muted warnings stay members but are left out of notifications; when the
 suppression ends they count as new. The decider is pure: it takes the stored group state, the
 members as they are now and `now`, and returns what to send (with a reason) and the next state.
+
+A group is evaluated only when it may have something to say, never on a timer that finds nothing
+(in a storm there are tens of thousands of groups): when a member joins, changes or leaves
+(`on_member_change`), when its repeat falls due, and when a suppression of one of its members
+may have begun or ended — a silence created, starting or ending, an inhibiting warning changed
+(the dispatcher wakes those groups, `wake`). Between these, a group waits with no evaluation
+planned. Only a route with mute windows is evaluated every `group_interval` while it has open
+members (`polled`), since a window opens and closes with the clock alone.
 
 What a flush sends is identified by its *content*: the reason, the previous notification's
 moment, and each firing or resolved warning with its level and version (the moment of its last
@@ -86,16 +95,12 @@ class FlushDecision:
     drop: tuple[str, ...]  # members to forget (lifted)
     muted_by: tuple[str, ...] = ()
     content: str = ""  # what is notified, canonically (empty when nothing is)
+    finished: bool = False  # no open member is left: the group can be forgotten
 
     @property
     def notify(self) -> bool:
         """True when a notification goes out."""
         return self.reason is not None
-
-    @property
-    def finished(self) -> bool:
-        """True when the group has nothing left to watch and can be forgotten."""
-        return self.state.next_flush_at is None
 
 
 def schedule_on_change(state: GroupState, now: datetime, timing: Timing) -> datetime:
@@ -144,6 +149,19 @@ def flush_content(
     return "\n".join([reason.value, previous, *told, *gone])
 
 
+def next_evaluation(
+    state: GroupState, now: datetime, *, timing: Timing, firing: bool, polled: bool
+) -> datetime | None:
+    """When a group that has open members is evaluated again unless something wakes it: every
+    group_interval when `polled` (mute windows), else when its repeat falls due (while some
+    warning is notified), else not until a change wakes it (None)."""
+    if polled:
+        return now + timing.group_interval
+    if firing and state.last_notified_at is not None:
+        return max(state.last_notified_at + timing.repeat_interval, now)
+    return None
+
+
 def evaluate_group(
     state: GroupState,
     members: Sequence[Member],
@@ -152,8 +170,10 @@ def evaluate_group(
     timing: Timing,
     muted_by: tuple[str, ...] = (),
     versions: Mapping[str, str] | None = None,
+    polled: bool = False,
 ) -> FlushDecision:
-    """Decide what a due group sends now and when it is evaluated next (None: group is done).
+    """Decide what a due group sends now and when it is evaluated next (`next_evaluation`;
+    `finished` when no member is open). `polled`: the route has mute windows.
 
     `versions` gives the version of warnings that are no longer members (a resolved warning
     that left the group); members carry their own."""
@@ -163,23 +183,26 @@ def evaluate_group(
     # a warning silenced after it was notified is forgotten quietly; it counts as new later
     kept = {w: lv for w, lv in state.notified.items() if w in firing}
     drop = tuple(sorted(m.warning_id for m in members if not m.is_open))
-    next_at = now + timing.group_interval if open_ids else None
     if muted_by:
         held = replace(state, next_flush_at=now + timing.group_interval, last_flush_at=now)
         return FlushDecision(None, {}, (), held, (), muted_by)
     reason = notify_reason(state, firing, resolved, now, timing)
-    new_state = replace(
-        state,
-        next_flush_at=next_at,
-        last_flush_at=now,
-        notified=dict(firing) if reason is not None else kept,
-        last_notified_at=now if reason is not None else state.last_notified_at,
+    notified_at = now if reason is not None else state.last_notified_at
+    later = None
+    if open_ids:
+        told = GroupState(state.created_at, None, now, notified_at)
+        later = next_evaluation(told, now, timing=timing, firing=bool(firing), polled=polled)
+    new_state = GroupState(
+        state.created_at, later, now, notified_at, dict(firing) if reason is not None else kept
     )
+    finished = not open_ids
     if reason is None:
-        return FlushDecision(None, firing, resolved, new_state, drop)
+        return FlushDecision(None, firing, resolved, new_state, drop, finished=finished)
     known = {**(versions or {}), **{m.warning_id: m.version for m in members}}
     content = flush_content(state, reason, firing=firing, resolved=resolved, versions=known)
-    return FlushDecision(reason, firing, resolved, new_state, drop, content=content)
+    return FlushDecision(
+        reason, firing, resolved, new_state, drop, content=content, finished=finished
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +217,18 @@ class AggregationGroup:
 
 
 def on_member_change(group: AggregationGroup, route: Route, *, now: datetime) -> AggregationGroup:
-    """A group after a member joined or left at `now`, scheduled for its next evaluation
-    (group_wait after it was created, else group_interval after its last flush)."""
-    due = schedule_on_change(group.state, now, route.timing)
-    return replace(group, state=replace(group.state, next_flush_at=due))
+    """A group after a member joined, changed or left at `now`, scheduled for its next
+    evaluation (group_wait after it was created, else group_interval after its last flush)."""
+    st = group.state
+    due = schedule_on_change(st, now, route.timing)
+    state = GroupState(st.created_at, due, st.last_flush_at, st.last_notified_at, st.notified)
+    return AggregationGroup(group.id, group.route_id, group.receiver, group.labels, state)
+
+
+def wake(group: AggregationGroup, route: Route, *, at: datetime) -> AggregationGroup:
+    """A group after a suppression of one of its members may begin or end at `at` (a silence,
+    an inhibiting warning): evaluated then, as after a member change."""
+    return on_member_change(group, route, now=at)
 
 
 def new_group(key: GroupKey, route: Route, *, now: datetime) -> AggregationGroup:

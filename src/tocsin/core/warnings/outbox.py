@@ -155,16 +155,30 @@ class Attempt:
 
 
 def attempt_outcome(
-    note: Notification, *, error: str | None, retryable: bool, now: datetime, done_at: datetime
+    note: Notification,
+    *,
+    error: str | None,
+    retryable: bool,
+    now: datetime,
+    done_at: datetime,
+    retry_after: timedelta | None = None,
 ) -> Attempt:
-    """After a send: delivered, tried again after a backoff, or given up (not retryable, or
-    MAX_ATTEMPTS reached)."""
+    """After a send: delivered, tried again after a backoff (not before the receiver's
+    `retry_after`, when it gave one), or given up (not retryable, or MAX_ATTEMPTS reached)."""
     if error is None:
         return Attempt(DeliveryStatus.DELIVERED, note.attempts, delivered_at=done_at)
     status, next_at = after_failure(note.attempts, note.key, now)
     if not retryable:
         status, next_at = DeliveryStatus.FAILED, None
+    elif retry_after is not None and next_at is not None:
+        next_at = max(next_at, done_at + retry_after)
     return Attempt(status, note.attempts, next_at, error=error)
+
+
+def not_attempted(note: Notification, *, until: datetime) -> Attempt:
+    """A claimed notification handed back unsent (its address is held or paced): pending again
+    at `until`, the attempt its claim counted taken back."""
+    return Attempt(DeliveryStatus.PENDING, max(note.attempts - 1, 0), until)
 
 
 def log_entry(n: Notification) -> dict[str, Any]:
@@ -184,8 +198,12 @@ def log_entry(n: Notification) -> dict[str, Any]:
 
 
 class DeliveryError(TocsinError):
-    """A channel did not take a notification; `retryable` says whether trying again may help."""
+    """A channel did not take a notification; `retryable` says whether trying again may help,
+    `retry_after` how long the receiver asked to be left alone (HTTP `Retry-After`)."""
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool = True, retry_after: timedelta | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after

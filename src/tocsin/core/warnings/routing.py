@@ -82,12 +82,11 @@ class GroupKey:
     route_id: str
     receiver: str
     labels: tuple[tuple[str, str], ...]
+    id: str = field(init=False, compare=False)  # a stable short identity for storage
 
-    @property
-    def id(self) -> str:
-        """A stable short identity for storage."""
+    def __post_init__(self) -> None:
         raw = "\x1f".join([self.route_id, self.receiver, *(f"{k}={v}" for k, v in self.labels)])
-        return hashlib.sha256(raw.encode()).hexdigest()[:24]
+        object.__setattr__(self, "id", hashlib.sha256(raw.encode()).hexdigest()[:24])
 
     def as_labels(self) -> dict[str, str]:
         """The group's common labels."""

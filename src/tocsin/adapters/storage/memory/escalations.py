@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from tocsin.adapters.storage.memory.state import MemoryState
@@ -17,6 +18,11 @@ class MemoryEscalations:
     def get(self, warning_id: str) -> Escalation | None:
         """One escalation."""
         return self.state.escalations.get(warning_id)
+
+    def get_many(self, warning_ids: Sequence[str]) -> dict[str, Escalation]:
+        """The escalations of several warnings."""
+        found = self.state.escalations
+        return {w: found[w] for w in warning_ids if w in found}
 
     def save(self, escalation: Escalation) -> None:
         """Insert or update an escalation."""

@@ -36,7 +36,7 @@ class MemoryWarningSearch:
         """Warnings by filter; most severe first, then oldest first."""
         found = [w for w in self.state.warnings.values() if _matches(w, query)]
         found.sort(key=lambda w: (-w.level.rank, w.first_seen_at, w.id))
-        return found[: query.limit]
+        return found[query.offset : query.offset + query.limit]
 
     def with_prefix(self, prefix: str, *, open_only: bool, limit: int) -> list[Warning]:
         """Warnings whose id starts with `prefix`, by id."""

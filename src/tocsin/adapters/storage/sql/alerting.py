@@ -80,7 +80,7 @@ class SqlAlertingSession:
             warnings=SqlWarnings(conn),
             audit=SqlAuditLog(conn, queue=queue),
             groups=SqlGroups(conn, writer, queue=queue),
-            escalations=SqlEscalations(conn, queue=queue),
+            escalations=SqlEscalations(conn, writer, queue=queue),
             silences=SqlSilences(conn, queue=queue),
             leases=SqlLeaseFence(conn, writer, queue=queue),
             outbox=SqlOutbox(conn, writer, queue=queue),

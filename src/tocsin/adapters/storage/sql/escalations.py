@@ -1,16 +1,17 @@
-"""Escalations on SQL (saves deferred to the end of the pipeline session)."""
+"""Escalations on SQL (saves held and written together, as one upsert, when the session ends)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select
 
 from tocsin.adapters.storage import alerting_tables as at
+from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.sql.deferred import WriteQueue
+from tocsin.adapters.storage.sql.lookups import rows_in
 from tocsin.adapters.storage.times import aware
 from tocsin.core.warnings.escalation import Escalation, EscalationReason, EscalationSnapshot
 
@@ -18,34 +19,43 @@ from tocsin.core.warnings.escalation import Escalation, EscalationReason, Escala
 class SqlEscalations:
     """The EscalationStore port in one pipeline session."""
 
-    def __init__(self, conn: Connection, *, queue: WriteQueue) -> None:
+    def __init__(self, conn: Connection, writer: DialectWriter, *, queue: WriteQueue) -> None:
         self.conn = conn
-        self.queue = queue
+        self.writer = writer
+        self.saves: dict[str, Escalation] = {}
+        queue.batched.append(self)
+
+    @property
+    def has_writes(self) -> bool:
+        """True when saves are held."""
+        return bool(self.saves)
 
     def get(self, warning_id: str) -> Escalation | None:
         """One escalation."""
+        return self.get_many([warning_id]).get(warning_id)
+
+    def get_many(self, warning_ids: Sequence[str]) -> dict[str, Escalation]:
+        """The escalations of several warnings (a few IN lists)."""
         e = at.escalations
-        row = self.conn.execute(select(e).where(e.c.warning_id == warning_id)).mappings().first()
-        return _escalation(row) if row else None
+        rows = rows_in(self.conn, select(e), column=e.c.warning_id, keys=warning_ids)
+        return {r["warning_id"]: _escalation(r) for r in rows}
 
     def save(self, escalation: Escalation) -> None:
-        """Insert or update an escalation (when the session ends)."""
-        self.queue.defer(partial(self._save, escalation))
+        """Insert or update an escalation (when the session ends; the last save wins)."""
+        self.saves[escalation.warning_id] = escalation
 
-    def _save(self, escalation: Escalation) -> None:
-        e = at.escalations
-        values = {
-            "snapshot": escalation.snapshot.as_json(),
-            "progress": escalation.progress,
-            "next_due_at": escalation.next_due_at,
-            "stopped_at": escalation.stopped_at,
-            "stop_reason": escalation.stop_reason.value if escalation.stop_reason else None,
-        }
-        done = self.conn.execute(
-            update(e).where(e.c.warning_id == escalation.warning_id).values(**values)
+    def flush(self) -> None:
+        """Upsert every held escalation in one statement."""
+        if not self.saves:
+            return
+        rows = [_row(x) for x in self.saves.values()]
+        stmt = self.writer.insert(at.escalations)
+        columns = [c for c in rows[0] if c != "warning_id"]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["warning_id"], set_={c: getattr(stmt.excluded, c) for c in columns}
         )
-        if done.rowcount == 0:
-            self.conn.execute(insert(e), [{"warning_id": escalation.warning_id, **values}])
+        self.conn.execute(stmt, rows)
+        self.saves = {}
 
     def due(self, now: datetime, limit: int) -> list[Escalation]:
         """Running escalations with a due step."""
@@ -57,6 +67,18 @@ class SqlEscalations:
             .limit(limit)
         ).mappings()
         return [_escalation(r) for r in rows]
+
+
+def _row(escalation: Escalation) -> dict[str, Any]:
+    reason = escalation.stop_reason
+    return {
+        "warning_id": escalation.warning_id,
+        "snapshot": escalation.snapshot.as_json(),
+        "progress": escalation.progress,
+        "next_due_at": escalation.next_due_at,
+        "stopped_at": escalation.stopped_at,
+        "stop_reason": reason.value if reason else None,
+    }
 
 
 def _escalation(r: Mapping[Any, Any]) -> Escalation:

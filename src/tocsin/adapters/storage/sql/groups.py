@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select
@@ -16,7 +15,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select
 from tocsin.adapters.storage import alerting_tables as at
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.sql.deferred import WriteQueue
-from tocsin.adapters.storage.sql.lookups import rows_in
+from tocsin.adapters.storage.sql.lookups import CHUNK, rows_in
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.warnings.grouping import AggregationGroup, GroupState
 
@@ -31,34 +30,35 @@ class SqlGroups:
         self.added: dict[str, set[str]] = {}  # group -> warnings (pending)
         self.removed: dict[str, set[str]] = {}
         self.saves: dict[str, AggregationGroup] = {}
+        self.deleted: set[str] = set()  # forgotten (with their members) before the rest
         queue.batched.append(self)
 
     @property
     def has_writes(self) -> bool:
-        """True when membership changes or group saves are held."""
-        return bool(self.saves or any(self.added.values()) or any(self.removed.values()))
+        """True when deletions, membership changes or group saves are held."""
+        held = any(self.added.values()) or any(self.removed.values())
+        return bool(self.saves or self.deleted or held)
 
     def get_many(self, group_ids: Sequence[str]) -> dict[str, AggregationGroup]:
-        """Groups by id (missing ones left out)."""
+        """Groups by id (missing ones left out), as this session has saved or deleted them."""
         g = at.alert_groups
-        rows = rows_in(self.conn, select(g), column=g.c.id, keys=group_ids)
-        return {r["id"]: _group(r) for r in rows}
+        wanted = [i for i in group_ids if i not in self.saves and i not in self.deleted]
+        rows = rows_in(self.conn, select(g), column=g.c.id, keys=wanted)
+        found = {r["id"]: _group(r) for r in rows}
+        found.update({i: self.saves[i] for i in group_ids if i in self.saves})
+        return found
 
     def save(self, group: AggregationGroup) -> None:
         """Insert or update a group (one upsert for all a session saves)."""
         self.saves[group.id] = group
 
     def delete(self, group_id: str) -> None:
-        """Forget a group and its members."""
+        """Forget a group and its members (all of a session's deletions in two statements,
+        before its other group writes)."""
         self.saves.pop(group_id, None)
         self.added.pop(group_id, None)
         self.removed.pop(group_id, None)
-        self.queue.defer(partial(self._delete, group_id))
-
-    def _delete(self, group_id: str) -> None:
-        m = at.alert_group_members
-        self.conn.execute(delete(m).where(m.c.group_id == group_id))
-        self.conn.execute(delete(at.alert_groups).where(at.alert_groups.c.id == group_id))
+        self.deleted.add(group_id)
 
     def add_members(self, group_id: str, warning_ids: Sequence[str]) -> None:
         """Add members (written when the session ends; visible at once)."""
@@ -77,6 +77,8 @@ class SqlGroups:
         for r in rows_in(self.conn, select(m), column=m.c.group_id, keys=group_ids):
             found[r["group_id"]].add(r["warning_id"])
         for gid, members in found.items():
+            if gid in self.deleted:
+                members.clear()
             members |= self.added.get(gid, set())
             members -= self.removed.get(gid, set())
         return {gid: sorted(ws) for gid, ws in found.items()}
@@ -86,7 +88,8 @@ class SqlGroups:
         m = at.alert_group_members
         found: dict[str, set[str]] = {w: set() for w in warning_ids}
         for r in rows_in(self.conn, select(m), column=m.c.warning_id, keys=warning_ids):
-            found[r["warning_id"]].add(r["group_id"])
+            if r["group_id"] not in self.deleted:
+                found[r["warning_id"]].add(r["group_id"])
         for gid, ws in self.added.items():
             for w in ws & found.keys():
                 found[w].add(gid)
@@ -111,8 +114,14 @@ class SqlGroups:
         return aware(self.conn.execute(select(func.min(at.alert_groups.c.next_flush_at))).scalar())
 
     def flush(self) -> None:
-        """Write the membership changes and the group upserts."""
+        """Write the deletions, the membership changes and the group upserts."""
         m = at.alert_group_members
+        if self.deleted:
+            ids = sorted(self.deleted)
+            for i in range(0, len(ids), CHUNK):
+                chunk = ids[i : i + CHUNK]
+                self.conn.execute(delete(m).where(m.c.group_id.in_(chunk)))
+                self.conn.execute(delete(at.alert_groups).where(at.alert_groups.c.id.in_(chunk)))
         gone = [{"g": g, "w": w} for g, ws in self.removed.items() for w in sorted(ws)]
         if gone:
             match = (m.c.group_id == bindparam("g")) & (m.c.warning_id == bindparam("w"))
@@ -128,7 +137,7 @@ class SqlGroups:
                 index_elements=["id"], set_={c: getattr(stmt.excluded, c) for c in columns}
             )
             self.conn.execute(stmt, rows)
-        self.added, self.removed, self.saves = {}, {}, {}
+        self.added, self.removed, self.saves, self.deleted = {}, {}, {}, set()
 
 
 def _group_row(group: AggregationGroup) -> dict[str, Any]:

@@ -102,19 +102,15 @@ def due_query(now: datetime, *, limit: int, channels: Sequence[str] | None) -> S
 def claim(
     conn: Connection, due: Sequence[Notification], *, now: datetime, until: datetime
 ) -> list[Notification]:
-    """Move each due row's next attempt to `until` and count the attempt, if still due."""
+    """Move each due row's next attempt to `until` and count the attempt (one statement; the
+    rows are locked for this worker by `DialectWriter.lock_due`)."""
+    if not due:
+        return []
     n = at.notifications
-    claimed = []
-    for c in due:
-        done = conn.execute(
-            update(n)
-            .where(
-                n.c.key == c.key,
-                n.c.status == DeliveryStatus.PENDING.value,
-                n.c.next_attempt_at <= now,
-            )
-            .values(next_attempt_at=until, attempts=c.attempts + 1)
-        )
-        if done.rowcount == 1:
-            claimed.append(replace(c, attempts=c.attempts + 1, next_attempt_at=until))
-    return claimed
+    stmt = (
+        update(n)
+        .where(n.c.key == bindparam("k"))
+        .values(next_attempt_at=bindparam("until"), attempts=bindparam("attempts"))
+    )
+    conn.execute(stmt, [{"k": c.key, "until": until, "attempts": c.attempts + 1} for c in due])
+    return [replace(c, attempts=c.attempts + 1, next_attempt_at=until) for c in due]

@@ -23,17 +23,27 @@ R = TypeVar("R")
 
 def to_row(record: Any, **extra: Any) -> dict[str, Any]:
     """The record's fields as column values, plus `extra` columns."""
-    return {**{f.name: _encode(getattr(record, f.name)) for f in fields(record)}, **extra}
+    kind: Any = type(record)
+    row = {name: _encode(getattr(record, name)) for name in _names(kind)}
+    row.update(extra)
+    return row
 
 
 def from_row(cls: Callable[..., R], row: Mapping[Any, Any]) -> R:
     """The record of type `cls` from a row with one column per field."""
-    return cls(**{name: _decode(hint, row[name]) for name, hint in _hints(cls).items()})
+    return cls(**{name: decode(row[name]) for name, decode in _decoders(cls)})
 
 
 @cache
-def _hints(cls: Any) -> dict[str, Any]:
-    return {f.name: _concrete(get_type_hints(cls)[f.name]) for f in fields(cls)}
+def _names(cls: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+@cache
+def _decoders(cls: Any) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """Each field's name and how its column value becomes the field's value."""
+    hints = get_type_hints(cls)
+    return tuple((f.name, _decoder(_concrete(hints[f.name]))) for f in fields(cls))
 
 
 def _concrete(hint: Any) -> Any:
@@ -43,7 +53,12 @@ def _concrete(hint: Any) -> Any:
     return get_origin(hint) or hint
 
 
+PLAIN = frozenset({str, int, float, bool, type(None), datetime})
+
+
 def _encode(value: Any) -> Any:
+    if type(value) in PLAIN:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Mapping):
@@ -53,13 +68,16 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    if hint is datetime:
-        return aware(value)
-    if hint is tuple:
-        return tuple(value)
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        return hint(value)
+def _keep(value: Any) -> Any:
     return value
+
+
+def _decoder(hint: Any) -> Callable[[Any], Any]:
+    """The decoder of one field (None stays None)."""
+    if hint is datetime:
+        return aware
+    if hint is tuple:
+        return lambda v: None if v is None else tuple(v)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return lambda v: None if v is None else hint(v)
+    return _keep

@@ -59,7 +59,8 @@ class SqlWarningSearch:
         if query.regions is not None:
             stmt = stmt.where(w.c.region.in_(list(query.regions)))
         stmt = within(stmt, query.scope)
-        stmt = stmt.order_by(RANK.desc(), w.c.first_seen_at, w.c.id).limit(query.limit)
+        stmt = stmt.order_by(RANK.desc(), w.c.first_seen_at, w.c.id)
+        stmt = stmt.limit(query.limit).offset(query.offset)
         return [from_row(Warning, r) for r in self.conn.execute(stmt).mappings()]
 
     def with_prefix(self, prefix: str, *, open_only: bool, limit: int) -> list[Warning]:

@@ -4,19 +4,28 @@
 import { HttpError, get, post } from "./api.js";
 import { ago, badge, h, number, serverNow, sortWarnings, toast, when } from "./format.js";
 
+// A page of warnings at a time: a storm of 10,000 open warnings is 50 pages, never 10,000 rows.
+export const PAGE = 200;
+
 let rows = [];
+let offset = 0; // where the page shown starts, in the server's order
+let more = false; // whether a next page exists
 let known = new Set();
 let current = null; // the id of the warning shown in detail
 let onNavigate = () => {};
 let regionNames = {};
 
+const whole = (n) => n.toLocaleString("en");
+
 export function init({ navigate }) {
   onNavigate = navigate;
   const form = document.getElementById("filters");
-  form.addEventListener("change", () => refresh());
+  form.addEventListener("change", () => firstPage());
   form.addEventListener("input", (e) => { if (e.target.id === "f-region") refreshSoon(); });
-  form.addEventListener("reset", () => setTimeout(() => refresh(), 0));
-  form.addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
+  form.addEventListener("reset", () => setTimeout(() => firstPage(), 0));
+  form.addEventListener("submit", (e) => { e.preventDefault(); firstPage(); });
+  document.getElementById("page-prev").addEventListener("click", () => turn(-1));
+  document.getElementById("page-next").addEventListener("click", () => turn(1));
   const body = document.querySelector("#board tbody");
   body.addEventListener("click", (e) => {
     const tr = e.target.closest("tr[data-id]");
@@ -37,7 +46,19 @@ export function setCatalog({ domains, regions }) {
 let timer = null;
 function refreshSoon() {
   clearTimeout(timer);
-  timer = setTimeout(() => refresh(), 250);
+  timer = setTimeout(() => firstPage(), 250);
+}
+
+function firstPage() {
+  offset = 0;
+  return refresh();
+}
+
+// Previous (-1) or next (+1) page.
+export function turn(step) {
+  if (step > 0 && !more) return Promise.resolve();
+  offset = Math.max(0, offset + step * PAGE);
+  return refresh();
 }
 
 function filters() {
@@ -49,12 +70,19 @@ function filters() {
   if (region && !(region in regionNames)) region = "";
   return {
     level: levels, domain: document.getElementById("f-domain").value || undefined,
-    region: region || undefined, state: document.getElementById("f-state").value, limit: 1000,
+    region: region || undefined, state: document.getElementById("f-state").value,
+    limit: PAGE + 1, offset, // one more than a page tells whether a next page exists
   };
 }
 
+let asked = 0; // refreshes started; only the latest one's answer is shown
+
 export async function refresh({ highlight = false } = {}) {
-  const found = sortWarnings(await get("/api/v1/warnings", filters()));
+  const ticket = ++asked;
+  const page = await get("/api/v1/warnings", filters());
+  if (ticket !== asked) return; // a later refresh (another page, another filter) is on its way
+  more = page.length > PAGE;
+  const found = sortWarnings(page.slice(0, PAGE));
   const fresh = highlight ? new Set(found.filter((w) => !known.has(`${w.id}:${w.level}:${w.state}`)).map((w) => w.id)) : new Set();
   rows = found;
   refreshSilences();
@@ -63,12 +91,29 @@ export async function refresh({ highlight = false } = {}) {
   if (current) await showDetail(current, { quiet: true });
 }
 
+// Show the region names, once the catalogue has come (the rows show codes until then); a region
+// typed into the filter before it came is applied now.
+export function rename() {
+  if (document.getElementById("f-region").value.trim()) return firstPage();
+  render(new Set());
+  return Promise.resolve();
+}
+
 function render(fresh) {
   const body = document.querySelector("#board tbody");
   const focused = document.activeElement?.closest?.("tr[data-id]")?.dataset.id;
   body.replaceChildren(...rows.map((w) => row(w, fresh.has(w.id))));
   document.getElementById("board-empty").hidden = rows.length > 0;
-  document.getElementById("board-count").textContent = `${rows.length} warning${rows.length === 1 ? "" : "s"}`;
+  const count = document.getElementById("board-count");
+  count.textContent = offset === 0 && !more
+    ? `${rows.length} warning${rows.length === 1 ? "" : "s"}`
+    : `warnings ${whole(offset + 1)}–${whole(offset + rows.length)}${more ? " of more" : ""}`;
+  const pager = document.getElementById("board-pager");
+  pager.hidden = offset === 0 && !more;
+  pager.dataset.offset = String(offset);
+  document.getElementById("page-prev").disabled = offset === 0;
+  document.getElementById("page-next").disabled = !more;
+  document.getElementById("page-at").textContent = `page ${whole(offset / PAGE + 1)}`;
   if (focused) body.querySelector(`tr[data-id="${focused}"]`)?.focus();
 }
 

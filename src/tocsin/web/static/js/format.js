@@ -75,10 +75,13 @@ export function number(v, digits = 4) {
   return Number(v).toLocaleString("en", { maximumSignificantDigits: digits });
 }
 
+const MAX_TOASTS = 3;
+
 export function toast(text) {
   const box = document.getElementById("toasts");
   const el = h("div", { class: "toast" }, text);
   box.append(el);
+  while (box.children.length > MAX_TOASTS) box.firstElementChild.remove(); // a storm never stacks them
   setTimeout(() => el.remove(), 6000);
 }
 

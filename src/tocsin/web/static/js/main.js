@@ -58,10 +58,13 @@ async function route() {
       mapView.invalidate();
       await mapView.show(args[0] || null, { select: args[1] || null });
     } else if (name === "board") {
-      await loadCatalog();
+      // the page of warnings first; then the catalogue (region names, filter choices: 10,000
+      // cells in a storm grid), which names the regions when it arrives
       await board.refresh();
+      const named = loadCatalog().then(() => board.rename());
       if (args[0]) await board.showDetail(args[0]);
       else board.close();
+      await named;
     } else if (name === "indicator") {
       await loadCatalog();
       await indicator.show(args[0]);
@@ -97,15 +100,29 @@ async function refreshSummary() {
   box.dataset.open = String(s.open);
 }
 
+// One reload of the aggregated views at a time: changes that come while one is waiting or
+// running are caught by it or by the single one that follows (a storm never queues reloads).
 let pending = null;
+let running = false;
+let again = false;
 function refreshSoon() {
-  clearTimeout(pending);
+  if (running) { again = true; return; }
+  if (pending) return;
   pending = setTimeout(async () => {
-    await refreshSummary();
-    if (view === "board") await board.refresh({ highlight: true });
-    if (view === "map") await mapView.refresh();
-    if (view === "incidents" && !location.hash.split("/")[2]) await incidents.showBoard();
-    if (view === "exposure") await route();
+    pending = null;
+    running = true;
+    try {
+      await refreshSummary();
+      if (view === "board") await board.refresh({ highlight: true });
+      if (view === "map") await mapView.refresh();
+      if (view === "incidents" && !location.hash.split("/")[2]) await incidents.showBoard();
+      if (view === "exposure") await route();
+    } catch (err) {
+      toast(`Could not reload: ${err.message}`);
+    } finally {
+      running = false;
+      if (again) { again = false; refreshSoon(); }
+    }
   }, 150);
 }
 
@@ -124,6 +141,8 @@ function connectLive() {
     const m = JSON.parse(e.data);
     if (m.kind === "warning.raised" || m.kind === "warning.upgraded") {
       toast(`${m.to_level.toUpperCase()} ${m.kind.replace("warning.", "")}: ${m.reason}`);
+    } else if (m.kind === "warning.burst") { // a storm: the server sends one summary, not thousands
+      toast(`${m.reason}${m.to_level ? `; the worst ${m.to_level.toUpperCase()}` : ""}`);
     }
     refreshSoon();
   });
