@@ -26,6 +26,7 @@ from tocsin.api import (
     open311,
     operations,
     public_alerts,
+    report_unsubscribe,
     reports,
     session,
     silences,
@@ -68,6 +69,7 @@ ROUTERS = (
     notifications,
     alert_receiver,
     public_alerts,
+    report_unsubscribe,
     cap_imports,
     cap_public,
     incidents,
@@ -81,6 +83,7 @@ ROUTERS = (
     exposure,
     open311,
     reports,
+    report_unsubscribe,
 )
 
 

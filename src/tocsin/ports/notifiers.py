@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from typing import Protocol
 
 from tocsin.core.warnings.outbox import Notification
@@ -12,3 +13,13 @@ class Notifier(Protocol):
 
     def send(self, notification: Notification) -> None:
         """Deliver (webhook POST, SMTP message) with the notification's idempotency key."""
+
+
+class Mailer(Protocol):
+    """Sends a prepared e-mail through SMTP (the e-mail notifier)."""
+
+    def envelope(self, notification: Notification, *, body: str) -> EmailMessage:
+        """An e-mail to the notification's address with its subject, keys and this body."""
+
+    def send_message(self, msg: EmailMessage, *, address: str, shown: str | None = None) -> None:
+        """Send it to `address`; DeliveryError on failure, saying `shown` for the address."""

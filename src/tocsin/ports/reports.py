@@ -71,6 +71,9 @@ class ReportStore(Protocol):
     def delete_contacts(self, now: datetime) -> list[str]:
         """Delete every contact due by `now`; the reports keep `has_contact` False; their ids."""
 
+    def delete_contact(self, report_id: str) -> bool:
+        """Delete one report's contact now (the reporter stopped updates); whether it had one."""
+
 
 class ContactCipher(Protocol):
     """Encrypts reporters' contacts at rest."""
@@ -80,3 +83,6 @@ class ContactCipher(Protocol):
 
     def open(self, sealed: bytes, *, report_id: str) -> str:
         """The contact back."""
+
+    def token(self, report_id: str) -> str:
+        """The report's unsubscribe token: unguessable without the key, stored nowhere."""

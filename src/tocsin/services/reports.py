@@ -34,6 +34,7 @@ from tocsin.core.report_deadlines import ReportDeadlines, first_reminders, sched
 from tocsin.core.report_photos import clean_photo
 from tocsin.core.report_routing import RegionIndex, route
 from tocsin.core.report_types import ReportType, attribute_problems
+from tocsin.core.report_updates import status_update
 from tocsin.core.reports import (
     TRANSITIONS,
     HandlingAction,
@@ -471,11 +472,15 @@ class ReportService:
         note: str = "",
         target: str | None = None,
     ) -> tuple[Report, AuditRecord]:
-        """Apply one handling step in the transaction: the report, its public update and its
-        deadlines stored; the audit record for the caller to append."""
+        """Apply one handling step in the transaction: the report, its public update, its
+        deadlines and the reporter's e-mail (if a contact is kept) stored; the audit record for
+        the caller to append."""
         changed, update = handle(report, action, now=now, note=note, target=target)
         changed = scheduled(changed, self.policy.deadlines, since=report)
         tx.reports.save(changed, update=update)
+        mail = status_update(changed, update)
+        if mail is not None:
+            tx.outbox.add([mail])
         details = {"from": report.status.value, "to": changed.status.value, "target": target}
         kind = f"report.{action.value}"
         return changed, AuditRecord(now, actor, kind, "report", report.id, update.note, details)

@@ -97,6 +97,12 @@ class MemoryReports:
         """Delete every contact due by `now`; the reports keep `has_contact` False; their ids."""
         due = [k for k, c in self.state.report_contacts.items() if c.delete_at <= now]
         for key in due:
-            del self.state.report_contacts[key]
-            self.state.reports[key] = replace(self.state.reports[key], has_contact=False)
+            self.delete_contact(key)
         return due
+
+    def delete_contact(self, report_id: str) -> bool:
+        """Delete one report's contact now (the reporter stopped updates); whether it had one."""
+        if self.state.report_contacts.pop(report_id, None) is None:
+            return False
+        self.state.reports[report_id] = replace(self.state.reports[report_id], has_contact=False)
+        return True

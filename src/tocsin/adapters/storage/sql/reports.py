@@ -182,8 +182,19 @@ class SqlReports:
         """Delete every contact due by `now`; the reports keep `has_contact` False; their ids."""
         c = t.report_contacts.c
         due = [r[0] for r in self.conn.execute(select(c.report_id).where(c.delete_at <= now))]
+        self._forget(due)
+        return due
+
+    def delete_contact(self, report_id: str) -> bool:
+        """Delete one report's contact now (the reporter stopped updates); whether it had one."""
+        c = t.report_contacts.c
+        had = self.conn.execute(select(c.report_id).where(c.report_id == report_id)).first()
+        self._forget([report_id] if had is not None else [])
+        return had is not None
+
+    def _forget(self, due: list[str]) -> None:
         if due:
+            c = t.report_contacts.c
             self.conn.execute(delete(t.report_contacts).where(c.report_id.in_(due)))
             ids = t.reports.c.id
             self.conn.execute(sql_update(t.reports).where(ids.in_(due)).values(has_contact=False))
-        return due
