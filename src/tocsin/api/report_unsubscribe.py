@@ -21,8 +21,9 @@ from tocsin.core.errors import NotFound, RateLimited
 from tocsin.core.report_abuse import address_range
 from tocsin.services.reporter_mail import ReporterMail
 
-ReportId = Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
-Token = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+# a link cut short (no report or no token) is refused like a wrong one: 404, not 422
+ReportId = Annotated[str, Query(max_length=40, pattern=r"^[A-Za-z0-9_-]*$")]
+Token = Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")]
 FormReport = Annotated[str, Form(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 FormToken = Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 PAGE_CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -57,7 +58,9 @@ def router() -> APIRouter:
     limit = TokenBucket(per_minute=10, burst=10)
 
     @api.get(PATH, response_class=HTMLResponse, responses=responses(404, 422, 429))
-    def unsubscribe_page(report: ReportId, token: Token, request: Request) -> HTMLResponse:
+    def unsubscribe_page(
+        request: Request, report: ReportId = "", token: Token = ""
+    ) -> HTMLResponse:
         """A page asking to confirm that the reporter wants no more updates on the report."""
         mail = _mail(request, limit)
         mail.check(report, token)

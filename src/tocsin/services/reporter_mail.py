@@ -76,7 +76,7 @@ class ReporterMail:
         """NotFound unless the token is the report's (the same words for a wrong token and
         an unknown report: the refusal tells nothing)."""
         expected = self.cipher.token(report_id).encode()
-        if not hmac.compare_digest(expected, token.encode()):
+        if not report_id or not hmac.compare_digest(expected, token.encode()):
             raise NotFound("this link to stop updates is not valid")
 
     def unsubscribe(self, report_id: str, token: str) -> bool:
