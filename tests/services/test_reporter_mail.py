@@ -137,7 +137,7 @@ def test_a_report_through_its_lifecycle_gives_exactly_its_updates(mailing: Maili
         text = body(msg)
         assert mine.id in msg["Subject"]
         assert f"Tracking number: {mine.id}" in text
-        assert f"{BASE}/report?tracking={mine.id}" in text
+        assert f"{BASE}/report#track={mine.id}" in text
         assert f"{BASE}/report/unsubscribe?report={mine.id}&token={token}" in text
         assert other.id not in text
         assert B not in text

@@ -46,7 +46,7 @@ class ReporterMail:
         rid = quote(report_id, safe="")
         token = self.cipher.token(report_id)
         return Links(
-            track=f"{self.base_url}/report?tracking={rid}",
+            track=f"{self.base_url}/report#track={rid}",
             unsubscribe=f"{self.base_url}/report/unsubscribe?report={rid}&token={token}",
         )
 
