@@ -69,7 +69,6 @@ ROUTERS = (
     notifications,
     alert_receiver,
     public_alerts,
-    report_unsubscribe,
     cap_imports,
     cap_public,
     incidents,

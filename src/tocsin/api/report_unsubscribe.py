@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
 from tocsin.api.auth import container_of
-from tocsin.api.problems import responses
+from tocsin.api.problems import json_problems
 from tocsin.api.rates import TokenBucket
 from tocsin.core.errors import NotFound, RateLimited
 from tocsin.core.report_abuse import address_range
@@ -57,7 +57,7 @@ def router() -> APIRouter:
     api = APIRouter(tags=["reports"])
     limit = TokenBucket(per_minute=10, burst=10)
 
-    @api.get(PATH, response_class=HTMLResponse, responses=responses(404, 422, 429))
+    @api.get(PATH, response_class=HTMLResponse, responses=json_problems(404, 422, 429))
     def unsubscribe_page(
         request: Request, report: ReportId = "", token: Token = ""
     ) -> HTMLResponse:
@@ -75,7 +75,9 @@ def router() -> APIRouter:
             '<button type="submit">Stop updates</button></form>'
         )
 
-    @api.post(PATH, response_class=HTMLResponse, responses=responses(404, 422, 429))
+    @api.post(
+        PATH, response_class=HTMLResponse, responses=json_problems(400, 404, 413, 422, 429)
+    )
     def unsubscribe(report: FormReport, token: FormToken, request: Request) -> HTMLResponse:
         """Stop the updates: the reporter's address is deleted now."""
         _mail(request, limit).unsubscribe(report, token)
