@@ -75,9 +75,7 @@ def router() -> APIRouter:
             '<button type="submit">Stop updates</button></form>'
         )
 
-    @api.post(
-        PATH, response_class=HTMLResponse, responses=json_problems(400, 404, 413, 422, 429)
-    )
+    @api.post(PATH, response_class=HTMLResponse, responses=json_problems(400, 404, 413, 422, 429))
     def unsubscribe(report: FormReport, token: FormToken, request: Request) -> HTMLResponse:
         """Stop the updates: the reporter's address is deleted now."""
         _mail(request, limit).unsubscribe(report, token)

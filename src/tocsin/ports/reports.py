@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -53,8 +54,9 @@ class ReportStore(Protocol):
     def find(self, query: ReportQuery) -> list[Report]:
         """Reports matching the query, newest first."""
 
-    def with_fingerprint(self, fingerprint: str, *, since: datetime) -> Report | None:
-        """The earliest report with this fingerprint requested at or after `since`."""
+    def with_fingerprints(self, fingerprints: Sequence[str], *, since: datetime) -> list[Report]:
+        """The reports with any of these fingerprints requested at or after `since`, oldest
+        first (one read for a group of submissions' duplicate checks)."""
 
     def updates(self, report_id: str) -> list[ReportUpdate]:
         """A report's public updates, oldest first."""

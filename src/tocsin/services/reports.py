@@ -258,8 +258,11 @@ class ReportService:
         signalled: set[tuple[str, Level]] = set()  # a cluster's signal repeated is a no-op
         incidents = self._open_incidents(group)  # what the group's clusters may attach to
         with self.store.transaction() as tx:
+            seen = self._fingerprints(tx, group)
             stored = [
-                self._store(tx, c, records=records, signalled=signalled, incidents=incidents)
+                self._store(
+                    tx, c, records=records, signalled=signalled, incidents=incidents, seen=seen
+                )
                 for c in group
             ]
             tx.audit.append(records)  # one append: the audit chain's head is locked once
@@ -273,10 +276,12 @@ class ReportService:
         records: list[AuditRecord],
         signalled: set[tuple[str, Level]],
         incidents: Sequence[Incident],
+        seen: dict[str, list[Report]],
     ) -> _Stored:
         report, rtype = checked.report, checked.rtype
         since = report.requested_at - self.policy.duplicate_window
-        earlier = tx.reports.with_fingerprint(report.fingerprint, since=since)
+        same = seen.setdefault(report.fingerprint, [])
+        earlier = next((r for r in same if r.requested_at >= since), None)
         if earlier is not None:
             return _Stored(earlier)  # the same submission again: one report, one tracking number
         report = self._clustered(report, rtype, tx.reports.find)
@@ -285,7 +290,9 @@ class ReportService:
         if checked.contact is not None:
             tx.reports.seal_contact(checked.contact)
         records.append(_received(report))
-        members = self._members(report, rtype, tx.reports.find)
+        # a report that starts its own cluster is its only member (no read needed)
+        alone = report.cluster == report.id
+        members = [report] if alone else self._members(report, rtype, tx.reports.find)
         incident = next((m.incident for m in members if m.status is LINKED and m.incident), None)
         linked: tuple[str, ...] = ()
         if incident is not None:  # the cluster is attached to an incident: the report follows
@@ -303,7 +310,20 @@ class ReportService:
             signalled.add((found.cluster, found.level))
             raised = signal_cluster(tx, found, rtype=rtype, report=report)
             records.extend(from_warning_event(e) for e in raised)
+        same.append(report)  # a copy later in the group answers this one
         return _Stored(report, raised, self._count(report, tx.reports.find), incident, linked)
+
+    def _fingerprints(self, tx: StoreSession, group: Sequence[_Checked]) -> dict[str, list[Report]]:
+        """The stored reports that may be earlier copies of the group's submissions, by
+        fingerprint, oldest first (one read for the group; each report then adds itself)."""
+        if not group:
+            return {}
+        since = min(c.report.requested_at for c in group) - self.policy.duplicate_window
+        fingerprints = [c.report.fingerprint for c in group]
+        seen: dict[str, list[Report]] = {}
+        for found in tx.reports.with_fingerprints(fingerprints, since=since):
+            seen.setdefault(found.fingerprint, []).append(found)
+        return seen
 
     def _open_incidents(self, group: Sequence[_Checked]) -> list[Incident]:
         """The open incidents, read once per group when one of its types attaches by itself."""
