@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -14,6 +15,14 @@ from tocsin.core.errors import InvalidConfig
 from tocsin.core.levels import Level
 from tocsin.core.report_types import Datatype
 from tocsin.testing.scenario import write_small_config
+
+
+def refusals(folder: Path, doc: dict[str, Any]) -> list[str]:
+    """The problems listed for this reports.yaml, sorted as `field: reason`."""
+    (folder / "reports.yaml").write_text(dump_yaml(doc))
+    with pytest.raises(InvalidConfig) as caught:
+        load_report_types(folder, load_catalog(folder))
+    return sorted(f"{p.field}: {p.reason}" for p in caught.value.problems)
 
 
 def test_the_defaults_load_with_their_questions_and_rules(tmp_path: Path) -> None:
@@ -51,11 +60,7 @@ def test_every_problem_of_a_configured_file_is_listed(tmp_path: Path) -> None:
             },
         ]
     }
-    (folder / "reports.yaml").write_text(dump_yaml(doc))
-    with pytest.raises(InvalidConfig) as caught:
-        load_report_types(folder, load_catalog(folder))
-    reasons = sorted(f"{p.field}: {p.reason}" for p in caught.value.problems)
-    assert reasons == [
+    assert refusals(folder, doc) == [
         "report_types[a].code: duplicate code 'a'",
         "report_types[a].domain: unknown domain 'nowhere'",
         "report_types[b].attributes[x]: a list attribute needs values",
@@ -87,11 +92,7 @@ def test_cluster_rules_are_checked_for_their_action(tmp_path: Path) -> None:
             },
         ]
     }
-    (folder / "reports.yaml").write_text(dump_yaml(doc))
-    with pytest.raises(InvalidConfig) as caught:
-        load_report_types(folder, load_catalog(folder))
-    reasons = sorted(f"{p.field}: {p.reason}" for p in caught.value.problems)
-    assert reasons == [
+    assert refusals(folder, doc) == [
         "report_types[a].cluster_rules: at most one attach_incident rule",
         "report_types[a].cluster_rules[0]: raising a warning needs a level",
         "report_types[a].cluster_rules[1]: attaching to an incident takes no level",
