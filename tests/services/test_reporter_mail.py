@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.services.report_world import ReportWorld, report_world
+from tests.smtp_server import smtp_server
 from tocsin.adapters.contact_cipher import AesGcmContactCipher, new_key
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.core.errors import NotFound
@@ -27,7 +27,6 @@ from tocsin.core.warnings.outbox import Channel, DeliveryStatus
 from tocsin.services.delivery import DeliveryWorker
 from tocsin.services.reporter_mail import GONE, ReporterMail
 from tocsin.services.reports import ReportPolicy, Submission
-from tocsin.testing.postgres import free_port
 
 HANDLER = User(UserName("p1"), Role.UNIT_MEMBER, "P1-CP")
 BASE = "http://tocsin.test:8080"
@@ -64,13 +63,8 @@ class Mailing:
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -15,15 +15,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
-
 from tests.services.report_world import report_world
+from tests.smtp_server import smtp_server
 from tocsin.adapters.contact_cipher import AesGcmContactCipher, new_key
 from tocsin.core.reports import HandlingAction, Point
 from tocsin.core.users import Role, User, UserName
 from tocsin.core.warnings.outbox import DeliveryStatus
 from tocsin.services.reports import ReportPolicy, Submission
-from tocsin.testing.postgres import free_port
 
 HANDLER = User(UserName("p1"), Role.UNIT_MEMBER, "P1-CP")
 REPO = Path(__file__).resolve().parents[2]
@@ -85,10 +83,8 @@ def test_a_killed_worker_restarted_sends_each_update_once(db_url: str, tmp_path:
         with w.stores.alerting.transaction() as tx:
             expected = {n.key for n in tx.outbox.find(limit=50)}
         now = w.clock.now()
-        inbox, port = KillingInbox(), free_port()
-        controller = Controller(inbox, hostname="127.0.0.1", port=port)
-        controller.start()
-        try:
+        inbox = KillingInbox()
+        with smtp_server(inbox) as port:
             inbox.worker = first = worker(db_url, key, port, now.isoformat())
             first.communicate(timeout=60)
             assert first.returncode == -signal.SIGKILL
@@ -96,8 +92,6 @@ def test_a_killed_worker_restarted_sends_each_update_once(db_url: str, tmp_path:
             second = worker(db_url, key, port, after_lease)
             _, err = second.communicate(timeout=60)
             assert second.returncode == 0, err.decode()
-        finally:
-            controller.stop()
         with w.stores.alerting.transaction() as tx:
             stored = tx.outbox.find(limit=50)
     assert len(expected) == REPORTS
