@@ -74,6 +74,7 @@ from tocsin.services.publication import Drafter, Publisher
 from tocsin.services.report_counts import ReportCounts
 from tocsin.services.report_deadlines import ReportOverdue
 from tocsin.services.report_incidents import ReportIncidents
+from tocsin.services.reporter_mail import ReporterMail
 from tocsin.services.reports import ReportPolicy, ReportService
 from tocsin.services.responder import Responder
 from tocsin.services.response_pass import ResponseContext, ResponseRuntime
@@ -245,6 +246,7 @@ class Container:
     leases: ProcessLeases
     reports: ReportService
     report_overdue: ReportOverdue
+    reporter_mail: ReporterMail | None  # reporters' status e-mails (None: no contact key)
     api_keys: Mapping[str, str]  # an app's Open311 API key -> its label
 
     def close(self) -> None:
@@ -345,6 +347,11 @@ def build(
         chain=ResponseContext(catalog, plans).chain,
         incidents=ReportIncidents(response.incidents),
     )
+    reporter_mail = _reporter_mail(
+        settings, stores.store, clock=clock, reports=reports, mailer=notifiers.get(Channel.EMAIL)
+    )
+    if reporter_mail is not None and reporter_mail.mailer is not None:
+        notifiers = {**notifiers, Channel.REPORTER: reporter_mail}
     return Container(
         settings=settings,
         stores=stores,
@@ -410,8 +417,21 @@ def build(
             deadlines=reports.policy.deadlines,
             handoff=handoff,
         ),
+        reporter_mail=reporter_mail,
         api_keys=api_keys(settings),
     )
+
+
+def _reporter_mail(
+    settings: Settings, store: Store, *, clock: Clock, reports: ReportService, mailer: object
+) -> ReporterMail | None:
+    """Reporters' status e-mails: with a contact key (else no contact is kept), sent through
+    the e-mail channel when there is one."""
+    if reports.cipher is None:
+        return None
+    base = (settings.report_public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    sender = mailer if isinstance(mailer, EmailNotifier) else None
+    return ReporterMail(store, clock, reports.cipher, base, mailer=sender)
 
 
 def _breadth(settings: Settings, catalog: Catalog) -> BreadthPolicy:

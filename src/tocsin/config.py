@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     report_rate_per_range_per_10_minutes: int = Field(default=30, ge=1)
     report_acknowledge_within_h: float = Field(default=4.0, gt=0)  # then reminders, escalation
     report_close_within_h: float = Field(default=72.0, gt=0)
+    # the address reporters reach this server at (links in their status e-mails); none: host:port
+    report_public_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$")
 
     @field_validator("database_url")
     @classmethod

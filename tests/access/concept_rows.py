@@ -205,6 +205,8 @@ ROWS: dict[tuple[str, str], Entry] = {
     ),
     # public reports: the public side, then the handling unit's
     ("GET", "/report"): Public(),
+    ("GET", "/report/unsubscribe"): Public(),
+    ("POST", "/report/unsubscribe"): Public(),
     ("GET", "/api/v1/public/regions.geojson"): Public(),
     ("GET", "/api/v1/public/reports/{report_id}"): Public(),
     ("GET", "/open311/v2/discovery.{fmt}"): Public(),

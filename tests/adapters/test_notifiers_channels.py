@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
+from tests.smtp_server import smtp_server
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier, signature, verify
 from tocsin.core.warnings.outbox import (
@@ -274,14 +274,8 @@ class _Inbox:
 def smtp() -> Iterator[tuple[_Inbox, int]]:
     """A real SMTP server on 127.0.0.1."""
     inbox = _Inbox()
-    with socket_closed_port() as port:
-        pass
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 def test_email_over_smtp_carries_key_reason_and_explanation(smtp: tuple[_Inbox, int]) -> None:

@@ -136,14 +136,12 @@ def test_find_by_region_cluster_and_box_and_fingerprint_look_back(store: Store) 
         "a",
     ]
     with store.transaction() as tx:
-        same = tx.reports.with_fingerprint("fp-b", since=T0)
-        later = tx.reports.with_fingerprint("fp-b", since=T0 + timedelta(minutes=11))
-        none = tx.reports.with_fingerprint("fp-x", since=T0)
-    assert same is not None
-    assert same.id == "b"
-    assert later is not None
-    assert later.id == "d"
-    assert none is None
+        same = tx.reports.with_fingerprints(["fp-b", "fp-x"], since=T0)
+        later = tx.reports.with_fingerprints(["fp-b"], since=T0 + timedelta(minutes=11))
+        none = tx.reports.with_fingerprints(["fp-x"], since=T0)
+    assert [r.id for r in same] == ["b", "d"]
+    assert [r.id for r in later] == ["d"]
+    assert none == []
 
 
 def test_contacts_are_deleted_when_due_and_the_report_stays(store: Store) -> None:

@@ -133,6 +133,8 @@ ADDED = {
     "POST /api/v1/reports/clusters/{cluster}/incident",
     "GET /api/v1/public/reports/{report_id}",
     "GET /api/v1/public/regions.geojson",
+    "GET /report/unsubscribe",
+    "POST /report/unsubscribe",
     *OPEN311,
     # observation summaries left by retention (issue 21)
     "GET /api/v1/indicators/{code}/rollups",
@@ -146,6 +148,8 @@ PUBLIC = {
     "GET /api/v1/session/oidc/callback",
     "GET /api/v1/public/reports/{report_id}",
     "GET /api/v1/public/regions.geojson",
+    "GET /report/unsubscribe",
+    "POST /report/unsubscribe",
     *OPEN311,
 }
 OPEN311_ERROR = {"items": {"$ref": "#/components/schemas/Open311Error"}, "type": "array"}

@@ -21,6 +21,8 @@ LISTED = {
     ("GET", "/cap/offline.js", False),
     ("GET", "/cap/", True),
     ("GET", "/report", False),
+    ("GET", "/report/unsubscribe", False),
+    ("POST", "/report/unsubscribe", False),
     ("GET", "/api/v1/public/reports/", True),
     ("GET", "/api/v1/public/regions.geojson", False),
     ("GET", "/open311/v2/", True),

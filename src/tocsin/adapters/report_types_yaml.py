@@ -16,6 +16,7 @@ from tocsin.core.errors import InvalidConfig, Problem
 from tocsin.core.levels import Level
 from tocsin.core.report_types import (
     AttributeValue,
+    ClusterAction,
     ClusterRule,
     Datatype,
     ReportAttribute,
@@ -52,7 +53,8 @@ class RuleSpec(_Strict):
     """A cluster rule."""
 
     min_reports: int = Field(ge=1, le=100_000)
-    level: Level
+    level: Level | None = None  # needed to raise a warning, none to attach to an incident
+    action: ClusterAction = ClusterAction.RAISE_WARNING
 
 
 class TypeSpec(_Strict):
@@ -89,7 +91,7 @@ def _report_type(spec: TypeSpec) -> ReportType:
         )
         for i, a in enumerate(spec.attributes)
     )
-    rules = tuple(ClusterRule(r.min_reports, r.level) for r in spec.cluster_rules)
+    rules = tuple(ClusterRule(r.min_reports, r.level, r.action) for r in spec.cluster_rules)
     fields = spec.model_dump(exclude={"attributes", "cluster_rules", "keywords"})
     return ReportType(
         **fields, keywords=tuple(spec.keywords), attributes=attributes, cluster_rules=rules
@@ -106,11 +108,31 @@ def _cross_problems(parsed: ReportTypesFile, catalog: Catalog, where: str) -> li
         seen.add(spec.code)
         if spec.domain not in catalog.domains:
             problems.append(Problem(where, f"{at}.domain", f"unknown domain {spec.domain!r}"))
+        problems += _rule_problems(spec, f"{at}.cluster_rules", where)
         for a in spec.attributes:
             is_list = a.datatype in (Datatype.SINGLEVALUELIST, Datatype.MULTIVALUELIST)
             if is_list != bool(a.values):
                 why = "a list attribute needs values" if is_list else "values only for lists"
                 problems.append(Problem(where, f"{at}.attributes[{a.code}]", why))
+    return problems
+
+
+RULE_NEEDS = {  # what each action needs of `level`: (must be set, the reason when it is not so)
+    ClusterAction.RAISE_WARNING: (True, "raising a warning needs a level"),
+    ClusterAction.ATTACH_INCIDENT: (False, "attaching to an incident takes no level"),
+}
+
+
+def _rule_problems(spec: TypeSpec, at: str, where: str) -> list[Problem]:
+    """A rule's level as its action needs it, and at most one attach rule per type."""
+    problems = []
+    for i, rule in enumerate(spec.cluster_rules):
+        needed, why = RULE_NEEDS[rule.action]
+        if (rule.level is not None) != needed:
+            problems.append(Problem(where, f"{at}[{i}]", why))
+    attach = [r for r in spec.cluster_rules if r.action is ClusterAction.ATTACH_INCIDENT]
+    if len(attach) > 1:
+        problems.append(Problem(where, at, "at most one attach_incident rule"))
     return problems
 
 

@@ -26,6 +26,7 @@ from tocsin.api import (
     open311,
     operations,
     public_alerts,
+    report_unsubscribe,
     reports,
     session,
     silences,
@@ -81,6 +82,7 @@ ROUTERS = (
     exposure,
     open311,
     reports,
+    report_unsubscribe,
 )
 
 

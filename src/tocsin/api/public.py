@@ -51,6 +51,17 @@ PUBLIC_ROUTES: tuple[PublicRoute, ...] = (
     ),
     PublicRoute("GET", "/report", "public hazard reports: the page to send one and follow it"),
     PublicRoute(
+        "GET",
+        "/report/unsubscribe",
+        "public hazard reports: the page that stops a reporter's e-mails (token in the link, "
+        "rate limited)",
+    ),
+    PublicRoute(
+        "POST",
+        "/report/unsubscribe",
+        "public hazard reports: stopping a reporter's e-mails (token in the form, rate limited)",
+    ),
+    PublicRoute(
         "GET", "/api/v1/public/reports/", "public hazard reports: one's public status", prefix=True
     ),
     PublicRoute(

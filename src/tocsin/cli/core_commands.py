@@ -52,6 +52,7 @@ def check_config(
     from tocsin.adapters.cap_yaml import load_cap
     from tocsin.adapters.config_yaml import load_catalog
     from tocsin.adapters.plans_yaml import load_plans
+    from tocsin.adapters.report_types_yaml import load_report_types
     from tocsin.adapters.sources_yaml import load_sources
 
     try:
@@ -62,6 +63,7 @@ def check_config(
             lambda: load_alerting(directory, catalog),  # routes.yaml, escalation.yaml
             lambda: load_sources(directory, catalog),  # sources.yaml (collectors, stale sources)
             lambda: load_cap(directory, catalog, base_url="http://127.0.0.1:8080"),  # cap.yaml
+            lambda: load_report_types(directory, catalog),  # reports.yaml (types, cluster rules)
         ]
         for load in loaders:
             try:

@@ -42,7 +42,10 @@ def reports_types(db: DbOption = None, config: ConfigOption = None) -> None:
                 t.name,
                 t.domain,
                 f"{t.cluster_distance_m:g} m / {t.cluster_window_s} s",
-                ", ".join(f"≥{r.min_reports} → {r.level.value}" for r in t.cluster_rules),
+                ", ".join(
+                    f"≥{r.min_reports} → {r.level.value if r.level else r.action.value}"
+                    for r in t.cluster_rules
+                ),
             )
             for t in types
         ),

@@ -52,9 +52,14 @@ def signal(
     report: Report, members: Sequence[Report], *, rtype: ReportType, domain: str
 ) -> ClusterSignal | None:
     """The signal of the report's cluster (open members counted) if it meets a rule."""
-    cluster = report.cluster or report.id
-    count = sum(1 for m in members if m.cluster == cluster and m.open311_status == "open")
+    count = open_count(report, members)
     level = rtype.level_for(count)
     if level is None:
         return None
-    return ClusterSignal(cluster, report.region, domain, count, level)
+    return ClusterSignal(report.cluster or report.id, report.region, domain, count, level)
+
+
+def open_count(report: Report, members: Sequence[Report]) -> int:
+    """How many open reports the report's cluster holds (the report's own included)."""
+    cluster = report.cluster or report.id
+    return sum(1 for m in members if m.cluster == cluster and m.open311_status == "open")

@@ -47,12 +47,21 @@ class ReportAttribute:
     values: tuple[AttributeValue, ...] = ()
 
 
+class ClusterAction(StrEnum):
+    """What a cluster that meets a rule does."""
+
+    RAISE_WARNING = "raise_warning"  # a warning at the rule's level (the default)
+    ATTACH_INCIDENT = "attach_incident"  # join the open incident of its region and domain
+
+
 @dataclass(frozen=True, slots=True)
 class ClusterRule:
-    """At `min_reports` related reports in one cluster, raise a warning at `level`."""
+    """At `min_reports` related reports in one cluster: raise a warning at `level`, or attach
+    the cluster to an open incident (`action`)."""
 
     min_reports: int
-    level: Level
+    level: Level | None = None
+    action: ClusterAction = ClusterAction.RAISE_WARNING
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +86,15 @@ class ReportType:
 
     def level_for(self, reports: int) -> Level | None:
         """The highest level whose rule a cluster of `reports` meets (None: none)."""
-        met = [r.level for r in self.cluster_rules if reports >= r.min_reports]
+        met = [r.level for r in self.cluster_rules if r.level and reports >= r.min_reports]
         return max(met, key=lambda lv: lv.rank) if met else None
+
+    def attaches(self, reports: int) -> bool:
+        """Whether a cluster of `reports` meets an attach-to-incident rule."""
+        return any(
+            r.action is ClusterAction.ATTACH_INCIDENT and reports >= r.min_reports
+            for r in self.cluster_rules
+        )
 
 
 def _number(raw: str) -> str | None:

@@ -7,6 +7,7 @@ sent from a small pool of threads.
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from typing import Protocol, runtime_checkable
 
 from tocsin.core.warnings.outbox import Notification
@@ -28,3 +29,13 @@ class AsyncNotifier(Protocol):
 
     async def aclose(self) -> None:
         """Release what the channel keeps open on the running event loop."""
+
+
+class Mailer(Protocol):
+    """Sends a prepared e-mail through SMTP (the e-mail notifier)."""
+
+    def envelope(self, notification: Notification, *, body: str) -> EmailMessage:
+        """An e-mail to the notification's address with its subject, keys and this body."""
+
+    def send_message(self, msg: EmailMessage, *, address: str, shown: str | None = None) -> None:
+        """Send it to `address`; DeliveryError on failure, saying `shown` for the address."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -53,8 +54,9 @@ class ReportStore(Protocol):
     def find(self, query: ReportQuery) -> list[Report]:
         """Reports matching the query, newest first."""
 
-    def with_fingerprint(self, fingerprint: str, *, since: datetime) -> Report | None:
-        """The earliest report with this fingerprint requested at or after `since`."""
+    def with_fingerprints(self, fingerprints: Sequence[str], *, since: datetime) -> list[Report]:
+        """The reports with any of these fingerprints requested at or after `since`, oldest
+        first (one read for a group of submissions' duplicate checks)."""
 
     def updates(self, report_id: str) -> list[ReportUpdate]:
         """A report's public updates, oldest first."""
@@ -71,6 +73,9 @@ class ReportStore(Protocol):
     def delete_contacts(self, now: datetime) -> list[str]:
         """Delete every contact due by `now`; the reports keep `has_contact` False; their ids."""
 
+    def delete_contact(self, report_id: str) -> bool:
+        """Delete one report's contact now (the reporter stopped updates); whether it had one."""
+
 
 class ContactCipher(Protocol):
     """Encrypts reporters' contacts at rest."""
@@ -80,3 +85,6 @@ class ContactCipher(Protocol):
 
     def open(self, sealed: bytes, *, report_id: str) -> str:
         """The contact back."""
+
+    def token(self, report_id: str) -> str:
+        """The report's unsubscribe token: unguessable without the key, stored nowhere."""

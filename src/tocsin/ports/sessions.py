@@ -93,6 +93,10 @@ class StoreSession(Protocol):
     def reports(self) -> ReportStore:
         """Public hazard reports."""
 
+    @property
+    def outbox(self) -> Outbox:
+        """The notification outbox (reporters' updates, written with the step causing them)."""
+
 
 class Store(Protocol):
     """Transactional storage of the foundation."""

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 
 from tocsin.core.access import Principal, system_principal
 from tocsin.core.errors import Conflict
-from tocsin.core.incidents.model import Link, LinkKind
+from tocsin.core.incidents.model import Incident, Link, LinkKind
 from tocsin.services.incidents import IncidentService
 
 SYSTEM = system_principal("system:reports")
+OPEN_MAX = 5_000  # open incidents read to choose one for a cluster (far more than any day has)
 
 
 class ReportIncidents:
@@ -39,3 +40,7 @@ class ReportIncidents:
         links = [Link(LinkKind.REPORT, r) for r in report_ids if r not in have]
         if links:
             self.incidents.link(incident_id, principal=SYSTEM, links=links, reason=reason)
+
+    def open_ones(self) -> list[Incident]:
+        """Every open incident (for a cluster rule that attaches by itself)."""
+        return self.incidents.find(principal=SYSTEM, open_only=True, limit=OPEN_MAX)

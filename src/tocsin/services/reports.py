@@ -19,6 +19,7 @@ from typing import Protocol
 from tocsin.core.access import Placement, Principal, sees
 from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.catalog import Catalog
+from tocsin.core.cluster_incidents import incident_for
 from tocsin.core.errors import (
     Forbidden,
     InvalidInput,
@@ -27,13 +28,15 @@ from tocsin.core.errors import (
     Problem,
     RateLimited,
 )
+from tocsin.core.incidents.model import Incident
 from tocsin.core.levels import Level
 from tocsin.core.report_abuse import RateLimit
-from tocsin.core.report_clusters import nearest_cluster, related, signal
+from tocsin.core.report_clusters import nearest_cluster, open_count, related, signal
 from tocsin.core.report_deadlines import ReportDeadlines, first_reminders, scheduled
 from tocsin.core.report_photos import clean_photo
 from tocsin.core.report_routing import RegionIndex, route
 from tocsin.core.report_types import ReportType, attribute_problems
+from tocsin.core.report_updates import status_update
 from tocsin.core.reports import (
     TRANSITIONS,
     HandlingAction,
@@ -117,6 +120,7 @@ class _Stored:
     raised: list[WarningEvent] = field(default_factory=list)
     count: int | None = None
     incident: str | None = None  # it joined a cluster attached to this incident
+    linked: tuple[str, ...] = ()  # the reports linked to it now (for the incident's side)
 
 
 @dataclass(frozen=True)
@@ -207,9 +211,9 @@ class ReportService:
                 log.warning("report count of %s not queued: ingest overloaded", stored.report.id)
         for event in stored.raised:
             self.bus.publish("warnings", warning_message(event))
-        if stored.incident is not None and self.incidents is not None:
-            why = f"report joined cluster {stored.report.cluster}"
-            self.incidents.link(stored.incident, [stored.report.id], reason=why)
+        if stored.incident is not None and stored.linked and self.incidents is not None:
+            why = f"reports of cluster {stored.report.cluster} (a cluster rule)"
+            self.incidents.link(stored.incident, list(stored.linked), reason=why)
         return stored.report
 
     def _checked(self, sub: Submission) -> _Checked:
@@ -252,8 +256,15 @@ class ReportService:
         clustering see the ones before it); one answer each. Run by the group committer."""
         records: list[AuditRecord] = []
         signalled: set[tuple[str, Level]] = set()  # a cluster's signal repeated is a no-op
+        incidents = self._open_incidents(group)  # what the group's clusters may attach to
         with self.store.transaction() as tx:
-            stored = [self._store(tx, c, records=records, signalled=signalled) for c in group]
+            seen = self._fingerprints(tx, group)
+            stored = [
+                self._store(
+                    tx, c, records=records, signalled=signalled, incidents=incidents, seen=seen
+                )
+                for c in group
+            ]
             tx.audit.append(records)  # one append: the audit chain's head is locked once
         return stored
 
@@ -264,10 +275,13 @@ class ReportService:
         *,
         records: list[AuditRecord],
         signalled: set[tuple[str, Level]],
+        incidents: Sequence[Incident],
+        seen: dict[str, list[Report]],
     ) -> _Stored:
         report, rtype = checked.report, checked.rtype
         since = report.requested_at - self.policy.duplicate_window
-        earlier = tx.reports.with_fingerprint(report.fingerprint, since=since)
+        same = seen.setdefault(report.fingerprint, [])
+        earlier = next((r for r in same if r.requested_at >= since), None)
         if earlier is not None:
             return _Stored(earlier)  # the same submission again: one report, one tracking number
         report = self._clustered(report, rtype, tx.reports.find)
@@ -276,19 +290,90 @@ class ReportService:
         if checked.contact is not None:
             tx.reports.seal_contact(checked.contact)
         records.append(_received(report))
-        members = self._members(report, rtype, tx.reports.find)
+        # a report that starts its own cluster is its only member (no read needed)
+        alone = report.cluster == report.id
+        members = [report] if alone else self._members(report, rtype, tx.reports.find)
         incident = next((m.incident for m in members if m.status is LINKED and m.incident), None)
+        linked: tuple[str, ...] = ()
         if incident is not None:  # the cluster is attached to an incident: the report follows
             when = report.requested_at
             report, record = self._step(tx, report, LINK, actor=FOLLOWER, now=when, target=incident)
             records.append(record)
+            linked = (report.id,)
+        elif rtype.attaches(open_count(report, members)):
+            report, incident, linked = self._attach(
+                tx, report, rtype=rtype, members=members, incidents=incidents, records=records
+            )
         found = signal(report, members, rtype=rtype, domain=rtype.domain)
         raised: list[WarningEvent] = []
         if found is not None and (found.cluster, found.level) not in signalled:
             signalled.add((found.cluster, found.level))
             raised = signal_cluster(tx, found, rtype=rtype, report=report)
             records.extend(from_warning_event(e) for e in raised)
-        return _Stored(report, raised, self._count(report, tx.reports.find), incident)
+        same.append(report)  # a copy later in the group answers this one
+        return _Stored(report, raised, self._count(report, tx.reports.find), incident, linked)
+
+    def _fingerprints(self, tx: StoreSession, group: Sequence[_Checked]) -> dict[str, list[Report]]:
+        """The stored reports that may be earlier copies of the group's submissions, by
+        fingerprint, oldest first (one read for the group; each report then adds itself)."""
+        if not group:
+            return {}
+        since = min(c.report.requested_at for c in group) - self.policy.duplicate_window
+        fingerprints = [c.report.fingerprint for c in group]
+        seen: dict[str, list[Report]] = {}
+        for found in tx.reports.with_fingerprints(fingerprints, since=since):
+            seen.setdefault(found.fingerprint, []).append(found)
+        return seen
+
+    def _open_incidents(self, group: Sequence[_Checked]) -> list[Incident]:
+        """The open incidents, read once per group when one of its types attaches by itself."""
+        if self.incidents is None or not any(c.rtype.attaches(NEIGHBOURS_MAX) for c in group):
+            return []
+        return self.incidents.open_ones()
+
+    def _attach(
+        self,
+        tx: StoreSession,
+        report: Report,
+        *,
+        rtype: ReportType,
+        members: Sequence[Report],
+        incidents: Sequence[Incident],
+        records: list[AuditRecord],
+    ) -> tuple[Report, str | None, tuple[str, ...]]:
+        """The cluster, grown to its type's attach rule, linked to the open incident of its
+        region and domain (`core.cluster_incidents`), in the report's transaction: each open
+        member linked (its reporter told), one audit record saying which incident and why.
+        The report, the incident (None: none fits) and the reports linked."""
+        choice = incident_for(
+            report.region, rtype.domain, incidents=incidents, tree=self.catalog.regions
+        )
+        if choice is None:
+            return report, None, ()
+        target, when = choice.incident.id, report.requested_at
+        linked: list[str] = []
+        for member in members:
+            if member.status not in LINKABLE or member.cluster != report.cluster:
+                continue
+            current = report if member.id == report.id else member
+            changed, record = self._step(tx, current, LINK, actor=FOLLOWER, now=when, target=target)
+            records.append(record)
+            linked.append(changed.id)
+            report = changed if member.id == report.id else report
+        details = {"incident": target, "candidates": choice.candidates, "reports": linked}
+        cluster = report.cluster or report.id
+        records.append(
+            AuditRecord(
+                when,
+                FOLLOWER,
+                "report.cluster_attached",
+                "report_cluster",
+                cluster,
+                choice.why,
+                details,
+            )
+        )
+        return report, target, tuple(linked)
 
     def close(self) -> None:
         """Store the reports still queued, then stop the group committer's thread."""
@@ -471,11 +556,15 @@ class ReportService:
         note: str = "",
         target: str | None = None,
     ) -> tuple[Report, AuditRecord]:
-        """Apply one handling step in the transaction: the report, its public update and its
-        deadlines stored; the audit record for the caller to append."""
+        """Apply one handling step in the transaction: the report, its public update, its
+        deadlines and the reporter's e-mail (if a contact is kept) stored; the audit record for
+        the caller to append."""
         changed, update = handle(report, action, now=now, note=note, target=target)
         changed = scheduled(changed, self.policy.deadlines, since=report)
         tx.reports.save(changed, update=update)
+        mail = status_update(changed, update)
+        if mail is not None:
+            tx.outbox.add([mail])
         details = {"from": report.status.value, "to": changed.status.value, "target": target}
         kind = f"report.{action.value}"
         return changed, AuditRecord(now, actor, kind, "report", report.id, update.note, details)

@@ -85,30 +85,40 @@ class EmailNotifier:
 
     def message(self, notification: Notification) -> EmailMessage:
         """The e-mail for a notification."""
+        return self.envelope(notification, body=render_text(notification))
+
+    def envelope(self, notification: Notification, *, body: str) -> EmailMessage:
+        """An e-mail to the notification's address with its subject, keys and this body."""
         msg = EmailMessage()
         msg["From"] = self.sender
         msg["To"] = notification.address
         msg["Subject"] = notification.subject
         msg["Message-ID"] = f"<{notification.key}@tocsin>"
         msg["X-Tocsin-Idempotency-Key"] = notification.key
-        msg.set_content(render_text(notification))
+        msg.set_content(body)
         return msg
 
     def send(self, notification: Notification) -> None:
         """Send one message; raise DeliveryError on failure."""
+        self.send_message(self.message(notification), address=notification.address)
+
+    def send_message(self, msg: EmailMessage, *, address: str, shown: str | None = None) -> None:
+        """Send a prepared message to `address`; DeliveryError on failure, saying `shown` (by
+        default the address redacted) for the address."""
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
                 if self.starttls:
                     smtp.starttls()
                 if self.username and self.password:
                     smtp.login(self.username, self.password)
-                smtp.send_message(self.message(notification))
+                smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as err:
-            shown = redact_address("email", notification.address)
+            shown = shown or redact_address("email", address)
             raise DeliveryError(f"smtp refused {shown}", retryable=False) from err
         except smtplib.SMTPResponseException as err:
             temporary = 400 <= err.smtp_code < 500
-            said = redact_text(repr(err.smtp_error), [notification.address])
+            said = redact_text(repr(err.smtp_error), [address])
             raise DeliveryError(f"smtp {err.smtp_code}: {said}", retryable=temporary) from err
         except (TimeoutError, smtplib.SMTPException, OSError) as err:
-            raise DeliveryError(f"smtp {self.host}:{self.port}: {err}") from err
+            said = redact_text(str(err), [address])
+            raise DeliveryError(f"smtp {self.host}:{self.port}: {said}") from err

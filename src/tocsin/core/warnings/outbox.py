@@ -31,6 +31,7 @@ class Channel(StrEnum):
     WEBHOOK = "webhook"
     EMAIL = "email"
     FILE = "file"  # JSON lines appended to a local file (the demo's visible sink)
+    REPORTER = "reporter"  # e-mail to a public report's reporter (address: the report's id)
 
 
 class PayloadFormat(StrEnum):
@@ -58,6 +59,7 @@ class NotificationKind(StrEnum):
     TASK = "task"  # a task given to a unit, a reminder, an escalation (core/incidents)
     REPORT = "report"  # a scheduled situation report was issued
     CITIZEN_REPORT = "citizen_report"  # a public report overdue with its unit (core/reports)
+    REPORT_STATUS = "report_status"  # a public report's new status, to its reporter
 
 
 @dataclass(frozen=True, slots=True)

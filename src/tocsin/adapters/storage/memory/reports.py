@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -68,14 +69,16 @@ class MemoryReports:
         found.sort(key=lambda r: (r.requested_at, r.id), reverse=True)
         return found[: query.limit]
 
-    def with_fingerprint(self, fingerprint: str, *, since: datetime) -> Report | None:
-        """The earliest report with this fingerprint requested at or after `since`."""
+    def with_fingerprints(self, fingerprints: Sequence[str], *, since: datetime) -> list[Report]:
+        """The reports with any of these fingerprints requested at or after `since`, oldest
+        first."""
+        wanted = set(fingerprints)
         found = [
             r
             for r in self.state.reports.values()
-            if r.fingerprint == fingerprint and r.requested_at >= since
+            if r.fingerprint in wanted and r.requested_at >= since
         ]
-        return min(found, key=lambda r: r.requested_at, default=None)
+        return sorted(found, key=lambda r: (r.requested_at, r.id))
 
     def updates(self, report_id: str) -> list[ReportUpdate]:
         """A report's public updates, oldest first."""
@@ -97,6 +100,12 @@ class MemoryReports:
         """Delete every contact due by `now`; the reports keep `has_contact` False; their ids."""
         due = [k for k, c in self.state.report_contacts.items() if c.delete_at <= now]
         for key in due:
-            del self.state.report_contacts[key]
-            self.state.reports[key] = replace(self.state.reports[key], has_contact=False)
+            self.delete_contact(key)
         return due
+
+    def delete_contact(self, report_id: str) -> bool:
+        """Delete one report's contact now (the reporter stopped updates); whether it had one."""
+        if self.state.report_contacts.pop(report_id, None) is None:
+            return False
+        self.state.reports[report_id] = replace(self.state.reports[report_id], has_contact=False)
+        return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -141,12 +141,16 @@ class SqlReports:
         sql = _filtered(query).order_by(c.requested_at.desc(), c.id.desc()).limit(query.limit)
         return [report_of(r) for r in self.conn.execute(sql).mappings()]
 
-    def with_fingerprint(self, fingerprint: str, *, since: datetime) -> Report | None:
-        """The earliest report with this fingerprint requested at or after `since`."""
+    def with_fingerprints(self, fingerprints: Sequence[str], *, since: datetime) -> list[Report]:
+        """The reports with any of these fingerprints requested at or after `since`, oldest
+        first."""
+        if not fingerprints:
+            return []
         c = t.reports.c
-        sql = select(t.reports).where(c.fingerprint == fingerprint, c.requested_at >= since)
-        row = self.conn.execute(sql.order_by(c.requested_at).limit(1)).mappings().first()
-        return report_of(row) if row is not None else None
+        wanted = sorted(set(fingerprints))
+        sql = select(t.reports).where(c.fingerprint.in_(wanted), c.requested_at >= since)
+        rows = self.conn.execute(sql.order_by(c.requested_at, c.id)).mappings()
+        return [report_of(r) for r in rows]
 
     def updates(self, report_id: str) -> list[ReportUpdate]:
         """A report's public updates, oldest first."""
@@ -182,8 +186,19 @@ class SqlReports:
         """Delete every contact due by `now`; the reports keep `has_contact` False; their ids."""
         c = t.report_contacts.c
         due = [r[0] for r in self.conn.execute(select(c.report_id).where(c.delete_at <= now))]
+        self._forget(due)
+        return due
+
+    def delete_contact(self, report_id: str) -> bool:
+        """Delete one report's contact now (the reporter stopped updates); whether it had one."""
+        c = t.report_contacts.c
+        had = self.conn.execute(select(c.report_id).where(c.report_id == report_id)).first()
+        self._forget([report_id] if had is not None else [])
+        return had is not None
+
+    def _forget(self, due: list[str]) -> None:
         if due:
+            c = t.report_contacts.c
             self.conn.execute(delete(t.report_contacts).where(c.report_id.in_(due)))
             ids = t.reports.c.id
             self.conn.execute(sql_update(t.reports).where(ids.in_(due)).values(has_contact=False))
-        return due

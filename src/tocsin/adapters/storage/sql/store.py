@@ -21,10 +21,12 @@ from tocsin.adapters.storage.sql.cap_imports import SqlCapImports
 from tocsin.adapters.storage.sql.catalog import SqlCatalog
 from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
 from tocsin.adapters.storage.sql.credentials import SqlCredentials
+from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.sql.events import SqlEvents
 from tocsin.adapters.storage.sql.exposure import SqlExposure
 from tocsin.adapters.storage.sql.leases import SqlLeases
 from tocsin.adapters.storage.sql.observations import SqlObservations
+from tocsin.adapters.storage.sql.outbox import SqlOutbox
 from tocsin.adapters.storage.sql.reports import SqlReports
 from tocsin.adapters.storage.sql.retention import SqlRetention
 from tocsin.adapters.storage.sql.users import SqlUsers
@@ -50,6 +52,7 @@ class SqlSession:
     credentials: SqlCredentials
     retention: SqlRetention
     reports: SqlReports
+    outbox: SqlOutbox  # reporters' updates, written with the step that causes them
 
     @classmethod
     def open(cls, conn: Connection, writer: DialectWriter, *, buffer_rows: int) -> SqlSession:
@@ -70,6 +73,7 @@ class SqlSession:
             credentials=SqlCredentials(conn),
             retention=SqlRetention(conn),
             reports=SqlReports(conn),
+            outbox=SqlOutbox(conn, writer, queue=WriteQueue()),
         )
 
 
@@ -93,4 +97,5 @@ class SqlStore:
             session = SqlSession.open(conn, self.writer, buffer_rows=self.write_buffer_rows)
             yield session
             session.observations.finish()
+            session.outbox.flush()
             session.leases.enforce()  # last: the fence holds until the commit
