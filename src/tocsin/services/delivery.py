@@ -42,7 +42,15 @@ from tocsin.core.warnings.outbox import (
     backoff,
     not_attempted,
 )
-from tocsin.core.warnings.pacing import DEFAULT_PACE, Admission, Lane, PaceLimits, admit, returned
+from tocsin.core.warnings.pacing import (
+    DEFAULT_PACE,
+    IN_ORDER,
+    Admission,
+    Lane,
+    PaceLimits,
+    admit,
+    returned,
+)
 from tocsin.ports import AlertingStore, AsyncNotifier, Clock, Notifier
 from tocsin.services.commit_queue import GroupCommit
 
@@ -273,7 +281,7 @@ class DeliveryWorker:
         earliest: datetime | None = None
         for address in list(work.waiting):
             notes = work.waiting[address]
-            limits = self.pacing.get(address, self.default_pace)
+            limits = self._limits(address, notes[0].channel)
             while notes and work.out < self.concurrency:
                 decision = admit(self.lanes.get(address, Lane()), limits, at)
                 self.lanes[address] = decision.lane
@@ -293,6 +301,12 @@ class DeliveryWorker:
             if not notes:
                 work.waiting.pop(address, None)
         return earliest
+
+    def _limits(self, address: str, channel: Channel) -> PaceLimits:
+        """The address's configured pacing; a reporter's updates one at a time, in order."""
+        if address in self.pacing:
+            return self.pacing[address]
+        return IN_ORDER if channel is Channel.REPORTER else self.default_pace
 
     async def _hand_back(
         self, work: _Round, addresses: Collection[str], *, until: datetime

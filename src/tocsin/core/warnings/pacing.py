@@ -29,6 +29,8 @@ class PaceLimits:
 
 
 DEFAULT_PACE = PaceLimits()  # an address configured with no limits of its own
+# a reporter's updates go one at a time, so they arrive in the order the steps were taken
+IN_ORDER = PaceLimits(in_flight=1)
 
 
 @dataclass(frozen=True, slots=True)
