@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # the composite risk model shown in the dashboard's risk view (none unless both are set)
     risk_model: Path | None = None
     risk_table: Path | None = None
+    # the cyber exposure model (its live score feeds the risk view and any `live: cyber_exposure`
+    # input of the composite model; docs/exposure.md); none: the packaged models/cyber_exposure.yaml
+    cyber_model: Path | None = None
     # public hazard reports (Open311 GeoReport v2; docs/reports.md)
     open311_jurisdiction: str = "tocsin.local"
     # API keys of apps that may post reports: comma-separated `label:key` pairs
