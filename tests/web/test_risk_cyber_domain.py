@@ -90,8 +90,8 @@ def _rolled_up(container: Container, districts: set[str]) -> float:
     header = table_rows([], {})[0]
     with resources.as_file(CYBER_MODEL) as path:
         model = load_model(path)
-    rows = [header, ["X", "X", *totals]]
-    table = parse_indicator_rows(rows, model.table, required=model.input_ids, where="test")
+    cells = [header, ["X", "X", *totals]]
+    table = parse_indicator_rows(cells, model.table, required=model.input_ids, where="test")
     return float(service.compute(model, table).values[model.root][0])
 
 

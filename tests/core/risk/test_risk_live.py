@@ -13,7 +13,8 @@ from tocsin.adapters.risk_model_yaml import load_model
 from tocsin.adapters.risk_tables_csv import read_indicator_csv
 from tocsin.core.errors import InvalidConfig
 from tocsin.core.regions import Region, RegionCode, RegionTree
-from tocsin.core.risk.live import domain_scores, with_columns
+from tocsin.core.risk.live import FloatArray, domain_scores, with_columns
+from tocsin.core.risk.table import IndicatorTable
 from tocsin.services import risk as service
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -78,9 +79,7 @@ def test_domain_scores_roll_up_the_subtree_by_each_inputs_rule() -> None:
     assert scores[3] == service.compute(model, _table(d12)).values["CYBER"][0]
 
 
-def _table(columns: dict[str, np.ndarray]):  # type: ignore[no-untyped-def]
-    from tocsin.core.risk.table import IndicatorTable
-
+def _table(columns: dict[str, FloatArray]) -> IndicatorTable:
     return IndicatorTable(("X",), ("X",), columns)
 
 
