@@ -53,7 +53,10 @@ def check_config(
     from tocsin.adapters.config_yaml import load_catalog
     from tocsin.adapters.plans_yaml import load_plans
     from tocsin.adapters.sources_yaml import load_sources
+    from tocsin.web.risk import cyber_model
 
+    with reported():
+        given = settings()  # the settings are checked too (TOCSIN_SYSLOG_LISTEN, …)
     try:
         catalog = load_catalog(directory)
         problems: list[Problem] = []
@@ -62,6 +65,7 @@ def check_config(
             lambda: load_alerting(directory, catalog),  # routes.yaml, escalation.yaml
             lambda: load_sources(directory, catalog),  # sources.yaml (collectors, stale sources)
             lambda: load_cap(directory, catalog, base_url="http://127.0.0.1:8080"),  # cap.yaml
+            lambda: cyber_model(given),  # TOCSIN_CYBER_MODEL
         ]
         for load in loaders:
             try:

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tocsin.cli.common import DbOption, console, errors, group, print_problems, reported, settings
+from tocsin.cli.common import (
+    ConfigOption,
+    DbOption,
+    console,
+    errors,
+    group,
+    print_problems,
+    reported,
+    settings,
+)
 from tocsin.core.errors import InvalidInput
 from tocsin.core.levels import Level
 
@@ -61,7 +70,12 @@ def read_only() -> Iterator[None]:
 
 
 def _load(
-    model: Path, input: Path, *, period_column: str | None, db: str | None = None
+    model: Path,
+    input: Path,
+    *,
+    period_column: str | None,
+    db: str | None = None,
+    config: Path | None = None,
 ) -> tuple[RiskModel, IndicatorTable]:
     from tocsin.adapters.risk_model_yaml import load_model
     from tocsin.adapters.risk_tables_csv import read_indicator_csv
@@ -76,10 +90,12 @@ def _load(
         live = ", ".join(i.id for i in m.live_inputs)
         errors.print(f"note: the model's live inputs ({live}) are missing: give --db to fill them")
         return m, table
-    return m, _with_live(m, table, db)
+    return m, _with_live(m, table, db=db, config=config)
 
 
-def _with_live(m: RiskModel, table: IndicatorTable, db: str) -> IndicatorTable:
+def _with_live(
+    m: RiskModel, table: IndicatorTable, *, db: str, config: Path | None
+) -> IndicatorTable:
     """The table with the model's live inputs filled from the database (the cyber exposure now,
     rolled up to the table's regions), as the dashboard's risk view computes them."""
     from tocsin.bootstrap import build
@@ -88,7 +104,7 @@ def _with_live(m: RiskModel, table: IndicatorTable, db: str) -> IndicatorTable:
     from tocsin.core.risk.live import domain_scores, with_columns
     from tocsin.web.risk import cyber_model
 
-    container = build(settings(db))
+    container = build(settings(db, config))
     try:
         cyber = cyber_model(container.settings)
         rows = container.exposure.regions(principal=system_principal("cli"))
@@ -115,6 +131,7 @@ def compute(
     ] = False,
     period_column: PeriodColumnOption = None,
     db: DbOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Score every region (and period): one column per node id, plus class and rank; a model's
     live inputs (the cyber exposure) are filled from the database --db names."""
@@ -122,7 +139,7 @@ def compute(
     from tocsin.services import risk as service
 
     with read_only():
-        m, table = _load(model, input, period_column=period_column, db=db)
+        m, table = _load(model, input, period_column=period_column, db=db, config=config)
         result = service.compute(m, table)
         header, rows = service.score_rows(m, table, result, nodes=node, coverage=coverage)
         write_rows_csv(out, header, rows)
@@ -153,6 +170,7 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     period_column: PeriodColumnOption = None,
     db: DbOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Each node's value and coverage, and its Shapley contribution to its parent: a parent's
     value is its value at the reference plus its children's contributions."""
@@ -160,7 +178,7 @@ def explain(
     from tocsin.services import risk as service
 
     with read_only():
-        m, table = _load(model, input, period_column=period_column, db=db)
+        m, table = _load(model, input, period_column=period_column, db=db, config=config)
         result = service.compute(m, table)
         rows = service.explain(m, table, result, region, period=period, reference=reference)
     if as_json:

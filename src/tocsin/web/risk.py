@@ -35,8 +35,8 @@ import numpy as np
 from tocsin.adapters.risk_model_yaml import load_model
 from tocsin.adapters.risk_tables_csv import parse_indicator_rows, read_indicator_csv
 from tocsin.config import Settings
-from tocsin.core.errors import NotFound
-from tocsin.core.exposure.regions import RegionExposure, input_columns, table_rows
+from tocsin.core.errors import InvalidConfig, NotFound, Problem
+from tocsin.core.exposure.regions import COLUMNS, RegionExposure, input_columns, table_rows
 from tocsin.core.regions import RegionTree
 from tocsin.core.risk.classes import class_labels, rank_descending
 from tocsin.core.risk.evaluate import RiskResult
@@ -195,11 +195,24 @@ CYBER_MODEL = resources.files("tocsin.demo") / "data" / "cyber_exposure.yaml"
 
 
 def cyber_model(settings: Settings) -> RiskModel:
-    """The cyber exposure model the settings name (`TOCSIN_CYBER_MODEL`), else the packaged one."""
-    if settings.cyber_model is not None:
-        return load_model(settings.cyber_model)
-    with resources.as_file(CYBER_MODEL) as path:
-        return load_model(path)
+    """The cyber exposure model the settings name (`TOCSIN_CYBER_MODEL`), else the packaged one;
+    InvalidConfig naming the file when it is not a model over the exposure's columns."""
+    if settings.cyber_model is None:
+        with resources.as_file(CYBER_MODEL) as path:
+            return load_model(path)
+    model = load_model(settings.cyber_model)
+    problems = [
+        Problem(
+            str(settings.cyber_model),
+            f"inputs[{i}] ({spec.id})",
+            f"not a column of the exposure table; use {', '.join(COLUMNS)}",
+        )
+        for i, spec in enumerate(model.inputs)
+        if spec.id not in COLUMNS
+    ]
+    if problems:
+        raise InvalidConfig(problems)
+    return model
 
 
 class LiveRisk:
