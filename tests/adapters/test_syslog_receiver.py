@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tocsin.adapters.sources.syslog import SyslogReceiver
+from tocsin.adapters.sources.syslog import SyslogReceiver, read_message
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
+from tocsin.core.errors import InvalidInput
 from tocsin.core.syslog import ListenAddress, Transport
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import exposure_config, write_small_config
@@ -100,7 +102,7 @@ def test_logger_messages_over_udp_and_tcp_are_stored(
     said = caplog.text
     assert "no CEF line (CEF:…) or JSON alert ({…}) in the message" in said
     assert "severity: 0-10 or Low, Medium, High, Very-High" in said
-    assert "syslog message" in said
+    assert re.search(r"syslog message \d+ from udp 127\.0\.0\.1:\d+: no CEF line", said)
     assert "Traceback" not in said
 
 
@@ -117,3 +119,21 @@ def test_a_refused_alert_costs_only_itself(running: tuple[Container, SyslogRecei
     assert "fine-1" in stored
     assert "late-1" not in stored
     assert receiver.counts.refused == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"<13>1 - h a - - - CEF:0|V|P|1|1|n|5|dvchost=\xff", "not UTF-8"),
+        (b"<13>1 - h a - - - CEF:0|V|P|1|1|n|5|dvchost=a\x00b", "a NUL character"),
+        (b"<13>1 - h a - - - CEF:0|V|P|1|1|n|5|x=1\nCEF:0|V|P|1|1|n|5|x=2", "one alert per"),
+        (b'<13>1 - h a - - - {"rule": ', "not JSON"),
+        (b'<13>1 - h a - - - {"event_type": "alert"}', "alert.severity"),
+        (b"hello", "no syslog priority"),
+    ],
+)
+def test_a_bad_message_is_refused_naming_it(raw: bytes, reason: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        read_message(raw, where="syslog message 3 from udp 127.0.0.1:9", received_at=NOW)
+    assert all(p.where == "syslog message 3 from udp 127.0.0.1:9" for p in err.value.problems)
+    assert reason in str(err.value)

@@ -241,7 +241,8 @@ class SyslogReceiver:
             found = read_message(raw, where=where, received_at=self.now())
         except InvalidInput as err:
             self.counts.add(bad=1)
-            self._problem(where, "; ".join(str(p) for p in err.problems[:3]), raw=raw)
+            reasons = (": ".join(filter(None, (p.field, p.reason))) for p in err.problems[:3])
+            self._problem(where, "; ".join(reasons), raw=raw)
             return []
         self.counts.add(alerts=len(found))
         return found
@@ -271,7 +272,7 @@ class SyslogReceiver:
         shown = "" if raw is None else f" ({raw[:120].decode('utf-8', 'replace')!r})"
         with self.counts.lock:
             self.counts.last_problem = f"{where}: {reason}"
-        log.warning("syslog: %s: %s%s", where, reason, shown)
+        log.warning("%s: %s%s", where, reason, shown)
 
 
 def _bind(address: ListenAddress) -> socket.socket:
