@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tocsin.core.syslog import listen_addresses
+
 # the database URLs Tocsin can open (the scheme before "://"), and how to write one
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "memory")
 DATABASE_FORMS = "sqlite:///FILE, postgresql://USER@HOST:PORT/DATABASE or memory:// (nothing kept)"
@@ -96,6 +98,11 @@ class Settings(BaseSettings):
     # the composite risk model shown in the dashboard's risk view (none unless both are set)
     risk_model: Path | None = None
     risk_table: Path | None = None
+    # the cyber exposure model (its live score feeds the risk view and any `live: cyber_exposure`
+    # input of the composite model; docs/exposure.md); none: the packaged models/cyber_exposure.yaml
+    cyber_model: Path | None = None
+    # security alerts over syslog (docs/exposure.md): `udp://HOST:PORT,tcp://HOST:PORT`; none: off
+    syslog_listen: str | None = None
     # public hazard reports (Open311 GeoReport v2; docs/reports.md)
     open311_jurisdiction: str = "tocsin.local"
     # API keys of apps that may post reports: comma-separated `label:key` pairs
@@ -113,6 +120,15 @@ class Settings(BaseSettings):
     report_close_within_h: float = Field(default=72.0, gt=0)
     # the address reporters reach this server at (links in their status e-mails); none: host:port
     report_public_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$")
+
+    @field_validator("syslog_listen")
+    @classmethod
+    def _listen_addresses(cls, text: str | None) -> str | None:
+        """Refuse, naming the entry, an address the syslog receiver could not listen on."""
+        if text is not None and text.strip():
+            listen_addresses(text)
+            return text
+        return None
 
     @field_validator("database_url")
     @classmethod

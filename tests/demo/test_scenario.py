@@ -12,7 +12,14 @@ from tocsin.adapters.alerting_yaml import load_alerting
 from tocsin.adapters.config_yaml import load_catalog
 from tocsin.demo import names
 from tocsin.demo.feeds import FEEDS
-from tocsin.demo.scenario import NOTIFICATIONS, RISK_MODEL, RISK_TABLE, WHAT_IF, write_config
+from tocsin.demo.scenario import (
+    CYBER_RISK_MODEL,
+    NOTIFICATIONS,
+    RISK_MODEL,
+    RISK_TABLE,
+    WHAT_IF,
+    write_config,
+)
 
 END = 1_790_000_000
 NEAR = re.compile(r"^\d+ km (N|NE|E|SE|S|SW|W|NW) of [A-Z][\w' ]+( \(\d+\))?$")
@@ -40,7 +47,7 @@ def test_the_demo_writes_a_valid_configuration_with_names_for_people(tmp_path: P
     assert config.root.receiver == "duty-desk"
     (address,) = config.receivers["duty-desk"]
     assert address.address == str((tmp_path / NOTIFICATIONS).resolve())
-    for name in (RISK_MODEL, RISK_TABLE, WHAT_IF):
+    for name in (RISK_MODEL, CYBER_RISK_MODEL, RISK_TABLE, WHAT_IF):
         assert (tmp_path / name).is_file()
     assert yaml.safe_load((tmp_path / WHAT_IF).read_text())["fail_assets"] == ["SUB-1"]
 

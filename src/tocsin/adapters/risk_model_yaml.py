@@ -16,11 +16,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tocsin.adapters.config_errors import loc_path, parse_text, read_text
+from tocsin.adapters.risk_model_extension import extended
 from tocsin.adapters.risk_parameters_csv import ParameterTableYaml, Provenance, apply_tables
 from tocsin.core.errors import InvalidConfig, Problem
 from tocsin.core.risk.adjustments import AdjustOp
 from tocsin.core.risk.expressions import Expression, ExpressionError, compile_expression
 from tocsin.core.risk.infrastructure import AssetEffect, Effect
+from tocsin.core.risk.live import LiveSource
 from tocsin.core.risk.model import (
     CASE_NAMES,
     FORMULA_NAMES,
@@ -120,6 +122,7 @@ class InputYaml(_Strict):
     name: str = ""
     unit: str = ""
     rollup: Literal["sum", "weighted_mean", "mean", "max", "min"] = "weighted_mean"
+    live: LiveSource | None = None
 
 
 class ClassesYaml(_Strict):
@@ -310,7 +313,8 @@ def _prepare(data: Any, where: str, base: Path | None) -> tuple[Any, Provenance]
 
 def model_from_mapping(data: Any, *, where: str = "<model>", base: Path | None = None) -> RiskModel:
     """Validate a model given as already-parsed data (mapping); `base` is where parameter
-    tables are looked for (default: the working directory)."""
+    tables and a model it `extends` are looked for (default: the working directory)."""
+    data = extended(data, where=where, base=base or Path.cwd())
     filled, provenance = _prepare(data, where, base)
     try:
         spec = ModelYaml.model_validate(filled)
@@ -320,9 +324,7 @@ def model_from_mapping(data: Any, *, where: str = "<model>", base: Path | None =
     nodes = [_node(n, i, where, problems) for i, n in enumerate(spec.nodes)]
     if problems:
         raise InvalidConfig(problems)
-    inputs = [
-        InputSpec(i) if isinstance(i, str) else InputSpec(**i.model_dump()) for i in spec.inputs
-    ]
+    inputs = [_input(i) for i in spec.inputs]
     t = spec.table
     return build_model(
         id=spec.id,
@@ -341,6 +343,13 @@ def model_from_mapping(data: Any, *, where: str = "<model>", base: Path | None =
         asset_effects=[e.build() for e in spec.asset_effects],
         where=where,
     )
+
+
+def _input(spec: str | InputYaml) -> InputSpec:
+    if isinstance(spec, str):
+        return InputSpec(spec)
+    live = None if spec.live is None else str(spec.live)
+    return InputSpec(spec.id, spec.name, spec.unit, spec.rollup, live)
 
 
 def _expr(

@@ -54,7 +54,10 @@ def check_config(
     from tocsin.adapters.plans_yaml import load_plans
     from tocsin.adapters.report_types_yaml import load_report_types
     from tocsin.adapters.sources_yaml import load_sources
+    from tocsin.web.risk import cyber_model
 
+    with reported():
+        given = settings()  # the settings are checked too (TOCSIN_SYSLOG_LISTEN, …)
     try:
         catalog = load_catalog(directory)
         problems: list[Problem] = []
@@ -64,6 +67,7 @@ def check_config(
             lambda: load_sources(directory, catalog),  # sources.yaml (collectors, stale sources)
             lambda: load_cap(directory, catalog, base_url="http://127.0.0.1:8080"),  # cap.yaml
             lambda: load_report_types(directory, catalog),  # reports.yaml (types, cluster rules)
+            lambda: cyber_model(given),  # TOCSIN_CYBER_MODEL
         ]
         for load in loaders:
             try:

@@ -39,7 +39,13 @@ def demo(
     """Build a realistic scenario (real geometry, real series), replay it, then serve it."""
     from tocsin.core.errors import Unavailable
     from tocsin.demo.public_alerts import PUBLIC_ALERTS
-    from tocsin.demo.scenario import NOTIFICATIONS, RISK_MODEL, RISK_TABLE, write_config
+    from tocsin.demo.scenario import (
+        CYBER_RISK_MODEL,
+        NOTIFICATIONS,
+        RISK_MODEL,
+        RISK_TABLE,
+        write_config,
+    )
     from tocsin.web.server import bind
 
     started = time.perf_counter()
@@ -67,7 +73,7 @@ def demo(
         base = settings(
             f"sqlite:///{db_file}",
             workdir / "config",
-            risk_model=workdir / RISK_MODEL,
+            risk_model=workdir / CYBER_RISK_MODEL,
             risk_table=workdir / RISK_TABLE,
             port=port,
             env="dev",  # the demo's database is throw-away: its secrets are sealed with the dev key

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tocsin.cli.common import DbOption, console, errors, group, print_problems, reported, settings
+from tocsin.cli.common import (
+    ConfigOption,
+    DbOption,
+    console,
+    errors,
+    group,
+    print_problems,
+    reported,
+    settings,
+)
 from tocsin.core.errors import InvalidInput
 from tocsin.core.levels import Level
 
@@ -61,7 +70,12 @@ def read_only() -> Iterator[None]:
 
 
 def _load(
-    model: Path, input: Path, *, period_column: str | None
+    model: Path,
+    input: Path,
+    *,
+    period_column: str | None,
+    db: str | None = None,
+    config: Path | None = None,
 ) -> tuple[RiskModel, IndicatorTable]:
     from tocsin.adapters.risk_model_yaml import load_model
     from tocsin.adapters.risk_tables_csv import read_indicator_csv
@@ -69,7 +83,38 @@ def _load(
     m = load_model(model)
     if period_column is not None:
         m = replace(m, table=replace(m.table, period_column=period_column))
-    return m, read_indicator_csv(input, m.table, required=m.input_ids)
+    table = read_indicator_csv(input, m.table, required=m.table_input_ids)
+    if not m.live_inputs:
+        return m, table
+    if db is None:
+        live = ", ".join(i.id for i in m.live_inputs)
+        errors.print(f"note: the model's live inputs ({live}) are missing: give --db to fill them")
+        return m, table
+    return m, _with_live(m, table, db=db, config=config)
+
+
+def _with_live(
+    m: RiskModel, table: IndicatorTable, *, db: str, config: Path | None
+) -> IndicatorTable:
+    """The table with the model's live inputs filled from the database (the cyber exposure now,
+    rolled up to the table's regions), as the dashboard's risk view computes them."""
+    from tocsin.bootstrap import build
+    from tocsin.core.access import system_principal
+    from tocsin.core.exposure.regions import input_columns
+    from tocsin.core.risk.live import domain_scores, with_columns
+    from tocsin.web.risk import cyber_model
+
+    container = build(settings(db, config))
+    try:
+        cyber = cyber_model(container.settings)
+        rows = container.exposure.regions(principal=system_principal("cli"))
+        codes, inputs = input_columns(rows)
+        scores = domain_scores(
+            cyber, codes=codes, inputs=inputs, tree=container.catalog.regions, targets=table.ids
+        )
+    finally:
+        container.close()
+    return with_columns(table, {spec.id: scores for spec in m.live_inputs})
 
 
 @app.command("compute")
@@ -85,13 +130,16 @@ def compute(
         bool, typer.Option("--coverage", help="Add <node>:coverage columns (share present).")
     ] = False,
     period_column: PeriodColumnOption = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Score every region (and period): one column per node id, plus class and rank."""
+    """Score every region (and period): one column per node id, plus class and rank; a model's
+    live inputs (the cyber exposure) are filled from the database --db names."""
     from tocsin.adapters.risk_tables_csv import write_rows_csv
     from tocsin.services import risk as service
 
     with read_only():
-        m, table = _load(model, input, period_column=period_column)
+        m, table = _load(model, input, period_column=period_column, db=db, config=config)
         result = service.compute(m, table)
         header, rows = service.score_rows(m, table, result, nodes=node, coverage=coverage)
         write_rows_csv(out, header, rows)
@@ -121,6 +169,8 @@ def explain(
     depth: Annotated[int, typer.Option("--depth", metavar="N", help="Deepest level to show.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     period_column: PeriodColumnOption = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Each node's value and coverage, and its Shapley contribution to its parent: a parent's
     value is its value at the reference plus its children's contributions."""
@@ -128,7 +178,7 @@ def explain(
     from tocsin.services import risk as service
 
     with read_only():
-        m, table = _load(model, input, period_column=period_column)
+        m, table = _load(model, input, period_column=period_column, db=db, config=config)
         result = service.compute(m, table)
         rows = service.explain(m, table, result, region, period=period, reference=reference)
     if as_json:
@@ -175,7 +225,7 @@ def scenario(
     if scenario_file is None and not live:
         raise typer.BadParameter("give --scenario FILE, or --live", param_hint="--scenario")
     with read_only():
-        m, table = _load(model, input, period_column=period_column)
+        m, table = _load(model, input, period_column=period_column, db=db if live else None)
         spec = load_scenario(scenario_file) if scenario_file is not None else None
         tree = None
         if live:

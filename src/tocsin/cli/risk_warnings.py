@@ -56,9 +56,7 @@ def risk_warn(
                 f"{risk_model.name}, not one hazard: file them under --domain {COMPOSITE}",
                 param_hint="--domain",
             )
-        table = read_indicator_csv(
-            input_csv, risk_model.table, required=[i.id for i in risk_model.inputs]
-        )
+        table = read_indicator_csv(input_csv, risk_model.table, required=risk_model.table_input_ids)
         result = risk_service.compute(risk_model, table)
         classes = risk_service.region_classes(risk_model, table, result)
         container = build(settings(db))

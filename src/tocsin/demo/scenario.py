@@ -37,7 +37,8 @@ PROVINCE_BLOCK = 4  # districts per province side
 CALIBRATION = 0.15
 WHAT_IF = "what-if.yaml"  # a what-if on the demo (INFORM over the nations, the demo's assets)
 NOTIFICATIONS = "notifications.jsonl"  # the duty desk's inbox, beside the database
-RISK_MODEL = "inform_2023.yaml"  # INFORM Risk 2023, for the risk view and the what-if
+RISK_MODEL = "inform_2023.yaml"  # INFORM Risk 2023, for the what-if (and the composite's base)
+CYBER_RISK_MODEL = "inform_2023_cyber.yaml"  # INFORM with the live cyber domain: the risk view
 RISK_TABLE = "inform_indicators.csv"
 CYBER_MODEL = "cyber_exposure.yaml"  # the cyber domain of the index (`tocsin exposure regions`)
 ROUTES = {  # every warning to the duty desk, at once, then at most every minute per group
@@ -239,6 +240,8 @@ def _write_risk(workdir: Path, assets: list[dict[str, Any]]) -> None:
     (workdir / RISK_MODEL).write_text(sources.read_text(sources.INFORM_MODEL), encoding="utf-8")
     (workdir / RISK_TABLE).write_text(sources.read_text(sources.INFORM_TABLE), encoding="utf-8")
     (workdir / CYBER_MODEL).write_text(sources.read_text(CYBER_MODEL), encoding="utf-8")
+    text = sources.read_text(CYBER_RISK_MODEL)
+    (workdir / CYBER_RISK_MODEL).write_text(text, encoding="utf-8")
     what_if = {
         "name": "Flood hazard +2 in Italy, metro substation SUB-1 down",
         "perturb": [

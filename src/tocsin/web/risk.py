@@ -9,6 +9,10 @@ matched by the model's id column (for INFORM, ISO 3166 alpha-3 codes, which are 
 demo's nations); a region the table does not hold has no risk data, and the view says so rather
 than showing numbers that were never computed.
 
+A composite model may declare live inputs (`live: cyber_exposure`): they are filled from the
+exposure now at each read (`LiveInputs`), rolled up from the assets' regions to the regions the
+model scores, so the cyber domain of the configured index moves with an import or a patch.
+
 Beside it, live models are computed from Tocsin's own state at every read: the cyber exposure
 model (`models/cyber_exposure.yaml`, packaged as `tocsin/demo/data/cyber_exposure.yaml`) over
 each region's exposure now (`ExposureService.regions`, the table `tocsin exposure regions`
@@ -26,13 +30,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tocsin.adapters.risk_model_yaml import load_model
 from tocsin.adapters.risk_tables_csv import parse_indicator_rows, read_indicator_csv
 from tocsin.config import Settings
-from tocsin.core.errors import NotFound
-from tocsin.core.exposure.regions import RegionExposure, table_rows
+from tocsin.core.errors import InvalidConfig, NotFound, Problem
+from tocsin.core.exposure.regions import COLUMNS, RegionExposure, input_columns, table_rows
+from tocsin.core.regions import RegionTree
 from tocsin.core.risk.classes import class_labels, rank_descending
 from tocsin.core.risk.evaluate import RiskResult
+from tocsin.core.risk.live import FloatArray, LiveSource, domain_scores, with_columns
 from tocsin.core.risk.model import RiskModel
 from tocsin.core.risk.table import IndicatorTable
 from tocsin.services import risk as service
@@ -86,7 +94,7 @@ class RiskIndex:
     def load(cls, sources: RiskSources) -> RiskIndex:
         """Read the model and table and evaluate every region."""
         model = load_model(sources.model)
-        table = read_indicator_csv(sources.table, model.table, required=model.input_ids)
+        table = read_indicator_csv(sources.table, model.table, required=model.table_input_ids)
         return cls(model, table, service.compute(model, table))
 
     def classes(self) -> dict[str, dict[str, Any]]:
@@ -186,6 +194,27 @@ class RiskLoader:
 CYBER_MODEL = resources.files("tocsin.demo") / "data" / "cyber_exposure.yaml"
 
 
+def cyber_model(settings: Settings) -> RiskModel:
+    """The cyber exposure model the settings name (`TOCSIN_CYBER_MODEL`), else the packaged one;
+    InvalidConfig naming the file when it is not a model over the exposure's columns."""
+    if settings.cyber_model is None:
+        with resources.as_file(CYBER_MODEL) as path:
+            return load_model(path)
+    model = load_model(settings.cyber_model)
+    problems = [
+        Problem(
+            str(settings.cyber_model),
+            f"inputs[{i}] ({spec.id})",
+            f"not a column of the exposure table; use {', '.join(COLUMNS)}",
+        )
+        for i, spec in enumerate(model.inputs)
+        if spec.id not in COLUMNS
+    ]
+    if problems:
+        raise InvalidConfig(problems)
+    return model
+
+
 class LiveRisk:
     """A model evaluated over a table read from Tocsin's state at every read (no file)."""
 
@@ -206,16 +235,61 @@ class LiveRisk:
         if len(rows) < 2:
             return None
         spec = self.model.table
-        table = parse_indicator_rows(rows, spec, required=self.model.input_ids, where="live")
+        table = parse_indicator_rows(rows, spec, required=self.model.table_input_ids, where="live")
         return RiskIndex(self.model, table, service.compute(self.model, table))
 
 
-def cyber_risk(regions: Callable[[], list[RegionExposure]], names: Mapping[str, str]) -> LiveRisk:
+def cyber_risk(
+    regions: Callable[[], list[RegionExposure]], names: Mapping[str, str], model: RiskModel
+) -> LiveRisk:
     """The cyber exposure model over each region's exposure now."""
-    with resources.as_file(CYBER_MODEL) as path:
-        model = load_model(path)
     return LiveRisk(
         model,
         rows=lambda: table_rows(regions(), names),
         empty="no asset has a software inventory or is at risk yet (tocsin exposure inventory)",
     )
+
+
+Scores = Callable[[Sequence[str]], FloatArray]
+"""A live source: the score of each region id given (NaN where it has none)."""
+
+
+def cyber_scores(
+    regions: Callable[[], list[RegionExposure]], model: RiskModel, tree: RegionTree
+) -> Scores:
+    """The cyber exposure model's score of regions, rolled up from the regions of the assets."""
+
+    def scores(targets: Sequence[str]) -> FloatArray:
+        codes, inputs = input_columns(regions())
+        return domain_scores(model, codes=codes, inputs=inputs, tree=tree, targets=targets)
+
+    return scores
+
+
+class LiveInputs:
+    """Fills the live inputs of a composite model at each read (`live:` in its YAML); the index
+    is evaluated again only when their values changed."""
+
+    def __init__(self, sources: Mapping[LiveSource, Scores]) -> None:
+        self.sources = sources
+        self._last: tuple[RiskIndex, bytes, RiskIndex] | None = None
+        self._lock = threading.Lock()
+
+    def apply(self, index: RiskIndex | None) -> RiskIndex | None:
+        """The index with its live inputs as they are now (itself when it has none)."""
+        if index is None or not index.model.live_inputs:
+            return index
+        ids = index.table.ids
+        columns = {
+            spec.id: self.sources[LiveSource(str(spec.live))](ids)
+            for spec in index.model.live_inputs
+        }
+        key = b"".join(np.asarray(v, dtype=np.float64).tobytes() for v in columns.values())
+        with self._lock:
+            if self._last is not None and self._last[0] is index and self._last[1] == key:
+                return self._last[2]
+        table = with_columns(index.table, columns)
+        fresh = RiskIndex(index.model, table, service.compute(index.model, table))
+        with self._lock:
+            self._last = (index, key, fresh)
+        return fresh

@@ -1,6 +1,6 @@
 """The source loops a serving process runs: the "source silent" check, the MQTT subscriber, the
-pulled feeds and the vulnerability feeds (each only when configured). `start_sources` starts
-them and returns the function that stops them all."""
+pulled feeds, the syslog receiver of security alerts and the vulnerability feeds (each only when
+configured). `start_sources` starts them and returns the function that stops them all."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from functools import partial
 from tocsin.adapters.sources.advisory_feeds import AdvisoryFeedLoop
 from tocsin.adapters.sources.mqtt import MqttSubscriber
 from tocsin.adapters.sources.pull import FeedPuller
+from tocsin.adapters.sources.syslog import SyslogReceiver
 from tocsin.bootstrap import Container
 from tocsin.core.access import system_principal
 from tocsin.core.errors import NotOwner
 from tocsin.core.exposure.advisories import Advisory
 from tocsin.core.sources import SourceKind
+from tocsin.core.syslog import listen_addresses
 from tocsin.services.staleness import start_silence_checks
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ def start_sources(container: Container) -> Callable[[], None]:
         loop = AdvisoryFeedLoop(advisories, deliver=partial(_import, container=container))
         loop.start()
         stops.append(loop.stop)
+    if container.settings.syslog_listen:
+        stops.extend(_syslog(container, container.settings.syslog_listen))
     for feed in sources.pull:
         puller = FeedPuller(
             feed,
@@ -71,3 +75,16 @@ def _import(advisories: list[Advisory], name: str, *, container: Container) -> o
     return container.exposure.import_advisories(
         advisories, principal=system_principal(f"feed:{name}"), where=name
     )
+
+
+def _syslog(container: Container, listen: str) -> list[Callable[[], None]]:
+    """Start the syslog receiver of security alerts; a port that cannot be bound is said in one
+    sentence and the rest of the process runs without it."""
+    receive = partial(container.security_alerts.receive, principal=system_principal("syslog"))
+    receiver = SyslogReceiver(listen_addresses(listen), deliver=receive, now=container.clock.now)
+    try:
+        receiver.start()
+    except OSError as err:
+        log.error("syslog receiver not started: cannot listen on %s: %s", listen, err.strerror)
+        return []
+    return [receiver.stop]

@@ -31,6 +31,7 @@ from tocsin.core.access import (
 from tocsin.core.errors import NotFound
 from tocsin.core.levels import LEVELS
 from tocsin.core.regions import RegionCode, RegionTree
+from tocsin.core.risk.live import LiveSource
 from tocsin.web.geometry import extent_digits, simplify
 from tocsin.web.payloads import (
     ChartOut,
@@ -41,7 +42,14 @@ from tocsin.web.payloads import (
     SummaryOut,
 )
 from tocsin.web.region_levels import RegionLevels
-from tocsin.web.risk import RiskIndex, RiskLoader, cyber_risk
+from tocsin.web.risk import (
+    LiveInputs,
+    RiskIndex,
+    RiskLoader,
+    cyber_model,
+    cyber_risk,
+    cyber_scores,
+)
 
 ModelQuery = Annotated[
     str | None,
@@ -164,7 +172,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
             if principal.scope == EVERYTHING
             else container.warnings.worst_levels(principal=principal)
         )
-        index = risk.ready()
+        index = live_inputs.apply(risk.ready())
         classes = _risk_classes(principal, index.classes()) if index is not None else {}
         features = []
         for code, base, geometry in layers.features(focus):
@@ -260,12 +268,14 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
 
     names = {str(c): r.name for c, r in tree.regions.items()}
     every = partial(container.exposure.regions, principal=system_principal("risk view"))
-    live = {m.model.id: m for m in (cyber_risk(every, names),)}  # filtered per reader below
+    cyber = cyber_model(container.settings)
+    live = {m.model.id: m for m in (cyber_risk(every, names, cyber),)}  # filtered per reader below
+    live_inputs = LiveInputs({LiveSource.CYBER_EXPOSURE: cyber_scores(every, cyber, tree)})
 
     def chosen(model: str | None) -> tuple[RiskIndex | None, str]:
         """The index of `model` (the configured one when None) and why there is none."""
         if model is None or model not in live:
-            index = risk.wait()
+            index = live_inputs.apply(risk.wait())
             if model is not None and (index is None or index.model.id != model):
                 raise NotFound(f"no risk model {model!r}; models: {', '.join(known())}")
             return index, risk.reason()

@@ -9,13 +9,17 @@ score per region, which enters the composite index as a domain like any other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+
+import numpy as np
+from numpy.typing import NDArray
 
 from tocsin.core.assets import Asset, AssetCode
 from tocsin.core.exposure.exposures import Exposure, consequences_of
 
+FloatArray = NDArray[np.float64]
 HEADER = ("region", "name")  # the model's id and name columns, before COLUMNS
 COLUMNS = ("CY_ASSETS", "CY_EXPOSED", "CY_KEV", "CY_KEV_OVERDUE", "CY_MAX_CVSS", "CY_DEPENDENT")
 
@@ -84,3 +88,13 @@ def table_rows(found: Iterable[RegionExposure], names: Mapping[str, str]) -> lis
         cells = ("" if v is None else f"{v:g}" for v in r.values())
         rows.append([r.region, names.get(r.region, r.region), *cells])
     return rows
+
+
+def input_columns(found: Sequence[RegionExposure]) -> tuple[list[str], dict[str, FloatArray]]:
+    """The regions and one array per column of COLUMNS (NaN where a value is missing)."""
+    values = [r.values() for r in found]
+    columns = {
+        name: np.array([np.nan if v[k] is None else v[k] for v in values], dtype=np.float64)
+        for k, name in enumerate(COLUMNS)
+    }
+    return [r.region for r in found], columns

@@ -193,6 +193,7 @@ class InputSpec:
     name: str = ""
     unit: str = ""
     rollup: str = "weighted_mean"  # sum | weighted_mean | mean | max | min
+    live: str | None = None  # a live source (`core.risk.live.LiveSource`), not a table column
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +245,16 @@ class RiskModel:
     def input_ids(self) -> tuple[str, ...]:
         """Every declared input id."""
         return tuple(i.id for i in self.inputs)
+
+    @property
+    def table_input_ids(self) -> tuple[str, ...]:
+        """The inputs an indicator table must hold (every input but the live ones)."""
+        return tuple(i.id for i in self.inputs if i.live is None)
+
+    @property
+    def live_inputs(self) -> tuple[InputSpec, ...]:
+        """The inputs filled from Tocsin's own state at each evaluation (`live:`)."""
+        return tuple(i for i in self.inputs if i.live is not None)
 
     def scheme_for(self, node_id: str) -> ClassScheme | None:
         """The class scheme that applies to a node, if any."""
