@@ -25,11 +25,10 @@ class ReportIncidents:
     def __init__(self, incidents: IncidentService) -> None:
         self.incidents = incidents
 
-    def require_open(self, incident_id: str, *, by: object = None) -> None:
-        """NotFound when there is no such incident, Forbidden when `by` (a principal) may not
-        see it, Conflict when it is closed."""
-        principal = by if isinstance(by, Principal) else SYSTEM  # a user of tests and the CLI
-        found = self.incidents.get(incident_id, principal=principal)
+    def require_open(self, incident_id: str, *, by: Principal) -> None:
+        """NotFound when there is no such incident, Forbidden when `by` may not see it,
+        Conflict when it is closed."""
+        found = self.incidents.get(incident_id, principal=by)
         if not found.is_open:
             raise Conflict(f"incident {incident_id} is {found.state.value}: reports join open ones")
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from threading import Lock
 from typing import Protocol
 
-from tocsin.core.access import Placement, Principal, sees
+from tocsin.core.access import Placement, Principal, sees, system_principal
 from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.catalog import Catalog
 from tocsin.core.errors import (
@@ -146,6 +146,15 @@ def handles(user: Handler, report: Report, *, domain: str | None) -> bool:
     if user.unit is None or user.unit != report.unit:
         return False
     return not isinstance(user, Principal) or sees(user.scope, Placement(report.region, domain))
+
+
+ACTING_PROCESS = system_principal("system:reports")
+
+
+def acting(user: Handler) -> Principal:
+    """The principal a handler acts as towards other concepts (an incident it links to): a
+    principal as it is; a user without one (tests, the command line) acts as the process."""
+    return user if isinstance(user, Principal) else ACTING_PROCESS
 
 
 def public_view(report: Report, *, coarsen_m: float) -> Report:
@@ -416,7 +425,7 @@ class ReportService:
         to an incident needs an open one, and the incident links the report back."""
         linking = action is HandlingAction.LINK_INCIDENT and target is not None
         if linking and self.incidents is not None and target is not None:
-            self.incidents.require_open(target, by=user)
+            self.incidents.require_open(target, by=acting(user))
         with self.store.transaction() as tx:
             report = self._handled(tx.reports.get(report_id), report_id, user=user)
             if action is HandlingAction.MARK_DUPLICATE and target and not tx.reports.get(target):
@@ -443,7 +452,7 @@ class ReportService:
         if not any(self.handles(user, r) for r in members):
             raise Forbidden(f"the reports of cluster {cluster[:64]!r} are handled by another unit")
         if self.incidents is not None:
-            self.incidents.require_open(incident_id, by=user)
+            self.incidents.require_open(incident_id, by=acting(user))
         with self.store.transaction() as tx:
             members = tx.reports.find(ReportQuery(cluster=cluster, limit=NEIGHBOURS_MAX))
             mine = [r for r in members if self.handles(user, r)]
