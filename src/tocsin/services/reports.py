@@ -397,7 +397,16 @@ class ReportService:
             ]
             looked = _looked(user, "report.listed", user.unit, now=self.clock.now())
             tx.audit.append([replace(looked, details={"reports": len(found)})])
-        return found
+        return self._shown(user, found)
+
+    def _shown(self, user: Handler, reports: list[Report]) -> list[Report]:
+        """The reports with the incident each joined left out where the user may not see that
+        incident (a report may follow its cluster into another region's incident)."""
+        joined = {r.incident for r in reports if r.incident is not None}
+        if not joined or self.incidents is None:
+            return reports
+        hidden = self.incidents.hidden(joined, by=acting(user))
+        return [replace(r, incident=None) if r.incident in hidden else r for r in reports]
 
     def handler_view(self, report_id: str, *, user: Handler) -> HandlerView:
         """The exact report and the reporter's contact, for the handling unit; audited."""
@@ -410,7 +419,7 @@ class ReportService:
         opened = None
         if sealed is not None and self.cipher is not None:
             opened = self.cipher.open(sealed.sealed, report_id=report_id)
-        return HandlerView(report, opened)
+        return HandlerView(self._shown(user, [report])[0], opened)
 
     def act(
         self,
@@ -436,7 +445,7 @@ class ReportService:
             tx.audit.append([record])
         if linking and self.incidents is not None and target is not None:
             self.incidents.link(target, [report_id], reason=f"report linked by {user.name}")
-        return changed
+        return self._shown(user, [changed])[0]
 
     def attach_cluster(
         self, cluster: str, incident_id: str, *, user: Handler, note: str = ""
