@@ -22,9 +22,9 @@ from tocsin.core.incidents.model import Incident, Link, LinkKind
 from tocsin.core.levels import Level
 from tocsin.core.reports import Point
 from tocsin.core.users import Role, User, UserName
+from tocsin.ports.reports import ReportQuery
 from tocsin.services.ingest import RawObservations
 from tocsin.services.publication import Choices
-from tocsin.ports.reports import ReportQuery
 from tocsin.services.reports import Submission
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import small_cap_config, small_plans, write_small_config
