@@ -27,6 +27,7 @@ from tocsin.core.access import (
     require_place,
     sees,
     system_principal,
+    visible,
 )
 from tocsin.core.audit import AuditRecord
 from tocsin.core.errors import Forbidden, NotFound
@@ -42,6 +43,7 @@ from tocsin.core.warnings.model import Warning
 from tocsin.core.warnings.outbox import Message, NotificationKind
 from tocsin.ports import IncidentFilter, ResponseStore, Store, StoredReport, WarningFilter
 from tocsin.services.delivery import Handoff
+from tocsin.services.incident_scope import task_place
 from tocsin.services.incidents import IncidentService, incident_place
 from tocsin.services.indicators import IndicatorService
 from tocsin.services.response_pass import ResponseContext, response_pass
@@ -157,7 +159,8 @@ class SituationService:
         incidents = self.incidents.find(principal=principal, region=region, limit=200)
         with self.store.transaction() as tx:
             by_incident = tx.tasks.of_incidents([i.id for i in incidents])
-        tasks = [t for i in incidents for t in by_incident[i.id]]
+        every = [t for i in incidents for t in by_incident[i.id]]
+        tasks = visible(principal, every, task_place)  # an incident in scope, a task not
         affected = sorted({w.region for w in warnings} | {i.region for i in incidents})
         return {
             "kind": REGION,
