@@ -43,6 +43,7 @@ from tocsin.core.levels import Level
 from tocsin.core.observation_rollups import AfterRetention, RollupPolicy
 from tocsin.core.report_abuse import RateLimit
 from tocsin.core.report_deadlines import ReportDeadlines
+from tocsin.core.report_types import ReportType
 from tocsin.core.sources import SourcesConfig
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
@@ -67,6 +68,7 @@ from tocsin.services.ingest import (
 )
 from tocsin.services.intake import SourceIntake
 from tocsin.services.leadership import FencedAlertingStore, ProcessLeases, process_holder
+from tocsin.services.linked_scope import LinkedScope
 from tocsin.services.public_alert_follower import PublicAlertFollower
 from tocsin.services.public_alert_views import PublicAlertViews
 from tocsin.services.public_alerts import PublicAlertService
@@ -189,12 +191,14 @@ def _response(
     clock: Clock,
     handoff: Handoff,
     indicators: IndicatorService,
+    report_types: Mapping[str, ReportType],
 ) -> Response:
     """The response's services over the pipeline's store (incidents, tasks, reports)."""
     store = response_store(stores)
     context = ResponseContext(catalog, plans)
     runtime = ResponseRuntime(store, clock, context, handoff)
-    incidents = IncidentService(runtime)
+    domains = {code: str(t.domain) for code, t in report_types.items()}
+    incidents = IncidentService(runtime, LinkedScope(stores.alerting, stores.store, domains))
     situation = SituationService(store, stores.store, context, incidents, indicators, handoff)
     return Response(
         plans=plans,
@@ -329,6 +333,7 @@ def build(
     )
     indicators = IndicatorService(stores.store, catalog, rules)
     plans = load_plans(settings.config_dir, catalog) if settings.config_dir else PlanBook()
+    report_types = load_report_types(settings.config_dir, catalog)
     response = _response(
         stores,
         catalog=catalog,
@@ -336,6 +341,7 @@ def build(
         clock=clock,
         handoff=handoff,
         indicators=indicators,
+        report_types=report_types,
     )
     reports = _reports(
         settings,
@@ -346,6 +352,7 @@ def build(
         counts=ReportCounts(committer, rules.ids),
         chain=ResponseContext(catalog, plans).chain,
         incidents=ReportIncidents(response.incidents),
+        types=report_types,
     )
     reporter_mail = _reporter_mail(
         settings, stores.store, clock=clock, reports=reports, mailer=notifiers.get(Channel.EMAIL)
@@ -486,6 +493,7 @@ def _reports(
     counts: ReportCounts,
     chain: Callable[[str, str], Sequence[str]],
     incidents: ReportIncidents,
+    types: Mapping[str, ReportType],
 ) -> ReportService:
     """The report service: the report types, the contact cipher (if a key is set), the policy."""
     key = settings.report_contact_key
@@ -506,7 +514,7 @@ def _reports(
         clock,
         bus=bus,
         catalog=catalog,
-        types=load_report_types(settings.config_dir, catalog),
+        types=types,
         cipher=AesGcmContactCipher(key.get_secret_value()) if key is not None else None,
         policy=policy,
         counts=counts,

@@ -194,9 +194,9 @@ def _response(container: Container, system: Principal, thing: Any) -> list[Any]:
         ]
         for t in response.incidents.tasks(x.id, principal=system):
             where = task_place(t)
-            out.append(thing("task", t.id, where.region, where.domain, (t.id,)))
+            out.append(thing("task", t.id, where.region, where.domain, (t.id, t.title)))
     for p in response.incidents.plans(principal=system):
-        out.append(thing("plan", p.id, p.region, p.domain))  # configuration: no secret
+        out.append(thing("plan", p.id, p.region, p.domain))  # it runs incidents below it
     return out
 
 
@@ -209,6 +209,7 @@ def _public_alerts(container: Container, system: Principal, thing: Any) -> list[
             )
             key = alert.identifier
             out.append(thing("public_alert", key, w.region, w.domain, (key,)))
+            _link_elsewhere(container, system, Link(LinkKind.PUBLIC_ALERT, key), str(w.region))
     for region in ("D11", "D21"):
         ident = f"matrix-import-{region}"
         container.cap.imports.push(incoming_cap(ident, region), principal=system)
@@ -218,6 +219,14 @@ def _public_alerts(container: Container, system: Principal, thing: Any) -> list[
             thing("cap_import", record.identifier, region, record.domain, (record.headline,))
         )
     return out
+
+
+def _link_elsewhere(container: Container, system: Principal, link: Link, region: str) -> None:
+    """Link the public alert to the incidents of the other province: their readers must not
+    learn its id from them (an incident may link things outside its reader's scope)."""
+    for x in container.response.incidents.find(principal=system):
+        if x.region != region:
+            container.response.incidents.link(x.id, principal=system, links=[link], reason="m")
 
 
 def _reports(container: Container, thing: Any) -> list[Any]:

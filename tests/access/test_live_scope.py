@@ -1,5 +1,8 @@
 """The live stream carries to each reader only what its scope holds: a warning transition goes
-to the streams that see the warning's place; other topics reach scoped streams without content."""
+to the streams that see the warning's place; other topics reach scoped streams without content.
+First on a feed alone, then as the matrix: every principal of the matrix world (each role and
+scope) streams from a running server while a transition of every warning of the world, inside
+and outside its scope, is published on the deployment's bus."""
 
 from __future__ import annotations
 
@@ -7,10 +10,16 @@ import asyncio
 import threading
 from typing import Any
 
+import httpx
+import pytest
+
+from tests.access.world import WHO, Who, World
 from tocsin.adapters.bus.memory import MemoryBus
 from tocsin.core.access import Placement, Principal, Scope, Via, system_principal
 from tocsin.core.users import Permission, Role
+from tocsin.web.app import create_web_app
 from tocsin.web.live import LiveFeed
+from tocsin.web.server import serving
 
 PLACES = {"w-d11": Placement("D11", "natural.flood"), "w-d21": Placement("D21", "supply.water")}
 P1 = Principal(
@@ -66,3 +75,70 @@ def test_a_scoped_stream_gets_its_warnings_and_only_a_reload_signal_for_the_rest
     assert "secret D21" in national[0]
     assert "s-secret" in national[1]
     feed.detach()
+
+
+SILENCE = {"id": "live-silence", "reason": "live-silence-secret"}
+END = {"id": "live-end"}
+
+
+def _transitions(world: World) -> dict[str, dict[str, str]]:
+    """A transition of every warning of the world (shaped as `publishing.warning_message`
+    shapes it), its reason a marker of the warning; and one of a warning that is gone."""
+    ids = [t.key for t in world.of("warning")] + ["live-gone"]
+    return {
+        i: {"kind": "warning.acknowledged", "warning_id": i, "reason": f"live-{i}", "actor": "m"}
+        for i in ids
+    }
+
+
+def _stream(url: str, token: str, world: World, sent: dict[str, dict[str, str]]) -> list[str]:
+    """The events one principal's stream gets while the transitions are published, up to the
+    second `silences` event (the end marker, which reaches every stream)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    events: list[str] = []
+    with (
+        httpx.Client(base_url=url, headers=headers, timeout=30) as client,
+        client.stream("GET", "/api/v1/web/live") as stream,
+    ):
+        assert stream.status_code == 200
+        text = ""
+        for chunk in stream.iter_text():
+            text += chunk
+            while "\n\n" in text:
+                event, text = text.split("\n\n", 1)
+                events.append(event)
+                if event.endswith("event: hello\ndata: {}"):  # subscribed: now publish
+                    _publish_all(world, sent)
+            if sum("event: silences" in e for e in events) == 2:
+                break
+    return events
+
+
+def _publish_all(world: World, sent: dict[str, dict[str, str]]) -> None:
+    bus = world.container.bus
+    bus.publish("silences", SILENCE)
+    for payload in sent.values():
+        bus.publish("warnings", payload)
+    bus.publish("silences", END)
+
+
+@pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
+def test_each_principal_streams_the_transitions_in_its_scope_and_no_other(
+    world: World, who: Who
+) -> None:
+    sent = _transitions(world)
+    app = create_web_app(world.container, risk=None, live_max_stream_for=30)
+    with serving(app) as url:
+        events = _stream(url, world.tokens[who.name], world, sent)
+    got = {e.split('"warning_id": "')[1].split('"')[0] for e in events if "event: warnings" in e}
+    if who.everything:
+        assert got == set(sent)
+        assert any("live-silence-secret" in e for e in events)
+        return
+    seen = {t.key for t in world.of("warning") if who.sees_thing(t)}
+    assert got == seen, (who.name, sorted(got ^ seen))
+    text = "\n".join(events)
+    for warning, payload in sent.items():
+        assert warning in seen or payload["reason"] not in text, (who.name, warning)
+    assert "live-silence" not in text  # another topic: a signal to reload, without content
+    assert [e for e in events if "event: silences" in e] == ["event: silences\ndata: {}"] * 2

@@ -7,8 +7,6 @@ must not see (zero leaks)."""
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,12 +15,12 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
 from tests.access import kinds
-from tests.access.matrix import MATRIX, PLACES
-from tests.access.world import INDICATORS, SECRETS, SYSTEM, WHO, Thing, Who, World, served_world
+from tests.access.matrix import MATRIX
+from tests.access.probe import Probe
+from tests.access.world import SECRETS, SYSTEM, WHO, Thing, Who, World
 from tocsin.api.public import is_public
 from tocsin.api.write_routes import write_routes
 from tocsin.core.access import Placement
-from tocsin.testing.postgres import create_database
 from tocsin.web.app import create_web_app
 
 MOUNT_FILES = {
@@ -44,28 +42,6 @@ def route_table(app: Any) -> set[tuple[str, str]]:
             out |= {(m, path) for m in context.methods or () if m != "HEAD"}
     # the ingest gate serves the collectors' writes in front of the application's routes
     return out | {("POST", path) for path in write_routes(app.state.container)}
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def world(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[World]:
-    """One served world per database for the whole module (seeding and serving take a while)."""
-    folder = tmp_path_factory.mktemp(f"matrix-{request.param}")
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'matrix.db'}"
-    else:
-        url = create_database(request.getfixturevalue("pg_server"), "m_" + uuid.uuid4().hex[:12])
-    with served_world(folder, url) as served:
-        served.things += [Thing("risk", r, r, None) for r in ("N", "P1", "P2", "D11", "D21")]
-        served.things += [
-            Thing(PLACES, f"{r}/{d}", r, d)
-            for r, d in {(v[0], v[1]) for v in INDICATORS.values()} | {("D21", "supply.water")}
-        ]
-        served.things.append(Thing("deployment", "all", None, None))
-        yield served
 
 
 def test_every_route_has_an_entry_and_every_entry_a_route(world: World) -> None:
@@ -138,41 +114,6 @@ def _every(path: str, ids: dict[str, list[str]]) -> list[str]:
 def _concrete(path: str) -> str:
     named = path.replace("{code}", "D11.river_level").replace("{region}", "N")
     return re.sub(r"\{[a-z_]+\}", "x", named.replace("{name}", "root").replace("{fmt}", "json"))
-
-
-class Probe:
-    """One principal's client; every body it receives is scanned for what it must not see."""
-
-    def __init__(self, world: World, who: Who) -> None:
-        self.world = world
-        self.who = who
-        headers = {"Authorization": f"Bearer {world.tokens[who.name]}"}
-        self.client = httpx.Client(base_url=world.url, headers=headers, timeout=60)
-        self.unseen = [t for t in world.things if not who.sees_thing(t)]
-
-    def __enter__(self) -> Probe:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.client.close()
-
-    def send(
-        self, method: str, url: str, *, json: Any = None, about: Thing | None = None, **kw: Any
-    ) -> httpx.Response:
-        """A request; fails the test if the body carries a marker of an unseen resource (other
-        than the one the request named itself)."""
-        response = self.client.request(method, url, json=json, **kw)
-        text = response.text
-        for secret in SECRETS:
-            assert secret not in text, f"{self.who.name} {method} {url} shows a secret"
-        for thing in self.unseen:
-            if thing is about:
-                continue
-            for marker in thing.markers:
-                assert marker not in text, (
-                    f"{self.who.name} {method} {url} leaks {thing.kind} {thing.key}"
-                )
-        return response
 
 
 def _expect(who: Who, thing: Thing, permission: str = "read") -> int:
@@ -297,6 +238,36 @@ def _check_own(probe: Probe, path: str) -> None:
         assert probe.send("GET", f"/api/v1/users/{owner}/tokens").status_code == 200
         others = probe.send("GET", "/api/v1/users/root/tokens").status_code
         assert others == (200 if "manage_users" in probe.who.may else 403)
+
+
+@pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
+def test_reassigning_a_task_needs_the_scope_of_both_units(world: World, who: Who) -> None:
+    """Every task to every unit: done (200, or 409/422 for a task past reassigning) when the
+    principal may command and its scope holds the task and the unit it goes to (in the task's
+    domain); otherwise 403 saying why, and the task and its history stay as they were. A task
+    moved to another region is moved back, so the world stays as the other tests expect."""
+    tasks = world.container.response.tasks
+    units = {str(code): str(u.region) for code, u in world.container.catalog.units.items()}
+    with Probe(world, who) as probe:
+        for task in world.of("task"):
+            for unit, region in sorted(units.items()):
+                before = tasks.get(task.key, principal=SYSTEM)
+                trail = len(tasks.history(task.key, principal=SYSTEM))
+                url, body = f"/api/v1/tasks/{task.key}/reassign", {"unit": unit, "reason": "m"}
+                got = probe.send("POST", url, json=body, about=task)
+                inside = who.sees_thing(task) and who.sees(region, task.domain)
+                if "command" in who.may and inside:
+                    assert got.status_code in {200, 409, 422}, (who.name, task.key, unit, got.text)
+                    if got.status_code == 200 and unit != before.unit:
+                        tasks.reassign(task.key, principal=SYSTEM, unit=before.unit, reason="back")
+                    continue
+                assert got.status_code == 403, (who.name, task.key, unit, got.status_code)
+                assert re.search(_WHY_NOT, got.json()["detail"]), got.json()
+                assert tasks.get(task.key, principal=SYSTEM) == before, (who.name, unit)
+                assert len(tasks.history(task.key, principal=SYSTEM)) == trail
+
+
+_WHY_NOT = r"may not command|reassigning task \S+: outside|giving a task to \S+: outside"
 
 
 @pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])

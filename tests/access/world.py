@@ -5,6 +5,7 @@ see and may do."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -151,6 +152,7 @@ class World:
     container: Container
     tokens: dict[str, str]
     things: list[Thing] = field(default_factory=list)
+    log: io.StringIO = field(default_factory=io.StringIO)  # every log line since seeding
 
     def of(self, kind: str) -> list[Thing]:
         """The resources of a kind."""

@@ -6,7 +6,6 @@ for any of them."""
 from __future__ import annotations
 
 import io
-import logging
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,11 +18,11 @@ from fastapi.testclient import TestClient
 
 from tocsin.api.app import create_app
 from tocsin.bootstrap import build
-from tocsin.cli.common import CHATTY, LogFormatter, quiet_chatty_libraries
 from tocsin.config import Settings
 from tocsin.core.users import Role
 from tocsin.services.access import TokenRequest
 from tocsin.testing.clock import FakeClock
+from tocsin.testing.logs import captured_log
 from tocsin.testing.scenario import small_config, write_small_config
 
 SECRETS = ("Hunter2Secret", "T0K3N", "abc123", "nat@", "p1@", "d11@")
@@ -63,20 +62,8 @@ def log_lines() -> Iterator[io.StringIO]:
     """Everything logged during the test, by Tocsin and every library, down to DEBUG (as a
     deployment that logs verbosely would see it), with Tocsin's logging set up as `tocsin
     serve` sets it up."""
-    out = io.StringIO()
-    handler = logging.StreamHandler(out)
-    handler.setFormatter(LogFormatter("%(levelname)s %(name)s: %(message)s"))
-    loggers = [logging.getLogger(), logging.getLogger("tocsin")]
-    levels = {n: logging.getLogger(n).level for n in ("", "tocsin", *CHATTY)}
-    quiet_chatty_libraries()
-    for logger in loggers:
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
-    yield out
-    for logger in loggers:
-        logger.removeHandler(handler)
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
+    with captured_log() as out:
+        yield out
 
 
 def test_no_response_and_no_log_line_holds_a_credential_or_an_address(

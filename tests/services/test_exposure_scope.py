@@ -81,3 +81,23 @@ def test_writes_outside_the_scope_are_refused_and_store_nothing(container: Conta
     assert exposure.record_patch("SUB", "CVE-2021-41773", principal=P1).stored == 1
     assert exposure.import_inventory(rows, principal=P1, where="inv.csv").stored == 1
     assert container.security_alerts.receive(alerts, principal=P1).stored == 2
+
+
+def test_the_cascade_and_consequences_name_only_the_assets_in_scope(container: Container) -> None:
+    """The substation in D11 takes the hospital in D12 with it: a district unit of D11 is not
+    told of the hospital (its name, region, the edges to it), its province's unit is."""
+    district = Principal("d11", Role.ANALYST, ANALYST, Scope(frozenset({"D11"}), None, "D11"))
+    exposure = container.exposure
+    for who, seen in ((system_principal(), {"SUB", "WTR", "HSP"}), (P1, {"SUB", "WTR", "HSP"})):
+        steps, edges = exposure.cascade("SUB", principal=who)
+        assert {s.asset for s in steps} == seen
+        assert {a for e in edges for a in e} == seen
+    steps, edges = exposure.cascade("SUB", principal=district)
+    assert {s.asset for s in steps} == {"SUB", "WTR"}
+    assert edges == [("SUB", "WTR")]
+    everyone = {a.asset: a.consequences for a in exposure.assets(principal=P1)}
+    assert "HSP" in everyone["SUB"].failed + everyone["SUB"].degraded
+    assert "D12" in everyone["SUB"].regions
+    mine = {a.asset: a.consequences for a in exposure.assets(principal=district)}
+    assert "HSP" not in mine["SUB"].failed + mine["SUB"].degraded
+    assert mine["SUB"].regions == ("D11",)

@@ -21,6 +21,7 @@ from tocsin.core.access import (
     require,
     require_place,
     require_places,
+    sees,
     visible,
 )
 from tocsin.core.audit import AuditRecord, from_warning_event
@@ -176,18 +177,35 @@ class ExposureService:
                     str(asset.region),
                     tuple(str(s) for s in software),
                     tuple(by_asset.get(code, ())),
-                    consequences_of(self.catalog.assets, code),
+                    self._seen_consequences(principal, consequences_of(self.catalog.assets, code)),
                 )
             )
         return visible(principal, out, lambda a: self.place_of(a.asset))
 
+    def _sees_asset(self, principal: Principal, asset: str) -> bool:
+        return asset in self.catalog.assets and sees(principal.scope, self.place_of(asset))
+
+    def _seen_consequences(self, principal: Principal, harm: Consequences) -> Consequences:
+        """The consequences within the principal's scope: assets of other regions it reaches
+        are not named to a unit that does not see them."""
+        if principal.scope.national:
+            return harm
+        failed = tuple(a for a in harm.failed if self._sees_asset(principal, a))
+        degraded = tuple(a for a in harm.degraded if self._sees_asset(principal, a))
+        regions = {str(self.catalog.assets[a].region) for a in (*failed, *degraded)}  # type: ignore[index]
+        return Consequences(failed, degraded, tuple(r for r in harm.regions if r in regions))
+
     def cascade(
         self, asset: str, *, principal: Principal
     ) -> tuple[list[CascadeStep], list[tuple[str, str]]]:
-        """What losing an asset in the principal's scope takes with it, step by step."""
+        """What losing an asset in the principal's scope takes with it, step by step, within
+        that scope (the assets of other regions or domains it reaches are left out, and the
+        edges to them)."""
         require(principal, Permission.READ)
         self.require_asset(asset, principal=principal, action="reading the cascade from")
-        return cascade_from(self.catalog.assets, asset)
+        steps, edges = cascade_from(self.catalog.assets, asset)
+        kept = {s.asset for s in steps if self._sees_asset(principal, s.asset)}
+        return [s for s in steps if s.asset in kept], [e for e in edges if kept.issuperset(e)]
 
     def regions(self, *, principal: Principal) -> list[RegionExposure]:
         """The cyber exposure inputs of each region in the principal's scope (see

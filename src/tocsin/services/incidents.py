@@ -31,7 +31,17 @@ from tocsin.core.regions import RegionCode
 from tocsin.core.units import UnitCode
 from tocsin.core.users import Permission
 from tocsin.ports import IncidentFilter
-from tocsin.services.incident_scope import narrowed, shown_timeline, task_place
+from tocsin.services.incident_scope import (
+    link_refs,
+    narrowed,
+    record_links,
+    shown_timeline,
+    shown_to_principal,
+    task_place,
+    trail_without_links,
+    without_links,
+)
+from tocsin.services.linked_scope import LinkedScope
 from tocsin.services.responder import apply_plan, new_incident_id
 from tocsin.services.response_pass import ResponsePass, ResponseRuntime
 
@@ -46,6 +56,22 @@ class IncidentService:
     """Reads and runs incidents."""
 
     runtime: ResponseRuntime
+    linked: LinkedScope | None = None  # public alerts and reports linked: which are in scope
+
+    def shown(self, incident: Incident, *, principal: Principal) -> Incident:
+        """The incident as the principal may see it: its links outside the scope left out."""
+        if principal.scope.national:
+            return incident
+        with self.runtime.store.transaction() as tx:
+            found = narrowed(tx, principal, [incident])
+        return self._in_scope(principal, found)[0]
+
+    def _in_scope(self, principal: Principal, incidents: list[Incident]) -> list[Incident]:
+        """The incidents without their links to public alerts and reports outside the scope
+        (looked up in the foundation store, after the response's transaction)."""
+        if self.linked is None:
+            return incidents
+        return without_links(incidents, self.linked.hidden(principal, link_refs(incidents)))
 
     # -- reading -------------------------------------------------------------------------------
     def find(
@@ -68,7 +94,8 @@ class IncidentService:
             regions = tuple(tree.subtree(RegionCode(region)))
         query = IncidentFilter(open_only, states, regions, domain, principal.scope, limit)
         with self.runtime.store.transaction() as tx:
-            return narrowed(tx, principal, tx.incidents.find(query))
+            found = narrowed(tx, principal, tx.incidents.find(query))
+        return self._in_scope(principal, found)
 
     def get(self, incident_id: str, *, principal: Principal) -> Incident:
         """One incident (Forbidden outside the principal's scope)."""
@@ -80,7 +107,8 @@ class IncidentService:
             require_place(
                 principal, incident_place(found), action=f"reading incident {incident_id}"
             )
-            return narrowed(tx, principal, [found])[0]
+            shown = narrowed(tx, principal, [found])
+        return self._in_scope(principal, shown)[0]
 
     def resolve(self, prefix: str, *, principal: Principal) -> Incident:
         """The one incident the principal sees whose id starts with `prefix`."""
@@ -90,7 +118,7 @@ class IncidentService:
         found = visible(principal, found, incident_place)
         if len(found) != 1:
             raise NotFound(f"{'no' if not found else 'several'} incidents match {prefix!r}")
-        return found[0]
+        return self.shown(found[0], principal=principal)
 
     def tasks(self, incident_id: str, *, principal: Principal) -> list[Task]:
         """The incident's tasks the principal sees (each sits at its unit's region), in
@@ -107,7 +135,10 @@ class IncidentService:
         with self.runtime.store.transaction() as tx:
             every = tx.tasks.of_incidents([incident_id])[incident_id]
             trail = tx.response_trail.timeline(incident_id)
-            return shown_timeline(tx, principal, trail, every)
+            shown = shown_timeline(tx, principal, trail, every)
+        if self.linked is None:
+            return shown
+        return trail_without_links(shown, self.linked.hidden(principal, record_links(shown)))
 
     def linked_to(
         self, kind: LinkKind, ref: str, *, principal: Principal, open_only: bool = False
@@ -117,7 +148,8 @@ class IncidentService:
         require(principal, Permission.READ)
         with self.runtime.store.transaction() as tx:
             found = tx.incidents.linked_to(kind.value, [ref], open_only=open_only)
-            return narrowed(tx, principal, visible(principal, found.get(ref, []), incident_place))
+            shown = narrowed(tx, principal, visible(principal, found.get(ref, []), incident_place))
+        return self._in_scope(principal, shown)
 
     def plans(self, *, principal: Principal) -> list[EmergencyPlan]:
         """The emergency plans whose region and domain the principal's scope holds."""
@@ -131,6 +163,7 @@ class IncidentService:
         require(principal, Permission.COMMAND)
         require_place(principal, incident_place(incident), action=f"{action} {incident.id}")
 
+    @shown_to_principal
     def open(
         self,
         *,
@@ -165,6 +198,7 @@ class IncidentService:
         if problems:
             raise InvalidInput(problems)
 
+    @shown_to_principal
     def activate(
         self,
         incident_id: str,
@@ -208,6 +242,7 @@ class IncidentService:
         ):
             raise Conflict(f"plan {plan_id} does not cover {incident.region} / {incident.domain}")
 
+    @shown_to_principal
     def link(
         self,
         incident_id: str,
@@ -225,6 +260,7 @@ class IncidentService:
             command = IncidentCommand(kind, principal.name, reason, links=tuple(links))
             return work.change(incident, command)
 
+    @shown_to_principal
     def name_lead(
         self, incident_id: str, *, principal: Principal, unit: str, reason: str
     ) -> Incident:
@@ -237,6 +273,7 @@ class IncidentService:
             command = IncidentCommand(IncidentCommandKind.LEAD, principal.name, reason, lead=unit)
             return work.change(incident, command)
 
+    @shown_to_principal
     def stand_down(
         self, incident_id: str, *, principal: Principal, reason: str, cancel_open: bool = False
     ) -> Incident:
@@ -270,6 +307,7 @@ class IncidentService:
                     cancel = TaskCommand(TaskCommandKind.CANCEL, principal.name, why)
                     work.change_task(task, cancel, incident)
 
+    @shown_to_principal
     def close(self, incident_id: str, *, principal: Principal, reason: str) -> Incident:
         """Close an incident whose tasks are all finished (open or stabilised)."""
         with self.runtime.transaction() as work:
@@ -283,6 +321,7 @@ class IncidentService:
             )
             return work.change(incident, command)
 
+    @shown_to_principal
     def merge(self, source_id: str, *, into: str, principal: Principal, reason: str) -> Incident:
         """Merge one incident into another: its links and unfinished tasks move over, and it
         closes (merged); return the incident merged into."""
@@ -304,6 +343,7 @@ class IncidentService:
             work.change(source, merge)
             return target
 
+    @shown_to_principal
     def split(
         self,
         incident_id: str,

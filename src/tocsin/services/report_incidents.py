@@ -9,10 +9,10 @@ through the response's incident service as the process itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from tocsin.core.access import Principal, system_principal
-from tocsin.core.errors import Conflict
+from tocsin.core.errors import Conflict, Forbidden, NotFound
 from tocsin.core.incidents.model import Incident, Link, LinkKind
 from tocsin.services.incidents import IncidentService
 
@@ -26,13 +26,25 @@ class ReportIncidents:
     def __init__(self, incidents: IncidentService) -> None:
         self.incidents = incidents
 
-    def require_open(self, incident_id: str, *, by: object = None) -> None:
-        """NotFound when there is no such incident, Forbidden when `by` (a principal) may not
-        see it, Conflict when it is closed."""
-        principal = by if isinstance(by, Principal) else SYSTEM  # a user of tests and the CLI
-        found = self.incidents.get(incident_id, principal=principal)
+    def require_open(self, incident_id: str, *, by: Principal) -> None:
+        """NotFound when there is no such incident, Forbidden when `by` may not see it,
+        Conflict when it is closed."""
+        found = self.incidents.get(incident_id, principal=by)
         if not found.is_open:
             raise Conflict(f"incident {incident_id} is {found.state.value}: reports join open ones")
+
+    def hidden(self, incident_ids: Iterable[str], *, by: Principal) -> set[str]:
+        """The incidents among `incident_ids` that `by` may not see (or that are gone): a
+        report routed to one unit may join a cluster attached to another region's incident."""
+        if by.scope.national:
+            return set()
+        out = set()
+        for incident_id in sorted(set(incident_ids)):
+            try:
+                self.incidents.get(incident_id, principal=by)
+            except (Forbidden, NotFound):
+                out.add(incident_id)
+        return out
 
     def link(self, incident_id: str, report_ids: Sequence[str], *, reason: str) -> None:
         """Link the reports to the incident (those it links already are left as they are)."""

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from threading import Lock
 from typing import Protocol
 
-from tocsin.core.access import Placement, Principal, sees
+from tocsin.core.access import Placement, Principal, sees, system_principal
 from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.catalog import Catalog
 from tocsin.core.cluster_incidents import incident_for
@@ -150,6 +150,15 @@ def handles(user: Handler, report: Report, *, domain: str | None) -> bool:
     if user.unit is None or user.unit != report.unit:
         return False
     return not isinstance(user, Principal) or sees(user.scope, Placement(report.region, domain))
+
+
+ACTING_PROCESS = system_principal("system:reports")
+
+
+def acting(user: Handler) -> Principal:
+    """The principal a handler acts as towards other concepts (an incident it links to): a
+    principal as it is; a user without one (tests, the command line) acts as the process."""
+    return user if isinstance(user, Principal) else ACTING_PROCESS
 
 
 def public_view(report: Report, *, coarsen_m: float) -> Report:
@@ -473,7 +482,16 @@ class ReportService:
             ]
             looked = _looked(user, "report.listed", user.unit, now=self.clock.now())
             tx.audit.append([replace(looked, details={"reports": len(found)})])
-        return found
+        return self._shown(user, found)
+
+    def _shown(self, user: Handler, reports: list[Report]) -> list[Report]:
+        """The reports with the incident each joined left out where the user may not see that
+        incident (a report may follow its cluster into another region's incident)."""
+        joined = {r.incident for r in reports if r.incident is not None}
+        if not joined or self.incidents is None:
+            return reports
+        hidden = self.incidents.hidden(joined, by=acting(user))
+        return [replace(r, incident=None) if r.incident in hidden else r for r in reports]
 
     def handler_view(self, report_id: str, *, user: Handler) -> HandlerView:
         """The exact report and the reporter's contact, for the handling unit; audited."""
@@ -486,7 +504,7 @@ class ReportService:
         opened = None
         if sealed is not None and self.cipher is not None:
             opened = self.cipher.open(sealed.sealed, report_id=report_id)
-        return HandlerView(report, opened)
+        return HandlerView(self._shown(user, [report])[0], opened)
 
     def act(
         self,
@@ -501,7 +519,7 @@ class ReportService:
         to an incident needs an open one, and the incident links the report back."""
         linking = action is HandlingAction.LINK_INCIDENT and target is not None
         if linking and self.incidents is not None and target is not None:
-            self.incidents.require_open(target, by=user)
+            self.incidents.require_open(target, by=acting(user))
         with self.store.transaction() as tx:
             report = self._handled(tx.reports.get(report_id), report_id, user=user)
             if action is HandlingAction.MARK_DUPLICATE and target and not tx.reports.get(target):
@@ -512,7 +530,7 @@ class ReportService:
             tx.audit.append([record])
         if linking and self.incidents is not None and target is not None:
             self.incidents.link(target, [report_id], reason=f"report linked by {user.name}")
-        return changed
+        return self._shown(user, [changed])[0]
 
     def attach_cluster(
         self, cluster: str, incident_id: str, *, user: Handler, note: str = ""
@@ -528,7 +546,7 @@ class ReportService:
         if not any(self.handles(user, r) for r in members):
             raise Forbidden(f"the reports of cluster {cluster[:64]!r} are handled by another unit")
         if self.incidents is not None:
-            self.incidents.require_open(incident_id, by=user)
+            self.incidents.require_open(incident_id, by=acting(user))
         with self.store.transaction() as tx:
             members = tx.reports.find(ReportQuery(cluster=cluster, limit=NEIGHBOURS_MAX))
             mine = [r for r in members if self.handles(user, r)]

@@ -27,6 +27,7 @@ from tocsin.core.access import (
     require_place,
     sees,
     system_principal,
+    visible,
 )
 from tocsin.core.audit import AuditRecord
 from tocsin.core.errors import Forbidden, NotFound
@@ -42,6 +43,7 @@ from tocsin.core.warnings.model import Warning
 from tocsin.core.warnings.outbox import Message, NotificationKind
 from tocsin.ports import IncidentFilter, ResponseStore, Store, StoredReport, WarningFilter
 from tocsin.services.delivery import Handoff
+from tocsin.services.incident_scope import task_place
 from tocsin.services.incidents import IncidentService, incident_place
 from tocsin.services.indicators import IndicatorService
 from tocsin.services.response_pass import ResponseContext, response_pass
@@ -53,6 +55,7 @@ SERIES_POINTS: Final = 400
 SERIES_WINDOW: Final = timedelta(hours=48)
 TIMELINE: Final = 40
 REGION = "region"
+PUBLIC_ALERT, REPORT = LinkKind.PUBLIC_ALERT, LinkKind.REPORT
 
 
 def report_id(kind: str, subject: str, *, at: datetime) -> str:
@@ -75,11 +78,12 @@ def _warning_json(w: Warning) -> dict[str, Any]:
 
 
 def held(facts: Mapping[str, Any]) -> list[tuple[str, Placement]]:
-    """Where the warnings and tasks a report holds sit: a stored report is shown whole, to a
-    principal whose scope holds all of them (it was gathered for its issuer's scope)."""
+    """Where the warnings, tasks and incidents a report holds sit: a stored report is shown
+    whole, to a principal whose scope holds all of them (it was gathered for its issuer's
+    scope)."""
     return [
         (f"{kind}[{i}]", Placement(x.get("region"), x.get("domain")))
-        for kind in ("warnings", "tasks")
+        for kind in ("warnings", "tasks", "incidents")
         for i, x in enumerate(facts.get(kind) or [])
     ]
 
@@ -155,7 +159,8 @@ class SituationService:
         incidents = self.incidents.find(principal=principal, region=region, limit=200)
         with self.store.transaction() as tx:
             by_incident = tx.tasks.of_incidents([i.id for i in incidents])
-        tasks = [t for i in incidents for t in by_incident[i.id]]
+        every = [t for i in incidents for t in by_incident[i.id]]
+        tasks = visible(principal, every, task_place)  # an incident in scope, a task not
         affected = sorted({w.region for w in warnings} | {i.region for i in incidents})
         return {
             "kind": REGION,
@@ -285,7 +290,7 @@ class SituationService:
             self._require_region(principal, found.subject_id)
         elif subject is not None:
             require_place(principal, incident_place(subject), action=action)
-        outside = [w for w, place in held(found.facts) if not sees(principal.scope, place)]
+        outside = self._outside(principal, found.facts)
         if outside:
             raise Forbidden(
                 f"{action}: it holds {', '.join(outside[:10])}, outside the scope of "
@@ -295,14 +300,34 @@ class SituationService:
 
     def find(self, kind: str, subject: str, *, principal: Principal) -> list[StoredReport]:
         """A subject's stored reports the principal may open (`get`), newest first: one that
-        holds a warning or task outside the principal's scope is not listed."""
+        holds a warning, task, incident, public alert or report outside the principal's scope
+        is not listed."""
         if kind == INCIDENT:
             self.incidents.get(subject, principal=principal)
         else:
             self._require_region(principal, subject)
-        with self.store.transaction() as tx:
+        with self.store.transaction() as tx:  # the listing carries no facts: read each's
             found = tx.situation_reports.find(kind, subject, limit=100)
-        return [r for r in found if all(sees(principal.scope, place) for _, place in held(r.facts))]
+            facts = {r.id: tx.situation_reports.get(r.id) for r in found}
+        return [
+            r
+            for r in found
+            if (full := facts[r.id]) is not None and not self._outside(principal, full.facts)
+        ]
+
+    def _outside(self, principal: Principal, facts: Mapping[str, Any]) -> list[str]:
+        """What a stored report holds outside the principal's scope: warnings, tasks and
+        incidents by their place, the public alerts and reports it names by theirs."""
+        outside = [w for w, place in held(facts) if not sees(principal.scope, place)]
+        named = {
+            f"{key}[{i}]": (link.value, str(ref))
+            for key, link in (("public_alerts", PUBLIC_ALERT), ("public_reports", REPORT))
+            for i, ref in enumerate(facts.get(key) or [])
+        }
+        if named and self.incidents.linked is not None:
+            hidden = self.incidents.linked.hidden(principal, named.values())
+            outside += [where for where, link in named.items() if link in hidden]
+        return outside
 
     def issue_scheduled(self, now: datetime) -> int:
         """Issue the reports due at `now`: each active incident whose plan sets `report_every`
