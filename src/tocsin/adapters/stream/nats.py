@@ -43,7 +43,7 @@ from tocsin.ports.stream import StreamMessage, StreamPart
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-FAILURES = (nats.errors.Error, asyncio.TimeoutError, OSError, Unavailable)
+FAILURES = (nats.errors.Error, TimeoutError, OSError, Unavailable)
 
 
 class NatsStream:
@@ -171,7 +171,7 @@ class NatsStream:
             sub = await self._consumer(js, partition, after)
         try:
             found = await sub.fetch(batch=limit, timeout=self.config.fetch_wait_s)
-        except nats.errors.TimeoutError:
+        except (TimeoutError, nats.errors.TimeoutError):  # nothing came in the wait
             found = []
         out = []
         for msg in found:
