@@ -5,7 +5,6 @@ same port and store (what it acknowledged survives)."""
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -15,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tocsin.testing.postgres import free_port
+from tocsin.testing.processes import kill, stop
 
 READY_S = 30.0
 
@@ -65,18 +65,11 @@ class NatsServer:
 
     def kill(self) -> None:
         """SIGKILL it and wait (its store keeps what it acknowledged)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
+        kill(self.process)
 
     def stop(self) -> None:
         """Stop it gracefully."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop(self.process, timeout=10)
 
     def log(self) -> str:
         """What it wrote so far."""
