@@ -576,7 +576,7 @@ def build_worker(settings: Settings, *, partitions: Sequence[int]) -> Worker:
     """Wire a worker of the given partitions: its own ingest service (not the rules lease:
     it owns the partitions' indicators instead) with the detectors' checkpoint of those
     partitions, reading the stream from the offsets committed in the database."""
-    container = build(settings)
+    container = build(settings.model_copy(update={"role": "single"}))  # no stream of its own
     checkpoint = f"{CHECKPOINT}@partitions:{describe(partitions)}/{settings.stream_partitions}"
     state, scoring = load_rule_state(container.store, container.rules, checkpoint=checkpoint)
     ingest = IngestService(
