@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
@@ -33,6 +34,7 @@ from tocsin.adapters.storage.memory.store import MemoryStore
 from tocsin.adapters.storage.sealing import DEV_KEY, use_key
 from tocsin.adapters.storage.sql.alerting import SqlAlertingStore
 from tocsin.adapters.storage.sql.store import SqlStore
+from tocsin.adapters.stream.config import NatsStreamConfig
 from tocsin.adapters.versions import UniversOrder
 from tocsin.config import Settings
 from tocsin.core.cap.config import CapConfig
@@ -45,10 +47,12 @@ from tocsin.core.report_abuse import RateLimit
 from tocsin.core.report_deadlines import ReportDeadlines
 from tocsin.core.report_types import ReportType
 from tocsin.core.sources import SourcesConfig
+from tocsin.core.stream_partitions import describe
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
 from tocsin.core.warnings.silence_approval import BreadthPolicy
 from tocsin.ports import AlertingStore, Clock, Notifier, ReportRenderer, ResponseStore, Store
+from tocsin.ports.stream import StreamReader
 from tocsin.services.access import AccessService, CredentialChanges
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
@@ -83,13 +87,19 @@ from tocsin.services.response_pass import ResponseContext, ResponseRuntime
 from tocsin.services.retention import Periods, RetentionService
 from tocsin.services.rules import RuleBook
 from tocsin.services.scorecard import ScorecardService
+from tocsin.services.scoring import CHECKPOINT
 from tocsin.services.security_alerts import SecurityAlertService
 from tocsin.services.sign_in import SignInService
 from tocsin.services.silences import SilenceService
 from tocsin.services.situation import SituationService
 from tocsin.services.staleness import SilenceCheck
+from tocsin.services.stream_intake import StreamIntake
+from tocsin.services.stream_worker import StreamWorker
 from tocsin.services.tasks import TaskService
 from tocsin.services.warnings import WarningService
+
+if TYPE_CHECKING:
+    from tocsin.adapters.stream.nats import NatsStream
 
 MEMORY_URL = "memory://"
 
@@ -252,6 +262,7 @@ class Container:
     report_overdue: ReportOverdue
     reporter_mail: ReporterMail | None  # reporters' status e-mails (None: no contact key)
     api_keys: Mapping[str, str]  # an app's Open311 API key -> its label
+    stream: StreamIntake | None = None  # the "api" role's ingest stream
 
     def close(self) -> None:
         """Commit what is queued (reports, observations, alert posts), stop the delivery
@@ -261,6 +272,8 @@ class Container:
         self.committer.close()
         self.alert_receiver.commits.close()
         self.delivery.close()
+        if self.stream is not None:
+            self.stream.close()
         self.leases.release()
         self.stores.close()
 
@@ -316,8 +329,9 @@ def build(
     domains: set[str] = set(catalog.domains)
     skew = timedelta(seconds=settings.max_clock_skew_s)
     ingest = _ingest(stores.store, rules, bus=bus, clock=clock, max_ahead=skew, leases=leases)
+    stream = _stream_intake(settings, rules)
     committer: ObservationCommitter = GroupCommitter(
-        ingest.ingest_group,
+        ingest.ingest_group if stream is None else stream.append_group,
         size=len,
         max_group_rows=settings.ingest_group_rows,
         max_queued_rows=settings.ingest_queue_rows,
@@ -426,6 +440,7 @@ def build(
         ),
         reporter_mail=reporter_mail,
         api_keys=api_keys(settings),
+        stream=stream,
     )
 
 
@@ -536,6 +551,79 @@ def api_keys(settings: Settings) -> dict[str, str]:
     if settings.open311_web_key is not None:
         out[settings.open311_web_key.get_secret_value()] = "web"
     return out
+
+
+def stream_config(settings: Settings) -> NatsStreamConfig:
+    """The ingest stream's connection and shape, from the TOCSIN_STREAM_* settings."""
+    hours = settings.stream_max_age_h
+    return NatsStreamConfig(
+        url=settings.stream_url,
+        name=settings.stream_name,
+        subject=settings.stream_subject,
+        duplicate_window_s=settings.stream_duplicate_window_s,
+        max_age_s=hours * 3600 if hours is not None else None,
+        replicas=settings.stream_replicas,
+    )
+
+
+def _stream_intake(settings: Settings, rules: RuleBook) -> StreamIntake | None:
+    """Where accepted batches go in the "api" role: the ingest stream, for the workers (in the
+    "single" role, None: they are stored in this process)."""
+    if settings.role == "single":
+        return None
+    return StreamIntake(_nats(settings), rules, partitions=settings.stream_partitions)
+
+
+def _nats(settings: Settings) -> NatsStream:
+    """The NATS JetStream adapter (imported only where a role uses it)."""
+    try:
+        from tocsin.adapters.stream.nats import NatsStream
+    except ImportError as err:
+        raise InvalidConfig(
+            [
+                Problem(
+                    "TOCSIN_ROLE",
+                    "",
+                    f"needs the broker extra (pip install 'tocsin[broker]'): {err}",
+                )
+            ]
+        ) from err
+    return NatsStream(stream_config(settings))
+
+
+@dataclass
+class Worker:
+    """A `tocsin worker` process, wired: its container and its stream loop."""
+
+    container: Container
+    loop: StreamWorker
+    reader: StreamReader
+
+    def close(self) -> None:
+        """Let go of the stream, then of the database."""
+        self.reader.close()
+        self.container.close()
+
+
+def build_worker(settings: Settings, *, partitions: Sequence[int]) -> Worker:
+    """Wire a worker of the given partitions: its own ingest service (not the rules lease:
+    it owns the partitions' indicators instead) with the detectors' checkpoint of those
+    partitions, reading the stream from the offsets committed in the database."""
+    container = build(settings.model_copy(update={"role": "single"}))  # no stream of its own
+    checkpoint = f"{CHECKPOINT}@partitions:{describe(partitions)}/{settings.stream_partitions}"
+    state, scoring = load_rule_state(container.store, container.rules, checkpoint=checkpoint)
+    ingest = IngestService(
+        container.store,
+        container.bus,
+        container.clock,
+        container.rules,
+        state,
+        scoring,
+        max_ahead=timedelta(seconds=settings.max_clock_skew_s),
+        checkpoint=checkpoint,
+    )
+    reader = _nats(settings)
+    return Worker(container, StreamWorker(ingest, reader, partitions=partitions), reader)
 
 
 def _ingest(

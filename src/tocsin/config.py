@@ -75,6 +75,18 @@ class Settings(BaseSettings):
     ingest_group_rows: int = Field(default=1_000_000, ge=1)
     # how often the "source silent" check runs (indicators with a cadence; sources.yaml)
     silence_check_interval_s: float = Field(default=30.0, gt=0)
+    # the roles past one machine (docs/deployment.md): "single" (default) stores each write in
+    # this process; "api" appends accepted writes to the NATS JetStream stream at `stream_url`,
+    # where `tocsin worker` processes consume them, `stream_partitions` partitions keyed by
+    # indicator (the same number for every process, for the life of the stream)
+    role: Literal["single", "api"] = "single"
+    stream_url: str = "nats://127.0.0.1:4222"
+    stream_name: str = "TOCSIN_OBSERVATIONS"
+    stream_subject: str = "tocsin.observations"
+    stream_partitions: int = Field(default=16, ge=1, le=4_096)
+    stream_duplicate_window_s: float = Field(default=120.0, gt=0, le=86_400)
+    stream_max_age_h: float | None = Field(default=None, gt=0)  # none: kept until removed
+    stream_replicas: int = Field(default=1, ge=1, le=5)
     webhook_secret: SecretStr | None = None
     benchdata: Path = Path("../shared/benchdata")
     # public alerts: the OASIS CAP 1.2 schema every message is checked against before it

@@ -47,7 +47,7 @@ from tocsin.adapters.storage.alerting_tables import notifications
 from tocsin.adapters.storage.engine import make_engine
 from tocsin.adapters.storage.lease_tables import leases
 from tocsin.adapters.storage.memory.store import MemoryStore
-from tocsin.bootstrap import Stores, build
+from tocsin.bootstrap import Container, Stores, build
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
 from tocsin.core.observations import ObservationBatch
@@ -391,21 +391,31 @@ class Run:
         return self.outcome
 
 
+def check_stored(
+    out: Outcome, container: Container, *, acked: dict[str, dict[int, float]], model: Model
+) -> list[Transition]:
+    """Invariants 1 and 2, each comparison counted: every acknowledged observation stored once
+    with its value and nothing else; the stored transitions equal a clean replay's and the
+    model's. Returns the stored transitions."""
+    stored = stored_observations(container)
+    for code, rows in acked.items():
+        times, values = stored.get(code, ([], []))
+        pairs = list(zip(times, values, strict=True))  # a row stored twice shows here
+        sent = sorted(rows.items())
+        out.check(pairs == sent, f"{code}: stored {pairs} != acknowledged {sent}")
+    transitions = stored_transitions(container)
+    out.check(transitions == clean_replay(container), "stored transitions != clean replay")
+    modelled = model.transitions()
+    out.check(transitions == modelled, f"stored transitions != model: {transitions} {modelled}")
+    return transitions
+
+
 def check_invariants(run: Run, acked: dict[str, dict[int, float]]) -> None:
     """The five invariants of the module docstring, each comparison counted."""
     out = run.outcome
     container = build(Settings(database_url=run.db))
     try:
-        stored = stored_observations(container)
-        for code, rows in acked.items():
-            times, values = stored.get(code, ([], []))
-            pairs = list(zip(times, values, strict=True))  # a row stored twice shows here
-            sent = sorted(rows.items())
-            out.check(pairs == sent, f"{code}: stored {pairs} != acknowledged {sent}")
-        transitions = stored_transitions(container)
-        out.check(transitions == clean_replay(container), "stored transitions != clean replay")
-        model = run.model.transitions()
-        out.check(transitions == model, f"stored transitions != model: {transitions} {model}")
+        transitions = check_stored(out, container, acked=acked, model=run.model)
         received = run.sink.snapshot()
         bodies: dict[str, Any] = {}
         for r in received:

@@ -28,6 +28,7 @@ from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.users import Role
 from tocsin.services.access import TokenRequest
+from tocsin.testing import processes
 
 DEADLINE_S = 60.0
 CLI = [sys.executable, "-c", "from tocsin.cli.main import app; app()"]
@@ -182,18 +183,11 @@ class Server:
 
     def kill(self) -> None:
         """SIGKILL, and wait for the process to be gone."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
+        processes.kill(self.process)
 
     def stop(self) -> None:
         """SIGINT (a graceful stop), then wait."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        processes.stop(self.process, sig=signal.SIGINT)
 
     def post(self, path: str, body: Any, token: str, *, timeout: float = 10) -> httpx.Response:
         """POST JSON with a bearer token."""

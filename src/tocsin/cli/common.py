@@ -25,7 +25,11 @@ if TYPE_CHECKING:
     from tocsin.config import Settings
 
 # where a setting comes from, for messages (the rest come from TOCSIN_ variables only)
-_OPTIONS = {"database_url": "--db (or TOCSIN_DATABASE_URL)", "config_dir": "--config"}
+_OPTIONS = {
+    "database_url": "--db (or TOCSIN_DATABASE_URL)",
+    "config_dir": "--config",
+    "role": "--role (or TOCSIN_ROLE)",
+}
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 

@@ -279,6 +279,15 @@ RiskTableOption = Annotated[
     ),
 ]
 
+RoleOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="ROLE",
+        help="single (default: writes stored here) or api (writes appended to the ingest "
+        "stream for `tocsin worker`; default: TOCSIN_ROLE)",
+    ),
+]
+
 
 def serve(
     db: DbOption = None,
@@ -287,12 +296,21 @@ def serve(
     port: PortOption = None,
     risk_model: RiskModelOption = None,
     risk_table: RiskTableOption = None,
+    role: RoleOption = None,
 ) -> None:
     """Serve the API and dashboard over an existing database (or one made from --config)."""
     from tocsin.bootstrap import build
 
     with reported():
-        s = settings(db, config, risk_model=risk_model, risk_table=risk_table, host=host, port=port)
+        s = settings(
+            db,
+            config,
+            risk_model=risk_model,
+            risk_table=risk_table,
+            host=host,
+            port=port,
+            role=role,
+        )
         container = build(s, address=f"http://{s.host}:{s.port}")
         run_server(container, host=s.host, port=s.port)
 

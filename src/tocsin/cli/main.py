@@ -90,6 +90,7 @@ from tocsin.cli import response_reports as _response_reports  # noqa: E402
 from tocsin.cli import risk as _risk  # noqa: E402
 from tocsin.cli import risk_warnings as _risk_warnings  # noqa: E402
 from tocsin.cli import sources as _sources  # noqa: E402
+from tocsin.cli import stream_roles as _stream_roles  # noqa: E402
 from tocsin.cli import tasks as _tasks  # noqa: E402
 from tocsin.cli import users as _users  # noqa: E402
 
@@ -99,6 +100,7 @@ app.command("ingest")(_core.ingest)
 app.command("migrate")(_core.migrate_command)
 app.command("serve")(_core.serve)
 app.command("warnings")(_core.warnings)
+app.command("worker")(_stream_roles.worker)
 app.command("acknowledge")(_core.acknowledge)
 app.add_typer(_users.users_app, name="users")
 app.add_typer(_audit.audit_app, name="audit")

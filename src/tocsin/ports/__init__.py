@@ -4,7 +4,8 @@
 | --- | --- | --- |
 | `observations` | ObservationStore | observation history |
 | `catalog` | CatalogStore | regions, domains, indicators, assets, units |
-| `checkpoints` | CheckpointStore | rule state, detector checkpoints |
+| `checkpoints` | CheckpointStore | rule state, detector checkpoints, stream offsets |
+| `stream` | ObservationStream, StreamReader | the ingest stream (API processes to workers) |
 | `events` | EventStore | discrete events |
 | `exposure` | ExposureStore | advisories, imported software inventories, patches |
 | `warnings` | WarningReader, WarningStore, WarningSearch | warnings and queries over them |

@@ -1,4 +1,5 @@
-"""Port: rule state and named checkpoints, saved with the observations that changed them."""
+"""Port: rule state, named checkpoints and stream offsets, saved with the observations that
+changed them."""
 
 from __future__ import annotations
 
@@ -24,3 +25,9 @@ class CheckpointStore(Protocol):
 
     def save(self, name: str, data: bytes) -> None:
         """Replace a named checkpoint blob."""
+
+    def stream_offsets(self) -> dict[int, int]:
+        """The last stream sequence committed per partition of the ingest stream."""
+
+    def save_stream_offset(self, partition: int, sequence: int) -> None:
+        """Record that a partition's messages up to `sequence` are committed."""

@@ -187,12 +187,15 @@ class ThresholdRule:
         )
 
 
-def load_rule_state(store: Store, rules: RuleBook) -> tuple[ThresholdState, ScoreRules | None]:
-    """The threshold rules' state and the detector rules (with their checkpoint) as stored."""
+def load_rule_state(
+    store: Store, rules: RuleBook, *, checkpoint: str = CHECKPOINT
+) -> tuple[ThresholdState, ScoreRules | None]:
+    """The threshold rules' state and the detector rules (with their checkpoint, by name) as
+    stored."""
     scoring = ScoreRules(rules)
     with store.transaction() as tx:
         state = tx.checkpoints.load_thresholds(rules.size)
-        saved = tx.checkpoints.load(CHECKPOINT)
+        saved = tx.checkpoints.load(checkpoint)
     if saved is not None and len(scoring):
         scoring.load(saved)
     return state, scoring if len(scoring) else None
@@ -208,7 +211,8 @@ class IngestService:
     The rules' state lives in memory. With an `owner` (the rules lease, services/leadership.py)
     only the process holding the lease ingests: every batch's transaction is fenced by the
     lease, and the state is reloaded from the database whenever the lease's token changes (a
-    takeover) or a transaction failed in a way that leaves its outcome unknown."""
+    takeover) or a transaction failed in a way that leaves its outcome unknown. `checkpoint`
+    names the detectors' checkpoint (a stream worker keeps its own)."""
 
     def __init__(
         self,
@@ -221,8 +225,10 @@ class IngestService:
         *,
         max_ahead: timedelta = MAX_AHEAD,
         owner: Ownership | None = None,
+        checkpoint: str = CHECKPOINT,
     ) -> None:
         self.store = store
+        self.checkpoint = checkpoint
         self.bus = bus
         self.clock = clock
         self.rules = rules
@@ -244,7 +250,9 @@ class IngestService:
     def reload(self) -> None:
         """Read the rules' state and the detectors' checkpoint from the database."""
         with self._lock:
-            self.state, self.scoring = load_rule_state(self.store, self.rules)
+            self.state, self.scoring = load_rule_state(
+                self.store, self.rules, checkpoint=self.checkpoint
+            )
             self._stale = False
 
     def _own(self) -> Lease | None:
@@ -385,7 +393,7 @@ class IngestService:
                     rows = self._changed_rows(touched, snapshot)
                     tx.checkpoints.save_thresholds(rows, self.state)
                     if self.scoring is not None:
-                        self.scoring.save(tx)
+                        self.scoring.save(tx, name=self.checkpoint)
                     if self.owner is not None:
                         tx.leases.fence(self.owner.name, lease)
             except BaseException as err:

@@ -155,10 +155,11 @@ class ScoreRules:
             group.detector.restore(saved)
         self.state = snap.state
 
-    def save(self, tx: StoreSession) -> None:
-        """Write the checkpoint (detectors and score-rule state) in the current transaction."""
+    def save(self, tx: StoreSession, *, name: str = CHECKPOINT) -> None:
+        """Write the checkpoint (detectors and score-rule state) in the current transaction,
+        under `name` (a stream worker's names the partitions it owns)."""
         if len(self):
-            tx.checkpoints.save(CHECKPOINT, self.to_bytes())
+            tx.checkpoints.save(name, self.to_bytes())
 
     def to_bytes(self) -> bytes:
         """All state as one .npz blob."""

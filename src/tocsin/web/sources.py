@@ -34,7 +34,9 @@ def start_sources(container: Container) -> Callable[[], None]:
         container.exposure.reconcile(actor="rule:exposure (start)")
     except NotOwner as err:  # a standby: the process owning the rules writes warnings
         log.info("exposure not reconciled at start: %s", err)
-    if container.silence.watched:
+    # in the API role the workers hold the indicators' newest times, not this process: the
+    # source-silent check is not run there (docs/deployment.md: not built yet)
+    if container.silence.watched and container.settings.role == "single":
         interval = timedelta(seconds=container.settings.silence_check_interval_s)
         stops.append(start_silence_checks(container.silence, container.clock, interval=interval))
     sources, intake = container.sources, container.intake

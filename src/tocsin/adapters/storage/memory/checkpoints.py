@@ -1,4 +1,4 @@
-"""Rule state and named checkpoints in memory."""
+"""Rule state, named checkpoints and stream offsets in memory."""
 
 from __future__ import annotations
 
@@ -48,3 +48,11 @@ class MemoryCheckpoints:
     def save(self, name: str, data: bytes) -> None:
         """Replace a named blob."""
         self.state.checkpoints[name] = bytes(data)
+
+    def stream_offsets(self) -> dict[int, int]:
+        """The last committed sequence per partition."""
+        return dict(self.state.stream_offsets)
+
+    def save_stream_offset(self, partition: int, sequence: int) -> None:
+        """Replace a partition's committed sequence."""
+        self.state.stream_offsets[partition] = sequence

@@ -48,6 +48,7 @@ class MemoryState:
     indicator_ids: dict[str, int] = field(default_factory=dict)
     thresholds: dict[int, ThresholdRow] = field(default_factory=dict)
     checkpoints: dict[str, bytes] = field(default_factory=dict)
+    stream_offsets: dict[int, int] = field(default_factory=dict)
     events: dict[tuple[str, str], tuple[Event, datetime]] = field(default_factory=dict)
     warnings: dict[str, Warning] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)  # id = position + 1

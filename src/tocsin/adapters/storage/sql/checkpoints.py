@@ -1,4 +1,4 @@
-"""Rule state and named checkpoints on SQL."""
+"""Rule state, named checkpoints and stream offsets on SQL."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import Connection, insert, select
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.dialects import DialectWriter, raw_connection
 from tocsin.adapters.storage.sql.observations import SqlObservations
+from tocsin.adapters.storage.stream_offset_tables import stream_offsets
 from tocsin.core.rules.thresholds import N_LEVELS, ThresholdState
 
 
@@ -71,3 +72,17 @@ class SqlCheckpoints:
         c = t.rule_checkpoints
         self.conn.execute(c.delete().where(c.c.name == name))
         self.conn.execute(insert(c), [{"name": name, "data": data}])
+
+    def stream_offsets(self) -> dict[int, int]:
+        """The last committed sequence per partition of the ingest stream."""
+        o = stream_offsets
+        return {
+            int(r.partition): int(r.sequence)
+            for r in self.conn.execute(select(o.c.partition, o.c.sequence))
+        }
+
+    def save_stream_offset(self, partition: int, sequence: int) -> None:
+        """Replace a partition's committed sequence."""
+        o = stream_offsets
+        self.conn.execute(o.delete().where(o.c.partition == partition))
+        self.conn.execute(insert(o), [{"partition": partition, "sequence": sequence}])

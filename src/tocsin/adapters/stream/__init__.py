@@ -1,0 +1,1 @@
+"""The ingest stream between API processes and workers."""

@@ -1,0 +1,64 @@
+"""The worker role: `tocsin worker` consumes partitions of the ingest stream (docs/deployment.md).
+
+The API role is `tocsin serve --role api` (`tocsin.cli.core_commands.serve`)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from tocsin.cli.common import ConfigOption, DbOption, console, reported, settings
+
+PartitionsOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="LIST",
+        help="The partitions this worker owns: 0-3, 0,2,5 or all (default: --index of --workers)",
+    ),
+]
+IndexOption = Annotated[
+    int | None, typer.Option(metavar="I", help="This worker's number, 0 to --workers - 1")
+]
+WorkersOption = Annotated[
+    int | None, typer.Option(metavar="N", help="How many workers share the partitions evenly")
+]
+
+
+def worker(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    partitions: PartitionsOption = None,
+    index: IndexOption = None,
+    workers: WorkersOption = None,
+) -> None:
+    """Consume partitions of the ingest stream into the database, resuming where the last
+    commit ended (the worker role; TOCSIN_STREAM_* name the stream)."""
+    from tocsin.bootstrap import build_worker
+    from tocsin.core.errors import TocsinError
+    from tocsin.core.stream_partitions import describe, parse_partitions, share_of
+
+    with reported():
+        s = settings(db, config)
+        n = s.stream_partitions
+        if partitions is not None:
+            owned = parse_partitions(partitions, partitions=n)
+        elif index is not None and workers is not None:
+            owned = share_of(index, workers=workers, partitions=n)
+        else:
+            raise TocsinError("name the partitions: --partitions LIST, or --index I --workers N")
+        role = build_worker(s, partitions=owned)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        try:
+            offsets = role.loop.resume()
+            console.print(
+                f"worker of partitions {describe(owned)} of {n}, from sequences {offsets}",
+                markup=False,
+            )
+            role.loop.run(stop)
+        finally:
+            role.close()

@@ -1,0 +1,47 @@
+"""The stream roles end to end: `tocsin serve --role api` and two `tocsin worker` processes
+(real subprocesses) on PostgreSQL and a real nats-server with JetStream.
+
+Without faults, then with SIGKILLs of a worker or the API process at random moments (seeded:
+a few seeds here; `TOCSIN_STREAM_SEEDS=N` runs N more): every acknowledged observation is
+stored once and the warning transitions equal a clean replay and a model fed the acknowledged
+batches one by one (`tests/e2e/stream_faults.py`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.stream_faults import StreamPlan, StreamRun
+from tocsin.testing.nats import NatsServer, nats_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+CI_SEEDS = (1, 2)
+MORE_SEEDS = tuple(range(100, 100 + int(os.environ.get("TOCSIN_STREAM_SEEDS", "0"))))
+
+
+@pytest.fixture
+def nats() -> Iterator[NatsServer]:
+    with nats_server() as server:
+        yield server
+
+
+def test_batches_through_the_api_and_workers_are_stored_and_evaluated_once(
+    pg_url: str, nats: NatsServer, tmp_path: Path
+) -> None:
+    outcome = StreamRun(StreamPlan(seed=0, kill_chance=0.0), pg_url, nats, tmp_path).run()
+    assert outcome.problems == []
+    assert outcome.acknowledged == 12
+    assert outcome.checks > 8
+
+
+@pytest.mark.parametrize("seed", CI_SEEDS + MORE_SEEDS)
+def test_kills_of_workers_and_the_api_keep_every_invariant(
+    seed: int, pg_url: str, nats: NatsServer, tmp_path: Path
+) -> None:
+    outcome = StreamRun(StreamPlan(seed=seed, batches=8), pg_url, nats, tmp_path).run()
+    assert outcome.problems == []
+    assert sum(outcome.kills.values()) > 0  # the seed's kills landed

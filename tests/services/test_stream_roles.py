@@ -1,0 +1,197 @@
+"""The API and worker roles in one process, on a real NATS JetStream server and a real
+database: batches appended by partition are stored and evaluated once, by the worker that
+owns each partition, resuming from the offsets committed in the database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.e2e.faults import Plan, codes, write_config
+from tocsin.bootstrap import Container, Worker, build, build_worker
+from tocsin.config import Settings
+from tocsin.core.access import system_principal
+from tocsin.core.errors import Unavailable
+from tocsin.core.stream_partitions import partition_of, share_of
+from tocsin.services.ingest import IngestResult, RawObservations
+from tocsin.testing.nats import NatsServer, nats_server
+from tocsin.testing.replay import clean_replay, stored_observations, stored_transitions
+
+SYSTEM = system_principal("test")
+PARTITIONS = 4
+T0 = 1_767_225_600
+PLAN = Plan(seed=0, database="", servers=1, indicators=8)
+
+
+@pytest.fixture
+def nats() -> Iterator[NatsServer]:
+    with nats_server() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path, nats: NatsServer) -> Settings:
+    config = write_config(tmp_path / "config", PLAN, "http://127.0.0.1:9/hook")
+    return Settings(
+        database_url=db_url,
+        config_dir=config,
+        stream_url=nats.url,
+        stream_partitions=PARTITIONS,
+        background_workers=False,
+    )
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Container]:
+    container = build(settings.model_copy(update={"role": "api"}))
+    yield container
+    container.close()
+
+
+def _workers(settings: Settings, count: int = 2) -> list[Worker]:
+    return [
+        build_worker(settings, partitions=share_of(i, workers=count, partitions=PARTITIONS))
+        for i in range(count)
+    ]
+
+
+def _post(api: Container, minute: int, levels: dict[str, float]) -> IngestResult:
+    """One batch of every gauge at one moment, through the API role's validation and commit."""
+    at = T0 + 60 * minute
+    raw = RawObservations(
+        list(levels),
+        np.full(len(levels), at, dtype=np.int64),
+        np.array(list(levels.values()), dtype=np.float64),
+    )
+    batch = api.ingest.validate(raw, principal=SYSTEM)
+    return api.committer.submit(batch).result(timeout=30)
+
+
+def _post_until_taken(api: Container, minute: int, levels: dict[str, float]) -> IngestResult:
+    """Post as a client does: again after each 503's Retry-After (bounded)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return _post(api, minute, levels)
+        except Unavailable as err:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(min(err.retry_after_s, 0.2))
+
+
+def _drain(workers: list[Worker]) -> int:
+    """Run every worker until a round commits nothing; the messages committed."""
+    total = 0
+    while (done := sum(w.loop.run_once() for w in workers)) > 0:
+        total += done
+    return total
+
+
+def _levels(minute: int) -> dict[str, float]:
+    values = (1.0, 3.5, 4.5, 5.5)
+    return {code: values[(minute + i) % 4] for i, code in enumerate(codes(PLAN))}
+
+
+def test_batches_spanning_partitions_are_stored_and_evaluated_once(
+    api: Container, settings: Settings
+) -> None:
+    answers = [_post(api, m, _levels(m)) for m in range(5)]
+    assert [(a.received, a.evaluated) for a in answers] == [(8, 0)] * 5  # evaluated later
+    spanned = {partition_of(c, PARTITIONS) for c in codes(PLAN)}
+    assert len(spanned) > 1  # the batches really are split
+    workers = _workers(settings)
+    try:
+        for w in workers:
+            w.loop.resume()
+        assert _drain(workers) == 5 * len(spanned)
+        check = workers[0].container
+        stored = stored_observations(check)
+        for i, code in enumerate(codes(PLAN)):
+            want = [(T0 + 60 * m, _levels(m)[code]) for m in range(5)]
+            assert list(zip(*stored[code], strict=True)) == want, (i, code)
+        transitions = stored_transitions(check)
+        assert transitions  # the levels move: warnings were raised and changed
+        assert transitions == clean_replay(check)
+        with check.store.transaction() as tx:
+            offsets = tx.checkpoints.stream_offsets()
+        assert set(offsets) == spanned
+    finally:
+        for w in workers:
+            w.close()
+
+
+def test_a_restarted_worker_resumes_from_its_committed_offset_not_the_acknowledgements(
+    api: Container, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _post(api, 0, _levels(0))
+    first = build_worker(settings, partitions=tuple(range(PARTITIONS)))
+    first.loop.resume()
+    # committed but never acknowledged: the stream would deliver these again
+    monkeypatch.setattr(first.reader, "acknowledge", lambda _message: None)
+    committed = _drain([first])
+    first.close()
+    _post(api, 1, _levels(1))
+    second = build_worker(settings, partitions=tuple(range(PARTITIONS)))
+    try:
+        second.loop.resume()
+        assert _drain([second]) == committed  # only the second batch's parts
+        stored = stored_observations(second.container)
+        assert all(len(times) == 2 for times, _ in stored.values())
+        assert stored_transitions(second.container) == clean_replay(second.container)
+    finally:
+        second.close()
+
+
+def test_a_failed_transaction_is_not_acknowledged_and_is_committed_when_tried_again(
+    api: Container, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _post(api, 0, _levels(0))
+    worker = build_worker(settings, partitions=tuple(range(PARTITIONS)))
+    try:
+        worker.loop.resume()
+        real = worker.loop.ingest.ingest_along
+        calls: list[int] = []
+
+        def fail_once(work: object) -> IngestResult:
+            calls.append(1)
+            if len(calls) == 1:
+                raise Unavailable("the database went away")
+            return real(work)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(worker.loop.ingest, "ingest_along", fail_once)
+        with pytest.raises(Unavailable):
+            worker.loop.run_once()
+        assert stored_observations(worker.container) == {}
+        _drain([worker])
+        stored = stored_observations(worker.container)
+        assert sorted(stored) == sorted(codes(PLAN))
+        assert all(len(times) == 1 for times, _ in stored.values())
+    finally:
+        worker.close()
+
+
+def test_a_stream_that_is_down_refuses_writes_503_and_takes_them_again_once_back(
+    api: Container, settings: Settings, nats: NatsServer
+) -> None:
+    _post(api, 0, _levels(0))
+    nats.kill()
+    with pytest.raises(Unavailable) as refused:
+        _post(api, 1, _levels(1))
+    assert refused.value.retry_after_s >= 1
+    nats.start()  # the same store: what it acknowledged is still there
+    _post_until_taken(api, 1, _levels(1))
+    _post(api, 1, _levels(1))  # the client's retry of an answered batch: appended once
+    workers = _workers(settings)
+    try:
+        for w in workers:
+            w.loop.resume()
+        _drain(workers)
+        stored = stored_observations(workers[0].container)
+        assert all(times == [T0, T0 + 60] for times, _ in stored.values())
+    finally:
+        for w in workers:
+            w.close()
