@@ -7,12 +7,28 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from tocsin.core.detectors import DETECTORS, is_multivariate, make_detector
 from tocsin.testing.postgres import create_database, pg_bindir, postgres_cluster
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHDATA = Path(os.environ.get("TOCSIN_BENCHDATA", REPO.parent / "shared" / "benchdata"))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile every detector's kernels (or load them from numba's on-disk cache) before the
+    first test. A fresh checkout has no cache: the first server asked for scores would compile
+    `auto` inside a test client's timeout (30 to 170 s on a loaded 2-core machine); servers the
+    tests start load the cache this writes."""
+    rows = 400
+    series = np.zeros(rows, dtype=np.int64)
+    times = 1_700_000_000 + 60 * np.arange(rows, dtype=np.int64)
+    wave = np.sin(np.arange(rows) / 7.0)
+    for kind in DETECTORS:
+        values = np.column_stack([wave, wave * 2.0]) if is_multivariate(kind) else wave
+        make_detector(kind).score_batch(series, times, values)
 
 
 @pytest.fixture(autouse=True)
