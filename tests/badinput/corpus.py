@@ -20,12 +20,8 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from tocsin.adapters.storage.alerting_tables import alerting_metadata
-from tocsin.adapters.storage.exposure_tables import exposure_metadata
-from tocsin.adapters.storage.report_tables import report_metadata
-from tocsin.adapters.storage.rollup_tables import rollup_metadata
+from tests.api.conftest import every_table
 from tocsin.adapters.storage.sql.store import SqlStore
-from tocsin.adapters.storage.tables import metadata
 from tocsin.bootstrap import Container
 
 CASES = Path(__file__).parent / "cases"
@@ -67,16 +63,9 @@ def database_digest(container: Container) -> dict[str, str]:
     input when it stored, changed or deleted nothing."""
     store = container.store
     assert isinstance(store, SqlStore)
-    tables = [
-        *metadata.sorted_tables,
-        *alerting_metadata.sorted_tables,
-        *exposure_metadata.sorted_tables,
-        *report_metadata.sorted_tables,
-        *rollup_metadata.sorted_tables,
-    ]
     digests = {}
     with store.engine.connect() as conn:
-        for table in tables:
+        for table in every_table():
             rows = sorted(repr(tuple(row)) for row in conn.execute(select(table)))
             digests[table.name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
     return digests
