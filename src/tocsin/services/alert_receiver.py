@@ -13,6 +13,7 @@ from the future is).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,8 @@ from tocsin.ports import Bus, Clock, Store, StoreSession
 from tocsin.services.ingest import MAX_AHEAD
 from tocsin.services.publishing import warning_message
 from tocsin.services.warning_changes import WarningChanges
+
+log = logging.getLogger(__name__)
 
 SEVERITY_LEVEL: dict[str, Level] = {
     "critical": Level.RED,
@@ -137,6 +140,17 @@ class AlertReceiverService:
             tx.audit.append([from_warning_event(e) for e in events])
         for event in events:
             self.bus.publish("warnings", warning_message(event))
+        if rejected:  # answered with a 200, which Prometheus does not log: say it here
+            first = rejected[0]
+            log.warning(
+                "Prometheus alerts from %s: %d of %d refused (first: %s %s: %s)",
+                actor,
+                len(alerts) - len(valid),
+                len(alerts),
+                first.where,
+                first.field,
+                first.reason,
+            )
         return ReceiveResult(len(valid), tuple(rejected), tuple(events))
 
     def _apply(
