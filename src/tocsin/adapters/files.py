@@ -285,7 +285,9 @@ def _utf8_problems(path: Path) -> list[Problem]:
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError as err:
-                reason = f"not UTF-8 text: byte {err.start + 1} of the line is 0x{raw[err.start]:02x}"
+                reason = (
+                    f"not UTF-8 text: byte {err.start + 1} of the line is 0x{raw[err.start]:02x}"
+                )
                 problems.append(Problem(f"{path}:{lineno}", "", reason))
                 if len(problems) >= MAX_PROBLEMS:
                     break
