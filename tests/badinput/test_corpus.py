@@ -32,6 +32,8 @@ from tests.badinput.corpus import (
     tables_holding,
 )
 from tests.conftest import BENCHDATA
+from tests.e2e.collector_harness import eventually, free_port
+from tests.e2e.mosquitto import mosquitto, publish
 from tocsin.adapters.contact_cipher import new_key
 from tocsin.cli.main import app
 from tocsin.core.users import Role
@@ -42,6 +44,7 @@ from tocsin.testing.scenario import (
     small_plans,
     write_small_config,
 )
+from tocsin.web.sources import mqtt_subscriber
 
 NOW = datetime(2026, 3, 1, 10, 5, tzinfo=UTC)  # the exposure fixtures' alerts are of 10:00
 OPEN311_KEY = "app-key-0123456789abcdef"
@@ -50,8 +53,21 @@ SOURCES = {
     "prometheus": [{"indicator": "D11.river_level", "match": {"__name__": "level", **PLACE}}],
     "influx": [{"indicator": "D11.river_level", "match": {"_measurement": "gauge", **PLACE}}],
 }
+LEVEL = {"indicator": "D11.river_level", "value": "reading.level", "time": "ts"}
+MQTT_TOPICS = [
+    {"topic": "corpus/level", **LEVEL},
+    {"topic": "corpus/plain", "indicator": "D11.river_level"},
+    {
+        "topic": "corpus/batch",
+        "records": "readings",
+        "indicator_field": "indicator",
+        "value": "value",
+        "time": "time",
+    },
+]
 API_CASES = load("api")
 CLI_CASES = load("cli")
+MQTT_CASES = load("mqtt")
 # `tocsin ingest --config` applies the configuration before it reads a file, good or bad: an
 # audit entry, the rules lease taken, the units' contacts sealed anew. Nothing of the file.
 APPLIED = {"audit_log", "audit_chain", "leases", "units"}
@@ -211,3 +227,58 @@ def test_cli_case(workbench: tuple[Path, str], case: Case) -> None:
     }
     assert result.exit_code != 0
     assert [t for t in changed(before, sqlite_digest(database)) if t not in APPLIED] == []
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def subscribed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Api, int]]:
+    """A broker, and Tocsin's API with its MQTT subscriber on the corpus's topics, per
+    database, shared by every MQTT case."""
+    folder = tmp_path_factory.mktemp("badinput-mqtt")
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 'tocsin.db'}"
+    else:
+        pg: str = request.getfixturevalue("pg_server")
+        url = create_database(pg, "t_" + uuid.uuid4().hex[:12])
+    port = free_port()
+    broker = {"host": "127.0.0.1", "port": port, "client_id": "corpus", "max_payload_bytes": 4096}
+    sources = {"mqtt": {"broker": broker, "topics": MQTT_TOPICS}}
+    with pytest.MonkeyPatch.context() as env, mosquitto(folder, port):
+        env.setenv("TOCSIN_ENV", "dev")
+        with serve_api(url, folder, sources=sources, now=NOW) as api:
+            subscriber = mqtt_subscriber(api.container)
+            assert subscriber is not None
+            subscriber.start()
+            try:
+                assert subscriber.subscribed.wait(30), "the subscriber did not subscribe"
+                yield api, port
+            finally:
+                subscriber.stop()
+
+
+def _refusals(api: Api) -> list[dict[str, Any]]:
+    """The MQTT source's latest refusals as GET /api/v1/sources shows them."""
+    response = api.client.get("/api/v1/sources")
+    assert response.status_code == 200, response.text
+    [mqtt] = [s for s in response.json() if s["kind"] == "mqtt"]
+    refusals: list[dict[str, Any]] = mqtt["recent_refusals"]
+    return refusals
+
+
+@pytest.mark.parametrize("case", MQTT_CASES, ids=[c.id for c in MQTT_CASES])
+def test_mqtt_case(subscribed: tuple[Api, int], case: Case) -> None:
+    api, port = subscribed
+    before, seen = database_digest(api.container), _refusals(api)
+    publish(port, case.fields["topic"], body_of(case.fields["payload"]), retain=False)
+    assert eventually(lambda: _refusals(api) != seen, timeout=30), "the message was not refused"
+    latest = _refusals(api)[-1]
+    answer = {
+        "topic": latest["source"],
+        "refused": [[p["where"], p["field"], p["reason"]] for p in latest["problems"]],
+    }
+    record(case, answer)
+    assert answer == {"topic": case.fields["topic"], "refused": case.fields["refused"]}
+    assert changed(before, database_digest(api.container)) == []

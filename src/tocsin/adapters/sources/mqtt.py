@@ -90,9 +90,12 @@ def observations_of(
         reason = f"not UTF-8 text: byte {err.start + 1} is 0x{payload[err.start]:02x}"
         raise PayloadRefused(Problem("payload", "", reason)) from None
     received = int(received_at.timestamp())
-    try:
-        if topic.value is None:
+    if topic.value is None:  # the payload is the number: no field to name
+        try:
             return Rows([_code(topic)], [received], [record_number(_plain(text), "")], ["payload"])
+        except RecordError as err:
+            raise PayloadRefused(Problem("payload", "", err.reason)) from None
+    try:
         document = _json(text)
         if topic.records is None:
             return _batch(topic, [document], ["payload"], received=received)
@@ -127,6 +130,19 @@ def _code(topic: MqttTopic, record: Any = None) -> str:
     if not isinstance(code, str):
         raise RecordError(f"not an indicator code: {code!r:.40}", field=topic.indicator_field or "")
     return code
+
+
+PATHS: dict[str, Callable[[MqttTopic], str | None]] = {
+    "indicator": lambda t: t.indicator_field,
+    "time": lambda t: t.time,
+    "value": lambda t: t.value,
+}
+
+
+def _in_payload(topic: MqttTopic, problem: Problem) -> Problem:
+    """An ingest problem with its field named as the payload has it (`ts`, not `time`)."""
+    path = PATHS[problem.field](topic) if problem.field in PATHS else None
+    return Problem(problem.where, path or problem.field, problem.reason)
 
 
 def _json(text: str) -> Any:
@@ -225,9 +241,11 @@ class MqttSubscriber:
         except PayloadRefused as err:
             self._refuse(client, message, problems=(err.problem,), rows=1)
             return
-        self._deliver(client, message, rows=rows)
+        self._deliver(client, message, topic=topic, rows=rows)
 
-    def _deliver(self, client: mqtt.Client, message: mqtt.MQTTMessage, *, rows: Rows) -> None:
+    def _deliver(
+        self, client: mqtt.Client, message: mqtt.MQTTMessage, *, topic: MqttTopic, rows: Rows
+    ) -> None:
         while not self.stopping.is_set():
             try:
                 future = self.deliver(
@@ -237,7 +255,8 @@ class MqttSubscriber:
                 self.stopping.wait(err.retry_after_s)
                 continue
             except InvalidInput as err:  # the intake counted its rows as refused
-                self._refuse(client, message, problems=tuple(err.problems), rows=0)
+                problems = tuple(_in_payload(topic, p) for p in err.problems)
+                self._refuse(client, message, problems=problems, rows=0)
                 return
             future.add_done_callback(lambda done: self._settled(client, message, done=done))
             return
