@@ -148,7 +148,9 @@ def test_api_case(server: tuple[Api, dict[str, dict[str, str]]], case: Case) -> 
     )
     assert response.status_code != 500, response.text
     assert "Traceback" not in response.text
-    expected = {k: fields[k] for k in ("status", "problems", "errors", "rejected") if k in fields}
+    expected: dict[str, Any] = {
+        k: fields[k] for k in ("status", "problems", "errors", "rejected") if k in fields
+    }
     if "rejected" in fields:
         expected["accepted"] = fields.get("accepted", 0)
     record(case, _answer(response))
