@@ -107,12 +107,15 @@ def server(
     """One server over the small scenario (with exposure, CAP, collectors and Open311) per
     database, shared by every API case: each case leaves the database as it found it."""
     folder = tmp_path_factory.mktemp("badinput-api")
+    yield from _served(_database(request, folder), folder)
+
+
+def _database(request: pytest.FixtureRequest, folder: Path) -> str:
+    """The URL of a fresh database of the fixture's kind (SQLite in `folder`, or PostgreSQL)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'tocsin.db'}"
-    else:
-        pg: str = request.getfixturevalue("pg_server")
-        url = create_database(pg, "t_" + uuid.uuid4().hex[:12])
-    yield from _served(url, folder)
+        return f"sqlite:///{folder / 'tocsin.db'}"
+    pg: str = request.getfixturevalue("pg_server")
+    return create_database(pg, "t_" + uuid.uuid4().hex[:12])
 
 
 def _answer(response: Any) -> dict[str, Any]:
@@ -240,11 +243,7 @@ def subscribed(
     """A broker, and Tocsin's API with its MQTT subscriber on the corpus's topics, per
     database, shared by every MQTT case."""
     folder = tmp_path_factory.mktemp("badinput-mqtt")
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'tocsin.db'}"
-    else:
-        pg: str = request.getfixturevalue("pg_server")
-        url = create_database(pg, "t_" + uuid.uuid4().hex[:12])
+    url = _database(request, folder)
     port = free_port()
     broker = {"host": "127.0.0.1", "port": port, "client_id": "corpus", "max_payload_bytes": 4096}
     sources = {"mqtt": {"broker": broker, "topics": MQTT_TOPICS}}
