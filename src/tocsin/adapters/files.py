@@ -270,7 +270,8 @@ def _check_utf8(path: Path) -> None:
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(CHUNK_BYTES):
-                decoder.decode(chunk)
+                if not (chunk.isascii() and not decoder.getstate()[0]):  # ASCII is UTF-8
+                    decoder.decode(chunk)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         raise InvalidInput(_utf8_problems(path)) from None
