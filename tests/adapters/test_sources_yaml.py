@@ -76,6 +76,32 @@ def test_a_valid_file_becomes_the_sources_config(tmp_path: Path) -> None:
             ("mqtt.topics[0].topic", "'#' must be a whole level and the last one"),
         ),
         (
+            {"mqtt": {**GOOD["mqtt"], "topics": [{"topic": "a/b", "value": "v"}]}},
+            ("mqtt.topics[0]", "give either indicator or indicator_field"),
+        ),
+        (
+            {
+                "mqtt": {
+                    **GOOD["mqtt"],
+                    "topics": [{"topic": "a/b", "indicator_field": "code", "value": "v"}],
+                }
+            },
+            ("mqtt.topics[0].indicator_field", "only a batch (records) has one"),
+        ),
+        (
+            {
+                "mqtt": {
+                    **GOOD["mqtt"],
+                    "topics": [{"topic": "a/b", "records": "r", "indicator_field": "code"}],
+                }
+            },
+            ("mqtt.topics[0].value", "a batch's records need the value's path"),
+        ),
+        (
+            {"mqtt": {**GOOD["mqtt"], "broker": {"host": "h", "max_payload_bytes": 10}}},
+            ("mqtt.broker.max_payload_bytes", "greater than or equal to 64"),
+        ),
+        (
             {"pull": [{**GOOD["pull"][0], "url": "file:///etc/passwd"}]},
             ("pull[0].url", "not an http(s) URL"),
         ),

@@ -90,7 +90,13 @@ PATHS: list[tuple[str, str, str, bytes, str]] = [
     ("ndjson", "/api/v1/observations", "application/x-ndjson", _ndjson(), "line 2"),
     ("csv", "/api/v1/observations", "text/csv", _csv(), "line 3"),
     ("arrow", "/api/v1/observations", "application/vnd.apache.arrow.stream", _arrow(), "row 1"),
-    ("remote-write", "/api/v1/write", "application/x-protobuf", _remote_write(), "timeseries[0]"),
+    (
+        "remote-write",
+        "/api/v1/write",
+        "application/x-protobuf",
+        _remote_write(),
+        f'timeseries[0] level{{station="D11"}} samples[1] at {AHEAD * 1000} ms',
+    ),
     ("line-protocol", "/api/v2/write?precision=s", "text/plain", _line_protocol(), "line 2"),
 ]
 

@@ -20,12 +20,9 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from tocsin.adapters.storage.alerting_tables import alerting_metadata
-from tocsin.adapters.storage.exposure_tables import exposure_metadata
-from tocsin.adapters.storage.report_tables import report_metadata
-from tocsin.adapters.storage.rollup_tables import rollup_metadata
+from tests.api.conftest import every_table
 from tocsin.adapters.storage.sql.store import SqlStore
-from tocsin.adapters.storage.tables import metadata
+from tocsin.adapters.storage.tables import warnings
 from tocsin.bootstrap import Container
 
 CASES = Path(__file__).parent / "cases"
@@ -67,19 +64,33 @@ def database_digest(container: Container) -> dict[str, str]:
     input when it stored, changed or deleted nothing."""
     store = container.store
     assert isinstance(store, SqlStore)
-    tables = [
-        *metadata.sorted_tables,
-        *alerting_metadata.sorted_tables,
-        *exposure_metadata.sorted_tables,
-        *report_metadata.sorted_tables,
-        *rollup_metadata.sorted_tables,
-    ]
     digests = {}
     with store.engine.connect() as conn:
-        for table in tables:
+        for table in every_table():
             rows = sorted(repr(tuple(row)) for row in conn.execute(select(table)))
             digests[table.name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
     return digests
+
+
+def alert_names(container: Container) -> set[str]:
+    """The `alertname` labels of the warnings Prometheus alerts opened."""
+    store = container.store
+    assert isinstance(store, SqlStore)
+    query = select(warnings.c.labels).where(warnings.c.source == "prometheus")
+    with store.engine.connect() as conn:
+        return {str(labels.get("alertname")) for (labels,) in conn.execute(query)}
+
+
+def tables_holding(container: Container, text: str) -> list[str]:
+    """The tables one of whose rows holds `text` (a refused input's marker)."""
+    store = container.store
+    assert isinstance(store, SqlStore)
+    with store.engine.connect() as conn:
+        return [
+            table.name
+            for table in every_table()
+            if any(text in repr(tuple(row)) for row in conn.execute(select(table)))
+        ]
 
 
 def sqlite_digest(path: Path) -> dict[str, str]:

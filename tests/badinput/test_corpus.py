@@ -23,13 +23,17 @@ from tests.api.conftest import Api, serve_api
 from tests.badinput.bodies import body_of
 from tests.badinput.corpus import (
     Case,
+    alert_names,
     changed,
     database_digest,
     load,
     record,
     sqlite_digest,
+    tables_holding,
 )
 from tests.conftest import BENCHDATA
+from tests.e2e.collector_harness import eventually, free_port
+from tests.e2e.mosquitto import mosquitto, publish
 from tocsin.adapters.contact_cipher import new_key
 from tocsin.cli.main import app
 from tocsin.core.users import Role
@@ -40,6 +44,7 @@ from tocsin.testing.scenario import (
     small_plans,
     write_small_config,
 )
+from tocsin.web.sources import mqtt_subscriber
 
 NOW = datetime(2026, 3, 1, 10, 5, tzinfo=UTC)  # the exposure fixtures' alerts are of 10:00
 OPEN311_KEY = "app-key-0123456789abcdef"
@@ -48,8 +53,21 @@ SOURCES = {
     "prometheus": [{"indicator": "D11.river_level", "match": {"__name__": "level", **PLACE}}],
     "influx": [{"indicator": "D11.river_level", "match": {"_measurement": "gauge", **PLACE}}],
 }
+LEVEL = {"indicator": "D11.river_level", "value": "reading.level", "time": "ts"}
+MQTT_TOPICS = [
+    {"topic": "corpus/level", **LEVEL},
+    {"topic": "corpus/plain", "indicator": "D11.river_level"},
+    {
+        "topic": "corpus/batch",
+        "records": "readings",
+        "indicator_field": "indicator",
+        "value": "value",
+        "time": "time",
+    },
+]
 API_CASES = load("api")
 CLI_CASES = load("cli")
+MQTT_CASES = load("mqtt")
 # `tocsin ingest --config` applies the configuration before it reads a file, good or bad: an
 # audit entry, the rules lease taken, the units' contacts sealed anew. Nothing of the file.
 APPLIED = {"audit_log", "audit_chain", "leases", "units"}
@@ -89,12 +107,15 @@ def server(
     """One server over the small scenario (with exposure, CAP, collectors and Open311) per
     database, shared by every API case: each case leaves the database as it found it."""
     folder = tmp_path_factory.mktemp("badinput-api")
+    yield from _served(_database(request, folder), folder)
+
+
+def _database(request: pytest.FixtureRequest, folder: Path) -> str:
+    """The URL of a fresh database of the fixture's kind (SQLite in `folder`, or PostgreSQL)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'tocsin.db'}"
-    else:
-        pg: str = request.getfixturevalue("pg_server")
-        url = create_database(pg, "t_" + uuid.uuid4().hex[:12])
-    yield from _served(url, folder)
+        return f"sqlite:///{folder / 'tocsin.db'}"
+    pg: str = request.getfixturevalue("pg_server")
+    return create_database(pg, "t_" + uuid.uuid4().hex[:12])
 
 
 def _answer(response: Any) -> dict[str, Any]:
@@ -105,8 +126,8 @@ def _answer(response: Any) -> dict[str, Any]:
     if isinstance(body, list):  # Open311 GeoReport v2's error form
         got["errors"] = [[e["code"], e["description"]] for e in body]
         return got
-    if "rejected" in body:  # the alert receiver's per-alert answer: every alert refused
-        assert body["accepted"] == 0, body
+    if "rejected" in body:  # the alert receiver's per-alert answer
+        got["accepted"] = body["accepted"]
         got["rejected"] = [[p["where"], p["field"], p["reason"]] for p in body["rejected"]]
         return got
     assert set(body) == {"detail", "problems"}, body
@@ -130,10 +151,29 @@ def test_api_case(server: tuple[Api, dict[str, dict[str, str]]], case: Case) -> 
     )
     assert response.status_code != 500, response.text
     assert "Traceback" not in response.text
-    expected = {k: fields[k] for k in ("status", "problems", "errors", "rejected") if k in fields}
+    expected: dict[str, Any] = {
+        k: fields[k] for k in ("status", "problems", "errors", "rejected") if k in fields
+    }
+    if "rejected" in fields:
+        expected["accepted"] = fields.get("accepted", 0)
     record(case, _answer(response))
     assert _answer(response) == expected
-    assert changed(before, database_digest(api.container)) == []
+    if "stored" in fields:  # the alert receiver stored the good alerts of a list, and only them
+        _assert_only_good_alerts_stored(api, fields["stored"], before=before)
+    else:
+        assert changed(before, database_digest(api.container)) == []
+
+
+def _assert_only_good_alerts_stored(
+    api: Api, stored: dict[str, list[str]], *, before: dict[str, str]
+) -> None:
+    """The warnings the post opened are those of the `good` alert names; no row of any table
+    holds a `refused` alert name."""
+    after = database_digest(api.container)
+    assert "warnings" in changed(before, after)
+    names = alert_names(api.container)
+    assert sorted(n for n in stored["good"] if n in names) == sorted(stored["good"])
+    assert [t for n in stored["refused"] for t in tables_holding(api.container, n)] == []
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +232,54 @@ def test_cli_case(workbench: tuple[Path, str], case: Case) -> None:
     }
     assert result.exit_code != 0
     assert [t for t in changed(before, sqlite_digest(database)) if t not in APPLIED] == []
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def subscribed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Api, int]]:
+    """A broker, and Tocsin's API with its MQTT subscriber on the corpus's topics, per
+    database, shared by every MQTT case."""
+    folder = tmp_path_factory.mktemp("badinput-mqtt")
+    url = _database(request, folder)
+    port = free_port()
+    broker = {"host": "127.0.0.1", "port": port, "client_id": "corpus", "max_payload_bytes": 4096}
+    sources = {"mqtt": {"broker": broker, "topics": MQTT_TOPICS}}
+    with pytest.MonkeyPatch.context() as env, mosquitto(folder, port):
+        env.setenv("TOCSIN_ENV", "dev")
+        with serve_api(url, folder, sources=sources, now=NOW) as api:
+            subscriber = mqtt_subscriber(api.container)
+            assert subscriber is not None
+            subscriber.start()
+            try:
+                assert subscriber.subscribed.wait(30), "the subscriber did not subscribe"
+                yield api, port
+            finally:
+                subscriber.stop()
+
+
+def _refusals(api: Api) -> list[dict[str, Any]]:
+    """The MQTT source's latest refusals as GET /api/v1/sources shows them."""
+    response = api.client.get("/api/v1/sources")
+    assert response.status_code == 200, response.text
+    [mqtt] = [s for s in response.json() if s["kind"] == "mqtt"]
+    refusals: list[dict[str, Any]] = mqtt["recent_refusals"]
+    return refusals
+
+
+@pytest.mark.parametrize("case", MQTT_CASES, ids=[c.id for c in MQTT_CASES])
+def test_mqtt_case(subscribed: tuple[Api, int], case: Case) -> None:
+    api, port = subscribed
+    before, seen = database_digest(api.container), _refusals(api)
+    publish(port, case.fields["topic"], body_of(case.fields["payload"]), retain=False)
+    assert eventually(lambda: _refusals(api) != seen, timeout=30), "the message was not refused"
+    latest = _refusals(api)[-1]
+    answer = {
+        "topic": latest["source"],
+        "refused": [[p["where"], p["field"], p["reason"]] for p in latest["problems"]],
+    }
+    record(case, answer)
+    assert answer == {"topic": case.fields["topic"], "refused": case.fields["refused"]}
+    assert changed(before, database_digest(api.container)) == []

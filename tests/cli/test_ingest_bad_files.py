@@ -1,4 +1,10 @@
-"""The bad-file corpus of `tocsin ingest`: each case refused whole, named, nothing stored."""
+"""`tocsin ingest` bad files the bad-input corpus cannot hold (tests/badinput/cases/
+cli_ingest.yaml has the others, each with its exact answer).
+
+Kept here: a time past the server's clock (the answer quotes the wall clock, which a case file
+cannot write down), and a good file before a bad one in one command (the good file is stored,
+which the corpus's "nothing changed" digest cannot express).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ Maker = Callable[[Path], Path]
 def csv(text: str) -> Maker:
     def make(folder: Path) -> Path:
         path = folder / "bad.csv"
-        path.write_text(text)
+        path.write_bytes(text.encode("latin-1"))
         return path
 
     return make
@@ -37,26 +43,6 @@ def parquet(**columns: pa.Array) -> Maker:
 
 
 CASES: list[tuple[str, Maker, str]] = [
-    (
-        "csv-empty-time",
-        csv(f"indicator,time,value\n{GOOD},2026-01-01T00:00:00Z,1\n{GOOD},,2\n"),
-        "bad.csv:3: time: empty",
-    ),
-    (
-        "csv-time-beyond-9999",
-        csv(f"indicator,time,value\n{GOOD},99999999999999,1\n"),
-        "bad.csv:2: time: outside the supported range 1900-01-01 to 9999-12-31: 99999999999999",
-    ),
-    (
-        "csv-time-in-exponent-form",
-        csv(f"indicator,time,value\n{GOOD},1e20,1\n"),
-        "bad.csv:2: time: not an ISO 8601 time or epoch seconds: '1e20'",
-    ),
-    (
-        "csv-time-before-1900",
-        csv(f"indicator,time,value\n{GOOD},1800-01-01T00:00:00Z,1\n"),
-        "bad.csv:2: time: outside the supported range 1900-01-01 to 9999-12-31",
-    ),
     (
         "csv-time-in-the-future",
         csv(
@@ -74,70 +60,9 @@ CASES: list[tuple[str, Maker, str]] = [
         "bad.parquet:1: time: 2100-01-01T00:00:00Z is later than the server's clock allows",
     ),
     (
-        "parquet-null-timestamp",
-        parquet(
-            indicator=pa.array([GOOD, GOOD]),
-            time=pa.array([1_767_225_600, None], pa.timestamp("s")),
-            value=pa.array([1.0, 2.0]),
-        ),
-        "bad.parquet:2: time: empty",
-    ),
-    (
-        "parquet-null-integer-time",
-        parquet(
-            indicator=pa.array([GOOD, GOOD]),
-            time=pa.array([None, 1_767_225_600], pa.int64()),
-            value=pa.array([1.0, 2.0]),
-        ),
-        "bad.parquet:1: time: empty",
-    ),
-    (
-        "parquet-uint64-max-time",
-        parquet(
-            indicator=pa.array([GOOD]),
-            time=pa.array([2**64 - 1], pa.uint64()),
-            value=pa.array([1.0]),
-        ),
-        "bad.parquet:1: time: outside the supported range 1900-01-01 to 9999-12-31: "
-        "18446744073709551615",
-    ),
-    (
-        "parquet-epoch-milliseconds",
-        parquet(
-            indicator=pa.array([GOOD]),
-            time=pa.array([1_767_225_600_000_000], pa.int64()),
-            value=pa.array([1.0]),
-        ),
-        "bad.parquet:1: time: outside the supported range",
-    ),
-    (
-        "parquet-float-time",
-        parquet(indicator=pa.array([GOOD]), time=pa.array([1.5]), value=pa.array([1.0])),
-        "bad.parquet: time: column of type double; expected times",
-    ),
-    (
-        "parquet-text-values",
-        parquet(indicator=pa.array([GOOD]), time=pa.array([1_767_225_600]), value=pa.array(["x"])),
-        "bad.parquet: value: column of type string; expected numbers",
-    ),
-    (
-        "parquet-boolean-values",
-        parquet(indicator=pa.array([GOOD]), time=pa.array([1_767_225_600]), value=pa.array([True])),
-        "bad.parquet: value: column of type bool; expected numbers",
-    ),
-    (
-        "parquet-integer-codes",
-        parquet(indicator=pa.array([11]), time=pa.array([1_767_225_600]), value=pa.array([1.0])),
-        "bad.parquet: indicator: column of type int64; expected text",
-    ),
-    (
-        "parquet-null-value",
-        parquet(
-            indicator=pa.array([GOOD]),
-            time=pa.array([1_767_225_600]),
-            value=pa.array([None], pa.float64()),
-        ),
-        "bad.parquet:1: value: not a finite number",
+        "csv-not-utf8-after-a-good-file",
+        csv(f"indicator,time,value\n{GOOD},2026-01-01T00:00:00Z,1\xe9\n"),
+        "bad.csv:2: not UTF-8 text",
     ),
 ]
 

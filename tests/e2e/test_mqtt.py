@@ -4,63 +4,16 @@ payloads counted, and the subscription back after the broker restarts."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.e2e.collector_harness import eventually, free_port, served_with_sources
+from tests.e2e.mosquitto import mosquitto, publish
 
 pytestmark = pytest.mark.slow
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 T = 1_767_225_600
-
-
-@contextmanager
-def mosquitto(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """Debian's mosquitto on `port`, persisting sessions to tmp_path."""
-    assert Path(MOSQUITTO).exists(), "Debian's mosquitto is needed (scripts/test.sh installs it)"
-    store = tmp_path / "broker"
-    store.mkdir(exist_ok=True)
-    user = "user root\n" if os.geteuid() == 0 else ""  # pytest's folders are private to us
-    config = tmp_path / "mosquitto.conf"
-    config.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-        f"persistence_location {store}/\nautosave_interval 1\n{user}",
-        encoding="utf-8",
-    )
-    with (tmp_path / "mosquitto.log").open("ab") as log:
-        process = subprocess.Popen([MOSQUITTO, "-c", str(config)], stdout=log, stderr=log)
-        try:
-            yield process
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def publish(port: int, topic: str, payload: bytes) -> None:
-    """Publish one retained QoS 1 message and wait for the broker's PUBACK."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{topic}")
-
-    def connected() -> bool:
-        try:
-            return client.connect("127.0.0.1", port) == 0
-        except OSError:  # the broker is still starting
-            return False
-
-    assert eventually(connected, timeout=30)
-    client.loop_start()
-    info = client.publish(topic, payload, qos=1, retain=True)
-    info.wait_for_publish(timeout=30)
-    client.disconnect()
-    client.loop_stop()
 
 
 def sources(port: int) -> dict[str, Any]:
@@ -94,6 +47,14 @@ def test_mqtt_messages_become_observations_across_a_broker_restart(tmp_path: Pat
         publish(port, "sensors/D11/level", level("high", T))
         assert eventually(lambda: tocsin.series("D11.river_level") == ([T], [1.5]))
         assert eventually(lambda: tocsin.sources()["mqtt"]["refused"] == 1)
+        assert tocsin.sources()["mqtt"]["recent_refusals"] == [
+            {
+                "source": "sensors/D11/level",
+                "problems": [
+                    {"where": "payload", "field": "reading.level", "reason": "not a number: 'high'"}
+                ],
+            }
+        ]
     # the server is gone: the broker keeps a message for Tocsin's persistent session
     with mosquitto(tmp_path, port):
         publish(port, "sensors/D11/level", level(3.0, T + 60))

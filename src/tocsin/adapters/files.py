@@ -8,6 +8,7 @@ returned for storing.
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from tocsin.core.observations import EARLIEST_TIME, LATEST_TIME, times_out_of_ra
 
 REQUIRED = ("indicator", "time", "value")
 MAX_PROBLEMS = 50
+CHUNK_BYTES = 1 << 20
 OUT_OF_RANGE = "outside the supported range 1900-01-01 to 9999-12-31"
 
 
@@ -66,6 +68,7 @@ def _read_table(path: Path, known: Collection[str] | None) -> pa.Table:
     try:
         if path.suffix.lower() == ".parquet":
             return pq.read_table(path)
+        _check_utf8(path)
         # the time column's type is inferred (epoch integers, ISO 8601 with or without offset)
         return pacsv.read_csv(
             path,
@@ -260,10 +263,44 @@ def _time_reason(value: object) -> str | None:
     return None
 
 
+def _check_utf8(path: Path) -> None:
+    """Refuse a CSV file that is not UTF-8 text whole, before any of it is parsed (pyarrow
+    lets bytes that are not UTF-8 through in columns it does not read as text)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                if not (chunk.isascii() and not decoder.getstate()[0]):  # ASCII is UTF-8
+                    decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise InvalidInput(_utf8_problems(path)) from None
+
+
+def _utf8_problems(path: Path) -> list[Problem]:
+    """The lines of a file that are not UTF-8 text, each with the first bad byte's column
+    (1-based) and value: a file that is not text is refused as such, never guessed at."""
+    problems: list[Problem] = []
+    with path.open("rb") as handle:
+        for lineno, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                reason = (
+                    f"not UTF-8 text: byte {err.start + 1} of the line is 0x{raw[err.start]:02x}"
+                )
+                problems.append(Problem(f"{path}:{lineno}", "", reason))
+                if len(problems) >= MAX_PROBLEMS:
+                    break
+    return problems
+
+
 def _scan_csv(path: Path, known: Collection[str] | None) -> list[Problem]:
     """Find row-level problems in a CSV that pyarrow refused, with line numbers."""
-    problems: list[Problem] = []
-    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+    problems = _utf8_problems(path)
+    if problems:
+        return problems
+    with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if not header:

@@ -89,17 +89,20 @@ class BrokerSpec(_Strict):
     keepalive_s: int = Field(default=30, ge=5, le=3600)
     username: str | None = None
     password_env: str | None = None
+    max_payload_bytes: int = Field(default=1 << 20, ge=64, le=256 << 20)
 
 
 class TopicSpec(_Strict):
     """An MQTT subscription."""
 
     topic: str = Field(min_length=1, max_length=1024)
-    indicator: str
+    indicator: str | None = None
     value: Path_ | None = None
     time: Path_ | None = None
     time_unit: TimeUnit = TimeUnit.SECONDS
     qos: Literal[0, 1] = 1
+    records: Annotated[str, Field(max_length=256)] | None = None
+    indicator_field: Path_ | None = None
 
 
 class MqttSpec(_Strict):
@@ -164,6 +167,7 @@ def _cross_problems(doc: SourcesFile, catalog: Catalog, *, where: str) -> list[P
         *(
             (f"mqtt.topics[{i}].indicator", t.indicator)
             for i, t in enumerate(doc.mqtt.topics if doc.mqtt else [])
+            if t.indicator is not None
         ),
     ]
     for i, p in enumerate(doc.pull):
@@ -174,8 +178,7 @@ def _cross_problems(doc: SourcesFile, catalog: Catalog, *, where: str) -> list[P
         Problem(where, at, f"unknown indicator {code!r}") for at, code in named if code not in known
     ]
     for i, t in enumerate(doc.mqtt.topics if doc.mqtt else []):
-        if (reason := _topic_problem(t.topic)) is not None:
-            out.append(Problem(where, f"mqtt.topics[{i}].topic", reason))
+        out += _topic_problems(t, f"mqtt.topics[{i}]", where=where)
     for i, p in enumerate(doc.pull):
         out += _pull_problems(p, f"pull[{i}]", where=where)
     for section, names in (
@@ -187,6 +190,19 @@ def _cross_problems(doc: SourcesFile, catalog: Catalog, *, where: str) -> list[P
             for i, n in enumerate(names)
             if n in names[:i]
         ]
+    return out
+
+
+def _topic_problems(t: TopicSpec, at: str, *, where: str) -> list[Problem]:
+    out = []
+    if (reason := _topic_problem(t.topic)) is not None:
+        out.append(Problem(where, f"{at}.topic", reason))
+    if (t.indicator is None) == (t.indicator_field is None):
+        out.append(Problem(where, at, "give either indicator or indicator_field"))
+    if t.records is None and t.indicator_field is not None:
+        out.append(Problem(where, f"{at}.indicator_field", "only a batch (records) has one"))
+    if t.records is not None and t.value is None:
+        out.append(Problem(where, f"{at}.value", "a batch's records need the value's path"))
     return out
 
 

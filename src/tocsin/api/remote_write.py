@@ -16,6 +16,8 @@ second keeps the later.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
+from typing import overload
 
 import cramjam
 import numpy as np
@@ -131,10 +133,15 @@ class RemoteWriteRows:
             self.sink.problem(-1, "", reason)
             return
         self.pending = bytearray()
+        self.sink.places = SamplePlaces(decoded)
+        first = 0
         for index, (labels, samples) in enumerate(decoded):
-            self._add(index, labels=labels, samples=samples)
+            self._add(index, first, labels=labels, samples=samples)
+            first += len(samples)
 
-    def _add(self, index: int, *, labels: dict[str, str], samples: list[tuple[float, int]]) -> None:
+    def _add(
+        self, index: int, first: int, *, labels: dict[str, str], samples: list[tuple[float, int]]
+    ) -> None:
         self.counts.received += len(samples)
         indicator = self.series.indicator_for(labels)
         if indicator is None:
@@ -150,5 +157,32 @@ class RemoteWriteRows:
             [indicator] * int(finite.sum()),
             times,
             values[finite],
-            numbers=np.full(int(finite.sum()), index, dtype=np.int64),
+            numbers=np.arange(first, first + len(samples), dtype=np.int64)[finite],
         )
+
+
+class SamplePlaces(Sequence[str]):
+    """Where each sample of a write request is, by its position among all samples:
+    `timeseries[i] name{labels} samples[j] at T ms` (named only when a problem needs it)."""
+
+    def __init__(self, decoded: list[tuple[dict[str, str], list[tuple[float, int]]]]) -> None:
+        self.decoded = decoded
+        self.starts = np.cumsum([0] + [len(samples) for _, samples in decoded], dtype=np.int64)
+
+    def __len__(self) -> int:
+        """Number of samples."""
+        return int(self.starts[-1])
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        """The place of sample i (counted over every series)."""
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        series = int(np.searchsorted(self.starts, i, side="right")) - 1
+        labels, samples = self.decoded[series]
+        sample = i - int(self.starts[series])
+        stamp = samples[sample][1]
+        return f"timeseries[{series}] {series_name(labels)} samples[{sample}] at {stamp} ms"

@@ -28,10 +28,12 @@ MAX_ROWS = 1_000_000
 
 @dataclass(frozen=True, slots=True)
 class RowNames(Sequence[str]):
-    """Names rows lazily: `form` with each row's number (`observations[{}]`, `line {}`)."""
+    """Names rows lazily: `form` with each row's number (`observations[{}]`, `line {}`), or
+    the decoder's own name of that number (`places`, e.g. a remote-write sample's)."""
 
     form: str
     numbers: npt.NDArray[np.int64]
+    places: Sequence[str] | None = None
 
     def __len__(self) -> int:
         """Number of rows."""
@@ -39,7 +41,12 @@ class RowNames(Sequence[str]):
 
     def __getitem__(self, i: Any) -> Any:
         """The name of row i."""
-        return self.form.format(int(self.numbers[i]))
+        return place_of(self.form, self.places, int(self.numbers[i]))
+
+
+def place_of(form: str, places: Sequence[str] | None, number: int) -> str:
+    """Where a numbered row is: its name in `places` when the decoder gave them, else `form`."""
+    return places[number] if places is not None else form.format(number)
 
 
 @dataclass
@@ -54,6 +61,7 @@ class RowSink:
     numbers: list[npt.NDArray[np.int64]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     rows: int = 0
+    places: Sequence[str] | None = None  # a decoder's names of its row numbers, if not `form`
 
     @property
     def full(self) -> bool:
@@ -62,7 +70,7 @@ class RowSink:
 
     def problem(self, number: int, fieldname: str, reason: str) -> None:
         """Note what is wrong with one row (or with the body, for number < 0)."""
-        where = self.form.format(number) if number >= 0 else "body"
+        where = place_of(self.form, self.places, number) if number >= 0 else "body"
         if not self.full:
             self.problems.append(Problem(where, fieldname, reason))
 
@@ -128,7 +136,7 @@ class RowSink:
             self.codes,
             np.concatenate(self.times),
             np.concatenate(self.values),
-            where=RowNames(self.form, np.concatenate(self.numbers)),
+            where=RowNames(self.form, np.concatenate(self.numbers), self.places),
         )
 
 

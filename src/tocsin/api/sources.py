@@ -1,5 +1,6 @@
 """Sources: what each kind of source delivered since the server started (`GET
-/api/v1/sources`), with the series no rule maps, so that nothing is dropped silently; the whole
+/api/v1/sources`), with the series no rule maps and the latest messages refused whole (topic,
+where, field, why), so that nothing is dropped silently; the whole
 deployment's counts, so only a national principal reads them."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from tocsin.api.auth import Reader, container_of
-from tocsin.api.problems import responses
+from tocsin.api.problems import ProblemItem, item, responses
 from tocsin.core.access import Placement, require_place
 from tocsin.core.sources import SourceCounts
 
@@ -27,6 +28,16 @@ class SourceOut(BaseModel):
     unmapped_series: dict[str, int] = Field(
         description="the latest unmapped series (up to 100) and their sample counts"
     )
+    recent_refusals: list[RefusalOut] = Field(
+        description="the latest messages refused whole (up to 20, oldest first; MQTT)"
+    )
+
+
+class RefusalOut(BaseModel):
+    """A message refused whole: where it came from and its problems; nothing was stored."""
+
+    source: str = Field(description="where the message came from (the MQTT topic)")
+    problems: list[ProblemItem]
 
 
 def source_out(kind: str, counts: SourceCounts) -> SourceOut:
@@ -39,6 +50,10 @@ def source_out(kind: str, counts: SourceCounts) -> SourceOut:
         skipped=counts.skipped,
         refused=counts.refused,
         unmapped_series=dict(counts.examples),
+        recent_refusals=[
+            RefusalOut(source=r.source, problems=[item(p) for p in r.problems])
+            for r in counts.refusals
+        ],
     )
 
 

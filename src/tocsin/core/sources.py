@@ -10,12 +10,15 @@ with its labels kept as an example (a bounded number), never dropped silently.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tocsin.core.errors import Problem
+
 MAX_EXAMPLES = 100
+MAX_REFUSALS = 20  # the latest refused messages kept per kind of source
 
 
 class SourceKind(StrEnum):
@@ -82,6 +85,13 @@ class SourceCounts:
     skipped: int = 0  # not a finite number (Prometheus staleness markers, NaN), or not numeric
     refused: int = 0  # in writes the ingest refused (their problems are answered or logged)
     examples: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    refusals: deque[Refusal] = field(default_factory=lambda: deque(maxlen=MAX_REFUSALS))
+
+    def refused_message(self, refusal: Refusal, rows: int = 1) -> None:
+        """Count a message (or fetch) refused whole before its rows reached the ingest, and
+        keep it among the latest refusals (`GET /api/v1/sources` shows them)."""
+        self.refused += rows
+        self.refusals.append(refusal)
 
     def unmapped_series(self, name: str, count: int = 1) -> None:
         """Count samples of a series no rule maps; keep it as an example (the latest kept)."""
@@ -89,6 +99,15 @@ class SourceCounts:
         self.examples[name] = self.examples.pop(name, 0) + count
         while len(self.examples) > MAX_EXAMPLES:
             self.examples.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A message a collector refused whole: where it came from (an MQTT topic) and its
+    problems (where in the message, which field, why); nothing of it was stored."""
+
+    source: str
+    problems: tuple[Problem, ...]
 
 
 class TimeUnit(StrEnum):
@@ -103,14 +122,18 @@ class TimeUnit(StrEnum):
 class MqttTopic:
     """A subscription: messages on `topic` (a filter, + and # allowed) are observations of
     `indicator`; the value (and the time) at dotted paths of a JSON payload, or the payload
-    itself a number (time: when it was received)."""
+    itself a number (time: when it was received). With `records`, a payload is a batch: a list
+    of records, each an observation (of `indicator`, or of the indicator its `indicator_field`
+    names), stored all together or refused whole."""
 
     topic: str
-    indicator: str
+    indicator: str | None = None
     value: str | None = None
     time: str | None = None
     time_unit: TimeUnit = TimeUnit.SECONDS
     qos: int = 1
+    records: str | None = None  # a batch: the dotted path to its list of records ("": the payload)
+    indicator_field: str | None = None  # a batch record's field naming its indicator
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +146,7 @@ class MqttBroker:
     keepalive_s: int = 30
     username: str | None = None
     password_env: str | None = None  # the name of the environment variable with the password
+    max_payload_bytes: int = 1 << 20  # a larger message is refused whole, before it is decoded
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from the future is).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,6 +39,8 @@ from tocsin.services.commit_queue import GroupCommit
 from tocsin.services.ingest import MAX_AHEAD
 from tocsin.services.publishing import warning_message
 from tocsin.services.warning_changes import WarningChanges
+
+log = logging.getLogger(__name__)
 
 SEVERITY_LEVEL: dict[str, Level] = {
     "critical": Level.RED,
@@ -162,6 +165,17 @@ class AlertReceiverService:
                 valid.append(alert)
                 placed.append((f"alerts[{i}]", _placement(alert)))
         require_places(principal, placed, action="receiving alerts")
+        if rejected:  # answered with a 200, which Prometheus does not log: say it here
+            first = rejected[0]
+            log.warning(
+                "Prometheus alerts from %s: %d of %d refused (first: %s %s: %s)",
+                principal.name,
+                len(alerts) - len(valid),
+                len(alerts),
+                first.where,
+                first.field,
+                first.reason,
+            )
         return _Post(tuple(valid), principal.name), tuple(rejected)
 
     def _commit(self, posts: Sequence[_Post]) -> list[list[WarningEvent]]:

@@ -1,8 +1,11 @@
 """Reading other agencies' CAP alerts: pushed to us, polled from their feeds, or from a file.
 
 Every document is untrusted: it is read within a size limit, without DTDs or entities, and each
-alert in it is checked against the OASIS schema; one invalid alert refuses the document whole
-(nothing of it is stored), naming what and where. A message already read (same sender and
+alert in it is checked against the OASIS schema and then CAP 1.2's rules beyond it (polygons
+closed, coordinates in range, radius not negative, expires after sent, references well formed and
+present for an Update or Cancel: `core/cap/rules.py`, the checks our own alerts pass before they
+are published); one invalid alert refuses the document whole (nothing of it is stored), naming
+what and where. A message already read (same sender and
 identifier) is skipped. Each new message is kept with its thread (`core/cap/imports.py`),
 becomes one event per region it covers (its geocodes naming our regions, else its polygons and
 circles meeting the regions' geometry), and, when an import rule matches, raises, changes or
@@ -82,12 +85,17 @@ def check_document(reader: CapReader, data: bytes, *, where: str, max_bytes: int
         document = reader.read(data, where=where, max_bytes=max_bytes)
     except InvalidInput as err:
         return Checked((), err.problems)
-    problems = [
+    return Checked(document.alerts, tuple(rule_problems(document.alerts)))
+
+
+def rule_problems(alerts: Sequence[ReadAlert]) -> list[Problem]:
+    """The problems of CAP 1.2's rules beyond the schema (`core/cap/rules.py`, the same ones
+    our own alerts pass before they are published), each where the alert is and inside it."""
+    return [
         replace(p, where=f"{found.where}: {p.where}")
-        for found in document.alerts
+        for found in alerts
         for p in rules.check(found.alert)
     ]
-    return Checked(document.alerts, tuple(problems))
 
 
 @dataclass
@@ -211,7 +219,11 @@ class CapImportService:
     def store_alerts(
         self, alerts: Sequence[ReadAlert], *, source: str, principal: Principal
     ) -> ImportResult:
-        """Store the new ones of already checked alerts, their events and warning changes."""
+        """Store the new ones of schema-checked alerts, their events and warning changes; one
+        alert breaking a rule beyond the schema refuses them all (nothing is stored)."""
+        problems = rule_problems(alerts)
+        if problems:
+            raise InvalidInput(problems)
         now = self.clock.now()
         unique = {(a.alert.sender, a.alert.identifier): a for a in alerts}
         with self.store.transaction() as tx:

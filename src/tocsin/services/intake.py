@@ -42,10 +42,13 @@ class SourceIntake:
         codes: Sequence[str],
         times: npt.NDArray[np.int64],
         values: npt.NDArray[np.float64],
+        *,
+        where: Sequence[str] | None = None,
     ) -> Future[IngestResult]:
-        """Validate and queue rows for the group commit; InvalidInput (counted) if refused."""
+        """Validate and queue rows for the group commit; InvalidInput (counted) if refused,
+        its problems naming the rows by `where` (`KIND[i]` without it)."""
         try:
-            raw = RawObservations(codes, times, values)
+            raw = RawObservations(codes, times, values, where=where)
             collector = system_principal(f"source:{kind.value}")
             batch = self.ingest.validate(raw, principal=collector, source=kind.value)
         except InvalidInput:

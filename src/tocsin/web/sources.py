@@ -40,14 +40,8 @@ def start_sources(container: Container) -> Callable[[], None]:
         interval = timedelta(seconds=container.settings.silence_check_interval_s)
         stops.append(start_silence_checks(container.silence, container.clock, interval=interval))
     sources, intake = container.sources, container.intake
-    if sources.mqtt_broker is not None:
-        subscriber = MqttSubscriber(
-            sources.mqtt_broker,
-            sources.mqtt_topics,
-            deliver=partial(intake.deliver, SourceKind.MQTT),
-            counts=intake.counts[SourceKind.MQTT],
-            now=container.clock.now,
-        )
+    subscriber = mqtt_subscriber(container)
+    if subscriber is not None:
         subscriber.start()
         stops.append(subscriber.stop)
     for advisories in sources.advisories:
@@ -70,6 +64,20 @@ def start_sources(container: Container) -> Callable[[], None]:
             each()
 
     return stop
+
+
+def mqtt_subscriber(container: Container) -> MqttSubscriber | None:
+    """The MQTT subscriber of the configured broker and topics (not started), or None."""
+    sources, intake = container.sources, container.intake
+    if sources.mqtt_broker is None:
+        return None
+    return MqttSubscriber(
+        sources.mqtt_broker,
+        sources.mqtt_topics,
+        deliver=partial(intake.deliver, SourceKind.MQTT),
+        counts=intake.counts[SourceKind.MQTT],
+        now=container.clock.now,
+    )
 
 
 def _import(advisories: list[Advisory], name: str, *, container: Container) -> object:

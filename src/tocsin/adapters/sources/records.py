@@ -17,7 +17,13 @@ from tocsin.core.sources import TimeUnit
 
 
 class RecordError(ValueError):
-    """A record does not hold what the configuration expects; says what and where."""
+    """A record does not hold what the configuration expects; says what and where (`field`,
+    the dotted path, or `payload`)."""
+
+    def __init__(self, reason: str, *, field: str = "") -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
 
 
 def lookup(record: Any, path: str) -> Any:
@@ -29,7 +35,7 @@ def lookup(record: Any, path: str) -> Any:
         elif isinstance(current, list) and step.isdigit() and int(step) < len(current):
             current = current[int(step)]
         else:
-            raise RecordError(f"no field {path!r} (missing {step!r})")
+            raise RecordError(f"missing (no {step!r})", field=path)
     return current
 
 
@@ -40,11 +46,11 @@ def record_number(record: Any, path: str, *, text: bool = False) -> float:
         try:
             value = float(value)
         except ValueError:
-            raise RecordError(f"{path or 'payload'}: not a number: {value[:40]!r}") from None
+            raise RecordError(f"not a number: {value[:40]!r}", field=path or "payload") from None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RecordError(f"{path or 'payload'}: not a number: {value!r:.40}")
+        raise RecordError(f"not a number: {value!r:.40}", field=path or "payload")
     if not math.isfinite(value):
-        raise RecordError(f"{path or 'payload'}: not a finite number")
+        raise RecordError("not a finite number", field=path or "payload")
     return float(value)
 
 
@@ -55,12 +61,14 @@ def record_time(record: Any, path: str, *, unit: TimeUnit, text: bool = False) -
         try:
             return int((parse_moment(value, MOMENT_HELP) - EPOCH).total_seconds())
         except ValueError as err:
-            raise RecordError(f"{path}: {err}") from None
+            raise RecordError(str(err), field=path) from None
     if text and isinstance(value, str) and value.lstrip("-").isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise RecordError(f"{path}: expected a number of {unit.value} since 1970: {value!r:.40}")
+        raise RecordError(
+            f"expected a number of {unit.value} since 1970: {value!r:.40}", field=path
+        )
     seconds = int(value) // 1000 if unit is TimeUnit.MILLISECONDS else int(value)
     if not EPOCH_MIN <= seconds <= EPOCH_MAX:
-        raise RecordError(f"{path}: expected {EPOCH_HELP}")
+        raise RecordError(f"expected {EPOCH_HELP}", field=path)
     return seconds

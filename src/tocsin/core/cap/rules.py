@@ -73,7 +73,7 @@ def _references(alert: Alert) -> list[Problem]:
             continue
         out.append(Problem(f"alert.references[{i}]", CapRule.REFERENCES, reason))
     if alert.msg_type in (MsgType.UPDATE, MsgType.CANCEL) and not alert.references:
-        reason = f"an {alert.msg_type.value} must name the message(s) it replaces"
+        reason = f"msgType {alert.msg_type.value} must name the message(s) it replaces"
         out.append(Problem("alert.references", CapRule.REFERENCES, reason))
     return out
 
