@@ -148,7 +148,7 @@ def test_only_the_dispatch_owner_writes_notifications(db_url: str, tmp_path: Pat
     config = write_small_config(
         tmp_path / "config", **{"units.yaml": {"units": units}, "routes.yaml": routes}
     )
-    with process(db_url, "a", config) as a, process(db_url, "b") as b:
+    with process(db_url, "a", config) as a, process(db_url, "b", config) as b:
         a.post([5.5], 0)
         assert a.container.leases.dispatch.claim() is not None  # a dispatches
         assert a.container.dispatcher.tick(a.clock.now()).transitions == 1

@@ -81,6 +81,15 @@ def storm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     container.close()
 
 
+@pytest.fixture
+def page(browser: Any, storm: Served) -> Iterator[Any]:
+    """A guarded page at 1366×768, signed in to the storm's server as its duty officer."""
+    with guarded_page(
+        browser, sign_in=(storm.url, storm.token), viewport={"width": 1366, "height": 768}
+    ) as (page, _):
+        yield page
+
+
 def test_the_board_pages_through_ten_thousand_open_warnings(storm: Served, page: Any) -> None:
     page.goto(storm.url + "/#/board")
     rows = page.locator("#board tbody tr")
@@ -129,7 +138,9 @@ def test_a_storm_of_changes_reaches_the_browser_as_a_few_summaries(
 ) -> None:
     reloads: list[str] = []
     try:
-        with guarded_page(browser, viewport={"width": 1366, "height": 768}) as (page, _):
+        with guarded_page(
+            browser, sign_in=(storm.url, storm.token), viewport={"width": 1366, "height": 768}
+        ) as (page, _):
             page.add_init_script(COUNT_EVENTS)
             page.on("request", lambda r: reloads.append(r.url) if WARNINGS in r.url else None)
             page.goto(storm.url + "/#/board")
