@@ -7,6 +7,7 @@ and outside its scope, is published on the deployment's bus."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from typing import Any
 
@@ -127,7 +128,8 @@ def test_each_principal_streams_the_transitions_in_its_scope_and_no_other(
     world: World, who: Who
 ) -> None:
     sent = _transitions(world)
-    app = create_web_app(world.container, risk=None, live_max_stream_for=30)
+    # every message alone (no burst summaries), so each one the stream lets through is seen
+    app = create_web_app(world.container, risk=None, live_max_stream_for=30, live_burst=10_000)
     with serving(app) as url:
         events = _stream(url, world.tokens[who.name], world, sent)
     got = {e.split('"warning_id": "')[1].split('"')[0] for e in events if "event: warnings" in e}
@@ -142,3 +144,19 @@ def test_each_principal_streams_the_transitions_in_its_scope_and_no_other(
         assert warning in seen or payload["reason"] not in text, (who.name, warning)
     assert "live-silence" not in text  # another topic: a signal to reload, without content
     assert [e for e in events if "event: silences" in e] == ["event: silences\ndata: {}"] * 2
+
+
+@pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
+def test_a_burst_summary_counts_only_the_transitions_in_scope(world: World, who: Who) -> None:
+    """In a storm the stream sends one summary for many transitions: its count is of what the
+    principal may see, never of the whole storm."""
+    sent = _transitions(world)
+    app = create_web_app(world.container, risk=None, live_max_stream_for=30, live_burst=0)
+    with serving(app) as url:
+        events = _stream(url, world.tokens[who.name], world, sent)
+    counted = sum(
+        json.loads(e.split("data: ", 1)[1])["count"] for e in events if "event: warnings" in e
+    )
+    seen = {t.key for t in world.of("warning") if who.sees_thing(t)}
+    assert counted == (len(sent) if who.everything else len(seen)), who.name
+    assert who.everything or not any("live-" in e for e in events)

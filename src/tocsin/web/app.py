@@ -99,15 +99,20 @@ def create_web_app(
     *,
     risk: RiskSources | Literal["default"] | None = "default",
     live_max_stream_for: float = 60.0,
+    live_burst: int = live.BURST,
 ) -> FastAPI:
     """The API with the dashboard at / and its live event stream.
 
     `risk` names the composite risk model shown in the risk view and on the map ("default":
     the one the settings name, if any; None: no risk model, and the dashboard says so).
+    `live_burst`: more stream messages than this waiting at once go out as one summary.
     """
     app = create_app(container)
     feed = live.LiveFeed(
-        container.bus, locate=_locator(container), max_stream_for=live_max_stream_for
+        container.bus,
+        locate=_locator(container),
+        max_stream_for=live_max_stream_for,
+        burst=live_burst,
     )
     loader = RiskLoader(default_sources(container.settings) if risk == "default" else risk)
     app.state.live = feed

@@ -94,10 +94,13 @@ def burst_message(messages: list[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def coalesce(items: list[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, Mapping[str, Any]]]:
-    """What a stream sends for the messages that waited: each of them while they are few; else
-    one burst message for the warnings and each other topic once (the browser reloads on it)."""
-    if len(items) <= BURST:
+def coalesce(
+    items: list[tuple[str, Mapping[str, Any]]], *, burst: int = BURST
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """What a stream sends for the messages that waited: each of them while they are few (at
+    most `burst`); else one burst message for the warnings and each other topic once (the
+    browser reloads on it)."""
+    if len(items) <= burst:
         return items
     warnings = [payload for topic, payload in items if topic == "warnings"]
     out: list[tuple[str, Mapping[str, Any]]] = []
@@ -119,8 +122,10 @@ class LiveFeed:
         heartbeat_interval: float = 15.0,
         max_stream_for: float = 60.0,
         burst_pause_for: float = 1.0,
+        burst: int = BURST,
     ) -> None:
         self.bus = bus
+        self.burst = burst
         self.locate = locate
         self.heartbeat_interval = heartbeat_interval
         self.max_stream_for = max_stream_for
@@ -181,9 +186,9 @@ class LiveFeed:
                     yield ": heartbeat\n\n"
                     continue
                 waiting = [first, *sub.drain()]
-                for topic, payload in coalesce(waiting):
+                for topic, payload in coalesce(waiting, burst=self.burst):
                     yield f"event: {topic}\ndata: {json.dumps(payload, default=str)}\n\n"
-                if len(waiting) > BURST:  # a storm: let the next ones gather
+                if len(waiting) > self.burst:  # a storm: let the next ones gather
                     await asyncio.sleep(min(self.burst_pause_for, left))
         finally:
             with self._lock:
