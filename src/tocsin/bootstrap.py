@@ -387,7 +387,7 @@ def build(
         intake=SourceIntake(ingest, committer),
         silence=silence,
         events=EventService(stores.store, bus, clock, regions, domains),
-        warnings=WarningService(stores.store, bus, clock, catalog.regions),
+        warnings=WarningService(stores.store, bus, clock, catalog.regions, catalog.assets),
         admin=admin,
         access=access,
         audit=AuditService(stores.store),

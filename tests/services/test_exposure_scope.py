@@ -101,3 +101,39 @@ def test_the_cascade_and_consequences_name_only_the_assets_in_scope(container: C
     mine = {a.asset: a.consequences for a in exposure.assets(principal=district)}
     assert "HSP" not in mine["SUB"].failed + mine["SUB"].degraded
     assert mine["SUB"].regions == ("D11",)
+
+
+def test_an_exposure_warning_names_to_a_unit_only_the_consequences_in_its_scope(
+    container: Container,
+) -> None:
+    """The same rule for the warning the exposure raises: read by the district unit of D11 its
+    explanation leaves out the hospital in D12 and the region D12; the province's unit and the
+    national desk are told of both, and the stored warning keeps everything."""
+    district = Principal("d11", Role.ANALYST, ANALYST, Scope(frozenset({"D11"}), None, "D11"))
+    warnings = container.warnings
+
+    def on_sub(who: Principal) -> list[dict[str, object]]:
+        found = warnings.find(principal=who, limit=100)
+        return [dict(w.explanation) for w in found if w.cause.get("asset") == "SUB"]
+
+    told = on_sub(system_principal())
+    assert told
+    assert all("HSP" in e["fails_with_it"] + e["degraded"] for e in told)  # type: ignore[operator]
+    assert all("D12" in e["regions_at_risk"] for e in told)  # type: ignore[operator]
+    assert on_sub(P1) == told
+    mine = on_sub(district)
+    assert len(mine) == len(told)
+    for e in mine:
+        assert "HSP" not in e["fails_with_it"] + e["degraded"]  # type: ignore[operator]
+        assert e["regions_at_risk"] == ["D11"]
+        assert "WTR" in e["fails_with_it"] + e["degraded"]  # type: ignore[operator]
+    one = next(w for w in warnings.find(principal=district) if w.cause.get("asset") == "SUB")
+    for read in (
+        warnings.get(one.id, principal=district),
+        warnings.resolve(one.id, principal=district),
+    ):
+        assert "HSP" not in [*read.explanation["fails_with_it"], *read.explanation["degraded"]]
+    with container.store.transaction() as tx:
+        stored = tx.warnings.get(one.id)
+    assert stored is not None
+    assert "D12" in stored.explanation["regions_at_risk"]

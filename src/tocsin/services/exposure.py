@@ -36,6 +36,7 @@ from tocsin.core.exposure.exposures import (
     Patch,
     cascade_from,
     consequences_of,
+    consequences_seen,
     find_exposures,
     inventory_of,
 )
@@ -190,10 +191,9 @@ class ExposureService:
         are not named to a unit that does not see them."""
         if principal.scope.national:
             return harm
-        failed = tuple(a for a in harm.failed if self._sees_asset(principal, a))
-        degraded = tuple(a for a in harm.degraded if self._sees_asset(principal, a))
-        regions = {str(self.catalog.assets[a].region) for a in (*failed, *degraded)}  # type: ignore[index]
-        return Consequences(failed, degraded, tuple(r for r in harm.regions if r in regions))
+        return consequences_seen(
+            harm, self.catalog.assets, seen=lambda a: self._sees_asset(principal, a.code)
+        )
 
     def cascade(
         self, asset: str, *, principal: Principal

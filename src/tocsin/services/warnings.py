@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tocsin.core.access import Placement, Principal, require, require_place, sees
+from tocsin.core.assets import Asset, AssetCode
 from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.errors import NotFound
+from tocsin.core.exposure.exposures import Consequences, consequences_seen
 from tocsin.core.levels import Level
 from tocsin.core.regions import RegionCode, RegionTree
 from tocsin.core.users import Permission
@@ -30,6 +33,8 @@ class WarningService:
     bus: Bus
     clock: Clock
     regions: RegionTree
+    # the inventory, to tell a scoped reader only the consequences of an exposure it may see
+    assets: Mapping[AssetCode, Asset] = field(default_factory=dict)
 
     def find(
         self,
@@ -60,7 +65,8 @@ class WarningService:
             scope=principal.scope,
         )
         with self.store.transaction() as tx:
-            return tx.warning_search.find(query)
+            found = tx.warning_search.find(query)
+        return [self.shown(w, principal=principal) for w in found]
 
     def get(self, warning_id: str, *, principal: Principal) -> Warning:
         """One warning (Forbidden outside the principal's scope)."""
@@ -70,7 +76,7 @@ class WarningService:
         if warning is None:
             raise NotFound(f"no warning {warning_id!r}")
         require_place(principal, warning_place(warning), action=f"reading warning {warning_id}")
-        return warning
+        return self.shown(warning, principal=principal)
 
     def resolve(self, prefix: str, *, principal: Principal, open_only: bool = False) -> Warning:
         """The one warning the principal sees whose id starts with `prefix` (NotFound when none
@@ -80,10 +86,36 @@ class WarningService:
             found = tx.warning_search.with_prefix(prefix, open_only=open_only, limit=2)
         found = [w for w in found if sees(principal.scope, warning_place(w))]
         if len(found) == 1:
-            return found[0]
+            return self.shown(found[0], principal=principal)
         what = "open warnings" if open_only else "warnings"
         how_many = "0" if not found else "several"
         raise NotFound(f"{how_many} {what} match {prefix!r}")
+
+    def shown(self, warning: Warning, *, principal: Principal) -> Warning:
+        """The warning as the principal is shown it: the consequences an exposure warning names
+        (assets that fail or degrade with it, regions at risk) only where the principal's scope
+        reaches — a unit is not told of assets of regions it does not see."""
+        told = warning.explanation
+        if principal.scope.national or "fails_with_it" not in told:
+            return warning
+        harm = Consequences(
+            tuple(told.get("fails_with_it", ())),
+            tuple(told.get("degraded", ())),
+            tuple(told.get("regions_at_risk", ())),
+        )
+        domain = warning.domain
+
+        def seen(asset: Asset) -> bool:
+            return sees(principal.scope, Placement(asset.region, domain))
+
+        kept = consequences_seen(harm, self.assets, seen=seen)
+        explanation = {
+            **told,
+            "fails_with_it": list(kept.failed),
+            "degraded": list(kept.degraded),
+            "regions_at_risk": list(kept.regions),
+        }
+        return replace(warning, explanation=explanation)
 
     def counts(self, *, open_only: bool = True, principal: Principal) -> dict[tuple[str, str], int]:
         """(level, state) -> number of warnings the principal may see."""
@@ -137,4 +169,4 @@ class WarningService:
             tx.warnings.save([warning], new=False)
             tx.audit.append([from_warning_event(event)])
         self.bus.publish("warnings", warning_message(event))
-        return warning
+        return self.shown(warning, principal=principal)

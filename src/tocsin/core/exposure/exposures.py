@@ -8,7 +8,7 @@ fail with it, those left degraded, and the regions they are in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -114,6 +114,21 @@ def consequences_of(assets: Mapping[AssetCode, Asset], code: str) -> Consequence
     by_code = {str(k): v for k, v in assets.items()}
     regions = sorted({str(by_code[a].region) for a in (*failed, *degraded) if a in by_code})
     return Consequences(failed, degraded, tuple(regions))
+
+
+def consequences_seen(
+    harm: Consequences, assets: Mapping[AssetCode, Asset], *, seen: Callable[[Asset], bool]
+) -> Consequences:
+    """The consequences a reader may be told of: the assets `seen` holds (an asset no longer in
+    the inventory is not told) and the regions of those only."""
+    by_code = {str(k): v for k, v in assets.items()}
+    kept = [a for a in (*harm.failed, *harm.degraded) if a in by_code and seen(by_code[a])]
+    regions = {str(by_code[a].region) for a in kept}
+    return Consequences(
+        tuple(a for a in harm.failed if a in kept),
+        tuple(a for a in harm.degraded if a in kept),
+        tuple(r for r in harm.regions if r in regions),
+    )
 
 
 def by_due_date(exposures: Iterable[Exposure]) -> list[Exposure]:
