@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,11 +11,59 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.share import FULL, SEED
 from tocsin.core.detectors import DETECTORS, is_multivariate, make_detector
 from tocsin.testing.postgres import create_database, pg_bindir, postgres_cluster
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHDATA = Path(os.environ.get("TOCSIN_BENCHDATA", REPO.parent / "shared" / "benchdata"))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if FULL:
+        return "tocsin: every sampled case runs (TOCSIN_TEST_FULL=1)"
+    return (
+        f"tocsin: a seeded share of the long fault and fuzz cases runs (seed {SEED}); "
+        "TOCSIN_TEST_SEED=S repeats a share, TOCSIN_TEST_FULL=1 runs them all"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep `k` cases of each family marked `sampled(k, family=…)` (a family is the test's
+    cases unless named), chosen by the seed; the others are deselected, and counted."""
+    families: dict[str, list[pytest.Item]] = {}
+    sizes: dict[str, int] = {}
+    for item in items:
+        mark = item.get_closest_marker("sampled")
+        if mark is None:
+            continue
+        family = str(mark.kwargs.get("family") or item.nodeid.split("[", 1)[0])
+        families.setdefault(family, []).append(item)
+        sizes[family] = int(mark.args[0] if mark.args else mark.kwargs.get("k", 1))
+    if FULL or not families or any("::" in arg for arg in config.args):
+        return  # every case, or the cases named on the command line
+    dropped: set[str] = set()
+    for family, members in families.items():
+        members.sort(key=lambda item: item.nodeid)
+        keep = random.Random(f"{SEED}/{family}").sample(members, min(sizes[family], len(members)))
+        dropped.update(m.nodeid for m in members if m not in keep)
+    gone = [item for item in items if item.nodeid in dropped]
+    if gone:
+        config.hook.pytest_deselected(items=gone)
+        items[:] = [item for item in items if item.nodeid not in dropped]
+    config.stash[SAMPLED] = (sum(map(len, families.values())) - len(gone), len(gone))
+
+
+SAMPLED = pytest.StashKey[tuple[int, int]]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    kept, left = terminalreporter.config.stash.get(SAMPLED, (0, 0))
+    if left:
+        terminalreporter.write_line(
+            f"tocsin: kept {kept} sampled long cases, left {left} (seed {SEED}); "
+            "TOCSIN_TEST_FULL=1 runs them all"
+        )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

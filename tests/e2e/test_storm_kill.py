@@ -184,6 +184,7 @@ def _post_all(server: Server, token: str, posts: list[list[dict[str, Any]]]) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.sampled(1)  # one database a run, chosen by the seed
 @pytest.mark.parametrize(
     "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )

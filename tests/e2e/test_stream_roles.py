@@ -38,6 +38,7 @@ def test_batches_through_the_api_and_workers_are_stored_and_evaluated_once(
     assert outcome.checks > 8
 
 
+@pytest.mark.sampled(1 + len(MORE_SEEDS))  # one of the CI seeds a run, and every one asked for
 @pytest.mark.parametrize("seed", CI_SEEDS + MORE_SEEDS)
 def test_kills_of_workers_and_the_api_keep_every_invariant(
     seed: int, pg_url: str, nats: NatsServer, tmp_path: Path

@@ -47,6 +47,7 @@ def _send_until_stored(server: Server, port: int, flag: str, external_id: str) -
 
 
 @pytest.mark.slow
+@pytest.mark.sampled(1)  # one database a run, chosen by the seed
 def test_the_syslog_listener_survives_a_kill_and_restart(db_url: str, tmp_path: Path) -> None:
     config = write_small_config(tmp_path / "config", **exposure_config())
     build(Settings(database_url=db_url, config_dir=config)).close()

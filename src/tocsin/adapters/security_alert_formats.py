@@ -216,7 +216,9 @@ def parse_alerts(kind: AlertFormat, text: str, *, received_at: datetime) -> list
         raise InvalidInput([Problem("body", "", "empty: no alerts")])
     alerts: list[SecurityAlert] = []
     problems: list[Problem] = []
+    items = 0
     for where, read in _items(kind, text, received_at=received_at):
+        items += 1
         try:
             alert = read()
         except BadAlert as err:
@@ -224,6 +226,8 @@ def parse_alerts(kind: AlertFormat, text: str, *, received_at: datetime) -> list
             continue
         if alert is not None:
             alerts.append(replace(alert, where=where))
+    if items == 0:  # `[]`: a document that holds nothing
+        problems.append(Problem("body", "", "empty: no alerts"))
     if len(alerts) > MAX_ALERTS:
         problems.append(Problem("body", "", f"{len(alerts):,} alerts; at most {MAX_ALERTS:,}"))
     if problems:

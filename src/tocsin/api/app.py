@@ -7,9 +7,11 @@ reference page, and states in the OpenAPI document which operations need a token
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from starlette.routing import BaseRoute
 
 from tocsin import __version__
 from tocsin.api import (
@@ -86,6 +88,18 @@ ROUTERS = (
 )
 
 
+@cache
+def api_routes() -> tuple[BaseRoute, ...]:
+    """Every API route, built once per process. A route holds no state of its app (handlers
+    find the container through the request), and building one (a pydantic model for each
+    parameter and response) is what makes an app slow to create: about 0.4 s for all of them,
+    twice over when included into an app."""
+    merged = APIRouter()
+    for module in ROUTERS:
+        merged.include_router(module.router())  # the router's tags and dependencies applied
+    return tuple(merged.routes)
+
+
 def create_app(container: Container) -> FastAPI:
     """Build the API over a wired container."""
     app = FastAPI(
@@ -98,8 +112,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     install_handlers(app)
-    for module in ROUTERS:
-        app.include_router(module.router())
+    app.router.routes.extend(api_routes())
     install_docs(app, title=TITLE)
     settings = container.settings
     routes = write_routes(container)
