@@ -97,8 +97,12 @@ def wazuh(obj: Any) -> SecurityAlert | None:
 
 
 def suricata(obj: Any) -> SecurityAlert | None:
-    """A Suricata EVE alert; None for the other event types."""
-    if _get(obj, "event_type") != "alert":
+    """A Suricata EVE alert; None for the other event types (flow, dns, http, …). A record
+    without an event type is not EVE at all: refused."""
+    kind = _get(obj, "event_type")
+    if not isinstance(kind, str) or not kind:
+        raise BadAlert("event_type", "required: an EVE record names its event type")
+    if kind != "alert":
         return None
     severity = _get(obj, "alert.severity")
     if severity not in SURICATA_LEVELS or isinstance(severity, bool):

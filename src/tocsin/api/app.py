@@ -90,10 +90,10 @@ ROUTERS = (
 
 @cache
 def api_routes() -> tuple[BaseRoute, ...]:
-    """Every API route, built once per process. A route holds no state of its app (handlers
-    find the container through the request), and building one (a pydantic model for each
-    parameter and response) is what makes an app slow to create: about 0.4 s for all of them,
-    twice over when included into an app."""
+    """Every API route, built once per process. A route holds no state of its own: handlers
+    find the container, and anything per app (a rate), through the request's app. Building
+    them (a pydantic model for each parameter and response) is what made an app slow to
+    create: about 0.4 s, twice over when included into an app."""
     merged = APIRouter()
     for module in ROUTERS:
         merged.include_router(module.router())  # the router's tags and dependencies applied

@@ -8,6 +8,7 @@ token and an unknown report are refused with the same words.
 
 from __future__ import annotations
 
+import threading
 from html import escape
 from typing import Annotated
 
@@ -40,10 +41,23 @@ def _page(body: str) -> HTMLResponse:
     return HTMLResponse(html, headers=headers)
 
 
-def _mail(request: Request, limit: TokenBucket) -> ReporterMail:
+_LIMIT_LOCK = threading.Lock()
+
+
+def _limit(request: Request) -> TokenBucket:
+    """The app's own rate for this page (routes are shared by every app of a process)."""
+    state = request.app.state
+    with _LIMIT_LOCK:
+        if not hasattr(state, "unsubscribe_limit"):
+            state.unsubscribe_limit = TokenBucket(per_minute=10, burst=10)
+        limit: TokenBucket = state.unsubscribe_limit
+    return limit
+
+
+def _mail(request: Request) -> ReporterMail:
     """The reporter-mail service, once the sender's address range is within its rate."""
     host = request.client.host if request.client else "unknown"
-    wait = limit.allow(address_range(host))
+    wait = _limit(request).allow(address_range(host))
     if wait is not None:
         raise RateLimited("too many requests to stop updates", retry_after_s=wait)
     mail = container_of(request).reporter_mail
@@ -55,14 +69,13 @@ def _mail(request: Request, limit: TokenBucket) -> ReporterMail:
 def router() -> APIRouter:
     """The unsubscribe page and its form."""
     api = APIRouter(tags=["reports"])
-    limit = TokenBucket(per_minute=10, burst=10)
 
     @api.get(PATH, response_class=HTMLResponse, responses=json_problems(404, 422, 429))
     def unsubscribe_page(
         request: Request, report: ReportId = "", token: Token = ""
     ) -> HTMLResponse:
         """A page asking to confirm that the reporter wants no more updates on the report."""
-        mail = _mail(request, limit)
+        mail = _mail(request)
         mail.check(report, token)
         rid, tok = escape(report), escape(token)
         return _page(
@@ -78,7 +91,7 @@ def router() -> APIRouter:
     @api.post(PATH, response_class=HTMLResponse, responses=json_problems(400, 404, 413, 422, 429))
     def unsubscribe(report: FormReport, token: FormToken, request: Request) -> HTMLResponse:
         """Stop the updates: the reporter's address is deleted now."""
-        _mail(request, limit).unsubscribe(report, token)
+        _mail(request).unsubscribe(report, token)
         return _page(
             "<h1>Updates stopped</h1><p>Your e-mail address has been deleted. The report stays"
             ' and can be followed with its tracking number on <a href="/report">the report'
