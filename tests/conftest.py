@@ -66,6 +66,27 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        config.pluginmanager.register(_SayFailures(reporter), "tocsin-say-failures")
+
+
+class _SayFailures:
+    """Say a failure when it happens, not only at the end: a run stopped by CI's time limit
+    still shows what failed and why."""
+
+    def __init__(self, reporter: pytest.TerminalReporter) -> None:
+        self.reporter = reporter
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            self.reporter.write_line("")
+            self.reporter.write_line(f"FAILED {report.nodeid} ({report.when}):")
+            self.reporter.write_line(report.longreprtext[-3000:])
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Compile every detector's kernels (or load them from numba's on-disk cache) before the
     first test. A fresh checkout has no cache: the first server asked for scores would compile
