@@ -69,6 +69,7 @@ def storm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             database_url=f"sqlite:///{work / 'tocsin.db'}",
             config_dir=config,
             background_workers=False,
+            env="dev",  # built before each test's environment: a development deployment
         )
     )
     container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
