@@ -193,3 +193,8 @@ def test_writes_are_rate_limited_per_principal(sqlite_url: str, tmp_path: Path) 
         # observation writes are paced by the ingest gate (writes at once, the commit queue)
         body = {"observations": [obs("D11.river_level", 0, 1.0)]}
         assert api.client.post("/api/v1/observations", json=body).status_code == 202
+        # so are Prometheus's alert posts (each waits for its commit): a storm is not refused
+        alert = {"labels": {"alertname": "x", "region": "D11", "domain": "natural.flood"}}
+        posts = [api.client.post("/api/v2/alerts", json=[alert]) for _ in range(5)]
+        assert [p.status_code for p in posts] == [200] * 5, posts[-1].text
+        assert api.client.post("/api/v1/events", json=_event(63)).status_code == 429
