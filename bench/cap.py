@@ -251,7 +251,11 @@ def main() -> None:
         (config / "cap.yaml").write_text(dump_yaml(cap), encoding="utf-8")
         url = args.db or f"sqlite:///{work / 'bench.db'}"
         settings = Settings(
-            database_url=url, config_dir=config, benchdata=BENCHDATA, dispatch_interval_s=0.5
+            database_url=url,
+            config_dir=config,
+            benchdata=BENCHDATA,
+            dispatch_interval_s=0.5,
+            env="dev",  # a throw-away database: the development key seals its secrets
         )
         container = build(settings)
         seconds = seed(container, args.active)

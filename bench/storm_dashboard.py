@@ -119,7 +119,9 @@ def main() -> None:
         work = Path(tmp)
         config = write_grid_config(work / "config", grid)
         url_db = f"sqlite:///{work / 'tocsin.db'}"
-        settings = Settings(database_url=url_db, config_dir=config, background_workers=False)
+        settings = Settings(
+            database_url=url_db, config_dir=config, background_workers=False, env="dev"
+        )
         container = build(settings)  # no dispatcher: the grid's units have no address
         with serving(create_web_app(container)) as url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)

@@ -203,7 +203,8 @@ def start_tocsin(
     work = Path(tempfile.mkdtemp(prefix="storm-tocsin-"))
     config = write_grid_config(work / "config", grid, routes=tocsin_routes(sink_url))
     url = database_url or f"sqlite:///{work / 'tocsin.db'}"
-    container = build(Settings(database_url=url, config_dir=config, background_workers=False))
+    settings = Settings(database_url=url, config_dir=config, background_workers=False, env="dev")
+    container = build(settings)  # a throw-away database: the development key seals its secrets
     container.admin.add_user("storm", Role.DUTY_OFFICER, unit="NAT", actor="bench")
     token = container.access.issue("storm", TokenRequest("storm"), actor="bench")[1]
     container.close()

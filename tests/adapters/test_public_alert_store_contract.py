@@ -120,6 +120,22 @@ def test_find_filters_by_state_warning_and_thread_newest_change_first(stores: St
         assert [a.identifier for a in find(AlertQuery(limit=1))] == ["a3"]
 
 
+def test_about_names_the_warnings_some_public_alert_is_about(stores: Stores) -> None:
+    put(
+        stores,
+        alert("a1", warning_id="w1"),
+        alert("a2", warning_id="w1", thread="a1", state=AlertState.WITHDRAWN),
+        published("a3", warning_id="w2"),
+        alert("a4"),  # about no warning
+    )
+    with stores.alerting.transaction() as tx:
+        assert tx.public_alerts.about(["w1", "w2", "w3"]) == {"w1", "w2"}
+        assert tx.public_alerts.about(["w3"]) == set()
+        assert tx.public_alerts.about([]) == set()
+        many = [f"x{i}" for i in range(1_200)] + ["w2"]  # more ids than one lookup holds
+        assert tx.public_alerts.about(many) == {"w2"}
+
+
 def test_the_current_message_of_a_thread_is_the_published_one(stores: Stores) -> None:
     put(
         stores,

@@ -65,6 +65,9 @@ class PublicAlertStore(Protocol):
     def find(self, query: AlertQuery) -> list[PublicAlert]:
         """Alerts matching the query, most recently changed first."""
 
+    def about(self, warning_ids: Sequence[str]) -> set[str]:
+        """The warnings among these that some public alert (in any state) is about."""
+
     def current(self, thread: str) -> PublicAlert | None:
         """The published, not superseded message of a thread (None when there is none)."""
 

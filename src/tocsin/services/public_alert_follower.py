@@ -78,10 +78,16 @@ class PublicAlertFollower:
                 kinds: dict[str, set[str]] = {}
                 for row in rows:
                     kinds.setdefault(row.warning_id, set()).add(row.kind)
-                warnings = tx.warnings.by_ids(list(kinds))
-                for warning_id, seen in kinds.items():
-                    if warning_id in warnings and seen != {EventKind.ACKNOWLEDGED.value}:
-                        self._follow(tx, warnings[warning_id], now=now, report=report)
+                changed = [w for w, seen in kinds.items() if seen != {EventKind.ACKNOWLEDGED.value}]
+                spoken_of = tx.public_alerts.about(changed)  # in a storm: few or none
+                # a warning no public alert is about matters only where configuration
+                # publishes automatically: without such a rule, it is not even read
+                wanted = changed if self.config.auto_publish else sorted(spoken_of)
+                warnings = tx.warnings.by_ids(wanted)
+                for warning_id in changed:
+                    if warning_id in warnings:
+                        known = warning_id in spoken_of
+                        self._follow(tx, warnings[warning_id], known=known, now=now, report=report)
                 if rows:
                     tx.cap_feed.advance([r.id for r in rows])
             report.transitions += len(rows)
@@ -91,10 +97,22 @@ class PublicAlertFollower:
                 return report
 
     def _follow(
-        self, tx: AlertingSession, warning: Warning, *, now: datetime, report: FollowReport
+        self,
+        tx: AlertingSession,
+        warning: Warning,
+        *,
+        known: bool,
+        now: datetime,
+        report: FollowReport,
     ) -> None:
-        pending = tx.public_alerts.find(AlertQuery(states=tuple(PENDING), warning_id=warning.id))
-        current = latest_published(tx, warning.id)
+        """Draft, redraft, withdraw or end the public alerts of one warning; `known` says
+        whether any public alert is about it (when none is, there is nothing to look up)."""
+        pending: list[PublicAlert] = []
+        current: PublicAlert | None = None
+        if known:
+            query = AlertQuery(states=tuple(PENDING), warning_id=warning.id)
+            pending = tx.public_alerts.find(query)
+            current = latest_published(tx, warning.id)
         if current is not None and current.msg_type is MsgType.CANCEL:
             current = None  # ended already: a new rise starts a new thread
         if not warning.is_open:

@@ -159,6 +159,7 @@ class Responder:
             work = ResponsePass(tx, now, self.context)
             rows = tx.response_feed.read(FEED_BATCH)
             warnings = tx.warnings.by_ids([r.warning_id for r in rows])
+            work.prefetch_links(list(warnings))
             for row in rows:
                 warning = warnings.get(row.warning_id)
                 if warning is not None:

@@ -142,6 +142,9 @@ class ResponsePass:
         self._changed_tasks: set[str] = set()
         self.records: list[AuditRecord] = []
         self.messages: list[Message] = []
+        # warning id -> the incidents linking it when the pass began, for the warnings
+        # looked up together (`prefetch_links`); others are looked up one at a time
+        self._links: dict[str, list[str]] = {}
 
     # -- reading (this pass's versions first) --------------------------------------------------
     def incident(self, incident_id: str) -> Incident | None:
@@ -176,6 +179,16 @@ class ResponsePass:
         found = [t for t in self._tasks.values() if t.incident_id == incident_id]
         return sorted(found, key=lambda t: (t.created_at, t.id))
 
+    def prefetch_links(self, warning_ids: Sequence[str]) -> None:
+        """Look up the open incidents linking these warnings in one query (a storm's batch
+        of transitions would otherwise cost a query each)."""
+        linked = self.tx.incidents.linked_to(LinkKind.WARNING.value, warning_ids, open_only=True)
+        for ident in warning_ids:
+            found = linked.get(ident, [])
+            self._links[ident] = [incident.id for incident in found]
+            for incident in found:
+                self._incidents.setdefault(incident.id, incident)
+
     def open_incident_for(self, warning: Warning, key: str | None) -> Incident | None:
         """The open incident a warning belongs to: one linking it, else the one of `key`."""
         for cached in self._incidents.values():
@@ -183,9 +196,10 @@ class ResponsePass:
                 link.kind is LinkKind.WARNING and link.ref == warning.id for link in cached.links
             ):
                 return cached
-        linked = self.tx.incidents.linked_to(LinkKind.WARNING.value, [warning.id], open_only=True)
-        for found in linked.get(warning.id, []):
-            current = self.incident(found.id)
+        if warning.id not in self._links:
+            self.prefetch_links([warning.id])
+        for ident in self._links[warning.id]:
+            current = self.incident(ident)
             if current is not None and current.is_open:
                 return current
         if key is None:

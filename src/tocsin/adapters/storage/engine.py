@@ -15,6 +15,11 @@ from tocsin.adapters.storage.postgres_writer import PostgresWriter
 from tocsin.adapters.storage.sqlite_writer import SqliteWriter
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# SQLite connections are cheap to keep and dear to open (each runs the pragmas below): keep as
+# many as a server's worker threads use at once (anyio's 40), so a burst of requests reuses
+# them rather than opening and closing one per request beyond the pool
+SQLITE_POOL = 40
+SQLITE_OVERFLOW = 24
 WRITERS: dict[str, type[SqliteWriter] | type[PostgresWriter]] = {
     "sqlite": SqliteWriter,
     "postgresql": PostgresWriter,
@@ -26,7 +31,12 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=SQLITE_POOL,
+            max_overflow=SQLITE_OVERFLOW,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -52,6 +52,11 @@ class MemoryPublicAlerts:
         found.sort(key=lambda a: a.updated_at, reverse=True)
         return found[: query.limit]
 
+    def about(self, warning_ids: Sequence[str]) -> set[str]:
+        """The warnings among these that some public alert is about."""
+        wanted = set(warning_ids)
+        return {a.warning_id for a in self.state.public_alerts.values() if a.warning_id in wanted}
+
     def current(self, thread: str) -> PublicAlert | None:
         """The published, not superseded message of a thread."""
         found = [

@@ -130,6 +130,15 @@ class SqlPublicAlerts:
             q = q.where(P.c.thread == query.thread)
         return [alert_of(r) for r in self.conn.execute(q).mappings()]
 
+    def about(self, warning_ids: Sequence[str]) -> set[str]:
+        """The warnings among these that some public alert is about (one indexed lookup per
+        chunk of ids)."""
+        query = select(P.c.warning_id).distinct()
+        return {
+            r["warning_id"]
+            for r in rows_in(self.conn, query, column=P.c.warning_id, keys=warning_ids)
+        }
+
     def current(self, thread: str) -> PublicAlert | None:
         """The published, not superseded message of a thread."""
         q = (
