@@ -65,6 +65,11 @@ class DialectWriter(Protocol):
     def begin_writes(self, conn: Connection) -> None:
         """Take what a pipeline session needs before it performs its buffered writes."""
 
+    def exclusive(self, conn: Connection, name: str) -> None:
+        """Hold the lock `name` until this transaction ends: what follows runs in one process
+        at a time (two processes starting together migrate and store the catalogue in turn).
+        Call it before anything else in the transaction."""
+
     def feed_horizon(self, conn: Connection) -> tuple[int, int] | None:
         """(xmin, xmax) of the current snapshot, when ids can become visible out of order."""
 

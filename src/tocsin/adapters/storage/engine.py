@@ -57,6 +57,7 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        writer_for(engine).exclusive(connection, "tocsin.migrate")  # processes starting together
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

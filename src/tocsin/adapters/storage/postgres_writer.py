@@ -112,6 +112,10 @@ class PostgresWriter:
     def begin_writes(self, conn: Connection) -> None:
         """Nothing: the session's transaction is already open and MVCC needs no lock."""
 
+    def exclusive(self, conn: Connection, name: str) -> None:
+        """A transaction-level advisory lock on the name's hash."""
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
+
     def feed_horizon(self, conn: Connection) -> tuple[int, int] | None:
         """The current snapshot's xmin and xmax."""
         snapshot = func.pg_current_snapshot()

@@ -179,6 +179,14 @@ class SqliteWriter:
         conn.rollback()
         _begin_immediate(conn)
 
+    def exclusive(self, conn: Connection, name: str) -> None:
+        """SQLite's one write lock, taken at once (not on the first write, when another
+        process may have committed since this transaction's first read). The driver begins a
+        transaction only at the first write, which takes the lock: when one is open, the
+        lock is held already."""
+        if not raw_connection(conn).in_transaction:
+            _begin_immediate(conn)
+
     def feed_horizon(self, conn: Connection) -> tuple[int, int] | None:
         """None: ids become visible in order, a gap is a rollback."""
         return None

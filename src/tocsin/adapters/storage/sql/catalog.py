@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert, select
 
 from tocsin.adapters.storage import tables as t
+from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.sql.records import from_row, to_row
 from tocsin.core.assets import Asset
 from tocsin.core.catalog import Catalog
@@ -22,8 +23,9 @@ from tocsin.core.units import ResponsibleUnit
 class SqlCatalog:
     """The CatalogStore port in one transaction."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, writer: DialectWriter) -> None:
         self.conn = conn
+        self.writer = writer
 
     def indicator_ids(self) -> dict[str, int]:
         """Indicator code -> id."""
@@ -31,7 +33,10 @@ class SqlCatalog:
         return {r.code: r.id for r in self.conn.execute(select(i.c.code, i.c.id))}
 
     def sync(self, catalog: Catalog) -> dict[str, int]:
-        """Replace configuration tables; indicator ids stay stable per code."""
+        """Replace configuration tables; indicator ids stay stable per code. Processes
+        starting together store it in turn (each would otherwise insert what the other's
+        uncommitted delete did not remove)."""
+        self.writer.exclusive(self.conn, "tocsin.catalog")
         ids = self.indicator_ids()
         next_id = max(ids.values(), default=-1) + 1
         for ind in catalog.indicators:

@@ -60,7 +60,7 @@ class SqlSession:
         observations = SqlObservations(conn, writer, buffer_rows=buffer_rows)
         return cls(
             observations=observations,
-            catalog=SqlCatalog(conn),
+            catalog=SqlCatalog(conn, writer),
             checkpoints=SqlCheckpoints(conn, writer, observations=observations),
             events=SqlEvents(conn),
             exposure=SqlExposure(conn),
