@@ -221,7 +221,7 @@ def start_tocsin(
             api = {**env, "TOCSIN_BACKGROUND_WORKERS": "false"}
             started.append(subprocess.Popen(serve, stdout=out, stderr=out, env=api))
             notify = [*tocsin, "notify", "run", "--db", url, "--config", str(config)]
-            notify += ["--interval", "0.02"]
+            notify += ["--interval", "0.05"]  # timers as serve's (TOCSIN_DISPATCH_INTERVAL_S)
             started.append(subprocess.Popen(notify, stdout=out, stderr=out, env=env))
     _wait_ready(f"http://127.0.0.1:{port}/healthz", started[0], log)
     name = "tocsin" if processes == 1 else f"tocsin-{processes}p"

@@ -278,6 +278,14 @@ def notify_run(
     interval: Annotated[
         float, typer.Option(metavar="SECONDS", help="Seconds between rounds", min=0.01)
     ] = 0.5,
+    watch: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Seconds between looks for warning transitions other processes committed",
+            min=0.005,
+        ),
+    ] = 0.05,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -287,8 +295,10 @@ def notify_run(
 
     Runs the same dispatcher and delivery loops as `serve` (the dispatcher hands what it writes
     straight to the delivery worker), in a process of its own: with `serve` started with
-    TOCSIN_BACKGROUND_WORKERS=false, the API and the pipeline each have a processor core. The
-    dispatcher looks for new warning transitions every `interval` seconds."""
+    TOCSIN_BACKGROUND_WORKERS=false, the API and the pipeline each have a processor core. It
+    looks for warning transitions committed by other processes every `watch` seconds (one row
+    read) and works on them at once; timers (group waits, escalations, retries, reminders) are
+    checked every `interval` seconds."""
     from datetime import timedelta
 
     from tocsin.bootstrap import build
@@ -325,7 +335,7 @@ def notify_run(
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
-    stop_loops = start_background(container, interval=interval)
+    stop_loops = start_background(container, interval=interval, watch=watch)
     try:
         stop.wait()
     finally:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
 from tocsin.core.errors import Unavailable
-from tocsin.ports import Clock
+from tocsin.ports import Clock, Store
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
 from tocsin.services.leadership import Leadership, ProcessLeases
@@ -94,6 +94,10 @@ class _Wired(Protocol):
     @property
     def clock(self) -> Clock:
         """The clock."""
+
+    @property
+    def store(self) -> Store:
+        """The main store (the audit chain's head, for the feed watcher)."""
 
     @property
     def settings(self) -> Settings:
@@ -215,9 +219,31 @@ def keep_leases(leadership: Sequence[Leadership], *, interval: float) -> Callabl
     return loop.stop
 
 
-def start_background(container: _Wired, *, interval: float | None = None) -> Callable[[], None]:
+def watch_feed(store: Store, loops: Sequence[_Loop], *, every: float) -> _Loop:
+    """A loop that wakes `loops` when the audit chain's head moved: warning transitions
+    committed by another process (a `serve` beside `notify run`), whose bus this process does
+    not hear. One row read by key every `every` seconds, so the loops need not poll the
+    feeds themselves that often."""
+    seen: list[int] = []
+
+    def look() -> bool:
+        with store.transaction() as tx:
+            seq = tx.audit.head().seq
+        if seen != [seq]:
+            seen[:] = [seq]
+            for loop in loops:
+                loop.wake.set()
+        return False
+
+    return _Loop("tocsin-feed-watch", look, interval=every)
+
+
+def start_background(
+    container: _Wired, *, interval: float | None = None, watch: float | None = None
+) -> Callable[[], None]:
     """Start the lease keeper and the dispatcher and delivery loops; return a function that
-    stops them and gives the leases up.
+    stops them and gives the leases up. With `watch` (seconds), a watcher wakes the loops
+    that follow warning transitions as soon as another process has committed some.
 
     The dispatcher and delivery loops work only while this process holds the dispatch lease
     (a standby keeps trying to take it over). They do not start when
@@ -260,7 +286,9 @@ def start_background(container: _Wired, *, interval: float | None = None) -> Cal
     dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval=interval)
     followers = _followers(container, interval=interval)
     retention_loop = _Loop("tocsin-retention", delete_contacts, interval=RETENTION_INTERVAL_S)
-    loops = (delivery_loop, dispatch_loop, *followers, retention_loop)
+    loops: tuple[_Loop, ...] = (delivery_loop, dispatch_loop, *followers, retention_loop)
+    if watch is not None:
+        loops += (watch_feed(container.store, (dispatch_loop, *followers), every=watch),)
 
     def on_message(topic: str, _payload: Mapping[str, Any]) -> None:
         if topic == "warnings":
