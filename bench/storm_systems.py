@@ -175,7 +175,7 @@ def tocsin_routes(sink_url: str) -> dict[str, Any]:
             **timing,
             "routes": [
                 {
-                    "match": {"matchers": ['source="threshold"']},
+                    "match": {"matchers": ['source="indicator"']},  # threshold and detector rules
                     "receiver": "sink",
                     "group_by": ["region_district", "domain"],
                     "group_wait_s": DISTRICT_WAIT_S,
