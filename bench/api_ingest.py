@@ -80,6 +80,9 @@ class RssSampler:
         self._thread.join()
 
 
+DEV = {"TOCSIN_ENV": "dev"}  # throw-away databases: the development key seals secrets
+
+
 @contextmanager
 def server(
     url: str, config: Path, work: Path, *, settings: dict[str, str] | None = None
@@ -89,7 +92,7 @@ def server(
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     sock.close()
-    env = {**os.environ, "TOCSIN_DATABASE_URL": url, **(settings or {})}
+    env = {**os.environ, **DEV, "TOCSIN_DATABASE_URL": url, **(settings or {})}
     log = (work / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tocsin", "serve", "--config", str(config), "--port", str(port)],
@@ -118,16 +121,17 @@ def server(
 
 
 def token(url: str) -> str:
-    """A duty officer's API token, made with the CLI."""
-    env = {**os.environ, "TOCSIN_DATABASE_URL": url}
+    """An administrator's API token, made with the CLI (the configuration has no responsible
+    units, and every other role belongs to one)."""
+    env = {**os.environ, **DEV, "TOCSIN_DATABASE_URL": url}
     out = subprocess.run(
-        [sys.executable, "-m", "tocsin", "users", "add", "bench", "--role", "duty_officer"],
+        [sys.executable, "-m", "tocsin", "users", "add", "bench", "--role", "admin"],
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
-    return out.stdout.strip().splitlines()[-1]
+    return out.stdout.strip().splitlines()[-1].split()[-1]  # "token <id>: <secret>"
 
 
 def wrk(base: str, *, batch: int, connections: int, seconds: int, env: dict[str, str]) -> dict:
