@@ -189,7 +189,8 @@ class JsonRows:
         except _FAST_ERRORS:
             self._whole_checked(body)
             return
-        if body.count(b'"observations"') != 1 or may_repeat(body, len(batch.observations), KEYS):
+        rows = len(batch.observations)
+        if body.count(b'"observations"') != 1 or may_repeat(body, rows, KEYS, others=1):
             self._whole_checked(body)
             return
         _add_fast(self.sink, batch.observations, first=0)

@@ -58,8 +58,8 @@ def router() -> APIRouter:
     api = APIRouter(tags=["operations"])
 
     @api.get("/healthz")
-    def healthz() -> HealthOut:
-        """Liveness."""
+    async def healthz() -> HealthOut:
+        """Liveness (on the event loop: no worker thread, so it measures the HTTP stack)."""
         return HealthOut(status="ok", version=__version__)
 
     @api.get(

@@ -302,6 +302,7 @@ def notify_run(
     from datetime import timedelta
 
     from tocsin.bootstrap import build
+    from tocsin.runtime import tune_collector
     from tocsin.services.background import start_background
 
     with reported():
@@ -335,6 +336,7 @@ def notify_run(
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
+    tune_collector()
     stop_loops = start_background(container, interval=interval, watch=watch)
     try:
         stop.wait()

@@ -80,7 +80,14 @@ def loads_once(document: bytes | str) -> Any:
     return value
 
 
-def may_repeat(run: bytes, rows: int, keys: tuple[bytes, ...]) -> bool:
-    """Whether a run of `rows` objects might repeat one of `keys` (each quoted key must occur
-    exactly `rows` times; a key's name inside a string value makes this True, harmlessly)."""
+def may_repeat(run: bytes, rows: int, keys: tuple[bytes, ...], *, others: int = 0) -> bool:
+    """Whether a run of `rows` objects, each decoded with every one of `keys` and no other key
+    (besides `others` keys outside them), might repeat one of `keys`.
+
+    First a sufficient test that reads the run once: every key is followed by a colon, so a run
+    with exactly as many colons as keys it must hold names none twice. Otherwise (a colon in a
+    string, a time in RFC 3339 text) each quoted key must occur exactly `rows` times; a key's
+    name inside a string value makes this True, harmlessly."""
+    if run.count(b":") == rows * len(keys) + others:
+        return False
     return any(run.count(key) != rows for key in keys)

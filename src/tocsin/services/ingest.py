@@ -74,7 +74,10 @@ def to_batch(raw: RawObservations, ids: dict[str, int], *, source: str) -> Obser
         lookup = np.array([ids.get(str(c), -1) for c in codes], dtype=np.int64)
         series = lookup[raw.code_index] if len(raw.code_index) else np.empty(0, np.int64)
     else:
-        series = np.fromiter((ids.get(c, -1) for c in codes), dtype=np.int64, count=len(codes))
+        try:  # every code known (the usual case): looked up at C speed
+            series = np.fromiter(map(ids.__getitem__, codes), dtype=np.int64, count=len(codes))
+        except KeyError:
+            series = np.fromiter((ids.get(c, -1) for c in codes), np.int64, count=len(codes))
     problems: list[Problem] = []
 
     def where(i: int) -> str:

@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from tocsin.core.errors import Unavailable
+from tocsin.runtime import tune_collector
 
 BIND_REASONS = {
     errno.EADDRINUSE: "is in use (stop the other server or choose another --port)",
@@ -49,11 +50,12 @@ def serve_forever(
     sock: socket.socket | None = None,
 ) -> None:
     """Bind host:port (unless `sock` is already bound), call `on_ready(base URL)`, then serve
-    until interrupted."""
+    until interrupted. The process is a server from here on: its collector is tuned."""
     sock = sock or bind(host, port)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     if on_ready is not None:
         on_ready(f"http://{host}:{port}")
+    tune_collector()
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
