@@ -23,6 +23,7 @@ from tocsin.adapters.config_yaml import load_catalog
 from tocsin.adapters.contact_cipher import AesGcmContactCipher
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.jsonl_file import JsonLinesNotifier
+from tocsin.adapters.notifiers.sms import SmsGateway
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
 from tocsin.adapters.plans_yaml import load_plans
 from tocsin.adapters.report_types_yaml import load_report_types
@@ -371,7 +372,7 @@ def build(
     reporter_mail = _reporter_mail(
         settings, stores.store, clock=clock, reports=reports, mailer=notifiers.get(Channel.EMAIL)
     )
-    if reporter_mail is not None and reporter_mail.mailer is not None:
+    if reporter_mail is not None and reporter_mail.serves:
         notifiers = {**notifiers, Channel.REPORTER: reporter_mail}
     return Container(
         settings=settings,
@@ -447,13 +448,22 @@ def build(
 def _reporter_mail(
     settings: Settings, store: Store, *, clock: Clock, reports: ReportService, mailer: object
 ) -> ReporterMail | None:
-    """Reporters' status e-mails: with a contact key (else no contact is kept), sent through
-    the e-mail channel when there is one."""
+    """Reporters' status updates: with a contact key (else no contact is kept), sent through
+    the e-mail channel when there is one, and to phone numbers through the SMS gateway when
+    one is configured."""
     if reports.cipher is None:
         return None
     base = (settings.report_public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     sender = mailer if isinstance(mailer, EmailNotifier) else None
-    return ReporterMail(store, clock, reports.cipher, base, mailer=sender)
+    sms = None
+    if settings.sms_gateway_url:
+        sms = SmsGateway(
+            settings.sms_gateway_url,
+            username=settings.sms_username,
+            password=settings.sms_password,
+            sender=settings.sms_from,
+        )
+    return ReporterMail(store, clock, reports.cipher, base, mailer=sender, sms=sms)
 
 
 def _breadth(settings: Settings, catalog: Catalog) -> BreadthPolicy:

@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    # reporters who give a phone number: their updates as text messages through an SMS
+    # gateway's `sendsms` URL (Kannel's interface; adapters/notifiers/sms.py)
+    sms_gateway_url: str | None = None
+    sms_username: str | None = None
+    sms_password: SecretStr | None = None
+    sms_from: str | None = None
     notify_lease_s: float = 30.0
     # several processes on one database: the owner of the rules' state and of the dispatcher
     # holds a lease for this long, renewed every third of it; a standby takes over once it

@@ -18,12 +18,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.http_server import local_http_server
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.users import Role
@@ -117,15 +118,9 @@ def _handler(sink: Sink) -> type[BaseHTTPRequestHandler]:
 def running_sink() -> Iterator[Sink]:
     """A sink listening on a free port (its URL in `url`)."""
     sink = Sink()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(sink))
-    sink.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with local_http_server(_handler(sink)) as port:
+        sink.url = f"http://127.0.0.1:{port}/hook"
         yield sink
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass

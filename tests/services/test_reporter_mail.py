@@ -8,7 +8,7 @@ from __future__ import annotations
 import email
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from email.message import Message
 from pathlib import Path
@@ -17,10 +17,13 @@ from typing import Any
 import pytest
 
 from tests.services.report_world import ReportWorld, report_world
+from tests.sms_gateway import sms_gateway
 from tests.smtp_server import smtp_server
 from tocsin.adapters.contact_cipher import AesGcmContactCipher, new_key
 from tocsin.adapters.notifiers.email import EmailNotifier
+from tocsin.adapters.notifiers.sms import SmsGateway
 from tocsin.core.errors import NotFound
+from tocsin.core.report_updates import SMS_MAX
 from tocsin.core.reports import HandlingAction, Point
 from tocsin.core.users import Role, User, UserName
 from tocsin.core.warnings.outbox import Channel, DeliveryStatus
@@ -190,3 +193,58 @@ def test_unsubscribe_deletes_the_contact_and_stops_updates(mailing: Mailing) -> 
     (record,) = audit_of(mailing.world, "report.unsubscribed")
     assert record.subject_id == report.id
     assert A not in repr(record)
+
+
+PHONE = "+390551234567"
+
+
+def test_a_reporter_who_gave_a_phone_number_gets_text_messages(mailing: Mailing) -> None:
+    svc, clock = mailing.world.service, mailing.world.clock
+    long_answer = "The leak under the school gate was found and sealed; " * 20
+    with sms_gateway() as gateway:
+        mail = replace(mailing.mail, sms=SmsGateway(gateway.url, sender="Tocsin"))
+        worker = DeliveryWorker(
+            mailing.world.stores.alerting, {Channel.REPORTER: mail}, clock=clock
+        )
+        mine = svc.submit(gas(45.5, contact=PHONE, note="smell near the school"))
+        mailing.act(mine.id, HandlingAction.ACKNOWLEDGE)
+        clock.advance(timedelta(minutes=5))
+        mailing.act(mine.id, HandlingAction.CLOSE, note=long_answer)
+        worker.run_once(clock.now())
+        worker.run_once(clock.now())
+    assert mailing.inbox.messages == []  # a number gets no e-mail
+    acknowledged, closed = gateway.messages
+    token = mail.cipher.token(mine.id)
+    for sent in (acknowledged, closed):
+        assert sent["to"] == PHONE
+        assert sent["from"] == "Tocsin"
+        assert len(sent["text"]) <= SMS_MAX
+        assert f"(tracking number {mine.id})" in sent["text"]
+        assert f"{BASE}/report#track={mine.id}" in sent["text"]
+        assert f"{BASE}/report/unsubscribe?report={mine.id}&token={token}" in sent["text"]
+        assert "school" not in sent["text"].split("Answer:")[0]  # no description, no point
+    assert acknowledged["text"].startswith("Your report was acknowledged")
+    assert closed["text"].startswith("Your report was closed")
+    assert "Answer: The leak under the school gate was found and sealed;" in closed["text"]
+    assert "…" in closed["text"]  # the long answer shortened to fit three parts
+    sent_records = audit_of(mailing.world, "report.update_sent")
+    assert [r.details["channel"] for r in sent_records] == ["sms", "sms"]
+    assert all(PHONE not in repr(r) for r in audit_of(mailing.world, ""))
+    with mailing.world.stores.alerting.transaction() as tx:
+        outbox = tx.outbox.find(limit=50)
+    assert all(PHONE not in repr(n) for n in outbox)
+    assert all(n.status is DeliveryStatus.DELIVERED for n in outbox)
+
+
+def test_without_a_gateway_a_number_fails_its_update_and_says_why(mailing: Mailing) -> None:
+    svc = mailing.world.service
+    report = svc.submit(gas(45.5, contact=PHONE, note="smell"))
+    mailing.act(report.id, HandlingAction.ACKNOWLEDGE)
+    mailing.deliver()
+    with mailing.world.stores.alerting.transaction() as tx:
+        (sent,) = tx.outbox.find(limit=50)
+    assert (sent.status, sent.last_error) == (
+        DeliveryStatus.FAILED,
+        "no SMS gateway is configured",
+    )
+    assert mailing.inbox.messages == []

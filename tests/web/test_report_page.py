@@ -8,7 +8,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -105,3 +107,40 @@ def test_a_bad_report_is_refused_on_the_page_with_the_reason(
         expect(page.locator("#send-result")).to_contain_text("outside every region")
         page.goto(url + "/report#track=doesnotexist")
         expect(page.locator("#track-result")).to_contain_text("no report")
+
+
+def test_a_reporter_stops_updates_from_the_link_of_an_update(
+    site: tuple[str, Container], browser: Any
+) -> None:
+    url, container = site
+    form = {
+        "api_key": "web-page-key-0123456789",
+        "service_code": "gas_smell",
+        "lat": "45.5123",
+        "long": "10.5123",
+        "attribute[strength]": "strong",
+        "phone": "0039 055 123-4567",
+    }
+    answer = httpx.post(url + "/open311/v2/requests.json", data=form, timeout=30)
+    assert answer.is_success, answer.text
+    rid = answer.json()[0]["service_request_id"]
+    mail = container.reporter_mail
+    assert mail is not None
+    link = urlsplit(mail.links(rid).unsubscribe)  # as an update carries it
+    with container.store.transaction() as tx:
+        kept = tx.reports.contact(rid)
+    assert kept is not None
+    assert mail.cipher.open(kept.sealed, report_id=rid) == "+390551234567"  # as a gateway dials
+    with guarded_page(browser, **PHONE) as (page, _):
+        page.goto(f"{url}{link.path}?{link.query}")
+        expect(page.locator("h1")).to_have_text(f"Stop updates on report {rid}")
+        with container.store.transaction() as tx:
+            assert tx.reports.contact(rid) is not None  # opening the link changes nothing
+        page.get_by_role("button", name="Stop updates").tap()
+        expect(page.locator("h1")).to_have_text("Updates stopped")
+        with container.store.transaction() as tx:
+            assert tx.reports.contact(rid) is None
+        assert "4567" not in page.content()
+        page.get_by_role("link", name="the report page").tap()
+        page.goto(f"{url}/report#track={rid}")
+        expect(page.locator("#track-status")).to_have_text("received")

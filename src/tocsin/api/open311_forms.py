@@ -12,6 +12,7 @@ from typing import Any
 from starlette.datastructures import FormData, UploadFile
 
 from tocsin.api.fields import control_character
+from tocsin.core.contacts import PHONE_PROBLEM, email_problem, phone_number
 from tocsin.core.errors import InvalidInput, Problem
 from tocsin.core.reports import Point
 from tocsin.services.reports import Submission
@@ -113,6 +114,20 @@ def _photo(form: FormData, problems: list[Problem]) -> bytes | None:
     return data or None
 
 
+def _contact(fields: dict[str, str], problems: list[Problem]) -> str | None:
+    """The contact for updates: the e-mail address when one is given, else the phone number
+    (both are checked when both are given; updates go to the address)."""
+    email = fields.get("email", "").strip()
+    phone = fields.get("phone", "").strip()
+    why = email_problem(email) if email else None
+    if why is not None:
+        problems.append(Problem("form", "email", why))
+    number = phone_number(phone) if phone else None
+    if phone and number is None:
+        problems.append(Problem("form", "phone", PHONE_PROBLEM))
+    return email or number or None
+
+
 def submission_of(form: FormData, *, client: str, address_range: str) -> Submission:
     """The submission a form makes; InvalidInput listing every problem of it."""
     problems: list[Problem] = []
@@ -124,10 +139,10 @@ def submission_of(form: FormData, *, client: str, address_range: str) -> Submiss
             problems.append(Problem("form", name, why))
     if not fields.get("service_code"):
         problems.append(Problem("form", "service_code", "required"))
+    contact = _contact(fields, problems)
     photo = _photo(form, problems)
     if problems or lat is None or lon is None:
         raise InvalidInput(problems)
-    contact = (fields.get("email") or fields.get("phone") or "").strip() or None
     return Submission(
         service=fields["service_code"],
         point=Point(lat, lon),

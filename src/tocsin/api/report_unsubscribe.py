@@ -80,7 +80,8 @@ def router() -> APIRouter:
         rid, tok = escape(report), escape(token)
         return _page(
             f"<h1>Stop updates on report {rid}</h1>"
-            "<p>Your e-mail address will be deleted now and you will receive no more updates."
+            "<p>Your e-mail address or phone number will be deleted now and you will receive no"
+            " more updates."
             " You can still follow the report with its tracking number.</p>"
             f'<form method="post" action="{PATH}">'
             f'<input type="hidden" name="report" value="{rid}">'
@@ -93,7 +94,8 @@ def router() -> APIRouter:
         """Stop the updates: the reporter's address is deleted now."""
         _mail(request).unsubscribe(report, token)
         return _page(
-            "<h1>Updates stopped</h1><p>Your e-mail address has been deleted. The report stays"
+            "<h1>Updates stopped</h1><p>Your e-mail address or phone number has been deleted. The"
+            " report stays"
             ' and can be followed with its tracking number on <a href="/report">the report'
             " page</a>.</p>"
         )

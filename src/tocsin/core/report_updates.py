@@ -2,7 +2,9 @@
 
 A reporter who gave an e-mail address reads each handling step (acknowledged, verified, marked
 duplicate, linked to an incident, rejected, closed) as a short e-mail: the tracking number, the
-new status, the unit's public answer and links to the tracking page and to stop the updates.
+new status, the unit's public answer and links to the tracking page and to stop the updates. A
+reporter who gave a phone number gets the same as a text message of at most `SMS_MAX`
+characters (the answer shortened to fit: three concatenated parts of 153 GSM characters).
 Nothing else: no point, no description, nothing of another report. The notification stored in
 the outbox names the report, never the address: the address is opened only when it is sent
 (`services/reporter_mail.py`), so a contact deleted or withdrawn in between stops it.
@@ -88,3 +90,19 @@ def update_text(payload: Mapping[str, Any], links: Links) -> str:
         links.unsubscribe,
     ]
     return "\n".join(lines) + "\n"
+
+
+SMS_MAX: Final = 459  # three parts of a concatenated SMS (3 x 153 GSM 03.38 characters)
+
+
+def update_sms(payload: Mapping[str, Any], links: Links) -> str:
+    """The text message: status, tracking number, the answer as far as it fits, both links."""
+    status = ReportStatus(str(payload["status"]))
+    head = f"{HEADINGS[status]} (tracking number {payload['tracking']})."
+    tail = f" Follow it: {links.track} Stop updates: {links.unsubscribe}"
+    answer = str(payload.get("answer") or "").strip()
+    room = SMS_MAX - len(head) - len(tail) - len(" Answer: ")
+    if answer and room > 10:
+        shown = answer if len(answer) <= room else answer[: room - 1].rstrip() + "…"
+        return f"{head} Answer: {shown}{tail}"
+    return head + tail

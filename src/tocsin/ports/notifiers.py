@@ -1,4 +1,4 @@
-"""Port: a delivery channel (webhook, e-mail) that hands one notification to its receiver.
+"""Port: a delivery channel (webhook, e-mail, SMS) that hands one notification to its receiver.
 
 A channel that can wait for its receiver without a thread (the webhook) is also an
 `AsyncNotifier`: the delivery worker then sends on its event loop, many at once; the others are
@@ -39,3 +39,11 @@ class Mailer(Protocol):
 
     def send_message(self, msg: EmailMessage, *, address: str, shown: str | None = None) -> None:
         """Send it to `address`; DeliveryError on failure, saying `shown` for the address."""
+
+
+class TextSender(Protocol):
+    """Sends a short text message to a phone number through an SMS gateway."""
+
+    def send_text(self, number: str, text: str, *, key: str, shown: str) -> None:
+        """Send `text` to `number` (`key`: the notification's idempotency key); DeliveryError
+        on failure, saying `shown` for the number."""

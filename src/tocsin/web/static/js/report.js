@@ -96,7 +96,7 @@ async function send(event) {
   event.preventDefault();
   const result = $("send-result");
   const form = new FormData($("report-form"));
-  for (const name of ["media", "email", "description"]) {
+  for (const name of ["media", "email", "phone", "description"]) {
     const value = form.get(name);
     if (!value || (value instanceof File && value.size === 0)) form.delete(name);
   }
