@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 def local_http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
     """Serve with `handler` on a free port until the block ends; yields the port."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True  # a handler still running does not hold up the end
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

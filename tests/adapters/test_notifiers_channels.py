@@ -11,11 +11,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
+from tests.http_server import local_http_server
 from tests.smtp_server import smtp_server
 from tocsin.adapters.notifiers.email import EmailNotifier
 from tocsin.adapters.notifiers.webhook import WebhookNotifier, signature, verify
@@ -104,13 +105,9 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *_: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    seen.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    yield seen
-    server.shutdown()
-    server.server_close()
+    with local_http_server(Handler) as port:
+        seen.url = f"http://127.0.0.1:{port}/hook"
+        yield seen
 
 
 @pytest.fixture

@@ -6,16 +6,16 @@ for any of them."""
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.http_server import local_http_server
 from tocsin.api.app import create_app
 from tocsin.bootstrap import build
 from tocsin.config import Settings
@@ -48,13 +48,8 @@ class _Echo(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://relay:Hunter2Secret@{host!s}:{port}/hooks/T0K3N?token=abc123"
-    server.shutdown()
-    server.server_close()
+    with local_http_server(_Echo) as port:
+        yield f"http://relay:Hunter2Secret@127.0.0.1:{port}/hooks/T0K3N?token=abc123"
 
 
 @pytest.fixture

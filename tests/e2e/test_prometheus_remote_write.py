@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ import pytest
 import yaml
 
 from tests.e2e.collector_harness import eventually, free_port, served_with_sources
+from tests.http_server import local_http_server
 
 pytestmark = pytest.mark.slow
 PROMETHEUS = shutil.which("prometheus")
@@ -44,14 +44,8 @@ class _Exporter(BaseHTTPRequestHandler):
 @contextmanager
 def exporter() -> Iterator[str]:
     """A tiny exporter on a free port; yields host:port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Exporter)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_http_server(_Exporter) as port:
+        yield f"127.0.0.1:{port}"
 
 
 @contextmanager

@@ -4,12 +4,11 @@ river-gauge CSV, conditional GET (ETag, Last-Modified), a bad record refusing th
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.e2e.collector_harness import eventually, served_with_sources
+from tests.http_server import local_http_server
 from tocsin.adapters.sources.pull import FeedPuller
 from tocsin.bootstrap import Container, build
 from tocsin.cli.main import app
@@ -69,13 +69,8 @@ def feed_server(feed: Feed) -> Iterator[str]:
         def log_message(self, *_: object) -> None:
             """Quiet."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_http_server(Handler) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from tests.e2e.harness import Server
+from tests.http_server import local_http_server
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
@@ -118,12 +119,8 @@ def sink() -> Iterator[tuple[Sink, str]]:
         def log_message(self, *_: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield s, f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-    server.server_close()
+    with local_http_server(Handler) as port:
+        yield s, f"http://127.0.0.1:{port}/hook"
 
 
 def _alerts(grid: Grid, *, resolved: bool) -> list[list[dict[str, Any]]]:

@@ -7,14 +7,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from tests.factories import T0, make_notification
+from tests.http_server import local_http_server
 from tocsin.adapters.notifiers.webhook import WebhookNotifier
 from tocsin.bootstrap import open_stores
 from tocsin.core.warnings.outbox import Channel, DeliveryStatus
@@ -42,18 +44,12 @@ class Receiver:
 @pytest.fixture
 def receivers() -> Iterator[list[Receiver]]:
     """Three receivers on free ports."""
-    made: list[tuple[Receiver, ThreadingHTTPServer]] = []
-    for _ in range(3):
-        seen = Receiver()
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(seen))
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        seen.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-        made.append((seen, server))
-    yield [r for r, _ in made]
-    for _, server in made:
-        server.shutdown()
-        server.server_close()
+    made = [Receiver() for _ in range(3)]
+    with ExitStack() as stack:
+        for seen in made:
+            port = stack.enter_context(local_http_server(_handler(seen)))
+            seen.url = f"http://127.0.0.1:{port}/hook"
+        yield made
 
 
 def _handler(seen: Receiver) -> type[BaseHTTPRequestHandler]:

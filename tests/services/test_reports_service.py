@@ -23,7 +23,7 @@ from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.access import Principal, Scope, restricted, system_principal
-from tocsin.core.errors import Forbidden, InvalidConfig, Overloaded, Unavailable
+from tocsin.core.errors import Forbidden, InvalidConfig, InvalidInput, Overloaded, Unavailable
 from tocsin.core.levels import Level
 from tocsin.core.reports import HandlingAction, Point
 from tocsin.core.users import PERMISSIONS, Role, User, UserName
@@ -172,6 +172,23 @@ def test_a_contact_is_sealed_shown_to_the_handler_only_and_deleted_after_retenti
     assert view.contact is None
     assert view.report.has_contact is False
     assert view.report.description == report.description  # the report stays
+
+
+@pytest.mark.parametrize(("contact", "named"), [(EMAIL, "email"), ("+390551234567", "phone")])
+def test_without_a_contact_key_a_contact_is_refused_naming_its_field(
+    tmp_path: Path, contact: str, named: str
+) -> None:
+    policy = ReportPolicy(contact_retention=timedelta(days=30))
+    with report_world("memory://", tmp_path / "cfg", policy=policy, cipher=None) as made:
+        with pytest.raises(InvalidInput) as err:
+            made.service.submit(gas(45.5, 10.5, contact=contact))
+        ((problem),) = err.value.problems
+        assert (problem.field, problem.reason) == (
+            named,
+            "this server takes no contact details (no TOCSIN_REPORT_CONTACT_KEY)",
+        )
+        with made.stores.store.transaction() as tx:
+            assert tx.reports.find(ReportQuery(limit=10)) == []
 
 
 def test_a_token_narrowed_away_from_the_report_does_not_handle_it(world: World) -> None:

@@ -20,6 +20,7 @@ from tocsin.core.access import Placement, Principal, sees, system_principal
 from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.catalog import Catalog
 from tocsin.core.cluster_incidents import incident_for
+from tocsin.core.contacts import is_email
 from tocsin.core.errors import (
     Forbidden,
     InvalidInput,
@@ -392,11 +393,12 @@ class ReportService:
         attributes, problems = attribute_problems(rtype, sub.attributes)
         if len(sub.description) > DESCRIPTION_MAX:
             problems.append(Problem("form", "description", f"over {DESCRIPTION_MAX} characters"))
+        named = "email" if sub.contact is None or is_email(sub.contact) else "phone"
         if sub.contact is not None and len(sub.contact) > CONTACT_MAX:
-            problems.append(Problem("form", "email", f"over {CONTACT_MAX} characters"))
+            problems.append(Problem("form", named, f"over {CONTACT_MAX} characters"))
         if sub.contact and self.cipher is None:
             why = "this server takes no contact details (no TOCSIN_REPORT_CONTACT_KEY)"
-            problems.append(Problem("form", "email", why))
+            problems.append(Problem("form", named, why))
         if not (-90 <= sub.point.lat <= 90 and -180 <= sub.point.lon <= 180):
             problems.append(Problem("form", "lat/long", "not a WGS84 point"))
         if problems:
