@@ -6,6 +6,7 @@ retention or after the reporter stopped updates; each send is audited without th
 from __future__ import annotations
 
 import email
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -198,7 +199,10 @@ def test_unsubscribe_deletes_the_contact_and_stops_updates(mailing: Mailing) -> 
 PHONE = "+390551234567"
 
 
-def test_a_reporter_who_gave_a_phone_number_gets_text_messages(mailing: Mailing) -> None:
+def test_a_reporter_who_gave_a_phone_number_gets_text_messages(
+    mailing: Mailing, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, the HTTP libraries' included
     svc, clock = mailing.world.service, mailing.world.clock
     long_answer = "The leak under the school gate was found and sealed; " * 20
     with sms_gateway() as gateway:
@@ -234,6 +238,7 @@ def test_a_reporter_who_gave_a_phone_number_gets_text_messages(mailing: Mailing)
         outbox = tx.outbox.find(limit=50)
     assert all(PHONE not in repr(n) for n in outbox)
     assert all(n.status is DeliveryStatus.DELIVERED for n in outbox)
+    assert "390551234567" not in caplog.text
 
 
 def test_without_a_gateway_a_number_fails_its_update_and_says_why(mailing: Mailing) -> None:
