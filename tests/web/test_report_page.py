@@ -105,6 +105,11 @@ def test_a_bad_report_is_refused_on_the_page_with_the_reason(
         page.fill("#long", "10.5")
         page.click("#submit")
         expect(page.locator("#send-result")).to_contain_text("outside every region")
+        page.fill("#lat", "45.5123")
+        page.fill("#long", "10.5123")
+        page.fill("#phone", "call me")
+        page.click("#submit")
+        expect(page.locator("#send-result")).to_contain_text("phone: not a phone number")
         page.goto(url + "/report#track=doesnotexist")
         expect(page.locator("#track-result")).to_contain_text("no report")
 
