@@ -43,9 +43,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def issue_token(db: str) -> str:
-    """A duty officer's API token in the database `db`."""
-    container = build(Settings(database_url=db))
+def issue_token(db: str, config: Path | None = None) -> str:
+    """A duty officer's API token in the database `db` (created from `config` if given)."""
+    container = build(Settings(database_url=db, config_dir=config))
     try:
         container.admin.add_user("feeder", Role.DUTY_OFFICER, unit="NAT", actor="test")
         return container.access.issue("feeder", TokenRequest("e2e"), actor="test")[1]

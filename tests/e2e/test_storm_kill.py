@@ -28,13 +28,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.harness import Server
+from tests.e2e.harness import Server, issue_token
 from tests.http_server import local_http_server
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
-from tocsin.core.users import Role
-from tocsin.services.access import TokenRequest
 from tocsin.testing.grid import Grid, write_grid_config
 from tocsin.testing.postgres import create_database, free_port
 
@@ -204,7 +202,7 @@ def test_sigkill_in_a_storm_loses_no_alert_and_never_changes_a_key(
         db = f"sqlite:///{tmp_path / 'tocsin.db'}"
     else:
         db = create_database(request.getfixturevalue("pg_server"), "storm_kill")
-    token = feeder_token(db, config)
+    token = issue_token(db, config)
     env = {
         "TOCSIN_DISPATCH_INTERVAL_S": "0.05",
         "TOCSIN_NOTIFY_LEASE_S": "2",
@@ -245,16 +243,6 @@ def test_sigkill_in_a_storm_loses_no_alert_and_never_changes_a_key(
     repeated = {k for k in set(arrivals) if arrivals.count(k) > 1}
     assert set(receiver.killed) <= repeated  # the deliveries cut by a kill came again
     assert len(arrivals) - len(set(arrivals)) <= 2 * 128  # only what was out at a kill
-
-
-def feeder_token(db: str, config: Path) -> str:
-    """Create the database from `config` with a national duty officer; that user's token."""
-    container = build(Settings(database_url=db, config_dir=config))
-    try:
-        container.admin.add_user("feeder", Role.DUTY_OFFICER, unit="NAT", actor="test")
-        return container.access.issue("feeder", TokenRequest("e2e"), actor="test")[1]
-    finally:
-        container.close()
 
 
 def _state(db: str, receiver: Sink, status: str) -> str:

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import CLI, Server, running_sink
-from tests.e2e.test_storm_kill import feeder_token
+from tests.e2e.harness import CLI, Server, issue_token, running_sink
 from tocsin.testing import processes
 from tocsin.testing.grid import Grid, write_grid_config
 from tocsin.testing.postgres import create_database, free_port
@@ -67,7 +66,7 @@ def test_serve_and_notify_run_side_by_side_deliver_within_seconds(
             )
         try:
             server.start()
-            token = feeder_token(db, config)
+            token = issue_token(db, config)
             time.sleep(1.0)  # notify run is up and holds the dispatch lease
             assert notify.poll() is None, notify_log.read_text()[-2000:]
             posted = time.monotonic()

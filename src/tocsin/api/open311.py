@@ -60,6 +60,8 @@ ERROR_STATUS: dict[type[errors.TocsinError], int] = {
     errors.RateLimited: 429,
 }
 
+ANY_JSON: TypeAdapter[Any] = TypeAdapter(Any)  # built once: building one costs a schema pass
+
 
 class Format(StrEnum):
     """The answer's format, from the path's suffix."""
@@ -94,7 +96,7 @@ class Answer:
         if self.fmt is Format.XML:
             content = xml_document(root, item, data)
         else:
-            content = TypeAdapter(Any).dump_json(
+            content = ANY_JSON.dump_json(
                 [d.model_dump(mode="json") for d in data]
                 if isinstance(data, list)
                 else data.model_dump(mode="json")
