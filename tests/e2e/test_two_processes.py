@@ -4,7 +4,8 @@ workers off takes the alerts, `tocsin notify run` beside it dispatches and deliv
 Both start at the same moment on a fresh database (they migrate it and store the catalogue
 in turn). `notify run` is given a 30 s timer, so an alert reaches the webhook quickly only
 because the process watches for transitions the other one committed (`--watch`): an alert
-posted to serve arrives within a few seconds, then its resolution."""
+posted to serve arrives within a few seconds, then its resolution. With a group wait of 2 s
+it arrives after the wait and not at the timer: the dispatcher sleeps until the group is due."""
 
 from __future__ import annotations
 
@@ -32,10 +33,15 @@ def _alert(ident: str, grid: Grid, *, ends: str | None = None) -> dict[str, obje
 
 
 @pytest.mark.parametrize(
-    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+    ("database", "group_wait_s"),
+    [
+        ("sqlite", 0.0),
+        pytest.param("postgres", 0.0, marks=pytest.mark.postgres),
+        ("sqlite", 2.0),  # the dispatcher sleeps until the group is due, not the 30 s timer
+    ],
 )
 def test_serve_and_notify_run_side_by_side_deliver_within_seconds(
-    tmp_path: Path, database: str, request: pytest.FixtureRequest
+    tmp_path: Path, database: str, group_wait_s: float, request: pytest.FixtureRequest
 ) -> None:
     grid = Grid(cells=10, per_district=5)
     with running_sink() as sink:
@@ -43,7 +49,7 @@ def test_serve_and_notify_run_side_by_side_deliver_within_seconds(
             "route": {
                 "receiver": "sink",
                 "group_by": ["id"],
-                "group_wait_s": 0,
+                "group_wait_s": group_wait_s,
                 "group_interval_s": 0.01,  # the resolution is due at once, not at a timer
             },
             "receivers": [
@@ -76,7 +82,7 @@ def test_serve_and_notify_run_side_by_side_deliver_within_seconds(
             took = time.monotonic() - posted
             (first,) = sink.snapshot()
             assert first.body["alerts"][0]["status"] == "firing"
-            assert took < ARRIVE_S, f"{took:.1f} s to the webhook"
+            assert group_wait_s <= took < group_wait_s + ARRIVE_S, f"{took:.1f} s to the webhook"
             ended = "2026-03-02T09:00:00Z"
             answer = server.post("/api/v2/alerts", [_alert("g1", grid, ends=ended)], token)
             assert answer.status_code == 200, answer.text

@@ -7,8 +7,10 @@ worker, the public alerts' follower and importer, and the responder.
 - the lease keeper claims the rules and dispatch leases every third of their time: it renews
   what this process holds, and takes a lease over once its holder stopped renewing
   (services/leadership.py); only the holder of the dispatch lease dispatches and delivers;
-- the dispatcher ticks when a warning transition is published on the bus (after commit), and at
-  least every `dispatch_interval_s` for the timers (group waits, escalations, silence expiry);
+- the dispatcher ticks when a warning transition is published on the bus (after commit), when
+  the next group falls due (a group's wait or interval: it sleeps until then, not a whole
+  interval), and at least every `dispatch_interval_s` for the other timers (escalations,
+  silence expiry);
 - the delivery worker listens on the container's hand-off: it sends what the dispatcher handed
   over right after its commit, and runs a round when woken (new outbox rows) and at least every
   `dispatch_interval_s` for retries.
@@ -53,6 +55,7 @@ log = logging.getLogger(__name__)
 RETENTION_INTERVAL_S = 3_600.0
 
 MAX_BACKOFF_S = 30.0
+SOONEST_S = 0.2  # a loop that sleeps until its next due work sleeps at least this long
 
 
 class _Listenable(Protocol):
@@ -144,11 +147,13 @@ class _Loop:
         *,
         interval: float,
         wake: threading.Event | None = None,
+        until: Callable[[], float | None] | None = None,
     ) -> None:
         self.wake = wake or threading.Event()
         self.stopping = threading.Event()
         self.work = work
         self.interval = interval
+        self.until = until  # seconds until the next due work, if the loop can tell
         self.failing: str | None = None  # the reason of the current run of failures
         self.failures = 0
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -169,7 +174,13 @@ class _Loop:
 
     def _wait(self) -> float:
         backoff = self.interval * 2.0 ** min(self.failures, 10)
-        return min(backoff, max(MAX_BACKOFF_S, self.interval))
+        if self.failures or self.until is None:
+            return min(backoff, max(MAX_BACKOFF_S, self.interval))
+        try:
+            due = self.until()
+        except Exception:  # the next round's own failure is what gets logged
+            due = None
+        return self.interval if due is None else min(self.interval, max(due, SOONEST_S))
 
     def _failed(self, err: Exception) -> None:
         self.failures += 1
@@ -283,7 +294,12 @@ def start_background(
         return False
 
     delivery_loop = _Loop("tocsin-delivery", deliver, interval=interval, wake=handoff.ready)
-    dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval=interval)
+
+    def next_flush() -> float | None:
+        due = dispatcher.next_due() if owner.holds() else None
+        return None if due is None else (due - clock.now()).total_seconds()
+
+    dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval=interval, until=next_flush)
     followers = _followers(container, interval=interval)
     retention_loop = _Loop("tocsin-retention", delete_contacts, interval=RETENTION_INTERVAL_S)
     loops: tuple[_Loop, ...] = (delivery_loop, dispatch_loop, *followers, retention_loop)
