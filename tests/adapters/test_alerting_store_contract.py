@@ -141,6 +141,7 @@ def test_escalations_fall_due_until_stopped(stores: Stores) -> None:
         tx.escalations.save(make_escalation("w1", due_in=MINUTE))
         tx.escalations.save(make_escalation("w2", due_in=10 * MINUTE))
     with stores.alerting.transaction() as tx:
+        assert tx.escalations.next_due() == T0 + MINUTE
         assert [e.warning_id for e in tx.escalations.due(T0 + 2 * MINUTE, 10)] == ["w1"]
         w1 = tx.escalations.get("w1")
         assert w1 == make_escalation("w1", due_in=MINUTE)
@@ -152,6 +153,7 @@ def test_escalations_fall_due_until_stopped(stores: Stores) -> None:
         assert tx.escalations.due(T0 + 60 * MINUTE, 10) == [tx.escalations.get("w2")]
         assert tx.escalations.get("w1") == stopped
         assert tx.escalations.get("w3") is None
+        assert tx.escalations.next_due() == T0 + 10 * MINUTE  # the stopped one no longer counts
 
 
 def test_silences_are_found_and_their_end_noticed_once(stores: Stores) -> None:

@@ -23,3 +23,6 @@ class EscalationStore(Protocol):
 
     def due(self, now: datetime, limit: int) -> list[Escalation]:
         """Running escalations whose next step is due, earliest first."""
+
+    def next_due(self) -> datetime | None:
+        """When the earliest running escalation's next step is due (None: none is running)."""

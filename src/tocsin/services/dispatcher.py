@@ -443,9 +443,11 @@ class Dispatcher:
 
     # -- questions -----------------------------------------------------------------------------
     def next_due(self) -> datetime | None:
-        """When the next group evaluation is due (for schedulers that sleep until then)."""
+        """When the next group evaluation or escalation step is due (for schedulers that sleep
+        until then)."""
         with self.store.transaction() as tx:
-            return tx.groups.next_due()
+            times = [tx.groups.next_due(), tx.escalations.next_due()]
+        return min((t for t in times if t is not None), default=None)
 
     def notification_log(
         self,

@@ -36,3 +36,9 @@ class MemoryEscalations:
             if e.stopped_at is None and e.next_due_at is not None and e.next_due_at <= now
         ]
         return sorted(due, key=lambda e: (e.next_due_at, e.warning_id))[:limit]
+
+    def next_due(self) -> datetime | None:
+        """The earliest due step of a running escalation."""
+        running = self.state.escalations.values()
+        times = [e.next_due_at for e in running if e.stopped_at is None]
+        return min((t for t in times if t is not None), default=None)

@@ -68,6 +68,17 @@ class SqlEscalations:
         ).mappings()
         return [_escalation(r) for r in rows]
 
+    def next_due(self) -> datetime | None:
+        """The earliest due step of a running escalation."""
+        e = at.escalations
+        earliest = (  # in the index's order, the first running one (stopped ones have none)
+            select(e.c.next_due_at)
+            .where(e.c.next_due_at.is_not(None), e.c.stopped_at.is_(None))
+            .order_by(e.c.next_due_at)
+            .limit(1)
+        )
+        return aware(self.conn.execute(earliest).scalar())
+
 
 def _row(escalation: Escalation) -> dict[str, Any]:
     reason = escalation.stop_reason
