@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,8 +16,9 @@ from tests.e2e.faults import Plan, codes, write_config
 from tocsin.bootstrap import Container, Worker, build, build_worker
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
-from tocsin.core.errors import Unavailable
+from tocsin.core.errors import InvalidInput, Problem, Unavailable
 from tocsin.core.stream_partitions import partition_of, share_of
+from tocsin.core.stream_rows import decode
 from tocsin.services.ingest import IngestResult, RawObservations
 from tocsin.testing.nats import NatsServer, nats_server
 from tocsin.testing.replay import clean_replay, stored_observations, stored_transitions
@@ -170,6 +172,44 @@ def test_a_failed_transaction_is_not_acknowledged_and_is_committed_when_tried_ag
         stored = stored_observations(worker.container)
         assert sorted(stored) == sorted(codes(PLAN))
         assert all(len(times) == 1 for times, _ in stored.values())
+    finally:
+        worker.close()
+
+
+def test_a_message_that_cannot_be_stored_holds_its_partition_after_those_before_it(
+    api: Container, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for minute in range(3):  # three messages wait in each partition: one group each
+        _post(api, minute, _levels(minute))
+    worker = build_worker(settings, partitions=tuple(range(PARTITIONS)))
+    try:
+        worker.loop.resume()
+        held = min(partition_of(c, PARTITIONS) for c in codes(PLAN))
+        real = decode
+        seen: list[int] = []  # the held partition's sequences, as they are decoded
+
+        def refuse_second(data: bytes, *, where: str) -> Any:
+            rows = real(data, where=where)
+            if where.startswith(f"partition {held} "):
+                sequence = int(where.split()[-1])
+                seen.extend([] if sequence in seen else [sequence])
+                if len(seen) > 1 and sequence == seen[1]:
+                    raise InvalidInput([Problem(where, "indicator", "refused by the test")])
+            return rows
+
+        monkeypatch.setattr("tocsin.services.stream_worker.decode", refuse_second)
+        with pytest.raises(InvalidInput):
+            worker.loop.run_once()
+        assert len(seen) == 2  # the group stopped at the second; alone, the first is stored
+        assert worker.loop.offsets[held] == seen[0]  # the one before it is stored
+        stored = stored_observations(worker.container)
+        in_held = [c for c in codes(PLAN) if partition_of(c, PARTITIONS) == held]
+        assert all(stored[c][0] == [T0] for c in in_held)
+        monkeypatch.setattr("tocsin.services.stream_worker.decode", real)
+        _drain([worker])
+        stored = stored_observations(worker.container)
+        assert all(len(stored[c][0]) == 3 for c in codes(PLAN))
+        assert stored_transitions(worker.container) == clean_replay(worker.container)
     finally:
         worker.close()
 

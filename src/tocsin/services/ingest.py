@@ -336,11 +336,19 @@ class IngestService:
             tuple(e for p in passes for e in p.events),
         )
 
-    def ingest_along(self, work: Callable[[StoreSession], ObservationBatch]) -> IngestResult:
+    def ingest_along(
+        self, work: Callable[[StoreSession], ObservationBatch | list[ObservationBatch]]
+    ) -> IngestResult:
         """Run `work` in the transaction that stores and evaluates the batch it returns (ids
         known, times checked against the clock): its writes and the batch commit together or
-        not at all."""
-        return self._result(self._transaction(lambda tx: [work(tx)]))
+        not at all. A list of batches is evaluated batch after batch, each in a rule pass of
+        its own, as if each came alone, in the one transaction."""
+
+        def chunks(tx: StoreSession) -> list[ObservationBatch]:
+            made = work(tx)
+            return made if isinstance(made, list) else [made]
+
+        return self._result(self._transaction(chunks))
 
     def ingest_group(self, batches: Sequence[ObservationBatch]) -> list[IngestResult]:
         """Store and evaluate the batches of several requests in ONE transaction and ONE rule
