@@ -8,9 +8,9 @@ worker, the public alerts' follower and importer, and the responder.
   what this process holds, and takes a lease over once its holder stopped renewing
   (services/leadership.py); only the holder of the dispatch lease dispatches and delivers;
 - the dispatcher ticks when a warning transition is published on the bus (after commit), when
-  the next group falls due (a group's wait or interval: it sleeps until then, not a whole
-  interval), and at least every `dispatch_interval_s` for the other timers (escalations,
-  silence expiry);
+  the next group or escalation step falls due (a group's wait or interval: it sleeps until
+  then, not a whole interval), and at least every `dispatch_interval_s` for the other timers
+  (silence expiry);
 - the delivery worker listens on the container's hand-off: it sends what the dispatcher handed
   over right after its commit, and runs a round when woken (new outbox rows) and at least every
   `dispatch_interval_s` for retries.
