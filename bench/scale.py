@@ -35,25 +35,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_ingest import DEV, T0, server, token, wrk
+from api_ingest import DEV, T0, server, stored, token, wrk
 from ingest import write_config
 from machine import describe
-from tocsin.bootstrap import open_stores
 from tocsin.testing.nats import NatsServer, nats_server
 from tocsin.testing.postgres import create_database, postgres_cluster
 
 PARTITIONS = 16
 DRAIN_LIMIT_S = 300.0
-
-
-def stored(url: str) -> int:
-    """Observations in the database."""
-    stores = open_stores(url, create=False)
-    try:
-        with stores.store.transaction() as tx:
-            return tx.observations.count()
-    finally:
-        stores.close()
 
 
 @contextmanager
