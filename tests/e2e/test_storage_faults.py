@@ -14,9 +14,11 @@ CAP_LINUX_IMMUTABLE): without it these tests are skipped, saying so.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -118,9 +120,20 @@ def assert_quiet_log(server: Server) -> None:
     assert "background loop failed" not in log, log[-3000:]
     lines = log.splitlines()
     faults = [line for line in lines if "loop paused" in line or "cannot keep the" in line]
-    assert 1 <= len(faults) <= 6, log[-3000:]  # per loop (or lease) and reason, not per round
+    assert faults, log[-3000:]
+    # per loop (or lease) and change of state, not per round (rounds come every 0.2 s): how
+    # many loops met the outage depends on when each one's timer fell (the CAP importer's is
+    # 10 s), so the lines are counted per loop, not in all
+    assert max(Counter(_who(line) for line in faults).values()) <= 2, log[-3000:]
     recovered = [line for line in lines if "loop recovered" in line or "answers again" in line]
-    assert 1 <= len(recovered) <= 6, log[-3000:]
+    assert recovered, log[-3000:]
+    assert max(Counter(_who(line) for line in recovered).values()) <= 2, log[-3000:]
+
+
+def _who(line: str) -> str:
+    """The loop or lease a log line speaks for."""
+    found = re.search(r"loop=([\w-]+)", line) or re.search(r"the (\w+) lease", line)
+    return found.group(1) if found else line
 
 
 def test_a_full_disk_during_ingest_is_one_sentence_and_stores_nothing(tmp_path: Path) -> None:
