@@ -1,6 +1,7 @@
 """Scale-out benchmark: observations per second through the stream roles with 1, 2 and 4 workers.
 
     python bench/scale.py [--workers 1,2,4] [--seconds 10] [--batch 1000] [--indicators 10000]
+                          [--notify-rate 100000] [--notify-seconds 40] [--kill-at 20]
 
 For each number of workers N, in one run, on a throw-away PostgreSQL cluster (fsync off) and a
 real `nats-server` with JetStream (both started here, as the test suite starts them):
@@ -15,10 +16,15 @@ real `nats-server` with JetStream (both started here, as the test suite starts t
 
 Printed per N: what the API accepted (obs/s), what the workers stored end to end (acknowledged
 observations ÷ the time from the first post to the last one stored), the lag after the load
-stopped, and the efficiency against one worker (rate N ÷ (N × rate 1)). This machine has two
-cores shared by wrk, the API process, the workers, PostgreSQL and NATS: the curve says how the
-roles share a small machine, not what more machines would give. The last line printed is a JSON
-object of the figures.
+stopped, the workers' peak RSS, and the efficiency against one worker (rate N ÷ (N × rate 1)).
+This machine has two cores shared by wrk, the API process, the workers, PostgreSQL and NATS:
+the curve says how the roles share a small machine, not what more machines would give.
+
+Then, in the same run (bench/scale_notify.py; `--notify-rate 0` skips it): observation →
+notification latency at `--notify-rate` observations a second through the stream, with two
+workers and a pair of `tocsin notify run` processes, and the dispatcher's failover when the
+active one is killed `--kill-at` seconds in. The last line printed is a JSON object of the
+figures.
 """
 
 from __future__ import annotations
@@ -26,56 +32,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_ingest import DEV, T0, server, stored, token, wrk
+from api_ingest import DEV, T0, RssSampler, server, stored, token, wrk
 from ingest import write_config
 from machine import describe
+from scale_notify import notification_phase, workers
 from tocsin.testing.nats import NatsServer, nats_server
 from tocsin.testing.postgres import create_database, postgres_cluster
 
 PARTITIONS = 16
 DRAIN_LIMIT_S = 300.0
-
-
-@contextmanager
-def workers(
-    n: int, url: str, config: Path, env: dict[str, str], work: Path
-) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """N `tocsin worker` processes sharing the partitions; each is up once it says so."""
-    procs: list[subprocess.Popen[bytes]] = []
-    logs = [work / f"worker-{n}-{i}.log" for i in range(n)]
-    try:
-        for i, log in enumerate(logs):
-            with log.open("wb") as out:
-                cmd = [sys.executable, "-m", "tocsin", "worker", "--db", url, "--config"]
-                cmd += [str(config), "--index", str(i), "--workers", str(n)]
-                procs.append(subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT))
-        deadline = time.monotonic() + 120
-        while not all("worker of partitions" in log.read_text(errors="replace") for log in logs):
-            for proc, log in zip(procs, logs, strict=True):
-                if proc.poll() is not None:
-                    tail = log.read_text(errors="replace")[-2_000:]
-                    raise SystemExit(f"a worker stopped at start:\n{tail}")
-            if time.monotonic() > deadline:
-                raise SystemExit("the workers did not start within 120 s")
-            time.sleep(0.2)
-        yield procs
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def one_size(
@@ -93,7 +66,8 @@ def one_size(
     api = {**stream, "TOCSIN_ROLE": "api", "TOCSIN_BACKGROUND_WORKERS": "false"}
     with server(url, config, work, settings=api) as (base, _proc):
         bearer = token(url)
-        with workers(n, url, config, env, work):
+        with workers(n, url, config, env, work) as procs, ExitStack() as samplers:
+            rss = [samplers.enter_context(RssSampler(p.pid)) for p in procs]
             before = stored(url)
             started = time.monotonic()
             figures = wrk(
@@ -114,6 +88,9 @@ def one_size(
                 time.sleep(0.2)
                 count = stored(url) - before
             done_s = time.monotonic() - started
+            rss_mb = max(r.peak_kb for r in rss) / 1024
+            db_bytes = database_bytes(url)
+            stream_bytes = stream_size(nats, stream["TOCSIN_STREAM_NAME"])
     return {
         "workers": n,
         "api_accepted_obs_per_s": round(acked / figures["duration_s"]),
@@ -123,7 +100,32 @@ def one_size(
         "all_stored": count >= acked,
         "end_to_end_obs_per_s": round(count / done_s),
         "lag_after_load_s": round(max(done_s - load_s, 0.0), 2),
+        "worker_rss_peak_mb": round(rss_mb),
+        "database_bytes_per_obs": round(db_bytes / max(count, 1), 1),
+        "stream_bytes_per_obs": round(stream_bytes / max(acked, 1), 1),
     }
+
+
+def database_bytes(url: str) -> int:
+    """The database's size on disk (tables, indexes, the catalogue)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return int(row[0]) if row else 0
+
+
+def stream_size(nats: NatsServer, name: str) -> int:
+    """The bytes a JetStream stream holds (the server's monitoring endpoint)."""
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{nats.monitor}/jsz?streams=true", timeout=5
+    ) as answer:
+        info = json.load(answer)
+    for account in info.get("account_details", []):
+        for detail in account.get("stream_detail", []):
+            if detail.get("name") == name:
+                return int(detail["state"]["bytes"])
+    return 0
 
 
 def main() -> None:
@@ -134,8 +136,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--indicators", type=int, default=10_000)
+    parser.add_argument("--notify-rate", type=int, default=100_000, help="obs/s; 0: skip part 2")
+    parser.add_argument("--notify-seconds", type=float, default=40.0)
+    parser.add_argument("--kill-at", type=float, default=20.0, help="s into part 2")
     args = parser.parse_args()
-    sizes = [int(x) for x in args.workers.split(",")]
+    sizes = [int(x) for x in args.workers.split(",") if x]
     machine = describe()
     print(f"machine: {machine}; load average before: {os.getloadavg()}")
     rows: list[dict[str, float]] = []
@@ -151,10 +156,23 @@ def main() -> None:
                     f"  {n} worker(s): API accepted {row['api_accepted_obs_per_s']:,} obs/s "
                     f"(p99 {row['api_p99_ms']:.0f} ms), stored end to end "
                     f"{row['end_to_end_obs_per_s']:,} obs/s, lag after the load "
-                    f"{row['lag_after_load_s']} s, "
+                    f"{row['lag_after_load_s']} s, worker RSS {row['worker_rss_peak_mb']} MB, "
                     f"{'all stored' if row['all_stored'] else 'NOT ALL STORED'}",
                     flush=True,
                 )
+            notify = None
+            if args.notify_rate:
+                notify = notification_phase(
+                    pg,
+                    nats,
+                    work,
+                    rate=args.notify_rate,
+                    batch=args.batch,
+                    indicators=args.indicators,
+                    seconds=args.notify_seconds,
+                    kill_at=args.kill_at,
+                )
+                print(f"  notifications: {json.dumps(notify)}", flush=True)
     base = next((r for r in rows if r["workers"] == 1), None)
     for row in rows:
         if base is not None:
@@ -168,6 +186,7 @@ def main() -> None:
                 "seconds": args.seconds,
                 "partitions": PARTITIONS,
                 "sizes": rows,
+                "notifications": notify,
                 "machine": machine,
                 "load_average_after": os.getloadavg(),
             }

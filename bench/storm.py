@@ -130,9 +130,9 @@ class Arrivals:
     first: dict[tuple[str, str], float] = field(default_factory=dict)
     messages: list[tuple[float, int]] = field(default_factory=list)  # (moment, alerts in it)
 
-    def add(self, taken: Sequence[tuple[float, bytes]]) -> None:
+    def add(self, taken: Sequence[tuple[float, bytes, str]]) -> None:
         """Parse what the sink received."""
-        for moment, body in taken:
+        for moment, body, _key in taken:
             alerts = json.loads(body).get("alerts", [])
             self.messages.append((moment, len(alerts)))
             for a in alerts:

@@ -8,7 +8,8 @@ keep-alive over raw streams: no HTTP library sits on the measured path.
   (open loop: a request waiting for a free connection keeps its due moment as its offer time, so
   a slow server is charged for the queue it causes). It returns, per request, the moment it was
   due, the moment its answer arrived and the status code.
-- `Sink` answers every POST with 200 at once and keeps each body with the moment it arrived;
+- `Sink` answers every POST with 200 at once and keeps each body with the moment it arrived
+  and its `Idempotency-Key`;
   bodies are parsed later, by the parent, never on the receiving path.
 
 Moments are `time.monotonic()`, which on Linux is one clock for every process of the machine.
@@ -86,11 +87,16 @@ class Offered:
 
 
 async def _offer(
-    host: str, port: int, requests: Sequence[bytes], due: Sequence[float], connections: int
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    due: Sequence[float],
+    connections: int,
+    start: float | None,
 ) -> list[Offered]:
     queue: asyncio.Queue[int] = asyncio.Queue()
     results: list[Offered | None] = [None] * len(requests)
-    start = time.monotonic() + 0.2
+    start = start if start is not None else time.monotonic() + 0.2
     moments = [start + d for d in due]
 
     async def connection() -> None:
@@ -143,14 +149,15 @@ def offer(
     due: Sequence[float],
     *,
     connections: int = 32,
+    start: float | None = None,
 ) -> list[Offered]:
-    """Send `requests[i]` at `due[i]` seconds after the start, in a process of its own; block
-    until every answer is in."""
+    """Send `requests[i]` at `due[i]` seconds after the start (a `time.monotonic()` moment;
+    default: as soon as the sending process is up), in a process of its own; block until every
+    answer is in."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    process = ctx.Process(
-        target=_offer_main, args=(child, (host, port, list(requests), list(due), connections))
-    )
+    args = (host, port, list(requests), list(due), connections, start)
+    process = ctx.Process(target=_offer_main, args=(child, args))
     process.start()
     child.close()
     try:
@@ -163,19 +170,23 @@ def offer(
 
 
 async def _serve_sink(conn: Connection, ready: Any) -> None:
-    arrivals: list[tuple[float, bytes]] = []
+    arrivals: list[tuple[float, bytes, str]] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = 0
+                key = ""
                 for line in head.split(b"\r\n")[1:]:
                     name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
+                    field = name.strip().lower()
+                    if field == b"content-length":
                         length = int(value)
+                    elif field == b"idempotency-key":
+                        key = value.strip().decode("latin-1")
                 body = await reader.readexactly(length) if length else b""
-                arrivals.append((time.monotonic(), body))
+                arrivals.append((time.monotonic(), body, key))
                 writer.write(OK)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -205,7 +216,7 @@ def _sink_main(conn: Connection, ready: Connection) -> None:
 
 class Sink:
     """A webhook receiver in a process of its own; `take()` returns what arrived since the last
-    call, as (monotonic moment, body) pairs."""
+    call, as (monotonic moment, body, `Idempotency-Key` header or "") triples."""
 
     def __init__(self) -> None:
         ctx = mp.get_context("spawn")
@@ -216,7 +227,7 @@ class Sink:
         self.port: int = ready.recv()
         self.url = f"http://127.0.0.1:{self.port}/hook"
 
-    def take(self) -> list[tuple[float, bytes]]:
+    def take(self) -> list[tuple[float, bytes, str]]:
         """Bodies received since the last call."""
         self._conn.send("take")
         return list(self._conn.recv())

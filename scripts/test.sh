@@ -15,6 +15,7 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)  # situation reports, read back
 [ -x /usr/sbin/nats-server ] || need+=(nats-server)  # the ingest stream of the api and worker roles
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)  # checks deploy/systemd's units
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

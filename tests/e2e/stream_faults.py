@@ -1,18 +1,27 @@
-"""The stream roles under SIGKILL: `tocsin serve --role api` and `tocsin worker` processes on
-PostgreSQL and a real nats-server, with the invariants of the single-process fault suite
-(`tests/e2e/faults.py`). Used by `tests/e2e/test_stream_roles.py`.
+"""The stream roles under SIGKILL: `tocsin serve --role api`, `tocsin worker` and (with
+notifiers) two `tocsin notify run` processes on PostgreSQL and a real nats-server, with the
+invariants of the single-process fault suite (`tests/e2e/faults.py`). Used by
+`tests/e2e/test_stream_roles.py`.
 
 One run, for a seed: a client sends batches of observations (every gauge at one moment, levels
 drawn from the seed, as in the fault suite) to the API process, and retries each until it is
 answered 202 (a killed API process is started again; a 503 is retried after a pause). While it
-sends, the seed's faults land: a worker is killed at a random moment (mid-transaction,
-between the commit and the acknowledgement, idle) and started again, or the API process is
-killed while it handles the post. At the end every process is running, the client waits until
-the workers have committed everything, and checks:
+sends, the seed's faults land at a random moment: a worker is killed (mid-transaction, between
+the commit and the acknowledgement, idle), or the API process while it handles the post; with
+notifiers, also the `notify run` process holding the dispatch lease (the standby takes over
+once the lease runs out), the standby, or `nats-server` itself (started again on its store).
+Every killed process is started again. With notifiers, the client waits after each batch until
+the webhook receiver was told every transition so far (a receiver dropping repeated keys), as
+the fault suite does. At the end every process is running, the client waits until the workers
+have committed everything and the outbox is delivered, and checks:
 
 1. every acknowledged observation is stored, once, with its value, and nothing else is;
 2. the warning transitions stored equal those of a clean replay of the stored observations,
-   and those of a model fed the acknowledged batches one by one.
+   and those of a model fed the acknowledged batches one by one;
+
+and with notifiers, the fault suite's invariants 3 to 5: no idempotency key sent with two
+different bodies; the receiver told every transition, each under one key, and nothing else;
+every notification in the outbox delivered.
 """
 
 from __future__ import annotations
@@ -30,16 +39,22 @@ import httpx
 from sqlalchemy import func, select
 
 from tests.e2e.faults import (
+    ENV,
     Model,
     Outcome,
     Plan,
+    check_notified,
     check_stored,
     codes,
     draw_batches,
+    expected,
+    notified,
     write_config,
 )
-from tests.e2e.harness import CLI, Server, issue_token
+from tests.e2e.harness import CLI, Server, Sink, issue_token
+from tocsin.adapters.storage.alerting_tables import notifications
 from tocsin.adapters.storage.engine import make_engine
+from tocsin.adapters.storage.lease_tables import leases
 from tocsin.adapters.storage.tables import observations
 from tocsin.bootstrap import build
 from tocsin.config import Settings
@@ -56,14 +71,29 @@ class StreamFault(StrEnum):
 
     WORKER = "worker"
     API = "api"
+    DISPATCHER = "dispatcher"  # the `notify run` holding the dispatch lease
+    STANDBY = "standby"  # the other `notify run`
+    NATS = "nats"
+
+
+# of the kills, how many land on each kind of process
+SHARES = {StreamFault.API: 0.3, StreamFault.WORKER: 0.7}
+SHARES_WITH_NOTIFIERS = {
+    StreamFault.API: 0.15,
+    StreamFault.WORKER: 0.3,
+    StreamFault.DISPATCHER: 0.25,
+    StreamFault.STANDBY: 0.1,
+    StreamFault.NATS: 0.2,
+}
 
 
 @dataclass
-class WorkerProcess:
-    """`tocsin worker` as a subprocess that can be killed and started again."""
+class RoleProcess:
+    """A `tocsin` command (a worker, `notify run`) as a subprocess that can be killed and
+    started again; it is up once its log says `ready` (once more than before)."""
 
-    db: str
-    partitions: str
+    args: list[str]
+    ready: str
     log: Path
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
@@ -75,21 +105,20 @@ class WorkerProcess:
         return self.process is not None and self.process.poll() is None
 
     def start(self) -> None:
-        """Start it and wait until it says which partitions it resumed from."""
-        cmd = [*CLI, "worker", "--db", self.db, "--partitions", self.partitions]
+        """Start it and wait until it says it is up."""
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                cmd, env={**os.environ, **self.env}, stdout=out, stderr=out
+                [*CLI, *self.args], env={**os.environ, **self.env}, stdout=out, stderr=out
             )
         self.starts += 1
         deadline = time.monotonic() + DEADLINE_S
         while time.monotonic() < deadline:
-            if self.log.read_text(errors="replace").count("worker of partitions") >= self.starts:
+            if self.log.read_text(errors="replace").count(self.ready) >= self.starts:
                 return
             if self.process.poll() is not None:
-                raise AssertionError("worker exited: " + self.log.read_text()[-2000:])
+                raise AssertionError(f"{self.args[0]} exited: " + self.log.read_text()[-2000:])
             time.sleep(0.05)
-        raise AssertionError("worker did not start")
+        raise AssertionError(f"{self.args[0]} did not start")
 
     def kill(self) -> None:
         """SIGKILL, and wait."""
@@ -109,7 +138,7 @@ class StreamPlan:
     indicators: int = 8
     workers: int = 2
     kill_chance: float = 0.5  # per batch
-    api_share: float = 0.3  # of the kills, how many land on the API process
+    notifiers: int = 0  # `notify run` processes (the API process dispatches when none)
 
     def plan(self) -> Plan:
         """The fault suite's plan of the same batches (its config and value draws)."""
@@ -126,13 +155,15 @@ class StreamRun:
     db: str
     nats: NatsServer
     workdir: Path
+    sink: Sink | None = None  # the webhook receiver (needed with notifiers)
     outcome: Outcome = field(init=False)
 
     def __post_init__(self) -> None:
         base = self.plan.plan()
         self.outcome = Outcome(base)
         self.rng = random.Random(f"{self.plan.seed}:stream")
-        self.config = write_config(self.workdir / "config", base, "http://127.0.0.1:9/hook")
+        hook = self.sink.url if self.sink is not None else "http://127.0.0.1:9/hook"
+        self.config = write_config(self.workdir / "config", base, hook)
         build(Settings(database_url=self.db, config_dir=self.config)).close()
         self.token = issue_token(self.db)
         env = {
@@ -141,28 +172,59 @@ class StreamRun:
             "TOCSIN_STREAM_PARTITIONS": str(PARTITIONS),
             "TOCSIN_DISPATCH_INTERVAL_S": "0.2",
         }
-        self.api = Server(
-            self.db, None, self.workdir / "api.log", env={**env, "TOCSIN_ROLE": "api"}
-        )
+        api = {**env, "TOCSIN_ROLE": "api"}
+        if self.plan.notifiers:
+            env |= ENV  # the fault suite's short leases: a standby takes over in 1.5 s
+            api |= {**ENV, "TOCSIN_BACKGROUND_WORKERS": "false"}
+        self.api = Server(self.db, None, self.workdir / "api.log", env=api)
         share = PARTITIONS // self.plan.workers
         self.workers = [
-            WorkerProcess(
-                self.db,
-                f"{i * share}-{(i + 1) * share - 1}",
+            RoleProcess(
+                ["worker", "--db", self.db, "--partitions", f"{i * share}-{(i + 1) * share - 1}"],
+                "worker of partitions",
                 self.workdir / f"worker{i}.log",
                 env,
             )
             for i in range(self.plan.workers)
         ]
+        notify = ["notify", "run", "--db", self.db, "--config", str(self.config)]
+        self.notifiers = [
+            RoleProcess(
+                [*notify, "--interval", "0.2"],
+                "notify run started",
+                self.workdir / f"notify{i}.log",
+                env,
+            )
+            for i in range(self.plan.notifiers)
+        ]
         self.model = Model(self.config, base)
+        self.shares = SHARES_WITH_NOTIFIERS if self.plan.notifiers else SHARES
 
     def revive(self) -> None:
-        """Start every process that is not running."""
+        """Start every process that is not running (nats-server first)."""
+        if self.nats.process is None or self.nats.process.poll() is not None:
+            self.nats.start()
         if not self.api.alive:
             self.api.start()
-        for worker in self.workers:
-            if not worker.alive:
-                worker.start()
+        for role in (*self.workers, *self.notifiers):
+            if not role.alive:
+                role.start()
+
+    def dispatcher(self) -> tuple[RoleProcess | None, RoleProcess | None]:
+        """The `notify run` holding the dispatch lease (by the pid in its holder id), and
+        another one (the standby)."""
+        engine = make_engine(self.db)
+        try:
+            with engine.connect() as conn:
+                holder = conn.execute(
+                    select(leases.c.holder).where(leases.c.name == "dispatch")
+                ).scalar()
+        finally:
+            engine.dispose()
+        pid = int(holder.split(":")[1]) if holder else None
+        owner = next((n for n in self.notifiers if n.process and n.process.pid == pid), None)
+        other = next((n for n in self.notifiers if n is not owner), None)
+        return owner, other
 
     def post(self, values: dict[str, float], at: int) -> int:
         """One attempt: the status, or 0 when the API process could not answer."""
@@ -174,14 +236,28 @@ class StreamRun:
         except httpx.HTTPError:
             return 0
 
-    def kill_later(self, victim: WorkerProcess | Server, fault: StreamFault) -> threading.Thread:
-        """Kill `victim` after a random pause, in a thread (the post goes on meanwhile)."""
-        pause = self.rng.uniform(0.0, 0.08)
+    def victim(self, fault: StreamFault) -> RoleProcess | Server | NatsServer | None:
+        """The process a kill of this kind lands on (None: no such process now)."""
+        if fault is StreamFault.API:
+            return self.api
+        if fault is StreamFault.WORKER:
+            return self.rng.choice(self.workers)
+        if fault is StreamFault.NATS:
+            return self.nats
+        owner, other = self.dispatcher()
+        return owner if fault is StreamFault.DISPATCHER else other
+
+    def kill_later(self, fault: StreamFault) -> threading.Thread:
+        """Kill a process of this kind after a random pause, in a thread (the post goes on
+        meanwhile)."""
+        pause = self.rng.uniform(0.0, 0.08 if fault is not StreamFault.DISPATCHER else 0.3)
+        victim = self.victim(fault)
 
         def kill() -> None:
             time.sleep(pause)
-            victim.kill()
-            self.outcome.kills[fault.value] += 1
+            if victim is not None:
+                victim.kill()
+                self.outcome.kills[fault.value] += 1
 
         thread = threading.Thread(target=kill)
         thread.start()
@@ -191,10 +267,9 @@ class StreamRun:
         """Send one batch, a kill armed at random, until it is acknowledged."""
         killer = None
         if self.rng.random() < self.plan.kill_chance:
-            if self.rng.random() < self.plan.api_share:
-                killer = self.kill_later(self.api, StreamFault.API)
-            else:
-                killer = self.kill_later(self.rng.choice(self.workers), StreamFault.WORKER)
+            kinds = list(self.shares)
+            fault = self.rng.choices(kinds, weights=[self.shares[k] for k in kinds])[0]
+            killer = self.kill_later(fault)
         deadline = time.monotonic() + DEADLINE_S
         try:
             while time.monotonic() < deadline:
@@ -215,15 +290,34 @@ class StreamRun:
                 killer.join()
             self.revive()
 
+    def settle(self) -> None:
+        """With notifiers: wait until the receiver was told every transition the model made so
+        far (as the fault suite does, so that each transition has a notification of its own)."""
+        if self.sink is None or not self.notifiers:
+            return
+        want = expected(self.model.transitions())
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline:
+            self.revive()
+            if self.sink.wait_for(lambda rs: want <= notified(rs), 0.25):
+                return
+        missing = want - notified(self.sink.snapshot())
+        self.outcome.problems.append(f"transitions never notified: {sorted(missing)[:5]}")
+
     def drain(self, expected_rows: int) -> None:
-        """Wait until the workers have stored every acknowledged observation."""
+        """Wait until the workers have stored every acknowledged observation and (with
+        notifiers) the outbox holds nothing undelivered."""
         engine = make_engine(self.db)
+        stored = select(func.count()).select_from(observations)
+        undelivered = select(func.count()).where(notifications.c.status != "delivered")
         deadline = time.monotonic() + DEADLINE_S
         try:
             while time.monotonic() < deadline:
                 with engine.connect() as conn:
-                    stored = conn.execute(select(func.count()).select_from(observations)).scalar()
-                if (stored or 0) >= expected_rows:
+                    done = (conn.execute(stored).scalar() or 0) >= expected_rows
+                    if self.notifiers:
+                        done = done and not conn.execute(undelivered).scalar_one()
+                if done:
                     return
                 self.revive()
                 time.sleep(0.1)
@@ -243,21 +337,26 @@ class StreamRun:
                 self.model.ingest(values, at)
                 for code, value in values.items():
                     acked[code][at] = value
+                self.settle()
             self.drain(sum(len(rows) for rows in acked.values()))
+            if self.notifiers:
+                time.sleep(0.5)  # anything still in flight arrives (and counts against key reuse)
         finally:
             self.api.stop()
-            for worker in self.workers:
-                worker.stop()
+            for role in (*self.workers, *self.notifiers):
+                role.stop()
         check(self, acked)
         self.outcome.seconds = time.monotonic() - started
         return self.outcome
 
 
 def check(run: StreamRun, acked: dict[str, dict[int, float]]) -> None:
-    """Invariants 1 and 2 of the module docstring (the fault suite's), each check counted."""
+    """The invariants of the module docstring (the fault suite's), each check counted."""
     container = build(Settings(database_url=run.db))
     try:
         transitions = check_stored(run.outcome, container, acked=acked, model=run.model)
         run.outcome.check(bool(transitions), "no warning transition at all: nothing was tested")
+        if run.sink is not None and run.notifiers:
+            check_notified(run.outcome, container, transitions, run.sink.snapshot())
     finally:
         container.close()

@@ -6,6 +6,7 @@ The database and the services are imported inside the commands (see `tocsin.cli.
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import threading
@@ -338,6 +339,11 @@ def notify_run(
     signal.signal(signal.SIGINT, handle)
     tune_collector()
     stop_loops = start_background(container, interval=interval, watch=watch)
+    console.print(  # a supervisor (or a test) reads this line as "started"
+        f"notify run started (pid {os.getpid()}): it works while it holds the dispatch lease,"
+        " and stands by while another process does",
+        markup=False,
+    )
     try:
         stop.wait()
     finally:
