@@ -51,7 +51,7 @@ def test_kills_of_workers_and_the_api_keep_every_invariant(
     assert sum(outcome.kills.values()) > 0  # the seed's kills landed
 
 
-@pytest.mark.parametrize("seed", (19, 105, *MORE_SEEDS))  # 19 and 105: every kind of kill
+@pytest.mark.parametrize("seed", [19, 105, *MORE_SEEDS])  # 19 and 105: every kind of kill
 def test_kills_of_every_role_and_nats_keep_every_notification_invariant(
     seed: int, pg_url: str, nats: NatsServer, tmp_path: Path
 ) -> None:

@@ -196,10 +196,10 @@ def test_the_deployment_the_units_describe_runs_and_fails_over(
                 deployment.start("tocsin-api@.service", port)
             for port in ports:
                 wait(lambda port=port: serving(port), f"API process on {port} did not start")
-            for i in range(int(env["TOCSIN_WORKERS"])):
-                deployment.start("tocsin-worker@.service", str(i), "worker of partitions")
-            for i in ("1", "2"):
-                deployment.start("tocsin-notify@.service", i, "notify run started")
+            for index in range(int(env["TOCSIN_WORKERS"])):
+                deployment.start("tocsin-worker@.service", str(index), "worker of partitions")
+            for instance in ("1", "2"):
+                deployment.start("tocsin-notify@.service", instance, "notify run started")
             token = cli_token(env)
 
             def post(port: str, code: str, at: int) -> None:

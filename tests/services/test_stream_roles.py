@@ -133,7 +133,7 @@ def test_a_restarted_worker_resumes_from_its_committed_offset_not_the_acknowledg
     first = build_worker(settings, partitions=tuple(range(PARTITIONS)))
     first.loop.resume()
     # committed but never acknowledged: the stream would deliver these again
-    monkeypatch.setattr(first.reader, "acknowledge", lambda _message: None)
+    monkeypatch.setattr(first.reader, "acknowledge", lambda _messages: None)
     committed = _drain([first])
     first.close()
     _post(api, 1, _levels(1))

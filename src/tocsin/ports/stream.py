@@ -46,8 +46,9 @@ class StreamReader(Protocol):
         """Up to `limit` messages of `partition` with sequences after `after`, oldest first
         (none if none arrived within a short wait); Unavailable if the stream cannot be read."""
 
-    def acknowledge(self, message: StreamMessage) -> None:
-        """Tell the stream a message is committed (it may then stop redelivering it)."""
+    def acknowledge(self, messages: Sequence[StreamMessage]) -> None:
+        """Tell the stream these messages are committed (it may then stop redelivering them);
+        a lost acknowledgement is harmless, the committed offset covers it."""
 
     def close(self) -> None:
         """Let go of the connection."""

@@ -68,15 +68,14 @@ class StreamWorker:
         for partition in self.partitions:
             after = self.offsets[partition]
             fresh: list[StreamMessage] = []
+            seen: list[StreamMessage] = []  # committed before: redeliveries
             for message in self.reader.read(partition, after=after, limit=self.batch):
-                if message.sequence <= self.offsets[partition]:
-                    self.reader.acknowledge(message)  # committed before: a redelivery
-                    continue
-                fresh.append(message)
+                (fresh if message.sequence > self.offsets[partition] else seen).append(message)
+            if seen:
+                self.reader.acknowledge(seen)
             if fresh:
                 self.commit_all(fresh)
-                for message in fresh:
-                    self.reader.acknowledge(message)
+                self.reader.acknowledge(fresh)
                 done += len(fresh)
         return done
 

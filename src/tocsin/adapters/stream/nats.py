@@ -71,12 +71,14 @@ class NatsStream:
         """The partition's next messages after sequence `after` (none within the wait)."""
         return self._call(self._read(partition, after, limit), what="read the ingest stream")
 
-    def acknowledge(self, message: StreamMessage) -> None:
-        """Acknowledge a delivered message (its commit is what counts: a lost ack is harmless)."""
-        found = self.delivered.pop((message.partition, message.sequence), None)
-        if found is not None:
+    def acknowledge(self, messages: Sequence[StreamMessage]) -> None:
+        """Acknowledge delivered messages in one hop to the loop (their commit is what counts:
+        a lost ack is harmless)."""
+        found = [self.delivered.pop((m.partition, m.sequence), None) for m in messages]
+        delivered = [msg for msg in found if msg is not None]
+        if delivered:
             try:
-                self._call(found.ack(), what="acknowledge a message")
+                self._call(_ack_all(delivered), what="acknowledge messages")
             except Unavailable as err:
                 log.info("acknowledgement lost (the committed offset covers it): %s", err)
 
@@ -208,6 +210,11 @@ class NatsStream:
         )
         await js.add_consumer(c.name, config)
         return await js.pull_subscribe_bind(durable=name, stream=c.name)
+
+
+async def _ack_all(messages: Sequence[Msg]) -> None:
+    for msg in messages:
+        await msg.ack()  # a publish to the reply subject: buffered, sent together
 
 
 async def _quiet(err: Exception) -> None:
