@@ -48,7 +48,7 @@ from tocsin.core.report_abuse import RateLimit
 from tocsin.core.report_deadlines import ReportDeadlines
 from tocsin.core.report_types import ReportType
 from tocsin.core.sources import SourcesConfig
-from tocsin.core.stream_partitions import describe
+from tocsin.core.stream_partitions import describe, partition_of
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
 from tocsin.core.warnings.silence_approval import BreadthPolicy
@@ -608,6 +608,7 @@ class Worker:
     container: Container
     loop: StreamWorker
     reader: StreamReader
+    silence: SilenceCheck  # "source silent" for the indicators of its partitions
 
     def close(self) -> None:
         """Let go of the stream, then of the database."""
@@ -633,7 +634,20 @@ def build_worker(settings: Settings, *, partitions: Sequence[int]) -> Worker:
         checkpoint=checkpoint,
     )
     reader = _nats(settings)
-    return Worker(container, StreamWorker(ingest, reader, partitions=partitions), reader)
+    owned = set(partitions)
+    n = settings.stream_partitions
+    sources = container.sources
+    silence = SilenceCheck(
+        container.store,
+        container.bus,
+        rules=container.rules,
+        ingest=ingest,
+        after_cadences=sources.silent_after_cadences,
+        level=Level(sources.silent_level),
+        owns=lambda ind: partition_of(ind.code, n) in owned,
+    )
+    loop = StreamWorker(ingest, reader, partitions=partitions)
+    return Worker(container, loop, reader, silence)
 
 
 def _ingest(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidInput, Problem, Unavailable
 from tocsin.core.stream_partitions import partition_of, share_of
 from tocsin.core.stream_rows import decode
+from tocsin.core.warnings.model import EventKind
 from tocsin.services.ingest import IngestResult, RawObservations
 from tocsin.testing.nats import NatsServer, nats_server
 from tocsin.testing.replay import clean_replay, stored_observations, stored_transitions
@@ -232,6 +234,46 @@ def test_a_stream_that_is_down_refuses_writes_503_and_takes_them_again_once_back
         _drain(workers)
         stored = stored_observations(workers[0].container)
         assert all(times == [T0, T0 + 60] for times, _ in stored.values())
+    finally:
+        for w in workers:
+            w.close()
+
+
+def test_each_worker_checks_its_own_partitions_for_silent_sources(
+    api: Container, settings: Settings
+) -> None:
+    """The indicators with a cadence are watched by the worker owning their partition, and
+    by no other; a silent one raises "source silent" there, and lifts once observed again."""
+    watched = {"D11.river_level", "D12.river_level"}  # the scenario's gauges with a 600 s cadence
+    workers = _workers(settings)
+    try:
+        owners = {
+            w.container.rules.by_id[i].code: n
+            for n, w in enumerate(workers)
+            for i, _ in w.silence.watched
+        }
+        assert set(owners) == watched  # each watched once, by one worker
+        for code, n in owners.items():
+            share = share_of(n, workers=2, partitions=PARTITIONS)
+            assert partition_of(code, PARTITIONS) in share
+        levels = {"D11.river_level": 1.0, "D12.river_level": 1.0}
+        _post(api, 0, levels)
+        for w in workers:
+            w.loop.resume()
+        _drain(workers)
+        owner = workers[owners["D11.river_level"]]
+        late = datetime.fromtimestamp(T0 + 3_600 * 24, UTC)  # a day without observations
+        raised = [e for w in workers for e in w.silence.check(late)]
+        assert [e.kind for e in raised] == [EventKind.RAISED] * 2
+        named = {
+            code for code in watched for e in raised if f"no observation of {code}" in e.reason
+        }
+        assert named == watched
+        assert owner.silence.check(late) == []  # raised once: already open
+        _post(api, 24 * 60, levels)  # observed again
+        _drain(workers)
+        lifted = [e for w in workers for e in w.silence.check(late)]
+        assert [e.kind for e in lifted] == [EventKind.LIFTED] * 2
     finally:
         for w in workers:
             w.close()

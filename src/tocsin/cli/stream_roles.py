@@ -35,10 +35,14 @@ def worker(
     workers: WorkersOption = None,
 ) -> None:
     """Consume partitions of the ingest stream into the database, resuming where the last
-    commit ended (the worker role; TOCSIN_STREAM_* name the stream)."""
+    commit ended, and check its partitions' indicators for silent sources (the worker role;
+    TOCSIN_STREAM_* name the stream)."""
+    from datetime import timedelta
+
     from tocsin.bootstrap import build_worker
     from tocsin.core.errors import TocsinError
     from tocsin.core.stream_partitions import describe, parse_partitions, share_of
+    from tocsin.services.staleness import start_silence_checks
 
     with reported():
         s = settings(db, config)
@@ -53,12 +57,20 @@ def worker(
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+        stop_silence = None
         try:
             offsets = role.loop.resume()
+            if role.silence.watched:  # the indicators with a cadence, of these partitions
+                every = timedelta(seconds=s.silence_check_interval_s)
+                stop_silence = start_silence_checks(
+                    role.silence, role.container.clock, interval=every
+                )
             console.print(
                 f"worker of partitions {describe(owned)} of {n}, from sequences {offsets}",
                 markup=False,
             )
             role.loop.run(stop)
         finally:
+            if stop_silence is not None:
+                stop_silence()
             role.close()

@@ -99,6 +99,7 @@ class SilenceCheck:
         ingest: IngestService,
         after_cadences: float,
         level: Level,
+        owns: Callable[[Indicator], bool] | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -106,10 +107,12 @@ class SilenceCheck:
         self.ingest = ingest
         self.after_cadences = after_cadences
         self.level = level
+        # the indicators with a cadence whose observations `ingest` sees (a worker: those of
+        # its partitions; one process: all)
         self.watched = [
             (ident, ind.cadence.total_seconds())
             for ident, ind in sorted(rules.by_id.items())
-            if ind.cadence is not None
+            if ind.cadence is not None and (owns is None or owns(ind))
         ]
 
     def check(self, now: datetime) -> list[WarningEvent]:

@@ -34,8 +34,8 @@ def start_sources(container: Container) -> Callable[[], None]:
         container.exposure.reconcile(actor="rule:exposure (start)")
     except NotOwner as err:  # a standby: the process owning the rules writes warnings
         log.info("exposure not reconciled at start: %s", err)
-    # in the API role the workers hold the indicators' newest times, not this process: the
-    # source-silent check is not run there (docs/deployment.md: not built yet)
+    # in the API role the workers hold the indicators' newest times, not this process: each
+    # worker runs the source-silent check for its partitions (`tocsin worker`)
     if container.silence.watched and container.settings.role == "single":
         interval = timedelta(seconds=container.settings.silence_check_interval_s)
         stops.append(start_silence_checks(container.silence, container.clock, interval=interval))
