@@ -40,7 +40,7 @@ from tocsin.adapters.versions import UniversOrder
 from tocsin.config import Settings
 from tocsin.core.cap.config import CapConfig
 from tocsin.core.catalog import Catalog
-from tocsin.core.errors import InvalidConfig, NotFound, Problem, TocsinError, Unavailable
+from tocsin.core.errors import InvalidConfig, NotFound, NotOwner, Problem, TocsinError, Unavailable
 from tocsin.core.incidents.plans import PlanBook
 from tocsin.core.levels import Level
 from tocsin.core.observation_rollups import AfterRetention, RollupPolicy
@@ -48,7 +48,7 @@ from tocsin.core.report_abuse import RateLimit
 from tocsin.core.report_deadlines import ReportDeadlines
 from tocsin.core.report_types import ReportType
 from tocsin.core.sources import SourcesConfig
-from tocsin.core.stream_partitions import describe, partition_of
+from tocsin.core.stream_partitions import describe, lease_name, partition_of
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
 from tocsin.core.warnings.silence_approval import BreadthPolicy
@@ -72,7 +72,12 @@ from tocsin.services.ingest import (
     load_rule_state,
 )
 from tocsin.services.intake import SourceIntake
-from tocsin.services.leadership import FencedAlertingStore, ProcessLeases, process_holder
+from tocsin.services.leadership import (
+    FencedAlertingStore,
+    Leadership,
+    ProcessLeases,
+    process_holder,
+)
 from tocsin.services.linked_scope import LinkedScope
 from tocsin.services.public_alert_follower import PublicAlertFollower
 from tocsin.services.public_alert_views import PublicAlertViews
@@ -609,10 +614,28 @@ class Worker:
     loop: StreamWorker
     reader: StreamReader
     silence: SilenceCheck  # "source silent" for the indicators of its partitions
+    leases: dict[int, Leadership]  # per owned partition
+
+    def hold_partitions(self, *, wait: timedelta) -> None:
+        """Take every owned partition's lease, waiting up to `wait` for a worker that just
+        stopped to let go; NotOwner naming the worker that holds one."""
+        for partition, leadership in sorted(self.leases.items()):
+            try:
+                leadership.require(wait=wait)
+            except NotOwner as err:
+                raise NotOwner(
+                    f"partition {partition} is owned by another worker ({err.owner or 'unknown'}); "
+                    "two workers must not own one partition: give this one other partitions "
+                    "(--partitions, or --index and --workers)",
+                    owner=err.owner,
+                    retry_after_s=err.retry_after_s,
+                ) from err
 
     def close(self) -> None:
-        """Let go of the stream, then of the database."""
+        """Let go of the stream, the partitions' leases, then the database."""
         self.reader.close()
+        for leadership in self.leases.values():
+            leadership.release()
         self.container.close()
 
 
@@ -646,8 +669,16 @@ def build_worker(settings: Settings, *, partitions: Sequence[int]) -> Worker:
         level=Level(sources.silent_level),
         owns=lambda ind: partition_of(ind.code, n) in owned,
     )
-    loop = StreamWorker(ingest, reader, partitions=partitions)
-    return Worker(container, loop, reader, silence)
+    holder = process_holder()
+    ttl = timedelta(seconds=settings.lease_s)
+    leases = {
+        p: Leadership(
+            container.store, container.clock, name=lease_name(p, n), holder=holder, ttl=ttl
+        )
+        for p in partitions
+    }
+    loop = StreamWorker(ingest, reader, partitions=partitions, leases=leases)
+    return Worker(container, loop, reader, silence, leases)
 
 
 def _ingest(

@@ -171,6 +171,7 @@ class StreamRun:
             "TOCSIN_STREAM_URL": self.nats.url,
             "TOCSIN_STREAM_PARTITIONS": str(PARTITIONS),
             "TOCSIN_DISPATCH_INTERVAL_S": "0.2",
+            "TOCSIN_LEASE_S": "1.5",  # a killed worker's partitions are free again soon
         }
         api = {**env, "TOCSIN_ROLE": "api"}
         if self.plan.notifiers:

@@ -4,9 +4,10 @@ machine runs no systemd as process 1, so the test plays the service manager: it 
 and `${VAR}` as systemd does and starts each command as a process).
 
 Two API processes, two workers and the dispatcher pair, on PostgreSQL and a real nats-server:
-an observation posted to either API process is notified at the webhook; after the `notify run`
-holding the dispatch lease is killed, the standby notifies the next one; every process stops
-cleanly on SIGTERM (the unit's `KillSignal`)."""
+an observation posted to either API process is notified at the webhook; a second copy of a
+worker instance is refused (its partitions are owned); after the `notify run` holding the
+dispatch lease is killed, the standby notifies the next one; every process stops cleanly on
+SIGTERM (the unit's `KillSignal`)."""
 
 from __future__ import annotations
 
@@ -220,6 +221,17 @@ def test_the_deployment_the_units_describe_runs_and_fails_over(
             assert arrived("G00.level", T0), "no notification through the first API process"
             post(ports[1], "G01.level", T0)
             assert arrived("G01.level", T0), "no notification through the second API process"
+
+            # the same worker instance started on a second machine by mistake: refused by name
+            twin = subprocess.run(
+                command("tocsin-worker@.service", "0", env, config),
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert twin.returncode != 0
+            assert "is owned by another worker" in twin.stdout + twin.stderr
 
             holder = dispatch_holder(pg_url)
             active = [p for p in deployment.procs.values() if p.pid == holder]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from tests.e2e.faults import Plan, codes, write_config
 from tocsin.bootstrap import Container, Worker, build, build_worker
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
-from tocsin.core.errors import InvalidInput, Problem, Unavailable
+from tocsin.core.errors import InvalidInput, NotOwner, Problem, Unavailable
 from tocsin.core.stream_partitions import partition_of, share_of
 from tocsin.core.stream_rows import decode
 from tocsin.core.warnings.model import EventKind
@@ -278,3 +278,32 @@ def test_each_worker_checks_its_own_partitions_for_silent_sources(
     finally:
         for w in workers:
             w.close()
+
+
+def test_a_second_worker_for_an_owned_partition_is_refused_and_stores_nothing(
+    api: Container, settings: Settings
+) -> None:
+    """One owner per partition: a worker started for partitions another holds is refused by
+    name at start, and its commits are fenced even if it skips that check; once the owner
+    stops (and gives its leases up), the second takes the partitions over."""
+    _post(api, 0, _levels(0))
+    everything = tuple(range(PARTITIONS))
+    first = build_worker(settings, partitions=everything)
+    second = build_worker(settings, partitions=everything)
+    try:
+        first.hold_partitions(wait=timedelta(0))
+        with pytest.raises(NotOwner) as refused:
+            second.hold_partitions(wait=timedelta(0))
+        assert "is owned by another worker" in str(refused.value)
+        assert refused.value.owner  # names the holder
+        second.loop.resume()
+        with pytest.raises(NotOwner):
+            second.loop.run_once()
+        assert stored_observations(second.container) == {}
+        first.close()
+        second.loop.resume()
+        assert _drain([second]) > 0
+        assert sorted(stored_observations(second.container)) == sorted(codes(PLAN))
+    finally:
+        second.close()
+        first.close()

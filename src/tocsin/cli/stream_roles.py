@@ -42,6 +42,7 @@ def worker(
     from tocsin.bootstrap import build_worker
     from tocsin.core.errors import TocsinError
     from tocsin.core.stream_partitions import describe, parse_partitions, share_of
+    from tocsin.services.background import keep_leases
     from tocsin.services.staleness import start_silence_checks
 
     with reported():
@@ -58,7 +59,11 @@ def worker(
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         stop_silence = None
+        stop_keeping = None
         try:
+            ttl = timedelta(seconds=s.lease_s)
+            role.hold_partitions(wait=ttl + timedelta(seconds=1))  # a worker just stopped
+            stop_keeping = keep_leases(list(role.leases.values()), interval=s.lease_s / 3)
             offsets = role.loop.resume()
             if role.silence.watched:  # the indicators with a cadence, of these partitions
                 every = timedelta(seconds=s.silence_check_interval_s)
@@ -73,4 +78,6 @@ def worker(
         finally:
             if stop_silence is not None:
                 stop_silence()
+            if stop_keeping is not None:
+                stop_keeping()
             role.close()

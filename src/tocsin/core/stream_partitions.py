@@ -32,6 +32,15 @@ def partition_of(code: str, partitions: int) -> int:
     return zlib.crc32(code.encode()) % partitions
 
 
+def lease_name(partition: int, partitions: int) -> str:
+    """The lease a worker holds to own a partition (one owner at a time).
+
+    >>> lease_name(3, 16)
+    'stream-partition:3/16'
+    """
+    return f"stream-partition:{partition}/{partitions}"
+
+
 def partition_table(codes: Sequence[str], partitions: int) -> npt.NDArray[np.int64]:
     """The partition of each code, as an array indexed like `codes` (indicator ids)."""
     return np.fromiter(

@@ -62,7 +62,7 @@ class Leadership:
         store: Store,
         clock: Clock,
         *,
-        name: LeaseName,
+        name: LeaseName | str,
         holder: Holder,
         ttl: timedelta = DEFAULT_TTL,
         on_gain: Callable[[Lease], None] | None = None,

@@ -16,18 +16,23 @@ comes again, and one acknowledged but not committed cannot exist. So nothing ack
 client is lost and nothing is stored or evaluated twice.
 
 Partitions are assigned statically (`tocsin worker --partitions`); moving them between
-workers (rebalancing) is not built.
+workers (rebalancing) is not built. A worker owns each of its partitions through a lease
+(`stream-partition:P/N`, services/leadership.py) and every transaction of a partition is
+fenced by that lease: a second worker started for a partition another holds is refused, and a
+worker that lost a partition's lease (paused past its expiry while another took it) cannot
+commit it and stops.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from tocsin.core.errors import InvalidInput, Unavailable
+from tocsin.core.errors import InvalidInput, NotOwner, Unavailable
 from tocsin.core.observations import ObservationBatch
 from tocsin.core.stream_rows import decode
+from tocsin.ports.leases import Ownership
 from tocsin.ports.sessions import StoreSession
 from tocsin.ports.stream import StreamMessage, StreamReader
 from tocsin.services.ingest import IngestService, RawObservations, to_batch
@@ -47,10 +52,12 @@ class StreamWorker:
         *,
         partitions: Sequence[int],
         batch: int = 64,
+        leases: Mapping[int, Ownership] | None = None,
     ) -> None:
         self.ingest = ingest
         self.reader = reader
         self.partitions = tuple(partitions)
+        self.leases = leases  # per partition: the lease its transactions are fenced by
         self.batch = batch
         self.offsets: dict[int, int] = {}
         self.committed = 0  # messages committed by this process
@@ -99,8 +106,12 @@ class StreamWorker:
 
     def _commit(self, messages: Sequence[StreamMessage]) -> None:
         last = messages[-1]
+        owner = self.leases[last.partition] if self.leases is not None else None
+        lease = owner.require() if owner is not None else None  # NotOwner: another holds it
 
         def work(tx: StoreSession) -> list[ObservationBatch]:
+            if owner is not None:
+                tx.leases.fence(owner.name, lease)
             batches = []
             for message in messages:
                 where = f"partition {message.partition} sequence {message.sequence}"
@@ -114,7 +125,9 @@ class StreamWorker:
 
         try:
             self.ingest.ingest_along(work)
-        except BaseException:
+        except BaseException as err:
+            if isinstance(err, NotOwner) and owner is not None and lease is not None:
+                owner.lost(lease)
             self.resume()  # the transaction's outcome decides where to go on from
             raise
         self.offsets[last.partition] = last.sequence
@@ -128,6 +141,8 @@ class StreamWorker:
             try:
                 if self.run_once() == 0:
                     stop.wait(idle_s)
+            except NotOwner:  # another worker owns one of our partitions now: stop, loudly
+                raise
             except Unavailable as err:
                 log.warning("stream or database unavailable: %s", err)
                 stop.wait(BACKOFF_S)
