@@ -60,6 +60,7 @@ from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.testing import processes
 from tocsin.testing.nats import NatsServer
+from tocsin.testing.postgres import PgCluster
 
 PARTITIONS = 4
 T0 = 1_767_225_600
@@ -74,6 +75,7 @@ class StreamFault(StrEnum):
     DISPATCHER = "dispatcher"  # the `notify run` holding the dispatch lease
     STANDBY = "standby"  # the other `notify run`
     NATS = "nats"
+    POSTGRES = "postgres"  # the database server, stopped as if it crashed and started again
 
 
 # of the kills, how many land on each kind of process
@@ -85,6 +87,7 @@ SHARES_WITH_NOTIFIERS = {
     StreamFault.STANDBY: 0.1,
     StreamFault.NATS: 0.2,
 }
+SHARES_WITH_POSTGRES = {**SHARES_WITH_NOTIFIERS, StreamFault.POSTGRES: 0.15}
 
 
 @dataclass
@@ -156,6 +159,7 @@ class StreamRun:
     nats: NatsServer
     workdir: Path
     sink: Sink | None = None  # the webhook receiver (needed with notifiers)
+    postgres: PgCluster | None = None  # the database's own server, when it may be killed too
     outcome: Outcome = field(init=False)
 
     def __post_init__(self) -> None:
@@ -200,9 +204,13 @@ class StreamRun:
         ]
         self.model = Model(self.config, base)
         self.shares = SHARES_WITH_NOTIFIERS if self.plan.notifiers else SHARES
+        if self.plan.notifiers and self.postgres is not None:
+            self.shares = SHARES_WITH_POSTGRES
 
     def revive(self) -> None:
-        """Start every process that is not running (nats-server first)."""
+        """Start every process that is not running (the servers first)."""
+        if self.postgres is not None and not self.postgres.running():
+            self.postgres.start()
         if self.nats.process is None or self.nats.process.poll() is not None:
             self.nats.start()
         if not self.api.alive:
@@ -237,8 +245,10 @@ class StreamRun:
         except httpx.HTTPError:
             return 0
 
-    def victim(self, fault: StreamFault) -> RoleProcess | Server | NatsServer | None:
+    def victim(self, fault: StreamFault) -> RoleProcess | Server | NatsServer | PgCluster | None:
         """The process a kill of this kind lands on (None: no such process now)."""
+        if fault is StreamFault.POSTGRES:
+            return self.postgres
         if fault is StreamFault.API:
             return self.api
         if fault is StreamFault.WORKER:

@@ -5,8 +5,9 @@ Without faults, then with SIGKILLs of a worker or the API process at random mome
 a few seeds here; `TOCSIN_STREAM_SEEDS=N` runs N more): every acknowledged observation is
 stored once and the warning transitions equal a clean replay and a model fed the acknowledged
 batches one by one (`tests/e2e/stream_faults.py`). Then with two `notify run` processes and a
-webhook receiver, kills of every kind of process (API, worker, the dispatcher holding the
-lease, the standby, nats-server): every transition also notified once, under one key."""
+webhook receiver, on a PostgreSQL server of the test's own, kills of every kind of process
+(API, worker, the dispatcher holding the lease, the standby, nats-server, PostgreSQL): every
+transition also notified once, under one key."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 from tests.e2e.harness import running_sink
 from tests.e2e.stream_faults import StreamPlan, StreamRun
 from tocsin.testing.nats import NatsServer, nats_server
+from tocsin.testing.postgres import PgCluster, create_database, pg_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -51,16 +53,24 @@ def test_kills_of_workers_and_the_api_keep_every_invariant(
     assert sum(outcome.kills.values()) > 0  # the seed's kills landed
 
 
-@pytest.mark.parametrize("seed", [19, 105, *MORE_SEEDS])  # 19 and 105: every kind of kill
-def test_kills_of_every_role_and_nats_keep_every_notification_invariant(
-    seed: int, pg_url: str, nats: NatsServer, tmp_path: Path
+@pytest.fixture
+def own_postgres() -> Iterator[PgCluster]:
+    """A PostgreSQL server of the test's own, durable (fsync on), that the chaos may kill."""
+    with pg_cluster(durable=True) as cluster:
+        yield cluster
+
+
+@pytest.mark.parametrize("seed", [6, 19, *MORE_SEEDS])  # 6 and 19: every kind of kill
+def test_kills_of_every_role_and_the_servers_keep_every_notification_invariant(
+    seed: int, own_postgres: PgCluster, nats: NatsServer, tmp_path: Path
 ) -> None:
     """With two `notify run` processes (one dispatching, one standing by) and a webhook
-    receiver: kills of the API process, a worker, the dispatcher, the standby and nats-server;
-    every transition notified, no key with two bodies, the outbox delivered."""
+    receiver: kills of the API process, a worker, the dispatcher, the standby, nats-server and
+    PostgreSQL; every transition notified once, no key with two bodies, the outbox delivered."""
+    db = create_database(own_postgres.url, "chaos")
     with running_sink() as sink:
         plan = StreamPlan(seed=seed, batches=8, notifiers=2, kill_chance=0.6)
-        outcome = StreamRun(plan, pg_url, nats, tmp_path, sink=sink).run()
+        outcome = StreamRun(plan, db, nats, tmp_path, sink=sink, postgres=own_postgres).run()
     assert outcome.problems == []
     assert sum(outcome.kills.values()) > 0, outcome.kills
     assert outcome.checks > 20

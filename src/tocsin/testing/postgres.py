@@ -71,6 +71,17 @@ class PgCluster:
             _as_postgres([*pg_ctl, "-o", self.options, "start"]), check=True, capture_output=True
         )
 
+    def running(self) -> bool:
+        """True while the server runs (`pg_ctl status`)."""
+        pg_ctl = [str(self.bindir / "pg_ctl"), "-D", str(self.data), "status"]
+        return (
+            subprocess.run(_as_postgres(pg_ctl), check=False, capture_output=True).returncode == 0
+        )
+
+    def kill(self) -> None:
+        """Stop it as if it crashed (the chaos tests' kill)."""
+        self.stop(mode="immediate")
+
     def stop(self, *, mode: str = "immediate") -> None:
         """Stop the server (immediate: as if it crashed; its clients lose their connections)."""
         pg_ctl = [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "stop"]
