@@ -91,3 +91,62 @@ def test_serve_and_notify_run_side_by_side_deliver_within_seconds(
         finally:
             server.stop()
             processes.stop(notify)
+
+
+def _notify(db: str, config: Path, log: Path, *, work: str) -> subprocess.Popen[bytes]:
+    """`tocsin notify run --work WORK`, up once it says so."""
+    cmd = [*CLI, "notify", "run", "--db", db, "--config", str(config), "--work", work]
+    with log.open("ab") as out:
+        proc = subprocess.Popen([*cmd, "--interval", "0.2"], stdout=out, stderr=out)
+    deadline = time.monotonic() + 60
+    while "notify run started" not in log.read_text(errors="replace"):
+        assert proc.poll() is None, log.read_text()[-2000:]
+        assert time.monotonic() < deadline, "notify run did not start"
+        time.sleep(0.05)
+    return proc
+
+
+@pytest.mark.postgres
+def test_a_dispatch_only_process_leaves_the_outbox_to_delivery_processes_that_share_it(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """`notify run --work dispatch` writes notifications and sends none; two `--work deliver`
+    processes send them, each exactly once, between them (outbox rows claimed with SKIP
+    LOCKED)."""
+    grid = Grid(cells=10, per_district=5)
+    with running_sink() as sink:
+        routes = {
+            "route": {"receiver": "sink", "group_by": ["id"], "group_wait_s": 0},
+            "receivers": [
+                {"name": "sink", "webhooks": [{"url": sink.url, "format": "alertmanager"}]}
+            ],
+        }
+        config = write_grid_config(tmp_path / "config", grid, routes=routes)
+        db = create_database(pg_server, "delivery_processes")
+        env = {"TOCSIN_BACKGROUND_WORKERS": "false"}
+        server = Server(db, config, tmp_path / "serve.log", env=env, port=free_port())
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            server.start()
+            token = issue_token(db, config)
+            procs.append(_notify(db, config, tmp_path / "dispatch.log", work="dispatch"))
+            answer = server.post("/api/v2/alerts", [_alert("first", grid)], token)
+            assert answer.status_code == 200, answer.text
+            assert not sink.wait_for(lambda got: len(got) > 0, 3.0)  # written, not sent
+            for i in range(2):
+                procs.append(_notify(db, config, tmp_path / f"deliver{i}.log", work="deliver"))
+            assert sink.wait_for(lambda got: len(got) >= 1, ARRIVE_S)
+            idents = [f"a{i}" for i in range(30)]
+            answer = server.post("/api/v2/alerts", [_alert(i, grid) for i in idents], token)
+            assert answer.status_code == 200, answer.text
+            assert sink.wait_for(lambda got: len(got) >= 31, ARRIVE_S * 2)
+            time.sleep(1.0)  # anything sent twice would arrive by now
+            got = sink.snapshot()
+            keys = [r.key for r in got]
+            assert len(keys) == len(set(keys)) == 31
+            named = sorted(r.body["alerts"][0]["labels"]["id"] for r in got)
+            assert named == sorted(["first", *idents])
+        finally:
+            server.stop()
+            for proc in procs:
+                processes.stop(proc)

@@ -287,12 +287,21 @@ def notify_run(
             min=0.005,
         ),
     ] = 0.05,
+    work: Annotated[
+        str,
+        typer.Option(
+            metavar="WORK",
+            help="all: dispatch and deliver; dispatch: dispatch only (the outbox is left to "
+            "`--work deliver` processes); deliver: send the outbox's due notifications only",
+        ),
+    ] = "all",
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Dispatch and deliver notifications, and run the response (plans, task reminders), in
     the foreground (alongside or instead of serve): the process that holds the dispatch lease
-    works, others stand by.
+    works, others stand by. `--work deliver` processes need no lease: any number share the
+    outbox.
 
     Runs the same dispatcher and delivery loops as `serve` (the dispatcher hands what it writes
     straight to the delivery worker), in a process of its own: with `serve` started with
@@ -304,8 +313,9 @@ def notify_run(
 
     from tocsin.bootstrap import build
     from tocsin.runtime import tune_collector
-    from tocsin.services.background import start_background
+    from tocsin.services.background import start_background, start_delivery
 
+    check_known("--work", work, ["all", "dispatch", "deliver"])
     with reported():
         chosen = settings(db, config)
         container = build(chosen.model_copy(update={"background_workers": True}))
@@ -338,11 +348,16 @@ def notify_run(
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
     tune_collector()
-    stop_loops = start_background(container, interval=interval, watch=watch)
+    if work == "deliver":
+        stop_loops = start_delivery(container, interval=interval)
+        role = "it sends the outbox's due notifications, sharing them with any other"
+    else:
+        stop_loops = start_background(
+            container, interval=interval, watch=watch, delivering=work == "all"
+        )
+        role = "it works while it holds the dispatch lease, and stands by while another does"
     console.print(  # a supervisor (or a test) reads this line as "started"
-        f"notify run started (pid {os.getpid()}): it works while it holds the dispatch lease,"
-        " and stands by while another process does",
-        markup=False,
+        f"notify run started (pid {os.getpid()}, --work {work}): {role}", markup=False
     )
     try:
         stop.wait()

@@ -250,7 +250,11 @@ def watch_feed(store: Store, loops: Sequence[_Loop], *, every: float) -> _Loop:
 
 
 def start_background(
-    container: _Wired, *, interval: float | None = None, watch: float | None = None
+    container: _Wired,
+    *,
+    interval: float | None = None,
+    watch: float | None = None,
+    delivering: bool = True,
 ) -> Callable[[], None]:
     """Start the lease keeper and the dispatcher and delivery loops; return a function that
     stops them and gives the leases up. With `watch` (seconds), a watcher wakes the loops
@@ -259,7 +263,9 @@ def start_background(
     The dispatcher and delivery loops work only while this process holds the dispatch lease
     (a standby keeps trying to take it over). They do not start when
     `settings.background_workers` is false (a separate `tocsin notify run` process does the
-    work); the rules lease is kept either way, as this process ingests."""
+    work); the rules lease is kept either way, as this process ingests. With `delivering` false
+    this process dispatches only: it writes the outbox's rows unclaimed, and processes started
+    with `start_delivery` send them."""
     leases, settings = container.leases, container.settings
     keep_every = leases.ttl.total_seconds() / 3
     if not settings.background_workers:
@@ -302,7 +308,9 @@ def start_background(
     dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval=interval, until=next_flush)
     followers = _followers(container, interval=interval)
     retention_loop = _Loop("tocsin-retention", delete_contacts, interval=RETENTION_INTERVAL_S)
-    loops: tuple[_Loop, ...] = (delivery_loop, dispatch_loop, *followers, retention_loop)
+    loops: tuple[_Loop, ...] = (dispatch_loop, *followers, retention_loop)
+    if delivering:
+        loops = (delivery_loop, *loops)
     if watch is not None:
         loops += (watch_feed(container.store, (dispatch_loop, *followers), every=watch),)
 
@@ -316,7 +324,7 @@ def start_background(
             loop.wake.set()
 
     owner.on_gain = resume
-    stop_listening = handoff.listen()
+    stop_listening = handoff.listen() if delivering else (lambda: None)
     unlisten = container.bus.listen(on_message)
     for loop in loops:
         loop.start()
@@ -331,6 +339,22 @@ def start_background(
         leases.release()
 
     return stop
+
+
+def start_delivery(container: _Wired, *, interval: float) -> Callable[[], None]:
+    """Start a delivery loop alone (no lease: the outbox's rows are claimed one by one, with
+    `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several such processes share the work); it
+    looks for due notifications every `interval` seconds, and at once again while a round
+    filled its batch. Returns a function that stops it."""
+    delivery, clock = container.delivery, container.clock
+
+    def deliver() -> bool:
+        report = delivery.run_once(clock.now())
+        return report.handled >= delivery.batch
+
+    loop = _Loop("tocsin-delivery", deliver, interval=interval)
+    loop.start()
+    return loop.stop
 
 
 def _followers(container: _Wired, *, interval: float) -> tuple[_Loop, ...]:
