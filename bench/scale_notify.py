@@ -46,15 +46,13 @@ from typing import Any
 
 import httpx
 import yaml
-from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_ingest import DEV, T0, server, stored, token
 from ingest import write_config
 from storm import percentile
 from storm_traffic import Sink, offer, post_request
-from tocsin.adapters.storage.engine import make_engine
-from tocsin.adapters.storage.lease_tables import leases
+from tocsin.testing.leases import holder_pid
 from tocsin.testing.nats import NatsServer
 from tocsin.testing.postgres import create_database
 
@@ -100,14 +98,19 @@ def notifiers(
                 procs.append(subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT))
         yield procs
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process still running, then wait (SIGKILL after 60 s)."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @contextmanager
@@ -134,28 +137,7 @@ def workers(
             time.sleep(0.2)
         yield procs
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def dispatch_holder(url: str) -> tuple[int, int] | None:
-    """The process id in the dispatch lease's holder (`host:pid:random`) and the lease's token."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(
-                select(leases.c.holder, leases.c.token).where(leases.c.name == "dispatch")
-            ).first()
-    finally:
-        engine.dispose()
-    if row is None:
-        return None
-    return int(row.holder.split(":")[1]), int(row.token)
+        stop_all(procs)
 
 
 def build_posts(
@@ -313,9 +295,9 @@ def _wait_for_holder(url: str, procs: list[Any], other_than: int | None = None) 
     pids = {p.pid for p in procs}
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        held = dispatch_holder(url)
-        if held is not None and held[0] in pids and held[0] != other_than:
-            return held[0]
+        held = holder_pid(url)
+        if held is not None and held in pids and held != other_than:
+            return held
         time.sleep(0.2)
     raise SystemExit("no notify run process took the dispatch lease within 120 s")
 

@@ -32,6 +32,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -236,6 +237,19 @@ class Model:
         return stored_transitions(self.container)
 
 
+def settle(sink: Sink, model: Model, out: Outcome, *, revive: Callable[[], None]) -> None:
+    """Wait until the receiver was told every transition the model made so far, starting
+    again whatever was killed meanwhile; a problem in `out` if that never happens."""
+    want = expected(model.transitions())
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        revive()
+        if sink.wait_for(lambda rs: want <= notified(rs), 0.25):
+            return
+    missing = want - notified(sink.snapshot())
+    out.problems.append(f"transitions never notified: {sorted(missing)[:5]}")
+
+
 class Run:
     """One seeded run against real servers."""
 
@@ -329,14 +343,7 @@ class Run:
 
     def settle(self) -> None:
         """Wait until the receiver was told every transition the model made so far."""
-        want = expected(self.model.transitions())
-        deadline = time.monotonic() + DEADLINE_S
-        while time.monotonic() < deadline:
-            self.revive()
-            if self.sink.wait_for(lambda rs: want <= notified(rs), 0.25):
-                return
-        missing = want - notified(self.sink.snapshot())
-        self.outcome.problems.append(f"transitions never notified: {sorted(missing)[:5]}")
+        settle(self.sink, self.model, self.outcome, revive=self.revive)
 
     def batch(self, k: int, values: dict[str, float], fault: Fault | None) -> None:
         """Send batch k with its fault armed, then let it be notified."""

@@ -47,18 +47,17 @@ from tests.e2e.faults import (
     check_stored,
     codes,
     draw_batches,
-    expected,
-    notified,
+    settle,
     write_config,
 )
 from tests.e2e.harness import CLI, Server, Sink, issue_token
 from tocsin.adapters.storage.alerting_tables import notifications
 from tocsin.adapters.storage.engine import make_engine
-from tocsin.adapters.storage.lease_tables import leases
 from tocsin.adapters.storage.tables import observations
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.testing import processes
+from tocsin.testing.leases import holder_pid
 from tocsin.testing.nats import NatsServer
 from tocsin.testing.postgres import PgCluster
 
@@ -222,15 +221,7 @@ class StreamRun:
     def dispatcher(self) -> tuple[RoleProcess | None, RoleProcess | None]:
         """The `notify run` holding the dispatch lease (by the pid in its holder id), and
         another one (the standby)."""
-        engine = make_engine(self.db)
-        try:
-            with engine.connect() as conn:
-                holder = conn.execute(
-                    select(leases.c.holder).where(leases.c.name == "dispatch")
-                ).scalar()
-        finally:
-            engine.dispose()
-        pid = int(holder.split(":")[1]) if holder else None
+        pid = holder_pid(self.db)
         owner = next((n for n in self.notifiers if n.process and n.process.pid == pid), None)
         other = next((n for n in self.notifiers if n is not owner), None)
         return owner, other
@@ -304,16 +295,8 @@ class StreamRun:
     def settle(self) -> None:
         """With notifiers: wait until the receiver was told every transition the model made so
         far (as the fault suite does, so that each transition has a notification of its own)."""
-        if self.sink is None or not self.notifiers:
-            return
-        want = expected(self.model.transitions())
-        deadline = time.monotonic() + DEADLINE_S
-        while time.monotonic() < deadline:
-            self.revive()
-            if self.sink.wait_for(lambda rs: want <= notified(rs), 0.25):
-                return
-        missing = want - notified(self.sink.snapshot())
-        self.outcome.problems.append(f"transitions never notified: {sorted(missing)[:5]}")
+        if self.sink is not None and self.notifiers:
+            settle(self.sink, self.model, self.outcome, revive=self.revive)
 
     def drain(self, expected_rows: int) -> None:
         """Wait until the workers have stored every acknowledged observation and (with

@@ -23,13 +23,11 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import select
 
 from tests.e2e.faults import Plan, notified, write_config
 from tests.e2e.harness import CLI, Received, running_sink
-from tocsin.adapters.storage.engine import make_engine
-from tocsin.adapters.storage.lease_tables import leases
 from tocsin.testing import processes
+from tocsin.testing.leases import holder_pid
 from tocsin.testing.nats import NatsServer, nats_server
 from tocsin.testing.postgres import free_port
 
@@ -148,19 +146,6 @@ def serving(port: str) -> bool:
         return False
 
 
-def dispatch_holder(db: str) -> int | None:
-    """The process id in the dispatch lease's holder id (`host:pid:random`)."""
-    engine = make_engine(db)
-    try:
-        with engine.connect() as conn:
-            holder = conn.execute(
-                select(leases.c.holder).where(leases.c.name == "dispatch")
-            ).scalar()
-    finally:
-        engine.dispose()
-    return int(holder.split(":")[1]) if holder else None
-
-
 def cli_token(env: dict[str, str]) -> str:
     """A duty officer's token, made with the CLI under the deployment's environment (its key)."""
     out = subprocess.run(
@@ -233,7 +218,7 @@ def test_the_deployment_the_units_describe_runs_and_fails_over(
             assert twin.returncode != 0
             assert "is owned by another worker" in twin.stdout + twin.stderr
 
-            holder = dispatch_holder(pg_url)
+            holder = holder_pid(pg_url)
             active = [p for p in deployment.procs.values() if p.pid == holder]
             assert active, f"the dispatch lease is held by {holder}, not a notify run instance"
             processes.kill(active[0])
@@ -241,7 +226,7 @@ def test_the_deployment_the_units_describe_runs_and_fails_over(
             post(ports[0], "G02.level", T0)
             assert arrived("G02.level", T0), "the standby did not take over"
             assert time.monotonic() - killed < ARRIVE_S
-            assert dispatch_holder(pg_url) not in (None, holder)
+            assert holder_pid(pg_url) not in (None, holder)
         finally:
             codes = deployment.stop_all()
         # a clean stop as systemd counts it: exit 0, or death by the SIGTERM it sent (uvicorn
