@@ -53,6 +53,7 @@ from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
 from tocsin.core.warnings.silence_approval import BreadthPolicy
 from tocsin.ports import AlertingStore, Clock, Notifier, ReportRenderer, ResponseStore, Store
+from tocsin.ports.sessions import StoreSession
 from tocsin.ports.stream import StreamReader
 from tocsin.services.access import AccessService, CredentialChanges
 from tocsin.services.admin import AdminService
@@ -659,6 +660,19 @@ def build_worker(settings: Settings, *, partitions: Sequence[int]) -> Worker:
     reader = _nats(settings)
     owned = set(partitions)
     n = settings.stream_partitions
+    holder = process_holder()
+    ttl = timedelta(seconds=settings.lease_s)
+    leases = {
+        p: Leadership(
+            container.store, container.clock, name=lease_name(p, n), holder=holder, ttl=ttl
+        )
+        for p in partitions
+    }
+
+    def fence_partitions(tx: StoreSession) -> None:
+        for leadership in leases.values():
+            tx.leases.fence(leadership.name, leadership.held())
+
     sources = container.sources
     silence = SilenceCheck(
         container.store,
@@ -668,15 +682,8 @@ def build_worker(settings: Settings, *, partitions: Sequence[int]) -> Worker:
         after_cadences=sources.silent_after_cadences,
         level=Level(sources.silent_level),
         owns=lambda ind: partition_of(ind.code, n) in owned,
+        fence=fence_partitions,
     )
-    holder = process_holder()
-    ttl = timedelta(seconds=settings.lease_s)
-    leases = {
-        p: Leadership(
-            container.store, container.clock, name=lease_name(p, n), holder=holder, ttl=ttl
-        )
-        for p in partitions
-    }
     loop = StreamWorker(ingest, reader, partitions=partitions, leases=leases)
     return Worker(container, loop, reader, silence, leases)
 

@@ -315,3 +315,33 @@ def test_reports_commands_make_a_key_list_types_and_delete_due_contacts(tmp_path
     assert bad.exit_code != 0
     assert "TOCSIN_REPORT_CONTACT_KEY" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_notify_run_once_does_the_work_asked_for(tmp_path: Path) -> None:
+    """`--work dispatch` writes notifications and sends none; `--work deliver` sends what is
+    due (here to a closed port: retried) and dispatches nothing; a bad `--work` is refused."""
+    from tests.e2e.faults import Plan, write_config
+
+    config = write_config(tmp_path / "config", Plan(0, "sqlite", 1), "http://127.0.0.1:9/hook")
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    csv = tmp_path / "obs.csv"
+    csv.write_text("indicator,time,value\nG00.level,2026-01-01T00:10:00Z,5.5\n")
+    code, out = invoke("ingest", str(csv), "--db", db, "--config", str(config))
+    assert code == 0, out
+    run = ("notify", "run", "--once", "--db", db, "--config", str(config))
+    code, out = invoke(*run, "--work", "dispatch")
+    assert code == 0, out
+    dispatched = json.loads(out.strip().splitlines()[-1])
+    assert dispatched["notifications"] >= 1
+    assert "delivered" not in dispatched
+    code, out = invoke("notify", "log", "--db", db, "--status", "pending")
+    assert code == 0, out
+    assert "no notifications" not in out  # written, waiting in the outbox
+    code, out = invoke(*run, "--work", "deliver")
+    assert code == 0, out
+    sent = json.loads(out.strip().splitlines()[-1])
+    assert "transitions" not in sent
+    assert sent["delivered"] + sent["retried"] + sent["failed"] >= 1
+    code, out = invoke(*run, "--work", "everything")
+    assert code != 0
+    assert "--work" in out

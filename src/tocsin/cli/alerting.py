@@ -320,25 +320,24 @@ def notify_run(
         chosen = settings(db, config)
         container = build(chosen.model_copy(update={"background_workers": True}))
     if once:
-        owner = container.leases.dispatch
-        with reported():  # the lease of a server that just stopped runs out first
-            owner.require(wait=owner.ttl + timedelta(seconds=1))
-        now = container.clock.now()
-        report = container.dispatcher.tick(now)
-        container.response.responder.tick(now)  # incidents, tasks, reminders, reports
-        delivered = container.delivery.run_once(now)
+        figures: dict[str, int] = {}
+        if work != "deliver":
+            owner = container.leases.dispatch
+            with reported():  # the lease of a server that just stopped runs out first
+                owner.require(wait=owner.ttl + timedelta(seconds=1))
+            now = container.clock.now()
+            report = container.dispatcher.tick(now)
+            container.response.responder.tick(now)  # incidents, tasks, reminders, reports
+            figures |= {"transitions": report.transitions, "notifications": report.notifications}
+        if work != "dispatch":
+            delivered = container.delivery.run_once(container.clock.now())
+            figures |= {
+                "delivered": delivered.delivered,
+                "retried": delivered.retried,
+                "failed": delivered.failed,
+            }
         container.close()
-        console.print(
-            json.dumps(
-                {
-                    "transitions": report.transitions,
-                    "notifications": report.notifications,
-                    "delivered": delivered.delivered,
-                    "retried": delivered.retried,
-                    "failed": delivered.failed,
-                }
-            )
-        )
+        console.print(json.dumps(figures))
         return
     stop = threading.Event()
 

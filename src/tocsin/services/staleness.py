@@ -28,6 +28,7 @@ from tocsin.core.levels import Level
 from tocsin.core.rules.thresholds import NEVER, LevelChanges
 from tocsin.core.warnings.model import Command, WarningEvent
 from tocsin.ports import Bus, Clock, Store
+from tocsin.ports.sessions import StoreSession
 from tocsin.services.ingest import IngestService
 from tocsin.services.level_changes import apply_level_changes, level_command, rule_fingerprint
 from tocsin.services.publishing import warning_message
@@ -100,6 +101,7 @@ class SilenceCheck:
         after_cadences: float,
         level: Level,
         owns: Callable[[Indicator], bool] | None = None,
+        fence: Callable[[StoreSession], None] | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -107,6 +109,7 @@ class SilenceCheck:
         self.ingest = ingest
         self.after_cadences = after_cadences
         self.level = level
+        self.fence = fence  # more fences on the check's transaction (a worker's partitions)
         # the indicators with a cadence whose observations `ingest` sees (a worker: those of
         # its partitions; one process: all)
         self.watched = [
@@ -121,6 +124,8 @@ class SilenceCheck:
         if not self.watched:
             return []
         with self.ingest.owned_transaction() as (tx, last_times):
+            if self.fence is not None:
+                self.fence(tx)
             now_s = now.timestamp()
             last = {i: int(last_times[i]) for i, _ in self.watched if last_times[i] != NEVER}
             silent = {
