@@ -65,6 +65,7 @@ START_S = 10.0  # pre-built requests are handed to the sending process meanwhile
 IN_FLIGHT_S = 2.0  # probes due this long before the kill may be in flight when it comes
 WINDOW_S = 5.0
 SETTLE_S = 30.0  # after the last post, how long to wait for the last notifications
+TAIL_S = 3.0  # once every probe was notified, how long to look for notifications sent twice
 
 
 def write_routes(config: Path, sink_url: str) -> None:
@@ -303,9 +304,11 @@ def _wait_for_holder(url: str, procs: list[Any], other_than: int | None = None) 
 
 
 def _collect(sink: Sink, wanted: set[str]) -> dict[str, list[tuple[float, str]]]:
-    """Each probe's firing notifications as (arrival, key), until all came or none for a while."""
+    """Each probe's firing notifications as (arrival, key), until all came (and `TAIL_S` more,
+    for anything sent twice) or none came for `SETTLE_S`."""
     seen: dict[str, list[tuple[float, str]]] = defaultdict(list)
     last_new = time.monotonic()
+    complete: float | None = None
     while time.monotonic() - last_new < SETTLE_S:
         taken = sink.take()
         for moment, body, key in taken:
@@ -315,7 +318,9 @@ def _collect(sink: Sink, wanted: set[str]) -> dict[str, list[tuple[float, str]]]
                     seen[code].append((moment, key))
         if taken:
             last_new = time.monotonic()
-        if wanted <= seen.keys():
+        if complete is None and wanted <= seen.keys():
+            complete = time.monotonic()
+        if complete is not None and time.monotonic() - complete > TAIL_S:
             break
         time.sleep(0.25)
     return seen
