@@ -1,4 +1,5 @@
-"""Shared fixtures: a throw-away PostgreSQL cluster, database URLs for both dialects."""
+"""Shared fixtures: a throw-away PostgreSQL cluster, database URLs for both dialects, a NATS
+server."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from tests.share import FULL, SEED
 from tocsin.core.detectors import DETECTORS, is_multivariate, make_detector
+from tocsin.testing.nats import NatsServer, nats_server
 from tocsin.testing.postgres import create_database, pg_bindir, postgres_cluster
 
 REPO = Path(__file__).resolve().parents[1]
@@ -124,6 +126,13 @@ def pg_server() -> Iterator[str]:
 def pg_url(pg_server: str) -> str:
     """A fresh, empty PostgreSQL database for one test."""
     return create_database(pg_server, "t_" + uuid.uuid4().hex[:12])
+
+
+@pytest.fixture
+def nats() -> Iterator[NatsServer]:
+    """A real NATS server with JetStream, of this test alone."""
+    with nats_server() as server:
+        yield server
 
 
 @pytest.fixture

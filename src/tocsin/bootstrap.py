@@ -40,7 +40,7 @@ from tocsin.adapters.versions import UniversOrder
 from tocsin.config import Settings
 from tocsin.core.cap.config import CapConfig
 from tocsin.core.catalog import Catalog
-from tocsin.core.errors import InvalidConfig, NotFound, NotOwner, Problem, TocsinError, Unavailable
+from tocsin.core.errors import InvalidConfig, NotFound, Problem, TocsinError, Unavailable
 from tocsin.core.incidents.plans import PlanBook
 from tocsin.core.levels import Level
 from tocsin.core.observation_rollups import AfterRetention, RollupPolicy
@@ -48,13 +48,10 @@ from tocsin.core.report_abuse import RateLimit
 from tocsin.core.report_deadlines import ReportDeadlines
 from tocsin.core.report_types import ReportType
 from tocsin.core.sources import SourcesConfig
-from tocsin.core.stream_partitions import describe, lease_name, partition_of
 from tocsin.core.warnings.config import AlertingConfig, default_config
 from tocsin.core.warnings.outbox import Channel
 from tocsin.core.warnings.silence_approval import BreadthPolicy
 from tocsin.ports import AlertingStore, Clock, Notifier, ReportRenderer, ResponseStore, Store
-from tocsin.ports.sessions import StoreSession
-from tocsin.ports.stream import StreamReader
 from tocsin.services.access import AccessService, CredentialChanges
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
@@ -75,7 +72,6 @@ from tocsin.services.ingest import (
 from tocsin.services.intake import SourceIntake
 from tocsin.services.leadership import (
     FencedAlertingStore,
-    Leadership,
     ProcessLeases,
     process_holder,
 )
@@ -94,14 +90,12 @@ from tocsin.services.response_pass import ResponseContext, ResponseRuntime
 from tocsin.services.retention import Periods, RetentionService
 from tocsin.services.rules import RuleBook
 from tocsin.services.scorecard import ScorecardService
-from tocsin.services.scoring import CHECKPOINT
 from tocsin.services.security_alerts import SecurityAlertService
 from tocsin.services.sign_in import SignInService
 from tocsin.services.silences import SilenceService
 from tocsin.services.situation import SituationService
 from tocsin.services.staleness import SilenceCheck
 from tocsin.services.stream_intake import StreamIntake
-from tocsin.services.stream_worker import StreamWorker
 from tocsin.services.tasks import TaskService
 from tocsin.services.warnings import WarningService
 
@@ -587,10 +581,10 @@ def _stream_intake(settings: Settings, rules: RuleBook) -> StreamIntake | None:
     "single" role, None: they are stored in this process)."""
     if settings.role == "single":
         return None
-    return StreamIntake(_nats(settings), rules, partitions=settings.stream_partitions)
+    return StreamIntake(stream_reader(settings), rules, partitions=settings.stream_partitions)
 
 
-def _nats(settings: Settings) -> NatsStream:
+def stream_reader(settings: Settings) -> NatsStream:
     """The NATS JetStream adapter (imported only where a role uses it)."""
     try:
         from tocsin.adapters.stream.nats import NatsStream
@@ -605,87 +599,6 @@ def _nats(settings: Settings) -> NatsStream:
             ]
         ) from err
     return NatsStream(stream_config(settings))
-
-
-@dataclass
-class Worker:
-    """A `tocsin worker` process, wired: its container and its stream loop."""
-
-    container: Container
-    loop: StreamWorker
-    reader: StreamReader
-    silence: SilenceCheck  # "source silent" for the indicators of its partitions
-    leases: dict[int, Leadership]  # per owned partition
-
-    def hold_partitions(self, *, wait: timedelta) -> None:
-        """Take every owned partition's lease, waiting up to `wait` for a worker that just
-        stopped to let go; NotOwner naming the worker that holds one."""
-        for partition, leadership in sorted(self.leases.items()):
-            try:
-                leadership.require(wait=wait)
-            except NotOwner as err:
-                raise NotOwner(
-                    f"partition {partition} is owned by another worker ({err.owner or 'unknown'}); "
-                    "two workers must not own one partition: give this one other partitions "
-                    "(--partitions, or --index and --workers)",
-                    owner=err.owner,
-                    retry_after_s=err.retry_after_s,
-                ) from err
-
-    def close(self) -> None:
-        """Let go of the stream, the partitions' leases, then the database."""
-        self.reader.close()
-        for leadership in self.leases.values():
-            leadership.release()
-        self.container.close()
-
-
-def build_worker(settings: Settings, *, partitions: Sequence[int]) -> Worker:
-    """Wire a worker of the given partitions: its own ingest service (not the rules lease:
-    it owns the partitions' indicators instead) with the detectors' checkpoint of those
-    partitions, reading the stream from the offsets committed in the database."""
-    container = build(settings.model_copy(update={"role": "single"}))  # no stream of its own
-    checkpoint = f"{CHECKPOINT}@partitions:{describe(partitions)}/{settings.stream_partitions}"
-    state, scoring = load_rule_state(container.store, container.rules, checkpoint=checkpoint)
-    ingest = IngestService(
-        container.store,
-        container.bus,
-        container.clock,
-        container.rules,
-        state,
-        scoring,
-        max_ahead=timedelta(seconds=settings.max_clock_skew_s),
-        checkpoint=checkpoint,
-    )
-    reader = _nats(settings)
-    owned = set(partitions)
-    n = settings.stream_partitions
-    holder = process_holder()
-    ttl = timedelta(seconds=settings.lease_s)
-    leases = {
-        p: Leadership(
-            container.store, container.clock, name=lease_name(p, n), holder=holder, ttl=ttl
-        )
-        for p in partitions
-    }
-
-    def fence_partitions(tx: StoreSession) -> None:
-        for leadership in leases.values():
-            tx.leases.fence(leadership.name, leadership.held())
-
-    sources = container.sources
-    silence = SilenceCheck(
-        container.store,
-        container.bus,
-        rules=container.rules,
-        ingest=ingest,
-        after_cadences=sources.silent_after_cadences,
-        level=Level(sources.silent_level),
-        owns=lambda ind: partition_of(ind.code, n) in owned,
-        fence=fence_partitions,
-    )
-    loop = StreamWorker(ingest, reader, partitions=partitions, leases=leases)
-    return Worker(container, loop, reader, silence, leases)
 
 
 def _ingest(

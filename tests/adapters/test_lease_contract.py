@@ -45,6 +45,19 @@ def test_a_lease_changes_only_by_compare_and_set(stores: Stores) -> None:
         assert tx.leases.current("dispatch") is None  # names are independent
 
 
+def test_leases_are_listed_by_the_start_of_their_names(stores: Stores) -> None:
+    names = ["stream-partition:1/4", "stream-partition:0/4", "stream-partitionX", "rules", "s%_"]
+    with stores.store.transaction() as tx:
+        for name in names:
+            assert tx.leases.replace(Lease(name, A, 1, T0 + TTL), expected=None)
+    with stores.store.transaction() as tx:
+        found = [lease.name for lease in tx.leases.named("stream-partition:")]
+        assert found == ["stream-partition:0/4", "stream-partition:1/4"]
+        assert tx.leases.named("stream-partition:0/4") == [Lease(names[1], A, 1, T0 + TTL)]
+        assert [lease.name for lease in tx.leases.named("s%")] == ["s%_"]  # no wildcards
+        assert tx.leases.named("nothing") == []
+
+
 def test_a_fenced_transaction_commits_only_while_its_lease_is_current(stores: Stores) -> None:
     old = _take(stores, A, T0)
     assert old is not None
@@ -79,3 +92,27 @@ def test_the_pipeline_fences_writes_and_lets_a_standby_read(stores: Stores) -> N
         tx.feed.advance([1])  # … but not write
     with FencedAlertingStore(stores.alerting, owner).transaction() as tx:
         tx.feed.advance([1])
+
+
+def test_a_lease_that_ran_out_and_was_taken_over_is_not_released_by_its_old_holder(
+    stores: Stores,
+) -> None:
+    clock = FakeClock(T0)
+    old = Leadership(stores.store, clock, name="stream-partition:0/4", holder=A, ttl=TTL)
+    new = Leadership(stores.store, clock, name="stream-partition:0/4", holder=B, ttl=TTL)
+    assert old.claim() is not None
+    clock.advance(TTL + timedelta(seconds=1))  # the old holder paused past its lease
+    taken = new.claim()
+    assert taken is not None
+    assert taken.holder == B
+    old.release()  # wakes up and gives up what it thinks it holds
+    with stores.store.transaction() as tx:
+        assert tx.leases.current("stream-partition:0/4") == taken  # B's, untouched
+    assert old.renew() is None  # and renewing never takes a lease back
+    new.release()
+    assert old.renew() is None
+    with stores.store.transaction() as tx:
+        current = tx.leases.current("stream-partition:0/4")
+    assert current is not None
+    assert current.holder == B
+    assert not current.is_valid_at(clock.now())

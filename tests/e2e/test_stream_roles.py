@@ -19,19 +19,13 @@ import pytest
 
 from tests.e2e.harness import running_sink
 from tests.e2e.stream_faults import StreamPlan, StreamRun
-from tocsin.testing.nats import NatsServer, nats_server
+from tocsin.testing.nats import NatsServer
 from tocsin.testing.postgres import PgCluster, create_database, pg_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 CI_SEEDS = (1, 2)
 MORE_SEEDS = tuple(range(100, 100 + int(os.environ.get("TOCSIN_STREAM_SEEDS", "0"))))
-
-
-@pytest.fixture
-def nats() -> Iterator[NatsServer]:
-    with nats_server() as server:
-        yield server
 
 
 def test_batches_through_the_api_and_workers_are_stored_and_evaluated_once(

@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,7 +27,7 @@ from tests.e2e.faults import Plan, notified, write_config
 from tests.e2e.harness import CLI, Received, running_sink
 from tocsin.testing import processes
 from tocsin.testing.leases import holder_pid
-from tocsin.testing.nats import NatsServer, nats_server
+from tocsin.testing.nats import NatsServer
 from tocsin.testing.postgres import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -156,12 +155,6 @@ def cli_token(env: dict[str, str]) -> str:
         check=True,
     )
     return out.stdout.strip().splitlines()[-1].split()[-1]  # "token <id>: <secret>"
-
-
-@pytest.fixture
-def nats() -> Iterator[NatsServer]:
-    with nats_server() as server:
-        yield server
 
 
 def test_the_deployment_the_units_describe_runs_and_fails_over(

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from tests.e2e.faults import Plan, codes, write_config
-from tocsin.bootstrap import Container, Worker, build, build_worker
+from tocsin.bootstrap import Container, build
+from tocsin.bootstrap_worker import Worker, build_worker
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidInput, NotOwner, Problem, Unavailable
@@ -22,19 +23,13 @@ from tocsin.core.stream_partitions import partition_of, share_of
 from tocsin.core.stream_rows import decode
 from tocsin.core.warnings.model import EventKind
 from tocsin.services.ingest import IngestResult, RawObservations
-from tocsin.testing.nats import NatsServer, nats_server
+from tocsin.testing.nats import NatsServer
 from tocsin.testing.replay import clean_replay, stored_observations, stored_transitions
 
 SYSTEM = system_principal("test")
 PARTITIONS = 4
 T0 = 1_767_225_600
 PLAN = Plan(seed=0, database="", servers=1, indicators=8)
-
-
-@pytest.fixture
-def nats() -> Iterator[NatsServer]:
-    with nats_server() as server:
-        yield server
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ PartitionsOption = Annotated[
     str | None,
     typer.Option(
         metavar="LIST",
-        help="The partitions this worker owns: 0-3, 0,2,5 or all (default: --index of --workers)",
+        help="The partitions this worker owns: 0-3, 0,2,5 or all (default: a share of them, "
+        "moved as workers come and go)",
     ),
 ]
 IndexOption = Annotated[
@@ -36,24 +37,26 @@ def worker(
 ) -> None:
     """Consume partitions of the ingest stream into the database, resuming where the last
     commit ended, and check its partitions' indicators for silent sources (the worker role;
-    TOCSIN_STREAM_* name the stream)."""
+    TOCSIN_STREAM_* name the stream). Without --partitions or --index/--workers, the workers
+    share the partitions evenly and move them when one joins or leaves."""
     from datetime import timedelta
 
-    from tocsin.bootstrap import build_worker
+    from tocsin.bootstrap_worker import build_worker
     from tocsin.core.errors import TocsinError
     from tocsin.core.stream_partitions import describe, parse_partitions, share_of
-    from tocsin.services.background import keep_leases
+    from tocsin.services.background import keep_renewing
     from tocsin.services.staleness import start_silence_checks
 
     with reported():
         s = settings(db, config)
         n = s.stream_partitions
+        owned: tuple[int, ...] | None = None  # None: a share, balanced with the others
         if partitions is not None:
             owned = parse_partitions(partitions, partitions=n)
         elif index is not None and workers is not None:
             owned = share_of(index, workers=workers, partitions=n)
-        else:
-            raise TocsinError("name the partitions: --partitions LIST, or --index I --workers N")
+        elif index is not None or workers is not None:
+            raise TocsinError("--index and --workers go together")
         role = build_worker(s, partitions=owned)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -63,15 +66,18 @@ def worker(
         try:
             ttl = timedelta(seconds=s.lease_s)
             role.hold_partitions(wait=ttl + timedelta(seconds=1))  # a worker just stopped
-            stop_keeping = keep_leases(list(role.leases.values()), interval=s.lease_s / 3)
+            role.rebalance()  # a balanced worker joins, and takes the free partitions
+            stop_keeping = keep_renewing(role.kept, interval=s.lease_s / 3)
             offsets = role.loop.resume()
-            if role.silence.watched:  # the indicators with a cadence, of these partitions
+            if owned is None or role.silence.watched:  # indicators with a cadence, ours
                 every = timedelta(seconds=s.silence_check_interval_s)
                 stop_silence = start_silence_checks(
                     role.silence, role.container.clock, interval=every
                 )
+            share = "a balanced share" if owned is None else "fixed partitions"
             console.print(
-                f"worker of partitions {describe(owned)} of {n}, from sequences {offsets}",
+                f"worker of partitions {describe(role.loop.partitions) or 'none yet'} of {n} "
+                f"({share}), from sequences {offsets}",
                 markup=False,
             )
             role.loop.run(stop)

@@ -41,6 +41,61 @@ def lease_name(partition: int, partitions: int) -> str:
     return f"stream-partition:{partition}/{partitions}"
 
 
+MEMBER_PREFIX = "stream-worker:"  # + holder id: a balanced worker's membership lease
+
+
+def leased_partition(name: str, partitions: int) -> int | None:
+    """The partition a lease's name owns in a stream of `partitions`, else None.
+
+    >>> leased_partition("stream-partition:3/16", 16), leased_partition("stream-partition:3/8", 16)
+    (3, None)
+    """
+    prefix, _, rest = name.partition(":")
+    number, slash, count = rest.partition("/")
+    if prefix != "stream-partition" or not slash or count != str(partitions):
+        return None
+    return int(number) if number.isdigit() and int(number) < partitions else None
+
+
+def balanced_share(
+    me: str, members: Sequence[str], owners: Mapping[int, str], *, partitions: int
+) -> tuple[int, ...]:
+    """The partitions worker `me` should own when the live `members` share the stream evenly,
+    moving as few as possible from their current `owners` (partition -> holder, live leases
+    only).
+
+    Every member computes the same answer from the same table. A partition held by a
+    non-member (a worker given its partitions by hand) is left to it. The others are split
+    as evenly as they go: each member keeps up to its quota of the partitions it holds
+    (lowest first), and the rest go, lowest first, to members below their quota. Members
+    holding more get the larger quotas first, so a worker that joins takes partitions from
+    the others and nothing else moves.
+
+    >>> balanced_share("b", ["a", "b"], {0: "a", 1: "a", 2: "a", 3: "a"}, partitions=4)
+    (2, 3)
+    >>> balanced_share("a", ["a"], {0: "a", 1: "b"}, partitions=3)  # b is not a member
+    (0, 2)
+    """
+    everyone = set(members)
+    if me not in everyone:
+        return ()
+    pool = [p for p in range(partitions) if owners.get(p) in everyone or p not in owners]
+    held: dict[str, list[int]] = {m: [] for m in everyone}
+    for p in pool:
+        if (owner := owners.get(p)) is not None:
+            held[owner].append(p)
+    ranked = sorted(everyone, key=lambda m: (-len(held[m]), m))
+    base, extra = divmod(len(pool), len(ranked))
+    quota = {m: base + (1 if i < extra else 0) for i, m in enumerate(ranked)}
+    share = {m: held[m][: quota[m]] for m in ranked}
+    kept = {p for mine in share.values() for p in mine}
+    spare = iter(p for p in pool if p not in kept)
+    for m in sorted(everyone):
+        while len(share[m]) < quota[m]:
+            share[m].append(next(spare))
+    return tuple(sorted(share[me]))
+
+
 def partition_table(codes: Sequence[str], partitions: int) -> npt.NDArray[np.int64]:
     """The partition of each code, as an array indexed like `codes` (indicator ids)."""
     return np.fromiter(

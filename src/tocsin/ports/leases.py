@@ -23,6 +23,9 @@ class LeaseStore(LeaseFence, Protocol):
     def current(self, name: str) -> Lease | None:
         """The stored lease `name`, if any (expired or not)."""
 
+    def named(self, prefix: str) -> list[Lease]:
+        """The stored leases whose names start with `prefix` (expired or not), by name."""
+
     def replace(self, lease: Lease, *, expected: Lease | None) -> bool:
         """Store `lease` if the stored lease of its name is still `expected` (None: none is
         stored); False, and nothing changed, when another process changed it first."""

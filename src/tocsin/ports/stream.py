@@ -50,5 +50,9 @@ class StreamReader(Protocol):
         """Tell the stream these messages are committed (it may then stop redelivering them);
         a lost acknowledgement is harmless, the committed offset covers it."""
 
+    def release(self, partitions: Sequence[int]) -> None:
+        """Stop reading these partitions (given up to another worker, which reads them on
+        from the offset committed in the database)."""
+
     def close(self) -> None:
         """Let go of the connection."""

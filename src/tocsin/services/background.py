@@ -230,6 +230,23 @@ def keep_leases(leadership: Sequence[Leadership], *, interval: float) -> Callabl
     return loop.stop
 
 
+def keep_renewing(
+    held: Callable[[], Sequence[Leadership]], *, interval: float
+) -> Callable[[], None]:
+    """Renew the leases `held()` names every `interval` seconds in a thread, never taking one
+    this process gave up (a worker's partitions, which move to other workers); return a
+    function that stops it."""
+
+    def renew() -> bool:
+        for lease in held():
+            lease.renew()
+        return False
+
+    loop = _Loop("tocsin-leases", renew, interval=interval)
+    loop.start()
+    return loop.stop
+
+
 def watch_feed(store: Store, loops: Sequence[_Loop], *, every: float) -> _Loop:
     """A loop that wakes `loops` when the audit chain's head moved: warning transitions
     committed by another process (a `serve` beside `notify run`), whose bus this process does

@@ -33,8 +33,9 @@ from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.indicator_warnings import SOURCE, RuleChanges, apply_indicator_changes
 from tocsin.services.level_changes import level_command
 from tocsin.services.publishing import warning_message
+from tocsin.services.rule_checkpoints import RuleCheckpoint, WholeCheckpoint
 from tocsin.services.rules import RuleBook
-from tocsin.services.scoring import CHECKPOINT, ScoreRules
+from tocsin.services.scoring import ScoreRules
 
 log = logging.getLogger(__name__)
 
@@ -190,17 +191,19 @@ class ThresholdRule:
         )
 
 
+WHOLE = WholeCheckpoint()  # one process: every indicator's detector state in one blob
+
+
 def load_rule_state(
-    store: Store, rules: RuleBook, *, checkpoint: str = CHECKPOINT
+    store: Store, rules: RuleBook, *, checkpoint: RuleCheckpoint = WHOLE
 ) -> tuple[ThresholdState, ScoreRules | None]:
-    """The threshold rules' state and the detector rules (with their checkpoint, by name) as
+    """The threshold rules' state and the detector rules (restored from their checkpoint) as
     stored."""
     scoring = ScoreRules(rules)
     with store.transaction() as tx:
         state = tx.checkpoints.load_thresholds(rules.size)
-        saved = tx.checkpoints.load(checkpoint)
-    if saved is not None and len(scoring):
-        scoring.load(saved)
+        if len(scoring):
+            checkpoint.load(tx, scoring)
     return state, scoring if len(scoring) else None
 
 
@@ -215,7 +218,7 @@ class IngestService:
     only the process holding the lease ingests: every batch's transaction is fenced by the
     lease, and the state is reloaded from the database whenever the lease's token changes (a
     takeover) or a transaction failed in a way that leaves its outcome unknown. `checkpoint`
-    names the detectors' checkpoint (a stream worker keeps its own)."""
+    says where the detectors' state is kept (a stream worker: per partition)."""
 
     def __init__(
         self,
@@ -228,7 +231,7 @@ class IngestService:
         *,
         max_ahead: timedelta = MAX_AHEAD,
         owner: Ownership | None = None,
-        checkpoint: str = CHECKPOINT,
+        checkpoint: RuleCheckpoint = WHOLE,
     ) -> None:
         self.store = store
         self.checkpoint = checkpoint
@@ -250,13 +253,22 @@ class IngestService:
                 self.reload()
                 self._token = lease.token
 
-    def reload(self) -> None:
-        """Read the rules' state and the detectors' checkpoint from the database."""
+    def reload(self, checkpoint: RuleCheckpoint | None = None) -> None:
+        """Read the rules' state and the detectors' checkpoint from the database (from now on
+        `checkpoint`, when given: a stream worker whose partitions changed)."""
         with self._lock:
+            if checkpoint is not None:
+                self.checkpoint = checkpoint
             self.state, self.scoring = load_rule_state(
                 self.store, self.rules, checkpoint=self.checkpoint
             )
             self._stale = False
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold the rules' state still: no batch or check runs through it meanwhile."""
+        with self._lock:
+            yield
 
     def _own(self) -> Lease | None:
         """The lease batches are fenced by (None without an owner), the state made its own."""
@@ -404,7 +416,7 @@ class IngestService:
                     rows = self._changed_rows(touched, snapshot)
                     tx.checkpoints.save_thresholds(rows, self.state)
                     if self.scoring is not None:
-                        self.scoring.save(tx, name=self.checkpoint)
+                        self.checkpoint.save(tx, self.scoring, touched)
                     if self.owner is not None:
                         tx.leases.fence(self.owner.name, lease)
             except BaseException as err:

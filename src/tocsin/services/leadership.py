@@ -114,6 +114,12 @@ class Leadership:
             self.seen = decision.lease
             return decision.reason, decision.lease
 
+    def renew(self) -> Lease | None:
+        """Renew the lease while this process holds it; never take it (a lease given up or
+        lost stays so until `claim` or `require`)."""
+        with self._lock:
+            return None if self.lease is None else self.claim()
+
     def require(self, *, wait: timedelta | None = None) -> Lease:
         """The lease, held for at least half its time from now (claimed or renewed if not), or
         NotOwner naming the owner (Unavailable when the database cannot be reached).
@@ -164,14 +170,21 @@ class Leadership:
                 self._changed(ClaimReason.HELD, None)
 
     def release(self) -> None:
-        """Give the lease up (if held), so that another process may take it at once."""
+        """Give the lease up (if held), so that another process may take it at once. A lease
+        that ran out and was taken by another meanwhile is left to it."""
         with self._lock:
             lease, self.lease = self.lease, None
             if lease is None:
                 return
             try:
                 with self.store.transaction() as tx:
-                    tx.leases.replace(released(lease), expected=tx.leases.current(self.name))
+                    current = tx.leases.current(self.name)
+                    if current is None or (current.holder.id, current.token) != (
+                        lease.holder.id,
+                        lease.token,
+                    ):
+                        return
+                    tx.leases.replace(released(current), expected=current)
             except Unavailable:
                 return  # it runs out by itself
             log.info("released the %s lease", self.name, extra={"token": lease.token})

@@ -198,6 +198,66 @@ class ScoreRules:
             )
         return True
 
+    def rows_to_bytes(self, slots: npt.NDArray[np.int64]) -> bytes:
+        """The state of some slots as one .npz blob, each slot named by its indicator's code
+        and its detector's key (a stream partition's share, which can move to another worker
+        whose catalogue numbers the slots differently)."""
+        groups = self.group_of[slots]
+        used = np.unique(groups)
+        arrays: dict[str, Any] = {
+            "codes": np.array([self.indicators[s].code for s in slots.tolist()], dtype=np.str_),
+            "keys": np.array([self.groups[g].key for g in used.tolist()], dtype=np.str_),
+            "group": np.searchsorted(used, groups),
+            "level": self.state.level[slots],
+            "last_time": self.state.last_time[slots],
+            "above": self.state.above_since[slots],
+            "below": self.state.below_since[slots],
+        }
+        for j, g in enumerate(used.tolist()):
+            local = self.local_of[slots[groups == g]]
+            for name, rows in self.groups[g].detector.export_rows(local).items():
+                arrays[f"g{j}:{name}"] = rows
+        buffer = io.BytesIO()
+        np.savez(buffer, allow_pickle=False, **arrays)
+        return buffer.getvalue()
+
+    def load_rows(self, data: bytes) -> int:
+        """Restore the slots a blob of :meth:`rows_to_bytes` holds, matched by code; a slot
+        whose indicator is gone or whose detector changed starts fresh. The slots restored."""
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            saved = {k: npz[k] for k in npz.files}
+        keys = saved["keys"].tolist()
+        slot_of_code: dict[str, int] = {ind.code: slot for slot, ind in enumerate(self.indicators)}
+        restored = 0
+        for j, key in enumerate(keys):
+            mine = np.flatnonzero(saved["group"] == j)
+            pairs = [  # (position in the blob, position in its group there, slot here)
+                (int(i), k, slot)
+                for k, i in enumerate(mine.tolist())
+                if (slot := slot_of_code.get(str(saved["codes"][i]))) is not None
+                and self.groups[int(self.group_of[slot])].key == key
+            ]
+            if len(pairs) < len(mine):
+                log.warning("detector rules changed since the last checkpoint: some start fresh")
+            if not pairs:
+                continue
+            rows = np.array([i for i, _, _ in pairs], dtype=np.int64)
+            within = np.array([k for _, k, _ in pairs], dtype=np.int64)
+            slots = np.array([slot for _, _, slot in pairs], dtype=np.int64)
+            prefix = f"g{j}:"
+            state = {k[len(prefix) :]: v[within] for k, v in saved.items() if k.startswith(prefix)}
+            by_group = self.group_of[slots]
+            for g in np.unique(by_group).tolist():
+                here = by_group == g
+                part = {name: rows_[here] for name, rows_ in state.items()}
+                self.groups[g].detector.import_rows(self.local_of[slots[here]], part)
+            self.state.level[slots] = saved["level"][rows]
+            self.state.last_time[slots] = saved["last_time"][rows]
+            self.state.above_since[slots] = saved["above"][rows]
+            self.state.below_since[slots] = saved["below"][rows]
+            restored += len(pairs)
+        return restored
+
 
 def _copy(checkpoint: dict[str, Any]) -> dict[str, Any]:
     return {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in checkpoint.items()}

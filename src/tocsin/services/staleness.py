@@ -110,11 +110,15 @@ class SilenceCheck:
         self.after_cadences = after_cadences
         self.level = level
         self.fence = fence  # more fences on the check's transaction (a worker's partitions)
-        # the indicators with a cadence whose observations `ingest` sees (a worker: those of
-        # its partitions; one process: all)
+        self.watched: list[tuple[int, float]] = []
+        self.watch(owns)
+
+    def watch(self, owns: Callable[[Indicator], bool] | None) -> None:
+        """Check the indicators with a cadence whose observations `ingest` sees (a worker:
+        those of its partitions, again when they change; one process: all)."""
         self.watched = [
             (ident, ind.cadence.total_seconds())
-            for ident, ind in sorted(rules.by_id.items())
+            for ident, ind in sorted(self.rules.by_id.items())
             if ind.cadence is not None and (owns is None or owns(ind))
         ]
 

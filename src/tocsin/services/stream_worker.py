@@ -15,19 +15,20 @@ acknowledged: a message committed but not acknowledged (a kill in between) is sk
 comes again, and one acknowledged but not committed cannot exist. So nothing acknowledged to a
 client is lost and nothing is stored or evaluated twice.
 
-Partitions are assigned statically (`tocsin worker --partitions`); moving them between
-workers (rebalancing) is not built. A worker owns each of its partitions through a lease
-(`stream-partition:P/N`, services/leadership.py) and every transaction of a partition is
-fenced by that lease: a second worker started for a partition another holds is refused, and a
-worker that lost a partition's lease (paused past its expiry while another took it) cannot
-commit it and stops.
+A worker owns each of its partitions through a lease (`stream-partition:P/N`,
+services/leadership.py) and every transaction of a partition is fenced by that lease. Its
+partitions are given by hand (`tocsin worker --partitions`: a second worker started for a
+partition another holds is refused, and a worker that lost a partition's lease cannot commit it
+and stops) or shared out among the running workers and moved as they come and go
+(services/stream_balance.py: the `balance` hook runs between passes, and a partition lost to
+another worker is simply given up).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from tocsin.core.errors import InvalidInput, NotOwner, Unavailable
 from tocsin.core.observations import ObservationBatch
@@ -53,14 +54,22 @@ class StreamWorker:
         partitions: Sequence[int],
         batch: int = 64,
         leases: Mapping[int, Ownership] | None = None,
+        balance: Callable[[], object] | None = None,
     ) -> None:
         self.ingest = ingest
         self.reader = reader
         self.partitions = tuple(partitions)
         self.leases = leases  # per partition: the lease its transactions are fenced by
+        self.balance = balance  # between passes: move partitions to or from other workers
         self.batch = batch
         self.offsets: dict[int, int] = {}
         self.committed = 0  # messages committed by this process
+
+    def take_over(self, partitions: Sequence[int]) -> dict[int, int]:
+        """Own these partitions from now on (the rules' state already reloaded for them),
+        each from its committed offset."""
+        self.partitions = tuple(partitions)
+        return self.resume()
 
     def resume(self) -> dict[int, int]:
         """Read the committed offsets of the owned partitions from the database."""
@@ -71,6 +80,8 @@ class StreamWorker:
 
     def run_once(self) -> int:
         """Read each owned partition once and commit what came; the messages committed."""
+        if self.balance is not None:
+            self.balance()
         done = 0
         for partition in self.partitions:
             after = self.offsets[partition]
@@ -141,8 +152,10 @@ class StreamWorker:
             try:
                 if self.run_once() == 0:
                     stop.wait(idle_s)
-            except NotOwner:  # another worker owns one of our partitions now: stop, loudly
-                raise
+            except NotOwner as err:
+                if self.balance is None:  # partitions given by hand: two owners; stop, loudly
+                    raise
+                log.warning("a partition was lost to another worker: %s", err)
             except Unavailable as err:
                 log.warning("stream or database unavailable: %s", err)
                 stop.wait(BACKOFF_S)

@@ -82,6 +82,12 @@ class NatsStream:
             except Unavailable as err:
                 log.info("acknowledgement lost (the committed offset covers it): %s", err)
 
+    def release(self, partitions: Sequence[int]) -> None:
+        """Unsubscribe from these partitions' consumers (their new owner makes them anew from
+        its committed offset) and forget what they delivered."""
+        if partitions:
+            self._call(self._release(set(partitions)), what="release partitions")
+
     def close(self) -> None:
         """Close the connection and stop the loop's thread."""
         if self.client is not None and not self.client.is_closed:
@@ -182,6 +188,14 @@ class NatsStream:
             out.append(StreamMessage(partition, sequence, msg.data))
         self.consumers[partition] = (sub, out[-1].sequence if out else after)
         return out
+
+    async def _release(self, partitions: set[int]) -> None:
+        self.delivered = {k: m for k, m in self.delivered.items() if k[0] not in partitions}
+        for partition in partitions:
+            old = self.consumers.pop(partition, None)
+            if old is not None:
+                with contextlib.suppress(*FAILURES):
+                    await old[0].unsubscribe()
 
     async def _consumer(
         self, js: JetStreamContext, partition: int, after: int

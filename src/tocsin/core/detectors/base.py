@@ -66,6 +66,14 @@ class Detector(Protocol):
         """Replace the learned state with one from :meth:`checkpoint`."""
         ...
 
+    def export_rows(self, series: npt.ArrayLike) -> dict[str, npt.NDArray[Any]]:
+        """The learned state of some series, a row each."""
+        ...
+
+    def import_rows(self, series: npt.ArrayLike, rows: Mapping[str, Any]) -> None:
+        """Replace the learned state of some series with rows from :meth:`export_rows`."""
+        ...
+
 
 @dataclass(frozen=True)
 class StateField:
@@ -175,6 +183,33 @@ class ArrayState:
     def rows(self, series: IntArray) -> IntArray:
         """Series indices that exist (others are treated as brand-new)."""
         return series[series < self.n_series]
+
+    def take(self, series: IntArray) -> dict[str, npt.NDArray[Any]]:
+        """The state of some series, one row each, in their order (a series never seen has
+        the fields' initial values, which is how a brand-new series starts)."""
+        seen = series < self.n_series
+        out: dict[str, npt.NDArray[Any]] = {}
+        for name, f in self.fields.items():
+            rows: npt.NDArray[Any] = np.full((len(series), *f.shape), f.fill, dtype=f.dtype)
+            rows[seen] = self.arrays[name][series[seen]]
+            out[name] = rows
+        return out
+
+    def put(self, series: IntArray, rows: Mapping[str, Any]) -> None:
+        """Set the state of some series from rows given by :meth:`take` (validated against
+        the fields); the other series keep theirs."""
+        loaded: dict[str, npt.NDArray[Any]] = {}
+        for name, f in self.fields.items():
+            if name not in rows:
+                raise ValueError(f"the rows lack state array {name!r}")
+            arr: npt.NDArray[Any] = np.asarray(rows[name], dtype=f.dtype)
+            if arr.shape != (len(series), *f.shape):
+                raise ValueError(f"state rows {name!r} have shape {arr.shape}")
+            loaded[name] = arr
+        if len(series):
+            self.ensure(int(series.max()) + 1)
+        for name, arr in loaded.items():
+            self.arrays[name][series] = arr
 
 
 class ArrayDetector:
@@ -318,6 +353,15 @@ class ArrayDetector:
         fresh = ArrayState(self._fields())
         fresh.load({k[6:]: v for k, v in state.items() if k.startswith("state.")})
         self.__dict__["_array_state"] = fresh
+
+    def export_rows(self, series: npt.ArrayLike) -> dict[str, npt.NDArray[Any]]:
+        """The learned state of some series, a row each (to move them to another detector of
+        the same kind and hyperparameters: :meth:`import_rows`)."""
+        return self._state.take(np.asarray(series, dtype=np.int64))
+
+    def import_rows(self, series: npt.ArrayLike, rows: Mapping[str, Any]) -> None:
+        """Replace the learned state of some series with rows from :meth:`export_rows`."""
+        self._state.put(np.asarray(series, dtype=np.int64), rows)
 
     def _restore_extra(self, state: Mapping[str, Any]) -> None:
         """A group detector takes its learnt width from the checkpoint."""

@@ -21,6 +21,12 @@ class MemoryLeases:
         """The stored lease `name`."""
         return self.state.leases.get(name)
 
+    def named(self, prefix: str) -> list[Lease]:
+        """The stored leases whose names start with `prefix`, by name."""
+        return [
+            lease for name, lease in sorted(self.state.leases.items()) if name.startswith(prefix)
+        ]
+
     def replace(self, lease: Lease, *, expected: Lease | None) -> bool:
         """Store `lease` if the stored one is still `expected`."""
         if self.state.leases.get(lease.name) != expected:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, RowMapping, select, update
 
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.lease_tables import leases
@@ -55,10 +55,16 @@ class SqlLeases:
     def current(self, name: str) -> Lease | None:
         """The stored lease `name`."""
         row = self.conn.execute(select(leases).where(leases.c.name == name)).mappings().first()
-        if row is None:
-            return None
-        holder = Holder(row["holder"], row["address"])
-        return Lease(name, holder, int(row["token"]), _moment(int(row["expires_us"])))
+        return None if row is None else _lease(row)
+
+    def named(self, prefix: str) -> list[Lease]:
+        """The stored leases whose names start with `prefix`, by name."""
+        query = (
+            select(leases)
+            .where(leases.c.name.startswith(prefix, autoescape=True))
+            .order_by(leases.c.name)
+        )
+        return [_lease(row) for row in self.conn.execute(query).mappings()]
 
     def replace(self, lease: Lease, *, expected: Lease | None) -> bool:
         """Compare-and-set: insert when none is expected, else update the expected row."""
@@ -83,6 +89,11 @@ class SqlLeases:
         for name, lease in self.fences:
             hold(self.conn, self.writer, name, lease)
         self.fences.clear()
+
+
+def _lease(row: RowMapping) -> Lease:
+    holder = Holder(row["holder"], row["address"])
+    return Lease(row["name"], holder, int(row["token"]), _moment(int(row["expires_us"])))
 
 
 class SqlLeaseFence:
