@@ -81,7 +81,8 @@ class Worker:
             self.loop.take_over(owned)
             self.silence.watch(_owned_by(owned, self.partitions))
         self.reader.release(given)
-        log.info("stream partitions: %s", describe_move(given, taken, owned))
+        # a move is rare and worth an operator's notice (a worker came, left or died)
+        log.warning("stream partitions: %s", describe_move(given, taken, owned))
         return bool(given or taken)
 
     def close(self) -> None:

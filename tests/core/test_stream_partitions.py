@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 
@@ -13,7 +14,9 @@ from hypothesis import strategies as st
 
 from tocsin.core.errors import InvalidInput
 from tocsin.core.stream_partitions import (
+    balanced_share,
     describe,
+    leased_partition,
     parse_partitions,
     partition_of,
     rows_by_partition,
@@ -108,3 +111,74 @@ def test_bytes_that_are_not_stream_rows_are_refused_with_where(data: bytes) -> N
     with pytest.raises(InvalidInput) as err:
         decode(data, where="partition 2 sequence 7")
     assert err.value.problems[0].where == "partition 2 sequence 7"
+
+
+members_st = st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=8, unique=True)
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> tuple[list[str], dict[int, str], int]:
+    """Live members, the owners of some partitions (members, and now and then a worker with
+    partitions given by hand, "z"), and the number of partitions."""
+    members = draw(members_st)
+    n = draw(st.integers(1, 40))
+    owners = {
+        p: draw(st.sampled_from([*members, "z"]))
+        for p in draw(st.lists(st.integers(0, n - 1), unique=True))
+    }
+    return members, owners, n
+
+
+@given(tables())
+def test_the_shares_split_the_free_partitions_evenly_and_keep_what_they_can(
+    table: tuple[list[str], dict[int, str], int],
+) -> None:
+    members, owners, n = table
+    shares = {m: balanced_share(m, members, owners, partitions=n) for m in members}
+    pool = sorted(p for p in range(n) if owners.get(p) != "z")
+    assert sorted(p for share in shares.values() for p in share) == pool  # each once
+    sizes = [len(share) for share in shares.values()]
+    assert max(sizes) - min(sizes) <= 1
+    for m, share in shares.items():  # a member keeps its own up to its share
+        mine = [p for p in pool if owners.get(p) == m]
+        assert len(set(mine) & set(share)) == min(len(mine), len(share))
+    assert balanced_share("y", members, owners, partitions=n) == ()  # not a member
+
+
+@given(members_st, st.integers(1, 40), st.randoms(use_true_random=False))
+def test_workers_acting_on_the_table_one_at_a_time_settle_with_one_owner_each(
+    members: list[str], n: int, rng: random.Random
+) -> None:
+    """Each worker in turn gives up what is not its share and takes its free share (what
+    `PartitionBalancer` does): a partition never has two owners, and the table settles."""
+    owners: dict[int, str] = {}
+    for _ in range(4 * len(members) + 4):
+        worker = rng.choice(members)
+        share = balanced_share(worker, members, owners, partitions=n)
+        owners = {p: o for p, o in owners.items() if o != worker or p in share}
+        owners.update({p: worker for p in share if p not in owners})
+    for worker in members:  # one more round each, in order: nothing moves any more
+        share = balanced_share(worker, members, owners, partitions=n)
+        owners = {p: o for p, o in owners.items() if o != worker or p in share}
+        owners.update({p: worker for p in share if p not in owners})
+    settled = dict(owners)
+    for worker in members:
+        assert tuple(sorted(p for p, o in settled.items() if o == worker)) == balanced_share(
+            worker, members, settled, partitions=n
+        )
+    assert sorted(settled) == list(range(n))
+
+
+def test_a_joining_worker_takes_only_its_share_and_nothing_else_moves() -> None:
+    before = {p: ("a", "b", "c")[p % 3] for p in range(12)}  # 4 each
+    after = {m: balanced_share(m, ["a", "b", "c", "d"], before, partitions=12) for m in "abcd"}
+    assert [len(after[m]) for m in "abcd"] == [3, 3, 3, 3]
+    moved = [p for p in range(12) if p not in after[before[p]]]
+    assert sorted(moved) == sorted(after["d"])  # only what the newcomer takes
+
+
+def test_lease_names_name_their_partition() -> None:
+    assert leased_partition("stream-partition:15/16", 16) == 15
+    assert leased_partition("stream-partition:16/16", 16) is None
+    assert leased_partition("stream-partition:x/16", 16) is None
+    assert leased_partition("stream-worker:host:1", 16) is None

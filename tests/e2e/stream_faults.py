@@ -141,6 +141,9 @@ class StreamPlan:
     workers: int = 2
     kill_chance: float = 0.5  # per batch
     notifiers: int = 0  # `notify run` processes (the API process dispatches when none)
+    # workers share the partitions themselves (no --partitions); a third joins a third of the
+    # way through, and the first leaves (SIGTERM) two thirds of the way through
+    balanced: bool = False
 
     def plan(self) -> Plan:
         """The fault suite's plan of the same batches (its config and value draws)."""
@@ -182,15 +185,22 @@ class StreamRun:
             api |= {**ENV, "TOCSIN_BACKGROUND_WORKERS": "false"}
         self.api = Server(self.db, None, self.workdir / "api.log", env=api)
         share = PARTITIONS // self.plan.workers
+        self.env = env
         self.workers = [
             RoleProcess(
-                ["worker", "--db", self.db, "--partitions", f"{i * share}-{(i + 1) * share - 1}"],
+                ["worker", "--db", self.db]
+                + (
+                    []
+                    if self.plan.balanced
+                    else ["--partitions", f"{i * share}-{(i + 1) * share - 1}"]
+                ),
                 "worker of partitions",
                 self.workdir / f"worker{i}.log",
                 env,
             )
             for i in range(self.plan.workers)
         ]
+        self.retired: list[RoleProcess] = []  # workers that left for good
         notify = ["notify", "run", "--db", self.db, "--config", str(self.config)]
         self.notifiers = [
             RoleProcess(
@@ -205,6 +215,28 @@ class StreamRun:
         self.shares = SHARES_WITH_NOTIFIERS if self.plan.notifiers else SHARES
         if self.plan.notifiers and self.postgres is not None:
             self.shares = SHARES_WITH_POSTGRES
+
+    @property
+    def all(self) -> list[RoleProcess]:
+        """Every worker, running or retired."""
+        return [*self.workers, *self.retired]
+
+    def come_and_go(self, batch: int) -> None:
+        """Balanced workers: a third joins before the batch a third of the way through, and
+        the first leaves before the batch two thirds of the way through."""
+        if not self.plan.balanced:
+            return
+        if batch == self.plan.batches // 3:
+            log = self.workdir / f"worker{len(self.all)}.log"
+            joining = RoleProcess(
+                ["worker", "--db", self.db], "worker of partitions", log, self.env
+            )
+            joining.start()
+            self.workers.append(joining)
+        if batch == 2 * self.plan.batches // 3:
+            leaving = self.workers.pop(0)
+            leaving.stop()
+            self.retired.append(leaving)
 
     def revive(self) -> None:
         """Start every process that is not running (the servers first)."""
@@ -327,6 +359,7 @@ class StreamRun:
             self.revive()
             for k, values in enumerate(draw_batches(base, random.Random(self.plan.seed))):
                 at = T0 + 60 * k
+                self.come_and_go(k)
                 self.send(values, at)
                 self.model.ingest(values, at)
                 for code, value in values.items():
@@ -337,9 +370,14 @@ class StreamRun:
                 time.sleep(0.5)  # anything still in flight arrives (and counts against key reuse)
         finally:
             self.api.stop()
-            for role in (*self.workers, *self.notifiers):
+            for role in (*self.workers, *self.notifiers, *self.retired):
                 role.stop()
         check(self, acked)
+        if self.plan.balanced:
+            moves = sum(
+                r.log.read_text(errors="replace").count("took partitions") for r in self.all
+            )
+            self.outcome.check(moves > 0, "balanced workers: no partition was ever taken")
         self.outcome.seconds = time.monotonic() - started
         return self.outcome
 

@@ -7,7 +7,8 @@ stored once and the warning transitions equal a clean replay and a model fed the
 batches one by one (`tests/e2e/stream_faults.py`). Then with two `notify run` processes and a
 webhook receiver, on a PostgreSQL server of the test's own, kills of every kind of process
 (API, worker, the dispatcher holding the lease, the standby, nats-server, PostgreSQL): every
-transition also notified once, under one key."""
+transition also notified once, under one key. And with workers that share the partitions
+themselves (rebalancing), while one joins, one leaves and kills land."""
 
 from __future__ import annotations
 
@@ -43,6 +44,19 @@ def test_kills_of_workers_and_the_api_keep_every_invariant(
     seed: int, pg_url: str, nats: NatsServer, tmp_path: Path
 ) -> None:
     outcome = StreamRun(StreamPlan(seed=seed, batches=8), pg_url, nats, tmp_path).run()
+    assert outcome.problems == []
+    assert sum(outcome.kills.values()) > 0  # the seed's kills landed
+
+
+@pytest.mark.sampled(1 + len(MORE_SEEDS))  # one of the CI seeds a run, and every one asked for
+@pytest.mark.parametrize("seed", [3, 4, *MORE_SEEDS])
+def test_balanced_workers_joining_leaving_and_killed_keep_every_invariant(
+    seed: int, pg_url: str, nats: NatsServer, tmp_path: Path
+) -> None:
+    """Workers without fixed partitions: a third joins and the first leaves while batches
+    come and kills land; the partitions move between them with their state."""
+    plan = StreamPlan(seed=seed, batches=12, balanced=True)
+    outcome = StreamRun(plan, pg_url, nats, tmp_path).run()
     assert outcome.problems == []
     assert sum(outcome.kills.values()) > 0  # the seed's kills landed
 

@@ -79,6 +79,9 @@ class ClaimDecision:
         return self.lease is not None
 
 
+RELEASED_AT = datetime(1970, 1, 1, tzinfo=UTC)  # the expiry of a lease its holder gave up
+
+
 def claim(
     current: Lease | None, *, name: str, holder: Holder, now: datetime, ttl: timedelta
 ) -> ClaimDecision:
@@ -98,6 +101,8 @@ def claim(
     >>> taken = claim(first.lease, name="rules", holder=b, now=later, ttl=timedelta(seconds=10))
     >>> taken.reason, taken.lease.token, taken.lease.holder.id
     (<ClaimReason.EXPIRED: 'expired'>, 2, 'b')
+    >>> claim(released(taken.lease), name="rules", holder=a, now=later, ttl=timedelta(1)).reason
+    <ClaimReason.RELEASED: 'released'>
     """
     expires_at = now + ttl
     if current is None:
@@ -108,12 +113,13 @@ def claim(
         )
     if current.is_valid_at(now):
         return ClaimDecision(ClaimReason.HELD, None)
-    return ClaimDecision(ClaimReason.EXPIRED, Lease(name, holder, current.token + 1, expires_at))
+    reason = ClaimReason.RELEASED if current.expires_at == RELEASED_AT else ClaimReason.EXPIRED
+    return ClaimDecision(reason, Lease(name, holder, current.token + 1, expires_at))
 
 
 def released(lease: Lease) -> Lease:
     """The lease given up by its holder: expired at once, so another may take it now."""
-    return replace(lease, expires_at=datetime(1970, 1, 1, tzinfo=UTC))
+    return replace(lease, expires_at=RELEASED_AT)
 
 
 def remaining(lease: Lease, now: datetime) -> timedelta:
