@@ -4,10 +4,11 @@ machine runs no systemd as process 1, so the test plays the service manager: it 
 and `${VAR}` as systemd does and starts each command as a process).
 
 Two API processes, two workers and the dispatcher pair, on PostgreSQL and a real nats-server:
-an observation posted to either API process is notified at the webhook; a second copy of a
-worker instance is refused (its partitions are owned); after the `notify run` holding the
-dispatch lease is killed, the standby notifies the next one; every process stops cleanly on
-SIGTERM (the unit's `KillSignal`)."""
+an observation posted to either API process is notified at the webhook; a third worker
+instance started takes its share of the partitions from the others, and when one is stopped
+the others take its partitions (an observation of each partition is still notified); after
+the `notify run` holding the dispatch lease is killed, the standby notifies the next one;
+every process stops cleanly on SIGTERM (the unit's `KillSignal`)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,21 @@ import re
 import shutil
 import subprocess
 import time
+from collections import Counter
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import select
 
 from tests.e2e.faults import Plan, notified, write_config
+from tests.e2e.faults import codes as gauge_codes
 from tests.e2e.harness import CLI, Received, running_sink
+from tocsin.adapters.storage.engine import make_engine
+from tocsin.adapters.storage.lease_tables import leases
 from tocsin.testing import processes
 from tocsin.testing.leases import holder_pid
 from tocsin.testing.nats import NatsServer
@@ -36,6 +44,7 @@ UNITS = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
 BINARY = "/opt/tocsin/bin/tocsin"
 CONFIG = "/etc/tocsin/config"
 T0 = 1_767_225_600
+PARTITIONS = 16  # TOCSIN_STREAM_PARTITIONS of tocsin.env.example
 ARRIVE_S = 30.0  # the standby takes over once the 6 s lease runs out
 
 
@@ -112,6 +121,15 @@ class Deployment:
         if ready is not None:
             wait(lambda: ready in log.read_text(errors="replace"), f"{label} did not start")
 
+    def log(self, label: str) -> str:
+        """What a process wrote so far."""
+        return (self.logs / f"{label}.log").read_text(errors="replace")
+
+    def stop(self, label: str) -> None:
+        """SIGTERM one process (`systemctl stop`) and wait for it."""
+        self.procs[label].terminate()
+        self.procs[label].wait(timeout=60)
+
     def stop_all(self) -> dict[str, int | None]:
         """SIGTERM every process (the units' KillSignal); their exit codes."""
         for proc in self.procs.values():
@@ -127,14 +145,32 @@ class Deployment:
         return codes
 
 
-def wait(predicate: object, message: str, timeout: float = 90.0) -> None:
+def wait(predicate: Callable[[], bool], message: str, timeout: float = 90.0) -> None:
     """Poll `predicate()` until true or fail with `message`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
+        if predicate():
             return
         time.sleep(0.1)
     raise AssertionError(message)
+
+
+def shared_by(db: str, workers: int) -> bool:
+    """True when every partition is owned, by exactly `workers` workers, evenly."""
+    engine = make_engine(db)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(leases.c.name, leases.c.holder, leases.c.expires_us))
+            now_us = time.time() * 1e6
+            owners = {n: h for n, h, e in rows if n.startswith("stream-partition:") and e > now_us}
+    finally:
+        engine.dispose()
+    counts = Counter(owners.values())
+    return (
+        len(owners) == PARTITIONS
+        and len(counts) == workers
+        and max(counts.values()) - min(counts.values()) <= 1
+    )
 
 
 def serving(port: str) -> bool:
@@ -161,7 +197,8 @@ def test_the_deployment_the_units_describe_runs_and_fails_over(
     pg_url: str, nats: NatsServer, tmp_path: Path
 ) -> None:
     with running_sink() as sink:
-        config = write_config(tmp_path / "config", Plan(0, "postgres", servers=1), sink.url)
+        plan = Plan(0, "postgres", servers=1, indicators=24)  # gauges in most partitions
+        config = write_config(tmp_path / "config", plan, sink.url)
         env = environment_file() | {
             "TOCSIN_DATABASE_URL": pg_url,
             "TOCSIN_STREAM_URL": nats.url,
@@ -174,9 +211,9 @@ def test_the_deployment_the_units_describe_runs_and_fails_over(
             for port in ports:
                 deployment.start("tocsin-api@.service", port)
             for port in ports:
-                wait(lambda port=port: serving(port), f"API process on {port} did not start")
-            for index in range(int(env["TOCSIN_WORKERS"])):
-                deployment.start("tocsin-worker@.service", str(index), "worker of partitions")
+                wait(partial(serving, port), f"API process on {port} did not start")
+            for index in ("0", "1"):
+                deployment.start("tocsin-worker@.service", index, "worker of partitions")
             for instance in ("1", "2"):
                 deployment.start("tocsin-notify@.service", instance, "notify run started")
             token = cli_token(env)
@@ -200,16 +237,16 @@ def test_the_deployment_the_units_describe_runs_and_fails_over(
             post(ports[1], "G01.level", T0)
             assert arrived("G01.level", T0), "no notification through the second API process"
 
-            # the same worker instance started on a second machine by mistake: refused by name
-            twin = subprocess.run(
-                command("tocsin-worker@.service", "0", env, config),
-                env={**os.environ, **env},
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-            assert twin.returncode != 0
-            assert "is owned by another worker" in twin.stdout + twin.stderr
+            # a third worker joins: it takes its share from the others; then one leaves
+            deployment.start("tocsin-worker@.service", "2", "worker of partitions")
+            wait(lambda: "took partitions" in deployment.log("tocsin-worker@2"), "no share taken")
+            deployment.stop("tocsin-worker@0")
+            wait(lambda: shared_by(pg_url, 2), "the partitions of the worker stopped not taken")
+            fresh = gauge_codes(plan)[3:]  # in most partitions, the stopped worker's among them
+            for i, code in enumerate(fresh):
+                post(ports[i % 2], code, T0 + 60)
+            for code in fresh:
+                assert arrived(code, T0 + 60), f"{code}: nothing after the workers moved"
 
             holder = holder_pid(pg_url)
             active = [p for p in deployment.procs.values() if p.pid == holder]
