@@ -291,17 +291,20 @@ def notify_run(
         str,
         typer.Option(
             metavar="WORK",
-            help="all: dispatch and deliver; dispatch: dispatch only (the outbox is left to "
-            "`--work deliver` processes); deliver: send the outbox's due notifications only",
+            help="all, or some of dispatch (the dispatcher; without deliver the outbox is left "
+            "to `--work deliver` processes), deliver (send the outbox's due notifications) and "
+            "schedule (the timers: the response, report deadlines, public alerts, retention), "
+            "comma-separated",
         ),
     ] = "all",
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Dispatch and deliver notifications, and run the response (plans, task reminders), in
-    the foreground (alongside or instead of serve): the process that holds the dispatch lease
-    works, others stand by. `--work deliver` processes need no lease: any number share the
-    outbox.
+    """Dispatch and deliver notifications, and run the timers (the response's plans and
+    reminders, report deadlines, public alerts, retention), in the foreground (alongside or
+    instead of serve): the process that holds the dispatch lease dispatches and the one that
+    holds the schedule lease runs the timers; others stand by. `--work deliver` alone needs no
+    lease: any number of such processes share the outbox.
 
     Runs the same dispatcher and delivery loops as `serve` (the dispatcher hands what it writes
     straight to the delivery worker), in a process of its own: with `serve` started with
@@ -313,23 +316,26 @@ def notify_run(
 
     from tocsin.bootstrap import build
     from tocsin.runtime import tune_collector
-    from tocsin.services.background import start_background, start_delivery
+    from tocsin.services.background import Work, parse_work, start_background, start_delivery
 
-    check_known("--work", work, ["all", "dispatch", "deliver"])
     with reported():
+        tasks = parse_work(work)
         chosen = settings(db, config)
         container = build(chosen.model_copy(update={"background_workers": True}))
     if once:
         figures: dict[str, int] = {}
-        if work != "deliver":
-            owner = container.leases.dispatch
-            with reported():  # the lease of a server that just stopped runs out first
-                owner.require(wait=owner.ttl + timedelta(seconds=1))
-            now = container.clock.now()
+        for name, wanted in (("dispatch", Work.DISPATCH), ("schedule", Work.SCHEDULE)):
+            if wanted in tasks:
+                owner = getattr(container.leases, name)
+                with reported():  # the lease of a server that just stopped runs out first
+                    owner.require(wait=owner.ttl + timedelta(seconds=1))
+        now = container.clock.now()
+        if Work.DISPATCH in tasks:
             report = container.dispatcher.tick(now)
-            container.response.responder.tick(now)  # incidents, tasks, reminders, reports
             figures |= {"transitions": report.transitions, "notifications": report.notifications}
-        if work != "dispatch":
+        if Work.SCHEDULE in tasks:
+            container.response.responder.tick(now)  # incidents, tasks, reminders, reports
+        if Work.DELIVER in tasks:
             delivered = container.delivery.run_once(container.clock.now())
             figures |= {
                 "delivered": delivered.delivered,
@@ -347,14 +353,23 @@ def notify_run(
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
     tune_collector()
-    if work == "deliver":
-        stop_loops = start_delivery(container, interval=interval)
-        role = "it sends the outbox's due notifications, sharing them with any other"
-    else:
-        stop_loops = start_background(
-            container, interval=interval, watch=watch, delivering=work == "all"
+    stops = []
+    roles = []
+    if Work.DISPATCH in tasks or Work.SCHEDULE in tasks:
+        stops.append(
+            start_background(container, interval=interval, watch=watch, work=tasks, ingests=False)
         )
-        role = "it works while it holds the dispatch lease, and stands by while another does"
+        held = " and ".join(w.value for w in (Work.DISPATCH, Work.SCHEDULE) if w in tasks)
+        roles.append(f"it works while it holds the {held} lease, and stands by while another does")
+    if Work.DELIVER in tasks and Work.DISPATCH not in tasks:
+        stops.append(start_delivery(container, interval=interval))
+        roles.append("it sends the outbox's due notifications, sharing them with any other")
+    role = "; ".join(roles)
+
+    def stop_loops() -> None:
+        for stop_one in stops:
+            stop_one()
+
     console.print(  # a supervisor (or a test) reads this line as "started"
         f"notify run started (pid {os.getpid()}, --work {work}): {role}", markup=False
     )

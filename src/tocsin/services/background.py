@@ -1,12 +1,14 @@
 """The background loops of a serving process: the lease keeper, the dispatcher, the delivery
-worker, the public alerts' follower and importer, and the responder.
+worker, and the scheduler's timers (the public alerts' follower and importer, the responder,
+report deadlines, retention).
 
 `start_background(container)` starts daemon threads and returns a function that stops them
 (and gives this process's leases up, so that a standby takes over at once):
 
-- the lease keeper claims the rules and dispatch leases every third of their time: it renews
-  what this process holds, and takes a lease over once its holder stopped renewing
-  (services/leadership.py); only the holder of the dispatch lease dispatches and delivers;
+- the lease keeper claims the leases of the work this process does every third of their time
+  (the rules lease too when it ingests): it renews what this process holds, and takes a lease
+  over once its holder stopped renewing (services/leadership.py); only the holder of the
+  dispatch lease dispatches and delivers, only the holder of the schedule lease runs the timers;
 - the dispatcher ticks when a warning transition is published on the bus (after commit), when
   the next group or escalation step falls due (a group's wait or interval: it sleeps until
   then, not a whole interval), and at least every `dispatch_interval_s` for the other timers
@@ -14,16 +16,19 @@ worker, the public alerts' follower and importer, and the responder.
 - the delivery worker listens on the container's hand-off: it sends what the dispatcher handed
   over right after its commit, and runs a round when woken (new outbox rows) and at least every
   `dispatch_interval_s` for retries.
+
+The scheduler's loops (`Work.SCHEDULE`, under the schedule lease):
+
 - public alerts follow their warnings (updates, cancels, auto-publication) when a warning
   transition is published and at least every `dispatch_interval_s`; CAP sources are polled
   (each at its own interval) and imported messages past their expiry end, every
   `cap_poll_interval_s`;
 - the responder (`Responder.tick`: emergency plans on warning transitions, overdue tasks'
-  reminders and escalations, scheduled situation reports) ticks with the dispatcher's wake-ups
-  and interval;
-- the retention loop deletes reporters' contacts past their retention at start and hourly.
-
-These three work only in the process that holds the dispatch lease, like the dispatcher.
+  reminders and escalations, scheduled situation reports, overdue public reports) ticks with
+  the dispatcher's wake-ups and interval;
+- the retention loops delete reporters' contacts past their retention hourly, and summarise
+  and delete observations past theirs every `TOCSIN_RETENTION_INTERVAL_H` (docs/retention.md),
+  each at once when this process takes the lease.
 
 Only these outermost loops catch every exception: they back off, log once per change of state
 (failing, failing for another reason, recovered), and carry on.
@@ -34,11 +39,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
-from tocsin.core.errors import Unavailable
+from tocsin.core.errors import InvalidInput, Problem, Unavailable
 from tocsin.ports import Clock, Store
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
@@ -50,6 +56,7 @@ if TYPE_CHECKING:
     from tocsin.services.cap_imports import CapImportService
 from tocsin.services.report_deadlines import ReportOverdue
 from tocsin.services.reports import ReportService
+from tocsin.services.retention import RetentionService
 
 log = logging.getLogger(__name__)
 RETENTION_INTERVAL_S = 3_600.0
@@ -129,6 +136,10 @@ class _Wired(Protocol):
     @property
     def reports(self) -> ReportService:
         """Public reports (their contacts are deleted on schedule)."""
+
+    @property
+    def retention(self) -> RetentionService:
+        """The observations' retention job."""
 
 
 class _Loop:
@@ -266,27 +277,60 @@ def watch_feed(store: Store, loops: Sequence[_Loop], *, every: float) -> _Loop:
     return _Loop("tocsin-feed-watch", look, interval=every)
 
 
+class Work(StrEnum):
+    """What a process's background loops do (`tocsin notify run --work`)."""
+
+    DISPATCH = "dispatch"  # the dispatcher, under the dispatch lease
+    DELIVER = "deliver"  # the delivery worker (with dispatch: the in-process hand-off)
+    SCHEDULE = "schedule"  # the timers, under the schedule lease
+
+
+EVERYTHING = frozenset(Work)
+
+
+def parse_work(text: str) -> frozenset[Work]:
+    """`all`, or a comma-separated list of dispatch, deliver and schedule.
+
+    >>> sorted(parse_work("schedule,dispatch"))
+    [<Work.DISPATCH: 'dispatch'>, <Work.SCHEDULE: 'schedule'>]
+    """
+    if text.strip() == "all":
+        return EVERYTHING
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    known = {w.value for w in Work}
+    bad = [n for n in names if n not in known]
+    if bad or not names:
+        raise InvalidInput(
+            [Problem("--work", "", f"{text!r}: say all, or some of {', '.join(sorted(known))}")]
+        )
+    return frozenset(Work(n) for n in names)
+
+
 def start_background(
     container: _Wired,
     *,
     interval: float | None = None,
     watch: float | None = None,
-    delivering: bool = True,
+    work: frozenset[Work] = EVERYTHING,
+    ingests: bool = True,
 ) -> Callable[[], None]:
-    """Start the lease keeper and the dispatcher and delivery loops; return a function that
-    stops them and gives the leases up. With `watch` (seconds), a watcher wakes the loops
-    that follow warning transitions as soon as another process has committed some.
+    """Start the lease keeper and the loops of `work`; return a function that stops them and
+    gives the leases up. With `watch` (seconds), a watcher wakes the loops that follow warning
+    transitions as soon as another process has committed some.
 
-    The dispatcher and delivery loops work only while this process holds the dispatch lease
-    (a standby keeps trying to take it over). They do not start when
+    The dispatcher (and, with `deliver`, the delivery of what it hands over) works only while
+    this process holds the dispatch lease; the timers (`schedule`: the response, report
+    deadlines, public alerts, CAP imports, retention) only while it holds the schedule lease.
+    A standby keeps trying to take each over. Nothing of it starts when
     `settings.background_workers` is false (a separate `tocsin notify run` process does the
-    work); the rules lease is kept either way, as this process ingests. With `delivering` false
-    this process dispatches only: it writes the outbox's rows unclaimed, and processes started
-    with `start_delivery` send them."""
+    work). The rules lease is kept when this process `ingests` (`serve`, not `notify run`).
+    Without `deliver`, a dispatching process writes the outbox's rows unclaimed, and processes
+    started with `start_delivery` send them."""
     leases, settings = container.leases, container.settings
     keep_every = leases.ttl.total_seconds() / 3
+    kept = [leases.rules] if ingests else []
     if not settings.background_workers:
-        stop_keeping = keep_leases([leases.rules], interval=keep_every)
+        stop_keeping = keep_leases(kept, interval=keep_every)
 
         def stop_rules() -> None:
             stop_keeping()
@@ -312,40 +356,49 @@ def start_background(
             dispatcher.tick(clock.now())
         return False
 
-    def delete_contacts() -> bool:
-        container.reports.delete_due_contacts()
-        return False
-
-    delivery_loop = _Loop("tocsin-delivery", deliver, interval=interval, wake=handoff.ready)
-
     def next_flush() -> float | None:
         due = dispatcher.next_due() if owner.holds() else None
         return None if due is None else (due - clock.now()).total_seconds()
 
-    dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval=interval, until=next_flush)
-    followers = _followers(container, interval=interval)
-    retention_loop = _Loop("tocsin-retention", delete_contacts, interval=RETENTION_INTERVAL_S)
-    loops: tuple[_Loop, ...] = (dispatch_loop, *followers, retention_loop)
-    if delivering:
-        loops = (delivery_loop, *loops)
-    if watch is not None:
-        loops += (watch_feed(container.store, (dispatch_loop, *followers), every=watch),)
+    dispatching: tuple[_Loop, ...] = ()  # the dispatcher, and the delivery it hands to
+    following: tuple[_Loop, ...] = ()  # the loops a warning transition wakes
+    timers: tuple[_Loop, ...] = ()  # the schedule owner's
+    if Work.DISPATCH in work:
+        dispatch_loop = _Loop("tocsin-dispatch", dispatch, interval=interval, until=next_flush)
+        dispatching = following = (dispatch_loop,)
+        if Work.DELIVER in work:
+            delivery_loop = _Loop("tocsin-delivery", deliver, interval=interval, wake=handoff.ready)
+            dispatching = (delivery_loop, dispatch_loop)
+        kept.append(owner)
+    if Work.SCHEDULE in work:
+        followers = _followers(container, interval=interval)
+        following += followers
+        timers = (*followers, *_retention(container))
+        kept.append(leases.schedule)
+    loops = (*dispatching, *timers)
+    if watch is not None and following:
+        loops += (watch_feed(container.store, following, every=watch),)
 
     def on_message(topic: str, _payload: Mapping[str, Any]) -> None:
         if topic == "warnings":
-            for loop in (dispatch_loop, *followers):
+            for loop in following:
                 loop.wake.set()
 
-    def resume(_lease: object) -> None:
-        for loop in loops:
-            loop.wake.set()
+    def wake_all(group: Sequence[_Loop]) -> Callable[[object], None]:
+        def wake(_lease: object) -> None:
+            for loop in group:
+                loop.wake.set()
 
-    owner.on_gain = resume
+        return wake
+
+    owner.on_gain = wake_all(dispatching)
+    leases.schedule.on_gain = wake_all(timers)  # the retention job runs as soon as it is ours
+    delivering = Work.DISPATCH in work and Work.DELIVER in work
     stop_listening = handoff.listen() if delivering else (lambda: None)
     unlisten = container.bus.listen(on_message)
     for loop in loops:
         loop.start()
-    stop_keeping = keep_leases(leases.all(), interval=keep_every)
+    stop_keeping = keep_leases(kept, interval=keep_every)
 
     def stop() -> None:
         stop_keeping()
@@ -356,6 +409,29 @@ def start_background(
         leases.release()
 
     return stop
+
+
+def _retention(container: _Wired) -> tuple[_Loop, ...]:
+    """The retention jobs of the schedule owner: reporters' contacts hourly, observations
+    every `TOCSIN_RETENTION_INTERVAL_H` (docs/retention.md)."""
+    owner = container.leases.schedule
+
+    def delete_contacts() -> bool:
+        if owner.holds():
+            container.reports.delete_due_contacts()
+        return False
+
+    def retain_observations() -> bool:
+        if owner.holds():
+            done = container.retention.run()
+            log.info("retention run", extra=done.as_json())
+        return False
+
+    every = container.settings.retention_interval_h * 3_600.0
+    return (
+        _Loop("tocsin-contacts", delete_contacts, interval=RETENTION_INTERVAL_S),
+        _Loop("tocsin-retention", retain_observations, interval=every),
+    )
 
 
 def start_delivery(container: _Wired, *, interval: float) -> Callable[[], None]:
@@ -375,11 +451,11 @@ def start_delivery(container: _Wired, *, interval: float) -> Callable[[], None]:
 
 
 def _followers(container: _Wired, *, interval: float) -> tuple[_Loop, ...]:
-    """The loops that follow warning transitions in the dispatch owner: public alerts, CAP
+    """The loops that follow warning transitions in the schedule owner: public alerts, CAP
     imports, the response."""
     cap, responder, clock = container.cap, container.response.responder, container.clock
     overdue = container.report_overdue
-    owner = container.leases.dispatch
+    owner = container.leases.schedule
     importer = system_principal("cap-import")
 
     def follow() -> bool:

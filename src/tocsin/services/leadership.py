@@ -258,7 +258,7 @@ class FencedAlertingStore:
 
 
 class ProcessLeases:
-    """The leases one process may hold: the rules' state and the dispatcher."""
+    """The leases one process may hold: the rules' state, the dispatcher and the scheduler."""
 
     def __init__(
         self, store: Store, clock: Clock, *, holder: Holder, ttl: timedelta = DEFAULT_TTL
@@ -267,10 +267,11 @@ class ProcessLeases:
         self.ttl = ttl
         self.rules = Leadership(store, clock, name=LeaseName.RULES, holder=holder, ttl=ttl)
         self.dispatch = Leadership(store, clock, name=LeaseName.DISPATCH, holder=holder, ttl=ttl)
+        self.schedule = Leadership(store, clock, name=LeaseName.SCHEDULE, holder=holder, ttl=ttl)
 
     def all(self) -> tuple[Leadership, ...]:
         """Every lease, rules first."""
-        return (self.rules, self.dispatch)
+        return (self.rules, self.dispatch, self.schedule)
 
     def release(self) -> None:
         """Give every held lease up (a process that stops lets a standby take over at once)."""

@@ -16,7 +16,6 @@ are not observations: this never touches them.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -131,33 +130,3 @@ class _Counted(Exception):
         super().__init__("dry run")
         self.summarised = summarised
         self.deleted = deleted
-
-
-class RetentionWorker:
-    """Runs the retention job every `interval` in a daemon thread until stopped."""
-
-    def __init__(self, service: RetentionService, *, interval: timedelta) -> None:
-        self.service = service
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start the loop (the first run at once)."""
-        self._thread = threading.Thread(target=self._loop, name="tocsin-retention", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                done = self.service.run()
-                log.info("retention run", extra=done.as_json())
-            except Exception:  # the worker's outermost loop: log, and try at the next interval
-                log.exception("retention run failed")
-            self._stop.wait(self.interval.total_seconds())
-
-    def stop(self) -> None:
-        """Stop the loop and wait for it."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +24,6 @@ from tocsin.bootstrap import Container
 from tocsin.core.access import Placement, system_principal
 from tocsin.core.errors import NotFound
 from tocsin.services.background import start_background
-from tocsin.services.retention import RetentionWorker
 from tocsin.services.warnings import warning_place
 from tocsin.web import exposure, live, public_page, views
 from tocsin.web.risk import RiskLoader, RiskSources, default_sources
@@ -122,16 +120,12 @@ def create_web_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         feed.attach()
         loader.start()
-        stop_pipeline = start_background(container)  # warning pipeline: dispatch + delivery
-        retention = RetentionWorker(container.retention, interval=_retention_every(container))
-        if container.settings.background_workers:
-            retention.start()
+        stop_pipeline = start_background(container)  # dispatch, delivery and the timers
         stop_sources = start_sources(container)  # collectors, the source-silent check
         try:
             yield
         finally:
             stop_sources()
-            retention.stop()
             stop_pipeline()
             feed.detach()
 
@@ -173,10 +167,6 @@ def create_web_app(
         return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     return app
-
-
-def _retention_every(container: Container) -> timedelta:
-    return timedelta(hours=container.settings.retention_interval_h)
 
 
 def _locator(container: Container) -> live.Locate:
