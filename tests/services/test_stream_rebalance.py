@@ -152,6 +152,10 @@ def test_partitions_move_with_their_state_when_a_worker_joins_and_one_leaves(
         assert sorted(owned[0] + owned[1]) == [0, 1, 2, 3]
         assert len(owned[0]) == len(owned[1]) == 2
         moved = set(owned[1])
+        for worker, mine in zip((first, second), owned, strict=True):  # its own series alone
+            scoring = worker.loop.ingest.scoring
+            held = sorted(ind.code for ind in scoring.indicators) if scoring else []
+            assert held == sorted(c for c in GAUGES if partition_of(c, PARTITIONS) in mine)
         for minute in range(MOVES[0], MOVES[1]):
             _post(api, minute)
         _drain([first, second])

@@ -199,7 +199,7 @@ def load_rule_state(
 ) -> tuple[ThresholdState, ScoreRules | None]:
     """The threshold rules' state and the detector rules (restored from their checkpoint) as
     stored."""
-    scoring = ScoreRules(rules)
+    scoring = ScoreRules(rules, only=checkpoint.covers)
     with store.transaction() as tx:
         state = tx.checkpoints.load_thresholds(rules.size)
         if len(scoring):

@@ -23,6 +23,9 @@ from tocsin.services.scoring import CHECKPOINT, ScoreRules
 class RuleCheckpoint(Protocol):
     """How the detector rules' state is read and written."""
 
+    def covers(self, ident: int) -> bool:
+        """Whether this process keeps the detector state of indicator `ident`."""
+
     def load(self, tx: StoreSession, scoring: ScoreRules) -> None:
         """Restore what is stored into fresh detector rules."""
 
@@ -36,6 +39,10 @@ class WholeCheckpoint:
     """Every indicator's detector state in one blob (one process, under the rules lease)."""
 
     name: str = CHECKPOINT
+
+    def covers(self, ident: int) -> bool:
+        """Every indicator."""
+        return True
 
     def load(self, tx: StoreSession, scoring: ScoreRules) -> None:
         """Restore the blob, if one was written by the same configuration."""
@@ -64,6 +71,10 @@ class PartitionCheckpoints:
     partition_of: npt.NDArray[np.int64]  # each indicator id's partition
     partitions: int
     owned: Set[int]
+
+    def covers(self, ident: int) -> bool:
+        """The indicators of the owned partitions."""
+        return int(self.partition_of[ident]) in self.owned
 
     def load(self, tx: StoreSession, scoring: ScoreRules) -> None:
         """Restore each owned partition's indicators (matched by code)."""

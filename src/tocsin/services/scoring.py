@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,12 +59,16 @@ class Snapshot:
 class ScoreRules:
     """The detector rules of every indicator that has one."""
 
-    def __init__(self, book: RuleBook) -> None:
+    def __init__(self, book: RuleBook, *, only: Callable[[int], bool] | None = None) -> None:
+        """The detector rules of the book's indicators (`only` those ids it accepts: a stream
+        worker's partitions, so that it holds detector state for its own series alone)."""
         self.book = book
         members = [
             (ident, ind)
             for ident, ind in sorted(book.by_id.items())
-            if ind.detector is not None and not is_multivariate(ind.detector.kind)
+            if ind.detector is not None
+            and not is_multivariate(ind.detector.kind)
+            and (only is None or only(ident))
         ]
         self.indicators: list[Indicator] = [ind for _, ind in members]
         self.ident_of = np.array([ident for ident, _ in members], dtype=np.int64)
