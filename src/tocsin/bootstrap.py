@@ -429,7 +429,9 @@ def build(
         exposure=ExposureService(
             stores.store, bus, clock=clock, catalog=catalog, order=UniversOrder()
         ),
-        security_alerts=SecurityAlertService(stores.store, clock, catalog=catalog, ingest=ingest),
+        security_alerts=SecurityAlertService(
+            stores.store, clock, catalog=catalog, ingest=ingest, stream=stream
+        ),
         reports=reports,
         report_overdue=ReportOverdue(
             stores.store,

@@ -77,9 +77,10 @@ class Worker:
         with ingest.paused():  # no silence check runs between the move and the reload
             given, taken = balancer.apply(move)
             owned = balancer.owned()
-            ingest.reload(_partition_checkpoints(self.container, self.partitions, owned))
-            self.loop.take_over(owned)
+            self.loop.take_over(owned)  # never again a partition whose lease it gave up
             self.silence.watch(_owned_by(owned, self.partitions))
+            # a failed read (Unavailable) leaves the state stale: read before the next batch
+            ingest.reload(_partition_checkpoints(self.container, self.partitions, owned))
         self.reader.release(given)
         # a move is rare and worth an operator's notice (a worker came, left or died)
         log.warning("stream partitions: %s", describe_move(given, taken, owned))

@@ -184,9 +184,9 @@ def test_partitions_move_with_their_state_when_a_worker_joins_and_one_leaves(
         spanned = {partition_of(c, PARTITIONS) for c in GAUGES}
         assert [b is not None for b in blobs] == [p in spanned for p in range(4)]
     finally:
-        for worker in (first, second):
-            if worker is not None:
-                worker.close()
+        for role in (first, second):
+            if role is not None:
+                role.close()
 
 
 def test_a_worker_that_stops_renewing_loses_its_partitions_to_the_others(

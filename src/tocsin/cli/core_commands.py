@@ -112,20 +112,28 @@ def ingest(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Store observation files and evaluate the rules; each file is all or nothing."""
+    """Store observation files and evaluate the rules; each file is all or nothing. With
+    TOCSIN_ROLE=api, append them to the ingest stream instead: the workers store and evaluate
+    them (docs/deployment.md)."""
     from tocsin.bootstrap import build
 
     with reported():
         container = build(settings(db, config))
+        if container.stream is not None:
+            try:
+                appended = sum(_append_file(container, path) for path in files)
+            finally:
+                container.close()
+            console.print(json.dumps({"files": len(files), "appended": appended}))
+            return
         with owning_rules(container):
             total_warnings = sum(_ingest_file(container, path) for path in files)
         console.print(json.dumps({"files": len(files), "warning_changes": total_warnings}))
 
 
-def _ingest_file(container: Container, path: Path) -> int:
-    """Store one file in one transaction; the number of warning changes it made."""
+def _read_batch(container: Container, path: Path) -> tuple[FileColumns, ObservationBatch]:
+    """A file's rows as a batch of indicator ids (InvalidInput naming every bad row)."""
     import numpy as np
-    from rich.progress import TaskID
 
     from tocsin.adapters.files import read_observation_file
     from tocsin.core.observations import ObservationBatch
@@ -133,7 +141,32 @@ def _ingest_file(container: Container, path: Path) -> int:
     ids = container.rules.ids
     columns = read_observation_file(path, known=ids)
     lookup = np.array([ids[str(c)] for c in columns.codes], dtype=np.int64)
-    batch = ObservationBatch(lookup[columns.code_index], columns.times, columns.values)
+    return columns, ObservationBatch(lookup[columns.code_index], columns.times, columns.values)
+
+
+def _append_file(container: Container, path: Path) -> int:
+    """Append one file to the ingest stream (after the checks the API makes: no row later than
+    the clock allows); the observations appended."""
+    from tocsin.services.ingest import reject_future
+
+    assert container.stream is not None  # noqa: S101 - the caller checked
+    columns, batch = _read_batch(container, path)
+    now, ahead = container.clock.now(), container.ingest.max_ahead
+    reject_future(batch, now=now, max_ahead=ahead, where=partial(_line, columns))
+    container.stream.append_group(_chunks(batch))
+    console.print(
+        f"{path}: {len(batch)} observations appended to the ingest stream (the workers "
+        "store and evaluate them)",
+        markup=False,
+    )
+    return len(batch)
+
+
+def _ingest_file(container: Container, path: Path) -> int:
+    """Store one file in one transaction; the number of warning changes it made."""
+    from rich.progress import TaskID
+
+    columns, batch = _read_batch(container, path)
     with _progress() as bar:
         task = bar.add_task(path.name, total=len(batch))
 

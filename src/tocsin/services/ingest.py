@@ -259,6 +259,7 @@ class IngestService:
         with self._lock:
             if checkpoint is not None:
                 self.checkpoint = checkpoint
+                self._stale = True  # until read: if this fails, the next batch reads it first
             self.state, self.scoring = load_rule_state(
                 self.store, self.rules, checkpoint=self.checkpoint
             )

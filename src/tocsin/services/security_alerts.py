@@ -12,12 +12,19 @@ events never stand without their counts. Counting from the
 store makes a repeated delivery idempotent (the same count at the same second). A delivery whose
 newest alert is older than a count already graded is stored but not graded again: rules read an
 indicator in time order, as they do every late observation.
+
+In the API role (docs/deployment.md) the workers own the indicators' rules: the events and
+their audit record are committed first, then the counts are appended to the ingest stream like
+any other observations. A delivery answered 503 because the stream failed has its events
+stored; sent again, they are not stored twice and the same counts are appended again, which
+the workers take once (an observation is stored once per indicator and time).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -37,9 +44,16 @@ from tocsin.core.security_alerts import (
 from tocsin.core.users import Permission
 from tocsin.ports import Clock, Store, StoreSession
 from tocsin.services.exposure import CYBER
-from tocsin.services.ingest import IngestService
+from tocsin.services.ingest import IngestResult, IngestService
 
 SOURCE_PREFIX = "security:"
+
+
+class ObservationAppender(Protocol):
+    """Where the API role's observations go: the ingest stream (services/stream_intake.py)."""
+
+    def append_group(self, batches: list[ObservationBatch]) -> list[IngestResult]:
+        """Append the batches; Unavailable if the stream did not take them all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +71,19 @@ class SecurityAlertService:
     """Receives security alerts for the configured assets."""
 
     def __init__(
-        self, store: Store, clock: Clock, *, catalog: Catalog, ingest: IngestService
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        catalog: Catalog,
+        ingest: IngestService,
+        stream: ObservationAppender | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.catalog = catalog
         self.ingest = ingest
+        self.stream = stream  # the API role: counts go to the workers through the stream
         self.index = address_index(catalog.assets)
         self.indicators = {
             str(code): a.alerts_indicator
@@ -97,11 +118,13 @@ class SecurityAlertService:
             stored.append(found)
             return self._counts(tx, newest)
 
-        if newest:  # the counts go through the rules, in the same transaction
+        if newest and self.stream is None:  # the counts go through the rules, in one transaction
             self.ingest.ingest_along(store)
         else:
             with self.store.transaction() as tx:
-                store(tx)
+                counts = store(tx)
+            if newest and self.stream is not None:  # Unavailable: a 503, and sent again
+                self.stream.append_group([counts])
         return AlertsReceived(len(alerts), len(events), stored[0], unplaced, len(newest))
 
     def _counts(self, tx: StoreSession, newest: dict[str, int]) -> ObservationBatch:

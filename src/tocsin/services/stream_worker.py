@@ -65,11 +65,11 @@ class StreamWorker:
         self.offsets: dict[int, int] = {}
         self.committed = 0  # messages committed by this process
 
-    def take_over(self, partitions: Sequence[int]) -> dict[int, int]:
-        """Own these partitions from now on (the rules' state already reloaded for them),
-        each from its committed offset."""
+    def take_over(self, partitions: Sequence[int]) -> None:
+        """Own these partitions from now on, each from its committed offset (read before the
+        next pass)."""
         self.partitions = tuple(partitions)
-        return self.resume()
+        self.offsets = {}
 
     def resume(self) -> dict[int, int]:
         """Read the committed offsets of the owned partitions from the database."""
@@ -82,6 +82,8 @@ class StreamWorker:
         """Read each owned partition once and commit what came; the messages committed."""
         if self.balance is not None:
             self.balance()
+        if any(p not in self.offsets for p in self.partitions):
+            self.resume()
         done = 0
         for partition in self.partitions:
             after = self.offsets[partition]
