@@ -127,20 +127,28 @@ def codes(plan: Plan) -> list[str]:
     return [f"G{i:02d}.level" for i in range(plan.indicators)]
 
 
-def write_config(folder: Path, plan: Plan, sink_url: str) -> Path:
-    """The small scenario plus the run's gauges, every transition routed to the sink."""
-    base = small_config()
-    gauges = [
+def gauge_rows(
+    names: list[str], thresholds: dict[str, float], **more: object
+) -> list[dict[str, object]]:
+    """River gauges of these codes in the districts in turn, as `indicators.yaml` rows."""
+    return [
         {
             "code": code,
             "name": f"Gauge {code}",
             "region": ("D11", "D12", "D21")[i % 3],
             "domain": "natural.flood",
             "unit": "m",
-            "thresholds": {"yellow": 3.0, "orange": 4.0, "red": 5.0},
+            "thresholds": thresholds,
+            **more,
         }
-        for i, code in enumerate(codes(plan))
+        for i, code in enumerate(names)
     ]
+
+
+def write_config(folder: Path, plan: Plan, sink_url: str) -> Path:
+    """The small scenario plus the run's gauges, every transition routed to the sink."""
+    base = small_config()
+    gauges = gauge_rows(codes(plan), {"yellow": 3.0, "orange": 4.0, "red": 5.0})
     route = {"receiver": "NAT", "group_by": ["subject"], "group_wait_s": 0, "group_interval_s": 0.2}
     return write_small_config(
         folder,

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.e2e.faults import gauge_rows
 from tocsin.bootstrap import Container, build
 from tocsin.bootstrap_worker import Worker, build_worker
 from tocsin.config import Settings
@@ -42,18 +43,7 @@ SPIKES = {code: (42 + 5 * i, 82 + 3 * i) for i, code in enumerate(GAUGES)}  # ju
 
 def _config(folder: Path) -> Path:
     docs = small_config()
-    gauges = [
-        {
-            "code": code,
-            "name": f"Gauge {code}",
-            "region": ("D11", "D12", "D21")[i % 3],
-            "domain": "natural.flood",
-            "unit": "m",
-            "thresholds": {"yellow": 6.0, "red": 9.0},
-            "detector": DETECTOR,
-        }
-        for i, code in enumerate(GAUGES)
-    ]
+    gauges = gauge_rows(GAUGES, {"yellow": 6.0, "red": 9.0}, detector=DETECTOR)
     docs["indicators.yaml"]["indicators"].extend(gauges)
     return write_small_config(folder, **docs)
 
