@@ -168,6 +168,14 @@ CASES = {
         ["ingest", "missing.csv", "--db", "{small_db}"],
         "missing.csv: no such file",
     ),
+    "a worker's status address that is no address": (
+        ["worker", "--db", "{small_db}", "--listen", "nowhere"],
+        "--listen 'nowhere': give HOST:PORT, say 127.0.0.1:9108",
+    ),
+    "a worker given only half of its share": (
+        ["worker", "--db", "{small_db}", "--index", "1"],
+        "--index and --workers go together",
+    ),
     "a configuration that is not valid UTF-8": (
         ["serve", "--db", "sqlite:///new.db", "--config", "{bad_config}"],
         "units.yaml:1: not UTF-8 text (byte 0xff)",

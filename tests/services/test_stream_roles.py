@@ -4,12 +4,14 @@ owns each partition, resuming from the offsets committed in the database."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 
@@ -24,7 +26,9 @@ from tocsin.core.stream_rows import decode
 from tocsin.core.warnings.model import EventKind
 from tocsin.services.ingest import IngestResult, RawObservations
 from tocsin.testing.nats import NatsServer
+from tocsin.testing.postgres import free_port
 from tocsin.testing.replay import clean_replay, stored_observations, stored_transitions
+from tocsin.web.worker_status import serve_status
 
 SYSTEM = system_principal("test")
 PARTITIONS = 4
@@ -306,3 +310,54 @@ def test_a_second_worker_for_an_owned_partition_is_refused_and_stores_nothing(
     finally:
         second.close()
         first.close()
+
+
+def test_a_worker_reports_its_health_and_metrics_and_fails_its_check_while_nats_is_down(
+    api: Container, settings: Settings, nats: NatsServer
+) -> None:
+    worker = build_worker(settings, partitions=tuple(range(PARTITIONS)))
+    stop = threading.Event()
+    loop = threading.Thread(target=worker.loop.run, args=(stop,), daemon=True)
+    port = free_port()
+    _server, stop_status = serve_status(worker.loop.status, "127.0.0.1", port)
+    base = f"http://127.0.0.1:{port}"
+
+    def health() -> httpx.Response:
+        return httpx.get(base + "/healthz", timeout=5)
+
+    def until(predicate: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 30
+        while not predicate():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.1)
+
+    try:
+        assert health().status_code == 503  # no pass yet
+        assert health().json()["reason"] == "no pass yet"
+        loop.start()
+        _post(api, 0, _levels(0))
+        until(lambda: worker.loop.committed > 0, "nothing committed")
+        until(lambda: health().status_code == 200, "not healthy")
+        body = health().json()
+        assert body["status"] == "ok"
+        assert body["partitions"] == list(range(PARTITIONS))
+        assert body["committed_messages"] == worker.loop.committed
+        metrics = httpx.get(base + "/metrics", timeout=5).text
+        assert f"tocsin_worker_messages_committed_total {worker.loop.committed}" in metrics
+        assert f"tocsin_worker_partitions_owned {PARTITIONS}" in metrics
+        assert "tocsin_worker_healthy 1" in metrics
+        assert httpx.get(base + "/other", timeout=5).status_code == 404
+        nats.kill()  # the stream goes away: the check fails, saying why
+        until(lambda: health().status_code == 503, "still healthy with NATS down")
+        assert health().json()["reason"].startswith("unavailable")
+        assert "tocsin_worker_healthy 0" in httpx.get(base + "/metrics", timeout=5).text
+        nats.start()  # and back: healthy again, and the next batch committed
+        until(lambda: health().status_code == 200, "not healthy again")
+        before = worker.loop.committed
+        _post_until_taken(api, 1, _levels(1))
+        until(lambda: worker.loop.committed > before, "nothing committed after NATS came back")
+    finally:
+        stop.set()
+        loop.join(timeout=30)
+        stop_status()
+        worker.close()

@@ -23,6 +23,13 @@ PartitionsOption = Annotated[
 IndexOption = Annotated[
     int | None, typer.Option(metavar="I", help="This worker's number, 0 to --workers - 1")
 ]
+ListenOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="HOST:PORT",
+        help="Serve GET /healthz and /metrics (Prometheus) on this address (a private one)",
+    ),
+]
 WorkersOption = Annotated[
     int | None, typer.Option(metavar="N", help="How many workers share the partitions evenly")
 ]
@@ -34,6 +41,7 @@ def worker(
     partitions: PartitionsOption = None,
     index: IndexOption = None,
     workers: WorkersOption = None,
+    listen: ListenOption = None,
 ) -> None:
     """Consume partitions of the ingest stream into the database, resuming where the last
     commit ended, and check its partitions' indicators for silent sources (the worker role;
@@ -57,13 +65,22 @@ def worker(
             owned = share_of(index, workers=workers, partitions=n)
         elif index is not None or workers is not None:
             raise TocsinError("--index and --workers go together")
+        address = _address(listen) if listen is not None else None
         role = build_worker(s, partitions=owned)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         stop_silence = None
         stop_keeping = None
+        stop_status = None
         try:
+            if address is not None:
+                from tocsin.web.worker_status import serve_status
+
+                try:
+                    _server, stop_status = serve_status(role.loop.status, *address)
+                except OSError as err:
+                    raise TocsinError(f"--listen {listen}: cannot serve there: {err}") from err
             ttl = timedelta(seconds=s.lease_s)
             role.hold_partitions(wait=ttl + timedelta(seconds=1))  # a worker just stopped
             role.rebalance()  # a balanced worker joins, and takes the free partitions
@@ -82,8 +99,20 @@ def worker(
             )
             role.loop.run(stop)
         finally:
+            if stop_status is not None:
+                stop_status()
             if stop_silence is not None:
                 stop_silence()
             if stop_keeping is not None:
                 stop_keeping()
             role.close()
+
+
+def _address(text: str) -> tuple[str, int]:
+    """HOST:PORT of --listen (TocsinError naming the option when it is not one)."""
+    from tocsin.core.errors import TocsinError
+
+    host, colon, port = text.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65_536:
+        raise TocsinError(f"--listen {text!r}: give HOST:PORT, say 127.0.0.1:9108")
+    return host.strip("[]"), int(port)

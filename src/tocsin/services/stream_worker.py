@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from tocsin.core.errors import InvalidInput, NotOwner, Unavailable
 from tocsin.core.observations import ObservationBatch
@@ -64,12 +66,16 @@ class StreamWorker:
         self.batch = batch
         self.offsets: dict[int, int] = {}
         self.committed = 0  # messages committed by this process
+        self.moves = 0  # times its partitions changed (rebalancing)
+        self.failing: str | None = None  # why the last pass failed, while it does
+        self.last_pass: float | None = None  # time.monotonic() of the last pass that worked
 
     def take_over(self, partitions: Sequence[int]) -> None:
         """Own these partitions from now on, each from its committed offset (read before the
         next pass)."""
         self.partitions = tuple(partitions)
         self.offsets = {}
+        self.moves += 1
 
     def resume(self) -> dict[int, int]:
         """Read the committed offsets of the owned partitions from the database."""
@@ -149,21 +155,58 @@ class StreamWorker:
     def run(self, stop: threading.Event, *, idle_s: float = 0.05) -> None:
         """Work until `stop` is set; failures are logged and retried after a pause (a message
         that cannot be stored holds its partition up rather than being skipped)."""
-        self.resume()
+        self.offsets = {}  # read again by the first pass
         while not stop.is_set():
             try:
-                if self.run_once() == 0:
-                    stop.wait(idle_s)
+                done = self.run_once()
             except NotOwner as err:
                 if self.balance is None:  # partitions given by hand: two owners; stop, loudly
                     raise
                 log.warning("a partition was lost to another worker: %s", err)
+                continue
             except Unavailable as err:
+                self._failed("unavailable", err)
                 log.warning("stream or database unavailable: %s", err)
-                stop.wait(BACKOFF_S)
             except InvalidInput as err:
+                self._failed("a message cannot be stored", err)
                 log.error("a stream message cannot be stored (its partition waits): %s", err)
-                stop.wait(BACKOFF_S)
-            except Exception:
+            except Exception as err:
+                self._failed("failed", err)
                 log.exception("stream worker failed; retrying")
-                stop.wait(BACKOFF_S)
+            else:
+                self.failing, self.last_pass = None, time.monotonic()
+                if done == 0:
+                    stop.wait(idle_s)
+                continue
+            stop.wait(BACKOFF_S)
+
+    def _failed(self, what: str, err: Exception) -> None:
+        self.failing = f"{what}: {err}"[:500]
+
+    def status(self, *, stale_after_s: float = 30.0) -> WorkerStatus:
+        """How the loop is doing, for a health check: healthy while its passes work (a pass
+        ends at least every fetch wait, so none for `stale_after_s` means it is stuck)."""
+        age = None if self.last_pass is None else time.monotonic() - self.last_pass
+        reason = self.failing
+        if reason is None and (age is None or age > stale_after_s):
+            reason = "no pass yet" if age is None else f"no pass for {age:.0f} s"
+        return WorkerStatus(
+            healthy=reason is None,
+            reason=reason or "",
+            partitions=self.partitions,
+            offsets=dict(self.offsets),
+            committed=self.committed,
+            moves=self.moves,
+        )
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    """A worker's state, as its health check and metrics show it."""
+
+    healthy: bool
+    reason: str  # why not, when not
+    partitions: tuple[int, ...]
+    offsets: dict[int, int]  # the committed sequence of each owned partition
+    committed: int  # messages committed by this process
+    moves: int  # times its partitions changed
