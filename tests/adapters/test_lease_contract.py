@@ -58,6 +58,26 @@ def test_leases_are_listed_by_the_start_of_their_names(stores: Stores) -> None:
         assert tx.leases.named("nothing") == []
 
 
+def test_expired_leases_of_a_prefix_are_removed_and_no_others(stores: Stores) -> None:
+    rows = {
+        "stream-worker:old": T0,  # expired before the cut
+        "stream-worker:new": T0 + TTL * 3,  # still valid at the cut
+        "stream-workerX": T0,  # another prefix
+        "rules": T0,
+    }
+    with stores.store.transaction() as tx:
+        for name, until in rows.items():
+            assert tx.leases.replace(Lease(name, A, 1, until), expected=None)
+    with stores.store.transaction() as tx:
+        assert tx.leases.remove_expired("stream-worker:", before=T0 + TTL) == 1
+    with stores.store.transaction() as tx:
+        assert [lease.name for lease in tx.leases.named("stream-worker")] == [
+            "stream-worker:new",
+            "stream-workerX",
+        ]
+        assert tx.leases.current("rules") is not None
+
+
 def test_a_fenced_transaction_commits_only_while_its_lease_is_current(stores: Stores) -> None:
     old = _take(stores, A, T0)
     assert old is not None

@@ -153,6 +153,10 @@ def test_partitions_move_with_their_state_when_a_worker_joins_and_one_leaves(
         first.close()  # leaves (gives its leases up): the second takes everything
         _settle([second], clock)
         assert _owned([second]) == [(0, 1, 2, 3)]
+        with second.container.store.transaction() as tx:  # its membership row is gone too
+            assert [m.holder for m in tx.leases.named("stream-worker:")] == [
+                second.balancer.holder if second.balancer else None
+            ]
         for minute in range(MOVES[1], MINUTES):
             _post(api, minute)
         _drain([second])

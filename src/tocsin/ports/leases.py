@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from tocsin.core.leases import Lease
@@ -25,6 +26,10 @@ class LeaseStore(LeaseFence, Protocol):
 
     def named(self, prefix: str) -> list[Lease]:
         """The stored leases whose names start with `prefix` (expired or not), by name."""
+
+    def remove_expired(self, prefix: str, *, before: datetime) -> int:
+        """Delete the leases whose names start with `prefix` and that expired before `before`
+        (a stopped worker's membership); how many."""
 
     def replace(self, lease: Lease, *, expected: Lease | None) -> bool:
         """Store `lease` if the stored lease of its name is still `expected` (None: none is

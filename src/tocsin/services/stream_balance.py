@@ -38,6 +38,7 @@ from tocsin.services.leadership import Leadership
 log = logging.getLogger(__name__)
 
 PARTITION_PREFIX = "stream-partition:"
+FORGET_AFTER = 100  # lease times after which a stopped worker's membership row is deleted
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,11 @@ class PartitionBalancer:
         self.member.require()
         now = self.clock.now()
         with self.store.transaction() as tx:
-            members = [
-                lease.holder.id
-                for lease in tx.leases.named(MEMBER_PREFIX)
-                if lease.is_valid_at(now)
-            ]
+            listed = tx.leases.named(MEMBER_PREFIX)
+            members = [lease.holder.id for lease in listed if lease.is_valid_at(now)]
+            forgotten = now - FORGET_AFTER * self.ttl
+            if any(lease.expires_at < forgotten for lease in listed):  # workers long gone
+                tx.leases.remove_expired(MEMBER_PREFIX, before=forgotten)
             owners = {
                 p: lease.holder.id
                 for lease in tx.leases.named(PARTITION_PREFIX)

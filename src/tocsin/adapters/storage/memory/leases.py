@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from tocsin.adapters.storage.memory.state import MemoryState
 from tocsin.core.errors import NotOwner
@@ -26,6 +27,17 @@ class MemoryLeases:
         return [
             lease for name, lease in sorted(self.state.leases.items()) if name.startswith(prefix)
         ]
+
+    def remove_expired(self, prefix: str, *, before: datetime) -> int:
+        """Delete the named leases that expired before `before`."""
+        gone = [
+            name
+            for name, lease in self.state.leases.items()
+            if name.startswith(prefix) and lease.expires_at < before
+        ]
+        for name in gone:
+            del self.state.leases[name]
+        return len(gone)
 
     def replace(self, lease: Lease, *, expected: Lease | None) -> bool:
         """Store `lease` if the stored one is still `expected`."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy import Connection, RowMapping, delete, select, update
 
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.lease_tables import leases
@@ -65,6 +65,14 @@ class SqlLeases:
             .order_by(leases.c.name)
         )
         return [_lease(row) for row in self.conn.execute(query).mappings()]
+
+    def remove_expired(self, prefix: str, *, before: datetime) -> int:
+        """Delete the named leases that expired before `before`."""
+        stmt = delete(leases).where(
+            leases.c.name.startswith(prefix, autoescape=True),
+            leases.c.expires_us < _micros(before),
+        )
+        return int(self.conn.execute(stmt).rowcount or 0)
 
     def replace(self, lease: Lease, *, expected: Lease | None) -> bool:
         """Compare-and-set: insert when none is expected, else update the expected row."""
