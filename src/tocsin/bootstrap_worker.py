@@ -10,6 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+import numpy as np
+import numpy.typing as npt
+
 from tocsin.bootstrap import Container, build, stream_reader
 from tocsin.config import Settings
 from tocsin.core.errors import NotOwner
@@ -38,6 +41,7 @@ class Worker:
     silence: SilenceCheck  # "source silent" for the indicators of its partitions
     leases: dict[int, Leadership]  # per owned partition (changed by the balancer, if any)
     partitions: int  # of the stream
+    table: npt.NDArray[np.int64]  # each indicator id's partition
     balancer: PartitionBalancer | None = None  # None: partitions given by hand
     interval_s: float = 2.0  # between two looks at how the partitions are shared
     _looked: float = -math.inf
@@ -79,8 +83,15 @@ class Worker:
             owned = balancer.owned()
             self.loop.take_over(owned)  # never again a partition whose lease it gave up
             self.silence.watch(_owned_by(owned, self.partitions))
-            # a failed read (Unavailable) leaves the state stale: read before the next batch
-            ingest.reload(_partition_checkpoints(self.container, self.partitions, owned))
+            # the state of the partitions taken is read, the rest kept; a failed read
+            # (Unavailable) leaves the state stale: all of it is read before the next batch
+            n = self.partitions
+            read = np.flatnonzero(np.isin(self.table, taken)).astype(np.int64)
+            ingest.take_over(
+                PartitionCheckpoints(self.table, n, frozenset(owned)),
+                added=PartitionCheckpoints(self.table, n, frozenset(taken)),
+                read=read,
+            )
         self.reader.release(given)
         # a move is rare and worth an operator's notice (a worker came, left or died)
         log.warning("stream partitions: %s", describe_move(given, taken, owned))
@@ -96,11 +107,10 @@ class Worker:
         self.container.close()
 
 
-def _partition_checkpoints(
-    container: Container, partitions: int, owned: Sequence[int]
-) -> PartitionCheckpoints:
+def _partitions_of(container: Container, partitions: int) -> npt.NDArray[np.int64]:
+    """Each indicator id's partition."""
     codes = [container.rules.by_id[i].code for i in range(container.rules.size)]
-    return PartitionCheckpoints(partition_table(codes, partitions), partitions, frozenset(owned))
+    return partition_table(codes, partitions)
 
 
 def _owned_by(owned: Sequence[int], partitions: int) -> Callable[[Indicator], bool]:
@@ -117,7 +127,8 @@ def build_worker(settings: Settings, *, partitions: Sequence[int] | None) -> Wor
     container = build(settings.model_copy(update={"role": "single"}))  # no stream of its own
     n = settings.stream_partitions
     owned = tuple(partitions or ())
-    checkpoint = _partition_checkpoints(container, n, owned)
+    table = _partitions_of(container, n)
+    checkpoint = PartitionCheckpoints(table, n, frozenset(owned))
     state, scoring = load_rule_state(container.store, container.rules, checkpoint=checkpoint)
     ingest = IngestService(
         container.store,
@@ -163,7 +174,15 @@ def build_worker(settings: Settings, *, partitions: Sequence[int] | None) -> Wor
     )
     loop = StreamWorker(ingest, reader, partitions=owned, leases=leases)
     role = Worker(
-        container, loop, reader, silence, leases, n, balancer, interval_s=settings.lease_s / 3
+        container,
+        loop,
+        reader,
+        silence,
+        leases,
+        n,
+        table,
+        balancer,
+        interval_s=settings.lease_s / 3,
     )
     if balancer is not None:
         loop.balance = role.rebalance

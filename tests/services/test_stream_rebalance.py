@@ -15,11 +15,13 @@ import numpy as np
 import pytest
 
 from tests.e2e.faults import gauge_rows
+from tocsin.adapters.storage.sql.checkpoints import SqlCheckpoints
 from tocsin.bootstrap import Container, build
 from tocsin.bootstrap_worker import Worker, build_worker
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
 from tocsin.core.errors import NotOwner
+from tocsin.core.rules.thresholds import ThresholdState
 from tocsin.core.stream_partitions import partition_of
 from tocsin.services.ingest import RawObservations
 from tocsin.services.rule_checkpoints import partition_checkpoint
@@ -124,7 +126,7 @@ def _owned(workers: list[Worker]) -> list[tuple[int, ...]]:
 
 
 def test_partitions_move_with_their_state_when_a_worker_joins_and_one_leaves(
-    api: Container, settings: Settings
+    api: Container, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = Clock()
     first = build_worker(settings, partitions=None)
@@ -151,8 +153,19 @@ def test_partitions_move_with_their_state_when_a_worker_joins_and_one_leaves(
         _drain([first, second])
 
         first.close()  # leaves (gives its leases up): the second takes everything
+        reads: list[list[int] | None] = []
+        real = SqlCheckpoints.load_thresholds
+
+        def spy(self: SqlCheckpoints, n: int, ids: list[int] | None = None) -> ThresholdState:
+            reads.append(None if ids is None else sorted(ids))
+            return real(self, n, ids)
+
+        monkeypatch.setattr(SqlCheckpoints, "load_thresholds", spy)
         _settle([second], clock)
         assert _owned([second]) == [(0, 1, 2, 3)]
+        ids = second.container.rules.ids
+        taken = sorted(ids[c] for c in second.container.rules.ids if partition_of(c, 4) in owned[0])
+        assert reads == [taken]  # the partitions taken over are read, nothing else
         with second.container.store.transaction() as tx:  # its membership row is gone too
             assert [m.holder for m in tx.leases.named("stream-worker:")] == [
                 second.balancer.holder if second.balancer else None

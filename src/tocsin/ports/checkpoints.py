@@ -3,6 +3,7 @@ changed them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -14,8 +15,10 @@ from tocsin.core.rules.thresholds import ThresholdState
 class CheckpointStore(Protocol):
     """The threshold rules' state per series and named blobs (detector and score-rule state)."""
 
-    def load_thresholds(self, n: int) -> ThresholdState:
-        """The state of series 0..n-1; a series' last time is its newest stored observation."""
+    def load_thresholds(self, n: int, ids: Sequence[int] | None = None) -> ThresholdState:
+        """The state of series 0..n-1; a series' last time is its newest stored observation.
+        With `ids`, only those series are read (the others are fresh): a stream worker taking
+        partitions over reads their indicators alone."""
 
     def save_thresholds(self, series: npt.NDArray[np.int64], state: ThresholdState) -> None:
         """Persist the state rows of the given series."""

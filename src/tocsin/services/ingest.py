@@ -265,6 +265,43 @@ class IngestService:
             )
             self._stale = False
 
+    def take_over(
+        self,
+        checkpoint: RuleCheckpoint,
+        *,
+        added: RuleCheckpoint,
+        read: npt.NDArray[np.int64],
+    ) -> None:
+        """From now on `checkpoint` (a stream worker whose partitions changed): keep in memory
+        the state of the indicators it still covers, and read from the database only the
+        threshold rows of the indicators `read` and the detector state `added` restores (the
+        partitions taken over). A move then costs what it moves, not the whole catalogue.
+        After a failed transaction (state stale) everything is read again."""
+        with self._lock:
+            if self._stale or self.owner is not None:
+                self.reload(checkpoint)
+                return
+            old = self.scoring
+            self.checkpoint = checkpoint
+            self._stale = True  # until read: if this fails, the next batch reads it all
+            scoring = ScoreRules(self.rules, only=checkpoint.covers)
+            if old is not None and len(scoring):
+                covered = [checkpoint.covers(int(i)) for i in old.ident_of.tolist()]
+                kept = np.flatnonzero(np.array(covered, dtype=np.bool_)).astype(np.int64)
+                if len(kept):
+                    scoring.load_rows(old.rows_to_bytes(kept))
+            with self.store.transaction() as tx:
+                fresh = tx.checkpoints.load_thresholds(self.rules.size, ids=read.tolist())
+                if len(scoring):
+                    added.load(tx, scoring)
+            state = self.state.copy()
+            state.level[read] = fresh.level[read]
+            state.last_time[read] = fresh.last_time[read]
+            state.above_since[read] = fresh.above_since[read]
+            state.below_since[read] = fresh.below_since[read]
+            self.state, self.scoring = state, scoring if len(scoring) else None
+            self._stale = False
+
     @contextmanager
     def paused(self) -> Iterator[None]:
         """Hold the rules' state still: no batch or check runs through it meanwhile."""

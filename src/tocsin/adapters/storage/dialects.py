@@ -9,6 +9,7 @@ claiming of due notifications. `sqlite_writer.py` and `postgres_writer.py` imple
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -36,8 +37,9 @@ class DialectWriter(Protocol):
     def observation_writer(self, raw: Any) -> ObservationWriter:
         """A writer of observations on a DB-API connection, for one transaction."""
 
-    def newest_times(self, conn: Connection) -> dict[int, int]:
-        """Indicator id -> time of its newest stored observation (index probes only)."""
+    def newest_times(self, conn: Connection, ids: Sequence[int] | None = None) -> dict[int, int]:
+        """Indicator id -> time of its newest stored observation (index probes only), for
+        every indicator or those of `ids`."""
 
     def held(self, conn: Connection, query: Select[Any]) -> list[Any]:
         """Rows of a query on `observation_inbox`, in arrival order (none where unused)."""

@@ -11,6 +11,7 @@ delivery workers never take the same row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -55,15 +56,18 @@ class PostgresWriter:
         """Week partitions, bulk-loaded when new."""
         return PgObservationWriter(raw, attached=self.attached_weeks)
 
-    def newest_times(self, conn: Connection) -> dict[int, int]:
-        """The weeks probed newest first, each only for the indicators still missing."""
+    def newest_times(self, conn: Connection, ids: Sequence[int] | None = None) -> dict[int, int]:
+        """The weeks probed newest first, each only for the indicators still missing (of
+        `ids`, when given)."""
         newest: dict[int, int] = {}
-        left: list[int] | None = None
+        left: list[int] | None = None if ids is None else [int(i) for i in ids]
+        if left == []:
+            return newest
         for week in attached_weeks(raw_connection(conn)):
             query = newest_per_indicator(partition_table(week))
             if left is not None:  # one array parameter: the protocol allows 65,535 in all
-                ids = bindparam("left", left, ARRAY(Integer))
-                query = query.where(t.indicators.c.id == any_(ids))
+                missing = bindparam("left", left, ARRAY(Integer))
+                query = query.where(t.indicators.c.id == any_(missing))
             rows = list(conn.execute(query))
             newest.update({ident: ts for ident, ts in rows if ts is not None})
             left = [ident for ident, ts in rows if ts is None]

@@ -19,6 +19,7 @@ writer). Ids become visible in order (one writer), so the change feed needs no h
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -129,13 +130,17 @@ class SqliteWriter:
         """Executemany upserts."""
         return SqliteObservationWriter(raw)
 
-    def newest_times(self, conn: Connection) -> dict[int, int]:
-        """One index probe per indicator, and the inbox's newest."""
+    def newest_times(self, conn: Connection, ids: Sequence[int] | None = None) -> dict[int, int]:
+        """One index probe per indicator, and the inbox's newest (with `ids`, the same probes,
+        kept for those: one SQLite process serves a city, not a worker's share of a nation)."""
         found = conn.execute(newest_per_indicator(t.observations))
         newest = {ident: ts for ident, ts in found if ts is not None}
         for ident, ts in conn.exec_driver_sql(INBOX_NEWEST):
             newest[ident] = max(ts, newest.get(ident, ts))
-        return newest
+        if ids is None:
+            return newest
+        wanted = {int(i) for i in ids}
+        return {ident: ts for ident, ts in newest.items() if ident in wanted}
 
     def held(self, conn: Connection, query: Select[Any]) -> list[Any]:
         """Rows of an inbox query, in arrival order."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -17,16 +19,18 @@ class MemoryCheckpoints:
         self.state = state
         self.observations = observations
 
-    def load_thresholds(self, n: int) -> ThresholdState:
-        """State of series 0..n-1; last times raised to the newest stored observation."""
+    def load_thresholds(self, n: int, ids: Sequence[int] | None = None) -> ThresholdState:
+        """State of series 0..n-1 (of `ids`, when given); last times raised to the newest
+        stored observation."""
         state = ThresholdState.empty(n)
+        wanted = None if ids is None else {int(i) for i in ids}
         for ident, (level, last, above, below) in self.state.thresholds.items():
-            if ident < n:
+            if ident < n and (wanted is None or ident in wanted):
                 state.level[ident] = level
                 state.last_time[ident] = last
                 state.above_since[ident] = np.frombuffer(above, dtype="<i8")
                 state.below_since[ident] = np.frombuffer(below, dtype="<i8")
-        for ident, ts in self.observations.newest_times().items():
+        for ident, ts in self.observations.newest_times(ids).items():
             if ident < n:
                 state.last_time[ident] = max(int(state.last_time[ident]), ts)
         return state

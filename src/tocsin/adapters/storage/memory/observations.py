@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -53,9 +55,14 @@ class MemoryObservations:
         """Number of stored observations."""
         return sum(len(s) for s in self.state.observations.values())
 
-    def newest_times(self) -> dict[int, int]:
-        """Indicator id -> time of its newest observation."""
-        return {i: max(s) for i, s in self.state.observations.items() if s}
+    def newest_times(self, ids: Sequence[int] | None = None) -> dict[int, int]:
+        """Indicator id -> time of its newest observation (of `ids`, when given)."""
+        wanted = None if ids is None else {int(i) for i in ids}
+        return {
+            i: max(s)
+            for i, s in self.state.observations.items()
+            if s and (wanted is None or i in wanted)
+        }
 
     def roll_up(self, *, before: int, interval_s: int) -> int:
         """Summarise the observations older than `before` into the state's rollups."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, insert, select
@@ -11,6 +13,8 @@ from tocsin.adapters.storage.dialects import DialectWriter, raw_connection
 from tocsin.adapters.storage.sql.observations import SqlObservations
 from tocsin.adapters.storage.stream_offset_tables import stream_offsets
 from tocsin.core.rules.thresholds import N_LEVELS, ThresholdState
+
+ID_CHUNK = 10_000  # ids a query names at once
 
 
 class SqlCheckpoints:
@@ -23,7 +27,7 @@ class SqlCheckpoints:
         self.writer = writer
         self.observations = observations
 
-    def load_thresholds(self, n: int) -> ThresholdState:
+    def load_thresholds(self, n: int, ids: Sequence[int] | None = None) -> ThresholdState:
         """State rows for series 0..n-1 (missing rows are fresh).
 
         The last processed time of a series is the newest observation stored for it: every
@@ -31,13 +35,22 @@ class SqlCheckpoints:
         only needs saving when a level or a since-moment changes.
         """
         state = ThresholdState.empty(n)
-        for r in self.conn.execute(select(t.threshold_state)):
+        rows = t.threshold_state
+        if ids is None:
+            queries = [select(rows)]
+        else:  # by the primary key, in chunks within both databases' parameter limits
+            chosen = sorted({int(i) for i in ids})
+            queries = [
+                select(rows).where(rows.c.indicator_id.in_(chosen[k : k + ID_CHUNK]))
+                for k in range(0, len(chosen), ID_CHUNK)
+            ]
+        for r in (r for query in queries for r in self.conn.execute(query)):
             if r.indicator_id < n:
                 state.level[r.indicator_id] = r.level
                 state.last_time[r.indicator_id] = r.last_ts
                 state.above_since[r.indicator_id] = np.frombuffer(r.above, dtype="<i8")
                 state.below_since[r.indicator_id] = np.frombuffer(r.below, dtype="<i8")
-        for ident, ts in self.observations.newest_times().items():
+        for ident, ts in self.observations.newest_times(ids).items():
             if ident < n:
                 state.last_time[ident] = max(int(state.last_time[ident]), ts)
         return state

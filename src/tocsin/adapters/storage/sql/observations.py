@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,11 +184,12 @@ class SqlObservations:
             for row in self.conn.execute(query)
         ]
 
-    def newest_times(self) -> dict[int, int]:
+    def newest_times(self, ids: Sequence[int] | None = None) -> dict[int, int]:
         """Indicator id -> time of its newest stored observation, one index probe per indicator
-        (a GROUP BY would read every stored row, making start-up grow with the history)."""
+        (a GROUP BY would read every stored row, making start-up grow with the history); for
+        every indicator or those of `ids`."""
         self.finish()
-        return self.writer.newest_times(self.conn)
+        return self.writer.newest_times(self.conn, ids)
 
 
 def _between(
