@@ -120,7 +120,9 @@ def create_web_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         feed.attach()
         loader.start()
-        stop_pipeline = start_background(container)  # dispatch, delivery and the timers
+        # dispatch, delivery and the timers; the rules lease only where this process evaluates
+        single = container.settings.role == "single"
+        stop_pipeline = start_background(container, ingests=single)
         stop_sources = start_sources(container)  # collectors, the source-silent check
         try:
             yield
