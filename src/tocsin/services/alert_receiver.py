@@ -28,7 +28,7 @@ from tocsin.core.access import Placement, Principal, require, require_places
 from tocsin.core.audit import from_warning_event
 from tocsin.core.catalog import Catalog
 from tocsin.core.domains import DomainCode
-from tocsin.core.errors import Problem
+from tocsin.core.errors import Conflict, Problem
 from tocsin.core.levels import Level
 from tocsin.core.moments import ahead_reason
 from tocsin.core.regions import RegionCode
@@ -179,7 +179,16 @@ class AlertReceiverService:
         return _Post(tuple(valid), principal.name), tuple(rejected)
 
     def _commit(self, posts: Sequence[_Post]) -> list[list[WarningEvent]]:
-        """Apply posts in the order they arrived, in one transaction; each post's events."""
+        """Apply posts in the order they arrived, in one transaction; each post's events. When
+        another process (an API process beside this one, given the same alert by a load
+        balancer) opened one of these warnings between this transaction's read and its write,
+        the unique index refuses the second one: read again, and apply them to what it made."""
+        try:
+            return self._commit_once(posts)
+        except Conflict:
+            return self._commit_once(posts)
+
+    def _commit_once(self, posts: Sequence[_Post]) -> list[list[WarningEvent]]:
         now = self.clock.now()
         per_post: list[list[WarningEvent]] = []
         with self.store.transaction() as tx:
