@@ -16,9 +16,8 @@ import numpy.typing as npt
 from tocsin.bootstrap import Container, build, stream_reader
 from tocsin.config import Settings
 from tocsin.core.errors import NotOwner
-from tocsin.core.indicators import Indicator
 from tocsin.core.levels import Level
-from tocsin.core.stream_partitions import lease_name, partition_of, partition_table
+from tocsin.core.stream_partitions import lease_name, partition_table
 from tocsin.ports import StoreSession
 from tocsin.ports.stream import StreamReader
 from tocsin.services.ingest import IngestService, load_rule_state
@@ -82,7 +81,7 @@ class Worker:
             given, taken = balancer.apply(move)
             owned = balancer.owned()
             self.loop.take_over(owned)  # never again a partition whose lease it gave up
-            self.silence.watch(_owned_by(owned, self.partitions))
+            self.silence.watch(_owned_by(owned, self.table))
             # the state of the partitions taken is read, the rest kept; a failed read
             # (Unavailable) leaves the state stale: all of it is read before the next batch
             n = self.partitions
@@ -113,9 +112,10 @@ def _partitions_of(container: Container, partitions: int) -> npt.NDArray[np.int6
     return partition_table(codes, partitions)
 
 
-def _owned_by(owned: Sequence[int], partitions: int) -> Callable[[Indicator], bool]:
+def _owned_by(owned: Sequence[int], table: npt.NDArray[np.int64]) -> Callable[[int], bool]:
+    """Whether an indicator id lies in the owned partitions."""
     mine = set(owned)
-    return lambda ind: partition_of(ind.code, partitions) in mine
+    return lambda ident: int(table[ident]) in mine
 
 
 def build_worker(settings: Settings, *, partitions: Sequence[int] | None) -> Worker:
@@ -169,7 +169,7 @@ def build_worker(settings: Settings, *, partitions: Sequence[int] | None) -> Wor
         ingest=ingest,
         after_cadences=sources.silent_after_cadences,
         level=Level(sources.silent_level),
-        owns=_owned_by(owned, n),
+        owns=_owned_by(owned, table),
         fence=fence_partitions,
     )
     loop = StreamWorker(ingest, reader, partitions=owned, leases=leases)

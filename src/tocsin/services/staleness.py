@@ -100,7 +100,7 @@ class SilenceCheck:
         ingest: IngestService,
         after_cadences: float,
         level: Level,
-        owns: Callable[[Indicator], bool] | None = None,
+        owns: Callable[[int], bool] | None = None,
         fence: Callable[[StoreSession], None] | None = None,
     ) -> None:
         self.store = store
@@ -113,13 +113,13 @@ class SilenceCheck:
         self.watched: list[tuple[int, float]] = []
         self.watch(owns)
 
-    def watch(self, owns: Callable[[Indicator], bool] | None) -> None:
+    def watch(self, owns: Callable[[int], bool] | None) -> None:
         """Check the indicators with a cadence whose observations `ingest` sees (a worker:
         those of its partitions, again when they change; one process: all)."""
         self.watched = [
             (ident, ind.cadence.total_seconds())
             for ident, ind in sorted(self.rules.by_id.items())
-            if ind.cadence is not None and (owns is None or owns(ind))
+            if ind.cadence is not None and (owns is None or owns(ident))
         ]
 
     def check(self, now: datetime) -> list[WarningEvent]:
