@@ -324,9 +324,12 @@ def notify_run(
         container = build(chosen.model_copy(update={"background_workers": True}))
     if once:
         figures: dict[str, int] = {}
-        for name, wanted in (("dispatch", Work.DISPATCH), ("schedule", Work.SCHEDULE)):
+        owners = {
+            Work.DISPATCH: container.leases.dispatch,
+            Work.SCHEDULE: container.leases.schedule,
+        }
+        for wanted, owner in owners.items():
             if wanted in tasks:
-                owner = getattr(container.leases, name)
                 with reported():  # the lease of a server that just stopped runs out first
                     owner.require(wait=owner.ttl + timedelta(seconds=1))
         now = container.clock.now()

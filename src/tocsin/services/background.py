@@ -230,15 +230,7 @@ def keep_leases(leadership: Sequence[Leadership], *, interval: float) -> Callabl
     """Claim (or renew) each lease now and every `interval` seconds in a thread; return a
     function that stops it. A process holding a lease renews it; a standby takes it over once
     its holder stops renewing."""
-
-    def claim() -> bool:
-        for lease in leadership:
-            lease.claim()
-        return False
-
-    loop = _Loop("tocsin-leases", claim, interval=interval)
-    loop.start()
-    return loop.stop
+    return _keep(lambda: leadership, Leadership.claim, interval=interval)
 
 
 def keep_renewing(
@@ -247,13 +239,23 @@ def keep_renewing(
     """Renew the leases `held()` names every `interval` seconds in a thread, never taking one
     this process gave up (a worker's partitions, which move to other workers); return a
     function that stops it."""
+    return _keep(held, Leadership.renew, interval=interval)
 
-    def renew() -> bool:
+
+def _keep(
+    held: Callable[[], Sequence[Leadership]],
+    act: Callable[[Leadership], object],
+    *,
+    interval: float,
+) -> Callable[[], None]:
+    """`act` on each lease `held()` names every `interval` seconds in a thread."""
+
+    def run() -> bool:
         for lease in held():
-            lease.renew()
+            act(lease)
         return False
 
-    loop = _Loop("tocsin-leases", renew, interval=interval)
+    loop = _Loop("tocsin-leases", run, interval=interval)
     loop.start()
     return loop.stop
 
