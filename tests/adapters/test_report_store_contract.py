@@ -177,3 +177,63 @@ def test_a_failed_transaction_leaves_no_report(store: Store) -> None:
     with store.transaction() as tx:
         assert tx.reports.get("a") is None
         assert tx.reports.updates("a") == []
+
+
+def test_nearest_reads_the_closest_clustered_reports_within_the_query_first(store: Store) -> None:
+    # at 45.5° N a degree of longitude is about 0.70 of a degree of latitude: "far_lat" is
+    # 0.010° away in latitude (1,113 m), "near_lon" 0.012° away in longitude (937 m) — the
+    # store orders on that flat projection, not on raw degrees
+    rows = [
+        report("far_lat", minute=0, point=Point(45.51, 10.5)),
+        report("near_lon", minute=1, point=Point(45.5, 10.512)),
+        report("closest", minute=2, point=Point(45.5005, 10.5005)),
+        report("unclustered", minute=3, cluster=None, point=Point(45.5, 10.5)),
+        report("other_kind", minute=4, service="landslide", point=Point(45.5, 10.5)),
+        report("too_old", minute=-90, point=Point(45.5, 10.5)),
+        report("outside", minute=5, point=Point(45.6, 10.5)),
+    ]
+    with store.transaction() as tx:
+        for r in rows:
+            tx.reports.add(r, photo=None, update=received(r))
+    query = ReportQuery(
+        services=("gas_smell",),
+        start_at=T0 - timedelta(minutes=60),
+        end_at=T0 + timedelta(minutes=10),
+        box=(45.45, 10.45, 45.55, 10.55),
+    )
+    with store.transaction() as tx:
+        near = tx.reports.nearest(query, to=Point(45.5, 10.5), limit=8)
+        two = tx.reports.nearest(query, to=Point(45.5, 10.5), limit=2)
+    assert [n.id for n in near] == ["closest", "near_lon", "far_lat"]
+    assert [n.id for n in two] == ["closest", "near_lon"]
+    first = near[0]
+    assert (first.point, first.cluster, first.requested_at) == (
+        Point(45.5005, 10.5005),
+        "closest",
+        T0 + timedelta(minutes=2),
+    )
+
+
+def test_cluster_state_counts_open_reports_in_the_window_and_the_newest_linked_incident(
+    store: Store,
+) -> None:
+    linked = partial(report, cluster="k", status=ReportStatus.LINKED)
+    rows = [
+        report("old", minute=-120, cluster="k"),
+        report("open1", minute=0, cluster="k"),
+        report("closed", minute=1, cluster="k", status=ReportStatus.CLOSED),
+        linked("l1", minute=2, incident="INC-1"),
+        linked("l2", minute=3, incident="INC-2"),
+        report("elsewhere", minute=4, cluster="j", status=ReportStatus.LINKED, incident="INC-9"),
+    ]
+    with store.transaction() as tx:
+        for r in rows:
+            tx.reports.add(r, photo=None, update=received(r))
+    since = T0 - timedelta(minutes=60)
+    with store.transaction() as tx:
+        state = tx.reports.cluster_state("k", since=since)
+        later = tx.reports.cluster_state("k", since=T0 + timedelta(minutes=3))
+        empty = tx.reports.cluster_state("none", since=since)
+    assert (state.open_reports, state.incident) == (3, "INC-2")  # open1, l1, l2
+    assert (later.open_reports, later.incident) == (1, "INC-2")
+    assert (empty.open_reports, empty.incident) == (0, None)

@@ -43,6 +43,7 @@ from tocsin.api.headers import SecurityHeaders
 from tocsin.api.ingest_gate import IngestGate
 from tocsin.api.limits import RequestGuard
 from tocsin.api.problems import DESCRIPTIONS, install_handlers
+from tocsin.api.report_gate import ReportGate
 from tocsin.api.write_routes import write_routes
 from tocsin.bootstrap import Container
 
@@ -116,7 +117,8 @@ def create_app(container: Container) -> FastAPI:
     install_docs(app, title=TITLE)
     settings = container.settings
     routes = write_routes(container)
-    app.add_middleware(  # innermost: the observation writes, their bodies streamed
+    app.add_middleware(ReportGate, container=container)  # innermost: reports from apps' forms
+    app.add_middleware(  # the observation writes, their bodies streamed
         IngestGate,
         container=container,
         routes=routes,

@@ -9,6 +9,7 @@ for a missing or wrong key, 429 (with Retry-After) for a sender over its rate, 4
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -44,6 +45,7 @@ from tocsin.core.report_abuse import address_range
 from tocsin.core.reports import OPEN311_STATUS, Report, ReportStatus
 from tocsin.core.units import UnitCode
 from tocsin.ports.reports import ReportQuery
+from tocsin.services.reports import Submission
 
 BASE = "/open311/v2"
 CHANGESET = datetime(2026, 11, 29, tzinfo=UTC)
@@ -397,18 +399,44 @@ def router() -> APIRouter:
 
 
 def _post(container: Container, fmt: str, form: FormData, client: str) -> Response:
+    """A report from a form (on a worker thread: it waits for the commit)."""
+
     def make(a: Answer) -> Response:
-        key = form.get("api_key")
-        label = container.api_keys.get(key) if isinstance(key, str) else None
-        if label is None:
-            raise errors.Forbidden("invalid api_key received -- can't proceed with create_request")
-        _check_jurisdiction(container, _str(form.get("jurisdiction_id")))
-        sub = submission_of(form, client=label, address_range=address_range(client))
-        report = container.reports.submit(sub)
-        body = [PostedOut(service_request_id=report.id)]
-        return a.body(body, root="service_requests", item="request")
+        report = container.reports.submit(_submission(container, form, client))
+        return a.body(
+            [PostedOut(service_request_id=report.id)], root="service_requests", item="request"
+        )
 
     return answered(fmt, make)
+
+
+async def post_form(
+    container: Container, fmt: str, fields: Sequence[tuple[str, str]], *, client: str
+) -> Response:
+    """A report from a form's fields, answered as `_post` answers, on the event loop: checked
+    and queued without I/O, the answer awaiting the commit (the report gate's path)."""
+    try:
+        answer = Answer(fmt)
+        reports = container.reports
+        future = reports.begin(_submission(container, FormData(list(fields)), client))
+        stored = await asyncio.wrap_future(future)
+        reports.settle(stored)
+        if reports.follows(stored):  # the incident's side is a transaction of its own
+            await run_in_threadpool(reports.follow, stored)
+    except errors.TocsinError as err:
+        return error_answer(fmt, err)
+    body = [PostedOut(service_request_id=stored.report.id)]
+    return answer.body(body, root="service_requests", item="request")
+
+
+def _submission(container: Container, form: FormData, client: str) -> Submission:
+    """The form's submission, once its app key and jurisdiction are checked."""
+    key = form.get("api_key")
+    label = container.api_keys.get(key) if isinstance(key, str) else None
+    if label is None:
+        raise errors.Forbidden("invalid api_key received -- can't proceed with create_request")
+    _check_jurisdiction(container, _str(form.get("jurisdiction_id")))
+    return submission_of(form, client=label, address_range=address_range(client))
 
 
 def _str(value: str | UploadFile | None) -> str | None:

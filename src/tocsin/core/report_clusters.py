@@ -3,17 +3,43 @@
 A new report joins the cluster of the nearest earlier report of the same cluster group within the
 type's distance and time window; with none near, it starts a cluster named after itself. A
 cluster that reaches a rule's count is a signal at that rule's level (ReportType.level_for).
+
+The store reads what clustering needs and no more: the few clustered reports nearest a point
+(`Nearby`: ordered by the store on a flat projection, measured exactly here) and, of a cluster,
+how many open reports it holds and the incident its newest linked report follows
+(`ClusterState`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tocsin.core.levels import Level
 from tocsin.core.report_types import ReportType
-from tocsin.core.reports import Report, distance_m
+from tocsin.core.reports import Point, Report, distance_m
+
+NEAREST_READ = 8  # clustered neighbours read, nearest first (the exact nearest is among them)
+
+
+@dataclass(frozen=True, slots=True)
+class Nearby:
+    """An earlier report as clustering sees it: where, when, which cluster."""
+
+    id: str
+    point: Point
+    cluster: str | None
+    requested_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterState:
+    """A cluster within its window: how many open reports it holds, and the incident its
+    newest linked report follows (None: none is linked)."""
+
+    open_reports: int
+    incident: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +53,7 @@ class ClusterSignal:
     level: Level
 
 
-def nearest_cluster(report: Report, recent: Sequence[Report], *, rtype: ReportType) -> str:
+def nearest_cluster(report: Report, recent: Sequence[Report | Nearby], *, rtype: ReportType) -> str:
     """The cluster the report joins (the nearest related earlier report's), or its own id."""
     since = report.requested_at - timedelta(seconds=rtype.cluster_window_s)
     best: tuple[float, str] | None = None
@@ -42,24 +68,9 @@ def nearest_cluster(report: Report, recent: Sequence[Report], *, rtype: ReportTy
     return best[1] if best is not None else report.id
 
 
-def related(report: Report, recent: Sequence[Report], *, groups: dict[str, str]) -> list[Report]:
-    """The earlier reports whose type clusters in the same group as the report's."""
-    group = groups.get(report.service, report.service)
-    return [r for r in recent if groups.get(r.service, r.service) == group]
-
-
-def signal(
-    report: Report, members: Sequence[Report], *, rtype: ReportType, domain: str
-) -> ClusterSignal | None:
-    """The signal of the report's cluster (open members counted) if it meets a rule."""
-    count = open_count(report, members)
+def signal(report: Report, count: int, *, rtype: ReportType, domain: str) -> ClusterSignal | None:
+    """The signal of the report's cluster, holding `count` open reports, if it meets a rule."""
     level = rtype.level_for(count)
     if level is None:
         return None
     return ClusterSignal(report.cluster or report.id, report.region, domain, count, level)
-
-
-def open_count(report: Report, members: Sequence[Report]) -> int:
-    """How many open reports the report's cluster holds (the report's own included)."""
-    cluster = report.cluster or report.id
-    return sum(1 for m in members if m.cluster == cluster and m.open311_status == "open")

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from tocsin.core.reports import Box, Photo, Report, ReportStatus, ReportUpdate
+from tocsin.core.report_clusters import ClusterState, Nearby
+from tocsin.core.reports import Box, Photo, Point, Report, ReportStatus, ReportUpdate
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,15 @@ class ReportStore(Protocol):
 
     def find(self, query: ReportQuery) -> list[Report]:
         """Reports matching the query, newest first."""
+
+    def nearest(self, query: ReportQuery, *, to: Point, limit: int) -> list[Nearby]:
+        """Up to `limit` clustered reports matching the query (its services, requested-at range
+        and box), nearest to `to` first on a flat projection around it (the caller measures
+        each exactly)."""
+
+    def cluster_state(self, cluster: str, *, since: datetime) -> ClusterState:
+        """The cluster's open reports requested at or after `since`, and the incident of its
+        newest linked report in that time."""
 
     def with_fingerprints(self, fingerprints: Sequence[str], *, since: datetime) -> list[Report]:
         """The reports with any of these fingerprints requested at or after `since`, oldest

@@ -5,6 +5,8 @@ a warning for the cluster's region and domain through the same lifecycle as ever
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from tocsin.core.domains import DomainCode
 from tocsin.core.events import Event
 from tocsin.core.regions import RegionCode
@@ -48,24 +50,33 @@ def _command(found: ClusterSignal, rtype: ReportType) -> Command:
     )
 
 
-def signal_cluster(
-    tx: StoreSession, found: ClusterSignal, *, rtype: ReportType, report: Report
-) -> list[WarningEvent]:
-    """Store the cluster's event and raise (or upgrade) its warning; the warning transitions
-    (for the caller to audit, and to publish after commit)."""
-    tx.events.insert([cluster_event(found, rtype, at=report)], received_at=report.requested_at)
-    subject = f"cluster:{found.cluster}"
-    fp = fingerprint(SOURCE, subject, found.region, found.domain)
-    changes = WarningChanges.load(tx, [fp])
-    current = changes.current(fp)
-    if current is not None and current.level.rank >= found.level.rank:
+def signal_clusters(
+    tx: StoreSession, found: Sequence[tuple[ClusterSignal, ReportType, Report]]
+) -> list[list[WarningEvent]]:
+    """Store the clusters' events and raise (or upgrade) their warnings, in order, in one
+    pass: one insert of events, the warnings read once and written once. The warning
+    transitions each one made (for the caller to audit, and to publish after commit)."""
+    if not found:
         return []
-    place = Place(
-        SOURCE,
-        subject,
-        RegionCode(found.region),
-        DomainCode(found.domain),
-        {"service": rtype.code, "cluster": found.cluster},
-    )
-    changes.apply(fp, _command(found, rtype), at=report.requested_at, place=lambda: place)
-    return changes.save(tx)
+    received = max(report.requested_at for _, _, report in found)
+    tx.events.insert([cluster_event(f, rtype, at=r) for f, rtype, r in found], received_at=received)
+    fps = [fingerprint(SOURCE, f"cluster:{f.cluster}", f.region, f.domain) for f, _, _ in found]
+    changes = WarningChanges.load(tx, fps)
+    made: list[list[WarningEvent]] = []
+    for (one, rtype, report), fp in zip(found, fps, strict=True):
+        current = changes.current(fp)
+        if current is not None and current.level.rank >= one.level.rank:
+            made.append([])
+            continue
+        before = len(changes.events)
+        changes.apply(fp, _command(one, rtype), at=report.requested_at, place=_place(one, rtype))
+        made.append(changes.events[before:])
+    changes.save(tx)
+    return made
+
+
+def _place(found: ClusterSignal, rtype: ReportType) -> Callable[[], Place]:
+    subject = f"cluster:{found.cluster}"
+    extra = {"service": rtype.code, "cluster": found.cluster}
+    region, domain = RegionCode(found.region), DomainCode(found.domain)
+    return lambda: Place(SOURCE, subject, region, domain, extra)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from threading import Lock
@@ -30,9 +31,14 @@ from tocsin.core.errors import (
     RateLimited,
 )
 from tocsin.core.incidents.model import Incident
-from tocsin.core.levels import Level
 from tocsin.core.report_abuse import RateLimit
-from tocsin.core.report_clusters import nearest_cluster, open_count, related, signal
+from tocsin.core.report_clusters import (
+    NEAREST_READ,
+    ClusterSignal,
+    ClusterState,
+    nearest_cluster,
+    signal,
+)
 from tocsin.core.report_deadlines import ReportDeadlines, first_reminders, scheduled
 from tocsin.core.report_photos import clean_photo
 from tocsin.core.report_routing import RegionIndex, route
@@ -59,7 +65,7 @@ from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.publishing import warning_message
 from tocsin.services.report_counts import COUNT_WINDOW, ReportCounts
 from tocsin.services.report_incidents import ReportIncidents
-from tocsin.services.report_signals import signal_cluster
+from tocsin.services.report_signals import signal_clusters
 
 DESCRIPTION_MAX = 4_000  # GeoReport v2
 CONTACT_MAX = 254  # the longest e-mail address (RFC 5321 path limit)
@@ -113,7 +119,7 @@ class _Checked:
 
 
 @dataclass(frozen=True)
-class _Stored:
+class Stored:
     """What storing a report gave: the report (or the earlier identical one), the warning
     transitions its cluster raised, its service's count in its region (when watched)."""
 
@@ -122,6 +128,15 @@ class _Stored:
     count: int | None = None
     incident: str | None = None  # it joined a cluster attached to this incident
     linked: tuple[str, ...] = ()  # the reports linked to it now (for the incident's side)
+
+
+@dataclass(frozen=True)
+class _Signal:
+    """A cluster that met a rule in the group, the type, and the stored report that made it."""
+
+    found: ClusterSignal
+    rtype: ReportType
+    stored: Stored
 
 
 @dataclass(frozen=True)
@@ -197,7 +212,7 @@ class ReportService:
         self.index = RegionIndex.build(catalog.regions)
         self._limits = Lock()
         self._groups = {code: t.cluster_group for code, t in self.types.items()}
-        self.committer: GroupCommitter[_Checked, _Stored] = GroupCommitter(
+        self.committer: GroupCommitter[_Checked, Stored] = GroupCommitter(
             self.store_group, what="reports", max_queued_rows=policy.max_queued
         )
 
@@ -212,8 +227,19 @@ class ReportService:
         """Check, route and store a report (or answer the earlier identical one); InvalidInput
         listing every problem, RateLimited when the sender sends too much, Overloaded when too
         many reports wait to be stored. Answers only after the commit that stores it."""
-        checked = self._checked(sub)
-        stored = self.committer.submit(checked).result()
+        stored = self.begin(sub).result()
+        self.settle(stored)
+        self.follow(stored)
+        return stored.report
+
+    def begin(self, sub: Submission) -> Future[Stored]:
+        """Check, route and queue a report for the group commit (no I/O: an event loop may
+        call it); the future resolves after the commit that stores it. Raises as `submit`."""
+        return self.committer.submit(self._checked(sub))
+
+    def settle(self, stored: Stored) -> None:
+        """After the commit, without waiting on the database: the report counted (when an
+        indicator counts its service) and the warnings its cluster raised published."""
         if stored.count is not None and self.counts is not None:
             try:
                 self.counts.observe(stored.report, stored.count)
@@ -221,10 +247,18 @@ class ReportService:
                 log.warning("report count of %s not queued: ingest overloaded", stored.report.id)
         for event in stored.raised:
             self.bus.publish("warnings", warning_message(event))
-        if stored.incident is not None and stored.linked and self.incidents is not None:
+
+    @staticmethod
+    def follows(stored: Stored) -> bool:
+        """Whether the stored report joined a cluster attached to an incident (`follow` then
+        writes the incident's side: a transaction)."""
+        return stored.incident is not None and bool(stored.linked)
+
+    def follow(self, stored: Stored) -> None:
+        """The incident links the reports that followed their cluster into it."""
+        if self.follows(stored) and stored.incident is not None and self.incidents is not None:
             why = f"reports of cluster {stored.report.cluster} (a cluster rule)"
             self.incidents.link(stored.incident, list(stored.linked), reason=why)
-        return stored.report
 
     def _checked(self, sub: Submission) -> _Checked:
         """The submission checked, routed, rate-limited and its contact sealed (no I/O)."""
@@ -261,20 +295,23 @@ class ReportService:
             sealed = SealedContact(report.id, box, now + self.policy.contact_retention)
         return _Checked(report, rtype, photo, sealed)
 
-    def store_group(self, group: list[_Checked]) -> list[_Stored]:
+    def store_group(self, group: list[_Checked]) -> list[Stored]:
         """Store checked reports in one transaction, in order (each one's duplicate check and
-        clustering see the ones before it); one answer each. Run by the group committer."""
+        clustering see the ones before it); one answer each. The clusters that met a rule
+        raise their warnings together at the end, in one pass. Run by the group committer."""
         records: list[AuditRecord] = []
-        signalled: set[tuple[str, Level]] = set()  # a cluster's signal repeated is a no-op
+        signals: list[_Signal] = []
         incidents = self._open_incidents(group)  # what the group's clusters may attach to
         with self.store.transaction() as tx:
             seen = self._fingerprints(tx, group)
             stored = [
-                self._store(
-                    tx, c, records=records, signalled=signalled, incidents=incidents, seen=seen
-                )
+                self._store(tx, c, records=records, signals=signals, incidents=incidents, seen=seen)
                 for c in group
             ]
+            raised = signal_clusters(tx, [(s.found, s.rtype, s.stored.report) for s in signals])
+            for sig, events in zip(signals, raised, strict=True):
+                sig.stored.raised.extend(events)
+                records.extend(from_warning_event(e) for e in events)
             tx.audit.append(records)  # one append: the audit chain's head is locked once
         return stored
 
@@ -284,44 +321,48 @@ class ReportService:
         checked: _Checked,
         *,
         records: list[AuditRecord],
-        signalled: set[tuple[str, Level]],
+        signals: list[_Signal],
         incidents: Sequence[Incident],
         seen: dict[str, list[Report]],
-    ) -> _Stored:
+    ) -> Stored:
         report, rtype = checked.report, checked.rtype
         since = report.requested_at - self.policy.duplicate_window
         same = seen.setdefault(report.fingerprint, [])
         earlier = next((r for r in same if r.requested_at >= since), None)
         if earlier is not None:
-            return _Stored(earlier)  # the same submission again: one report, one tracking number
-        report = self._clustered(report, rtype, tx.reports.find)
+            return Stored(earlier)  # the same submission again: one report, one tracking number
+        report = self._clustered(tx, report, rtype)
         first = ReportUpdate(report.requested_at, report.status, report.status_note)
         tx.reports.add(report, photo=checked.photo, update=first)
         if checked.contact is not None:
             tx.reports.seal_contact(checked.contact)
         records.append(_received(report))
+        window_start = report.requested_at - timedelta(seconds=rtype.cluster_window_s)
         # a report that starts its own cluster is its only member (no read needed)
-        alone = report.cluster == report.id
-        members = [report] if alone else self._members(report, rtype, tx.reports.find)
-        incident = next((m.incident for m in members if m.status is LINKED and m.incident), None)
+        state = (
+            ClusterState(1, None)
+            if report.cluster == report.id
+            else tx.reports.cluster_state(report.cluster or report.id, since=window_start)
+        )
+        incident = state.incident
         linked: tuple[str, ...] = ()
         if incident is not None:  # the cluster is attached to an incident: the report follows
             when = report.requested_at
             report, record = self._step(tx, report, LINK, actor=FOLLOWER, now=when, target=incident)
             records.append(record)
             linked = (report.id,)
-        elif rtype.attaches(open_count(report, members)):
+        elif rtype.attaches(state.open_reports):
+            members = self._members(report, rtype, tx.reports.find)
             report, incident, linked = self._attach(
                 tx, report, rtype=rtype, members=members, incidents=incidents, records=records
             )
-        found = signal(report, members, rtype=rtype, domain=rtype.domain)
-        raised: list[WarningEvent] = []
+        found = signal(report, state.open_reports, rtype=rtype, domain=rtype.domain)
+        stored = Stored(report, [], self._count(report, tx.reports.find), incident, linked)
+        signalled = {(s.found.cluster, s.found.level) for s in signals}
         if found is not None and (found.cluster, found.level) not in signalled:
-            signalled.add((found.cluster, found.level))
-            raised = signal_cluster(tx, found, rtype=rtype, report=report)
-            records.extend(from_warning_event(e) for e in raised)
+            signals.append(_Signal(found, rtype, stored))  # raised at the end of the group
         same.append(report)  # a copy later in the group answers this one
-        return _Stored(report, raised, self._count(report, tx.reports.find), incident, linked)
+        return stored
 
     def _fingerprints(self, tx: StoreSession, group: Sequence[_Checked]) -> dict[str, list[Report]]:
         """The stored reports that may be earlier copies of the group's submissions, by
@@ -414,15 +455,16 @@ class ReportService:
         if wait:
             raise RateLimited("too many reports from this sender", retry_after_s=int(wait) + 1)
 
-    def _clustered(self, report: Report, rtype: ReportType, find: _Find) -> Report:
-        """The report with the cluster it joins (its related neighbours within the window)."""
+    def _clustered(self, tx: StoreSession, report: Report, rtype: ReportType) -> Report:
+        """The report with the cluster it joins: the nearest related earlier report's within
+        the type's distance and window (the store reads the few nearest; measured here)."""
         query = ReportQuery(
             services=tuple(self._services_of(report)),
             start_at=report.requested_at - timedelta(seconds=rtype.cluster_window_s),
+            end_at=report.requested_at,
             box=box_around(report.point, rtype.cluster_distance_m),
-            limit=NEIGHBOURS_MAX,
         )
-        recent = related(report, find(query), groups=self._groups)
+        recent = tx.reports.nearest(query, to=report.point, limit=NEAREST_READ)
         return replace(report, cluster=nearest_cluster(report, recent, rtype=rtype))
 
     def _members(self, report: Report, rtype: ReportType, find: _Find) -> list[Report]:

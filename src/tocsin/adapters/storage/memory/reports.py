@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from tocsin.adapters.storage.memory.state import MemoryState
-from tocsin.core.reports import Box, Photo, Report, ReportUpdate
+from tocsin.core.report_clusters import ClusterState, Nearby
+from tocsin.core.reports import OPEN_STATES, Box, Photo, Point, Report, ReportStatus, ReportUpdate
 from tocsin.ports.reports import ReportQuery, SealedContact
 
 
@@ -68,6 +70,29 @@ class MemoryReports:
         found = [r for r in self.state.reports.values() if _matches(r, query)]
         found.sort(key=lambda r: (r.requested_at, r.id), reverse=True)
         return found[: query.limit]
+
+    def nearest(self, query: ReportQuery, *, to: Point, limit: int) -> list[Nearby]:
+        """Up to `limit` clustered reports matching the query, nearest to `to` first (flat)."""
+        k = math.cos(math.radians(to.lat))
+
+        def flat(r: Report) -> tuple[float, str]:
+            return (r.point.lat - to.lat) ** 2 + ((r.point.lon - to.lon) * k) ** 2, r.id
+
+        found = [r for r in self.state.reports.values() if r.cluster and _matches(r, query)]
+        found.sort(key=flat)
+        return [Nearby(r.id, r.point, r.cluster, r.requested_at) for r in found[:limit]]
+
+    def cluster_state(self, cluster: str, *, since: datetime) -> ClusterState:
+        """The cluster's open reports since `since`; its newest linked report's incident."""
+        members = [
+            r
+            for r in self.state.reports.values()
+            if r.cluster == cluster and r.requested_at >= since
+        ]
+        linked = [r for r in members if r.status is ReportStatus.LINKED and r.incident]
+        newest = max(linked, key=lambda r: (r.requested_at, r.id), default=None)
+        count = sum(1 for r in members if r.status in OPEN_STATES)
+        return ClusterState(count, newest.incident if newest is not None else None)
 
     def with_fingerprints(self, fingerprints: Sequence[str], *, since: datetime) -> list[Report]:
         """The reports with any of these fingerprints requested at or after `since`, oldest

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, insert, select
+from sqlalchemy import Connection, Select, delete, func, insert, select
 from sqlalchemy import update as sql_update
 
 from tocsin.adapters.storage import report_tables as t
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.incidents.tasks import Reminders
-from tocsin.core.reports import Photo, Point, Report, ReportId, ReportStatus, ReportUpdate
+from tocsin.core.report_clusters import ClusterState, Nearby
+from tocsin.core.reports import (
+    OPEN_STATES,
+    Photo,
+    Point,
+    Report,
+    ReportId,
+    ReportStatus,
+    ReportUpdate,
+)
 from tocsin.ports.reports import ReportQuery, SealedContact
 
 
@@ -140,6 +150,39 @@ class SqlReports:
         c = t.reports.c
         sql = _filtered(query).order_by(c.requested_at.desc(), c.id.desc()).limit(query.limit)
         return [report_of(r) for r in self.conn.execute(sql).mappings()]
+
+    def nearest(self, query: ReportQuery, *, to: Point, limit: int) -> list[Nearby]:
+        """Up to `limit` clustered reports matching the query, nearest to `to` first on a flat
+        projection (the database orders; only five columns are read)."""
+        c = t.reports.c
+        k = math.cos(math.radians(to.lat))
+        dlat, dlon = c.lat - to.lat, (c.lon - to.lon) * k
+        sql = (
+            _filtered(query)
+            .with_only_columns(c.id, c.lat, c.lon, c.cluster, c.requested_at)
+            .where(c.cluster.is_not(None))
+            .order_by(dlat * dlat + dlon * dlon, c.id)
+            .limit(limit)
+        )
+        return [
+            Nearby(r[0], Point(float(r[1]), float(r[2])), r[3], must(r[4]))
+            for r in self.conn.execute(sql)
+        ]
+
+    def cluster_state(self, cluster: str, *, since: datetime) -> ClusterState:
+        """The cluster's open reports since `since`; its newest linked report's incident."""
+        c = t.reports.c
+        within = (c.cluster == cluster, c.requested_at >= since)
+        opened = [s.value for s in sorted(OPEN_STATES)]
+        count = select(func.count()).where(*within, c.status.in_(opened))
+        linked = (
+            select(c.incident)
+            .where(*within, c.status == ReportStatus.LINKED.value, c.incident.is_not(None))
+            .order_by(c.requested_at.desc(), c.id.desc())
+            .limit(1)
+        )
+        open_reports = int(self.conn.execute(count).scalar_one())
+        return ClusterState(open_reports, self.conn.execute(linked).scalar())
 
     def with_fingerprints(self, fingerprints: Sequence[str], *, since: datetime) -> list[Report]:
         """The reports with any of these fingerprints requested at or after `since`, oldest

@@ -1,0 +1,77 @@
+"""The report gate: the lean ASGI path of a form-encoded Open311 report
+(`POST /open311/v2/requests.json` or `.xml`, `application/x-www-form-urlencoded`: what apps
+send), in front of the FastAPI application.
+
+It stands behind the request guard, which has already read the body within the size limit.
+The form is parsed as Starlette's form parser reads it (fields split on `&`, `+` and percent
+escapes decoded as UTF-8, raw bytes as Latin-1, at most 100 fields) and answered exactly as the
+route does (`tocsin.api.open311.post_form`), but on the event loop: the report is checked and
+routed there (no I/O) and handed to the reports' group committer, and the answer waits on the
+commit without holding a worker thread. A multipart form (a photo) and every other request go
+on to the application unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from urllib.parse import parse_qsl
+
+from tocsin.api.limits import ASGIApp, Receive, Scope, Send, header
+from tocsin.api.open311 import BASE, error_answer, post_form
+from tocsin.api.problems import problem_response
+from tocsin.bootstrap import Container
+from tocsin.core import errors
+
+log = logging.getLogger(__name__)
+
+FORM = "application/x-www-form-urlencoded"
+MAX_FIELDS = 100  # as the route's form parser allows
+PATHS = {f"{BASE}/requests.{fmt}": fmt for fmt in ("json", "xml")}
+
+
+class ReportGate:
+    """The ASGI middleware serving form-encoded report posts."""
+
+    def __init__(self, app: ASGIApp, *, container: Container) -> None:
+        self.app = app
+        self.container = container
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry point."""
+        fmt = PATHS.get(scope.get("path", "")) if scope["type"] == "http" else None
+        media = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        if fmt is None or scope["method"] != "POST" or media != FORM:
+            await self.app(scope, receive, send)
+            return
+        body = await _body(receive)
+        if body is None:
+            return  # the client went away: nothing to answer, nothing stored
+        client = scope.get("client") or ("unknown", 0)
+        try:
+            try:
+                fields = parse_qsl(
+                    body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS
+                )
+            except ValueError:
+                why = f"not a form of at most {MAX_FIELDS} fields"
+                response = error_answer(fmt, errors.InvalidInput([errors.Problem("body", "", why)]))
+            else:
+                response = await post_form(self.container, fmt, fields, client=str(client[0]))
+        except Exception as err:
+            ident = uuid.uuid4().hex[:12]
+            log.error("unexpected error %s storing a report", ident, exc_info=err)
+            response = problem_response(500, f"internal error {ident}: the server logged it")
+        await response(scope, receive, send)
+
+
+async def _body(receive: Receive) -> bytes | None:
+    """The whole body (the request guard has limited it); None when the client left."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
