@@ -1,6 +1,7 @@
 """Public report benchmark: reports accepted and routed per second among 100,000 grid cells.
 
-    python bench/reports.py [--cells 100000] [--reports 4000] [--clients 16] [--db sqlite|postgres]
+    python bench/reports.py [--driver wrk|httpx] [--seconds 20] [--connections 32]
+                            [--db sqlite|postgres] [--notify] [--cells 100000]
 
 Set-up (not timed): a configuration of one nation divided into `cells` square grid cells of
 0.01 degree (a GeoJSON regions file), one national unit and the packaged report types.
@@ -9,14 +10,26 @@ Set-up (not timed): a configuration of one nation divided into `cells` square gr
    points are located with it; the same points' first 300 are located by scanning every region
    (the reference), for the ratio.
 2. End to end: `tocsin serve` in its own process over SQLite (or a throw-away PostgreSQL with
-   fsync off), and an independent Open311 client here (httpx, form-encoded POSTs as any app
-   sends them, `--clients` threads). First `/healthz` for a few seconds (the HTTP stack's
-   ceiling on this machine, in the same run), then `--reports` reports: 70% spread over the
-   whole grid, 30% gas smells around 20 hot spots, so that clusters form and raise warnings
-   in the same path. Every answer must be 200 with a request id. Rate and latency percentiles
-   are measured at the client.
-3. Afterwards the database is read: every accepted report is stored and routed to a cell, and
-   the clusters and their warnings are counted (clustering runs inside each report's
+   fsync off). With `--notify`, `serve` runs without its background workers and `tocsin notify
+   run` beside it against the same database (the two-process deployment: the warning
+   dispatcher outside the API process); the figures name the deployment. Reports are
+   form-encoded Open311 POSTs as any app sends them: 70% spread over the whole grid, 30% gas
+   smells around 20 hot spots, so that clusters form and raise warnings in the same path;
+   every description is unique, so none is a duplicate. A report is accepted when answered 200
+   with a request id; any other answer is counted as refused. The load generator (`--driver`):
+   - `wrk` (default): Debian's wrk with bench/reports.lua (2 threads). A warm-up of 2 s on 2
+     connections (not in the figures, but its reports are checked below); `/healthz` for
+     `--seconds` on `--connections` (the HTTP stack's ceiling on this machine, in the same
+     run); then reports for `--seconds` on `--connections`. The rate is accepted reports over
+     wrk's duration; the latency percentiles are wrk's.
+   - `httpx`: an independent Open311 client in this process, `--clients` threads: 3,000
+     `/healthz`, then `--reports` reports; rate and percentiles measured at the client.
+   The server's resident memory (and `notify run`'s) is sampled every 0.1 s; the peak is
+   printed.
+3. Afterwards the server is stopped (it commits what is queued) and the database is read:
+   every accepted report, the warm-up's included, must be stored, or the run fails (a few more
+   may be: requests in flight as wrk stopped are stored but not counted); those routed to a
+   cell, the clusters and their warnings are counted (clustering runs inside each report's
    transaction, so the rate above includes it).
 
 The last line printed is a JSON object of the figures.
@@ -26,13 +39,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +57,9 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_ingest import server
+from api_ingest import DEV, RssSampler, server
 from machine import describe
+from storm_systems import cpu_seconds
 from tocsin.adapters.config_yaml import load_catalog
 from tocsin.core.geometry import contains
 from tocsin.core.report_routing import RegionIndex
@@ -51,6 +68,10 @@ from tocsin.core.reports import Point
 KEY = "bench-open311-key-0123456789"
 SIZE = 0.01  # degrees
 ORIGIN = (10.0, 45.0)  # lon, lat
+LUA = Path(__file__).resolve().parent / "reports.lua"
+WARMUP_S = 2  # wrk's warm-up: seconds and connections
+WARMUP_CONNECTIONS = 2
+HEALTHZ_REQUESTS = 3_000  # the httpx driver's /healthz phase
 
 
 def grid_shape(cells: int) -> tuple[int, int]:
@@ -142,16 +163,68 @@ def routing(config: Path, *, points: int, seed: int) -> dict[str, float]:
 
 
 @contextmanager
-def report_server(url: str, config: Path, work: Path) -> Iterator[str]:
-    """`tocsin serve` with an app key and no effective rate limit; yields its base URL."""
+def report_server(
+    url: str, config: Path, work: Path, *, notify: bool
+) -> Iterator[tuple[str, dict[str, int]]]:
+    """`tocsin serve` with an app key and no effective rate limit (and `tocsin notify run`
+    beside it when `notify`); yields its base URL and the process ids by role."""
     settings = {
         "TOCSIN_ENV": "dev",  # the published development keys: nothing here is kept
         "TOCSIN_OPEN311_API_KEYS": f"bench:{KEY}",
         "TOCSIN_REPORT_RATE_PER_CLIENT_PER_MINUTE": "10000000",
         "TOCSIN_REPORT_RATE_PER_RANGE_PER_10_MINUTES": "10000000",
     }
-    with server(url, config, work, settings=settings) as (base, _):
-        yield base
+    if notify:  # the dispatcher and timers run in `notify run` (as bench/storm.py's tocsin-2p)
+        settings["TOCSIN_BACKGROUND_WORKERS"] = "false"
+    with server(url, config, work, settings=settings) as (base, proc):
+        settle(proc)  # what it does after answering /healthz is not timed
+        if not notify:
+            yield base, {"serve": proc.pid}
+            return
+        with notifier(url, config, work) as helper:
+            yield base, {"serve": proc.pid, "notify": helper.pid}
+
+
+@contextmanager
+def notifier(url: str, config: Path, work: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`tocsin notify run` on the database, once it has settled after loading the
+    configuration; it must still be running at the end."""
+    log_path = work / "notify.log"
+    log = log_path.open("wb")
+    command = [sys.executable, "-m", "tocsin", "notify", "run", "--db", url]
+    proc = subprocess.Popen(
+        [*command, "--config", str(config)],
+        env={**os.environ, **DEV, "TOCSIN_DATABASE_URL": url},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        settle(proc)
+        if proc.poll() is not None:
+            raise stopped("tocsin notify run stopped at start", log_path)
+        yield proc
+        if proc.poll() is not None:
+            raise stopped("tocsin notify run stopped during the run", log_path)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=120)
+        log.close()
+
+
+def stopped(what: str, log: Path) -> SystemExit:
+    """The exit for a process that stopped: what happened and the end of its log."""
+    return SystemExit(f"{what}:\n{log.read_text(errors='replace')[-2_000:]}")
+
+
+def settle(proc: subprocess.Popen[bytes], *, cap_s: float = 300.0) -> None:
+    """Wait until a process uses under 15% of a core over a second (it has loaded what it
+    needs), stops, or `cap_s` passed (as storm_systems.System.wait_idle)."""
+    started = time.monotonic()
+    while time.monotonic() - started < cap_s and proc.poll() is None:
+        before = cpu_seconds(proc.pid)
+        time.sleep(1.0)
+        if cpu_seconds(proc.pid) - before < 0.15:
+            return
 
 
 def forms(n: int, *, grid: tuple[int, int], seed: int) -> list[dict[str, str]]:
@@ -223,13 +296,108 @@ def load(base: str, jobs: list[Any], *, clients: int) -> tuple[float, list[float
     return time.perf_counter() - started, latencies, bad
 
 
-def stored(url: str) -> dict[str, int]:
-    """Reports stored, routed to a cell, clustered with others; cluster warnings raised."""
+def lua_settings(grid: tuple[int, int], *, seed: int) -> dict[str, str]:
+    """reports.lua's environment: the app's key, the grid's corner and size, the seed."""
+    cols, rows = grid
+    return {
+        "KEY": KEY,
+        "ORIGIN_LON": str(ORIGIN[0]),
+        "ORIGIN_LAT": str(ORIGIN[1]),
+        "COLS_DEG": f"{cols * SIZE:.4f}",
+        "ROWS_DEG": f"{rows * SIZE:.4f}",
+        "SEED": str(seed),
+    }
+
+
+def wrk(base: str, *, connections: int, seconds: int, env: dict[str, str]) -> dict[str, Any]:
+    """One wrk run of reports.lua (MODE and TAG in `env`); its JSON line."""
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s"]
+    out = subprocess.run(
+        [*command, "--timeout", "10s", "-s", str(LUA), base],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    last = (out.stdout.strip().splitlines() or [""])[-1]
+    if not last.startswith("{"):
+        raise SystemExit(f"wrk printed no figures:\n{out.stdout}\n{out.stderr}")
+    figures: dict[str, Any] = json.loads(last)
+    return figures
+
+
+def drive_wrk(base: str, *, grid: tuple[int, int], args: argparse.Namespace) -> dict[str, Any]:
+    """wrk's phases (warm-up, /healthz, reports); the figures, with the reports accepted."""
+    env = lua_settings(grid, seed=args.seed)
+    warm = wrk(
+        base,
+        connections=WARMUP_CONNECTIONS,
+        seconds=WARMUP_S,
+        env={**env, "MODE": "reports", "TAG": "warmup"},
+    )
+    n, seconds = args.connections, args.seconds
+    health = wrk(base, connections=n, seconds=seconds, env={**env, "MODE": "healthz"})
+    reports = wrk(
+        base, connections=n, seconds=seconds, env={**env, "MODE": "reports", "TAG": "timed"}
+    )
+    rate = reports["accepted"] / reports["duration_s"]
+    health_rate = health["accepted"] / health["duration_s"]
+    return {
+        "connections": n,
+        "seconds": seconds,
+        "reports_per_s": round(rate),
+        "p50_ms": reports["p50_ms"],
+        "p90_ms": reports["p90_ms"],
+        "p99_ms": reports["p99_ms"],
+        "refused": reports["other"],
+        "socket_errors": reports["socket_errors"],
+        "timeouts": reports["timeouts"],
+        "healthz_per_s": round(health_rate),
+        "ratio_to_healthz": round(rate / health_rate, 3),
+        "healthz_p99_ms": health["p99_ms"],
+        "healthz_refused": health["other"],
+        "accepted": reports["accepted"],
+        "warmup_accepted": warm["accepted"],
+        "warmup_refused": warm["other"],
+    }
+
+
+def drive_httpx(base: str, *, grid: tuple[int, int], args: argparse.Namespace) -> dict[str, Any]:
+    """The httpx client's phases (/healthz, then `--reports` reports); the figures, with the
+    reports accepted."""
+    health_s, health_lat, _ = load(base, [None] * HEALTHZ_REQUESTS, clients=args.clients)
+    jobs = forms(args.reports, grid=grid, seed=args.seed)
+    took, latencies, bad = load(base, jobs, clients=args.clients)
+    rate = (args.reports - bad) / took
+    health_rate = HEALTHZ_REQUESTS / health_s
+    return {
+        "clients": args.clients,
+        "reports": args.reports,
+        "reports_per_s": round(rate),
+        "p50_ms": percentile(latencies, 50),
+        "p90_ms": percentile(latencies, 90),
+        "p99_ms": percentile(latencies, 99),
+        "refused": bad,
+        "healthz_per_s": round(health_rate),
+        "ratio_to_healthz": round(rate / health_rate, 3),
+        "healthz_p99_ms": percentile(health_lat, 99),
+        "accepted": args.reports - bad,
+        "warmup_accepted": 0,
+    }
+
+
+def stored(url: str, *, accepted: int) -> dict[str, int]:
+    """Reports stored, routed to a cell, clustered with others; cluster warnings raised. Exits
+    with a message when fewer reports are stored than were `accepted`."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
     with engine.connect() as conn:
-        one = lambda sql: int(conn.execute(text(sql)).scalar_one())  # noqa: E731
+
+        def one(sql: str) -> int:
+            """The one integer a query answers."""
+            return int(conn.execute(text(sql)).scalar_one())
+
         out = {
             "stored": one("SELECT count(*) FROM reports"),
             "routed_to_cells": one("SELECT count(*) FROM reports WHERE region LIKE 'C%'"),
@@ -237,7 +405,13 @@ def stored(url: str) -> dict[str, int]:
             "cluster_warnings": one("SELECT count(*) FROM warnings WHERE source = 'reports'"),
         }
     engine.dispose()
-    return out
+    print(f"accepted {accepted:,} reports (warm-up included), stored {out['stored']:,}")
+    if out["stored"] < accepted:
+        raise SystemExit(
+            f"FAILED: {accepted - out['stored']:,} accepted reports are not stored "
+            f"(accepted {accepted:,}, stored {out['stored']:,})"
+        )
+    return {**out, "accepted_total": accepted}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -245,49 +419,74 @@ def percentile(values: list[float], q: float) -> float:
     return round(float(np.percentile(np.array(values), q)) * 1e3, 1)
 
 
-def main() -> None:
-    """Run the benchmark and print its figures."""
+def end_to_end(
+    args: argparse.Namespace, work: Path, grid: tuple[int, int]
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """The server (and notifier) under the chosen driver, its RSS peaks sampled; then the
+    stored reports, checked against those accepted."""
+    drive = drive_wrk if args.driver == "wrk" else drive_httpx
+    with database(args.db, work) as url:
+        with (
+            report_server(url, work / "config", work, notify=args.notify) as (base, pids),
+            ExitStack() as stack,
+        ):
+            rss = {role: stack.enter_context(RssSampler(pid)) for role, pid in pids.items()}
+            run = drive(base, grid=grid, args=args)
+        run |= {f"{role}_rss_peak_mb": round(r.peak_kb / 1024) for role, r in rss.items()}
+        counts = stored(url, accepted=run["accepted"] + run["warmup_accepted"])
+    return run, counts
+
+
+def arguments() -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--driver", choices=["wrk", "httpx"], default="wrk")
+    parser.add_argument("--seconds", type=int, default=20, help="each wrk phase's length")
+    parser.add_argument("--connections", type=int, default=32, help="wrk's connections")
+    parser.add_argument("--notify", action="store_true", help="run `tocsin notify run` too")
     parser.add_argument("--cells", type=int, default=100_000)
-    parser.add_argument("--reports", type=int, default=4_000)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--reports", type=int, default=4_000, help="the httpx driver's reports")
+    parser.add_argument("--clients", type=int, default=16, help="the httpx driver's threads")
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--seed", type=int, default=18)
     args = parser.parse_args()
+    if args.driver == "wrk" and shutil.which("wrk") is None:
+        parser.exit(2, "wrk is not installed (Debian package 'wrk'); or use --driver httpx\n")
+    return args
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    args = arguments()
     machine = describe()
-    print(f"machine: {json.dumps(machine)}")
+    print(f"machine: {json.dumps(machine)}; load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         grid = write_config(work / "config", args.cells)
         route = routing(work / "config", points=args.points, seed=args.seed)
         print(f"routing among {args.cells:,} cells: {json.dumps(route)}")
-        with database(args.db, work) as url, report_server(url, work / "config", work) as base:
-            ceiling_s, ceiling_lat, _ = load(base, [None] * 3_000, clients=args.clients)
-            jobs = forms(args.reports, grid=grid, seed=args.seed)
-            took, latencies, bad = load(base, jobs, clients=args.clients)
-            counts = stored(url)
-    rate = args.reports / took
+        run, counts = end_to_end(args, work, grid)
     figures = {
         "bench": "reports",
+        "driver": args.driver,
+        "deployment": "serve+notify" if args.notify else "serve",
         "db": args.db,
         "cells": args.cells,
-        "reports": args.reports,
-        "clients": args.clients,
-        "reports_per_s": round(rate),
-        "p50_ms": percentile(latencies, 50),
-        "p99_ms": percentile(latencies, 99),
-        "refused": bad,
-        "healthz_per_s": round(3_000 / ceiling_s),
-        "ratio_to_healthz": round(rate / (3_000 / ceiling_s), 3),
-        "healthz_p99_ms": percentile(ceiling_lat, 99),
+        **run,
         **route,
         **counts,
         "target_reports_per_s": 1_000,
         "target_p99_ms": 100,
+        "load_average_after": os.getloadavg(),
         "machine": machine,
     }
-    print(f"{rate:,.0f} reports/s, p99 {figures['p99_ms']} ms ({bad} not accepted)")
+    print(
+        f"{run['reports_per_s']:,} reports/s, p50 {run['p50_ms']} ms, p99 {run['p99_ms']} ms "
+        f"({run['refused']} refused); /healthz {run['healthz_per_s']:,}/s, "
+        f"p99 {run['healthz_p99_ms']} ms; RSS peak: serve {run['serve_rss_peak_mb']} MB"
+        + (f", notify run {run['notify_rss_peak_mb']} MB" if args.notify else "")
+    )
     print(json.dumps(figures))
 
 
