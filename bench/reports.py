@@ -57,7 +57,7 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_ingest import DEV, RssSampler, server
+from api_ingest import DEV, RssSampler, server, token
 from machine import describe
 from storm_systems import cpu_seconds
 from tocsin.adapters.config_yaml import load_catalog
@@ -414,6 +414,20 @@ def stored(url: str, *, accepted: int) -> dict[str, int]:
     return {**out, "accepted_total": accepted}
 
 
+def group_commits(base: str, url: str) -> dict[str, float]:
+    """The reports' group commits so far, from the server's /metrics (an administrator's
+    token made for it): commits, reports committed, reports per commit."""
+    found: dict[str, float] = {}
+    answer = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token(url)}"})
+    for line in answer.text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("tocsin_reports_commits_total", "tocsin_reports_committed_total"):
+            found[name.removeprefix("tocsin_reports_")] = float(value)
+    commits = found.get("commits_total", 0.0)
+    found["reports_per_commit"] = round(found.get("committed_total", 0.0) / max(commits, 1), 1)
+    return found
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile in milliseconds."""
     return round(float(np.percentile(np.array(values), q)) * 1e3, 1)
@@ -432,6 +446,7 @@ def end_to_end(
         ):
             rss = {role: stack.enter_context(RssSampler(pid)) for role, pid in pids.items()}
             run = drive(base, grid=grid, args=args)
+            run |= group_commits(base, url)
         run |= {f"{role}_rss_peak_mb": round(r.peak_kb / 1024) for role, r in rss.items()}
         counts = stored(url, accepted=run["accepted"] + run["warmup_accepted"])
     return run, counts

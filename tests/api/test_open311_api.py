@@ -280,3 +280,77 @@ def test_a_cluster_attached_to_an_open_incident_links_its_reports_and_later_ones
     incidents.close(incident.id, principal=system, reason="over")
     closed = api.client.post(url, headers=handler, json=body)
     assert closed.status_code == 409
+
+
+def multipart(fields: dict[str, str]) -> tuple[bytes, str]:
+    """A multipart/form-data body of text fields only (what the route, not the gate, reads)."""
+    boundary = "tocsin-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    body = "".join(parts) + f"--{boundary}--\r\n"
+    return body.encode(), f"multipart/form-data; boundary={boundary}"
+
+
+FORMS = [
+    ({"description": "gate and route alike"}, 200),
+    ({"service_code": ""}, 400),
+    ({"lat": "91"}, 400),
+    ({"colour": "red"}, 400),
+    ({"api_key": "wrong"}, 403),
+    ({"service_code": "no_such_service"}, 404),
+    ({"jurisdiction_id": "elsewhere"}, 404),
+]
+
+
+@pytest.mark.parametrize(("fields", "status"), FORMS)
+def test_a_form_encoded_post_is_answered_as_a_multipart_one(
+    api: Api, fields: dict[str, str], status: int
+) -> None:
+    # form-encoded posts are served by the report gate on the event loop, multipart ones by
+    # the route on a worker thread: the same answers, in both formats
+    for fmt in ("json", "xml"):
+        form = {**GAS, "attribute[strength]": "strong", **fields}
+        gate = api.client.post(f"{BASE}/requests.{fmt}", data=form)
+        body, media = multipart({**form, "description": f"{form.get('description', '')} (m)"})
+        route = api.client.post(
+            f"{BASE}/requests.{fmt}", content=body, headers={"Content-Type": media}
+        )
+        assert gate.status_code == route.status_code == status, (fields, fmt)
+        assert gate.headers["content-type"] == route.headers["content-type"]
+        if fmt == "json" and status == 200:
+            check("swagger.json#RequestResponse", gate.json())
+            assert gate.json()[0]["service_request_id"] != route.json()[0]["service_request_id"]
+        elif fmt == "json":
+            assert gate.json() == route.json()
+        else:
+            assert xml(gate.content).tag == xml(route.content).tag
+
+
+def test_a_form_of_too_many_fields_is_refused_by_the_gate_and_nothing_is_stored(api: Api) -> None:
+    before = table_counts(api.container)
+    form = "&".join([*(f"{k}={v}" for k, v in GAS.items()), *(f"x{i}=1" for i in range(120))])
+    answer = api.client.post(
+        f"{BASE}/requests.json",
+        content=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 400
+    assert "at most 100 fields" in answer.json()[0]["description"]
+    assert table_counts(api.container) == before
+
+
+def test_an_unexpected_failure_of_the_gate_is_a_500_without_a_traceback(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(api.container.reports, "begin", broken)
+    answer = post(api, description="meets a broken server")
+    assert answer.status_code == 500
+    assert "disk on fire" not in answer.text
+    assert "Traceback" not in answer.text
+    assert "internal error" in answer.json()["detail"]
+    assert "disk on fire" in caplog.text  # the server's log has it

@@ -3,6 +3,7 @@ refused alone; a full queue refuses at once."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,3 +117,37 @@ def test_rows_of_two_batches_with_one_key_keep_the_later_batch(container: Contai
         got = tx.observations.read(container.rules.ids["D11.river_level"])
     assert got.values.tolist() == [1.0, 2.0]
     assert np.array_equal(got.times, [T, T + 300])
+
+
+def test_under_load_a_group_waits_to_gather_and_alone_an_item_does_not_wait() -> None:
+    held = threading.Event()  # the second commit waits for it
+    holding = threading.Event()  # set when the second commit is waiting
+    groups: list[list[int]] = []
+
+    def commit(group: list[int]) -> list[int]:
+        groups.append(list(group))
+        if len(groups) == 2:
+            holding.set()
+            held.wait(timeout=30)
+        return group
+
+    committer: GroupCommitter[int, int] = GroupCommitter(
+        commit, what="numbers", gather_s=2.0, gather_rows=5
+    )
+    started = time.monotonic()
+    assert committer.submit(0).result(timeout=30) == 0
+    assert time.monotonic() - started < 1.0  # alone: committed without the 2 s gathering
+    first = committer.submit(1)
+    assert holding.wait(timeout=30)  # its commit runs (and waits)
+    waiting = [committer.submit(n) for n in (2, 3)]  # they come in meanwhile: load
+    held.set()
+    assert first.result(timeout=30) == 1
+    time.sleep(0.3)
+    assert not waiting[0].done()  # gathering: two waiting, five wanted, for at most 2 s
+    waiting += [committer.submit(n) for n in (4, 5, 6)]
+    assert [f.result(timeout=30) for f in waiting] == [2, 3, 4, 5, 6]
+    assert groups == [[0], [1], [2, 3, 4, 5, 6]]  # gathered into one group, in order
+    started = time.monotonic()
+    assert committer.submit(7).result(timeout=30) == 7
+    assert time.monotonic() - started < 1.0  # the load passed: no waiting again
+    committer.close()

@@ -50,6 +50,27 @@ def source_lines(container: Container) -> list[str]:
         "# HELP tocsin_ingest_overloaded_total Writes refused because the queue was full.",
         "# TYPE tocsin_ingest_overloaded_total counter",
         f"tocsin_ingest_overloaded_total {stats.refused}",
+        *_report_lines(container),
+    ]
+
+
+def _report_lines(container: Container) -> list[str]:
+    """The public reports' group commit: commits, reports stored, waiting and refused."""
+    committer = container.reports.committer
+    stats = committer.stats
+    return [
+        "# HELP tocsin_reports_commits_total Group commits of public reports.",
+        "# TYPE tocsin_reports_commits_total counter",
+        f"tocsin_reports_commits_total {stats.commits}",
+        "# HELP tocsin_reports_committed_total Public reports in those commits.",
+        "# TYPE tocsin_reports_committed_total counter",
+        f"tocsin_reports_committed_total {stats.requests}",
+        "# HELP tocsin_reports_queued Public reports waiting for the group commit.",
+        "# TYPE tocsin_reports_queued gauge",
+        f"tocsin_reports_queued {committer.queued_rows}",
+        "# HELP tocsin_reports_overloaded_total Reports refused because the queue was full.",
+        "# TYPE tocsin_reports_overloaded_total counter",
+        f"tocsin_reports_overloaded_total {stats.refused}",
     ]
 
 

@@ -15,12 +15,26 @@ IPV6_PREFIX = 56  # the usual IPv6 assignment to one site
 def address_range(address: str) -> str:
     """The network a client address is counted in (/24 for IPv4, /56 for IPv6); the address
     itself when it is not an IP address (a test client's name)."""
+    parts = address.split(".")
+    if len(parts) == 4 and all(_octet(p) for p in parts):  # the common case, without parsing
+        return f"{parts[0]}.{parts[1]}.{parts[2]}.0/{IPV4_PREFIX}"
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return address
     prefix = IPV4_PREFIX if ip.version == 4 else IPV6_PREFIX
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def _octet(part: str) -> bool:
+    """A decimal octet as `ipaddress` takes it (no sign, no leading zero, at most 255)."""
+    return (
+        0 < len(part) <= 3
+        and part.isascii()
+        and part.isdigit()
+        and (part == "0" or part[0] != "0")
+        and int(part) <= 255
+    )
 
 
 @dataclass

@@ -45,6 +45,9 @@ class ReportStore(Protocol):
     def add(self, report: Report, *, photo: Photo | None, update: ReportUpdate) -> None:
         """Store a new report with its first public update (and its photo)."""
 
+    def add_all(self, added: Sequence[tuple[Report, Photo | None, ReportUpdate]]) -> None:
+        """Store new reports, each with its first public update (and its photo), together."""
+
     def save(self, report: Report, *, update: ReportUpdate | None) -> None:
         """Store a changed report and the public update that records the change (None: a
         change the reporter does not see, such as a reminder step)."""

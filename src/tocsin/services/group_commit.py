@@ -9,6 +9,12 @@ commit, so a request is answered after its rows are durable. When a group's comm
 members are tried one by one, so only an item that fails on its own is refused and the others
 are stored.
 
+Under load (an item came in while the last group's commit ran) the committer may wait up to
+`gather_s` for `gather_rows` to be queued before it takes the next group: fewer, fuller
+transactions, each answer a few milliseconds later; an item that comes alone is committed at
+once. Public reports use it (5 ms, 64 reports: chosen on `bench/reports.py`, where groups of ~10
+grew to ~16 and the rate rose by about a seventh); observations do not (their batches are large).
+
 The queue is bounded in rows (`size` of each item: an observation batch's length, one per
 report): past `max_queued_rows` a submission is refused at once with `Overloaded` (the API
 answers 503 with `Retry-After`) instead of growing without bound.
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -69,6 +76,8 @@ class GroupCommitter(Generic[ItemT, ResultT]):
         max_group_rows: int = 1_000_000,
         max_queued_rows: int = 4_000_000,
         retry_after_s: int = 1,
+        gather_s: float = 0.0,
+        gather_rows: int = 0,
     ) -> None:
         self.commit = commit
         self.size = size
@@ -76,6 +85,10 @@ class GroupCommitter(Generic[ItemT, ResultT]):
         self.max_group_rows = max_group_rows
         self.max_queued_rows = max_queued_rows
         self.retry_after_s = retry_after_s
+        self.gather_s = gather_s
+        self.gather_rows = gather_rows
+        self._committing = False  # a group's commit is running
+        self._pressed = False  # an item came in while one ran: under load
         self.stats = GroupStats()
         self._queue: deque[Submission[ItemT, ResultT]] = deque()
         self._queued_rows = 0
@@ -104,6 +117,7 @@ class GroupCommitter(Generic[ItemT, ResultT]):
                 )
             self._queue.append(item)
             self._queued_rows += item.rows
+            self._pressed = self._pressed or self._committing
             if self._thread is None:
                 name = f"tocsin-{self.what}"
                 self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -123,10 +137,18 @@ class GroupCommitter(Generic[ItemT, ResultT]):
     def _take(self) -> list[Submission[ItemT, ResultT]] | None:
         """The next group: everything queued, up to `max_group_rows` (at least one item)."""
         with self._cond:
+            busy, self._pressed = self._pressed, False
             while not self._queue and not self._closed:
                 self._cond.wait()
             if not self._queue:
                 return None
+            if busy and self.gather_s > 0:  # under load: let a fuller group gather
+                until = time.monotonic() + self.gather_s
+                while self._queued_rows < self.gather_rows and not self._closed:
+                    left = until - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
             group = [self._queue.popleft()]
             rows = group[0].rows
             while self._queue and rows + self._queue[0].rows <= self.max_group_rows:
@@ -146,9 +168,19 @@ class GroupCommitter(Generic[ItemT, ResultT]):
                     if not item.future.done():
                         item.future.set_exception(err)
 
+    def _stored(self, items: list[ItemT]) -> list[ResultT]:
+        """Run the commit function; what is submitted meanwhile marks the load."""
+        with self._cond:
+            self._committing = True
+        try:
+            return self.commit(items)
+        finally:
+            with self._cond:
+                self._committing = False
+
     def _commit(self, group: list[Submission[ItemT, ResultT]]) -> None:
         try:
-            results = self.commit([s.item for s in group])
+            results = self._stored([s.item for s in group])
         except Exception as err:
             if len(group) == 1:
                 group[0].future.set_exception(err)

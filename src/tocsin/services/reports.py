@@ -36,6 +36,7 @@ from tocsin.core.report_clusters import (
     NEAREST_READ,
     ClusterSignal,
     ClusterState,
+    Nearby,
     nearest_cluster,
     signal,
 )
@@ -213,7 +214,11 @@ class ReportService:
         self._limits = Lock()
         self._groups = {code: t.cluster_group for code, t in self.types.items()}
         self.committer: GroupCommitter[_Checked, Stored] = GroupCommitter(
-            self.store_group, what="reports", max_queued_rows=policy.max_queued
+            self.store_group,
+            what="reports",
+            max_queued_rows=policy.max_queued,
+            gather_s=0.005,
+            gather_rows=64,
         )
 
     def report_type(self, code: str) -> ReportType:
@@ -304,10 +309,14 @@ class ReportService:
         incidents = self._open_incidents(group)  # what the group's clusters may attach to
         with self.store.transaction() as tx:
             seen = self._fingerprints(tx, group)
+            added = _Added(tx)
             stored = [
-                self._store(tx, c, records=records, signals=signals, incidents=incidents, seen=seen)
+                self._store(
+                    added, c, records=records, signals=signals, incidents=incidents, seen=seen
+                )
                 for c in group
             ]
+            added.flush()
             raised = signal_clusters(tx, [(s.found, s.rtype, s.stored.report) for s in signals])
             for sig, events in zip(signals, raised, strict=True):
                 sig.stored.raised.extend(events)
@@ -317,7 +326,7 @@ class ReportService:
 
     def _store(
         self,
-        tx: StoreSession,
+        added: _Added,
         checked: _Checked,
         *,
         records: list[AuditRecord],
@@ -331,9 +340,9 @@ class ReportService:
         earlier = next((r for r in same if r.requested_at >= since), None)
         if earlier is not None:
             return Stored(earlier)  # the same submission again: one report, one tracking number
-        report = self._clustered(tx, report, rtype)
-        first = ReportUpdate(report.requested_at, report.status, report.status_note)
-        tx.reports.add(report, photo=checked.photo, update=first)
+        report = self._clustered(added, report, rtype)
+        added.add(report, photo=checked.photo)
+        tx = added.tx
         if checked.contact is not None:
             tx.reports.seal_contact(checked.contact)
         records.append(_received(report))
@@ -342,10 +351,12 @@ class ReportService:
         state = (
             ClusterState(1, None)
             if report.cluster == report.id
-            else tx.reports.cluster_state(report.cluster or report.id, since=window_start)
+            else added.cluster_state(report.cluster or report.id, since=window_start)
         )
         incident = state.incident
         linked: tuple[str, ...] = ()
+        if incident is not None or rtype.attaches(state.open_reports) or self._counted(report):
+            added.flush()  # what follows reads or changes stored reports
         if incident is not None:  # the cluster is attached to an incident: the report follows
             when = report.requested_at
             report, record = self._step(tx, report, LINK, actor=FOLLOWER, now=when, target=incident)
@@ -455,7 +466,7 @@ class ReportService:
         if wait:
             raise RateLimited("too many reports from this sender", retry_after_s=int(wait) + 1)
 
-    def _clustered(self, tx: StoreSession, report: Report, rtype: ReportType) -> Report:
+    def _clustered(self, added: _Added, report: Report, rtype: ReportType) -> Report:
         """The report with the cluster it joins: the nearest related earlier report's within
         the type's distance and window (the store reads the few nearest; measured here)."""
         query = ReportQuery(
@@ -464,7 +475,7 @@ class ReportService:
             end_at=report.requested_at,
             box=box_around(report.point, rtype.cluster_distance_m),
         )
-        recent = tx.reports.nearest(query, to=report.point, limit=NEAREST_READ)
+        recent = added.nearest(query, to=report.point)
         return replace(report, cluster=nearest_cluster(report, recent, rtype=rtype))
 
     def _members(self, report: Report, rtype: ReportType, find: _Find) -> list[Report]:
@@ -479,7 +490,7 @@ class ReportService:
     def _count(self, report: Report, find: _Find) -> int | None:
         """Reports of the service in the region over the last hour, when an indicator counts
         them (None: none does)."""
-        if self.counts is None or not self.counts.watched(report):
+        if not self._counted(report):
             return None
         query = ReportQuery(
             services=(report.service,),
@@ -488,6 +499,10 @@ class ReportService:
             limit=NEIGHBOURS_MAX,
         )
         return len(find(query))
+
+    def _counted(self, report: Report) -> bool:
+        """Whether an indicator counts the report's service in its region."""
+        return self.counts is not None and self.counts.watched(report)
 
     def _services_of(self, report: Report) -> list[str]:
         group = self._groups.get(report.service, report.service)
@@ -652,6 +667,58 @@ class ReportService:
                 kind, why = "report.contacts_deleted", f"{len(gone)} contacts past retention"
                 tx.audit.append([AuditRecord(now, "system:retention", kind, "report", "*", why)])
         return len(gone)
+
+
+class _Added:
+    """The reports a group adds, written together when the group ends (or before anything
+    reads or changes stored reports); clustering sees them with the stored ones."""
+
+    def __init__(self, tx: StoreSession) -> None:
+        self.tx = tx
+        self.pending: list[tuple[Report, Photo | None, ReportUpdate]] = []
+
+    def add(self, report: Report, *, photo: Photo | None) -> None:
+        """A new report (with its first public update) to write."""
+        first = ReportUpdate(report.requested_at, report.status, report.status_note)
+        self.pending.append((report, photo, first))
+
+    def flush(self) -> None:
+        """Write the pending reports."""
+        if self.pending:
+            self.tx.reports.add_all(self.pending)
+            self.pending = []
+
+    def nearest(self, query: ReportQuery, *, to: Point) -> list[Report | Nearby]:
+        """The stored clustered reports nearest `to` matching the query, and the pending ones
+        that match it (the caller measures each)."""
+        found: list[Report | Nearby] = list(
+            self.tx.reports.nearest(query, to=to, limit=NEAREST_READ)
+        )
+        found.extend(r for r, _, _ in self.pending if r.cluster and _within(r, query))
+        return found
+
+    def cluster_state(self, cluster: str, *, since: datetime) -> ClusterState:
+        """The cluster's state, its pending reports counted (a pending report is open and
+        linked to nothing: a link writes the pending reports first)."""
+        stored = self.tx.reports.cluster_state(cluster, since=since)
+        more = sum(
+            1 for r, _, _ in self.pending if r.cluster == cluster and r.requested_at >= since
+        )
+        return replace(stored, open_reports=stored.open_reports + more)
+
+
+def _within(report: Report, query: ReportQuery) -> bool:
+    """Whether a report matches a clustering query (services, requested-at range, box)."""
+    if report.service not in query.services or query.box is None:
+        return False
+    if query.start_at is None or query.end_at is None:
+        return False
+    south, west, north, east = query.box
+    return (
+        query.start_at <= report.requested_at <= query.end_at
+        and south <= report.point.lat <= north
+        and west <= report.point.lon <= east
+    )
 
 
 class _Find(Protocol):

@@ -54,6 +54,11 @@ class MemoryReports:
         if photo is not None:
             self.state.report_photos[report.id] = photo
 
+    def add_all(self, added: Sequence[tuple[Report, Photo | None, ReportUpdate]]) -> None:
+        """Store new reports, each with its first public update (and its photo)."""
+        for report, photo, update in added:
+            self.add(report, photo=photo, update=update)
+
     def save(self, report: Report, *, update: ReportUpdate | None) -> None:
         """Store a changed report and the public update that records the change (None: a
         change the reporter does not see, such as a reminder step)."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, func, insert, select
+from sqlalchemy import Connection, Select, bindparam, delete, func, insert, select
 from sqlalchemy import update as sql_update
 
 from tocsin.adapters.storage import report_tables as t
@@ -86,6 +86,39 @@ def report_of(row: Mapping[Any, Any]) -> Report:
     )
 
 
+_c = t.reports.c
+_at = (_c.cluster == bindparam("cluster"), _c.requested_at >= bindparam("since"))
+# the statements of taking a report in, built once: building one per report cost more than
+# running it (clustering reads two of them per report)
+_NEAREST = (
+    select(_c.id, _c.lat, _c.lon, _c.cluster, _c.requested_at)
+    .where(
+        _c.service.in_(bindparam("services", expanding=True)),
+        _c.requested_at.between(bindparam("start"), bindparam("end")),
+        _c.lat.between(bindparam("south"), bindparam("north")),
+        _c.lon.between(bindparam("west"), bindparam("east")),
+        _c.cluster.is_not(None),
+    )
+    .order_by(
+        (_c.lat - bindparam("lat")) * (_c.lat - bindparam("lat"))
+        + (_c.lon - bindparam("lon")) * (_c.lon - bindparam("lon")) * bindparam("k2"),
+        _c.id,
+    )
+    .limit(bindparam("limit"))
+)
+_OPEN_COUNT = select(func.count()).where(*_at, _c.status.in_(bindparam("open", expanding=True)))
+_LINKED_INCIDENT = (
+    select(_c.incident)
+    .where(*_at, _c.status == ReportStatus.LINKED.value, _c.incident.is_not(None))
+    .order_by(_c.requested_at.desc(), _c.id.desc())
+    .limit(1)
+)
+_OPEN = [s.value for s in sorted(OPEN_STATES)]
+_CLUSTER_STATE = select(_OPEN_COUNT.scalar_subquery(), _LINKED_INCIDENT.scalar_subquery())
+_INSERT_REPORT = insert(t.reports)
+_INSERT_UPDATE = insert(t.report_updates)
+
+
 def _filtered(query: ReportQuery) -> Select[Any]:
     c = t.reports.c
     sql = select(t.reports)
@@ -113,6 +146,15 @@ def _filtered(query: ReportQuery) -> Select[Any]:
     return sql
 
 
+def _update_row(report_id: str, update: ReportUpdate) -> dict[str, Any]:
+    return {
+        "report_id": report_id,
+        "at": update.at,
+        "status": update.status.value,
+        "note": update.note,
+    }
+
+
 class SqlReports:
     """The ReportStore port in one transaction."""
 
@@ -121,11 +163,23 @@ class SqlReports:
 
     def add(self, report: Report, *, photo: Photo | None, update: ReportUpdate) -> None:
         """Store a new report with its first public update (and its photo)."""
-        self.conn.execute(insert(t.reports), [report_row(report)])
-        self._update(report.id, update)
-        if photo is not None:
-            row = {"report_id": report.id, "media_type": photo.media_type, "data": photo.data}
-            self.conn.execute(insert(t.report_photos), [row])
+        self.add_all([(report, photo, update)])
+
+    def add_all(self, added: Sequence[tuple[Report, Photo | None, ReportUpdate]]) -> None:
+        """Store new reports, each with its first public update (and its photo): one
+        statement per table."""
+        if not added:
+            return
+        self.conn.execute(_INSERT_REPORT, [report_row(r) for r, _, _ in added])
+        updates = [_update_row(r.id, u) for r, _, u in added]
+        self.conn.execute(_INSERT_UPDATE, updates)
+        photos = [
+            {"report_id": r.id, "media_type": p.media_type, "data": p.data}
+            for r, p, _ in added
+            if p is not None
+        ]
+        if photos:
+            self.conn.execute(insert(t.report_photos), photos)
 
     def save(self, report: Report, *, update: ReportUpdate | None) -> None:
         """Store a changed report and the public update that records the change (None: a
@@ -136,8 +190,7 @@ class SqlReports:
             self._update(report.id, update)
 
     def _update(self, report_id: str, update: ReportUpdate) -> None:
-        row = {"report_id": report_id, "at": update.at, "status": update.status.value}
-        self.conn.execute(insert(t.report_updates), [{**row, "note": update.note}])
+        self.conn.execute(_INSERT_UPDATE, [_update_row(report_id, update)])
 
     def get(self, report_id: str) -> Report | None:
         """One report."""
@@ -152,37 +205,35 @@ class SqlReports:
         return [report_of(r) for r in self.conn.execute(sql).mappings()]
 
     def nearest(self, query: ReportQuery, *, to: Point, limit: int) -> list[Nearby]:
-        """Up to `limit` clustered reports matching the query, nearest to `to` first on a flat
-        projection (the database orders; only five columns are read)."""
-        c = t.reports.c
-        k = math.cos(math.radians(to.lat))
-        dlat, dlon = c.lat - to.lat, (c.lon - to.lon) * k
-        sql = (
-            _filtered(query)
-            .with_only_columns(c.id, c.lat, c.lon, c.cluster, c.requested_at)
-            .where(c.cluster.is_not(None))
-            .order_by(dlat * dlat + dlon * dlon, c.id)
-            .limit(limit)
-        )
+        """Up to `limit` clustered reports matching the query (its services, requested-at range
+        and box), nearest to `to` first on a flat projection (the database orders; only five
+        columns are read)."""
+        if query.box is None or query.start_at is None or query.end_at is None:
+            raise ValueError("nearest needs a box and a requested-at range")
+        south, west, north, east = query.box
+        params = {
+            "services": list(query.services),
+            "start": query.start_at,
+            "end": query.end_at,
+            "south": south,
+            "north": north,
+            "west": west,
+            "east": east,
+            "lat": to.lat,
+            "lon": to.lon,
+            "k2": math.cos(math.radians(to.lat)) ** 2,
+            "limit": limit,
+        }
         return [
             Nearby(r[0], Point(float(r[1]), float(r[2])), r[3], must(r[4]))
-            for r in self.conn.execute(sql)
+            for r in self.conn.execute(_NEAREST, params)
         ]
 
     def cluster_state(self, cluster: str, *, since: datetime) -> ClusterState:
         """The cluster's open reports since `since`; its newest linked report's incident."""
-        c = t.reports.c
-        within = (c.cluster == cluster, c.requested_at >= since)
-        opened = [s.value for s in sorted(OPEN_STATES)]
-        count = select(func.count()).where(*within, c.status.in_(opened))
-        linked = (
-            select(c.incident)
-            .where(*within, c.status == ReportStatus.LINKED.value, c.incident.is_not(None))
-            .order_by(c.requested_at.desc(), c.id.desc())
-            .limit(1)
-        )
-        open_reports = int(self.conn.execute(count).scalar_one())
-        return ClusterState(open_reports, self.conn.execute(linked).scalar())
+        params = {"cluster": cluster, "since": since, "open": _OPEN}
+        open_reports, incident = self.conn.execute(_CLUSTER_STATE, params).one()
+        return ClusterState(int(open_reports), incident)
 
     def with_fingerprints(self, fingerprints: Sequence[str], *, since: datetime) -> list[Report]:
         """The reports with any of these fingerprints requested at or after `since`, oldest
