@@ -16,6 +16,14 @@ Two settings, applied once when a server starts:
 - a young generation of `YOUNG` allocations instead of 700, so short-lived request objects die
   before a collection promotes them.
 
+A third, `TOCSIN_THREAD_SWITCH_MS` (CPython's 5 ms unless set): how long a thread may hold the
+interpreter while another waits for it. A commit thread that waits on the database gives the
+interpreter up at every round trip and may then wait a whole interval to get it back from the
+busy event loop: on PostgreSQL, where a report costs a few round trips, 0.5 ms took the reports'
+p99 with `serve` alone from 1.8 s to 0.36 s (`bench/reports.py`), but single-observation
+requests fell from 3,300 to 2,460 a second (`bench/api_ingest.py`, SQLite), so the default
+stays CPython's and the setting is a deployment's choice (docs/deployment.md).
+
 Which data chose them: the single-observation phase of `bench/api_ingest.py` (freezing alone:
 p99 222 → 99 ms, full collections of 47 ms twice a second; with the larger young generation:
 p99 68 ms, one full collection in 40 s). They were then checked, not tuned, on the storm and
@@ -25,6 +33,7 @@ report benchmarks (docs/benchmarks.md).
 from __future__ import annotations
 
 import gc
+import sys
 from typing import Final
 
 YOUNG: Final = 20_000  # allocations between collections of the young generation (CPython: 700)
@@ -36,9 +45,12 @@ def settle() -> None:
     gc.freeze()
 
 
-def tune_collector() -> None:
+def tune_collector(*, switch_ms: float | None = None) -> None:
     """The collector settings of a long-running server process; call once its start-up is
-    done (the application built, the state loaded)."""
+    done (the application built, the state loaded). `switch_ms`: the interpreter's thread
+    switch interval (`TOCSIN_THREAD_SWITCH_MS`; None keeps CPython's 5 ms)."""
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG, middle, old)
+    if switch_ms is not None:
+        sys.setswitchinterval(switch_ms / 1000)
     settle()

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
+from sqlalchemy import inspect, text
 
+from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.bootstrap import Stores
 from tocsin.core.reports import (
     HandlingAction,
@@ -237,3 +239,18 @@ def test_cluster_state_counts_open_reports_in_the_window_and_the_newest_linked_i
     assert (state.open_reports, state.incident) == (3, "INC-2")  # open1, l1, l2
     assert (later.open_reports, later.incident) == (1, "INC-2")
     assert (empty.open_reports, empty.incident) == (0, None)
+
+
+def test_migration_0032_replaces_the_older_nearby_index(db_url: str) -> None:
+    # a database migrated before 0032 has the (service, lat) index; 0032 puts the time in it
+    engine = make_engine(db_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_reports_service_lat_at"))
+        conn.execute(text("CREATE INDEX ix_reports_service_lat ON reports (service, lat)"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0031'"))
+    migrate(engine)
+    indexes = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("reports")}
+    engine.dispose()
+    assert indexes["ix_reports_service_lat_at"] == ["service", "lat", "requested_at"]
+    assert "ix_reports_service_lat" not in indexes

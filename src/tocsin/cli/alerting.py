@@ -355,7 +355,7 @@ def notify_run(
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
-    tune_collector()
+    tune_collector(switch_ms=chosen.thread_switch_ms)
     stops = []
     roles = []
     if Work.DISPATCH in tasks or Work.SCHEDULE in tasks:

@@ -358,4 +358,11 @@ def run_server(
     def ready(url: str) -> None:
         console.print(f"Tocsin on {url}/  (API docs: /docs, OpenAPI: /openapi.json)")
 
-    serve_forever(create_web_app(container), host=host, port=port, on_ready=ready, sock=sock)
+    serve_forever(
+        create_web_app(container),
+        host=host,
+        port=port,
+        on_ready=ready,
+        sock=sock,
+        switch_ms=container.settings.thread_switch_ms,
+    )

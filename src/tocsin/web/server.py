@@ -48,14 +48,16 @@ def serve_forever(
     port: int,
     on_ready: Callable[[str], None] | None = None,
     sock: socket.socket | None = None,
+    switch_ms: float | None = None,
 ) -> None:
     """Bind host:port (unless `sock` is already bound), call `on_ready(base URL)`, then serve
-    until interrupted. The process is a server from here on: its collector is tuned."""
+    until interrupted. The process is a server from here on: its collector is tuned (and its
+    thread switch interval, `switch_ms`, when given)."""
     sock = sock or bind(host, port)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     if on_ready is not None:
         on_ready(f"http://{host}:{port}")
-    tune_collector()
+    tune_collector(switch_ms=switch_ms)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:

@@ -48,7 +48,8 @@ reports = Table(
     Column("reminder_progress", Integer, nullable=False, server_default="0"),
     Column("reminder_due_at", DateTime(timezone=True), nullable=True),
     Index("ix_reports_requested_at", "requested_at"),
-    Index("ix_reports_service_lat", "service", "lat"),  # reports near a point (clustering)
+    # reports near a point in a time window (clustering; migration 0032)
+    Index("ix_reports_service_lat_at", "service", "lat", "requested_at"),
     Index("ix_reports_cluster", "cluster"),
     Index("ix_reports_fingerprint", "fingerprint", "requested_at"),
     Index("ix_reports_unit_status", "unit", "status"),
