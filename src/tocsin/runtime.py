@@ -20,7 +20,7 @@ A third, `TOCSIN_THREAD_SWITCH_MS` (CPython's 5 ms unless set): how long a threa
 interpreter while another waits for it. A commit thread that waits on the database gives the
 interpreter up at every round trip and may then wait a whole interval to get it back from the
 busy event loop: on PostgreSQL, where a report costs a few round trips, 0.5 ms took the reports'
-p99 with `serve` alone from 1.8 s to 0.36 s (`bench/reports.py`), but single-observation
+p99 with `serve` alone from 1.4–1.8 s to 0.36–0.40 s (`bench/reports.py`), but single-observation
 requests fell from 3,300 to 2,460 a second (`bench/api_ingest.py`, SQLite), so the default
 stays CPython's and the setting is a deployment's choice (docs/deployment.md).
 
