@@ -29,6 +29,30 @@ class ReportQuery:
     due_by: datetime | None = None
     limit: int = 1_000
 
+    def matches(self, report: Report) -> bool:
+        """Whether a report is one the query asks for (the limit aside): the in-memory store's
+        filter, and what a group's reports not yet written are checked against."""
+        if self.ids:
+            return report.id in self.ids
+        next_at = report.reminders.next_at
+        checks = (
+            not self.services or report.service in self.services,
+            not self.statuses or report.status in self.statuses,
+            self.start_at is None or report.requested_at >= self.start_at,
+            self.end_at is None or report.requested_at <= self.end_at,
+            self.unit is None or report.unit == self.unit,
+            self.region is None or report.region == self.region,
+            self.cluster is None or report.cluster == self.cluster,
+            self.box is None or _inside(report, self.box),
+            self.due_by is None or (next_at is not None and next_at <= self.due_by),
+        )
+        return all(checks)
+
+
+def _inside(report: Report, box: Box) -> bool:
+    south, west, north, east = box
+    return south <= report.point.lat <= north and west <= report.point.lon <= east
+
 
 @dataclass(frozen=True, slots=True)
 class SealedContact:

@@ -694,7 +694,7 @@ class _Added:
         found: list[Report | Nearby] = list(
             self.tx.reports.nearest(query, to=to, limit=NEAREST_READ)
         )
-        found.extend(r for r, _, _ in self.pending if r.cluster and _within(r, query))
+        found.extend(r for r, _, _ in self.pending if r.cluster and query.matches(r))
         return found
 
     def cluster_state(self, cluster: str, *, since: datetime) -> ClusterState:
@@ -705,20 +705,6 @@ class _Added:
             1 for r, _, _ in self.pending if r.cluster == cluster and r.requested_at >= since
         )
         return replace(stored, open_reports=stored.open_reports + more)
-
-
-def _within(report: Report, query: ReportQuery) -> bool:
-    """Whether a report matches a clustering query (services, requested-at range, box)."""
-    if report.service not in query.services or query.box is None:
-        return False
-    if query.start_at is None or query.end_at is None:
-        return False
-    south, west, north, east = query.box
-    return (
-        query.start_at <= report.requested_at <= query.end_at
-        and south <= report.point.lat <= north
-        and west <= report.point.lon <= east
-    )
 
 
 class _Find(Protocol):

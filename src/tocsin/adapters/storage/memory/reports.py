@@ -9,34 +9,8 @@ from datetime import datetime
 
 from tocsin.adapters.storage.memory.state import MemoryState
 from tocsin.core.report_clusters import ClusterState, Nearby
-from tocsin.core.reports import OPEN_STATES, Box, Photo, Point, Report, ReportStatus, ReportUpdate
+from tocsin.core.reports import OPEN_STATES, Photo, Point, Report, ReportStatus, ReportUpdate
 from tocsin.ports.reports import ReportQuery, SealedContact
-
-
-def _inside(report: Report, box: Box) -> bool:
-    south, west, north, east = box
-    return south <= report.point.lat <= north and west <= report.point.lon <= east
-
-
-def _due(report: Report, by: datetime) -> bool:
-    return report.reminders.next_at is not None and report.reminders.next_at <= by
-
-
-def _matches(report: Report, query: ReportQuery) -> bool:
-    if query.ids:
-        return report.id in query.ids
-    checks = (
-        not query.services or report.service in query.services,
-        not query.statuses or report.status in query.statuses,
-        query.start_at is None or report.requested_at >= query.start_at,
-        query.end_at is None or report.requested_at <= query.end_at,
-        query.unit is None or report.unit == query.unit,
-        query.region is None or report.region == query.region,
-        query.cluster is None or report.cluster == query.cluster,
-        query.box is None or _inside(report, query.box),
-        query.due_by is None or _due(report, query.due_by),
-    )
-    return all(checks)
 
 
 class MemoryReports:
@@ -72,7 +46,7 @@ class MemoryReports:
 
     def find(self, query: ReportQuery) -> list[Report]:
         """Reports matching the query, newest first."""
-        found = [r for r in self.state.reports.values() if _matches(r, query)]
+        found = [r for r in self.state.reports.values() if query.matches(r)]
         found.sort(key=lambda r: (r.requested_at, r.id), reverse=True)
         return found[: query.limit]
 
@@ -83,7 +57,7 @@ class MemoryReports:
         def flat(r: Report) -> tuple[float, str]:
             return (r.point.lat - to.lat) ** 2 + ((r.point.lon - to.lon) * k) ** 2, r.id
 
-        found = [r for r in self.state.reports.values() if r.cluster and _matches(r, query)]
+        found = [r for r in self.state.reports.values() if r.cluster and query.matches(r)]
         found.sort(key=flat)
         return [Nearby(r.id, r.point, r.cluster, r.requested_at) for r in found[:limit]]
 
