@@ -110,6 +110,9 @@ def create_app(container: Container) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # Tocsin exports its own metrics (/metrics) and configures no OpenTelemetry provider;
+        # FastAPI's native telemetry otherwise asks the global providers on every request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
     install_handlers(app)

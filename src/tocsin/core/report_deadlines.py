@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from tocsin.core.incidents.plans import DEFAULT_OVERDUE
 from tocsin.core.incidents.reminders import steps_for
-from tocsin.core.incidents.tasks import Reminders
+from tocsin.core.incidents.tasks import Reminders, Steps
 from tocsin.core.reports import Report, ReportStatus
 from tocsin.core.warnings.dedup import idempotency_key
 from tocsin.core.warnings.escalation import (
@@ -68,9 +69,22 @@ def deadline_of(report: Report, deadlines: ReportDeadlines) -> datetime | None:
 
 
 def first_reminders(report: Report, deadlines: ReportDeadlines, *, chain: Sequence[str]) -> Report:
-    """A new report with the policy's steps frozen onto it and its first step scheduled."""
-    steps = steps_for(deadlines.overdue, chain) if report.unit else ()
-    return scheduled(replace(report, reminders=Reminders(steps)), deadlines)
+    """A new report with the policy's steps frozen onto it and its first step scheduled (what
+    `scheduled` gives a report with no progress, in one copy: every report comes in this way)."""
+    steps = _steps(deadlines.overdue, tuple(chain)) if report.unit else ()
+    deadline = deadline_of(report, deadlines)
+    step = None
+    if deadline is not None:
+        snap = EscalationSnapshot("report overdue", deadline, steps)
+        step = next_step(snap, 0, report.updated_at)
+    next_at = step.due_at if step is not None else None
+    return replace(report, reminders=Reminders(steps, 0, next_at))
+
+
+@lru_cache(maxsize=4096)
+def _steps(policy: EscalationPolicy, chain: tuple[str, ...]) -> Steps:
+    """The policy's steps for a chain (a city has a few hundred chains; each report has one)."""
+    return steps_for(policy, chain)
 
 
 def scheduled(report: Report, deadlines: ReportDeadlines, *, since: Report | None = None) -> Report:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.sql.deferred import WriteQueue
@@ -46,10 +46,9 @@ class SqlAuditLog:
             {**_row(r), "chain_seq": seq, "chain_hash": digest}
             for r, (seq, digest) in zip(records, links, strict=True)
         ]
-        self.conn.execute(insert(t.audit_log), rows)
+        self.conn.execute(_INSERT, rows)
         seq, digest = links[-1]
-        c = t.audit_chain
-        self.conn.execute(update(c).where(c.c.name == CHAIN).values(seq=seq, head=digest))
+        self.conn.execute(_MOVE, {"new_seq": seq, "new_head": digest})
 
     def trail(self, subject_type: str, subject_id: str) -> list[AuditRecord]:
         """One subject's trail, oldest first."""
@@ -77,14 +76,26 @@ class SqlAuditLog:
         ]
 
 
+_c = t.audit_chain.c
+# built once: an append runs them in every transaction that audits (each report group's)
+_LOCK = (  # locks the row and reads it in one statement
+    update(t.audit_chain).where(_c.name == CHAIN).values(seq=_c.seq).returning(_c.seq, _c.head)
+)
+_MOVE = (
+    update(t.audit_chain)
+    .where(_c.name == CHAIN)
+    .values(seq=bindparam("new_seq"), head=bindparam("new_head"))
+)
+_INSERT = insert(t.audit_log)
+
+
 def lock_head(conn: Connection) -> Head:
     """Lock the chain's head row for this transaction (creating it at the first append) and
     read it."""
-    c = t.audit_chain
-    touched = conn.execute(update(c).where(c.c.name == CHAIN).values(seq=c.c.seq))
-    if touched.rowcount == 0:
-        conn.execute(insert(c), [{"name": CHAIN, "seq": 0, "head": GENESIS}])
-    row = conn.execute(select(c.c.seq, c.c.head).where(c.c.name == CHAIN)).one()
+    row = conn.execute(_LOCK).first()
+    if row is None:
+        conn.execute(insert(t.audit_chain), [{"name": CHAIN, "seq": 0, "head": GENESIS}])
+        return Head(0, GENESIS)
     return Head(int(row.seq), row.head)
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, func, insert, select
+from sqlalchemy import Connection, Select, delete, insert, select
 from sqlalchemy import update as sql_update
 
 from tocsin.adapters.storage import report_tables as t
+from tocsin.adapters.storage.sql.driver import JSON_VALUE, Driver, DriverStatement
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.incidents.tasks import Reminders
 from tocsin.core.report_clusters import ClusterState, Nearby
@@ -86,36 +88,55 @@ def report_of(row: Mapping[Any, Any]) -> Report:
     )
 
 
-_c = t.reports.c
-_at = (_c.cluster == bindparam("cluster"), _c.requested_at >= bindparam("since"))
-# the statements of taking a report in, built once: building one per report cost more than
-# running it (clustering reads two of them per report)
-_NEAREST = (
-    select(_c.id, _c.lat, _c.lon, _c.cluster, _c.requested_at)
-    .where(
-        _c.service.in_(bindparam("services", expanding=True)),
-        _c.requested_at.between(bindparam("start"), bindparam("end")),
-        _c.lat.between(bindparam("south"), bindparam("north")),
-        _c.lon.between(bindparam("west"), bindparam("east")),
-        _c.cluster.is_not(None),
-    )
-    .order_by(
-        (_c.lat - bindparam("lat")) * (_c.lat - bindparam("lat"))
-        + (_c.lon - bindparam("lon")) * (_c.lon - bindparam("lon")) * bindparam("k2"),
-        _c.id,
-    )
-    .limit(bindparam("limit"))
+_OPEN = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES))  # enum values: plain words
+# the reads of taking a report in, on the driver's cursor (see driver.py): clustering runs both
+# once per report. Nearest first on a flat projection (cos² of the latitude scales longitude).
+_NEAREST_SQL = (
+    "SELECT id, lat, lon, cluster, requested_at FROM reports "
+    "WHERE service IN ({services}) AND requested_at BETWEEN ? AND ? "
+    "AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? AND cluster IS NOT NULL "
+    "ORDER BY (lat - ?) * (lat - ?) + (lon - ?) * (lon - ?) * ?, id LIMIT ?"
 )
-_OPEN_COUNT = select(func.count()).where(*_at, _c.status.in_(bindparam("open", expanding=True)))
-_LINKED_INCIDENT = (
-    select(_c.incident)
-    .where(*_at, _c.status == ReportStatus.LINKED.value, _c.incident.is_not(None))
-    .order_by(_c.requested_at.desc(), _c.id.desc())
-    .limit(1)
+_NEAREST: dict[int, DriverStatement] = {}  # by the number of services
+_CLUSTER_STATE = DriverStatement(
+    "SELECT (SELECT count(*) FROM reports WHERE cluster = ? AND requested_at >= ? "  # noqa: S608 - the statuses are the enum's
+    f"AND status IN ({_OPEN})), "
+    "(SELECT incident FROM reports WHERE cluster = ? AND requested_at >= ? "
+    f"AND status = '{ReportStatus.LINKED.value}' AND incident IS NOT NULL "
+    "ORDER BY requested_at DESC, id DESC LIMIT 1)"
 )
-_OPEN = [s.value for s in sorted(OPEN_STATES)]
-_CLUSTER_STATE = select(_OPEN_COUNT.scalar_subquery(), _LINKED_INCIDENT.scalar_subquery())
-_INSERT_REPORT = insert(t.reports)
+
+
+_JSON_COLUMNS = frozenset({"attributes", "reminder_steps"})
+_REPORT_COLUMNS = tuple(c.name for c in t.reports.columns)
+_INSERT_REPORTS = DriverStatement(
+    f"INSERT INTO reports ({', '.join(_REPORT_COLUMNS)}) VALUES ("  # noqa: S608 - the columns
+    + ", ".join(JSON_VALUE if c in _JSON_COLUMNS else "?" for c in _REPORT_COLUMNS)
+    + ")"
+)
+_INSERT_UPDATES = DriverStatement(
+    "INSERT INTO report_updates (report_id, at, status, note) VALUES (?, ?, ?, ?)"
+)
+
+
+def _insert_values(drv: Driver, report: Report) -> tuple[Any, ...]:
+    """A new report's row in `_REPORT_COLUMNS` order, as the driver takes it."""
+    row = report_row(report)
+    for name in ("requested_at", "updated_at", "reminder_due_at"):
+        row[name] = drv.time_or_none(row[name])
+    for name in _JSON_COLUMNS:
+        row[name] = json.dumps(row[name])
+    return tuple(row[c] for c in _REPORT_COLUMNS)
+
+
+def _nearest(services: int) -> DriverStatement:
+    found = _NEAREST.get(services)
+    if found is None:
+        found = DriverStatement(_NEAREST_SQL.format(services=", ".join("?" * services)))
+        _NEAREST[services] = found
+    return found
+
+
 _INSERT_UPDATE = insert(t.report_updates)
 
 
@@ -170,9 +191,10 @@ class SqlReports:
         statement per table."""
         if not added:
             return
-        self.conn.execute(_INSERT_REPORT, [report_row(r) for r, _, _ in added])
-        updates = [_update_row(r.id, u) for r, _, u in added]
-        self.conn.execute(_INSERT_UPDATE, updates)
+        drv = Driver(self.conn)  # every report comes in here: on the driver (see driver.py)
+        drv.run_many(_INSERT_REPORTS, [_insert_values(drv, r) for r, _, _ in added])
+        updates = [(r.id, drv.time(u.at), u.status.value, u.note) for r, _, u in added]
+        drv.run_many(_INSERT_UPDATES, updates)
         photos = [
             {"report_id": r.id, "media_type": p.media_type, "data": p.data}
             for r, p, _ in added
@@ -211,28 +233,24 @@ class SqlReports:
         if query.box is None or query.start_at is None or query.end_at is None:
             raise ValueError("nearest needs a box and a requested-at range")
         south, west, north, east = query.box
-        params = {
-            "services": list(query.services),
-            "start": query.start_at,
-            "end": query.end_at,
-            "south": south,
-            "north": north,
-            "west": west,
-            "east": east,
-            "lat": to.lat,
-            "lon": to.lon,
-            "k2": math.cos(math.radians(to.lat)) ** 2,
-            "limit": limit,
-        }
+        services = list(query.services)
+        if not services:
+            return []
+        drv = Driver(self.conn)
+        start, end = drv.time(query.start_at), drv.time(query.end_at)
+        k2 = math.cos(math.radians(to.lat)) ** 2
+        lat, lon = to.lat, to.lon
+        params = [*services, start, end, south, north, west, east, lat, lat, lon, lon, k2, limit]
         return [
-            Nearby(r[0], Point(float(r[1]), float(r[2])), r[3], must(r[4]))
-            for r in self.conn.execute(_NEAREST, params)
+            Nearby(ident, Point(float(y), float(x)), cluster, drv.read_time(at))
+            for ident, y, x, cluster, at in drv.rows(_nearest(len(services)), params)
         ]
 
     def cluster_state(self, cluster: str, *, since: datetime) -> ClusterState:
         """The cluster's open reports since `since`; its newest linked report's incident."""
-        params = {"cluster": cluster, "since": since, "open": _OPEN}
-        open_reports, incident = self.conn.execute(_CLUSTER_STATE, params).one()
+        drv = Driver(self.conn)
+        at = drv.time(since)
+        ((open_reports, incident),) = drv.rows(_CLUSTER_STATE, [cluster, at, cluster, at])
         return ClusterState(int(open_reports), incident)
 
     def with_fingerprints(self, fingerprints: Sequence[str], *, since: datetime) -> list[Report]:
