@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -254,3 +256,21 @@ def test_migration_0032_replaces_the_older_nearby_index(db_url: str) -> None:
     engine.dispose()
     assert indexes["ix_reports_service_lat_at"] == ["service", "lat", "requested_at"]
     assert "ix_reports_service_lat" not in indexes
+
+
+def test_taking_reports_in_waits_for_the_transaction_taking_them_in_before(store: Store) -> None:
+    order: list[str] = []
+
+    def second() -> None:
+        with store.transaction() as tx:
+            tx.reports.take_in()
+            order.append("second")
+
+    with store.transaction() as tx:
+        tx.reports.take_in()
+        other = threading.Thread(target=second)
+        other.start()
+        time.sleep(0.3)  # the second transaction has asked by now
+        order.append("first")
+    other.join(timeout=30)
+    assert order == ["first", "second"]

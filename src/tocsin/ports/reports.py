@@ -66,6 +66,10 @@ class SealedContact:
 class ReportStore(Protocol):
     """Reports, their updates, photos and sealed contacts."""
 
+    def take_in(self) -> None:
+        """Hold taking reports in to this transaction until it ends: another process's group
+        waits (clustering reads what the group before it wrote). Called first."""
+
     def add(self, report: Report, *, photo: Photo | None, update: ReportUpdate) -> None:
         """Store a new report with its first public update (and its photo)."""
 

@@ -308,6 +308,7 @@ class ReportService:
         signals: list[_Signal] = []
         incidents = self._open_incidents(group)  # what the group's clusters may attach to
         with self.store.transaction() as tx:
+            tx.reports.take_in()  # one group at a time, across processes too
             seen = self._fingerprints(tx, group)
             added = _Added(tx)
             stored = [

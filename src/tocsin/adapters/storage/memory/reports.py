@@ -19,6 +19,9 @@ class MemoryReports:
     def __init__(self, state: MemoryState) -> None:
         self.state = state
 
+    def take_in(self) -> None:
+        """Nothing: the memory store's transactions run one at a time."""
+
     def add(self, report: Report, *, photo: Photo | None, update: ReportUpdate) -> None:
         """Store a new report with its first public update (and its photo)."""
         if report.id in self.state.reports:

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Select, delete, insert, select
 from sqlalchemy import update as sql_update
 
 from tocsin.adapters.storage import report_tables as t
+from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.sql.driver import JSON_VALUE, Driver, DriverStatement
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.incidents.tasks import Reminders
@@ -88,6 +89,7 @@ def report_of(row: Mapping[Any, Any]) -> Report:
     )
 
 
+TAKE_IN = "tocsin.reports.take_in"  # the lock of taking reports in
 _OPEN = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES))  # enum values: plain words
 # the reads of taking a report in, on the driver's cursor (see driver.py): clustering runs both
 # once per report. Nearest first on a flat projection (cos² of the latitude scales longitude).
@@ -179,8 +181,14 @@ def _update_row(report_id: str, update: ReportUpdate) -> dict[str, Any]:
 class SqlReports:
     """The ReportStore port in one transaction."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, writer: DialectWriter) -> None:
         self.conn = conn
+        self.writer = writer
+
+    def take_in(self) -> None:
+        """SQLite's write lock taken at once (polled: SQLite's own busy handler sleeps up to
+        100 ms between tries while the pipeline writes); PostgreSQL's advisory lock."""
+        self.writer.exclusive(self.conn, TAKE_IN)
 
     def add(self, report: Report, *, photo: Photo | None, update: ReportUpdate) -> None:
         """Store a new report with its first public update (and its photo)."""

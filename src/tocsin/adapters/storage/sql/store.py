@@ -72,7 +72,7 @@ class SqlSession:
             leases=SqlLeases(conn, writer),
             credentials=SqlCredentials(conn),
             retention=SqlRetention(conn),
-            reports=SqlReports(conn),
+            reports=SqlReports(conn, writer),
             outbox=SqlOutbox(conn, writer, queue=WriteQueue()),
         )
 
