@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Column, DateTime, MetaData, Table, select
+from sqlalchemy import Column, DateTime, MetaData, Table, func, select
+from sqlalchemy.exc import DBAPIError
 
 from tocsin.adapters.storage.engine import make_engine
+from tocsin.adapters.storage.faults import faults_as_unavailable
 from tocsin.adapters.storage.sql.driver import Driver, DriverStatement
 from tocsin.adapters.storage.times import must
+from tocsin.core.errors import Unavailable
 
 
 def test_placeholders_follow_the_driver_and_a_percent_sign_is_refused() -> None:
@@ -40,3 +43,32 @@ def test_a_timestamp_reads_back_as_the_tables_keep_it(db_url: str) -> None:
         engine.dispose()
     assert drv.read_time(raw) == at
     assert must(through_sqlalchemy) == at  # what the adapters read, unchanged
+
+
+def test_a_driver_error_is_raised_as_sqlalchemy_raises_it_without_the_values(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            drv = Driver(conn)
+            with pytest.raises(DBAPIError) as raised:
+                drv.rows(DriverStatement("SELECT secret FROM no_such_table WHERE x = ?"), ["a@b.c"])
+    finally:
+        engine.dispose()
+    assert "no_such_table" in str(raised.value)
+    assert "a@b.c" not in str(raised.value)
+
+
+@pytest.mark.postgres
+def test_a_lost_server_connection_is_unavailable_as_on_any_statement(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with engine.connect() as other:
+                other.execute(select(func.pg_terminate_backend(pid)))
+            with pytest.raises(Unavailable, match=r"connection|server"), faults_as_unavailable():
+                Driver(conn).rows(DriverStatement("SELECT ?"), [1])
+        with engine.connect() as conn:  # the pool dropped the lost connection
+            assert Driver(conn).rows(DriverStatement("SELECT ?"), [2]) == [(2,)]
+    finally:
+        engine.dispose()

@@ -74,6 +74,17 @@ class BodyTooLarge(Exception):
     """The body passed the limit."""
 
 
+class GuardLimits:
+    """What the request guards of one application share: the sign-in and write rates and the
+    tokens trusted for a moment (one set, however many guards stand in front of routes)."""
+
+    def __init__(self, container: Container) -> None:
+        settings = container.settings
+        self.sign_ins = TokenBucket(settings.sign_in_per_minute, burst=5)
+        self.writes = TokenBucket(settings.writes_per_minute, burst=60)
+        self.tokens: dict[str, tuple[Principal, datetime, int]] = {}
+
+
 def header(scope: Scope, name: bytes) -> str | None:
     """A request header's value (the first, if repeated), or None."""
     for key, value in scope.get("headers", ()):
@@ -93,15 +104,16 @@ class RequestGuard:
         container: Container,
         max_body_bytes: int,
         streamed: Mapping[str, tuple[str, ...]] | None = None,
+        limits: GuardLimits | None = None,
     ) -> None:
         self.app = app
         self.container = container
         self.max_body_bytes = max_body_bytes
         self.streamed = dict(streamed or {})
-        settings = container.settings
-        self.sign_ins = TokenBucket(settings.sign_in_per_minute, burst=5)
-        self.writes = TokenBucket(settings.writes_per_minute, burst=60)
-        self.tokens: dict[str, tuple[Principal, datetime, int]] = {}
+        shared = limits or GuardLimits(container)
+        self.sign_ins = shared.sign_ins
+        self.writes = shared.writes
+        self.tokens = shared.tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""

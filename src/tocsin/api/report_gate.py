@@ -3,6 +3,11 @@
 send), in front of the FastAPI application.
 
 It stands behind the request guard, which has already read the body within the size limit.
+The application takes these posts into a lane of their own ahead of FastAPI's middleware
+(`tocsin.api.app.TocsinAPI`): security headers, the request guard (sharing the application's
+rates), this gate. Nothing else in FastAPI's stack acts on them: a report's answer is too small
+to compress and the gate answers its own errors; skipping that stack saved about a tenth of the
+server's time per report (`bench/reports.py`, py-spy).
 The form is parsed as Starlette's form parser reads it (fields split on `&`, `+` and percent
 escapes decoded as UTF-8, raw bytes as Latin-1, at most 100 fields) and answered exactly as the
 route does (`tocsin.api.open311.post_form`), but on the event loop: the report is checked and
@@ -30,6 +35,16 @@ MAX_FIELDS = 100  # as the route's form parser allows
 PATHS = {f"{BASE}/requests.{fmt}": fmt for fmt in ("json", "xml")}
 
 
+def report_form(scope: Scope) -> str | None:
+    """The answer's format ("json", "xml") when the request is a form-encoded report post
+    (what the gate serves); None for any other request."""
+    fmt = PATHS.get(scope.get("path", "")) if scope["type"] == "http" else None
+    if fmt is None or scope["method"] != "POST":
+        return None
+    media = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
+    return fmt if media == FORM else None
+
+
 class ReportGate:
     """The ASGI middleware serving form-encoded report posts."""
 
@@ -39,9 +54,8 @@ class ReportGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
-        fmt = PATHS.get(scope.get("path", "")) if scope["type"] == "http" else None
-        media = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
-        if fmt is None or scope["method"] != "POST" or media != FORM:
+        fmt = report_form(scope)
+        if fmt is None:
             await self.app(scope, receive, send)
             return
         body = await _body(receive)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, DateTime
+from sqlalchemy.exc import DBAPIError
 
 from tocsin.adapters.storage.dialects import raw_connection
 from tocsin.adapters.storage.times import must
@@ -67,6 +68,7 @@ class Driver:
     """A transaction's driver connection, with the dialect's timestamp conversions."""
 
     def __init__(self, conn: Connection) -> None:
+        self.conn = conn
         self.dialect = conn.dialect.name
         self.raw = raw_connection(conn)
         self._bind, self._result = _time_processors(conn)
@@ -86,17 +88,40 @@ class Driver:
     def run_many(self, statement: DriverStatement, rows: Sequence[Sequence[Any]]) -> None:
         """A write, once per row (JSON values given as their text: `json.dumps`, as SQLAlchemy
         writes them)."""
+        sql = statement.text(self.dialect)
         cursor = self.raw.cursor()
         try:
-            cursor.executemany(statement.text(self.dialect), rows)
+            cursor.executemany(sql, rows)
+        except self.conn.dialect.loaded_dbapi.Error as err:
+            raise self._wrapped(err, sql, rows) from err
         finally:
             cursor.close()
 
     def rows(self, statement: DriverStatement, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """All rows of a read."""
+        sql = statement.text(self.dialect)
         cursor = self.raw.cursor()
         try:
-            cursor.execute(statement.text(self.dialect), params)
+            cursor.execute(sql, params)
             return list(cursor.fetchall())
+        except self.conn.dialect.loaded_dbapi.Error as err:
+            raise self._wrapped(err, sql, params) from err
         finally:
             cursor.close()
+
+    def _wrapped(self, err: Exception, sql: str, params: Sequence[Any]) -> DBAPIError:
+        """The driver's error as SQLAlchemy raises it (OperationalError, IntegrityError, …),
+        so that the stores tell a fault of the database (Unavailable) as they do elsewhere."""
+        dialect = self.conn.dialect
+        lost = dialect.is_disconnect(err, self.raw, None)
+        if lost:  # as SQLAlchemy does: the pool drops the connection, no rollback is tried
+            self.conn.invalidate(err)
+        return DBAPIError.instance(
+            sql,
+            list(params),
+            err,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,  # reports' fields stay out of messages and logs
+            connection_invalidated=lost,
+            dialect=dialect,
+        )
