@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, DateTime
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from tocsin.adapters.storage.dialects import raw_connection
 from tocsin.adapters.storage.times import must
@@ -109,14 +109,14 @@ class Driver:
         finally:
             cursor.close()
 
-    def _wrapped(self, err: Exception, sql: str, params: Sequence[Any]) -> DBAPIError:
+    def _wrapped(self, err: Any, sql: str, params: Sequence[Any]) -> StatementError:
         """The driver's error as SQLAlchemy raises it (OperationalError, IntegrityError, …),
         so that the stores tell a fault of the database (Unavailable) as they do elsewhere."""
         dialect = self.conn.dialect
         lost = dialect.is_disconnect(err, self.raw, None)
         if lost:  # as SQLAlchemy does: the pool drops the connection, no rollback is tried
             self.conn.invalidate(err)
-        return DBAPIError.instance(
+        wrapped: StatementError = DBAPIError.instance(
             sql,
             list(params),
             err,
@@ -125,3 +125,4 @@ class Driver:
             connection_invalidated=lost,
             dialect=dialect,
         )
+        return wrapped
