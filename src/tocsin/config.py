@@ -74,9 +74,9 @@ class Settings(BaseSettings):
     ingest_queue_rows: int = Field(default=4_000_000, ge=1)
     ingest_group_rows: int = Field(default=1_000_000, ge=1)
     # how long a server's thread holds the interpreter before another may run (ms; CPython's
-    # default 5): shorter helps a commit thread's database round trips past a busy event loop,
-    # at some cost to single small requests (docs/deployment.md, tocsin/runtime.py)
-    thread_switch_ms: float = Field(default=5.0, ge=0.1, le=100.0)
+    # default is 5): 1 lets a commit thread's database calls past a busy event loop sooner
+    # (public reports on SQLite: a fifth more a second, p99 halved; docs/deployment.md)
+    thread_switch_ms: float = Field(default=1.0, ge=0.1, le=100.0)
     # how often the "source silent" check runs (indicators with a cadence; sources.yaml)
     silence_check_interval_s: float = Field(default=30.0, gt=0)
     # the roles past one machine (docs/deployment.md): "single" (default) stores each write in

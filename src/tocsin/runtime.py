@@ -16,13 +16,12 @@ Two settings, applied once when a server starts:
 - a young generation of `YOUNG` allocations instead of 700, so short-lived request objects die
   before a collection promotes them.
 
-A third, `TOCSIN_THREAD_SWITCH_MS` (CPython's 5 ms unless set): how long a thread may hold the
-interpreter while another waits for it. A commit thread that waits on the database gives the
-interpreter up at every round trip and may then wait a whole interval to get it back from the
-busy event loop: on PostgreSQL, where a report costs a few round trips, 0.5 ms took the reports'
-p99 with `serve` alone from 1.4–1.8 s to 0.36–0.40 s (`bench/reports.py`), but single-observation
-requests fell from 3,300 to 2,460 a second (`bench/api_ingest.py`, SQLite), so the default
-stays CPython's and the setting is a deployment's choice (docs/deployment.md).
+A third, `TOCSIN_THREAD_SWITCH_MS` (1 ms by default; CPython's is 5 ms): how long a thread may
+hold the interpreter while another waits for it. A commit thread gives the interpreter up at
+every database call and may then wait a whole interval to get it back from the busy event loop.
+At 1 ms public reports on SQLite went from 734–773 to 918–954 a second with their p99 halved
+(`bench/reports.py --notify`), and ingest was no worse (`bench/api_ingest.py`); 0.5 ms had cost
+single-observation requests a quarter of their rate (docs/deployment.md has the table).
 
 Which data chose them: the single-observation phase of `bench/api_ingest.py` (freezing alone:
 p99 222 → 99 ms, full collections of 47 ms twice a second; with the larger young generation:
