@@ -6,8 +6,8 @@ It stands behind the request guard, which has already read the body within the s
 The application takes these posts into a lane of their own ahead of FastAPI's middleware
 (`tocsin.api.app.TocsinAPI`): security headers, the request guard (sharing the application's
 rates), this gate. Nothing else in FastAPI's stack acts on them: a report's answer is too small
-to compress and the gate answers its own errors; skipping that stack saved about a tenth of the
-server's time per report (`bench/reports.py`, py-spy).
+to compress and the gate answers its own errors. The stack it skips took about 7 % of the
+server's time per report (py-spy on `bench/reports.py`, before the lane).
 The form is parsed as Starlette's form parser reads it (fields split on `&`, `+` and percent
 escapes decoded as UTF-8, raw bytes as Latin-1, at most 100 fields) and answered exactly as the
 route does (`tocsin.api.open311.post_form`), but on the event loop: the report is checked and
