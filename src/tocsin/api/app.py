@@ -136,7 +136,8 @@ def create_app(container: Container) -> FastAPI:
     install_docs(app, title=TITLE)
     settings = container.settings
     routes = write_routes(container)
-    app.add_middleware(ReportGate, container=container)  # innermost: reports from apps' forms
+    # reports from apps' forms take their own lane (report_gate.py); the gate's fallback, the
+    # application, is never reached: the lane takes exactly the requests the gate serves
     limits = GuardLimits(container)  # one set of rates for both guards
     guarded = {path: route.schemes for path, route in routes.items()}
     app.report_lane = SecurityHeaders(

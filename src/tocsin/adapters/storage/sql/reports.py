@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, insert, select
+from sqlalchemy import JSON, Connection, DateTime, Select, delete, insert, select
 from sqlalchemy import update as sql_update
 
 from tocsin.adapters.storage import report_tables as t
@@ -109,8 +109,9 @@ _CLUSTER_STATE = DriverStatement(
 )
 
 
-_JSON_COLUMNS = frozenset({"attributes", "reminder_steps"})
 _REPORT_COLUMNS = tuple(c.name for c in t.reports.columns)
+_JSON_COLUMNS = frozenset(c.name for c in t.reports.columns if isinstance(c.type, JSON))
+_TIME_COLUMNS = frozenset(c.name for c in t.reports.columns if isinstance(c.type, DateTime))
 _INSERT_REPORTS = DriverStatement(
     f"INSERT INTO reports ({', '.join(_REPORT_COLUMNS)}) VALUES ("  # noqa: S608 - the columns
     + ", ".join(JSON_VALUE if c in _JSON_COLUMNS else "?" for c in _REPORT_COLUMNS)
@@ -124,7 +125,7 @@ _INSERT_UPDATES = DriverStatement(
 def _insert_values(drv: Driver, report: Report) -> tuple[Any, ...]:
     """A new report's row in `_REPORT_COLUMNS` order, as the driver takes it."""
     row = report_row(report)
-    for name in ("requested_at", "updated_at", "reminder_due_at"):
+    for name in _TIME_COLUMNS:
         row[name] = drv.time_or_none(row[name])
     for name in _JSON_COLUMNS:
         row[name] = json.dumps(row[name])
