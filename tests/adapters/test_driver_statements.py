@@ -6,12 +6,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Column, DateTime, MetaData, Table, func, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tocsin.adapters.storage.engine import make_engine
 from tocsin.adapters.storage.faults import faults_as_unavailable
-from tocsin.adapters.storage.sql.driver import Driver, DriverStatement
+from tocsin.adapters.storage.sql.driver import CHUNK, Driver, DriverStatement, DriverTable
 from tocsin.adapters.storage.times import must
 from tocsin.core.errors import Unavailable
 
@@ -72,3 +83,59 @@ def test_a_lost_server_connection_is_unavailable_as_on_any_statement(pg_url: str
             assert Driver(conn).rows(DriverStatement("SELECT ?"), [2]) == [(2,)]
     finally:
         engine.dispose()
+
+
+def _things() -> Table:
+    return Table(
+        "things",
+        MetaData(),
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(32), nullable=False, unique=True),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("until", DateTime(timezone=True), nullable=True),
+        Column("body", JSON, nullable=False),
+    )
+
+
+def _aware(value: object) -> object:
+    """As the adapters read a timestamp (SQLite's come back naive, in UTC)."""
+    return must(value) if isinstance(value, datetime) else value
+
+
+def _row(i: int) -> dict[str, object]:
+    at = datetime(2026, 1, 2, 3, 4, 5, i % 1_000_000, tzinfo=UTC)
+    body = {"n": i, "text": "ä €", "list": [1, 2.5, None, {"x": True}]}
+    return {"name": f"t{i}", "at": at, "until": at if i % 2 else None, "body": body}
+
+
+def test_a_table_written_and_read_on_the_driver_is_what_sqlalchemy_writes_and_reads(
+    db_url: str,
+) -> None:
+    things = _things()
+    table = DriverTable(things)
+    assert "id" not in table.written  # the database numbers the rows
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            things.create(conn)
+            drv = Driver(conn)
+            table.insert_rows(drv, [_row(i) for i in range(0, 1_300, 2)])  # on the driver
+            conn.execute(insert(things), [_row(i) for i in range(1, 1_300, 2)])  # SQLAlchemy
+            by_sqlalchemy = {
+                r["name"]: dict(r) for r in conn.execute(select(things)).mappings().all()
+            }
+            names = [f"t{i}" for i in range(1_300)] + ["t7", "missing"]  # a repeat, a miss
+            assert len(names) > 2 * CHUNK  # read in three chunks
+            first = drv.time(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))  # _row(0)["at"]
+            on_driver = table.read(drv, "at >= ? AND name IN", [first], keys=names)
+            with pytest.raises(IntegrityError):
+                table.insert_rows(drv, [_row(5)])  # name is unique
+    finally:
+        engine.dispose()
+    assert len(by_sqlalchemy) == 1_300
+    for i in range(1_300):
+        expected = _row(i)
+        stored = by_sqlalchemy[f"t{i}"]
+        assert {k: _aware(stored[k]) for k in expected} == expected
+    assert len(on_driver) == 1_300  # each key once
+    assert {r["name"]: r for r in on_driver} == by_sqlalchemy

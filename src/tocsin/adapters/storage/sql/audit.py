@@ -16,6 +16,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.sql.deferred import WriteQueue
+from tocsin.adapters.storage.sql.driver import Driver, DriverTable
 from tocsin.adapters.storage.times import must
 from tocsin.core.audit import AuditRecord
 from tocsin.core.audit_chain import GENESIS, Head, Stored, extend
@@ -46,7 +47,7 @@ class SqlAuditLog:
             {**_row(r), "chain_seq": seq, "chain_hash": digest}
             for r, (seq, digest) in zip(records, links, strict=True)
         ]
-        self.conn.execute(_INSERT, rows)
+        _TABLE.insert_rows(Driver(self.conn), rows)  # every audited change: on the driver
         seq, digest = links[-1]
         self.conn.execute(_MOVE, {"new_seq": seq, "new_head": digest})
 
@@ -86,7 +87,7 @@ _MOVE = (
     .where(_c.name == CHAIN)
     .values(seq=bindparam("new_seq"), head=bindparam("new_head"))
 )
-_INSERT = insert(t.audit_log)
+_TABLE = DriverTable(t.audit_log)
 
 
 def lock_head(conn: Connection) -> Head:

@@ -11,17 +11,18 @@ the rest of the adapter reads and writes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime
+from sqlalchemy import JSON, Column, Connection, DateTime, Table
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from tocsin.adapters.storage.dialects import raw_connection
 from tocsin.adapters.storage.times import must
 
 _TIME = DateTime(timezone=True)
+CHUNK = 500  # keys per IN list (as in lookups.py)
 
 
 JSON_VALUE = "{json}"  # a JSON value's placeholder (PostgreSQL casts the text it is given)
@@ -126,3 +127,82 @@ class Driver:
             dialect=dialect,
         )
         return wrapped
+
+
+class DriverTable:
+    """A table's rows on the driver: an insert of its columns (an autoincrement key left to the
+    database), reads of its columns, and each value converted by its own column type's bind and
+    result processors for the dialect, the conversions SQLAlchemy itself applies to the table.
+    """
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.columns: tuple[Column[Any], ...] = tuple(table.columns)
+        self.names = tuple(c.name for c in self.columns)
+        written = [c for c in self.columns if not (c.primary_key and c.autoincrement is True)]
+        self.written = tuple(c.name for c in written)
+        markers = ", ".join(_marker(c) for c in written)
+        columns = ", ".join(self.written)
+        insert = f"INSERT INTO {table.name} ({columns}) VALUES ({markers})"  # noqa: S608 - columns
+        self.insert = DriverStatement(insert)
+        self.select = f"SELECT {', '.join(self.names)} FROM {table.name}"  # noqa: S608 - columns
+        self._processors: dict[str, tuple[dict[str, _Processor], list[_Processor]]] = {}
+
+    def marker(self, name: str) -> str:
+        """The placeholder of a column's value (`{json}` for a JSON column)."""
+        return _marker(self.table.c[name])
+
+    def _for(self, drv: Driver) -> tuple[dict[str, _Processor], list[_Processor]]:
+        found = self._processors.get(drv.dialect)
+        if found is None:
+            dialect = drv.conn.dialect
+            impls = [c.type.dialect_impl(dialect) for c in self.columns]
+            binds: dict[str, _Processor] = {
+                c.name: impl.bind_processor(dialect)
+                for c, impl in zip(self.columns, impls, strict=True)
+            }
+            results: list[_Processor] = [impl.result_processor(dialect, None) for impl in impls]
+            found = (binds, results)
+            self._processors[drv.dialect] = found
+        return found
+
+    def values(self, drv: Driver, row: Mapping[str, Any], names: Sequence[str]) -> list[Any]:
+        """The values of `names` in `row`, as the driver takes them."""
+        binds = self._for(drv)[0]
+        out = []
+        for name in names:
+            bind = binds[name]
+            out.append(row[name] if bind is None else bind(row[name]))
+        return out
+
+    def insert_rows(self, drv: Driver, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert whole rows (every written column given)."""
+        if rows:
+            drv.run_many(self.insert, [self.values(drv, r, self.written) for r in rows])
+
+    def read(
+        self, drv: Driver, where: str, params: Sequence[Any], *, keys: Sequence[Any] = ()
+    ) -> list[dict[str, Any]]:
+        """Rows of `SELECT <every column> WHERE <where>` as SQLAlchemy reads them, by column
+        name. With `keys`, `where` ends in `IN` and is run once per chunk of the keys (each key
+        looked up once)."""
+        results = self._for(drv)[1]
+        found: list[dict[str, Any]] = []
+        unique = list(dict.fromkeys(keys))
+        chunks = [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)] if keys else [[]]
+        for chunk in chunks:
+            sql = f"{self.select} WHERE {where}"
+            if keys:
+                sql += f" ({', '.join('?' * len(chunk))})"
+            for raw in drv.rows(DriverStatement(sql), [*params, *chunk]):
+                found.append(
+                    {
+                        name: value if proc is None else proc(value)
+                        for name, proc, value in zip(self.names, results, raw, strict=True)
+                    }
+                )
+        return found
+
+
+def _marker(column: Column[Any]) -> str:
+    return JSON_VALUE if isinstance(column.type, JSON) else "?"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from tocsin.adapters.storage import tables as t
+from tocsin.adapters.storage.sql.driver import CHUNK, Driver, DriverStatement, DriverTable
 from tocsin.adapters.storage.sql.lookups import rows_in
 from tocsin.adapters.storage.sql.records import from_row, to_row
 from tocsin.adapters.storage.times import must
@@ -25,17 +27,14 @@ class SqlEvents:
         """Insert events not yet stored; return how many were new."""
         if not events:
             return 0
-        e = t.events
         existing = self._stored_keys(events)
         fresh = {
             (ev.source, ev.external_id): ev
             for ev in events
             if (ev.source, ev.external_id) not in existing
         }
-        if fresh:
-            self.conn.execute(
-                insert(e), [to_row(ev, received_at=received_at) for ev in fresh.values()]
-            )
+        rows = [to_row(ev, received_at=received_at) for ev in fresh.values()]
+        _TABLE.insert_rows(Driver(self.conn), rows)  # every cluster signal comes here: driver
         return len(fresh)
 
     def _stored_keys(self, events: Sequence[Event]) -> set[tuple[str, str]]:
@@ -44,17 +43,16 @@ class SqlEvents:
         ids_by_source: dict[str, list[str]] = {}
         for ev in events:
             ids_by_source.setdefault(ev.source, []).append(ev.external_id)
-        c = t.events.c
-        return {
-            (source, row["external_id"])
-            for source, ids in ids_by_source.items()
-            for row in rows_in(
-                self.conn,
-                select(c.external_id).where(c.source == source),
-                column=c.external_id,
-                keys=ids,
-            )
-        }
+        drv = Driver(self.conn)
+        found: set[tuple[str, str]] = set()
+        for source, ids in ids_by_source.items():
+            unique = list(dict.fromkeys(ids))
+            for i in range(0, len(unique), CHUNK):
+                chunk = unique[i : i + CHUNK]
+                found.update(
+                    (source, r[0]) for r in drv.rows(_stored(len(chunk)), [source, *chunk])
+                )
+        return found
 
     def newest(self, *, limit: int = 200) -> list[StoredEvent]:
         """Newest events first."""
@@ -74,3 +72,15 @@ class SqlEvents:
         )
         rows = rows_in(self.conn, query, column=c.asset, keys=list(assets))
         return [(r["asset"], must(r["occurred_at"])) for r in rows]
+
+
+_TABLE = DriverTable(t.events)
+
+
+@cache
+def _stored(keys: int) -> DriverStatement:
+    """Which of `keys` external ids of one source are stored."""
+    marks = ", ".join("?" * keys)
+    return DriverStatement(
+        f"SELECT external_id FROM events WHERE source = ? AND external_id IN ({marks})"  # noqa: S608
+    )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tocsin.adapters.storage import tables as t
+from tocsin.adapters.storage.sql.driver import Driver, DriverStatement, DriverTable
 from tocsin.adapters.storage.sql.lookups import rows_in
 from tocsin.adapters.storage.sql.records import from_row, to_row
 from tocsin.core.errors import Conflict
@@ -35,38 +35,32 @@ class SqlWarnings:
         return {r["id"]: from_row(Warning, r) for r in rows}
 
     def open_by_fingerprint(self, fingerprints: Sequence[str]) -> dict[str, Warning]:
-        """Open warnings keyed by fingerprint."""
+        """Open warnings keyed by fingerprint (on the driver: every signal and every cluster of
+        public reports reads them)."""
         if not fingerprints:
             return {}
-        w = t.warnings
-        query = select(w).where(w.c.state != WarningState.LIFTED.value)
-        rows = rows_in(self.conn, query, column=w.c.fingerprint, keys=fingerprints)
+        rows = _TABLE.read(Driver(self.conn), _OPEN_AND + "fingerprint IN", (), keys=fingerprints)
         return {r["fingerprint"]: from_row(Warning, r) for r in rows}
 
     def open_in_regions(self, regions: Sequence[str]) -> list[Warning]:
-        """Open warnings in any of the regions."""
+        """Open warnings in any of the regions (on the driver: the dispatcher reads them for
+        every batch it routes)."""
         if not regions:
             return []
-        w = t.warnings
-        query = select(w).where(
-            w.c.region.in_(list(dict.fromkeys(regions))), w.c.state != WarningState.LIFTED.value
-        )
-        return [from_row(Warning, r) for r in self.conn.execute(query).mappings()]
+        rows = _TABLE.read(Driver(self.conn), _OPEN_AND + "region IN", (), keys=regions)
+        return [from_row(Warning, r) for r in rows]
 
     def save(self, warnings: Sequence[Warning], *, new: bool) -> None:
         """Insert (new=True) or update warnings with one executemany."""
         if not warnings:
             return
         rows = [to_row(w) for w in warnings]
+        drv = Driver(self.conn)  # every raised or changed warning comes here: on the driver
         try:
             if new:
-                self.conn.execute(insert(t.warnings), rows)
+                _TABLE.insert_rows(drv, rows)
             else:
-                columns: dict[str, Any] = {k: bindparam(f"v_{k}") for k in rows[0] if k != "id"}
-                stmt = update(t.warnings).where(t.warnings.c.id == bindparam("v_id"))
-                self.conn.execute(
-                    stmt.values(**columns), [{f"v_{k}": v for k, v in r.items()} for r in rows]
-                )
+                drv.run_many(_UPDATE, [_TABLE.values(drv, r, _UPDATED) for r in rows])
         except IntegrityError as err:
             message = (
                 f"warning {warnings[0].fingerprint} is already open"
@@ -82,3 +76,13 @@ class SqlWarnings:
         w = t.warnings
         stmt = update(w).where(w.c.id == bindparam("wid")).values(last_seen_at=bindparam("seen"))
         self.conn.execute(stmt, [{"wid": k, "seen": v} for k, v in last_seen.items()])
+
+
+_TABLE = DriverTable(t.warnings)
+_OPEN_AND = f"state != '{WarningState.LIFTED.value}' AND "  # an enum's value: a plain word
+_UPDATED = (*(n for n in _TABLE.names if n != "id"), "id")  # SET every column but the key
+_UPDATE = DriverStatement(
+    "UPDATE warnings SET "  # noqa: S608 - the table's own columns
+    + ", ".join(f"{n} = {_TABLE.marker(n)}" for n in _UPDATED[:-1])
+    + " WHERE id = ?"
+)
