@@ -3,6 +3,8 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # many as a server's worker threads use at once (anyio's 40), so a burst of requests reuses
 # them rather than opening and closing one per request beyond the pool
 SQLITE_POOL = 40
+WAL_WAIT_S = 30.0  # as long as the busy timeout below
 SQLITE_OVERFLOW = 24
 WRITERS: dict[str, type[SqliteWriter] | type[PostgresWriter]] = {
     "sqlite": SqliteWriter,
@@ -44,12 +47,28 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA cache_size=-262144")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
+
+
+def _wal(cursor: Any) -> None:
+    """Switch the file to WAL (kept in the file, so once). The switch on a new file fails at
+    once with "database is locked" when processes starting together open it (SQLite's busy
+    handler does not wait for it): taken in turn, polled."""
+    deadline = time.monotonic() + WAL_WAIT_S
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def migrate(engine: Engine) -> None:
