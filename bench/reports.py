@@ -51,12 +51,14 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import open_loop
 from api_ingest import DEV, RssSampler, server, token
 from machine import describe
 from storm_systems import cpu_seconds
@@ -72,6 +74,7 @@ LUA = Path(__file__).resolve().parent / "reports.lua"
 WARMUP_S = 2  # wrk's warm-up: seconds and connections
 WARMUP_CONNECTIONS = 2
 HEALTHZ_REQUESTS = 3_000  # the httpx driver's /healthz phase
+FORM_PATH = "/open311/v2/requests.json"
 
 
 def grid_shape(cells: int) -> tuple[int, int]:
@@ -386,6 +389,59 @@ def drive_httpx(base: str, *, grid: tuple[int, int], args: argparse.Namespace) -
     }
 
 
+def drive_open(base: str, *, grid: tuple[int, int], args: argparse.Namespace) -> dict[str, Any]:
+    """The open loop's phases (bench/open_loop.py): a warm-up of 2 s at a tenth of `--rate`,
+    `/healthz` at `--rate` for `--seconds` (the HTTP stack at the same rate), then reports at
+    `--rate` for `--seconds`; the figures, with the reports accepted."""
+    host = base.split("//", 1)[1]
+    form = "application/x-www-form-urlencoded"
+
+    def report_requests(n: int, tag: str, seed: int) -> list[bytes]:
+        out = []
+        for f in forms(n, grid=grid, seed=seed):
+            f["description"] = f"{tag} {f['description']}"  # none repeats an earlier phase's
+            out.append(open_loop.post(FORM_PATH, host, urlencode(f).encode(), form))
+        return out
+
+    def report_accepted(status: int, body: bytes) -> bool:
+        return status == 200 and b"service_request_id" in body
+
+    rate, seconds = args.rate, args.seconds
+    warm_rate = max(rate / 10, 1)
+    warm = open_loop.drive(
+        base,
+        report_requests(int(warm_rate * WARMUP_S), "warmup", args.seed + 1),
+        rate=warm_rate,
+        accepted=report_accepted,
+    )
+    health = open_loop.drive(
+        base,
+        [open_loop.get("/healthz", host)] * int(rate * seconds),
+        rate=rate,
+        accepted=lambda status, _body: status == 200,
+    )
+    reports = open_loop.drive(
+        base,
+        report_requests(int(rate * seconds), "timed", args.seed),
+        rate=rate,
+        accepted=report_accepted,
+    )
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        **{k: v for k, v in reports.items() if k != "wall_s"},
+        "ratio_to_offered": round(float(reports["reports_per_s"]) / rate, 3),
+        "healthz_per_s": health["reports_per_s"],
+        "healthz_p99_ms": health["p99_ms"],
+        "healthz_refused": health["refused"] + health["errors"],
+        "ratio_to_healthz": round(
+            float(reports["reports_per_s"]) / max(float(health["reports_per_s"]), 1), 3
+        ),
+        "warmup_accepted": warm["accepted"],
+        "warmup_refused": warm["refused"] + warm["errors"],
+    }
+
+
 def stored(url: str, *, accepted: int) -> dict[str, int]:
     """Reports stored, routed to a cell, clustered with others; cluster warnings raised. Exits
     with a message when fewer reports are stored than were `accepted`."""
@@ -438,7 +494,7 @@ def end_to_end(
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """The server (and notifier) under the chosen driver, its RSS peaks sampled; then the
     stored reports, checked against those accepted."""
-    drive = drive_wrk if args.driver == "wrk" else drive_httpx
+    drive = {"wrk": drive_wrk, "httpx": drive_httpx, "open": drive_open}[args.driver]
     with database(args.db, work) as url:
         with (
             report_server(url, work / "config", work, notify=args.notify) as (base, pids),
@@ -455,7 +511,8 @@ def end_to_end(
 def arguments() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--driver", choices=["wrk", "httpx"], default="wrk")
+    parser.add_argument("--driver", choices=["wrk", "httpx", "open"], default="wrk")
+    parser.add_argument("--rate", type=float, default=1_000, help="the open loop's reports/s")
     parser.add_argument("--seconds", type=int, default=20, help="each wrk phase's length")
     parser.add_argument("--connections", type=int, default=32, help="wrk's connections")
     parser.add_argument("--notify", action="store_true", help="run `tocsin notify run` too")
