@@ -1,7 +1,7 @@
 """Public report benchmark: reports accepted and routed per second among 100,000 grid cells.
 
-    python bench/reports.py [--driver wrk|httpx] [--seconds 20] [--connections 32]
-                            [--db sqlite|postgres] [--notify] [--cells 100000]
+    python bench/reports.py [--driver wrk|open|httpx] [--seconds 20] [--connections 32]
+                            [--rate 1000] [--db sqlite|postgres] [--notify] [--cells 100000]
 
 Set-up (not timed): a configuration of one nation divided into `cells` square grid cells of
 0.01 degree (a GeoJSON regions file), one national unit and the packaged report types.
@@ -22,6 +22,13 @@ Set-up (not timed): a configuration of one nation divided into `cells` square gr
      `--seconds` on `--connections` (the HTTP stack's ceiling on this machine, in the same
      run); then reports for `--seconds` on `--connections`. The rate is accepted reports over
      wrk's duration; the latency percentiles are wrk's.
+   - `open`: an open loop (bench/open_loop.py) in this process: reports due at `--rate` a
+     second whatever the answers do, each latency counted from when the report was due (wrk
+     offers less load as the server slows and does not count the time a stalled server holds
+     its next request back). A warm-up of 2 s at a tenth of the rate; `/healthz` at the rate
+     for `--seconds`; then reports at the rate for `--seconds`. The rate is accepted reports
+     from the first one due to the last answer: under the rate offered when the server fell
+     behind. The client's own lateness in sending is printed too.
    - `httpx`: an independent Open311 client in this process, `--clients` threads: 3,000
      `/healthz`, then `--reports` reports; rate and percentiles measured at the client.
    The server's resident memory (and `notify run`'s) is sampled every 0.1 s; the peak is
