@@ -155,6 +155,27 @@ def test_warnings_by_id_region_and_last_seen(store: Store) -> None:
     assert [w.id for w in in_d21] == ["b"]
 
 
+def test_open_warnings_in_many_regions_are_those_of_the_regions_asked(store: Store) -> None:
+    """A warning over a nation asks for its every cell: past a few thousand regions the SQL
+    stores read the open warnings once instead of by IN lists; the answer is the same."""
+    lifted = make_warning("c", region="R2", fingerprint="c", state=WarningState.LIFTED)
+    with store.transaction() as tx:
+        tx.warnings.save(
+            [
+                make_warning("a", region="R1", fingerprint="a"),
+                make_warning("b", region="R4999", fingerprint="b"),
+                lifted,
+                make_warning("d", region="elsewhere", fingerprint="d"),
+            ],
+            new=True,
+        )
+    many = [f"R{i}" for i in range(5_000)]
+    with store.transaction() as tx:
+        assert sorted(w.id for w in tx.warnings.open_in_regions(many)) == ["a", "b"]
+        assert sorted(w.id for w in tx.warnings.open_in_regions(many[:3])) == ["a"]
+        assert [w.id for w in tx.warnings.open_in_regions(["elsewhere"] * 3)] == ["d"]
+
+
 def test_a_warning_id_prefix_is_resolved(store: Store) -> None:
     ids = ["ab12", "ab34", "ac00", "b000"]
     with store.transaction() as tx:

@@ -218,20 +218,21 @@ class Dispatcher:
         """Open warnings a changed warning may have begun or ceased to inhibit: those in the
         regions below it and on the assets that depend on its asset (per the rules' scopes)."""
         scopes = {r.scope for r in self.config.inhibit_rules}
+        below_region: set[str] = set()
         regions: set[str] = set()
         assets: set[str] = set()
         for w in changed:
-            if InhibitScope.REGION_SUBTREE in scopes:
-                regions.update(self.targets.regions_below(w.region))
+            below_region.update(self.targets.regions_below(w.region))
             asset = self.targets.asset_of(w)
             if asset and InhibitScope.DEPENDENT_ASSET in scopes:
                 below = self.targets.dependants_of(asset)
                 assets |= below
                 regions |= self.targets.asset_regions(below)
+        if InhibitScope.REGION_SUBTREE in scopes:
+            regions |= below_region
         if not regions:
             return []
-        found = work.tx.warnings.open_in_regions(sorted(regions))
-        below_region = {r for w in changed for r in self.targets.regions_below(w.region)}
+        found = work.tx.warnings.open_in_regions(list(regions))
         return [
             w.id
             for w in found

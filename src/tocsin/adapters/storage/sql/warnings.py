@@ -44,10 +44,17 @@ class SqlWarnings:
 
     def open_in_regions(self, regions: Sequence[str]) -> list[Warning]:
         """Open warnings in any of the regions (on the driver: the dispatcher reads them for
-        every batch it routes)."""
+        every batch it routes). Past `WHOLE_TABLE` regions (a warning over a nation asks for
+        its every cell) the open warnings are read once and sorted out here, not looked up by
+        hundreds of IN lists."""
         if not regions:
             return []
-        rows = _TABLE.read(Driver(self.conn), _OPEN_AND + "region IN", (), keys=regions)
+        drv = Driver(self.conn)
+        wanted = set(regions)
+        if len(wanted) <= WHOLE_TABLE:
+            rows = _TABLE.read(drv, _OPEN_AND + "region IN", (), keys=sorted(wanted))
+        else:
+            rows = [r for r in _TABLE.read(drv, _OPEN, ()) if r["region"] in wanted]
         return [from_row(Warning, r) for r in rows]
 
     def save(self, warnings: Sequence[Warning], *, new: bool) -> None:
@@ -79,7 +86,9 @@ class SqlWarnings:
 
 
 _TABLE = DriverTable(t.warnings)
-_OPEN_AND = f"state != '{WarningState.LIFTED.value}' AND "  # an enum's value: a plain word
+_OPEN = f"state != '{WarningState.LIFTED.value}'"  # an enum's value: a plain word
+_OPEN_AND = _OPEN + " AND "
+WHOLE_TABLE = 2_000  # regions past which open_in_regions reads every open warning
 _UPDATED = (*(n for n in _TABLE.names if n != "id"), "id")  # SET every column but the key
 _UPDATE = DriverStatement(
     "UPDATE warnings SET "  # noqa: S608 - the table's own columns
