@@ -57,6 +57,29 @@ def test_feed_reads_each_warning_transition_once(stores: Stores) -> None:
         tx.feed.advance([rows[0].id])
 
 
+def test_the_feed_stops_at_a_transition_not_processed_and_steps_over_other_records(
+    stores: Stores,
+) -> None:
+    w1, w2, w3 = make_warning("w1"), make_warning("w2"), make_warning("w3")
+    append(stores, record("report", "r1"), transition(w1), record("report", "r2"))
+    append(stores, transition(w2), *[record("report", f"r{i}") for i in range(3, 40)])
+    with stores.alerting.transaction() as tx:
+        rows = tx.feed.read(10)
+        assert [r.warning_id for r in rows] == ["w1", "w2"]
+        tx.feed.advance([rows[1].id])  # w2 handled, w1 not
+    with stores.alerting.transaction() as tx:
+        rows = tx.feed.read(10)
+        assert [r.warning_id for r in rows] == ["w1"]  # w2 is not read again
+        tx.feed.advance([rows[0].id])
+    append(stores, record("report", "r40"), transition(w3))
+    with stores.alerting.transaction() as tx:
+        rows = tx.feed.read(10)
+        assert [r.warning_id for r in rows] == ["w3"]
+        tx.feed.advance([rows[0].id])
+    with stores.alerting.transaction() as tx:
+        assert tx.feed.read(10) == []
+
+
 def test_feed_skips_a_rolled_back_transition(stores: Stores) -> None:
     append(stores, transition(make_warning("w1")))
 

@@ -21,9 +21,15 @@ from tocsin.adapters.storage import alerting_tables as at
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.sql.deferred import WriteQueue
+from tocsin.adapters.storage.sql.driver import Driver, DriverStatement
 from tocsin.adapters.storage.times import must
 from tocsin.ports.feed import FeedRow
 
+# the feed's reads of the audit log between its position and the ids it processed
+_WARNINGS_IN = DriverStatement(
+    "SELECT id FROM audit_log WHERE id > ? AND id <= ? AND subject_type = 'warning' ORDER BY id"
+)
+_IDS_IN = DriverStatement("SELECT id FROM audit_log WHERE id > ? AND id <= ?")
 FEED = "warnings"  # the dispatcher's feed; the response reads its own ("response")
 
 
@@ -92,35 +98,34 @@ class SqlWarningFeed:
         self.queue.defer(partial(self._advance, list(processed)))
 
     def _advance(self, processed: list[int]) -> None:
-        """Move the position over every id that can no longer appear."""
+        """Move the position over every id that can no longer appear: up to the first warning
+        transition not processed yet, and over a gap only once it is final."""
         position, done = self._state()
+        before = (position, set(done))
         done |= set(processed)
         if not done:
             return
         top = max(done)
-        a = t.audit_log
-        present = dict(
-            self.conn.execute(
-                select(a.c.id, a.c.subject_type).where(a.c.id > position, a.c.id <= top)
-            ).all()
-        )
+        drv = Driver(self.conn)  # in every pipeline session's writes: on the driver
+        waiting = (i for (i,) in drv.rows(_WARNINGS_IN, [position, top]) if i not in done)
+        limit = min(next(waiting, top + 1) - 1, top)  # stop before an unprocessed transition
         horizon = self.writer.feed_horizon(self.conn)
-        while position < top:
-            nxt = position + 1
-            if nxt in done:
-                done.discard(nxt)
-            elif nxt in present:
-                if present[nxt] == "warning":
-                    break  # committed but not processed yet
-            elif not self.gaps.is_final(nxt, horizon):
-                break
-            position = nxt
-        self._save(position, done)
+        if horizon is None:  # every gap is final (ids become visible in order)
+            position = limit
+        else:
+            present = {i for (i,) in drv.rows(_IDS_IN, [position, limit])}
+            while position < limit:
+                nxt = position + 1
+                if nxt not in done and nxt not in present and not self.gaps.is_final(nxt, horizon):
+                    break
+                position = nxt
+        done = {x for x in done if x > position}
+        if (position, done) != before:
+            self._save(position, done)
 
     def _save(self, position: int, done: set[int]) -> None:
         f = at.alert_feed
         values = {"position": position, "done_above": sorted(x for x in done if x > position)}
-        if self.conn.execute(select(f.c.name).where(f.c.name == self.name)).first():
-            self.conn.execute(update(f).where(f.c.name == self.name).values(**values))
-        else:
+        moved = self.conn.execute(update(f).where(f.c.name == self.name).values(**values))
+        if moved.rowcount == 0:
             self.conn.execute(insert(f), [{"name": self.name, **values}])
