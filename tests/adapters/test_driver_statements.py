@@ -139,3 +139,23 @@ def test_a_table_written_and_read_on_the_driver_is_what_sqlalchemy_writes_and_re
         assert {k: _aware(stored[k]) for k in expected} == expected
     assert len(on_driver) == 1_300  # each key once
     assert {r["name"]: r for r in on_driver} == by_sqlalchemy
+
+
+def test_a_driver_write_as_a_connections_first_statement_is_committed_with_it(
+    db_url: str,
+) -> None:
+    """A session that only writes (its first statement on the driver) commits as the
+    connection commits: the driver begins SQLAlchemy's transaction as a statement would."""
+    things = _things()
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            things.create(conn)
+        with engine.connect() as conn:
+            DriverTable(things).insert_rows(Driver(conn), [_row(1)])
+            conn.commit()
+        with engine.connect() as conn:
+            (count,) = conn.execute(select(func.count()).select_from(things)).one()
+    finally:
+        engine.dispose()
+    assert count == 1

@@ -69,6 +69,8 @@ class Driver:
     """A transaction's driver connection, with the dialect's timestamp conversions."""
 
     def __init__(self, conn: Connection) -> None:
+        if not conn.in_transaction():  # as SQLAlchemy's first statement would (autobegin), so
+            conn.begin()  # that the connection's commit commits what the driver wrote
         self.conn = conn
         self.dialect = conn.dialect.name
         self.raw = raw_connection(conn)

@@ -15,9 +15,21 @@ from sqlalchemy import Connection, bindparam, delete, func, select
 from tocsin.adapters.storage import alerting_tables as at
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.sql.deferred import WriteQueue
+from tocsin.adapters.storage.sql.driver import Driver, DriverStatement, DriverTable
 from tocsin.adapters.storage.sql.lookups import CHUNK, rows_in
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.warnings.grouping import AggregationGroup, GroupState
+
+_GROUPS = DriverTable(at.alert_groups)
+# a group written whole: inserted, or every column but its id replaced (SQLite and PostgreSQL)
+_UPSERT = DriverStatement(
+    _GROUPS.insert.sql
+    + " ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _GROUPS.written if c != "id")
+)
+_ADD_MEMBERS = DriverStatement(
+    "INSERT INTO alert_group_members (group_id, warning_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
+)
 
 
 class SqlGroups:
@@ -126,17 +138,13 @@ class SqlGroups:
         if gone:
             match = (m.c.group_id == bindparam("g")) & (m.c.warning_id == bindparam("w"))
             self.conn.execute(delete(m).where(match), gone)
-        new = [{"group_id": g, "warning_id": w} for g, ws in self.added.items() for w in sorted(ws)]
+        drv = Driver(self.conn)  # the writes of every pipeline session: on the driver
+        new = [(g, w) for g, ws in self.added.items() for w in sorted(ws)]
         if new:
-            self.conn.execute(self.writer.insert(m).on_conflict_do_nothing(), new)
+            drv.run_many(_ADD_MEMBERS, new)
         if self.saves:
             rows = [_group_row(g) for g in self.saves.values()]
-            stmt = self.writer.insert(at.alert_groups)
-            columns = [c for c in rows[0] if c != "id"]
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["id"], set_={c: getattr(stmt.excluded, c) for c in columns}
-            )
-            self.conn.execute(stmt, rows)
+            drv.run_many(_UPSERT, [_GROUPS.values(drv, r, _GROUPS.written) for r in rows])
         self.added, self.removed, self.saves, self.deleted = {}, {}, {}, set()
 
 
