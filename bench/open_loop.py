@@ -4,7 +4,8 @@ A closed loop (wrk: each connection sends its next request when the last is answ
 less load as the server slows, and a stalled server stops the clock for the requests it holds
 back ("coordinated omission", G. Tene, "How NOT to Measure Latency", 2013). Here request `i` is
 due at `start + i / rate`; it goes out on an idle keep-alive connection (a new one when none is
-idle, up to `max_connections`), and its latency runs from when it was due to when its answer
+idle, up to `max_connections`; one idle for `IDLE_S` is closed, not reused, since the server
+may have closed it), and its latency runs from when it was due to when its answer
 was read whole. A request the client itself could not send on time (this process starved of
 the processor) is therefore counted against the server too, and the client's own lateness is
 reported beside the figures so that a reader can tell the two apart.
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import numpy as np
+
+IDLE_S = 2.0  # a keep-alive connection idle longer is not reused (uvicorn closes them at 5 s)
 
 
 @dataclass
@@ -93,16 +96,21 @@ async def run(
     """Send `requests` at `rate` a second; tally the answers `accepted` judges."""
     url = urlsplit(base)
     host, port = url.hostname or "127.0.0.1", url.port or 80
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []  # newest last
     slots = asyncio.Semaphore(max_connections)
     tally = Tally()
     loop = asyncio.get_running_loop()
 
     async def one(request: bytes, due: float) -> None:
         async with slots:
-            if idle:
-                reader, writer = idle.pop()
-            else:
+            reader = writer = None
+            while idle:  # the most recently used; one the server may have closed is dropped
+                reader, writer, used = idle.pop()
+                if loop.time() - used < IDLE_S:
+                    break
+                writer.close()
+                reader = writer = None
+            if reader is None or writer is None:
                 reader, writer = await asyncio.open_connection(host, port)
                 tally.connections += 1
             try:
@@ -113,7 +121,7 @@ async def run(
                 writer.close()
                 return
             done = loop.time()
-            idle.append((reader, writer))
+            idle.append((reader, writer, done))
         tally.last_done = max(tally.last_done, done)
         if accepted(status, body):
             tally.latencies.append(done - due)
@@ -131,7 +139,7 @@ async def run(
         tally.lateness.append(max(0.0, loop.time() - due))
         tasks.append(asyncio.ensure_future(one(request, due)))
     await asyncio.gather(*tasks)
-    for _, writer in idle:
+    for _, writer, _ in idle:
         writer.close()
     return tally
 
@@ -142,6 +150,7 @@ def drive(
     *,
     rate: float,
     accepted: Callable[[int, bytes], bool],
+    max_connections: int = 1024,
 ) -> dict[str, float | int]:
     """`run` on a fresh event loop (uvloop when installed); its figures."""
     try:
@@ -151,7 +160,8 @@ def drive(
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
         runner = asyncio.run
     started = time.perf_counter()
-    tally = runner(run(base, requests, rate=rate, accepted=accepted))
+    work = run(base, requests, rate=rate, accepted=accepted, max_connections=max_connections)
+    tally = runner(work)
     figures = tally.figures(rate)
     figures["wall_s"] = round(time.perf_counter() - started, 1)
     return figures

@@ -28,7 +28,10 @@ Set-up (not timed): a configuration of one nation divided into `cells` square gr
      its next request back). A warm-up of 2 s at a tenth of the rate; `/healthz` at the rate
      for `--seconds`; then reports at the rate for `--seconds`. The rate is accepted reports
      from the first one due to the last answer: under the rate offered when the server fell
-     behind. The client's own lateness in sending is printed too.
+     behind. The client's own lateness in sending is printed too. At most `--open-connections`
+     (64) are open, as a proxy in front of the API keeps a pool of upstream connections
+     (docs/deployment.md): a report due when all are busy waits in the client, and its wait
+     counts in its latency.
    - `httpx`: an independent Open311 client in this process, `--clients` threads: 3,000
      `/healthz`, then `--reports` reports; rate and percentiles measured at the client.
    The server's resident memory (and `notify run`'s) is sampled every 0.1 s; the peak is
@@ -420,21 +423,25 @@ def drive_open(base: str, *, grid: tuple[int, int], args: argparse.Namespace) ->
         report_requests(int(warm_rate * WARMUP_S), "warmup", args.seed + 1),
         rate=warm_rate,
         accepted=report_accepted,
+        max_connections=args.open_connections,
     )
     health = open_loop.drive(
         base,
         [open_loop.get("/healthz", host)] * int(rate * seconds),
         rate=rate,
         accepted=lambda status, _body: status == 200,
+        max_connections=args.open_connections,
     )
     reports = open_loop.drive(
         base,
         report_requests(int(rate * seconds), "timed", args.seed),
         rate=rate,
         accepted=report_accepted,
+        max_connections=args.open_connections,
     )
     return {
         "rate": rate,
+        "open_connections": args.open_connections,
         "seconds": seconds,
         **{k: v for k, v in reports.items() if k != "wall_s"},
         "ratio_to_offered": round(float(reports["reports_per_s"]) / rate, 3),
@@ -520,6 +527,12 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--driver", choices=["wrk", "httpx", "open"], default="wrk")
     parser.add_argument("--rate", type=float, default=1_000, help="the open loop's reports/s")
+    parser.add_argument(
+        "--open-connections",
+        type=int,
+        default=64,
+        help="the open loop's connections at most (a proxy's upstream keep-alive pool)",
+    )
     parser.add_argument("--seconds", type=int, default=20, help="each wrk phase's length")
     parser.add_argument("--connections", type=int, default=32, help="wrk's connections")
     parser.add_argument("--notify", action="store_true", help="run `tocsin notify run` too")

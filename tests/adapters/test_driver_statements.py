@@ -22,7 +22,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tocsin.adapters.storage.engine import make_engine
 from tocsin.adapters.storage.faults import faults_as_unavailable
-from tocsin.adapters.storage.sql.driver import CHUNK, Driver, DriverStatement, DriverTable
+from tocsin.adapters.storage.sql.driver import Driver, DriverStatement, DriverTable
+from tocsin.adapters.storage.sql.lookups import CHUNK
 from tocsin.adapters.storage.times import must
 from tocsin.core.errors import Unavailable
 

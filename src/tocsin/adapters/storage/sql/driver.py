@@ -19,10 +19,10 @@ from sqlalchemy import JSON, Column, Connection, DateTime, Table
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from tocsin.adapters.storage.dialects import raw_connection
+from tocsin.adapters.storage.sql.lookups import CHUNK
 from tocsin.adapters.storage.times import must
 
 _TIME = DateTime(timezone=True)
-CHUNK = 500  # keys per IN list (as in lookups.py)
 
 
 JSON_VALUE = "{json}"  # a JSON value's placeholder (PostgreSQL casts the text it is given)

@@ -9,8 +9,8 @@ from functools import cache
 from sqlalchemy import Connection, select
 
 from tocsin.adapters.storage import tables as t
-from tocsin.adapters.storage.sql.driver import CHUNK, Driver, DriverStatement, DriverTable
-from tocsin.adapters.storage.sql.lookups import rows_in
+from tocsin.adapters.storage.sql.driver import Driver, DriverStatement, DriverTable
+from tocsin.adapters.storage.sql.lookups import CHUNK, rows_in
 from tocsin.adapters.storage.sql.records import from_row, to_row
 from tocsin.adapters.storage.times import must
 from tocsin.core.events import Event
