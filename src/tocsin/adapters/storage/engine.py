@@ -21,8 +21,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # many as a server's worker threads use at once (anyio's 40), so a burst of requests reuses
 # them rather than opening and closing one per request beyond the pool
 SQLITE_POOL = 40
-WAL_WAIT_S = 30.0  # as long as the busy timeout below
 SQLITE_OVERFLOW = 24
+WAL_WAIT_S = 30.0  # the switch to WAL waits as long as a statement does (the timeout below)
 WRITERS: dict[str, type[SqliteWriter] | type[PostgresWriter]] = {
     "sqlite": SqliteWriter,
     "postgresql": PostgresWriter,
