@@ -4,14 +4,17 @@ them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    Float,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     func,
@@ -95,6 +98,8 @@ def _things() -> Table:
         Column("at", DateTime(timezone=True), nullable=False),
         Column("until", DateTime(timezone=True), nullable=True),
         Column("body", JSON, nullable=False),
+        Column("lat", Float, nullable=False),  # PostgreSQL's numeric processors take the
+        Column("amount", Numeric(10, 3), nullable=True),  # driver's type code
     )
 
 
@@ -106,7 +111,9 @@ def _aware(value: object) -> object:
 def _row(i: int) -> dict[str, object]:
     at = datetime(2026, 1, 2, 3, 4, 5, i % 1_000_000, tzinfo=UTC)
     body = {"n": i, "text": "ä €", "list": [1, 2.5, None, {"x": True}]}
-    return {"name": f"t{i}", "at": at, "until": at if i % 2 else None, "body": body}
+    amount = Decimal(i) / 8 if i % 3 else None
+    row = {"name": f"t{i}", "at": at, "until": at if i % 2 else None, "body": body}
+    return row | {"lat": 47.5 + i / 1_000, "amount": amount}
 
 
 def test_a_table_written_and_read_on_the_driver_is_what_sqlalchemy_writes_and_reads(

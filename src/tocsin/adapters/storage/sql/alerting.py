@@ -79,7 +79,7 @@ class SqlAlertingSession:
             feed=SqlWarningFeed(conn, writer, gaps=gaps, queue=queue),
             warnings=SqlWarnings(conn),
             audit=SqlAuditLog(conn, queue=queue),
-            groups=SqlGroups(conn, writer, queue=queue),
+            groups=SqlGroups(conn, queue=queue),
             escalations=SqlEscalations(conn, writer, queue=queue),
             silences=SqlSilences(conn, queue=queue),
             leases=SqlLeaseFence(conn, writer, queue=queue),

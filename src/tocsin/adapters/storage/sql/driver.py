@@ -102,11 +102,18 @@ class Driver:
 
     def rows(self, statement: DriverStatement, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """All rows of a read."""
+        return self.described(statement, params)[0]
+
+    def described(
+        self, statement: DriverStatement, params: Sequence[Any]
+    ) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
+        """All rows of a read, and the type code the driver gives each column."""
         sql = statement.text(self.dialect)
         cursor = self.raw.cursor()
         try:
             cursor.execute(sql, params)
-            return list(cursor.fetchall())
+            types = tuple(d[1] for d in cursor.description or ())
+            return list(cursor.fetchall()), types
         except self.conn.dialect.loaded_dbapi.Error as err:
             raise self._wrapped(err, sql, params) from err
         finally:
@@ -148,29 +155,40 @@ class DriverTable:
         insert = f"INSERT INTO {table.name} ({columns}) VALUES ({markers})"  # noqa: S608 - columns
         self.insert = DriverStatement(insert)
         self.select = f"SELECT {', '.join(self.names)} FROM {table.name}"  # noqa: S608 - columns
-        self._processors: dict[str, tuple[dict[str, _Processor], list[_Processor]]] = {}
+        self._bind: dict[str, dict[str, _Processor]] = {}
+        self._result: dict[tuple[str, tuple[Any, ...]], list[_Processor]] = {}
 
     def marker(self, name: str) -> str:
         """The placeholder of a column's value (`{json}` for a JSON column)."""
         return _marker(self.table.c[name])
 
-    def _for(self, drv: Driver) -> tuple[dict[str, _Processor], list[_Processor]]:
-        found = self._processors.get(drv.dialect)
+    def _binds(self, drv: Driver) -> dict[str, _Processor]:
+        found = self._bind.get(drv.dialect)
         if found is None:
             dialect = drv.conn.dialect
-            impls = [c.type.dialect_impl(dialect) for c in self.columns]
-            binds: dict[str, _Processor] = {
-                c.name: impl.bind_processor(dialect)
-                for c, impl in zip(self.columns, impls, strict=True)
+            found = {
+                c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns
             }
-            results: list[_Processor] = [impl.result_processor(dialect, None) for impl in impls]
-            found = (binds, results)
-            self._processors[drv.dialect] = found
+            self._bind[drv.dialect] = found
+        return found
+
+    def _results(self, drv: Driver, types: tuple[Any, ...]) -> list[_Processor]:
+        """Each column's result processor for the type code the driver gave it (PostgreSQL's
+        numeric processors depend on it)."""
+        key = (drv.dialect, types)
+        found = self._result.get(key)
+        if found is None:
+            dialect = drv.conn.dialect
+            found = [
+                c.type.dialect_impl(dialect).result_processor(dialect, code)
+                for c, code in zip(self.columns, types, strict=True)
+            ]
+            self._result[key] = found
         return found
 
     def values(self, drv: Driver, row: Mapping[str, Any], names: Sequence[str]) -> list[Any]:
         """The values of `names` in `row`, as the driver takes them."""
-        binds = self._for(drv)[0]
+        binds = self._binds(drv)
         out = []
         for name in names:
             bind = binds[name]
@@ -188,7 +206,6 @@ class DriverTable:
         """Rows of `SELECT <every column> WHERE <where>` as SQLAlchemy reads them, by column
         name. With `keys`, `where` ends in `IN` and is run once per chunk of the keys (each key
         looked up once)."""
-        results = self._for(drv)[1]
         found: list[dict[str, Any]] = []
         unique = list(dict.fromkeys(keys))
         chunks = [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)] if keys else [[]]
@@ -196,7 +213,9 @@ class DriverTable:
             sql = f"{self.select} WHERE {where}"
             if keys:
                 sql += f" ({', '.join('?' * len(chunk))})"
-            for raw in drv.rows(DriverStatement(sql), [*params, *chunk]):
+            raws, types = drv.described(DriverStatement(sql), [*params, *chunk])
+            results = self._results(drv, types)
+            for raw in raws:
                 found.append(
                     {
                         name: value if proc is None else proc(value)

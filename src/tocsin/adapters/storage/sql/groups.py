@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, select
 
 from tocsin.adapters.storage import alerting_tables as at
-from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.sql.driver import Driver, DriverStatement, DriverTable
 from tocsin.adapters.storage.sql.lookups import CHUNK, rows_in
@@ -35,9 +34,8 @@ _ADD_MEMBERS = DriverStatement(
 class SqlGroups:
     """The GroupStore port in one pipeline session."""
 
-    def __init__(self, conn: Connection, writer: DialectWriter, *, queue: WriteQueue) -> None:
+    def __init__(self, conn: Connection, *, queue: WriteQueue) -> None:
         self.conn = conn
-        self.writer = writer
         self.queue = queue
         self.added: dict[str, set[str]] = {}  # group -> warnings (pending)
         self.removed: dict[str, set[str]] = {}

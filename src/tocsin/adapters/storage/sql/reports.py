@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, DateTime, Select, delete, insert, select
+from sqlalchemy import Connection, Select, delete, insert, select
 from sqlalchemy import update as sql_update
 
 from tocsin.adapters.storage import report_tables as t
 from tocsin.adapters.storage.dialects import DialectWriter
-from tocsin.adapters.storage.sql.driver import JSON_VALUE, Driver, DriverStatement
+from tocsin.adapters.storage.sql.driver import Driver, DriverStatement, DriverTable
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.incidents.tasks import Reminders
 from tocsin.core.report_clusters import ClusterState, Nearby
@@ -109,27 +108,10 @@ _CLUSTER_STATE = DriverStatement(
 )
 
 
-_REPORT_COLUMNS = tuple(c.name for c in t.reports.columns)
-_JSON_COLUMNS = frozenset(c.name for c in t.reports.columns if isinstance(c.type, JSON))
-_TIME_COLUMNS = frozenset(c.name for c in t.reports.columns if isinstance(c.type, DateTime))
-_INSERT_REPORTS = DriverStatement(
-    f"INSERT INTO reports ({', '.join(_REPORT_COLUMNS)}) VALUES ("  # noqa: S608 - the columns
-    + ", ".join(JSON_VALUE if c in _JSON_COLUMNS else "?" for c in _REPORT_COLUMNS)
-    + ")"
-)
+_REPORTS = DriverTable(t.reports)
 _INSERT_UPDATES = DriverStatement(
     "INSERT INTO report_updates (report_id, at, status, note) VALUES (?, ?, ?, ?)"
 )
-
-
-def _insert_values(drv: Driver, report: Report) -> tuple[Any, ...]:
-    """A new report's row in `_REPORT_COLUMNS` order, as the driver takes it."""
-    row = report_row(report)
-    for name in _TIME_COLUMNS:
-        row[name] = drv.time_or_none(row[name])
-    for name in _JSON_COLUMNS:
-        row[name] = json.dumps(row[name])
-    return tuple(row[c] for c in _REPORT_COLUMNS)
 
 
 def _nearest(services: int) -> DriverStatement:
@@ -201,7 +183,7 @@ class SqlReports:
         if not added:
             return
         drv = Driver(self.conn)  # every report comes in here: on the driver (see driver.py)
-        drv.run_many(_INSERT_REPORTS, [_insert_values(drv, r) for r, _, _ in added])
+        _REPORTS.insert_rows(drv, [report_row(r) for r, _, _ in added])
         updates = [(r.id, drv.time(u.at), u.status.value, u.note) for r, _, u in added]
         drv.run_many(_INSERT_UPDATES, updates)
         photos = [
