@@ -1,6 +1,8 @@
-"""The served world of the access tests: one per database (SQLite, PostgreSQL) for the whole
-package, since seeding and serving take a while; every log line from its seeding on is kept
-(`World.log`) for the scan of secrets in logs."""
+"""The served world of the access tests: one per database (SQLite, PostgreSQL) for each test
+module, every log line from its seeding on kept (`World.log`) for the scan of secrets in logs.
+A module's own world: the matrix's writes (a task given to another unit for a while, a public
+alert published) change what a principal may legitimately see, so the attacker's search for
+leaks must not depend on whether the matrix ran before it."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from tocsin.testing.postgres import create_database
 
 
 @pytest.fixture(
-    scope="package", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
