@@ -41,6 +41,7 @@ from tocsin.api import (
 from tocsin.api.docs import install_docs
 from tocsin.api.headers import SecurityHeaders
 from tocsin.api.ingest_gate import IngestGate
+from tocsin.api.lanes import Lane, posts_to
 from tocsin.api.limits import ASGIApp, GuardLimits, Receive, RequestGuard, Scope, Send
 from tocsin.api.problems import DESCRIPTIONS, install_handlers
 from tocsin.api.report_gate import ReportGate, report_form
@@ -102,18 +103,18 @@ def api_routes() -> tuple[BaseRoute, ...]:
 
 
 class TocsinAPI(FastAPI):
-    """FastAPI, with form-encoded report posts taken into their own lane ahead of FastAPI's
-    middleware stack (see `tocsin.api.report_gate`)."""
+    """FastAPI, with the requests that carry the load taken into lanes ahead of FastAPI's
+    middleware stack (`tocsin.api.lanes`): observation writes, and form-encoded reports."""
 
-    report_lane: ASGIApp | None = None
+    lanes: tuple[Lane, ...] = ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
-        lane = self.report_lane
-        if lane is not None and report_form(scope) is not None:
-            scope["app"] = self
-            await lane(scope, receive, send)
-            return
+        for lane in self.lanes:
+            if lane.takes(scope):
+                scope["app"] = self
+                await lane(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 
@@ -136,25 +137,35 @@ def create_app(container: Container) -> FastAPI:
     install_docs(app, title=TITLE)
     settings = container.settings
     routes = write_routes(container)
-    # reports from apps' forms take their own lane (report_gate.py); the gate's fallback, the
-    # application, is never reached: the lane takes exactly the requests the gate serves
-    limits = GuardLimits(container)  # one set of rates for both guards
+    # observation writes and reports from apps' forms take lanes of their own (lanes.py); a
+    # gate's fallback, the application, is never reached: a lane takes exactly the requests
+    # its gate serves
+    limits = GuardLimits(container)  # one set of rates for all the guards
     guarded = {path: route.schemes for path, route in routes.items()}
-    app.report_lane = SecurityHeaders(
-        RequestGuard(
-            ReportGate(partial(FastAPI.__call__, app), container=container),
-            container=container,
-            max_body_bytes=settings.max_body_bytes,
-            streamed=guarded,
-            limits=limits,
+    application = partial(FastAPI.__call__, app)
+
+    def guard(gate: ASGIApp) -> ASGIApp:
+        return SecurityHeaders(
+            RequestGuard(
+                gate,
+                container=container,
+                max_body_bytes=settings.max_body_bytes,
+                streamed=guarded,
+                limits=limits,
+            )
         )
-    )
-    app.add_middleware(  # the observation writes, their bodies streamed
-        IngestGate,
+
+    writes = IngestGate(
+        application,
         container=container,
         routes=routes,
         max_body_bytes=settings.max_body_bytes,
         max_inflight=settings.ingest_max_inflight,
+    )
+    reports_gate = ReportGate(application, container=container)
+    app.lanes = (
+        Lane(guard(writes), takes=posts_to(frozenset(routes))),
+        Lane(guard(reports_gate), takes=lambda scope: report_form(scope) is not None),
     )
     app.add_middleware(  # every request authenticated before routing or a byte of body
         RequestGuard,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import uuid
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from tocsin.api.limits import (
     header,
     too_large,
 )
-from tocsin.api.problems import error_response, problem_response
+from tocsin.api.problems import error_response, internal_error, problem_response
 from tocsin.api.rows import RowSink
 from tocsin.bootstrap import Container
 from tocsin.core.access import Principal, require
@@ -170,11 +169,7 @@ class IngestGate:
             await error_response(err)(scope, receive, send)
             return
         except Exception as err:
-            ident = uuid.uuid4().hex[:12]
-            log.error("unexpected error %s storing a write", ident, exc_info=err)
-            await problem_response(500, f"internal error {ident}: the server logged it")(
-                scope, receive, send
-            )
+            await internal_error("POST", scope["path"], err)(scope, receive, send)
             return
         await _send_json(send, status, body=body)
 

@@ -177,13 +177,18 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     def unexpected(request: Request, err: Exception) -> JSONResponse:
-        ident = uuid.uuid4().hex[:12]
-        log.error(
-            "unexpected error %s answering %s %s",
-            ident,
-            request.method,
-            request.url.path,
-            exc_info=err,
-            extra={"error_id": ident},
-        )
-        return problem_response(500, f"internal error {ident}: the server logged it")
+        return internal_error(request.method, request.url.path, err)
+
+
+def internal_error(method: str, path: str, err: BaseException) -> JSONResponse:
+    """An unexpected error: logged whole under a new id, answered with the id only."""
+    ident = uuid.uuid4().hex[:12]
+    log.error(
+        "unexpected error %s answering %s %s",
+        ident,
+        method,
+        path,
+        exc_info=err,
+        extra={"error_id": ident},
+    )
+    return problem_response(500, f"internal error {ident}: the server logged it")

@@ -19,12 +19,11 @@ on to the application unchanged.
 from __future__ import annotations
 
 import logging
-import uuid
 from urllib.parse import parse_qsl
 
 from tocsin.api.limits import ASGIApp, Receive, Scope, Send, header
 from tocsin.api.open311 import BASE, error_answer, post_form
-from tocsin.api.problems import problem_response
+from tocsin.api.problems import internal_error
 from tocsin.bootstrap import Container
 from tocsin.core import errors
 
@@ -73,9 +72,7 @@ class ReportGate:
             else:
                 response = await post_form(self.container, fmt, fields, client=str(client[0]))
         except Exception as err:
-            ident = uuid.uuid4().hex[:12]
-            log.error("unexpected error %s storing a report", ident, exc_info=err)
-            response = problem_response(500, f"internal error {ident}: the server logged it")
+            response = internal_error("POST", scope["path"], err)
         await response(scope, receive, send)
 
 
