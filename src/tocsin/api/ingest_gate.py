@@ -1,5 +1,5 @@
 """The ingest gate: the lean ASGI path of every observation write (`POST /api/v1/observations`
-and the collectors' endpoints), in front of the FastAPI application.
+and the collectors' endpoints), in a lane ahead of the FastAPI application (`tocsin.api.lanes`).
 
 It stands behind the request guard (`tocsin.api.limits`), which has authenticated the request
 (401) before a byte of the body is read and left the body here. For each request, in this order:
@@ -12,14 +12,13 @@ one is handed to the group committer and answered 202 only after the transaction
 has committed; when the committer's queue is full, 503 with `Retry-After`. The event loop never
 waits on the database: commits run on the committer's thread.
 
-Everything that is not such a write goes on to the application unchanged.
+The lane gives the gate exactly those writes; anything else would go on to the application.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -47,8 +46,6 @@ from tocsin.core.errors import InvalidInput, Problem, TocsinError, Unauthenticat
 from tocsin.core.sources import SourceKind
 from tocsin.core.users import Permission
 from tocsin.services.ingest import IngestResult
-
-log = logging.getLogger(__name__)
 
 OFF_LOOP_ROWS = 50_000  # larger batches are mapped to indicator ids in a worker thread
 

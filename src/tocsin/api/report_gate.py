@@ -18,7 +18,6 @@ on to the application unchanged.
 
 from __future__ import annotations
 
-import logging
 from urllib.parse import parse_qsl
 
 from tocsin.api.limits import ASGIApp, Receive, Scope, Send, header
@@ -26,8 +25,6 @@ from tocsin.api.open311 import BASE, error_answer, post_form
 from tocsin.api.problems import internal_error
 from tocsin.bootstrap import Container
 from tocsin.core import errors
-
-log = logging.getLogger(__name__)
 
 FORM = "application/x-www-form-urlencoded"
 MAX_FIELDS = 100  # as the route's form parser allows
