@@ -1,6 +1,7 @@
 """REST ingest benchmark: observations per second through `POST /api/v1/observations`.
 
     python bench/api_ingest.py [--db sqlite|postgres|both] [--seconds 10] [--indicators 10000]
+        [--sweep] [--connections PHASE=N ...]
 
 For each database, in one run: `tocsin serve` in its own process (uvicorn with uvloop and
 httptools, one process: the rule state lives in it) over a configuration of `indicators`
@@ -12,6 +13,8 @@ observations are new keys, values below every threshold, as in quiet monitoring)
 - single-observation requests (64 connections: sensors are many);
 - batches of 100 (16 connections);
 - batches of 10,000 (4 connections);
+- with `--sweep`, each batch phase also at the other connection counts of `SWEEP`, its
+  throughput curve printed (`--connections PHASE=N` sets one phase's count);
 - `tocsin ingest`'s path on the same data (CSV files of 10,000-observation moments read,
   validated, stored and evaluated in one transaction each; bench/ingest.py's `run_once`), in a
   fresh database of the same kind: into the empty database, then once more, for the ratios.
@@ -49,12 +52,16 @@ from tocsin.testing.postgres import create_database, postgres_cluster
 from tocsin.web.server import bind
 
 LUA = Path(__file__).resolve().parent / "api_ingest.lua"
-# each phase writes its own span of moments, 10,000,000 s (116 days) after the one before: the
-# first lies 600 days back, so the last ends months in the past (a time ahead of the server's
-# clock is refused); a fixed date crossed into the future as the calendar moved on
-T0 = (int(time.time()) // 86_400 - 600) * 86_400
+# each phase writes its own span of moments, up to 10,000,000 s (116 days) after the one
+# before: the first lies 600 days back, and the span shrinks with more phases, so the last still
+# ends in the past (a time ahead of the server's clock is refused; a fixed date crossed into
+# the future as the calendar moved on)
+BACK_S = 600 * 86_400
+T0 = (int(time.time()) - BACK_S) // 86_400 * 86_400
 # (name, observations per request, wrk connections)
 PHASES = (("healthz", 0, 64), ("single", 1, 64), ("batch100", 100, 16), ("batch10000", 10_000, 4))
+# --sweep: each batch phase also at these connections, the throughput curve printed
+SWEEP = {"batch100": (16, 32, 64, 128), "batch10000": (4, 8, 16, 32)}
 TARGETS = {"single_rps": 2_000, "batch100_ops": 200_000, "batch10000_ops": 400_000}
 
 
@@ -152,7 +159,30 @@ def wrk(base: str, *, batch: int, connections: int, seconds: int, env: dict[str,
     return figures
 
 
-def run_phases(base: str, pid: int, *, bearer: str, indicators: int, seconds: int) -> dict:
+def phases_of(args: argparse.Namespace) -> list[tuple[str, int, int]]:
+    """The phases to run: the defaults with `--connections` applied, then (`--sweep`) each
+    batch phase at the other connection counts of `SWEEP`, named `batch100@32` and so on."""
+    given = dict(item.split("=", 1) for item in args.connections)
+    unknown = set(given) - {name for name, _, _ in PHASES}
+    if unknown:
+        sys.exit(f"--connections: no phase {', '.join(sorted(unknown))}")
+    phases = [(name, batch, int(given.get(name, conns))) for name, batch, conns in PHASES]
+    if args.sweep:
+        chosen = {name: conns for name, _, conns in phases}
+        for name, batch, _ in PHASES:
+            phases += [(f"{name}@{n}", batch, n) for n in SWEEP.get(name, ()) if n != chosen[name]]
+    return phases
+
+
+def run_phases(
+    base: str,
+    pid: int,
+    *,
+    bearer: str,
+    indicators: int,
+    seconds: int,
+    phases: list[tuple[str, int, int]],
+) -> dict:
     """Warm up, then each phase with the RSS sampled; the figures by phase."""
     env = {"TOCSIN_TOKEN": bearer, "INDICATORS": str(indicators)}
     out: dict[str, dict] = {}
@@ -166,8 +196,9 @@ def run_phases(base: str, pid: int, *, bearer: str, indicators: int, seconds: in
     answer.raise_for_status()
     warm = wrk(base, batch=100, connections=2, seconds=2, env={**env, "TIME0": str(T0)})
     out["warmup"] = {**warm, "batch": 100}
-    for i, (name, batch, connections) in enumerate(PHASES, start=1):
-        phase_env = {**env, "TIME0": str(T0 + i * 10_000_000)}
+    span = min(10_000_000, BACK_S // (len(phases) + 1))  # the last phase still in the past
+    for i, (name, batch, connections) in enumerate(phases, start=1):
+        phase_env = {**env, "TIME0": str(T0 + i * span)}
         with RssSampler(pid) as rss:
             figures = wrk(
                 base, batch=batch, connections=connections, seconds=seconds, env=phase_env
@@ -208,7 +239,12 @@ def run_database(name: str, url: str, reference_url: str, work: Path, args: argp
     with server(url, config, work) as (base, proc):
         bearer = token(url)
         phases = run_phases(
-            base, proc.pid, bearer=bearer, indicators=args.indicators, seconds=args.seconds
+            base,
+            proc.pid,
+            bearer=bearer,
+            indicators=args.indicators,
+            seconds=args.seconds,
+            phases=phases_of(args),
         )
     acked = 1 + sum(p["acked"] * p["batch"] for p in phases.values())
     slack = sum(p.get("connections", 2) * p["batch"] for p in phases.values())
@@ -245,6 +281,12 @@ def summarise(name: str, out: dict) -> dict[str, float]:
             f"p50 {p['p50_ms']:>7.1f} ms  p99 {p['p99_ms']:>7.1f} ms  "
             f"RSS peak {p['rss_peak_mb']} MB  non-2xx {p['other']}"
         )
+    for key in ("batch100", "batch10000"):
+        curve = {n: p for n, p in ph.items() if n == key or n.startswith(f"{key}@")}
+        if len(curve) > 1:
+            points = sorted((p["connections"], p["obs_per_s"], p["p99_ms"]) for p in curve.values())
+            line = ", ".join(f"{c}: {o:,} obs/s (p99 {q:.0f} ms)" for c, o, q in points)
+            print(f"  {key} by connections: {line}")
     print(
         f"  tocsin ingest path: {ref['empty']['obs_per_s']:,} obs/s into an empty database, "
         f"{ref['populated']['obs_per_s']:,} obs/s once more"
@@ -264,12 +306,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--indicators", type=int, default=10_000)
     parser.add_argument("--reference-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--connections",
+        action="append",
+        default=[],
+        metavar="PHASE=N",
+        help="wrk's connections for a phase (healthz, single, batch100, batch10000)",
+    )
+    parser.add_argument(
+        "--sweep", action="store_true", help="each batch phase also at the connections of SWEEP"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian package 'wrk')")
     machine = describe()
     print(f"machine: {machine}; load average before: {os.getloadavg()}")
     figures: dict[str, object] = {"indicators": args.indicators, "seconds": args.seconds}
+    figures["phases"] = phases_of(args)
     with tempfile.TemporaryDirectory(prefix="tocsin-api-bench-") as tmp:
         work = Path(tmp)
         write_config(work / "config", args.indicators)
