@@ -148,6 +148,28 @@ def test_find_by_region_cluster_and_box_and_fingerprint_look_back(store: Store) 
     assert none == []
 
 
+def test_count_is_the_number_find_would_give_without_its_limit(store: Store) -> None:
+    rows = [
+        report(f"r{i}", minute=i, service="landslide" if i % 3 else "gas_smell") for i in range(9)
+    ]
+    rows.append(report("x", minute=4, region="D12"))
+    with store.transaction() as tx:
+        for r in rows:
+            tx.reports.add(r, photo=None, update=received(r))
+    queries = [
+        ReportQuery(),
+        ReportQuery(services=("gas_smell",)),
+        ReportQuery(services=("gas_smell",), region="D11", start_at=T0 + timedelta(minutes=3)),
+        ReportQuery(region="D12"),
+        ReportQuery(services=("none",)),
+        ReportQuery(limit=2),
+    ]
+    with store.transaction() as tx:
+        counted = [tx.reports.count(q) for q in queries]
+        found = [len(tx.reports.find(replace(q, limit=1_000))) for q in queries]
+    assert counted == found == [10, 4, 2, 1, 0, 10]  # "x" is a gas smell too
+
+
 def test_contacts_are_deleted_when_due_and_the_report_stays(store: Store) -> None:
     a, b = report("a", has_contact=True), report("b", has_contact=True)
     with store.transaction() as tx:

@@ -86,6 +86,9 @@ class ReportStore(Protocol):
     def find(self, query: ReportQuery) -> list[Report]:
         """Reports matching the query, newest first."""
 
+    def count(self, query: ReportQuery) -> int:
+        """How many reports match the query (its limit aside)."""
+
     def nearest(self, query: ReportQuery, *, to: Point, limit: int) -> list[Nearby]:
         """Up to `limit` clustered reports matching the query (its services, requested-at range
         and box), nearest to `to` first on a flat projection around it (the caller measures

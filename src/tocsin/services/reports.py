@@ -369,7 +369,7 @@ class ReportService:
                 tx, report, rtype=rtype, members=members, incidents=incidents, records=records
             )
         found = signal(report, state.open_reports, rtype=rtype, domain=rtype.domain)
-        stored = Stored(report, [], self._count(report, tx.reports.find), incident, linked)
+        stored = Stored(report, [], self._count(report, tx.reports.count), incident, linked)
         signalled = {(s.found.cluster, s.found.level) for s in signals}
         if found is not None and (found.cluster, found.level) not in signalled:
             signals.append(_Signal(found, rtype, stored))  # raised at the end of the group
@@ -488,18 +488,17 @@ class ReportService:
         )
         return find(query)
 
-    def _count(self, report: Report, find: _Find) -> int | None:
+    def _count(self, report: Report, count: Callable[[ReportQuery], int]) -> int | None:
         """Reports of the service in the region over the last hour, when an indicator counts
-        them (None: none does)."""
+        them (None: none does): counted by the store, none of them read."""
         if not self._counted(report):
             return None
         query = ReportQuery(
             services=(report.service,),
             region=report.region,
             start_at=report.requested_at - COUNT_WINDOW,
-            limit=NEIGHBOURS_MAX,
         )
-        return len(find(query))
+        return count(query)
 
     def _counted(self, report: Report) -> bool:
         """Whether an indicator counts the report's service in its region."""

@@ -53,6 +53,10 @@ class MemoryReports:
         found.sort(key=lambda r: (r.requested_at, r.id), reverse=True)
         return found[: query.limit]
 
+    def count(self, query: ReportQuery) -> int:
+        """How many reports match the query (its limit aside)."""
+        return sum(1 for r in self.state.reports.values() if query.matches(r))
+
     def nearest(self, query: ReportQuery, *, to: Point, limit: int) -> list[Nearby]:
         """Up to `limit` clustered reports matching the query, nearest to `to` first (flat)."""
         k = math.cos(math.radians(to.lat))

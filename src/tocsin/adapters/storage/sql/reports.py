@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, insert, select
+from sqlalchemy import Connection, Select, delete, func, insert, select
 from sqlalchemy import update as sql_update
 
 from tocsin.adapters.storage import report_tables as t
@@ -216,6 +216,11 @@ class SqlReports:
         c = t.reports.c
         sql = _filtered(query).order_by(c.requested_at.desc(), c.id.desc()).limit(query.limit)
         return [report_of(r) for r in self.conn.execute(sql).mappings()]
+
+    def count(self, query: ReportQuery) -> int:
+        """How many reports match the query (its limit aside): counted by the database."""
+        counted = select(func.count()).select_from(_filtered(query).subquery())
+        return int(self.conn.execute(counted).scalar_one())
 
     def nearest(self, query: ReportQuery, *, to: Point, limit: int) -> list[Nearby]:
         """Up to `limit` clustered reports matching the query (its services, requested-at range
