@@ -15,12 +15,13 @@ from tocsin.bootstrap import Stores
 from tocsin.core.audit import AuditRecord
 from tocsin.core.audit_chain import GENESIS, Head, link, verify
 from tocsin.core.credentials import ApiToken, CredentialState, SignIn, SignInMethod
+from tocsin.core.domains import DomainCode
 from tocsin.core.errors import Conflict
 from tocsin.core.events import Event
 from tocsin.core.levels import Level
 from tocsin.core.rules.thresholds import ThresholdState
 from tocsin.core.users import Permission, Role, User, UserName
-from tocsin.core.warnings.model import EventKind, WarningState
+from tocsin.core.warnings.model import EventKind, Warning, WarningState
 from tocsin.ports import Store, WarningFilter
 from tocsin.testing.scenario import small_config, write_small_config
 
@@ -188,6 +189,33 @@ def test_a_warning_id_prefix_is_resolved(store: Store) -> None:
         assert [w.id for w in search.with_prefix("ab3", open_only=False, limit=5)] == ["ab34"]
         assert search.with_prefix("abz", open_only=False, limit=5) == []
         assert len(search.with_prefix("", open_only=False, limit=3)) == 3
+
+
+def test_the_open_fingerprints_of_a_source_in_a_domain_subtree_are_listed(store: Store) -> None:
+    def exposure(
+        ident: str, domain: str = "infrastructure.cyber", state: WarningState = WarningState.ACTIVE
+    ) -> Warning:
+        return make_warning(ident, source="exposure", domain=DomainCode(domain), state=state)
+
+    with store.transaction() as tx:
+        tx.warnings.save(
+            [
+                exposure("a"),
+                exposure("b", "infrastructure.cyber.ot"),
+                exposure("c", state=WarningState.LIFTED),
+                exposure("d", "infrastructure.cybernetics"),
+                make_warning("e", domain=DomainCode("infrastructure.cyber")),  # another source
+            ],
+            new=True,
+        )
+    with store.transaction() as tx:
+        search = tx.warning_search
+        cyber_fps = search.open_fingerprints("exposure", domain_prefix="infrastructure.cyber")
+        every = search.open_fingerprints("exposure", domain_prefix=None)
+        none = search.open_fingerprints("nobody", domain_prefix=None)
+    assert cyber_fps == ["fp-a", "fp-b"]  # not lifted, not a sibling whose name starts alike
+    assert every == ["fp-a", "fp-b", "fp-d"]
+    assert none == []
 
 
 def test_warnings_are_counted_by_level_state_and_region(store: Store) -> None:

@@ -66,6 +66,10 @@ class WarningSearch(Protocol):
     def with_prefix(self, prefix: str, *, open_only: bool, limit: int) -> list[Warning]:
         """Warnings whose id starts with `prefix` (at most `limit`, by id)."""
 
+    def open_fingerprints(self, source: str, *, domain_prefix: str | None) -> list[str]:
+        """The fingerprints of the open warnings a source raised in a domain or below it (None:
+        in every domain)."""
+
     def counts(self, *, open_only: bool, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
         """(level, state) -> number of warnings (within the scope)."""
 

@@ -46,7 +46,7 @@ from tocsin.core.exposure.regions import RegionExposure, region_exposure
 from tocsin.core.units import responsible_chain
 from tocsin.core.users import Permission
 from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
-from tocsin.ports import Bus, Clock, Store, StoreSession, WarningFilter
+from tocsin.ports import Bus, Clock, Store, StoreSession
 from tocsin.services.publishing import warning_message
 from tocsin.services.warning_changes import WarningChanges
 
@@ -248,8 +248,7 @@ class ExposureService:
     def _reconcile(self, tx: StoreSession, exposures: Sequence[Exposure]) -> list[WarningEvent]:
         now = self.clock.now()
         wanted = {self._fingerprint(e): e for e in exposures}
-        query = WarningFilter(open_only=True, domain_prefix=self.domain, limit=1_000_000)
-        open_fps = [w.fingerprint for w in tx.warning_search.find(query) if w.source == SOURCE]
+        open_fps = tx.warning_search.open_fingerprints(SOURCE, domain_prefix=self.domain)
         changes = WarningChanges.load(tx, [*wanted, *open_fps])
         for fp, exposure in wanted.items():
             current = changes.current(fp)

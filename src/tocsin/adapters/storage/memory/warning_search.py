@@ -46,6 +46,13 @@ class MemoryWarningSearch:
         )
         return [w for w in found if w.is_open or not open_only][:limit]
 
+    def open_fingerprints(self, source: str, *, domain_prefix: str | None) -> list[str]:
+        """The fingerprints of the open warnings a source raised in a domain or below it (None:
+        in every domain)."""
+        query = WarningFilter(open_only=True, domain_prefix=domain_prefix)
+        found = self.state.warnings.values()
+        return sorted(w.fingerprint for w in found if w.source == source and _matches(w, query))
+
     def counts(self, *, open_only: bool, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
         """(level, state) -> number of warnings (within the scope)."""
         return dict(

@@ -74,6 +74,16 @@ class SqlWarningSearch:
         found = [from_row(Warning, r) for r in self.conn.execute(stmt).mappings()]
         return [x for x in found if x.id.startswith(prefix)]
 
+    def open_fingerprints(self, source: str, *, domain_prefix: str | None) -> list[str]:
+        """The fingerprints of the open warnings a source raised in a domain or below it (None:
+        in every domain); the open warnings read by the state index, one column returned."""
+        w = t.warnings
+        stmt = select(w.c.fingerprint).where(w.c.state.in_(OPEN_STATES), w.c.source == source)
+        if domain_prefix is not None:
+            below = w.c.domain.like(domain_prefix + ".%")
+            stmt = stmt.where(or_(w.c.domain == domain_prefix, below))
+        return sorted(self.conn.execute(stmt).scalars())
+
     def counts(self, *, open_only: bool, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
         """(level, state) -> number of warnings (an index-only scan without a scope)."""
         w = t.warnings
