@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache, partial
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
 from tocsin import __version__
@@ -64,29 +64,32 @@ UNAVAILABLE: dict[str, Any] = {
     "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
+# FastAPI tries the routes in this order: first those called most often whose first path
+# segment no other router has (probes, public reports, public alerts, the alert receiver), then
+# the rest; no two routers hold the same path and method, so the order decides no match
 ROUTERS = (
+    operations,
+    open311,
+    cap_public,
+    report_unsubscribe,
+    alert_receiver,
     observations,
     events,
     warnings,
     catalog,
     silences,
     notifications,
-    alert_receiver,
     public_alerts,
     cap_imports,
-    cap_public,
     incidents,
     tasks,
     situation,
     session,
     oidc,
     tokens,
-    operations,
     sources,
     exposure,
-    open311,
     reports,
-    report_unsubscribe,
 )
 
 
@@ -95,11 +98,13 @@ def api_routes() -> tuple[BaseRoute, ...]:
     """Every API route, built once per process. A route holds no state of its own: handlers
     find the container, and anything per app (a rate), through the request's app. Building
     them (a pydantic model for each parameter and response) is what made an app slow to
-    create: about 0.4 s, twice over when included into an app."""
-    merged = APIRouter()
-    for module in ROUTERS:
-        merged.include_router(module.router())  # the router's tags and dependencies applied
-    return tuple(merged.routes)
+    create: about 0.4 s.
+
+    The routes are the routers' own, each with its router's tags, dependencies and responses
+    already applied: an app holds them directly, not through `include_router`, whose wrapper
+    (FastAPI 0.165) matched a request against its routes twice with a costly step for each
+    (the routing of a request took 18–200 µs, about half of that)."""
+    return tuple(route for module in ROUTERS for route in module.router().routes)
 
 
 class TocsinAPI(FastAPI):
