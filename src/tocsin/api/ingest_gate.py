@@ -38,7 +38,7 @@ from tocsin.api.limits import (
     header,
     too_large,
 )
-from tocsin.api.problems import error_response, internal_error, problem_response
+from tocsin.api.problems import error_response, problem_response
 from tocsin.api.rows import RowSink
 from tocsin.bootstrap import Container
 from tocsin.core.access import Principal, require
@@ -162,11 +162,8 @@ class IngestGate:
         except _TooLarge:
             await too_large(self.max_body_bytes)(scope, receive, send)
             return
-        except TocsinError as err:
+        except TocsinError as err:  # anything unexpected is its lane's to answer (lanes.py)
             await error_response(err)(scope, receive, send)
-            return
-        except Exception as err:
-            await internal_error("POST", scope["path"], err)(scope, receive, send)
             return
         await _send_json(send, status, body=body)
 

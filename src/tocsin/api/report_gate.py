@@ -22,7 +22,6 @@ from urllib.parse import parse_qsl
 
 from tocsin.api.limits import ASGIApp, Receive, Scope, Send, header
 from tocsin.api.open311 import BASE, error_answer, post_form
-from tocsin.api.problems import internal_error
 from tocsin.bootstrap import Container
 from tocsin.core import errors
 
@@ -58,18 +57,15 @@ class ReportGate:
         if body is None:
             return  # the client went away: nothing to answer, nothing stored
         client = scope.get("client") or ("unknown", 0)
-        try:
-            try:
-                fields = parse_qsl(
-                    body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS
-                )
-            except ValueError:
-                why = f"not a form of at most {MAX_FIELDS} fields"
-                response = error_answer(fmt, errors.InvalidInput([errors.Problem("body", "", why)]))
-            else:
-                response = await post_form(self.container, fmt, fields, client=str(client[0]))
-        except Exception as err:
-            response = internal_error("POST", scope["path"], err)
+        try:  # an unexpected error is its lane's to answer (lanes.py)
+            fields = parse_qsl(
+                body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS
+            )
+        except ValueError:
+            why = f"not a form of at most {MAX_FIELDS} fields"
+            response = error_answer(fmt, errors.InvalidInput([errors.Problem("body", "", why)]))
+        else:
+            response = await post_form(self.container, fmt, fields, client=str(client[0]))
         await response(scope, receive, send)
 
 

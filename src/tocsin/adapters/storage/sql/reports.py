@@ -109,9 +109,7 @@ _CLUSTER_STATE = DriverStatement(
 
 
 _REPORTS = DriverTable(t.reports)
-_INSERT_UPDATES = DriverStatement(
-    "INSERT INTO report_updates (report_id, at, status, note) VALUES (?, ?, ?, ?)"
-)
+_UPDATES = DriverTable(t.report_updates)
 
 
 def _nearest(services: int) -> DriverStatement:
@@ -184,8 +182,7 @@ class SqlReports:
             return
         drv = Driver(self.conn)  # every report comes in here: on the driver (see driver.py)
         _REPORTS.insert_rows(drv, [report_row(r) for r, _, _ in added])
-        updates = [(r.id, drv.time(u.at), u.status.value, u.note) for r, _, u in added]
-        drv.run_many(_INSERT_UPDATES, updates)
+        _UPDATES.insert_rows(drv, [_update_row(r.id, u) for r, _, u in added])
         photos = [
             {"report_id": r.id, "media_type": p.media_type, "data": p.data}
             for r, p, _ in added
