@@ -10,6 +10,7 @@ claiming of due notifications. `sqlite_writer.py` and `postgres_writer.py` imple
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 import numpy as np
@@ -63,6 +64,10 @@ class DialectWriter(Protocol):
 
     def pipeline_engine(self, engine: Engine) -> Engine:
         """The engine the warning pipeline's store uses."""
+
+    def write_gate(self) -> AbstractContextManager[Any]:
+        """What a process's pipeline threads hold, one at a time, from taking the database's
+        write lock to their commit (a new gate each call: the store keeps one)."""
 
     def begin_writes(self, conn: Connection) -> None:
         """Take what a pipeline session needs before it performs its buffered writes."""

@@ -12,6 +12,7 @@ delivery workers never take the same row.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import (
@@ -112,6 +113,10 @@ class PostgresWriter:
     def pipeline_engine(self, engine: Engine) -> Engine:
         """The main engine (its pool serves both)."""
         return engine
+
+    def write_gate(self) -> AbstractContextManager[Any]:
+        """None: PostgreSQL takes concurrent writers (row locks order them)."""
+        return nullcontext()
 
     def begin_writes(self, conn: Connection) -> None:
         """Nothing: the session's transaction is already open and MVCC needs no lock."""

@@ -18,8 +18,10 @@ writer). Ids become visible in order (one writer), so the change feed needs no h
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -178,6 +180,13 @@ class SqliteWriter:
         )
         event.listen(own, "connect", _pipeline_pragmas)
         return own
+
+    def write_gate(self) -> AbstractContextManager[Any]:
+        """A lock: SQLite has one writer, so the process's pipeline threads queue for it here
+        instead of each polling the database's lock (a refused `BEGIN IMMEDIATE` costs as much
+        as a statement; in a storm, threads of one process polled each other for a tenth of
+        its time). Only writers of other processes and of the API's own engine are polled."""
+        return threading.Lock()
 
     def begin_writes(self, conn: Connection) -> None:
         """End the reads' implicit transaction and take the write lock."""

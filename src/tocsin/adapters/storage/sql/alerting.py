@@ -102,6 +102,7 @@ class SqlAlertingStore:
     def __init__(self, engine: Engine) -> None:
         self.writer = writer_for(engine)
         self.engine = self.writer.pipeline_engine(engine)
+        self.gate = self.writer.write_gate()  # this process's pipeline writers, one at a time
         self.gaps = Gaps()
         self.cap_gaps = Gaps()  # the public alerts' own position in the feed
         self.response_gaps = Gaps()
@@ -120,9 +121,12 @@ class SqlAlertingStore:
             try:
                 yield session
                 if session.queue.has_writes:
-                    self.writer.begin_writes(conn)
-                    session.queue.flush()
-                conn.commit()
+                    with self.gate:
+                        self.writer.begin_writes(conn)
+                        session.queue.flush()
+                        conn.commit()
+                else:
+                    conn.commit()
             except BaseException:
                 conn.rollback()
                 raise
@@ -132,7 +136,7 @@ class SqlAlertingStore:
     ) -> list[Notification]:
         """Claim due notifications for one worker (atomically; safe with several workers)."""
         query = due_query(now, limit=limit, channels=channels)
-        with faults_as_unavailable(), self.engine.connect() as conn:
+        with faults_as_unavailable(), self.engine.connect() as conn, self.gate:
             due = [from_row(Notification, r) for r in self.writer.lock_due(conn, query)]
             claimed = claim(conn, due, now=now, until=until)
             conn.commit()

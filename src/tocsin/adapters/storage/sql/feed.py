@@ -15,14 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, update
 
 from tocsin.adapters.storage import alerting_tables as at
-from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.sql.deferred import WriteQueue
-from tocsin.adapters.storage.sql.driver import Driver, DriverStatement
-from tocsin.adapters.storage.times import must
+from tocsin.adapters.storage.sql.driver import Driver, DriverStatement, DriverTable
 from tocsin.ports.feed import FeedRow
 
 # the feed's reads of the audit log between its position and the ids it processed
@@ -30,6 +28,12 @@ _WARNINGS_IN = DriverStatement(
     "SELECT id FROM audit_log WHERE id > ? AND id <= ? AND subject_type = 'warning' ORDER BY id"
 )
 _IDS_IN = DriverStatement("SELECT id FROM audit_log WHERE id > ? AND id <= ?")
+# every follower of the feed reads it every pass (three in `notify run`): on the driver
+_TRANSITIONS = DriverStatement(
+    "SELECT id, subject_id, kind, at, actor, reason FROM audit_log "
+    "WHERE id > ? AND subject_type = 'warning' ORDER BY id LIMIT ?"
+)
+_FEED = DriverTable(at.alert_feed)
 FEED = "warnings"  # the dispatcher's feed; the response reads its own ("response")
 
 
@@ -69,28 +73,21 @@ class SqlWarningFeed:
         self.queue = queue
         self.name = name
 
-    def _state(self) -> tuple[int, set[int]]:
-        f = at.alert_feed
-        row = self.conn.execute(select(f.c.position, f.c.done_above).where(f.c.name == self.name))
-        found = row.first()
-        if found is None:
+    def _state(self, drv: Driver | None = None) -> tuple[int, set[int]]:
+        found = _FEED.read(drv or Driver(self.conn), "name = ?", [self.name])
+        if not found:
             return 0, set()
-        return int(found.position), {int(x) for x in found.done_above}
+        return int(found[0]["position"]), {int(x) for x in found[0]["done_above"]}
 
     def read(self, limit: int) -> list[FeedRow]:
         """Warning transitions not yet processed, by id."""
-        position, done = self._state()
-        a = t.audit_log
-        rows = self.conn.execute(
-            select(a.c.id, a.c.subject_id, a.c.kind, a.c.at, a.c.actor, a.c.reason)
-            .where(a.c.id > position, a.c.subject_type == "warning")
-            .order_by(a.c.id)
-            .limit(limit + len(done))
-        ).all()
+        drv = Driver(self.conn)
+        position, done = self._state(drv)
+        rows = drv.rows(_TRANSITIONS, [position, limit + len(done)])
         return [
-            FeedRow(int(r.id), r.subject_id, r.kind, must(r.at), r.actor, r.reason)
-            for r in rows
-            if int(r.id) not in done
+            FeedRow(int(ident), subject, kind, drv.read_time(moment), actor, reason)
+            for ident, subject, kind, moment, actor, reason in rows
+            if int(ident) not in done
         ][:limit]
 
     def advance(self, processed: Sequence[int]) -> None:
@@ -100,13 +97,13 @@ class SqlWarningFeed:
     def _advance(self, processed: list[int]) -> None:
         """Move the position over every id that can no longer appear: up to the first warning
         transition not processed yet, and over a gap only once it is final."""
-        position, done = self._state()
+        drv = Driver(self.conn)  # in every pipeline session's writes: on the driver
+        position, done = self._state(drv)
         before = (position, set(done))
         done |= set(processed)
         if not done:
             return
         top = max(done)
-        drv = Driver(self.conn)  # in every pipeline session's writes: on the driver
         waiting = (i for (i,) in drv.rows(_WARNINGS_IN, [position, top]) if i not in done)
         limit = min(next(waiting, top + 1) - 1, top)  # stop before an unprocessed transition
         horizon = self.writer.feed_horizon(self.conn)
