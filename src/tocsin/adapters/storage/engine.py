@@ -13,6 +13,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
 from tocsin.adapters.storage.dialects import DialectWriter
+from tocsin.adapters.storage.json_columns import json_loads
 from tocsin.adapters.storage.postgres_writer import PostgresWriter
 from tocsin.adapters.storage.sqlite_writer import SqliteWriter
 
@@ -39,10 +40,11 @@ def make_engine(url: str) -> Engine:
             connect_args={"timeout": 30, "check_same_thread": False},
             pool_size=SQLITE_POOL,
             max_overflow=SQLITE_OVERFLOW,
+            json_deserializer=json_loads,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_deserializer=json_loads)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

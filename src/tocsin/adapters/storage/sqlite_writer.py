@@ -34,6 +34,7 @@ from sqlalchemy.pool import QueuePool
 from tocsin.adapters.storage import lease_tables
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.dialects import lease_is, newest_per_indicator, raw_connection
+from tocsin.adapters.storage.json_columns import json_loads
 from tocsin.core.observations import ObservationBatch
 
 LOCK_POLL_S = 0.0005
@@ -177,6 +178,7 @@ class SqliteWriter:
             poolclass=QueuePool,
             pool_size=4,
             max_overflow=12,
+            json_deserializer=json_loads,
         )
         event.listen(own, "connect", _pipeline_pragmas)
         return own

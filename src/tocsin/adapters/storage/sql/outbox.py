@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Select, Text, bindparam, cast, select, update
 from tocsin.adapters.storage import alerting_tables as at
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.sql.deferred import WriteQueue
+from tocsin.adapters.storage.sql.driver import Driver, DriverStatement, DriverTable
 from tocsin.adapters.storage.sql.records import from_row, to_row
 from tocsin.core.warnings.outbox import (
     Attempt,
@@ -19,16 +20,13 @@ from tocsin.core.warnings.outbox import (
     Notification,
 )
 
-MARK = (
-    update(at.notifications)
-    .where(at.notifications.c.key == bindparam("k"))
-    .values(
-        status=bindparam("status"),
-        attempts=bindparam("attempts"),
-        next_attempt_at=bindparam("next_attempt_at"),
-        delivered_at=bindparam("delivered_at"),
-        last_error=bindparam("last_error"),
-    )
+# every notification is inserted once and marked at least once: on the driver (driver.py)
+_TABLE = DriverTable(at.notifications)
+_INSERT = DriverStatement(_TABLE.insert.sql + " ON CONFLICT (key) DO NOTHING")
+_MARKED = ("status", "attempts", "next_attempt_at", "delivered_at", "last_error", "key")
+_MARK = DriverStatement(
+    "UPDATE notifications SET status = ?, attempts = ?, next_attempt_at = ?, delivered_at = ?, "
+    "last_error = ? WHERE key = ?"
 )
 
 
@@ -55,7 +53,7 @@ class SqlOutbox:
         """Record a delivery attempt (all of a session's in one statement)."""
         self.marks.append(
             {
-                "k": key,
+                "key": key,
                 "status": attempt.status.value,
                 "attempts": attempt.attempts,
                 "next_attempt_at": attempt.next_attempt_at,
@@ -78,12 +76,12 @@ class SqlOutbox:
 
     def flush(self) -> None:
         """Insert the new notifications, then record the outcomes."""
+        drv = Driver(self.conn)
         if self.new:
-            rows = [to_row(n) for n in self.new]
-            stmt = self.writer.insert(at.notifications)
-            self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]), rows)
+            rows = [_TABLE.values(drv, to_row(n), _TABLE.written) for n in self.new]
+            drv.run_many(_INSERT, rows)
         if self.marks:
-            self.conn.execute(MARK, self.marks)
+            drv.run_many(_MARK, [_TABLE.values(drv, m, _MARKED) for m in self.marks])
         self.new, self.marks = [], []
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.sql.driver import Driver, DriverStatement, DriverTable
-from tocsin.adapters.storage.sql.lookups import rows_in
 from tocsin.adapters.storage.sql.records import from_row, to_row
 from tocsin.core.errors import Conflict
 from tocsin.core.warnings.model import Warning, WarningId, WarningState
@@ -29,9 +28,11 @@ class SqlWarnings:
         return from_row(Warning, row) if row else None
 
     def by_ids(self, ids: Sequence[str]) -> dict[str, Warning]:
-        """Warnings by id."""
-        w = t.warnings
-        rows = rows_in(self.conn, select(w), column=w.c.id, keys=ids)
+        """Warnings by id (on the driver: each follower of the warning feed reads the warnings
+        of every transition it takes)."""
+        if not ids:
+            return {}
+        rows = _TABLE.read(Driver(self.conn), "id IN", (), keys=ids)
         return {r["id"]: from_row(Warning, r) for r in rows}
 
     def open_by_fingerprint(self, fingerprints: Sequence[str]) -> dict[str, Warning]:
