@@ -35,6 +35,7 @@ from tocsin.adapters.storage import lease_tables
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.dialects import lease_is, newest_per_indicator, raw_connection
 from tocsin.adapters.storage.json_columns import json_loads
+from tocsin.adapters.storage.sql.driver import Driver, DriverStatement
 from tocsin.core.observations import ObservationBatch
 
 LOCK_POLL_S = 0.0005
@@ -109,13 +110,15 @@ def _pipeline_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_immediate(conn: Connection) -> None:
-    """Take SQLite's write lock, polling briefly instead of SQLite's coarse busy sleeps."""
+    """Take SQLite's write lock, polling briefly instead of SQLite's coarse busy sleeps (on the
+    driver: the pipeline takes it for every session that writes)."""
+    drv = Driver(conn)  # SQLAlchemy's transaction begun, so that its commit ends this one
     deadline = time.monotonic() + LOCK_WAIT_S
-    conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+    drv.run(_NO_WAIT)
     try:
         while True:
             try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                drv.run(_BEGIN)
                 return
             except OperationalError as err:
                 locked = "locked" in str(err) or "busy" in str(err)
@@ -123,7 +126,12 @@ def _begin_immediate(conn: Connection) -> None:
                     raise
                 time.sleep(LOCK_POLL_S)
     finally:
-        conn.exec_driver_sql(f"PRAGMA busy_timeout = {READ_BUSY_MS}")
+        drv.run(_WAIT)
+
+
+_BEGIN = DriverStatement("BEGIN IMMEDIATE")
+_NO_WAIT = DriverStatement("PRAGMA busy_timeout = 0")
+_WAIT = DriverStatement(f"PRAGMA busy_timeout = {READ_BUSY_MS}")
 
 
 class SqliteWriter:

@@ -100,6 +100,17 @@ class Driver:
         finally:
             cursor.close()
 
+    def run(self, statement: DriverStatement, params: Sequence[Any] = ()) -> None:
+        """A statement whose rows, if any, are not wanted."""
+        sql = statement.text(self.dialect)
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute(sql, params)
+        except self.conn.dialect.loaded_dbapi.Error as err:
+            raise self._wrapped(err, sql, params) from err
+        finally:
+            cursor.close()
+
     def rows(self, statement: DriverStatement, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """All rows of a read."""
         return self.described(statement, params)[0]
