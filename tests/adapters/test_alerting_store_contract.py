@@ -3,6 +3,8 @@ the in-memory reference store, SQLite and PostgreSQL; and PostgreSQL's commit-or
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -296,3 +298,44 @@ def test_feed_waits_for_a_transaction_still_running(pg_url: str) -> None:
     with store.transaction() as tx:
         assert tx.feed.read(10) == []
     engine.dispose()
+
+
+def test_pipeline_threads_of_one_process_write_in_turn_without_polling_each_other(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite has one writer: the store's gate queues its own threads, so the lock is polled
+    # (a refused BEGIN IMMEDIATE, then a sleep) only for writers of other processes
+    from tocsin.adapters.storage import sqlite_writer
+    from tocsin.bootstrap import open_stores
+
+    polls: list[float] = []
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        if seconds == sqlite_writer.LOCK_POLL_S:
+            polls.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    stores = open_stores(sqlite_url)
+    threads = 8
+    start = threading.Barrier(threads)
+
+    def write(k: int) -> None:
+        start.wait()
+        for i in range(25):
+            with stores.alerting.transaction() as tx:
+                tx.outbox.add([make_notification(f"t{k}-{i}")])
+
+    workers = [threading.Thread(target=write, args=(k,)) for k in range(threads)]
+    try:
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=60)
+        with stores.alerting.transaction() as tx:
+            stored = tx.outbox.find(limit=1_000)
+    finally:
+        stores.close()
+    assert len(stored) == threads * 25
+    assert polls == []
