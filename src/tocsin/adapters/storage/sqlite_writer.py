@@ -14,7 +14,8 @@ the warning pipeline uses an engine of its own (same file, its own pool) and tak
 `BEGIN IMMEDIATE` only for the final burst of a session's writes, polling for it every half
 millisecond (SQLite's own busy handler sleeps up to 100 ms between tries, which starves a second
 writer). The pipeline's threads of one process queue for it behind a lock of their own first
-(`write_gate`), so that only writers elsewhere are polled. Ids become visible in order (one writer), so the change feed needs no horizon.
+(`write_gate`), so that only writers elsewhere are polled. Ids become visible in order (one
+writer), so the change feed needs no horizon.
 """
 
 from __future__ import annotations
