@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import insert
@@ -300,23 +301,30 @@ def test_feed_waits_for_a_transaction_still_running(pg_url: str) -> None:
     engine.dispose()
 
 
-def test_pipeline_threads_of_one_process_write_in_turn_without_polling_each_other(
+def test_pipeline_threads_of_one_process_take_turns_at_waiting_for_sqlites_lock(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # SQLite has one writer: the store's gate queues its own threads, so the lock is polled
-    # (a refused BEGIN IMMEDIATE, then a sleep) only for writers of other processes
+    # SQLite has one writer: the store's gate lets one thread of the process at a time poll
+    # for its lock (each refused BEGIN IMMEDIATE costs a statement); every write still lands
     from tocsin.adapters.storage import sqlite_writer
     from tocsin.bootstrap import open_stores
 
-    polls: list[float] = []
-    real_sleep = time.sleep
+    taking = {"now": 0, "most": 0}
+    count = threading.Lock()
+    real = sqlite_writer._begin_immediate
 
-    def sleep(seconds: float) -> None:
-        if seconds == sqlite_writer.LOCK_POLL_S:
-            polls.append(seconds)
-        real_sleep(seconds)
+    def begin_immediate(conn: Any) -> None:
+        with count:
+            taking["now"] += 1
+            taking["most"] = max(taking["most"], taking["now"])
+        try:
+            time.sleep(0.001)  # a moment in which a second thread would join the polling
+            real(conn)
+        finally:
+            with count:
+                taking["now"] -= 1
 
-    monkeypatch.setattr(time, "sleep", sleep)
+    monkeypatch.setattr(sqlite_writer, "_begin_immediate", begin_immediate)
     stores = open_stores(sqlite_url)
     threads = 8
     start = threading.Barrier(threads)
@@ -338,4 +346,4 @@ def test_pipeline_threads_of_one_process_write_in_turn_without_polling_each_othe
     finally:
         stores.close()
     assert len(stored) == threads * 25
-    assert polls == []
+    assert taking["most"] == 1

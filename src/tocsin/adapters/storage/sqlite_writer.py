@@ -13,9 +13,8 @@ SQLite has one writer at a time. The ingest path holds the write lock for most o
 the warning pipeline uses an engine of its own (same file, its own pool) and takes the lock with
 `BEGIN IMMEDIATE` only for the final burst of a session's writes, polling for it every half
 millisecond (SQLite's own busy handler sleeps up to 100 ms between tries, which starves a second
-writer). The pipeline's threads of one process queue for it behind a lock of their own first
-(`write_gate`), so that only writers elsewhere are polled. Ids become visible in order (one
-writer), so the change feed needs no horizon.
+writer). The pipeline's threads of one process take turns at polling (`write_gate`). Ids
+become visible in order (one writer), so the change feed needs no horizon.
 """
 
 from __future__ import annotations
@@ -194,10 +193,13 @@ class SqliteWriter:
         return own
 
     def write_gate(self) -> AbstractContextManager[Any]:
-        """A lock: SQLite has one writer, so the process's pipeline threads queue for it here
-        instead of each polling the database's lock (a refused `BEGIN IMMEDIATE` costs as much
-        as a statement; in a storm, threads of one process polled each other for a tenth of
-        its time). Only writers of other processes and of the API's own engine are polled."""
+        """A lock held while taking SQLite's write lock: one thread of the process polls for it
+        at a time, the others queue here (a refused `BEGIN IMMEDIATE` costs as much as a
+        statement; in a storm, the threads of `notify run` polled each other for a tenth of its
+        time). It is let go once the write lock is taken, not held to the commit: then the
+        next thread polls beside the other processes' writers, and the API's writer keeps an
+        even chance at the lock (a gate held to the commit handed the lock from one pipeline
+        thread to the next)."""
         return threading.Lock()
 
     def begin_writes(self, conn: Connection) -> None:

@@ -121,12 +121,10 @@ class SqlAlertingStore:
             try:
                 yield session
                 if session.queue.has_writes:
-                    with self.gate:
+                    with self.gate:  # one thread of the process waits for the lock at a time
                         self.writer.begin_writes(conn)
-                        session.queue.flush()
-                        conn.commit()
-                else:
-                    conn.commit()
+                    session.queue.flush()
+                conn.commit()
             except BaseException:
                 conn.rollback()
                 raise
@@ -136,8 +134,10 @@ class SqlAlertingStore:
     ) -> list[Notification]:
         """Claim due notifications for one worker (atomically; safe with several workers)."""
         query = due_query(now, limit=limit, channels=channels)
-        with faults_as_unavailable(), self.engine.connect() as conn, self.gate:
-            due = [from_row(Notification, r) for r in self.writer.lock_due(conn, query)]
+        with faults_as_unavailable(), self.engine.connect() as conn:
+            with self.gate:
+                locked = self.writer.lock_due(conn, query)
+            due = [from_row(Notification, r) for r in locked]
             claimed = claim(conn, due, now=now, until=until)
             conn.commit()
         return claimed
