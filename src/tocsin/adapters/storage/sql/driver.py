@@ -11,7 +11,8 @@ the rest of the adapter reads and writes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -91,25 +92,13 @@ class Driver:
     def run_many(self, statement: DriverStatement, rows: Sequence[Sequence[Any]]) -> None:
         """A write, once per row (JSON values given as their text: `json.dumps`, as SQLAlchemy
         writes them)."""
-        sql = statement.text(self.dialect)
-        cursor = self.raw.cursor()
-        try:
+        with self._cursor(statement, rows) as (cursor, sql):
             cursor.executemany(sql, rows)
-        except self.conn.dialect.loaded_dbapi.Error as err:
-            raise self._wrapped(err, sql, rows) from err
-        finally:
-            cursor.close()
 
     def run(self, statement: DriverStatement, params: Sequence[Any] = ()) -> None:
         """A statement whose rows, if any, are not wanted."""
-        sql = statement.text(self.dialect)
-        cursor = self.raw.cursor()
-        try:
+        with self._cursor(statement, params) as (cursor, sql):
             cursor.execute(sql, params)
-        except self.conn.dialect.loaded_dbapi.Error as err:
-            raise self._wrapped(err, sql, params) from err
-        finally:
-            cursor.close()
 
     def rows(self, statement: DriverStatement, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """All rows of a read."""
@@ -119,12 +108,19 @@ class Driver:
         self, statement: DriverStatement, params: Sequence[Any]
     ) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
         """All rows of a read, and the type code the driver gives each column."""
-        sql = statement.text(self.dialect)
-        cursor = self.raw.cursor()
-        try:
+        with self._cursor(statement, params) as (cursor, sql):
             cursor.execute(sql, params)
             types = tuple(d[1] for d in cursor.description or ())
             return list(cursor.fetchall()), types
+
+    @contextmanager
+    def _cursor(self, statement: DriverStatement, params: Sequence[Any]) -> Iterator[Any]:
+        """A cursor and the statement's text for this driver; the driver's errors raised as
+        SQLAlchemy raises them."""
+        sql = statement.text(self.dialect)
+        cursor = self.raw.cursor()
+        try:
+            yield cursor, sql
         except self.conn.dialect.loaded_dbapi.Error as err:
             raise self._wrapped(err, sql, params) from err
         finally:
