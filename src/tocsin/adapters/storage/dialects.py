@@ -66,8 +66,8 @@ class DialectWriter(Protocol):
         """The engine the warning pipeline's store uses."""
 
     def write_gate(self) -> AbstractContextManager[Any]:
-        """What a process's pipeline threads hold, one at a time, from taking the database's
-        write lock to their commit (a new gate each call: the store keeps one)."""
+        """What a process's pipeline threads hold, one at a time, while they take the
+        database's write lock (a new gate each call: the store keeps one)."""
 
     def begin_writes(self, conn: Connection) -> None:
         """Take what a pipeline session needs before it performs its buffered writes."""
