@@ -62,6 +62,8 @@ class System:
     port: int
     token: str = ""
     workdir: Path = field(default_factory=Path)
+    notify_argv: list[str] = field(default_factory=list)  # `notify run`, when left to the caller
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def pids(self) -> list[int]:
@@ -194,12 +196,18 @@ def tocsin_routes(sink_url: str) -> dict[str, Any]:
 
 
 def start_tocsin(
-    sink_url: str, grid: Grid, database_url: str | None, *, processes: int = 1
+    sink_url: str,
+    grid: Grid,
+    database_url: str | None,
+    *,
+    processes: int = 1,
+    start_notify: bool = True,
 ) -> System:
     """`tocsin serve` over the grid scenario, on SQLite in a temporary directory or on the
     given PostgreSQL database; a user with the ingest permission and its token. With
     `processes=2` the pipeline runs in `tocsin notify run` beside `serve` (each process a core of
-    its own), as docs/warnings.md describes."""
+    its own), as docs/warnings.md describes; with `start_notify=False` as well, `notify run` is
+    left to the caller (`System.notify_argv`, `System.env`)."""
     work = Path(tempfile.mkdtemp(prefix="storm-tocsin-"))
     config = write_grid_config(work / "config", grid, routes=tocsin_routes(sink_url))
     url = database_url or f"sqlite:///{work / 'tocsin.db'}"
@@ -222,7 +230,11 @@ def start_tocsin(
             started.append(subprocess.Popen(serve, stdout=out, stderr=out, env=api))
             notify = [*tocsin, "notify", "run", "--db", url, "--config", str(config)]
             notify += ["--interval", "0.05"]  # timers as serve's (TOCSIN_DISPATCH_INTERVAL_S)
-            started.append(subprocess.Popen(notify, stdout=out, stderr=out, env=env))
+            if start_notify:
+                started.append(subprocess.Popen(notify, stdout=out, stderr=out, env=env))
     _wait_ready(f"http://127.0.0.1:{port}/healthz", started[0], log)
     name = "tocsin" if processes == 1 else f"tocsin-{processes}p"
-    return System(name, started, port, token=token, workdir=work)
+    system = System(name, started, port, token=token, workdir=work, env=env)
+    if processes > 1 and not start_notify:
+        system.notify_argv = notify
+    return system

@@ -1,0 +1,203 @@
+"""How fast `tocsin notify run` drains a backlog of warnings, and what each costs it in CPU.
+
+The storm benchmark (bench/storm.py) measures the whole path at fixed rates; its ceiling is set
+by the warning pipeline of `notify run` (feed, routing, groups, outbox, delivery, response),
+which is bound by one interpreter. This benchmark isolates that pipeline:
+
+1. `tocsin serve` over the grid scenario with its background workers off (bench/storm_systems.py,
+   every alert a group of its own, one webhook sink), and no `notify run` yet;
+2. `--alerts` new alerts posted (64 a post, as Prometheus's notifier) and stored as warnings;
+3. `notify run` started: until the last alert's notification reached the sink, less what its
+   start costs when there is nothing to do (measured first: seconds and CPU until it is idle),
+   the drain rate (alerts a second) and `notify run`'s CPU per alert (`/proc`, user + system);
+   then `notify run` stopped, every alert resolved, and `notify run` started again for the
+   resolutions.
+
+Every alert must arrive once as firing and once as resolved; keys that arrive twice are counted.
+The reference in the same run: a fixed pure-Python workload (`reference_ms`), so that figures of
+runs at different moments of this shared machine can be compared as `cpu_ms_per_alert /
+reference_ms`.
+
+    python bench/notify_drain.py                       # SQLite, 20,000 alerts
+    python bench/notify_drain.py --db postgresql --alerts 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import describe
+from storm import MAX_PER_POST, storm_alert
+from storm_systems import System, cpu_seconds, start_tocsin
+from storm_traffic import Sink
+from tocsin.testing.grid import Grid
+from tocsin.testing.postgres import create_database, postgres_cluster
+
+CAP_S = 300.0  # give up on a drain after this long
+POLL_S = 0.05
+PROFILE_DIR = ""  # --py-spy DIR: raw py-spy samples of each drain there
+
+
+def reference_ms() -> float:
+    """Milliseconds of a fixed pure-Python workload (dicts, strings, JSON): the machine's speed
+    at this moment, best of three."""
+    doc = {"labels": {f"k{i}": f"value {i}" for i in range(12)}, "n": list(range(40))}
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for i in range(4000):
+            text = json.dumps({**doc, "i": i}, sort_keys=True)
+            back = json.loads(text)
+            "".join(sorted(back["labels"].values()))
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def post_all(system: System, alerts: list[dict[str, Any]]) -> float:
+    """Post the alerts, MAX_PER_POST a post; return the seconds taken."""
+    headers = {"Authorization": f"Bearer {system.token}"}
+    url = f"http://127.0.0.1:{system.port}/api/v2/alerts"
+    started = time.monotonic()
+    with httpx.Client(timeout=60) as client:
+        for k in range(0, len(alerts), MAX_PER_POST):
+            answer = client.post(url, json=alerts[k : k + MAX_PER_POST], headers=headers)
+            if answer.status_code != 200:
+                raise SystemExit(f"post refused: {answer.status_code} {answer.text[:300]}")
+    return time.monotonic() - started
+
+
+def start(system: System, name: str) -> subprocess.Popen[bytes]:
+    """Start `notify run`, its output to a log of the given name."""
+    with (system.workdir / f"notify-{name}.log").open("wb") as log:
+        return subprocess.Popen(system.notify_argv, stdout=log, stderr=log, env=system.env)
+
+
+def start_up(system: System) -> tuple[float, float]:
+    """`notify run`'s start with nothing to do: the seconds and CPU seconds until it is idle
+    (under 10 ms of CPU in each of five 0.1 s samples)."""
+    process = start(system, "idle")
+    started = time.monotonic()
+    samples: list[tuple[float, float]] = []
+    try:
+        while time.monotonic() - started < 120:
+            samples.append((time.monotonic() - started, cpu_seconds(process.pid)))
+            quiet = samples[-6:]
+            if len(quiet) == 6 and quiet[-1][1] - quiet[0][1] < 0.05:
+                return quiet[0]
+            time.sleep(0.1)
+        raise SystemExit("notify run did not become idle")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def drain(
+    system: System, sink: Sink, wanted: set[str], status: str, startup: tuple[float, float]
+) -> dict[str, Any]:
+    """Start `notify run`, wait until every wanted alert arrived with `status`, stop it; the
+    drain's figures, less the start-up's seconds and CPU."""
+    process = start(system, status)
+    started = time.monotonic()
+    spy = None
+    if PROFILE_DIR:  # samples of the thread holding the interpreter (py-spy's default)
+        out = Path(PROFILE_DIR) / f"{status}.txt"
+        spy_argv = ["py-spy", "record", "--pid", str(process.pid), "-f", "raw", "-r", "250"]
+        spy = subprocess.Popen([*spy_argv, "-o", str(out)], stdout=subprocess.DEVNULL)
+    seen: set[str] = set()
+    keys: Counter[str] = Counter()
+    try:
+        while len(seen) < len(wanted) and time.monotonic() - started < CAP_S:
+            if process.poll() is not None:
+                raise SystemExit(f"notify run exited: {process.returncode}")
+            for _moment, body, key in sink.take():
+                keys[key] += 1
+                for alert in json.loads(body).get("alerts", []):
+                    ident = alert.get("labels", {}).get("id", "")
+                    if ident in wanted and alert.get("status") == status:
+                        seen.add(ident)
+            time.sleep(POLL_S)
+        took, cpu = time.monotonic() - started, cpu_seconds(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if spy is not None:
+            spy.wait(timeout=60)
+    span = max(took - startup[0], 1e-9)
+    return {
+        "arrived": len(seen),
+        "missing": len(wanted) - len(seen),
+        "drain_s": round(span, 2),
+        "per_s": round(len(seen) / span),
+        "cpu_ms_per_alert": round((cpu - startup[1]) * 1000 / max(len(seen), 1), 3),
+        "keys_twice": sum(1 for n in keys.values() if n > 1),
+    }
+
+
+def run(database_url: str | None, n: int, cells: int) -> dict[str, Any]:
+    """One database: post, drain, resolve, drain."""
+    with ExitStack() as stack:
+        sink = Sink()
+        stack.callback(sink.close)
+        grid = Grid(cells=cells)
+        system = start_tocsin(sink.url, grid, database_url, processes=2, start_notify=False)
+        stack.callback(system.stop)
+        now = datetime.now(UTC)
+        ids = [f"drain-{i:06d}" for i in range(n)]
+        cell = [grid.cell_code(i % cells) for i in range(n)]
+        firing = [storm_alert(x, c, starts=now, ends=None) for x, c in zip(ids, cell, strict=True)]
+        startup = start_up(system)
+        posted = post_all(system, firing)
+        result: dict[str, Any] = {"post_per_s": round(n / posted), "start_s": round(startup[0], 2)}
+        result["start_cpu_s"] = round(startup[1], 2)
+        result["firing"] = drain(system, sink, set(ids), "firing", startup)
+        ends = datetime.now(UTC) + timedelta(seconds=1)
+        resolved = [
+            storm_alert(x, c, starts=now, ends=ends) for x, c in zip(ids, cell, strict=True)
+        ]
+        time.sleep(1.5)  # the resolutions' end lies in the past when they are posted
+        post_all(system, resolved)
+        result["resolved"] = drain(system, sink, set(ids), "resolved", startup)
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    parser.add_argument("--alerts", type=int, default=20_000)
+    parser.add_argument("--cells", type=int, default=10_000)
+    parser.add_argument("--py-spy", default="", help="a directory for py-spy's samples")
+    args = parser.parse_args()
+    global PROFILE_DIR
+    PROFILE_DIR = args.py_spy
+    print(json.dumps({"machine": describe()}))
+    figures: dict[str, Any] = {"alerts": args.alerts, "reference_ms": round(reference_ms(), 1)}
+    if args.db in ("sqlite", "both"):
+        figures["sqlite"] = run(None, args.alerts, args.cells)
+        print(json.dumps({"sqlite": figures["sqlite"]}), flush=True)
+    if args.db in ("postgresql", "both"):
+        with postgres_cluster(durable=True) as cluster:  # fsync on, as bench/storm.py
+            url = create_database(cluster, "drain")
+            figures["postgresql"] = run(url, args.alerts, args.cells)
+        print(json.dumps({"postgresql": figures["postgresql"]}), flush=True)
+    figures["reference_ms_after"] = round(reference_ms(), 1)
+    for name in ("sqlite", "postgresql"):
+        if name in figures:
+            per_ref = figures[name]["firing"]["cpu_ms_per_alert"] / figures["reference_ms"]
+            figures[name]["firing_cpu_per_reference"] = round(per_ref, 5)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
