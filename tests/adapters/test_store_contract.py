@@ -269,6 +269,29 @@ def test_events_are_idempotent(store: Store) -> None:
     assert stored.received_at == T0
 
 
+def test_the_newest_record_of_a_subject_type(store: Store) -> None:
+    def record(subject_type: str, ident: str) -> AuditRecord:
+        return AuditRecord(T0, "alice", "x.changed", subject_type, ident, "why")
+
+    with store.transaction() as tx:
+        assert tx.audit.newest("warning") == 0
+        tx.audit.append([record("warning", "w1"), record("report", "r1")])
+    with store.transaction() as tx:
+        first = tx.audit.newest("warning")
+        reports = tx.audit.newest("report")
+        tx.audit.append([record("report", "r2")])  # a report's record moves no warning's
+    with store.transaction() as tx:
+        unmoved = tx.audit.newest("warning")
+        tx.audit.append([record("warning", "w2")])
+    with store.transaction() as tx:
+        moved = tx.audit.newest("warning")
+        ids = [s.record.subject_id for s in tx.audit.stored()]
+    assert ids == ["w1", "r1", "r2", "w2"]
+    assert 0 < first < reports
+    assert unmoved == first
+    assert moved > reports
+
+
 def test_audit_users_and_passwords(store: Store) -> None:
     record = AuditRecord(
         T0, "alice", "warning.acknowledged", "warning", "w1", "seen", {"level": "red"}

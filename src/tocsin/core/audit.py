@@ -9,6 +9,8 @@ from typing import Any
 
 from tocsin.core.warnings.model import WarningEvent
 
+WARNING_SUBJECT = "warning"  # the subject type of a warning transition's record (the feeds')
+
 
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
@@ -33,5 +35,11 @@ def from_warning_event(event: WarningEvent) -> AuditRecord:
         **event.details,
     }
     return AuditRecord(
-        event.at, event.actor, event.kind.value, "warning", event.warning_id, event.reason, details
+        event.at,
+        event.actor,
+        event.kind.value,
+        WARNING_SUBJECT,
+        event.warning_id,
+        event.reason,
+        details,
     )

@@ -21,5 +21,9 @@ class AuditLog(Protocol):
     def head(self) -> Head:
         """The hash chain's head: how many records it holds, the last one's hash."""
 
+    def newest(self, subject_type: str) -> int:
+        """The id of the newest record about a subject type, 0 when there is none: one index
+        entry read, so a process can look often whether another committed such changes."""
+
     def stored(self, *, after_id: int = 0, limit: int = 10_000) -> list[Stored]:
         """Stored records with their chain positions and hashes, by id (for verification)."""

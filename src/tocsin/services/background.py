@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
+from tocsin.core.audit import WARNING_SUBJECT
 from tocsin.core.errors import InvalidInput, Problem, Unavailable
 from tocsin.ports import Clock, Store
 from tocsin.services.delivery import DeliveryWorker, Handoff
@@ -261,17 +262,20 @@ def _keep(
 
 
 def watch_feed(store: Store, loops: Sequence[_Loop], *, every: float) -> _Loop:
-    """A loop that wakes `loops` when the audit chain's head moved: warning transitions
-    committed by another process (a `serve` beside `notify run`), whose bus this process does
-    not hear. One row read by key every `every` seconds, so the loops need not poll the
-    feeds themselves that often."""
+    """A loop that wakes `loops` when a warning transition was committed by another process
+    (a `serve` beside `notify run`, whose bus this process does not hear): the newest warning
+    record's id, one index entry read every `every` seconds, so the loops need not poll the
+    feeds themselves that often. Records about anything else (a public report, a task) do
+    not wake them: in a stream of reports the chain's head moves with every commit, and
+    waking on it had the three followers look at their feeds twenty times a second for
+    nothing."""
     seen: list[int] = []
 
     def look() -> bool:
         with store.transaction() as tx:
-            seq = tx.audit.head().seq
-        if seen != [seq]:
-            seen[:] = [seq]
+            newest = tx.audit.newest(WARNING_SUBJECT)
+        if seen != [newest]:
+            seen[:] = [newest]
             for loop in loops:
                 loop.wake.set()
         return False

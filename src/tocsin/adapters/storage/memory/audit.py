@@ -35,6 +35,13 @@ class MemoryAuditLog:
         """The chain's head."""
         return self.state.audit_head
 
+    def newest(self, subject_type: str) -> int:
+        """The id of the newest record about the subject type (0: none)."""
+        audit = self.state.audit
+        return next(
+            (i for i in range(len(audit), 0, -1) if audit[i - 1].subject_type == subject_type), 0
+        )
+
     def stored(self, *, after_id: int = 0, limit: int = 10_000) -> list[Stored]:
         """Records with their positions and hashes, by id."""
         pairs = zip(self.state.audit, self.state.audit_links, strict=True)

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.sql.deferred import WriteQueue
-from tocsin.adapters.storage.sql.driver import Driver, DriverTable
+from tocsin.adapters.storage.sql.driver import Driver, DriverStatement, DriverTable
 from tocsin.adapters.storage.times import must
 from tocsin.core.audit import AuditRecord
 from tocsin.core.audit_chain import GENESIS, Head, Stored, extend
@@ -67,6 +67,12 @@ class SqlAuditLog:
         row = self.conn.execute(select(c.c.seq, c.c.head).where(c.c.name == CHAIN)).first()
         return Head(int(row.seq), row.head) if row else Head()
 
+    def newest(self, subject_type: str) -> int:
+        """The id of the newest record about the subject type (0: none): the last entry of
+        the (subject_type, id) index."""
+        ((found,),) = Driver(self.conn).rows(_NEWEST, [subject_type])
+        return int(found or 0)
+
     def stored(self, *, after_id: int = 0, limit: int = 10_000) -> list[Stored]:
         """Stored records with their chain positions and hashes, by row id."""
         a = t.audit_log
@@ -88,6 +94,7 @@ _MOVE = (
     .values(seq=bindparam("new_seq"), head=bindparam("new_head"))
 )
 _TABLE = DriverTable(t.audit_log)
+_NEWEST = DriverStatement("SELECT max(id) FROM audit_log WHERE subject_type = ?")
 
 
 def lock_head(conn: Connection) -> Head:
