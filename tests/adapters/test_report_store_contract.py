@@ -228,8 +228,8 @@ def test_nearest_reads_the_closest_clustered_reports_within_the_query_first(stor
         box=(45.45, 10.45, 45.55, 10.55),
     )
     with store.transaction() as tx:
-        near = tx.reports.nearest(query, to=Point(45.5, 10.5), limit=8)
-        two = tx.reports.nearest(query, to=Point(45.5, 10.5), limit=2)
+        (near,) = tx.reports.nearest([(query, Point(45.5, 10.5))], limit=8)
+        (two,) = tx.reports.nearest([(query, Point(45.5, 10.5))], limit=2)
     assert [n.id for n in near] == ["closest", "near_lon", "far_lat"]
     assert [n.id for n in two] == ["closest", "near_lon"]
     first = near[0]
@@ -238,6 +238,40 @@ def test_nearest_reads_the_closest_clustered_reports_within_the_query_first(stor
         "closest",
         T0 + timedelta(minutes=2),
     )
+
+
+def test_nearest_answers_many_queries_in_one_read_each_on_its_own(store: Store) -> None:
+    # a group of reports asks for each of its reports at once: every answer is its own query's
+    # (its services, window, box and point), in the order asked, past one statement's share
+    rows = [
+        report("gas_a", minute=0, point=Point(45.5, 10.5)),
+        report("gas_b", minute=1, point=Point(45.501, 10.5)),
+        report("slide", minute=2, service="landslide", point=Point(45.4995, 10.5)),
+        report("gas_far", minute=3, point=Point(46.0, 11.0)),
+    ]
+    with store.transaction() as tx:
+        for r in rows:
+            tx.reports.add(r, photo=None, update=received(r))
+
+    def near(services: tuple[str, ...], lat: float, lon: float) -> ReportQuery:
+        return ReportQuery(
+            services=services,
+            start_at=T0 - timedelta(minutes=60),
+            end_at=T0 + timedelta(minutes=10),
+            box=(lat - 0.05, lon - 0.05, lat + 0.05, lon + 0.05),
+        )
+
+    asked = [
+        (near(("gas_smell",), 45.5, 10.5), Point(45.5015, 10.5)),
+        (near(("landslide", "gas_smell", "rockfall"), 45.5, 10.5), Point(45.4996, 10.5)),
+        (near((), 45.5, 10.5), Point(45.5, 10.5)),
+        (near(("gas_smell",), 46.0, 11.0), Point(46.0, 11.0)),
+        (near(("landslide",), 46.0, 11.0), Point(46.0, 11.0)),
+    ] * 5  # 25 queries: more than one statement takes on SQL stores
+    with store.transaction() as tx:
+        found = tx.reports.nearest(asked, limit=2)
+    expected = [["gas_b", "gas_a"], ["slide", "gas_a"], [], ["gas_far"], []] * 5
+    assert [[n.id for n in each] for each in found] == expected
 
 
 def test_cluster_state_counts_open_reports_in_the_window_and_the_newest_linked_incident(

@@ -89,10 +89,14 @@ class ReportStore(Protocol):
     def count(self, query: ReportQuery) -> int:
         """How many reports match the query (its limit aside)."""
 
-    def nearest(self, query: ReportQuery, *, to: Point, limit: int) -> list[Nearby]:
-        """Up to `limit` clustered reports matching the query (its services, requested-at range
-        and box), nearest to `to` first on a flat projection around it (the caller measures
-        each exactly)."""
+    def nearest(
+        self, asked: Sequence[tuple[ReportQuery, Point]], *, limit: int
+    ) -> list[list[Nearby]]:
+        """For each (query, point) asked: up to `limit` clustered reports matching the query
+        (its services, requested-at range and box), nearest to the point first on a flat
+        projection around it (the caller measures each exactly); a query that names no
+        services finds none. One read for all of them: a group of reports taken in asks for
+        each of its reports at once."""
 
     def cluster_state(self, cluster: str, *, since: datetime) -> ClusterState:
         """The cluster's open reports requested at or after `since`, and the incident of its

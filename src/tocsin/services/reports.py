@@ -310,7 +310,9 @@ class ReportService:
         with self.store.transaction() as tx:
             tx.reports.take_in()  # one group at a time, across processes too
             seen = self._fingerprints(tx, group)
-            added = _Added(tx)
+            asked = [(self._near_query(c.report, c.rtype), c.report.point) for c in group]
+            near = tx.reports.nearest(asked, limit=NEAREST_READ)  # one read for the group
+            added = _Added(tx, {c.report.id: n for c, n in zip(group, near, strict=True)})
             stored = [
                 self._store(
                     added, c, records=records, signals=signals, incidents=incidents, seen=seen
@@ -470,14 +472,18 @@ class ReportService:
     def _clustered(self, added: _Added, report: Report, rtype: ReportType) -> Report:
         """The report with the cluster it joins: the nearest related earlier report's within
         the type's distance and window (the store reads the few nearest; measured here)."""
-        query = ReportQuery(
+        recent = added.nearest(report.id, self._near_query(report, rtype))
+        return replace(report, cluster=nearest_cluster(report, recent, rtype=rtype))
+
+    def _near_query(self, report: Report, rtype: ReportType) -> ReportQuery:
+        """The earlier related reports a report may cluster with: its type's group, window and
+        distance."""
+        return ReportQuery(
             services=tuple(self._services_of(report)),
             start_at=report.requested_at - timedelta(seconds=rtype.cluster_window_s),
             end_at=report.requested_at,
             box=box_around(report.point, rtype.cluster_distance_m),
         )
-        recent = added.nearest(query, to=report.point)
-        return replace(report, cluster=nearest_cluster(report, recent, rtype=rtype))
 
     def _members(self, report: Report, rtype: ReportType, find: _Find) -> list[Report]:
         """The reports of the report's cluster within the type's window (itself included)."""
@@ -671,16 +677,20 @@ class ReportService:
 
 class _Added:
     """The reports a group adds, written together when the group ends (or before anything
-    reads or changes stored reports); clustering sees them with the stored ones."""
+    reads or changes stored reports); clustering sees them with the stored ones, which were
+    read for the whole group when it began (`near`, by report id)."""
 
-    def __init__(self, tx: StoreSession) -> None:
+    def __init__(self, tx: StoreSession, near: Mapping[str, Sequence[Nearby]]) -> None:
         self.tx = tx
+        self.near = near
         self.pending: list[tuple[Report, Photo | None, ReportUpdate]] = []
+        self.added: list[Report] = []  # every report of the group, written yet or not
 
     def add(self, report: Report, *, photo: Photo | None) -> None:
         """A new report (with its first public update) to write."""
         first = ReportUpdate(report.requested_at, report.status, report.status_note)
         self.pending.append((report, photo, first))
+        self.added.append(report)
 
     def flush(self) -> None:
         """Write the pending reports."""
@@ -688,13 +698,11 @@ class _Added:
             self.tx.reports.add_all(self.pending)
             self.pending = []
 
-    def nearest(self, query: ReportQuery, *, to: Point) -> list[Report | Nearby]:
-        """The stored clustered reports nearest `to` matching the query, and the pending ones
-        that match it (the caller measures each)."""
-        found: list[Report | Nearby] = list(
-            self.tx.reports.nearest(query, to=to, limit=NEAREST_READ)
-        )
-        found.extend(r for r, _, _ in self.pending if r.cluster and query.matches(r))
+    def nearest(self, report_id: str, query: ReportQuery) -> list[Report | Nearby]:
+        """The stored clustered reports nearest the report, as read when the group began,
+        and the group's earlier reports that match its query (the caller measures each)."""
+        found: list[Report | Nearby] = list(self.near.get(report_id, ()))
+        found.extend(r for r in self.added if r.cluster and query.matches(r))
         return found
 
     def cluster_state(self, cluster: str, *, since: datetime) -> ClusterState:

@@ -57,8 +57,16 @@ class MemoryReports:
         """How many reports match the query (its limit aside)."""
         return sum(1 for r in self.state.reports.values() if query.matches(r))
 
-    def nearest(self, query: ReportQuery, *, to: Point, limit: int) -> list[Nearby]:
-        """Up to `limit` clustered reports matching the query, nearest to `to` first (flat)."""
+    def nearest(
+        self, asked: Sequence[tuple[ReportQuery, Point]], *, limit: int
+    ) -> list[list[Nearby]]:
+        """For each (query, point): up to `limit` clustered reports matching the query,
+        nearest to the point first (flat)."""
+        return [self._nearest(query, to, limit) for query, to in asked]
+
+    def _nearest(self, query: ReportQuery, to: Point, limit: int) -> list[Nearby]:
+        if not query.services:
+            return []
         k = math.cos(math.radians(to.lat))
 
         def flat(r: Report) -> tuple[float, str]:
