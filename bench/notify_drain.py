@@ -7,16 +7,16 @@ which is bound by one interpreter. This benchmark isolates that pipeline:
 1. `tocsin serve` over the grid scenario with its background workers off (bench/storm_systems.py,
    every alert a group of its own, one webhook sink), and no `notify run` yet;
 2. `--alerts` new alerts posted (64 a post, as Prometheus's notifier) and stored as warnings;
-3. `notify run` started: until the last alert's notification reached the sink, less what its
-   start costs when there is nothing to do (measured first: seconds and CPU until it is idle),
-   the drain rate (alerts a second) and `notify run`'s CPU per alert (`/proc`, user + system);
-   then `notify run` stopped, every alert resolved, and `notify run` started again for the
-   resolutions.
+3. `notify run` started: from its "started" line (printed once its loops run) until the last
+   alert's notification reached the sink, the drain rate (alerts a second) and `notify run`'s
+   CPU per alert (`/proc`, user + system, over the same span); then `notify run` stopped,
+   every alert resolved, and `notify run` started again for the resolutions.
 
-Every alert must arrive once as firing and once as resolved; keys that arrive twice are counted.
-The reference in the same run: a fixed pure-Python workload (`reference_ms`), so that figures of
-runs at different moments of this shared machine can be compared as `cpu_ms_per_alert /
-reference_ms`.
+Before the alerts, `notify run` is started once with nothing to do: the share of a core its
+timers use while idle. Every alert must arrive once as firing and once as resolved; keys that
+arrive twice are counted. The reference in the same run: a fixed pure-Python workload
+(`reference_ms`), so that figures of runs at different moments of this shared machine can be
+compared as `cpu_ms_per_alert / reference_ms`.
 
     python bench/notify_drain.py                       # SQLite, 20,000 alerts
     python bench/notify_drain.py --db postgresql --alerts 10000
@@ -48,6 +48,7 @@ from tocsin.testing.postgres import create_database, postgres_cluster
 CAP_S = 300.0  # give up on a drain after this long
 POLL_S = 0.05
 PROFILE_DIR = ""  # --py-spy DIR: raw py-spy samples of each drain there
+SYSTEM: list[System] = []  # the system of the current run
 
 
 def reference_ms() -> float:
@@ -78,38 +79,43 @@ def post_all(system: System, alerts: list[dict[str, Any]]) -> float:
     return time.monotonic() - started
 
 
-def start(system: System, name: str) -> subprocess.Popen[bytes]:
-    """Start `notify run`, its output to a log of the given name."""
-    with (system.workdir / f"notify-{name}.log").open("wb") as log:
-        return subprocess.Popen(system.notify_argv, stdout=log, stderr=log, env=system.env)
+def start(system: System, name: str) -> tuple[subprocess.Popen[bytes], float, float]:
+    """Start `notify run`, its output to a log of the given name; wait for its "started" line
+    (printed once its loops run); the process, that moment and its CPU seconds by then."""
+    log = system.workdir / f"notify-{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(system.notify_argv, stdout=out, stderr=out, env=system.env)
+    deadline = time.monotonic() + 120
+    while b"notify run started" not in log.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"notify run did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.01)
+    return process, time.monotonic(), cpu_seconds(process.pid)
 
 
-def start_up(system: System) -> tuple[float, float]:
-    """`notify run`'s start with nothing to do: the seconds and CPU seconds until it is idle
-    (under 10 ms of CPU in each of five 0.1 s samples)."""
-    process = start(system, "idle")
-    started = time.monotonic()
-    samples: list[tuple[float, float]] = []
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop `notify run` (SIGTERM: it gives its leases up)."""
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def idle_share() -> float:
+    """The share of a core `notify run` uses with nothing to do (its timers polling), over
+    2 s after a 2 s pause."""
+    process, _, _ = start(SYSTEM[0], "idle")
     try:
-        while time.monotonic() - started < 120:
-            samples.append((time.monotonic() - started, cpu_seconds(process.pid)))
-            quiet = samples[-6:]
-            if len(quiet) == 6 and quiet[-1][1] - quiet[0][1] < 0.05:
-                return quiet[0]
-            time.sleep(0.1)
-        raise SystemExit("notify run did not become idle")
+        time.sleep(2.0)
+        before = cpu_seconds(process.pid)
+        time.sleep(2.0)
+        return (cpu_seconds(process.pid) - before) / 2.0
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
 
 
-def drain(
-    system: System, sink: Sink, wanted: set[str], status: str, startup: tuple[float, float]
-) -> dict[str, Any]:
+def drain(sink: Sink, wanted: set[str], status: str) -> dict[str, Any]:
     """Start `notify run`, wait until every wanted alert arrived with `status`, stop it; the
-    drain's figures, less the start-up's seconds and CPU."""
-    process = start(system, status)
-    started = time.monotonic()
+    drain's figures from its "started" line on."""
+    process, started, cpu_started = start(SYSTEM[0], status)
     spy = None
     if PROFILE_DIR:  # samples of the thread holding the interpreter (py-spy's default)
         out = Path(PROFILE_DIR) / f"{status}.txt"
@@ -128,19 +134,17 @@ def drain(
                     if ident in wanted and alert.get("status") == status:
                         seen.add(ident)
             time.sleep(POLL_S)
-        took, cpu = time.monotonic() - started, cpu_seconds(process.pid)
+        took, cpu = time.monotonic() - started, cpu_seconds(process.pid) - cpu_started
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
         if spy is not None:
             spy.wait(timeout=60)
-    span = max(took - startup[0], 1e-9)
     return {
         "arrived": len(seen),
         "missing": len(wanted) - len(seen),
-        "drain_s": round(span, 2),
-        "per_s": round(len(seen) / span),
-        "cpu_ms_per_alert": round((cpu - startup[1]) * 1000 / max(len(seen), 1), 3),
+        "drain_s": round(took, 2),
+        "per_s": round(len(seen) / took),
+        "cpu_ms_per_alert": round(cpu * 1000 / max(len(seen), 1), 3),
         "keys_twice": sum(1 for n in keys.values() if n > 1),
     }
 
@@ -153,22 +157,21 @@ def run(database_url: str | None, n: int, cells: int) -> dict[str, Any]:
         grid = Grid(cells=cells)
         system = start_tocsin(sink.url, grid, database_url, processes=2, start_notify=False)
         stack.callback(system.stop)
+        SYSTEM[:] = [system]
         now = datetime.now(UTC)
         ids = [f"drain-{i:06d}" for i in range(n)]
         cell = [grid.cell_code(i % cells) for i in range(n)]
         firing = [storm_alert(x, c, starts=now, ends=None) for x, c in zip(ids, cell, strict=True)]
-        startup = start_up(system)
-        posted = post_all(system, firing)
-        result: dict[str, Any] = {"post_per_s": round(n / posted), "start_s": round(startup[0], 2)}
-        result["start_cpu_s"] = round(startup[1], 2)
-        result["firing"] = drain(system, sink, set(ids), "firing", startup)
+        result: dict[str, Any] = {"idle_core_share": round(idle_share(), 3)}
+        result["post_per_s"] = round(n / post_all(system, firing))
+        result["firing"] = drain(sink, set(ids), "firing")
         ends = datetime.now(UTC) + timedelta(seconds=1)
         resolved = [
             storm_alert(x, c, starts=now, ends=ends) for x, c in zip(ids, cell, strict=True)
         ]
         time.sleep(1.5)  # the resolutions' end lies in the past when they are posted
         post_all(system, resolved)
-        result["resolved"] = drain(system, sink, set(ids), "resolved", startup)
+        result["resolved"] = drain(sink, set(ids), "resolved")
         return result
 
 
