@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 
 from tocsin.adapters.storage.engine import make_engine, migrate
-from tocsin.adapters.storage.sql.audit import _NEWEST
+from tocsin.adapters.storage.sql.audit import _MOVED
 from tocsin.adapters.storage.sql.feed import _TRANSITIONS
 
 NAME = "ix_audit_subject_type_id"
@@ -40,12 +40,14 @@ def test_the_feed_reads_the_next_transitions_by_range_not_by_sorting_the_log(
     assert plan == [f"SEARCH audit_log USING INDEX {NAME} (subject_type=? AND id>?)"]
 
 
-def test_the_newest_warning_record_is_the_indexs_last_entry(tmp_path: Path) -> None:
-    # notify run's feed watcher asks it twenty times a second: a search, not a scan of the log
+def test_the_watchers_look_reads_only_what_came_after_its_last_one(tmp_path: Path) -> None:
+    # notify run's feed watcher asks twenty times a second: the newest id by the primary key,
+    # and a search of the (subject_type, id) index above the id it saw last, never a scan
     engine = make_engine(f"sqlite:///{tmp_path / 'tocsin.db'}")
     migrate(engine)
     with engine.connect() as conn:
-        sql = _NEWEST.text("sqlite")
-        plan = [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ("warning",))]
+        sql = _MOVED.text("sqlite")
+        plan = [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ("warning", 7))]
     engine.dispose()
-    assert plan == [f"SEARCH audit_log USING COVERING INDEX {NAME} (subject_type=?)"]
+    assert f"SEARCH audit_log USING COVERING INDEX {NAME} (subject_type=? AND id>?)" in plan
+    assert not [step for step in plan if step.startswith("SCAN audit_log")]

@@ -269,27 +269,28 @@ def test_events_are_idempotent(store: Store) -> None:
     assert stored.received_at == T0
 
 
-def test_the_newest_record_of_a_subject_type(store: Store) -> None:
+def test_whether_records_of_a_subject_type_came_after_an_id(store: Store) -> None:
     def record(subject_type: str, ident: str) -> AuditRecord:
         return AuditRecord(T0, "alice", "x.changed", subject_type, ident, "why")
 
     with store.transaction() as tx:
-        assert tx.audit.newest("warning") == 0
+        assert tx.audit.moved("warning", after_id=-1) == (0, False)
         tx.audit.append([record("warning", "w1"), record("report", "r1")])
     with store.transaction() as tx:
-        first = tx.audit.newest("warning")
-        reports = tx.audit.newest("report")
-        tx.audit.append([record("report", "r2")])  # a report's record moves no warning's
+        top, from_start = tx.audit.moved("warning", after_id=-1)
+        tx.audit.append([record("report", "r2")])  # a report's record is no warning's
     with store.transaction() as tx:
-        unmoved = tx.audit.newest("warning")
-        tx.audit.append([record("warning", "w2")])
+        reports_only = tx.audit.moved("warning", after_id=top)
+        tx.audit.append([record("warning", "w2"), record("task", "t1")])
     with store.transaction() as tx:
-        moved = tx.audit.newest("warning")
-        ids = [s.record.subject_id for s in tx.audit.stored()]
-    assert ids == ["w1", "r1", "r2", "w2"]
-    assert 0 < first < reports
-    assert unmoved == first
-    assert moved > reports
+        later = tx.audit.moved("warning", after_id=reports_only[0])
+        none_since = tx.audit.moved("warning", after_id=later[0])
+        ids = [s.id for s in tx.audit.stored()]
+    assert from_start is True
+    assert reports_only == (ids[2], False)
+    assert later == (ids[4], True)
+    assert none_since == (ids[4], False)
+    assert top == ids[1]
 
 
 def test_audit_users_and_passwords(store: Store) -> None:

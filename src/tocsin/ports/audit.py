@@ -21,9 +21,10 @@ class AuditLog(Protocol):
     def head(self) -> Head:
         """The hash chain's head: how many records it holds, the last one's hash."""
 
-    def newest(self, subject_type: str) -> int:
-        """The id of the newest record about a subject type, 0 when there is none: one index
-        entry read, so a process can look often whether another committed such changes."""
+    def moved(self, subject_type: str, *, after_id: int) -> tuple[int, bool]:
+        """The id of the newest record (0: none), and whether a record about the subject type
+        is newer than `after_id`: bounded by the records since `after_id`, so a process can
+        look often whether another committed such changes."""
 
     def stored(self, *, after_id: int = 0, limit: int = 10_000) -> list[Stored]:
         """Stored records with their chain positions and hashes, by id (for verification)."""

@@ -263,21 +263,23 @@ def _keep(
 
 def watch_feed(store: Store, loops: Sequence[_Loop], *, every: float) -> _Loop:
     """A loop that wakes `loops` when a warning transition was committed by another process
-    (a `serve` beside `notify run`, whose bus this process does not hear): the newest warning
-    record's id, one index entry read every `every` seconds, so the loops need not poll the
-    feeds themselves that often. Records about anything else (a public report, a task) do
-    not wake them: in a stream of reports the chain's head moves with every commit, and
-    waking on it had the three followers look at their feeds twenty times a second for
-    nothing."""
-    seen: list[int] = []
+    (a `serve` beside `notify run`, whose bus this process does not hear): every `every`
+    seconds it asks whether a warning record came after the newest record it saw last time,
+    a read bounded by what came since, so the loops need not poll the feeds themselves that
+    often. Records about anything else (a public report, a task) do not wake them: in a
+    stream of reports the audit chain's head moves with every commit, and waking on it had
+    the three followers look at their feeds twenty times a second for nothing. Audit records
+    become visible in the order of their ids (each append holds the chain's head until its
+    commit); were one to appear late, the loops' own timers would still find it."""
+    seen: list[int] = []  # the newest record's id at the last look
 
     def look() -> bool:
         with store.transaction() as tx:
-            newest = tx.audit.newest(WARNING_SUBJECT)
-        if seen != [newest]:
-            seen[:] = [newest]
+            top, moved = tx.audit.moved(WARNING_SUBJECT, after_id=seen[0] if seen else -1)
+        if moved or not seen:
             for loop in loops:
                 loop.wake.set()
+        seen[:] = [top]
         return False
 
     return _Loop("tocsin-feed-watch", look, interval=every)

@@ -35,12 +35,12 @@ class MemoryAuditLog:
         """The chain's head."""
         return self.state.audit_head
 
-    def newest(self, subject_type: str) -> int:
-        """The id of the newest record about the subject type (0: none)."""
+    def moved(self, subject_type: str, *, after_id: int) -> tuple[int, bool]:
+        """The newest record's id (0: none); whether one about the subject type is newer than
+        `after_id`."""
         audit = self.state.audit
-        return next(
-            (i for i in range(len(audit), 0, -1) if audit[i - 1].subject_type == subject_type), 0
-        )
+        newer = audit[max(after_id, 0) :]
+        return len(audit), any(r.subject_type == subject_type for r in newer)
 
     def stored(self, *, after_id: int = 0, limit: int = 10_000) -> list[Stored]:
         """Records with their positions and hashes, by id."""

@@ -67,11 +67,12 @@ class SqlAuditLog:
         row = self.conn.execute(select(c.c.seq, c.c.head).where(c.c.name == CHAIN)).first()
         return Head(int(row.seq), row.head) if row else Head()
 
-    def newest(self, subject_type: str) -> int:
-        """The id of the newest record about the subject type (0: none): the last entry of
-        the (subject_type, id) index."""
-        ((found,),) = Driver(self.conn).rows(_NEWEST, [subject_type])
-        return int(found or 0)
+    def moved(self, subject_type: str, *, after_id: int) -> tuple[int, bool]:
+        """The newest record's id (0: none), and whether one about the subject type is newer
+        than `after_id`: the primary key's last entry, and a range of either index that holds
+        only what came after `after_id` (whichever the planner picks, never the whole log)."""
+        ((top, found),) = Driver(self.conn).rows(_MOVED, [subject_type, after_id])
+        return int(top or 0), bool(found)
 
     def stored(self, *, after_id: int = 0, limit: int = 10_000) -> list[Stored]:
         """Stored records with their chain positions and hashes, by row id."""
@@ -94,7 +95,10 @@ _MOVE = (
     .values(seq=bindparam("new_seq"), head=bindparam("new_head"))
 )
 _TABLE = DriverTable(t.audit_log)
-_NEWEST = DriverStatement("SELECT max(id) FROM audit_log WHERE subject_type = ?")
+_MOVED = DriverStatement(
+    "SELECT (SELECT max(id) FROM audit_log), "
+    "EXISTS (SELECT 1 FROM audit_log WHERE subject_type = ? AND id > ?)"
+)
 
 
 def lock_head(conn: Connection) -> Head:
