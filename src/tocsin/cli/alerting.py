@@ -20,6 +20,7 @@ from tocsin.cli.common import (
     ConfigOption,
     DbOption,
     LevelOption,
+    ReasonOption,
     check_known,
     console,
     errors,
@@ -65,7 +66,7 @@ def parse_until(text: str) -> datetime:
 @silences_app.command("create")
 def silences_create(
     by: Annotated[str, typer.Option(metavar="NAME", help="Owner of the silence")],
-    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why")],
+    reason: ReasonOption,
     for_: Annotated[
         str | None, typer.Option("--for", metavar="DURATION", help="Duration, e.g. 2h")
     ] = None,
@@ -163,7 +164,7 @@ def silences_expire(
         str, typer.Argument(metavar="SILENCE_ID", help="Silence id (or a unique prefix)")
     ],
     by: Annotated[str, typer.Option(metavar="NAME", help="Who ends it")],
-    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why")] = "",
+    reason: ReasonOption = "",
     db: DbOption = None,
 ) -> None:
     """End a silence now."""
@@ -210,7 +211,7 @@ def silences_refuse(
         str, typer.Argument(metavar="SILENCE_ID", help="Silence id (or a unique prefix)")
     ],
     by: Annotated[str, typer.Option(metavar="NAME", help="Who refuses (not its creator)")],
-    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why")],
+    reason: ReasonOption,
     db: DbOption = None,
 ) -> None:
     """Refuse a broad silence awaiting approval, saying why: it ends without ever

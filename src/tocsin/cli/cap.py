@@ -17,6 +17,7 @@ import typer
 from tocsin.cli.common import (
     ConfigOption,
     DbOption,
+    ReasonOption,
     console,
     errors,
     group,
@@ -39,7 +40,6 @@ By = Annotated[str, typer.Option(metavar="NAME", help="Who acts (a user of the d
 AlertArg = Annotated[
     str, typer.Argument(metavar="ALERT", help="Identifier (or a unique end of it)")
 ]
-ReasonOption = Annotated[str, typer.Option(metavar="TEXT", help="Why")]
 
 
 def _open(db: str | None, config: Path | None) -> Container:

@@ -58,6 +58,7 @@ LevelOption = Annotated[
         help="Only these levels: blue, yellow, orange, red (repeat, or separate with commas)",
     ),
 ]
+ReasonOption = Annotated[str, typer.Option(metavar="TEXT", help="Why")]
 
 
 class LogFormatter(logging.Formatter):

@@ -18,6 +18,7 @@ from tocsin.cli.common import (
     ConfigOption,
     DbOption,
     LevelOption,
+    ReasonOption,
     check_known,
     console,
     errors,
@@ -278,7 +279,7 @@ def acknowledge(
         str, typer.Argument(metavar="WARNING_ID", help="Warning id (or a unique prefix)")
     ],
     by: Annotated[str, typer.Option(metavar="NAME", help="Who acknowledges")],
-    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why")] = "",
+    reason: ReasonOption = "",
     db: DbOption = None,
 ) -> None:
     """Acknowledge an active warning."""

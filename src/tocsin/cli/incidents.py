@@ -16,6 +16,7 @@ import typer
 from tocsin.cli.common import (
     ConfigOption,
     DbOption,
+    ReasonOption,
     console,
     group,
     print_table,
@@ -33,7 +34,6 @@ SYSTEM = system_principal("cli")
 incidents_app = group("Incidents: the response to a situation, under an emergency plan.")
 
 By = Annotated[str, typer.Option(metavar="NAME", help="Who acts (recorded on the timeline)")]
-Reason = Annotated[str, typer.Option(metavar="TEXT", help="Why")]
 IncidentArg = Annotated[str, typer.Argument(metavar="INCIDENT", help="Incident id (or prefix)")]
 LinkOption = Annotated[
     list[str] | None,
@@ -141,7 +141,7 @@ def incidents_open(
     region: Annotated[str, typer.Option(metavar="REGION", help="Where")],
     domain: Annotated[str, typer.Option(metavar="DOMAIN", help="Which hazard")],
     by: By,
-    reason: Reason,
+    reason: ReasonOption,
     lead: Annotated[str | None, typer.Option(metavar="UNIT", help="The lead unit")] = None,
     link: LinkOption = None,
     db: DbOption = None,
@@ -167,7 +167,7 @@ def incidents_activate(
     plan: Annotated[str, typer.Option(metavar="PLAN", help="Plan id (plans.yaml)")],
     level: Annotated[str, typer.Option(metavar="LEVEL", help="orange, red, …")],
     by: By,
-    reason: Reason,
+    reason: ReasonOption,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -189,7 +189,7 @@ def incidents_link(
     incident: IncidentArg,
     link: LinkOption,
     by: By,
-    reason: Reason = "",
+    reason: ReasonOption = "",
     unlink: Annotated[bool, typer.Option(help="Remove the links instead")] = False,
     db: DbOption = None,
 ) -> None:
@@ -208,7 +208,7 @@ def incidents_link(
 def incidents_stand_down(
     incident: IncidentArg,
     by: By,
-    reason: Reason,
+    reason: ReasonOption,
     cancel_open: Annotated[bool, typer.Option(help="Cancel unfinished response tasks")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
@@ -224,7 +224,9 @@ def incidents_stand_down(
 
 
 @incidents_app.command("close")
-def incidents_close(incident: IncidentArg, by: By, reason: Reason, db: DbOption = None) -> None:
+def incidents_close(
+    incident: IncidentArg, by: By, reason: ReasonOption, db: DbOption = None
+) -> None:
     """Close an incident whose tasks are all finished."""
     with reported():
         container = open_container(db)
@@ -240,7 +242,7 @@ def incidents_merge(
     incident: IncidentArg,
     into: Annotated[str, typer.Option(metavar="INCIDENT", help="The incident it goes into")],
     by: By,
-    reason: Reason,
+    reason: ReasonOption,
     db: DbOption = None,
 ) -> None:
     """Merge an incident into another (links and unfinished tasks move over)."""
@@ -259,7 +261,7 @@ def incidents_split(
     incident: IncidentArg,
     title: Annotated[str, typer.Option(metavar="TEXT", help="The new incident's title")],
     by: By,
-    reason: Reason,
+    reason: ReasonOption,
     task: Annotated[list[str] | None, typer.Option(metavar="TASK", help="Task id to move")] = None,
     link: LinkOption = None,
     db: DbOption = None,

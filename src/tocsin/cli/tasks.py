@@ -7,8 +7,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tocsin.cli.common import ConfigOption, DbOption, console, group, print_table, reported
-from tocsin.cli.incidents import SYSTEM, By, Reason, open_container
+from tocsin.cli.common import (
+    ConfigOption,
+    DbOption,
+    ReasonOption,
+    console,
+    group,
+    print_table,
+    reported,
+)
+from tocsin.cli.incidents import SYSTEM, By, open_container
 from tocsin.core.access import system_principal
 
 if TYPE_CHECKING:
@@ -82,7 +90,7 @@ def tasks_act(
     ],
     task: TaskArg,
     by: By,
-    reason: Reason = "",
+    reason: ReasonOption = "",
     outcome: Annotated[str | None, typer.Option(metavar="TEXT", help="What was done")] = None,
     db: DbOption = None,
 ) -> None:
@@ -98,7 +106,7 @@ def tasks_reassign(
     task: TaskArg,
     unit: Annotated[str, typer.Option(metavar="UNIT", help="The unit that takes it over")],
     by: By,
-    reason: Reason,
+    reason: ReasonOption,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
