@@ -17,6 +17,7 @@ from tocsin.testing.scenario import write_small_config
 
 UNREACHABLE_PG = "postgresql://tocsin@127.0.0.1:1/tocsin"
 DETECT = ["detect", "--input", "{series}", "--out", "out.csv"]
+SILENCE = ["silences", "create", "--db", "{small_db}", "--by", "a", "--reason", "r"]
 FORMS = "(use sqlite:///FILE, postgresql://USER@HOST:PORT/DATABASE or memory:// (nothing kept))"
 
 
@@ -121,35 +122,11 @@ CASES = {
         "unknown region 'ATLANTIS' (known: D11, D12, D21, N, P1, P2)",
     ),
     "unknown silence level": (
-        [
-            "silences",
-            "create",
-            "--db",
-            "{small_db}",
-            "--by",
-            "a",
-            "--reason",
-            "r",
-            "--for",
-            "1h",
-            "--level",
-            "red,purple",
-        ],
+        [*SILENCE, "--for", "1h", "--level", "red,purple"],
         "unknown level 'purple'",
     ),
     "bad --until": (
-        [
-            "silences",
-            "create",
-            "--db",
-            "{small_db}",
-            "--by",
-            "a",
-            "--reason",
-            "r",
-            "--until",
-            "soon",
-        ],
+        [*SILENCE, "--until", "soon"],
         "--until: time: not an ISO 8601 time: 'soon'",
     ),
     "no such warning": (
