@@ -36,19 +36,10 @@ from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.observations import ObservationBatch
 from tocsin.demo.scenario import RISK_MODEL, RISK_TABLE, replay_chunks, write_config
+from tocsin.testing.chromium import CHROMIUM, CHROMIUM_ARGS
 from tocsin.web.app import create_web_app
 from tocsin.web.server import serving
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 READY = "document.querySelector('#map')?.dataset.regions"
 
 
@@ -116,7 +107,7 @@ def main() -> None:
                 started = time.perf_counter()
                 httpx.get(url + "/api/v1/web/map").raise_for_status()
                 api.append((time.perf_counter() - started) * 1000)
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             runs = [first_view(browser, url) for _ in range(args.runs)]
             browser.close()
         container.close()

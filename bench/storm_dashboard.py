@@ -34,11 +34,12 @@ import httpx
 import numpy as np
 from playwright.sync_api import sync_playwright
 
-from dashboard import ARGS, READY
+from dashboard import READY
 from machine import describe
 from tocsin.bootstrap import build
 from tocsin.config import Settings
 from tocsin.core.observations import ObservationBatch
+from tocsin.testing.chromium import CHROMIUM, CHROMIUM_ARGS
 from tocsin.testing.grid import Grid, write_grid_config
 from tocsin.web.app import create_web_app
 from tocsin.web.server import serving
@@ -124,7 +125,7 @@ def main() -> None:
         )
         container = build(settings)  # no dispatcher: the grid's units have no address
         with serving(create_web_app(container)) as url, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             for phase in ("calm", "storm"):
                 if phase == "storm":
                     result["warnings_raised"] = storm(container, grid)

@@ -27,23 +27,13 @@ from tocsin.core.observations import ObservationBatch
 from tocsin.core.users import Role
 from tocsin.demo.scenario import RISK_MODEL, RISK_TABLE, replay_chunks, write_config
 from tocsin.services.access import TokenRequest
+from tocsin.testing.chromium import CHROMIUM, CHROMIUM_ARGS
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.scenario import write_small_config
 from tocsin.web.app import create_web_app
 from tocsin.web.risk import RiskSources
 from tocsin.web.server import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 T = 1_767_225_600  # 2026-01-01T00:00:00Z
 LOCAL_SCHEMES = frozenset({"data", "blob", "about"})
 # How long an expectation waits for the page (not a timing assertion): Playwright's 5 s is too
