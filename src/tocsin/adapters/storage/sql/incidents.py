@@ -8,15 +8,14 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tocsin.adapters.storage import incident_tables as it
 from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.sql.lookups import rows_in
-from tocsin.adapters.storage.sql.warning_search import prefix_bound
+from tocsin.adapters.storage.sql.warning_search import prefix_bound, scoped
 from tocsin.adapters.storage.times import aware, must
-from tocsin.core.access import Scope
 from tocsin.core.errors import Conflict
 from tocsin.core.incidents.model import (
     Incident,
@@ -31,15 +30,6 @@ from tocsin.core.levels import Level
 from tocsin.ports.incidents import IncidentFilter
 
 CLOSED = IncidentState.CLOSED.value
-
-
-def scoped(stmt: Select[Any], table: Any, *, scope: Scope) -> Select[Any]:
-    """The statement limited to rows whose region and domain the scope holds."""
-    if scope.regions is not None:
-        stmt = stmt.where(table.c.region.in_(sorted(scope.regions)))
-    if scope.domains is not None:
-        stmt = stmt.where(table.c.domain.in_(sorted(scope.domains)))
-    return stmt
 
 
 class SqlIncidents:

@@ -11,9 +11,8 @@ from sqlalchemy import Connection, case, insert, select, update
 
 from tocsin.adapters.storage import incident_tables as it
 from tocsin.adapters.storage.sql.deferred import WriteQueue
-from tocsin.adapters.storage.sql.incidents import scoped
 from tocsin.adapters.storage.sql.lookups import rows_in
-from tocsin.adapters.storage.sql.warning_search import prefix_bound
+from tocsin.adapters.storage.sql.warning_search import prefix_bound, scoped
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.incidents.model import IncidentId
 from tocsin.core.incidents.tasks import UNFINISHED, Reminders, Task, TaskId, TaskState

@@ -29,13 +29,13 @@ def prefix_bound(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def within(stmt: Select[Any], scope: Scope) -> Select[Any]:
-    """The statement limited to the warnings whose region and domain the scope holds."""
-    w = t.warnings
+def scoped(stmt: Select[Any], table: Any, *, scope: Scope) -> Select[Any]:
+    """The statement limited to the rows of `table` (warnings, incidents, tasks) whose region
+    and domain the scope holds."""
     if scope.regions is not None:
-        stmt = stmt.where(w.c.region.in_(sorted(scope.regions)))
+        stmt = stmt.where(table.c.region.in_(sorted(scope.regions)))
     if scope.domains is not None:
-        stmt = stmt.where(w.c.domain.in_(sorted(scope.domains)))
+        stmt = stmt.where(table.c.domain.in_(sorted(scope.domains)))
     return stmt
 
 
@@ -58,7 +58,7 @@ class SqlWarningSearch:
             stmt = stmt.where(or_(w.c.domain == query.domain_prefix, below))
         if query.regions is not None:
             stmt = stmt.where(w.c.region.in_(list(query.regions)))
-        stmt = within(stmt, query.scope)
+        stmt = scoped(stmt, w, scope=query.scope)
         stmt = stmt.order_by(RANK.desc(), w.c.first_seen_at, w.c.id)
         stmt = stmt.limit(query.limit).offset(query.offset)
         return [from_row(Warning, r) for r in self.conn.execute(stmt).mappings()]
@@ -88,7 +88,7 @@ class SqlWarningSearch:
         """(level, state) -> number of warnings (an index-only scan without a scope)."""
         w = t.warnings
         stmt = select(w.c.level, w.c.state, func.count()).group_by(w.c.state, w.c.level)
-        stmt = within(stmt, scope)
+        stmt = scoped(stmt, w, scope=scope)
         if open_only:
             stmt = stmt.where(w.c.state.in_(OPEN_STATES))
         return {(lv, st): int(n) for lv, st, n in self.conn.execute(stmt)}
@@ -96,11 +96,12 @@ class SqlWarningSearch:
     def open_counts_by_region(self, *, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
         """(region, level) -> number of open warnings (an index-only scan without a scope)."""
         w = t.warnings
-        stmt = within(
+        stmt = scoped(
             select(w.c.region, w.c.level, func.count())
             .where(w.c.state.in_(OPEN_STATES))
             .group_by(w.c.region, w.c.level),
-            scope,
+            w,
+            scope=scope,
         )
         return {(region, lv): int(n) for region, lv, n in self.conn.execute(stmt)}
 
