@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tocsin.core.domains import is_domain_within
 from tocsin.core.incidents.model import Incident
 from tocsin.core.regions import RegionCode, RegionTree
 
@@ -27,11 +28,6 @@ class Choice:
     why: str
 
 
-def domain_holds(outer: str, inner: str) -> bool:
-    """Whether domain `outer` is `inner` or one above it in the dotted hierarchy."""
-    return inner == outer or inner.startswith(outer + ".")
-
-
 def incident_for(
     region: str, domain: str, *, incidents: Sequence[Incident], tree: RegionTree
 ) -> Choice | None:
@@ -41,7 +37,9 @@ def incident_for(
     chain = [RegionCode(region), *tree.ancestors(RegionCode(region))]
     depth = {code: i for i, code in enumerate(chain)}
     fits = [
-        i for i in incidents if i.is_open and i.region in depth and domain_holds(i.domain, domain)
+        i
+        for i in incidents
+        if i.is_open and i.region in depth and is_domain_within(domain, i.domain)
     ]
     if not fits:
         return None

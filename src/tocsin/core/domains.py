@@ -28,6 +28,11 @@ CAP_CATEGORIES: frozenset[str] = frozenset(
 )
 
 
+def is_domain_within(domain: str, prefix: str) -> bool:
+    """True when `domain` is `prefix` or a sub-domain of it (dotted codes, e.g. natural.flood)."""
+    return domain == prefix or domain.startswith(prefix + ".")
+
+
 @dataclass(frozen=True, slots=True)
 class Domain:
     """One node of the hazard taxonomy."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tocsin.core.cluster_incidents import domain_holds, incident_for
+from tocsin.core.cluster_incidents import incident_for
+from tocsin.core.domains import is_domain_within
 from tocsin.core.incidents.model import Incident, IncidentId, IncidentState
 from tocsin.core.regions import Region, RegionCode, RegionTree
 
@@ -48,6 +49,6 @@ def test_closed_other_branches_and_look_alike_domains_do_not_fit() -> None:
     assert chosen(incident("p2", "P2", "supply.energy", minute=0)) is None
     assert chosen(incident("x", "D11", "supply.energy2", minute=0)) is None
     assert chosen(incident("y", "D11", "supplyx", minute=0)) is None
-    assert domain_holds("supply", "supply.energy")
-    assert not domain_holds("supply.energy", "supply")
+    assert is_domain_within("supply.energy", "supply")
+    assert not is_domain_within("supply", "supply.energy")
     assert incident_for("nowhere", "supply", incidents=[], tree=TREE) is None

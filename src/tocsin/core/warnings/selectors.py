@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tocsin.core.domains import is_domain_within
 from tocsin.core.levels import Level
 from tocsin.core.warnings.regexes import RegexError, compile_regex
 
@@ -92,11 +93,6 @@ class Target:
     def domain(self) -> str:
         """The warning's own domain."""
         return self.domains[0]
-
-
-def is_domain_within(domain: str, prefix: str) -> bool:
-    """True when `domain` is `prefix` or a sub-domain of it (dotted codes, e.g. natural.flood)."""
-    return domain == prefix or domain.startswith(prefix + ".")
 
 
 @dataclass(frozen=True, slots=True)

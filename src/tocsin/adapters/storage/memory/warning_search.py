@@ -7,6 +7,7 @@ from collections import Counter
 from tocsin.adapters.storage.memory.state import MemoryState
 from tocsin.core.access import EVERYTHING, Placement, Scope, sees
 from tocsin.core.audit import AuditRecord
+from tocsin.core.domains import is_domain_within
 from tocsin.core.warnings.model import Warning
 from tocsin.ports.warnings import WarningFilter
 
@@ -16,7 +17,7 @@ def _matches(w: Warning, query: WarningFilter) -> bool:
     return (
         (w.is_open or not query.open_only)
         and (not query.levels or w.level.value in query.levels)
-        and (domain is None or w.domain == domain or w.domain.startswith(domain + "."))
+        and (domain is None or is_domain_within(w.domain, domain))
         and (query.regions is None or w.region in query.regions)
         and _within(w, query.scope)
     )

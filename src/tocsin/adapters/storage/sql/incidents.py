@@ -8,13 +8,13 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tocsin.adapters.storage import incident_tables as it
 from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.sql.lookups import rows_in
-from tocsin.adapters.storage.sql.warning_search import prefix_bound, scoped
+from tocsin.adapters.storage.sql.warning_search import domain_within, prefix_bound, scoped
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.errors import Conflict
 from tocsin.core.incidents.model import (
@@ -118,8 +118,7 @@ class SqlIncidents:
         if query.states:
             stmt = stmt.where(i.c.state.in_(list(query.states)))
         if query.domain_prefix:
-            below = i.c.domain.like(query.domain_prefix + ".%")
-            stmt = stmt.where(or_(i.c.domain == query.domain_prefix, below))
+            stmt = stmt.where(domain_within(i.c.domain, query.domain_prefix))
         if query.regions is not None:
             stmt = stmt.where(i.c.region.in_(list(query.regions)))
         stmt = scoped(stmt, i, scope=query.scope)

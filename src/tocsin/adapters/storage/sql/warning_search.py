@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select
 
 from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.sql.audit import audit_record
@@ -27,6 +27,12 @@ RANK = case({lv.value: lv.rank for lv in LEVELS}, value=t.warnings.c.level, else
 def prefix_bound(prefix: str) -> str:
     """The smallest string above every string that starts with `prefix` (prefix not empty)."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def domain_within(column: Any, prefix: str) -> ColumnElement[bool]:
+    """The rows whose domain `column` is `prefix` or a sub-domain of it (in SQL what
+    `core.domains.is_domain_within` is in Python)."""
+    return or_(column == prefix, column.like(prefix + ".%"))
 
 
 def scoped(stmt: Select[Any], table: Any, *, scope: Scope) -> Select[Any]:
@@ -54,8 +60,7 @@ class SqlWarningSearch:
         if query.levels:
             stmt = stmt.where(w.c.level.in_(query.levels))
         if query.domain_prefix:
-            below = w.c.domain.like(query.domain_prefix + ".%")
-            stmt = stmt.where(or_(w.c.domain == query.domain_prefix, below))
+            stmt = stmt.where(domain_within(w.c.domain, query.domain_prefix))
         if query.regions is not None:
             stmt = stmt.where(w.c.region.in_(list(query.regions)))
         stmt = scoped(stmt, w, scope=query.scope)
@@ -80,8 +85,7 @@ class SqlWarningSearch:
         w = t.warnings
         stmt = select(w.c.fingerprint).where(w.c.state.in_(OPEN_STATES), w.c.source == source)
         if domain_prefix is not None:
-            below = w.c.domain.like(domain_prefix + ".%")
-            stmt = stmt.where(or_(w.c.domain == domain_prefix, below))
+            stmt = stmt.where(domain_within(w.c.domain, domain_prefix))
         return sorted(self.conn.execute(stmt).scalars())
 
     def counts(self, *, open_only: bool, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
