@@ -25,6 +25,7 @@ from tocsin.cli.common import (
     console,
     errors,
     group,
+    open_container,
     parse_levels,
     print_table,
     reported,
@@ -88,7 +89,6 @@ def silences_create(
     config: ConfigOption = None,
 ) -> None:
     """Create a silence (needs an owner, a reason and an end)."""
-    from tocsin.bootstrap import build
     from tocsin.core.warnings.selectors import Selector, parse_matcher
 
     levels = parse_levels(level)
@@ -100,7 +100,7 @@ def silences_create(
         except ValueError as err:
             raise InvalidInput([Problem("--match", "matcher", str(err))]) from err
         ends_at = parse_until(until) if until is not None else None
-        container = build(settings(db, config))
+        container = open_container(db, config)
         if ends_at is None:
             ends_at = container.clock.now() + parse_duration(for_ or "")
         check_known("--region", region, container.catalog.regions.regions)
@@ -128,11 +128,10 @@ def silences_list(
     db: DbOption = None,
 ) -> None:
     """List silences, newest first."""
-    from tocsin.bootstrap import build
     from tocsin.core.warnings.silences import SilenceState, silence_json
 
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         state = SilenceState.AWAITING_APPROVAL if awaiting else None
         found = container.silences.find(include_expired=all_, state=state, principal=SYSTEM)
         now = container.clock.now()
@@ -168,10 +167,8 @@ def silences_expire(
     db: DbOption = None,
 ) -> None:
     """End a silence now."""
-    from tocsin.bootstrap import build
-
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         found = _one_silence(container, silence_id)
         done = container.silences.expire(found, principal=system_principal(by), reason=reason)
     console.print(f"expired {done.id}")
@@ -196,10 +193,8 @@ def silences_approve(
 ) -> None:
     """Approve a broad silence (a whole nation, every region, every level for long): a second
     person's word, after which it suppresses."""
-    from tocsin.bootstrap import build
-
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         found = _one_silence(container, silence_id)
         done = container.silences.approve(found, principal=system_principal(by))
     console.print(f"approved {done.id} by {by}", markup=False)
@@ -216,10 +211,8 @@ def silences_refuse(
 ) -> None:
     """Refuse a broad silence awaiting approval, saying why: it ends without ever
     suppressing."""
-    from tocsin.bootstrap import build
-
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         found = _one_silence(container, silence_id)
         done = container.silences.refuse(found, principal=system_principal(by), reason=reason)
     console.print(f"refused {done.id} by {by}", markup=False)
@@ -232,10 +225,8 @@ def history(
     db: DbOption = None,
 ) -> None:
     """A warning's transitions (who, when, why) and the notifications sent about it."""
-    from tocsin.bootstrap import build
-
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         warning = container.warnings.resolve(warning_id, principal=SYSTEM)
         records = container.warnings.history(warning.id, principal=SYSTEM)
         now = container.clock.now()
@@ -396,12 +387,11 @@ def notify_log(
     db: DbOption = None,
 ) -> None:
     """The notification log, newest first."""
-    from tocsin.bootstrap import build
     from tocsin.core.warnings.outbox import DeliveryStatus
 
     check_known("--status", status, [s.value for s in DeliveryStatus])
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         rows = container.dispatcher.notification_log(
             principal=SYSTEM, warning_id=warning, status=status, limit=limit
         )

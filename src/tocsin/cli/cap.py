@@ -21,6 +21,7 @@ from tocsin.cli.common import (
     console,
     errors,
     group,
+    open_container,
     parse_levels,
     print_problems,
     print_table,
@@ -40,12 +41,6 @@ By = Annotated[str, typer.Option(metavar="NAME", help="Who acts (a user of the d
 AlertArg = Annotated[
     str, typer.Argument(metavar="ALERT", help="Identifier (or a unique end of it)")
 ]
-
-
-def _open(db: str | None, config: Path | None) -> Container:
-    from tocsin.bootstrap import build
-
-    return build(settings(db, config))
 
 
 def _user(container: Container, name: str) -> Principal:
@@ -116,7 +111,7 @@ def draft(
 
     texts = _pairs(headline or [], "--headline", "headline")
     with reported():
-        container = _open(db, config)
+        container = open_container(db, config)
         person = _user(container, by)
         choices = Choices(texts=texts)
         if warning is not None:
@@ -161,7 +156,7 @@ def _pairs(values: list[str], option: str, field: str) -> dict[str, dict[str, st
 def _command(name: str, alert: str, *, by: str, reason: str, db: str | None) -> None:
     """Run one lifecycle command on an alert as a user."""
     with reported():
-        container = _open(db, None)
+        container = open_container(db)
         person = _user(container, by)
         found = _alert(container, alert)
         act = getattr(container.cap.alerts, name)
@@ -216,7 +211,7 @@ def list_alerts(
         raise typer.BadParameter(f"unknown state {bad[0]!r} (known: {', '.join(known)})")
     everyone = system_principal("cli")
     with reported():
-        container = _open(db, None)
+        container = open_container(db)
         if imported:
             rows = [
                 (
@@ -266,7 +261,7 @@ def show(
     """Show an alert: its state, history, and CAP document with every check's problem."""
     everyone = system_principal("cli")
     with reported():
-        container = _open(db, None)
+        container = open_container(db)
         found = _alert(container, alert)
         preview = container.cap.views.preview(found.identifier, principal=everyone)
         trail = container.cap.views.history(found.identifier, principal=everyone)
@@ -325,7 +320,7 @@ def import_(
 ) -> None:
     """Import other agencies' alerts from a file or URL (refused whole if any is invalid)."""
     with reported():
-        container = _open(db, config)
+        container = open_container(db, config)
         result = container.cap.imports.from_source(source, principal=system_principal("cli"))
     changed = len(result.warning_events)
     console.print(

@@ -145,6 +145,14 @@ def settings(db: str | None = None, config: Path | None = None, **more: object) 
         ) from None
 
 
+def open_container(db: str | None = None, config: Path | None = None) -> Container:
+    """The container over the database (and the configuration directory, for the commands that
+    read one)."""
+    from tocsin.bootstrap import build
+
+    return build(settings(db, config))
+
+
 def _setting(name: str) -> str:
     return _OPTIONS.get(name, f"TOCSIN_{name.upper()}")
 

@@ -23,6 +23,7 @@ from tocsin.cli.common import (
     console,
     errors,
     number,
+    open_container,
     owning_rules,
     parse_levels,
     print_problems,
@@ -116,10 +117,8 @@ def ingest(
     """Store observation files and evaluate the rules; each file is all or nothing. With
     TOCSIN_ROLE=api, append them to the ingest stream instead: the workers store and evaluate
     them (docs/deployment.md)."""
-    from tocsin.bootstrap import build
-
     with reported():
-        container = build(settings(db, config))
+        container = open_container(db, config)
         if container.stream is not None:
             try:
                 appended = sum(_append_file(container, path) for path in files)
@@ -220,11 +219,9 @@ def warnings(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
     """List warnings, most severe and oldest first."""
-    from tocsin.bootstrap import build
-
     levels = parse_levels(level)
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         check_known("--domain", domain, container.catalog.domains)
         check_known("--region", region, container.catalog.regions.regions)
         found = container.warnings.find(
@@ -283,10 +280,8 @@ def acknowledge(
     db: DbOption = None,
 ) -> None:
     """Acknowledge an active warning."""
-    from tocsin.bootstrap import build
-
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         person = system_principal(by)
         match = container.warnings.resolve(warning_id, open_only=True, principal=person)
         w = container.warnings.acknowledge(match.id, principal=person, reason=reason)

@@ -15,10 +15,10 @@ from tocsin.cli.common import (
     DbOption,
     console,
     group,
+    open_container,
     owning_rules,
     print_table,
     reported,
-    settings,
 )
 from tocsin.core.access import system_principal
 from tocsin.core.exposure.advisories import Feed
@@ -55,11 +55,10 @@ def import_feed(
 ) -> None:
     """Import a vulnerability feed; matching advisories raise cyber warnings."""
     from tocsin.adapters.vulnerability_feeds import parse_feed, read_feed_text
-    from tocsin.bootstrap import build
 
     with reported():
         advisories = parse_feed(feed, read_feed_text(location), where=location)
-        container = build(settings(db, config))
+        container = open_container(db, config)
         change = container.exposure.import_advisories(
             advisories, principal=system_principal(by), where=location
         )
@@ -76,11 +75,10 @@ def import_inventory(
     """Import software inventories (replacing the imported software of the assets named)."""
     from tocsin.adapters.inventory_files import inventory_rows
     from tocsin.adapters.vulnerability_feeds import read_feed_text
-    from tocsin.bootstrap import build
 
     with reported():
         rows = inventory_rows(read_feed_text(str(file)), where=str(file))
-        container = build(settings(db, config))
+        container = open_container(db, config)
         change = container.exposure.import_inventory(
             rows, principal=system_principal(by), where=str(file)
         )
@@ -96,10 +94,8 @@ def patch(
     db: DbOption = None,
 ) -> None:
     """Record a patch on an asset: the advisory's warning there is lifted."""
-    from tocsin.bootstrap import build
-
     with reported():
-        change = build(settings(db)).exposure.record_patch(
+        change = open_container(db).exposure.record_patch(
             asset, advisory, principal=system_principal(by), note=note
         )
     _report(change, f"patch {asset} {advisory}")
@@ -108,10 +104,8 @@ def patch(
 @app.command("assets")
 def assets(db: DbOption = None) -> None:
     """Assets with software: exposures (level, advisory) and what fails with each."""
-    from tocsin.bootstrap import build
-
     with reported():
-        found = build(settings(db)).exposure.assets(principal=SYSTEM)
+        found = open_container(db).exposure.assets(principal=SYSTEM)
     print_table(
         ("asset", "region", "software", "exposures", "fails with it", "regions at risk"),
         (
@@ -136,12 +130,11 @@ def assets(db: DbOption = None) -> None:
 @app.command("known-exploited")
 def known_exploited(db: DbOption = None) -> None:
     """Unpatched known-exploited vulnerabilities on our assets, the earliest due date first."""
-    from tocsin.bootstrap import build
     from tocsin.core.exposure.exposures import by_due_date
 
     with reported():
         found = [
-            e for a in build(settings(db)).exposure.assets(principal=SYSTEM) for e in a.exposures
+            e for a in open_container(db).exposure.assets(principal=SYSTEM) for e in a.exposures
         ]
     print_table(
         ("due", "advisory", "asset", "level", "cvss", "required action"),
@@ -171,10 +164,9 @@ def alerts(
     """Read security alerts from a file: placed on assets, stored once, counted."""
     from tocsin.adapters.security_alert_formats import parse_alerts
     from tocsin.adapters.vulnerability_feeds import read_feed_text
-    from tocsin.bootstrap import build
 
     with reported():
-        container = build(settings(db, config))
+        container = open_container(db, config)
         with owning_rules(container):  # the counts go through the rules
             text = read_feed_text(str(file))
             found = parse_alerts(kind, text, received_at=container.clock.now())
@@ -197,11 +189,10 @@ def regions(
     """Each region's cyber exposure: a table of inputs for a composite risk model."""
     import csv
 
-    from tocsin.bootstrap import build
     from tocsin.core.exposure.regions import table_rows
 
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         found = container.exposure.regions(principal=SYSTEM)
     names = {str(c): r.name for c, r in container.catalog.regions.regions.items()}
     header, *rows = table_rows(found, names)

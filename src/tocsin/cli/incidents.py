@@ -8,7 +8,6 @@ The database and the services are imported inside the commands (see `tocsin.cli.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -19,15 +18,14 @@ from tocsin.cli.common import (
     ReasonOption,
     console,
     group,
+    open_container,
     print_table,
     reported,
-    settings,
 )
 from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidInput, Problem
 
 if TYPE_CHECKING:
-    from tocsin.bootstrap import Container
     from tocsin.core.incidents.model import Link
 
 SYSTEM = system_principal("cli")
@@ -41,13 +39,6 @@ LinkOption = Annotated[
         "--link", metavar="KIND:ID", help="warning:ID, event:ID, public_alert:ID, report:ID"
     ),
 ]
-
-
-def open_container(db: str | None, config: Path | None = None) -> Container:
-    """The container over the database (and the configuration, for plans)."""
-    from tocsin.bootstrap import build
-
-    return build(settings(db, config))
 
 
 def parse_links(values: list[str] | None) -> list[Link]:

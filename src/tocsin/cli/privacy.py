@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli.common import DbOption, console, group, reported, settings
+from tocsin.cli.common import DbOption, console, group, open_container, reported
 
 keys_app = group("The key that encrypts receiver credentials and personal data.")
 retention_app = group("Retention: delete personal data past its period (docs/data.md).")
@@ -34,9 +34,7 @@ def retention_run(
     """Delete what is past its retention period (notifications, sign-ins and tokens, events),
     and summarise or delete observations past theirs (docs/retention.md); print the counts as
     JSON."""
-    from tocsin.bootstrap import build
-
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         done = container.retention.run(dry_run=dry_run)
     console.print(json.dumps(done.as_json()), markup=False)

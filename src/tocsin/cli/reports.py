@@ -10,9 +10,9 @@ from tocsin.cli.common import (
     DbOption,
     console,
     group,
+    open_container,
     print_table,
     reported,
-    settings,
 )
 
 reports_app = group("Public hazard reports (Open311 GeoReport v2).")
@@ -29,10 +29,8 @@ def reports_new_key() -> None:
 @reports_app.command("types")
 def reports_types(db: DbOption = None, config: ConfigOption = None) -> None:
     """The hazard types the public can report, with their domain and cluster rules."""
-    from tocsin.bootstrap import build
-
     with reported():
-        container = build(settings(db, config))
+        container = open_container(db, config)
         types = list(container.reports.types.values())
     print_table(
         ("code", "name", "domain", "cluster", "rules"),
@@ -57,9 +55,7 @@ def reports_types(db: DbOption = None, config: ConfigOption = None) -> None:
 def reports_delete_contacts(db: DbOption = None, config: ConfigOption = None) -> None:
     """Delete every reporter's contact past its retention now (`tocsin serve` does it hourly);
     the reports stay."""
-    from tocsin.bootstrap import build
-
     with reported():
-        container = build(settings(db, config))
+        container = open_container(db, config)
         gone = container.reports.delete_due_contacts()
     console.print(f"{gone} contact(s) deleted")

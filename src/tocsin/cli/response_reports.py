@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from tocsin.cli.alerting import parse_until
-from tocsin.cli.common import DbOption, console, errors, print_table, reported
-from tocsin.cli.incidents import SYSTEM, open_container
+from tocsin.cli.common import DbOption, console, errors, open_container, print_table, reported
+from tocsin.cli.incidents import SYSTEM
 
 
 def scorecard(

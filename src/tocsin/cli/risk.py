@@ -21,9 +21,9 @@ from tocsin.cli.common import (
     console,
     errors,
     group,
+    open_container,
     print_problems,
     reported,
-    settings,
 )
 from tocsin.core.errors import InvalidInput
 from tocsin.core.levels import Level
@@ -98,13 +98,12 @@ def _with_live(
 ) -> IndicatorTable:
     """The table with the model's live inputs filled from the database (the cyber exposure now,
     rolled up to the table's regions), as the dashboard's risk view computes them."""
-    from tocsin.bootstrap import build
     from tocsin.core.access import system_principal
     from tocsin.core.exposure.regions import input_columns
     from tocsin.core.risk.live import domain_scores, with_columns
     from tocsin.web.risk import cyber_model
 
-    container = build(settings(db, config))
+    container = open_container(db, config)
     try:
         cyber = cyber_model(container.settings)
         rows = container.exposure.regions(principal=system_principal("cli"))
@@ -255,11 +254,10 @@ def _live(
 ) -> tuple[ScenarioFile, RegionTree]:
     """The scenario file's what-if plus the assets open warnings say are down; the regions."""
     from tocsin.adapters.risk_scenario_yaml import ScenarioFile
-    from tocsin.bootstrap import build
     from tocsin.core.access import system_principal
     from tocsin.services import risk as service
 
-    container = build(settings(db))
+    container = open_container(db)
     try:
         operator = system_principal("cli")  # an operator at the command line holds the database
         warnings = container.warnings.find(open_only=True, limit=100_000, principal=operator)

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli.common import DbOption, check_known, console, reported, settings
+from tocsin.cli.common import DbOption, check_known, console, open_container, reported
 
 COMPOSITE = "composite"  # the domain of overall (several-hazard) risk; defaults/domains.yaml
 
@@ -43,7 +43,6 @@ def risk_warn(
     """Compute the model and bring its regions' risk warnings in line with their classes."""
     from tocsin.adapters.risk_model_yaml import load_model
     from tocsin.adapters.risk_tables_csv import read_indicator_csv
-    from tocsin.bootstrap import build
     from tocsin.services import risk as risk_service
     from tocsin.services.risk_warnings import reconcile_risk_warnings
 
@@ -59,7 +58,7 @@ def risk_warn(
         table = read_indicator_csv(input_csv, risk_model.table, required=risk_model.table_input_ids)
         result = risk_service.compute(risk_model, table)
         classes = risk_service.region_classes(risk_model, table, result)
-        container = build(settings(db))
+        container = open_container(db)
         check_known("--domain", domain, container.catalog.domains)
         events = reconcile_risk_warnings(
             container.store,

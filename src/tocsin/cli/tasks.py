@@ -13,10 +13,11 @@ from tocsin.cli.common import (
     ReasonOption,
     console,
     group,
+    open_container,
     print_table,
     reported,
 )
-from tocsin.cli.incidents import SYSTEM, By, open_container
+from tocsin.cli.incidents import SYSTEM, By
 from tocsin.core.access import system_principal
 
 if TYPE_CHECKING:

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tocsin.cli.common import DbOption, check_known, console, group, print_table, reported, settings
+from tocsin.cli.common import (
+    DbOption,
+    check_known,
+    console,
+    group,
+    open_container,
+    print_table,
+    reported,
+)
 from tocsin.core.users import Permission, Role
 
 if TYPE_CHECKING:
@@ -41,11 +49,10 @@ def users_add(
 ) -> None:
     """Create (or update) a user and print a new API token; an existing user's tokens are
     revoked unless --keep-tokens."""
-    from tocsin.bootstrap import build
     from tocsin.services.access import TokenRequest
 
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         check_known("--unit", unit, container.catalog.units)
         existed = {u.name for u, _ in container.admin.users()}
         container.admin.add_user(name, role, unit=unit, actor="cli", keep_tokens=keep_tokens)
@@ -66,10 +73,8 @@ def _duration(text: str | None) -> timedelta | None:
 @users_app.command("list")
 def users_list(db: DbOption = None) -> None:
     """List users (name, role, unit) and every token (id, name, state, expiry)."""
-    from tocsin.bootstrap import build
-
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         users = container.admin.users()
         tokens = container.access.tokens()
         now = container.clock.now()
@@ -128,14 +133,13 @@ def users_token(
     db: DbOption = None,
 ) -> None:
     """Issue a named token for a user, optionally expiring and limited (prints its secret)."""
-    from tocsin.bootstrap import build
     from tocsin.services.access import TokenRequest
 
     wanted = TokenRequest(
         label, expires_in=_duration(expires), permissions=permission, regions=region, domains=domain
     )
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         issued, secret = container.access.issue(name, wanted, actor="cli")
     console.print(f"token {issued.id}: {secret}", markup=False, soft_wrap=True)
 
@@ -146,10 +150,8 @@ def users_revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke a token now (sessions opened with it end too)."""
-    from tocsin.bootstrap import build
-
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         token = container.access.revoke(token_id, actor="cli")
     console.print(f"revoked {token.id} ({token.name}) of {token.user}", markup=False)
 
@@ -160,10 +162,8 @@ def users_rotate(
     db: DbOption = None,
 ) -> None:
     """Replace a token by a new one (same name, lifetime and limits); prints the new secret."""
-    from tocsin.bootstrap import build
-
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         token, secret = container.access.rotate(token_id, actor="cli")
     console.print(f"token {token.id} replaces {token_id}: {secret}", markup=False, soft_wrap=True)
 
@@ -177,10 +177,8 @@ def users_password(
     line; at least 12 characters)."""
     import sys
 
-    from tocsin.bootstrap import build
-
     password = sys.stdin.readline().rstrip("\n")
     with reported():
-        container = build(settings(db))
+        container = open_container(db)
         container.sign_in.set_password(name, password, actor="cli")
     console.print(f"password set for {name}", markup=False)
