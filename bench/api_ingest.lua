@@ -8,14 +8,7 @@ local token = os.getenv("TOCSIN_TOKEN")
 local batch = tonumber(os.getenv("BATCH") or "1")
 local indicators = tonumber(os.getenv("INDICATORS") or "1000")
 local time0 = tonumber(os.getenv("TIME0") or "1767225600")
-local threads = {}
-local counter = 1
-
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "wrk_threads.lua") -- setup(), total()
 
 function init(args)
   n = 0
@@ -50,11 +43,7 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local a, o = 0, 0
-  for _, thread in ipairs(threads) do
-    a = a + thread:get("acked")
-    o = o + thread:get("other")
-  end
+  local a, o = total("acked"), total("other")
   io.write(string.format('{"acked": %d, "other": %d, "p50_ms": %.2f, "p99_ms": %.2f, ' ..
     '"requests": %d, "duration_s": %.3f}\n', a, o, latency:percentile(50) / 1000,
     latency:percentile(99) / 1000, summary.requests, summary.duration / 1e6))

@@ -20,14 +20,7 @@ local tag = os.getenv("TAG") or "run"
 local jitter = tonumber(os.getenv("JITTER") or "0.0005")
 local path = "/open311/v2/requests.json"
 local others = { "smoke_fire", "landslide", "power_line_down" }
-local threads = {}
-local counter = 1
-
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "wrk_threads.lua") -- setup(), total()
 
 -- a normal deviate of mean 0 and deviation sd (Box-Muller; LuaJIT has no gauss)
 local function gauss(sd)
@@ -81,11 +74,7 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local a, o = 0, 0
-  for _, thread in ipairs(threads) do
-    a = a + thread:get("accepted")
-    o = o + thread:get("other")
-  end
+  local a, o = total("accepted"), total("other")
   local e = summary.errors
   io.write(string.format('{"accepted": %d, "other": %d, "p50_ms": %.2f, "p90_ms": %.2f, ' ..
     '"p99_ms": %.2f, "requests": %d, "duration_s": %.3f, "socket_errors": %d, ' ..
