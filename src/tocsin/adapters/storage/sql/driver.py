@@ -31,27 +31,13 @@ JSON_VALUE = "{json}"  # a JSON value's placeholder (PostgreSQL casts the text i
 
 class DriverStatement:
     """One statement's SQL in `?` style (`{json}` for a JSON value), and its text for each
-    driver.
+    driver."""
 
-    psycopg prepares a statement run five times, and after five more executions PostgreSQL may
-    keep one generic plan for every value, costed from the statistics of that moment. A read
-    whose best plan depends on its values (a time window, a box, a list of keys) over a table
-    that grows fast is marked `each_plan`: it is never prepared, so the server plans each
-    execution with the values it is given. The public reports a new deployment takes in a storm
-    fill a table that was empty when such plans were made: the nearby read's generic plan
-    walked every report of the time window (13.8 ms a statement of 16 reads against 1.9 ms;
-    bench/reports.py with pg_stat_statements and auto_explain)."""
-
-    def __init__(self, sql: str, *, each_plan: bool = False) -> None:
+    def __init__(self, sql: str) -> None:
         if "%" in sql:
             raise ValueError("a driver statement may not contain '%' (psycopg's marker)")
         self.sql = sql
-        self.each_plan = each_plan
         self._text: dict[str, str] = {}
-
-    def options(self, dialect: str) -> dict[str, Any]:
-        """The driver's keyword arguments of an execution (psycopg: never prepared)."""
-        return {"prepare": False} if self.each_plan and dialect == "postgresql" else {}
 
     def text(self, dialect: str) -> str:
         """The SQL in the driver's placeholder style."""
@@ -112,7 +98,7 @@ class Driver:
     def run(self, statement: DriverStatement, params: Sequence[Any] = ()) -> None:
         """A statement whose rows, if any, are not wanted."""
         with self._cursor(statement, params) as (cursor, sql):
-            cursor.execute(sql, params, **statement.options(self.dialect))
+            cursor.execute(sql, params)
 
     def rows(self, statement: DriverStatement, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """All rows of a read."""
@@ -123,7 +109,7 @@ class Driver:
     ) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
         """All rows of a read, and the type code the driver gives each column."""
         with self._cursor(statement, params) as (cursor, sql):
-            cursor.execute(sql, params, **statement.options(self.dialect))
+            cursor.execute(sql, params)
             types = tuple(d[1] for d in cursor.description or ())
             return list(cursor.fetchall()), types
 
@@ -222,17 +208,11 @@ class DriverTable:
             drv.run_many(self.insert, [self.values(drv, r, self.written) for r in rows])
 
     def read(
-        self,
-        drv: Driver,
-        where: str,
-        params: Sequence[Any],
-        *,
-        keys: Sequence[Any] = (),
-        each_plan: bool = False,
+        self, drv: Driver, where: str, params: Sequence[Any], *, keys: Sequence[Any] = ()
     ) -> list[dict[str, Any]]:
         """Rows of `SELECT <every column> WHERE <where>` as SQLAlchemy reads them, by column
         name. With `keys`, `where` ends in `IN` and is run once per chunk of the keys (each key
-        looked up once). `each_plan`: see `DriverStatement`."""
+        looked up once)."""
         found: list[dict[str, Any]] = []
         unique = list(dict.fromkeys(keys))
         chunks = [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)] if keys else [[]]
@@ -240,8 +220,7 @@ class DriverTable:
             sql = f"{self.select} WHERE {where}"
             if keys:
                 sql += f" ({', '.join('?' * len(chunk))})"
-            statement = DriverStatement(sql, each_plan=each_plan)
-            raws, types = drv.described(statement, [*params, *chunk])
+            raws, types = drv.described(DriverStatement(sql), [*params, *chunk])
             results = self._results(drv, types)
             for raw in raws:
                 found.append(

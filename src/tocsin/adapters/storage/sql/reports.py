@@ -122,18 +122,16 @@ _UPDATES = DriverTable(t.report_updates)
 
 def _nearest(reads: int, services: int) -> DriverStatement:
     """The statement of `reads` sub-selects of `services` services each (a query of fewer
-    services repeats one: the number of distinct statements stays small). PostgreSQL plans
-    each execution with its values (`each_plan`): the best plan depends on the window, the
-    box and how many reports the table holds now."""
+    services repeats one: the number of distinct statements stays small)."""
     found = _NEAREST.get((reads, services))
     if found is None:
         marks = ", ".join("?" * services)
         parts = [_NEAR.format(k=k, services=marks) for k in range(reads)]
         if reads == 1:
-            found = DriverStatement(parts[0], each_plan=True)
+            found = DriverStatement(parts[0])
         else:
             each = [f"SELECT * FROM ({x}) AS near{k}" for k, x in enumerate(parts)]  # noqa: S608
-            found = DriverStatement(" UNION ALL ".join(each) + " ORDER BY 1, 7, 2", each_plan=True)
+            found = DriverStatement(" UNION ALL ".join(each) + " ORDER BY 1, 7, 2")
         _NEAREST[(reads, services)] = found
     return found
 
@@ -291,7 +289,7 @@ class SqlReports:
         drv = Driver(self.conn)
         where = "requested_at >= ? AND fingerprint IN"
         keys = sorted(fingerprints)
-        rows = _REPORTS.read(drv, where, [drv.time(since)], keys=keys, each_plan=True)
+        rows = _REPORTS.read(drv, where, [drv.time(since)], keys=keys)
         found = [report_of(r) for r in rows]
         return sorted(found, key=lambda r: (r.requested_at, r.id))
 
