@@ -335,7 +335,7 @@ def test_a_worker_reports_its_health_and_metrics_and_fails_its_check_while_nats_
         assert health().status_code == 503  # no pass yet
         assert health().json()["reason"] == "no pass yet"
         loop.start()
-        _post(api, 0, _levels(0))
+        _post_until_taken(api, 0, _levels(0))  # as a client: its worker starts beside it
         until(lambda: worker.loop.committed > 0, "nothing committed")
         until(lambda: health().status_code == 200, "not healthy")
         body = health().json()
