@@ -29,7 +29,7 @@ WAL_WAIT_S = 30.0  # the switch to WAL waits as long as a statement does (the ti
 # costed from the statistics of that moment and blind to the values: a bound such as `id > ?`
 # or a time window no longer tells it which index is narrow. Seen in bench/reports.py
 # (pg_stat_statements, auto_explain): the reports' nearby read walked every report of its time
-# window (13.8 ms a statement of 16 reads, 1.3–1.9 ms planned with its values), and the feed
+# window (13.8 ms a statement of 16 reads, 0.9–1.9 ms planned with its values), and the feed
 # watcher's look, twenty times a second, read every warning record by (subject_type,
 # subject_id) instead of those above its id, a cost that grows with the audit log. Planning
 # each execution costs about 5 µs of the server's time for a one-row insert.
