@@ -5,21 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tocsin.adapters.storage.memory.state import MemoryState
-from tocsin.core.access import Placement, sees
-from tocsin.core.domains import is_domain_within
+from tocsin.adapters.storage.memory.warning_search import is_placed_within
 from tocsin.core.errors import Conflict
 from tocsin.core.incidents.model import Incident, Link, LinkKind
 from tocsin.ports.incidents import IncidentFilter
 
 
 def _matches(x: Incident, query: IncidentFilter) -> bool:
-    domain = query.domain_prefix
     return (
         (x.is_open or not query.open_only)
         and (not query.states or x.state.value in query.states)
-        and (domain is None or is_domain_within(x.domain, domain))
-        and (query.regions is None or x.region in query.regions)
-        and (query.scope.national or sees(query.scope, Placement(x.region, x.domain)))
+        and is_placed_within(
+            x.region,
+            x.domain,
+            domain_prefix=query.domain_prefix,
+            regions=query.regions,
+            scope=query.scope,
+        )
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from tocsin.adapters.storage.memory.state import MemoryState
-from tocsin.core.access import Placement, sees
+from tocsin.adapters.storage.memory.warning_search import is_seen
 from tocsin.core.incidents.tasks import Task
 from tocsin.ports.incidents import TaskFilter
 
@@ -53,7 +53,7 @@ class MemoryTasks:
             for x in self.state.tasks.values()
             if (query.unit is None or x.unit == query.unit)
             and (x.is_open or not query.open_only)
-            and (query.scope.national or sees(query.scope, Placement(x.region, x.domain)))
+            and is_seen(query.scope, x.region, x.domain)
         ]
         return sorted(found, key=urgency)[: query.limit]
 

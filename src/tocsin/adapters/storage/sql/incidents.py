@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from tocsin.adapters.storage import incident_tables as it
 from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.sql.lookups import rows_in
-from tocsin.adapters.storage.sql.warning_search import domain_within, prefix_bound, scoped
+from tocsin.adapters.storage.sql.warning_search import placed_within, prefix_bound
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.errors import Conflict
 from tocsin.core.incidents.model import (
@@ -117,11 +117,9 @@ class SqlIncidents:
             stmt = stmt.where(i.c.state != CLOSED)
         if query.states:
             stmt = stmt.where(i.c.state.in_(list(query.states)))
-        if query.domain_prefix:
-            stmt = stmt.where(domain_within(i.c.domain, query.domain_prefix))
-        if query.regions is not None:
-            stmt = stmt.where(i.c.region.in_(list(query.regions)))
-        stmt = scoped(stmt, i, scope=query.scope)
+        stmt = placed_within(
+            stmt, i, domain_prefix=query.domain_prefix, regions=query.regions, scope=query.scope
+        )
         stmt = stmt.order_by(i.c.opened_at.desc(), i.c.id).limit(query.limit)
         rows = list(self.conn.execute(stmt).mappings())
         found = self._with_links(rows)

@@ -45,6 +45,23 @@ def scoped(stmt: Select[Any], table: Any, *, scope: Scope) -> Select[Any]:
     return stmt
 
 
+def placed_within(
+    stmt: Select[Any],
+    table: Any,
+    *,
+    domain_prefix: str | None,
+    regions: tuple[str, ...] | None,
+    scope: Scope,
+) -> Select[Any]:
+    """The statement limited to the rows of `table` that pass a filter's domain prefix, regions
+    and scope (in SQL what `memory.warning_search.is_placed_within` is in Python)."""
+    if domain_prefix:
+        stmt = stmt.where(domain_within(table.c.domain, domain_prefix))
+    if regions is not None:
+        stmt = stmt.where(table.c.region.in_(list(regions)))
+    return scoped(stmt, table, scope=scope)
+
+
 class SqlWarningSearch:
     """The WarningSearch port in one transaction."""
 
@@ -59,11 +76,9 @@ class SqlWarningSearch:
             stmt = stmt.where(w.c.state.in_(OPEN_STATES))
         if query.levels:
             stmt = stmt.where(w.c.level.in_(query.levels))
-        if query.domain_prefix:
-            stmt = stmt.where(domain_within(w.c.domain, query.domain_prefix))
-        if query.regions is not None:
-            stmt = stmt.where(w.c.region.in_(list(query.regions)))
-        stmt = scoped(stmt, w, scope=query.scope)
+        stmt = placed_within(
+            stmt, w, domain_prefix=query.domain_prefix, regions=query.regions, scope=query.scope
+        )
         stmt = stmt.order_by(RANK.desc(), w.c.first_seen_at, w.c.id)
         stmt = stmt.limit(query.limit).offset(query.offset)
         return [from_row(Warning, r) for r in self.conn.execute(stmt).mappings()]
