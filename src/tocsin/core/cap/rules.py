@@ -131,22 +131,32 @@ def _areas(alert: Alert) -> Iterator[tuple[str, Area]]:
             yield f"alert.info[{i}].area[{j}]", area
 
 
-def _polygons(alert: Alert) -> list[Problem]:
+def _shape_problems(
+    alert: Alert,
+    rule: CapRule,
+    *,
+    shapes: Callable[[Area], tuple[str, ...]],
+    check: Callable[[str], list[str]],
+) -> list[Problem]:
+    """Every area's shapes of one kind (the rule's name: `polygon`, `circle`), each checked."""
     return [
-        Problem(f"{where}.polygon[{k}]", CapRule.POLYGON, reason)
+        Problem(f"{where}.{rule.value}[{k}]", rule, reason)
         for where, area in _areas(alert)
-        for k, text in enumerate(area.polygons)
-        for reason in polygon_problems(text)
+        for k, text in enumerate(shapes(area))
+        for reason in check(text)
     ]
+
+
+def _polygons(alert: Alert) -> list[Problem]:
+    return _shape_problems(
+        alert, CapRule.POLYGON, shapes=lambda area: area.polygons, check=polygon_problems
+    )
 
 
 def _circles(alert: Alert) -> list[Problem]:
-    return [
-        Problem(f"{where}.circle[{k}]", CapRule.CIRCLE, reason)
-        for where, area in _areas(alert)
-        for k, text in enumerate(area.circles)
-        for reason in circle_problems(text)
-    ]
+    return _shape_problems(
+        alert, CapRule.CIRCLE, shapes=lambda area: area.circles, check=circle_problems
+    )
 
 
 def polygon_problems(text: str) -> list[str]:
