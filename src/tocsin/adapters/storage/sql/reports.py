@@ -13,8 +13,8 @@ from sqlalchemy import update as sql_update
 from tocsin.adapters.storage import report_tables as t
 from tocsin.adapters.storage.dialects import DialectWriter
 from tocsin.adapters.storage.sql.driver import Driver, DriverStatement, DriverTable
-from tocsin.adapters.storage.times import aware, must
-from tocsin.core.incidents.tasks import Reminders
+from tocsin.adapters.storage.sql.reminders import reminder_columns, reminders_of
+from tocsin.adapters.storage.times import must
 from tocsin.core.report_clusters import ClusterState, Nearby
 from tocsin.core.reports import (
     OPEN_STATES,
@@ -51,9 +51,7 @@ def report_row(report: Report) -> dict[str, Any]:
         "incident": report.incident,
         "has_photo": report.has_photo,
         "has_contact": report.has_contact,
-        "reminder_steps": [list(step) for step in report.reminders.steps],
-        "reminder_progress": report.reminders.progress,
-        "reminder_due_at": report.reminders.next_at,
+        **reminder_columns(report.reminders, due_column="reminder_due_at"),
     }
 
 
@@ -80,11 +78,7 @@ def report_of(row: Mapping[Any, Any]) -> Report:
         incident=row["incident"],
         has_photo=bool(row["has_photo"]),
         has_contact=bool(row["has_contact"]),
-        reminders=Reminders(
-            tuple((int(after), str(unit)) for after, unit in row["reminder_steps"] or []),
-            int(row["reminder_progress"] or 0),
-            aware(row["reminder_due_at"]),
-        ),
+        reminders=reminders_of(row, due_column="reminder_due_at"),
     )
 
 

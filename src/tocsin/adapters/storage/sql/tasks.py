@@ -12,10 +12,11 @@ from sqlalchemy import Connection, case, insert, select, update
 from tocsin.adapters.storage import incident_tables as it
 from tocsin.adapters.storage.sql.deferred import WriteQueue
 from tocsin.adapters.storage.sql.lookups import rows_in
+from tocsin.adapters.storage.sql.reminders import reminder_columns, reminders_of
 from tocsin.adapters.storage.sql.warning_search import prefix_bound, scoped
 from tocsin.adapters.storage.times import aware, must
 from tocsin.core.incidents.model import IncidentId
-from tocsin.core.incidents.tasks import UNFINISHED, Reminders, Task, TaskId, TaskState
+from tocsin.core.incidents.tasks import UNFINISHED, Task, TaskId, TaskState
 from tocsin.ports.incidents import TaskFilter
 
 OPEN = sorted(s.value for s in UNFINISHED)
@@ -130,15 +131,12 @@ def task_row(x: Task) -> dict[str, Any]:
         "completed_at": x.completed_at,
         "outcome": x.outcome,
         "blocked_reason": x.blocked_reason,
-        "reminder_steps": [list(s) for s in x.reminders.steps],
-        "reminder_progress": x.reminders.progress,
-        "next_reminder_at": x.reminders.next_at,
+        **reminder_columns(x.reminders, due_column="next_reminder_at"),
     }
 
 
 def task_of(r: Mapping[Any, Any]) -> Task:
     """A task from its row."""
-    steps = tuple((int(a), str(u)) for a, u in r["reminder_steps"])
     return Task(
         id=TaskId(r["id"]),
         incident_id=IncidentId(r["incident_id"]),
@@ -163,5 +161,5 @@ def task_of(r: Mapping[Any, Any]) -> Task:
         completed_at=aware(r["completed_at"]),
         outcome=r["outcome"],
         blocked_reason=r["blocked_reason"],
-        reminders=Reminders(steps, int(r["reminder_progress"]), aware(r["next_reminder_at"])),
+        reminders=reminders_of(r, due_column="next_reminder_at"),
     )
