@@ -10,11 +10,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from tocsin.api.audit import AuditOut, audit_out
 from tocsin.api.auth import Commander, Reader, container_of
 from tocsin.api.fields import Code, Name, Reason, single_values
 from tocsin.api.problems import responses
-from tocsin.api.tasks import TaskOut, audit_out, task_out
-from tocsin.api.warnings import AuditOut, check_region
+from tocsin.api.tasks import TaskOut, task_out
+from tocsin.api.warnings import check_region
 from tocsin.core.incidents.model import Incident, IncidentState, Link, LinkKind, ResponseLevel
 from tocsin.core.incidents.plans import EmergencyPlan
 from tocsin.core.levels import Level

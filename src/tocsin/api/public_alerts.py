@@ -16,10 +16,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from tocsin.api.audit import AuditOut, audit_out
 from tocsin.api.auth import Reader, Requires, container_of
 from tocsin.api.fields import Code, Moment, Reason, Text
 from tocsin.api.problems import ProblemItem, item, responses
-from tocsin.api.warnings import AuditOut
 from tocsin.core.access import Principal
 from tocsin.core.cap.lifecycle import AlertState, PublicAlert
 from tocsin.core.cap.message import Certainty, Info, Urgency
@@ -280,10 +280,7 @@ def router() -> APIRouter:
     def history(identifier: Identifier, principal: Reader, request: Request) -> list[AuditOut]:
         """Every step: who drafted, edited, submitted, approved, published it, and why."""
         trail = container_of(request).cap.views.history(identifier, principal=principal)
-        return [
-            AuditOut(at=r.at, actor=r.actor, kind=r.kind, reason=r.reason, details=dict(r.details))
-            for r in trail
-        ]
+        return audit_out(trail)
 
     _commands(api, one)
     return api

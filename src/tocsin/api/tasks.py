@@ -3,18 +3,16 @@ complete, block, resume, cancel) and reassigning it to another unit."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from tocsin.api.audit import AuditOut, audit_out
 from tocsin.api.auth import Commander, Reader, Responder, container_of
 from tocsin.api.fields import Code, Reason, Text, single_values
 from tocsin.api.problems import responses
-from tocsin.api.warnings import AuditOut
-from tocsin.core.audit import AuditRecord
 from tocsin.core.incidents.tasks import Task, TaskCommandKind, TaskState, is_overdue
 
 TaskId = Annotated[str, Path(min_length=1, max_length=128)]
@@ -96,14 +94,6 @@ def task_out(task: Task, now: datetime) -> TaskOut:
         overdue=is_overdue(task, now),
         next_reminder_at=task.reminders.next_at,
     )
-
-
-def audit_out(records: Sequence[AuditRecord]) -> list[AuditOut]:
-    """Audit records as the API shows them."""
-    return [
-        AuditOut(at=r.at, actor=r.actor, kind=r.kind, reason=r.reason, details=dict(r.details))
-        for r in records
-    ]
 
 
 def router() -> APIRouter:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict
 
+from tocsin.api.audit import AuditOut, audit_out
 from tocsin.api.auth import Acknowledger, Reader, container_of
 from tocsin.api.fields import Reason
 from tocsin.api.problems import responses
@@ -42,16 +43,6 @@ class WarningOut(BaseModel):
     labels: dict[str, str]
     acknowledged_by: str | None
     lifted_at: datetime | None
-
-
-class AuditOut(BaseModel):
-    """One audit record: who did what, when and why."""
-
-    at: datetime
-    actor: str
-    kind: str
-    reason: str
-    details: dict[str, Any]
 
 
 class AcknowledgeIn(BaseModel):
@@ -175,10 +166,7 @@ def router() -> APIRouter:
         warning_id: WarningId, principal: Reader, request: Request
     ) -> list[AuditOut]:
         """Every transition of a warning: who, when, why."""
-        return [
-            AuditOut(at=r.at, actor=r.actor, kind=r.kind, reason=r.reason, details=dict(r.details))
-            for r in container_of(request).warnings.history(warning_id, principal=principal)
-        ]
+        return audit_out(container_of(request).warnings.history(warning_id, principal=principal))
 
     @api.post(
         "/api/v1/warnings/{warning_id}/acknowledge",
