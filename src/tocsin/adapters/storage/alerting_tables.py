@@ -10,7 +10,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -19,6 +18,7 @@ from sqlalchemy import (
     Text,
 )
 
+from tocsin.adapters.storage.columns import moment
 from tocsin.adapters.storage.sealing import SealedText
 
 alerting_metadata = MetaData()
@@ -39,10 +39,10 @@ alert_groups = Table(
     Column("route_id", String(64), nullable=False),
     Column("receiver", String(64), nullable=False),
     Column("labels", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("next_flush_at", DateTime(timezone=True), nullable=True, index=True),
-    Column("last_flush_at", DateTime(timezone=True), nullable=True),
-    Column("last_notified_at", DateTime(timezone=True), nullable=True),
+    moment("created_at", nullable=False),
+    moment("next_flush_at", nullable=True, index=True),
+    moment("last_flush_at", nullable=True),
+    moment("last_notified_at", nullable=True),
     Column("notified", JSON, nullable=False),
 )
 
@@ -60,8 +60,8 @@ escalations = Table(
     Column("warning_id", String(40), primary_key=True),
     Column("snapshot", JSON, nullable=False),
     Column("progress", Integer, nullable=False),
-    Column("next_due_at", DateTime(timezone=True), nullable=True, index=True),
-    Column("stopped_at", DateTime(timezone=True), nullable=True),
+    moment("next_due_at", nullable=True, index=True),
+    moment("stopped_at", nullable=True),
     Column("stop_reason", Text, nullable=True),
 )
 
@@ -70,11 +70,11 @@ silences = Table(
     alerting_metadata,
     Column("id", String(40), primary_key=True),
     Column("selector", JSON, nullable=False),
-    Column("starts_at", DateTime(timezone=True), nullable=False),
-    Column("ends_at", DateTime(timezone=True), nullable=False, index=True),
+    moment("starts_at", nullable=False),
+    moment("ends_at", nullable=False, index=True),
     Column("created_by", String(64), nullable=False),
     Column("reason", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    moment("created_at", nullable=False),
     Column("expired_by", String(64), nullable=True),
     Column("expiry_noticed", Boolean, nullable=False, default=False),
     # migration 0009: why a broad silence needs a second user, and their decision (approval_json)
@@ -94,11 +94,11 @@ notifications = Table(
     Column("payload", JSON, nullable=False),
     Column("warning_ids", JSON, nullable=False),
     Column("reason", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    moment("created_at", nullable=False),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
-    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    moment("next_attempt_at", nullable=True),
+    moment("delivered_at", nullable=True),
     Column("last_error", Text, nullable=True),
     Index("ix_notifications_due", "status", "next_attempt_at"),
 )

@@ -6,7 +6,9 @@ and alert-count indicator columns; kept apart from `tables.py` so the baseline s
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, MetaData, String, Table, Text
+
+from tocsin.adapters.storage.columns import moment
 
 exposure_metadata = MetaData()
 
@@ -17,7 +19,7 @@ advisories = Table(
     Column("feed", String(8), primary_key=True),
     Column("id", String(128), primary_key=True),
     Column("data", JSON, nullable=False),
-    Column("imported_at", DateTime(timezone=True), nullable=False),
+    moment("imported_at", nullable=False),
 )
 
 # software imported from CSV/JSON inventories, one row per (asset, name)
@@ -26,7 +28,7 @@ asset_software = Table(
     exposure_metadata,
     Column("asset", String(64), primary_key=True),
     Column("software", String(1024), primary_key=True),
-    Column("imported_at", DateTime(timezone=True), nullable=False),
+    moment("imported_at", nullable=False),
 )
 
 # a patch recorded on an asset settles one advisory there
@@ -35,7 +37,7 @@ patches = Table(
     exposure_metadata,
     Column("asset", String(64), primary_key=True),
     Column("advisory", String(128), primary_key=True),
-    Column("patched_at", DateTime(timezone=True), nullable=False),
+    moment("patched_at", nullable=False),
     Column("actor", Text, nullable=False),
     Column("note", Text, nullable=False),
 )

@@ -7,7 +7,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -17,6 +16,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from tocsin.adapters.storage.columns import moment
 
 report_metadata = MetaData()
 
@@ -29,8 +30,8 @@ reports = Table(
     Column("lon", Float, nullable=False),
     Column("region", String(64), nullable=False),
     Column("unit", String(64), nullable=True),
-    Column("requested_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    moment("requested_at", nullable=False),
+    moment("updated_at", nullable=False),
     Column("status", String(16), nullable=False),
     Column("status_note", Text, nullable=False),
     Column("description", Text, nullable=False),
@@ -46,7 +47,7 @@ reports = Table(
     # overdue steps, as a task's (migration 0022): frozen steps, steps taken, next one due
     Column("reminder_steps", JSON, nullable=False, server_default="[]"),
     Column("reminder_progress", Integer, nullable=False, server_default="0"),
-    Column("reminder_due_at", DateTime(timezone=True), nullable=True),
+    moment("reminder_due_at", nullable=True),
     Index("ix_reports_requested_at", "requested_at"),
     # reports near a point in a time window (clustering; migration 0032)
     Index("ix_reports_service_lat_at", "service", "lat", "requested_at"),
@@ -61,7 +62,7 @@ report_updates = Table(
     report_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("report_id", String(40), nullable=False, index=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    moment("at", nullable=False),
     Column("status", String(16), nullable=False),
     Column("note", Text, nullable=False),
 )
@@ -79,5 +80,5 @@ report_contacts = Table(
     report_metadata,
     Column("report_id", String(40), primary_key=True),
     Column("sealed", LargeBinary, nullable=False),
-    Column("delete_at", DateTime(timezone=True), nullable=False, index=True),
+    moment("delete_at", nullable=False, index=True),
 )

@@ -6,7 +6,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -20,6 +19,7 @@ from sqlalchemy import (
     text,
 )
 
+from tocsin.adapters.storage.columns import moment, placement
 from tocsin.adapters.storage.sealing import SealedText
 
 metadata = MetaData()
@@ -50,8 +50,7 @@ indicators = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("code", String(128), nullable=False, unique=True),
     Column("name", Text, nullable=False),
-    Column("region", String(64), nullable=False, index=True),
-    Column("domain", String(64), nullable=False),
+    *placement(region_index=True),
     Column("unit", String(32), nullable=False, default=""),
     Column("direction", String(24), nullable=False),
     Column("thresholds", JSON, nullable=False),
@@ -107,8 +106,7 @@ assets = Table(
     Column("code", String(64), primary_key=True),
     Column("name", Text, nullable=False),
     Column("kind", String(64), nullable=False),
-    Column("region", String(64), nullable=False),
-    Column("domain", String(64), nullable=False),
+    *placement(),
     Column("depends_on", JSON, nullable=False),
     Column("latitude", Float, nullable=True),
     Column("longitude", Float, nullable=True),
@@ -134,10 +132,9 @@ events = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", String(64), nullable=False),
     Column("external_id", String(256), nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("region", String(64), nullable=False, index=True),
-    Column("domain", String(64), nullable=False),
+    moment("occurred_at", nullable=False),
+    moment("received_at", nullable=False),
+    *placement(region_index=True),
     Column("severity", String(16), nullable=False),
     Column("title", Text, nullable=False),
     Column("description", Text, nullable=False, default=""),
@@ -154,18 +151,17 @@ warnings = Table(
     Column("fingerprint", String(32), nullable=False),
     Column("source", String(32), nullable=False),
     Column("subject", String(256), nullable=False, index=True),
-    Column("region", String(64), nullable=False, index=True),
-    Column("domain", String(64), nullable=False),
+    *placement(region_index=True),
     Column("level", String(8), nullable=False),
     Column("state", String(16), nullable=False),
-    Column("first_seen_at", DateTime(timezone=True), nullable=False),
-    Column("last_seen_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    moment("first_seen_at", nullable=False),
+    moment("last_seen_at", nullable=False),
+    moment("updated_at", nullable=False),
     Column("cause", JSON, nullable=False),
     Column("explanation", JSON, nullable=False),
     Column("labels", JSON, nullable=False),
     Column("acknowledged_by", String(64), nullable=True),
-    Column("lifted_at", DateTime(timezone=True), nullable=True),
+    moment("lifted_at", nullable=True),
     # counts by level and open warnings by region are index-only scans of this (migration 0005)
     Index("ix_warnings_state_level_region", "state", "level", "region"),
 )
@@ -182,7 +178,7 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    moment("at", nullable=False),
     Column("actor", String(64), nullable=False),
     Column("kind", String(64), nullable=False),
     Column("subject_type", String(32), nullable=False),
@@ -213,7 +209,7 @@ users = Table(
     Column("name", String(64), primary_key=True),
     Column("role", String(24), nullable=False),
     Column("unit", String(64), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    moment("created_at", nullable=False),
     Column("password_hash", Text, nullable=True),  # argon2id (migration 0009)
 )
 
@@ -223,11 +219,11 @@ api_tokens = Table(
     Column("token_hash", String(64), primary_key=True),
     Column("user_name", String(64), ForeignKey("users.name"), nullable=False),
     Column("label", Text, nullable=False, default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    moment("created_at", nullable=False),
+    moment("revoked_at", nullable=True),
     # migration 0009: an id to list, revoke and rotate by; expiry; what the token may do
     Column("id", String(40), nullable=True, unique=True),
-    Column("expires_at", DateTime(timezone=True), nullable=True),
+    moment("expires_at", nullable=True),
     Column("permissions", JSON, nullable=True),
     Column("regions", JSON, nullable=True),
     Column("domains", JSON, nullable=True),
@@ -241,7 +237,7 @@ sign_ins = Table(
     Column("user_name", String(64), nullable=False, index=True),
     Column("method", String(16), nullable=False),
     Column("token_id", String(40), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("ended_at", DateTime(timezone=True), nullable=True),
+    moment("created_at", nullable=False),
+    moment("expires_at", nullable=False),
+    moment("ended_at", nullable=True),
 )
