@@ -24,24 +24,36 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from tocsin.core.risk.model import METHOD_CODES, Method
+from tocsin.core.risk import kernel_rows
+from tocsin.core.risk.kernel_rows import GEOMETRIC, INFORM_GEOMETRIC, MAX, MEAN, MIN, PRODUCT, SUM
 from tocsin.core.risk.rounding import EXACT, NEAR_HALF, excel_boundary
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-MEAN = METHOD_CODES[Method.MEAN]
-GEOMETRIC = METHOD_CODES[Method.GEOMETRIC]
-INFORM_GEOMETRIC = METHOD_CODES[Method.INFORM_GEOMETRIC]
-MAX = METHOD_CODES[Method.MAX]
-MIN = METHOD_CODES[Method.MIN]
-SUM = METHOD_CODES[Method.SUM]
-PRODUCT = METHOD_CODES[Method.PRODUCT]
+__all__ = [  # the kernels, and the operator codes (`kernel_rows`) they are read with
+    "CHUNK",
+    "GEOMETRIC",
+    "INFORM_GEOMETRIC",
+    "MAX",
+    "MEAN",
+    "MIN",
+    "PRODUCT",
+    "SUM",
+    "aggregate_rows",
+    "normalise_bounds",
+    "presence",
+    "round_half_up",
+    "round_into",
+]
 
 CHUNK = 1024
 """Regions per chunk in `aggregate_rows` (children are streamed chunk by chunk)."""
 
 _excel_boundary = njit(cache=True, error_model="numpy")(excel_boundary)
+_operator_terms = njit(cache=True, error_model="numpy")(kernel_rows.operator_terms)
+_weight_terms = njit(cache=True, error_model="numpy")(kernel_rows.weight_terms)
+_bound_terms = njit(cache=True, error_model="numpy")(kernel_rows.bound_terms)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -111,15 +123,10 @@ def normalise_bounds(  # pragma: no cover - compiled
     `out_lower + (upper − v)/(upper − lower)·span` (higher is better); then rounded to
     `decimals` (none if < 0). `bounds`: lower, upper, higher_is_worse, clip, out_lower,
     out_upper, decimals (`nodes.bounds_row`). `out` may be `x` itself."""
-    lower, upper, out_lower, out_upper = bounds[0], bounds[1], bounds[4], bounds[5]
-    higher_is_worse, clip, decimals = bounds[2] != 0.0, bounds[3] != 0.0, int(bounds[6])
+    lower, upper = bounds[0], bounds[1]
+    clip, decimals = bounds[3] != 0.0, int(bounds[6])
     n = x.size
-    width = upper - lower
-    span = out_upper - out_lower
-    top = out_upper if higher_is_worse else out_lower
-    bottom = out_lower if higher_is_worse else out_upper
-    sign = -1.0 if higher_is_worse else 1.0
-    base = out_upper if higher_is_worse else out_lower
+    width, span, top, bottom, sign, base = _bound_terms(bounds)
     lo_clip = lower if clip else -math.inf
     hi_clip = upper if clip else math.inf
     for i in range(n):
@@ -289,15 +296,9 @@ def aggregate_rows(  # pragma: no cover - compiled
         rows[j] = int(children[0, j])
     weights = children[1].copy()
     sub = children[2].copy()
-    method = int(operator[0])
-    propagate = operator[1] != 0.0
-    min_present = operator[2]
-    scale, offset = operator[3], operator[4]
-    equal = True
-    for j in range(k):
-        equal = equal and weights[j] == weights[0]
+    method, propagate, min_present, scale, offset, decimals = _operator_terms(operator)
+    equal, unit, inv_total = _weight_terms(weights)
     count = work[0, :n]
-    unit = equal and weights[0] == 1.0
     wsum = count if unit else work[1, :n]  # the sum of unit weights present is the count
     ones = np.ones(k)
     none = np.empty((0, n))
@@ -308,10 +309,6 @@ def aggregate_rows(  # pragma: no cover - compiled
             _present_sums(frame, none, rows, sub, weights, wsum[lo:hi], lo)
         _present_sums(frame, cover, rows, sub, weights, out_cover[lo:hi], lo)
         _accumulate(frame, rows, sub, weights, method, equal, scale, offset, out[lo:hi], lo)
-    wtotal = 0.0
-    for j in range(k):
-        wtotal += weights[j]
-    inv_total = 1.0 / wtotal if wtotal > 0.0 else 0.0
     for i in range(n):
         out_cover[i] = out_cover[i] * inv_total
     _finish(method, equal, k, count, wsum, scale, offset, out)
@@ -320,7 +317,7 @@ def aggregate_rows(  # pragma: no cover - compiled
             c = count[i]
             missing = (c < min_present) | (c == 0.0) | (propagate & (c < k))
             out[i] = math.nan if missing else out[i]
-    round_into(out, int(operator[5]))
+    round_into(out, decimals)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -15,19 +15,13 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from tocsin.core.risk.model import METHOD_CODES, Method
+from tocsin.core.risk import kernel_rows
+from tocsin.core.risk.kernel_rows import GEOMETRIC, INFORM_GEOMETRIC, MAX, MEAN, PRODUCT, SUM
 from tocsin.core.risk.rounding import EXACT, NEAR_HALF, excel_boundary
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-
-MEAN = METHOD_CODES[Method.MEAN]
-GEOMETRIC = METHOD_CODES[Method.GEOMETRIC]
-INFORM_GEOMETRIC = METHOD_CODES[Method.INFORM_GEOMETRIC]
-MAX = METHOD_CODES[Method.MAX]
-SUM = METHOD_CODES[Method.SUM]
-PRODUCT = METHOD_CODES[Method.PRODUCT]
 
 
 def _pow(a: float, b: float) -> float:
@@ -96,14 +90,10 @@ def presence(x: FloatArray) -> FloatArray:
 
 def normalise_bounds(x: FloatArray, bounds: FloatArray, out: FloatArray) -> None:
     """Min–max normalisation against fixed bounds into `out` (see `kernels.normalise_bounds`)."""
-    lower, upper, out_lower, out_upper = (float(b) for b in bounds[[0, 1, 4, 5]])
-    higher_is_worse, clip, decimals = bool(bounds[2]), bool(bounds[3]), int(bounds[6])
-    width = upper - lower
-    span = out_upper - out_lower
-    top = out_upper if higher_is_worse else out_lower
-    bottom = out_lower if higher_is_worse else out_upper
-    sign = -1.0 if higher_is_worse else 1.0
-    base = out_upper if higher_is_worse else out_lower
+    row = bounds.tolist()
+    lower, upper = row[0], row[1]
+    clip, decimals = row[3] != 0.0, int(row[6])
+    width, span, top, bottom, sign, base = kernel_rows.bound_terms(row)
     with np.errstate(all="ignore"):
         s = base + sign * ((upper - x) / width * span)
         if clip:
@@ -203,21 +193,20 @@ def aggregate_rows(
     `kernels.aggregate_rows`; `work` is unused here)."""
     rows = children[0].astype(np.int64)
     weights = children[1]
-    method, k, n = int(operator[0]), rows.size, out.size
+    k, n = rows.size, out.size
+    method, propagate, min_present, scale, offset, decimals = kernel_rows.operator_terms(
+        operator.tolist()
+    )
     kids = _children(frame, rows, children[2])
     present = [~np.isnan(v) for v in kids]
     wlist = weights.tolist()
-    equal = all(w == wlist[0] for w in wlist)
+    equal, unit, inv_total = kernel_rows.weight_terms(wlist)
     count = _weight_sum(present, [1.0] * k, n)
-    wsum = count if equal and wlist[0] == 1.0 else _weight_sum(present, wlist, n)
-    wtotal = 0.0
-    for w in wlist:
-        wtotal += w
+    wsum = count if unit else _weight_sum(present, wlist, n)
     ca = np.zeros(n)
     for p, w, r in zip(present, wlist, rows.tolist(), strict=True):
         ca = ca + np.where(p, w * cover[r], 0.0)
-    out_cover[:] = ca * (1.0 / wtotal if wtotal > 0.0 else 0.0)
-    scale, offset = float(operator[3]), float(operator[4])
+    out_cover[:] = ca * inv_total
     with np.errstate(all="ignore"):
         acc = _accumulate(
             kids, present, weights, method=method, equal=equal, scale=scale, offset=offset
@@ -225,12 +214,11 @@ def aggregate_rows(
         result = _finish(
             acc, count, wsum, method=method, equal=equal, k=k, scale=scale, offset=offset
         )
-    propagate, min_present = bool(operator[1]), float(operator[2])
     if method != MEAN or min_present > 1 or propagate:
         missing = (count < min_present) | (count == 0.0) | (propagate & (count < k))
         result = np.where(missing, np.nan, result)
     out[:] = result
-    round_into(out, int(operator[5]))
+    round_into(out, decimals)
 
 
 def _weight_sum(present: list[BoolArray], weights: list[float], n: int) -> FloatArray:
