@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tocsin.adapters.storage.memory.state import MemoryState
-from tocsin.adapters.storage.memory.warning_search import is_placed_within
+from tocsin.adapters.storage.placement import is_placed_within
 from tocsin.core.errors import Conflict
 from tocsin.core.incidents.model import Incident, Link, LinkKind
 from tocsin.ports.incidents import IncidentFilter
@@ -15,13 +15,7 @@ def _matches(x: Incident, query: IncidentFilter) -> bool:
     return (
         (x.is_open or not query.open_only)
         and (not query.states or x.state.value in query.states)
-        and is_placed_within(
-            x.region,
-            x.domain,
-            domain_prefix=query.domain_prefix,
-            regions=query.regions,
-            scope=query.scope,
-        )
+        and is_placed_within(x.region, x.domain, query)
     )
 
 

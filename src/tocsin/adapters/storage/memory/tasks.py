@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from tocsin.adapters.storage.memory.state import MemoryState
-from tocsin.adapters.storage.memory.warning_search import is_seen
+from tocsin.adapters.storage.placement import is_seen
 from tocsin.core.incidents.tasks import Task
 from tocsin.ports.incidents import TaskFilter
 

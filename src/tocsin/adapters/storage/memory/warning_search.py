@@ -5,46 +5,18 @@ from __future__ import annotations
 from collections import Counter
 
 from tocsin.adapters.storage.memory.state import MemoryState
-from tocsin.core.access import EVERYTHING, Placement, Scope, sees
+from tocsin.adapters.storage.placement import is_placed_within, is_seen
+from tocsin.core.access import EVERYTHING, Scope
 from tocsin.core.audit import AuditRecord
-from tocsin.core.domains import is_domain_within
 from tocsin.core.warnings.model import Warning
 from tocsin.ports.warnings import WarningFilter
-
-
-def is_seen(scope: Scope, region: str, domain: str) -> bool:
-    """Whether the scope holds a record placed in this region and domain."""
-    return scope.national or sees(scope, Placement(region, domain))
-
-
-def is_placed_within(
-    region: str,
-    domain: str,
-    *,
-    domain_prefix: str | None,
-    regions: tuple[str, ...] | None,
-    scope: Scope,
-) -> bool:
-    """Whether a record placed in this region and domain passes a filter's domain prefix,
-    regions and scope (in Python what `sql.warning_search.placed_within` is in SQL)."""
-    return (
-        (domain_prefix is None or is_domain_within(domain, domain_prefix))
-        and (regions is None or region in regions)
-        and is_seen(scope, region, domain)
-    )
 
 
 def _matches(w: Warning, query: WarningFilter) -> bool:
     return (
         (w.is_open or not query.open_only)
         and (not query.levels or w.level.value in query.levels)
-        and is_placed_within(
-            w.region,
-            w.domain,
-            domain_prefix=query.domain_prefix,
-            regions=query.regions,
-            scope=query.scope,
-        )
+        and is_placed_within(w.region, w.domain, query)
     )
 
 

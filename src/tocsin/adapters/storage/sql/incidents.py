@@ -117,9 +117,7 @@ class SqlIncidents:
             stmt = stmt.where(i.c.state != CLOSED)
         if query.states:
             stmt = stmt.where(i.c.state.in_(list(query.states)))
-        stmt = placed_within(
-            stmt, i, domain_prefix=query.domain_prefix, regions=query.regions, scope=query.scope
-        )
+        stmt = placed_within(stmt, i, query)
         stmt = stmt.order_by(i.c.opened_at.desc(), i.c.id).limit(query.limit)
         rows = list(self.conn.execute(stmt).mappings())
         found = self._with_links(rows)

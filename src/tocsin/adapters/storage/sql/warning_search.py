@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select
 
 from tocsin.adapters.storage import tables as t
+from tocsin.adapters.storage.placement import PlacedQuery
 from tocsin.adapters.storage.sql.audit import audit_record
 from tocsin.adapters.storage.sql.records import from_row
 from tocsin.core.access import EVERYTHING, Scope
@@ -45,21 +46,14 @@ def scoped(stmt: Select[Any], table: Any, *, scope: Scope) -> Select[Any]:
     return stmt
 
 
-def placed_within(
-    stmt: Select[Any],
-    table: Any,
-    *,
-    domain_prefix: str | None,
-    regions: tuple[str, ...] | None,
-    scope: Scope,
-) -> Select[Any]:
+def placed_within(stmt: Select[Any], table: Any, query: PlacedQuery) -> Select[Any]:
     """The statement limited to the rows of `table` that pass a filter's domain prefix, regions
-    and scope (in SQL what `memory.warning_search.is_placed_within` is in Python)."""
-    if domain_prefix:
-        stmt = stmt.where(domain_within(table.c.domain, domain_prefix))
-    if regions is not None:
-        stmt = stmt.where(table.c.region.in_(list(regions)))
-    return scoped(stmt, table, scope=scope)
+    and scope (in SQL what `placement.is_placed_within` is in Python)."""
+    if query.domain_prefix:
+        stmt = stmt.where(domain_within(table.c.domain, query.domain_prefix))
+    if query.regions is not None:
+        stmt = stmt.where(table.c.region.in_(list(query.regions)))
+    return scoped(stmt, table, scope=query.scope)
 
 
 class SqlWarningSearch:
@@ -76,9 +70,7 @@ class SqlWarningSearch:
             stmt = stmt.where(w.c.state.in_(OPEN_STATES))
         if query.levels:
             stmt = stmt.where(w.c.level.in_(query.levels))
-        stmt = placed_within(
-            stmt, w, domain_prefix=query.domain_prefix, regions=query.regions, scope=query.scope
-        )
+        stmt = placed_within(stmt, w, query)
         stmt = stmt.order_by(RANK.desc(), w.c.first_seen_at, w.c.id)
         stmt = stmt.limit(query.limit).offset(query.offset)
         return [from_row(Warning, r) for r in self.conn.execute(stmt).mappings()]
