@@ -15,7 +15,7 @@ def moment(name: str, *, nullable: bool, index: bool | None = None) -> Column[An
     return Column(name, DateTime(timezone=True), nullable=nullable, index=index)
 
 
-def placement(*, region_index: bool | None = None) -> tuple[Column[Any], Column[Any]]:
+def placement_columns(*, region_index: bool | None = None) -> tuple[Column[Any], Column[Any]]:
     """The region and domain codes a record is placed in, in this order (both required)."""
     return (
         Column("region", String(64), nullable=False, index=region_index),

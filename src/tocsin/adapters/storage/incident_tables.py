@@ -15,7 +15,7 @@ from sqlalchemy import (
     text,
 )
 
-from tocsin.adapters.storage.columns import moment, placement
+from tocsin.adapters.storage.columns import moment, placement_columns
 
 incident_metadata = MetaData()
 
@@ -25,7 +25,7 @@ incidents = Table(
     Column("id", String(40), primary_key=True),
     Column("key", String(256), nullable=True),
     Column("title", Text, nullable=False),
-    *placement(),
+    *placement_columns(),
     Column("state", String(16), nullable=False),
     Column("plan", String(128), nullable=True),
     Column("plan_level", String(8), nullable=True),
@@ -65,7 +65,7 @@ tasks = Table(
     Column("incident_id", String(40), nullable=False, index=True),
     Column("title", Text, nullable=False),
     Column("unit", String(64), nullable=False),
-    *placement(),
+    *placement_columns(),
     Column("state", String(16), nullable=False),
     Column("stage", String(32), nullable=False),
     Column("template", String(128), nullable=False),

@@ -19,7 +19,7 @@ from sqlalchemy import (
     text,
 )
 
-from tocsin.adapters.storage.columns import moment, placement
+from tocsin.adapters.storage.columns import moment, placement_columns
 from tocsin.adapters.storage.sealing import SealedText
 
 metadata = MetaData()
@@ -50,7 +50,7 @@ indicators = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("code", String(128), nullable=False, unique=True),
     Column("name", Text, nullable=False),
-    *placement(region_index=True),
+    *placement_columns(region_index=True),
     Column("unit", String(32), nullable=False, default=""),
     Column("direction", String(24), nullable=False),
     Column("thresholds", JSON, nullable=False),
@@ -106,7 +106,7 @@ assets = Table(
     Column("code", String(64), primary_key=True),
     Column("name", Text, nullable=False),
     Column("kind", String(64), nullable=False),
-    *placement(),
+    *placement_columns(),
     Column("depends_on", JSON, nullable=False),
     Column("latitude", Float, nullable=True),
     Column("longitude", Float, nullable=True),
@@ -134,7 +134,7 @@ events = Table(
     Column("external_id", String(256), nullable=False),
     moment("occurred_at", nullable=False),
     moment("received_at", nullable=False),
-    *placement(region_index=True),
+    *placement_columns(region_index=True),
     Column("severity", String(16), nullable=False),
     Column("title", Text, nullable=False),
     Column("description", Text, nullable=False, default=""),
@@ -151,7 +151,7 @@ warnings = Table(
     Column("fingerprint", String(32), nullable=False),
     Column("source", String(32), nullable=False),
     Column("subject", String(256), nullable=False, index=True),
-    *placement(region_index=True),
+    *placement_columns(region_index=True),
     Column("level", String(8), nullable=False),
     Column("state", String(16), nullable=False),
     moment("first_seen_at", nullable=False),
