@@ -179,16 +179,55 @@ def run_scenario(
     )
     baseline = evaluate(model, inputs, periods=periods)
     after = evaluate(model, inputs, adjustments=[*adjustments, *effect_adjs], periods=periods)
-    failed, degraded = _by_region(states, sites or {})
+    assets = _assets_outcome(
+        states, result_cascade, sites=sites or {}, sectors=sectors, scenario=scenario
+    )
+    return _outcome(model, codes, baseline=baseline, after=after, assets=assets, applied=applied)
+
+
+@dataclass(frozen=True, slots=True)
+class _AssetsOutcome:
+    """What a scenario does beyond the index, the same at every level of a hierarchy."""
+
+    cascade: CascadeResult | None
+    failed_by_region: dict[str, tuple[str, ...]]
+    degraded_by_region: dict[str, tuple[str, ...]]
+    inoperability: dict[str, tuple[float, float]]
+
+
+def _assets_outcome(
+    states: Mapping[str, AssetState],
+    result_cascade: CascadeResult | None,
+    *,
+    sites: Mapping[str, AssetSite],
+    sectors: SectorSystem | None,
+    scenario: Scenario,
+) -> _AssetsOutcome:
+    """The cascade, the failed and degraded assets per region, the sectors' inoperability."""
+    failed, degraded = _by_region(states, sites)
+    inoperability = _inoperability(sectors, scenario.demand_changes)
+    return _AssetsOutcome(result_cascade, failed, degraded, inoperability)
+
+
+def _outcome(
+    model: RiskModel,
+    codes: Sequence[str],
+    *,
+    baseline: RiskResult,
+    after: RiskResult,
+    assets: _AssetsOutcome,
+    applied: Sequence[AppliedEffect],
+) -> ScenarioOutcome:
+    """The outcome on the regions `codes`: both results, what changed, and `assets`."""
     return ScenarioOutcome(
         codes=tuple(codes),
         baseline=baseline,
         scenario=after,
         changes=tuple(_changes(model, codes, baseline, after)),
-        cascade=result_cascade,
-        failed_by_region=failed,
-        degraded_by_region=degraded,
-        inoperability=_inoperability(sectors, scenario.demand_changes),
+        cascade=assets.cascade,
+        failed_by_region=assets.failed_by_region,
+        degraded_by_region=assets.degraded_by_region,
+        inoperability=assets.inoperability,
         effects=tuple(applied),
     )
 
@@ -308,8 +347,9 @@ def run_scenario_hierarchy(
     for adj in leaf_adjs:  # inputs change at the leaves and reach the levels above by roll-up
         perturbed[adj.node] = apply_adjustment(perturbed[adj.node], adj)
     scenario_levels = roll_up_levels(model, leaf_codes, perturbed, tree)
-    inoperability = _inoperability(sectors, scenario.demand_changes)
-    failed, degraded = _by_region(states, sites or {})
+    assets = _assets_outcome(
+        states, result_cascade, sites=sites or {}, sectors=sectors, scenario=scenario
+    )
     out: list[LevelOutcome] = []
     for base_level, scen_level in zip(baseline_levels, scenario_levels, strict=True):
         level, level_codes = base_level.level, base_level.codes
@@ -324,16 +364,8 @@ def run_scenario_hierarchy(
         )
         baseline = evaluate(model, base_in)
         after = evaluate(model, scen_in, adjustments=[*adjustments, *node_adjs])
-        outcome = ScenarioOutcome(
-            codes=tuple(level_codes),
-            baseline=baseline,
-            scenario=after,
-            changes=tuple(_changes(model, level_codes, baseline, after)),
-            cascade=result_cascade,
-            failed_by_region=failed,
-            degraded_by_region=degraded,
-            inoperability=inoperability,
-            effects=tuple(applied),
+        outcome = _outcome(
+            model, level_codes, baseline=baseline, after=after, assets=assets, applied=applied
         )
         out.append(LevelOutcome(level, outcome))
     return out
