@@ -4,6 +4,7 @@ series and replayed detector scores."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from tocsin.api.problems import responses
 from tocsin.services.ingest import RawObservations
 
 MAX_BATCH = 1_000_000
+EpochQuery = Annotated[int | None, Query(ge=EPOCH_MIN, le=EPOCH_MAX)]
 OBSERVATIONS_PATH = "/api/v1/observations"
 ROWS_SCHEMA = {"type": "string", "description": "rows with indicator, time and value"}
 # the other body formats the ingest gate reads on this path (tocsin.api.ingest_gate)
@@ -90,6 +92,21 @@ def finite(v: float | None) -> float | None:
     return v if v is not None and math.isfinite(v) else None
 
 
+def scores_out(
+    code: str, found: Mapping[str, Any], *, times: list[int], scores: Iterable[float | None]
+) -> ScoresOut:
+    """The API view of a detector's replay (`found`) over these times and scores (NaN and
+    infinities as None)."""
+    return ScoresOut(
+        indicator=code,
+        detector=found["detector"],
+        times=times,
+        scores=[finite(v) for v in scores],
+        decision_threshold=finite(found["decision_threshold"]),
+        score_thresholds=found["score_thresholds"],
+    )
+
+
 def router() -> APIRouter:
     """The observation routes."""
     api = APIRouter(tags=["observations"])
@@ -133,8 +150,8 @@ def router() -> APIRouter:
         code: IndicatorPath,
         principal: Reader,
         request: Request,
-        since: Annotated[int | None, Query(ge=EPOCH_MIN, le=EPOCH_MAX)] = None,
-        until: Annotated[int | None, Query(ge=EPOCH_MIN, le=EPOCH_MAX)] = None,
+        since: EpochQuery = None,
+        until: EpochQuery = None,
         limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000,
     ) -> SeriesOut:
         """An indicator's observations (epoch seconds and values), oldest first."""
@@ -147,8 +164,8 @@ def router() -> APIRouter:
         code: IndicatorPath,
         principal: Reader,
         request: Request,
-        since: Annotated[int | None, Query(ge=EPOCH_MIN, le=EPOCH_MAX)] = None,
-        until: Annotated[int | None, Query(ge=EPOCH_MIN, le=EPOCH_MAX)] = None,
+        since: EpochQuery = None,
+        until: EpochQuery = None,
     ) -> RollupsOut:
         """Per-interval count, minimum, maximum and mean of an indicator's observations past
         their raw retention (TOCSIN_RETAIN_OBSERVATIONS_DAYS), oldest first."""
@@ -173,13 +190,6 @@ def router() -> APIRouter:
     ) -> ScoresOut:
         """Anomaly scores of an indicator's stored history, computed online (past only)."""
         found = container_of(request).indicators.scores(code, principal=principal, kind=detector)
-        return ScoresOut(
-            indicator=code,
-            detector=found["detector"],
-            times=found["times"],
-            scores=[finite(v) for v in found["scores"]],
-            decision_threshold=finite(found["decision_threshold"]),
-            score_thresholds=found["score_thresholds"],
-        )
+        return scores_out(code, found, times=found["times"], scores=found["scores"])
 
     return api

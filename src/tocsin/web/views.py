@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Response
 
 from tocsin.api.auth import Reader
 from tocsin.api.fields import IndicatorPath
-from tocsin.api.observations import ScoresOut, finite
+from tocsin.api.observations import ScoresOut, finite, scores_out
 from tocsin.api.problems import responses
 from tocsin.bootstrap import Container
 from tocsin.core.access import (
@@ -57,6 +57,7 @@ ModelQuery = Annotated[
 ]
 
 CHART_POINTS = 4000
+Points = Annotated[int, Query(ge=100, le=100_000)]  # the most a chart draws
 WARNING_KINDS = ("warning.raised", "warning.upgraded", "warning.downgraded", "warning.lifted")
 
 
@@ -220,7 +221,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     def chart(
         code: IndicatorPath,
         principal: Reader,
-        points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
+        points: Points = CHART_POINTS,
     ) -> ChartOut:
         """An indicator's series (decimated, extremes kept), thresholds and warning moments."""
         indicator = container.indicators.indicator(code, principal=principal)
@@ -244,7 +245,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
     def chart_scores(
         code: IndicatorPath,
         principal: Reader,
-        points: Annotated[int, Query(ge=100, le=100_000)] = CHART_POINTS,
+        points: Points = CHART_POINTS,
     ) -> ScoresOut:
         """The indicator's detector scores over its history (decimated, peaks kept).
 
@@ -257,14 +258,7 @@ def make_router(container: Container, risk: RiskLoader) -> APIRouter:
             np.asarray(found["scores"], dtype=np.float64),
             points,
         )
-        return ScoresOut(
-            indicator=code,
-            detector=found["detector"],
-            times=times.tolist(),
-            scores=[finite(v) for v in scores.tolist()],
-            decision_threshold=finite(found["decision_threshold"]),
-            score_thresholds=found["score_thresholds"],
-        )
+        return scores_out(code, found, times=times.tolist(), scores=scores.tolist())
 
     names = {str(c): r.name for c, r in tree.regions.items()}
     every = partial(container.exposure.regions, principal=system_principal("risk view"))
