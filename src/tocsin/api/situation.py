@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -112,12 +113,9 @@ def rendered(container: Container, facts: dict[str, Any], fmt: Format, *, name: 
 def router() -> APIRouter:
     """The situation report and scorecard routes."""
     api = APIRouter(tags=["situation"], dependencies=[Depends(single_values)])
+    document = partial(api.get, response_class=Response, responses=DOCUMENT)  # JSON, HTML, PDF
 
-    @api.get(
-        "/api/v1/incidents/{incident_id}/situation",
-        response_class=Response,
-        responses=DOCUMENT,
-    )
+    @document("/api/v1/incidents/{incident_id}/situation")
     def incident_situation(
         incident_id: IncidentId, principal: Reader, request: Request, format: Format = "json"
     ) -> Response:
@@ -127,11 +125,7 @@ def router() -> APIRouter:
         facts = container.response.situation.incident_facts(incident_id, principal=principal)
         return rendered(container, facts, format, name=f"situation-{incident_id}")
 
-    @api.get(
-        "/api/v1/regions/{region}/situation",
-        response_class=Response,
-        responses=DOCUMENT,
-    )
+    @document("/api/v1/regions/{region}/situation")
     def region_situation(
         region: RegionPath, principal: Reader, request: Request, format: Format = "json"
     ) -> Response:
@@ -167,11 +161,7 @@ def router() -> APIRouter:
         )
         return [report_out(r) for r in found]
 
-    @api.get(
-        "/api/v1/situation-reports/{report_id}",
-        response_class=Response,
-        responses=DOCUMENT,
-    )
+    @document("/api/v1/situation-reports/{report_id}")
     def get_report(
         report_id: ReportId, principal: Reader, request: Request, format: Format = "json"
     ) -> Response:
