@@ -14,6 +14,7 @@ from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
+from fastapi.types import DecoratedCallable
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -195,6 +196,18 @@ def _alerts(
     )
 
 
+def _document_post(
+    api: APIRouter, path: str, *, content: dict[str, Any], status_code: int | None = None
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A POST route whose body is a document of these media types (read whole as text)."""
+    return api.post(
+        path,
+        status_code=status_code,
+        responses=responses(400, 401, 403, 413, 422),
+        openapi_extra={"requestBody": {"required": True, "content": content}},
+    )
+
+
 def router() -> APIRouter:
     """The exposure and security-alert routes."""
     api = APIRouter(tags=["exposure"])
@@ -230,22 +243,14 @@ def router() -> APIRouter:
             for r in container_of(request).exposure.regions(principal=principal)
         ]
 
-    @api.post(
-        "/api/v1/exposure/advisories",
-        responses=responses(400, 401, 403, 413, 422),
-        openapi_extra={"requestBody": {"required": True, "content": JSON_BODY}},
-    )
+    @_document_post(api, "/api/v1/exposure/advisories", content=JSON_BODY)
     async def post_advisories(
         user: Ingester, request: Request, feed: Annotated[Feed, Query()]
     ) -> ChangeOut:
         """Import a feed document (NVD CVE JSON 2.0, CISA KEV JSON or OSV JSON)."""
         return await _with_body(request, partial(_import_feed, feed=feed, principal=user))
 
-    @api.post(
-        "/api/v1/exposure/inventory",
-        responses=responses(400, 401, 403, 413, 422),
-        openapi_extra={"requestBody": {"required": True, "content": TEXT_BODY}},
-    )
+    @_document_post(api, "/api/v1/exposure/inventory", content=TEXT_BODY)
     async def post_inventory(user: Configurer, request: Request) -> ChangeOut:
         """Import a software inventory (CSV with asset and software columns, or JSON)."""
         return await _with_body(request, partial(_import_inventory, principal=user))
@@ -258,12 +263,7 @@ def router() -> APIRouter:
         )
         return _changed(change)
 
-    @api.post(
-        "/api/v1/security-alerts",
-        status_code=202,
-        responses=responses(400, 401, 403, 413, 422),
-        openapi_extra={"requestBody": {"required": True, "content": TEXT_BODY}},
-    )
+    @_document_post(api, "/api/v1/security-alerts", content=TEXT_BODY, status_code=202)
     async def post_security_alerts(
         user: Ingester, request: Request, format: Annotated[AlertFormat, Query()]
     ) -> AlertsOut:
