@@ -68,10 +68,9 @@ from tocsin.core.detectors.base import (
     FloatArray,
     IntArray,
     StateField,
-    check_positive,
-    check_unit,
     finite_band,
 )
+from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
 
 N_WEIGHTS = len(COMPONENTS)
 
@@ -114,13 +113,10 @@ class AutoDetector(ArrayDetector):
         check_unit("seasonal_alpha", seasonal_alpha)
         check_unit("fast", fast, closed=True)
         check_unit("min_acf", min_acf)
-        for name, value in (
-            ("huber", huber), ("window", window), ("agg", agg), ("history", history),
-            ("period_history", period_history), ("bins", bins), ("block", block),
-            ("nblocks", nblocks),
-            ("warmup", warmup), ("hold", hold), ("adopt", adopt),
-        ):  # fmt: skip
-            check_positive(name, value)
+        check_all_positive(
+            huber=huber, window=window, agg=agg, history=history, period_history=period_history,
+            bins=bins, block=block, nblocks=nblocks, warmup=warmup, hold=hold, adopt=adopt,
+        )  # fmt: skip
         if history < 2 * window or period_history < 32:
             raise ValueError("history must hold two windows (history >= 2 * window, >= 32)")
         if burn < 0:

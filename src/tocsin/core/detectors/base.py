@@ -10,7 +10,6 @@ NaN policy (every detector): a NaN value scores 0, is not learned, and leaves th
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -84,12 +83,6 @@ class StateField:
     fill: float = 0.0
 
 
-def check_positive(name: str, value: float) -> None:
-    """Raise ValueError unless ``value`` is a finite number > 0."""
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-
-
 def finite_band(lo: npt.ArrayLike, hi: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     """A band as float arrays, NaN where it is empty (nothing learnt yet)."""
     low = np.array(lo, dtype=np.float64)
@@ -100,13 +93,10 @@ def finite_band(lo: npt.ArrayLike, hi: npt.ArrayLike) -> tuple[FloatArray, Float
     return low, high
 
 
-def check_unit(name: str, value: float, *, closed: bool = False) -> None:
-    """Raise ValueError unless 0 < value < 1 (or <= 1 when ``closed``)."""
-    ok = (
-        isinstance(value, int | float) and value > 0.0 and (value <= 1.0 if closed else value < 1.0)
-    )
-    if not ok:
-        raise ValueError(f"{name} must be in (0, 1{']' if closed else ')'}, got {value!r}")
+def sigma_band(center: FloatArray, var: FloatArray, width: float) -> tuple[FloatArray, FloatArray]:
+    """The band ``center -/+ width * sd``, ``sd`` the square root of ``var`` (0 where negative)."""
+    sd = np.sqrt(np.maximum(var, 0.0))
+    return center - width * sd, center + width * sd
 
 
 def as_batch(

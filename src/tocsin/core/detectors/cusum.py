@@ -28,14 +28,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from tocsin.core.detectors.base import (
-    ArrayDetector,
-    FloatArray,
-    IntArray,
-    StateField,
-    check_positive,
-    check_unit,
-)
+from tocsin.core.detectors.base import ArrayDetector, FloatArray, IntArray, StateField, sigma_band
+from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
 from tocsin.core.detectors.kernels import scale_floor
 
 
@@ -89,8 +83,7 @@ class CusumDetector(ArrayDetector):
     ) -> None:
         """Validate and store the hyperparameters."""
         check_unit("alpha", alpha)
-        for name, val in (("k", k), ("h", h), ("clip", clip), ("warmup", warmup)):
-            check_positive(name, val)
+        check_all_positive(k=k, h=h, clip=clip, warmup=warmup)
         self.alpha, self.k, self.h = float(alpha), float(k), float(h)
         self.clip, self.warmup = float(clip), int(warmup)
 
@@ -117,6 +110,4 @@ class CusumDetector(ArrayDetector):
     def _band(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray
     ) -> tuple[FloatArray, FloatArray]:
-        sd = np.sqrt(np.maximum(state["var"][s], 0.0))
-        width = (self.h + self.k) * sd
-        return state["loc"][s] - width, state["loc"][s] + width
+        return sigma_band(state["loc"][s], state["var"][s], self.h + self.k)

@@ -26,14 +26,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from tocsin.core.detectors.base import (
-    ArrayDetector,
-    FloatArray,
-    IntArray,
-    StateField,
-    check_positive,
-    check_unit,
-)
+from tocsin.core.detectors.base import ArrayDetector, FloatArray, IntArray, StateField, sigma_band
+from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
 from tocsin.core.detectors.kernels import scale_floor, z_ratio_score
 
 
@@ -68,8 +62,7 @@ class EwmaDetector(ArrayDetector):
     def __init__(self, alpha: float = 0.05, z_threshold: float = 4.0, warmup: int = 30) -> None:
         """Validate and store the hyperparameters."""
         check_unit("alpha", alpha)
-        check_positive("z_threshold", z_threshold)
-        check_positive("warmup", warmup)
+        check_all_positive(z_threshold=z_threshold, warmup=warmup)
         self.alpha = float(alpha)
         self.z_threshold = float(z_threshold)
         self.warmup = int(warmup)
@@ -92,5 +85,4 @@ class EwmaDetector(ArrayDetector):
     def _band(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray
     ) -> tuple[FloatArray, FloatArray]:
-        sd = np.sqrt(np.maximum(state["var"][s], 0.0))
-        return state["mean"][s] - self.z_threshold * sd, state["mean"][s] + self.z_threshold * sd
+        return sigma_band(state["mean"][s], state["var"][s], self.z_threshold)

@@ -36,14 +36,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from tocsin.core.detectors.base import (
-    ArrayDetector,
-    FloatArray,
-    IntArray,
-    StateField,
-    check_positive,
-    check_unit,
-)
+from tocsin.core.detectors.base import ArrayDetector, FloatArray, IntArray, StateField, sigma_band
+from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
 
 
 @njit(cache=True)
@@ -98,8 +92,7 @@ class MahalanobisDetector(ArrayDetector):
         """Validate and store the hyperparameters (the width d is learnt from the first batch)."""
         check_unit("alpha", alpha)
         check_unit("shrinkage", shrinkage, closed=True)
-        check_positive("z_threshold", z_threshold)
-        check_positive("warmup", warmup)
+        check_all_positive(z_threshold=z_threshold, warmup=warmup)
         self.alpha, self.shrinkage = float(alpha), float(shrinkage)
         self.z_threshold, self.warmup = float(z_threshold), int(warmup)
         self.dim = 0
@@ -124,5 +117,5 @@ class MahalanobisDetector(ArrayDetector):
     def _band(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray
     ) -> tuple[FloatArray, FloatArray]:
-        sd = np.sqrt(np.maximum(np.diagonal(state["cov"][s], axis1=1, axis2=2), 0.0))
-        return state["mean"][s] - self.z_threshold * sd, state["mean"][s] + self.z_threshold * sd
+        var = np.diagonal(state["cov"][s], axis1=1, axis2=2)
+        return sigma_band(state["mean"][s], var, self.z_threshold)

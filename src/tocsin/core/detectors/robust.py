@@ -29,14 +29,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from tocsin.core.detectors.base import (
-    ArrayDetector,
-    FloatArray,
-    IntArray,
-    StateField,
-    check_positive,
-    check_unit,
-)
+from tocsin.core.detectors.base import ArrayDetector, FloatArray, IntArray, StateField, sigma_band
+from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
 from tocsin.core.detectors.kernels import scale_floor, z_ratio_score
 
 
@@ -78,9 +72,7 @@ class RobustZDetector(ArrayDetector):
     ) -> None:
         """Validate and store the hyperparameters."""
         check_unit("alpha", alpha)
-        check_positive("huber", huber)
-        check_positive("z_threshold", z_threshold)
-        check_positive("warmup", warmup)
+        check_all_positive(huber=huber, z_threshold=z_threshold, warmup=warmup)
         self.alpha, self.huber = float(alpha), float(huber)
         self.z_threshold, self.warmup = float(z_threshold), int(warmup)
 
@@ -103,5 +95,4 @@ class RobustZDetector(ArrayDetector):
     def _band(
         self, state: dict[str, npt.NDArray[Any]], s: IntArray
     ) -> tuple[FloatArray, FloatArray]:
-        sd = np.sqrt(np.maximum(state["var"][s], 0.0))
-        return state["loc"][s] - self.z_threshold * sd, state["loc"][s] + self.z_threshold * sd
+        return sigma_band(state["loc"][s], state["var"][s], self.z_threshold)

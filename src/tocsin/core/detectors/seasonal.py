@@ -38,9 +38,9 @@ from tocsin.core.detectors.base import (
     FloatArray,
     IntArray,
     StateField,
-    check_positive,
-    check_unit,
+    sigma_band,
 )
+from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
 from tocsin.core.detectors.kernels import scale_floor, z_ratio_score
 
 
@@ -99,11 +99,9 @@ class SeasonalDetector(ArrayDetector):
         warmup: int = 5,
     ) -> None:
         """Validate and store the hyperparameters."""
-        for name, val in (("period", period), ("bins", bins), ("warmup", warmup)):
-            check_positive(name, val)
+        check_all_positive(period=period, bins=bins, warmup=warmup)
         check_unit("alpha", alpha)
-        check_positive("huber", huber)
-        check_positive("z_threshold", z_threshold)
+        check_all_positive(huber=huber, z_threshold=z_threshold)
         self.period, self.bins = int(period), int(bins)
         self.alpha, self.huber = float(alpha), float(huber)
         self.z_threshold, self.warmup = float(z_threshold), int(warmup)
@@ -132,7 +130,5 @@ class SeasonalDetector(ArrayDetector):
         self, state: dict[str, npt.NDArray[Any]], s: IntArray
     ) -> tuple[FloatArray, FloatArray]:
         # the band of the phase bin with the widest spread (no time is given here)
-        sd = np.sqrt(np.maximum(state["var"][s], 0.0))
-        lo = (state["mean"][s] - self.z_threshold * sd).min(axis=1)
-        hi = (state["mean"][s] + self.z_threshold * sd).max(axis=1)
-        return lo, hi
+        lo, hi = sigma_band(state["mean"][s], state["var"][s], self.z_threshold)
+        return lo.min(axis=1), hi.max(axis=1)
