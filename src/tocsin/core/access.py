@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Final, TypeVar
 
 from tocsin.core.domains import Domain, DomainCode
-from tocsin.core.errors import Forbidden
+from tocsin.core.errors import Forbidden, NotFound
 from tocsin.core.regions import RegionCode, RegionTree
 from tocsin.core.units import ResponsibleUnit, UnitCode
 from tocsin.core.users import PERMISSIONS, Permission, Role, User
@@ -208,6 +208,24 @@ def require_place(principal: Principal, placement: Placement, *, action: str) ->
     raise Forbidden(
         f"{action}: outside the scope of {principal.name} ({principal.scope.named}); refused"
     )
+
+
+def require_found(
+    principal: Principal,
+    found: T | None,
+    *,
+    kind: str,
+    ident: str,
+    place: Callable[[T], Placement],
+    doing: str = "reading",
+) -> T:
+    """The record `ident` of a kind (`warning`, `task`) looked up for the principal `doing`
+    something with it: NotFound (`no task 'x'`) when there is none, Forbidden unless the
+    principal's scope holds its placement (the action reads `reading task x`)."""
+    if found is None:
+        raise NotFound(f"no {kind} {ident!r}")
+    require_place(principal, place(found), action=f"{doing} {kind} {ident}")
+    return found
 
 
 def visible(principal: Principal, items: Iterable[T], place: Callable[[T], Placement]) -> list[T]:

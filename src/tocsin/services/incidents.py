@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tocsin.core.access import Placement, Principal, require, require_place, visible
+from tocsin.core.access import Placement, Principal, require, require_found, require_place, visible
 from tocsin.core.audit import AuditRecord
 from tocsin.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound, Problem
 from tocsin.core.incidents.model import (
@@ -101,11 +101,12 @@ class IncidentService:
         """One incident (Forbidden outside the principal's scope)."""
         require(principal, Permission.READ)
         with self.runtime.store.transaction() as tx:
-            found = tx.incidents.get(incident_id)
-            if found is None:
-                raise NotFound(f"no incident {incident_id!r}")
-            require_place(
-                principal, incident_place(found), action=f"reading incident {incident_id}"
+            found = require_found(
+                principal,
+                tx.incidents.get(incident_id),
+                kind="incident",
+                ident=incident_id,
+                place=incident_place,
             )
             shown = narrowed(tx, principal, [found])
         return self._in_scope(principal, shown)[0]

@@ -7,9 +7,8 @@ from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from typing import Final
 
-from tocsin.core.access import Placement, Principal, require, require_place, visible
+from tocsin.core.access import Placement, Principal, require, require_found, require_place, visible
 from tocsin.core.audit import AuditRecord
-from tocsin.core.errors import NotFound
 from tocsin.core.regions import RegionCode, RegionTree
 from tocsin.core.users import Permission
 from tocsin.core.warnings.selectors import Selector, selector_to_json
@@ -108,11 +107,10 @@ class SilenceService:
         """One silence (Forbidden outside the principal's scope)."""
         require(principal, Permission.READ)
         with self.store.transaction() as tx:
-            silence = tx.silences.get(silence_id)
-        if silence is None:
-            raise NotFound(f"no silence {silence_id!r}")
-        require_place(principal, silence_place(silence), action=f"reading silence {silence_id}")
-        return silence
+            found = tx.silences.get(silence_id)
+        return require_found(
+            principal, found, kind="silence", ident=silence_id, place=silence_place
+        )
 
     def find(
         self,
@@ -195,9 +193,11 @@ def _to_act_on(
     tx: AlertingSession, silence_id: str, principal: Principal, *, action: str
 ) -> Silence:
     """The silence a principal acts on (NotFound; Forbidden outside its scope)."""
-    current = tx.silences.get(silence_id)
-    if current is None:
-        raise NotFound(f"no silence {silence_id!r}")
-    where = silence_place(current)
-    require_place(principal, where, action=f"{action} silence {silence_id}")
-    return current
+    return require_found(
+        principal,
+        tx.silences.get(silence_id),
+        kind="silence",
+        ident=silence_id,
+        place=silence_place,
+        doing=action,
+    )

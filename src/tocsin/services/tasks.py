@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tocsin.core.access import Placement, Principal, require, require_place, visible
+from tocsin.core.access import Placement, Principal, require, require_found, require_place, visible
 from tocsin.core.audit import AuditRecord
 from tocsin.core.errors import InvalidInput, NotFound, Problem
 from tocsin.core.incidents.plans import DEFAULT_OVERDUE
@@ -67,10 +67,7 @@ class TaskService:
         require(principal, Permission.READ)
         with self.runtime.store.transaction() as tx:
             found = tx.tasks.get(task_id)
-        if found is None:
-            raise NotFound(f"no task {task_id!r}")
-        require_place(principal, task_place(found), action=f"reading task {task_id}")
-        return found
+        return require_found(principal, found, kind="task", ident=task_id, place=task_place)
 
     def resolve(self, prefix: str, *, principal: Principal) -> Task:
         """The one task the principal sees whose id starts with `prefix`."""
@@ -102,7 +99,7 @@ class TaskService:
             raise InvalidInput([Problem("body", "action", f"{kind.value} is not done by hand")])
         require(principal, permission)
         with self.runtime.transaction() as work:
-            task = self._task(work, task_id, principal, action=f"{kind.value} task")
+            task = self._task(work, task_id, principal, action=kind.value)
             incident = work.must_incident(task.incident_id)
             command = TaskCommand(kind, principal.name, reason, outcome=outcome)
             done = work.change_task(task, command, incident)
@@ -118,7 +115,7 @@ class TaskService:
         if target is None:
             raise InvalidInput([Problem("body", "unit", f"unknown unit {unit!r}")])
         with self.runtime.transaction() as work:
-            task = self._task(work, task_id, principal, action="reassigning task")
+            task = self._task(work, task_id, principal, action="reassigning")
             require_place(
                 principal, Placement(target.region, task.domain), action=f"giving a task to {unit}"
             )
@@ -138,8 +135,7 @@ class TaskService:
 
     @staticmethod
     def _task(work: ResponsePass, task_id: str, principal: Principal, *, action: str) -> Task:
-        task = work.task(task_id)
-        if task is None:
-            raise NotFound(f"no task {task_id!r}")
-        require_place(principal, task_place(task), action=f"{action} {task_id}")
-        return task
+        found = work.task(task_id)
+        return require_found(
+            principal, found, kind="task", ident=task_id, place=task_place, doing=action
+        )

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tocsin.core.access import Placement, Principal, require, require_place, sees
+from tocsin.core.access import Placement, Principal, require, require_found, sees
 from tocsin.core.assets import Asset, AssetCode
 from tocsin.core.audit import AuditRecord, from_warning_event
 from tocsin.core.errors import NotFound
@@ -72,10 +72,10 @@ class WarningService:
         """One warning (Forbidden outside the principal's scope)."""
         require(principal, Permission.READ)
         with self.store.transaction() as tx:
-            warning = tx.warnings.get(warning_id)
-        if warning is None:
-            raise NotFound(f"no warning {warning_id!r}")
-        require_place(principal, warning_place(warning), action=f"reading warning {warning_id}")
+            found = tx.warnings.get(warning_id)
+        warning = require_found(
+            principal, found, kind="warning", ident=warning_id, place=warning_place
+        )
         return self.shown(warning, principal=principal)
 
     def resolve(self, prefix: str, *, principal: Principal, open_only: bool = False) -> Warning:
@@ -159,11 +159,14 @@ class WarningService:
         require(principal, Permission.ACKNOWLEDGE)
         now = self.clock.now()
         with self.store.transaction() as tx:
-            current = tx.warnings.get(warning_id)
-            if current is None:
-                raise NotFound(f"no warning {warning_id!r}")
-            where = warning_place(current)
-            require_place(principal, where, action=f"acknowledging warning {warning_id}")
+            current = require_found(
+                principal,
+                tx.warnings.get(warning_id),
+                kind="warning",
+                ident=warning_id,
+                place=warning_place,
+                doing="acknowledging",
+            )
             command = Command(CommandKind.ACKNOWLEDGE, principal.name, reason or "acknowledged")
             warning, event = lifecycle.apply(current, command, now)
             tx.warnings.save([warning], new=False)
