@@ -55,6 +55,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from tocsin.core.detectors.arrays import Band, BoolArray, FloatArray, IntArray, StateArrays
 from tocsin.core.detectors.auto_kernel import auto_kernel
 from tocsin.core.detectors.auto_state import (
     COMPONENTS,
@@ -62,14 +63,7 @@ from tocsin.core.detectors.auto_state import (
     AutoLayout,
     state_dtype,
 )
-from tocsin.core.detectors.base import (
-    ArrayDetector,
-    BoolArray,
-    FloatArray,
-    IntArray,
-    StateField,
-    finite_band,
-)
+from tocsin.core.detectors.base import ArrayDetector, StateField, finite_band
 from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
 
 N_WEIGHTS = len(COMPONENTS)
@@ -168,19 +162,15 @@ class AutoDetector(ArrayDetector):
     def _fields(self) -> dict[str, StateField]:
         return {"rec": StateField(state_dtype(self.layout()))}  # type: ignore[arg-type]
 
-    def _run(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
-    ) -> FloatArray:
+    def _run(self, state: StateArrays, s: IntArray, t: IntArray, v: FloatArray) -> FloatArray:
         scales = np.array(self.scales, dtype=np.float64)
         out: FloatArray = auto_kernel(state["rec"], s, v, self.config(), scales)
         return out
 
-    def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
+    def _ready(self, state: StateArrays, s: IntArray) -> BoolArray:
         return np.asarray(state["rec"]["n"][s] >= self.warmup)
 
-    def _band(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray
-    ) -> tuple[FloatArray, FloatArray]:
+    def _band(self, state: StateArrays, s: IntArray) -> Band:
         """The remembered [min, max] range: a value outside it breaks the range record."""
         rec = state["rec"][s]
         return finite_band(rec["lo"], rec["hi"])

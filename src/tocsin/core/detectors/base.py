@@ -17,11 +17,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
-State = dict[str, Any]
-
+from tocsin.core.detectors.arrays import Band, BoolArray, FloatArray, IntArray, State, StateArrays
 
 SCORE_THRESHOLD = 0.5  # every detector's own decision threshold on its score scale
 
@@ -49,7 +45,7 @@ class Detector(Protocol):
         """Whether each series has finished its warm-up."""
         ...
 
-    def expected_range(self, series: IntArray) -> tuple[FloatArray, FloatArray]:
+    def expected_range(self, series: IntArray) -> Band:
         """The current expected band (lo, hi) of each series ((n, d) each for a group)."""
         ...
 
@@ -65,7 +61,7 @@ class Detector(Protocol):
         """Replace the learned state with one from :meth:`checkpoint`."""
         ...
 
-    def export_rows(self, series: npt.ArrayLike) -> dict[str, npt.NDArray[Any]]:
+    def export_rows(self, series: npt.ArrayLike) -> StateArrays:
         """The learned state of some series, a row each."""
         ...
 
@@ -83,7 +79,7 @@ class StateField:
     fill: float = 0.0
 
 
-def finite_band(lo: npt.ArrayLike, hi: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+def finite_band(lo: npt.ArrayLike, hi: npt.ArrayLike) -> Band:
     """A band as float arrays, NaN where it is empty (nothing learnt yet)."""
     low = np.array(lo, dtype=np.float64)
     high = np.array(hi, dtype=np.float64)
@@ -93,7 +89,7 @@ def finite_band(lo: npt.ArrayLike, hi: npt.ArrayLike) -> tuple[FloatArray, Float
     return low, high
 
 
-def sigma_band(center: FloatArray, var: FloatArray, width: float) -> tuple[FloatArray, FloatArray]:
+def sigma_band(center: FloatArray, var: FloatArray, width: float) -> Band:
     """The band ``center -/+ width * sd``, ``sd`` the square root of ``var`` (0 where negative)."""
     sd = np.sqrt(np.maximum(var, 0.0))
     return center - width * sd, center + width * sd
@@ -124,7 +120,7 @@ class ArrayState:
         """Allocate empty arrays for the given fields."""
         self.fields = dict(fields)
         self.n_series = 0
-        self.arrays: dict[str, npt.NDArray[Any]] = {
+        self.arrays: StateArrays = {
             name: np.full((0, *f.shape), f.fill, dtype=f.dtype) for name, f in self.fields.items()
         }
 
@@ -148,14 +144,14 @@ class ArrayState:
         other.arrays = {k: v.copy() for k, v in self.arrays.items()}
         return other
 
-    def export(self) -> dict[str, npt.NDArray[Any]]:
+    def export(self) -> StateArrays:
         """The arrays trimmed to the series seen, copied."""
         return {k: v[: self.n_series].copy() for k, v in self.arrays.items()}
 
     def load(self, arrays: Mapping[str, Any]) -> None:
         """Replace the arrays with checkpointed ones (validated against the fields)."""
         n = None
-        loaded: dict[str, npt.NDArray[Any]] = {}
+        loaded: StateArrays = {}
         for name, f in self.fields.items():
             if name not in arrays:
                 raise ValueError(f"checkpoint lacks state array {name!r}")
@@ -174,11 +170,11 @@ class ArrayState:
         """Series indices that exist (others are treated as brand-new)."""
         return series[series < self.n_series]
 
-    def take(self, series: IntArray) -> dict[str, npt.NDArray[Any]]:
+    def take(self, series: IntArray) -> StateArrays:
         """The state of some series, one row each, in their order (a series never seen has
         the fields' initial values, which is how a brand-new series starts)."""
         seen = series < self.n_series
-        out: dict[str, npt.NDArray[Any]] = {}
+        out: StateArrays = {}
         for name, f in self.fields.items():
             rows: npt.NDArray[Any] = np.full((len(series), *f.shape), f.fill, dtype=f.dtype)
             rows[seen] = self.arrays[name][series[seen]]
@@ -188,7 +184,7 @@ class ArrayState:
     def put(self, series: IntArray, rows: Mapping[str, Any]) -> None:
         """Set the state of some series from rows given by :meth:`take` (validated against
         the fields); the other series keep theirs."""
-        loaded: dict[str, npt.NDArray[Any]] = {}
+        loaded: StateArrays = {}
         for name, f in self.fields.items():
             if name not in rows:
                 raise ValueError(f"the rows lack state array {name!r}")
@@ -219,20 +215,16 @@ class ArrayDetector:
         """The per-series state arrays this detector keeps."""
         raise NotImplementedError
 
-    def _run(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
-    ) -> FloatArray:
+    def _run(self, state: StateArrays, s: IntArray, t: IntArray, v: FloatArray) -> FloatArray:
         """Score then learn every observation of a batch, updating ``state`` in place."""
         raise NotImplementedError
 
-    def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
+    def _ready(self, state: StateArrays, s: IntArray) -> BoolArray:
         """Warm-up flags for existing series ``s``: by default, ``n`` observations seen of
         ``warmup`` (detectors with other warm-up rules override this)."""
         return np.asarray(state["n"][s] >= self.warmup)
 
-    def _band(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray
-    ) -> tuple[FloatArray, FloatArray]:
+    def _band(self, state: StateArrays, s: IntArray) -> Band:
         """Expected band for existing series ``s``."""
         raise NotImplementedError
 
@@ -307,7 +299,7 @@ class ArrayDetector:
         out[known] = self._ready(self._state.arrays, s[known])
         return out
 
-    def expected_range(self, series: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    def expected_range(self, series: npt.ArrayLike) -> Band:
         """The current expected band (lo, hi) per series (NaN for a series not yet learned)."""
         s = np.asarray(series, dtype=np.int64)
         shape = s.shape if self.dim is None else (*s.shape, self._width())
@@ -344,7 +336,7 @@ class ArrayDetector:
         fresh.load({k[6:]: v for k, v in state.items() if k.startswith("state.")})
         self.__dict__["_array_state"] = fresh
 
-    def export_rows(self, series: npt.ArrayLike) -> dict[str, npt.NDArray[Any]]:
+    def export_rows(self, series: npt.ArrayLike) -> StateArrays:
         """The learned state of some series, a row each (to move them to another detector of
         the same kind and hyperparameters: :meth:`import_rows`)."""
         return self._state.take(np.asarray(series, dtype=np.int64))

@@ -22,13 +22,13 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
 
-from tocsin.core.detectors.base import ArrayDetector, FloatArray, IntArray, StateField, sigma_band
+from tocsin.core.detectors.arrays import Band, FloatArray, IntArray, StateArrays
+from tocsin.core.detectors.base import ArrayDetector, StateField, sigma_band
 from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
 from tocsin.core.detectors.kernels import scale_floor
 
@@ -97,9 +97,7 @@ class CusumDetector(ArrayDetector):
             "gn": StateField(f8),
         }
 
-    def _run(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
-    ) -> FloatArray:
+    def _run(self, state: StateArrays, s: IntArray, t: IntArray, v: FloatArray) -> FloatArray:
         st = state
         out: FloatArray = _cusum_kernel(
             s, v, st["n"], st["loc"], st["var"], st["gp"], st["gn"],
@@ -107,7 +105,5 @@ class CusumDetector(ArrayDetector):
         )  # fmt: skip
         return out
 
-    def _band(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray
-    ) -> tuple[FloatArray, FloatArray]:
+    def _band(self, state: StateArrays, s: IntArray) -> Band:
         return sigma_band(state["loc"][s], state["var"][s], self.h + self.k)

@@ -20,13 +20,13 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
 
-from tocsin.core.detectors.base import ArrayDetector, FloatArray, IntArray, StateField, sigma_band
+from tocsin.core.detectors.arrays import Band, FloatArray, IntArray, StateArrays
+from tocsin.core.detectors.base import ArrayDetector, StateField, sigma_band
 from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
 from tocsin.core.detectors.kernels import scale_floor, z_ratio_score
 
@@ -74,15 +74,11 @@ class EwmaDetector(ArrayDetector):
             "var": StateField(np.float64),
         }
 
-    def _run(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
-    ) -> FloatArray:
+    def _run(self, state: StateArrays, s: IntArray, t: IntArray, v: FloatArray) -> FloatArray:
         out: FloatArray = _ewma_kernel(
             s, v, state["n"], state["mean"], state["var"], self.alpha, self.warmup, self.z_threshold
         )
         return out
 
-    def _band(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray
-    ) -> tuple[FloatArray, FloatArray]:
+    def _band(self, state: StateArrays, s: IntArray) -> Band:
         return sigma_band(state["mean"][s], state["var"][s], self.z_threshold)

@@ -30,16 +30,10 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from tocsin.core.detectors.arrays import Band, BoolArray, FloatArray, IntArray, StateArrays
 from tocsin.core.detectors.auto import AutoDetector
 from tocsin.core.detectors.auto_state import F4, F8, I8, state_dtype
-from tocsin.core.detectors.base import (
-    ArrayDetector,
-    BoolArray,
-    FloatArray,
-    IntArray,
-    StateField,
-    finite_band,
-)
+from tocsin.core.detectors.base import ArrayDetector, StateField, finite_band
 from tocsin.core.detectors.group_kernel import EIG_FIRST, N_JOINT, group_kernel
 
 
@@ -87,23 +81,19 @@ class AutoGroupDetector(ArrayDetector):
             "joint": StateField(joint_dtype(d, self.base.nblocks)),  # type: ignore[arg-type]
         }
 
-    def _run(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
-    ) -> FloatArray:
+    def _run(self, state: StateArrays, s: IntArray, t: IntArray, v: FloatArray) -> FloatArray:
         scales = np.array(self.base.scales, dtype=np.float64)
         out: FloatArray = group_kernel(
             state["chan"], state["joint"], s, v, self.base.config(), scales
         )
         return out
 
-    def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
+    def _ready(self, state: StateArrays, s: IntArray) -> BoolArray:
         joint = self.base.burn // 2 + EIG_FIRST  # as group_kernel.group_warmup
         start = max(self.warmup, joint + max(self.warmup - self.base.burn, 0))
         return np.asarray(state["joint"]["n"][s] >= start)
 
-    def _band(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray
-    ) -> tuple[FloatArray, FloatArray]:
+    def _band(self, state: StateArrays, s: IntArray) -> Band:
         """Each channel's remembered [min, max] range, shape (n, d)."""
         chan = state["chan"][s]
         return finite_band(chan["lo"], chan["hi"])

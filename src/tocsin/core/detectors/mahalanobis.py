@@ -30,13 +30,13 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
 
-from tocsin.core.detectors.base import ArrayDetector, FloatArray, IntArray, StateField, sigma_band
+from tocsin.core.detectors.arrays import Band, FloatArray, IntArray, StateArrays
+from tocsin.core.detectors.base import ArrayDetector, StateField, sigma_band
 from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
 
 
@@ -105,17 +105,13 @@ class MahalanobisDetector(ArrayDetector):
             "cov": StateField(np.float64, (d, d)),
         }
 
-    def _run(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
-    ) -> FloatArray:
+    def _run(self, state: StateArrays, s: IntArray, t: IntArray, v: FloatArray) -> FloatArray:
         out: FloatArray = _maha_kernel(
             s, v, state["n"], state["mean"], state["cov"], self.alpha, self.shrinkage, self.warmup,
             self.z_threshold,
         )  # fmt: skip
         return out
 
-    def _band(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray
-    ) -> tuple[FloatArray, FloatArray]:
+    def _band(self, state: StateArrays, s: IntArray) -> Band:
         var = np.diagonal(state["cov"][s], axis1=1, axis2=2)
         return sigma_band(state["mean"][s], var, self.z_threshold)

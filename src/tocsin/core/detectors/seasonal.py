@@ -26,20 +26,13 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
 
-from tocsin.core.detectors.base import (
-    ArrayDetector,
-    BoolArray,
-    FloatArray,
-    IntArray,
-    StateField,
-    sigma_band,
-)
+from tocsin.core.detectors.arrays import Band, BoolArray, FloatArray, IntArray, StateArrays
+from tocsin.core.detectors.base import ArrayDetector, StateField, sigma_band
 from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
 from tocsin.core.detectors.kernels import scale_floor, z_ratio_score
 
@@ -114,21 +107,17 @@ class SeasonalDetector(ArrayDetector):
             "gvar": StateField(np.float64),
         }
 
-    def _run(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray, t: IntArray, v: FloatArray
-    ) -> FloatArray:
+    def _run(self, state: StateArrays, s: IntArray, t: IntArray, v: FloatArray) -> FloatArray:
         out: FloatArray = _seasonal_kernel(
             s, t, v, state["n"], state["mean"], state["var"], state["gvar"],
             self.period, self.alpha, self.huber, self.warmup, self.z_threshold,
         )  # fmt: skip
         return out
 
-    def _ready(self, state: dict[str, npt.NDArray[Any]], s: IntArray) -> BoolArray:
+    def _ready(self, state: StateArrays, s: IntArray) -> BoolArray:
         return np.asarray((state["n"][s] >= self.warmup).all(axis=1))
 
-    def _band(
-        self, state: dict[str, npt.NDArray[Any]], s: IntArray
-    ) -> tuple[FloatArray, FloatArray]:
+    def _band(self, state: StateArrays, s: IntArray) -> Band:
         # the band of the phase bin with the widest spread (no time is given here)
         lo, hi = sigma_band(state["mean"][s], state["var"][s], self.z_threshold)
         return lo.min(axis=1), hi.max(axis=1)
