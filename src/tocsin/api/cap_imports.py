@@ -72,24 +72,7 @@ class ValidateOut(BaseModel):
 
 
 def _imported(r: ImportedAlert) -> ImportedOut:
-    return ImportedOut(
-        sender=r.sender,
-        identifier=r.identifier,
-        sent=r.sent,
-        msg_type=r.msg_type.value,
-        status=r.status.value,
-        thread=r.thread,
-        source=r.source,
-        received_at=r.received_at,
-        event=r.event,
-        headline=r.headline,
-        regions=list(r.regions),
-        domain=r.domain,
-        level=r.level,
-        expires_at=r.expires_at,
-        rule=r.rule,
-        ended_at=r.ended_at,
-    )
+    return ImportedOut.model_validate(r, from_attributes=True)
 
 
 def _import_out(result: ImportResult) -> ImportOut:

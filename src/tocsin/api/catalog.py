@@ -96,17 +96,7 @@ class LevelsOut(BaseModel):
 def levels_out() -> LevelsOut:
     """The level table of `tocsin.core.levels`, as served."""
     return LevelsOut(
-        levels=[
-            LevelOut(
-                level=s.level,
-                rank=s.rank,
-                cap_severity=s.cap_severity,
-                label=s.label,
-                colour=s.colour,
-                text_colour=s.text_colour,
-            )
-            for s in (LEVEL_STYLES[lv] for lv in LEVELS)
-        ],
+        levels=[LevelOut.model_validate(LEVEL_STYLES[lv], from_attributes=True) for lv in LEVELS],
         none_colour=NO_LEVEL_COLOUR,
     )
 
@@ -164,7 +154,7 @@ def router() -> APIRouter:
     def domains(_: Reader, request: Request) -> list[DomainOut]:
         """The hazard taxonomy with CAP categories."""
         return [
-            DomainOut(code=d.code, name=d.name, cap_category=d.cap_category, parent=d.parent)
+            DomainOut.model_validate(d, from_attributes=True)
             for d in container_of(request).catalog.domains.values()
         ]
 

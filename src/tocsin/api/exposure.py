@@ -187,13 +187,7 @@ def _alerts(
 ) -> AlertsOut:
     alerts = parse_alerts(kind, text, received_at=container.clock.now())
     got = container.security_alerts.receive(alerts, principal=principal)
-    return AlertsOut(
-        received=got.received,
-        placed=got.placed,
-        stored=got.stored,
-        unplaced=got.unplaced,
-        observations=got.observations,
-    )
+    return AlertsOut.model_validate(got, from_attributes=True)
 
 
 def _document_post(

@@ -80,23 +80,7 @@ class DeliveryOut(BaseModel):
 
 def notification_out(n: Notification) -> NotificationOut:
     """A notification log entry."""
-    return NotificationOut(
-        key=n.key,
-        kind=n.kind,
-        reason=n.reason,
-        receiver=n.receiver,
-        channel=n.channel,
-        address=n.address,
-        format=n.format,
-        subject=n.subject,
-        warning_ids=list(n.warning_ids),
-        created_at=n.created_at,
-        status=n.status,
-        attempts=n.attempts,
-        next_attempt_at=n.next_attempt_at,
-        delivered_at=n.delivered_at,
-        last_error=n.last_error,
-    )
+    return NotificationOut.model_validate(n, from_attributes=True)
 
 
 def router() -> APIRouter:

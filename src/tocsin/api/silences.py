@@ -166,7 +166,7 @@ def router() -> APIRouter:
         container = container_of(request)
         silence = _out(container.silences.get(silence_id, principal=principal), container)
         history = [
-            SilenceEntryOut(at=r.at, actor=r.actor, kind=r.kind, reason=r.reason)
+            SilenceEntryOut.model_validate(r, from_attributes=True)
             for r in container.silences.history(silence_id, principal=principal)
         ]
         return SilenceDetailOut(**silence.model_dump(), history=history)

@@ -85,14 +85,7 @@ class ScorecardOut(BaseModel):
 
 def report_out(r: StoredReport) -> ReportOut:
     """The API view of a stored report."""
-    return ReportOut(
-        id=r.id,
-        subject_kind=r.subject_kind,
-        subject_id=r.subject_id,
-        created_at=r.created_at,
-        created_by=r.created_by,
-        title=r.title,
-    )
+    return ReportOut.model_validate(r, from_attributes=True)
 
 
 def rendered(container: Container, facts: dict[str, Any], fmt: Format, *, name: str) -> Response:
