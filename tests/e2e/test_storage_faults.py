@@ -91,7 +91,13 @@ def count(db: str) -> int:
 
 def post(server: Server, token: str, minute: int, value: float) -> httpx.Response:
     body = {"observations": [{"indicator": IND, "time": T + 60 * minute, "value": value}]}
-    return server.post("/api/v1/observations", body, token)
+    try:
+        return server.post("/api/v1/observations", body, token)
+    except httpx.TransportError as err:  # once seen in CI (refused): say whether serve died
+        code = server.process.poll() if server.process is not None else None
+        raise AssertionError(
+            f"{err!r} from serve (exit code {code}): " + server.log_text()[-3000:]
+        ) from err
 
 
 def until_accepted(server: Server, token: str, minute: int, value: float) -> int:
