@@ -19,8 +19,10 @@ import typer
 from tocsin.cli.common import (
     ConfigOption,
     DbOption,
+    JsonLinesOption,
     LevelOption,
     ReasonOption,
+    WarningIdArg,
     check_known,
     console,
     errors,
@@ -31,15 +33,18 @@ from tocsin.cli.common import (
     reported,
     settings,
 )
+from tocsin.cli.principal import SYSTEM as SYSTEM  # tests import it from here
 from tocsin.core.access import system_principal
 
 if TYPE_CHECKING:
     from tocsin.bootstrap import Container
 from tocsin.core.errors import InvalidInput, NotFound, Problem
 
-SYSTEM = system_principal("cli")  # an operator at the command line holds the database
 silences_app = group("Silences: owned, reasoned, time-boxed.")
 notify_app = group("Notification delivery.")
+SilenceIdArg = Annotated[
+    str, typer.Argument(metavar="SILENCE_ID", help="Silence id (or a unique prefix)")
+]
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -124,7 +129,7 @@ def silences_list(
     awaiting: Annotated[
         bool, typer.Option("--awaiting", help="Only those awaiting a second user's approval")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+    as_json: JsonLinesOption = False,
     db: DbOption = None,
 ) -> None:
     """List silences, newest first."""
@@ -159,9 +164,7 @@ def silences_list(
 
 @silences_app.command("expire")
 def silences_expire(
-    silence_id: Annotated[
-        str, typer.Argument(metavar="SILENCE_ID", help="Silence id (or a unique prefix)")
-    ],
+    silence_id: SilenceIdArg,
     by: Annotated[str, typer.Option(metavar="NAME", help="Who ends it")],
     reason: ReasonOption = "",
     db: DbOption = None,
@@ -185,9 +188,7 @@ def _one_silence(container: Container, prefix: str) -> str:
 
 @silences_app.command("approve")
 def silences_approve(
-    silence_id: Annotated[
-        str, typer.Argument(metavar="SILENCE_ID", help="Silence id (or a unique prefix)")
-    ],
+    silence_id: SilenceIdArg,
     by: Annotated[str, typer.Option(metavar="NAME", help="Who approves (not its creator)")],
     db: DbOption = None,
 ) -> None:
@@ -202,9 +203,7 @@ def silences_approve(
 
 @silences_app.command("refuse")
 def silences_refuse(
-    silence_id: Annotated[
-        str, typer.Argument(metavar="SILENCE_ID", help="Silence id (or a unique prefix)")
-    ],
+    silence_id: SilenceIdArg,
     by: Annotated[str, typer.Option(metavar="NAME", help="Who refuses (not its creator)")],
     reason: ReasonOption,
     db: DbOption = None,
@@ -219,9 +218,7 @@ def silences_refuse(
 
 
 def history(
-    warning_id: Annotated[
-        str, typer.Argument(metavar="WARNING_ID", help="Warning id (or a unique prefix)")
-    ],
+    warning_id: WarningIdArg,
     db: DbOption = None,
 ) -> None:
     """A warning's transitions (who, when, why) and the notifications sent about it."""

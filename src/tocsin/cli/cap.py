@@ -28,7 +28,7 @@ from tocsin.cli.common import (
     reported,
     settings,
 )
-from tocsin.core.access import system_principal
+from tocsin.cli.principal import SYSTEM
 from tocsin.core.errors import InvalidInput, NotFound, Problem
 
 if TYPE_CHECKING:
@@ -55,14 +55,13 @@ def _user(container: Container, name: str) -> Principal:
 
 def _alert(container: Container, text: str) -> PublicAlert:
     """The alert an identifier or a unique end of one names."""
-    everyone = system_principal("cli")
     views = container.cap.views
     try:
-        return views.get(text, principal=everyone)
+        return views.get(text, principal=SYSTEM)
     except NotFound:
         found = [
             a
-            for a in views.find(principal=everyone, limit=5000)
+            for a in views.find(principal=SYSTEM, limit=5000)
             if a.identifier.endswith(text) or a.identifier.startswith(text)
         ]
         if len(found) == 1:
@@ -209,7 +208,6 @@ def list_alerts(
     bad = [s for s in state or () if s not in known]
     if bad:
         raise typer.BadParameter(f"unknown state {bad[0]!r} (known: {', '.join(known)})")
-    everyone = system_principal("cli")
     with reported():
         container = open_container(db)
         if imported:
@@ -223,13 +221,13 @@ def list_alerts(
                     "ended" if r.ended_at else "live",
                     r.headline,
                 )
-                for r in container.cap.imports.find(principal=everyone, limit=500)
+                for r in container.cap.imports.find(principal=SYSTEM, limit=500)
             ]
             columns = ("sender", "identifier", "type", "level", "regions", "state", "headline")
         else:
             states = [AlertState(s) for s in state or ()]
             found = container.cap.views.find(
-                principal=everyone, states=states, warning_id=warning, limit=500
+                principal=SYSTEM, states=states, warning_id=warning, limit=500
             )
             rows = [
                 (
@@ -259,12 +257,11 @@ def show(
     db: DbOption = None,
 ) -> None:
     """Show an alert: its state, history, and CAP document with every check's problem."""
-    everyone = system_principal("cli")
     with reported():
         container = open_container(db)
         found = _alert(container, alert)
-        preview = container.cap.views.preview(found.identifier, principal=everyone)
-        trail = container.cap.views.history(found.identifier, principal=everyone)
+        preview = container.cap.views.preview(found.identifier, principal=SYSTEM)
+        trail = container.cap.views.history(found.identifier, principal=SYSTEM)
     if xml:
         console.print(preview.xml, markup=False, soft_wrap=True, highlight=False)
         return
@@ -321,7 +318,7 @@ def import_(
     """Import other agencies' alerts from a file or URL (refused whole if any is invalid)."""
     with reported():
         container = open_container(db, config)
-        result = container.cap.imports.from_source(source, principal=system_principal("cli"))
+        result = container.cap.imports.from_source(source, principal=SYSTEM)
     changed = len(result.warning_events)
     console.print(
         f"imported {result.new} new of {result.read} alert(s) from {source}: "

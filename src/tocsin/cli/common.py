@@ -59,6 +59,10 @@ LevelOption = Annotated[
     ),
 ]
 ReasonOption = Annotated[str, typer.Option(metavar="TEXT", help="Why")]
+JsonLinesOption = Annotated[bool, typer.Option("--json", help="One JSON object per line")]
+WarningIdArg = Annotated[
+    str, typer.Argument(metavar="WARNING_ID", help="Warning id (or a unique prefix)")
+]
 
 
 class LogFormatter(logging.Formatter):

@@ -17,8 +17,10 @@ import typer
 from tocsin.cli.common import (
     ConfigOption,
     DbOption,
+    JsonLinesOption,
     LevelOption,
     ReasonOption,
+    WarningIdArg,
     check_known,
     console,
     errors,
@@ -31,6 +33,7 @@ from tocsin.cli.common import (
     reported,
     settings,
 )
+from tocsin.cli.principal import SYSTEM
 from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidConfig, Problem
 
@@ -216,7 +219,7 @@ def warnings(
     region: Annotated[
         str | None, typer.Option(metavar="REGION", help="Region (and its subtree)")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+    as_json: JsonLinesOption = False,
 ) -> None:
     """List warnings, most severe and oldest first."""
     levels = parse_levels(level)
@@ -229,7 +232,7 @@ def warnings(
             levels=levels,
             domain=domain,
             region=region,
-            principal=system_principal("cli"),
+            principal=SYSTEM,
         )
     if as_json:
         for w in found:
@@ -272,9 +275,7 @@ def warnings(
 
 
 def acknowledge(
-    warning_id: Annotated[
-        str, typer.Argument(metavar="WARNING_ID", help="Warning id (or a unique prefix)")
-    ],
+    warning_id: WarningIdArg,
     by: Annotated[str, typer.Option(metavar="NAME", help="Who acknowledges")],
     reason: ReasonOption = "",
     db: DbOption = None,

@@ -20,6 +20,7 @@ from tocsin.cli.common import (
     print_table,
     reported,
 )
+from tocsin.cli.principal import SYSTEM
 from tocsin.core.access import system_principal
 from tocsin.core.exposure.advisories import Feed
 from tocsin.core.security_alerts import AlertFormat
@@ -27,7 +28,6 @@ from tocsin.core.security_alerts import AlertFormat
 if TYPE_CHECKING:
     from tocsin.services.exposure import Change
 
-SYSTEM = system_principal("cli")  # an operator at the command line holds the database
 app = group("Cyber exposure: advisories on our assets, patches, security alerts.")
 
 ByOption = Annotated[str, typer.Option("--by", metavar="NAME", help="Who does it (audit trail)")]

@@ -15,6 +15,7 @@ import typer
 from tocsin.cli.common import (
     ConfigOption,
     DbOption,
+    JsonLinesOption,
     ReasonOption,
     console,
     group,
@@ -22,13 +23,13 @@ from tocsin.cli.common import (
     print_table,
     reported,
 )
+from tocsin.cli.principal import SYSTEM
 from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidInput, Problem
 
 if TYPE_CHECKING:
     from tocsin.core.incidents.model import Link
 
-SYSTEM = system_principal("cli")
 incidents_app = group("Incidents: the response to a situation, under an emergency plan.")
 
 By = Annotated[str, typer.Option(metavar="NAME", help="Who acts (recorded on the timeline)")]
@@ -62,7 +63,7 @@ def parse_links(values: list[str] | None) -> list[Link]:
 def incidents_list(
     all_: Annotated[bool, typer.Option("--all", help="Include closed incidents")] = False,
     region: Annotated[str | None, typer.Option(metavar="REGION", help="Region subtree")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+    as_json: JsonLinesOption = False,
     db: DbOption = None,
 ) -> None:
     """The incident board, newest first."""

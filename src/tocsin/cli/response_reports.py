@@ -11,7 +11,7 @@ import typer
 
 from tocsin.cli.alerting import parse_until
 from tocsin.cli.common import DbOption, console, errors, open_container, print_table, reported
-from tocsin.cli.incidents import SYSTEM
+from tocsin.cli.principal import SYSTEM
 
 
 def scorecard(

@@ -25,6 +25,7 @@ from tocsin.cli.common import (
     print_problems,
     reported,
 )
+from tocsin.cli.principal import SYSTEM
 from tocsin.core.errors import InvalidInput
 from tocsin.core.levels import Level
 
@@ -98,7 +99,6 @@ def _with_live(
 ) -> IndicatorTable:
     """The table with the model's live inputs filled from the database (the cyber exposure now,
     rolled up to the table's regions), as the dashboard's risk view computes them."""
-    from tocsin.core.access import system_principal
     from tocsin.core.exposure.regions import input_columns
     from tocsin.core.risk.live import domain_scores, with_columns
     from tocsin.web.risk import cyber_model
@@ -106,7 +106,7 @@ def _with_live(
     container = open_container(db, config)
     try:
         cyber = cyber_model(container.settings)
-        rows = container.exposure.regions(principal=system_principal("cli"))
+        rows = container.exposure.regions(principal=SYSTEM)
         codes, inputs = input_columns(rows)
         scores = domain_scores(
             cyber, codes=codes, inputs=inputs, tree=container.catalog.regions, targets=table.ids
@@ -254,13 +254,11 @@ def _live(
 ) -> tuple[ScenarioFile, RegionTree]:
     """The scenario file's what-if plus the assets open warnings say are down; the regions."""
     from tocsin.adapters.risk_scenario_yaml import ScenarioFile
-    from tocsin.core.access import system_principal
     from tocsin.services import risk as service
 
     container = open_container(db)
     try:
-        operator = system_principal("cli")  # an operator at the command line holds the database
-        warnings = container.warnings.find(open_only=True, limit=100_000, principal=operator)
+        warnings = container.warnings.find(open_only=True, limit=100_000, principal=SYSTEM)
         live = service.live_assets(
             warnings, container.catalog, failed_at=failed_at, degraded_at=degraded_at
         )

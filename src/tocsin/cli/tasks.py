@@ -17,7 +17,8 @@ from tocsin.cli.common import (
     print_table,
     reported,
 )
-from tocsin.cli.incidents import SYSTEM, By
+from tocsin.cli.incidents import By
+from tocsin.cli.principal import SYSTEM
 from tocsin.core.access import system_principal
 
 if TYPE_CHECKING:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from tocsin.core.credentials import ApiToken
 
 users_app = group("Users, their passwords and API tokens.")
+UserNameArg = Annotated[str, typer.Argument(metavar="NAME", help="User name")]
+TokenIdArg = Annotated[str, typer.Argument(metavar="TOKEN_ID", help="The token's id (tk_…)")]
 ExpiresOption = Annotated[
     str | None,
     typer.Option("--expires", metavar="DURATION", help="Token lifetime, e.g. 90d or 12h"),
@@ -34,7 +36,7 @@ ExpiresOption = Annotated[
 
 @users_app.command("add")
 def users_add(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="User name")],
+    name: UserNameArg,
     role: Annotated[Role, typer.Option(help="admin, analyst, duty_officer or unit_member")],
     unit: Annotated[
         str | None,
@@ -117,7 +119,7 @@ def _limits(token: ApiToken) -> str:
 
 @users_app.command("token")
 def users_token(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="User name")],
+    name: UserNameArg,
     label: Annotated[str, typer.Option("--name", metavar="LABEL", help="The token's name")],
     expires: ExpiresOption = None,
     permission: Annotated[
@@ -146,7 +148,7 @@ def users_token(
 
 @users_app.command("revoke")
 def users_revoke(
-    token_id: Annotated[str, typer.Argument(metavar="TOKEN_ID", help="The token's id (tk_…)")],
+    token_id: TokenIdArg,
     db: DbOption = None,
 ) -> None:
     """Revoke a token now (sessions opened with it end too)."""
@@ -158,7 +160,7 @@ def users_revoke(
 
 @users_app.command("rotate")
 def users_rotate(
-    token_id: Annotated[str, typer.Argument(metavar="TOKEN_ID", help="The token's id (tk_…)")],
+    token_id: TokenIdArg,
     db: DbOption = None,
 ) -> None:
     """Replace a token by a new one (same name, lifetime and limits); prints the new secret."""
@@ -170,7 +172,7 @@ def users_rotate(
 
 @users_app.command("password")
 def users_password(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="User name")],
+    name: UserNameArg,
     db: DbOption = None,
 ) -> None:
     """Set a user's password for the dashboard's sign-in (read from standard input, first
