@@ -101,12 +101,9 @@ class IncidentService:
         """One incident (Forbidden outside the principal's scope)."""
         require(principal, Permission.READ)
         with self.runtime.store.transaction() as tx:
+            stored = tx.incidents.get(incident_id)
             found = require_found(
-                principal,
-                tx.incidents.get(incident_id),
-                kind="incident",
-                ident=incident_id,
-                place=incident_place,
+                principal, stored, kind="incident", ident=incident_id, place=incident_place
             )
             shown = narrowed(tx, principal, [found])
         return self._in_scope(principal, shown)[0]

@@ -193,11 +193,7 @@ def _to_act_on(
     tx: AlertingSession, silence_id: str, principal: Principal, *, action: str
 ) -> Silence:
     """The silence a principal acts on (NotFound; Forbidden outside its scope)."""
+    stored = tx.silences.get(silence_id)
     return require_found(
-        principal,
-        tx.silences.get(silence_id),
-        kind="silence",
-        ident=silence_id,
-        place=silence_place,
-        doing=action,
+        principal, stored, kind="silence", ident=silence_id, place=silence_place, doing=action
     )

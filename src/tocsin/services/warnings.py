@@ -159,9 +159,10 @@ class WarningService:
         require(principal, Permission.ACKNOWLEDGE)
         now = self.clock.now()
         with self.store.transaction() as tx:
+            stored = tx.warnings.get(warning_id)
             current = require_found(
                 principal,
-                tx.warnings.get(warning_id),
+                stored,
                 kind="warning",
                 ident=warning_id,
                 place=warning_place,
