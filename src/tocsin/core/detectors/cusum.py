@@ -30,7 +30,7 @@ from numba import njit
 from tocsin.core.detectors.arrays import Band, FloatArray, IntArray, StateArrays
 from tocsin.core.detectors.base import ArrayDetector, StateField, sigma_band
 from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
-from tocsin.core.detectors.kernels import scale_floor
+from tocsin.core.detectors.kernels import ewm_step, scale_floor
 
 
 @njit(cache=True)
@@ -61,8 +61,7 @@ def _cusum_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - compile
         # running mean/variance until 1/n falls below alpha, then exponential forgetting
         a = max(alpha, 1.0 / (n[k] + 1.0))
         r = (x - loc[k]) if n[k] < warmup else z * sd
-        loc[k] += a * r
-        var[k] = (1.0 - a) * (var[k] + a * r * r)
+        loc[k], var[k] = ewm_step(loc[k], var[k], a, r)
         n[k] += 1
     return out
 

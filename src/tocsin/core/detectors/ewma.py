@@ -28,7 +28,7 @@ from numba import njit
 from tocsin.core.detectors.arrays import Band, FloatArray, IntArray, StateArrays
 from tocsin.core.detectors.base import ArrayDetector, StateField, sigma_band
 from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
-from tocsin.core.detectors.kernels import scale_floor, z_ratio_score
+from tocsin.core.detectors.kernels import ewm_step, scale_floor, z_ratio_score
 
 
 @njit(cache=True)
@@ -46,9 +46,7 @@ def _ewma_kernel(s, v, n, mean, var, alpha, warmup, z_thr):  # type: ignore[no-u
             mean[k] = x
             var[k] = 0.0
         else:
-            d = x - mean[k]
-            mean[k] += alpha * d
-            var[k] = (1.0 - alpha) * (var[k] + alpha * d * d)
+            mean[k], var[k] = ewm_step(mean[k], var[k], alpha, x - mean[k])
         n[k] += 1
     return out
 

@@ -35,3 +35,22 @@ def scale_floor(var: float, mean: float) -> float:  # pragma: no cover - compile
     sd = math.sqrt(var) if var > 0.0 else 0.0
     floor = 1e-9 + 1e-6 * abs(mean)
     return sd if sd > floor else floor
+
+
+@njit(cache=True, inline="always")
+def ewm_step(  # pragma: no cover - compiled
+    mean: float, var: float, a: float, r: float
+) -> tuple[float, float]:
+    """One exponentially weighted step of a mean and variance by the residual ``r``, weight ``a``:
+    ``(mean + a r, (1 - a) (var + a r²))``."""
+    return mean + a * r, (1.0 - a) * (var + a * r * r)
+
+
+@njit(cache=True, inline="always")
+def huber_residual(  # pragma: no cover - compiled
+    z: float, sd: float, huber: float, warm: bool
+) -> float:
+    """The residual ``z * sd`` with z clipped to [-huber, huber] once ``warm``; during warm-up the
+    clip is wide (1e6) so the scale can grow from zero."""
+    c = huber if warm else 1e6
+    return max(-c, min(c, z)) * sd

@@ -31,7 +31,7 @@ from numba import njit
 from tocsin.core.detectors.arrays import Band, FloatArray, IntArray, StateArrays
 from tocsin.core.detectors.base import ArrayDetector, StateField, sigma_band
 from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
-from tocsin.core.detectors.kernels import scale_floor, z_ratio_score
+from tocsin.core.detectors.kernels import ewm_step, huber_residual, scale_floor, z_ratio_score
 
 
 @njit(cache=True)
@@ -52,11 +52,8 @@ def _robust_kernel(s, v, n, loc, var, alpha, huber, warmup, z_thr):  # type: ign
         z = (x - loc[k]) / sd
         if n[k] >= warmup:
             out[i] = z_ratio_score(z, z_thr)
-        # during warm-up learn with a wide clip so the scale can grow from zero
-        c = huber if n[k] >= warmup else 1e6
-        r = max(-c, min(c, z)) * sd
-        loc[k] += alpha * r
-        var[k] = (1.0 - alpha) * (var[k] + alpha * r * r)
+        r = huber_residual(z, sd, huber, n[k] >= warmup)
+        loc[k], var[k] = ewm_step(loc[k], var[k], alpha, r)
         n[k] += 1
     return out
 

@@ -34,7 +34,7 @@ from numba import njit
 from tocsin.core.detectors.arrays import Band, BoolArray, FloatArray, IntArray, StateArrays
 from tocsin.core.detectors.base import ArrayDetector, StateField, sigma_band
 from tocsin.core.detectors.hyperparameters import check_all_positive, check_unit
-from tocsin.core.detectors.kernels import scale_floor, z_ratio_score
+from tocsin.core.detectors.kernels import ewm_step, huber_residual, scale_floor, z_ratio_score
 
 
 @njit(cache=True)
@@ -60,10 +60,8 @@ def _seasonal_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - comp
         z = (x - mean[k, b]) / sd
         if c >= warmup:
             out[i] = z_ratio_score(z, z_thr)
-        clip = huber if c >= warmup else 1e6
-        r = max(-clip, min(clip, z)) * sd
-        mean[k, b] += alpha * r
-        var[k, b] = (1.0 - alpha) * (var[k, b] + alpha * r * r)
+        r = huber_residual(z, sd, huber, c >= warmup)
+        mean[k, b], var[k, b] = ewm_step(mean[k, b], var[k, b], alpha, r)
         gvar[k] += 0.01 * (r * r - gvar[k])
         n[k, b] = c + 1
     return out
