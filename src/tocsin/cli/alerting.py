@@ -34,6 +34,7 @@ from tocsin.cli.common import (
     settings,
 )
 from tocsin.cli.principal import SYSTEM as SYSTEM  # tests import it from here
+from tocsin.cli.trails import print_trail
 from tocsin.core.access import system_principal
 
 if TYPE_CHECKING:
@@ -237,12 +238,7 @@ def history(
         console.print(
             f"  {rule:<10} {level:<7} {held.get('reason', '')}", markup=False, soft_wrap=True
         )
-    for r in records:  # a timeline: when, what, who; then why, on its own line
-        console.print(
-            f"{r.at:%Y-%m-%d %H:%M:%S}  {r.kind:<20} {r.actor}\n    {r.reason}",
-            markup=False,
-            soft_wrap=True,
-        )
+    print_trail(records, kind_width=20)
     print_table(
         ("created", "kind", "reason", "receiver", "channel", "status", "attempts"),
         (

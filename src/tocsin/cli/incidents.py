@@ -24,6 +24,7 @@ from tocsin.cli.common import (
     reported,
 )
 from tocsin.cli.principal import SYSTEM
+from tocsin.cli.trails import print_trail
 from tocsin.core.access import system_principal
 from tocsin.core.errors import InvalidInput, Problem
 
@@ -119,12 +120,7 @@ def incidents_show(incident: IncidentArg, db: DbOption = None) -> None:
     from tocsin.cli.tasks import print_tasks
 
     print_tasks(sorted(tasks, key=lambda t: (t.unit, t.created_at)), now)
-    for r in timeline:
-        console.print(
-            f"{r.at:%Y-%m-%d %H:%M:%S}  {r.kind:<28} {r.actor}\n    {r.reason}",
-            markup=False,
-            soft_wrap=True,
-        )
+    print_trail(timeline, kind_width=28)
 
 
 @incidents_app.command("open")
