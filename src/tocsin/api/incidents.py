@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tocsin.api.audit import AuditOut, audit_out
 from tocsin.api.auth import Commander, Reader, container_of
 from tocsin.api.fields import Code, Name, Reason, single_values
-from tocsin.api.problems import responses
+from tocsin.api.problems import CHANGE_ERRORS, READ_ERRORS, responses
 from tocsin.api.tasks import TaskOut, task_out
 from tocsin.api.warnings import check_region
 from tocsin.core.incidents.model import Incident, IncidentState, Link, LinkKind, ResponseLevel
@@ -196,10 +196,8 @@ def _links(items: list[LinkIO]) -> list[Link]:
 def router() -> APIRouter:
     """The incident routes."""
     api = APIRouter(tags=["incidents"], dependencies=[Depends(single_values)])
-    reads = responses(401, 403, 404, 422)
-    writes = responses(400, 401, 403, 404, 409, 413, 422)
 
-    @api.get("/api/v1/incidents", responses=responses(401, 403, 404, 422))
+    @api.get("/api/v1/incidents", responses=READ_ERRORS)
     def list_incidents(
         principal: Reader,
         request: Request,
@@ -220,7 +218,7 @@ def router() -> APIRouter:
         )
         return [incident_out(x) for x in found]
 
-    @api.post("/api/v1/incidents", status_code=201, responses=writes)
+    @api.post("/api/v1/incidents", status_code=201, responses=CHANGE_ERRORS)
     def open_incident(body: IncidentIn, principal: Commander, request: Request) -> IncidentOut:
         """Open an incident by hand (no plan yet) in the user's scope."""
         opened = container_of(request).response.incidents.open(
@@ -234,7 +232,7 @@ def router() -> APIRouter:
         )
         return incident_out(opened)
 
-    @api.get("/api/v1/incidents/linked/{kind}/{ref}", responses=reads)
+    @api.get("/api/v1/incidents/linked/{kind}/{ref}", responses=READ_ERRORS)
     def linked_incidents(
         kind: LinkKind, ref: Ref, principal: Reader, request: Request
     ) -> list[IncidentOut]:
@@ -242,7 +240,7 @@ def router() -> APIRouter:
         found = container_of(request).response.incidents.linked_to(kind, ref, principal=principal)
         return [incident_out(x) for x in found]
 
-    @api.get("/api/v1/incidents/{incident_id}", responses=reads)
+    @api.get("/api/v1/incidents/{incident_id}", responses=READ_ERRORS)
     def get_incident(
         incident_id: IncidentId, principal: Reader, request: Request
     ) -> IncidentDetailOut:
@@ -257,7 +255,7 @@ def router() -> APIRouter:
             timeline=audit_out(service.timeline(incident_id, principal=principal)),
         )
 
-    @api.post("/api/v1/incidents/{incident_id}/activate", responses=writes)
+    @api.post("/api/v1/incidents/{incident_id}/activate", responses=CHANGE_ERRORS)
     def activate_plan(
         incident_id: IncidentId, body: ActivateIn, principal: Commander, request: Request
     ) -> IncidentOut:
@@ -271,7 +269,7 @@ def router() -> APIRouter:
         )
         return incident_out(done)
 
-    @api.post("/api/v1/incidents/{incident_id}/links", responses=writes)
+    @api.post("/api/v1/incidents/{incident_id}/links", responses=CHANGE_ERRORS)
     def link_incident(
         incident_id: IncidentId, body: LinksIn, principal: Commander, request: Request
     ) -> IncidentOut:
@@ -285,7 +283,7 @@ def router() -> APIRouter:
         )
         return incident_out(done)
 
-    @api.post("/api/v1/incidents/{incident_id}/lead", responses=writes)
+    @api.post("/api/v1/incidents/{incident_id}/lead", responses=CHANGE_ERRORS)
     def name_lead(
         incident_id: IncidentId, body: LeadIn, principal: Commander, request: Request
     ) -> IncidentOut:
@@ -295,7 +293,7 @@ def router() -> APIRouter:
         )
         return incident_out(done)
 
-    @api.post("/api/v1/incidents/{incident_id}/stand-down", responses=writes)
+    @api.post("/api/v1/incidents/{incident_id}/stand-down", responses=CHANGE_ERRORS)
     def stand_down(
         incident_id: IncidentId, body: StandDownIn, principal: Commander, request: Request
     ) -> IncidentOut:
@@ -305,7 +303,7 @@ def router() -> APIRouter:
         )
         return incident_out(done)
 
-    @api.post("/api/v1/incidents/{incident_id}/close", responses=writes)
+    @api.post("/api/v1/incidents/{incident_id}/close", responses=CHANGE_ERRORS)
     def close_incident(
         incident_id: IncidentId, body: CloseIn, principal: Commander, request: Request
     ) -> IncidentOut:
@@ -315,7 +313,7 @@ def router() -> APIRouter:
         )
         return incident_out(done)
 
-    @api.post("/api/v1/incidents/{incident_id}/merge", responses=writes)
+    @api.post("/api/v1/incidents/{incident_id}/merge", responses=CHANGE_ERRORS)
     def merge_incident(
         incident_id: IncidentId, body: MergeIn, principal: Commander, request: Request
     ) -> IncidentOut:
@@ -325,7 +323,7 @@ def router() -> APIRouter:
         )
         return incident_out(done)
 
-    @api.post("/api/v1/incidents/{incident_id}/split", status_code=201, responses=writes)
+    @api.post("/api/v1/incidents/{incident_id}/split", status_code=201, responses=CHANGE_ERRORS)
     def split_incident(
         incident_id: IncidentId, body: SplitIn, principal: Commander, request: Request
     ) -> IncidentOut:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from tocsin.api.auth import Reader, container_of
-from tocsin.api.problems import responses
+from tocsin.api.problems import READ_ERRORS, responses
 from tocsin.api.warnings import WarningId
 from tocsin.core.errors import InvalidInput, NotFound, Problem
 from tocsin.core.warnings.outbox import (
@@ -111,7 +111,7 @@ def router() -> APIRouter:
         )
         return [notification_out(n) for n in rows]
 
-    @api.get("/api/v1/warnings/{warning_id}/delivery", responses=responses(401, 403, 404, 422))
+    @api.get("/api/v1/warnings/{warning_id}/delivery", responses=READ_ERRORS)
     def delivery(warning_id: WarningId, principal: Reader, request: Request) -> DeliveryOut:
         """Who was told about a warning, what suppresses it now, and its escalation."""
         container = container_of(request)

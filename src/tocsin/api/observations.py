@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.auth import Ingester, Reader, container_of
 from tocsin.api.fields import EPOCH_MAX, EPOCH_MIN, Code, EpochOrMoment, IndicatorPath, Number
-from tocsin.api.problems import responses
+from tocsin.api.problems import READ_ERRORS, responses
 from tocsin.services.ingest import RawObservations
 
 MAX_BATCH = 1_000_000
@@ -145,7 +145,7 @@ def router() -> APIRouter:
             warnings_changed=len(result.warning_events),
         )
 
-    @api.get("/api/v1/indicators/{code}/observations", responses=responses(401, 403, 404, 422))
+    @api.get("/api/v1/indicators/{code}/observations", responses=READ_ERRORS)
     def observations(
         code: IndicatorPath,
         principal: Reader,
@@ -159,7 +159,7 @@ def router() -> APIRouter:
         batch = indicators.series(code, principal=principal, since=since, until=until, limit=limit)
         return SeriesOut(indicator=code, times=batch.times.tolist(), values=batch.values.tolist())
 
-    @api.get("/api/v1/indicators/{code}/rollups", responses=responses(401, 403, 404, 422))
+    @api.get("/api/v1/indicators/{code}/rollups", responses=READ_ERRORS)
     def rollups(
         code: IndicatorPath,
         principal: Reader,
@@ -181,7 +181,7 @@ def router() -> APIRouter:
             mean=[r.mean for r in found],
         )
 
-    @api.get("/api/v1/indicators/{code}/scores", responses=responses(401, 403, 404, 422))
+    @api.get("/api/v1/indicators/{code}/scores", responses=READ_ERRORS)
     def scores(
         code: IndicatorPath,
         principal: Reader,

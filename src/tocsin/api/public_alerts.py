@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from tocsin.api.audit import AuditOut, audit_out
 from tocsin.api.auth import Reader, Requires, container_of
 from tocsin.api.fields import Code, Moment, Reason, Text
-from tocsin.api.problems import ProblemItem, item, responses
+from tocsin.api.problems import CHANGE_ERRORS, READ_ERRORS, ProblemItem, item, responses
 from tocsin.core.access import Principal
 from tocsin.core.cap.lifecycle import AlertState, PublicAlert
 from tocsin.core.cap.message import Certainty, Info, Urgency
@@ -230,7 +230,7 @@ def router() -> APIRouter:
         )
         return [alert_out(a, base_url=cap.config.base_url) for a in found]
 
-    @api.post(base, status_code=201, responses=responses(400, 401, 403, 404, 409, 413, 422))
+    @api.post(base, status_code=201, responses=CHANGE_ERRORS)
     def draft(body: DraftIn, principal: CanDraft, request: Request) -> PublicAlertOut:
         """Draft a public alert from a warning, or by hand for regions, a domain and a level."""
         cap = container_of(request).cap
@@ -261,7 +261,7 @@ def router() -> APIRouter:
             )
         return alert_out(alert, base_url=cap.config.base_url)
 
-    @api.get(one, responses=responses(401, 403, 404, 422))
+    @api.get(one, responses=READ_ERRORS)
     def get_alert(identifier: Identifier, principal: Reader, request: Request) -> PublicAlertOut:
         """One public alert with its CAP content."""
         cap = container_of(request).cap
@@ -269,14 +269,14 @@ def router() -> APIRouter:
             cap.views.get(identifier, principal=principal), base_url=cap.config.base_url
         )
 
-    @api.get(one + "/preview", responses=responses(401, 403, 404, 422))
+    @api.get(one + "/preview", responses=READ_ERRORS)
     def preview(identifier: Identifier, principal: Reader, request: Request) -> PreviewOut:
         """The CAP document as it would leave now, with every problem of the schema and rules."""
         found = container_of(request).cap.views.preview(identifier, principal=principal)
         problems = [item(p) for p in found.problems]
         return PreviewOut(valid=not problems, xml=found.xml, problems=problems)
 
-    @api.get(one + "/history", responses=responses(401, 403, 404, 422))
+    @api.get(one + "/history", responses=READ_ERRORS)
     def history(identifier: Identifier, principal: Reader, request: Request) -> list[AuditOut]:
         """Every step: who drafted, edited, submitted, approved, published it, and why."""
         trail = container_of(request).cap.views.history(identifier, principal=principal)
@@ -288,9 +288,8 @@ def router() -> APIRouter:
 
 def _commands(api: APIRouter, one: str) -> None:
     """The lifecycle's commands."""
-    errors = responses(400, 401, 403, 404, 409, 413, 422)
 
-    @api.post(one + "/edit", responses=errors)
+    @api.post(one + "/edit", responses=CHANGE_ERRORS)
     def edit(
         identifier: Identifier, body: ChoicesIn, principal: CanDraft, request: Request
     ) -> PublicAlertOut:
@@ -304,7 +303,7 @@ def _commands(api: APIRouter, one: str) -> None:
     for command, permission, summary in COMMANDS:
         _command(api, one, command=command, permission=permission, summary=summary)
 
-    @api.post(one + "/reject", responses=errors)
+    @api.post(one + "/reject", responses=CHANGE_ERRORS)
     def reject(
         identifier: Identifier, body: RejectIn, principal: CanPublish, request: Request
     ) -> PublicAlertOut:
@@ -349,7 +348,7 @@ def _command(
 
     api.post(
         f"{one}/{command}",
-        responses=responses(400, 401, 403, 404, 409, 413, 422),
+        responses=CHANGE_ERRORS,
         summary=command.capitalize(),
         description=summary,
         operation_id=f"{command}_public_alert",

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tocsin.api.auth import Acknowledger, container_of
 from tocsin.api.catalog import RegionCollection, region_feature
 from tocsin.api.fields import Reason
-from tocsin.api.problems import responses
+from tocsin.api.problems import CHANGE_ERRORS, READ_ERRORS, responses
 from tocsin.core.reports import HandlingAction, Report, ReportStatus, ReportUpdate
 from tocsin.ports.reports import ReportQuery
 
@@ -160,7 +160,7 @@ def router() -> APIRouter:
         query = ReportQuery(statuses=tuple(status), limit=limit)
         return [handled_out(r) for r in container_of(request).reports.for_unit(user, query)]
 
-    @api.get("/api/v1/reports/{report_id}", responses=responses(401, 403, 404, 422))
+    @api.get("/api/v1/reports/{report_id}", responses=READ_ERRORS)
     def get_report(report_id: ReportPath, user: Acknowledger, request: Request) -> HandledDetailOut:
         """One report your unit handles, with the reporter's contact and the public updates
         (audited)."""
@@ -173,10 +173,7 @@ def router() -> APIRouter:
             updates=[_update(u) for u in updates],
         )
 
-    @api.post(
-        "/api/v1/reports/{report_id}/actions",
-        responses=responses(400, 401, 403, 404, 409, 413, 422),
-    )
+    @api.post("/api/v1/reports/{report_id}/actions", responses=CHANGE_ERRORS)
     def act_on_report(
         report_id: ReportPath, body: ActionIn, user: Acknowledger, request: Request
     ) -> HandledReportOut:
@@ -187,10 +184,7 @@ def router() -> APIRouter:
         )
         return handled_out(done)
 
-    @api.post(
-        "/api/v1/reports/clusters/{cluster}/incident",
-        responses=responses(400, 401, 403, 404, 409, 413, 422),
-    )
+    @api.post("/api/v1/reports/clusters/{cluster}/incident", responses=CHANGE_ERRORS)
     def attach_cluster(
         cluster: ReportPath, body: AttachIn, user: Acknowledger, request: Request
     ) -> list[HandledReportOut]:

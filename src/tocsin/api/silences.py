@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.auth import Reader, Silencer, container_of
 from tocsin.api.fields import Code, Matcher, Moment, Reason
-from tocsin.api.problems import responses
+from tocsin.api.problems import CHANGE_ERRORS, READ_ERRORS, responses
 from tocsin.bootstrap import Container
 from tocsin.core.errors import InvalidInput, Problem
 from tocsin.core.levels import Level
@@ -160,7 +160,7 @@ def router() -> APIRouter:
         )
         return [_out(s, container) for s in found]
 
-    @api.get("/api/v1/silences/{silence_id}", responses=responses(401, 403, 404, 422))
+    @api.get("/api/v1/silences/{silence_id}", responses=READ_ERRORS)
     def get_silence(silence_id: SilenceId, principal: Reader, request: Request) -> SilenceDetailOut:
         """One silence with its audit trail."""
         container = container_of(request)
@@ -171,19 +171,13 @@ def router() -> APIRouter:
         ]
         return SilenceDetailOut(**silence.model_dump(), history=history)
 
-    @api.post(
-        "/api/v1/silences/{silence_id}/approve",
-        responses=responses(400, 401, 403, 404, 409, 413, 422),
-    )
+    @api.post("/api/v1/silences/{silence_id}/approve", responses=CHANGE_ERRORS)
     def approve_silence(silence_id: SilenceId, principal: Silencer, request: Request) -> SilenceOut:
         """Approve a broad silence (another user than its creator, within its scope)."""
         container = container_of(request)
         return _out(container.silences.approve(silence_id, principal=principal), container)
 
-    @api.post(
-        "/api/v1/silences/{silence_id}/refuse",
-        responses=responses(400, 401, 403, 404, 409, 413, 422),
-    )
+    @api.post("/api/v1/silences/{silence_id}/refuse", responses=CHANGE_ERRORS)
     def refuse_silence(
         silence_id: SilenceId, body: RefuseIn, principal: Silencer, request: Request
     ) -> SilenceOut:
@@ -193,10 +187,7 @@ def router() -> APIRouter:
         done = container.silences.refuse(silence_id, principal=principal, reason=body.reason)
         return _out(done, container)
 
-    @api.post(
-        "/api/v1/silences/{silence_id}/expire",
-        responses=responses(400, 401, 403, 404, 409, 413, 422),
-    )
+    @api.post("/api/v1/silences/{silence_id}/expire", responses=CHANGE_ERRORS)
     def expire_silence(
         silence_id: SilenceId, body: ExpireIn, principal: Silencer, request: Request
     ) -> SilenceOut:

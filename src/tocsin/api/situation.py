@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tocsin.api.auth import Commander, Reader, container_of
 from tocsin.api.fields import Moment, Reason, single_values
-from tocsin.api.problems import json_problems, responses
+from tocsin.api.problems import READ_ERRORS, json_problems, responses
 from tocsin.bootstrap import Container
 from tocsin.core.incidents.scorecard import ScoreRow, to_csv
 from tocsin.core.incidents.trail import INCIDENT
@@ -141,10 +141,7 @@ def router() -> APIRouter:
         )
         return report_out(report)
 
-    @api.get(
-        "/api/v1/incidents/{incident_id}/situation-reports",
-        responses=responses(401, 403, 404, 422),
-    )
+    @api.get("/api/v1/incidents/{incident_id}/situation-reports", responses=READ_ERRORS)
     def list_reports(
         incident_id: IncidentId, principal: Reader, request: Request
     ) -> list[ReportOut]:

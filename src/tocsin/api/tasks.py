@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tocsin.api.audit import AuditOut, audit_out
 from tocsin.api.auth import Commander, Reader, Responder, container_of
 from tocsin.api.fields import Code, Reason, Text, single_values
-from tocsin.api.problems import responses
+from tocsin.api.problems import CHANGE_ERRORS, READ_ERRORS, responses
 from tocsin.core.incidents.tasks import Task, TaskCommandKind, TaskState, is_overdue
 
 TaskId = Annotated[str, Path(min_length=1, max_length=128)]
@@ -99,7 +99,6 @@ def task_out(task: Task, now: datetime) -> TaskOut:
 def router() -> APIRouter:
     """The task routes."""
     api = APIRouter(tags=["tasks"], dependencies=[Depends(single_values)])
-    writes = responses(400, 401, 403, 404, 409, 413, 422)
 
     @api.get("/api/v1/tasks", responses=responses(401, 403, 422))
     def list_tasks(
@@ -118,7 +117,7 @@ def router() -> APIRouter:
         now = container.clock.now()
         return [task_out(t, now) for t in found]
 
-    @api.get("/api/v1/tasks/{task_id}", responses=responses(401, 403, 404, 422))
+    @api.get("/api/v1/tasks/{task_id}", responses=READ_ERRORS)
     def get_task(task_id: TaskId, principal: Reader, request: Request) -> TaskDetailOut:
         """One task with its trail."""
         tasks = container_of(request).response.tasks
@@ -127,7 +126,7 @@ def router() -> APIRouter:
         now = container_of(request).clock.now()
         return TaskDetailOut(**task_out(task, now).model_dump(), history=history)
 
-    @api.post("/api/v1/tasks/{task_id}/reassign", responses=writes)
+    @api.post("/api/v1/tasks/{task_id}/reassign", responses=CHANGE_ERRORS)
     def reassign_task(
         task_id: TaskId, body: ReassignIn, principal: Commander, request: Request
     ) -> TaskOut:
@@ -138,7 +137,7 @@ def router() -> APIRouter:
         )
         return task_out(done, container.clock.now())
 
-    @api.post("/api/v1/tasks/{task_id}/{action}", responses=writes)
+    @api.post("/api/v1/tasks/{task_id}/{action}", responses=CHANGE_ERRORS)
     def act_on_task(
         task_id: TaskId,
         action: Action,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.auth import Reader, container_of
 from tocsin.api.fields import Code, Name
-from tocsin.api.problems import responses
+from tocsin.api.problems import READ_ERRORS, responses
 from tocsin.core.access import Principal
 from tocsin.core.credentials import ApiToken
 from tocsin.core.errors import Forbidden, NotFound
@@ -106,7 +106,7 @@ def router() -> APIRouter:
         now = container.clock.now()
         return [token_out(k, now) for k in container.access.tokens(user=whose)]
 
-    @api.get("/api/v1/users/{name}/tokens", responses=responses(401, 403, 404, 422))
+    @api.get("/api/v1/users/{name}/tokens", responses=READ_ERRORS)
     def user_tokens(name: UserName, principal: Reader, request: Request) -> list[TokenOut]:
         """One user's tokens (your own, or anyone's with manage_users)."""
         _may_manage(principal, name)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from tocsin.api.audit import AuditOut, audit_out
 from tocsin.api.auth import Acknowledger, Reader, container_of
 from tocsin.api.fields import Reason
-from tocsin.api.problems import responses
+from tocsin.api.problems import CHANGE_ERRORS, READ_ERRORS, responses
 from tocsin.bootstrap import Container
 from tocsin.core.access import Principal
 from tocsin.core.domains import parse_domains
@@ -156,22 +156,19 @@ def router() -> APIRouter:
         )
         return [warning_out(w) for w in found]
 
-    @api.get("/api/v1/warnings/{warning_id}", responses=responses(401, 403, 404, 422))
+    @api.get("/api/v1/warnings/{warning_id}", responses=READ_ERRORS)
     def get_warning(warning_id: WarningId, principal: Reader, request: Request) -> WarningOut:
         """One warning with its cause and explanation."""
         return warning_out(container_of(request).warnings.get(warning_id, principal=principal))
 
-    @api.get("/api/v1/warnings/{warning_id}/history", responses=responses(401, 403, 404, 422))
+    @api.get("/api/v1/warnings/{warning_id}/history", responses=READ_ERRORS)
     def warning_history(
         warning_id: WarningId, principal: Reader, request: Request
     ) -> list[AuditOut]:
         """Every transition of a warning: who, when, why."""
         return audit_out(container_of(request).warnings.history(warning_id, principal=principal))
 
-    @api.post(
-        "/api/v1/warnings/{warning_id}/acknowledge",
-        responses=responses(400, 401, 403, 404, 409, 413, 422),
-    )
+    @api.post("/api/v1/warnings/{warning_id}/acknowledge", responses=CHANGE_ERRORS)
     def acknowledge(
         warning_id: WarningId, body: AcknowledgeIn, principal: Acknowledger, request: Request
     ) -> WarningOut:
