@@ -26,6 +26,7 @@ from tocsin.core.incidents.model import (
     Link,
 )
 from tocsin.core.incidents.model import IncidentCommandKind as K
+from tocsin.core.transitions import changed, refusal
 
 OPEN, A, S, C = (
     IncidentState.OPEN,
@@ -64,12 +65,6 @@ EVENT_OF: Final[dict[K, IncidentEventKind]] = {
     K.ABSORB: IncidentEventKind.ABSORBED,
     K.SPLIT: IncidentEventKind.SPLIT,
 }
-
-
-def refusal(incident: Incident, command: IncidentCommand) -> str | None:
-    """Guard: why the command may not be applied (None: it may). Pure predicates by kind."""
-    guard = GUARDS.get(command.kind)
-    return guard(incident, command) if guard is not None else None
 
 
 def _upgrade_refused(incident: Incident, command: IncidentCommand) -> str | None:
@@ -196,12 +191,10 @@ def apply(
             f"cannot {command.kind.value.replace('_', ' ')} an incident that is "
             f"{incident.state.value}"
         )
-    why = refusal(incident, command)
+    why = refusal(incident, command, guards=GUARDS)
     if why is not None:
         raise IllegalTransition(f"cannot {command.kind.value.replace('_', ' ')}: {why}")
-    change = CHANGES.get(command.kind)
-    changes = change(incident, command, now) if change is not None else {}
-    new = replace(incident, state=target, updated_at=now, **changes)
+    new = changed(incident, command, now=now, state=target, changes=CHANGES)
     return new, _event(command, new, now=now, from_state=incident.state)
 
 

@@ -23,6 +23,7 @@ from typing import Any, Final, NewType
 
 from tocsin.core.errors import IllegalTransition
 from tocsin.core.incidents.model import IncidentId
+from tocsin.core.transitions import changed, refusal
 
 TaskId = NewType("TaskId", str)
 Steps = tuple[tuple[int, str], ...]  # (seconds after the deadline, unit code)
@@ -222,12 +223,6 @@ def is_overdue(task: Task, now: datetime) -> bool:
     return deadline is not None and now > deadline
 
 
-def refusal(task: Task, command: TaskCommand) -> str | None:
-    """Guard: why the command may not be applied (None: it may)."""
-    guard = GUARDS.get(command.kind)
-    return guard(task, command) if guard is not None else None
-
-
 GUARDS: Final[dict[K, Callable[[Task, TaskCommand], str | None]]] = {
     K.COMPLETE: lambda _t, c: None if (c.outcome or "").strip() else "an outcome is needed",
     K.BLOCK: lambda _t, c: None if c.reason.strip() else "a reason is needed",
@@ -295,9 +290,7 @@ def create(template: Task, command: TaskCommand, now: datetime) -> tuple[Task, T
     if state is None:
         raise IllegalTransition("a task is created only by PROPOSE, QUEUE or ASSIGN")
     base = replace(template, state=state, created_at=now, updated_at=now)
-    change = CHANGES.get(command.kind)
-    new = replace(base, **(change(base, command, now) if change else {}))
-    new = _schedule(new)
+    new = _schedule(changed(base, command, now=now, state=state, changes=CHANGES))
     return new, _event(command, new, now=now, from_state=None, old=template)
 
 
@@ -306,12 +299,10 @@ def apply(task: Task, command: TaskCommand, now: datetime) -> tuple[Task, TaskEv
     target = TRANSITIONS.get((task.state, command.kind))
     if target is None:
         raise IllegalTransition(f"cannot {command.kind.value} a task that is {task.state.value}")
-    why = refusal(task, command)
+    why = refusal(task, command, guards=GUARDS)
     if why is not None:
         raise IllegalTransition(f"cannot {command.kind.value} the task: {why}")
-    change = CHANGES.get(command.kind)
-    changes = change(task, command, now) if change is not None else {}
-    new = replace(task, state=target, updated_at=now, **changes)
+    new = changed(task, command, now=now, state=target, changes=CHANGES)
     if new.deadline != task.deadline or new.unit != task.unit:
         new = _schedule(replace(new, reminders=Reminders(new.reminders.steps)))
     else:
