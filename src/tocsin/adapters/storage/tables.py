@@ -190,6 +190,8 @@ audit_log = Table(
     Column("chain_seq", BigInteger, nullable=True, unique=True),
     Column("chain_hash", String(64), nullable=True),
     Index("ix_audit_subject", "subject_type", "subject_id"),
+    # the scorecards read the trail by period (migration 0008)
+    Index("ix_audit_at", "at"),
     # the warning feed's reads: the next transitions after a position, in id order (0033)
     Index("ix_audit_subject_type_id", "subject_type", "id"),
 )
