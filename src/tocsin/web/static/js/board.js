@@ -2,7 +2,7 @@
 // its explanation, history, acknowledgement and silence.
 
 import { HttpError, get, post } from "./api.js";
-import { ago, badge, h, number, serverNow, sortWarnings, toast, when } from "./format.js";
+import { ago, badge, fillPanel, h, number, serverNow, sortWarnings, toast, when } from "./format.js";
 
 // A page of warnings at a time: a storm of 10,000 open warnings is 50 pages, never 10,000 rows.
 export const PAGE = 200;
@@ -182,19 +182,13 @@ export async function showDetail(id, { quiet = false } = {}) {
   for (const tr of document.querySelectorAll("#board tbody tr")) {
     tr.setAttribute("aria-selected", tr.dataset.id === id ? "true" : "false");
   }
-  const box = document.getElementById("detail");
-  let w, history;
-  try {
-    [w, history] = await Promise.all([get(`/api/v1/warnings/${id}`), get(`/api/v1/warnings/${id}/history`)]);
-  } catch (err) {
-    box.hidden = false;
-    box.replaceChildren(h("p", { class: "error" }, `Cannot load warning ${id}: ${err.message}`));
-    return;
-  }
-  if (current !== id) return;
-  box.hidden = false;
-  box.replaceChildren(...detail(w, history));
-  if (!quiet) box.querySelector("h3")?.focus();
+  await fillPanel(document.getElementById("detail"), {
+    load: () => Promise.all([get(`/api/v1/warnings/${id}`), get(`/api/v1/warnings/${id}/history`)]),
+    draw: detail,
+    what: `warning ${id}`,
+    stillWanted: () => current === id,
+    focus: !quiet,
+  });
 }
 
 function detail(w, history) {

@@ -37,6 +37,23 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// Fills a detail panel with what `load` fetches, drawn by `draw` (or says why it cannot be
+// loaded); draws nothing when `stillWanted()` no longer holds (another was chosen meanwhile).
+export async function fillPanel(box, { load, draw, what, stillWanted, focus = true }) {
+  let loaded;
+  try {
+    loaded = await load();
+  } catch (err) {
+    box.hidden = false;
+    box.replaceChildren(h("p", { class: "error" }, `Cannot load ${what}: ${err.message}`));
+    return;
+  }
+  if (!stillWanted()) return;
+  box.hidden = false;
+  box.replaceChildren(...draw(...loaded));
+  if (focus) box.querySelector("h3")?.focus();
+}
+
 export function badge(level, text) {
   const lv = level || "none";
   return h("span", { class: `badge lvl-${lv}` }, text ?? (level ? level.toUpperCase() : "none"));

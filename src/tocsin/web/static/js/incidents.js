@@ -4,7 +4,7 @@
 // Every text goes in as text (h() never parses HTML).
 
 import { HttpError, download, get, post } from "./api.js";
-import { ago, h, serverNow, toast, when } from "./format.js";
+import { ago, fillPanel, h, serverNow, toast, when } from "./format.js";
 
 let onNavigate = () => {};
 let current = null; // the incident shown in detail
@@ -64,19 +64,12 @@ function card(x, tasks) {
 // -- one incident -----------------------------------------------------------------------------
 export async function showDetail(id) {
   current = id;
-  const box = document.getElementById("incident-detail");
-  let x, plans;
-  try {
-    [x, plans] = await Promise.all([get(`/api/v1/incidents/${encodeURIComponent(id)}`), get("/api/v1/plans")]);
-  } catch (err) {
-    box.hidden = false;
-    box.replaceChildren(h("p", { class: "error" }, `Cannot load incident ${id}: ${err.message}`));
-    return;
-  }
-  if (current !== id) return;
-  box.hidden = false;
-  box.replaceChildren(...detail(x, plans));
-  box.querySelector("h3")?.focus();
+  await fillPanel(document.getElementById("incident-detail"), {
+    load: () => Promise.all([get(`/api/v1/incidents/${encodeURIComponent(id)}`), get("/api/v1/plans")]),
+    draw: detail,
+    what: `incident ${id}`,
+    stillWanted: () => current === id,
+  });
 }
 
 function detail(x, plans) {
