@@ -38,11 +38,12 @@ from tocsin.api import (
     tokens,
     warnings,
 )
+from tocsin.api.asgi import ASGIApp, Receive, Scope, Send
 from tocsin.api.docs import install_docs
 from tocsin.api.headers import SecurityHeaders
 from tocsin.api.ingest_gate import IngestGate
 from tocsin.api.lanes import Lane, posts_to
-from tocsin.api.limits import ASGIApp, GuardLimits, Receive, RequestGuard, Scope, Send
+from tocsin.api.limits import GuardLimits, RequestGuard
 from tocsin.api.problems import DESCRIPTIONS, install_handlers
 from tocsin.api.report_gate import ReportGate, report_form
 from tocsin.api.write_routes import write_routes

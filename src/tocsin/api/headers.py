@@ -8,14 +8,9 @@ powerful browser features, and HSTS where the request came over TLS.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Final
+from typing import Final
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from tocsin.api.asgi import ASGIApp, Message, Receive, Scope, Send
 
 # plotly.js compiles expressions with Function(), hence 'unsafe-eval'; the level colours are one
 # inline <style> element; nothing loads from another origin

@@ -28,16 +28,9 @@ from urllib.parse import parse_qsl
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from tocsin.api.asgi import ASGIApp, Receive, Scope, Send
 from tocsin.api.auth import PRINCIPAL_KEY
-from tocsin.api.limits import (
-    ASGIApp,
-    Receive,
-    Scope,
-    Send,
-    declared_too_large,
-    header,
-    too_large,
-)
+from tocsin.api.limits import declared_too_large, header, too_large
 from tocsin.api.problems import error_response, problem_response
 from tocsin.api.rows import RowSink
 from tocsin.bootstrap import Container

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tocsin.api.asgi import ASGIApp, Message, Receive, Scope, Send
 from tocsin.api.headers import SecurityHeaders
-from tocsin.api.limits import ASGIApp, Message, Receive, Scope, Send
 from tocsin.api.problems import internal_error
 
 

@@ -28,14 +28,19 @@ asked about every time.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
-from typing import Any
 
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+# the ASGI types are named here too for what imports them from this module (the lanes' tests)
+from tocsin.api.asgi import ASGIApp as ASGIApp
+from tocsin.api.asgi import Message as Message
+from tocsin.api.asgi import Receive as Receive
+from tocsin.api.asgi import Scope as Scope
+from tocsin.api.asgi import Send as Send
 from tocsin.api.auth import (
     PRINCIPAL_KEY,
     SCHEME,
@@ -51,12 +56,6 @@ from tocsin.bootstrap import Container
 from tocsin.core.access import Principal, anonymous_reader
 from tocsin.core.duplicate_keys import DuplicateKey, loads_once
 from tocsin.core.errors import Problem, Unauthenticated, Unavailable
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SIGN_IN = ("POST", "/api/v1/session")

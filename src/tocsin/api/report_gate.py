@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from tocsin.api.limits import ASGIApp, Receive, Scope, Send, header
+from tocsin.api.asgi import ASGIApp, Receive, Scope, Send
+from tocsin.api.limits import header
 from tocsin.api.open311 import BASE, error_answer, post_form
 from tocsin.bootstrap import Container
 from tocsin.core import errors
