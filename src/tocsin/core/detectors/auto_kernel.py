@@ -30,7 +30,7 @@ from tocsin.core.detectors.auto_state import (
     REC_SHAPE,
     REC_SHIFT,
 )
-from tocsin.core.detectors.kernels import scale_floor
+from tocsin.core.detectors.kernels import ewm_step, scale_floor
 from tocsin.core.detectors.shapes import (
     detected_period,
     nearest_window,
@@ -222,8 +222,7 @@ def _learn_phase(st, y, sd, c):  # type: ignore[no-untyped-def]  # pragma: no co
         ssd = max(math.sqrt(max(st.sv[b], 0.0)), 0.1 * sd)
         zz = (y - st.sm[b]) / ssd
         r = max(-c.huber, min(c.huber, zz)) * ssd if st.sc[b] >= 3 else y - st.sm[b]
-        st.sm[b] += c.seasonal_alpha * r
-        st.sv[b] = (1.0 - c.seasonal_alpha) * (st.sv[b] + c.seasonal_alpha * r * r)
+        st.sm[b], st.sv[b] = ewm_step(st.sm[b], st.sv[b], c.seasonal_alpha, r)
     st.sc[b] = min(st.sc[b] + 1.0, 1e6)
 
 
@@ -291,8 +290,7 @@ def _learn(st, x, c, ev):  # type: ignore[no-untyped-def]  # pragma: no cover - 
     sd = scale_floor(st.v, st.m)
     a = max(c.alpha, 1.0 / (st.learned + 1.0))
     r = max(-c.huber, min(c.huber, (x - st.m) / sd)) * sd if st.learned > 30 else x - st.m
-    st.m += a * r
-    st.v = (1.0 - a) * (st.v + a * r * r)
+    st.m, st.v = ewm_step(st.m, st.v, a, r)
     _remember(st, x, c, ev)
     _learn_windows(st, False)
     if st.p_dec > 0:

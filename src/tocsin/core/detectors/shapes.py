@@ -23,6 +23,7 @@ import numpy as np
 from numba import njit
 
 from tocsin.core.detectors.auto_state import PYRAMID_LAG0, PYRAMID_LEVELS, PYRAMID_RING
+from tocsin.core.detectors.kernels import ewm_step
 
 PYRAMID_RATE = 1.0 / 512.0  # the autocorrelation forgets over about 512 means of a level
 MIN_CYCLES = 4  # a period must have been seen this many times in the pyramid
@@ -81,9 +82,9 @@ def _pyramid_push(st, level, y):  # type: ignore[no-untyped-def]  # pragma: no c
     """Add one mean to a pyramid level: its moments, its autocorrelations, its ring."""
     cnt = st.y_cnt[level]
     rate = max(PYRAMID_RATE, 1.0 / (cnt + 1.0))
-    d = y - st.y_mu[level]
-    st.y_mu[level] += rate * d
-    st.y_var[level] = (1.0 - rate) * (st.y_var[level] + rate * d * d)
+    st.y_mu[level], st.y_var[level] = ewm_step(
+        st.y_mu[level], st.y_var[level], rate, y - st.y_mu[level]
+    )
     mu = st.y_mu[level]
     for k in range(PYRAMID_LAG0):
         lag = PYRAMID_LAG0 + k
