@@ -149,17 +149,17 @@ def create_app(container: Container) -> FastAPI:
     limits = GuardLimits(container)  # one set of rates for all the guards
     guarded = {path: route.schemes for path, route in routes.items()}
     application = partial(FastAPI.__call__, app)
+    # the lanes' guards and the application's are alike: same body limit, same streamed writes
+    guarded_by = partial(
+        RequestGuard,
+        container=container,
+        max_body_bytes=settings.max_body_bytes,
+        streamed=guarded,
+        limits=limits,
+    )
 
     def guard(gate: ASGIApp) -> ASGIApp:
-        return SecurityHeaders(
-            RequestGuard(
-                gate,
-                container=container,
-                max_body_bytes=settings.max_body_bytes,
-                streamed=guarded,
-                limits=limits,
-            )
-        )
+        return SecurityHeaders(guarded_by(gate))
 
     writes = IngestGate(
         application,
@@ -173,13 +173,8 @@ def create_app(container: Container) -> FastAPI:
         Lane(guard(writes), takes=posts_to(frozenset(routes))),
         Lane(guard(reports_gate), takes=lambda scope: report_form(scope) is not None),
     )
-    app.add_middleware(  # every request authenticated before routing or a byte of body
-        RequestGuard,
-        container=container,
-        max_body_bytes=settings.max_body_bytes,
-        streamed=guarded,
-        limits=limits,
-    )
+    # every request authenticated before routing or a byte of body
+    app.add_middleware(guarded_by)
     app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
     reads_open = container.settings.open_reads
     app.openapi = lambda: _openapi(app, reads_open=reads_open)  # type: ignore[method-assign]
