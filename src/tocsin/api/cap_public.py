@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from tocsin.api.auth import container_of
+from tocsin.api.fields import CapIdentifier
 from tocsin.api.problems import responses
 from tocsin.core.domains import parse_domains
 from tocsin.core.levels import parse_levels
@@ -25,6 +26,7 @@ CAP_TYPE = "application/cap+xml"
 ATOM_TYPE = "application/atom+xml"
 FEED_CACHE = "public, max-age=60, must-revalidate"
 DOCUMENT_CACHE = "public, max-age=300"
+IfNoneMatch = Annotated[str | None, Header(max_length=1000)]  # the ETag of the copy held
 
 
 def _accepts_gzip(header: str | None) -> bool:
@@ -60,7 +62,7 @@ def router() -> APIRouter:
         full: Annotated[
             bool, Query(description="each entry embeds its CAP alert (content)")
         ] = False,
-        if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+        if_none_match: IfNoneMatch = None,
     ) -> Response:
         """The Atom feed of active public alerts, with filters; ETag and conditional GET."""
         container = container_of(request)
@@ -92,11 +94,9 @@ def router() -> APIRouter:
         },
     )
     def document(
-        identifier: Annotated[
-            str, Path(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9._:-]+$")
-        ],
+        identifier: CapIdentifier,
         request: Request,
-        if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+        if_none_match: IfNoneMatch = None,
     ) -> Response:
         """A published alert's CAP 1.2 document, exactly as it was published."""
         xml = container_of(request).cap.views.document(identifier)

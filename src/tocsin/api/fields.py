@@ -75,6 +75,9 @@ EpochOrMoment = Annotated[
 IndicatorPath = Annotated[
     str, Path(min_length=1, max_length=256, examples=["D11.river_level"], description="its code")
 ]
+CapIdentifier = Annotated[  # a CAP message's identifier, in a path
+    str, Path(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9._:-]+$")
+]
 CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 but tab and line breaks, DEL
 PLAIN = {"pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"}
 

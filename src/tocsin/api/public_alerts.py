@@ -13,12 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from tocsin.api.audit import AuditOut, audit_out
 from tocsin.api.auth import Reader, Requires, container_of
-from tocsin.api.fields import Code, Moment, Reason, Text
+from tocsin.api.fields import CapIdentifier, Code, Moment, Reason, Text
 from tocsin.api.problems import CHANGE_ERRORS, READ_ERRORS, ProblemItem, item, responses
 from tocsin.core.access import Principal
 from tocsin.core.cap.lifecycle import AlertState, PublicAlert
@@ -30,7 +30,6 @@ from tocsin.services.publication import Choices
 
 CanDraft = Annotated[Principal, Depends(Requires(Permission.DRAFT))]
 CanPublish = Annotated[Principal, Depends(Requires(Permission.PUBLISH))]
-Identifier = Annotated[str, Path(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9._:-]+$")]
 TextLine = Annotated[StrictStr, Field(max_length=1_000)]
 
 
@@ -262,7 +261,7 @@ def router() -> APIRouter:
         return alert_out(alert, base_url=cap.config.base_url)
 
     @api.get(one, responses=READ_ERRORS)
-    def get_alert(identifier: Identifier, principal: Reader, request: Request) -> PublicAlertOut:
+    def get_alert(identifier: CapIdentifier, principal: Reader, request: Request) -> PublicAlertOut:
         """One public alert with its CAP content."""
         cap = container_of(request).cap
         return alert_out(
@@ -270,14 +269,14 @@ def router() -> APIRouter:
         )
 
     @api.get(one + "/preview", responses=READ_ERRORS)
-    def preview(identifier: Identifier, principal: Reader, request: Request) -> PreviewOut:
+    def preview(identifier: CapIdentifier, principal: Reader, request: Request) -> PreviewOut:
         """The CAP document as it would leave now, with every problem of the schema and rules."""
         found = container_of(request).cap.views.preview(identifier, principal=principal)
         problems = [item(p) for p in found.problems]
         return PreviewOut(valid=not problems, xml=found.xml, problems=problems)
 
     @api.get(one + "/history", responses=READ_ERRORS)
-    def history(identifier: Identifier, principal: Reader, request: Request) -> list[AuditOut]:
+    def history(identifier: CapIdentifier, principal: Reader, request: Request) -> list[AuditOut]:
         """Every step: who drafted, edited, submitted, approved, published it, and why."""
         trail = container_of(request).cap.views.history(identifier, principal=principal)
         return audit_out(trail)
@@ -291,7 +290,7 @@ def _commands(api: APIRouter, one: str) -> None:
 
     @api.post(one + "/edit", responses=CHANGE_ERRORS)
     def edit(
-        identifier: Identifier, body: ChoicesIn, principal: CanDraft, request: Request
+        identifier: CapIdentifier, body: ChoicesIn, principal: CanDraft, request: Request
     ) -> PublicAlertOut:
         """Change a draft (or a rejected alert, which becomes a draft again)."""
         cap = container_of(request).cap
@@ -305,7 +304,7 @@ def _commands(api: APIRouter, one: str) -> None:
 
     @api.post(one + "/reject", responses=CHANGE_ERRORS)
     def reject(
-        identifier: Identifier, body: RejectIn, principal: CanPublish, request: Request
+        identifier: CapIdentifier, body: RejectIn, principal: CanPublish, request: Request
     ) -> PublicAlertOut:
         """Send a submitted alert back to its author, with the reason."""
         cap = container_of(request).cap
@@ -336,7 +335,7 @@ def _command(
     """One lifecycle command taking only a reason, guarded by its permission."""
 
     def run(
-        identifier: Identifier, body: ReasonIn, principal: Principal, request: Request
+        identifier: CapIdentifier, body: ReasonIn, principal: Principal, request: Request
     ) -> PublicAlertOut:
         cap = container_of(request).cap
         act = getattr(cap.alerts, command)
