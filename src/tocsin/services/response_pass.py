@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, Protocol, TypeVar
 
 from tocsin.core.audit import AuditRecord
 from tocsin.core.catalog import Catalog
@@ -127,6 +128,53 @@ class ResponseContext:
         return str(found.region) if found is not None else None
 
 
+class Identified(Protocol):
+    """A stored record: it has an id."""
+
+    @property
+    def id(self) -> str:
+        """The record's id."""
+
+
+R = TypeVar("R", bound=Identified)
+
+
+class PassRecords(Generic[R]):
+    """The records of one kind (incidents, tasks) a pass reads and changes: its own versions
+    first, else the stored ones (kept for the rest of the pass), and which of them it created
+    or changed, to save at its end."""
+
+    def __init__(self, load: Callable[[str], R | None]) -> None:
+        self.load = load
+        self.seen: dict[str, R] = {}
+        self.new: set[str] = set()
+        self.changed: set[str] = set()
+
+    def get(self, ident: str) -> R | None:
+        """The record as this pass sees it (None: there is none)."""
+        if ident not in self.seen:
+            found = self.load(ident)
+            if found is None:
+                return None
+            self.seen[ident] = found
+        return self.seen[ident]
+
+    def created(self, record: R) -> None:
+        """Keep a record this pass created."""
+        self.seen[record.id] = record
+        self.new.add(record.id)
+
+    def updated(self, record: R) -> None:
+        """Keep the new version of a record this pass changed."""
+        self.seen[record.id] = record
+        if record.id not in self.new:
+            self.changed.add(record.id)
+
+    def to_save(self, *, new: bool) -> list[R]:
+        """The records this pass created (or, `new` False, changed), by id."""
+        return [self.seen[i] for i in sorted(self.new if new else self.changed)]
+
+
 class ResponsePass:
     """The incidents and tasks one transaction reads and changes, and what it will write."""
 
@@ -134,12 +182,8 @@ class ResponsePass:
         self.tx = tx
         self.now = now
         self.ctx = context
-        self._incidents: dict[str, Incident] = {}
-        self._tasks: dict[str, Task] = {}
-        self._new: set[str] = set()
-        self._changed: set[str] = set()
-        self._new_tasks: set[str] = set()
-        self._changed_tasks: set[str] = set()
+        self._incidents: PassRecords[Incident] = PassRecords(tx.incidents.get)
+        self._tasks: PassRecords[Task] = PassRecords(tx.tasks.get)
         self.records: list[AuditRecord] = []
         self.messages: list[Message] = []
         # warning id -> the incidents linking it when the pass began, for the warnings
@@ -149,12 +193,7 @@ class ResponsePass:
     # -- reading (this pass's versions first) --------------------------------------------------
     def incident(self, incident_id: str) -> Incident | None:
         """An incident as this pass sees it."""
-        if incident_id not in self._incidents:
-            found = self.tx.incidents.get(incident_id)
-            if found is None:
-                return None
-            self._incidents[incident_id] = found
-        return self._incidents[incident_id]
+        return self._incidents.get(incident_id)
 
     def must_incident(self, incident_id: str) -> Incident:
         """An incident, or NotFound."""
@@ -165,18 +204,13 @@ class ResponsePass:
 
     def task(self, ident: str) -> Task | None:
         """A task as this pass sees it."""
-        if ident not in self._tasks:
-            found = self.tx.tasks.get(ident)
-            if found is None:
-                return None
-            self._tasks[ident] = found
-        return self._tasks[ident]
+        return self._tasks.get(ident)
 
     def tasks_of(self, incident_id: str) -> list[Task]:
         """The incident's tasks as this pass sees them, in creation order."""
         for stored in self.tx.tasks.of_incidents([incident_id])[incident_id]:
-            self._tasks.setdefault(stored.id, stored)
-        found = [t for t in self._tasks.values() if t.incident_id == incident_id]
+            self._tasks.seen.setdefault(stored.id, stored)
+        found = [t for t in self._tasks.seen.values() if t.incident_id == incident_id]
         return sorted(found, key=lambda t: (t.created_at, t.id))
 
     def prefetch_links(self, warning_ids: Sequence[str]) -> None:
@@ -187,11 +221,11 @@ class ResponsePass:
             found = linked.get(ident, [])
             self._links[ident] = [incident.id for incident in found]
             for incident in found:
-                self._incidents.setdefault(incident.id, incident)
+                self._incidents.seen.setdefault(incident.id, incident)
 
     def open_incident_for(self, warning: Warning, key: str | None) -> Incident | None:
         """The open incident a warning belongs to: one linking it, else the one of `key`."""
-        for cached in self._incidents.values():
+        for cached in self._incidents.seen.values():
             if cached.is_open and any(
                 link.kind is LinkKind.WARNING and link.ref == warning.id for link in cached.links
             ):
@@ -204,7 +238,7 @@ class ResponsePass:
                 return current
         if key is None:
             return None
-        cached_key = [x for x in self._incidents.values() if x.key == key and x.is_open]
+        cached_key = [x for x in self._incidents.seen.values() if x.key == key and x.is_open]
         if cached_key:
             return cached_key[0]
         stored = self.tx.incidents.open_by_keys([key]).get(key)
@@ -214,17 +248,14 @@ class ResponsePass:
     def open(self, template: Incident, command: IncidentCommand) -> Incident:
         """Create an incident (OPEN) and record it."""
         incident, event = lifecycle.open_incident(template, command, self.now)
-        self._incidents[incident.id] = incident
-        self._new.add(incident.id)
+        self._incidents.created(incident)
         self.records.append(incident_record(event))
         return incident
 
     def change(self, incident: Incident, command: IncidentCommand) -> Incident:
         """Apply a command to an incident and record it."""
         new, event = lifecycle.apply(incident, command, self.now)
-        self._incidents[new.id] = new
-        if new.id not in self._new:
-            self._changed.add(new.id)
+        self._incidents.updated(new)
         self.records.append(incident_record(event))
         return new
 
@@ -232,8 +263,7 @@ class ResponsePass:
     def create_task(self, template: Task, command: TaskCommand, incident: Incident) -> Task:
         """Create a task and record it (a task reaching its unit is notified)."""
         task, event = task_lifecycle.create(template, command, self.now)
-        self._tasks[task.id] = task
-        self._new_tasks.add(task.id)
+        self._tasks.created(task)
         self.records.append(task_record(event))
         self._notice_if_assigned(task, incident, command.reason)
         return task
@@ -241,9 +271,7 @@ class ResponsePass:
     def change_task(self, task: Task, command: TaskCommand, incident: Incident) -> Task:
         """Apply a command to a task and record it (a task reaching its unit is notified)."""
         new, event = task_lifecycle.apply(task, command, self.now)
-        self._tasks[new.id] = new
-        if new.id not in self._new_tasks:
-            self._changed_tasks.add(new.id)
+        self._tasks.updated(new)
         self.records.append(task_record(event))
         if new.state is TaskState.ASSIGNED and (
             task.state is not TaskState.ASSIGNED or new.unit != task.unit
@@ -370,17 +398,14 @@ class ResponsePass:
     def finish(self) -> int:
         """Write everything this pass changed; return the number of notifications."""
         tx = self.tx
-        tx.incidents.save([self._incidents[i] for i in sorted(self._new)], new=True)
-        tx.incidents.save([self._incidents[i] for i in sorted(self._changed)], new=False)
-        tx.tasks.save(self._ordered(self._new_tasks), new=True)
-        tx.tasks.save(self._ordered(self._changed_tasks), new=False)
+        tx.incidents.save(self._incidents.to_save(new=True), new=True)
+        tx.incidents.save(self._incidents.to_save(new=False), new=False)
+        tx.tasks.save(self._tasks.to_save(new=True), new=True)
+        tx.tasks.save(self._tasks.to_save(new=False), new=False)
         tx.audit.append(self.records)
         notes = self.notifications()
         tx.outbox.add(notes)
         return len(notes)
-
-    def _ordered(self, ids: Iterable[str]) -> list[Task]:
-        return [self._tasks[i] for i in sorted(ids)]
 
 
 @contextmanager
