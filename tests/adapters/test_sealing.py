@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import text
 
 from tests.api.conftest import serve_api
-from tocsin.adapters.storage.sealing import DEV_KEY, SealingError, new_key, use_key
+from tocsin.adapters.storage.sealing import (
+    DEV_KEY,
+    REMEMBERED,
+    Sealer,
+    SealingError,
+    new_key,
+    use_key,
+)
 from tocsin.adapters.storage.sql.store import SqlStore
 from tocsin.bootstrap import build
 from tocsin.cli.common import LogFormatter
@@ -107,3 +114,20 @@ def test_log_lines_say_credentials_and_addresses_as_stars() -> None:
     assert "abc123" not in line
     assert "ops@" not in line
     assert "***@example.test" in line
+
+
+def test_a_recurring_address_is_sealed_once_per_key_and_each_token_still_opens() -> None:
+    first, second = Sealer(new_key().encode()), Sealer(new_key().encode())
+    token = first.seal_recurring(HOOK)
+    assert token.startswith("enc:v1:")
+    assert "Hunter2Secret" not in token
+    assert first.seal_recurring(HOOK) == token  # the notifications of one receiver
+    assert first.seal(HOOK) != token  # a one-off seal is still fresh
+    assert second.seal_recurring(HOOK) != token  # another key: another token
+    assert first.unseal(token) == first.unseal(first.seal(HOOK)) == HOOK
+    with pytest.raises(SealingError):
+        second.unseal(token)
+    for i in range(REMEMBERED + 10):  # bounded: many distinct addresses do not grow it
+        assert first.unseal(first.seal_recurring(f"ops{i}@example.test")) == f"ops{i}@example.test"
+    assert len(first._sealed) <= REMEMBERED
+    assert len(first._opened) <= REMEMBERED
