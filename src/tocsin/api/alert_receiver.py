@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.auth import Ingester, container_of
 from tocsin.api.fields import Annotations, Labels, Moment, Text
-from tocsin.api.problems import ProblemItem, item, responses
+from tocsin.api.problems import WRITE_ERRORS, ProblemItem, item
 from tocsin.services.alert_receiver import PrometheusAlert
 
 MAX_ALERTS = 10_000
@@ -44,7 +44,7 @@ def router() -> APIRouter:
     """The receiver route."""
     api = APIRouter(tags=["prometheus"])
 
-    @api.post("/api/v2/alerts", responses=responses(400, 401, 403, 413, 422))
+    @api.post("/api/v2/alerts", responses=WRITE_ERRORS)
     async def prometheus_alerts(
         body: Annotated[list[PromAlertIn], Body(max_length=MAX_ALERTS)],
         principal: Ingester,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.auth import Ingester, Reader, container_of
-from tocsin.api.problems import ProblemItem, item, responses
+from tocsin.api.problems import WRITE_ERRORS, ProblemItem, item, responses
 from tocsin.core.cap.imports import ImportedAlert
 from tocsin.core.errors import InvalidInput, Problem
 from tocsin.core.levels import Level
@@ -119,11 +119,7 @@ def _imports(api: APIRouter) -> None:
             _imported(r) for r in imports.find(principal=principal, limit=limit, live_only=live)
         ]
 
-    @api.post(
-        "/api/v1/cap/imports",
-        openapi_extra=XML_BODY,
-        responses=responses(400, 401, 403, 413, 422),
-    )
+    @api.post("/api/v1/cap/imports", openapi_extra=XML_BODY, responses=WRITE_ERRORS)
     async def push(principal: Ingester, request: Request) -> ImportOut:
         """Import a CAP alert (or a feed embedding alerts) pushed by another agency: checked
         against the schema, refused whole when invalid; new messages become events and, by
@@ -133,11 +129,7 @@ def _imports(api: APIRouter) -> None:
         result = await run_in_threadpool(lambda: imports.push(data, principal=principal))
         return _import_out(result)
 
-    @api.post(
-        "/api/v1/cap/validate",
-        openapi_extra=XML_BODY,
-        responses=responses(400, 401, 403, 413, 422),
-    )
+    @api.post("/api/v1/cap/validate", openapi_extra=XML_BODY, responses=WRITE_ERRORS)
     async def validate(principal: Reader, request: Request) -> ValidateOut:
         """Check a CAP document (the schema, then the rules beyond it); nothing is stored."""
         data = await xml_body(request)

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.auth import Ingester, container_of
 from tocsin.api.fields import Attributes, Code, Moment, Name, Text
-from tocsin.api.problems import responses
+from tocsin.api.problems import WRITE_ERRORS
 from tocsin.core.domains import DomainCode
 from tocsin.core.events import Event
 from tocsin.core.levels import Level
@@ -50,7 +50,7 @@ def router() -> APIRouter:
     """The event routes."""
     api = APIRouter(tags=["events"])
 
-    @api.post("/api/v1/events", status_code=202, responses=responses(400, 401, 403, 413, 422))
+    @api.post("/api/v1/events", status_code=202, responses=WRITE_ERRORS)
     def post_events(body: EventBatchIn, principal: Ingester, request: Request) -> EventsOut:
         """Store a batch of events (duplicates by source + external_id are ignored)."""
         events = [

@@ -23,7 +23,7 @@ from tocsin.adapters.security_alert_formats import parse_alerts
 from tocsin.adapters.vulnerability_feeds import parse_feed
 from tocsin.api.auth import Configurer, Ingester, Reader, container_of
 from tocsin.api.fields import Code, Reason
-from tocsin.api.problems import responses
+from tocsin.api.problems import WRITE_ERRORS, responses
 from tocsin.bootstrap import Container
 from tocsin.core.access import Principal
 from tocsin.core.errors import InvalidInput, Problem
@@ -197,7 +197,7 @@ def _document_post(
     return api.post(
         path,
         status_code=status_code,
-        responses=responses(400, 401, 403, 413, 422),
+        responses=WRITE_ERRORS,
         openapi_extra={"requestBody": {"required": True, "content": content}},
     )
 

@@ -76,9 +76,10 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": Problem, "description": DESCRIPTIONS[s]} for s in statuses}
 
 
-# the problems of the usual routes: a read of what may not exist (404), and a change with a
-# body (400, 413, 422) that may conflict with the state of what it changes (409)
+# the problems of the usual routes: a read of what may not exist (404), a write of a body (400,
+# 413, 422), and a change with a body that may conflict with the state of what it changes (409)
 READ_ERRORS = responses(401, 403, 404, 422)
+WRITE_ERRORS = responses(400, 401, 403, 413, 422)
 CHANGE_ERRORS = responses(400, 401, 403, 404, 409, 413, 422)
 
 

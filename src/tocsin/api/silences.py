@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.auth import Reader, Silencer, container_of
 from tocsin.api.fields import Code, Matcher, Moment, Reason
-from tocsin.api.problems import CHANGE_ERRORS, READ_ERRORS, responses
+from tocsin.api.problems import CHANGE_ERRORS, READ_ERRORS, WRITE_ERRORS, responses
 from tocsin.bootstrap import Container
 from tocsin.core.errors import InvalidInput, Problem
 from tocsin.core.levels import Level
@@ -128,9 +128,8 @@ def _selector(body: SilenceIn, container: Container) -> Selector:
 def router() -> APIRouter:
     """The silence routes."""
     api = APIRouter(tags=["silences"])
-    writes = responses(400, 401, 403, 413, 422)
 
-    @api.post("/api/v1/silences", status_code=201, responses=writes)
+    @api.post("/api/v1/silences", status_code=201, responses=WRITE_ERRORS)
     def create_silence(body: SilenceIn, principal: Silencer, request: Request) -> SilenceOut:
         """Create a silence in the user's scope; it needs a reason and an end; its creation is
         notified."""
