@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import describe
+from machine import describe, reference_ms
 from storm import MAX_PER_POST, storm_alert
 from storm_systems import System, cpu_seconds, start_tocsin
 from storm_traffic import Sink
@@ -49,21 +49,6 @@ CAP_S = 300.0  # give up on a drain after this long
 POLL_S = 0.05
 PROFILE_DIR = ""  # --py-spy DIR: raw py-spy samples of each drain there
 SYSTEM: list[System] = []  # the system of the current run
-
-
-def reference_ms() -> float:
-    """Milliseconds of a fixed pure-Python workload (dicts, strings, JSON): the machine's speed
-    at this moment, best of three."""
-    doc = {"labels": {f"k{i}": f"value {i}" for i in range(12)}, "n": list(range(40))}
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        for i in range(4000):
-            text = json.dumps({**doc, "i": i}, sort_keys=True)
-            back = json.loads(text)
-            "".join(sorted(back["labels"].values()))
-        best = min(best, time.perf_counter() - started)
-    return best * 1000
 
 
 def post_all(system: System, alerts: list[dict[str, Any]]) -> float:
