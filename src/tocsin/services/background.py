@@ -26,6 +26,8 @@ The scheduler's loops (`Work.SCHEDULE`, under the schedule lease):
 - the responder (`Responder.tick`: emergency plans on warning transitions, overdue tasks'
   reminders and escalations, scheduled situation reports, overdue public reports) ticks with
   the dispatcher's wake-ups and interval;
+- these followers start a round at most every `FOLLOW_GAP_S` (0.25 s): the wake-ups of a
+  stream of commits within it are taken by one round;
 - the retention loops delete reporters' contacts past their retention hourly, and summarise
   and delete observations past theirs every `TOCSIN_RETENTION_INTERVAL_H` (docs/retention.md),
   each at once when this process takes the lease.
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -64,6 +67,12 @@ RETENTION_INTERVAL_S = 3_600.0
 
 MAX_BACKOFF_S = 30.0
 SOONEST_S = 0.2  # a loop that sleeps until its next due work sleeps at least this long
+# The followers (response, public alerts, CAP imports) start a round at most this often: the
+# wake-ups of a stream of commits that land within it are taken by one round. Each round reads
+# its feed and its due work (tasks, scheduled reports, overdue reports, sources): at the
+# dispatcher's 0.05 s interval of the benchmarks, three such loops ran twenty rounds a second
+# each, and on PostgreSQL their queries took the server's CPU from ingest (bench/warnings.py).
+FOLLOW_GAP_S = 0.25
 
 
 class _Listenable(Protocol):
@@ -146,6 +155,10 @@ class _Wired(Protocol):
 class _Loop:
     """A thread that runs `work` when woken and at least every `interval` seconds.
 
+    With a `gap`, two rounds start at least `gap` seconds apart: a wake-up within it waits
+    for its end, and the wake-ups that came meanwhile are taken by that one round (each was set
+    after its commit, and the round reads after it clears them, so it sees every one).
+
     A failing round is retried after a doubling wait (up to `MAX_BACKOFF_S`). The log says so
     once when the loop starts failing and once when it recovers: a fault that lasts an hour is
     two lines, not thousands. A fault of the environment (`Unavailable`: full disk, read-only
@@ -160,8 +173,11 @@ class _Loop:
         interval: float,
         wake: threading.Event | None = None,
         until: Callable[[], float | None] | None = None,
+        gap: float = 0.0,
     ) -> None:
         self.wake = wake or threading.Event()
+        self.gap = gap
+        self.started_at = -gap  # when the last round started (time.monotonic)
         self.stopping = threading.Event()
         self.work = work
         self.interval = interval
@@ -173,9 +189,13 @@ class _Loop:
     def _run(self) -> None:
         while not self.stopping.is_set():
             self.wake.wait(self._wait())
+            rest = self.started_at + self.gap - time.monotonic()
+            if rest > 0:
+                self.stopping.wait(rest)
             self.wake.clear()
             if self.stopping.is_set():
                 return
+            self.started_at = time.monotonic()
             try:
                 while self.work() and not self.stopping.is_set():
                     pass
@@ -485,7 +505,7 @@ def _followers(container: _Wired, *, interval: float) -> tuple[_Loop, ...]:
 
     every = container.settings.cap_poll_interval_s
     return (
-        _Loop("tocsin-public-alerts", follow, interval=interval),
-        _Loop("tocsin-cap-import", read_sources, interval=every),
-        _Loop("tocsin-respond", respond, interval=interval),
+        _Loop("tocsin-public-alerts", follow, interval=interval, gap=FOLLOW_GAP_S),
+        _Loop("tocsin-cap-import", read_sources, interval=every, gap=FOLLOW_GAP_S),
+        _Loop("tocsin-respond", respond, interval=interval, gap=FOLLOW_GAP_S),
     )
