@@ -18,14 +18,19 @@ class _Rounds:
         self.seen: list[int] = []
         self.commits = 0
         self.lock = threading.Lock()
-        self.ran = threading.Event()
 
     def work(self) -> bool:
         with self.lock:
             self.starts.append(time.monotonic())
             self.seen.append(self.commits)
-        self.ran.set()
         return False
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> None:
+        """Until `count` rounds have started."""
+        deadline = time.monotonic() + timeout
+        while len(self.starts) != count:
+            assert time.monotonic() < deadline, f"round {count} did not start in time"
+            time.sleep(0.01)
 
     def commit_and_wake(self, loop: _Loop) -> None:
         with self.lock:
@@ -33,30 +38,23 @@ class _Rounds:
         loop.wake.set()
 
 
-def _wait_for(predicate: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "the loop did not get there in time"
-        time.sleep(0.01)
-
-
 def test_wake_ups_within_the_gap_are_taken_by_one_round_that_sees_them_all() -> None:
     rounds = _Rounds()
     loop = _Loop("gap", rounds.work, interval=60.0, gap=0.4)
     loop.start()
     try:
-        _wait_for(lambda: len(rounds.starts) == 1)  # the first round, at once
+        rounds.wait_for(1)  # the first round, at once
         for _ in range(20):  # a stream of commits, each waking the loop, over 0.2 s
             rounds.commit_and_wake(loop)
             time.sleep(0.01)
-        _wait_for(lambda: len(rounds.starts) == 2)
+        rounds.wait_for(2)
         time.sleep(0.6)  # nothing more woke it: no further round
         assert len(rounds.starts) == 2
         assert rounds.starts[1] - rounds.starts[0] >= 0.4 - 0.01
         assert rounds.seen == [0, 20]  # the second round saw every commit
         rounds.commit_and_wake(loop)  # long after: at once, no wait
         woken = time.monotonic()
-        _wait_for(lambda: len(rounds.starts) == 3)
+        rounds.wait_for(3)
         assert rounds.starts[2] - woken < 0.3
         assert rounds.seen[2] == 21
     finally:
@@ -69,10 +67,10 @@ def test_without_a_gap_each_wake_up_it_sees_is_a_round() -> None:
     loop = _Loop("no gap", rounds.work, interval=60.0)
     loop.start()
     try:
-        _wait_for(lambda: len(rounds.starts) == 1)
+        rounds.wait_for(1)
         for expected in (2, 3, 4):
             rounds.commit_and_wake(loop)
-            _wait_for(lambda n=expected: len(rounds.starts) == n)
+            rounds.wait_for(expected)
         assert rounds.seen == [0, 1, 2, 3]
         assert rounds.starts[3] - rounds.starts[1] < 0.4
     finally:
@@ -83,7 +81,7 @@ def test_a_loop_stopped_during_its_gap_ends_at_once() -> None:
     rounds = _Rounds()
     loop = _Loop("stopping", rounds.work, interval=60.0, gap=30.0)
     loop.start()
-    _wait_for(lambda: len(rounds.starts) == 1)
+    rounds.wait_for(1)
     loop.wake.set()  # now it sleeps out the 30 s gap
     time.sleep(0.05)
     began = time.monotonic()
