@@ -6,8 +6,21 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
-from tocsin.services.background import FOLLOW_GAP_S, _followers, _Loop
+import pytest
+
+from tocsin.bootstrap import build
+from tocsin.config import Settings
+from tocsin.services.background import (
+    FOLLOW_GAP_S,
+    Work,
+    _followers,
+    _importer,
+    _Loop,
+    start_background,
+)
+from tocsin.testing.grid import Grid, write_grid_config
 
 
 class _Rounds:
@@ -91,8 +104,9 @@ def test_a_loop_stopped_during_its_gap_ends_at_once() -> None:
     assert len(rounds.starts) == 1  # the round woken for is not run once stopping
 
 
-def test_the_followers_have_the_gap() -> None:
-    """The three loops that follow warning transitions are the ones given the gap."""
+def test_the_followers_have_the_gap_and_the_importer_is_a_timer() -> None:
+    """The two loops that follow warning transitions are given the gap; the CAP importer runs
+    on its own interval."""
 
     class _Nothing:
         def __getattr__(self, name: str) -> object:
@@ -108,9 +122,41 @@ def test_the_followers_have_the_gap() -> None:
         settings = _Settings()
 
     loops = _followers(_Container(), interval=0.05)  # type: ignore[arg-type]
-    assert [(lp.thread.name, lp.gap) for lp in loops] == [
-        ("tocsin-public-alerts", FOLLOW_GAP_S),
-        ("tocsin-cap-import", FOLLOW_GAP_S),
-        ("tocsin-respond", FOLLOW_GAP_S),
+    assert [(lp.thread.name, lp.gap, lp.interval) for lp in loops] == [
+        ("tocsin-public-alerts", FOLLOW_GAP_S, 0.05),
+        ("tocsin-respond", FOLLOW_GAP_S, 0.05),
     ]
-    assert [lp.interval for lp in loops] == [0.05, 30.0, 0.05]
+    importer = _importer(_Container())  # type: ignore[arg-type]
+    assert (importer.thread.name, importer.gap, importer.interval) == ("tocsin-cap-import", 0, 30.0)
+
+
+def test_a_warning_transition_wakes_the_followers_not_the_importer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a real container's schedule loops: the bus's "warnings" message wakes the responder
+    at once (its interval is a minute), and the CAP importer runs only at its start."""
+    config = write_grid_config(tmp_path / "config", Grid(cells=4, per_district=2))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        config_dir=config,
+        dispatch_interval_s=60.0,
+        cap_poll_interval_s=60.0,
+    )
+    container = build(settings)
+    polls, ticks = _Rounds(), _Rounds()
+    monkeypatch.setattr(container.cap.imports, "poll_due", lambda **_: polls.work())
+    monkeypatch.setattr(container.response.responder, "tick", lambda _now: ticks.work())
+    stop = start_background(container, work=frozenset({Work.SCHEDULE}), ingests=False)
+    try:
+        polls.wait_for(1)  # once the schedule lease is this process's
+        ticks.wait_for(1)
+        before = len(ticks.starts)
+        for _ in range(3):
+            container.bus.publish("warnings", {})
+            ticks.wait_for(before + 1)
+            before = len(ticks.starts)
+            time.sleep(FOLLOW_GAP_S)
+        assert len(polls.starts) == 1
+    finally:
+        stop()
+        container.close()

@@ -20,14 +20,14 @@ report deadlines, retention).
 The scheduler's loops (`Work.SCHEDULE`, under the schedule lease):
 
 - public alerts follow their warnings (updates, cancels, auto-publication) when a warning
-  transition is published and at least every `dispatch_interval_s`; CAP sources are polled
-  (each at its own interval) and imported messages past their expiry end, every
-  `cap_poll_interval_s`;
+  transition is published and at least every `dispatch_interval_s`;
+- CAP sources are polled (each at its own interval) and imported messages past their expiry
+  end, every `cap_poll_interval_s` (a timer only: a warning transition gives it nothing to do);
 - the responder (`Responder.tick`: emergency plans on warning transitions, overdue tasks'
   reminders and escalations, scheduled situation reports, overdue public reports) ticks with
   the dispatcher's wake-ups and interval;
-- these followers start a round at most every `FOLLOW_GAP_S` (0.25 s): the wake-ups of a
-  stream of commits within it are taken by one round;
+- the two followers of warning transitions start a round at most every `FOLLOW_GAP_S`
+  (0.25 s): the wake-ups of a stream of commits within it are taken by one round;
 - the retention loops delete reporters' contacts past their retention hourly, and summarise
   and delete observations past theirs every `TOCSIN_RETENTION_INTERVAL_H` (docs/retention.md),
   each at once when this process takes the lease.
@@ -67,11 +67,11 @@ RETENTION_INTERVAL_S = 3_600.0
 
 MAX_BACKOFF_S = 30.0
 SOONEST_S = 0.2  # a loop that sleeps until its next due work sleeps at least this long
-# The followers (response, public alerts, CAP imports) start a round at most this often: the
-# wake-ups of a stream of commits that land within it are taken by one round. Each round reads
-# its feed and its due work (tasks, scheduled reports, overdue reports, sources): at the
-# dispatcher's 0.05 s interval of the benchmarks, three such loops ran twenty rounds a second
-# each, and on PostgreSQL their queries took the server's CPU from ingest (bench/warnings.py).
+# The followers (response, public alerts) start a round at most this often: the wake-ups of a
+# stream of commits that land within it are taken by one round. Each round reads its feed and
+# its due work (tasks, scheduled reports, overdue reports): at the dispatcher's 0.05 s interval
+# of the benchmarks, such loops ran twenty rounds a second each, and on PostgreSQL their
+# queries took the server's CPU from ingest (bench/warnings.py).
 FOLLOW_GAP_S = 0.25
 
 
@@ -401,7 +401,7 @@ def start_background(
     if Work.SCHEDULE in work:
         followers = _followers(container, interval=interval)
         following += followers
-        timers = (*followers, *_retention(container))
+        timers = (*followers, _importer(container), *_retention(container))
         kept.append(leases.schedule)
     loops = (*dispatching, *timers)
     if watch is not None and following:
@@ -479,22 +479,15 @@ def start_delivery(container: _Wired, *, interval: float) -> Callable[[], None]:
 
 
 def _followers(container: _Wired, *, interval: float) -> tuple[_Loop, ...]:
-    """The loops that follow warning transitions in the schedule owner: public alerts, CAP
-    imports, the response."""
+    """The loops that follow warning transitions in the schedule owner: public alerts and the
+    response."""
     cap, responder, clock = container.cap, container.response.responder, container.clock
     overdue = container.report_overdue
     owner = container.leases.schedule
-    importer = system_principal("cap-import")
 
     def follow() -> bool:
         if owner.holds():
             cap.follower.tick(clock.now())
-        return False
-
-    def read_sources() -> bool:
-        if owner.holds():
-            cap.imports.poll_due(principal=importer)
-            cap.imports.expire()
         return False
 
     def respond() -> bool:
@@ -503,9 +496,23 @@ def _followers(container: _Wired, *, interval: float) -> tuple[_Loop, ...]:
             overdue.tick()  # public reports past their deadlines, as for tasks
         return False
 
-    every = container.settings.cap_poll_interval_s
     return (
         _Loop("tocsin-public-alerts", follow, interval=interval, gap=FOLLOW_GAP_S),
-        _Loop("tocsin-cap-import", read_sources, interval=every, gap=FOLLOW_GAP_S),
         _Loop("tocsin-respond", respond, interval=interval, gap=FOLLOW_GAP_S),
     )
+
+
+def _importer(container: _Wired) -> _Loop:
+    """The schedule owner's CAP importer: due sources polled and expired messages ended every
+    `cap_poll_interval_s`. Not woken by warning transitions: in a storm it would read its
+    sources' state and the expired messages four times a second for nothing."""
+    imports, owner = container.cap.imports, container.leases.schedule
+    importer = system_principal("cap-import")
+
+    def read_sources() -> bool:
+        if owner.holds():
+            imports.poll_due(principal=importer)
+            imports.expire()
+        return False
+
+    return _Loop("tocsin-cap-import", read_sources, interval=container.settings.cap_poll_interval_s)
