@@ -177,3 +177,80 @@ def test_a_csv_gauge_feed_runs_on_the_servers_schedule(tmp_path: Path) -> None:
             assert shown.exit_code == 0, shown.output
             assert "unmapped pull: gauges: station=4712 (" in shown.output
     assert feed.seen[1][1] == '"g1"'
+
+
+def test_refused_documents_are_shown_counted_once_and_the_feed_carries_on(
+    tmp_path: Path,
+) -> None:
+    """A document nested past the JSON parser's depth (a RecursionError, not a ValueError)
+    once ended the feed's thread: the feed was never fetched again. Each refusal is one, is
+    shown with its problem, and the feed is stored once its document is good."""
+    feed = Feed()
+    feed.documents["/quakes.geojson"] = (b"[" * 200_000, '"deep"')
+    with feed_server(feed) as url:
+        source = {
+            "name": "quakes",
+            "url": f"{url}/quakes.geojson",
+            "format": "geojson",
+            "every_s": 1,
+            "indicator_field": "properties.net",
+            "indicators": {"ci": "D11.river_level"},
+            "value": "properties.mag",
+            "time": "properties.time",
+            "time_unit": "ms",
+        }
+        with served_with_sources(tmp_path, {"pull": [source]}) as tocsin:
+            assert eventually(lambda: len(feed.seen) >= 2)  # fetched again after the first
+            pulled = tocsin.sources()["pull"]
+            assert pulled["recent_refusals"][0] == {
+                "source": "quakes",
+                "problems": [
+                    {"where": "document", "field": "", "reason": "not JSON: nested too deeply"}
+                ],
+            }
+            assert pulled["refused"] == len(pulled["recent_refusals"])  # fetches, not bytes
+            bad = [quake("ci40001", 2.5, T * 1000), quake("ci40002", "2.6", T * 1000 + 60_000)]
+            feed.documents["/quakes.geojson"] = (json.dumps({"features": bad}).encode(), '"b"')
+            assert eventually(
+                lambda: (
+                    tocsin.sources()["pull"]["recent_refusals"][-1]["problems"]
+                    == [
+                        {
+                            "where": "record 1",
+                            "field": "properties.mag",
+                            "reason": "not a number: '2.6'",
+                        }
+                    ]
+                )
+            )
+            good = [quake("ci40001", 2.5, T * 1000), quake("nc7001", 3.1, T * 1000)]
+            feed.documents["/quakes.geojson"] = (json.dumps({"features": good}).encode(), '"g"')
+            assert eventually(lambda: tocsin.series("D11.river_level") == ([T], [2.5]))
+            pulled = tocsin.sources()["pull"]
+            assert pulled["unmapped_series"] == {"quakes: properties.net=nc": 1}  # once: taken
+            assert pulled["stored"] == 1
+
+
+def test_a_record_the_ingest_refuses_refuses_the_fetch_counted_once(
+    container: Container,
+) -> None:
+    """A time past the server's clock is refused by the ingest, which counts its rows; the
+    feed keeps the refusal naming the record, and does not count it a second time."""
+    feed = Feed()
+    future_ms = 4_102_444_800_000  # 2100
+    features = [quake("ci40001", 2.5, T * 1000), quake("ci40002", 2.6, future_ms)]
+    feed.documents["/quakes.geojson"] = (json.dumps({"features": features}).encode(), '"f"')
+    counts = container.intake.counts[SourceKind.PULL]
+    with feed_server(feed) as url:
+        puller = FeedPuller(
+            quakes_source(url),
+            deliver=partial(container.intake.deliver, SourceKind.PULL),
+            counts=counts,
+        )
+        refused = puller.fetch_once()
+        puller.client.close()
+    assert refused.problem is not None
+    assert refused.problem.startswith("record 1: time: ")
+    assert counts.refused == 2  # the two rows of the write the ingest refused
+    assert [p.where for p in counts.refusals[0].problems] == ["record 1"]
+    assert _series(container, "D11.river_level") == ([], [])

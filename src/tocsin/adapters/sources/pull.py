@@ -2,12 +2,16 @@
 observation (an earthquake feed, river gauges).
 
 Each fetch is a conditional GET (`If-None-Match` with the last ETag, `If-Modified-Since` with
-the last `Last-Modified`): 304 means nothing new. A document is all or nothing: a record whose
-value or time is missing or not of the configured kind refuses the whole fetch (counted, logged
-with the record and field, and fetched again next time, without the conditions); a record whose
-indicator key is not in the map is counted as unmapped. The validators are kept only once the
+the last `Last-Modified`): 304 means nothing new. A document is all or nothing: a document that
+is not JSON (or CSV), or a record whose value or time is missing or not of the configured kind,
+or that the ingest refuses (an unknown indicator, a time past the server's clock), refuses the
+whole fetch: counted as one refusal, kept with the feed's name and its problem (`document` or
+`record i`, the field, why) among the latest refusals (`GET /api/v1/sources`), logged, and
+fetched again next time, without the conditions. A record whose indicator key is not in the map
+is counted as unmapped (once the document is taken). The validators are kept only once the
 observations are committed, so a fetch that was not stored is fetched again. A document larger
-than `MAX_BYTES` is refused.
+than `MAX_BYTES` is refused. Whatever else goes wrong in a fetch is logged, and the feed is
+fetched again at its next time: the loop never ends but by `stop`.
 """
 
 from __future__ import annotations
@@ -17,24 +21,46 @@ import io
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import numpy as np
 import numpy.typing as npt
 
 from tocsin.adapters.sources.records import RecordError, lookup, record_number, record_time
-from tocsin.core.errors import TocsinError
-from tocsin.core.sources import PullSource, SourceCounts
+from tocsin.core.errors import InvalidInput, Problem, TocsinError
+from tocsin.core.sources import PullSource, Refusal, SourceCounts
 
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 64 * 1024 * 1024
 TIMEOUT_S = 30.0
-Deliver = Callable[[Sequence[str], npt.NDArray[np.int64], npt.NDArray[np.float64]], Future[Any]]
+
+
+class Deliver(Protocol):
+    """How rows reach the ingest (`SourceIntake.deliver` for pulled feeds)."""
+
+    def __call__(
+        self,
+        codes: Sequence[str],
+        times: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        *,
+        where: Sequence[str] | None = None,
+    ) -> Future[Any]:
+        """Validate and queue the rows; InvalidInput naming them by `where` if refused."""
+        ...
+
+
+class DocumentRefused(ValueError):
+    """A fetched document that cannot be observations, with its problem (where, field, why)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,38 +74,64 @@ class Fetched:
 
 
 def records_of(source: PullSource, body: bytes) -> list[Any]:
-    """The records of a document (a list at `records`; GeoJSON: its features; CSV: its rows)."""
+    """The records of a document (a list at `records`; GeoJSON: its features; CSV: its rows);
+    DocumentRefused if it holds none."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DocumentRefused(Problem("document", "", "not UTF-8 text")) from None
     if source.format == "csv":
-        return list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
-    document = json.loads(body)
+        try:
+            return list(csv.DictReader(io.StringIO(text)))
+        except csv.Error as err:
+            raise DocumentRefused(Problem("document", "", f"not CSV: {err}")) from None
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+        raise DocumentRefused(Problem("document", "", f"not JSON: {reason}")) from None
     path = source.records or ("features" if source.format == "geojson" else "")
-    found = lookup(document, path) if path else document
+    try:
+        found = lookup(document, path) if path else document
+    except RecordError as err:
+        raise DocumentRefused(Problem("document", err.field, err.reason)) from None
     if not isinstance(found, list):
-        raise RecordError(f"{path or 'the document'} is not a list of records")
+        raise DocumentRefused(Problem("document", path, "not a list of records"))
     return found
 
 
-def observations_of(
-    source: PullSource, records: list[Any], *, counts: SourceCounts
-) -> tuple[list[str], list[int], list[float]]:
-    """The mapped records' (indicators, times, values); RecordError naming the first bad one."""
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """A document's mapped records (indicators, times, values, which record each is) and the
+    series of those no rule maps."""
+
+    codes: list[str]
+    times: list[int]
+    values: list[float]
+    where: list[str]
+    unmapped: list[str]
+
+
+def observations_of(source: PullSource, records: list[Any]) -> Mapped:
+    """The records' observations; DocumentRefused naming the first bad record."""
     text = source.format == "csv"
-    codes: list[str] = []
-    times: list[int] = []
-    values: list[float] = []
+    mapped = Mapped([], [], [], [], [])
     for i, record in enumerate(records):
         try:
             key = lookup(record, source.indicator_field) if source.indicator_field else None
             code = source.indicator_of(key)
             if code is None:
-                counts.unmapped_series(f"{source.name}: {source.indicator_field}={key}")
+                mapped.unmapped.append(f"{source.name}: {source.indicator_field}={str(key)[:100]}")
                 continue
-            values.append(record_number(record, source.value, text=text))
-            times.append(record_time(record, source.time, unit=source.time_unit, text=text))
+            value = record_number(record, source.value, text=text)
+            time = record_time(record, source.time, unit=source.time_unit, text=text)
         except RecordError as err:
-            raise RecordError(f"record {i}: {err}") from err
-        codes.append(code)
-    return codes, times, values
+            raise DocumentRefused(Problem(f"record {i}", err.field, err.reason)) from None
+        mapped.codes.append(code)
+        mapped.times.append(time)
+        mapped.values.append(value)
+        mapped.where.append(f"record {i}")
+    return mapped
 
 
 class FeedPuller:
@@ -110,20 +162,28 @@ class FeedPuller:
             return Fetched(304)
         if response.status_code != 200:
             return Fetched(response.status_code, problem=f"HTTP {response.status_code}")
-        before = self.counts.unmapped
         try:
             records = records_of(self.source, response.content)
-            codes, times, values = observations_of(self.source, records, counts=self.counts)
-        except (RecordError, ValueError) as err:
-            return self._refused(len(response.content), str(err))
+            mapped = observations_of(self.source, records)
+        except DocumentRefused as err:
+            return self._refused((err.problem,), rows=1)
         self.counts.received += len(records)
-        if codes:
+        if mapped.codes:
+            times, values = np.array(mapped.times, np.int64), np.array(mapped.values)
             try:
-                self.deliver(codes, np.array(times, np.int64), np.array(values)).result()
-            except TocsinError as err:
-                return self._refused(len(codes), str(err))
+                future = self.deliver(mapped.codes, times, values, where=mapped.where)
+            except InvalidInput as err:  # the intake counted its rows as refused
+                return self._refused(err.problems, rows=0)
+            except TocsinError as err:  # overloaded, not the owner: the whole document next time
+                return self._not_stored(err)
+            try:
+                future.result()
+            except Exception as err:  # the commit failed (the intake counted it)
+                return self._not_stored(err)
+        for name in mapped.unmapped:
+            self.counts.unmapped_series(name)
         self._keep_validators(response)
-        return Fetched(200, stored=len(codes), unmapped=self.counts.unmapped - before)
+        return Fetched(200, stored=len(mapped.codes), unmapped=len(mapped.unmapped))
 
     def _get(self) -> httpx.Response | None:
         headers = {}
@@ -146,11 +206,18 @@ class FeedPuller:
             if name in response.headers
         }
 
-    def _refused(self, rows: int, reason: str) -> Fetched:
-        self.counts.refused += rows
-        self.validators = {}  # fetch it whole again next time
+    def _refused(self, problems: Sequence[Problem], *, rows: int) -> Fetched:
+        """Keep the refusal where the API shows it, log it; fetch the document whole next time."""
+        self.counts.refused_message(Refusal(self.source.name, tuple(problems)), rows)
+        self.validators = {}
+        reason = "; ".join(map(str, problems))
         log.warning("feed %s refused: %s", self.source.name, reason)
         return Fetched(200, problem=reason)
+
+    def _not_stored(self, err: Exception) -> Fetched:
+        self.validators = {}  # fetch it whole again next time
+        log.warning("feed %s not stored: %s", self.source.name, err)
+        return Fetched(200, problem=f"not stored: {err}")
 
     def start(self) -> None:
         """Fetch now, then every `every_s` seconds, on a daemon thread."""
@@ -169,4 +236,6 @@ class FeedPuller:
                 self.fetch_once()
             except (httpx.HTTPError, TocsinError) as err:  # unreachable, overloaded: next time
                 log.warning("feed %s not fetched: %s", self.source.name, err)
+            except Exception:  # the outermost loop: whatever it was, the feed is fetched again
+                log.exception("feed %s not fetched", self.source.name)
             self.stopping.wait(self.source.every_s)
