@@ -3,6 +3,7 @@ Arrow IPC; each all or nothing, with problems naming the row and the field."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 from collections.abc import Iterator
@@ -186,3 +187,17 @@ def test_another_content_type_is_415(api: Api) -> None:
     response = _post(api, b"<xml/>", "application/xml")
     body = assert_problem(response, 415)
     assert "application/x-ndjson" in body["problems"][0]["reason"]
+
+
+def test_gzip_members_one_after_another_are_one_body(api: Api) -> None:
+    """`cat a.gz b.gz` is one gzip body (RFC 1952); the second member's rows were dropped."""
+    first = gzip.compress(f"indicator,time,value\n{CODE},{T},1.5\n".encode())
+    second = gzip.compress(f"{CODE},{T + 60},2.5\n".encode())
+    response = api.client.post(
+        URL,
+        content=first + second,
+        headers={**api.headers, "Content-Type": "text/csv", "Content-Encoding": "gzip"},
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["received"] == 2
+    assert _stored(api) == ([T, T + 60], [1.5, 2.5])

@@ -8,6 +8,7 @@ bodies). The builders are ours; nothing here reads a file.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 from collections.abc import Callable
@@ -130,12 +131,21 @@ def _repeat(spec: Spec) -> bytes:
     return (head + text + tail).encode()
 
 
+def _gzip(spec: Spec) -> bytes:
+    """`text` gzipped (as one member; `members`: a list of texts, one member each), less its
+    last `drop` bytes."""
+    texts: list[str] = spec.get("members", [spec.get("text", "")])
+    data = b"".join(gzip.compress(text.encode(), mtime=0) for text in texts)
+    return data[: len(data) - spec.get("drop", 0)]
+
+
 BUILDERS: dict[str, Callable[[Spec], bytes]] = {
     "arrow": _arrow,
     "parquet": _parquet,
     "remote_write": _remote_write,
     "nested": _nested,
     "repeat": _repeat,
+    "gzip": _gzip,
 }
 
 

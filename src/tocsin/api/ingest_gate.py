@@ -22,7 +22,7 @@ import json
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import parse_qsl
 
 from fastapi.responses import JSONResponse
@@ -211,14 +211,14 @@ class IngestGate:
         self, receive: Receive, decoder: BodyDecoder, sink: RowSink, *, gzipped: bool
     ) -> None:
         size = 0
-        unzip = zlib.decompressobj(wbits=47) if gzipped else None
+        unzip = Gunzip() if gzipped else None
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 raise _Disconnected
             chunk = message.get("body", b"")
             if unzip is not None and chunk:
-                chunk = _inflate(unzip, chunk, room=self.max_body_bytes - size)
+                chunk = unzip.inflate(chunk, room=self.max_body_bytes - size)
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise _TooLarge
@@ -226,6 +226,8 @@ class IngestGate:
                 decoder.feed(chunk)
             if not message.get("more_body", False):
                 break
+        if unzip is not None:
+            unzip.finish()
         if not sink.full:
             decoder.finish()
 
@@ -255,13 +257,33 @@ def _encoding_refused(route: Route, scope: Scope) -> JSONResponse | None:
     return problem_response(415, f"unsupported Content-Encoding {encoding!r}", [problem])
 
 
-def _inflate(unzip: Any, chunk: bytes, *, room: int) -> bytes:
-    """Decompress a gzip chunk, at most `room` + 1 bytes (more means the limit is passed)."""
-    try:
-        out: bytes = unzip.decompress(chunk, max(room, 0) + 1)
-    except zlib.error as err:
-        raise InvalidInput([Problem("body", "", f"not gzip: {err}")]) from err
-    return out
+class Gunzip:
+    """Undoes `Content-Encoding: gzip` chunk by chunk. Members may follow one another (RFC 1952,
+    what `cat a.gz b.gz` makes); a body that ends inside a member is truncated, and refused:
+    zlib gives what it could decode, and a cut row would otherwise be stored as if whole."""
+
+    def __init__(self) -> None:
+        self.unzip = zlib.decompressobj(wbits=47)
+
+    def inflate(self, chunk: bytes, *, room: int) -> bytes:
+        """Decompress a chunk, at most `room` + 1 bytes (more means the limit is passed)."""
+        out = bytearray()
+        while chunk and len(out) <= room:
+            try:
+                out += self.unzip.decompress(chunk, room - len(out) + 1)
+            except zlib.error as err:
+                raise InvalidInput([Problem("body", "", f"not gzip: {err}")]) from err
+            chunk = b""
+            if self.unzip.eof and self.unzip.unused_data:  # the next member
+                chunk = self.unzip.unused_data
+                self.unzip = zlib.decompressobj(wbits=47)
+        return bytes(out)
+
+    def finish(self) -> None:
+        """The body is complete: InvalidInput unless it ended with a whole member."""
+        if not self.unzip.eof:
+            reason = "not gzip: the body ends inside a gzip member (truncated)"
+            raise InvalidInput([Problem("body", "", reason)])
 
 
 async def _send_json(send: Send, status: int, *, body: object | None) -> None:

@@ -88,11 +88,14 @@ def _values(
         return floats
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
-    for text, number in zip(column.to_pylist(), numbers.tolist(), strict=True):
-        try:
-            float(text)
-        except (TypeError, ValueError):
-            sink.problem(number, "value", f"not a number: {text!r}")
+    before = len(sink.problems)
+    for one, number in zip(column, numbers.tolist(), strict=True):
+        try:  # each as the column was cast: Python's float() takes "1_000" and " 1", Arrow not
+            pc.cast(pa.array([one.as_py()], type=column.type), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            sink.problem(number, "value", f"not a number: {one.as_py()!r}")
+    if len(sink.problems) == before:  # never drop a block without saying why
+        sink.problem(int(numbers[0]), "value", f"not numbers: {column.type}")
     return None
 
 
