@@ -61,6 +61,7 @@ def test_reference_examples_and_escapes(tmp_path: Path) -> None:
             f"gauge,station=D\\ 11 level=4.5 {T * 1000}",
             f'gauge,station=D12 level=7i,note="a \\"quoted\\" text, with comma" {T * 1000}',
             f"gauge,station=D12 level=8u {(T + 60) * 1000}",
+            f"other,_measurement=gauge,station=D12 level=9 {(T + 120) * 1000}",  # not gauge's
             "",
         ]
     )
@@ -73,6 +74,10 @@ def test_reference_examples_and_escapes(tmp_path: Path) -> None:
         assert response.status_code == 204, response.text
         assert tocsin.series("D11.river_level") == ([T], [4.5])
         assert tocsin.series("D12.river_level") == ([T, T + 60], [7.0, 8.0])
+        assert (
+            'other{_field="level",_measurement="other",station="D12"}'
+            in (tocsin.sources()["influx"]["unmapped_series"])
+        )
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,14 @@ Tocsin unchanged; decoded line by line as the body arrives.
 
 `measurement[,tag=value...] field=value[,field=value...] [timestamp]` (InfluxDB v2 reference,
 "Line protocol"): commas, spaces and equals signs in names are escaped with a backslash; field
-values are floats (`1.5`, `-2e3`), integers (`12i`), unsigned integers (`12u`), strings
+values are floats (`1.5`, `-2e3`), 64-bit integers (`12i`), unsigned ones (`12u`), strings
 (`"text"`) or booleans; the timestamp is an integer in the `precision` of the query string
 (`ns` by default, `us`, `ms`, `s`), or absent (the time of receipt). Lines starting with `#` are
 comments.
 
 Each field is a series `{_measurement, _field, tags...}` mapped to an indicator by the
-configured label matchers (`sources.yaml`, `influx:`); an unmapped one is counted, a mapped
+configured label matchers (`sources.yaml`, `influx:`; a tag named `_measurement` or `_field`
+does not stand for them, and a tag needs a value); an unmapped one is counted, a mapped
 field that is not a number (string, boolean) is counted as skipped. A line that is not line
 protocol refuses the whole body, naming the line.
 """
@@ -28,13 +29,14 @@ PRECISION = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000, "s": 1}
 _KEY = r"(?:[^,=\s\\]|\\.)+"
 _FIELD_VALUE = r'(?:"(?:[^"\\]|\\.)*"|[^,\s"]+)'
 LINE = re.compile(
-    rf"((?:[^,\s\\]|\\.)+)((?:,{_KEY}=(?:[^,=\s\\]|\\.)*)*)"
+    rf"((?:[^,\s\\]|\\.)+)((?:,{_KEY}=(?:[^,=\s\\]|\\.)+)*)"
     rf"\s+({_KEY}={_FIELD_VALUE}(?:,{_KEY}={_FIELD_VALUE})*)(?:\s+(-?\d+))?\s*"
 )
-TAG = re.compile(rf"({_KEY})=((?:[^,=\s\\]|\\.)*)")
+TAG = re.compile(rf"({_KEY})=((?:[^,=\s\\]|\\.)+)")
 FIELD = re.compile(rf"({_KEY})=({_FIELD_VALUE})")
 ESCAPED = re.compile(r"\\([,= \\\"])")
 NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+INTEGER_RANGE = {"i": (-(2**63), 2**63 - 1), "u": (0, 2**64 - 1)}
 BOOLEANS = frozenset({"t", "T", "true", "True", "TRUE", "f", "F", "false", "False", "FALSE"})
 
 
@@ -49,6 +51,9 @@ def field_number(text: str) -> float | None:
     if text[-1:] in ("i", "u") and re.fullmatch(r"-?\d+", text[:-1]):
         if text[-1] == "u" and text.startswith("-"):
             raise ValueError(f"not an unsigned integer: {text}")
+        low, high = INTEGER_RANGE[text[-1]]
+        if len(text) > 22 or not low <= int(text[:-1]) <= high:  # 2**64 has 20 digits
+            raise ValueError(f"out of the range of a 64-bit integer: {text:.40}")
         return float(int(text[:-1]))
     if NUMBER.fullmatch(text):
         return float(text)
@@ -111,8 +116,8 @@ class LineProtocolRows(LineBody):
             self.sink.problem(number, "", "not line protocol: measurement[,tags] fields [time]")
             return []
         measurement, tags, fields, stamp = match.groups()
-        labels = {"_measurement": _unescape(measurement)}
-        labels.update((_unescape(k), _unescape(v)) for k, v in TAG.findall(tags))
+        labels = {_unescape(k): _unescape(v) for k, v in TAG.findall(tags)}
+        labels["_measurement"] = _unescape(measurement)  # a tag named so cannot stand for it
         time_s = int(stamp) // self.factor if stamp is not None and self.factor else self.now_s
         if not EPOCH_MIN <= time_s <= EPOCH_MAX:
             self.sink.problem(number, "time", f"{stamp} is not {EPOCH_HELP} in this precision")
