@@ -19,8 +19,11 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
 @contextmanager
-def mosquitto(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """Debian's mosquitto on `port`, persisting sessions to tmp_path."""
+def mosquitto(
+    tmp_path: Path, port: int, *, settings: str = ""
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Debian's mosquitto on `port`, persisting sessions to tmp_path (`settings`: more lines
+    of its configuration)."""
     assert Path(MOSQUITTO).exists(), "Debian's mosquitto is needed (scripts/test.sh installs it)"
     store = tmp_path / "broker"
     store.mkdir(exist_ok=True)
@@ -28,7 +31,7 @@ def mosquitto(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
     config = tmp_path / "mosquitto.conf"
     config.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-        f"persistence_location {store}/\nautosave_interval 1\n{user}",
+        f"persistence_location {store}/\nautosave_interval 1\n{user}{settings}",
         encoding="utf-8",
     )
     with (tmp_path / "mosquitto.log").open("ab") as log:
@@ -40,9 +43,9 @@ def mosquitto(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
             process.wait(timeout=30)
 
 
-def publish(port: int, topic: str, payload: bytes, *, retain: bool = True) -> None:
-    """Publish one QoS 1 message (retained unless told) and wait for the broker's PUBACK."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{topic}")
+def connected_publisher(port: int, client_id: str = "test-publisher") -> mqtt.Client:
+    """A client connected to the broker on `port`, its network loop started."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
 
     def connected() -> bool:
         try:
@@ -52,6 +55,12 @@ def publish(port: int, topic: str, payload: bytes, *, retain: bool = True) -> No
 
     assert eventually(connected, timeout=30)
     client.loop_start()
+    return client
+
+
+def publish(port: int, topic: str, payload: bytes, *, retain: bool = True) -> None:
+    """Publish one QoS 1 message (retained unless told) and wait for the broker's PUBACK."""
+    client = connected_publisher(port, f"test-{topic}")
     info = client.publish(topic, payload, qos=1, retain=retain)
     info.wait_for_publish(timeout=30)
     client.disconnect()

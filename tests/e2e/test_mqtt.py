@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.collector_harness import eventually, free_port, served_with_sources
-from tests.e2e.mosquitto import mosquitto, publish
+from tests.e2e.mosquitto import connected_publisher, mosquitto, publish
 
 pytestmark = pytest.mark.slow
 T = 1_767_225_600
@@ -68,3 +68,28 @@ def test_mqtt_messages_become_observations_across_a_broker_restart(tmp_path: Pat
         with mosquitto(tmp_path, port):  # the broker restarts: the subscriber reconnects
             publish(port, "sensors/D11/level", level(4.0, T + 120))
             assert eventually(lambda: tocsin.series("D11.river_level")[1] == [1.5, 3.0, 4.0])
+
+
+BROKER_SETTINGS = "max_queued_messages 0\n"  # as docs/sources.md tells: keep all while away
+
+
+def test_what_arrives_while_tocsin_is_away_is_kept_for_it_beyond_mosquittos_default(
+    tmp_path: Path,
+) -> None:
+    """Not retained: only the persistent session keeps these. Mosquitto keeps 1,000 messages
+    per absent client unless told (docs/sources.md), and dropped the rest: 1,500 are sent."""
+    port = free_port()
+    with mosquitto(tmp_path, port, settings=BROKER_SETTINGS):
+        with served_with_sources(tmp_path, sources(port)) as tocsin:  # the session exists
+            assert eventually(lambda: tocsin.sources()["mqtt"]["received"] == 0)
+        client = connected_publisher(port)
+        sent = [
+            client.publish("sensors/D11/level", level(float(i), T + i), qos=1) for i in range(1_500)
+        ]
+        for info in sent:
+            info.wait_for_publish(timeout=30)
+        client.disconnect()
+        client.loop_stop()
+        with served_with_sources(tmp_path, sources(port)) as tocsin:
+            assert eventually(lambda: len(tocsin.series("D11.river_level")[0]) == 1_500)
+            assert tocsin.series("D11.river_level")[1] == [float(i) for i in range(1_500)]
