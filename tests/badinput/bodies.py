@@ -32,11 +32,12 @@ def _json(spec: Spec) -> bytes:
 
 
 def _table(spec: Spec) -> pa.Table:
-    return pa.table(
-        {
-            name: pa.array(column["values"], type=_arrow_type(column["type"]))
-            for name, column in spec["columns"].items()
-        }
+    """`columns` ({name: {type, values}}), or `named`: a list of [name, column] (names may
+    repeat)."""
+    named = spec.get("named") or list(spec["columns"].items())
+    return pa.Table.from_arrays(
+        [pa.array(column["values"], type=_arrow_type(column["type"])) for _, column in named],
+        names=[name for name, _ in named],
     )
 
 
@@ -65,6 +66,7 @@ ARROW_TYPES: dict[str, Callable[[], pa.DataType]] = {
     "bool": pa.bool_,
     "timestamp": lambda: pa.timestamp("s"),
     "timestamp-utc": lambda: pa.timestamp("s", tz="UTC"),
+    "dictionary": lambda: pa.dictionary(pa.int32(), pa.string()),
 }
 
 

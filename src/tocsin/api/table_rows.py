@@ -244,13 +244,18 @@ class ArrowRows:
             self._message(message)
 
     def _message(self, message: pa.ipc.Message) -> None:
+        if self.sink.problems:  # refused already (a dictionary column's batches cannot be read)
+            return
         if message.type == "schema":
             self.schema = pa.ipc.read_schema(message)
             self._check_schema(self.schema)
         elif message.type == "record batch" and self.schema is not None:
-            batch = pa.ipc.read_record_batch(message, self.schema)
-            if not self.sink.problems:
-                _add_table(self.sink, batch, first=self.row)
+            try:
+                batch = pa.ipc.read_record_batch(message, self.schema)
+            except pa.ArrowException as err:
+                self.sink.problem(-1, "", f"not an Arrow IPC stream: row {self.row} on: {err}")
+                return
+            _add_table(self.sink, batch, first=self.row)
             self.row += batch.num_rows
         else:
             self.sink.problem(-1, "", f"unsupported Arrow message: {message.type}")
@@ -258,7 +263,9 @@ class ArrowRows:
     def _check_schema(self, schema: pa.Schema) -> None:
         for name, (accepts, expected) in ARROW_TYPES.items():
             index = schema.get_field_index(name)
-            if index < 0:
+            if len(schema.get_all_field_indices(name)) > 1:
+                self.sink.problem(-1, name, "a column is named twice")
+            elif index < 0:
                 self.sink.problem(-1, name, "missing column")
             elif not accepts(schema.field(index).type):
                 found = schema.field(index).type
