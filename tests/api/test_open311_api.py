@@ -354,3 +354,45 @@ def test_an_unexpected_failure_of_the_gate_is_a_500_without_a_traceback(
     assert "Traceback" not in answer.text
     assert "internal error" in answer.json()["detail"]
     assert "disk on fire" in caplog.text  # the server's log has it
+
+
+def test_text_is_read_as_utf8_by_the_gate_and_the_route_and_other_bytes_are_refused(
+    api: Api,
+) -> None:
+    # raw UTF-8 in a form-encoded body (curl -d) was read as Latin-1 ("cittÃ "), and bytes
+    # that are not UTF-8 were stored as U+FFFD or Latin-1 instead of being refused
+    form = "&".join(f"{k}={v}" for k, v in {**GAS, "attribute[strength]": "strong"}.items())
+    gate = api.client.post(
+        f"{BASE}/requests.json",
+        content=f"{form}&description=odore a Città".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    body, media = multipart({**GAS, "attribute[strength]": "strong", "description": "Perché?"})
+    route = api.client.post(f"{BASE}/requests.json", content=body, headers={"Content-Type": media})
+    for posted, text in ((gate, "odore a Città"), (route, "Perché?")):
+        assert posted.status_code == 200, posted.text
+        rid = posted.json()[0]["service_request_id"]
+        assert api.client.get(f"{BASE}/requests/{rid}.json").json()[0]["description"] == text
+    before = table_counts(api.container)
+    refused = [
+        ("application/x-www-form-urlencoded", f"{form}&description=Citt\xe0".encode("latin-1")),
+        ("application/x-www-form-urlencoded", f"{form}&description=Citt%E0".encode()),
+        (media, body.replace("Perché".encode(), "Perché".encode("latin-1"))),
+    ]
+    for content_type, content in refused:
+        answer = api.client.post(
+            f"{BASE}/requests.xml", content=content, headers={"Content-Type": content_type}
+        )
+        assert answer.status_code == 400, answer.text
+        root = xml(answer.content)
+        assert root.tag == "errors"
+        assert [e.findtext("code") for e in root] == ["400"]
+        assert "description: not UTF-8" in (root[0].findtext("description") or "")
+    not_a_form = api.client.post(
+        f"{BASE}/requests.xml",
+        content=f"<request><api_key>{KEY}</api_key></request>",
+        headers={"Content-Type": "text/xml"},
+    )
+    assert not_a_form.status_code == 400  # not 403: the key may be there, the form is not
+    assert "not a form" in (xml(not_a_form.content)[0].findtext("description") or "")
+    assert table_counts(api.container) == before

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException
 
 from tocsin.api.auth import container_of
 from tocsin.api.open311_bodies import (
@@ -36,7 +37,14 @@ from tocsin.api.open311_bodies import (
     service_out,
     xml_document,
 )
-from tocsin.api.open311_forms import FORM_SCHEMA, submission_of
+from tocsin.api.open311_forms import (
+    FORM_MEDIA,
+    FORM_SCHEMA,
+    MAX_FIELDS,
+    Utf8MultiPartParser,
+    submission_of,
+    url_encoded_fields,
+)
 from tocsin.api.problems import error_response
 from tocsin.api.problems import responses as problems_responses
 from tocsin.bootstrap import Container
@@ -300,11 +308,9 @@ def router() -> APIRouter:
         app's `api_key`. Answers the request id at once (services are realtime)."""
         container = container_of(request)
         try:
-            form = await request.form(max_files=1, max_fields=100)
-        except Exception:  # starlette raises its own error types for unreadable forms
-            return error_answer(
-                fmt, errors.InvalidInput([errors.Problem("body", "", "not a form")])
-            )
+            form = await _form(request)
+        except errors.InvalidInput as err:
+            return error_answer(fmt, err)
         client = request.client.host if request.client else "unknown"
         try:
             return await run_in_threadpool(_post, container, fmt, form, client)
@@ -396,6 +402,32 @@ def router() -> APIRouter:
         return Response(data, media_type=media_type)
 
     return api
+
+
+async def _form(request: Request) -> FormData:
+    """The posted form: multipart (a photo) or form-encoded, its text decoded as UTF-8;
+    InvalidInput for a body that is not one (an empty body is an empty form: no api_key)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "multipart/form-data":
+        try:
+            parser = Utf8MultiPartParser(
+                request.headers, request.stream(), max_files=1, max_fields=MAX_FIELDS
+            )
+            return await parser.parse()
+        except MultiPartException as err:
+            why = f"not a form: {err.message}"
+        except Exception:  # the multipart library raises its own types for unreadable parts
+            why = "not a form"
+        raise errors.InvalidInput([errors.Problem("body", "", why)])
+    body = await request.body()
+    if media == "application/x-www-form-urlencoded":
+        pairs: list[tuple[str, str | UploadFile]] = list(url_encoded_fields(body))
+        return FormData(pairs)
+    if body:
+        sent = f"not {media[:80]}" if media else "with a Content-Type"
+        why = f"not a form: send {' or '.join(FORM_MEDIA)}, {sent}"
+        raise errors.InvalidInput([errors.Problem("body", "", why)])
+    return FormData()
 
 
 def _post(container: Container, fmt: str, form: FormData, client: str) -> Response:

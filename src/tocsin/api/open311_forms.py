@@ -8,8 +8,10 @@ from __future__ import annotations
 import math
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from tocsin.api.fields import control_character
 from tocsin.core.contacts import PHONE_PROBLEM, email_problem, phone_number
@@ -37,6 +39,12 @@ FIELDS: dict[str, int] = {
 }
 DROPPED = frozenset({"first_name", "last_name", "device_id", "account_id", "media_url"})
 ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_]{1,64})\](\[\])?$")
+# a coordinate as decimal degrees in ASCII (float() alone also takes "1_0", " 43", "４３", "inf")
+DEGREES = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+MAX_FIELDS = 100
+NOT_UTF8 = "not UTF-8 (GeoReport v2 forms are UTF-8)"
+FORM_MEDIA = ("application/x-www-form-urlencoded", "multipart/form-data")
+ADDRESS_ONLY = "an address alone cannot be placed (no geocoder here): send lat and long too"
 PHOTO_READ_LIMIT = 20_000_000
 _string = {"type": "string"}
 _props: dict[str, Any] = {name: {**_string, "maxLength": n} for name, n in FIELDS.items()}
@@ -63,13 +71,57 @@ FORM_SCHEMA: dict[str, Any] = {
 }
 
 
+def url_encoded_fields(body: bytes) -> list[tuple[str, str]]:
+    """The fields of a form-encoded body, decoded as UTF-8 (raw or percent-escaped bytes);
+    InvalidInput naming each field whose bytes are not UTF-8, or for more than 100 fields."""
+    try:  # latin-1 maps each byte to one character, so the raw bytes can be checked after
+        raw = parse_qsl(
+            body.decode("latin-1"),
+            keep_blank_values=True,
+            max_num_fields=MAX_FIELDS,
+            encoding="latin-1",
+        )
+    except ValueError:
+        why = f"not a form of at most {MAX_FIELDS} fields"
+        raise InvalidInput([Problem("body", "", why)]) from None
+    fields: list[tuple[str, str]] = []
+    problems: list[Problem] = []
+    for name, value in raw:
+        try:
+            decoded = name.encode("latin-1").decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(Problem("form", "", f"a field's name is {NOT_UTF8}"))
+            continue
+        try:
+            fields.append((decoded, value.encode("latin-1").decode("utf-8")))
+        except UnicodeDecodeError:
+            problems.append(Problem("form", decoded, NOT_UTF8))
+    if problems:
+        raise InvalidInput(problems)
+    return fields
+
+
+class Utf8MultiPartParser(MultiPartParser):
+    """Starlette's multipart parser, refusing a text field whose bytes are not in its charset
+    (UTF-8 unless the part says otherwise) where Starlette would read them as Latin-1."""
+
+    def on_part_end(self) -> None:
+        """Check a text part's bytes before Starlette decodes them."""
+        part = self._current_part
+        if part.file is None:
+            try:
+                bytes(part.data).decode(self._charset or "utf-8")
+            except (UnicodeDecodeError, LookupError):
+                raise MultiPartException(f"{part.field_name[:80]}: {NOT_UTF8}") from None
+        super().on_part_end()
+
+
 def _coordinate(raw: str | None, name: str, limit: float) -> tuple[float | None, str | None]:
     if raw is None or raw.strip() == "":
         return None, "required (a location by lat and long)"
-    try:
-        value = float(raw)
-    except ValueError:
+    if not DEGREES.fullmatch(raw):
         return None, "not a number"
+    value = float(raw)
     if not math.isfinite(value) or abs(value) > limit:
         return None, f"not within ±{limit:g} degrees"
     return value, None
@@ -134,9 +186,13 @@ def submission_of(form: FormData, *, client: str, address_range: str) -> Submiss
     fields = _fields(form, problems)
     lat, lat_why = _coordinate(fields.get("lat"), "lat", 90.0)
     lon, lon_why = _coordinate(fields.get("long"), "long", 180.0)
-    for name, why in (("lat", lat_why), ("long", lon_why)):
-        if why is not None:
-            problems.append(Problem("form", name, why))
+    address = next((n for n in ("address_string", "address_id") if fields.get(n)), None)
+    if address and not fields.get("lat") and not fields.get("long"):
+        problems.append(Problem("form", address, ADDRESS_ONLY))
+    else:
+        for name, why in (("lat", lat_why), ("long", lon_why)):
+            if why is not None:
+                problems.append(Problem("form", name, why))
     if not fields.get("service_code"):
         problems.append(Problem("form", "service_code", "required"))
     contact = _contact(fields, problems)

@@ -8,26 +8,24 @@ The application takes these posts into a lane of their own ahead of FastAPI's mi
 rates), this gate. Nothing else in FastAPI's stack acts on them: a report's answer is too small
 to compress and the gate answers its own errors. The stack it skips took about 7 % of the
 server's time per report (py-spy on `bench/reports.py`, before the lane).
-The form is parsed as Starlette's form parser reads it (fields split on `&`, `+` and percent
-escapes decoded as UTF-8, raw bytes as Latin-1, at most 100 fields) and answered exactly as the
-route does (`tocsin.api.open311.post_form`), but on the event loop: the report is checked and
-routed there (no I/O) and handed to the reports' group committer, and the answer waits on the
-commit without holding a worker thread. A multipart form (a photo) and every other request go
-on to the application unchanged.
+The form is parsed as the route reads it (`open311_forms.url_encoded_fields`: fields split on
+`&`, `+` and percent escapes and raw bytes decoded as UTF-8, a field that is not UTF-8 refused,
+at most 100 fields) and answered exactly as the route does (`tocsin.api.open311.post_form`),
+but on the event loop: the report is checked and routed there (no I/O) and handed to the
+reports' group committer, and the answer waits on the commit without holding a worker thread.
+A multipart form (a photo) and every other request go on to the application unchanged.
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
-
 from tocsin.api.asgi import ASGIApp, Receive, Scope, Send
 from tocsin.api.limits import header
 from tocsin.api.open311 import BASE, error_answer, post_form
+from tocsin.api.open311_forms import url_encoded_fields
 from tocsin.bootstrap import Container
 from tocsin.core import errors
 
 FORM = "application/x-www-form-urlencoded"
-MAX_FIELDS = 100  # as the route's form parser allows
 PATHS = {f"{BASE}/requests.{fmt}": fmt for fmt in ("json", "xml")}
 
 
@@ -59,12 +57,9 @@ class ReportGate:
             return  # the client went away: nothing to answer, nothing stored
         client = scope.get("client") or ("unknown", 0)
         try:  # an unexpected error is its lane's to answer (lanes.py)
-            fields = parse_qsl(
-                body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS
-            )
-        except ValueError:
-            why = f"not a form of at most {MAX_FIELDS} fields"
-            response = error_answer(fmt, errors.InvalidInput([errors.Problem("body", "", why)]))
+            fields = url_encoded_fields(body)
+        except errors.InvalidInput as err:
+            response = error_answer(fmt, err)
         else:
             response = await post_form(self.container, fmt, fields, client=str(client[0]))
         await response(scope, receive, send)
