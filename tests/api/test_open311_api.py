@@ -157,6 +157,34 @@ def test_unknown_things_are_404_in_the_spec_form(api: Api) -> None:
     assert "start_date" in bad.json()[0]["description"]
 
 
+def test_paths_and_methods_that_are_no_method_answer_in_the_spec_form(api: Api) -> None:
+    # the framework's own 404 and 405 were Problem bodies ({"detail": …}): no Open311 client
+    # reads those; `request/{id}` (singular) is what the validator's swagger.json names
+    for path in ("request/abc.json", "foo.json", "requests/x.json/more", ""):
+        answer = api.client.get(f"{BASE}/{path}")
+        assert answer.status_code == 404, path
+        assert answer.headers["content-type"] == "application/json; charset=utf-8"
+        [error] = answer.json()
+        assert error["code"] == 404
+        assert error["description"].startswith(f"no such resource '{BASE}/{path}'")
+    as_xml = api.client.get(f"{BASE}/request/abc.xml")
+    assert as_xml.status_code == 404
+    assert [e.findtext("code") for e in xml(as_xml.content)] == ["404"]
+    for path, fmt in (("services.xml", "xml"), ("media/abc", "json")):
+        answer = api.client.post(f"{BASE}/{path}", data={"api_key": KEY})
+        assert answer.status_code == 405, path
+        assert answer.headers["allow"] == "GET"
+        description = (
+            xml(answer.content)[0].findtext("description")
+            if fmt == "xml"
+            else answer.json()[0]["description"]
+        )
+        assert description == f"POST is not allowed on '{BASE}/{path}' (allowed: GET)"
+    elsewhere = api.client.get("/api/v1/no-such-thing", headers=api.headers)
+    assert elsewhere.status_code == 404
+    assert set(elsewhere.json()) == {"detail", "problems"}  # a Problem outside Open311
+
+
 def test_the_same_submission_twice_is_one_report(api: Api) -> None:
     first = post(api, description="Gas  smell").json()[0]["service_request_id"]
     again = post(api, description="gas smell").json()[0]["service_request_id"]

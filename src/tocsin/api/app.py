@@ -138,7 +138,7 @@ def create_app(container: Container) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
-    install_handlers(app)
+    install_handlers(app, http_errors_under={f"{open311.BASE}/": open311.framework_error})
     app.router.routes.extend(api_routes())
     install_docs(app, title=TITLE)
     settings = container.settings

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from tocsin.api.auth import container_of
@@ -58,6 +59,15 @@ from tocsin.services.reports import Submission
 BASE = "/open311/v2"
 CHANGESET = datetime(2026, 11, 29, tzinfo=UTC)
 MAX_RANGE = timedelta(days=90)
+METHODS = (
+    "discovery.{fmt}",
+    "services.{fmt}",
+    "services/{code}.{fmt}",
+    "requests.{fmt}",
+    "requests/{id}.{fmt}",
+    "tokens/{token}.{fmt}",
+    "media/{id}",
+)
 PHOTO = {"schema": {"type": "string", "format": "binary"}}
 STATUSES: dict[str, tuple[ReportStatus, ...]] = {
     wanted: tuple(s for s, shown in OPEN311_STATUS.items() if shown == wanted)
@@ -128,6 +138,25 @@ def error_answer(fmt: str, err: errors.TocsinError) -> Response:
     response = Answer(chosen.value).body(items, root="errors", item="error", status=status)
     if isinstance(err, errors.RateLimited):
         response.headers["Retry-After"] = str(err.retry_after_s)
+    return response
+
+
+def framework_error(request: Request, err: HTTPException) -> Response:
+    """An error the framework raised under the Open311 base (a path that is no method, a
+    method a path does not take) in the spec's error form, in the path's format."""
+    path = request.url.path
+    if err.status_code == 404:
+        why = f"no such resource {path[:120]!r}: the methods are {', '.join(METHODS)}"
+    elif err.status_code == 405:
+        allowed = (err.headers or {}).get("Allow", "")
+        why = f"{request.method[:10]} is not allowed on {path[:120]!r} (allowed: {allowed})"
+    else:
+        why = str(err.detail)
+    items = [Open311Error(code=err.status_code, description=why)]
+    fmt = path.rpartition(".")[2]
+    chosen = Format(fmt) if fmt in Format.__members__.values() else Format.JSON
+    response = Answer(chosen.value).body(items, root="errors", item="error", status=err.status_code)
+    response.headers.update(err.headers or {})
     return response
 
 

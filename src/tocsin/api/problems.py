@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
@@ -165,8 +165,15 @@ def validation_problem(error: Mapping[str, Any]) -> errors.Problem:
     return errors.Problem(at.where, at.field, reason)
 
 
-def install_handlers(app: FastAPI) -> None:
-    """Answer every error with a Problem body."""
+def install_handlers(
+    app: FastAPI,
+    *,
+    http_errors_under: Mapping[str, Callable[[Request, HTTPException], Response]] | None = None,
+) -> None:
+    """Answer every error with a Problem body; a framework error (no such path, a method a
+    path does not take) under a prefix of `http_errors_under` is answered by its function
+    instead (Open311's error form under `/open311/v2/`)."""
+    answers = dict(http_errors_under or {})
 
     @app.exception_handler(errors.TocsinError)
     def tocsin_error(_: Request, err: errors.TocsinError) -> JSONResponse:
@@ -179,7 +186,11 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(422, f"invalid request: {shown}", problems)
 
     @app.exception_handler(HTTPException)
-    def http_error(_: Request, err: HTTPException) -> JSONResponse:
+    def http_error(request: Request, err: HTTPException) -> Response:
+        path = request.url.path
+        answer = next((f for prefix, f in answers.items() if path.startswith(prefix)), None)
+        if answer is not None:
+            return answer(request, err)
         return problem_response(err.status_code, str(err.detail), headers=err.headers)
 
     @app.exception_handler(Exception)
