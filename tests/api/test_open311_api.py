@@ -424,3 +424,37 @@ def test_text_is_read_as_utf8_by_the_gate_and_the_route_and_other_bytes_are_refu
     assert not_a_form.status_code == 400  # not 403: the key may be there, the form is not
     assert "not a form" in (xml(not_a_form.content)[0].findtext("description") or "")
     assert table_counts(api.container) == before
+
+
+def test_the_xml_answers_stay_well_formed_whatever_text_a_report_holds(api: Api) -> None:
+    # U+FFFE and U+FFFF are valid UTF-8 but no XML character: one report holding one made
+    # GET requests.xml unreadable for every client. The form refuses them; text that came
+    # another way (a unit's public answer) is written with U+FFFD in their place.
+    refused = post(api, "xml", description="smell \ufffe here")
+    assert refused.status_code == 400
+    assert xml(refused.content)[0].findtext("description") == (
+        "form: description: U+FFFE at character 6 is not a character"
+    )
+    control = post(api, **{"attribute[strength]": "strong\x07"})
+    assert control.json() == [
+        {
+            "code": 400,
+            "description": "form: attribute[strength]: control character U+0007 at character 6",
+        }
+    ]
+    rid = post(api, description="smell by the bridge").json()[0]["service_request_id"]
+    handler = unit_member(api, "p1", "P1-CP")
+    closed = api.client.post(
+        f"/api/v1/reports/{rid}/actions",
+        headers=handler,
+        json={"action": "close", "note": "repaired \uffff today"},
+    )
+    assert closed.status_code == 200, closed.text
+    for path in ("requests.xml", f"requests/{rid}.xml"):
+        answer = api.client.get(f"{BASE}/{path}")
+        assert answer.status_code == 200
+        [record] = xml_records(answer.content, "request")  # parsed: well-formed
+        assert record["status_notes"] == "repaired \ufffd today"
+    assert api.client.get(f"{BASE}/requests/{rid}.json").json()[0]["status_notes"] == (
+        "repaired \uffff today"  # JSON carries it as it is
+    )

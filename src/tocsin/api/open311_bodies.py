@@ -7,6 +7,7 @@ elements (`services/service`, `service_requests/request`, `errors/error`), UTF-8
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -16,6 +17,9 @@ from pydantic import BaseModel
 
 from tocsin.core.report_types import Datatype, ReportAttribute, ReportType
 from tocsin.core.reports import Report
+
+# what XML 1.0 cannot carry: C0 controls but tab and line breaks, surrogates, U+FFFE, U+FFFF
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class ServiceOut(BaseModel):
@@ -188,7 +192,7 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
-    return str(value)
+    return NOT_XML.sub("\ufffd", str(value))  # stored before the form refused them, or a note
 
 
 def _append(parent: ET.Element, name: str, value: Any) -> None:

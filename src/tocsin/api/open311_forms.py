@@ -42,6 +42,7 @@ ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_]{1,64})\](\[\])?$")
 # a coordinate as decimal degrees in ASCII (float() alone also takes "1_0", " 43", "４３", "inf")
 DEGREES = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 MAX_FIELDS = 100
+NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")  # beside the C0 controls: not XML 1.0 Chars
 NOT_UTF8 = "not UTF-8 (GeoReport v2 forms are UTF-8)"
 FORM_MEDIA = ("application/x-www-form-urlencoded", "multipart/form-data")
 ADDRESS_ONLY = "an address alone cannot be placed (no geocoder here): send lat and long too"
@@ -127,6 +128,18 @@ def _coordinate(raw: str | None, name: str, limit: float) -> tuple[float | None,
     return value, None
 
 
+def text_problem(value: str) -> str | None:
+    """Why a text field cannot be taken (None: it can): a control character, or a character
+    XML 1.0 cannot carry (the XML answers would not be well-formed)."""
+    found = control_character(value)
+    if found:
+        return found
+    bad = NOT_XML.search(value)
+    if bad is None:
+        return None
+    return f"U+{ord(bad.group()):04X} at character {bad.start()} is not a character"
+
+
 def _fields(form: FormData, problems: list[Problem]) -> dict[str, str]:
     """The text fields, each checked against its limit; unknown fields are problems."""
     out: dict[str, str] = {}
@@ -139,18 +152,21 @@ def _fields(form: FormData, problems: list[Problem]) -> dict[str, str]:
             problems.append(Problem("form", name, "a text field, not a file"))
         elif len(value) > FIELDS[name]:
             problems.append(Problem("form", name, f"longer than {FIELDS[name]} characters"))
-        elif control_character(value):
-            problems.append(Problem("form", name, str(control_character(value))))
+        elif text_problem(value):
+            problems.append(Problem("form", name, str(text_problem(value))))
         elif name not in DROPPED:
             out[name] = value
     return out
 
 
-def _attributes(form: FormData) -> dict[str, list[str]]:
+def _attributes(form: FormData, problems: list[Problem]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for name, value in form.multi_items():
         match = ATTRIBUTE.match(name)
         if match and isinstance(value, str):
+            why = text_problem(value)
+            if why:
+                problems.append(Problem("form", name, why))
             found.setdefault(match.group(1), []).append(value)
     return found
 
@@ -197,6 +213,7 @@ def submission_of(form: FormData, *, client: str, address_range: str) -> Submiss
         problems.append(Problem("form", "service_code", "required"))
     contact = _contact(fields, problems)
     photo = _photo(form, problems)
+    attributes = _attributes(form, problems)
     if problems or lat is None or lon is None:
         raise InvalidInput(problems)
     return Submission(
@@ -206,7 +223,7 @@ def submission_of(form: FormData, *, client: str, address_range: str) -> Submiss
         address_range=address_range,
         description=fields.get("description", ""),
         address=fields.get("address_string") or None,
-        attributes=_attributes(form),
+        attributes=attributes,
         contact=contact,
         photo=photo,
     )
