@@ -94,3 +94,25 @@ def test_fields_alertmanager_does_not_define_are_ignored(api: Api) -> None:
     body = [{"labels": LABELS, "status": {"state": "active"}, "fingerprint": "abc"}]
     response = api.client.post("/api/v2/alerts", json=body, headers=api.headers)
     assert response.json() == {"accepted": 1, "warnings_changed": 1, "rejected": []}
+
+
+def test_go_zero_times_are_unset_times_as_alertmanager_reads_them(api: Api) -> None:
+    # the body amtool 0.25 posts for `amtool alert add X region=D12 domain=natural.flood`
+    # (no --start, no --end): Go's zero time in both fields
+    zero = "0001-01-01T00:00:00.000Z"
+    firing = [{"endsAt": zero, "startsAt": zero, "labels": {**LABELS, "alertname": "X"}}]
+    response = api.client.post("/api/v2/alerts", json=firing, headers=api.headers)
+    assert response.json() == {"accepted": 1, "warnings_changed": 1, "rejected": []}
+    (w,) = api.client.get("/api/v1/warnings").json()  # raised, not lifted at year 1
+    assert (w["subject"], w["level"]) == ("X", "yellow")
+    # with a real end in the past and a zero start, it is resolved
+    api.clock.advance(timedelta(minutes=1))
+    now = api.clock.now().isoformat()
+    ended = [{**firing[0], "endsAt": now, "startsAt": "0001-01-01T00:00:00Z"}]
+    response = api.client.post("/api/v2/alerts", json=ended, headers=api.headers)
+    assert response.json()["warnings_changed"] == 1
+    assert api.client.get("/api/v1/warnings").json() == []
+    # any other time before 1900 is still refused whole
+    early = [{"labels": LABELS, "startsAt": "0001-01-01T00:00:01Z"}]
+    response = api.client.post("/api/v2/alerts", json=early, headers=api.headers)
+    assert_problem(response, 422, [("body[0]", "startsAt", "RFC 3339")])

@@ -4,14 +4,19 @@ The body is Alertmanager's API v2 list of postable alerts (camelCase field names
 Alertmanager does not define are ignored, as Alertmanager ignores them; the ones it defines are
 typed strictly: times are RFC 3339 with an offset (a naive `startsAt` is refused, never taken
 as UTC), labels and annotations are bounded in count and length.
+
+Go's zero time (`0001-01-01T00:00:00Z`) in `startsAt` or `endsAt` means "not set", as it does to
+Alertmanager: Go clients built on Alertmanager's OpenAPI models (amtool's `alert add` without
+`--start`/`--end`, among others) send it for a time they leave empty.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from tocsin.api.auth import Ingester, container_of
 from tocsin.api.fields import Annotations, Labels, Moment, Text
@@ -19,6 +24,15 @@ from tocsin.api.problems import WRITE_ERRORS, ProblemItem, item
 from tocsin.services.alert_receiver import PrometheusAlert
 
 MAX_ALERTS = 10_000
+GO_ZERO_TIME = re.compile(r"0001-01-01T00:00:00(?:\.0+)?(?:Z|[+-]00:00)")
+
+
+def _unset_when_zero(value: Any) -> Any:
+    """None for Go's zero time (an unset time to Alertmanager's clients); else the value."""
+    return None if isinstance(value, str) and GO_ZERO_TIME.fullmatch(value) else value
+
+
+AlertMoment = Annotated[Moment | None, BeforeValidator(_unset_when_zero)]
 
 
 class PromAlertIn(BaseModel):
@@ -27,8 +41,8 @@ class PromAlertIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     labels: Labels = Field(description="must include `region` and `domain`; at most 64")
     annotations: Annotations = {}
-    startsAt: Moment | None = None  # Alertmanager's field names
-    endsAt: Moment | None = None
+    startsAt: AlertMoment = None  # Alertmanager's field names; Go's zero time: not set
+    endsAt: AlertMoment = None
     generatorURL: Text = ""
 
 
