@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import subprocess
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import CLI, Server, issue_token, running_sink
+from tests.e2e.harness import CLI, Server, Sink, issue_token, running_sink
 from tocsin.testing import processes
 from tocsin.testing.grid import Grid, write_grid_config
 from tocsin.testing.postgres import create_database, free_port
@@ -150,3 +151,61 @@ def test_a_dispatch_only_process_leaves_the_outbox_to_delivery_processes_that_sh
             server.stop()
             for proc in procs:
                 processes.stop(proc)
+
+
+def test_an_alert_not_posted_again_before_its_ends_at_is_resolved_by_notify_run(
+    tmp_path: Path,
+) -> None:
+    """Prometheus re-sends a firing alert with an `endsAt` a few intervals ahead; when it stops
+    (killed, or its rule deleted), Alertmanager resolves the alert at that `endsAt`. So does
+    Tocsin: `notify run` (the schedule owner beside a `serve` without background workers) lifts
+    the warning, and the sink gets its resolution, while an alert re-sent in time stays firing."""
+    grid = Grid(cells=10, per_district=5)
+    with running_sink() as sink:
+        routes = {
+            "route": {
+                "receiver": "sink",
+                "group_by": ["id"],
+                "group_wait_s": 0,
+                "group_interval_s": 0.01,
+            },
+            "receivers": [
+                {"name": "sink", "webhooks": [{"url": sink.url, "format": "alertmanager"}]}
+            ],
+        }
+        config = write_grid_config(tmp_path / "config", grid, routes=routes)
+        db = f"sqlite:///{tmp_path / 'tocsin.db'}"
+        env = {"TOCSIN_BACKGROUND_WORKERS": "false"}
+        server = Server(db, config, tmp_path / "serve.log", env=env, port=free_port())
+        notify = None
+        try:
+            server.start()
+            token = issue_token(db, config)
+            notify = _notify(db, config, tmp_path / "notify.log", work="all")
+
+            def post(ident: str) -> None:
+                ends = datetime.now(UTC) + timedelta(seconds=2)
+                alert = _alert(ident, grid, ends=ends.isoformat())
+                answer = server.post("/api/v2/alerts", [alert], token)
+                assert answer.status_code == 200, answer.text
+
+            post("stops")
+            deadline = time.monotonic() + 15  # its end (2 s), then the 5 s expiry loop
+            while time.monotonic() < deadline and not _statuses(sink, "stops")[1:]:
+                post("kept")  # re-sent each second, as Prometheus re-sends a firing alert
+                time.sleep(1.0)
+            assert _statuses(sink, "stops") == ["firing", "resolved"]
+            assert set(_statuses(sink, "kept")) == {"firing"}
+        finally:
+            server.stop()
+            processes.stop(notify)
+
+
+def _statuses(sink: Sink, ident: str) -> list[str]:
+    """The statuses the sink received for one alert, in order."""
+    return [
+        alert["status"]
+        for got in sink.snapshot()
+        for alert in got.body["alerts"]
+        if alert["labels"]["id"] == ident
+    ]

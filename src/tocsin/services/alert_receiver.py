@@ -14,13 +14,20 @@ the transaction holding them has committed, so an accepted alert is a stored one
 
 A `startsAt` later than the server's clock plus the allowed skew is invalid (as an observation
 from the future is).
+
+As in Alertmanager, a firing alert holds until its `endsAt` (Prometheus sets it a few evaluation
+intervals ahead and moves it on with every re-send), or for `RESOLVE_TIMEOUT` after its last post
+when it has none: a warning whose alert was not posted again by then is lifted (`expire`, run
+every `EXPIRY_INTERVAL` by the holder of the schedule lease, services/background.py). So a
+Prometheus that stops, or a rule that is deleted, does not leave its warnings open for ever. The
+span is kept in the warning's explanation (`valid_for_s`) and counted from its `last_seen_at`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -33,7 +40,14 @@ from tocsin.core.levels import Level
 from tocsin.core.moments import ahead_reason
 from tocsin.core.regions import RegionCode
 from tocsin.core.users import Permission
-from tocsin.core.warnings.model import Command, CommandKind, Place, WarningEvent, fingerprint
+from tocsin.core.warnings.model import (
+    Command,
+    CommandKind,
+    Place,
+    Warning,
+    WarningEvent,
+    fingerprint,
+)
 from tocsin.ports import Bus, Clock, Store
 from tocsin.services.commit_queue import GroupCommit
 from tocsin.services.ingest import MAX_AHEAD
@@ -41,6 +55,11 @@ from tocsin.services.publishing import warning_message
 from tocsin.services.warning_changes import WarningChanges
 
 log = logging.getLogger(__name__)
+
+SOURCE = "prometheus"
+RESOLVE_TIMEOUT = timedelta(minutes=5)  # Alertmanager's default, for an alert with no endsAt
+EXPIRY_INTERVAL = timedelta(seconds=5)  # how often the schedule owner looks for ended alerts
+EXPIRY_ACTOR = "rule:prometheus (endsAt passed)"
 
 SEVERITY_LEVEL: dict[str, Level] = {
     "critical": Level.RED,
@@ -88,7 +107,29 @@ def level_of(labels: Mapping[str, str]) -> Level:
 def alert_fingerprint(labels: Mapping[str, str]) -> str:
     """The warning fingerprint of an alert: its whole label set."""
     canonical = ",".join(f"{k}={labels[k]}" for k in sorted(labels))
-    return fingerprint("prometheus", canonical, labels.get("region", ""), labels.get("domain", ""))
+    return fingerprint(SOURCE, canonical, labels.get("region", ""), labels.get("domain", ""))
+
+
+def valid_for(alert: PrometheusAlert, now: datetime) -> float:
+    """Seconds a firing alert holds without another post: to its endsAt, or the resolve
+    timeout when it has none."""
+    if alert.ends_at is None:
+        return RESOLVE_TIMEOUT.total_seconds()
+    return max(0.0, (alert.ends_at - now).total_seconds())
+
+
+def has_ended(warning: Warning, now: datetime) -> bool:
+    """True when a Prometheus warning's alert was not posted again within its span."""
+    span = warning.explanation.get("valid_for_s")
+    if not isinstance(span, int | float):  # raised before spans were kept: never expires
+        return False
+    return warning.last_seen_at + timedelta(seconds=span) <= now
+
+
+def _same_span(old: object, new: float) -> bool:
+    """True when a re-send keeps the span (within 10 % or a second: Prometheus's endsAt moves
+    with the moment it evaluated, and a storm delays its posts a little)."""
+    return isinstance(old, int | float) and abs(new - old) <= max(1.0, 0.1 * old)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +138,7 @@ class _Post:
 
     alerts: tuple[PrometheusAlert, ...]
     actor: str
+    ended: tuple[str, ...] = ()  # fingerprints to lift if their span has passed (expire)
 
 
 @dataclass(frozen=True)
@@ -148,6 +190,19 @@ class AlertReceiverService:
         events = await self.commits.submit_async(post) if post.alerts else []
         return ReceiveResult(len(post.alerts), rejected, tuple(events))
 
+    def expire(self) -> int:
+        """Lift the open Prometheus warnings whose alert was not posted again within its span
+        (Alertmanager resolves an alert at its endsAt); how many were lifted. The span is
+        checked again inside the commit, so a post that arrives meanwhile keeps its warning."""
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            fps = tx.warning_search.open_fingerprints(SOURCE, domain_prefix=None)
+            found = tx.warnings.open_by_fingerprint(fps) if fps else {}
+        ended = tuple(fp for fp, w in found.items() if has_ended(w, now))
+        if not ended:
+            return 0
+        return len(self.commits.submit(_Post((), EXPIRY_ACTOR, ended)))
+
     def _checked(
         self, alerts: Sequence[PrometheusAlert], *, principal: Principal
     ) -> tuple[_Post, tuple[Problem, ...]]:
@@ -193,11 +248,14 @@ class AlertReceiverService:
         per_post: list[list[WarningEvent]] = []
         with self.store.transaction() as tx:
             fps = [[alert_fingerprint(a.labels) for a in p.alerts] for p in posts]
-            found = WarningChanges.load(tx, [fp for post in fps for fp in post])
+            ended = [fp for p in posts for fp in p.ended]
+            found = WarningChanges.load(tx, [fp for post in fps for fp in post] + ended)
             for post, post_fps in zip(posts, fps, strict=True):
                 first = len(found.events)
                 for alert, fp in zip(post.alerts, post_fps, strict=True):
                     _apply(alert, fp=fp, found=found, actor=post.actor, now=now)
+                for fp in post.ended:
+                    _lift_ended(fp, found=found, actor=post.actor, now=now)
                 per_post.append(found.events[first:])
             events = found.save(tx)
             tx.audit.append([from_warning_event(e) for e in events])
@@ -213,10 +271,31 @@ def _apply(
     current = found.current(fp)
     level = level_of(alert.labels)
     if current is not None and level == current.level and not _resolved(alert, now):
-        found.touch(fp, at=now)
+        span = valid_for(alert, now)
+        if _same_span(current.explanation.get("valid_for_s"), span):
+            found.touch(fp, at=now)
+        else:  # a span of another length (no transition): keep it with the warning
+            explanation = {**current.explanation, "valid_for_s": span}
+            found.keep(replace(current, explanation=explanation, last_seen_at=now), fp=fp)
         return
     command = _command(alert, level, actor=actor, now=now)
     found.apply(fp, command, at=now, place=partial(_place, alert))
+
+
+def _lift_ended(fp: str, *, found: WarningChanges, actor: str, now: datetime) -> None:
+    """Lift the fingerprint's warning if its span has still passed (no post since)."""
+    current = found.current(fp)
+    if current is None or not has_ended(current, now):
+        return
+    name = current.labels.get("alertname", current.subject)
+    reason = f"{name} resolved: not posted again before its endsAt"
+    cause = {"alertname": name, "reason": reason, "last_seen_at": current.last_seen_at.isoformat()}
+    command = Command(CommandKind.LIFT, actor, reason, None, cause, None)
+    found.apply(fp, command, at=now, place=partial(_no_place, fp))
+
+
+def _no_place(fp: str) -> Place:
+    raise AssertionError(f"no open warning of {fp} to lift")  # apply raises only when none is
 
 
 def _placement(alert: PrometheusAlert) -> Placement:
@@ -256,5 +335,6 @@ def _command(alert: PrometheusAlert, level: Level, *, actor: str, now: datetime)
         "generator_url": alert.generator_url,
         "level": level.value,
         "level_from": "level" if "level" in alert.labels else "severity",
+        "valid_for_s": valid_for(alert, now),
     }
     return Command(CommandKind.RAISE, actor, summary, level, cause, explanation)

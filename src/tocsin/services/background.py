@@ -28,6 +28,8 @@ The scheduler's loops (`Work.SCHEDULE`, under the schedule lease):
   the dispatcher's wake-ups and interval;
 - the two followers of warning transitions start a round at most every `FOLLOW_GAP_S`
   (0.25 s): the wake-ups of a stream of commits within it are taken by one round;
+- Prometheus alerts not posted again before their endsAt (or the resolve timeout) are lifted,
+  every `EXPIRY_INTERVAL` (5 s; services/alert_receiver.py);
 - the retention loops delete reporters' contacts past their retention hourly, and summarise
   and delete observations past theirs every `TOCSIN_RETENTION_INTERVAL_H` (docs/retention.md),
   each at once when this process takes the lease.
@@ -50,6 +52,7 @@ from tocsin.core.access import system_principal
 from tocsin.core.audit import WARNING_SUBJECT
 from tocsin.core.errors import InvalidInput, Problem, Unavailable
 from tocsin.ports import Clock, Store
+from tocsin.services.alert_receiver import EXPIRY_INTERVAL, AlertReceiverService
 from tocsin.services.delivery import DeliveryWorker, Handoff
 from tocsin.services.dispatcher import Dispatcher
 from tocsin.services.leadership import Leadership, ProcessLeases
@@ -150,6 +153,10 @@ class _Wired(Protocol):
     @property
     def retention(self) -> RetentionService:
         """The observations' retention job."""
+
+    @property
+    def alert_receiver(self) -> AlertReceiverService:
+        """Prometheus alerts (those past their endsAt are lifted on schedule)."""
 
 
 class _Loop:
@@ -401,7 +408,12 @@ def start_background(
     if Work.SCHEDULE in work:
         followers = _followers(container, interval=interval)
         following += followers
-        timers = (*followers, _importer(container), *_retention(container))
+        timers = (
+            *followers,
+            _importer(container),
+            *_retention(container),
+            _alert_expiry(container),
+        )
         kept.append(leases.schedule)
     loops = (*dispatching, *timers)
     if watch is not None and following:
@@ -460,6 +472,18 @@ def _retention(container: _Wired) -> tuple[_Loop, ...]:
         _Loop("tocsin-contacts", delete_contacts, interval=RETENTION_INTERVAL_S),
         _Loop("tocsin-retention", retain_observations, interval=every),
     )
+
+
+def _alert_expiry(container: _Wired) -> _Loop:
+    """The schedule owner's loop that lifts Prometheus alerts past their endsAt."""
+    owner = container.leases.schedule
+
+    def expire() -> bool:
+        if owner.holds():
+            container.alert_receiver.expire()
+        return False
+
+    return _Loop("tocsin-alert-expiry", expire, interval=EXPIRY_INTERVAL.total_seconds())
 
 
 def start_delivery(container: _Wired, *, interval: float) -> Callable[[], None]:
