@@ -18,6 +18,7 @@ from enum import StrEnum
 from tocsin.core.errors import Problem
 
 MAX_EXAMPLES = 100
+MAX_EXAMPLE_CHARS = 300  # a series name kept as an example is cut here (labels may be megabytes)
 MAX_REFUSALS = 20  # the latest refused messages kept per kind of source
 
 
@@ -96,6 +97,8 @@ class SourceCounts:
     def unmapped_series(self, name: str, count: int = 1) -> None:
         """Count samples of a series no rule maps; keep it as an example (the latest kept)."""
         self.unmapped += count
+        if len(name) > MAX_EXAMPLE_CHARS:
+            name = f"{name[:MAX_EXAMPLE_CHARS]}… ({len(name):,} characters)"
         self.examples[name] = self.examples.pop(name, 0) + count
         while len(self.examples) > MAX_EXAMPLES:
             self.examples.popitem(last=False)
