@@ -254,3 +254,30 @@ def test_a_record_the_ingest_refuses_refuses_the_fetch_counted_once(
     assert counts.refused == 2  # the two rows of the write the ingest refused
     assert [p.where for p in counts.refusals[0].problems] == ["record 1"]
     assert _series(container, "D11.river_level") == ([], [])
+
+
+def test_a_csv_feed_saved_by_a_spreadsheet_with_a_byte_order_mark(container: Container) -> None:
+    """Its first column was named '\ufeffstation', so every fetch was refused."""
+    feed = Feed()
+    rows = "\ufeffstation,observed_at,level_m\n4711,2026-01-01T00:00:00Z,1.25\n"
+    feed.documents["/gauges.csv"] = (rows.encode(), '"g1"')
+    with feed_server(feed) as url:
+        puller = FeedPuller(
+            PullSource(
+                name="gauges",
+                url=f"{url}/gauges.csv",
+                format="csv",
+                every_s=60,
+                value="level_m",
+                time="observed_at",
+                time_unit=TimeUnit.RFC3339,
+                indicator_field="station",
+                indicators={"4711": "D12.river_level"},
+            ),
+            deliver=partial(container.intake.deliver, SourceKind.PULL),
+            counts=SourceCounts(),
+        )
+        fetched = puller.fetch_once()
+        puller.client.close()
+    assert (fetched.problem, fetched.stored) == (None, 1)
+    assert _series(container, "D12.river_level") == ([T], [1.25])

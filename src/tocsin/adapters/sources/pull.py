@@ -77,7 +77,7 @@ def records_of(source: PullSource, body: bytes) -> list[Any]:
     """The records of a document (a list at `records`; GeoJSON: its features; CSV: its rows);
     DocumentRefused if it holds none."""
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8-sig")  # a spreadsheet's CSV starts with a byte-order mark
     except UnicodeDecodeError:
         raise DocumentRefused(Problem("document", "", "not UTF-8 text")) from None
     if source.format == "csv":
