@@ -264,10 +264,12 @@ class Gunzip:
 
     def __init__(self) -> None:
         self.unzip = zlib.decompressobj(wbits=47)
+        self.empty = True  # no byte yet: the body's decoder says it is empty
 
     def inflate(self, chunk: bytes, *, room: int) -> bytes:
         """Decompress a chunk, at most `room` + 1 bytes (more means the limit is passed)."""
         out = bytearray()
+        self.empty = self.empty and not chunk
         while chunk and len(out) <= room:
             try:
                 out += self.unzip.decompress(chunk, room - len(out) + 1)
@@ -281,7 +283,7 @@ class Gunzip:
 
     def finish(self) -> None:
         """The body is complete: InvalidInput unless it ended with a whole member."""
-        if not self.unzip.eof:
+        if not self.unzip.eof and not self.empty:
             reason = "not gzip: the body ends inside a gzip member (truncated)"
             raise InvalidInput([Problem("body", "", reason)])
 
