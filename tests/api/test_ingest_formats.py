@@ -201,3 +201,16 @@ def test_gzip_members_one_after_another_are_one_body(api: Api) -> None:
     assert response.status_code == 202, response.text
     assert response.json()["received"] == 2
     assert _stored(api) == ([T, T + 60], [1.5, 2.5])
+
+
+@pytest.mark.parametrize(
+    "header", [" indicator , time , value ", '"indicator","time","value"', "time,value,indicator"]
+)
+def test_a_csv_header_is_read_as_csv(api: Api, header: str) -> None:
+    """Names with spaces around them passed the header check but not pyarrow's: a 500."""
+    row = {"indicator": CODE, "time": str(T), "value": "2.5"}
+    names = [n.strip().strip('"') for n in header.split(",")]
+    body = f"{header}\r\n{','.join(row[n] for n in names)}\r\n".encode()
+    response = _post(api, body, "text/csv")
+    assert response.status_code == 202, response.text
+    assert _stored(api) == ([T], [2.5])

@@ -142,12 +142,16 @@ class CsvRows:
         except UnicodeDecodeError:
             self.sink.problem(1, "", "not UTF-8 text")
             return
-        names = [n.strip() for n in text.strip().split(",")]
+        names = [n.strip() for n in next(csv.reader([text.strip()]), [])]
         for name in COLUMNS:
             if name not in names:
                 self.sink.problem(1, name, "missing column")
         if len(set(names)) != len(names):
             self.sink.problem(1, "", "a column is named twice")
+        # pyarrow reads the names as written: give it them as they were read here (` time `
+        # and `"time"` are `time`; a name pyarrow did not find was a 500)
+        quoted = ('"' + name.replace('"', '""') + '"' for name in names)
+        self.header = (",".join(quoted) + "\n").encode()
 
     def _block(self, block: bytes) -> None:
         header = self.header or b""
