@@ -49,13 +49,16 @@ def _parquet(spec: Spec) -> bytes:
 
 
 def _arrow(spec: Spec) -> bytes:
-    """An Arrow IPC stream of `columns` ({name: {type: ..., values: [...]}})."""
+    """An Arrow IPC stream of `columns` ({name: {type: ..., values: [...]}}), cut at `cut`,
+    its bytes at offsets set by `patch` ([[offset, byte], ...]: corrupt metadata or data)."""
     table = _table(spec)
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    data = sink.getvalue()
-    return data[: spec["cut"]] if "cut" in spec else data
+    data = bytearray(sink.getvalue())
+    for offset, byte in spec.get("patch", []):
+        data[offset] = byte
+    return bytes(data[: spec["cut"]] if "cut" in spec else data)
 
 
 ARROW_TYPES: dict[str, Callable[[], pa.DataType]] = {

@@ -102,6 +102,13 @@ def _values(
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
+def _csv_error(err: csv.Error) -> str:
+    """Python's csv module's error on one line, said without its advice on opening files."""
+    if "new-line character" in str(err):
+        return "not CSV: a carriage return alone inside an unquoted field"
+    return f"not CSV: {err}"
+
+
 class CsvRows:
     """A CSV body with a header line, fed chunk by chunk."""
 
@@ -142,7 +149,11 @@ class CsvRows:
         except UnicodeDecodeError:
             self.sink.problem(1, "", "not UTF-8 text")
             return
-        names = [n.strip() for n in next(csv.reader([text.strip()]), [])]
+        try:
+            names = [n.strip() for n in next(csv.reader([text.strip()]), [])]
+        except csv.Error as err:
+            self.sink.problem(1, "", _csv_error(err))
+            return
         for name in COLUMNS:
             if name not in names:
                 self.sink.problem(1, name, "missing column")
@@ -187,6 +198,9 @@ class CsvRows:
                 fields = next(csv.reader([raw.decode("utf-8")]), [])
             except UnicodeDecodeError:
                 self.sink.problem(number, "", "not UTF-8 text")
+                continue
+            except csv.Error as err:
+                self.sink.problem(number, "", _csv_error(err))
                 continue
             if raw.count(b'"') % 2:
                 self.sink.problem(number, "", "a quoted field is not closed on its line")
@@ -250,15 +264,19 @@ class ArrowRows:
     def _message(self, message: pa.ipc.Message) -> None:
         if self.sink.problems:  # refused already (a dictionary column's batches cannot be read)
             return
-        if message.type == "schema":
-            self.schema = pa.ipc.read_schema(message)
+        try:  # pyarrow's checks of the metadata raise OSError too; of the UTF-8, only in full
+            if message.type == "schema":
+                self.schema = pa.ipc.read_schema(message)
+            elif message.type == "record batch" and self.schema is not None:
+                batch = pa.ipc.read_record_batch(message, self.schema)
+                batch.validate(full=True)
+        except (pa.ArrowException, OSError) as err:
+            where = "its schema" if message.type == "schema" else f"the batch from row {self.row}"
+            self.sink.problem(-1, "", f"not an Arrow IPC stream: {where}: {err}")
+            return
+        if message.type == "schema" and self.schema is not None:
             self._check_schema(self.schema)
         elif message.type == "record batch" and self.schema is not None:
-            try:
-                batch = pa.ipc.read_record_batch(message, self.schema)
-            except pa.ArrowException as err:
-                self.sink.problem(-1, "", f"not an Arrow IPC stream: row {self.row} on: {err}")
-                return
             _add_table(self.sink, batch, first=self.row)
             self.row += batch.num_rows
         else:
