@@ -458,3 +458,24 @@ def test_the_xml_answers_stay_well_formed_whatever_text_a_report_holds(api: Api)
     assert api.client.get(f"{BASE}/requests/{rid}.json").json()[0]["status_notes"] == (
         "repaired \uffff today"  # JSON carries it as it is
     )
+
+
+def test_a_multipart_body_cut_short_is_refused_and_nothing_is_stored(api: Api) -> None:
+    # the multipart library reads a body that stops before its closing boundary as the parts
+    # it completed: a report cut off in its last part (its photo, its description) was stored
+    body, media = multipart({**GAS, "attribute[strength]": "strong", "description": "cut"})
+    before = table_counts(api.container)
+    for cut in (body[: -len("--tocsin-test-boundary--\r\n")], body[: body.rindex(b"cut") + 2]):
+        answer = api.client.post(
+            f"{BASE}/requests.json", content=cut, headers={"Content-Type": media}
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.json() == [
+            {
+                "code": 400,
+                "description": "body: not a form: the body ends before its closing boundary",
+            }
+        ]
+    assert table_counts(api.container) == before
+    whole = api.client.post(f"{BASE}/requests.json", content=body, headers={"Content-Type": media})
+    assert whole.status_code == 200, whole.text

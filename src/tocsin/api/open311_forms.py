@@ -104,7 +104,22 @@ def url_encoded_fields(body: bytes) -> list[tuple[str, str]]:
 
 class Utf8MultiPartParser(MultiPartParser):
     """Starlette's multipart parser, refusing a text field whose bytes are not in its charset
-    (UTF-8 unless the part says otherwise) where Starlette would read them as Latin-1."""
+    (UTF-8 unless the part says otherwise) where Starlette would read them as Latin-1, and a
+    body cut short before its closing boundary (read as the parts it completed)."""
+
+    ended = False
+
+    def on_end(self) -> None:
+        """The closing boundary was read."""
+        self.ended = True
+
+    async def parse(self) -> FormData:
+        """The form, once the whole body was read up to its closing boundary."""
+        form = await super().parse()
+        if not self.ended:
+            await form.close()
+            raise MultiPartException("the body ends before its closing boundary")
+        return form
 
     def on_part_end(self) -> None:
         """Check a text part's bytes before Starlette decodes them."""
