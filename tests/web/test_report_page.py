@@ -114,6 +114,35 @@ def test_a_bad_report_is_refused_on_the_page_with_the_reason(
         expect(page.locator("#track-result")).to_contain_text("no report")
 
 
+def test_a_typed_position_with_a_decimal_comma_is_read_as_degrees_and_nothing_else_is(
+    site: tuple[str, Container], browser: Any
+) -> None:
+    # parseFloat read "45,5123" (a phone with an Italian keyboard) as 45 and "45.5x" as 45.5,
+    # and the page rewrote the fields with that: the report went some 80 km away, unsaid
+    url, container = site
+    with guarded_page(browser, **PHONE) as (page, _):
+        page.goto(url + "/report")
+        page.select_option("#service", "landslide")
+        page.fill("#lat", "45,5123")
+        page.fill("#long", " 10,5123")
+        page.locator("#long").dispatch_event("change")
+        expect(page.locator("#lat")).to_have_value("45.512300")
+        expect(page.locator("#long")).to_have_value("10.512300")
+        page.click("#submit")
+        number = page.locator("#tracking-number")
+        expect(number).to_have_text(re.compile(r"^[0-9a-f]{16}$"))
+        with container.store.transaction() as tx:
+            stored = tx.reports.get(number.inner_text())
+        assert stored is not None
+        assert (stored.point.lat, stored.point.lon) == (45.5123, 10.5123)
+        page.fill("#description", "another one")
+        page.fill("#lat", "45.5x")
+        page.locator("#lat").dispatch_event("change")
+        expect(page.locator("#lat")).to_have_value("45.5x")  # left as typed, for the server
+        page.click("#submit")
+        expect(page.locator("#send-result")).to_contain_text("lat: not a number")
+
+
 def test_a_reporter_stops_updates_from_the_link_of_an_update(
     site: tuple[str, Container], browser: Any
 ) -> None:

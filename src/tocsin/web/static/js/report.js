@@ -71,6 +71,14 @@ async function showAttributes() {
   }
 }
 
+// A typed coordinate in decimal degrees, with a point or a decimal comma ("43,7731"); NaN for
+// anything else, which is then sent as typed for the server to refuse: parseFloat alone read
+// "43,7731" as 43 and moved the point some 80 km without a word.
+function degrees(text) {
+  const t = text.trim().replace(",", ".");
+  return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(t) ? Number(t) : NaN;
+}
+
 function place(lat, lng) {
   $("lat").value = lat.toFixed(6);
   $("long").value = lng.toFixed(6);
@@ -158,7 +166,7 @@ window.addEventListener("DOMContentLoaded", async () => {
     navigator.geolocation?.getCurrentPosition((p) => place(p.coords.latitude, p.coords.longitude)));
   for (const id of ["lat", "long"]) {
     $(id).addEventListener("change", () => {
-      const lat = parseFloat($("lat").value), lng = parseFloat($("long").value);
+      const lat = degrees($("lat").value), lng = degrees($("long").value);
       if (Number.isFinite(lat) && Number.isFinite(lng)) place(lat, lng);
     });
   }
