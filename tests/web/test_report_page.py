@@ -143,6 +143,62 @@ def test_a_typed_position_with_a_decimal_comma_is_read_as_degrees_and_nothing_el
         expect(page.locator("#send-result")).to_contain_text("lat: not a number")
 
 
+SPILL = {
+    "report_types": [
+        {
+            "code": "chemical_spill",
+            "name": "Chemical spill",
+            "domain": "production.chemicals",
+            "attributes": [
+                {
+                    "code": "colours",
+                    "datatype": "multivaluelist",
+                    "description": "What colours?",
+                    "required": True,
+                    "values": [{"key": "red", "name": "Red"}, {"key": "blue", "name": "Blue"}],
+                },
+                {"code": "seen_at", "datatype": "datetime", "description": "Seen when?"},
+            ],
+        }
+    ]
+}
+
+
+def test_a_citizen_answers_a_list_and_a_moment_with_the_phone_s_own_controls(
+    tmp_path: Path, browser: Any
+) -> None:
+    # a datetime question was a text box that refused all but "2026-12-02T09:00:00+01:00";
+    # it is the device's date and time picker now, sent with its offset
+    container = build(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'tocsin.db'}",
+            config_dir=write_small_config(tmp_path / "config", **{"reports.yaml": SPILL}),
+            open311_web_key="web-page-key-0123456789",
+        ),
+        clock=FakeClock(),
+    )
+    with (
+        serve(container) as url,
+        guarded_page(browser, timezone_id="Europe/Rome", **PHONE) as (page, _),
+    ):
+        page.goto(url + "/report")
+        page.select_option("#service", "chemical_spill")
+        expect(page.locator("#attr-seen_at")).to_have_attribute("type", "datetime-local")
+        page.check("input[name='attribute[colours][]'][value='red']")
+        page.check("input[name='attribute[colours][]'][value='blue']")
+        page.fill("#attr-seen_at", "2026-03-01T09:30")
+        page.fill("#lat", "45.5123")
+        page.fill("#long", "10.5123")
+        page.click("#submit")
+        number = page.locator("#tracking-number")
+        expect(number).to_have_text(re.compile(r"^[0-9a-f]{16}$"))
+        with container.store.transaction() as tx:
+            stored = tx.reports.get(number.inner_text())
+    container.close()
+    assert stored is not None
+    assert stored.attributes == {"colours": ["red", "blue"], "seen_at": "2026-03-01T08:30:00.000Z"}
+
+
 def test_a_reporter_stops_updates_from_the_link_of_an_update(
     site: tuple[str, Container], browser: Any
 ) -> None:

@@ -53,6 +53,13 @@ function attributeInput(attribute) {
       el("label", {}, el("input", { type: "checkbox", name: `${name}[]`, value: v.key }), " ", v.name));
     return [el("fieldset", {}, el("legend", {}, attribute.description), ...boxes)];
   }
+  if (attribute.datatype === "datetime") {
+    // the device's date and time picker; sent as ISO 8601 with its offset (UTC), as the
+    // server requires, where a text box asked the citizen to type "2026-12-02T09:00:00+01:00"
+    const input = el("input", { id, name, type: "datetime-local", "data-datetime": "true" });
+    if (attribute.required) input.required = true;
+    return [label, input];
+  }
   const input = el("input", { id, name, inputmode: attribute.datatype === "number" ? "decimal" : "text" });
   if (attribute.required) input.required = true;
   return [label, input];
@@ -107,6 +114,10 @@ async function send(event) {
   for (const name of ["media", "email", "phone", "description"]) {
     const value = form.get(name);
     if (!value || (value instanceof File && value.size === 0)) form.delete(name);
+  }
+  for (const input of $("attributes").querySelectorAll("input[data-datetime]")) {
+    const moment = new Date(input.value);
+    if (input.value && !Number.isNaN(moment.getTime())) form.set(input.name, moment.toISOString());
   }
   form.set("api_key", key);
   $("submit").disabled = true;
