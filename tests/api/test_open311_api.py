@@ -4,6 +4,7 @@ or read back with defusedxml (XML); the handling unit's view; errors in the spec
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from tocsin.services.access import TokenRequest
 KEY = "app-key-0123456789abcdef"
 BASE = "/open311/v2"
 EMAIL = "reporter.person@example.test"
+HOUR = timedelta(hours=1)
 GAS = {"api_key": KEY, "service_code": "gas_smell", "lat": "45.5123", "long": "10.5123"}
 
 
@@ -155,6 +157,24 @@ def test_unknown_things_are_404_in_the_spec_form(api: Api) -> None:
     bad = api.client.get(f"{BASE}/requests.json", params={"start_date": "yesterday"})
     assert bad.status_code == 400
     assert "start_date" in bad.json()[0]["description"]
+
+
+def test_a_date_whose_plus_sign_was_not_escaped_is_read_with_its_offset(api: Api) -> None:
+    # "+" in a query string is a space: a client that writes the offset unescaped (as the
+    # spec's examples are written) sent "…T00:00:00 01:00", which was refused
+    rid = post(api).json()[0]["service_request_id"]
+    now = api.container.clock.now().astimezone(timezone(timedelta(hours=1)))
+    start, end = (f"{(now + d).isoformat(timespec='seconds')}" for d in (-HOUR, HOUR))
+    assert start.endswith("+01:00")
+    answer = api.client.get(f"{BASE}/requests.json?start_date={start}&end_date={end}")
+    assert answer.status_code == 200, answer.text
+    assert [r["service_request_id"] for r in answer.json()] == [rid]
+    later = (now + HOUR).isoformat(timespec="seconds")
+    none = api.client.get(f"{BASE}/requests.json?start_date={later}")
+    assert none.status_code == 200
+    assert none.json() == []
+    spaced = api.client.get(f"{BASE}/requests.json", params={"start_date": "2026-12-01 T00:00Z"})
+    assert spaced.status_code == 400
 
 
 def test_paths_and_methods_that_are_no_method_answer_in_the_spec_form(api: Api) -> None:

@@ -10,6 +10,7 @@ for a missing or wrong key, 429 (with Retry-After) for a sender over its rate, 4
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -59,6 +60,7 @@ from tocsin.services.reports import Submission
 BASE = "/open311/v2"
 CHANGESET = datetime(2026, 11, 29, tzinfo=UTC)
 MAX_RANGE = timedelta(days=90)
+UNESCAPED_PLUS = re.compile(r"(?<=[0-9]) ([0-9]{2}:?[0-9]{2})$")
 METHODS = (
     "discovery.{fmt}",
     "services.{fmt}",
@@ -176,6 +178,9 @@ def _check_jurisdiction(container: Container, jurisdiction: str | None) -> None:
 def _moment(raw: str | None, name: str) -> datetime | None:
     if not raw:
         return None
+    # "…T10:00:00+01:00" sent unescaped arrives as "…T10:00:00 01:00" ("+" is a space in a
+    # query): a space before a final offset can only have been its plus sign
+    raw = UNESCAPED_PLUS.sub(r"+\1", raw)
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
