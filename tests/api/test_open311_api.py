@@ -219,8 +219,12 @@ def test_a_photo_loses_its_gps_and_is_served_back(api: Api) -> None:
         f"{BASE}/requests.json", data={**GAS, "attribute[strength]": "faint"}, files=files
     )
     rid = answer.json()[0]["service_request_id"]
-    shown = api.client.get(f"{BASE}/requests/{rid}.json").json()[0]
-    assert shown["media_url"] == f"{BASE}/media/{rid}"
+    one = api.client.get(f"{BASE}/requests/{rid}.json").json()
+    check("requests.json", one)  # media_url's format is `uri`: absolute (it was a path)
+    shown = one[0]
+    assert shown["media_url"] == f"http://testserver{BASE}/media/{rid}"
+    listed = api.client.get(f"{BASE}/requests.xml").content
+    assert xml_records(listed, "request")[0]["media_url"] == shown["media_url"]
     photo = api.client.get(shown["media_url"])
     assert photo.headers["content-type"] == "image/jpeg"
     assert GPS_TEXT not in photo.content
@@ -265,6 +269,24 @@ def test_only_the_handling_unit_sees_the_exact_point_and_contact_and_acts(api: A
     assert kinds.count("report.contact_viewed") == 2
     assert "report.acknowledge" in kinds
     assert "report.close" in kinds
+
+
+def test_a_photo_s_url_is_on_the_public_address_when_one_is_set(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    with serve_api(
+        sqlite_url,
+        tmp_path,
+        open311_api_keys=f"city-app:{KEY}",
+        report_public_url="https://reports.example.org/",
+    ) as api:
+        files = {"media": ("p.jpg", jpeg_with_exif_gps(), "image/jpeg")}
+        rid = api.client.post(
+            f"{BASE}/requests.json", data={**GAS, "attribute[strength]": "faint"}, files=files
+        ).json()[0]["service_request_id"]
+        listed = api.client.get(f"{BASE}/requests.json").json()
+        check("requests.json", listed)
+        assert listed[0]["media_url"] == f"https://reports.example.org{BASE}/media/{rid}"
 
 
 def test_a_sender_over_its_rate_is_told_when_to_come_back(sqlite_url: str, tmp_path: Path) -> None:

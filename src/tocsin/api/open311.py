@@ -232,10 +232,17 @@ def requests_answer(
     return answered(fmt, make)
 
 
-def public_request(container: Container, report: Report) -> RequestOut:
-    """A public report as an Open311 request."""
+def public_base(container: Container, request: Request) -> str:
+    """Where the public reaches this server: `TOCSIN_REPORT_PUBLIC_URL`, else the address the
+    request came to."""
+    return (container.settings.report_public_url or str(request.base_url)).rstrip("/")
+
+
+def public_request(container: Container, report: Report, *, base: str) -> RequestOut:
+    """A public report as an Open311 request; `media_url` is absolute (the schema's `uri`
+    format), under `base`."""
     unit = container.catalog.units.get(UnitCode(report.unit)) if report.unit else None
-    media = f"{BASE}/media/{report.id}" if report.has_photo else None
+    media = f"{base}{BASE}/media/{report.id}" if report.has_photo else None
     return request_out(
         report,
         rtype=container.reports.types.get(report.service),
@@ -372,7 +379,8 @@ def router() -> APIRouter:
                 services=service_code,
                 dates=(start_date, end_date, status),
             )
-            return [public_request(container, r) for r in container.reports.find(query)]
+            base = public_base(container, request)
+            return [public_request(container, r, base=base) for r in container.reports.find(query)]
 
         return requests_answer(fmt, container, jurisdiction_id, produce)
 
@@ -392,7 +400,7 @@ def router() -> APIRouter:
 
         def produce() -> list[RequestOut]:
             report, _ = container.reports.public(service_request_id)
-            return [public_request(container, report)]
+            return [public_request(container, report, base=public_base(container, request))]
 
         return requests_answer(fmt, container, jurisdiction_id, produce)
 
