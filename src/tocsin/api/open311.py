@@ -60,6 +60,7 @@ from tocsin.services.reports import Submission
 BASE = "/open311/v2"
 CHANGESET = datetime(2026, 11, 29, tzinfo=UTC)
 MAX_RANGE = timedelta(days=90)
+MAX_LISTED = 100  # values of one comma-separated parameter
 UNESCAPED_PLUS = re.compile(r"(?<=[0-9]) ([0-9]{2}:?[0-9]{2})$")
 METHODS = (
     "discovery.{fmt}",
@@ -190,8 +191,14 @@ def _moment(raw: str | None, name: str) -> datetime | None:
     return value
 
 
-def _list(raw: str | None) -> tuple[str, ...]:
-    return tuple(p.strip() for p in (raw or "").split(",") if p.strip())[:100]
+def _list(raw: str | None, name: str) -> tuple[str, ...]:
+    """A comma-separated parameter's values; more than 100 is refused (they were cut to the
+    first 100 without a word)."""
+    values = tuple(p.strip() for p in (raw or "").split(",") if p.strip())
+    if len(values) > MAX_LISTED:
+        why = f"at most {MAX_LISTED} values, not {len(values)}"
+        raise errors.InvalidInput([errors.Problem("query", name, why)])
+    return values
 
 
 def request_query(
@@ -199,22 +206,24 @@ def request_query(
 ) -> ReportQuery:
     """The query of GET requests: ids override the rest; dates default to the last 90 days
     and may span at most 90 days; `dates` is (start, end, status)."""
-    if _list(ids):
-        return ReportQuery(ids=_list(ids))
+    if _list(ids, "service_request_id"):
+        return ReportQuery(ids=_list(ids, "service_request_id"))
     start, end = _moment(dates[0], "start_date"), _moment(dates[1], "end_date")
     end = end or (start + MAX_RANGE if start else container.clock.now())
     start = start or end - MAX_RANGE
     if end - start > MAX_RANGE or end < start:
         why = "start_date to end_date must be at most 90 days, in order"
         raise errors.InvalidInput([errors.Problem("query", "start_date", why)])
-    wanted = _list(dates[2])
+    wanted = _list(dates[2], "status")
     unknown = [s for s in wanted if s not in STATUSES]
     if unknown:
         raise errors.InvalidInput(
             [errors.Problem("query", "status", f"not open or closed: {unknown}")]
         )
     statuses = tuple(s for w in wanted for s in STATUSES[w])
-    return ReportQuery(services=_list(services), statuses=statuses, start_at=start, end_at=end)
+    return ReportQuery(
+        services=_list(services, "service_code"), statuses=statuses, start_at=start, end_at=end
+    )
 
 
 def requests_answer(
