@@ -70,7 +70,13 @@ def test_services_and_definitions_validate_in_json_and_xml(api: Api) -> None:
 
 
 def test_a_posted_report_is_routed_and_shown_coarsened_without_personal_fields(api: Api) -> None:
-    posted = post(api, email=EMAIL, first_name="Ada", description="strong smell by the school")
+    posted = post(
+        api,
+        email=EMAIL,
+        first_name="Ada",
+        description="strong smell by the school",
+        address_string="Via della Scuola 12",  # as exact as the point: the public never sees it
+    )
     assert posted.status_code == 200
     check("swagger.json#RequestResponse", posted.json())
     rid = posted.json()[0]["service_request_id"]
@@ -87,10 +93,12 @@ def test_a_posted_report_is_routed_and_shown_coarsened_without_personal_fields(a
     as_xml = api.client.get(f"{BASE}/requests.xml").content
     token = api.client.get(f"{BASE}/tokens/{rid}.json").json()
     check("swagger.json#TokenResponse", token)
+    assert shown["address"] is None
     for text in (posted.text, one.text, listed.text, as_xml.decode(), str(token)):
         assert EMAIL not in text
         assert "Ada" not in text
         assert "45.5123" not in text
+        assert "Scuola" not in text
     assert xml_records(as_xml, "request")[0]["service_request_id"] == rid
 
 
@@ -238,12 +246,13 @@ def test_a_photo_loses_its_gps_and_is_served_back(api: Api) -> None:
 
 
 def test_only_the_handling_unit_sees_the_exact_point_and_contact_and_acts(api: Api) -> None:
-    rid = post(api, email=EMAIL).json()[0]["service_request_id"]
+    rid = post(api, email=EMAIL, address_string="Via Roma 1").json()[0]["service_request_id"]
     handler = unit_member(api, "p1", "P1-CP")
     outsider = unit_member(api, "p2", "P2-CP")
     seen = api.client.get(f"/api/v1/reports/{rid}", headers=handler)
     assert seen.status_code == 200
     assert seen.json()["contact"] == EMAIL
+    assert seen.json()["address"] == "Via Roma 1"
     assert seen.json()["lat"] == 45.5123
     assert api.client.get(f"/api/v1/reports/{rid}", headers=outsider).status_code == 403
     assert api.client.get(f"/api/v1/reports/{rid}", headers=api.headers).status_code == 403

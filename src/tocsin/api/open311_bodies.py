@@ -164,7 +164,8 @@ def request_out(
     media_url: str | None,
 ) -> RequestOut:
     """A (public view of a) report as an Open311 request; the status note is the latest
-    public update's note."""
+    public update's note. The point is the coarsened one; the address sent with it is left
+    out (a street and number would undo the coarsening)."""
     closed = report.open311_status == "closed"
     return RequestOut(
         service_request_id=report.id,
@@ -178,7 +179,7 @@ def request_out(
         requested_datetime=report.requested_at,
         updated_datetime=report.updated_at,
         expected_datetime=None,
-        address=report.address,
+        address=None,  # as exact as the point it names: the handling unit's, like the point
         address_id=None,
         zipcode=None,
         lat=report.point.lat,
