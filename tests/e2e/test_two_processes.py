@@ -153,13 +153,15 @@ def test_a_dispatch_only_process_leaves_the_outbox_to_delivery_processes_that_sh
                 processes.stop(proc)
 
 
-def test_an_alert_not_posted_again_before_its_ends_at_is_resolved_by_notify_run(
+def test_an_alert_not_posted_again_before_its_ends_at_is_resolved_even_across_a_restart(
     tmp_path: Path,
 ) -> None:
     """Prometheus re-sends a firing alert with an `endsAt` a few intervals ahead; when it stops
     (killed, or its rule deleted), Alertmanager resolves the alert at that `endsAt`. So does
-    Tocsin: `notify run` (the schedule owner beside a `serve` without background workers) lifts
-    the warning, and the sink gets its resolution, while an alert re-sent in time stays firing."""
+    Tocsin, in the two-process setup (`serve`, which receives the posts, lifts the warning; the
+    sink gets its resolution), while an alert re-sent in time stays firing — also when `serve`
+    is SIGKILLed and is down past the alert's `endsAt`: nobody could receive its re-sends, so it
+    has not ended (`notify run` lives on and must not resolve it)."""
     grid = Grid(cells=10, per_district=5)
     with running_sink() as sink:
         routes = {
@@ -175,7 +177,7 @@ def test_an_alert_not_posted_again_before_its_ends_at_is_resolved_by_notify_run(
         }
         config = write_grid_config(tmp_path / "config", grid, routes=routes)
         db = f"sqlite:///{tmp_path / 'tocsin.db'}"
-        env = {"TOCSIN_BACKGROUND_WORKERS": "false"}
+        env = {"TOCSIN_BACKGROUND_WORKERS": "false", "TOCSIN_LEASE_S": "2"}
         server = Server(db, config, tmp_path / "serve.log", env=env, port=free_port())
         notify = None
         try:
@@ -189,12 +191,20 @@ def test_an_alert_not_posted_again_before_its_ends_at_is_resolved_by_notify_run(
                 answer = server.post("/api/v2/alerts", [alert], token)
                 assert answer.status_code == 200, answer.text
 
+            def resend_kept_for(seconds: float) -> None:
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline and not _statuses(sink, "stops")[1:]:
+                    post("kept")  # re-sent each second, as Prometheus re-sends a firing alert
+                    time.sleep(1.0)
+
             post("stops")
-            deadline = time.monotonic() + 15  # its end (2 s), then the 5 s expiry loop
-            while time.monotonic() < deadline and not _statuses(sink, "stops")[1:]:
-                post("kept")  # re-sent each second, as Prometheus re-sends a firing alert
-                time.sleep(1.0)
+            resend_kept_for(25)  # its end (2 s), then the expiry's rounds (5 s each)
             assert _statuses(sink, "stops") == ["firing", "resolved"]
+            assert set(_statuses(sink, "kept")) == {"firing"}
+            server.kill()
+            time.sleep(4.0)  # "kept" is past its endsAt while nobody receives its re-sends
+            server.start()
+            resend_kept_for(12)  # two expiry rounds after the restart
             assert set(_statuses(sink, "kept")) == {"firing"}
         finally:
             server.stop()

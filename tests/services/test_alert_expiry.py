@@ -113,5 +113,20 @@ def test_a_post_between_the_expiry_read_and_its_commit_keeps_the_warning(
     fp = alert_fingerprint(LABELS)
     _post(container, ends_at=clock.now() + timedelta(seconds=60))  # ... then posted again
     # the expiry's commit, with the fingerprint it read as ended: checked again, kept
-    assert container.alert_receiver.commits.submit(_Post((), EXPIRY_ACTOR, (fp,))) == []
+    assert container.alert_receiver.commits.submit(_Post((), EXPIRY_ACTOR, (fp,), None)) == []
     assert len(_open(container)) == 1
+
+
+def test_spans_count_from_when_the_process_began_receiving(
+    world: tuple[Container, FakeClock],
+) -> None:
+    # the server was down (killed, restarting) past the alert's end: the sender could not
+    # re-send it, so it has a whole span from the restart
+    container, clock = world
+    _post(container, ends_at=clock.now() + timedelta(seconds=60))
+    restarted = clock.advance(timedelta(seconds=100))
+    clock.advance(timedelta(seconds=30))
+    assert container.alert_receiver.expire(since=restarted) == 0
+    assert len(_open(container)) == 1
+    clock.advance(timedelta(seconds=31))  # 61 s after the restart, not posted again
+    assert container.alert_receiver.expire(since=restarted) == 1

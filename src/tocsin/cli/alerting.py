@@ -278,8 +278,7 @@ def notify_run(
             metavar="WORK",
             help="all, or some of dispatch (the dispatcher; without deliver the outbox is left "
             "to `--work deliver` processes), deliver (send the outbox's due notifications) and "
-            "schedule (the timers: the response, report deadlines, public alerts, Prometheus "
-            "alerts past their endsAt, retention), "
+            "schedule (the timers: the response, report deadlines, public alerts, retention), "
             "comma-separated",
         ),
     ] = "all",
@@ -287,8 +286,7 @@ def notify_run(
     config: ConfigOption = None,
 ) -> None:
     """Dispatch and deliver notifications, and run the timers (the response's plans and
-    reminders, report deadlines, public alerts, Prometheus alerts past their endsAt, retention),
-    in the foreground (alongside or
+    reminders, report deadlines, public alerts, retention), in the foreground (alongside or
     instead of serve): the process that holds the dispatch lease dispatches and the one that
     holds the schedule lease runs the timers; others stand by. `--work deliver` alone needs no
     lease: any number of such processes share the outbox.

@@ -24,8 +24,7 @@ class LeaseName(StrEnum):
 
     RULES = "rules"  # the threshold and detector rules' state: every observation goes through it
     DISPATCH = "dispatch"  # the warning pipeline's dispatcher and this owner's delivery worker
-    SCHEDULE = "schedule"  # the timers: the response, report deadlines, public alerts, retention,
-    # Prometheus alerts past their endsAt
+    SCHEDULE = "schedule"  # the timers: the response, report deadlines, public alerts, retention
 
 
 @dataclass(frozen=True, slots=True)

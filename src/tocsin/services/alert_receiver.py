@@ -18,9 +18,12 @@ from the future is).
 As in Alertmanager, a firing alert holds until its `endsAt` (Prometheus sets it a few evaluation
 intervals ahead and moves it on with every re-send), or for `RESOLVE_TIMEOUT` after its last post
 when it has none: a warning whose alert was not posted again by then is lifted (`expire`, run
-every `EXPIRY_INTERVAL` by the holder of the schedule lease, services/background.py). So a
-Prometheus that stops, or a rule that is deleted, does not leave its warnings open for ever. The
-span is kept in the warning's explanation (`valid_for_s`) and counted from its `last_seen_at`.
+every `EXPIRY_INTERVAL` by the process that receives the posts, the holder of the rules lease:
+services/background.py). So a Prometheus that stops, or a rule that is deleted, does not leave
+its warnings open for ever. The span is kept in the warning's explanation (`valid_for_s`) and
+counted from its `last_seen_at`, or from when the process began receiving if that is later:
+while no process received posts (a server killed and restarting), the sender could not re-send,
+and its alerts have not ended.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "prometheus"
 RESOLVE_TIMEOUT = timedelta(minutes=5)  # Alertmanager's default, for an alert with no endsAt
-EXPIRY_INTERVAL = timedelta(seconds=5)  # how often the schedule owner looks for ended alerts
+EXPIRY_INTERVAL = timedelta(seconds=5)  # how often the receiving process looks for ended alerts
 EXPIRY_ACTOR = "rule:prometheus (endsAt passed)"
 
 SEVERITY_LEVEL: dict[str, Level] = {
@@ -118,12 +121,14 @@ def valid_for(alert: PrometheusAlert, now: datetime) -> float:
     return max(0.0, (alert.ends_at - now).total_seconds())
 
 
-def has_ended(warning: Warning, now: datetime) -> bool:
-    """True when a Prometheus warning's alert was not posted again within its span."""
+def has_ended(warning: Warning, now: datetime, *, since: datetime | None = None) -> bool:
+    """True when a Prometheus warning's alert was not posted again within its span, counted
+    from its last post or from `since` (when posts could first be received again), if later."""
     span = warning.explanation.get("valid_for_s")
     if not isinstance(span, int | float):  # raised before spans were kept: never expires
         return False
-    return warning.last_seen_at + timedelta(seconds=span) <= now
+    seen = warning.last_seen_at if since is None else max(warning.last_seen_at, since)
+    return seen + timedelta(seconds=span) <= now
 
 
 def _same_span(old: object, new: float) -> bool:
@@ -139,6 +144,7 @@ class _Post:
     alerts: tuple[PrometheusAlert, ...]
     actor: str
     ended: tuple[str, ...] = ()  # fingerprints to lift if their span has passed (expire)
+    since: datetime | None = None  # the spans of `ended` count from here at the earliest
 
 
 @dataclass(frozen=True)
@@ -190,18 +196,19 @@ class AlertReceiverService:
         events = await self.commits.submit_async(post) if post.alerts else []
         return ReceiveResult(len(post.alerts), rejected, tuple(events))
 
-    def expire(self) -> int:
+    def expire(self, *, since: datetime | None = None) -> int:
         """Lift the open Prometheus warnings whose alert was not posted again within its span
-        (Alertmanager resolves an alert at its endsAt); how many were lifted. The span is
-        checked again inside the commit, so a post that arrives meanwhile keeps its warning."""
+        (Alertmanager resolves an alert at its endsAt), counted from `since` at the earliest
+        (when this process began receiving posts); how many were lifted. The span is checked
+        again inside the commit, so a post that arrives meanwhile keeps its warning."""
         now = self.clock.now()
         with self.store.transaction() as tx:
             fps = tx.warning_search.open_fingerprints(SOURCE, domain_prefix=None)
             found = tx.warnings.open_by_fingerprint(fps) if fps else {}
-        ended = tuple(fp for fp, w in found.items() if has_ended(w, now))
+        ended = tuple(fp for fp, w in found.items() if has_ended(w, now, since=since))
         if not ended:
             return 0
-        return len(self.commits.submit(_Post((), EXPIRY_ACTOR, ended)))
+        return len(self.commits.submit(_Post((), EXPIRY_ACTOR, ended, since)))
 
     def _checked(
         self, alerts: Sequence[PrometheusAlert], *, principal: Principal
@@ -255,7 +262,7 @@ class AlertReceiverService:
                 for alert, fp in zip(post.alerts, post_fps, strict=True):
                     _apply(alert, fp=fp, found=found, actor=post.actor, now=now)
                 for fp in post.ended:
-                    _lift_ended(fp, found=found, actor=post.actor, now=now)
+                    _lift_ended(fp, found=found, post=post, now=now)
                 per_post.append(found.events[first:])
             events = found.save(tx)
             tx.audit.append([from_warning_event(e) for e in events])
@@ -282,15 +289,15 @@ def _apply(
     found.apply(fp, command, at=now, place=partial(_place, alert))
 
 
-def _lift_ended(fp: str, *, found: WarningChanges, actor: str, now: datetime) -> None:
+def _lift_ended(fp: str, *, found: WarningChanges, post: _Post, now: datetime) -> None:
     """Lift the fingerprint's warning if its span has still passed (no post since)."""
     current = found.current(fp)
-    if current is None or not has_ended(current, now):
+    if current is None or not has_ended(current, now, since=post.since):
         return
     name = current.labels.get("alertname", current.subject)
     reason = f"{name} resolved: not posted again before its endsAt"
     cause = {"alertname": name, "reason": reason, "last_seen_at": current.last_seen_at.isoformat()}
-    command = Command(CommandKind.LIFT, actor, reason, None, cause, None)
+    command = Command(CommandKind.LIFT, post.actor, reason, None, cause, None)
     found.apply(fp, command, at=now, place=partial(_no_place, fp))
 
 

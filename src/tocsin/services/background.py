@@ -17,6 +17,11 @@ report deadlines, retention).
   over right after its commit, and runs a round when woken (new outbox rows) and at least every
   `dispatch_interval_s` for retries.
 
+The process that receives posts (the holder of the rules lease, with or without background
+workers) lifts Prometheus alerts not posted again before their endsAt (or the resolve timeout),
+every `EXPIRY_INTERVAL` (5 s), their spans counted from when it took the lease at the earliest
+(services/alert_receiver.py).
+
 The scheduler's loops (`Work.SCHEDULE`, under the schedule lease):
 
 - public alerts follow their warnings (updates, cancels, auto-publication) when a warning
@@ -28,8 +33,6 @@ The scheduler's loops (`Work.SCHEDULE`, under the schedule lease):
   the dispatcher's wake-ups and interval;
 - the two followers of warning transitions start a round at most every `FOLLOW_GAP_S`
   (0.25 s): the wake-ups of a stream of commits within it are taken by one round;
-- Prometheus alerts not posted again before their endsAt (or the resolve timeout) are lifted,
-  every `EXPIRY_INTERVAL` (5 s; services/alert_receiver.py);
 - the retention loops delete reporters' contacts past their retention hourly, and summarise
   and delete observations past theirs every `TOCSIN_RETENTION_INTERVAL_H` (docs/retention.md),
   each at once when this process takes the lease.
@@ -44,6 +47,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -364,11 +368,16 @@ def start_background(
     leases, settings = container.leases, container.settings
     keep_every = leases.ttl.total_seconds() / 3
     kept = [leases.rules] if ingests else []
+    receiving = (_alert_expiry(container),) if ingests else ()
     if not settings.background_workers:
+        for loop in receiving:
+            loop.start()
         stop_keeping = keep_leases(kept, interval=keep_every)
 
         def stop_rules() -> None:
             stop_keeping()
+            for loop in receiving:
+                loop.stop()
             leases.release()
 
         return stop_rules
@@ -408,14 +417,9 @@ def start_background(
     if Work.SCHEDULE in work:
         followers = _followers(container, interval=interval)
         following += followers
-        timers = (
-            *followers,
-            _importer(container),
-            *_retention(container),
-            _alert_expiry(container),
-        )
+        timers = (*followers, _importer(container), *_retention(container))
         kept.append(leases.schedule)
-    loops = (*dispatching, *timers)
+    loops = (*dispatching, *timers, *receiving)
     if watch is not None and following:
         loops += (watch_feed(container.store, following, every=watch),)
 
@@ -475,12 +479,19 @@ def _retention(container: _Wired) -> tuple[_Loop, ...]:
 
 
 def _alert_expiry(container: _Wired) -> _Loop:
-    """The schedule owner's loop that lifts Prometheus alerts past their endsAt."""
-    owner = container.leases.schedule
+    """The receiving process's loop that lifts Prometheus alerts past their endsAt: while it
+    holds the rules lease, spans counted from when it took it at the earliest (before, the
+    posts went nowhere or to another process)."""
+    owner, clock = container.leases.rules, container.clock
+    since: list[datetime] = []  # when this process was first seen holding the lease
 
     def expire() -> bool:
-        if owner.holds():
-            container.alert_receiver.expire()
+        if not owner.holds():
+            since.clear()
+        elif not since:
+            since.append(clock.now())
+        else:
+            container.alert_receiver.expire(since=since[0])
         return False
 
     return _Loop("tocsin-alert-expiry", expire, interval=EXPIRY_INTERVAL.total_seconds())
