@@ -66,6 +66,21 @@ def test_alertmanager_payload_has_the_v4_shape() -> None:
     }
 
 
+def test_alertmanager_payload_passes_a_prometheus_alerts_own_annotations_on() -> None:
+    # a relay behind Tocsin keeps what the sender wrote (runbook links, its own summary), as
+    # Alertmanager passes annotations through; Tocsin's own stand where the sender said nothing
+    sent = {"summary": "gauge 7 is high", "runbook_url": "http://runbooks/gauge"}
+    prom = make_warning(source="prometheus", explanation={"annotations": sent})
+    other = make_warning(id=WarningId("w2"), fingerprint="fp2", explanation={"annotations": sent})
+    message = Message("k", NotificationKind.GROUP, "new", "U", firing=(prom, other))
+    first, second = alertmanager_payload(message)["alerts"]
+    assert first["annotations"]["summary"] == "gauge 7 is high"
+    assert first["annotations"]["runbook_url"] == "http://runbooks/gauge"
+    assert "description" in first["annotations"]
+    assert second["annotations"]["summary"] == "red warning: D11.river_level in D11"
+    assert "runbook_url" not in second["annotations"]
+
+
 def test_tocsin_payload_explains_each_warning() -> None:
     message = Message("k", NotificationKind.GROUP, "new", "U", firing=(make_warning(),))
     body = tocsin_payload(message, now=T0)

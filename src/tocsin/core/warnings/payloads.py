@@ -159,6 +159,15 @@ def tocsin_payload(message: Message, *, now: datetime) -> dict[str, Any]:
     }
 
 
+def _sender_annotations(warning: Warning) -> dict[str, str]:
+    """A Prometheus alert's own annotations (summary, description, runbook_url, …), passed on
+    as Alertmanager passes them; nothing for other warnings."""
+    given = warning.explanation.get("annotations") if warning.source == "prometheus" else None
+    if not isinstance(given, dict):
+        return {}
+    return {str(k): str(v) for k, v in given.items()}
+
+
 def _am_alert(warning: Warning, status: str, external_url: str) -> dict[str, Any]:
     labels = {
         **{k: str(v) for k, v in warning.labels.items()},
@@ -173,6 +182,7 @@ def _am_alert(warning: Warning, status: str, external_url: str) -> dict[str, Any
     annotations = {
         "summary": f"{warning.level.value} warning: {warning.subject} in {warning.region}",
         "description": str(cause.get("reason", "")) or str(dict(cause)),
+        **_sender_annotations(warning),
     }
     return {
         "status": status,
