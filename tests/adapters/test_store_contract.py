@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -216,6 +216,35 @@ def test_the_open_fingerprints_of_a_source_in_a_domain_subtree_are_listed(store:
     assert cyber_fps == ["fp-a", "fp-b"]  # not lifted, not a sibling whose name starts alike
     assert every == ["fp-a", "fp-b", "fp-d"]
     assert none == []
+
+
+def test_the_open_spans_of_a_source_are_read_with_their_last_post(store: Store) -> None:
+    """The expiry of Prometheus alerts reads three columns: last seen and one explanation key."""
+    later = T0 + timedelta(minutes=3)
+
+    def alert(
+        ident: str, span: object, *, seen: datetime = T0, state: WarningState = WarningState.ACTIVE
+    ) -> Warning:
+        explanation = {"rule": "prometheus"} if span is None else {"valid_for_s": span}
+        return make_warning(
+            ident, source="prometheus", explanation=explanation, last_seen_at=seen, state=state
+        )
+
+    with store.transaction() as tx:
+        tx.warnings.save(
+            [
+                alert("a", 300.0),
+                alert("b", 60, seen=later),
+                alert("c", None),  # raised before spans were kept
+                alert("d", 300.0, state=WarningState.LIFTED),
+                make_warning("e", explanation={"valid_for_s": 5.0}),  # another source
+            ],
+            new=True,
+        )
+    with store.transaction() as tx:
+        spans = tx.warning_search.open_spans("prometheus", "valid_for_s")
+    assert spans == {"fp-a": (T0, 300.0), "fp-b": (later, 60), "fp-c": (T0, None)}
+    assert all(seen.utcoffset() == timedelta(0) for seen, _ in spans.values())
 
 
 def test_warnings_are_counted_by_level_state_and_region(store: Store) -> None:

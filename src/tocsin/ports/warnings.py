@@ -70,6 +70,10 @@ class WarningSearch(Protocol):
         """The fingerprints of the open warnings a source raised in a domain or below it (None:
         in every domain)."""
 
+    def open_spans(self, source: str, key: str) -> dict[str, tuple[datetime, object]]:
+        """The open warnings a source raised: fingerprint -> (last seen, their explanation's
+        `key`, None when it has none), one narrow read (no whole warning decoded)."""
+
     def counts(self, *, open_only: bool, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
         """(level, state) -> number of warnings (within the scope)."""
 

@@ -63,6 +63,7 @@ SOURCE = "prometheus"
 RESOLVE_TIMEOUT = timedelta(minutes=5)  # Alertmanager's default, for an alert with no endsAt
 EXPIRY_INTERVAL = timedelta(seconds=5)  # how often the receiving process looks for ended alerts
 EXPIRY_ACTOR = "rule:prometheus (endsAt passed)"
+SPAN = "valid_for_s"  # the explanation's key for the seconds an alert holds without a post
 
 SEVERITY_LEVEL: dict[str, Level] = {
     "critical": Level.RED,
@@ -124,10 +125,16 @@ def valid_for(alert: PrometheusAlert, now: datetime) -> float:
 def has_ended(warning: Warning, now: datetime, *, since: datetime | None = None) -> bool:
     """True when a Prometheus warning's alert was not posted again within its span, counted
     from its last post or from `since` (when posts could first be received again), if later."""
-    span = warning.explanation.get("valid_for_s")
+    return span_has_ended(warning.last_seen_at, warning.explanation.get(SPAN), now, since=since)
+
+
+def span_has_ended(
+    last_seen: datetime, span: object, now: datetime, *, since: datetime | None = None
+) -> bool:
+    """`has_ended` of a warning last seen at `last_seen` with the span `span` (seconds)."""
     if not isinstance(span, int | float):  # raised before spans were kept: never expires
         return False
-    seen = warning.last_seen_at if since is None else max(warning.last_seen_at, since)
+    seen = last_seen if since is None else max(last_seen, since)
     return seen + timedelta(seconds=span) <= now
 
 
@@ -202,10 +209,11 @@ class AlertReceiverService:
         (when this process began receiving posts); how many were lifted. The span is checked
         again inside the commit, so a post that arrives meanwhile keeps its warning."""
         now = self.clock.now()
-        with self.store.transaction() as tx:
-            fps = tx.warning_search.open_fingerprints(SOURCE, domain_prefix=None)
-            found = tx.warnings.open_by_fingerprint(fps) if fps else {}
-        ended = tuple(fp for fp, w in found.items() if has_ended(w, now, since=since))
+        with self.store.transaction() as tx:  # three columns a warning, not whole warnings
+            spans = tx.warning_search.open_spans(SOURCE, SPAN)
+        ended = tuple(
+            fp for fp, (seen, span) in spans.items() if span_has_ended(seen, span, now, since=since)
+        )
         if not ended:
             return 0
         return len(self.commits.submit(_Post((), EXPIRY_ACTOR, ended, since)))
@@ -279,10 +287,10 @@ def _apply(
     level = level_of(alert.labels)
     if current is not None and level == current.level and not _resolved(alert, now):
         span = valid_for(alert, now)
-        if _same_span(current.explanation.get("valid_for_s"), span):
+        if _same_span(current.explanation.get(SPAN), span):
             found.touch(fp, at=now)
         else:  # a span of another length (no transition): keep it with the warning
-            explanation = {**current.explanation, "valid_for_s": span}
+            explanation = {**current.explanation, SPAN: span}
             found.keep(replace(current, explanation=explanation, last_seen_at=now), fp=fp)
         return
     command = _command(alert, level, actor=actor, now=now)
@@ -342,6 +350,6 @@ def _command(alert: PrometheusAlert, level: Level, *, actor: str, now: datetime)
         "generator_url": alert.generator_url,
         "level": level.value,
         "level_from": "level" if "level" in alert.labels else "severity",
-        "valid_for_s": valid_for(alert, now),
+        SPAN: valid_for(alert, now),
     }
     return Command(CommandKind.RAISE, actor, summary, level, cause, explanation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 from tocsin.adapters.storage.memory.state import MemoryState
 from tocsin.adapters.storage.placement import is_placed_within, is_seen
@@ -50,6 +51,15 @@ class MemoryWarningSearch:
         query = WarningFilter(open_only=True, domain_prefix=domain_prefix)
         found = self.state.warnings.values()
         return sorted(w.fingerprint for w in found if w.source == source and _matches(w, query))
+
+    def open_spans(self, source: str, key: str) -> dict[str, tuple[datetime, object]]:
+        """Fingerprint -> (last seen, the explanation's `key`) of the source's open warnings."""
+        found = self.state.warnings.values()
+        return {
+            w.fingerprint: (w.last_seen_at, w.explanation.get(key))
+            for w in found
+            if w.source == source and w.is_open
+        }
 
     def counts(self, *, open_only: bool, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
         """(level, state) -> number of warnings (within the scope)."""

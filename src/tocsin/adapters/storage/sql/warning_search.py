@@ -7,6 +7,7 @@ index-only scans over the open warnings; the primary key serves an id prefix as 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select
@@ -15,6 +16,7 @@ from tocsin.adapters.storage import tables as t
 from tocsin.adapters.storage.placement import PlacedQuery
 from tocsin.adapters.storage.sql.audit import audit_record
 from tocsin.adapters.storage.sql.records import from_row
+from tocsin.adapters.storage.times import must
 from tocsin.core.access import EVERYTHING, Scope
 from tocsin.core.audit import AuditRecord
 from tocsin.core.levels import LEVELS
@@ -94,6 +96,14 @@ class SqlWarningSearch:
         if domain_prefix is not None:
             stmt = stmt.where(domain_within(w.c.domain, domain_prefix))
         return sorted(self.conn.execute(stmt).scalars())
+
+    def open_spans(self, source: str, key: str) -> dict[str, tuple[datetime, object]]:
+        """Three columns of the open warnings, the explanation's `key` extracted in SQL."""
+        w = t.warnings
+        stmt = select(w.c.fingerprint, w.c.last_seen_at, w.c.explanation[key]).where(
+            w.c.state.in_(OPEN_STATES), w.c.source == source
+        )
+        return {fp: (must(seen), value) for fp, seen, value in self.conn.execute(stmt)}
 
     def counts(self, *, open_only: bool, scope: Scope = EVERYTHING) -> dict[tuple[str, str], int]:
         """(level, state) -> number of warnings (an index-only scan without a scope)."""
