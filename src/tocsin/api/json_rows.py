@@ -47,12 +47,18 @@ KEYS = (b'"indicator"', b'"time"', b'"value"')  # each once per row, or decoded 
 REPEATED = "given more than once"
 
 
-def _not_json(err: ValueError | RecursionError) -> tuple[int, str]:
-    """Where (a character) and why a body is not JSON."""
+LONG_NUMBER = re.compile(rb"\d{4301,}")  # past the digits Python's int() converts
+
+
+def _not_json(err: ValueError | RecursionError, text: bytes = b"") -> tuple[int, str]:
+    """Where (a character of `text`) and why a body is not JSON."""
     if isinstance(err, UnicodeDecodeError):
         return err.start, f"not UTF-8 text (byte 0x{err.object[err.start]:02x})"
     if isinstance(err, RecursionError):
         return 0, "nested too deeply"
+    if "integer string conversion" in str(err):  # Python's advice on its limit is not ours
+        found = LONG_NUMBER.search(text)
+        return (found.start() if found else 0), "a number of more than 4,300 digits"
     return getattr(err, "pos", 0), getattr(err, "msg", str(err))
 
 
@@ -173,7 +179,7 @@ class JsonRows:
         except (ValueError, RecursionError) as err:
             if not final:
                 return False
-            pos, why = _not_json(err)
+            pos, why = _not_json(err, b"[" + text + b"]")
             self.sink.problem(-1, "", f"not JSON at byte {self.consumed + max(pos - 1, 0)}: {why}")
             return True
         if not isinstance(items, list):  # pragma: no cover - a bracketed run is a list
@@ -206,7 +212,7 @@ class JsonRows:
                 self.sink.problems.append(err.problem())
             return
         except (ValueError, RecursionError) as err:
-            pos, why = _not_json(err)
+            pos, why = _not_json(err, body)
             error = {"type": "json_invalid", "loc": ("body", pos)}
             self.sink.problems.append(validation_problem({**error, "ctx": {"error": why}}))
             return
@@ -257,6 +263,6 @@ class NdjsonRows(LineBody):
                 self.sink.problem(number, err.key, REPEATED)
                 continue
             except (ValueError, RecursionError) as err:
-                self.sink.problem(number, "", f"not JSON: {_not_json(err)[1]}")
+                self.sink.problem(number, "", f"not JSON: {_not_json(err, line)[1]}")
                 continue
             _add_checked(self.sink, [item], numbers=[number])
