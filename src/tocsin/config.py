@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     lease_s: float = Field(default=6.0, ge=0.5, le=600)
     dispatch_interval_s: float = 0.5
     background_workers: bool = True
+    # whether a serving process runs the source loops (MQTT, pulled feeds, syslog, vulnerability
+    # feeds, the source-silent check; web/sources.py); unset: as `background_workers`. The storm
+    # split (`serve` without workers beside `notify run`) sets it true on its one server; API
+    # servers beside another that runs them leave it unset (two subscribers would share a feed)
+    source_loops: bool | None = None
     # the composite risk model shown in the dashboard's risk view (none unless both are set)
     risk_model: Path | None = None
     risk_table: Path | None = None

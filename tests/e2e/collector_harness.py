@@ -70,13 +70,14 @@ def eventually(predicate: Callable[[], bool], timeout: float = DEADLINE_S) -> bo
 
 @contextmanager
 def served_with_sources(
-    tmp_path: Path, sources: dict[str, Any], *, db_url: str | None = None
+    tmp_path: Path, sources: dict[str, Any], *, db_url: str | None = None, **settings: Any
 ) -> Iterator[Served]:
-    """Tocsin over the small scenario with this sources.yaml, served on a free port."""
+    """Tocsin over the small scenario with this sources.yaml, served on a free port (with
+    more `settings`)."""
     config = write_small_config(tmp_path / "config")
     (config / "sources.yaml").write_text(yaml.safe_dump(sources), encoding="utf-8")
     url = db_url or f"sqlite:///{tmp_path / 'tocsin.db'}"
-    container = build(Settings(database_url=url, config_dir=config))
+    container = build(Settings(database_url=url, config_dir=config, **settings))
     container.admin.add_user("duty", Role.DUTY_OFFICER, unit="NAT", actor="test")
     token = container.access.issue("duty", TokenRequest("test"), actor="test")[1]
     try:

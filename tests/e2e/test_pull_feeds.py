@@ -179,6 +179,42 @@ def test_a_csv_gauge_feed_runs_on_the_servers_schedule(tmp_path: Path) -> None:
     assert feed.seen[1][1] == '"g1"'
 
 
+@pytest.mark.parametrize("source_loops", [True, None])
+def test_the_storm_splits_server_pulls_feeds_when_told_to(
+    tmp_path: Path, source_loops: bool | None
+) -> None:
+    """A server without background workers (beside `notify run`) runs the source loops with
+    TOCSIN_SOURCE_LOOPS=true, and none without it (API servers beside one that runs them)."""
+    feed = Feed()
+    body = b"station,observed_at,level_m\n4711,2026-01-01T00:00:00Z,2\n"
+    feed.documents["/gauges.csv"] = (body, '"g"')
+    with feed_server(feed) as url:
+        sources = {
+            "pull": [
+                {
+                    "name": "gauges",
+                    "url": f"{url}/gauges.csv",
+                    "format": "csv",
+                    "every_s": 1,
+                    "indicator_field": "station",
+                    "indicators": {"4711": "D12.river_level"},
+                    "value": "level_m",
+                    "time": "observed_at",
+                    "time_unit": "rfc3339",
+                }
+            ]
+        }
+        with served_with_sources(
+            tmp_path, sources, background_workers=False, source_loops=source_loops
+        ) as tocsin:
+            if source_loops:
+                ok = eventually(lambda: tocsin.series("D12.river_level") == ([T], [2.0]))
+                assert ok, (feed.seen, tocsin.sources()["pull"], tocsin.series("D12.river_level"))
+            else:
+                assert not eventually(lambda: bool(feed.seen), timeout=2.0)
+                assert tocsin.series("D12.river_level") == ([], [])
+
+
 def test_refused_documents_are_shown_counted_once_and_the_feed_carries_on(
     tmp_path: Path,
 ) -> None:

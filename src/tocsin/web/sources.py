@@ -14,6 +14,7 @@ from tocsin.adapters.sources.mqtt import MqttSubscriber
 from tocsin.adapters.sources.pull import FeedPuller
 from tocsin.adapters.sources.syslog import SyslogReceiver
 from tocsin.bootstrap import Container
+from tocsin.config import Settings
 from tocsin.core.access import system_principal
 from tocsin.core.errors import NotOwner
 from tocsin.core.exposure.advisories import Advisory
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 def start_sources(container: Container) -> Callable[[], None]:
     """Start what the configuration asks for; return a function that stops it."""
     stops: list[Callable[[], None]] = []
-    if not container.settings.background_workers:
+    if not runs_sources(container.settings):
         return lambda: None
     # the configuration may have changed what assets run: bring exposure warnings in line
     try:
@@ -64,6 +65,19 @@ def start_sources(container: Container) -> Callable[[], None]:
             each()
 
     return stop
+
+
+def runs_sources(settings: Settings) -> bool:
+    """Whether this serving process runs the source loops: `TOCSIN_SOURCE_LOOPS`, or when it is
+    unset, `TOCSIN_BACKGROUND_WORKERS`.
+
+    >>> runs_sources(Settings(background_workers=False, source_loops=True))
+    True
+    >>> runs_sources(Settings(background_workers=False))
+    False
+    """
+    chosen = settings.source_loops
+    return settings.background_workers if chosen is None else chosen
 
 
 def mqtt_subscriber(container: Container) -> MqttSubscriber | None:
