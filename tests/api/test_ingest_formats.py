@@ -74,7 +74,7 @@ def test_a_bad_row_deep_in_a_streamed_json_body_is_named_and_nothing_is_stored(a
 
 def test_ndjson_lines_are_observations(api: Api) -> None:
     lines = [json.dumps(obs(CODE, m, 2.0)) for m in range(3)]
-    body = ("\n".join(lines) + "\n\n").encode()
+    body = ("\n".join(lines) + "\n\n").encode("utf-8-sig")  # a byte-order mark, as editors save
     response = _post(api, body, "application/x-ndjson")
     assert response.status_code == 202, response.text
     assert _stored(api) == ([T, T + 60, T + 120], [2.0, 2.0, 2.0])

@@ -23,6 +23,7 @@ from tocsin.core.errors import InvalidInput, Problem
 from tocsin.services.ingest import RawObservations
 
 MAX_PROBLEMS = 50
+UTF8_BOM = b"\xef\xbb\xbf"  # a body may begin with it (editors, spreadsheets): not data
 MAX_ROWS = 1_000_000
 
 
@@ -166,6 +167,8 @@ class LineBody:
         self.pending.clear()
 
     def _lines(self, block: bytes) -> None:
+        if self.line == 1 and block.startswith(UTF8_BOM):  # as editors save it, as JSON and CSV
+            block = block[len(UTF8_BOM) :]
         lines = block.split(b"\n")
         if block.endswith(b"\n"):
             lines.pop()

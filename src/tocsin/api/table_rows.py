@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from tocsin.api.rows import RowSink
+from tocsin.api.rows import UTF8_BOM, RowSink
 
 BLOCK = 256 * 1024
 COLUMNS = ("indicator", "time", "value")
@@ -97,9 +97,6 @@ def _values(
     if len(sink.problems) == before:  # never drop a block without saying why
         sink.problem(int(numbers[0]), "value", f"not numbers: {column.type}")
     return None
-
-
-UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _csv_error(err: csv.Error) -> str:
