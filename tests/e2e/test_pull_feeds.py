@@ -101,17 +101,19 @@ def quakes_source(url: str) -> PullSource:
     )
 
 
+def quakes_puller(container: Container, url: str, counts: SourceCounts) -> FeedPuller:
+    """A puller of the quakes feed at `url` into the container's ingest."""
+    deliver = partial(container.intake.deliver, SourceKind.PULL)
+    return FeedPuller(quakes_source(url), deliver=deliver, counts=counts)
+
+
 def test_a_geojson_feed_with_conditional_gets(container: Container) -> None:
     feed = Feed()
     features = [quake("ci40001", 2.5, T * 1000), quake("nc7001", 3.1, T * 1000 + 999)]
     feed.documents["/quakes.geojson"] = (json.dumps({"features": features}).encode(), '"v1"')
     counts = container.intake.counts[SourceKind.PULL]
     with feed_server(feed) as url:
-        puller = FeedPuller(
-            quakes_source(url),
-            deliver=partial(container.intake.deliver, SourceKind.PULL),
-            counts=counts,
-        )
+        puller = quakes_puller(container, url, counts)
         first = puller.fetch_once()
         assert (first.status, first.stored, first.unmapped) == (200, 1, 1)
         assert _series(container, "D11.river_level") == ([T], [2.5])
@@ -130,17 +132,29 @@ def test_a_bad_record_refuses_the_fetch_and_it_is_fetched_again(container: Conta
     bad = [quake("ci40001", 2.5, T * 1000), quake("ci40003", None, T * 1000)]
     feed.documents["/quakes.geojson"] = (json.dumps({"features": bad}).encode(), '"v1"')
     with feed_server(feed) as url:
-        puller = FeedPuller(
-            quakes_source(url),
-            deliver=partial(container.intake.deliver, SourceKind.PULL),
-            counts=SourceCounts(),
-        )
+        puller = quakes_puller(container, url, SourceCounts())
         refused = puller.fetch_once()
         assert refused.problem == "record 1: properties.mag: not a number: None"
         assert _series(container, "D11.river_level") == ([], [])
         assert puller.fetch_once().problem is not None
         puller.client.close()
     assert feed.seen[1][1] is None  # fetched whole again: no validator kept
+
+
+def gauges(url: str) -> dict[str, Any]:
+    """sources.yaml with a river-gauge CSV feed at `url`, station 4711 mapped, polled every 1 s."""
+    feed = {
+        "name": "gauges",
+        "url": f"{url}/gauges.csv",
+        "format": "csv",
+        "every_s": 1,
+        "indicator_field": "station",
+        "indicators": {"4711": "D12.river_level"},
+        "value": "level_m",
+        "time": "observed_at",
+        "time_unit": "rfc3339",
+    }
+    return {"pull": [feed]}
 
 
 def test_a_csv_gauge_feed_runs_on_the_servers_schedule(tmp_path: Path) -> None:
@@ -150,21 +164,7 @@ def test_a_csv_gauge_feed_runs_on_the_servers_schedule(tmp_path: Path) -> None:
     )
     feed.documents["/gauges.csv"] = (rows.encode(), '"g1"')
     with feed_server(feed) as url:
-        sources = {
-            "pull": [
-                {
-                    "name": "gauges",
-                    "url": f"{url}/gauges.csv",
-                    "format": "csv",
-                    "every_s": 1,
-                    "indicator_field": "station",
-                    "indicators": {"4711": "D12.river_level"},
-                    "value": "level_m",
-                    "time": "observed_at",
-                    "time_unit": "rfc3339",
-                }
-            ]
-        }
+        sources = gauges(url)
         with served_with_sources(tmp_path, sources) as tocsin:
             assert eventually(lambda: tocsin.series("D12.river_level") == ([T], [1.25]))
             assert eventually(lambda: len(feed.seen) >= 2)
@@ -189,21 +189,7 @@ def test_the_storm_splits_server_pulls_feeds_when_told_to(
     body = b"station,observed_at,level_m\n4711,2026-01-01T00:00:00Z,2\n"
     feed.documents["/gauges.csv"] = (body, '"g"')
     with feed_server(feed) as url:
-        sources = {
-            "pull": [
-                {
-                    "name": "gauges",
-                    "url": f"{url}/gauges.csv",
-                    "format": "csv",
-                    "every_s": 1,
-                    "indicator_field": "station",
-                    "indicators": {"4711": "D12.river_level"},
-                    "value": "level_m",
-                    "time": "observed_at",
-                    "time_unit": "rfc3339",
-                }
-            ]
-        }
+        sources = gauges(url)
         with served_with_sources(
             tmp_path, sources, background_workers=False, source_loops=source_loops
         ) as tocsin:
@@ -278,11 +264,7 @@ def test_a_record_the_ingest_refuses_refuses_the_fetch_counted_once(
     feed.documents["/quakes.geojson"] = (json.dumps({"features": features}).encode(), '"f"')
     counts = container.intake.counts[SourceKind.PULL]
     with feed_server(feed) as url:
-        puller = FeedPuller(
-            quakes_source(url),
-            deliver=partial(container.intake.deliver, SourceKind.PULL),
-            counts=counts,
-        )
+        puller = quakes_puller(container, url, counts)
         refused = puller.fetch_once()
         puller.client.close()
     assert refused.problem is not None

@@ -28,14 +28,19 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tocsin.adapters.sources.records import RecordError, lookup, record_number, record_time
+from tocsin.adapters.sources.records import (
+    Deliver,
+    RecordError,
+    lookup,
+    record_number,
+    record_time,
+)
 from tocsin.core.duplicate_keys import DuplicateKey, loads_once
 from tocsin.core.errors import InvalidInput, Overloaded, Problem
 from tocsin.core.sources import MqttBroker, MqttTopic, Refusal, SourceCounts
@@ -43,20 +48,6 @@ from tocsin.core.sources import MqttBroker, MqttTopic, Refusal, SourceCounts
 log = logging.getLogger(__name__)
 
 MAX_RECORDS = 10_000  # records in one batch message
-
-
-class Deliver(Protocol):
-    """How rows reach the ingest (`SourceIntake.deliver` for MQTT)."""
-
-    def __call__(
-        self,
-        codes: Sequence[str],
-        times: npt.NDArray[np.int64],
-        values: npt.NDArray[np.float64],
-        *,
-        where: Sequence[str] | None = None,
-    ) -> Future[Any]:
-        """Validate and queue the rows; InvalidInput naming them by `where` if refused."""
 
 
 @dataclass(frozen=True, slots=True)

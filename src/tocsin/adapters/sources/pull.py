@@ -22,15 +22,19 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import numpy as np
-import numpy.typing as npt
 
-from tocsin.adapters.sources.records import RecordError, lookup, record_number, record_time
+from tocsin.adapters.sources.records import (
+    Deliver,
+    RecordError,
+    lookup,
+    record_number,
+    record_time,
+)
 from tocsin.core.errors import InvalidInput, Problem, TocsinError
 from tocsin.core.sources import PullSource, Refusal, SourceCounts
 
@@ -38,21 +42,6 @@ log = logging.getLogger(__name__)
 
 MAX_BYTES = 64 * 1024 * 1024
 TIMEOUT_S = 30.0
-
-
-class Deliver(Protocol):
-    """How rows reach the ingest (`SourceIntake.deliver` for pulled feeds)."""
-
-    def __call__(
-        self,
-        codes: Sequence[str],
-        times: npt.NDArray[np.int64],
-        values: npt.NDArray[np.float64],
-        *,
-        where: Sequence[str] | None = None,
-    ) -> Future[Any]:
-        """Validate and queue the rows; InvalidInput naming them by `where` if refused."""
-        ...
 
 
 class DocumentRefused(ValueError):

@@ -10,10 +10,29 @@ with a fraction is truncated), or RFC 3339 text with an offset, as configured.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from tocsin.core.moments import EPOCH, EPOCH_HELP, EPOCH_MAX, EPOCH_MIN, MOMENT_HELP, parse_moment
 from tocsin.core.sources import TimeUnit
+
+
+class Deliver(Protocol):
+    """How a collector's rows reach the ingest (`SourceIntake.deliver`: MQTT, pulled feeds)."""
+
+    def __call__(
+        self,
+        codes: Sequence[str],
+        times: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        *,
+        where: Sequence[str] | None = None,
+    ) -> Future[Any]:
+        """Validate and queue the rows; InvalidInput naming them by `where` if refused."""
 
 
 class RecordError(ValueError):
