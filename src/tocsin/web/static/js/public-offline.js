@@ -23,6 +23,27 @@ self.addEventListener("fetch", (event) => {
         }
         return response;
       })
-      .catch(() => caches.match(request, { ignoreSearch: false }).then((found) => found || caches.match("/cap/"))),
+      .catch(() =>
+        caches
+          .match(request, { ignoreSearch: false })
+          .then((found) => found || caches.match("/cap/"))
+          .then(markedCopy),
+      ),
   );
 });
+
+// A page shown from the copy says so: its root is marked, and the page shows its offline note.
+// (navigator.onLine alone cannot tell: it stays true on a network that does not answer, and in
+// a browser whose network is cut for one site.)
+function markedCopy(found) {
+  const type = found ? found.headers.get("Content-Type") || "" : "";
+  if (!type.startsWith("text/html")) return found;
+  return found.text().then(
+    (text) =>
+      new Response(text.replace("<html ", "<html data-offline-copy "), {
+        status: found.status,
+        statusText: found.statusText,
+        headers: found.headers,
+      }),
+  );
+}

@@ -34,8 +34,10 @@
     if (!("serviceWorker" in navigator)) return;
     navigator.serviceWorker.register("/cap/offline.js", { scope: "/cap/" }).catch(function () {});
     var note = document.getElementById("offline");
-    var show = function () { note.hidden = navigator.onLine; };
-    window.addEventListener("online", show);
+    // shown from the worker's copy (it marks the page), or told the network is gone
+    var copy = document.documentElement.hasAttribute("data-offline-copy");
+    var show = function () { note.hidden = navigator.onLine && !copy; };
+    window.addEventListener("online", function () { copy = false; show(); });
     window.addEventListener("offline", show);
     show();
   }
