@@ -174,6 +174,50 @@ def test_a_contact_is_sealed_shown_to_the_handler_only_and_deleted_after_retenti
     assert view.report.description == report.description  # the report stays
 
 
+def test_a_copy_with_another_reporters_contact_is_a_report_of_its_own(world: World) -> None:
+    first = world.service.submit(gas(45.5, 10.5, note="gas by the well"))
+    retry = world.service.submit(gas(45.5, 10.5, note="gas by the well", contact=EMAIL))
+    assert retry.id == first.id  # a retry that adds a contact: sealed for the first report
+    assert retry.has_contact
+    again = world.service.submit(
+        gas(45.5, 10.5, note="gas by the well", contact=" Someone.PRIVATE@example.test")
+    )
+    assert again.id == first.id  # the same contact (case and spaces aside)
+    other = world.service.submit(
+        gas(45.5, 10.5, note="gas by the well", contact="other@example.test")
+    )
+    assert other.id != first.id  # another reporter: told of its own report's progress
+    assert world.service.handler_view(first.id, user=HANDLER).contact == EMAIL
+    assert world.service.handler_view(other.id, user=HANDLER).contact == "other@example.test"
+    anonymous = world.service.submit(gas(45.5, 10.5, note="gas by the well"))
+    assert anonymous.id in {first.id, other.id}  # a copy without a contact adds no report
+
+
+def test_copies_with_contacts_in_one_group_keep_each_reporter(world: World) -> None:
+    gate, taken = _gated(world.service)
+    note = "gas by the mill"
+    sent = [
+        gas(45.9, 10.9),
+        gas(45.5, 10.5, note=note),
+        gas(45.5, 10.5, note=note, contact=EMAIL),
+        gas(45.5, 10.5, note=note, contact="other@example.test"),
+        gas(45.5, 10.5, note=note, contact="OTHER@example.test"),
+    ]
+    with ThreadPoolExecutor(len(sent)) as pool:
+        pool.submit(world.service.submit, sent[0])
+        assert taken.wait(timeout=60)
+        rest = []
+        for i, sub in enumerate(sent[1:], start=1):
+            rest.append(pool.submit(world.service.submit, sub))
+            _queued(world.service, i)
+        gate.set()
+        answers = [f.result(timeout=60) for f in rest]
+    assert answers[0].id == answers[1].id  # the contact came with the retry
+    assert answers[2].id == answers[3].id != answers[0].id
+    assert world.service.handler_view(answers[0].id, user=HANDLER).contact == EMAIL
+    assert world.service.handler_view(answers[2].id, user=HANDLER).contact == "other@example.test"
+
+
 @pytest.mark.parametrize(("contact", "named"), [(EMAIL, "email"), ("+390551234567", "phone")])
 def test_without_a_contact_key_a_contact_is_refused_naming_its_field(
     tmp_path: Path, contact: str, named: str

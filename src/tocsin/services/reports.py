@@ -117,6 +117,7 @@ class _Checked:
     rtype: ReportType
     photo: Photo | None
     contact: SealedContact | None
+    contact_text: str | None = None  # in memory only: a copy may need it sealed for its report
 
 
 @dataclass(frozen=True)
@@ -294,11 +295,12 @@ class ReportService:
         )
         chain = self.chain(where.unit, rtype.domain) if where.unit else ()
         report = first_reminders(report, self.policy.deadlines, chain=chain)
-        sealed = None
+        sealed, text = None, None
         if sub.contact and self.cipher is not None:
-            box = self.cipher.seal(sub.contact.strip(), report_id=report.id)
+            text = sub.contact.strip()
+            box = self.cipher.seal(text, report_id=report.id)
             sealed = SealedContact(report.id, box, now + self.policy.contact_retention)
-        return _Checked(report, rtype, photo, sealed)
+        return _Checked(report, rtype, photo, sealed, text)
 
     def store_group(self, group: list[_Checked]) -> list[Stored]:
         """Store checked reports in one transaction, in order (each one's duplicate check and
@@ -340,7 +342,7 @@ class ReportService:
         report, rtype = checked.report, checked.rtype
         since = report.requested_at - self.policy.duplicate_window
         same = seen.setdefault(report.fingerprint, [])
-        earlier = next((r for r in same if r.requested_at >= since), None)
+        earlier = self._copy_of(added, checked, same, since=since)
         if earlier is not None:
             return Stored(earlier)  # the same submission again: one report, one tracking number
         report = self._clustered(added, report, rtype)
@@ -377,6 +379,32 @@ class ReportService:
             signals.append(_Signal(found, rtype, stored))  # raised at the end of the group
         same.append(report)  # a copy later in the group answers this one
         return stored
+
+    def _copy_of(
+        self, added: _Added, checked: _Checked, same: list[Report], *, since: datetime
+    ) -> Report | None:
+        """The earlier report (of `same`, since `since`) this submission repeats, or None:
+        another reporter's contact makes it a report of its own (each reporter is told of
+        progress); a contact given only on the retry is sealed for the earlier report."""
+        earlier = [(i, r) for i, r in enumerate(same) if r.requested_at >= since]
+        text = checked.contact_text
+        if text is None or self.cipher is None:
+            return earlier[0][1] if earlier else None
+        for report in (r for _, r in earlier if r.has_contact):
+            sealed = added.tx.reports.contact(report.id)  # None: deleted on schedule meanwhile
+            if sealed and _same_contact(self.cipher.open(sealed.sealed, report_id=report.id), text):
+                return report
+        for at, report in earlier:
+            if not report.has_contact:
+                added.flush()  # the earlier report may be one of this group
+                box = self.cipher.seal(text, report_id=report.id)
+                delete_at = report.requested_at + self.policy.contact_retention
+                added.tx.reports.seal_contact(SealedContact(report.id, box, delete_at))
+                report = replace(report, has_contact=True)
+                added.tx.reports.save(report, update=None)
+                same[at] = report
+                return report
+        return None
 
     def _fingerprints(self, tx: StoreSession, group: Sequence[_Checked]) -> dict[str, list[Report]]:
         """The stored reports that may be earlier copies of the group's submissions, by
@@ -731,3 +759,8 @@ def _received(report: Report) -> AuditRecord:
 
 def _looked(user: Handler, kind: str, subject: str, *, now: datetime) -> AuditRecord:
     return AuditRecord(now, user.name, kind, "report", subject, "")
+
+
+def _same_contact(a: str, b: str) -> bool:
+    """Whether two contacts name the same reporter (case and outer spaces aside)."""
+    return a.strip().casefold() == b.strip().casefold()
