@@ -5,8 +5,9 @@ them."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ from tocsin.cli.main import app
 from tocsin.config import Settings
 from tocsin.core.access import system_principal
 from tocsin.core.security_alerts import AlertFormat
+from tocsin.services.alert_receiver import EXPIRY_ACTOR, PrometheusAlert
+from tocsin.services.background import Work, start_background
 from tocsin.testing.clock import FakeClock
 from tocsin.testing.nats import NatsServer
 from tocsin.testing.replay import clean_replay, stored_observations, stored_transitions
@@ -122,3 +125,43 @@ def test_tocsin_ingest_in_the_api_role_appends_the_file_for_the_workers(
         ("warning.upgraded", "red"),
     ]
     assert transitions == clean_replay(worker.container)
+
+
+def test_in_the_api_role_the_schedule_owner_lifts_alerts_past_their_end(
+    settings: Settings,
+) -> None:
+    # the API processes receive Prometheus's posts and none holds the rules lease: the
+    # holder of the schedule lease (here a `notify run`-like process) lifts them
+    api = build(settings.model_copy(update={"role": "api"}))
+    on = settings.model_copy(update={"role": "api", "background_workers": True})
+    scheduler = build(on)
+    stop = start_background(scheduler, work=frozenset({Work.SCHEDULE}), ingests=False)
+    try:
+        alert = PrometheusAlert(
+            {"alertname": "GaugeHigh", "region": "D11", "domain": "natural.flood"},
+            starts_at=None,
+            ends_at=datetime.now(UTC) + timedelta(seconds=2),
+        )
+        assert api.alert_receiver.receive([alert], principal=system_principal("p")).accepted == 1
+        assert _open_alerts(api)
+        deadline = time.monotonic() + 60  # checked every 5 s
+        while _open_alerts(api) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _open_alerts(api)
+        with api.store.transaction() as tx:
+            actors = [r.actor for r in tx.audit.trail("warning", _lifted(api))]
+        assert actors[-1] == EXPIRY_ACTOR
+    finally:
+        stop()
+        scheduler.close()
+        api.close()
+
+
+def _open_alerts(container: Container) -> list[str]:
+    found = container.warnings.find(principal=system_principal("t"), open_only=True)
+    return [w.id for w in found if w.source == "prometheus"]
+
+
+def _lifted(container: Container) -> str:
+    found = container.warnings.find(principal=system_principal("t"), open_only=False)
+    return next(w.id for w in found if w.source == "prometheus")

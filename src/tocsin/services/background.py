@@ -20,7 +20,8 @@ report deadlines, retention).
 The process that receives posts (the holder of the rules lease, with or without background
 workers) lifts Prometheus alerts not posted again before their endsAt (or the resolve timeout),
 every `EXPIRY_INTERVAL` (5 s), their spans counted from when it took the lease at the earliest
-(services/alert_receiver.py).
+(services/alert_receiver.py). In the API role (`TOCSIN_ROLE=api`) every API process receives
+posts and none holds the rules lease: the holder of the schedule lease lifts them instead.
 
 The scheduler's loops (`Work.SCHEDULE`, under the schedule lease):
 
@@ -368,7 +369,7 @@ def start_background(
     leases, settings = container.leases, container.settings
     keep_every = leases.ttl.total_seconds() / 3
     kept = [leases.rules] if ingests else []
-    receiving = (_alert_expiry(container),) if ingests else ()
+    receiving = (_alert_expiry(container, leases.rules),) if ingests else ()
     if not settings.background_workers:
         for loop in receiving:
             loop.start()
@@ -418,6 +419,8 @@ def start_background(
         followers = _followers(container, interval=interval)
         following += followers
         timers = (*followers, _importer(container), *_retention(container))
+        if settings.role == "api":  # the API processes receive posts; nobody holds the rules
+            timers += (_alert_expiry(container, leases.schedule),)
         kept.append(leases.schedule)
     loops = (*dispatching, *timers, *receiving)
     if watch is not None and following:
@@ -478,11 +481,12 @@ def _retention(container: _Wired) -> tuple[_Loop, ...]:
     )
 
 
-def _alert_expiry(container: _Wired) -> _Loop:
-    """The receiving process's loop that lifts Prometheus alerts past their endsAt: while it
-    holds the rules lease, spans counted from when it took it at the earliest (before, the
-    posts went nowhere or to another process)."""
-    owner, clock = container.leases.rules, container.clock
+def _alert_expiry(container: _Wired, owner: Leadership) -> _Loop:
+    """The loop that lifts Prometheus alerts past their endsAt: while this process holds
+    `owner` (the rules lease of the process receiving the posts; the schedule lease in the
+    API role), spans counted from when it took it at the earliest (before, the posts went
+    nowhere or to another process, or another process lifted them)."""
+    clock = container.clock
     since: list[datetime] = []  # when this process was first seen holding the lease
 
     def expire() -> bool:
