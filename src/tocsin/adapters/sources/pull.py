@@ -110,7 +110,7 @@ def observations_of(source: PullSource, records: list[Any]) -> Mapped:
             key = lookup(record, source.indicator_field) if source.indicator_field else None
             code = source.indicator_of(key)
             if code is None:
-                mapped.unmapped.append(f"{source.name}: {source.indicator_field}={str(key)[:100]}")
+                mapped.unmapped.append(f"{source.name}: {source.indicator_field}={key}")
                 continue
             value = record_number(record, source.value, text=text)
             time = record_time(record, source.time, unit=source.time_unit, text=text)
