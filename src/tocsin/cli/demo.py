@@ -21,11 +21,13 @@ from tocsin.cli.core_commands import PortOption, run_server
 if TYPE_CHECKING:
     from tocsin.bootstrap import Container
     from tocsin.demo.scenario import Series
+    from tocsin.demo.storm import StormDriver
 
 SHOWN = {"warning.raised", "warning.upgraded"}
 COLOURS = {"blue": "blue", "yellow": "yellow", "orange": "dark_orange", "red": "red"}
 DELIVERY_ROUNDS = 20  # dispatch and delivery rounds run before the demo exits or serves
 SITUATION_REPORT = "situation-report.pdf"  # the most severe incident's, beside the database
+MAX_STORM_CELLS = 20_000
 
 
 def demo(
@@ -35,9 +37,27 @@ def demo(
         Path, typer.Option(metavar="DIR", help="Where the demo's database and files go")
     ] = Path("var/demo"),
     quiet: Annotated[bool, typer.Option(help="Do not print each warning")] = False,
+    storm: Annotated[
+        int,
+        typer.Option(
+            metavar="CELLS",
+            min=0,
+            max=MAX_STORM_CELLS,
+            help="Add river gauges on this many grid cells and, once served, a flood storm "
+            "that turns them all red (through the REST ingest path), then back",
+        ),
+    ] = 0,
+    storm_after: Annotated[
+        float,
+        typer.Option(metavar="SECONDS", min=0, help="When the storm comes, after the server is up"),
+    ] = 30.0,
+    storm_hold: Annotated[
+        float,
+        typer.Option(metavar="SECONDS", min=0, help="How long the gauges stay red"),
+    ] = 300.0,
 ) -> None:
     """Build a realistic scenario (real geometry, real series), replay it, then serve it."""
-    from tocsin.core.errors import Unavailable
+    from tocsin.core.errors import InvalidInput, Problem, Unavailable
     from tocsin.demo.public_alerts import PUBLIC_ALERTS
     from tocsin.demo.scenario import (
         CYBER_RISK_MODEL,
@@ -51,6 +71,10 @@ def demo(
     started = time.perf_counter()
     db_file = workdir / "tocsin.db"
     with reported():
+        if storm and no_serve:
+            raise InvalidInput(
+                [Problem("--storm", "", "the storm comes once the demo is served: drop --no-serve")]
+            )
         # the port first: a port in use is said at once, not after the replay
         sock = None if no_serve else bind("127.0.0.1", settings(port=port).port)
         try:
@@ -66,7 +90,10 @@ def demo(
             (workdir / SITUATION_REPORT).unlink(missing_ok=True)
             base_url = f"http://127.0.0.1:{settings(port=port).port}"
             series = write_config(
-                workdir / "config", end_at=int(time.time()) // 60 * 60, base_url=base_url
+                workdir / "config",
+                end_at=int(time.time()) // 60 * 60,
+                base_url=base_url,
+                storm_cells=storm,
             )
         except OSError as err:
             raise Unavailable(f"cannot write the demo into {workdir}: {err.strerror}") from err
@@ -112,9 +139,42 @@ def demo(
     console.print(json.dumps(summary), markup=False, soft_wrap=True)
     if no_serve:
         container.close()
-    else:
+        return
+    driver = _storm(container, base_url, token, after_s=storm_after, hold_s=storm_hold)
+    try:
         with reported():
             run_server(container, host="127.0.0.1", port=base.port, sock=sock)
+    finally:
+        if driver is not None:
+            driver.stop()
+
+
+def _storm(
+    container: Container, base_url: str, token: str, *, after_s: float, hold_s: float
+) -> StormDriver | None:
+    """The storm's driver, started (None: the demo has no storm gauges)."""
+    from tocsin.demo.storm import LEVEL, StormDriver, StormPlan
+
+    catalog = container.catalog
+    cells = {r.code for r in catalog.regions.regions.values() if r.level == LEVEL}
+    gauges = tuple(sorted(i.code for i in catalog.indicators if i.region in cells))
+    if not gauges:
+        return None
+    console.print(
+        f"storm: {len(gauges):,} river gauges (natural.flood, one a grid cell) turn red "
+        f"{after_s:g} s after the server answers, and fall back {hold_s:g} s later; "
+        "their warnings reach the duty desk as one message a district",
+        markup=False,
+        soft_wrap=True,
+    )
+
+    def say(text: str) -> None:
+        console.print(text, markup=False, soft_wrap=True)
+
+    plan = StormPlan(gauges, after_s=after_s, hold_s=hold_s)
+    driver = StormDriver(plan, base_url=base_url, token=token, say=say)
+    driver.start()
+    return driver
 
 
 def _open(base: Any) -> tuple[Container, str]:

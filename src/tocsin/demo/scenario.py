@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tocsin.adapters.config_yaml import dump_yaml
-from tocsin.demo import names, sources
+from tocsin.demo import names, sources, storm
 from tocsin.demo.feeds import FEEDS, Feed
 from tocsin.demo.geometry import bounds, grid_cells, multipolygon
 from tocsin.demo.plans import demo_plans
@@ -41,7 +41,9 @@ RISK_MODEL = "inform_2023.yaml"  # INFORM Risk 2023, for the what-if (and the co
 CYBER_RISK_MODEL = "inform_2023_cyber.yaml"  # INFORM with the live cyber domain: the risk view
 RISK_TABLE = "inform_indicators.csv"
 CYBER_MODEL = "cyber_exposure.yaml"  # the cyber domain of the index (`tocsin exposure regions`)
-ROUTES = {  # every warning to the duty desk, at once, then at most every minute per group
+ROUTES: dict[
+    str, Any
+] = {  # every warning to the duty desk, at once, then at most every minute per group
     "route": {
         "receiver": "duty-desk",
         "group_by": ["region", "domain"],
@@ -139,11 +141,12 @@ def _districts(country: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def write_config(
-    directory: Path, *, end_at: int, base_url: str = "http://127.0.0.1:8080"
+    directory: Path, *, end_at: int, base_url: str = "http://127.0.0.1:8080", storm_cells: int = 0
 ) -> list[Series]:
     """Write the scenario's configuration directory, and beside it the what-if and the INFORM
     model and table; return the series that feed it, ending at `end_at` (epoch seconds).
-    Public alerts link to `base_url`."""
+    Public alerts link to `base_url`. With `storm_cells`, the storm's river gauges on that many
+    cells over the districts (`tocsin.demo.storm`)."""
     directory.mkdir(parents=True, exist_ok=True)
     regions, districts = build_regions(sources.countries())
     series = [read_series(f, end_at=end_at) for f in FEEDS]
@@ -151,6 +154,14 @@ def write_config(
     metro = by_name.get(METRO_CITY, districts[len(districts) // 2])
     placed = _place(series, districts, metro)
     indicators = [_indicator(s, placed[s.feed.code]) for s in series]
+    routes: dict[str, Any] = ROUTES
+    if storm_cells:
+        shapes = [r for r in regions["regions"] if r["level"] == "district"]
+        cells, gauges = storm.storm_grid(shapes, storm_cells)
+        regions["levels"].append(storm.LEVEL)
+        regions["regions"] += cells
+        indicators += gauges
+        routes = {**ROUTES, "route": {**ROUTES["route"], "routes": [storm.ROUTE]}}
     assets: list[dict[str, Any]] = [
         {
             "code": "SUB-1",
@@ -201,7 +212,7 @@ def write_config(
         "indicators.yaml": {"indicators": indicators},
         "assets.yaml": {"assets": assets},
         "units.yaml": {"units": units},
-        "routes.yaml": ROUTES,
+        "routes.yaml": routes,
         "cap.yaml": cap_config(base_url),
         "plans.yaml": demo_plans(COUNTRY),
     }
