@@ -12,6 +12,7 @@ command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 # the collectors' tests run the real programs; the REST benchmark uses wrk
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)  # amtool reads Alertmanager's API
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)  # situation reports, read back
 [ -x /usr/sbin/nats-server ] || need+=(nats-server)  # the ingest stream of the api and worker roles

@@ -55,6 +55,7 @@ from tocsin.ports import AlertingStore, Clock, Notifier, ReportRenderer, Respons
 from tocsin.services.access import AccessService, CredentialChanges
 from tocsin.services.admin import AdminService
 from tocsin.services.alert_receiver import AlertReceiverService
+from tocsin.services.alert_view import AlertViewService
 from tocsin.services.audit import AuditService
 from tocsin.services.cap_imports import CapImportService
 from tocsin.services.delivery import DeliveryWorker, Handoff
@@ -254,6 +255,7 @@ class Container:
     delivery: DeliveryWorker
     silences: SilenceService
     alert_receiver: AlertReceiverService
+    alert_views: AlertViewService  # open warnings as Alertmanager's API lists alerts
     cap: CapServices
     response: Response
     exposure: ExposureService
@@ -374,6 +376,15 @@ def build(
     )
     if reporter_mail is not None and reporter_mail.serves:
         notifiers = {**notifiers, Channel.REPORTER: reporter_mail}
+    warnings = WarningService(stores.store, bus, clock, catalog.regions, catalog.assets)
+    silences = SilenceService(
+        stores.alerting,
+        clock,
+        notices=dispatcher,
+        handoff=handoff,
+        regions=catalog.regions,
+        policy=_breadth(settings, catalog),
+    )
     return Container(
         settings=settings,
         stores=stores,
@@ -388,7 +399,7 @@ def build(
         intake=SourceIntake(ingest, committer),
         silence=silence,
         events=EventService(stores.store, bus, clock, regions, domains),
-        warnings=WarningService(stores.store, bus, clock, catalog.regions, catalog.assets),
+        warnings=warnings,
         admin=admin,
         access=access,
         audit=AuditService(stores.store),
@@ -406,15 +417,9 @@ def build(
         delivery=DeliveryWorker(
             stores.alerting, notifiers, lease=lease, clock=clock, pacing=config.pacing
         ),
-        silences=SilenceService(
-            stores.alerting,
-            clock,
-            notices=dispatcher,
-            handoff=handoff,
-            regions=catalog.regions,
-            policy=_breadth(settings, catalog),
-        ),
+        silences=silences,
         alert_receiver=AlertReceiverService(stores.store, bus, clock, catalog, max_ahead=skew),
+        alert_views=AlertViewService(warnings, stores.alerting, clock, catalog, config, silences),
         leases=leases,
         cap=_cap(
             settings,

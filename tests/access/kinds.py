@@ -11,6 +11,8 @@ matrix expects of it for each principal.
 - `Write(kind, permission, build)`: a change to a resource: done inside the scope with the
   permission, 403 without the permission or outside the scope (`national`: a change to
   every region's resources, for a scope of everything only).
+- `Refused(kind, build, status)`: a write Tocsin never does (an Alertmanager one it has no
+  field for): `status` with a reason for every principal that may read.
 - `National`: the whole deployment's figures, for a scope of everything only.
 - `Own`: the principal's own session and tokens; `Admin`: manage_users only; `Stream`: the live
   stream (its content is scoped per message: `test_live_scope.py`).
@@ -96,6 +98,15 @@ class Write:
 
 
 @dataclass(frozen=True)
+class Refused:
+    """A write always answered `status` (with why) to a principal that may read."""
+
+    kind: str
+    build: Builder
+    status: int
+
+
+@dataclass(frozen=True)
 class National:
     """The whole deployment's figures (not placed anywhere): readers whose scope is
     everything."""
@@ -117,5 +128,16 @@ class Stream:
 
 
 Entry = (
-    Public | Reference | Listing | Item | Filtered | Count | Write | Own | Admin | Stream | National
+    Public
+    | Reference
+    | Listing
+    | Item
+    | Filtered
+    | Count
+    | Write
+    | Refused
+    | Own
+    | Admin
+    | Stream
+    | National
 )

@@ -16,12 +16,15 @@ from tests.access.kinds import (
     Body,
     Count,
     Entry,
+    Filtered,
     Item,
     Listing,
     National,
     Own,
+    Placed,
     Public,
     Reference,
+    Refused,
     Stream,
     Write,
 )
@@ -78,6 +81,27 @@ def _acknowledge(thing: Thing) -> tuple[str, Body]:
 
 def _expire(thing: Thing) -> tuple[str, Body]:
     return f"/api/v1/silences/{thing.key}/expire", {"reason": "matrix"}
+
+
+def _expire_am(thing: Thing) -> tuple[str, Body]:
+    return f"/api/v2/silence/{thing.key}", None  # Alertmanager's (amtool silence expire)
+
+
+def _am_silence(thing: Thing) -> tuple[str, Body]:
+    matchers = [{"name": "region", "value": thing.region or "N", "isRegex": False}]
+    body = {
+        "matchers": matchers,
+        "startsAt": "2026-01-01T00:00:00Z",
+        "endsAt": "2026-01-01T02:00:00Z",
+        "createdBy": "matrix",
+        "comment": "matrix",
+    }
+    return "/api/v2/silences", body
+
+
+def _am_alerts(body: Any) -> Placed:
+    """GET /api/v2/alerts: each alert by fingerprint, placed by its region and domain labels."""
+    return [(a["fingerprint"], (a["labels"]["region"], a["labels"]["domain"])) for a in body]
 
 
 def _approve(thing: Thing) -> tuple[str, Body]:
@@ -192,6 +216,13 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/sources"): National(),
     ("POST", "/api/v1/events"): Write(PLACES, "ingest", _event, frozenset({202})),
     ("POST", "/api/v2/alerts"): Write(PLACES, "ingest", _alert, frozenset({200})),
+    # Alertmanager's API v2 reads (amtool): open warnings as alerts, silences
+    ("GET", "/api/v2/alerts"): Filtered(_am_alerts),
+    ("GET", "/api/v2/silences"): Listing("silence"),
+    ("DELETE", "/api/v2/silence/{silence_id}"): Write(
+        "silence", "silence", _expire_am, frozenset({200, 409})
+    ),
+    ("POST", "/api/v2/silences"): Refused(PLACES, _am_silence, 400),  # Tocsin's need a reason
     # aggregates
     ("GET", "/api/v1/web/summary"): Count(_open_count),
     ("GET", "/api/v1/web/map"): Count(_map_count),

@@ -202,6 +202,16 @@ def _check_filtered(probe: Probe, path: str, entry: kinds.Filtered) -> None:
     assert shown == expected, (who.name, path)
 
 
+def _check_refused(probe: Probe, method: str, entry: kinds.Refused) -> None:
+    """Refused for every principal that may read (with why); forbidden to one that may not."""
+    world, who = probe.world, probe.who
+    for thing in world.of(entry.kind):
+        url, body = entry.build(thing)
+        got = probe.send(method, url, json=body, about=thing)
+        expected = entry.status if "read" in who.may else 403
+        assert got.status_code == expected, (who.name, url, got.status_code, got.text[:300])
+
+
 def _national_notifications(world: World) -> dict[str, list[Any]]:
     """Every notification of the log, with what it is about (warning places, the task's
     place, or the silence's selector), read as the system."""
@@ -279,6 +289,9 @@ def test_writes(world: World, who: Who) -> None:
 def _writes(probe: Probe) -> None:
     world, who = probe.world, probe.who
     for (method, _), entry in MATRIX.items():
+        if isinstance(entry, kinds.Refused):
+            _check_refused(probe, method, entry)
+            continue
         if not isinstance(entry, kinds.Write):
             continue
         for thing in world.of(entry.kind):

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute
 from tocsin import __version__
 from tocsin.api import (
     alert_receiver,
+    alertmanager,
     cap_imports,
     cap_public,
     catalog,
@@ -71,6 +72,7 @@ UNAVAILABLE: dict[str, Any] = {
 ROUTERS = (
     operations,
     alert_receiver,
+    alertmanager,
     observations,
     events,
     warnings,

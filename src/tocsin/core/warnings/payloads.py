@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from tocsin.core.warnings.alert_view import alert_annotations, alert_labels
 from tocsin.core.warnings.dedup import channel_key
 from tocsin.core.warnings.model import Warning
 from tocsin.core.warnings.outbox import Address, Message, Notification, PayloadFormat
@@ -159,35 +160,11 @@ def tocsin_payload(message: Message, *, now: datetime) -> dict[str, Any]:
     }
 
 
-def _sender_annotations(warning: Warning) -> dict[str, str]:
-    """A Prometheus alert's own annotations (summary, description, runbook_url, …), passed on
-    as Alertmanager passes them; nothing for other warnings."""
-    given = warning.explanation.get("annotations") if warning.source == "prometheus" else None
-    if not isinstance(given, dict):
-        return {}
-    return {str(k): str(v) for k, v in given.items()}
-
-
 def _am_alert(warning: Warning, status: str, external_url: str) -> dict[str, Any]:
-    labels = {
-        **{k: str(v) for k, v in warning.labels.items()},
-        "alertname": warning.subject,
-        "region": warning.region,
-        "domain": warning.domain,
-        "level": warning.level.value,
-        "severity": warning.level.cap_severity.lower(),
-        "source": warning.source,
-    }
-    cause = warning.cause
-    annotations = {
-        "summary": f"{warning.level.value} warning: {warning.subject} in {warning.region}",
-        "description": str(cause.get("reason", "")) or str(dict(cause)),
-        **_sender_annotations(warning),
-    }
     return {
         "status": status,
-        "labels": labels,
-        "annotations": annotations,
+        "labels": alert_labels(warning),
+        "annotations": alert_annotations(warning),
         "startsAt": _iso(warning.first_seen_at),
         "endsAt": _iso(warning.lifted_at) if warning.lifted_at else ZERO_TIME,
         "generatorURL": f"{external_url}/api/v1/warnings/{warning.id}",
