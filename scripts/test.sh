@@ -13,6 +13,7 @@ command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)  # amtool reads Alertmanager's API
+command -v influx >/dev/null 2>&1 || need+=(influxdb-client)  # InfluxDB 1.x's shell writes to /write
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)  # situation reports, read back
 [ -x /usr/sbin/nats-server ] || need+=(nats-server)  # the ingest stream of the api and worker roles

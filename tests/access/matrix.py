@@ -118,6 +118,12 @@ def _line_protocol(thing: Thing) -> tuple[str, Body]:
     return "/api/v2/write?precision=s", f"matrix,indicator={thing.key} value={value} {time}\n"
 
 
+def _influx_v1(thing: Thing) -> tuple[str, Body]:
+    value = INDICATORS[thing.key][2]
+    time = 1_767_225_600 + 60 * (next(_serial) + 1)
+    return "/write?db=matrix&precision=s", f"matrix,indicator={thing.key} value={value} {time}\n"
+
+
 def _remote_write(_: Thing) -> tuple[str, Body]:
     return "/api/v1/write", b"\x00"  # snappy of nothing: no series, the permission decides
 
@@ -139,6 +145,7 @@ PLACES = "place"  # a kind whose things are (region, domain) pairs, for writes t
 MATRIX: dict[tuple[str, str], Entry] = {
     # public
     ("GET", "/healthz"): Public(),
+    ("GET", "/ping"): Public(),  # InfluxDB 1.x's, for its clients
     ("GET", "/"): Public(),
     ("GET", "/favicon.ico"): Public(),
     ("GET", "/vendor/plotly.min.js"): Public(),
@@ -204,6 +211,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     # the collectors' writes (served by the ingest gate, no route of the application)
     ("POST", "/api/v2/write"): Write(
         "indicator", "ingest", _line_protocol, frozenset({204}), media="text/plain"
+    ),
+    ("POST", "/write"): Write(  # InfluxDB 1.x's (Telegraf's outputs.influxdb)
+        "indicator", "ingest", _influx_v1, frozenset({204}), media="text/plain"
     ),
     ("POST", "/api/v1/write"): Write(
         "indicator",

@@ -6,6 +6,7 @@ from tocsin.api.public import PUBLIC_ROUTES, is_public
 
 LISTED = {
     ("GET", "/healthz", False),
+    ("GET", "/ping", False),  # InfluxDB 1.x's, asked by its clients before a write
     ("GET", "/", False),
     ("GET", "/favicon.ico", False),
     ("GET", "/static/", True),

@@ -23,6 +23,7 @@ from tocsin.api import (
     events,
     exposure,
     incidents,
+    influx,
     notifications,
     observations,
     oidc,
@@ -42,6 +43,7 @@ from tocsin.api import (
 from tocsin.api.asgi import ASGIApp, Receive, Scope, Send
 from tocsin.api.docs import install_docs
 from tocsin.api.headers import SecurityHeaders
+from tocsin.api.influx import ErrorMember
 from tocsin.api.ingest_gate import IngestGate
 from tocsin.api.lanes import Lane, posts_to
 from tocsin.api.limits import GuardLimits, RequestGuard
@@ -71,6 +73,7 @@ UNAVAILABLE: dict[str, Any] = {
 # rest; no two routers hold the same path and method, so the order decides no match
 ROUTERS = (
     operations,
+    influx,
     alert_receiver,
     alertmanager,
     observations,
@@ -171,8 +174,9 @@ def create_app(container: Container) -> FastAPI:
         max_inflight=settings.ingest_max_inflight,
     )
     reports_gate = ReportGate(application, container=container)
+    influx_errors = [path for path, route in routes.items() if route.error_member]
     app.lanes = (
-        Lane(guard(writes), takes=posts_to(frozenset(routes))),
+        Lane(ErrorMember(guard(writes), paths=influx_errors), takes=posts_to(frozenset(routes))),
         Lane(guard(reports_gate), takes=lambda scope: report_form(scope) is not None),
     )
     # every request authenticated before routing or a byte of body

@@ -9,7 +9,10 @@ bad credential: 401 with `WWW-Authenticate: Bearer`; a principal that may not: 4
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -43,13 +46,41 @@ def container_of(request: Request) -> Container:
     return container
 
 
-def token_of(authorization: str | None, *, schemes: tuple[str, ...] = (SCHEME,)) -> str | None:
-    """The token of an `Authorization: Bearer TOKEN` header (scheme case-insensitive; a route
-    may take other schemes, as InfluxDB clients send `Token TOKEN`)."""
+BASIC = "basic"  # `Basic base64(user:TOKEN)`: the token is the password (InfluxDB 1.x clients)
+QUERY_PASSWORD = "query:p"  # the token as the query parameter `p` (InfluxDB 1.x's `u`/`p`)
+
+
+def token_of(
+    authorization: str | None, *, schemes: tuple[str, ...] = (SCHEME,), query: bytes = b""
+) -> str | None:
+    """The token of an `Authorization: Bearer TOKEN` header (scheme case-insensitive). A route
+    may take other schemes: `Token TOKEN` (InfluxDB clients), `Basic` with the token as the
+    password, the query parameter `p` (InfluxDB 1.x's `u` and `p`, when no header gives one)."""
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() not in schemes:
+    scheme = scheme.lower()
+    if scheme == BASIC and BASIC in schemes:
+        return _basic_password(token)
+    if scheme in schemes and scheme != BASIC:
+        return token.strip() or None
+    if authorization is None and QUERY_PASSWORD in schemes:
+        return _query_password(query)
+    return None
+
+
+def _basic_password(credentials: str) -> str | None:
+    """The password of `Basic` credentials (None when they cannot be read)."""
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
         return None
-    return token.strip() or None
+    _, colon, password = decoded.partition(":")
+    return password.strip() or None if colon else None
+
+
+def _query_password(query: bytes) -> str | None:
+    """The query parameter `p` (the last one given), None when absent or empty."""
+    found = [v for k, v in parse_qsl(query.decode("latin-1"), keep_blank_values=True) if k == "p"]
+    return found[-1].strip() or None if found else None
 
 
 def authenticate(container: Container, token: str | None) -> Principal:

@@ -77,7 +77,10 @@ class Route:
     `encodings` are Content-Encodings the decoder undoes itself (gzip is undone here);
     `schemes` the Authorization schemes taken for the API token (by the request guard); with
     `quiet` (collectors) a write is answered 204 without a body, also when none of its series
-    was mapped."""
+    was mapped. With `any_media` a body of any Content-Type is read in the default format (a
+    protocol that names none); `busy_status` answers too many writes at once (429, or 503 for a
+    client that drops a batch answered 4xx); with `error_member` every error body also carries
+    InfluxDB 1.x's `error` (`tocsin.api.influx`)."""
 
     formats: dict[str, BodyFormat]
     kind: SourceKind = SourceKind.API
@@ -85,6 +88,9 @@ class Route:
     encodings: frozenset[str] = frozenset()
     schemes: tuple[str, ...] = ("bearer",)
     quiet: bool = False
+    any_media: bool = False
+    busy_status: int = 429
+    error_member: bool = False
 
 
 def _answer(route: Route, result: IngestResult | None) -> tuple[int, dict[str, object] | None]:
@@ -123,7 +129,7 @@ class IngestGate:
             await self.app(scope, receive, send)
             return
         if self.inflight >= self.max_inflight:
-            await self._busy(scope, receive, send)
+            await self._busy(route, scope, receive, send)
             return
         self.inflight += 1
         try:
@@ -131,9 +137,9 @@ class IngestGate:
         finally:
             self.inflight -= 1
 
-    async def _busy(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _busy(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
         reason = f"{self.inflight} writes are being served; try again in 1 s"
-        response = problem_response(429, f"too many requests: {reason}", [])
+        response = problem_response(route.busy_status, f"too many requests: {reason}", [])
         response.headers["Retry-After"] = "1"
         await response(scope, receive, send)
 
@@ -171,6 +177,8 @@ class IngestGate:
         given = header(scope, b"content-type")
         media = (given or route.default or "").split(";")[0].strip().lower()
         chosen = route.formats.get(media)
+        if chosen is None and route.any_media and route.default is not None:
+            chosen = route.formats[route.default]
         if chosen is not None:
             return chosen
         accepted = ", ".join(route.formats)

@@ -153,7 +153,8 @@ class RequestGuard:
         method, path = scope["method"], scope["path"]
         public = is_public(method, path)
         schemes = self.streamed.get(path, (SCHEME,)) if method == "POST" else (SCHEME,)
-        token = token_of(header(scope, b"authorization"), schemes=schemes)
+        query = scope.get("query_string", b"")
+        token = token_of(header(scope, b"authorization"), schemes=schemes, query=query)
         cookie = _cookie(scope, SESSION_COOKIE) if token is None else None
         if cookie is not None:
             return await self._with_session(scope, cookie, public=public)

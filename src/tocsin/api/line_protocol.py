@@ -1,12 +1,12 @@
-"""InfluxDB line protocol (`POST /api/v2/write`), so Telegraf and the gateways that speak it feed
-Tocsin unchanged; decoded line by line as the body arrives.
+"""InfluxDB line protocol (`POST /api/v2/write`, and InfluxDB 1.x's `POST /write`), so Telegraf
+and the gateways that speak it feed Tocsin unchanged; decoded line by line as the body arrives.
 
 `measurement[,tag=value...] field=value[,field=value...] [timestamp]` (InfluxDB v2 reference,
 "Line protocol"): commas, spaces and equals signs in names are escaped with a backslash; field
 values are floats (`1.5`, `-2e3`), 64-bit integers (`12i`), unsigned ones (`12u`), strings
 (`"text"`) or booleans; the timestamp is an integer in the `precision` of the query string
-(`ns` by default, `us`, `ms`, `s`), or absent (the time of receipt). Lines starting with `#` are
-comments.
+(`ns` by default, `us`, `ms`, `s`; on `/write` InfluxDB 1.x's `n`, `u`, `ms`, `s`, `m`, `h`), or
+absent (the time of receipt). Lines starting with `#` are comments.
 
 Each field is a series `{_measurement, _field, tags...}` mapped to an indicator by the
 configured label matchers (`sources.yaml`, `influx:`; a tag named `_measurement` or `_field`
@@ -25,7 +25,25 @@ from tocsin.api.fields import EPOCH_HELP, EPOCH_MAX, EPOCH_MIN
 from tocsin.api.rows import LineBody, RowSink
 from tocsin.core.sources import SeriesMap, SourceCounts, series_name
 
-PRECISION = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000, "s": 1}
+# a timestamp's unit: (seconds per unit as a fraction: multiply, then divide)
+Precision = tuple[int, int]
+PRECISION: dict[str, Precision] = {
+    "ns": (1, 1_000_000_000),
+    "us": (1, 1_000_000),
+    "ms": (1, 1_000),
+    "s": (1, 1),
+}
+# InfluxDB 1.x's `/write` names them n, u, ms, s, m, h (ns and us are taken too)
+V1_PRECISION: dict[str, Precision] = {
+    "n": PRECISION["ns"],
+    "ns": PRECISION["ns"],
+    "u": PRECISION["us"],
+    "us": PRECISION["us"],
+    "ms": PRECISION["ms"],
+    "s": PRECISION["s"],
+    "m": (60, 1),
+    "h": (3_600, 1),
+}
 _KEY = r"(?:[^,=\s\\]|\\.)+"
 _FIELD_VALUE = r'(?:"(?:[^"\\]|\\.)*"|[^,\s"]+)'
 LINE = re.compile(
@@ -36,6 +54,7 @@ TAG = re.compile(rf"({_KEY})=((?:[^,=\s\\]|\\.)+)")
 FIELD = re.compile(rf"({_KEY})=({_FIELD_VALUE})")
 ESCAPED = re.compile(r"\\([,= \\\"])")
 NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+MAX_STAMP_DIGITS = 30  # the largest time in range, in nanoseconds, has 21
 INTEGER_RANGE = {"i": (-(2**63), 2**63 - 1), "u": (0, 2**64 - 1)}
 BOOLEANS = frozenset({"t", "T", "true", "True", "TRUE", "f", "F", "false", "False", "FALSE"})
 
@@ -71,14 +90,16 @@ class LineProtocolRows(LineBody):
         counts: SourceCounts,
         precision: str,
         now_s: int,
+        precisions: dict[str, Precision] = PRECISION,
     ) -> None:
         super().__init__(sink)
         self.series = series
         self.counts = counts
         self.now_s = now_s
-        self.factor = PRECISION.get(precision, 0)
-        if not self.factor:
-            sink.problem(-1, "precision", f"{precision!r} is not one of ns, us, ms, s")
+        self.unit = precisions.get(precision)
+        if self.unit is None:
+            named = ", ".join(precisions)
+            sink.problem(-1, "precision", f"{precision!r} is not one of {named}")
 
     def take(self, lines: list[tuple[int, bytes]]) -> None:
         """Decode a run of lines; the mapped fields of each are rows."""
@@ -102,6 +123,15 @@ class LineProtocolRows(LineBody):
                 numbers=np.array(numbers, dtype=np.int64),
             )
 
+    def _seconds(self, stamp: str) -> int | None:
+        """A timestamp in seconds (None: past any precision's range, refused before Python's
+        int() would refuse it with its own message at 4,300 digits)."""
+        if self.unit is None:
+            return self.now_s  # the precision is refused already
+        if len(stamp.lstrip("-")) > MAX_STAMP_DIGITS:
+            return None
+        return int(stamp) * self.unit[0] // self.unit[1]
+
     def _line(self, number: int, raw: bytes) -> list[tuple[str, int, float]]:
         """The mapped (indicator, time, value) of one line; problems are noted in the sink."""
         try:
@@ -118,9 +148,10 @@ class LineProtocolRows(LineBody):
         measurement, tags, fields, stamp = match.groups()
         labels = {_unescape(k): _unescape(v) for k, v in TAG.findall(tags)}
         labels["_measurement"] = _unescape(measurement)  # a tag named so cannot stand for it
-        time_s = int(stamp) // self.factor if stamp is not None and self.factor else self.now_s
-        if not EPOCH_MIN <= time_s <= EPOCH_MAX:
-            self.sink.problem(number, "time", f"{stamp} is not {EPOCH_HELP} in this precision")
+        time_s = self.now_s if stamp is None else self._seconds(stamp)
+        if time_s is None or not EPOCH_MIN <= time_s <= EPOCH_MAX:
+            shown = stamp if len(stamp or "") <= 40 else f"{stamp[:40]}… ({len(stamp):,} digits)"
+            self.sink.problem(number, "time", f"{shown} is not {EPOCH_HELP} in this precision")
             return []
         out = []
         for key, text_value in FIELD.findall(fields):

@@ -29,6 +29,7 @@ class PublicRoute:
 
 PUBLIC_ROUTES: tuple[PublicRoute, ...] = (
     PublicRoute("GET", "/healthz", "liveness for load balancers: only 'ok' and the version"),
+    PublicRoute("GET", "/ping", "InfluxDB 1.x's ping, which its clients ask before a write: 204"),
     PublicRoute("GET", "/", "the dashboard's page: a shell without data that signs in first"),
     PublicRoute("GET", "/favicon.ico", "the dashboard's icon"),
     PublicRoute("GET", "/static/", "the dashboard's own scripts and styles", prefix=True),
