@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.e2e.collector_harness import eventually, free_port, served_with_sources
 from tests.e2e.mosquitto import connected_publisher, mosquitto, publish
+from tocsin.cli.main import app
 
 pytestmark = pytest.mark.slow
 T = 1_767_225_600
@@ -55,6 +57,15 @@ def test_mqtt_messages_become_observations_across_a_broker_restart(tmp_path: Pat
                 ],
             }
         ]
+        # and `tocsin sources` shows it, not only the API
+        shown = CliRunner().invoke(
+            app, ["sources", "--server", tocsin.url, "--token", tocsin.token]
+        )
+        assert shown.exit_code == 0, shown.output
+        assert (
+            "refused mqtt: sensors/D11/level: payload reading.level: not a number: 'high'\n"
+            in shown.output
+        )
     # the server is gone: the broker keeps a message for Tocsin's persistent session
     with mosquitto(tmp_path, port):
         publish(port, "sensors/D11/level", level(3.0, T + 60))

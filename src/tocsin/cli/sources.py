@@ -1,5 +1,6 @@
-"""`tocsin sources`: what each kind of source delivered to a running server, and the series no
-rule in sources.yaml maps (asked of the server's API, where the counts live)."""
+"""`tocsin sources`: what each kind of source delivered to a running server, the series no rule
+in sources.yaml maps, and the latest messages refused whole with why (asked of the server's
+API, where the counts live)."""
 
 from __future__ import annotations
 
@@ -39,10 +40,27 @@ def sources(
         typer.Option(metavar="TOKEN", envvar="TOCSIN_TOKEN", help="API token of a national reader"),
     ] = None,
 ) -> None:
-    """Samples each kind of source delivered since the server started, and unmapped series."""
+    """Samples each kind of source delivered since the server started, unmapped series, and
+    the latest messages refused whole (where, field, why)."""
     with reported():
         found = _fetch(server, token)
     print_table(COLUMNS, ([str(s[c]) for c in COLUMNS] for s in found), keys={"kind"})
     for source in found:
         for name, count in source["unmapped_series"].items():
             console.print(f"unmapped {source['kind']}: {name} ({count} samples)", markup=False)
+    for source in found:
+        for line in refusal_lines(source):
+            console.print(line, markup=False, soft_wrap=True)
+
+
+def refusal_lines(source: dict[str, Any]) -> list[str]:
+    """One line per problem of each message (or fetch) refused whole, oldest first: the kind,
+    where it came from (the MQTT topic, the feed), where in it, the field and why."""
+    out = []
+    for refusal in source.get("recent_refusals", []):
+        for problem in refusal["problems"]:
+            place = " ".join(p for p in (problem["where"], problem["field"]) if p)
+            out.append(
+                f"refused {source['kind']}: {refusal['source']}: {place}: {problem['reason']}"
+            )
+    return out
