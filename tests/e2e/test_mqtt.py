@@ -81,6 +81,22 @@ def test_mqtt_messages_become_observations_across_a_broker_restart(tmp_path: Pat
             assert eventually(lambda: tocsin.series("D11.river_level")[1] == [1.5, 3.0, 4.0])
 
 
+def test_a_number_past_pythons_digit_limit_is_refused_in_tocsins_words(tmp_path: Path) -> None:
+    """Python's own message (advising sys.set_int_max_str_digits) once reached the refusal; a
+    payload's number of more than 4,300 digits is refused as the REST API's JSON bodies say."""
+    port = free_port()
+    digits = "9" * 5_000
+    with mosquitto(tmp_path, port), served_with_sources(tmp_path, sources(port)) as tocsin:
+        publish(port, "sensors/D11/level", f'{{"reading": {{"level": {digits}}}}}'.encode())
+        publish(port, "raw/gauge/D12", digits.encode())  # the payload is the number
+        assert eventually(lambda: tocsin.sources()["mqtt"]["refused"] == 2)
+        refusals = tocsin.sources()["mqtt"]["recent_refusals"]
+    assert sorted((r["source"], r["problems"][0]["reason"]) for r in refusals) == [
+        ("raw/gauge/D12", "a number of more than 4,300 digits"),
+        ("sensors/D11/level", "not JSON: a number of more than 4,300 digits"),
+    ]
+
+
 BROKER_SETTINGS = "max_queued_messages 0\n"  # as docs/sources.md tells: keep all while away
 
 

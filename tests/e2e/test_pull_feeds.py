@@ -274,6 +274,22 @@ def test_a_record_the_ingest_refuses_refuses_the_fetch_counted_once(
     assert _series(container, "D11.river_level") == ([], [])
 
 
+def test_a_number_past_pythons_digit_limit_is_refused_in_tocsins_words(
+    container: Container,
+) -> None:
+    """Python's own message (with its advice to call sys.set_int_max_str_digits) once reached
+    the refusal: it says what the REST API's JSON bodies say."""
+    feed = Feed()
+    digits = "9" * 5_000
+    body = f'{{"features": [{{"properties": {{"mag": {digits}}}}}]}}'.encode()
+    feed.documents["/quakes.geojson"] = (body, '"big"')
+    with feed_server(feed) as url:
+        puller = quakes_puller(container, url, SourceCounts())
+        refused = puller.fetch_once()
+        puller.client.close()
+    assert refused.problem == "document: not JSON: a number of more than 4,300 digits"
+
+
 def test_a_csv_feed_saved_by_a_spreadsheet_with_a_byte_order_mark(container: Container) -> None:
     """Its first column was named '\ufeffstation', so every fetch was refused."""
     feed = Feed()

@@ -35,8 +35,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tocsin.adapters.sources.records import (
+    TOO_LONG_NUMBER,
     Deliver,
     RecordError,
+    json_reason,
     lookup,
     record_number,
     record_time,
@@ -142,13 +144,15 @@ def _json(text: str) -> Any:
     except DuplicateKey as err:
         raise RecordError("given more than once", field=err.key) from None
     except (ValueError, RecursionError) as err:
-        raise RecordError(f"not JSON: {err}") from None
+        raise RecordError(f"not JSON: {json_reason(err)}") from None
 
 
 def _plain(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except ValueError as err:
+        if json_reason(err) == TOO_LONG_NUMBER:
+            raise RecordError(TOO_LONG_NUMBER) from None
         raise RecordError(f"not a number: {text[:40]!r}") from None
 
 

@@ -31,6 +31,7 @@ import numpy as np
 from tocsin.adapters.sources.records import (
     Deliver,
     RecordError,
+    json_reason,
     lookup,
     record_number,
     record_time,
@@ -77,8 +78,7 @@ def records_of(source: PullSource, body: bytes) -> list[Any]:
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as err:
-        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)
-        raise DocumentRefused(Problem("document", "", f"not JSON: {reason}")) from None
+        raise DocumentRefused(Problem("document", "", f"not JSON: {json_reason(err)}")) from None
     path = source.records or ("features" if source.format == "geojson" else "")
     try:
         found = lookup(document, path) if path else document

@@ -45,6 +45,20 @@ class RecordError(ValueError):
         self.reason = reason
 
 
+TOO_LONG_NUMBER = "a number of more than 4,300 digits"  # as the REST API's JSON bodies say
+
+
+def json_reason(err: ValueError | RecursionError) -> str:
+    """Why a text is not JSON that Python can read, in Tocsin's words: Python's own message for
+    a number past its int() limit (4,300 digits) advises `sys.set_int_max_str_digits()`, which is
+    nothing a sender can do."""
+    if isinstance(err, RecursionError):
+        return "nested too deeply"
+    if "integer string conversion" in str(err):
+        return TOO_LONG_NUMBER
+    return str(err)
+
+
 def lookup(record: Any, path: str) -> Any:
     """The value at a dotted path; RecordError naming the first missing step."""
     current = record
