@@ -30,6 +30,7 @@ STATUS: dict[type[errors.TocsinError], int] = {
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.InvalidInput: 422,
+    errors.Unreadable: 400,  # a body that is not its format at all (remote write)
     errors.Unavailable: 503,  # Overloaded and NotOwner too
     errors.RateLimited: 429,
 }

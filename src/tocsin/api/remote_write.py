@@ -6,6 +6,11 @@ TimeSeries timeseries = 1; } TimeSeries { repeated Label labels = 1; repeated Sa
 } Label { string name = 1; string value = 2; } Sample { double value = 1; int64 timestamp = 2; }
 (milliseconds). Other fields (metadata, exemplars, histograms) are skipped by wire type.
 
+A body that is not snappy, or not this protobuf (a wire type protobuf does not define, a field
+number 0, a field running past its message, text that is not UTF-8), is refused 400 naming why,
+as Prometheus's own receiver answers a request it cannot decode; a sample's problem (its time)
+is a 422 naming the sample.
+
 Each series is mapped to an indicator by the configured label matchers (`sources.yaml`,
 `prometheus:`); an unmapped series is counted and kept as an example, never an error (Prometheus
 drops a write answered 4xx). Samples that are not finite numbers (staleness markers, NaN) are
@@ -23,6 +28,7 @@ import cramjam
 import numpy as np
 
 from tocsin.api.rows import RowSink
+from tocsin.core.errors import Problem, Unreadable
 from tocsin.core.sources import SeriesMap, SourceCounts, series_name
 
 MAX_EXPANSION = 8  # a decompressed body may be at most this many times the body limit
@@ -51,8 +57,13 @@ def _fields(buf: bytes, *, start: int, end: int) -> list[tuple[int, int, int, in
     out = []
     pos = start
     while pos < end:
+        at = pos
         key, pos = _varint(buf, pos)
         number, wire = key >> 3, key & 7
+        if number == 0:
+            raise ProtobufError(
+                f"field number 0 at byte {at} (protobuf's field numbers start at 1)"
+            )
         if wire == 0:
             value, pos = _varint(buf, pos)
             out.append((number, wire, value, pos))
@@ -130,8 +141,7 @@ class RemoteWriteRows:
             decoded = decode_write_request(buf)
         except (ProtobufError, UnicodeDecodeError, cramjam.DecompressionError) as err:
             reason = f"not a snappy-compressed remote-write request: {err}"
-            self.sink.problem(-1, "", reason)
-            return
+            raise Unreadable([Problem("body", "", reason)]) from None
         self.pending = bytearray()
         self.sink.places = SamplePlaces(decoded)
         first = 0

@@ -89,5 +89,10 @@ class InvalidInput(TocsinError):
         super().__init__(shown + (f"; … and {more} more" if more > 0 else ""))
 
 
+class Unreadable(InvalidInput):
+    """A body that cannot be read in its format at all (not snappy, not protobuf): nothing in it
+    could be named, and nothing was stored."""
+
+
 class InvalidConfig(InvalidInput):
     """Domain configuration (YAML) failed validation; every problem is listed."""
