@@ -11,7 +11,7 @@ import asyncio
 import base64
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -185,8 +185,8 @@ def test_too_many_writes_at_once_is_503_on_write(sqlite_url: str, tmp_path: Path
                     await gate.wait()
                 return {"type": "http.request", "body": body, "more_body": False}
 
-            async def send(message: dict[str, Any]) -> None:
-                sent.append(message)
+            async def send(message: MutableMapping[str, Any]) -> None:
+                sent.append(dict(message))
 
             scope = {
                 "type": "http",
