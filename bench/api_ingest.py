@@ -1,7 +1,7 @@
 """REST ingest benchmark: observations per second through `POST /api/v1/observations`.
 
     python bench/api_ingest.py [--db sqlite|postgres|both] [--seconds 10] [--indicators 10000]
-        [--sweep] [--connections PHASE=N ...]
+        [--sweep] [--connections PHASE=N ...] [--profile DIR]
 
 For each database, in one run: `tocsin serve` in its own process (uvicorn with uvloop and
 httptools, one process: the rule state lives in it) over a configuration of `indicators`
@@ -19,7 +19,11 @@ observations are new keys, values below every threshold, as in quiet monitoring)
   validated, stored and evaluated in one transaction each; bench/ingest.py's `run_once`), in a
   fresh database of the same kind: into the empty database, then once more, for the ratios.
 
-The server's resident memory is sampled every 0.1 s during each phase and its maximum printed.
+The server's resident memory is sampled every 0.1 s during each phase and its maximum printed,
+and its CPU time (utime + stime from /proc, all threads and the event loop's thread alone) read
+before and after each phase: the CPU per observation is the figure that compares runs on a
+shared machine, where the rate moves with the other jobs. With `--profile DIR`, py-spy records
+the server's stacks in each batch phase (`bench/profile_threads.py` sums them per thread).
 At the end the server is stopped (it commits what is queued) and the stored observations are
 counted: every acknowledged one must be there (a request sent as wrk stopped may be stored
 without being counted as acknowledged, so up to connections x batch more are allowed).
@@ -65,6 +69,26 @@ SWEEP = {"batch100": (16, 32, 64, 128), "batch10000": (4, 8, 16, 32)}
 TARGETS = {"single_rps": 2_000, "batch100_ops": 200_000, "batch10000_ops": 400_000}
 
 
+def cpu_ticks(pid: int) -> dict[int, int]:
+    """utime + stime (clock ticks) of each thread of a process, by thread id."""
+    out: dict[int, int] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended meanwhile
+        out[int(task.name)] = int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat
+    return out
+
+
+def cpu_used(pid: int, before: dict[int, int], after: dict[int, int]) -> tuple[float, float]:
+    """CPU seconds of the whole process and of its main thread (the event loop) between two
+    `cpu_ticks` readings (a thread that ended between them is not counted)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    total = sum(after[t] - before.get(t, 0) for t in after) / hz
+    return total, (after.get(pid, 0) - before.get(pid, 0)) / hz
+
+
 class RssSampler:
     """The largest resident set size of a process, sampled every 0.1 s while running."""
 
@@ -88,6 +112,28 @@ class RssSampler:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+@contextmanager
+def spied(profile: Path | None, pid: int, phase: str, seconds: int) -> Iterator[None]:
+    """With `profile`, py-spy records the server's stacks (every thread, not only the one
+    holding the interpreter lock) during a batch phase, as raw folded stacks in
+    `profile/PHASE.raw` (the first and last second left out)."""
+    if profile is None or not phase.startswith("batch") or shutil.which("py-spy") is None:
+        yield
+        return
+    out = profile / f"{phase}.raw"
+    command = ["py-spy", "record", "-f", "raw", "--threads", "--nonblocking", "-r", "200"]
+    command += ["-p", str(pid), "-d", str(max(seconds - 2, 1)), "-o", str(out)]
+    proc = subprocess.Popen(  # a second after wrk starts
+        ["sh", "-c", 'sleep 1; exec "$@"', "py-spy", *command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        proc.wait(timeout=60)
 
 
 DEV = {"TOCSIN_ENV": "dev"}  # throw-away databases: the development key seals secrets
@@ -182,8 +228,10 @@ def run_phases(
     indicators: int,
     seconds: int,
     phases: list[tuple[str, int, int]],
+    profile: Path | None = None,
 ) -> dict:
-    """Warm up, then each phase with the RSS sampled; the figures by phase."""
+    """Warm up, then each phase with the RSS and the CPU time sampled (and, with `profile`, the
+    batch phases' stacks); the figures by phase."""
     env = {"TOCSIN_TOKEN": bearer, "INDICATORS": str(indicators)}
     out: dict[str, dict] = {}
     first = {"observations": [{"indicator": "i000000", "time": T0 - 60, "value": 0.5}]}
@@ -199,11 +247,19 @@ def run_phases(
     span = min(10_000_000, BACK_S // (len(phases) + 1))  # the last phase still in the past
     for i, (name, batch, connections) in enumerate(phases, start=1):
         phase_env = {**env, "TIME0": str(T0 + i * span)}
-        with RssSampler(pid) as rss:
+        ticks = cpu_ticks(pid)
+        with RssSampler(pid) as rss, spied(profile, pid, name, seconds):
             figures = wrk(
                 base, batch=batch, connections=connections, seconds=seconds, env=phase_env
             )
+        after = cpu_ticks(pid)
+        cpu_s, loop_s = cpu_used(pid, ticks, after)
+        if profile is not None and name.startswith("batch"):  # CPU by thread, for the profile
+            hz = os.sysconf("SC_CLK_TCK")
+            by_thread = {t: (after[t] - ticks.get(t, 0)) / hz for t in after}
+            (profile / f"{name}.cpu.json").write_text(json.dumps(by_thread))
         rate = figures["acked"] / figures["duration_s"]
+        done = max(figures["acked"] * max(batch, 1), 1)
         out[name] = {
             **figures,
             "batch": batch,
@@ -211,6 +267,11 @@ def run_phases(
             "requests_per_s": round(rate),
             "obs_per_s": round(rate * batch),
             "rss_peak_mb": round(rss.peak_kb / 1024),
+            "cores": round(cpu_s / figures["duration_s"], 2),
+            # the server's CPU per observation (per request for /healthz), all threads and the
+            # event loop's thread alone
+            "cpu_us_per_obs": round(cpu_s / done * 1e6, 2),
+            "loop_cpu_us_per_obs": round(loop_s / done * 1e6, 2),
         }
     return out
 
@@ -245,6 +306,7 @@ def run_database(name: str, url: str, reference_url: str, work: Path, args: argp
             indicators=args.indicators,
             seconds=args.seconds,
             phases=phases_of(args),
+            profile=_profile_dir(args, name),
         )
     acked = 1 + sum(p["acked"] * p["batch"] for p in phases.values())
     slack = sum(p.get("connections", 2) * p["batch"] for p in phases.values())
@@ -257,6 +319,15 @@ def run_database(name: str, url: str, reference_url: str, work: Path, args: argp
         "all_acknowledged_stored": acked <= count <= acked + slack,
         "tocsin_ingest": ref,
     }
+
+
+def _profile_dir(args: argparse.Namespace, name: str) -> Path | None:
+    """Where a database's profiles go (`--profile DIR/NAME`), made if missing."""
+    if args.profile is None:
+        return None
+    out: Path = args.profile / name
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def summarise(name: str, out: dict) -> dict[str, float]:
@@ -279,7 +350,9 @@ def summarise(name: str, out: dict) -> dict[str, float]:
         print(
             f"  {key:<11} {p['requests_per_s']:>8,} req/s {p['obs_per_s']:>10,} obs/s  "
             f"p50 {p['p50_ms']:>7.1f} ms  p99 {p['p99_ms']:>7.1f} ms  "
-            f"RSS peak {p['rss_peak_mb']} MB  non-2xx {p['other']}"
+            f"RSS peak {p['rss_peak_mb']} MB  non-2xx {p['other']}  "
+            f"CPU {p['cpu_us_per_obs']:.2f} us/obs (loop {p['loop_cpu_us_per_obs']:.2f}, "
+            f"{p['cores']:.2f} cores)"
         )
     for key in ("batch100", "batch10000"):
         curve = {n: p for n, p in ph.items() if n == key or n.startswith(f"{key}@")}
@@ -315,6 +388,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--sweep", action="store_true", help="each batch phase also at the connections of SWEEP"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="record the server's stacks with py-spy in each batch phase (DIR/DATABASE/PHASE.raw)",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
