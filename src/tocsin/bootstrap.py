@@ -338,6 +338,7 @@ def build(
         size=len,
         max_group_rows=settings.ingest_group_rows,
         max_queued_rows=settings.ingest_queue_rows,
+        after=ingest.settle if stream is None else None,
     )
     sources = load_sources(settings.config_dir, catalog) if settings.config_dir else SourcesConfig()
     silence = SilenceCheck(

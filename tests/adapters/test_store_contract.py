@@ -10,6 +10,7 @@ import pytest
 
 from tests.factories import T0, make_batch, make_warning, transition
 from tocsin.adapters.config_yaml import load_catalog
+from tocsin.adapters.storage import sqlite_writer
 from tocsin.adapters.storage.engine import make_engine, migrate
 from tocsin.bootstrap import Stores
 from tocsin.core.audit import AuditRecord
@@ -450,6 +451,46 @@ def test_last_processed_times_are_the_newest_stored_per_indicator(store: Store) 
         state = tx.checkpoints.load_thresholds(3)
     fresh = ThresholdState.empty(3).last_time[2]
     assert state.last_time.tolist() == [3 * WEEK + 9, WEEK + 60, fresh]
+
+
+def test_settled_observations_read_as_before(
+    store: Store, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small writes of every size around SQLite's rows per INSERT (256: 1, 255, 256, 257 and
+    # 700 rows), a key written twice; then the upkeep left for later (on SQLite, with its
+    # threshold at one row, the inbox merged): reads, counts and newest times are unchanged
+    monkeypatch.setattr(sqlite_writer, "SETTLE_AT", 1)
+    sizes = [1, 255, 256, 257, 700]
+    start = 0
+    for n in sizes:
+        times = list(range(start, start + n))
+        with store.transaction() as tx:
+            tx.observations.write(make_batch([0] * n, times, [float(t) for t in times]))
+        start += n
+    with store.transaction() as tx:
+        tx.observations.write(make_batch([1, 0], [7, 3], [70.0, -3.0]))  # 0 at 3: a new value
+
+    def seen() -> tuple[int, list[int], list[float], list[float], list[int]]:
+        with store.transaction() as tx:
+            zero = tx.observations.read(0)
+            return (
+                tx.observations.count(),
+                zero.times.tolist(),
+                zero.values.tolist(),
+                tx.observations.read(1).values.tolist(),
+                tx.checkpoints.load_thresholds(2).last_time.tolist(),  # the newest of each
+            )
+
+    before = seen()
+    assert before[0] == start + 1
+    assert before[1] == list(range(start))
+    assert before[2] == [-3.0 if t == 3 else float(t) for t in range(start)]
+    with store.transaction() as tx:
+        moved = tx.observations.settle()
+    assert moved == (start + 2 if store_url.startswith("sqlite") else 0)
+    with store.transaction() as tx:
+        assert tx.observations.settle() == 0  # nothing left
+    assert seen() == before
 
 
 def test_small_and_bulk_writes_keep_the_newest_value_of_each_key(store: Store) -> None:

@@ -6,16 +6,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.factories import make_batch
+from tocsin.adapters.storage import sqlite_writer
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
 from tocsin.core.errors import InvalidInput, Overloaded
 from tocsin.core.observations import ObservationBatch
+from tocsin.services import ingest as ingest_service
 from tocsin.services.group_commit import GroupCommitter
 from tocsin.services.ingest import ObservationCommitter
 from tocsin.testing.scenario import write_small_config
@@ -151,3 +154,49 @@ def test_under_load_a_group_waits_to_gather_and_alone_an_item_does_not_wait() ->
     assert committer.submit(7).result(timeout=30) == 7
     assert time.monotonic() - started < 1.0  # the load passed: no waiting again
     committer.close()
+
+
+def test_upkeep_runs_after_a_group_is_answered_and_its_failure_takes_no_group_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answered: list[bool] = []  # at each upkeep: were the futures of the group done?
+    futures: list[Future[int]] = []
+
+    def upkeep() -> None:
+        answered.append(all(f.done() for f in futures))
+        if len(answered) == 1:
+            raise RuntimeError("upkeep failed")
+
+    committer: GroupCommitter[int, int] = GroupCommitter(
+        lambda group: group, what="numbers", after=upkeep
+    )
+    futures.append(committer.submit(1))
+    assert futures[0].result(timeout=30) == 1
+    futures.append(committer.submit(2))  # the failed upkeep stopped nothing
+    assert futures[1].result(timeout=30) == 2
+    committer.close()
+    assert answered == [True, True]
+    assert "upkeep after a group commit failed" in caplog.text
+
+
+def test_the_observation_committer_merges_sqlites_inbox_after_answering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the upkeep looks every SETTLE_EVERY rows; on SQLite it merges a large inbox then
+    monkeypatch.setattr(ingest_service, "SETTLE_EVERY", 2)
+    monkeypatch.setattr(sqlite_writer, "SETTLE_AT", 3)
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    container = build(Settings(database_url=db, config_dir=write_small_config(tmp_path / "c")))
+    try:
+        for minutes in ([0], [1, 2], [3]):  # 1 row: no look; 3: a look, 3 held: merged
+            future = container.committer.submit(_batch(container, minutes))
+            assert future.result(timeout=30).received == len(minutes)
+        container.committer.close()
+        engine = container.store.engine  # type: ignore[attr-defined]
+        with engine.connect() as conn:
+            held = conn.exec_driver_sql("SELECT count(*) FROM observation_inbox").scalar_one()
+            table = conn.exec_driver_sql("SELECT count(*) FROM observations").scalar_one()
+        assert (held, table) == (1, 3)  # the fourth came after the merge
+        assert _stored(container) == [T, T + 60, T + 120, T + 180]
+    finally:
+        container.close()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tocsin.bootstrap import Container, build
 from tocsin.config import Settings
+from tocsin.core.errors import InvalidInput
 from tocsin.core.observations import ObservationBatch
 from tocsin.testing.scenario import write_small_config
 
@@ -66,3 +68,41 @@ def test_observations_stored_without_a_state_change_are_not_evaluated_twice(
     again = build(Settings(database_url=db_url))
     assert feed(again, 13, 16, evaluated=0) == []
     again.close()
+
+
+def test_a_transaction_refused_after_a_chunk_changed_the_state_leaves_it_as_it_was(
+    db_url: str, tmp_path: Path
+) -> None:
+    # the first chunk raises a warning in memory, the second names no indicator: the
+    # transaction is refused, and the rows the first chunk changed are put back (only the rows
+    # a transaction touches are copied before it), so the same episode fed again runs as if
+    # the refused one never came
+    c = build(Settings(database_url=db_url, config_dir=write_small_config(tmp_path / "cfg")))
+    feed(c, 0, 1)
+    before = c.ingest.state.copy()
+    ident = c.rules.ids["D12.river_level"]
+    other = c.rules.ids["D11.river_level"]
+    times = T0 + 600 * np.arange(1, 8, dtype=np.int64)
+    rising = ObservationBatch(
+        np.array([ident] * 7 + [other], dtype=np.int64),
+        np.append(times, T0),
+        np.array([*VALUES[1:8], 9.0]),
+    )
+    unknown = ObservationBatch(
+        np.array([c.rules.size + 3], dtype=np.int64), np.array([T0]), np.array([1.0])
+    )
+    with pytest.raises(InvalidInput, match="unknown indicator id"):
+        c.ingest.ingest_chunks([rising, unknown])
+    after = c.ingest.state
+    assert np.array_equal(after.level, before.level)
+    assert np.array_equal(after.last_time, before.last_time)
+    assert np.array_equal(after.above_since, before.above_since)
+    assert np.array_equal(after.below_since, before.below_since)
+    got = feed(c, 1, len(VALUES))
+    c.close()
+    assert [k for k, _, _ in got] == [
+        "warning.raised",
+        "warning.upgraded",
+        "warning.downgraded",
+        "warning.lifted",
+    ]

@@ -30,6 +30,12 @@ class ObservationStore(Protocol):
     def count(self) -> int:
         """Number of stored observations."""
 
+    def settle(self) -> int:
+        """Storage upkeep the writes leave for later, done in this transaction if it is due
+        (SQLite: merge a large inbox into the table); the rows it moved, 0 when none. For a
+        writer that can do it off its callers' path (after answering them), in a transaction
+        of its own. Reads see the same observations before and after."""
+
     def roll_up(self, *, before: int, interval_s: int) -> int:
         """Summarise every observation older than `before` per indicator and interval, merged
         into the summaries already there; the number of observations summarised."""

@@ -22,7 +22,7 @@ from tocsin.core.leases import Lease
 from tocsin.core.levels import Level
 from tocsin.core.moments import ahead_reason
 from tocsin.core.observations import ObservationBatch, later_than
-from tocsin.core.rules.thresholds import ThresholdState, evaluate_thresholds
+from tocsin.core.rules.thresholds import StateBefore, ThresholdState, evaluate_thresholds
 from tocsin.core.users import Permission
 from tocsin.core.warnings.model import (
     Command,
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 RULE_ACTOR = "rule:threshold"
 # how far past the server's clock an observation's time may lie (TOCSIN_MAX_CLOCK_SKEW_S)
 MAX_AHEAD = timedelta(minutes=5)
+# rows stored by group commits between two looks at the storage's upkeep (`settle`)
+SETTLE_EVERY = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +245,7 @@ class IngestService:
         self.max_ahead = max_ahead
         self.owner = owner
         self._token: int | None = None  # the lease token the state in memory belongs to
+        self._unsettled = 0  # rows group-committed since the storage's upkeep was last done
         self._stale = owner is not None
         self._lock = threading.RLock()  # one batch at a time through the state in memory
 
@@ -415,6 +418,7 @@ class IngestService:
         )
         rows = merged.last_per_key(np.lexsort((merged.series, merged.times)))
         (done,) = self._transaction([merged.take(rows)])
+        self._unsettled += len(rows)
         owner = np.searchsorted(np.cumsum(sizes), rows, side="right")
         evaluated = np.bincount(owner[done.accepted], minlength=len(batches))
         events = tuple(done.events)
@@ -422,6 +426,17 @@ class IngestService:
             IngestResult(int(n), int(n), int(e), events)
             for n, e in zip(sizes, evaluated, strict=True)
         ]
+
+    def settle(self) -> int:
+        """The storage's upkeep left for later (SQLite: its inbox merged into the table once
+        large), in a transaction of its own, looked at every `SETTLE_EVERY` rows the group
+        commits stored. The group committer runs it after answering a group, so that no request
+        waits on it; the rows it moved."""
+        if self._unsettled < SETTLE_EVERY:
+            return 0
+        self._unsettled = 0
+        with self.store.transaction() as tx:
+            return tx.observations.settle()
 
     def _transaction(
         self,
@@ -436,7 +451,7 @@ class IngestService:
         with self._lock:
             lease = self._own()
             now = self.clock.now()
-            snapshot = self.state.copy()
+            before = StateBefore.of(self.state)  # the rows the chunks touch, as they were
             scoring_snapshot = self.scoring.snapshot() if self.scoring else None
             passes: list[ChunkPass] = []
             touched = np.zeros(self.rules.size, dtype=np.bool_)
@@ -448,17 +463,18 @@ class IngestService:
                         reject_future(
                             chunk, now=now, max_ahead=self.max_ahead, where=where, first=first
                         )
+                        before.keep(chunk.series)
                         passes.append(self._pass(tx, chunk, touched))
                         if progress is not None:
                             progress(len(chunk))
-                    rows = self._changed_rows(touched, snapshot)
+                    rows = self._changed_rows(touched, before)
                     tx.checkpoints.save_thresholds(rows, self.state)
                     if self.scoring is not None:
                         self.checkpoint.save(tx, self.scoring, touched)
                     if self.owner is not None:
                         tx.leases.fence(self.owner.name, lease)
             except BaseException as err:
-                self._undo(err, snapshot, scoring_snapshot, lease)
+                self._undo(err, before, scoring_snapshot, lease)
                 raise
         for done in passes:
             for event in done.events:
@@ -468,12 +484,12 @@ class IngestService:
     def _undo(
         self,
         err: BaseException,
-        snapshot: ThresholdState,
+        before: StateBefore,
         scoring_snapshot: Any,
         lease: Lease | None,
     ) -> None:
         """Roll the state in memory back after a failed transaction."""
-        self.state = snapshot
+        before.restore()
         if self.scoring is not None and scoring_snapshot is not None:
             self.scoring.rollback(scoring_snapshot)
         # a refused batch changed nothing; after any other failure the database may hold
@@ -507,17 +523,11 @@ class IngestService:
         return ChunkPass(len(chunk), changes.accepted, events)
 
     def _changed_rows(
-        self, touched: npt.NDArray[np.bool_], before: ThresholdState
+        self, touched: npt.NDArray[np.bool_], before: StateBefore
     ) -> npt.NDArray[np.int64]:
         """Series whose level or since-moments changed (last times are derived on load)."""
         rows = np.flatnonzero(touched)
-        now = self.state
-        changed = (
-            (now.level[rows] != before.level[rows])
-            | (now.above_since[rows] != before.above_since[rows]).any(axis=1)
-            | (now.below_since[rows] != before.below_since[rows]).any(axis=1)
-        )
-        out: npt.NDArray[np.int64] = rows[changed].astype(np.int64)
+        out: npt.NDArray[np.int64] = rows[before.changed(rows)].astype(np.int64)
         return out
 
     def _check_series(self, batch: ObservationBatch) -> None:

@@ -15,9 +15,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, Select, Table, and_, func, select
+from sqlalchemy import Connection, Engine, Select, Table, func, select
 
-from tocsin.adapters.storage import lease_tables
 from tocsin.adapters.storage import tables as t
 from tocsin.core.observations import ObservationBatch
 
@@ -30,6 +29,9 @@ class ObservationWriter(Protocol):
 
     def finish(self) -> None:
         """Complete what the writes left open (before a read and before commit)."""
+
+    def settle(self) -> int:
+        """Upkeep left for later, if due (see `ObservationStore.settle`); the rows moved."""
 
 
 class DialectWriter(Protocol):
@@ -104,9 +106,3 @@ def newest_per_indicator(observations: Any) -> Select[Any]:
         .scalar_subquery()
     )
     return select(t.indicators.c.id, newest)
-
-
-def lease_is(name: str, holder: str, token: int) -> Any:
-    """The WHERE clause of a lease row with this holder and token."""
-    c = lease_tables.leases.c
-    return and_(c.name == name, c.holder == holder, c.token == token)

@@ -107,6 +107,10 @@ class PgObservationWriter:
             new=new[ordinary] if new is not None else None,
         )
 
+    def settle(self) -> int:
+        """Nothing is left for later: rows are written in place."""
+        return 0
+
     def finish(self) -> None:
         """Index and attach the weeks loaded by this transaction (call before commit)."""
         import psycopg

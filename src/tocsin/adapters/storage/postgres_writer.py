@@ -31,9 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from tocsin.adapters.storage import lease_tables
 from tocsin.adapters.storage import tables as t
-from tocsin.adapters.storage.dialects import lease_is, newest_per_indicator, raw_connection
+from tocsin.adapters.storage.dialects import newest_per_indicator, raw_connection
 from tocsin.adapters.storage.partitions import (
     PgObservationWriter,
     attached_weeks,
@@ -42,9 +41,13 @@ from tocsin.adapters.storage.partitions import (
     partition_table,
 )
 from tocsin.adapters.storage.postgres_copy import pg_copy_merge
+from tocsin.adapters.storage.sql.driver import Driver, DriverStatement
 
 STATE_COLUMNS = ("indicator_id", "level", "last_ts", "above", "below")
 RETENTION_LOCK = 0x7C52_0001  # pg_advisory_xact_lock key of the observation retention run
+_HOLD_LEASE = DriverStatement(
+    "SELECT token FROM leases WHERE name = ? AND holder = ? AND token = ? FOR SHARE"
+)
 
 
 class PostgresWriter:
@@ -141,6 +144,6 @@ class PostgresWriter:
         return list(conn.execute(query.with_for_update(skip_locked=True)).mappings())
 
     def hold_lease(self, conn: Connection, *, name: str, holder: str, token: int) -> bool:
-        """SELECT … FOR SHARE: a takeover's UPDATE waits for this transaction's end."""
-        query = select(lease_tables.leases.c.token).where(lease_is(name, holder, token))
-        return conn.execute(query.with_for_update(read=True)).first() is not None
+        """SELECT … FOR SHARE: a takeover's UPDATE waits for this transaction's end. On the
+        driver: every group commit of observations runs it."""
+        return bool(Driver(conn).rows(_HOLD_LEASE, (name, holder, token)))

@@ -103,6 +103,74 @@ class ThresholdState:
             self.below_since.copy(),
         )
 
+    def rows(self, rows: I64) -> ThresholdState:
+        """A copy of the given series' rows (row i of the copy is series `rows[i]`)."""
+        return ThresholdState(
+            self.level[rows], self.last_time[rows], self.above_since[rows], self.below_since[rows]
+        )
+
+    def put_rows(self, rows: I64, saved: ThresholdState) -> None:
+        """Write rows copied by `rows(rows)` back, in place."""
+        self.level[rows] = saved.level
+        self.last_time[rows] = saved.last_time
+        self.above_since[rows] = saved.above_since
+        self.below_since[rows] = saved.below_since
+
+
+@dataclass
+class StateBefore:
+    """The rows of a state as they were before a transaction changed them: `keep` the series
+    a batch names before its pass changes them, then `changed` tells which moved and `restore`
+    puts them back. A copy of what a transaction touches, not of the whole state (a group of a
+    hundred observations copied 730 kB for 10,000 indicators, 7 MB for 100,000)."""
+
+    state: ThresholdState
+    kept: npt.NDArray[np.bool_]  # per series: its row is saved
+    saved_rows: list[I64]
+    saved: list[ThresholdState]
+
+    @classmethod
+    def of(cls, state: ThresholdState) -> StateBefore:
+        """Nothing kept yet."""
+        return cls(state, np.zeros(len(state.level), dtype=np.bool_), [], [])
+
+    def keep(self, series: I64) -> None:
+        """Save the rows of these series not saved yet (call before the pass over them)."""
+        if len(series) * 16 < len(self.kept):  # few: sort them, not the whole mask
+            rows = np.unique(series)
+            rows = rows[~self.kept[rows]]
+        else:
+            named = np.zeros(len(self.kept), dtype=np.bool_)
+            named[series] = True
+            rows = np.flatnonzero(named & ~self.kept)
+        if len(rows):
+            self.kept[rows] = True
+            self.saved_rows.append(rows)
+            self.saved.append(self.state.rows(rows))
+
+    def changed(self, rows: I64) -> npt.NDArray[np.bool_]:
+        """Which of `rows` (all kept) differ now in level or since-moments."""
+        if not len(rows):
+            return np.zeros(0, dtype=np.bool_)
+        kept = np.concatenate(self.saved_rows)
+        order = np.argsort(kept, kind="stable")
+        at = order[np.searchsorted(kept, rows, sorter=order)]
+        level = np.concatenate([s.level for s in self.saved])[at]
+        above = np.concatenate([s.above_since for s in self.saved])[at]
+        below = np.concatenate([s.below_since for s in self.saved])[at]
+        now = self.state
+        out: npt.NDArray[np.bool_] = (
+            (now.level[rows] != level)
+            | (now.above_since[rows] != above).any(axis=1)
+            | (now.below_since[rows] != below).any(axis=1)
+        )
+        return out
+
+    def restore(self) -> None:
+        """Put every kept row back as it was."""
+        for rows, saved in zip(self.saved_rows, self.saved, strict=True):
+            self.state.put_rows(rows, saved)
+
 
 @dataclass(frozen=True, slots=True)
 class LevelChanges:

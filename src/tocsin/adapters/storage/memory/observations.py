@@ -55,6 +55,10 @@ class MemoryObservations:
         """Number of stored observations."""
         return sum(len(s) for s in self.state.observations.values())
 
+    def settle(self) -> int:
+        """Nothing is left for later."""
+        return 0
+
     def newest_times(self, ids: Sequence[int] | None = None) -> dict[int, int]:
         """Indicator id -> time of its newest observation (of `ids`, when given)."""
         wanted = None if ids is None else {int(i) for i in ids}

@@ -100,6 +100,12 @@ class Driver:
         with self._cursor(statement, params) as (cursor, sql):
             cursor.execute(sql, params)
 
+    def changed(self, statement: DriverStatement, params: Sequence[Any] = ()) -> int:
+        """A write; the number of rows it changed."""
+        with self._cursor(statement, params) as (cursor, sql):
+            cursor.execute(sql, params)
+            return int(cursor.rowcount)
+
     def rows(self, statement: DriverStatement, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """All rows of a read."""
         return self.described(statement, params)[0]

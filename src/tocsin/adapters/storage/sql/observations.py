@@ -126,6 +126,13 @@ class SqlObservations:
         stored = self.conn.execute(select(func.count()).select_from(t.observations)).scalar_one()
         return int(stored) + self.writer.held_new_keys(self.conn)
 
+    def settle(self) -> int:
+        """The dialect's upkeep, if due (SQLite: merge a large inbox)."""
+        self.finish()
+        if self._open is None:
+            self._open = self.writer.observation_writer(raw_connection(self.conn))
+        return self._open.settle()
+
     def roll_up(self, *, before: int, interval_s: int) -> int:
         """One INSERT … SELECT … GROUP BY, merged into existing summaries on conflict."""
         self.finish()
