@@ -41,9 +41,8 @@ RISK_MODEL = "inform_2023.yaml"  # INFORM Risk 2023, for the what-if (and the co
 CYBER_RISK_MODEL = "inform_2023_cyber.yaml"  # INFORM with the live cyber domain: the risk view
 RISK_TABLE = "inform_indicators.csv"
 CYBER_MODEL = "cyber_exposure.yaml"  # the cyber domain of the index (`tocsin exposure regions`)
-ROUTES: dict[
-    str, Any
-] = {  # every warning to the duty desk, at once, then at most every minute per group
+# every warning to the duty desk, at once, then at most every minute per group
+ROUTES: dict[str, Any] = {
     "route": {
         "receiver": "duty-desk",
         "group_by": ["region", "domain"],

@@ -34,7 +34,7 @@ HIGH = 5.6  # metres: every gauge red
 LOW = 1.2  # metres: every gauge back to normal
 BATCH = 1_000  # gauges a POST (the storm arrives over a few seconds, as a flood spreads)
 ROUTE = {  # the storm's gauges: one group a district, its first message after 5 s
-    "match": {"matchers": [f'{"region_" + LEVEL}=~".+"']},
+    "match": {"matchers": [f'region_{LEVEL}=~".+"']},
     "receiver": "duty-desk",
     "group_by": ["region_district", "domain"],
     "group_wait_s": 5,
